@@ -1,0 +1,1 @@
+"""BTRIX application package: capabilities under one Chalice app."""

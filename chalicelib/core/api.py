@@ -1,0 +1,178 @@
+"""HTTP plumbing shared by every capability: declared operations and the middleware around them.
+
+A capability declares its routes with ``ApiBlueprint.operation``: the body, query and response models, the
+status and a summary. The wrapper parses and validates the request, calls the view, renders the result
+as camelCase JSON and maps every ``AppError`` to problem+json. The same declarations feed the OpenAPI
+document, so what is served and what is documented cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice.app import Blueprint, Request, Response
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
+from chalicelib.core.observability import logger, metrics
+from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
+
+__all__ = ["ApiBlueprint", "Operation", "http_middleware", "operation_of"]
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What a route declares about itself (read by the wrapper and by the OpenAPI generator)."""
+
+    method: str
+    summary: str
+    description: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    produces: str = JSON
+    problems: tuple[int, ...] = ()
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+def operation_of(view: Callable[..., Any]) -> Operation | None:
+    """The operation declared for a Chalice view function, if it was declared with ``ApiBlueprint``."""
+    return getattr(view, "btrix_operation", None)
+
+
+def _invalid(exc: ValidationError, part: str) -> InvalidInput:
+    fields = field_errors(exc, part)
+    return InvalidInput(
+        detail=f"{len(fields)} invalid field(s) in the request {part}.",
+        errors=fields,
+        title="Validation failed",
+        code="validation-failed",
+    )
+
+
+def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate_json(request.raw_body or b"")
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise MalformedRequest(detail="The request body is not valid JSON.") from exc
+        raise _invalid(exc, "body") from exc
+
+
+def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(request.query_params or {}))
+    except ValidationError as exc:
+        raise _invalid(exc, "query") from exc
+
+
+def _render(result: Any, operation: Operation) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(body="", status_code=204 if operation.status == 200 else operation.status)
+    if isinstance(result, BaseModel):
+        body = result.model_dump_json()
+    else:
+        body = TypeAdapter(type(result)).dump_json(result).decode()
+    return Response(body=body, status_code=operation.status, headers={"Content-Type": operation.produces})
+
+
+class ApiBlueprint(Blueprint):
+    """A Chalice blueprint whose routes declare their models (see module docstring)."""
+
+    def __init__(self, import_name: str, tag: str) -> None:
+        super().__init__(import_name)
+        self.tag = tag
+
+    def operation(
+        self,
+        path: str,
+        method: str = "GET",
+        *,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        produces: str = JSON,
+        problems: tuple[int, ...] = (),
+        extra_responses: dict[int, str] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare and register a route; the view receives path params and ``body=``/``query=`` models."""
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            doc = inspect.getdoc(view) or view.__name__.replace("_", " ")
+            summary, _, description = doc.partition("\n")
+            declared = Operation(
+                method=method,
+                summary=summary.strip(),
+                description=description.strip(),
+                tag=self.tag,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                produces=produces,
+                problems=problems,
+                extra_responses=extra_responses or {},
+            )
+
+            @functools.wraps(view)
+            def handle(**path_params: str) -> Response:
+                request = self.current_request
+                kwargs: dict[str, Any] = dict(path_params)
+                try:
+                    if body is not None:
+                        kwargs["body"] = _parse_body(request, body)
+                    if query is not None:
+                        kwargs["query"] = _parse_query(request, query)
+                    return _render(view(**kwargs), declared)
+                except AppError as exc:
+                    problem, headers = problem_from_error(exc)
+                    log = logger.error if problem.status >= 500 else logger.info
+                    log("request refused", extra={"status": problem.status, "problem": problem.type})
+                    return problem_response(problem, instance=request.path, headers=headers)
+
+            handle.btrix_operation = declared  # type: ignore[attr-defined]
+            content_types = [JSON] if body is not None else None
+            if content_types:
+                self.route(path, methods=[method], content_types=content_types)(handle)
+            else:
+                self.route(path, methods=[method])(handle)
+            return handle
+
+        return decorator
+
+
+def _is_chalice_error(response: Response) -> bool:
+    return response.status_code >= 400 and isinstance(response.body, dict) and set(response.body) == {"Code", "Message"}
+
+
+def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Around every REST request: correlation id, problem+json for Chalice's own errors, metrics flush."""
+    request_id = str((event.context or {}).get("requestId", ""))
+    logger.set_correlation_id(request_id or None)
+    try:
+        response = get_response(event)
+        if _is_chalice_error(response):
+            # Chalice answered by itself (405 wrong method, 415, or 500 for an unexpected exception,
+            # which it has already logged with its traceback): same shape as every other error.
+            detail = str(response.body["Message"]) if response.status_code < 500 else None
+            headers = {k: str(v) for k, v in response.headers.items() if k.lower() == "allow"}
+            response = problem_response(
+                problem_for_status(response.status_code, detail), instance=event.path, headers=headers
+            )
+        if request_id:
+            response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()

@@ -1,0 +1,45 @@
+"""Application settings, read once from the environment and validated."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "Stage", "get_settings"]
+
+Stage = Literal["local", "dev", "prod"]
+
+
+class Settings(BaseSettings):
+    """Everything configurable about BTRIX; the only reader of ``os.environ``."""
+
+    model_config = SettingsConfigDict(env_prefix="BTRIX_", extra="ignore", frozen=True)
+
+    stage: Stage = "local"
+    version: str = "0.1.0"
+    region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
+    table_name: str = ""
+    event_bus_name: str = ""
+    resource_prefix: str = ""
+    tracing: bool = False
+    aws_connect_timeout: float = 2.0
+    aws_read_timeout: float = 10.0
+    aws_max_attempts: int = 3
+
+    def model_post_init(self, __context: object) -> None:
+        # Resource names default to "btrix-<stage>…" so one environment variable (the stage) is enough.
+        prefix = self.resource_prefix or f"btrix-{self.stage}"
+        object.__setattr__(self, "resource_prefix", prefix)
+        if not self.table_name:
+            object.__setattr__(self, "table_name", prefix)
+        if not self.event_bus_name:
+            object.__setattr__(self, "event_bus_name", prefix)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``get_settings.cache_clear()`` after changing env)."""
+    return Settings()

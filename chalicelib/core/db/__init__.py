@@ -1,0 +1,1 @@
+"""The single DynamoDB table: its definition, its keys and the helpers every store uses."""

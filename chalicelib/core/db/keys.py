@@ -1,0 +1,258 @@
+"""Every key string of the table is built and parsed here, and nowhere else.
+
+Rules: every tenant-owned key (table and GSIs) starts with ``T#<tenantId>#``, so IAM can scope a tenant's
+credentials with ``dynamodb:LeadingKeys``. An entity is its own partition (``T#<t>#<KIND>#<id>``); lists go
+through a GSI whose partition is a per-tenant collection (``T#<t>#<COLLECTION>``) sorted by time, so no tenant
+is one hot partition. Global lookups (a phone-number id → tenant, an email → user) are ``ROUTE#`` items.
+
+Access patterns (pattern → index → key shape); rows marked (planned) land with their capability:
+
+==============================================  =====  ==========================================================
+pattern                                         index  key
+==============================================  =====  ==========================================================
+get an entity by id                             table  PK=T#<t>#<KIND>#<id>            SK=META
+children of an entity (items, history, log)     table  PK=T#<t>#<KIND>#<id>            SK begins_with <CHILD>#
+list a collection, newest first                 GSI1   GSI1PK=T#<t>#<COLLECTION>       GSI1SK=<createdAt>#<id>
+list a collection by a field (status, …)        GSI2   GSI2PK=T#<t>#<COLLECTION>#<value> GSI2SK=<createdAt>#<id>
+search by name prefix (planned)                 GSI2   GSI2PK=T#<t>#<COLLECTION>#NAME   GSI2SK=<folded name>#<id>
+unique value per tenant (email, phone, code)    table  PK=T#<t>#UNIQUE#<FIELD>#<value>  SK=UNIQUE
+domain event awaiting the outbox (TTL 7 days)   table  PK=T#<t>#EVENT#<eventId>        SK=EVENT
+global routing (phone id, member id, login)     table  PK=ROUTE#<KIND>#<value>         SK=ROUTE
+rate-limit / brute-force counter (TTL)          table  PK=T#<t>#COUNTER#<name>         SK=<window start>
+==============================================  =====  ==========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "EVENT_SK",
+    "META_SK",
+    "ROUTE_SK",
+    "UNIQUE_SK",
+    "Collection",
+    "EntityRef",
+    "InvalidKey",
+    "Kind",
+    "RouteKind",
+    "child_prefix",
+    "child_sk",
+    "collection_pk",
+    "entity_pk",
+    "event_pk",
+    "parse_child_sk",
+    "parse_collection_pk",
+    "parse_entity_pk",
+    "parse_event_pk",
+    "parse_route_pk",
+    "parse_time_sk",
+    "parse_unique_pk",
+    "route_pk",
+    "tenant_prefix",
+    "time_sk",
+    "unique_pk",
+]
+
+_SEP = "#"
+_TENANT = "T"
+_ROUTE = "ROUTE"
+_EVENT = "EVENT"
+_UNIQUE = "UNIQUE"
+
+META_SK = "META"
+EVENT_SK = "EVENT"
+ROUTE_SK = "ROUTE"
+UNIQUE_SK = "UNIQUE"
+
+
+class InvalidKey(ValueError):
+    """Raised when a key string does not have the shape its parser expects, or a part contains ``#``."""
+
+
+class Kind(StrEnum):
+    """Entity kinds that are their own partition."""
+
+    TENANT = "TENANT"
+    USER = "USER"
+    PRODUCT = "PRODUCT"
+    CATEGORY = "CATEGORY"
+    BRAND = "BRAND"
+    CUSTOMER = "CUSTOMER"
+    ORDER = "ORDER"
+    APPOINTMENT = "APPOINTMENT"
+    RESOURCE = "RESOURCE"
+    WORKFLOW = "WORKFLOW"
+    NOTIFICATION = "NOTIFICATION"
+    WEBHOOK_ENDPOINT = "WEBHOOKENDPOINT"
+    INTEGRATION = "INTEGRATION"
+    CHANNEL = "CHANNEL"
+    CONVERSATION = "CONVERSATION"
+    SERVICE = "SERVICE"
+    SALE = "SALE"
+    LEAD = "LEAD"
+    PAYMENT = "PAYMENT"
+
+
+class Collection(StrEnum):
+    """Per-tenant lists, kept on a GSI partition."""
+
+    USERS = "USERS"
+    PRODUCTS = "PRODUCTS"
+    CATEGORIES = "CATEGORIES"
+    BRANDS = "BRANDS"
+    CUSTOMERS = "CUSTOMERS"
+    ORDERS = "ORDERS"
+    APPOINTMENTS = "APPOINTMENTS"
+    NOTIFICATIONS = "NOTIFICATIONS"
+    WEBHOOK_ENDPOINTS = "WEBHOOKENDPOINTS"
+    CONVERSATIONS = "CONVERSATIONS"
+    SALES = "SALES"
+    LEADS = "LEADS"
+    AUDIT = "AUDIT"
+
+
+class RouteKind(StrEnum):
+    """Global lookups that find the tenant from something a provider or a login sends."""
+
+    LOGIN_EMAIL = "EMAIL"
+    LOGIN_CPF = "CPF"
+    WHATSAPP_PHONE_ID = "WAPHONE"
+    BITRIX_MEMBER = "B24MEMBER"
+    PAYMENT_LINK = "PAYLINK"
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """A parsed entity partition key."""
+
+    tenant_id: str
+    kind: Kind
+    entity_id: str
+
+
+def _part(value: str, what: str) -> str:
+    if not value or _SEP in value:
+        raise InvalidKey(f"{what} must be non-empty and must not contain '{_SEP}': {value!r}")
+    return value
+
+
+def _split(key: str, expected_parts: int, what: str) -> list[str]:
+    parts = key.split(_SEP)
+    if len(parts) != expected_parts or not all(parts):
+        raise InvalidKey(f"not a {what} key: {key!r}")
+    return parts
+
+
+def tenant_prefix(tenant_id: str) -> str:
+    """``T#<tenantId>#``: the prefix every key of the tenant starts with (IAM LeadingKeys)."""
+    return f"{_TENANT}{_SEP}{_part(tenant_id, 'tenant id')}{_SEP}"
+
+
+def _tenant_of(parts: list[str], key: str) -> str:
+    if parts[0] != _TENANT:
+        raise InvalidKey(f"not a tenant key: {key!r}")
+    return parts[1]
+
+
+def entity_pk(tenant_id: str, kind: Kind, entity_id: str) -> str:
+    """``T#<t>#<KIND>#<id>``: the partition of one entity."""
+    return f"{tenant_prefix(tenant_id)}{kind.value}{_SEP}{_part(entity_id, 'entity id')}"
+
+
+def parse_entity_pk(key: str) -> EntityRef:
+    """Inverse of ``entity_pk``."""
+    parts = _split(key, 4, "entity")
+    try:
+        kind = Kind(parts[2])
+    except ValueError as exc:
+        raise InvalidKey(f"unknown entity kind in {key!r}") from exc
+    return EntityRef(_tenant_of(parts, key), kind, parts[3])
+
+
+def child_sk(child: str, child_id: str) -> str:
+    """``<CHILD>#<id>``: the sort key of an item under an entity (an order line, a history entry)."""
+    return f"{_part(child, 'child type')}{_SEP}{_part(child_id, 'child id')}"
+
+
+def child_prefix(child: str) -> str:
+    """``<CHILD>#``: the begins_with prefix that lists one kind of child."""
+    return f"{_part(child, 'child type')}{_SEP}"
+
+
+def parse_child_sk(key: str) -> tuple[str, str]:
+    """Inverse of ``child_sk``: (child type, child id)."""
+    child, child_id = _split(key, 2, "child")
+    return child, child_id
+
+
+def collection_pk(tenant_id: str, collection: Collection, value: str | None = None) -> str:
+    """``T#<t>#<COLLECTION>`` or, narrowed by a field value, ``T#<t>#<COLLECTION>#<value>``."""
+    base = f"{tenant_prefix(tenant_id)}{collection.value}"
+    return base if value is None else f"{base}{_SEP}{_part(value, 'collection value')}"
+
+
+def parse_collection_pk(key: str) -> tuple[str, Collection, str | None]:
+    """Inverse of ``collection_pk``: (tenant id, collection, value or None)."""
+    parts = key.split(_SEP)
+    if len(parts) not in (3, 4) or not all(parts):
+        raise InvalidKey(f"not a collection key: {key!r}")
+    try:
+        collection = Collection(parts[2])
+    except ValueError as exc:
+        raise InvalidKey(f"unknown collection in {key!r}") from exc
+    return _tenant_of(parts, key), collection, parts[3] if len(parts) == 4 else None
+
+
+def time_sk(created_at: str, entity_id: str) -> str:
+    """``<createdAt ISO>#<id>``: sorts a collection by time, the id breaking ties."""
+    return f"{_part(created_at, 'timestamp')}{_SEP}{_part(entity_id, 'entity id')}"
+
+
+def parse_time_sk(key: str) -> tuple[str, str]:
+    """Inverse of ``time_sk``: (createdAt, id)."""
+    created_at, entity_id = _split(key, 2, "time-sorted")
+    return created_at, entity_id
+
+
+def unique_pk(tenant_id: str, field: str, value: str) -> str:
+    """``T#<t>#UNIQUE#<FIELD>#<value>``: claims a value that must be unique in the tenant."""
+    return f"{tenant_prefix(tenant_id)}{_UNIQUE}{_SEP}{_part(field, 'field')}{_SEP}{_part(value, 'value')}"
+
+
+def parse_unique_pk(key: str) -> tuple[str, str, str]:
+    """Inverse of ``unique_pk``: (tenant id, field, value)."""
+    parts = _split(key, 5, "unique")
+    if parts[2] != _UNIQUE:
+        raise InvalidKey(f"not a unique key: {key!r}")
+    return _tenant_of(parts, key), parts[3], parts[4]
+
+
+def event_pk(tenant_id: str, event_id: str) -> str:
+    """``T#<t>#EVENT#<eventId>``: a domain event waiting for the outbox publisher."""
+    return f"{tenant_prefix(tenant_id)}{_EVENT}{_SEP}{_part(event_id, 'event id')}"
+
+
+def parse_event_pk(key: str) -> tuple[str, str]:
+    """Inverse of ``event_pk``: (tenant id, event id)."""
+    parts = _split(key, 4, "event")
+    if parts[2] != _EVENT:
+        raise InvalidKey(f"not an event key: {key!r}")
+    return _tenant_of(parts, key), parts[3]
+
+
+def route_pk(kind: RouteKind, value: str) -> str:
+    """``ROUTE#<KIND>#<value>``: a global lookup item, outside every tenant."""
+    return f"{_ROUTE}{_SEP}{kind.value}{_SEP}{_part(value, 'route value')}"
+
+
+def parse_route_pk(key: str) -> tuple[RouteKind, str]:
+    """Inverse of ``route_pk``: (kind, value)."""
+    parts = _split(key, 3, "route")
+    if parts[0] != _ROUTE:
+        raise InvalidKey(f"not a route key: {key!r}")
+    try:
+        return RouteKind(parts[1]), parts[2]
+    except ValueError as exc:
+        raise InvalidKey(f"unknown route kind in {key!r}") from exc

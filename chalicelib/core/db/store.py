@@ -1,0 +1,276 @@
+"""Table access for every store: get, conditional create, optimistic update, one-page query, transactions.
+
+Items are plain dicts whose attribute names are the stored names. Stores build them from pydantic models
+and turn them back; this layer only talks to DynamoDB and maps its failures to ``AppError``s.
+
+We use the low-level client with boto3's own (de)serializers rather than PynamoDB: pydantic models are the
+one schema of every entity (API and storage), and PynamoDB would need a second, parallel model per entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from chalicelib.core import aws
+from chalicelib.core.config import get_settings
+from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY, VERSION, Index
+from chalicelib.core.errors import Conflict, DependencyUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = [
+    "AlreadyExists",
+    "QueryPage",
+    "Table",
+    "VersionConflict",
+    "condition_op",
+    "delete_op",
+    "put_new_condition",
+    "put_op",
+    "to_number",
+    "update_op",
+    "versioned_update",
+]
+
+Item = dict[str, Any]
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class AlreadyExists(Conflict):
+    """Raised when a conditional create finds an item already there."""
+
+
+class VersionConflict(Conflict):
+    """Raised when an optimistic update finds a different version (someone else wrote first)."""
+
+
+@dataclass(frozen=True)
+class QueryPage:
+    """One page of a Query: the items and the LastEvaluatedKey (None on the last page)."""
+
+    items: list[Item]
+    last_key: dict[str, str] | None
+
+
+def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
+
+
+def _deserialize(image: Mapping[str, Any]) -> Item:
+    return {name: _deserializer.deserialize(value) for name, value in image.items()}
+
+
+def _plain_key(key: Mapping[str, Any]) -> dict[str, str]:
+    return {name: str(_deserializer.deserialize(value)) for name, value in key.items()}
+
+
+def _expression(condition: ConditionBase, *, is_key: bool = False) -> dict[str, Any]:
+    built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=is_key)
+    expression: dict[str, Any] = {"ExpressionAttributeNames": built.attribute_name_placeholders}
+    if built.attribute_value_placeholders:
+        expression["ExpressionAttributeValues"] = _serialize(built.attribute_value_placeholders)
+    expression["KeyConditionExpression" if is_key else "ConditionExpression"] = built.condition_expression
+    return expression
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class Table:
+    """The application's single table. ``client`` is injectable; by default the shared DynamoDB client."""
+
+    def __init__(self, name: str | None = None, client: DynamoDBClient | None = None) -> None:
+        self.name = name or get_settings().table_name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The DynamoDB client in use."""
+        return self._client or aws.dynamodb()
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, operation)(TableName=self.name, **kwargs)
+        except EndpointConnectionError as exc:
+            raise DependencyUnavailable(detail="the database is not reachable") from exc
+
+    def get(self, pk: str, sk: str, *, consistent: bool = False) -> Item | None:
+        """The item at (pk, sk), or None."""
+        response = self._call("get_item", Key=_serialize({PARTITION_KEY: pk, SORT_KEY: sk}), ConsistentRead=consistent)
+        image = response.get("Item")
+        return _deserialize(image) if image else None
+
+    def put(self, item: Mapping[str, Any]) -> None:
+        """Write ``item``, replacing whatever is there."""
+        self._call("put_item", Item=_serialize(item))
+
+    def put_new(self, item: Mapping[str, Any]) -> None:
+        """Create ``item``; raises ``AlreadyExists`` if an item with its key exists."""
+        try:
+            self._call("put_item", Item=_serialize(item), **put_new_condition())
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                raise AlreadyExists(detail="an item with this key already exists") from exc
+            raise
+
+    def update_versioned(
+        self,
+        pk: str,
+        sk: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int,
+        remove: Iterable[str] = (),
+    ) -> Item:
+        """Set ``changes`` (and bump ``version``) only if the stored version is ``expected_version``.
+
+        Returns the item as written; raises ``VersionConflict`` when another writer got there first.
+        """
+        request = versioned_update(pk, sk, changes, expected_version=expected_version, remove=remove)
+        try:
+            response = self._call("update_item", ReturnValues="ALL_NEW", **request)
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflict(
+                    detail=f"the item changed since version {expected_version}; reload and retry"
+                ) from exc
+            raise
+        return _deserialize(response["Attributes"])
+
+    def query_page(
+        self,
+        partition: str,
+        *,
+        index: Index | None = None,
+        sort_prefix: str | None = None,
+        sort_between: tuple[str, str] | None = None,
+        limit: int = 25,
+        start_key: Mapping[str, str] | None = None,
+        newest_first: bool = False,
+        consistent: bool = False,
+    ) -> QueryPage:
+        """One page of the items in ``partition`` (of the table or of ``index``), in sort-key order."""
+        pk_name = index.partition_key if index else PARTITION_KEY
+        sk_name = index.sort_key if index else SORT_KEY
+        condition: ConditionBase = Key(pk_name).eq(partition)
+        if sort_prefix is not None:
+            condition = condition & Key(sk_name).begins_with(sort_prefix)
+        elif sort_between is not None:
+            condition = condition & Key(sk_name).between(*sort_between)
+        request: dict[str, Any] = {
+            "Limit": limit,
+            "ScanIndexForward": not newest_first,
+            **_expression(condition, is_key=True),
+        }
+        if index is not None:
+            request["IndexName"] = index.name
+        elif consistent:
+            request["ConsistentRead"] = True
+        if start_key:
+            request["ExclusiveStartKey"] = _serialize(start_key)
+        response = self._call("query", **request)
+        last = response.get("LastEvaluatedKey")
+        return QueryPage(
+            items=[_deserialize(image) for image in response.get("Items", [])],
+            last_key=_plain_key(last) if last else None,
+        )
+
+    def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
+        """Write ``operations`` (from ``put_op``/``update_op``/…) atomically: all of them or none.
+
+        A failed condition raises ``Conflict`` naming the operation that failed.
+        """
+        items: list[Any] = [
+            {kind: {"TableName": self.name, **body} for kind, body in op.items()} for op in operations
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except EndpointConnectionError as exc:
+            raise DependencyUnavailable(detail="the database is not reachable") from exc
+        except ClientError as exc:
+            if _error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons: list[Any] = list(dict(exc.response).get("CancellationReasons") or [])  # type: ignore[call-overload]
+            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            if failed:
+                raise Conflict(detail=f"a condition failed on write {failed[0] + 1} of {len(items)}") from exc
+            if any(r.get("Code") == "TransactionConflict" for r in reasons):
+                raise Conflict(detail="a concurrent transaction touched the same items; retry") from exc
+            raise
+
+
+def put_new_condition() -> dict[str, Any]:
+    """The condition that makes a Put a create: no item with this key yet."""
+    return _expression(Attr(PARTITION_KEY).not_exists())
+
+
+def put_op(item: Mapping[str, Any], *, must_not_exist: bool = True) -> dict[str, Any]:
+    """A transaction Put of ``item`` (a create unless ``must_not_exist`` is False)."""
+    body: dict[str, Any] = {"Item": _serialize(item)}
+    if must_not_exist:
+        body.update(put_new_condition())
+    return {"Put": body}
+
+
+def versioned_update(
+    pk: str,
+    sk: str,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int,
+    remove: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The UpdateItem body that sets ``changes`` and bumps ``version`` when it equals ``expected_version``."""
+    names: dict[str, str] = {"#v": VERSION}
+    values: dict[str, Any] = {":expected": expected_version, ":one": 1}
+    sets = ["#v = #v + :one"]
+    for i, (name, value) in enumerate(changes.items()):
+        if name in (PARTITION_KEY, SORT_KEY, VERSION):
+            raise ValueError(f"{name} cannot be changed by an update")
+        names[f"#f{i}"] = name
+        values[f":f{i}"] = value
+        sets.append(f"#f{i} = :f{i}")
+    removals = []
+    for j, name in enumerate(remove):
+        names[f"#r{j}"] = name
+        removals.append(f"#r{j}")
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removals) if removals else "")
+    return {
+        "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+        "UpdateExpression": expression,
+        "ConditionExpression": "#v = :expected",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": _serialize(values),
+    }
+
+
+def update_op(
+    pk: str, sk: str, changes: Mapping[str, Any], *, expected_version: int, remove: Iterable[str] = ()
+) -> dict[str, Any]:
+    """A transaction Update with optimistic locking (see ``versioned_update``)."""
+    return {"Update": versioned_update(pk, sk, changes, expected_version=expected_version, remove=remove)}
+
+
+def condition_op(pk: str, sk: str, condition: ConditionBase) -> dict[str, Any]:
+    """A transaction ConditionCheck: the write happens only if ``condition`` holds on (pk, sk)."""
+    return {"ConditionCheck": {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}), **_expression(condition)}}
+
+
+def delete_op(pk: str, sk: str) -> dict[str, Any]:
+    """A transaction Delete of (pk, sk)."""
+    return {"Delete": {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk})}}
+
+
+def to_number(value: Decimal) -> int | Decimal:
+    """A stored number as an int when it is whole (DynamoDB returns every number as Decimal)."""
+    return int(value) if value == value.to_integral_value() else value

@@ -1,0 +1,67 @@
+"""The one table's definition: keys, GSIs, TTL and stream. Used by the stores, the local stack and infra."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ENTITY",
+    "GSI1",
+    "GSI2",
+    "INDEXES",
+    "PARTITION_KEY",
+    "SORT_KEY",
+    "STREAM_VIEW_TYPE",
+    "TTL_ATTRIBUTE",
+    "VERSION",
+    "Index",
+    "create_table_request",
+]
+
+PARTITION_KEY = "PK"
+SORT_KEY = "SK"
+ENTITY = "entity"
+VERSION = "version"
+TTL_ATTRIBUTE = "expiresAt"
+STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index: overloaded generic keys, every projection ALL."""
+
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+GSI1 = Index("GSI1", "GSI1PK", "GSI1SK")
+GSI2 = Index("GSI2", "GSI2PK", "GSI2SK")
+INDEXES: tuple[Index, ...] = (GSI1, GSI2)
+
+
+def create_table_request(table_name: str) -> dict[str, Any]:
+    """The CreateTable request for the table (on-demand billing, stream on)."""
+    key_attributes = [PARTITION_KEY, SORT_KEY] + [a for i in INDEXES for a in (i.partition_key, i.sort_key)]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in key_attributes],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in INDEXES
+        ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
+    }

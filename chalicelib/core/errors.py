@@ -1,0 +1,116 @@
+"""Domain errors: what went wrong, without any HTTP knowledge (mapped once in ``core.problems``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AppError",
+    "Conflict",
+    "DependencyUnavailable",
+    "FieldError",
+    "Forbidden",
+    "InvalidInput",
+    "LimitExceeded",
+    "MalformedRequest",
+    "NotFound",
+    "RateLimited",
+    "Unauthorized",
+]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field: where it is (``body.items[0].price``) and why."""
+
+    loc: str
+    message: str
+    code: str = "invalid"
+
+
+@dataclass
+class AppError(Exception):
+    """Base of every error the application raises on purpose."""
+
+    detail: str = ""
+    errors: Sequence[FieldError] = field(default_factory=tuple)
+    title: str = "Application error"
+    code: str = "app-error"
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail or self.title)
+
+
+@dataclass
+class InvalidInput(AppError):
+    """Raised when input is well-formed but breaks a rule (a field value, a combination of fields)."""
+
+    title: str = "Invalid input"
+    code: str = "invalid-input"
+
+
+@dataclass
+class MalformedRequest(AppError):
+    """Raised when the request cannot be read at all (malformed JSON, a forged cursor)."""
+
+    title: str = "Malformed request"
+    code: str = "malformed-request"
+
+
+@dataclass
+class NotFound(AppError):
+    """Raised when the addressed resource does not exist for this tenant."""
+
+    title: str = "Not found"
+    code: str = "not-found"
+
+
+@dataclass
+class Conflict(AppError):
+    """Raised when a write loses a race or would duplicate something unique."""
+
+    title: str = "Conflict"
+    code: str = "conflict"
+
+
+@dataclass
+class Unauthorized(AppError):
+    """Raised when the caller is not authenticated (missing, expired or invalid credentials)."""
+
+    title: str = "Unauthorized"
+    code: str = "unauthorized"
+
+
+@dataclass
+class Forbidden(AppError):
+    """Raised when the caller is authenticated but not allowed to do this."""
+
+    title: str = "Forbidden"
+    code: str = "forbidden"
+
+
+@dataclass
+class LimitExceeded(AppError):
+    """Raised when a plan limit or a rate limit is reached; ``retry_after`` in seconds for rate limits."""
+
+    title: str = "Limit exceeded"
+    code: str = "limit-exceeded"
+    limit: str = ""
+    retry_after: int | None = None
+
+
+@dataclass
+class RateLimited(LimitExceeded):
+    """Raised when a caller makes too many attempts in a window (429 with ``Retry-After``)."""
+
+    title: str = "Too many requests"
+    code: str = "rate-limited"
+
+
+@dataclass
+class DependencyUnavailable(AppError):
+    """Raised when a backing service (table, queue, provider) cannot be reached."""
+
+    title: str = "Service unavailable"
+    code: str = "dependency-unavailable"

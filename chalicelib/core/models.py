@@ -1,0 +1,20 @@
+"""Base pydantic models: camelCase on the wire, snake_case in Python."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+__all__ = ["ApiModel"]
+
+
+class ApiModel(BaseModel):
+    """Base of every request/response model: camelCase JSON, unknown fields refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+    )

@@ -1,0 +1,106 @@
+"""The AWS resources besides the table: job queues (each with a DLQ), the event bus, the KMS key, secrets.
+
+One definition, read by the application (names), the local stack (provisioning) and infra (CDK).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+from chalicelib.core import aws
+from chalicelib.core.config import get_settings
+
+__all__ = [
+    "CURSOR_SIGNING_KEY",
+    "QUEUES",
+    "SECRETS",
+    "QueueDef",
+    "QueueKind",
+    "SecretDef",
+    "dlq_name",
+    "kms_alias",
+    "queue_name",
+    "queue_url",
+    "secret_name",
+]
+
+
+class QueueKind(StrEnum):
+    """The job queues."""
+
+    NOTIFICATIONS = "notifications"
+    INTEGRATIONS = "integrations"
+    WEBHOOK_DELIVERIES = "webhook-deliveries"
+    WORKFLOW_TASKS = "workflow-tasks"
+    WHATSAPP_INBOUND = "whatsapp-inbound"
+    BITRIX24_OUTBOUND = "bitrix24-outbound"
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    """A job queue and its dead-letter queue."""
+
+    kind: QueueKind
+    fifo: bool = False
+    visibility_timeout_s: int = 60
+    max_receive_count: int = 5
+    retention_s: int = 4 * 24 * 3600
+    dlq_retention_s: int = 14 * 24 * 3600
+
+
+QUEUES: tuple[QueueDef, ...] = (
+    QueueDef(QueueKind.NOTIFICATIONS),
+    QueueDef(QueueKind.INTEGRATIONS, visibility_timeout_s=120),
+    QueueDef(QueueKind.WEBHOOK_DELIVERIES, visibility_timeout_s=60, max_receive_count=8),
+    QueueDef(QueueKind.WORKFLOW_TASKS),
+    # FIFO: group = conversation, dedup = provider message id, so one chat is relayed in order, once.
+    QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120),
+    QueueDef(QueueKind.BITRIX24_OUTBOUND, visibility_timeout_s=120),
+)
+
+
+@dataclass(frozen=True)
+class SecretDef:
+    """A secret the application reads; ``generated`` ones get a random value when provisioned."""
+
+    suffix: str
+    description: str
+    generated_bytes: int = 0
+
+
+CURSOR_SIGNING_KEY = SecretDef("cursor-signing-key", "HMAC key that signs pagination cursors", 32)
+SECRETS: tuple[SecretDef, ...] = (CURSOR_SIGNING_KEY,)
+
+
+def _fifo(name: str, fifo: bool) -> str:
+    return f"{name}.fifo" if fifo else name
+
+
+def queue_name(kind: QueueKind) -> str:
+    """The queue's name in this stage (``btrix-<stage>-<kind>``, ``.fifo`` for FIFO queues)."""
+    definition = next(q for q in QUEUES if q.kind == kind)
+    return _fifo(f"{get_settings().resource_prefix}-{kind.value}", definition.fifo)
+
+
+def dlq_name(kind: QueueKind) -> str:
+    """The dead-letter queue's name (same FIFO-ness as its source queue, as SQS requires)."""
+    definition = next(q for q in QUEUES if q.kind == kind)
+    return _fifo(f"{get_settings().resource_prefix}-{kind.value}-dlq", definition.fifo)
+
+
+def secret_name(secret: SecretDef) -> str:
+    """The secret's name in this stage (``btrix-<stage>/<suffix>``)."""
+    return f"{get_settings().resource_prefix}/{secret.suffix}"
+
+
+def kms_alias() -> str:
+    """The alias of the stage's KMS key (field encryption)."""
+    return f"alias/{get_settings().resource_prefix}"
+
+
+@cache
+def queue_url(name: str) -> str:
+    """The URL of queue ``name`` (looked up once per process)."""
+    return aws.sqs().get_queue_url(QueueName=name)["QueueUrl"]

@@ -1,0 +1,1 @@
+"""API documentation: the OpenAPI 3.1 document and Swagger UI, both generated from the declared routes."""

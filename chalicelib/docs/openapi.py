@@ -1,0 +1,154 @@
+"""Builds the OpenAPI 3.1 document from the Chalice route table and the operations routes declare."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from chalice.app import Chalice
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.core.api import JSON, Operation, operation_of
+from chalicelib.core.config import get_settings
+from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, Problem
+
+__all__ = ["build_openapi"]
+
+_REF = "#/components/schemas/{model}"
+_PROBLEM_REF = {"$ref": _REF.format(model="Problem")}
+_STANDARD_PROBLEMS = {
+    400: "Malformed request (invalid JSON, forged cursor)",
+    401: "Missing or invalid credentials",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict (lost race, duplicate)",
+    415: "Unsupported media type",
+    422: "Validation failed: errors[] names each field",
+    429: "Too many requests (Retry-After)",
+    500: "Internal error (logged, no details)",
+    503: "A dependency is unavailable",
+}
+Mode = Literal["validation", "serialization"]
+
+
+def _models(app: Chalice) -> list[tuple[type[BaseModel], Mode]]:
+    wanted: list[tuple[type[BaseModel], Mode]] = [(Problem, "serialization")]
+    for methods in app.routes.values():
+        for entry in methods.values():
+            operation = operation_of(entry.view_function)
+            if operation is None:
+                continue
+            for model, mode in ((operation.body, "validation"), (operation.query, "validation")):
+                if model is not None:
+                    wanted.append((model, mode))  # type: ignore[arg-type]
+            if isinstance(operation.response, type) and issubclass(operation.response, BaseModel):
+                wanted.append((operation.response, "serialization"))
+    return list(dict.fromkeys(wanted))
+
+
+def _query_parameters(schema: dict[str, Any], components: dict[str, Any]) -> list[dict[str, Any]]:
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "description": prop.get("description", ""),
+            "schema": {k: v for k, v in prop.items() if k not in ("description", "title")},
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _operation(
+    operation: Operation | None,
+    method: str,
+    path_params: list[str],
+    refs: Mapping[Any, dict[str, Any]],
+    components: dict[str, Any],
+    operation_id: str,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"operationId": operation_id}
+    codes: set[int] = {400, 500}
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path_params]
+    responses: dict[str, Any] = {}
+    if operation is None:
+        result.update(summary=operation_id, tags=["other"])
+        responses["200"] = {"description": "OK"}
+    else:
+        result.update(summary=operation.summary, tags=[operation.tag])
+        if operation.description:
+            result["description"] = operation.description
+        if operation.query is not None:
+            parameters += _query_parameters(refs[(operation.query, "validation")], components)
+            codes.add(422)
+        if operation.body is not None:
+            result["requestBody"] = {
+                "required": True,
+                "content": {JSON: {"schema": refs[(operation.body, "validation")]}},
+            }
+            codes.update((415, 422))
+        codes.update(operation.problems)
+        success: dict[str, Any] = {"description": "OK" if operation.status < 300 else "Done"}
+        response = operation.response
+        if isinstance(response, type) and issubclass(response, BaseModel):
+            success["content"] = {operation.produces: {"schema": refs[(response, "serialization")]}}
+        elif operation.produces != JSON:
+            success["content"] = {operation.produces: {"schema": {"type": "string"}}}
+        responses[str(operation.status)] = success
+        for status, description in operation.extra_responses.items():
+            extra: dict[str, Any] = {"description": description}
+            if "content" in success:
+                extra["content"] = success["content"]
+            responses[str(status)] = extra
+    if parameters:
+        result["parameters"] = parameters
+    for status in sorted(codes):
+        responses.setdefault(
+            str(status),
+            {
+                "description": _STANDARD_PROBLEMS.get(status, "Problem"),
+                "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}},
+            },
+        )
+    result["responses"] = dict(sorted(responses.items()))
+    return result
+
+
+def build_openapi(app: Chalice) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route ``app`` serves."""
+    settings = get_settings()
+    refs, definitions = models_json_schema(_models(app), ref_template=_REF, by_alias=True)
+    components: dict[str, Any] = definitions.get("$defs", {})
+    paths: dict[str, Any] = {}
+    for path, methods in sorted(app.routes.items()):
+        item: dict[str, Any] = {}
+        for method, entry in sorted(methods.items()):
+            item[method.lower()] = _operation(
+                operation_of(entry.view_function),
+                method,
+                list(entry.view_args),
+                refs,
+                components,
+                entry.view_name,
+            )
+        paths[path] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "BTRIX API",
+            "version": settings.version,
+            "description": (
+                "Multi-tenant back end for small businesses. JSON in camelCase; errors are RFC 9457 "
+                "problem details (application/problem+json); lists take limit (1-100, default 25) and an "
+                "opaque cursor."
+            ),
+        },
+        "servers": [{"url": "/", "description": f"this deployment ({settings.stage})"}],
+        "paths": paths,
+        "components": {"schemas": dict(sorted(components.items()))},
+    }

@@ -1,0 +1,93 @@
+"""Documentation routes: ``/api-docs.json`` (OpenAPI 3.1) and ``/api-docs`` (Swagger UI, assets from a package)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+
+from chalice.app import Response
+
+from chalicelib.core.api import ApiBlueprint
+from chalicelib.core.errors import NotFound
+from chalicelib.docs.openapi import build_openapi
+
+blueprint = ApiBlueprint(__name__, tag="docs")
+
+# Only what the page loads; the package also carries Swagger Editor, which we do not serve.
+_ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+    "swagger-ui-standalone-preset.js": "application/javascript; charset=utf-8",
+}
+
+# Relative URLs, so the page works under an API Gateway stage prefix (/prod/api-docs) as well as locally.
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>BTRIX API</title>
+  <link rel="stylesheet" href="api-docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="api-docs/swagger-ui-bundle.js"></script>
+  <script src="api-docs/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "api-docs.json",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: "StandaloneLayout"
+    });
+  </script>
+</body>
+</html>
+"""
+
+
+@cache
+def _static_dir() -> Path:
+    # Located without importing swagger_ui: its __init__ pulls in web-framework adapters we do not use.
+    spec = find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFound(detail="Swagger UI assets are not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+@cache
+def _openapi_json() -> str:
+    return json.dumps(build_openapi(blueprint.current_app))
+
+
+@blueprint.operation("/api-docs.json", response=None, produces="application/json")
+def get_openapi() -> Response:
+    """OpenAPI document
+
+    The OpenAPI 3.1 description of every route of this API, generated from the routes and their models.
+    """
+    return Response(body=_openapi_json(), headers={"Content-Type": "application/json"})
+
+
+@blueprint.operation("/api-docs", produces="text/html")
+def get_swagger_ui() -> Response:
+    """Swagger UI
+
+    Interactive documentation of this API (assets served from this service, no CDN).
+    """
+    return Response(body=_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@blueprint.operation("/api-docs/{asset}", produces="text/plain", problems=(404,))
+def get_swagger_asset(asset: str) -> Response:
+    """Swagger UI asset
+
+    One of the stylesheets or scripts the Swagger UI page loads.
+    """
+    content_type = _ASSETS.get(asset)
+    if content_type is None:
+        raise NotFound(detail=f"no documentation asset named {asset!r}")
+    body = (_static_dir() / asset).read_text(encoding="utf-8")
+    return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=86400"})

@@ -1,0 +1,9 @@
+"""Lambda handlers that are not Chalice routes (function URLs for providers, the stream publisher).
+
+``FUNCTION_URLS`` maps each provider webhook, served at ``/hooks/<provider>`` locally and by a Lambda
+function URL in AWS, to its handler (``module:function``).
+"""
+
+from __future__ import annotations
+
+FUNCTION_URLS: dict[str, str] = {}

@@ -1,0 +1,1 @@
+"""Local development: the AWS stack on loopback (DynamoDB Local + moto server), the runner and its worker."""

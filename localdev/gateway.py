@@ -1,0 +1,85 @@
+"""The local REST server: Chalice's local gateway plus the Gateway Responses infra configures in AWS.
+
+API Gateway answers some requests before the Lambda runs (an unknown path is a 403 "Missing Authentication
+Token"); in AWS, Gateway Responses rewrite those as problem+json. Locally the same mapping
+(``core.problems.GATEWAY_RESPONSES``) is applied here, for ``make run`` and for the tests' HTTP client.
+"""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    ForbiddenError,
+    InvalidAuthorizerError,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayException,
+    NotAuthorizedError,
+)
+
+from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, gateway_problem
+
+__all__ = ["ProblemGateway", "local_config", "make_server"]
+
+
+def _response_type(error: LocalGatewayException) -> str:
+    if isinstance(error, ForbiddenError):
+        return (
+            "MISSING_AUTHENTICATION_TOKEN"
+            if b"Missing Authentication Token" in (error.body or b"")
+            else "ACCESS_DENIED"
+        )
+    if isinstance(error, NotAuthorizedError):
+        return "UNAUTHORIZED"
+    if isinstance(error, InvalidAuthorizerError):
+        return "DEFAULT_5XX"
+    return "DEFAULT_4XX"
+
+
+class ProblemGateway(LocalGateway):
+    """``LocalGateway`` whose own refusals come back as problem+json, as the deployed Gateway Responses do."""
+
+    def handle_request(self, method: str, path: str, headers: dict[str, Any], body: bytes | None) -> dict[str, Any]:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except LocalGatewayException as error:
+            problem = gateway_problem(_response_type(error)).model_copy(update={"instance": path.split("?")[0]})
+            return {
+                "statusCode": problem.status,
+                "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
+                "multiValueHeaders": {},
+                "body": problem.model_dump_json(exclude_none=True),
+            }
+
+
+class _ProblemRequestHandler(ChaliceRequestHandler):
+    def __init__(
+        self,
+        request: bytes,
+        client_address: tuple[str, int],
+        server: HTTPServer,
+        app_object: Chalice,
+        config: Config,
+    ) -> None:
+        # The parent's __init__ builds a plain LocalGateway and then serves at once; we need ours first.
+        self.local_gateway = ProblemGateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
+
+
+def local_config(stage: str = "local") -> Config:
+    """The Chalice config of ``stage`` from ``.chalice/config.json``."""
+    from chalice.cli.factory import CLIFactory
+
+    from localdev.stack import ROOT
+
+    return CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=stage)
+
+
+def make_server(app: Chalice, host: str, port: int, stage: str = "local") -> LocalDevServer:
+    """A threaded local REST server for ``app`` on ``host:port``."""
+    return LocalDevServer(app, local_config(stage), host, port, handler_cls=_ProblemRequestHandler)

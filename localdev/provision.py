@@ -1,0 +1,97 @@
+"""Creates the stage's resources on the local stack from the definitions infra uses (idempotent)."""
+
+from __future__ import annotations
+
+import json
+import secrets as random_secrets
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.core import aws
+from chalicelib.core.config import get_settings
+from chalicelib.core.db.table import TTL_ATTRIBUTE, create_table_request
+from chalicelib.core.resources import QUEUES, SECRETS, QueueDef, dlq_name, kms_alias, queue_name, secret_name
+
+__all__ = ["provision"]
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _table() -> None:
+    client = aws.dynamodb()
+    name = get_settings().table_name
+    try:
+        client.create_table(**create_table_request(name))
+    except ClientError as exc:
+        if _code(exc) != "ResourceInUseException":
+            raise
+        return
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+
+
+def _queue(definition: QueueDef) -> None:
+    client = aws.sqs()
+    fifo: dict[Any, str] = {"FifoQueue": "true"} if definition.fifo else {}
+    dlq_url = client.create_queue(
+        QueueName=dlq_name(definition.kind),
+        Attributes={"MessageRetentionPeriod": str(definition.dlq_retention_s), **fifo},
+    )["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    client.create_queue(
+        QueueName=queue_name(definition.kind),
+        Attributes={
+            "VisibilityTimeout": str(definition.visibility_timeout_s),
+            "MessageRetentionPeriod": str(definition.retention_s),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(definition.max_receive_count)}
+            ),
+            **fifo,
+        },
+    )
+
+
+def _bus() -> None:
+    try:
+        aws.eventbridge().create_event_bus(Name=get_settings().event_bus_name)
+    except ClientError as exc:
+        if _code(exc) != "ResourceAlreadyExistsException":
+            raise
+
+
+def _kms_key() -> None:
+    client = aws.kms()
+    alias = kms_alias()
+    aliases = client.list_aliases()["Aliases"]
+    if any(a["AliasName"] == alias for a in aliases):
+        return
+    key_id = client.create_key(Description=f"{get_settings().resource_prefix} field encryption")["KeyMetadata"]
+    client.create_alias(AliasName=alias, TargetKeyId=key_id["KeyId"])
+
+
+def _secrets() -> None:
+    client = aws.secrets_manager()
+    for secret in SECRETS:
+        if not secret.generated_bytes:
+            continue  # provider credentials are set by an operator, not invented here
+        value = random_secrets.token_urlsafe(secret.generated_bytes)
+        try:
+            client.create_secret(Name=secret_name(secret), Description=secret.description, SecretString=value)
+        except ClientError as exc:
+            if _code(exc) != "ResourceExistsException":
+                raise
+
+
+def provision() -> None:
+    """Create the table (GSIs, TTL, stream), the queues with their DLQs, the bus, the KMS key, the secrets."""
+    _table()
+    for definition in QUEUES:
+        _queue(definition)
+    _bus()
+    _kms_key()
+    _secrets()

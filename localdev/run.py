@@ -1,0 +1,102 @@
+"""``make run``: the whole of BTRIX on this machine, with no AWS account.
+
+Starts the local stack, provisions it, serves the REST API (:8000) and the provider webhook URLs (:8001),
+runs the worker (queues, table stream, schedules), prints the URLs, and on Ctrl-C stops all it started.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from localdev.stack import LocalStack
+
+HOST = "127.0.0.1"  # loopback only: nothing here is meant to be reachable from another machine
+
+
+class RunSettings(BaseSettings):
+    """Ports of the local runner (``BTRIX_API_PORT`` …); 0 means any free port."""
+
+    model_config = SettingsConfigDict(env_prefix="BTRIX_", extra="ignore")
+
+    api_port: int = 8000
+    hooks_port: int = 8001
+    dynamodb_port: int = 0
+    moto_port: int = 0
+
+
+def _banner(settings: RunSettings, stack: LocalStack, api_port: int, hooks_port: int) -> str:
+    api = f"http://{HOST}:{api_port}"
+    return "\n".join(
+        [
+            "",
+            "BTRIX is running locally (Ctrl-C stops everything)",
+            f"  REST API        {api}",
+            f"  health          {api}/health",
+            f"  API docs        {api}/api-docs   (OpenAPI: {api}/api-docs.json)",
+            f"  webhook URLs    http://{HOST}:{hooks_port}/hooks/<provider>",
+            f"  DynamoDB Local  {stack.dynamodb_url}",
+            f"  moto server     {stack.moto_url}",
+            f"  service logs    {stack.log_dir}",
+            "",
+        ]
+    )
+
+
+def main() -> int:
+    """Run until SIGINT/SIGTERM; returns the exit status."""
+    settings = RunSettings()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    stack = LocalStack(settings.dynamodb_port or None, settings.moto_port or None)
+    print("Starting DynamoDB Local and moto server ...", flush=True)
+    stack.start()
+    stack.apply_env()
+    servers: list[object] = []
+    worker = None
+    try:
+        # Imported only now: the app reads its settings and endpoints from the environment set above.
+        from app import app
+        from functions import FUNCTION_URLS
+        from functions.outbox_publisher import handler as publish
+        from localdev import function_urls, gateway
+        from localdev.provision import provision
+        from localdev.worker import Worker
+
+        provision()
+        api = gateway.make_server(app, HOST, settings.api_port)
+        hooks = function_urls.make_server(HOST, settings.hooks_port, FUNCTION_URLS)
+        servers = [api.server, hooks]
+        for server in servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()  # type: ignore[attr-defined]
+        worker = Worker(app, publish)
+        worker.start()
+        api_port = api.server.server_address[1]
+        hooks_port = hooks.server_address[1]
+        print(_banner(settings, stack, int(api_port), int(hooks_port)), flush=True)
+        stop.wait()
+        print("Stopping ...", flush=True)
+    finally:
+        for server in servers:
+            server.shutdown()  # type: ignore[attr-defined]
+            server.server_close()  # type: ignore[attr-defined]
+        if worker is not None:
+            worker.stop()
+            worker.join(timeout=10)
+        stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""What Lambda's event sources do in AWS, done locally: drain the job queues into the app's SQS handlers,
+read the table stream into the outbox publisher, and fire the app's rate schedules.
+
+The handlers called are the very ones Lambda would call, with events of the same shape.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
+
+from chalicelib.core import aws
+from chalicelib.core.config import get_settings
+from chalicelib.core.observability import logger
+
+__all__ = ["QueueWorker", "Scheduler", "StreamWorker", "Worker", "rate_seconds"]
+
+Handler = Callable[[dict[str, Any], Any], Any]
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def _failed_ids(result: Any) -> list[str]:
+    if isinstance(result, dict):
+        return [str(f["itemIdentifier"]) for f in result.get("batchItemFailures", [])]
+    return []
+
+
+class QueueWorker:
+    """Receives from each queue an SQS handler of the app listens to, and calls that handler."""
+
+    def __init__(self, app: Chalice, wait_seconds: int = 1) -> None:
+        self.wait_seconds = wait_seconds
+        self.consumers: list[tuple[SQSEventConfig, Handler]] = [
+            (source, app.handler_map[source.name]) for source in app.event_sources if isinstance(source, SQSEventConfig)
+        ]
+
+    def poll_once(self) -> int:
+        """One receive per queue; returns how many messages were handled successfully."""
+        handled = 0
+        client = aws.sqs()
+        for source, handler in self.consumers:
+            url = client.get_queue_url(QueueName=str(source.queue))["QueueUrl"]
+            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            messages = client.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(source.batch_size, 10),
+                WaitTimeSeconds=self.wait_seconds,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                continue
+            event = {"Records": [self._record(m, arn) for m in messages]}
+            try:
+                failed = set(_failed_ids(handler(event, None)))
+            except Exception:  # noqa: BLE001 - as Lambda does: log, leave the batch for redelivery / DLQ
+                logger.exception("queue handler failed", extra={"queue": source.queue})
+                continue
+            done = [m for m in messages if m["MessageId"] not in failed]
+            for message in done:
+                client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            handled += len(done)
+        return handled
+
+    @staticmethod
+    def _record(message: Mapping[str, Any], arn: str) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": arn,
+            "awsRegion": get_settings().region,
+        }
+
+
+class StreamWorker:
+    """Reads the table's stream shard by shard and hands batches to ``handler`` (the outbox publisher)."""
+
+    def __init__(self, handler: Handler, table_name: str | None = None) -> None:
+        self.handler = handler
+        self.table_name = table_name or get_settings().table_name
+        self._iterators: dict[str, str] = {}
+        self._finished: set[str] = set()
+        self._stream_arn: str | None = None
+
+    def _discover(self) -> None:
+        client = aws.dynamodb_streams()
+        if self._stream_arn is None:
+            self._stream_arn = aws.dynamodb().describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        description = client.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
+        for shard in description.get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators and shard_id not in self._finished:
+                self._iterators[shard_id] = client.get_shard_iterator(
+                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+
+    def _record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        change = dict(record["dynamodb"])
+        created = change.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            change["ApproximateCreationDateTime"] = created.timestamp()
+        return {**record, "dynamodb": change, "eventSourceARN": self._stream_arn}
+
+    def poll_once(self) -> int:
+        """Deliver what the stream holds now; returns the number of records delivered successfully."""
+        self._discover()
+        client = aws.dynamodb_streams()
+        delivered = 0
+        for shard_id, iterator in list(self._iterators.items()):
+            response = client.get_records(ShardIterator=iterator, Limit=100)
+            records = response.get("Records", [])
+            if records:
+                failed = _failed_ids(self.handler({"Records": [self._record(r) for r in records]}, None))
+                if failed:
+                    # As Lambda does with ReportBatchItemFailures: retry from the first failed record.
+                    self._iterators[shard_id] = client.get_shard_iterator(
+                        StreamArn=str(self._stream_arn),
+                        ShardId=shard_id,
+                        ShardIteratorType="AT_SEQUENCE_NUMBER",
+                        SequenceNumber=failed[0],
+                    )["ShardIterator"]
+                    sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
+                    delivered += sequence.index(failed[0]) if failed[0] in sequence else 0
+                    continue
+                delivered += len(records)
+            following = response.get("NextShardIterator")
+            if following:
+                self._iterators[shard_id] = following
+            else:
+                del self._iterators[shard_id]
+                self._finished.add(shard_id)
+        return delivered
+
+
+def rate_seconds(expression: str) -> int | None:
+    """Seconds between runs of ``rate(N unit)``; None for cron expressions."""
+    match = _RATE.match(expression.strip())
+    if match is None:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+class Scheduler:
+    """Fires the app's ``rate(...)`` schedules at their rates, with a scheduled-event payload."""
+
+    def __init__(self, app: Chalice, started: float | None = None) -> None:
+        start = time.monotonic() if started is None else started
+        self.jobs: list[tuple[str, int, Handler]] = []
+        self.skipped: list[str] = []
+        self._due: dict[str, float] = {}
+        for source in app.event_sources:
+            if not isinstance(source, ScheduledEventConfig):
+                continue
+            expression = source.schedule_expression
+            text = expression if isinstance(expression, str) else expression.to_string()
+            every = rate_seconds(text)
+            if every is None:
+                self.skipped.append(f"{source.name}: {text}")
+                continue
+            self.jobs.append((source.name, every, app.handler_map[source.name]))
+            self._due[source.name] = start + every
+
+    def tick(self, now: float | None = None) -> list[str]:
+        """Run every job that is due at ``now`` (monotonic seconds); returns their names."""
+        moment = time.monotonic() if now is None else now
+        fired = []
+        for name, every, handler in self.jobs:
+            if moment >= self._due[name]:
+                self._due[name] = moment + every
+                handler(self._event(name), None)
+                fired.append(name)
+        return fired
+
+    @staticmethod
+    def _event(name: str) -> dict[str, Any]:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "000000000000",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": get_settings().region,
+            "resources": [f"arn:aws:events:{get_settings().region}:000000000000:rule/{name}"],
+            "detail": {},
+        }
+
+
+class Worker(threading.Thread):
+    """Runs the queue, stream and schedule loops until ``stop()``."""
+
+    def __init__(self, app: Chalice, stream_handler: Handler) -> None:
+        super().__init__(name="btrix-worker", daemon=True)
+        self.queues = QueueWorker(app)
+        self.stream = StreamWorker(stream_handler)
+        self.scheduler = Scheduler(app)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            for step in (self.stream.poll_once, self.queues.poll_once, self.scheduler.tick):
+                try:
+                    step()
+                except Exception:  # noqa: BLE001 - keep the local worker alive, as Lambda retries would
+                    logger.exception("worker step failed", extra={"step": step.__qualname__})
+            self._stop_event.wait(0.5)
+
+    def stop(self) -> None:
+        """Ask the loops to end (the thread finishes its current step)."""
+        self._stop_event.set()
