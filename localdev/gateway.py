@@ -27,13 +27,15 @@ from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, gateway_problem
 __all__ = ["ProblemGateway", "local_config", "make_server"]
 
 
+# The local gateway answers an unknown path with one of these bodies (the second when the request carries an
+# Authorization header, as API Gateway does); both mean "no such route".
+_NO_ROUTE_MARKERS = (b"Missing Authentication Token", b"Authorization header requires")
+
+
 def _response_type(error: LocalGatewayException) -> str:
     if isinstance(error, ForbiddenError):
-        return (
-            "MISSING_AUTHENTICATION_TOKEN"
-            if b"Missing Authentication Token" in (error.body or b"")
-            else "ACCESS_DENIED"
-        )
+        no_route = any(marker in (error.body or b"") for marker in _NO_ROUTE_MARKERS)
+        return "MISSING_AUTHENTICATION_TOKEN" if no_route else "ACCESS_DENIED"
     if isinstance(error, NotAuthorizedError):
         return "UNAUTHORIZED"
     if isinstance(error, InvalidAuthorizerError):

@@ -42,6 +42,7 @@ def _banner(settings: RunSettings, stack: LocalStack, api_port: int, hooks_port:
             f"  DynamoDB Local  {stack.dynamodb_url}",
             f"  moto server     {stack.moto_url}",
             f"  service logs    {stack.log_dir}",
+            f"  service PIDs    {' '.join(str(pid) for pid in stack.pids)}",
             "",
         ]
     )

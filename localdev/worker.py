@@ -85,6 +85,22 @@ class QueueWorker:
         }
 
 
+def _restore_empty_maps(image: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB Local's stream writes an empty map as ``{}`` where DynamoDB Streams writes ``{"M": {}}``;
+    put the type back so handlers receive what Lambda would give them."""
+
+    def fix(value: Any) -> Any:
+        if value == {}:
+            return {"M": {}}
+        if isinstance(value, dict) and "M" in value:
+            return {"M": {k: fix(v) for k, v in value["M"].items()}}
+        if isinstance(value, dict) and "L" in value:
+            return {"L": [fix(v) for v in value["L"]]}
+        return value
+
+    return {name: fix(value) for name, value in image.items()}
+
+
 class StreamWorker:
     """Reads the table's stream shard by shard and hands batches to ``handler`` (the outbox publisher)."""
 
@@ -108,7 +124,10 @@ class StreamWorker:
                 )["ShardIterator"]
 
     def _record(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        change = dict(record["dynamodb"])
+        change = {
+            name: _restore_empty_maps(value) if name in ("Keys", "NewImage", "OldImage") else value
+            for name, value in record["dynamodb"].items()
+        }
         created = change.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
             change["ApproximateCreationDateTime"] = created.timestamp()
@@ -123,7 +142,12 @@ class StreamWorker:
             response = client.get_records(ShardIterator=iterator, Limit=100)
             records = response.get("Records", [])
             if records:
-                failed = _failed_ids(self.handler({"Records": [self._record(r) for r in records]}, None))
+                try:
+                    result = self.handler({"Records": [self._record(r) for r in records]}, None)
+                except Exception:  # noqa: BLE001 - as Lambda does: the whole batch is retried on the next poll
+                    logger.exception("stream handler failed", extra={"shard": shard_id})
+                    continue
+                failed = _failed_ids(result)
                 if failed:
                     # As Lambda does with ReportBatchItemFailures: retry from the first failed record.
                     self._iterators[shard_id] = client.get_shard_iterator(

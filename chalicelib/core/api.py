@@ -74,6 +74,12 @@ def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         raise _invalid(exc, "query") from exc
 
 
+def _instance(request: Request) -> str:
+    # Request.path is the route template (/orders/{id}); the problem names the path actually asked for
+    # (requestContext.path, which in API Gateway includes the stage prefix the client used).
+    return str((request.context or {}).get("path") or request.path)
+
+
 def _render(result: Any, operation: Operation) -> Response:
     if isinstance(result, Response):
         return result
@@ -139,7 +145,7 @@ class ApiBlueprint(Blueprint):
                     problem, headers = problem_from_error(exc)
                     log = logger.error if problem.status >= 500 else logger.info
                     log("request refused", extra={"status": problem.status, "problem": problem.type})
-                    return problem_response(problem, instance=request.path, headers=headers)
+                    return problem_response(problem, instance=_instance(request), headers=headers)
 
             handle.btrix_operation = declared  # type: ignore[attr-defined]
             content_types = [JSON] if body is not None else None
@@ -168,7 +174,7 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
             detail = str(response.body["Message"]) if response.status_code < 500 else None
             headers = {k: str(v) for k, v in response.headers.items() if k.lower() == "allow"}
             response = problem_response(
-                problem_for_status(response.status_code, detail), instance=event.path, headers=headers
+                problem_for_status(response.status_code, detail), instance=_instance(event), headers=headers
             )
         if request_id:
             response.headers["X-Request-Id"] = request_id

@@ -15,7 +15,7 @@ from chalicelib.core import aws, clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db import keys
 from chalicelib.core.db.store import put_op
-from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
 from chalicelib.core.observability import MetricUnit, logger, metrics
@@ -99,7 +99,7 @@ def _publish(record: DynamoDBRecord) -> None:
     image = record.dynamodb.new_image
     if image.get(ENTITY) != EVENT_ENTITY:
         return
-    event = DomainEvent.model_validate(image)
+    event = DomainEvent.model_validate(strip_storage(image))
     response = aws.eventbridge().put_events(
         Entries=[
             {

@@ -11,7 +11,7 @@ from chalicelib.core.errors import DependencyUnavailable
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-__all__ = ["get_secret"]
+__all__ = ["get_secret", "reset_secrets_cache"]
 
 _MAX_AGE_SECONDS = 300
 
@@ -32,3 +32,8 @@ def get_secret(name: str) -> str:
     except GetParameterError as exc:
         raise DependencyUnavailable(detail=f"secret {name} is not readable") from exc
     return str(value)
+
+
+def reset_secrets_cache() -> None:
+    """Forget cached secrets and the provider (after the endpoints change, e.g. a new local stack)."""
+    _provider.cache_clear()

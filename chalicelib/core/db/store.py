@@ -190,9 +190,7 @@ class Table:
 
         A failed condition raises ``Conflict`` naming the operation that failed.
         """
-        items: list[Any] = [
-            {kind: {"TableName": self.name, **body} for kind, body in op.items()} for op in operations
-        ]
+        items: list[Any] = [{kind: {"TableName": self.name, **body} for kind, body in op.items()} for op in operations]
         try:
             self.client.transact_write_items(TransactItems=items)
         except EndpointConnectionError as exc:

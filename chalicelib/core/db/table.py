@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,13 @@ __all__ = [
     "INDEXES",
     "PARTITION_KEY",
     "SORT_KEY",
+    "STORAGE_ATTRIBUTES",
     "STREAM_VIEW_TYPE",
     "TTL_ATTRIBUTE",
     "VERSION",
     "Index",
     "create_table_request",
+    "strip_storage",
 ]
 
 PARTITION_KEY = "PK"
@@ -39,6 +42,14 @@ class Index:
 GSI1 = Index("GSI1", "GSI1PK", "GSI1SK")
 GSI2 = Index("GSI2", "GSI2PK", "GSI2SK")
 INDEXES: tuple[Index, ...] = (GSI1, GSI2)
+STORAGE_ATTRIBUTES = frozenset(
+    {PARTITION_KEY, SORT_KEY, ENTITY, TTL_ATTRIBUTE} | {a for i in INDEXES for a in (i.partition_key, i.sort_key)}
+)
+
+
+def strip_storage(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item without its storage attributes (keys, discriminator, TTL): what a domain model reads."""
+    return {name: value for name, value in item.items() if name not in STORAGE_ATTRIBUTES}
 
 
 def create_table_request(table_name: str) -> dict[str, Any]:

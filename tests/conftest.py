@@ -1,0 +1,58 @@
+"""Shared fixtures: the local AWS stack (once per session), the app's HTTP client, a fresh tenant per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Settings are read once per process: fix the stage before anything reads them.
+os.environ["BTRIX_STAGE"] = "local"
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    """DynamoDB Local + moto server, started once, provisioned, stopped at the end of the session."""
+    from chalicelib.core import aws, secrets
+    from chalicelib.core.config import get_settings
+    from localdev.provision import provision
+    from localdev.stack import LocalStack
+
+    local = LocalStack()
+    local.start()
+    local.apply_env()
+    get_settings.cache_clear()
+    aws.reset_clients()
+    secrets.reset_secrets_cache()
+    try:
+        provision()
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    """A tenant nobody else uses: tests isolate by tenant instead of resetting the table."""
+    from chalicelib.core.ids import new_id
+
+    return new_id()
+
+
+@pytest.fixture(scope="session")
+def api(stack: Any) -> Iterator[Any]:
+    """``chalice.test`` HTTP client over the app, with the same Gateway Responses as ``make run``."""
+    from chalice.test import Client
+
+    from app import app
+    from localdev.gateway import ProblemGateway
+
+    with Client(app, stage_name="local") as client:
+        # The test client builds a plain LocalGateway; ours adds the problem+json Gateway Responses.
+        client.http._local_gateway = ProblemGateway(app, client._chalice_config)
+        yield client.http

@@ -1,0 +1,131 @@
+"""The table helpers against DynamoDB Local: creates, optimistic locking, pages, transactions."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from chalicelib.core import clock
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.store import AlreadyExists, Table, VersionConflict, update_op
+from chalicelib.core.db.table import GSI1
+from chalicelib.core.errors import Conflict
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.ids import new_id
+from chalicelib.core.pagination import decode_cursor, encode_cursor
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+def _order(tenant_id: str, order_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    order_id = order_id or new_id()
+    created = clock.isoformat(clock.now())
+    return {
+        "PK": keys.entity_pk(tenant_id, Kind.ORDER, order_id),
+        "SK": keys.META_SK,
+        "GSI1PK": keys.collection_pk(tenant_id, Collection.ORDERS),
+        "GSI1SK": keys.time_sk(created, order_id),
+        "entity": "Order",
+        "version": 1,
+        "id": order_id,
+        "status": "PENDING",
+        **fields,
+    }
+
+
+def _stored(table: Table, item: dict[str, Any]) -> dict[str, Any]:
+    found = table.get(item["PK"], item["SK"], consistent=True)
+    assert found is not None
+    return found
+
+
+def test_put_new_refuses_a_second_create_of_the_same_key(tenant_id: str) -> None:
+    table = Table()
+    item = _order(tenant_id)
+    table.put_new(item)
+    with pytest.raises(AlreadyExists):
+        table.put_new({**item, "status": "OVERWRITTEN"})
+    assert _stored(table, item)["status"] == "PENDING"
+
+
+def test_update_versioned_bumps_version_and_refuses_a_stale_version(tenant_id: str) -> None:
+    table = Table()
+    item = _order(tenant_id)
+    table.put_new(item)
+    updated = table.update_versioned(item["PK"], item["SK"], {"status": "CONFIRMED"}, expected_version=1)
+    assert (updated["status"], updated["version"]) == ("CONFIRMED", 2)
+    with pytest.raises(VersionConflict):
+        table.update_versioned(item["PK"], item["SK"], {"status": "CANCELLED"}, expected_version=1)
+    assert _stored(table, item)["status"] == "CONFIRMED"
+
+
+def test_two_concurrent_updates_of_one_version_have_exactly_one_winner(tenant_id: str) -> None:
+    table = Table()
+    item = _order(tenant_id)
+    table.put_new(item)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def attempt(status: str) -> None:
+        barrier.wait()
+        try:
+            table.update_versioned(item["PK"], item["SK"], {"status": status}, expected_version=1)
+            outcomes.append("won")
+        except VersionConflict:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=attempt, args=(s,)) for s in ("CONFIRMED", "CANCELLED")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost", "won"]
+    assert _stored(table, item)["version"] == 2
+
+
+def test_query_pages_walk_a_collection_with_signed_cursors(tenant_id: str) -> None:
+    table = Table()
+    created = [_order(tenant_id) for _ in range(7)]
+    for item in created:
+        table.put_new(item)
+    table.put_new(_order(new_id()))  # another tenant's order never shows up
+    seen: list[str] = []
+    cursor = None
+    partition = keys.collection_pk(tenant_id, Collection.ORDERS)
+    while True:
+        start = decode_cursor(cursor, tenant_id=tenant_id, scope="orders") if cursor else None
+        page = table.query_page(partition, index=GSI1, limit=3, start_key=start, newest_first=True)
+        seen += [i["id"] for i in page.items]
+        if page.last_key is None:
+            break
+        cursor = encode_cursor(page.last_key, tenant_id=tenant_id, scope="orders")
+    assert sorted(seen) == sorted(i["id"] for i in created)
+    assert len(seen) == len(set(seen))
+
+
+def test_transaction_writes_change_and_event_together_or_not_at_all(tenant_id: str) -> None:
+    table = Table()
+    existing = _order(tenant_id)
+    table.put_new(existing)
+    event = new_event("order.status_changed", tenant_id, {"to": "CONFIRMED"}, subject=existing["id"])
+    table.transact(
+        [update_op(existing["PK"], existing["SK"], {"status": "CONFIRMED"}, expected_version=1), event_put_op(event)]
+    )
+    stored = table.get(keys.event_pk(tenant_id, event.id), keys.EVENT_SK)
+    assert stored is not None
+    assert (stored["type"], stored["entity"], stored["tenantId"]) == ("order.status_changed", "Event", tenant_id)
+    assert stored["expiresAt"] > clock.to_epoch(clock.now())
+
+    second = new_event("order.status_changed", tenant_id, {"to": "CANCELLED"}, subject=existing["id"])
+    with pytest.raises(Conflict, match="write 1 of 2"):
+        table.transact(
+            [
+                update_op(existing["PK"], existing["SK"], {"status": "CANCELLED"}, expected_version=1),
+                event_put_op(second),
+            ]
+        )
+    assert table.get(keys.event_pk(tenant_id, second.id), keys.EVENT_SK) is None
+    assert _stored(table, existing)["status"] == "CONFIRMED"

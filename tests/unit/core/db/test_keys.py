@@ -1,0 +1,87 @@
+"""Every key builder has its parser: round trips, and refusals of malformed keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Collection, InvalidKey, Kind, RouteKind
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_entity_pk_round_trips_for_every_kind(kind: Kind) -> None:
+    key = keys.entity_pk("01TENANT", kind, "01ENTITY")
+    assert key.startswith(keys.tenant_prefix("01TENANT"))
+    assert keys.parse_entity_pk(key) == keys.EntityRef("01TENANT", kind, "01ENTITY")
+
+
+@pytest.mark.parametrize("collection", list(Collection))
+def test_collection_pk_round_trips_with_and_without_value(collection: Collection) -> None:
+    assert keys.parse_collection_pk(keys.collection_pk("t1", collection)) == ("t1", collection, None)
+    narrowed = keys.collection_pk("t1", collection, "PENDING")
+    assert keys.parse_collection_pk(narrowed) == ("t1", collection, "PENDING")
+
+
+def test_child_sk_round_trips_and_prefix_matches_it() -> None:
+    key = keys.child_sk("HISTORY", "01H")
+    assert keys.parse_child_sk(key) == ("HISTORY", "01H")
+    assert key.startswith(keys.child_prefix("HISTORY"))
+
+
+def test_time_sk_round_trips_and_sorts_by_time() -> None:
+    early = keys.time_sk("2026-01-01T10:00:00.000Z", "B")
+    late = keys.time_sk("2026-01-01T10:00:01.000Z", "A")
+    assert keys.parse_time_sk(early) == ("2026-01-01T10:00:00.000Z", "B")
+    assert early < late
+
+
+def test_unique_pk_round_trips() -> None:
+    key = keys.unique_pk("t1", "EMAIL", "ana@example.com")
+    assert key.startswith(keys.tenant_prefix("t1"))
+    assert keys.parse_unique_pk(key) == ("t1", "EMAIL", "ana@example.com")
+
+
+def test_event_pk_round_trips() -> None:
+    assert keys.parse_event_pk(keys.event_pk("t1", "01EV")) == ("t1", "01EV")
+
+
+@pytest.mark.parametrize("kind", list(RouteKind))
+def test_route_pk_round_trips_and_is_outside_every_tenant(kind: RouteKind) -> None:
+    key = keys.route_pk(kind, "5511999990000")
+    assert not key.startswith(keys.tenant_prefix("5511999990000"))
+    assert keys.parse_route_pk(key) == (kind, "5511999990000")
+
+
+@pytest.mark.parametrize(
+    ("builder", "args"),
+    [
+        (keys.tenant_prefix, ("a#b",)),
+        (keys.entity_pk, ("t1", Kind.ORDER, "x#y")),
+        (keys.entity_pk, ("", Kind.ORDER, "x")),
+        (keys.collection_pk, ("t1", Collection.ORDERS, "A#B")),
+        (keys.route_pk, (RouteKind.LOGIN_EMAIL, "")),
+        (keys.child_sk, ("ITEM", "1#2")),
+    ],
+)
+def test_builders_refuse_parts_that_would_break_the_key(builder, args) -> None:
+    with pytest.raises(InvalidKey):
+        builder(*args)
+
+
+@pytest.mark.parametrize(
+    ("parser", "key"),
+    [
+        (keys.parse_entity_pk, "T#t1#ORDER"),
+        (keys.parse_entity_pk, "T#t1#NOPE#1"),
+        (keys.parse_entity_pk, "X#t1#ORDER#1"),
+        (keys.parse_collection_pk, "T#t1#NOPE"),
+        (keys.parse_event_pk, "T#t1#ORDER#1"),
+        (keys.parse_unique_pk, "T#t1#ORDER#EMAIL#x"),
+        (keys.parse_route_pk, "ROUTE#NOPE#1"),
+        (keys.parse_route_pk, "T#EMAIL#1"),
+        (keys.parse_time_sk, "2026-01-01"),
+    ],
+)
+def test_parsers_refuse_keys_of_another_shape(parser, key: str) -> None:
+    with pytest.raises(InvalidKey):
+        parser(key)

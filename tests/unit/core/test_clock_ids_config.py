@@ -1,0 +1,41 @@
+"""Clock injection, ULIDs and settings defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.core import clock
+from chalicelib.core.config import Settings
+from chalicelib.core.ids import new_id
+
+
+def test_frozen_clock_is_injected_and_can_advance() -> None:
+    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    with clock.frozen_clock(start) as advance:
+        assert clock.now() == start
+        advance(timedelta(minutes=15))
+        assert clock.isoformat(clock.now()) == "2026-03-01T12:15:00.000Z"
+    assert clock.now() > start + timedelta(days=200)
+
+
+def test_ids_sort_by_time() -> None:
+    early = new_id(datetime(2026, 1, 1, tzinfo=UTC))
+    late = new_id(datetime(2026, 1, 2, tzinfo=UTC))
+    assert len(early) == 26
+    assert early < late
+
+
+def test_resource_names_follow_the_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTRIX_STAGE", "prod")
+    settings = Settings()
+    assert (settings.table_name, settings.event_bus_name) == ("btrix-prod", "btrix-prod")
+    monkeypatch.setenv("BTRIX_TABLE_NAME", "custom")
+    assert Settings().table_name == "custom"
+
+
+def test_unknown_stage_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTRIX_STAGE", "staging")
+    with pytest.raises(ValueError, match="stage"):
+        Settings()
