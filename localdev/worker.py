@@ -15,16 +15,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
+from chalice.local import LambdaContext
 
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.observability import logger
 
-__all__ = ["QueueWorker", "Scheduler", "StreamWorker", "Worker", "rate_seconds"]
+__all__ = ["QueueWorker", "Scheduler", "StreamWorker", "Worker", "rate_seconds", "restore_empty_maps"]
 
 Handler = Callable[[dict[str, Any], Any], Any]
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def _context(function_name: str) -> LambdaContext:
+    """A Lambda context like the one the function would get in AWS (15 minutes to run)."""
+    return LambdaContext(function_name=function_name, memory_size=512, max_runtime_ms=900_000)
 
 
 def _failed_ids(result: Any) -> list[str]:
@@ -60,7 +66,7 @@ class QueueWorker:
                 continue
             event = {"Records": [self._record(m, arn) for m in messages]}
             try:
-                failed = set(_failed_ids(handler(event, None)))
+                failed = set(_failed_ids(handler(event, _context(source.name))))
             except Exception:  # noqa: BLE001 - as Lambda does: log, leave the batch for redelivery / DLQ
                 logger.exception("queue handler failed", extra={"queue": source.queue})
                 continue
@@ -85,7 +91,7 @@ class QueueWorker:
         }
 
 
-def _restore_empty_maps(image: Mapping[str, Any]) -> dict[str, Any]:
+def restore_empty_maps(image: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB Local's stream writes an empty map as ``{}`` where DynamoDB Streams writes ``{"M": {}}``;
     put the type back so handlers receive what Lambda would give them."""
 
@@ -125,7 +131,7 @@ class StreamWorker:
 
     def _record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         change = {
-            name: _restore_empty_maps(value) if name in ("Keys", "NewImage", "OldImage") else value
+            name: restore_empty_maps(value) if name in ("Keys", "NewImage", "OldImage") else value
             for name, value in record["dynamodb"].items()
         }
         created = change.get("ApproximateCreationDateTime")
@@ -143,7 +149,7 @@ class StreamWorker:
             records = response.get("Records", [])
             if records:
                 try:
-                    result = self.handler({"Records": [self._record(r) for r in records]}, None)
+                    result = self.handler({"Records": [self._record(r) for r in records]}, _context("outbox-publisher"))
                 except Exception:  # noqa: BLE001 - as Lambda does: the whole batch is retried on the next poll
                     logger.exception("stream handler failed", extra={"shard": shard_id})
                     continue
@@ -204,7 +210,7 @@ class Scheduler:
         for name, every, handler in self.jobs:
             if moment >= self._due[name]:
                 self._due[name] = moment + every
-                handler(self._event(name), None)
+                handler(self._event(name), _context(name))
                 fired.append(name)
         return fired
 

@@ -38,3 +38,15 @@ def test_binary_bodies_are_base64_encoded() -> None:
     event = function_url_event("POST", "/hooks/x", {"content-type": "application/octet-stream"}, b"\x00\x01")
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b"\x00\x01"
+
+
+def test_empty_maps_from_dynamodb_local_streams_get_their_type_back() -> None:
+    from localdev.worker import restore_empty_maps
+
+    image = {"PK": {"S": "a"}, "data": {}, "nested": {"M": {"inner": {}}}, "list": {"L": [{}, {"S": "x"}]}}
+    assert restore_empty_maps(image) == {
+        "PK": {"S": "a"},
+        "data": {"M": {}},
+        "nested": {"M": {"inner": {"M": {}}}},
+        "list": {"L": [{"M": {}}, {"S": "x"}]},
+    }

@@ -1,0 +1,91 @@
+"""The local worker calls the app's own SQS and schedule handlers as Lambda would, against moto's SQS."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from chalice.app import Chalice, Rate, SQSEvent
+
+from chalicelib.core import aws
+from chalicelib.core.ids import new_id
+from localdev.worker import QueueWorker, Scheduler
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+@pytest.fixture
+def queue_with_dlq() -> Any:
+    """A queue whose messages go to its DLQ after two failed receives (1 s visibility)."""
+    client = aws.sqs()
+    name = f"worker-test-{new_id().lower()}"
+    dlq_url = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = client.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+        },
+    )["QueueUrl"]
+    yield name, url, dlq_url
+    client.delete_queue(QueueUrl=url)
+    client.delete_queue(QueueUrl=dlq_url)
+
+
+def _bodies(url: str) -> list[str]:
+    messages = aws.sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    return [m["Body"] for m in messages.get("Messages", [])]
+
+
+def test_queue_handler_gets_messages_and_failed_ones_end_in_the_dlq(queue_with_dlq: Any) -> None:
+    name, url, dlq_url = queue_with_dlq
+    app = Chalice(app_name="worker-test")
+    handled: list[str] = []
+
+    @app.on_sqs_message(queue=name, batch_size=10)
+    def consume(event: SQSEvent) -> dict[str, Any]:
+        failures = []
+        for record in event:
+            if record.body == "poison":
+                failures.append({"itemIdentifier": record.to_dict()["messageId"]})
+            else:
+                handled.append(record.body)
+        return {"batchItemFailures": failures}
+
+    client = aws.sqs()
+    for body in ("first", "poison", "second"):
+        client.send_message(QueueUrl=url, MessageBody=body)
+    worker = QueueWorker(app, wait_seconds=1)
+    deadline = time.monotonic() + 20
+    dead: list[str] = []
+    while not dead and time.monotonic() < deadline:
+        worker.poll_once()
+        time.sleep(1.1)
+        dead = _bodies(dlq_url)
+    assert sorted(handled) == ["first", "second"]
+    assert dead == ["poison"]
+    assert _bodies(url) == []
+
+
+def test_scheduler_fires_rate_schedules_when_due_and_skips_cron() -> None:
+    app = Chalice(app_name="schedule-test")
+    fired: list[dict[str, Any]] = []
+
+    @app.schedule(Rate(15, unit=Rate.MINUTES))
+    def poll_invoices(event: Any) -> None:
+        fired.append(event.to_dict())
+
+    @app.schedule("cron(0 3 * * ? *)")
+    def nightly(event: Any) -> None:
+        fired.append({"nightly": True})
+
+    scheduler = Scheduler(app, started=0.0)
+    assert scheduler.tick(now=899.0) == []
+    assert scheduler.tick(now=900.0) == ["poll_invoices"]
+    assert scheduler.tick(now=901.0) == []
+    assert scheduler.tick(now=1800.0) == ["poll_invoices"]
+    assert [e["detail-type"] for e in fired] == ["Scheduled Event", "Scheduled Event"]
+    assert scheduler.skipped == ["nightly: cron(0 3 * * ? *)"]
