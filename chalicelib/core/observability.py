@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,8 +29,3 @@ def tracer() -> Tracer | None:
     from aws_lambda_powertools import Tracer
 
     return Tracer(service="btrix")
-
-
-def redact(value: Any) -> str:
-    """What a secret looks like in a log line: its length only."""
-    return f"<redacted {len(str(value))} chars>"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
@@ -35,7 +34,6 @@ __all__ = [
     "delete_op",
     "put_new_condition",
     "put_op",
-    "to_number",
     "update_op",
     "versioned_update",
 ]
@@ -267,8 +265,3 @@ def condition_op(pk: str, sk: str, condition: ConditionBase) -> dict[str, Any]:
 def delete_op(pk: str, sk: str) -> dict[str, Any]:
     """A transaction Delete of (pk, sk)."""
     return {"Delete": {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk})}}
-
-
-def to_number(value: Decimal) -> int | Decimal:
-    """A stored number as an int when it is whole (DynamoDB returns every number as Decimal)."""
-    return int(value) if value == value.to_integral_value() else value

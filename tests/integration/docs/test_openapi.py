@@ -37,6 +37,9 @@ def test_declared_models_and_problems_are_documented() -> None:
     assert set(schemas["OrderIn"]["properties"]) == {"customerId", "lines"}
     assert set(schemas["OrderOut"]["properties"]) == {"orderId", "lineCount", "total"}
     listing = document["paths"]["/orders"]["get"]
+    page_ref = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page_schema = schemas[page_ref.rsplit("/", 1)[-1]]
+    assert set(page_schema["properties"]) == {"items", "nextCursor"}
     assert {p["name"]: p["in"] for p in listing["parameters"]} == {"limit": "query", "cursor": "query"}
     get_one = document["paths"]["/orders/{order_id}"]["get"]
     assert get_one["parameters"][0] == {

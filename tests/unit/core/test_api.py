@@ -15,7 +15,7 @@ from chalicelib.core.api import ApiBlueprint, http_middleware
 from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
-from chalicelib.core.pagination import PageParams
+from chalicelib.core.pagination import Page, PageParams
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE
 from localdev.gateway import ProblemGateway
 
@@ -50,10 +50,11 @@ def make_app() -> Chalice:
             raise Conflict(detail="that order exists")
         return OrderOut(order_id="o1", line_count=len(body.lines), total=Money.of("10.5", "BRL"))
 
-    @blueprint.operation("/orders", "GET", query=PageParams, response=OrderOut)
-    def list_orders(query: PageParams) -> OrderOut:
+    @blueprint.operation("/orders", "GET", query=PageParams, response=Page[OrderOut])
+    def list_orders(query: PageParams) -> Page[OrderOut]:
         """List orders"""
-        return OrderOut(order_id=f"limit-{query.limit}", line_count=0, total=Money.zero("BRL"))
+        order = OrderOut(order_id=f"limit-{query.limit}", line_count=0, total=Money.zero("BRL"))
+        return Page[OrderOut](items=[order], next_cursor=None)
 
     @blueprint.operation("/orders/{order_id}", response=OrderOut, problems=(404,))
     def get_order(order_id: str) -> OrderOut:
@@ -111,7 +112,11 @@ def test_wrong_content_type_is_a_415_problem(http: Any) -> None:
 
 
 def test_query_parameters_are_validated(http: Any) -> None:
-    assert http.get("/orders?limit=7").json_body["orderId"] == "limit-7"
+    page = http.get("/orders?limit=7").json_body
+    assert page == {
+        "items": [{"orderId": "limit-7", "lineCount": 0, "total": {"amount": "0.00", "currency": "BRL"}}],
+        "nextCursor": None,
+    }
     response = http.get("/orders?limit=500")
     assert response.status_code == 422
     assert [e["field"] for e in response.json_body["errors"]] == ["query.limit"]

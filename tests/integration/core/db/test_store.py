@@ -6,11 +6,20 @@ import threading
 from typing import Any
 
 import pytest
+from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import AlreadyExists, Table, VersionConflict, update_op
+from chalicelib.core.db.store import (
+    AlreadyExists,
+    Table,
+    VersionConflict,
+    condition_op,
+    delete_op,
+    put_op,
+    update_op,
+)
 from chalicelib.core.db.table import GSI1
 from chalicelib.core.errors import Conflict
 from chalicelib.core.events import event_put_op, new_event
@@ -129,3 +138,38 @@ def test_transaction_writes_change_and_event_together_or_not_at_all(tenant_id: s
         )
     assert table.get(keys.event_pk(tenant_id, second.id), keys.EVENT_SK) is None
     assert _stored(table, existing)["status"] == "CONFIRMED"
+
+
+def test_unique_claims_keep_a_value_unique_per_tenant_and_can_be_released(tenant_id: str) -> None:
+    table = Table()
+
+    def create_customer(email: str) -> dict[str, Any]:
+        customer = {"PK": keys.entity_pk(tenant_id, Kind.CUSTOMER, new_id()), "SK": keys.META_SK, "version": 1}
+        claim = {"PK": keys.unique_pk(tenant_id, "EMAIL", email), "SK": keys.UNIQUE_SK, "owner": customer["PK"]}
+        table.transact([put_op(customer), put_op(claim)])
+        return customer
+
+    first = create_customer("ana@example.com")
+    with pytest.raises(Conflict, match="write 2 of 2"):
+        create_customer("ana@example.com")
+    create_customer("bia@example.com")
+    # Another tenant may use the same email.
+    other = keys.unique_pk(new_id(), "EMAIL", "ana@example.com")
+    table.transact([put_op({"PK": other, "SK": keys.UNIQUE_SK})])
+
+    # Releasing the claim only while the owner still exists (ConditionCheck), then the email is free again.
+    claim_pk = keys.unique_pk(tenant_id, "EMAIL", "ana@example.com")
+    table.transact(
+        [condition_op(first["PK"], first["SK"], Attr("version").exists()), delete_op(claim_pk, keys.UNIQUE_SK)]
+    )
+    assert table.get(claim_pk, keys.UNIQUE_SK) is None
+    create_customer("ana@example.com")
+
+
+def test_condition_check_on_a_missing_item_cancels_the_whole_transaction(tenant_id: str) -> None:
+    table = Table()
+    missing = keys.entity_pk(tenant_id, Kind.ORDER, new_id())
+    line = {"PK": missing, "SK": keys.child_sk("LINE", "1"), "quantity": 2}
+    with pytest.raises(Conflict, match="write 1 of 2"):
+        table.transact([condition_op(missing, keys.META_SK, Attr("PK").exists()), put_op(line)])
+    assert table.query_page(missing).items == []
