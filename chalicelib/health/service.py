@@ -6,7 +6,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
-from chalicelib.core.resources import QUEUES, dlq_name, queue_name
+from chalicelib.core.resources import QUEUES, dlq_name, queue_name, queue_url
 from chalicelib.health.models import DependencyHealth, HealthReport
 
 __all__ = ["check_health"]
@@ -22,9 +22,9 @@ def _table() -> DependencyHealth:
 
 
 def _depth(name: str) -> int:
-    client = aws.sqs()
-    url = client.get_queue_url(QueueName=name)["QueueUrl"]
-    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    attributes = aws.sqs().get_queue_attributes(
+        QueueUrl=queue_url(name), AttributeNames=["ApproximateNumberOfMessages"]
+    )
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 

@@ -1,0 +1,80 @@
+"""``python -m bench``: run every benchmark, print the tables, write ``docs/PERFORMANCE.md``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _quiet_local_env() -> None:
+    # Set before the application is first imported: Powertools reads its levels when its objects are built.
+    os.environ["BTRIX_STAGE"] = "local"
+    os.environ["BTRIX_TRACING"] = "false"
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks in an order that keeps them from disturbing each other; return the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="few iterations: check that everything runs")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "PERFORMANCE.md", help="report path")
+    parser.add_argument("--no-package", action="store_true", help="skip the package size (no pip install)")
+    args = parser.parse_args(argv)
+    _quiet_local_env()
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+    from bench.capacity import measure_capacity
+    from bench.cold_start import measure_cold_start
+    from bench.overhead import comparisons, run_comparisons
+    from bench.package_size import NotMeasured, measure_package
+    from bench.report import (
+        machine_facts,
+        render_capacity,
+        render_cold_start,
+        render_document,
+        render_overhead,
+        render_package,
+    )
+    from bench.target import running_target
+
+    started = time.monotonic()
+    facts = [*machine_facts(ROOT), ("run", "quick (--quick: few iterations)" if args.quick else "full")]
+
+    # Subprocess timings first, before the JVM and moto share the CPUs.
+    _progress("Lambda init: fresh interpreters, interleaved")
+    cold_start = render_cold_start(measure_cold_start(ROOT, runs=5 if args.quick else 15))
+    print("\n## Lambda init (cold start)\n\n" + cold_start, flush=True)
+
+    _progress("Lambda package size: pip install --target")
+    package = render_package(NotMeasured("skipped (--no-package)") if args.no_package else measure_package(ROOT))
+    print("\n## Lambda package size\n\n" + package, flush=True)
+
+    _progress("starting DynamoDB Local + moto, provisioning, seeding")
+    with running_target() as target:
+        _progress("consumed capacity per operation")
+        capacity = render_capacity(measure_capacity(target, runs=1 if args.quick else 3))
+        print("\n## Consumed capacity per operation\n\n" + capacity, flush=True)
+
+        _progress("request overhead: full path against bare calls")
+        overhead = render_overhead(run_comparisons(target, comparisons(target), scale=0.1 if args.quick else 1.0))
+        print("\n## Request overhead\n\n" + overhead, flush=True)
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render_document(facts, cold_start, overhead, capacity, package))
+    _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

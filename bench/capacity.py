@@ -1,0 +1,225 @@
+"""Consumed capacity per operation, read from DynamoDB's ReturnConsumedCapacity through botocore event hooks.
+
+The hooks sit on the shared clients' event systems (``client.meta.events``): ``provide-client-params`` asks
+DynamoDB for the capacity, ``after-call`` reads it from the parsed response. The application is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from bench.target import BenchError, Target, shared_clients
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from botocore.model import OperationModel
+
+__all__ = ["CapacityMeter", "CapacityRow", "Usage", "measure_capacity"]
+
+_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+TABLE = "table"
+
+
+@dataclass
+class Usage:
+    """What one labelled operation cost, summed over its runs."""
+
+    runs: int = 0
+    calls: Counter[str] = field(default_factory=Counter)
+    read_units: float = 0.0
+    write_units: float = 0.0
+    by_target: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def _service(client: BaseClient) -> str:
+    return str(client.meta.service_model.service_id.hyphenize())
+
+
+class CapacityMeter:
+    """Counts AWS calls and DynamoDB capacity per labelled operation (``with meter.operation(label)``).
+
+    Attach it (``with meter:``) to the DynamoDB client and to any other client whose calls should be
+    counted; calls made outside an ``operation`` block are not touched.
+    """
+
+    def __init__(self, dynamodb: BaseClient, *others: BaseClient) -> None:
+        self._dynamodb = dynamodb
+        self._clients = (dynamodb, *others)
+        self._label: str | None = None
+        self._id = f"bench-capacity-{id(self)}"
+        self.usage: dict[str, Usage] = {}
+
+    def __enter__(self) -> CapacityMeter:
+        events = self._dynamodb.meta.events
+        events.register("provide-client-params.dynamodb.*", self._ask_capacity, unique_id=f"{self._id}-ask")
+        for client in self._clients:
+            client.meta.events.register(
+                f"after-call.{_service(client)}.*", self._record, unique_id=f"{self._id}-record"
+            )
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._dynamodb.meta.events.unregister("provide-client-params.dynamodb.*", unique_id=f"{self._id}-ask")
+        for client in self._clients:
+            client.meta.events.unregister(f"after-call.{_service(client)}.*", unique_id=f"{self._id}-record")
+
+    @contextmanager
+    def operation(self, label: str) -> Iterator[None]:
+        """Attribute the calls made inside the block to ``label`` (one run of it)."""
+        self.usage.setdefault(label, Usage()).runs += 1
+        self._label = label
+        try:
+            yield
+        finally:
+            self._label = None
+
+    def _ask_capacity(self, params: dict[str, Any], model: OperationModel, **_: Any) -> None:
+        shape = model.input_shape
+        if self._label is not None and shape is not None and "ReturnConsumedCapacity" in shape.members:
+            params.setdefault("ReturnConsumedCapacity", "INDEXES")
+
+    def _record(self, parsed: dict[str, Any], model: OperationModel, **_: Any) -> None:
+        if self._label is None:
+            return
+        usage = self.usage[self._label]
+        usage.calls[str(model.service_model.service_id.hyphenize())] += 1
+        consumed = parsed.get("ConsumedCapacity")
+        entries: list[dict[str, Any]] = consumed if isinstance(consumed, list) else [consumed] if consumed else []
+        for entry in entries:
+            units = float(entry.get("CapacityUnits", 0.0))
+            read, write = entry.get("ReadCapacityUnits"), entry.get("WriteCapacityUnits")
+            if read is None and write is None:
+                # DynamoDB Local reports CapacityUnits only: the operation says which kind they are.
+                read = units if model.name in _READS else 0.0
+                write = units if model.name in _WRITES else 0.0
+            usage.read_units += float(read or 0.0)
+            usage.write_units += float(write or 0.0)
+            usage.by_target[TABLE] += float(entry.get("Table", {}).get("CapacityUnits", 0.0))
+            for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+                for index, part in entry.get(kind, {}).items():
+                    usage.by_target[index] += float(part.get("CapacityUnits", 0.0))
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    """One operation's cost per run: AWS calls by service, read and write units, units by table/index."""
+
+    label: str
+    runs: int
+    calls: dict[str, float]
+    read_units: float
+    write_units: float
+    by_target: dict[str, float]
+    items: str
+
+
+@dataclass(frozen=True)
+class _Operation:
+    label: str
+    action: Callable[[], object]
+    items: str
+
+
+def _operations(target: Target) -> list[_Operation]:
+    from bench.dataset import LINE, PAGE_SIZE, item_size, line_item, order_item
+    from chalicelib.core.db import keys
+    from chalicelib.core.db.store import put_op
+    from chalicelib.core.db.table import GSI1
+    from chalicelib.core.events import event_item, event_put_op, new_event
+
+    table, data = target.table, target.dataset
+    tenant = data.tenant_id
+    read_pk = data.order_pk(data.order_ids[-1])
+    updated_pk = data.order_pk(data.order_ids[1])
+    version = int((table.get(updated_pk, keys.META_SK) or {}).get("version", 1))
+
+    def full_page(items: Sequence[object], what: str) -> None:
+        if len(items) != PAGE_SIZE:
+            raise BenchError(f"{what}: a page of {len(items)} items, expected {PAGE_SIZE}")
+
+    def get(consistent: bool) -> None:
+        if table.get(read_pk, keys.META_SK, consistent=consistent) is None:
+            raise BenchError("the seeded order is missing")
+
+    def update() -> None:
+        nonlocal version
+        item = table.update_versioned(updated_pk, keys.META_SK, {"status": "paid"}, expected_version=version)
+        version = int(item["version"])
+
+    def create_with_event() -> None:
+        order = order_item(tenant)
+        event = new_event("order.created", tenant, {"orderId": order["id"]}, subject=str(order["id"]))
+        table.transact([put_op(order), event_put_op(event)])
+
+    order = f"1 order ≈ {item_size(order_item(tenant))} B"
+    sample_event = event_item(new_event("order.created", tenant, {"orderId": data.order_ids[0]}))
+    lines = f"{PAGE_SIZE} lines ≈ {item_size(line_item(tenant, data.lined_order_id, 1))} B each"
+    orders = f"{PAGE_SIZE} orders ≈ {item_size(order_item(tenant))} B each"
+    return [
+        _Operation("Table.get, eventually consistent", lambda: get(False), order),
+        _Operation("Table.get, consistent", lambda: get(True), order),
+        _Operation("Table.put_new (order on GSI1)", lambda: table.put_new(order_item(tenant)), order),
+        _Operation("Table.update_versioned (1 field)", update, order),
+        _Operation(
+            f"Table.query_page table, {PAGE_SIZE} lines",
+            lambda: full_page(
+                table.query_page(
+                    data.order_pk(data.lined_order_id), sort_prefix=keys.child_prefix(LINE), limit=PAGE_SIZE
+                ).items,
+                "order lines",
+            ),
+            lines,
+        ),
+        _Operation(
+            f"Table.query_page GSI1, {PAGE_SIZE} orders",
+            lambda: full_page(
+                table.query_page(data.orders_pk, index=GSI1, limit=PAGE_SIZE, newest_first=True).items, "orders"
+            ),
+            orders,
+        ),
+        _Operation(
+            "Table.transact: order + outbox event",
+            create_with_event,
+            f"{order} + 1 event ≈ {item_size(sample_event)} B",
+        ),
+        _Operation("GET /health (HTTP through the app)", lambda: target.get("/health"), "DescribeTable, SQS"),
+    ]
+
+
+def measure_capacity(target: Target, runs: int = 3) -> list[CapacityRow]:
+    """Run every operation ``runs`` times under a ``CapacityMeter``; the rows are per-run averages."""
+    operations = _operations(target)
+    dynamodb, *others = shared_clients()
+    with CapacityMeter(dynamodb, *others) as meter:
+        for _ in range(runs):
+            for operation in operations:
+                with meter.operation(operation.label):
+                    operation.action()
+    rows = []
+    for operation in operations:
+        usage = meter.usage[operation.label]
+        per_run = float(usage.runs)
+        rows.append(
+            CapacityRow(
+                label=operation.label,
+                runs=usage.runs,
+                calls={service: n / per_run for service, n in sorted(usage.calls.items())},
+                read_units=usage.read_units / per_run,
+                write_units=usage.write_units / per_run,
+                by_target={
+                    name: units / per_run
+                    for name, units in sorted(usage.by_target.items(), key=lambda kv: (kv[0] != TABLE, kv[0]))
+                    if units
+                },
+                items=operation.items,
+            )
+        )
+    return rows

@@ -1,0 +1,190 @@
+"""Request overhead: a request through the whole handler path against the bare AWS calls it makes.
+
+``compare(label, full, bare)`` is the harness; ``comparisons(target)`` lists what is measured. A capability
+that adds an endpoint adds one ``Comparison`` there, e.g. ``GET /orders/{id}`` against a bare GetItem.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from bench.stats import Summary, summarise, timed_ms
+from bench.target import Target, shared_clients
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+__all__ = ["Comparison", "OverheadResult", "RoundTripTimer", "compare", "comparisons", "run_comparisons"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One request measured two ways: through the application, and as the bare AWS calls it makes."""
+
+    label: str
+    full: Callable[[], object]
+    bare: Callable[[], object]
+    iterations: int = 500
+
+
+class RoundTripTimer:
+    """Wall time spent inside AWS calls (``before-call`` to ``after-call``: signing, HTTP, parsing) on clients.
+
+    Subtracting it from a request's wall time leaves what runs outside the round trips (our code, and
+    botocore's request building), which the server's and the network's jitter do not blur.
+    """
+
+    def __init__(self, *clients: BaseClient) -> None:
+        self._clients = clients
+        self._id = f"bench-round-trip-{id(self)}"
+        self._started = 0
+        self.total_ms = 0.0
+
+    def __enter__(self) -> RoundTripTimer:
+        for client in self._clients:
+            service = client.meta.service_model.service_id.hyphenize()
+            client.meta.events.register(f"before-call.{service}.*", self._start, unique_id=f"{self._id}-start")
+            client.meta.events.register(f"after-call.{service}.*", self._stop, unique_id=f"{self._id}-stop")
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for client in self._clients:
+            service = client.meta.service_model.service_id.hyphenize()
+            client.meta.events.unregister(f"before-call.{service}.*", unique_id=f"{self._id}-start")
+            client.meta.events.unregister(f"after-call.{service}.*", unique_id=f"{self._id}-stop")
+
+    def _start(self, **_: Any) -> None:
+        self._started = time.perf_counter_ns()
+
+    def _stop(self, **_: Any) -> None:
+        self.total_ms += (time.perf_counter_ns() - self._started) / 1e6
+
+    def outside_ms(self, action: Callable[[], object]) -> tuple[float, float]:
+        """Run ``action`` once: (its wall time, the part of it spent outside AWS round trips), in ms."""
+        self.total_ms = 0.0
+        wall = timed_ms(action)
+        return wall, wall - self.total_ms
+
+
+@dataclass(frozen=True)
+class OverheadResult:
+    """Latency of the full path and of the bare path (ms), and what the application adds."""
+
+    label: str
+    full: Summary
+    bare: Summary
+    full_outside: Summary
+    bare_outside: Summary
+
+    @property
+    def ratio(self) -> float:
+        """Full median over bare median."""
+        return self.full.median / self.bare.median
+
+    @property
+    def overhead_ms(self) -> float:
+        """Full median minus bare median: the time our code adds per request."""
+        return self.full.median - self.bare.median
+
+    @property
+    def outside_overhead_ms(self) -> float:
+        """The same difference with the AWS round trips taken out of every sample first (steadier)."""
+        return self.full_outside.median - self.bare_outside.median
+
+
+def compare(
+    label: str,
+    full: Callable[[], object],
+    bare: Callable[[], object],
+    *,
+    timer: RoundTripTimer | None = None,
+    iterations: int = 500,
+    warmup: int = 10,
+) -> OverheadResult:
+    """Time ``full`` and ``bare`` ``iterations`` times each, alternating (and flipping who goes first).
+
+    ``timer``, attached to every client both paths use, also yields the overhead outside AWS round trips;
+    without one that column equals the plain difference.
+    """
+    timer = timer or RoundTripTimer()
+    for _ in range(warmup):
+        full()
+        bare()
+    samples: dict[str, list[tuple[float, float]]] = {"full": [], "bare": []}
+    for i in range(iterations):
+        order = (("full", full), ("bare", bare)) if i % 2 else (("bare", bare), ("full", full))
+        for name, action in order:
+            samples[name].append(timer.outside_ms(action))
+    return OverheadResult(
+        label=label,
+        full=summarise([wall for wall, _ in samples["full"]]),
+        bare=summarise([wall for wall, _ in samples["bare"]]),
+        full_outside=summarise([outside for _, outside in samples["full"]]),
+        bare_outside=summarise([outside for _, outside in samples["bare"]]),
+    )
+
+
+def run_comparisons(target: Target, measured: list[Comparison], scale: float = 1.0) -> list[OverheadResult]:
+    """``compare`` each one; ``scale`` shrinks the iteration counts (a quick run)."""
+    with RoundTripTimer(*shared_clients(), *target.bare_clients) as timer:
+        return [
+            compare(
+                c.label,
+                c.full,
+                c.bare,
+                timer=timer,
+                iterations=max(5, int(c.iterations * scale)),
+                warmup=max(2, int(10 * scale)),
+            )
+            for c in measured
+        ]
+
+
+def _bare_health(target: Target) -> None:
+    from chalicelib.core.config import get_settings
+    from chalicelib.core.resources import QUEUES, dlq_name, queue_name
+
+    target.bare_dynamodb.describe_table(TableName=get_settings().table_name)
+    for queue in QUEUES:
+        for name in (queue_name(queue.kind), dlq_name(queue.kind)):
+            url = target.bare_sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            target.bare_sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+
+
+def comparisons(target: Target) -> list[Comparison]:
+    """What is measured: every data-backed endpoint, and the data layer's reads, against bare calls."""
+    from bench.dataset import PAGE_SIZE
+    from chalicelib.core.db import keys
+    from chalicelib.core.db.table import GSI1, PARTITION_KEY, SORT_KEY
+
+    table, data, ddb = target.table, target.dataset, target.bare_dynamodb
+    order_pk = data.order_pk(data.order_ids[-1])
+    order_key: dict[str, Any] = {PARTITION_KEY: {"S": order_pk}, SORT_KEY: {"S": keys.META_SK}}
+    orders_page: dict[str, Any] = {
+        "IndexName": GSI1.name,
+        "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": GSI1.partition_key},
+        "ExpressionAttributeValues": {":pk": {"S": data.orders_pk}},
+        "Limit": PAGE_SIZE,
+        "ScanIndexForward": False,
+    }
+    return [
+        Comparison("GET /health", lambda: target.get("/health"), lambda: _bare_health(target), iterations=100),
+        Comparison(
+            "Table.get (data layer)",
+            lambda: table.get(order_pk, keys.META_SK),
+            lambda: ddb.get_item(TableName=table.name, Key=order_key),
+        ),
+        Comparison(
+            f"Table.query_page GSI1, {PAGE_SIZE} orders (data layer)",
+            lambda: table.query_page(data.orders_pk, index=GSI1, limit=PAGE_SIZE, newest_first=True),
+            lambda: ddb.query(TableName=table.name, **orders_page),
+            iterations=300,
+        ),
+    ]

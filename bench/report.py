@@ -1,0 +1,257 @@
+"""Renders the results as markdown (printed, and written to ``docs/PERFORMANCE.md``) with the machine's facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from bench.capacity import CapacityRow
+from bench.cold_start import APP, APP_WITH_CLIENT, FLOOR, INTERPRETER, ColdStartReport
+from bench.overhead import OverheadResult
+from bench.package_size import NotMeasured, PackageReport
+
+__all__ = [
+    "machine_facts",
+    "render_capacity",
+    "render_cold_start",
+    "render_document",
+    "render_overhead",
+    "render_package",
+    "table",
+]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> str:
+    """A markdown table; ``align`` has one letter per column (``l`` or ``r``), left by default."""
+    marks = [("---:" if (align[i : i + 1] or "l") == "r" else "---") for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _command(*args: str) -> str | None:
+    if shutil.which(args[0]) is None:
+        return None
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _proc_field(path: str, name: str) -> str | None:
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return None
+
+
+def machine_facts(root: Path) -> list[tuple[str, str]]:
+    """Where and on what the numbers were taken."""
+    from localdev.stack import DYNAMODB_LOCAL_VERSION
+
+    commit = _command("git", "-C", str(root), "rev-parse", "--short", "HEAD") or "unknown"
+    if _command("git", "-C", str(root), "status", "--porcelain"):
+        commit += " (with uncommitted changes)"
+    memory_kib = (_proc_field("/proc/meminfo", "MemTotal") or "").removesuffix(" kB")
+    memory = f"{int(memory_kib) / 2**20:.1f} GiB" if memory_kib.isdigit() else None
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("boto3", "chalice", "pydantic"))
+    return [
+        ("date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("commit", commit),
+        ("CPUs (nproc)", _command("nproc") or str(os.cpu_count())),
+        ("CPU", _proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown"),
+        ("memory", memory or "unknown"),
+        ("OS", platform.platform()),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("libraries", versions),
+        ("DynamoDB Local", DYNAMODB_LOCAL_VERSION),
+    ]
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def _units(value: float) -> str:
+    return f"{value:g}"
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+def render_cold_start(report: ColdStartReport) -> str:
+    """Lambda init: ratio, the medians per variant, and the costliest imports of ``import app``."""
+    floor, app = report.results[FLOOR.label], report.results[APP.label]
+    interpreter = report.results[INTERPRETER.label].median
+    rows = [
+        [label, s.runs, _ms(s.median), _ms(s.p95), _ms(s.median - interpreter), f"{s.median / floor.median:.2f}"]
+        for label, s in report.results.items()
+    ]
+    imports = [[cost.package, _ms(cost.milliseconds)] for cost in report.import_costs]
+    with_client = report.results[APP_WITH_CLIENT.label]
+    return "\n\n".join(
+        [
+            f"**import app / floor = {report.ratio:.2f}** (medians {_ms(app.median)} ms / {_ms(floor.median)} ms; "
+            f"with the first DynamoDB client {with_client.median / floor.median:.2f})",
+            table(
+                ["fresh `python -c`", "runs", "median ms", "p95 ms", "median - interpreter ms", "/ floor"],
+                rows,
+                "lrrrrr",
+            ),
+            "Where `import app` spends its time (`-X importtime`, self time summed per top-level package, one run):",
+            table(["package", "ms"], imports, "lr"),
+        ]
+    )
+
+
+def render_overhead(results: Sequence[OverheadResult]) -> str:
+    """Request overhead: full path against bare calls, medians, p95, ratio and overhead."""
+    rows = [
+        [
+            r.label,
+            r.full.runs,
+            _ms(r.full.median),
+            _ms(r.full.p95),
+            _ms(r.bare.median),
+            _ms(r.bare.p95),
+            f"{r.ratio:.2f}",
+            _ms(r.overhead_ms),
+            _ms(r.outside_overhead_ms),
+        ]
+        for r in results
+    ]
+    headers = [
+        "request",
+        "iterations",
+        "full median ms",
+        "full p95 ms",
+        "bare median ms",
+        "bare p95 ms",
+        "ratio",
+        "overhead ms",
+        "overhead outside round trips ms",
+    ]
+    return table(headers, rows, "lrrrrrrrr")
+
+
+def render_capacity(rows: Sequence[CapacityRow]) -> str:
+    """Consumed capacity per operation (per run)."""
+    body = []
+    for row in rows:
+        calls = ", ".join(f"{service} {_units(n)}" for service, n in row.calls.items()) or "0"
+        split = ", ".join(f"{name} {_units(units)}" for name, units in row.by_target.items()) or "—"
+        body.append([row.label, calls, _units(row.read_units), _units(row.write_units), split, row.items])
+    runs = rows[0].runs if rows else 0
+    return f"Per run, averaged over {runs} runs of each operation.\n\n" + table(
+        ["operation", "calls", "RCU", "WCU", "units by table / index", "items"], body, "llrrll"
+    )
+
+
+def render_package(result: PackageReport | NotMeasured) -> str:
+    """Package size, or why it was not measured."""
+    if isinstance(result, NotMeasured):
+        return f"Not measured: {result.reason}."
+    rows = [
+        ["dependencies (`pip install --target -r requirements.txt`)", _mib(result.dependencies)],
+        ["application code (app.py, chalicelib, functions)", f"{result.app_code / 1024:.0f} KiB"],
+        ["Chalice runtime (chalice/app.py, chalice/__init__.py)", f"{result.chalice_runtime / 1024:.0f} KiB"],
+        ["**total unzipped** (Lambda limit 250 MB with layers)", f"**{_mib(result.unzipped)}**"],
+        ["**total zipped** (deflate; direct-upload limit 50 MB)", f"**{_mib(result.zipped)}**"],
+    ]
+    largest = [[name, _mib(size)] for name, size in result.largest]
+    return "\n\n".join(
+        [
+            table(["what ships", "size"], rows, "lr"),
+            f"Largest installed packages (pip took {result.pip_seconds:.0f} s):",
+            table(["package", "unzipped"], largest, "lr"),
+        ]
+    )
+
+
+_PREAMBLE = """\
+# Performance
+
+Written by `make bench` (`python -m bench`, code in `bench/`). Do not edit by hand: run it again.
+Benchmarks are not tests and nothing here fails a build; the numbers are for comparing a change with the
+one before it on the same machine. Ratios travel between machines better than milliseconds do."""
+
+_COLD_START = """\
+Each variant runs in a fresh interpreter (`python -c …` as a subprocess, from the repository root) with the
+same environment: dummy credentials and region, AWS config and credential files pointed at /dev/null,
+the `prod` stage's variables from `.chalice/config.json`, and no network call. The variants are interleaved
+(the order rotates every round) after one discarded warm-up each, so all are timed with warm bytecode and
+page caches; a real cold start also compiles the shipped sources, which is not measured here. The floor is
+the least any DynamoDB-backed Python function pays: `import boto3` plus one DynamoDB client. `import app`
+builds no client (clients are created lazily), so the last row adds the first client, which the first request
+of a new container pays. Cold start is latency users feel: it lands on the first request of every new
+container, on top of the request itself, against the API target of p95 < 200 ms."""
+
+_OVERHEAD = """\
+`compare(label, full, bare)` times both callables alternately (who goes first flips every iteration) after a
+warm-up, against the same DynamoDB Local and moto server on loopback. The full path of an HTTP row is
+`chalice.test.Client` → `ProblemGateway` (Chalice's local API Gateway: event building, routing) →
+middleware → route → service → the shared boto3 clients; its bare path is the same AWS calls made with a plain
+`boto3.client`. `GET /health` is one DescribeTable plus GetQueueUrl and GetQueueAttributes for every job queue
+and its dead-letter queue. The data-layer rows compare `Table` methods (serialisation, expressions,
+deserialisation) with the raw client call. Ratio = full median / bare median; overhead = full median - bare
+median. Where the round trips dominate (`GET /health`: see its calls under capacity) the difference is within the run's
+jitter, so the last column takes, per sample, the wall time minus the time spent inside AWS calls (botocore's
+`before-call` to `after-call`: signing, HTTP, parsing), then subtracts the bare path's median of the same from
+the full path's: the time our code adds to a request, steadier because the server's jitter is taken out.
+Locally there is no network and no API Gateway, so absolute numbers are lower bounds; the overhead is
+CPU time, which a Lambda with less than one vCPU pays more slowly. The target is API p95 < 200 ms."""
+
+_CAPACITY = """\
+Each operation runs through the real code (`Table` methods of `chalicelib.core.db.store`, the outbox's
+`event_put_op`, the HTTP route through `chalice.test.Client`) a few times; the table shows the average run. Capacity is
+collected by hooks on the shared clients' event systems, without changing the application:
+`provide-client-params.dynamodb.*` adds `ReturnConsumedCapacity=INDEXES` and `after-call.<service>.*` reads
+`ConsumedCapacity` from the parsed response and counts calls. DynamoDB Local reports `CapacityUnits` only;
+they are read units for GetItem/Query and write units for Put/Update/TransactWrite. On-demand billing follows
+the same rules: a read request unit is one strongly consistent read of up to 4 KB (half for eventually
+consistent; a Query sums the sizes of what it read before rounding up), a write request unit is a write of up to
+1 KB, every GSI the item is in (projection ALL) costs its own write, and transactions cost double. DynamoDB Local
+is not the bill: confirm with CloudWatch's consumed-capacity metrics in AWS."""
+
+_PACKAGE = """\
+`pip install --no-compile --target <temp> -r requirements.txt` (from the configured index and the local pip
+cache), then the sizes of the files it installed, of the application code (`app.py`, `chalicelib/`, `functions/`,
+without bytecode) and of the two Chalice files `chalice package` adds; the zipped size deflates all of them into
+one archive, as `chalice package` does. boto3 and botocore are not counted: the Lambda runtime provides them.
+Size matters for cold start (the archive is fetched and unpacked before init) and against Lambda's limits."""
+
+_NOT_YET = """\
+- List latency at 1k vs 100k tenant items (DESIGN, "Tests and benchmarks"): lands with the first list endpoint.
+- Data-backed endpoints (`GET /orders/{id}`, lists): each capability adds its `Comparison` in
+  `bench/overhead.py` and its operations in `bench/capacity.py`."""
+
+
+def render_document(
+    facts: Sequence[tuple[str, str]],
+    cold_start: str,
+    overhead: str,
+    capacity: str,
+    package: str,
+) -> str:
+    """The whole ``docs/PERFORMANCE.md``."""
+    machine = table(["", ""], [[name, value] for name, value in facts])
+    sections = [
+        _PREAMBLE,
+        "## Machine\n\n" + machine,
+        "## Lambda init (cold start)\n\n" + cold_start + "\n\n" + _COLD_START,
+        "## Request overhead\n\n" + overhead + "\n\n" + _OVERHEAD,
+        "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
+        "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
+        "## Not measured yet\n\n" + _NOT_YET,
+    ]
+    return "\n\n".join(sections) + "\n"
