@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     table_name: str = ""
     event_bus_name: str = ""
     resource_prefix: str = ""
+    # The role tenant-scoped sessions assume (chalicelib.core.tenant_access); empty: the function's own credentials.
+    tenant_role_arn: str = Field(default="", pattern=r"^(arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)?$")
     tracing: bool = False
     aws_connect_timeout: float = 2.0
     aws_read_timeout: float = 10.0
