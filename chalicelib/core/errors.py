@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "AppError",
     "Conflict",
+    "DecryptionFailed",
     "DependencyUnavailable",
     "FieldError",
     "Forbidden",
@@ -114,3 +115,11 @@ class DependencyUnavailable(AppError):
 
     title: str = "Service unavailable"
     code: str = "dependency-unavailable"
+
+
+@dataclass
+class DecryptionFailed(AppError):
+    """Raised when an encrypted field cannot be decrypted: malformed, tampered, or bound to another tenant."""
+
+    title: str = "Decryption failed"
+    code: str = "decryption-failed"

@@ -14,6 +14,7 @@ from chalicelib.core.config import get_settings
 
 __all__ = [
     "CURSOR_SIGNING_KEY",
+    "LOOKUP_HASH_KEY",
     "QUEUES",
     "SECRETS",
     "QueueDef",
@@ -71,7 +72,9 @@ class SecretDef:
 
 
 CURSOR_SIGNING_KEY = SecretDef("cursor-signing-key", "HMAC key that signs pagination cursors", 32)
-SECRETS: tuple[SecretDef, ...] = (CURSOR_SIGNING_KEY,)
+# Rotating the lookup key changes every stored hash: it needs a re-hash of all lookups, not a plain rotation.
+LOOKUP_HASH_KEY = SecretDef("lookup-hash-key", "HMAC key of the lookup hashes of encrypted values (CPF, phone)", 32)
+SECRETS: tuple[SecretDef, ...] = (CURSOR_SIGNING_KEY, LOOKUP_HASH_KEY)
 
 
 def _fifo(name: str, fifo: bool) -> str:
