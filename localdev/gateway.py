@@ -7,6 +7,7 @@ Token"); in AWS, Gateway Responses rewrite those as problem+json. Locally the sa
 
 from __future__ import annotations
 
+import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -45,6 +46,14 @@ def _response_type(error: LocalGatewayException) -> str:
 
 class ProblemGateway(LocalGateway):
     """``LocalGateway`` whose own refusals come back as problem+json, as the deployed Gateway Responses do."""
+
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: dict[str, Any], body: bytes | None
+    ) -> dict[str, Any]:
+        # API Gateway gives every request an id (logs, audit entries, the X-Request-Id header); so do we.
+        event: dict[str, Any] = super()._generate_lambda_event(method, path, headers, body)
+        event["requestContext"].setdefault("requestId", str(uuid.uuid4()))
+        return event
 
     def handle_request(self, method: str, path: str, headers: dict[str, Any], body: bytes | None) -> dict[str, Any]:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import secrets as random_secrets
 from typing import Any
@@ -77,9 +78,13 @@ def _kms_key() -> None:
 def _secrets() -> None:
     client = aws.secrets_manager()
     for secret in SECRETS:
-        if not secret.generated_bytes:
+        if secret.generator:
+            module, _, function = secret.generator.partition(":")
+            value = str(getattr(importlib.import_module(module), function)())
+        elif secret.generated_bytes:
+            value = random_secrets.token_urlsafe(secret.generated_bytes)
+        else:
             continue  # provider credentials are set by an operator, not invented here
-        value = random_secrets.token_urlsafe(secret.generated_bytes)
         try:
             client.create_secret(Name=secret_name(secret), Description=secret.description, SecretString=value)
         except ClientError as exc:

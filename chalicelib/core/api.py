@@ -21,7 +21,7 @@ from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
 
-__all__ = ["ApiBlueprint", "Operation", "http_middleware", "operation_of"]
+__all__ = ["ApiBlueprint", "Guard", "Operation", "RequestMeta", "http_middleware", "operation_of", "request_meta"]
 
 JSON = "application/json"
 
@@ -41,6 +41,35 @@ class Operation:
     produces: str = JSON
     problems: tuple[int, ...] = ()
     extra_responses: dict[int, str] = field(default_factory=dict)
+    public: bool = True
+    permission: str | None = None
+    module: str | None = None
+    allow_suspended: bool = False
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Where a request came from (for rate limits and the audit log); views get it as ``meta=``."""
+
+    request_id: str | None
+    source_ip: str | None
+    user_agent: str | None
+
+
+def request_meta(request: Request) -> RequestMeta:
+    """The request id and source IP API Gateway recorded, and the user agent."""
+    context: dict[str, Any] = dict(request.context or {})
+    identity: dict[str, Any] = dict(context.get("identity") or {})
+    return RequestMeta(
+        request_id=context.get("requestId"),
+        source_ip=identity.get("sourceIp"),
+        user_agent=request.headers.get("user-agent") if request.headers else None,
+    )
+
+
+# Resolves who is calling (or raises Unauthorized/Forbidden) for a protected operation. Supplied by the
+# access-control capability, so that core stays free of identity code.
+Guard = Callable[[Request, Operation], Any]
 
 
 def operation_of(view: Callable[..., Any]) -> Operation | None:
@@ -95,9 +124,10 @@ def _render(result: Any, operation: Operation) -> Response:
 class ApiBlueprint(Blueprint):
     """A Chalice blueprint whose routes declare their models (see module docstring)."""
 
-    def __init__(self, import_name: str, tag: str) -> None:
+    def __init__(self, import_name: str, tag: str, guard: Guard | None = None) -> None:
         super().__init__(import_name)
         self.tag = tag
+        self.guard = guard
 
     def operation(
         self,
@@ -111,8 +141,20 @@ class ApiBlueprint(Blueprint):
         produces: str = JSON,
         problems: tuple[int, ...] = (),
         extra_responses: dict[int, str] | None = None,
+        permission: str | None = None,
+        module: str | None = None,
+        public: bool = False,
+        allow_suspended: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Declare and register a route; the view receives path params and ``body=``/``query=`` models."""
+        """Declare and register a route; the view receives path params and ``body=``/``query=`` models.
+
+        On a guarded blueprint every operation is protected unless ``public``: the guard authenticates the
+        caller and checks ``permission`` and ``module``; the view gets the result as ``principal=`` if it
+        declares that parameter.
+        """
+        protected = self.guard is not None and not public
+        if protected and permission is None:
+            raise ValueError(f"{method} {path}: a protected operation must declare its permission")
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             doc = inspect.getdoc(view) or view.__name__.replace("_", " ")
@@ -129,13 +171,27 @@ class ApiBlueprint(Blueprint):
                 produces=produces,
                 problems=problems,
                 extra_responses=extra_responses or {},
+                public=not protected,
+                permission=permission,
+                module=module,
+                allow_suspended=allow_suspended,
             )
+            parameters = inspect.signature(view).parameters
+            wants_principal = "principal" in parameters
+            wants_meta = "meta" in parameters
+            guard = self.guard if protected else None
 
             @functools.wraps(view)
             def handle(**path_params: str) -> Response:
                 request = self.current_request
                 kwargs: dict[str, Any] = dict(path_params)
                 try:
+                    if wants_meta:
+                        kwargs["meta"] = request_meta(request)
+                    if guard is not None:
+                        principal = guard(request, declared)
+                        if wants_principal:
+                            kwargs["principal"] = principal
                     if body is not None:
                         kwargs["body"] = _parse_body(request, body)
                     if query is not None:

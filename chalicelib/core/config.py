@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     aws_connect_timeout: float = 2.0
     aws_read_timeout: float = 10.0
     aws_max_attempts: int = 3
+    jwt_issuer: str = "btrix"
+    jwt_audience: str = "btrix-api"
+    access_token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=180)
+    invite_ttl_hours: int = Field(default=72, ge=1, le=720)
+    audit_retention_days: int = Field(default=365, ge=1)
+    app_base_url: str = "http://localhost:3000"
+    password_min_length: int = Field(default=10, ge=8)
+    # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~40 ms per hash on one core.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19_456, ge=8_192)
+    argon2_parallelism: int = Field(default=1, ge=1)
 
     def model_post_init(self, __context: object) -> None:
         # Resource names default to "btrix-<stage>…" so one environment variable (the stage) is enough.

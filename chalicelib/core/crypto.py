@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TOKEN_VERSION", "clear_key_cache", "decrypt_field", "encrypt_field", "lookup_hash"]
 
-TOKEN_VERSION = "v1"  # noqa: S105 - the format version of encrypted fields, not a credential
+TOKEN_VERSION = "v1"
 _NONCE_BYTES = 12  # the 96-bit nonce GCM is specified for; other sizes go through an extra GHASH step
 
 # A data key is reused for a few minutes so a request (or a batch) that encrypts several fields makes one KMS

@@ -14,6 +14,7 @@ from chalicelib.core.config import get_settings
 
 __all__ = [
     "CURSOR_SIGNING_KEY",
+    "JWT_SIGNING_KEYS",
     "LOOKUP_HASH_KEY",
     "QUEUES",
     "SECRETS",
@@ -69,12 +70,19 @@ class SecretDef:
     suffix: str
     description: str
     generated_bytes: int = 0
+    # ``module:function`` returning the initial value, for secrets that are not random bytes (key sets).
+    generator: str | None = None
 
 
 CURSOR_SIGNING_KEY = SecretDef("cursor-signing-key", "HMAC key that signs pagination cursors", 32)
 # Rotating the lookup key changes every stored hash: it needs a re-hash of all lookups, not a plain rotation.
 LOOKUP_HASH_KEY = SecretDef("lookup-hash-key", "HMAC key of the lookup hashes of encrypted values (CPF, phone)", 32)
-SECRETS: tuple[SecretDef, ...] = (CURSOR_SIGNING_KEY, LOOKUP_HASH_KEY)
+JWT_SIGNING_KEYS = SecretDef(
+    "jwt-signing-keys",
+    "ES256 keys that sign access tokens (newest first)",
+    generator="chalicelib.auth.keys:new_key_set",
+)
+SECRETS: tuple[SecretDef, ...] = (CURSOR_SIGNING_KEY, LOOKUP_HASH_KEY, JWT_SIGNING_KEYS)
 
 
 def _fifo(name: str, fifo: bool) -> str:

@@ -81,8 +81,15 @@ def _operation(
         responses["200"] = {"description": "OK"}
     else:
         result.update(summary=operation.summary, tags=[operation.tag])
-        if operation.description:
-            result["description"] = operation.description
+        notes = [operation.description] if operation.description else []
+        if not operation.public:
+            result["security"] = [{"bearerAuth": []}]
+            codes.update((401, 403))
+            notes.append(f"Requires the permission `{operation.permission}`.")
+            if operation.module:
+                notes.append(f"Needs the plan module `{operation.module}`.")
+        if notes:
+            result["description"] = "\n\n".join(notes)
         if operation.query is not None:
             parameters += _query_parameters(refs[(operation.query, "validation")], components)
             codes.add(422)
@@ -150,5 +157,8 @@ def build_openapi(app: Chalice) -> dict[str, Any]:
         },
         "servers": [{"url": "/", "description": f"this deployment ({settings.stage})"}],
         "paths": paths,
-        "components": {"schemas": dict(sorted(components.items()))},
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
     }

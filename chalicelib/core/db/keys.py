@@ -4,6 +4,9 @@ Rules: every tenant-owned key (table and GSIs) starts with ``T#<tenantId>#``, so
 credentials with ``dynamodb:LeadingKeys``. An entity is its own partition (``T#<t>#<KIND>#<id>``); lists go
 through a GSI whose partition is a per-tenant collection (``T#<t>#<COLLECTION>``) sorted by time, so no tenant
 is one hot partition. Global lookups (a phone-number id → tenant, an email → user) are ``ROUTE#`` items.
+Two kinds of key are deliberately outside every tenant and are read only with the platform's own credentials:
+the platform's list of tenants (a GSI entry on each tenant's item) and brute-force counters, which count
+attempts before anyone is known to belong to a tenant.
 
 Access patterns (pattern → index → key shape); rows marked (planned) land with their capability:
 
@@ -18,7 +21,11 @@ search by name prefix (planned)                 GSI2   GSI2PK=T#<t>#<COLLECTION>
 unique value per tenant (email, phone, code)    table  PK=T#<t>#UNIQUE#<FIELD>#<value>  SK=UNIQUE
 domain event awaiting the outbox (TTL 7 days)   table  PK=T#<t>#EVENT#<eventId>        SK=EVENT
 global routing (phone id, member id, login)     table  PK=ROUTE#<KIND>#<value>         SK=ROUTE
-rate-limit / brute-force counter (TTL)          table  PK=T#<t>#COUNTER#<name>         SK=<window start>
+sessions of a user (refresh-token families)     table  PK=T#<t>#USER#<id>              SK begins_with SESSION#
+audit trail of an entity                        table  PK=<the entity's PK>            SK begins_with AUDIT#
+audit log of a tenant, by time / by actor       GSI1   GSI1PK=T#<t>#AUDIT  GSI2PK=T#<t>#AUDIT#<actorId>
+all tenants (platform operator only)            GSI1   GSI1PK=PLATFORM#TENANTS        GSI1SK=<createdAt>#<id>
+brute-force counter, per window (TTL)           table  PK=RATE#<scope>#<subject hash>  SK=<window start>
 ==============================================  =====  ==========================================================
 """
 
@@ -46,9 +53,13 @@ __all__ = [
     "parse_collection_pk",
     "parse_entity_pk",
     "parse_event_pk",
+    "parse_platform_collection_pk",
+    "parse_rate_limit_pk",
     "parse_route_pk",
     "parse_time_sk",
     "parse_unique_pk",
+    "platform_collection_pk",
+    "rate_limit_pk",
     "route_pk",
     "tenant_prefix",
     "time_sk",
@@ -60,6 +71,8 @@ _TENANT = "T"
 _ROUTE = "ROUTE"
 _EVENT = "EVENT"
 _UNIQUE = "UNIQUE"
+_PLATFORM = "PLATFORM"
+_RATE = "RATE"
 
 META_SK = "META"
 EVENT_SK = "EVENT"
@@ -121,6 +134,8 @@ class RouteKind(StrEnum):
     WHATSAPP_PHONE_ID = "WAPHONE"
     BITRIX_MEMBER = "B24MEMBER"
     PAYMENT_LINK = "PAYLINK"
+    REFRESH_TOKEN = "REFRESH"
+    INVITE = "INVITE"
 
 
 @dataclass(frozen=True)
@@ -256,3 +271,29 @@ def parse_route_pk(key: str) -> tuple[RouteKind, str]:
         return RouteKind(parts[1]), parts[2]
     except ValueError as exc:
         raise InvalidKey(f"unknown route kind in {key!r}") from exc
+
+
+def platform_collection_pk(collection: str) -> str:
+    """``PLATFORM#<COLLECTION>``: a list across tenants, for the platform operator (``TENANTS``)."""
+    return f"{_PLATFORM}{_SEP}{_part(collection, 'collection')}"
+
+
+def parse_platform_collection_pk(key: str) -> str:
+    """Inverse of ``platform_collection_pk``: the collection."""
+    parts = _split(key, 2, "platform collection")
+    if parts[0] != _PLATFORM:
+        raise InvalidKey(f"not a platform key: {key!r}")
+    return parts[1]
+
+
+def rate_limit_pk(scope: str, subject_hash: str) -> str:
+    """``RATE#<scope>#<subject hash>``: attempts of one subject (an identifier, an IP) at one thing."""
+    return f"{_RATE}{_SEP}{_part(scope, 'scope')}{_SEP}{_part(subject_hash, 'subject')}"
+
+
+def parse_rate_limit_pk(key: str) -> tuple[str, str]:
+    """Inverse of ``rate_limit_pk``: (scope, subject hash)."""
+    parts = _split(key, 3, "rate limit")
+    if parts[0] != _RATE:
+        raise InvalidKey(f"not a rate-limit key: {key!r}")
+    return parts[1], parts[2]

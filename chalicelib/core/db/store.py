@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
-from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY, VERSION, Index
+from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, Index
 from chalicelib.core.errors import Conflict, DependencyUnavailable
 
 if TYPE_CHECKING:
@@ -29,11 +29,14 @@ __all__ = [
     "AlreadyExists",
     "QueryPage",
     "Table",
+    "TransactionConflict",
     "VersionConflict",
     "condition_op",
+    "counter_op",
     "delete_op",
     "put_new_condition",
     "put_op",
+    "set_op",
     "update_op",
     "versioned_update",
 ]
@@ -49,6 +52,13 @@ class AlreadyExists(Conflict):
 
 class VersionConflict(Conflict):
     """Raised when an optimistic update finds a different version (someone else wrote first)."""
+
+
+@dataclass
+class TransactionConflict(Conflict):
+    """Raised when a transaction's condition fails; ``failed`` holds the 0-based indexes of the writes."""
+
+    failed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,25 @@ class Table:
             raise
         return _deserialize(response["Attributes"])
 
+    def increment(self, pk: str, sk: str, counter: str, *, expires_at: int | None = None) -> int:
+        """Atomically add 1 to ``counter`` (created at 0) and return the new value; sets the TTL once."""
+        names = {"#c": counter}
+        values: dict[str, Any] = {":one": 1}
+        expression = "ADD #c :one"
+        if expires_at is not None:
+            names["#ttl"] = TTL_ATTRIBUTE
+            values[":ttl"] = expires_at
+            expression += " SET #ttl = if_not_exists(#ttl, :ttl)"
+        response = self._call(
+            "update_item",
+            Key=_serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_serialize(values),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(_deserialize(response["Attributes"])[counter])
+
     def query_page(
         self,
         partition: str,
@@ -199,7 +228,9 @@ class Table:
             reasons: list[Any] = list(dict(exc.response).get("CancellationReasons") or [])  # type: ignore[call-overload]
             failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
             if failed:
-                raise Conflict(detail=f"a condition failed on write {failed[0] + 1} of {len(items)}") from exc
+                raise TransactionConflict(
+                    detail=f"a condition failed on write {failed[0] + 1} of {len(items)}", failed=tuple(failed)
+                ) from exc
             if any(r.get("Code") == "TransactionConflict" for r in reasons):
                 raise Conflict(detail="a concurrent transaction touched the same items; retry") from exc
             raise
@@ -255,6 +286,52 @@ def update_op(
 ) -> dict[str, Any]:
     """A transaction Update with optimistic locking (see ``versioned_update``)."""
     return {"Update": versioned_update(pk, sk, changes, expected_version=expected_version, remove=remove)}
+
+
+def set_op(pk: str, sk: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction Update setting ``changes`` on an existing item, whatever its version (revocations)."""
+    names = {f"#f{i}": name for i, name in enumerate(changes)}
+    values = {f":f{i}": value for i, value in enumerate(changes.values())}
+    names["#pk"] = PARTITION_KEY
+    return {
+        "Update": {
+            "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(changes))),
+            "ConditionExpression": "attribute_exists(#pk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _serialize(values),
+        }
+    }
+
+
+def counter_op(
+    pk: str,
+    sk: str,
+    counter: str,
+    delta: int,
+    *,
+    less_than: int | None = None,
+    greater_than: int | None = None,
+) -> dict[str, Any]:
+    """A transaction Update adding ``delta`` to ``counter`` on an existing item, optionally only while the
+    counter is below ``less_than`` (a plan limit) or above ``greater_than``; else the transaction fails."""
+    conditions = ["attribute_exists(#pk)"]
+    values: dict[str, Any] = {":delta": delta}
+    if less_than is not None:
+        conditions.append("(attribute_not_exists(#c) OR #c < :limit)")
+        values[":limit"] = less_than
+    if greater_than is not None:
+        conditions.append("#c > :floor")
+        values[":floor"] = greater_than
+    return {
+        "Update": {
+            "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+            "UpdateExpression": "ADD #c :delta",
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": {"#c": counter, "#pk": PARTITION_KEY},
+            "ExpressionAttributeValues": _serialize(values),
+        }
+    }
 
 
 def condition_op(pk: str, sk: str, condition: ConditionBase) -> dict[str, Any]:

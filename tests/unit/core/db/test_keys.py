@@ -85,3 +85,18 @@ def test_builders_refuse_parts_that_would_break_the_key(builder, args) -> None:
 def test_parsers_refuse_keys_of_another_shape(parser, key: str) -> None:
     with pytest.raises(InvalidKey):
         parser(key)
+
+
+def test_platform_collection_pk_round_trips_and_is_outside_every_tenant() -> None:
+    key = keys.platform_collection_pk("TENANTS")
+    assert not key.startswith("T#")
+    assert keys.parse_platform_collection_pk(key) == "TENANTS"
+    with pytest.raises(InvalidKey):
+        keys.parse_platform_collection_pk("ROUTE#TENANTS")
+
+
+def test_rate_limit_pk_round_trips() -> None:
+    key = keys.rate_limit_pk("login-id", "ab12")
+    assert keys.parse_rate_limit_pk(key) == ("login-id", "ab12")
+    with pytest.raises(InvalidKey):
+        keys.parse_rate_limit_pk("ROUTE#login-id#ab12")

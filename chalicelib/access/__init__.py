@@ -1,0 +1,1 @@
+"""Access control: roles, the permission matrix, plan modules, and the principal a request acts as."""

@@ -1,0 +1,382 @@
+"""Authentication use cases: signup, login, refresh, logout, the current user, invitations, phone codes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.access.permissions import Role
+from chalicelib.access.principal import Principal
+from chalicelib.audit.service import audit_op
+from chalicelib.auth import sessions
+from chalicelib.auth.models import (
+    CodeSent,
+    LoginRequest,
+    Me,
+    RefreshRequest,
+    SetPasswordRequest,
+    SignupRequest,
+    SignupResponse,
+    TokenPair,
+    VerifyCodeRequest,
+)
+from chalicelib.auth.passwords import check_policy, hash_password, verify_password
+from chalicelib.auth.tokens import issue_access_token
+from chalicelib.core import clock, ratelimit
+from chalicelib.core.api import RequestMeta
+from chalicelib.core.config import get_settings
+from chalicelib.core.crypto import encrypt_field, lookup_hash
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Kind, RouteKind
+from chalicelib.core.db.store import Table, TransactionConflict, delete_op, put_op
+from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.ids import new_id
+from chalicelib.core.validation import normalize_cpf
+from chalicelib.notifications.outbox import request_message_ops
+from chalicelib.plans.catalog import get_plan
+from chalicelib.tenants import store as tenants_store
+from chalicelib.tenants.models import Tenant, TenantRecord
+from chalicelib.tenants.service import load_tenant, new_tenant_record
+from chalicelib.users import store as users_store
+from chalicelib.users.models import User, UserRecord
+
+__all__ = [
+    "accept_invitation",
+    "cpf_fields",
+    "invitation_ops",
+    "login",
+    "logout",
+    "me",
+    "refresh",
+    "send_whatsapp_code",
+    "signup",
+    "verify_whatsapp_code",
+]
+
+INVITE_PREFIX = "btrx_inv_"
+OTP_TTL = timedelta(minutes=10)
+OTP_ATTEMPTS = 5
+_OTP_SK = "OTP"
+_BAD_LOGIN = "The email/CPF or the password is wrong."
+
+
+def _actor(user: UserRecord, meta: RequestMeta | None, session_id: str | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        role=user.role,
+        email=user.email,
+        session_id=session_id,
+        request_id=meta.request_id if meta else None,
+        source_ip=meta.source_ip if meta else None,
+    )
+
+
+def _token_pair(user: UserRecord, tenant: TenantRecord, session_id: str, refresh_token: str) -> TokenPair:
+    access, lifetime = issue_access_token(
+        user_id=user.id, tenant_id=tenant.id, role=user.role, modules=tenant.modules, session_id=session_id
+    )
+    return TokenPair(
+        access_token=access,
+        expires_in=lifetime,
+        refresh_token=refresh_token,
+        refresh_expires_in=get_settings().refresh_token_ttl_days * 86_400,
+    )
+
+
+def cpf_fields(tenant_id: str, cpf: str | None, *, field: str) -> dict[str, Any]:
+    """The stored form of a CPF (encrypted plus its keyed hash), checked first."""
+    if cpf is None:
+        return {"cpfEncrypted": None, "cpfHash": None}
+    try:
+        digits = normalize_cpf(cpf)
+    except ValueError as exc:
+        raise InvalidInput(detail="the CPF is not valid", errors=(FieldError(field, str(exc)),)) from exc
+    return {"cpfEncrypted": encrypt_field(tenant_id, digits), "cpfHash": lookup_hash("cpf", digits)}
+
+
+def _ip(meta: RequestMeta) -> str:
+    return meta.source_ip or "unknown"
+
+
+def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
+    """Create a tenant with its first ADMIN in one transaction, and log the ADMIN in."""
+    ratelimit.consume(ratelimit.SIGNUP_IP, _ip(meta))
+    admin = body.admin
+    check_policy(admin.password, field="body.admin.password", personal=(admin.email.split("@")[0], admin.name))
+    try:
+        plan = get_plan(body.plan_id)
+    except NotFound as exc:
+        raise InvalidInput(detail=exc.detail, errors=(FieldError("body.planId", "unknown plan"),)) from exc
+    tenant_id, user_id = new_id(), new_id()
+    tenant = new_tenant_record(
+        tenant_id,
+        name=body.company_name,
+        business_type=body.business_type,
+        locale=body.locale,
+        time_zone=body.time_zone,
+        currency=body.currency,
+        country=body.country,
+        plan_id=plan.id,
+        document=body.document,
+        whatsapp_number=body.whatsapp_number,
+    ).model_copy(update={"user_count": 1})
+    now = clock.isoformat(clock.now())
+    user = UserRecord.model_validate(
+        {
+            "id": user_id,
+            "tenantId": tenant_id,
+            "email": admin.email.lower(),
+            "name": admin.name,
+            "role": Role.ADMIN,
+            "status": "active",
+            "passwordHash": hash_password(admin.password),
+            "whatsappNumber": admin.whatsapp_number,
+            "createdAt": now,
+            "updatedAt": now,
+            **cpf_fields(tenant_id, admin.cpf, field="body.admin.cpf"),
+        }
+    )
+    refresh_token, session, session_ops = sessions.start_session_ops(tenant_id, user_id)
+    actor = _actor(user, meta, session.family_id)
+    user_ops = users_store.new_user_ops(user)
+    ops = [
+        tenants_store.new_tenant_op(tenant),
+        *user_ops,
+        *session_ops,
+        audit_op(actor, "tenant.created", Kind.TENANT, tenant_id, after=tenant.model_dump()),
+        audit_op(actor, "user.created", Kind.USER, user_id, after=user.model_dump()),
+        event_put_op(new_event("tenant.created", tenant_id, {"businessType": tenant.business_type}, tenant_id)),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict as exc:
+        taken = {2: ("body.admin.email", "email"), 3: ("body.admin.cpf", "CPF")}
+        field, what = next((taken[i] for i in exc.failed if i in taken), ("body", "account"))
+        raise Conflict(
+            detail=f"this {what} is already registered", errors=(FieldError(field, "already registered", "taken"),)
+        ) from exc
+    return SignupResponse(
+        tenant=Tenant.of(tenant), user=User.of(user), tokens=_token_pair(user, tenant, session.family_id, refresh_token)
+    )
+
+
+def _login_route(identifier: str) -> tuple[str, str]:
+    digits = "".join(ch for ch in identifier if ch.isdigit())
+    if "@" not in identifier and len(digits) == 11:
+        try:
+            return users_store.cpf_route_key(lookup_hash("cpf", normalize_cpf(identifier)))
+        except ValueError as exc:
+            raise InvalidInput(
+                detail="the CPF is not valid", errors=(FieldError("body.identifier", str(exc)),)
+            ) from exc
+    return users_store.email_route_key(identifier)
+
+
+def login(body: LoginRequest, meta: RequestMeta) -> TokenPair:
+    """Log in with email or CPF and password; 5 failures per identifier or IP in 15 minutes lock it out."""
+    identifier = body.identifier.strip().lower()
+    ratelimit.check(ratelimit.LOGIN_IDENTIFIER, identifier)
+    ratelimit.check(ratelimit.LOGIN_IP, _ip(meta))
+    found = users_store.find_login(_login_route(identifier))
+    user = users_store.get_user(*found, consistent=True) if found else None
+    matches, needs_rehash = verify_password(user.password_hash if user else None, body.password)
+    if user is None or not matches or user.status != "active":
+        ratelimit.hit(ratelimit.LOGIN_IDENTIFIER, identifier)
+        ratelimit.hit(ratelimit.LOGIN_IP, _ip(meta))
+        raise Unauthorized(detail=_BAD_LOGIN)
+    tenant = load_tenant(user.tenant_id)
+    refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id)
+    if needs_rehash:
+        changes = {"passwordHash": hash_password(body.password), "updatedAt": clock.isoformat(clock.now())}
+        ops.append(users_store.update_user_op(user, changes))
+    ops.append(audit_op(_actor(user, meta, session.family_id), "auth.login", Kind.USER, user.id))
+    Table().transact(ops)
+    return _token_pair(user, tenant, session.family_id, refresh_token)
+
+
+def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
+    """Trade a refresh token for new tokens; a token used twice revokes its whole session."""
+    ratelimit.consume(ratelimit.REFRESH_IP, _ip(meta))
+    outcome = sessions.find_session(body.refresh_token)
+    session = outcome.session
+    user = users_store.get_user(session.tenant_id, session.user_id, consistent=True)
+    if user is None or user.status != "active":
+        raise Unauthorized(detail="the user is not active")
+    if not outcome.reused:
+        following, ops = sessions.rotate_ops(body.refresh_token, outcome)
+        try:
+            Table().transact(ops)
+        except Conflict:
+            pass  # another request used this token at the same moment: that is a reuse too
+        else:
+            return _token_pair(user, load_tenant(user.tenant_id), session.family_id, following)
+    Table().transact(
+        [
+            sessions.revoke_family_op(session),
+            audit_op(_actor(user, meta, session.family_id), "auth.refresh_reused", Kind.USER, user.id),
+        ]
+    )
+    raise Unauthorized(detail="this refresh token was already used; the session has been revoked, log in again")
+
+
+def logout(body: RefreshRequest, meta: RequestMeta) -> None:
+    """End the session the refresh token belongs to."""
+    outcome = sessions.find_session(body.refresh_token)
+    session = outcome.session
+    user = users_store.get_user(session.tenant_id, session.user_id)
+    if user is None:
+        raise Unauthorized(detail="the refresh token is not valid")
+    Table().transact(
+        [
+            sessions.revoke_family_op(session),
+            audit_op(_actor(user, meta, session.family_id), "auth.logout", Kind.USER, user.id),
+        ]
+    )
+
+
+def me(principal: Principal) -> Me:
+    """The current user, their tenant, and what they may do."""
+    user = users_store.get_user(principal.tenant_id, principal.user_id)
+    if user is None:
+        raise Unauthorized(detail="the user no longer exists")
+    tenant = load_tenant(principal.tenant_id)
+    return Me(
+        user=User.of(user),
+        tenant=Tenant.of(tenant),
+        permissions=sorted(principal.permissions),
+        modules=sorted(tenant.modules),
+    )
+
+
+def _invite_key(token: str) -> tuple[str, str]:
+    return keys.route_pk(RouteKind.INVITE, hashlib.sha256(token.encode()).hexdigest()), keys.ROUTE_SK
+
+
+def invitation_ops(user: UserRecord, tenant: TenantRecord) -> list[dict[str, Any]]:
+    """The writes that invite ``user``: a one-time token (stored hashed) and the invitation message."""
+    token = INVITE_PREFIX + secrets.token_urlsafe(32)
+    pk, sk = _invite_key(token)
+    expires = clock.now() + timedelta(hours=get_settings().invite_ttl_hours)
+    route = {
+        PARTITION_KEY: pk,
+        SORT_KEY: sk,
+        ENTITY: "Invitation",
+        "tenantId": user.tenant_id,
+        "userId": user.id,
+        TTL_ATTRIBUTE: clock.to_epoch(expires),
+    }
+    link = f"{get_settings().app_base_url}/accept-invite?token={token}"
+    message = request_message_ops(
+        user.tenant_id,
+        "email",
+        user.email,
+        "user.invitation",
+        tenant.locale,
+        {"name": user.name, "tenantName": tenant.name, "link": link, "expiresAt": clock.isoformat(expires)},
+    )
+    return [put_op(route), *message]
+
+
+def accept_invitation(body: SetPasswordRequest, meta: RequestMeta) -> TokenPair:
+    """Set the password of an invited user with the invitation's one-time token, and log them in."""
+    item = Table().get(*_invite_key(body.token), consistent=True)
+    if item is None or int(item[TTL_ATTRIBUTE]) < clock.to_epoch(clock.now()):
+        raise InvalidInput(
+            detail="the invitation is not valid or has expired",
+            errors=(FieldError("body.token", "invalid or expired", "invalid-token"),),
+        )
+    user = users_store.get_user(str(item["tenantId"]), str(item["userId"]), consistent=True)
+    if user is None or user.status != "invited":
+        raise InvalidInput(detail="the invitation was already used", errors=(FieldError("body.token", "used"),))
+    check_policy(body.password, personal=(user.email.split("@")[0], user.name))
+    tenant = load_tenant(user.tenant_id)
+    refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id)
+    changes = {
+        "status": "active",
+        "passwordHash": hash_password(body.password),
+        "updatedAt": clock.isoformat(clock.now()),
+    }
+    actor = _actor(user, meta, session.family_id)
+    ops += [
+        users_store.update_user_op(user, changes),
+        delete_op(*_invite_key(body.token)),
+        audit_op(
+            actor, "user.activated", Kind.USER, user.id, before={"status": user.status}, after={"status": "active"}
+        ),
+    ]
+    Table().transact(ops)
+    return _token_pair(user.model_copy(update={"status": "active"}), tenant, session.family_id, refresh_token)
+
+
+def _otp_key(principal: Principal) -> tuple[str, str]:
+    return keys.entity_pk(principal.tenant_id, Kind.USER, principal.user_id), keys.child_sk(_OTP_SK, "WHATSAPP")
+
+
+def _code_hash(principal: Principal, code: str) -> str:
+    return lookup_hash("otp", f"{principal.tenant_id}:{principal.user_id}:{code}")
+
+
+def _masked(number: str) -> str:
+    return f"{number[:3]}{'*' * max(len(number) - 7, 0)}{number[-4:]}"
+
+
+def send_whatsapp_code(principal: Principal) -> CodeSent:
+    """Send a 6-digit code (valid 10 minutes, 5 tries) to the user's WhatsApp number to verify it."""
+    user = users_store.get_user(principal.tenant_id, principal.user_id)
+    if user is None or not user.whatsapp_number:
+        raise InvalidInput(
+            detail="set a WhatsApp number first", errors=(FieldError("whatsappNumber", "missing", "missing"),)
+        )
+    ratelimit.consume(ratelimit.OTP_SEND, f"{principal.tenant_id}:{principal.user_id}")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    pk, sk = _otp_key(principal)
+    item = {
+        PARTITION_KEY: pk,
+        SORT_KEY: sk,
+        ENTITY: "OneTimeCode",
+        "codeHash": _code_hash(principal, code),
+        "number": user.whatsapp_number,
+        "attempts": 0,
+        TTL_ATTRIBUTE: clock.to_epoch(clock.now() + OTP_TTL),
+    }
+    tenant = load_tenant(principal.tenant_id)
+    message = request_message_ops(
+        principal.tenant_id, "whatsapp", user.whatsapp_number, "auth.verification_code", tenant.locale, {"code": code}
+    )
+    Table().transact([put_op(item, must_not_exist=False), *message])
+    return CodeSent(channel="whatsapp", to=_masked(user.whatsapp_number), expires_in=int(OTP_TTL.total_seconds()))
+
+
+def verify_whatsapp_code(principal: Principal, body: VerifyCodeRequest) -> User:
+    """Check the code; the fifth wrong try uses it up. Marks the WhatsApp number verified."""
+    pk, sk = _otp_key(principal)
+    table = Table()
+    item = table.get(pk, sk, consistent=True)
+    invalid = InvalidInput(
+        detail="the code is wrong or expired; request a new one",
+        errors=(FieldError("body.code", "wrong or expired code", "invalid-code"),),
+    )
+    if item is None or int(item[TTL_ATTRIBUTE]) < clock.to_epoch(clock.now()):
+        raise invalid
+    if table.increment(pk, sk, "attempts") > OTP_ATTEMPTS:
+        raise invalid
+    if not hmac.compare_digest(str(item["codeHash"]), _code_hash(principal, body.code)):
+        raise invalid
+    user = users_store.get_user(principal.tenant_id, principal.user_id, consistent=True)
+    if user is None or user.whatsapp_number != item.get("number"):
+        raise invalid
+    changes = {"whatsappVerified": True, "updatedAt": clock.isoformat(clock.now())}
+    table.transact(
+        [
+            users_store.update_user_op(user, changes),
+            delete_op(pk, sk),
+            audit_op(principal, "user.whatsapp_verified", Kind.USER, user.id, after={"whatsappVerified": True}),
+        ]
+    )
+    return User.of(user.model_copy(update={"whatsapp_verified": True, "version": user.version + 1}))

@@ -1,0 +1,104 @@
+"""Access tokens: short-lived ES256 JWTs with a ``kid``, verifiable by anyone through the JWKS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.access.permissions import Module, Role
+from chalicelib.auth import keys
+from chalicelib.core import clock
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import Unauthorized
+from chalicelib.core.ids import new_id
+
+__all__ = ["AccessClaims", "issue_access_token", "jwks", "verify_access_token"]
+
+_ALGORITHM = "ES256"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a verified access token says."""
+
+    user_id: str
+    tenant_id: str
+    role: Role
+    modules: tuple[Module, ...]
+    session_id: str
+    token_id: str
+
+
+def issue_access_token(
+    *, user_id: str, tenant_id: str, role: Role, modules: list[Module], session_id: str
+) -> tuple[str, int]:
+    """A signed access token for the user and its lifetime in seconds."""
+    import jwt
+
+    settings = get_settings()
+    key = keys.signing_key()
+    issued = clock.now()
+    lifetime = settings.access_token_ttl_s
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": user_id,
+        "tenantId": tenant_id,
+        "role": role.value,
+        "modules": sorted(m.value for m in modules),
+        "sid": session_id,
+        "jti": new_id(issued),
+        "iat": clock.to_epoch(issued),
+        "exp": clock.to_epoch(issued + timedelta(seconds=lifetime)),
+    }
+    return jwt.encode(claims, key.private_key, algorithm=_ALGORITHM, headers={"kid": key.kid}), lifetime
+
+
+def verify_access_token(token: str) -> AccessClaims:
+    """The claims of a valid token; ``Unauthorized`` when it is expired, tampered, of an unknown key or alg."""
+    import jwt
+
+    settings = get_settings()
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(detail="the access token is malformed") from exc
+    key = next((k for k in keys.key_set() if k.kid == header.get("kid")), None)
+    if key is None or header.get("alg") != _ALGORITHM:
+        raise Unauthorized(detail="the access token was not signed by this service")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "jti", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized(detail="the access token has expired; refresh it") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(detail="the access token is not valid") from exc
+    try:
+        return AccessClaims(
+            user_id=str(claims["sub"]),
+            tenant_id=str(claims["tenantId"]),
+            role=Role(claims["role"]),
+            modules=tuple(Module(m) for m in claims.get("modules", [])),
+            session_id=str(claims.get("sid", "")),
+            token_id=str(claims["jti"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized(detail="the access token lacks required claims") from exc
+
+
+def jwks() -> dict[str, Any]:
+    """The public keys (RFC 7517 key set) that verify our access tokens."""
+    from jwt.algorithms import ECAlgorithm
+
+    published = []
+    for key in keys.key_set():
+        jwk: dict[str, Any] = ECAlgorithm.to_jwk(key.public_key, as_dict=True)
+        published.append({**jwk, "kid": key.kid, "use": "sig", "alg": _ALGORITHM})
+    return {"keys": published}

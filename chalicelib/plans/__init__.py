@@ -1,0 +1,1 @@
+"""Plans: price, limits and modules of each subscription."""

@@ -1,0 +1,71 @@
+"""The plans on offer. They live in code, versioned and reviewed with it: changing a price is a deploy."""
+
+from __future__ import annotations
+
+from chalicelib.access.permissions import Module
+from chalicelib.core.errors import NotFound
+from chalicelib.core.money import Money
+from chalicelib.plans.models import Plan
+
+__all__ = ["DEFAULT_PLAN_ID", "PLANS", "get_plan"]
+
+M = Module
+_ESSENTIALS = [M.CATALOG, M.INVENTORY, M.ORDERS, M.NOTIFICATIONS, M.PAYMENTS]
+
+PLANS: tuple[Plan, ...] = (
+    Plan(
+        id="lojista",
+        name="Lojista",
+        price=Money.of("49.90", "BRL"),
+        cycle="monthly",
+        max_users=2,
+        max_products=100,
+        max_transactions=500,
+        max_requests_per_day=10_000,
+        modules=_ESSENTIALS,
+        features=["whatsapp"],
+    ),
+    Plan(
+        id="empresa",
+        name="Empresa",
+        price=Money.of("149.90", "BRL"),
+        cycle="monthly",
+        max_users=5,
+        max_products=500,
+        max_transactions=2_000,
+        max_requests_per_day=50_000,
+        modules=[
+            *_ESSENTIALS,
+            M.APPOINTMENTS,
+            M.WEBHOOKS,
+            M.INTEGRATIONS,
+            M.WHATSAPP,
+            M.SALES,
+            M.ANALYTICS,
+            M.FINANCE,
+        ],
+        features=["whatsapp", "api_access"],
+    ),
+    Plan(
+        id="corporativo",
+        name="Corporativo",
+        price=Money.of("499.90", "BRL"),
+        cycle="monthly",
+        max_users=50,
+        max_products=10_000,
+        max_transactions=50_000,
+        max_requests_per_day=500_000,
+        modules=list(Module),
+        features=["whatsapp", "api_access", "priority_support", "audit_export"],
+    ),
+)
+
+DEFAULT_PLAN_ID = "lojista"
+
+
+def get_plan(plan_id: str) -> Plan:
+    """The plan ``plan_id``; ``NotFound`` if there is none."""
+    for plan in PLANS:
+        if plan.id == plan_id:
+            return plan
+    raise NotFound(detail=f"no plan {plan_id!r}")

@@ -1,0 +1,32 @@
+"""Plan models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from chalicelib.access.permissions import Module
+from chalicelib.core.models import ApiModel
+from chalicelib.core.money import Money
+
+__all__ = ["Plan", "PlanList"]
+
+
+class Plan(ApiModel):
+    """A subscription plan: what it costs, what it allows."""
+
+    id: str
+    name: str
+    price: Money
+    cycle: Literal["monthly", "yearly"]
+    max_users: int
+    max_products: int
+    max_transactions: int
+    max_requests_per_day: int
+    modules: list[Module]
+    features: list[str]
+
+
+class PlanList(ApiModel):
+    """Every plan on offer."""
+
+    items: list[Plan]

@@ -1,0 +1,1 @@
+"""Tenants: the businesses using BTRIX, their settings, plan, modules and status."""

@@ -1,0 +1,124 @@
+"""Tenant models: the stored record, what the API shows, and what may be changed."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from chalicelib.access.permissions import Module
+from chalicelib.core.models import ApiModel
+from chalicelib.core.pagination import PageParams
+from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
+
+__all__ = [
+    "PLATFORM_TENANT_ID",
+    "BusinessType",
+    "ChangePlanRequest",
+    "Tenant",
+    "TenantListQuery",
+    "TenantRecord",
+    "TenantStatus",
+    "UpdateTenantRequest",
+]
+
+PLATFORM_TENANT_ID = "platform"
+
+
+class BusinessType(StrEnum):
+    """What kind of business the tenant is; picks its default status flows."""
+
+    RESTAURANT = "restaurant"
+    BIKE_SHOP = "bike_shop"
+    CLINIC = "clinic"
+    PET_STORE = "pet_store"
+    RETAIL = "retail"
+    B2B_RESELLER = "b2b_reseller"
+    SERVICES = "services"
+
+
+TenantStatus = Literal["active", "suspended"]
+
+
+class TenantRecord(ApiModel):
+    """A tenant as stored (the document only encrypted, plus its keyed hash)."""
+
+    id: str
+    name: str
+    business_type: BusinessType
+    locale: str
+    time_zone: str
+    currency: str
+    country: str
+    document_encrypted: str | None = None
+    document_hash: str | None = None
+    document_last4: str | None = None
+    whatsapp_number: str | None = None
+    status: TenantStatus = "active"
+    plan_id: str
+    modules: list[Module]
+    user_count: int = 0
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+class Tenant(ApiModel):
+    """A tenant as the API shows it (the document masked)."""
+
+    id: str
+    name: str
+    business_type: BusinessType
+    locale: str
+    time_zone: str
+    currency: str
+    country: str
+    document_masked: str | None = Field(default=None, description="Last digits of the CNPJ/tax id")
+    whatsapp_number: str | None = None
+    status: TenantStatus
+    plan_id: str
+    modules: list[Module]
+    user_count: int
+    created_at: str
+    updated_at: str
+    version: int
+
+    @classmethod
+    def of(cls, record: TenantRecord) -> Tenant:
+        """The API view of a stored tenant."""
+        masked = f"****{record.document_last4}" if record.document_last4 else None
+        fields = record.model_dump(by_alias=False, exclude={"document_encrypted", "document_hash", "document_last4"})
+        return cls(**fields, document_masked=masked)
+
+
+class UpdateTenantRequest(ApiModel):
+    """Changes to the tenant's settings; ``version`` is the one the client read (optimistic locking)."""
+
+    version: int = Field(ge=1)
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+    business_type: BusinessType | None = None
+    locale: LocaleTag | None = None
+    time_zone: TimeZoneName | None = None
+    currency: CurrencyCode | None = None
+    country: CountryCode | None = None
+    document: str | None = Field(default=None, description="CNPJ when the country is BR, else a tax id")
+    whatsapp_number: E164Phone | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set - {"version"}:
+            raise ValueError("nothing to change")
+        return self
+
+
+class ChangePlanRequest(ApiModel):
+    """Move a tenant to another plan (platform operator)."""
+
+    plan_id: str
+
+
+class TenantListQuery(PageParams):
+    """Filters of the platform's tenant list."""
+
+    status: TenantStatus | None = None

@@ -1,0 +1,189 @@
+"""Tenant use cases: read and change the tenant's settings; the platform operator's tenant administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.audit.service import audit_op
+from chalicelib.core import clock
+from chalicelib.core.crypto import encrypt_field, lookup_hash
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import Table, VersionConflict
+from chalicelib.core.db.table import strip_storage
+from chalicelib.core.errors import FieldError, InvalidInput, NotFound
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.validation import normalize_cnpj
+from chalicelib.plans.catalog import get_plan
+from chalicelib.tenants import store
+from chalicelib.tenants.models import (
+    PLATFORM_TENANT_ID,
+    BusinessType,
+    ChangePlanRequest,
+    Tenant,
+    TenantListQuery,
+    TenantRecord,
+    TenantStatus,
+    UpdateTenantRequest,
+)
+
+__all__ = [
+    "change_plan",
+    "document_fields",
+    "get_tenant",
+    "list_tenants",
+    "load_tenant",
+    "new_tenant_record",
+    "set_status",
+    "update_tenant",
+]
+
+
+def document_fields(tenant_id: str, document: str | None, country: str, *, field: str) -> dict[str, Any]:
+    """The stored form of a tax document: encrypted, keyed hash, last digits. A CNPJ is checked for BR."""
+    if document is None:
+        return {"documentEncrypted": None, "documentHash": None, "documentLast4": None}
+    if country == "BR":
+        try:
+            value = normalize_cnpj(document)
+        except ValueError as exc:
+            raise InvalidInput(
+                detail="the document is not a valid CNPJ", errors=(FieldError(field, str(exc)),)
+            ) from exc
+    else:
+        value = "".join(ch for ch in document.upper() if ch.isalnum())
+        if len(value) < 4:
+            raise InvalidInput(detail="the document is too short", errors=(FieldError(field, "too short"),))
+    return {
+        "documentEncrypted": encrypt_field(tenant_id, value),
+        "documentHash": lookup_hash(f"document_{country.lower()}", value),
+        "documentLast4": value[-4:],
+    }
+
+
+def new_tenant_record(
+    tenant_id: str,
+    *,
+    name: str,
+    business_type: BusinessType,
+    locale: str,
+    time_zone: str,
+    currency: str,
+    country: str,
+    plan_id: str,
+    document: str | None = None,
+    whatsapp_number: str | None = None,
+) -> TenantRecord:
+    """A new active tenant on ``plan_id`` with the plan's modules (nothing is written)."""
+    plan = get_plan(plan_id)
+    now = clock.isoformat(clock.now())
+    return TenantRecord(
+        id=tenant_id,
+        name=name,
+        business_type=business_type,
+        locale=locale,
+        time_zone=time_zone,
+        currency=currency,
+        country=country,
+        whatsapp_number=whatsapp_number,
+        plan_id=plan.id,
+        modules=list(plan.modules),
+        created_at=now,
+        updated_at=now,
+        **document_fields(tenant_id, document, country, field="body.document"),
+    )
+
+
+def load_tenant(tenant_id: str) -> TenantRecord:
+    """The stored tenant; ``NotFound`` if there is none."""
+    record = store.get_tenant(tenant_id)
+    if record is None:
+        raise NotFound(detail="no such tenant")
+    return record
+
+
+def get_tenant(principal: Principal) -> Tenant:
+    """The caller's tenant."""
+    require(principal, Permission.TENANT_READ)
+    return Tenant.of(load_tenant(principal.tenant_id))
+
+
+def update_tenant(principal: Principal, body: UpdateTenantRequest) -> Tenant:
+    """Change the caller's tenant settings (optimistic locking on ``version``)."""
+    require(principal, Permission.TENANT_UPDATE)
+    record = store.get_tenant(principal.tenant_id, consistent=True)
+    if record is None:
+        raise NotFound(detail="no such tenant")
+    if record.version != body.version:
+        raise VersionConflict(detail=f"the tenant is at version {record.version}; reload and retry")
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version", "document"})
+    country = changes.get("country", record.country)
+    if "document" in body.model_fields_set:
+        changes.update(document_fields(record.id, body.document, country, field="body.document"))
+    elif country != record.country and record.document_encrypted:
+        raise InvalidInput(
+            detail="changing the country needs the document again",
+            errors=(FieldError("body.document", "required when the country changes"),),
+        )
+    return _apply(principal, record, changes, "tenant.updated")
+
+
+def _apply(principal: Principal, record: TenantRecord, changes: dict[str, Any], action: str) -> Tenant:
+    changes = {**changes, "updatedAt": clock.isoformat(clock.now())}
+    after = TenantRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
+    changed = sorted(k for k in changes if k != "updatedAt")
+    Table().transact(
+        [
+            store.update_tenant_op(record, changes),
+            audit_op(
+                principal,
+                action,
+                Kind.TENANT,
+                record.id,
+                before=record.model_dump(),
+                after=after.model_dump(),
+                tenant_id=record.id,
+            ),
+            event_put_op(new_event(action, record.id, {"changed": changed}, subject=record.id)),
+        ]
+    )
+    return Tenant.of(after)
+
+
+def list_tenants(principal: Principal, query: TenantListQuery) -> Page[Tenant]:
+    """The platform's tenants, newest first (platform operator only)."""
+    require(principal, Permission.PLATFORM_TENANTS)
+    scope = f"platform-tenants:{query.status or 'all'}"
+    start = decode_cursor(query.cursor, tenant_id=PLATFORM_TENANT_ID, scope=scope) if query.cursor else None
+    page = store.list_tenants(query.status, query.limit, start)
+    items = [Tenant.of(TenantRecord.model_validate(strip_storage(i))) for i in page.items]
+    cursor = encode_cursor(page.last_key, tenant_id=PLATFORM_TENANT_ID, scope=scope) if page.last_key else None
+    return Page[Tenant](items=items, next_cursor=cursor)
+
+
+def _platform_change(principal: Principal, tenant_id: str, changes: dict[str, Any], action: str) -> Tenant:
+    require(principal, Permission.PLATFORM_TENANTS)
+    if tenant_id == PLATFORM_TENANT_ID:
+        raise InvalidInput(
+            detail="the platform itself cannot be changed", errors=(FieldError("path.tenant_id", "reserved"),)
+        )
+    record = store.get_tenant(tenant_id, consistent=True)
+    if record is None:
+        raise NotFound(detail="no such tenant")
+    return _apply(principal, record, changes, action)
+
+
+def set_status(principal: Principal, tenant_id: str, status: TenantStatus) -> Tenant:
+    """Suspend or reactivate a tenant (platform operator)."""
+    action = "tenant.suspended" if status == "suspended" else "tenant.reactivated"
+    return _platform_change(principal, tenant_id, {"status": status}, action)
+
+
+def change_plan(principal: Principal, tenant_id: str, body: ChangePlanRequest) -> Tenant:
+    """Move a tenant to another plan; its modules become the plan's (platform operator)."""
+    plan = get_plan(body.plan_id)
+    return _platform_change(
+        principal, tenant_id, {"planId": plan.id, "modules": [m.value for m in plan.modules]}, "tenant.plan_changed"
+    )

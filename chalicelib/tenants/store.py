@@ -1,0 +1,85 @@
+"""Tenant items: the tenant's own record, the platform's list of tenants, and the user-seat counter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import QueryPage, Table, counter_op, put_op, update_op
+from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.tenants.models import TenantRecord, TenantStatus
+
+__all__ = [
+    "get_tenant",
+    "list_tenants",
+    "new_tenant_op",
+    "release_seat_op",
+    "take_seat_op",
+    "tenant_key",
+    "update_tenant_op",
+]
+
+TENANT_ENTITY = "Tenant"
+_LIST = "TENANTS"
+
+
+def tenant_key(tenant_id: str) -> tuple[str, str]:
+    """(PK, SK) of the tenant's record."""
+    return keys.entity_pk(tenant_id, Kind.TENANT, tenant_id), keys.META_SK
+
+
+def _status_list(status: TenantStatus) -> str:
+    return keys.platform_collection_pk(f"{_LIST}-{status.upper()}")
+
+
+def _index_keys(record: TenantRecord) -> dict[str, str]:
+    sort = keys.time_sk(record.created_at, record.id)
+    return {
+        GSI1.partition_key: keys.platform_collection_pk(_LIST),
+        GSI1.sort_key: sort,
+        GSI2.partition_key: _status_list(record.status),
+        GSI2.sort_key: sort,
+    }
+
+
+def new_tenant_op(record: TenantRecord) -> dict[str, Any]:
+    """Create the tenant's record (fails if the id exists)."""
+    pk, sk = tenant_key(record.id)
+    return put_op(
+        {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: TENANT_ENTITY, **_index_keys(record), **record.model_dump()}
+    )
+
+
+def get_tenant(tenant_id: str, *, consistent: bool = False) -> TenantRecord | None:
+    """The tenant's record, or None."""
+    item = Table().get(*tenant_key(tenant_id), consistent=consistent)
+    return TenantRecord.model_validate(strip_storage(item)) if item else None
+
+
+def update_tenant_op(record: TenantRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply ``changes`` (stored names) to the version of ``record`` that was read; keeps the lists right."""
+    updates = dict(changes)
+    if "status" in updates:
+        updates[GSI2.partition_key] = _status_list(updates["status"])
+    return update_op(*tenant_key(record.id), updates, expected_version=record.version)
+
+
+def take_seat_op(tenant_id: str, max_users: int) -> dict[str, Any]:
+    """Count one more user, only while the tenant has fewer than ``max_users`` (else the transaction fails)."""
+    return counter_op(*tenant_key(tenant_id), "userCount", 1, less_than=max_users)
+
+
+def release_seat_op(tenant_id: str) -> dict[str, Any]:
+    """Count one user less (a user was deactivated)."""
+    return counter_op(*tenant_key(tenant_id), "userCount", -1, greater_than=0)
+
+
+def list_tenants(status: TenantStatus | None, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+    """One page of tenants, newest first, optionally only those with ``status``."""
+    if status is None:
+        return Table().query_page(
+            keys.platform_collection_pk(_LIST), index=GSI1, limit=limit, start_key=start_key, newest_first=True
+        )
+    return Table().query_page(_status_list(status), index=GSI2, limit=limit, start_key=start_key, newest_first=True)

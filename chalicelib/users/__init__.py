@@ -1,0 +1,1 @@
+"""Users of a tenant: invitations, roles, deactivation, WhatsApp verification."""

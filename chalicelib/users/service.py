@@ -1,0 +1,187 @@
+"""User use cases: list, invite, change, deactivate and reactivate the tenant's users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.audit.service import audit_op
+from chalicelib.auth import sessions
+from chalicelib.auth.service import cpf_fields, invitation_ops
+from chalicelib.core import clock
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.db.table import strip_storage
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.ids import new_id
+from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.plans.catalog import get_plan
+from chalicelib.tenants import store as tenants_store
+from chalicelib.tenants.service import load_tenant
+from chalicelib.users import store
+from chalicelib.users.models import InviteUserRequest, UpdateUserRequest, User, UserListQuery, UserRecord
+
+__all__ = ["deactivate_user", "get_user", "invite_user", "list_users", "reactivate_user", "update_user"]
+
+
+def _load(principal: Principal, user_id: str, *, consistent: bool = False) -> UserRecord:
+    record = store.get_user(principal.tenant_id, user_id, consistent=consistent)
+    if record is None:
+        raise NotFound(detail=f"no user {user_id}")
+    return record
+
+
+def _seat_limit(tenant_id: str) -> tuple[int, str]:
+    plan = get_plan(load_tenant(tenant_id).plan_id)
+    return plan.max_users, plan.name
+
+
+def _no_seat(limit: int, plan: str) -> LimitExceeded:
+    return LimitExceeded(detail=f"the plan {plan} allows {limit} users (maxUsers)", limit="maxUsers")
+
+
+def list_users(principal: Principal, query: UserListQuery) -> Page[User]:
+    """One page of the tenant's users, newest first."""
+    require(principal, Permission.USERS_READ)
+    scope = f"users:{query.status or 'all'}"
+    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
+    page = store.list_users(principal.tenant_id, query.status, query.limit, start)
+    items = [User.of(UserRecord.model_validate(strip_storage(item))) for item in page.items]
+    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
+    return Page[User](items=items, next_cursor=cursor)
+
+
+def get_user(principal: Principal, user_id: str) -> User:
+    """One user of the tenant (anyone may read their own profile)."""
+    if user_id != principal.user_id:
+        require(principal, Permission.USERS_READ)
+    return User.of(_load(principal, user_id))
+
+
+def invite_user(principal: Principal, body: InviteUserRequest) -> User:
+    """Invite a user: takes a seat of the plan and sends a one-time link to set the password."""
+    require(principal, Permission.USERS_MANAGE)
+    tenant = load_tenant(principal.tenant_id)
+    plan = get_plan(tenant.plan_id)
+    user_id = new_id()
+    now = clock.isoformat(clock.now())
+    record = UserRecord.model_validate(
+        {
+            "id": user_id,
+            "tenantId": principal.tenant_id,
+            "email": str(body.email).lower(),
+            "name": body.name,
+            "role": body.role,
+            "status": "invited",
+            "whatsappNumber": body.whatsapp_number,
+            "createdAt": now,
+            "updatedAt": now,
+            **cpf_fields(principal.tenant_id, body.cpf, field="body.cpf"),
+        }
+    )
+    user_ops = store.new_user_ops(record)
+    ops = [
+        tenants_store.take_seat_op(principal.tenant_id, plan.max_users),
+        *user_ops,
+        *invitation_ops(record, tenant),
+        audit_op(principal, "user.invited", Kind.USER, user_id, after=record.model_dump()),
+        event_put_op(new_event("user.invited", principal.tenant_id, {"role": record.role}, subject=user_id)),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict as exc:
+        if 0 in exc.failed:
+            raise _no_seat(plan.max_users, plan.name) from exc
+        taken = {2: ("body.email", "email"), 3: ("body.cpf", "CPF")}
+        field, what = next((taken[i] for i in exc.failed if i in taken), ("body", "user"))
+        raise Conflict(
+            detail=f"this {what} is already registered", errors=(FieldError(field, "already registered", "taken"),)
+        ) from exc
+    return User.of(record)
+
+
+def update_user(principal: Principal, user_id: str, body: UpdateUserRequest) -> User:
+    """Change a user's name, role or WhatsApp number (optimistic locking on ``version``)."""
+    require(principal, Permission.USERS_MANAGE)
+    record = _load(principal, user_id, consistent=True)
+    if record.version != body.version:
+        raise VersionConflict(detail=f"the user is at version {record.version}; reload and retry")
+    if user_id == principal.user_id and body.role is not None and body.role != record.role:
+        raise InvalidInput(detail="you cannot change your own role", errors=(FieldError("body.role", "own role"),))
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
+    if "whatsappNumber" in changes and changes["whatsappNumber"] != record.whatsapp_number:
+        changes["whatsappVerified"] = False
+    changes["updatedAt"] = clock.isoformat(clock.now())
+    after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
+    Table().transact(
+        [
+            store.update_user_op(record, changes),
+            audit_op(
+                principal, "user.updated", Kind.USER, user_id, before=record.model_dump(), after=after.model_dump()
+            ),
+        ]
+    )
+    return User.of(after)
+
+
+def deactivate_user(principal: Principal, user_id: str) -> User:
+    """Deactivate a user: their sessions end, their access tokens stop working, their seat is freed."""
+    require(principal, Permission.USERS_MANAGE)
+    if user_id == principal.user_id:
+        raise InvalidInput(detail="you cannot deactivate yourself", errors=(FieldError("path.user_id", "yourself"),))
+    record = _load(principal, user_id, consistent=True)
+    if record.status == "inactive":
+        return User.of(record)
+    changes = {"status": "inactive", "updatedAt": clock.isoformat(clock.now())}
+    after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
+    Table().transact(
+        [
+            store.update_user_op(record, changes),
+            tenants_store.release_seat_op(principal.tenant_id),
+            *sessions.revoke_all_ops(principal.tenant_id, user_id),
+            audit_op(
+                principal,
+                "user.deactivated",
+                Kind.USER,
+                user_id,
+                before={"status": record.status},
+                after={"status": "inactive"},
+            ),
+            event_put_op(new_event("user.deactivated", principal.tenant_id, {}, subject=user_id)),
+        ]
+    )
+    return User.of(after)
+
+
+def reactivate_user(principal: Principal, user_id: str) -> User:
+    """Reactivate a deactivated user (takes a seat again); they log in with their old password."""
+    require(principal, Permission.USERS_MANAGE)
+    record = _load(principal, user_id, consistent=True)
+    if record.status != "inactive":
+        return User.of(record)
+    status = "active" if record.password_hash else "invited"
+    changes = {"status": status, "updatedAt": clock.isoformat(clock.now())}
+    after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
+    limit, plan = _seat_limit(principal.tenant_id)
+    try:
+        Table().transact(
+            [
+                tenants_store.take_seat_op(principal.tenant_id, limit),
+                store.update_user_op(record, changes),
+                audit_op(
+                    principal,
+                    "user.reactivated",
+                    Kind.USER,
+                    user_id,
+                    before={"status": "inactive"},
+                    after={"status": status},
+                ),
+            ]
+        )
+    except TransactionConflict as exc:
+        if 0 in exc.failed:
+            raise _no_seat(limit, plan) from exc
+        raise
+    return User.of(after)

@@ -1,0 +1,117 @@
+"""User items, and the global login routes (email, CPF → tenant and user) that point at them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.core.crypto import lookup_hash
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Collection, Kind, RouteKind
+from chalicelib.core.db.store import QueryPage, Table, delete_op, put_op, update_op
+from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.users.models import UserRecord, UserStatus
+
+__all__ = [
+    "LoginRoute",
+    "cpf_route_key",
+    "email_route_key",
+    "find_login",
+    "get_user",
+    "list_users",
+    "new_user_ops",
+    "release_login_ops",
+    "update_user_op",
+    "user_key",
+]
+
+USER_ENTITY = "User"
+ROUTE_ENTITY = "LoginRoute"
+LoginRoute = tuple[str, str]
+
+
+def user_key(tenant_id: str, user_id: str) -> tuple[str, str]:
+    """(PK, SK) of a user."""
+    return keys.entity_pk(tenant_id, Kind.USER, user_id), keys.META_SK
+
+
+def email_route_key(email: str) -> tuple[str, str]:
+    """(PK, SK) of the login route of ``email`` (hashed: the table holds no list of addresses)."""
+    return keys.route_pk(RouteKind.LOGIN_EMAIL, lookup_hash("email", email.strip().lower())), keys.ROUTE_SK
+
+
+def cpf_route_key(cpf_hash: str) -> tuple[str, str]:
+    """(PK, SK) of the login route of a CPF, by its keyed hash."""
+    return keys.route_pk(RouteKind.LOGIN_CPF, cpf_hash), keys.ROUTE_SK
+
+
+def _status_list(tenant_id: str, status: UserStatus) -> str:
+    return keys.collection_pk(tenant_id, Collection.USERS, status.upper())
+
+
+def _route(pk_sk: tuple[str, str], record: UserRecord) -> dict[str, Any]:
+    pk, sk = pk_sk
+    return put_op(
+        {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: ROUTE_ENTITY, "tenantId": record.tenant_id, "userId": record.id}
+    )
+
+
+def new_user_ops(record: UserRecord) -> list[dict[str, Any]]:
+    """Create the user and claim its email (and CPF) for login; a taken one fails the transaction."""
+    pk, sk = user_key(record.tenant_id, record.id)
+    sort = keys.time_sk(record.created_at, record.id)
+    ops = [
+        put_op(
+            {
+                PARTITION_KEY: pk,
+                SORT_KEY: sk,
+                GSI1.partition_key: keys.collection_pk(record.tenant_id, Collection.USERS),
+                GSI1.sort_key: sort,
+                GSI2.partition_key: _status_list(record.tenant_id, record.status),
+                GSI2.sort_key: sort,
+                ENTITY: USER_ENTITY,
+                **record.model_dump(),
+            }
+        ),
+        _route(email_route_key(record.email), record),
+    ]
+    if record.cpf_hash:
+        ops.append(_route(cpf_route_key(record.cpf_hash), record))
+    return ops
+
+
+def release_login_ops(record: UserRecord) -> list[dict[str, Any]]:
+    """Free the user's email and CPF for others (when the user is removed for good)."""
+    ops = [delete_op(*email_route_key(record.email))]
+    if record.cpf_hash:
+        ops.append(delete_op(*cpf_route_key(record.cpf_hash)))
+    return ops
+
+
+def get_user(tenant_id: str, user_id: str, *, consistent: bool = False) -> UserRecord | None:
+    """The user, or None."""
+    item = Table().get(*user_key(tenant_id, user_id), consistent=consistent)
+    return UserRecord.model_validate(strip_storage(item)) if item else None
+
+
+def find_login(route: tuple[str, str]) -> LoginRoute | None:
+    """(tenant id, user id) behind a login route, or None."""
+    item = Table().get(*route)
+    return (str(item["tenantId"]), str(item["userId"])) if item else None
+
+
+def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply ``changes`` (stored names) to the version of ``record`` that was read; keeps the lists right."""
+    updates = dict(changes)
+    if "status" in updates:
+        updates[GSI2.partition_key] = _status_list(record.tenant_id, updates["status"])
+    return update_op(*user_key(record.tenant_id, record.id), updates, expected_version=record.version)
+
+
+def list_users(tenant_id: str, status: UserStatus | None, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+    """One page of the tenant's users, newest first, optionally only those with ``status``."""
+    if status is None:
+        partition, index = keys.collection_pk(tenant_id, Collection.USERS), GSI1
+    else:
+        partition, index = _status_list(tenant_id, status), GSI2
+    return Table().query_page(partition, index=index, limit=limit, start_key=start_key, newest_first=True)
