@@ -52,7 +52,13 @@ class ProblemGateway(LocalGateway):
     ) -> dict[str, Any]:
         # API Gateway gives every request an id (logs, audit entries, the X-Request-Id header); so do we.
         event: dict[str, Any] = super()._generate_lambda_event(method, path, headers, body)
-        event["requestContext"].setdefault("requestId", str(uuid.uuid4()))
+        context = event["requestContext"]
+        context.setdefault("requestId", str(uuid.uuid4()))
+        # Everything local comes from 127.0.0.1; a client (a test, a script) that stands for several people
+        # names its address in X-Forwarded-For, as a trusted proxy in front of API Gateway would.
+        forwarded = next((v for k, v in headers.items() if k.lower() == "x-forwarded-for"), None)
+        if forwarded:
+            context["identity"]["sourceIp"] = str(forwarded).split(",")[0].strip()
         return event
 
     def handle_request(self, method: str, path: str, headers: dict[str, Any], body: bytes | None) -> dict[str, Any]:

@@ -6,14 +6,19 @@ runs the worker (queues, table stream, schedules), prints the URLs, and on Ctrl-
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from localdev.stack import LocalStack
+
+if TYPE_CHECKING:
+    from localdev.seed import DemoLogin
 
 HOST = "127.0.0.1"  # loopback only: nothing here is meant to be reachable from another machine
 
@@ -29,8 +34,11 @@ class RunSettings(BaseSettings):
     moto_port: int = 0
 
 
-def _banner(settings: RunSettings, stack: LocalStack, api_port: int, hooks_port: int) -> str:
+def _banner(stack: LocalStack, api_port: int, hooks_port: int, logins: list[DemoLogin], password: str) -> str:
     api = f"http://{HOST}:{api_port}"
+    admins = [
+        f"    {login.email:<38} {login.role:<15} {login.tenant}" for login in logins if login.role.endswith("ADMIN")
+    ]
     return "\n".join(
         [
             "",
@@ -43,6 +51,12 @@ def _banner(settings: RunSettings, stack: LocalStack, api_port: int, hooks_port:
             f"  moto server     {stack.moto_url}",
             f"  service logs    {stack.log_dir}",
             f"  service PIDs    {' '.join(str(pid) for pid in stack.pids)}",
+            "",
+            f"Demo logins (password {password}); each tenant also has <role>@<its domain> for every role:",
+            *admins,
+            "",
+            f"  curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\",
+            f'       -d \'{{"identifier": "{logins[0].email}", "password": "{password}"}}\'',
             "",
         ]
     )
@@ -63,6 +77,11 @@ def main() -> int:
     print("Starting DynamoDB Local and moto server ...", flush=True)
     stack.start()
     stack.apply_env()
+    # Serve the local stage as chalice local would: with that stage's environment from .chalice/config.json.
+    from localdev.gateway import local_config
+
+    for name, value in local_config("local").environment_variables.items():
+        os.environ.setdefault(name, value)
     servers: list[object] = []
     worker = None
     try:
@@ -72,9 +91,11 @@ def main() -> int:
         from functions.outbox_publisher import handler as publish
         from localdev import function_urls, gateway
         from localdev.provision import provision
+        from localdev.seed import DEMO_PASSWORD, seed
         from localdev.worker import Worker
 
         provision()
+        logins = seed()
         api = gateway.make_server(app, HOST, settings.api_port)
         hooks = function_urls.make_server(HOST, settings.hooks_port, FUNCTION_URLS)
         servers = [api.server, hooks]
@@ -84,7 +105,7 @@ def main() -> int:
         worker.start()
         api_port = api.server.server_address[1]
         hooks_port = hooks.server_address[1]
-        print(_banner(settings, stack, int(api_port), int(hooks_port)), flush=True)
+        print(_banner(stack, int(api_port), int(hooks_port), logins, DEMO_PASSWORD), flush=True)
         stop.wait()
         print("Stopping ...", flush=True)
     finally:

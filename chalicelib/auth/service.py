@@ -38,9 +38,9 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.validation import normalize_cpf
 from chalicelib.notifications.outbox import request_message_ops
-from chalicelib.plans.catalog import get_plan
+from chalicelib.plans.catalog import DEFAULT_PLAN_ID, get_plan
 from chalicelib.tenants import store as tenants_store
-from chalicelib.tenants.models import Tenant, TenantRecord
+from chalicelib.tenants.models import PLATFORM_TENANT_ID, BusinessType, Tenant, TenantRecord
 from chalicelib.tenants.service import load_tenant, new_tenant_record
 from chalicelib.users import store as users_store
 from chalicelib.users.models import User, UserRecord
@@ -48,6 +48,7 @@ from chalicelib.users.models import User, UserRecord
 __all__ = [
     "accept_invitation",
     "cpf_fields",
+    "create_platform_admin",
     "invitation_ops",
     "login",
     "logout",
@@ -380,3 +381,49 @@ def verify_whatsapp_code(principal: Principal, body: VerifyCodeRequest) -> User:
         ]
     )
     return User.of(user.model_copy(update={"whatsapp_verified": True, "version": user.version + 1}))
+
+
+def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
+    """Create a platform operator (role PLATFORM_ADMIN, outside every customer tenant).
+
+    Creates the platform's own tenant record the first time. Used by the bootstrap command and the
+    local demo seed; there is deliberately no API for it.
+    """
+    check_policy(password, field="password", personal=(email.split("@")[0], name))
+    ops: list[dict[str, Any]] = []
+    if tenants_store.get_tenant(PLATFORM_TENANT_ID, consistent=True) is None:
+        platform = new_tenant_record(
+            PLATFORM_TENANT_ID,
+            name="BTRIX platform",
+            business_type=BusinessType.SERVICES,
+            locale="en-US",
+            time_zone="UTC",
+            currency="USD",
+            country="US",
+            plan_id=DEFAULT_PLAN_ID,
+        ).model_copy(update={"modules": []})
+        ops.append(tenants_store.new_tenant_op(platform))
+    now = clock.isoformat(clock.now())
+    user = UserRecord.model_validate(
+        {
+            "id": new_id(),
+            "tenantId": PLATFORM_TENANT_ID,
+            "email": email.strip().lower(),
+            "name": name,
+            "role": Role.PLATFORM_ADMIN,
+            "status": "active",
+            "passwordHash": hash_password(password),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    )
+    actor = _actor(user, None)
+    ops += [
+        *users_store.new_user_ops(user),
+        audit_op(actor, "user.created", Kind.USER, user.id, after=user.model_dump()),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict as exc:
+        raise Conflict(detail="this email is already registered") from exc
+    return user

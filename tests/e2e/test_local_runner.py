@@ -20,6 +20,7 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
+from localdev.seed import DEMO_PASSWORD
 from localdev.stack import ROOT, free_port
 
 _START_TIMEOUT_S = 180.0
@@ -150,10 +151,57 @@ def test_swagger_ui_renders_the_operations_in_headless_chromium(runner: Runner) 
     assert "opblock-summary-method" in dom
 
 
-def test_banner_lists_the_urls(runner: Runner) -> None:
+def test_banner_lists_the_urls_and_the_demo_logins(runner: Runner) -> None:
     banner = "".join(runner.output)
     assert runner.api in banner
     assert f"{runner.hooks}/hooks/<provider>" in banner
+    assert "admin@cantina.example.com" in banner
+    assert "operator@btrix.example.com" in banner
+
+
+def _post(runner: Runner, path: str, body: dict[str, object], **headers: str) -> httpx.Response:
+    return httpx.post(f"{runner.api}{path}", json=body, headers=headers, timeout=20)
+
+
+def test_demo_users_of_every_role_can_log_in(runner: Runner) -> None:
+    for role in ("admin", "manager", "staff", "kitchen", "agent", "sales-rep", "viewer"):
+        answer = _post(
+            runner, "/auth/login", {"identifier": f"{role}@spokechain.example.com", "password": DEMO_PASSWORD}
+        )
+        assert answer.status_code == 200, (role, answer.text)
+    me = httpx.get(
+        f"{runner.api}/auth/me", headers={"Authorization": f"Bearer {answer.json()['accessToken']}"}, timeout=20
+    ).json()
+    assert (me["user"]["role"], me["tenant"]["locale"], me["tenant"]["currency"]) == ("VIEWER", "en-US", "USD")
+
+
+def test_signup_login_me_refresh_reuse_and_lockout_over_http(runner: Runner) -> None:
+    ip = {"X-Forwarded-For": "203.0.113.7"}
+    email = "e2e-owner@example.com"
+    signup = _post(
+        runner,
+        "/auth/signup",
+        {
+            "companyName": "E2E Pet Store",
+            "businessType": "pet_store",
+            "admin": {"name": "Eve Owner", "email": email, "password": "e2e-long-password-1"},
+        },
+        **ip,
+    )
+    assert signup.status_code == 201, signup.text
+    login = _post(runner, "/auth/login", {"identifier": email, "password": "e2e-long-password-1"}, **ip).json()
+    me = httpx.get(f"{runner.api}/auth/me", headers={"Authorization": f"Bearer {login['accessToken']}"}, timeout=20)
+    assert me.json()["tenant"]["businessType"] == "pet_store"
+    renewed = _post(runner, "/auth/refresh", {"refreshToken": login["refreshToken"]}, **ip).json()
+    replay = _post(runner, "/auth/refresh", {"refreshToken": login["refreshToken"]}, **ip)
+    assert replay.status_code == 401
+    assert _post(runner, "/auth/refresh", {"refreshToken": renewed["refreshToken"]}, **ip).status_code == 401
+    other_ip = {"X-Forwarded-For": "203.0.113.8"}
+    statuses = [
+        _post(runner, "/auth/login", {"identifier": email, "password": "wrong-password-xx"}, **other_ip).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
 
 
 def test_ctrl_c_stops_everything_it_started(runner: Runner) -> None:

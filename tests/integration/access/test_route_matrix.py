@@ -1,0 +1,139 @@
+"""Generated from the route registry: every role against every protected route, and tenant isolation.
+
+Adding a route adds its cases here automatically; a route with a path parameter this file cannot fill
+fails loudly, so that whoever adds it also says which id a probe should use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from app import app
+from chalicelib.access.permissions import MATRIX, TENANT_ROLES, Permission, Role
+from chalicelib.auth.service import create_platform_admin
+from chalicelib.core.api import Operation, operation_of
+from chalicelib.core.ids import new_id
+from tests.support.identity import PASSWORD, Account, add_user, call, signup
+
+PUBLIC_ROUTES = {
+    ("GET", "/health"),
+    ("GET", "/api-docs"),
+    ("GET", "/api-docs.json"),
+    ("GET", "/api-docs/{asset}"),
+    ("GET", "/plans"),
+    ("GET", "/.well-known/jwks.json"),
+    ("POST", "/auth/signup"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/refresh"),
+    ("POST", "/auth/logout"),
+    ("POST", "/auth/set-password"),
+}
+
+
+def _operations() -> list[tuple[str, str, Operation]]:
+    found = []
+    for path, methods in sorted(app.routes.items()):
+        for method, entry in sorted(methods.items()):
+            operation = operation_of(entry.view_function)
+            assert operation is not None, f"{method} {path} is not a declared operation"
+            found.append((method, path, operation))
+    return found
+
+
+OPERATIONS = _operations()
+PROTECTED = [(m, p, o) for m, p, o in OPERATIONS if not o.public]
+
+
+def test_public_routes_are_exactly_the_intended_ones() -> None:
+    assert {(m, p) for m, p, o in OPERATIONS if o.public} == PUBLIC_ROUTES
+
+
+def test_every_protected_route_names_a_permission_of_the_matrix() -> None:
+    for method, path, operation in PROTECTED:
+        assert operation.permission in {p.value for p in Permission}, f"{method} {path}"
+
+
+@pytest.fixture(scope="module")
+def team(api: Any) -> dict[Role, Account]:
+    """One tenant (every module) with a user of each role, and a platform operator."""
+    admin, _ = signup(api, plan="corporativo")
+    members = {Role.ADMIN: admin}
+    for role in TENANT_ROLES:
+        if role is not Role.ADMIN:
+            members[role] = add_user(api, admin, role)
+    email = f"ops-{new_id().lower()}@btrix.example"
+    operator = create_platform_admin(email, "Matrix Operator", PASSWORD)
+    tokens = call(api, "POST", "/auth/login", {"identifier": email, "password": PASSWORD}).json_body
+    members[Role.PLATFORM_ADMIN] = Account(
+        operator.tenant_id, operator.id, email, Role.PLATFORM_ADMIN, tokens["accessToken"], tokens["refreshToken"]
+    )
+    return members
+
+
+# How a probe fills each path parameter: with an id of the caller's own tenant (the matrix) ...
+OWN_IDS: dict[str, Callable[[Account], str]] = {
+    "user_id": lambda caller: caller.user_id,
+    "tenant_id": lambda caller: caller.tenant_id,
+}
+
+
+def _fill(path: str, ids: dict[str, Callable[[Account], str]], caller: Account) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in ids, f"{path}: tell this test how to fill {{{name}}}"
+        return ids[name](caller)
+
+    return re.sub(r"\{(\w+)\}", replace, path)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_gets_exactly_its_permissions_on_every_route(api: Any, team: dict[Role, Account], role: Role) -> None:
+    caller = team[role]
+    wrong: list[str] = []
+    for method, path, operation in PROTECTED:
+        allowed = Permission(str(operation.permission)) in MATRIX[role]
+        body: dict[str, Any] | None = {} if operation.body is not None else None
+        response = call(api, method, _fill(path, OWN_IDS, caller), body, caller.headers())
+        if response.status_code == 401 or (response.status_code == 403) == allowed:
+            wrong.append(f"{method} {path}: {response.status_code} (allowed={allowed})")
+    assert wrong == []
+
+
+def test_no_route_answers_without_a_token(api: Any) -> None:
+    for method, path, _ in PROTECTED:
+        response = call(api, method, path.replace("{", "").replace("}", ""), None, {})
+        assert response.status_code == 401, f"{method} {path}"
+
+
+@pytest.fixture(scope="module")
+def other_tenant(api: Any) -> Account:
+    """A second tenant, whose ids the first one probes."""
+    admin, _ = signup(api, plan="corporativo")
+    return admin
+
+
+# ... and with an id of another tenant (isolation).
+FOREIGN_IDS: dict[str, Callable[[Account], str]] = {
+    "user_id": lambda victim: victim.user_id,
+}
+
+
+def test_ids_of_another_tenant_are_not_found(api: Any, team: dict[Role, Account], other_tenant: Account) -> None:
+    admin = team[Role.ADMIN]
+    probed = 0
+    for method, path, operation in PROTECTED:
+        if "{" not in path or path.startswith("/platform/"):
+            continue  # the platform operator addresses tenants by design
+        body = {"version": 1, "name": "Intruder"} if operation.body is not None else None
+        response = call(api, method, _fill(path, FOREIGN_IDS, other_tenant), body, admin.headers())
+        assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.body!r}"
+        assert other_tenant.email not in response.body.decode()
+        probed += 1
+    assert probed >= 4
+    listed = call(api, "GET", "/users?limit=100", headers=admin.headers()).json_body["items"]
+    assert other_tenant.user_id not in [u["id"] for u in listed]
+    assert call(api, "GET", f"/users/{other_tenant.user_id}", headers=other_tenant.headers()).status_code == 200
