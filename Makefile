@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 DDB_STAMP := .cache/dynamodb-local/.ready-11.1.0
+INFRA_STAMP := $(VENV)/.infra-$(shell cat infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test test-unit test-integration test-e2e lint fmt bench deps clean
+.PHONY: run test test-unit test-integration test-e2e lint fmt bench deps clean synth deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +25,7 @@ deps: $(STAMP) $(DDB_STAMP)
 run: deps
 	$(PY) -m localdev.run
 
-test: deps
+test: deps $(INFRA_STAMP)
 	$(PY) -m pytest
 
 test-unit: deps
@@ -36,10 +37,10 @@ test-integration: deps
 test-e2e: deps
 	$(PY) -m pytest tests/e2e
 
-lint: $(STAMP)
+lint: $(STAMP) $(INFRA_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py chalicelib functions localdev bench tests
+	$(VENV)/bin/mypy app.py chalicelib functions localdev bench tests infra
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -50,3 +51,24 @@ bench: deps
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+
+# Infrastructure (infra/, docs/DEPLOY.md). The CDK libraries, cdk-nag and cfn-lint install into the same venv.
+CDK_CLI := aws-cdk@2.1148.1
+STAGE ?= dev
+STAGES ?= dev,prod
+
+$(INFRA_STAMP): $(STAMP) infra/requirements.txt
+	$(PY) -m pip install --quiet -r infra/requirements.txt
+	rm -f $(VENV)/.infra-* && touch $@
+
+# Templates and assets of every stage into cdk.out/, offline: dummy credentials, so nothing can reach an account.
+synth: $(INFRA_STAMP)
+	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_EC2_METADATA_DISABLED=true \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_CONTEXT_JSON='{"stages": "$(STAGES)"}' \
+	$(PY) infra/main.py
+
+# Deploys one stage with your AWS credentials: make deploy STAGE=prod [ALARM_EMAIL=ops@example.com]
+deploy: $(INFRA_STAMP)
+	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --yes $(CDK_CLI) deploy btrix-$(STAGE) \
+		--context stages=$(STAGE) $(if $(ALARM_EMAIL),--context alarmEmail=$(ALARM_EMAIL)) \
+		--outputs-file ../cdk.out/outputs-$(STAGE).json

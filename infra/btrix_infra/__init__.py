@@ -1,0 +1,1 @@
+"""BTRIX infrastructure as code: the CDK stack of one stage, its constructs, and its checks."""

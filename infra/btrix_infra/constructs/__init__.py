@@ -1,0 +1,1 @@
+"""The stack's building blocks, one construct per concern (data, messaging, security, API, functions, operations)."""

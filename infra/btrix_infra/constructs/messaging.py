@@ -1,0 +1,67 @@
+"""Job queues with their dead-letter queues (``chalicelib.core.resources.QUEUES``) and the domain-event bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from btrix_infra.stage import StageNames
+from chalicelib.core.resources import QUEUES, QueueDef, QueueKind
+
+__all__ = ["JobQueue", "Messaging", "dead_letter_queue"]
+
+
+@dataclass(frozen=True)
+class JobQueue:
+    """A deployed job queue, its DLQ and the definition both came from."""
+
+    definition: QueueDef
+    queue: sqs.Queue
+    dlq: sqs.Queue
+
+
+def dead_letter_queue(scope: Construct, id: str, *, name: str, retention: Duration, fifo: bool = False) -> sqs.Queue:
+    """A queue that only collects failures: encrypted, TLS only, kept as long as SQS allows by default (14 days)."""
+    return sqs.Queue(
+        scope,
+        id,
+        queue_name=name,
+        fifo=fifo or None,
+        retention_period=retention,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+    )
+
+
+class Messaging(Construct):
+    """Every job queue of ``QUEUES`` (FIFO where defined) with its DLQ and redrive, and the event bus."""
+
+    def __init__(self, scope: Construct, id: str, *, names: StageNames) -> None:
+        super().__init__(scope, id)
+        self.queues: dict[QueueKind, JobQueue] = {}
+        for definition in QUEUES:
+            kind = definition.kind.value
+            dlq = dead_letter_queue(
+                self,
+                f"{kind}-dlq",
+                name=names.dlq(definition),
+                retention=Duration.seconds(definition.dlq_retention_s),
+                fifo=definition.fifo,
+            )
+            queue = sqs.Queue(
+                self,
+                kind,
+                queue_name=names.queue(definition),
+                fifo=definition.fifo or None,
+                visibility_timeout=Duration.seconds(definition.visibility_timeout_s),
+                retention_period=Duration.seconds(definition.retention_s),
+                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=definition.max_receive_count, queue=dlq),
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+            )
+            self.queues[definition.kind] = JobQueue(definition, queue, dlq)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=names.event_bus)

@@ -1,0 +1,170 @@
+"""One stage of BTRIX as one CloudFormation stack: data, messaging, security, API, functions, workflows, operations.
+
+Extension points (each a line or two): a queue or secret → ``chalicelib.core.resources``; a webhook →
+``functions.FUNCTION_URLS``; a Chalice handler (route, SQS consumer, schedule) → ``app.py`` (packaged by Chalice);
+a compiled workflow → ``workflows=``; a usage plan → ``btrix_infra.usage_plans``; a permission of the app →
+``_grant_app``. Dashboard rows and alarms follow from the collections, not from per-resource code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from btrix_infra.constructs.api import ChaliceApi
+from btrix_infra.constructs.data import DataTable
+from btrix_infra.constructs.functions import BundleFunctions, FunctionUrls, OutboxPublisher
+from btrix_infra.constructs.messaging import Messaging
+from btrix_infra.constructs.monitoring import Monitoring, WatchedFunction
+from btrix_infra.constructs.roles import FunctionRole
+from btrix_infra.constructs.security import MediaBucket, Secrets, TenantAccessRole, encryption_key
+from btrix_infra.constructs.workflows import WorkflowMachine, Workflows
+from btrix_infra.packaging import Bundling, chalice_project, function_bundle
+from btrix_infra.stage import ROOT, StageConfig, StageNames, chalice_stage_config
+from chalicelib.core.tenant_access import TENANT_ACTIONS
+from functions import FUNCTION_URLS
+
+__all__ = ["BtrixStack"]
+
+# How far the outbox publisher may lag behind the table stream before someone is told.
+_OUTBOX_MAX_LAG = Duration.minutes(5)
+
+
+class BtrixStack(Stack):
+    """Everything one stage (``dev``, ``prod``) runs on."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        bundling: Bundling,
+        root: Path = ROOT,
+        function_urls: Mapping[str, str] = FUNCTION_URLS,
+        workflows: Sequence[WorkflowMachine] = (),
+        alarm_email: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            description=f"BTRIX {config.name}: API, data, messaging, operations",
+            termination_protection=config.retain_data,
+            **kwargs,
+        )
+        names = StageNames(config.name)
+
+        data = DataTable(self, "Data", names=names, config=config)
+        messaging = Messaging(self, "Messaging", names=names)
+        key = encryption_key(self, "Key", names=names, config=config)
+        secrets = Secrets(self, "Secrets", names=names, key=key)
+        media = MediaBucket(self, "Media", key=key, config=config)
+
+        app_role = FunctionRole(self, "AppRole", description=f"{names.prefix}: the API and the webhook handlers")
+        tenant_access = TenantAccessRole(
+            self, "TenantAccess", names=names, table=data.table, index_names=data.index_names, trusted=app_role.role
+        )
+        self._grant_app(app_role, data=data, messaging=messaging, secrets=secrets, key=key, tenant=tenant_access)
+
+        # The names the application would derive from BTRIX_STAGE, passed as references so CloudFormation creates
+        # the table, bus and role before the functions that use them.
+        resource_environment = {
+            "BTRIX_TABLE_NAME": data.table.table_name,
+            "BTRIX_EVENT_BUS_NAME": messaging.bus.event_bus_name,
+            "BTRIX_TENANT_ROLE_ARN": tenant_access.role.role_arn,
+        }
+        api = ChaliceApi(
+            self,
+            "Api",
+            names=names,
+            config=config,
+            project_dir=chalice_project(root, bundling),
+            build_dir=bundling.build_dir,
+            role=app_role,
+            environment=resource_environment,
+        )
+        functions = BundleFunctions(
+            self,
+            "Functions",
+            bundle_dir=function_bundle(root, bundling),
+            environment={**chalice_stage_config(config.name, root)["environment_variables"], **resource_environment},
+            config=config,
+        )
+        outbox = OutboxPublisher(self, "Outbox", names=names, functions=functions, table=data.table, bus=messaging.bus)
+        hooks = FunctionUrls(self, "Hooks", routes=function_urls, functions=functions, role=app_role)
+        flows = Workflows(
+            self,
+            "Workflows",
+            names=names,
+            config=config,
+            machines=workflows,
+            queues=[job.queue for job in messaging.queues.values()],
+        )
+
+        monitoring = Monitoring(self, "Monitoring", names=names, key=key, alarm_email=alarm_email)
+        monitoring.watch_api(
+            api_name=api.api_name, stage=api.stage_name, error_rate_threshold=config.api_5xx_rate_threshold
+        )
+        monitoring.watch_functions(
+            [
+                WatchedFunction("api", api.function_name, api.log_group_name),
+                WatchedFunction(
+                    "outbox-publisher", outbox.function.function_name, outbox.function.log_group.log_group_name
+                ),
+                *[
+                    WatchedFunction(f"hook-{provider}", f.function_name, f.log_group.log_group_name)
+                    for provider, f in hooks.functions.items()
+                ],
+            ]
+        )
+        monitoring.watch_stream(
+            label="outbox-publisher", function_name=outbox.function.function_name, max_age=_OUTBOX_MAX_LAG
+        )
+        monitoring.watch_queues({kind.value: (job.queue, job.dlq) for kind, job in messaging.queues.items()})
+        monitoring.watch_dead_letters({"outbox-publisher": outbox.failures})
+        monitoring.watch_table(table_name=data.table.table_name, index_names=data.index_names)
+        monitoring.watch_state_machines(flows.state_machines)
+        monitoring.watch_business_metrics()
+
+        self.api = api
+        self.monitoring = monitoring
+        self.tenant_access = tenant_access
+        for name, value in {
+            "TableName": data.table.table_name,
+            "EventBusName": messaging.bus.event_bus_name,
+            "MediaBucketName": media.bucket.bucket_name,
+            "TenantAccessRoleArn": tenant_access.role.role_arn,
+            "AlarmTopicArn": monitoring.topic.topic_arn,
+            "DashboardName": monitoring.dashboard.dashboard_name,
+        }.items():
+            CfnOutput(self, name, value=value)
+
+    @staticmethod
+    def _grant_app(
+        role: FunctionRole,
+        *,
+        data: DataTable,
+        messaging: Messaging,
+        secrets: Secrets,
+        key: kms.IKey,
+        tenant: TenantAccessRole,
+    ) -> None:
+        """What the API and webhook code does today; a capability that needs more adds its statement here."""
+        table_arn = data.table.table_arn
+        indexes = [f"{table_arn}/index/{name}" for name in data.index_names]
+        # No Scan: the request path never scans (DESIGN.md), and IAM holds it to that.
+        role.allow("TableItems", TENANT_ACTIONS, [table_arn, *indexes])
+        role.allow("TableHealth", ["dynamodb:DescribeTable"], [table_arn])
+        queues = [job.queue.queue_arn for job in messaging.queues.values()]
+        dead_letters = [job.dlq.queue_arn for job in messaging.queues.values()]
+        role.allow("EnqueueJobs", ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"], queues)
+        role.allow("DeadLetterDepth", ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], dead_letters)
+        role.allow("ReadSecrets", ["secretsmanager:GetSecretValue"], secrets.arn_patterns(role))
+        role.allow("FieldEncryption", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [key.key_arn])
+        role.allow("TenantSessions", ["sts:AssumeRole"], [tenant.role.role_arn])

@@ -1,0 +1,53 @@
+"""The CDK app synthesized once per test session (dev and prod, code-only bundles: offline and fast)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+if str(INFRA) not in sys.path:
+    sys.path.insert(0, str(INFRA))
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The synthesized stacks, their templates (as dicts and as assertion helpers) and the assembly folder."""
+
+    stacks: dict[str, Any]
+    templates: dict[str, Any]
+    documents: dict[str, dict[str, Any]]
+    files: dict[str, Path]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """``infra/main.py``'s app with cdk.json's context, bundles without third-party packages (documented there)."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    # Chalice imports `app` to package it: importing it from the repository first makes it reuse this module
+    # rather than load the code-only copy it packages.
+    import app  # noqa: F401
+    from chalicelib.core.config import get_settings
+    from main import build, cdk_json_context
+
+    out = tmp_path_factory.mktemp("cdk.out")
+    application = cdk.App(outdir=str(out), context={**cdk_json_context(), "bundle": "code-only"})
+    stacks = build(application, build_dir=tmp_path_factory.mktemp("infra-build"))
+    assembly = application.synth()
+    # Packaging imported the app with the stage's environment; nothing may keep settings read meanwhile.
+    get_settings.cache_clear()
+    by_stage = {stack.stack_name.removeprefix("btrix-"): stack for stack in stacks}
+    files = {stage: Path(assembly.directory) / stack.template_file for stage, stack in by_stage.items()}
+    return Synthesized(
+        stacks=by_stage,
+        templates={stage: Template.from_stack(stack) for stage, stack in by_stage.items()},
+        documents={stage: json.loads(path.read_text()) for stage, path in files.items()},
+        files=files,
+    )

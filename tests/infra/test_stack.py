@@ -1,0 +1,294 @@
+"""The synthesized stack: every resource the code relies on exists, with the properties and the least privilege."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from chalicelib.core.db.table import INDEXES, PARTITION_KEY, SORT_KEY, STREAM_VIEW_TYPE, TTL_ATTRIBUTE
+from chalicelib.core.problems import GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE
+from chalicelib.core.resources import QUEUES, SECRETS
+from chalicelib.core.tenant_access import TENANT_ACTIONS
+from tests.infra.conftest import Synthesized
+
+
+def resources(document: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in document["Resources"].items() if r["Type"] == kind}
+
+
+def only(document: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
+    found = resources(document, kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for policy in resources(document, "AWS::IAM::Policy").values():
+        found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_table_follows_the_shared_definition(synthesized: Synthesized, stage: str) -> None:
+    synthesized.templates[stage].has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": f"btrix-{stage}",
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                Match.object_like({"IndexName": i.name, "Projection": {"ProjectionType": "ALL"}}) for i in INDEXES
+            ],
+            "StreamSpecification": {"StreamViewType": STREAM_VIEW_TYPE},
+            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+
+
+def test_prod_table_is_protected_and_kept_dev_table_is_not(synthesized: Synthesized) -> None:
+    _, prod = only(synthesized.documents["prod"], "AWS::DynamoDB::Table")
+    _, dev = only(synthesized.documents["dev"], "AWS::DynamoDB::Table")
+    assert prod["Properties"]["DeletionProtectionEnabled"] is True
+    assert prod["DeletionPolicy"] == "Retain"
+    assert dev["Properties"].get("DeletionProtectionEnabled", False) is False
+    assert dev["DeletionPolicy"] == "Delete"
+    assert synthesized.stacks["prod"].termination_protection
+    assert not synthesized.stacks["dev"].termination_protection
+
+
+def test_every_queue_has_its_dlq_with_redrive_and_fifo_where_defined(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    queues = {
+        r["Properties"]["QueueName"]: (name, r["Properties"])
+        for name, r in resources(document, "AWS::SQS::Queue").items()
+    }
+    for definition in QUEUES:
+        suffix = ".fifo" if definition.fifo else ""
+        _, queue = queues[f"btrix-dev-{definition.kind.value}{suffix}"]
+        dlq_id, dlq = queues[f"btrix-dev-{definition.kind.value}-dlq{suffix}"]
+        assert queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "maxReceiveCount": definition.max_receive_count,
+        }
+        assert queue["VisibilityTimeout"] == definition.visibility_timeout_s
+        assert queue.get("FifoQueue", False) is definition.fifo
+        assert dlq.get("FifoQueue", False) is definition.fifo
+        assert dlq["MessageRetentionPeriod"] == definition.dlq_retention_s
+        assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_every_dead_letter_queue_has_an_alarm_to_the_topic(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    topic, _ = only(document, "AWS::SNS::Topic")
+    dead_letter_queues = {
+        name for name, r in resources(document, "AWS::SQS::Queue").items() if "RedrivePolicy" not in r["Properties"]
+    }
+    # The job DLQs and the outbox publisher's on-failure queue.
+    assert len(dead_letter_queues) == len(QUEUES) + 1
+    alarmed = set()
+    for alarm in resources(document, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        for metric in props.get("Metrics", []):
+            stat = metric.get("MetricStat", {}).get("Metric", {})
+            if stat.get("MetricName") == "ApproximateNumberOfMessagesVisible":
+                assert props["Threshold"] == 1
+                assert props["AlarmActions"] == [{"Ref": topic}]
+                alarmed.add(stat["Dimensions"][0]["Value"]["Fn::GetAtt"][0])
+    assert alarmed == dead_letter_queues
+
+
+def test_outbox_publisher_reads_the_stream_with_partial_failures_and_a_failure_destination(
+    synthesized: Synthesized,
+) -> None:
+    template = synthesized.templates["dev"]
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": "functions.outbox_publisher.handler", "Runtime": "python3.11"}
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [Match.string_like_regexp("DataTable"), "StreamArn"]},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": Match.any_value(),
+            "StartingPosition": "TRIM_HORIZON",
+            "DestinationConfig": {
+                "OnFailure": {"Destination": {"Fn::GetAtt": [Match.string_like_regexp("OutboxFailures"), "Arn"]}}
+            },
+        },
+    )
+    _, mapping = only(synthesized.documents["dev"], "AWS::Lambda::EventSourceMapping")
+    pattern = json.loads(mapping["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"])
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["Event"]}}}}
+
+
+def test_api_handler_is_chalice_with_stage_environment_and_tenant_role(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    function = document["Resources"]["APIHandler"]
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert document["Transform"] == "AWS::Serverless-2016-10-31"
+    variables = function["Properties"]["Environment"]["Variables"]
+    tenant_role, _ = next(
+        (name, r) for name, r in resources(document, "AWS::IAM::Role").items() if "TenantAccess" in name
+    )
+    assert variables["BTRIX_STAGE"] == "dev"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "btrix"
+    assert variables["BTRIX_TENANT_ROLE_ARN"] == {"Fn::GetAtt": [tenant_role, "Arn"]}
+    assert variables["BTRIX_TABLE_NAME"] == {"Ref": only(document, "AWS::DynamoDB::Table")[0]}
+    assert function["Properties"]["Timeout"] == 29
+
+
+def test_tenant_role_is_assumable_by_the_app_role_and_limited_to_the_table(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    role_id, role = next((n, r) for n, r in resources(document, "AWS::IAM::Role").items() if "TenantAccess" in n)
+    app_role = document["Resources"]["APIHandler"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": [app_role, "Arn"]}}}
+    ]
+    policies = [
+        p for p in resources(document, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    granted = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert len(granted) == 1
+    assert sorted(granted[0]["Action"]) == sorted(TENANT_ACTIONS)
+    table = only(document, "AWS::DynamoDB::Table")[0]
+    assert granted[0]["Resource"][0] == {"Fn::GetAtt": [table, "Arn"]}
+    assert [r["Fn::Join"][1][1] for r in granted[0]["Resource"][1:]] == [f"/index/{i.name}" for i in INDEXES]
+    assume = [s for s in statements(document) if s["Action"] == "sts:AssumeRole"]
+    assert assume == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [role_id, "Arn"]},
+            "Sid": "TenantSessions",
+        }
+    ]
+
+
+def test_policies_grant_no_wildcard_action_no_scan_and_no_resource_star_but_list_streams(
+    synthesized: Synthesized,
+) -> None:
+    for statement in statements(synthesized.documents["dev"]):
+        actions = as_list(statement["Action"])
+        assert not any(a == "*" or a.endswith(":*") for a in actions), statement
+        assert "dynamodb:Scan" not in actions
+        if "*" in as_list(statement["Resource"]):
+            assert actions == ["dynamodb:ListStreams"], statement
+
+
+def test_key_secrets_and_bucket_are_encrypted_and_private(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    template = synthesized.templates["dev"]
+    key, _ = only(document, "AWS::KMS::Key")
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/btrix-dev"})
+    secrets = {
+        r["Properties"]["Name"]: r["Properties"] for r in resources(document, "AWS::SecretsManager::Secret").values()
+    }
+    assert set(secrets) == {f"btrix-dev/{s.suffix}" for s in SECRETS if s.generated_bytes}
+    assert all(s["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]} for s in secrets.values())
+    media = next(r["Properties"] for n, r in resources(document, "AWS::S3::Bucket").items() if "MediaBucket" in n)
+    assert media["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    encryption = media["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert encryption == {"KMSMasterKeyID": {"Fn::GetAtt": [key, "Arn"]}, "SSEAlgorithm": "aws:kms"}
+    assert "LoggingConfiguration" in media
+    for policy in resources(document, "AWS::S3::BucketPolicy").values():
+        denials = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denials)
+
+
+def test_gateway_responses_are_problem_json_for_every_mapped_type(synthesized: Synthesized) -> None:
+    api = synthesized.documents["dev"]["Resources"]["RestAPI"]["Properties"]
+    responses = api["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert set(GATEWAY_RESPONSES) <= set(responses)
+    for kind, response in responses.items():
+        assert response["responseParameters"] == {"gatewayresponse.header.Content-Type": f"'{PROBLEM_CONTENT_TYPE}'"}
+        body = json.loads(response["responseTemplates"]["application/json"])
+        assert body["status"] == int(response["statusCode"]), kind
+        assert body["type"].startswith("urn:btrix:problem:")
+        assert body["instance"] == "$context.path"
+    for kind, problem in GATEWAY_RESPONSES.items():
+        assert responses[kind]["statusCode"] == str(problem.status)
+    # A throttled request keeps its 429 instead of becoming DEFAULT_4XX's 400.
+    assert responses["THROTTLED"]["statusCode"] == "429"
+
+
+def test_stage_throttling_access_logs_and_usage_plans(synthesized: Synthesized) -> None:
+    api = synthesized.documents["dev"]["Resources"]["RestAPI"]["Properties"]
+    assert api["Name"] == "btrix-dev"
+    assert api["StageName"] == "dev"
+    [settings] = api["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] > 0
+    assert "DestinationArn" in api["AccessLogSetting"]
+    plans = resources(synthesized.documents["dev"], "AWS::ApiGateway::UsagePlan")
+    names = {p["Properties"]["UsagePlanName"] for p in plans.values()}
+    assert names == {"btrix-dev-lojista", "btrix-dev-empresa", "btrix-dev-corporativo"}
+    for plan in plans.values():
+        props = plan["Properties"]
+        assert props["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
+        assert props["Throttle"]["RateLimit"] <= settings["ThrottlingRateLimit"]
+        assert props["Quota"]["Period"] == "DAY"
+
+
+def test_no_function_url_while_functions_declares_none(synthesized: Synthesized) -> None:
+    synthesized.templates["dev"].resource_count_is("AWS::Lambda::Url", 0)
+
+
+def test_dashboard_shows_api_lambda_queues_table_and_business_metrics(synthesized: Synthesized) -> None:
+    _, dashboard = only(synthesized.documents["dev"], "AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for expected in (
+        "Latency",
+        "p50",
+        "p95",
+        "p99",
+        "4XXError",
+        "5XXError",
+        "Throttles",
+        "Duration",
+        "@initDuration",
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessagesVisible",
+        "ConsumedReadCapacityUnits",
+        "ConsumedWriteCapacityUnits",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "OrdersCreated",
+        "MessagesRelayed",
+        "NotificationsFailed",
+        "EventsPublished",
+        "BTRIX",
+    ):
+        assert expected in body, expected
+
+
+def test_alarms_cover_api_errors_throttles_and_stream_lag(synthesized: Synthesized) -> None:
+    names = {
+        a["Properties"]["AlarmName"]
+        for a in resources(synthesized.documents["prod"], "AWS::CloudWatch::Alarm").values()
+    }
+    assert {
+        "btrix-prod-api-5xx-rate",
+        "btrix-prod-throttles-api",
+        "btrix-prod-throttles-outbox-publisher",
+        "btrix-prod-dynamodb-throttles",
+        "btrix-prod-stream-lag-outbox-publisher",
+    } <= names

@@ -1,0 +1,52 @@
+"""Infra names equal the names the application derives, and Lambda bundles carry the code they import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from btrix_infra.packaging import Bundling, chalice_project, function_bundle
+from btrix_infra.stage import ROOT, StageNames, chalice_stage_config, stage_config
+from chalicelib.core import resources
+from chalicelib.core.config import get_settings
+
+
+def test_names_are_the_ones_the_application_looks_up() -> None:
+    settings = get_settings()  # the tests' stage: local
+    names = StageNames(settings.stage)
+    assert (names.table, names.event_bus, names.prefix) == (
+        settings.table_name,
+        settings.event_bus_name,
+        settings.resource_prefix,
+    )
+    for definition in resources.QUEUES:
+        assert names.queue(definition) == resources.queue_name(definition.kind)
+        assert names.dlq(definition) == resources.dlq_name(definition.kind)
+    for secret in resources.SECRETS:
+        assert names.secret(secret) == resources.secret_name(secret)
+    assert names.kms_alias == resources.kms_alias()
+
+
+def test_stage_config_carries_the_chalice_stage_environment() -> None:
+    config = chalice_stage_config("prod")
+    assert config["api_gateway_stage"] == "prod"
+    assert config["environment_variables"]["BTRIX_STAGE"] == "prod"
+    assert config["environment_variables"]["POWERTOOLS_SERVICE_NAME"] == "btrix"
+    assert stage_config("prod").retain_data
+    assert not stage_config("dev").retain_data
+
+
+def test_function_bundle_has_handlers_library_and_chalice_runtime(tmp_path: Path) -> None:
+    bundle = function_bundle(ROOT, Bundling(build_dir=tmp_path, with_dependencies=False))
+    assert (bundle / "functions" / "outbox_publisher.py").is_file()
+    assert (bundle / "chalicelib" / "core" / "events.py").is_file()
+    assert sorted(p.name for p in (bundle / "chalice").iterdir()) == ["__init__.py", "app.py"]
+    assert not list(bundle.rglob("__pycache__"))
+    assert not (bundle / "tests").exists()
+
+
+def test_code_only_chalice_project_has_no_requirements(tmp_path: Path) -> None:
+    project = chalice_project(ROOT, Bundling(build_dir=tmp_path, with_dependencies=False))
+    assert (project / "requirements.txt").read_text() == ""
+    assert (project / "app.py").is_file()
+    assert (project / ".chalice" / "config.json").is_file()
+    assert chalice_project(ROOT, Bundling(build_dir=tmp_path, with_dependencies=True)) == ROOT
