@@ -32,9 +32,11 @@ class Usage:
 
     runs: int = 0
     calls: Counter[str] = field(default_factory=Counter)
+    dynamodb_calls: Counter[str] = field(default_factory=Counter)
     read_units: float = 0.0
     write_units: float = 0.0
-    by_target: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # (read units, write units) per table or index name: one request can read some and write others.
+    by_target: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
 
 
 def _service(client: BaseClient) -> str:
@@ -90,34 +92,50 @@ class CapacityMeter:
         if self._label is None:
             return
         usage = self.usage[self._label]
-        usage.calls[str(model.service_model.service_id.hyphenize())] += 1
+        service = str(model.service_model.service_id.hyphenize())
+        usage.calls[service] += 1
+        if service == "dynamodb":
+            usage.dynamodb_calls[model.name] += 1
         consumed = parsed.get("ConsumedCapacity")
         entries: list[dict[str, Any]] = consumed if isinstance(consumed, list) else [consumed] if consumed else []
         for entry in entries:
-            units = float(entry.get("CapacityUnits", 0.0))
-            read, write = entry.get("ReadCapacityUnits"), entry.get("WriteCapacityUnits")
-            if read is None and write is None:
-                # DynamoDB Local reports CapacityUnits only: the operation says which kind they are.
-                read = units if model.name in _READS else 0.0
-                write = units if model.name in _WRITES else 0.0
-            usage.read_units += float(read or 0.0)
-            usage.write_units += float(write or 0.0)
-            usage.by_target[TABLE] += float(entry.get("Table", {}).get("CapacityUnits", 0.0))
+            read, write = _split(entry, model.name)
+            usage.read_units += read
+            usage.write_units += write
+            parts = {TABLE: entry.get("Table", {})}
             for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-                for index, part in entry.get(kind, {}).items():
-                    usage.by_target[index] += float(part.get("CapacityUnits", 0.0))
+                parts.update(entry.get(kind, {}))
+            for name, part in parts.items():
+                part_read, part_write = _split(part, model.name)
+                usage.by_target[name][0] += part_read
+                usage.by_target[name][1] += part_write
+
+
+def _split(capacity: dict[str, Any], operation: str) -> tuple[float, float]:
+    """(read units, write units) of a ConsumedCapacity entry or of its Table/index part."""
+    read, write = capacity.get("ReadCapacityUnits"), capacity.get("WriteCapacityUnits")
+    if read is None and write is None:
+        # DynamoDB Local reports CapacityUnits only: the operation says which kind they are.
+        units = float(capacity.get("CapacityUnits", 0.0))
+        read = units if operation in _READS else 0.0
+        write = units if operation in _WRITES else 0.0
+    return float(read or 0.0), float(write or 0.0)
 
 
 @dataclass(frozen=True)
 class CapacityRow:
-    """One operation's cost per run: AWS calls by service, read and write units, units by table/index."""
+    """One operation's cost per run: AWS calls by service (and DynamoDB's by operation), units by table/index.
+
+    ``by_target`` maps the table (``TABLE``) and each index to its (read units, write units).
+    """
 
     label: str
     runs: int
     calls: dict[str, float]
+    dynamodb_calls: dict[str, float]
     read_units: float
     write_units: float
-    by_target: dict[str, float]
+    by_target: dict[str, tuple[float, float]]
     items: str
 
 
@@ -191,6 +209,53 @@ def _operations(target: Target) -> list[_Operation]:
             f"{order} + 1 event ≈ {item_size(sample_event)} B",
         ),
         _Operation("GET /health (HTTP through the app)", lambda: target.get("/health"), "DescribeTable, SQS"),
+        *_auth_operations(target),
+    ]
+
+
+def _auth_operations(target: Target) -> list[_Operation]:
+    """Login, refresh and the current user, over HTTP as the signed-up ADMIN (a new client IP per request)."""
+    from bench.dataset import item_size
+    from chalicelib.tenants.store import tenant_key
+    from chalicelib.users.store import user_key
+
+    user = target.user
+    refresh_token = user.refresh_token
+    stored_user = target.table.get(*user_key(user.tenant_id, user.user_id)) or {}
+    stored_tenant = target.table.get(*tenant_key(user.tenant_id)) or {}
+    if not stored_user or not stored_tenant:
+        raise BenchError("the signed-up user or its tenant is missing")
+    sizes = f"user ≈ {item_size(stored_user)} B, tenant ≈ {item_size(stored_tenant)} B"
+
+    def login() -> None:
+        answer = target.json("POST", "/auth/login", {"identifier": user.email, "password": user.password})
+        if not answer.get("accessToken"):
+            raise BenchError("POST /auth/login gave no access token")
+
+    def refresh() -> None:
+        nonlocal refresh_token  # each refresh uses up the token: the next run presents the one it got
+        refresh_token = str(target.json("POST", "/auth/refresh", {"refreshToken": refresh_token})["refreshToken"])
+
+    def me() -> None:
+        if target.json("GET", "/auth/me", token=user.access_token)["user"]["id"] != user.user_id:
+            raise BenchError("GET /auth/me answered for another user")
+
+    return [
+        _Operation(
+            "POST /auth/login (HTTP, email + password)",
+            login,
+            f"{sizes}; puts session, refresh token, audit entry (on GSI1, GSI2)",
+        ),
+        _Operation(
+            "POST /auth/refresh (HTTP)",
+            refresh,
+            f"{sizes}; Update + ConditionCheck + Put rotate the refresh token",
+        ),
+        _Operation(
+            "GET /auth/me (HTTP, bearer token)",
+            me,
+            f"{sizes}, each read twice (guard, handler)",
+        ),
     ]
 
 
@@ -212,12 +277,13 @@ def measure_capacity(target: Target, runs: int = 3) -> list[CapacityRow]:
                 label=operation.label,
                 runs=usage.runs,
                 calls={service: n / per_run for service, n in sorted(usage.calls.items())},
+                dynamodb_calls={name: n / per_run for name, n in sorted(usage.dynamodb_calls.items())},
                 read_units=usage.read_units / per_run,
                 write_units=usage.write_units / per_run,
                 by_target={
-                    name: units / per_run
-                    for name, units in sorted(usage.by_target.items(), key=lambda kv: (kv[0] != TABLE, kv[0]))
-                    if units
+                    name: (read / per_run, write / per_run)
+                    for name, (read, write) in sorted(usage.by_target.items(), key=lambda kv: (kv[0] != TABLE, kv[0]))
+                    if read or write
                 },
                 items=operation.items,
             )

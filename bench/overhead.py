@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bench.stats import Summary, summarise, timed_ms
-from bench.target import Target, shared_clients
+from bench.target import BenchError, Target, shared_clients
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -187,4 +187,49 @@ def comparisons(target: Target) -> list[Comparison]:
             lambda: ddb.query(TableName=table.name, **orders_page),
             iterations=300,
         ),
+        *_auth_comparisons(target),
+    ]
+
+
+def _auth_comparisons(target: Target) -> list[Comparison]:
+    """``GET /auth/me`` against one and against four bare GetItems; login against one GetItem + argon2."""
+    from chalicelib.auth.passwords import verify_password
+    from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY
+    from chalicelib.tenants.store import tenant_key
+    from chalicelib.users.store import user_key
+
+    ddb, name, user = target.bare_dynamodb, target.table.name, target.user
+
+    def key(pk_sk: tuple[str, str]) -> dict[str, Any]:
+        return {PARTITION_KEY: {"S": pk_sk[0]}, SORT_KEY: {"S": pk_sk[1]}}
+
+    user_item, tenant_item = key(user_key(user.tenant_id, user.user_id)), key(tenant_key(user.tenant_id))
+
+    def me() -> None:
+        target.call("GET", "/auth/me", token=user.access_token)
+
+    def bare_user() -> None:
+        ddb.get_item(TableName=name, Key=user_item)
+
+    def bare_guard_and_handler() -> None:
+        for item_key in (user_item, tenant_item, user_item, tenant_item):  # guard: user, tenant; me: the same
+            ddb.get_item(TableName=name, Key=item_key)
+
+    def login() -> None:
+        target.call("POST", "/auth/login", {"identifier": user.email, "password": user.password})
+
+    def bare_login() -> None:
+        stored = ddb.get_item(TableName=name, Key=user_item, ConsistentRead=True)["Item"]["passwordHash"]["S"]
+        if not verify_password(stored, user.password)[0]:
+            raise BenchError("the stored password hash does not verify")
+
+    return [
+        Comparison("GET /auth/me vs 1 bare GetItem (user)", me, bare_user, iterations=300),
+        Comparison(
+            "GET /auth/me vs 4 bare GetItems (guard: user, tenant; handler: user, tenant)",
+            me,
+            bare_guard_and_handler,
+            iterations=300,
+        ),
+        Comparison("POST /auth/login vs 1 bare GetItem + 1 argon2id verify", login, bare_login, iterations=50),
     ]

@@ -144,12 +144,24 @@ def render_overhead(results: Sequence[OverheadResult]) -> str:
     return table(headers, rows, "lrrrrrrrr")
 
 
+def _read_write(read: float, write: float) -> str:
+    parts = [f"{_units(read)} RCU" if read else "", f"{_units(write)} WCU" if write else ""]
+    return " + ".join(part for part in parts if part)
+
+
+def _calls(service: str, count: float, row: CapacityRow) -> str:
+    text = f"{service} {_units(count)}"
+    if service == "dynamodb" and row.dynamodb_calls:
+        text += " (" + ", ".join(f"{name} {_units(n)}" for name, n in row.dynamodb_calls.items()) + ")"
+    return text
+
+
 def render_capacity(rows: Sequence[CapacityRow]) -> str:
     """Consumed capacity per operation (per run)."""
     body = []
     for row in rows:
-        calls = ", ".join(f"{service} {_units(n)}" for service, n in row.calls.items()) or "0"
-        split = ", ".join(f"{name} {_units(units)}" for name, units in row.by_target.items()) or "—"
+        calls = ", ".join(_calls(service, n, row) for service, n in row.calls.items()) or "0"
+        split = ", ".join(f"{name} {_read_write(*units)}" for name, units in row.by_target.items()) or "—"
         body.append([row.label, calls, _units(row.read_units), _units(row.write_units), split, row.items])
     runs = rows[0].runs if rows else 0
     return f"Per run, averaged over {runs} runs of each operation.\n\n" + table(
@@ -209,7 +221,23 @@ jitter, so the last column takes, per sample, the wall time minus the time spent
 `before-call` to `after-call`: signing, HTTP, parsing), then subtracts the bare path's median of the same from
 the full path's: the time our code adds to a request, steadier because the server's jitter is taken out.
 Locally there is no network and no API Gateway, so absolute numbers are lower bounds; the overhead is
-CPU time, which a Lambda with less than one vCPU pays more slowly. The target is API p95 < 200 ms."""
+CPU time, which a Lambda with less than one vCPU pays more slowly. The target is API p95 < 200 ms.
+
+The `/auth` rows run as the ADMIN that the set-up signed up through `POST /auth/signup`, each request from a
+new documentation-range address in `X-Forwarded-For` so the per-IP brute-force limits do not refuse it.
+`GET /auth/me vs 1 bare GetItem (user)` sets a whole authenticated request (bearer header, ES256 signature check,
+the guard's user and tenant reads, the handler's same two reads, the `Me` model) against the one read a
+hand-written handler could get away with: its ratio is what authentication and the layers cost all together.
+`GET /auth/me vs 4 bare GetItems` gives the bare path the same four eventually consistent GetItems (user,
+tenant, user, tenant) the request makes, so its ratio and overhead are the plumbing alone: routing, JWT
+verification, models and serialisation; the handler reading what the guard just read is two GetItems that
+could be saved. `POST /auth/login vs 1 bare GetItem + 1 argon2id verify` sets a login against a consistent
+read of the user and one `verify_password` of its stored hash. argon2id is slow by design (19 MiB, 2 passes,
+set for about 40 ms per hash on one core; the bare median shows what it took here), and both sides pay it.
+The login also makes four more GetItems (two rate-limit counters, the email route, the tenant) and one
+TransactWriteItems (see capacity) that the bare side does not, so its plain overhead is those round trips
+plus our code; the last column takes the round trips out and leaves our code (request handling, models,
+signing the ES256 access token)."""
 
 _CAPACITY = """\
 Each operation runs through the real code (`Table` methods of `chalicelib.core.db.store`, the outbox's
@@ -221,7 +249,21 @@ they are read units for GetItem/Query and write units for Put/Update/TransactWri
 the same rules: a read request unit is one strongly consistent read of up to 4 KB (half for eventually
 consistent; a Query sums the sizes of what it read before rounding up), a write request unit is a write of up to
 1 KB, every GSI the item is in (projection ALL) costs its own write, and transactions cost double. DynamoDB Local
-is not the bill: confirm with CloudWatch's consumed-capacity metrics in AWS."""
+is not the bill: confirm with CloudWatch's consumed-capacity metrics in AWS. The calls column counts AWS calls
+per service, and DynamoDB's by operation; units by table / index split each into read (RCU) and write (WCU).
+
+The `/auth` rows are HTTP requests through the app as the ADMIN signed up in the set-up (a new client address
+each, for the per-IP limits). `POST /auth/login` logs in with email and password: two consistent reads of
+brute-force counters (1 RCU each even when, as here, there is none: only failures write them), the email's login
+route, the user (consistent) and the tenant, then one transaction that starts a session (session, refresh token,
+audit entry). `POST /auth/refresh` uses up the previous run's refresh token: it counts the IP (an UpdateItem),
+reads the token, its session and the user consistently, and the tenant, and rotates the token in one transaction.
+`GET /auth/me` is the guard's user and tenant reads plus the handler's same two again, eventually consistent.
+DynamoDB Local under-counts transactions of several items: in our checks one to four small Puts in one
+TransactWriteItems all report 2 table units, where AWS bills 2 WCU per KB for every item. In AWS the login's
+transaction should be about 10 WCU (3 items at 2 each on the table, 2 each on GSI1 and GSI2 for the audit entry)
+rather than the 8 measured, and the refresh's about 6 (Update, ConditionCheck and Put at 2 each, if the
+ConditionCheck is billed like a write) rather than 2."""
 
 _PACKAGE = """\
 `pip install --no-compile --target <temp> -r requirements.txt` (from the configured index and the local pip

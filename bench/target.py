@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,11 +18,36 @@ if TYPE_CHECKING:
     from bench.dataset import Dataset
     from chalicelib.core.db.store import Table
 
-__all__ = ["BenchError", "Target", "running_target", "shared_clients"]
+__all__ = ["PASSWORD", "BenchError", "BenchUser", "Target", "client_ip", "running_target", "shared_clients"]
+
+PASSWORD = "bench-lantern-staple-17"
+
+# Every address of the three documentation ranges (RFC 5737), in turn: the brute-force limits count per IP
+# (5 signups or failed logins, 60 refreshes per 15 minutes), so each request names a different client.
+_CLIENT_IPS = itertools.cycle(
+    [f"{prefix}.{host}" for prefix in ("192.0.2", "198.51.100", "203.0.113") for host in range(1, 255)]
+)
+
+
+def client_ip() -> str:
+    """The next documentation-range address (762 of them, then round again)."""
+    return next(_CLIENT_IPS)
 
 
 class BenchError(RuntimeError):
     """Raised when what is measured did not do what it should (a wrong status, an empty page)."""
+
+
+@dataclass(frozen=True)
+class BenchUser:
+    """The ADMIN that ``running_target`` signed up through ``POST /auth/signup``, and its first session."""
+
+    tenant_id: str
+    user_id: str
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +57,7 @@ class Target:
     api: TestHTTPClient
     table: Table
     dataset: Dataset
+    user: BenchUser
     bare_dynamodb: DynamoDBClient
     bare_sqs: SQSClient
 
@@ -44,6 +72,17 @@ class Target:
         if response.status_code != expect:
             raise BenchError(f"GET {path} answered {response.status_code}, expected {expect}: {response.body!r}")
         return response
+
+    def call(
+        self, method: str, path: str, body: object = None, *, token: str | None = None, expect: int = 200
+    ) -> HTTPResponse:
+        """A JSON request through the app from a new client address, with ``token`` as the bearer if given."""
+        return _send(self.api, method, path, body, token=token, expect=expect)
+
+    def json(self, method: str, path: str, body: object = None, *, token: str | None = None) -> dict[str, Any]:
+        """``call`` with the default expected status, returning the decoded JSON answer."""
+        answer: dict[str, Any] = json.loads(self.call(method, path, body, token=token).body)
+        return answer
 
 
 def shared_clients() -> tuple[BaseClient, ...]:
@@ -62,9 +101,43 @@ def shared_clients() -> tuple[BaseClient, ...]:
     )
 
 
+def _send(api: TestHTTPClient, method: str, path: str, body: object, *, token: str | None, expect: int) -> HTTPResponse:
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": client_ip()}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    response = api.request(method, path, headers=headers, body=json.dumps(body).encode() if body is not None else b"")
+    if response.status_code != expect:
+        raise BenchError(f"{method} {path} answered {response.status_code}, expected {expect}: {response.body!r}")
+    return response
+
+
+def _signup(api: TestHTTPClient) -> BenchUser:
+    from chalicelib.core.ids import new_id
+
+    email = f"bench-admin-{new_id().lower()}@example.com"
+    body = {
+        "companyName": "Bench Company",
+        "businessType": "restaurant",
+        "planId": "corporativo",
+        "admin": {"name": "Bea Bench", "email": email, "password": PASSWORD},
+    }
+    answer = json.loads(_send(api, "POST", "/auth/signup", body, token=None, expect=201).body)
+    return BenchUser(
+        tenant_id=answer["tenant"]["id"],
+        user_id=answer["user"]["id"],
+        email=email,
+        password=PASSWORD,
+        access_token=answer["tokens"]["accessToken"],
+        refresh_token=answer["tokens"]["refreshToken"],
+    )
+
+
 @contextmanager
 def running_target() -> Iterator[Target]:
-    """Start DynamoDB Local + moto, provision the stage, seed one tenant; stop the stack (by PID) on exit.
+    """Start DynamoDB Local + moto, provision the stage, seed one tenant, sign one up over HTTP; stop on exit.
+
+    The stack is stopped by PID. Two tenants exist: the seeded one holds the orders the data-layer rows read;
+    the signed-up one (``Target.user``, its ADMIN) is what the ``/auth`` rows log in as.
 
     The caller sets the process environment (stage, log level) before the application is first imported.
     """
@@ -72,7 +145,7 @@ def running_target() -> Iterator[Target]:
     from chalice.test import Client
 
     from bench.dataset import seed
-    from chalicelib.core import aws
+    from chalicelib.core import aws, secrets
     from chalicelib.core.config import get_settings
     from chalicelib.core.db.store import Table
     from localdev.gateway import ProblemGateway
@@ -85,6 +158,7 @@ def running_target() -> Iterator[Target]:
         stack.apply_env()
         get_settings.cache_clear()
         aws.reset_clients()
+        secrets.reset_secrets_cache()
         provision()
         table = Table()
         dataset = seed(table)
@@ -99,6 +173,7 @@ def running_target() -> Iterator[Target]:
                 api=http,
                 table=table,
                 dataset=dataset,
+                user=_signup(http),
                 bare_dynamodb=boto3.client("dynamodb"),
                 bare_sqs=boto3.client("sqs"),
             )
