@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions
+from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import IConstruct
 
 __all__ = ["accept", "apply_nag"]
@@ -20,7 +20,7 @@ def apply_nag(app: cdk.App) -> None:
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
 
 
-def accept(scope: IConstruct, rule: str, reason: str, *, applies_to: Sequence[str] = ()) -> None:
+def accept(scope: IConstruct, rule: str, reason: str, *, applies_to: Sequence[str | RegexAppliesTo] = ()) -> None:
     """Accept finding ``rule`` on ``scope`` and its children (``applies_to`` narrows granular rules like IAM5)."""
     suppression = NagPackSuppression(id=rule, reason=reason, applies_to=list(applies_to) or None)
     NagSuppressions.add_resource_suppressions(scope, [suppression], apply_to_children=True)

@@ -88,6 +88,7 @@ class BtrixStack(Stack):
             build_dir=bundling.build_dir,
             role=app_role,
             environment=resource_environment,
+            queues={names.queue(job.definition): job.queue for job in messaging.queues.values()},
         )
         functions = BundleFunctions(
             self,
@@ -96,6 +97,7 @@ class BtrixStack(Stack):
             environment={**chalice_stage_config(config.name, root)["environment_variables"], **resource_environment},
             config=config,
         )
+        secrets.seed(functions, key)
         outbox = OutboxPublisher(self, "Outbox", names=names, functions=functions, table=data.table, bus=messaging.bus)
         hooks = FunctionUrls(self, "Hooks", routes=function_urls, functions=functions, role=app_role)
         flows = Workflows(
@@ -113,7 +115,7 @@ class BtrixStack(Stack):
         )
         monitoring.watch_functions(
             [
-                WatchedFunction("api", api.function_name, api.log_group_name),
+                *api.functions,
                 WatchedFunction(
                     "outbox-publisher", outbox.function.function_name, outbox.function.log_group.log_group_name
                 ),

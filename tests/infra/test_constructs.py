@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
+from btrix_infra.constructs.api import sqs_event_queues
 from btrix_infra.constructs.functions import BundleFunctions, FunctionUrls
 from btrix_infra.constructs.monitoring import Monitoring
 from btrix_infra.constructs.roles import FunctionRole
@@ -72,3 +73,24 @@ def test_every_state_machine_gets_a_role_limited_to_the_queues_a_dashboard_row_a
     body = json.dumps(template.find_resources("AWS::CloudWatch::Dashboard"))
     assert "ExecutionsFailed" in body
     assert "ExecutionsTimedOut" in body
+
+
+def test_sqs_event_sources_are_read_from_the_arn_chalice_builds_from_the_queue_name() -> None:
+    function = {
+        "Properties": {
+            "Events": {
+                "Jobs": {
+                    "Type": "SQS",
+                    "Properties": {
+                        "Queue": {
+                            "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:btrix-dev-jobs"
+                        }
+                    },
+                },
+                "Byarn": {"Type": "SQS", "Properties": {"Queue": "arn:aws:sqs:us-east-1:123456789012:other.fifo"}},
+                "Tick": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)"}},
+            }
+        }
+    }
+    assert sqs_event_queues(function) == [("Jobs", "btrix-dev-jobs"), ("Byarn", "other.fifo")]
+    assert sqs_event_queues({"Properties": {}}) == []

@@ -292,3 +292,34 @@ def test_alarms_cover_api_errors_throttles_and_stream_lag(synthesized: Synthesiz
         "btrix-prod-dynamodb-throttles",
         "btrix-prod-stream-lag-outbox-publisher",
     } <= names
+
+
+def test_every_chalice_function_gets_infra_variables_its_log_group_and_real_queue_arns(
+    synthesized: Synthesized,
+) -> None:
+    document = synthesized.documents["dev"]
+    functions = resources(document, "AWS::Serverless::Function")
+    assert "APIHandler" in functions
+    queue_ids = set(resources(document, "AWS::SQS::Queue"))
+    log_groups = resources(document, "AWS::Logs::LogGroup")
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert set(props["Environment"]["Variables"]) >= {"BTRIX_STAGE", "BTRIX_TABLE_NAME", "BTRIX_TENANT_ROLE_ARN"}
+        assert props["LoggingConfig"]["LogGroup"]["Ref"] in log_groups, name
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "SQS":
+                assert event["Properties"]["Queue"]["Fn::GetAtt"][0] in queue_ids, name
+
+
+def test_computed_secrets_are_seeded_in_the_account_not_written_in_the_template(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    seeds = {
+        r["Properties"]["SecretName"]: r["Properties"] for r in resources(document, "Custom::ComputedSecret").values()
+    }
+    assert set(seeds) == {f"btrix-dev/{s.suffix}" for s in SECRETS if s.generator}
+    for secret in SECRETS:
+        if secret.generator:
+            assert seeds[f"btrix-dev/{secret.suffix}"]["Generator"] == secret.generator
+    synthesized.templates["dev"].has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": "functions.secret_seeder.handler"}
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,21 +15,25 @@ from aws_cdk import Acknowledgment, CfnOutput, Fn, RemovalPolicy, Stack, Validat
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import RegexAppliesTo
 from chalice.cdk import Chalice
 from constructs import Construct
 
 from btrix_infra.constructs.functions import retention
+from btrix_infra.constructs.monitoring import WatchedFunction
 from btrix_infra.constructs.roles import FunctionRole
 from btrix_infra.nag import accept
 from btrix_infra.stage import StageConfig, StageNames, chalice_stage_config
 from btrix_infra.usage_plans import USAGE_PLANS, UsagePlanDef
 from chalicelib.core.problems import GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE, gateway_problem, problem_for_status
 
-__all__ = ["API_FUNCTION", "API_RESOURCE", "ChaliceApi", "gateway_responses"]
+__all__ = ["API_FUNCTION", "API_RESOURCE", "ChaliceApi", "gateway_responses", "sqs_event_queues"]
 
 # Logical ids `chalice package` gives the REST API and its handler.
 API_RESOURCE = "RestAPI"
 API_FUNCTION = "APIHandler"
+_WEBSOCKET_API = "WebsocketAPI"
 # API Gateway would answer these with DEFAULT_4XX/5XX, i.e. with that mapping's status (a throttled request as 400):
 # each keeps its own status, with the problem core.problems gives that status.
 _OWN_STATUS: dict[str, int] = {
@@ -39,6 +44,15 @@ _OWN_STATUS: dict[str, int] = {
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "INTEGRATION_FAILURE": 502,
     "INTEGRATION_TIMEOUT": 504,
+}
+_WEBSOCKET_ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "connectionId": "$context.connectionId",
+    "routeKey": "$context.routeKey",
+    "eventType": "$context.eventType",
+    "status": "$context.status",
+    "error": "$context.error.message",
 }
 _ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -70,12 +84,27 @@ def gateway_responses() -> dict[str, dict[str, Any]]:
     return responses
 
 
+def sqs_event_queues(function: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(event id, queue name) of each SQS event source Chalice wrote on a function (an ARN built from the name)."""
+    found = []
+    for event_id, event in function["Properties"].get("Events", {}).items():
+        if event["Type"] == "SQS":
+            arn = event["Properties"]["Queue"]
+            found.append((event_id, str(arn["Fn::Sub"] if isinstance(arn, dict) else arn).rsplit(":", 1)[-1]))
+    return found
+
+
 @contextmanager
 def _packaging_sandbox(build_dir: Path) -> Iterator[None]:
     # chalice.cdk packages in-process: it writes `chalice.out/` into the current directory, and while it imports
     # app.py it puts the project on sys.path and the stage's variables into os.environ (BTRIX_STAGE,
     # AWS_EXECUTION_ENV=AWS_Lambda…). All three are put back, so synthesis leaves the process as it found it.
     environment, path, cwd = dict(os.environ), list(sys.path), Path.cwd()
+    # app.py computes stage-dependent values when imported (queue names of its SQS handlers): it and the library
+    # are imported afresh for each stage, under that stage's variables, and the process's own modules come back.
+    modules = {name: module for name, module in sys.modules.items() if _is_app_module(name)}
+    for name in modules:
+        del sys.modules[name]
     build_dir.mkdir(parents=True, exist_ok=True)
     os.chdir(build_dir)
     try:
@@ -85,6 +114,13 @@ def _packaging_sandbox(build_dir: Path) -> Iterator[None]:
         sys.path[:] = path
         os.environ.clear()
         os.environ.update(environment)
+        for name in [name for name in sys.modules if _is_app_module(name)]:
+            del sys.modules[name]
+        sys.modules.update(modules)
+
+
+def _is_app_module(name: str) -> bool:
+    return name == "app" or name == "chalicelib" or name.startswith("chalicelib.")
 
 
 class ChaliceApi(Construct):
@@ -101,11 +137,11 @@ class ChaliceApi(Construct):
         build_dir: Path,
         role: FunctionRole,
         environment: Mapping[str, str],
+        queues: Mapping[str, sqs.IQueue],
     ) -> None:
         super().__init__(scope, id)
         stage = chalice_stage_config(config.name)
         stage.update(
-            environment_variables={**stage["environment_variables"], **environment},
             manage_iam_role=False,
             iam_role_arn=role.role.role_arn,
             lambda_memory_size=config.api_memory_mb,
@@ -116,21 +152,18 @@ class ChaliceApi(Construct):
             # Chalice names its stage after its scope; under the stack that is the stack name (btrix-<stage>).
             self.chalice = Chalice(Stack.of(self), "ChaliceApp", source_dir=str(project_dir), stage_config=stage)
         self.api = self.chalice.get_resource(API_RESOURCE)
-        self.function = self.chalice.get_resource(API_FUNCTION)
-        self.function.node.add_dependency(role.policy)
-        self.function_name: str = self.function.ref
-        # Chalice's own `log_retention_in_days` names the handler "ApiHandler" in its log group (1.34.0) while the
-        # function is "APIHandler", which CloudFormation rejects: the log group is made here and set explicitly.
-        log_group = logs.LogGroup(
-            self,
-            "HandlerLogs",
-            log_group_name=f"/aws/lambda/{names.infra('api')}",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.function.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
-        role.write_logs("ApiHandlerLogs", log_group.log_group_arn)
-        self.log_group_name: str = log_group.log_group_name
+        self._account = self._cloudwatch_account()
+        # chalice.cdk keeps no public handle on the template it generated; its package folder holds it.
+        sam = json.loads((Path(self.chalice._sam_package_dir) / "sam.json").read_text())
+        self.functions: list[WatchedFunction] = []
+        for logical_id, resource in sam["Resources"].items():
+            if resource["Type"] == "AWS::Serverless::Function":
+                self.functions.append(
+                    self._function(logical_id, names=names, config=config, role=role, environment=environment)
+                )
+                self._wire_queues(logical_id, resource, role=role, queues=queues)
+        if _WEBSOCKET_API in sam["Resources"]:
+            self._websocket_api(sam, config=config, role=role)
 
         self.api_name = names.prefix
         self.stage_name: str = stage["api_gateway_stage"]
@@ -157,8 +190,101 @@ class ChaliceApi(Construct):
             "AccessLogSetting",
             {"DestinationArn": self.access_logs.log_group_arn, "Format": json.dumps(_ACCESS_LOG_FORMAT)},
         )
-        self.api.node.add_dependency(self._cloudwatch_account())
+        self.api.node.add_dependency(self._account)
         self.usage_plans = {plan.id: self._usage_plan(plan) for plan in USAGE_PLANS}
+
+    def _function(
+        self,
+        logical_id: str,
+        *,
+        names: StageNames,
+        config: StageConfig,
+        role: FunctionRole,
+        environment: Mapping[str, str],
+    ) -> WatchedFunction:
+        """One Chalice function: infra's variables, its own log group, and its permissions in place before it."""
+        function = self.chalice.get_resource(logical_id)
+        function.node.add_dependency(role.policy)
+        # Set on the template rather than in the stage config: Chalice exports the stage config's variables while
+        # it imports app.py, and these are CloudFormation references, not values the app could use then.
+        for key, value in environment.items():
+            self.chalice.add_environment_variable(key, value, logical_id)
+        label = "api" if logical_id == API_FUNCTION else re.sub(r"(?<!^)(?=[A-Z])", "-", logical_id).lower()
+        # Chalice's own `log_retention_in_days` refers to the API handler as "ApiHandler" in its log group (1.34.0)
+        # while the function is "APIHandler", which CloudFormation rejects: log groups are made here instead.
+        log_group = logs.LogGroup(
+            self,
+            f"{logical_id}Logs",
+            log_group_name=f"/aws/lambda/{names.infra(label)}",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        function.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
+        role.write_logs(f"{logical_id}Logs", log_group.log_group_arn)
+        return WatchedFunction(label, function.ref, log_group.log_group_name)
+
+    def _wire_queues(
+        self, logical_id: str, resource: Mapping[str, Any], *, role: FunctionRole, queues: Mapping[str, sqs.IQueue]
+    ) -> None:
+        """Point each SQS event source at the stack's queue (Chalice writes an ARN built from the name, which
+        CloudFormation would not order after the queue) and let the role consume it."""
+        for event_id, name in sqs_event_queues(resource):
+            if name not in queues:
+                raise KeyError(f"{logical_id} consumes {name!r}, which is not a queue of chalicelib.core.resources")
+            queue = queues[name]
+            self.chalice.get_resource(logical_id).add_property_override(
+                f"Events.{event_id}.Properties.Queue", queue.queue_arn
+            )
+            role.allow(
+                f"Consume{logical_id}{event_id}",
+                ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                [queue.queue_arn],
+            )
+
+    def _websocket_api(self, sam: Mapping[str, Any], *, config: StageConfig, role: FunctionRole) -> None:
+        """Access logs and throttling on the websocket stage, the right to push to its connections."""
+        stage = self.chalice.get_resource(f"{_WEBSOCKET_API}Stage")
+        logs_group = logs.LogGroup(
+            self,
+            "WebsocketAccessLogs",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        stage.add_property_override(
+            "AccessLogSettings",
+            {"DestinationArn": logs_group.log_group_arn, "Format": json.dumps(_WEBSOCKET_ACCESS_LOG_FORMAT)},
+        )
+        stage.add_property_override(
+            "DefaultRouteSettings",
+            {"ThrottlingRateLimit": config.throttle_rate, "ThrottlingBurstLimit": config.throttle_burst},
+        )
+        stage.node.add_dependency(self._account)
+        accept(
+            stage,
+            "AwsSolutions-APIG1",
+            "Access logging is on: set by a property override of the stage Chalice generated, which cdk-nag (it runs"
+            " before overrides apply) cannot see; tests/infra checks the setting in the template",
+        )
+        for logical_id, resource in sam["Resources"].items():
+            if resource["Type"] == "AWS::ApiGatewayV2::Route":
+                accept(
+                    self.chalice.get_resource(logical_id),
+                    "AwsSolutions-APIG4",
+                    "The $connect handler verifies the access token (?token=) in the application, as the REST guard"
+                    " does; later frames and $disconnect belong to a connection accepted that way",
+                )
+        api_id = self.chalice.get_resource(_WEBSOCKET_API).ref
+        arn = Stack.of(self).format_arn(service="execute-api", resource=api_id, resource_name="*")
+        role.allow("WebsocketPushes", ["execute-api:ManageConnections"], [arn])
+        accept(
+            role.policy,
+            "AwsSolutions-IAM5",
+            "Pushing to a websocket client names its connection id, known only at run time: the grant covers the"
+            " connections of this stack's websocket API and nothing else",
+            applies_to=[
+                RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:execute-api:.*:<WebsocketAPI>\\/\\*$/g")
+            ],
+        )
 
     def _cloudwatch_account(self) -> apigateway.CfnAccount:
         # API Gateway writes execution and access logs through one role per account and region. Kept on stack
