@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from typing import Any
+
+from chalice.app import Chalice, SQSEvent, WebsocketEvent
 
 from chalicelib.access.routes import blueprint as access
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
 from chalicelib.core.api import http_middleware
+from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.health.routes import blueprint as health
+from chalicelib.live import service as live
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users
 
 app = Chalice(app_name="btrix")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
 for blueprint in (health, docs, auth, access, plans, tenants, users, audit):
     app.register_blueprint(blueprint)
+
+
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> dict[str, int]:
+    """Websocket $connect: accepted only with a valid access token in ``?token=``."""
+    query = event.to_dict().get("queryStringParameters")
+    return {"statusCode": live.connect(event.connection_id, query)}
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> None:
+    """Websocket $disconnect."""
+    live.disconnect(event.connection_id)
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> None:
+    """Websocket frames from clients (subscribe)."""
+    live.handle_message(event.connection_id, event.body)
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.LIVE_UPDATES), batch_size=10)
+def live_updates(event: SQSEvent) -> dict[str, Any]:
+    """Domain events routed to live updates → websocket pushes."""
+    return live.handle_queue_batch(event.to_dict())

@@ -12,7 +12,18 @@ from botocore.exceptions import ClientError
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.table import TTL_ATTRIBUTE, create_table_request
-from chalicelib.core.resources import QUEUES, SECRETS, QueueDef, dlq_name, kms_alias, queue_name, secret_name
+from chalicelib.core.resources import (
+    QUEUES,
+    RULES,
+    SECRETS,
+    QueueDef,
+    dlq_name,
+    kms_alias,
+    queue_name,
+    queue_url,
+    rule_name,
+    secret_name,
+)
 
 __all__ = ["provision"]
 
@@ -65,6 +76,16 @@ def _bus() -> None:
             raise
 
 
+def _rules() -> None:
+    events, sqs = aws.eventbridge(), aws.sqs()
+    bus = get_settings().event_bus_name
+    for rule in RULES:
+        url = queue_url(queue_name(rule.target))
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=rule_name(rule), EventBusName=bus, EventPattern=json.dumps(rule.pattern()))
+        events.put_targets(Rule=rule_name(rule), EventBusName=bus, Targets=[{"Id": rule.target.value, "Arn": arn}])
+
+
 def _kms_key() -> None:
     client = aws.kms()
     alias = kms_alias()
@@ -93,10 +114,12 @@ def _secrets() -> None:
 
 
 def provision() -> None:
-    """Create the table (GSIs, TTL, stream), the queues with their DLQs, the bus, the KMS key, the secrets."""
+    """Create the table (GSIs, TTL, stream), the queues with their DLQs, the bus and its rules, the KMS key,
+    the secrets."""
     _table()
     for definition in QUEUES:
         _queue(definition)
     _bus()
+    _rules()
     _kms_key()
     _secrets()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from localdev.stack import LocalStack
+from localdev.stack import LocalStack, free_port
 
 if TYPE_CHECKING:
     from localdev.seed import DemoLogin
@@ -30,11 +30,15 @@ class RunSettings(BaseSettings):
 
     api_port: int = 8000
     hooks_port: int = 8001
+    ws_port: int = 8002
+    ws_management_port: int = 8003
     dynamodb_port: int = 0
     moto_port: int = 0
 
 
-def _banner(stack: LocalStack, api_port: int, hooks_port: int, logins: list[DemoLogin], password: str) -> str:
+def _banner(
+    stack: LocalStack, api_port: int, hooks_port: int, ws_port: int, logins: list[DemoLogin], password: str
+) -> str:
     api = f"http://{HOST}:{api_port}"
     admins = [
         f"    {login.email:<38} {login.role:<15} {login.tenant}" for login in logins if login.role.endswith("ADMIN")
@@ -47,6 +51,7 @@ def _banner(stack: LocalStack, api_port: int, hooks_port: int, logins: list[Demo
             f"  health          {api}/health",
             f"  API docs        {api}/api-docs   (OpenAPI: {api}/api-docs.json)",
             f"  webhook URLs    http://{HOST}:{hooks_port}/hooks/<provider>",
+            f"  live updates    ws://{HOST}:{ws_port}/?token=<access token>",
             f"  DynamoDB Local  {stack.dynamodb_url}",
             f"  moto server     {stack.moto_url}",
             f"  service logs    {stack.log_dir}",
@@ -82,8 +87,11 @@ def main() -> int:
 
     for name, value in local_config("local").environment_variables.items():
         os.environ.setdefault(name, value)
+    management_port = settings.ws_management_port or free_port()
+    os.environ["BTRIX_WEBSOCKET_MANAGEMENT_URL"] = f"http://{HOST}:{management_port}"
     servers: list[object] = []
     worker = None
+    websocket = None
     try:
         # Imported only now: the app reads its settings and endpoints from the environment set above.
         from app import app
@@ -92,6 +100,7 @@ def main() -> int:
         from localdev import function_urls, gateway
         from localdev.provision import provision
         from localdev.seed import DEMO_PASSWORD, seed
+        from localdev.websocket import LocalWebsocketApi
         from localdev.worker import Worker
 
         provision()
@@ -101,17 +110,22 @@ def main() -> int:
         servers = [api.server, hooks]
         for server in servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()  # type: ignore[attr-defined]
+        websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
+        websocket.start()
         worker = Worker(app, publish)
         worker.start()
         api_port = api.server.server_address[1]
         hooks_port = hooks.server_address[1]
-        print(_banner(stack, int(api_port), int(hooks_port), logins, DEMO_PASSWORD), flush=True)
+        banner = _banner(stack, int(api_port), int(hooks_port), websocket.ws_port, logins, DEMO_PASSWORD)
+        print(banner, flush=True)
         stop.wait()
         print("Stopping ...", flush=True)
     finally:
         for server in servers:
             server.shutdown()  # type: ignore[attr-defined]
             server.server_close()  # type: ignore[attr-defined]
+        if websocket is not None:
+            websocket.stop()
         if worker is not None:
             worker.stop()
             worker.join(timeout=10)

@@ -27,7 +27,20 @@ __all__ = [
     "secrets_manager",
     "sqs",
     "stepfunctions",
+    "websocket_management",
 ]
+
+
+def _config() -> Any:
+    from botocore.config import Config
+
+    settings = get_settings()
+    return Config(
+        region_name=settings.region,
+        connect_timeout=settings.aws_connect_timeout,
+        read_timeout=settings.aws_read_timeout,
+        retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+    )
 
 
 @cache
@@ -35,21 +48,22 @@ def _client(service: str) -> Any:
     # boto3 is imported here, not at module import: building clients is the costly part of a cold start
     # and not every invocation needs every client.
     import boto3
-    from botocore.config import Config
 
-    settings = get_settings()
-    config = Config(
-        region_name=settings.region,
-        connect_timeout=settings.aws_connect_timeout,
-        read_timeout=settings.aws_read_timeout,
-        retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
-    )
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=_config())  # type: ignore[call-overload]
+
+
+@cache
+def websocket_management(endpoint_url: str) -> Any:
+    """The API Gateway management client of a websocket API (its endpoint is per API and stage)."""
+    import boto3
+
+    return boto3.session.Session().client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_config())
 
 
 def reset_clients() -> None:
     """Forget the cached clients (after endpoints or credentials change, e.g. a new local stack)."""
     _client.cache_clear()
+    websocket_management.cache_clear()
 
 
 def dynamodb() -> DynamoDBClient:

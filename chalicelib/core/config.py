@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     invite_ttl_hours: int = Field(default=72, ge=1, le=720)
     audit_retention_days: int = Field(default=365, ge=1)
     app_base_url: str = "http://localhost:3000"
+    # The API Gateway management endpoint of the websocket API (https://<id>.execute-api.<region>.amazonaws.com/<stage>);
+    # locally the runner's stand-in. Empty: pushes are skipped (no websocket API in this deployment).
+    websocket_management_url: str = ""
     password_min_length: int = Field(default=10, ge=8)
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~40 ms per hash on one core.
     argon2_time_cost: int = Field(default=2, ge=1)

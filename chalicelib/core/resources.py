@@ -17,14 +17,17 @@ __all__ = [
     "JWT_SIGNING_KEYS",
     "LOOKUP_HASH_KEY",
     "QUEUES",
+    "RULES",
     "SECRETS",
     "QueueDef",
     "QueueKind",
+    "RuleDef",
     "SecretDef",
     "dlq_name",
     "kms_alias",
     "queue_name",
     "queue_url",
+    "rule_name",
     "secret_name",
 ]
 
@@ -38,6 +41,7 @@ class QueueKind(StrEnum):
     WORKFLOW_TASKS = "workflow-tasks"
     WHATSAPP_INBOUND = "whatsapp-inbound"
     BITRIX24_OUTBOUND = "bitrix24-outbound"
+    LIVE_UPDATES = "live-updates"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,32 @@ QUEUES: tuple[QueueDef, ...] = (
     # FIFO: group = conversation, dedup = provider message id, so one chat is relayed in order, once.
     QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120),
     QueueDef(QueueKind.BITRIX24_OUTBOUND, visibility_timeout_s=120),
+    # Pushes are worth little once stale: kept one hour, retried twice.
+    QueueDef(QueueKind.LIVE_UPDATES, visibility_timeout_s=30, max_receive_count=3, retention_s=3600),
+)
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """An EventBridge rule on the domain bus that delivers matching events to a job queue."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    target: QueueKind
+
+    def pattern(self) -> dict[str, object]:
+        """The rule's event pattern (source btrix, one of the detail types; a trailing ``*`` is a prefix)."""
+        exact = [t for t in self.detail_types if not t.endswith("*")]
+        prefixes = [{"prefix": t[:-1]} for t in self.detail_types if t.endswith("*")]
+        return {"source": ["btrix"], "detail-type": [*exact, *prefixes]}
+
+
+RULES: tuple[RuleDef, ...] = (
+    RuleDef(
+        "live-updates",
+        ("order.*", "appointment.*", "notification.sent", "notification.failed", "message.received"),
+        QueueKind.LIVE_UPDATES,
+    ),
 )
 
 
@@ -115,3 +145,8 @@ def kms_alias() -> str:
 def queue_url(name: str) -> str:
     """The URL of queue ``name`` (looked up once per process)."""
     return aws.sqs().get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def rule_name(rule: RuleDef) -> str:
+    """The rule's name in this stage (``btrix-<stage>-<name>``)."""
+    return f"{get_settings().resource_prefix}-{rule.name}"

@@ -20,6 +20,7 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
+from chalicelib.core.resources import QUEUES
 from localdev.seed import DEMO_PASSWORD
 from localdev.stack import ROOT, free_port
 
@@ -99,7 +100,7 @@ def test_health_is_ok_over_http(runner: Runner) -> None:
     body = response.json()
     assert body["status"] == "ok"
     assert body["table"]["ok"] is True
-    assert len(body["queues"]) == 6
+    assert len(body["queues"]) == len(QUEUES)
 
 
 def test_openapi_document_is_valid(runner: Runner) -> None:

@@ -8,7 +8,12 @@ Two kinds of key are deliberately outside every tenant and are read only with th
 the platform's list of tenants (a GSI entry on each tenant's item) and brute-force counters, which count
 attempts before anyone is known to belong to a tenant.
 
-Access patterns (pattern → index → key shape); rows marked (planned) land with their capability:
+Access patterns (pattern → index → key shape); rows marked (planned) land with their capability. Names in
+sort keys are folded (``core.text.fold``: NFKD, accents dropped, casefolded), so lists sort and prefix-search
+case- and accent-insensitively. GSI3 exists for one pattern: a product sits in one category AND one brand list,
+and an item has one partition per index, so the brand facet needs an index of its own (GSI2 holds categories;
+GSI1 the whole catalog). Products sort ``A#`` (active) before ``I#`` (inactive), so ``?active=`` is a key
+prefix rather than a filter.
 
 ==============================================  =====  ==========================================================
 pattern                                         index  key
@@ -18,7 +23,17 @@ children of an entity (items, history, log)     table  PK=T#<t>#<KIND>#<id>     
 list a collection, newest first                 GSI1   GSI1PK=T#<t>#<COLLECTION>       GSI1SK=<createdAt>#<id>
 list a collection by a field (status, …)        GSI2   GSI2PK=T#<t>#<COLLECTION>#<value> GSI2SK=<createdAt>#<id>
 search by name prefix (planned)                 GSI2   GSI2PK=T#<t>#<COLLECTION>#NAME   GSI2SK=<folded name>#<id>
+customers by name prefix (?q=)                  GSI2   GSI2PK=T#<t>#CUSTOMERS#NAME      GSI2SK=<folded name>#<id>
+categories / brands, by name                    GSI1   GSI1PK=T#<t>#CATEGORIES|BRANDS  GSI1SK=<folded name>#<id>
+products, active first then by name (+ ?q=)     GSI1   GSI1PK=T#<t>#PRODUCTS            GSI1SK=<A|I>#<folded name>#<id>
+products of a category (+ active, ?q=)          GSI2   GSI2PK=T#<t>#PRODUCTS#CATEGORY#<categoryId>  GSI2SK=as GSI1SK
+products of a brand (+ active, ?q=)             GSI3   GSI3PK=T#<t>#PRODUCTS#BRAND#<brandId>        GSI3SK=as GSI1SK
+stock of a product                              table  PK=T#<t>#PRODUCT#<id>           SK=STOCK
+stock movements of a product, newest first      table  PK=T#<t>#PRODUCT#<id>           SK begins_with MOVEMENT#
+stock levels, by product code                   GSI1   GSI1PK=T#<t>#STOCK              GSI1SK=<product code>
+stock levels under their threshold (sparse)     GSI2   GSI2PK=T#<t>#STOCK#LOW          GSI2SK=<product code>
 unique value per tenant (email, phone, code)    table  PK=T#<t>#UNIQUE#<FIELD>#<value>  SK=UNIQUE
+response of an idempotent create (TTL 24 h)     table  PK=T#<t>#IDEMPOTENCY#<key hash> SK=IDEMPOTENCY
 domain event awaiting the outbox (TTL 7 days)   table  PK=T#<t>#EVENT#<eventId>        SK=EVENT
 global routing (phone id, member id, login)     table  PK=ROUTE#<KIND>#<value>         SK=ROUTE
 sessions of a user (refresh-token families)     table  PK=T#<t>#USER#<id>              SK begins_with SESSION#
@@ -26,6 +41,8 @@ audit trail of an entity                        table  PK=<the entity's PK>     
 audit log of a tenant, by time / by actor       GSI1   GSI1PK=T#<t>#AUDIT  GSI2PK=T#<t>#AUDIT#<actorId>
 all tenants (platform operator only)            GSI1   GSI1PK=PLATFORM#TENANTS        GSI1SK=<createdAt>#<id>
 brute-force counter, per window (TTL)           table  PK=RATE#<scope>#<subject hash>  SK=<window start>
+websocket connection → tenant, user (TTL 2 h)   table  PK=ROUTE#WSCONN#<connectionId>  SK=ROUTE
+websocket connections of a room (TTL 2 h)       table  PK=T#<t>#ROOM#<room>            SK=<connectionId>
 ==============================================  =====  ==========================================================
 """
 
@@ -36,8 +53,10 @@ from enum import StrEnum
 
 __all__ = [
     "EVENT_SK",
+    "IDEMPOTENCY_SK",
     "META_SK",
     "ROUTE_SK",
+    "STOCK_SK",
     "UNIQUE_SK",
     "Collection",
     "EntityRef",
@@ -49,10 +68,17 @@ __all__ = [
     "collection_pk",
     "entity_pk",
     "event_pk",
+    "facet_pk",
+    "idempotency_pk",
+    "name_prefix",
+    "name_sk",
     "parse_child_sk",
     "parse_collection_pk",
     "parse_entity_pk",
     "parse_event_pk",
+    "parse_facet_pk",
+    "parse_idempotency_pk",
+    "parse_name_sk",
     "parse_platform_collection_pk",
     "parse_rate_limit_pk",
     "parse_route_pk",
@@ -60,6 +86,8 @@ __all__ = [
     "parse_unique_pk",
     "platform_collection_pk",
     "rate_limit_pk",
+    "parse_room_pk",
+    "room_pk",
     "route_pk",
     "tenant_prefix",
     "time_sk",
@@ -73,11 +101,14 @@ _EVENT = "EVENT"
 _UNIQUE = "UNIQUE"
 _PLATFORM = "PLATFORM"
 _RATE = "RATE"
+_IDEMPOTENCY = "IDEMPOTENCY"
 
 META_SK = "META"
 EVENT_SK = "EVENT"
 ROUTE_SK = "ROUTE"
 UNIQUE_SK = "UNIQUE"
+STOCK_SK = "STOCK"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
 
 
 class InvalidKey(ValueError):
@@ -124,6 +155,7 @@ class Collection(StrEnum):
     SALES = "SALES"
     LEADS = "LEADS"
     AUDIT = "AUDIT"
+    STOCK = "STOCK"
 
 
 class RouteKind(StrEnum):
@@ -136,6 +168,7 @@ class RouteKind(StrEnum):
     PAYMENT_LINK = "PAYLINK"
     REFRESH_TOKEN = "REFRESH"
     INVITE = "INVITE"
+    WS_CONNECTION = "WSCONN"
 
 
 @dataclass(frozen=True)
@@ -297,3 +330,67 @@ def parse_rate_limit_pk(key: str) -> tuple[str, str]:
     if parts[0] != _RATE:
         raise InvalidKey(f"not a rate-limit key: {key!r}")
     return parts[1], parts[2]
+
+
+def room_pk(tenant_id: str, room: str) -> str:
+    """``T#<t>#ROOM#<room>``: the live-update connections listening to a room (the tenant's, a user's)."""
+    return f"{tenant_prefix(tenant_id)}ROOM{_SEP}{_part(room, 'room')}"
+
+
+def parse_room_pk(key: str) -> tuple[str, str]:
+    """Inverse of ``room_pk``: (tenant id, room)."""
+    parts = _split(key, 4, "room")
+    if parts[2] != "ROOM":
+        raise InvalidKey(f"not a room key: {key!r}")
+    return _tenant_of(parts, key), parts[3]
+
+
+def facet_pk(tenant_id: str, collection: Collection, facet: str, value: str) -> str:
+    """``T#<t>#<COLLECTION>#<FACET>#<value>``: a collection narrowed by a reference (the products of a category)."""
+    return f"{collection_pk(tenant_id, collection, _part(facet, 'facet'))}{_SEP}{_part(value, 'facet value')}"
+
+
+def parse_facet_pk(key: str) -> tuple[str, Collection, str, str]:
+    """Inverse of ``facet_pk``: (tenant id, collection, facet, value)."""
+    parts = _split(key, 5, "facet")
+    try:
+        collection = Collection(parts[2])
+    except ValueError as exc:
+        raise InvalidKey(f"unknown collection in {key!r}") from exc
+    return _tenant_of(parts, key), collection, parts[3], parts[4]
+
+
+def name_sk(folded_name: str, entity_id: str, group: str | None = None) -> str:
+    """``[<group>#]<folded name>#<id>``: sorts a list by name (the id breaks ties); ``group`` sorts first."""
+    tail = f"{_part(folded_name, 'folded name')}{_SEP}{_part(entity_id, 'entity id')}"
+    return tail if group is None else f"{_part(group, 'group')}{_SEP}{tail}"
+
+
+def parse_name_sk(key: str) -> tuple[str | None, str, str]:
+    """Inverse of ``name_sk``: (group or None, folded name, id)."""
+    parts = key.split(_SEP)
+    if len(parts) not in (2, 3) or not all(parts):
+        raise InvalidKey(f"not a name-sorted key: {key!r}")
+    if len(parts) == 2:
+        return None, parts[0], parts[1]
+    return parts[0], parts[1], parts[2]
+
+
+def name_prefix(folded_prefix: str, group: str | None = None) -> str:
+    """The begins_with value that finds names starting with ``folded_prefix`` (empty: the whole group)."""
+    if _SEP in folded_prefix:
+        raise InvalidKey(f"a name prefix must not contain '{_SEP}': {folded_prefix!r}")
+    return folded_prefix if group is None else f"{_part(group, 'group')}{_SEP}{folded_prefix}"
+
+
+def idempotency_pk(tenant_id: str, key_hash: str) -> str:
+    """``T#<t>#IDEMPOTENCY#<key hash>``: the recorded response of a create sent with an Idempotency-Key."""
+    return f"{tenant_prefix(tenant_id)}{_IDEMPOTENCY}{_SEP}{_part(key_hash, 'key hash')}"
+
+
+def parse_idempotency_pk(key: str) -> tuple[str, str]:
+    """Inverse of ``idempotency_pk``: (tenant id, key hash)."""
+    parts = _split(key, 4, "idempotency")
+    if parts[2] != _IDEMPOTENCY:
+        raise InvalidKey(f"not an idempotency key: {key!r}")
+    return _tenant_of(parts, key), parts[3]

@@ -100,3 +100,11 @@ def test_rate_limit_pk_round_trips() -> None:
     assert keys.parse_rate_limit_pk(key) == ("login-id", "ab12")
     with pytest.raises(InvalidKey):
         keys.parse_rate_limit_pk("ROUTE#login-id#ab12")
+
+
+def test_room_pk_round_trips() -> None:
+    key = keys.room_pk("t1", "user-01ABC")
+    assert key.startswith(keys.tenant_prefix("t1"))
+    assert keys.parse_room_pk(key) == ("t1", "user-01ABC")
+    with pytest.raises(InvalidKey):
+        keys.parse_room_pk(keys.event_pk("t1", "x"))
