@@ -38,6 +38,12 @@ domain event awaiting the outbox (TTL 7 days)   table  PK=T#<t>#EVENT#<eventId> 
 global routing (phone id, member id, login)     table  PK=ROUTE#<KIND>#<value>         SK=ROUTE
 sessions of a user (refresh-token families)     table  PK=T#<t>#USER#<id>              SK begins_with SESSION#
 audit trail of an entity                        table  PK=<the entity's PK>            SK begins_with AUDIT#
+workflow of an entity type (current version)    table  PK=T#<t>#WORKFLOW#<entityType>  SK=META
+workflow versions (immutable)                   table  PK=T#<t>#WORKFLOW#<entityType>  SK=VERSION#<n, 10 digits>
+current workflows of a tenant                   GSI1   GSI1PK=T#<t>#WORKFLOWS         GSI1SK=<entityType>
+status history of an entity, oldest first       table  PK=<the entity's PK>            SK begins_with HISTORY#
+workflow runtime of an entity (task token)      table  PK=<the entity's PK>            SK=WORKFLOW#RUNTIME
+reminder sent, once per timer (TTL 30 days)     table  PK=<the entity's PK>            SK=REMINDER#<token hash>
 audit log of a tenant, by time / by actor       GSI1   GSI1PK=T#<t>#AUDIT  GSI2PK=T#<t>#AUDIT#<actorId>
 all tenants (platform operator only)            GSI1   GSI1PK=PLATFORM#TENANTS        GSI1SK=<createdAt>#<id>
 brute-force counter, per window (TTL)           table  PK=RATE#<scope>#<subject hash>  SK=<window start>
@@ -155,6 +161,7 @@ class Collection(StrEnum):
     SALES = "SALES"
     LEADS = "LEADS"
     AUDIT = "AUDIT"
+    WORKFLOWS = "WORKFLOWS"
     STOCK = "STOCK"
 
 
