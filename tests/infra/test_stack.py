@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match
 
 from chalicelib.core.db.table import INDEXES, PARTITION_KEY, SORT_KEY, STREAM_VIEW_TYPE, TTL_ATTRIBUTE
 from chalicelib.core.problems import GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE
-from chalicelib.core.resources import QUEUES, SECRETS
+from chalicelib.core.resources import QUEUES, RULES, SECRETS
 from chalicelib.core.tenant_access import TENANT_ACTIONS
 from tests.infra.conftest import Synthesized
 
@@ -323,3 +323,48 @@ def test_computed_secrets_are_seeded_in_the_account_not_written_in_the_template(
     synthesized.templates["dev"].has_resource_properties(
         "AWS::Lambda::Function", {"Handler": "functions.secret_seeder.handler"}
     )
+
+
+def test_every_rule_delivers_its_pattern_to_its_queue_which_accepts_only_that_rule(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    rules = {
+        r["Properties"]["Name"]: (name, r["Properties"]) for name, r in resources(document, "AWS::Events::Rule").items()
+    }
+    queues = {r["Properties"]["QueueName"]: name for name, r in resources(document, "AWS::SQS::Queue").items()}
+    policies = resources(document, "AWS::SQS::QueuePolicy")
+    assert len(rules) == len(RULES)
+    for rule in RULES:
+        rule_id, props = rules[f"btrix-dev-{rule.name}"]
+        assert props["EventPattern"] == rule.pattern()
+        queue_id = queues[f"btrix-dev-{rule.target.value}"]
+        assert props["Targets"] == [{"Id": rule.target.value, "Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}]
+        grants = [
+            statement
+            for policy in policies.values()
+            if {"Ref": queue_id} in policy["Properties"]["Queues"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement.get("Principal") == {"Service": "events.amazonaws.com"}
+        ]
+        assert grants == [
+            {
+                "Action": "sqs:SendMessage",
+                "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}},
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+            }
+        ]
+
+
+def test_websocket_api_logs_throttles_and_is_reachable_by_the_functions_that_push(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    if "WebsocketAPI" not in document["Resources"]:
+        pytest.skip("app.py declares no websocket handlers")
+    stage = document["Resources"]["WebsocketAPIStage"]["Properties"]
+    assert "DestinationArn" in stage["AccessLogSettings"]
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    for name, function in resources(document, "AWS::Serverless::Function").items():
+        url = function["Properties"]["Environment"]["Variables"]["BTRIX_WEBSOCKET_MANAGEMENT_URL"]
+        assert url == {"Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev"}, name
+    pushes = [s for s in statements(document) if s.get("Sid") == "WebsocketPushes"]
+    assert [s["Action"] for s in pushes] == ["execute-api:ManageConnections"]

@@ -24,6 +24,8 @@ def test_names_are_the_ones_the_application_looks_up() -> None:
     for secret in resources.SECRETS:
         assert names.secret(secret) == resources.secret_name(secret)
     assert names.kms_alias == resources.kms_alias()
+    for rule in resources.RULES:
+        assert names.infra(rule.name) == resources.rule_name(rule)
 
 
 def test_stage_config_carries_the_chalice_stage_environment() -> None:

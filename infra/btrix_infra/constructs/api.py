@@ -163,7 +163,7 @@ class ChaliceApi(Construct):
                 )
                 self._wire_queues(logical_id, resource, role=role, queues=queues)
         if _WEBSOCKET_API in sam["Resources"]:
-            self._websocket_api(sam, config=config, role=role)
+            self._websocket_api(sam, config=config, role=role, stage_name=stage["api_gateway_stage"])
 
         self.api_name = names.prefix
         self.stage_name: str = stage["api_gateway_stage"]
@@ -241,8 +241,16 @@ class ChaliceApi(Construct):
                 [queue.queue_arn],
             )
 
-    def _websocket_api(self, sam: Mapping[str, Any], *, config: StageConfig, role: FunctionRole) -> None:
-        """Access logs and throttling on the websocket stage, the right to push to its connections."""
+    def _websocket_api(
+        self, sam: Mapping[str, Any], *, config: StageConfig, role: FunctionRole, stage_name: str
+    ) -> None:
+        """Access logs and throttling on the websocket stage; its management URL and the right to push to it."""
+        management_url = Fn.sub(
+            f"https://${{{_WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage_name}"
+        )
+        for logical_id, resource in sam["Resources"].items():
+            if resource["Type"] == "AWS::Serverless::Function":
+                self.chalice.add_environment_variable("BTRIX_WEBSOCKET_MANAGEMENT_URL", management_url, logical_id)
         stage = self.chalice.get_resource(f"{_WEBSOCKET_API}Stage")
         logs_group = logs.LogGroup(
             self,

@@ -1,4 +1,5 @@
-"""Job queues with their dead-letter queues (``chalicelib.core.resources.QUEUES``) and the domain-event bus."""
+"""Job queues with their dead-letter queues (``chalicelib.core.resources.QUEUES``), the domain-event bus and the
+rules that deliver its events to queues (``RULES``)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from btrix_infra.stage import StageNames
-from chalicelib.core.resources import QUEUES, QueueDef, QueueKind
+from chalicelib.core.resources import QUEUES, RULES, QueueDef, QueueKind, RuleDef
 
 __all__ = ["JobQueue", "Messaging", "dead_letter_queue"]
 
@@ -65,3 +67,27 @@ class Messaging(Construct):
             )
             self.queues[definition.kind] = JobQueue(definition, queue, dlq)
         self.bus = events.EventBus(self, "Bus", event_bus_name=names.event_bus)
+        self.rules = {rule.name: self._rule(rule, names) for rule in RULES}
+
+    def _rule(self, rule: RuleDef, names: StageNames) -> events.CfnRule:
+        """The rule with the exact pattern the application defines, and the queue's consent to receive from it."""
+        job = self.queues[rule.target]
+        if job.definition.fifo:
+            raise ValueError(f"rule {rule.name}: a FIFO target needs a message group id, which RuleDef does not carry")
+        cfn_rule = events.CfnRule(
+            self,
+            f"rule-{rule.name}",
+            name=names.infra(rule.name),
+            event_bus_name=self.bus.event_bus_name,
+            event_pattern=rule.pattern(),
+            targets=[events.CfnRule.TargetProperty(id=rule.target.value, arn=job.queue.queue_arn)],
+        )
+        job.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[job.queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": cfn_rule.attr_arn}},
+            )
+        )
+        return cfn_rule
