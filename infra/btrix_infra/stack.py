@@ -66,11 +66,21 @@ class BtrixStack(Stack):
         secrets = Secrets(self, "Secrets", names=names, key=key)
         media = MediaBucket(self, "Media", key=key, config=config)
 
+        flows = Workflows(
+            self,
+            "Workflows",
+            names=names,
+            config=config,
+            machines=workflows,
+            queues=[job.queue for job in messaging.queues.values()],
+        )
         app_role = FunctionRole(self, "AppRole", description=f"{names.prefix}: the API and the webhook handlers")
         tenant_access = TenantAccessRole(
             self, "TenantAccess", names=names, table=data.table, index_names=data.index_names, trusted=app_role.role
         )
-        self._grant_app(app_role, data=data, messaging=messaging, secrets=secrets, key=key, tenant=tenant_access)
+        self._grant_app(
+            app_role, data=data, messaging=messaging, secrets=secrets, key=key, tenant=tenant_access, flows=flows
+        )
 
         # The names the application would derive from BTRIX_STAGE, passed as references so CloudFormation creates
         # the table, bus and role before the functions that use them.
@@ -78,6 +88,7 @@ class BtrixStack(Stack):
             "BTRIX_TABLE_NAME": data.table.table_name,
             "BTRIX_EVENT_BUS_NAME": messaging.bus.event_bus_name,
             "BTRIX_TENANT_ROLE_ARN": tenant_access.role.role_arn,
+            "BTRIX_WORKFLOW_ROLE_ARN": flows.role.role_arn,
         }
         api = ChaliceApi(
             self,
@@ -100,14 +111,6 @@ class BtrixStack(Stack):
         secrets.seed(functions, key)
         outbox = OutboxPublisher(self, "Outbox", names=names, functions=functions, table=data.table, bus=messaging.bus)
         hooks = FunctionUrls(self, "Hooks", routes=function_urls, functions=functions, role=app_role)
-        flows = Workflows(
-            self,
-            "Workflows",
-            names=names,
-            config=config,
-            machines=workflows,
-            queues=[job.queue for job in messaging.queues.values()],
-        )
 
         monitoring = Monitoring(self, "Monitoring", names=names, key=key, alarm_email=alarm_email)
         monitoring.watch_api(
@@ -156,6 +159,7 @@ class BtrixStack(Stack):
         secrets: Secrets,
         key: kms.IKey,
         tenant: TenantAccessRole,
+        flows: Workflows,
     ) -> None:
         """What the API and webhook code does today; a capability that needs more adds its statement here."""
         table_arn = data.table.table_arn
@@ -170,3 +174,5 @@ class BtrixStack(Stack):
         role.allow("ReadSecrets", ["secretsmanager:GetSecretValue"], secrets.arn_patterns(role))
         role.allow("FieldEncryption", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [key.key_arn])
         role.allow("TenantSessions", ["sts:AssumeRole"], [tenant.role.role_arn])
+        # The application creates workflow machines with this role (Settings.workflow_role_arn).
+        role.allow("PassWorkflowRole", ["iam:PassRole"], [flows.role.role_arn])

@@ -66,6 +66,10 @@ def test_every_state_machine_gets_a_role_limited_to_the_queues_a_dashboard_row_a
         "AWS::IAM::Policy",
         {"PolicyDocument": {"Statement": Match.array_with([Match.object_like({"Action": "sqs:SendMessage"})])}},
     )
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"RoleArn": {"Fn::GetAtt": [Match.string_like_regexp("WorkflowsRole"), "Arn"]}},
+    )
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     [alarm] = [a for a in alarms.values() if a["Properties"]["AlarmName"] == "btrix-dev-workflow-test-flow"]
     metrics = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Properties"]["Metrics"] if "MetricStat" in m}

@@ -276,6 +276,8 @@ def test_dashboard_shows_api_lambda_queues_table_and_business_metrics(synthesize
         "NotificationsFailed",
         "EventsPublished",
         "BTRIX",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
     ):
         assert expected in body, expected
 
@@ -368,3 +370,27 @@ def test_websocket_api_logs_throttles_and_is_reachable_by_the_functions_that_pus
         assert url == {"Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev"}, name
     pushes = [s for s in statements(document) if s.get("Sid") == "WebsocketPushes"]
     assert [s["Action"] for s in pushes] == ["execute-api:ManageConnections"]
+
+
+def test_workflow_role_only_enqueues_and_only_the_app_may_pass_it(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    role_id, role = next(
+        (n, r) for n, r in resources(document, "AWS::IAM::Role").items() if n.startswith("WorkflowsRole")
+    )
+    assert role["Properties"]["RoleName"] == "btrix-dev-workflows"
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "states.amazonaws.com"
+    }
+    granted = [
+        s
+        for p in resources(document, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert [s["Action"] for s in granted] == ["sqs:SendMessage"]
+    job_queues = {n for n, r in resources(document, "AWS::SQS::Queue").items() if "RedrivePolicy" in r["Properties"]}
+    assert {r["Fn::GetAtt"][0] for r in granted[0]["Resource"]} == job_queues
+    passes = [s for s in statements(document) if s["Action"] == "iam:PassRole"]
+    assert [s["Resource"] for s in passes] == [{"Fn::GetAtt": [role_id, "Arn"]}]
+    variables = document["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["BTRIX_WORKFLOW_ROLE_ARN"] == {"Fn::GetAtt": [role_id, "Arn"]}

@@ -220,11 +220,22 @@ class Monitoring(Construct):
         self._alarm("dynamodb-throttles", total, threshold=1, description="DynamoDB throttled requests")
 
     def watch_state_machines(self, machines: Mapping[str, sfn.IStateMachine]) -> None:
-        """Failed and timed-out executions per state machine, each machine alarmed on either."""
-        if not machines:
-            return
+        """Failed and timed-out executions: of every machine of the stage (a search, so machines the application
+        creates at run time show too), and per machine given here, each alarmed on either."""
         self._section("Workflows")
-        widgets: list[cw.IWidget] = []
+        searches = [
+            cw.MathExpression(
+                expression=f'SEARCH(\'{{AWS/States,StateMachineArn}} MetricName="{metric}" "{self._names.prefix}-"\','
+                " 'Sum', 300)",
+                using_metrics={},
+                label=label,
+                period=_FIVE_MINUTES,
+            )
+            for metric, label in (("ExecutionsFailed", "failed"), ("ExecutionsTimedOut", "timed out"))
+        ]
+        widgets: list[cw.IWidget] = [
+            cw.GraphWidget(title="All state machines: failed and timed-out executions", left=searches, width=12)
+        ]
         for name, machine in machines.items():
             failed = machine.metric_failed(statistic="Sum", period=_FIVE_MINUTES, label="failed")
             timed_out = machine.metric_timed_out(statistic="Sum", period=_FIVE_MINUTES, label="timed out")

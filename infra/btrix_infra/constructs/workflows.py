@@ -20,6 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from btrix_infra.constructs.functions import retention
+from btrix_infra.nag import accept
 from btrix_infra.stage import StageConfig, StageNames
 
 __all__ = ["WorkflowMachine", "Workflows"]
@@ -47,12 +48,22 @@ class Workflows(Construct):
         queues: Sequence[sqs.IQueue],
     ) -> None:
         super().__init__(scope, id)
+        # One role for every workflow machine, whether defined here or created by the application
+        # (Settings.workflow_role_arn): their tasks only send to the job queues.
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=names.infra("workflows"),
+            description="Step Functions workflow machines: send to the job queues",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EnqueueTasks", actions=["sqs:SendMessage"], resources=[q.queue_arn for q in queues]
+            )
+        )
         self.state_machines: dict[str, sfn.StateMachine] = {}
         for machine in machines:
-            role = iam.Role(self, f"{machine.name}-role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
-            role.add_to_policy(
-                iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[q.queue_arn for q in queues])
-            )
             log_group = logs.LogGroup(
                 self,
                 f"{machine.name}-logs",
@@ -65,7 +76,15 @@ class Workflows(Construct):
                 state_machine_name=names.infra(f"workflow-{machine.name}"),
                 state_machine_type=sfn.StateMachineType.STANDARD,
                 definition_body=sfn.DefinitionBody.from_string(json.dumps(machine.definition)),
-                role=role,
+                role=self.role,
                 logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
                 tracing_enabled=True,
+            )
+        if machines:
+            accept(
+                self.role,
+                "AwsSolutions-IAM5",
+                "Execution logging (CloudWatch Logs delivery) and X-Ray tracing, which CDK grants for the machines,"
+                " support no resource-level permissions",
+                applies_to=["Resource::*"],
             )
