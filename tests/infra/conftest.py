@@ -31,18 +31,12 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     import aws_cdk as cdk
     from aws_cdk.assertions import Template
 
-    # Chalice imports `app` to package it: importing it from the repository first makes it reuse this module
-    # rather than load the code-only copy it packages.
-    import app  # noqa: F401
-    from chalicelib.core.config import get_settings
     from main import build, cdk_json_context
 
     out = tmp_path_factory.mktemp("cdk.out")
     application = cdk.App(outdir=str(out), context={**cdk_json_context(), "bundle": "code-only"})
     stacks = build(application, build_dir=tmp_path_factory.mktemp("infra-build"))
     assembly = application.synth()
-    # Packaging imported the app with the stage's environment; nothing may keep settings read meanwhile.
-    get_settings.cache_clear()
     by_stage = {stack.stack_name.removeprefix("btrix-"): stack for stack in stacks}
     files = {stage: Path(assembly.directory) / stack.template_file for stage, stack in by_stage.items()}
     return Synthesized(

@@ -394,3 +394,17 @@ def test_workflow_role_only_enqueues_and_only_the_app_may_pass_it(synthesized: S
     assert [s["Resource"] for s in passes] == [{"Fn::GetAtt": [role_id, "Arn"]}]
     variables = document["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert variables["BTRIX_WORKFLOW_ROLE_ARN"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_synthesis_leaves_the_test_process_as_it_found_it(synthesized: Synthesized) -> None:
+    import os
+    import sys
+
+    from chalicelib.core.config import get_settings
+
+    # Chalice exports each stage's variables and imports app.py while it packages; none of it may leak.
+    assert os.environ["BTRIX_STAGE"] == "local"
+    assert "AWS_EXECUTION_ENV" not in os.environ
+    assert get_settings().stage == "local"
+    assert not any(path.endswith("chalice-project") for path in sys.path)
+    assert set(synthesized.stacks) == {"dev", "prod"}
