@@ -17,11 +17,13 @@ from chalicelib.live import service as live
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users
+from chalicelib.workflows import tasks as workflow_tasks
+from chalicelib.workflows.routes import blueprint as workflows
 
 app = Chalice(app_name="btrix")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
-for blueprint in (health, docs, auth, access, plans, tenants, users, audit):
+for blueprint in (health, docs, auth, access, plans, tenants, users, audit, workflows):
     app.register_blueprint(blueprint)
 
 
@@ -48,3 +50,9 @@ def ws_message(event: WebsocketEvent) -> None:
 def live_updates(event: SQSEvent) -> dict[str, Any]:
     """Domain events routed to live updates → websocket pushes."""
     return live.handle_queue_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.WORKFLOW_TASKS), batch_size=10)
+def workflow_tasks_consumer(event: SQSEvent) -> dict[str, Any]:
+    """Park and timer tasks of the workflow state machines."""
+    return workflow_tasks.handle_task_batch(event.to_dict())

@@ -1,0 +1,1 @@
+"""Status flows: workflow definitions, their Step Functions state machines, and entity transitions."""
