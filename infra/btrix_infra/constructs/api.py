@@ -1,4 +1,5 @@
-"""The REST API: the Chalice app (``chalice.cdk.Chalice``), its Gateway Responses, throttling and usage plans."""
+"""The Chalice app (``chalice.cdk.Chalice``): REST API with Gateway Responses, throttling and usage plans; websocket
+API and SQS consumers when app.py declares them; every Chalice function's logs, variables and permissions."""
 
 from __future__ import annotations
 
