@@ -21,7 +21,16 @@ from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
 
-__all__ = ["ApiBlueprint", "Guard", "Operation", "RequestMeta", "http_middleware", "operation_of", "request_meta"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "ApiBlueprint",
+    "Guard",
+    "Operation",
+    "RequestMeta",
+    "http_middleware",
+    "operation_of",
+    "request_meta",
+]
 
 JSON = "application/json"
 
@@ -45,6 +54,10 @@ class Operation:
     permission: str | None = None
     module: str | None = None
     allow_suspended: bool = False
+    idempotent: bool = False
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 @dataclass(frozen=True)
@@ -145,12 +158,14 @@ class ApiBlueprint(Blueprint):
         module: str | None = None,
         public: bool = False,
         allow_suspended: bool = False,
+        idempotent: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare and register a route; the view receives path params and ``body=``/``query=`` models.
 
         On a guarded blueprint every operation is protected unless ``public``: the guard authenticates the
         caller and checks ``permission`` and ``module``; the view gets the result as ``principal=`` if it
-        declares that parameter.
+        declares that parameter. An ``idempotent`` operation (a create) documents the ``Idempotency-Key``
+        header and passes its value (or None) to the view as ``idempotency_key=``.
         """
         protected = self.guard is not None and not public
         if protected and permission is None:
@@ -175,6 +190,7 @@ class ApiBlueprint(Blueprint):
                 permission=permission,
                 module=module,
                 allow_suspended=allow_suspended,
+                idempotent=idempotent,
             )
             parameters = inspect.signature(view).parameters
             wants_principal = "principal" in parameters
@@ -188,6 +204,9 @@ class ApiBlueprint(Blueprint):
                 try:
                     if wants_meta:
                         kwargs["meta"] = request_meta(request)
+                    if idempotent:
+                        sent = request.headers
+                        kwargs["idempotency_key"] = sent.get(IDEMPOTENCY_HEADER.lower()) if sent else None
                     if guard is not None:
                         principal = guard(request, declared)
                         if wants_principal:

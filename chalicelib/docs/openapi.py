@@ -9,7 +9,7 @@ from chalice.app import Chalice
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.core.api import JSON, Operation, operation_of
+from chalicelib.core.api import IDEMPOTENCY_HEADER, JSON, Operation, operation_of
 from chalicelib.core.config import get_settings
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -93,6 +93,18 @@ def _operation(
         if operation.query is not None:
             parameters += _query_parameters(refs[(operation.query, "validation")], components)
             codes.add(422)
+        if operation.idempotent:
+            parameters.append(
+                {
+                    "name": IDEMPOTENCY_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "Repeat the create safely for 24 h: the same key and body get the same answer and"
+                    " nothing is created twice; the same key with another body is a 409.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            )
+            codes.add(409)
         if operation.body is not None:
             result["requestBody"] = {
                 "required": True,

@@ -59,6 +59,7 @@ class TenantRecord(ApiModel):
     plan_id: str
     modules: list[Module]
     user_count: int = 0
+    product_count: int = 0
     created_at: str
     updated_at: str
     version: int = 1
@@ -80,6 +81,7 @@ class Tenant(ApiModel):
     plan_id: str
     modules: list[Module]
     user_count: int
+    product_count: int = Field(description="Active catalog items (products and services), counted against maxProducts")
     created_at: str
     updated_at: str
     version: int

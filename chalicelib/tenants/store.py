@@ -1,4 +1,4 @@
-"""Tenant items: the tenant's own record, the platform's list of tenants, and the user-seat counter."""
+"""Tenant items: the tenant's own record, the platform's list of tenants, and the user and product counters."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ __all__ = [
     "get_tenant",
     "list_tenants",
     "new_tenant_op",
+    "release_product_op",
     "release_seat_op",
+    "take_product_op",
     "take_seat_op",
     "tenant_key",
     "update_tenant_op",
@@ -74,6 +76,17 @@ def take_seat_op(tenant_id: str, max_users: int) -> dict[str, Any]:
 def release_seat_op(tenant_id: str) -> dict[str, Any]:
     """Count one user less (a user was deactivated)."""
     return counter_op(*tenant_key(tenant_id), "userCount", -1, greater_than=0)
+
+
+def take_product_op(tenant_id: str, max_products: int) -> dict[str, Any]:
+    """Count one more active catalog item, only while there are fewer than ``max_products`` (else the transaction
+    fails)."""
+    return counter_op(*tenant_key(tenant_id), "productCount", 1, less_than=max_products)
+
+
+def release_product_op(tenant_id: str) -> dict[str, Any]:
+    """Count one active catalog item less (a product was deactivated)."""
+    return counter_op(*tenant_key(tenant_id), "productCount", -1, greater_than=0)
 
 
 def list_tenants(status: TenantStatus | None, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:

@@ -31,6 +31,7 @@ __all__ = [
     "Table",
     "TransactionConflict",
     "VersionConflict",
+    "change_op",
     "condition_op",
     "counter_op",
     "delete_op",
@@ -241,10 +242,14 @@ def put_new_condition() -> dict[str, Any]:
     return _expression(Attr(PARTITION_KEY).not_exists())
 
 
-def put_op(item: Mapping[str, Any], *, must_not_exist: bool = True) -> dict[str, Any]:
-    """A transaction Put of ``item`` (a create unless ``must_not_exist`` is False)."""
+def put_op(
+    item: Mapping[str, Any], *, must_not_exist: bool = True, condition: ConditionBase | None = None
+) -> dict[str, Any]:
+    """A transaction Put of ``item``: a create unless ``must_not_exist`` is False, or guarded by ``condition``."""
     body: dict[str, Any] = {"Item": _serialize(item)}
-    if must_not_exist:
+    if condition is not None:
+        body.update(_expression(condition))
+    elif must_not_exist:
         body.update(put_new_condition())
     return {"Put": body}
 
@@ -334,11 +339,61 @@ def counter_op(
     }
 
 
+def change_op(
+    pk: str,
+    sk: str,
+    *,
+    add: Mapping[str, Any] | None = None,
+    set_: Mapping[str, Any] | None = None,
+    remove: Iterable[str] = (),
+    condition: ConditionBase | None = None,
+) -> dict[str, Any]:
+    """A transaction Update that ADDs numbers, SETs and REMOVEs attributes of an existing item, only if
+    ``condition`` holds (counters and balances changed atomically, without reading them first)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    clauses: list[str] = []
+    for action, changes in (("ADD", add or {}), ("SET", set_ or {})):
+        parts = []
+        for name, value in changes.items():
+            if name in (PARTITION_KEY, SORT_KEY) or value is None:
+                raise ValueError(f"{name}: keys cannot be changed, and a None is a REMOVE")
+            i = len(names)
+            names[f"#u{i}"], values[f":u{i}"] = name, value
+            parts.append(f"#u{i} :u{i}" if action == "ADD" else f"#u{i} = :u{i}")
+        if parts:
+            clauses.append(f"{action} " + ", ".join(parts))
+    removed = []
+    for name in remove:
+        i = len(names)
+        names[f"#u{i}"] = name
+        removed.append(f"#u{i}")
+    if removed:
+        clauses.append("REMOVE " + ", ".join(removed))
+    if not clauses:
+        raise ValueError("an update must change something")
+    guard = Attr(PARTITION_KEY).exists() if condition is None else Attr(PARTITION_KEY).exists() & condition
+    built = _expression(guard)
+    body: dict[str, Any] = {
+        "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+        "UpdateExpression": " ".join(clauses),
+        "ConditionExpression": built["ConditionExpression"],
+        "ExpressionAttributeNames": {**built["ExpressionAttributeNames"], **names},
+    }
+    merged_values = {**built.get("ExpressionAttributeValues", {}), **_serialize(values)}
+    if merged_values:
+        body["ExpressionAttributeValues"] = merged_values
+    return {"Update": body}
+
+
 def condition_op(pk: str, sk: str, condition: ConditionBase) -> dict[str, Any]:
     """A transaction ConditionCheck: the write happens only if ``condition`` holds on (pk, sk)."""
     return {"ConditionCheck": {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}), **_expression(condition)}}
 
 
-def delete_op(pk: str, sk: str) -> dict[str, Any]:
-    """A transaction Delete of (pk, sk)."""
-    return {"Delete": {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk})}}
+def delete_op(pk: str, sk: str, condition: ConditionBase | None = None) -> dict[str, Any]:
+    """A transaction Delete of (pk, sk), only if ``condition`` holds when one is given."""
+    body: dict[str, Any] = {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk})}
+    if condition is not None:
+        body.update(_expression(condition))
+    return {"Delete": body}

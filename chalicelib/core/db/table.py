@@ -10,6 +10,7 @@ __all__ = [
     "ENTITY",
     "GSI1",
     "GSI2",
+    "GSI3",
     "INDEXES",
     "PARTITION_KEY",
     "SORT_KEY",
@@ -41,7 +42,10 @@ class Index:
 
 GSI1 = Index("GSI1", "GSI1PK", "GSI1SK")
 GSI2 = Index("GSI2", "GSI2PK", "GSI2SK")
-INDEXES: tuple[Index, ...] = (GSI1, GSI2)
+# GSI3 serves one named pattern that GSI1/GSI2 cannot: the products of a brand (a product is listed in the whole
+# catalog on GSI1 and in its category on GSI2 at the same time). See the access-pattern table in keys.py.
+GSI3 = Index("GSI3", "GSI3PK", "GSI3SK")
+INDEXES: tuple[Index, ...] = (GSI1, GSI2, GSI3)
 STORAGE_ATTRIBUTES = frozenset(
     {PARTITION_KEY, SORT_KEY, ENTITY, TTL_ATTRIBUTE} | {a for i in INDEXES for a in (i.partition_key, i.sort_key)}
 )

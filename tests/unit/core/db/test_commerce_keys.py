@@ -1,0 +1,56 @@
+"""Key builders of the catalog, inventory and idempotency patterns: round trips and refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Collection, InvalidKey
+
+
+def test_facet_pk_round_trips_and_stays_in_the_tenant() -> None:
+    key = keys.facet_pk("t1", Collection.PRODUCTS, "CATEGORY", "01CAT")
+    assert key.startswith(keys.tenant_prefix("t1"))
+    assert keys.parse_facet_pk(key) == ("t1", Collection.PRODUCTS, "CATEGORY", "01CAT")
+
+
+def test_name_sk_round_trips_with_and_without_a_group_and_sorts_the_group_first() -> None:
+    assert keys.parse_name_sk(keys.name_sk("cafe", "01A")) == (None, "cafe", "01A")
+    assert keys.parse_name_sk(keys.name_sk("cafe", "01A", "A")) == ("A", "cafe", "01A")
+    assert keys.name_sk("zebra", "1", "A") < keys.name_sk("abacate", "1", "I")
+    assert keys.name_sk("cafe", "01A", "A").startswith(keys.name_prefix("caf", "A"))
+    assert keys.name_prefix("", "I") == "I#"
+
+
+def test_idempotency_pk_round_trips() -> None:
+    key = keys.idempotency_pk("t1", "ab12")
+    assert key.startswith(keys.tenant_prefix("t1"))
+    assert keys.parse_idempotency_pk(key) == ("t1", "ab12")
+
+
+@pytest.mark.parametrize(
+    ("builder", "args"),
+    [
+        (keys.facet_pk, ("t1", Collection.PRODUCTS, "CATEGORY", "a#b")),
+        (keys.name_sk, ("ca#fe", "1")),
+        (keys.name_prefix, ("ca#",)),
+        (keys.idempotency_pk, ("t1", "")),
+    ],
+)
+def test_parts_with_the_separator_or_empty_are_refused(builder: object, args: tuple[object, ...]) -> None:
+    with pytest.raises(InvalidKey):
+        builder(*args)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("parser", "key"),
+    [
+        (keys.parse_facet_pk, "T#t1#PRODUCTS#CATEGORY"),
+        (keys.parse_facet_pk, "T#t1#NOPE#CATEGORY#x"),
+        (keys.parse_name_sk, "a#b#c#d"),
+        (keys.parse_idempotency_pk, "T#t1#EVENT#x"),
+    ],
+)
+def test_malformed_keys_are_refused(parser: object, key: str) -> None:
+    with pytest.raises(InvalidKey):
+        parser(key)  # type: ignore[operator]
