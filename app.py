@@ -9,10 +9,12 @@ from chalice.app import Chalice, SQSEvent, WebsocketEvent
 from chalicelib.access.routes import blueprint as access
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
+from chalicelib.catalog.routes import blueprint as catalog
 from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.health.routes import blueprint as health
+from chalicelib.inventory.routes import blueprint as inventory
 from chalicelib.live import service as live
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.tenants.routes import blueprint as tenants
@@ -23,7 +25,7 @@ from chalicelib.workflows.routes import blueprint as workflows
 app = Chalice(app_name="btrix")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
-for blueprint in (health, docs, auth, access, plans, tenants, users, audit, workflows):
+for blueprint in (health, docs, auth, access, plans, tenants, users, audit, workflows, catalog, inventory):
     app.register_blueprint(blueprint)
 
 

@@ -17,6 +17,7 @@ from chalicelib.access.permissions import MATRIX, TENANT_ROLES, Permission, Role
 from chalicelib.auth.service import create_platform_admin
 from chalicelib.core.api import Operation, operation_of
 from chalicelib.core.ids import new_id
+from tests.support.commerce import create_group, create_product
 from tests.support.identity import PASSWORD, Account, add_user, call, signup
 
 PUBLIC_ROUTES = {
@@ -125,6 +126,9 @@ def other_tenant(api: Any) -> Account:
 # as that tenant's ADMIN). Every path parameter of a tenant route must be here.
 FOREIGN_IDS: dict[str, IdSource] = {
     "user_id": lambda api, victim: victim.user_id,
+    "product_id": lambda api, victim: create_product(api, victim)["id"],
+    "category_id": lambda api, victim: create_group(api, victim, "categories", f"Category {new_id()}")["id"],
+    "brand_id": lambda api, victim: create_group(api, victim, "brands", f"Brand {new_id()}")["id"],
 }
 
 

@@ -1,0 +1,1 @@
+"""The catalog: products and services with generated codes, categories and brands."""

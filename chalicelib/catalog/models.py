@@ -1,0 +1,220 @@
+"""Catalog models: products and services, categories and brands, and the requests that change them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+
+from chalicelib.core.models import ApiModel
+from chalicelib.core.money import Money
+from chalicelib.core.pagination import PageParams
+from chalicelib.core.text import fold
+
+__all__ = [
+    "Brand",
+    "Category",
+    "CreateGroupRequest",
+    "CreateProductRequest",
+    "GroupListQuery",
+    "Product",
+    "ProductKind",
+    "ProductListQuery",
+    "UpdateGroupRequest",
+    "UpdateProductRequest",
+]
+
+ProductKind = Literal["product", "service"]
+
+MAX_IMAGES = 10
+MAX_SPECIFICATIONS = 30
+MAX_PRICE = Decimal("1000000000")
+MAX_DURATION_MINUTES = 24 * 60
+
+
+def _https(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or any(ch.isspace() for ch in url):
+        raise ValueError("must be an https:// URL")
+    return url
+
+
+def _named(name: str) -> str:
+    # Names are sorted and searched by their folded form, which must not be empty (it is part of a key).
+    if not any(ch.isalnum() for ch in fold(name)):
+        raise ValueError("must contain a letter or a digit")
+    return name
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), AfterValidator(_named)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+ImageUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_https)]
+SpecName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+SpecValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+TaxRate = Annotated[
+    Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, description='Percent, 0-100 (e.g. "18.5")')
+]
+Duration = Annotated[int, Field(ge=1, le=MAX_DURATION_MINUTES, description="Minutes a service takes")]
+Images = Annotated[list[ImageUrl], Field(max_length=MAX_IMAGES, description=f"https URLs, at most {MAX_IMAGES}")]
+Specifications = Annotated[
+    dict[SpecName, SpecValue],
+    Field(max_length=MAX_SPECIFICATIONS, description=f"Name → value, at most {MAX_SPECIFICATIONS} entries"),
+]
+
+
+def _price(price: Money) -> Money:
+    if price.amount < 0 or price.amount >= MAX_PRICE:
+        raise ValueError(f"must be between 0 and {MAX_PRICE}")
+    return price
+
+
+Price = Annotated[Money, AfterValidator(_price)]
+
+
+class Product(ApiModel):
+    """A product (has stock) or a service (has a duration) of the tenant's catalog, as stored and shown."""
+
+    id: str
+    tenant_id: str
+    kind: ProductKind
+    code: str = Field(description="Unique in the tenant, e.g. RP123456K (see catalog codes)")
+    name: str
+    description: str | None = None
+    price: Money
+    tax_rate: Decimal
+    duration_minutes: int | None = None
+    category_id: str | None = None
+    brand_id: str | None = None
+    image_urls: list[str] = Field(default_factory=list)
+    specifications: dict[str, str] = Field(default_factory=dict)
+    active: bool
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+class CreateProductRequest(ApiModel):
+    """A new product or service. Its code is generated; its price must be in the tenant's currency."""
+
+    kind: ProductKind
+    name: Name
+    description: Description | None = None
+    price: Price
+    tax_rate: TaxRate = Decimal(0)
+    duration_minutes: Duration | None = None
+    category_id: str | None = Field(default=None, max_length=64)
+    brand_id: str | None = Field(default=None, max_length=64)
+    image_urls: Images = Field(default_factory=list)
+    specifications: Specifications = Field(default_factory=dict)
+    active: bool = True
+
+
+class UpdateProductRequest(ApiModel):
+    """Changes to a product; ``version`` is the one the client read. Kind and code never change; send null to
+    clear the description, category or brand."""
+
+    version: int = Field(ge=1)
+    name: Name | None = None
+    description: Description | None = None
+    price: Price | None = None
+    tax_rate: TaxRate | None = None
+    duration_minutes: Duration | None = None
+    category_id: str | None = Field(default=None, max_length=64)
+    brand_id: str | None = Field(default=None, max_length=64)
+    image_urls: Images | None = None
+    specifications: Specifications | None = None
+    active: bool | None = None
+
+    @field_validator("name", "price", "tax_rate", "image_urls", "specifications", "active")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields that were sent: an explicit null may clear optional fields, not these.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set - {"version"}:
+            raise ValueError("nothing to change")
+        return self
+
+
+class ProductListQuery(PageParams):
+    """Filters of the catalog: one of category or brand, active or not, a name prefix, or an exact code.
+
+    Items come active first, then by name (case and accents ignored).
+    """
+
+    category_id: str | None = Field(default=None, max_length=64)
+    brand_id: str | None = Field(default=None, max_length=64)
+    active: bool | None = None
+    q: str | None = Field(default=None, min_length=1, max_length=120, description="Name prefix, e.g. caf → Café")
+    code: str | None = Field(default=None, max_length=20, description="Exact code (a scanned label)")
+
+    @field_validator("code")
+    @classmethod
+    def _upper(cls, code: str | None) -> str | None:
+        return code.strip().upper() if code is not None else None
+
+
+class Category(ApiModel):
+    """A category of the catalog; ``productCount`` counts the items filed under it (active or not)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    description: str | None = None
+    product_count: int = 0
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+class Brand(ApiModel):
+    """A brand of the catalog; ``productCount`` counts the items of the brand (active or not)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    description: str | None = None
+    product_count: int = 0
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+class CreateGroupRequest(ApiModel):
+    """A new category or brand; its name is unique in the tenant (case and accents ignored)."""
+
+    name: Name
+    description: Description | None = None
+
+
+class UpdateGroupRequest(ApiModel):
+    """Changes to a category or brand; ``version`` is the one the client read."""
+
+    version: int = Field(ge=1)
+    name: Name | None = None
+    description: Description | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set - {"version"}:
+            raise ValueError("nothing to change")
+        return self
+
+
+class GroupListQuery(PageParams):
+    """Categories or brands, by name; ``q`` narrows to a name prefix."""
+
+    q: str | None = Field(default=None, min_length=1, max_length=120, description="Name prefix")

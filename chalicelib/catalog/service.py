@@ -1,0 +1,459 @@
+"""Catalog use cases: products and services (codes, plan limit, lists and search), categories and brands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.audit.service import audit_op
+from chalicelib.catalog import store
+from chalicelib.catalog.codes import is_valid_code, new_code
+from chalicelib.catalog.models import (
+    CreateGroupRequest,
+    CreateProductRequest,
+    GroupListQuery,
+    Product,
+    ProductListQuery,
+    UpdateGroupRequest,
+    UpdateProductRequest,
+)
+from chalicelib.catalog.store import BRANDS, CATEGORIES, G, Group
+from chalicelib.core import clock, idempotency
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.db.table import strip_storage
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.ids import new_id
+from chalicelib.core.money import Money
+from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.text import fold
+from chalicelib.inventory import store as stock_store
+from chalicelib.inventory.models import StockRecord
+from chalicelib.plans.catalog import get_plan
+from chalicelib.tenants import store as tenants_store
+from chalicelib.tenants.service import load_tenant
+
+__all__ = [
+    "BRANDS",
+    "CATEGORIES",
+    "create_group",
+    "create_product",
+    "deactivate_product",
+    "delete_group",
+    "get_group",
+    "get_product",
+    "list_groups",
+    "list_products",
+    "load_product",
+    "load_products",
+    "update_group",
+    "update_product",
+]
+
+# A code collides with an existing one about once in (10^6 / items of that kind) draws; five draws in a row
+# colliding would mean the tenant's code space is nearly full, far beyond every plan's maxProducts.
+_CODE_ATTEMPTS = 5
+
+
+def _now() -> str:
+    return clock.isoformat(clock.now())
+
+
+def _limit_error(tenant_id: str) -> LimitExceeded:
+    plan = get_plan(load_tenant(tenant_id).plan_id)
+    return LimitExceeded(
+        detail=f"the plan {plan.name} allows {plan.max_products} active products and services (maxProducts)",
+        limit="maxProducts",
+    )
+
+
+def _invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
+    return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message, code),))
+
+
+def _check_price(price: Money | None, currency: str) -> None:
+    if price is not None and price.currency != currency:
+        raise _invalid("body.price.currency", f"must be the tenant's currency, {currency}", "currency-mismatch")
+
+
+def _check_duration(kind: str, duration: int | None, *, sent: bool) -> None:
+    if kind == "service" and duration is None:
+        raise _invalid("body.durationMinutes", "required for a service")
+    if kind == "product" and sent and duration is not None:
+        raise _invalid("body.durationMinutes", "only a service has a duration")
+
+
+class _Transaction:
+    """Transaction writes with what a failure of each one means (a failed condition is reported by index)."""
+
+    def __init__(self) -> None:
+        self.ops: list[dict[str, Any]] = []
+        self.meaning: dict[int, str] = {}
+
+    def add(self, *ops: dict[str, Any], meaning: str | None = None) -> None:
+        for op in ops:
+            if meaning is not None:
+                self.meaning[len(self.ops)] = meaning
+            self.ops.append(op)
+
+    def failures(self, exc: TransactionConflict) -> set[str]:
+        return {self.meaning[i] for i in exc.failed if i in self.meaning}
+
+
+def _raise_for(failures: set[str], tenant_id: str, exc: TransactionConflict) -> None:
+    if "limit" in failures:
+        raise _limit_error(tenant_id) from exc
+    if "version" in failures:
+        raise VersionConflict(detail="the product changed since you read it; reload and retry") from exc
+    for meaning, field in (("category", "body.categoryId"), ("brand", "body.brandId")):
+        if meaning in failures:
+            raise _invalid(field, f"no such {meaning}", "unknown-reference") from exc
+
+
+def _group_counts(tenant_id: str, before: Product | None, after: Product, tx: _Transaction) -> None:
+    for group, meaning, old, new in (
+        (CATEGORIES, "category", before.category_id if before else None, after.category_id),
+        (BRANDS, "brand", before.brand_id if before else None, after.brand_id),
+    ):
+        if old == new:
+            continue
+        if old is not None:
+            tx.add(store.count_in_group_op(tenant_id, group, old, -1))
+        if new is not None:
+            tx.add(store.count_in_group_op(tenant_id, group, new, +1), meaning=meaning)
+
+
+def load_product(tenant_id: str, product_id: str) -> Product:
+    """The product or service ``product_id`` of the tenant; ``NotFound`` if there is none."""
+    product = store.get_product(tenant_id, product_id)
+    if product is None:
+        raise NotFound(detail=f"no product {product_id}")
+    return product
+
+
+def load_products(tenant_id: str, product_ids: Sequence[str], *, field: str = "body.items") -> list[Product]:
+    """The active products or services of an order's lines, in line order (for price snapshots, durations).
+
+    Raises ``InvalidInput`` naming ``<field>[i].productId`` for a line whose product does not exist or is
+    inactive. Reads each distinct product once.
+    """
+    found: dict[str, Product | None] = {}
+    result = []
+    for i, product_id in enumerate(product_ids):
+        if product_id not in found:
+            found[product_id] = store.get_product(tenant_id, product_id)
+        product = found[product_id]
+        if product is None or not product.active:
+            reason = "no such product" if product is None else "this product is not active"
+            raise _invalid(f"{field}[{i}].productId", reason, "unknown-product" if product is None else "inactive")
+        result.append(product)
+    return result
+
+
+def get_product(principal: Principal, product_id: str) -> Product:
+    """One product or service of the catalog."""
+    require(principal, Permission.CATALOG_READ)
+    return load_product(principal.tenant_id, product_id)
+
+
+def _matches(product: Product, query: ProductListQuery) -> bool:
+    return (
+        (query.category_id is None or product.category_id == query.category_id)
+        and (query.brand_id is None or product.brand_id == query.brand_id)
+        and (query.active is None or product.active == query.active)
+        and (query.q is None or fold(product.name).startswith(fold(query.q)))
+    )
+
+
+def _by_code(principal: Principal, query: ProductListQuery, code: str) -> Page[Product]:
+    if not is_valid_code(code):
+        raise _invalid("query.code", "not a valid code (its check letter does not match)", "invalid-code")
+    product_id = store.find_code(principal.tenant_id, code)
+    product = store.get_product(principal.tenant_id, product_id) if product_id else None
+    return Page[Product](items=[product] if product is not None and _matches(product, query) else [])
+
+
+def list_products(principal: Principal, query: ProductListQuery) -> Page[Product]:
+    """One page of the catalog, active items first, then by name; by category or brand, active, name prefix."""
+    require(principal, Permission.CATALOG_READ)
+    if query.category_id is not None and query.brand_id is not None:
+        raise _invalid("query.brandId", "filter by categoryId or by brandId, not both")
+    if query.code is not None:
+        return _by_code(principal, query, query.code)
+    prefix = fold(query.q) if query.q is not None else ""
+    if query.q is not None and not prefix:
+        raise _invalid("query.q", "must contain a letter or a digit")
+    if query.category_id is not None:
+        listing, facet = store.product_listing(principal.tenant_id, CATEGORIES, query.category_id), "category"
+    elif query.brand_id is not None:
+        listing, facet = store.product_listing(principal.tenant_id, BRANDS, query.brand_id), "brand"
+    else:
+        listing, facet = store.product_listing(principal.tenant_id, None, None), "all"
+    scope = f"products:{facet}:{query.category_id or query.brand_id or ''}:{query.active}:{prefix}"
+    tenant = principal.tenant_id
+    start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
+    page = store.list_products(listing, active=query.active, name_prefix=prefix, limit=query.limit, start_key=start)
+    return Page[Product](
+        items=[Product.model_validate(strip_storage(item)) for item in page.items],
+        next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
+    )
+
+
+def create_product(principal: Principal, body: CreateProductRequest, idempotency_key: str | None) -> Product:
+    """Add a product or service with a generated code; an active one counts against the plan's maxProducts."""
+    require(principal, Permission.CATALOG_WRITE)
+    return idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        "products.create",
+        body,
+        Product,
+        lambda seal: _create_product(principal, body, seal),
+    )
+
+
+def _create_product(principal: Principal, body: CreateProductRequest, seal: idempotency.Seal) -> Product:
+    tenant_id = principal.tenant_id
+    tenant = load_tenant(tenant_id)
+    _check_price(body.price, tenant.currency)
+    _check_duration(body.kind, body.duration_minutes, sent="duration_minutes" in body.model_fields_set)
+    now = _now()
+    product_id = new_id()
+    for _ in range(_CODE_ATTEMPTS):
+        product = Product.model_validate(
+            {
+                **body.model_dump(by_alias=False),
+                "id": product_id,
+                "tenant_id": tenant_id,
+                "code": new_code(tenant.name, body.kind),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        tx = _Transaction()
+        if product.active:
+            tx.add(tenants_store.take_product_op(tenant_id, get_plan(tenant.plan_id).max_products), meaning="limit")
+        tx.add(store.new_product_op(product))
+        tx.add(store.claim_code_op(product), meaning="code")
+        _group_counts(tenant_id, None, product, tx)
+        if product.kind == "product":
+            stock = StockRecord(
+                product_id=product.id, code=product.code, name=product.name, active=product.active, updated_at=now
+            )
+            tx.add(stock_store.new_stock_op(tenant_id, stock))
+        tx.add(
+            audit_op(principal, "product.created", Kind.PRODUCT, product.id, after=product.model_dump()),
+            event_put_op(
+                new_event(
+                    "product.created",
+                    tenant_id,
+                    {"code": product.code, "kind": product.kind, "name": product.name, "active": product.active},
+                    subject=product.id,
+                )
+            ),
+            *seal(product),
+        )
+        try:
+            Table().transact(tx.ops)
+        except TransactionConflict as exc:
+            failures = tx.failures(exc)
+            _raise_for(failures, tenant_id, exc)
+            if "code" in failures:
+                continue  # drawn code already taken: draw another
+            raise
+        return product
+    raise Conflict(detail="could not allocate a unique product code; retry")
+
+
+def _load_for_change(principal: Principal, product_id: str, version: int | None) -> Product:
+    before = store.get_product(principal.tenant_id, product_id, consistent=True)
+    if before is None:
+        raise NotFound(detail=f"no product {product_id}")
+    if version is not None and before.version != version:
+        raise VersionConflict(detail=f"the product is at version {before.version}; reload and retry")
+    return before
+
+
+def _apply(
+    principal: Principal, before: Product, changes: dict[str, Any], action: str, event_data: dict[str, Any]
+) -> Product:
+    tenant_id = principal.tenant_id
+    now = _now()
+    changes = {**changes, "updatedAt": now}
+    after = Product.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
+    tx = _Transaction()
+    tx.add(store.update_product_op(before, after, changes), meaning="version")
+    _group_counts(tenant_id, before, after, tx)
+    if before.active and not after.active:
+        tx.add(tenants_store.release_product_op(tenant_id))
+    elif after.active and not before.active:
+        max_products = get_plan(load_tenant(tenant_id).plan_id).max_products
+        tx.add(tenants_store.take_product_op(tenant_id, max_products), meaning="limit")
+    if after.kind == "product" and (after.name != before.name or after.active != before.active):
+        tx.add(stock_store.sync_stock_op(tenant_id, after.id, name=after.name, active=after.active, at=now))
+    tx.add(
+        audit_op(principal, action, Kind.PRODUCT, after.id, before=before.model_dump(), after=after.model_dump()),
+        event_put_op(new_event(action, tenant_id, event_data, subject=after.id)),
+    )
+    try:
+        Table().transact(tx.ops)
+    except TransactionConflict as exc:
+        _raise_for(tx.failures(exc), tenant_id, exc)
+        raise
+    return after
+
+
+def update_product(principal: Principal, product_id: str, body: UpdateProductRequest) -> Product:
+    """Change a product or service (optimistic locking on ``version``); kind and code never change."""
+    require(principal, Permission.CATALOG_WRITE)
+    before = _load_for_change(principal, product_id, body.version)
+    if body.price is not None:
+        _check_price(body.price, load_tenant(principal.tenant_id).currency)
+    sent = body.model_fields_set
+    if "duration_minutes" in sent:
+        _check_duration(before.kind, body.duration_minutes, sent=True)
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
+    return _apply(principal, before, changes, "product.updated", {"changed": sorted(changes)})
+
+
+def deactivate_product(principal: Principal, product_id: str) -> Product:
+    """Deactivate a product or service: it leaves sale, frees a maxProducts slot, keeps its code and history."""
+    require(principal, Permission.CATALOG_WRITE)
+    before = _load_for_change(principal, product_id, None)
+    if not before.active:
+        return before
+    return _apply(principal, before, {"active": False}, "product.deactivated", {"code": before.code})
+
+
+def _load_group(principal: Principal, group: Group[G], group_id: str, *, consistent: bool = False) -> G:
+    record = store.get_group(principal.tenant_id, group, group_id, consistent=consistent)
+    if record is None:
+        raise NotFound(detail=f"no {group.name} {group_id}")
+    return record
+
+
+def _name_taken(group: Group[Any]) -> Conflict:
+    return Conflict(
+        detail=f"a {group.name} with this name already exists",
+        errors=(FieldError("body.name", "already used (case and accents are ignored)", "taken"),),
+    )
+
+
+def _in_use(group: Group[Any], count: int) -> Conflict:
+    return Conflict(
+        detail=f"{count} product(s) are filed under this {group.name}; move or clear them first", code="in-use"
+    )
+
+
+def list_groups(principal: Principal, group: Group[G], query: GroupListQuery) -> Page[G]:
+    """One page of categories or brands by name (case and accents ignored), optionally by a name prefix."""
+    require(principal, Permission.CATALOG_READ)
+    prefix = fold(query.q) if query.q is not None else ""
+    if query.q is not None and not prefix:
+        raise _invalid("query.q", "must contain a letter or a digit")
+    scope = f"{group.name}:{prefix}"
+    tenant = principal.tenant_id
+    start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
+    page = store.list_groups(tenant, group, prefix, query.limit, start)
+    return Page(
+        items=[group.model.model_validate(strip_storage(item)) for item in page.items],
+        next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
+    )
+
+
+def get_group(principal: Principal, group: Group[G], group_id: str) -> G:
+    """One category or brand."""
+    require(principal, Permission.CATALOG_READ)
+    return _load_group(principal, group, group_id)
+
+
+def create_group(principal: Principal, group: Group[G], body: CreateGroupRequest, idempotency_key: str | None) -> G:
+    """Add a category or brand; its name is unique in the tenant (case and accents ignored)."""
+    require(principal, Permission.CATALOG_WRITE)
+    return idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        f"{group.name}.create",
+        body,
+        group.model,
+        lambda seal: _create_group(principal, group, body, seal),
+    )
+
+
+def _create_group(principal: Principal, group: Group[G], body: CreateGroupRequest, seal: idempotency.Seal) -> G:
+    now = _now()
+    record: G = group.model.model_validate(
+        {
+            **body.model_dump(by_alias=False),
+            "id": new_id(),
+            "tenant_id": principal.tenant_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    action = f"{group.name}.created"
+    ops = [
+        *store.new_group_ops(group, record),
+        audit_op(principal, action, group.kind, record.id, after=record.model_dump()),
+        event_put_op(new_event(action, principal.tenant_id, {"name": record.name}, subject=record.id)),
+        *seal(record),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict as exc:
+        if 1 in exc.failed:
+            raise _name_taken(group) from exc
+        raise
+    return record
+
+
+def update_group(principal: Principal, group: Group[G], group_id: str, body: UpdateGroupRequest) -> G:
+    """Rename or describe a category or brand (optimistic locking on ``version``)."""
+    require(principal, Permission.CATALOG_WRITE)
+    before = _load_group(principal, group, group_id, consistent=True)
+    if before.version != body.version:
+        raise VersionConflict(detail=f"the {group.name} is at version {before.version}; reload and retry")
+    changes: dict[str, Any] = {**body.model_dump(exclude_unset=True, exclude={"version"}), "updatedAt": _now()}
+    after = group.model.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
+    renames: list[dict[str, Any]] = store.rename_group_ops(group, before, after.name)
+    action = f"{group.name}.updated"
+    ops = [
+        store.update_group_op(group, before, changes),
+        *renames,
+        audit_op(principal, action, group.kind, group_id, before=before.model_dump(), after=after.model_dump()),
+        event_put_op(new_event(action, principal.tenant_id, {"changed": sorted(changes)}, subject=group_id)),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict as exc:
+        if 0 in exc.failed:
+            raise VersionConflict(detail=f"the {group.name} changed since you read it; reload and retry") from exc
+        if renames and 2 in exc.failed:
+            raise _name_taken(group) from exc
+        raise
+    return after
+
+
+def delete_group(principal: Principal, group: Group[G], group_id: str) -> None:
+    """Delete a category or brand that no product is filed under (else 409): it is gone, its name free again."""
+    require(principal, Permission.CATALOG_WRITE)
+    record: G = _load_group(principal, group, group_id, consistent=True)
+    if record.product_count:
+        raise _in_use(group, record.product_count)
+    action = f"{group.name}.deleted"
+    try:
+        Table().transact(
+            [
+                *store.delete_group_ops(group, record),
+                audit_op(principal, action, group.kind, group_id, before=record.model_dump()),
+                event_put_op(new_event(action, principal.tenant_id, {"name": record.name}, subject=group_id)),
+            ]
+        )
+    except TransactionConflict as exc:
+        current = store.get_group(principal.tenant_id, group, group_id, consistent=True)
+        if current is not None and current.product_count:
+            raise _in_use(group, current.product_count) from exc
+        raise Conflict(detail=f"the {group.name} changed while it was being deleted; retry") from exc

@@ -1,0 +1,1 @@
+"""Inventory: stock per product, movements, reservations for orders, low-stock alerts."""
