@@ -283,15 +283,21 @@ def _resume(
         logger.info("workflow task token no longer waiting", extra={"code": code, "status": status})
 
 
-def _resume_quietly(
-    token: str, definition: WorkflowDefinition, entity: Mapping[str, Any], status: str, *, enter: bool, timer: int
+def _resume_after_commit(
+    spec: EntitySpec, tenant_id: str, entity_id: str, token: str, definition: WorkflowDefinition, entity: dict[str, Any]
 ) -> None:
-    # After a committed transition the change stands whatever Step Functions says; a machine left behind
-    # catches up at its next timer (a status without timers waits for the next transition's token).
+    # The committed transition stands whatever Step Functions says. When it cannot be reached, the token goes
+    # back on the entity: the next transition (or the status's timer) resumes the machine with the status of
+    # that moment, and the machine catches up.
+    status = str(entity[STATUS])
     try:
-        _resume(token, definition, entity, status, enter=enter, timer=timer)
+        _resume(token, definition, entity, status, enter=True, timer=0)
     except (ClientError, BotoCoreError):
         logger.exception("could not resume the workflow execution", extra={"status": status})
+        try:
+            Table().transact([store.restore_token_op(tenant_id, spec.kind, entity_id, token)])
+        except TransactionConflict:
+            logger.info("a newer park holds the entity; the older token is dropped")
 
 
 # --- entity lifecycle -----------------------------------------------------------------------------------------
@@ -483,7 +489,7 @@ def _transition(
             raise
         after = {**strip_storage(item), **changes, "version": version + 1}
         if token is not None:
-            _resume_quietly(token, definition, after, to, enter=True, timer=0)
+            _resume_after_commit(spec, tenant_id, entity_id, token, definition, after)
         return TransitionResult(entity=after, from_status=current, to_status=to, version=version + 1, history=entry)
     raise Conflict(detail=f"the {spec.entity_type.value} is busy; retry")
 

@@ -18,6 +18,7 @@ from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.errors import Conflict, FieldError, NotFound
 from chalicelib.core.events import event_put_op, new_event
+from chalicelib.tenants.models import BusinessType
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import store
 from chalicelib.workflows.defaults import default_definition
@@ -77,8 +78,8 @@ def _in_effect(current: WorkflowRecord | None, default: WorkflowDefinition) -> W
     return None
 
 
-def _view(tenant_id: str, entity_type: EntityType, current: WorkflowRecord | None) -> Workflow:
-    name, default = default_definition(load_tenant(tenant_id).business_type, entity_type)
+def _view(business_type: BusinessType, entity_type: EntityType, current: WorkflowRecord | None) -> Workflow:
+    name, default = default_definition(business_type, entity_type)
     in_effect = _in_effect(current, default)
     if in_effect is not None:
         return in_effect.view()
@@ -169,7 +170,8 @@ def list_workflows(principal: Principal) -> WorkflowList:
     """The tenant's workflows, one per entity type: what new entities start with."""
     require(principal, Permission.TENANT_READ)
     current = {record.entity_type: record for record in store.list_current(principal.tenant_id)}
-    return WorkflowList(items=[_view(principal.tenant_id, t, current.get(t)) for t in EntityType])
+    business_type = load_tenant(principal.tenant_id).business_type
+    return WorkflowList(items=[_view(business_type, t, current.get(t)) for t in EntityType])
 
 
 def get_workflow(principal: Principal, entity_type: str, version: int | None = None) -> Workflow:
@@ -177,7 +179,8 @@ def get_workflow(principal: Principal, entity_type: str, version: int | None = N
     require(principal, Permission.TENANT_READ)
     kind = parse_entity_type(entity_type)
     if version is None:
-        return _view(principal.tenant_id, kind, store.get_current(principal.tenant_id, kind))
+        current = store.get_current(principal.tenant_id, kind)
+        return _view(load_tenant(principal.tenant_id).business_type, kind, current)
     try:
         return workflow_version(principal.tenant_id, kind, version).view()
     except LookupError as exc:
@@ -202,7 +205,8 @@ def reset_workflow(principal: Principal, entity_type: str) -> Workflow:
     require(principal, Permission.WORKFLOWS_MANAGE)
     kind = parse_entity_type(entity_type)
     current = store.get_current(principal.tenant_id, kind, consistent=True)
+    business_type = load_tenant(principal.tenant_id).business_type
     if current is None or not current.customized:
-        return _view(principal.tenant_id, kind, current)
-    name, default = default_definition(load_tenant(principal.tenant_id).business_type, kind)
+        return _view(business_type, kind, current)
+    name, default = default_definition(business_type, kind)
     return _write_version(principal, kind, default, customized=False, based_on=name).view()

@@ -37,6 +37,7 @@ __all__ = [
     "park_ops",
     "release_token_op",
     "reminder_marker_op",
+    "restore_token_op",
     "set_execution",
 ]
 
@@ -227,6 +228,13 @@ def release_token_op(tenant_id: str, kind: Kind, entity_id: str, token: str | No
     if token is None:
         return condition_op(pk, _RUNTIME_SK, Attr(_TOKEN).not_exists())
     return _update_op(pk, _RUNTIME_SK, remove=(_TOKEN,), condition=Attr(_TOKEN).eq(token))
+
+
+def restore_token_op(tenant_id: str, kind: Kind, entity_id: str, token: str) -> dict[str, Any]:
+    """Put back a token a transition took but could not use (Step Functions unreachable), so that the next
+    transition resumes the machine; fails when a park stored a newer one meanwhile."""
+    pk = keys.entity_pk(tenant_id, kind, entity_id)
+    return _update_op(pk, _RUNTIME_SK, set_={_TOKEN: token}, condition=Attr(_TOKEN).not_exists())
 
 
 def history_op(tenant_id: str, kind: Kind, entity_id: str, entry: HistoryEntry) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.access.permissions import Role
 from chalicelib.core import aws
@@ -274,3 +275,28 @@ def test_history_pages_with_a_cursor_bound_to_the_entity(api: Any, admin: Accoun
     other = new_entity(admin.tenant_id)
     with pytest.raises(AppError):
         engine.history(admin.tenant_id, TEST_TYPE, other, PageParams(limit=1, cursor=first.next_cursor))
+
+
+def test_a_machine_left_behind_by_an_unreachable_step_functions_catches_up(
+    api: Any, admin: Account, drain: Drain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_flow(api, admin, flow())
+    entity_id = new_entity(admin.tenant_id)
+    drain(lambda: parked_in(admin.tenant_id, entity_id, "PENDING"))
+    real = aws.stepfunctions()
+
+    class Unreachable:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def send_task_success(self, **_: Any) -> None:
+            raise EndpointConnectionError(endpoint_url="https://states.us-east-1.amazonaws.com")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(aws, "stepfunctions", Unreachable)
+        moved = engine.transition(actor(admin, Role.STAFF), TEST_TYPE, entity_id, "ACTIVE", None, 1)
+    assert moved.to_status == "ACTIVE"
+    # The change stands; the machine still waits in PENDING and its token is back for the next transition.
+    assert parked_in(admin.tenant_id, entity_id, "PENDING")
+    engine.transition(actor(admin, Role.MANAGER), TEST_TYPE, entity_id, "DONE", None, 2)
+    drain(lambda: execution_status(admin.tenant_id, entity_id) == "SUCCEEDED")
