@@ -12,6 +12,7 @@ from chalicelib.auth.routes import blueprint as auth
 from chalicelib.catalog.routes import blueprint as catalog
 from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
+from chalicelib.customers.routes import blueprint as customers
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.health.routes import blueprint as health
 from chalicelib.inventory.routes import blueprint as inventory
@@ -25,7 +26,7 @@ from chalicelib.workflows.routes import blueprint as workflows
 app = Chalice(app_name="btrix")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
-for blueprint in (health, docs, auth, access, plans, tenants, users, audit, workflows, catalog, inventory):
+for blueprint in (health, docs, auth, access, plans, tenants, users, audit, workflows, catalog, inventory, customers):
     app.register_blueprint(blueprint)
 
 

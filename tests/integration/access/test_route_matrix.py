@@ -17,7 +17,7 @@ from chalicelib.access.permissions import MATRIX, TENANT_ROLES, Permission, Role
 from chalicelib.auth.service import create_platform_admin
 from chalicelib.core.api import Operation, operation_of
 from chalicelib.core.ids import new_id
-from tests.support.commerce import create_group, create_product
+from tests.support.commerce import create_customer, create_group, create_product
 from tests.support.identity import PASSWORD, Account, add_user, call, signup
 
 PUBLIC_ROUTES = {
@@ -129,6 +129,7 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "product_id": lambda api, victim: create_product(api, victim)["id"],
     "category_id": lambda api, victim: create_group(api, victim, "categories", f"Category {new_id()}")["id"],
     "brand_id": lambda api, victim: create_group(api, victim, "brands", f"Brand {new_id()}")["id"],
+    "customer_id": lambda api, victim: create_customer(api, victim)["id"],
 }
 
 

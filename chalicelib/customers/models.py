@@ -1,0 +1,238 @@
+"""Customer models: the stored record (document encrypted), the API view, and the requests that change it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import BeforeValidator, EmailStr, Field, StringConstraints, field_validator, model_validator
+
+from chalicelib.core.models import ApiModel
+from chalicelib.core.money import Money
+from chalicelib.core.pagination import PageParams
+from chalicelib.core.text import fold
+from chalicelib.core.validation import CountryCode, E164Phone
+
+__all__ = [
+    "Address",
+    "Consent",
+    "ConsentChanges",
+    "Consents",
+    "CreateCustomerRequest",
+    "Customer",
+    "CustomerListQuery",
+    "CustomerRecord",
+    "CustomerStats",
+    "DocumentType",
+    "UpdateCustomerRequest",
+]
+
+DocumentType = Literal["cpf", "cnpj", "tax_id"]
+MAX_TAGS = 20
+
+
+def _named(name: str) -> str:
+    # Names are sorted and searched by their folded form, which must not be empty (it is part of a key).
+    if not any(ch.isalnum() for ch in fold(name)):
+        raise ValueError("must contain a letter or a digit")
+    return name
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Document = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+Email = Annotated[EmailStr, BeforeValidator(_lower)]
+
+
+class Address(ApiModel):
+    """A postal address; for BR the postal code (CEP) is 8 digits, shown as 01310-100."""
+
+    street: str = Field(min_length=1, max_length=200)
+    number: str | None = Field(default=None, max_length=20)
+    complement: str | None = Field(default=None, max_length=100)
+    district: str | None = Field(default=None, max_length=100)
+    city: str = Field(min_length=1, max_length=100)
+    state: str | None = Field(default=None, max_length=60)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: CountryCode
+
+
+class Consent(ApiModel):
+    """Whether the customer agreed to marketing on a channel, and when that was last set."""
+
+    granted: bool
+    updated_at: str
+
+
+class Consents(ApiModel):
+    """Marketing consents per channel (absent: never asked)."""
+
+    email: Consent | None = None
+    sms: Consent | None = None
+    whatsapp: Consent | None = None
+
+
+class ConsentChanges(ApiModel):
+    """Consents to record; each one sent is stamped with the time it changed."""
+
+    email: bool | None = None
+    sms: bool | None = None
+    whatsapp: bool | None = None
+
+
+class CustomerStats(ApiModel):
+    """Kept current by orders: how many, how much in total, the latest one."""
+
+    orders_count: int
+    total_spent: Money
+    last_order_at: str | None = None
+
+
+class CustomerRecord(ApiModel):
+    """A customer as stored: the document only encrypted, with its keyed hash and last digits."""
+
+    id: str
+    tenant_id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    document_type: DocumentType | None = None
+    document_encrypted: str | None = None
+    document_hash: str | None = None
+    document_last4: str | None = None
+    address: Address | None = None
+    tags: list[str] = Field(default_factory=list)
+    consents: Consents = Field(default_factory=Consents)
+    notes: str | None = None
+    currency: str
+    orders_count: int = 0
+    total_spent_amount: Decimal = Decimal(0)
+    last_order_at: str | None = None
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+class Customer(ApiModel):
+    """A customer as the API shows it (the document masked)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    document_type: DocumentType | None = None
+    document_masked: str | None = Field(default=None, description="Last digits of the CPF/CNPJ/tax id")
+    address: Address | None = None
+    tags: list[str]
+    consents: Consents
+    notes: str | None = None
+    stats: CustomerStats
+    created_at: str
+    updated_at: str
+    version: int
+
+    @classmethod
+    def of(cls, record: CustomerRecord) -> Customer:
+        """The API view of a stored customer."""
+        stats = CustomerStats(
+            orders_count=record.orders_count,
+            total_spent=Money.of(record.total_spent_amount, record.currency),
+            last_order_at=record.last_order_at,
+        )
+        fields = record.model_dump(
+            by_alias=False,
+            include={"id", "tenant_id", "name", "email", "phone", "document_type", "tags", "notes"},
+        )
+        fields.update(created_at=record.created_at, updated_at=record.updated_at, version=record.version)
+        return cls(
+            **fields,
+            document_masked=f"****{record.document_last4}" if record.document_last4 else None,
+            address=record.address,
+            consents=record.consents,
+            stats=stats,
+        )
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for tag in tags:
+        if fold(tag) not in seen:
+            seen.add(fold(tag))
+            kept.append(tag)
+    return kept
+
+
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS, description=f"At most {MAX_TAGS}; repeats are dropped")]
+
+
+class CreateCustomerRequest(ApiModel):
+    """A new customer; email and phone are unique in the tenant. ``document``: CPF or CNPJ in Brazil."""
+
+    name: Name
+    email: Email | None = None
+    phone: E164Phone | None = None
+    document: Document | None = None
+    address: Address | None = None
+    tags: Tags = Field(default_factory=list)
+    consents: ConsentChanges | None = None
+    notes: Notes | None = None
+
+    _name = field_validator("name")(_named)
+    _tags = field_validator("tags")(_unique_tags)
+
+
+class UpdateCustomerRequest(ApiModel):
+    """Changes to a customer; ``version`` is the one the client read. Null clears email, phone, document,
+    address or notes; ``tags`` replaces the tags; ``consents`` changes only the channels it names."""
+
+    version: int = Field(ge=1)
+    name: Name | None = None
+    email: Email | None = None
+    phone: E164Phone | None = None
+    document: Document | None = None
+    address: Address | None = None
+    tags: Tags | None = None
+    consents: ConsentChanges | None = None
+    notes: Notes | None = None
+
+    @field_validator("name", "tags", "consents")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields that were sent: an explicit null may clear the optional ones, not these.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    _name = field_validator("name")(lambda name: name if name is None else _named(name))
+    _tags = field_validator("tags")(lambda tags: tags if tags is None else _unique_tags(tags))
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set - {"version"}:
+            raise ValueError("nothing to change")
+        return self
+
+
+def _international(value: object) -> object:
+    # In a query string an unencoded "+" arrives as a space; a number without it is read as international.
+    if isinstance(value, str):
+        value = value.strip()
+        return value if value.startswith("+") else f"+{value}"
+    return value
+
+
+class CustomerListQuery(PageParams):
+    """Customers newest first, or one found by exact email or phone, or by a name prefix (``q``)."""
+
+    email: Email | None = None
+    phone: Annotated[E164Phone, BeforeValidator(_international)] | None = None
+    q: str | None = Field(default=None, min_length=1, max_length=120, description="Name prefix, e.g. jo → João")

@@ -1,0 +1,141 @@
+"""Customer items, the per-tenant claims that keep email and phone unique (and find customers by them), and
+the lists: newest first, and by folded name for prefix search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from boto3.dynamodb.conditions import Attr
+
+from chalicelib.core.crypto import lookup_hash
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.store import QueryPage, Table, change_op, delete_op, put_op, update_op
+from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.core.text import fold
+from chalicelib.customers.models import CustomerRecord
+
+__all__ = [
+    "ContactField",
+    "claim_op",
+    "customer_key",
+    "delete_customer_op",
+    "find_by_contact",
+    "get_customer",
+    "list_customers",
+    "new_customer_op",
+    "order_stats_op",
+    "release_op",
+    "search_customers",
+    "update_customer_op",
+]
+
+CUSTOMER_ENTITY = "Customer"
+CLAIM_ENTITY = "UniqueClaim"
+_NAME = "NAME"
+ContactField = Literal["email", "phone"]
+_CLAIM_FIELDS: dict[ContactField, str] = {"email": "CUSTOMEREMAIL", "phone": "CUSTOMERPHONE"}
+
+
+def customer_key(tenant_id: str, customer_id: str) -> tuple[str, str]:
+    """(PK, SK) of a customer."""
+    return keys.entity_pk(tenant_id, Kind.CUSTOMER, customer_id), keys.META_SK
+
+
+def _claim_key(tenant_id: str, field: ContactField, value: str) -> tuple[str, str]:
+    # Keyed hash of the normalised value: an email may contain "#", and the table keeps no list of addresses.
+    return keys.unique_pk(tenant_id, _CLAIM_FIELDS[field], lookup_hash(field, value)), keys.UNIQUE_SK
+
+
+def _name_sort(record: CustomerRecord) -> str:
+    return keys.name_sk(fold(record.name), record.id)
+
+
+def new_customer_op(record: CustomerRecord) -> dict[str, Any]:
+    """Create the customer, listed newest first and by name."""
+    pk, sk = customer_key(record.tenant_id, record.id)
+    return put_op(
+        {
+            PARTITION_KEY: pk,
+            SORT_KEY: sk,
+            ENTITY: CUSTOMER_ENTITY,
+            GSI1.partition_key: keys.collection_pk(record.tenant_id, Collection.CUSTOMERS),
+            GSI1.sort_key: keys.time_sk(record.created_at, record.id),
+            GSI2.partition_key: keys.collection_pk(record.tenant_id, Collection.CUSTOMERS, _NAME),
+            GSI2.sort_key: _name_sort(record),
+            **record.model_dump(),
+        }
+    )
+
+
+def claim_op(tenant_id: str, field: ContactField, value: str, customer_id: str) -> dict[str, Any]:
+    """Claim an email or phone for ``customer_id``; fails the transaction if another customer has it."""
+    pk, sk = _claim_key(tenant_id, field, value)
+    return put_op({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: CLAIM_ENTITY, "customerId": customer_id})
+
+
+def release_op(tenant_id: str, field: ContactField, value: str) -> dict[str, Any]:
+    """Free an email or phone (changed or removed)."""
+    return delete_op(*_claim_key(tenant_id, field, value))
+
+
+def find_by_contact(tenant_id: str, field: ContactField, value: str) -> str | None:
+    """The id of the customer with this (normalised) email or phone, or None."""
+    item = Table().get(*_claim_key(tenant_id, field, value))
+    return str(item["customerId"]) if item else None
+
+
+def get_customer(tenant_id: str, customer_id: str, *, consistent: bool = False) -> CustomerRecord | None:
+    """The customer, or None."""
+    item = Table().get(*customer_key(tenant_id, customer_id), consistent=consistent)
+    return CustomerRecord.model_validate(strip_storage(item)) if item else None
+
+
+def update_customer_op(before: CustomerRecord, after: CustomerRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Write ``changes`` (stored names; None removes) to the version of ``before`` that was read."""
+    updates = {name: value for name, value in changes.items() if value is not None}
+    removed = [name for name, value in changes.items() if value is None]
+    if after.name != before.name:
+        updates[GSI2.sort_key] = _name_sort(after)
+    return update_op(
+        *customer_key(before.tenant_id, before.id), updates, expected_version=before.version, remove=removed
+    )
+
+
+def delete_customer_op(record: CustomerRecord) -> dict[str, Any]:
+    """Delete the customer as read (fails if it changed meanwhile)."""
+    return delete_op(*customer_key(record.tenant_id, record.id), condition=Attr("version").eq(record.version))
+
+
+def order_stats_op(tenant_id: str, customer_id: str, amount: Decimal, currency: str, at: str) -> dict[str, Any]:
+    """Count one more order of ``amount`` at ``at`` (atomic ADD: concurrent orders all count)."""
+    return change_op(
+        *customer_key(tenant_id, customer_id),
+        add={"ordersCount": 1, "totalSpentAmount": amount},
+        set_={"lastOrderAt": at},
+        condition=Attr("currency").eq(currency),
+    )
+
+
+def list_customers(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+    """One page of the tenant's customers, newest first."""
+    return Table().query_page(
+        keys.collection_pk(tenant_id, Collection.CUSTOMERS),
+        index=GSI1,
+        limit=limit,
+        start_key=start_key,
+        newest_first=True,
+    )
+
+
+def search_customers(tenant_id: str, name_prefix: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+    """One page of the customers whose folded name starts with ``name_prefix``, by name."""
+    return Table().query_page(
+        keys.collection_pk(tenant_id, Collection.CUSTOMERS, _NAME),
+        index=GSI2,
+        sort_prefix=keys.name_prefix(name_prefix),
+        limit=limit,
+        start_key=start_key,
+    )
