@@ -34,10 +34,18 @@ from tests.integration.workflows.conftest import (
     parked_in,
     use_flow,
 )
-from tests.support.identity import Account
+from tests.support.identity import Account, signup
 
 pytestmark = pytest.mark.usefixtures("registered")
 Drain = Callable[..., None]
+
+
+@pytest.fixture(scope="module")
+def admin(api: Any) -> Account:
+    """One tenant for the module (signups are rate limited): each test writes its flow first and runs its own
+    entities, which keep the flow version they started with."""
+    account, _ = signup(api, businessType="restaurant")
+    return account
 
 
 def _queued(kind: QueueKind, entity_id: str) -> list[dict[str, Any]]:
