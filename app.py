@@ -17,6 +17,7 @@ from chalicelib.docs.routes import blueprint as docs
 from chalicelib.health.routes import blueprint as health
 from chalicelib.inventory.routes import blueprint as inventory
 from chalicelib.live import service as live
+from chalicelib.orders.routes import blueprint as orders
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users
@@ -26,7 +27,21 @@ from chalicelib.workflows.routes import blueprint as workflows
 app = Chalice(app_name="btrix")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
-for blueprint in (health, docs, auth, access, plans, tenants, users, audit, workflows, catalog, inventory, customers):
+for blueprint in (
+    health,
+    docs,
+    auth,
+    access,
+    plans,
+    tenants,
+    users,
+    audit,
+    workflows,
+    catalog,
+    inventory,
+    customers,
+    orders,
+):
     app.register_blueprint(blueprint)
 
 

@@ -56,3 +56,23 @@ def api(stack: Any) -> Iterator[Any]:
         # The test client builds a plain LocalGateway; ours adds the problem+json Gateway Responses.
         client.http._local_gateway = ProblemGateway(app, client._chalice_config)
         yield client.http
+
+
+@pytest.fixture
+def drain(stack: Any) -> Any:
+    """Runs the app's queue consumers (as Lambda's event sources would) until ``condition()`` holds."""
+    import time
+
+    from app import app
+    from localdev.worker import QueueWorker
+
+    worker = QueueWorker(app, wait_seconds=0)
+
+    def until(condition: Any, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline, "the workflow did not get there in time"
+            if not worker.poll_once():
+                time.sleep(0.1)
+
+    return until

@@ -167,7 +167,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.KITCHEN: frozenset(
-        _EVERY_TENANT_ROLE | {P.CATALOG_READ, P.INVENTORY_READ, P.ORDERS_READ_ALL, P.ORDERS_TRANSITION}
+        _EVERY_TENANT_ROLE
+        | {P.CATALOG_READ, P.INVENTORY_READ, P.ORDERS_READ_ALL, P.ORDERS_READ_OWN, P.ORDERS_TRANSITION}
     ),
     Role.AGENT: frozenset(
         _EVERY_TENANT_ROLE

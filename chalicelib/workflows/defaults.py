@@ -29,6 +29,9 @@ _BOOKERS = ("ADMIN", "MANAGER", "STAFF", "SALES_REP")
 Json = dict[str, Any]
 
 
+_CANCELLING = frozenset({"CANCELLED", "QUOTE_REJECTED", "NO_SHOW", "LOST"})
+
+
 def _status(
     name: str,
     labels: tuple[str, str, str],
@@ -38,10 +41,13 @@ def _status(
     timers: tuple[Json, ...] = (),
 ) -> Json:
     pt, en, es = labels
+    # Terminal statuses that mean "it did not happen" end cancelled (stock goes back); the others completed.
+    cancelled = terminal and name in _CANCELLING
     return {
         "name": name,
         "labels": {"pt-BR": pt, "en-US": en, "es-ES": es},
         "terminal": terminal,
+        **({"outcome": "cancelled"} if cancelled else {"outcome": "completed"} if terminal else {}),
         "onEnter": list(on_enter),
         "timers": list(timers),
     }

@@ -164,6 +164,11 @@ class StatusDef(ApiModel):
         default_factory=dict, examples=[{"pt-BR": "Pendente", "en-US": "Pending"}]
     )
     terminal: bool = False
+    outcome: Literal["completed", "cancelled"] | None = Field(
+        default=None,
+        description="Terminal statuses only: how the entity ended (default completed). An order ending cancelled "
+        "gives its reserved stock back; one ending completed consumes it.",
+    )
     on_enter: list[Action] = Field(default_factory=list, max_length=10)
     timers: list[Timer] = Field(default_factory=list, max_length=5, description="In the order they fire")
 
@@ -324,6 +329,8 @@ def _fields(definition: WorkflowBody, prefix: str) -> list[FieldError]:
 
     for i, status in enumerate(definition.statuses):
         where = f"{prefix}.statuses[{i}]"
+        if status.outcome is not None and not status.terminal:
+            errors.append(FieldError(f"{where}.outcome", "only a terminal status has an outcome", "not-terminal"))
         if status.terminal:
             if status.timers:
                 errors.append(FieldError(f"{where}.timers", "a terminal status cannot have timers", "terminal"))

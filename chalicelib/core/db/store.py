@@ -317,26 +317,35 @@ def counter_op(
     *,
     less_than: int | None = None,
     greater_than: int | None = None,
+    expires_at: int | None = None,
+    create: bool = False,
 ) -> dict[str, Any]:
-    """A transaction Update adding ``delta`` to ``counter`` on an existing item, optionally only while the
-    counter is below ``less_than`` (a plan limit) or above ``greater_than``; else the transaction fails."""
-    conditions = ["attribute_exists(#pk)"]
+    """A transaction Update adding ``delta`` to ``counter`` on an existing item (or, with ``create``, on an
+    item made on first use, such as a monthly counter, with its TTL ``expires_at``), optionally only while
+    the counter is below ``less_than`` (a plan limit) or above ``greater_than``; else the transaction fails."""
+    conditions = [] if create else ["attribute_exists(#pk)"]
+    names = {"#c": counter} if create else {"#c": counter, "#pk": PARTITION_KEY}
     values: dict[str, Any] = {":delta": delta}
+    expression = "ADD #c :delta"
+    if expires_at is not None:
+        names["#ttl"] = TTL_ATTRIBUTE
+        values[":ttl"] = expires_at
+        expression += " SET #ttl = if_not_exists(#ttl, :ttl)"
     if less_than is not None:
         conditions.append("(attribute_not_exists(#c) OR #c < :limit)")
         values[":limit"] = less_than
     if greater_than is not None:
         conditions.append("#c > :floor")
         values[":floor"] = greater_than
-    return {
-        "Update": {
-            "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
-            "UpdateExpression": "ADD #c :delta",
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": {"#c": counter, "#pk": PARTITION_KEY},
-            "ExpressionAttributeValues": _serialize(values),
-        }
+    update: dict[str, Any] = {
+        "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": _serialize(values),
     }
+    if conditions:
+        update["ConditionExpression"] = " AND ".join(conditions)
+    return {"Update": update}
 
 
 def change_op(

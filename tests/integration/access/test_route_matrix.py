@@ -130,7 +130,15 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "category_id": lambda api, victim: create_group(api, victim, "categories", f"Category {new_id()}")["id"],
     "brand_id": lambda api, victim: create_group(api, victim, "brands", f"Brand {new_id()}")["id"],
     "customer_id": lambda api, victim: create_customer(api, victim)["id"],
+    "order_id": lambda api, victim: _foreign_order(api, victim),
 }
+
+
+def _foreign_order(api: Any, victim: Account) -> str:
+    product = create_product(api, victim, kind="service", name="Probe service")
+    response = call(api, "POST", "/orders", {"items": [{"productId": product["id"], "quantity": 1}]}, victim.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
 
 
 # Path parameters that name a kind of thing, not a record of a tenant: the same path addresses each caller's

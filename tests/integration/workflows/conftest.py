@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from app import app
 from chalicelib.access.permissions import Role
 from chalicelib.access.principal import Principal
 from chalicelib.core import aws
@@ -20,7 +18,6 @@ from chalicelib.core.ids import new_id
 from chalicelib.workflows import engine, store
 from chalicelib.workflows.engine import EntitySpec, OnTransition
 from chalicelib.workflows.models import EntityType
-from localdev.worker import QueueWorker
 from tests.support.identity import Account, call, signup
 
 # The engine's own tests run a made-up flow on the "sale" entity type (nothing else registers it yet); an
@@ -127,21 +124,6 @@ def execution_status(tenant_id: str, entity_id: str) -> str:
     arn = store.get_runtime(tenant_id, TEST_KIND, entity_id).execution_arn
     assert arn is not None
     return str(aws.stepfunctions().describe_execution(executionArn=arn)["status"])
-
-
-@pytest.fixture
-def drain(stack: Any) -> Callable[..., None]:
-    """Runs the app's queue consumers (as Lambda's event sources would) until ``condition()`` holds."""
-    worker = QueueWorker(app, wait_seconds=0)
-
-    def until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            assert time.monotonic() < deadline, "the workflow did not get there in time"
-            if not worker.poll_once():
-                time.sleep(0.1)
-
-    return until
 
 
 def iso_in(seconds: float) -> str:

@@ -1,0 +1,1 @@
+"""Appointments: bookable resources (staff, rooms, equipment), their hours, free slots and bookings."""

@@ -1,0 +1,197 @@
+"""Appointment models: resources with weekly hours, bookings, availability."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, time
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, Field, model_validator
+
+from chalicelib.core.models import ApiModel
+from chalicelib.core.pagination import PageParams
+from chalicelib.core.validation import TimeZoneName
+
+__all__ = [
+    "WEEKDAYS",
+    "Appointment",
+    "AppointmentListQuery",
+    "Availability",
+    "AvailabilityQuery",
+    "BookAppointmentRequest",
+    "CreateResourceRequest",
+    "Interval",
+    "RescheduleRequest",
+    "Resource",
+    "ResourceKind",
+    "Slot",
+    "UpdateResourceRequest",
+    "WeeklyHours",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ResourceKind = Literal["staff", "room", "equipment"]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a UTC offset or Z, e.g. 2026-03-02T14:00:00-03:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Interval(ApiModel):
+    """Opening hours of one stretch of a day, in the resource's time zone (``"09:00"`` to ``"12:30"``)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class WeeklyHours(ApiModel):
+    """Working hours per weekday; a missing day is closed."""
+
+    mon: list[Interval] = Field(default_factory=list, max_length=6)
+    tue: list[Interval] = Field(default_factory=list, max_length=6)
+    wed: list[Interval] = Field(default_factory=list, max_length=6)
+    thu: list[Interval] = Field(default_factory=list, max_length=6)
+    fri: list[Interval] = Field(default_factory=list, max_length=6)
+    sat: list[Interval] = Field(default_factory=list, max_length=6)
+    sun: list[Interval] = Field(default_factory=list, max_length=6)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> Self:
+        for day in WEEKDAYS:
+            stretches = sorted(getattr(self, day), key=lambda i: i.start)
+            for earlier, later in itertools.pairwise(stretches):
+                if later.start < earlier.end:
+                    raise ValueError(f"{day}: working hours overlap")
+        return self
+
+    def of(self, weekday: int) -> list[Interval]:
+        """The stretches of ``weekday`` (0 = Monday)."""
+        stretches: list[Interval] = getattr(self, WEEKDAYS[weekday])
+        return stretches
+
+
+class Resource(ApiModel):
+    """Someone or something that can be booked."""
+
+    id: str
+    tenant_id: str
+    name: str
+    kind: ResourceKind
+    user_id: str | None = Field(default=None, description="The staff member's user, for their own calendar")
+    time_zone: str
+    working_hours: WeeklyHours
+    service_ids: list[str] = Field(default_factory=list, description="Services it performs; empty = any")
+    active: bool = True
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+class CreateResourceRequest(ApiModel):
+    """A new bookable resource; its time zone defaults to the tenant's."""
+
+    name: str = Field(min_length=2, max_length=120)
+    kind: ResourceKind
+    user_id: str | None = Field(default=None, max_length=64)
+    time_zone: TimeZoneName | None = None
+    working_hours: WeeklyHours
+    service_ids: list[str] = Field(default_factory=list, max_length=100)
+
+
+class UpdateResourceRequest(ApiModel):
+    """Changes to a resource; ``version`` is the one the client read."""
+
+    version: int = Field(ge=1)
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+    time_zone: TimeZoneName | None = None
+    working_hours: WeeklyHours | None = None
+    service_ids: list[str] | None = Field(default=None, max_length=100)
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set - {"version"}:
+            raise ValueError("nothing to change")
+        return self
+
+
+class Appointment(ApiModel):
+    """A booking of a service with a resource at a time."""
+
+    id: str
+    tenant_id: str
+    resource_id: str
+    service_id: str
+    customer_id: str | None = None
+    starts_at: str
+    ends_at: str
+    status: str
+    workflow_version: int | None = None
+    notes: str | None = None
+    created_by: str
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+
+class BookAppointmentRequest(ApiModel):
+    """Book ``serviceId`` with ``resourceId`` at ``startsAt`` (ISO 8601 with its offset)."""
+
+    resource_id: str = Field(max_length=64)
+    service_id: str = Field(max_length=64)
+    starts_at: AwareDatetime
+    customer_id: str | None = Field(default=None, max_length=64)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class RescheduleRequest(ApiModel):
+    """Move an appointment; ``version`` is the one the client read."""
+
+    version: int = Field(ge=1)
+    starts_at: AwareDatetime
+    resource_id: str | None = Field(default=None, max_length=64, description="Another resource, if it moves")
+
+
+class AppointmentListQuery(PageParams):
+    """Filters of the appointment list (by start time)."""
+
+    resource_id: str | None = None
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+
+class AvailabilityQuery(ApiModel):
+    """Free slots of a resource for a service between two times (at most 31 days)."""
+
+    resource_id: str = Field(max_length=64)
+    service_id: str = Field(max_length=64)
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+
+
+class Slot(ApiModel):
+    """A free start time (and when the service would end)."""
+
+    starts_at: str
+    ends_at: str
+
+
+class Availability(ApiModel):
+    """Free slots, in UTC; ``timeZone`` is the resource's, for display."""
+
+    resource_id: str
+    service_id: str
+    time_zone: str
+    duration_minutes: int
+    slots: list[Slot]

@@ -1,0 +1,121 @@
+"""Order models: what a client sends, what is stored and shown."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from chalicelib.core.models import ApiModel
+from chalicelib.core.money import Money
+from chalicelib.core.pagination import PageParams
+
+__all__ = [
+    "Channel",
+    "CreateOrderRequest",
+    "Order",
+    "OrderLine",
+    "OrderLineRequest",
+    "OrderListQuery",
+    "OrderTotals",
+    "TransitionRequest",
+    "UpdateOrderRequest",
+]
+
+Channel = Literal["web", "whatsapp", "pos"]
+
+
+class OrderLineRequest(ApiModel):
+    """One line: a product or service of the catalog and how many."""
+
+    product_id: str = Field(max_length=64)
+    quantity: int = Field(ge=1, le=10_000)
+    discount: Money | None = Field(default=None, description="Off this line, in the tenant's currency")
+
+
+class CreateOrderRequest(ApiModel):
+    """A new order. Prices come from the catalog (a snapshot); send ``Idempotency-Key`` to retry safely."""
+
+    customer_id: str | None = Field(default=None, max_length=64)
+    channel: Channel = "web"
+    items: list[OrderLineRequest] = Field(min_length=1, max_length=50)
+    assigned_to: str | None = Field(default=None, max_length=64, description="User id of the staff member")
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class OrderLine(ApiModel):
+    """A line as ordered: the price, name and tax rate of the product at that moment."""
+
+    product_id: str
+    code: str
+    name: str
+    kind: str
+    quantity: int
+    unit_price: Money
+    tax_rate: Decimal
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+
+
+class OrderTotals(ApiModel):
+    """Sums of the lines."""
+
+    subtotal: Money
+    discounts: Money
+    tax: Money
+    total: Money
+
+
+class Order(ApiModel):
+    """An order and where it stands in its status flow."""
+
+    id: str
+    tenant_id: str
+    number: int = Field(description="Sequential per tenant, for people")
+    customer_id: str | None = None
+    channel: Channel
+    items: list[OrderLine]
+    totals: OrderTotals
+    status: str
+    workflow_version: int
+    assigned_to: str | None = None
+    notes: str | None = None
+    created_by: str
+    created_at: str
+    updated_at: str
+    status_changed_at: str | None = None
+    version: int = 1
+
+
+class OrderListQuery(PageParams):
+    """Filters of the order list: one of status or customer, and a creation time range."""
+
+    status: str | None = Field(default=None, max_length=40)
+    customer_id: str | None = Field(default=None, max_length=64)
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+
+class UpdateOrderRequest(ApiModel):
+    """Reassign an order or change its notes; ``version`` is the one the client read."""
+
+    version: int = Field(ge=1)
+    assigned_to: str | None = Field(default=None, max_length=64)
+    notes: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set - {"version"}:
+            raise ValueError("nothing to change")
+        return self
+
+
+class TransitionRequest(ApiModel):
+    """Move the order to ``to``; ``version`` is the one the client read (a stale one is a 409)."""
+
+    to: str = Field(min_length=1, max_length=40)
+    note: str | None = Field(default=None, max_length=1000)
+    version: int = Field(ge=1)

@@ -1,0 +1,272 @@
+"""Order use cases: create (prices snapshot, stock checked, idempotent), read, list, change, transition.
+
+The status flow belongs to the workflow engine; this module registers orders with it and adds what a status
+change means for an order, in the same transaction: the by-status list entry, and stock: reserved when the
+order is accepted (it leaves its initial status), released when it ends cancelled, consumed when it ends
+completed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.audit.service import audit_op
+from chalicelib.catalog.service import load_products
+from chalicelib.core import clock, idempotency
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, update_op
+from chalicelib.core.db.table import strip_storage
+from chalicelib.core.errors import AppError, Conflict, FieldError, Forbidden, InvalidInput, LimitExceeded, NotFound
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.ids import new_id
+from chalicelib.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from chalicelib.customers.service import load_customer, record_order_ops
+from chalicelib.inventory import service as inventory
+from chalicelib.orders import store
+from chalicelib.orders.models import CreateOrderRequest, Order, OrderListQuery, TransitionRequest, UpdateOrderRequest
+from chalicelib.orders.totals import Priced, price_line, sum_lines
+from chalicelib.plans.catalog import get_plan
+from chalicelib.tenants.service import load_tenant
+from chalicelib.users import store as users_store
+from chalicelib.workflows import engine
+from chalicelib.workflows.engine import TransitionContext, TransitionEffects
+from chalicelib.workflows.models import HistoryEntry
+
+__all__ = ["create_order", "get_order", "list_orders", "order_history", "transition_order", "update_order"]
+
+ENTITY_TYPE = "order"
+_STOCK = "stockState"  # none → reserved → released | consumed
+
+
+def _lines(item: Mapping[str, Any]) -> list[tuple[str, int]]:
+    return [(str(line["productId"]), int(line["quantity"])) for line in item.get("items", [])]
+
+
+def _stock_conflict(failed: tuple[int, ...]) -> AppError:
+    return Conflict(detail="the stock changed while the order moved on; retry", code="stock-changed")
+
+
+def _on_transition(ctx: TransitionContext) -> TransitionEffects:
+    """What a status change means for an order: its by-status list entry, and its stock."""
+    item = ctx.entity
+    changes: dict[str, Any] = store.by_status_keys(ctx.tenant_id, ctx.to_status, str(item["createdAt"]), ctx.entity_id)
+    ops: list[dict[str, Any]] = []
+    state = item.get(_STOCK, "none")
+    target = ctx.definition.status(ctx.to_status)
+    lines, actor, reference = _lines(item), ctx.actor.user_id, f"order:{ctx.entity_id}"
+    if target.terminal:
+        changes["closedAt"] = ctx.at
+        if target.outcome == "cancelled":
+            if state == "reserved":
+                ops = inventory.release_ops(ctx.tenant_id, lines, actor, reference, field="items")
+                changes[_STOCK] = "released"
+        elif state != "consumed":
+            from_reserved = state == "reserved"
+            ops = inventory.consume_ops(
+                ctx.tenant_id, lines, actor, reference, from_reserved=from_reserved, field="items"
+            )
+            changes[_STOCK] = "consumed"
+    elif state == "none" and ctx.from_status == ctx.definition.initial:
+        ops = inventory.reserve_ops(ctx.tenant_id, lines, actor, reference, field="items")
+        changes[_STOCK] = "reserved"
+    return TransitionEffects(changes=changes, ops=ops, on_conflict=_stock_conflict)
+
+
+engine.register_entity(ENTITY_TYPE, Kind.ORDER, _on_transition)
+
+
+def _order(item: Mapping[str, Any]) -> Order:
+    fields = {k: v for k, v in strip_storage(item).items() if k in Order.model_fields or k in _ALIASES}
+    return Order.model_validate(fields)
+
+
+_ALIASES = {field.alias for field in Order.model_fields.values() if field.alias}
+
+
+def _may_read(principal: Principal, item: Mapping[str, Any]) -> None:
+    if principal.can(Permission.ORDERS_READ_ALL):
+        return
+    mine = principal.user_id in (item.get("createdBy"), item.get("assignedTo"))
+    if not (principal.can(Permission.ORDERS_READ_OWN) and mine):
+        raise Forbidden(detail="this role sees only the orders it created or is assigned to")
+
+
+def _load(principal: Principal, order_id: str, *, consistent: bool = False) -> dict[str, Any]:
+    item = store.get_order(principal.tenant_id, order_id, consistent=consistent)
+    if item is None:
+        raise NotFound(detail=f"no order {order_id}")
+    return item
+
+
+def _check_assignee(tenant_id: str, user_id: str | None, field: str) -> None:
+    if user_id is None:
+        return
+    user = users_store.get_user(tenant_id, user_id)
+    if user is None or user.status != "active":
+        raise InvalidInput(detail="no active user with that id", errors=(FieldError(field, "no such active user"),))
+
+
+def create_order(principal: Principal, body: CreateOrderRequest, idempotency_key: str | None) -> Order:
+    """Create an order: prices and names snapshot from the catalog, stock checked, the status flow started.
+
+    With an ``Idempotency-Key`` a retry returns the first order instead of creating another.
+    """
+    require(principal, Permission.ORDERS_WRITE)
+    return idempotency.once(
+        principal.tenant_id, idempotency_key, "orders.create", body, Order, lambda seal: _create(principal, body, seal)
+    )
+
+
+def _create(principal: Principal, body: CreateOrderRequest, seal: idempotency.Seal) -> Order:
+    tenant = load_tenant(principal.tenant_id)
+    products = load_products(principal.tenant_id, [line.product_id for line in body.items])
+    lines = []
+    for i, (request, product) in enumerate(zip(body.items, products, strict=True)):
+        priced = Priced(product.id, product.code, product.name, product.kind, product.price, product.tax_rate)
+        try:
+            lines.append(price_line(priced, request.quantity, request.discount))
+        except ValueError as exc:
+            raise InvalidInput(detail=str(exc), errors=(FieldError(f"body.items[{i}].discount", str(exc)),)) from exc
+    if body.customer_id is not None:
+        try:
+            load_customer(principal.tenant_id, body.customer_id)
+        except NotFound as exc:
+            raise InvalidInput(detail=exc.detail, errors=(FieldError("body.customerId", "no such customer"),)) from exc
+    _check_assignee(principal.tenant_id, body.assigned_to, "body.assignedTo")
+    inventory.check_available(principal.tenant_id, [(line.product_id, line.quantity) for line in lines])
+    totals = sum_lines(lines, tenant.currency)
+    moment = clock.now()
+    at = clock.isoformat(moment)
+    workflow = engine.initial_fields(principal.tenant_id, ENTITY_TYPE)
+    order = Order(
+        id=new_id(moment),
+        tenant_id=principal.tenant_id,
+        number=store.next_order_number(principal.tenant_id),
+        customer_id=body.customer_id,
+        channel=body.channel,
+        items=lines,
+        totals=totals,
+        status=str(workflow[engine.STATUS]),
+        workflow_version=int(workflow[engine.WORKFLOW_VERSION]),
+        assigned_to=body.assigned_to,
+        notes=body.notes,
+        created_by=principal.user_id,
+        created_at=at,
+        updated_at=at,
+        status_changed_at=str(workflow[engine.STATUS_CHANGED_AT]),
+    )
+    plan = get_plan(tenant.plan_id)
+    event_data = {"number": order.number, "total": totals.total.model_dump(), "channel": order.channel}
+    if order.customer_id:
+        event_data["customerId"] = order.customer_id
+    if order.assigned_to:
+        event_data["assignedTo"] = order.assigned_to
+    ops = [
+        store.monthly_limit_op(principal.tenant_id, moment, plan.max_transactions),
+        *store.new_order_ops(order, workflow),
+        *(record_order_ops(principal.tenant_id, order.customer_id, totals.total, at) if order.customer_id else []),
+        audit_op(principal, "order.created", Kind.ORDER, order.id, after=order.model_dump()),
+        event_put_op(new_event("order.created", principal.tenant_id, event_data, subject=order.id)),
+        *seal(order),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict as exc:
+        if 0 in exc.failed:
+            raise LimitExceeded(
+                detail=f"the plan {plan.name} allows {plan.max_transactions} orders a month (maxTransactions)",
+                limit="maxTransactions",
+            ) from exc
+        raise
+    engine.start(principal.tenant_id, ENTITY_TYPE, order.id)
+    return order
+
+
+def get_order(principal: Principal, order_id: str) -> Order:
+    """One order (roles that see only their own: the ones they created or are assigned to)."""
+    item = _load(principal, order_id)
+    _may_read(principal, item)
+    return _order(item)
+
+
+def _bound(moment: datetime | None, default: str) -> str:
+    return clock.isoformat(moment) if moment is not None else default
+
+
+def list_orders(principal: Principal, query: OrderListQuery) -> Page[Order]:
+    """One page of orders, newest first: by status or by customer, within a time range; own-only roles get
+    the orders they created."""
+    if query.status is not None and query.customer_id is not None:
+        raise InvalidInput(
+            detail="filter by status or by customer, not both",
+            errors=(FieldError("query.customerId", "not together with status"),),
+        )
+    between = (_bound(query.from_, "0"), _bound(query.to, "9") + "~")
+    if not principal.can(Permission.ORDERS_READ_ALL):
+        require(principal, Permission.ORDERS_READ_OWN)
+        return _list_own(principal, query)
+    scope = f"orders:{query.status or ''}:{query.customer_id or ''}:{between[0]}:{between[1]}"
+    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
+    page = store.list_orders(
+        principal.tenant_id,
+        status=query.status,
+        customer_id=query.customer_id,
+        between=between,
+        limit=query.limit,
+        start_key=start,
+    )
+    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
+    return Page[Order](items=[_order(item) for item in page.items], next_cursor=cursor)
+
+
+def _list_own(principal: Principal, query: PageParams) -> Page[Order]:
+    scope = f"orders:own:{principal.user_id}"
+    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
+    page = store.list_user_order_refs(principal.tenant_id, principal.user_id, query.limit, start)
+    ids = [str(ref["orderId"]) for ref in page.items]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        items = list(pool.map(lambda order_id: store.get_order(principal.tenant_id, order_id), ids))
+    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
+    return Page[Order](items=[_order(item) for item in items if item is not None], next_cursor=cursor)
+
+
+def update_order(principal: Principal, order_id: str, body: UpdateOrderRequest) -> Order:
+    """Change who the order is assigned to, or its notes (optimistic locking on ``version``)."""
+    require(principal, Permission.ORDERS_WRITE)
+    item = _load(principal, order_id, consistent=True)
+    _may_read(principal, item)
+    if int(item["version"]) != body.version:
+        raise VersionConflict(detail=f"the order is at version {item['version']}; reload and retry")
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
+    _check_assignee(principal.tenant_id, changes.get("assignedTo"), "body.assignedTo")
+    changes["updatedAt"] = clock.isoformat(clock.now())
+    after = {**item, **changes, "version": body.version + 1}
+    data = {k: v for k, v in changes.items() if k != "updatedAt"}
+    Table().transact(
+        [
+            update_op(*store.order_key(principal.tenant_id, order_id), changes, expected_version=body.version),
+            audit_op(principal, "order.updated", Kind.ORDER, order_id, before=dict(item), after=after),
+            event_put_op(new_event("order.updated", principal.tenant_id, data, subject=order_id)),
+        ]
+    )
+    return _order(after)
+
+
+def transition_order(principal: Principal, order_id: str, body: TransitionRequest) -> Order:
+    """Move the order along its status flow (role, current status and version checked; one winner)."""
+    require(principal, Permission.ORDERS_TRANSITION)
+    item = _load(principal, order_id)
+    _may_read(principal, item)
+    result = engine.transition(principal, ENTITY_TYPE, order_id, body.to, body.note, body.version)
+    return _order(result.entity)
+
+
+def order_history(principal: Principal, order_id: str, params: PageParams) -> Page[HistoryEntry]:
+    """The order's status changes, oldest first."""
+    _may_read(principal, _load(principal, order_id))
+    return engine.history(principal.tenant_id, ENTITY_TYPE, order_id, params)
