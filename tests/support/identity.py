@@ -16,8 +16,12 @@ PASSWORD = "correct-horse-battery-42"
 
 
 def client_ip() -> str:
-    """A documentation-range address standing for one client (brute-force limits count per IP)."""
-    return f"198.51.100.{random.randint(1, 254)}"  # noqa: S311 - not for security
+    """A private address standing for one client (brute-force limits count per IP).
+
+    Drawn from 10.0.0.0/8 so that two clients practically never share one: with a single /24, a test session's
+    hundreds of signups reused addresses and used up another test's per-IP signup allowance.
+    """
+    return f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"  # noqa: S311 - not for security
 
 
 @dataclass
