@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Chalice, SQSEvent, WebsocketEvent
 
 from chalicelib.access.routes import blueprint as access
+from chalicelib.appointments.routes import blueprint as appointments
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
 from chalicelib.catalog.routes import blueprint as catalog
@@ -41,6 +42,7 @@ for blueprint in (
     inventory,
     customers,
     orders,
+    appointments,
 ):
     app.register_blueprint(blueprint)
 

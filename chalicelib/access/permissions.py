@@ -72,6 +72,7 @@ class Permission(StrEnum):
     WORKFLOWS_MANAGE = "workflows:manage"
     APPOINTMENTS_READ = "appointments:read"
     APPOINTMENTS_WRITE = "appointments:write"
+    RESOURCES_MANAGE = "resources:manage"
     NOTIFICATIONS_READ = "notifications:read"
     NOTIFICATIONS_SEND = "notifications:send"
     TEMPLATES_MANAGE = "templates:manage"
@@ -129,6 +130,7 @@ _MANAGER = (
         P.ORDERS_WRITE,
         P.ORDERS_TRANSITION,
         P.APPOINTMENTS_WRITE,
+        P.RESOURCES_MANAGE,
         P.NOTIFICATIONS_READ,
         P.NOTIFICATIONS_SEND,
         P.TEMPLATES_MANAGE,

@@ -137,7 +137,9 @@ class Appointment(ApiModel):
     starts_at: str
     ends_at: str
     status: str
+    status_changed_at: str | None = None
     workflow_version: int | None = None
+    assigned_to: str | None = Field(default=None, description="The staff member's user, when the resource is one")
     notes: str | None = None
     created_by: str
     created_at: str

@@ -47,6 +47,10 @@ reminder sent, once per timer (TTL 30 days)     table  PK=<the entity's PK>     
 audit log of a tenant, by time / by actor       GSI1   GSI1PK=T#<t>#AUDIT  GSI2PK=T#<t>#AUDIT#<actorId>
 all tenants (platform operator only)            GSI1   GSI1PK=PLATFORM#TENANTS        GSI1SK=<createdAt>#<id>
 brute-force counter, per window (TTL)           table  PK=RATE#<scope>#<subject hash>  SK=<window start>
+bookable resources, by name                     GSI1   GSI1PK=T#<t>#RESOURCES          GSI1SK=<folded name>#<id>
+time blocks a resource is booked (no overlap)   table  PK=T#<t>#RESOURCE#<id>          SK=SLOT#<UTC block start>
+appointments by start time                      GSI1   GSI1PK=T#<t>#APPOINTMENTS       GSI1SK=<startsAt>#<id>
+appointments of a resource by start time        GSI2   GSI2PK=T#<t>#APPOINTMENTS#RESOURCE#<id>  GSI2SK=<startsAt>#<id>
 websocket connection → tenant, user (TTL 2 h)   table  PK=ROUTE#WSCONN#<connectionId>  SK=ROUTE
 websocket connections of a room (TTL 2 h)       table  PK=T#<t>#ROOM#<room>            SK=<connectionId>
 ==============================================  =====  ==========================================================
@@ -163,6 +167,7 @@ class Collection(StrEnum):
     AUDIT = "AUDIT"
     WORKFLOWS = "WORKFLOWS"
     STOCK = "STOCK"
+    RESOURCES = "RESOURCES"
 
 
 class RouteKind(StrEnum):

@@ -131,7 +131,29 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "brand_id": lambda api, victim: create_group(api, victim, "brands", f"Brand {new_id()}")["id"],
     "customer_id": lambda api, victim: create_customer(api, victim)["id"],
     "order_id": lambda api, victim: _foreign_order(api, victim),
+    "resource_id": lambda api, victim: _foreign_resource(api, victim),
+    "appointment_id": lambda api, victim: _foreign_appointment(api, victim),
 }
+
+_ALWAYS_OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def _foreign_resource(api: Any, victim: Account) -> str:
+    body = {"name": f"Probe {new_id()}", "kind": "room", "workingHours": _ALWAYS_OPEN}
+    response = call(api, "POST", "/resources", body, victim.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def _foreign_appointment(api: Any, victim: Account) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    service = create_product(api, victim, kind="service", name="Probe visit", durationMinutes=30)
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
+    body = {"resourceId": _foreign_resource(api, victim), "serviceId": service["id"], "startsAt": start.isoformat()}
+    response = call(api, "POST", "/appointments", body, victim.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
 
 
 def _foreign_order(api: Any, victim: Account) -> str:

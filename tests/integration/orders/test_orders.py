@@ -214,9 +214,8 @@ def test_an_unconfirmed_order_is_cancelled_by_its_timer(api: Any, restaurant: Ac
     order = _order(api, restaurant, [{"productId": pizza["id"], "quantity": 1}]).json_body
 
     def cancelled() -> bool:
-        return (
-            call(api, "GET", f"/orders/{order['id']}", headers=restaurant.headers()).json_body["status"] == "CANCELLED"
-        )
+        status = call(api, "GET", f"/orders/{order['id']}", headers=restaurant.headers()).json_body["status"]
+        return bool(status == "CANCELLED")
 
     drain(cancelled, timeout_s=60)
     history = call(api, "GET", f"/orders/{order['id']}/history", headers=restaurant.headers()).json_body["items"]

@@ -15,8 +15,8 @@ HOURS = WeeklyHours.model_validate(
 )
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_windows_follow_the_local_time_zone() -> None:

@@ -1,0 +1,156 @@
+"""Resource and appointment items, and the slot claims that keep a resource from being booked twice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chalicelib.appointments.models import Resource
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.store import QueryPage, Table, delete_op, put_op, update_op
+from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.core.text import fold
+
+__all__ = [
+    "appointment_key",
+    "claim_ops",
+    "get_appointment",
+    "get_resource",
+    "index_keys",
+    "list_appointments",
+    "list_resources",
+    "new_appointment_op",
+    "new_resource_op",
+    "release_ops",
+    "resource_key",
+    "taken_blocks",
+    "update_resource_op",
+]
+
+_SLOT = "SLOT"
+_RESOURCE_FACET = "RESOURCE"
+
+
+def resource_key(tenant_id: str, resource_id: str) -> tuple[str, str]:
+    """(PK, SK) of a resource."""
+    return keys.entity_pk(tenant_id, Kind.RESOURCE, resource_id), keys.META_SK
+
+
+def appointment_key(tenant_id: str, appointment_id: str) -> tuple[str, str]:
+    """(PK, SK) of an appointment."""
+    return keys.entity_pk(tenant_id, Kind.APPOINTMENT, appointment_id), keys.META_SK
+
+
+def _resource_index(resource: Resource) -> dict[str, str]:
+    return {
+        GSI1.partition_key: keys.collection_pk(resource.tenant_id, Collection.RESOURCES),
+        GSI1.sort_key: keys.name_sk(fold(resource.name) or "-", resource.id),
+    }
+
+
+def new_resource_op(resource: Resource) -> dict[str, Any]:
+    """Create a resource."""
+    pk, sk = resource_key(resource.tenant_id, resource.id)
+    item = {
+        PARTITION_KEY: pk,
+        SORT_KEY: sk,
+        ENTITY: "Resource",
+        **_resource_index(resource),
+        **resource.model_dump(mode="json"),
+    }
+    return put_op(item)
+
+
+def update_resource_op(before: Resource, after: Resource, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply ``changes`` to the version of the resource that was read (its list position follows its name)."""
+    return update_op(
+        *resource_key(before.tenant_id, before.id),
+        {**changes, **_resource_index(after)},
+        expected_version=before.version,
+    )
+
+
+def get_resource(tenant_id: str, resource_id: str, *, consistent: bool = False) -> Resource | None:
+    """The resource, or None."""
+    item = Table().get(*resource_key(tenant_id, resource_id), consistent=consistent)
+    return Resource.model_validate(strip_storage(item)) if item else None
+
+
+def list_resources(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+    """One page of resources by name."""
+    return Table().query_page(
+        keys.collection_pk(tenant_id, Collection.RESOURCES), index=GSI1, limit=limit, start_key=start_key
+    )
+
+
+def claim_ops(tenant_id: str, resource_id: str, blocks: Sequence[str], appointment_id: str) -> list[dict[str, Any]]:
+    """Claim the resource's time blocks for an appointment; a block already claimed fails the transaction."""
+    pk = keys.entity_pk(tenant_id, Kind.RESOURCE, resource_id)
+    return [
+        put_op(
+            {
+                PARTITION_KEY: pk,
+                SORT_KEY: keys.child_sk(_SLOT, block),
+                ENTITY: "SlotClaim",
+                "appointmentId": appointment_id,
+            }
+        )
+        for block in blocks
+    ]
+
+
+def release_ops(tenant_id: str, resource_id: str, blocks: Sequence[str]) -> list[dict[str, Any]]:
+    """Give the resource's time blocks back."""
+    pk = keys.entity_pk(tenant_id, Kind.RESOURCE, resource_id)
+    return [delete_op(pk, keys.child_sk(_SLOT, block)) for block in blocks]
+
+
+def taken_blocks(tenant_id: str, resource_id: str, first: str, last: str) -> set[str]:
+    """The resource's claimed blocks between ``first`` and ``last`` (block keys, inclusive)."""
+    pk = keys.entity_pk(tenant_id, Kind.RESOURCE, resource_id)
+    taken: set[str] = set()
+    start: dict[str, str] | None = None
+    while True:
+        page = Table().query_page(
+            pk, sort_between=(keys.child_sk(_SLOT, first), keys.child_sk(_SLOT, last)), limit=1000, start_key=start
+        )
+        taken.update(keys.parse_child_sk(str(item[SORT_KEY]))[1] for item in page.items)
+        if page.last_key is None:
+            return taken
+        start = page.last_key
+
+
+def new_appointment_op(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Create an appointment item (already holding its workflow fields), listed by time and by resource."""
+    tenant_id, appointment_id = str(item["tenantId"]), str(item["id"])
+    pk, sk = appointment_key(tenant_id, appointment_id)
+    return put_op({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "Appointment", **index_keys(item), **item})
+
+
+def index_keys(item: Mapping[str, Any]) -> dict[str, str]:
+    """The list entries of an appointment (they move when it is rescheduled)."""
+    tenant_id, appointment_id, starts_at = str(item["tenantId"]), str(item["id"]), str(item["startsAt"])
+    sort = keys.time_sk(starts_at, appointment_id)
+    return {
+        GSI1.partition_key: keys.collection_pk(tenant_id, Collection.APPOINTMENTS),
+        GSI1.sort_key: sort,
+        GSI2.partition_key: keys.facet_pk(tenant_id, Collection.APPOINTMENTS, _RESOURCE_FACET, str(item["resourceId"])),
+        GSI2.sort_key: sort,
+    }
+
+
+def get_appointment(tenant_id: str, appointment_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    """The stored appointment item, or None."""
+    return Table().get(*appointment_key(tenant_id, appointment_id), consistent=consistent)
+
+
+def list_appointments(
+    tenant_id: str, resource_id: str | None, between: tuple[str, str], limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage:
+    """One page of appointments by start time (of one resource, or all)."""
+    if resource_id is None:
+        partition, index = keys.collection_pk(tenant_id, Collection.APPOINTMENTS), GSI1
+    else:
+        partition, index = keys.facet_pk(tenant_id, Collection.APPOINTMENTS, _RESOURCE_FACET, resource_id), GSI2
+    return Table().query_page(partition, index=index, sort_between=between, limit=limit, start_key=start_key)
