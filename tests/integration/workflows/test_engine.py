@@ -18,9 +18,9 @@ from chalicelib.core.db import keys
 from chalicelib.core.db.store import Table, condition_op, put_op
 from chalicelib.core.errors import AppError, Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.pagination import PageParams
-from chalicelib.core.resources import QueueKind, queue_name, queue_url
+from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.notifications.outbox import list_messages
-from chalicelib.workflows import engine
+from chalicelib.workflows import engine, store
 from chalicelib.workflows.engine import TransitionContext, TransitionEffects
 from tests.integration.workflows.conftest import (
     TEST_KIND,
@@ -48,16 +48,24 @@ def admin(api: Any) -> Account:
     return account
 
 
-def _queued(kind: QueueKind, entity_id: str) -> list[dict[str, Any]]:
-    """Messages for ``entity_id`` waiting in a job queue (left there for its consumer: only looked at)."""
-    client = aws.sqs()
-    found: dict[str, dict[str, Any]] = {}
-    for _ in range(5):
-        response = client.receive_message(
-            QueueUrl=queue_url(queue_name(kind)), MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
-        )
-        found.update({m["MessageId"]: json.loads(m["Body"]) for m in response.get("Messages", [])})
-    return [m for m in found.values() if m.get("entityId") == entity_id]
+def _actions_sent(tenant_id: str, entity_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(queue name, message) of each on-enter action the entity's execution sent, from its history: the job
+    queues are shared by every test and nothing consumes them yet, so the queues themselves prove little."""
+    arn = store.get_runtime(tenant_id, TEST_KIND, entity_id).execution_arn
+    events = aws.stepfunctions().get_execution_history(executionArn=str(arn), maxResults=1000)["events"]
+    sent = []
+    for i, event in enumerate(events):
+        scheduled = event.get("taskScheduledEventDetails")
+        if scheduled is None:
+            continue
+        parameters = json.loads(scheduled["parameters"])
+        body = parameters["MessageBody"]
+        if "action" not in body:
+            continue  # a park or timer task
+        outcome = next(e for e in events[i + 1 :] if e["type"] in ("TaskSucceeded", "TaskFailed"))
+        if outcome["type"] == "TaskSucceeded" and "MessageId" in outcome["taskSucceededEventDetails"]["output"]:
+            sent.append((str(parameters["QueueUrl"]).rsplit("/", 1)[-1], body))
+    return sent
 
 
 def test_an_entity_runs_through_its_machine_to_the_end(api: Any, admin: Account, drain: Drain) -> None:
@@ -65,10 +73,15 @@ def test_an_entity_runs_through_its_machine_to_the_end(api: Any, admin: Account,
     entity_id = new_entity(admin.tenant_id)
     drain(lambda: parked_in(admin.tenant_id, entity_id, "PENDING"))
     assert execution_status(admin.tenant_id, entity_id) == "RUNNING"
-    received = _queued(QueueKind.NOTIFICATIONS, entity_id)
-    assert [(m["action"], m["template"], m["to"], m["status"]) for m in received][:1] == [
-        ("notify", "sale.received", "customer", "PENDING")
-    ]
+    ((queue, notify),) = _actions_sent(admin.tenant_id, entity_id)
+    assert queue == queue_name(QueueKind.NOTIFICATIONS)
+    assert (notify["action"], notify["template"], notify["to"], notify["status"]) == (
+        "notify",
+        "sale.received",
+        "customer",
+        "PENDING",
+    )
+    assert (notify["tenantId"], notify["entityId"]) == (admin.tenant_id, entity_id)
 
     staff = actor(admin, Role.STAFF)
     moved = engine.transition(staff, TEST_TYPE, entity_id, "ACTIVE", "customer paid", 1)
@@ -79,7 +92,12 @@ def test_an_entity_runs_through_its_machine_to_the_end(api: Any, admin: Account,
     engine.transition(actor(admin, Role.MANAGER), TEST_TYPE, entity_id, "DONE", None, 2)
     drain(lambda: execution_status(admin.tenant_id, entity_id) != "RUNNING")
     assert execution_status(admin.tenant_id, entity_id) == "SUCCEEDED"
-    assert [m["event"] for m in _queued(QueueKind.WEBHOOK_DELIVERIES, entity_id)] == ["sale.done"]
+    queue, done = _actions_sent(admin.tenant_id, entity_id)[-1]
+    assert (queue, done["action"], done["event"]) == (
+        queue_name(QueueKind.WEBHOOK_DELIVERIES),
+        "emit_webhook",
+        "sale.done",
+    )
 
     history = engine.history(admin.tenant_id, TEST_TYPE, entity_id, PageParams())
     assert [(h.from_, h.to, h.trigger, h.version) for h in history.items] == [
