@@ -69,6 +69,9 @@ from chalicelib.workflows.models import (
 from chalicelib.workflows.service import system_actor, version_for_new_entity, workflow_version
 
 __all__ = [
+    "STATUS",
+    "STATUS_CHANGED_AT",
+    "WORKFLOW_VERSION",
     "EntitySpec",
     "OnTransition",
     "TransitionContext",
