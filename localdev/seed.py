@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: three tenants with a user per role, and a platform operator (idempotent).
+"""Demo data for ``make run``: three tenants with a user per role, and a platform operator; the restaurant gets
+a menu and orders in several statuses, the bike shop services, two mechanics and appointments (idempotent).
 
 Everything goes through the same services the API uses (signup, invitation, acceptance), so the demo
 tenants are exactly what a real signup produces.
@@ -7,14 +8,29 @@ tenants are exactly what a real signup produces.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from chalicelib.access.permissions import TENANT_ROLES, Role
 from chalicelib.access.principal import Principal
+from chalicelib.appointments import service as appointments
+from chalicelib.appointments.models import WEEKDAYS, BookAppointmentRequest, CreateResourceRequest
 from chalicelib.auth import service as auth
 from chalicelib.auth.models import SetPasswordRequest, SignupAdmin, SignupRequest
+from chalicelib.catalog import service as catalog
+from chalicelib.catalog.models import CreateGroupRequest, CreateProductRequest, Product, ProductListQuery
+from chalicelib.catalog.store import CATEGORIES
 from chalicelib.core.api import RequestMeta
+from chalicelib.core.money import Money
+from chalicelib.customers import service as customers
+from chalicelib.customers.models import CreateCustomerRequest
+from chalicelib.inventory import service as inventory
+from chalicelib.inventory.models import MovementRequest
 from chalicelib.notifications.outbox import list_messages
+from chalicelib.orders import service as orders
+from chalicelib.orders.models import CreateOrderRequest, TransitionRequest
 from chalicelib.tenants.models import BusinessType
 from chalicelib.users import service as users
 from chalicelib.users import store as users_store
@@ -107,10 +123,111 @@ def _seed_tenant(demo: DemoTenant) -> None:
         auth.accept_invitation(SetPasswordRequest(token=token, password=DEMO_PASSWORD), _META)
 
 
+def _admin(demo: DemoTenant) -> Principal:
+    found = users_store.find_login(users_store.email_route_key(_email(Role.ADMIN, demo.domain)))
+    user = users_store.get_user(*found) if found else None
+    if user is None:
+        raise LookupError(f"the demo tenant {demo.name} has no ADMIN")
+    return Principal(user_id=user.id, tenant_id=user.tenant_id, role=Role.ADMIN, email=user.email, request_id="seed")
+
+
+def _money(amount: str, demo: DemoTenant) -> Money:
+    return Money.of(amount, demo.currency)
+
+
+def _product(admin: Principal, demo: DemoTenant, name: str, price: str, **fields: Any) -> Product:
+    body = CreateProductRequest.model_validate({"name": name, "price": _money(price, demo), **fields})
+    return catalog.create_product(admin, body, None)
+
+
+def _stock(admin: Principal, product: Product, units: int) -> None:
+    inventory.record_movement(admin, product.id, MovementRequest(type="in", quantity=units, reason="demo"), None)
+
+
+def _seed_restaurant(demo: DemoTenant) -> None:
+    """A menu, two customers, and orders in several statuses."""
+    admin = _admin(demo)
+    pizzas = catalog.create_group(admin, CATEGORIES, CreateGroupRequest(name="Pizzas"), None)
+    drinks = catalog.create_group(admin, CATEGORIES, CreateGroupRequest(name="Bebidas"), None)
+    menu = [
+        _product(admin, demo, "Pizza Margherita", "39.90", kind="product", taxRate="10", categoryId=pizzas.id),
+        _product(admin, demo, "Pizza Calabresa", "42.90", kind="product", taxRate="10", categoryId=pizzas.id),
+        _product(admin, demo, "Guaraná 350 ml", "6.50", kind="product", taxRate="17.5", categoryId=drinks.id),
+        _product(admin, demo, "Suco de laranja", "9.90", kind="product", taxRate="10", categoryId=drinks.id),
+    ]
+    for item in menu:
+        _stock(admin, item, 40)
+    maria = customers.create_customer(
+        admin,
+        CreateCustomerRequest(name="Maria Souza", email="maria@cantina.example.com", phone="+5511987650001"),
+        None,
+    )
+    joao = customers.create_customer(admin, CreateCustomerRequest(name="João Lima", phone="+5511987650002"), None)
+    # PENDING, CONFIRMED, PREPARING and DELIVERED: a kitchen screen has something in every column.
+    walk = [[], ["CONFIRMED"], ["CONFIRMED", "PREPARING"], ["CONFIRMED", "PREPARING", "READY", "DELIVERED"]]
+    for n, steps in enumerate(walk):
+        customer = (maria, joao)[n % 2]
+        lines = [{"productId": menu[n % 2].id, "quantity": 1 + n % 2}, {"productId": menu[2 + n % 2].id, "quantity": 2}]
+        body = CreateOrderRequest.model_validate({"items": lines, "customerId": customer.id, "channel": "pos"})
+        order = orders.create_order(admin, body, None)
+        for step in steps:
+            order = orders.transition_order(admin, order.id, TransitionRequest(to=step, version=order.version))
+
+
+def _seed_bike_shop(demo: DemoTenant) -> None:
+    """Services, parts, two mechanics with their hours, and appointments."""
+    admin = _admin(demo)
+    tune_up = _product(admin, demo, "Full tune-up", "89.00", kind="service", durationMinutes=90)
+    flat = _product(admin, demo, "Flat tire repair", "19.00", kind="service", durationMinutes=30)
+    tube = _product(admin, demo, "Inner tube 29er", "12.50", kind="product", taxRate="8.875")
+    _stock(admin, tube, 25)
+    weekdays = {day: [{"start": "09:00", "end": "12:00"}, {"start": "13:00", "end": "18:00"}] for day in WEEKDAYS[:5]}
+    mechanics = [
+        appointments.create_resource(
+            admin,
+            CreateResourceRequest.model_validate(
+                {
+                    "name": name,
+                    "kind": "staff",
+                    "workingHours": {**weekdays, "sat": [{"start": "10:00", "end": "14:00"}]},
+                }
+            ),
+        )
+        for name in ("Sam (mechanic)", "Alex (mechanic)")
+    ]
+    rider = customers.create_customer(
+        admin, CreateCustomerRequest(name="Jordan Rider", email="jordan@spokechain.example.com"), None
+    )
+    zone = ZoneInfo(demo.time_zone)
+    day = datetime.now(zone).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    for mechanic, service, hour in ((mechanics[0], tune_up, 10), (mechanics[1], flat, 14)):
+        start = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+        body = BookAppointmentRequest(
+            resource_id=mechanic.id, service_id=service.id, starts_at=start, customer_id=rider.id
+        )
+        appointments.book(admin, body)
+
+
+_COMMERCE = {BusinessType.RESTAURANT: _seed_restaurant, BusinessType.BIKE_SHOP: _seed_bike_shop}
+
+
+def _seed_commerce(demo: DemoTenant) -> None:
+    seeder = _COMMERCE.get(demo.business_type)
+    if seeder is None:
+        return
+    admin = _admin(demo)
+    if catalog.list_products(admin, ProductListQuery(limit=1)).items:
+        return  # seeded before: the demo data is there, or the person using it changed it
+    seeder(demo)
+
+
 def seed() -> list[DemoLogin]:
     """Create whatever demo data is missing; returns the logins to print."""
     for demo in DEMO_TENANTS:
         _seed_tenant(demo)
+        _seed_commerce(demo)
     if users_store.find_login(users_store.email_route_key(OPERATOR_EMAIL)) is None:
         auth.create_platform_admin(OPERATOR_EMAIL, "Demo Operator", DEMO_PASSWORD)
     logins = [DemoLogin(d.name, r.value, _email(r, d.domain)) for d in DEMO_TENANTS for r in TENANT_ROLES]

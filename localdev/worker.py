@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
@@ -110,14 +110,18 @@ def restore_empty_maps(image: Mapping[str, Any]) -> dict[str, Any]:
 class StreamWorker:
     """Reads the table's stream shard by shard and hands batches to ``handler`` (the outbox publisher)."""
 
-    def __init__(self, handler: Handler, table_name: str | None = None) -> None:
+    def __init__(self, handler: Handler, table_name: str | None = None, *, from_now: bool = False) -> None:
+        """``from_now``: skip what the stream holds already (the shards open now are read from their end), as
+        a new event source mapping starting at LATEST would; by default everything is read (TRIM_HORIZON)."""
         self.handler = handler
         self.table_name = table_name or get_settings().table_name
         self._iterators: dict[str, str] = {}
         self._finished: set[str] = set()
         self._stream_arn: str | None = None
+        if from_now:
+            self._discover("LATEST")
 
-    def _discover(self) -> None:
+    def _discover(self, position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON") -> None:
         client = aws.dynamodb_streams()
         if self._stream_arn is None:
             self._stream_arn = aws.dynamodb().describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
@@ -126,7 +130,7 @@ class StreamWorker:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators and shard_id not in self._finished:
                 self._iterators[shard_id] = client.get_shard_iterator(
-                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType=position
                 )["ShardIterator"]
 
     def _record(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,19 +238,22 @@ class Worker(threading.Thread):
 
     def __init__(self, app: Chalice, stream_handler: Handler) -> None:
         super().__init__(name="btrix-worker", daemon=True)
-        self.queues = QueueWorker(app)
+        # Short polls: a long poll per empty queue would add up to seconds per round across the queues.
+        self.queues = QueueWorker(app, wait_seconds=0)
         self.stream = StreamWorker(stream_handler)
         self.scheduler = Scheduler(app)
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
+            busy = False
             for step in (self.stream.poll_once, self.queues.poll_once, self.scheduler.tick):
                 try:
-                    step()
+                    busy = bool(step()) or busy
                 except Exception:  # noqa: BLE001 - keep the local worker alive, as Lambda retries would
                     logger.exception("worker step failed", extra={"step": step.__qualname__})
-            self._stop_event.wait(0.5)
+            if not busy:
+                self._stop_event.wait(0.25)  # idle: poll again soon; while busy, go straight on
 
     def stop(self) -> None:
         """Ask the loops to end (the thread finishes its current step)."""

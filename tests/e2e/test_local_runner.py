@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,76 +15,7 @@ from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
 from chalicelib.core.resources import QUEUES
 from localdev.seed import DEMO_PASSWORD
-from localdev.stack import ROOT, free_port
-
-_START_TIMEOUT_S = 180.0
-
-
-@dataclass
-class Runner:
-    """The ``python -m localdev.run`` process and what its banner told us."""
-
-    process: subprocess.Popen[str]
-    api: str
-    hooks: str
-    service_pids: list[int] = field(default_factory=list)
-    output: list[str] = field(default_factory=list)
-    drain: threading.Thread | None = None
-
-    def stop(self) -> int:
-        """Ctrl-C, as a person would; returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
-
-
-@pytest.fixture(scope="module")
-def runner() -> Iterator[Runner]:
-    api_port, hooks_port = free_port(), free_port()
-    env = {**os.environ, "BTRIX_API_PORT": str(api_port), "BTRIX_HOOKS_PORT": str(hooks_port)}
-    env.pop("BTRIX_STAGE", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localdev.run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    started = Runner(process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{hooks_port}")
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            pytest.fail("make run exited early:\n" + "".join(started.output))
-        started.output.append(line)
-        if "service PIDs" in line:
-            started.service_pids = [int(p) for p in re.findall(r"\d+", line)]
-            break
-    else:
-        started.stop()
-        pytest.fail("make run did not print its banner in time:\n" + "".join(started.output))
-    # Keep reading its output so that the pipe never fills and blocks the server.
-    started.drain = threading.Thread(target=lambda: started.output.extend(process.stdout or []), daemon=True)
-    started.drain.start()
-    try:
-        yield started
-    finally:
-        started.stop()
+from tests.e2e.conftest import Runner, alive
 
 
 def test_health_is_ok_over_http(runner: Runner) -> None:
@@ -207,12 +131,12 @@ def test_signup_login_me_refresh_reuse_and_lockout_over_http(runner: Runner) -> 
 
 def test_ctrl_c_stops_everything_it_started(runner: Runner) -> None:
     assert runner.service_pids, "the banner lists the PIDs of DynamoDB Local and moto"
-    assert all(_alive(pid) for pid in runner.service_pids)
+    assert all(alive(pid) for pid in runner.service_pids)
     assert runner.stop() == 0
     deadline = time.monotonic() + 15
-    while any(_alive(pid) for pid in runner.service_pids) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in runner.service_pids) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in runner.service_pids if _alive(pid)]
+    assert not [pid for pid in runner.service_pids if alive(pid)]
     assert runner.drain is not None
     runner.drain.join(timeout=10)
     assert "Stopped." in "".join(runner.output)

@@ -41,8 +41,13 @@ def subscriber(tenant_id: str) -> Any:
     sqs.delete_queue(QueueUrl=url)
 
 
-def _receive(url: str, expected: int, timeout_s: float = 20.0) -> list[dict[str, Any]]:
-    reader = StreamWorker(publish)
+@pytest.fixture
+def reader(stack: Any) -> StreamWorker:
+    """The stream from now on (set up before the test writes), as the publisher's event source reads it."""
+    return StreamWorker(publish, from_now=True)
+
+
+def _receive(reader: StreamWorker, url: str, expected: int, timeout_s: float = 20.0) -> list[dict[str, Any]]:
     received: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
     while len(received) < expected and time.monotonic() < deadline:
@@ -52,7 +57,9 @@ def _receive(url: str, expected: int, timeout_s: float = 20.0) -> list[dict[str,
     return received
 
 
-def test_event_written_with_a_change_arrives_on_a_subscribed_queue(tenant_id: str, subscriber: str) -> None:
+def test_event_written_with_a_change_arrives_on_a_subscribed_queue(
+    tenant_id: str, subscriber: str, reader: StreamWorker
+) -> None:
     order_id = new_id()
     event = new_event("order.created", tenant_id, {"total": {"amount": "12.50", "currency": "BRL"}}, order_id)
     Table().transact(
@@ -61,7 +68,7 @@ def test_event_written_with_a_change_arrives_on_a_subscribed_queue(tenant_id: st
             event_put_op(event),
         ]
     )
-    received = _receive(subscriber, expected=1)
+    received = _receive(reader, subscriber, expected=1)
     assert len(received) == 1
     envelope = received[0]
     assert (envelope["source"], envelope["detail-type"]) == ("btrix", "order.created")
@@ -75,9 +82,9 @@ def test_event_written_with_a_change_arrives_on_a_subscribed_queue(tenant_id: st
     }
 
 
-def test_items_that_are_not_events_are_not_published(tenant_id: str, subscriber: str) -> None:
+def test_items_that_are_not_events_are_not_published(tenant_id: str, subscriber: str, reader: StreamWorker) -> None:
     Table().put({"PK": keys.entity_pk(tenant_id, Kind.ORDER, new_id()), "SK": keys.META_SK, "tenantId": tenant_id})
     marker = new_event("order.created", tenant_id, {}, None)
     Table().put_new(event_item(marker))
-    received = _receive(subscriber, expected=1)
+    received = _receive(reader, subscriber, expected=1)
     assert [r["detail"]["id"] for r in received] == [marker.id]

@@ -31,6 +31,7 @@ def gateway(stack: Any) -> Iterator[LocalWebsocketApi]:
     """The local websocket API, with the app pushing through its management endpoint."""
     api = LocalWebsocketApi(app, "127.0.0.1", 0, 0)
     api.start()
+    _STREAM.append(StreamWorker(publish, from_now=True))  # this module's events only, not the session's backlog
     previous = os.environ.get("BTRIX_WEBSOCKET_MANAGEMENT_URL")
     os.environ["BTRIX_WEBSOCKET_MANAGEMENT_URL"] = api.management_url
     get_settings.cache_clear()
@@ -60,7 +61,7 @@ def _deliver() -> None:
     One stream reader for the module, as one Lambda event source mapping would be: it never re-reads.
     """
     if not _STREAM:
-        _STREAM.append(StreamWorker(publish))
+        _STREAM.append(StreamWorker(publish, from_now=True))
     queues = QueueWorker(app, wait_seconds=1)
     for _ in range(3):
         _STREAM[0].poll_once()
