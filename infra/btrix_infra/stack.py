@@ -1,19 +1,21 @@
 """One stage of BTRIX as one CloudFormation stack: data, messaging, security, API, functions, workflows, operations.
 
-Extension points (each a line or two): a queue or secret → ``chalicelib.core.resources``; a webhook →
-``functions.FUNCTION_URLS``; a Chalice handler (route, SQS consumer, schedule) → ``app.py`` (packaged by Chalice);
-a compiled workflow → ``workflows=``; a usage plan → ``btrix_infra.usage_plans``; a permission of the app →
-``_grant_app``. Dashboard rows and alarms follow from the collections, not from per-resource code.
+Extension points (each a line or two): a queue, rule or secret → ``chalicelib.core.resources``; a webhook →
+``functions.FUNCTION_URLS``; a Chalice handler (route, SQS consumer, websocket, schedule) → ``app.py`` (packaged by
+Chalice); a built-in workflow → ``chalicelib.workflows`` (deployed from ``default_machines``); a usage plan →
+``btrix_infra.usage_plans``; a permission of the app → ``_grant_app``. Dashboard rows and alarms follow from the
+collections, not from per-resource code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_kms as kms
+from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
 from btrix_infra.constructs.api import ChaliceApi
@@ -24,9 +26,11 @@ from btrix_infra.constructs.monitoring import Monitoring, WatchedFunction
 from btrix_infra.constructs.roles import FunctionRole
 from btrix_infra.constructs.security import MediaBucket, Secrets, TenantAccessRole, encryption_key
 from btrix_infra.constructs.workflows import WorkflowMachine, Workflows
+from btrix_infra.nag import accept
 from btrix_infra.packaging import Bundling, chalice_project, function_bundle
 from btrix_infra.stage import ROOT, StageConfig, StageNames, chalice_stage_config
 from chalicelib.core.tenant_access import TENANT_ACTIONS
+from chalicelib.workflows.compiler import default_machines
 from functions import FUNCTION_URLS
 
 __all__ = ["BtrixStack"]
@@ -47,7 +51,6 @@ class BtrixStack(Stack):
         bundling: Bundling,
         root: Path = ROOT,
         function_urls: Mapping[str, str] = FUNCTION_URLS,
-        workflows: Sequence[WorkflowMachine] = (),
         alarm_email: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -71,7 +74,12 @@ class BtrixStack(Stack):
             "Workflows",
             names=names,
             config=config,
-            machines=workflows,
+            machines=[
+                WorkflowMachine(machine.name, machine.definition)
+                for machine in default_machines(
+                    {kind: job.queue.queue_url for kind, job in messaging.queues.items()}, names.prefix
+                )
+            ],
             queues=[job.queue for job in messaging.queues.values()],
         )
         app_role = FunctionRole(self, "AppRole", description=f"{names.prefix}: the API and the webhook handlers")
@@ -174,5 +182,25 @@ class BtrixStack(Stack):
         role.allow("ReadSecrets", ["secretsmanager:GetSecretValue"], secrets.arn_patterns(role))
         role.allow("FieldEncryption", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [key.key_arn])
         role.allow("TenantSessions", ["sts:AssumeRole"], [tenant.role.role_arn])
-        # The application creates workflow machines with this role (Settings.workflow_role_arn).
+        # The workflow engine creates machines with this role (Settings.workflow_role_arn), starts executions and
+        # reports transitions with task tokens.
         role.allow("PassWorkflowRole", ["iam:PassRole"], [flows.role.role_arn])
+        stack = Stack.of(role)
+        machines = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=f"{flows.name_prefix}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        role.allow("RunWorkflows", ["states:CreateStateMachine", "states:StartExecution"], [machines])
+        role.allow("ReportTransitions", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"])
+        accept(
+            role.policy,
+            "AwsSolutions-IAM5",
+            "Workflow machines are created at run time under the stage's name prefix (<prefix>-wf-*); task-token"
+            " calls (SendTaskSuccess/Failure) name a token, not a resource",
+            applies_to=[
+                "Resource::*",
+                RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:states:.*:stateMachine:btrix-[a-z]+-wf-\\*$/g"),
+            ],
+        )

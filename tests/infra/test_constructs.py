@@ -53,14 +53,14 @@ def test_every_state_machine_gets_a_role_limited_to_the_queues_a_dashboard_row_a
     stack = cdk.Stack(cdk.App(), "flows")
     names, config = StageNames("dev"), stage_config("dev")
     queue = sqs.Queue(stack, "Jobs")
-    machine = WorkflowMachine("test-flow", {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    machine = WorkflowMachine("btrix-dev-wf-test-flow", {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
     flows = Workflows(stack, "Workflows", names=names, config=config, machines=[machine], queues=[queue])
     monitoring = Monitoring(stack, "Monitoring", names=names, key=kms.Key(stack, "Key"))
     monitoring.watch_state_machines(flows.state_machines)
     template = Template.from_stack(stack)
     template.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
-        {"StateMachineName": "btrix-dev-workflow-test-flow", "StateMachineType": "STANDARD"},
+        {"StateMachineName": "btrix-dev-wf-test-flow", "StateMachineType": "STANDARD"},
     )
     template.has_resource_properties(
         "AWS::IAM::Policy",
@@ -71,7 +71,7 @@ def test_every_state_machine_gets_a_role_limited_to_the_queues_a_dashboard_row_a
         {"RoleArn": {"Fn::GetAtt": [Match.string_like_regexp("WorkflowsRole"), "Arn"]}},
     )
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
-    [alarm] = [a for a in alarms.values() if a["Properties"]["AlarmName"] == "btrix-dev-workflow-test-flow"]
+    [alarm] = [a for a in alarms.values() if a["Properties"]["AlarmName"] == "btrix-dev-failures-wf-test-flow"]
     metrics = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Properties"]["Metrics"] if "MetricStat" in m}
     assert metrics == {"ExecutionsFailed", "ExecutionsTimedOut"}
     body = json.dumps(template.find_resources("AWS::CloudWatch::Dashboard"))

@@ -177,15 +177,38 @@ def test_tenant_role_is_assumable_by_the_app_role_and_limited_to_the_table(synth
     ]
 
 
+# What Step Functions needs to deliver execution logs (CDK grants it with the log destination).
+_LOG_DELIVERY = {
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+}
+
+
 def test_policies_grant_no_wildcard_action_no_scan_and_no_resource_star_but_list_streams(
     synthesized: Synthesized,
 ) -> None:
+    # The only grants on "*": APIs that support no resource-level permission.
+    unscoped = {
+        "dynamodb:ListStreams",
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    }
     for statement in statements(synthesized.documents["dev"]):
         actions = as_list(statement["Action"])
         assert not any(a == "*" or a.endswith(":*") for a in actions), statement
         assert "dynamodb:Scan" not in actions
         if "*" in as_list(statement["Resource"]):
-            assert actions == ["dynamodb:ListStreams"], statement
+            assert set(actions) <= unscoped | _LOG_DELIVERY, statement
 
 
 def test_key_secrets_and_bucket_are_encrypted_and_private(synthesized: Synthesized) -> None:
@@ -387,9 +410,13 @@ def test_workflow_role_only_enqueues_and_only_the_app_may_pass_it(synthesized: S
         if {"Ref": role_id} in p["Properties"]["Roles"]
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]
-    assert [s["Action"] for s in granted] == ["sqs:SendMessage"]
+    [enqueue] = [s for s in granted if s.get("Sid") == "EnqueueTasks"]
+    assert enqueue["Action"] == "sqs:SendMessage"
     job_queues = {n for n, r in resources(document, "AWS::SQS::Queue").items() if "RedrivePolicy" in r["Properties"]}
-    assert {r["Fn::GetAtt"][0] for r in granted[0]["Resource"]} == job_queues
+    assert {r["Fn::GetAtt"][0] for r in enqueue["Resource"]} == job_queues
+    # Everything else is the logging and tracing CDK grants for the deployed machines.
+    others = [a for s in granted if s is not enqueue for a in as_list(s["Action"])]
+    assert all(a.startswith(("logs:", "xray:")) for a in others), others
     passes = [s for s in statements(document) if s["Action"] == "iam:PassRole"]
     assert [s["Resource"] for s in passes] == [{"Fn::GetAtt": [role_id, "Arn"]}]
     variables = document["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
@@ -404,3 +431,22 @@ def test_synthesis_leaves_the_test_process_as_it_found_it(synthesized: Synthesiz
     assert synthesized.changed_variables == set()
     assert synthesized.changed_path == []
     assert get_settings().stage == "local"
+
+
+def test_every_built_in_workflow_is_deployed_with_the_workflow_role_and_alarmed(synthesized: Synthesized) -> None:
+    from chalicelib.workflows.compiler import PLACEHOLDER_QUEUES, default_machines
+
+    document = synthesized.documents["prod"]
+    expected = {m.name for m in default_machines(PLACEHOLDER_QUEUES, "btrix-prod")}
+    assert expected, "the engine ships built-in workflows"
+    machines = resources(document, "AWS::StepFunctions::StateMachine")
+    assert {m["Properties"]["StateMachineName"] for m in machines.values()} == expected
+    role_id = next(n for n in resources(document, "AWS::IAM::Role") if n.startswith("WorkflowsRole"))
+    alarms = {a["Properties"]["AlarmName"] for a in resources(document, "AWS::CloudWatch::Alarm").values()}
+    for machine in machines.values():
+        props = machine["Properties"]
+        assert props["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+        assert props["StateMachineType"] == "STANDARD"
+        assert f"btrix-prod-failures-{props['StateMachineName'].removeprefix('btrix-prod-')}" in alarms
+    run = [s for s in statements(document) if s.get("Sid") == "RunWorkflows"]
+    assert [sorted(s["Action"]) for s in run] == [["states:CreateStateMachine", "states:StartExecution"]]

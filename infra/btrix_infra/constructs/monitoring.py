@@ -247,7 +247,7 @@ class Monitoring(Construct):
                 label="failed or timed out",
             )
             self._alarm(
-                f"workflow-{name}",
+                f"failures-{name.removeprefix(self._names.prefix + '-')}",
                 problems,
                 threshold=1,
                 description=f"State machine {name} has failed or timed-out executions",

@@ -1,8 +1,9 @@
-"""State machines from compiled workflow definitions (Amazon States Language), each with its own role and logs.
+"""State machines of the compiled built-in workflows (``chalicelib.workflows.compiler.default_machines``).
 
 The workflow engine compiles each definition to ASL whose tasks are ``sqs:sendMessage`` (parking with
-``.waitForTaskToken`` or enqueuing on-enter actions) to the job queues; nothing else. A machine is handed to
-``Workflows`` as a ``WorkflowMachine``; monitoring then watches it (dashboard row, failure alarm) with no more code.
+``.waitForTaskToken`` or enqueuing on-enter actions) to the job queues; nothing else. Machines are named by content
+(``<prefix>-wf-<entity>-<hash>``): deployed here ahead of first use, and found by that name at run time (the engine
+creates any other, e.g. a tenant's own flow, with the same role). Monitoring watches each one given here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["WorkflowMachine", "Workflows"]
 
 @dataclass(frozen=True)
 class WorkflowMachine:
-    """A compiled workflow: its name (``order-restaurant``) and its ASL definition."""
+    """A compiled workflow: its state machine name (``btrix-dev-wf-order-…``) and its ASL definition."""
 
     name: str
     definition: Mapping[str, Any]
@@ -48,6 +49,8 @@ class Workflows(Construct):
         queues: Sequence[sqs.IQueue],
     ) -> None:
         super().__init__(scope, id)
+        # The engine names machines "<prefix>-wf-<entity>-<hash>" (compiler.machine_name); grants cover that prefix.
+        self.name_prefix = f"{names.prefix}-wf-"
         # One role for every workflow machine, whether defined here or created by the application
         # (Settings.workflow_role_arn): their tasks only send to the job queues.
         self.role = iam.Role(
@@ -73,7 +76,7 @@ class Workflows(Construct):
             self.state_machines[machine.name] = sfn.StateMachine(
                 self,
                 machine.name,
-                state_machine_name=names.infra(f"workflow-{machine.name}"),
+                state_machine_name=machine.name,
                 state_machine_type=sfn.StateMachineType.STANDARD,
                 definition_body=sfn.DefinitionBody.from_string(json.dumps(machine.definition)),
                 role=self.role,
