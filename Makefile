@@ -62,7 +62,9 @@ $(INFRA_STAMP): $(STAMP) infra/requirements.txt
 	rm -f $(VENV)/.infra-* && touch $@
 
 # Templates and assets of every stage into cdk.out/, offline: dummy credentials, so nothing can reach an account.
+# cdk.out/ is emptied first: CDK never removes an asset (100+ MB each) a previous synthesis left there.
 synth: $(INFRA_STAMP)
+	rm -rf cdk.out
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_EC2_METADATA_DISABLED=true \
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_CONTEXT_JSON='{"stages": "$(STAGES)"}' \
 	$(PY) infra/main.py
