@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
@@ -207,15 +209,19 @@ class ApiBlueprint(Blueprint):
                     if idempotent:
                         sent = request.headers
                         kwargs["idempotency_key"] = sent.get(IDEMPOTENCY_HEADER.lower()) if sent else None
+                    scope: AbstractContextManager[None] = nullcontext()
                     if guard is not None:
                         principal = guard(request, declared)
                         if wants_principal:
                             kwargs["principal"] = principal
+                        # From here on the request acts as its tenant: its credentials, its keys only.
+                        scope = tenant_scope(principal.tenant_id)
                     if body is not None:
                         kwargs["body"] = _parse_body(request, body)
                     if query is not None:
                         kwargs["query"] = _parse_query(request, query)
-                    return _render(view(**kwargs), declared)
+                    with scope:
+                        return _render(view(**kwargs), declared)
                 except AppError as exc:
                     problem, headers = problem_from_error(exc)
                     log = logger.error if problem.status >= 500 else logger.info

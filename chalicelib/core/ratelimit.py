@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
-from chalicelib.core.db.store import Table
+from chalicelib.core.db.store import Table, unscoped
 from chalicelib.core.errors import RateLimited
 
 __all__ = ["LOGIN_IDENTIFIER", "LOGIN_IP", "OTP_SEND", "REFRESH_IP", "SIGNUP_IP", "Limit", "check", "consume", "hit"]
@@ -57,7 +57,8 @@ def _refuse(limit: Limit, retry_after: int) -> RateLimited:
 def check(limit: Limit, subject: str, table: Table | None = None) -> None:
     """Raise ``RateLimited`` if ``subject`` already used up its attempts in this window (counts nothing)."""
     pk, sk, _, retry_after = _key(limit, subject)
-    item = (table or Table()).get(pk, sk, consistent=True)
+    with unscoped():  # counters are the platform's: they exist before anyone is known to belong to a tenant
+        item = (table or Table()).get(pk, sk, consistent=True)
     if item is not None and int(item.get("count", 0)) >= limit.attempts:
         raise _refuse(limit, retry_after)
 
@@ -65,7 +66,8 @@ def check(limit: Limit, subject: str, table: Table | None = None) -> None:
 def hit(limit: Limit, subject: str, table: Table | None = None) -> int:
     """Count one attempt (a failed login, say); returns the attempts in this window so far."""
     pk, sk, start, _ = _key(limit, subject)
-    return (table or Table()).increment(pk, sk, "count", expires_at=start + limit.window_s + 60)
+    with unscoped():  # counters are the platform's (see check)
+        return (table or Table()).increment(pk, sk, "count", expires_at=start + limit.window_s + 60)
 
 
 def consume(limit: Limit, subject: str, table: Table | None = None) -> None:

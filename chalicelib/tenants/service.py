@@ -10,7 +10,7 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, VersionConflict
+from chalicelib.core.db.store import Table, VersionConflict, unscoped
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -155,6 +155,11 @@ def _apply(principal: Principal, record: TenantRecord, changes: dict[str, Any], 
 def list_tenants(principal: Principal, query: TenantListQuery) -> Page[Tenant]:
     """The platform's tenants, newest first (platform operator only)."""
     require(principal, Permission.PLATFORM_TENANTS)
+    with unscoped():  # the platform's list spans every tenant
+        return _list_tenants(query)
+
+
+def _list_tenants(query: TenantListQuery) -> Page[Tenant]:
     scope = f"platform-tenants:{query.status or 'all'}"
     start = decode_cursor(query.cursor, tenant_id=PLATFORM_TENANT_ID, scope=scope) if query.cursor else None
     page = store.list_tenants(query.status, query.limit, start)
@@ -169,10 +174,11 @@ def _platform_change(principal: Principal, tenant_id: str, changes: dict[str, An
         raise InvalidInput(
             detail="the platform itself cannot be changed", errors=(FieldError("path.tenant_id", "reserved"),)
         )
-    record = store.get_tenant(tenant_id, consistent=True)
-    if record is None:
-        raise NotFound(detail="no such tenant")
-    return _apply(principal, record, changes, action)
+    with unscoped():  # the operator acts on another tenant's record (and audits it there)
+        record = store.get_tenant(tenant_id, consistent=True)
+        if record is None:
+            raise NotFound(detail="no such tenant")
+        return _apply(principal, record, changes, action)
 
 
 def set_status(principal: Principal, tenant_id: str, status: TenantStatus) -> Tenant:

@@ -11,7 +11,7 @@ from chalicelib.auth import sessions
 from chalicelib.auth.service import cpf_fields, invitation_ops
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, unscoped
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -90,7 +90,9 @@ def invite_user(principal: Principal, body: InviteUserRequest) -> User:
         event_put_op(new_event("user.invited", principal.tenant_id, {"role": record.role}, subject=user_id)),
     ]
     try:
-        Table().transact(ops)
+        # Login routes (email, CPF, invitation) are global by design: no tenant owns the address space.
+        with unscoped():
+            Table().transact(ops)
     except TransactionConflict as exc:
         if 0 in exc.failed:
             raise _no_seat(plan.max_users, plan.name) from exc

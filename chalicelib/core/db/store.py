@@ -9,7 +9,9 @@ one schema of every entity (API and storage), and PynamoDB would need a second, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
+from chalicelib.core.db.keys import tenant_prefix
 from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, Index
 from chalicelib.core.errors import Conflict, DependencyUnavailable
 
@@ -29,6 +32,7 @@ __all__ = [
     "AlreadyExists",
     "QueryPage",
     "Table",
+    "TenantScopeViolation",
     "TransactionConflict",
     "VersionConflict",
     "change_op",
@@ -38,6 +42,8 @@ __all__ = [
     "put_new_condition",
     "put_op",
     "set_op",
+    "tenant_scope",
+    "unscoped",
     "update_op",
     "versioned_update",
 ]
@@ -95,8 +101,47 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+class TenantScopeViolation(RuntimeError):
+    """Raised when code running for one tenant touches a key outside ``T#<tenant>#`` without saying it means to
+    (a programming error: in AWS the tenant's credentials would be denied the same access)."""
+
+
+# The tenant whose request is running (set by the API layer after the guard); None: platform-level code.
+_tenant_scope: ContextVar[str | None] = ContextVar("tenant_scope", default=None)
+
+
+@contextmanager
+def tenant_scope(tenant_id: str) -> Iterator[None]:
+    """Run the block as tenant ``tenant_id``: the table is reached with that tenant's credentials (when a
+    tenant-access role is configured) and every key touched must be one of the tenant's."""
+    token = _tenant_scope.set(tenant_id)
+    try:
+        yield
+    finally:
+        _tenant_scope.reset(token)
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """Run the block as the platform, inside a tenant's request: for the few writes that are global by design
+    (login routes of a new user, brute-force counters, the platform operator's changes to tenants)."""
+    token = _tenant_scope.set(None)
+    try:
+        yield
+    finally:
+        _tenant_scope.reset(token)
+
+
+def _partition_of(body: Mapping[str, Any]) -> str | None:
+    for part in ("Key", "Item"):
+        if part in body:
+            return str(body[part][PARTITION_KEY]["S"])
+    return None
+
+
 class Table:
-    """The application's single table. ``client`` is injectable; by default the shared DynamoDB client."""
+    """The application's single table. ``client`` is injectable; by default the shared DynamoDB client, or the
+    tenant's scoped client inside ``tenant_scope``."""
 
     def __init__(self, name: str | None = None, client: DynamoDBClient | None = None) -> None:
         self.name = name or get_settings().table_name
@@ -105,9 +150,30 @@ class Table:
     @property
     def client(self) -> DynamoDBClient:
         """The DynamoDB client in use."""
-        return self._client or aws.dynamodb()
+        if self._client is not None:
+            return self._client
+        tenant_id = _tenant_scope.get()
+        if tenant_id is None:
+            return aws.dynamodb()
+        from chalicelib.core.tenant_access import tenant_dynamodb
+
+        return tenant_dynamodb(tenant_id)
+
+    @staticmethod
+    def _check_scope(partition: str | None) -> None:
+        # The same rule as the IAM session policy (dynamodb:LeadingKeys T#<tenant>#*), enforced here too so that
+        # tests and local runs, where no IAM applies, catch a request path reaching outside its tenant.
+        tenant_id = _tenant_scope.get()
+        if tenant_id is None or partition is None:
+            return
+        if not partition.startswith(tenant_prefix(tenant_id)):
+            raise TenantScopeViolation(
+                f"a request of tenant {tenant_id} touched {partition!r}; keys outside T#<tenant># need "
+                "`with unscoped():` (see docs/SECURITY.md, Tenant isolation)"
+            )
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
+        self._check_scope(_partition_of(kwargs))
         try:
             return getattr(self.client, operation)(TableName=self.name, **kwargs)
         except EndpointConnectionError as exc:
@@ -188,6 +254,7 @@ class Table:
         consistent: bool = False,
     ) -> QueryPage:
         """One page of the items in ``partition`` (of the table or of ``index``), in sort-key order."""
+        self._check_scope(partition)
         pk_name = index.partition_key if index else PARTITION_KEY
         sk_name = index.sort_key if index else SORT_KEY
         condition: ConditionBase = Key(pk_name).eq(partition)
@@ -218,6 +285,9 @@ class Table:
 
         A failed condition raises ``Conflict`` naming the operation that failed.
         """
+        for op in operations:
+            for body in op.values():
+                self._check_scope(_partition_of(body))
         items: list[Any] = [{kind: {"TableName": self.name, **body} for kind, body in op.items()} for op in operations]
         try:
             self.client.transact_write_items(TransactItems=items)
