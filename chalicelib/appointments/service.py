@@ -188,8 +188,17 @@ def _bookable(resource: Resource, start: datetime, duration: timedelta, *, field
         raise _invalid(field, f"outside the working hours of {resource.name}", "closed")
 
 
-def _slot_taken(exc: TransactionConflict, first_claim: int) -> bool:
-    return any(i >= first_claim for i in exc.failed)
+def _write_with_claims(ops: list[dict[str, Any]], claims: list[dict[str, Any]], resource: Resource) -> None:
+    """Write ``ops`` and the slot ``claims`` in one transaction; a claim that fails means someone booked first."""
+    try:
+        Table().transact([*ops, *claims])
+    except TransactionConflict as exc:
+        if any(i >= len(ops) for i in exc.failed):
+            raise Conflict(
+                detail=f"{resource.name} is already booked at that time",
+                errors=(FieldError("body.startsAt", "already booked", "slot-taken"),),
+            ) from exc
+        raise
 
 
 _FIELDS = {field.alias or name for name, field in Appointment.model_fields.items()}
@@ -240,17 +249,7 @@ def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
         audit_op(principal, "appointment.booked", Kind.APPOINTMENT, appointment_id, after=appointment.model_dump()),
         event_put_op(new_event("appointment.booked", principal.tenant_id, event_data, subject=appointment_id)),
     ]
-    first_claim = len(ops)
-    ops += store.claim_ops(principal.tenant_id, resource.id, blocks, appointment_id)
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        if _slot_taken(exc, first_claim):
-            raise Conflict(
-                detail=f"{resource.name} is already booked at that time",
-                errors=(FieldError("body.startsAt", "already booked", "slot-taken"),),
-            ) from exc
-        raise
+    _write_with_claims(ops, store.claim_ops(principal.tenant_id, resource.id, blocks, appointment_id), resource)
     engine.start(principal.tenant_id, ENTITY_TYPE, appointment_id)
     return appointment
 
@@ -306,16 +305,10 @@ def reschedule(principal: Principal, appointment_id: str, body: RescheduleReques
         event_put_op(new_event("appointment.rescheduled", principal.tenant_id, moved, subject=appointment_id)),
         *store.release_ops(principal.tenant_id, str(item["resourceId"]), [b for b in old if b not in kept]),
     ]
-    first_claim = len(ops)
-    ops += store.claim_ops(principal.tenant_id, resource.id, [b for b in blocks if b not in kept], appointment_id)
+    claims = store.claim_ops(principal.tenant_id, resource.id, [b for b in blocks if b not in kept], appointment_id)
     try:
-        Table().transact(ops)
+        _write_with_claims(ops, claims, resource)
     except TransactionConflict as exc:
-        if _slot_taken(exc, first_claim):
-            raise Conflict(
-                detail=f"{resource.name} is already booked at that time",
-                errors=(FieldError("body.startsAt", "already booked", "slot-taken"),),
-            ) from exc
         if 0 in exc.failed:
             raise VersionConflict(detail="the appointment changed meanwhile; reload and retry") from exc
         raise
