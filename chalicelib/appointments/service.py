@@ -37,7 +37,7 @@ from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
-from chalicelib.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.customers.service import load_customer
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import engine
@@ -131,11 +131,14 @@ def get_resource(principal: Principal, resource_id: str) -> Resource:
 def list_resources(principal: Principal, query: PageParams) -> Page[Resource]:
     """The tenant's resources by name."""
     require(principal, Permission.APPOINTMENTS_READ)
-    scope = "resources"
-    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
-    page = store.list_resources(principal.tenant_id, query.limit, start)
-    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
-    return Page[Resource](items=[Resource.model_validate(strip_storage(i)) for i in page.items], next_cursor=cursor)
+    return paginate(
+        Page[Resource],
+        query,
+        tenant_id=principal.tenant_id,
+        scope="resources",
+        fetch=lambda start: store.list_resources(principal.tenant_id, query.limit, start),
+        convert=lambda item: Resource.model_validate(strip_storage(item)),
+    )
 
 
 def update_resource(principal: Principal, resource_id: str, body: UpdateResourceRequest) -> Resource:
@@ -336,11 +339,16 @@ def list_appointments(principal: Principal, query: AppointmentListQuery) -> Page
     require(principal, Permission.APPOINTMENTS_READ)
     low = clock.isoformat(query.from_) if query.from_ else "0"
     high = (clock.isoformat(query.to) if query.to else "9") + "~"
-    scope = f"appointments:{query.resource_id or ''}:{low}:{high}"
-    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
-    page = store.list_appointments(principal.tenant_id, query.resource_id, (low, high), query.limit, start)
-    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
-    return Page[Appointment](items=[_appointment(i) for i in page.items], next_cursor=cursor)
+    return paginate(
+        Page[Appointment],
+        query,
+        tenant_id=principal.tenant_id,
+        scope=f"appointments:{query.resource_id or ''}:{low}:{high}",
+        fetch=lambda start: store.list_appointments(
+            principal.tenant_id, query.resource_id, (low, high), query.limit, start
+        ),
+        convert=_appointment,
+    )
 
 
 def availability(principal: Principal, query: AvailabilityQuery) -> Availability:

@@ -17,7 +17,7 @@ from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY
 from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import redact
-from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.pagination import Page, paginate
 
 __all__ = ["audit_op", "list_audit", "scrub"]
 
@@ -120,17 +120,19 @@ def list_audit(principal: Principal, query: AuditQuery) -> Page[AuditEntry]:
     else:
         scope = "audit:all"
         partition, index, sort_prefix, between = keys.collection_pk(tenant, Collection.AUDIT), GSI1, None, (low, high)
-    start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
-    page = Table().query_page(
-        partition,
-        index=index,
-        sort_prefix=sort_prefix,
-        sort_between=between,
-        limit=query.limit,
-        start_key=start,
-        newest_first=True,
-    )
-    return Page[AuditEntry](
-        items=[AuditEntry.model_validate(strip_storage(item)) for item in page.items],
-        next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
+    return paginate(
+        Page[AuditEntry],
+        query,
+        tenant_id=tenant,
+        scope=scope,
+        fetch=lambda start: Table().query_page(
+            partition,
+            index=index,
+            sort_prefix=sort_prefix,
+            sort_between=between,
+            limit=query.limit,
+            start_key=start,
+            newest_first=True,
+        ),
+        convert=lambda item: AuditEntry.model_validate(strip_storage(item)),
     )

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import Field
 
@@ -20,7 +20,10 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.resources import CURSOR_SIGNING_KEY, secret_name
 from chalicelib.core.secrets import get_secret
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "PageParams", "decode_cursor", "encode_cursor"]
+if TYPE_CHECKING:
+    from chalicelib.core.db.store import QueryPage
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "PageParams", "decode_cursor", "encode_cursor", "paginate"]
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -85,3 +88,20 @@ def decode_cursor(cursor: str, *, tenant_id: str, scope: str, key: KeySource = _
     if not isinstance(decoded, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in decoded.items()):
         raise invalid
     return decoded
+
+
+def paginate(
+    page_type: type[Page[T]],
+    params: PageParams,
+    *,
+    tenant_id: str,
+    scope: str,
+    fetch: Callable[[dict[str, str] | None], QueryPage],
+    convert: Callable[[dict[str, Any]], T],
+) -> Page[T]:
+    """One page of a list: the cursor decoded (bound to ``tenant_id`` and ``scope``), ``fetch`` run from there,
+    each item converted, and the next cursor signed."""
+    start = decode_cursor(params.cursor, tenant_id=tenant_id, scope=scope) if params.cursor else None
+    page = fetch(start)
+    cursor = encode_cursor(page.last_key, tenant_id=tenant_id, scope=scope) if page.last_key else None
+    return page_type(items=[convert(item) for item in page.items], next_cursor=cursor)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +20,12 @@ from chalicelib.audit.service import audit_op
 from chalicelib.catalog.service import load_products
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, update_op
+from chalicelib.core.db.store import QueryPage, Table, TransactionConflict, VersionConflict, update_op
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import AppError, Conflict, FieldError, Forbidden, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
-from chalicelib.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.customers.service import load_customer, record_order_ops
 from chalicelib.inventory import service as inventory
 from chalicelib.orders import store
@@ -210,29 +211,42 @@ def list_orders(principal: Principal, query: OrderListQuery) -> Page[Order]:
     if not principal.can(Permission.ORDERS_READ_ALL):
         require(principal, Permission.ORDERS_READ_OWN)
         return _list_own(principal, query)
-    scope = f"orders:{query.status or ''}:{query.customer_id or ''}:{between[0]}:{between[1]}"
-    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
-    page = store.list_orders(
-        principal.tenant_id,
-        status=query.status,
-        customer_id=query.customer_id,
-        between=between,
-        limit=query.limit,
-        start_key=start,
+    return paginate(
+        Page[Order],
+        query,
+        tenant_id=principal.tenant_id,
+        scope=f"orders:{query.status or ''}:{query.customer_id or ''}:{between[0]}:{between[1]}",
+        fetch=lambda start: store.list_orders(
+            principal.tenant_id,
+            status=query.status,
+            customer_id=query.customer_id,
+            between=between,
+            limit=query.limit,
+            start_key=start,
+        ),
+        convert=_order,
     )
-    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
-    return Page[Order](items=[_order(item) for item in page.items], next_cursor=cursor)
 
 
 def _list_own(principal: Principal, query: PageParams) -> Page[Order]:
-    scope = f"orders:own:{principal.user_id}"
-    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
-    page = store.list_user_order_refs(principal.tenant_id, principal.user_id, query.limit, start)
-    ids = [str(ref["orderId"]) for ref in page.items]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        items = list(pool.map(lambda order_id: store.get_order(principal.tenant_id, order_id), ids))
-    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
-    return Page[Order](items=[_order(item) for item in items if item is not None], next_cursor=cursor)
+    def fetch(start: dict[str, str] | None) -> QueryPage:
+        refs = store.list_user_order_refs(principal.tenant_id, principal.user_id, query.limit, start)
+        ids = [str(ref["orderId"]) for ref in refs.items]
+        # The index holds ids only: the orders themselves are read at once (GetItem each, in parallel threads,
+        # inside this request's tenant scope).
+        scope = copy_context()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            found = list(pool.map(lambda i: scope.copy().run(store.get_order, principal.tenant_id, i), ids))
+        return QueryPage(items=[item for item in found if item is not None], last_key=refs.last_key)
+
+    return paginate(
+        Page[Order],
+        query,
+        tenant_id=principal.tenant_id,
+        scope=f"orders:own:{principal.user_id}",
+        fetch=fetch,
+        convert=_order,
+    )
 
 
 def update_order(principal: Principal, order_id: str, body: UpdateOrderRequest) -> Order:

@@ -14,7 +14,7 @@ from chalicelib.core.db.store import Table, VersionConflict, unscoped
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
-from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.pagination import Page, paginate
 from chalicelib.core.validation import normalize_cnpj
 from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants import store
@@ -160,12 +160,14 @@ def list_tenants(principal: Principal, query: TenantListQuery) -> Page[Tenant]:
 
 
 def _list_tenants(query: TenantListQuery) -> Page[Tenant]:
-    scope = f"platform-tenants:{query.status or 'all'}"
-    start = decode_cursor(query.cursor, tenant_id=PLATFORM_TENANT_ID, scope=scope) if query.cursor else None
-    page = store.list_tenants(query.status, query.limit, start)
-    items = [Tenant.of(TenantRecord.model_validate(strip_storage(i))) for i in page.items]
-    cursor = encode_cursor(page.last_key, tenant_id=PLATFORM_TENANT_ID, scope=scope) if page.last_key else None
-    return Page[Tenant](items=items, next_cursor=cursor)
+    return paginate(
+        Page[Tenant],
+        query,
+        tenant_id=PLATFORM_TENANT_ID,
+        scope=f"platform-tenants:{query.status or 'all'}",
+        fetch=lambda start: store.list_tenants(query.status, query.limit, start),
+        convert=lambda item: Tenant.of(TenantRecord.model_validate(strip_storage(item))),
+    )
 
 
 def _platform_change(principal: Principal, tenant_id: str, changes: dict[str, Any], action: str) -> Tenant:

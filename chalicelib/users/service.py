@@ -16,7 +16,7 @@ from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
-from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.pagination import Page, paginate
 from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants import store as tenants_store
 from chalicelib.tenants.service import load_tenant
@@ -45,12 +45,14 @@ def _no_seat(limit: int, plan: str) -> LimitExceeded:
 def list_users(principal: Principal, query: UserListQuery) -> Page[User]:
     """One page of the tenant's users, newest first."""
     require(principal, Permission.USERS_READ)
-    scope = f"users:{query.status or 'all'}"
-    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
-    page = store.list_users(principal.tenant_id, query.status, query.limit, start)
-    items = [User.of(UserRecord.model_validate(strip_storage(item))) for item in page.items]
-    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
-    return Page[User](items=items, next_cursor=cursor)
+    return paginate(
+        Page[User],
+        query,
+        tenant_id=principal.tenant_id,
+        scope=f"users:{query.status or 'all'}",
+        fetch=lambda start: store.list_users(principal.tenant_id, query.status, query.limit, start),
+        convert=lambda item: User.of(UserRecord.model_validate(strip_storage(item))),
+    )
 
 
 def get_user(principal: Principal, user_id: str) -> User:

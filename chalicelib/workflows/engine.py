@@ -45,7 +45,7 @@ from chalicelib.core.errors import AppError, Conflict, FieldError, Forbidden, In
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
-from chalicelib.core.pagination import Page, PageParams, decode_cursor, encode_cursor
+from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.core.resources import QueueKind, queue_name, queue_url
 from chalicelib.notifications.outbox import request_message_ops
 from chalicelib.tenants.service import load_tenant
@@ -520,12 +520,13 @@ def history(tenant_id: str, entity_type: EntityType | str, entity_id: str, param
     """One page of the entity's status changes, oldest first; ``NotFound`` when there is no such entity."""
     spec = _spec(entity_type)
     _load(tenant_id, spec, entity_id)
-    scope = f"workflow-history:{spec.entity_type.value}:{entity_id}"
-    start_key = decode_cursor(params.cursor, tenant_id=tenant_id, scope=scope) if params.cursor else None
-    page = store.list_history(tenant_id, spec.kind, entity_id, params.limit, start_key)
-    return Page[HistoryEntry](
-        items=[HistoryEntry.model_validate(strip_storage(item)) for item in page.items],
-        next_cursor=encode_cursor(page.last_key, tenant_id=tenant_id, scope=scope) if page.last_key else None,
+    return paginate(
+        Page[HistoryEntry],
+        params,
+        tenant_id=tenant_id,
+        scope=f"workflow-history:{spec.entity_type.value}:{entity_id}",
+        fetch=lambda start: store.list_history(tenant_id, spec.kind, entity_id, params.limit, start),
+        convert=lambda item: HistoryEntry.model_validate(strip_storage(item)),
     )
 
 
