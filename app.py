@@ -18,6 +18,8 @@ from chalicelib.docs.routes import blueprint as docs
 from chalicelib.health.routes import blueprint as health
 from chalicelib.inventory.routes import blueprint as inventory
 from chalicelib.live import service as live
+from chalicelib.notifications import delivery as notification_delivery
+from chalicelib.notifications.routes import blueprint as notifications
 from chalicelib.orders.routes import blueprint as orders
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.tenants.routes import blueprint as tenants
@@ -43,6 +45,7 @@ for blueprint in (
     customers,
     orders,
     appointments,
+    notifications,
 ):
     app.register_blueprint(blueprint)
 
@@ -76,3 +79,9 @@ def live_updates(event: SQSEvent) -> dict[str, Any]:
 def workflow_tasks_consumer(event: SQSEvent) -> dict[str, Any]:
     """Park and timer tasks of the workflow state machines."""
     return workflow_tasks.handle_task_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.NOTIFICATIONS), batch_size=10)
+def notifications_consumer(event: SQSEvent) -> dict[str, Any]:
+    """Requested notifications and workflow notify actions → rendered and sent (retried with backoff, then DLQ)."""
+    return notification_delivery.handle_batch(event.to_dict())

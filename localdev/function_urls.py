@@ -16,9 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from chalice.local import LambdaContext
+
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, gateway_problem
 
-__all__ = ["function_url_event", "make_server"]
+__all__ = ["function_context", "function_url_event", "make_server"]
 
 Handler = Callable[[dict[str, Any], Any], Any]
 _TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/", "application/xml")
@@ -28,6 +30,9 @@ def function_url_event(method: str, target: str, headers: Mapping[str, str], bod
     """The Lambda function URL event (payload 2.0) for one HTTP request."""
     parts = urlsplit(target)
     lower = {k.lower(): v for k, v in headers.items()}
+    # As a function URL does: the scheme the caller used (plain HTTP here), which URL-signing providers such
+    # as Twilio include in what they sign.
+    lower.setdefault("x-forwarded-proto", "http")
     is_text = any(lower.get("content-type", "").startswith(t) for t in _TEXT_TYPES)
     event: dict[str, Any] = {
         "version": "2.0",
@@ -46,6 +51,11 @@ def function_url_event(method: str, target: str, headers: Mapping[str, str], bod
     if parts.query:
         event["queryStringParameters"] = dict(parse_qsl(parts.query, keep_blank_values=True))
     return event
+
+
+def function_context(provider: str) -> LambdaContext:
+    """A Lambda context like the one a webhook function gets in AWS (30 seconds to run)."""
+    return LambdaContext(function_name=f"hook-{provider}", memory_size=512, max_runtime_ms=30_000)
 
 
 def _resolve(spec: str) -> Handler:
@@ -70,7 +80,8 @@ def make_server(host: str, port: int, routes: Mapping[str, str]) -> ThreadingHTT
                 problem = gateway_problem("MISSING_AUTHENTICATION_TOKEN").model_copy(update={"instance": path})
                 self._send(404, {"content-type": PROBLEM_CONTENT_TYPE}, problem.model_dump_json().encode())
                 return
-            result = handler(function_url_event(self.command, self.path, dict(self.headers), body), None)
+            event = function_url_event(self.command, self.path, dict(self.headers), body)
+            result = handler(event, function_context(provider))
             if not isinstance(result, dict) or "statusCode" not in result:
                 # A function URL treats any other return value as a 200 JSON body.
                 self._send(200, {"content-type": "application/json"}, json.dumps(result).encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import secrets as random_secrets
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,7 +26,7 @@ from chalicelib.core.resources import (
     secret_name,
 )
 
-__all__ = ["provision"]
+__all__ = ["LOCAL_WEBHOOK_SECRETS_FILE", "local_webhook_secrets", "provision"]
 
 
 def _code(error: ClientError) -> str:
@@ -96,14 +97,28 @@ def _kms_key() -> None:
     client.create_alias(AliasName=alias, TargetKeyId=key_id["KeyId"])
 
 
+# Fixed, well-known values for the platform secrets that verify provider webhooks, so that `make run` and the
+# tests can sign requests the way a provider would. Only this local provisioning reads the file.
+LOCAL_WEBHOOK_SECRETS_FILE = Path(__file__).with_name("webhook_secrets.json")
+
+
+def local_webhook_secrets() -> dict[str, str]:
+    """The local stack's values of the webhook secrets (secret suffix → value)."""
+    values = json.loads(LOCAL_WEBHOOK_SECRETS_FILE.read_text())
+    return {suffix: str(value) for suffix, value in values.items() if not suffix.startswith("_")}
+
+
 def _secrets() -> None:
     client = aws.secrets_manager()
+    local_values = local_webhook_secrets()
     for secret in SECRETS:
         if secret.generator:
             module, _, function = secret.generator.partition(":")
             value = str(getattr(importlib.import_module(module), function)())
         elif secret.generated_bytes:
             value = random_secrets.token_urlsafe(secret.generated_bytes)
+        elif secret.suffix in local_values:
+            value = local_values[secret.suffix]
         else:
             continue  # provider credentials are set by an operator, not invented here
         try:

@@ -46,6 +46,28 @@ class Settings(BaseSettings):
     # The API Gateway management endpoint of the websocket API (https://<id>.execute-api.<region>.amazonaws.com/<stage>);
     # locally the runner's stand-in. Empty: pushes are skipped (no websocket API in this deployment).
     websocket_management_url: str = ""
+    # Notifications: retries back off exponentially from this base (s), with full jitter, up to the cap.
+    notification_retry_base_s: float = Field(default=30.0, ge=0)
+    notification_retry_max_s: float = Field(default=3600.0, ge=0, le=43_200)
+    # Every provider call (HTTP or SDK) gives up after this many seconds and counts as a failed attempt.
+    provider_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # Email: "ses" (SES v2, the function's role) or "smtp" (host here, login in the smtp-credentials secret).
+    # Without a sender address email runs in outbox mode (recorded, not sent).
+    email_provider: Literal["ses", "smtp"] = "ses"
+    email_from: str = ""
+    ses_endpoint_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # WhatsApp goes through Meta's Cloud API or Twilio; SMS always through Twilio.
+    whatsapp_provider: Literal["meta", "twilio"] = "meta"
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    twilio_base_url: str = ""
+    # Where Twilio posts status callbacks (the twilio webhook function URL); empty: no callbacks requested.
+    twilio_status_callback_url: str = ""
+    web_push_contact: str = "mailto:notifications@btrix.invalid"
+    # Lets provider and push URLs point at 127.0.0.1 over plain http: for the fake providers of tests and make run.
+    notifications_allow_loopback: bool = False
     password_min_length: int = Field(default=10, ge=8)
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~40 ms per hash on one core.
     argon2_time_cost: int = Field(default=2, ge=1)

@@ -16,9 +16,13 @@ __all__ = [
     "CURSOR_SIGNING_KEY",
     "JWT_SIGNING_KEYS",
     "LOOKUP_HASH_KEY",
+    "META_WHATSAPP_CREDENTIALS",
     "QUEUES",
     "RULES",
     "SECRETS",
+    "SMTP_CREDENTIALS",
+    "TWILIO_CREDENTIALS",
+    "WEB_PUSH_KEY",
     "QueueDef",
     "QueueKind",
     "RuleDef",
@@ -90,6 +94,8 @@ RULES: tuple[RuleDef, ...] = (
         ("order.*", "appointment.*", "notification.sent", "notification.failed", "message.received"),
         QueueKind.LIVE_UPDATES,
     ),
+    # Messages requested through the notifications port (same transaction as the change) reach the sender.
+    RuleDef("notifications", ("notification.requested",), QueueKind.NOTIFICATIONS),
 )
 
 
@@ -112,7 +118,26 @@ JWT_SIGNING_KEYS = SecretDef(
     "ES256 keys that sign access tokens (newest first)",
     generator="chalicelib.auth.keys:new_key_set",
 )
-SECRETS: tuple[SecretDef, ...] = (CURSOR_SIGNING_KEY, LOOKUP_HASH_KEY, JWT_SIGNING_KEYS)
+# Provider credentials (JSON) are set by an operator; while one is absent its channel runs in outbox mode.
+TWILIO_CREDENTIALS = SecretDef(
+    "twilio", 'Twilio: {"accountSid", "authToken", "smsFrom", "whatsappFrom"} (SMS, and WhatsApp when chosen)'
+)
+META_WHATSAPP_CREDENTIALS = SecretDef("meta-whatsapp", 'WhatsApp Cloud API: {"accessToken", "phoneNumberId"}')
+SMTP_CREDENTIALS = SecretDef("smtp", 'SMTP login when email goes through SMTP: {"username", "password"}')
+WEB_PUSH_KEY = SecretDef(
+    "web-push-vapid-key",
+    "VAPID key pair that signs Web Push requests (browsers subscribe with its public key)",
+    generator="chalicelib.notifications.channels.webpush:new_vapid_key",
+)
+SECRETS: tuple[SecretDef, ...] = (
+    CURSOR_SIGNING_KEY,
+    LOOKUP_HASH_KEY,
+    JWT_SIGNING_KEYS,
+    TWILIO_CREDENTIALS,
+    META_WHATSAPP_CREDENTIALS,
+    SMTP_CREDENTIALS,
+    WEB_PUSH_KEY,
+)
 
 
 def _fifo(name: str, fifo: bool) -> str:

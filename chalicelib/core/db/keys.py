@@ -53,6 +53,17 @@ appointments by start time                      GSI1   GSI1PK=T#<t>#APPOINTMENTS
 appointments of a resource by start time        GSI2   GSI2PK=T#<t>#APPOINTMENTS#RESOURCE#<id>  GSI2SK=<startsAt>#<id>
 websocket connection → tenant, user (TTL 2 h)   table  PK=ROUTE#WSCONN#<connectionId>  SK=ROUTE
 websocket connections of a room (TTL 2 h)       table  PK=T#<t>#ROOM#<room>            SK=<connectionId>
+notifications, newest first                     GSI1   GSI1PK=T#<t>#NOTIFICATIONS      GSI1SK=<createdAt>#<id>
+notifications by status                         GSI2   GSI2PK=T#<t>#NOTIFICATIONS#STATUS#<s>  GSI2SK=<createdAt>#<id>
+notifications by channel                        GSI3   GSI3PK=T#<t>#NOTIFICATIONS#CHANNEL#<c> GSI3SK=<createdAt>#<id>
+notifications of a recipient (index items)      table  PK=T#<t>#NOTIFICATIONS#RECIPIENT#<who>  SK=<createdAt>#<id>
+notification templates of a tenant, by key      GSI1   GSI1PK=T#<t>#NOTIFTEMPLATES     GSI1SK=<key>#<channel>#<locale>
+one template variant                            table  PK=T#<t>#NOTIFTEMPLATE#<key>    SK=<channel>#<locale>
+notification settings of a tenant               table  PK=T#<t>#TENANT#<t>             SK=NOTIFYSETTINGS
+notification preferences of a customer          table  PK=T#<t>#CUSTOMER#<id>          SK=NOTIFYPREFS
+web push subscriptions of a user                table  PK=T#<t>#USER#<id>              SK begins_with PUSHSUB#
+provider message id → notification (callbacks)  table  PK=ROUTE#PROVIDERMSG#<hash of provider:id>  SK=ROUTE
+last inbound WhatsApp message of a number       table  PK=T#<t>#WAWINDOW#<phone hash>  SK=WAWINDOW
 ==============================================  =====  ==========================================================
 """
 
@@ -65,6 +76,8 @@ __all__ = [
     "EVENT_SK",
     "IDEMPOTENCY_SK",
     "META_SK",
+    "NOTIFICATION_PREFERENCES_SK",
+    "NOTIFICATION_SETTINGS_SK",
     "ROUTE_SK",
     "STOCK_SK",
     "UNIQUE_SK",
@@ -101,7 +114,12 @@ __all__ = [
     "route_pk",
     "tenant_prefix",
     "time_sk",
+    "template_sk",
     "unique_pk",
+    "whatsapp_window_pk",
+    "parse_template_sk",
+    "parse_whatsapp_window_pk",
+    "WHATSAPP_WINDOW_SK",
 ]
 
 _SEP = "#"
@@ -119,6 +137,10 @@ ROUTE_SK = "ROUTE"
 UNIQUE_SK = "UNIQUE"
 STOCK_SK = "STOCK"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+NOTIFICATION_SETTINGS_SK = "NOTIFYSETTINGS"
+NOTIFICATION_PREFERENCES_SK = "NOTIFYPREFS"
+WHATSAPP_WINDOW_SK = "WAWINDOW"
+_WHATSAPP_WINDOW = "WAWINDOW"
 
 
 class InvalidKey(ValueError):
@@ -139,6 +161,7 @@ class Kind(StrEnum):
     RESOURCE = "RESOURCE"
     WORKFLOW = "WORKFLOW"
     NOTIFICATION = "NOTIFICATION"
+    NOTIFICATION_TEMPLATE = "NOTIFTEMPLATE"
     WEBHOOK_ENDPOINT = "WEBHOOKENDPOINT"
     INTEGRATION = "INTEGRATION"
     CHANNEL = "CHANNEL"
@@ -160,6 +183,7 @@ class Collection(StrEnum):
     ORDERS = "ORDERS"
     APPOINTMENTS = "APPOINTMENTS"
     NOTIFICATIONS = "NOTIFICATIONS"
+    NOTIFICATION_TEMPLATES = "NOTIFTEMPLATES"
     WEBHOOK_ENDPOINTS = "WEBHOOKENDPOINTS"
     CONVERSATIONS = "CONVERSATIONS"
     SALES = "SALES"
@@ -181,6 +205,7 @@ class RouteKind(StrEnum):
     REFRESH_TOKEN = "REFRESH"
     INVITE = "INVITE"
     WS_CONNECTION = "WSCONN"
+    PROVIDER_MESSAGE = "PROVIDERMSG"
 
 
 @dataclass(frozen=True)
@@ -405,4 +430,28 @@ def parse_idempotency_pk(key: str) -> tuple[str, str]:
     parts = _split(key, 4, "idempotency")
     if parts[2] != _IDEMPOTENCY:
         raise InvalidKey(f"not an idempotency key: {key!r}")
+    return _tenant_of(parts, key), parts[3]
+
+
+def template_sk(template_key: str, channel: str, locale: str) -> str:
+    """``<key>#<channel>#<locale>``: sorts a tenant's notification templates by key, then variant."""
+    return f"{_part(template_key, 'template key')}{_SEP}{_part(channel, 'channel')}{_SEP}{_part(locale, 'locale')}"
+
+
+def parse_template_sk(key: str) -> tuple[str, str, str]:
+    """Inverse of ``template_sk``: (template key, channel, locale)."""
+    template_key, channel, locale = _split(key, 3, "template")
+    return template_key, channel, locale
+
+
+def whatsapp_window_pk(tenant_id: str, phone_hash: str) -> str:
+    """``T#<t>#WAWINDOW#<phone hash>``: when a WhatsApp number last wrote to the tenant (the 24-hour window)."""
+    return f"{tenant_prefix(tenant_id)}{_WHATSAPP_WINDOW}{_SEP}{_part(phone_hash, 'phone hash')}"
+
+
+def parse_whatsapp_window_pk(key: str) -> tuple[str, str]:
+    """Inverse of ``whatsapp_window_pk``: (tenant id, phone hash)."""
+    parts = _split(key, 4, "whatsapp window")
+    if parts[2] != _WHATSAPP_WINDOW:
+        raise InvalidKey(f"not a whatsapp window key: {key!r}")
     return _tenant_of(parts, key), parts[3]

@@ -133,6 +133,7 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "order_id": lambda api, victim: _foreign_order(api, victim),
     "resource_id": lambda api, victim: _foreign_resource(api, victim),
     "appointment_id": lambda api, victim: _foreign_appointment(api, victim),
+    "notification_id": lambda api, victim: _foreign_notification(api, victim),
 }
 
 _ALWAYS_OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -156,6 +157,13 @@ def _foreign_appointment(api: Any, victim: Account) -> str:
     return str(response.json_body["id"])
 
 
+def _foreign_notification(api: Any, victim: Account) -> str:
+    body = {"channel": "sms", "address": "+5511987654321", "text": "Probe"}
+    response = call(api, "POST", "/notifications", body, victim.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
 def _foreign_order(api: Any, victim: Account) -> str:
     product = create_product(api, victim, kind="service", name="Probe service")
     response = call(api, "POST", "/orders", {"items": [{"productId": product["id"], "quantity": 1}]}, victim.headers())
@@ -166,7 +174,7 @@ def _foreign_order(api: Any, victim: Account) -> str:
 # Path parameters that name a kind of thing, not a record of a tenant: the same path addresses each caller's
 # own (GET /workflows/order is the caller's order workflow), so there is no other tenant's id to probe with.
 # Isolation of those routes is tested by their capability (tests/integration/workflows/test_routes.py).
-NOT_TENANT_IDS = {"entity_type"}
+NOT_TENANT_IDS = {"entity_type", "template_key"}
 
 
 def test_ids_of_another_tenant_are_not_found(api: Any, team: dict[Role, Account], other_tenant: Account) -> None:

@@ -15,7 +15,7 @@ def test_invited_user_sets_a_password_once_and_logs_in(api: Any) -> None:
     assert invited.status_code == 201
     assert (invited.json_body["status"], invited.json_body["email"]) == ("invited", "nia@example.com")
     message = next(m for m in list_messages(admin.tenant_id) if m.to == "nia@example.com")
-    assert (message.channel, message.template, message.status) == ("email", "user.invitation", "recorded")
+    assert (message.channel, message.template, message.status) == ("email", "user.invitation", "queued")
     assert message.variables["tenantName"] == "Test Company"
 
     token = invitation_token(admin.tenant_id, "nia@example.com")

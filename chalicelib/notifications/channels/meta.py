@@ -1,0 +1,62 @@
+"""WhatsApp through Meta's Cloud API: ``POST /<version>/<phone_number_id>/messages`` with httpx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from chalicelib.core.config import get_settings
+from chalicelib.notifications.channels.base import OutgoingMessage, ProviderError, SendResult, check_provider_url
+
+__all__ = ["OUTSIDE_WINDOW", "MetaSender"]
+
+OUTSIDE_WINDOW = "131047"
+# Meta error codes that mean "later": temporary outages, throughput and per-user pacing limits.
+_RETRYABLE_CODES = frozenset({"1", "2", "4", "80007", "130429", "131000", "131016", "131056", "133004"})
+
+
+class MetaSender:
+    """The WhatsApp Cloud API with a system user's token."""
+
+    name = "meta"
+
+    def __init__(self, credentials: dict[str, Any]) -> None:
+        self.credentials = credentials
+
+    def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        to = message.to.lstrip("+")
+        template = message.whatsapp_template
+        if template is None:
+            return {"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": message.body}}
+        reference = {
+            "name": template["name"],
+            "language": {"code": template["language"]},
+            "components": template.get("components", []),
+        }
+        return {"messaging_product": "whatsapp", "to": to, "type": "template", "template": reference}
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """Send a text (inside the 24-hour window) or an approved template; returns the ``wamid``."""
+        settings = get_settings()
+        base = check_provider_url(settings.meta_graph_url).rstrip("/")
+        url = f"{base}/{settings.meta_graph_version}/{self.credentials['phoneNumberId']}/messages"
+        headers = {"Authorization": f"Bearer {self.credentials['accessToken']}"}
+        try:
+            timeout = settings.provider_timeout_s
+            response = httpx.post(url, json=self._payload(message), headers=headers, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"Meta unreachable: {exc}", retryable=True) from exc
+        if response.status_code == 200:
+            try:
+                return SendResult(self.name, str(response.json()["messages"][0]["id"]))
+            except (ValueError, KeyError, IndexError) as exc:
+                raise ProviderError("Meta answered 200 without a message id", retryable=False) from exc
+        try:
+            error = response.json().get("error", {})
+        except ValueError:
+            error = {}
+        code = str(error.get("code", ""))
+        retryable = response.status_code >= 500 or response.status_code == 429 or code in _RETRYABLE_CODES
+        text = f"Meta {response.status_code} {code}: {error.get('message', response.text[:200])}"
+        raise ProviderError(text, retryable=retryable, code=code or None)

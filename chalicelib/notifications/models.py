@@ -1,0 +1,367 @@
+"""Notification models: the stored message and its API view, templates, preferences, settings, queue jobs."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AwareDatetime, EmailStr, Field, StringConstraints, field_validator, model_validator
+
+from chalicelib.core.models import ApiModel
+from chalicelib.core.pagination import PageParams
+from chalicelib.core.validation import E164Phone, LocaleTag
+
+__all__ = [
+    "CHANNELS",
+    "DELIVERED_STATUSES",
+    "Category",
+    "Channel",
+    "CreateNotificationRequest",
+    "MarketingConsents",
+    "Notification",
+    "NotificationListQuery",
+    "NotificationPreferences",
+    "NotificationRecord",
+    "NotificationSettings",
+    "NotificationStatus",
+    "NotificationTemplate",
+    "PushKey",
+    "PushSubscription",
+    "PushSubscriptionRequest",
+    "PutPreferencesRequest",
+    "PutSettingsRequest",
+    "PutTemplateRequest",
+    "QuietHours",
+    "SendJob",
+    "TemplateListQuery",
+    "TemplateVariable",
+    "TemplateVariant",
+    "WhatsAppTemplate",
+    "WorkflowNotifyJob",
+]
+
+Channel = Literal["email", "sms", "whatsapp", "push"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp", "push")
+NotificationStatus = Literal["queued", "sending", "sent", "delivered", "read", "failed"]
+# Statuses a provider's callback may report after the send; each one only moves a notification forward.
+DELIVERED_STATUSES: tuple[NotificationStatus, ...] = ("sent", "delivered", "read")
+Category = Literal["transactional", "marketing"]
+TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=80)]
+VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=40)]
+Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+REDACTED = "[redacted]"
+
+
+class NotificationRecord(ApiModel):
+    """A message as stored: whom it is for, what it says, and how its delivery went."""
+
+    id: str
+    tenant_id: str
+    channel: Channel
+    to: str = Field(description="As requested: customer:<id>, user:<id>, role:ADMIN, or an address")
+    recipient_kind: Literal["customer", "user", "role", "address"]
+    recipient_id: str | None = None
+    address: str | None = Field(default=None, description="Email, phone or push endpoint, once resolved")
+    template: str | None = None
+    locale: str
+    variables: dict[str, Any] = Field(default_factory=dict)
+    subject: str | None = None
+    text: str | None = Field(default=None, description="Plain text of an ad hoc message (no template)")
+    body: str | None = Field(default=None, description="What was sent, rendered")
+    whatsapp_template: dict[str, Any] | None = None
+    category: Category = "transactional"
+    urgent: bool = False
+    secret_variables: list[str] = Field(default_factory=list)
+    fallback_from: Channel | None = None
+    status: NotificationStatus = "queued"
+    attempts: int = 0
+    provider: str | None = None
+    provider_message_id: str | None = None
+    last_error: str | None = None
+    scheduled_for: str | None = None
+    sending_since: str | None = None
+    source: Literal["port", "workflow", "api"] = "port"
+    parent_id: str | None = None
+    created_at: str
+    updated_at: str
+    sent_at: str | None = None
+    delivered_at: str | None = None
+    read_at: str | None = None
+    failed_at: str | None = None
+    version: int = 1
+
+
+class Notification(ApiModel):
+    """A notification as the API shows it; one-time codes and links are redacted."""
+
+    id: str
+    channel: Channel
+    to: str
+    recipient_kind: Literal["customer", "user", "role", "address"]
+    recipient_id: str | None = None
+    address: str | None = None
+    template: str | None = None
+    locale: str
+    variables: dict[str, Any]
+    subject: str | None = None
+    body: str | None = None
+    category: Category
+    urgent: bool
+    fallback_from: Channel | None = None
+    status: NotificationStatus
+    attempts: int
+    provider: str | None = Field(default=None, description="outbox: no credentials, recorded instead of sent")
+    provider_message_id: str | None = None
+    last_error: str | None = None
+    scheduled_for: str | None = None
+    created_at: str
+    updated_at: str
+    sent_at: str | None = None
+    delivered_at: str | None = None
+    read_at: str | None = None
+    failed_at: str | None = None
+
+    @classmethod
+    def of(cls, record: NotificationRecord) -> Notification:
+        """The API view: secret variables (one-time codes, links) and a body that contains them are redacted."""
+        hidden = set(record.secret_variables)
+        fields = record.model_dump(by_alias=False, include=set(cls.model_fields) - {"variables", "body"})
+        variables = {name: REDACTED if name in hidden else value for name, value in record.variables.items()}
+        body = REDACTED if hidden and record.body else record.body
+        return cls(**fields, variables=variables, body=body)
+
+
+class NotificationListQuery(PageParams):
+    """Notifications newest first; narrow by ONE of status, channel or recipient, and by time."""
+
+    status: NotificationStatus | None = None
+    channel: Channel | None = None
+    recipient: str | None = Field(
+        default=None,
+        max_length=320,
+        description="customer:<id>, user:<id>, or an email/phone address",
+        examples=["customer:01J9Z7Q8M4"],
+    )
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_narrowing(self) -> Self:
+        narrowing = [name for name in ("status", "channel", "recipient") if getattr(self, name) is not None]
+        if len(narrowing) > 1:
+            raise ValueError(f"narrow by one of status, channel, recipient (got {', '.join(narrowing)})")
+        return self
+
+
+class CreateNotificationRequest(ApiModel):
+    """An ad hoc message: to a customer, a user or a raw address; a template with variables or plain text."""
+
+    channel: Channel
+    customer_id: str | None = Field(default=None, max_length=64)
+    user_id: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=320, description="An email or an E.164 phone number")
+    template: TemplateKey | None = None
+    variables: dict[str, Any] = Field(default_factory=dict, max_length=50)
+    text: str | None = Field(default=None, min_length=1, max_length=4096)
+    subject: str | None = Field(default=None, max_length=200)
+    locale: LocaleTag | None = None
+    category: Category = "transactional"
+    urgent: bool = Field(default=False, description="Urgent messages are sent during the tenant's quiet hours")
+
+    @model_validator(mode="after")
+    def _one_target_one_content(self) -> Self:
+        targets = [n for n in ("customer_id", "user_id", "address") if getattr(self, n) is not None]
+        if len(targets) != 1:
+            raise ValueError("send to exactly one of customerId, userId, address")
+        if (self.template is None) == (self.text is None):
+            raise ValueError("give exactly one of template, text")
+        return self
+
+
+class WhatsAppTemplate(ApiModel):
+    """An approved WhatsApp template (Meta: name + language + components; Twilio: its Content SID).
+
+    Text parameters of the components may use the template's variables: ``{"type": "text", "text": "{{ code }}"}``.
+    """
+
+    name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
+    language: str = Field(min_length=2, max_length=10, pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", examples=["pt_BR"])
+    components: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    twilio_content_sid: str | None = Field(default=None, pattern=r"^HX[0-9a-fA-F]{32}$")
+
+
+class TemplateVariable(ApiModel):
+    """A variable a template may use; ``secret`` ones (codes, links) are redacted in the API."""
+
+    name: VariableName
+    required: bool = True
+    secret: bool = False
+    description: str | None = Field(default=None, max_length=200)
+
+
+class PutTemplateRequest(ApiModel):
+    """One variant of a template: its channel and locale, text (jinja2, sandboxed) and declared variables."""
+
+    channel: Channel
+    locale: LocaleTag
+    subject: str | None = Field(default=None, max_length=200, description="Email subject (may use variables)")
+    body: str = Field(min_length=1, max_length=4096)
+    variables: list[TemplateVariable] = Field(default_factory=list, max_length=30)
+    whatsapp_template: WhatsAppTemplate | None = Field(
+        default=None, description="Sent outside the 24-hour window (WhatsApp only)"
+    )
+    category: Category = "transactional"
+    urgent: bool = False
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.whatsapp_template is not None and self.channel != "whatsapp":
+            raise ValueError("whatsappTemplate is for the whatsapp channel only")
+        names = [v.name for v in self.variables]
+        if len(names) != len(set(names)):
+            raise ValueError("variables are declared once each")
+        return self
+
+
+class TemplateVariant(PutTemplateRequest):
+    """A template variant as used: shipped by BTRIX (``default``) or the tenant's own."""
+
+    source: Literal["default", "tenant"] = "default"
+    updated_at: str | None = None
+
+
+class NotificationTemplate(ApiModel):
+    """A template key with its variants per channel and locale."""
+
+    key: str
+    variants: list[TemplateVariant]
+
+
+class TemplateListQuery(PageParams):
+    """Templates by key (shipped defaults merged with the tenant's own)."""
+
+
+class QuietHours(ApiModel):
+    """Hours in the tenant's time zone when non-urgent messages wait (``start`` may be after ``end``: overnight)."""
+
+    start: Clock = Field(examples=["21:00"])
+    end: Clock = Field(examples=["08:00"])
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("start and end must differ")
+        return self
+
+
+class PutSettingsRequest(ApiModel):
+    """The tenant's delivery settings."""
+
+    quiet_hours: QuietHours | None = None
+    sms_fallback: bool = Field(default=False, description="Outside the WhatsApp window and without a template: SMS")
+
+
+class NotificationSettings(PutSettingsRequest):
+    """The tenant's delivery settings as stored."""
+
+    updated_at: str | None = None
+
+
+class MarketingConsents(ApiModel):
+    """Marketing consents, read from the customer record (changed through PATCH /customers/{id})."""
+
+    email: bool = False
+    sms: bool = False
+    whatsapp: bool = False
+
+
+class PutPreferencesRequest(ApiModel):
+    """A customer's choices: channels they opted out of (transactional too) and the language of their messages."""
+
+    locale: LocaleTag | None = None
+    opt_out: list[Channel] = Field(default_factory=list, max_length=4)
+
+    @field_validator("opt_out")
+    @classmethod
+    def _unique(cls, value: list[Channel]) -> list[Channel]:
+        return list(dict.fromkeys(value))
+
+
+class NotificationPreferences(PutPreferencesRequest):
+    """A customer's notification preferences, with their marketing consents."""
+
+    customer_id: str
+    marketing: MarketingConsents
+    updated_at: str | None = None
+
+
+_ENDPOINT = re.compile(r"^https?://[^\s]+$")
+
+
+class PushSubscriptionRequest(ApiModel):
+    """A browser's Web Push subscription (``PushSubscription.toJSON()``)."""
+
+    endpoint: str = Field(max_length=1000)
+    keys: dict[Literal["p256dh", "auth"], str]
+
+    @field_validator("endpoint")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not _ENDPOINT.match(value):
+            raise ValueError("must be an https URL")
+        return value
+
+    @field_validator("keys")
+    @classmethod
+    def _both(cls, value: dict[str, str]) -> dict[str, str]:
+        if set(value) != {"p256dh", "auth"}:
+            raise ValueError("needs p256dh and auth")
+        return value
+
+
+class PushSubscription(ApiModel):
+    """A stored Web Push subscription of a user."""
+
+    id: str
+    endpoint: str
+    created_at: str
+
+
+class PushKey(ApiModel):
+    """The VAPID public key browsers subscribe with (``applicationServerKey``)."""
+
+    public_key: str
+
+
+class SendJob(ApiModel):
+    """A message of the notifications queue asking to deliver one notification."""
+
+    kind: Literal["send"] = "send"
+    tenant_id: str
+    notification_id: str
+
+
+class WorkflowNotifyJob(ApiModel):
+    """A workflow ``notify`` on-enter action as the state machine puts it on the notifications queue."""
+
+    model_config = ApiModel.model_config | {"extra": "ignore"}
+
+    source: Literal["workflow"]
+    action: Literal["notify"]
+    tenant_id: str
+    entity_type: str
+    entity_id: str
+    status: str
+    execution_id: str
+    state: str
+    entered_at: str
+    template: str
+    channel: Channel
+    to: Literal["customer", "assigned_user", "tenant_admins"]
+
+
+class AddressCheck(ApiModel):
+    """Validates a raw address for its channel."""
+
+    email: EmailStr | None = None
+    phone: E164Phone | None = None

@@ -1,0 +1,83 @@
+"""Move the notifications DLQ back to its queue: ``python -m chalicelib.notifications.redrive [--limit N]``.
+
+Each dead message's failed notification is put back to ``queued`` (a fresh set of attempts) before the message is
+sent to the queue again, so the consumer tries it once more; messages whose notification is no longer failed
+(retried through the API meanwhile, or sent) go back too and do nothing. Shows a progress bar (tqdm) on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from chalicelib.core import aws
+from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
+from chalicelib.notifications import service
+from chalicelib.notifications.delivery import workflow_notification_id
+
+__all__ = ["main", "redrive"]
+
+
+def _notification_ref(body: str) -> tuple[str, str] | None:
+    message = json.loads(body)
+    if message.get("detail-type") == "notification.requested":
+        return str(message["detail"]["tenantId"]), str(message["detail"]["data"]["notificationId"])
+    if message.get("source") == "workflow":
+        return str(message["tenantId"]), workflow_notification_id(message)
+    if message.get("kind") == "send":
+        return str(message["tenantId"]), str(message["notificationId"])
+    return None
+
+
+def redrive(limit: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Move up to ``limit`` messages (all by default) from the DLQ back to the notifications queue; returns how
+    many moved. ``progress(n)`` is called after each batch with the number just moved."""
+    sqs = aws.sqs()
+    source = queue_url(dlq_name(QueueKind.NOTIFICATIONS))
+    target = queue_url(queue_name(QueueKind.NOTIFICATIONS))
+    moved = 0
+    while limit is None or moved < limit:
+        wanted = 10 if limit is None else min(10, limit - moved)
+        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=wanted, VisibilityTimeout=60).get(
+            "Messages", []
+        )
+        if not messages:
+            break
+        for message in messages:
+            ref = _notification_ref(message["Body"])
+            if ref is not None:
+                service.requeue_failed(*ref)
+            sqs.send_message(QueueUrl=target, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+        moved += len(messages)
+        if progress is not None:
+            progress(len(messages))
+    return moved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description="Redrive the notifications DLQ")
+    parser.add_argument("--limit", type=int, default=None, help="move at most this many messages")
+    arguments = parser.parse_args(argv)
+    attributes = aws.sqs().get_queue_attributes(
+        QueueUrl=queue_url(dlq_name(QueueKind.NOTIFICATIONS)), AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    total = int(attributes.get("ApproximateNumberOfMessages", 0))
+    if arguments.limit is not None:
+        total = min(total, arguments.limit)
+    try:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+    except ImportError:  # tqdm is a development tool; without it, plain progress lines
+        done = redrive(arguments.limit, lambda n: print(f"moved {n}", file=sys.stderr))
+    else:
+        with tqdm(total=total, unit="msg", desc="redrive notifications DLQ") as bar:
+            done = redrive(arguments.limit, bar.update)
+    print(f"{done} message(s) moved back to {queue_name(QueueKind.NOTIFICATIONS)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,459 @@
+"""Message templates: the shipped defaults (pt-BR, en-US, es-ES), validation of declared variables, rendering.
+
+Templates are jinja2 run in a ``SandboxedEnvironment`` with ``StrictUndefined``: a tenant's template cannot reach
+Python internals, and a variable that is not there fails the render instead of printing nothing. Every variable a
+template uses must be declared (checked when it is saved); a declared, required variable missing when a message is
+rendered fails that message visibly (status ``failed``, the variable named in ``lastError``).
+
+WhatsApp variants carry the approved template sent outside the 24-hour window. The shipped ones are named after
+the key (``order.confirmed`` → ``order_confirmed``) with the locale as language (``pt_BR``): a tenant creates
+templates with those names in its WhatsApp Business account, or points its own variant at another name.
+"""
+
+# Message texts stay on one line each, so that a translator reads and compares them side by side.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from chalicelib.core.errors import FieldError, InvalidInput
+from chalicelib.notifications.models import (
+    Channel,
+    PutTemplateRequest,
+    TemplateVariable,
+    TemplateVariant,
+    WhatsAppTemplate,
+)
+
+__all__ = [
+    "DEFAULT_LOCALES",
+    "TEMPLATE_KEY",
+    "RenderFailed",
+    "Rendered",
+    "default_keys",
+    "default_variants",
+    "pick_variant",
+    "render",
+    "secret_variables_of",
+    "validate_template",
+]
+
+DEFAULT_LOCALES = ("pt-BR", "en-US", "es-ES")
+TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_FALLBACK_LOCALE = "en-US"
+
+
+class RenderFailed(ValueError):
+    """Raised when a message cannot be rendered (a missing variable, a sandbox violation); the message fails."""
+
+
+@cache
+def _environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+# --- shipped defaults -----------------------------------------------------------------------------------------
+# (subject, text) per locale. Texts use only variables the delivery worker fills from the entity (customerName,
+# tenantName, orderNumber, total, startsAt, statusLabel) or that the requesting capability passes.
+
+Texts = dict[str, tuple[str, str]]
+
+_CUSTOMER: dict[str, Texts] = {
+    "order.received": {
+        "pt-BR": (
+            "Pedido recebido",
+            "Olá {{ customerName }}, recebemos seu pedido #{{ orderNumber }} na {{ tenantName }}.",
+        ),
+        "en-US": (
+            "Order received",
+            "Hi {{ customerName }}, we received your order #{{ orderNumber }} at {{ tenantName }}.",
+        ),
+        "es-ES": (
+            "Pedido recibido",
+            "Hola {{ customerName }}, recibimos tu pedido #{{ orderNumber }} en {{ tenantName }}.",
+        ),
+    },
+    "order.confirmed": {
+        "pt-BR": (
+            "Pedido confirmado",
+            "Olá {{ customerName }}, seu pedido #{{ orderNumber }} na {{ tenantName }} foi confirmado. Total: {{ total }}.",
+        ),
+        "en-US": (
+            "Order confirmed",
+            "Hi {{ customerName }}, your order #{{ orderNumber }} at {{ tenantName }} is confirmed. Total: {{ total }}.",
+        ),
+        "es-ES": (
+            "Pedido confirmado",
+            "Hola {{ customerName }}, tu pedido #{{ orderNumber }} en {{ tenantName }} está confirmado. Total: {{ total }}.",
+        ),
+    },
+    "order.ready": {
+        "pt-BR": ("Pedido pronto", "{{ customerName }}, seu pedido #{{ orderNumber }} está pronto!"),
+        "en-US": ("Order ready", "{{ customerName }}, your order #{{ orderNumber }} is ready!"),
+        "es-ES": ("Pedido listo", "{{ customerName }}, ¡tu pedido #{{ orderNumber }} está listo!"),
+    },
+    "order.cancelled": {
+        "pt-BR": ("Pedido cancelado", "{{ customerName }}, seu pedido #{{ orderNumber }} foi cancelado."),
+        "en-US": ("Order cancelled", "{{ customerName }}, your order #{{ orderNumber }} was cancelled."),
+        "es-ES": ("Pedido cancelado", "{{ customerName }}, tu pedido #{{ orderNumber }} fue cancelado."),
+    },
+    "order.shipped": {
+        "pt-BR": ("Pedido enviado", "{{ customerName }}, seu pedido #{{ orderNumber }} foi enviado."),
+        "en-US": ("Order shipped", "{{ customerName }}, your order #{{ orderNumber }} has shipped."),
+        "es-ES": ("Pedido enviado", "{{ customerName }}, tu pedido #{{ orderNumber }} fue enviado."),
+    },
+    "order.ready_for_pickup": {
+        "pt-BR": (
+            "Pronto para retirada",
+            "{{ customerName }}, seu pedido #{{ orderNumber }} está pronto para retirada.",
+        ),
+        "en-US": ("Ready for pickup", "{{ customerName }}, your order #{{ orderNumber }} is ready for pickup."),
+        "es-ES": ("Listo para recoger", "{{ customerName }}, tu pedido #{{ orderNumber }} está listo para recoger."),
+    },
+    "order.quote_sent": {
+        "pt-BR": ("Orçamento", "{{ customerName }}, seu orçamento #{{ orderNumber }} está pronto: {{ total }}."),
+        "en-US": ("Your quote", "{{ customerName }}, your quote #{{ orderNumber }} is ready: {{ total }}."),
+        "es-ES": ("Tu presupuesto", "{{ customerName }}, tu presupuesto #{{ orderNumber }} está listo: {{ total }}."),
+    },
+    "order.quote_reminder": {
+        "pt-BR": ("Orçamento aguardando", "{{ customerName }}, seu orçamento #{{ orderNumber }} aguarda aprovação."),
+        "en-US": ("Quote waiting", "{{ customerName }}, your quote #{{ orderNumber }} is waiting for your approval."),
+        "es-ES": (
+            "Presupuesto pendiente",
+            "{{ customerName }}, tu presupuesto #{{ orderNumber }} espera tu aprobación.",
+        ),
+    },
+    "order.payment_reminder": {
+        "pt-BR": ("Pagamento pendente", "{{ customerName }}, o pagamento do pedido #{{ orderNumber }} está pendente."),
+        "en-US": ("Payment pending", "{{ customerName }}, the payment of order #{{ orderNumber }} is still pending."),
+        "es-ES": ("Pago pendiente", "{{ customerName }}, el pago del pedido #{{ orderNumber }} está pendiente."),
+    },
+    "service_job.quote_sent": {
+        "pt-BR": ("Orçamento", "{{ customerName }}, o orçamento do seu serviço na {{ tenantName }} está pronto."),
+        "en-US": ("Your quote", "{{ customerName }}, the quote for your service at {{ tenantName }} is ready."),
+        "es-ES": (
+            "Tu presupuesto",
+            "{{ customerName }}, el presupuesto de tu servicio en {{ tenantName }} está listo.",
+        ),
+    },
+    "service_job.quote_reminder": {
+        "pt-BR": ("Orçamento aguardando", "{{ customerName }}, o orçamento do seu serviço aguarda aprovação."),
+        "en-US": ("Quote waiting", "{{ customerName }}, the quote for your service is waiting for your approval."),
+        "es-ES": ("Presupuesto pendiente", "{{ customerName }}, el presupuesto de tu servicio espera tu aprobación."),
+    },
+    "service_job.ready_for_pickup": {
+        "pt-BR": (
+            "Pronto para retirada",
+            "{{ customerName }}, seu serviço na {{ tenantName }} está pronto para retirada.",
+        ),
+        "en-US": ("Ready for pickup", "{{ customerName }}, your service at {{ tenantName }} is ready for pickup."),
+        "es-ES": ("Listo para recoger", "{{ customerName }}, tu servicio en {{ tenantName }} está listo para recoger."),
+    },
+    "service_job.cancelled": {
+        "pt-BR": ("Serviço cancelado", "{{ customerName }}, seu serviço na {{ tenantName }} foi cancelado."),
+        "en-US": ("Service cancelled", "{{ customerName }}, your service at {{ tenantName }} was cancelled."),
+        "es-ES": ("Servicio cancelado", "{{ customerName }}, tu servicio en {{ tenantName }} fue cancelado."),
+    },
+    "appointment.confirmed": {
+        "pt-BR": (
+            "Agendamento confirmado",
+            "{{ customerName }}, seu horário na {{ tenantName }} está confirmado: {{ startsAt }}.",
+        ),
+        "en-US": (
+            "Appointment confirmed",
+            "{{ customerName }}, your appointment at {{ tenantName }} is confirmed: {{ startsAt }}.",
+        ),
+        "es-ES": (
+            "Cita confirmada",
+            "{{ customerName }}, tu cita en {{ tenantName }} está confirmada: {{ startsAt }}.",
+        ),
+    },
+    "appointment.cancelled": {
+        "pt-BR": ("Agendamento cancelado", "{{ customerName }}, seu horário de {{ startsAt }} foi cancelado."),
+        "en-US": ("Appointment cancelled", "{{ customerName }}, your appointment on {{ startsAt }} was cancelled."),
+        "es-ES": ("Cita cancelada", "{{ customerName }}, tu cita del {{ startsAt }} fue cancelada."),
+    },
+    "appointment.reminder_24h": {
+        "pt-BR": ("Lembrete", "{{ customerName }}, lembrete: amanhã, {{ startsAt }}, na {{ tenantName }}."),
+        "en-US": ("Reminder", "{{ customerName }}, a reminder: tomorrow, {{ startsAt }}, at {{ tenantName }}."),
+        "es-ES": ("Recordatorio", "{{ customerName }}, recordatorio: mañana, {{ startsAt }}, en {{ tenantName }}."),
+    },
+    "appointment.reminder_1h": {
+        "pt-BR": (
+            "Lembrete",
+            "{{ customerName }}, seu horário na {{ tenantName }} é daqui a uma hora ({{ startsAt }}).",
+        ),
+        "en-US": (
+            "Reminder",
+            "{{ customerName }}, your appointment at {{ tenantName }} is in one hour ({{ startsAt }}).",
+        ),
+        "es-ES": ("Recordatorio", "{{ customerName }}, tu cita en {{ tenantName }} es en una hora ({{ startsAt }})."),
+    },
+    "appointment.pet_ready": {
+        "pt-BR": ("Seu pet está pronto", "{{ customerName }}, seu pet está pronto para buscar na {{ tenantName }}."),
+        "en-US": ("Your pet is ready", "{{ customerName }}, your pet is ready for pickup at {{ tenantName }}."),
+        "es-ES": (
+            "Tu mascota está lista",
+            "{{ customerName }}, tu mascota está lista para recoger en {{ tenantName }}.",
+        ),
+    },
+    "sale.scheduled": {
+        "pt-BR": ("Serviço agendado", "{{ customerName }}, seu serviço com a {{ tenantName }} foi agendado."),
+        "en-US": ("Service scheduled", "{{ customerName }}, your service with {{ tenantName }} is scheduled."),
+        "es-ES": ("Servicio programado", "{{ customerName }}, tu servicio con {{ tenantName }} está programado."),
+    },
+}
+
+_STAFF: dict[str, Texts] = {
+    "order.new": {
+        "pt-BR": ("Novo pedido", "Novo pedido #{{ orderNumber }}: {{ total }}."),
+        "en-US": ("New order", "New order #{{ orderNumber }}: {{ total }}."),
+        "es-ES": ("Nuevo pedido", "Nuevo pedido #{{ orderNumber }}: {{ total }}."),
+    },
+    "order.quote_requested": {
+        "pt-BR": ("Orçamento solicitado", "Orçamento solicitado: pedido #{{ orderNumber }}."),
+        "en-US": ("Quote requested", "Quote requested: order #{{ orderNumber }}."),
+        "es-ES": ("Presupuesto solicitado", "Presupuesto solicitado: pedido #{{ orderNumber }}."),
+    },
+    "order.quote_approved": {
+        "pt-BR": ("Orçamento aprovado", "O orçamento do pedido #{{ orderNumber }} foi aprovado."),
+        "en-US": ("Quote approved", "The quote of order #{{ orderNumber }} was approved."),
+        "es-ES": ("Presupuesto aprobado", "El presupuesto del pedido #{{ orderNumber }} fue aprobado."),
+    },
+    "service_job.quote_requested": {
+        "pt-BR": ("Orçamento solicitado", "Um cliente pediu um orçamento de serviço."),
+        "en-US": ("Quote requested", "A customer asked for a service quote."),
+        "es-ES": ("Presupuesto solicitado", "Un cliente pidió un presupuesto de servicio."),
+    },
+    "service_job.quote_approved": {
+        "pt-BR": ("Orçamento aprovado", "Um orçamento de serviço foi aprovado."),
+        "en-US": ("Quote approved", "A service quote was approved."),
+        "es-ES": ("Presupuesto aprobado", "Un presupuesto de servicio fue aprobado."),
+    },
+    "appointment.requested": {
+        "pt-BR": ("Novo agendamento", "Novo agendamento solicitado para {{ startsAt }}."),
+        "en-US": ("New appointment", "New appointment requested for {{ startsAt }}."),
+        "es-ES": ("Nueva cita", "Nueva cita solicitada para {{ startsAt }}."),
+    },
+    "lead.follow_up": {
+        "pt-BR": ("Lead aguardando", "Um lead aguarda seu contato desde ontem."),
+        "en-US": ("Lead waiting", "A lead has been waiting for your call since yesterday."),
+        "es-ES": ("Lead pendiente", "Un lead espera tu contacto desde ayer."),
+    },
+}
+
+_INVITATION: Texts = {
+    "pt-BR": (
+        "Convite para a {{ tenantName }}",
+        "Olá {{ name }}, você foi convidado para a {{ tenantName }} no BTRIX. Defina sua senha: {{ link }} "
+        "(válido até {{ expiresAt }}).",
+    ),
+    "en-US": (
+        "Your invitation to {{ tenantName }}",
+        "Hi {{ name }}, you were invited to {{ tenantName }} on BTRIX. Set your password: {{ link }} "
+        "(valid until {{ expiresAt }}).",
+    ),
+    "es-ES": (
+        "Invitación a {{ tenantName }}",
+        "Hola {{ name }}, te invitaron a {{ tenantName }} en BTRIX. Define tu contraseña: {{ link }} "
+        "(válido hasta {{ expiresAt }}).",
+    ),
+}
+
+_CODE: Texts = {
+    "pt-BR": ("Código de verificação", "Seu código de verificação BTRIX é {{ code }}. Não o compartilhe."),
+    "en-US": ("Verification code", "Your BTRIX verification code is {{ code }}. Do not share it."),
+    "es-ES": ("Código de verificación", "Tu código de verificación de BTRIX es {{ code }}. No lo compartas."),
+}
+
+# Templates whose messages a customer is waiting for right now: they go out during quiet hours too.
+_URGENT = frozenset(
+    {
+        "order.received",
+        "order.confirmed",
+        "order.ready",
+        "order.cancelled",
+        "order.ready_for_pickup",
+        "service_job.ready_for_pickup",
+        "appointment.reminder_1h",
+        "appointment.pet_ready",
+        "order.new",
+        "user.invitation",
+        "auth.verification_code",
+    }
+)
+_SECRETS = {"user.invitation": frozenset({"link"}), "auth.verification_code": frozenset({"code"})}
+
+
+def _used_variables(*sources: str) -> list[str]:
+    names: set[str] = set()
+    for source in sources:
+        names |= meta.find_undeclared_variables(_environment().parse(source))
+    return sorted(names)
+
+
+def _meta_language(locale: str) -> str:
+    return locale.replace("-", "_")
+
+
+def _whatsapp_template(key: str, locale: str, names: list[str]) -> WhatsAppTemplate:
+    parameters = [{"type": "text", "text": "{{ " + name + " }}"} for name in names]
+    components: list[dict[str, Any]] = [{"type": "body", "parameters": parameters}] if parameters else []
+    if key == "auth.verification_code":
+        # Authentication templates carry the code again in their copy-code button.
+        components.append({"type": "button", "sub_type": "url", "index": "0", "parameters": parameters})
+    return WhatsAppTemplate(name=key.replace(".", "_"), language=_meta_language(locale), components=components)
+
+
+def _in_order(text: str) -> list[str]:
+    # WhatsApp template parameters are positional ({{1}}, {{2}}): in the order the text uses the variables.
+    return list(dict.fromkeys(re.findall(r"\{\{\s*(\w+)", text)))
+
+
+def _variant(key: str, channel: Channel, locale: str, subject: str, text: str) -> TemplateVariant:
+    secrets = _SECRETS.get(key, frozenset())
+    names = _used_variables(text, subject if channel == "email" else "")
+    return TemplateVariant(
+        channel=channel,
+        locale=locale,
+        subject=subject if channel in ("email", "push") else None,
+        body=text,
+        variables=[TemplateVariable(name=n, secret=n in secrets) for n in names],
+        whatsapp_template=_whatsapp_template(key, locale, _in_order(text)) if channel == "whatsapp" else None,
+        urgent=key in _URGENT,
+        source="default",
+    )
+
+
+@cache
+def _defaults() -> dict[str, tuple[TemplateVariant, ...]]:
+    shipped: dict[str, list[TemplateVariant]] = {}
+    groups: list[tuple[Mapping[str, Texts], tuple[Channel, ...]]] = [
+        (_CUSTOMER, ("whatsapp", "sms", "email")),
+        (_STAFF, ("push", "email")),
+        ({"user.invitation": _INVITATION}, ("email",)),
+        ({"auth.verification_code": _CODE}, ("whatsapp", "sms")),
+    ]
+    for texts_by_key, channels in groups:
+        for key, texts in texts_by_key.items():
+            for channel in channels:
+                for locale, (subject, text) in texts.items():
+                    shipped.setdefault(key, []).append(_variant(key, channel, locale, subject, text))
+    return {key: tuple(variants) for key, variants in sorted(shipped.items())}
+
+
+def default_keys() -> list[str]:
+    """The keys of the shipped templates, sorted."""
+    return list(_defaults())
+
+
+def default_variants(key: str) -> tuple[TemplateVariant, ...]:
+    """The shipped variants of ``key`` (none for a key BTRIX does not ship)."""
+    return _defaults().get(key, ())
+
+
+def secret_variables_of(key: str | None, variants: Iterable[TemplateVariant] = ()) -> list[str]:
+    """Variables of ``key`` declared secret by its shipped variants and by ``variants`` (the tenant's)."""
+    found: set[str] = set()
+    for variant in (*(default_variants(key) if key else ()), *variants):
+        found |= {v.name for v in variant.variables if v.secret}
+    return sorted(found)
+
+
+def pick_variant(variants: Iterable[TemplateVariant], channel: Channel, locale: str) -> TemplateVariant | None:
+    """The variant for ``channel`` in ``locale``, else in the same language, else in en-US, else any locale."""
+    on_channel = [v for v in variants if v.channel == channel]
+    language = locale.split("-")[0]
+    for matches in (
+        lambda v: v.locale == locale,
+        lambda v: v.locale.split("-")[0] == language,
+        lambda v: v.locale == _FALLBACK_LOCALE,
+        lambda v: True,
+    ):
+        found = next((v for v in on_channel if matches(v)), None)
+        if found is not None:
+            return found
+    return None
+
+
+# --- validation and rendering ---------------------------------------------------------------------------------
+
+
+def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for name, item in value.items():
+            yield from _strings(item, f"{path}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+
+
+def validate_template(request: PutTemplateRequest) -> None:
+    """Refuse (422) a template that does not parse or uses a variable it does not declare, naming the field."""
+    declared = {v.name for v in request.variables}
+    sources: list[tuple[str, str]] = [("body.body", request.body)]
+    if request.subject:
+        sources.append(("body.subject", request.subject))
+    if request.whatsapp_template is not None:
+        components = request.whatsapp_template.components
+        sources.extend(_strings(components, "body.whatsappTemplate.components"))
+    errors: list[FieldError] = []
+    for loc, source in sources:
+        try:
+            used = meta.find_undeclared_variables(_environment().parse(source))
+        except TemplateSyntaxError as exc:
+            errors.append(FieldError(loc, f"template syntax error on line {exc.lineno}: {exc.message}", "syntax"))
+            continue
+        errors.extend(
+            FieldError(loc, f"unknown variable '{name}': declare it in variables", "unknown-variable")
+            for name in sorted(used - declared)
+        )
+    if errors:
+        raise InvalidInput(detail=f"{len(errors)} problem(s) in the template", errors=tuple(errors))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A template rendered for one message."""
+
+    subject: str | None
+    body: str
+    whatsapp_template: dict[str, Any] | None
+
+
+def _render_value(value: Any, variables: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        return _environment().from_string(value).render(variables)
+    if isinstance(value, Mapping):
+        return {name: _render_value(item, variables) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_render_value(item, variables) for item in value]
+    return value
+
+
+def render(variant: TemplateVariant, variables: Mapping[str, Any]) -> Rendered:
+    """Render ``variant`` with ``variables``; ``RenderFailed`` names a missing declared variable or the error."""
+    missing = [v.name for v in variant.variables if v.required and variables.get(v.name) in (None, "")]
+    if missing:
+        raise RenderFailed(f"missing variable(s): {', '.join(missing)}")
+    try:
+        subject = _render_value(variant.subject, variables) if variant.subject else None
+        body = _render_value(variant.body, variables)
+        whatsapp = None
+        if variant.whatsapp_template is not None:
+            reference = variant.whatsapp_template.model_dump(by_alias=False)
+            reference["components"] = _render_value(reference["components"], variables)
+            whatsapp = reference
+    except TemplateError as exc:
+        raise RenderFailed(f"template error: {exc}") from exc
+    return Rendered(subject=subject, body=str(body), whatsapp_template=whatsapp)
