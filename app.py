@@ -16,6 +16,7 @@ from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.health.routes import blueprint as health
+from chalicelib.integrations.routes import blueprint as integrations
 from chalicelib.inventory.routes import blueprint as inventory
 from chalicelib.live import service as live
 from chalicelib.notifications import delivery as notification_delivery
@@ -24,8 +25,6 @@ from chalicelib.orders.routes import blueprint as orders
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users
-from chalicelib.webhooks import delivery as webhook_delivery
-from chalicelib.webhooks.routes import blueprint as webhooks
 from chalicelib.workflows import tasks as workflow_tasks
 from chalicelib.workflows.routes import blueprint as workflows
 
@@ -47,8 +46,8 @@ for blueprint in (
     customers,
     orders,
     appointments,
-    webhooks,
     notifications,
+    integrations,
 ):
     app.register_blueprint(blueprint)
 
@@ -88,15 +87,3 @@ def workflow_tasks_consumer(event: SQSEvent) -> dict[str, Any]:
 def notifications_consumer(event: SQSEvent) -> dict[str, Any]:
     """Requested notifications and workflow notify actions → rendered and sent (retried with backoff, then DLQ)."""
     return notification_delivery.handle_batch(event.to_dict())
-
-
-@app.on_sqs_message(queue=queue_name(QueueKind.WEBHOOK_DELIVERIES), batch_size=10)
-def webhook_fanout(event: SQSEvent) -> dict[str, Any]:
-    """Domain events and workflow emit_webhook actions → one delivery per matching webhook endpoint."""
-    return webhook_delivery.handle_fanout_batch(event.to_dict())
-
-
-@app.on_sqs_message(queue=queue_name(QueueKind.WEBHOOK_ATTEMPTS), batch_size=10)
-def webhook_attempts(event: SQSEvent) -> dict[str, Any]:
-    """Signed webhook attempts, each when it is due (retries on Svix's schedule)."""
-    return webhook_delivery.handle_attempt_batch(event.to_dict())

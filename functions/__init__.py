@@ -6,4 +6,11 @@ function URL in AWS, to its handler (``module:function``).
 
 from __future__ import annotations
 
-FUNCTION_URLS: dict[str, str] = {}
+FUNCTION_URLS: dict[str, str] = {
+    "meta": "functions.meta:handler",
+    "bitrix24": "functions.bitrix24:handler",
+    "stripe": "functions.stripe:handler",
+    "mercadopago": "functions.mercadopago:handler",
+    "twilio": "functions.twilio:handler",
+    "email": "functions.email:handler",
+}

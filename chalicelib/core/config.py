@@ -68,16 +68,21 @@ class Settings(BaseSettings):
     web_push_contact: str = "mailto:notifications@btrix.invalid"
     # Lets provider and push URLs point at 127.0.0.1 over plain http: for the fake providers of tests and make run.
     notifications_allow_loopback: bool = False
+    # Provider APIs the integrations' adapters call (Meta's and Twilio's are the notifications' settings).
+    # Tests and `make run` point them at fake servers on loopback. Bitrix24 is per portal: ``{domain}`` is its host.
+    bitrix24_rest_url: str = "https://{domain}/rest"
+    billy_api_url: str = "https://api.billysbilling.com/v2"
+    google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
+    mercadopago_api_url: str = "https://api.mercadopago.com"
+    stripe_api_url: str = "https://api.stripe.com"
+    # Inbound email arrives for <tenantId>@<this domain> (functions/email.py); empty: any domain.
+    inbound_email_domain: str = ""
     password_min_length: int = Field(default=10, ge=8)
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~40 ms per hash on one core.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8_192)
     argon2_parallelism: int = Field(default=1, ge=1)
-    # Outgoing webhooks may target loopback addresses (and plain http to them): for tests and local runs only,
-    # ignored in any other stage. Private, link-local and reserved targets stay refused either way.
-    webhook_allow_loopback: bool = False
-    # Multiplies the webhook retry schedule (now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): tests shorten it.
-    webhook_retry_scale: float = Field(default=1.0, gt=0, le=1)
 
     def model_post_init(self, __context: object) -> None:
         # Resource names default to "btrix-<stage>…" so one environment variable (the stage) is enough.

@@ -14,14 +14,20 @@ from chalicelib.core.config import get_settings
 
 __all__ = [
     "CURSOR_SIGNING_KEY",
+    "INBOUND_EMAIL_SECRET",
     "JWT_SIGNING_KEYS",
     "LOOKUP_HASH_KEY",
+    "MERCADOPAGO_WEBHOOK_SECRET",
+    "META_APP_SECRET",
+    "META_VERIFY_TOKEN",
     "META_WHATSAPP_CREDENTIALS",
     "QUEUES",
     "RULES",
     "SECRETS",
     "SMTP_CREDENTIALS",
+    "STRIPE_WEBHOOK_SECRET",
     "TWILIO_CREDENTIALS",
+    "WEBHOOK_SECRETS",
     "WEB_PUSH_KEY",
     "QueueDef",
     "QueueKind",
@@ -42,7 +48,6 @@ class QueueKind(StrEnum):
     NOTIFICATIONS = "notifications"
     INTEGRATIONS = "integrations"
     WEBHOOK_DELIVERIES = "webhook-deliveries"
-    WEBHOOK_ATTEMPTS = "webhook-attempts"
     WORKFLOW_TASKS = "workflow-tasks"
     WHATSAPP_INBOUND = "whatsapp-inbound"
     BITRIX24_OUTBOUND = "bitrix24-outbound"
@@ -64,11 +69,7 @@ class QueueDef:
 QUEUES: tuple[QueueDef, ...] = (
     QueueDef(QueueKind.NOTIFICATIONS),
     QueueDef(QueueKind.INTEGRATIONS, visibility_timeout_s=120),
-    # Events to fan out to the tenants' webhook endpoints (the bus rule below, and workflow emit_webhook actions).
     QueueDef(QueueKind.WEBHOOK_DELIVERIES, visibility_timeout_s=60, max_receive_count=8),
-    # One message per attempt of one delivery, delayed until it is due; receivers' failures are retried by the
-    # webhooks' own schedule (not by SQS), so only infrastructure failures ever reach the DLQ.
-    QueueDef(QueueKind.WEBHOOK_ATTEMPTS, visibility_timeout_s=60, max_receive_count=5),
     QueueDef(QueueKind.WORKFLOW_TASKS),
     # FIFO: group = conversation, dedup = provider message id, so one chat is relayed in order, once.
     QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120),
@@ -87,10 +88,7 @@ class RuleDef:
     target: QueueKind
 
     def pattern(self) -> dict[str, object]:
-        """The rule's event pattern (source btrix, one of the detail types; a trailing ``*`` is a prefix; no
-        detail types: every event of the source)."""
-        if not self.detail_types:
-            return {"source": ["btrix"]}
+        """The rule's event pattern (source btrix, one of the detail types; a trailing ``*`` is a prefix)."""
         exact = [t for t in self.detail_types if not t.endswith("*")]
         prefixes = [{"prefix": t[:-1]} for t in self.detail_types if t.endswith("*")]
         return {"source": ["btrix"], "detail-type": [*exact, *prefixes]}
@@ -102,8 +100,6 @@ RULES: tuple[RuleDef, ...] = (
         ("order.*", "appointment.*", "notification.sent", "notification.failed", "message.received"),
         QueueKind.LIVE_UPDATES,
     ),
-    # Every event: the webhooks' fan-out matches it against each tenant's endpoints and their filters.
-    RuleDef("webhooks", (), QueueKind.WEBHOOK_DELIVERIES),
     # Messages requested through the notifications port (same transaction as the change) reach the sender.
     RuleDef("notifications", ("notification.requested",), QueueKind.NOTIFICATIONS),
 )
@@ -139,7 +135,25 @@ WEB_PUSH_KEY = SecretDef(
     "VAPID key pair that signs Web Push requests (browsers subscribe with its public key)",
     generator="chalicelib.notifications.channels.webpush:new_vapid_key",
 )
+# Platform secrets that verify the provider webhooks (functions/), set by an operator from each provider's
+# console (docs/DEPLOY.md); never generated, since a made-up value would pass for a real one. Twilio callbacks
+# are verified with the auth token of TWILIO_CREDENTIALS (or of the tenant's own Twilio integration).
+META_APP_SECRET = SecretDef("meta-app-secret", "App secret of BTRIX's Meta app (X-Hub-Signature-256 of webhooks)")
+META_VERIFY_TOKEN = SecretDef("meta-verify-token", "Verify token of BTRIX's Meta webhook subscription")
+STRIPE_WEBHOOK_SECRET = SecretDef("stripe-webhook-secret", "Signing secret (whsec_...) of BTRIX's Stripe endpoint")
+MERCADOPAGO_WEBHOOK_SECRET = SecretDef("mercadopago-webhook-secret", "Secret signing MercadoPago notifications")
+INBOUND_EMAIL_SECRET = SecretDef(
+    "inbound-email-secret", "Standard Webhooks secret (whsec_...) of the relay that posts inbound email"
+)
+WEBHOOK_SECRETS: tuple[SecretDef, ...] = (
+    META_APP_SECRET,
+    META_VERIFY_TOKEN,
+    STRIPE_WEBHOOK_SECRET,
+    MERCADOPAGO_WEBHOOK_SECRET,
+    INBOUND_EMAIL_SECRET,
+)
 SECRETS: tuple[SecretDef, ...] = (
+    *WEBHOOK_SECRETS,
     CURSOR_SIGNING_KEY,
     LOOKUP_HASH_KEY,
     JWT_SIGNING_KEYS,

@@ -36,6 +36,11 @@ unique value per tenant (email, phone, code)    table  PK=T#<t>#UNIQUE#<FIELD>#<
 response of an idempotent create (TTL 24 h)     table  PK=T#<t>#IDEMPOTENCY#<key hash> SK=IDEMPOTENCY
 domain event awaiting the outbox (TTL 7 days)   table  PK=T#<t>#EVENT#<eventId>        SK=EVENT
 global routing (phone id, member id, login)     table  PK=ROUTE#<KIND>#<value>         SK=ROUTE
+Bitrix24 connect token → tenant (TTL 24 h)      table  PK=ROUTE#B24CONNECT#<token hash> SK=ROUTE
+incoming webhook seen once (TTL 7 days)         table  PK=INBOUND#<provider>#<shard>   SK=<provider>#<key hash>
+integrations of a tenant (one per provider)     table  PK=T#<t>#INTEGRATION#<provider> SK=META
+integrations of a tenant, by provider           GSI1   GSI1PK=T#<t>#INTEGRATIONS       GSI1SK=<provider>
+sync log of an integration, newest first        table  PK=T#<t>#INTEGRATION#<provider> SK begins_with SYNCLOG#
 sessions of a user (refresh-token families)     table  PK=T#<t>#USER#<id>              SK begins_with SESSION#
 audit trail of an entity                        table  PK=<the entity's PK>            SK begins_with AUDIT#
 workflow of an entity type (current version)    table  PK=T#<t>#WORKFLOW#<entityType>  SK=META
@@ -64,10 +69,6 @@ notification preferences of a customer          table  PK=T#<t>#CUSTOMER#<id>   
 web push subscriptions of a user                table  PK=T#<t>#USER#<id>              SK begins_with PUSHSUB#
 provider message id → notification (callbacks)  table  PK=ROUTE#PROVIDERMSG#<hash of provider:id>  SK=ROUTE
 last inbound WhatsApp message of a number       table  PK=T#<t>#WAWINDOW#<phone hash>  SK=WAWINDOW
-webhook endpoints of a tenant, newest first     GSI1   GSI1PK=T#<t>#WEBHOOKENDPOINTS   GSI1SK=<createdAt>#<id>
-webhook endpoints of a tenant (counter, limit)  table  PK=T#<t>#TENANT#<t>             SK=COUNTER#WEBHOOKENDPOINTS
-deliveries of an endpoint, newest first (TTL)   table  PK=T#<t>#WEBHOOKENDPOINT#<id>   SK begins_with DELIVERY#
-sends to an endpoint in one second (TTL)        table  PK=T#<t>#WEBHOOKENDPOINT#<id>   SK=RATE#<epoch second>
 ==============================================  =====  ==========================================================
 """
 
@@ -85,6 +86,7 @@ __all__ = [
     "ROUTE_SK",
     "STOCK_SK",
     "UNIQUE_SK",
+    "WHATSAPP_WINDOW_SK",
     "Collection",
     "EntityRef",
     "InvalidKey",
@@ -97,6 +99,8 @@ __all__ = [
     "event_pk",
     "facet_pk",
     "idempotency_pk",
+    "inbound_receipt_sk",
+    "inbound_receipts_pk",
     "name_prefix",
     "name_sk",
     "parse_child_sk",
@@ -105,25 +109,25 @@ __all__ = [
     "parse_event_pk",
     "parse_facet_pk",
     "parse_idempotency_pk",
+    "parse_inbound_receipts_pk",
     "parse_name_sk",
     "parse_platform_collection_pk",
     "parse_rate_limit_pk",
     "parse_room_pk",
     "parse_route_pk",
+    "parse_template_sk",
     "parse_time_sk",
     "parse_unique_pk",
+    "parse_whatsapp_window_pk",
     "platform_collection_pk",
     "rate_limit_pk",
     "room_pk",
     "route_pk",
+    "template_sk",
     "tenant_prefix",
     "time_sk",
-    "template_sk",
     "unique_pk",
     "whatsapp_window_pk",
-    "parse_template_sk",
-    "parse_whatsapp_window_pk",
-    "WHATSAPP_WINDOW_SK",
 ]
 
 _SEP = "#"
@@ -134,6 +138,7 @@ _UNIQUE = "UNIQUE"
 _PLATFORM = "PLATFORM"
 _RATE = "RATE"
 _IDEMPOTENCY = "IDEMPOTENCY"
+_INBOUND = "INBOUND"
 
 META_SK = "META"
 EVENT_SK = "EVENT"
@@ -196,6 +201,7 @@ class Collection(StrEnum):
     WORKFLOWS = "WORKFLOWS"
     STOCK = "STOCK"
     RESOURCES = "RESOURCES"
+    INTEGRATIONS = "INTEGRATIONS"
 
 
 class RouteKind(StrEnum):
@@ -209,6 +215,7 @@ class RouteKind(StrEnum):
     REFRESH_TOKEN = "REFRESH"
     INVITE = "INVITE"
     WS_CONNECTION = "WSCONN"
+    BITRIX_CONNECT = "B24CONNECT"
     PROVIDER_MESSAGE = "PROVIDERMSG"
 
 
@@ -435,6 +442,28 @@ def parse_idempotency_pk(key: str) -> tuple[str, str]:
     if parts[2] != _IDEMPOTENCY:
         raise InvalidKey(f"not an idempotency key: {key!r}")
     return _tenant_of(parts, key), parts[3]
+
+
+def inbound_receipts_pk(provider: str, shard: int) -> str:
+    """``INBOUND#<provider>#<shard>``: where incoming webhooks of a provider are recorded once (Powertools
+    idempotency items; the sort key is Powertools' ``<provider>#<hash>``). Outside every tenant: the record is
+    made before, or without, knowing the tenant. Sharded so one busy provider is not one hot partition."""
+    if shard < 0:
+        raise InvalidKey(f"a shard is a non-negative number: {shard}")
+    return f"{_INBOUND}{_SEP}{_part(provider, 'provider')}{_SEP}{shard}"
+
+
+def inbound_receipt_sk(provider: str, key_hash: str) -> str:
+    """``<provider>#<key hash>``: the sort key Powertools idempotency gives a record (``key_prefix#hash``)."""
+    return f"{_part(provider, 'provider')}{_SEP}{_part(key_hash, 'key hash')}"
+
+
+def parse_inbound_receipts_pk(key: str) -> tuple[str, int]:
+    """Inverse of ``inbound_receipts_pk``: (provider, shard)."""
+    parts = _split(key, 3, "inbound receipts")
+    if parts[0] != _INBOUND or not parts[2].isdigit():
+        raise InvalidKey(f"not an inbound receipts key: {key!r}")
+    return parts[1], int(parts[2])
 
 
 def template_sk(template_key: str, channel: str, locale: str) -> str:

@@ -19,7 +19,6 @@ from chalicelib.core.api import Operation, operation_of
 from chalicelib.core.ids import new_id
 from tests.support.commerce import create_customer, create_group, create_product
 from tests.support.identity import PASSWORD, Account, add_user, call, signup
-from tests.support.webhooks import create_endpoint, send_test
 
 PUBLIC_ROUTES = {
     ("GET", "/health"),
@@ -134,13 +133,9 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "order_id": lambda api, victim: _foreign_order(api, victim),
     "resource_id": lambda api, victim: _foreign_resource(api, victim),
     "appointment_id": lambda api, victim: _foreign_appointment(api, victim),
-    "endpoint_id": lambda api, victim: create_endpoint(api, victim, _NOBODY)["id"],
-    "delivery_id": lambda api, victim: send_test(api, victim, create_endpoint(api, victim, _NOBODY)["id"])["id"],
     "notification_id": lambda api, victim: _foreign_notification(api, victim),
 }
 
-# A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
-_NOBODY = "http://127.0.0.1:9/probe"
 _ALWAYS_OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
@@ -178,8 +173,9 @@ def _foreign_order(api: Any, victim: Account) -> str:
 
 # Path parameters that name a kind of thing, not a record of a tenant: the same path addresses each caller's
 # own (GET /workflows/order is the caller's order workflow), so there is no other tenant's id to probe with.
-# Isolation of those routes is tested by their capability (tests/integration/workflows/test_routes.py).
-NOT_TENANT_IDS = {"entity_type", "template_key"}
+# Isolation of those routes is tested by their capability (tests/integration/workflows/test_routes.py; for
+# /integrations/{provider}, a provider name: tests/integration/integrations/test_integrations.py).
+NOT_TENANT_IDS = {"entity_type", "template_key", "provider"}
 
 
 def test_ids_of_another_tenant_are_not_found(api: Any, team: dict[Role, Account], other_tenant: Account) -> None:

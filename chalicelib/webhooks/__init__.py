@@ -1,1 +1,0 @@
-"""Outgoing webhooks (Standard Webhooks): the event catalog, tenants' endpoints, signed deliveries with retries."""
