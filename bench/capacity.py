@@ -35,6 +35,9 @@ class Usage:
     dynamodb_calls: Counter[str] = field(default_factory=Counter)
     read_units: float = 0.0
     write_units: float = 0.0
+    # Items Query/Scan returned (Count) and read before any filter (ScannedCount), summed over their calls.
+    returned: int = 0
+    scanned: int = 0
     # (read units, write units) per table or index name: one request can read some and write others.
     by_target: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
 
@@ -96,6 +99,9 @@ class CapacityMeter:
         usage.calls[service] += 1
         if service == "dynamodb":
             usage.dynamodb_calls[model.name] += 1
+            if "ScannedCount" in parsed:
+                usage.returned += int(parsed.get("Count", 0))
+                usage.scanned += int(parsed["ScannedCount"])
         consumed = parsed.get("ConsumedCapacity")
         entries: list[dict[str, Any]] = consumed if isinstance(consumed, list) else [consumed] if consumed else []
         for entry in entries:
@@ -144,6 +150,8 @@ class _Operation:
     label: str
     action: Callable[[], object]
     items: str
+    # Run before every run of ``action``, outside the measured block (e.g. a fresh order to move).
+    prepare: Callable[[], object] | None = None
 
 
 def _operations(target: Target) -> list[_Operation]:
@@ -210,6 +218,7 @@ def _operations(target: Target) -> list[_Operation]:
         ),
         _Operation("GET /health (HTTP through the app)", lambda: target.get("/health"), "DescribeTable, SQS"),
         *_auth_operations(target),
+        *_order_operations(target),
     ]
 
 
@@ -259,6 +268,55 @@ def _auth_operations(target: Target) -> list[_Operation]:
     ]
 
 
+def _order_operations(target: Target) -> list[_Operation]:
+    """The order endpoints over HTTP as the signed-up ADMIN, in its restaurant (``Target.commerce``)."""
+    from bench.dataset import PAGE_SIZE, item_size
+    from chalicelib.orders.store import order_key
+
+    commerce, user = target.commerce, target.user
+    read_id = commerce.order_ids[0]
+    stored = target.table.get(*order_key(user.tenant_id, read_id))
+    if stored is None:
+        raise BenchError("an order created through the API is missing")
+    order = f"1 order (1 line) ≈ {item_size(stored)} B"
+    pending: list[dict[str, Any]] = []
+    commerce.list_orders()  # a warm container holds the cursor-signing secret (cached 5 minutes)
+
+    def get() -> None:
+        if commerce.get_order(read_id)["id"] != read_id:
+            raise BenchError("GET /orders/{id} answered another order")
+
+    def page() -> None:
+        items = commerce.list_orders(f"limit={PAGE_SIZE}")["items"]
+        if len(items) != PAGE_SIZE:
+            raise BenchError(f"GET /orders: a page of {len(items)} orders, expected {PAGE_SIZE}")
+
+    def new_parked_order() -> None:
+        created = commerce.create_order()
+        commerce.wait_parked(str(created["id"]))
+        pending.append(created)
+
+    return [
+        _Operation(
+            "POST /orders (HTTP, 1 line, product in stock)",
+            commerce.create_order,
+            f"{order}; a transaction of 5 writes, then one recording the execution",
+        ),
+        _Operation("GET /orders/{id} (HTTP)", get, f"{order}, plus the guard's user and tenant"),
+        _Operation(
+            f"GET /orders?limit={PAGE_SIZE} (HTTP, GSI1)",
+            page,
+            f"{PAGE_SIZE} orders ≈ {item_size(stored)} B each, plus the guard's user and tenant",
+        ),
+        _Operation(
+            "POST /orders/{id}/transitions PENDING→CONFIRMED (HTTP, reserves stock)",
+            lambda: commerce.transition(pending.pop(), "CONFIRMED"),
+            f"{order}; a transaction of 7 writes; execution parked on PENDING (a new order each run)",
+            prepare=new_parked_order,
+        ),
+    ]
+
+
 def measure_capacity(target: Target, runs: int = 3) -> list[CapacityRow]:
     """Run every operation ``runs`` times under a ``CapacityMeter``; the rows are per-run averages."""
     operations = _operations(target)
@@ -266,6 +324,8 @@ def measure_capacity(target: Target, runs: int = 3) -> list[CapacityRow]:
     with CapacityMeter(dynamodb, *others) as meter:
         for _ in range(runs):
             for operation in operations:
+                if operation.prepare is not None:
+                    operation.prepare()
                 with meter.operation(operation.label):
                     operation.action()
     rows = []

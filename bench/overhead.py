@@ -188,6 +188,82 @@ def comparisons(target: Target) -> list[Comparison]:
             iterations=300,
         ),
         *_auth_comparisons(target),
+        *_order_comparisons(target),
+    ]
+
+
+def _order_comparisons(target: Target) -> list[Comparison]:
+    """``GET /orders/{id}`` and ``GET /orders`` against the one call a bare handler makes, then against all of them.
+
+    As the signed-up ADMIN, on the orders its restaurant created through ``POST /orders``. The bare Query is the
+    one the list makes: GSI1 partition, sort key between "0" and "9~" (no from/to), newest first. Both requests
+    also read the guard's user and tenant, which the second row of each gives the bare path too.
+    """
+    from bench.dataset import PAGE_SIZE
+    from chalicelib.core.db import keys
+    from chalicelib.core.db.table import GSI1, PARTITION_KEY, SORT_KEY
+    from chalicelib.orders.store import order_key
+    from chalicelib.tenants.store import tenant_key
+    from chalicelib.users.store import user_key
+
+    commerce, ddb, name, user = target.commerce, target.bare_dynamodb, target.table.name, target.user
+    read_id = commerce.order_ids[0]
+
+    def key(pk_sk: tuple[str, str]) -> dict[str, Any]:
+        return {PARTITION_KEY: {"S": pk_sk[0]}, SORT_KEY: {"S": pk_sk[1]}}
+
+    order = key(order_key(user.tenant_id, read_id))
+    guard = (key(user_key(user.tenant_id, user.user_id)), key(tenant_key(user.tenant_id)))
+    page: dict[str, Any] = {
+        "IndexName": GSI1.name,
+        "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :from AND :to",
+        "ExpressionAttributeNames": {"#pk": GSI1.partition_key, "#sk": GSI1.sort_key},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.collection_pk(user.tenant_id, keys.Collection.ORDERS)},
+            ":from": {"S": "0"},
+            ":to": {"S": "9~"},
+        },
+        "Limit": PAGE_SIZE,
+        "ScanIndexForward": False,
+    }
+
+    def bare_get(with_guard: bool) -> None:
+        for item_key in (*guard, order) if with_guard else (order,):
+            ddb.get_item(TableName=name, Key=item_key)
+
+    def bare_page(with_guard: bool) -> None:
+        for item_key in guard if with_guard else ():
+            ddb.get_item(TableName=name, Key=item_key)
+        if len(ddb.query(TableName=name, **page)["Items"]) != PAGE_SIZE:
+            raise BenchError(f"the bare Query did not return {PAGE_SIZE} orders")
+
+    def get() -> None:
+        commerce.get_order(read_id)
+
+    def list_page() -> None:
+        commerce.list_orders(f"limit={PAGE_SIZE}")
+
+    listed = f"GET /orders?limit={PAGE_SIZE}"
+    return [
+        Comparison("GET /orders/{id} vs 1 bare GetItem (the order)", get, lambda: bare_get(False), iterations=200),
+        Comparison(
+            "GET /orders/{id} vs 3 bare GetItems (guard: user, tenant; the order)",
+            get,
+            lambda: bare_get(True),
+            iterations=200,
+        ),
+        Comparison(
+            f"{listed} vs 1 bare Query of GSI1 ({PAGE_SIZE} orders)",
+            list_page,
+            lambda: bare_page(False),
+            iterations=150,
+        ),
+        Comparison(
+            f"{listed} vs 2 bare GetItems (guard: user, tenant) + the Query",
+            list_page,
+            lambda: bare_page(True),
+            iterations=150,
+        ),
     ]
 
 

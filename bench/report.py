@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.capacity import CapacityRow
 from bench.cold_start import APP, APP_WITH_CLIENT, FLOOR, INTERPRETER, ColdStartReport
+from bench.listing import ListLatencyReport
 from bench.overhead import OverheadResult
 from bench.package_size import NotMeasured, PackageReport
 
@@ -21,6 +22,7 @@ __all__ = [
     "render_capacity",
     "render_cold_start",
     "render_document",
+    "render_list_latency",
     "render_overhead",
     "render_package",
     "table",
@@ -144,6 +146,59 @@ def render_overhead(results: Sequence[OverheadResult]) -> str:
     return table(headers, rows, "lrrrrrrrr")
 
 
+def _orders(count: int) -> str:
+    return f"{count / 1000:g} k"
+
+
+def render_list_latency(report: ListLatencyReport) -> str:
+    """List latency: the two tenants' medians per kind of page, their ratio, and what each page's Query read."""
+    seeding = report.seeding
+    small, large = _orders(seeding.small), _orders(seeding.large)
+    first = report.rows[0]
+    lead = (
+        f"**{first.label}: {large} / {small} orders = {first.ratio:.2f}** (medians {_ms(first.large.median)} ms / "
+        f"{_ms(first.small.median)} ms); ScannedCount = Count on every page: "
+        f"**{'yes' if report.reads_only_what_it_returns else 'NO'}**"
+    )
+    seeded = (
+        f"Seeded {seeding.small:,} + {seeding.large:,} orders in {seeding.seconds:.0f} s "
+        f"({seeding.per_second:.0f} orders/s, BatchWriteItem from {seeding.workers} worker processes)"
+    )
+    if seeding.large < seeding.planned_large:
+        seeded += (
+            f"; the large tenant holds {seeding.large:,} of the {seeding.planned_large:,} planned orders: the next "
+            f"tenth would have passed the {seeding.budget_s:.0f} s seeding budget, so the ratio is {small} vs {large}"
+        )
+    rows = [
+        [
+            r.label,
+            r.small.runs,
+            _ms(r.small.median),
+            _ms(r.small.p95),
+            _ms(r.large.median),
+            _ms(r.large.p95),
+            f"{r.ratio:.2f}",
+            f"{r.small_check.returned} / {r.small_check.scanned}",
+            f"{r.large_check.returned} / {r.large_check.scanned}",
+            f"{_units(r.small_check.read_units)}; {_units(r.large_check.read_units)}",
+        ]
+        for r in report.rows
+    ]
+    headers = [
+        "GET /orders",
+        "runs",
+        f"{small} median ms",
+        f"{small} p95 ms",
+        f"{large} median ms",
+        f"{large} p95 ms",
+        f"ratio {large} / {small}",
+        f"Count / ScannedCount {small}",
+        f"Count / ScannedCount {large}",
+        f"RCU {small}; {large}",
+    ]
+    return "\n\n".join([lead, seeded + ".", table(headers, rows, "lrrrrrrrrr")])
+
+
 def _read_write(read: float, write: float) -> str:
     parts = [f"{_units(read)} RCU" if read else "", f"{_units(write)} WCU" if write else ""]
     return " + ".join(part for part in parts if part)
@@ -237,7 +292,14 @@ set for about 40 ms per hash on one core; the bare median shows what it took her
 The login also makes four more GetItems (two rate-limit counters, the email route, the tenant) and one
 TransactWriteItems (see capacity) that the bare side does not, so its plain overhead is those round trips
 plus our code; the last column takes the round trips out and leaves our code (request handling, models,
-signing the ES256 access token)."""
+signing the ES256 access token).
+
+The `/orders` rows run as the same ADMIN on the orders its restaurant created through `POST /orders` in the
+set-up. `vs 1 bare GetItem (the order)` and `vs 1 bare Query of GSI1` set a whole request against the one call
+a hand-written handler would make (the bare Query has the list's key condition: sort key between "0" and "9~",
+newest first, 25); the `vs 3 bare GetItems` and `vs 2 bare GetItems + the Query` rows give the bare path the
+guard's user and tenant reads too, so their ratio is the plumbing alone: routing, JWT verification, and for the
+list 25 `Order` models validated and serialised and the next cursor signed."""
 
 _CAPACITY = """\
 Each operation runs through the real code (`Table` methods of `chalicelib.core.db.store`, the outbox's
@@ -263,7 +325,44 @@ DynamoDB Local under-counts transactions of several items: in our checks one to 
 TransactWriteItems all report 2 table units, where AWS bills 2 WCU per KB for every item. In AWS the login's
 transaction should be about 10 WCU (3 items at 2 each on the table, 2 each on GSI1 and GSI2 for the audit entry)
 rather than the 8 measured, and the refresh's about 6 (Update, ConditionCheck and Put at 2 each, if the
-ConditionCheck is billed like a write) rather than 2."""
+ConditionCheck is billed like a write) rather than 2.
+
+The `/orders` rows measure what each order endpoint costs, as the same ADMIN in its restaurant (corporativo plan,
+restaurant flow), which the set-up gave one product with stock and a page of orders, all through the API.
+`POST /orders` (one line, 2 units): the guard's user and tenant, the tenant again, the product, its stock
+(consistent), the order workflow's current version (consistent) and the tenant a third time; the order number
+(an UpdateItem); one transaction of five writes (the month's order counter, the order on GSI1 and GSI2, the
+creator's own-orders entry, an audit entry, the outbox event); then it starts the order's execution: its runtime
+and the order (consistent), StartExecution, and a transaction recording the execution. `GET /orders/{id}` is the
+guard's two reads and the order; `GET /orders?limit=25` the guard's two reads and one Query of GSI1. The
+transition takes a fresh order every run, created and left until its execution parked on PENDING (the queue
+consumers run outside the count, as Lambda would run them): the guard's reads, the order twice (the service's
+read, then the engine's, consistent), the stock and the runtime (consistent); one transaction of seven writes
+(the order: status, GSI2 entry, stock state; the runtime's task token; a history entry; the event; an audit entry;
+the stock reservation and its movement); then SendTaskSuccess resumes the execution. The same under-counting of
+transactions applies: in AWS the create's five items and the transition's seven bill 2 WCU per KB each, plus their
+index entries."""
+
+_LIST_LATENCY = """\
+This measures whether a page of the order list costs more when the tenant has more orders: the same `GET /orders`
+against a tenant with 1 000 orders and one with 100 000 (or fewer, as the line above the table says). Two
+restaurants are signed up through the API; their orders go straight into DynamoDB Local (BatchWriteItem from
+spawned worker processes: through the API they would take hours, and the plan's monthly order limit would refuse
+them), each item built by the real code, an `Order` whose lines `orders.totals` priced, stored as the Put of
+`orders.store.new_order_ops`, so its keys, indexes and attributes are those of an order created by `POST /orders`
+and moved along the restaurant flow. They are spread evenly over 90 days: the newest dozen still moving, the rest
+delivered but one in 20 cancelled, one in three with a customer. Only order items are written, not their history,
+runtime, audit or event items nor the creator's own-orders index, none of which the list reads. Seeding has a
+budget of 3 minutes, less if the run is already past 2 minutes (it must end 5 minutes in): the large tenant is
+written in ten interleaved tenths, each spread over the whole period, and seeding stops before a tenth that would
+pass the budget. Each row times one request against both tenants, interleaved, end to end through the app as the
+tenant's ADMIN, after a warm-up; ratio = large median / small median, so about 1 means the page does not get slower
+with the tenant's size. The page 21 row follows `nextCursor` 20 times, then times the request with that cursor
+(DynamoDB starts at its key; nothing before it is read again). from/to narrow GSI1's sort key (`createdAt#id`) with
+BETWEEN; a status reads its own GSI2 partition. Count / ScannedCount are the page's Query as DynamoDB reported it
+(one more request per row and tenant, with `ReturnConsumedCapacity`): equal means the key condition alone picks the
+page and no filter reads items to throw them away. RCU is what DynamoDB Local counted for that Query (eventually
+consistent, 25 orders of one to three lines)."""
 
 _PACKAGE = """\
 `pip install --no-compile --target <temp> -r requirements.txt` (from the configured index and the local pip
@@ -273,8 +372,10 @@ one archive, as `chalice package` does. boto3 and botocore are not counted: the 
 Size matters for cold start (the archive is fetched and unpacked before init) and against Lambda's limits."""
 
 _NOT_YET = """\
-- List latency at 1k vs 100k tenant items (DESIGN, "Tests and benchmarks"): lands with the first list endpoint.
-- Data-backed endpoints (`GET /orders/{id}`, lists): each capability adds its `Comparison` in
+- Orders by customer (GSI3), and the list of roles that see only their own orders (a Query of the user's
+  own-orders index, then a GetItem per order).
+- The other transitions (PREPARING and READY touch no stock; DELIVERED consumes it, CANCELLED releases it), the
+  workflow's queue consumers (park, timers), and the other capabilities' endpoints: each adds its `Comparison` in
   `bench/overhead.py` and its operations in `bench/capacity.py`."""
 
 
@@ -284,6 +385,7 @@ def render_document(
     overhead: str,
     capacity: str,
     package: str,
+    list_latency: str,
 ) -> str:
     """The whole ``docs/PERFORMANCE.md``."""
     machine = table(["", ""], [[name, value] for name, value in facts])
@@ -292,6 +394,7 @@ def render_document(
         "## Machine\n\n" + machine,
         "## Lambda init (cold start)\n\n" + cold_start + "\n\n" + _COLD_START,
         "## Request overhead\n\n" + overhead + "\n\n" + _OVERHEAD,
+        "## List latency by tenant size (GET /orders)\n\n" + list_latency + "\n\n" + _LIST_LATENCY,
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
         "## Not measured yet\n\n" + _NOT_YET,

@@ -15,10 +15,20 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
+    from bench.commerce import Commerce
     from bench.dataset import Dataset
     from chalicelib.core.db.store import Table
 
-__all__ = ["PASSWORD", "BenchError", "BenchUser", "Target", "client_ip", "running_target", "shared_clients"]
+__all__ = [
+    "PASSWORD",
+    "BenchError",
+    "BenchUser",
+    "Target",
+    "client_ip",
+    "running_target",
+    "send",
+    "shared_clients",
+]
 
 PASSWORD = "bench-lantern-staple-17"
 
@@ -60,6 +70,7 @@ class Target:
     user: BenchUser
     bare_dynamodb: DynamoDBClient
     bare_sqs: SQSClient
+    commerce: Commerce
 
     @property
     def bare_clients(self) -> tuple[DynamoDBClient, SQSClient]:
@@ -77,12 +88,16 @@ class Target:
         self, method: str, path: str, body: object = None, *, token: str | None = None, expect: int = 200
     ) -> HTTPResponse:
         """A JSON request through the app from a new client address, with ``token`` as the bearer if given."""
-        return _send(self.api, method, path, body, token=token, expect=expect)
+        return send(self.api, method, path, body, token=token, expect=expect)
 
     def json(self, method: str, path: str, body: object = None, *, token: str | None = None) -> dict[str, Any]:
         """``call`` with the default expected status, returning the decoded JSON answer."""
         answer: dict[str, Any] = json.loads(self.call(method, path, body, token=token).body)
         return answer
+
+    def sign_up(self) -> BenchUser:
+        """Another tenant (a restaurant on the corporativo plan) and its ADMIN, through ``POST /auth/signup``."""
+        return _signup(self.api)
 
 
 def shared_clients() -> tuple[BaseClient, ...]:
@@ -101,7 +116,8 @@ def shared_clients() -> tuple[BaseClient, ...]:
     )
 
 
-def _send(api: TestHTTPClient, method: str, path: str, body: object, *, token: str | None, expect: int) -> HTTPResponse:
+def send(api: TestHTTPClient, method: str, path: str, body: object, *, token: str | None, expect: int) -> HTTPResponse:
+    """A JSON request through ``api`` from a new client address; raises ``BenchError`` unless ``expect``."""
     headers = {"Content-Type": "application/json", "X-Forwarded-For": client_ip()}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
@@ -121,7 +137,7 @@ def _signup(api: TestHTTPClient) -> BenchUser:
         "planId": "corporativo",
         "admin": {"name": "Bea Bench", "email": email, "password": PASSWORD},
     }
-    answer = json.loads(_send(api, "POST", "/auth/signup", body, token=None, expect=201).body)
+    answer = json.loads(send(api, "POST", "/auth/signup", body, token=None, expect=201).body)
     return BenchUser(
         tenant_id=answer["tenant"]["id"],
         user_id=answer["user"]["id"],
@@ -137,13 +153,15 @@ def running_target() -> Iterator[Target]:
     """Start DynamoDB Local + moto, provision the stage, seed one tenant, sign one up over HTTP; stop on exit.
 
     The stack is stopped by PID. Two tenants exist: the seeded one holds the orders the data-layer rows read;
-    the signed-up one (``Target.user``, its ADMIN) is what the ``/auth`` rows log in as.
+    the signed-up one (``Target.user``, its ADMIN) is what the ``/auth`` rows log in as, and its restaurant
+    (``Target.commerce``) has a stocked product and a page of orders created through ``POST /orders``.
 
     The caller sets the process environment (stage, log level) before the application is first imported.
     """
     import boto3
     from chalice.test import Client
 
+    from bench.commerce import Commerce
     from bench.dataset import seed
     from chalicelib.core import aws, secrets
     from chalicelib.core.config import get_settings
@@ -169,13 +187,15 @@ def running_target() -> Iterator[Target]:
             # Same gateway as `make run` and the tests: Chalice's LocalGateway plus problem+json refusals.
             http: Any = client.http
             http._local_gateway = ProblemGateway(app, client._chalice_config)
+            user = _signup(http)
             yield Target(
                 api=http,
                 table=table,
                 dataset=dataset,
-                user=_signup(http),
+                user=user,
                 bare_dynamodb=boto3.client("dynamodb"),
                 bare_sqs=boto3.client("sqs"),
+                commerce=Commerce.prepare(http, user),
             )
     finally:
         stack.stop()

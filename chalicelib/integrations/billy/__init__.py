@@ -1,1 +1,0 @@
-"""Billy.dk adapter (invoices; polled, Billy has no payment webhook)."""

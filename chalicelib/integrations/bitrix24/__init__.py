@@ -1,1 +1,0 @@
-"""Bitrix24 adapter (REST over OAuth; the Open Lines connector lives with the WhatsApp gateway)."""

@@ -1,1 +1,0 @@
-"""Google Calendar adapter (OAuth refresh token, one calendar)."""

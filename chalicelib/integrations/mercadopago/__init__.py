@@ -1,1 +1,0 @@
-"""MercadoPago adapter (payment links through preferences)."""

@@ -1,1 +1,0 @@
-"""Meta adapter (WhatsApp Cloud API through a tenant's own number and token)."""

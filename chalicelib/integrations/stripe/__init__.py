@@ -1,1 +1,0 @@
-"""Stripe adapter (payment links through Checkout Sessions)."""

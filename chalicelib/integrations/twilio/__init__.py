@@ -1,1 +1,0 @@
-"""Twilio adapter (SMS and WhatsApp through a tenant's own account)."""

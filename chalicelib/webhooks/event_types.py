@@ -1,0 +1,377 @@
+"""The event catalog: every event type BTRIX emits, with the one declaration of its ``data`` payload.
+
+This module is the single place an event's payload shape is declared. ``GET /webhook-event-types`` publishes a
+JSON Schema per type generated from these models; outgoing webhooks normalise each event's data through its model
+(money as strings, no storage artefacts); endpoint filters are validated against the catalog. A unit test scans
+``chalicelib`` for ``new_event(...)`` calls and fails on a type that is not registered here, or registered here
+and emitted nowhere.
+
+Three origins: ``domain`` events are written through the outbox by the capabilities (``new_event``); ``workflow``
+events are the ``emit_webhook`` actions of the built-in status flows (a tenant's own flow may emit other names,
+matched by wildcard filters such as ``order.*``); ``webhooks`` events are about the webhooks themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from chalicelib.access.permissions import Role
+from chalicelib.core.errors import FieldError, InvalidInput
+from chalicelib.core.models import ApiModel
+from chalicelib.core.money import Money
+from chalicelib.tenants.models import BusinessType
+from chalicelib.workflows.models import EntityType
+
+__all__ = [
+    "ENDPOINT_DISABLED",
+    "MESSAGE_ATTEMPT_EXHAUSTED",
+    "WEBHOOK_TEST",
+    "EndpointDisabledData",
+    "EventData",
+    "EventTypeDef",
+    "MessageAttemptExhaustedData",
+    "Origin",
+    "WebhookTestData",
+    "WorkflowActionData",
+    "event_type",
+    "event_types",
+    "matches",
+    "normalize",
+    "validate_filters",
+]
+
+Origin = Literal["domain", "workflow", "webhooks"]
+
+ENDPOINT_DISABLED = "endpoint.disabled"
+MESSAGE_ATTEMPT_EXHAUSTED = "message.attempt.exhausted"
+WEBHOOK_TEST = "webhook.test"
+
+
+class EventData(ApiModel):
+    """Base of every event payload: camelCase, and no field the declaration does not name."""
+
+
+class NoData(EventData):
+    """Nothing beyond the event's subject (the entity id)."""
+
+
+class ChangedData(EventData):
+    """Which fields changed (their API names); read the entity for the new values."""
+
+    changed: list[str]
+
+
+class NamedData(EventData):
+    """The name of the category or brand."""
+
+    name: str
+
+
+class TenantCreatedData(EventData):
+    """A company signed up."""
+
+    business_type: BusinessType
+
+
+class UserInvitedData(EventData):
+    """A user was invited with this role."""
+
+    role: Role
+
+
+class ProductCreatedData(EventData):
+    """A product or service was added to the catalog."""
+
+    code: str
+    kind: Literal["product", "service"]
+    name: str
+    active: bool
+
+
+class ProductDeactivatedData(EventData):
+    """A product or service left the catalog (it keeps its code)."""
+
+    code: str
+
+
+class LowStockData(EventData):
+    """A product's available stock fell under its threshold."""
+
+    product_id: str
+    code: str
+    name: str
+    available: int
+    threshold: int
+
+
+class ThresholdSetData(EventData):
+    """A product's low-stock threshold changed."""
+
+    product_id: str
+    threshold: int
+
+
+class MovementRecordedData(EventData):
+    """Units moved in or out of a product's stock."""
+
+    product_id: str
+    movement_id: str
+    type: Literal["in", "out", "adjust"]
+    quantity: int
+
+
+class OrderCreatedData(EventData):
+    """An order was placed."""
+
+    number: int
+    total: Money
+    channel: str
+    customer_id: str | None = None
+    assigned_to: str | None = None
+
+
+class OrderUpdatedData(EventData):
+    """An order was reassigned or its notes changed (only the fields that changed are present)."""
+
+    assigned_to: str | None = None
+    notes: str | None = None
+
+
+class AppointmentBookedData(EventData):
+    """An appointment was booked."""
+
+    resource_id: str
+    starts_at: str
+    status: str
+
+
+class AppointmentRescheduledData(EventData):
+    """An appointment moved to another time or resource."""
+
+    resource_id: str
+    starts_at: str
+
+
+class WorkflowUpdatedData(EventData):
+    """A tenant's status flow for an entity type got a new version."""
+
+    entity_type: EntityType
+    version: int
+    customized: bool
+
+
+class StatusChangedData(EventData):
+    """An entity moved from one status to another (by a user, or by a timer)."""
+
+    entity_type: EntityType
+    from_: str = Field(alias="from")
+    to: str
+    actor_id: str = Field(description="The user who made the change, or 'system' for a timer")
+    trigger: Literal["user", "timer"]
+    note: str | None = None
+    version: int = Field(description="The entity's version after the change")
+    at: str
+    customer_id: str | None = None
+    assigned_to: str | None = None
+
+
+class NotificationRequestedData(EventData):
+    """A message was requested (it is sent by the notifications worker)."""
+
+    notification_id: str
+    channel: Literal["email", "sms", "whatsapp", "push"]
+    template: str
+
+
+class NotificationStatusData(EventData):
+    """A notification was sent, delivered, read, or failed (the provider's report, or the last failed attempt)."""
+
+    notification_id: str
+    channel: Literal["email", "sms", "whatsapp", "push"]
+    template: str | None = None
+    to: str | None = Field(default=None, description="The recipient as addressed: customer:<id>, user:<id>, role:ADMIN")
+    provider: str | None = Field(default=None, description="Who carried it: ses, smtp, twilio, meta, webpush")
+
+
+class IntegrationData(EventData):
+    """An integration with a provider was connected, changed or disconnected (never its credentials)."""
+
+    provider: str
+
+
+class WorkflowActionData(EventData):
+    """An entity entered a status whose flow emits this event (``emit_webhook`` action)."""
+
+    entity_type: str
+    entity_id: str
+    status: str
+    at: str = Field(description="When the entity entered the status")
+
+
+class EndpointDisabledData(EventData):
+    """A webhook endpoint was disabled by BTRIX: it answered 410 Gone, or failed for 5 days in a row."""
+
+    endpoint_id: str
+    url: str
+    reason: Literal["gone", "failing"]
+    failing_since: str | None = None
+
+
+class MessageAttemptExhaustedData(EventData):
+    """A message could not be delivered to an endpoint after its last scheduled attempt."""
+
+    endpoint_id: str
+    message_id: str
+    event_type: str
+    attempts: int
+    last_status: int | None = Field(default=None, description="HTTP status of the last answer; null: no answer")
+
+
+class WebhookTestData(EventData):
+    """A test message sent on request to check an endpoint."""
+
+    endpoint_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EventTypeDef:
+    """One event type: its name (``order.created``), what it means, the model of its data, and its origin."""
+
+    name: str
+    description: str
+    data: type[EventData]
+    origin: Origin = "domain"
+
+
+_DOMAIN: tuple[EventTypeDef, ...] = (
+    EventTypeDef("tenant.created", "A company signed up.", TenantCreatedData),
+    EventTypeDef("tenant.updated", "The company's settings changed.", ChangedData),
+    EventTypeDef("tenant.suspended", "The platform suspended the company.", ChangedData),
+    EventTypeDef("tenant.reactivated", "The platform reactivated the company.", ChangedData),
+    EventTypeDef("tenant.plan_changed", "The company moved to another plan.", ChangedData),
+    EventTypeDef("user.invited", "A user was invited.", UserInvitedData),
+    EventTypeDef("user.deactivated", "A user was deactivated.", NoData),
+    EventTypeDef("product.created", "A product or service was added to the catalog.", ProductCreatedData),
+    EventTypeDef("product.updated", "A product or service changed.", ChangedData),
+    EventTypeDef("product.deactivated", "A product or service left the catalog.", ProductDeactivatedData),
+    EventTypeDef("category.created", "A category was created.", NamedData),
+    EventTypeDef("category.updated", "A category changed.", ChangedData),
+    EventTypeDef("category.deleted", "A category was deleted.", NamedData),
+    EventTypeDef("brand.created", "A brand was created.", NamedData),
+    EventTypeDef("brand.updated", "A brand changed.", ChangedData),
+    EventTypeDef("brand.deleted", "A brand was deleted.", NamedData),
+    EventTypeDef("inventory.movement_recorded", "Units moved in or out of stock.", MovementRecordedData),
+    EventTypeDef("inventory.threshold_set", "A low-stock threshold changed.", ThresholdSetData),
+    EventTypeDef("inventory.low_stock", "Available stock fell under its threshold.", LowStockData),
+    EventTypeDef("customer.created", "A customer was added.", NoData),
+    EventTypeDef("customer.updated", "A customer changed.", ChangedData),
+    EventTypeDef("customer.deleted", "A customer was deleted.", NoData),
+    EventTypeDef("order.created", "An order was placed.", OrderCreatedData),
+    EventTypeDef("order.updated", "An order was reassigned or its notes changed.", OrderUpdatedData),
+    EventTypeDef("appointment.booked", "An appointment was booked.", AppointmentBookedData),
+    EventTypeDef("appointment.rescheduled", "An appointment moved.", AppointmentRescheduledData),
+    EventTypeDef("workflow.updated", "A status flow got a new version.", WorkflowUpdatedData),
+    *(
+        EventTypeDef(f"{entity.value}.status_changed", f"A {entity.value} changed status.", StatusChangedData)
+        for entity in EntityType
+    ),
+    EventTypeDef("notification.requested", "A message was requested.", NotificationRequestedData),
+    EventTypeDef("notification.sent", "A message left BTRIX through its provider.", NotificationStatusData),
+    EventTypeDef("notification.delivered", "The provider reported a message delivered.", NotificationStatusData),
+    EventTypeDef("notification.read", "The provider reported a message read.", NotificationStatusData),
+    EventTypeDef("notification.failed", "A message could not be delivered.", NotificationStatusData),
+    EventTypeDef("integration.connected", "An integration was connected.", IntegrationData),
+    EventTypeDef("integration.updated", "An integration's settings or credentials changed.", IntegrationData),
+    EventTypeDef("integration.disconnected", "An integration was disconnected.", IntegrationData),
+    EventTypeDef(
+        ENDPOINT_DISABLED, "A webhook endpoint was disabled (410 Gone, or 5 days of failures).", EndpointDisabledData
+    ),
+    EventTypeDef(
+        MESSAGE_ATTEMPT_EXHAUSTED,
+        "A message was not delivered to an endpoint after its last attempt.",
+        MessageAttemptExhaustedData,
+    ),
+)
+
+_WEBHOOKS: tuple[EventTypeDef, ...] = (
+    EventTypeDef(WEBHOOK_TEST, "A test message (POST /webhook-endpoints/{id}/test).", WebhookTestData, "webhooks"),
+)
+
+
+def _workflow_events() -> Iterable[EventTypeDef]:
+    from chalicelib.workflows.defaults import all_defaults
+
+    entered: dict[str, list[str]] = {}
+    for _, definition in all_defaults():
+        for status in definition.statuses:
+            for action in status.on_enter:
+                if action.kind == "emit_webhook":
+                    entered.setdefault(action.event, [])
+                    if status.name not in entered[action.event]:
+                        entered[action.event].append(status.name)
+    for name, statuses in sorted(entered.items()):
+        where = " or ".join(statuses)
+        yield EventTypeDef(name, f"Built-in flows: the entity entered {where}.", WorkflowActionData, "workflow")
+
+
+@cache
+def _registry() -> dict[str, EventTypeDef]:
+    registry: dict[str, EventTypeDef] = {}
+    for definition in (*_DOMAIN, *_WEBHOOKS, *_workflow_events()):
+        if definition.name in registry:
+            raise ValueError(f"event type {definition.name} is declared twice")
+        registry[definition.name] = definition
+    return registry
+
+
+def event_types() -> list[EventTypeDef]:
+    """Every event type, sorted by name."""
+    return sorted(_registry().values(), key=lambda d: d.name)
+
+
+def event_type(name: str) -> EventTypeDef | None:
+    """The declaration of ``name``, or None for a type the catalog does not know (a tenant's own flow event)."""
+    return _registry().get(name)
+
+
+def matches(filters: Iterable[str], name: str) -> bool:
+    """Whether an endpoint with ``filters`` receives events of type ``name`` (no filters: every event).
+
+    A filter is a type (``order.created``) or a prefix ending in ``.*`` (``order.*``: every ``order.`` type).
+    """
+    listed = list(filters)
+    if not listed:
+        return True
+    return any(f == name or (f.endswith(".*") and name.startswith(f[:-1])) for f in listed)
+
+
+def validate_filters(filters: Iterable[str], field: str = "body.eventTypes") -> list[str]:
+    """``filters`` without duplicates, each a catalog type or a wildcard matching at least one; else 422."""
+    known = [d.name for d in event_types()]
+    errors: list[FieldError] = []
+    unique: list[str] = []
+    for i, value in enumerate(filters):
+        valid = any(n.startswith(value[:-1]) for n in known) if value.endswith(".*") else value in known
+        if not valid:
+            errors.append(FieldError(f"{field}[{i}]", "not an event type of GET /webhook-event-types", "unknown-event"))
+        elif value not in unique:
+            unique.append(value)
+    if errors:
+        raise InvalidInput(detail=f"{len(errors)} unknown event type(s)", errors=tuple(errors))
+    return unique
+
+
+def normalize(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``data`` as its declared model renders it (only the fields present), or None when it does not fit."""
+    try:
+        parsed = model.model_validate(dict(data))
+    except ValidationError:
+        return None
+    rendered: dict[str, Any] = parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return rendered
