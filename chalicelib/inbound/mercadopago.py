@@ -1,0 +1,62 @@
+"""MercadoPago notifications: ``x-signature`` (``ts``, ``v1``) over ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;``.
+
+The tenant is in the notification URL we give each preference (``…/hooks/mercadopago?tenant=<id>``;
+MercadoPago adds ``data.id`` and ``type``). That parameter is not signed, so the consumer fetches the payment
+(as MercadoPago asks: the notification only says something changed) and checks that its
+``external_reference`` names the same tenant before acting. Recorded once per notification.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.core.errors import MalformedRequest
+from chalicelib.core.observability import logger
+from chalicelib.core.resources import MERCADOPAGO_WEBHOOK_SECRET, QueueKind, secret_name
+from chalicelib.core.secrets import get_secret
+from chalicelib.inbound.receipts import Delivery, deliver_once
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.signatures import verify_mercadopago
+from chalicelib.inbound.tenants import tenant_id_or_none
+
+__all__ = ["PROVIDER", "handle"]
+
+PROVIDER = "mercadopago"
+
+
+def _body(request: HookRequest) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        payload = json.loads(request.body)
+    except ValueError as exc:
+        raise MalformedRequest(detail="the notification is not JSON") from exc
+    return payload if isinstance(payload, dict) else {}
+
+
+def handle(request: HookRequest, context: Any) -> HookResponse:
+    """Verify the signed manifest, route by the URL's tenant, record once, enqueue to integrations."""
+    data_id = request.query.get("data.id")
+    request_id = request.header("x-request-id")
+    secret = get_secret(secret_name(MERCADOPAGO_WEBHOOK_SECRET))
+    signed_at = verify_mercadopago(secret, request.header("x-signature"), request_id, data_id)
+    payload = _body(request)
+    tenant_id = tenant_id_or_none(request.query.get("tenant"))
+    if tenant_id is None:
+        logger.info("mercadopago notification without a tenant", extra={"dataId": data_id})
+        return accepted({"received": True, "queued": 0})
+    topic = request.query.get("type") or payload.get("type") or request.query.get("topic") or ""
+    # The notification's own id when the body has one (retries repeat it); else what it is about and when.
+    key = str(payload.get("id") or f"{topic}:{data_id}:{payload.get('action') or ''}:{signed_at}")
+    body = {
+        "type": "mercadopago.notification",
+        "provider": PROVIDER,
+        "tenantId": tenant_id,
+        "topic": topic,
+        "action": payload.get("action"),
+        "dataId": data_id,
+        "notification": payload,
+    }
+    receipt = deliver_once(PROVIDER, Delivery(key=key, queue=QueueKind.INTEGRATIONS, body=body), context)
+    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

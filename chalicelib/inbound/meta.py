@@ -1,0 +1,131 @@
+"""WhatsApp Cloud API webhooks (Meta): the GET subscription challenge, and signed POST notifications.
+
+A POST is verified (``X-Hub-Signature-256``, BTRIX's app secret) before anything is read from it. Then every
+message of every change of every entry is routed by its ``phone_number_id`` and enqueued on its own to the
+WhatsApp inbound FIFO queue (group = ``<phone number id>:<wa_id>``, so one conversation stays in order;
+deduplication = the ``wamid``), and every status goes to the notifications queue as a provider status. Each
+is recorded once under its ``wamid`` (statuses: ``wamid:status``). Numbers nobody connected are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.errors import Forbidden, MalformedRequest
+from chalicelib.core.observability import logger
+from chalicelib.core.resources import META_APP_SECRET, META_VERIFY_TOKEN, QueueKind, secret_name
+from chalicelib.core.secrets import get_secret
+from chalicelib.inbound.receipts import Delivery, deliver_once
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, text
+from chalicelib.inbound.routing import WhatsAppRoute, find_whatsapp_route
+from chalicelib.inbound.signatures import equal_secrets, verify_meta
+
+__all__ = ["PROVIDER", "handle", "inbound_deliveries"]
+
+PROVIDER = "meta"
+
+
+def _challenge(request: HookRequest) -> HookResponse:
+    expected = get_secret(secret_name(META_VERIFY_TOKEN))
+    mode = request.query.get("hub.mode")
+    token = request.query.get("hub.verify_token") or ""
+    challenge = request.query.get("hub.challenge")
+    if mode != "subscribe" or challenge is None or not equal_secrets(token, expected):
+        raise Forbidden(detail="hub.verify_token does not match", code="verify-token-mismatch")
+    return text(200, challenge)
+
+
+def _changes(payload: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            if change.get("field") == "messages" and isinstance(change.get("value"), dict):
+                yield str(entry.get("id") or ""), change["value"]
+
+
+def _message_delivery(
+    route: WhatsAppRoute, waba_id: str, value: Mapping[str, Any], message: Mapping[str, Any]
+) -> Delivery:
+    metadata = value.get("metadata") or {}
+    wa_id = str(message.get("from") or "")
+    contact = next((c for c in value.get("contacts") or [] if c.get("wa_id") == wa_id), None)
+    wamid = str(message["id"])
+    body = {
+        "type": "whatsapp.message",
+        "provider": PROVIDER,
+        "tenantId": route.tenant_id,
+        "channelId": route.channel_id,
+        "wabaId": waba_id,
+        "phoneNumberId": route.phone_number_id,
+        "displayPhoneNumber": metadata.get("display_phone_number"),
+        "waId": wa_id,
+        "contactName": ((contact or {}).get("profile") or {}).get("name"),
+        "message": message,
+        "receivedAt": clock.isoformat(clock.now()),
+    }
+    return Delivery(
+        key=wamid,
+        queue=QueueKind.WHATSAPP_INBOUND,
+        body=body,
+        group_id=f"{route.phone_number_id}:{wa_id}",
+        dedup_id=wamid,
+    )
+
+
+def _status_delivery(route: WhatsAppRoute, status: Mapping[str, Any]) -> Delivery:
+    wamid = str(status["id"])
+    errors = status.get("errors") or []
+    error = errors[0] if errors else None
+    body = {
+        "type": "provider.status",
+        "provider": PROVIDER,
+        "tenantId": route.tenant_id,
+        "channelId": route.channel_id,
+        "phoneNumberId": route.phone_number_id,
+        "providerMessageId": wamid,
+        "status": status.get("status"),
+        "recipientId": status.get("recipient_id"),
+        "timestamp": status.get("timestamp"),
+        "error": None if error is None else {"code": error.get("code"), "title": error.get("title")},
+    }
+    return Delivery(key=f"{wamid}:{status.get('status')}", queue=QueueKind.NOTIFICATIONS, body=body)
+
+
+def inbound_deliveries(payload: Mapping[str, Any]) -> Iterator[Delivery]:
+    """One delivery per message and per status of a (verified) notification, for the numbers we route."""
+    routes: dict[str, WhatsAppRoute | None] = {}
+    for waba_id, value in _changes(payload):
+        phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
+        if phone_number_id and phone_number_id not in routes:
+            routes[phone_number_id] = find_whatsapp_route(phone_number_id)
+        route = routes.get(phone_number_id)
+        if route is None:
+            logger.warning("whatsapp number not connected", extra={"phoneNumberId": phone_number_id})
+            continue
+        for message in value.get("messages") or []:
+            if message.get("id"):
+                yield _message_delivery(route, waba_id, value, message)
+        for status in value.get("statuses") or []:
+            if status.get("id"):
+                yield _status_delivery(route, status)
+
+
+def handle(request: HookRequest, context: Any) -> HookResponse:
+    """GET: answer the subscription challenge. POST: verify, split, record once, enqueue."""
+    if request.method == "GET":
+        return _challenge(request)
+    verify_meta(get_secret(secret_name(META_APP_SECRET)), request.body, request.header("x-hub-signature-256"))
+    try:
+        payload = json.loads(request.body)
+    except ValueError as exc:
+        raise MalformedRequest(detail="the notification is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise MalformedRequest(detail="the notification is not a JSON object")
+    queued = duplicates = 0
+    for delivery in inbound_deliveries(payload):
+        receipt = deliver_once(PROVIDER, delivery, context)
+        duplicates += receipt.duplicate
+        queued += not receipt.duplicate
+    return accepted({"received": True, "queued": queued, "duplicates": duplicates})

@@ -1,0 +1,106 @@
+"""Signature checks of the providers that have no SDK verifier, all over the raw body and in constant time.
+
+Stripe and Twilio are verified with their own SDKs (``inbound.stripe``, ``inbound.twilio``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from chalicelib.core.errors import Unauthorized
+
+__all__ = [
+    "STANDARD_WEBHOOKS_TOLERANCE_S",
+    "equal_secrets",
+    "verify_mercadopago",
+    "verify_meta",
+    "verify_standard_webhook",
+]
+
+STANDARD_WEBHOOKS_TOLERANCE_S = 300
+
+
+def _refuse(detail: str) -> Unauthorized:
+    return Unauthorized(detail=detail, title="Invalid signature", code="invalid-signature")
+
+
+def equal_secrets(given: str, expected: str) -> bool:
+    """Whether two secrets are equal, in time independent of where they differ."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def verify_meta(app_secret: str, body: bytes, header: str | None) -> None:
+    """Check ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body, key = app secret>``."""
+    if not header:
+        raise _refuse("X-Hub-Signature-256 is missing")
+    scheme, _, given = header.partition("=")
+    if scheme != "sha256" or not given:
+        raise _refuse("X-Hub-Signature-256 must be sha256=<hex>")
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    if not equal_secrets(given.lower(), expected):
+        raise _refuse("X-Hub-Signature-256 does not match the body")
+
+
+def _signature_parts(header: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    for piece in header.split(","):
+        name, _, value = piece.strip().partition("=")
+        if name and value:
+            parts[name.strip()] = value.strip()
+    return parts
+
+
+def verify_mercadopago(secret: str, header: str | None, request_id: str | None, data_id: str | None) -> str:
+    """Check ``x-signature: ts=<ts>,v1=<hex HMAC-SHA256>`` over ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;``.
+
+    Returns the signed ``ts``. MercadoPago lowercases an alphanumeric ``data.id`` before signing.
+    """
+    if not header:
+        raise _refuse("x-signature is missing")
+    if not request_id or not data_id:
+        raise _refuse("x-request-id and data.id are part of the signed manifest and must be present")
+    parts = _signature_parts(header)
+    ts, given = parts.get("ts"), parts.get("v1")
+    if not ts or not given:
+        raise _refuse("x-signature must be ts=<ts>,v1=<hex>")
+    signed_id = data_id.lower() if data_id.isalnum() else data_id
+    manifest = f"id:{signed_id};request-id:{request_id};ts:{ts};"
+    expected = hmac.new(secret.encode(), manifest.encode(), hashlib.sha256).hexdigest()
+    if not equal_secrets(given.lower(), expected):
+        raise _refuse("x-signature does not match the notification")
+    return ts
+
+
+def _whsec_key(secret: str) -> bytes:
+    encoded = secret.removeprefix("whsec_")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("a Standard Webhooks secret is whsec_<base64>") from exc
+
+
+def verify_standard_webhook(secret: str, headers: Mapping[str, str], body: bytes, now: int) -> str:
+    """Check a Standard Webhooks signature (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``).
+
+    ``webhook-signature`` holds space-separated ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``; any one
+    matching is enough (the sender may sign with two secrets while rotating). A timestamp more than five minutes
+    from ``now`` is refused, so a captured request cannot be replayed later. Returns the ``webhook-id``.
+    """
+    message_id = headers.get("webhook-id")
+    timestamp = headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    if not message_id or not timestamp or not signatures:
+        raise _refuse("webhook-id, webhook-timestamp and webhook-signature are required")
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > STANDARD_WEBHOOKS_TOLERANCE_S:
+        raise _refuse("webhook-timestamp is not within five minutes of now")
+    signed = message_id.encode() + b"." + timestamp.encode() + b"." + body
+    expected = base64.b64encode(hmac.new(_whsec_key(secret), signed, hashlib.sha256).digest()).decode()
+    for candidate in signatures.split():
+        version, _, given = candidate.partition(",")
+        if version == "v1" and equal_secrets(given, expected):
+            return message_id
+    raise _refuse("webhook-signature does not match the body")

@@ -1,0 +1,61 @@
+"""Stripe webhooks: ``Stripe-Signature`` verified by the SDK (``stripe.Webhook.construct_event``, 300 s).
+
+The tenant is the one we named when creating the payment link: ``metadata.tenantId`` of the event's object
+(Checkout Sessions, and the PaymentIntent through ``payment_intent_data.metadata``), else the Checkout
+Session's ``client_reference_id``. The event goes to the integrations queue once per event id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.core.errors import MalformedRequest, Unauthorized
+from chalicelib.core.observability import logger
+from chalicelib.core.resources import STRIPE_WEBHOOK_SECRET, QueueKind, secret_name
+from chalicelib.core.secrets import get_secret
+from chalicelib.inbound.receipts import Delivery, deliver_once
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.tenants import tenant_id_or_none
+
+__all__ = ["PROVIDER", "SIGNATURE_TOLERANCE_S", "handle", "tenant_of"]
+
+PROVIDER = "stripe"
+SIGNATURE_TOLERANCE_S = 300
+
+
+def tenant_of(event: Mapping[str, Any]) -> str | None:
+    """The tenant an event belongs to, from what we put on the objects we create; None if it names none."""
+    obj: Mapping[str, Any] = (event.get("data") or {}).get("object") or {}
+    metadata: Mapping[str, Any] = obj.get("metadata") or {}
+    return tenant_id_or_none(metadata.get("tenantId")) or tenant_id_or_none(obj.get("client_reference_id"))
+
+
+def handle(request: HookRequest, context: Any) -> HookResponse:
+    """Verify with the SDK, route by metadata, record once per event id, enqueue."""
+    import stripe
+
+    secret = get_secret(secret_name(STRIPE_WEBHOOK_SECRET))
+    try:
+        stripe.Webhook.construct_event(
+            request.body, request.header("stripe-signature"), secret, tolerance=SIGNATURE_TOLERANCE_S
+        )
+    except stripe.SignatureVerificationError as exc:
+        raise Unauthorized(
+            detail="Stripe-Signature does not match", title="Invalid signature", code="invalid-signature"
+        ) from exc
+    except ValueError as exc:
+        raise MalformedRequest(detail="the event is not JSON") from exc
+    # The SDK checked the signature and the JSON; the plain dict is what the consumer gets.
+    payload: dict[str, Any] = json.loads(request.body)
+    tenant_id = tenant_of(payload)
+    if tenant_id is None:
+        # Not one of ours (an event of the account that no BTRIX payment link made): nothing to do, no retry.
+        logger.info(
+            "stripe event without a tenant", extra={"eventId": payload.get("id"), "eventType": payload.get("type")}
+        )
+        return accepted({"received": True, "queued": 0})
+    body = {"type": "stripe.event", "provider": PROVIDER, "tenantId": tenant_id, "event": payload}
+    receipt = deliver_once(PROVIDER, Delivery(key=str(payload["id"]), queue=QueueKind.INTEGRATIONS, body=body), context)
+    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

@@ -1,0 +1,83 @@
+"""Twilio status callbacks (SMS and WhatsApp): ``X-Twilio-Signature`` verified by the SDK's ``RequestValidator``.
+
+The callback URL we give Twilio names the tenant and our notification (``…/hooks/twilio?tenant=<t>&
+notification=<id>``); Twilio signs the whole URL, so both are covered by the signature. The signing key is the
+auth token of the account that sent the message: the tenant's own Twilio integration when its account sent it,
+else BTRIX's account (``TWILIO_CREDENTIALS``). Each (message, status) goes once to the notifications queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from chalicelib.core.errors import DependencyUnavailable, Unauthorized
+from chalicelib.core.resources import TWILIO_CREDENTIALS, QueueKind, secret_name
+from chalicelib.core.secrets import get_secret
+from chalicelib.inbound.receipts import Delivery, deliver_once
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.integrations.models import Provider, TwilioCredentials
+from chalicelib.integrations.service import find_credentials
+
+__all__ = ["PROVIDER", "handle"]
+
+PROVIDER = "twilio"
+
+
+def _refuse(detail: str) -> Unauthorized:
+    return Unauthorized(detail=detail, title="Invalid signature", code="invalid-signature")
+
+
+def _platform_auth_token() -> str | None:
+    try:
+        credentials = json.loads(get_secret(secret_name(TWILIO_CREDENTIALS)))
+    except DependencyUnavailable:
+        return None  # BTRIX has no Twilio account of its own in this stage
+    token = credentials.get("authToken") if isinstance(credentials, dict) else None
+    return str(token) if token else None
+
+
+def _auth_token(tenant_id: str, account_sid: str | None) -> str | None:
+    own = find_credentials(tenant_id, Provider.TWILIO)
+    if isinstance(own, TwilioCredentials) and own.account_sid == account_sid:
+        return own.auth_token.get_secret_value()
+    return _platform_auth_token()
+
+
+def _error(params: Mapping[str, str]) -> dict[str, str | None] | None:
+    code = params.get("ErrorCode")
+    return None if not code else {"code": code, "title": params.get("ErrorMessage")}
+
+
+def handle(request: HookRequest, context: Any) -> HookResponse:
+    """Verify the signed URL and form, record once per (message, status), enqueue the status."""
+    from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+
+    signature = request.header("x-twilio-signature")
+    tenant_id = tenant_id_or_none(request.query.get("tenant"))
+    if not signature or tenant_id is None:
+        raise _refuse("X-Twilio-Signature and the tenant of the callback URL are required")
+    params = dict(parse_qsl(request.text, keep_blank_values=True))
+    token = _auth_token(tenant_id, params.get("AccountSid"))
+    if token is None or not RequestValidator(token).validate(request.url, params, signature):
+        raise _refuse("X-Twilio-Signature does not match the callback")
+    message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    status = params.get("MessageStatus") or params.get("SmsStatus") or ""
+    if not message_sid or not status:
+        return accepted({"received": True, "queued": 0})
+    body = {
+        "type": "provider.status",
+        "provider": PROVIDER,
+        "tenantId": tenant_id,
+        "notificationId": request.query.get("notification"),
+        "channel": "whatsapp" if params.get("To", "").startswith("whatsapp:") else "sms",
+        "providerMessageId": message_sid,
+        "status": status,
+        "error": _error(params),
+    }
+    delivery = Delivery(key=f"{message_sid}:{status}", queue=QueueKind.NOTIFICATIONS, body=body)
+    receipt = deliver_once(PROVIDER, delivery, context)
+    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

@@ -1,0 +1,1 @@
+"""Billy.dk adapter (invoices; polled, Billy has no payment webhook)."""

@@ -1,0 +1,1 @@
+"""Google Calendar adapter (OAuth refresh token, one calendar)."""

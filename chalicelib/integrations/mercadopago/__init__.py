@@ -1,0 +1,1 @@
+"""MercadoPago adapter (payment links through preferences)."""

@@ -1,0 +1,279 @@
+"""Integration use cases: list, connect (credentials validated per provider, encrypted), disconnect, test, logs;
+and, for adapters, ``load_credentials`` and ``record_sync``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.audit.service import audit_op
+from chalicelib.core import clock
+from chalicelib.core.crypto import decrypt_field, encrypt_field
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.errors import InvalidInput, NotFound
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.ids import new_id
+from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.problems import field_errors
+from chalicelib.integrations import probes, store
+from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.models import (
+    CREDENTIALS,
+    ConnectIntegrationRequest,
+    Credentials,
+    Integration,
+    IntegrationError,
+    IntegrationList,
+    IntegrationRecord,
+    IntegrationTest,
+    Provider,
+    SyncLogEntry,
+    SyncLogQuery,
+)
+
+__all__ = [
+    "IntegrationNotConnected",
+    "connect_integration",
+    "disconnect_integration",
+    "find_credentials",
+    "list_integrations",
+    "list_sync_logs",
+    "load_credentials",
+    "parse_provider",
+    "record_sync",
+    "test_integration",
+]
+
+_MAX_ERROR_CHARS = 500
+
+
+class IntegrationNotConnected(NotFound):
+    """Raised when a tenant has not connected the provider an operation needs."""
+
+
+def parse_provider(value: str) -> Provider:
+    """The provider named in a path; an unknown name is a 404 (there is no such resource)."""
+    try:
+        return Provider(value)
+    except ValueError as exc:
+        raise NotFound(
+            detail=f"no integration provider {value!r}; known: {', '.join(p.value for p in Provider)}"
+        ) from exc
+
+
+def _credentials(provider: Provider, fields: dict[str, Any]) -> Credentials:
+    try:
+        return CREDENTIALS[provider].model_validate(fields)
+    except ValidationError as exc:
+        errors = field_errors(exc, "body.credentials")
+        raise InvalidInput(
+            detail=f"{len(errors)} invalid credential field(s) for {provider.value}",
+            errors=errors,
+            title="Validation failed",
+            code="validation-failed",
+        ) from exc
+
+
+def _plain(credentials: Credentials) -> str:
+    # The secrets in clear only here, on their way into the encrypted field.
+    fields: dict[str, Any] = {}
+    for name, info in type(credentials).model_fields.items():
+        value = getattr(credentials, name)
+        if value is not None:
+            fields[info.alias or name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return json.dumps(fields)
+
+
+def _decrypt(record: IntegrationRecord) -> Credentials:
+    return CREDENTIALS[record.provider].model_validate(json.loads(decrypt_field(record.tenant_id, record.credentials)))
+
+
+def find_credentials(tenant_id: str, provider: Provider) -> Credentials | None:
+    """The tenant's decrypted credentials for ``provider``, or None when it is not connected."""
+    record = store.get_integration(tenant_id, provider)
+    return None if record is None else _decrypt(record)
+
+
+def load_credentials(tenant_id: str, provider: Provider) -> Credentials:
+    """The tenant's decrypted credentials for ``provider`` (the provider's model, e.g. ``TwilioCredentials``).
+
+    For adapters; raises ``IntegrationNotConnected`` when the tenant has not connected the provider.
+    """
+    found = find_credentials(tenant_id, provider)
+    if found is None:
+        raise IntegrationNotConnected(detail=f"the {provider.value} integration is not connected")
+    return found
+
+
+def list_integrations(principal: Principal) -> IntegrationList:
+    """Every provider with its state for the tenant: connected or not, identifiers, last sync, last error."""
+    require(principal, Permission.INTEGRATIONS_MANAGE)
+    connected = {record.provider: record for record in store.list_integrations(principal.tenant_id)}
+    return IntegrationList(
+        items=[Integration.of(connected[p]) if p in connected else Integration.disconnected(p) for p in Provider]
+    )
+
+
+def connect_integration(principal: Principal, provider: Provider, body: ConnectIntegrationRequest) -> Integration:
+    """Store (or replace) the tenant's credentials for ``provider``, encrypted; answers without them."""
+    require(principal, Permission.INTEGRATIONS_MANAGE)
+    credentials = _credentials(provider, body.credentials)
+    current = store.get_integration(principal.tenant_id, provider, consistent=True)
+    if current is not None and body.version is not None and body.version != current.version:
+        raise VersionConflict(detail=f"the integration is at version {current.version}; reload and retry")
+    now = clock.isoformat(clock.now())
+    record = IntegrationRecord(
+        tenant_id=principal.tenant_id,
+        provider=provider,
+        credentials=encrypt_field(principal.tenant_id, _plain(credentials)),
+        summary=credentials.summary(),
+        connected_at=current.connected_at if current else now,
+        updated_at=now,
+        version=current.version + 1 if current else 1,
+    )
+    action = "integration.updated" if current else "integration.connected"
+    shown = {"provider": provider.value, "summary": record.summary}
+    ops = [
+        store.put_integration_op(record, expected_version=current.version if current else None),
+        audit_op(
+            principal,
+            action,
+            Kind.INTEGRATION,
+            provider.value,
+            before={**shown, "summary": current.summary} if current else None,
+            after=shown,
+        ),
+        event_put_op(new_event(action, principal.tenant_id, {"provider": provider.value}, subject=provider.value)),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict as exc:
+        raise VersionConflict(detail="the integration changed meanwhile; reload and retry") from exc
+    return Integration.of(record)
+
+
+def disconnect_integration(principal: Principal, provider: Provider) -> None:
+    """Forget the tenant's credentials for ``provider`` (its sync log stays until it expires)."""
+    require(principal, Permission.INTEGRATIONS_MANAGE)
+    current = store.get_integration(principal.tenant_id, provider, consistent=True)
+    if current is None:
+        raise IntegrationNotConnected(detail=f"the {provider.value} integration is not connected")
+    try:
+        Table().transact(
+            [
+                store.delete_integration_op(principal.tenant_id, provider, current.version),
+                audit_op(
+                    principal,
+                    "integration.disconnected",
+                    Kind.INTEGRATION,
+                    provider.value,
+                    before={"provider": provider.value, "summary": current.summary},
+                ),
+                event_put_op(
+                    new_event(
+                        "integration.disconnected",
+                        principal.tenant_id,
+                        {"provider": provider.value},
+                        subject=provider.value,
+                    )
+                ),
+            ]
+        )
+    except TransactionConflict as exc:
+        raise VersionConflict(detail="the integration changed meanwhile; reload and retry") from exc
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
+
+
+def record_sync(
+    tenant_id: str,
+    provider: Provider,
+    operation: str,
+    *,
+    ok: bool,
+    detail: str | None = None,
+    error: str | None = None,
+    duration_ms: int | None = None,
+) -> SyncLogEntry:
+    """Log one sync an adapter made (``operation``: ``poll_invoices``, ``refresh_token``, ``test``…) and update
+    the integration's last sync (on success) or last error (on failure). For adapters and workers."""
+    moment = clock.now()
+    at = clock.isoformat(moment)
+    entry = SyncLogEntry(
+        id=new_id(moment),
+        provider=provider,
+        operation=operation,
+        ok=ok,
+        detail=_short(detail) if detail else None,
+        error=_short(error) if error else None,
+        duration_ms=duration_ms,
+        at=at,
+    )
+    ops = [store.sync_log_op(tenant_id, entry)]
+    if store.get_integration(tenant_id, provider) is not None:
+        health: dict[str, Any] = (
+            {"lastSyncAt": at}
+            if ok
+            else {"lastError": IntegrationError(at=at, message=entry.error or "failed").model_dump()}
+        )
+        ops.append(store.update_status_op(tenant_id, provider, health))
+    try:
+        Table().transact(ops)
+    except TransactionConflict:
+        # Disconnected between the read and the write: the log entry alone is still worth keeping.
+        Table().transact(ops[:1])
+    return entry
+
+
+def test_integration(principal: Principal, provider: Provider) -> IntegrationTest:
+    """Call the provider's "who am I" with the stored credentials; record the outcome on the integration and
+    in its sync log. A refusal or an outage is a result (``ok: false``), not an error of this request."""
+    require(principal, Permission.INTEGRATIONS_MANAGE)
+    credentials = load_credentials(principal.tenant_id, provider)
+    started = time.monotonic()
+    try:
+        account: str | None = probes.whoami(provider, credentials)
+        ok, detail = True, f"connected as {account}"
+    except ProviderError as exc:
+        account, ok, detail = None, False, exc.detail
+    elapsed = int((time.monotonic() - started) * 1000)
+    result = IntegrationTest(
+        ok=ok, account=account, detail=detail, latency_ms=elapsed, tested_at=clock.isoformat(clock.now())
+    )
+    entry = record_sync(
+        principal.tenant_id,
+        provider,
+        "test",
+        ok=ok,
+        detail=detail if ok else None,
+        error=None if ok else detail,
+        duration_ms=elapsed,
+    )
+    remove = ("lastError",) if ok else ()
+    Table().transact(
+        [
+            store.update_status_op(principal.tenant_id, provider, {"lastTest": result.model_dump()}, remove),
+            audit_op(
+                principal, "integration.tested", Kind.INTEGRATION, provider.value, after={"ok": ok, "logId": entry.id}
+            ),
+        ]
+    )
+    return result
+
+
+def list_sync_logs(principal: Principal, provider: Provider, query: SyncLogQuery) -> Page[SyncLogEntry]:
+    """One page of the integration's sync log, newest first."""
+    require(principal, Permission.INTEGRATIONS_MANAGE)
+    scope = f"integrations:logs:{provider.value}"
+    start = decode_cursor(query.cursor, tenant_id=principal.tenant_id, scope=scope) if query.cursor else None
+    items, page = store.list_sync_logs(principal.tenant_id, provider, query.limit, start)
+    cursor = encode_cursor(page.last_key, tenant_id=principal.tenant_id, scope=scope) if page.last_key else None
+    return Page[SyncLogEntry](items=items, next_cursor=cursor)

@@ -1,0 +1,1 @@
+"""Stripe adapter (payment links through Checkout Sessions)."""

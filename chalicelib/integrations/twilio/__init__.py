@@ -1,0 +1,1 @@
+"""Twilio adapter (SMS and WhatsApp through a tenant's own account)."""

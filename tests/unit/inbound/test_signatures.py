@@ -1,0 +1,121 @@
+"""Signature checks of the providers without an SDK verifier, and the parsing around them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import pytest
+
+from chalicelib.core.db import keys
+from chalicelib.core.errors import Unauthorized
+from chalicelib.inbound.bitrix24 import nest_form
+from chalicelib.inbound.request import HookRequest
+from chalicelib.inbound.signatures import verify_mercadopago, verify_meta, verify_standard_webhook
+
+BODY = b'{"object":"whatsapp_business_account","entry":[]}'
+
+
+def _hex(key: str, message: bytes) -> str:
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def test_meta_accepts_its_own_hmac_and_refuses_any_change() -> None:
+    verify_meta("app-secret", BODY, "sha256=" + _hex("app-secret", BODY))
+    verify_meta("app-secret", BODY, "sha256=" + _hex("app-secret", BODY).upper())
+    for header in (None, "", "sha256=", "sha1=" + _hex("app-secret", BODY), "sha256=" + _hex("other", BODY)):
+        with pytest.raises(Unauthorized):
+            verify_meta("app-secret", BODY, header)
+    with pytest.raises(Unauthorized):
+        verify_meta("app-secret", BODY + b" ", "sha256=" + _hex("app-secret", BODY))
+
+
+def test_mercadopago_signs_the_manifest_of_id_request_and_time() -> None:
+    manifest = b"id:abc123;request-id:req-1;ts:1704908010;"
+    header = f"ts=1704908010, v1={_hex('mp-secret', manifest)}"
+    assert verify_mercadopago("mp-secret", header, "req-1", "ABC123") == "1704908010"  # alphanumeric ids are lowercased
+    for args in (
+        (None, "req-1", "abc123"),
+        (header, "req-2", "abc123"),
+        (header, "req-1", "abc124"),
+        (header, None, "abc123"),
+        ("ts=1704908010", "req-1", "abc123"),
+        (header.replace("1704908010,", "1704908011,"), "req-1", "abc123"),
+    ):
+        with pytest.raises(Unauthorized):
+            verify_mercadopago("mp-secret", *args)
+
+
+def _standard(secret_bytes: bytes, message_id: str, ts: int, body: bytes) -> str:
+    digest = hmac.new(secret_bytes, f"{message_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def test_standard_webhooks_accept_any_listed_signature_within_five_minutes() -> None:
+    old, new = b"old-secret-bytes-0123456789abcd", b"new-secret-bytes-0123456789abcd"
+    secret = "whsec_" + base64.b64encode(new).decode()
+    now = 1_800_000_000
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(now - 299),
+        "webhook-signature": f"{_standard(old, 'msg_1', now - 299, BODY)} {_standard(new, 'msg_1', now - 299, BODY)}",
+    }
+    assert verify_standard_webhook(secret, headers, BODY, now) == "msg_1"
+    for changed in (
+        {"webhook-timestamp": str(now - 301)},
+        {"webhook-timestamp": "soon"},
+        {"webhook-id": "msg_2"},
+        {"webhook-signature": _standard(old, "msg_1", now - 299, BODY)},
+        {"webhook-signature": ""},
+    ):
+        with pytest.raises(Unauthorized):
+            verify_standard_webhook(secret, {**headers, **changed}, BODY, now)
+
+
+def test_bitrix_forms_become_nested_dicts_and_lists() -> None:
+    form = nest_form(
+        [
+            ("event", "ONIMCONNECTORMESSAGEADD"),
+            ("data[MESSAGES][1][message][text]", "second"),
+            ("data[MESSAGES][0][message][text]", "first"),
+            ("data[MESSAGES][0][im][chat_id]", "7"),
+            ("auth[member_id]", "m1"),
+        ]
+    )
+    assert form == {
+        "event": "ONIMCONNECTORMESSAGEADD",
+        "data": {"MESSAGES": [{"message": {"text": "first"}, "im": {"chat_id": "7"}}, {"message": {"text": "second"}}]},
+        "auth": {"member_id": "m1"},
+    }
+
+
+def test_a_function_url_event_gives_the_raw_body_and_the_signed_url() -> None:
+    event = {
+        "rawPath": "/",
+        "rawQueryString": "tenant=T1&notification=N1",
+        "headers": {"Host": "abc.lambda-url.us-east-1.on.aws", "X-Forwarded-Proto": "https"},
+        "requestContext": {"http": {"method": "POST", "sourceIp": "1.2.3.4"}, "requestId": "r1"},
+        "body": base64.b64encode(b"\xff\x00raw").decode(),
+        "isBase64Encoded": True,
+    }
+    request = HookRequest.of(event)
+    assert request.body == b"\xff\x00raw"
+    assert request.url == "https://abc.lambda-url.us-east-1.on.aws/?tenant=T1&notification=N1"
+    assert (request.query["tenant"], request.header("HOST"), request.method) == (
+        "T1",
+        "abc.lambda-url.us-east-1.on.aws",
+        "POST",
+    )
+
+
+def test_inbound_receipt_keys_round_trip_and_stay_outside_every_tenant() -> None:
+    pk = keys.inbound_receipts_pk("meta", 3)
+    assert pk == "INBOUND#meta#3"
+    assert keys.parse_inbound_receipts_pk(pk) == ("meta", 3)
+    assert keys.inbound_receipt_sk("meta", "ab12") == "meta#ab12"
+    for bad in ("INBOUND#meta#x", "ROUTE#meta#1", "INBOUND#meta"):
+        with pytest.raises(keys.InvalidKey):
+            keys.parse_inbound_receipts_pk(bad)
+    with pytest.raises(keys.InvalidKey):
+        keys.inbound_receipts_pk("me#ta", 1)
