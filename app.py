@@ -25,6 +25,8 @@ from chalicelib.orders.routes import blueprint as orders
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users
+from chalicelib.webhooks import delivery as webhook_delivery
+from chalicelib.webhooks.routes import blueprint as webhooks
 from chalicelib.workflows import tasks as workflow_tasks
 from chalicelib.workflows.routes import blueprint as workflows
 
@@ -46,6 +48,7 @@ for blueprint in (
     customers,
     orders,
     appointments,
+    webhooks,
     notifications,
     integrations,
 ):
@@ -87,3 +90,15 @@ def workflow_tasks_consumer(event: SQSEvent) -> dict[str, Any]:
 def notifications_consumer(event: SQSEvent) -> dict[str, Any]:
     """Requested notifications and workflow notify actions → rendered and sent (retried with backoff, then DLQ)."""
     return notification_delivery.handle_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.WEBHOOK_DELIVERIES), batch_size=10)
+def webhook_fanout(event: SQSEvent) -> dict[str, Any]:
+    """Domain events and workflow emit_webhook actions → one delivery per matching webhook endpoint."""
+    return webhook_delivery.handle_fanout_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.WEBHOOK_ATTEMPTS), batch_size=10)
+def webhook_attempts(event: SQSEvent) -> dict[str, Any]:
+    """Signed webhook attempts, each when it is due (retries on Svix's schedule)."""
+    return webhook_delivery.handle_attempt_batch(event.to_dict())

@@ -13,6 +13,8 @@ os.environ["BTRIX_STAGE"] = "local"
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+# Webhook tests deliver to receivers on 127.0.0.1 (a local-stage-only setting); other targets stay refused.
+os.environ.setdefault("BTRIX_WEBHOOK_ALLOW_LOOPBACK", "true")
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8_192)
     argon2_parallelism: int = Field(default=1, ge=1)
+    # Outgoing webhooks may target loopback addresses (and plain http to them): for tests and local runs only,
+    # ignored in any other stage. Private, link-local and reserved targets stay refused either way.
+    webhook_allow_loopback: bool = False
+    # Multiplies the webhook retry schedule (now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): tests shorten it.
+    webhook_retry_scale: float = Field(default=1.0, gt=0, le=1)
 
     def model_post_init(self, __context: object) -> None:
         # Resource names default to "btrix-<stage>…" so one environment variable (the stage) is enough.

@@ -48,6 +48,7 @@ class QueueKind(StrEnum):
     NOTIFICATIONS = "notifications"
     INTEGRATIONS = "integrations"
     WEBHOOK_DELIVERIES = "webhook-deliveries"
+    WEBHOOK_ATTEMPTS = "webhook-attempts"
     WORKFLOW_TASKS = "workflow-tasks"
     WHATSAPP_INBOUND = "whatsapp-inbound"
     BITRIX24_OUTBOUND = "bitrix24-outbound"
@@ -69,7 +70,11 @@ class QueueDef:
 QUEUES: tuple[QueueDef, ...] = (
     QueueDef(QueueKind.NOTIFICATIONS),
     QueueDef(QueueKind.INTEGRATIONS, visibility_timeout_s=120),
+    # Events to fan out to the tenants' webhook endpoints (the bus rule below, and workflow emit_webhook actions).
     QueueDef(QueueKind.WEBHOOK_DELIVERIES, visibility_timeout_s=60, max_receive_count=8),
+    # One message per attempt of one delivery, delayed until it is due; receivers' failures are retried by the
+    # webhooks' own schedule (not by SQS), so only infrastructure failures ever reach the DLQ.
+    QueueDef(QueueKind.WEBHOOK_ATTEMPTS, visibility_timeout_s=60, max_receive_count=5),
     QueueDef(QueueKind.WORKFLOW_TASKS),
     # FIFO: group = conversation, dedup = provider message id, so one chat is relayed in order, once.
     QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120),
@@ -88,7 +93,10 @@ class RuleDef:
     target: QueueKind
 
     def pattern(self) -> dict[str, object]:
-        """The rule's event pattern (source btrix, one of the detail types; a trailing ``*`` is a prefix)."""
+        """The rule's event pattern (source btrix, one of the detail types; a trailing ``*`` is a prefix; no
+        detail types: every event of the source)."""
+        if not self.detail_types:
+            return {"source": ["btrix"]}
         exact = [t for t in self.detail_types if not t.endswith("*")]
         prefixes = [{"prefix": t[:-1]} for t in self.detail_types if t.endswith("*")]
         return {"source": ["btrix"], "detail-type": [*exact, *prefixes]}
@@ -100,6 +108,8 @@ RULES: tuple[RuleDef, ...] = (
         ("order.*", "appointment.*", "notification.sent", "notification.failed", "message.received"),
         QueueKind.LIVE_UPDATES,
     ),
+    # Every event: the webhooks' fan-out matches it against each tenant's endpoints and their filters.
+    RuleDef("webhooks", (), QueueKind.WEBHOOK_DELIVERIES),
     # Messages requested through the notifications port (same transaction as the change) reach the sender.
     RuleDef("notifications", ("notification.requested",), QueueKind.NOTIFICATIONS),
 )

@@ -69,6 +69,10 @@ notification preferences of a customer          table  PK=T#<t>#CUSTOMER#<id>   
 web push subscriptions of a user                table  PK=T#<t>#USER#<id>              SK begins_with PUSHSUB#
 provider message id → notification (callbacks)  table  PK=ROUTE#PROVIDERMSG#<hash of provider:id>  SK=ROUTE
 last inbound WhatsApp message of a number       table  PK=T#<t>#WAWINDOW#<phone hash>  SK=WAWINDOW
+webhook endpoints of a tenant, newest first     GSI1   GSI1PK=T#<t>#WEBHOOKENDPOINTS   GSI1SK=<createdAt>#<id>
+webhook endpoints of a tenant (counter, limit)  table  PK=T#<t>#TENANT#<t>             SK=COUNTER#WEBHOOKENDPOINTS
+deliveries of an endpoint, newest first (TTL)   table  PK=T#<t>#WEBHOOKENDPOINT#<id>   SK begins_with DELIVERY#
+sends to an endpoint in one second (TTL)        table  PK=T#<t>#WEBHOOKENDPOINT#<id>   SK=RATE#<epoch second>
 ==============================================  =====  ==========================================================
 """
 

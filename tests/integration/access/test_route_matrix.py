@@ -19,6 +19,7 @@ from chalicelib.core.api import Operation, operation_of
 from chalicelib.core.ids import new_id
 from tests.support.commerce import create_customer, create_group, create_product
 from tests.support.identity import PASSWORD, Account, add_user, call, signup
+from tests.support.webhooks import create_endpoint, send_test
 
 PUBLIC_ROUTES = {
     ("GET", "/health"),
@@ -133,9 +134,13 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "order_id": lambda api, victim: _foreign_order(api, victim),
     "resource_id": lambda api, victim: _foreign_resource(api, victim),
     "appointment_id": lambda api, victim: _foreign_appointment(api, victim),
+    "endpoint_id": lambda api, victim: create_endpoint(api, victim, _NOBODY)["id"],
+    "delivery_id": lambda api, victim: send_test(api, victim, create_endpoint(api, victim, _NOBODY)["id"])["id"],
     "notification_id": lambda api, victim: _foreign_notification(api, victim),
 }
 
+# A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
+_NOBODY = "http://127.0.0.1:9/probe"
 _ALWAYS_OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
