@@ -17,4 +17,7 @@ class ApiModel(BaseModel):
         serialize_by_alias=True,
         extra="forbid",
         str_strip_whitespace=True,
+        # Validators are built when a model is first used, not when its module is imported: a Lambda that
+        # serves one route pays for its own models only, which keeps cold starts short.
+        defer_build=True,
     )
