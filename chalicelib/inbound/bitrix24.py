@@ -102,4 +102,4 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     }
     delivery = Delivery(key=event_key(route, event, form), queue=QueueKind.BITRIX24_OUTBOUND, body=body)
     receipt = deliver_once(PROVIDER, delivery, context)
-    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
+    return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

@@ -98,7 +98,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     tenant_id = tenant_of(email)
     if tenant_id is None:
         logger.info("email for no tenant", extra={"webhookId": webhook_id})
-        return accepted({"received": True, "queued": 0})
+        return accepted({"received": True, "recorded": 0})
     text, text_cut = _cut(email.text)
     html, html_cut = _cut(email.html)
     content = email.model_dump(mode="json", by_alias=True) | {
@@ -108,4 +108,4 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     }
     body = {"type": "email.received", "provider": PROVIDER, "tenantId": tenant_id, "email": content}
     receipt = deliver_once(PROVIDER, Delivery(key=webhook_id, queue=QueueKind.INTEGRATIONS, body=body), context)
-    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
+    return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

@@ -45,7 +45,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
     if tenant_id is None:
         logger.info("mercadopago notification without a tenant", extra={"dataId": data_id})
-        return accepted({"received": True, "queued": 0})
+        return accepted({"received": True, "recorded": 0})
     topic = request.query.get("type") or payload.get("type") or request.query.get("topic") or ""
     # The notification's own id when the body has one (retries repeat it); else what it is about and when.
     key = str(payload.get("id") or f"{topic}:{data_id}:{payload.get('action') or ''}:{signed_at}")
@@ -59,4 +59,4 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         "notification": payload,
     }
     receipt = deliver_once(PROVIDER, Delivery(key=key, queue=QueueKind.INTEGRATIONS, body=body), context)
-    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
+    return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

@@ -3,8 +3,10 @@
 A POST is verified (``X-Hub-Signature-256``, BTRIX's app secret) before anything is read from it. Then every
 message of every change of every entry is routed by its ``phone_number_id`` and enqueued on its own to the
 WhatsApp inbound FIFO queue (group = ``<phone number id>:<wa_id>``, so one conversation stays in order;
-deduplication = the ``wamid``), and every status goes to the notifications queue as a provider status. Each
-is recorded once under its ``wamid`` (statuses: ``wamid:status``). Numbers nobody connected are skipped.
+deduplication = the ``wamid``). Every status is applied to the notification that sent the message
+(``notifications.service.apply_status``), or, when no notification did, enqueued to the same FIFO queue for the
+gateway. Each is recorded once under its ``wamid`` (statuses: ``wamid:status``). Numbers nobody connected are
+skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from chalicelib.core.errors import Forbidden, MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import META_APP_SECRET, META_VERIFY_TOKEN, QueueKind, secret_name
 from chalicelib.core.secrets import get_secret
-from chalicelib.inbound.receipts import Delivery, deliver_once
+from chalicelib.inbound.receipts import Delivery, StatusReport, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, text
 from chalicelib.inbound.routing import WhatsAppRoute, find_whatsapp_route
 from chalicelib.inbound.signatures import equal_secrets, verify_meta
@@ -74,27 +76,42 @@ def _message_delivery(
     )
 
 
-def _status_delivery(route: WhatsAppRoute, status: Mapping[str, Any]) -> Delivery:
-    wamid = str(status["id"])
+def _status_report(route: WhatsAppRoute, status: Mapping[str, Any]) -> StatusReport:
+    wamid, state = str(status["id"]), str(status.get("status") or "")
     errors = status.get("errors") or []
     error = errors[0] if errors else None
+    recipient = str(status.get("recipient_id") or "")
+    # The gateway's own messages are not notifications: their statuses go to it, in the conversation's order.
     body = {
-        "type": "provider.status",
+        "type": "whatsapp.status",
         "provider": PROVIDER,
         "tenantId": route.tenant_id,
         "channelId": route.channel_id,
         "phoneNumberId": route.phone_number_id,
-        "providerMessageId": wamid,
-        "status": status.get("status"),
-        "recipientId": status.get("recipient_id"),
-        "timestamp": status.get("timestamp"),
-        "error": None if error is None else {"code": error.get("code"), "title": error.get("title")},
+        "waId": recipient,
+        "status": status,
+        "receivedAt": clock.isoformat(clock.now()),
     }
-    return Delivery(key=f"{wamid}:{status.get('status')}", queue=QueueKind.NOTIFICATIONS, body=body)
+    key = f"{wamid}:{state}"
+    return StatusReport(
+        key=key,
+        provider=PROVIDER,
+        provider_message_id=wamid,
+        status=state,
+        error=None if error is None else f"{error.get('code')} {error.get('title') or ''}".strip(),
+        otherwise=Delivery(
+            key=key,
+            queue=QueueKind.WHATSAPP_INBOUND,
+            body=body,
+            group_id=f"{route.phone_number_id}:{recipient}",
+            dedup_id=key,
+        ),
+    )
 
 
-def inbound_deliveries(payload: Mapping[str, Any]) -> Iterator[Delivery]:
-    """One delivery per message and per status of a (verified) notification, for the numbers we route."""
+def inbound_deliveries(payload: Mapping[str, Any]) -> Iterator[Delivery | StatusReport]:
+    """One delivery per message and one report per status of a (verified) notification, for the numbers we
+    route."""
     routes: dict[str, WhatsAppRoute | None] = {}
     for waba_id, value in _changes(payload):
         phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
@@ -109,7 +126,7 @@ def inbound_deliveries(payload: Mapping[str, Any]) -> Iterator[Delivery]:
                 yield _message_delivery(route, waba_id, value, message)
         for status in value.get("statuses") or []:
             if status.get("id"):
-                yield _status_delivery(route, status)
+                yield _status_report(route, status)
 
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
@@ -123,9 +140,9 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         raise MalformedRequest(detail="the notification is not JSON") from exc
     if not isinstance(payload, dict):
         raise MalformedRequest(detail="the notification is not a JSON object")
-    queued = duplicates = 0
+    recorded = duplicates = 0
     for delivery in inbound_deliveries(payload):
         receipt = deliver_once(PROVIDER, delivery, context)
         duplicates += receipt.duplicate
-        queued += not receipt.duplicate
-    return accepted({"received": True, "queued": queued, "duplicates": duplicates})
+        recorded += not receipt.duplicate
+    return accepted({"received": True, "recorded": recorded, "duplicates": duplicates})

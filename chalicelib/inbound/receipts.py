@@ -1,5 +1,6 @@
-"""Each incoming event is recorded and enqueued once: Powertools idempotency on our table, keyed by the
-provider's own id (a ``wamid``, a Stripe event id, …), then an SQS message to the capability that handles it.
+"""Each incoming event is recorded and handed on once: Powertools idempotency on our table, keyed by the
+provider's own id (a ``wamid``, a Stripe event id, …), then an SQS message to the capability that handles it
+(``Delivery``), or, for a delivery report, the notifications' ``apply_status`` (``StatusReport``).
 
 Providers redeliver (Meta for hours, after any non-200) and may deliver the same event several times at once.
 The idempotency record is written (conditionally) before the message is sent: of concurrent deliveries one
@@ -32,7 +33,16 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-__all__ = ["RECEIPT_SHARDS", "RECEIPT_TTL_S", "Delivery", "Receipt", "deliver_once", "enqueue", "receipt_item_key"]
+__all__ = [
+    "RECEIPT_SHARDS",
+    "RECEIPT_TTL_S",
+    "Delivery",
+    "Receipt",
+    "StatusReport",
+    "deliver_once",
+    "enqueue",
+    "receipt_item_key",
+]
 
 RECEIPT_TTL_S = 7 * 24 * 3600
 # Records of one provider are spread over this many partitions, so a busy provider is not one hot partition.
@@ -51,11 +61,29 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class StatusReport:
+    """A provider's delivery report (sent, delivered, read, failed) of a message we sent, unique by ``key``.
+
+    It is applied to the notification that sent the message; when no notification did (the WhatsApp gateway's
+    own messages), ``otherwise`` is enqueued for that capability instead.
+    """
+
+    key: str
+    provider: str
+    provider_message_id: str
+    status: str
+    error: str | None = None
+    otherwise: Delivery | None = None
+
+
+@dataclass(frozen=True)
 class Receipt:
-    """The outcome: ``duplicate`` when this event had already been recorded (nothing was sent this time)."""
+    """The outcome: ``duplicate`` when this event had already been recorded (nothing was done this time);
+    ``applied`` when a status report changed a notification."""
 
     duplicate: bool
     message_id: str | None = None
+    applied: bool = False
 
 
 def _is_fifo(kind: QueueKind) -> bool:
@@ -89,6 +117,26 @@ def receipt_item_key(provider: str, key: str) -> tuple[str, str]:
     return keys.inbound_receipts_pk(provider, _shard(key)), keys.inbound_receipt_sk(provider, digest)
 
 
+def _payload(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "key": delivery.key,
+        "queue": delivery.queue.value,
+        "body": dict(delivery.body),
+        "groupId": delivery.group_id,
+        "dedupId": delivery.dedup_id,
+    }
+
+
+def _delivery_of(payload: dict[str, Any]) -> Delivery:
+    return Delivery(
+        key=payload["key"],
+        queue=QueueKind(payload["queue"]),
+        body=payload["body"],
+        group_id=payload.get("groupId"),
+        dedup_id=payload.get("dedupId"),
+    )
+
+
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     return {**response, "duplicate": True} if isinstance(response, dict) else response
 
@@ -118,14 +166,16 @@ def _recorder(provider: str, shard: int) -> tuple[Callable[..., dict[str, Any]],
     )
 
     def send(delivery: dict[str, Any]) -> dict[str, Any]:
-        body = Delivery(
-            key=delivery["key"],
-            queue=QueueKind(delivery["queue"]),
-            body=delivery["body"],
-            group_id=delivery.get("groupId"),
-            dedup_id=delivery.get("dedupId"),
-        )
-        return {"messageId": enqueue(body)}
+        if delivery.get("report") is None:
+            return {"messageId": enqueue(_delivery_of(delivery))}
+        # Imported here: only status callbacks need the notifications capability.
+        from chalicelib.notifications.service import apply_status
+
+        report = delivery["report"]
+        if apply_status(report["provider"], report["providerMessageId"], report["status"], report.get("error")):
+            return {"applied": True}
+        otherwise = report.get("otherwise")
+        return {"applied": False, "messageId": enqueue(_delivery_of(otherwise)) if otherwise else None}
 
     decorate = idempotent_function(
         data_keyword_argument="delivery", persistence_store=layer, config=config, key_prefix=provider
@@ -134,8 +184,9 @@ def _recorder(provider: str, shard: int) -> tuple[Callable[..., dict[str, Any]],
     return record_and_send, config
 
 
-def deliver_once(provider: str, delivery: Delivery, context: Any = None) -> Receipt:
-    """Record ``delivery.key`` for ``provider`` and enqueue the delivery, unless it was recorded before.
+def deliver_once(provider: str, delivery: Delivery | StatusReport, context: Any = None) -> Receipt:
+    """Record ``delivery.key`` for ``provider`` and hand it on (enqueue it, or apply the status report), unless
+    it was recorded before.
 
     ``context`` (the Lambda context) bounds how long an in-flight record blocks redeliveries if the function
     dies mid-way. Raises ``DependencyUnavailable`` when the table or the queue cannot be reached (nothing is
@@ -149,13 +200,17 @@ def deliver_once(provider: str, delivery: Delivery, context: Any = None) -> Rece
     record_and_send, config = _recorder(provider, _shard(delivery.key))
     if context is not None:
         config.register_lambda_context(context)
-    payload = {
-        "key": delivery.key,
-        "queue": delivery.queue.value,
-        "body": dict(delivery.body),
-        "groupId": delivery.group_id,
-        "dedupId": delivery.dedup_id,
-    }
+    if isinstance(delivery, StatusReport):
+        report = {
+            "provider": delivery.provider,
+            "providerMessageId": delivery.provider_message_id,
+            "status": delivery.status,
+            "error": delivery.error,
+            "otherwise": _payload(delivery.otherwise) if delivery.otherwise else None,
+        }
+        payload: dict[str, Any] = {"key": delivery.key, "report": report}
+    else:
+        payload = _payload(delivery)
     try:
         result = record_and_send(delivery=payload)
     except IdempotencyAlreadyInProgressError:
@@ -163,4 +218,8 @@ def deliver_once(provider: str, delivery: Delivery, context: Any = None) -> Rece
         return Receipt(duplicate=True)
     except IdempotencyPersistenceLayerError as exc:
         raise DependencyUnavailable(detail="the webhook record could not be written") from exc
-    return Receipt(duplicate=bool(result.get("duplicate")), message_id=result.get("messageId"))
+    return Receipt(
+        duplicate=bool(result.get("duplicate")),
+        message_id=result.get("messageId"),
+        applied=bool(result.get("applied")),
+    )

@@ -55,7 +55,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         logger.info(
             "stripe event without a tenant", extra={"eventId": payload.get("id"), "eventType": payload.get("type")}
         )
-        return accepted({"received": True, "queued": 0})
+        return accepted({"received": True, "recorded": 0})
     body = {"type": "stripe.event", "provider": PROVIDER, "tenantId": tenant_id, "event": payload}
     receipt = deliver_once(PROVIDER, Delivery(key=str(payload["id"]), queue=QueueKind.INTEGRATIONS, body=body), context)
-    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
+    return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

@@ -3,7 +3,8 @@
 The callback URL we give Twilio names the tenant and our notification (``…/hooks/twilio?tenant=<t>&
 notification=<id>``); Twilio signs the whole URL, so both are covered by the signature. The signing key is the
 auth token of the account that sent the message: the tenant's own Twilio integration when its account sent it,
-else BTRIX's account (``TWILIO_CREDENTIALS``). Each (message, status) goes once to the notifications queue.
+else BTRIX's account (``TWILIO_CREDENTIALS``). Each (message, status) is applied once to the notification that
+sent the message (``notifications.service.apply_status``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.core.errors import DependencyUnavailable, Unauthorized
-from chalicelib.core.resources import TWILIO_CREDENTIALS, QueueKind, secret_name
+from chalicelib.core.resources import TWILIO_CREDENTIALS, secret_name
 from chalicelib.core.secrets import get_secret
-from chalicelib.inbound.receipts import Delivery, deliver_once
+from chalicelib.inbound.receipts import StatusReport, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.tenants import tenant_id_or_none
 from chalicelib.integrations.models import Provider, TwilioCredentials
@@ -47,13 +48,14 @@ def _auth_token(tenant_id: str, account_sid: str | None) -> str | None:
     return _platform_auth_token()
 
 
-def _error(params: Mapping[str, str]) -> dict[str, str | None] | None:
+def _error(params: Mapping[str, str]) -> str | None:
+    # Twilio says why a message failed in ErrorCode (and sometimes ErrorMessage).
     code = params.get("ErrorCode")
-    return None if not code else {"code": code, "title": params.get("ErrorMessage")}
+    return None if not code else f"{code} {params.get('ErrorMessage') or ''}".strip()
 
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
-    """Verify the signed URL and form, record once per (message, status), enqueue the status."""
+    """Verify the signed URL and form; apply each (message, status) once to its notification."""
     from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
     signature = request.header("x-twilio-signature")
@@ -67,17 +69,13 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
     if not message_sid or not status:
-        return accepted({"received": True, "queued": 0})
-    body = {
-        "type": "provider.status",
-        "provider": PROVIDER,
-        "tenantId": tenant_id,
-        "notificationId": request.query.get("notification"),
-        "channel": "whatsapp" if params.get("To", "").startswith("whatsapp:") else "sms",
-        "providerMessageId": message_sid,
-        "status": status,
-        "error": _error(params),
-    }
-    delivery = Delivery(key=f"{message_sid}:{status}", queue=QueueKind.NOTIFICATIONS, body=body)
-    receipt = deliver_once(PROVIDER, delivery, context)
-    return accepted({"received": True, "queued": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
+        return accepted({"received": True, "recorded": 0})
+    report = StatusReport(
+        key=f"{message_sid}:{status}",
+        provider=PROVIDER,
+        provider_message_id=message_sid,
+        status=status,
+        error=_error(params),
+    )
+    receipt = deliver_once(PROVIDER, report, context)
+    return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

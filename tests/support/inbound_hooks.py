@@ -84,3 +84,24 @@ def take_messages(
 def receipt(provider: str, key: str) -> dict[str, Any] | None:
     """The idempotency record of ``key``, read raw from the table."""
     return Table().get(*receipt_item_key(provider, key), consistent=True)
+
+
+def sent_notification(tenant_id: str, channel: str, to: str, provider: str, provider_message_id: str) -> str:
+    """A notification the provider accepted as ``provider_message_id`` (status ``sent``); returns its id."""
+    from chalicelib.notifications import store
+    from chalicelib.notifications.outbox import new_record
+
+    record = new_record(tenant_id, channel, to, template=None, locale="pt-BR", variables={}, text="Pedido pronto")  # type: ignore[arg-type]
+    record = record.model_copy(update={"status": "sent"})
+    Table().transact(
+        [*store.new_notification_ops(record), store.provider_route_op(record, provider, provider_message_id)]
+    )
+    return record.id
+
+
+def notification_status(tenant_id: str, notification_id: str) -> str | None:
+    """The notification's status now."""
+    from chalicelib.notifications import store
+
+    record = store.get_notification(tenant_id, notification_id, consistent=True)
+    return None if record is None else str(record.status)

@@ -12,7 +12,14 @@ import httpx
 from chalicelib.core.db.store import Table
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.routing import whatsapp_route_op
-from tests.support.inbound_hooks import SECRETS, meta_signature, receipt, take_messages
+from tests.support.inbound_hooks import (
+    SECRETS,
+    meta_signature,
+    notification_status,
+    receipt,
+    sent_notification,
+    take_messages,
+)
 
 
 def _phone_id() -> str:
@@ -98,7 +105,7 @@ def test_a_multi_entry_payload_becomes_one_fifo_message_per_message(hooks: httpx
     )
     answer = _post(hooks, body, meta_signature(body))
     assert answer.status_code == 200
-    assert answer.json()["queued"] == 3
+    assert answer.json()["recorded"] == 3
     found = take_messages(QueueKind.WHATSAPP_INBOUND, lambda b: b.get("phoneNumberId") in (first, second, unknown))
     got = {
         body["message"]["id"]: (body["tenantId"], attributes["MessageGroupId"], attributes["MessageDeduplicationId"])
@@ -125,38 +132,51 @@ def test_the_same_message_delivered_three_times_at_once_is_queued_once(hooks: ht
     with ThreadPoolExecutor(max_workers=3) as pool:
         answers = list(pool.map(lambda _: _post(hooks, body, signature), range(3)))
     assert [a.status_code for a in answers] == [200, 200, 200]
-    assert sum(a.json()["queued"] for a in answers) == 1
+    assert sum(a.json()["recorded"] for a in answers) == 1
     record = receipt("meta", wamid)
     assert record is not None
     assert record["status"] == "COMPLETED"
     assert len(take_messages(QueueKind.WHATSAPP_INBOUND, _ours(phone_number_id))) == 1
     # Meta retries later: still once.
-    assert _post(hooks, body, signature).json() == {"received": True, "queued": 0, "duplicates": 1}
+    assert _post(hooks, body, signature).json() == {"received": True, "recorded": 0, "duplicates": 1}
     assert take_messages(QueueKind.WHATSAPP_INBOUND, _ours(phone_number_id)) == []
 
 
-def test_statuses_go_to_the_notifications_queue_once_per_status(hooks: httpx.Client, tenant_id: str) -> None:
+def test_statuses_update_the_notification_that_sent_the_message_once(hooks: httpx.Client, tenant_id: str) -> None:
     phone_number_id = _connect(tenant_id)
     wamid = f"wamid.{tenant_id}.out"
-    statuses: list[dict[str, Any]] = [
-        {"id": wamid, "status": "delivered", "timestamp": "1718000001", "recipient_id": "5511955554444"},
-        {
-            "id": wamid,
-            "status": "failed",
-            "timestamp": "1718000002",
-            "recipient_id": "5511955554444",
-            "errors": [{"code": 131047, "title": "Re-engagement message"}],
-        },
-    ]
-    body = _payload(_value(phone_number_id, [], statuses))
-    assert _post(hooks, body, meta_signature(body)).json()["queued"] == 2
-    assert _post(hooks, body, meta_signature(body)).json()["queued"] == 0
-    found = sorted(
-        (b for b, _ in take_messages(QueueKind.NOTIFICATIONS, _ours(phone_number_id))), key=lambda b: b["timestamp"]
+    notification_id = sent_notification(tenant_id, "whatsapp", "+5511955554444", "meta", wamid)
+    delivered = {"id": wamid, "status": "delivered", "timestamp": "1718000001", "recipient_id": "5511955554444"}
+    body = _payload(_value(phone_number_id, [], [delivered]))
+    assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1
+    assert notification_status(tenant_id, notification_id) == "delivered"
+    assert _post(hooks, body, meta_signature(body)).json() == {"received": True, "recorded": 0, "duplicates": 1}
+    read = {**delivered, "status": "read", "timestamp": "1718000002"}
+    body = _payload(_value(phone_number_id, [], [read]))
+    assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1
+    assert notification_status(tenant_id, notification_id) == "read"
+    # Applied, so not handed to the gateway as well.
+    assert take_messages(QueueKind.WHATSAPP_INBOUND, _ours(phone_number_id)) == []
+
+
+def test_statuses_of_messages_no_notification_sent_go_to_the_gateway_in_order(
+    hooks: httpx.Client, tenant_id: str
+) -> None:
+    phone_number_id = _connect(tenant_id)
+    wamid = f"wamid.{tenant_id}.gateway"
+    failed = {
+        "id": wamid,
+        "status": "failed",
+        "timestamp": "1718000002",
+        "recipient_id": "5511955554444",
+        "errors": [{"code": 131047, "title": "Re-engagement message"}],
+    }
+    body = _payload(_value(phone_number_id, [], [failed]))
+    assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1
+    found = take_messages(QueueKind.WHATSAPP_INBOUND, _ours(phone_number_id))
+    assert [(b["type"], b["status"]["errors"][0]["code"]) for b, _ in found] == [("whatsapp.status", 131047)]
+    attributes = found[0][1]
+    assert (attributes["MessageGroupId"], attributes["MessageDeduplicationId"]) == (
+        f"{phone_number_id}:5511955554444",
+        f"{wamid}:failed",
     )
-    assert [(b["type"], b["provider"], b["providerMessageId"], b["status"]) for b in found] == [
-        ("provider.status", "meta", wamid, "delivered"),
-        ("provider.status", "meta", wamid, "failed"),
-    ]
-    assert found[1]["error"] == {"code": 131047, "title": "Re-engagement message"}
-    assert found[0]["tenantId"] == tenant_id
