@@ -45,6 +45,26 @@ def _dependencies(root: Path, build_dir: Path) -> Path:
         return target
     partial = build_dir / f"deps-{digest[:16]}.partial"
     shutil.rmtree(partial, ignore_errors=True)
+    # A requirement published only as a source distribution (pure Python, e.g. http-ece) has no wheel for
+    # --only-binary to take: build wheels of the requirements first and offer them as extra links. Wheels built
+    # here for the build machine's platform are ignored by the install below unless they are pure Python.
+    wheelhouse = build_dir / "wheelhouse"
+    subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--wheel-dir",
+            str(wheelhouse),
+            "-r",
+            str(requirements),
+        ],
+        check=True,
+    )
     subprocess.run(  # noqa: S603 - fixed arguments, no shell
         [
             sys.executable,
@@ -61,6 +81,8 @@ def _dependencies(root: Path, build_dir: Path) -> Path:
             "--python-version",
             LAMBDA_PYTHON,
             "--only-binary=:all:",
+            "--find-links",
+            str(wheelhouse),
             "--target",
             str(partial),
             "-r",
