@@ -12,4 +12,4 @@ from chalicelib.inbound.request import run
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (function URL, payload 2.0)."""
-    return run(meta.PROVIDER, meta.handle, event, context)
+    return run(meta.PROVIDER, meta.handle, event, context, methods=("GET", "POST"))

@@ -97,11 +97,19 @@ def problem(status: int, detail: str | None = None, instance: str | None = None)
 
 
 def run(
-    provider: str, handle: Callable[[HookRequest, Any], HookResponse], event: Mapping[str, Any], context: Any
+    provider: str,
+    handle: Callable[[HookRequest, Any], HookResponse],
+    event: Mapping[str, Any],
+    context: Any,
+    methods: tuple[str, ...] = ("POST",),
 ) -> HookResponse:
-    """Call ``handle`` for the event; an ``AppError`` becomes its problem+json response."""
+    """Call ``handle`` for the event (405 for a method the provider never uses); an ``AppError`` becomes its
+    problem+json response."""
     request = HookRequest.of(event)
     logger.set_correlation_id(request.request_id or None)
+    if request.method not in methods:
+        refused = problem(405, f"{provider} webhooks are {' or '.join(methods)} requests", request.path)
+        return {**refused, "headers": {**refused["headers"], "allow": ", ".join(methods)}}
     try:
         return handle(request, context)
     except AppError as exc:

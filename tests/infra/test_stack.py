@@ -271,8 +271,18 @@ def test_stage_throttling_access_logs_and_usage_plans(synthesized: Synthesized) 
         assert props["Quota"]["Period"] == "DAY"
 
 
-def test_no_function_url_while_functions_declares_none(synthesized: Synthesized) -> None:
-    synthesized.templates["dev"].resource_count_is("AWS::Lambda::Url", 0)
+def test_one_public_function_url_per_provider_webhook(synthesized: Synthesized) -> None:
+    from functions import FUNCTION_URLS
+
+    template = synthesized.templates["dev"]
+    # Providers cannot sign AWS requests: the URLs are public and each handler checks the provider's signature.
+    template.resource_count_is("AWS::Lambda::Url", len(FUNCTION_URLS))
+    template.all_resources_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
+    functions = synthesized.documents["dev"]["Resources"].values()
+    handlers = {r["Properties"].get("Handler") for r in functions if r["Type"] == "AWS::Lambda::Function"}
+    assert {spec.replace(":", ".") for spec in FUNCTION_URLS.values()} <= handlers
+    outputs = synthesized.documents["dev"]["Outputs"]
+    assert {p for p in FUNCTION_URLS if any(name.startswith(f"HooksUrl{p}") for name in outputs)} == set(FUNCTION_URLS)
 
 
 def test_dashboard_shows_api_lambda_queues_table_and_business_metrics(synthesized: Synthesized) -> None:

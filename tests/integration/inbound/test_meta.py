@@ -180,3 +180,10 @@ def test_statuses_of_messages_no_notification_sent_go_to_the_gateway_in_order(
         f"{phone_number_id}:5511955554444",
         f"{wamid}:failed",
     )
+
+
+def test_other_methods_are_405_naming_the_allowed_ones(hooks: httpx.Client) -> None:
+    refused = hooks.put("/meta", content=b"{}")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, POST")
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert hooks.get("/stripe").status_code == 405
