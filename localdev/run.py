@@ -87,6 +87,8 @@ def main() -> int:
 
     for name, value in local_config("local").environment_variables.items():
         os.environ.setdefault(name, value)
+    # Webhooks to a receiver on this machine (the local stage alone honours it; the tests set it too).
+    os.environ.setdefault("BTRIX_WEBHOOK_ALLOW_LOOPBACK", "true")
     management_port = settings.ws_management_port or free_port()
     os.environ["BTRIX_WEBSOCKET_MANAGEMENT_URL"] = f"http://{HOST}:{management_port}"
     servers: list[object] = []
