@@ -68,24 +68,36 @@ def _deliver() -> None:
         queues.poll_once()
 
 
-def _frames(client: ClientConnection, wanted: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+def _frames(
+    client: ClientConnection, wanted: int, timeout_s: float = 15.0, event: str | None = None
+) -> list[dict[str, Any]]:
+    """Frames received (of ``event`` only, when given: signups also send notification frames)."""
     frames: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
     while len(frames) < wanted and time.monotonic() < deadline:
         _deliver()
         try:
             while True:
-                frames.append(json.loads(client.recv(timeout=0.5)))
+                frame = json.loads(client.recv(timeout=0.5))
+                if event is None or frame["event"] == event:
+                    frames.append(frame)
         except TimeoutError:
             continue
     return frames
 
 
-def _quiet(client: ClientConnection, seconds: float = 1.0) -> list[Any]:
-    try:
-        return [client.recv(timeout=seconds)]
-    except TimeoutError:
-        return []
+def _quiet(client: ClientConnection, seconds: float = 1.0, event: str = "order:update") -> list[Any]:
+    """Frames of ``event`` that arrive within ``seconds`` (others, such as notifications, are ignored)."""
+    found: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = json.loads(client.recv(timeout=left))
+        except TimeoutError:
+            break
+        if frame["event"] == event:
+            found.append(frame)
+    return found
 
 
 def test_a_connection_without_a_valid_token_is_refused(gateway: LocalWebsocketApi) -> None:
@@ -107,8 +119,8 @@ def test_order_updates_reach_the_tenant_once_and_no_other_tenant(api: Any, gatew
             {"from": "CONFIRMED", "to": "PREPARING", "assignedTo": kitchen.user_id},
             order_id,
         )
-        boss_frames = _frames(boss, 1)
-        cook_frames = _frames(cook, 1)
+        boss_frames = _frames(boss, 1, event="order:update")
+        cook_frames = _frames(cook, 1, event="order:update")
         assert len(boss_frames) == 1
         assert boss_frames[0]["id"]
         assert boss_frames == [
