@@ -1,10 +1,10 @@
 """Twilio status callbacks (SMS and WhatsApp): ``X-Twilio-Signature`` verified by the SDK's ``RequestValidator``.
 
-The callback URL we give Twilio names the tenant and our notification (``…/hooks/twilio?tenant=<t>&
-notification=<id>``); Twilio signs the whole URL, so both are covered by the signature. The signing key is the
-auth token of the account that sent the message: the tenant's own Twilio integration when its account sent it,
-else BTRIX's account (``TWILIO_CREDENTIALS``). Each (message, status) is applied once to the notification that
-sent the message (``notifications.service.apply_status``).
+The signing key is the auth token of the account that sent the message: BTRIX's account (``TWILIO_CREDENTIALS``,
+callback URL ``…/hooks/twilio``), or a tenant's own Twilio integration, whose messages carry the tenant in the
+callback URL (``…/hooks/twilio?tenant=<t>``; Twilio signs the whole URL, so the parameter is covered). Each
+(message, status) is applied once to the notification that sent the message (``notifications.service
+.apply_status``, which finds it by the message SID).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def _platform_auth_token() -> str | None:
     return str(token) if token else None
 
 
-def _auth_token(tenant_id: str, account_sid: str | None) -> str | None:
-    own = find_credentials(tenant_id, Provider.TWILIO)
+def _auth_token(tenant_id: str | None, account_sid: str | None) -> str | None:
+    own = find_credentials(tenant_id, Provider.TWILIO) if tenant_id else None
     if isinstance(own, TwilioCredentials) and own.account_sid == account_sid:
         return own.auth_token.get_secret_value()
     return _platform_auth_token()
@@ -59,9 +59,10 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
     signature = request.header("x-twilio-signature")
+    if not signature:
+        raise _refuse("X-Twilio-Signature is required")
+    # Only messages sent through a tenant's own account name the tenant (to pick its auth token).
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
-    if not signature or tenant_id is None:
-        raise _refuse("X-Twilio-Signature and the tenant of the callback URL are required")
     params = dict(parse_qsl(request.text, keep_blank_values=True))
     token = _auth_token(tenant_id, params.get("AccountSid"))
     if token is None or not RequestValidator(token).validate(request.url, params, signature):

@@ -360,3 +360,28 @@ def test_email_for_an_address_of_no_tenant_is_acknowledged_and_dropped(hooks: ht
     answer = hooks.post("/email", content=body, headers=standard_webhook_headers(body, webhook_id))
     assert answer.json() == {"received": True, "recorded": 0}
     assert receipt("email", webhook_id) is None
+
+
+def test_a_callback_for_btrix_own_twilio_account_is_verified_with_its_token(
+    hooks: httpx.Client, tenant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from twilio.request_validator import RequestValidator
+
+    from chalicelib.inbound import twilio
+
+    platform_token = "0123456789abcdef" * 2
+    # BTRIX's own account (the notifications' twilio secret): not provisioned locally, where SMS runs in outbox mode.
+    monkeypatch.setattr(twilio, "_platform_auth_token", lambda: platform_token)
+    sid = f"SM{new_id().lower()}"
+    notification_id = sent_notification(tenant_id, "sms", "+5511988887777", "twilio", sid)
+    params = {"AccountSid": "AC" + "f" * 32, "MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
+    url = str(hooks.base_url).rstrip("/") + "/twilio"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    forged = RequestValidator("f" * 32).compute_signature(url, params)
+    refused = hooks.post("/twilio", content=urlencode(params), headers={**headers, "X-Twilio-Signature": forged})
+    assert refused.status_code == 401
+    assert notification_status(tenant_id, notification_id) == "sent"
+    signed = RequestValidator(platform_token).compute_signature(url, params)
+    answer = hooks.post("/twilio", content=urlencode(params), headers={**headers, "X-Twilio-Signature": signed})
+    assert answer.json()["recorded"] == 1
+    assert notification_status(tenant_id, notification_id) == "failed"
