@@ -161,7 +161,7 @@ def test_reminders_before_a_timestamp_fire_then_and_past_ones_are_skipped(
     entity_id = new_entity(admin.tenant_id, startsAt=iso_in(5))
     engine.transition(actor(admin, Role.STAFF), TEST_TYPE, entity_id, "ACTIVE", None, 1)
     drain(lambda: parked_in(admin.tenant_id, entity_id, "ACTIVE", timer=2))
-    templates = [m.template for m in list_messages(admin.tenant_id) if m.template.startswith("sale.reminder")]
+    templates = [m.template for m in list_messages(admin.tenant_id) if (m.template or "").startswith("sale.reminder")]
     # Booked 5 s ahead: the 1 h reminder's moment had passed when the entity got there.
     assert templates == ["sale.reminder_1s"]
 
