@@ -26,8 +26,8 @@ class Settings(BaseSettings):
     resource_prefix: str = ""
     # The role tenant-scoped sessions assume (chalicelib.core.tenant_access); empty: the function's own credentials.
     tenant_role_arn: str = Field(default="", pattern=r"^(arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)?$")
-    # The role Step Functions runs the workflow machines with (it sends to the job queues). The default is a
-    # placeholder the local stack (moto) accepts; infra sets the real one. Its account also names the machines' ARNs.
+    # The role Step Functions runs the workflow machines with (it sends to the job queues). The default is the
+    # local stack's (moto accepts any role); infra sets the real one. Its account also names the machines' ARNs.
     workflow_role_arn: str = Field(
         default="arn:aws:iam::123456789012:role/btrix-workflows",
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
