@@ -1,11 +1,13 @@
 """``make run``: the whole of BTRIX on this machine, with no AWS account.
 
 Starts the local stack, provisions it, serves the REST API (:8000) and the provider webhook URLs (:8001),
-runs the worker (queues, table stream, schedules), prints the URLs, and on Ctrl-C stops all it started.
+runs the worker (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push) for the
+channels nothing real is configured for, prints the URLs, and on Ctrl-C stops all it started.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from localdev.fakes import FakeKind, FakeProvider
 from localdev.stack import LocalStack, free_port
 
 if TYPE_CHECKING:
@@ -34,12 +37,99 @@ class RunSettings(BaseSettings):
     ws_management_port: int = 8003
     dynamodb_port: int = 0
     moto_port: int = 0
+    # Fake providers for the channels with no provider configured (BTRIX_FAKE_PROVIDERS=false: outbox mode).
+    fake_providers: bool = True
+    fake_twilio_port: int = 0
+    fake_meta_port: int = 0
+    fake_ses_port: int = 0
+    fake_webpush_port: int = 0
+
+
+# Each fake stands in for a provider unless the environment points the channel somewhere (this variable set).
+_CONFIGURED_BY: dict[FakeKind, str] = {
+    "twilio": "BTRIX_TWILIO_BASE_URL",
+    "meta": "BTRIX_META_GRAPH_URL",
+    "ses": "BTRIX_EMAIL_FROM",
+}
+_FAKE_SENDER = "notifications@btrix.localhost"
+
+
+def _start_fakes(settings: RunSettings) -> dict[FakeKind, FakeProvider]:
+    """Start the fakes and point the channels' settings at them (before the app reads its settings)."""
+    if not settings.fake_providers:
+        return {}
+    ports: dict[FakeKind, int] = {
+        "twilio": settings.fake_twilio_port,
+        "meta": settings.fake_meta_port,
+        "ses": settings.fake_ses_port,
+        "webpush": settings.fake_webpush_port,
+    }
+    if os.environ.get("BTRIX_EMAIL_PROVIDER", "ses").lower() == "smtp":
+        del ports["ses"]  # no SMTP fake: email stays in outbox mode unless an SMTP host is configured
+    started: dict[FakeKind, FakeProvider] = {}
+    for kind, port in ports.items():
+        variable = _CONFIGURED_BY.get(kind)
+        if variable is not None and os.environ.get(variable):
+            continue
+        started[kind] = FakeProvider(kind, port).start()
+    urls = {
+        "twilio": {"BTRIX_TWILIO_BASE_URL": ""},
+        "meta": {"BTRIX_META_GRAPH_URL": ""},
+        "ses": {"BTRIX_SES_ENDPOINT_URL": "", "BTRIX_EMAIL_FROM": _FAKE_SENDER},
+    }
+    for kind, fake in started.items():
+        for variable, value in urls.get(kind, {}).items():
+            os.environ[variable] = value or fake.url
+    if started:
+        os.environ["BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK"] = "true"  # the fakes speak plain http on 127.0.0.1
+    return started
+
+
+def _fake_credentials(fakes: dict[FakeKind, FakeProvider]) -> None:
+    """Provider credentials the fakes accept, in the stack's Secrets Manager, where the channels read them."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.core import aws
+    from chalicelib.core.resources import META_WHATSAPP_CREDENTIALS, TWILIO_CREDENTIALS, secret_name
+
+    values = {
+        "meta": (META_WHATSAPP_CREDENTIALS, {"accessToken": "fake-meta-token", "phoneNumberId": "1000000000"}),
+        "twilio": (
+            TWILIO_CREDENTIALS,
+            {
+                "accountSid": "AC" + "0" * 32,
+                "authToken": "fake-twilio-token",
+                "smsFrom": "+15005550006",
+                "whatsappFrom": "+15005550006",
+            },
+        ),
+    }
+    client = aws.secrets_manager()
+    for kind, (secret, value) in values.items():
+        if kind not in fakes:
+            continue
+        try:
+            client.create_secret(Name=secret_name(secret), SecretString=json.dumps(value))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceExistsException":
+                raise
 
 
 def _banner(
-    stack: LocalStack, api_port: int, hooks_port: int, ws_port: int, logins: list[DemoLogin], password: str
+    stack: LocalStack,
+    api_port: int,
+    hooks_port: int,
+    ws_port: int,
+    logins: list[DemoLogin],
+    password: str,
+    fakes: dict[FakeKind, FakeProvider],
 ) -> str:
     api = f"http://{HOST}:{api_port}"
+    fake_lines = [f"  fake {kind:<10} {fake.url}" for kind, fake in fakes.items()]
+    if fake_lines:
+        fake_lines.append(
+            '                  (POST /_config {"failRate": 0.3} fails requests; GET /_received lists them)'
+        )
     admins = [
         f"    {login.email:<38} {login.role:<15} {login.tenant}" for login in logins if login.role.endswith("ADMIN")
     ]
@@ -54,6 +144,7 @@ def _banner(
             f"  live updates    ws://{HOST}:{ws_port}/?token=<access token>",
             f"  DynamoDB Local  {stack.dynamodb_url}",
             f"  moto server     {stack.moto_url}",
+            *fake_lines,
             f"  service logs    {stack.log_dir}",
             f"  service PIDs    {' '.join(str(pid) for pid in stack.pids)}",
             "",
@@ -94,7 +185,9 @@ def main() -> int:
     servers: list[object] = []
     worker = None
     websocket = None
+    fakes: dict[FakeKind, FakeProvider] = {}
     try:
+        fakes = _start_fakes(settings)
         # Imported only now: the app reads its settings and endpoints from the environment set above.
         from app import app
         from functions import FUNCTION_URLS
@@ -106,6 +199,7 @@ def main() -> int:
         from localdev.worker import Worker
 
         provision()
+        _fake_credentials(fakes)
         logins = seed()
         api = gateway.make_server(app, HOST, settings.api_port)
         hooks = function_urls.make_server(HOST, settings.hooks_port, FUNCTION_URLS)
@@ -118,7 +212,7 @@ def main() -> int:
         worker.start()
         api_port = api.server.server_address[1]
         hooks_port = hooks.server_address[1]
-        banner = _banner(stack, int(api_port), int(hooks_port), websocket.ws_port, logins, DEMO_PASSWORD)
+        banner = _banner(stack, int(api_port), int(hooks_port), websocket.ws_port, logins, DEMO_PASSWORD, fakes)
         print(banner, flush=True)
         stop.wait()
         print("Stopping ...", flush=True)
@@ -131,6 +225,8 @@ def main() -> int:
         if worker is not None:
             worker.stop()
             worker.join(timeout=10)
+        for fake in fakes.values():
+            fake.stop()
         stack.stop()
     print("Stopped.", flush=True)
     return 0
