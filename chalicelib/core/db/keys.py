@@ -73,6 +73,10 @@ webhook endpoints of a tenant, newest first     GSI1   GSI1PK=T#<t>#WEBHOOKENDPO
 webhook endpoints of a tenant (counter, limit)  table  PK=T#<t>#TENANT#<t>             SK=COUNTER#WEBHOOKENDPOINTS
 deliveries of an endpoint, newest first (TTL)   table  PK=T#<t>#WEBHOOKENDPOINT#<id>   SK begins_with DELIVERY#
 sends to an endpoint in one second (TTL)        table  PK=T#<t>#WEBHOOKENDPOINT#<id>   SK=RATE#<epoch second>
+channels of a tenant (numbers, portals), newest GSI1   GSI1PK=T#<t>#CHANNELS           GSI1SK=<createdAt>#<id>
+WhatsApp numbers mapped to a Bitrix24 portal    GSI2   GSI2PK=T#<t>#CHANNELS#PORTAL#<portalId>  GSI2SK=<createdAt>#<id>
+OAuth tokens of a Bitrix24 portal (+ lease)     table  PK=T#<t>#CHANNEL#<portalId>     SK=TOKEN
+connected portals by token expiry (platform)    GSI1   GSI1PK=PLATFORM#B24TOKENS       GSI1SK=<expiresAt>#<t>#<portalId>
 ==============================================  =====  ==========================================================
 """
 
@@ -87,6 +91,7 @@ __all__ = [
     "META_SK",
     "NOTIFICATION_PREFERENCES_SK",
     "NOTIFICATION_SETTINGS_SK",
+    "PORTAL_TOKEN_SK",
     "ROUTE_SK",
     "STOCK_SK",
     "UNIQUE_SK",
@@ -101,6 +106,7 @@ __all__ = [
     "collection_pk",
     "entity_pk",
     "event_pk",
+    "expiry_sk",
     "facet_pk",
     "idempotency_pk",
     "inbound_receipt_sk",
@@ -111,6 +117,7 @@ __all__ = [
     "parse_collection_pk",
     "parse_entity_pk",
     "parse_event_pk",
+    "parse_expiry_sk",
     "parse_facet_pk",
     "parse_idempotency_pk",
     "parse_inbound_receipts_pk",
@@ -153,6 +160,7 @@ IDEMPOTENCY_SK = "IDEMPOTENCY"
 NOTIFICATION_SETTINGS_SK = "NOTIFYSETTINGS"
 NOTIFICATION_PREFERENCES_SK = "NOTIFYPREFS"
 WHATSAPP_WINDOW_SK = "WAWINDOW"
+PORTAL_TOKEN_SK = "TOKEN"
 _WHATSAPP_WINDOW = "WAWINDOW"
 
 
@@ -206,6 +214,7 @@ class Collection(StrEnum):
     STOCK = "STOCK"
     RESOURCES = "RESOURCES"
     INTEGRATIONS = "INTEGRATIONS"
+    CHANNELS = "CHANNELS"
 
 
 class RouteKind(StrEnum):
@@ -369,6 +378,17 @@ def parse_platform_collection_pk(key: str) -> str:
     if parts[0] != _PLATFORM:
         raise InvalidKey(f"not a platform key: {key!r}")
     return parts[1]
+
+
+def expiry_sk(expires_at: str, tenant_id: str, entity_id: str) -> str:
+    """``<expiresAt ISO>#<tenantId>#<id>``: sorts a platform list by expiry (Bitrix24 portals by token expiry)."""
+    return f"{_part(expires_at, 'expiry')}{_SEP}{_part(tenant_id, 'tenant id')}{_SEP}{_part(entity_id, 'entity id')}"
+
+
+def parse_expiry_sk(key: str) -> tuple[str, str, str]:
+    """Inverse of ``expiry_sk``: (expiresAt, tenant id, id)."""
+    expires_at, tenant_id, entity_id = _split(key, 3, "expiry-sorted")
+    return expires_at, tenant_id, entity_id
 
 
 def rate_limit_pk(scope: str, subject_hash: str) -> str:
