@@ -13,6 +13,7 @@ from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 
 __all__ = [
+    "BITRIX24_APP_CREDENTIALS",
     "CURSOR_SIGNING_KEY",
     "INBOUND_EMAIL_SECRET",
     "JWT_SIGNING_KEYS",
@@ -139,6 +140,8 @@ TWILIO_CREDENTIALS = SecretDef(
     "twilio", 'Twilio: {"accountSid", "authToken", "smsFrom", "whatsappFrom"} (SMS, and WhatsApp when chosen)'
 )
 META_WHATSAPP_CREDENTIALS = SecretDef("meta-whatsapp", 'WhatsApp Cloud API: {"accessToken", "phoneNumberId"}')
+# The OAuth app portals install to connect to the WhatsApp gateway (a tenant may use its own local app instead).
+BITRIX24_APP_CREDENTIALS = SecretDef("bitrix24-app", 'Bitrix24 app of BTRIX: {"clientId", "clientSecret"}')
 SMTP_CREDENTIALS = SecretDef("smtp", 'SMTP login when email goes through SMTP: {"username", "password"}')
 WEB_PUSH_KEY = SecretDef(
     "web-push-vapid-key",
@@ -169,6 +172,7 @@ SECRETS: tuple[SecretDef, ...] = (
     JWT_SIGNING_KEYS,
     TWILIO_CREDENTIALS,
     META_WHATSAPP_CREDENTIALS,
+    BITRIX24_APP_CREDENTIALS,
     SMTP_CREDENTIALS,
     WEB_PUSH_KEY,
 )

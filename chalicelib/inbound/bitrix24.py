@@ -95,6 +95,8 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         "tenantId": route.tenant_id,
         "memberId": route.member_id,
         "domain": route.domain,
+        # The tenant's portal channel (``channels``) the portal was paired with; None for older pairings.
+        "portalId": route.portal_id,
         "data": form.get("data"),
         # The OAuth tokens of the install (and of each event) for the consumer; the application token stays here.
         "auth": {k: v for k, v in auth.items() if k != "application_token"},

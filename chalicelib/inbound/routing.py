@@ -3,8 +3,9 @@
 - A WhatsApp phone-number id → the tenant (and channel) that connected it (``ROUTE#WAPHONE#<id>``).
 - A Bitrix24 portal's ``member_id`` → the tenant, the portal domain and a keyed hash of the portal's
   ``application_token`` (``ROUTE#B24MEMBER#<member id>``): every event of the portal must carry that token.
-- A one-time Bitrix24 connect token → the tenant that asked to connect a portal (``ROUTE#B24CONNECT#<hash>``,
-  24 h): it goes in the app's handler URL (``?connect=<token>``) and pairs the portal on ``ONAPPINSTALL``.
+- A one-time Bitrix24 connect token → the tenant (and its portal channel) that asked to connect a portal
+  (``ROUTE#B24CONNECT#<hash>``, 24 h): it goes in the app's handler URL (``?connect=<token>``) and pairs the portal
+  on ``ONAPPINSTALL``; the member route then carries that portal channel's id.
 
 The ``*_op`` functions return transaction writes for the capability that owns the connection (the channel of
 a number), so the route and the channel are written together. Called from a request, run them inside
@@ -35,6 +36,7 @@ __all__ = [
     "BitrixPortalRoute",
     "WhatsAppRoute",
     "bind_bitrix_portal",
+    "bitrix_connect_op",
     "bitrix_token_matches",
     "find_bitrix_portal",
     "find_whatsapp_route",
@@ -60,12 +62,14 @@ class WhatsAppRoute:
 
 @dataclass(frozen=True)
 class BitrixPortalRoute:
-    """A connected Bitrix24 portal: its tenant, its domain and the hash of its application token."""
+    """A connected Bitrix24 portal: its tenant, its domain, the hash of its application token, and the tenant's
+    portal channel it belongs to (None for portals paired without one)."""
 
     member_id: str
     tenant_id: str
     domain: str
     token_hash: str
+    portal_id: str | None = None
 
 
 def _same_tenant_or_free(tenant_id: str) -> Any:
@@ -115,7 +119,9 @@ def find_bitrix_portal(member_id: str) -> BitrixPortalRoute | None:
     item = Table().get(keys.route_pk(RouteKind.BITRIX_MEMBER, member_id), keys.ROUTE_SK)
     if item is None:
         return None
-    return BitrixPortalRoute(member_id, str(item["tenantId"]), str(item["domain"]), str(item["tokenHash"]))
+    return BitrixPortalRoute(
+        member_id, str(item["tenantId"]), str(item["domain"]), str(item["tokenHash"]), item.get("portalId")
+    )
 
 
 def remove_bitrix_portal_op(tenant_id: str, member_id: str) -> dict[str, Any]:
@@ -129,24 +135,32 @@ def _connect_pk(token: str) -> str:
     return keys.route_pk(RouteKind.BITRIX_CONNECT, hashlib.sha256(token.encode()).hexdigest())
 
 
-def new_bitrix_connect_token(tenant_id: str) -> str:
+def bitrix_connect_op(tenant_id: str, portal_id: str | None = None) -> tuple[str, dict[str, Any]]:
+    """A new one-time connect token (valid 24 h) for the tenant's portal channel ``portal_id``, and the transaction
+    write that records it (with the portal channel, so both exist or neither)."""
+    token = secrets.token_urlsafe(32)
+    moment = clock.now()
+    item = {
+        PARTITION_KEY: _connect_pk(token),
+        SORT_KEY: keys.ROUTE_SK,
+        ENTITY: ROUTE_ENTITY,
+        TTL_ATTRIBUTE: clock.to_epoch(moment + BITRIX_CONNECT_TTL),
+        "tenantId": tenant_id,
+        "portalId": portal_id,
+        "createdAt": clock.isoformat(moment),
+    }
+    return token, put_op(item)
+
+
+def new_bitrix_connect_token(tenant_id: str, portal_id: str | None = None) -> str:
     """A one-time token, valid 24 h, that lets a Bitrix24 portal installing our app connect to the tenant.
 
     Put it in the app's event handler URL (``…/hooks/bitrix24?connect=<token>``): the portal's ``ONAPPINSTALL``
-    then pairs its ``member_id`` and ``application_token`` with the tenant (``bind_bitrix_portal``).
+    then pairs its ``member_id`` and ``application_token`` with the tenant (``bind_bitrix_portal``) and, when
+    given, with the tenant's portal channel ``portal_id``.
     """
-    token = secrets.token_urlsafe(32)
-    moment = clock.now()
-    Table().put_new(
-        {
-            PARTITION_KEY: _connect_pk(token),
-            SORT_KEY: keys.ROUTE_SK,
-            ENTITY: ROUTE_ENTITY,
-            TTL_ATTRIBUTE: clock.to_epoch(moment + BITRIX_CONNECT_TTL),
-            "tenantId": tenant_id,
-            "createdAt": clock.isoformat(moment),
-        }
-    )
+    token, op = bitrix_connect_op(tenant_id, portal_id)
+    Table().transact([op])
     return token
 
 
@@ -160,7 +174,9 @@ def bind_bitrix_portal(connect_token: str, member_id: str, domain: str, applicat
     now = clock.to_epoch(clock.now())
     if found is None or int(found.get(TTL_ATTRIBUTE, 0)) <= now:
         raise Unauthorized(detail="the connect token is unknown, used or expired", code="invalid-signature")
-    route = BitrixPortalRoute(member_id, str(found["tenantId"]), domain, _token_hash(application_token))
+    route = BitrixPortalRoute(
+        member_id, str(found["tenantId"]), domain, _token_hash(application_token), found.get("portalId")
+    )
     item = {
         PARTITION_KEY: keys.route_pk(RouteKind.BITRIX_MEMBER, member_id),
         SORT_KEY: keys.ROUTE_SK,
@@ -169,6 +185,7 @@ def bind_bitrix_portal(connect_token: str, member_id: str, domain: str, applicat
         "memberId": member_id,
         "domain": domain,
         "tokenHash": route.token_hash,
+        "portalId": route.portal_id,
         "connectedAt": clock.isoformat(clock.now()),
     }
     try:
