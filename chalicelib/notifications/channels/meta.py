@@ -7,13 +7,10 @@ from typing import Any
 import httpx
 
 from chalicelib.core.config import get_settings
+from chalicelib.integrations.meta.graph import OUTSIDE_WINDOW, RETRYABLE_CODES
 from chalicelib.notifications.channels.base import OutgoingMessage, ProviderError, SendResult, check_provider_url
 
 __all__ = ["OUTSIDE_WINDOW", "MetaSender"]
-
-OUTSIDE_WINDOW = "131047"
-# Meta error codes that mean "later": temporary outages, throughput and per-user pacing limits.
-_RETRYABLE_CODES = frozenset({"1", "2", "4", "80007", "130429", "131000", "131016", "131056", "133004"})
 
 
 class MetaSender:
@@ -57,6 +54,6 @@ class MetaSender:
         except ValueError:
             error = {}
         code = str(error.get("code", ""))
-        retryable = response.status_code >= 500 or response.status_code == 429 or code in _RETRYABLE_CODES
+        retryable = response.status_code >= 500 or response.status_code == 429 or code in RETRYABLE_CODES
         text = f"Meta {response.status_code} {code}: {error.get('message', response.text[:200])}"
         raise ProviderError(text, retryable=retryable, code=code or None)
