@@ -97,6 +97,30 @@ def _kms_key() -> None:
     client.create_alias(AliasName=alias, TargetKeyId=key_id["KeyId"])
 
 
+def _media_bucket() -> None:
+    """The media bucket as infra makes it: private, encrypted by default with the stage's key."""
+    client, name = aws.s3(), get_settings().media_bucket
+    try:
+        client.create_bucket(Bucket=name)
+    except ClientError as exc:
+        if _code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    client.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    rule: Any = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_alias()},
+        "BucketKeyEnabled": True,
+    }
+    client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
+
+
 # Fixed, well-known values for the platform secrets that verify provider webhooks, so that `make run` and the
 # tests can sign requests the way a provider would. Only this local provisioning reads the file.
 LOCAL_WEBHOOK_SECRETS_FILE = Path(__file__).with_name("webhook_secrets.json")
@@ -130,11 +154,12 @@ def _secrets() -> None:
 
 def provision() -> None:
     """Create the table (GSIs, TTL, stream), the queues with their DLQs, the bus and its rules, the KMS key,
-    the secrets."""
+    the media bucket, the secrets."""
     _table()
     for definition in QUEUES:
         _queue(definition)
     _bus()
     _rules()
     _kms_key()
+    _media_bucket()
     _secrets()
