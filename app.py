@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent, WebsocketEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent, WebsocketEvent
 
 from chalicelib.access.routes import blueprint as access
 from chalicelib.appointments.routes import blueprint as appointments
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
 from chalicelib.catalog.routes import blueprint as catalog
+from chalicelib.channels import service as channels_service
+from chalicelib.channels.routes import blueprint as channels
 from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
@@ -51,6 +53,7 @@ for blueprint in (
     webhooks,
     notifications,
     integrations,
+    channels,
 ):
     app.register_blueprint(blueprint)
 
@@ -102,3 +105,9 @@ def webhook_fanout(event: SQSEvent) -> dict[str, Any]:
 def webhook_attempts(event: SQSEvent) -> dict[str, Any]:
     """Signed webhook attempts, each when it is due (retries on Svix's schedule)."""
     return webhook_delivery.handle_attempt_batch(event.to_dict())
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def bitrix24_token_refresh(event: CloudWatchEvent) -> dict[str, int]:
+    """Bitrix24 portals whose access token expires within 15 minutes get a new one (idle portals stay connected)."""
+    return {"refreshed": channels_service.refresh_due_tokens()}

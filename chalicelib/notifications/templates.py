@@ -274,6 +274,22 @@ _CODE: Texts = {
     "es-ES": ("Código de verificación", "Tu código de verificación de BTRIX es {{ code }}. No lo compartas."),
 }
 
+# To the tenant's ADMINs when a Bitrix24 portal of the WhatsApp gateway stops letting BTRIX in (channels.tokens).
+_CHANNEL_DISCONNECTED: Texts = {
+    "pt-BR": (
+        "Bitrix24 desconectado: {{ channelName }}",
+        "O portal Bitrix24 {{ portalDomain }} ({{ channelName }}) foi desconectado do BTRIX: {{ reason }}. As mensagens do WhatsApp continuam guardadas, mas não chegam ao Bitrix24 até que um administrador reconecte o portal (Canais → novo link de instalação).",
+    ),
+    "en-US": (
+        "Bitrix24 disconnected: {{ channelName }}",
+        "The Bitrix24 portal {{ portalDomain }} ({{ channelName }}) was disconnected from BTRIX: {{ reason }}. WhatsApp messages are still kept, but they do not reach Bitrix24 until an admin reconnects the portal (Channels → new install link).",
+    ),
+    "es-ES": (
+        "Bitrix24 desconectado: {{ channelName }}",
+        "El portal Bitrix24 {{ portalDomain }} ({{ channelName }}) se desconectó de BTRIX: {{ reason }}. Los mensajes de WhatsApp se siguen guardando, pero no llegan a Bitrix24 hasta que un administrador reconecte el portal (Canales → nuevo enlace de instalación).",
+    ),
+}
+
 # Templates whose messages a customer is waiting for right now: they go out during quiet hours too.
 _URGENT = frozenset(
     {
@@ -341,6 +357,7 @@ def _defaults() -> dict[str, tuple[TemplateVariant, ...]]:
         (_STAFF, ("push", "email")),
         ({"user.invitation": _INVITATION}, ("email",)),
         ({"auth.verification_code": _CODE}, ("whatsapp", "sms")),
+        ({"channel.disconnected": _CHANNEL_DISCONNECTED}, ("email",)),
     ]
     for texts_by_key, channels in groups:
         for key, texts in texts_by_key.items():

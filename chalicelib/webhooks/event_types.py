@@ -198,6 +198,16 @@ class NotificationStatusData(EventData):
     provider: str | None = Field(default=None, description="Who carried it: ses, smtp, twilio, meta, webpush")
 
 
+class ChannelData(EventData):
+    """A channel of the WhatsApp gateway (a number or a Bitrix24 portal) was connected, changed or removed."""
+
+    kind: Literal["whatsapp", "bitrix24"]
+    name: str
+    phone_number_id: str | None = None
+    domain: str | None = Field(default=None, description="A portal's host name")
+    reason: str | None = Field(default=None, description="Why a portal was disconnected")
+
+
 class IntegrationData(EventData):
     """An integration with a provider was connected, changed or disconnected (never its credentials)."""
 
@@ -286,6 +296,13 @@ _DOMAIN: tuple[EventTypeDef, ...] = (
     EventTypeDef("notification.delivered", "The provider reported a message delivered.", NotificationStatusData),
     EventTypeDef("notification.read", "The provider reported a message read.", NotificationStatusData),
     EventTypeDef("notification.failed", "A message could not be delivered.", NotificationStatusData),
+    EventTypeDef("channel.created", "A WhatsApp number or a Bitrix24 portal was added to the gateway.", ChannelData),
+    EventTypeDef("channel.updated", "A gateway channel changed (name, portal mapping, template).", ChangedData),
+    EventTypeDef("channel.deleted", "A gateway channel was removed.", ChannelData),
+    EventTypeDef("channel.connected", "A Bitrix24 portal installed the app and is connected.", ChannelData),
+    EventTypeDef(
+        "channel.disconnected", "A Bitrix24 portal was disconnected (uninstalled, or it refused the app).", ChannelData
+    ),
     EventTypeDef("integration.connected", "An integration was connected.", IntegrationData),
     EventTypeDef("integration.updated", "An integration's settings or credentials changed.", IntegrationData),
     EventTypeDef("integration.disconnected", "An integration was disconnected.", IntegrationData),

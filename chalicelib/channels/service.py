@@ -1,0 +1,658 @@
+"""Channel use cases: connect WhatsApp numbers and Bitrix24 portals, map numbers to a portal's Open Line, list
+them with their health; the portal's app install and uninstall; the schedule that refreshes tokens near expiry;
+and, for the gateway's relay, a channel's records, its Meta credentials and its activity.
+
+A number is routed to its tenant by a global ``ROUTE#WAPHONE`` item written with the channel (one tenant per
+number); a portal is paired when it installs the app from the handler URL the tenant got (``?connect=<token>``),
+and its OAuth tokens live on their own item (``channels.tokens``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.audit.service import audit_op
+from chalicelib.channels import store, tokens
+from chalicelib.channels.models import (
+    Channel,
+    ChannelListQuery,
+    ConnectPortalRequest,
+    ConnectWhatsAppRequest,
+    PortalConnect,
+    PortalRecord,
+    PortalTokensRecord,
+    UpdateChannelRequest,
+    WhatsAppChannelRecord,
+)
+from chalicelib.core import clock, idempotency
+from chalicelib.core.config import get_settings
+from chalicelib.core.crypto import decrypt_field, encrypt_field
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, change_op, put_op, unscoped
+from chalicelib.core.db.table import strip_storage
+from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable, FieldError, InvalidInput, NotFound
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.ids import new_id
+from chalicelib.core.models import ApiModel
+from chalicelib.core.observability import logger
+from chalicelib.core.pagination import Page, paginate
+from chalicelib.inbound import routing
+from chalicelib.integrations.bitrix24 import rest
+from chalicelib.integrations.bitrix24.rest import Bitrix24Error
+from chalicelib.integrations.meta.graph import MetaNumber
+
+__all__ = [
+    "CONNECTOR_ID",
+    "CONNECTOR_NAME",
+    "REFRESH_AHEAD",
+    "connect_portal",
+    "connect_whatsapp",
+    "delete_channel",
+    "get_channel",
+    "get_portal",
+    "get_whatsapp_channel",
+    "handle_portal_event",
+    "list_channels",
+    "meta_number",
+    "reconnect_portal",
+    "record_activity",
+    "refresh_due_tokens",
+    "update_channel",
+    "whatsapp_secrets",
+]
+
+CONNECTOR_ID = "btrix_whatsapp"
+CONNECTOR_NAME = "WhatsApp (BTRIX)"
+# Tokens that expire within this are refreshed by the schedule (every 5 minutes), so idle portals stay connected.
+REFRESH_AHEAD = timedelta(minutes=15)
+_INSTALL = "ONAPPINSTALL"
+_UNINSTALL = "ONAPPUNINSTALL"
+_ICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><circle cx="32" cy="32" r="30" fill="#25D366"/>'
+    '<path fill="#fff" d="M32 14a18 18 0 0 0-15.6 27L14 50l9.3-2.4A18 18 0 1 0 32 14z"/></svg>'
+)
+ICON = {
+    "DATA_IMAGE": "data:image/svg+xml;charset=US-ASCII," + quote(_ICON_SVG),
+    "COLOR": "#25D366",
+    "SIZE": "90%",
+    "POSITION": "center",
+}
+_DEFAULT_TOKEN_LIFETIME_S = 3600
+_DUE_PAGE = 100
+
+
+class _PortalCreated(ApiModel):
+    """What an idempotent portal create records: the answer with its handler URL encrypted."""
+
+    portal: Channel
+    handler_url_encrypted: str
+
+
+def _now() -> str:
+    return clock.isoformat(clock.now())
+
+
+def _iso(moment: str | datetime) -> str:
+    return clock.isoformat(moment) if isinstance(moment, datetime) else moment
+
+
+# --- reads for the gateway's relay ------------------------------------------------------------------------------
+
+
+def get_whatsapp_channel(tenant_id: str, channel_id: str) -> WhatsAppChannelRecord:
+    """The tenant's WhatsApp number channel; ``NotFound`` if there is none with this id."""
+    found = store.get_channel(tenant_id, channel_id)
+    if not isinstance(found, WhatsAppChannelRecord):
+        raise NotFound(detail=f"no WhatsApp channel {channel_id}")
+    return found
+
+
+def get_portal(tenant_id: str, portal_id: str) -> PortalRecord:
+    """The tenant's Bitrix24 portal channel; ``NotFound`` if there is none with this id."""
+    found = store.get_channel(tenant_id, portal_id)
+    if not isinstance(found, PortalRecord):
+        raise NotFound(detail=f"no Bitrix24 portal channel {portal_id}")
+    return found
+
+
+def meta_number(tenant_id: str, channel_id: str) -> MetaNumber:
+    """The number's phone number id and its (decrypted) access token, to send from it."""
+    channel = get_whatsapp_channel(tenant_id, channel_id)
+    return MetaNumber(channel.phone_number_id, decrypt_field(tenant_id, channel.access_token_encrypted))
+
+
+def whatsapp_secrets(tenant_id: str, channel_id: str) -> tuple[str, str] | None:
+    """The number's Meta app secret and webhook verify token (decrypted), or None if there is no such channel.
+
+    For ``inbound.meta``: numbers of the tenant's own Meta app are verified with that app's secret.
+    """
+    found = store.get_channel(tenant_id, channel_id)
+    if not isinstance(found, WhatsAppChannelRecord):
+        return None
+    return (
+        decrypt_field(tenant_id, found.app_secret_encrypted),
+        decrypt_field(tenant_id, found.verify_token_encrypted),
+    )
+
+
+def record_activity(
+    tenant_id: str,
+    channel_id: str,
+    *,
+    inbound_at: str | datetime | None = None,
+    outbound_at: str | datetime | None = None,
+    error: str | None = None,
+) -> None:
+    """Note on the channel's health when it last received or sent a message, or what last went wrong."""
+    changes: dict[str, Any] = {}
+    if inbound_at is not None:
+        changes["lastInboundAt"] = _iso(inbound_at)
+    if outbound_at is not None:
+        changes["lastOutboundAt"] = _iso(outbound_at)
+    if error:
+        changes["lastError"] = {"at": _now(), "message": error[:500]}
+    if not changes:
+        return
+    try:
+        Table().transact([store.health_op(tenant_id, channel_id, changes)])
+    except TransactionConflict:
+        logger.info("activity of a deleted channel", extra={"channelId": channel_id})
+
+
+# --- API --------------------------------------------------------------------------------------------------------
+
+
+def _load(principal: Principal, channel_id: str, *, consistent: bool = False) -> store.ChannelRecord:
+    found = store.get_channel(principal.tenant_id, channel_id, consistent=consistent)
+    if found is None:
+        raise NotFound(detail=f"no channel {channel_id}")
+    return found
+
+
+def _view(record: store.ChannelRecord) -> Channel:
+    return Channel.of(record)
+
+
+def list_channels(principal: Principal, query: ChannelListQuery) -> Page[Channel]:
+    """One page of the tenant's channels (numbers and portals), newest first, with their health."""
+    require(principal, Permission.CONVERSATIONS_READ)
+    tenant = principal.tenant_id
+    return paginate(
+        Page[Channel],
+        query,
+        tenant_id=tenant,
+        scope="channels",
+        fetch=lambda start: store.list_channels(tenant, query.limit, start),
+        convert=lambda item: _view(store.record_of(item)),
+    )
+
+
+def get_channel(principal: Principal, channel_id: str) -> Channel:
+    """One channel with its health."""
+    require(principal, Permission.CONVERSATIONS_READ)
+    return _view(_load(principal, channel_id))
+
+
+def _mapped_portal(principal: Principal, portal_id: str | None, field: str) -> PortalRecord | None:
+    if portal_id is None:
+        return None
+    found = store.get_channel(principal.tenant_id, portal_id, consistent=True)
+    if not isinstance(found, PortalRecord):
+        raise InvalidInput(
+            detail=f"no Bitrix24 portal channel {portal_id}",
+            errors=(FieldError(field, "not a Bitrix24 portal channel of this account", "unknown-portal"),),
+        )
+    return found
+
+
+def _activate(number: WhatsAppChannelRecord, portal: PortalRecord | None) -> None:
+    """Turn the connector on for the number's Open Line, when its portal is connected; a failure is recorded on
+    the number's health (and a fatal one disconnects the portal), not raised: the mapping stays."""
+    if portal is None or number.line is None or portal.status != "connected":
+        return
+    try:
+        tokens.portal_call(
+            number.tenant_id,
+            portal.id,
+            "imconnector.activate",
+            {"CONNECTOR": CONNECTOR_ID, "LINE": number.line, "ACTIVE": 1},
+        )
+    except (Bitrix24Error, AppError) as exc:
+        logger.warning("open line not activated", extra={"channelId": number.id, "error": str(exc)})
+        record_activity(number.tenant_id, number.id, error=f"Open Line {number.line} not activated: {exc}")
+
+
+def connect_whatsapp(principal: Principal, body: ConnectWhatsAppRequest, idempotency_key: str | None) -> Channel:
+    """Connect a WhatsApp number: its credentials stored encrypted and the number routed to this tenant (409 if
+    another account has it); mapped to a portal's Open Line, the line is activated when the portal is connected."""
+    require(principal, Permission.CHANNELS_MANAGE)
+    return idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        "channels.whatsapp.create",
+        body,
+        Channel,
+        lambda seal: _create_number(principal, body, seal),
+    )
+
+
+def _create_number(principal: Principal, body: ConnectWhatsAppRequest, seal: idempotency.Seal) -> Channel:
+    tenant = principal.tenant_id
+    portal = _mapped_portal(principal, body.portal_id, "body.portalId")
+    now = _now()
+    record = WhatsAppChannelRecord(
+        id=new_id(),
+        tenant_id=tenant,
+        name=body.name or body.display_phone_number or f"WhatsApp {body.phone_number_id}",
+        phone_number_id=body.phone_number_id,
+        waba_id=body.waba_id,
+        display_phone_number=body.display_phone_number,
+        portal_id=body.portal_id,
+        line=body.line,
+        template=body.template,
+        status="connected",
+        access_token_encrypted=encrypt_field(tenant, body.access_token),
+        app_secret_encrypted=encrypt_field(tenant, body.app_secret),
+        verify_token_encrypted=encrypt_field(tenant, body.verify_token),
+        created_at=now,
+        updated_at=now,
+    )
+    view = _view(record)
+    data = {"kind": "whatsapp", "name": record.name, "phoneNumberId": record.phone_number_id}
+    ops = [
+        *store.new_channel_ops(record),
+        routing.whatsapp_route_op(tenant, record.phone_number_id, record.id),
+        audit_op(principal, "channel.created", Kind.CHANNEL, record.id, after=view.model_dump()),
+        event_put_op(new_event("channel.created", tenant, data, subject=record.id)),
+        *seal(view),
+    ]
+    try:
+        with unscoped():  # the number's route is global (ROUTE#WAPHONE), outside the tenant's keys
+            Table().transact(ops)
+    except TransactionConflict as exc:
+        field = "body.phoneNumberId"
+        if 1 in exc.failed:
+            raise Conflict(
+                detail=f"the number {record.phone_number_id} is already connected to this account",
+                errors=(FieldError(field, "already connected to this account", "number-connected"),),
+            ) from exc
+        if 2 in exc.failed:
+            raise Conflict(
+                detail=f"the number {record.phone_number_id} is connected to another account",
+                errors=(FieldError(field, "connected to another account", "number-taken"),),
+            ) from exc
+        raise
+    _activate(record, portal)
+    return view
+
+
+def _handler_url(token: str) -> str:
+    base = get_settings().bitrix24_handler_url
+    if not base:
+        raise DependencyUnavailable(detail="the Bitrix24 handler URL is not configured (BTRIX_BITRIX24_HANDLER_URL)")
+    return f"{base}{'&' if '?' in base else '?'}connect={quote(token)}"
+
+
+def _with_link(view: Channel, handler_url: str) -> PortalConnect:
+    return PortalConnect.model_validate({**view.model_dump(), "handlerUrl": handler_url})
+
+
+def connect_portal(principal: Principal, body: ConnectPortalRequest, idempotency_key: str | None) -> PortalConnect:
+    """Start connecting a Bitrix24 portal: a pending portal channel and the handler URL (with a one-time connect
+    token, valid 24 hours) that its app install must come from. The portal is connected by its ``ONAPPINSTALL``."""
+    require(principal, Permission.CHANNELS_MANAGE)
+    created = idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        "channels.bitrix24.create",
+        body,
+        _PortalCreated,
+        lambda seal: _create_portal(principal, body, seal),
+    )
+    return _with_link(created.portal, decrypt_field(principal.tenant_id, created.handler_url_encrypted))
+
+
+def _create_portal(principal: Principal, body: ConnectPortalRequest, seal: idempotency.Seal) -> _PortalCreated:
+    tenant = principal.tenant_id
+    portal_id = new_id()
+    token, connect_op = routing.bitrix_connect_op(tenant, portal_id)
+    handler_url = _handler_url(token)
+    moment = clock.now()
+    now = clock.isoformat(moment)
+    app = None
+    if body.app is not None:
+        plain = {"clientId": body.app.client_id, "clientSecret": body.app.client_secret}
+        app = encrypt_field(tenant, json.dumps(plain))
+    record = PortalRecord(
+        id=portal_id,
+        tenant_id=tenant,
+        name=body.name or "Bitrix24",
+        status="pending",
+        app_encrypted=app,
+        connect_expires_at=clock.isoformat(moment + routing.BITRIX_CONNECT_TTL),
+        created_at=now,
+        updated_at=now,
+    )
+    view = _view(record)
+    created = _PortalCreated(portal=view, handler_url_encrypted=encrypt_field(tenant, handler_url))
+    ops = [
+        *store.new_channel_ops(record),
+        connect_op,
+        audit_op(principal, "channel.created", Kind.CHANNEL, record.id, after=view.model_dump()),
+        event_put_op(
+            new_event("channel.created", tenant, {"kind": "bitrix24", "name": record.name}, subject=portal_id)
+        ),
+        *seal(created),
+    ]
+    with unscoped():  # the connect token is a global route (ROUTE#B24CONNECT)
+        Table().transact(ops)
+    return created
+
+
+def reconnect_portal(principal: Principal, channel_id: str) -> PortalConnect:
+    """A new handler URL (one-time, 24 hours) for an existing portal channel: installing the app from it again
+    reconnects the portal (after an uninstall, or when Bitrix24 refused the app's tokens)."""
+    require(principal, Permission.CHANNELS_MANAGE)
+    portal = _load(principal, channel_id, consistent=True)
+    if not isinstance(portal, PortalRecord):
+        raise InvalidInput(
+            detail="only Bitrix24 portal channels are connected from a link",
+            errors=(FieldError("path.channelId", "a WhatsApp number, not a portal", "not-a-portal"),),
+        )
+    token, connect_op = routing.bitrix_connect_op(principal.tenant_id, portal.id)
+    handler_url = _handler_url(token)
+    moment = clock.now()
+    expires = clock.isoformat(moment + routing.BITRIX_CONNECT_TTL)
+    changes = {"connectExpiresAt": expires, "updatedAt": clock.isoformat(moment)}
+    try:
+        with unscoped():
+            Table().transact(
+                [
+                    store.update_channel_op(portal, changes),
+                    connect_op,
+                    audit_op(principal, "channel.link_created", Kind.CHANNEL, portal.id, after={"expiresAt": expires}),
+                ]
+            )
+    except TransactionConflict as exc:
+        raise VersionConflict(detail="the channel changed meanwhile; retry") from exc
+    updated = portal.model_copy(update={"connect_expires_at": expires, "version": portal.version + 1})
+    return _with_link(_view(updated), handler_url)
+
+
+def update_channel(principal: Principal, channel_id: str, body: UpdateChannelRequest) -> Channel:
+    """Rename a channel; for a number, map it to a portal's Open Line (or unmap it) and set its template.
+    Optimistic locking on ``version``. A new mapping activates the line when the portal is connected."""
+    require(principal, Permission.CHANNELS_MANAGE)
+    record = _load(principal, channel_id, consistent=True)
+    if record.version != body.version:
+        raise VersionConflict(detail=f"the channel is at version {record.version}; reload and retry")
+    sent = body.model_fields_set - {"version"}
+    changes: dict[str, Any] = {}
+    if "name" in sent:
+        changes["name"] = body.name
+    portal: PortalRecord | None = None
+    if isinstance(record, PortalRecord):
+        refused = sorted(sent - {"name"})
+        if refused:
+            raise InvalidInput(
+                detail="a Bitrix24 portal channel has only a name to change",
+                errors=tuple(FieldError(f"body.{_camel(n)}", "not a field of a portal channel") for n in refused),
+            )
+    else:
+        if "portal_id" in sent:
+            portal = _mapped_portal(principal, body.portal_id, "body.portalId")
+            changes.update({"portalId": body.portal_id, "line": body.line})
+            changes.update(store.mapping_changes(record.tenant_id, record.id, record.created_at, body.portal_id))
+        if "template" in sent:
+            changes["template"] = body.template.model_dump() if body.template else None
+    changes["updatedAt"] = _now()
+    shown = {k: v for k, v in changes.items() if not k.startswith("GSI")}
+    after = record.model_validate({**record.model_dump(by_alias=False), **_snake(shown), "version": record.version + 1})
+    changed = sorted(k for k in shown if k != "updatedAt")
+    try:
+        Table().transact(
+            [
+                store.update_channel_op(record, changes),
+                audit_op(
+                    principal,
+                    "channel.updated",
+                    Kind.CHANNEL,
+                    record.id,
+                    before=_view(record).model_dump(),
+                    after=_view(after).model_dump(),
+                ),
+                event_put_op(
+                    new_event("channel.updated", principal.tenant_id, {"changed": changed}, subject=record.id)
+                ),
+            ]
+        )
+    except TransactionConflict as exc:
+        raise VersionConflict(detail="the channel changed since you read it; reload and retry") from exc
+    if isinstance(after, WhatsAppChannelRecord) and "portal_id" in sent:
+        _activate(after, portal)
+    return _view(after)
+
+
+def _camel(name: str) -> str:
+    head, *rest_ = name.split("_")
+    return head + "".join(part.title() for part in rest_)
+
+
+def _snake(changes: dict[str, Any]) -> dict[str, Any]:
+    return {"".join(f"_{c.lower()}" if c.isupper() else c for c in k): v for k, v in changes.items()}
+
+
+def delete_channel(principal: Principal, channel_id: str) -> None:
+    """Delete a channel and its routes: a number stops being routed to this account; a portal's events stop
+    being accepted (numbers mapped to it must be unmapped first: 409)."""
+    require(principal, Permission.CHANNELS_MANAGE)
+    record = _load(principal, channel_id, consistent=True)
+    tenant = principal.tenant_id
+    ops = store.delete_channel_ops(record)
+    if isinstance(record, WhatsAppChannelRecord):
+        ops.append(routing.remove_whatsapp_route_op(tenant, record.phone_number_id))
+    else:
+        mapped = store.numbers_of_portal(tenant, record.id)
+        if mapped:
+            raise Conflict(
+                detail=f"{len(mapped)} WhatsApp number(s) relay to this portal: unmap them first",
+                errors=tuple(
+                    FieldError("path.channelId", f"number channel {n.id} is mapped to it", "portal-in-use")
+                    for n in mapped
+                ),
+            )
+        with unscoped():
+            route = routing.find_bitrix_portal(record.member_id) if record.member_id else None
+        if route is not None and route.tenant_id == tenant and route.portal_id == record.id:
+            ops.append(routing.remove_bitrix_portal_op(tenant, route.member_id))
+    ops += [
+        audit_op(principal, "channel.deleted", Kind.CHANNEL, record.id, before=_view(record).model_dump()),
+        event_put_op(
+            new_event("channel.deleted", tenant, {"kind": record.kind, "name": record.name}, subject=record.id)
+        ),
+    ]
+    try:
+        with unscoped():
+            Table().transact(ops)
+    except TransactionConflict as exc:
+        raise Conflict(detail="the channel changed while it was being deleted; retry") from exc
+
+
+# --- the portal's app install and uninstall ---------------------------------------------------------------------
+
+
+def handle_portal_event(body: dict[str, Any]) -> None:
+    """Apply an ``ONAPPINSTALL`` or ``ONAPPUNINSTALL`` from the bitrix24-outbound queue (``inbound.bitrix24``
+    body). Install: tokens stored encrypted, the portal connected, the connector registered and every mapped
+    number's Open Line activated. Uninstall: the portal disconnected, its tokens and route dropped. Idempotent:
+    a redelivered event changes nothing more (an install's tokens are kept only once, never over newer ones).
+
+    Raises ``Bitrix24Error`` (retryable or not) when the portal cannot be set up now.
+    """
+    event = str(body.get("event") or "").upper()
+    tenant_id = str(body.get("tenantId") or "")
+    portal_id = body.get("portalId")
+    member_id = str(body.get("memberId") or "")
+    if not tenant_id or not portal_id:
+        logger.warning("portal event without a portal channel", extra={"event": event, "memberId": member_id})
+        return
+    portal = store.get_channel(tenant_id, str(portal_id), consistent=True)
+    if not isinstance(portal, PortalRecord):
+        logger.warning("portal event for a deleted channel", extra={"event": event, "portalId": portal_id})
+        _forget_route(tenant_id, str(portal_id), member_id)
+        return
+    if event == _INSTALL:
+        _installed(portal, body)
+    elif event == _UNINSTALL:
+        _uninstalled(portal, member_id)
+    else:
+        logger.info("portal event ignored", extra={"event": event})
+
+
+def _forget_route(tenant_id: str, portal_id: str, member_id: str) -> None:
+    if not member_id:
+        return
+    with unscoped():
+        route = routing.find_bitrix_portal(member_id)
+        if route is None or route.tenant_id != tenant_id or route.portal_id not in (portal_id, None):
+            return
+        try:
+            Table().transact([routing.remove_bitrix_portal_op(tenant_id, member_id)])
+        except TransactionConflict:
+            return
+
+
+def _install_ref(refresh_token: str) -> str:
+    # Identifies the install's token pair without keeping it in clear: a redelivered install is recognised.
+    return hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
+
+
+def _lifetime(auth: dict[str, Any]) -> int:
+    value = str(auth.get("expires_in") or "")
+    return int(value) if value.isdigit() else _DEFAULT_TOKEN_LIFETIME_S
+
+
+def _installed(portal: PortalRecord, body: dict[str, Any]) -> None:
+    tenant = portal.tenant_id
+    auth = body.get("auth") or {}
+    access, refresh = str(auth.get("access_token") or ""), str(auth.get("refresh_token") or "")
+    member_id = str(body.get("memberId") or auth.get("member_id") or "")
+    try:
+        domain = rest.checked_domain(str(body.get("domain") or auth.get("domain") or ""))
+    except Bitrix24Error:
+        logger.error("install with an invalid portal domain", extra={"portalId": portal.id})
+        return
+    if not access or not refresh:
+        logger.error("install without OAuth tokens", extra={"portalId": portal.id})
+        return
+    moment = clock.now()
+    now = clock.isoformat(moment)
+    expires_at = clock.isoformat(moment + timedelta(seconds=_lifetime(auth)))
+    current = store.get_tokens(tenant, portal.id)
+    ref = _install_ref(refresh)
+    ops: list[dict[str, Any]] = []
+    fresh_install = current is None or current.install_ref != ref
+    if fresh_install:
+        record = PortalTokensRecord(
+            tenant_id=tenant,
+            portal_id=portal.id,
+            access_token_encrypted=encrypt_field(tenant, access),
+            refresh_token_encrypted=encrypt_field(tenant, refresh),
+            expires_at=expires_at,
+            token_version=current.token_version + 1 if current else 1,
+            install_ref=ref,
+            refreshed_at=now,
+        )
+        ops.append(put_op(store.tokens_item(record), must_not_exist=False))
+    if fresh_install or portal.status != "connected" or portal.domain != domain or portal.member_id != member_id:
+        changes: dict[str, Any] = {
+            "status": "connected",
+            "memberId": member_id,
+            "domain": domain,
+            "connectedAt": now,
+            "updatedAt": now,
+        }
+        if fresh_install:
+            changes["tokenExpiresAt"] = expires_at
+        ops += [
+            change_op(
+                *store.channel_key(tenant, portal.id),
+                set_=changes,
+                add={"version": 1},
+                remove=("disconnectedAt", "disconnectedReason", "connectExpiresAt"),
+            ),
+            audit_op(
+                tokens.system_actor(tenant),
+                "channel.connected",
+                Kind.CHANNEL,
+                portal.id,
+                before={"status": portal.status},
+                after={"status": "connected", "domain": domain, "memberId": member_id},
+            ),
+            event_put_op(
+                new_event(
+                    "channel.connected",
+                    tenant,
+                    {"kind": "bitrix24", "name": portal.name, "domain": domain},
+                    subject=portal.id,
+                )
+            ),
+        ]
+    if ops:
+        Table().transact(ops)
+    _set_up_connector(tenant, portal.id)
+
+
+def _set_up_connector(tenant_id: str, portal_id: str) -> None:
+    handler = get_settings().bitrix24_handler_url or "https://btrix.invalid/hooks/bitrix24"
+    tokens.portal_call(
+        tenant_id,
+        portal_id,
+        "imconnector.register",
+        {"ID": CONNECTOR_ID, "NAME": CONNECTOR_NAME, "ICON": ICON, "PLACEMENT_HANDLER": handler},
+    )
+    for number in store.numbers_of_portal(tenant_id, portal_id):
+        if number.line is None:
+            continue
+        tokens.portal_call(
+            tenant_id, portal_id, "imconnector.activate", {"CONNECTOR": CONNECTOR_ID, "LINE": number.line, "ACTIVE": 1}
+        )
+
+
+def _uninstalled(portal: PortalRecord, member_id: str) -> None:
+    _forget_route(portal.tenant_id, portal.id, member_id or portal.member_id or "")
+    tokens.mark_disconnected(
+        portal.tenant_id, portal.id, "the app was uninstalled from the portal", notify=False, forget_tokens=True
+    )
+
+
+# --- the refresh schedule ---------------------------------------------------------------------------------------
+
+
+def refresh_due_tokens() -> int:
+    """Refresh every connected portal's tokens that expire within ``REFRESH_AHEAD`` (the EventBridge schedule);
+    returns how many were refreshed. A portal that fails is logged (and, if fatal, disconnected) and skipped."""
+    before = clock.isoformat(clock.now() + REFRESH_AHEAD)
+    refreshed = 0
+    start: dict[str, str] | None = None
+    while True:
+        page = store.due_tokens(before, _DUE_PAGE, start)
+        for item in page.items:
+            seen = PortalTokensRecord.model_validate(strip_storage(item))
+            try:
+                portal = get_portal(seen.tenant_id, seen.portal_id)
+                after = tokens.refresh(portal, seen)
+            except (Bitrix24Error, AppError) as exc:
+                logger.warning("scheduled token refresh failed", extra={"portalId": seen.portal_id, "error": str(exc)})
+                record_activity(seen.tenant_id, seen.portal_id, error=f"token refresh failed: {exc}")
+                continue
+            refreshed += after.token_version != seen.token_version
+        if page.last_key is None:
+            return refreshed
+        start = page.last_key
