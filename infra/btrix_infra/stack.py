@@ -87,7 +87,14 @@ class BtrixStack(Stack):
             self, "TenantAccess", names=names, table=data.table, index_names=data.index_names, trusted=app_role.role
         )
         self._grant_app(
-            app_role, data=data, messaging=messaging, secrets=secrets, key=key, tenant=tenant_access, flows=flows
+            app_role,
+            data=data,
+            messaging=messaging,
+            secrets=secrets,
+            key=key,
+            tenant=tenant_access,
+            flows=flows,
+            media=media,
         )
 
         # The names the application would derive from BTRIX_STAGE, passed as references so CloudFormation creates
@@ -97,6 +104,7 @@ class BtrixStack(Stack):
             "BTRIX_EVENT_BUS_NAME": messaging.bus.event_bus_name,
             "BTRIX_TENANT_ROLE_ARN": tenant_access.role.role_arn,
             "BTRIX_WORKFLOW_ROLE_ARN": flows.role.role_arn,
+            "BTRIX_MEDIA_BUCKET": media.bucket.bucket_name,
         }
         api = ChaliceApi(
             self,
@@ -168,6 +176,7 @@ class BtrixStack(Stack):
         key: kms.IKey,
         tenant: TenantAccessRole,
         flows: Workflows,
+        media: MediaBucket,
     ) -> None:
         """What the API and webhook code does today; a capability that needs more adds its statement here."""
         table_arn = data.table.table_arn
@@ -181,6 +190,9 @@ class BtrixStack(Stack):
         role.allow("DeadLetterDepth", ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], dead_letters)
         role.allow("ReadSecrets", ["secretsmanager:GetSecretValue"], secrets.arn_patterns(role))
         role.allow("FieldEncryption", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [key.key_arn])
+        # The gateway keeps received WhatsApp media under the tenant's prefix and presigns GETs for Bitrix24 (the
+        # URL carries this role's permission; the bucket's KMS key is covered by FieldEncryption above).
+        role.allow("MediaObjects", ["s3:PutObject", "s3:GetObject"], [media.bucket.arn_for_objects("T/*")])
         role.allow("TenantSessions", ["sts:AssumeRole"], [tenant.role.role_arn])
         # The workflow engine creates machines with this role (Settings.workflow_role_arn), starts executions and
         # reports transitions with task tokens.
@@ -198,9 +210,11 @@ class BtrixStack(Stack):
             role.policy,
             "AwsSolutions-IAM5",
             "Workflow machines are created at run time under the stage's name prefix (<prefix>-wf-*); task-token"
-            " calls (SendTaskSuccess/Failure) name a token, not a resource",
+            " calls (SendTaskSuccess/Failure) name a token, not a resource; media objects are written at run time"
+            " under the tenants' prefix (T/*) of the media bucket",
             applies_to=[
                 "Resource::*",
                 RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:states:.*:stateMachine:btrix-[a-z]+-wf-\\*$/g"),
+                RegexAppliesTo(regex="/^Resource::<MediaBucket[A-Za-z0-9]+\\.Arn>\\/T\\/\\*$/g"),
             ],
         )
