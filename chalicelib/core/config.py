@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     # Provider APIs the integrations' adapters call (Meta's and Twilio's are the notifications' settings).
     # Tests and `make run` point them at fake servers on loopback. Bitrix24 is per portal: ``{domain}`` is its host.
     bitrix24_rest_url: str = "https://{domain}/rest"
+    # Bitrix24's OAuth server (token refresh for every portal), and the public URL of our bitrix24 webhook function
+    # (the app's handler URL a tenant pastes into its portal; locally the runner's /hooks/bitrix24).
+    bitrix24_oauth_url: str = "https://oauth.bitrix.info/oauth/token/"
+    bitrix24_handler_url: str = ""
+    # The WhatsApp <-> Bitrix24 gateway: media received on WhatsApp is kept in this bucket and handed to Bitrix24
+    # as presigned URLs valid this long; sends are paced per number; failed relays back off from base to cap (s).
+    media_bucket: str = ""
+    media_url_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    whatsapp_sends_per_second: int = Field(default=80, ge=1, le=1000)
+    relay_retry_base_s: float = Field(default=5.0, ge=0)
+    relay_retry_max_s: float = Field(default=900.0, ge=0, le=43_200)
     billy_api_url: str = "https://api.billysbilling.com/v2"
     google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
@@ -97,6 +108,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "table_name", prefix)
         if not self.event_bus_name:
             object.__setattr__(self, "event_bus_name", prefix)
+        if not self.media_bucket:
+            object.__setattr__(self, "media_bucket", f"{prefix}-media")
 
 
 @lru_cache(maxsize=1)

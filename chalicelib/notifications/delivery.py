@@ -18,14 +18,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from chalicelib.core import aws, clock
-from chalicelib.core.batch import process_sqs_batch
+from chalicelib.core.batch import full_jitter, hide_record, process_sqs_batch
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.events import event_put_op, new_event
@@ -85,8 +84,7 @@ class RetryLater(Exception):
 def backoff_seconds(attempt: int) -> int:
     """Full-jitter exponential backoff after ``attempt`` failed: uniform in [0, min(cap, base * 2^(attempt-1))]."""
     settings = get_settings()
-    ceiling = min(settings.notification_retry_max_s, settings.notification_retry_base_s * 2 ** max(attempt - 1, 0))
-    return round(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
+    return full_jitter(attempt, settings.notification_retry_base_s, settings.notification_retry_max_s)
 
 
 def _hashed_id(*parts: str) -> str:
@@ -506,22 +504,15 @@ def job_notification_ids(body: str) -> tuple[str, list[str]]:
     return send.tenant_id, [send.notification_id]
 
 
-def _hide(record: SQSRecord, seconds: int) -> None:
-    name = record.event_source_arn.rsplit(":", 1)[-1]
-    aws.sqs().change_message_visibility(
-        QueueUrl=queue_url(name), ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds
-    )
-
-
 def _handle(record: SQSRecord) -> None:
     attempt = int(record.attributes.approximate_receive_count or 1)
     tenant_id, ids = job_notification_ids(record.body)
     outcomes = [deliver(tenant_id, notification_id, attempt) for notification_id in ids]
     if "dead" in outcomes:
-        _hide(record, 0)  # its next receive moves it to the DLQ (receive count at maxReceiveCount)
+        hide_record(record, 0)  # its next receive moves it to the DLQ (receive count at maxReceiveCount)
         raise RetryLater(f"notification failed after {attempt} attempts")
     if "retry" in outcomes:
-        _hide(record, backoff_seconds(attempt))
+        hide_record(record, backoff_seconds(attempt))
         raise RetryLater(f"attempt {attempt} failed; retrying")
 
 
