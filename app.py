@@ -13,6 +13,8 @@ from chalicelib.auth.routes import blueprint as auth
 from chalicelib.catalog.routes import blueprint as catalog
 from chalicelib.channels import service as channels_service
 from chalicelib.channels.routes import blueprint as channels
+from chalicelib.conversations import relay as conversation_relay
+from chalicelib.conversations.routes import blueprint as conversations
 from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
@@ -54,6 +56,7 @@ for blueprint in (
     notifications,
     integrations,
     channels,
+    conversations,
 ):
     app.register_blueprint(blueprint)
 
@@ -105,6 +108,18 @@ def webhook_fanout(event: SQSEvent) -> dict[str, Any]:
 def webhook_attempts(event: SQSEvent) -> dict[str, Any]:
     """Signed webhook attempts, each when it is due (retries on Svix's schedule)."""
     return webhook_delivery.handle_attempt_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.WHATSAPP_INBOUND), batch_size=10)
+def conversation_jobs(event: SQSEvent) -> dict[str, Any]:
+    """The gateway's conversation FIFO queue: WhatsApp messages → Bitrix24, statuses, and sends to WhatsApp."""
+    return conversation_relay.handle_conversation_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.BITRIX24_OUTBOUND), batch_size=10)
+def bitrix24_events(event: SQSEvent) -> dict[str, Any]:
+    """Bitrix24 events: app install/uninstall, and operators' Open Lines messages (→ send jobs)."""
+    return conversation_relay.handle_bitrix_batch(event.to_dict())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

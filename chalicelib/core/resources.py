@@ -77,9 +77,11 @@ QUEUES: tuple[QueueDef, ...] = (
     # webhooks' own schedule (not by SQS), so only infrastructure failures ever reach the DLQ.
     QueueDef(QueueKind.WEBHOOK_ATTEMPTS, visibility_timeout_s=60, max_receive_count=5),
     QueueDef(QueueKind.WORKFLOW_TASKS),
-    # FIFO: group = conversation, dedup = provider message id, so one chat is relayed in order, once.
+    # The gateway's conversation queue: WhatsApp messages and statuses and the send jobs of operators and agents.
+    # FIFO: group = conversation, dedup = message id, so one chat is relayed in order, once, in both directions.
     QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120),
-    QueueDef(QueueKind.BITRIX24_OUTBOUND, visibility_timeout_s=120),
+    # Bitrix24 events, FIFO per portal chat: an operator's messages keep their order.
+    QueueDef(QueueKind.BITRIX24_OUTBOUND, fifo=True, visibility_timeout_s=120),
     # Pushes are worth little once stale: kept one hour, retried twice.
     QueueDef(QueueKind.LIVE_UPDATES, visibility_timeout_s=30, max_receive_count=3, retention_s=3600),
 )

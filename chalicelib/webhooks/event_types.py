@@ -198,6 +198,15 @@ class NotificationStatusData(EventData):
     provider: str | None = Field(default=None, description="Who carried it: ses, smtp, twilio, meta, webpush")
 
 
+class ConversationMessageData(EventData):
+    """A WhatsApp message of a conversation was received from the customer, or sent to them."""
+
+    conversation_id: str
+    channel_id: str
+    message_id: str
+    type: str = Field(description="text, image, audio, video, document, sticker, location, contacts, …")
+
+
 class ChannelData(EventData):
     """A channel of the WhatsApp gateway (a number or a Bitrix24 portal) was connected, changed or removed."""
 
@@ -296,6 +305,8 @@ _DOMAIN: tuple[EventTypeDef, ...] = (
     EventTypeDef("notification.delivered", "The provider reported a message delivered.", NotificationStatusData),
     EventTypeDef("notification.read", "The provider reported a message read.", NotificationStatusData),
     EventTypeDef("notification.failed", "A message could not be delivered.", NotificationStatusData),
+    EventTypeDef("message.received", "A customer wrote on WhatsApp (gateway).", ConversationMessageData),
+    EventTypeDef("message.sent", "A message left for a customer on WhatsApp (gateway).", ConversationMessageData),
     EventTypeDef("channel.created", "A WhatsApp number or a Bitrix24 portal was added to the gateway.", ChannelData),
     EventTypeDef("channel.updated", "A gateway channel changed (name, portal mapping, template).", ChangedData),
     EventTypeDef("channel.deleted", "A gateway channel was removed.", ChannelData),

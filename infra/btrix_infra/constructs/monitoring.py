@@ -21,12 +21,21 @@ from constructs import Construct
 
 from btrix_infra.stage import StageNames
 
-__all__ = ["BUSINESS_METRICS", "BUSINESS_NAMESPACE", "Monitoring", "WatchedFunction"]
+__all__ = ["BUSINESS_METRICS", "BUSINESS_NAMESPACE", "GATEWAY_METRICS", "Monitoring", "WatchedFunction"]
 
 # EMF metrics the application emits through Powertools (namespace BTRIX, dimension service=btrix).
 BUSINESS_NAMESPACE = "BTRIX"
 BUSINESS_METRICS = ("OrdersCreated", "MessagesRelayed", "NotificationsFailed", "EventsPublished")
 _SERVICE_DIMENSION = {"service": "btrix"}
+# The WhatsApp <-> Bitrix24 gateway's EMF metrics, one series per channel (dimensions service, channelId).
+GATEWAY_METRICS = (
+    ("MessagesIn", "Sum"),
+    ("MessagesOut", "Sum"),
+    ("RelayFailures", "Sum"),
+    ("MessagesNotSent", "Sum"),
+    ("MessagesFailed", "Sum"),
+    ("RelayLatency", "p95"),
+)
 _FIVE_MINUTES = Duration.minutes(5)
 _WIDTH = 24
 
@@ -267,3 +276,19 @@ class Monitoring(Construct):
                 for name in metrics
             ]
         )
+
+    def watch_gateway(self, metrics: Sequence[tuple[str, str]] = GATEWAY_METRICS) -> None:
+        """The gateway per WhatsApp channel: messages in and out, failures, relay latency (p95, ms). A search, so
+        every channel a tenant connects shows without a deploy."""
+        self._section("WhatsApp <-> Bitrix24 gateway (per channel)")
+        widgets: list[cw.IWidget] = []
+        for name, statistic in metrics:
+            search = cw.MathExpression(
+                expression=f"SEARCH('{{{BUSINESS_NAMESPACE},channelId,service}} MetricName=\"{name}\"', "
+                f"'{statistic}', 300)",
+                using_metrics={},
+                label=name,
+                period=_FIVE_MINUTES,
+            )
+            widgets.append(cw.GraphWidget(title=f"{name} ({statistic})", left=[search], width=8))
+        self.dashboard.add_widgets(*widgets)

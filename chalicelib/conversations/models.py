@@ -1,0 +1,153 @@
+"""Conversations of the WhatsApp <-> Bitrix24 gateway: one per (WhatsApp number, customer), and their messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.core.models import ApiModel
+from chalicelib.core.pagination import PageParams
+
+__all__ = [
+    "Conversation",
+    "ConversationListQuery",
+    "ConversationRecord",
+    "Direction",
+    "Message",
+    "MessageListQuery",
+    "MessageRecord",
+    "MessageSource",
+    "MessageStatus",
+    "SendMessageRequest",
+    "StoredFile",
+]
+
+Direction = Literal["in", "out"]
+# whatsapp: the customer wrote; bitrix24: an operator answered in the Open Line; btrix: an agent wrote in BTRIX.
+MessageSource = Literal["whatsapp", "bitrix24", "btrix"]
+# in:  received → relayed (in Bitrix24) | stored (the number is not mapped to a portal) | failed
+# out: queued → sent → delivered → read | not_sent (outside the 24-hour window, no template) | failed
+MessageStatus = Literal["received", "relayed", "stored", "queued", "sent", "delivered", "read", "not_sent", "failed"]
+
+
+class StoredFile(ApiModel):
+    """A file of a message: media received on WhatsApp (kept in our bucket) or a file an operator attached."""
+
+    kind: str = Field(description="image, audio, video, document or sticker")
+    mime_type: str | None = None
+    filename: str | None = None
+    caption: str | None = None
+    media_id: str | None = Field(default=None, description="Meta's media id (inbound)")
+    storage_key: str | None = Field(default=None, description="Object key in the media bucket (inbound)")
+    link: str | None = Field(default=None, description="Where the file can be fetched (outbound)")
+
+
+class ConversationRecord(ApiModel):
+    """A conversation as stored."""
+
+    id: str
+    tenant_id: str
+    channel_id: str
+    phone_number_id: str
+    wa_id: str
+    contact_name: str | None = None
+    portal_id: str | None = None
+    bitrix_contact_id: str | None = None
+    bitrix_chat_id: str | None = None
+    last_message_at: str
+    last_inbound_at: str | None = None
+    messages_in: int = 0
+    messages_out: int = 0
+    created_at: str
+    version: int = 1
+
+
+class Conversation(ApiModel):
+    """A WhatsApp conversation of one of the tenant's numbers with one customer."""
+
+    id: str
+    channel_id: str
+    phone: str = Field(description="The customer's WhatsApp number (E.164)")
+    contact_name: str | None = None
+    bitrix_contact_id: str | None = None
+    bitrix_chat_id: str | None = None
+    last_message_at: datetime
+    last_inbound_at: datetime | None = None
+    window_open: bool = Field(description="Whether free text may be sent (24 hours since the customer wrote)")
+    window_expires_at: datetime | None = None
+    messages_in: int
+    messages_out: int
+    created_at: datetime
+
+
+class MessageRecord(ApiModel):
+    """A message as stored (the conversation's log)."""
+
+    id: str
+    tenant_id: str
+    conversation_id: str
+    direction: Direction
+    source: MessageSource
+    type: str = "text"
+    text: str | None = None
+    files: list[StoredFile] = Field(default_factory=list)
+    status: MessageStatus
+    wamids: list[str] = Field(default_factory=list)
+    external_id: str | None = None
+    bitrix_chat_id: str | None = None
+    bitrix_message_id: str | None = None
+    author_id: str | None = None
+    template: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    # Whether the Open Line was told (delivery status of an operator's message; mirror of an agent's message).
+    bitrix_reported: bool = False
+    sent_at: str
+    created_at: str
+    updated_at: str
+    delivered_at: str | None = None
+    read_at: str | None = None
+    version: int = 1
+
+
+class Message(ApiModel):
+    """One message of a conversation, in either direction, with how its relay went."""
+
+    id: str
+    conversation_id: str
+    direction: Direction
+    source: MessageSource
+    type: str
+    text: str | None = None
+    files: list[StoredFile] = Field(default_factory=list)
+    status: MessageStatus
+    template: str | None = Field(default=None, description="The template sent instead of the text (outside the window)")
+    error: str | None = None
+    attempts: int
+    author_id: str | None = None
+    sent_at: datetime = Field(description="When it was written (the provider's time for received messages)")
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+
+
+class ConversationListQuery(PageParams):
+    """Filters of ``GET /conversations``: one of channel or contact, and a range of last-message times."""
+
+    channel_id: str | None = Field(default=None, min_length=26, max_length=26)
+    contact: str | None = Field(default=None, description="The customer's number, E.164 (+5511…) or digits only")
+    since: datetime | None = Field(default=None, description="Last message at or after (ISO 8601)")
+    until: datetime | None = Field(default=None, description="Last message before (ISO 8601)")
+
+
+class MessageListQuery(PageParams):
+    """Paging of a conversation's messages, newest first."""
+
+
+class SendMessageRequest(ApiModel):
+    """A message an agent writes from BTRIX: sent on WhatsApp and mirrored into the Bitrix24 chat."""
+
+    text: str = Field(min_length=1, max_length=4096)

@@ -1,0 +1,78 @@
+"""Move the gateway's dead letters back: ``python -m chalicelib.conversations.redrive [--limit N]``.
+
+Both FIFO DLQs (conversation jobs, Bitrix24 events) go back to their queues in their message groups, so each
+conversation keeps its order. A job's failed message gets a fresh set of attempts first (``failed`` → ``received``
+or ``queued``); jobs whose message is no longer failed go back too and do nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+
+from chalicelib.conversations import store
+from chalicelib.conversations.relay import SEND_JOB, inbound_message_key
+from chalicelib.core import aws
+from chalicelib.core.db.store import tenant_scope
+from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
+
+__all__ = ["main", "redrive"]
+
+
+def _restart(body: str) -> None:
+    job = json.loads(body)
+    tenant_id = str(job.get("tenantId") or "")
+    if job.get("type") == SEND_JOB:
+        conversation, message, restart = str(job["conversationId"]), str(job["messageId"]), "queued"
+    elif job.get("type") == "whatsapp.message":
+        (conversation, message), restart = inbound_message_key(job), "received"
+    else:
+        return
+    with tenant_scope(tenant_id):
+        record = store.get_message(tenant_id, conversation, message, consistent=True)
+        if record is not None and record.status == "failed":
+            changes = {"status": restart, "error": None, "attempts": record.attempts + 1}
+            store.update_message(record, changes, from_status=["failed"])
+
+
+def redrive(kind: QueueKind, limit: int | None = None) -> int:
+    """Move up to ``limit`` messages (all by default) from ``kind``'s DLQ back to ``kind``; returns how many."""
+    sqs = aws.sqs()
+    source, target = queue_url(dlq_name(kind)), queue_url(queue_name(kind))
+    moved = 0
+    while limit is None or moved < limit:
+        wanted = 10 if limit is None else min(10, limit - moved)
+        messages = sqs.receive_message(
+            QueueUrl=source, MaxNumberOfMessages=wanted, VisibilityTimeout=60, MessageSystemAttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            _restart(message["Body"])
+            group = message.get("Attributes", {}).get("MessageGroupId") or "redrive"
+            # A new deduplication id: the original one may still be inside SQS's 5-minute window.
+            sqs.send_message(
+                QueueUrl=target,
+                MessageBody=message["Body"],
+                MessageGroupId=group,
+                MessageDeduplicationId=f"redrive-{uuid.uuid4().hex}",
+            )
+            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+        moved += len(messages)
+    return moved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description="Redrive the WhatsApp <-> Bitrix24 gateway's DLQs")
+    parser.add_argument("--limit", type=int, default=None, help="move at most this many messages per queue")
+    arguments = parser.parse_args(argv)
+    for kind in (QueueKind.WHATSAPP_INBOUND, QueueKind.BITRIX24_OUTBOUND):
+        moved = redrive(kind, arguments.limit)
+        print(f"{moved} message(s) moved back to {queue_name(kind)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""Conversations API use cases: list and read conversations and their messages, write as an agent, retry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.conversations import relay, store
+from chalicelib.conversations.models import (
+    Conversation,
+    ConversationListQuery,
+    ConversationRecord,
+    Message,
+    MessageListQuery,
+    MessageRecord,
+    SendMessageRequest,
+)
+from chalicelib.core import clock
+from chalicelib.core.db.store import QueryPage, Table, put_op
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.core.idempotency import once
+from chalicelib.core.ids import new_id
+from chalicelib.core.pagination import Page, paginate
+from chalicelib.core.resources import QueueKind
+from chalicelib.inbound.receipts import Delivery, enqueue
+
+__all__ = [
+    "conversation_view",
+    "get_conversation",
+    "list_conversations",
+    "list_messages",
+    "message_view",
+    "requeue",
+    "retry_message",
+    "send_message",
+]
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def conversation_view(record: ConversationRecord, now: datetime | None = None) -> Conversation:
+    """The API shape of a conversation (with its 24-hour window)."""
+    moment = now or clock.now()
+    last_inbound = _time(record.last_inbound_at)
+    expires = last_inbound + relay.WINDOW if last_inbound else None
+    return Conversation(
+        id=record.id,
+        channel_id=record.channel_id,
+        phone=f"+{record.wa_id}",
+        contact_name=record.contact_name,
+        bitrix_contact_id=record.bitrix_contact_id,
+        bitrix_chat_id=record.bitrix_chat_id,
+        last_message_at=_time(record.last_message_at) or moment,
+        last_inbound_at=last_inbound,
+        window_open=expires is not None and moment < expires,
+        window_expires_at=expires,
+        messages_in=record.messages_in,
+        messages_out=record.messages_out,
+        created_at=_time(record.created_at) or moment,
+    )
+
+
+def message_view(record: MessageRecord) -> Message:
+    """The API shape of a message."""
+    fields = record.model_dump(
+        by_alias=False,
+        include={"id", "conversation_id", "direction", "source", "type", "text", "files", "status", "template"}
+        | {"error", "attempts", "author_id", "sent_at", "created_at", "updated_at", "delivered_at", "read_at"},
+    )
+    return Message.model_validate(fields)
+
+
+def _contact(value: str) -> str:
+    digits = value.strip().removeprefix("+")
+    if not digits.isdigit() or not 6 <= len(digits) <= 15:
+        raise InvalidInput(
+            detail="contact is a phone number in E.164",
+            errors=[FieldError("query.contact", "a phone number such as +5511987654321")],
+        )
+    return digits
+
+
+def _iso(value: datetime) -> str:
+    return clock.isoformat(value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+def list_conversations(principal: Principal, query: ConversationListQuery) -> Page[Conversation]:
+    """One page of conversations, the most recently active first, optionally of one channel or one customer and
+    with a last message in [since, until)."""
+    require(principal, Permission.CONVERSATIONS_READ)
+    contact = _contact(query.contact) if query.contact else None
+    if query.since and query.until and query.since >= query.until:
+        raise InvalidInput(detail="since must be before until", errors=[FieldError("query.until", "after since")])
+    between = None
+    if query.since or query.until:
+        between = (_iso(query.since) if query.since else "0", _iso(query.until) if query.until else "9")
+
+    def fetch(start: dict[str, str] | None) -> QueryPage:
+        records, last = store.list_conversations(
+            principal.tenant_id,
+            channel_id=query.channel_id,
+            contact_wa_id=contact,
+            between=between,
+            limit=query.limit,
+            start_key=start,
+        )
+        return QueryPage(items=[r.model_dump() for r in records], last_key=last)
+
+    now = clock.now()
+    return paginate(
+        Page[Conversation],
+        query,
+        tenant_id=principal.tenant_id,
+        scope="conversations",
+        fetch=fetch,
+        convert=lambda item: conversation_view(ConversationRecord.model_validate(item), now),
+    )
+
+
+def _conversation(principal: Principal, conversation_id: str) -> ConversationRecord:
+    found = store.get_conversation(principal.tenant_id, conversation_id)
+    if found is None:
+        raise NotFound(detail=f"conversation {conversation_id} not found")
+    return found
+
+
+def get_conversation(principal: Principal, conversation_id: str) -> Conversation:
+    """One conversation."""
+    require(principal, Permission.CONVERSATIONS_READ)
+    return conversation_view(_conversation(principal, conversation_id))
+
+
+def list_messages(principal: Principal, conversation_id: str, query: MessageListQuery) -> Page[Message]:
+    """One page of a conversation's messages, newest first."""
+    require(principal, Permission.CONVERSATIONS_READ)
+    _conversation(principal, conversation_id)
+    return paginate(
+        Page[Message],
+        query,
+        tenant_id=principal.tenant_id,
+        scope=f"conversation-messages:{conversation_id}",
+        fetch=lambda start: store.list_messages(
+            principal.tenant_id, conversation_id, limit=query.limit, start_key=start
+        ),
+        convert=lambda item: message_view(store.message_of(item)),
+    )
+
+
+def send_message(
+    principal: Principal, conversation_id: str, body: SendMessageRequest, idempotency_key: str | None
+) -> Message:
+    """Queue an agent's message: sent on WhatsApp (inside the 24-hour window, else the number's template) and
+    mirrored into the Bitrix24 chat. Answers at once with the queued message; its status follows."""
+    require(principal, Permission.CONVERSATIONS_WRITE)
+    conversation = _conversation(principal, conversation_id)
+
+    def create(seal: Any) -> Message:
+        now = clock.now()
+        at = clock.isoformat(now)
+        record = MessageRecord(
+            id=store.message_id(now, f"btrix:{new_id()}"),
+            tenant_id=principal.tenant_id,
+            conversation_id=conversation.id,
+            direction="out",
+            source="btrix",
+            text=body.text,
+            status="queued",
+            author_id=principal.user_id,
+            sent_at=at,
+            created_at=at,
+            updated_at=at,
+        )
+        view = message_view(record)
+        pk, sk = store.message_key(principal.tenant_id, conversation.id, record.id)
+        Table().transact(
+            [put_op({"PK": pk, "SK": sk, "entity": store.MESSAGE_ENTITY, **record.model_dump()}), *seal(view)]
+        )
+        relay.queue_send(conversation, record)
+        return view
+
+    return once(principal.tenant_id, idempotency_key, f"conversation-message:{conversation.id}", body, Message, create)
+
+
+def requeue(record: MessageRecord, conversation: ConversationRecord) -> MessageRecord:
+    """Give a failed message a fresh set of attempts and put its job back in the conversation's queue group."""
+    if record.status != "failed" and not (record.status == "not_sent" and record.direction == "out"):
+        raise Conflict(detail=f"message {record.id} is {record.status}: only failed messages are retried")
+    restart = "received" if record.direction == "in" else "queued"
+    at = clock.isoformat(clock.now())
+    changes = {"status": restart, "error": None, "attempts": record.attempts + 1, "updatedAt": at}
+    updated = store.update_message(record, changes, from_status=[record.status])
+    if updated is None:
+        raise Conflict(detail=f"message {record.id} changed meanwhile; reload it")
+    if record.direction == "out":
+        relay.queue_send(conversation, updated)
+        return updated
+    sent_at = _time(record.sent_at) or clock.now()
+    message: dict[str, Any] = {
+        "id": record.external_id,
+        "from": conversation.wa_id,
+        "timestamp": str(int(sent_at.timestamp())),
+        "type": record.type,
+    }
+    enqueue(
+        Delivery(
+            key=f"{record.id}:{updated.attempts}",
+            queue=QueueKind.WHATSAPP_INBOUND,
+            body={
+                "type": "whatsapp.message",
+                "tenantId": record.tenant_id,
+                "channelId": conversation.channel_id,
+                "phoneNumberId": conversation.phone_number_id,
+                "waId": conversation.wa_id,
+                "contactName": conversation.contact_name,
+                "message": message,
+                "receivedAt": at,
+            },
+            group_id=f"{conversation.phone_number_id}:{conversation.wa_id}",
+            dedup_id=f"{record.external_id}:{updated.attempts}",
+        )
+    )
+    return updated
+
+
+def retry_message(principal: Principal, conversation_id: str, message_id: str) -> Message:
+    """Retry a failed message (after the portal was reconnected, a template configured, an outage ended)."""
+    require(principal, Permission.CONVERSATIONS_WRITE)
+    conversation = _conversation(principal, conversation_id)
+    record = store.get_message(principal.tenant_id, conversation.id, message_id, consistent=True)
+    if record is None:
+        raise NotFound(detail=f"message {message_id} not found")
+    return message_view(requeue(record, conversation))

@@ -1,0 +1,295 @@
+"""The WhatsApp <-> Bitrix24 gateway, both ways, through the real webhook functions, queues and consumers, against
+fake Meta and Bitrix24 servers."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from tests.integration.conversations.conftest import Fakes, Gateway, connect, post_bitrix, post_meta
+from tests.support.gateway import meta_message, meta_notification, meta_status
+from tests.support.identity import call
+
+Work = Callable[..., None]
+
+
+def _wa_id() -> str:
+    return "5511" + "".join(secrets.choice("0123456789") for _ in range(9))
+
+
+def _wamid() -> str:
+    return "wamid." + secrets.token_urlsafe(18)
+
+
+def _relayed(fakes: Fakes, gateway: Gateway, wa_id: str | None = None) -> list[dict[str, Any]]:
+    messages = fakes.bitrix.portal(gateway.domain).messages
+    return [m for m in messages if wa_id is None or m["user"]["id"] == wa_id]
+
+
+def _conversations(api: Any, gateway: Gateway, query: str = "") -> list[dict[str, Any]]:
+    answer = call(api, "GET", f"/conversations{query}", None, gateway.admin.headers())
+    assert answer.status_code == 200, answer.body
+    return list(answer.json_body["items"])
+
+
+def _messages(api: Any, gateway: Gateway, conversation_id: str) -> list[dict[str, Any]]:
+    answer = call(api, "GET", f"/conversations/{conversation_id}/messages?limit=100", None, gateway.admin.headers())
+    assert answer.status_code == 200, answer.body
+    return list(answer.json_body["items"])
+
+
+def _meta_sent(fakes: Fakes, to: str) -> list[dict[str, Any]]:
+    return [r["body"] for r in fakes.meta.accepted() if isinstance(r["body"], dict) and r["body"].get("to") == to]
+
+
+def test_a_text_reaches_the_open_line_once_with_a_crm_contact_and_is_marked_read(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, wamid = _wa_id(), _wamid()
+    payload = meta_notification(
+        gateway.phone_number_id, messages=[meta_message(wa_id, wamid, "Olá, vocês abrem hoje?")]
+    )
+    assert post_meta(hooks, payload).status_code == 200
+
+    work(lambda: len(_relayed(fakes, gateway, wa_id)) == 1)
+    relayed = _relayed(fakes, gateway, wa_id)[0]
+    assert relayed["message"]["text"] == "Olá, vocês abrem hoje?"
+    assert relayed["user"]["phone"] == f"+{wa_id}"
+    assert relayed["user"]["name"] == "Maria Cliente"
+    assert relayed["line"] == gateway.line
+    portal = fakes.bitrix.portal(gateway.domain)
+    assert [c["PHONE"][0]["VALUE"] for c in portal.contacts.values()] == [f"+{wa_id}"]
+    work(lambda: any(b.get("status") == "read" and b.get("message_id") == wamid for b in _all_meta(fakes)))
+
+    [conversation] = _conversations(api, gateway)
+    assert conversation["phone"] == f"+{wa_id}"
+    assert conversation["windowOpen"] is True
+    assert conversation["bitrixChatId"] == str(relayed["chatId"])
+    assert conversation["messagesIn"] == 1
+    [message] = _messages(api, gateway, conversation["id"])
+    assert message["status"] == "relayed"
+    assert message["direction"] == "in"
+
+
+def _all_meta(fakes: Fakes) -> list[dict[str, Any]]:
+    return [r["body"] for r in fakes.meta.accepted() if isinstance(r["body"], dict)]
+
+
+def test_the_same_webhook_three_times_at_once_is_one_bitrix24_message(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id = _wa_id()
+    payload = meta_notification(gateway.phone_number_id, messages=[meta_message(wa_id, _wamid(), "pedido 42?")])
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: post_meta(hooks, payload), range(3)))
+    assert [a.status_code for a in answers] == [200, 200, 200]
+
+    work(lambda: len(_relayed(fakes, gateway, wa_id)) >= 1)
+    time.sleep(0.5)
+    work(lambda: True)
+    assert len(_relayed(fakes, gateway, wa_id)) == 1
+    [conversation] = _conversations(api, gateway)
+    assert conversation["messagesIn"] == 1
+
+
+def test_fifty_messages_of_one_contact_arrive_in_their_order(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id = _wa_id()
+    start = int(time.time()) - 100
+    for i in range(50):
+        message = meta_message(wa_id, _wamid(), f"mensagem {i}", at=start + i)
+        assert post_meta(hooks, meta_notification(gateway.phone_number_id, messages=[message])).status_code == 200
+
+    work(lambda: len(_relayed(fakes, gateway, wa_id)) == 50, timeout_s=180)
+    assert [m["message"]["text"] for m in _relayed(fakes, gateway, wa_id)] == [f"mensagem {i}" for i in range(50)]
+
+
+def test_an_image_is_kept_and_handed_to_bitrix24_as_a_link_that_downloads_it(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, media_id = _wa_id(), str(secrets.randbelow(10**15))
+    picture = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(2048)
+    registered = httpx.post(
+        f"{fakes.meta.url}/_media",
+        json={"id": media_id, "mimeType": "image/png", "base64": base64.b64encode(picture).decode()},
+    )
+    assert registered.status_code == 200
+    image = {"type": "image", "image": {"id": media_id, "mime_type": "image/png", "caption": "a bike"}}
+    payload = meta_notification(gateway.phone_number_id, messages=[meta_message(wa_id, _wamid(), **image)])
+    assert post_meta(hooks, payload).status_code == 200
+
+    work(lambda: len(_relayed(fakes, gateway, wa_id)) == 1)
+    relayed = _relayed(fakes, gateway, wa_id)[0]["message"]
+    assert "a bike" in relayed["text"]
+    [file] = relayed["files"]
+    assert httpx.get(file["url"]).content == picture
+
+
+def _operator_message(
+    gateway: Gateway, conversation_id: str, text: str, message_id: int, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "CONNECTOR": "btrix_whatsapp",
+        "LINE": gateway.line,
+        "MESSAGES": [
+            {
+                "im": {"chat_id": "900", "message_id": str(message_id)},
+                "message": {"text": text, **extra},
+                "chat": {"id": conversation_id},
+            }
+        ],
+    }
+
+
+def _open_conversation(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work, gateway: Gateway, *, at: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    wa_id = _wa_id()
+    payload = meta_notification(gateway.phone_number_id, messages=[meta_message(wa_id, _wamid(), "oi", at=at)])
+    assert post_meta(hooks, payload).status_code == 200
+    work(lambda: len(_relayed(fakes, gateway, wa_id)) == 1)
+    [conversation] = _conversations(api, gateway)
+    return wa_id, conversation
+
+
+def test_an_operator_reply_goes_to_whatsapp_formatted_and_its_statuses_come_back(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+    data = _operator_message(gateway, conversation["id"], "[b]Abrimos[/b] às 9h", 5001)
+    assert post_bitrix(hooks, gateway, "ONIMCONNECTORMESSAGEADD", data).status_code == 200
+
+    work(lambda: len(_meta_sent(fakes, wa_id)) == 1)
+    sent = _meta_sent(fakes, wa_id)[0]
+    assert sent["type"] == "text"
+    assert sent["text"]["body"] == "*Abrimos* às 9h"
+    portal = fakes.bitrix.portal(gateway.domain)
+    work(lambda: any(s["kind"] == "delivery" for s in portal.statuses))
+    delivery = next(s for s in portal.statuses if s["kind"] == "delivery")
+    assert delivery["im"]["message_id"] == "5001"
+
+    wamid = next(
+        r["messageId"] for r in fakes.meta.accepted() if r["body"] is not None and r["body"].get("to") == wa_id
+    )
+    payload = meta_notification(gateway.phone_number_id, statuses=[meta_status(wamid, wa_id, "read")])
+    assert post_meta(hooks, payload).status_code == 200
+    work(lambda: any(s["kind"] == "reading" for s in portal.statuses))
+    messages = _messages(api, gateway, conversation["id"])
+    assert messages[0]["direction"] == "out"
+    assert messages[0]["status"] == "read"
+
+
+def test_outside_the_24_hour_window_the_operator_is_told_why_nothing_was_sent(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    yesterday = int(time.time()) - 25 * 3600
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway, at=yesterday)
+    assert conversation["windowOpen"] is False
+    data = _operator_message(gateway, conversation["id"], "ainda quer a bike?", 5002)
+    assert post_bitrix(hooks, gateway, "ONIMCONNECTORMESSAGEADD", data).status_code == 200
+
+    portal = fakes.bitrix.portal(gateway.domain)
+    work(lambda: len(portal.system_messages) == 1)
+    assert "24 hours" in portal.system_messages[0]["MESSAGE"]
+    assert _meta_sent(fakes, wa_id) == []
+    [message, _] = _messages(api, gateway, conversation["id"])
+    assert message["status"] == "not_sent"
+    assert "template" in message["error"]
+
+
+def test_outside_the_window_the_numbers_template_is_sent_instead(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work, template=True)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway, at=int(time.time()) - 30 * 3600)
+    data = _operator_message(gateway, conversation["id"], "ainda quer a bike?", 5003)
+    assert post_bitrix(hooks, gateway, "ONIMCONNECTORMESSAGEADD", data).status_code == 200
+
+    work(lambda: len(_meta_sent(fakes, wa_id)) == 1)
+    sent = _meta_sent(fakes, wa_id)[0]
+    assert sent["type"] == "template"
+    assert sent["template"]["name"] == "retomar_conversa"
+    message = _messages(api, gateway, conversation["id"])[0]
+    assert message["status"] == "sent"
+    assert message["template"] == "retomar_conversa"
+
+
+def test_an_expired_token_mid_flow_is_refreshed_once_and_the_message_delivered(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    refreshes = fakes.bitrix.refreshes
+    fakes.bitrix.configure(expireTokens=True)
+    wa_id = _wa_id()
+    payload = meta_notification(gateway.phone_number_id, messages=[meta_message(wa_id, _wamid(), "token?")])
+    assert post_meta(hooks, payload).status_code == 200
+
+    work(lambda: len(_relayed(fakes, gateway, wa_id)) == 1)
+    assert fakes.bitrix.refreshes == refreshes + 1
+
+
+def test_bitrix24_answering_503_for_a_while_still_delivers_after_retries(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id = _wa_id()
+    fakes.bitrix.configure(failNext=3, failStatus=503, failError="QUERY_LIMIT_EXCEEDED")
+    try:
+        payload = meta_notification(gateway.phone_number_id, messages=[meta_message(wa_id, _wamid(), "aguardo")])
+        assert post_meta(hooks, payload).status_code == 200
+        work(lambda: len(_relayed(fakes, gateway, wa_id)) == 1)
+    finally:
+        fakes.bitrix.configure(failNext=0)
+    [conversation] = _conversations(api, gateway)
+    [message] = _messages(api, gateway, conversation["id"])
+    assert message["status"] == "relayed"
+
+
+def test_an_agent_writes_from_btrix_and_the_operators_see_it_in_bitrix24(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+    headers = gateway.admin.headers(**{"Idempotency-Key": secrets.token_hex(8)})
+    path = f"/conversations/{conversation['id']}/messages"
+    first = call(api, "POST", path, {"text": "Seu pedido saiu"}, headers)
+    again = call(api, "POST", path, {"text": "Seu pedido saiu"}, headers)
+    assert first.status_code == 202
+    assert again.json_body["id"] == first.json_body["id"]
+    assert first.json_body["status"] == "queued"
+
+    portal = fakes.bitrix.portal(gateway.domain)
+    work(lambda: len(portal.system_messages) == 1)
+    assert [m["text"]["body"] for m in _meta_sent(fakes, wa_id)] == ["Seu pedido saiu"]
+    assert "Seu pedido saiu" in portal.system_messages[0]["MESSAGE"]
+    assert _messages(api, gateway, conversation["id"])[0]["status"] == "sent"
+
+
+def test_conversations_are_listed_by_channel_and_contact_and_stay_in_their_tenant(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    other = connect(api, hooks, fakes, work)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+    assert [c["id"] for c in _conversations(api, gateway, f"?contact=%2B{wa_id}")] == [conversation["id"]]
+    assert [c["id"] for c in _conversations(api, gateway, f"?channelId={gateway.channel_id}")] == [conversation["id"]]
+    assert _conversations(api, gateway, "?contact=%2B5511000000000") == []
+    assert _conversations(api, other) == []
+    foreign = call(api, "GET", f"/conversations/{conversation['id']}", None, other.admin.headers())
+    assert foreign.status_code == 404
+    bad = call(api, "GET", "/conversations?contact=abc", None, gateway.admin.headers())
+    assert bad.status_code in (400, 422)
+    assert "contact" in bad.body.decode()
