@@ -1,6 +1,12 @@
 """WhatsApp Cloud API webhooks (Meta): the GET subscription challenge, and signed POST notifications.
 
-A POST is verified (``X-Hub-Signature-256``, BTRIX's app secret) before anything is read from it. Then every
+A POST is verified (``X-Hub-Signature-256``) before anything in it is acted on: with BTRIX's app secret, or, for a
+number a tenant connected from its own Meta app (``POST /channels/whatsapp``), with that app's secret. A POST
+signed with a tenant's secret must only carry numbers routed to channels with that same secret: one app cannot
+speak for another app's numbers (numbers nobody routes are skipped anyway). The GET challenge compares
+``hub.verify_token`` with BTRIX's verify token, or, when the callback URL names a channel
+(``?channel=<tenantId>.<channelId>``, for a tenant's own app), with that channel's verify token; an unknown
+channel is refused like a wrong token. Ids in the URL are not secrets: the verify token is. Then every
 message of every change of every entry is routed by its ``phone_number_id`` and enqueued on its own to the
 WhatsApp inbound FIFO queue (group = ``<phone number id>:<wa_id>``, so one conversation stays in order;
 deduplication = the ``wamid``). Every status is applied to the notification that sent the message
@@ -12,11 +18,12 @@ skipped.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import Forbidden, MalformedRequest
+from chalicelib.core.errors import DependencyUnavailable, Forbidden, MalformedRequest, Unauthorized
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import META_APP_SECRET, META_VERIFY_TOKEN, QueueKind, secret_name
 from chalicelib.core.secrets import get_secret
@@ -24,20 +31,77 @@ from chalicelib.inbound.receipts import Delivery, StatusReport, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, text
 from chalicelib.inbound.routing import WhatsAppRoute, find_whatsapp_route
 from chalicelib.inbound.signatures import equal_secrets, verify_meta
+from chalicelib.inbound.tenants import tenant_id_or_none
 
 __all__ = ["PROVIDER", "handle", "inbound_deliveries"]
 
 PROVIDER = "meta"
+_CHANNEL_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+
+
+def _mismatch() -> Forbidden:
+    return Forbidden(detail="hub.verify_token does not match", code="verify-token-mismatch")
+
+
+def _channel_secrets(tenant_id: str, channel_id: str) -> tuple[str, str] | None:
+    # Imported here: only numbers of tenants' own Meta apps need the channels capability on this path.
+    from chalicelib.channels.service import whatsapp_secrets
+
+    return whatsapp_secrets(tenant_id, channel_id)
+
+
+def _expected_verify_token(channel: str | None) -> str:
+    if channel is None:
+        return get_secret(secret_name(META_VERIFY_TOKEN))
+    tenant_part, _, channel_id = channel.partition(".")
+    tenant_id = tenant_id_or_none(tenant_part)
+    found = _channel_secrets(tenant_id, channel_id) if tenant_id and _CHANNEL_ID.fullmatch(channel_id) else None
+    if found is None:
+        raise _mismatch()
+    return found[1]
 
 
 def _challenge(request: HookRequest) -> HookResponse:
-    expected = get_secret(secret_name(META_VERIFY_TOKEN))
+    expected = _expected_verify_token(request.query.get("channel"))
     mode = request.query.get("hub.mode")
     token = request.query.get("hub.verify_token") or ""
     challenge = request.query.get("hub.challenge")
     if mode != "subscribe" or challenge is None or not equal_secrets(token, expected):
-        raise Forbidden(detail="hub.verify_token does not match", code="verify-token-mismatch")
+        raise _mismatch()
     return text(200, challenge)
+
+
+def _tenant_app_secret(body: bytes) -> str | None:
+    """The one app secret of the channels every number of the (unverified) payload is routed to, or None when
+    there is none, or more than one, or a routed number has no channel to vouch for it."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    numbers = {str((value.get("metadata") or {}).get("phone_number_id") or "") for _, value in _changes(payload)}
+    found: set[str] = set()
+    for phone_number_id in numbers - {""}:
+        route = find_whatsapp_route(phone_number_id)
+        if route is None:
+            continue  # nobody's number: skipped when delivering
+        secrets = _channel_secrets(route.tenant_id, route.channel_id) if route.channel_id else None
+        if secrets is None:
+            return None
+        found.add(secrets[0])
+    return found.pop() if len(found) == 1 else None
+
+
+def _verify(request: HookRequest) -> None:
+    signature = request.header("x-hub-signature-256")
+    try:
+        verify_meta(get_secret(secret_name(META_APP_SECRET)), request.body, signature)
+    except (Unauthorized, DependencyUnavailable):
+        secret = _tenant_app_secret(request.body) if signature else None
+        if secret is None:
+            raise
+        verify_meta(secret, request.body, signature)
 
 
 def _changes(payload: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -133,7 +197,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     """GET: answer the subscription challenge. POST: verify, split, record once, enqueue."""
     if request.method == "GET":
         return _challenge(request)
-    verify_meta(get_secret(secret_name(META_APP_SECRET)), request.body, request.header("x-hub-signature-256"))
+    _verify(request)
     try:
         payload = json.loads(request.body)
     except ValueError as exc:
