@@ -168,7 +168,7 @@ def update_message(
 ) -> MessageRecord | None:
     """Set ``changes`` on the message (only while its status is one of ``from_status``, when given); returns the
     message as written, or None when its status had moved on."""
-    condition = Attr("PK").exists()
+    condition: Any = Attr("PK").exists()
     statuses = list(from_status or [])
     if statuses:
         condition = condition & Attr("status").is_in(statuses)

@@ -101,6 +101,23 @@ def work(stack: Any) -> Callable[..., None]:
     return until
 
 
+@pytest.fixture
+def settle(stack: Any) -> Callable[[], None]:
+    """Runs the app's queue consumers until the queues stay empty (what is still to come has come)."""
+    from app import app
+    from localdev.worker import QueueWorker
+
+    worker = QueueWorker(app, wait_seconds=0)
+
+    def run() -> None:
+        idle = 0
+        while idle < 3:
+            idle = 0 if worker.poll_once() else idle + 1
+            time.sleep(0.1)
+
+    return run
+
+
 @dataclass
 class Gateway:
     """A tenant with a WhatsApp number mapped to a connected Bitrix24 portal's Open Line."""
