@@ -137,6 +137,7 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "endpoint_id": lambda api, victim: create_endpoint(api, victim, _NOBODY)["id"],
     "delivery_id": lambda api, victim: send_test(api, victim, create_endpoint(api, victim, _NOBODY)["id"])["id"],
     "notification_id": lambda api, victim: _foreign_notification(api, victim),
+    "channel_id": lambda api, victim: _foreign_channel(api, victim),
 }
 
 # A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
@@ -165,6 +166,20 @@ def _foreign_appointment(api: Any, victim: Account) -> str:
 def _foreign_notification(api: Any, victim: Account) -> str:
     body = {"channel": "sms", "address": "+5511987654321", "text": "Probe"}
     response = call(api, "POST", "/notifications", body, victim.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def _foreign_channel(api: Any, victim: Account) -> str:
+    number = str(int(new_id().encode().hex(), 16) % 10**15).zfill(15)
+    body = {
+        "phoneNumberId": number,
+        "wabaId": "102290129340398",
+        "accessToken": "EAAG-probe-token-0123456789",
+        "appSecret": "probe-app-secret-0123",
+        "verifyToken": "probe-verify-token",
+    }
+    response = call(api, "POST", "/channels/whatsapp", body, victim.headers())
     assert response.status_code == 201, response.body
     return str(response.json_body["id"])
 
