@@ -564,7 +564,7 @@ def _installed(portal: PortalRecord, body: dict[str, Any]) -> None:
             portal_id=portal.id,
             access_token_encrypted=encrypt_field(tenant, access),
             refresh_token_encrypted=encrypt_field(tenant, refresh),
-            expires_at=expires_at,
+            token_expires_at=expires_at,
             token_version=current.token_version + 1 if current else 1,
             install_ref=ref,
             refreshed_at=now,
@@ -610,6 +610,8 @@ def _installed(portal: PortalRecord, body: dict[str, Any]) -> None:
 
 
 def _set_up_connector(tenant_id: str, portal_id: str) -> None:
+    # Bitrix24 requires a placement handler (the connector's settings page in Open Lines); ours is the app's handler
+    # URL. Without one configured the connector still registers, with a URL that plainly leads nowhere.
     handler = get_settings().bitrix24_handler_url or "https://btrix.invalid/hooks/bitrix24"
     tokens.portal_call(
         tenant_id,

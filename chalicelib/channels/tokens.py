@@ -87,7 +87,8 @@ def app_credentials(portal: PortalRecord) -> AppCredentials:
 
 
 def _portal(tenant_id: str, portal_id: str) -> PortalRecord:
-    found = store.get_channel(tenant_id, portal_id)
+    # Consistent: a portal connected a moment ago (the install's own calls) must not read as pending.
+    found = store.get_channel(tenant_id, portal_id, consistent=True)
     if not isinstance(found, PortalRecord):
         raise Bitrix24Error("PORTAL_NOT_CONNECTED", f"no Bitrix24 portal channel {portal_id}")
     return found
@@ -197,7 +198,7 @@ def store_refreshed(
         update={
             "access_token_encrypted": encrypt_field(portal.tenant_id, pair.access_token),
             "refresh_token_encrypted": encrypt_field(portal.tenant_id, pair.refresh_token),
-            "expires_at": clock.isoformat(pair.expires_at),
+            "token_expires_at": clock.isoformat(pair.expires_at),
             "token_version": tokens.token_version + 1,
             "refreshed_at": clock.isoformat(moment),
             "lease_id": None,
@@ -210,7 +211,7 @@ def store_refreshed(
     changes = {
         "accessTokenEncrypted": fresh.access_token_encrypted,
         "refreshTokenEncrypted": fresh.refresh_token_encrypted,
-        "expiresAt": fresh.expires_at,
+        "tokenExpiresAt": fresh.token_expires_at,
         "tokenVersion": fresh.token_version,
         "refreshedAt": fresh.refreshed_at,
     }
@@ -218,7 +219,7 @@ def store_refreshed(
         store.token_change_op(
             portal.tenant_id, portal.id, set_=changes, remove=_LEASE_FIELDS, condition=condition, relist=fresh
         ),
-        store.health_op(portal.tenant_id, portal.id, {"tokenExpiresAt": fresh.expires_at}),
+        store.health_op(portal.tenant_id, portal.id, {"tokenExpiresAt": fresh.token_expires_at}),
     ]
     try:
         Table().transact(ops)
