@@ -1,8 +1,9 @@
 """``make run``: the whole of BTRIX on this machine, with no AWS account.
 
 Starts the local stack, provisions it, serves the REST API (:8000) and the provider webhook URLs (:8001),
-runs the worker (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push) for the
-channels nothing real is configured for, prints the URLs, and on Ctrl-C stops all it started.
+runs the worker (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24)
+for the channels nothing real is configured for, connects the WhatsApp <-> Bitrix24 gateway's demo number and
+portal (``localdev.demo_gateway``), prints the URLs, and on Ctrl-C stops all it started.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from localdev.fakes import FakeKind, FakeProvider
 from localdev.stack import LocalStack, free_port
 
 if TYPE_CHECKING:
+    from localdev.demo_gateway import DemoGateway
+    from localdev.fake_bitrix24 import FakeBitrix24
     from localdev.seed import DemoLogin
 
 HOST = "127.0.0.1"  # loopback only: nothing here is meant to be reachable from another machine
@@ -43,6 +46,7 @@ class RunSettings(BaseSettings):
     fake_meta_port: int = 0
     fake_ses_port: int = 0
     fake_webpush_port: int = 0
+    fake_bitrix24_port: int = 0
 
 
 # Each fake stands in for a provider unless the environment points the channel somewhere (this variable set).
@@ -115,6 +119,41 @@ def _fake_credentials(fakes: dict[FakeKind, FakeProvider]) -> None:
                 raise
 
 
+def _connect_demo_gateway(fakes: dict[FakeKind, FakeProvider], bitrix: FakeBitrix24 | None) -> DemoGateway | None:
+    """The restaurant's demo number and portal on the fakes; a failure is reported, not fatal."""
+    if bitrix is None or "meta" not in fakes:
+        return None
+    import httpx
+
+    from chalicelib.core.errors import AppError
+    from localdev import demo_gateway
+    from localdev.seed import DEMO_TENANTS, demo_admin
+
+    try:
+        return demo_gateway.connect(demo_admin(DEMO_TENANTS[0]), bitrix)
+    except (AppError, TimeoutError, httpx.HTTPError) as exc:
+        print(f"The gateway demo was not connected: {exc}", flush=True)
+        return None
+
+
+def _gateway_lines(api: str, hooks: str, bitrix: FakeBitrix24, demo: DemoGateway, admin: DemoLogin) -> list[str]:
+    from localdev.demo_gateway import play_lines
+    from localdev.provision import local_webhook_secrets
+
+    play = play_lines(hooks, local_webhook_secrets()["meta-app-secret"], demo.phone_number_id)
+    return [
+        f"WhatsApp <-> Bitrix24 gateway: {admin.tenant}'s number {demo.phone_number_id} relays to "
+        f"Open Line {demo.line} of the fake portal {demo.domain}.",
+        "Paste these lines into bash to play a signed inbound WhatsApp message end to end:",
+        "",
+        *[f"    {line}" for line in play],
+        "",
+        f"  in Bitrix24: curl -s {bitrix.url}/_received   (imconnector.send.messages)",
+        f"  in BTRIX:    GET {api}/conversations, logged in as {admin.email}",
+        "",
+    ]
+
+
 def _banner(
     stack: LocalStack,
     api_port: int,
@@ -123,9 +162,14 @@ def _banner(
     logins: list[DemoLogin],
     password: str,
     fakes: dict[FakeKind, FakeProvider],
+    bitrix: FakeBitrix24 | None = None,
+    demo: DemoGateway | None = None,
 ) -> str:
     api = f"http://{HOST}:{api_port}"
+    hooks = f"http://{HOST}:{hooks_port}/hooks"
     fake_lines = [f"  fake {kind:<10} {fake.url}" for kind, fake in fakes.items()]
+    if bitrix is not None:
+        fake_lines.append(f"  fake {'bitrix24':<10} {bitrix.url}")
     if fake_lines:
         fake_lines.append(
             '                  (POST /_config {"failRate": 0.3} fails requests; GET /_received lists them)'
@@ -140,7 +184,7 @@ def _banner(
             f"  REST API        {api}",
             f"  health          {api}/health",
             f"  API docs        {api}/api-docs   (OpenAPI: {api}/api-docs.json)",
-            f"  webhook URLs    http://{HOST}:{hooks_port}/hooks/<provider>",
+            f"  webhook URLs    {hooks}/<provider>",
             f"  live updates    ws://{HOST}:{ws_port}/?token=<access token>",
             f"  DynamoDB Local  {stack.dynamodb_url}",
             f"  moto server     {stack.moto_url}",
@@ -154,6 +198,7 @@ def _banner(
             f"  curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\",
             f'       -d \'{{"identifier": "{logins[0].email}", "password": "{password}"}}\'',
             "",
+            *([] if bitrix is None or demo is None else _gateway_lines(api, hooks, bitrix, demo, logins[0])),
         ]
     )
 
@@ -186,8 +231,16 @@ def main() -> int:
     worker = None
     websocket = None
     fakes: dict[FakeKind, FakeProvider] = {}
+    bitrix: FakeBitrix24 | None = None
+    # Known before the app reads its settings: the Bitrix24 app's handler URL is this server's /hooks/bitrix24.
+    hooks_port = settings.hooks_port or free_port()
     try:
         fakes = _start_fakes(settings)
+        from localdev.demo_gateway import start_fake_bitrix24
+
+        bitrix = start_fake_bitrix24(
+            settings.fake_providers, settings.fake_bitrix24_port, f"http://{HOST}:{hooks_port}/hooks/bitrix24"
+        )
         # Imported only now: the app reads its settings and endpoints from the environment set above.
         from app import app
         from functions import FUNCTION_URLS
@@ -202,7 +255,7 @@ def main() -> int:
         _fake_credentials(fakes)
         logins = seed()
         api = gateway.make_server(app, HOST, settings.api_port)
-        hooks = function_urls.make_server(HOST, settings.hooks_port, FUNCTION_URLS)
+        hooks = function_urls.make_server(HOST, hooks_port, FUNCTION_URLS)
         servers = [api.server, hooks]
         for server in servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()  # type: ignore[attr-defined]
@@ -210,9 +263,11 @@ def main() -> int:
         websocket.start()
         worker = Worker(app, publish)
         worker.start()
+        demo = _connect_demo_gateway(fakes, bitrix)
         api_port = api.server.server_address[1]
-        hooks_port = hooks.server_address[1]
-        banner = _banner(stack, int(api_port), int(hooks_port), websocket.ws_port, logins, DEMO_PASSWORD, fakes)
+        banner = _banner(
+            stack, int(api_port), hooks_port, websocket.ws_port, logins, DEMO_PASSWORD, fakes, bitrix, demo
+        )
         print(banner, flush=True)
         stop.wait()
         print("Stopping ...", flush=True)
@@ -227,6 +282,8 @@ def main() -> int:
             worker.join(timeout=10)
         for fake in fakes.values():
             fake.stop()
+        if bitrix is not None:
+            bitrix.stop()
         stack.stop()
     print("Stopped.", flush=True)
     return 0

@@ -36,7 +36,7 @@ from chalicelib.users import service as users
 from chalicelib.users import store as users_store
 from chalicelib.users.models import InviteUserRequest
 
-__all__ = ["DEMO_PASSWORD", "DemoLogin", "seed"]
+__all__ = ["DEMO_PASSWORD", "DEMO_TENANTS", "DemoLogin", "DemoTenant", "demo_admin", "seed"]
 
 DEMO_PASSWORD = "btrix-demo-2026"
 OPERATOR_EMAIL = "operator@btrix.example.com"
@@ -123,7 +123,8 @@ def _seed_tenant(demo: DemoTenant) -> None:
         auth.accept_invitation(SetPasswordRequest(token=token, password=DEMO_PASSWORD), _META)
 
 
-def _admin(demo: DemoTenant) -> Principal:
+def demo_admin(demo: DemoTenant) -> Principal:
+    """The ADMIN of a seeded demo tenant, as a principal to call the services with."""
     found = users_store.find_login(users_store.email_route_key(_email(Role.ADMIN, demo.domain)))
     user = users_store.get_user(*found) if found else None
     if user is None:
@@ -146,7 +147,7 @@ def _stock(admin: Principal, product: Product, units: int) -> None:
 
 def _seed_restaurant(demo: DemoTenant) -> None:
     """A menu, two customers, and orders in several statuses."""
-    admin = _admin(demo)
+    admin = demo_admin(demo)
     pizzas = catalog.create_group(admin, CATEGORIES, CreateGroupRequest(name="Pizzas"), None)
     drinks = catalog.create_group(admin, CATEGORIES, CreateGroupRequest(name="Bebidas"), None)
     menu = [
@@ -176,7 +177,7 @@ def _seed_restaurant(demo: DemoTenant) -> None:
 
 def _seed_bike_shop(demo: DemoTenant) -> None:
     """Services, parts, two mechanics with their hours, and appointments."""
-    admin = _admin(demo)
+    admin = demo_admin(demo)
     tune_up = _product(admin, demo, "Full tune-up", "89.00", kind="service", durationMinutes=90)
     flat = _product(admin, demo, "Flat tire repair", "19.00", kind="service", durationMinutes=30)
     tube = _product(admin, demo, "Inner tube 29er", "12.50", kind="product", taxRate="8.875")
@@ -217,7 +218,7 @@ def _seed_commerce(demo: DemoTenant) -> None:
     seeder = _COMMERCE.get(demo.business_type)
     if seeder is None:
         return
-    admin = _admin(demo)
+    admin = demo_admin(demo)
     if catalog.list_products(admin, ProductListQuery(limit=1)).items:
         return  # seeded before: the demo data is there, or the person using it changed it
     seeder(demo)
