@@ -169,7 +169,7 @@ class PortalTokensRecord(ApiModel):
     portal_id: str
     access_token_encrypted: str
     refresh_token_encrypted: str
-    expires_at: str
+    token_expires_at: str
     token_version: int = 1
     install_ref: str | None = None
     refreshed_at: str | None = None

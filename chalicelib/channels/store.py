@@ -154,7 +154,7 @@ def numbers_of_portal(tenant_id: str, portal_id: str) -> list[WhatsAppChannelRec
 def _listed(record: PortalTokensRecord) -> dict[str, str]:
     return {
         GSI1.partition_key: keys.platform_collection_pk(TOKENS_COLLECTION),
-        GSI1.sort_key: keys.expiry_sk(record.expires_at, record.tenant_id, record.portal_id),
+        GSI1.sort_key: keys.expiry_sk(record.token_expires_at, record.tenant_id, record.portal_id),
     }
 
 
