@@ -138,6 +138,8 @@ FOREIGN_IDS: dict[str, IdSource] = {
     "delivery_id": lambda api, victim: send_test(api, victim, create_endpoint(api, victim, _NOBODY)["id"])["id"],
     "notification_id": lambda api, victim: _foreign_notification(api, victim),
     "channel_id": lambda api, victim: _foreign_channel(api, victim),
+    "conversation_id": lambda api, victim: _foreign_conversation(victim)[0],
+    "message_id": lambda api, victim: _foreign_conversation(victim)[1],
 }
 
 # A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
@@ -182,6 +184,42 @@ def _foreign_channel(api: Any, victim: Account) -> str:
     response = call(api, "POST", "/channels/whatsapp", body, victim.headers())
     assert response.status_code == 201, response.body
     return str(response.json_body["id"])
+
+
+def _foreign_conversation(victim: Account) -> tuple[str, str]:
+    # Written through the gateway's store (as its relay does): a conversation exists only once a customer wrote.
+    from chalicelib.conversations import store
+    from chalicelib.conversations.models import ConversationRecord, MessageRecord
+    from chalicelib.core import clock
+    from chalicelib.core.db.store import tenant_scope
+
+    now = clock.now()
+    at = clock.isoformat(now)
+    conversation = ConversationRecord(
+        id=store.conversation_id(new_id(), "5511987654321"),
+        tenant_id=victim.tenant_id,
+        channel_id=new_id(),
+        phone_number_id="100000000000009",
+        wa_id="5511987654321",
+        last_message_at=at,
+        created_at=at,
+    )
+    message = MessageRecord(
+        id=store.message_id(now, f"wamid.{new_id()}"),
+        tenant_id=victim.tenant_id,
+        conversation_id=conversation.id,
+        direction="in",
+        source="whatsapp",
+        text="probe",
+        status="failed",
+        sent_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    with tenant_scope(victim.tenant_id):
+        store.create_conversation(conversation)
+        store.create_message(message)
+    return conversation.id, message.id
 
 
 def _foreign_order(api: Any, victim: Account) -> str:
