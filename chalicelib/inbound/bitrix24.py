@@ -4,7 +4,8 @@ Bitrix24 signs nothing; each event carries ``auth[application_token]``, which th
 and repeats on every event. We keep a keyed hash of it per portal (``inbound.routing``) and compare in constant
 time. ``ONAPPINSTALL`` is the one event that may come from a portal we do not know yet: it is accepted only with
 a one-time connect token that a tenant created (``?connect=<token>`` in the app's handler URL), which pairs
-the portal with that tenant. Accepted events go to the bitrix24-outbound queue, once each.
+the portal with that tenant. Accepted events go to the bitrix24-outbound FIFO queue, once each, grouped by the
+portal's chat they are about (so an operator's messages keep their order).
 """
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ def event_key(route: BitrixPortalRoute, event: str, form: dict[str, Any]) -> str
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _group(route: BitrixPortalRoute, form: dict[str, Any]) -> str:
+    """The FIFO group of an event: the Open Lines chat its messages belong to (an operator's replies keep their
+    order), else the portal (install and uninstall stay in order)."""
+    data = form.get("data")
+    messages = data.get("MESSAGES") if isinstance(data, dict) else None
+    first = messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
+    chat = first.get("chat")
+    chat_id = str(chat.get("id") or "") if isinstance(chat, dict) else ""
+    return f"{route.member_id}:{chat_id}"[:128] if chat_id else route.member_id[:128]
+
+
 def handle(request: HookRequest, context: Any) -> HookResponse:
     """Verify the application token (or pair a new portal on install), record once, enqueue."""
     form = nest_form(parse_qsl(request.text, keep_blank_values=True))
@@ -102,6 +114,9 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         "auth": {k: v for k, v in auth.items() if k != "application_token"},
         "ts": form.get("ts"),
     }
-    delivery = Delivery(key=event_key(route, event, form), queue=QueueKind.BITRIX24_OUTBOUND, body=body)
+    key = event_key(route, event, form)
+    delivery = Delivery(
+        key=key, queue=QueueKind.BITRIX24_OUTBOUND, body=body, group_id=_group(route, form), dedup_id=key
+    )
     receipt = deliver_once(PROVIDER, delivery, context)
     return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
