@@ -77,6 +77,12 @@ channels of a tenant (numbers, portals), newest GSI1   GSI1PK=T#<t>#CHANNELS    
 WhatsApp numbers mapped to a Bitrix24 portal    GSI2   GSI2PK=T#<t>#CHANNELS#PORTAL#<portalId>  GSI2SK=<createdAt>#<id>
 OAuth tokens of a Bitrix24 portal (+ lease)     table  PK=T#<t>#CHANNEL#<portalId>     SK=TOKEN
 connected portals by token expiry (platform)    GSI1   GSI1PK=PLATFORM#B24TOKENS       GSI1SK=<expiresAt>#<t>#<portalId>
+sends of a WhatsApp number in one second (TTL)  table  PK=T#<t>#CHANNEL#<channelId>    SK=RATE#<epoch second>
+conversations by last message, newest first     GSI1   GSI1PK=T#<t>#CONVERSATIONS      GSI1SK=<lastMessageAt>#<id>
+conversations of a channel                      GSI2   GSI2PK=T#<t>#CONVERSATIONS#CHANNEL#<channelId>  GSI2SK=as GSI1SK
+conversations of a contact (wa_id keyed hash)  GSI3   GSI3PK=T#<t>#CONVERSATIONS#CONTACT#<hash>  GSI3SK=as GSI1SK
+messages of a conversation, by time             table  PK=T#<t>#CONVERSATION#<id>      SK begins_with MSG#
+message sent as a wamid (status callbacks)      table  PK=T#<t>#CONVERSATION#<id>      SK=WAMID#<sha256 of the wamid>
 ==============================================  =====  ==========================================================
 """
 
