@@ -359,13 +359,14 @@ def queue_send(conversation: ConversationRecord, record: MessageRecord) -> None:
     )
 
 
-def _pace(tenant_id: str, channel_id: str) -> None:
-    """Wait for a free slot of the number's per-second budget (Meta's 80 messages/s by default)."""
+def _pace(tenant_id: str, channel_id: str) -> int:
+    """Wait for a free slot of the number's per-second budget (Meta's 80 messages/s by default); returns the
+    epoch second the slot belongs to."""
     limit = get_settings().whatsapp_sends_per_second
     for _ in range(20):
         now = time.time()
         if store.count_send(tenant_id, channel_id, int(now)) <= limit:
-            return
+            return int(now)
         time.sleep(max(0.0, int(now) + 1 - now))
     raise DependencyUnavailable(detail="the number's sending budget stayed exhausted")
 
