@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.capacity import measure_capacity
     from bench.cold_start import measure_cold_start
+    from bench.gateway import measure_gateway
     from bench.listing import LARGE_ORDERS, SEED_BUDGET_S, measure_list_latency
     from bench.overhead import comparisons, run_comparisons
     from bench.package_size import NotMeasured, measure_package
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         render_capacity,
         render_cold_start,
         render_document,
+        render_gateway,
         render_list_latency,
         render_overhead,
         render_package,
@@ -89,8 +91,21 @@ def main(argv: list[str] | None = None) -> int:
         listing = render_list_latency(latency)
         print("\n## List latency\n\n" + listing, flush=True)
 
+        _progress("gateway: Meta function vs bare SendMessage; relay throughput and latency")
+        gateway = render_gateway(
+            measure_gateway(
+                target,
+                iterations=50 if args.quick else 500,
+                messages=60 if args.quick else 200,
+                contacts=6 if args.quick else 20,
+                single=12 if args.quick else 40,
+                progress=_progress,
+            )
+        )
+        print("\n## WhatsApp <-> Bitrix24 gateway\n\n" + gateway, flush=True)
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render_document(facts, cold_start, overhead, capacity, package, listing))
+    args.output.write_text(render_document(facts, cold_start, overhead, capacity, package, listing, gateway))
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.capacity import CapacityRow
 from bench.cold_start import APP, APP_WITH_CLIENT, FLOOR, INTERPRETER, ColdStartReport
+from bench.gateway import GatewayReport
 from bench.listing import ListLatencyReport
 from bench.overhead import OverheadResult
 from bench.package_size import NotMeasured, PackageReport
@@ -22,6 +23,7 @@ __all__ = [
     "render_capacity",
     "render_cold_start",
     "render_document",
+    "render_gateway",
     "render_list_latency",
     "render_overhead",
     "render_package",
@@ -199,6 +201,85 @@ def render_list_latency(report: ListLatencyReport) -> str:
     return "\n\n".join([lead, seeded + ".", table(headers, rows, "lrrrrrrrrr")])
 
 
+def render_gateway(report: GatewayReport) -> str:
+    """The gateway: the Meta function against a bare SendMessage (ratios of medians and of p95s), and the relay
+    runs (throughput, latency from webhook POST to arrival in Bitrix24, order per contact)."""
+    ingress = report.ingress
+    p95_ratio = ingress.full.p95 / ingress.bare.p95
+    lead = (
+        f"**ingress: Meta function / bare SendMessage = {ingress.ratio:.2f} (median), {p95_ratio:.2f} (p95)** "
+        f"(medians {_ms(ingress.full.median)} ms / {_ms(ingress.bare.median)} ms, p95 {_ms(ingress.full.p95)} ms / "
+        f"{_ms(ingress.bare.p95)} ms)"
+    )
+    ingress_rows = [
+        [
+            ingress.label,
+            ingress.full.runs,
+            _ms(ingress.full.median),
+            _ms(ingress.full.p95),
+            _ms(ingress.bare.median),
+            _ms(ingress.bare.p95),
+            f"{ingress.ratio:.2f}",
+            f"{p95_ratio:.2f}",
+            _ms(ingress.overhead_ms),
+            _ms(ingress.outside_overhead_ms),
+        ]
+    ]
+    ingress_table = table(
+        [
+            "request",
+            "iterations",
+            "function median ms",
+            "function p95 ms",
+            "bare median ms",
+            "bare p95 ms",
+            "ratio (median)",
+            "ratio (p95)",
+            "overhead ms",
+            "overhead outside round trips ms",
+        ],
+        ingress_rows,
+        "lrrrrrrrrr",
+    )
+    burst = next((r for r in report.relay if r.consumers == 1 and "burst" in r.label), report.relay[0])
+    relay_lead = (
+        f"**relay: {burst.per_second:.1f} messages/s, p95 {_ms(burst.latency.p95)} ms** from webhook POST to "
+        f"Bitrix24 ({burst.messages} messages over {burst.contacts} contacts at once, 1 consumer thread)"
+    )
+    relay_rows = [
+        [
+            r.label,
+            r.messages,
+            r.contacts,
+            r.consumers,
+            f"{r.seconds:.1f}",
+            f"{r.per_second:.1f}",
+            _ms(r.latency.median),
+            _ms(r.latency.p95),
+            _ms(r.latency.minimum),
+            "yes" if r.in_order else "**NO**",
+        ]
+        for r in report.relay
+    ]
+    relay_table = table(
+        [
+            "run",
+            "messages",
+            "contacts",
+            "consumer threads",
+            "seconds",
+            "messages/s",
+            "latency median ms",
+            "latency p95 ms",
+            "latency min ms",
+            "order kept per contact",
+        ],
+        relay_rows,
+        "lrrrrrrrrl",
+    )
+    return "\n\n".join([lead, ingress_table, relay_lead, relay_table])
+
+
 def _read_write(read: float, write: float) -> str:
     parts = [f"{_units(read)} RCU" if read else "", f"{_units(write)} WCU" if write else ""]
     return " + ".join(part for part in parts if part)
@@ -371,12 +452,41 @@ without bytecode) and of the two Chalice files `chalice package` adds; the zippe
 one archive, as `chalice package` does. boto3 and botocore are not counted: the Lambda runtime provides them.
 Size matters for cold start (the archive is fetched and unpacked before init) and against Lambda's limits."""
 
+_GATEWAY = """\
+The set-up is the one `make run`'s demo uses (`localdev.demo_gateway.connect`): a fake Meta and a fake Bitrix24 on
+loopback, the webhook functions' local server, and the bench restaurant with a WhatsApp number mapped to Open Line 1
+of a portal that installed the app through that server. The ingress row calls `functions.meta.handler` in this
+process with a function-URL event (payload 2.0) of a signed notification carrying one text message, a new wamid each
+time, built before the timing: the function verifies `X-Hub-Signature-256` (HMAC-SHA256 with the app secret from
+Secrets Manager, cached), looks the number's route up (a GetItem), records the wamid once (Powertools idempotency: a
+conditional PutItem, then an UpdateItem completing it) and sends the message to the whatsapp-inbound FIFO queue
+(group = number + customer, deduplication = wamid): four AWS calls. The bare side is the last of them alone: a
+SendMessage of a message of the same size to the same FIFO queue with a plain boto3 client. `compare` alternates the
+two as in the request overhead table; the last column takes the AWS round trips out. The ratio is what receiving
+through our function costs over the one SendMessage any webhook receiver would make; what was enqueued is purged
+before the relay runs.
+
+The relay rows POST signed notifications (one message each) over HTTP to the Meta function, as Meta would, and let
+the app's queue handlers (`localdev.worker.QueueWorker`, as `make run` runs them, limited to the gateway's two
+queues) relay them: find or create the conversation, the CRM contact on a customer's first message
+(`crm.duplicate.findbycomm`, `crm.contact.add`), `imconnector.send.messages`, the message log, and the read receipt
+to Meta. Latency is from just before a message's POST to the moment the fake Bitrix24 answered the
+`imconnector.send.messages` that carried it; throughput is the messages over the time from the first POST to the
+last arrival. In a burst, 4 threads post as fast as the function answers (each contact's messages from one thread,
+in order), so later messages wait behind earlier ones and the latency is mostly queueing; the one-at-a-time row
+posts each message once the one before it arrived, which is the latency of a message on an idle gateway. More
+consumer threads share one Python process (one GIL) and the 2 CPUs with DynamoDB Local, moto and the fakes: in AWS
+each concurrent batch is its own Lambda, and SQS hands a FIFO group to one consumer at a time. Order kept per
+contact checks that each contact's messages arrived in the order they were posted."""
+
 _NOT_YET = """\
 - Orders by customer (GSI3), and the list of roles that see only their own orders (a Query of the user's
   own-orders index, then a GetItem per order).
 - The other transitions (PREPARING and READY touch no stock; DELIVERED consumes it, CANCELLED releases it), the
   workflow's queue consumers (park, timers), and the other capabilities' endpoints: each adds its `Comparison` in
-  `bench/overhead.py` and its operations in `bench/capacity.py`."""
+  `bench/overhead.py` and its operations in `bench/capacity.py`.
+- The gateway's other direction (an operator's message → WhatsApp, paced to 80 messages/s per number, with its
+  delivery status back to Bitrix24) and media (download from Meta, S3 put, presigned URL to Bitrix24)."""
 
 
 def render_document(
@@ -386,6 +496,7 @@ def render_document(
     capacity: str,
     package: str,
     list_latency: str,
+    gateway: str,
 ) -> str:
     """The whole ``docs/PERFORMANCE.md``."""
     machine = table(["", ""], [[name, value] for name, value in facts])
@@ -395,6 +506,7 @@ def render_document(
         "## Lambda init (cold start)\n\n" + cold_start + "\n\n" + _COLD_START,
         "## Request overhead\n\n" + overhead + "\n\n" + _OVERHEAD,
         "## List latency by tenant size (GET /orders)\n\n" + list_latency + "\n\n" + _LIST_LATENCY,
+        "## WhatsApp <-> Bitrix24 gateway\n\n" + gateway + "\n\n" + _GATEWAY,
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
         "## Not measured yet\n\n" + _NOT_YET,
