@@ -181,6 +181,7 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
     )
     found = store.get_message(channel.tenant_id, conversation.id, record.id, consistent=True)
     if found is not None:
+        _note_inbound(channel, wa_id, sent_at)  # again: a crash may have come between the record and this
         return conversation, found
     pk, sk = store.message_key(channel.tenant_id, conversation.id, record.id)
     event = new_event(
@@ -200,6 +201,7 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
                     set_={
                         "lastInboundAt": later,
                         **({"contactName": body["contactName"]} if body.get("contactName") else {}),
+                        **store.moved_to(conversation, record.sent_at),
                     },
                 ),
                 event_put_op(event),
@@ -210,14 +212,18 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
         if stored is None:
             raise
         return conversation, stored
-    store.update_conversation(conversation, last_message_at=record.sent_at)
-    # The 24-hour window of the notifications' WhatsApp channel follows the same customer messages.
+    _note_inbound(channel, wa_id, sent_at)
+    _metric("MessagesIn", channel.id)
+    return conversation.model_copy(update={"last_inbound_at": later}), record
+
+
+def _note_inbound(channel: WhatsAppChannelRecord, wa_id: str, sent_at: datetime) -> None:
+    """The customer wrote at ``sent_at``: the number's health, and the 24-hour window that the notifications'
+    WhatsApp channel follows too (both idempotent)."""
     from chalicelib.notifications.service import record_inbound
 
     record_inbound(channel.tenant_id, f"+{wa_id}", sent_at)
-    channels.record_activity(channel.tenant_id, channel.id, inbound_at=now)
-    _metric("MessagesIn", channel.id)
-    return conversation.model_copy(update={"last_inbound_at": later}), record
+    channels.record_activity(channel.tenant_id, channel.id, inbound_at=clock.isoformat(sent_at))
 
 
 def _bitrix_contact(conversation: ConversationRecord, portal_id: str) -> str:

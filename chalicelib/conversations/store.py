@@ -39,6 +39,7 @@ __all__ = [
     "message_id",
     "message_key",
     "message_of",
+    "moved_to",
     "update_conversation",
     "update_message",
     "wamid_ref_op",
@@ -125,6 +126,15 @@ def create_conversation(record: ConversationRecord) -> ConversationRecord:
     return record
 
 
+def moved_to(record: ConversationRecord, last_message_at: str) -> dict[str, Any]:
+    """The attributes that make ``last_message_at`` the conversation's last activity (and move it up its lists),
+    or nothing when it is not later than the one it has."""
+    if last_message_at <= record.last_message_at:
+        return {}
+    moved = record.model_copy(update={"last_message_at": last_message_at})
+    return {"lastMessageAt": last_message_at, **_index_keys(moved)}
+
+
 def update_conversation(
     record: ConversationRecord,
     *,
@@ -135,9 +145,8 @@ def update_conversation(
     """Set and add to the conversation's attributes; a ``last_message_at`` later than the one read also moves the
     conversation up its lists. (One conversation's messages are relayed one at a time: its FIFO group.)"""
     changes = {name: value for name, value in (set_ or {}).items() if value is not None}
-    if last_message_at is not None and last_message_at > record.last_message_at:
-        moved = record.model_copy(update={"last_message_at": last_message_at})
-        changes.update({"lastMessageAt": last_message_at, **_index_keys(moved)})
+    if last_message_at is not None:
+        changes.update(moved_to(record, last_message_at))
     if not changes and not add:
         return
     op = change_op(*conversation_key(record.tenant_id, record.id), set_=changes or None, add=add)
