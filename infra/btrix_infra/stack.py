@@ -127,6 +127,9 @@ class BtrixStack(Stack):
         secrets.seed(functions, key)
         outbox = OutboxPublisher(self, "Outbox", names=names, functions=functions, table=data.table, bus=messaging.bus)
         hooks = FunctionUrls(self, "Hooks", routes=function_urls, functions=functions, role=app_role)
+        if "bitrix24" in hooks.urls:
+            # The install link of POST /channels/bitrix24 points portals at the bitrix24 webhook's URL.
+            api.add_environment("BTRIX_BITRIX24_HANDLER_URL", hooks.urls["bitrix24"].url)
 
         monitoring = Monitoring(self, "Monitoring", names=names, key=key, alarm_email=alarm_email)
         monitoring.watch_api(
@@ -152,6 +155,7 @@ class BtrixStack(Stack):
         monitoring.watch_table(table_name=data.table.table_name, index_names=data.index_names)
         monitoring.watch_state_machines(flows.state_machines)
         monitoring.watch_business_metrics()
+        monitoring.watch_gateway()
 
         self.api = api
         self.monitoring = monitoring

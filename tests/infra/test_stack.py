@@ -311,6 +311,11 @@ def test_dashboard_shows_api_lambda_queues_table_and_business_metrics(synthesize
         "BTRIX",
         "ExecutionsFailed",
         "ExecutionsTimedOut",
+        "MessagesIn",
+        "MessagesOut",
+        "RelayFailures",
+        "RelayLatency",
+        "channelId",
     ):
         assert expected in body, expected
 
@@ -339,7 +344,10 @@ def test_every_chalice_function_gets_infra_variables_its_log_group_and_real_queu
     log_groups = resources(document, "AWS::Logs::LogGroup")
     for name, function in functions.items():
         props = function["Properties"]
-        assert set(props["Environment"]["Variables"]) >= {"BTRIX_STAGE", "BTRIX_TABLE_NAME", "BTRIX_TENANT_ROLE_ARN"}
+        variables = props["Environment"]["Variables"]
+        assert set(variables) >= {"BTRIX_STAGE", "BTRIX_TABLE_NAME", "BTRIX_TENANT_ROLE_ARN", "BTRIX_MEDIA_BUCKET"}
+        # The install link of POST /channels/bitrix24 is the bitrix24 webhook function's own URL.
+        assert "Hookbitrix24FunctionUrl" in json.dumps(variables["BTRIX_BITRIX24_HANDLER_URL"]), name
         assert props["LoggingConfig"]["LogGroup"]["Ref"] in log_groups, name
         for event in props.get("Events", {}).values():
             if event["Type"] == "SQS":

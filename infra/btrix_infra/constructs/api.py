@@ -157,8 +157,10 @@ class ChaliceApi(Construct):
         # chalice.cdk keeps no public handle on the template it generated; its package folder holds it.
         sam = json.loads((Path(self.chalice._sam_package_dir) / "sam.json").read_text())
         self.functions: list[WatchedFunction] = []
+        self._function_ids: list[str] = []
         for logical_id, resource in sam["Resources"].items():
             if resource["Type"] == "AWS::Serverless::Function":
+                self._function_ids.append(logical_id)
                 self.functions.append(
                     self._function(logical_id, names=names, config=config, role=role, environment=environment)
                 )
@@ -193,6 +195,11 @@ class ChaliceApi(Construct):
         )
         self.api.node.add_dependency(self._account)
         self.usage_plans = {plan.id: self._usage_plan(plan) for plan in USAGE_PLANS}
+
+    def add_environment(self, name: str, value: str) -> None:
+        """Set ``name`` on every function of the app (a value known only once other resources exist)."""
+        for logical_id in self._function_ids:
+            self.chalice.add_environment_variable(name, value, logical_id)
 
     def _function(
         self,
