@@ -106,11 +106,13 @@ def compare(
     timer: RoundTripTimer | None = None,
     iterations: int = 500,
     warmup: int = 10,
+    between: Callable[[int], object] | None = None,
 ) -> OverheadResult:
     """Time ``full`` and ``bare`` ``iterations`` times each, alternating (and flipping who goes first).
 
     ``timer``, attached to every client both paths use, also yields the overhead outside AWS round trips;
-    without one that column equals the plain difference.
+    without one that column equals the plain difference. ``between(i)``, untimed, runs before iteration ``i``
+    (e.g. to empty a queue both paths fill).
     """
     timer = timer or RoundTripTimer()
     for _ in range(warmup):
@@ -118,6 +120,8 @@ def compare(
         bare()
     samples: dict[str, list[tuple[float, float]]] = {"full": [], "bare": []}
     for i in range(iterations):
+        if between is not None:
+            between(i)
         order = (("full", full), ("bare", bare)) if i % 2 else (("bare", bare), ("full", full))
         for name, action in order:
             samples[name].append(timer.outside_ms(action))
