@@ -78,3 +78,25 @@ def drain(stack: Any) -> Any:
                 time.sleep(0.1)
 
     return until
+
+
+@pytest.fixture(scope="module")
+def hooks(stack: Any) -> Iterator[Any]:
+    """An HTTP client whose base URL is the local function-URL server (``/hooks/<provider>``), as ``make run``
+    serves the webhook functions."""
+    import threading
+
+    import httpx
+
+    from functions import FUNCTION_URLS
+    from localdev.function_urls import make_server
+
+    server = make_server("127.0.0.1", 0, FUNCTION_URLS)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    try:
+        with httpx.Client(base_url=f"http://{host!s}:{port}/hooks", timeout=30) as client:
+            yield client
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,8 +3,6 @@ served over loopback HTTP, and helpers that connect numbers and portals as a ten
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,33 +13,16 @@ import pytest
 
 from chalicelib.core.ids import new_id
 from chalicelib.core.resources import QueueKind
+from tests.support.environment import settings_from
 from tests.support.gateway import bitrix_event
 from tests.support.identity import Account, call, signup
 from tests.support.inbound_hooks import take_messages
 
 
 @pytest.fixture(scope="module")
-def hooks(stack: Any) -> Iterator[httpx.Client]:
-    """An HTTP client whose base URL is the local function-URL server (``/hooks/<provider>``)."""
-    from functions import FUNCTION_URLS
-    from localdev.function_urls import make_server
-
-    server = make_server("127.0.0.1", 0, FUNCTION_URLS)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    try:
-        with httpx.Client(base_url=f"http://{host!s}:{port}/hooks", timeout=30) as client:
-            yield client
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
 def bitrix(stack: Any, hooks: httpx.Client) -> Iterator[Any]:
     """The fake Bitrix24, with the settings pointing BTRIX's Bitrix24 client (REST, OAuth) at it and the handler
     URL at the local webhook function."""
-    from chalicelib.core.config import get_settings
     from localdev.fake_bitrix24 import FakeBitrix24
 
     fake = FakeBitrix24().start()
@@ -51,18 +32,10 @@ def bitrix(stack: Any, hooks: httpx.Client) -> Iterator[Any]:
         "BTRIX_BITRIX24_OAUTH_URL": fake.oauth_url,
         "BTRIX_BITRIX24_HANDLER_URL": f"{hooks.base_url}/bitrix24",
     }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
     try:
-        yield fake
+        with settings_from(values):
+            yield fake
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
         fake.stop()
 
 

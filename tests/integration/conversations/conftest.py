@@ -3,9 +3,7 @@ and fake Meta Graph and Bitrix24 servers speaking their wire formats."""
 
 from __future__ import annotations
 
-import os
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.support.environment import settings_from
 from tests.support.gateway import bitrix_event, signed_meta
 from tests.support.identity import Account, signup
 
@@ -38,7 +37,6 @@ class Fakes:
 @pytest.fixture(scope="module")
 def fakes(stack: Any) -> Iterator[Fakes]:
     """Fake Meta and Bitrix24 servers, with the settings pointing the gateway's clients at them."""
-    from chalicelib.core.config import get_settings
     from localdev.fake_bitrix24 import FakeBitrix24
     from localdev.fakes import FakeProvider
 
@@ -50,37 +48,12 @@ def fakes(stack: Any) -> Iterator[Fakes]:
         "BTRIX_BITRIX24_REST_URL": bitrix.rest_url,
         "BTRIX_BITRIX24_OAUTH_URL": bitrix.oauth_url,
     }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
     try:
-        yield Fakes(meta, bitrix)
+        with settings_from(values):
+            yield Fakes(meta, bitrix)
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
         meta.stop()
         bitrix.stop()
-
-
-@pytest.fixture(scope="module")
-def hooks(stack: Any) -> Iterator[httpx.Client]:
-    """An HTTP client whose base URL is the local function-URL server (``/hooks/<provider>``)."""
-    from functions import FUNCTION_URLS
-    from localdev.function_urls import make_server
-
-    server = make_server("127.0.0.1", 0, FUNCTION_URLS)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    try:
-        with httpx.Client(base_url=f"http://{host!s}:{port}/hooks", timeout=30) as client:
-            yield client
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
