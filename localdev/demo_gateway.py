@@ -16,6 +16,7 @@ people can post the portal's events (an operator's reply) to ``/hooks/bitrix24``
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,8 +94,6 @@ class DemoGateway:
 def start_fake_bitrix24(enabled: bool, port: int, handler_url: str) -> FakeBitrix24 | None:
     """Start the fake Bitrix24 unless ``enabled`` is false or a real Bitrix24 is configured, and point the
     settings at it (before the app reads them). ``BTRIX_BITRIX24_HANDLER_URL`` defaults to ``handler_url``."""
-    import os
-
     os.environ.setdefault("BTRIX_BITRIX24_HANDLER_URL", handler_url)
     if not enabled or os.environ.get("BTRIX_BITRIX24_REST_URL"):
         return None
