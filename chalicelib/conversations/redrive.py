@@ -12,7 +12,7 @@ import json
 import uuid
 
 from chalicelib.conversations import store
-from chalicelib.conversations.relay import SEND_JOB, inbound_message_key
+from chalicelib.conversations.relay import SEND_JOB, inbound_message
 from chalicelib.core import aws
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
@@ -23,14 +23,14 @@ __all__ = ["main", "redrive"]
 def _restart(body: str) -> None:
     job = json.loads(body)
     tenant_id = str(job.get("tenantId") or "")
-    if job.get("type") == SEND_JOB:
-        conversation, message, restart = str(job["conversationId"]), str(job["messageId"]), "queued"
-    elif job.get("type") == "whatsapp.message":
-        (conversation, message), restart = inbound_message_key(job), "received"
-    else:
-        return
     with tenant_scope(tenant_id):
-        record = store.get_message(tenant_id, conversation, message, consistent=True)
+        if job.get("type") == SEND_JOB:
+            record = store.get_message(tenant_id, str(job["conversationId"]), str(job["messageId"]), consistent=True)
+            restart = "queued"
+        elif job.get("type") == "whatsapp.message":
+            record, restart = inbound_message(job), "received"
+        else:
+            return
         if record is not None and record.status == "failed":
             changes = {"status": restart, "error": None, "attempts": record.attempts + 1}
             store.update_message(record, changes, from_status=["failed"])

@@ -10,8 +10,8 @@ Two queues feed them:
   channels capability; each operator message (``ONIMCONNECTORMESSAGEADD``) is recorded in its conversation and
   becomes a ``conversation.send`` job in the conversation's group.
 
-Every step is idempotent on the message id: a message's id is derived from the provider's id, its record is
-created once (conditional write), and each step checks the status it moves from, so a redelivered queue message
+Every step is idempotent on the message: it is recorded once per provider id (a reference item named by the
+wamid or the Bitrix24 message id, created on condition in the message's transaction), and each step checks the status it moves from, so a redelivered queue message
 re-does only what did not finish. Provider outages (5xx, 429, ``QUERY_LIMIT_EXCEEDED``, Meta 130429, timeouts)
 are retried with exponential backoff (the message is hidden, ``ChangeMessageVisibility``); after the queue's last
 attempt the message is marked ``failed`` with the reason (``GET /conversations/{id}/messages`` shows it) and SQS
@@ -22,6 +22,7 @@ again. Errors a retry cannot fix fail the message at once.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,7 @@ from chalicelib.conversations.models import ConversationRecord, MessageRecord, S
 from chalicelib.core import clock
 from chalicelib.core.batch import full_jitter, hide_record, process_sqs_batch
 from chalicelib.core.config import get_settings
-from chalicelib.core.db.store import Table, TransactionConflict, change_op, put_op, tenant_scope
+from chalicelib.core.db.store import Table, TransactionConflict, change_op, tenant_scope
 from chalicelib.core.errors import AppError, DependencyUnavailable, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.observability import MetricUnit, logger
@@ -57,7 +58,7 @@ __all__ = [
     "WINDOW",
     "handle_bitrix_batch",
     "handle_conversation_batch",
-    "inbound_message_key",
+    "inbound_message",
     "queue_send",
     "relay_inbound",
     "send_outbound",
@@ -85,9 +86,13 @@ def _retryable(exc: Exception) -> bool:
 
 
 def _metric(name: str, channel_id: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
-    """One EMF metric with the channel as its dimension (the per-channel dashboard widgets read them)."""
+    """One EMF metric with the channel as its dimension (the per-channel dashboard widgets read them); none while
+    ``POWERTOOLS_METRICS_DISABLED`` is true, as for the app's other metrics (``single_metric`` ignores it)."""
     from aws_lambda_powertools.metrics import single_metric
+    from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
+    if resolve_truthy_env_var_choice(env=os.getenv("POWERTOOLS_METRICS_DISABLED", "false")):
+        return
     with single_metric(
         name=name, unit=unit, value=value, namespace="BTRIX", default_dimensions={"service": "btrix"}
     ) as metric:
@@ -136,10 +141,10 @@ def _inbound_sent_at(body: Mapping[str, Any]) -> datetime:
     return _at(body["message"].get("timestamp") or body.get("receivedAt"))
 
 
-def inbound_message_key(body: Mapping[str, Any]) -> tuple[str, str]:
-    """(conversation id, message id) of a received WhatsApp message job: the same for every redelivery."""
+def inbound_message(body: Mapping[str, Any]) -> MessageRecord | None:
+    """The message recorded for a received WhatsApp message job, or None when none was recorded yet."""
     conversation = store.conversation_id(str(body["channelId"]), str(body["waId"]))
-    return conversation, store.message_id(_inbound_sent_at(body), str(body["message"]["id"]))
+    return store.find_provider_message(str(body["tenantId"]), conversation, str(body["message"]["id"]))
 
 
 def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[ConversationRecord, MessageRecord]:
@@ -149,7 +154,8 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
     wa_id = str(body["waId"])
     wamid = str(message["id"])
     sent_at = _inbound_sent_at(body)
-    now = clock.isoformat(clock.now())
+    at = clock.now()
+    now = clock.isoformat(at)
     conversation = store.create_conversation(
         ConversationRecord(
             id=store.conversation_id(channel.id, wa_id),
@@ -164,7 +170,7 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
         )
     )
     record = MessageRecord(
-        id=store.message_id(sent_at, wamid),
+        id=store.message_id(at, wamid),
         tenant_id=channel.tenant_id,
         conversation_id=conversation.id,
         direction="in",
@@ -179,11 +185,6 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
         created_at=now,
         updated_at=now,
     )
-    found = store.get_message(channel.tenant_id, conversation.id, record.id, consistent=True)
-    if found is not None:
-        _note_inbound(channel, wa_id, sent_at)  # again: a crash may have come between the record and this
-        return conversation, found
-    pk, sk = store.message_key(channel.tenant_id, conversation.id, record.id)
     event = new_event(
         "message.received",
         channel.tenant_id,
@@ -191,28 +192,19 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
         subject=conversation.id,
     )
     later = max(record.sent_at, conversation.last_inbound_at or "")
-    try:
-        Table().transact(
-            [
-                put_op({"PK": pk, "SK": sk, "entity": store.MESSAGE_ENTITY, **record.model_dump()}),
-                change_op(
-                    *store.conversation_key(channel.tenant_id, conversation.id),
-                    add={"messagesIn": 1},
-                    set_={
-                        "lastInboundAt": later,
-                        **({"contactName": body["contactName"]} if body.get("contactName") else {}),
-                        **store.moved_to(conversation, record.sent_at),
-                    },
-                ),
-                event_put_op(event),
-            ]
-        )
-    except TransactionConflict:
-        stored = store.get_message(channel.tenant_id, conversation.id, record.id, consistent=True)
-        if stored is None:
-            raise
-        return conversation, stored
-    _note_inbound(channel, wa_id, sent_at)
+    change = change_op(
+        *store.conversation_key(channel.tenant_id, conversation.id),
+        add={"messagesIn": 1},
+        set_={
+            "lastInboundAt": later,
+            **({"contactName": body["contactName"]} if body.get("contactName") else {}),
+            **store.moved_to(conversation, record.sent_at),
+        },
+    )
+    record, created = store.record_provider_message(record, wamid, [change, event_put_op(event)])
+    _note_inbound(channel, wa_id, sent_at)  # again on a redelivery: a crash may have come between the two
+    if not created:
+        return conversation, record
     _metric("MessagesIn", channel.id)
     return conversation.model_copy(update={"last_inbound_at": later}), record
 
@@ -622,10 +614,11 @@ def _operator_messages(body: Mapping[str, Any]) -> None:
                 logger.warning("operator message for an unknown chat", extra={"chat": chat.get("id")})
                 continue
             external = f"b24:{body.get('memberId')}:{im.get('message_id')}"
-            now = clock.isoformat(clock.now())
-            record = store.create_message(
+            at = clock.now()
+            now = clock.isoformat(at)
+            record, _ = store.record_provider_message(
                 MessageRecord(
-                    id=store.message_id(sent_at, external),
+                    id=store.message_id(at, external),
                     tenant_id=tenant_id,
                     conversation_id=conversation.id,
                     direction="out",
@@ -639,7 +632,8 @@ def _operator_messages(body: Mapping[str, Any]) -> None:
                     sent_at=clock.isoformat(sent_at),
                     created_at=now,
                     updated_at=now,
-                )
+                ),
+                external,
             )
             if record.status == "queued":
                 queue_send(conversation, record)
@@ -664,14 +658,14 @@ def _fail_message(body: Mapping[str, Any], error: str) -> None:
     tenant_id = str(body.get("tenantId") or "")
     with tenant_scope(tenant_id):
         if body.get("type") == SEND_JOB:
-            conversation_id, message = str(body["conversationId"]), str(body["messageId"])
+            record = store.get_message(tenant_id, str(body["conversationId"]), str(body["messageId"]), consistent=True)
         elif body.get("type") == "whatsapp.message":
-            conversation_id, message = inbound_message_key(body)
+            record = inbound_message(body)
         else:
             return
-        record = store.get_message(tenant_id, conversation_id, message, consistent=True)
         if record is None:
             return
+        conversation_id, message = record.conversation_id, record.id
         at = clock.isoformat(clock.now())
         store.update_message(record, {"status": "failed", "error": error[:1000], "updatedAt": at})
         conversation = store.get_conversation(tenant_id, conversation_id)

@@ -1,9 +1,12 @@
 """DynamoDB access of conversations and their message logs.
 
-A conversation's id is derived from (channel, customer's wa_id), and a message's id from its time and the provider's
-id (the ``wamid``, or the Bitrix24 message id): finding or creating either is one conditional write, so a relay
-that runs twice (a redelivered queue message, a twin worker) finds the first one's items instead of making new ones.
-Phones never appear in keys: the contact facet uses a keyed hash.
+A conversation's id is derived from (channel, customer's wa_id): finding or creating it is one conditional write.
+A message's id is a ULID of the moment the gateway first recorded it, so the log lists messages in the order they
+reached BTRIX, to the millisecond (providers' own timestamps are whole seconds, which would leave a customer's
+message and the operator's reply of the same second in a random order). A provider's id for it (the ``wamid``,
+the Bitrix24 message id) points at it through a reference item written in the same transaction, on the condition
+that there is none yet: a relay that runs twice (a redelivered queue message, a twin worker) finds the first one's
+message instead of making a new one. Phones never appear in keys: the contact facet uses a keyed hash.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "count_send",
     "create_conversation",
     "create_message",
+    "find_provider_message",
     "find_wamid",
     "get_conversation",
     "get_message",
@@ -40,6 +44,7 @@ __all__ = [
     "message_key",
     "message_of",
     "moved_to",
+    "record_provider_message",
     "update_conversation",
     "update_message",
     "wamid_ref_op",
@@ -62,7 +67,7 @@ def conversation_id(channel_id: str, wa_id: str) -> str:
 
 
 def message_id(at: datetime, external_id: str) -> str:
-    """A message's id: time-ordered (``at``) and, for one provider id, always the same."""
+    """A message's id: time-ordered (``at``, to the millisecond), the provider's id breaking a tie."""
     millis = int(at.timestamp() * 1000).to_bytes(6, "big")
     return str(ULID.from_bytes(millis + hashlib.sha256(external_id.encode()).digest()[:10]))
 
@@ -192,19 +197,53 @@ def update_message(
     return MessageRecord.model_validate(merged)
 
 
+def _ref_key(tenant_id: str, conversation: str, provider_id: str) -> tuple[str, str]:
+    pk = keys.entity_pk(tenant_id, Kind.CONVERSATION, conversation)
+    return pk, keys.child_sk(_WAMID_CHILD, hashlib.sha256(provider_id.encode()).hexdigest()[:40])
+
+
 def wamid_ref_op(tenant_id: str, conversation: str, wamid: str, message: str) -> dict[str, Any]:
     """The write that finds message ``message`` from Meta's id for it (status callbacks name the wamid)."""
-    pk = keys.entity_pk(tenant_id, Kind.CONVERSATION, conversation)
-    sk = keys.child_sk(_WAMID_CHILD, hashlib.sha256(wamid.encode()).hexdigest()[:40])
+    pk, sk = _ref_key(tenant_id, conversation, wamid)
     return put_op({"PK": pk, "SK": sk, ENTITY: "ConversationWamid", "messageId": message}, must_not_exist=False)
 
 
 def find_wamid(tenant_id: str, conversation: str, wamid: str) -> str | None:
-    """The id of the message Meta knows as ``wamid``, or None."""
-    pk = keys.entity_pk(tenant_id, Kind.CONVERSATION, conversation)
-    sk = keys.child_sk(_WAMID_CHILD, hashlib.sha256(wamid.encode()).hexdigest()[:40])
-    item = Table().get(pk, sk, consistent=True)
+    """The id of the message Meta (or Bitrix24) knows as ``wamid``, or None."""
+    item = Table().get(*_ref_key(tenant_id, conversation, wamid), consistent=True)
     return str(item["messageId"]) if item else None
+
+
+def find_provider_message(tenant_id: str, conversation: str, provider_id: str) -> MessageRecord | None:
+    """The message recorded for the provider's ``provider_id``, or None."""
+    found = find_wamid(tenant_id, conversation, provider_id)
+    return get_message(tenant_id, conversation, found, consistent=True) if found else None
+
+
+def record_provider_message(
+    record: MessageRecord, provider_id: str, with_ops: Iterable[dict[str, Any]] = ()
+) -> tuple[MessageRecord, bool]:
+    """Record ``record`` as the provider's message ``provider_id`` together with ``with_ops`` (one transaction),
+    unless it is already recorded: (the message, whether this call recorded it)."""
+    found = find_provider_message(record.tenant_id, record.conversation_id, provider_id)
+    if found is not None:
+        return found, False
+    pk, sk = message_key(record.tenant_id, record.conversation_id, record.id)
+    ref_pk, ref_sk = _ref_key(record.tenant_id, record.conversation_id, provider_id)
+    try:
+        Table().transact(
+            [
+                put_op({"PK": pk, "SK": sk, ENTITY: MESSAGE_ENTITY, **record.model_dump()}),
+                put_op({"PK": ref_pk, "SK": ref_sk, ENTITY: "ConversationWamid", "messageId": record.id}),
+                *with_ops,
+            ]
+        )
+    except TransactionConflict:  # a twin recorded it first
+        found = find_provider_message(record.tenant_id, record.conversation_id, provider_id)
+        if found is None:
+            raise
+        return found, False
+    return record, True
 
 
 def list_conversations(

@@ -82,7 +82,7 @@ conversations by last message, newest first     GSI1   GSI1PK=T#<t>#CONVERSATION
 conversations of a channel                      GSI2   GSI2PK=T#<t>#CONVERSATIONS#CHANNEL#<channelId>  GSI2SK=as GSI1SK
 conversations of a contact (wa_id keyed hash)  GSI3   GSI3PK=T#<t>#CONVERSATIONS#CONTACT#<hash>  GSI3SK=as GSI1SK
 messages of a conversation, by time             table  PK=T#<t>#CONVERSATION#<id>      SK begins_with MSG#
-message sent as a wamid (status callbacks)      table  PK=T#<t>#CONVERSATION#<id>      SK=WAMID#<sha256 of the wamid>
+message by a provider id (wamid, b24 message)   table  PK=T#<t>#CONVERSATION#<id>      SK=WAMID#<sha256 of the id>
 ==============================================  =====  ==========================================================
 """
 

@@ -166,8 +166,10 @@ def post_meta(hooks: httpx.Client, payload: dict[str, Any]) -> httpx.Response:
     return hooks.post("/meta", content=body, headers=headers)
 
 
-def post_bitrix(hooks: httpx.Client, gateway: Gateway, event: str, data: dict[str, Any]) -> httpx.Response:
-    """POST a Bitrix24 event of the gateway's portal to the Bitrix24 function."""
+def post_bitrix(
+    hooks: httpx.Client, gateway: Gateway, event: str, data: dict[str, Any], *, ts: int | None = None
+) -> httpx.Response:
+    """POST a Bitrix24 event of the gateway's portal to the Bitrix24 function (sent at ``ts``, now by default)."""
     auth = {k: gateway.auth[k] for k in ("domain", "member_id", "application_token", "access_token", "client_endpoint")}
-    body = bitrix_event(event, auth, data)
+    body = bitrix_event(event, auth, data, ts)
     return hooks.post("/bitrix24", content=body, headers={"content-type": "application/x-www-form-urlencoded"})

@@ -30,7 +30,7 @@ def test_sends_of_one_number_never_exceed_its_budget_in_any_second(
         get_settings.cache_clear()
 
 
-def test_metrics_are_emf_lines_with_the_channel_as_dimension(
+def test_metrics_are_emf_lines_with_the_channel_as_dimension_unless_disabled(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
@@ -42,3 +42,7 @@ def test_metrics_are_emf_lines_with_the_channel_as_dimension(
     assert set(directive["Dimensions"][0]) == {"service", "channelId"}
     assert emf["channelId"] == "01JCHANNEL0000000000000001"
     assert emf["MessagesIn"] in (1.0, [1.0])
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    relay._metric("MessagesIn", "01JCHANNEL0000000000000001")
+    assert "_aws" not in capsys.readouterr().out

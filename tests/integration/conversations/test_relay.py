@@ -104,13 +104,17 @@ def test_fifty_messages_of_one_contact_arrive_in_their_order(
 ) -> None:
     gateway = connect(api, hooks, fakes, work)
     wa_id = _wa_id()
-    start = int(time.time()) - 100
+    second = int(time.time()) - 100  # a burst: WhatsApp's timestamps have whole seconds, so all 50 share one
     for i in range(50):
-        message = meta_message(wa_id, _wamid(), f"mensagem {i}", at=start + i)
+        message = meta_message(wa_id, _wamid(), f"mensagem {i}", at=second)
         assert post_meta(hooks, meta_notification(gateway.phone_number_id, messages=[message])).status_code == 200
 
     work(lambda: len(_relayed(fakes, gateway, wa_id)) == 50, timeout_s=180)
-    assert [m["message"]["text"] for m in _relayed(fakes, gateway, wa_id)] == [f"mensagem {i}" for i in range(50)]
+    expected = [f"mensagem {i}" for i in range(50)]
+    assert [m["message"]["text"] for m in _relayed(fakes, gateway, wa_id)] == expected
+    [conversation] = _conversations(api, gateway)
+    logged = _messages(api, gateway, conversation["id"])  # newest first
+    assert [m["text"] for m in reversed(logged)] == expected
 
 
 def test_an_image_is_kept_and_handed_to_bitrix24_as_a_link_that_downloads_it(
@@ -167,9 +171,10 @@ def test_an_operator_reply_goes_to_whatsapp_formatted_and_its_statuses_come_back
     api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
 ) -> None:
     gateway = connect(api, hooks, fakes, work)
-    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+    second = int(time.time())  # the reply is written in the second of the question
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway, at=second)
     data = _operator_message(gateway, conversation["id"], "[b]Abrimos[/b] às 9h", 5001)
-    assert post_bitrix(hooks, gateway, "ONIMCONNECTORMESSAGEADD", data).status_code == 200
+    assert post_bitrix(hooks, gateway, "ONIMCONNECTORMESSAGEADD", data, ts=second).status_code == 200
 
     work(lambda: len(_meta_sent(fakes, wa_id)) == 1)
     sent = _meta_sent(fakes, wa_id)[0]
@@ -186,9 +191,9 @@ def test_an_operator_reply_goes_to_whatsapp_formatted_and_its_statuses_come_back
     payload = meta_notification(gateway.phone_number_id, statuses=[meta_status(wamid, wa_id, "read")])
     assert post_meta(hooks, payload).status_code == 200
     work(lambda: any(s["kind"] == "reading" for s in portal.statuses))
-    # Both were written within the same second: find the reply by its direction, not by its place.
-    [reply] = [m for m in _messages(api, gateway, conversation["id"]) if m["direction"] == "out"]
-    assert reply["status"] == "read"
+    reply, question = _messages(api, gateway, conversation["id"])  # newest first
+    assert (question["direction"], question["text"]) == ("in", "oi")
+    assert (reply["direction"], reply["status"]) == ("out", "read")
 
 
 def test_outside_the_24_hour_window_the_operator_is_told_why_nothing_was_sent(
