@@ -21,19 +21,18 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench.overhead import OverheadResult, RoundTripTimer, compare
 from bench.stats import Summary, summarise
 from bench.target import BenchError, Target, shared_clients
+from tests.support.environment import settings_from
 
 if TYPE_CHECKING:
     from chalice.app import Chalice
@@ -99,24 +98,6 @@ def _timed_bitrix24() -> FakeBitrix24:
 def _arrivals(fake: FakeBitrix24) -> dict[str, float]:
     found: dict[str, float] = getattr(fake, "arrivals")  # noqa: B009 - set by the subclass above
     return found
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    from chalicelib.core.config import get_settings
-
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
 
 
 class _Consumers:
@@ -365,7 +346,7 @@ def measure_gateway(
     )
     spec = demo_gateway.DemoSpec(phone_number_id=_PHONE_NUMBER_ID, domain=_DOMAIN, member_id=_MEMBER_ID)
     try:
-        with _environment(settings):
+        with settings_from(settings):
             progress("gateway: connecting a number and a portal (install through the hooks server)")
             with _Consumers(app, 1), contextlib.redirect_stdout(io.StringIO()):
                 demo_gateway.connect(admin, bitrix, spec)

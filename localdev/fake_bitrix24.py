@@ -26,11 +26,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from chalicelib.inbound.bitrix24 import nest_form
+from localdev.fakes import LoopbackFake
 
 __all__ = ["FakeBitrix24"]
 
@@ -84,7 +85,7 @@ def _digits(value: Any) -> str:
     return "".join(c for c in str(value or "") if c.isdigit())
 
 
-class FakeBitrix24:
+class FakeBitrix24(LoopbackFake):
     """Fake Bitrix24 portals and OAuth server on 127.0.0.1 (a free port unless ``port`` is given)."""
 
     kind = "bitrix24"
@@ -103,16 +104,7 @@ class FakeBitrix24:
         self._ids = itertools.count(1001)
         self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bitrix24", daemon=True)
-
-    # --- the FakeProvider surface -------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Base URL of the fake."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._listen(port, self._handler(), "fake-bitrix24")
 
     @property
     def rest_url(self) -> str:
@@ -123,21 +115,6 @@ class FakeBitrix24:
     def oauth_url(self) -> str:
         """The value for ``settings.bitrix24_oauth_url``."""
         return f"{self.url}{OAUTH_PATH}"
-
-    def start(self) -> FakeBitrix24:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def accepted(self) -> list[dict[str, Any]]:
-        """The requests the fake accepted (answered 2xx)."""
-        with self._lock:
-            return [r for r in self.received if 200 <= int(r["status"]) < 300]
 
     # --- python helpers for tests ---------------------------------------------------------------------------------
 

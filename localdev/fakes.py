@@ -27,10 +27,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FakeKind", "FakeProvider"]
+__all__ = ["FakeKind", "FakeProvider", "LoopbackFake"]
 
 FakeKind = Literal["twilio", "meta", "ses", "webpush"]
 Reply = tuple[int, dict[str, Any], str | None]
@@ -161,7 +161,41 @@ def _meta_message_error(sent: dict[str, Any], closed_windows: set[str]) -> str |
     return "Param type is invalid"
 
 
-class FakeProvider:
+class LoopbackFake:
+    """What every fake server shares: it serves on 127.0.0.1 in a daemon thread and keeps what it received."""
+
+    received: list[dict[str, Any]]
+    _lock: threading.Lock | threading.RLock
+    _server: ThreadingHTTPServer
+    _thread: threading.Thread
+
+    def _listen(self, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the fake."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def accepted(self) -> list[dict[str, Any]]:
+        """The requests the fake accepted (answered 2xx)."""
+        with self._lock:
+            return [r for r in self.received if 200 <= int(r["status"]) < 300]
+
+
+class FakeProvider(LoopbackFake):
     """One fake provider on 127.0.0.1 (a free port unless ``port`` is given)."""
 
     def __init__(self, kind: FakeKind, port: int = 0, seed: int | None = None) -> None:
@@ -178,29 +212,7 @@ class FakeProvider:
         self._media: dict[str, tuple[bytes, str]] = {}
         self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-{kind}", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """Base URL of the fake."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeProvider:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def accepted(self) -> list[dict[str, Any]]:
-        """The requests the fake accepted (answered 2xx)."""
-        with self._lock:
-            return [r for r in self.received if 200 <= int(r["status"]) < 300]
+        self._listen(port, self._handler(), f"fake-{kind}")
 
     def add_media(self, media_id: str, content: bytes, mime_type: str) -> str:
         """Meta: make ``media_id`` downloadable (as a customer's photo or document would be); returns the id."""

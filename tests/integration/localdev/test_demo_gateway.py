@@ -3,15 +3,16 @@ server, as a portal would), connecting again keeps them, and a new fake Bitrix24
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.support.environment import settings_from
 from tests.support.identity import Account, signup
 
 
@@ -23,43 +24,25 @@ class Local:
     hooks_url: str
 
 
-def _point_at(bitrix: Any, hooks_url: str) -> None:
-    from chalicelib.core.config import get_settings
-
-    os.environ.update(
-        {
-            "BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK": "true",
-            "BTRIX_BITRIX24_REST_URL": bitrix.rest_url,
-            "BTRIX_BITRIX24_OAUTH_URL": bitrix.oauth_url,
-            "BTRIX_BITRIX24_HANDLER_URL": f"{hooks_url}/bitrix24",
-        }
-    )
-    get_settings.cache_clear()
+def _pointing_at(bitrix: Any, hooks_url: str) -> dict[str, str]:
+    """The settings that send the app's Bitrix24 calls to ``bitrix`` and its install links to ``hooks_url``."""
+    return {
+        "BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK": "true",
+        "BTRIX_BITRIX24_REST_URL": bitrix.rest_url,
+        "BTRIX_BITRIX24_OAUTH_URL": bitrix.oauth_url,
+        "BTRIX_BITRIX24_HANDLER_URL": f"{hooks_url}/bitrix24",
+    }
 
 
 @pytest.fixture(scope="module")
-def local(stack: Any) -> Iterator[Local]:
+def local(stack: Any, hooks: httpx.Client) -> Iterator[Local]:
     """A fake Bitrix24, the hooks server, and the app's queue consumers running in the background."""
     from app import app
-    from chalicelib.core.config import get_settings
-    from functions import FUNCTION_URLS
     from localdev.fake_bitrix24 import FakeBitrix24
-    from localdev.function_urls import make_server
     from localdev.worker import QueueWorker
 
-    names = (
-        "BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK",
-        "BTRIX_BITRIX24_REST_URL",
-        "BTRIX_BITRIX24_OAUTH_URL",
-        "BTRIX_BITRIX24_HANDLER_URL",
-    )
-    saved = {name: os.environ.get(name) for name in names}
     bitrix = FakeBitrix24().start()
-    server = make_server("127.0.0.1", 0, FUNCTION_URLS)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    hooks_url = f"http://{host!s}:{port}/hooks"
-    _point_at(bitrix, hooks_url)
+    hooks_url = str(hooks.base_url).rstrip("/")
     stop = threading.Event()
     worker = QueueWorker(app, wait_seconds=0)
 
@@ -71,19 +54,12 @@ def local(stack: Any) -> Iterator[Local]:
     consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
     try:
-        yield Local(bitrix, hooks_url)
+        with settings_from(_pointing_at(bitrix, hooks_url)):
+            yield Local(bitrix, hooks_url)
     finally:
         stop.set()
         consumer.join(timeout=30)
-        server.shutdown()
-        server.server_close()
         bitrix.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
 
 
 def _principal(account: Account) -> Any:
@@ -152,13 +128,12 @@ def test_a_new_fake_bitrix24_gets_the_portal_installed_again(api: Any, local: Lo
     # the demo portal keeps its application token, so the same second would be the same (deduplicated) event.
     time.sleep(1.1)
     restarted = FakeBitrix24().start()
-    _point_at(restarted, local.hooks_url)
     try:
-        again = connect(_principal(admin), restarted, spec)
+        with settings_from(_pointing_at(restarted, local.hooks_url)):
+            again = connect(_principal(admin), restarted, spec)
 
-        assert again.portal_id == first.portal_id
-        assert restarted.portal(spec.domain).lines[("btrix_whatsapp", spec.line)] is True
-        assert [c["status"] for c in _channels(api, admin) if c["kind"] == "bitrix24"] == ["connected"]
+            assert again.portal_id == first.portal_id
+            assert restarted.portal(spec.domain).lines[("btrix_whatsapp", spec.line)] is True
+            assert [c["status"] for c in _channels(api, admin) if c["kind"] == "bitrix24"] == ["connected"]
     finally:
-        _point_at(local.bitrix, local.hooks_url)
         restarted.stop()
