@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from boto3.dynamodb.conditions import Attr, ConditionBase
+
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
@@ -149,20 +151,20 @@ def record_activity(
     outbound_at: str | datetime | None = None,
     error: str | None = None,
 ) -> None:
-    """Note on the channel's health when it last received or sent a message, or what last went wrong."""
-    changes: dict[str, Any] = {}
-    if inbound_at is not None:
-        changes["lastInboundAt"] = _iso(inbound_at)
-    if outbound_at is not None:
-        changes["lastOutboundAt"] = _iso(outbound_at)
+    """Note on the channel's health when it last received or sent a message, or what last went wrong. The times
+    only move forward: a late or redriven message does not make the channel look quieter than it is."""
+    writes: list[tuple[dict[str, Any], ConditionBase | None]] = []
+    for name, value in (("lastInboundAt", inbound_at), ("lastOutboundAt", outbound_at)):
+        if value is not None:
+            at = _iso(value)
+            writes.append(({name: at}, Attr(name).not_exists() | Attr(name).lt(at)))
     if error:
-        changes["lastError"] = {"at": _now(), "message": error[:500]}
-    if not changes:
-        return
-    try:
-        Table().transact([store.health_op(tenant_id, channel_id, changes)])
-    except TransactionConflict:
-        logger.info("activity of a deleted channel", extra={"channelId": channel_id})
+        writes.append(({"lastError": {"at": _now(), "message": error[:500]}}, None))
+    for changes, condition in writes:  # one write each: an older time must not hold back the other fields
+        try:
+            Table().transact([store.health_op(tenant_id, channel_id, changes, condition=condition)])
+        except TransactionConflict:
+            logger.debug("channel activity not newer, or channel deleted", extra={"channelId": channel_id})
 
 
 # --- API --------------------------------------------------------------------------------------------------------

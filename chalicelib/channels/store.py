@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.channels.models import PortalRecord, PortalTokensRecord, WhatsAppChannelRecord
 from chalicelib.core.db import keys
@@ -115,10 +115,12 @@ def update_channel_op(record: ChannelRecord, changes: Mapping[str, Any]) -> dict
     return update_op(*channel_key(record.tenant_id, record.id), sets, expected_version=record.version, remove=removed)
 
 
-def health_op(tenant_id: str, channel_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Set health fields (last activity, last error, token expiry) whatever the version: they are not the
-    client's to edit, so they do not make its next PATCH fail."""
-    return change_op(*channel_key(tenant_id, channel_id), set_=changes)
+def health_op(
+    tenant_id: str, channel_id: str, changes: Mapping[str, Any], *, condition: ConditionBase | None = None
+) -> dict[str, Any]:
+    """Set health fields (last activity, last error, token expiry) whatever the version (they are not the
+    client's to edit, so they do not make its next PATCH fail), only if ``condition`` holds when given."""
+    return change_op(*channel_key(tenant_id, channel_id), set_=changes, condition=condition)
 
 
 def delete_channel_ops(record: ChannelRecord) -> list[dict[str, Any]]:

@@ -99,6 +99,10 @@ def test_the_list_shows_numbers_and_portals_with_their_health_to_readers(api: An
     assert pending.status_code == 201, pending.body
     service.record_activity(admin.tenant_id, number["id"], inbound_at="2025-03-01T10:00:00.000Z")
     service.record_activity(admin.tenant_id, number["id"], error="Meta 131047: outside the window")
+    # a redriven old message is noted late: the channel's last activity does not move back
+    service.record_activity(
+        admin.tenant_id, number["id"], inbound_at="2025-02-01T10:00:00.000Z", outbound_at="2025-02-01T10:00:05.000Z"
+    )
     agent = add_user(api, admin, Role.AGENT)
 
     listed = call(api, "GET", "/channels?limit=10", headers=agent.headers())
@@ -112,6 +116,7 @@ def test_the_list_shows_numbers_and_portals_with_their_health_to_readers(api: An
     assert "handlerUrl" not in portal
     health = items[number["id"]]
     assert health["lastInboundAt"] == "2025-03-01T10:00:00.000Z"
+    assert health["lastOutboundAt"] == "2025-02-01T10:00:05.000Z"
     assert health["lastError"] == "Meta 131047: outside the window"
     assert health["lastErrorAt"]
     assert call(api, "POST", "/channels/whatsapp", number_body(), agent.headers()).status_code == 403
