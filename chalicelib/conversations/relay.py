@@ -11,12 +11,13 @@ Two queues feed them:
   becomes a ``conversation.send`` job in the conversation's group.
 
 Every step is idempotent on the message: it is recorded once per provider id (a reference item named by the
-wamid or the Bitrix24 message id, created on condition in the message's transaction), and each step checks the status it moves from, so a redelivered queue message
-re-does only what did not finish. Provider outages (5xx, 429, ``QUERY_LIMIT_EXCEEDED``, Meta 130429, timeouts)
-are retried with exponential backoff (the message is hidden, ``ChangeMessageVisibility``); after the queue's last
-attempt the message is marked ``failed`` with the reason (``GET /conversations/{id}/messages`` shows it) and SQS
-moves the job to the DLQ; ``POST /conversations/{id}/messages/{messageId}/retry`` or the redrive command sends it
-again. Errors a retry cannot fix fail the message at once.
+wamid or the Bitrix24 message id, created on condition in the message's transaction), and each step checks the
+status it moves from, so a redelivered queue message re-does only what did not finish. Provider outages (5xx,
+429, ``QUERY_LIMIT_EXCEEDED``, Meta 130429, timeouts) are retried with exponential backoff (the message is hidden,
+``ChangeMessageVisibility``); after the queue's last attempt the message is marked ``failed`` with the reason
+(``GET /conversations/{id}/messages`` shows it) and SQS moves the job to the DLQ;
+``POST /conversations/{id}/messages/{messageId}/retry`` or the redrive command sends it again. Errors a retry
+cannot fix fail the message at once.
 """
 
 from __future__ import annotations

@@ -101,6 +101,7 @@ def send_message(
 def retry_message(conversation_id: str, message_id: str, principal: Principal) -> Message:
     """Retry a failed message
 
-    A failed (or not_sent) message gets a fresh set of attempts, in its conversation's order.
+    A failed (or not_sent) message gets a fresh set of attempts, in its conversation's order; so does an outbound
+    message still queued 10 minutes after its last change (its job was lost).
     """
     return service.retry_message(principal, conversation_id, message_id)

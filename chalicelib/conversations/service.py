@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.access.permissions import Permission
@@ -19,7 +19,7 @@ from chalicelib.conversations.models import (
 )
 from chalicelib.core import clock
 from chalicelib.core.db.store import QueryPage, Table, put_op
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.idempotency import once
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, paginate
@@ -27,6 +27,7 @@ from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, enqueue
 
 __all__ = [
+    "STALE_QUEUED",
     "conversation_view",
     "get_conversation",
     "list_conversations",
@@ -36,6 +37,11 @@ __all__ = [
     "retry_message",
     "send_message",
 ]
+
+# A message still ``queued`` this long after its last change has lost its job (a crash between the write and the
+# enqueue): its retry is allowed. A job that is only waiting out a backoff is harmless to doubled, since each send
+# step checks the status it moves from.
+STALE_QUEUED = timedelta(minutes=10)
 
 
 def _time(value: str | None) -> datetime | None:
@@ -179,16 +185,32 @@ def send_message(
         Table().transact(
             [put_op({"PK": pk, "SK": sk, "entity": store.MESSAGE_ENTITY, **record.model_dump()}), *seal(view)]
         )
-        relay.queue_send(conversation, record)
+        try:
+            relay.queue_send(conversation, record)
+        except AppError as exc:  # recorded but not queued: failed and retryable, not silently stuck as queued
+            failed = store.update_message(
+                record,
+                {"status": "failed", "error": f"could not be queued ({exc.detail}); retry it", "updatedAt": at},
+                from_status=["queued"],
+            )
+            return message_view(failed or record)
         return view
 
     return once(principal.tenant_id, idempotency_key, f"conversation-message:{conversation.id}", body, Message, create)
 
 
 def requeue(record: MessageRecord, conversation: ConversationRecord) -> MessageRecord:
-    """Give a failed message a fresh set of attempts and put its job back in the conversation's queue group."""
-    if record.status != "failed" and not (record.status == "not_sent" and record.direction == "out"):
-        raise Conflict(detail=f"message {record.id} is {record.status}: only failed messages are retried")
+    """Give a failed message (an outbound one also when not sent, or queued but stale) a fresh set of attempts and
+    put its job back in the conversation's queue group."""
+    stale = (_time(record.updated_at) or clock.now()) <= clock.now() - STALE_QUEUED
+    retryable = record.status == "failed" or (
+        record.direction == "out" and (record.status == "not_sent" or (record.status == "queued" and stale))
+    )
+    if not retryable:
+        raise Conflict(
+            detail=f"message {record.id} is {record.status}: only failed, not sent, or stale queued messages "
+            f"(unchanged for {int(STALE_QUEUED.total_seconds() // 60)} minutes) are retried"
+        )
     restart = "received" if record.direction == "in" else "queued"
     at = clock.isoformat(clock.now())
     changes = {"status": restart, "error": None, "attempts": record.attempts + 1, "updatedAt": at}

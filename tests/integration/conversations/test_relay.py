@@ -8,9 +8,11 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.conversations.conftest import Fakes, Gateway, connect, post_bitrix, post_meta
 from tests.support.gateway import meta_message, meta_notification, meta_status
@@ -354,3 +356,55 @@ def test_a_message_bitrix24_keeps_refusing_fails_visibly_goes_to_the_dlq_and_is_
     settle()
     assert len(_relayed(fakes, gateway, wa_id)) == 1
     assert _messages(api, gateway, conversation["id"])[0]["status"] == "relayed"
+
+
+def test_an_agent_message_that_could_not_be_queued_is_failed_visibly_and_retried(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.conversations import relay
+    from chalicelib.core.errors import DependencyUnavailable
+
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+
+    def queue_down(*_: Any) -> None:
+        raise DependencyUnavailable(detail="the whatsapp-inbound queue is not reachable")
+
+    monkeypatch.setattr(relay, "queue_send", queue_down)
+    path = f"/conversations/{conversation['id']}/messages"
+    answer = call(api, "POST", path, {"text": "Chegou?"}, gateway.admin.headers())
+    monkeypatch.undo()
+
+    assert answer.status_code == 202, answer.body
+    assert answer.json_body["status"] == "failed"
+    assert "could not be queued" in answer.json_body["error"]
+    logged = _messages(api, gateway, conversation["id"])[0]
+    assert (logged["id"], logged["status"]) == (answer.json_body["id"], "failed")
+    retry = f"{path}/{answer.json_body['id']}/retry"
+    assert call(api, "POST", retry, None, gateway.admin.headers()).status_code == 202
+    work(lambda: [m["text"]["body"] for m in _meta_sent(fakes, wa_id)] == ["Chegou?"])
+
+
+def test_a_queued_message_whose_job_was_lost_is_retried_once_it_is_stale(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.conversations import relay
+    from chalicelib.conversations.service import STALE_QUEUED
+    from chalicelib.core import clock
+
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+    monkeypatch.setattr(relay, "queue_send", lambda *_: None)  # the function died between the write and the send
+    path = f"/conversations/{conversation['id']}/messages"
+    answer = call(api, "POST", path, {"text": "Pedido pronto"}, gateway.admin.headers())
+    monkeypatch.undo()
+    assert answer.json_body["status"] == "queued"
+    retry = f"{path}/{answer.json_body['id']}/retry"
+
+    early = call(api, "POST", retry, None, gateway.admin.headers())
+    assert early.status_code == 409
+    assert "stale queued" in early.json_body["detail"]
+    with clock.frozen_clock(clock.now() + STALE_QUEUED + timedelta(seconds=1)):
+        assert call(api, "POST", retry, None, gateway.admin.headers()).status_code == 202
+        work(lambda: [m["text"]["body"] for m in _meta_sent(fakes, wa_id)] == ["Pedido pronto"])
+    assert _messages(api, gateway, conversation["id"])[0]["status"] == "sent"
