@@ -112,7 +112,8 @@ def update_channel(channel_id: str, body: UpdateChannelRequest, principal: Princ
 def delete_channel(channel_id: str, principal: Principal) -> None:
     """Delete a channel
 
-    A number stops being routed to this account; a portal's events stop being accepted (unmap its numbers first).
+    A number stops being routed to this account (its Open Line is turned off unless another number uses it); a
+    portal's events stop being accepted and the connector leaves its Open Lines (unmap its numbers first).
     """
     service.delete_channel(principal, channel_id)
 

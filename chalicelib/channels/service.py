@@ -213,9 +213,9 @@ def _mapped_portal(principal: Principal, portal_id: str | None, field: str) -> P
     return found
 
 
-def _activate(number: WhatsAppChannelRecord, portal: PortalRecord | None) -> None:
-    """Turn the connector on for the number's Open Line, when its portal is connected; a failure is recorded on
-    the number's health (and a fatal one disconnects the portal), not raised: the mapping stays."""
+def _activate(number: WhatsAppChannelRecord, portal: PortalRecord | None, *, active: bool = True) -> None:
+    """Turn the connector on (or off) for the number's Open Line, when its portal is connected; a failure is
+    recorded on the number's health (and a fatal one disconnects the portal), not raised: the mapping stays."""
     if portal is None or number.line is None or portal.status != "connected":
         return
     try:
@@ -223,11 +223,34 @@ def _activate(number: WhatsAppChannelRecord, portal: PortalRecord | None) -> Non
             number.tenant_id,
             portal.id,
             "imconnector.activate",
-            {"CONNECTOR": CONNECTOR_ID, "LINE": number.line, "ACTIVE": 1},
+            {"CONNECTOR": CONNECTOR_ID, "LINE": number.line, "ACTIVE": 1 if active else 0},
         )
     except (Bitrix24Error, AppError) as exc:
-        logger.warning("open line not activated", extra={"channelId": number.id, "error": str(exc)})
-        record_activity(number.tenant_id, number.id, error=f"Open Line {number.line} not activated: {exc}")
+        state = "activated" if active else "deactivated"
+        logger.warning(f"open line not {state}", extra={"channelId": number.id, "error": str(exc)})
+        record_activity(number.tenant_id, number.id, error=f"Open Line {number.line} not {state}: {exc}")
+
+
+def _release_line(before: WhatsAppChannelRecord) -> None:
+    """Turn the number's former Open Line off, unless another number of the portal still relays to it."""
+    if before.portal_id is None or before.line is None:
+        return
+    sharing = [n for n in store.numbers_of_portal(before.tenant_id, before.portal_id) if n.id != before.id]
+    if any(n.line == before.line for n in sharing):
+        return
+    portal = store.get_channel(before.tenant_id, before.portal_id)
+    _activate(before, portal if isinstance(portal, PortalRecord) else None, active=False)
+
+
+def _unregister(portal: PortalRecord) -> None:
+    """Take the BTRIX connector off a connected portal's Open Lines before the portal channel goes (best effort:
+    the portal may already be unreachable; its routes and tokens are deleted anyway)."""
+    if portal.status != "connected":
+        return
+    try:
+        tokens.portal_call(portal.tenant_id, portal.id, "imconnector.unregister", {"ID": CONNECTOR_ID})
+    except (Bitrix24Error, AppError) as exc:
+        logger.warning("connector not unregistered", extra={"channelId": portal.id, "error": str(exc)})
 
 
 def connect_whatsapp(principal: Principal, body: ConnectWhatsAppRequest, idempotency_key: str | None) -> Channel:
@@ -436,7 +459,9 @@ def update_channel(principal: Principal, channel_id: str, body: UpdateChannelReq
         )
     except TransactionConflict as exc:
         raise VersionConflict(detail="the channel changed since you read it; reload and retry") from exc
-    if isinstance(after, WhatsAppChannelRecord) and "portal_id" in sent:
+    if isinstance(record, WhatsAppChannelRecord) and isinstance(after, WhatsAppChannelRecord) and "portal_id" in sent:
+        if (record.portal_id, record.line) != (after.portal_id, after.line):
+            _release_line(record)
         _activate(after, portal)
     return _view(after)
 
@@ -459,6 +484,7 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
     ops = store.delete_channel_ops(record)
     if isinstance(record, WhatsAppChannelRecord):
         ops.append(routing.remove_whatsapp_route_op(tenant, record.phone_number_id))
+        _release_line(record)
     else:
         mapped = store.numbers_of_portal(tenant, record.id)
         if mapped:
@@ -473,6 +499,7 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
             route = routing.find_bitrix_portal(record.member_id) if record.member_id else None
         if route is not None and route.tenant_id == tenant and route.portal_id == record.id:
             ops.append(routing.remove_bitrix_portal_op(tenant, route.member_id))
+        _unregister(record)
     ops += [
         audit_op(principal, "channel.deleted", Kind.CHANNEL, record.id, before=_view(record).model_dump()),
         event_put_op(

@@ -166,6 +166,7 @@ def test_patch_maps_a_number_to_a_connected_portal_and_activates_its_line(
         None,
         None,
     )
+    assert bitrix.portal(portal.domain).lines[(service.CONNECTOR_ID, "12")] is False  # the line is released
 
 
 def test_a_portal_has_only_a_name_to_change(api: Any, admin: Account, bitrix: Any) -> None:
@@ -206,11 +207,18 @@ def test_a_portal_relaying_numbers_is_deleted_only_once_they_are_unmapped(
     portal = connect_portal(api, hooks, bitrix, admin)
     number = connect_number(api, admin, portalId=portal.id, line="4", phoneNumberId=phone_number_id())
 
+    sharing = connect_number(api, admin, portalId=portal.id, line="4", phoneNumberId=phone_number_id())
+    lines = bitrix.portal(portal.domain).lines
+
     refused = call(api, "DELETE", f"/channels/{portal.id}", headers=admin.headers())
     assert refused.status_code == 409
     assert number["id"] in refused.json_body["errors"][0]["message"]
     call(api, "DELETE", f"/channels/{number['id']}", headers=admin.headers())
+    assert lines[(service.CONNECTOR_ID, "4")] is True  # another number still relays to line 4
+    call(api, "DELETE", f"/channels/{sharing['id']}", headers=admin.headers())
+    assert lines[(service.CONNECTOR_ID, "4")] is False
     deleted = call(api, "DELETE", f"/channels/{portal.id}", headers=admin.headers())
 
     assert deleted.status_code == 204
     assert find_bitrix_portal(portal.member_id) is None
+    assert service.CONNECTOR_ID not in bitrix.portal(portal.domain).connectors  # gone from the Open Lines too
