@@ -209,16 +209,22 @@ class BtrixStack(Stack):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         role.allow("RunWorkflows", ["states:CreateStateMachine", "states:StartExecution"], [machines])
+        # Notifications' email channel sends through SES v2 from BTRIX_EMAIL_FROM, an identity verified in the
+        # account when the stage is set up (DEPLOY.md); which one is configuration, so every identity of the account.
+        identities = stack.format_arn(service="ses", resource="identity", resource_name="*")
+        role.allow("SendEmail", ["ses:SendEmail"], [identities])
         role.allow("ReportTransitions", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"])
         accept(
             role.policy,
             "AwsSolutions-IAM5",
             "Workflow machines are created at run time under the stage's name prefix (<prefix>-wf-*); task-token"
             " calls (SendTaskSuccess/Failure) name a token, not a resource; media objects are written at run time"
-            " under the tenants' prefix (T/*) of the media bucket",
+            " under the tenants' prefix (T/*) of the media bucket; the email sender is an SES identity of the"
+            " account chosen by configuration (BTRIX_EMAIL_FROM)",
             applies_to=[
                 "Resource::*",
                 RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:states:.*:stateMachine:btrix-[a-z]+-wf-\\*$/g"),
                 RegexAppliesTo(regex="/^Resource::<MediaBucket[A-Za-z0-9]+\\.Arn>\\/T\\/\\*$/g"),
+                RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:ses:.*:identity\\/\\*$/g"),
             ],
         )

@@ -211,6 +211,14 @@ def test_policies_grant_no_wildcard_action_no_scan_and_no_resource_star_but_list
             assert set(actions) <= unscoped | _LOG_DELIVERY, statement
 
 
+def test_the_app_may_send_email_through_ses_identities_of_the_account(synthesized: Synthesized) -> None:
+    [grant] = [s for s in statements(synthesized.documents["dev"]) if "ses:SendEmail" in as_list(s["Action"])]
+    assert as_list(grant["Action"]) == ["ses:SendEmail"]
+    arn = json.dumps(grant["Resource"])  # a Fn::Join of partition, region and account
+    assert ":ses:" in arn
+    assert ":identity/*" in arn
+
+
 def test_key_secrets_and_bucket_are_encrypted_and_private(synthesized: Synthesized) -> None:
     document = synthesized.documents["dev"]
     template = synthesized.templates["dev"]
