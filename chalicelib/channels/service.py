@@ -635,7 +635,25 @@ def _installed(portal: PortalRecord, body: dict[str, Any]) -> None:
         ]
     if ops:
         Table().transact(ops)
+    _supersede(portal, member_id, domain)
     _set_up_connector(tenant, portal.id)
+
+
+def _supersede(portal: PortalRecord, member_id: str, domain: str) -> None:
+    """The portal was installed through ``portal``'s link while another portal channel of the account held it:
+    the member route now leads here, so the older channel is disconnected (its ADMINs told why) rather than left
+    looking connected with nothing behind it. Numbers mapped to it stay so until someone maps them here."""
+    start: dict[str, str] | None = None
+    while True:
+        page = store.list_channels(portal.tenant_id, 100, start)
+        for item in page.items:
+            other = store.record_of(item)
+            if isinstance(other, PortalRecord) and other.id != portal.id and other.member_id == member_id:
+                reason = f"the portal {domain} was connected again as the channel {portal.name!r}"
+                tokens.mark_disconnected(other.tenant_id, other.id, reason, forget_tokens=True)
+        if page.last_key is None:
+            return
+        start = dict(page.last_key)
 
 
 def _set_up_connector(tenant_id: str, portal_id: str) -> None:

@@ -145,3 +145,27 @@ def test_the_used_install_link_does_not_connect_again(
 
     assert refused.status_code == 401
     assert find_bitrix_portal(other) is None
+
+
+def test_installing_a_portal_through_a_second_channel_disconnects_the_first(
+    api: Any, admin: Account, hooks: httpx.Client, bitrix: Any
+) -> None:
+    first = call(api, "POST", "/channels/bitrix24", {"name": "Matriz"}, admin.headers()).json_body
+    domain, member_id = f"p{new_id().lower()}.bitrix24.com", f"m{new_id().lower()}"
+    queued = install(hooks, bitrix, first["handlerUrl"], domain, member_id)
+    queued.pop("fakeAuth")
+    service.handle_portal_event(queued)
+    second = call(api, "POST", "/channels/bitrix24", {"name": "Filial"}, admin.headers()).json_body
+
+    queued = install(hooks, bitrix, second["handlerUrl"], domain, member_id)
+    queued.pop("fakeAuth")
+    service.handle_portal_event(queued)
+
+    route = find_bitrix_portal(member_id)
+    assert route is not None
+    assert route.portal_id == second["id"]
+    assert _get(api, admin, second["id"])["status"] == "connected"
+    older = _get(api, admin, first["id"])
+    assert older["status"] == "disconnected"
+    assert "Filial" in older["disconnectedReason"]
+    assert store.get_tokens(admin.tenant_id, first["id"]) is None
