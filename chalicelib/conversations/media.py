@@ -20,8 +20,8 @@ def media_key(tenant_id: str, conversation_id: str, message_id: str, filename: s
 
 
 def store_media(tenant_id: str, conversation_id: str, message_id: str, media: Media) -> str:
-    """Keep ``media`` in the media bucket (its type and name on the object) and return a presigned GET URL valid
-    ``settings.media_url_ttl_s``. Storing the same message's file again overwrites it: safe to retry.
+    """Keep ``media`` in the media bucket (its type and name on the object) and return its object key (share it
+    with ``media_url``). Storing the same message's file again overwrites it: safe to retry.
 
     The bucket encrypts with its own default (the stage's KMS key in infra), so the request names no key: naming
     ``aws:kms`` without one would pick the account's ``aws/s3`` key instead. S3 failures raise
@@ -41,7 +41,7 @@ def store_media(tenant_id: str, conversation_id: str, message_id: str, media: Me
         )
     except (ClientError, BotoCoreError) as exc:
         raise DependencyUnavailable(detail=f"the media bucket did not take {key}") from exc
-    return media_url(key)
+    return key
 
 
 def media_url(key: str) -> str:

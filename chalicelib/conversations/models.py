@@ -42,6 +42,11 @@ class StoredFile(ApiModel):
     media_id: str | None = Field(default=None, description="Meta's media id (inbound)")
     storage_key: str | None = Field(default=None, description="Object key in the media bucket (inbound)")
     link: str | None = Field(default=None, description="Where the file can be fetched (outbound)")
+    url: str | None = Field(
+        default=None,
+        description="A link that downloads a kept file (received media), valid BTRIX_MEDIA_URL_TTL_S from the read;"
+        " only in API answers",
+    )
 
 
 class ConversationRecord(ApiModel):

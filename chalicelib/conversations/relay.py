@@ -245,18 +245,35 @@ def _bitrix_contact(conversation: ConversationRecord, portal_id: str) -> str:
     return contact_id
 
 
-def _file_urls(record: MessageRecord, number: graph.MetaNumber) -> list[dict[str, str]]:
-    """Each media of the message fetched from Meta, kept in our bucket, and handed over as a presigned URL."""
+def _keep_media(record: MessageRecord, number: graph.MetaNumber) -> MessageRecord:
+    """Each media of the message fetched from Meta (its links expire) and kept in our bucket, the object keys noted
+    on the message; files already kept (a retry) are not fetched again."""
     from chalicelib.conversations.media import store_media
 
+    if all(f.storage_key or not f.media_id for f in record.files):
+        return record
     files = []
     for file in record.files:
-        if not file.media_id:
-            continue
-        media = graph.fetch_media(number, file.media_id)
-        url = store_media(record.tenant_id, record.conversation_id, record.id, media)
-        files.append({"url": url, "name": file.filename or media.filename or f"{file.kind}"})
-    return files
+        if file.media_id and not file.storage_key:
+            media = graph.fetch_media(number, file.media_id)
+            key = store_media(record.tenant_id, record.conversation_id, record.id, media)
+            file = file.model_copy(
+                update={
+                    "storage_key": key,
+                    "filename": file.filename or media.filename,
+                    "mime_type": file.mime_type or media.mime_type,
+                }
+            )
+        files.append(file)
+    changes = {"files": [f.model_dump() for f in files], "updatedAt": clock.isoformat(clock.now())}
+    return store.update_message(record, changes) or record.model_copy(update={"files": files})
+
+
+def _file_urls(record: MessageRecord) -> list[dict[str, str]]:
+    """The kept files of the message as Bitrix24 takes them: presigned URLs and names."""
+    from chalicelib.conversations.media import media_url
+
+    return [{"url": media_url(f.storage_key), "name": f.filename or f.kind} for f in record.files if f.storage_key]
 
 
 def _chat_id(result: Any) -> str | None:
@@ -279,15 +296,16 @@ def relay_inbound(body: Mapping[str, Any]) -> None:
         conversation, record = _received(body, channel)
         if record.status in ("relayed", "stored"):
             return
+        number = channels.meta_number(tenant_id, channel.id)
+        record = _keep_media(record, number)
         if not channel.portal_id or not channel.line:
             store.update_message(record, {"status": "stored", "updatedAt": clock.isoformat(clock.now())})
             return
         portal = channels.get_portal(tenant_id, channel.portal_id)
         if portal.status != "connected":
             raise Unrelayable(f"the Bitrix24 portal {portal.domain} is {portal.status}")
-        number = channels.meta_number(tenant_id, channel.id)
         contact_id = _bitrix_contact(conversation, portal.id)
-        files = _file_urls(record, number)
+        files = _file_urls(record)
         text = record.text or ""
         if files and text in {f"[{f.kind}]" for f in record.files}:
             text = ""  # a bare media placeholder adds nothing next to the file itself

@@ -77,6 +77,13 @@ def message_view(record: MessageRecord) -> Message:
         include={"id", "conversation_id", "direction", "source", "type", "text", "files", "status", "template"}
         | {"error", "attempts", "author_id", "sent_at", "created_at", "updated_at", "delivered_at", "read_at"},
     )
+    if any(f.storage_key for f in record.files):
+        from chalicelib.conversations.media import media_url
+
+        fields["files"] = [
+            {**f.model_dump(by_alias=False), "url": media_url(f.storage_key) if f.storage_key else None}
+            for f in record.files
+        ]
     return Message.model_validate(fields)
 
 

@@ -141,6 +141,15 @@ def test_an_image_is_kept_and_handed_to_bitrix24_as_a_link_that_downloads_it(
     [file] = relayed["files"]
     assert httpx.get(file["url"]).content == picture
 
+    # the conversation's log in BTRIX shows the picture too, from the copy we keep (Meta's links expire)
+    [conversation] = _conversations(api, gateway)
+    [logged] = _messages(api, gateway, conversation["id"])
+    [kept] = logged["files"]
+    assert (kept["kind"], kept["mimeType"], kept["caption"]) == ("image", "image/png", "a bike")
+    assert httpx.get(kept["url"]).content == picture
+    downloads = [r for r in fakes.meta.received if r["method"] == "GET" and r["path"] == f"/_media/{media_id}"]
+    assert len(downloads) == 1  # fetched from Meta once
+
 
 def _operator_message(
     gateway: Gateway, conversation_id: str, text: str, message_id: int, **extra: Any
