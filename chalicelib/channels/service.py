@@ -129,6 +129,25 @@ def meta_number(tenant_id: str, channel_id: str) -> MetaNumber:
     return MetaNumber(channel.phone_number_id, decrypt_field(tenant_id, channel.access_token_encrypted))
 
 
+def notification_number(tenant_id: str) -> MetaNumber | None:
+    """The number the tenant's WhatsApp notifications go out from: its first connected WhatsApp number, so
+    customers hear from the business's own number (None: it connected none)."""
+    first: WhatsAppChannelRecord | None = None
+    start: dict[str, str] | None = None
+    while True:
+        page = store.list_channels(tenant_id, 100, start)  # newest first: the last number seen is the first
+        for item in page.items:
+            record = store.record_of(item)
+            if isinstance(record, WhatsAppChannelRecord):
+                first = record
+        if page.last_key is None:
+            break
+        start = dict(page.last_key)
+    if first is None:
+        return None
+    return MetaNumber(first.phone_number_id, decrypt_field(tenant_id, first.access_token_encrypted))
+
+
 def whatsapp_secrets(tenant_id: str, channel_id: str) -> tuple[str, str] | None:
     """The number's Meta app secret and webhook verify token (decrypted), or None if there is no such channel.
 

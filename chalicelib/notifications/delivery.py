@@ -429,7 +429,7 @@ def deliver(tenant_id: str, notification_id: str, attempt: int) -> Outcome:
     tenant = load_tenant(tenant_id)
     try:
         plan = _prepare(record, tenant, now)
-        sender = sender_for(plan.channel)
+        sender = sender_for(plan.channel, tenant_id)
     except Deferred as wait:
         _defer(record, wait.until)
         return "done"

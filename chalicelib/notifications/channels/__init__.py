@@ -6,6 +6,9 @@
 | sms      | Twilio                                                | ``twilio``                      | outbox       |
 | whatsapp | Meta Cloud API (``whatsapp_provider=meta``) or Twilio | ``meta-whatsapp`` / ``twilio``  | outbox       |
 | push     | Web Push (VAPID)                                      | ``web-push-vapid-key`` (ours)   | always on    |
+
+A tenant that connected a WhatsApp number (``POST /channels/whatsapp``) sends its WhatsApp notifications from its
+first connected number, with that number's token, whatever the platform's credentials.
 """
 
 from __future__ import annotations
@@ -26,9 +29,18 @@ from chalicelib.notifications.channels.base import (
 __all__ = ["OUTBOX", "OutgoingMessage", "ProviderError", "SendResult", "Sender", "reset_credentials", "sender_for"]
 
 
-def sender_for(channel: str) -> Sender:
-    """The provider that sends on ``channel`` now, or the outbox when its credentials are absent."""
+def sender_for(channel: str, tenant_id: str | None = None) -> Sender:
+    """The provider that sends on ``channel`` now (for ``tenant_id``), or the outbox when its credentials are
+    absent. A tenant that connected a WhatsApp number sends its WhatsApp notifications from that number."""
     settings = get_settings()
+    if channel == "whatsapp" and tenant_id:
+        from chalicelib.channels.service import notification_number
+
+        number = notification_number(tenant_id)
+        if number is not None:
+            from chalicelib.notifications.channels.meta import MetaSender
+
+            return MetaSender({"phoneNumberId": number.phone_number_id, "accessToken": number.access_token})
     if channel == "email":
         if not settings.email_from or (settings.email_provider == "smtp" and not settings.smtp_host):
             return OutboxSender()

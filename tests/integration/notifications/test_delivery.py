@@ -478,3 +478,27 @@ def test_lists_are_narrowed_by_status_channel_and_time(api: Any, fakes: dict[str
     assert ids("from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z") == []
     both = call(api, "GET", "/notifications?status=sent&channel=sms", headers=tenant.headers())
     assert both.status_code == 422
+
+
+def test_a_tenant_with_its_own_whatsapp_number_notifies_from_it(
+    api: Any, fakes: dict[str, FakeProvider], until: Until
+) -> None:
+    from tests.integration.channels.conftest import connect_number
+
+    tenant, _ = signup(api, plan="corporativo")
+    number = connect_number(api, tenant, accessToken="EAAG-own-number-token-0123456789")
+    phone = _phone()
+    service.record_inbound(tenant.tenant_id, phone, datetime.now(UTC))
+    fakes["meta"].accept_tokens = {"EAAG-own-number-token-0123456789"}  # BTRIX's own token would be refused
+    try:
+        body = {"channel": "whatsapp", "address": phone, "text": "Seu pedido saiu", "urgent": True}
+        created = _send(api, tenant, body)
+        until(_settled(api, tenant, [created["id"]]))
+    finally:
+        fakes["meta"].accept_tokens = None
+
+    sent = _notification(api, tenant, created["id"])
+    assert sent["status"] == "sent", sent
+    [request] = [r for r in fakes["meta"].accepted() if r["messageId"] == sent["providerMessageId"]]
+    assert request["path"].endswith(f"/{number['phoneNumberId']}/messages")
+    assert request["body"]["text"]["body"] == "Seu pedido saiu"
