@@ -14,6 +14,7 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
@@ -57,6 +58,8 @@ LEASE_S = 30
 _WAIT_S = LEASE_S + 5
 _POLL_S = 0.1
 _LEASE_FIELDS = ("leaseId", "leaseUntil")
+# A token this close to its expiry is refreshed before the call rather than after Bitrix24 refuses it.
+REFRESH_AHEAD = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -115,12 +118,15 @@ def _refused(exc: Bitrix24Error) -> bool:
 def portal_call(tenant_id: str, portal_id: str, method: str, params: dict[str, Any]) -> Any:
     """Call REST ``method`` on the tenant's portal; returns ``result``.
 
-    An expired (or invalid) access token is refreshed once, for every concurrent caller together, and the call
-    retried. A fatal refusal (``invalid_grant``, ``PAYMENT_REQUIRED``, a token refused right after a refresh…)
-    marks the portal disconnected and notifies the tenant's ADMINs; every ``Bitrix24Error`` is re-raised.
+    A token about to expire (``REFRESH_AHEAD``) is refreshed first; an expired (or invalid) one is refreshed once,
+    for every concurrent caller together, and the call retried. A fatal refusal (``invalid_grant``,
+    ``PAYMENT_REQUIRED``, a token refused right after a refresh…) marks the portal disconnected and notifies the
+    tenant's ADMINs; every ``Bitrix24Error`` is re-raised.
     """
     portal = _portal(tenant_id, portal_id)
     tokens = _tokens(portal)
+    if tokens.token_expires_at <= clock.isoformat(clock.now() + REFRESH_AHEAD):
+        tokens = refresh(portal, tokens)
     try:
         return _call(portal, tokens, method, params)
     except Bitrix24Error as exc:

@@ -149,3 +149,20 @@ def test_the_schedule_refreshes_only_tokens_near_expiry(
     assert tokens.portal_call(admin.tenant_id, soon.id, "profile", {})["ID"] == "1"
     service.refresh_due_tokens()
     assert _version(admin, soon) == 2  # its new token expires in an hour: not due again
+
+
+def test_a_token_about_to_expire_is_refreshed_before_the_call_not_after_a_refusal(
+    api: Any, admin: Account, hooks: httpx.Client, bitrix: Any
+) -> None:
+    portal = connect_portal(api, hooks, bitrix, admin, app=OWN_APP)
+    _expire_in(admin, portal, timedelta(minutes=2))
+    before = bitrix.refreshes
+    asked = len([r for r in bitrix.received if r.get("method_name") == "profile"])
+
+    assert tokens.portal_call(admin.tenant_id, portal.id, "profile", {})["ID"] == "1"
+
+    assert bitrix.refreshes - before == 1
+    assert _version(admin, portal) == 2
+    profile = [r for r in bitrix.received if r.get("method_name") == "profile"]
+    assert len(profile) == asked + 1  # one call, with the new token: none was refused
+    assert 200 <= int(profile[-1]["status"]) < 300
