@@ -132,19 +132,10 @@ def meta_number(tenant_id: str, channel_id: str) -> MetaNumber:
 def notification_number(tenant_id: str) -> MetaNumber | None:
     """The number the tenant's WhatsApp notifications go out from: its first connected WhatsApp number, so
     customers hear from the business's own number (None: it connected none)."""
-    first: WhatsAppChannelRecord | None = None
-    start: dict[str, str] | None = None
-    while True:
-        page = store.list_channels(tenant_id, 100, start)  # newest first: the last number seen is the first
-        for item in page.items:
-            record = store.record_of(item)
-            if isinstance(record, WhatsAppChannelRecord):
-                first = record
-        if page.last_key is None:
-            break
-        start = dict(page.last_key)
-    if first is None:
+    numbers = [c for c in store.all_channels(tenant_id) if isinstance(c, WhatsAppChannelRecord)]
+    if not numbers:
         return None
+    first = numbers[-1]  # newest first
     return MetaNumber(first.phone_number_id, decrypt_field(tenant_id, first.access_token_encrypted))
 
 
@@ -662,17 +653,10 @@ def _supersede(portal: PortalRecord, member_id: str, domain: str) -> None:
     """The portal was installed through ``portal``'s link while another portal channel of the account held it:
     the member route now leads here, so the older channel is disconnected (its ADMINs told why) rather than left
     looking connected with nothing behind it. Numbers mapped to it stay so until someone maps them here."""
-    start: dict[str, str] | None = None
-    while True:
-        page = store.list_channels(portal.tenant_id, 100, start)
-        for item in page.items:
-            other = store.record_of(item)
-            if isinstance(other, PortalRecord) and other.id != portal.id and other.member_id == member_id:
-                reason = f"the portal {domain} was connected again as the channel {portal.name!r}"
-                tokens.mark_disconnected(other.tenant_id, other.id, reason, forget_tokens=True)
-        if page.last_key is None:
-            return
-        start = dict(page.last_key)
+    for other in store.all_channels(portal.tenant_id):
+        if isinstance(other, PortalRecord) and other.id != portal.id and other.member_id == member_id:
+            reason = f"the portal {domain} was connected again as the channel {portal.name!r}"
+            tokens.mark_disconnected(other.tenant_id, other.id, reason, forget_tokens=True)
 
 
 def _set_up_connector(tenant_id: str, portal_id: str) -> None:

@@ -3,7 +3,7 @@ claim on each number, and each portal's token item (listed, while connected, on 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
@@ -18,6 +18,7 @@ __all__ = [
     "PORTAL_FACET",
     "TOKENS_COLLECTION",
     "ChannelRecord",
+    "all_channels",
     "channel_key",
     "delete_channel_ops",
     "due_tokens",
@@ -137,6 +138,17 @@ def list_channels(tenant_id: str, limit: int, start_key: Mapping[str, str] | Non
     """One page of the tenant's channels, newest first."""
     partition = keys.collection_pk(tenant_id, Collection.CHANNELS)
     return Table().query_page(partition, index=GSI1, limit=limit, start_key=start_key, newest_first=True)
+
+
+def all_channels(tenant_id: str) -> Iterator[ChannelRecord]:
+    """Every channel of the tenant, newest first (an account has a handful)."""
+    start: dict[str, str] | None = None
+    while True:
+        page = list_channels(tenant_id, 100, start)
+        yield from (record_of(item) for item in page.items)
+        if page.last_key is None:
+            return
+        start = dict(page.last_key)
 
 
 def numbers_of_portal(tenant_id: str, portal_id: str) -> list[WhatsAppChannelRecord]:
