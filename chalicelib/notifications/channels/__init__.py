@@ -7,8 +7,9 @@
 | whatsapp | Meta Cloud API (``whatsapp_provider=meta``) or Twilio | ``meta-whatsapp`` / ``twilio``  | outbox       |
 | push     | Web Push (VAPID)                                      | ``web-push-vapid-key`` (ours)   | always on    |
 
-A tenant that connected a WhatsApp number (``POST /channels/whatsapp``) sends its WhatsApp notifications from its
-first connected number, with that number's token, whatever the platform's credentials.
+A tenant's own accounts come first: WhatsApp from its first connected number (``POST /channels/whatsapp``: routed,
+so Meta's status reports find their way back), else its ``twilio`` integration with a ``whatsappFrom``; SMS from its
+``twilio`` integration with an ``smsFrom`` (status callbacks carry ``?tenant=``). Then the platform's credentials.
 """
 
 from __future__ import annotations
@@ -30,17 +31,12 @@ __all__ = ["OUTBOX", "OutgoingMessage", "ProviderError", "SendResult", "Sender",
 
 
 def sender_for(channel: str, tenant_id: str | None = None) -> Sender:
-    """The provider that sends on ``channel`` now (for ``tenant_id``), or the outbox when its credentials are
-    absent. A tenant that connected a WhatsApp number sends its WhatsApp notifications from that number."""
+    """The provider that sends on ``channel`` now (for ``tenant_id``: its own account first), or the outbox when no
+    credentials are there."""
     settings = get_settings()
-    if channel == "whatsapp" and tenant_id:
-        from chalicelib.channels.service import notification_number
-
-        number = notification_number(tenant_id)
-        if number is not None:
-            from chalicelib.notifications.channels.meta import MetaSender
-
-            return MetaSender({"phoneNumberId": number.phone_number_id, "accessToken": number.access_token})
+    own = _tenant_sender(channel, tenant_id) if tenant_id else None
+    if own is not None:
+        return own
     if channel == "email":
         if not settings.email_from or (settings.email_provider == "smtp" and not settings.smtp_host):
             return OutboxSender()
@@ -64,3 +60,33 @@ def sender_for(channel: str, tenant_id: str | None = None) -> Sender:
     from chalicelib.notifications.channels.twilio import TwilioSender
 
     return TwilioSender(twilio)
+
+
+def _tenant_sender(channel: str, tenant_id: str) -> Sender | None:
+    """The tenant's own account for ``channel`` (see the module's description), or None."""
+    from chalicelib.integrations.models import Provider, TwilioCredentials
+    from chalicelib.integrations.service import find_credentials
+
+    if channel not in ("whatsapp", "sms"):
+        return None
+    if channel == "whatsapp":
+        from chalicelib.channels.service import notification_number
+        from chalicelib.notifications.channels.meta import MetaSender
+
+        number = notification_number(tenant_id)
+        if number is not None:
+            return MetaSender({"phoneNumberId": number.phone_number_id, "accessToken": number.access_token})
+    twilio = find_credentials(tenant_id, Provider.TWILIO)
+    if not isinstance(twilio, TwilioCredentials) or not (
+        twilio.whatsapp_from if channel == "whatsapp" else twilio.sms_from
+    ):
+        return None
+    from chalicelib.notifications.channels.twilio import TwilioSender
+
+    credentials = {
+        "accountSid": twilio.account_sid,
+        "authToken": twilio.auth_token.get_secret_value(),
+        "smsFrom": twilio.sms_from,
+        "whatsappFrom": twilio.whatsapp_from,
+    }
+    return TwilioSender(credentials, tenant_id=tenant_id)

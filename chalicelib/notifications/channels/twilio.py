@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
 from chalicelib.notifications.channels.base import (
@@ -47,8 +48,11 @@ class TwilioSender:
 
     name = "twilio"
 
-    def __init__(self, credentials: dict[str, Any]) -> None:
+    def __init__(self, credentials: dict[str, Any], tenant_id: str | None = None) -> None:
+        # tenant_id: the credentials are that tenant's own account, so its status callbacks name the tenant (the
+        # webhook verifies them with the tenant's auth token).
         self.credentials = credentials
+        self.tenant_id = tenant_id
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Create the message resource; 5xx and 429 are retried, other refusals fail the message."""
@@ -71,6 +75,8 @@ class TwilioSender:
             fields["body"] = message.body
         callback = get_settings().twilio_status_callback_url
         if callback:
+            if self.tenant_id:
+                callback = f"{callback}{'&' if '?' in callback else '?'}{urlencode({'tenant': self.tenant_id})}"
             fields["status_callback"] = callback
         try:
             created = _client(self.credentials).messages.create(**fields)

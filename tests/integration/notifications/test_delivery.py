@@ -502,3 +502,27 @@ def test_a_tenant_with_its_own_whatsapp_number_notifies_from_it(
     [request] = [r for r in fakes["meta"].accepted() if r["messageId"] == sent["providerMessageId"]]
     assert request["path"].endswith(f"/{number['phoneNumberId']}/messages")
     assert request["body"]["text"]["body"] == "Seu pedido saiu"
+
+
+def test_a_tenant_with_its_own_twilio_account_texts_from_it_and_hears_its_status_callbacks(
+    api: Any, fakes: dict[str, FakeProvider], until: Until, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = {"accountSid": "AC" + "7" * 32, "authToken": "0123456789abcdef" * 2, "smsFrom": "+15557770000"}
+    tenant, _ = signup(api, plan="corporativo")
+    connected = call(api, "PUT", "/integrations/twilio", {"credentials": own}, tenant.headers())
+    assert connected.status_code == 200, connected.body
+    monkeypatch.setenv("BTRIX_TWILIO_STATUS_CALLBACK_URL", "https://hooks.btrix.test/hooks/twilio")
+    get_settings.cache_clear()
+    try:
+        created = _send(api, tenant, {"channel": "sms", "address": "+5511933334444", "text": "Oi", "urgent": True})
+        until(_settled(api, tenant, [created["id"]]))
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+    sent = _notification(api, tenant, created["id"])
+    assert sent["status"] == "sent", sent
+    [request] = [r for r in fakes["twilio"].accepted() if r["messageId"] == sent["providerMessageId"]]
+    assert f"/Accounts/{own['accountSid']}/" in request["path"]
+    assert request["body"]["From"] == own["smsFrom"]
+    assert request["body"]["StatusCallback"] == f"https://hooks.btrix.test/hooks/twilio?tenant={tenant.tenant_id}"
