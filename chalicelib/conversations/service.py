@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 # A message still ``queued`` this long after its last change has lost its job (a crash between the write and the
-# enqueue): its retry is allowed. A job that is only waiting out a backoff is harmless to doubled, since each send
+# enqueue): its retry is allowed. A job that is only waiting out a backoff may be doubled harmlessly: each send
 # step checks the status it moves from.
 STALE_QUEUED = timedelta(minutes=10)
 
