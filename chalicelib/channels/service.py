@@ -129,14 +129,14 @@ def meta_number(tenant_id: str, channel_id: str) -> MetaNumber:
     return MetaNumber(channel.phone_number_id, decrypt_field(tenant_id, channel.access_token_encrypted))
 
 
-def notification_number(tenant_id: str) -> MetaNumber | None:
-    """The number the tenant's WhatsApp notifications go out from: its first connected WhatsApp number, so
-    customers hear from the business's own number (None: it connected none)."""
+def notification_number(tenant_id: str) -> tuple[str, MetaNumber] | None:
+    """The number the tenant's WhatsApp notifications go out from, as (channel id, number): its first connected
+    WhatsApp number, so customers hear from the business's own number (None: it connected none)."""
     numbers = [c for c in store.all_channels(tenant_id) if isinstance(c, WhatsAppChannelRecord)]
     if not numbers:
         return None
     first = numbers[-1]  # newest first
-    return MetaNumber(first.phone_number_id, decrypt_field(tenant_id, first.access_token_encrypted))
+    return first.id, MetaNumber(first.phone_number_id, decrypt_field(tenant_id, first.access_token_encrypted))
 
 
 def whatsapp_secrets(tenant_id: str, channel_id: str) -> tuple[str, str] | None:

@@ -25,8 +25,9 @@ __all__ = [
 ]
 
 Direction = Literal["in", "out"]
-# whatsapp: the customer wrote; bitrix24: an operator answered in the Open Line; btrix: an agent wrote in BTRIX.
-MessageSource = Literal["whatsapp", "bitrix24", "btrix"]
+# whatsapp: the customer wrote; bitrix24: an operator answered in the Open Line; btrix: an agent wrote in BTRIX;
+# notification: a BTRIX notification (order confirmed, reminder…) went out from the number.
+MessageSource = Literal["whatsapp", "bitrix24", "btrix", "notification"]
 # in:  received → relayed (in Bitrix24) | stored (the number is not mapped to a portal) | failed
 # out: queued → sent → delivered → read | not_sent (outside the 24-hour window, no template) | failed
 MessageStatus = Literal["received", "relayed", "stored", "queued", "sent", "delivered", "read", "not_sent", "failed"]

@@ -60,6 +60,7 @@ __all__ = [
     "handle_bitrix_batch",
     "handle_conversation_batch",
     "inbound_message",
+    "mirror_notification",
     "queue_send",
     "relay_inbound",
     "send_outbound",
@@ -207,7 +208,8 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
     if not created:
         return conversation, record
     _metric("MessagesIn", channel.id)
-    return conversation.model_copy(update={"last_inbound_at": later}), record
+    named = {"contact_name": body["contactName"]} if body.get("contactName") else {}
+    return conversation.model_copy(update={"last_inbound_at": later, **named}), record
 
 
 def _note_inbound(channel: WhatsAppChannelRecord, wa_id: str, sent_at: datetime) -> None:
@@ -534,6 +536,50 @@ def _after_send(conversation: ConversationRecord, record: MessageRecord, portal_
         # An agent wrote from BTRIX: the operators see it in the Open Lines chat too.
         _tell_operator(conversation, portal_id, f"[b]BTRIX agent[/b]: {record.text or ''}")
         store.update_message(record, {"bitrixReported": True})
+
+
+def mirror_notification(tenant_id: str, channel_id: str, wa_id: str, text: str, wamid: str) -> None:
+    """A notification BTRIX sent from the number ``channel_id``: kept in the customer's conversation (``source
+    notification``, ``sent``; the conversation is created when it is the first message) and shown to the operators
+    in its Open Lines chat when there is one. Once per ``wamid``."""
+    with tenant_scope(tenant_id):
+        channel = channels.get_whatsapp_channel(tenant_id, channel_id)
+        at = clock.now()
+        now = clock.isoformat(at)
+        conversation = store.create_conversation(
+            ConversationRecord(
+                id=store.conversation_id(channel.id, wa_id),
+                tenant_id=tenant_id,
+                channel_id=channel.id,
+                phone_number_id=channel.phone_number_id,
+                wa_id=wa_id,
+                portal_id=channel.portal_id,
+                last_message_at=now,
+                created_at=now,
+            )
+        )
+        record = MessageRecord(
+            id=store.message_id(at, wamid),
+            tenant_id=tenant_id,
+            conversation_id=conversation.id,
+            direction="out",
+            source="notification",
+            text=text,
+            status="sent",
+            wamids=[wamid],
+            external_id=wamid,
+            sent_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        counted = change_op(
+            *store.conversation_key(tenant_id, conversation.id),
+            add={"messagesOut": 1},
+            set_=store.moved_to(conversation, now),
+        )
+        _, created = store.record_provider_message(record, wamid, [counted])
+        if created:
+            _tell_operator(conversation, channel.portal_id, f"[b]BTRIX notification[/b]: {text}")
 
 
 # --- statuses of what we sent -------------------------------------------------------------------------------------

@@ -8,11 +8,14 @@
 | push     | Web Push (VAPID)                                      | ``web-push-vapid-key`` (ours)   | always on    |
 
 A tenant's own accounts come first: WhatsApp from its first connected number (``POST /channels/whatsapp``: routed,
-so Meta's status reports find their way back), else its ``twilio`` integration with a ``whatsappFrom``; SMS from its
+so Meta's status reports find their way back; each message is also kept in the customer's conversation and shown to
+the operators in its Bitrix24 chat), else its ``twilio`` integration with a ``whatsappFrom``; SMS from its
 ``twilio`` integration with an ``smsFrom`` (status callbacks carry ``?tenant=``). Then the platform's credentials.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from chalicelib.core.config import get_settings
 from chalicelib.core.resources import META_WHATSAPP_CREDENTIALS, TWILIO_CREDENTIALS
@@ -71,11 +74,13 @@ def _tenant_sender(channel: str, tenant_id: str) -> Sender | None:
         return None
     if channel == "whatsapp":
         from chalicelib.channels.service import notification_number
-        from chalicelib.notifications.channels.meta import MetaSender
+        from chalicelib.notifications.channels.meta import OwnNumberSender
 
-        number = notification_number(tenant_id)
-        if number is not None:
-            return MetaSender({"phoneNumberId": number.phone_number_id, "accessToken": number.access_token})
+        found = notification_number(tenant_id)
+        if found is not None:
+            channel_id, number = found
+            credentials = {"phoneNumberId": number.phone_number_id, "accessToken": number.access_token}
+            return OwnNumberSender(credentials, tenant_id=tenant_id, channel_id=channel_id)
     twilio = find_credentials(tenant_id, Provider.TWILIO)
     if not isinstance(twilio, TwilioCredentials) or not (
         twilio.whatsapp_from if channel == "whatsapp" else twilio.sms_from
@@ -83,10 +88,10 @@ def _tenant_sender(channel: str, tenant_id: str) -> Sender | None:
         return None
     from chalicelib.notifications.channels.twilio import TwilioSender
 
-    credentials = {
+    account: dict[str, Any] = {
         "accountSid": twilio.account_sid,
         "authToken": twilio.auth_token.get_secret_value(),
         "smsFrom": twilio.sms_from,
         "whatsappFrom": twilio.whatsapp_from,
     }
-    return TwilioSender(credentials, tenant_id=tenant_id)
+    return TwilioSender(account, tenant_id=tenant_id)

@@ -7,10 +7,11 @@ from typing import Any
 import httpx
 
 from chalicelib.core.config import get_settings
+from chalicelib.core.observability import logger
 from chalicelib.integrations.meta.graph import OUTSIDE_WINDOW, RETRYABLE_CODES
 from chalicelib.notifications.channels.base import OutgoingMessage, ProviderError, SendResult, check_provider_url
 
-__all__ = ["OUTSIDE_WINDOW", "MetaSender"]
+__all__ = ["OUTSIDE_WINDOW", "MetaSender", "OwnNumberSender"]
 
 
 class MetaSender:
@@ -57,3 +58,27 @@ class MetaSender:
         retryable = response.status_code >= 500 or response.status_code == 429 or code in RETRYABLE_CODES
         text = f"Meta {response.status_code} {code}: {error.get('message', response.text[:200])}"
         raise ProviderError(text, retryable=retryable, code=code or None)
+
+
+class OwnNumberSender(MetaSender):
+    """A tenant's own WhatsApp number (a gateway channel): what it sends is kept in the customer's conversation
+    and shown to the operators in its Open Lines chat, so a reply to it arrives with its context."""
+
+    def __init__(self, credentials: dict[str, Any], *, tenant_id: str, channel_id: str) -> None:
+        super().__init__(credentials)
+        self.tenant_id = tenant_id
+        self.channel_id = channel_id
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """Send as ``MetaSender``; then the copy in the conversation (best effort: the message is out already,
+        so nothing here may make the notification fail or be sent again)."""
+        result = super().send(message)
+        from chalicelib.conversations.relay import mirror_notification
+
+        try:
+            mirror_notification(
+                self.tenant_id, self.channel_id, message.to.lstrip("+"), message.body, result.provider_message_id
+            )
+        except Exception:  # noqa: BLE001 - see the docstring: a failure here is logged, never raised
+            logger.exception("notification not copied to its conversation", extra={"channelId": self.channel_id})
+        return result

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +22,7 @@ Work = Callable[..., None]
 
 
 def _wa_id() -> str:
-    return "5511" + "".join(secrets.choice("0123456789") for _ in range(9))
+    return "55119" + "".join(secrets.choice("0123456789") for _ in range(8))  # a valid São Paulo mobile
 
 
 def _wamid() -> str:
@@ -417,3 +417,55 @@ def test_a_queued_message_whose_job_was_lost_is_retried_once_it_is_stale(
         assert call(api, "POST", retry, None, gateway.admin.headers()).status_code == 202
         work(lambda: [m["text"]["body"] for m in _meta_sent(fakes, wa_id)] == ["Pedido pronto"])
     assert _messages(api, gateway, conversation["id"])[0]["status"] == "sent"
+
+
+def test_a_notification_from_the_number_shows_in_the_conversation_and_to_the_operators(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    from functions.outbox_publisher import handler as publish
+    from localdev.worker import StreamWorker
+
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+    stream = StreamWorker(publish, from_now=True)  # notifications travel as events: table stream → bus → queue
+    text = "Seu pedido saiu para entrega"
+    body = {"channel": "whatsapp", "address": f"+{wa_id}", "text": text, "urgent": True}
+    created = call(api, "POST", "/notifications", body, gateway.admin.headers())
+    assert created.status_code == 201, created.body
+
+    portal = fakes.bitrix.portal(gateway.domain)
+    work(lambda: stream.poll_once() >= 0 and any(text in m["MESSAGE"] for m in portal.system_messages))
+    assert [m["text"]["body"] for m in _meta_sent(fakes, wa_id)] == [text]  # from the tenant's number, once
+    newest = _messages(api, gateway, conversation["id"])[0]
+    assert (newest["direction"], newest["source"], newest["status"], newest["text"]) == (
+        "out",
+        "notification",
+        "sent",
+        text,
+    )
+    assert _conversations(api, gateway)[0]["messagesOut"] == 1
+
+
+def test_a_notification_to_a_new_contact_opens_the_conversation_and_the_reply_brings_the_name(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    from chalicelib.notifications.service import record_inbound
+    from functions.outbox_publisher import handler as publish
+    from localdev.worker import StreamWorker
+
+    gateway = connect(api, hooks, fakes, work)
+    wa_id = _wa_id()
+    stream = StreamWorker(publish, from_now=True)
+    body = {"channel": "whatsapp", "address": f"+{wa_id}", "text": "Lembrete: consulta amanhã às 9h", "urgent": True}
+    # A free text needs the customer's 24-hour window open: they wrote to the business earlier today.
+    record_inbound(gateway.admin.tenant_id, f"+{wa_id}", datetime.now(UTC))
+    assert call(api, "POST", "/notifications", body, gateway.admin.headers()).status_code == 201
+    work(lambda: stream.poll_once() >= 0 and len(_conversations(api, gateway)) == 1)
+    [opened] = _conversations(api, gateway)
+    assert _messages(api, gateway, opened["id"])[0]["source"] == "notification"
+
+    answer = meta_message(wa_id, _wamid(), "Confirmo!")
+    reply = meta_notification(gateway.phone_number_id, messages=[answer], name="Joana")
+    assert post_meta(hooks, reply).status_code == 200
+    work(lambda: len(_relayed(fakes, gateway, wa_id)) == 1)
+    assert _relayed(fakes, gateway, wa_id)[0]["user"]["name"] == "Joana"
