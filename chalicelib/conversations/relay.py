@@ -143,6 +143,25 @@ def _inbound_sent_at(body: Mapping[str, Any]) -> datetime:
     return _at(body["message"].get("timestamp") or body.get("receivedAt"))
 
 
+def _conversation_of(
+    channel: WhatsAppChannelRecord, wa_id: str, last_message_at: str, now: str, contact_name: str | None = None
+) -> ConversationRecord:
+    """The conversation of the number with ``wa_id``: the stored one, or a new one created now."""
+    return store.create_conversation(
+        ConversationRecord(
+            id=store.conversation_id(channel.id, wa_id),
+            tenant_id=channel.tenant_id,
+            channel_id=channel.id,
+            phone_number_id=channel.phone_number_id,
+            wa_id=wa_id,
+            contact_name=contact_name,
+            portal_id=channel.portal_id,
+            last_message_at=last_message_at,
+            created_at=now,
+        )
+    )
+
+
 def inbound_message(body: Mapping[str, Any]) -> MessageRecord | None:
     """The message recorded for a received WhatsApp message job, or None when none was recorded yet."""
     conversation = store.conversation_id(str(body["channelId"]), str(body["waId"]))
@@ -158,19 +177,7 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
     sent_at = _inbound_sent_at(body)
     at = clock.now()
     now = clock.isoformat(at)
-    conversation = store.create_conversation(
-        ConversationRecord(
-            id=store.conversation_id(channel.id, wa_id),
-            tenant_id=channel.tenant_id,
-            channel_id=channel.id,
-            phone_number_id=channel.phone_number_id,
-            wa_id=wa_id,
-            contact_name=body.get("contactName"),
-            portal_id=channel.portal_id,
-            last_message_at=clock.isoformat(sent_at),
-            created_at=now,
-        )
-    )
+    conversation = _conversation_of(channel, wa_id, clock.isoformat(sent_at), now, body.get("contactName"))
     record = MessageRecord(
         id=store.message_id(at, wamid),
         tenant_id=channel.tenant_id,
@@ -546,18 +553,7 @@ def mirror_notification(tenant_id: str, channel_id: str, wa_id: str, text: str, 
         channel = channels.get_whatsapp_channel(tenant_id, channel_id)
         at = clock.now()
         now = clock.isoformat(at)
-        conversation = store.create_conversation(
-            ConversationRecord(
-                id=store.conversation_id(channel.id, wa_id),
-                tenant_id=tenant_id,
-                channel_id=channel.id,
-                phone_number_id=channel.phone_number_id,
-                wa_id=wa_id,
-                portal_id=channel.portal_id,
-                last_message_at=now,
-                created_at=now,
-            )
-        )
+        conversation = _conversation_of(channel, wa_id, now, now)
         record = MessageRecord(
             id=store.message_id(at, wamid),
             tenant_id=tenant_id,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core.config import get_settings
+from chalicelib.core.errors import AppError
 from chalicelib.core.observability import logger
 from chalicelib.integrations.meta.graph import OUTSIDE_WINDOW, RETRYABLE_CODES
 from chalicelib.notifications.channels.base import OutgoingMessage, ProviderError, SendResult, check_provider_url
@@ -79,6 +81,8 @@ class OwnNumberSender(MetaSender):
             mirror_notification(
                 self.tenant_id, self.channel_id, message.to.lstrip("+"), message.body, result.provider_message_id
             )
-        except Exception:  # noqa: BLE001 - see the docstring: a failure here is logged, never raised
-            logger.exception("notification not copied to its conversation", extra={"channelId": self.channel_id})
+        except (AppError, BotoCoreError, ClientError) as exc:  # the table or the channel: logged, never raised
+            logger.warning(
+                "notification not copied to its conversation", extra={"channelId": self.channel_id, "error": str(exc)}
+            )
         return result
