@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.core.models import ApiModel
-from chalicelib.core.money import Money
+from chalicelib.core.money import Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.text import fold
 
@@ -30,7 +30,7 @@ ProductKind = Literal["product", "service"]
 
 MAX_IMAGES = 10
 MAX_SPECIFICATIONS = 30
-MAX_PRICE = Decimal("1000000000")
+PRICE_DIGITS = 9  # a price is below 1 000 000 000
 MAX_DURATION_MINUTES = 24 * 60
 
 
@@ -64,13 +64,7 @@ Specifications = Annotated[
 ]
 
 
-def _price(price: Money) -> Money:
-    if price.amount < 0 or price.amount >= MAX_PRICE:
-        raise ValueError(f"must be between 0 and {MAX_PRICE}")
-    return price
-
-
-Price = Annotated[Money, AfterValidator(_price)]
+Price = Annotated[Money, MoneyBelow(PRICE_DIGITS)]
 
 
 class Product(ApiModel):

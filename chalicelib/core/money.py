@@ -1,15 +1,65 @@
-"""Money: a Decimal amount with its ISO 4217 currency, rounded half-up to the currency's minor unit."""
+"""Money: a Decimal amount with its ISO 4217 currency, a whole number of the currency's minor unit.
+
+On the wire an amount is a string in plain decimal notation (``"12.50"``): at most ``MAX_INTEGER_DIGITS`` digits
+before the point and at most 4 after it (the most any currency has), and no more decimals than its currency allows
+(``"0.001"`` BRL is refused, ``"12.500"`` BRL is 12.50). Exponents, NaN, infinities and JSON numbers are refused:
+an input is never rounded, so what a client sends is what is stored. Arithmetic in code rounds half-up to the
+minor unit (``Money.of``, ``*``).
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
-from pydantic import BaseModel, ConfigDict, field_serializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
-__all__ = ["CurrencyMismatch", "Money"]
+__all__ = ["MAX_INTEGER_DIGITS", "CurrencyMismatch", "Money", "MoneyBelow"]
+
+# Amounts are below 10^18 in absolute value: with at most 4 decimals they fit DynamoDB numbers and the 28 digits
+# of Decimal arithmetic exactly, with room for sums of amounts (totals, a customer's spending).
+MAX_INTEGER_DIGITS = 18
+_MAX_DECIMALS = 4
+
+
+def _amount_pattern(integer_digits: int, *, negative: bool) -> str:
+    sign = "-?" if negative else ""
+    return rf"^{sign}[0-9]{{1,{integer_digits}}}(\.[0-9]{{1,{_MAX_DECIMALS}}})?$"
+
+
+_AMOUNT = re.compile(_amount_pattern(MAX_INTEGER_DIGITS, negative=True))
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+
+
+def _amount_schema(integer_digits: int, *, negative: bool) -> dict[str, Any]:
+    sign = "" if negative else ", not negative"
+    return {
+        "type": "string",
+        "pattern": _amount_pattern(integer_digits, negative=negative),
+        "description": f"A decimal string (no exponent) below 10^{integer_digits}{sign}, with no more decimals than"
+        ' the currency has (BRL 2: "12.50", JPY 0, KWD 3): an amount is refused (422), never rounded.',
+        "examples": ["12.50"],
+    }
+
+
+_CURRENCY_SCHEMA: dict[str, Any] = {"type": "string", "description": "ISO 4217 code, e.g. BRL", "examples": ["BRL"]}
 
 
 class CurrencyMismatch(ValueError):
@@ -26,13 +76,28 @@ def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
+def _rounded(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` rounded half-up to ``currency``'s minor unit (left as it is when it cannot be: the validator
+    then refuses it with a message)."""
+    if not amount.is_finite() or abs(amount) >= _LIMIT or currency.upper() not in _known_currencies():
+        return amount
+    return amount.quantize(_quantum(currency.upper()), rounding=ROUND_HALF_UP)
+
+
+def _amount_error(message: str, amount: object) -> ValidationError:
+    # Raised from the model validator (which knows the currency) but located at the amount: body.price.amount.
+    detail = InitErrorDetails(type=PydanticCustomError("money_amount", message), loc=("amount",), input=str(amount))
+    return ValidationError.from_exception_data("Money", [detail])
+
+
 class Money(BaseModel):
-    """An amount of one currency; JSON ``{"amount": "12.50", "currency": "BRL"}`` (amount as a string)."""
+    """An amount of one currency; JSON ``{"amount": "12.50", "currency": "BRL"}``. The amount is a decimal string
+    with no more decimals than the currency has: anything else is refused (422), never rounded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    amount: Decimal
-    currency: str
+    amount: Annotated[Decimal, WithJsonSchema(_amount_schema(MAX_INTEGER_DIGITS, negative=True))]
+    currency: Annotated[str, WithJsonSchema(_CURRENCY_SCHEMA)]
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -44,23 +109,34 @@ class Money(BaseModel):
 
     @field_validator("amount", mode="before")
     @classmethod
-    def _no_float(cls, value: Any) -> Any:
-        # A float has already lost precision; amounts come as strings, ints or Decimals.
+    def _decimal_string(cls, value: Any, info: ValidationInfo) -> Any:
+        # A float has already lost precision; a JSON number may have too (and the document says string).
         if isinstance(value, float):
             raise ValueError("amount must be a decimal string, not a float")
+        if isinstance(value, bool) or (isinstance(value, int) and info.mode == "json"):
+            raise ValueError('amount must be a decimal string such as "12.50", not a number')
         if isinstance(value, str):
-            try:
-                return Decimal(value.strip())
-            except InvalidOperation as exc:
-                raise ValueError(f"'{value}' is not a decimal amount") from exc
+            if not _AMOUNT.fullmatch(value):
+                raise ValueError(
+                    f"'{value[:40]}' is not a decimal amount: digits with an optional point and at most"
+                    f" {_MAX_DECIMALS} decimals, below 10^{MAX_INTEGER_DIGITS} (no exponent)"
+                )
+            return Decimal(value)
         return value
 
     @model_validator(mode="after")
-    def _round(self) -> Self:
-        if not self.amount.is_finite():
-            raise ValueError("amount must be finite")
-        rounded = self.amount.quantize(_quantum(self.currency), rounding=ROUND_HALF_UP)
-        object.__setattr__(self, "amount", rounded)
+    def _minor_units(self) -> Self:
+        amount = self.amount
+        if not amount.is_finite():
+            raise _amount_error("amount must be finite", amount)
+        if abs(amount) >= _LIMIT:
+            raise _amount_error(f"amount must be below 10^{MAX_INTEGER_DIGITS} in absolute value", amount)
+        exact = amount.quantize(_quantum(self.currency))
+        if exact != amount:
+            places = get_currency_precision(self.currency)
+            raise _amount_error(f"amount has more decimals than {self.currency} allows ({places})", amount)
+        # One representation per value: 12.5 is stored and shown as 12.50, -0 as 0.00.
+        object.__setattr__(self, "amount", exact.copy_abs() if exact.is_zero() else exact)
         return self
 
     @field_serializer("amount")
@@ -69,8 +145,12 @@ class Money(BaseModel):
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str) -> Money:
-        """Build from an amount (rounded half-up) and a currency code."""
-        return cls(amount=Decimal(amount), currency=currency)
+        """Build from an amount computed in code, rounded half-up to the currency's minor unit."""
+        try:
+            value = Decimal(amount)
+        except InvalidOperation as exc:
+            raise ValueError(f"'{amount}' is not a decimal amount") from exc
+        return cls(amount=_rounded(value, currency), currency=currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -92,7 +172,7 @@ class Money(BaseModel):
     def __mul__(self, factor: Decimal | int) -> Money:
         if isinstance(factor, float):
             raise TypeError("multiply money by a Decimal or an int, not a float")
-        return Money(amount=self.amount * Decimal(factor), currency=self.currency)
+        return Money.of(self.amount * Decimal(factor), self.currency)
 
     __rmul__ = __mul__
 
@@ -122,3 +202,39 @@ class Money(BaseModel):
     def format(self, locale: str = "pt_BR") -> str:
         """The amount as a person reads it in ``locale`` (``R$ 12,50``)."""
         return str(format_currency(self.amount, self.currency, locale=locale.replace("-", "_")))
+
+
+@dataclass(frozen=True)
+class MoneyBelow:
+    """Annotation of a request field: ``Annotated[Money, MoneyBelow(9)]`` is not negative and below ``10^9`` (a
+    price, a discount). Its documented amount pattern says so; an amount outside is a 422 naming the field."""
+
+    integer_digits: int
+
+    def _unsigned(self, value: Any) -> Any:
+        amount = value.get("amount") if isinstance(value, dict) else None
+        if isinstance(amount, str) and amount.startswith("-"):
+            raise _amount_error("amount must not be negative", amount)
+        return value
+
+    def _within(self, money: Money) -> Money:
+        limit = Decimal(10) ** self.integer_digits
+        if money.amount < 0 or money.amount >= limit:
+            raise _amount_error(f"amount must be between 0 and {limit} (excluded)", money.amount)
+        return money
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        checked = core_schema.no_info_after_validator_function(self._within, handler(source))
+        return core_schema.no_info_before_validator_function(self._unsigned, checked)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {
+            "type": "object",
+            "description": Money.__doc__,
+            "properties": {
+                "amount": _amount_schema(self.integer_digits, negative=False),
+                "currency": _CURRENCY_SCHEMA,
+            },
+            "required": ["amount", "currency"],
+            "additionalProperties": False,
+        }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from chalicelib.core.models import ApiModel
-from chalicelib.core.money import Money
+from chalicelib.core.money import MAX_INTEGER_DIGITS, Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 
 __all__ = [
@@ -31,7 +31,9 @@ class OrderLineRequest(ApiModel):
 
     product_id: str = Field(max_length=64)
     quantity: int = Field(ge=1, le=10_000)
-    discount: Money | None = Field(default=None, description="Off this line, in the tenant's currency")
+    discount: Annotated[Money, MoneyBelow(MAX_INTEGER_DIGITS)] | None = Field(
+        default=None, description="Off this line, in the tenant's currency (at most the line's subtotal)"
+    )
 
 
 class CreateOrderRequest(ApiModel):

@@ -52,8 +52,10 @@ def test_invalid_products_are_refused_naming_the_field(api: Any) -> None:
         ({"kind": "service"}, "body.durationMinutes"),
         ({"durationMinutes": 30}, "body.durationMinutes"),
         ({"price": {"amount": "10.00", "currency": "USD"}}, "body.price.currency"),
-        ({"price": {"amount": "-1", "currency": "BRL"}}, "body.price"),
+        ({"price": {"amount": "-1", "currency": "BRL"}}, "body.price.amount"),
         ({"price": {"amount": 10.5, "currency": "BRL"}}, "body.price.amount"),
+        ({"price": {"amount": "999999999999", "currency": "BRL"}}, "body.price.amount"),
+        ({"price": {"amount": "10.005", "currency": "BRL"}}, "body.price.amount"),
         ({"taxRate": "100.5"}, "body.taxRate"),
         ({"imageUrls": ["http://cdn.example.com/a.jpg"]}, "body.imageUrls[0]"),
         ({"imageUrls": [f"https://cdn.example.com/{i}.jpg" for i in range(11)]}, "body.imageUrls"),
@@ -68,6 +70,21 @@ def test_invalid_products_are_refused_naming_the_field(api: Any) -> None:
         assert (response.status_code, _field(response)) == (422, field), change
         assert response.headers["Content-Type"] == "application/problem+json"
     assert call(api, "GET", "/tenant", headers=admin.headers()).json_body["productCount"] == 0
+
+
+def test_huge_or_exotic_prices_are_a_422_naming_the_amount_on_create_and_update(api: Any) -> None:
+    # Before: "1e26" and longer raised decimal.InvalidOperation while validating (500); "1e-25" was stored as 0.00.
+    admin, _ = signup(api)
+    product = create_product(api, admin, name="Coxinha")
+    path = f"/products/{product['id']}"
+    base = {"kind": "product", "name": "Bolo"}
+    for amount in ("1e100", "1e26", "1E+5000", "1" * 40, "NaN", "Infinity", "-0.00", "0.0000000000000000000000001"):
+        price = {"amount": amount, "currency": "BRL"}
+        created = call(api, "POST", "/products", {**base, "price": price}, admin.headers())
+        assert (created.status_code, _field(created)) == (422, "body.price.amount"), amount
+        updated = call(api, "PATCH", path, {"version": 1, "price": price}, admin.headers())
+        assert (updated.status_code, _field(updated)) == (422, "body.price.amount"), amount
+    assert call(api, "GET", path, headers=admin.headers()).json_body["version"] == 1
 
 
 def test_name_search_ignores_case_and_accents(api: Any) -> None:

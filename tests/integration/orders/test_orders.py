@@ -134,6 +134,10 @@ def test_orders_are_validated_against_the_catalog_and_the_stock(api: Any, restau
         api, restaurant, [{"productId": pizza["id"], "quantity": 1, "discount": {"amount": "100", "currency": "BRL"}}]
     )
     assert (discount.status_code, discount.json_body["errors"][0]["field"]) == (422, "body.items[0].discount")
+    for amount in ("1e100", "1E+5000", "9" * 40, "-1", "0.001"):
+        line = {"productId": pizza["id"], "quantity": 1, "discount": {"amount": amount, "currency": "BRL"}}
+        huge = _order(api, restaurant, [line])
+        assert (huge.status_code, huge.json_body["errors"][0]["field"]) == (422, "body.items[0].discount.amount")
     empty = _order(api, restaurant, [])
     assert (empty.status_code, empty.json_body["errors"][0]["field"]) == (422, "body.items")
     nobody = _order(api, restaurant, [{"productId": pizza["id"], "quantity": 1}], customerId="01NOBODY")
