@@ -150,8 +150,7 @@ def _order_item(spec: _TenantSpec, i: int) -> dict[str, Any]:
         version=version,
     )
     workflow = {STATUS: status, STATUS_CHANGED_AT: changed, WORKFLOW_VERSION: spec.workflow_version, **effects}
-    put: dict[str, Any] = new_order_ops(order, workflow)[0]["Put"]
-    item: dict[str, Any] = put["Item"]
+    item: dict[str, Any] = new_order_ops(order, workflow)[0].body["Item"]
     return item
 
 

@@ -32,7 +32,7 @@ from chalicelib.catalog.models import Product
 from chalicelib.catalog.store import get_product
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, update_op
+from chalicelib.core.db.store import Table, VersionConflict, update_op
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -191,17 +191,12 @@ def _bookable(resource: Resource, start: datetime, duration: timedelta, *, field
         raise _invalid(field, f"outside the working hours of {resource.name}", "closed")
 
 
-def _write_with_claims(ops: list[dict[str, Any]], claims: list[dict[str, Any]], resource: Resource) -> None:
-    """Write ``ops`` and the slot ``claims`` in one transaction; a claim that fails means someone booked first."""
-    try:
-        Table().transact([*ops, *claims])
-    except TransactionConflict as exc:
-        if any(i >= len(ops) for i in exc.failed):
-            raise Conflict(
-                detail=f"{resource.name} is already booked at that time",
-                errors=(FieldError("body.startsAt", "already booked", "slot-taken"),),
-            ) from exc
-        raise
+def _slot_taken(resource: Resource) -> Conflict:
+    """A slot claim that fails: someone booked an overlapping time first."""
+    return Conflict(
+        detail=f"{resource.name} is already booked at that time",
+        errors=(FieldError("body.startsAt", "already booked", "slot-taken"),),
+    )
 
 
 _FIELDS = {field.alias or name for name, field in Appointment.model_fields.items()}
@@ -252,7 +247,8 @@ def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
         audit_op(principal, "appointment.booked", Kind.APPOINTMENT, appointment_id, after=appointment.model_dump()),
         event_put_op(new_event("appointment.booked", principal.tenant_id, event_data, subject=appointment_id)),
     ]
-    _write_with_claims(ops, store.claim_ops(principal.tenant_id, resource.id, blocks, appointment_id), resource)
+    claims = store.claim_ops(principal.tenant_id, resource.id, blocks, appointment_id, taken=_slot_taken(resource))
+    Table().transact([*ops, *claims])
     engine.start(principal.tenant_id, ENTITY_TYPE, appointment_id)
     return appointment
 
@@ -300,21 +296,24 @@ def reschedule(principal: Principal, appointment_id: str, body: RescheduleReques
     # same item in one transaction is not allowed, and there is nothing to change about them.
     kept = set(old) & set(blocks) if resource.id == item["resourceId"] else set()
     moved = {"startsAt": changes["startsAt"], "resourceId": resource.id}
+    changed = VersionConflict(detail="the appointment changed meanwhile; reload and retry")
     ops = [
-        update_op(*store.appointment_key(principal.tenant_id, appointment_id), changes, expected_version=body.version),
+        update_op(
+            *store.appointment_key(principal.tenant_id, appointment_id),
+            changes,
+            expected_version=body.version,
+            conflict=changed,
+        ),
         audit_op(
             principal, "appointment.rescheduled", Kind.APPOINTMENT, appointment_id, before=dict(item), after=after
         ),
         event_put_op(new_event("appointment.rescheduled", principal.tenant_id, moved, subject=appointment_id)),
         *store.release_ops(principal.tenant_id, str(item["resourceId"]), [b for b in old if b not in kept]),
     ]
-    claims = store.claim_ops(principal.tenant_id, resource.id, [b for b in blocks if b not in kept], appointment_id)
-    try:
-        _write_with_claims(ops, claims, resource)
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise VersionConflict(detail="the appointment changed meanwhile; reload and retry") from exc
-        raise
+    new_blocks = [b for b in blocks if b not in kept]
+    claims = store.claim_ops(principal.tenant_id, resource.id, new_blocks, appointment_id, taken=_slot_taken(resource))
+    # Claims first: a taken slot is the answer even when the appointment also changed meanwhile.
+    Table().transact([*claims, *ops])
     engine.refresh_timers(principal.tenant_id, ENTITY_TYPE, appointment_id)
     return _appointment(after)
 

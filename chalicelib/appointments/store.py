@@ -8,8 +8,9 @@ from typing import Any
 from chalicelib.appointments.models import Resource
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, delete_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.core.errors import AppError
 from chalicelib.core.text import fold
 
 __all__ = [
@@ -49,7 +50,7 @@ def _resource_index(resource: Resource) -> dict[str, str]:
     }
 
 
-def new_resource_op(resource: Resource) -> dict[str, Any]:
+def new_resource_op(resource: Resource) -> WriteOp:
     """Create a resource."""
     pk, sk = resource_key(resource.tenant_id, resource.id)
     item = {
@@ -62,7 +63,7 @@ def new_resource_op(resource: Resource) -> dict[str, Any]:
     return put_op(item)
 
 
-def update_resource_op(before: Resource, after: Resource, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_resource_op(before: Resource, after: Resource, changes: Mapping[str, Any]) -> WriteOp:
     """Apply ``changes`` to the version of the resource that was read (its list position follows its name)."""
     return update_op(
         *resource_key(before.tenant_id, before.id),
@@ -84,8 +85,11 @@ def list_resources(tenant_id: str, limit: int, start_key: Mapping[str, str] | No
     )
 
 
-def claim_ops(tenant_id: str, resource_id: str, blocks: Sequence[str], appointment_id: str) -> list[dict[str, Any]]:
-    """Claim the resource's time blocks for an appointment; a block already claimed fails the transaction."""
+def claim_ops(
+    tenant_id: str, resource_id: str, blocks: Sequence[str], appointment_id: str, *, taken: AppError
+) -> list[WriteOp]:
+    """Claim the resource's time blocks for an appointment; a block already claimed fails the transaction with
+    ``taken``."""
     pk = keys.entity_pk(tenant_id, Kind.RESOURCE, resource_id)
     return [
         put_op(
@@ -94,13 +98,14 @@ def claim_ops(tenant_id: str, resource_id: str, blocks: Sequence[str], appointme
                 SORT_KEY: keys.child_sk(_SLOT, block),
                 ENTITY: "SlotClaim",
                 "appointmentId": appointment_id,
-            }
+            },
+            conflict=taken,
         )
         for block in blocks
     ]
 
 
-def release_ops(tenant_id: str, resource_id: str, blocks: Sequence[str]) -> list[dict[str, Any]]:
+def release_ops(tenant_id: str, resource_id: str, blocks: Sequence[str]) -> list[WriteOp]:
     """Give the resource's time blocks back."""
     pk = keys.entity_pk(tenant_id, Kind.RESOURCE, resource_id)
     return [delete_op(pk, keys.child_sk(_SLOT, block)) for block in blocks]
@@ -121,7 +126,7 @@ def taken_blocks(tenant_id: str, resource_id: str, first: str, last: str) -> set
         start = page.last_key
 
 
-def new_appointment_op(item: Mapping[str, Any]) -> dict[str, Any]:
+def new_appointment_op(item: Mapping[str, Any]) -> WriteOp:
     """Create an appointment item (already holding its workflow fields), listed by time and by resource."""
     tenant_id, appointment_id = str(item["tenantId"]), str(item["id"])
     pk, sk = appointment_key(tenant_id, appointment_id)

@@ -12,7 +12,7 @@ from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import Table, put_op
+from chalicelib.core.db.store import Table, WriteOp, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.core.ids import new_id
@@ -45,7 +45,7 @@ def audit_op(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     tenant_id: str | None = None,
-) -> dict[str, Any]:
+) -> WriteOp:
     """The transaction write recording that ``actor`` did ``action`` to an entity (in ``tenant_id``)."""
     tenant = tenant_id or actor.tenant_id
     moment = clock.now()

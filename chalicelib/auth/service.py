@@ -31,7 +31,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Kind, RouteKind
-from chalicelib.core.db.store import Table, TransactionConflict, delete_op, put_op
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from chalicelib.core.events import event_put_op, new_event
@@ -145,10 +145,9 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
     )
     refresh_token, session, session_ops = sessions.start_session_ops(tenant_id, user_id)
     actor = _actor(user, meta, session.family_id)
-    user_ops = users_store.new_user_ops(user)
     ops = [
         tenants_store.new_tenant_op(tenant),
-        *user_ops,
+        *users_store.new_user_ops(user, field="body.admin"),
         *session_ops,
         audit_op(actor, "tenant.created", Kind.TENANT, tenant_id, after=tenant.model_dump()),
         audit_op(actor, "user.created", Kind.USER, user_id, after=user.model_dump()),
@@ -157,10 +156,9 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
     try:
         Table().transact(ops)
     except TransactionConflict as exc:
-        taken = {2: ("body.admin.email", "email"), 3: ("body.admin.cpf", "CPF")}
-        field, what = next((taken[i] for i in exc.failed if i in taken), ("body", "account"))
         raise Conflict(
-            detail=f"this {what} is already registered", errors=(FieldError(field, "already registered", "taken"),)
+            detail="this account is already registered",
+            errors=(FieldError("body", "already registered", "taken"),),
         ) from exc
     return SignupResponse(
         tenant=Tenant.of(tenant), user=User.of(user), tokens=_token_pair(user, tenant, session.family_id, refresh_token)
@@ -259,7 +257,7 @@ def _invite_key(token: str) -> tuple[str, str]:
     return keys.route_pk(RouteKind.INVITE, hashlib.sha256(token.encode()).hexdigest()), keys.ROUTE_SK
 
 
-def invitation_ops(user: UserRecord, tenant: TenantRecord) -> list[dict[str, Any]]:
+def invitation_ops(user: UserRecord, tenant: TenantRecord) -> list[WriteOp]:
     """The writes that invite ``user``: a one-time token (stored hashed) and the invitation message."""
     token = INVITE_PREFIX + secrets.token_urlsafe(32)
     pk, sk = _invite_key(token)
@@ -390,7 +388,7 @@ def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
     local demo seed; there is deliberately no API for it.
     """
     check_policy(password, field="password", personal=(email.split("@")[0], name))
-    ops: list[dict[str, Any]] = []
+    ops: list[WriteOp] = []
     if tenants_store.get_tenant(PLATFORM_TENANT_ID, consistent=True) is None:
         platform = new_tenant_record(
             PLATFORM_TENANT_ID,
@@ -419,11 +417,8 @@ def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
     )
     actor = _actor(user, None)
     ops += [
-        *users_store.new_user_ops(user),
+        *users_store.new_user_ops(user, field="email"),
         audit_op(actor, "user.created", Kind.USER, user.id, after=user.model_dump()),
     ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        raise Conflict(detail="this email is already registered") from exc
+    Table().transact(ops)
     return user

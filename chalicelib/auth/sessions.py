@@ -11,7 +11,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
@@ -19,7 +18,7 @@ from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Kind, RouteKind
-from chalicelib.core.db.store import Table, condition_op, put_op, set_op, update_op
+from chalicelib.core.db.store import Table, WriteOp, condition_op, put_op, set_op, update_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.ids import new_id
@@ -71,7 +70,7 @@ def _expiry() -> datetime:
     return clock.now() + timedelta(days=get_settings().refresh_token_ttl_days)
 
 
-def _token_op(session: Session) -> tuple[str, dict[str, Any]]:
+def _token_op(session: Session) -> tuple[str, WriteOp]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     pk, sk = _token_key(token)
     item = {
@@ -87,7 +86,7 @@ def _token_op(session: Session) -> tuple[str, dict[str, Any]]:
     return token, put_op(item)
 
 
-def start_session_ops(tenant_id: str, user_id: str) -> tuple[str, Session, list[dict[str, Any]]]:
+def start_session_ops(tenant_id: str, user_id: str) -> tuple[str, Session, list[WriteOp]]:
     """A new family and its first refresh token: (token, session, transaction writes)."""
     session = Session(tenant_id, user_id, new_id())
     pk, sk = _family_key(session)
@@ -119,7 +118,7 @@ def find_session(token: str) -> RefreshOutcome:
     return RefreshOutcome(session, reused=version > 1, token_version=version)
 
 
-def rotate_ops(token: str, outcome: RefreshOutcome) -> tuple[str, list[dict[str, Any]]]:
+def rotate_ops(token: str, outcome: RefreshOutcome) -> tuple[str, list[WriteOp]]:
     """Use ``token`` up and issue the next one of its family: (new token, transaction writes).
 
     The writes fail (``Conflict``) if another request used the token first or the family was revoked.
@@ -133,15 +132,15 @@ def rotate_ops(token: str, outcome: RefreshOutcome) -> tuple[str, list[dict[str,
     return following, [used, alive, issue]
 
 
-def revoke_family_op(session: Session) -> dict[str, Any]:
+def revoke_family_op(session: Session) -> WriteOp:
     """The write that ends a family: none of its refresh tokens works any more."""
     return set_op(*_family_key(session), {"revoked": True, "revokedAt": clock.isoformat(clock.now())})
 
 
-def revoke_all_ops(tenant_id: str, user_id: str) -> list[dict[str, Any]]:
+def revoke_all_ops(tenant_id: str, user_id: str) -> list[WriteOp]:
     """The writes that end every live session of a user (deactivation, password change)."""
     pk = keys.entity_pk(tenant_id, Kind.USER, user_id)
-    ops: list[dict[str, Any]] = []
+    ops: list[WriteOp] = []
     start: dict[str, str] | None = None
     while True:
         page = Table().query_page(pk, sort_prefix=keys.child_prefix(_CHILD), limit=100, start_key=start)

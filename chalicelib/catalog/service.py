@@ -22,7 +22,7 @@ from chalicelib.catalog.models import (
 from chalicelib.catalog.store import BRANDS, CATEGORIES, G, Group
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -33,6 +33,7 @@ from chalicelib.core.text import fold
 from chalicelib.inventory import store as stock_store
 from chalicelib.inventory.models import StockRecord
 from chalicelib.plans.catalog import get_plan
+from chalicelib.plans.models import Plan
 from chalicelib.tenants import store as tenants_store
 from chalicelib.tenants.service import load_tenant
 
@@ -62,8 +63,7 @@ def _now() -> str:
     return clock.isoformat(clock.now())
 
 
-def _limit_error(tenant_id: str) -> LimitExceeded:
-    plan = get_plan(load_tenant(tenant_id).plan_id)
+def _limit_error(plan: Plan) -> LimitExceeded:
     return LimitExceeded(
         detail=f"the plan {plan.name} allows {plan.max_products} active products and services (maxProducts)",
         limit="maxProducts",
@@ -86,44 +86,27 @@ def _check_duration(kind: str, duration: int | None, *, sent: bool) -> None:
         raise _invalid("body.durationMinutes", "only a service has a duration")
 
 
-class _Transaction:
-    """Transaction writes with what a failure of each one means (a failed condition is reported by index)."""
-
-    def __init__(self) -> None:
-        self.ops: list[dict[str, Any]] = []
-        self.meaning: dict[int, str] = {}
-
-    def add(self, *ops: dict[str, Any], meaning: str | None = None) -> None:
-        for op in ops:
-            if meaning is not None:
-                self.meaning[len(self.ops)] = meaning
-            self.ops.append(op)
-
-    def failures(self, exc: TransactionConflict) -> set[str]:
-        return {self.meaning[i] for i in exc.failed if i in self.meaning}
+class _CodeTaken(Conflict):
+    """Raised when a drawn product code is already another item's: the create draws again."""
 
 
-def _raise_for(failures: set[str], tenant_id: str, exc: TransactionConflict) -> None:
-    if "limit" in failures:
-        raise _limit_error(tenant_id) from exc
-    if "version" in failures:
-        raise VersionConflict(detail="the product changed since you read it; reload and retry") from exc
-    for meaning, field in (("category", "body.categoryId"), ("brand", "body.brandId")):
-        if meaning in failures:
-            raise _invalid(field, f"no such {meaning}", "unknown-reference") from exc
+def _unknown_group(meaning: str, field: str) -> InvalidInput:
+    return _invalid(field, f"no such {meaning}", "unknown-reference")
 
 
-def _group_counts(tenant_id: str, before: Product | None, after: Product, tx: _Transaction) -> None:
-    for group, meaning, old, new in (
-        (CATEGORIES, "category", before.category_id if before else None, after.category_id),
-        (BRANDS, "brand", before.brand_id if before else None, after.brand_id),
+def _group_counts(tenant_id: str, before: Product | None, after: Product) -> list[WriteOp]:
+    ops = []
+    for group, meaning, field, old, new in (
+        (CATEGORIES, "category", "body.categoryId", before.category_id if before else None, after.category_id),
+        (BRANDS, "brand", "body.brandId", before.brand_id if before else None, after.brand_id),
     ):
         if old == new:
             continue
         if old is not None:
-            tx.add(store.count_in_group_op(tenant_id, group, old, -1))
+            ops.append(store.count_in_group_op(tenant_id, group, old, -1))
         if new is not None:
-            tx.add(store.count_in_group_op(tenant_id, group, new, +1), meaning=meaning)
+            ops.append(store.count_in_group_op(tenant_id, group, new, +1).on_conflict(_unknown_group(meaning, field)))
+    return ops
 
 
 def load_product(tenant_id: str, product_id: str) -> Product:
@@ -233,18 +216,21 @@ def _create_product(principal: Principal, body: CreateProductRequest, seal: idem
                 "updated_at": now,
             }
         )
-        tx = _Transaction()
+        ops: list[WriteOp] = []
         if product.active:
-            tx.add(tenants_store.take_product_op(tenant_id, get_plan(tenant.plan_id).max_products), meaning="limit")
-        tx.add(store.new_product_op(product))
-        tx.add(store.claim_code_op(product), meaning="code")
-        _group_counts(tenant_id, None, product, tx)
+            plan = get_plan(tenant.plan_id)
+            ops.append(tenants_store.take_product_op(tenant_id, plan.max_products).on_conflict(_limit_error(plan)))
+        ops += [
+            store.new_product_op(product),
+            *_group_counts(tenant_id, None, product),
+            store.claim_code_op(product).on_conflict(_CodeTaken()),
+        ]
         if product.kind == "product":
             stock = StockRecord(
                 product_id=product.id, code=product.code, name=product.name, active=product.active, updated_at=now
             )
-            tx.add(stock_store.new_stock_op(tenant_id, stock))
-        tx.add(
+            ops.append(stock_store.new_stock_op(tenant_id, stock))
+        ops += [
             audit_op(principal, "product.created", Kind.PRODUCT, product.id, after=product.model_dump()),
             event_put_op(
                 new_event(
@@ -255,15 +241,11 @@ def _create_product(principal: Principal, body: CreateProductRequest, seal: idem
                 )
             ),
             *seal(product),
-        )
+        ]
         try:
-            Table().transact(tx.ops)
-        except TransactionConflict as exc:
-            failures = tx.failures(exc)
-            _raise_for(failures, tenant_id, exc)
-            if "code" in failures:
-                continue  # drawn code already taken: draw another
-            raise
+            Table().transact(ops)
+        except _CodeTaken:
+            continue  # drawn code already taken: draw another
         return product
     raise Conflict(detail="could not allocate a unique product code; retry")
 
@@ -284,25 +266,25 @@ def _apply(
     now = _now()
     changes = {**changes, "updatedAt": now}
     after = Product.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
-    tx = _Transaction()
-    tx.add(store.update_product_op(before, after, changes), meaning="version")
-    _group_counts(tenant_id, before, after, tx)
+    changed = VersionConflict(detail="the product changed since you read it; reload and retry")
+    # The plan limit first: when it fails with another write, it is what the caller needs to hear.
+    ops: list[WriteOp] = []
     if before.active and not after.active:
-        tx.add(tenants_store.release_product_op(tenant_id))
+        ops.append(tenants_store.release_product_op(tenant_id))
     elif after.active and not before.active:
-        max_products = get_plan(load_tenant(tenant_id).plan_id).max_products
-        tx.add(tenants_store.take_product_op(tenant_id, max_products), meaning="limit")
+        plan = get_plan(load_tenant(tenant_id).plan_id)
+        ops.append(tenants_store.take_product_op(tenant_id, plan.max_products).on_conflict(_limit_error(plan)))
+    ops += [
+        store.update_product_op(before, after, changes).on_conflict(changed),
+        *_group_counts(tenant_id, before, after),
+    ]
     if after.kind == "product" and (after.name != before.name or after.active != before.active):
-        tx.add(stock_store.sync_stock_op(tenant_id, after.id, name=after.name, active=after.active, at=now))
-    tx.add(
+        ops.append(stock_store.sync_stock_op(tenant_id, after.id, name=after.name, active=after.active, at=now))
+    ops += [
         audit_op(principal, action, Kind.PRODUCT, after.id, before=before.model_dump(), after=after.model_dump()),
         event_put_op(new_event(action, tenant_id, event_data, subject=after.id)),
-    )
-    try:
-        Table().transact(tx.ops)
-    except TransactionConflict as exc:
-        _raise_for(tx.failures(exc), tenant_id, exc)
-        raise
+    ]
+    Table().transact(ops)
     return after
 
 
@@ -395,45 +377,34 @@ def _create_group(principal: Principal, group: Group[G], body: CreateGroupReques
         }
     )
     action = f"{group.name}.created"
-    ops = [
-        *store.new_group_ops(group, record),
-        audit_op(principal, action, group.kind, record.id, after=record.model_dump()),
-        event_put_op(new_event(action, principal.tenant_id, {"name": record.name}, subject=record.id)),
-        *seal(record),
-    ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        if 1 in exc.failed:
-            raise _name_taken(group) from exc
-        raise
+    Table().transact(
+        [
+            *store.new_group_ops(group, record, name_taken=_name_taken(group)),
+            audit_op(principal, action, group.kind, record.id, after=record.model_dump()),
+            event_put_op(new_event(action, principal.tenant_id, {"name": record.name}, subject=record.id)),
+            *seal(record),
+        ]
+    )
     return record
 
 
 def update_group(principal: Principal, group: Group[G], group_id: str, body: UpdateGroupRequest) -> G:
     """Rename or describe a category or brand (optimistic locking on ``version``)."""
     require(principal, Permission.CATALOG_WRITE)
-    before = _load_group(principal, group, group_id, consistent=True)
+    before: G = _load_group(principal, group, group_id, consistent=True)
     if before.version != body.version:
         raise VersionConflict(detail=f"the {group.name} is at version {before.version}; reload and retry")
     changes: dict[str, Any] = {**body.model_dump(exclude_unset=True, exclude={"version"}), "updatedAt": _now()}
-    after = group.model.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
-    renames: list[dict[str, Any]] = store.rename_group_ops(group, before, after.name)
+    after: G = group.model.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
     action = f"{group.name}.updated"
+    changed = VersionConflict(detail=f"the {group.name} changed since you read it; reload and retry")
     ops = [
-        store.update_group_op(group, before, changes),
-        *renames,
+        store.update_group_op(group, before, changes).on_conflict(changed),
+        *store.rename_group_ops(group, before, after.name, name_taken=_name_taken(group)),
         audit_op(principal, action, group.kind, group_id, before=before.model_dump(), after=after.model_dump()),
         event_put_op(new_event(action, principal.tenant_id, {"changed": sorted(changes)}, subject=group_id)),
     ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise VersionConflict(detail=f"the {group.name} changed since you read it; reload and retry") from exc
-        if renames and 2 in exc.failed:
-            raise _name_taken(group) from exc
-        raise
+    Table().transact(ops)
     return after
 
 

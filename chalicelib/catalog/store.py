@@ -11,8 +11,9 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.catalog.models import Brand, Category, Product
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, counter_op, delete_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, Index, strip_storage
+from chalicelib.core.errors import AppError
 from chalicelib.core.text import fold
 
 __all__ = [
@@ -103,7 +104,7 @@ def _index_keys(product: Product) -> dict[str, str]:
     return found
 
 
-def new_product_op(product: Product) -> dict[str, Any]:
+def new_product_op(product: Product) -> WriteOp:
     """Create ``product`` (listed in the catalog, and in its category's and brand's lists)."""
     pk, sk = product_key(product.tenant_id, product.id)
     return put_op(
@@ -111,13 +112,13 @@ def new_product_op(product: Product) -> dict[str, Any]:
     )
 
 
-def claim_code_op(product: Product) -> dict[str, Any]:
+def claim_code_op(product: Product) -> WriteOp:
     """Claim the product's code in the tenant; fails the transaction if another item has it."""
     pk, sk = _code_claim_key(product.tenant_id, product.code)
     return put_op({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: CLAIM_ENTITY, "productId": product.id})
 
 
-def update_product_op(before: Product, after: Product, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_product_op(before: Product, after: Product, changes: Mapping[str, Any]) -> WriteOp:
     """Write ``changes`` (stored names) to the version of ``before`` that was read, keeping every list right."""
     updates = {**changes, **_index_keys(after)}
     removed = [
@@ -203,8 +204,9 @@ def _name_claim_key(tenant_id: str, group: Group[Any], name: str) -> tuple[str, 
     return keys.unique_pk(tenant_id, group.name_field, fold(name)), keys.UNIQUE_SK
 
 
-def new_group_ops(group: Group[G], record: G) -> list[dict[str, Any]]:
-    """Create a category or brand and claim its name (case and accents ignored); a taken name fails write 1."""
+def new_group_ops(group: Group[G], record: G, *, name_taken: AppError) -> list[WriteOp]:
+    """Create a category or brand and claim its name (case and accents ignored); a taken name fails the
+    transaction with ``name_taken``."""
     pk, sk = group_key(record.tenant_id, group, record.id)
     claim_pk, claim_sk = _name_claim_key(record.tenant_id, group, record.name)
     return [
@@ -218,7 +220,10 @@ def new_group_ops(group: Group[G], record: G) -> list[dict[str, Any]]:
                 **record.model_dump(),
             }
         ),
-        put_op({PARTITION_KEY: claim_pk, SORT_KEY: claim_sk, ENTITY: CLAIM_ENTITY, "groupId": record.id}),
+        put_op(
+            {PARTITION_KEY: claim_pk, SORT_KEY: claim_sk, ENTITY: CLAIM_ENTITY, "groupId": record.id},
+            conflict=name_taken,
+        ),
     ]
 
 
@@ -228,7 +233,7 @@ def get_group(tenant_id: str, group: Group[G], group_id: str, *, consistent: boo
     return group.model.model_validate(strip_storage(item)) if item else None
 
 
-def update_group_op(group: Group[G], before: G, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_group_op(group: Group[G], before: G, changes: Mapping[str, Any]) -> WriteOp:
     """Write ``changes`` to the version of ``before`` that was read (its name-sorted position too)."""
     updates = {name: value for name, value in changes.items() if value is not None}
     removed = [name for name, value in changes.items() if value is None]
@@ -239,19 +244,24 @@ def update_group_op(group: Group[G], before: G, changes: Mapping[str, Any]) -> d
     )
 
 
-def rename_group_ops(group: Group[G], before: G, new_name: str) -> list[dict[str, Any]]:
-    """Move the name claim from the old name to ``new_name`` (nothing when they fold alike)."""
+def rename_group_ops(group: Group[G], before: G, new_name: str, *, name_taken: AppError) -> list[WriteOp]:
+    """Move the name claim from the old name to ``new_name`` (nothing when they fold alike); a taken name fails
+    the transaction with ``name_taken``."""
     if fold(new_name) == fold(before.name):
         return []
     claim_pk, claim_sk = _name_claim_key(before.tenant_id, group, new_name)
     return [
         delete_op(*_name_claim_key(before.tenant_id, group, before.name)),
-        put_op({PARTITION_KEY: claim_pk, SORT_KEY: claim_sk, ENTITY: CLAIM_ENTITY, "groupId": before.id}),
+        put_op(
+            {PARTITION_KEY: claim_pk, SORT_KEY: claim_sk, ENTITY: CLAIM_ENTITY, "groupId": before.id},
+            conflict=name_taken,
+        ),
     ]
 
 
-def delete_group_ops(group: Group[G], record: G) -> list[dict[str, Any]]:
-    """Delete a category or brand and free its name, only if no product is filed under it (write 0 fails)."""
+def delete_group_ops(group: Group[G], record: G) -> list[WriteOp]:
+    """Delete a category or brand and free its name, only if no product is filed under it and it is still the
+    version read (else the transaction fails)."""
     empty = Attr("productCount").not_exists() | Attr("productCount").eq(0)
     return [
         delete_op(*group_key(record.tenant_id, group, record.id), condition=empty & Attr("version").eq(record.version)),
@@ -259,7 +269,7 @@ def delete_group_ops(group: Group[G], record: G) -> list[dict[str, Any]]:
     ]
 
 
-def count_in_group_op(tenant_id: str, group: Group[Any], group_id: str, delta: int) -> dict[str, Any]:
+def count_in_group_op(tenant_id: str, group: Group[Any], group_id: str, delta: int) -> WriteOp:
     """Count a product in (``+1``) or out of (``-1``) a category or brand; fails if the group does not exist."""
     greater_than = 0 if delta < 0 else None
     return counter_op(*group_key(tenant_id, group, group_id), "productCount", delta, greater_than=greater_than)

@@ -36,7 +36,7 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, change_op, put_op, unscoped
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp, change_op, put_op, unscoped
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -595,7 +595,7 @@ def _installed(portal: PortalRecord, body: dict[str, Any]) -> None:
     expires_at = clock.isoformat(moment + timedelta(seconds=_lifetime(auth)))
     current = store.get_tokens(tenant, portal.id)
     ref = _install_ref(refresh)
-    ops: list[dict[str, Any]] = []
+    ops: list[WriteOp] = []
     fresh_install = current is None or current.install_ref != ref
     if fresh_install:
         record = PortalTokensRecord(

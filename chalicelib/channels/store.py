@@ -11,7 +11,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from chalicelib.channels.models import PortalRecord, PortalTokensRecord, WhatsAppChannelRecord
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, change_op, delete_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, VERSION, strip_storage
 
 __all__ = [
@@ -83,7 +83,7 @@ def record_of(item: Mapping[str, Any]) -> ChannelRecord:
     return WhatsAppChannelRecord.model_validate(plain)
 
 
-def new_channel_ops(record: ChannelRecord) -> list[dict[str, Any]]:
+def new_channel_ops(record: ChannelRecord) -> list[WriteOp]:
     """Create the channel; a number also claims its phone number id in the tenant (write 1 fails if taken)."""
     pk, sk = channel_key(record.tenant_id, record.id)
     item: dict[str, Any] = {
@@ -109,7 +109,7 @@ def get_channel(tenant_id: str, channel_id: str, *, consistent: bool = False) ->
     return record_of(item) if item else None
 
 
-def update_channel_op(record: ChannelRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_channel_op(record: ChannelRecord, changes: Mapping[str, Any]) -> WriteOp:
     """Apply ``changes`` (stored names; None removes) to the version of ``record`` that was read."""
     sets = {name: value for name, value in changes.items() if value is not None}
     removed = [name for name, value in changes.items() if value is None]
@@ -118,13 +118,13 @@ def update_channel_op(record: ChannelRecord, changes: Mapping[str, Any]) -> dict
 
 def health_op(
     tenant_id: str, channel_id: str, changes: Mapping[str, Any], *, condition: ConditionBase | None = None
-) -> dict[str, Any]:
+) -> WriteOp:
     """Set health fields (last activity, last error, token expiry) whatever the version (they are not the
     client's to edit, so they do not make its next PATCH fail), only if ``condition`` holds when given."""
     return change_op(*channel_key(tenant_id, channel_id), set_=changes, condition=condition)
 
 
-def delete_channel_ops(record: ChannelRecord) -> list[dict[str, Any]]:
+def delete_channel_ops(record: ChannelRecord) -> list[WriteOp]:
     """Delete the channel (as read) with what belongs to it: a number's claim, a portal's tokens."""
     ops = [delete_op(*channel_key(record.tenant_id, record.id), condition=Attr(VERSION).eq(record.version))]
     if isinstance(record, WhatsAppChannelRecord):
@@ -199,7 +199,7 @@ def token_change_op(
     condition: Any = None,
     relist: PortalTokensRecord | None = None,
     unlist: bool = False,
-) -> dict[str, Any]:
+) -> WriteOp:
     """A change to the token item when ``condition`` holds; ``relist`` moves it on the expiry list, ``unlist``
     takes it off (a disconnected portal is not refreshed)."""
     changes = dict(set_ or {})

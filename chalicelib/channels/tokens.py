@@ -27,7 +27,7 @@ from chalicelib.channels.models import PortalRecord, PortalTokensRecord
 from chalicelib.core import clock
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, change_op, delete_op
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, change_op, delete_op
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -276,7 +276,7 @@ def mark_disconnected(
         "lastError": {"at": now, "message": reason[:500]},
         "updatedAt": now,
     }
-    ops: list[dict[str, Any]] = [
+    ops: list[WriteOp] = [
         change_op(
             *store.channel_key(tenant_id, portal_id),
             set_=changes,

@@ -23,7 +23,7 @@ from chalicelib.conversations.models import ConversationRecord, MessageRecord
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import AlreadyExists, QueryPage, Table, TransactionConflict, change_op, put_op
+from chalicelib.core.db.store import AlreadyExists, QueryPage, Table, TransactionConflict, WriteOp, change_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, strip_storage
 
 __all__ = [
@@ -202,7 +202,7 @@ def _ref_key(tenant_id: str, conversation: str, provider_id: str) -> tuple[str, 
     return pk, keys.child_sk(_WAMID_CHILD, hashlib.sha256(provider_id.encode()).hexdigest()[:40])
 
 
-def wamid_ref_op(tenant_id: str, conversation: str, wamid: str, message: str) -> dict[str, Any]:
+def wamid_ref_op(tenant_id: str, conversation: str, wamid: str, message: str) -> WriteOp:
     """The write that finds message ``message`` from Meta's id for it (status callbacks name the wamid)."""
     pk, sk = _ref_key(tenant_id, conversation, wamid)
     return put_op({"PK": pk, "SK": sk, ENTITY: "ConversationWamid", "messageId": message}, must_not_exist=False)
@@ -221,7 +221,7 @@ def find_provider_message(tenant_id: str, conversation: str, provider_id: str) -
 
 
 def record_provider_message(
-    record: MessageRecord, provider_id: str, with_ops: Iterable[dict[str, Any]] = ()
+    record: MessageRecord, provider_id: str, with_ops: Iterable[WriteOp] = ()
 ) -> tuple[MessageRecord, bool]:
     """Record ``record`` as the provider's message ``provider_id`` together with ``with_ops`` (one transaction),
     unless it is already recorded: (the message, whether this call recorded it)."""

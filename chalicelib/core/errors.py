@@ -69,10 +69,12 @@ class NotFound(AppError):
 
 @dataclass
 class Conflict(AppError):
-    """Raised when a write loses a race or would duplicate something unique."""
+    """Raised when a write loses a race or would duplicate something unique; ``retry``: the same write, built
+    again from a fresh read, may succeed (a concurrent writer held or changed the items)."""
 
     title: str = "Conflict"
     code: str = "conflict"
+    retry: bool = False
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pydantic import Field
 from chalicelib.core import aws, clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db import keys
-from chalicelib.core.db.store import put_op
+from chalicelib.core.db.store import WriteOp, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
@@ -78,7 +78,7 @@ def event_item(event: DomainEvent) -> dict[str, Any]:
     }
 
 
-def event_put_op(event: DomainEvent) -> dict[str, Any]:
+def event_put_op(event: DomainEvent) -> WriteOp:
     """The transaction Put that records ``event`` with the change it belongs to."""
     return put_op(event_item(event))
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from chalicelib.core import clock
 from chalicelib.core.api import IDEMPOTENCY_HEADER
 from chalicelib.core.db import keys
-from chalicelib.core.db.store import Table, put_op
+from chalicelib.core.db.store import Table, WriteOp, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput
 
@@ -45,7 +45,7 @@ _FIELD = f"header.{IDEMPOTENCY_HEADER}"
 
 R = TypeVar("R", bound=BaseModel)
 # Given the response the create is about to return, the transaction writes that record it under the key.
-Seal = Callable[[BaseModel], list[dict[str, Any]]]
+Seal = Callable[[BaseModel], list[WriteOp]]
 
 
 def _checked_key(key: str) -> str:
@@ -110,7 +110,7 @@ def once(
     if found is not None:
         return _replay(found, fingerprint, response_type)
 
-    def seal(response: BaseModel) -> list[dict[str, Any]]:
+    def seal(response: BaseModel) -> list[WriteOp]:
         now = clock.now()
         item = {
             PARTITION_KEY: pk,

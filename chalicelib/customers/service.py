@@ -12,7 +12,7 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock, idempotency
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -108,12 +108,6 @@ def _taken(field: ContactField) -> Conflict:
     )
 
 
-def _raise_taken(meaning: dict[int, ContactField], exc: TransactionConflict) -> None:
-    for index in exc.failed:
-        if index in meaning:
-            raise _taken(meaning[index]) from exc
-
-
 def load_customer(tenant_id: str, customer_id: str) -> Customer:
     """The customer ``customer_id`` of the tenant; ``NotFound`` if there is none."""
     record = store.get_customer(tenant_id, customer_id)
@@ -122,7 +116,7 @@ def load_customer(tenant_id: str, customer_id: str) -> Customer:
     return Customer.of(record)
 
 
-def record_order_ops(tenant_id: str, customer_id: str, total: Money, at: str) -> list[dict[str, Any]]:
+def record_order_ops(tenant_id: str, customer_id: str, total: Money, at: str) -> list[WriteOp]:
     """Transaction writes counting an order of ``total`` placed ``at`` (ISO 8601) in the customer's stats:
     ordersCount + 1, totalSpent + total (atomic ADDs, so concurrent orders all count), lastOrderAt = ``at``.
 
@@ -211,23 +205,17 @@ def _create_customer(principal: Principal, body: CreateCustomerRequest, seal: id
         }
     )
     ops = [store.new_customer_op(record)]
-    meaning: dict[int, ContactField] = {}
     for field in _CONTACTS:
         value: str | None = getattr(record, field)
         if value is not None:
-            meaning[len(ops)] = field
-            ops.append(store.claim_op(tenant.id, field, value, record.id))
+            ops.append(store.claim_op(tenant.id, field, value, record.id).on_conflict(_taken(field)))
     customer = Customer.of(record)
     ops += [
         audit_op(principal, "customer.created", Kind.CUSTOMER, record.id, after=record.model_dump()),
         event_put_op(new_event("customer.created", tenant.id, {}, subject=record.id)),
         *seal(customer),
     ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        _raise_taken(meaning, exc)
-        raise
+    Table().transact(ops)
     return customer
 
 
@@ -252,8 +240,8 @@ def update_customer(principal: Principal, customer_id: str, body: UpdateCustomer
         changes["consents"] = _consents(before.consents, body.consents, now).model_dump()
     changes["updatedAt"] = now
     after = CustomerRecord.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
-    ops = [store.update_customer_op(before, after, changes)]
-    meaning: dict[int, ContactField] = {}
+    moved = VersionConflict(detail="the customer changed since you read it; reload and retry")
+    ops = [store.update_customer_op(before, after, changes).on_conflict(moved)]
     for field in _CONTACTS:
         old, new = getattr(before, field), getattr(after, field)
         if old == new:
@@ -261,8 +249,7 @@ def update_customer(principal: Principal, customer_id: str, body: UpdateCustomer
         if old is not None:
             ops.append(store.release_op(tenant_id, field, old))
         if new is not None:
-            meaning[len(ops)] = field
-            ops.append(store.claim_op(tenant_id, field, new, customer_id))
+            ops.append(store.claim_op(tenant_id, field, new, customer_id).on_conflict(_taken(field)))
     changed = sorted(body.model_dump(exclude_unset=True, exclude={"version"}))
     ops += [
         audit_op(
@@ -275,13 +262,7 @@ def update_customer(principal: Principal, customer_id: str, body: UpdateCustomer
         ),
         event_put_op(new_event("customer.updated", tenant_id, {"changed": changed}, subject=customer_id)),
     ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise VersionConflict(detail="the customer changed since you read it; reload and retry") from exc
-        _raise_taken(meaning, exc)
-        raise
+    Table().transact(ops)
     return Customer.of(after)
 
 

@@ -12,7 +12,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, change_op, delete_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.core.text import fold
 from chalicelib.customers.models import CustomerRecord
@@ -53,7 +53,7 @@ def _name_sort(record: CustomerRecord) -> str:
     return keys.name_sk(fold(record.name), record.id)
 
 
-def new_customer_op(record: CustomerRecord) -> dict[str, Any]:
+def new_customer_op(record: CustomerRecord) -> WriteOp:
     """Create the customer, listed newest first and by name."""
     pk, sk = customer_key(record.tenant_id, record.id)
     return put_op(
@@ -70,13 +70,13 @@ def new_customer_op(record: CustomerRecord) -> dict[str, Any]:
     )
 
 
-def claim_op(tenant_id: str, field: ContactField, value: str, customer_id: str) -> dict[str, Any]:
+def claim_op(tenant_id: str, field: ContactField, value: str, customer_id: str) -> WriteOp:
     """Claim an email or phone for ``customer_id``; fails the transaction if another customer has it."""
     pk, sk = _claim_key(tenant_id, field, value)
     return put_op({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: CLAIM_ENTITY, "customerId": customer_id})
 
 
-def release_op(tenant_id: str, field: ContactField, value: str) -> dict[str, Any]:
+def release_op(tenant_id: str, field: ContactField, value: str) -> WriteOp:
     """Free an email or phone (changed or removed)."""
     return delete_op(*_claim_key(tenant_id, field, value))
 
@@ -93,7 +93,7 @@ def get_customer(tenant_id: str, customer_id: str, *, consistent: bool = False) 
     return CustomerRecord.model_validate(strip_storage(item)) if item else None
 
 
-def update_customer_op(before: CustomerRecord, after: CustomerRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_customer_op(before: CustomerRecord, after: CustomerRecord, changes: Mapping[str, Any]) -> WriteOp:
     """Write ``changes`` (stored names; None removes) to the version of ``before`` that was read."""
     updates = {name: value for name, value in changes.items() if value is not None}
     removed = [name for name, value in changes.items() if value is None]
@@ -104,12 +104,12 @@ def update_customer_op(before: CustomerRecord, after: CustomerRecord, changes: M
     )
 
 
-def delete_customer_op(record: CustomerRecord) -> dict[str, Any]:
+def delete_customer_op(record: CustomerRecord) -> WriteOp:
     """Delete the customer as read (fails if it changed meanwhile)."""
     return delete_op(*customer_key(record.tenant_id, record.id), condition=Attr("version").eq(record.version))
 
 
-def order_stats_op(tenant_id: str, customer_id: str, amount: Decimal, currency: str, at: str) -> dict[str, Any]:
+def order_stats_op(tenant_id: str, customer_id: str, amount: Decimal, currency: str, at: str) -> WriteOp:
     """Count one more order of ``amount`` at ``at`` (atomic ADD: concurrent orders all count)."""
     return change_op(
         *customer_key(tenant_id, customer_id),

@@ -27,7 +27,7 @@ from chalicelib.core import clock
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import RouteKind
-from chalicelib.core.db.store import Table, TransactionConflict, delete_op, put_op
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import Unauthorized
 
@@ -77,7 +77,7 @@ def _same_tenant_or_free(tenant_id: str) -> Any:
     return Attr(PARTITION_KEY).not_exists() | Attr("tenantId").eq(tenant_id)
 
 
-def whatsapp_route_op(tenant_id: str, phone_number_id: str, channel_id: str | None = None) -> dict[str, Any]:
+def whatsapp_route_op(tenant_id: str, phone_number_id: str, channel_id: str | None = None) -> WriteOp:
     """The write that routes ``phone_number_id`` to the tenant; fails if another tenant has the number."""
     item = {
         PARTITION_KEY: keys.route_pk(RouteKind.WHATSAPP_PHONE_ID, phone_number_id),
@@ -91,7 +91,7 @@ def whatsapp_route_op(tenant_id: str, phone_number_id: str, channel_id: str | No
     return put_op(item, condition=_same_tenant_or_free(tenant_id))
 
 
-def remove_whatsapp_route_op(tenant_id: str, phone_number_id: str) -> dict[str, Any]:
+def remove_whatsapp_route_op(tenant_id: str, phone_number_id: str) -> WriteOp:
     """The write that stops routing ``phone_number_id`` (only the tenant that has it may remove it)."""
     pk = keys.route_pk(RouteKind.WHATSAPP_PHONE_ID, phone_number_id)
     return delete_op(pk, keys.ROUTE_SK, condition=Attr("tenantId").eq(tenant_id))
@@ -124,7 +124,7 @@ def find_bitrix_portal(member_id: str) -> BitrixPortalRoute | None:
     )
 
 
-def remove_bitrix_portal_op(tenant_id: str, member_id: str) -> dict[str, Any]:
+def remove_bitrix_portal_op(tenant_id: str, member_id: str) -> WriteOp:
     """The write that disconnects portal ``member_id`` (only its tenant may)."""
     pk = keys.route_pk(RouteKind.BITRIX_MEMBER, member_id)
     return delete_op(pk, keys.ROUTE_SK, condition=Attr("tenantId").eq(tenant_id))
@@ -135,7 +135,7 @@ def _connect_pk(token: str) -> str:
     return keys.route_pk(RouteKind.BITRIX_CONNECT, hashlib.sha256(token.encode()).hexdigest())
 
 
-def bitrix_connect_op(tenant_id: str, portal_id: str | None = None) -> tuple[str, dict[str, Any]]:
+def bitrix_connect_op(tenant_id: str, portal_id: str | None = None) -> tuple[str, WriteOp]:
     """A new one-time connect token (valid 24 h) for the tenant's portal channel ``portal_id``, and the transaction
     write that records it (with the portal channel, so both exist or neither)."""
     token = secrets.token_urlsafe(32)

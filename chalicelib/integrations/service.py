@@ -139,8 +139,9 @@ def connect_integration(principal: Principal, provider: Provider, body: ConnectI
     )
     action = "integration.updated" if current else "integration.connected"
     shown = {"provider": provider.value, "summary": record.summary}
+    changed = VersionConflict(detail="the integration changed meanwhile; reload and retry")
     ops = [
-        store.put_integration_op(record, expected_version=current.version if current else None),
+        store.put_integration_op(record, expected_version=current.version if current else None).on_conflict(changed),
         audit_op(
             principal,
             action,
@@ -151,10 +152,7 @@ def connect_integration(principal: Principal, provider: Provider, body: ConnectI
         ),
         event_put_op(new_event(action, principal.tenant_id, {"provider": provider.value}, subject=provider.value)),
     ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        raise VersionConflict(detail="the integration changed meanwhile; reload and retry") from exc
+    Table().transact(ops)
     return Integration.of(record)
 
 
@@ -164,29 +162,27 @@ def disconnect_integration(principal: Principal, provider: Provider) -> None:
     current = store.get_integration(principal.tenant_id, provider, consistent=True)
     if current is None:
         raise IntegrationNotConnected(detail=f"the {provider.value} integration is not connected")
-    try:
-        Table().transact(
-            [
-                store.delete_integration_op(principal.tenant_id, provider, current.version),
-                audit_op(
-                    principal,
+    changed = VersionConflict(detail="the integration changed meanwhile; reload and retry")
+    Table().transact(
+        [
+            store.delete_integration_op(principal.tenant_id, provider, current.version).on_conflict(changed),
+            audit_op(
+                principal,
+                "integration.disconnected",
+                Kind.INTEGRATION,
+                provider.value,
+                before={"provider": provider.value, "summary": current.summary},
+            ),
+            event_put_op(
+                new_event(
                     "integration.disconnected",
-                    Kind.INTEGRATION,
-                    provider.value,
-                    before={"provider": provider.value, "summary": current.summary},
-                ),
-                event_put_op(
-                    new_event(
-                        "integration.disconnected",
-                        principal.tenant_id,
-                        {"provider": provider.value},
-                        subject=provider.value,
-                    )
-                ),
-            ]
-        )
-    except TransactionConflict as exc:
-        raise VersionConflict(detail="the integration changed meanwhile; reload and retry") from exc
+                    principal.tenant_id,
+                    {"provider": provider.value},
+                    subject=provider.value,
+                )
+            ),
+        ]
+    )
 
 
 def _short(text: str) -> str:

@@ -11,7 +11,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.core import clock
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, change_op, delete_op, put_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, strip_storage
 from chalicelib.integrations.models import IntegrationRecord, Provider, SyncLogEntry
 
@@ -54,7 +54,7 @@ def list_integrations(tenant_id: str) -> list[IntegrationRecord]:
     return [_record(item) for item in page.items]
 
 
-def put_integration_op(record: IntegrationRecord, *, expected_version: int | None) -> dict[str, Any]:
+def put_integration_op(record: IntegrationRecord, *, expected_version: int | None) -> WriteOp:
     """Write ``record``: a create when ``expected_version`` is None, else a replace of that version only."""
     pk, sk = integration_key(record.tenant_id, record.provider)
     item = {
@@ -70,20 +70,20 @@ def put_integration_op(record: IntegrationRecord, *, expected_version: int | Non
     return put_op(item, condition=Attr(VERSION).eq(expected_version))
 
 
-def delete_integration_op(tenant_id: str, provider: Provider, version: int) -> dict[str, Any]:
+def delete_integration_op(tenant_id: str, provider: Provider, version: int) -> WriteOp:
     """Delete the integration if it is still at ``version``."""
     return delete_op(*integration_key(tenant_id, provider), condition=Attr(VERSION).eq(version))
 
 
 def update_status_op(
     tenant_id: str, provider: Provider, changes: Mapping[str, Any], remove: tuple[str, ...] = ()
-) -> dict[str, Any]:
+) -> WriteOp:
     """Set health fields (last sync, last error, last test) on an existing integration, whatever its version:
     they are facts about the provider, not edits that could overwrite a tenant's change."""
     return change_op(*integration_key(tenant_id, provider), set_=changes, remove=remove)
 
 
-def sync_log_op(tenant_id: str, entry: SyncLogEntry) -> dict[str, Any]:
+def sync_log_op(tenant_id: str, entry: SyncLogEntry) -> WriteOp:
     """Write one sync log entry under the integration (kept 90 days)."""
     pk, _ = integration_key(tenant_id, entry.provider)
     expires = clock.to_epoch(clock.now() + SYNC_LOG_RETENTION)

@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
@@ -19,7 +19,7 @@ from chalicelib.audit.service import audit_op
 from chalicelib.catalog import store as catalog_store
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict
+from chalicelib.core.db.store import Table, WriteOp
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -78,7 +78,7 @@ def _load_stock(tenant_id: str, product_id: str, *, consistent: bool = False) ->
     )
 
 
-def _low_stock_event(tenant_id: str, record: StockRecord, available: int) -> dict[str, Any]:
+def _low_stock_event(tenant_id: str, record: StockRecord, available: int) -> WriteOp:
     data = {
         "productId": record.product_id,
         "code": record.code,
@@ -100,27 +100,20 @@ def _after(record: StockRecord, change: Change, at: str) -> StockRecord:
     )
 
 
-def run_stock_transaction(
-    build: Callable[[], tuple[Sequence[dict[str, Any]], T]], *, attempts: int = STOCK_ATTEMPTS
-) -> T:
+def run_stock_transaction(build: Callable[[], tuple[Sequence[WriteOp], T]], *, attempts: int = STOCK_ATTEMPTS) -> T:
     """Write the transaction ``build`` returns (with a result to hand back), retrying when a stock write lost a
     race: another movement of the same product changed it between the read and the write, or a concurrent
-    transaction held the item. ``build`` runs again each time, so it re-reads the stock; it raises (e.g.
-    ``InvalidInput`` from ``reserve_ops``) when the stock no longer allows the change. A failure of any other
-    write is raised at once, as are the last attempt's failures.
+    transaction held the item (a ``Conflict`` with ``retry``). ``build`` runs again each time, so it re-reads the
+    stock; it raises (e.g. ``InvalidInput`` from ``reserve_ops``) when the stock no longer allows the change. A
+    failure of any other write is raised at once, as are the last attempt's failures.
     """
     for attempt in range(1, attempts + 1):
         ops, result = build()
         try:
             Table().transact(ops)
             return result
-        except TransactionConflict as exc:
-            retry = bool(exc.failed) and all(store.is_stock_write(ops[i]) for i in exc.failed)
-            if not retry or attempt == attempts:
-                raise
-        except Conflict:
-            # The table refused the transaction because a concurrent one held one of its items.
-            if attempt == attempts:
+        except Conflict as exc:
+            if not exc.retry or attempt == attempts:
                 raise
         # Jittered exponential backoff, so racing writers do not collide again in lockstep.
         time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - not for security
@@ -197,9 +190,9 @@ def _line_ops(
     *,
     field: str,
     from_reserved: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[WriteOp]:
     at = _now()
-    ops: list[dict[str, Any]] = []
+    ops: list[WriteOp] = []
     for line in _stock_lines(tenant_id, lines, field):
         record = line.record
         change = change_of(movement_type, line.quantity, from_reserved=from_reserved)
@@ -231,7 +224,7 @@ def _line_ops(
 
 def reserve_ops(
     tenant_id: str, lines: Sequence[Line], actor_id: str, reference: str, *, field: str = "body.items"
-) -> list[dict[str, Any]]:
+) -> list[WriteOp]:
     """Transaction writes reserving the lines' units (an order was confirmed): per product with stock, a
     conditional update (fails the transaction if it lacks the units), a movement, and an ``inventory.low_stock``
     event when it goes under its threshold. At most 3 writes per distinct product; services are skipped.
@@ -245,7 +238,7 @@ def reserve_ops(
 
 def release_ops(
     tenant_id: str, lines: Sequence[Line], actor_id: str, reference: str, *, field: str = "body.items"
-) -> list[dict[str, Any]]:
+) -> list[WriteOp]:
     """Transaction writes giving reserved units back to available (a confirmed order was cancelled); same
     shape as ``reserve_ops``. Raises ``Conflict`` if fewer units than asked are reserved."""
     return _line_ops(tenant_id, lines, "release", actor_id, reference, field=field)
@@ -259,7 +252,7 @@ def consume_ops(
     *,
     from_reserved: bool = True,
     field: str = "body.items",
-) -> list[dict[str, Any]]:
+) -> list[WriteOp]:
     """Transaction writes taking the units out of stock (an order was completed); same shape as
     ``reserve_ops``. The units come from those the order reserved, or, with ``from_reserved=False``, straight
     from available ones (an order completed without a reservation step; short stock is then an
@@ -307,7 +300,7 @@ def set_threshold(principal: Principal, product_id: str, body: ThresholdRequest)
     require(principal, Permission.INVENTORY_WRITE)
     tenant = principal.tenant_id
 
-    def build() -> tuple[list[dict[str, Any]], StockRecord]:
+    def build() -> tuple[list[WriteOp], StockRecord]:
         before = _load_stock(tenant, product_id, consistent=True)
         at = _now()
         after = before.model_copy(update={"low_stock_threshold": body.low_stock_threshold, "updated_at": at})
@@ -368,7 +361,7 @@ def _record_movement(
     # in or went out meanwhile.
     seen: dict[str, int] = {}
 
-    def build() -> tuple[list[dict[str, Any]], StockChange]:
+    def build() -> tuple[list[WriteOp], StockChange]:
         before = _load_stock(tenant, product_id, consistent=True)
         at = _now()
         if body.type == "adjust":

@@ -9,15 +9,15 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, change_op, put_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.core.errors import Conflict
 from chalicelib.inventory.models import Movement, StockRecord
 from chalicelib.inventory.rules import Change, Guard
 
 __all__ = [
     "STOCK_ENTITY",
     "get_stock",
-    "is_stock_write",
     "list_movements",
     "list_stock",
     "movement_op",
@@ -35,6 +35,12 @@ _MOVEMENT = "MOVEMENT"
 _LOW = "LOW"
 
 
+def _stock_changed() -> Conflict:
+    """The error of a stock write whose condition failed: another movement changed the stock since it was read
+    (built again from a fresh read, the write may pass: ``retry``)."""
+    return Conflict(detail="the stock changed meanwhile; retry", code="stock-changed", retry=True)
+
+
 def stock_key(tenant_id: str, product_id: str) -> tuple[str, str]:
     """(PK, SK) of a product's stock: in the product's own partition."""
     return keys.entity_pk(tenant_id, Kind.PRODUCT, product_id), keys.STOCK_SK
@@ -44,7 +50,7 @@ def _low_keys(tenant_id: str, code: str) -> dict[str, str]:
     return {GSI2.partition_key: keys.collection_pk(tenant_id, Collection.STOCK, _LOW), GSI2.sort_key: code}
 
 
-def new_stock_op(tenant_id: str, record: StockRecord) -> dict[str, Any]:
+def new_stock_op(tenant_id: str, record: StockRecord) -> WriteOp:
     """Create the (empty) stock of a new product, listed by its code; part of the product's creation."""
     pk, sk = stock_key(tenant_id, record.product_id)
     item = {
@@ -59,7 +65,7 @@ def new_stock_op(tenant_id: str, record: StockRecord) -> dict[str, Any]:
     return put_op(item)
 
 
-def sync_stock_op(tenant_id: str, product_id: str, *, name: str, active: bool, at: str) -> dict[str, Any]:
+def sync_stock_op(tenant_id: str, product_id: str, *, name: str, active: bool, at: str) -> WriteOp:
     """Copy a product's new name and active flag onto its stock (shown in the stock list)."""
     return change_op(*stock_key(tenant_id, product_id), set_={"name": name, "active": active, "updatedAt": at})
 
@@ -89,7 +95,7 @@ def _low_index_change(tenant_id: str, record: StockRecord, guard: Guard) -> tupl
     return {}, []
 
 
-def stock_change_op(tenant_id: str, record: StockRecord, change: Change, guard: Guard, at: str) -> dict[str, Any]:
+def stock_change_op(tenant_id: str, record: StockRecord, change: Change, guard: Guard, at: str) -> WriteOp:
     """Apply ``change`` to the stock read as ``record``, valid only while ``guard`` and the change's needs hold."""
     condition = _guard_condition(record, guard)
     if change.needs_reserved:
@@ -106,10 +112,11 @@ def stock_change_op(tenant_id: str, record: StockRecord, change: Change, guard: 
         set_={"updatedAt": at, **index_set},
         remove=index_remove,
         condition=condition,
+        conflict=_stock_changed(),
     )
 
 
-def set_count_op(tenant_id: str, record: StockRecord, counted: int, at: str) -> dict[str, Any]:
+def set_count_op(tenant_id: str, record: StockRecord, counted: int, at: str) -> WriteOp:
     """Set on-hand to ``counted`` (a stock take), only if nothing moved since ``record`` was read."""
     available = counted - record.reserved
     low_after = available < record.low_stock_threshold
@@ -125,10 +132,11 @@ def set_count_op(tenant_id: str, record: StockRecord, counted: int, at: str) -> 
         set_={"onHand": counted, "available": available, "updatedAt": at, **index_set},
         remove=index_remove,
         condition=unchanged,
+        conflict=_stock_changed(),
     )
 
 
-def threshold_op(tenant_id: str, record: StockRecord, threshold: int, at: str) -> dict[str, Any]:
+def threshold_op(tenant_id: str, record: StockRecord, threshold: int, at: str) -> WriteOp:
     """Set the low-stock threshold, moving the product in or out of the low-stock list, valid only while
     available stays on the side of the new threshold it was read on."""
     low_after = record.available < threshold
@@ -140,10 +148,11 @@ def threshold_op(tenant_id: str, record: StockRecord, threshold: int, at: str) -
         set_={"lowStockThreshold": threshold, "updatedAt": at, **index_set},
         remove=index_remove,
         condition=side & Attr("lowStockThreshold").eq(record.low_stock_threshold),
+        conflict=_stock_changed(),
     )
 
 
-def movement_op(tenant_id: str, movement: Movement) -> dict[str, Any]:
+def movement_op(tenant_id: str, movement: Movement) -> WriteOp:
     """Record ``movement`` in its product's partition (sorted by its time-ordered id)."""
     return put_op(
         {
@@ -153,12 +162,6 @@ def movement_op(tenant_id: str, movement: Movement) -> dict[str, Any]:
             **movement.model_dump(exclude_none=True),
         }
     )
-
-
-def is_stock_write(op: Mapping[str, Any]) -> bool:
-    """Whether a transaction write is a change of a stock item (its condition may fail under concurrency)."""
-    update = op.get("Update")
-    return update is not None and update["Key"].get(SORT_KEY) == {"S": keys.STOCK_SK}
 
 
 def list_stock(tenant_id: str, *, low: bool, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:

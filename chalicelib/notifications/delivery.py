@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.core import aws, clock
 from chalicelib.core.batch import full_jitter, hide_record, process_sqs_batch
 from chalicelib.core.config import get_settings
-from chalicelib.core.db.store import Table, TransactionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.money import Money
 from chalicelib.core.observability import MetricUnit, logger, metrics
@@ -91,7 +91,7 @@ def _hashed_id(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:26].upper()
 
 
-def _event_ops(record: NotificationRecord, type_: str, **extra: Any) -> list[dict[str, Any]]:
+def _event_ops(record: NotificationRecord, type_: str, **extra: Any) -> list[WriteOp]:
     data = {"notificationId": record.id, "channel": record.channel, "template": record.template, "to": record.to}
     return [event_put_op(new_event(type_, record.tenant_id, {**data, **extra}, subject=record.id))]
 

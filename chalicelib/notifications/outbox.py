@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core import clock
+from chalicelib.core.db.store import WriteOp
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.notifications import store, templates
@@ -78,7 +79,7 @@ def new_record(
     )
 
 
-def requested_ops(record: NotificationRecord) -> list[dict[str, Any]]:
+def requested_ops(record: NotificationRecord) -> list[WriteOp]:
     """The writes that create ``record`` and announce it (``notification.requested``) for the delivery worker."""
     event = new_event(
         "notification.requested",
@@ -91,7 +92,7 @@ def requested_ops(record: NotificationRecord) -> list[dict[str, Any]]:
 
 def request_message_ops(
     tenant_id: str, channel: Channel, to: str, template: str, locale: str, variables: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> list[WriteOp]:
     """The transaction writes that request a message: a queued notification and its event."""
     record = new_record(tenant_id, channel, to, template=template, locale=locale, variables=variables)
     return requested_ops(record)

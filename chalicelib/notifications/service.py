@@ -12,7 +12,7 @@ from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
@@ -197,7 +197,7 @@ def _create(principal: Principal, body: CreateNotificationRequest, seal: idempot
     return view
 
 
-def _requeue_ops(record: NotificationRecord) -> list[dict[str, Any]]:
+def _requeue_ops(record: NotificationRecord) -> list[WriteOp]:
     at = clock.isoformat(clock.now())
     changes = {"status": "queued", "attempts": 0, "updatedAt": at}
     remove = ("failedAt", "sendingSince", "scheduledFor")
@@ -217,10 +217,8 @@ def retry_notification(principal: Principal, notification_id: str) -> Notificati
         subject=record.id,
     )
     audit = audit_op(principal, "notification.retried", Kind.NOTIFICATION, record.id, before={"status": "failed"})
-    try:
-        Table().transact([*_requeue_ops(record), event_put_op(event), audit])
-    except TransactionConflict as exc:
-        raise Conflict(detail="the notification changed meanwhile; reload it") from exc
+    changed = Conflict(detail="the notification changed meanwhile; reload it")
+    Table().transact([*(op.on_conflict(changed) for op in _requeue_ops(record)), event_put_op(event), audit])
     return Notification.of(_load(principal.tenant_id, notification_id))
 
 

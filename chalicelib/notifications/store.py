@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind, RouteKind
-from chalicelib.core.db.store import QueryPage, Table, change_op, delete_op, put_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.errors import Conflict
 from chalicelib.core.text import fold
@@ -81,7 +81,7 @@ def _status_pk(tenant_id: str, status: str) -> str:
     return keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, _STATUS, status)
 
 
-def new_notification_ops(record: NotificationRecord) -> list[dict[str, Any]]:
+def new_notification_ops(record: NotificationRecord) -> list[WriteOp]:
     """Create ``record`` (with its list entries) and its entry in the recipient's list."""
     sort = keys.time_sk(record.created_at, record.id)
     pk, sk = notification_key(record.tenant_id, record.id)
@@ -118,7 +118,7 @@ def status_change_op(
     *,
     expected: tuple[NotificationStatus, ...],
     remove: tuple[str, ...] = (),
-) -> dict[str, Any]:
+) -> WriteOp:
     """Update ``record`` only while its status is one of ``expected`` (the one it was read in); keeps the status
     list (GSI2) right and bumps ``version``."""
     updates = {key: value for key, value in changes.items() if value is not None}
@@ -139,7 +139,7 @@ def _provider_route(provider: str, provider_message_id: str) -> tuple[str, str]:
     return keys.route_pk(RouteKind.PROVIDER_MESSAGE, digest), keys.ROUTE_SK
 
 
-def provider_route_op(record: NotificationRecord, provider: str, provider_message_id: str) -> dict[str, Any]:
+def provider_route_op(record: NotificationRecord, provider: str, provider_message_id: str) -> WriteOp:
     """The global lookup a provider's status callback (which names only its message id) finds the message by."""
     pk, sk = _provider_route(provider, provider_message_id)
     item = {
@@ -194,7 +194,7 @@ def _template_key(tenant_id: str, template_key: str, channel: str, locale: str) 
     return keys.entity_pk(tenant_id, Kind.NOTIFICATION_TEMPLATE, template_key), keys.child_sk(channel, locale)
 
 
-def put_template_op(tenant_id: str, template_key: str, request: PutTemplateRequest, at: str) -> dict[str, Any]:
+def put_template_op(tenant_id: str, template_key: str, request: PutTemplateRequest, at: str) -> WriteOp:
     """Store (or replace) the tenant's variant of ``template_key`` for the request's channel and locale."""
     pk, sk = _template_key(tenant_id, template_key, request.channel, request.locale)
     item = {
@@ -251,7 +251,7 @@ def get_settings_item(tenant_id: str) -> NotificationSettings:
     return NotificationSettings.model_validate(strip_storage(item)) if item else NotificationSettings()
 
 
-def put_settings_op(tenant_id: str, settings: NotificationSettings) -> dict[str, Any]:
+def put_settings_op(tenant_id: str, settings: NotificationSettings) -> WriteOp:
     """Replace the tenant's delivery settings."""
     pk, sk = _settings_key(tenant_id)
     item = {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "NotificationSettings", **settings.model_dump(exclude_none=True)}
@@ -268,7 +268,7 @@ def get_preferences(tenant_id: str, customer_id: str) -> dict[str, Any] | None:
     return strip_storage(item) if item else None
 
 
-def put_preferences_op(tenant_id: str, preferences: NotificationPreferences) -> dict[str, Any]:
+def put_preferences_op(tenant_id: str, preferences: NotificationPreferences) -> WriteOp:
     """Replace the customer's preferences (next to the customer record, in its partition)."""
     pk, sk = _preferences_key(tenant_id, preferences.customer_id)
     stored = preferences.model_dump(exclude_none=True, include={"locale", "opt_out", "updated_at", "customer_id"})

@@ -20,9 +20,9 @@ from chalicelib.audit.service import audit_op
 from chalicelib.catalog.service import load_products
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import QueryPage, Table, TransactionConflict, VersionConflict, update_op
+from chalicelib.core.db.store import QueryPage, Table, VersionConflict, WriteOp, update_op
 from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import AppError, Conflict, FieldError, Forbidden, InvalidInput, LimitExceeded, NotFound
+from chalicelib.core.errors import Conflict, FieldError, Forbidden, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, PageParams, paginate
@@ -48,7 +48,7 @@ def _lines(item: Mapping[str, Any]) -> list[tuple[str, int]]:
     return [(str(line["productId"]), int(line["quantity"])) for line in item.get("items", [])]
 
 
-def _stock_conflict(failed: tuple[int, ...]) -> AppError:
+def _stock_conflict() -> Conflict:
     return Conflict(detail="the stock changed while the order moved on; retry", code="stock-changed")
 
 
@@ -56,7 +56,7 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     """What a status change means for an order: its by-status list entry, and its stock."""
     item = ctx.entity
     changes: dict[str, Any] = store.by_status_keys(ctx.tenant_id, ctx.to_status, str(item["createdAt"]), ctx.entity_id)
-    ops: list[dict[str, Any]] = []
+    ops: list[WriteOp] = []
     state = item.get(_STOCK, "none")
     target = ctx.definition.status(ctx.to_status)
     lines, actor, reference = _lines(item), ctx.actor.user_id, f"order:{ctx.entity_id}"
@@ -75,7 +75,10 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     elif state == "none" and ctx.from_status == ctx.definition.initial:
         ops = inventory.reserve_ops(ctx.tenant_id, lines, actor, reference, field="items")
         changes[_STOCK] = "reserved"
-    return TransitionEffects(changes=changes, ops=ops, on_conflict=_stock_conflict)
+    # The stock writes' own error, said in the order's words.
+    stock_changed = _stock_conflict()
+    ops = [op.on_conflict(stock_changed) if op.conflict is not None else op for op in ops]
+    return TransitionEffects(changes=changes, ops=ops)
 
 
 engine.register_entity(ENTITY_TYPE, Kind.ORDER, _on_transition)
@@ -167,23 +170,19 @@ def _create(principal: Principal, body: CreateOrderRequest, seal: idempotency.Se
         event_data["customerId"] = order.customer_id
     if order.assigned_to:
         event_data["assignedTo"] = order.assigned_to
+    month_full = LimitExceeded(
+        detail=f"the plan {plan.name} allows {plan.max_transactions} orders a month (maxTransactions)",
+        limit="maxTransactions",
+    )
     ops = [
-        store.monthly_limit_op(principal.tenant_id, moment, plan.max_transactions),
+        store.monthly_limit_op(principal.tenant_id, moment, plan.max_transactions).on_conflict(month_full),
         *store.new_order_ops(order, workflow),
         *(record_order_ops(principal.tenant_id, order.customer_id, totals.total, at) if order.customer_id else []),
         audit_op(principal, "order.created", Kind.ORDER, order.id, after=order.model_dump()),
         event_put_op(new_event("order.created", principal.tenant_id, event_data, subject=order.id)),
         *seal(order),
     ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise LimitExceeded(
-                detail=f"the plan {plan.name} allows {plan.max_transactions} orders a month (maxTransactions)",
-                limit="maxTransactions",
-            ) from exc
-        raise
+    Table().transact(ops)
     engine.start(principal.tenant_id, ENTITY_TYPE, order.id)
     return order
 

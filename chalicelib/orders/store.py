@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, counter_op, put_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY
 from chalicelib.orders.models import Order
 
@@ -52,7 +52,7 @@ def next_order_number(tenant_id: str) -> int:
     return Table().increment(_tenant_pk(tenant_id), keys.child_sk(_COUNTER, "ORDER-NUMBER"), "count")
 
 
-def monthly_limit_op(tenant_id: str, at: datetime, limit: int) -> dict[str, Any]:
+def monthly_limit_op(tenant_id: str, at: datetime, limit: int) -> WriteOp:
     """Count the order in its month (UTC), failing the transaction if the month already holds ``limit``."""
     month = at.astimezone(UTC).strftime("%Y-%m")
     expires = clock.to_epoch(at) + 62 * 86_400  # kept past the month it counts, for support questions
@@ -60,7 +60,7 @@ def monthly_limit_op(tenant_id: str, at: datetime, limit: int) -> dict[str, Any]
     return counter_op(_tenant_pk(tenant_id), sk, "count", 1, less_than=limit, expires_at=expires, create=True)
 
 
-def new_order_ops(order: Order, workflow_fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+def new_order_ops(order: Order, workflow_fields: Mapping[str, Any]) -> list[WriteOp]:
     """Create the order (with its workflow fields) and, for its creator, an entry in their own orders."""
     pk, sk = order_key(order.tenant_id, order.id)
     sort = keys.time_sk(order.created_at, order.id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import QueryPage, Table, counter_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.tenants.models import TenantRecord, TenantStatus
 
@@ -46,7 +46,7 @@ def _index_keys(record: TenantRecord) -> dict[str, str]:
     }
 
 
-def new_tenant_op(record: TenantRecord) -> dict[str, Any]:
+def new_tenant_op(record: TenantRecord) -> WriteOp:
     """Create the tenant's record (fails if the id exists)."""
     pk, sk = tenant_key(record.id)
     return put_op(
@@ -60,7 +60,7 @@ def get_tenant(tenant_id: str, *, consistent: bool = False) -> TenantRecord | No
     return TenantRecord.model_validate(strip_storage(item)) if item else None
 
 
-def update_tenant_op(record: TenantRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_tenant_op(record: TenantRecord, changes: Mapping[str, Any]) -> WriteOp:
     """Apply ``changes`` (stored names) to the version of ``record`` that was read; keeps the lists right."""
     updates = dict(changes)
     if "status" in updates:
@@ -68,23 +68,23 @@ def update_tenant_op(record: TenantRecord, changes: Mapping[str, Any]) -> dict[s
     return update_op(*tenant_key(record.id), updates, expected_version=record.version)
 
 
-def take_seat_op(tenant_id: str, max_users: int) -> dict[str, Any]:
+def take_seat_op(tenant_id: str, max_users: int) -> WriteOp:
     """Count one more user, only while the tenant has fewer than ``max_users`` (else the transaction fails)."""
     return counter_op(*tenant_key(tenant_id), "userCount", 1, less_than=max_users)
 
 
-def release_seat_op(tenant_id: str) -> dict[str, Any]:
+def release_seat_op(tenant_id: str) -> WriteOp:
     """Count one user less (a user was deactivated)."""
     return counter_op(*tenant_key(tenant_id), "userCount", -1, greater_than=0)
 
 
-def take_product_op(tenant_id: str, max_products: int) -> dict[str, Any]:
+def take_product_op(tenant_id: str, max_products: int) -> WriteOp:
     """Count one more active catalog item, only while there are fewer than ``max_products`` (else the transaction
     fails)."""
     return counter_op(*tenant_key(tenant_id), "productCount", 1, less_than=max_products)
 
 
-def release_product_op(tenant_id: str) -> dict[str, Any]:
+def release_product_op(tenant_id: str) -> WriteOp:
     """Count one active catalog item less (a product was deactivated)."""
     return counter_op(*tenant_key(tenant_id), "productCount", -1, greater_than=0)
 

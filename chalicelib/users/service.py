@@ -11,9 +11,9 @@ from chalicelib.auth import sessions
 from chalicelib.auth.service import cpf_fields, invitation_ops
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, unscoped
+from chalicelib.core.db.store import Table, VersionConflict, unscoped
 from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
+from chalicelib.core.errors import FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, paginate
@@ -83,26 +83,18 @@ def invite_user(principal: Principal, body: InviteUserRequest) -> User:
             **cpf_fields(principal.tenant_id, body.cpf, field="body.cpf"),
         }
     )
-    user_ops = store.new_user_ops(record)
     ops = [
-        tenants_store.take_seat_op(principal.tenant_id, plan.max_users),
-        *user_ops,
+        tenants_store.take_seat_op(principal.tenant_id, plan.max_users).on_conflict(
+            _no_seat(plan.max_users, plan.name)
+        ),
+        *store.new_user_ops(record, field="body"),
         *invitation_ops(record, tenant),
         audit_op(principal, "user.invited", Kind.USER, user_id, after=record.model_dump()),
         event_put_op(new_event("user.invited", principal.tenant_id, {"role": record.role}, subject=user_id)),
     ]
-    try:
-        # Login routes (email, CPF, invitation) are global by design: no tenant owns the address space.
-        with unscoped():
-            Table().transact(ops)
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise _no_seat(plan.max_users, plan.name) from exc
-        taken = {2: ("body.email", "email"), 3: ("body.cpf", "CPF")}
-        field, what = next((taken[i] for i in exc.failed if i in taken), ("body", "user"))
-        raise Conflict(
-            detail=f"this {what} is already registered", errors=(FieldError(field, "already registered", "taken"),)
-        ) from exc
+    # Login routes (email, CPF, invitation) are global by design: no tenant owns the address space.
+    with unscoped():
+        Table().transact(ops)
     return User.of(record)
 
 
@@ -169,23 +161,18 @@ def reactivate_user(principal: Principal, user_id: str) -> User:
     changes = {"status": status, "updatedAt": clock.isoformat(clock.now())}
     after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
     limit, plan = _seat_limit(principal.tenant_id)
-    try:
-        Table().transact(
-            [
-                tenants_store.take_seat_op(principal.tenant_id, limit),
-                store.update_user_op(record, changes),
-                audit_op(
-                    principal,
-                    "user.reactivated",
-                    Kind.USER,
-                    user_id,
-                    before={"status": "inactive"},
-                    after={"status": status},
-                ),
-            ]
-        )
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise _no_seat(limit, plan) from exc
-        raise
+    Table().transact(
+        [
+            tenants_store.take_seat_op(principal.tenant_id, limit).on_conflict(_no_seat(limit, plan)),
+            store.update_user_op(record, changes),
+            audit_op(
+                principal,
+                "user.reactivated",
+                Kind.USER,
+                user_id,
+                before={"status": "inactive"},
+                after={"status": status},
+            ),
+        ]
+    )
     return User.of(after)

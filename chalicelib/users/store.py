@@ -8,8 +8,9 @@ from typing import Any
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind, RouteKind
-from chalicelib.core.db.store import QueryPage, Table, delete_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.core.errors import Conflict, FieldError
 from chalicelib.users.models import UserRecord, UserStatus
 
 __all__ = [
@@ -49,15 +50,20 @@ def _status_list(tenant_id: str, status: UserStatus) -> str:
     return keys.collection_pk(tenant_id, Collection.USERS, status.upper())
 
 
-def _route(pk_sk: tuple[str, str], record: UserRecord) -> dict[str, Any]:
+def _route(pk_sk: tuple[str, str], record: UserRecord, field: str, what: str) -> WriteOp:
     pk, sk = pk_sk
+    taken = Conflict(
+        detail=f"this {what} is already registered", errors=(FieldError(field, "already registered", "taken"),)
+    )
     return put_op(
-        {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: ROUTE_ENTITY, "tenantId": record.tenant_id, "userId": record.id}
+        {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: ROUTE_ENTITY, "tenantId": record.tenant_id, "userId": record.id},
+        conflict=taken,
     )
 
 
-def new_user_ops(record: UserRecord) -> list[dict[str, Any]]:
-    """Create the user and claim its email (and CPF) for login; a taken one fails the transaction."""
+def new_user_ops(record: UserRecord, *, field: str) -> list[WriteOp]:
+    """Create the user and claim its email (and CPF) for login; a taken one fails the transaction with a
+    ``Conflict`` naming ``<field>.email`` (``<field>.cpf``), ``field`` being where the request holds the user."""
     pk, sk = user_key(record.tenant_id, record.id)
     sort = keys.time_sk(record.created_at, record.id)
     ops = [
@@ -73,14 +79,14 @@ def new_user_ops(record: UserRecord) -> list[dict[str, Any]]:
                 **record.model_dump(),
             }
         ),
-        _route(email_route_key(record.email), record),
+        _route(email_route_key(record.email), record, f"{field}.email", "email"),
     ]
     if record.cpf_hash:
-        ops.append(_route(cpf_route_key(record.cpf_hash), record))
+        ops.append(_route(cpf_route_key(record.cpf_hash), record, f"{field}.cpf", "CPF"))
     return ops
 
 
-def release_login_ops(record: UserRecord) -> list[dict[str, Any]]:
+def release_login_ops(record: UserRecord) -> list[WriteOp]:
     """Free the user's email and CPF for others (when the user is removed for good)."""
     ops = [delete_op(*email_route_key(record.email))]
     if record.cpf_hash:
@@ -100,7 +106,7 @@ def find_login(route: tuple[str, str]) -> LoginRoute | None:
     return (str(item["tenantId"]), str(item["userId"])) if item else None
 
 
-def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> WriteOp:
     """Apply ``changes`` (stored names) to the version of ``record`` that was read; keeps the lists right."""
     updates = dict(changes)
     if "status" in updates:

@@ -43,8 +43,8 @@ from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import decrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import AlreadyExists, Table, TransactionConflict
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.db.store import AlreadyExists, Table, TransactionConflict, WriteOp
+from chalicelib.core.errors import Conflict, DependencyUnavailable
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import MetricUnit, logger, metrics
@@ -360,7 +360,7 @@ def _attempt(endpoint: EndpointRecord, record: DeliveryRecord, number: int) -> A
     )
 
 
-def _disable_ops(endpoint: EndpointRecord, reason: str, now: datetime) -> list[dict[str, Any]]:
+def _disable_ops(endpoint: EndpointRecord, reason: str, now: datetime) -> list[WriteOp]:
     at = _iso(now)
     data = EndpointDisabledData(
         endpoint_id=endpoint.id,
@@ -398,7 +398,7 @@ def _ended(reason: str | None, status: str) -> dict[str, Any]:
 
 def _outcome(
     endpoint: EndpointRecord, record: DeliveryRecord, attempt: AttemptRecord, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]], AttemptMessage | None, str]:
+) -> tuple[dict[str, Any], list[WriteOp], AttemptMessage | None, str]:
     """What an attempt changes: the delivery, the endpoint (with events), the next attempt, and a metric name."""
     number = attempt.number
     status = attempt.response.status if attempt.response else None
@@ -408,7 +408,7 @@ def _outcome(
     if status == 410:
         reason = "the endpoint answered 410 Gone and was disabled"
         return _ended(reason, "failed"), _disable_ops(endpoint, "gone", now), None, "WebhookEndpointsDisabled"
-    endpoint_ops: list[dict[str, Any]] = []
+    endpoint_ops: list[WriteOp] = []
     if endpoint.failing_since is None:
         endpoint_ops.append(store.endpoint_change_op(endpoint.tenant_id, endpoint.id, set_={"failingSince": _iso(now)}))
     elif now - _parse(endpoint.failing_since) >= FAILING_LIMIT:
@@ -437,6 +437,10 @@ def _outcome(
     return _ended(reason, "failed"), [*endpoint_ops, event_put_op(event)], None, "WebhookDeliveriesExhausted"
 
 
+class _EndpointChanged(Conflict):
+    """Raised when an attempt's change to its endpoint fails: the endpoint was deleted or disabled meanwhile."""
+
+
 def _record(
     endpoint: EndpointRecord, record: DeliveryRecord, attempt: AttemptRecord, lease_id: str
 ) -> tuple[AttemptMessage | None, str]:
@@ -452,11 +456,10 @@ def _record(
         "leaseUntil": None,
     }
     delivery_op = store.delivery_update_op(record, changes, lease_id=lease_id)
+    endpoint_changed = _EndpointChanged()
     try:
-        Table().transact([delivery_op, *endpoint_ops])
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise
+        Table().transact([delivery_op, *(op.on_conflict(endpoint_changed) for op in endpoint_ops)])
+    except _EndpointChanged:
         # The endpoint changed meanwhile (deleted, or disabled by another attempt): the attempt is still recorded.
         Table().transact([delivery_op])
     return follow_up, outcome

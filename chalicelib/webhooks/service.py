@@ -171,20 +171,16 @@ def _create(principal: Principal, body: CreateEndpointRequest, seal: idempotency
     )
     view = WebhookEndpoint.of(record)
     created = _Created(endpoint=view, secret_encrypted=record.secret_encrypted)
+    at_limit = LimitExceeded(
+        detail=f"a tenant has at most {store.MAX_ENDPOINTS} webhook endpoints (maxWebhookEndpoints)",
+        limit="maxWebhookEndpoints",
+    )
     ops = [
-        *store.new_endpoint_ops(record),
+        *store.new_endpoint_ops(record, at_limit=at_limit),
         audit_op(principal, "webhook_endpoint.created", Kind.WEBHOOK_ENDPOINT, record.id, after=view.model_dump()),
         *seal(created),
     ]
-    try:
-        Table().transact(ops)
-    except TransactionConflict as exc:
-        if 0 in exc.failed:
-            raise LimitExceeded(
-                detail=f"a tenant has at most {store.MAX_ENDPOINTS} webhook endpoints (maxWebhookEndpoints)",
-                limit="maxWebhookEndpoints",
-            ) from exc
-        raise
+    Table().transact(ops)
     return created
 
 
@@ -202,22 +198,20 @@ def _apply(
         {**record.model_dump(), **changes, **dict.fromkeys(remove), "version": record.version + 1}
     )
     before_view, after_view = WebhookEndpoint.of(record).model_dump(), WebhookEndpoint.of(after).model_dump()
-    try:
-        Table().transact(
-            [
-                store.update_endpoint_op(record, changes, remove),
-                audit_op(
-                    principal,
-                    action,
-                    Kind.WEBHOOK_ENDPOINT,
-                    record.id,
-                    before=before_view if audited is None else None,
-                    after=after_view if audited is None else audited,
-                ),
-            ]
-        )
-    except TransactionConflict as exc:
-        raise VersionConflict(detail="the webhook endpoint changed since you read it; reload and retry") from exc
+    changed = VersionConflict(detail="the webhook endpoint changed since you read it; reload and retry")
+    Table().transact(
+        [
+            store.update_endpoint_op(record, changes, remove).on_conflict(changed),
+            audit_op(
+                principal,
+                action,
+                Kind.WEBHOOK_ENDPOINT,
+                record.id,
+                before=before_view if audited is None else None,
+                after=after_view if audited is None else audited,
+            ),
+        ]
+    )
     return after
 
 
@@ -362,21 +356,19 @@ def replay_delivery(principal: Principal, endpoint_id: str, delivery_id: str) ->
         "failureReason": None,
         "updatedAt": clock.isoformat(now),
     }
-    try:
-        Table().transact(
-            [
-                store.delivery_update_op(record, changes, status_was=record.status),
-                audit_op(
-                    principal,
-                    "webhook_delivery.replayed",
-                    Kind.WEBHOOK_ENDPOINT,
-                    endpoint_id,
-                    after={"deliveryId": delivery_id, "attempt": number},
-                ),
-            ]
-        )
-    except TransactionConflict as exc:
-        raise Conflict(detail="the delivery changed meanwhile (replayed twice?); reload and retry") from exc
+    changed = Conflict(detail="the delivery changed meanwhile (replayed twice?); reload and retry")
+    Table().transact(
+        [
+            store.delivery_update_op(record, changes, status_was=record.status).on_conflict(changed),
+            audit_op(
+                principal,
+                "webhook_delivery.replayed",
+                Kind.WEBHOOK_ENDPOINT,
+                endpoint_id,
+                after={"deliveryId": delivery_id, "attempt": number},
+            ),
+        ]
+    )
     after = DeliveryRecord.model_validate({**record.model_dump(), **changes})
     delivery.enqueue([_attempt_now(after, number)])
     return Delivery.of(after)

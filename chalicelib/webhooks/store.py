@@ -14,6 +14,7 @@ from chalicelib.core.db.keys import Collection, Kind
 from chalicelib.core.db.store import (
     QueryPage,
     Table,
+    WriteOp,
     change_op,
     counter_op,
     delete_op,
@@ -21,6 +22,7 @@ from chalicelib.core.db.store import (
     update_op,
 )
 from chalicelib.core.db.table import ENTITY, GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, strip_storage
+from chalicelib.core.errors import AppError
 from chalicelib.webhooks.models import DeliveryRecord, EndpointRecord
 
 __all__ = [
@@ -76,11 +78,19 @@ def _collection(tenant_id: str) -> str:
     return keys.collection_pk(tenant_id, Collection.WEBHOOK_ENDPOINTS)
 
 
-def new_endpoint_ops(record: EndpointRecord) -> list[dict[str, Any]]:
-    """Create the endpoint, counted against ``MAX_ENDPOINTS`` (write 0 fails at the limit)."""
+def new_endpoint_ops(record: EndpointRecord, *, at_limit: AppError) -> list[WriteOp]:
+    """Create the endpoint, counted against ``MAX_ENDPOINTS`` (at the limit the transaction fails with
+    ``at_limit``)."""
     pk, sk = endpoint_key(record.tenant_id, record.id)
     return [
-        counter_op(*_counter_key(record.tenant_id), _ENDPOINT_COUNT, 1, less_than=MAX_ENDPOINTS, create=True),
+        counter_op(
+            *_counter_key(record.tenant_id),
+            _ENDPOINT_COUNT,
+            1,
+            less_than=MAX_ENDPOINTS,
+            create=True,
+            conflict=at_limit,
+        ),
         put_op(
             {
                 PARTITION_KEY: pk,
@@ -100,9 +110,7 @@ def get_endpoint(tenant_id: str, endpoint_id: str, *, consistent: bool = False) 
     return EndpointRecord.model_validate(strip_storage(item)) if item else None
 
 
-def update_endpoint_op(
-    record: EndpointRecord, changes: Mapping[str, Any], remove: Iterable[str] = ()
-) -> dict[str, Any]:
+def update_endpoint_op(record: EndpointRecord, changes: Mapping[str, Any], remove: Iterable[str] = ()) -> WriteOp:
     """Apply ``changes`` (stored names) to the version of ``record`` that was read."""
     return update_op(
         *endpoint_key(record.tenant_id, record.id), changes, expected_version=record.version, remove=remove
@@ -117,7 +125,7 @@ def endpoint_change_op(
     remove: Iterable[str] = (),
     bump: bool = False,
     while_enabled: bool = False,
-) -> dict[str, Any]:
+) -> WriteOp:
     """A change the delivery worker makes whatever the version (failure tracking), bumping it when the client
     should notice (``bump``: the endpoint was disabled); ``while_enabled``: only if it is still enabled."""
     condition = Attr("enabled").eq(True) if while_enabled else None
@@ -130,7 +138,7 @@ def endpoint_change_op(
     )
 
 
-def delete_endpoint_ops(record: EndpointRecord) -> list[dict[str, Any]]:
+def delete_endpoint_ops(record: EndpointRecord) -> list[WriteOp]:
     """Delete the endpoint (as read) and give its place back; its deliveries expire with their TTL."""
     return [
         delete_op(*endpoint_key(record.tenant_id, record.id), condition=Attr(VERSION).eq(record.version)),
@@ -161,7 +169,7 @@ def new_delivery_item(record: DeliveryRecord) -> dict[str, Any]:
     }
 
 
-def new_delivery_op(record: DeliveryRecord) -> dict[str, Any]:
+def new_delivery_op(record: DeliveryRecord) -> WriteOp:
     """The transaction write that creates a delivery (fails if the message already has one for the endpoint)."""
     return put_op(new_delivery_item(record))
 
@@ -190,7 +198,7 @@ def list_deliveries(tenant_id: str, endpoint_id: str, limit: int, start_key: Map
     )
 
 
-def claim_op(record: DeliveryRecord, attempt: int, lease_id: str, lease_until: int, now: int) -> dict[str, Any]:
+def claim_op(record: DeliveryRecord, attempt: int, lease_id: str, lease_until: int, now: int) -> WriteOp:
     """Take the delivery for ``attempt`` (pending, that attempt next, nobody else holding it)."""
     free = Attr("leaseUntil").not_exists() | Attr("leaseUntil").lt(now)
     return change_op(
@@ -207,7 +215,7 @@ def delivery_update_op(
     remove: Iterable[str] = (),
     lease_id: str | None = None,
     status_was: str | None = None,
-) -> dict[str, Any]:
+) -> WriteOp:
     """Change a delivery: as the holder of ``lease_id`` (the worker), or while its status is ``status_was``."""
     condition = None
     if lease_id is not None:

@@ -39,9 +39,9 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import aws, clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, update_op
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp, update_op
 from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import AppError, Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
@@ -127,15 +127,14 @@ class TransitionEffects:
     """What an owner adds to a transition, all in the same transaction as the status change.
 
     ``changes``: more attributes set on the entity item (e.g. the GSI key of a by-status list, ``completedAt``);
-    ``ops``: more transaction writes (inventory reserve/release/consume…); ``event_data``: more fields in the
-    ``<entity_type>.status_changed`` event; ``on_conflict``: the error to raise when one of ``ops`` fails its
-    condition (given the indexes of the failed ones within ``ops``), e.g. a stock shortage.
+    ``ops``: more transaction writes (inventory reserve/release/consume…), each naming the error its failed
+    condition means (``WriteOp.conflict``, e.g. a stock shortage); ``event_data``: more fields in the
+    ``<entity_type>.status_changed`` event.
     """
 
     changes: Mapping[str, Any] = field(default_factory=dict)
-    ops: Sequence[Mapping[str, Any]] = ()
+    ops: Sequence[WriteOp] = ()
     event_data: Mapping[str, Any] = field(default_factory=dict)
-    on_conflict: Callable[[tuple[int, ...]], AppError] | None = None
 
 
 OnTransition = Callable[[TransitionContext], TransitionEffects | None]
@@ -165,6 +164,18 @@ class TransitionResult:
     to_status: str
     version: int
     history: HistoryEntry
+
+
+class _TokenMoved(Conflict):
+    """Raised when a park stored a task token between a transition's read and its write."""
+
+
+class _MovedOn(Conflict):
+    """Raised when a park arrives after the entity left the status the machine parked in."""
+
+
+class _AlreadyReminded(Conflict):
+    """Raised when a reminder's marker exists: a redelivered timer task sent it already."""
 
 
 # Filled at import by the owner modules (``register_entity``); tests may swap entries (monkeypatch.setitem).
@@ -453,9 +464,14 @@ def _transition(
         )
         changes = {STATUS: to, STATUS_CHANGED_AT: at, "updatedAt": at, **effects.changes}
         token = store.get_runtime(tenant_id, spec.kind, entity_id).task_token
+        moved = VersionConflict(
+            detail=f"the {spec.entity_type.value} changed while moving it to {to}; reload and retry"
+        )
         ops = [
-            update_op(*store.entity_key(tenant_id, spec.kind, entity_id), changes, expected_version=version),
-            store.release_token_op(tenant_id, spec.kind, entity_id, token),
+            update_op(
+                *store.entity_key(tenant_id, spec.kind, entity_id), changes, expected_version=version, conflict=moved
+            ),
+            store.release_token_op(tenant_id, spec.kind, entity_id, token).on_conflict(_TokenMoved()),
             store.history_op(tenant_id, spec.kind, entity_id, entry),
             event_put_op(
                 new_event(
@@ -475,21 +491,10 @@ def _transition(
                 tenant_id=tenant_id,
             ),
         ]
-        owners_first = len(ops)
-        ops.extend(dict(op) for op in effects.ops)
         try:
-            Table().transact(ops)
-        except TransactionConflict as exc:
-            if 0 in exc.failed:
-                raise VersionConflict(
-                    detail=f"the {spec.entity_type.value} changed while moving it to {to}; reload and retry"
-                ) from exc
-            if 1 in exc.failed:
-                continue  # the execution parked meanwhile: read its token and go again
-            owners = tuple(i - owners_first for i in exc.failed if i >= owners_first)
-            if owners and effects.on_conflict is not None:
-                raise effects.on_conflict(owners) from exc
-            raise
+            Table().transact([*ops, *effects.ops])
+        except _TokenMoved:
+            continue  # the execution parked meanwhile: read its token and go again
         after = {**strip_storage(item), **changes, "version": version + 1}
         if token is not None:
             _resume_after_commit(spec, tenant_id, entity_id, token, definition, after)
@@ -582,14 +587,16 @@ def handle_park(message: TaskMessage) -> None:
             token=message.task_token,
             timer=message.timer,
             parked_at=_normalized(message.parked_at),
+            moved_on=_MovedOn(),
         )
         try:
             Table().transact(ops)
             return
-        except TransactionConflict as exc:
-            if 0 not in exc.failed:
-                logger.info("older park message ignored", extra={"status": message.status})
-                return
+        except _MovedOn:
+            pass  # resumed below with the status it is in now
+        except TransactionConflict:
+            logger.info("older park message ignored", extra={"status": message.status})
+            return
         item = _load(tenant_id, spec, entity_id)
     _resume(message.task_token, _definition(tenant_id, spec, item), item, str(item[STATUS]), enter=True, timer=0)
 
@@ -624,15 +631,15 @@ def _remind(message: TaskMessage, spec: EntitySpec, item: Mapping[str, Any], tim
     try:
         Table().transact(
             [
-                store.reminder_marker_op(message.tenant_id, spec.kind, message.entity_id, marker),
+                store.reminder_marker_op(message.tenant_id, spec.kind, message.entity_id, marker).on_conflict(
+                    _AlreadyReminded()
+                ),
                 *request_message_ops(
                     message.tenant_id, reminder.channel, to, reminder.template, tenant.locale, variables
                 ),
             ]
         )
-    except TransactionConflict as exc:
-        if 0 not in exc.failed:
-            raise
+    except _AlreadyReminded:
         logger.info("reminder already sent", extra={"template": reminder.template})
 
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, condition_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, condition_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, strip_storage
+from chalicelib.core.errors import AppError
 from chalicelib.workflows.models import EntityType, HistoryEntry, WorkflowRecord
 
 __all__ = [
@@ -54,7 +54,6 @@ _REMINDER_TTL = timedelta(days=30)
 _STATUS = "status"
 _TOKEN = "taskToken"
 _PARKED_AT = "parkedAt"
-_serializer = TypeSerializer()
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def list_current(tenant_id: str) -> list[WorkflowRecord]:
     return [_record(item) for item in page.items]
 
 
-def new_version_ops(tenant_id: str, record: WorkflowRecord) -> list[dict[str, Any]]:
+def new_version_ops(tenant_id: str, record: WorkflowRecord) -> list[WriteOp]:
     """Store ``record`` as a new immutable version and make it current.
 
     Fails (``TransactionConflict``) when the version exists or the current one is no longer
@@ -139,39 +138,15 @@ def get_entity(tenant_id: str, kind: Kind, entity_id: str) -> dict[str, Any] | N
     return Table().get(*entity_key(tenant_id, kind, entity_id), consistent=True)
 
 
-def _update_op(
+def _runtime_op(
     pk: str,
-    sk: str,
     *,
     set_: Mapping[str, Any] | None = None,
     remove: tuple[str, ...] = (),
     condition: ConditionBase | None = None,
-) -> dict[str, Any]:
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    clauses = []
-    if set_:
-        for i, (name, value) in enumerate(set_.items()):
-            names[f"#s{i}"] = name
-            values[f":s{i}"] = _serializer.serialize(value)
-        clauses.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(set_))))
-    if remove:
-        for j, name in enumerate(remove):
-            names[f"#r{j}"] = name
-        clauses.append("REMOVE " + ", ".join(f"#r{j}" for j in range(len(remove))))
-    update: dict[str, Any] = {
-        "Key": {PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}},
-        "UpdateExpression": " ".join(clauses),
-    }
-    if condition is not None:
-        built = ConditionExpressionBuilder().build_expression(condition)
-        names.update(built.attribute_name_placeholders)
-        values.update({k: _serializer.serialize(v) for k, v in built.attribute_value_placeholders.items()})
-        update["ConditionExpression"] = built.condition_expression
-    update["ExpressionAttributeNames"] = names
-    if values:
-        update["ExpressionAttributeValues"] = values
-    return {"Update": update}
+) -> WriteOp:
+    # The runtime item is made by its first write (the execution's start or its first park).
+    return change_op(pk, _RUNTIME_SK, set_=set_, remove=remove, condition=condition, must_exist=False)
 
 
 def _runtime(item: Mapping[str, Any]) -> RuntimeState:
@@ -194,21 +169,28 @@ def get_runtime(tenant_id: str, kind: Kind, entity_id: str) -> RuntimeState:
 def set_execution(tenant_id: str, kind: Kind, entity_id: str, execution_arn: str) -> None:
     """Record the ARN of the entity's execution."""
     pk = keys.entity_pk(tenant_id, kind, entity_id)
-    Table().transact([_update_op(pk, _RUNTIME_SK, set_={"executionArn": execution_arn, ENTITY: RUNTIME_ENTITY})])
+    Table().transact([_runtime_op(pk, set_={"executionArn": execution_arn, ENTITY: RUNTIME_ENTITY})])
 
 
 def park_ops(
-    tenant_id: str, kind: Kind, entity_id: str, *, status: str, token: str, timer: int, parked_at: str
-) -> list[dict[str, Any]]:
-    """Store the token of the task the execution parked on, if the entity is still in ``status`` and no later
-    park was stored (SQS may deliver an old park message late). Fails (index 0): the entity moved on;
-    (index 1): a later park holds the entity."""
+    tenant_id: str,
+    kind: Kind,
+    entity_id: str,
+    *,
+    status: str,
+    token: str,
+    timer: int,
+    parked_at: str,
+    moved_on: AppError,
+) -> list[WriteOp]:
+    """Store the token of the task the execution parked on, if the entity is still in ``status`` (else the
+    transaction fails with ``moved_on``) and no later park was stored (SQS may deliver an old park message late;
+    the transaction then fails with ``TransactionConflict``)."""
     pk = keys.entity_pk(tenant_id, kind, entity_id)
     return [
-        condition_op(pk, keys.META_SK, Attr(_STATUS).eq(status)),
-        _update_op(
+        condition_op(pk, keys.META_SK, Attr(_STATUS).eq(status), conflict=moved_on),
+        _runtime_op(
             pk,
-            _RUNTIME_SK,
             set_={
                 _TOKEN: token,
                 "parkedStatus": status,
@@ -221,23 +203,23 @@ def park_ops(
     ]
 
 
-def release_token_op(tenant_id: str, kind: Kind, entity_id: str, token: str | None) -> dict[str, Any]:
+def release_token_op(tenant_id: str, kind: Kind, entity_id: str, token: str | None) -> WriteOp:
     """The transition's guard on the runtime item: take the token it read (so it is used once), or check that
     there still is none. Fails when a park stored a token since: the transition reads again."""
     pk = keys.entity_pk(tenant_id, kind, entity_id)
     if token is None:
         return condition_op(pk, _RUNTIME_SK, Attr(_TOKEN).not_exists())
-    return _update_op(pk, _RUNTIME_SK, remove=(_TOKEN,), condition=Attr(_TOKEN).eq(token))
+    return _runtime_op(pk, remove=(_TOKEN,), condition=Attr(_TOKEN).eq(token))
 
 
-def restore_token_op(tenant_id: str, kind: Kind, entity_id: str, token: str) -> dict[str, Any]:
+def restore_token_op(tenant_id: str, kind: Kind, entity_id: str, token: str) -> WriteOp:
     """Put back a token a transition took but could not use (Step Functions unreachable), so that the next
     transition resumes the machine; fails when a park stored a newer one meanwhile."""
     pk = keys.entity_pk(tenant_id, kind, entity_id)
-    return _update_op(pk, _RUNTIME_SK, set_={_TOKEN: token}, condition=Attr(_TOKEN).not_exists())
+    return _runtime_op(pk, set_={_TOKEN: token}, condition=Attr(_TOKEN).not_exists())
 
 
-def history_op(tenant_id: str, kind: Kind, entity_id: str, entry: HistoryEntry) -> dict[str, Any]:
+def history_op(tenant_id: str, kind: Kind, entity_id: str, entry: HistoryEntry) -> WriteOp:
     """The transaction write of a status change in the entity's history."""
     return put_op(
         {
@@ -261,7 +243,7 @@ def list_history(
     )
 
 
-def reminder_marker_op(tenant_id: str, kind: Kind, entity_id: str, marker: str) -> dict[str, Any]:
+def reminder_marker_op(tenant_id: str, kind: Kind, entity_id: str, marker: str) -> WriteOp:
     """Claims a reminder (``marker``: a hash of its timer task's token) so that a redelivered timer message does
     not send it twice; fails when it was claimed already."""
     return put_op(

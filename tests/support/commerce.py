@@ -74,10 +74,9 @@ def written_events(monkeypatch: pytest.MonkeyPatch) -> list[WrittenEvent]:
     def transact(self: Table, operations: Any) -> None:
         original(self, operations)
         for op in operations:
-            put = op.get("Put")
-            if put is None:
+            if op.action != "Put":
                 continue
-            item = {name: _deserializer.deserialize(value) for name, value in put["Item"].items()}
+            item = {name: _deserializer.deserialize(value) for name, value in op.body["Item"].items()}
             if item.get("entity") == EVENT_ENTITY:
                 committed.append(WrittenEvent(item["type"], item["tenantId"], item.get("subject"), item["data"]))
 

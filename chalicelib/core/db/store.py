@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -23,7 +23,7 @@ from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.keys import tenant_prefix
 from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, Index
-from chalicelib.core.errors import Conflict, DependencyUnavailable
+from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,6 +35,7 @@ __all__ = [
     "TenantScopeViolation",
     "TransactionConflict",
     "VersionConflict",
+    "WriteOp",
     "change_op",
     "condition_op",
     "counter_op",
@@ -63,9 +64,37 @@ class VersionConflict(Conflict):
 
 @dataclass
 class TransactionConflict(Conflict):
-    """Raised when a transaction's condition fails; ``failed`` holds the 0-based indexes of the writes."""
+    """Raised when a transaction fails on the condition of a write that names no error of its own.
+
+    ``failed`` (0-based indexes of the failed writes) remains only until the last callers that decide by position
+    name their errors on the writes instead (``WriteOp.on_conflict``).
+    """
 
     failed: tuple[int, ...] = ()
+
+
+WriteAction = Literal["Put", "Update", "Delete", "ConditionCheck"]
+
+
+@dataclass(frozen=True)
+class WriteOp:
+    """One write of a transaction (an entry of TransactWriteItems) and what its condition failing means.
+
+    ``conflict`` is the error ``Table.transact`` raises when this write's condition fails (a name already taken,
+    a plan limit reached, a version someone else moved on); None: the generic ``TransactionConflict``.
+    """
+
+    action: WriteAction
+    body: Mapping[str, Any]
+    conflict: AppError | None = None
+
+    def on_conflict(self, error: AppError | None) -> WriteOp:
+        """This write, raising ``error`` when its condition fails."""
+        return replace(self, conflict=error)
+
+    def request(self, table_name: str) -> dict[str, Any]:
+        """The TransactWriteItems entry of this write on ``table_name``."""
+        return {self.action: {"TableName": table_name, **self.body}}
 
 
 @dataclass(frozen=True)
@@ -280,15 +309,16 @@ class Table:
             last_key=_plain_key(last) if last else None,
         )
 
-    def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
+    def transact(self, operations: Sequence[WriteOp]) -> None:
         """Write ``operations`` (from ``put_op``/``update_op``/…) atomically: all of them or none.
 
-        A failed condition raises ``Conflict`` naming the operation that failed.
+        When conditions fail, raises the ``conflict`` of the first failed write (in the order given) that names
+        one; else ``TransactionConflict`` naming the write. A transaction refused because a concurrent one held
+        one of its items raises ``Conflict`` with ``retry`` set.
         """
         for op in operations:
-            for body in op.values():
-                self._check_scope(_partition_of(body))
-        items: list[Any] = [{kind: {"TableName": self.name, **body} for kind, body in op.items()} for op in operations]
+            self._check_scope(_partition_of(op.body))
+        items: list[Any] = [op.request(self.name) for op in operations]
         try:
             self.client.transact_write_items(TransactItems=items)
         except EndpointConnectionError as exc:
@@ -298,12 +328,16 @@ class Table:
                 raise
             reasons: list[Any] = list(dict(exc.response).get("CancellationReasons") or [])  # type: ignore[call-overload]
             failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            named = [operations[i].conflict for i in failed if i < len(operations)]
+            error = next((e for e in named if e is not None), None)
+            if error is not None:
+                raise error from exc
             if failed:
                 raise TransactionConflict(
                     detail=f"a condition failed on write {failed[0] + 1} of {len(items)}", failed=tuple(failed)
                 ) from exc
             if any(r.get("Code") == "TransactionConflict" for r in reasons):
-                raise Conflict(detail="a concurrent transaction touched the same items; retry") from exc
+                raise Conflict(detail="a concurrent transaction touched the same items; retry", retry=True) from exc
             raise
 
 
@@ -313,15 +347,20 @@ def put_new_condition() -> dict[str, Any]:
 
 
 def put_op(
-    item: Mapping[str, Any], *, must_not_exist: bool = True, condition: ConditionBase | None = None
-) -> dict[str, Any]:
-    """A transaction Put of ``item``: a create unless ``must_not_exist`` is False, or guarded by ``condition``."""
+    item: Mapping[str, Any],
+    *,
+    must_not_exist: bool = True,
+    condition: ConditionBase | None = None,
+    conflict: AppError | None = None,
+) -> WriteOp:
+    """A transaction Put of ``item``: a create unless ``must_not_exist`` is False, or guarded by ``condition``;
+    ``conflict`` is raised when the item exists (or the condition fails)."""
     body: dict[str, Any] = {"Item": _serialize(item)}
     if condition is not None:
         body.update(_expression(condition))
     elif must_not_exist:
         body.update(put_new_condition())
-    return {"Put": body}
+    return WriteOp("Put", body, conflict)
 
 
 def versioned_update(
@@ -357,26 +396,33 @@ def versioned_update(
 
 
 def update_op(
-    pk: str, sk: str, changes: Mapping[str, Any], *, expected_version: int, remove: Iterable[str] = ()
-) -> dict[str, Any]:
-    """A transaction Update with optimistic locking (see ``versioned_update``)."""
-    return {"Update": versioned_update(pk, sk, changes, expected_version=expected_version, remove=remove)}
+    pk: str,
+    sk: str,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int,
+    remove: Iterable[str] = (),
+    conflict: AppError | None = None,
+) -> WriteOp:
+    """A transaction Update with optimistic locking (see ``versioned_update``); ``conflict`` is raised when the
+    stored version is another (a ``VersionConflict`` saying what changed, usually)."""
+    body = versioned_update(pk, sk, changes, expected_version=expected_version, remove=remove)
+    return WriteOp("Update", body, conflict)
 
 
-def set_op(pk: str, sk: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+def set_op(pk: str, sk: str, changes: Mapping[str, Any], *, conflict: AppError | None = None) -> WriteOp:
     """A transaction Update setting ``changes`` on an existing item, whatever its version (revocations)."""
     names = {f"#f{i}": name for i, name in enumerate(changes)}
     values = {f":f{i}": value for i, value in enumerate(changes.values())}
     names["#pk"] = PARTITION_KEY
-    return {
-        "Update": {
-            "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
-            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(changes))),
-            "ConditionExpression": "attribute_exists(#pk)",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": _serialize(values),
-        }
+    body = {
+        "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+        "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(changes))),
+        "ConditionExpression": "attribute_exists(#pk)",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": _serialize(values),
     }
+    return WriteOp("Update", body, conflict)
 
 
 def counter_op(
@@ -389,10 +435,12 @@ def counter_op(
     greater_than: int | None = None,
     expires_at: int | None = None,
     create: bool = False,
-) -> dict[str, Any]:
+    conflict: AppError | None = None,
+) -> WriteOp:
     """A transaction Update adding ``delta`` to ``counter`` on an existing item (or, with ``create``, on an
     item made on first use, such as a monthly counter, with its TTL ``expires_at``), optionally only while
-    the counter is below ``less_than`` (a plan limit) or above ``greater_than``; else the transaction fails."""
+    the counter is below ``less_than`` (a plan limit) or above ``greater_than``; else the transaction fails
+    with ``conflict`` (a ``LimitExceeded`` naming the limit, usually)."""
     conditions = [] if create else ["attribute_exists(#pk)"]
     names = {"#c": counter} if create else {"#c": counter, "#pk": PARTITION_KEY}
     values: dict[str, Any] = {":delta": delta}
@@ -415,7 +463,7 @@ def counter_op(
     }
     if conditions:
         update["ConditionExpression"] = " AND ".join(conditions)
-    return {"Update": update}
+    return WriteOp("Update", update, conflict)
 
 
 def change_op(
@@ -426,9 +474,12 @@ def change_op(
     set_: Mapping[str, Any] | None = None,
     remove: Iterable[str] = (),
     condition: ConditionBase | None = None,
-) -> dict[str, Any]:
-    """A transaction Update that ADDs numbers, SETs and REMOVEs attributes of an existing item, only if
-    ``condition`` holds (counters and balances changed atomically, without reading them first)."""
+    must_exist: bool = True,
+    conflict: AppError | None = None,
+) -> WriteOp:
+    """A transaction Update that ADDs numbers, SETs and REMOVEs attributes of an existing item (or, without
+    ``must_exist``, of an item made on first use), only if ``condition`` holds (counters and balances changed
+    atomically, without reading them first); else the transaction fails with ``conflict``."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     clauses: list[str] = []
@@ -451,28 +502,36 @@ def change_op(
         clauses.append("REMOVE " + ", ".join(removed))
     if not clauses:
         raise ValueError("an update must change something")
-    guard = Attr(PARTITION_KEY).exists() if condition is None else Attr(PARTITION_KEY).exists() & condition
-    built = _expression(guard)
+    guard: ConditionBase | None = Attr(PARTITION_KEY).exists() if must_exist else None
+    if condition is not None:
+        guard = condition if guard is None else guard & condition
     body: dict[str, Any] = {
         "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
         "UpdateExpression": " ".join(clauses),
-        "ConditionExpression": built["ConditionExpression"],
-        "ExpressionAttributeNames": {**built["ExpressionAttributeNames"], **names},
+        "ExpressionAttributeNames": names,
     }
-    merged_values = {**built.get("ExpressionAttributeValues", {}), **_serialize(values)}
+    merged_values = _serialize(values)
+    if guard is not None:
+        built = _expression(guard)
+        body["ConditionExpression"] = built["ConditionExpression"]
+        body["ExpressionAttributeNames"] = {**built["ExpressionAttributeNames"], **names}
+        merged_values = {**built.get("ExpressionAttributeValues", {}), **merged_values}
     if merged_values:
         body["ExpressionAttributeValues"] = merged_values
-    return {"Update": body}
+    return WriteOp("Update", body, conflict)
 
 
-def condition_op(pk: str, sk: str, condition: ConditionBase) -> dict[str, Any]:
-    """A transaction ConditionCheck: the write happens only if ``condition`` holds on (pk, sk)."""
-    return {"ConditionCheck": {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}), **_expression(condition)}}
+def condition_op(pk: str, sk: str, condition: ConditionBase, *, conflict: AppError | None = None) -> WriteOp:
+    """A transaction ConditionCheck: the write happens only if ``condition`` holds on (pk, sk); else the
+    transaction fails with ``conflict``."""
+    return WriteOp(
+        "ConditionCheck", {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}), **_expression(condition)}, conflict
+    )
 
 
-def delete_op(pk: str, sk: str, condition: ConditionBase | None = None) -> dict[str, Any]:
-    """A transaction Delete of (pk, sk), only if ``condition`` holds when one is given."""
+def delete_op(pk: str, sk: str, condition: ConditionBase | None = None, *, conflict: AppError | None = None) -> WriteOp:
+    """A transaction Delete of (pk, sk), only if ``condition`` holds when one is given (else ``conflict``)."""
     body: dict[str, Any] = {"Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk})}
     if condition is not None:
         body.update(_expression(condition))
-    return {"Delete": body}
+    return WriteOp("Delete", body, conflict)

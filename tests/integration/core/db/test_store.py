@@ -14,14 +14,16 @@ from chalicelib.core.db.keys import Collection, Kind
 from chalicelib.core.db.store import (
     AlreadyExists,
     Table,
+    TransactionConflict,
     VersionConflict,
     condition_op,
+    counter_op,
     delete_op,
     put_op,
     update_op,
 )
 from chalicelib.core.db.table import GSI1
-from chalicelib.core.errors import Conflict
+from chalicelib.core.errors import Conflict, LimitExceeded
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import decode_cursor, encode_cursor
@@ -164,6 +166,54 @@ def test_unique_claims_keep_a_value_unique_per_tenant_and_can_be_released(tenant
     )
     assert table.get(claim_pk, keys.UNIQUE_SK) is None
     create_customer("ana@example.com")
+
+
+def test_a_failed_write_raises_the_error_it_names(tenant_id: str) -> None:
+    table = Table()
+    existing = _order(tenant_id)
+    table.put_new(existing)
+    claim = {"PK": keys.unique_pk(tenant_id, "EMAIL", "ana@example.com"), "SK": keys.UNIQUE_SK}
+    table.put_new(claim)
+    taken = Conflict(detail="this email is already registered")
+    stale = VersionConflict(detail="the order changed since you read it")
+
+    with pytest.raises(Conflict) as raised:
+        table.transact([update_op(existing["PK"], existing["SK"], {"status": "X"}, expected_version=1), put_op(claim)])
+    assert type(raised.value) is TransactionConflict
+    assert "write 2 of 2" in raised.value.detail
+
+    with pytest.raises(Conflict) as raised:
+        table.transact(
+            [
+                update_op(existing["PK"], existing["SK"], {"status": "X"}, expected_version=1, conflict=stale),
+                put_op(claim, conflict=taken),
+            ]
+        )
+    assert raised.value is taken
+
+    # Both conditions fail: the first write, in the order given, that names its error is the answer.
+    with pytest.raises(Conflict) as raised:
+        table.transact(
+            [
+                put_op(claim),
+                update_op(existing["PK"], existing["SK"], {"status": "X"}, expected_version=9, conflict=stale),
+                put_op(claim, must_not_exist=False, condition=Attr("PK").not_exists()).on_conflict(taken),
+            ]
+        )
+    assert raised.value is stale
+    assert _stored(table, existing)["status"] == existing["status"]
+
+
+def test_a_limit_counter_names_its_limit_when_full(tenant_id: str) -> None:
+    table = Table()
+    pk, sk = keys.entity_pk(tenant_id, Kind.TENANT, tenant_id), keys.child_sk("COUNTER", "THINGS")
+    full = LimitExceeded(detail="at most 2 things", limit="maxThings")
+    for _ in range(2):
+        table.transact([counter_op(pk, sk, "count", 1, less_than=2, create=True, conflict=full)])
+    with pytest.raises(LimitExceeded) as raised:
+        table.transact([counter_op(pk, sk, "count", 1, less_than=2, create=True, conflict=full)])
+    assert raised.value.limit == "maxThings"
+    assert table.get(pk, sk)["count"] == 2  # type: ignore[index]
 
 
 def test_condition_check_on_a_missing_item_cancels_the_whole_transaction(tenant_id: str) -> None:
