@@ -82,10 +82,6 @@ def _invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
     return InvalidInput(detail=message, errors=(FieldError(field, message, code),))
 
 
-def _now() -> str:
-    return clock.isoformat(clock.now())
-
-
 # --- resources -------------------------------------------------------------------------------------------------
 
 
@@ -100,7 +96,7 @@ def create_resource(principal: Principal, body: CreateResourceRequest) -> Resour
     """Add a bookable resource (staff, room, equipment) with its weekly hours."""
     require(principal, Permission.RESOURCES_MANAGE)
     tenant = load_tenant(principal.tenant_id)
-    now = _now()
+    now = clock.now_iso()
     resource = Resource(
         id=new_id(),
         tenant_id=principal.tenant_id,
@@ -148,7 +144,7 @@ def update_resource(principal: Principal, resource_id: str, body: UpdateResource
     if before.version != body.version:
         raise VersionConflict(detail=f"the resource is at version {before.version}; reload and retry")
     changes: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True, exclude={"version"})
-    changes["updatedAt"] = _now()
+    changes["updatedAt"] = clock.now_iso()
     after = Resource.model_validate({**before.model_dump(mode="json"), **changes, "version": before.version + 1})
     Table().transact(
         [
@@ -285,7 +281,7 @@ def reschedule(principal: Principal, appointment_id: str, body: RescheduleReques
         "resourceId": resource.id,
         "startsAt": clock.isoformat(start),
         "endsAt": clock.isoformat(start + duration),
-        "updatedAt": _now(),
+        "updatedAt": clock.now_iso(),
         _SLOTS: blocks,
         **({"assignedTo": resource.user_id} if resource.user_id else {}),
     }

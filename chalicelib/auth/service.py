@@ -127,7 +127,7 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
         document=body.document,
         whatsapp_number=body.whatsapp_number,
     ).model_copy(update={"user_count": 1})
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     user = UserRecord.model_validate(
         {
             "id": user_id,
@@ -192,7 +192,7 @@ def login(body: LoginRequest, meta: RequestMeta) -> TokenPair:
     tenant = load_tenant(user.tenant_id)
     refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id)
     if needs_rehash:
-        changes = {"passwordHash": hash_password(body.password), "updatedAt": clock.isoformat(clock.now())}
+        changes = {"passwordHash": hash_password(body.password), "updatedAt": clock.now_iso()}
         ops.append(users_store.update_user_op(user, changes))
     ops.append(audit_op(_actor(user, meta, session.family_id), "auth.login", Kind.USER, user.id))
     Table().transact(ops)
@@ -299,7 +299,7 @@ def accept_invitation(body: SetPasswordRequest, meta: RequestMeta) -> TokenPair:
     changes = {
         "status": "active",
         "passwordHash": hash_password(body.password),
-        "updatedAt": clock.isoformat(clock.now()),
+        "updatedAt": clock.now_iso(),
     }
     actor = _actor(user, meta, session.family_id)
     ops += [
@@ -370,7 +370,7 @@ def verify_whatsapp_code(principal: Principal, body: VerifyCodeRequest) -> User:
     user = users_store.get_user(principal.tenant_id, principal.user_id, consistent=True)
     if user is None or user.whatsapp_number != item.get("number"):
         raise invalid
-    changes = {"whatsappVerified": True, "updatedAt": clock.isoformat(clock.now())}
+    changes = {"whatsappVerified": True, "updatedAt": clock.now_iso()}
     table.transact(
         [
             users_store.update_user_op(user, changes),
@@ -401,7 +401,7 @@ def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
             plan_id=DEFAULT_PLAN_ID,
         ).model_copy(update={"modules": []})
         ops.append(tenants_store.new_tenant_op(platform))
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     user = UserRecord.model_validate(
         {
             "id": new_id(),

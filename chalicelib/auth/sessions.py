@@ -96,7 +96,7 @@ def start_session_ops(tenant_id: str, user_id: str) -> tuple[str, Session, list[
         ENTITY: SESSION_ENTITY,
         "familyId": session.family_id,
         "revoked": False,
-        "createdAt": clock.isoformat(clock.now()),
+        "createdAt": clock.now_iso(),
         TTL_ATTRIBUTE: clock.to_epoch(_expiry() + timedelta(days=1)),
     }
     token, token_op = _token_op(session)
@@ -124,9 +124,7 @@ def rotate_ops(token: str, outcome: RefreshOutcome) -> tuple[str, list[WriteOp]]
     The writes fail (``Conflict``) if another request used the token first or the family was revoked.
     """
     session = outcome.session
-    used = update_op(
-        *_token_key(token), {"usedAt": clock.isoformat(clock.now())}, expected_version=outcome.token_version
-    )
+    used = update_op(*_token_key(token), {"usedAt": clock.now_iso()}, expected_version=outcome.token_version)
     alive = condition_op(*_family_key(session), Attr("revoked").eq(False))
     following, issue = _token_op(session)
     return following, [used, alive, issue]
@@ -134,7 +132,7 @@ def rotate_ops(token: str, outcome: RefreshOutcome) -> tuple[str, list[WriteOp]]
 
 def revoke_family_op(session: Session) -> WriteOp:
     """The write that ends a family: none of its refresh tokens works any more."""
-    return set_op(*_family_key(session), {"revoked": True, "revokedAt": clock.isoformat(clock.now())})
+    return set_op(*_family_key(session), {"revoked": True, "revokedAt": clock.now_iso()})
 
 
 def revoke_all_ops(tenant_id: str, user_id: str) -> list[WriteOp]:

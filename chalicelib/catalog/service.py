@@ -59,10 +59,6 @@ __all__ = [
 _CODE_ATTEMPTS = 5
 
 
-def _now() -> str:
-    return clock.isoformat(clock.now())
-
-
 def _limit_error(plan: Plan) -> LimitExceeded:
     return LimitExceeded(
         detail=f"the plan {plan.name} allows {plan.max_products} active products and services (maxProducts)",
@@ -203,7 +199,7 @@ def _create_product(principal: Principal, body: CreateProductRequest, seal: idem
     tenant = load_tenant(tenant_id)
     _check_price(body.price, tenant.currency)
     _check_duration(body.kind, body.duration_minutes, sent="duration_minutes" in body.model_fields_set)
-    now = _now()
+    now = clock.now_iso()
     product_id = new_id()
     for _ in range(_CODE_ATTEMPTS):
         product = Product.model_validate(
@@ -263,7 +259,7 @@ def _apply(
     principal: Principal, before: Product, changes: dict[str, Any], action: str, event_data: dict[str, Any]
 ) -> Product:
     tenant_id = principal.tenant_id
-    now = _now()
+    now = clock.now_iso()
     changes = {**changes, "updatedAt": now}
     after = Product.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
     changed = VersionConflict(detail="the product changed since you read it; reload and retry")
@@ -366,7 +362,7 @@ def create_group(principal: Principal, group: Group[G], body: CreateGroupRequest
 
 
 def _create_group(principal: Principal, group: Group[G], body: CreateGroupRequest, seal: idempotency.Seal) -> G:
-    now = _now()
+    now = clock.now_iso()
     record: G = group.model.model_validate(
         {
             **body.model_dump(by_alias=False),
@@ -394,7 +390,7 @@ def update_group(principal: Principal, group: Group[G], group_id: str, body: Upd
     before: G = _load_group(principal, group, group_id, consistent=True)
     if before.version != body.version:
         raise VersionConflict(detail=f"the {group.name} is at version {before.version}; reload and retry")
-    changes: dict[str, Any] = {**body.model_dump(exclude_unset=True, exclude={"version"}), "updatedAt": _now()}
+    changes: dict[str, Any] = {**body.model_dump(exclude_unset=True, exclude={"version"}), "updatedAt": clock.now_iso()}
     after: G = group.model.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
     action = f"{group.name}.updated"
     changed = VersionConflict(detail=f"the {group.name} changed since you read it; reload and retry")

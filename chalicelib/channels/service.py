@@ -97,7 +97,7 @@ class _PortalCreated(ApiModel):
 
 
 def _now() -> str:
-    return clock.isoformat(clock.now())
+    return clock.now_iso()
 
 
 def _iso(moment: str | datetime) -> str:

@@ -268,7 +268,7 @@ def mark_disconnected(
     portal = store.get_channel(tenant_id, portal_id, consistent=True)
     if not isinstance(portal, PortalRecord) or portal.status == "disconnected":
         return False
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     changes = {
         "status": "disconnected",
         "disconnectedAt": now,

@@ -274,7 +274,7 @@ def _keep_media(record: MessageRecord, number: graph.MetaNumber) -> MessageRecor
                 }
             )
         files.append(file)
-    changes = {"files": [f.model_dump() for f in files], "updatedAt": clock.isoformat(clock.now())}
+    changes = {"files": [f.model_dump() for f in files], "updatedAt": clock.now_iso()}
     return store.update_message(record, changes) or record.model_copy(update={"files": files})
 
 
@@ -308,7 +308,7 @@ def relay_inbound(body: Mapping[str, Any]) -> None:
         number = channels.meta_number(tenant_id, channel.id)
         record = _keep_media(record, number)
         if not channel.portal_id or not channel.line:
-            store.update_message(record, {"status": "stored", "updatedAt": clock.isoformat(clock.now())})
+            store.update_message(record, {"status": "stored", "updatedAt": clock.now_iso()})
             return
         portal = channels.get_portal(tenant_id, channel.portal_id)
         if portal.status != "connected":
@@ -451,7 +451,7 @@ def _not_sent(conversation: ConversationRecord, record: MessageRecord, channel: 
     )
     store.update_message(
         record,
-        {"status": "not_sent", "error": reason, "updatedAt": clock.isoformat(clock.now())},
+        {"status": "not_sent", "error": reason, "updatedAt": clock.now_iso()},
         from_status=["queued"],
     )
     _tell_operator(conversation, channel.portal_id, f"[b]BTRIX[/b]: {reason}")
@@ -502,7 +502,7 @@ def _send(conversation: ConversationRecord, record: MessageRecord, channel: What
         wamids.append(wamid)
         Table().transact([store.wamid_ref_op(conversation.tenant_id, conversation.id, wamid, record.id)])
         store.update_message(record, {"wamids": wamids})
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     event = new_event(
         "message.sent",
         conversation.tenant_id,
@@ -727,7 +727,7 @@ def _fail_message(body: Mapping[str, Any], error: str) -> None:
         if record is None:
             return
         conversation_id, message = record.conversation_id, record.id
-        at = clock.isoformat(clock.now())
+        at = clock.now_iso()
         store.update_message(record, {"status": "failed", "error": error[:1000], "updatedAt": at})
         conversation = store.get_conversation(tenant_id, conversation_id)
         if conversation is not None:

@@ -219,7 +219,7 @@ def requeue(record: MessageRecord, conversation: ConversationRecord) -> MessageR
             f"(unchanged for {int(STALE_QUEUED.total_seconds() // 60)} minutes) are retried"
         )
     restart = "received" if record.direction == "in" else "queued"
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     changes = {"status": restart, "error": None, "attempts": record.attempts + 1, "updatedAt": at}
     updated = store.update_message(record, changes, from_status=[record.status])
     if updated is None:

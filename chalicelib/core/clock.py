@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["frozen_clock", "isoformat", "now", "to_epoch"]
+__all__ = ["frozen_clock", "isoformat", "now", "now_iso", "to_epoch"]
 
 _source: ContextVar[Callable[[], datetime] | None] = ContextVar("clock_source", default=None)
 
@@ -36,6 +36,11 @@ def frozen_clock(at: datetime) -> Iterator[Callable[[timedelta], None]]:
 def isoformat(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a ``Z`` suffix, the one format stored and returned."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    """``now()`` as stored and returned (``isoformat``)."""
+    return isoformat(now())
 
 
 def to_epoch(moment: datetime) -> int:

@@ -190,7 +190,7 @@ def create_customer(principal: Principal, body: CreateCustomerRequest, idempoten
 
 def _create_customer(principal: Principal, body: CreateCustomerRequest, seal: idempotency.Seal) -> Customer:
     tenant = load_tenant(principal.tenant_id)
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     record = CustomerRecord.model_validate(
         {
             **body.model_dump(by_alias=False, include={"name", "email", "phone", "tags", "notes"}),
@@ -228,7 +228,7 @@ def update_customer(principal: Principal, customer_id: str, body: UpdateCustomer
         raise NotFound(detail=f"no customer {customer_id}")
     if before.version != body.version:
         raise VersionConflict(detail=f"the customer is at version {before.version}; reload and retry")
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     sent = body.model_fields_set
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, include={"name", "email", "phone", "tags", "notes"})
     if "address" in sent:

@@ -129,7 +129,7 @@ def _message_delivery(
         "waId": wa_id,
         "contactName": ((contact or {}).get("profile") or {}).get("name"),
         "message": message,
-        "receivedAt": clock.isoformat(clock.now()),
+        "receivedAt": clock.now_iso(),
     }
     return Delivery(
         key=wamid,
@@ -154,7 +154,7 @@ def _status_report(route: WhatsAppRoute, status: Mapping[str, Any]) -> StatusRep
         "phoneNumberId": route.phone_number_id,
         "waId": recipient,
         "status": status,
-        "receivedAt": clock.isoformat(clock.now()),
+        "receivedAt": clock.now_iso(),
     }
     key = f"{wamid}:{state}"
     return StatusReport(

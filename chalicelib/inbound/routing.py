@@ -86,7 +86,7 @@ def whatsapp_route_op(tenant_id: str, phone_number_id: str, channel_id: str | No
         "tenantId": tenant_id,
         "phoneNumberId": phone_number_id,
         "channelId": channel_id,
-        "createdAt": clock.isoformat(clock.now()),
+        "createdAt": clock.now_iso(),
     }
     return put_op(item, condition=_same_tenant_or_free(tenant_id))
 
@@ -186,7 +186,7 @@ def bind_bitrix_portal(connect_token: str, member_id: str, domain: str, applicat
         "domain": domain,
         "tokenHash": route.token_hash,
         "portalId": route.portal_id,
-        "connectedAt": clock.isoformat(clock.now()),
+        "connectedAt": clock.now_iso(),
     }
     try:
         Table().transact(

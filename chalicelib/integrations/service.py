@@ -127,7 +127,7 @@ def connect_integration(principal: Principal, provider: Provider, body: ConnectI
     current = store.get_integration(principal.tenant_id, provider, consistent=True)
     if current is not None and body.version is not None and body.version != current.version:
         raise VersionConflict(detail=f"the integration is at version {current.version}; reload and retry")
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     record = IntegrationRecord(
         tenant_id=principal.tenant_id,
         provider=provider,
@@ -241,9 +241,7 @@ def test_integration(principal: Principal, provider: Provider) -> IntegrationTes
     except ProviderError as exc:
         account, ok, detail = None, False, exc.detail
     elapsed = int((time.monotonic() - started) * 1000)
-    result = IntegrationTest(
-        ok=ok, account=account, detail=detail, latency_ms=elapsed, tested_at=clock.isoformat(clock.now())
-    )
+    result = IntegrationTest(ok=ok, account=account, detail=detail, latency_ms=elapsed, tested_at=clock.now_iso())
     entry = record_sync(
         principal.tenant_id,
         provider,

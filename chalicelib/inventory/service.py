@@ -61,10 +61,6 @@ LOW_STOCK_EVENT = "inventory.low_stock"
 STOCK_ATTEMPTS = 6
 
 
-def _now() -> str:
-    return clock.isoformat(clock.now())
-
-
 def _load_stock(tenant_id: str, product_id: str, *, consistent: bool = False) -> StockRecord:
     record = store.get_stock(tenant_id, product_id, consistent=consistent)
     if record is not None:
@@ -191,7 +187,7 @@ def _line_ops(
     field: str,
     from_reserved: bool = True,
 ) -> list[WriteOp]:
-    at = _now()
+    at = clock.now_iso()
     ops: list[WriteOp] = []
     for line in _stock_lines(tenant_id, lines, field):
         record = line.record
@@ -302,7 +298,7 @@ def set_threshold(principal: Principal, product_id: str, body: ThresholdRequest)
 
     def build() -> tuple[list[WriteOp], StockRecord]:
         before = _load_stock(tenant, product_id, consistent=True)
-        at = _now()
+        at = clock.now_iso()
         after = before.model_copy(update={"low_stock_threshold": body.low_stock_threshold, "updated_at": at})
         ops = [
             store.threshold_op(tenant, before, body.low_stock_threshold, at),
@@ -363,7 +359,7 @@ def _record_movement(
 
     def build() -> tuple[list[WriteOp], StockChange]:
         before = _load_stock(tenant, product_id, consistent=True)
-        at = _now()
+        at = clock.now_iso()
         if body.type == "adjust":
             if seen.setdefault("onHand", before.on_hand) != before.on_hand:
                 raise Conflict(

@@ -97,7 +97,7 @@ def _event_ops(record: NotificationRecord, type_: str, **extra: Any) -> list[Wri
 
 
 def _fail(record: NotificationRecord, error: str, expected: tuple[Any, ...]) -> None:
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     changes = {"status": "failed", "lastError": error[:1000], "failedAt": at, "updatedAt": at}
     try:
         Table().transact(
@@ -279,7 +279,7 @@ def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) ->
 
 
 def _defer(record: NotificationRecord, until: datetime) -> None:
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     changes = {"scheduledFor": clock.isoformat(until), "updatedAt": at}
     try:
         Table().transact([store.status_change_op(record, changes, expected=("queued",))])
@@ -328,7 +328,7 @@ def _fan_out(record: NotificationRecord) -> None:
         if page.last_key is None:
             break
         start = page.last_key
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     changes = {"status": "sent", "provider": "fanout", "providerMessageId": f"{role}:{created}", "sentAt": at}
     try:
         Table().transact([store.status_change_op(record, {**changes, "updatedAt": at}, expected=("queued",))])
@@ -337,7 +337,7 @@ def _fan_out(record: NotificationRecord) -> None:
 
 
 def _send(record: NotificationRecord, plan: _Plan, sender: Sender, attempt: int) -> Outcome:
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     taking = {
         "status": "sending",
         "attempts": record.attempts + 1,
@@ -373,7 +373,7 @@ def _send(record: NotificationRecord, plan: _Plan, sender: Sender, attempt: int)
         result = sender.send(message)
     except ProviderError as exc:
         if exc.retryable and attempt < MAX_ATTEMPTS:
-            at = clock.isoformat(clock.now())
+            at = clock.now_iso()
             back = {"status": "queued", "lastError": str(exc)[:1000], "updatedAt": at}
             Table().transact([store.status_change_op(taken, back, expected=("sending",), remove=("sendingSince",))])
             logger.info("notification attempt failed", extra={"notification_id": record.id, "attempt": attempt})
@@ -385,7 +385,7 @@ def _send(record: NotificationRecord, plan: _Plan, sender: Sender, attempt: int)
 
 
 def _mark_sent(record: NotificationRecord, result: SendResult) -> None:
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     changes = {
         "status": "sent",
         "provider": result.provider,

@@ -198,7 +198,7 @@ def _create(principal: Principal, body: CreateNotificationRequest, seal: idempot
 
 
 def _requeue_ops(record: NotificationRecord) -> list[WriteOp]:
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     changes = {"status": "queued", "attempts": 0, "updatedAt": at}
     remove = ("failedAt", "sendingSince", "scheduledFor")
     return [store.status_change_op(record, changes, expected=("failed",), remove=remove)]
@@ -253,7 +253,7 @@ def apply_status(provider: str, provider_message_id: str, status: str, error: st
     record = store.get_notification(*found, consistent=True)
     if record is None or record.status not in _APPLIES_FROM[ours]:
         return False
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     stamp = {"delivered": "deliveredAt", "read": "readAt", "failed": "failedAt"}[ours]
     changes: dict[str, Any] = {"status": ours, stamp: at, "updatedAt": at}
     if ours == "read" and record.delivered_at is None:
@@ -311,7 +311,7 @@ def put_template(principal: Principal, template_key: str, body: PutTemplateReque
     if not templates.TEMPLATE_KEY.match(template_key):
         raise _invalid("path.template_key", "a template key is dotted lower case, like order.confirmed")
     templates.validate_template(body)
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     after = {"channel": body.channel, "locale": body.locale}
     Table().transact(
         [
@@ -335,7 +335,7 @@ def put_settings(principal: Principal, body: PutSettingsRequest) -> Notification
     """Replace the tenant's delivery settings."""
     require(principal, Permission.TEMPLATES_MANAGE)
     before = store.get_settings_item(principal.tenant_id)
-    settings = NotificationSettings(**body.model_dump(by_alias=False), updated_at=clock.isoformat(clock.now()))
+    settings = NotificationSettings(**body.model_dump(by_alias=False), updated_at=clock.now_iso())
     audit = audit_op(
         principal,
         "notification_settings.updated",
@@ -385,7 +385,7 @@ def put_preferences(principal: Principal, customer_id: str, body: PutPreferences
     require(principal, Permission.CUSTOMERS_WRITE)
     customer = _customer(principal, customer_id)
     before = store.get_preferences(principal.tenant_id, customer_id)
-    stored = {"locale": body.locale, "optOut": body.opt_out, "updatedAt": clock.isoformat(clock.now())}
+    stored = {"locale": body.locale, "optOut": body.opt_out, "updatedAt": clock.now_iso()}
     preferences = _preferences(customer, stored)
     audit = audit_op(
         principal,
@@ -416,7 +416,7 @@ def subscribe_push(principal: Principal, body: PushSubscriptionRequest) -> PushS
         check_provider_url(body.endpoint)
     except ProviderError as exc:
         raise _invalid("body.endpoint", "must be an https URL") from exc
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     stored = {"endpoint": body.endpoint, "keys": dict(body.keys), "createdAt": at}
     subscription_id = store.put_push_subscription(principal.tenant_id, principal.user_id, stored)
     return PushSubscription(id=subscription_id, endpoint=body.endpoint, created_at=at)

@@ -257,7 +257,7 @@ def update_order(principal: Principal, order_id: str, body: UpdateOrderRequest) 
         raise VersionConflict(detail=f"the order is at version {item['version']}; reload and retry")
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
     _check_assignee(principal.tenant_id, changes.get("assignedTo"), "body.assignedTo")
-    changes["updatedAt"] = clock.isoformat(clock.now())
+    changes["updatedAt"] = clock.now_iso()
     after = {**item, **changes, "version": body.version + 1}
     data = {k: v for k, v in changes.items() if k != "updatedAt"}
     Table().transact(

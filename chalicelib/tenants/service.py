@@ -78,7 +78,7 @@ def new_tenant_record(
 ) -> TenantRecord:
     """A new active tenant on ``plan_id`` with the plan's modules (nothing is written)."""
     plan = get_plan(plan_id)
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     return TenantRecord(
         id=tenant_id,
         name=name,
@@ -131,7 +131,7 @@ def update_tenant(principal: Principal, body: UpdateTenantRequest) -> Tenant:
 
 
 def _apply(principal: Principal, record: TenantRecord, changes: dict[str, Any], action: str) -> Tenant:
-    changes = {**changes, "updatedAt": clock.isoformat(clock.now())}
+    changes = {**changes, "updatedAt": clock.now_iso()}
     after = TenantRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
     changed = sorted(k for k in changes if k != "updatedAt")
     Table().transact(

@@ -68,7 +68,7 @@ def invite_user(principal: Principal, body: InviteUserRequest) -> User:
     tenant = load_tenant(principal.tenant_id)
     plan = get_plan(tenant.plan_id)
     user_id = new_id()
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     record = UserRecord.model_validate(
         {
             "id": user_id,
@@ -109,7 +109,7 @@ def update_user(principal: Principal, user_id: str, body: UpdateUserRequest) -> 
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
     if "whatsappNumber" in changes and changes["whatsappNumber"] != record.whatsapp_number:
         changes["whatsappVerified"] = False
-    changes["updatedAt"] = clock.isoformat(clock.now())
+    changes["updatedAt"] = clock.now_iso()
     after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
     Table().transact(
         [
@@ -130,7 +130,7 @@ def deactivate_user(principal: Principal, user_id: str) -> User:
     record = _load(principal, user_id, consistent=True)
     if record.status == "inactive":
         return User.of(record)
-    changes = {"status": "inactive", "updatedAt": clock.isoformat(clock.now())}
+    changes = {"status": "inactive", "updatedAt": clock.now_iso()}
     after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
     Table().transact(
         [
@@ -158,7 +158,7 @@ def reactivate_user(principal: Principal, user_id: str) -> User:
     if record.status != "inactive":
         return User.of(record)
     status = "active" if record.password_hash else "invited"
-    changes = {"status": status, "updatedAt": clock.isoformat(clock.now())}
+    changes = {"status": status, "updatedAt": clock.now_iso()}
     after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
     limit, plan = _seat_limit(principal.tenant_id)
     Table().transact(

@@ -67,10 +67,6 @@ class _Created(ApiModel):
     secret_encrypted: str
 
 
-def _now() -> str:
-    return clock.isoformat(clock.now())
-
-
 def _checked_url(url: str, field: str) -> str:
     try:
         return check_url(url, allow_loopback=loopback_allowed())
@@ -154,7 +150,7 @@ def _create(principal: Principal, body: CreateEndpointRequest, seal: idempotency
     tenant = principal.tenant_id
     url = _checked_url(body.url, "body.url")
     filters = validate_filters(body.event_types)
-    now = _now()
+    now = clock.now_iso()
     record = EndpointRecord(
         id=new_id(),
         tenant_id=tenant,
@@ -193,7 +189,7 @@ def _apply(
     *,
     audited: dict[str, Any] | None = None,
 ) -> EndpointRecord:
-    changes = {**changes, "updatedAt": _now()}
+    changes = {**changes, "updatedAt": clock.now_iso()}
     after = EndpointRecord.model_validate(
         {**record.model_dump(), **changes, **dict.fromkeys(remove), "version": record.version + 1}
     )
@@ -244,7 +240,7 @@ def update_endpoint(principal: Principal, endpoint_id: str, body: UpdateEndpoint
             changes["enabled"] = True
             remove.extend(["disabledReason", "disabledAt", "failingSince"])
         else:
-            changes.update({"enabled": False, "disabledReason": "manual", "disabledAt": _now()})
+            changes.update({"enabled": False, "disabledReason": "manual", "disabledAt": clock.now_iso()})
     return WebhookEndpoint.of(_apply(principal, record, changes, remove, "webhook_endpoint.updated"))
 
 

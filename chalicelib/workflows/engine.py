@@ -323,7 +323,7 @@ def initial_fields(tenant_id: str, entity_type: EntityType | str) -> dict[str, A
     record = version_for_new_entity(tenant_id, _spec(entity_type).entity_type)
     return {
         STATUS: record.definition.initial,
-        STATUS_CHANGED_AT: clock.isoformat(clock.now()),
+        STATUS_CHANGED_AT: clock.now_iso(),
         WORKFLOW_VERSION: record.version,
     }
 

@@ -130,7 +130,7 @@ def _write_version(
             customized=customized,
             based_on=based_on,
             definition=definition,
-            created_at=clock.isoformat(clock.now()),
+            created_at=clock.now_iso(),
             created_by=actor.user_id,
         )
         action = "workflow.updated" if customized else "workflow.default_applied"

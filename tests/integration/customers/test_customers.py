@@ -189,7 +189,7 @@ def test_order_stats_add_up_atomically(api: Any) -> None:
     assert (stats["ordersCount"], stats["totalSpent"]) == (5, {"amount": "51.25", "currency": "BRL"})
     assert stats["lastOrderAt"] in moments
     with pytest.raises(InvalidInput) as mismatch:
-        service.record_order_ops(tenant, cid, Money.of("1", "USD"), clock.isoformat(clock.now()))
+        service.record_order_ops(tenant, cid, Money.of("1", "USD"), clock.now_iso())
     assert mismatch.value.errors[0].loc == "total.currency"
     assert service.record_order_ops(tenant, "01NOSUCHCUSTOMER", Money.of("1", "BRL"), moments[0]) == []
 

@@ -17,6 +17,7 @@ def test_frozen_clock_is_injected_and_can_advance() -> None:
         assert clock.now() == start
         advance(timedelta(minutes=15))
         assert clock.isoformat(clock.now()) == "2026-03-01T12:15:00.000Z"
+        assert clock.now_iso() == "2026-03-01T12:15:00.000Z"
     assert clock.now() > start + timedelta(days=200)
 
 

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("stack")
 
 def _order(tenant_id: str, order_id: str | None = None, **fields: Any) -> dict[str, Any]:
     order_id = order_id or new_id()
-    created = clock.isoformat(clock.now())
+    created = clock.now_iso()
     return {
         "PK": keys.entity_pk(tenant_id, Kind.ORDER, order_id),
         "SK": keys.META_SK,
