@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from chalicelib.access.permissions import MATRIX, TENANT_ROLES, Permission
+from chalicelib.access import service
+from chalicelib.access.models import RoleList
+from chalicelib.access.permissions import Permission
 from chalicelib.auth.guard import protected_blueprint
-from chalicelib.auth.models import RoleList, RolePermissions
 
 blueprint = protected_blueprint(__name__, tag="access")
 
@@ -15,4 +16,4 @@ def list_roles() -> RoleList:
 
     Every role of a tenant and the permissions it grants.
     """
-    return RoleList(items=[RolePermissions(role=r, permissions=sorted(MATRIX[r])) for r in TENANT_ROLES])
+    return service.list_roles()

@@ -29,7 +29,7 @@ from chalicelib.appointments.models import (
 from chalicelib.appointments.slots import block_keys, fits_hours, free_slots, on_grid, working_windows
 from chalicelib.audit.service import audit_op
 from chalicelib.catalog.models import Product
-from chalicelib.catalog.store import get_product
+from chalicelib.catalog.service import find_product
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, VersionConflict, update_op
@@ -166,7 +166,7 @@ def update_resource(principal: Principal, resource_id: str, body: UpdateResource
 
 
 def _service(tenant_id: str, service_id: str, resource: Resource, field: str) -> Product:
-    service = get_product(tenant_id, service_id)
+    service = find_product(tenant_id, service_id)
     if service is None or not service.active or service.kind != "service" or not service.duration_minutes:
         raise _invalid(field, "no active service with a duration has that id", "unknown-service")
     if resource.service_ids and service_id not in resource.service_ids:

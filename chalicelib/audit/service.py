@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
+from chalicelib.audit import store
 from chalicelib.audit.models import AuditEntry, AuditQuery
 from chalicelib.core import clock
-from chalicelib.core.config import get_settings
-from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import Table, WriteOp, put_op
-from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import WriteOp
+from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import redact
@@ -21,8 +20,6 @@ from chalicelib.core.pagination import Page, paginate
 
 __all__ = ["audit_op", "list_audit", "scrub"]
 
-AUDIT_ENTITY = "AuditEntry"
-_CHILD = "AUDIT"
 _VERSIONING = {"version", "updatedAt"}
 
 
@@ -49,11 +46,8 @@ def audit_op(
     """The transaction write recording that ``actor`` did ``action`` to an entity (in ``tenant_id``)."""
     tenant = tenant_id or actor.tenant_id
     moment = clock.now()
-    at = clock.isoformat(moment)
-    entry_id = new_id(moment)
-    sort = keys.time_sk(at, entry_id)
     entry = AuditEntry(
-        id=entry_id,
+        id=new_id(moment),
         tenant_id=tenant,
         actor_id=actor.user_id,
         action=action,
@@ -63,22 +57,9 @@ def audit_op(
         after=scrub(after),
         request_id=actor.request_id,
         source_ip=actor.source_ip,
-        at=at,
+        at=clock.isoformat(moment),
     )
-    retention = timedelta(days=get_settings().audit_retention_days)
-    return put_op(
-        {
-            PARTITION_KEY: keys.entity_pk(tenant, kind, entity_id),
-            SORT_KEY: keys.child_sk(_CHILD, entry_id),
-            GSI1.partition_key: keys.collection_pk(tenant, Collection.AUDIT),
-            GSI1.sort_key: sort,
-            GSI2.partition_key: keys.collection_pk(tenant, Collection.AUDIT, actor.user_id),
-            GSI2.sort_key: sort,
-            ENTITY: AUDIT_ENTITY,
-            TTL_ATTRIBUTE: clock.to_epoch(moment + retention),
-            **entry.model_dump(exclude_none=True),
-        }
-    )
+    return store.entry_op(entry, kind)
 
 
 def _bound(value: str | None, field: str) -> str | None:
@@ -103,36 +84,32 @@ def list_audit(principal: Principal, query: AuditQuery) -> Page[AuditEntry]:
             detail="entityType and entityId go together",
             errors=(FieldError("query.entityId", "give both entityType and entityId"),),
         )
+    entity: tuple[Kind, str] | None = None
     if query.entity_type and query.entity_id:
         try:
-            kind = Kind(query.entity_type.upper())
+            entity = (Kind(query.entity_type.upper()), query.entity_id)
         except ValueError as exc:
             raise InvalidInput(
                 detail=f"unknown entityType {query.entity_type!r}",
                 errors=(FieldError("query.entityType", "unknown entity type"),),
             ) from exc
-        scope = f"audit:entity:{kind.value}:{query.entity_id}"
-        partition, index, sort_prefix, between = keys.entity_pk(tenant, kind, query.entity_id), None, "AUDIT#", None
+        scope = f"audit:entity:{entity[0].value}:{entity[1]}"
     elif query.actor_id:
         scope = f"audit:actor:{query.actor_id}"
-        partition, index = keys.collection_pk(tenant, Collection.AUDIT, query.actor_id), GSI2
-        sort_prefix, between = None, (low, high)
     else:
         scope = "audit:all"
-        partition, index, sort_prefix, between = keys.collection_pk(tenant, Collection.AUDIT), GSI1, None, (low, high)
     return paginate(
         Page[AuditEntry],
         query,
         tenant_id=tenant,
         scope=scope,
-        fetch=lambda start: Table().query_page(
-            partition,
-            index=index,
-            sort_prefix=sort_prefix,
-            sort_between=between,
+        fetch=lambda start: store.list_entries(
+            tenant,
+            entity=entity,
+            actor_id=query.actor_id,
+            between=(low, high),
             limit=query.limit,
             start_key=start,
-            newest_first=True,
         ),
-        convert=lambda item: AuditEntry.model_validate(strip_storage(item)),
+        convert=lambda entry: entry,
     )

@@ -14,8 +14,8 @@ from chalicelib.access.principal import Principal
 from chalicelib.auth.tokens import verify_access_token
 from chalicelib.core.api import ApiBlueprint, Operation, request_meta
 from chalicelib.core.errors import Forbidden, Unauthorized
-from chalicelib.tenants import store as tenants_store
-from chalicelib.users import store as users_store
+from chalicelib.tenants import service as tenants
+from chalicelib.users import service as users
 
 __all__ = ["authorize", "protected_blueprint"]
 
@@ -31,8 +31,8 @@ def _bearer(request: Request) -> str:
 def authorize(request: Request, operation: Operation) -> Principal:
     """The principal of a request to ``operation``, or ``Unauthorized`` / ``Forbidden``."""
     claims = verify_access_token(_bearer(request))
-    user = users_store.get_user(claims.tenant_id, claims.user_id)
-    tenant = tenants_store.get_tenant(claims.tenant_id)
+    user = users.find_user(claims.tenant_id, claims.user_id)
+    tenant = tenants.find_tenant(claims.tenant_id)
     if user is None or tenant is None or user.status != "active":
         raise Unauthorized(detail="this account is not active")
     meta = request_meta(request)

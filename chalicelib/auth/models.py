@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from chalicelib.access.permissions import Module, Permission, Role
+from chalicelib.access.permissions import Module, Permission
 from chalicelib.core.models import ApiModel
 from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
 from chalicelib.plans.catalog import DEFAULT_PLAN_ID
@@ -19,8 +19,6 @@ __all__ = [
     "LoginRequest",
     "Me",
     "RefreshRequest",
-    "RoleList",
-    "RolePermissions",
     "SetPasswordRequest",
     "SignupAdmin",
     "SignupRequest",
@@ -122,16 +120,3 @@ class JwkSet(ApiModel):
     model_config = ApiModel.model_config | {"extra": "allow"}
 
     keys: list[dict[str, Any]]
-
-
-class RolePermissions(ApiModel):
-    """One role and its permissions."""
-
-    role: Role
-    permissions: list[Permission]
-
-
-class RoleList(ApiModel):
-    """The permission matrix."""
-
-    items: list[RolePermissions]

@@ -6,12 +6,11 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from chalicelib.access.permissions import Role
 from chalicelib.access.principal import Principal
 from chalicelib.audit.service import audit_op
-from chalicelib.auth import sessions
+from chalicelib.auth import sessions, store
 from chalicelib.auth.models import (
     CodeSent,
     LoginRequest,
@@ -28,27 +27,24 @@ from chalicelib.auth.tokens import issue_access_token
 from chalicelib.core import clock, ratelimit
 from chalicelib.core.api import RequestMeta
 from chalicelib.core.config import get_settings
-from chalicelib.core.crypto import encrypt_field, lookup_hash
-from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Kind, RouteKind
-from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, delete_op, put_op
-from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from chalicelib.core.crypto import lookup_hash
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
-from chalicelib.core.validation import normalize_cpf
 from chalicelib.notifications.outbox import request_message_ops
 from chalicelib.plans.catalog import DEFAULT_PLAN_ID, get_plan
-from chalicelib.tenants import store as tenants_store
+from chalicelib.tenants import service as tenants
 from chalicelib.tenants.models import PLATFORM_TENANT_ID, BusinessType, Tenant, TenantRecord
 from chalicelib.tenants.service import load_tenant, new_tenant_record
-from chalicelib.users import store as users_store
+from chalicelib.users import service as users
 from chalicelib.users.models import User, UserRecord
 
 __all__ = [
     "accept_invitation",
-    "cpf_fields",
     "create_platform_admin",
+    "end_sessions_ops",
     "invitation_ops",
     "login",
     "logout",
@@ -62,7 +58,6 @@ __all__ = [
 INVITE_PREFIX = "btrx_inv_"
 OTP_TTL = timedelta(minutes=10)
 OTP_ATTEMPTS = 5
-_OTP_SK = "OTP"
 _BAD_LOGIN = "The email/CPF or the password is wrong."
 
 
@@ -88,17 +83,6 @@ def _token_pair(user: UserRecord, tenant: TenantRecord, session_id: str, refresh
         refresh_token=refresh_token,
         refresh_expires_in=get_settings().refresh_token_ttl_days * 86_400,
     )
-
-
-def cpf_fields(tenant_id: str, cpf: str | None, *, field: str) -> dict[str, Any]:
-    """The stored form of a CPF (encrypted plus its keyed hash), checked first."""
-    if cpf is None:
-        return {"cpfEncrypted": None, "cpfHash": None}
-    try:
-        digits = normalize_cpf(cpf)
-    except ValueError as exc:
-        raise InvalidInput(detail="the CPF is not valid", errors=(FieldError(field, str(exc)),)) from exc
-    return {"cpfEncrypted": encrypt_field(tenant_id, digits), "cpfHash": lookup_hash("cpf", digits)}
 
 
 def _ip(meta: RequestMeta) -> str:
@@ -140,14 +124,14 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
             "whatsappNumber": admin.whatsapp_number,
             "createdAt": now,
             "updatedAt": now,
-            **cpf_fields(tenant_id, admin.cpf, field="body.admin.cpf"),
+            **users.cpf_fields(tenant_id, admin.cpf, field="body.admin.cpf"),
         }
     )
     refresh_token, session, session_ops = sessions.start_session_ops(tenant_id, user_id)
     actor = _actor(user, meta, session.family_id)
     ops = [
-        tenants_store.new_tenant_op(tenant),
-        *users_store.new_user_ops(user, field="body.admin"),
+        tenants.new_tenant_op(tenant),
+        *users.new_user_ops(user, field="body.admin"),
         *session_ops,
         audit_op(actor, "tenant.created", Kind.TENANT, tenant_id, after=tenant.model_dump()),
         audit_op(actor, "user.created", Kind.USER, user_id, after=user.model_dump()),
@@ -165,25 +149,12 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
     )
 
 
-def _login_route(identifier: str) -> tuple[str, str]:
-    digits = "".join(ch for ch in identifier if ch.isdigit())
-    if "@" not in identifier and len(digits) == 11:
-        try:
-            return users_store.cpf_route_key(lookup_hash("cpf", normalize_cpf(identifier)))
-        except ValueError as exc:
-            raise InvalidInput(
-                detail="the CPF is not valid", errors=(FieldError("body.identifier", str(exc)),)
-            ) from exc
-    return users_store.email_route_key(identifier)
-
-
 def login(body: LoginRequest, meta: RequestMeta) -> TokenPair:
     """Log in with email or CPF and password; 5 failures per identifier or IP in 15 minutes lock it out."""
     identifier = body.identifier.strip().lower()
     ratelimit.check(ratelimit.LOGIN_IDENTIFIER, identifier)
     ratelimit.check(ratelimit.LOGIN_IP, _ip(meta))
-    found = users_store.find_login(_login_route(identifier))
-    user = users_store.get_user(*found, consistent=True) if found else None
+    user = users.find_login(identifier, field="body.identifier")
     matches, needs_rehash = verify_password(user.password_hash if user else None, body.password)
     if user is None or not matches or user.status != "active":
         ratelimit.hit(ratelimit.LOGIN_IDENTIFIER, identifier)
@@ -193,7 +164,7 @@ def login(body: LoginRequest, meta: RequestMeta) -> TokenPair:
     refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id)
     if needs_rehash:
         changes = {"passwordHash": hash_password(body.password), "updatedAt": clock.now_iso()}
-        ops.append(users_store.update_user_op(user, changes))
+        ops.append(users.update_user_op(user, changes))
     ops.append(audit_op(_actor(user, meta, session.family_id), "auth.login", Kind.USER, user.id))
     Table().transact(ops)
     return _token_pair(user, tenant, session.family_id, refresh_token)
@@ -204,7 +175,7 @@ def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
     ratelimit.consume(ratelimit.REFRESH_IP, _ip(meta))
     outcome = sessions.find_session(body.refresh_token)
     session = outcome.session
-    user = users_store.get_user(session.tenant_id, session.user_id, consistent=True)
+    user = users.find_user(session.tenant_id, session.user_id, consistent=True)
     if user is None or user.status != "active":
         raise Unauthorized(detail="the user is not active")
     if not outcome.reused:
@@ -228,7 +199,7 @@ def logout(body: RefreshRequest, meta: RequestMeta) -> None:
     """End the session the refresh token belongs to."""
     outcome = sessions.find_session(body.refresh_token)
     session = outcome.session
-    user = users_store.get_user(session.tenant_id, session.user_id)
+    user = users.find_user(session.tenant_id, session.user_id)
     if user is None:
         raise Unauthorized(detail="the refresh token is not valid")
     Table().transact(
@@ -241,7 +212,7 @@ def logout(body: RefreshRequest, meta: RequestMeta) -> None:
 
 def me(principal: Principal) -> Me:
     """The current user, their tenant, and what they may do."""
-    user = users_store.get_user(principal.tenant_id, principal.user_id)
+    user = users.find_user(principal.tenant_id, principal.user_id)
     if user is None:
         raise Unauthorized(detail="the user no longer exists")
     tenant = load_tenant(principal.tenant_id)
@@ -253,23 +224,22 @@ def me(principal: Principal) -> Me:
     )
 
 
-def _invite_key(token: str) -> tuple[str, str]:
-    return keys.route_pk(RouteKind.INVITE, hashlib.sha256(token.encode()).hexdigest()), keys.ROUTE_SK
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def end_sessions_ops(tenant_id: str, user_id: str) -> list[WriteOp]:
+    """The writes that end every live session of a user (a deactivation): their refresh tokens stop working."""
+    return sessions.revoke_all_ops(tenant_id, user_id)
 
 
 def invitation_ops(user: UserRecord, tenant: TenantRecord) -> list[WriteOp]:
     """The writes that invite ``user``: a one-time token (stored hashed) and the invitation message."""
     token = INVITE_PREFIX + secrets.token_urlsafe(32)
-    pk, sk = _invite_key(token)
     expires = clock.now() + timedelta(hours=get_settings().invite_ttl_hours)
-    route = {
-        PARTITION_KEY: pk,
-        SORT_KEY: sk,
-        ENTITY: "Invitation",
-        "tenantId": user.tenant_id,
-        "userId": user.id,
-        TTL_ATTRIBUTE: clock.to_epoch(expires),
-    }
+    invitation = store.new_invitation_op(
+        _token_hash(token), user.tenant_id, user.id, expires_at=clock.to_epoch(expires)
+    )
     link = f"{get_settings().app_base_url}/accept-invite?token={token}"
     message = request_message_ops(
         user.tenant_id,
@@ -279,18 +249,18 @@ def invitation_ops(user: UserRecord, tenant: TenantRecord) -> list[WriteOp]:
         tenant.locale,
         {"name": user.name, "tenantName": tenant.name, "link": link, "expiresAt": clock.isoformat(expires)},
     )
-    return [put_op(route), *message]
+    return [invitation, *message]
 
 
 def accept_invitation(body: SetPasswordRequest, meta: RequestMeta) -> TokenPair:
     """Set the password of an invited user with the invitation's one-time token, and log them in."""
-    item = Table().get(*_invite_key(body.token), consistent=True)
-    if item is None or int(item[TTL_ATTRIBUTE]) < clock.to_epoch(clock.now()):
+    invitation = store.get_invitation(_token_hash(body.token))
+    if invitation is None or invitation.expires_at < clock.to_epoch(clock.now()):
         raise InvalidInput(
             detail="the invitation is not valid or has expired",
             errors=(FieldError("body.token", "invalid or expired", "invalid-token"),),
         )
-    user = users_store.get_user(str(item["tenantId"]), str(item["userId"]), consistent=True)
+    user = users.find_user(invitation.tenant_id, invitation.user_id, consistent=True)
     if user is None or user.status != "invited":
         raise InvalidInput(detail="the invitation was already used", errors=(FieldError("body.token", "used"),))
     check_policy(body.password, personal=(user.email.split("@")[0], user.name))
@@ -303,18 +273,14 @@ def accept_invitation(body: SetPasswordRequest, meta: RequestMeta) -> TokenPair:
     }
     actor = _actor(user, meta, session.family_id)
     ops += [
-        users_store.update_user_op(user, changes),
-        delete_op(*_invite_key(body.token)),
+        users.update_user_op(user, changes),
+        store.delete_invitation_op(_token_hash(body.token)),
         audit_op(
             actor, "user.activated", Kind.USER, user.id, before={"status": user.status}, after={"status": "active"}
         ),
     ]
     Table().transact(ops)
     return _token_pair(user.model_copy(update={"status": "active"}), tenant, session.family_id, refresh_token)
-
-
-def _otp_key(principal: Principal) -> tuple[str, str]:
-    return keys.entity_pk(principal.tenant_id, Kind.USER, principal.user_id), keys.child_sk(_OTP_SK, "WHATSAPP")
 
 
 def _code_hash(principal: Principal, code: str) -> str:
@@ -327,54 +293,47 @@ def _masked(number: str) -> str:
 
 def send_whatsapp_code(principal: Principal) -> CodeSent:
     """Send a 6-digit code (valid 10 minutes, 5 tries) to the user's WhatsApp number to verify it."""
-    user = users_store.get_user(principal.tenant_id, principal.user_id)
+    user = users.find_user(principal.tenant_id, principal.user_id)
     if user is None or not user.whatsapp_number:
         raise InvalidInput(
             detail="set a WhatsApp number first", errors=(FieldError("whatsappNumber", "missing", "missing"),)
         )
     ratelimit.consume(ratelimit.OTP_SEND, f"{principal.tenant_id}:{principal.user_id}")
     code = f"{secrets.randbelow(1_000_000):06d}"
-    pk, sk = _otp_key(principal)
-    item = {
-        PARTITION_KEY: pk,
-        SORT_KEY: sk,
-        ENTITY: "OneTimeCode",
-        "codeHash": _code_hash(principal, code),
-        "number": user.whatsapp_number,
-        "attempts": 0,
-        TTL_ATTRIBUTE: clock.to_epoch(clock.now() + OTP_TTL),
-    }
+    stored = store.OneTimeCode(
+        code_hash=_code_hash(principal, code),
+        number=user.whatsapp_number,
+        expires_at=clock.to_epoch(clock.now() + OTP_TTL),
+    )
     tenant = load_tenant(principal.tenant_id)
     message = request_message_ops(
         principal.tenant_id, "whatsapp", user.whatsapp_number, "auth.verification_code", tenant.locale, {"code": code}
     )
-    Table().transact([put_op(item, must_not_exist=False), *message])
+    Table().transact([store.put_code_op(principal.tenant_id, principal.user_id, stored), *message])
     return CodeSent(channel="whatsapp", to=_masked(user.whatsapp_number), expires_in=int(OTP_TTL.total_seconds()))
 
 
 def verify_whatsapp_code(principal: Principal, body: VerifyCodeRequest) -> User:
     """Check the code; the fifth wrong try uses it up. Marks the WhatsApp number verified."""
-    pk, sk = _otp_key(principal)
-    table = Table()
-    item = table.get(pk, sk, consistent=True)
+    stored = store.get_code(principal.tenant_id, principal.user_id)
     invalid = InvalidInput(
         detail="the code is wrong or expired; request a new one",
         errors=(FieldError("body.code", "wrong or expired code", "invalid-code"),),
     )
-    if item is None or int(item[TTL_ATTRIBUTE]) < clock.to_epoch(clock.now()):
+    if stored is None or stored.expires_at < clock.to_epoch(clock.now()):
         raise invalid
-    if table.increment(pk, sk, "attempts") > OTP_ATTEMPTS:
+    if store.count_code_attempt(principal.tenant_id, principal.user_id) > OTP_ATTEMPTS:
         raise invalid
-    if not hmac.compare_digest(str(item["codeHash"]), _code_hash(principal, body.code)):
+    if not hmac.compare_digest(stored.code_hash, _code_hash(principal, body.code)):
         raise invalid
-    user = users_store.get_user(principal.tenant_id, principal.user_id, consistent=True)
-    if user is None or user.whatsapp_number != item.get("number"):
+    user = users.find_user(principal.tenant_id, principal.user_id, consistent=True)
+    if user is None or user.whatsapp_number != stored.number:
         raise invalid
     changes = {"whatsappVerified": True, "updatedAt": clock.now_iso()}
-    table.transact(
+    Table().transact(
         [
-            users_store.update_user_op(user, changes),
-            delete_op(pk, sk),
+            users.update_user_op(user, changes),
+            store.delete_code_op(principal.tenant_id, principal.user_id),
             audit_op(principal, "user.whatsapp_verified", Kind.USER, user.id, after={"whatsappVerified": True}),
         ]
     )
@@ -389,7 +348,7 @@ def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
     """
     check_policy(password, field="password", personal=(email.split("@")[0], name))
     ops: list[WriteOp] = []
-    if tenants_store.get_tenant(PLATFORM_TENANT_ID, consistent=True) is None:
+    if tenants.find_tenant(PLATFORM_TENANT_ID, consistent=True) is None:
         platform = new_tenant_record(
             PLATFORM_TENANT_ID,
             name="BTRIX platform",
@@ -400,7 +359,7 @@ def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
             country="US",
             plan_id=DEFAULT_PLAN_ID,
         ).model_copy(update={"modules": []})
-        ops.append(tenants_store.new_tenant_op(platform))
+        ops.append(tenants.new_tenant_op(platform))
     now = clock.now_iso()
     user = UserRecord.model_validate(
         {
@@ -417,7 +376,7 @@ def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
     )
     actor = _actor(user, None)
     ops += [
-        *users_store.new_user_ops(user, field="email"),
+        *users.new_user_ops(user, field="email"),
         audit_op(actor, "user.created", Kind.USER, user.id, after=user.model_dump()),
     ]
     Table().transact(ops)

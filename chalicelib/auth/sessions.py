@@ -12,14 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from boto3.dynamodb.conditions import Attr
-
+from chalicelib.auth import store
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
-from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Kind, RouteKind
-from chalicelib.core.db.store import Table, WriteOp, condition_op, put_op, set_op, update_op
-from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from chalicelib.core.db.store import WriteOp
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.ids import new_id
 
@@ -34,9 +30,6 @@ __all__ = [
 ]
 
 TOKEN_PREFIX = "btrx_rt_"  # lets secret scanners recognise a leaked refresh token
-_CHILD = "SESSION"
-SESSION_ENTITY = "Session"
-TOKEN_ENTITY = "RefreshToken"
 
 
 @dataclass(frozen=True)
@@ -57,13 +50,8 @@ class RefreshOutcome:
     token_version: int
 
 
-def _token_key(token: str) -> tuple[str, str]:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    return keys.route_pk(RouteKind.REFRESH_TOKEN, digest), keys.ROUTE_SK
-
-
-def _family_key(session: Session) -> tuple[str, str]:
-    return keys.entity_pk(session.tenant_id, Kind.USER, session.user_id), keys.child_sk(_CHILD, session.family_id)
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _expiry() -> datetime:
@@ -72,50 +60,33 @@ def _expiry() -> datetime:
 
 def _token_op(session: Session) -> tuple[str, WriteOp]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    pk, sk = _token_key(token)
-    item = {
-        PARTITION_KEY: pk,
-        SORT_KEY: sk,
-        ENTITY: TOKEN_ENTITY,
-        "tenantId": session.tenant_id,
-        "userId": session.user_id,
-        "familyId": session.family_id,
-        "version": 1,
-        TTL_ATTRIBUTE: clock.to_epoch(_expiry()),
-    }
-    return token, put_op(item)
+    op = store.new_refresh_token_op(
+        _hash(token), session.tenant_id, session.user_id, session.family_id, expires_at=clock.to_epoch(_expiry())
+    )
+    return token, op
 
 
 def start_session_ops(tenant_id: str, user_id: str) -> tuple[str, Session, list[WriteOp]]:
     """A new family and its first refresh token: (token, session, transaction writes)."""
     session = Session(tenant_id, user_id, new_id())
-    pk, sk = _family_key(session)
-    family = {
-        PARTITION_KEY: pk,
-        SORT_KEY: sk,
-        ENTITY: SESSION_ENTITY,
-        "familyId": session.family_id,
-        "revoked": False,
-        "createdAt": clock.now_iso(),
-        TTL_ATTRIBUTE: clock.to_epoch(_expiry() + timedelta(days=1)),
-    }
+    family = store.new_family_op(
+        tenant_id, user_id, session.family_id, expires_at=clock.to_epoch(_expiry() + timedelta(days=1))
+    )
     token, token_op = _token_op(session)
-    return token, session, [put_op(family), token_op]
+    return token, session, [family, token_op]
 
 
 def find_session(token: str) -> RefreshOutcome:
     """Who a refresh token belongs to and whether it was already used; ``Unauthorized`` if unknown or expired."""
     if not token.startswith(TOKEN_PREFIX):
         raise Unauthorized(detail="the refresh token is not valid")
-    item = Table().get(*_token_key(token), consistent=True)
-    if item is None or int(item[TTL_ATTRIBUTE]) < clock.to_epoch(clock.now()):
+    found = store.get_refresh_token(_hash(token))
+    if found is None or found.expires_at < clock.to_epoch(clock.now()):
         raise Unauthorized(detail="the refresh token is not valid or has expired")
-    session = Session(str(item["tenantId"]), str(item["userId"]), str(item["familyId"]))
-    family = Table().get(*_family_key(session), consistent=True)
-    if family is None or family.get("revoked"):
+    session = Session(found.tenant_id, found.user_id, found.family_id)
+    if not store.is_family_live(session.tenant_id, session.user_id, session.family_id):
         raise Unauthorized(detail="the session has ended; log in again")
-    version = int(item["version"])
-    return RefreshOutcome(session, reused=version > 1, token_version=version)
+    return RefreshOutcome(session, reused=found.version > 1, token_version=found.version)
 
 
 def rotate_ops(token: str, outcome: RefreshOutcome) -> tuple[str, list[WriteOp]]:
@@ -124,29 +95,17 @@ def rotate_ops(token: str, outcome: RefreshOutcome) -> tuple[str, list[WriteOp]]
     The writes fail (``Conflict``) if another request used the token first or the family was revoked.
     """
     session = outcome.session
-    used = update_op(*_token_key(token), {"usedAt": clock.now_iso()}, expected_version=outcome.token_version)
-    alive = condition_op(*_family_key(session), Attr("revoked").eq(False))
+    used = store.use_refresh_token_op(_hash(token), outcome.token_version)
+    alive = store.family_alive_op(session.tenant_id, session.user_id, session.family_id)
     following, issue = _token_op(session)
     return following, [used, alive, issue]
 
 
 def revoke_family_op(session: Session) -> WriteOp:
     """The write that ends a family: none of its refresh tokens works any more."""
-    return set_op(*_family_key(session), {"revoked": True, "revokedAt": clock.now_iso()})
+    return store.revoke_family_op(session.tenant_id, session.user_id, session.family_id)
 
 
 def revoke_all_ops(tenant_id: str, user_id: str) -> list[WriteOp]:
     """The writes that end every live session of a user (deactivation, password change)."""
-    pk = keys.entity_pk(tenant_id, Kind.USER, user_id)
-    ops: list[WriteOp] = []
-    start: dict[str, str] | None = None
-    while True:
-        page = Table().query_page(pk, sort_prefix=keys.child_prefix(_CHILD), limit=100, start_key=start)
-        ops += [
-            revoke_family_op(Session(tenant_id, user_id, str(item["familyId"])))
-            for item in page.items
-            if not item.get("revoked")
-        ]
-        if page.last_key is None:
-            return ops
-        start = page.last_key
+    return [store.revoke_family_op(tenant_id, user_id, family) for family in store.live_family_ids(tenant_id, user_id)]

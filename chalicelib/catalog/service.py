@@ -24,17 +24,14 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
 from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.core.text import fold
-from chalicelib.inventory import store as stock_store
-from chalicelib.inventory.models import StockRecord
-from chalicelib.plans.catalog import get_plan
-from chalicelib.plans.models import Plan
-from chalicelib.tenants import store as tenants_store
+from chalicelib.inventory import service as inventory
+from chalicelib.tenants import service as tenants
 from chalicelib.tenants.service import load_tenant
 
 __all__ = [
@@ -44,6 +41,7 @@ __all__ = [
     "create_product",
     "deactivate_product",
     "delete_group",
+    "find_product",
     "get_group",
     "get_product",
     "list_groups",
@@ -57,13 +55,6 @@ __all__ = [
 # A code collides with an existing one about once in (10^6 / items of that kind) draws; five draws in a row
 # colliding would mean the tenant's code space is nearly full, far beyond every plan's maxProducts.
 _CODE_ATTEMPTS = 5
-
-
-def _limit_error(plan: Plan) -> LimitExceeded:
-    return LimitExceeded(
-        detail=f"the plan {plan.name} allows {plan.max_products} active products and services (maxProducts)",
-        limit="maxProducts",
-    )
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
@@ -103,6 +94,11 @@ def _group_counts(tenant_id: str, before: Product | None, after: Product) -> lis
         if new is not None:
             ops.append(store.count_in_group_op(tenant_id, group, new, +1).on_conflict(_unknown_group(meaning, field)))
     return ops
+
+
+def find_product(tenant_id: str, product_id: str) -> Product | None:
+    """The product or service ``product_id`` of the tenant (active or not), or None."""
+    return store.get_product(tenant_id, product_id)
 
 
 def load_product(tenant_id: str, product_id: str) -> Product:
@@ -214,18 +210,14 @@ def _create_product(principal: Principal, body: CreateProductRequest, seal: idem
         )
         ops: list[WriteOp] = []
         if product.active:
-            plan = get_plan(tenant.plan_id)
-            ops.append(tenants_store.take_product_op(tenant_id, plan.max_products).on_conflict(_limit_error(plan)))
+            ops.append(tenants.take_product_op(tenant))
         ops += [
             store.new_product_op(product),
             *_group_counts(tenant_id, None, product),
             store.claim_code_op(product).on_conflict(_CodeTaken()),
         ]
         if product.kind == "product":
-            stock = StockRecord(
-                product_id=product.id, code=product.code, name=product.name, active=product.active, updated_at=now
-            )
-            ops.append(stock_store.new_stock_op(tenant_id, stock))
+            ops.append(inventory.new_stock_op(product))
         ops += [
             audit_op(principal, "product.created", Kind.PRODUCT, product.id, after=product.model_dump()),
             event_put_op(
@@ -266,16 +258,15 @@ def _apply(
     # The plan limit first: when it fails with another write, it is what the caller needs to hear.
     ops: list[WriteOp] = []
     if before.active and not after.active:
-        ops.append(tenants_store.release_product_op(tenant_id))
+        ops.append(tenants.release_product_op(tenant_id))
     elif after.active and not before.active:
-        plan = get_plan(load_tenant(tenant_id).plan_id)
-        ops.append(tenants_store.take_product_op(tenant_id, plan.max_products).on_conflict(_limit_error(plan)))
+        ops.append(tenants.take_product_op(load_tenant(tenant_id)))
     ops += [
         store.update_product_op(before, after, changes).on_conflict(changed),
         *_group_counts(tenant_id, before, after),
     ]
     if after.kind == "product" and (after.name != before.name or after.active != before.active):
-        ops.append(stock_store.sync_stock_op(tenant_id, after.id, name=after.name, active=after.active, at=now))
+        ops.append(inventory.sync_stock_op(after))
     ops += [
         audit_op(principal, action, Kind.PRODUCT, after.id, before=before.model_dump(), after=after.model_dump()),
         event_put_op(new_event(action, tenant_id, event_data, subject=after.id)),

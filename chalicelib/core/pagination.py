@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import Field
 
@@ -30,6 +30,7 @@ MAX_LIMIT = 100
 _SIGNATURE_BYTES = 16
 
 T = TypeVar("T")
+S = TypeVar("S")
 KeySource = Callable[[], bytes]
 
 
@@ -96,8 +97,8 @@ def paginate(
     *,
     tenant_id: str,
     scope: str,
-    fetch: Callable[[dict[str, str] | None], QueryPage],
-    convert: Callable[[dict[str, Any]], T],
+    fetch: Callable[[dict[str, str] | None], QueryPage[S]],
+    convert: Callable[[S], T],
 ) -> Page[T]:
     """One page of a list: the cursor decoded (bound to ``tenant_id`` and ``scope``), ``fetch`` run from there,
     each item converted, and the next cursor signed."""

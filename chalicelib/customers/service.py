@@ -39,6 +39,7 @@ from chalicelib.tenants.service import load_tenant
 __all__ = [
     "create_customer",
     "delete_customer",
+    "find_customer",
     "get_customer",
     "list_customers",
     "load_customer",
@@ -106,6 +107,11 @@ def _taken(field: ContactField) -> Conflict:
         detail=f"another customer already has this {field}",
         errors=(FieldError(f"body.{field}", "already used by another customer", "taken"),),
     )
+
+
+def find_customer(tenant_id: str, customer_id: str) -> CustomerRecord | None:
+    """The stored customer (with contacts and consents), or None."""
+    return store.get_customer(tenant_id, customer_id)
 
 
 def load_customer(tenant_id: str, customer_id: str) -> Customer:

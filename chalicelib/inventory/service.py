@@ -16,7 +16,8 @@ from typing import TypeVar
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
-from chalicelib.catalog import store as catalog_store
+from chalicelib.catalog import service as catalog
+from chalicelib.catalog.models import Product
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, WriteOp
@@ -46,11 +47,13 @@ __all__ = [
     "get_stock",
     "list_movements",
     "list_stock",
+    "new_stock_op",
     "record_movement",
     "release_ops",
     "reserve_ops",
     "run_stock_transaction",
     "set_threshold",
+    "sync_stock_op",
 ]
 
 # (product id, quantity): one line of an order.
@@ -65,12 +68,31 @@ def _load_stock(tenant_id: str, product_id: str, *, consistent: bool = False) ->
     record = store.get_stock(tenant_id, product_id, consistent=consistent)
     if record is not None:
         return record
-    product = catalog_store.get_product(tenant_id, product_id)
+    product = catalog.find_product(tenant_id, product_id)
     if product is None:
         raise NotFound(detail=f"no product {product_id}")
     raise InvalidInput(
         detail=f"{product.name} is a service: services have no stock",
         errors=(FieldError("path.product_id", "a service has no stock", "service"),),
+    )
+
+
+def new_stock_op(product: Product) -> WriteOp:
+    """The write creating the (empty) stock of a new product (a service has none), in its creation."""
+    stock = StockRecord(
+        product_id=product.id,
+        code=product.code,
+        name=product.name,
+        active=product.active,
+        updated_at=product.updated_at,
+    )
+    return store.new_stock_op(product.tenant_id, stock)
+
+
+def sync_stock_op(product: Product) -> WriteOp:
+    """The write copying a product's new name and active flag onto its stock (shown in the stock list)."""
+    return store.sync_stock_op(
+        product.tenant_id, product.id, name=product.name, active=product.active, at=product.updated_at
     )
 
 
@@ -142,7 +164,7 @@ def _stock_lines(tenant_id: str, lines: Sequence[Line], field: str) -> list[_Sto
             continue
         record = store.get_stock(tenant_id, product_id, consistent=True)
         if record is None:
-            if catalog_store.get_product(tenant_id, product_id) is None:
+            if catalog.find_product(tenant_id, product_id) is None:
                 raise InvalidInput(
                     detail=f"no product {product_id}",
                     errors=(FieldError(f"{field}[{i}].productId", "no such product", "unknown-product"),),

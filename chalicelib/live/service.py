@@ -11,29 +11,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import Field, ValidationError
 
 from chalicelib.auth.tokens import verify_access_token
-from chalicelib.core import aws, clock
+from chalicelib.core import aws
 from chalicelib.core.batch import process_sqs_batch
 from chalicelib.core.config import get_settings
-from chalicelib.core.db import keys
-from chalicelib.core.db.keys import RouteKind
-from chalicelib.core.db.store import Table, delete_op, put_op
-from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from chalicelib.core.db.store import Table
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.models import ApiModel
 from chalicelib.core.observability import MetricUnit, logger, metrics
-from chalicelib.tenants import store as tenants_store
-from chalicelib.users import store as users_store
+from chalicelib.live import store
+from chalicelib.tenants import service as tenants
+from chalicelib.users import service as users
 
 __all__ = ["LIVE_EVENTS", "connect", "disconnect", "handle_message", "handle_queue_batch", "push", "push_event"]
 
-CONNECTION_TTL = timedelta(hours=2)
 TENANT_ROOM = "tenant"
 # Domain event type (prefix) → the websocket event frontends listen to.
 LIVE_EVENTS: tuple[tuple[str, str], ...] = (
@@ -56,23 +52,8 @@ def _user_room(user_id: str) -> str:
     return f"user-{user_id}"
 
 
-def _route_key(connection_id: str) -> tuple[str, str]:
-    return keys.route_pk(RouteKind.WS_CONNECTION, connection_id), keys.ROUTE_SK
-
-
-def _room_items(tenant_id: str, user_id: str, connection_id: str, events: list[str]) -> list[dict[str, Any]]:
-    expires = clock.to_epoch(clock.now() + CONNECTION_TTL)
-    return [
-        {
-            PARTITION_KEY: keys.room_pk(tenant_id, room),
-            SORT_KEY: connection_id,
-            ENTITY: "LiveConnection",
-            "userId": user_id,
-            "events": events,
-            TTL_ATTRIBUTE: expires,
-        }
-        for room in (TENANT_ROOM, _user_room(user_id))
-    ]
+def _rooms(user_id: str) -> tuple[str, str]:
+    return TENANT_ROOM, _user_room(user_id)
 
 
 def connect(connection_id: str, query: Mapping[str, str] | None) -> int:
@@ -82,37 +63,23 @@ def connect(connection_id: str, query: Mapping[str, str] | None) -> int:
         claims = verify_access_token(token)
     except Unauthorized:
         return 401
-    user = users_store.get_user(claims.tenant_id, claims.user_id)
-    tenant = tenants_store.get_tenant(claims.tenant_id)
+    user = users.find_user(claims.tenant_id, claims.user_id)
+    tenant = tenants.find_tenant(claims.tenant_id)
     if user is None or tenant is None or user.status != "active":
         return 401
     if tenant.status != "active":
         return 403
-    route = {
-        PARTITION_KEY: _route_key(connection_id)[0],
-        SORT_KEY: _route_key(connection_id)[1],
-        ENTITY: "LiveConnectionRoute",
-        "tenantId": user.tenant_id,
-        "userId": user.id,
-        TTL_ATTRIBUTE: clock.to_epoch(clock.now() + CONNECTION_TTL),
-    }
-    rooms = _room_items(user.tenant_id, user.id, connection_id, sorted(_ALL_EVENTS))
-    Table().transact([put_op(route, must_not_exist=False), *(put_op(r, must_not_exist=False) for r in rooms)])
+    connection = store.Connection(connection_id, user.tenant_id, user.id)
+    Table().transact(store.join_ops(connection, _rooms(user.id), sorted(_ALL_EVENTS), route=True))
     logger.info("websocket connected", extra={"connection_id": connection_id, "tenant_id": user.tenant_id})
     return 200
 
 
-def _forget(connection_id: str, route: Mapping[str, Any] | None = None) -> None:
-    route = route if route is not None else Table().get(*_route_key(connection_id))
-    if route is None:
+def _forget(connection_id: str) -> None:
+    connection = store.find_connection(connection_id)
+    if connection is None:
         return
-    tenant_id, user_id = str(route["tenantId"]), str(route["userId"])
-    Table().transact(
-        [
-            delete_op(*_route_key(connection_id)),
-            *(delete_op(keys.room_pk(tenant_id, room), connection_id) for room in (TENANT_ROOM, _user_room(user_id))),
-        ]
-    )
+    Table().transact(store.forget_ops(connection, _rooms(connection.user_id)))
 
 
 def disconnect(connection_id: str) -> None:
@@ -122,8 +89,8 @@ def disconnect(connection_id: str) -> None:
 
 def handle_message(connection_id: str, body: str) -> None:
     """A frame from the client: ``subscribe`` narrows the events it gets; anything else gets an error frame."""
-    route = Table().get(*_route_key(connection_id))
-    if route is None:
+    connection = store.find_connection(connection_id)
+    if connection is None:
         return
     try:
         message = SubscribeMessage.model_validate_json(body)
@@ -131,8 +98,7 @@ def handle_message(connection_id: str, body: str) -> None:
         _send(connection_id, {"event": "error", "data": {"detail": 'send {"action": "subscribe", "events": [...]}'}})
         return
     wanted = sorted(set(message.events) & _ALL_EVENTS)
-    tenant_id, user_id = str(route["tenantId"]), str(route["userId"])
-    Table().transact([put_op(r, must_not_exist=False) for r in _room_items(tenant_id, user_id, connection_id, wanted)])
+    Table().transact(store.join_ops(connection, _rooms(connection.user_id), wanted, route=False))
     _send(connection_id, {"event": "subscribed", "data": {"events": wanted}})
 
 
@@ -154,16 +120,8 @@ def _send(connection_id: str, frame: Mapping[str, Any]) -> bool:
 
 
 def _listeners(tenant_id: str, rooms: Iterable[str], event: str) -> list[str]:
-    found: dict[str, None] = {}
-    for room in rooms:
-        start: dict[str, str] | None = None
-        while True:
-            page = Table().query_page(keys.room_pk(tenant_id, room), limit=100, start_key=start)
-            found.update({str(i[SORT_KEY]): None for i in page.items if event in i.get("events", [])})
-            if page.last_key is None:
-                break
-            start = page.last_key
-    return list(found)
+    # A connection in two of the rooms gets the frame once.
+    return list(dict.fromkeys(c for room in rooms for c in store.listeners(tenant_id, room, event)))
 
 
 def push(

@@ -31,7 +31,7 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.money import Money
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.resources import QUEUES, QueueKind, queue_name, queue_url
-from chalicelib.customers import store as customers_store
+from chalicelib.customers import service as customers
 from chalicelib.notifications import store, templates
 from chalicelib.notifications.channels import OutgoingMessage, ProviderError, Sender, SendResult, sender_for
 from chalicelib.notifications.models import (
@@ -44,7 +44,7 @@ from chalicelib.notifications.models import (
 from chalicelib.notifications.outbox import new_record, requested_ops
 from chalicelib.tenants.models import TenantRecord
 from chalicelib.tenants.service import load_tenant
-from chalicelib.users import store as users_store
+from chalicelib.users import service as users
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -129,13 +129,12 @@ class _Plan:
 def _entity_variables(tenant: TenantRecord, variables: dict[str, Any], locale: str) -> dict[str, Any]:
     """Fields of the entity a workflow message is about (order number, total, start time, customer name)."""
     from chalicelib.workflows import engine
-    from chalicelib.workflows import store as workflow_store
 
     entity_type, entity_id = variables.get("entityType"), variables.get("entityId")
     spec = engine.registry.get(entity_type) if isinstance(entity_type, str) else None  # type: ignore[call-overload]
     if spec is None or not entity_id:
         return {}
-    item = workflow_store.get_entity(tenant.id, spec.kind, str(entity_id))
+    item = engine.find_entity(tenant.id, spec.entity_type, str(entity_id))
     if item is None:
         return {}
     found: dict[str, Any] = {}
@@ -153,7 +152,7 @@ def _entity_variables(tenant: TenantRecord, variables: dict[str, Any], locale: s
         )
     customer_id = item.get(spec.customer_field)
     if customer_id:
-        customer = customers_store.get_customer(tenant.id, str(customer_id))
+        customer = customers.find_customer(tenant.id, str(customer_id))
         if customer is not None:
             found["customerName"] = customer.name
     return found
@@ -217,7 +216,7 @@ def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) ->
     subscriptions: list[dict[str, Any]] = []
     settings = store.get_settings_item(tenant.id)
     if record.recipient_kind == "customer":
-        customer = customers_store.get_customer(tenant.id, str(record.recipient_id))
+        customer = customers.find_customer(tenant.id, str(record.recipient_id))
         if customer is None:
             raise Undeliverable(f"customer {record.recipient_id} does not exist")
         preferences = store.get_preferences(tenant.id, customer.id) or {}
@@ -231,7 +230,7 @@ def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) ->
         if channel == "push":
             raise Undeliverable("customers have no push subscriptions; push goes to users")
     elif record.recipient_kind == "user":
-        user = users_store.get_user(tenant.id, str(record.recipient_id))
+        user = users.find_user(tenant.id, str(record.recipient_id))
         if user is None or user.status == "inactive":
             raise Undeliverable(f"user {record.recipient_id} does not exist or is inactive")
         variables.setdefault("name", user.name)
@@ -299,35 +298,29 @@ def _fan_out(record: NotificationRecord) -> None:
     """``role:ADMIN``: one notification per active admin (ids derived from the parent: created once each)."""
     role = str(record.recipient_id)
     created = 0
-    start: dict[str, str] | None = None
-    while True:
-        page = users_store.list_users(record.tenant_id, "active", 100, start)
-        for item in page.items:
-            if item.get("role") != role:
-                continue
-            child = new_record(
-                record.tenant_id,
-                record.channel,
-                f"user:{item['id']}",
-                template=record.template,
-                locale=record.locale,
-                variables=record.variables,
-                source=record.source,
-                text=record.text,
-                subject=record.subject,
-                category=record.category,
-                urgent=record.urgent,
-                parent_id=record.id,
-                notification_id=_hashed_id(record.id, str(item["id"])),
-            )
-            try:
-                Table().transact(requested_ops(child))
-                created += 1
-            except TransactionConflict:
-                continue  # created by an earlier delivery of this message
-        if page.last_key is None:
-            break
-        start = page.last_key
+    for user in users.all_users(record.tenant_id, "active"):
+        if user.role != role:
+            continue
+        child = new_record(
+            record.tenant_id,
+            record.channel,
+            f"user:{user.id}",
+            template=record.template,
+            locale=record.locale,
+            variables=record.variables,
+            source=record.source,
+            text=record.text,
+            subject=record.subject,
+            category=record.category,
+            urgent=record.urgent,
+            parent_id=record.id,
+            notification_id=_hashed_id(record.id, user.id),
+        )
+        try:
+            Table().transact(requested_ops(child))
+            created += 1
+        except TransactionConflict:
+            continue  # created by an earlier delivery of this message
     at = clock.now_iso()
     changes = {"status": "sent", "provider": "fanout", "providerMessageId": f"{role}:{created}", "sentAt": at}
     try:
@@ -450,7 +443,6 @@ def workflow_notification_id(action: dict[str, Any]) -> str:
 def _workflow_notification(job: WorkflowNotifyJob) -> str | None:
     """Create (once) the notification of a workflow ``notify`` action; its id comes from the action's identity."""
     from chalicelib.workflows import engine
-    from chalicelib.workflows import store as workflow_store
 
     spec = engine.registry.get(job.entity_type)  # type: ignore[call-overload]
     if spec is None:
@@ -458,7 +450,7 @@ def _workflow_notification(job: WorkflowNotifyJob) -> str | None:
     notification_id = workflow_notification_id(job.model_dump())
     if store.get_notification(job.tenant_id, notification_id, consistent=True) is not None:
         return notification_id
-    item = workflow_store.get_entity(job.tenant_id, spec.kind, job.entity_id)
+    item = engine.find_entity(job.tenant_id, spec.entity_type, job.entity_id)
     if item is None:
         logger.info("notify action for an entity that is gone", extra={"entity_id": job.entity_id})
         return None

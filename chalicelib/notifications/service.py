@@ -16,7 +16,7 @@ from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
-from chalicelib.customers import store as customers_store
+from chalicelib.customers import service as customers
 from chalicelib.customers.models import CustomerRecord
 from chalicelib.notifications import store, templates
 from chalicelib.notifications.models import (
@@ -41,7 +41,7 @@ from chalicelib.notifications.models import (
 )
 from chalicelib.notifications.outbox import new_record, requested_ops
 from chalicelib.tenants.service import load_tenant
-from chalicelib.users import store as users_store
+from chalicelib.users import service as users
 
 __all__ = [
     "apply_status",
@@ -126,11 +126,11 @@ def _invalid(field: str, message: str) -> InvalidInput:
 
 def _check_target(principal: Principal, body: CreateNotificationRequest) -> str:
     if body.customer_id is not None:
-        if customers_store.get_customer(principal.tenant_id, body.customer_id) is None:
+        if customers.find_customer(principal.tenant_id, body.customer_id) is None:
             raise _invalid("body.customerId", f"no customer {body.customer_id}")
         return f"customer:{body.customer_id}"
     if body.user_id is not None:
-        if users_store.get_user(principal.tenant_id, body.user_id) is None:
+        if users.find_user(principal.tenant_id, body.user_id) is None:
             raise _invalid("body.userId", f"no user {body.user_id}")
         return f"user:{body.user_id}"
     address = str(body.address)
@@ -355,7 +355,7 @@ def marketing_consent(customer: CustomerRecord, channel: str) -> bool:
 
 
 def _customer(principal: Principal, customer_id: str) -> CustomerRecord:
-    customer = customers_store.get_customer(principal.tenant_id, customer_id)
+    customer = customers.find_customer(principal.tenant_id, customer_id)
     if customer is None:
         raise NotFound(detail=f"no customer {customer_id}")
     return customer

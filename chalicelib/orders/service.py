@@ -33,7 +33,7 @@ from chalicelib.orders.models import CreateOrderRequest, Order, OrderListQuery, 
 from chalicelib.orders.totals import Priced, price_line, sum_lines
 from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants.service import load_tenant
-from chalicelib.users import store as users_store
+from chalicelib.users import service as users
 from chalicelib.workflows import engine
 from chalicelib.workflows.engine import TransitionContext, TransitionEffects
 from chalicelib.workflows.models import HistoryEntry
@@ -110,7 +110,7 @@ def _load(principal: Principal, order_id: str, *, consistent: bool = False) -> d
 def _check_assignee(tenant_id: str, user_id: str | None, field: str) -> None:
     if user_id is None:
         return
-    user = users_store.get_user(tenant_id, user_id)
+    user = users.find_user(tenant_id, user_id)
     if user is None or user.status != "active":
         raise InvalidInput(detail="no active user with that id", errors=(FieldError(field, "no such active user"),))
 

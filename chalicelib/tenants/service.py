@@ -10,9 +10,9 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, VersionConflict, unscoped
+from chalicelib.core.db.store import Table, VersionConflict, WriteOp, unscoped
 from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.pagination import Page, paginate
 from chalicelib.core.validation import normalize_cnpj
@@ -32,11 +32,17 @@ from chalicelib.tenants.models import (
 __all__ = [
     "change_plan",
     "document_fields",
+    "find_tenant",
     "get_tenant",
     "list_tenants",
     "load_tenant",
+    "new_tenant_op",
     "new_tenant_record",
+    "release_product_op",
+    "release_seat_op",
     "set_status",
+    "take_product_op",
+    "take_seat_op",
     "update_tenant",
 ]
 
@@ -96,12 +102,51 @@ def new_tenant_record(
     )
 
 
+def find_tenant(tenant_id: str, *, consistent: bool = False) -> TenantRecord | None:
+    """The stored tenant, or None."""
+    return store.get_tenant(tenant_id, consistent=consistent)
+
+
 def load_tenant(tenant_id: str) -> TenantRecord:
     """The stored tenant; ``NotFound`` if there is none."""
     record = store.get_tenant(tenant_id)
     if record is None:
         raise NotFound(detail="no such tenant")
     return record
+
+
+def new_tenant_op(record: TenantRecord) -> WriteOp:
+    """The transaction write creating ``record`` (a signup, the platform's own tenant)."""
+    return store.new_tenant_op(record)
+
+
+def take_seat_op(tenant: TenantRecord) -> WriteOp:
+    """The write counting one more user of ``tenant``; at its plan's ``maxUsers`` the transaction fails with
+    ``LimitExceeded``."""
+    plan = get_plan(tenant.plan_id)
+    full = LimitExceeded(detail=f"the plan {plan.name} allows {plan.max_users} users (maxUsers)", limit="maxUsers")
+    return store.take_seat_op(tenant.id, plan.max_users).on_conflict(full)
+
+
+def release_seat_op(tenant_id: str) -> WriteOp:
+    """The write counting one user less (a user was deactivated)."""
+    return store.release_seat_op(tenant_id)
+
+
+def take_product_op(tenant: TenantRecord) -> WriteOp:
+    """The write counting one more active catalog item of ``tenant``; at its plan's ``maxProducts`` the
+    transaction fails with ``LimitExceeded``."""
+    plan = get_plan(tenant.plan_id)
+    full = LimitExceeded(
+        detail=f"the plan {plan.name} allows {plan.max_products} active products and services (maxProducts)",
+        limit="maxProducts",
+    )
+    return store.take_product_op(tenant.id, plan.max_products).on_conflict(full)
+
+
+def release_product_op(tenant_id: str) -> WriteOp:
+    """The write counting one active catalog item less (a product was deactivated)."""
+    return store.release_product_op(tenant_id)
 
 
 def get_tenant(principal: Principal) -> Tenant:

@@ -2,28 +2,95 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
-from chalicelib.auth import sessions
-from chalicelib.auth.service import cpf_fields, invitation_ops
+from chalicelib.auth import service as auth
 from chalicelib.core import clock
+from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, VersionConflict, unscoped
-from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import FieldError, InvalidInput, LimitExceeded, NotFound
+from chalicelib.core.db.store import Table, VersionConflict, WriteOp, unscoped
+from chalicelib.core.errors import FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, paginate
-from chalicelib.plans.catalog import get_plan
-from chalicelib.tenants import store as tenants_store
+from chalicelib.core.validation import normalize_cpf
+from chalicelib.tenants import service as tenants
 from chalicelib.tenants.service import load_tenant
 from chalicelib.users import store
-from chalicelib.users.models import InviteUserRequest, UpdateUserRequest, User, UserListQuery, UserRecord
+from chalicelib.users.models import InviteUserRequest, UpdateUserRequest, User, UserListQuery, UserRecord, UserStatus
 
-__all__ = ["deactivate_user", "get_user", "invite_user", "list_users", "reactivate_user", "update_user"]
+__all__ = [
+    "all_users",
+    "cpf_fields",
+    "deactivate_user",
+    "find_login",
+    "find_user",
+    "get_user",
+    "invite_user",
+    "list_users",
+    "new_user_ops",
+    "reactivate_user",
+    "update_user",
+    "update_user_op",
+]
+
+
+def find_user(tenant_id: str, user_id: str, *, consistent: bool = False) -> UserRecord | None:
+    """The stored user, or None."""
+    return store.get_user(tenant_id, user_id, consistent=consistent)
+
+
+def all_users(tenant_id: str, status: UserStatus) -> Iterator[UserRecord]:
+    """Every user of the tenant with ``status``, newest first (read a page at a time)."""
+    start: dict[str, str] | None = None
+    while True:
+        page = store.list_users(tenant_id, status, 100, start)
+        yield from page.items
+        if page.last_key is None:
+            return
+        start = page.last_key
+
+
+def find_login(identifier: str, *, field: str) -> UserRecord | None:
+    """The user who logs in with ``identifier`` (an email, or an 11-digit CPF), read consistently; None when
+    nobody does. A CPF that is not valid is an ``InvalidInput`` naming ``field``."""
+    digits = "".join(ch for ch in identifier if ch.isdigit())
+    if "@" not in identifier and len(digits) == 11:
+        try:
+            route = store.cpf_route_key(lookup_hash("cpf", normalize_cpf(identifier)))
+        except ValueError as exc:
+            raise InvalidInput(detail="the CPF is not valid", errors=(FieldError(field, str(exc)),)) from exc
+    else:
+        route = store.email_route_key(identifier)
+    found = store.find_login(route)
+    return store.get_user(*found, consistent=True) if found else None
+
+
+def cpf_fields(tenant_id: str, cpf: str | None, *, field: str) -> dict[str, Any]:
+    """The stored form of a CPF (encrypted plus its keyed hash), checked first (``InvalidInput`` naming
+    ``field``)."""
+    if cpf is None:
+        return {"cpfEncrypted": None, "cpfHash": None}
+    try:
+        digits = normalize_cpf(cpf)
+    except ValueError as exc:
+        raise InvalidInput(detail="the CPF is not valid", errors=(FieldError(field, str(exc)),)) from exc
+    return {"cpfEncrypted": encrypt_field(tenant_id, digits), "cpfHash": lookup_hash("cpf", digits)}
+
+
+def new_user_ops(record: UserRecord, *, field: str) -> list[WriteOp]:
+    """The writes creating ``record`` with its login routes (email, CPF); a taken one fails the transaction
+    with a ``Conflict`` naming ``<field>.email`` / ``<field>.cpf``."""
+    return store.new_user_ops(record, field=field)
+
+
+def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> WriteOp:
+    """The write applying ``changes`` (stored names) to the version of ``record`` that was read."""
+    return store.update_user_op(record, changes)
 
 
 def _load(principal: Principal, user_id: str, *, consistent: bool = False) -> UserRecord:
@@ -31,15 +98,6 @@ def _load(principal: Principal, user_id: str, *, consistent: bool = False) -> Us
     if record is None:
         raise NotFound(detail=f"no user {user_id}")
     return record
-
-
-def _seat_limit(tenant_id: str) -> tuple[int, str]:
-    plan = get_plan(load_tenant(tenant_id).plan_id)
-    return plan.max_users, plan.name
-
-
-def _no_seat(limit: int, plan: str) -> LimitExceeded:
-    return LimitExceeded(detail=f"the plan {plan} allows {limit} users (maxUsers)", limit="maxUsers")
 
 
 def list_users(principal: Principal, query: UserListQuery) -> Page[User]:
@@ -51,7 +109,7 @@ def list_users(principal: Principal, query: UserListQuery) -> Page[User]:
         tenant_id=principal.tenant_id,
         scope=f"users:{query.status or 'all'}",
         fetch=lambda start: store.list_users(principal.tenant_id, query.status, query.limit, start),
-        convert=lambda item: User.of(UserRecord.model_validate(strip_storage(item))),
+        convert=User.of,
     )
 
 
@@ -66,7 +124,6 @@ def invite_user(principal: Principal, body: InviteUserRequest) -> User:
     """Invite a user: takes a seat of the plan and sends a one-time link to set the password."""
     require(principal, Permission.USERS_MANAGE)
     tenant = load_tenant(principal.tenant_id)
-    plan = get_plan(tenant.plan_id)
     user_id = new_id()
     now = clock.now_iso()
     record = UserRecord.model_validate(
@@ -84,11 +141,9 @@ def invite_user(principal: Principal, body: InviteUserRequest) -> User:
         }
     )
     ops = [
-        tenants_store.take_seat_op(principal.tenant_id, plan.max_users).on_conflict(
-            _no_seat(plan.max_users, plan.name)
-        ),
+        tenants.take_seat_op(tenant),
         *store.new_user_ops(record, field="body"),
-        *invitation_ops(record, tenant),
+        *auth.invitation_ops(record, tenant),
         audit_op(principal, "user.invited", Kind.USER, user_id, after=record.model_dump()),
         event_put_op(new_event("user.invited", principal.tenant_id, {"role": record.role}, subject=user_id)),
     ]
@@ -135,8 +190,8 @@ def deactivate_user(principal: Principal, user_id: str) -> User:
     Table().transact(
         [
             store.update_user_op(record, changes),
-            tenants_store.release_seat_op(principal.tenant_id),
-            *sessions.revoke_all_ops(principal.tenant_id, user_id),
+            tenants.release_seat_op(principal.tenant_id),
+            *auth.end_sessions_ops(principal.tenant_id, user_id),
             audit_op(
                 principal,
                 "user.deactivated",
@@ -160,10 +215,9 @@ def reactivate_user(principal: Principal, user_id: str) -> User:
     status = "active" if record.password_hash else "invited"
     changes = {"status": status, "updatedAt": clock.now_iso()}
     after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
-    limit, plan = _seat_limit(principal.tenant_id)
     Table().transact(
         [
-            tenants_store.take_seat_op(principal.tenant_id, limit).on_conflict(_no_seat(limit, plan)),
+            tenants.take_seat_op(load_tenant(principal.tenant_id)),
             store.update_user_op(record, changes),
             audit_op(
                 principal,

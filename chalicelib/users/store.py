@@ -97,7 +97,7 @@ def release_login_ops(record: UserRecord) -> list[WriteOp]:
 def get_user(tenant_id: str, user_id: str, *, consistent: bool = False) -> UserRecord | None:
     """The user, or None."""
     item = Table().get(*user_key(tenant_id, user_id), consistent=consistent)
-    return UserRecord.model_validate(strip_storage(item)) if item else None
+    return _user(item) if item else None
 
 
 def find_login(route: tuple[str, str]) -> LoginRoute | None:
@@ -114,10 +114,16 @@ def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> WriteOp:
     return update_op(*user_key(record.tenant_id, record.id), updates, expected_version=record.version)
 
 
-def list_users(tenant_id: str, status: UserStatus | None, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def _user(item: Mapping[str, Any]) -> UserRecord:
+    return UserRecord.model_validate(strip_storage(item))
+
+
+def list_users(
+    tenant_id: str, status: UserStatus | None, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[UserRecord]:
     """One page of the tenant's users, newest first, optionally only those with ``status``."""
     if status is None:
         partition, index = keys.collection_pk(tenant_id, Collection.USERS), GSI1
     else:
         partition, index = _status_list(tenant_id, status), GSI2
-    return Table().query_page(partition, index=index, limit=limit, start_key=start_key, newest_first=True)
+    return Table().query_page(partition, index=index, limit=limit, start_key=start_key, newest_first=True).map(_user)

@@ -49,7 +49,7 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.resources import QueueKind, queue_name, queue_url
-from chalicelib.tenants import store as tenants_store
+from chalicelib.tenants import service as tenants
 from chalicelib.webhooks import signing, store
 from chalicelib.webhooks.event_types import (
     ENDPOINT_DISABLED,
@@ -223,7 +223,7 @@ def _about_itself(message: OutgoingMessage, endpoint: EndpointRecord) -> bool:
 
 
 def _tenant_receives(tenant_id: str) -> bool:
-    tenant = tenants_store.get_tenant(tenant_id)
+    tenant = tenants.find_tenant(tenant_id)
     return tenant is not None and tenant.status == "active" and Module.WEBHOOKS in tenant.modules
 
 

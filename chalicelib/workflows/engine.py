@@ -78,6 +78,7 @@ __all__ = [
     "TransitionEffects",
     "TransitionResult",
     "ensure_machine",
+    "find_entity",
     "handle_park",
     "handle_timer",
     "history",
@@ -326,6 +327,11 @@ def initial_fields(tenant_id: str, entity_type: EntityType | str) -> dict[str, A
         STATUS_CHANGED_AT: clock.now_iso(),
         WORKFLOW_VERSION: record.version,
     }
+
+
+def find_entity(tenant_id: str, entity_type: EntityType | str, entity_id: str) -> dict[str, Any] | None:
+    """The stored item of an entity the engine runs (read consistently), or None when it is gone."""
+    return store.get_entity(tenant_id, _spec(entity_type).kind, entity_id)
 
 
 def _load(tenant_id: str, spec: EntitySpec, entity_id: str) -> dict[str, Any]:

@@ -102,6 +102,7 @@ __all__ = [
     "STOCK_SK",
     "UNIQUE_SK",
     "WHATSAPP_WINDOW_SK",
+    "Child",
     "Collection",
     "EntityRef",
     "InvalidKey",
@@ -236,6 +237,28 @@ class RouteKind(StrEnum):
     WS_CONNECTION = "WSCONN"
     BITRIX_CONNECT = "B24CONNECT"
     PROVIDER_MESSAGE = "PROVIDERMSG"
+
+
+class Child(StrEnum):
+    """Kinds of item under an entity (``<CHILD>#<id>`` sort keys in the entity's partition)."""
+
+    SESSION = "SESSION"
+    ONE_TIME_CODE = "OTP"
+    AUDIT = "AUDIT"
+    HISTORY = "HISTORY"
+    REMINDER = "REMINDER"
+    WORKFLOW = "WORKFLOW"
+    VERSION = "VERSION"
+    MOVEMENT = "MOVEMENT"
+    SLOT = "SLOT"
+    DELIVERY = "DELIVERY"
+    RATE = "RATE"
+    COUNTER = "COUNTER"
+    SYNC_LOG = "SYNCLOG"
+    PUSH_SUBSCRIPTION = "PUSHSUB"
+    USER_ORDER = "ORDER"
+    MESSAGE = "MSG"
+    PROVIDER_MESSAGE = "WAMID"
 
 
 @dataclass(frozen=True)

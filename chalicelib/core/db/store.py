@@ -9,15 +9,16 @@ one schema of every entity (API and storage), and PynamoDB would need a second, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError, EndpointConnectionError
+from typing_extensions import TypeVar
 
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 Item = dict[str, Any]
+T = TypeVar("T", default=Item)
+U = TypeVar("U")
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -98,11 +101,16 @@ class WriteOp:
 
 
 @dataclass(frozen=True)
-class QueryPage:
-    """One page of a Query: the items and the LastEvaluatedKey (None on the last page)."""
+class QueryPage(Generic[T]):
+    """One page of a Query: the items (stored items, or the models a store made of them) and the
+    LastEvaluatedKey (None on the last page)."""
 
-    items: list[Item]
+    items: list[T]
     last_key: dict[str, str] | None
+
+    def map(self, convert: Callable[[T], U]) -> QueryPage[U]:
+        """The same page with each item converted (a store turning stored items into its models)."""
+        return QueryPage([convert(item) for item in self.items], self.last_key)
 
 
 def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
