@@ -41,6 +41,7 @@ lint: $(STAMP) $(INFRA_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app.py chalicelib functions localdev bench tests infra
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -50,7 +51,7 @@ bench: deps
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
 
 # Infrastructure (infra/, docs/DEPLOY.md). The CDK libraries, cdk-nag and cfn-lint install into the same venv.
 CDK_CLI := aws-cdk@2.1148.1
