@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import PatchRequest
 from chalicelib.core.validation import TimeZoneName
 
 __all__ = [
@@ -109,8 +110,8 @@ class CreateResourceRequest(ApiModel):
     service_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
-class UpdateResourceRequest(ApiModel):
-    """Changes to a resource; ``version`` is the one the client read."""
+class UpdateResourceRequest(PatchRequest):
+    """Changes to a resource; ``version`` is the one the client read (an empty ``serviceIds``: any service)."""
 
     version: int = Field(ge=1)
     name: str | None = Field(default=None, min_length=2, max_length=120)
@@ -118,12 +119,6 @@ class UpdateResourceRequest(ApiModel):
     working_hours: WeeklyHours | None = None
     service_ids: list[str] | None = Field(default=None, max_length=100)
     active: bool | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        return self
 
 
 class Appointment(ApiModel):

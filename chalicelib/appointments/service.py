@@ -38,6 +38,7 @@ from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, PageParams, paginate
+from chalicelib.core.patch import merge_patch
 from chalicelib.customers.service import load_customer
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import engine
@@ -143,9 +144,9 @@ def update_resource(principal: Principal, resource_id: str, body: UpdateResource
     before = _load_resource(principal.tenant_id, resource_id, consistent=True)
     if before.version != body.version:
         raise VersionConflict(detail=f"the resource is at version {before.version}; reload and retry")
-    changes: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+    changes = body.changes(mode="json")
     changes["updatedAt"] = clock.now_iso()
-    after = Resource.model_validate({**before.model_dump(mode="json"), **changes, "version": before.version + 1})
+    after = merge_patch(before, changes, version=before.version + 1)
     Table().transact(
         [
             store.update_resource_op(before, after, changes),

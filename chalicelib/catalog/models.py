@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.text import fold
 
 __all__ = [
@@ -105,35 +106,21 @@ class CreateProductRequest(ApiModel):
     active: bool = True
 
 
-class UpdateProductRequest(ApiModel):
+class UpdateProductRequest(PatchRequest):
     """Changes to a product; ``version`` is the one the client read. Kind and code never change; send null to
-    clear the description, category or brand."""
+    clear the description, category or brand (or a product's duration)."""
 
     version: int = Field(ge=1)
     name: Name | None = None
-    description: Description | None = None
+    description: Annotated[Description | None, Clearable()] = None
     price: Price | None = None
     tax_rate: TaxRate | None = None
-    duration_minutes: Duration | None = None
-    category_id: str | None = Field(default=None, max_length=64)
-    brand_id: str | None = Field(default=None, max_length=64)
+    duration_minutes: Annotated[Duration | None, Clearable()] = None
+    category_id: Annotated[str | None, Clearable()] = Field(default=None, max_length=64)
+    brand_id: Annotated[str | None, Clearable()] = Field(default=None, max_length=64)
     image_urls: Images | None = None
     specifications: Specifications | None = None
     active: bool | None = None
-
-    @field_validator("name", "price", "tax_rate", "image_urls", "specifications", "active")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only for fields that were sent: an explicit null may clear optional fields, not these.
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        return self
 
 
 class ProductListQuery(PageParams):
@@ -187,25 +174,12 @@ class CreateGroupRequest(ApiModel):
     description: Description | None = None
 
 
-class UpdateGroupRequest(ApiModel):
-    """Changes to a category or brand; ``version`` is the one the client read."""
+class UpdateGroupRequest(PatchRequest):
+    """Changes to a category or brand; ``version`` is the one the client read; null clears the description."""
 
     version: int = Field(ge=1)
     name: Name | None = None
-    description: Description | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _not_null(cls, value: str | None) -> str | None:
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        return self
+    description: Annotated[Description | None, Clearable()] = None
 
 
 class GroupListQuery(PageParams):

@@ -29,6 +29,7 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.patch import merge_patch
 from chalicelib.core.text import fold
 from chalicelib.inventory import service as inventory
 from chalicelib.tenants import service as tenants
@@ -253,7 +254,7 @@ def _apply(
     tenant_id = principal.tenant_id
     now = clock.now_iso()
     changes = {**changes, "updatedAt": now}
-    after = Product.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
+    after = merge_patch(before, changes, version=before.version + 1)
     changed = VersionConflict(detail="the product changed since you read it; reload and retry")
     # The plan limit first: when it fails with another write, it is what the caller needs to hear.
     ops: list[WriteOp] = []
@@ -284,7 +285,7 @@ def update_product(principal: Principal, product_id: str, body: UpdateProductReq
     sent = body.model_fields_set
     if "duration_minutes" in sent:
         _check_duration(before.kind, body.duration_minutes, sent=True)
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
+    changes = body.changes()
     return _apply(principal, before, changes, "product.updated", {"changed": sorted(changes)})
 
 
@@ -381,8 +382,8 @@ def update_group(principal: Principal, group: Group[G], group_id: str, body: Upd
     before: G = _load_group(principal, group, group_id, consistent=True)
     if before.version != body.version:
         raise VersionConflict(detail=f"the {group.name} is at version {before.version}; reload and retry")
-    changes: dict[str, Any] = {**body.model_dump(exclude_unset=True, exclude={"version"}), "updatedAt": clock.now_iso()}
-    after: G = group.model.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
+    changes = {**body.changes(), "updatedAt": clock.now_iso()}
+    after: G = merge_patch(before, changes, version=before.version + 1)
     action = f"{group.name}.updated"
     changed = VersionConflict(detail=f"the {group.name} changed since you read it; reload and retry")
     ops = [

@@ -6,8 +6,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, invalid_at
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import Clearable, PatchRequest
 
 __all__ = [
     "Channel",
@@ -86,25 +87,22 @@ class ConnectPortalRequest(ApiModel):
     app: OAuthApp | None = Field(default=None, description="The portal's own local app; default: BTRIX's app")
 
 
-class UpdateChannelRequest(ApiModel):
+class UpdateChannelRequest(PatchRequest):
     """Changes to a channel; ``version`` is the one the client read. Numbers: name, portalId + line, template
     (null removes the mapping or the template). Portals: name only."""
 
     version: int = Field(ge=1)
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    portal_id: ChannelId | None = None
-    line: Line | None = None
-    template: TemplateRef | None = None
+    portal_id: Annotated[ChannelId | None, Clearable()] = None
+    line: Annotated[Line | None, Clearable()] = None
+    template: Annotated[TemplateRef | None, Clearable()] = None
 
     @model_validator(mode="after")
-    def _something(self) -> Self:
-        sent = self.model_fields_set - {"version"}
-        if not sent:
-            raise ValueError("nothing to change")
-        if "name" in sent and self.name is None:
-            raise ValueError("name cannot be null")
+    def _portal_and_line_together(self) -> Self:
+        sent = self.model_fields_set
         if ("portal_id" in sent) != ("line" in sent) or (self.portal_id is None) != (self.line is None):
-            raise ValueError("portalId and line go together (both null to unmap the number)")
+            field = "portalId" if "portal_id" in sent else "line"
+            raise invalid_at((field,), "portalId and line go together (both null to unmap the number)")
         return self
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
 from chalicelib.core.observability import logger, metrics
+from chalicelib.core.patch import PatchRequest
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
 
 __all__ = [
@@ -172,6 +173,9 @@ class ApiBlueprint(Blueprint):
         protected = self.guard is not None and not public
         if protected and permission is None:
             raise ValueError(f"{method} {path}: a protected operation must declare its permission")
+        if method == "PATCH" and not (isinstance(body, type) and issubclass(body, PatchRequest)):
+            # What null means in a change is decided once, by PatchRequest (core/patch.py).
+            raise TypeError(f"{method} {path}: the body of a PATCH route must be a PatchRequest")
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             doc = inspect.getdoc(view) or view.__name__.replace("_", " ")

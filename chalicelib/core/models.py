@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-__all__ = ["ApiModel"]
+__all__ = ["ApiModel", "invalid_at"]
 
 
 class ApiModel(BaseModel):
@@ -21,3 +22,10 @@ class ApiModel(BaseModel):
         # serves one route pays for its own models only, which keeps cold starts short.
         defer_build=True,
     )
+
+
+def invalid_at(loc: tuple[str | int, ...], message: str, value: object = None, *, title: str = "") -> ValidationError:
+    """The error a model validator raises to name one of its fields (``body.price.amount``, not ``body.price``):
+    pydantic locates a plain ``ValueError`` of a model validator at the model itself."""
+    detail = InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=value)
+    return ValidationError.from_exception_data(title or "invalid", [detail])

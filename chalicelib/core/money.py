@@ -29,7 +29,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
+from pydantic_core import CoreSchema, core_schema
+
+from chalicelib.core.models import invalid_at
 
 __all__ = ["MAX_INTEGER_DIGITS", "CurrencyMismatch", "Money", "MoneyBelow"]
 
@@ -86,8 +88,7 @@ def _rounded(amount: Decimal, currency: str) -> Decimal:
 
 def _amount_error(message: str, amount: object) -> ValidationError:
     # Raised from the model validator (which knows the currency) but located at the amount: body.price.amount.
-    detail = InitErrorDetails(type=PydanticCustomError("money_amount", message), loc=("amount",), input=str(amount))
-    return ValidationError.from_exception_data("Money", [detail])
+    return invalid_at(("amount",), message, str(amount), title="Money")
 
 
 class Money(BaseModel):

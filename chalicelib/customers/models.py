@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, EmailStr, Field, StringConstraints, field_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.text import fold
 from chalicelib.core.validation import CountryCode, E164Phone
 
@@ -190,36 +191,22 @@ class CreateCustomerRequest(ApiModel):
     _tags = field_validator("tags")(_unique_tags)
 
 
-class UpdateCustomerRequest(ApiModel):
+class UpdateCustomerRequest(PatchRequest):
     """Changes to a customer; ``version`` is the one the client read. Null clears email, phone, document,
     address or notes; ``tags`` replaces the tags; ``consents`` changes only the channels it names."""
 
     version: int = Field(ge=1)
     name: Name | None = None
-    email: Email | None = None
-    phone: E164Phone | None = None
-    document: Document | None = None
-    address: Address | None = None
+    email: Annotated[Email | None, Clearable()] = None
+    phone: Annotated[E164Phone | None, Clearable()] = None
+    document: Annotated[Document | None, Clearable()] = None
+    address: Annotated[Address | None, Clearable()] = None
     tags: Tags | None = None
     consents: ConsentChanges | None = None
-    notes: Notes | None = None
-
-    @field_validator("name", "tags", "consents")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only for fields that were sent: an explicit null may clear the optional ones, not these.
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    notes: Annotated[Notes | None, Clearable()] = None
 
     _name = field_validator("name")(lambda name: name if name is None else _named(name))
     _tags = field_validator("tags")(lambda tags: tags if tags is None else _unique_tags(tags))
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        return self
 
 
 def _international(value: object) -> object:

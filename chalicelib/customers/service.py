@@ -19,6 +19,7 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
+from chalicelib.core.patch import merge_patch
 from chalicelib.core.text import fold
 from chalicelib.core.validation import normalize_cnpj, normalize_cpf
 from chalicelib.customers import store
@@ -245,7 +246,7 @@ def update_customer(principal: Principal, customer_id: str, body: UpdateCustomer
     if "consents" in sent:
         changes["consents"] = _consents(before.consents, body.consents, now).model_dump()
     changes["updatedAt"] = now
-    after = CustomerRecord.model_validate({**before.model_dump(), **changes, "version": before.version + 1})
+    after = merge_patch(before, changes, version=before.version + 1)
     moved = VersionConflict(detail="the customer changed since you read it; reload and retry")
     ops = [store.update_customer_op(before, after, changes).on_conflict(moved)]
     for field in _CONTACTS:
@@ -256,7 +257,7 @@ def update_customer(principal: Principal, customer_id: str, body: UpdateCustomer
             ops.append(store.release_op(tenant_id, field, old))
         if new is not None:
             ops.append(store.claim_op(tenant_id, field, new, customer_id).on_conflict(_taken(field)))
-    changed = sorted(body.model_dump(exclude_unset=True, exclude={"version"}))
+    changed = sorted(body.changes())
     ops += [
         audit_op(
             principal,

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import PatchRequest
 
 __all__ = [
     "MAX_UNITS",
@@ -95,7 +96,7 @@ class MovementRequest(ApiModel):
     reason: str | None = Field(default=None, max_length=200, examples=["supplier delivery", "damaged", "stock take"])
 
 
-class ThresholdRequest(ApiModel):
+class ThresholdRequest(PatchRequest):
     """Set the product's low-stock threshold (0 turns the alert off)."""
 
     low_stock_threshold: int = Field(ge=0, le=MAX_UNITS)

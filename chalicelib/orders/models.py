@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import MAX_INTEGER_DIGITS, Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import Clearable, PatchRequest
 
 __all__ = [
     "Channel",
@@ -101,18 +102,13 @@ class OrderListQuery(PageParams):
     to: AwareDatetime | None = None
 
 
-class UpdateOrderRequest(ApiModel):
-    """Reassign an order or change its notes; ``version`` is the one the client read."""
+class UpdateOrderRequest(PatchRequest):
+    """Reassign an order or change its notes; ``version`` is the one the client read; null unassigns it or clears
+    the notes."""
 
     version: int = Field(ge=1)
-    assigned_to: str | None = Field(default=None, max_length=64)
-    notes: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        return self
+    assigned_to: Annotated[str | None, Clearable()] = Field(default=None, max_length=64)
+    notes: Annotated[str | None, Clearable()] = Field(default=None, max_length=2000)
 
 
 class TransitionRequest(ApiModel):

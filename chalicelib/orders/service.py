@@ -255,7 +255,7 @@ def update_order(principal: Principal, order_id: str, body: UpdateOrderRequest) 
     _may_read(principal, item)
     if int(item["version"]) != body.version:
         raise VersionConflict(detail=f"the order is at version {item['version']}; reload and retry")
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
+    changes = body.changes()
     _check_assignee(principal.tenant_id, changes.get("assignedTo"), "body.assignedTo")
     changes["updatedAt"] = clock.now_iso()
     after = {**item, **changes, "version": body.version + 1}

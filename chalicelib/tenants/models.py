@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from chalicelib.access.permissions import Module
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
 
 __all__ = [
@@ -94,8 +95,9 @@ class Tenant(ApiModel):
         return cls(**fields, document_masked=masked)
 
 
-class UpdateTenantRequest(ApiModel):
-    """Changes to the tenant's settings; ``version`` is the one the client read (optimistic locking)."""
+class UpdateTenantRequest(PatchRequest):
+    """Changes to the tenant's settings; ``version`` is the one the client read (optimistic locking). Null clears
+    the document or the WhatsApp number."""
 
     version: int = Field(ge=1)
     name: str | None = Field(default=None, min_length=2, max_length=120)
@@ -104,14 +106,10 @@ class UpdateTenantRequest(ApiModel):
     time_zone: TimeZoneName | None = None
     currency: CurrencyCode | None = None
     country: CountryCode | None = None
-    document: str | None = Field(default=None, description="CNPJ when the country is BR, else a tax id")
-    whatsapp_number: E164Phone | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        return self
+    document: Annotated[str | None, Clearable()] = Field(
+        default=None, description="CNPJ when the country is BR, else a tax id"
+    )
+    whatsapp_number: Annotated[E164Phone | None, Clearable()] = None
 
 
 class ChangePlanRequest(ApiModel):

@@ -15,6 +15,7 @@ from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.pagination import Page, paginate
+from chalicelib.core.patch import merge_patch
 from chalicelib.core.validation import normalize_cnpj
 from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants import store
@@ -163,7 +164,7 @@ def update_tenant(principal: Principal, body: UpdateTenantRequest) -> Tenant:
         raise NotFound(detail="no such tenant")
     if record.version != body.version:
         raise VersionConflict(detail=f"the tenant is at version {record.version}; reload and retry")
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version", "document"})
+    changes = body.changes(exclude={"document"})
     country = changes.get("country", record.country)
     if "document" in body.model_fields_set:
         changes.update(document_fields(record.id, body.document, country, field="body.document"))
@@ -177,7 +178,7 @@ def update_tenant(principal: Principal, body: UpdateTenantRequest) -> Tenant:
 
 def _apply(principal: Principal, record: TenantRecord, changes: dict[str, Any], action: str) -> Tenant:
     changes = {**changes, "updatedAt": clock.now_iso()}
-    after = TenantRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
+    after = merge_patch(record, changes, version=record.version + 1)
     changed = sorted(k for k in changes if k != "updatedAt")
     Table().transact(
         [

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, field_validator, model_validator
+from pydantic import EmailStr, Field, field_validator
 
 from chalicelib.access.permissions import Role
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.validation import E164Phone
 
 __all__ = [
@@ -83,21 +84,15 @@ class InviteUserRequest(ApiModel):
     _role = field_validator("role")(_tenant_role)
 
 
-class UpdateUserRequest(ApiModel):
-    """Changes to a user; ``version`` is the one the client read."""
+class UpdateUserRequest(PatchRequest):
+    """Changes to a user; ``version`` is the one the client read. Null clears the WhatsApp number."""
 
     version: int = Field(ge=1)
     name: str | None = Field(default=None, min_length=2, max_length=120)
     role: Role | None = None
-    whatsapp_number: E164Phone | None = None
+    whatsapp_number: Annotated[E164Phone | None, Clearable()] = None
 
     _role = field_validator("role")(lambda role: role if role is None else _tenant_role(role))
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        return self
 
 
 class UserListQuery(PageParams):

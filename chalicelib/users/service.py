@@ -17,6 +17,7 @@ from chalicelib.core.errors import FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, paginate
+from chalicelib.core.patch import merge_patch
 from chalicelib.core.validation import normalize_cpf
 from chalicelib.tenants import service as tenants
 from chalicelib.tenants.service import load_tenant
@@ -161,11 +162,11 @@ def update_user(principal: Principal, user_id: str, body: UpdateUserRequest) -> 
         raise VersionConflict(detail=f"the user is at version {record.version}; reload and retry")
     if user_id == principal.user_id and body.role is not None and body.role != record.role:
         raise InvalidInput(detail="you cannot change your own role", errors=(FieldError("body.role", "own role"),))
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"version"})
+    changes = body.changes()
     if "whatsappNumber" in changes and changes["whatsappNumber"] != record.whatsapp_number:
         changes["whatsappVerified"] = False
     changes["updatedAt"] = clock.now_iso()
-    after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
+    after = merge_patch(record, changes, version=record.version + 1)
     Table().transact(
         [
             store.update_user_op(record, changes),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.webhooks.event_types import Origin
 
 __all__ = [
@@ -61,7 +62,7 @@ class CreateEndpointRequest(ApiModel):
     )
 
 
-class UpdateEndpointRequest(ApiModel):
+class UpdateEndpointRequest(PatchRequest):
     """Changes to an endpoint; ``version`` is the one the client read. Enabling clears the disabled reason."""
 
     version: int = Field(ge=1)
@@ -69,16 +70,7 @@ class UpdateEndpointRequest(ApiModel):
     description: str | None = Field(default=None, max_length=500)
     event_types: list[EventFilter] | None = Field(default=None, max_length=50, description=_FILTERS_DOC)
     enabled: bool | None = None
-    rate_limit: int | None = Field(default=None, ge=1, le=1000, description="null: no limit")
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not self.model_fields_set - {"version"}:
-            raise ValueError("nothing to change")
-        for name in ("url", "description", "event_types", "enabled"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    rate_limit: Annotated[int | None, Clearable()] = Field(default=None, ge=1, le=1000, description="null: no limit")
 
 
 class EndpointRecord(ApiModel):

@@ -379,18 +379,24 @@ def versioned_update(
     expected_version: int,
     remove: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The UpdateItem body that sets ``changes`` and bumps ``version`` when it equals ``expected_version``."""
+    """The UpdateItem body that sets ``changes`` and bumps ``version`` when it equals ``expected_version``.
+
+    A change to None removes the attribute (items never hold nulls: a cleared field is an absent one).
+    """
     names: dict[str, str] = {"#v": VERSION}
     values: dict[str, Any] = {":expected": expected_version, ":one": 1}
     sets = ["#v = #v + :one"]
     for i, (name, value) in enumerate(changes.items()):
         if name in (PARTITION_KEY, SORT_KEY, VERSION):
             raise ValueError(f"{name} cannot be changed by an update")
+        if value is None:
+            continue
         names[f"#f{i}"] = name
         values[f":f{i}"] = value
         sets.append(f"#f{i} = :f{i}")
+    cleared = [name for name, value in changes.items() if value is None]
     removals = []
-    for j, name in enumerate(remove):
+    for j, name in enumerate(dict.fromkeys([*remove, *cleared])):
         names[f"#r{j}"] = name
         removals.append(f"#r{j}")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removals) if removals else "")

@@ -7,7 +7,6 @@ fails loudly, so that whoever adds it also says which id a probe should use.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,9 +16,8 @@ from chalicelib.access.permissions import MATRIX, TENANT_ROLES, Permission, Role
 from chalicelib.auth.service import create_platform_admin
 from chalicelib.core.api import Operation, operation_of
 from chalicelib.core.ids import new_id
-from tests.support.commerce import create_customer, create_group, create_product
+from tests.support.entities import ENTITY_IDS, IdSource
 from tests.support.identity import PASSWORD, Account, add_user, call, signup
-from tests.support.webhooks import create_endpoint, send_test
 
 PUBLIC_ROUTES = {
     ("GET", "/health"),
@@ -76,8 +74,6 @@ def team(api: Any) -> dict[Role, Account]:
     return members
 
 
-IdSource = Callable[[Any, Account], str]
-
 # How a probe fills each path parameter. For the role matrix, an id in the caller's own tenant: a fresh id
 # (an allowed role then gets 404, a denied one 403) unless the route needs a real one ...
 OWN_IDS: dict[str, IdSource] = {
@@ -90,7 +86,9 @@ def _fill(api: Any, path: str, ids: dict[str, IdSource], owner: Account, *, fres
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in ids:
-            assert fresh_default, f"{path}: add to FOREIGN_IDS how to create a real {{{name}}} in another tenant"
+            assert fresh_default, (
+                f"{path}: add to ENTITY_IDS (tests/support/entities.py) how to create a real {{{name}}}"
+            )
             return new_id()
         return ids[name](api, owner)
 
@@ -124,109 +122,8 @@ def other_tenant(api: Any) -> Account:
 
 
 # ... and, for isolation, the id of something that really exists in another tenant (created through the API
-# as that tenant's ADMIN). Every path parameter of a tenant route must be here.
-FOREIGN_IDS: dict[str, IdSource] = {
-    "user_id": lambda api, victim: victim.user_id,
-    "product_id": lambda api, victim: create_product(api, victim)["id"],
-    "category_id": lambda api, victim: create_group(api, victim, "categories", f"Category {new_id()}")["id"],
-    "brand_id": lambda api, victim: create_group(api, victim, "brands", f"Brand {new_id()}")["id"],
-    "customer_id": lambda api, victim: create_customer(api, victim)["id"],
-    "order_id": lambda api, victim: _foreign_order(api, victim),
-    "resource_id": lambda api, victim: _foreign_resource(api, victim),
-    "appointment_id": lambda api, victim: _foreign_appointment(api, victim),
-    "endpoint_id": lambda api, victim: create_endpoint(api, victim, _NOBODY)["id"],
-    "delivery_id": lambda api, victim: send_test(api, victim, create_endpoint(api, victim, _NOBODY)["id"])["id"],
-    "notification_id": lambda api, victim: _foreign_notification(api, victim),
-    "channel_id": lambda api, victim: _foreign_channel(api, victim),
-    "conversation_id": lambda api, victim: _foreign_conversation(victim)[0],
-    "message_id": lambda api, victim: _foreign_conversation(victim)[1],
-}
-
-# A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
-_NOBODY = "http://127.0.0.1:9/probe"
-_ALWAYS_OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def _foreign_resource(api: Any, victim: Account) -> str:
-    body = {"name": f"Probe {new_id()}", "kind": "room", "workingHours": _ALWAYS_OPEN}
-    response = call(api, "POST", "/resources", body, victim.headers())
-    assert response.status_code == 201, response.body
-    return str(response.json_body["id"])
-
-
-def _foreign_appointment(api: Any, victim: Account) -> str:
-    from datetime import UTC, datetime, timedelta
-
-    service = create_product(api, victim, kind="service", name="Probe visit", durationMinutes=30)
-    start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
-    body = {"resourceId": _foreign_resource(api, victim), "serviceId": service["id"], "startsAt": start.isoformat()}
-    response = call(api, "POST", "/appointments", body, victim.headers())
-    assert response.status_code == 201, response.body
-    return str(response.json_body["id"])
-
-
-def _foreign_notification(api: Any, victim: Account) -> str:
-    body = {"channel": "sms", "address": "+5511987654321", "text": "Probe"}
-    response = call(api, "POST", "/notifications", body, victim.headers())
-    assert response.status_code == 201, response.body
-    return str(response.json_body["id"])
-
-
-def _foreign_channel(api: Any, victim: Account) -> str:
-    number = str(int(new_id().encode().hex(), 16) % 10**15).zfill(15)
-    body = {
-        "phoneNumberId": number,
-        "wabaId": "102290129340398",
-        "accessToken": "EAAG-probe-token-0123456789",
-        "appSecret": "probe-app-secret-0123",
-        "verifyToken": "probe-verify-token",
-    }
-    response = call(api, "POST", "/channels/whatsapp", body, victim.headers())
-    assert response.status_code == 201, response.body
-    return str(response.json_body["id"])
-
-
-def _foreign_conversation(victim: Account) -> tuple[str, str]:
-    # Written through the gateway's store (as its relay does): a conversation exists only once a customer wrote.
-    from chalicelib.conversations import store
-    from chalicelib.conversations.models import ConversationRecord, MessageRecord
-    from chalicelib.core import clock
-    from chalicelib.core.db.store import tenant_scope
-
-    now = clock.now()
-    at = clock.isoformat(now)
-    conversation = ConversationRecord(
-        id=store.conversation_id(new_id(), "5511987654321"),
-        tenant_id=victim.tenant_id,
-        channel_id=new_id(),
-        phone_number_id="100000000000009",
-        wa_id="5511987654321",
-        last_message_at=at,
-        created_at=at,
-    )
-    message = MessageRecord(
-        id=store.message_id(now, f"wamid.{new_id()}"),
-        tenant_id=victim.tenant_id,
-        conversation_id=conversation.id,
-        direction="in",
-        source="whatsapp",
-        text="probe",
-        status="failed",
-        sent_at=at,
-        created_at=at,
-        updated_at=at,
-    )
-    with tenant_scope(victim.tenant_id):
-        store.create_conversation(conversation)
-        store.create_message(message)
-    return conversation.id, message.id
-
-
-def _foreign_order(api: Any, victim: Account) -> str:
-    product = create_product(api, victim, kind="service", name="Probe service")
-    response = call(api, "POST", "/orders", {"items": [{"productId": product["id"], "quantity": 1}]}, victim.headers())
-    assert response.status_code == 201, response.body
-    return str(response.json_body["id"])
+# as that tenant's ADMIN). Every path parameter of a tenant route must be in tests/support/entities.py.
+FOREIGN_IDS: dict[str, IdSource] = ENTITY_IDS
 
 
 # Path parameters that name a kind of thing, not a record of a tenant: the same path addresses each caller's

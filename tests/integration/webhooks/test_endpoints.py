@@ -129,7 +129,7 @@ def test_an_endpoint_changes_with_its_version_and_records_who_disabled_it(api: A
     assert stale.status_code == 409
     for body, field in (
         ({"version": 2}, "body"),
-        ({"version": 2, "enabled": None}, "body"),
+        ({"version": 2, "enabled": None}, "body.enabled"),
         ({"version": 2, "url": "https://10.1.1.1/"}, "body.url"),
         ({"version": 2, "eventTypes": ["order.nope"]}, "body.eventTypes[0]"),
     ):

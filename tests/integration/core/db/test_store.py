@@ -73,6 +73,19 @@ def test_update_versioned_bumps_version_and_refuses_a_stale_version(tenant_id: s
     assert _stored(table, item)["status"] == "CONFIRMED"
 
 
+def test_a_change_to_none_removes_the_attribute(tenant_id: str) -> None:
+    # Before: None was dropped from the values but kept in the SET expression, and DynamoDB refused the update.
+    table = Table()
+    item = _order(tenant_id, notes="ring twice", assignedTo="U1")
+    table.put_new(item)
+    table.transact([update_op(item["PK"], item["SK"], {"notes": None, "status": "CONFIRMED"}, expected_version=1)])
+    table.update_versioned(item["PK"], item["SK"], {"assignedTo": None}, expected_version=2)
+    stored = _stored(table, item)
+    assert (stored["status"], stored["version"]) == ("CONFIRMED", 3)
+    assert "notes" not in stored
+    assert "assignedTo" not in stored
+
+
 def test_two_concurrent_updates_of_one_version_have_exactly_one_winner(tenant_id: str) -> None:
     table = Table()
     item = _order(tenant_id)

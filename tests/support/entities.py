@@ -1,0 +1,124 @@
+"""Real entities of a tenant, created as its ADMIN would, by the path parameter that names them (``{order_id}``):
+for tests generated over the routes (isolation probes, PATCH nulls, references)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.core.ids import new_id
+from tests.support.commerce import create_customer, create_group, create_product
+from tests.support.identity import Account, call
+from tests.support.webhooks import create_endpoint, send_test
+
+IdSource = Callable[[Any, Account], str]
+
+# How to create, through the API as the account's ADMIN, the thing each path parameter names.
+ENTITY_IDS: dict[str, IdSource] = {
+    "user_id": lambda api, owner: owner.user_id,
+    "product_id": lambda api, owner: create_product(api, owner)["id"],
+    "category_id": lambda api, owner: create_group(api, owner, "categories", f"Category {new_id()}")["id"],
+    "brand_id": lambda api, owner: create_group(api, owner, "brands", f"Brand {new_id()}")["id"],
+    "customer_id": lambda api, owner: create_customer(api, owner)["id"],
+    "order_id": lambda api, owner: create_order(api, owner),
+    "resource_id": lambda api, owner: create_resource(api, owner),
+    "appointment_id": lambda api, owner: create_appointment(api, owner),
+    "endpoint_id": lambda api, owner: create_endpoint(api, owner, _NOBODY)["id"],
+    "delivery_id": lambda api, owner: send_test(api, owner, create_endpoint(api, owner, _NOBODY)["id"])["id"],
+    "notification_id": lambda api, owner: create_notification(api, owner),
+    "channel_id": lambda api, owner: create_channel(api, owner),
+    "conversation_id": lambda api, owner: create_conversation(owner)[0],
+    "message_id": lambda api, owner: create_conversation(owner)[1],
+}
+
+# A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
+_NOBODY = "http://127.0.0.1:9/probe"
+_ALWAYS_OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def create_resource(api: Any, owner: Account) -> str:
+    """A room open every day, all day; its id."""
+    body = {"name": f"Probe {new_id()}", "kind": "room", "workingHours": _ALWAYS_OPEN}
+    response = call(api, "POST", "/resources", body, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_appointment(api: Any, owner: Account) -> str:
+    """A 30-minute service booked with a new resource three days from now; its id."""
+    from datetime import UTC, datetime, timedelta
+
+    service = create_product(api, owner, kind="service", name="Probe visit", durationMinutes=30)
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
+    body = {"resourceId": create_resource(api, owner), "serviceId": service["id"], "startsAt": start.isoformat()}
+    response = call(api, "POST", "/appointments", body, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_notification(api: Any, owner: Account) -> str:
+    """An SMS to a fixed number; its id."""
+    body = {"channel": "sms", "address": "+5511987654321", "text": "Probe"}
+    response = call(api, "POST", "/notifications", body, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_channel(api: Any, owner: Account) -> str:
+    """A WhatsApp number channel with a fresh phone number id; its id."""
+    number = str(int(new_id().encode().hex(), 16) % 10**15).zfill(15)
+    body = {
+        "phoneNumberId": number,
+        "wabaId": "102290129340398",
+        "accessToken": "EAAG-probe-token-0123456789",
+        "appSecret": "probe-app-secret-0123",
+        "verifyToken": "probe-verify-token",
+    }
+    response = call(api, "POST", "/channels/whatsapp", body, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_conversation(owner: Account) -> tuple[str, str]:
+    """A conversation with one received message; their ids."""
+    # Written through the gateway's store (as its relay does): a conversation exists only once a customer wrote.
+    from chalicelib.conversations import store
+    from chalicelib.conversations.models import ConversationRecord, MessageRecord
+    from chalicelib.core import clock
+    from chalicelib.core.db.store import tenant_scope
+
+    now = clock.now()
+    at = clock.isoformat(now)
+    conversation = ConversationRecord(
+        id=store.conversation_id(new_id(), "5511987654321"),
+        tenant_id=owner.tenant_id,
+        channel_id=new_id(),
+        phone_number_id="100000000000009",
+        wa_id="5511987654321",
+        last_message_at=at,
+        created_at=at,
+    )
+    message = MessageRecord(
+        id=store.message_id(now, f"wamid.{new_id()}"),
+        tenant_id=owner.tenant_id,
+        conversation_id=conversation.id,
+        direction="in",
+        source="whatsapp",
+        text="probe",
+        status="failed",
+        sent_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    with tenant_scope(owner.tenant_id):
+        store.create_conversation(conversation)
+        store.create_message(message)
+    return conversation.id, message.id
+
+
+def create_order(api: Any, owner: Account) -> str:
+    """An order of one service; its id."""
+    product = create_product(api, owner, kind="service", name="Probe service")
+    response = call(api, "POST", "/orders", {"items": [{"productId": product["id"], "quantity": 1}]}, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
