@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import PatchRequest
+from chalicelib.core.references import Ref
 from chalicelib.core.validation import TimeZoneName
 
 __all__ = [
@@ -104,10 +105,14 @@ class CreateResourceRequest(ApiModel):
 
     name: str = Field(min_length=2, max_length=120)
     kind: ResourceKind
-    user_id: str | None = Field(default=None, max_length=64)
+    user_id: Annotated[str | None, Ref("user")] = Field(
+        default=None, max_length=64, description="The staff member's user, for their own calendar"
+    )
     time_zone: TimeZoneName | None = None
     working_hours: WeeklyHours
-    service_ids: list[str] = Field(default_factory=list, max_length=100)
+    service_ids: Annotated[list[str], Ref("service")] = Field(
+        default_factory=list, max_length=100, description="Services it performs; empty = any"
+    )
 
 
 class UpdateResourceRequest(PatchRequest):
@@ -117,7 +122,7 @@ class UpdateResourceRequest(PatchRequest):
     name: str | None = Field(default=None, min_length=2, max_length=120)
     time_zone: TimeZoneName | None = None
     working_hours: WeeklyHours | None = None
-    service_ids: list[str] | None = Field(default=None, max_length=100)
+    service_ids: Annotated[list[str] | None, Ref("service")] = Field(default=None, max_length=100)
     active: bool | None = None
 
 
@@ -145,10 +150,10 @@ class Appointment(ApiModel):
 class BookAppointmentRequest(ApiModel):
     """Book ``serviceId`` with ``resourceId`` at ``startsAt`` (ISO 8601 with its offset)."""
 
-    resource_id: str = Field(max_length=64)
-    service_id: str = Field(max_length=64)
+    resource_id: Annotated[str, Ref("resource")] = Field(max_length=64)
+    service_id: Annotated[str, Ref("service")] = Field(max_length=64)
     starts_at: AwareDatetime
-    customer_id: str | None = Field(default=None, max_length=64)
+    customer_id: Annotated[str | None, Ref("customer")] = Field(default=None, max_length=64)
     notes: str | None = Field(default=None, max_length=2000)
 
 
@@ -157,7 +162,9 @@ class RescheduleRequest(ApiModel):
 
     version: int = Field(ge=1)
     starts_at: AwareDatetime
-    resource_id: str | None = Field(default=None, max_length=64, description="Another resource, if it moves")
+    resource_id: Annotated[str | None, Ref("resource")] = Field(
+        default=None, max_length=64, description="Another resource, if it moves"
+    )
 
 
 class AppointmentListQuery(PageParams):

@@ -7,7 +7,7 @@ people booking the same time race on those claims and exactly one wins. Ending c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.core.patch import merge_patch
-from chalicelib.customers.service import load_customer
+from chalicelib.core.references import register_reference
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import engine
 from chalicelib.workflows.engine import TransitionContext, TransitionEffects
@@ -51,6 +51,7 @@ __all__ = [
     "availability",
     "book",
     "create_resource",
+    "existing_resources",
     "get_appointment",
     "get_resource",
     "list_appointments",
@@ -91,6 +92,14 @@ def _load_resource(tenant_id: str, resource_id: str, *, consistent: bool = False
     if resource is None:
         raise NotFound(detail=f"no resource {resource_id}")
     return resource
+
+
+def existing_resources(tenant_id: str, resource_ids: Sequence[str]) -> set[str]:
+    """The ids among ``resource_ids`` that name resources of the tenant (``Ref("resource")`` of request bodies)."""
+    return store.existing_resource_ids(tenant_id, resource_ids)
+
+
+register_reference("resource", existing_resources)
 
 
 def create_resource(principal: Principal, body: CreateResourceRequest) -> Resource:
@@ -211,11 +220,6 @@ def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
     duration = timedelta(minutes=int(service.duration_minutes or 0))
     start = body.starts_at.astimezone(UTC)
     _bookable(resource, start, duration, field="body.startsAt")
-    if body.customer_id is not None:
-        try:
-            load_customer(principal.tenant_id, body.customer_id)
-        except NotFound as exc:
-            raise _invalid("body.customerId", "no such customer") from exc
     moment = clock.now()
     now = clock.isoformat(moment)
     blocks = block_keys(start, duration)

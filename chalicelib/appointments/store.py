@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from chalicelib.appointments.models import Resource
@@ -16,6 +16,7 @@ from chalicelib.core.text import fold
 __all__ = [
     "appointment_key",
     "claim_ops",
+    "existing_resource_ids",
     "get_appointment",
     "get_resource",
     "index_keys",
@@ -159,3 +160,8 @@ def list_appointments(
     else:
         partition, index = keys.facet_pk(tenant_id, Collection.APPOINTMENTS, _RESOURCE_FACET, resource_id), GSI2
     return Table().query_page(partition, index=index, sort_between=between, limit=limit, start_key=start_key)
+
+
+def existing_resource_ids(tenant_id: str, resource_ids: Iterable[str]) -> set[str]:
+    """The ids among ``resource_ids`` that name resources of the tenant (one batch read)."""
+    return {str(item["id"]) for item in Table().batch_get(resource_key(tenant_id, r) for r in resource_ids)}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field
 
 from chalicelib.access.permissions import Module, Permission
 from chalicelib.core.models import ApiModel
+from chalicelib.core.references import NotAReference
 from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
 from chalicelib.plans.catalog import DEFAULT_PLAN_ID
 from chalicelib.tenants.models import BusinessType, Tenant
@@ -49,7 +50,9 @@ class SignupRequest(ApiModel):
     country: CountryCode = "BR"
     document: str | None = Field(default=None, description="CNPJ when the country is BR")
     whatsapp_number: E164Phone | None = None
-    plan_id: str = DEFAULT_PLAN_ID
+    plan_id: Annotated[
+        str, NotAReference("a plan of the platform's catalog (GET /plans), not a record of a tenant")
+    ] = DEFAULT_PLAN_ID
     admin: SignupAdmin
 
 

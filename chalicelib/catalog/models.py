@@ -12,6 +12,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.references import CheckedInService
 from chalicelib.core.text import fold
 
 __all__ = [
@@ -66,6 +67,12 @@ Specifications = Annotated[
 
 
 Price = Annotated[Money, MoneyBelow(PRICE_DIGITS)]
+# A product's category and brand: its transaction counts it there only while the group exists (a 422 naming the
+# field otherwise), which a check beforehand could not promise against a concurrent delete.
+IN_CATEGORY = CheckedInService(
+    "category", "the product's write counts it in the category, on the condition that it exists"
+)
+IN_BRAND = CheckedInService("brand", "the product's write counts it in the brand, on the condition that it exists")
 
 
 class Product(ApiModel):
@@ -99,8 +106,8 @@ class CreateProductRequest(ApiModel):
     price: Price
     tax_rate: TaxRate = Decimal(0)
     duration_minutes: Duration | None = None
-    category_id: str | None = Field(default=None, max_length=64)
-    brand_id: str | None = Field(default=None, max_length=64)
+    category_id: Annotated[str | None, IN_CATEGORY] = Field(default=None, max_length=64)
+    brand_id: Annotated[str | None, IN_BRAND] = Field(default=None, max_length=64)
     image_urls: Images = Field(default_factory=list)
     specifications: Specifications = Field(default_factory=dict)
     active: bool = True
@@ -116,8 +123,8 @@ class UpdateProductRequest(PatchRequest):
     price: Price | None = None
     tax_rate: TaxRate | None = None
     duration_minutes: Annotated[Duration | None, Clearable()] = None
-    category_id: Annotated[str | None, Clearable()] = Field(default=None, max_length=64)
-    brand_id: Annotated[str | None, Clearable()] = Field(default=None, max_length=64)
+    category_id: Annotated[str | None, Clearable(), IN_CATEGORY] = Field(default=None, max_length=64)
+    brand_id: Annotated[str | None, Clearable(), IN_BRAND] = Field(default=None, max_length=64)
     image_urls: Images | None = None
     specifications: Specifications | None = None
     active: bool | None = None

@@ -30,6 +30,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.core.patch import merge_patch
+from chalicelib.core.references import register_reference
 from chalicelib.core.text import fold
 from chalicelib.inventory import service as inventory
 from chalicelib.tenants import service as tenants
@@ -42,6 +43,7 @@ __all__ = [
     "create_product",
     "deactivate_product",
     "delete_group",
+    "existing_services",
     "find_product",
     "get_group",
     "get_product",
@@ -100,6 +102,15 @@ def _group_counts(tenant_id: str, before: Product | None, after: Product) -> lis
 def find_product(tenant_id: str, product_id: str) -> Product | None:
     """The product or service ``product_id`` of the tenant (active or not), or None."""
     return store.get_product(tenant_id, product_id)
+
+
+def existing_services(tenant_id: str, product_ids: Sequence[str]) -> set[str]:
+    """The ids among ``product_ids`` that name services of the catalog, active or not (``Ref("service")`` of
+    request bodies; booking one also needs it active, which the booking checks)."""
+    return store.existing_service_ids(tenant_id, product_ids)
+
+
+register_reference("service", existing_services)
 
 
 def load_product(tenant_id: str, product_id: str) -> Product:

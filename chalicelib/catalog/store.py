@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,7 @@ __all__ = [
     "claim_code_op",
     "count_in_group_op",
     "delete_group_ops",
+    "existing_service_ids",
     "find_code",
     "get_group",
     "get_product",
@@ -286,3 +287,10 @@ def list_groups(
         limit=limit,
         start_key=start_key,
     )
+
+
+def existing_service_ids(tenant_id: str, product_ids: Iterable[str]) -> set[str]:
+    """The ids among ``product_ids`` that name services (catalog items of kind service, active or not) of the
+    tenant (one batch read)."""
+    items = Table().batch_get(product_key(tenant_id, p) for p in product_ids)
+    return {str(item["id"]) for item in items if item.get("kind") == "service"}

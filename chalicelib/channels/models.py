@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from chalicelib.core.models import ApiModel, invalid_at
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.references import CheckedInService, NotAReference
 
 __all__ = [
     "Channel",
@@ -36,6 +37,8 @@ Digits = Annotated[str, StringConstraints(pattern=r"^\d{1,32}$")]
 Secret = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 Line = Annotated[str, StringConstraints(pattern=r"^\d{1,10}$")]
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+IN_PORTAL = CheckedInService("portal", "the service loads the portal channel to map the number to it")
+META_ID = NotAReference("an id Meta gave the number or the WhatsApp account, not a record of BTRIX")
 
 
 class TemplateRef(ApiModel):
@@ -55,14 +58,16 @@ class ChannelError(ApiModel):
 class ConnectWhatsAppRequest(ApiModel):
     """A WhatsApp Cloud API number to connect (from the Meta app that owns it)."""
 
-    phone_number_id: Digits = Field(description="Phone number id (WhatsApp Manager → API setup)")
-    waba_id: Digits = Field(description="WhatsApp Business account id")
+    phone_number_id: Annotated[Digits, META_ID] = Field(description="Phone number id (WhatsApp Manager → API setup)")
+    waba_id: Annotated[Digits, META_ID] = Field(description="WhatsApp Business account id")
     access_token: Secret = Field(description="A token that may send from the number (system user, permanent)")
     app_secret: Secret = Field(description="The Meta app's secret: verifies the webhook signatures")
     verify_token: Secret = Field(description="The verify token of the app's webhook subscription")
     name: str | None = Field(default=None, min_length=1, max_length=120)
     display_phone_number: str | None = Field(default=None, pattern=r"^\+?[0-9 ()-]{5,32}$")
-    portal_id: ChannelId | None = Field(default=None, description="The Bitrix24 portal channel it relays to")
+    portal_id: Annotated[ChannelId | None, IN_PORTAL] = Field(
+        default=None, description="The Bitrix24 portal channel it relays to"
+    )
     line: Line | None = Field(default=None, description="The Open Line id in that portal")
     template: TemplateRef | None = None
 
@@ -76,7 +81,9 @@ class ConnectWhatsAppRequest(ApiModel):
 class OAuthApp(ApiModel):
     """The OAuth app (client id and secret) a portal installed, when it is the tenant's own local app."""
 
-    client_id: str = Field(min_length=3, max_length=200)
+    client_id: Annotated[str, NotAReference("the OAuth client id of the portal's own Bitrix24 app")] = Field(
+        min_length=3, max_length=200
+    )
     client_secret: Secret
 
 
@@ -93,7 +100,7 @@ class UpdateChannelRequest(PatchRequest):
 
     version: int = Field(ge=1)
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    portal_id: Annotated[ChannelId | None, Clearable()] = None
+    portal_id: Annotated[ChannelId | None, Clearable(), IN_PORTAL] = None
     line: Annotated[Line | None, Clearable()] = None
     template: Annotated[TemplateRef | None, Clearable()] = None
 

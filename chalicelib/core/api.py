@@ -23,6 +23,7 @@ from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.patch import PatchRequest
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
+from chalicelib.core.references import check_references, has_references
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -176,6 +177,9 @@ class ApiBlueprint(Blueprint):
         if method == "PATCH" and not (isinstance(body, type) and issubclass(body, PatchRequest)):
             # What null means in a change is decided once, by PatchRequest (core/patch.py).
             raise TypeError(f"{method} {path}: the body of a PATCH route must be a PatchRequest")
+        references = body is not None and has_references(body)
+        if references and not protected:
+            raise TypeError(f"{method} {path}: a public route has no tenant to check the ids of its body in")
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             doc = inspect.getdoc(view) or view.__name__.replace("_", " ")
@@ -214,17 +218,22 @@ class ApiBlueprint(Blueprint):
                         sent = request.headers
                         kwargs["idempotency_key"] = sent.get(IDEMPOTENCY_HEADER.lower()) if sent else None
                     scope: AbstractContextManager[None] = nullcontext()
+                    tenant_id: str | None = None
                     if guard is not None:
                         principal = guard(request, declared)
                         if wants_principal:
                             kwargs["principal"] = principal
                         # From here on the request acts as its tenant: its credentials, its keys only.
-                        scope = tenant_scope(principal.tenant_id)
+                        tenant_id = principal.tenant_id
+                        scope = tenant_scope(tenant_id)
                     if body is not None:
                         kwargs["body"] = _parse_body(request, body)
                     if query is not None:
                         kwargs["query"] = _parse_query(request, query)
                     with scope:
+                        if references and tenant_id is not None:
+                            # Every id the body names must be one of the caller's tenant (core/references.py).
+                            check_references(tenant_id, kwargs["body"])
                         return _render(view(**kwargs), declared)
                 except AppError as exc:
                     problem, headers = problem_from_error(exc)

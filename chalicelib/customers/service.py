@@ -4,6 +4,7 @@ the orders capability keeps current through ``record_order_ops``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.access.permissions import Permission
@@ -20,6 +21,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.core.patch import merge_patch
+from chalicelib.core.references import register_reference
 from chalicelib.core.text import fold
 from chalicelib.core.validation import normalize_cnpj, normalize_cpf
 from chalicelib.customers import store
@@ -40,6 +42,7 @@ from chalicelib.tenants.service import load_tenant
 __all__ = [
     "create_customer",
     "delete_customer",
+    "existing_customers",
     "find_customer",
     "get_customer",
     "list_customers",
@@ -113,6 +116,14 @@ def _taken(field: ContactField) -> Conflict:
 def find_customer(tenant_id: str, customer_id: str) -> CustomerRecord | None:
     """The stored customer (with contacts and consents), or None."""
     return store.get_customer(tenant_id, customer_id)
+
+
+def existing_customers(tenant_id: str, customer_ids: Sequence[str]) -> set[str]:
+    """The ids among ``customer_ids`` that name customers of the tenant (``Ref("customer")`` of request bodies)."""
+    return store.existing_customer_ids(tenant_id, customer_ids)
+
+
+register_reference("customer", existing_customers)
 
 
 def load_customer(tenant_id: str, customer_id: str) -> Customer:

@@ -3,7 +3,7 @@ the lists: newest first, and by folded name for prefix search."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ __all__ = [
     "claim_op",
     "customer_key",
     "delete_customer_op",
+    "existing_customer_ids",
     "find_by_contact",
     "get_customer",
     "list_customers",
@@ -139,3 +140,8 @@ def search_customers(tenant_id: str, name_prefix: str, limit: int, start_key: Ma
         limit=limit,
         start_key=start_key,
     )
+
+
+def existing_customer_ids(tenant_id: str, customer_ids: Iterable[str]) -> set[str]:
+    """The ids among ``customer_ids`` that name customers of the tenant (one batch read)."""
+    return {str(item["id"]) for item in Table().batch_get(customer_key(tenant_id, c) for c in customer_ids)}

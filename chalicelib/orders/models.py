@@ -11,6 +11,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import MAX_INTEGER_DIGITS, Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.references import CheckedInService, Ref
 
 __all__ = [
     "Channel",
@@ -30,7 +31,12 @@ Channel = Literal["web", "whatsapp", "pos"]
 class OrderLineRequest(ApiModel):
     """One line: a product or service of the catalog and how many."""
 
-    product_id: str = Field(max_length=64)
+    product_id: Annotated[
+        str,
+        CheckedInService(
+            "product", "the order reads each line's product for its price (load_products): 422 naming the line"
+        ),
+    ] = Field(max_length=64)
     quantity: int = Field(ge=1, le=10_000)
     discount: Annotated[Money, MoneyBelow(MAX_INTEGER_DIGITS)] | None = Field(
         default=None, description="Off this line, in the tenant's currency (at most the line's subtotal)"
@@ -40,10 +46,12 @@ class OrderLineRequest(ApiModel):
 class CreateOrderRequest(ApiModel):
     """A new order. Prices come from the catalog (a snapshot); send ``Idempotency-Key`` to retry safely."""
 
-    customer_id: str | None = Field(default=None, max_length=64)
+    customer_id: Annotated[str | None, Ref("customer")] = Field(default=None, max_length=64)
     channel: Channel = "web"
     items: list[OrderLineRequest] = Field(min_length=1, max_length=50)
-    assigned_to: str | None = Field(default=None, max_length=64, description="User id of the staff member")
+    assigned_to: Annotated[str | None, Ref("user")] = Field(
+        default=None, max_length=64, description="User id of the staff member"
+    )
     notes: str | None = Field(default=None, max_length=2000)
 
 
@@ -107,7 +115,7 @@ class UpdateOrderRequest(PatchRequest):
     the notes."""
 
     version: int = Field(ge=1)
-    assigned_to: Annotated[str | None, Clearable()] = Field(default=None, max_length=64)
+    assigned_to: Annotated[str | None, Clearable(), Ref("user")] = Field(default=None, max_length=64)
     notes: Annotated[str | None, Clearable()] = Field(default=None, max_length=2000)
 
 

@@ -11,6 +11,7 @@ from chalicelib.access.permissions import Module
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.references import NotAReference
 from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
 
 __all__ = [
@@ -115,7 +116,7 @@ class UpdateTenantRequest(PatchRequest):
 class ChangePlanRequest(ApiModel):
     """Move a tenant to another plan (platform operator)."""
 
-    plan_id: str
+    plan_id: Annotated[str, NotAReference("a plan of the platform's catalog (GET /plans), not a record of a tenant")]
 
 
 class TenantListQuery(PageParams):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from chalicelib.access.permissions import Permission
@@ -18,6 +18,7 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, paginate
 from chalicelib.core.patch import merge_patch
+from chalicelib.core.references import register_reference
 from chalicelib.core.validation import normalize_cpf
 from chalicelib.tenants import service as tenants
 from chalicelib.tenants.service import load_tenant
@@ -25,6 +26,7 @@ from chalicelib.users import store
 from chalicelib.users.models import InviteUserRequest, UpdateUserRequest, User, UserListQuery, UserRecord, UserStatus
 
 __all__ = [
+    "active_users",
     "all_users",
     "cpf_fields",
     "deactivate_user",
@@ -43,6 +45,15 @@ __all__ = [
 def find_user(tenant_id: str, user_id: str, *, consistent: bool = False) -> UserRecord | None:
     """The stored user, or None."""
     return store.get_user(tenant_id, user_id, consistent=consistent)
+
+
+def active_users(tenant_id: str, user_ids: Sequence[str]) -> set[str]:
+    """The ids among ``user_ids`` that name active users of the tenant (``Ref("user")`` of request bodies: an
+    order is assigned, a resource belongs, a message goes to someone who can sign in)."""
+    return store.active_user_ids(tenant_id, user_ids)
+
+
+register_reference("user", active_users)
 
 
 def all_users(tenant_id: str, status: UserStatus) -> Iterator[UserRecord]:

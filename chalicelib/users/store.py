@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.core.crypto import lookup_hash
@@ -15,6 +15,7 @@ from chalicelib.users.models import UserRecord, UserStatus
 
 __all__ = [
     "LoginRoute",
+    "active_user_ids",
     "cpf_route_key",
     "email_route_key",
     "find_login",
@@ -127,3 +128,9 @@ def list_users(
     else:
         partition, index = _status_list(tenant_id, status), GSI2
     return Table().query_page(partition, index=index, limit=limit, start_key=start_key, newest_first=True).map(_user)
+
+
+def active_user_ids(tenant_id: str, user_ids: Iterable[str]) -> set[str]:
+    """The ids among ``user_ids`` that name active users of the tenant (one batch read)."""
+    items = Table().batch_get(user_key(tenant_id, u) for u in user_ids)
+    return {str(item["id"]) for item in items if item.get("status") == "active"}

@@ -14,12 +14,14 @@ from chalicelib.core.db.keys import Collection, Kind
 from chalicelib.core.db.store import (
     AlreadyExists,
     Table,
+    TenantScopeViolation,
     TransactionConflict,
     VersionConflict,
     condition_op,
     counter_op,
     delete_op,
     put_op,
+    tenant_scope,
     update_op,
 )
 from chalicelib.core.db.table import GSI1
@@ -84,6 +86,25 @@ def test_a_change_to_none_removes_the_attribute(tenant_id: str) -> None:
     assert (stored["status"], stored["version"]) == ("CONFIRMED", 3)
     assert "notes" not in stored
     assert "assignedTo" not in stored
+
+
+def test_batch_get_returns_the_items_that_exist_past_a_hundred_keys(tenant_id: str) -> None:
+    table = Table()
+    stored = [_order(tenant_id) for _ in range(120)]
+    for item in stored:
+        table.put_new(item)
+    missing = [(keys.entity_pk(tenant_id, Kind.ORDER, new_id()), keys.META_SK) for _ in range(5)]
+    asked = [(item["PK"], item["SK"]) for item in stored] + missing + [(stored[0]["PK"], stored[0]["SK"])]
+    found = table.batch_get(asked)
+    assert sorted(item["id"] for item in found) == sorted(item["id"] for item in stored)
+    assert table.batch_get([]) == []
+
+
+def test_batch_get_inside_a_tenant_scope_refuses_another_tenants_keys(tenant_id: str) -> None:
+    other = _order(new_id())
+    Table().put_new(other)
+    with tenant_scope(tenant_id), pytest.raises(TenantScopeViolation):
+        Table().batch_get([(other["PK"], other["SK"])])
 
 
 def test_two_concurrent_updates_of_one_version_have_exactly_one_winner(tenant_id: str) -> None:
