@@ -20,6 +20,7 @@ from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.health.routes import blueprint as health
+from chalicelib.integrations import jobs as integration_jobs
 from chalicelib.integrations.routes import blueprint as integrations
 from chalicelib.inventory.routes import blueprint as inventory
 from chalicelib.live import service as live
@@ -108,6 +109,13 @@ def webhook_fanout(event: SQSEvent) -> dict[str, Any]:
 def webhook_attempts(event: SQSEvent) -> dict[str, Any]:
     """Signed webhook attempts, each when it is due (retries on Svix's schedule)."""
     return webhook_delivery.handle_attempt_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.INTEGRATIONS), batch_size=10)
+def integrations_consumer(event: SQSEvent) -> dict[str, Any]:
+    """Workflow actions (invoice, calendar event, payment link), provider webhooks and integration tasks → the
+    handler registered for their kind (retried with backoff, then DLQ; failures in the integration's sync log)."""
+    return integration_jobs.handle_batch(event.to_dict())
 
 
 @app.on_sqs_message(queue=queue_name(QueueKind.WHATSAPP_INBOUND), batch_size=10)

@@ -84,7 +84,15 @@ class Settings(BaseSettings):
     relay_retry_max_s: float = Field(default=900.0, ge=0, le=43_200)
     billy_api_url: str = "https://api.billysbilling.com/v2"
     google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    google_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
+    # Where Google sends the browser back after consent: this API's GET /integrations/google-calendar/callback,
+    # registered as a redirect URI of BTRIX's OAuth client. Empty: the API's own URL of the request.
+    google_oauth_redirect_url: str = ""
+    # Jobs of the integrations queue (workflow actions, provider events) that fail for a reason that may pass are
+    # retried after a full-jitter exponential backoff from this base (s) up to the cap; then the DLQ.
+    integration_retry_base_s: float = Field(default=30.0, ge=0)
+    integration_retry_max_s: float = Field(default=1800.0, ge=0, le=43_200)
     mercadopago_api_url: str = "https://api.mercadopago.com"
     stripe_api_url: str = "https://api.stripe.com"
     # Inbound email arrives for <tenantId>@<this domain> (functions/email.py); empty: any domain.

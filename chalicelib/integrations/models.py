@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 
 __all__ = [
     "CREDENTIALS",
+    "AccessTokenRecord",
     "BillyCredentials",
     "Bitrix24Credentials",
     "ConnectIntegrationRequest",
+    "ConsentStart",
     "Credentials",
     "GoogleCalendarCredentials",
     "Integration",
     "IntegrationError",
     "IntegrationList",
     "IntegrationRecord",
+    "IntegrationRef",
     "IntegrationTest",
+    "JobRecord",
     "MercadoPagoCredentials",
     "MetaCredentials",
+    "OAuthCallbackQuery",
     "Provider",
     "StripeCredentials",
     "SyncLogEntry",
@@ -92,16 +97,24 @@ class BillyCredentials(Credentials):
 
 
 class GoogleCalendarCredentials(Credentials):
-    """An OAuth client and a user's refresh token, and the calendar to write to."""
+    """A user's refresh token and the calendar to write to, for an OAuth client: the tenant's own (``clientId`` and
+    ``clientSecret``) or, without them, BTRIX's (``POST /integrations/google-calendar/connect``)."""
 
-    client_id: str = Field(min_length=1, max_length=300)
-    client_secret: SecretStr = Field(min_length=1, max_length=300)
+    client_id: str | None = Field(default=None, min_length=1, max_length=300)
+    client_secret: SecretStr | None = Field(default=None, min_length=1, max_length=300)
     refresh_token: SecretStr = Field(min_length=1, max_length=2000)
     calendar_id: str = Field(default="primary", min_length=1, max_length=300)
+    account: str | None = Field(default=None, max_length=320, description="The Google account that gave consent")
+
+    @model_validator(mode="after")
+    def _client_pair(self) -> Self:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("clientId and clientSecret go together (or neither, for BTRIX's OAuth client)")
+        return self
 
     def summary(self) -> dict[str, str]:
-        """The calendar."""
-        return {"calendarId": self.calendar_id}
+        """The calendar and the account."""
+        return {"calendarId": self.calendar_id, **({"account": self.account} if self.account else {})}
 
 
 class StripeCredentials(Credentials):
@@ -201,7 +214,8 @@ class IntegrationTest(ApiModel):
 
 
 class IntegrationRecord(ApiModel):
-    """A connected integration as stored (the credentials are a KMS-encrypted token)."""
+    """A connected integration as stored (the credentials are a KMS-encrypted token). One that the provider
+    stopped accepting (a dead refresh token) stays, ``disconnectedAt`` set, until the tenant reconnects it."""
 
     tenant_id: str
     provider: Provider
@@ -212,7 +226,14 @@ class IntegrationRecord(ApiModel):
     last_sync_at: str | None = None
     last_error: IntegrationError | None = None
     last_test: IntegrationTest | None = None
+    disconnected_at: str | None = None
+    disconnected_reason: str | None = None
     version: int = 1
+
+    @property
+    def connected(self) -> bool:
+        """Whether the credentials are usable (not disconnected by the provider's refusal)."""
+        return self.disconnected_at is None
 
 
 class Integration(ApiModel):
@@ -227,22 +248,29 @@ class Integration(ApiModel):
     last_sync_at: str | None = None
     last_error: IntegrationError | None = None
     last_test: IntegrationTest | None = None
+    disconnected_at: str | None = Field(
+        default=None, description="When the provider stopped accepting the credentials (reconnect to resume)"
+    )
+    disconnected_reason: str | None = None
     version: int | None = None
 
     @classmethod
     def of(cls, record: IntegrationRecord) -> Integration:
         """The public view of a stored integration."""
         failing = record.last_error is not None and (record.last_sync_at or "") <= record.last_error.at
+        status: Literal["connected", "failing", "disconnected"] = "failing" if failing else "connected"
         return cls(
             provider=record.provider,
-            connected=True,
-            status="failing" if failing else "connected",
+            connected=record.connected,
+            status=status if record.connected else "disconnected",
             summary=record.summary,
             connected_at=record.connected_at,
             updated_at=record.updated_at,
             last_sync_at=record.last_sync_at,
             last_error=record.last_error,
             last_test=record.last_test,
+            disconnected_at=record.disconnected_at,
+            disconnected_reason=record.disconnected_reason,
             version=record.version,
         )
 
@@ -273,3 +301,57 @@ class SyncLogEntry(ApiModel):
 
 class SyncLogQuery(PageParams):
     """Query of ``GET /integrations/{provider}/logs``."""
+
+
+class IntegrationRef(ApiModel):
+    """The provider's id for one of ours, kept under the integration (``kind``: ``product``, ``openinvoice``…)."""
+
+    kind: str
+    local_id: str
+    remote_id: str
+    data: dict[str, str] = Field(default_factory=dict)
+    created_at: str
+
+
+class AccessTokenRecord(ApiModel):
+    """An integration's current OAuth access token (encrypted) and the lease of whoever is refreshing it."""
+
+    tenant_id: str
+    provider: Provider
+    access_token_encrypted: str
+    token_expires_at: str
+    token_version: int = 1
+    refreshed_at: str
+    lease_id: str | None = None
+    lease_until: int | None = None
+
+
+class JobRecord(ApiModel):
+    """One job of the integrations queue: run once (``done``), or how its last run ended."""
+
+    key: str
+    kind: str
+    status: Literal["running", "retrying", "done", "failed"]
+    attempts: int = 1
+    lease_id: str | None = None
+    lease_until: int | None = None
+    error: str | None = None
+    started_at: str
+    updated_at: str
+
+
+class ConsentStart(ApiModel):
+    """Where to send the ADMIN to consent (``POST /integrations/google-calendar/connect``)."""
+
+    url: str = Field(description="Google's consent screen; open it in the browser within 10 minutes")
+    redirect_uri: str = Field(description="Where Google sends the browser back (this API's callback)")
+    expires_at: str
+
+
+class OAuthCallbackQuery(ApiModel):
+    """What Google adds to the callback URL: the code (or an error) and our state."""
+
+    state: str = Field(min_length=1, max_length=2000)
+    code: str | None = Field(default=None, min_length=1, max_length=2000)
+    error: str | None = Field(default=None, max_length=200, description="access_denied when the user said no")
+    scope: str | None = Field(default=None, max_length=2000)

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.core import aws
 from chalicelib.core.db.store import Table
-from chalicelib.core.resources import QueueKind, queue_name, queue_url
+from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.inbound.receipts import receipt_item_key
 from localdev.provision import local_webhook_secrets
 
@@ -52,14 +52,15 @@ def standard_webhook_headers(
 
 
 def take_messages(
-    kind: QueueKind, match: Callable[[dict[str, Any]], bool]
+    kind: QueueKind, match: Callable[[dict[str, Any]], bool], *, dead: bool = False
 ) -> list[tuple[dict[str, Any], dict[str, str]]]:
-    """Remove from queue ``kind`` the messages ``match`` selects; returns (body, attributes) of each.
+    """Remove from queue ``kind`` (its DLQ when ``dead``) the messages ``match`` selects; returns (body, attributes)
+    of each.
 
     Other tests' messages are put back at once (visibility 0), so their consumers are not held up.
     """
     sqs = aws.sqs()
-    url = queue_url(queue_name(kind))
+    url = queue_url(dlq_name(kind) if dead else queue_name(kind))
     found: list[tuple[dict[str, Any], dict[str, str]]] = []
     others: list[str] = []
     for _ in range(200):

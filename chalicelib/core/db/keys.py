@@ -41,6 +41,11 @@ incoming webhook seen once (TTL 7 days)         table  PK=INBOUND#<provider>#<sh
 integrations of a tenant (one per provider)     table  PK=T#<t>#INTEGRATION#<provider> SK=META
 integrations of a tenant, by provider           GSI1   GSI1PK=T#<t>#INTEGRATIONS       GSI1SK=<provider>
 sync log of an integration, newest first        table  PK=T#<t>#INTEGRATION#<provider> SK begins_with SYNCLOG#
+local id → provider id (contact, invoice…)      table  PK=T#<t>#INTEGRATION#<provider> SK=REF#<kind>#<localId>
+OAuth access token of an integration (+ lease)  table  PK=T#<t>#INTEGRATION#<provider> SK=ACCESSTOKEN
+OAuth consent state used once (TTL 10 min)      table  PK=T#<t>#INTEGRATION#<provider> SK=CONSENT#<nonce>
+tenants connected to a provider (platform)      GSI2   GSI2PK=PLATFORM#CONNECTED#<provider>  GSI2SK=<tenantId>
+integrations queue job, done once (TTL)         table  PK=T#<t>#INTEGRATIONJOB#<key hash>  SK=META
 sessions of a user (refresh-token families)     table  PK=T#<t>#USER#<id>              SK begins_with SESSION#
 audit trail of an entity                        table  PK=<the entity's PK>            SK begins_with AUDIT#
 workflow of an entity type (current version)    table  PK=T#<t>#WORKFLOW#<entityType>  SK=META
@@ -92,6 +97,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "ACCESS_TOKEN_SK",
     "EVENT_SK",
     "IDEMPOTENCY_SK",
     "META_SK",
@@ -111,6 +117,7 @@ __all__ = [
     "child_prefix",
     "child_sk",
     "collection_pk",
+    "connected_tenants_pk",
     "entity_pk",
     "event_pk",
     "expiry_sk",
@@ -122,6 +129,7 @@ __all__ = [
     "name_sk",
     "parse_child_sk",
     "parse_collection_pk",
+    "parse_connected_tenants_pk",
     "parse_entity_pk",
     "parse_event_pk",
     "parse_expiry_sk",
@@ -131,6 +139,7 @@ __all__ = [
     "parse_name_sk",
     "parse_platform_collection_pk",
     "parse_rate_limit_pk",
+    "parse_ref_sk",
     "parse_room_pk",
     "parse_route_pk",
     "parse_template_sk",
@@ -139,6 +148,8 @@ __all__ = [
     "parse_whatsapp_window_pk",
     "platform_collection_pk",
     "rate_limit_pk",
+    "ref_prefix",
+    "ref_sk",
     "room_pk",
     "route_pk",
     "template_sk",
@@ -168,6 +179,9 @@ NOTIFICATION_SETTINGS_SK = "NOTIFYSETTINGS"
 NOTIFICATION_PREFERENCES_SK = "NOTIFYPREFS"
 WHATSAPP_WINDOW_SK = "WAWINDOW"
 PORTAL_TOKEN_SK = "TOKEN"
+ACCESS_TOKEN_SK = "ACCESSTOKEN"
+_REF = "REF"
+_CONNECTED = "CONNECTED"
 _WHATSAPP_WINDOW = "WAWINDOW"
 
 
@@ -192,6 +206,7 @@ class Kind(StrEnum):
     NOTIFICATION_TEMPLATE = "NOTIFTEMPLATE"
     WEBHOOK_ENDPOINT = "WEBHOOKENDPOINT"
     INTEGRATION = "INTEGRATION"
+    INTEGRATION_JOB = "INTEGRATIONJOB"
     CHANNEL = "CHANNEL"
     CONVERSATION = "CONVERSATION"
     SERVICE = "SERVICE"
@@ -541,3 +556,35 @@ def parse_whatsapp_window_pk(key: str) -> tuple[str, str]:
     if parts[2] != _WHATSAPP_WINDOW:
         raise InvalidKey(f"not a whatsapp window key: {key!r}")
     return _tenant_of(parts, key), parts[3]
+
+
+def ref_sk(kind: str, local_id: str) -> str:
+    """``REF#<kind>#<localId>``: under an integration, the provider's id for one of ours (a product, an invoice)."""
+    return f"{_REF}{_SEP}{_part(kind, 'reference kind')}{_SEP}{_part(local_id, 'local id')}"
+
+
+def ref_prefix(kind: str) -> str:
+    """``REF#<kind>#``: the begins_with value that lists one kind of reference of an integration."""
+    return f"{_REF}{_SEP}{_part(kind, 'reference kind')}{_SEP}"
+
+
+def parse_ref_sk(key: str) -> tuple[str, str]:
+    """Inverse of ``ref_sk``: (kind, local id)."""
+    parts = _split(key, 3, "reference")
+    if parts[0] != _REF:
+        raise InvalidKey(f"not a reference key: {key!r}")
+    return parts[1], parts[2]
+
+
+def connected_tenants_pk(provider: str) -> str:
+    """``PLATFORM#CONNECTED#<provider>``: the tenants connected to a provider (a schedule's fan-out list), outside
+    every tenant like the platform's other lists."""
+    return f"{_PLATFORM}{_SEP}{_CONNECTED}{_SEP}{_part(provider, 'provider')}"
+
+
+def parse_connected_tenants_pk(key: str) -> str:
+    """Inverse of ``connected_tenants_pk``: the provider."""
+    parts = _split(key, 3, "connected tenants")
+    if parts[0] != _PLATFORM or parts[1] != _CONNECTED:
+        raise InvalidKey(f"not a connected-tenants key: {key!r}")
+    return parts[2]

@@ -1,0 +1,140 @@
+"""The integrations queue's consumer on the local stack: once per message, retried with backoff, then the DLQ,
+failures in the integration's sync log, and the DLQ redriven."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.core import aws
+from chalicelib.core.config import get_settings
+from chalicelib.core.db.store import tenant_scope
+from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
+from chalicelib.integrations import jobs, redrive, store
+from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.models import Provider
+from tests.support.inbound_hooks import take_messages
+
+KIND = "task:test.echo"
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The real handlers plus what a test registers; retries without waiting."""
+    monkeypatch.setattr(jobs, "_registry", dict(jobs._registry))
+    monkeypatch.setenv("BTRIX_INTEGRATION_RETRY_BASE_S", "0")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def _dlq_bodies(tenant_id: str) -> list[dict[str, Any]]:
+    """Take this tenant's messages out of the integrations DLQ (others' are left there)."""
+    taken = take_messages(QueueKind.INTEGRATIONS, lambda body: body.get("tenantId") == tenant_id, dead=True)
+    return [body for body, _ in taken]
+
+
+def _dead_letters(tenant_id: str) -> Callable[[], list[dict[str, Any]]]:
+    """A reader that gathers this tenant's dead letters: each call takes what arrived and answers all so far."""
+    found: list[dict[str, Any]] = []
+
+    def read() -> list[dict[str, Any]]:
+        found.extend(_dlq_bodies(tenant_id))
+        return found
+
+    return read
+
+
+def _recorder(outcomes: list[BaseException | str | None]) -> tuple[list[jobs.Job], Callable[[jobs.Job], str | None]]:
+    runs: list[jobs.Job] = []
+
+    def handle(job: jobs.Job) -> str | None:
+        runs.append(job)
+        outcome = outcomes.pop(0) if outcomes else "done"
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return runs, handle
+
+
+def _job_status(tenant_id: str, key: str) -> str | None:
+    with tenant_scope(tenant_id):
+        found = store.get_job(tenant_id, key)
+    return None if found is None else found.status
+
+
+def test_a_job_runs_once_however_often_its_message_comes(registry: None, drain: Any, tenant_id: str) -> None:
+    runs, handle = _recorder([])
+    jobs.register(KIND, handle)
+    for _ in range(3):
+        jobs.enqueue_task("test.echo", tenant_id, {"n": 1}, key="once")
+    drain(lambda: len(runs) >= 1 and _job_status(tenant_id, runs[0].key) == "done")
+    drain(lambda: not _queue_has(tenant_id))
+    assert len(runs) == 1
+    assert runs[0].data == {"n": 1}
+
+
+def _queue_has(tenant_id: str) -> bool:
+    attributes = aws.sqs().get_queue_attributes(
+        QueueUrl=queue_url(queue_name(QueueKind.INTEGRATIONS)),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return any(int(v) for v in attributes.values())
+
+
+def test_a_provider_outage_is_retried_until_it_passes(registry: None, drain: Any, tenant_id: str) -> None:
+    outage = ProviderError("unavailable", "Billy answered 503", 503)
+    runs, handle = _recorder([outage, outage, "invoice 7 created"])
+    jobs.register(KIND, handle, provider=Provider.BILLY, operation="create_invoice")
+    jobs.enqueue_task("test.echo", tenant_id, {}, key="retried")
+    drain(lambda: _job_status(tenant_id, runs[0].key if runs else "-") == "done")
+    assert [job.attempt for job in runs] == [1, 2, 3]
+    assert [job.previous_attempts for job in runs] == [0, 1, 2]
+    with tenant_scope(tenant_id):
+        logs, _ = store.list_sync_logs(tenant_id, Provider.BILLY, 10, None)
+    assert [(e.operation, e.ok, e.detail) for e in logs] == [("create_invoice", True, "invoice 7 created")]
+
+
+def test_a_refusal_goes_to_the_dlq_at_once_visible_and_redrivable(registry: None, drain: Any, tenant_id: str) -> None:
+    refusal = ProviderError("error", "Billy answered 422: invoice.contactId is not a contact", 422)
+    runs, handle = _recorder([refusal])
+    jobs.register(KIND, handle, provider=Provider.BILLY, operation="create_invoice")
+    jobs.enqueue_task("test.echo", tenant_id, {}, key="refused")
+    drain(lambda: _job_status(tenant_id, runs[0].key if runs else "-") == "failed")
+    assert len(runs) == 1
+    with tenant_scope(tenant_id):
+        logs, _ = store.list_sync_logs(tenant_id, Provider.BILLY, 10, None)
+    assert logs[0].ok is False
+    assert "contactId" in str(logs[0].error)
+    dead = _dlq_bodies(tenant_id)
+    assert [body["key"] for body in dead] == ["refused"]
+    # An operator fixes the cause and redrives: the job runs again and succeeds.
+    aws.sqs().send_message(QueueUrl=queue_url(dlq_name(QueueKind.INTEGRATIONS)), MessageBody=json.dumps(dead[0]))
+    assert redrive.redrive() >= 1
+    drain(lambda: _job_status(tenant_id, runs[0].key) == "done")
+    assert len(runs) == 2
+
+
+def test_an_outage_that_lasts_gives_up_after_the_queues_attempts(registry: None, drain: Any, tenant_id: str) -> None:
+    runs, handle = _recorder([ProviderError("unavailable", "Google answered 503", 503)] * 10)
+    jobs.register(KIND, handle, provider=Provider.GOOGLE_CALENDAR, operation="create_calendar_event")
+    jobs.enqueue_task("test.echo", tenant_id, {}, key="exhausted")
+    dead = _dead_letters(tenant_id)
+    drain(lambda: bool(dead()), timeout_s=60)
+    assert len(runs) == jobs.MAX_ATTEMPTS
+    assert _job_status(tenant_id, runs[0].key) == "failed"
+    with tenant_scope(tenant_id):
+        logs, _ = store.list_sync_logs(tenant_id, Provider.GOOGLE_CALENDAR, 10, None)
+    assert f"gave up after {jobs.MAX_ATTEMPTS} attempts" in str(logs[0].error)
+
+
+def test_a_message_no_handler_takes_is_kept_in_the_dlq(registry: None, drain: Any, tenant_id: str) -> None:
+    jobs.enqueue_task("nobody.handles.this", tenant_id, {}, key="lost")
+    dead = _dead_letters(tenant_id)
+    drain(lambda: bool(dead()))
+    assert [body["task"] for body in dead()] == ["nobody.handles.this"]
