@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FakeKind", "FakeProvider", "LoopbackFake"]
+__all__ = ["Answer", "FakeKind", "FakeProvider", "LoopbackFake", "json_handler"]
 
 FakeKind = Literal["twilio", "meta", "ses", "webpush"]
 Reply = tuple[int, dict[str, Any], str | None]
@@ -193,6 +193,43 @@ class LoopbackFake:
         """The requests the fake accepted (answered 2xx)."""
         with self._lock:
             return [r for r in self.received if 200 <= int(r["status"]) < 300]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a fake answers: a status, a JSON body (None: empty) and extra headers (a redirect's Location)."""
+
+    status: int
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def json_handler(answer: Callable[[str, str, bytes, dict[str, str]], Answer]) -> type[BaseHTTPRequestHandler]:
+    """A request handler that passes (method, path with query, body, lower-cased headers) to ``answer`` and
+    writes its ``Answer`` as JSON (no body for 204 and redirects)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            reply = answer(self.command, self.path, body, headers)
+            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            if payload:
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - the names http.server dispatches to
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: tests and make run print what matters themselves."""
+
+    return Handler
 
 
 class FakeProvider(LoopbackFake):
