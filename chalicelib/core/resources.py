@@ -15,6 +15,7 @@ from chalicelib.core.config import get_settings
 __all__ = [
     "BITRIX24_APP_CREDENTIALS",
     "CURSOR_SIGNING_KEY",
+    "GOOGLE_OAUTH_APP",
     "INBOUND_EMAIL_SECRET",
     "JWT_SIGNING_KEYS",
     "LOOKUP_HASH_KEY",
@@ -22,6 +23,7 @@ __all__ = [
     "META_APP_SECRET",
     "META_VERIFY_TOKEN",
     "META_WHATSAPP_CREDENTIALS",
+    "OAUTH_STATE_KEY",
     "QUEUES",
     "RULES",
     "SECRETS",
@@ -144,6 +146,10 @@ TWILIO_CREDENTIALS = SecretDef(
 META_WHATSAPP_CREDENTIALS = SecretDef("meta-whatsapp", 'WhatsApp Cloud API: {"accessToken", "phoneNumberId"}')
 # The OAuth app portals install to connect to the WhatsApp gateway (a tenant may use its own local app instead).
 BITRIX24_APP_CREDENTIALS = SecretDef("bitrix24-app", 'Bitrix24 app of BTRIX: {"clientId", "clientSecret"}')
+# BTRIX's Google OAuth client: tenants connect their calendar by consenting to it (the redirect URI is the API's
+# GET /integrations/google-calendar/callback). Operator-set, like the other provider apps.
+GOOGLE_OAUTH_APP = SecretDef("google-oauth-app", 'Google OAuth client of BTRIX: {"clientId", "clientSecret"}')
+OAUTH_STATE_KEY = SecretDef("oauth-state-key", "HMAC key that signs the state of OAuth consents (tenant, user)", 32)
 SMTP_CREDENTIALS = SecretDef("smtp", 'SMTP login when email goes through SMTP: {"username", "password"}')
 WEB_PUSH_KEY = SecretDef(
     "web-push-vapid-key",
@@ -175,6 +181,8 @@ SECRETS: tuple[SecretDef, ...] = (
     TWILIO_CREDENTIALS,
     META_WHATSAPP_CREDENTIALS,
     BITRIX24_APP_CREDENTIALS,
+    GOOGLE_OAUTH_APP,
+    OAUTH_STATE_KEY,
     SMTP_CREDENTIALS,
     WEB_PUSH_KEY,
 )

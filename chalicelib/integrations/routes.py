@@ -6,12 +6,14 @@ from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page
-from chalicelib.integrations import service
+from chalicelib.integrations import consent, service
 from chalicelib.integrations.models import (
     ConnectIntegrationRequest,
+    ConsentStart,
     Integration,
     IntegrationList,
     IntegrationTest,
+    OAuthCallbackQuery,
     SyncLogEntry,
     SyncLogQuery,
 )
@@ -32,6 +34,42 @@ def list_integrations(principal: Principal) -> IntegrationList:
 
 
 @blueprint.operation(
+    "/integrations/google-calendar/connect",
+    "POST",
+    response=ConsentStart,
+    problems=(503,),
+    permission=Permission.INTEGRATIONS_MANAGE,
+    module=Module.INTEGRATIONS,
+)
+def connect_google_calendar(principal: Principal) -> ConsentStart:
+    """Start connecting Google Calendar
+
+    Answers the URL of Google's consent screen (offline access to the calendar's events), valid 10 minutes. Open
+    it in the browser of the user who asked; after consent Google returns to the callback, which connects the
+    tenant's google_calendar integration. 503 when BTRIX's Google OAuth client is not set up.
+    """
+    return consent.start_google_consent(principal)
+
+
+@blueprint.operation(
+    "/integrations/google-calendar/callback",
+    query=OAuthCallbackQuery,
+    response=Integration,
+    problems=(403, 503),
+    public=True,
+)
+def google_calendar_callback(query: OAuthCallbackQuery) -> Integration:
+    """Finish connecting Google Calendar
+
+    Where Google sends the browser back after consent (no bearer token: the signed state says which tenant and
+    user asked, once, within 10 minutes). Stores the refresh token encrypted and answers the integration. 422
+    naming query.state for a state BTRIX did not issue, expired or used; 403 when the consent was refused or the
+    user may no longer manage integrations.
+    """
+    return consent.finish_google_consent(query)
+
+
+@blueprint.operation(
     "/integrations/{provider}",
     "PUT",
     body=ConnectIntegrationRequest,
@@ -45,7 +83,8 @@ def connect_integration(provider: str, body: ConnectIntegrationRequest, principa
 
     Stores the credentials encrypted (replacing earlier ones; send the version you read to avoid overwriting a
     change). Fields per provider, camelCase: bitrix24 {domain, clientId, clientSecret, accessToken, refreshToken,
-    memberId?}; billy {accessToken}; google_calendar {clientId, clientSecret, refreshToken, calendarId?}; stripe
+    memberId?}; billy {accessToken}; google_calendar {refreshToken, calendarId?, clientId?, clientSecret?} (or
+    connect it by consent: POST /integrations/google-calendar/connect); stripe
     {secretKey}; mercadopago {accessToken}; twilio {accountSid, authToken, smsFrom?, whatsappFrom?}; meta
     {phoneNumberId, wabaId?, accessToken}. The answer never contains them.
     """

@@ -1,15 +1,18 @@
 """Integration use cases: list, connect (credentials validated per provider, encrypted), disconnect, test, logs;
-and, for adapters, ``load_credentials`` and ``record_sync``."""
+and, for adapters and the capabilities that use them: ``load_credentials``, ``record_sync``, ``mark_disconnected``
+(the provider refuses the credentials for good: ADMINs told), ``connected_tenants`` (a schedule's fan-out) and the
+references that map our ids to the provider's (``find_ref`` / ``keep_ref`` / ``drop_ref``)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from chalicelib.access.permissions import Permission
+from chalicelib.access.permissions import Permission, Role
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
@@ -19,6 +22,7 @@ from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
 from chalicelib.core.errors import InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
+from chalicelib.core.observability import logger
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.core.problems import field_errors
 from chalicelib.integrations import probes, store
@@ -31,6 +35,7 @@ from chalicelib.integrations.models import (
     IntegrationError,
     IntegrationList,
     IntegrationRecord,
+    IntegrationRef,
     IntegrationTest,
     Provider,
     SyncLogEntry,
@@ -38,19 +43,39 @@ from chalicelib.integrations.models import (
 )
 
 __all__ = [
+    "DISCONNECTED_TEMPLATE",
+    "PROVIDER_NAMES",
     "IntegrationNotConnected",
     "connect_integration",
+    "connected_tenants",
     "disconnect_integration",
+    "drop_ref",
     "find_credentials",
+    "find_ref",
+    "keep_ref",
     "list_integrations",
     "list_sync_logs",
     "load_credentials",
+    "mark_disconnected",
     "parse_provider",
     "record_sync",
+    "store_credentials",
+    "system_actor",
     "test_integration",
 ]
 
 _MAX_ERROR_CHARS = 500
+SYSTEM_ACTOR_ID = "system"
+DISCONNECTED_TEMPLATE = "integration.disconnected"
+PROVIDER_NAMES: dict[Provider, str] = {
+    Provider.BITRIX24: "Bitrix24",
+    Provider.BILLY: "Billy",
+    Provider.GOOGLE_CALENDAR: "Google Calendar",
+    Provider.STRIPE: "Stripe",
+    Provider.MERCADOPAGO: "Mercado Pago",
+    Provider.TWILIO: "Twilio",
+    Provider.META: "WhatsApp (Meta)",
+}
 
 
 class IntegrationNotConnected(NotFound):
@@ -94,10 +119,16 @@ def _decrypt(record: IntegrationRecord) -> Credentials:
     return CREDENTIALS[record.provider].model_validate(json.loads(decrypt_field(record.tenant_id, record.credentials)))
 
 
+def system_actor(tenant_id: str) -> Principal:
+    """Who the audit log names for what an integration does by itself (a provider disconnecting it)."""
+    return Principal(user_id=SYSTEM_ACTOR_ID, tenant_id=tenant_id, role=Role.ADMIN, email="integrations@system.invalid")
+
+
 def find_credentials(tenant_id: str, provider: Provider) -> Credentials | None:
-    """The tenant's decrypted credentials for ``provider``, or None when it is not connected."""
+    """The tenant's decrypted credentials for ``provider``, or None when it is not connected (or was disconnected
+    by the provider's refusal)."""
     record = store.get_integration(tenant_id, provider)
-    return None if record is None else _decrypt(record)
+    return None if record is None or not record.connected else _decrypt(record)
 
 
 def load_credentials(tenant_id: str, provider: Provider) -> Credentials:
@@ -123,9 +154,16 @@ def list_integrations(principal: Principal) -> IntegrationList:
 def connect_integration(principal: Principal, provider: Provider, body: ConnectIntegrationRequest) -> Integration:
     """Store (or replace) the tenant's credentials for ``provider``, encrypted; answers without them."""
     require(principal, Permission.INTEGRATIONS_MANAGE)
-    credentials = _credentials(provider, body.credentials)
+    return store_credentials(principal, provider, _credentials(provider, body.credentials), body.version)
+
+
+def store_credentials(
+    principal: Principal, provider: Provider, credentials: Credentials, version: int | None = None
+) -> Integration:
+    """Store (or replace) validated credentials, encrypted, audited, with ``integration.connected|updated``;
+    ``version`` (the one the caller read) guards a replace. A replace also clears a provider's disconnection."""
     current = store.get_integration(principal.tenant_id, provider, consistent=True)
-    if current is not None and body.version is not None and body.version != current.version:
+    if current is not None and version is not None and version != current.version:
         raise VersionConflict(detail=f"the integration is at version {current.version}; reload and retry")
     now = clock.now_iso()
     record = IntegrationRecord(
@@ -133,7 +171,7 @@ def connect_integration(principal: Principal, provider: Provider, body: ConnectI
         provider=provider,
         credentials=encrypt_field(principal.tenant_id, _plain(credentials)),
         summary=credentials.summary(),
-        connected_at=current.connected_at if current else now,
+        connected_at=current.connected_at if current and current.connected else now,
         updated_at=now,
         version=current.version + 1 if current else 1,
     )
@@ -183,6 +221,81 @@ def disconnect_integration(principal: Principal, provider: Provider) -> None:
             ),
         ]
     )
+
+
+def mark_disconnected(tenant_id: str, provider: Provider, reason: str) -> bool:
+    """The provider refuses the credentials for good (a dead refresh token): mark the integration disconnected with
+    ``reason`` (once: False if it already was, or is gone), log it, emit ``integration.disconnected`` and email the
+    tenant's ADMINs (template ``integration.disconnected``). Jobs that need it then find it not connected."""
+    from chalicelib.notifications.outbox import request_message_ops
+    from chalicelib.tenants.service import load_tenant
+
+    current = store.get_integration(tenant_id, provider, consistent=True)
+    if current is None or not current.connected:
+        return False
+    moment = clock.now()
+    at = clock.isoformat(moment)
+    reason = _short(reason)
+    entry = SyncLogEntry(id=new_id(moment), provider=provider, operation="disconnect", ok=False, error=reason, at=at)
+    data = {"provider": provider.value, "reason": reason}
+    variables = {"providerName": PROVIDER_NAMES[provider], "reason": reason}
+    ops = [
+        store.disconnect_op(tenant_id, provider, current.version, reason, at, {"at": at, "message": reason}),
+        store.sync_log_op(tenant_id, entry),
+        audit_op(
+            system_actor(tenant_id),
+            "integration.disconnected",
+            Kind.INTEGRATION,
+            provider.value,
+            before={"provider": provider.value, "summary": current.summary},
+            after={"provider": provider.value, "reason": reason},
+        ),
+        event_put_op(new_event("integration.disconnected", tenant_id, data, subject=provider.value)),
+        *request_message_ops(
+            tenant_id, "email", "role:ADMIN", DISCONNECTED_TEMPLATE, load_tenant(tenant_id).locale, variables
+        ),
+    ]
+    try:
+        Table().transact(ops)
+    except TransactionConflict:
+        return False  # reconnected or disconnected meanwhile
+    logger.warning("integration disconnected by its provider", extra={"provider": provider.value, "reason": reason})
+    return True
+
+
+def connected_tenants(provider: Provider) -> Iterator[str]:
+    """The tenants whose integration with ``provider`` is connected (a platform list, read page by page)."""
+    start: dict[str, str] | None = None
+    while True:
+        tenants, page = store.connected_tenants(provider, 100, start)
+        yield from tenants
+        if page.last_key is None:
+            return
+        start = page.last_key
+
+
+def find_ref(tenant_id: str, provider: Provider, kind: str, local_id: str) -> str | None:
+    """The provider's id for our ``kind`` ``local_id`` (e.g. the Billy product of a catalog service), or None."""
+    ref = store.get_ref(tenant_id, provider, kind, local_id, consistent=True)
+    return None if ref is None else ref.remote_id
+
+
+def keep_ref(tenant_id: str, provider: Provider, kind: str, local_id: str, remote_id: str) -> str:
+    """Remember the provider's id for ours; when another worker kept one first, that one stays and is returned."""
+    ref = IntegrationRef(kind=kind, local_id=local_id, remote_id=remote_id, created_at=clock.isoformat(clock.now()))
+    try:
+        Table().transact([store.put_ref_op(tenant_id, provider, ref)])
+    except TransactionConflict:
+        kept = find_ref(tenant_id, provider, kind, local_id)
+        if kept is not None:
+            return kept
+        raise
+    return remote_id
+
+
+def drop_ref(tenant_id: str, provider: Provider, kind: str, local_id: str) -> None:
+    """Forget the provider's id for ours (its object was deleted there)."""
+    Table().transact([store.delete_ref_op(tenant_id, provider, kind, local_id)])
 
 
 def _short(text: str) -> str:

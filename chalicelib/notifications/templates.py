@@ -290,6 +290,25 @@ _CHANNEL_DISCONNECTED: Texts = {
     ),
 }
 
+_INTEGRATION_DISCONNECTED: Texts = {
+    "pt-BR": (
+        "Integração desconectada: {{ providerName }}",
+        "A integração {{ providerName }} foi desconectada do BTRIX: {{ reason }}. Nada é enviado a ela até que um administrador a reconecte (Integrações).",
+    ),
+    "en-US": (
+        "Integration disconnected: {{ providerName }}",
+        "The {{ providerName }} integration was disconnected from BTRIX: {{ reason }}. Nothing goes to it until an admin reconnects it (Integrations).",
+    ),
+    "es-ES": (
+        "Integración desconectada: {{ providerName }}",
+        "La integración {{ providerName }} se desconectó de BTRIX: {{ reason }}. No se le envía nada hasta que un administrador la reconecte (Integraciones).",
+    ),
+    "da-DK": (
+        "Integration afbrudt: {{ providerName }}",
+        "Integrationen {{ providerName }} blev afbrudt fra BTRIX: {{ reason }}. Intet sendes til den, før en administrator forbinder den igen (Integrationer).",
+    ),
+}
+
 # Templates whose messages a customer is waiting for right now: they go out during quiet hours too.
 _URGENT = frozenset(
     {
@@ -358,6 +377,7 @@ def _defaults() -> dict[str, tuple[TemplateVariant, ...]]:
         ({"user.invitation": _INVITATION}, ("email",)),
         ({"auth.verification_code": _CODE}, ("whatsapp", "sms")),
         ({"channel.disconnected": _CHANNEL_DISCONNECTED}, ("email",)),
+        ({"integration.disconnected": _INTEGRATION_DISCONNECTED}, ("email",)),
     ]
     for texts_by_key, channels in groups:
         for key, texts in texts_by_key.items():

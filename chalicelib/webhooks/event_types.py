@@ -221,6 +221,9 @@ class IntegrationData(EventData):
     """An integration with a provider was connected, changed or disconnected (never its credentials)."""
 
     provider: str
+    reason: str | None = Field(
+        default=None, description="Why the provider disconnected it (a refused refresh token); absent for an ADMIN's"
+    )
 
 
 class WorkflowActionData(EventData):

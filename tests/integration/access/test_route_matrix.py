@@ -31,6 +31,7 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),
     ("POST", "/auth/set-password"),
+    ("GET", "/integrations/google-calendar/callback"),
 }
 
 

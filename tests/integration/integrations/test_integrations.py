@@ -29,13 +29,6 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviderApi]:
         get_settings.cache_clear()
 
 
-@pytest.fixture
-def admin(api: Any) -> Account:
-    """The ADMIN of a fresh tenant with every module."""
-    account, _ = signup(api, plan="corporativo")
-    return account
-
-
 def _secrets(provider: str) -> list[str]:
     identifiers = {"domain", "clientId", "accountSid", "smsFrom", "phoneNumberId", "calendarId"}
     return [value for name, value in GOOD[provider].items() if name not in identifiers]

@@ -1,0 +1,152 @@
+"""Google's OAuth 2.0 for the Calendar: the consent URL, the authorization-code exchange and the refresh grant.
+
+Consent asks for ``access_type=offline`` and ``prompt=consent``: Google gives a refresh token only then (and again
+on every consent, so a reconnect replaces a lost one). A refresh token Google no longer honours (revoked, the user
+removed the app, unused for six months) answers 400 ``invalid_grant``: a ``ProviderError`` of kind ``refused``,
+after which the integration is disconnected rather than retried.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from chalicelib.core import clock
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.resources import GOOGLE_OAUTH_APP, secret_name
+from chalicelib.core.secrets import get_secret
+from chalicelib.integrations.http import ProviderError, json_object, send
+from chalicelib.integrations.models import GoogleCalendarCredentials
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "SCOPES",
+    "OAuthClient",
+    "TokenGrant",
+    "app_client",
+    "btrix_client",
+    "consent_url",
+    "exchange_code",
+    "refresh_access_token",
+]
+
+SCOPES = ("https://www.googleapis.com/auth/calendar.events", "openid", "email")
+_WHAT = "Google OAuth"
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """An OAuth client of Google Cloud: BTRIX's, or a tenant's own."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What the token endpoint answered: an access token until ``expires_at``, and a refresh token on a consent."""
+
+    access_token: str = field(repr=False)
+    expires_at: datetime
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+def btrix_client() -> OAuthClient:
+    """BTRIX's own OAuth client (secret ``google-oauth-app``), the one tenants consent to."""
+    try:
+        app = json.loads(get_secret(secret_name(GOOGLE_OAUTH_APP)))
+    except ValueError as exc:
+        raise DependencyUnavailable(detail="the Google OAuth app secret is not JSON") from exc
+    if not isinstance(app, dict) or not app.get("clientId") or not app.get("clientSecret"):
+        raise DependencyUnavailable(detail="the Google OAuth app secret needs clientId and clientSecret")
+    return OAuthClient(str(app["clientId"]), str(app["clientSecret"]))
+
+
+def app_client(credentials: GoogleCalendarCredentials) -> OAuthClient:
+    """The client the credentials' refresh token belongs to: the tenant's own, else BTRIX's."""
+    if credentials.client_id and credentials.client_secret:
+        return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
+    return btrix_client()
+
+
+def consent_url(client: OAuthClient, redirect_uri: str, state: str, login_hint: str | None = None) -> str:
+    """Where to send the user to consent (offline access, consent prompted so a refresh token comes back)."""
+    query = {
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": " ".join(SCOPES),
+        "access_type": "offline",
+        "prompt": "consent",
+        "include_granted_scopes": "true",
+        "state": state,
+        **({"login_hint": login_hint} if login_hint else {}),
+    }
+    return f"{get_settings().google_oauth_authorize_url}?{urlencode(query)}"
+
+
+def _token_call(form: dict[str, str]) -> TokenGrant:
+    url = get_settings().google_oauth_token_url
+    answered: list[httpx.Response] = []
+
+    def post(http: httpx.Client) -> httpx.Response:
+        answered.append(http.post(url, data=form, headers={"Accept": "application/json"}))
+        return answered[-1]
+
+    try:
+        response = send(_WHAT, post)
+    except ProviderError as exc:
+        # 400 invalid_grant: the code or refresh token is dead (used, revoked, expired); 401 invalid_client: our
+        # client is wrong. Neither gets better by retrying.
+        if exc.status in (400, 401):
+            code = _error_code(answered[-1]) if answered else None
+            raise ProviderError("refused", f"Google refused the grant ({code or exc.status})", exc.status) from exc
+        raise
+    body = json_object(_WHAT, response)
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ProviderError("error", "Google OAuth answered without an access token")
+    lifetime = body.get("expires_in")
+    seconds = int(lifetime) if isinstance(lifetime, int) and lifetime > 0 else 3600
+    refresh = body.get("refresh_token")
+    return TokenGrant(token, clock.now() + timedelta(seconds=seconds), refresh if isinstance(refresh, str) else None)
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def exchange_code(client: OAuthClient, code: str, redirect_uri: str) -> TokenGrant:
+    """Trade the consent's authorization code for tokens (``grant_type=authorization_code``)."""
+    return _token_call(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "redirect_uri": redirect_uri,
+        }
+    )
+
+
+def refresh_access_token(client: OAuthClient, refresh_token: str) -> TokenGrant:
+    """A new access token from the refresh token (``grant_type=refresh_token``; Google keeps the refresh token)."""
+    return _token_call(
+        {
+            "grant_type": "refresh_token",
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "refresh_token": refresh_token,
+        }
+    )
