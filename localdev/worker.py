@@ -47,14 +47,23 @@ class QueueWorker:
         self.consumers: list[tuple[SQSEventConfig, Handler]] = [
             (source, app.handler_map[source.name]) for source in app.event_sources if isinstance(source, SQSEventConfig)
         ]
+        self._queues: dict[str, tuple[str, str]] = {}
+
+    def _queue(self, name: str) -> tuple[str, str]:
+        """(URL, ARN) of queue ``name``, looked up once: a round of polls then costs one call per queue."""
+        if name not in self._queues:
+            client = aws.sqs()
+            url = client.get_queue_url(QueueName=name)["QueueUrl"]
+            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self._queues[name] = (url, arn)
+        return self._queues[name]
 
     def poll_once(self) -> int:
         """One receive per queue; returns how many messages were handled successfully."""
         handled = 0
         client = aws.sqs()
         for source, handler in self.consumers:
-            url = client.get_queue_url(QueueName=str(source.queue))["QueueUrl"]
-            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            url, arn = self._queue(str(source.queue))
             messages = client.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(source.batch_size, 10),

@@ -21,8 +21,8 @@ ids of our own where they allow it, and half-done work is looked up before it is
 Failures: a retryable one (provider unavailable or throttling, our database or a race, an unexpected error) hides
 the message for a full-jitter backoff (``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's
 receive count being the attempt; after the queue's ``maxReceiveCount`` SQS moves it to the DLQ. A fatal one
-(credentials refused, the provider rejecting our data, a handler's ``JobFailed``) and a message no handler takes go
-to the DLQ at once. Either way the job record says ``failed`` with the error, the integration's sync log and
+(credentials refused, the provider rejecting our data, a handler's ``JobFailed``) and a provider event or task no
+handler takes go to the DLQ at once (a workflow action nothing implements is acknowledged: nothing to do). Either way the job record says ``failed`` with the error, the integration's sync log and
 ``lastError`` show it (when the handler names its provider), and ``python -m chalicelib.integrations.redrive``
 puts the DLQ back on the queue, where a failed job runs again.
 """
@@ -320,9 +320,14 @@ def _handle(record: SQSRecord) -> None:
         _to_dlq(record)
         return
     if registration is None:
-        # Kept, not dropped: once a capability handles this kind, a redrive runs it.
-        logger.warning("no handler for integration job: moved to the DLQ", extra={"kind": job.kind})
         _metric("IntegrationJobsUnhandled")
+        if job.kind.startswith("workflow:"):
+            # An action no capability implements (yet) for this entity type: like a tenant without the
+            # integration it needs, there is nothing to do. The entity and its status change are recorded anyway.
+            logger.info("no handler for workflow action: nothing to do", extra={"kind": job.kind})
+            return
+        # A provider's event or a task is data: kept, not dropped; once a capability handles it, a redrive runs it.
+        logger.warning("no handler for integration job: moved to the DLQ", extra={"kind": job.kind})
         _to_dlq(record)
         return
     with tenant_scope(job.tenant_id):

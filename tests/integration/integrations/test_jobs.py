@@ -74,12 +74,13 @@ def test_a_job_runs_once_however_often_its_message_comes(registry: None, drain: 
     for _ in range(3):
         jobs.enqueue_task("test.echo", tenant_id, {"n": 1}, key="once")
     drain(lambda: len(runs) >= 1 and _job_status(tenant_id, runs[0].key) == "done")
-    drain(lambda: not _queue_has(tenant_id))
+    drain(lambda: not _queue_busy())
     assert len(runs) == 1
     assert runs[0].data == {"n": 1}
 
 
-def _queue_has(tenant_id: str) -> bool:
+def _queue_busy() -> bool:
+    """Whether the integrations queue still holds messages (of any test: the drain handles them all)."""
     attributes = aws.sqs().get_queue_attributes(
         QueueUrl=queue_url(queue_name(QueueKind.INTEGRATIONS)),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -133,8 +134,26 @@ def test_an_outage_that_lasts_gives_up_after_the_queues_attempts(registry: None,
     assert f"gave up after {jobs.MAX_ATTEMPTS} attempts" in str(logs[0].error)
 
 
-def test_a_message_no_handler_takes_is_kept_in_the_dlq(registry: None, drain: Any, tenant_id: str) -> None:
+def test_a_task_no_handler_takes_is_kept_in_the_dlq(registry: None, drain: Any, tenant_id: str) -> None:
     jobs.enqueue_task("nobody.handles.this", tenant_id, {}, key="lost")
     dead = _dead_letters(tenant_id)
     drain(lambda: bool(dead()))
     assert [body["task"] for body in dead()] == ["nobody.handles.this"]
+
+
+def test_a_workflow_action_nothing_implements_is_acknowledged(registry: None, drain: Any, tenant_id: str) -> None:
+    action = {
+        "source": "workflow",
+        "action": "send_payment_link",
+        "tenantId": tenant_id,
+        "entityType": "order",
+        "entityId": "O1",
+        "status": "PENDING",
+        "executionId": f"arn:aws:states:us-east-1:123456789012:execution:m:{tenant_id}",
+        "state": "PENDING.OnEnter.1.send_payment_link",
+        "enteredAt": "2026-01-01T10:00:00.000Z",
+    }
+    sqs = aws.sqs()
+    sqs.send_message(QueueUrl=queue_url(queue_name(QueueKind.INTEGRATIONS)), MessageBody=json.dumps(action))
+    drain(lambda: not _queue_busy())
+    assert _dlq_bodies(tenant_id) == []
