@@ -22,9 +22,10 @@ Failures: a retryable one (provider unavailable or throttling, our database or a
 the message for a full-jitter backoff (``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's
 receive count being the attempt; after the queue's ``maxReceiveCount`` SQS moves it to the DLQ. A fatal one
 (credentials refused, the provider rejecting our data, a handler's ``JobFailed``) and a provider event or task no
-handler takes go to the DLQ at once (a workflow action nothing implements is acknowledged: nothing to do). Either way the job record says ``failed`` with the error, the integration's sync log and
-``lastError`` show it (when the handler names its provider), and ``python -m chalicelib.integrations.redrive``
-puts the DLQ back on the queue, where a failed job runs again.
+handler takes go to the DLQ at once (a workflow action nothing implements is acknowledged: nothing to do). Either
+way the job record says ``failed`` with the error, the integration's sync log and ``lastError`` show it (when the
+handler names its provider), and ``python -m chalicelib.integrations.redrive`` puts the DLQ back on the queue,
+where a failed job runs again.
 """
 
 from __future__ import annotations
@@ -268,7 +269,7 @@ def _claim(job: Job) -> tuple[Job, str] | None:
 
 
 def _finish(job: Job, lease: str, status: str, error: str | None = None) -> None:
-    changes: dict[str, Any] = {"status": status, "updatedAt": clock.isoformat(clock.now())}
+    changes: dict[str, Any] = {"status": status, "updatedAt": clock.now_iso()}
     if error is not None:
         changes["error"] = error[:_MAX_ERROR]
     if not store.finish_job(job.tenant_id, job.key, lease, changes):

@@ -282,7 +282,7 @@ def find_ref(tenant_id: str, provider: Provider, kind: str, local_id: str) -> st
 
 def keep_ref(tenant_id: str, provider: Provider, kind: str, local_id: str, remote_id: str) -> str:
     """Remember the provider's id for ours; when another worker kept one first, that one stays and is returned."""
-    ref = IntegrationRef(kind=kind, local_id=local_id, remote_id=remote_id, created_at=clock.isoformat(clock.now()))
+    ref = IntegrationRef(kind=kind, local_id=local_id, remote_id=remote_id, created_at=clock.now_iso())
     try:
         Table().transact([store.put_ref_op(tenant_id, provider, ref)])
     except TransactionConflict:

@@ -50,7 +50,7 @@ def _fresh(record: AccessTokenRecord | None) -> bool:
 def keep_grant(tenant_id: str, provider: Provider, grant: TokenGrant, after: AccessTokenRecord | None) -> None:
     """Store ``grant``'s access token as the integration's current one (a new connection: whatever was there
     goes; its version moves on, so a refresh in flight for the old credentials cannot overwrite it)."""
-    now = clock.isoformat(clock.now())
+    now = clock.now_iso()
     record = AccessTokenRecord(
         tenant_id=tenant_id,
         provider=provider,
@@ -71,9 +71,9 @@ def _take_lease(tenant_id: str, seen: AccessTokenRecord | None) -> str | None:
             tenant_id=tenant_id,
             provider=Provider.GOOGLE_CALENDAR,
             access_token_encrypted="",
-            token_expires_at=clock.isoformat(clock.now()),
+            token_expires_at=clock.now_iso(),
             token_version=0,
-            refreshed_at=clock.isoformat(clock.now()),
+            refreshed_at=clock.now_iso(),
             lease_id=lease,
             lease_until=now + LEASE_S,
         )
