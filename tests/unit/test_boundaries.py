@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "chalicelib"
 # Not a capability: the shared foundation every capability builds on (its own contract forbids the reverse).
 FOUNDATION = {"core"}
-# The integrations capability's own modules (tenant credentials, their probes); the rest of integrations/ are
-# provider clients.
-INTEGRATIONS_CAPABILITY = {"models", "probes", "routes", "service", "store"}
+# The integrations capability's own modules (tenant credentials, their probes, OAuth consent and access tokens, the
+# integrations queue's consumer and its redrive); the rest of integrations/ are provider clients.
+INTEGRATIONS_CAPABILITY = {"consent", "jobs", "models", "probes", "redrive", "routes", "service", "store", "tokens"}
 
 
 def _contracts() -> dict[str, dict[str, Any]]:
