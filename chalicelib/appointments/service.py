@@ -42,7 +42,7 @@ from chalicelib.core.patch import merge_patch
 from chalicelib.core.references import register_reference
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import engine
-from chalicelib.workflows.engine import TransitionContext, TransitionEffects
+from chalicelib.workflows.engine import EntitySpec, TransitionContext, TransitionEffects
 from chalicelib.workflows.models import EntityType, HistoryEntry
 from chalicelib.workflows.service import workflow_version
 
@@ -61,7 +61,7 @@ __all__ = [
     "update_resource",
 ]
 
-ENTITY_TYPE = "appointment"
+ENTITY_TYPE = EntityType.APPOINTMENT
 MAX_DURATION = timedelta(hours=8)
 MAX_RANGE = timedelta(days=31)
 _SLOTS = "slotKeys"
@@ -77,7 +77,8 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects | None:
     return TransitionEffects(changes={_SLOTS: []}, ops=ops)
 
 
-engine.register_entity(ENTITY_TYPE, Kind.APPOINTMENT, _on_transition)
+# The appointment entity as the workflow engine runs it (listed in workflows.entities).
+WORKFLOW = EntitySpec(ENTITY_TYPE, Kind.APPOINTMENT, _on_transition)
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:

@@ -128,10 +128,10 @@ class _Plan:
 
 def _entity_variables(tenant: TenantRecord, variables: dict[str, Any], locale: str) -> dict[str, Any]:
     """Fields of the entity a workflow message is about (order number, total, start time, customer name)."""
-    from chalicelib.workflows import engine
+    from chalicelib.workflows import engine, entities
 
     entity_type, entity_id = variables.get("entityType"), variables.get("entityId")
-    spec = engine.registry.get(entity_type) if isinstance(entity_type, str) else None  # type: ignore[call-overload]
+    spec = entities.find_spec(entity_type) if isinstance(entity_type, str) else None
     if spec is None or not entity_id:
         return {}
     item = engine.find_entity(tenant.id, spec.entity_type, str(entity_id))
@@ -442,9 +442,9 @@ def workflow_notification_id(action: dict[str, Any]) -> str:
 
 def _workflow_notification(job: WorkflowNotifyJob) -> str | None:
     """Create (once) the notification of a workflow ``notify`` action; its id comes from the action's identity."""
-    from chalicelib.workflows import engine
+    from chalicelib.workflows import engine, entities
 
-    spec = engine.registry.get(job.entity_type)  # type: ignore[call-overload]
+    spec = entities.find_spec(job.entity_type)
     if spec is None:
         raise LookupError(f"no capability registered entity type {job.entity_type!r}")
     notification_id = workflow_notification_id(job.model_dump())

@@ -34,12 +34,12 @@ from chalicelib.orders.totals import Priced, price_line, sum_lines
 from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import engine
-from chalicelib.workflows.engine import TransitionContext, TransitionEffects
-from chalicelib.workflows.models import HistoryEntry
+from chalicelib.workflows.engine import EntitySpec, TransitionContext, TransitionEffects
+from chalicelib.workflows.models import EntityType, HistoryEntry
 
 __all__ = ["create_order", "get_order", "list_orders", "order_history", "transition_order", "update_order"]
 
-ENTITY_TYPE = "order"
+ENTITY_TYPE = EntityType.ORDER
 _STOCK = "stockState"  # none → reserved → released | consumed
 
 
@@ -80,7 +80,8 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     return TransitionEffects(changes=changes, ops=ops)
 
 
-engine.register_entity(ENTITY_TYPE, Kind.ORDER, _on_transition)
+# The order entity as the workflow engine runs it (listed in workflows.entities).
+WORKFLOW = EntitySpec(ENTITY_TYPE, Kind.ORDER, _on_transition)
 
 
 def _order(item: Mapping[str, Any]) -> Order:

@@ -233,14 +233,15 @@ def history_op(tenant_id: str, kind: Kind, entity_id: str, entry: HistoryEntry) 
 
 def list_history(
     tenant_id: str, kind: Kind, entity_id: str, limit: int, start_key: Mapping[str, str] | None
-) -> QueryPage:
+) -> QueryPage[HistoryEntry]:
     """One page of the entity's status changes, oldest first (ids are ULIDs: they sort by time)."""
-    return Table().query_page(
+    page = Table().query_page(
         keys.entity_pk(tenant_id, kind, entity_id),
         sort_prefix=keys.child_prefix(_HISTORY),
         limit=limit,
         start_key=start_key,
     )
+    return page.map(lambda item: HistoryEntry.model_validate(strip_storage(item)))
 
 
 def reminder_marker_op(tenant_id: str, kind: Kind, entity_id: str, marker: str) -> WriteOp:

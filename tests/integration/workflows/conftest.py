@@ -17,6 +17,7 @@ from chalicelib.core.db.table import ENTITY
 from chalicelib.core.ids import new_id
 from chalicelib.workflows import engine, store
 from chalicelib.workflows.engine import EntitySpec, OnTransition
+from chalicelib.workflows.entities import entity_specs
 from chalicelib.workflows.models import EntityType
 from tests.support.identity import Account, call, signup
 
@@ -67,7 +68,7 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> Callable[[OnTransition | None
 
     def register(hook: OnTransition | None = None) -> EntitySpec:
         spec = EntitySpec(TEST_TYPE, TEST_KIND, hook)
-        monkeypatch.setitem(engine.registry, TEST_TYPE, spec)
+        monkeypatch.setitem(entity_specs(), TEST_TYPE, spec)
         return spec
 
     register()
