@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.appointments.models import Resource
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.core.errors import AppError
@@ -29,9 +29,6 @@ __all__ = [
     "taken_blocks",
     "update_resource_op",
 ]
-
-_SLOT = "SLOT"
-_RESOURCE_FACET = "RESOURCE"
 
 
 def resource_key(tenant_id: str, resource_id: str) -> tuple[str, str]:
@@ -96,7 +93,7 @@ def claim_ops(
         put_op(
             {
                 PARTITION_KEY: pk,
-                SORT_KEY: keys.child_sk(_SLOT, block),
+                SORT_KEY: keys.child_sk(Child.SLOT, block),
                 ENTITY: "SlotClaim",
                 "appointmentId": appointment_id,
             },
@@ -109,7 +106,7 @@ def claim_ops(
 def release_ops(tenant_id: str, resource_id: str, blocks: Sequence[str]) -> list[WriteOp]:
     """Give the resource's time blocks back."""
     pk = keys.entity_pk(tenant_id, Kind.RESOURCE, resource_id)
-    return [delete_op(pk, keys.child_sk(_SLOT, block)) for block in blocks]
+    return [delete_op(pk, keys.child_sk(Child.SLOT, block)) for block in blocks]
 
 
 def taken_blocks(tenant_id: str, resource_id: str, first: str, last: str) -> set[str]:
@@ -119,7 +116,10 @@ def taken_blocks(tenant_id: str, resource_id: str, first: str, last: str) -> set
     start: dict[str, str] | None = None
     while True:
         page = Table().query_page(
-            pk, sort_between=(keys.child_sk(_SLOT, first), keys.child_sk(_SLOT, last)), limit=1000, start_key=start
+            pk,
+            sort_between=(keys.child_sk(Child.SLOT, first), keys.child_sk(Child.SLOT, last)),
+            limit=1000,
+            start_key=start,
         )
         taken.update(keys.parse_child_sk(str(item[SORT_KEY]))[1] for item in page.items)
         if page.last_key is None:
@@ -141,7 +141,7 @@ def index_keys(item: Mapping[str, Any]) -> dict[str, str]:
     return {
         GSI1.partition_key: keys.collection_pk(tenant_id, Collection.APPOINTMENTS),
         GSI1.sort_key: sort,
-        GSI2.partition_key: keys.facet_pk(tenant_id, Collection.APPOINTMENTS, _RESOURCE_FACET, str(item["resourceId"])),
+        GSI2.partition_key: keys.facet_pk(tenant_id, Collection.APPOINTMENTS, Facet.RESOURCE, str(item["resourceId"])),
         GSI2.sort_key: sort,
     }
 
@@ -158,7 +158,7 @@ def list_appointments(
     if resource_id is None:
         partition, index = keys.collection_pk(tenant_id, Collection.APPOINTMENTS), GSI1
     else:
-        partition, index = keys.facet_pk(tenant_id, Collection.APPOINTMENTS, _RESOURCE_FACET, resource_id), GSI2
+        partition, index = keys.facet_pk(tenant_id, Collection.APPOINTMENTS, Facet.RESOURCE, resource_id), GSI2
     return Table().query_page(partition, index=index, sort_between=between, limit=limit, start_key=start_key)
 
 

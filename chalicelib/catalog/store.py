@@ -10,7 +10,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.catalog.models import Brand, Category, Product
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Collection, Facet, Kind, UniqueField
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, Index, strip_storage
 from chalicelib.core.errors import AppError
@@ -43,7 +43,6 @@ __all__ = [
 
 PRODUCT_ENTITY = "Product"
 CLAIM_ENTITY = "UniqueClaim"
-_CODE_FIELD = "PRODUCTCODE"
 _ACTIVE, _INACTIVE = "A", "I"
 
 
@@ -58,16 +57,23 @@ class Group(Generic[G]):
     kind: Kind
     collection: Collection
     entity: str
-    facet: str
-    name_field: str
+    facet: Facet
+    name_field: UniqueField
     product_index: Index
     model: type[G]
 
 
 CATEGORIES = Group(
-    "category", Kind.CATEGORY, Collection.CATEGORIES, "Category", "CATEGORY", "CATEGORYNAME", GSI2, Category
+    "category",
+    Kind.CATEGORY,
+    Collection.CATEGORIES,
+    "Category",
+    Facet.CATEGORY,
+    UniqueField.CATEGORY_NAME,
+    GSI2,
+    Category,
 )
-BRANDS = Group("brand", Kind.BRAND, Collection.BRANDS, "Brand", "BRAND", "BRANDNAME", GSI3, Brand)
+BRANDS = Group("brand", Kind.BRAND, Collection.BRANDS, "Brand", Facet.BRAND, UniqueField.BRAND_NAME, GSI3, Brand)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def product_key(tenant_id: str, product_id: str) -> tuple[str, str]:
 
 
 def _code_claim_key(tenant_id: str, code: str) -> tuple[str, str]:
-    return keys.unique_pk(tenant_id, _CODE_FIELD, code), keys.UNIQUE_SK
+    return keys.unique_pk(tenant_id, UniqueField.PRODUCT_CODE, code), keys.UNIQUE_SK
 
 
 def _name_sort(product: Product) -> str:

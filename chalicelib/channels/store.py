@@ -39,9 +39,9 @@ __all__ = [
 WHATSAPP_ENTITY = "WhatsAppChannel"
 PORTAL_ENTITY = "BitrixPortal"
 TOKENS_ENTITY = "BitrixPortalTokens"
-PORTAL_FACET = "PORTAL"
-TOKENS_COLLECTION = "B24TOKENS"
-_NUMBER_FIELD = "WAPHONE"
+PORTAL_FACET = keys.Facet.PORTAL
+TOKENS_COLLECTION = keys.PlatformCollection.BITRIX24_TOKENS
+_NUMBER_FIELD = keys.UniqueField.WHATSAPP_NUMBER
 _MAX_NUMBERS_PER_PAGE = 100
 
 ChannelRecord = WhatsAppChannelRecord | PortalRecord

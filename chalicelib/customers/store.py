@@ -11,7 +11,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Collection, Facet, Kind, UniqueField
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.core.text import fold
@@ -35,9 +35,11 @@ __all__ = [
 
 CUSTOMER_ENTITY = "Customer"
 CLAIM_ENTITY = "UniqueClaim"
-_NAME = "NAME"
 ContactField = Literal["email", "phone"]
-_CLAIM_FIELDS: dict[ContactField, str] = {"email": "CUSTOMEREMAIL", "phone": "CUSTOMERPHONE"}
+_CLAIM_FIELDS: dict[ContactField, UniqueField] = {
+    "email": UniqueField.CUSTOMER_EMAIL,
+    "phone": UniqueField.CUSTOMER_PHONE,
+}
 
 
 def customer_key(tenant_id: str, customer_id: str) -> tuple[str, str]:
@@ -64,7 +66,7 @@ def new_customer_op(record: CustomerRecord) -> WriteOp:
             ENTITY: CUSTOMER_ENTITY,
             GSI1.partition_key: keys.collection_pk(record.tenant_id, Collection.CUSTOMERS),
             GSI1.sort_key: keys.time_sk(record.created_at, record.id),
-            GSI2.partition_key: keys.collection_pk(record.tenant_id, Collection.CUSTOMERS, _NAME),
+            GSI2.partition_key: keys.collection_pk(record.tenant_id, Collection.CUSTOMERS, Facet.NAME),
             GSI2.sort_key: _name_sort(record),
             **record.model_dump(),
         }
@@ -134,7 +136,7 @@ def list_customers(tenant_id: str, limit: int, start_key: Mapping[str, str] | No
 def search_customers(tenant_id: str, name_prefix: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
     """One page of the customers whose folded name starts with ``name_prefix``, by name."""
     return Table().query_page(
-        keys.collection_pk(tenant_id, Collection.CUSTOMERS, _NAME),
+        keys.collection_pk(tenant_id, Collection.CUSTOMERS, Facet.NAME),
         index=GSI2,
         sort_prefix=keys.name_prefix(name_prefix),
         limit=limit,

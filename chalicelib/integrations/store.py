@@ -11,7 +11,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Child, Collection, Kind
 from chalicelib.core.db.store import QueryPage, Table, TransactionConflict, WriteOp, change_op, delete_op, put_op
 from chalicelib.core.db.table import (
     ENTITY,
@@ -67,8 +67,6 @@ JOB_ENTITY = "IntegrationJob"
 SYNC_LOG_RETENTION = timedelta(days=90)
 # Longer than the integrations DLQ keeps a message (14 days): a redriven job still finds its record.
 JOB_RETENTION = timedelta(days=15)
-_LOG = "SYNCLOG"
-_CONSENT = "CONSENT"
 CONSENT_ENTITY = "IntegrationConsent"
 _CONNECTED_LIST = (GSI2.partition_key, GSI2.sort_key)
 
@@ -156,7 +154,7 @@ def sync_log_op(tenant_id: str, entry: SyncLogEntry) -> WriteOp:
     return put_op(
         {
             PARTITION_KEY: pk,
-            SORT_KEY: keys.child_sk(_LOG, entry.id),
+            SORT_KEY: keys.child_sk(Child.SYNC_LOG, entry.id),
             ENTITY: SYNC_LOG_ENTITY,
             TTL_ATTRIBUTE: expires,
             **entry.model_dump(mode="json", exclude_none=True),
@@ -170,7 +168,7 @@ def list_sync_logs(
     """One page of the integration's sync log, newest first (entry ids are ULIDs: they sort by time)."""
     pk, _ = integration_key(tenant_id, provider)
     page = Table().query_page(
-        pk, sort_prefix=keys.child_prefix(_LOG), limit=limit, start_key=start_key, newest_first=True
+        pk, sort_prefix=keys.child_prefix(Child.SYNC_LOG), limit=limit, start_key=start_key, newest_first=True
     )
     return [SyncLogEntry.model_validate(strip_storage(item)) for item in page.items], page
 
@@ -255,7 +253,7 @@ def consent_nonce_op(tenant_id: str, provider: Provider, nonce: str, expires_at:
     pk, _ = integration_key(tenant_id, provider)
     item = {
         PARTITION_KEY: pk,
-        SORT_KEY: keys.child_sk(_CONSENT, nonce),
+        SORT_KEY: keys.child_sk(Child.CONSENT, nonce),
         ENTITY: CONSENT_ENTITY,
         TTL_ATTRIBUTE: expires_at,
     }

@@ -8,7 +8,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.core.errors import Conflict
@@ -31,8 +31,6 @@ __all__ = [
 
 STOCK_ENTITY = "Stock"
 MOVEMENT_ENTITY = "StockMovement"
-_MOVEMENT = "MOVEMENT"
-_LOW = "LOW"
 
 
 def _stock_changed() -> Conflict:
@@ -47,7 +45,7 @@ def stock_key(tenant_id: str, product_id: str) -> tuple[str, str]:
 
 
 def _low_keys(tenant_id: str, code: str) -> dict[str, str]:
-    return {GSI2.partition_key: keys.collection_pk(tenant_id, Collection.STOCK, _LOW), GSI2.sort_key: code}
+    return {GSI2.partition_key: keys.collection_pk(tenant_id, Collection.STOCK, Facet.LOW), GSI2.sort_key: code}
 
 
 def new_stock_op(tenant_id: str, record: StockRecord) -> WriteOp:
@@ -157,7 +155,7 @@ def movement_op(tenant_id: str, movement: Movement) -> WriteOp:
     return put_op(
         {
             PARTITION_KEY: keys.entity_pk(tenant_id, Kind.PRODUCT, movement.product_id),
-            SORT_KEY: keys.child_sk(_MOVEMENT, movement.id),
+            SORT_KEY: keys.child_sk(Child.MOVEMENT, movement.id),
             ENTITY: MOVEMENT_ENTITY,
             **movement.model_dump(exclude_none=True),
         }
@@ -168,7 +166,7 @@ def list_stock(tenant_id: str, *, low: bool, limit: int, start_key: Mapping[str,
     """One page of stock levels by product code: all of them, or only those under their threshold."""
     if low:
         return Table().query_page(
-            keys.collection_pk(tenant_id, Collection.STOCK, _LOW), index=GSI2, limit=limit, start_key=start_key
+            keys.collection_pk(tenant_id, Collection.STOCK, Facet.LOW), index=GSI2, limit=limit, start_key=start_key
         )
     return Table().query_page(
         keys.collection_pk(tenant_id, Collection.STOCK), index=GSI1, limit=limit, start_key=start_key
@@ -179,7 +177,7 @@ def list_movements(tenant_id: str, product_id: str, limit: int, start_key: Mappi
     """One page of a product's movements, newest first."""
     return Table().query_page(
         keys.entity_pk(tenant_id, Kind.PRODUCT, product_id),
-        sort_prefix=keys.child_prefix(_MOVEMENT),
+        sort_prefix=keys.child_prefix(Child.MOVEMENT),
         limit=limit,
         start_key=start_key,
         newest_first=True,

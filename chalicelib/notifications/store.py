@@ -14,7 +14,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind, RouteKind
+from chalicelib.core.db.keys import Child, Collection, Facet, Kind, RouteKind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.errors import Conflict
@@ -53,10 +53,6 @@ __all__ = [
 
 NOTIFICATION_ENTITY = "Notification"
 _TEMPLATE_ENTITY = "NotificationTemplate"
-_STATUS = "STATUS"
-_CHANNEL = "CHANNEL"
-_RECIPIENT = "RECIPIENT"
-_PUSH_CHILD = "PUSHSUB"
 
 
 def address_hash(address: str) -> str:
@@ -78,7 +74,7 @@ def notification_key(tenant_id: str, notification_id: str) -> tuple[str, str]:
 
 
 def _status_pk(tenant_id: str, status: str) -> str:
-    return keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, _STATUS, status)
+    return keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, Facet.STATUS, status)
 
 
 def new_notification_ops(record: NotificationRecord) -> list[WriteOp]:
@@ -92,13 +88,15 @@ def new_notification_ops(record: NotificationRecord) -> list[WriteOp]:
         GSI1.sort_key: sort,
         GSI2.partition_key: _status_pk(record.tenant_id, record.status),
         GSI2.sort_key: sort,
-        GSI3.partition_key: keys.facet_pk(record.tenant_id, Collection.NOTIFICATIONS, _CHANNEL, record.channel),
+        GSI3.partition_key: keys.facet_pk(record.tenant_id, Collection.NOTIFICATIONS, Facet.CHANNEL, record.channel),
         GSI3.sort_key: sort,
         ENTITY: NOTIFICATION_ENTITY,
         **record.model_dump(exclude_none=True),
     }
     index = {
-        PARTITION_KEY: keys.facet_pk(record.tenant_id, Collection.NOTIFICATIONS, _RECIPIENT, recipient_key(record.to)),
+        PARTITION_KEY: keys.facet_pk(
+            record.tenant_id, Collection.NOTIFICATIONS, Facet.RECIPIENT, recipient_key(record.to)
+        ),
         SORT_KEY: sort,
         ENTITY: "NotificationRecipientEntry",
         "notificationId": record.id,
@@ -171,14 +169,14 @@ def list_notifications(
     """One page of the tenant's notifications, newest first: all, or those of a status, channel or recipient."""
     table = Table()
     if recipient is not None:
-        partition = keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, _RECIPIENT, recipient_key(recipient))
+        partition = keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, Facet.RECIPIENT, recipient_key(recipient))
         page = table.query_page(partition, sort_between=between, limit=limit, start_key=start_key, newest_first=True)
         found = [get_notification(tenant_id, str(entry["notificationId"])) for entry in page.items]
         return [record for record in found if record is not None], page.last_key
     if status is not None:
         index, partition = GSI2, _status_pk(tenant_id, status)
     elif channel is not None:
-        index, partition = GSI3, keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, _CHANNEL, channel)
+        index, partition = GSI3, keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, Facet.CHANNEL, channel)
     else:
         index, partition = GSI1, keys.collection_pk(tenant_id, Collection.NOTIFICATIONS)
     page = table.query_page(
@@ -298,7 +296,7 @@ def last_inbound_whatsapp(tenant_id: str, phone: str) -> str | None:
 
 def _push_key(tenant_id: str, user_id: str, endpoint: str) -> tuple[str, str]:
     digest = hashlib.sha256(endpoint.encode()).hexdigest()[:32]
-    return keys.entity_pk(tenant_id, Kind.USER, user_id), keys.child_sk(_PUSH_CHILD, digest)
+    return keys.entity_pk(tenant_id, Kind.USER, user_id), keys.child_sk(Child.PUSH_SUBSCRIPTION, digest)
 
 
 def put_push_subscription(tenant_id: str, user_id: str, subscription: Mapping[str, Any]) -> str:
@@ -311,7 +309,7 @@ def put_push_subscription(tenant_id: str, user_id: str, subscription: Mapping[st
 def list_push_subscriptions(tenant_id: str, user_id: str) -> list[dict[str, Any]]:
     """The user's Web Push subscriptions (a handful of browsers)."""
     page = Table().query_page(
-        keys.entity_pk(tenant_id, Kind.USER, user_id), sort_prefix=keys.child_prefix(_PUSH_CHILD), limit=50
+        keys.entity_pk(tenant_id, Kind.USER, user_id), sort_prefix=keys.child_prefix(Child.PUSH_SUBSCRIPTION), limit=50
     )
     return [{**strip_storage(item), "id": keys.parse_child_sk(str(item[SORT_KEY]))[1]} for item in page.items]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY
 from chalicelib.orders.models import Order
@@ -25,9 +25,6 @@ __all__ = [
 ]
 
 ORDER_ENTITY = "Order"
-_CUSTOMER_FACET = "CUSTOMER"
-_USER_ORDER = "ORDER"
-_COUNTER = "COUNTER"
 
 
 def order_key(tenant_id: str, order_id: str) -> tuple[str, str]:
@@ -49,14 +46,14 @@ def _tenant_pk(tenant_id: str) -> str:
 
 def next_order_number(tenant_id: str) -> int:
     """The next order number of the tenant (a number lost to a failed create is skipped, never reused)."""
-    return Table().increment(_tenant_pk(tenant_id), keys.child_sk(_COUNTER, "ORDER-NUMBER"), "count")
+    return Table().increment(_tenant_pk(tenant_id), keys.child_sk(Child.COUNTER, "ORDER-NUMBER"), "count")
 
 
 def monthly_limit_op(tenant_id: str, at: datetime, limit: int) -> WriteOp:
     """Count the order in its month (UTC), failing the transaction if the month already holds ``limit``."""
     month = at.astimezone(UTC).strftime("%Y-%m")
     expires = clock.to_epoch(at) + 62 * 86_400  # kept past the month it counts, for support questions
-    sk = keys.child_sk(_COUNTER, f"ORDERS-{month}")
+    sk = keys.child_sk(Child.COUNTER, f"ORDERS-{month}")
     return counter_op(_tenant_pk(tenant_id), sk, "count", 1, less_than=limit, expires_at=expires, create=True)
 
 
@@ -75,12 +72,12 @@ def new_order_ops(order: Order, workflow_fields: Mapping[str, Any]) -> list[Writ
         **workflow_fields,
     }
     if order.customer_id:
-        item[GSI3.partition_key] = keys.facet_pk(order.tenant_id, Collection.ORDERS, _CUSTOMER_FACET, order.customer_id)
+        item[GSI3.partition_key] = keys.facet_pk(order.tenant_id, Collection.ORDERS, Facet.CUSTOMER, order.customer_id)
         item[GSI3.sort_key] = sort
     mine = {
         PARTITION_KEY: keys.entity_pk(order.tenant_id, Kind.USER, order.created_by),
         # Sorted by creation like the lists; "_" joins time and id because child ids cannot hold "#".
-        SORT_KEY: keys.child_sk(_USER_ORDER, f"{order.created_at}_{order.id}"),
+        SORT_KEY: keys.child_sk(Child.USER_ORDER, f"{order.created_at}_{order.id}"),
         ENTITY: "UserOrder",
         "orderId": order.id,
     }
@@ -103,7 +100,7 @@ def list_orders(
 ) -> QueryPage:
     """One page of the tenant's orders, newest first: all, of one status, or of one customer, in a time range."""
     if customer_id is not None:
-        partition, index = keys.facet_pk(tenant_id, Collection.ORDERS, _CUSTOMER_FACET, customer_id), GSI3
+        partition, index = keys.facet_pk(tenant_id, Collection.ORDERS, Facet.CUSTOMER, customer_id), GSI3
     elif status is not None:
         partition, index = keys.collection_pk(tenant_id, Collection.ORDERS, status), GSI2
     else:
@@ -117,7 +114,7 @@ def list_user_order_refs(tenant_id: str, user_id: str, limit: int, start_key: Ma
     """One page of the ids of the orders a user created, newest first."""
     return Table().query_page(
         keys.entity_pk(tenant_id, Kind.USER, user_id),
-        sort_prefix=keys.child_prefix(_USER_ORDER),
+        sort_prefix=keys.child_prefix(Child.USER_ORDER),
         limit=limit,
         start_key=start_key,
         newest_first=True,

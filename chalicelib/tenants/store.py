@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.keys import Kind, PlatformCollection
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.tenants.models import TenantRecord, TenantStatus
@@ -24,7 +24,6 @@ __all__ = [
 ]
 
 TENANT_ENTITY = "Tenant"
-_LIST = "TENANTS"
 
 
 def tenant_key(tenant_id: str) -> tuple[str, str]:
@@ -33,13 +32,13 @@ def tenant_key(tenant_id: str) -> tuple[str, str]:
 
 
 def _status_list(status: TenantStatus) -> str:
-    return keys.platform_collection_pk(f"{_LIST}-{status.upper()}")
+    return keys.platform_collection_pk(f"{PlatformCollection.TENANTS}-{status.upper()}")
 
 
 def _index_keys(record: TenantRecord) -> dict[str, str]:
     sort = keys.time_sk(record.created_at, record.id)
     return {
-        GSI1.partition_key: keys.platform_collection_pk(_LIST),
+        GSI1.partition_key: keys.platform_collection_pk(PlatformCollection.TENANTS),
         GSI1.sort_key: sort,
         GSI2.partition_key: _status_list(record.status),
         GSI2.sort_key: sort,
@@ -93,6 +92,10 @@ def list_tenants(status: TenantStatus | None, limit: int, start_key: Mapping[str
     """One page of tenants, newest first, optionally only those with ``status``."""
     if status is None:
         return Table().query_page(
-            keys.platform_collection_pk(_LIST), index=GSI1, limit=limit, start_key=start_key, newest_first=True
+            keys.platform_collection_pk(PlatformCollection.TENANTS),
+            index=GSI1,
+            limit=limit,
+            start_key=start_key,
+            newest_first=True,
         )
     return Table().query_page(_status_list(status), index=GSI2, limit=limit, start_key=start_key, newest_first=True)

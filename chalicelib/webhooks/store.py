@@ -10,7 +10,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Child, Collection, Kind
 from chalicelib.core.db.store import (
     QueryPage,
     Table,
@@ -49,9 +49,6 @@ __all__ = [
 
 ENDPOINT_ENTITY = "WebhookEndpoint"
 DELIVERY_ENTITY = "WebhookDelivery"
-_DELIVERY = "DELIVERY"
-_RATE = "RATE"
-_COUNTER = "COUNTER"
 _ENDPOINT_COUNT = "count"
 # Few endpoints per tenant: the fan-out reads all of them with one Query for every event of the tenant.
 MAX_ENDPOINTS = 20
@@ -67,11 +64,11 @@ def endpoint_key(tenant_id: str, endpoint_id: str) -> tuple[str, str]:
 
 def delivery_key(tenant_id: str, endpoint_id: str, delivery_id: str) -> tuple[str, str]:
     """(PK, SK) of a delivery: a child of its endpoint, sorted by message id (a ULID, so by time)."""
-    return keys.entity_pk(tenant_id, Kind.WEBHOOK_ENDPOINT, endpoint_id), keys.child_sk(_DELIVERY, delivery_id)
+    return keys.entity_pk(tenant_id, Kind.WEBHOOK_ENDPOINT, endpoint_id), keys.child_sk(Child.DELIVERY, delivery_id)
 
 
 def _counter_key(tenant_id: str) -> tuple[str, str]:
-    return keys.entity_pk(tenant_id, Kind.TENANT, tenant_id), keys.child_sk(_COUNTER, "WEBHOOKENDPOINTS")
+    return keys.entity_pk(tenant_id, Kind.TENANT, tenant_id), keys.child_sk(Child.COUNTER, "WEBHOOKENDPOINTS")
 
 
 def _collection(tenant_id: str) -> str:
@@ -191,7 +188,7 @@ def list_deliveries(tenant_id: str, endpoint_id: str, limit: int, start_key: Map
     """One page of the endpoint's deliveries, newest first."""
     return Table().query_page(
         keys.entity_pk(tenant_id, Kind.WEBHOOK_ENDPOINT, endpoint_id),
-        sort_prefix=keys.child_prefix(_DELIVERY),
+        sort_prefix=keys.child_prefix(Child.DELIVERY),
         limit=limit,
         start_key=start_key,
         newest_first=True,
@@ -234,7 +231,7 @@ def count_send(tenant_id: str, endpoint_id: str, second: int) -> int:
     """Count one send to the endpoint in epoch second ``second``; returns the count so far in that second."""
     return Table().increment(
         keys.entity_pk(tenant_id, Kind.WEBHOOK_ENDPOINT, endpoint_id),
-        keys.child_sk(_RATE, str(second)),
+        keys.child_sk(Child.RATE, str(second)),
         "count",
         expires_at=second + _RATE_WINDOW_TTL_S,
     )

@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Child, Collection, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, condition_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, strip_storage
 from chalicelib.core.errors import AppError
@@ -46,10 +46,6 @@ VERSION_ENTITY = "WorkflowVersion"
 HISTORY_ENTITY = "StatusChange"
 RUNTIME_ENTITY = "WorkflowRuntime"
 REMINDER_ENTITY = "WorkflowReminder"
-_VERSION = "VERSION"
-_HISTORY = "HISTORY"
-_REMINDER = "REMINDER"
-_RUNTIME_SK = keys.child_sk("WORKFLOW", "RUNTIME")
 _REMINDER_TTL = timedelta(days=30)
 _STATUS = "status"
 _TOKEN = "taskToken"
@@ -72,7 +68,7 @@ def _workflow_pk(tenant_id: str, entity_type: EntityType) -> str:
 
 
 def _version_sk(version: int) -> str:
-    return keys.child_sk(_VERSION, f"{version:010d}")
+    return keys.child_sk(Child.VERSION, f"{version:010d}")
 
 
 def entity_key(tenant_id: str, kind: Kind, entity_id: str) -> tuple[str, str]:
@@ -146,7 +142,7 @@ def _runtime_op(
     condition: ConditionBase | None = None,
 ) -> WriteOp:
     # The runtime item is made by its first write (the execution's start or its first park).
-    return change_op(pk, _RUNTIME_SK, set_=set_, remove=remove, condition=condition, must_exist=False)
+    return change_op(pk, keys.WORKFLOW_RUNTIME_SK, set_=set_, remove=remove, condition=condition, must_exist=False)
 
 
 def _runtime(item: Mapping[str, Any]) -> RuntimeState:
@@ -162,7 +158,7 @@ def _runtime(item: Mapping[str, Any]) -> RuntimeState:
 
 def get_runtime(tenant_id: str, kind: Kind, entity_id: str) -> RuntimeState:
     """The entity's runtime state (empty when no execution has parked or started yet)."""
-    item = Table().get(keys.entity_pk(tenant_id, kind, entity_id), _RUNTIME_SK, consistent=True)
+    item = Table().get(keys.entity_pk(tenant_id, kind, entity_id), keys.WORKFLOW_RUNTIME_SK, consistent=True)
     return _runtime(item or {})
 
 
@@ -208,7 +204,7 @@ def release_token_op(tenant_id: str, kind: Kind, entity_id: str, token: str | No
     there still is none. Fails when a park stored a token since: the transition reads again."""
     pk = keys.entity_pk(tenant_id, kind, entity_id)
     if token is None:
-        return condition_op(pk, _RUNTIME_SK, Attr(_TOKEN).not_exists())
+        return condition_op(pk, keys.WORKFLOW_RUNTIME_SK, Attr(_TOKEN).not_exists())
     return _runtime_op(pk, remove=(_TOKEN,), condition=Attr(_TOKEN).eq(token))
 
 
@@ -224,7 +220,7 @@ def history_op(tenant_id: str, kind: Kind, entity_id: str, entry: HistoryEntry) 
     return put_op(
         {
             PARTITION_KEY: keys.entity_pk(tenant_id, kind, entity_id),
-            SORT_KEY: keys.child_sk(_HISTORY, entry.id),
+            SORT_KEY: keys.child_sk(Child.HISTORY, entry.id),
             ENTITY: HISTORY_ENTITY,
             **entry.model_dump(),
         }
@@ -237,7 +233,7 @@ def list_history(
     """One page of the entity's status changes, oldest first (ids are ULIDs: they sort by time)."""
     page = Table().query_page(
         keys.entity_pk(tenant_id, kind, entity_id),
-        sort_prefix=keys.child_prefix(_HISTORY),
+        sort_prefix=keys.child_prefix(Child.HISTORY),
         limit=limit,
         start_key=start_key,
     )
@@ -250,7 +246,7 @@ def reminder_marker_op(tenant_id: str, kind: Kind, entity_id: str, marker: str) 
     return put_op(
         {
             PARTITION_KEY: keys.entity_pk(tenant_id, kind, entity_id),
-            SORT_KEY: keys.child_sk(_REMINDER, marker),
+            SORT_KEY: keys.child_sk(Child.REMINDER, marker),
             ENTITY: REMINDER_ENTITY,
             TTL_ATTRIBUTE: clock.to_epoch(clock.now() + _REMINDER_TTL),
         }

@@ -8,6 +8,9 @@ Two kinds of key are deliberately outside every tenant and are read only with th
 the platform's list of tenants (a GSI entry on each tenant's item) and brute-force counters, which count
 attempts before anyone is known to belong to a tenant.
 
+The names of the key segments (kinds, collections, children, facets, unique fields, routes, platform lists) are the
+enums below; stores use them and spell no segment themselves.
+
 Access patterns (pattern → index → key shape); rows marked (planned) land with their capability. Names in
 sort keys are folded (``core.text.fold``: NFKD, accents dropped, casefolded), so lists sort and prefix-search
 case- and accent-insensitively. GSI3 exists for one pattern: a product sits in one category AND one brand list,
@@ -47,6 +50,8 @@ OAuth consent state used once (TTL 10 min)      table  PK=T#<t>#INTEGRATION#<pro
 tenants connected to a provider (platform)      GSI2   GSI2PK=PLATFORM#CONNECTED#<provider>  GSI2SK=<tenantId>
 integrations queue job, done once (TTL)         table  PK=T#<t>#INTEGRATIONJOB#<key hash>  SK=META
 sessions of a user (refresh-token families)     table  PK=T#<t>#USER#<id>              SK begins_with SESSION#
+a refresh token, an invitation (hashed)         table  PK=ROUTE#REFRESH|INVITE#<sha256> SK=ROUTE
+WhatsApp verification code of a user (TTL)     table  PK=T#<t>#USER#<id>              SK=OTP#WHATSAPP
 audit trail of an entity                        table  PK=<the entity's PK>            SK begins_with AUDIT#
 workflow of an entity type (current version)    table  PK=T#<t>#WORKFLOW#<entityType>  SK=META
 workflow versions (immutable)                   table  PK=T#<t>#WORKFLOW#<entityType>  SK=VERSION#<n, 10 digits>
@@ -108,12 +113,15 @@ __all__ = [
     "STOCK_SK",
     "UNIQUE_SK",
     "WHATSAPP_WINDOW_SK",
+    "WORKFLOW_RUNTIME_SK",
     "Child",
     "Collection",
     "EntityRef",
     "InvalidKey",
     "Kind",
+    "PlatformCollection",
     "RouteKind",
+    "UniqueField",
     "child_prefix",
     "child_sk",
     "collection_pk",
@@ -182,6 +190,7 @@ PORTAL_TOKEN_SK = "TOKEN"
 ACCESS_TOKEN_SK = "ACCESSTOKEN"
 _REF = "REF"
 _CONNECTED = "CONNECTED"
+WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
 _WHATSAPP_WINDOW = "WAWINDOW"
 
 
@@ -255,7 +264,7 @@ class RouteKind(StrEnum):
 
 
 class Child(StrEnum):
-    """Kinds of item under an entity (``<CHILD>#<id>`` sort keys in the entity's partition)."""
+    """Kinds of item under an entity: ``<CHILD>#<id>`` sort keys in the entity's partition."""
 
     SESSION = "SESSION"
     ONE_TIME_CODE = "OTP"
@@ -274,6 +283,41 @@ class Child(StrEnum):
     USER_ORDER = "ORDER"
     MESSAGE = "MSG"
     PROVIDER_MESSAGE = "WAMID"
+    CONSENT = "CONSENT"
+
+
+class Facet(StrEnum):
+    """How a collection is narrowed: ``T#<t>#<COLLECTION>#<FACET>[#<value>]`` (by a reference, a field, a name)."""
+
+    STATUS = "STATUS"
+    CHANNEL = "CHANNEL"
+    RECIPIENT = "RECIPIENT"
+    CUSTOMER = "CUSTOMER"
+    CATEGORY = "CATEGORY"
+    BRAND = "BRAND"
+    RESOURCE = "RESOURCE"
+    CONTACT = "CONTACT"
+    PORTAL = "PORTAL"
+    NAME = "NAME"
+    LOW = "LOW"
+
+
+class UniqueField(StrEnum):
+    """Values that are unique in a tenant: ``T#<t>#UNIQUE#<FIELD>#<value>`` claims."""
+
+    PRODUCT_CODE = "PRODUCTCODE"
+    CATEGORY_NAME = "CATEGORYNAME"
+    BRAND_NAME = "BRANDNAME"
+    CUSTOMER_EMAIL = "CUSTOMEREMAIL"
+    CUSTOMER_PHONE = "CUSTOMERPHONE"
+    WHATSAPP_NUMBER = "WAPHONE"
+
+
+class PlatformCollection(StrEnum):
+    """Lists across tenants, for the platform: ``PLATFORM#<COLLECTION>``."""
+
+    TENANTS = "TENANTS"
+    BITRIX24_TOKENS = "B24TOKENS"
 
 
 @dataclass(frozen=True)

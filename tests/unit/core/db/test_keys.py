@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, InvalidKey, Kind, RouteKind
+from chalicelib.core.db.keys import (
+    Child,
+    Collection,
+    Facet,
+    InvalidKey,
+    Kind,
+    PlatformCollection,
+    RouteKind,
+    UniqueField,
+)
 
 
 @pytest.mark.parametrize("kind", list(Kind))
@@ -26,6 +35,33 @@ def test_child_sk_round_trips_and_prefix_matches_it() -> None:
     key = keys.child_sk("HISTORY", "01H")
     assert keys.parse_child_sk(key) == ("HISTORY", "01H")
     assert key.startswith(keys.child_prefix("HISTORY"))
+
+
+@pytest.mark.parametrize("child", list(Child))
+def test_child_sk_round_trips_for_every_child(child: Child) -> None:
+    key = keys.child_sk(child, "01C")
+    assert keys.parse_child_sk(key) == (child, "01C")
+    assert key.startswith(keys.child_prefix(child))
+
+
+@pytest.mark.parametrize("facet", list(Facet))
+def test_facet_pk_round_trips_for_every_facet(facet: Facet) -> None:
+    key = keys.facet_pk("t1", Collection.ORDERS, facet, "v1")
+    assert keys.parse_facet_pk(key) == ("t1", Collection.ORDERS, facet, "v1")
+
+
+@pytest.mark.parametrize("field", list(UniqueField))
+def test_unique_pk_round_trips_for_every_field(field: UniqueField) -> None:
+    assert keys.parse_unique_pk(keys.unique_pk("t1", field, "v1")) == ("t1", field, "v1")
+
+
+@pytest.mark.parametrize("collection", list(PlatformCollection))
+def test_platform_collection_pk_round_trips_for_every_list(collection: PlatformCollection) -> None:
+    assert keys.parse_platform_collection_pk(keys.platform_collection_pk(collection)) == collection
+
+
+def test_the_workflow_runtime_item_is_a_child_of_its_entity() -> None:
+    assert keys.parse_child_sk(keys.WORKFLOW_RUNTIME_SK) == (Child.WORKFLOW, "RUNTIME")
 
 
 def test_time_sk_round_trips_and_sorts_by_time() -> None:
