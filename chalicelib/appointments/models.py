@@ -18,6 +18,7 @@ __all__ = [
     "WEEKDAYS",
     "Appointment",
     "AppointmentListQuery",
+    "AppointmentRecord",
     "Availability",
     "AvailabilityQuery",
     "BookAppointmentRequest",
@@ -145,6 +146,16 @@ class Appointment(ApiModel):
     created_at: str
     updated_at: str
     version: int = 1
+
+
+class AppointmentRecord(Appointment):
+    """An appointment as stored: what the API shows, plus the time blocks of its resource it holds."""
+
+    slot_keys: list[str] = Field(default_factory=list)
+
+    def view(self) -> Appointment:
+        """The API view of the stored appointment."""
+        return Appointment.model_validate(self.model_dump(include=set(Appointment.model_fields)))
 
 
 class BookAppointmentRequest(ApiModel):

@@ -7,7 +7,7 @@ people booking the same time race on those claims and exactly one wins. Ending c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from chalicelib.appointments import store
 from chalicelib.appointments.models import (
     Appointment,
     AppointmentListQuery,
+    AppointmentRecord,
     Availability,
     AvailabilityQuery,
     BookAppointmentRequest,
@@ -33,7 +34,6 @@ from chalicelib.catalog.service import find_product
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, VersionConflict, update_op
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -72,8 +72,8 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects | None:
     target = ctx.definition.status(ctx.to_status)
     if not (target.terminal and target.outcome == "cancelled"):
         return None
-    blocks = [str(b) for b in ctx.entity.get(_SLOTS, [])]
-    ops = store.release_ops(ctx.tenant_id, str(ctx.entity["resourceId"]), blocks)
+    appointment = store.appointment_of(ctx.entity)
+    ops = store.release_ops(ctx.tenant_id, appointment.resource_id, appointment.slot_keys)
     return TransitionEffects(changes={_SLOTS: []}, ops=ops)
 
 
@@ -144,7 +144,7 @@ def list_resources(principal: Principal, query: PageParams) -> Page[Resource]:
         tenant_id=principal.tenant_id,
         scope="resources",
         fetch=lambda start: store.list_resources(principal.tenant_id, query.limit, start),
-        convert=lambda item: Resource.model_validate(strip_storage(item)),
+        convert=lambda resource: resource,
     )
 
 
@@ -206,13 +206,6 @@ def _slot_taken(resource: Resource) -> Conflict:
     )
 
 
-_FIELDS = {field.alias or name for name, field in Appointment.model_fields.items()}
-
-
-def _appointment(item: Mapping[str, Any]) -> Appointment:
-    return Appointment.model_validate({k: v for k, v in strip_storage(item).items() if k in _FIELDS})
-
-
 def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
     """Book a service with a resource at a time; 409 when someone booked an overlapping time first."""
     require(principal, Permission.APPOINTMENTS_WRITE)
@@ -225,7 +218,7 @@ def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
     now = clock.isoformat(moment)
     blocks = block_keys(start, duration)
     appointment_id = new_id(moment)
-    item: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "id": appointment_id,
         "tenantId": principal.tenant_id,
         "resourceId": resource.id,
@@ -242,10 +235,11 @@ def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
         **({"assignedTo": resource.user_id} if resource.user_id else {}),
         **engine.initial_fields(principal.tenant_id, ENTITY_TYPE),
     }
-    appointment = _appointment(item)
-    event_data = {"resourceId": resource.id, "startsAt": item["startsAt"], "status": appointment.status}
+    record = AppointmentRecord.model_validate(fields)
+    appointment = record.view()
+    event_data = {"resourceId": resource.id, "startsAt": record.starts_at, "status": appointment.status}
     ops = [
-        store.new_appointment_op(item),
+        store.new_appointment_op(record),
         audit_op(principal, "appointment.booked", Kind.APPOINTMENT, appointment_id, after=appointment.model_dump()),
         event_put_op(new_event("appointment.booked", principal.tenant_id, event_data, subject=appointment_id)),
     ]
@@ -255,30 +249,31 @@ def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
     return appointment
 
 
-def _load(principal: Principal, appointment_id: str, *, consistent: bool = False) -> dict[str, Any]:
-    item = store.get_appointment(principal.tenant_id, appointment_id, consistent=consistent)
-    if item is None:
+def _load(principal: Principal, appointment_id: str, *, consistent: bool = False) -> AppointmentRecord:
+    record = store.get_appointment(principal.tenant_id, appointment_id, consistent=consistent)
+    if record is None:
         raise NotFound(detail=f"no appointment {appointment_id}")
-    return item
+    return record
 
 
 def get_appointment(principal: Principal, appointment_id: str) -> Appointment:
     """One appointment."""
     require(principal, Permission.APPOINTMENTS_READ)
-    return _appointment(_load(principal, appointment_id))
+    return _load(principal, appointment_id).view()
 
 
 def reschedule(principal: Principal, appointment_id: str, body: RescheduleRequest) -> Appointment:
     """Move an appointment to another time (and resource): its old time is freed and the new one claimed at once."""
     require(principal, Permission.APPOINTMENTS_WRITE)
-    item = _load(principal, appointment_id, consistent=True)
-    if int(item["version"]) != body.version:
-        raise VersionConflict(detail=f"the appointment is at version {item['version']}; reload and retry")
-    definition = workflow_version(principal.tenant_id, EntityType.APPOINTMENT, int(item["workflowVersion"])).definition
-    if definition.status(str(item["status"])).terminal:
-        raise _invalid("body.startsAt", f"the appointment is {item['status']}; it cannot move", "final")
-    resource = _load_resource(principal.tenant_id, body.resource_id or str(item["resourceId"]))
-    service = _service(principal.tenant_id, str(item["serviceId"]), resource, "body.resourceId")
+    record = _load(principal, appointment_id, consistent=True)
+    if record.version != body.version:
+        raise VersionConflict(detail=f"the appointment is at version {record.version}; reload and retry")
+    before = record.model_dump(exclude_none=True)
+    definition = workflow_version(principal.tenant_id, ENTITY_TYPE, int(before["workflowVersion"])).definition
+    if definition.status(record.status).terminal:
+        raise _invalid("body.startsAt", f"the appointment is {record.status}; it cannot move", "final")
+    resource = _load_resource(principal.tenant_id, body.resource_id or record.resource_id)
+    service = _service(principal.tenant_id, record.service_id, resource, "body.resourceId")
     duration = timedelta(minutes=int(service.duration_minutes or 0))
     start = body.starts_at.astimezone(UTC)
     _bookable(resource, start, duration, field="body.startsAt")
@@ -291,12 +286,12 @@ def reschedule(principal: Principal, appointment_id: str, body: RescheduleReques
         _SLOTS: blocks,
         **({"assignedTo": resource.user_id} if resource.user_id else {}),
     }
-    after = {**item, **changes, "version": body.version + 1}
+    after = AppointmentRecord.model_validate({**before, **changes, "version": body.version + 1})
     changes.update(store.index_keys(after))
-    old = [str(b) for b in item.get(_SLOTS, [])]
+    old = record.slot_keys
     # Blocks the appointment already holds (a move by a few minutes) stay claimed: releasing and claiming the
     # same item in one transaction is not allowed, and there is nothing to change about them.
-    kept = set(old) & set(blocks) if resource.id == item["resourceId"] else set()
+    kept = set(old) & set(blocks) if resource.id == record.resource_id else set()
     moved = {"startsAt": changes["startsAt"], "resourceId": resource.id}
     changed = VersionConflict(detail="the appointment changed meanwhile; reload and retry")
     ops = [
@@ -307,17 +302,22 @@ def reschedule(principal: Principal, appointment_id: str, body: RescheduleReques
             conflict=changed,
         ),
         audit_op(
-            principal, "appointment.rescheduled", Kind.APPOINTMENT, appointment_id, before=dict(item), after=after
+            principal,
+            "appointment.rescheduled",
+            Kind.APPOINTMENT,
+            appointment_id,
+            before=before,
+            after=after.model_dump(exclude_none=True),
         ),
         event_put_op(new_event("appointment.rescheduled", principal.tenant_id, moved, subject=appointment_id)),
-        *store.release_ops(principal.tenant_id, str(item["resourceId"]), [b for b in old if b not in kept]),
+        *store.release_ops(principal.tenant_id, record.resource_id, [b for b in old if b not in kept]),
     ]
     new_blocks = [b for b in blocks if b not in kept]
     claims = store.claim_ops(principal.tenant_id, resource.id, new_blocks, appointment_id, taken=_slot_taken(resource))
     # Claims first: a taken slot is the answer even when the appointment also changed meanwhile.
     Table().transact([*claims, *ops])
     engine.refresh_timers(principal.tenant_id, ENTITY_TYPE, appointment_id)
-    return _appointment(after)
+    return after.view()
 
 
 def transition_appointment(
@@ -326,7 +326,8 @@ def transition_appointment(
     """Move the appointment along its status flow (confirm, check in, complete, cancel, no-show)."""
     require(principal, Permission.APPOINTMENTS_WRITE)
     _load(principal, appointment_id)
-    return _appointment(engine.transition(principal, ENTITY_TYPE, appointment_id, to, note, version).entity)
+    result = engine.transition(principal, ENTITY_TYPE, appointment_id, to, note, version)
+    return store.appointment_of(result.entity).view()
 
 
 def appointment_history(principal: Principal, appointment_id: str, params: PageParams) -> Page[HistoryEntry]:
@@ -348,7 +349,7 @@ def list_appointments(principal: Principal, query: AppointmentListQuery) -> Page
         fetch=lambda start: store.list_appointments(
             principal.tenant_id, query.resource_id, (low, high), query.limit, start
         ),
-        convert=_appointment,
+        convert=AppointmentRecord.view,
     )
 
 

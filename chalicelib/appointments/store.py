@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from chalicelib.appointments.models import Resource
+from chalicelib.appointments.models import AppointmentRecord, Resource
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op, update_op
@@ -15,6 +15,7 @@ from chalicelib.core.text import fold
 
 __all__ = [
     "appointment_key",
+    "appointment_of",
     "claim_ops",
     "existing_resource_ids",
     "get_appointment",
@@ -76,11 +77,12 @@ def get_resource(tenant_id: str, resource_id: str, *, consistent: bool = False) 
     return Resource.model_validate(strip_storage(item)) if item else None
 
 
-def list_resources(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def list_resources(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage[Resource]:
     """One page of resources by name."""
-    return Table().query_page(
+    page = Table().query_page(
         keys.collection_pk(tenant_id, Collection.RESOURCES), index=GSI1, limit=limit, start_key=start_key
     )
+    return page.map(lambda item: Resource.model_validate(strip_storage(item)))
 
 
 def claim_ops(
@@ -127,39 +129,47 @@ def taken_blocks(tenant_id: str, resource_id: str, first: str, last: str) -> set
         start = page.last_key
 
 
-def new_appointment_op(item: Mapping[str, Any]) -> WriteOp:
-    """Create an appointment item (already holding its workflow fields), listed by time and by resource."""
-    tenant_id, appointment_id = str(item["tenantId"]), str(item["id"])
-    pk, sk = appointment_key(tenant_id, appointment_id)
-    return put_op({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "Appointment", **index_keys(item), **item})
+def new_appointment_op(record: AppointmentRecord) -> WriteOp:
+    """Create an appointment (already holding its workflow fields), listed by time and by resource."""
+    pk, sk = appointment_key(record.tenant_id, record.id)
+    item = {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "Appointment", **index_keys(record)}
+    return put_op({**item, **record.model_dump(exclude_none=True)})
 
 
-def index_keys(item: Mapping[str, Any]) -> dict[str, str]:
+def index_keys(record: AppointmentRecord) -> dict[str, str]:
     """The list entries of an appointment (they move when it is rescheduled)."""
-    tenant_id, appointment_id, starts_at = str(item["tenantId"]), str(item["id"]), str(item["startsAt"])
-    sort = keys.time_sk(starts_at, appointment_id)
+    sort = keys.time_sk(record.starts_at, record.id)
     return {
-        GSI1.partition_key: keys.collection_pk(tenant_id, Collection.APPOINTMENTS),
+        GSI1.partition_key: keys.collection_pk(record.tenant_id, Collection.APPOINTMENTS),
         GSI1.sort_key: sort,
-        GSI2.partition_key: keys.facet_pk(tenant_id, Collection.APPOINTMENTS, Facet.RESOURCE, str(item["resourceId"])),
+        GSI2.partition_key: keys.facet_pk(
+            record.tenant_id, Collection.APPOINTMENTS, Facet.RESOURCE, record.resource_id
+        ),
         GSI2.sort_key: sort,
     }
 
 
-def get_appointment(tenant_id: str, appointment_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
-    """The stored appointment item, or None."""
-    return Table().get(*appointment_key(tenant_id, appointment_id), consistent=consistent)
+def appointment_of(item: Mapping[str, Any]) -> AppointmentRecord:
+    """The appointment a stored item (or the workflow engine's view of it) holds."""
+    return AppointmentRecord.from_attributes_of(item)
+
+
+def get_appointment(tenant_id: str, appointment_id: str, *, consistent: bool = False) -> AppointmentRecord | None:
+    """The stored appointment, or None."""
+    item = Table().get(*appointment_key(tenant_id, appointment_id), consistent=consistent)
+    return appointment_of(item) if item else None
 
 
 def list_appointments(
     tenant_id: str, resource_id: str | None, between: tuple[str, str], limit: int, start_key: Mapping[str, str] | None
-) -> QueryPage:
+) -> QueryPage[AppointmentRecord]:
     """One page of appointments by start time (of one resource, or all)."""
     if resource_id is None:
         partition, index = keys.collection_pk(tenant_id, Collection.APPOINTMENTS), GSI1
     else:
         partition, index = keys.facet_pk(tenant_id, Collection.APPOINTMENTS, Facet.RESOURCE, resource_id), GSI2
-    return Table().query_page(partition, index=index, sort_between=between, limit=limit, start_key=start_key)
+    page = Table().query_page(partition, index=index, sort_between=between, limit=limit, start_key=start_key)
+    return page.map(appointment_of)
 
 
 def existing_resource_ids(tenant_id: str, resource_ids: Iterable[str]) -> set[str]:

@@ -23,7 +23,6 @@ from chalicelib.catalog.store import BRANDS, CATEGORIES, G, Group
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -184,7 +183,7 @@ def list_products(principal: Principal, query: ProductListQuery) -> Page[Product
     start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
     page = store.list_products(listing, active=query.active, name_prefix=prefix, limit=query.limit, start_key=start)
     return Page[Product](
-        items=[Product.model_validate(strip_storage(item)) for item in page.items],
+        items=page.items,
         next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
     )
 
@@ -340,7 +339,7 @@ def list_groups(principal: Principal, group: Group[G], query: GroupListQuery) ->
     start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
     page = store.list_groups(tenant, group, prefix, query.limit, start)
     return Page(
-        items=[group.model.model_validate(strip_storage(item)) for item in page.items],
+        items=page.items,
         next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
     )
 

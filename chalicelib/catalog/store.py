@@ -144,7 +144,7 @@ def update_product_op(before: Product, after: Product, changes: Mapping[str, Any
 def get_product(tenant_id: str, product_id: str, *, consistent: bool = False) -> Product | None:
     """The product, or None."""
     item = Table().get(*product_key(tenant_id, product_id), consistent=consistent)
-    return Product.model_validate(strip_storage(item)) if item else None
+    return _product(item) if item else None
 
 
 def find_code(tenant_id: str, code: str) -> str | None:
@@ -172,12 +172,23 @@ def list_products(
     name_prefix: str,
     limit: int,
     start_key: Mapping[str, str] | None,
-) -> QueryPage:
+) -> QueryPage[Product]:
     """One page of products, active ones first, each group by folded name, optionally by a name prefix.
 
     Without ``active`` the page may span both groups: it reads the active range, then the inactive one, so
     the list needs no filter. A cursor says which group it stopped in.
     """
+    page = _product_items(listing, active=active, name_prefix=name_prefix, limit=limit, start_key=start_key)
+    return page.map(_product)
+
+
+def _product(item: Mapping[str, Any]) -> Product:
+    return Product.model_validate(strip_storage(item))
+
+
+def _product_items(
+    listing: Listing, *, active: bool | None, name_prefix: str, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage:
     groups = [_ACTIVE] if active is True else [_INACTIVE] if active is False else [_ACTIVE, _INACTIVE]
     if start_key is not None:
         group, _, _ = keys.parse_name_sk(start_key[listing.index.sort_key])
@@ -283,15 +294,19 @@ def count_in_group_op(tenant_id: str, group: Group[Any], group_id: str, delta: i
 
 
 def list_groups(
-    tenant_id: str, group: Group[Any], name_prefix: str, limit: int, start_key: Mapping[str, str] | None
-) -> QueryPage:
+    tenant_id: str, group: Group[G], name_prefix: str, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[G]:
     """One page of categories or brands by folded name, optionally only names starting with ``name_prefix``."""
-    return Table().query_page(
-        keys.collection_pk(tenant_id, group.collection),
-        index=GSI1,
-        sort_prefix=keys.name_prefix(name_prefix) if name_prefix else None,
-        limit=limit,
-        start_key=start_key,
+    return (
+        Table()
+        .query_page(
+            keys.collection_pk(tenant_id, group.collection),
+            index=GSI1,
+            sort_prefix=keys.name_prefix(name_prefix) if name_prefix else None,
+            limit=limit,
+            start_key=start_key,
+        )
+        .map(lambda item: group.model.model_validate(strip_storage(item)))
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Self
+
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -22,6 +25,13 @@ class ApiModel(BaseModel):
         # serves one route pays for its own models only, which keeps cold starts short.
         defer_build=True,
     )
+
+    @classmethod
+    def from_attributes_of(cls, item: Mapping[str, Any]) -> Self:
+        """The model of the attributes of ``item`` it declares (stored names), the others left out: a stored item
+        that carries more than this model shows (storage keys, another capability's or the engine's fields)."""
+        names = {field.alias or name for name, field in cls.model_fields.items()}
+        return cls.model_validate({name: value for name, value in item.items() if name in names})
 
 
 def invalid_at(loc: tuple[str | int, ...], message: str, value: object = None, *, title: str = "") -> ValidationError:

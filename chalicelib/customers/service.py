@@ -14,7 +14,6 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -188,7 +187,7 @@ def list_customers(principal: Principal, query: CustomerListQuery) -> Page[Custo
         start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
         page = store.list_customers(tenant, query.limit, start)
     return Page[Customer](
-        items=[Customer.of(CustomerRecord.model_validate(strip_storage(item))) for item in page.items],
+        items=[Customer.of(record) for record in page.items],
         next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
     )
 

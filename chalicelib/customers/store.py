@@ -122,25 +122,39 @@ def order_stats_op(tenant_id: str, customer_id: str, amount: Decimal, currency: 
     )
 
 
-def list_customers(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def _customer(item: Mapping[str, Any]) -> CustomerRecord:
+    return CustomerRecord.model_validate(strip_storage(item))
+
+
+def list_customers(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage[CustomerRecord]:
     """One page of the tenant's customers, newest first."""
-    return Table().query_page(
-        keys.collection_pk(tenant_id, Collection.CUSTOMERS),
-        index=GSI1,
-        limit=limit,
-        start_key=start_key,
-        newest_first=True,
+    return (
+        Table()
+        .query_page(
+            keys.collection_pk(tenant_id, Collection.CUSTOMERS),
+            index=GSI1,
+            limit=limit,
+            start_key=start_key,
+            newest_first=True,
+        )
+        .map(_customer)
     )
 
 
-def search_customers(tenant_id: str, name_prefix: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def search_customers(
+    tenant_id: str, name_prefix: str, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[CustomerRecord]:
     """One page of the customers whose folded name starts with ``name_prefix``, by name."""
-    return Table().query_page(
-        keys.collection_pk(tenant_id, Collection.CUSTOMERS, Facet.NAME),
-        index=GSI2,
-        sort_prefix=keys.name_prefix(name_prefix),
-        limit=limit,
-        start_key=start_key,
+    return (
+        Table()
+        .query_page(
+            keys.collection_pk(tenant_id, Collection.CUSTOMERS, Facet.NAME),
+            index=GSI2,
+            sort_prefix=keys.name_prefix(name_prefix),
+            limit=limit,
+            start_key=start_key,
+        )
+        .map(_customer)
     )
 
 

@@ -21,7 +21,6 @@ from chalicelib.catalog.models import Product
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, WriteOp
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -293,7 +292,7 @@ def list_stock(principal: Principal, query: StockListQuery) -> Page[StockLevel]:
     start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
     page = store.list_stock(tenant, low=low, limit=query.limit, start_key=start)
     return Page[StockLevel](
-        items=[StockLevel.of(StockRecord.model_validate(strip_storage(item))) for item in page.items],
+        items=[StockLevel.of(record) for record in page.items],
         next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
     )
 
@@ -308,7 +307,7 @@ def list_movements(principal: Principal, product_id: str, query: MovementListQue
     start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
     page = store.list_movements(tenant, product_id, query.limit, start)
     return Page[Movement](
-        items=[Movement.model_validate(strip_storage(item)) for item in page.items],
+        items=page.items,
         next_cursor=encode_cursor(page.last_key, tenant_id=tenant, scope=scope) if page.last_key else None,
     )
 

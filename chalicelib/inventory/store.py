@@ -162,23 +162,43 @@ def movement_op(tenant_id: str, movement: Movement) -> WriteOp:
     )
 
 
-def list_stock(tenant_id: str, *, low: bool, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def _stock(item: Mapping[str, Any]) -> StockRecord:
+    return StockRecord.model_validate(strip_storage(item))
+
+
+def list_stock(tenant_id: str, *, low: bool, limit: int, start_key: Mapping[str, str] | None) -> QueryPage[StockRecord]:
     """One page of stock levels by product code: all of them, or only those under their threshold."""
     if low:
-        return Table().query_page(
-            keys.collection_pk(tenant_id, Collection.STOCK, Facet.LOW), index=GSI2, limit=limit, start_key=start_key
+        return (
+            Table()
+            .query_page(
+                keys.collection_pk(tenant_id, Collection.STOCK, Facet.LOW), index=GSI2, limit=limit, start_key=start_key
+            )
+            .map(_stock)
         )
-    return Table().query_page(
-        keys.collection_pk(tenant_id, Collection.STOCK), index=GSI1, limit=limit, start_key=start_key
+    return (
+        Table()
+        .query_page(keys.collection_pk(tenant_id, Collection.STOCK), index=GSI1, limit=limit, start_key=start_key)
+        .map(_stock)
     )
 
 
-def list_movements(tenant_id: str, product_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def _movement(item: Mapping[str, Any]) -> Movement:
+    return Movement.model_validate(strip_storage(item))
+
+
+def list_movements(
+    tenant_id: str, product_id: str, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[Movement]:
     """One page of a product's movements, newest first."""
-    return Table().query_page(
-        keys.entity_pk(tenant_id, Kind.PRODUCT, product_id),
-        sort_prefix=keys.child_prefix(Child.MOVEMENT),
-        limit=limit,
-        start_key=start_key,
-        newest_first=True,
+    return (
+        Table()
+        .query_page(
+            keys.entity_pk(tenant_id, Kind.PRODUCT, product_id),
+            sort_prefix=keys.child_prefix(Child.MOVEMENT),
+            limit=limit,
+            start_key=start_key,
+            newest_first=True,
+        )
+        .map(_movement)
     )

@@ -20,7 +20,9 @@ __all__ = [
     "OrderLine",
     "OrderLineRequest",
     "OrderListQuery",
+    "OrderRecord",
     "OrderTotals",
+    "StockState",
     "TransitionRequest",
     "UpdateOrderRequest",
 ]
@@ -99,6 +101,21 @@ class Order(ApiModel):
     updated_at: str
     status_changed_at: str | None = None
     version: int = 1
+
+
+StockState = Literal["none", "reserved", "released", "consumed"]
+
+
+class OrderRecord(Order):
+    """An order as stored: what the API shows, plus where its stock stands and when it closed (a terminal
+    status)."""
+
+    stock_state: StockState = "none"
+    closed_at: str | None = None
+
+    def view(self) -> Order:
+        """The API view of the stored order."""
+        return Order.model_validate(self.model_dump(include=set(Order.model_fields)))
 
 
 class OrderListQuery(PageParams):

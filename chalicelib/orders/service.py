@@ -8,7 +8,6 @@ completed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from datetime import datetime
@@ -21,7 +20,6 @@ from chalicelib.catalog.service import load_products
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import QueryPage, Table, VersionConflict, WriteOp, update_op
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, Forbidden, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -29,7 +27,14 @@ from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.customers.service import record_order_ops
 from chalicelib.inventory import service as inventory
 from chalicelib.orders import store
-from chalicelib.orders.models import CreateOrderRequest, Order, OrderListQuery, TransitionRequest, UpdateOrderRequest
+from chalicelib.orders.models import (
+    CreateOrderRequest,
+    Order,
+    OrderListQuery,
+    OrderRecord,
+    TransitionRequest,
+    UpdateOrderRequest,
+)
 from chalicelib.orders.totals import Priced, price_line, sum_lines
 from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants.service import load_tenant
@@ -40,11 +45,7 @@ from chalicelib.workflows.models import EntityType, HistoryEntry
 __all__ = ["create_order", "get_order", "list_orders", "order_history", "transition_order", "update_order"]
 
 ENTITY_TYPE = EntityType.ORDER
-_STOCK = "stockState"  # none → reserved → released | consumed
-
-
-def _lines(item: Mapping[str, Any]) -> list[tuple[str, int]]:
-    return [(str(line["productId"]), int(line["quantity"])) for line in item.get("items", [])]
+_STOCK = "stockState"  # none → reserved → released | consumed (OrderRecord.stock_state)
 
 
 def _stock_conflict() -> Conflict:
@@ -53,12 +54,13 @@ def _stock_conflict() -> Conflict:
 
 def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     """What a status change means for an order: its by-status list entry, and its stock."""
-    item = ctx.entity
-    changes: dict[str, Any] = store.by_status_keys(ctx.tenant_id, ctx.to_status, str(item["createdAt"]), ctx.entity_id)
+    order = store.order_of(ctx.entity)
+    changes: dict[str, Any] = store.by_status_keys(ctx.tenant_id, ctx.to_status, order.created_at, ctx.entity_id)
     ops: list[WriteOp] = []
-    state = item.get(_STOCK, "none")
+    state = order.stock_state
     target = ctx.definition.status(ctx.to_status)
-    lines, actor, reference = _lines(item), ctx.actor.user_id, f"order:{ctx.entity_id}"
+    lines = [(line.product_id, line.quantity) for line in order.items]
+    actor, reference = ctx.actor.user_id, f"order:{ctx.entity_id}"
     if target.terminal:
         changes["closedAt"] = ctx.at
         if target.outcome == "cancelled":
@@ -84,27 +86,19 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
 WORKFLOW = EntitySpec(ENTITY_TYPE, Kind.ORDER, _on_transition)
 
 
-def _order(item: Mapping[str, Any]) -> Order:
-    fields = {k: v for k, v in strip_storage(item).items() if k in Order.model_fields or k in _ALIASES}
-    return Order.model_validate(fields)
-
-
-_ALIASES = {field.alias for field in Order.model_fields.values() if field.alias}
-
-
-def _may_read(principal: Principal, item: Mapping[str, Any]) -> None:
+def _may_read(principal: Principal, order: OrderRecord) -> None:
     if principal.can(Permission.ORDERS_READ_ALL):
         return
-    mine = principal.user_id in (item.get("createdBy"), item.get("assignedTo"))
+    mine = principal.user_id in (order.created_by, order.assigned_to)
     if not (principal.can(Permission.ORDERS_READ_OWN) and mine):
         raise Forbidden(detail="this role sees only the orders it created or is assigned to")
 
 
-def _load(principal: Principal, order_id: str, *, consistent: bool = False) -> dict[str, Any]:
-    item = store.get_order(principal.tenant_id, order_id, consistent=consistent)
-    if item is None:
+def _load(principal: Principal, order_id: str, *, consistent: bool = False) -> OrderRecord:
+    order = store.get_order(principal.tenant_id, order_id, consistent=consistent)
+    if order is None:
         raise NotFound(detail=f"no order {order_id}")
-    return item
+    return order
 
 
 def create_order(principal: Principal, body: CreateOrderRequest, idempotency_key: str | None) -> Order:
@@ -176,9 +170,9 @@ def _create(principal: Principal, body: CreateOrderRequest, seal: idempotency.Se
 
 def get_order(principal: Principal, order_id: str) -> Order:
     """One order (roles that see only their own: the ones they created or are assigned to)."""
-    item = _load(principal, order_id)
-    _may_read(principal, item)
-    return _order(item)
+    order = _load(principal, order_id)
+    _may_read(principal, order)
+    return order.view()
 
 
 def _bound(moment: datetime | None, default: str) -> str:
@@ -210,20 +204,20 @@ def list_orders(principal: Principal, query: OrderListQuery) -> Page[Order]:
             limit=query.limit,
             start_key=start,
         ),
-        convert=_order,
+        convert=OrderRecord.view,
     )
 
 
 def _list_own(principal: Principal, query: PageParams) -> Page[Order]:
-    def fetch(start: dict[str, str] | None) -> QueryPage:
-        refs = store.list_user_order_refs(principal.tenant_id, principal.user_id, query.limit, start)
-        ids = [str(ref["orderId"]) for ref in refs.items]
+    def fetch(start: dict[str, str] | None) -> QueryPage[OrderRecord]:
+        refs = store.list_user_order_ids(principal.tenant_id, principal.user_id, query.limit, start)
+        ids = refs.items
         # The index holds ids only: the orders themselves are read at once (GetItem each, in parallel threads,
         # inside this request's tenant scope).
         scope = copy_context()
         with ThreadPoolExecutor(max_workers=8) as pool:
             found = list(pool.map(lambda i: scope.copy().run(store.get_order, principal.tenant_id, i), ids))
-        return QueryPage(items=[item for item in found if item is not None], last_key=refs.last_key)
+        return QueryPage(items=[order for order in found if order is not None], last_key=refs.last_key)
 
     return paginate(
         Page[Order],
@@ -231,38 +225,38 @@ def _list_own(principal: Principal, query: PageParams) -> Page[Order]:
         tenant_id=principal.tenant_id,
         scope=f"orders:own:{principal.user_id}",
         fetch=fetch,
-        convert=_order,
+        convert=OrderRecord.view,
     )
 
 
 def update_order(principal: Principal, order_id: str, body: UpdateOrderRequest) -> Order:
     """Change who the order is assigned to, or its notes (optimistic locking on ``version``)."""
     require(principal, Permission.ORDERS_WRITE)
-    item = _load(principal, order_id, consistent=True)
-    _may_read(principal, item)
-    if int(item["version"]) != body.version:
-        raise VersionConflict(detail=f"the order is at version {item['version']}; reload and retry")
+    order = _load(principal, order_id, consistent=True)
+    _may_read(principal, order)
+    if order.version != body.version:
+        raise VersionConflict(detail=f"the order is at version {order.version}; reload and retry")
     changes = body.changes()  # a new assignee is a reference, checked before this runs
     changes["updatedAt"] = clock.now_iso()
-    after = {**item, **changes, "version": body.version + 1}
+    before = order.model_dump(exclude_none=True)
+    after = {**before, **changes, "version": body.version + 1}
     data = {k: v for k, v in changes.items() if k != "updatedAt"}
     Table().transact(
         [
             update_op(*store.order_key(principal.tenant_id, order_id), changes, expected_version=body.version),
-            audit_op(principal, "order.updated", Kind.ORDER, order_id, before=dict(item), after=after),
+            audit_op(principal, "order.updated", Kind.ORDER, order_id, before=before, after=after),
             event_put_op(new_event("order.updated", principal.tenant_id, data, subject=order_id)),
         ]
     )
-    return _order(after)
+    return store.order_of(after).view()
 
 
 def transition_order(principal: Principal, order_id: str, body: TransitionRequest) -> Order:
     """Move the order along its status flow (role, current status and version checked; one winner)."""
     require(principal, Permission.ORDERS_TRANSITION)
-    item = _load(principal, order_id)
-    _may_read(principal, item)
+    _may_read(principal, _load(principal, order_id))
     result = engine.transition(principal, ENTITY_TYPE, order_id, body.to, body.note, body.version)
-    return _order(result.entity)
+    return store.order_of(result.entity).view()
 
 
 def order_history(principal: Principal, order_id: str, params: PageParams) -> Page[HistoryEntry]:

@@ -11,17 +11,18 @@ from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY
-from chalicelib.orders.models import Order
+from chalicelib.orders.models import Order, OrderRecord
 
 __all__ = [
     "by_status_keys",
     "get_order",
     "list_orders",
-    "list_user_order_refs",
+    "list_user_order_ids",
     "monthly_limit_op",
     "new_order_ops",
     "next_order_number",
     "order_key",
+    "order_of",
 ]
 
 ORDER_ENTITY = "Order"
@@ -84,9 +85,15 @@ def new_order_ops(order: Order, workflow_fields: Mapping[str, Any]) -> list[Writ
     return [put_op(item), put_op(mine)]
 
 
-def get_order(tenant_id: str, order_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
-    """The stored order item, or None."""
-    return Table().get(*order_key(tenant_id, order_id), consistent=consistent)
+def order_of(item: Mapping[str, Any]) -> OrderRecord:
+    """The order a stored item (or the workflow engine's view of it) holds."""
+    return OrderRecord.from_attributes_of(item)
+
+
+def get_order(tenant_id: str, order_id: str, *, consistent: bool = False) -> OrderRecord | None:
+    """The stored order, or None."""
+    item = Table().get(*order_key(tenant_id, order_id), consistent=consistent)
+    return order_of(item) if item else None
 
 
 def list_orders(
@@ -97,7 +104,7 @@ def list_orders(
     between: tuple[str, str],
     limit: int,
     start_key: Mapping[str, str] | None,
-) -> QueryPage:
+) -> QueryPage[OrderRecord]:
     """One page of the tenant's orders, newest first: all, of one status, or of one customer, in a time range."""
     if customer_id is not None:
         partition, index = keys.facet_pk(tenant_id, Collection.ORDERS, Facet.CUSTOMER, customer_id), GSI3
@@ -105,17 +112,21 @@ def list_orders(
         partition, index = keys.collection_pk(tenant_id, Collection.ORDERS, status), GSI2
     else:
         partition, index = keys.collection_pk(tenant_id, Collection.ORDERS), GSI1
-    return Table().query_page(
+    page = Table().query_page(
         partition, index=index, sort_between=between, limit=limit, start_key=start_key, newest_first=True
     )
+    return page.map(order_of)
 
 
-def list_user_order_refs(tenant_id: str, user_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def list_user_order_ids(
+    tenant_id: str, user_id: str, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[str]:
     """One page of the ids of the orders a user created, newest first."""
-    return Table().query_page(
+    page = Table().query_page(
         keys.entity_pk(tenant_id, Kind.USER, user_id),
         sort_prefix=keys.child_prefix(Child.USER_ORDER),
         limit=limit,
         start_key=start_key,
         newest_first=True,
     )
+    return page.map(lambda ref: str(ref["orderId"]))

@@ -11,7 +11,6 @@ from chalicelib.core import clock
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, VersionConflict, WriteOp, unscoped
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.pagination import Page, paginate
@@ -212,7 +211,7 @@ def _list_tenants(query: TenantListQuery) -> Page[Tenant]:
         tenant_id=PLATFORM_TENANT_ID,
         scope=f"platform-tenants:{query.status or 'all'}",
         fetch=lambda start: store.list_tenants(query.status, query.limit, start),
-        convert=lambda item: Tenant.of(TenantRecord.model_validate(strip_storage(item))),
+        convert=Tenant.of,
     )
 
 

@@ -88,14 +88,28 @@ def release_product_op(tenant_id: str) -> WriteOp:
     return counter_op(*tenant_key(tenant_id), "productCount", -1, greater_than=0)
 
 
-def list_tenants(status: TenantStatus | None, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def _tenant(item: Mapping[str, Any]) -> TenantRecord:
+    return TenantRecord.model_validate(strip_storage(item))
+
+
+def list_tenants(
+    status: TenantStatus | None, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[TenantRecord]:
     """One page of tenants, newest first, optionally only those with ``status``."""
     if status is None:
-        return Table().query_page(
-            keys.platform_collection_pk(PlatformCollection.TENANTS),
-            index=GSI1,
-            limit=limit,
-            start_key=start_key,
-            newest_first=True,
+        return (
+            Table()
+            .query_page(
+                keys.platform_collection_pk(PlatformCollection.TENANTS),
+                index=GSI1,
+                limit=limit,
+                start_key=start_key,
+                newest_first=True,
+            )
+            .map(_tenant)
         )
-    return Table().query_page(_status_list(status), index=GSI2, limit=limit, start_key=start_key, newest_first=True)
+    return (
+        Table()
+        .query_page(_status_list(status), index=GSI2, limit=limit, start_key=start_key, newest_first=True)
+        .map(_tenant)
+    )

@@ -16,7 +16,6 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
@@ -116,7 +115,7 @@ def list_endpoints(principal: Principal, query: PageParams) -> Page[WebhookEndpo
         tenant_id=tenant,
         scope="webhook-endpoints",
         fetch=lambda start: store.list_endpoints(tenant, query.limit, start),
-        convert=lambda item: WebhookEndpoint.of(EndpointRecord.model_validate(strip_storage(item))),
+        convert=WebhookEndpoint.of,
     )
 
 
@@ -300,7 +299,7 @@ def list_deliveries(principal: Principal, endpoint_id: str, query: PageParams) -
         tenant_id=tenant,
         scope=f"webhook-deliveries:{endpoint_id}",
         fetch=lambda start: store.list_deliveries(tenant, endpoint_id, query.limit, start),
-        convert=lambda item: Delivery.of(DeliveryRecord.model_validate(strip_storage(item))),
+        convert=Delivery.of,
     )
 
 

@@ -143,15 +143,23 @@ def delete_endpoint_ops(record: EndpointRecord) -> list[WriteOp]:
     ]
 
 
-def list_endpoints(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def _endpoint(item: Mapping[str, Any]) -> EndpointRecord:
+    return EndpointRecord.model_validate(strip_storage(item))
+
+
+def list_endpoints(tenant_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage[EndpointRecord]:
     """One page of the tenant's endpoints, newest first."""
-    return Table().query_page(_collection(tenant_id), index=GSI1, limit=limit, start_key=start_key, newest_first=True)
+    return (
+        Table()
+        .query_page(_collection(tenant_id), index=GSI1, limit=limit, start_key=start_key, newest_first=True)
+        .map(_endpoint)
+    )
 
 
 def tenant_endpoints(tenant_id: str) -> list[EndpointRecord]:
     """Every endpoint of the tenant (at most ``MAX_ENDPOINTS``: one Query)."""
     page = Table().query_page(_collection(tenant_id), index=GSI1, limit=MAX_ENDPOINTS * 2)
-    return [EndpointRecord.model_validate(strip_storage(item)) for item in page.items]
+    return [_endpoint(item) for item in page.items]
 
 
 def new_delivery_item(record: DeliveryRecord) -> dict[str, Any]:
@@ -184,14 +192,24 @@ def get_delivery(
     return DeliveryRecord.model_validate(strip_storage(item)) if item else None
 
 
-def list_deliveries(tenant_id: str, endpoint_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
+def _delivery(item: Mapping[str, Any]) -> DeliveryRecord:
+    return DeliveryRecord.model_validate(strip_storage(item))
+
+
+def list_deliveries(
+    tenant_id: str, endpoint_id: str, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[DeliveryRecord]:
     """One page of the endpoint's deliveries, newest first."""
-    return Table().query_page(
-        keys.entity_pk(tenant_id, Kind.WEBHOOK_ENDPOINT, endpoint_id),
-        sort_prefix=keys.child_prefix(Child.DELIVERY),
-        limit=limit,
-        start_key=start_key,
-        newest_first=True,
+    return (
+        Table()
+        .query_page(
+            keys.entity_pk(tenant_id, Kind.WEBHOOK_ENDPOINT, endpoint_id),
+            sort_prefix=keys.child_prefix(Child.DELIVERY),
+            limit=limit,
+            start_key=start_key,
+            newest_first=True,
+        )
+        .map(_delivery)
     )
 
 

@@ -130,8 +130,10 @@ def new_version_ops(tenant_id: str, record: WorkflowRecord) -> list[WriteOp]:
 
 
 def get_entity(tenant_id: str, kind: Kind, entity_id: str) -> dict[str, Any] | None:
-    """An entity's item (read consistently: transitions decide on it), or None."""
-    return Table().get(*entity_key(tenant_id, kind, entity_id), consistent=True)
+    """An entity's attributes (its item without the storage ones, read consistently: transitions decide on it),
+    or None. The engine runs entities of every owner, so it sees them as attributes, not as the owner's model."""
+    item = Table().get(*entity_key(tenant_id, kind, entity_id), consistent=True)
+    return strip_storage(item) if item else None
 
 
 def _runtime_op(

@@ -29,7 +29,6 @@ from chalicelib.access.principal import Principal
 from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, update_op
-from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -205,7 +204,7 @@ def apply(
             tenant_id,
             spec.entity_type,
             entity_id,
-            strip_storage(item),
+            item,
             current,
             to,
             actor,
@@ -262,7 +261,7 @@ def apply(
             Table().transact([*ops, *effects.ops])
         except _TokenMoved:
             continue  # the execution parked meanwhile: read its token and go again
-        after = {**strip_storage(item), **changes, "version": version + 1}
+        after = {**item, **changes, "version": version + 1}
         if token is not None:
             _resume_after_commit(spec, tenant_id, entity_id, token, definition, after)
         return TransitionResult(entity=after, from_status=current, to_status=to, version=version + 1, history=entry)
