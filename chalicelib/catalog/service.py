@@ -1,4 +1,8 @@
-"""Catalog use cases: products and services (codes, plan limit, lists and search), categories and brands."""
+"""Catalog use cases: products and services (codes, plan limit, lists and search), categories and brands.
+
+One responsibility: the catalog's use cases. Products and their groupings (categories, brands) share the code and
+name rules and the plan limits, so they stay together.
+"""
 
 from __future__ import annotations
 

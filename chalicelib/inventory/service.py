@@ -3,6 +3,9 @@ transactions (reserve on confirmation, release on cancellation, consume on compl
 
 Stock never goes negative: every write is conditional (``rules.py``). Services (catalog kind ``service``) have
 no stock; the functions orders call skip their lines.
+
+One responsibility: a product's stock: every read and write of stock levels and movements goes through here, for
+people (the routes) and for orders and the catalog (the writes they put in their transactions).
 """
 
 from __future__ import annotations

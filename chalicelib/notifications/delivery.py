@@ -11,6 +11,8 @@ the notification back to ``queued`` and hides the queue message for an exponenti
 After the last attempt the notification is ``failed`` with the provider's error and the message goes on to the DLQ
 (SQS moves it at its next receive). A ``sending`` left behind by a crash is failed visibly after 5 minutes rather
 than sent again: the provider may already have it.
+
+One responsibility: delivering one notification from the queue (resolve, render, send, retry).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from chalicelib.notifications.models import (
     Channel,
     NotificationRecord,
     SendJob,
+    StoredPreferences,
     TemplateVariant,
     WorkflowNotifyJob,
 )
@@ -219,9 +222,9 @@ def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) ->
         customer = customers.find_customer(tenant.id, str(record.recipient_id))
         if customer is None:
             raise Undeliverable(f"customer {record.recipient_id} does not exist")
-        preferences = store.get_preferences(tenant.id, customer.id) or {}
-        locale = str(preferences.get("locale") or locale)
-        if channel in preferences.get("optOut", []):
+        preferences = store.get_preferences(tenant.id, customer.id) or StoredPreferences()
+        locale = preferences.locale or locale
+        if channel in preferences.opt_out:
             raise Undeliverable(f"opted out: the customer does not want {channel} messages")
         if record.category == "marketing" and not service.marketing_consent(customer, channel):
             raise Undeliverable(f"opted out: no marketing consent for {channel}")

@@ -34,6 +34,7 @@ __all__ = [
     "PutTemplateRequest",
     "QuietHours",
     "SendJob",
+    "StoredPreferences",
     "TemplateListQuery",
     "TemplateVariable",
     "TemplateVariant",
@@ -286,6 +287,12 @@ class PutPreferencesRequest(ApiModel):
     @classmethod
     def _unique(cls, value: list[Channel]) -> list[Channel]:
         return list(dict.fromkeys(value))
+
+
+class StoredPreferences(PutPreferencesRequest):
+    """A customer's choices as stored beside the customer (their marketing consents are on the customer)."""
+
+    updated_at: str | None = None
 
 
 class NotificationPreferences(PutPreferencesRequest):

@@ -1,6 +1,10 @@
 """Notification use cases: list and read messages, send ad hoc ones, retry failed ones, manage templates,
 settings, customer preferences and push subscriptions; and what providers and the gateway report back
-(``apply_status``, ``record_inbound``)."""
+(``apply_status``, ``record_inbound``).
+
+One responsibility: the use cases behind the notification routes, and the reports providers and the gateway make
+about messages; the sending itself is ``delivery``.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from chalicelib.notifications.models import (
     PutPreferencesRequest,
     PutSettingsRequest,
     PutTemplateRequest,
+    StoredPreferences,
     TemplateListQuery,
     TemplateVariant,
 )
@@ -357,15 +362,15 @@ def _customer(principal: Principal, customer_id: str) -> CustomerRecord:
     return customer
 
 
-def _preferences(customer: CustomerRecord, stored: dict[str, Any] | None) -> NotificationPreferences:
+def _preferences(customer: CustomerRecord, stored: StoredPreferences | None) -> NotificationPreferences:
     marketing = MarketingConsents(**{c: marketing_consent(customer, c) for c in ("email", "sms", "whatsapp")})
-    stored = stored or {}
+    stored = stored or StoredPreferences()
     return NotificationPreferences(
         customer_id=customer.id,
-        locale=stored.get("locale"),
-        opt_out=list(stored.get("optOut", [])),
+        locale=stored.locale,
+        opt_out=list(stored.opt_out),
         marketing=marketing,
-        updated_at=stored.get("updatedAt"),
+        updated_at=stored.updated_at,
     )
 
 
@@ -381,14 +386,14 @@ def put_preferences(principal: Principal, customer_id: str, body: PutPreferences
     require(principal, Permission.CUSTOMERS_WRITE)
     customer = _customer(principal, customer_id)
     before = store.get_preferences(principal.tenant_id, customer_id)
-    stored = {"locale": body.locale, "optOut": body.opt_out, "updatedAt": clock.now_iso()}
+    stored = StoredPreferences(locale=body.locale, opt_out=body.opt_out, updated_at=clock.now_iso())
     preferences = _preferences(customer, stored)
     audit = audit_op(
         principal,
         "customer.notification_preferences_updated",
         Kind.CUSTOMER,
         customer_id,
-        before=before,
+        before=before.model_dump(exclude_none=True) if before else None,
         after={"locale": body.locale, "optOut": body.opt_out},
     )
     Table().transact([store.put_preferences_op(principal.tenant_id, preferences), audit])

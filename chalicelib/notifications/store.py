@@ -25,6 +25,7 @@ from chalicelib.notifications.models import (
     NotificationSettings,
     NotificationStatus,
     PutTemplateRequest,
+    StoredPreferences,
     TemplateVariant,
 )
 
@@ -260,10 +261,10 @@ def _preferences_key(tenant_id: str, customer_id: str) -> tuple[str, str]:
     return keys.entity_pk(tenant_id, Kind.CUSTOMER, customer_id), keys.NOTIFICATION_PREFERENCES_SK
 
 
-def get_preferences(tenant_id: str, customer_id: str) -> dict[str, Any] | None:
-    """The customer's stored preferences (``locale``, ``optOut``, ``updatedAt``), or None."""
+def get_preferences(tenant_id: str, customer_id: str) -> StoredPreferences | None:
+    """The customer's stored preferences, or None (never set)."""
     item = Table().get(*_preferences_key(tenant_id, customer_id))
-    return strip_storage(item) if item else None
+    return StoredPreferences.from_attributes_of(item) if item else None
 
 
 def put_preferences_op(tenant_id: str, preferences: NotificationPreferences) -> WriteOp:

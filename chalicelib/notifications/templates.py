@@ -8,6 +8,8 @@ rendered fails that message visibly (status ``failed``, the variable named in ``
 WhatsApp variants carry the approved template sent outside the 24-hour window. The shipped ones are named after
 the key (``order.confirmed`` → ``order_confirmed``) with the locale as language (``pt_BR``): a tenant creates
 templates with those names in its WhatsApp Business account, or points its own variant at another name.
+
+One responsibility: message templates (the shipped defaults, validation and rendering of one template language).
 """
 
 # Message texts stay on one line each, so that a translator reads and compares them side by side.

@@ -18,6 +18,9 @@ Retries follow Svix's schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (t
 ``BTRIX_WEBHOOK_RETRY_SCALE``). 410 Gone disables the endpoint at once; an endpoint failing for 5 days in a row is
 disabled; both emit ``endpoint.disabled``. After the last attempt the delivery is ``failed`` and
 ``message.attempt.exhausted`` is emitted.
+
+One responsibility: getting an event to the endpoints that want it (fan-out, then signed attempts with their
+retries).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ and emitted nowhere.
 Three origins: ``domain`` events are written through the outbox by the capabilities (``new_event``); ``workflow``
 events are the ``emit_webhook`` actions of the built-in status flows (a tenant's own flow may emit other names,
 matched by wildcard filters such as ``order.*``); ``webhooks`` events are about the webhooks themselves.
+
+One responsibility: the event catalog (one data model per event type, and the lookups over it).
 """
 
 from __future__ import annotations

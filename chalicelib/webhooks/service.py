@@ -2,6 +2,8 @@
 
 Other capabilities do not call this module to send webhooks: their domain events reach the endpoints through the
 outbox, the bus and ``webhooks.delivery``.
+
+One responsibility: the use cases behind the webhook routes.
 """
 
 from __future__ import annotations

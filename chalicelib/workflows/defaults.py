@@ -4,6 +4,8 @@ A tenant runs the built-in workflow of its business type until its ADMIN writes 
 the platform seed (restaurant, bike shop) and the business types BTRIX serves (clinic, pet store, retail,
 sales and leads, marketplace). Roles follow the permission matrix: only roles that may transition the entity
 at all are named (orders: ADMIN, MANAGER, STAFF, KITCHEN; appointments: ADMIN, MANAGER, STAFF, SALES_REP).
+
+One responsibility: the built-in flows, as data (one builder per business type and entity type).
 """
 
 from __future__ import annotations

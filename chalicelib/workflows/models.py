@@ -4,6 +4,9 @@ views of a tenant's workflows, and the history of an entity's transitions.
 Pydantic checks the shape of a definition (names, types, ranges); ``validate_definition`` checks that it
 holds together (every transition endpoint exists, terminal statuses are final, timers can fire) and names the
 field that breaks a rule, e.g. ``body.transitions[3].to``.
+
+One responsibility: the shape of a status flow and its views (the models, and the rules that make a definition
+whole).
 """
 
 from __future__ import annotations

@@ -94,6 +94,9 @@ conversations of a contact (wa_id keyed hash)  GSI3   GSI3PK=T#<t>#CONVERSATIONS
 messages of a conversation, by time             table  PK=T#<t>#CONVERSATION#<id>      SK begins_with MSG#
 message by a provider id (wamid, b24 message)   table  PK=T#<t>#CONVERSATION#<id>      SK=WAMID#<sha256 of the id>
 ==============================================  =====  ==========================================================
+
+One responsibility: the table's key strings. Every key is built and parsed here, next to the access pattern it
+serves, so the module grows with the table, not with jobs.
 """
 
 from __future__ import annotations

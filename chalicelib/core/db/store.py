@@ -5,6 +5,9 @@ and turn them back; this layer only talks to DynamoDB and maps its failures to `
 
 We use the low-level client with boto3's own (de)serializers rather than PynamoDB: pydantic models are the
 one schema of every entity (API and storage), and PynamoDB would need a second, parallel model per entity.
+
+One responsibility: DynamoDB access (the ``Table`` and the write ops stores build transactions from); no store talks
+to the client directly.
 """
 
 from __future__ import annotations

@@ -286,6 +286,9 @@ def test_a_customer_who_opted_out_of_a_channel_gets_nothing_on_it(
     put = call(api, "PUT", f"/customers/{customer['id']}/notification-preferences", {"optOut": ["sms"]}, shop.headers())
     assert put.status_code == 200
     assert put.json_body["optOut"] == ["sms"]
+    read = call(api, "GET", f"/customers/{customer['id']}/notification-preferences", None, shop.headers())
+    assert read.status_code == 200
+    assert (read.json_body["optOut"], read.json_body["updatedAt"]) == (["sms"], put.json_body["updatedAt"])
     created = _send(api, shop, {"channel": "sms", "customerId": customer["id"], "text": "Promo", "urgent": True})
     until(_settled(api, shop, [created["id"]]))
     result = _notification(api, shop, created["id"])
