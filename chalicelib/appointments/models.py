@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import PatchRequest
@@ -106,12 +107,12 @@ class CreateResourceRequest(ApiModel):
 
     name: str = Field(min_length=2, max_length=120)
     kind: ResourceKind
-    user_id: Annotated[str | None, Ref("user")] = Field(
-        default=None, max_length=64, description="The staff member's user, for their own calendar"
+    user_id: Annotated[EntityId | None, Ref("user")] = Field(
+        default=None, description="The staff member's user, for their own calendar"
     )
     time_zone: TimeZoneName | None = None
     working_hours: WeeklyHours
-    service_ids: Annotated[list[str], Ref("service")] = Field(
+    service_ids: Annotated[list[EntityId], Ref("service")] = Field(
         default_factory=list, max_length=100, description="Services it performs; empty = any"
     )
 
@@ -123,7 +124,7 @@ class UpdateResourceRequest(PatchRequest):
     name: str | None = Field(default=None, min_length=2, max_length=120)
     time_zone: TimeZoneName | None = None
     working_hours: WeeklyHours | None = None
-    service_ids: Annotated[list[str] | None, Ref("service")] = Field(default=None, max_length=100)
+    service_ids: Annotated[list[EntityId] | None, Ref("service")] = Field(default=None, max_length=100)
     active: bool | None = None
 
 
@@ -161,10 +162,10 @@ class AppointmentRecord(Appointment):
 class BookAppointmentRequest(ApiModel):
     """Book ``serviceId`` with ``resourceId`` at ``startsAt`` (ISO 8601 with its offset)."""
 
-    resource_id: Annotated[str, Ref("resource")] = Field(max_length=64)
-    service_id: Annotated[str, Ref("service")] = Field(max_length=64)
+    resource_id: Annotated[EntityId, Ref("resource")]
+    service_id: Annotated[EntityId, Ref("service")]
     starts_at: AwareDatetime
-    customer_id: Annotated[str | None, Ref("customer")] = Field(default=None, max_length=64)
+    customer_id: Annotated[EntityId | None, Ref("customer")] = None
     notes: str | None = Field(default=None, max_length=2000)
 
 
@@ -173,15 +174,15 @@ class RescheduleRequest(ApiModel):
 
     version: int = Field(ge=1)
     starts_at: AwareDatetime
-    resource_id: Annotated[str | None, Ref("resource")] = Field(
-        default=None, max_length=64, description="Another resource, if it moves"
+    resource_id: Annotated[EntityId | None, Ref("resource")] = Field(
+        default=None, description="Another resource, if it moves"
     )
 
 
 class AppointmentListQuery(PageParams):
     """Filters of the appointment list (by start time)."""
 
-    resource_id: str | None = None
+    resource_id: EntityId | None = None
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
 
@@ -189,8 +190,8 @@ class AppointmentListQuery(PageParams):
 class AvailabilityQuery(ApiModel):
     """Free slots of a resource for a service between two times (at most 31 days)."""
 
-    resource_id: str = Field(max_length=64)
-    service_id: str = Field(max_length=64)
+    resource_id: EntityId
+    service_id: EntityId
     from_: AwareDatetime = Field(alias="from")
     to: AwareDatetime
 

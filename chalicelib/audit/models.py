@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 
@@ -33,6 +34,6 @@ class AuditQuery(PageParams):
 
     from_: str | None = Field(default=None, alias="from", description="ISO 8601 start (inclusive)")
     to: str | None = Field(default=None, description="ISO 8601 end (inclusive)")
-    actor_id: str | None = None
+    actor_id: EntityId | None = None
     entity_type: str | None = Field(default=None, description="With entityId: the trail of one entity")
-    entity_id: str | None = None
+    entity_id: EntityId | None = None

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
@@ -106,8 +107,8 @@ class CreateProductRequest(ApiModel):
     price: Price
     tax_rate: TaxRate = Decimal(0)
     duration_minutes: Duration | None = None
-    category_id: Annotated[str | None, IN_CATEGORY] = Field(default=None, max_length=64)
-    brand_id: Annotated[str | None, IN_BRAND] = Field(default=None, max_length=64)
+    category_id: Annotated[EntityId | None, IN_CATEGORY] = None
+    brand_id: Annotated[EntityId | None, IN_BRAND] = None
     image_urls: Images = Field(default_factory=list)
     specifications: Specifications = Field(default_factory=dict)
     active: bool = True
@@ -123,8 +124,8 @@ class UpdateProductRequest(PatchRequest):
     price: Price | None = None
     tax_rate: TaxRate | None = None
     duration_minutes: Annotated[Duration | None, Clearable()] = None
-    category_id: Annotated[str | None, Clearable(), IN_CATEGORY] = Field(default=None, max_length=64)
-    brand_id: Annotated[str | None, Clearable(), IN_BRAND] = Field(default=None, max_length=64)
+    category_id: Annotated[EntityId | None, Clearable(), IN_CATEGORY] = None
+    brand_id: Annotated[EntityId | None, Clearable(), IN_BRAND] = None
     image_urls: Images | None = None
     specifications: Specifications | None = None
     active: bool | None = None
@@ -136,8 +137,8 @@ class ProductListQuery(PageParams):
     Items come active first, then by name (case and accents ignored).
     """
 
-    category_id: str | None = Field(default=None, max_length=64)
-    brand_id: str | None = Field(default=None, max_length=64)
+    category_id: EntityId | None = None
+    brand_id: EntityId | None = None
     active: bool | None = None
     q: str | None = Field(default=None, min_length=1, max_length=120, description="Name prefix, e.g. caf → Café")
     code: str | None = Field(default=None, max_length=20, description="Exact code (a scanned label)")

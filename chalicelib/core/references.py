@@ -1,10 +1,12 @@
 """References in request bodies: ids that name another entity, checked to exist in the caller's tenant.
 
-A request model declares what an id field names with ``Annotated[str, Ref("customer")]`` (on a list field, each
-item is an id). After the body is parsed, the declared operation (``core/api.py``) calls ``check_references`` with
-the caller's tenant: the ids of each kind are looked up at once through the resolver the owning capability's
-service registered (``register_reference``), and an id that is not there is a 422 naming the field
-(``body.serviceIds[0]``). The lookup uses the tenant's keys, so another tenant's id is simply not found.
+A request model declares what an id field names with ``Annotated[EntityId, Ref("customer")]`` (on a list field, each
+item is an id; ``EntityId`` gives it the shape of our ids, so the schema says it and a malformed one is a 422 before
+anything reads it; one that reaches the check anyway is unknown without a read). After the body is parsed, the
+declared operation (``core/api.py``) calls ``check_references`` with the caller's tenant: the ids of each kind are
+looked up at once through the resolver the owning capability's service registered (``register_reference``), and an
+id that is not there is a 422 naming the field (``body.serviceIds[0]``). The lookup uses the tenant's keys, so
+another tenant's id is simply not found.
 
 Fields whose id the service itself loads and refuses with a 422 naming the field (an order line's product, whose
 price it needs) say so with ``CheckedInService(kind, reason)``; ids that name nothing of a tenant (a provider's ids, the
@@ -24,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib.core.errors import FieldError, InvalidInput
+from chalicelib.core.ids import is_entity_id
 
 __all__ = [
     "CheckedInService",
@@ -133,12 +136,13 @@ def check_references(tenant_id: str, body: BaseModel) -> None:
         return
     wanted: dict[str, set[str]] = defaultdict(set)
     for _, kind, entity_id in found:
-        wanted[kind].add(entity_id)
+        if is_entity_id(entity_id):  # another shape names nothing, and could not be part of a key
+            wanted[kind].add(entity_id)
     existing = {kind: _resolver(kind)(tenant_id, sorted(ids)) for kind, ids in wanted.items()}
     errors = tuple(
         FieldError(field, f"no {kind} with this id", "unknown-reference")
         for field, kind, entity_id in found
-        if entity_id not in existing[kind]
+        if entity_id not in existing.get(kind, ())
     )
     if errors:
         raise InvalidInput(

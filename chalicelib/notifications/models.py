@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, EmailStr, Field, StringConstraints, field_validator, model_validator
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.references import Ref
@@ -159,8 +160,8 @@ class CreateNotificationRequest(ApiModel):
     """An ad hoc message: to a customer, a user or a raw address; a template with variables or plain text."""
 
     channel: Channel
-    customer_id: Annotated[str | None, Ref("customer")] = Field(default=None, max_length=64)
-    user_id: Annotated[str | None, Ref("user")] = Field(default=None, max_length=64)
+    customer_id: Annotated[EntityId | None, Ref("customer")] = None
+    user_id: Annotated[EntityId | None, Ref("user")] = None
     address: str | None = Field(default=None, max_length=320, description="An email or an E.164 phone number")
     template: TemplateKey | None = None
     variables: dict[str, Any] = Field(default_factory=dict, max_length=50)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import MAX_INTEGER_DIGITS, Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
@@ -34,11 +35,11 @@ class OrderLineRequest(ApiModel):
     """One line: a product or service of the catalog and how many."""
 
     product_id: Annotated[
-        str,
+        EntityId,
         CheckedInService(
             "product", "the order reads each line's product for its price (load_products): 422 naming the line"
         ),
-    ] = Field(max_length=64)
+    ]
     quantity: int = Field(ge=1, le=10_000)
     discount: Annotated[Money, MoneyBelow(MAX_INTEGER_DIGITS)] | None = Field(
         default=None, description="Off this line, in the tenant's currency (at most the line's subtotal)"
@@ -48,11 +49,11 @@ class OrderLineRequest(ApiModel):
 class CreateOrderRequest(ApiModel):
     """A new order. Prices come from the catalog (a snapshot); send ``Idempotency-Key`` to retry safely."""
 
-    customer_id: Annotated[str | None, Ref("customer")] = Field(default=None, max_length=64)
+    customer_id: Annotated[EntityId | None, Ref("customer")] = None
     channel: Channel = "web"
     items: list[OrderLineRequest] = Field(min_length=1, max_length=50)
-    assigned_to: Annotated[str | None, Ref("user")] = Field(
-        default=None, max_length=64, description="User id of the staff member"
+    assigned_to: Annotated[EntityId | None, Ref("user")] = Field(
+        default=None, description="User id of the staff member"
     )
     notes: str | None = Field(default=None, max_length=2000)
 
@@ -122,7 +123,7 @@ class OrderListQuery(PageParams):
     """Filters of the order list: one of status or customer, and a creation time range."""
 
     status: str | None = Field(default=None, max_length=40)
-    customer_id: str | None = Field(default=None, max_length=64)
+    customer_id: EntityId | None = None
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
 
@@ -132,7 +133,7 @@ class UpdateOrderRequest(PatchRequest):
     the notes."""
 
     version: int = Field(ge=1)
-    assigned_to: Annotated[str | None, Clearable(), Ref("user")] = Field(default=None, max_length=64)
+    assigned_to: Annotated[EntityId | None, Clearable(), Ref("user")] = None
     notes: Annotated[str | None, Clearable()] = Field(default=None, max_length=2000)
 
 

@@ -3,7 +3,8 @@
 A filter such as ``GET /orders?customerId=`` names an entity; with the id of another tenant's entity (one that,
 in its own tenant, selects records) the caller gets nothing of that tenant: an empty page, or a 404/422 naming
 the parameter, never the other tenant's records. Every query parameter named ``…Id``/``…Ids`` of every route is
-probed, and the same query as the other tenant proves the probe selects something there.
+probed, and the same query as the other tenant proves the probe selects something there. A malformed id (one that
+could not be part of a key) is a 422 naming the parameter, never a 500.
 """
 
 from __future__ import annotations
@@ -159,3 +160,18 @@ def test_an_id_of_another_tenant_in_the_query_selects_nothing(
         assert mine.headers["Content-Type"].startswith("application/problem+json")
     for item in selected or []:
         assert str(item.get("id", new_id())) not in mine.body.decode()
+
+
+@pytest.mark.parametrize(("method", "path", "param"), ROUTES, ids=[f"{m} {p} {q}" for m, p, q in ROUTES])
+def test_a_malformed_id_in_the_query_is_a_422_naming_it(
+    api: Any, tenants: tuple[Account, Account], method: str, path: str, param: str
+) -> None:
+    me, _ = tenants
+    base = BASES.get((method, path), _nothing_else)(api, me)
+    wrong = []
+    for malformed in ("", "a#b", "x" * 65, "x" * 3000):
+        response = _get(api, method, path, {**base, param: malformed}, me)
+        named = [e["field"] for e in response.json_body.get("errors", [])] if response.status_code == 422 else []
+        if named != [f"query.{param}"]:
+            wrong.append(f"{param}={malformed[:10]!r}: {response.status_code} {response.body[:200]!r}")
+    assert wrong == []

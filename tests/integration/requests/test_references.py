@@ -2,7 +2,7 @@
 
 Every field named ``…Id``/``…Ids`` is declared a checked reference (``Ref``), checked by its service
 (``CheckedInService``) or not a reference of the tenant (``NotAReference``), and every declared one is tried over
-HTTP with another tenant's id and with an id that names nothing: a 422 naming exactly that field.
+HTTP with another tenant's id, with ids that name nothing and with malformed ones: a 422 naming exactly that field.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from tests.support.identity import Account, call, signup
 from tests.support.request_models import BodyField, body_fields
 
 ID_NAME = re.compile(r".+(Id|Ids)$")
+# Ids no tenant has, of a shape that could not be part of a key either: a 422 naming the field, never a 500.
+MALFORMED = ("", "a#b", "x" * 65, "x" * 3000)
 MARKERS = (Ref, CheckedInService, NotAReference)
 
 
@@ -182,7 +184,7 @@ def test_an_id_of_another_tenant_or_of_nothing_is_a_422_naming_the_field(
         holder = next((b for b in bodies if _slot(b, field.loc) is not None), None)
         assert holder is not None, f"{field}: no body of BODIES holds it"
         kind = str(_kind(field))
-        strangers = [new_id(), "NOT-A-REAL-ID"] + ([KINDS[kind](api, other)] if kind in KINDS else [])
+        strangers = [new_id(), "NOT-A-REAL-ID", *MALFORMED] + ([KINDS[kind](api, other)] if kind in KINDS else [])
         for stranger in strangers:
             probe = copy.deepcopy(holder)
             slot = _slot(probe, field.loc)

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.core import clock
 from chalicelib.core.config import Settings
-from chalicelib.core.ids import new_id
+from chalicelib.core.ids import is_entity_id, new_id
 
 
 def test_frozen_clock_is_injected_and_can_advance() -> None:
@@ -26,6 +26,13 @@ def test_ids_sort_by_time() -> None:
     late = new_id(datetime(2026, 1, 2, tzinfo=UTC))
     assert len(early) == 26
     assert early < late
+
+
+def test_the_ids_we_hand_out_have_the_entity_id_shape_and_key_breakers_do_not() -> None:
+    assert is_entity_id(new_id())
+    assert is_entity_id("platform")
+    for wrong in ("", "a#b", "x" * 65, "é", "a b", None, 7):
+        assert not is_entity_id(wrong)
 
 
 def test_resource_names_follow_the_stage(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,3 +96,10 @@ def test_a_public_route_cannot_take_references() -> None:
     with pytest.raises(TypeError, match="public route"):
         blueprint.operation("/bookings", "POST", body=Booking, public=True)
     blueprint.operation("/bookings", "POST", body=Booking, permission="bookings:write")
+
+
+def test_an_id_of_another_shape_is_unknown_without_a_lookup(lookups: Asked) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_references("T1", Booking(owner_id="", helper_ids=["P#1", "P1"], lines=[Line(gadget_id="G" * 65)]))
+    assert [e.loc for e in refused.value.errors] == ["body.ownerId", "body.helperIds[0]", "body.lines[0].gadgetId"]
+    assert lookups == [("person", "T1", ("P1",))]
