@@ -19,7 +19,8 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chalicelib.core.db.store import tenant_scope
-from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
+from chalicelib.core.errors import AppError, FieldError, InvalidInput, MalformedRequest, NotFound
+from chalicelib.core.ids import is_entity_id
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.patch import PatchRequest
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
@@ -118,6 +119,17 @@ def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(dict(request.query_params or {}))
     except ValidationError as exc:
         raise _invalid(exc, "query") from exc
+
+
+def _check_path_ids(params: dict[str, str]) -> None:
+    # A path parameter that names an entity (``{order_id}``) holding an id of another shape than ours names nothing,
+    # and could not even be part of a key (DynamoDB refuses a key part over 2 KB; "#" would bend it): a 404.
+    wrong = [name for name, value in params.items() if name.endswith("_id") and not is_entity_id(value)]
+    if wrong:
+        raise NotFound(
+            detail=f"No such resource: {', '.join(f'{name} is not an id' for name in wrong)}.",
+            errors=tuple(FieldError(f"path.{name}", "not an id", "not-found") for name in wrong),
+        )
 
 
 def _instance(request: Request) -> str:
@@ -226,6 +238,8 @@ class ApiBlueprint(Blueprint):
                         # From here on the request acts as its tenant: its credentials, its keys only.
                         tenant_id = principal.tenant_id
                         scope = tenant_scope(tenant_id)
+                    # After the guard: who may not call the operation learns nothing from its path.
+                    _check_path_ids(path_params)
                     if body is not None:
                         kwargs["body"] = _parse_body(request, body)
                     if query is not None:
