@@ -238,7 +238,7 @@ def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) ->
             raise Undeliverable(f"user {record.recipient_id} does not exist or is inactive")
         variables.setdefault("name", user.name)
         if channel == "push":
-            subscriptions = store.list_push_subscriptions(tenant.id, user.id)
+            subscriptions = [found.wire() for found in store.list_push_subscriptions(tenant.id, user.id)]
             address = f"user:{user.id}"
         else:
             address = {"email": user.email, "sms": user.whatsapp_number, "whatsapp": user.whatsapp_number}[channel]

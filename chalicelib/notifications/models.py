@@ -28,7 +28,9 @@ __all__ = [
     "NotificationStatus",
     "NotificationTemplate",
     "PushKey",
+    "PushKeyName",
     "PushSubscription",
+    "PushSubscriptionRecord",
     "PushSubscriptionRequest",
     "PutPreferencesRequest",
     "PutSettingsRequest",
@@ -307,11 +309,14 @@ class NotificationPreferences(PutPreferencesRequest):
 _ENDPOINT = re.compile(r"^https?://[^\s]+$")
 
 
+PushKeyName = Literal["p256dh", "auth"]
+
+
 class PushSubscriptionRequest(ApiModel):
     """A browser's Web Push subscription (``PushSubscription.toJSON()``)."""
 
     endpoint: str = Field(max_length=1000)
-    keys: dict[Literal["p256dh", "auth"], str]
+    keys: dict[PushKeyName, str]
 
     @field_validator("endpoint")
     @classmethod
@@ -334,6 +339,20 @@ class PushSubscription(ApiModel):
     id: str
     endpoint: str
     created_at: str
+
+
+class PushSubscriptionRecord(PushSubscription):
+    """A user's Web Push subscription as stored: with the keys its messages are encrypted for (never shown)."""
+
+    keys: dict[PushKeyName, str]
+
+    def view(self) -> PushSubscription:
+        """The API view of the stored subscription."""
+        return PushSubscription(id=self.id, endpoint=self.endpoint, created_at=self.created_at)
+
+    def wire(self) -> dict[str, Any]:
+        """The subscription as the browser gave it (``PushSubscription.toJSON()``), what a Web Push send reads."""
+        return {"endpoint": self.endpoint, "keys": dict(self.keys)}
 
 
 class PushKey(ApiModel):

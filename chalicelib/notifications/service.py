@@ -418,6 +418,5 @@ def subscribe_push(principal: Principal, body: PushSubscriptionRequest) -> PushS
     except ProviderError as exc:
         raise _invalid("body.endpoint", "must be an https URL") from exc
     at = clock.now_iso()
-    stored = {"endpoint": body.endpoint, "keys": dict(body.keys), "createdAt": at}
-    subscription_id = store.put_push_subscription(principal.tenant_id, principal.user_id, stored)
-    return PushSubscription(id=subscription_id, endpoint=body.endpoint, created_at=at)
+    stored = store.put_push_subscription(principal.tenant_id, principal.user_id, body.endpoint, body.keys, at)
+    return stored.view()

@@ -24,6 +24,8 @@ from chalicelib.notifications.models import (
     NotificationRecord,
     NotificationSettings,
     NotificationStatus,
+    PushKeyName,
+    PushSubscriptionRecord,
     PutTemplateRequest,
     StoredPreferences,
     TemplateVariant,
@@ -300,19 +302,25 @@ def _push_key(tenant_id: str, user_id: str, endpoint: str) -> tuple[str, str]:
     return keys.entity_pk(tenant_id, Kind.USER, user_id), keys.child_sk(Child.PUSH_SUBSCRIPTION, digest)
 
 
-def put_push_subscription(tenant_id: str, user_id: str, subscription: Mapping[str, Any]) -> str:
-    """Store a user's browser subscription (the same endpoint again replaces it); returns its id."""
-    pk, sk = _push_key(tenant_id, user_id, str(subscription["endpoint"]))
-    Table().put({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "PushSubscription", **subscription})
-    return keys.parse_child_sk(sk)[1]
+def put_push_subscription(
+    tenant_id: str, user_id: str, endpoint: str, push_keys: Mapping[PushKeyName, str], created_at: str
+) -> PushSubscriptionRecord:
+    """Store a user's browser subscription (the same endpoint again replaces it)."""
+    pk, sk = _push_key(tenant_id, user_id, endpoint)
+    stored = {"endpoint": endpoint, "keys": dict(push_keys), "createdAt": created_at}
+    Table().put({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "PushSubscription", **stored})
+    return PushSubscriptionRecord.from_attributes_of({**stored, "id": keys.parse_child_sk(sk)[1]})
 
 
-def list_push_subscriptions(tenant_id: str, user_id: str) -> list[dict[str, Any]]:
+def list_push_subscriptions(tenant_id: str, user_id: str) -> list[PushSubscriptionRecord]:
     """The user's Web Push subscriptions (a handful of browsers)."""
     page = Table().query_page(
         keys.entity_pk(tenant_id, Kind.USER, user_id), sort_prefix=keys.child_prefix(Child.PUSH_SUBSCRIPTION), limit=50
     )
-    return [{**strip_storage(item), "id": keys.parse_child_sk(str(item[SORT_KEY]))[1]} for item in page.items]
+    return [
+        PushSubscriptionRecord.from_attributes_of({**item, "id": keys.parse_child_sk(str(item[SORT_KEY]))[1]})
+        for item in page.items
+    ]
 
 
 def delete_push_subscription(tenant_id: str, user_id: str, endpoint: str) -> None:

@@ -3,7 +3,9 @@ with retries, the DLQ and its redrive, preferences, quiet hours, the WhatsApp 24
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -529,3 +531,30 @@ def test_a_tenant_with_its_own_twilio_account_texts_from_it_and_hears_its_status
     assert f"/Accounts/{own['accountSid']}/" in request["path"]
     assert request["body"]["From"] == own["smsFrom"]
     assert request["body"]["StatusCallback"] == f"https://hooks.btrix.test/hooks/twilio?tenant={tenant.tenant_id}"
+
+
+def test_a_user_gets_a_push_on_the_browser_they_subscribed(
+    api: Any, shop: Account, fakes: dict[str, FakeProvider], until: Until
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    browser = ec.generate_private_key(ec.SECP256R1()).public_key()
+    keys = {
+        "p256dh": b64(browser.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)),
+        "auth": b64(os.urandom(16)),
+    }
+    path = f"/push/{new_id().lower()}"
+    subscribed = call(
+        api, "POST", "/push-subscriptions", {"endpoint": fakes["webpush"].url + path, "keys": keys}, shop.headers()
+    )
+    assert subscribed.status_code == 201, subscribed.body
+    assert set(subscribed.json_body) == {"id", "endpoint", "createdAt"}  # the browser's keys are never shown
+    created = _send(api, shop, {"channel": "push", "userId": shop.user_id, "text": "Mesa 4 pronta", "urgent": True})
+    until(_settled(api, shop, [created["id"]]))
+    assert _notification(api, shop, created["id"])["status"] == "sent"
+    [pushed] = [r for r in fakes["webpush"].accepted() if r["path"] == path]
+    assert pushed["body"]["bytes"] > len("Mesa 4 pronta")  # encrypted for the subscription's keys (aes128gcm)
