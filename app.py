@@ -7,6 +7,8 @@ from typing import Any
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent, WebsocketEvent
 
 from chalicelib.access.routes import blueprint as access
+from chalicelib.analytics import service as analytics_service
+from chalicelib.analytics.routes import blueprint as analytics
 from chalicelib.appointments.routes import blueprint as appointments
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
@@ -19,15 +21,19 @@ from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
 from chalicelib.docs.routes import blueprint as docs
+from chalicelib.exports import service as exports_service
+from chalicelib.exports.routes import blueprint as exports
 from chalicelib.health.routes import blueprint as health
 from chalicelib.integrations import jobs as integration_jobs
 from chalicelib.integrations.routes import blueprint as integrations
 from chalicelib.inventory.routes import blueprint as inventory
+from chalicelib.leads.routes import blueprint as leads
 from chalicelib.live import service as live
 from chalicelib.notifications import delivery as notification_delivery
 from chalicelib.notifications.routes import blueprint as notifications
 from chalicelib.orders.routes import blueprint as orders
 from chalicelib.plans.routes import blueprint as plans
+from chalicelib.sales.routes import blueprint as sales
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users
 from chalicelib.webhooks import delivery as webhook_delivery
@@ -58,6 +64,10 @@ for blueprint in (
     integrations,
     channels,
     conversations,
+    sales,
+    leads,
+    analytics,
+    exports,
 ):
     app.register_blueprint(blueprint)
 
@@ -128,6 +138,18 @@ def conversation_jobs(event: SQSEvent) -> dict[str, Any]:
 def bitrix24_events(event: SQSEvent) -> dict[str, Any]:
     """Bitrix24 events: app install/uninstall, and operators' Open Lines messages (→ send jobs)."""
     return conversation_relay.handle_bitrix_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.ANALYTICS), batch_size=100, maximum_batching_window_in_seconds=5)
+def analytics_events(event: SQSEvent) -> dict[str, Any]:
+    """Sale and lead events → the sales dashboard's per-tenant aggregates (each event once)."""
+    return analytics_service.handle_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=queue_name(QueueKind.EXPORTS), batch_size=1)
+def export_jobs(event: SQSEvent) -> dict[str, Any]:
+    """Export jobs: each message one slice (a few seconds of rows into the CSV file), which queues the next."""
+    return exports_service.handle_batch(event.to_dict())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

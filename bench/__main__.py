@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         render_list_latency,
         render_overhead,
         render_package,
+        render_sales,
     )
+    from bench.sales import LARGE_SALES, measure_sales
     from bench.target import running_target
 
     started = time.monotonic()
@@ -104,8 +106,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n## WhatsApp <-> Bitrix24 gateway\n\n" + gateway, flush=True)
 
+        _progress(
+            "sales tracking: seeding two companies' sales through the analytics consumer, timing lists and dashboard"
+        )
+        sales = render_sales(
+            measure_sales(
+                target,
+                large=10_000 if args.quick else LARGE_SALES,
+                runs=5 if args.quick else 50,
+                progress=_progress,
+            )
+        )
+        print("\n## Sales tracking by tenant size\n\n" + sales, flush=True)
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render_document(facts, cold_start, overhead, capacity, package, listing, gateway))
+    args.output.write_text(render_document(facts, cold_start, overhead, capacity, package, listing, gateway, sales))
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
     return 0
 

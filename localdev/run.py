@@ -154,6 +154,31 @@ def _gateway_lines(api: str, hooks: str, bitrix: FakeBitrix24, demo: DemoGateway
     ]
 
 
+def _sales_lines(api: str, password: str) -> list[str]:
+    """How to try the sales tracking demo (the Danish company's sales, leads, dashboard and exports)."""
+    from localdev.seed import SALES_DEMO
+
+    rep, manager = (f"{role}@{SALES_DEMO.domain}" for role in ("sales-rep", "manager"))
+    login = (
+        f"TOKEN=$(curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' -d "
+        f'\'{{"identifier": "{manager}", "password": "{password}"}}\' | '
+        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')"
+    )
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    return [
+        f"Sales tracking: {SALES_DEMO.name} (da-DK, DKK) has services, customers, sales in every status and leads.",
+        f"{rep} sees its own sales, leads and numbers; {manager} sees everything and exports:",
+        "",
+        f"    {login}",
+        f"    curl -s '{api}/sales?limit=10' {auth}",
+        f"    curl -s '{api}/analytics/dashboard?groupBy=week' {auth}",
+        f"    curl -s '{api}/leads?status=QUALIFIED' {auth}     # then POST /leads/<id>/convert {{\"version\": <v>}}",
+        f"    curl -s -X POST {api}/exports {auth} -H 'Content-Type: application/json' -d '{{\"kind\": \"sales\"}}'",
+        "                                                    # then GET /exports/<id>: progress, then a download url",
+        "",
+    ]
+
+
 def _banner(
     stack: LocalStack,
     api_port: int,
@@ -198,6 +223,7 @@ def _banner(
             f"  curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\",
             f'       -d \'{{"identifier": "{logins[0].email}", "password": "{password}"}}\'',
             "",
+            *_sales_lines(api, password),
             *([] if bitrix is None or demo is None else _gateway_lines(api, hooks, bitrix, demo, logins[0])),
         ]
     )

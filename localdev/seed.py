@@ -1,5 +1,6 @@
 """Demo data for ``make run``: three tenants with a user per role, and a platform operator; the restaurant gets
-a menu and orders in several statuses, the bike shop services, two mechanics and appointments (idempotent).
+a menu and orders in several statuses, the bike shop services, two mechanics and appointments, the Danish sales
+company (Tekup sales tracking, da-DK) services, customers, sales in every status and leads (idempotent).
 
 Everything goes through the same services the API uses (signup, invitation, acceptance), so the demo
 tenants are exactly what a real signup produces.
@@ -28,15 +29,20 @@ from chalicelib.customers import service as customers
 from chalicelib.customers.models import CreateCustomerRequest
 from chalicelib.inventory import service as inventory
 from chalicelib.inventory.models import MovementRequest
+from chalicelib.leads import service as leads
+from chalicelib.leads.models import ConvertLeadRequest, CreateLeadRequest
 from chalicelib.notifications.outbox import list_messages
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import CreateOrderRequest, TransitionRequest
+from chalicelib.sales import service as sales
+from chalicelib.sales.models import CreateSaleRequest
+from chalicelib.tenants import service as tenants
 from chalicelib.tenants.models import BusinessType
 from chalicelib.users import service as users
 from chalicelib.users import store as users_store
 from chalicelib.users.models import InviteUserRequest
 
-__all__ = ["DEMO_PASSWORD", "DEMO_TENANTS", "DemoLogin", "DemoTenant", "demo_admin", "seed"]
+__all__ = ["DEMO_PASSWORD", "DEMO_TENANTS", "SALES_DEMO", "DemoLogin", "DemoTenant", "demo_admin", "seed"]
 
 DEMO_PASSWORD = "btrix-demo-2026"
 OPERATOR_EMAIL = "operator@btrix.example.com"
@@ -73,6 +79,9 @@ DEMO_TENANTS = (
         "Nordisk Salg ApS", BusinessType.SERVICES, "da-DK", "DKK", "DK", "Europe/Copenhagen", "nordisksalg.example.com"
     ),
 )
+
+
+SALES_DEMO = DEMO_TENANTS[2]
 
 
 @dataclass(frozen=True)
@@ -211,7 +220,100 @@ def _seed_bike_shop(demo: DemoTenant) -> None:
         appointments.book(admin, body)
 
 
-_COMMERCE = {BusinessType.RESTAURANT: _seed_restaurant, BusinessType.BIKE_SHOP: _seed_bike_shop}
+def _member(demo: DemoTenant, role: Role) -> Principal:
+    """The demo user of ``role`` in a seeded tenant, as a principal (the sales rep sells as itself)."""
+    found = users_store.find_login(users_store.email_route_key(_email(role, demo.domain)))
+    user = users_store.get_user(*found) if found else None
+    if user is None:
+        raise LookupError(f"the demo tenant {demo.name} has no {role.value}")
+    tenant = tenants.load_tenant(user.tenant_id)
+    return Principal(user.id, user.tenant_id, role, user.email, frozenset(tenant.modules), request_id="seed")
+
+
+# (service, price, minutes): a Danish cleaning company's catalog, 25 % VAT (moms).
+_SERVICES = (
+    ("Hovedrengøring", "1200.00", 240),
+    ("Vinduespudsning", "400.00", 60),
+    ("Flytterengøring", "2500.00", 360),
+    ("Erhvervsrengøring", "3000.00", 300),
+)
+# (customer, email, phone)
+_CUSTOMERS = (
+    ("Mette Hansen", "mette@hansen.example.dk", "+4520304050"),
+    ("Ole Jensen", "ole@jensen.example.dk", "+4521314151"),
+    ("Kontorhuset ApS", "drift@kontorhuset.example.dk", "+4570203040"),
+)
+# (service, customer, seller, source, the statuses it goes through after PENDING)
+_SALES = (
+    (0, 0, Role.SALES_REP, "phone", ("ACCEPTED", "IN_PROGRESS", "COMPLETED")),
+    (1, 0, Role.SALES_REP, "web", ("ACCEPTED", "SCHEDULED")),
+    (2, 1, Role.SALES_REP, "referral", ("ACCEPTED",)),
+    (3, 2, Role.MANAGER, "email", ("ACCEPTED", "IN_PROGRESS")),
+    (1, 1, Role.MANAGER, "web", ()),
+    (0, 2, Role.SALES_REP, "phone", ("CANCELLED",)),
+)
+
+
+def _seed_sales(demo: DemoTenant) -> None:
+    """A cleaning company: services, customers, sales in every status of the flow (one completed, one scheduled
+    tomorrow), and leads: new, contacted, qualified, converted and lost."""
+    admin, manager, rep = demo_admin(demo), _member(demo, Role.MANAGER), _member(demo, Role.SALES_REP)
+    services = [
+        _product(admin, demo, name, price, kind="service", taxRate="25", durationMinutes=minutes)
+        for name, price, minutes in _SERVICES
+    ]
+    people = [
+        customers.create_customer(admin, CreateCustomerRequest(name=name, email=email, phone=phone), None)
+        for name, email, phone in _CUSTOMERS
+    ]
+    sellers = {Role.SALES_REP: rep, Role.MANAGER: manager}
+    tomorrow = datetime.now(ZoneInfo(demo.time_zone)).replace(hour=9, minute=0, second=0, microsecond=0)
+    tomorrow += timedelta(days=1)
+    for service, person, role, source, steps in _SALES:
+        seller = sellers[role]
+        body = CreateSaleRequest.model_validate(
+            {"serviceId": services[service].id, "customerId": people[person].id, "source": source}
+        )
+        if "SCHEDULED" in steps:
+            body = body.model_copy(update={"scheduled_at": tomorrow})
+        sale = sales.create_sale(seller, body, None)
+        for step in steps:
+            sale = sales.transition_sale(seller, sale.id, step, None, sale.version)
+    _seed_leads(rep, manager, services)
+
+
+def _seed_leads(rep: Principal, manager: Principal, services: list[Product]) -> None:
+    """Leads in each status of their flow; the qualified one is left for the person trying the demo to convert."""
+    made: list[Any] = []
+    for name, email, service, value, steps in (
+        ("Anne Nielsen", "anne@nielsen.example.dk", 1, "400.00", ()),
+        ("Bo Pedersen", "bo@pedersen.example.dk", 0, "1200.00", ("CONTACTED",)),
+        ("Camilla Holm", "camilla@holm.example.dk", 2, "2500.00", ("CONTACTED", "QUALIFIED")),
+        ("Dorte Lund", "dorte@lund.example.dk", 3, "3000.00", ("CONTACTED", "QUALIFIED")),
+        ("Erik Madsen", "erik@madsen.example.dk", 1, "400.00", ("LOST",)),
+    ):
+        body = CreateLeadRequest.model_validate(
+            {
+                "contactName": name,
+                "contactEmail": email,
+                "interestServiceId": services[service].id,
+                "estimatedValue": {"amount": value, "currency": "DKK"},
+                "source": "email" if service % 2 else "web",
+            }
+        )
+        lead = leads.create_lead(rep, body, None).lead
+        for step in steps:
+            lead = leads.transition_lead(rep, lead.id, step, None, lead.version)
+        made.append(lead)
+    converted = made[3]
+    leads.convert_lead(manager, converted.id, ConvertLeadRequest(version=converted.version), None)
+
+
+_COMMERCE = {
+    BusinessType.RESTAURANT: _seed_restaurant,
+    BusinessType.BIKE_SHOP: _seed_bike_shop,
+    BusinessType.SERVICES: _seed_sales,
+}
 
 
 def _seed_commerce(demo: DemoTenant) -> None:

@@ -195,6 +195,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.SALES_WRITE_OWN,
             P.LEADS_READ_OWN,
             P.LEADS_WRITE,
+            # "View reports: limited" (the seed): the dashboard, with the rep's own numbers only.
+            P.ANALYTICS_READ,
             P.APPOINTMENTS_READ,
             P.APPOINTMENTS_WRITE,
         }

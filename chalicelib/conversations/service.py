@@ -32,6 +32,7 @@ __all__ = [
     "get_conversation",
     "list_conversations",
     "list_messages",
+    "load_conversation",
     "message_view",
     "requeue",
     "retry_message",
@@ -145,6 +146,15 @@ def get_conversation(principal: Principal, conversation_id: str) -> Conversation
     """One conversation."""
     require(principal, Permission.CONVERSATIONS_READ)
     return conversation_view(_conversation(principal, conversation_id))
+
+
+def load_conversation(tenant_id: str, conversation_id: str) -> Conversation:
+    """One conversation of the tenant, for another capability that checks its own permissions (a lead made from
+    a conversation); ``NotFound`` when there is none."""
+    found = store.get_conversation(tenant_id, conversation_id)
+    if found is None:
+        raise NotFound(detail=f"conversation {conversation_id} not found")
+    return conversation_view(found)
 
 
 def list_messages(principal: Principal, conversation_id: str, query: MessageListQuery) -> Page[Message]:

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     whatsapp_sends_per_second: int = Field(default=80, ge=1, le=1000)
     relay_retry_base_s: float = Field(default=5.0, ge=0)
     relay_retry_max_s: float = Field(default=900.0, ge=0, le=43_200)
+    # Exports run as slices of at most this many seconds (under the functions' 29 s), and their download URLs are
+    # valid this long.
+    export_slice_seconds: float = Field(default=15.0, ge=0, le=25)
+    export_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     billy_api_url: str = "https://api.billysbilling.com/v2"
     google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     google_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"

@@ -15,6 +15,8 @@ from chalicelib.core.config import get_settings
 __all__ = [
     "BITRIX24_APP_CREDENTIALS",
     "CURSOR_SIGNING_KEY",
+    "EXPORT_DAYS",
+    "EXPORT_TAG",
     "GOOGLE_OAUTH_APP",
     "INBOUND_EMAIL_SECRET",
     "JWT_SIGNING_KEYS",
@@ -45,6 +47,11 @@ __all__ = [
 ]
 
 
+# Export files carry this tag (key, value); the file bucket's lifecycle rule expires them after EXPORT_DAYS.
+EXPORT_TAG = ("btrix-kind", "export")
+EXPORT_DAYS = 7
+
+
 class QueueKind(StrEnum):
     """The job queues."""
 
@@ -56,6 +63,8 @@ class QueueKind(StrEnum):
     WHATSAPP_INBOUND = "whatsapp-inbound"
     BITRIX24_OUTBOUND = "bitrix24-outbound"
     LIVE_UPDATES = "live-updates"
+    ANALYTICS = "analytics"
+    EXPORTS = "exports"
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,10 @@ QUEUES: tuple[QueueDef, ...] = (
     QueueDef(QueueKind.BITRIX24_OUTBOUND, fifo=True, visibility_timeout_s=120),
     # Pushes are worth little once stale: kept one hour, retried twice.
     QueueDef(QueueKind.LIVE_UPDATES, visibility_timeout_s=30, max_receive_count=3, retention_s=3600),
+    # Sale and lead events → the dashboard's aggregates (each event applied once, a batch in a few transactions).
+    QueueDef(QueueKind.ANALYTICS, visibility_timeout_s=60, max_receive_count=8),
+    # Export jobs, one slice per message (each slice queues the next).
+    QueueDef(QueueKind.EXPORTS, visibility_timeout_s=120, max_receive_count=5),
 )
 
 
@@ -117,6 +130,8 @@ RULES: tuple[RuleDef, ...] = (
     RuleDef("webhooks", (), QueueKind.WEBHOOK_DELIVERIES),
     # Messages requested through the notifications port (same transaction as the change) reach the sender.
     RuleDef("notifications", ("notification.requested",), QueueKind.NOTIFICATIONS),
+    # Sales and leads → the dashboard's per-tenant aggregates.
+    RuleDef("analytics", ("sale.*", "lead.*"), QueueKind.ANALYTICS),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.access.permissions import Permission
@@ -39,13 +40,16 @@ from chalicelib.customers.store import ContactField
 from chalicelib.tenants.service import load_tenant
 
 __all__ = [
+    "NewCustomer",
     "create_customer",
     "delete_customer",
     "existing_customers",
     "find_customer",
+    "find_customer_id",
     "get_customer",
     "list_customers",
     "load_customer",
+    "new_customer",
     "record_order_ops",
     "update_customer",
 ]
@@ -205,7 +209,19 @@ def create_customer(principal: Principal, body: CreateCustomerRequest, idempoten
     )
 
 
-def _create_customer(principal: Principal, body: CreateCustomerRequest, seal: idempotency.Seal) -> Customer:
+@dataclass(frozen=True)
+class NewCustomer:
+    """A customer ready to be written in a transaction: the customer, its writes, and the writes that claim its
+    email and phone (each failing with a 409 naming the field when another customer has it)."""
+
+    customer: Customer
+    ops: list[WriteOp]
+    claims: list[WriteOp]
+
+
+def new_customer(principal: Principal, body: CreateCustomerRequest) -> NewCustomer:
+    """The writes that create a customer (record, email/phone claims, audit entry, ``customer.created``), for a
+    transaction of the caller's own (a lead conversion creates the customer with the sale)."""
     tenant = load_tenant(principal.tenant_id)
     now = clock.now_iso()
     record = CustomerRecord.model_validate(
@@ -222,18 +238,33 @@ def _create_customer(principal: Principal, body: CreateCustomerRequest, seal: id
         }
     )
     ops = [store.new_customer_op(record)]
+    claims = []
     for field in _CONTACTS:
         value: str | None = getattr(record, field)
         if value is not None:
-            ops.append(store.claim_op(tenant.id, field, value, record.id).on_conflict(_taken(field)))
-    customer = Customer.of(record)
+            claims.append(store.claim_op(tenant.id, field, value, record.id).on_conflict(_taken(field)))
     ops += [
         audit_op(principal, "customer.created", Kind.CUSTOMER, record.id, after=record.model_dump()),
         event_put_op(new_event("customer.created", tenant.id, {}, subject=record.id)),
-        *seal(customer),
     ]
-    Table().transact(ops)
-    return customer
+    return NewCustomer(Customer.of(record), ops, claims)
+
+
+def find_customer_id(tenant_id: str, *, email: str | None = None, phone: str | None = None) -> str | None:
+    """The id of the customer with this email, else with this phone (normalised: lowercase email, E.164), or None."""
+    contacts: tuple[tuple[ContactField, str | None], ...] = (("email", email), ("phone", phone))
+    for field, value in contacts:
+        if value is not None:
+            found = store.find_by_contact(tenant_id, field, value)
+            if found is not None:
+                return found
+    return None
+
+
+def _create_customer(principal: Principal, body: CreateCustomerRequest, seal: idempotency.Seal) -> Customer:
+    created = new_customer(principal, body)
+    Table().transact([*created.ops, *created.claims, *seal(created.customer)])
+    return created.customer
 
 
 def update_customer(principal: Principal, customer_id: str, body: UpdateCustomerRequest) -> Customer:

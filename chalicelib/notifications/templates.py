@@ -246,9 +246,9 @@ _STAFF: dict[str, Texts] = {
         "es-ES": ("Nueva cita", "Nueva cita solicitada para {{ startsAt }}."),
     },
     "lead.follow_up": {
-        "pt-BR": ("Lead aguardando", "Um lead aguarda seu contato desde ontem."),
-        "en-US": ("Lead waiting", "A lead has been waiting for your call since yesterday."),
-        "es-ES": ("Lead pendiente", "Un lead espera tu contacto desde ayer."),
+        "pt-BR": ("Lead para retomar", "Chegou a hora de retomar o contato com um lead ({{ statusLabel }})."),
+        "en-US": ("Lead to follow up", "It is time to follow up a lead ({{ statusLabel }})."),
+        "es-ES": ("Lead para retomar", "Es hora de retomar el contacto con un lead ({{ statusLabel }})."),
     },
 }
 

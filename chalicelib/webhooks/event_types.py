@@ -182,6 +182,107 @@ class StatusChangedData(EventData):
     assigned_to: str | None = None
 
 
+class SaleSnapshot(EventData):
+    """A sale as its events describe it: who, what, how much (the final amount), from where."""
+
+    number: str
+    status: str
+    assigned_to: str
+    customer_id: str
+    service_id: str
+    source: str
+    amount: Money = Field(description="The final amount (after discount, with tax)")
+    created_at: str
+    closed_at: str | None = None
+    outcome: Literal["completed", "cancelled"] | None = None
+    lead_id: str | None = None
+    conversation_id: str | None = None
+
+
+class SaleData(EventData):
+    """A sale was created or deleted."""
+
+    sale: SaleSnapshot
+
+
+class SaleUpdatedData(EventData):
+    """A sale changed: which fields (API names), the sale before and after."""
+
+    changed: list[str]
+    before: SaleSnapshot
+    sale: SaleSnapshot
+
+
+class SaleStatusChangedData(StatusChangedData):
+    """A sale moved from one status to another; ``outcome`` when it reached a final status."""
+
+    sale: SaleSnapshot
+    outcome: Literal["completed", "cancelled"] | None = None
+
+
+class SaleInvoiceData(EventData):
+    """A sale was invoiced (Billy.dk), or its invoice was paid."""
+
+    sale: SaleSnapshot
+    billy_invoice_id: str | None = None
+
+
+class LeadSnapshot(EventData):
+    """A lead as its events describe it: status, owner, source, interest and estimate, origin."""
+
+    status: str
+    source: str
+    created_at: str
+    owner_id: str | None = None
+    interest_service_id: str | None = None
+    estimated_value: Money | None = None
+    closed_at: str | None = None
+    outcome: Literal["completed", "cancelled"] | None = None
+    converted_sale_id: str | None = None
+    customer_id: str | None = None
+    conversation_id: str | None = None
+
+
+class LeadData(EventData):
+    """A lead was created."""
+
+    lead: LeadSnapshot
+
+
+class LeadUpdatedData(EventData):
+    """A lead changed (or another lead with its contact was merged into it): which fields, before and after."""
+
+    changed: list[str]
+    before: LeadSnapshot
+    lead: LeadSnapshot
+
+
+class LeadStatusChangedData(StatusChangedData):
+    """A lead moved from one status to another; ``outcome`` when it reached a final status."""
+
+    owner_id: str | None = None
+    lead: LeadSnapshot
+    outcome: Literal["completed", "cancelled"] | None = None
+
+
+class LeadConvertedData(EventData):
+    """A lead became a sale: the sale, its customer, and whether the conversion created that customer."""
+
+    lead: LeadSnapshot
+    sale_id: str
+    customer_id: str
+    customer_created: bool
+
+
+class ExportData(EventData):
+    """An export finished: its kind, its rows and file size, or why it failed."""
+
+    kind: Literal["sales", "leads", "customers"]
+    rows: int
+    file_bytes: int
+    error: str | None = None
+
+
 class NotificationRequestedData(EventData):
     """A message was requested (it is sent by the notifications worker)."""
 
@@ -273,6 +374,9 @@ class EventTypeDef:
     origin: Origin = "domain"
 
 
+# Entity types whose status events carry more than the engine's fields (declared with their own model below).
+_OWN_STATUS_EVENTS = frozenset({EntityType.SALE, EntityType.LEAD})
+
 _DOMAIN: tuple[EventTypeDef, ...] = (
     EventTypeDef("tenant.created", "A company signed up.", TenantCreatedData),
     EventTypeDef("tenant.updated", "The company's settings changed.", ChangedData),
@@ -304,7 +408,20 @@ _DOMAIN: tuple[EventTypeDef, ...] = (
     *(
         EventTypeDef(f"{entity.value}.status_changed", f"A {entity.value} changed status.", StatusChangedData)
         for entity in EntityType
+        if entity not in _OWN_STATUS_EVENTS
     ),
+    EventTypeDef("sale.created", "A sale was created.", SaleData),
+    EventTypeDef("sale.updated", "A sale changed (customer, service, rep, date, amounts, notes).", SaleUpdatedData),
+    EventTypeDef("sale.deleted", "A sale was deleted.", SaleData),
+    EventTypeDef("sale.status_changed", "A sale changed status.", SaleStatusChangedData),
+    EventTypeDef("sale.invoiced", "A sale's invoice was created (Billy.dk); its payment is pending.", SaleInvoiceData),
+    EventTypeDef("sale.paid", "A sale's invoice was paid.", SaleInvoiceData),
+    EventTypeDef("lead.created", "A lead was created.", LeadData),
+    EventTypeDef("lead.updated", "A lead changed, or a lead with its contact was merged into it.", LeadUpdatedData),
+    EventTypeDef("lead.status_changed", "A lead changed status.", LeadStatusChangedData),
+    EventTypeDef("lead.converted", "A lead became a sale.", LeadConvertedData),
+    EventTypeDef("export.completed", "An export's file is ready (GET /exports/{id} gives its URL).", ExportData),
+    EventTypeDef("export.failed", "An export could not be made.", ExportData),
     EventTypeDef("notification.requested", "A message was requested.", NotificationRequestedData),
     EventTypeDef("notification.sent", "A message left BTRIX through its provider.", NotificationStatusData),
     EventTypeDef("notification.delivered", "The provider reported a message delivered.", NotificationStatusData),

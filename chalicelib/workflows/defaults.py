@@ -345,26 +345,25 @@ def sale(entity_type: EntityType) -> WorkflowDefinition:
 
 
 def lead(entity_type: EntityType) -> WorkflowDefinition:
-    """Tekup leads: NEW → CONTACTED → QUALIFIED → CONVERTED, or LOST; a new lead untouched for a day reminds its
-    owner."""
+    """Tekup leads: NEW → CONTACTED → QUALIFIED → CONVERTED, or LOST; while open, the owner is reminded (email) at the
+    lead's follow-up time (``followUpAt``, a day after creation unless set). CONVERTED is reached through the
+    conversion, whose ``lead.converted`` event is a domain event (with the sale and the customer)."""
     e = entity_type.value
+    follow_up = (
+        {
+            "beforeField": "followUpAt",
+            "beforeSeconds": 0,
+            "remind": _remind(f"{e}.follow_up", "assigned_user", "email"),
+        },
+    )
     return _flow(
         entity_type,
         "NEW",
         [
-            _status(
-                "NEW",
-                ("Novo", "New", "Nuevo"),
-                timers=({"afterSeconds": DAY, "remind": _remind(f"{e}.follow_up", "assigned_user", "push")},),
-            ),
-            _status("CONTACTED", ("Contatado", "Contacted", "Contactado")),
-            _status("QUALIFIED", ("Qualificado", "Qualified", "Calificado")),
-            _status(
-                "CONVERTED",
-                ("Convertido", "Converted", "Convertido"),
-                terminal=True,
-                on_enter=(_webhook(f"{e}.converted"),),
-            ),
+            _status("NEW", ("Novo", "New", "Nuevo"), timers=follow_up),
+            _status("CONTACTED", ("Contatado", "Contacted", "Contactado"), timers=follow_up),
+            _status("QUALIFIED", ("Qualificado", "Qualified", "Calificado"), timers=follow_up),
+            _status("CONVERTED", ("Convertido", "Converted", "Convertido"), terminal=True),
             _status("LOST", ("Perdido", "Lost", "Perdido"), terminal=True),
         ],
         _moves(

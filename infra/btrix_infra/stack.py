@@ -195,8 +195,14 @@ class BtrixStack(Stack):
         role.allow("ReadSecrets", ["secretsmanager:GetSecretValue"], secrets.arn_patterns(role))
         role.allow("FieldEncryption", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [key.key_arn])
         # The gateway keeps received WhatsApp media under the tenant's prefix and presigns GETs for Bitrix24 (the
-        # URL carries this role's permission; the bucket's KMS key is covered by FieldEncryption above).
-        role.allow("MediaObjects", ["s3:PutObject", "s3:GetObject"], [media.bucket.arn_for_objects("T/*")])
+        # URL carries this role's permission; the bucket's KMS key is covered by FieldEncryption above). Exports
+        # write their CSV there too, tagged for expiry, in multipart uploads whose waiting bytes are deleted once
+        # used (chalicelib/exports/files.py).
+        role.allow(
+            "MediaObjects",
+            ["s3:PutObject", "s3:GetObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            [media.bucket.arn_for_objects("T/*")],
+        )
         role.allow("TenantSessions", ["sts:AssumeRole"], [tenant.role.role_arn])
         # The workflow engine creates machines with this role (Settings.workflow_role_arn), starts executions and
         # reports transitions with task tokens.

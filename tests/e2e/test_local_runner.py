@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -98,6 +99,36 @@ def test_demo_users_of_every_role_can_log_in(runner: Runner) -> None:
         f"{runner.api}/auth/me", headers={"Authorization": f"Bearer {answer.json()['accessToken']}"}, timeout=20
     ).json()
     assert (me["user"]["role"], me["tenant"]["locale"], me["tenant"]["currency"]) == ("VIEWER", "en-US", "USD")
+
+
+def test_the_demo_sales_company_has_its_sales_leads_and_dashboard(runner: Runner) -> None:
+    tokens = {
+        role: _post(
+            runner, "/auth/login", {"identifier": f"{role}@nordisksalg.example.com", "password": DEMO_PASSWORD}
+        ).json()["accessToken"]
+        for role in ("manager", "sales-rep")
+    }
+
+    def get(role: str, path: str) -> dict[str, Any]:
+        response = httpx.get(f"{runner.api}{path}", headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=20)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    everything = get("manager", "/sales?limit=100")["items"]
+    assert len(everything) == 7  # six sold, one converted from a lead
+    assert {s["status"] for s in everything} >= {"PENDING", "ACCEPTED", "SCHEDULED", "IN_PROGRESS", "COMPLETED"}
+    assert all(s["amounts"]["final"]["currency"] == "DKK" and s["number"].startswith("S-") for s in everything)
+    mine = get("sales-rep", "/sales?limit=100")["items"]
+    assert 0 < len(mine) < len(everything)
+    assert len({s["assignedTo"] for s in mine}) == 1
+    assert [lead["contactName"] for lead in get("manager", "/leads?status=QUALIFIED")["items"]] == ["Camilla Holm"]
+    deadline = time.monotonic() + 90
+    while (board := get("manager", "/analytics/dashboard"))["totals"]["salesCount"] < 7:
+        assert time.monotonic() < deadline, board["totals"]  # the worker delivers the events to the aggregates
+        time.sleep(1)
+    assert board["totals"]["completedSales"] == 1
+    assert board["totals"]["leadsConverted"] == 1
+    assert "nordisksalg.example.com" in "".join(runner.output)
 
 
 def test_signup_login_me_refresh_reuse_and_lockout_over_http(runner: Runner) -> None:

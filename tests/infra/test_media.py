@@ -32,9 +32,24 @@ def test_app_role_puts_and_gets_media_under_the_tenants_prefix_only(synthesized:
     bucket = _media_bucket(document)
     granted = [s for s in statements(document) if any(str(a).startswith("s3:") for a in _list(s["Action"]))]
     [media] = [s for s in granted if s.get("Sid") == "MediaObjects"]
-    assert sorted(media["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    assert sorted(media["Action"]) == [
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+    ]
     assert media["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/T/*"]]}
     assert all(s.get("Sid") == "MediaObjects" for s in granted if bucket in str(s["Resource"]))
+
+
+def test_export_files_expire_by_their_tag(synthesized: Synthesized) -> None:
+    document = synthesized.documents["dev"]
+    bucket = document["Resources"][_media_bucket(document)]["Properties"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    [exports] = [r for r in rules if r.get("TagFilters")]
+    assert exports["TagFilters"] == [{"Key": "btrix-kind", "Value": "export"}]
+    assert exports["ExpirationInDays"] == 7
 
 
 def _list(value: Any) -> list[Any]:

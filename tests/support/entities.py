@@ -29,6 +29,9 @@ ENTITY_IDS: dict[str, IdSource] = {
     "channel_id": lambda api, owner: create_channel(api, owner),
     "conversation_id": lambda api, owner: create_conversation(owner)[0],
     "message_id": lambda api, owner: create_conversation(owner)[1],
+    "sale_id": lambda api, owner: create_sale(api, owner),
+    "lead_id": lambda api, owner: create_lead(api, owner),
+    "export_id": lambda api, owner: create_export(api, owner),
 }
 
 # A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
@@ -121,4 +124,27 @@ def create_order(api: Any, owner: Account) -> str:
     product = create_product(api, owner, kind="service", name="Probe service")
     response = call(api, "POST", "/orders", {"items": [{"productId": product["id"], "quantity": 1}]}, owner.headers())
     assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_sale(api: Any, owner: Account) -> str:
+    """A sale of a new service to a new customer, by the ADMIN; its id."""
+    service = create_product(api, owner, kind="service", name="Probe cleaning")
+    body = {"serviceId": service["id"], "customerId": create_customer(api, owner)["id"]}
+    response = call(api, "POST", "/sales", body, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_lead(api: Any, owner: Account) -> str:
+    """A lead owned by the ADMIN; its id."""
+    response = call(api, "POST", "/leads", {"contactName": "Probe Lead"}, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_export(api: Any, owner: Account) -> str:
+    """An export of the customers (queued); its id."""
+    response = call(api, "POST", "/exports", {"kind": "customers"}, owner.headers())
+    assert response.status_code == 202, response.body
     return str(response.json_body["id"])

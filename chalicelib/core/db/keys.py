@@ -93,6 +93,27 @@ conversations of a channel                      GSI2   GSI2PK=T#<t>#CONVERSATION
 conversations of a contact (wa_id keyed hash)  GSI3   GSI3PK=T#<t>#CONVERSATIONS#CONTACT#<hash>  GSI3SK=as GSI1SK
 messages of a conversation, by time             table  PK=T#<t>#CONVERSATION#<id>      SK begins_with MSG#
 message by a provider id (wamid, b24 message)   table  PK=T#<t>#CONVERSATION#<id>      SK=WAMID#<sha256 of the id>
+sales, newest first (sale date)                 GSI1   GSI1PK=T#<t>#SALES              GSI1SK=<createdAt>#<id>
+sales by status                                 GSI2   GSI2PK=T#<t>#SALES#<status>     GSI2SK=<createdAt>#<id>
+sales of an assigned user (own-scope lists)     GSI3   GSI3PK=T#<t>#SALES#ASSIGNEE#<userId>  GSI3SK=<createdAt>#<id>
+sales of a customer (index items: the sale id)  table  PK=T#<t>#SALES#CUSTOMER#<c>    SK=<createdAt>#<id>
+sales of a user in a status (index items)       table  PK=T#<t>#SALES#ASSIGNEE#<u>#STATUS#<s>    SK=<createdAt>#<id>
+sales of a user with a customer (index items)   table  PK=T#<t>#SALES#ASSIGNEE#<u>#CUSTOMER#<c>  SK=<createdAt>#<id>
+sales invoiced, awaiting payment (index items)  table  PK=T#<t>#SALES#PAYMENT#pending  SK=<createdAt>#<id>
+sale numbers of a year (gapless counter)        table  PK=T#<t>#TENANT#<t>             SK=COUNTER#SALE-NUMBER-<yyyy>
+leads, newest first                             GSI1   GSI1PK=T#<t>#LEADS              GSI1SK=<createdAt>#<id>
+leads by status                                 GSI2   GSI2PK=T#<t>#LEADS#<status>     GSI2SK=<createdAt>#<id>
+leads of an owner (own-scope lists)             GSI3   GSI3PK=T#<t>#LEADS#OWNER#<userId>  GSI3SK=<createdAt>#<id>
+leads of an owner in a status (index items)     table  PK=T#<t>#LEADS#OWNER#<u>#STATUS#<s>   SK=<createdAt>#<id>
+open leads by follow-up time (index items; of   table  PK=T#<t>#LEADS[#OWNER#<u>]#FOLLOWUP#DUE  SK=<followUpAt>#<id>
+  the tenant, of an owner)
+open lead by email / phone (duplicates)         table  PK=T#<t>#UNIQUE#LEADEMAIL|LEADPHONE#<keyed hash>  SK=UNIQUE
+sales dashboard numbers of a period (by scope:  table  PK=T#<t>#ANALYTICS#<ALL|userId>  SK=<DAY|WEEK|MONTH>#<start>
+  the tenant, or one rep)
+open sales and leads by status (by scope)       table  PK=T#<t>#ANALYTICS#<ALL|userId>   SK=PIPELINE
+events applied to the analytics, by hour (set;  table  PK=T#<t>#ANALYTICS#LEDGER      SK=APPLIED#<UTC hour>
+  TTL 20 days)
+export jobs of a tenant, newest first           GSI1   GSI1PK=T#<t>#EXPORTS            GSI1SK=<createdAt>#<id>
 ==============================================  =====  ==========================================================
 
 One responsibility: the table's key strings. Every key is built and parsed here, next to the access pattern it
@@ -101,6 +122,7 @@ serves, so the module grows with the table, not with jobs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -111,6 +133,7 @@ __all__ = [
     "META_SK",
     "NOTIFICATION_PREFERENCES_SK",
     "NOTIFICATION_SETTINGS_SK",
+    "PIPELINE_SK",
     "PORTAL_TOKEN_SK",
     "ROUTE_SK",
     "STOCK_SK",
@@ -133,6 +156,7 @@ __all__ = [
     "event_pk",
     "expiry_sk",
     "facet_pk",
+    "facets_pk",
     "idempotency_pk",
     "inbound_receipt_sk",
     "inbound_receipts_pk",
@@ -145,6 +169,7 @@ __all__ = [
     "parse_event_pk",
     "parse_expiry_sk",
     "parse_facet_pk",
+    "parse_facets_pk",
     "parse_idempotency_pk",
     "parse_inbound_receipts_pk",
     "parse_name_sk",
@@ -194,6 +219,7 @@ ACCESS_TOKEN_SK = "ACCESSTOKEN"
 _REF = "REF"
 _CONNECTED = "CONNECTED"
 WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
+PIPELINE_SK = "PIPELINE"
 _WHATSAPP_WINDOW = "WAWINDOW"
 
 
@@ -225,6 +251,8 @@ class Kind(StrEnum):
     SALE = "SALE"
     LEAD = "LEAD"
     PAYMENT = "PAYMENT"
+    ANALYTICS = "ANALYTICS"
+    EXPORT = "EXPORT"
 
 
 class Collection(StrEnum):
@@ -249,6 +277,7 @@ class Collection(StrEnum):
     RESOURCES = "RESOURCES"
     INTEGRATIONS = "INTEGRATIONS"
     CHANNELS = "CHANNELS"
+    EXPORTS = "EXPORTS"
 
 
 class RouteKind(StrEnum):
@@ -521,6 +550,28 @@ def parse_facet_pk(key: str) -> tuple[str, Collection, str, str]:
     except ValueError as exc:
         raise InvalidKey(f"unknown collection in {key!r}") from exc
     return _tenant_of(parts, key), collection, parts[3], parts[4]
+
+
+def facets_pk(tenant_id: str, collection: Collection, facets: Sequence[tuple[str, str]]) -> str:
+    """``T#<t>#<COLLECTION>#<FACET>#<value>[#<FACET>#<value>…]``: a collection narrowed by one or more references
+    (the sales of a user in one status); one pair is the shape of ``facet_pk``."""
+    if not facets:
+        raise InvalidKey("a faceted key needs at least one (facet, value) pair")
+    tail = _SEP.join(f"{_part(facet, 'facet')}{_SEP}{_part(value, 'facet value')}" for facet, value in facets)
+    return f"{collection_pk(tenant_id, collection)}{_SEP}{tail}"
+
+
+def parse_facets_pk(key: str) -> tuple[str, Collection, tuple[tuple[str, str], ...]]:
+    """Inverse of ``facets_pk``: (tenant id, collection, the (facet, value) pairs)."""
+    parts = key.split(_SEP)
+    if len(parts) < 5 or len(parts) % 2 == 0 or not all(parts):
+        raise InvalidKey(f"not a faceted key: {key!r}")
+    try:
+        collection = Collection(parts[2])
+    except ValueError as exc:
+        raise InvalidKey(f"unknown collection in {key!r}") from exc
+    pairs = tuple((parts[i], parts[i + 1]) for i in range(3, len(parts), 2))
+    return _tenant_of(parts, key), collection, pairs
 
 
 def name_sk(folded_name: str, entity_id: str, group: str | None = None) -> str:

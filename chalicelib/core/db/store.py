@@ -41,12 +41,14 @@ __all__ = [
     "TransactionConflict",
     "VersionConflict",
     "WriteOp",
+    "add_op",
     "change_op",
     "condition_op",
     "counter_op",
     "delete_op",
     "put_new_condition",
     "put_op",
+    "revise_op",
     "set_op",
     "tenant_scope",
     "unscoped",
@@ -456,6 +458,19 @@ def update_op(
     return WriteOp("Update", body, conflict)
 
 
+def revise_op(
+    pk: str, sk: str, item: Mapping[str, Any], changes: Mapping[str, Any], *, conflict: AppError | None = None
+) -> tuple[WriteOp, dict[str, Any]]:
+    """The versioned write of ``changes`` to ``item`` as it was read (a None value removes the attribute), and the
+    item as it will be after it (version + 1): for services that also need the new state for events and audit.
+    ``conflict`` is raised when the item changed since it was read."""
+    version = int(item[VERSION])
+    kept = {name: value for name, value in changes.items() if value is not None}
+    removed = [name for name, value in changes.items() if value is None]
+    after = {name: value for name, value in {**item, **kept, VERSION: version + 1}.items() if name not in removed}
+    return update_op(pk, sk, kept, expected_version=version, remove=removed, conflict=conflict), after
+
+
 def set_op(pk: str, sk: str, changes: Mapping[str, Any], *, conflict: AppError | None = None) -> WriteOp:
     """A transaction Update setting ``changes`` on an existing item, whatever its version (revocations)."""
     names = {f"#f{i}": name for i, name in enumerate(changes)}
@@ -564,6 +579,51 @@ def change_op(
         merged_values = {**built.get("ExpressionAttributeValues", {}), **merged_values}
     if merged_values:
         body["ExpressionAttributeValues"] = merged_values
+    return WriteOp("Update", body, conflict)
+
+
+def add_op(
+    pk: str,
+    sk: str,
+    add: Mapping[str, Any],
+    *,
+    set_once: Mapping[str, Any] | None = None,
+    condition: ConditionBase | None = None,
+    conflict: AppError | None = None,
+) -> WriteOp:
+    """A transaction Update that ADDs numbers (or members of a set) to attributes of (pk, sk), creating the item
+    (and its absent attributes) on first use; ``set_once`` attributes are set only while absent (its entity name,
+    its TTL). For aggregates that many writers add to (commutative: their order does not matter); ``condition``,
+    when given, must hold on the item as it is (absent: as if empty), else the transaction fails with ``conflict``."""
+    if not add:
+        raise ValueError("an add must add something")
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    adds = []
+    for i, (name, value) in enumerate(add.items()):
+        names[f"#a{i}"], values[f":a{i}"] = name, value
+        adds.append(f"#a{i} :a{i}")
+    expression = "ADD " + ", ".join(adds)
+    sets = []
+    for j, (name, value) in enumerate((set_once or {}).items()):
+        names[f"#s{j}"], values[f":s{j}"] = name, value
+        sets.append(f"#s{j} = if_not_exists(#s{j}, :s{j})")
+    if sets:
+        expression += " SET " + ", ".join(sets)
+    body: dict[str, Any] = {
+        "Key": _serialize({PARTITION_KEY: pk, SORT_KEY: sk}),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": _serialize(values),
+    }
+    if condition is not None:
+        built = _expression(condition)
+        body["ConditionExpression"] = built["ConditionExpression"]
+        body["ExpressionAttributeNames"] = {**built["ExpressionAttributeNames"], **names}
+        body["ExpressionAttributeValues"] = {
+            **built.get("ExpressionAttributeValues", {}),
+            **body["ExpressionAttributeValues"],
+        }
     return WriteOp("Update", body, conflict)
 
 

@@ -19,7 +19,7 @@ from btrix_infra.constructs.functions import BundleFunctions
 from btrix_infra.constructs.roles import FunctionRole
 from btrix_infra.nag import accept
 from btrix_infra.stage import StageConfig, StageNames
-from chalicelib.core.resources import SECRETS, SecretDef
+from chalicelib.core.resources import EXPORT_DAYS, EXPORT_TAG, SECRETS, SecretDef
 from chalicelib.core.tenant_access import TENANT_ACTIONS
 
 __all__ = ["MediaBucket", "Secrets", "TenantAccessRole", "encryption_key"]
@@ -170,7 +170,11 @@ class MediaBucket(Construct):
             enforce_ssl=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="media/",
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+            lifecycle_rules=[
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7)),
+                # Export files (and their slices' waiting bytes) are downloads, not records: gone after a week.
+                s3.LifecycleRule(expiration=Duration.days(EXPORT_DAYS), tag_filters=dict([EXPORT_TAG])),
+            ],
             removal_policy=removal,
         )
 

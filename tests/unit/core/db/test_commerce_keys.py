@@ -54,3 +54,25 @@ def test_parts_with_the_separator_or_empty_are_refused(builder: object, args: tu
 def test_malformed_keys_are_refused(parser: object, key: str) -> None:
     with pytest.raises(InvalidKey):
         parser(key)  # type: ignore[operator]
+
+
+def test_facets_pk_round_trips_one_or_more_pairs_and_one_pair_is_a_facet_pk() -> None:
+    pairs = (("ASSIGNEE", "01U"), ("STATUS", "IN_PROGRESS"))
+    key = keys.facets_pk("t1", Collection.SALES, pairs)
+    assert key == "T#t1#SALES#ASSIGNEE#01U#STATUS#IN_PROGRESS"
+    assert keys.parse_facets_pk(key) == ("t1", Collection.SALES, pairs)
+    single = keys.facets_pk("t1", Collection.SALES, (("CUSTOMER", "01C"),))
+    assert single == keys.facet_pk("t1", Collection.SALES, "CUSTOMER", "01C")
+
+
+@pytest.mark.parametrize("key", ["T#t1#SALES#ASSIGNEE", "T#t1#SALES#A#1#B", "T#t1#NOPE#A#1", "X#t1#SALES#A#1"])
+def test_malformed_faceted_keys_are_refused(key: str) -> None:
+    with pytest.raises(InvalidKey):
+        keys.parse_facets_pk(key)
+
+
+def test_facets_pk_needs_a_pair_without_the_separator() -> None:
+    with pytest.raises(InvalidKey):
+        keys.facets_pk("t1", Collection.SALES, ())
+    with pytest.raises(InvalidKey):
+        keys.facets_pk("t1", Collection.SALES, (("CUSTOMER", "a#b"),))
