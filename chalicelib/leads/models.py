@@ -10,6 +10,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.references import CheckedInService, Ref
 from chalicelib.core.validation import E164Phone
 from chalicelib.sales.models import Sale, TaxRate
 
@@ -29,6 +30,9 @@ LeadSource = Literal["web", "email", "whatsapp", "phone", "referral"]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Notes = Annotated[str, Field(max_length=4000)]
+# Ids the lead service loads itself, answering one that names nothing of the tenant with a 422 naming the field.
+_SERVICE = CheckedInService("service", "the lead keeps the service's name (load_product; a product is refused)")
+_OWNER = CheckedInService("user", "the lead checks its owner: an active user of the tenant (a sales rep: itself)")
 
 
 def _lower(value: str | None) -> str | None:
@@ -79,10 +83,12 @@ class CreateLeadRequest(ApiModel):
     contact_name: Name
     contact_email: Annotated[EmailStr | None, Field(max_length=254)] = None
     contact_phone: E164Phone | None = None
-    interest_service_id: Id | None = Field(default=None, description="A catalog item of kind service")
+    interest_service_id: Annotated[Id | None, _SERVICE] = Field(
+        default=None, description="A catalog item of kind service"
+    )
     estimated_value: Money | None = None
     source: LeadSource = "web"
-    owner_id: Id | None = Field(default=None, description="The rep who owns it; default: the caller")
+    owner_id: Annotated[Id | None, _OWNER] = Field(default=None, description="The rep who owns it; default: the caller")
     follow_up_at: AwareDatetime | None = Field(default=None, description="Default: a day after creation")
     notes: Notes | None = None
     on_duplicate: Literal["reject", "merge"] = Field(
@@ -100,10 +106,10 @@ class UpdateLeadRequest(PatchRequest):
     contact_name: Name | None = None
     contact_email: Annotated[EmailStr | None, Field(max_length=254), Clearable()] = None
     contact_phone: Annotated[E164Phone | None, Clearable()] = None
-    interest_service_id: Annotated[Id | None, Clearable()] = None
+    interest_service_id: Annotated[Id | None, Clearable(), _SERVICE] = None
     estimated_value: Annotated[Money | None, Clearable()] = None
     source: LeadSource | None = None
-    owner_id: Annotated[Id | None, Clearable()] = None
+    owner_id: Annotated[Id | None, Clearable(), _OWNER] = None
     follow_up_at: Annotated[AwareDatetime | None, Clearable()] = None
     notes: Annotated[Notes | None, Clearable()] = None
 
@@ -126,9 +132,12 @@ class ConvertLeadRequest(ApiModel):
     email or phone, else a new one; the service and base amount default to the lead's interest and estimate."""
 
     version: int = Field(ge=1, description="The lead's version you read")
-    customer_id: Id | None = None
-    service_id: Id | None = None
-    assigned_to: Id | None = Field(default=None, description="The sale's rep; default: the lead's owner, else you")
+    # Checked before the view, so that a wrong id is a 422 whatever the lead's status.
+    customer_id: Annotated[Id | None, Ref("customer")] = None
+    service_id: Annotated[Id | None, Ref("service")] = None
+    assigned_to: Annotated[Id | None, Ref("user")] = Field(
+        default=None, description="The sale's rep; default: the lead's owner, else you"
+    )
     scheduled_at: AwareDatetime | None = None
     base_amount: Money | None = None
     discount: Money | None = None
@@ -148,8 +157,8 @@ class Conversion(ApiModel):
 class ConversationLeadRequest(ApiModel):
     """Turn a WhatsApp conversation into a lead: the contact's name and number come from the conversation."""
 
-    interest_service_id: Id | None = None
+    interest_service_id: Annotated[Id | None, _SERVICE] = None
     estimated_value: Money | None = None
-    owner_id: Id | None = None
+    owner_id: Annotated[Id | None, _OWNER] = None
     follow_up_at: AwareDatetime | None = None
     notes: Notes | None = None

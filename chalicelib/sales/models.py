@@ -11,6 +11,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.references import CheckedInService
 
 __all__ = [
     "CreateSaleRequest",
@@ -29,6 +30,11 @@ PaymentStatus = Literal["none", "pending", "paid"]
 TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3, description="Percent, e.g. 25")]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Notes = Annotated[str, Field(max_length=2000)]
+# Ids the sale service loads itself (for a sale from a request or from a lead conversion alike), answering one that
+# names nothing of the tenant with a 422 naming the field.
+_CUSTOMER = CheckedInService("customer", "prepare_sale and update_sale load the customer: 422 naming the field")
+_SERVICE = CheckedInService("service", "the sale reads the service for its name, price and tax rate (no product)")
+_REP = CheckedInService("user", "the sale checks its rep: an active user of the tenant (a sales rep: itself)")
 
 
 class SaleAmounts(ApiModel):
@@ -82,9 +88,9 @@ class Sale(ApiModel):
 class CreateSaleRequest(ApiModel):
     """A new sale. The base amount and tax rate default to the service's price and rate in the catalog."""
 
-    customer_id: Id
-    service_id: Id = Field(description="A catalog item of kind service")
-    assigned_to: Id | None = Field(default=None, description="The rep; default: the caller")
+    customer_id: Annotated[Id, _CUSTOMER]
+    service_id: Annotated[Id, _SERVICE] = Field(description="A catalog item of kind service")
+    assigned_to: Annotated[Id | None, _REP] = Field(default=None, description="The rep; default: the caller")
     scheduled_at: AwareDatetime | None = None
     source: SaleSource = "web"
     base_amount: Money | None = Field(default=None, description="Default: the service's price")
@@ -97,9 +103,9 @@ class UpdateSaleRequest(PatchRequest):
     """Changes to a sale; ``version`` is the one the client read. Null clears the date, the discount or the notes."""
 
     version: int = Field(ge=1)
-    customer_id: Id | None = None
-    service_id: Id | None = None
-    assigned_to: Id | None = None
+    customer_id: Annotated[Id | None, _CUSTOMER] = None
+    service_id: Annotated[Id | None, _SERVICE] = None
+    assigned_to: Annotated[Id | None, _REP] = None
     scheduled_at: Annotated[AwareDatetime | None, Clearable()] = None
     base_amount: Money | None = None
     discount: Annotated[Money | None, Clearable()] = None

@@ -173,7 +173,9 @@ def test_the_owner_is_reminded_when_the_follow_up_is_due(api: Any, team: SalesTe
     assert message.variables["entityId"] == lead["id"]
 
 
-def test_a_lead_moves_along_its_flow_but_converts_only_through_the_conversion(api: Any, team: SalesTeam) -> None:
+def test_a_lead_moves_along_its_flow_but_converts_only_through_the_conversion(
+    api: Any, team: SalesTeam, windows: dict[str, Any]
+) -> None:
     lead = _move(api, team.rep, _lead(api, team.rep), "CONTACTED")
     history = _get(api, team.rep, f"/leads/{lead['id']}/history").json_body["items"]
     assert [(h["from"], h["to"]) for h in history] == [("NEW", "CONTACTED")]
@@ -187,9 +189,12 @@ def test_a_lead_moves_along_its_flow_but_converts_only_through_the_conversion(ap
     )
     assert direct.status_code == 422
     assert direct.json_body["errors"][0]["code"] == "use-convert"
-    early = _convert(api, team.rep, _lead(api, team.rep), serviceId="x")
+    early = _convert(api, team.rep, _lead(api, team.rep), serviceId=windows["id"])
     assert early.status_code == 409
     assert early.json_body["type"].endswith("not-convertible")
+    unknown = _convert(api, team.rep, _lead(api, team.rep), serviceId="x")  # ids are checked before the status
+    assert unknown.status_code == 422
+    assert [e["field"] for e in unknown.json_body["errors"]] == ["body.serviceId"]
 
 
 def test_converting_a_lead_links_the_customer_with_its_email_and_makes_an_accepted_sale(

@@ -37,11 +37,18 @@ def _in_days(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).replace(hour=12, minute=0, second=0, microsecond=0).isoformat()
 
 
-def _customer_with_an_order(api: Any, owner: Account) -> Params:
+def _customer_with_an_order_and_a_sale(api: Any, owner: Account) -> Params:
     customer = create_customer(api, owner)["id"]
     body = {"items": [{"productId": _service(api, owner), "quantity": 1}], "customerId": customer}
     assert call(api, "POST", "/orders", body, owner.headers()).status_code == 201
+    sale = {"serviceId": _service(api, owner), "customerId": customer}
+    assert call(api, "POST", "/sales", sale, owner.headers()).status_code == 201
     return {"customerId": customer}
+
+
+def _owner_of_a_lead(api: Any, owner: Account) -> Params:
+    assert call(api, "POST", "/leads", {"contactName": "Probe Lead"}, owner.headers()).status_code == 201
+    return {"ownerId": owner.user_id}
 
 
 def _resource_with_an_appointment(api: Any, owner: Account) -> Params:
@@ -80,7 +87,8 @@ def _entity_with_entries(api: Any, owner: Account) -> Params:
 # For each id parameter: create, as ``owner``, an entity that its filter selects records of; the parameters that
 # select them. A route whose query gains an id parameter adds its probe here (the test says so).
 PROBES: dict[str, Probe] = {
-    "customerId": _customer_with_an_order,
+    "customerId": _customer_with_an_order_and_a_sale,
+    "ownerId": _owner_of_a_lead,
     "resourceId": _resource_with_an_appointment,
     "serviceId": lambda api, owner: {"serviceId": _service(api, owner)},
     "categoryId": _group_with_a_product("categories", "categoryId"),

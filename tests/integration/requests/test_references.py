@@ -82,6 +82,17 @@ def _own(kind: str) -> Maker:
 
 Bodies = Callable[[Any, Account], list[dict[str, Any]]]
 
+
+def _sale(api: Any, me: Account, **fields: Any) -> dict[str, Any]:
+    """What a sale names (its service, customer and rep), for a new sale, a sale's change or a lead's conversion."""
+    return {
+        **fields,
+        "serviceId": _own("service")(api, me),
+        "customerId": _own("customer")(api, me),
+        "assignedTo": me.user_id,
+    }
+
+
 # Valid bodies of each route that takes references, naming the caller's own things: a probe replaces one id.
 # A route whose body gains a reference must be added here (the test says so).
 BODIES: dict[tuple[str, str], Bodies] = {
@@ -142,6 +153,18 @@ BODIES: dict[tuple[str, str], Bodies] = {
         }
     ],
     ("PATCH", "/channels/{channel_id}"): lambda api, me: [{"version": 1, "portalId": new_id(), "line": "1"}],
+    ("POST", "/sales"): lambda api, me: [_sale(api, me)],
+    ("PATCH", "/sales/{sale_id}"): lambda api, me: [_sale(api, me, version=1)],
+    ("POST", "/leads"): lambda api, me: [
+        {"contactName": "Probe Lead", "interestServiceId": _own("service")(api, me), "ownerId": me.user_id}
+    ],
+    ("PATCH", "/leads/{lead_id}"): lambda api, me: [
+        {"version": 1, "interestServiceId": _own("service")(api, me), "ownerId": me.user_id}
+    ],
+    ("POST", "/leads/{lead_id}/convert"): lambda api, me: [_sale(api, me, version=1)],
+    ("POST", "/conversations/{conversation_id}/lead"): lambda api, me: [
+        {"interestServiceId": _own("service")(api, me), "ownerId": me.user_id}
+    ],
 }
 ROUTES = sorted({(field.method, field.path) for field in CHECKED})
 
