@@ -1,6 +1,9 @@
 """Lead use cases (Tekup sales tracking): create (duplicates refused or merged), read, list, change, move along
 the status flow, convert into a sale, and the intake of leads from email and WhatsApp conversations.
 
+One responsibility: a lead's use cases behind the lead routes, which share the duplicate claims and the status
+flow's hook (the conversion is the flow's transition to CONVERTED).
+
 A lead is someone who may buy: a contact (name, email, phone), the service they are interested in (a catalog
 item of kind ``service``), an estimated value, a source, a follow-up time and an owner (a rep; an inbound lead
 may be unassigned until a manager gives it one). Its status flow is the engine's (built-in ``lead``: NEW →
@@ -65,13 +68,14 @@ from chalicelib.sales.models import SaleOrigin
 from chalicelib.tenants.service import load_tenant
 from chalicelib.users.service import find_user
 from chalicelib.workflows import engine
-from chalicelib.workflows.engine import TransitionContext, TransitionEffects
+from chalicelib.workflows.engine import EntitySpec, TransitionContext, TransitionEffects
 from chalicelib.workflows.models import EntityType, HistoryEntry
 from chalicelib.workflows.service import workflow_version
 
 __all__ = [
     "CONVERTED",
     "ENTITY_TYPE",
+    "WORKFLOW",
     "LeadResult",
     "convert_lead",
     "create_lead",
@@ -189,7 +193,7 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     return TransitionEffects(changes=changes, ops=ops, event_data=event_data)
 
 
-engine.register_entity(ENTITY_TYPE, Kind.LEAD, _on_transition, assignee_field="ownerId")
+WORKFLOW = EntitySpec(EntityType.LEAD, Kind.LEAD, _on_transition, assignee_field="ownerId")
 
 
 # --- reading ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """Sale use cases (Tekup sales tracking): create, read, list, change, delete, move along the status flow.
 
+One responsibility: a sale's use cases, those of the sale routes and those other capabilities call on a sale (a
+lead conversion's numbered sale, an invoice, a payment, a calendar event), all under one set of rules (who may,
+the number, the amounts, the lists kept in each write's transaction).
+
 A sale sells one service of the catalog (a catalog item of kind ``service``) to a customer, owned by a rep
 (``assignedTo``). Its amounts are computed here (``amounts.compute_amounts``: base, discount, tax rate, tax,
 final, in the tenant's currency). Its number is per tenant and year, gapless: ``S-2026-000123`` is taken by a
@@ -12,7 +16,7 @@ lists alike (a rep's list is its own partition, never a filtered one). ``sales:w
 changes any sale, ``sales:write:own`` (SALES_REP) its own and may assign only to itself; ``sales:delete``
 (ADMIN, MANAGER) deletes. A closed sale (final status) changes only its notes.
 
-The status flow is the workflow engine's (``engine.register_entity("sale", …)``); this module adds, in each
+The status flow is the workflow engine's (``WORKFLOW``, listed in ``workflows.entities``); this module adds, in each
 transition's transaction, the by-status list entry, the index items and, when a sale completes, the customer's
 statistics (``customers.service.record_order_ops``). Every change is audited and emits its event
 (``sale.created``, ``sale.updated``, ``sale.deleted``, ``sale.status_changed``, ``sale.invoiced``, ``sale.paid``),
@@ -67,12 +71,13 @@ from chalicelib.sales.models import (
 from chalicelib.tenants.service import load_tenant
 from chalicelib.users.service import find_user
 from chalicelib.workflows import engine
-from chalicelib.workflows.engine import TransitionContext, TransitionEffects
-from chalicelib.workflows.models import HistoryEntry
+from chalicelib.workflows.engine import EntitySpec, TransitionContext, TransitionEffects
+from chalicelib.workflows.models import EntityType, HistoryEntry
 from chalicelib.workflows.service import system_actor
 
 __all__ = [
     "ENTITY_TYPE",
+    "WORKFLOW",
     "NumberTaken",
     "PreparedSale",
     "SaleDraft",
@@ -152,7 +157,7 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     return TransitionEffects(changes=changes, ops=ops, event_data=event_data)
 
 
-engine.register_entity(ENTITY_TYPE, Kind.SALE, _on_transition)
+WORKFLOW = EntitySpec(EntityType.SALE, Kind.SALE, _on_transition)
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
