@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 
@@ -22,7 +23,6 @@ __all__ = [
 
 ExportKind = Literal["sales", "leads", "customers"]
 ExportStatus = Literal["queued", "running", "completed", "failed"]
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Status = Annotated[str, Field(max_length=40, pattern=r"^[A-Z][A-Z0-9_]*$")]
 
 
@@ -30,8 +30,8 @@ class SaleFilters(ApiModel):
     """Which sales: as ``GET /sales`` narrows them."""
 
     status: Status | None = None
-    assigned_to: Id | None = None
-    customer_id: Id | None = None
+    assigned_to: EntityId | None = None
+    customer_id: EntityId | None = None
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
 
@@ -40,7 +40,7 @@ class LeadFilters(ApiModel):
     """Which leads: as ``GET /leads`` narrows them."""
 
     status: Status | None = None
-    owner_id: Id | None = None
+    owner_id: EntityId | None = None
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
 

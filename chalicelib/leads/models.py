@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, EmailStr, Field, field_validator
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
@@ -27,7 +28,6 @@ __all__ = [
 ]
 
 LeadSource = Literal["web", "email", "whatsapp", "phone", "referral"]
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Notes = Annotated[str, Field(max_length=4000)]
 # Ids the lead service loads itself, answering one that names nothing of the tenant with a 422 naming the field.
@@ -83,12 +83,14 @@ class CreateLeadRequest(ApiModel):
     contact_name: Name
     contact_email: Annotated[EmailStr | None, Field(max_length=254)] = None
     contact_phone: E164Phone | None = None
-    interest_service_id: Annotated[Id | None, _SERVICE] = Field(
+    interest_service_id: Annotated[EntityId | None, _SERVICE] = Field(
         default=None, description="A catalog item of kind service"
     )
     estimated_value: Money | None = None
     source: LeadSource = "web"
-    owner_id: Annotated[Id | None, _OWNER] = Field(default=None, description="The rep who owns it; default: the caller")
+    owner_id: Annotated[EntityId | None, _OWNER] = Field(
+        default=None, description="The rep who owns it; default: the caller"
+    )
     follow_up_at: AwareDatetime | None = Field(default=None, description="Default: a day after creation")
     notes: Notes | None = None
     on_duplicate: Literal["reject", "merge"] = Field(
@@ -106,10 +108,10 @@ class UpdateLeadRequest(PatchRequest):
     contact_name: Name | None = None
     contact_email: Annotated[EmailStr | None, Field(max_length=254), Clearable()] = None
     contact_phone: Annotated[E164Phone | None, Clearable()] = None
-    interest_service_id: Annotated[Id | None, Clearable(), _SERVICE] = None
+    interest_service_id: Annotated[EntityId | None, Clearable(), _SERVICE] = None
     estimated_value: Annotated[Money | None, Clearable()] = None
     source: LeadSource | None = None
-    owner_id: Annotated[Id | None, Clearable(), _OWNER] = None
+    owner_id: Annotated[EntityId | None, Clearable(), _OWNER] = None
     follow_up_at: Annotated[AwareDatetime | None, Clearable()] = None
     notes: Annotated[Notes | None, Clearable()] = None
 
@@ -121,7 +123,7 @@ class LeadListQuery(PageParams):
     ``followUpDue``: the open leads to follow up by then, soonest first."""
 
     status: str | None = Field(default=None, max_length=40, pattern=r"^[A-Z][A-Z0-9_]*$")
-    owner_id: Id | None = None
+    owner_id: EntityId | None = None
     follow_up_due: AwareDatetime | None = Field(default=None, description="Open leads due at or before this time")
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
@@ -133,9 +135,9 @@ class ConvertLeadRequest(ApiModel):
 
     version: int = Field(ge=1, description="The lead's version you read")
     # Checked before the view, so that a wrong id is a 422 whatever the lead's status.
-    customer_id: Annotated[Id | None, Ref("customer")] = None
-    service_id: Annotated[Id | None, Ref("service")] = None
-    assigned_to: Annotated[Id | None, Ref("user")] = Field(
+    customer_id: Annotated[EntityId | None, Ref("customer")] = None
+    service_id: Annotated[EntityId | None, Ref("service")] = None
+    assigned_to: Annotated[EntityId | None, Ref("user")] = Field(
         default=None, description="The sale's rep; default: the lead's owner, else you"
     )
     scheduled_at: AwareDatetime | None = None
@@ -157,8 +159,8 @@ class Conversion(ApiModel):
 class ConversationLeadRequest(ApiModel):
     """Turn a WhatsApp conversation into a lead: the contact's name and number come from the conversation."""
 
-    interest_service_id: Annotated[Id | None, _SERVICE] = None
+    interest_service_id: Annotated[EntityId | None, _SERVICE] = None
     estimated_value: Money | None = None
-    owner_id: Annotated[Id | None, _OWNER] = None
+    owner_id: Annotated[EntityId | None, _OWNER] = None
     follow_up_at: AwareDatetime | None = None
     notes: Notes | None = None

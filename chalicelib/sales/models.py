@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
@@ -28,7 +29,6 @@ __all__ = [
 SaleSource = Literal["web", "email", "whatsapp", "phone", "referral", "lead"]
 PaymentStatus = Literal["none", "pending", "paid"]
 TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3, description="Percent, e.g. 25")]
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Notes = Annotated[str, Field(max_length=2000)]
 # Ids the sale service loads itself (for a sale from a request or from a lead conversion alike), answering one that
 # names nothing of the tenant with a 422 naming the field.
@@ -88,9 +88,9 @@ class Sale(ApiModel):
 class CreateSaleRequest(ApiModel):
     """A new sale. The base amount and tax rate default to the service's price and rate in the catalog."""
 
-    customer_id: Annotated[Id, _CUSTOMER]
-    service_id: Annotated[Id, _SERVICE] = Field(description="A catalog item of kind service")
-    assigned_to: Annotated[Id | None, _REP] = Field(default=None, description="The rep; default: the caller")
+    customer_id: Annotated[EntityId, _CUSTOMER]
+    service_id: Annotated[EntityId, _SERVICE] = Field(description="A catalog item of kind service")
+    assigned_to: Annotated[EntityId | None, _REP] = Field(default=None, description="The rep; default: the caller")
     scheduled_at: AwareDatetime | None = None
     source: SaleSource = "web"
     base_amount: Money | None = Field(default=None, description="Default: the service's price")
@@ -103,9 +103,9 @@ class UpdateSaleRequest(PatchRequest):
     """Changes to a sale; ``version`` is the one the client read. Null clears the date, the discount or the notes."""
 
     version: int = Field(ge=1)
-    customer_id: Annotated[Id | None, _CUSTOMER] = None
-    service_id: Annotated[Id | None, _SERVICE] = None
-    assigned_to: Annotated[Id | None, _REP] = None
+    customer_id: Annotated[EntityId | None, _CUSTOMER] = None
+    service_id: Annotated[EntityId | None, _SERVICE] = None
+    assigned_to: Annotated[EntityId | None, _REP] = None
     scheduled_at: Annotated[AwareDatetime | None, Clearable()] = None
     base_amount: Money | None = None
     discount: Annotated[Money | None, Clearable()] = None
@@ -118,7 +118,7 @@ class SaleListQuery(PageParams):
     within a date range of the sale."""
 
     status: str | None = Field(default=None, max_length=40, pattern=r"^[A-Z][A-Z0-9_]*$")
-    assigned_to: Id | None = None
-    customer_id: Id | None = None
+    assigned_to: EntityId | None = None
+    customer_id: EntityId | None = None
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
