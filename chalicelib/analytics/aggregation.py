@@ -24,6 +24,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.core.db import keys
+from chalicelib.core.db.keys import Child
+
 __all__ = [
     "ALL",
     "HANDLED",
@@ -35,10 +38,10 @@ __all__ = [
     "period_start",
 ]
 
-ALL = "ALL"
-PIPELINE = "PIPELINE"
-Granularity = str  # "DAY" | "WEEK" | "MONTH"
-GRANULARITIES: tuple[Granularity, ...] = ("DAY", "WEEK", "MONTH")
+ALL = keys.ANALYTICS_ALL
+PIPELINE = keys.PIPELINE_SK
+Granularity = str  # Child.DAY | Child.WEEK | Child.MONTH (the period items' sort key segment)
+GRANULARITIES: tuple[Granularity, ...] = (Child.DAY, Child.WEEK, Child.MONTH)
 # (scope, item): item is (granularity, period start) or PIPELINE → attribute → amount to add.
 Deltas = dict[tuple[str, tuple[str, str] | str], dict[str, Decimal]]
 HANDLED = frozenset(
@@ -57,9 +60,9 @@ _ONE = Decimal(1)
 
 def period_start(day: date, granularity: Granularity) -> date:
     """The first day of the period of ``granularity`` holding ``day`` (weeks start on Monday)."""
-    if granularity == "WEEK":
+    if granularity == Child.WEEK:
         return day - timedelta(days=day.weekday())
-    if granularity == "MONTH":
+    if granularity == Child.MONTH:
         return day.replace(day=1)
     return day
 

@@ -41,6 +41,7 @@ from chalicelib.analytics.models import (
     SourceRow,
 )
 from chalicelib.core import clock
+from chalicelib.core.db.keys import Child
 from chalicelib.core.db.store import Table, tenant_scope
 from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput
 from chalicelib.core.money import Money
@@ -51,7 +52,7 @@ __all__ = ["MAX_PERIODS", "apply_events", "created_count", "dashboard", "handle_
 
 # At most this many periods per dashboard (a year by day, three by week, ten by month).
 MAX_PERIODS = {"day": 366, "week": 157, "month": 120}
-_GRANULARITY = {"day": "DAY", "week": "WEEK", "month": "MONTH"}
+_GRANULARITY = {"day": Child.DAY, "week": Child.WEEK, "month": Child.MONTH}
 _MAX_WRITES = 100  # TransactWriteItems' limit
 _ATTEMPTS = 6
 _TOP_SERVICES = 10
@@ -185,7 +186,7 @@ def created_count(tenant_id: str, kind: Literal["sales", "leads"], user_id: str 
     taken back): for estimates, such as an export's size, without counting items."""
     scope = user_id or ALL
     name = "salesCount" if kind == "sales" else "leadsCreated"
-    return sum(int(numbers.get(name, 0)) for _, numbers in store.periods(tenant_id, scope, "MONTH", "0000", "9999"))
+    return sum(int(numbers.get(name, 0)) for _, numbers in store.periods(tenant_id, scope, Child.MONTH, "0000", "9999"))
 
 
 # --- the dashboard --------------------------------------------------------------------------------------------

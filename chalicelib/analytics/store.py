@@ -21,7 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.keys import Child, Kind
 from chalicelib.core.db.store import Table, WriteOp, add_op
 from chalicelib.core.db.table import ENTITY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.errors import Conflict
@@ -42,8 +42,6 @@ __all__ = [
 
 AGGREGATE_ENTITY = "Aggregate"
 LEDGER_ENTITY = "AnalyticsLedger"
-_LEDGER = "LEDGER"
-_APPLIED = "APPLIED"
 _IDS = "eventIds"
 # Longer than an event can wait in the queue (4 days) plus its DLQ (14 days) before a redrive: a redriven event
 # still finds itself in the ledger.
@@ -75,7 +73,7 @@ def ledger_hour(occurred_at: str) -> str:
 
 
 def _ledger_key(tenant_id: str, hour: str) -> tuple[str, str]:
-    return keys.entity_pk(tenant_id, Kind.ANALYTICS, _LEDGER), keys.child_sk(_APPLIED, hour)
+    return keys.entity_pk(tenant_id, Kind.ANALYTICS, keys.ANALYTICS_LEDGER), keys.child_sk(Child.APPLIED, hour)
 
 
 def ledger_op(tenant_id: str, hour: str, event_ids: Sequence[str]) -> WriteOp:
@@ -128,7 +126,7 @@ def periods(tenant_id: str, scope: str, granularity: str, first: str, last: str)
 
 def pipeline(tenant_id: str, scope: str) -> Numbers:
     """The numbers of the pipeline item of ``scope`` (empty when nothing was ever open)."""
-    item = Table().get(*item_key(tenant_id, scope, "PIPELINE"))
+    item = Table().get(*item_key(tenant_id, scope, keys.PIPELINE_SK))
     return _numbers(item) if item else {}
 
 

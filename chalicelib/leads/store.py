@@ -16,7 +16,7 @@ from typing import Any, Literal
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import index_items, keys
 from chalicelib.core.db.index_items import Facets
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Collection, Facet, Kind, UniqueField
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.leads.models import Lead
@@ -40,11 +40,11 @@ __all__ = [
 LEAD_ENTITY = "Lead"
 REF_ENTITY = "LeadRef"
 CLAIM_ENTITY = "LeadClaim"
-OWNER = "OWNER"
-_STATUS = "STATUS"
-_FOLLOW_UP: tuple[str, str] = ("FOLLOWUP", "DUE")
+OWNER = Facet.OWNER
+_STATUS = Facet.STATUS
+_FOLLOW_UP: tuple[str, str] = (Facet.FOLLOW_UP, "DUE")
 ContactField = Literal["email", "phone"]
-_CLAIMS: dict[ContactField, str] = {"email": "LEADEMAIL", "phone": "LEADPHONE"}
+_CLAIMS: dict[ContactField, str] = {"email": UniqueField.LEAD_EMAIL, "phone": UniqueField.LEAD_PHONE}
 _FIELDS = frozenset(field.alias or name for name, field in Lead.model_fields.items())
 
 

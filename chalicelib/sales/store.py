@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.db import index_items, keys
 from chalicelib.core.db.index_items import Facets
-from chalicelib.core.db.keys import Collection, Kind
+from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.sales.models import Sale
@@ -37,11 +37,10 @@ __all__ = [
 
 SALE_ENTITY = "Sale"
 REF_ENTITY = "SaleRef"
-ASSIGNEE = "ASSIGNEE"
-CUSTOMER = "CUSTOMER"
-_STATUS = "STATUS"
-_PENDING: Facets = (("PAYMENT", "pending"),)
-_COUNTER = "COUNTER"
+ASSIGNEE = Facet.ASSIGNEE
+CUSTOMER = Facet.CUSTOMER
+_STATUS = Facet.STATUS
+_PENDING: Facets = ((Facet.PAYMENT, "pending"),)
 _FIELDS = frozenset(field.alias or name for name, field in Sale.model_fields.items())
 
 
@@ -127,7 +126,7 @@ def get_sale(tenant_id: str, sale_id: str, *, consistent: bool = False) -> dict[
 
 
 def _counter_key(tenant_id: str, year: int) -> tuple[str, str]:
-    return keys.entity_pk(tenant_id, Kind.TENANT, tenant_id), keys.child_sk(_COUNTER, f"SALE-NUMBER-{year}")
+    return keys.entity_pk(tenant_id, Kind.TENANT, tenant_id), keys.child_sk(Child.COUNTER, f"SALE-NUMBER-{year}")
 
 
 def current_number(tenant_id: str, year: int) -> int:

@@ -220,6 +220,9 @@ _REF = "REF"
 _CONNECTED = "CONNECTED"
 WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
 PIPELINE_SK = "PIPELINE"
+# The analytics partitions' ids: the tenant's own numbers (a rep's are under its user id) and the event ledger.
+ANALYTICS_ALL = "ALL"
+ANALYTICS_LEDGER = "LEDGER"
 _WHATSAPP_WINDOW = "WAWINDOW"
 
 
@@ -316,6 +319,10 @@ class Child(StrEnum):
     MESSAGE = "MSG"
     PROVIDER_MESSAGE = "WAMID"
     CONSENT = "CONSENT"
+    APPLIED = "APPLIED"
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
 
 
 class Facet(StrEnum):
@@ -332,6 +339,10 @@ class Facet(StrEnum):
     PORTAL = "PORTAL"
     NAME = "NAME"
     LOW = "LOW"
+    ASSIGNEE = "ASSIGNEE"
+    OWNER = "OWNER"
+    PAYMENT = "PAYMENT"
+    FOLLOW_UP = "FOLLOWUP"
 
 
 class UniqueField(StrEnum):
@@ -343,6 +354,8 @@ class UniqueField(StrEnum):
     CUSTOMER_EMAIL = "CUSTOMEREMAIL"
     CUSTOMER_PHONE = "CUSTOMERPHONE"
     WHATSAPP_NUMBER = "WAPHONE"
+    LEAD_EMAIL = "LEADEMAIL"
+    LEAD_PHONE = "LEADPHONE"
 
 
 class PlatformCollection(StrEnum):
