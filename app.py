@@ -13,9 +13,9 @@ from chalicelib.appointments.routes import blueprint as appointments
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
 from chalicelib.catalog.routes import blueprint as catalog
-from chalicelib.channels import service as channels_service
+from chalicelib.channels import tokens as channel_tokens
 from chalicelib.channels.routes import blueprint as channels
-from chalicelib.conversations import relay as conversation_relay
+from chalicelib.conversations import worker as conversation_worker
 from chalicelib.conversations.routes import blueprint as conversations
 from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
@@ -130,14 +130,15 @@ def integrations_consumer(event: SQSEvent) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=queue_name(QueueKind.WHATSAPP_INBOUND), batch_size=10)
 def conversation_jobs(event: SQSEvent) -> dict[str, Any]:
-    """The gateway's conversation FIFO queue: WhatsApp messages → Bitrix24, statuses, and sends to WhatsApp."""
-    return conversation_relay.handle_conversation_batch(event.to_dict())
+    """The gateway's conversation FIFO queue: WhatsApp messages → Bitrix24, statuses, sends to WhatsApp, and
+    notifications sent from a number to keep in their conversation."""
+    return conversation_worker.handle_conversation_batch(event.to_dict())
 
 
 @app.on_sqs_message(queue=queue_name(QueueKind.BITRIX24_OUTBOUND), batch_size=10)
 def bitrix24_events(event: SQSEvent) -> dict[str, Any]:
     """Bitrix24 events: app install/uninstall, and operators' Open Lines messages (→ send jobs)."""
-    return conversation_relay.handle_bitrix_batch(event.to_dict())
+    return conversation_worker.handle_bitrix_batch(event.to_dict())
 
 
 @app.on_sqs_message(queue=queue_name(QueueKind.ANALYTICS), batch_size=100, maximum_batching_window_in_seconds=5)
@@ -155,4 +156,4 @@ def export_jobs(event: SQSEvent) -> dict[str, Any]:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def bitrix24_token_refresh(event: CloudWatchEvent) -> dict[str, int]:
     """Bitrix24 portals whose access token expires within 15 minutes get a new one (idle portals stay connected)."""
-    return {"refreshed": channels_service.refresh_due_tokens()}
+    return {"refreshed": channel_tokens.refresh_due_tokens()}

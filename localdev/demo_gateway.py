@@ -173,8 +173,8 @@ def connect(admin: Principal, fake: FakeBitrix24, spec: DemoSpec | None = None, 
     worker must be running. Raises ``TimeoutError`` if the portal is not connected within ``timeout_s``."""
     from chalicelib.channels import service
     from chalicelib.channels.models import ConnectPortalRequest, ConnectWhatsAppRequest, UpdateChannelRequest
-    from chalicelib.channels.service import CONNECTOR_ID
     from chalicelib.core.db.store import tenant_scope
+    from chalicelib.integrations.bitrix24.client import CONNECTOR_ID
     from localdev.provision import local_webhook_secrets
 
     spec = spec or DemoSpec()

@@ -1,5 +1,7 @@
 """A fake Bitrix24 on loopback: portals with their REST API (CRM contacts, Open Lines connector, chat) and the OAuth
-server that refreshes their tokens, for tests and for ``make run`` without a real portal.
+server that refreshes their tokens, for tests and for ``make run`` without a real portal. One responsibility, over
+400 lines because it speaks every method the gateway calls (``integrations.bitrix24.client``) with Bitrix24's
+answers and traps.
 
 Same surface as ``localdev.fakes.FakeProvider``: ``url``, ``start()``, ``stop()``, ``received``, ``accepted()``,
 ``GET /_received`` (every request, with the status it got, and ``refreshes``: how many token refreshes were asked

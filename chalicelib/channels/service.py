@@ -1,26 +1,27 @@
-"""Channel use cases: connect WhatsApp numbers and Bitrix24 portals, map numbers to a portal's Open Line, list
-them with their health; the portal's app install and uninstall; the schedule that refreshes tokens near expiry;
-and, for the gateway's relay, a channel's records, its Meta credentials and its activity.
+"""Channel use cases (``/channels``): connect WhatsApp numbers and Bitrix24 portals, map numbers to a portal's Open
+Line, list them with their health; and, for the other capabilities (the gateway's relay, notifications, the Meta
+webhook), a channel's records, its Meta credentials and its activity.
 
 A number is routed to its tenant by a global ``ROUTE#WAPHONE`` item written with the channel (one tenant per
-number); a portal is paired when it installs the app from the handler URL the tenant got (``?connect=<token>``),
-and its OAuth tokens live on their own item (``channels.tokens``).
+number); a portal is paired when it installs the app from the handler URL the tenant got (``?connect=<token>``,
+``channels.install``), and its OAuth tokens live on their own item (``channels.tokens``). BTRIX's connector on the
+portal's Open Lines follows the mappings (``channels.connector``). One responsibility, the channels' use cases, a
+little over 400 lines.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from boto3.dynamodb.conditions import Attr, ConditionBase
+from pydantic.alias_generators import to_camel, to_snake
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
-from chalicelib.channels import store, tokens
+from chalicelib.channels import connector, store
 from chalicelib.channels.models import (
     Channel,
     ChannelListQuery,
@@ -28,7 +29,6 @@ from chalicelib.channels.models import (
     ConnectWhatsAppRequest,
     PortalConnect,
     PortalRecord,
-    PortalTokensRecord,
     UpdateChannelRequest,
     WhatsAppChannelRecord,
 )
@@ -36,57 +36,30 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp, change_op, put_op, unscoped
-from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable, FieldError, InvalidInput, NotFound
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, unscoped
+from chalicelib.core.errors import Conflict, DependencyUnavailable, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
-from chalicelib.core.observability import logger
 from chalicelib.core.pagination import Page, paginate
 from chalicelib.inbound import routing
-from chalicelib.integrations.bitrix24 import rest
-from chalicelib.integrations.bitrix24.rest import Bitrix24Error
-from chalicelib.integrations.meta.graph import MetaNumber
+from chalicelib.integrations.meta.client import MetaNumber
 
 __all__ = [
-    "CONNECTOR_ID",
-    "CONNECTOR_NAME",
-    "REFRESH_AHEAD",
     "connect_portal",
     "connect_whatsapp",
     "delete_channel",
     "get_channel",
     "get_portal",
     "get_whatsapp_channel",
-    "handle_portal_event",
     "list_channels",
     "meta_number",
+    "notification_number",
     "reconnect_portal",
     "record_activity",
-    "refresh_due_tokens",
     "update_channel",
     "whatsapp_secrets",
 ]
-
-CONNECTOR_ID = "btrix_whatsapp"
-CONNECTOR_NAME = "WhatsApp (BTRIX)"
-# Tokens that expire within this are refreshed by the schedule (every 5 minutes), so idle portals stay connected.
-REFRESH_AHEAD = timedelta(minutes=15)
-_INSTALL = "ONAPPINSTALL"
-_UNINSTALL = "ONAPPUNINSTALL"
-_ICON_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><circle cx="32" cy="32" r="30" fill="#25D366"/>'
-    '<path fill="#fff" d="M32 14a18 18 0 0 0-15.6 27L14 50l9.3-2.4A18 18 0 1 0 32 14z"/></svg>'
-)
-ICON = {
-    "DATA_IMAGE": "data:image/svg+xml;charset=US-ASCII," + quote(_ICON_SVG),
-    "COLOR": "#25D366",
-    "SIZE": "90%",
-    "POSITION": "center",
-}
-_DEFAULT_TOKEN_LIFETIME_S = 3600
-_DUE_PAGE = 100
 
 
 class _PortalCreated(ApiModel):
@@ -104,7 +77,7 @@ def _iso(moment: str | datetime) -> str:
     return clock.isoformat(moment) if isinstance(moment, datetime) else moment
 
 
-# --- reads for the gateway's relay ------------------------------------------------------------------------------
+# --- reads for the other capabilities ------------------------------------------------------------------------------
 
 
 def get_whatsapp_channel(tenant_id: str, channel_id: str) -> WhatsAppChannelRecord:
@@ -163,18 +136,13 @@ def record_activity(
 ) -> None:
     """Note on the channel's health when it last received or sent a message, or what last went wrong. The times
     only move forward: a late or redriven message does not make the channel look quieter than it is."""
-    writes: list[tuple[dict[str, Any], ConditionBase | None]] = []
-    for name, value in (("lastInboundAt", inbound_at), ("lastOutboundAt", outbound_at)):
-        if value is not None:
-            at = _iso(value)
-            writes.append(({name: at}, Attr(name).not_exists() | Attr(name).lt(at)))
-    if error:
-        writes.append(({"lastError": {"at": _now(), "message": error[:500]}}, None))
-    for changes, condition in writes:  # one write each: an older time must not hold back the other fields
-        try:
-            Table().transact([store.health_op(tenant_id, channel_id, changes, condition=condition)])
-        except TransactionConflict:
-            logger.debug("channel activity not newer, or channel deleted", extra={"channelId": channel_id})
+    store.record_activity(
+        tenant_id,
+        channel_id,
+        inbound_at=None if inbound_at is None else _iso(inbound_at),
+        outbound_at=None if outbound_at is None else _iso(outbound_at),
+        error=error,
+    )
 
 
 # --- API --------------------------------------------------------------------------------------------------------
@@ -221,46 +189,6 @@ def _mapped_portal(principal: Principal, portal_id: str | None, field: str) -> P
             errors=(FieldError(field, "not a Bitrix24 portal channel of this account", "unknown-portal"),),
         )
     return found
-
-
-def _activate(number: WhatsAppChannelRecord, portal: PortalRecord | None, *, active: bool = True) -> None:
-    """Turn the connector on (or off) for the number's Open Line, when its portal is connected; a failure is
-    recorded on the number's health (and a fatal one disconnects the portal), not raised: the mapping stays."""
-    if portal is None or number.line is None or portal.status != "connected":
-        return
-    try:
-        tokens.portal_call(
-            number.tenant_id,
-            portal.id,
-            "imconnector.activate",
-            {"CONNECTOR": CONNECTOR_ID, "LINE": number.line, "ACTIVE": 1 if active else 0},
-        )
-    except (Bitrix24Error, AppError) as exc:
-        state = "activated" if active else "deactivated"
-        logger.warning(f"open line not {state}", extra={"channelId": number.id, "error": str(exc)})
-        record_activity(number.tenant_id, number.id, error=f"Open Line {number.line} not {state}: {exc}")
-
-
-def _release_line(before: WhatsAppChannelRecord) -> None:
-    """Turn the number's former Open Line off, unless another number of the portal still relays to it."""
-    if before.portal_id is None or before.line is None:
-        return
-    sharing = [n for n in store.numbers_of_portal(before.tenant_id, before.portal_id) if n.id != before.id]
-    if any(n.line == before.line for n in sharing):
-        return
-    portal = store.get_channel(before.tenant_id, before.portal_id)
-    _activate(before, portal if isinstance(portal, PortalRecord) else None, active=False)
-
-
-def _unregister(portal: PortalRecord) -> None:
-    """Take the BTRIX connector off a connected portal's Open Lines before the portal channel goes (best effort:
-    the portal may already be unreachable; its routes and tokens are deleted anyway)."""
-    if portal.status != "connected":
-        return
-    try:
-        tokens.portal_call(portal.tenant_id, portal.id, "imconnector.unregister", {"ID": CONNECTOR_ID})
-    except (Bitrix24Error, AppError) as exc:
-        logger.warning("connector not unregistered", extra={"channelId": portal.id, "error": str(exc)})
 
 
 def connect_whatsapp(principal: Principal, body: ConnectWhatsAppRequest, idempotency_key: str | None) -> Channel:
@@ -323,7 +251,7 @@ def _create_number(principal: Principal, body: ConnectWhatsAppRequest, seal: ide
                 errors=(FieldError(field, "connected to another account", "number-taken"),),
             ) from exc
         raise
-    _activate(record, portal)
+    connector.activate(record, portal)
     return view
 
 
@@ -437,7 +365,7 @@ def update_channel(principal: Principal, channel_id: str, body: UpdateChannelReq
         if refused:
             raise InvalidInput(
                 detail="a Bitrix24 portal channel has only a name to change",
-                errors=tuple(FieldError(f"body.{_camel(n)}", "not a field of a portal channel") for n in refused),
+                errors=tuple(FieldError(f"body.{to_camel(n)}", "not a field of a portal channel") for n in refused),
             )
     else:
         if "portal_id" in sent:
@@ -448,7 +376,8 @@ def update_channel(principal: Principal, channel_id: str, body: UpdateChannelReq
             changes["template"] = body.template.model_dump() if body.template else None
     changes["updatedAt"] = _now()
     shown = {k: v for k, v in changes.items() if not k.startswith("GSI")}
-    after = record.model_validate({**record.model_dump(by_alias=False), **_snake(shown), "version": record.version + 1})
+    renamed = {to_snake(name): value for name, value in shown.items()}
+    after = record.model_validate({**record.model_dump(by_alias=False), **renamed, "version": record.version + 1})
     changed = sorted(k for k in shown if k != "updatedAt")
     try:
         Table().transact(
@@ -471,18 +400,9 @@ def update_channel(principal: Principal, channel_id: str, body: UpdateChannelReq
         raise VersionConflict(detail="the channel changed since you read it; reload and retry") from exc
     if isinstance(record, WhatsAppChannelRecord) and isinstance(after, WhatsAppChannelRecord) and "portal_id" in sent:
         if (record.portal_id, record.line) != (after.portal_id, after.line):
-            _release_line(record)
-        _activate(after, portal)
+            connector.release_line(record)
+        connector.activate(after, portal)
     return _view(after)
-
-
-def _camel(name: str) -> str:
-    head, *rest_ = name.split("_")
-    return head + "".join(part.title() for part in rest_)
-
-
-def _snake(changes: dict[str, Any]) -> dict[str, Any]:
-    return {"".join(f"_{c.lower()}" if c.isupper() else c for c in k): v for k, v in changes.items()}
 
 
 def delete_channel(principal: Principal, channel_id: str) -> None:
@@ -494,7 +414,7 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
     ops = store.delete_channel_ops(record)
     if isinstance(record, WhatsAppChannelRecord):
         ops.append(routing.remove_whatsapp_route_op(tenant, record.phone_number_id))
-        _release_line(record)
+        connector.release_line(record)
     else:
         mapped = store.numbers_of_portal(tenant, record.id)
         if mapped:
@@ -509,7 +429,7 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
             route = routing.find_bitrix_portal(record.member_id) if record.member_id else None
         if route is not None and route.tenant_id == tenant and route.portal_id == record.id:
             ops.append(routing.remove_bitrix_portal_op(tenant, route.member_id))
-        _unregister(record)
+        connector.unregister(record)
     ops += [
         audit_op(principal, "channel.deleted", Kind.CHANNEL, record.id, before=_view(record).model_dump()),
         event_put_op(
@@ -521,190 +441,3 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
             Table().transact(ops)
     except TransactionConflict as exc:
         raise Conflict(detail="the channel changed while it was being deleted; retry") from exc
-
-
-# --- the portal's app install and uninstall ---------------------------------------------------------------------
-
-
-def handle_portal_event(body: dict[str, Any]) -> None:
-    """Apply an ``ONAPPINSTALL`` or ``ONAPPUNINSTALL`` from the bitrix24-outbound queue (``inbound.bitrix24``
-    body). Install: tokens stored encrypted, the portal connected, the connector registered and every mapped
-    number's Open Line activated. Uninstall: the portal disconnected, its tokens and route dropped. Idempotent:
-    a redelivered event changes nothing more (an install's tokens are kept only once, never over newer ones).
-
-    Raises ``Bitrix24Error`` (retryable or not) when the portal cannot be set up now.
-    """
-    event = str(body.get("event") or "").upper()
-    tenant_id = str(body.get("tenantId") or "")
-    portal_id = body.get("portalId")
-    member_id = str(body.get("memberId") or "")
-    if not tenant_id or not portal_id:
-        logger.warning("portal event without a portal channel", extra={"event": event, "memberId": member_id})
-        return
-    portal = store.get_channel(tenant_id, str(portal_id), consistent=True)
-    if not isinstance(portal, PortalRecord):
-        logger.warning("portal event for a deleted channel", extra={"event": event, "portalId": portal_id})
-        _forget_route(tenant_id, str(portal_id), member_id)
-        return
-    if event == _INSTALL:
-        _installed(portal, body)
-    elif event == _UNINSTALL:
-        _uninstalled(portal, member_id)
-    else:
-        logger.info("portal event ignored", extra={"event": event})
-
-
-def _forget_route(tenant_id: str, portal_id: str, member_id: str) -> None:
-    if not member_id:
-        return
-    with unscoped():
-        route = routing.find_bitrix_portal(member_id)
-        if route is None or route.tenant_id != tenant_id or route.portal_id not in (portal_id, None):
-            return
-        try:
-            Table().transact([routing.remove_bitrix_portal_op(tenant_id, member_id)])
-        except TransactionConflict:
-            return
-
-
-def _install_ref(refresh_token: str) -> str:
-    # Identifies the install's token pair without keeping it in clear: a redelivered install is recognised.
-    return hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
-
-
-def _lifetime(auth: dict[str, Any]) -> int:
-    value = str(auth.get("expires_in") or "")
-    return int(value) if value.isdigit() else _DEFAULT_TOKEN_LIFETIME_S
-
-
-def _installed(portal: PortalRecord, body: dict[str, Any]) -> None:
-    tenant = portal.tenant_id
-    auth = body.get("auth") or {}
-    access, refresh = str(auth.get("access_token") or ""), str(auth.get("refresh_token") or "")
-    member_id = str(body.get("memberId") or auth.get("member_id") or "")
-    try:
-        domain = rest.checked_domain(str(body.get("domain") or auth.get("domain") or ""))
-    except Bitrix24Error:
-        logger.error("install with an invalid portal domain", extra={"portalId": portal.id})
-        return
-    if not access or not refresh:
-        logger.error("install without OAuth tokens", extra={"portalId": portal.id})
-        return
-    moment = clock.now()
-    now = clock.isoformat(moment)
-    expires_at = clock.isoformat(moment + timedelta(seconds=_lifetime(auth)))
-    current = store.get_tokens(tenant, portal.id)
-    ref = _install_ref(refresh)
-    ops: list[WriteOp] = []
-    fresh_install = current is None or current.install_ref != ref
-    if fresh_install:
-        record = PortalTokensRecord(
-            tenant_id=tenant,
-            portal_id=portal.id,
-            access_token_encrypted=encrypt_field(tenant, access),
-            refresh_token_encrypted=encrypt_field(tenant, refresh),
-            token_expires_at=expires_at,
-            token_version=current.token_version + 1 if current else 1,
-            install_ref=ref,
-            refreshed_at=now,
-        )
-        ops.append(put_op(store.tokens_item(record), must_not_exist=False))
-    if fresh_install or portal.status != "connected" or portal.domain != domain or portal.member_id != member_id:
-        changes: dict[str, Any] = {
-            "status": "connected",
-            "memberId": member_id,
-            "domain": domain,
-            "connectedAt": now,
-            "updatedAt": now,
-        }
-        if fresh_install:
-            changes["tokenExpiresAt"] = expires_at
-        ops += [
-            change_op(
-                *store.channel_key(tenant, portal.id),
-                set_=changes,
-                add={"version": 1},
-                remove=("disconnectedAt", "disconnectedReason", "connectExpiresAt"),
-            ),
-            audit_op(
-                tokens.system_actor(tenant),
-                "channel.connected",
-                Kind.CHANNEL,
-                portal.id,
-                before={"status": portal.status},
-                after={"status": "connected", "domain": domain, "memberId": member_id},
-            ),
-            event_put_op(
-                new_event(
-                    "channel.connected",
-                    tenant,
-                    {"kind": "bitrix24", "name": portal.name, "domain": domain},
-                    subject=portal.id,
-                )
-            ),
-        ]
-    if ops:
-        Table().transact(ops)
-    _supersede(portal, member_id, domain)
-    _set_up_connector(tenant, portal.id)
-
-
-def _supersede(portal: PortalRecord, member_id: str, domain: str) -> None:
-    """The portal was installed through ``portal``'s link while another portal channel of the account held it:
-    the member route now leads here, so the older channel is disconnected (its ADMINs told why) rather than left
-    looking connected with nothing behind it. Numbers mapped to it stay so until someone maps them here."""
-    for other in store.all_channels(portal.tenant_id):
-        if isinstance(other, PortalRecord) and other.id != portal.id and other.member_id == member_id:
-            reason = f"the portal {domain} was connected again as the channel {portal.name!r}"
-            tokens.mark_disconnected(other.tenant_id, other.id, reason, forget_tokens=True)
-
-
-def _set_up_connector(tenant_id: str, portal_id: str) -> None:
-    # Bitrix24 requires a placement handler (the connector's settings page in Open Lines); ours is the app's handler
-    # URL. Without one configured the connector still registers, with a URL that plainly leads nowhere.
-    handler = get_settings().bitrix24_handler_url or "https://btrix.invalid/hooks/bitrix24"
-    tokens.portal_call(
-        tenant_id,
-        portal_id,
-        "imconnector.register",
-        {"ID": CONNECTOR_ID, "NAME": CONNECTOR_NAME, "ICON": ICON, "PLACEMENT_HANDLER": handler},
-    )
-    for number in store.numbers_of_portal(tenant_id, portal_id):
-        if number.line is None:
-            continue
-        tokens.portal_call(
-            tenant_id, portal_id, "imconnector.activate", {"CONNECTOR": CONNECTOR_ID, "LINE": number.line, "ACTIVE": 1}
-        )
-
-
-def _uninstalled(portal: PortalRecord, member_id: str) -> None:
-    _forget_route(portal.tenant_id, portal.id, member_id or portal.member_id or "")
-    tokens.mark_disconnected(
-        portal.tenant_id, portal.id, "the app was uninstalled from the portal", notify=False, forget_tokens=True
-    )
-
-
-# --- the refresh schedule ---------------------------------------------------------------------------------------
-
-
-def refresh_due_tokens() -> int:
-    """Refresh every connected portal's tokens that expire within ``REFRESH_AHEAD`` (the EventBridge schedule);
-    returns how many were refreshed. A portal that fails is logged (and, if fatal, disconnected) and skipped."""
-    before = clock.isoformat(clock.now() + REFRESH_AHEAD)
-    refreshed = 0
-    start: dict[str, str] | None = None
-    while True:
-        page = store.due_tokens(before, _DUE_PAGE, start)
-        for item in page.items:
-            seen = PortalTokensRecord.model_validate(strip_storage(item))
-            try:
-                portal = get_portal(seen.tenant_id, seen.portal_id)
-                after = tokens.refresh(portal, seen)
-            except (Bitrix24Error, AppError) as exc:
-                logger.warning("scheduled token refresh failed", extra={"portalId": seen.portal_id, "error": str(exc)})
-                record_activity(seen.tenant_id, seen.portal_id, error=f"token refresh failed: {exc}")
-                continue
-            refreshed += after.token_version != seen.token_version
-        if page.last_key is None:
-            return refreshed
-        start = page.last_key

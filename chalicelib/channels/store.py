@@ -9,10 +9,21 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.channels.models import PortalRecord, PortalTokensRecord, WhatsAppChannelRecord
+from chalicelib.core import clock
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op, update_op
+from chalicelib.core.db.store import (
+    QueryPage,
+    Table,
+    TransactionConflict,
+    WriteOp,
+    change_op,
+    delete_op,
+    put_op,
+    update_op,
+)
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, VERSION, strip_storage
+from chalicelib.core.observability import logger
 
 __all__ = [
     "PORTAL_FACET",
@@ -29,6 +40,7 @@ __all__ = [
     "mapping_changes",
     "new_channel_ops",
     "numbers_of_portal",
+    "record_activity",
     "record_of",
     "token_change_op",
     "token_key",
@@ -122,6 +134,29 @@ def health_op(
     """Set health fields (last activity, last error, token expiry) whatever the version (they are not the
     client's to edit, so they do not make its next PATCH fail), only if ``condition`` holds when given."""
     return change_op(*channel_key(tenant_id, channel_id), set_=changes, condition=condition)
+
+
+def record_activity(
+    tenant_id: str,
+    channel_id: str,
+    *,
+    inbound_at: str | None = None,
+    outbound_at: str | None = None,
+    error: str | None = None,
+) -> None:
+    """Note on the channel's health when it last received or sent a message (ISO times that only move forward),
+    or what last went wrong."""
+    writes: list[tuple[dict[str, Any], ConditionBase | None]] = []
+    for name, at in (("lastInboundAt", inbound_at), ("lastOutboundAt", outbound_at)):
+        if at is not None:
+            writes.append(({name: at}, Attr(name).not_exists() | Attr(name).lt(at)))
+    if error:
+        writes.append(({"lastError": {"at": clock.now_iso(), "message": error[:500]}}, None))
+    for changes, condition in writes:  # one write each: an older time must not hold back the other fields
+        try:
+            Table().transact([health_op(tenant_id, channel_id, changes, condition=condition)])
+        except TransactionConflict:
+            logger.debug("channel activity not newer, or channel deleted", extra={"channelId": channel_id})
 
 
 def delete_channel_ops(record: ChannelRecord) -> list[WriteOp]:

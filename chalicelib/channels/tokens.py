@@ -1,5 +1,6 @@
-"""A portal's OAuth tokens in use: REST calls with them, one refresh for everyone when they expire, and a portal
-marked disconnected (its ADMINs told) when Bitrix24 no longer lets the app in.
+"""A portal's OAuth tokens in use: REST calls with them, one refresh for everyone when they expire, the schedule
+that refreshes them ahead of expiry, and a portal marked disconnected (its ADMINs told) when Bitrix24 no longer
+lets the app in.
 
 Single flight: Bitrix24 refresh tokens work once, so two workers refreshing the same pair at once would leave one
 with ``invalid_grant`` (and a portal wrongly disconnected). Whoever first sees ``expired_token`` takes a lease on
@@ -28,24 +29,28 @@ from chalicelib.core import clock
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, change_op, delete_op
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.db.table import strip_storage
+from chalicelib.core.errors import AppError, DependencyUnavailable, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import BITRIX24_APP_CREDENTIALS, secret_name
 from chalicelib.core.secrets import get_secret
-from chalicelib.integrations.bitrix24 import rest
-from chalicelib.integrations.bitrix24.rest import Bitrix24Error
+from chalicelib.integrations.bitrix24 import client as rest
+from chalicelib.integrations.bitrix24.client import Bitrix24Error, PortalCall
 
 __all__ = [
     "DISCONNECTED_TEMPLATE",
     "LEASE_S",
+    "SCHEDULE_AHEAD",
     "SYSTEM_ACTOR_ID",
     "AppCredentials",
     "app_credentials",
+    "caller",
     "mark_disconnected",
     "portal_call",
     "refresh",
+    "refresh_due_tokens",
     "store_refreshed",
     "system_actor",
 ]
@@ -60,6 +65,9 @@ _POLL_S = 0.1
 _LEASE_FIELDS = ("leaseId", "leaseUntil")
 # A token this close to its expiry is refreshed before the call rather than after Bitrix24 refuses it.
 REFRESH_AHEAD = timedelta(minutes=5)
+# Tokens that expire within this are refreshed by the schedule (every 5 minutes), so idle portals stay connected.
+SCHEDULE_AHEAD = timedelta(minutes=15)
+_DUE_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,11 @@ def portal_call(tenant_id: str, portal_id: str, method: str, params: dict[str, A
             mark_disconnected(tenant_id, portal_id, _reason(exc, after_refresh=True))
             raise Bitrix24Error(exc.code if exc.fatal else rest.INVALID_TOKEN, exc.description, exc.status) from exc
         raise
+
+
+def caller(tenant_id: str, portal_id: str) -> PortalCall:
+    """``portal_call`` bound to the tenant's portal: what the Bitrix24 client's methods call through."""
+    return lambda method, params: portal_call(tenant_id, portal_id, method, params)
 
 
 def _reason(exc: Bitrix24Error, *, after_refresh: bool = False) -> str:
@@ -263,7 +276,7 @@ def mark_disconnected(
     schedule (or, ``forget_tokens``, drop its tokens), emit ``channel.disconnected`` and, with ``notify``, email
     the tenant's ADMINs (template ``channel.disconnected``)."""
     from chalicelib.notifications.outbox import request_message_ops
-    from chalicelib.tenants import store as tenants_store
+    from chalicelib.tenants.service import load_tenant
 
     portal = store.get_channel(tenant_id, portal_id, consistent=True)
     if not isinstance(portal, PortalRecord) or portal.status == "disconnected":
@@ -304,9 +317,11 @@ def mark_disconnected(
         )
     )
     if notify:
-        tenant = tenants_store.get_tenant(tenant_id)
+        try:
+            locale = load_tenant(tenant_id).locale
+        except NotFound:
+            locale = "pt-BR"
         variables = {"channelName": portal.name, "portalDomain": portal.domain or "-", "reason": reason[:500]}
-        locale = tenant.locale if tenant is not None else "pt-BR"
         ops += request_message_ops(tenant_id, "email", "role:ADMIN", DISCONNECTED_TEMPLATE, locale, variables)
     try:
         Table().transact(ops)
@@ -314,3 +329,25 @@ def mark_disconnected(
         return False  # disconnected meanwhile by another worker (which told the ADMINs)
     logger.warning("bitrix24 portal disconnected", extra={"portalId": portal_id, "reason": reason})
     return True
+
+
+def refresh_due_tokens() -> int:
+    """Refresh every connected portal's tokens that expire within ``SCHEDULE_AHEAD`` (the EventBridge schedule);
+    returns how many were refreshed. A portal that fails is logged (and, if fatal, disconnected) and skipped."""
+    before = clock.isoformat(clock.now() + SCHEDULE_AHEAD)
+    refreshed = 0
+    start: dict[str, str] | None = None
+    while True:
+        page = store.due_tokens(before, _DUE_PAGE, start)
+        for item in page.items:
+            seen = PortalTokensRecord.model_validate(strip_storage(item))
+            try:
+                after = refresh(_portal(seen.tenant_id, seen.portal_id), seen)
+            except (Bitrix24Error, AppError) as exc:
+                logger.warning("scheduled token refresh failed", extra={"portalId": seen.portal_id, "error": str(exc)})
+                store.record_activity(seen.tenant_id, seen.portal_id, error=f"token refresh failed: {exc}")
+                continue
+            refreshed += after.token_version != seen.token_version
+        if page.last_key is None:
+            return refreshed
+        start = page.last_key

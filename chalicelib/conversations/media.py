@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import DependencyUnavailable
-from chalicelib.integrations.meta.graph import Media, default_filename, safe_filename
+from chalicelib.integrations.meta.client import Media, default_filename, safe_filename
 
 __all__ = ["media_key", "media_url", "store_media"]
 

@@ -12,7 +12,8 @@ import json
 import uuid
 
 from chalicelib.conversations import store
-from chalicelib.conversations.relay import SEND_JOB, inbound_message
+from chalicelib.conversations.inbound import inbound_message
+from chalicelib.conversations.jobs import MESSAGE_JOB, SEND_JOB
 from chalicelib.core import aws
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
@@ -27,7 +28,7 @@ def _restart(body: str) -> None:
         if job.get("type") == SEND_JOB:
             record = store.get_message(tenant_id, str(job["conversationId"]), str(job["messageId"]), consistent=True)
             restart = "queued"
-        elif job.get("type") == "whatsapp.message":
+        elif job.get("type") == MESSAGE_JOB:
             record, restart = inbound_message(job), "received"
         else:
             return

@@ -1,4 +1,5 @@
-"""Conversations API use cases: list and read conversations and their messages, write as an agent, retry."""
+"""Conversations API use cases: list and read conversations and their messages, write as an agent, retry; and,
+for the notifications capability, a notification sent from a number queued to be kept in its conversation."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
-from chalicelib.conversations import relay, store
+from chalicelib.conversations import jobs, store
 from chalicelib.conversations.models import (
     Conversation,
     ConversationListQuery,
@@ -17,19 +18,19 @@ from chalicelib.conversations.models import (
     MessageRecord,
     SendMessageRequest,
 )
+from chalicelib.conversations.timing import WINDOW
 from chalicelib.core import clock
 from chalicelib.core.db.store import QueryPage, Table, put_op
 from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.idempotency import once
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, paginate
-from chalicelib.core.resources import QueueKind
-from chalicelib.inbound.receipts import Delivery, enqueue
 
 __all__ = [
     "STALE_QUEUED",
     "conversation_view",
     "get_conversation",
+    "keep_notification",
     "list_conversations",
     "list_messages",
     "load_conversation",
@@ -53,7 +54,7 @@ def conversation_view(record: ConversationRecord, now: datetime | None = None) -
     """The API shape of a conversation (with its 24-hour window)."""
     moment = now or clock.now()
     last_inbound = _time(record.last_inbound_at)
-    expires = last_inbound + relay.WINDOW if last_inbound else None
+    expires = last_inbound + WINDOW if last_inbound else None
     return Conversation(
         id=record.id,
         channel_id=record.channel_id,
@@ -203,7 +204,7 @@ def send_message(
             [put_op({"PK": pk, "SK": sk, "entity": store.MESSAGE_ENTITY, **record.model_dump()}), *seal(view)]
         )
         try:
-            relay.queue_send(conversation, record)
+            jobs.queue_send(conversation, record)
         except AppError as exc:  # recorded but not queued: failed and retryable, not silently stuck as queued
             failed = store.update_message(
                 record,
@@ -235,33 +236,9 @@ def requeue(record: MessageRecord, conversation: ConversationRecord) -> MessageR
     if updated is None:
         raise Conflict(detail=f"message {record.id} changed meanwhile; reload it")
     if record.direction == "out":
-        relay.queue_send(conversation, updated)
-        return updated
-    sent_at = _time(record.sent_at) or clock.now()
-    message: dict[str, Any] = {
-        "id": record.external_id,
-        "from": conversation.wa_id,
-        "timestamp": str(int(sent_at.timestamp())),
-        "type": record.type,
-    }
-    enqueue(
-        Delivery(
-            key=f"{record.id}:{updated.attempts}",
-            queue=QueueKind.WHATSAPP_INBOUND,
-            body={
-                "type": "whatsapp.message",
-                "tenantId": record.tenant_id,
-                "channelId": conversation.channel_id,
-                "phoneNumberId": conversation.phone_number_id,
-                "waId": conversation.wa_id,
-                "contactName": conversation.contact_name,
-                "message": message,
-                "receivedAt": at,
-            },
-            group_id=f"{conversation.phone_number_id}:{conversation.wa_id}",
-            dedup_id=f"{record.external_id}:{updated.attempts}",
-        )
-    )
+        jobs.queue_send(conversation, updated)
+    else:
+        jobs.queue_inbound_again(conversation, updated, at)
     return updated
 
 
@@ -273,3 +250,12 @@ def retry_message(principal: Principal, conversation_id: str, message_id: str) -
     if record is None:
         raise NotFound(detail=f"message {message_id} not found")
     return message_view(requeue(record, conversation))
+
+
+def keep_notification(tenant_id: str, channel_id: str, phone_number_id: str, wa_id: str, text: str, wamid: str) -> None:
+    """A notification just sent from the tenant's number ``channel_id`` to ``wa_id``: queued to be kept in the
+    customer's conversation and shown to its operators (a job of the conversation's queue group, after what the
+    customer wrote before; nothing is written nor called in Bitrix24 here). Raises ``DependencyUnavailable``
+    when the queue cannot be reached."""
+    sent_at = clock.now_iso()
+    jobs.queue_notification(tenant_id, channel_id, phone_number_id, wa_id, text, wamid, sent_at)

@@ -1,29 +1,119 @@
-"""SQS batches with partial failures: each record is handled on its own; failed ones are reported back so
-that only they return to the queue (and, after the queue's maxReceiveCount, to its DLQ).
+"""SQS consumers: the one helper every queue handler of ``app.py`` runs through. It handles each record of a batch
+on its own and reports the failed ones (``batchItemFailures``), so that only they return to the queue; it retries
+a job that asked for it (``RetryLater``) after a backoff, and after the queue's last attempt hands it to the DLQ.
 
-On a FIFO queue a failure also holds back the rest of its message group in the batch (they are reported failed
-too, untouched), so a conversation is never relayed out of order; other groups go on.
+- A handler that raises ``RetryLater`` (an outage, a busy resource: later may work) gets its message hidden for a
+  full-jitter exponential backoff (``ChangeMessageVisibility``) when the consumer has one, else for the queue's
+  visibility timeout. At the queue's last attempt (its ``maxReceiveCount``) the consumer's ``give_up`` records why
+  (the job's subject shows ``failed``), the message is made visible at once and SQS moves it to the DLQ at its next
+  receive, where the redrive commands find it.
+- Any other exception is a failure of that record alone: SQS delivers it again after the visibility timeout, and
+  to the DLQ after the last attempt.
+- On a FIFO queue a failure also holds back the rest of its message group in the batch (they are reported failed
+  too, untouched), so a conversation is never handled out of order; other groups go on.
+- ``parallel``: the records run at once on threads (each in a copy of the caller's context), for handlers that
+  mostly wait on the network (webhook attempts).
 """
 
 from __future__ import annotations
 
+import contextvars
 import random
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import aws
-from chalicelib.core.resources import queue_url
+from chalicelib.core.observability import logger
+from chalicelib.core.resources import QUEUES, QueueKind, queue_url
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-__all__ = ["full_jitter", "hide_record", "process_sqs_batch"]
+__all__ = ["Backoff", "GaveUp", "Job", "RetryLater", "consume", "full_jitter", "hide_record"]
 
 
-def process_sqs_batch(
-    raw_event: dict[str, Any], handle: Callable[[SQSRecord], None], *, fifo: bool = False
+class RetryLater(Exception):
+    """Raised by a job handler when the job may succeed later (a provider outage, a busy resource)."""
+
+
+class GaveUp(Exception):
+    """Raised (reported as the record's failure) when a job failed its queue's last attempt: it goes to the DLQ."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Full-jitter exponential backoff: attempt n waits uniformly in [0, min(cap_s, base_s * 2^(n-1))] seconds."""
+
+    base_s: float
+    cap_s: float
+
+    def seconds(self, attempt: int) -> int:
+        """Seconds to wait after failed ``attempt``."""
+        return full_jitter(attempt, self.base_s, self.cap_s)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One queue message as its handler sees it: the body, and which attempt of how many this is."""
+
+    record: SQSRecord
+    body: str
+    attempt: int
+    max_attempts: int
+
+    @property
+    def last_attempt(self) -> bool:
+        """After this attempt the queue gives the message up to its DLQ."""
+        return self.attempt >= self.max_attempts
+
+
+Handler = Callable[[Job], object]
+GiveUp = Callable[[Job, RetryLater], None]
+
+
+def consume(
+    raw_event: dict[str, Any],
+    handle: Handler,
+    *,
+    queue: QueueKind,
+    backoff: Backoff | None = None,
+    give_up: GiveUp | None = None,
+    parallel: bool = False,
 ) -> dict[str, Any]:
-    """Run ``handle`` on every record of an SQS Lambda event; returns ``{"batchItemFailures": [...]}``."""
+    """Run ``handle`` on every record of an SQS Lambda event from ``queue``; returns ``{"batchItemFailures": [...]}``.
+
+    ``backoff``: how long a ``RetryLater`` waits (None: the queue's visibility timeout). ``give_up``: called with the
+    job and its last ``RetryLater`` before the message goes to the DLQ.
+    """
+    definition = next(q for q in QUEUES if q.kind is queue)
+
+    def attempt(record: SQSRecord) -> None:
+        job = Job(
+            record, record.body, int(record.attributes.approximate_receive_count or 1), definition.max_receive_count
+        )
+        try:
+            handle(job)
+        except RetryLater as exc:
+            if job.last_attempt:
+                if give_up is not None:
+                    give_up(job, exc)
+                hide_record(record, 0)  # its next receive moves it to the DLQ
+                raise GaveUp(f"{queue.value}: failed after {job.attempt} attempts: {exc}") from exc
+            if backoff is not None:
+                hide_record(record, backoff.seconds(job.attempt))
+            logger.info(
+                "queue job will retry", extra={"queue": queue.value, "attempt": job.attempt, "error": str(exc)[:200]}
+            )
+            raise
+
+    if parallel:
+        return _in_parallel(raw_event, attempt)
+    return _in_order(raw_event, attempt, fifo=definition.fifo)
+
+
+def _in_order(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None], *, fifo: bool) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
         EventType,
@@ -36,7 +126,27 @@ def process_sqs_batch(
         if fifo
         else BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     )
-    return dict(process_partial_response(event=raw_event, record_handler=handle, processor=processor))
+    return dict(process_partial_response(event=raw_event, record_handler=attempt, processor=processor))
+
+
+def _in_parallel(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None]) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    records = [SQSRecord(raw) for raw in raw_event.get("Records") or []]
+    if not records:
+        return {"batchItemFailures": []}
+    with ThreadPoolExecutor(max_workers=len(records)) as pool:
+        futures: list[tuple[str, Future[None]]] = [
+            (record.message_id, pool.submit(contextvars.copy_context().run, attempt, record)) for record in records
+        ]
+    failures = []
+    for message_id, future in futures:
+        error = future.exception()
+        if error is not None:
+            if not isinstance(error, (RetryLater, GaveUp)):
+                logger.error("queue job failed", extra={"message_id": message_id}, exc_info=error)
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
 
 
 def hide_record(record: SQSRecord, seconds: int) -> None:

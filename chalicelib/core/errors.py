@@ -16,6 +16,7 @@ __all__ = [
     "LimitExceeded",
     "MalformedRequest",
     "NotFound",
+    "ProviderRefused",
     "RateLimited",
     "Unauthorized",
 ]
@@ -117,6 +118,15 @@ class DependencyUnavailable(AppError):
 
     title: str = "Service unavailable"
     code: str = "dependency-unavailable"
+
+
+@dataclass
+class ProviderRefused(AppError):
+    """Raised when a provider refuses what BTRIX asked and trying again will not help (credentials refused, the
+    account unpaid, the request itself refused)."""
+
+    title: str = "Provider refused"
+    code: str = "provider-refused"
 
 
 @dataclass

@@ -25,6 +25,7 @@ from chalicelib.core.errors import (
     LimitExceeded,
     MalformedRequest,
     NotFound,
+    ProviderRefused,
     RateLimited,
     Unauthorized,
 )
@@ -58,6 +59,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[AppError], int], ...] = (
     (RateLimited, 429),
     (LimitExceeded, 403),
     (DependencyUnavailable, 503),
+    (ProviderRefused, 502),
 )
 
 

@@ -156,7 +156,7 @@ def finish_google_consent(query: OAuthCallbackQuery) -> Integration:
         try:
             grant = oauth.exchange_code(client, query.code, _redirect_uri())
         except ProviderError as exc:
-            if exc.kind == "unavailable":
+            if exc.retryable:
                 raise DependencyUnavailable(detail=exc.detail) from exc
             raise InvalidInput(
                 detail=f"Google did not accept the code: {exc.detail}; connect again",

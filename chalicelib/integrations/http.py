@@ -1,32 +1,103 @@
-"""HTTP to providers: one shared httpx client with timeouts, and provider failures as ``ProviderError``."""
+"""Calls to providers: the shared httpx client, the URLs BTRIX agrees to call, and the one ``ProviderError`` family
+with its classification, mapped once to the application's errors.
+
+Every provider client (``integrations/<provider>/client.py``) and every notification sender raises a
+``ProviderError`` (or a subclass: ``MetaApiError``, ``Bitrix24Error``) whose ``failure`` says what trying again can
+do: ``retryable`` (an outage, a timeout, a rate limit: later may work), ``expired`` (the access token expired:
+refresh it, then call again), ``fatal`` (the provider refuses our credentials or the account: nothing works until
+someone reconnects it) or ``rejected`` (this call is refused; retrying it will not help, other calls may work).
+``app_error`` is the one place a provider failure becomes an ``AppError``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from chalicelib.core.config import get_settings
+from chalicelib.core.errors import AppError, DependencyUnavailable, ProviderRefused
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ProviderError", "client", "json_object", "send"]
+__all__ = [
+    "Failure",
+    "ProviderError",
+    "app_error",
+    "check_provider_url",
+    "client",
+    "json_object",
+    "send",
+]
 
 _CONNECT_TIMEOUT_S = 3.0
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-@dataclass
+class Failure(StrEnum):
+    """What trying again can do about a provider failure."""
+
+    RETRYABLE = "retryable"
+    EXPIRED = "expired"
+    FATAL = "fatal"
+    REJECTED = "rejected"
+
+
 class ProviderError(Exception):
-    """Raised when a provider refuses the credentials (``refused``), cannot be reached or answers with an error."""
+    """Raised when a provider refuses a call or cannot be reached; ``failure`` says what trying again can do."""
 
-    kind: Literal["refused", "unavailable", "error"]
-    detail: str
-    status: int | None = None
+    def __init__(
+        self,
+        detail: str,
+        *,
+        failure: Failure,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.failure = failure
+        self.status = status
+        self.code = code
 
-    def __post_init__(self) -> None:
-        super().__init__(self.detail)
+    @property
+    def retryable(self) -> bool:
+        """Trying later may work (an outage, a timeout, a rate limit)."""
+        return self.failure is Failure.RETRYABLE
+
+    @property
+    def expired(self) -> bool:
+        """The access token expired: refresh it and call again."""
+        return self.failure is Failure.EXPIRED
+
+    @property
+    def fatal(self) -> bool:
+        """The provider refuses our credentials or the account: it must be reconnected."""
+        return self.failure is Failure.FATAL
+
+
+def app_error(exc: ProviderError) -> AppError:
+    """The application error a provider failure is to the rest of BTRIX: ``DependencyUnavailable`` when trying
+    later may work (an expired token is refreshed by the client before it ever gets here), ``ProviderRefused``
+    when it will not."""
+    if exc.retryable or exc.expired:
+        return DependencyUnavailable(detail=exc.detail)
+    return ProviderRefused(detail=exc.detail)
+
+
+def check_provider_url(url: str) -> str:
+    """``url`` if it is https, or plain-http loopback where ``notifications_allow_loopback`` allows the fake
+    providers; else a ``rejected`` ``ProviderError``."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    loopback = parts.hostname in _LOOPBACK
+    if parts.scheme == "http" and loopback and get_settings().notifications_allow_loopback:
+        return url
+    raise ProviderError(f"refusing to call {parts.scheme}://{parts.hostname}: only https", failure=Failure.REJECTED)
 
 
 @cache
@@ -41,30 +112,33 @@ def client() -> httpx.Client:
 
 
 def send(what: str, request: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
-    """Run ``request`` with the shared client; a 2xx comes back, anything else is a ``ProviderError``."""
+    """Run ``request`` with the shared client; a 2xx comes back, anything else is a ``ProviderError`` (401/403:
+    fatal, 429/5xx and no answer: retryable, other statuses: rejected)."""
     import httpx
 
     try:
         response = request(client())
     except httpx.TimeoutException as exc:
-        raise ProviderError("unavailable", f"{what} did not answer in time") from exc
+        raise ProviderError(f"{what} did not answer in time", failure=Failure.RETRYABLE) from exc
     except httpx.HTTPError as exc:
-        raise ProviderError("unavailable", f"{what} could not be reached ({type(exc).__name__})") from exc
-    if response.status_code in (401, 403):
-        raise ProviderError("refused", f"{what} refused the credentials ({response.status_code})", response.status_code)
-    if response.status_code == 429 or response.status_code >= 500:
-        raise ProviderError("unavailable", f"{what} answered {response.status_code}", response.status_code)
-    if response.status_code >= 300:
-        raise ProviderError("error", f"{what} answered {response.status_code}", response.status_code)
+        detail = f"{what} could not be reached ({type(exc).__name__})"
+        raise ProviderError(detail, failure=Failure.RETRYABLE) from exc
+    status = response.status_code
+    if status in (401, 403):
+        raise ProviderError(f"{what} refused the credentials ({status})", failure=Failure.FATAL, status=status)
+    if status == 429 or status >= 500:
+        raise ProviderError(f"{what} answered {status}", failure=Failure.RETRYABLE, status=status)
+    if status >= 300:
+        raise ProviderError(f"{what} answered {status}", failure=Failure.REJECTED, status=status)
     return response
 
 
 def json_object(what: str, response: httpx.Response) -> dict[str, object]:
-    """The response's JSON object, or a ``ProviderError`` if it is not one."""
+    """The response's JSON object, or a ``rejected`` ``ProviderError`` if it is not one."""
     try:
         body = response.json()
     except ValueError as exc:
-        raise ProviderError("error", f"{what} did not answer with JSON") from exc
+        raise ProviderError(f"{what} did not answer with JSON", failure=Failure.REJECTED) from exc
     if not isinstance(body, dict):
-        raise ProviderError("error", f"{what} did not answer with a JSON object")
+        raise ProviderError(f"{what} did not answer with a JSON object", failure=Failure.REJECTED)
     return body

@@ -18,10 +18,10 @@ redelivered message whose job is done does nothing, one whose job another worker
 still tolerate a second run after a crash in its middle (``job.previous_attempts``): providers are called with
 ids of our own where they allow it, and half-done work is looked up before it is redone.
 
-Failures: a retryable one (provider unavailable or throttling, our database or a race, an unexpected error) hides
-the message for a full-jitter backoff (``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's
-receive count being the attempt; after the queue's ``maxReceiveCount`` SQS moves it to the DLQ. A fatal one
-(credentials refused, the provider rejecting our data, a handler's ``JobFailed``) and a provider event or task no
+Failures: a retryable one (provider unavailable or throttling, our database or a race, an unexpected error) is a
+``RetryLater`` for the queue helper (``core.batch.consume``), which hides the message for a full-jitter backoff
+(``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's receive count being the attempt;
+after the queue's ``maxReceiveCount`` SQS moves it to the DLQ. A fatal one (credentials refused, the provider rejecting our data, a handler's ``JobFailed``) and a provider event or task no
 handler takes go to the DLQ at once (a workflow action nothing implements is acknowledged: nothing to do). Either
 way the job record says ``failed`` with the error, the integration's sync log and ``lastError`` show it (when the
 handler names its provider), and ``python -m chalicelib.integrations.redrive`` puts the DLQ back on the queue,
@@ -35,10 +35,9 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from chalicelib.core import aws, clock
-from chalicelib.core.batch import full_jitter, hide_record, process_sqs_batch
+from chalicelib.core import aws, batch, clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable
@@ -49,9 +48,6 @@ from chalicelib.integrations import store
 from chalicelib.integrations.http import ProviderError
 from chalicelib.integrations.models import JobRecord, Provider
 from chalicelib.integrations.service import record_sync
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -215,7 +211,7 @@ def enqueue_task(name: str, tenant_id: str, data: Mapping[str, Any], *, key: str
 
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, ProviderError):
-        return exc.kind == "unavailable"
+        return exc.retryable
     if isinstance(exc, (RetryJob, DependencyUnavailable, Conflict)):
         return True
     # Any other application error is a decision (not found, invalid, forbidden): the same run would get it again.
@@ -226,8 +222,8 @@ def _metric(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def _to_dlq(record: SQSRecord) -> None:
-    aws.sqs().send_message(QueueUrl=queue_url(dlq_name(QueueKind.INTEGRATIONS)), MessageBody=record.body)
+def _to_dlq(queued: batch.Job) -> None:
+    aws.sqs().send_message(QueueUrl=queue_url(dlq_name(QueueKind.INTEGRATIONS)), MessageBody=queued.body)
 
 
 def _record_failure(job: Job, registration: _Registration, error: str) -> None:
@@ -276,7 +272,7 @@ def _finish(job: Job, lease: str, status: str, error: str | None = None) -> None
         logger.warning("integration job lease lost before it finished", extra={"kind": job.kind, "jobKey": job.key})
 
 
-def _run(job: Job, registration: _Registration, record: SQSRecord) -> None:
+def _run(job: Job, registration: _Registration, queued: batch.Job) -> None:
     claimed = _claim(job)
     if claimed is None:
         logger.info("integration job already done", extra={"kind": job.kind, "jobKey": job.key})
@@ -289,36 +285,31 @@ def _run(job: Job, registration: _Registration, record: SQSRecord) -> None:
         if not _retryable(exc):
             _finish(job, lease, "failed", error)
             _record_failure(job, registration, error)
-            _to_dlq(record)
+            _to_dlq(queued)
             return
         if not isinstance(exc, (ProviderError, AppError, RetryJob)):
             logger.exception("integration job raised", extra={"kind": job.kind, "jobKey": job.key})
-        if job.attempt >= MAX_ATTEMPTS:
+        if queued.last_attempt:  # the queue helper hands the message on to the DLQ
             _finish(job, lease, "failed", f"gave up after {job.attempt} attempts: {error}")
             _record_failure(job, registration, f"gave up after {job.attempt} attempts: {error}")
-            hide_record(record, 0)  # its next receive moves it to the DLQ (receive count at maxReceiveCount)
-            raise _Retry(error) from exc
-        _finish(job, lease, "retrying", error)
-        settings = get_settings()
-        backoff = full_jitter(job.attempt, settings.integration_retry_base_s, settings.integration_retry_max_s)
-        hide_record(record, backoff)
-        _metric("IntegrationJobsRetried")
-        raise _Retry(error) from exc
+        else:  # the queue helper hides the message for the backoff
+            _finish(job, lease, "retrying", error)
+            _metric("IntegrationJobsRetried")
+        raise batch.RetryLater(error) from exc
     _finish(job, lease, "done")
     _metric("IntegrationJobsDone")
     if detail and registration.provider is not None:
         record_sync(job.tenant_id, registration.provider, registration.operation, ok=True, detail=detail)
 
 
-def _handle(record: SQSRecord) -> None:
-    attempt = int(record.attributes.approximate_receive_count or 1)
+def _handle(queued: batch.Job) -> None:
     try:
-        body = json.loads(record.body)
-        job, registration = job_of(body, attempt)
+        body = json.loads(queued.body)
+        job, registration = job_of(body, queued.attempt)
     except (ValueError, KeyError, TypeError) as exc:
         logger.error("integration job unreadable: moved to the DLQ", extra={"error": str(exc)[:200]})
         _metric("IntegrationJobsUnreadable")
-        _to_dlq(record)
+        _to_dlq(queued)
         return
     if registration is None:
         _metric("IntegrationJobsUnhandled")
@@ -329,12 +320,14 @@ def _handle(record: SQSRecord) -> None:
             return
         # A provider's event or a task is data: kept, not dropped; once a capability handles it, a redrive runs it.
         logger.warning("no handler for integration job: moved to the DLQ", extra={"kind": job.kind})
-        _to_dlq(record)
+        _to_dlq(queued)
         return
     with tenant_scope(job.tenant_id):
-        _run(job, registration, record)
+        _run(job, registration, queued)
 
 
 def handle_batch(event: dict[str, Any]) -> dict[str, Any]:
     """Handle an SQS batch of the integrations queue; returns the ``batchItemFailures`` Lambda expects."""
-    return process_sqs_batch(event, _handle)
+    settings = get_settings()
+    backoff = batch.Backoff(settings.integration_retry_base_s, settings.integration_retry_max_s)
+    return batch.consume(event, _handle, queue=QueueKind.INTEGRATIONS, backoff=backoff)

@@ -27,7 +27,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
 from chalicelib.integrations import service, store
 from chalicelib.integrations.google_calendar.oauth import TokenGrant, app_client, refresh_access_token
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import AccessTokenRecord, GoogleCalendarCredentials, Provider
 
 __all__ = ["LEASE_S", "REFRESH_AHEAD", "google_access_token", "keep_grant", "with_google_token"]
@@ -103,7 +103,7 @@ def _refresh_as_leader(
         grant = refresh_access_token(app_client(credentials), credentials.refresh_token.get_secret_value())
     except ProviderError as exc:
         _release(tenant_id, lease)  # the next worker to need a token may try again
-        if exc.kind == "refused":
+        if exc.fatal:
             service.mark_disconnected(tenant_id, Provider.GOOGLE_CALENDAR, f"Google refused the refresh token: {exc}")
         raise
     version = (seen.token_version if seen else 0) + 1
@@ -162,7 +162,8 @@ def _token(
         if lease is not None:
             return _refresh_as_leader(tenant_id, credentials, current, lease)
         if time.monotonic() > deadline:
-            raise ProviderError("unavailable", "another worker's Google token refresh did not finish in time")
+            detail = "another worker's Google token refresh did not finish in time"
+            raise ProviderError(detail, failure=Failure.RETRYABLE)
         time.sleep(_POLL_S * (0.5 + random.random()))  # noqa: S311 - jitter, not security
 
 
@@ -176,7 +177,7 @@ def google_access_token(tenant_id: str) -> tuple[GoogleCalendarCredentials, Acce
 
 def with_google_token(tenant_id: str, call: Callable[[GoogleCalendarCredentials, str], T]) -> T:
     """Run ``call(credentials, access token)``; if Google refuses the token (401), refresh it once (single flight)
-    and call again. A refresh Google refuses disconnects the integration (``ProviderError`` ``refused``)."""
+    and call again. A refresh Google refuses disconnects the integration (a ``fatal`` ``ProviderError``)."""
     credentials, record = google_access_token(tenant_id)
     try:
         return call(credentials, decrypt_field(tenant_id, record.access_token_encrypted))

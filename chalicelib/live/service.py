@@ -18,12 +18,13 @@ from pydantic import Field, ValidationError
 
 from chalicelib.auth.tokens import verify_access_token
 from chalicelib.core import aws
-from chalicelib.core.batch import process_sqs_batch
+from chalicelib.core.batch import Job, consume
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.models import ApiModel
 from chalicelib.core.observability import MetricUnit, logger, metrics
+from chalicelib.core.resources import QueueKind
 from chalicelib.live import store
 from chalicelib.tenants import service as tenants
 from chalicelib.users import service as users
@@ -159,8 +160,8 @@ def push_event(detail_type: str, detail: Mapping[str, Any]) -> int:
 def handle_queue_batch(raw_event: dict[str, Any]) -> dict[str, Any]:
     """The live-updates queue consumer: each record is an EventBridge envelope of a domain event."""
 
-    def handle(record: Any) -> None:
-        envelope = json.loads(record.body)
+    def handle(job: Job) -> None:
+        envelope = json.loads(job.body)
         push_event(str(envelope["detail-type"]), envelope["detail"])
 
-    return process_sqs_batch(raw_event, handle)
+    return consume(raw_event, handle, queue=QueueKind.LIVE_UPDATES)

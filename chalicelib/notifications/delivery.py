@@ -6,11 +6,11 @@ enteredAt + template, so a redelivered action creates nothing twice), and ``send
 
 Sending is idempotent per notification: the status goes ``queued → sending`` under a condition before the provider
 is called, so a redelivered message finds ``sending``/``sent`` and sends nothing. A retryable provider error puts
-the notification back to ``queued`` and hides the queue message for an exponential backoff with full jitter
-(``ChangeMessageVisibility``), reported as a batch item failure; the queue's receive count is the attempt number.
-After the last attempt the notification is ``failed`` with the provider's error and the message goes on to the DLQ
-(SQS moves it at its next receive). A ``sending`` left behind by a crash is failed visibly after 5 minutes rather
-than sent again: the provider may already have it.
+the notification back to ``queued`` and asks the queue helper (``core.batch``) to retry the job after an
+exponential backoff with full jitter; the queue's receive count is the attempt number. After the last attempt the
+notification is ``failed`` with the provider's error and the helper hands the message on to the DLQ. A
+``sending`` left behind by a crash is failed visibly after 5 minutes rather than sent again: the provider may
+already have it.
 
 One responsibility: delivering one notification from the queue (resolve, render, send, retry).
 """
@@ -22,20 +22,22 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from chalicelib.core import aws, clock
-from chalicelib.core.batch import full_jitter, hide_record, process_sqs_batch
+from chalicelib.core.batch import Backoff, Job, RetryLater, consume
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
+from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.money import Money
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.resources import QUEUES, QueueKind, queue_name, queue_url
 from chalicelib.customers import service as customers
+from chalicelib.integrations.http import ProviderError
 from chalicelib.notifications import store, templates
-from chalicelib.notifications.channels import OutgoingMessage, ProviderError, Sender, SendResult, sender_for
+from chalicelib.notifications.channels import OutgoingMessage, Sender, SendResult, sender_for
 from chalicelib.notifications.models import (
     Channel,
     NotificationRecord,
@@ -49,12 +51,8 @@ from chalicelib.tenants.models import TenantRecord
 from chalicelib.tenants.service import load_tenant
 from chalicelib.users import service as users
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 __all__ = [
     "MAX_ATTEMPTS",
-    "backoff_seconds",
     "deliver",
     "handle_batch",
     "job_notification_ids",
@@ -78,16 +76,6 @@ class Deferred(Exception):
     """Raised when a message must wait (quiet hours) until ``until``."""
 
     until: datetime
-
-
-class RetryLater(Exception):
-    """Raised to report a queue message as failed so that SQS delivers it again (after its backoff)."""
-
-
-def backoff_seconds(attempt: int) -> int:
-    """Full-jitter exponential backoff after ``attempt`` failed: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    settings = get_settings()
-    return full_jitter(attempt, settings.notification_retry_base_s, settings.notification_retry_max_s)
 
 
 def _hashed_id(*parts: str) -> str:
@@ -432,8 +420,8 @@ def deliver(tenant_id: str, notification_id: str, attempt: int) -> Outcome:
     except Undeliverable as exc:
         _fail(record, str(exc), ("queued",))
         return "done"
-    except ProviderError as exc:  # credentials not readable this time
-        return "retry" if exc.retryable else "done"
+    except DependencyUnavailable:  # credentials not readable this time
+        return "retry"
     return _send(record, plan, sender, attempt)
 
 
@@ -499,18 +487,17 @@ def job_notification_ids(body: str) -> tuple[str, list[str]]:
     return send.tenant_id, [send.notification_id]
 
 
-def _handle(record: SQSRecord) -> None:
-    attempt = int(record.attributes.approximate_receive_count or 1)
-    tenant_id, ids = job_notification_ids(record.body)
-    outcomes = [deliver(tenant_id, notification_id, attempt) for notification_id in ids]
-    if "dead" in outcomes:
-        hide_record(record, 0)  # its next receive moves it to the DLQ (receive count at maxReceiveCount)
-        raise RetryLater(f"notification failed after {attempt} attempts")
+def _handle(job: Job) -> None:
+    tenant_id, ids = job_notification_ids(job.body)
+    outcomes = [deliver(tenant_id, notification_id, job.attempt) for notification_id in ids]
+    if "dead" in outcomes:  # failed at the last attempt: the job goes to the DLQ
+        raise RetryLater(f"notification failed after {job.attempt} attempts")
     if "retry" in outcomes:
-        hide_record(record, backoff_seconds(attempt))
-        raise RetryLater(f"attempt {attempt} failed; retrying")
+        raise RetryLater(f"attempt {job.attempt} failed; retrying")
 
 
 def handle_batch(event: dict[str, Any]) -> dict[str, Any]:
     """Handle an SQS batch of the notifications queue; returns the ``batchItemFailures`` Lambda expects."""
-    return process_sqs_batch(event, _handle)
+    settings = get_settings()
+    backoff = Backoff(settings.notification_retry_base_s, settings.notification_retry_max_s)
+    return consume(event, _handle, queue=QueueKind.NOTIFICATIONS, backoff=backoff)

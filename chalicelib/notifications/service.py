@@ -411,7 +411,7 @@ def push_key(principal: Principal) -> PushKey:
 def subscribe_push(principal: Principal, body: PushSubscriptionRequest) -> PushSubscription:
     """Register the caller's browser for push notifications (the same endpoint again replaces it)."""
     require(principal, Permission.PROFILE_UPDATE)
-    from chalicelib.notifications.channels.base import ProviderError, check_provider_url
+    from chalicelib.integrations.http import ProviderError, check_provider_url
 
     try:
         check_provider_url(body.endpoint)

@@ -25,13 +25,11 @@ retries).
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -42,7 +40,7 @@ from chalicelib.access.permissions import Module, Role
 from chalicelib.access.principal import Principal
 from chalicelib.audit.service import audit_op
 from chalicelib.core import aws, clock
-from chalicelib.core.batch import process_sqs_batch
+from chalicelib.core.batch import Job, consume
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import decrypt_field
 from chalicelib.core.db.keys import Kind
@@ -78,7 +76,6 @@ from chalicelib.webhooks.targets import Target, TargetRefused, loopback_allowed,
 
 if TYPE_CHECKING:
     import httpx
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 __all__ = [
     "EXCERPT_BYTES",
@@ -266,8 +263,8 @@ def fan_out(message: OutgoingMessage) -> int:
     return created
 
 
-def _fan_out_record(record: SQSRecord) -> None:
-    body = json.loads(record.body)
+def _fan_out_job(job: Job) -> None:
+    body = json.loads(job.body)
     if "detail-type" in body:
         fan_out(OutgoingMessage.model_validate(body["detail"]))
     else:
@@ -276,7 +273,7 @@ def _fan_out_record(record: SQSRecord) -> None:
 
 def handle_fanout_batch(raw_event: dict[str, Any]) -> dict[str, Any]:
     """The webhook-deliveries consumer: EventBridge envelopes of domain events and workflow emit_webhook actions."""
-    return process_sqs_batch(raw_event, _fan_out_record)
+    return consume(raw_event, _fan_out_job, queue=QueueKind.WEBHOOK_DELIVERIES)
 
 
 # --- attempts -----------------------------------------------------------------------------------------------
@@ -513,27 +510,15 @@ def run_attempt(message: AttemptMessage) -> str:
 
 def handle_attempt_batch(raw_event: dict[str, Any]) -> dict[str, Any]:
     """The webhook-attempts consumer: the batch's attempts run in parallel (a slow receiver takes up to 15 s; ten
-    of them one after another would outlast the function's timeout); failures are reported per message."""
-    records: list[dict[str, Any]] = list(raw_event.get("Records") or [])
-    if not records:
-        return {"batchItemFailures": []}
+    of them one after another would outlast the function's timeout); failures are reported per message and left
+    for SQS to redeliver (then to the DLQ): what failed is our infrastructure, not the receiver."""
+    outcomes: list[str] = []
 
-    def one(record: Mapping[str, Any]) -> str:
-        return run_attempt(AttemptMessage.model_validate_json(str(record["body"])))
+    def one(job: Job) -> None:
+        outcomes.append(run_attempt(AttemptMessage.model_validate_json(job.body)))
 
-    with ThreadPoolExecutor(max_workers=len(records)) as pool:
-        futures: list[tuple[str, Future[str]]] = [
-            (str(r["messageId"]), pool.submit(contextvars.copy_context().run, one, r)) for r in records
-        ]
-    failures = []
-    for message_id, future in futures:
-        error = future.exception()
-        if error is not None:
-            # Left for SQS to redeliver (then to the DLQ): what failed is our infrastructure, not the receiver.
-            logger.error("webhook attempt failed", extra={"message_id": message_id}, exc_info=error)
-            failures.append({"itemIdentifier": message_id})
-            continue
-        outcome = future.result()
+    result = consume(raw_event, one, queue=QueueKind.WEBHOOK_ATTEMPTS, parallel=True)
+    for outcome in outcomes:
         if outcome.startswith("Webhook"):
             metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
-    return {"batchItemFailures": failures}
+    return result

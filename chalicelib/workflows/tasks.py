@@ -14,22 +14,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.batch import process_sqs_batch
+from chalicelib.core.batch import Job, consume
 from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.errors import Conflict
 from chalicelib.core.observability import logger
+from chalicelib.core.resources import QueueKind
 from chalicelib.notifications.outbox import request_message_ops
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import machines, store, transitions
 from chalicelib.workflows.entities import STATUS, EntitySpec, spec_of
 from chalicelib.workflows.models import Recipient, TaskMessage, Timer
 from chalicelib.workflows.service import system_actor
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 __all__ = ["handle_park", "handle_task", "handle_task_batch", "handle_timer"]
 
@@ -192,10 +190,10 @@ def handle_task(body: str) -> None:
         handle_timer(message)
 
 
-def _record(record: SQSRecord) -> None:
-    handle_task(record.body)
+def _job(job: Job) -> None:
+    handle_task(job.body)
 
 
 def handle_task_batch(event: dict[str, Any]) -> dict[str, Any]:
     """Handle an SQS batch of workflow tasks; returns the ``batchItemFailures`` Lambda expects."""
-    return process_sqs_batch(event, _record)
+    return consume(event, _job, queue=QueueKind.WORKFLOW_TASKS)

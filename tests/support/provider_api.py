@@ -73,8 +73,12 @@ class FakeProviderApi:
         """Route one request to the provider it imitates."""
         parts = urlsplit(request.path)
         body = request.rfile.read(int(request.headers.get("content-length") or 0)).decode()
-        form = {k: v[0] for k, v in parse_qs(body).items()}
         headers = {k.lower(): v for k, v in request.headers.items()}
+        if headers.get("content-type", "").startswith("application/json"):
+            # Bitrix24 takes its REST parameters (and ``auth``) as a form or as a JSON object.
+            form = {k: str(v) for k, v in (json.loads(body or "{}") or {}).items()}
+        else:
+            form = {k: v[0] for k, v in parse_qs(body).items()}
         if parts.path == "/_received":
             self._send(request, 200, {"received": self.received})
             return
@@ -132,6 +136,7 @@ class FakeProviderApi:
     def settings_env(self) -> dict[str, str]:
         """The settings that point every adapter at this server."""
         return {
+            "BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK": "true",  # this fake speaks plain http on 127.0.0.1
             "BTRIX_BITRIX24_REST_URL": f"{self.url}/bitrix/{{domain}}/rest",
             "BTRIX_BILLY_API_URL": f"{self.url}/billy",
             "BTRIX_GOOGLE_OAUTH_TOKEN_URL": f"{self.url}/google/token",

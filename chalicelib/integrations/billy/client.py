@@ -3,8 +3,8 @@
 Billy's shapes: a GET of one resource answers ``{"invoice": {…}}``, a list ``{"invoices": […], "meta": {"paging":
 …}}``; a POST takes the singular ``{"invoice": {…}}`` and answers the plural array (``invoices[0].id``). Every
 create names the company (``organizationId``, from ``GET /organization``). An approved invoice cannot be changed:
-its read-only ``isPaid`` / ``balance`` say whether it was paid. Errors are ``ProviderError``s: ``refused`` for a
-token Billy does not take (401/403), ``unavailable`` for 5xx, 429 and timeouts, ``error`` for what Billy rejects
+its read-only ``isPaid`` / ``balance`` say whether it was paid. Errors are ``ProviderError``s: ``fatal`` for a
+token Billy does not take (401/403), ``retryable`` for 5xx, 429 and timeouts, ``rejected`` for what Billy rejects
 (validation), with Billy's ``errorMessage`` when it gives one.
 
 Not confirmed in Billy's public documentation, and kept to the narrowest use: filtering lists by ``contactNo`` and
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.core.config import get_settings
-from chalicelib.integrations.http import ProviderError, json_object, send
+from chalicelib.integrations.http import Failure, ProviderError, json_object, send
 from chalicelib.integrations.models import BillyCredentials
 
 if TYPE_CHECKING:
@@ -138,20 +138,20 @@ def _call(
         message = _message(answered[-1]) if answered else None
         if message is None:
             raise
-        raise ProviderError(exc.kind, f"{exc.detail}: {message}", exc.status) from exc
+        raise ProviderError(f"{exc.detail}: {message}", failure=exc.failure, status=exc.status) from exc
 
 
 def _one(body: Mapping[str, object], name: str) -> dict[str, Any]:
     value = body.get(name)
     if not isinstance(value, dict) or not value.get("id"):
-        raise ProviderError("error", f"Billy answered without {name}")
+        raise ProviderError(f"Billy answered without {name}", failure=Failure.REJECTED)
     return value
 
 
 def _first(body: Mapping[str, object], plural: str) -> dict[str, Any]:
     values = body.get(plural)
     if not isinstance(values, list) or not values or not isinstance(values[0], dict) or not values[0].get("id"):
-        raise ProviderError("error", f"Billy answered without {plural}[0].id")
+        raise ProviderError(f"Billy answered without {plural}[0].id", failure=Failure.REJECTED)
     return values[0]
 
 

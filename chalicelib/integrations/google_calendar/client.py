@@ -2,9 +2,9 @@
 
 Event ids are ours (``event_id``: base32hex of a hash of tenant + entity, the alphabet Google allows), so creating
 the same event twice is harmless: a repeated insert answers 409 (``exists``), deleting a deleted event 410
-(``gone``). Errors are ``ProviderError``s: ``refused`` with status 401 for an access token Google no longer takes
-(the caller refreshes it once), ``unavailable`` for 5xx, 429 and Google's 403 rate-limit reasons (retried),
-``error`` for anything else (our request is wrong: not retried).
+(``gone``). Errors are ``ProviderError``s: ``fatal`` with status 401 for an access token Google no longer takes
+(the caller refreshes it once), ``retryable`` for 5xx, 429 and Google's 403 rate-limit reasons (retried),
+``rejected`` for anything else (our request is wrong: not retried).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from chalicelib.core.config import get_settings
 from chalicelib.integrations.google_calendar.oauth import app_client, refresh_access_token
-from chalicelib.integrations.http import ProviderError, json_object, send
+from chalicelib.integrations.http import Failure, ProviderError, json_object, send
 from chalicelib.integrations.models import GoogleCalendarCredentials
 
 if TYPE_CHECKING:
@@ -126,9 +126,9 @@ def _call(
     except ProviderError as exc:
         reason = _reason(answered[-1]) if answered else None
         if exc.status == 403 and reason in _RATE_LIMIT_REASONS:
-            raise ProviderError("unavailable", f"{_WHAT} rate limit ({reason})", 403) from exc
+            raise ProviderError(f"{_WHAT} rate limit ({reason})", failure=Failure.RETRYABLE, status=403) from exc
         if exc.status == 403:
-            raise ProviderError("error", f"{_WHAT} forbade it ({reason or 403})", 403) from exc
+            raise ProviderError(f"{_WHAT} forbade it ({reason or 403})", failure=Failure.REJECTED, status=403) from exc
         raise
 
 

@@ -2,7 +2,7 @@
 
 Consent asks for ``access_type=offline`` and ``prompt=consent``: Google gives a refresh token only then (and again
 on every consent, so a reconnect replaces a lost one). A refresh token Google no longer honours (revoked, the user
-removed the app, unused for six months) answers 400 ``invalid_grant``: a ``ProviderError`` of kind ``refused``,
+removed the app, unused for six months) answers 400 ``invalid_grant``: a ``fatal`` ``ProviderError``,
 after which the integration is disconnected rather than retried.
 """
 
@@ -19,7 +19,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.resources import GOOGLE_OAUTH_APP, secret_name
 from chalicelib.core.secrets import get_secret
-from chalicelib.integrations.http import ProviderError, json_object, send
+from chalicelib.integrations.http import Failure, ProviderError, json_object, send
 from chalicelib.integrations.models import GoogleCalendarCredentials
 
 if TYPE_CHECKING:
@@ -106,12 +106,13 @@ def _token_call(form: dict[str, str]) -> TokenGrant:
         # client is wrong. Neither gets better by retrying.
         if exc.status in (400, 401):
             code = _error_code(answered[-1]) if answered else None
-            raise ProviderError("refused", f"Google refused the grant ({code or exc.status})", exc.status) from exc
+            detail = f"Google refused the grant ({code or exc.status})"
+            raise ProviderError(detail, failure=Failure.FATAL, status=exc.status, code=code) from exc
         raise
     body = json_object(_WHAT, response)
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
-        raise ProviderError("error", "Google OAuth answered without an access token")
+        raise ProviderError("Google OAuth answered without an access token", failure=Failure.REJECTED)
     lifetime = body.get("expires_in")
     seconds = int(lifetime) if isinstance(lifetime, int) and lifetime > 0 else 3600
     refresh = body.get("refresh_token")

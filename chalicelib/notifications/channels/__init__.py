@@ -23,19 +23,17 @@ from chalicelib.notifications.channels.base import (
     OUTBOX,
     OutboxSender,
     OutgoingMessage,
-    ProviderError,
     Sender,
     SendResult,
     read_credentials,
-    reset_credentials,
 )
 
-__all__ = ["OUTBOX", "OutgoingMessage", "ProviderError", "SendResult", "Sender", "reset_credentials", "sender_for"]
+__all__ = ["OUTBOX", "OutgoingMessage", "SendResult", "Sender", "sender_for"]
 
 
 def sender_for(channel: str, tenant_id: str | None = None) -> Sender:
     """The provider that sends on ``channel`` now (for ``tenant_id``: its own account first), or the outbox when no
-    credentials are there."""
+    credentials are there. Raises ``DependencyUnavailable`` when credentials cannot be read this time."""
     settings = get_settings()
     own = _tenant_sender(channel, tenant_id) if tenant_id else None
     if own is not None:

@@ -8,14 +8,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core.config import get_settings
+from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.resources import SMTP_CREDENTIALS
-from chalicelib.notifications.channels.base import (
-    OutgoingMessage,
-    ProviderError,
-    SendResult,
-    check_provider_url,
-    read_credentials,
-)
+from chalicelib.integrations.http import Failure, ProviderError, check_provider_url
+from chalicelib.notifications.channels.base import OutgoingMessage, SendResult, read_credentials
 
 __all__ = ["SesSender", "SmtpSender"]
 
@@ -69,9 +65,11 @@ class SesSender:
             code = str(error.get("Code", ""))
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
             retryable = code in _SES_RETRYABLE or status >= 500 or status == 429
-            raise ProviderError(f"SES {code}: {error.get('Message', '')}", retryable=retryable, code=code) from exc
+            failure = Failure.RETRYABLE if retryable else Failure.REJECTED
+            detail = f"SES {code}: {error.get('Message', '')}"
+            raise ProviderError(detail, failure=failure, status=status or None, code=code) from exc
         except BotoCoreError as exc:
-            raise ProviderError(f"SES unreachable: {exc}", retryable=True) from exc
+            raise ProviderError(f"SES unreachable: {exc}", failure=Failure.RETRYABLE) from exc
         return SendResult(self.name, str(response["MessageId"]))
 
 
@@ -88,7 +86,10 @@ class SmtpSender:
         from email.utils import make_msgid
 
         settings = get_settings()
-        login = read_credentials(SMTP_CREDENTIALS)
+        try:
+            login = read_credentials(SMTP_CREDENTIALS)
+        except DependencyUnavailable as exc:
+            raise ProviderError(exc.detail, failure=Failure.RETRYABLE) from exc
         email = EmailMessage()
         email["From"] = settings.email_from
         email["To"] = message.to
@@ -104,8 +105,8 @@ class SmtpSender:
                 smtp.send_message(email)
         except smtplib.SMTPResponseException as exc:
             code = exc.smtp_code
-            error = ProviderError(f"SMTP {code}: {exc.smtp_error!r}", retryable=400 <= code < 500, code=str(code))
-            raise error from exc
+            failure = Failure.RETRYABLE if 400 <= code < 500 else Failure.REJECTED
+            raise ProviderError(f"SMTP {code}: {exc.smtp_error!r}", failure=failure, code=str(code)) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise ProviderError(f"SMTP unreachable: {exc}", retryable=True) from exc
+            raise ProviderError(f"SMTP unreachable: {exc}", failure=Failure.RETRYABLE) from exc
         return SendResult(self.name, message_id.strip("<>"))

@@ -1,4 +1,4 @@
-"""SMS and WhatsApp through Twilio's official SDK (imported here, when a message goes out, not at cold start)."""
+"""SMS and WhatsApp through Twilio (``integrations.twilio.client``): addresses, templates and status callbacks."""
 
 from __future__ import annotations
 
@@ -7,31 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
-from chalicelib.notifications.channels.base import (
-    OutgoingMessage,
-    ProviderError,
-    SendResult,
-    check_provider_url,
-)
+from chalicelib.integrations.http import Failure, ProviderError
+from chalicelib.integrations.twilio.client import TwilioAccount, send_message
+from chalicelib.notifications.channels.base import OutgoingMessage, SendResult
 
 __all__ = ["TwilioSender"]
-
-
-def _client(credentials: dict[str, Any]) -> Any:
-    from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
-    from twilio.rest import Client  # type: ignore[import-untyped]
-
-    settings = get_settings()
-    # environment={}: the SDK must not read TWILIO_* from the process (Settings and secrets are the only source).
-    client = Client(
-        str(credentials["accountSid"]),
-        str(credentials["authToken"]),
-        http_client=TwilioHttpClient(timeout=settings.provider_timeout_s),
-        environment={},
-    )
-    if settings.twilio_base_url:
-        client.api.base_url = check_provider_url(settings.twilio_base_url)
-    return client
 
 
 def _content_variables(template: dict[str, Any]) -> str:
@@ -56,8 +36,6 @@ class TwilioSender:
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Create the message resource; 5xx and 429 are retried, other refusals fail the message."""
-        from twilio.base.exceptions import TwilioException, TwilioRestException  # type: ignore[import-untyped]
-
         whatsapp = message.channel == "whatsapp"
         sender = str(self.credentials["whatsappFrom" if whatsapp else "smsFrom"])
         fields: dict[str, Any] = {
@@ -68,7 +46,7 @@ class TwilioSender:
         if template is not None:
             if not template.get("twilio_content_sid"):
                 raise ProviderError(
-                    f"WhatsApp template {template.get('name')} has no Twilio Content SID", retryable=False
+                    f"WhatsApp template {template.get('name')} has no Twilio Content SID", failure=Failure.REJECTED
                 )
             fields.update(content_sid=template["twilio_content_sid"], content_variables=_content_variables(template))
         else:
@@ -78,14 +56,5 @@ class TwilioSender:
             if self.tenant_id:
                 callback = f"{callback}{'&' if '?' in callback else '?'}{urlencode({'tenant': self.tenant_id})}"
             fields["status_callback"] = callback
-        try:
-            created = _client(self.credentials).messages.create(**fields)
-        except TwilioRestException as exc:
-            retryable = exc.status >= 500 or exc.status == 429
-            text = f"Twilio {exc.status} {exc.code}: {exc.msg}"
-            raise ProviderError(text, retryable=retryable, code=str(exc.code)) from exc
-        except TwilioException as exc:
-            raise ProviderError(f"Twilio unreachable: {exc}", retryable=True) from exc
-        except OSError as exc:
-            raise ProviderError(f"Twilio unreachable: {exc}", retryable=True) from exc
-        return SendResult(self.name, str(created.sid))
+        account = TwilioAccount(str(self.credentials["accountSid"]), str(self.credentials["authToken"]))
+        return SendResult(self.name, send_message(account, fields))

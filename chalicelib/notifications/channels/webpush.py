@@ -19,7 +19,8 @@ import httpx
 from chalicelib.core.config import get_settings
 from chalicelib.core.resources import WEB_PUSH_KEY, secret_name
 from chalicelib.core.secrets import get_secret
-from chalicelib.notifications.channels.base import OutgoingMessage, ProviderError, SendResult, check_provider_url
+from chalicelib.integrations.http import Failure, ProviderError, check_provider_url, client
+from chalicelib.notifications.channels.base import OutgoingMessage, SendResult
 
 __all__ = ["WebPushSender", "new_vapid_key", "vapid_public_key"]
 
@@ -98,12 +99,11 @@ class WebPushSender:
     def send(self, message: OutgoingMessage) -> SendResult:
         """Accepted when at least one push service took it (201); gone subscriptions (404/410) are reported."""
         if not message.push_subscriptions:
-            raise ProviderError("the user has no push subscription", retryable=False, code="no-subscription")
+            raise ProviderError("the user has no push subscription", failure=Failure.REJECTED, code="no-subscription")
         key = _private_key()
         payload = json.dumps(
             {"id": message.notification_id, "title": message.subject or "", "body": message.body}
         ).encode()
-        timeout = get_settings().provider_timeout_s
         accepted: list[str] = []
         gone: list[str] = []
         failures: list[tuple[str, bool]] = []
@@ -119,7 +119,7 @@ class WebPushSender:
             }
             try:
                 body = _encrypt(payload, subscription)
-                response = httpx.post(endpoint, content=body, headers=headers, timeout=timeout)
+                response = client().post(endpoint, content=body, headers=headers)
             except httpx.HTTPError as exc:
                 failures.append((f"push service unreachable: {exc}", True))
                 continue
@@ -134,5 +134,8 @@ class WebPushSender:
             return SendResult(self.name, accepted[0], gone_endpoints=tuple(gone))
         if failures:
             text, _ = failures[0]
-            raise ProviderError(text, retryable=any(retry for _, retry in failures))
-        raise ProviderError("every push subscription of the user is gone", retryable=False, code="no-subscription")
+            retryable = any(retry for _, retry in failures)
+            raise ProviderError(text, failure=Failure.RETRYABLE if retryable else Failure.REJECTED)
+        raise ProviderError(
+            "every push subscription of the user is gone", failure=Failure.REJECTED, code="no-subscription"
+        )

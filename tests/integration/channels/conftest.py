@@ -101,7 +101,7 @@ def connect_portal(
     api: Any, hooks: httpx.Client, bitrix: Any, admin: Account, *, app: dict[str, str] | None = None
 ) -> Portal:
     """Create a portal channel, install the app on a fake portal from its handler URL and apply the install."""
-    from chalicelib.channels import service
+    from chalicelib.channels.install import handle_portal_event
 
     body: dict[str, Any] = {"name": "CRM"} | ({"app": app} if app else {})
     created = call(api, "POST", "/channels/bitrix24", body, admin.headers())
@@ -109,7 +109,7 @@ def connect_portal(
     domain, member_id = f"p{new_id().lower()}.bitrix24.com.br", f"m{new_id().lower()}"
     queued = install(hooks, bitrix, created.json_body["handlerUrl"], domain, member_id)
     auth = queued.pop("fakeAuth")
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
     return Portal(created.json_body["id"], domain, member_id, auth)
 
 

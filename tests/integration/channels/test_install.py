@@ -8,11 +8,13 @@ from typing import Any
 
 import httpx
 
-from chalicelib.channels import service, store
+from chalicelib.channels import store
+from chalicelib.channels.install import handle_portal_event
 from chalicelib.core.db.store import Table
 from chalicelib.core.ids import new_id
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.routing import find_bitrix_portal
+from chalicelib.integrations.bitrix24.client import CONNECTOR_ID
 from tests.integration.channels.conftest import connect_number, install
 from tests.support.gateway import bitrix_event
 from tests.support.identity import Account, call
@@ -39,16 +41,16 @@ def test_install_connects_the_portal_registers_the_connector_and_activates_mappe
     queued = install(hooks, bitrix, created["handlerUrl"], domain, member_id)
     auth = queued.pop("fakeAuth")
     assert (queued["event"], queued["portalId"], queued["tenantId"]) == ("ONAPPINSTALL", created["id"], admin.tenant_id)
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
 
     portal = _get(api, admin, created["id"])
     assert (portal["status"], portal["domain"], portal["memberId"]) == ("connected", domain, member_id)
     assert portal["tokenExpiresAt"] > portal["connectedAt"]
     fake = bitrix.portal(domain)
-    connector = fake.connectors[service.CONNECTOR_ID]
+    connector = fake.connectors[CONNECTOR_ID]
     assert connector["ICON"]["DATA_IMAGE"].startswith("data:image/svg+xml")
     assert connector["HANDLER"] == f"{hooks.base_url}/bitrix24"
-    assert fake.lines == {(service.CONNECTOR_ID, "7"): True}
+    assert fake.lines == {(CONNECTOR_ID, "7"): True}
     assert number["portalId"] == created["id"]
     raw = Table().get(*store.token_key(admin.tenant_id, created["id"]), consistent=True)
     assert raw is not None
@@ -65,12 +67,12 @@ def test_a_redelivered_install_keeps_the_tokens_it_stored_and_changes_nothing(
     created = call(api, "POST", "/channels/bitrix24", {}, admin.headers()).json_body
     queued = install(hooks, bitrix, created["handlerUrl"], f"p{new_id().lower()}.bitrix24.com", f"m{new_id().lower()}")
     queued.pop("fakeAuth")
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
     first = _get(api, admin, created["id"])
     tokens = store.get_tokens(admin.tenant_id, created["id"])
     assert tokens is not None
 
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
 
     assert _get(api, admin, created["id"]) == first
     again = store.get_tokens(admin.tenant_id, created["id"])
@@ -85,14 +87,14 @@ def test_uninstall_disconnects_the_portal_and_its_later_events_are_refused(
     member_id = f"m{new_id().lower()}"
     queued = install(hooks, bitrix, created["handlerUrl"], f"p{new_id().lower()}.bitrix24.com", member_id)
     auth = queued.pop("fakeAuth")
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
     event_auth = {k: auth[k] for k in ("domain", "member_id", "application_token")}
 
     posted = hooks.post("/bitrix24", content=bitrix_event("ONAPPUNINSTALL", event_auth, {"CLEAN": "0"}), headers=FORM)
     assert posted.status_code == 200, posted.text
     uninstall = take_messages(QueueKind.BITRIX24_OUTBOUND, lambda b: b.get("memberId") == member_id)[0][0]
-    service.handle_portal_event(uninstall)
-    service.handle_portal_event(uninstall)
+    handle_portal_event(uninstall)
+    handle_portal_event(uninstall)
 
     portal = _get(api, admin, created["id"])
     assert portal["status"] == "disconnected"
@@ -110,19 +112,17 @@ def test_a_new_link_reconnects_a_disconnected_portal(
     domain, member_id = f"p{new_id().lower()}.bitrix24.com", f"m{new_id().lower()}"
     queued = install(hooks, bitrix, created["handlerUrl"], domain, member_id)
     auth = queued.pop("fakeAuth")
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
     uninstall_auth = {k: auth[k] for k in ("domain", "member_id", "application_token")}
     hooks.post("/bitrix24", content=bitrix_event("ONAPPUNINSTALL", uninstall_auth, {}), headers=FORM)
-    service.handle_portal_event(
-        take_messages(QueueKind.BITRIX24_OUTBOUND, lambda b: b.get("memberId") == member_id)[0][0]
-    )
+    handle_portal_event(take_messages(QueueKind.BITRIX24_OUTBOUND, lambda b: b.get("memberId") == member_id)[0][0])
 
     link = call(api, "POST", f"/channels/{created['id']}/connect", headers=admin.headers())
     assert link.status_code == 200, link.body
     assert link.json_body["handlerUrl"] != created["handlerUrl"]
     queued = install(hooks, bitrix, link.json_body["handlerUrl"], domain, member_id)
     queued.pop("fakeAuth")
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
 
     portal = _get(api, admin, created["id"])
     assert portal["status"] == "connected"
@@ -154,12 +154,12 @@ def test_installing_a_portal_through_a_second_channel_disconnects_the_first(
     domain, member_id = f"p{new_id().lower()}.bitrix24.com", f"m{new_id().lower()}"
     queued = install(hooks, bitrix, first["handlerUrl"], domain, member_id)
     queued.pop("fakeAuth")
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
     second = call(api, "POST", "/channels/bitrix24", {"name": "Filial"}, admin.headers()).json_body
 
     queued = install(hooks, bitrix, second["handlerUrl"], domain, member_id)
     queued.pop("fakeAuth")
-    service.handle_portal_event(queued)
+    handle_portal_event(queued)
 
     route = find_bitrix_portal(member_id)
     assert route is not None

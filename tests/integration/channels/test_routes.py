@@ -11,6 +11,7 @@ from chalicelib.access.permissions import Role
 from chalicelib.channels import service
 from chalicelib.core.db.store import Table
 from chalicelib.inbound.routing import find_bitrix_portal, find_whatsapp_route
+from chalicelib.integrations.bitrix24.client import CONNECTOR_ID
 from tests.integration.channels.conftest import connect_number, connect_portal, number_body, phone_number_id
 from tests.support.identity import Account, add_user, call, signup
 
@@ -147,7 +148,7 @@ def test_patch_maps_a_number_to_a_connected_portal_and_activates_its_line(
     assert mapped.status_code == 200, mapped.body
     assert (mapped.json_body["portalId"], mapped.json_body["line"]) == (portal.id, "12")
     assert mapped.json_body["version"] == number["version"] + 1
-    assert bitrix.portal(portal.domain).lines[(service.CONNECTOR_ID, "12")] is True
+    assert bitrix.portal(portal.domain).lines[(CONNECTOR_ID, "12")] is True
     assert stale.status_code == 409
     record = service.get_whatsapp_channel(admin.tenant_id, number["id"])
     assert record.template is not None
@@ -166,7 +167,7 @@ def test_patch_maps_a_number_to_a_connected_portal_and_activates_its_line(
         None,
         None,
     )
-    assert bitrix.portal(portal.domain).lines[(service.CONNECTOR_ID, "12")] is False  # the line is released
+    assert bitrix.portal(portal.domain).lines[(CONNECTOR_ID, "12")] is False  # the line is released
 
 
 def test_a_portal_has_only_a_name_to_change(api: Any, admin: Account, bitrix: Any) -> None:
@@ -214,11 +215,11 @@ def test_a_portal_relaying_numbers_is_deleted_only_once_they_are_unmapped(
     assert refused.status_code == 409
     assert number["id"] in refused.json_body["errors"][0]["message"]
     call(api, "DELETE", f"/channels/{number['id']}", headers=admin.headers())
-    assert lines[(service.CONNECTOR_ID, "4")] is True  # another number still relays to line 4
+    assert lines[(CONNECTOR_ID, "4")] is True  # another number still relays to line 4
     call(api, "DELETE", f"/channels/{sharing['id']}", headers=admin.headers())
-    assert lines[(service.CONNECTOR_ID, "4")] is False
+    assert lines[(CONNECTOR_ID, "4")] is False
     deleted = call(api, "DELETE", f"/channels/{portal.id}", headers=admin.headers())
 
     assert deleted.status_code == 204
     assert find_bitrix_portal(portal.member_id) is None
-    assert service.CONNECTOR_ID not in bitrix.portal(portal.domain).connectors  # gone from the Open Lines too
+    assert CONNECTOR_ID not in bitrix.portal(portal.domain).connectors  # gone from the Open Lines too

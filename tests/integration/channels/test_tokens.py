@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from chalicelib.channels import service, store, tokens
+from chalicelib.channels import store, tokens
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table
-from chalicelib.integrations.bitrix24.rest import Bitrix24Error
+from chalicelib.integrations.bitrix24.client import Bitrix24Error
 from chalicelib.notifications.outbox import list_messages
 from tests.integration.channels.conftest import Portal, connect_portal
 from tests.support.identity import Account, call
@@ -141,13 +141,13 @@ def test_the_schedule_refreshes_only_tokens_near_expiry(
     _expire_in(admin, later, timedelta(minutes=40))
     shown_before = _status(api, admin, soon)["tokenExpiresAt"]
 
-    refreshed = service.refresh_due_tokens()
+    refreshed = tokens.refresh_due_tokens()
 
     assert refreshed >= 1
     assert (_version(admin, soon), _version(admin, later)) == (2, 1)
     assert _status(api, admin, soon)["tokenExpiresAt"] > shown_before
     assert tokens.portal_call(admin.tenant_id, soon.id, "profile", {})["ID"] == "1"
-    service.refresh_due_tokens()
+    tokens.refresh_due_tokens()
     assert _version(admin, soon) == 2  # its new token expires in an hour: not due again
 
 

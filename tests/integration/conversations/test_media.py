@@ -11,7 +11,7 @@ import httpx
 from chalicelib.conversations.media import media_url, store_media
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
-from chalicelib.integrations.meta.graph import Media
+from chalicelib.integrations.meta.client import Media
 
 
 def test_stored_media_downloads_from_its_presigned_url(stack: Any, tenant_id: str) -> None:

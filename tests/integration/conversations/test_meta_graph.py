@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from chalicelib.core.config import get_settings
-from chalicelib.integrations.meta import graph
-from chalicelib.integrations.meta.graph import MetaApiError, MetaNumber
+from chalicelib.integrations.meta import client
+from chalicelib.integrations.meta.client import MetaApiError, MetaNumber
 from localdev.fakes import FakeProvider
 
 TOKEN = "EAAG-gateway-token"
@@ -70,7 +70,7 @@ def _sent(meta: FakeProvider, wamid: str) -> dict[str, Any]:
 
 
 def test_text_goes_to_the_customer_and_comes_back_with_its_wamid(meta: FakeProvider) -> None:
-    wamid = graph.send_message(NUMBER, graph.text_payload("+" + CUSTOMER, "Olá! *Pedido* confirmado"))
+    wamid = client.send_message(NUMBER, client.text_payload("+" + CUSTOMER, "Olá! *Pedido* confirmado"))
 
     assert wamid.startswith("wamid.")
     assert _sent(meta, wamid) == {
@@ -83,7 +83,7 @@ def test_text_goes_to_the_customer_and_comes_back_with_its_wamid(meta: FakeProvi
 
 def test_template_carries_name_language_and_components(meta: FakeProvider) -> None:
     components = [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}]
-    wamid = graph.send_message(NUMBER, graph.template_payload(CUSTOMER, "follow_up", "pt_BR", components))
+    wamid = client.send_message(NUMBER, client.template_payload(CUSTOMER, "follow_up", "pt_BR", components))
 
     assert _sent(meta, wamid)["template"] == {
         "name": "follow_up",
@@ -94,20 +94,20 @@ def test_template_carries_name_language_and_components(meta: FakeProvider) -> No
 
 def test_media_by_link_keeps_caption_and_document_name(meta: FakeProvider) -> None:
     link = "https://files.example.com/invoice.pdf"
-    wamid = graph.send_message(NUMBER, graph.media_payload(CUSTOMER, "document", link, "Sua fatura", "fatura.pdf"))
+    wamid = client.send_message(NUMBER, client.media_payload(CUSTOMER, "document", link, "Sua fatura", "fatura.pdf"))
 
     assert _sent(meta, wamid)["document"] == {"link": link, "caption": "Sua fatura", "filename": "fatura.pdf"}
 
 
 def test_media_payload_refuses_a_caption_whatsapp_would_not_show() -> None:
     with pytest.raises(ValueError, match="caption"):
-        graph.media_payload(CUSTOMER, "audio", "https://files.example.com/a.ogg", caption="listen")
+        client.media_payload(CUSTOMER, "audio", "https://files.example.com/a.ogg", caption="listen")
     with pytest.raises(ValueError, match="kind"):
-        graph.media_payload(CUSTOMER, "hologram", "https://files.example.com/a.bin")
+        client.media_payload(CUSTOMER, "hologram", "https://files.example.com/a.bin")
 
 
 def test_mark_read_sends_the_read_receipt(meta: FakeProvider) -> None:
-    graph.mark_read(NUMBER, "wamid.HBgLNTUxMTk4NzY1NDMyMRUCABIYFjNFQjA")
+    client.mark_read(NUMBER, "wamid.HBgLNTUxMTk4NzY1NDMyMRUCABIYFjNFQjA")
 
     [receipt] = meta.accepted()
     assert receipt["body"] == {
@@ -121,7 +121,7 @@ def test_fetch_media_downloads_the_bytes_with_type_and_name(meta: FakeProvider) 
     photo = bytes(range(256)) * 40
     meta.add_media("778899001", photo, "image/jpeg")
 
-    media = graph.fetch_media(NUMBER, "778899001")
+    media = client.fetch_media(NUMBER, "778899001")
 
     assert (media.content, media.mime_type, media.filename) == (photo, "image/jpeg", "778899001.jpg")
     lookup, download = meta.accepted()
@@ -134,7 +134,7 @@ def test_fetch_media_keeps_the_senders_file_name_without_its_path(meta: FakeProv
     registered = httpx.post(f"{meta.url}/_media", json={"id": "5566", "mimeType": "application/pdf", "base64": content})
     assert registered.json() == {"id": "5566"}
 
-    media = graph.fetch_media(NUMBER, "5566", filename="../../Orçamento março.pdf")
+    media = client.fetch_media(NUMBER, "5566", filename="../../Orçamento março.pdf")
 
     assert media.content == b"%PDF-1.7 quote"
     assert media.filename == "Orçamento março.pdf"
@@ -143,14 +143,14 @@ def test_fetch_media_keeps_the_senders_file_name_without_its_path(meta: FakeProv
 def test_voice_note_gets_an_ogg_name(meta: FakeProvider) -> None:
     meta.add_media("voice-1", b"OggS\x00voice", "audio/ogg; codecs=opus")
 
-    media = graph.fetch_media(NUMBER, "voice-1")
+    media = client.fetch_media(NUMBER, "voice-1")
 
     assert (media.mime_type, media.filename) == ("audio/ogg; codecs=opus", "voice-1.ogg")
 
 
 def test_unknown_media_is_an_error_a_retry_does_not_fix(meta: FakeProvider) -> None:
     with pytest.raises(MetaApiError) as raised:
-        graph.fetch_media(NUMBER, "does-not-exist")
+        client.fetch_media(NUMBER, "does-not-exist")
 
     assert (raised.value.status, raised.value.code, raised.value.retryable) == (400, "100", False)
 
@@ -159,8 +159,8 @@ def test_outside_the_24_hour_window_is_not_retryable_and_a_template_still_goes(m
     _configure(meta, closedWindows=[CUSTOMER])
 
     with pytest.raises(MetaApiError) as raised:
-        graph.send_message(NUMBER, graph.text_payload(CUSTOMER, "are you there?"))
-    wamid = graph.send_message(NUMBER, graph.template_payload(CUSTOMER, "follow_up", "pt_BR"))
+        client.send_message(NUMBER, client.text_payload(CUSTOMER, "are you there?"))
+    wamid = client.send_message(NUMBER, client.template_payload(CUSTOMER, "follow_up", "pt_BR"))
 
     error = raised.value
     assert (error.status, error.code, error.outside_window, error.retryable) == (400, "131047", True, False)
@@ -172,7 +172,7 @@ def test_injected_131047_is_outside_the_window(meta: FakeProvider) -> None:
     _configure(meta, failNext=1, failStatus=400, failCode=131047)
 
     with pytest.raises(MetaApiError) as raised:
-        graph.send_message(NUMBER, graph.text_payload(CUSTOMER, "hello"))
+        client.send_message(NUMBER, client.text_payload(CUSTOMER, "hello"))
 
     assert raised.value.outside_window
     assert not raised.value.retryable
@@ -183,7 +183,7 @@ def test_throughput_and_pacing_limits_are_retryable(meta: FakeProvider, status: 
     _configure(meta, failNext=1, failStatus=status, failCode=code)
 
     with pytest.raises(MetaApiError) as raised:
-        graph.send_message(NUMBER, graph.text_payload(CUSTOMER, "hello"))
+        client.send_message(NUMBER, client.text_payload(CUSTOMER, "hello"))
 
     assert (raised.value.status, raised.value.code) == (status, str(code))
     assert raised.value.retryable
@@ -195,8 +195,8 @@ def test_meta_unavailable_is_retryable_and_the_next_send_succeeds(meta: FakeProv
     _configure(meta, failNext=1, failStatus=503)
 
     with pytest.raises(MetaApiError) as raised:
-        graph.send_message(NUMBER, graph.text_payload(CUSTOMER, "hello"))
-    wamid = graph.send_message(NUMBER, graph.text_payload(CUSTOMER, "hello"))
+        client.send_message(NUMBER, client.text_payload(CUSTOMER, "hello"))
+    wamid = client.send_message(NUMBER, client.text_payload(CUSTOMER, "hello"))
 
     assert (raised.value.status, raised.value.retryable, raised.value.rate_limited) == (503, True, False)
     assert _sent(meta, wamid)["text"] == {"body": "hello"}
@@ -207,17 +207,17 @@ def test_a_failed_download_is_retryable(meta: FakeProvider) -> None:
     _configure(meta, failNext=1, failStatus=500)
 
     with pytest.raises(MetaApiError) as raised:
-        graph.fetch_media(NUMBER, "flaky")
+        client.fetch_media(NUMBER, "flaky")
 
     assert raised.value.retryable
-    assert graph.fetch_media(NUMBER, "flaky").content == b"bytes"
+    assert client.fetch_media(NUMBER, "flaky").content == b"bytes"
 
 
 def test_a_bad_token_is_refused_and_not_retried(meta: FakeProvider) -> None:
     stranger = MetaNumber(phone_number_id=NUMBER.phone_number_id, access_token="EAAG-revoked")
 
     with pytest.raises(MetaApiError) as raised:
-        graph.send_message(stranger, graph.text_payload(CUSTOMER, "hello"))
+        client.send_message(stranger, client.text_payload(CUSTOMER, "hello"))
 
     error = raised.value
     assert (error.status, error.code, error.refused, error.retryable) == (401, "190", True, False)
@@ -230,7 +230,7 @@ def test_media_downloads_need_the_token(meta: FakeProvider) -> None:
 
     assert httpx.get(f"{meta.url}/_media/private").status_code == 401
     with pytest.raises(MetaApiError) as raised:
-        graph.fetch_media(MetaNumber(NUMBER.phone_number_id, "EAAG-wrong"), "private")
+        client.fetch_media(MetaNumber(NUMBER.phone_number_id, "EAAG-wrong"), "private")
     assert raised.value.refused
 
 
@@ -238,7 +238,7 @@ def test_unreachable_meta_is_retryable(graph_url: Callable[[str], None]) -> None
     graph_url("http://127.0.0.1:9")
 
     with pytest.raises(MetaApiError) as raised:
-        graph.send_message(NUMBER, graph.text_payload(CUSTOMER, "hello"))
+        client.send_message(NUMBER, client.text_payload(CUSTOMER, "hello"))
 
     assert raised.value.retryable
     assert raised.value.status is None
@@ -248,7 +248,7 @@ def test_plain_http_outside_loopback_is_refused(graph_url: Callable[[str], None]
     graph_url("http://graph.example.com")
 
     with pytest.raises(MetaApiError, match="only https") as raised:
-        graph.send_message(NUMBER, graph.text_payload(CUSTOMER, "hello"))
+        client.send_message(NUMBER, client.text_payload(CUSTOMER, "hello"))
 
     assert not raised.value.retryable
 
@@ -260,9 +260,9 @@ def test_a_failed_status_notification_reads_as_the_same_error() -> None:
         "errors": [{"code": 131047, "title": "Re-engagement message", "error_data": {"details": "24 hours passed"}}],
     }
 
-    error = graph.error_from_status(status)
+    error = client.error_from_status(status)
 
     assert error is not None
     assert error.outside_window
     assert not error.retryable
-    assert graph.error_from_status({"id": "wamid.X", "status": "delivered"}) is None
+    assert client.error_from_status({"id": "wamid.X", "status": "delivered"}) is None

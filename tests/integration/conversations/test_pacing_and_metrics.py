@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.conversations import relay
+from chalicelib.conversations import metrics, outbound
 from chalicelib.core.config import get_settings
 from chalicelib.core.ids import new_id
 
@@ -20,11 +20,11 @@ def test_sends_of_one_number_never_exceed_its_budget_in_any_second(
     get_settings.cache_clear()
     try:
         channel_id = new_id()
-        per_second = Counter(relay._pace(tenant_id, channel_id) for _ in range(8))
+        per_second = Counter(outbound.pace(tenant_id, channel_id) for _ in range(8))
         assert max(per_second.values()) <= 3
         assert len(per_second) >= 3  # 8 sends at 3 a second need at least three seconds
         # Another number has a budget of its own.
-        relay._pace(tenant_id, new_id())
+        outbound.pace(tenant_id, new_id())
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
@@ -34,7 +34,7 @@ def test_metrics_are_emf_lines_with_the_channel_as_dimension_unless_disabled(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    relay._metric("MessagesIn", "01JCHANNEL0000000000000001")
+    metrics.emit("MessagesIn", "01JCHANNEL0000000000000001")
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [emf] = [line for line in lines if "_aws" in line]
     [directive] = emf["_aws"]["CloudWatchMetrics"]
@@ -44,5 +44,5 @@ def test_metrics_are_emf_lines_with_the_channel_as_dimension_unless_disabled(
     assert emf["MessagesIn"] in (1.0, [1.0])
 
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    relay._metric("MessagesIn", "01JCHANNEL0000000000000001")
+    metrics.emit("MessagesIn", "01JCHANNEL0000000000000001")
     assert "_aws" not in capsys.readouterr().out

@@ -370,7 +370,7 @@ def test_a_message_bitrix24_keeps_refusing_fails_visibly_goes_to_the_dlq_and_is_
 def test_an_agent_message_that_could_not_be_queued_is_failed_visibly_and_retried(
     api: Any, hooks: httpx.Client, fakes: Fakes, work: Work, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.conversations import relay
+    from chalicelib.conversations import jobs
     from chalicelib.core.errors import DependencyUnavailable
 
     gateway = connect(api, hooks, fakes, work)
@@ -379,7 +379,7 @@ def test_an_agent_message_that_could_not_be_queued_is_failed_visibly_and_retried
     def queue_down(*_: Any) -> None:
         raise DependencyUnavailable(detail="the whatsapp-inbound queue is not reachable")
 
-    monkeypatch.setattr(relay, "queue_send", queue_down)
+    monkeypatch.setattr(jobs, "queue_send", queue_down)
     path = f"/conversations/{conversation['id']}/messages"
     answer = call(api, "POST", path, {"text": "Chegou?"}, gateway.admin.headers())
     monkeypatch.undo()
@@ -397,13 +397,13 @@ def test_an_agent_message_that_could_not_be_queued_is_failed_visibly_and_retried
 def test_a_queued_message_whose_job_was_lost_is_retried_once_it_is_stale(
     api: Any, hooks: httpx.Client, fakes: Fakes, work: Work, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.conversations import relay
+    from chalicelib.conversations import jobs
     from chalicelib.conversations.service import STALE_QUEUED
     from chalicelib.core import clock
 
     gateway = connect(api, hooks, fakes, work)
     wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
-    monkeypatch.setattr(relay, "queue_send", lambda *_: None)  # the function died between the write and the send
+    monkeypatch.setattr(jobs, "queue_send", lambda *_: None)  # the function died between the write and the send
     path = f"/conversations/{conversation['id']}/messages"
     answer = call(api, "POST", path, {"text": "Pedido pronto"}, gateway.admin.headers())
     monkeypatch.undo()
@@ -469,3 +469,28 @@ def test_a_notification_to_a_new_contact_opens_the_conversation_and_the_reply_br
     assert post_meta(hooks, reply).status_code == 200
     work(lambda: len(_relayed(fakes, gateway, wa_id)) == 1)
     assert _relayed(fakes, gateway, wa_id)[0]["user"]["name"] == "Joana"
+
+
+def test_a_notifications_delivery_only_queues_its_copy_the_conversation_queue_keeps_it(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    from chalicelib.notifications.delivery import deliver
+
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
+    text = "Sua mesa está pronta"
+    body = {"channel": "whatsapp", "address": f"+{wa_id}", "text": text, "urgent": True}
+    created = call(api, "POST", "/notifications", body, gateway.admin.headers())
+    assert created.status_code == 201, created.body
+    bitrix_calls = len(fakes.bitrix.accepted())
+
+    assert deliver(gateway.admin.tenant_id, created.json_body["id"], 1) == "done"  # what the notifications worker runs
+
+    assert [m["text"]["body"] for m in _meta_sent(fakes, wa_id)] == [text]
+    assert len(fakes.bitrix.accepted()) == bitrix_calls  # no Bitrix24 call inside a notification's delivery
+    assert [m["source"] for m in _messages(api, gateway, conversation["id"])] == ["whatsapp"]  # nor a write
+    portal = fakes.bitrix.portal(gateway.domain)
+    work(lambda: any(text in m["MESSAGE"] for m in portal.system_messages))  # the conversation's queue job
+    newest = _messages(api, gateway, conversation["id"])[0]
+    assert (newest["source"], newest["status"], newest["text"]) == ("notification", "sent", text)
+    assert _conversations(api, gateway)[0]["messagesOut"] == 1

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from chalicelib.integrations.billy import client
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import BillyCredentials
 from localdev.fake_billy import FakeBilly
 
@@ -62,12 +62,12 @@ def test_an_approved_invoice_is_created_with_billys_amounts_and_found_again(bill
 def test_a_wrong_token_is_refused_and_an_outage_is_retryable(billy: FakeBilly) -> None:
     with pytest.raises(ProviderError) as refused:
         client.connect(BillyCredentials(access_token=SecretStr("not-a-token-of-any-company")))
-    assert (refused.value.kind, refused.value.status) == ("refused", 401)
+    assert (refused.value.failure, refused.value.status) == (Failure.FATAL, 401)
     _, company = _company(billy)
     billy.configure(failNext=1)
     with pytest.raises(ProviderError) as outage:
         client.unpaid_invoices(company)
-    assert outage.value.kind == "unavailable"
+    assert outage.value.failure is Failure.RETRYABLE
 
 
 def test_billy_rejects_the_plural_body_and_an_edit_of_an_approved_invoice(billy: FakeBilly) -> None:
@@ -107,5 +107,5 @@ def test_billy_rejects_the_plural_body_and_an_edit_of_an_approved_invoice(billy:
             lines=[client.InvoiceLine(product, "x", Decimal(1), Decimal(1))],
             contact_message="x",
         )
-    assert rejected.value.kind == "error"
+    assert rejected.value.failure is Failure.REJECTED
     assert "contactId" in rejected.value.detail

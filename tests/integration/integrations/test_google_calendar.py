@@ -14,7 +14,7 @@ from chalicelib.access.permissions import Role
 from chalicelib.core.db.store import Table
 from chalicelib.integrations import service, tokens
 from chalicelib.integrations.google_calendar import client as calendar
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import integration_key
 from chalicelib.notifications.outbox import list_messages
@@ -127,7 +127,7 @@ def test_a_dead_refresh_token_disconnects_the_integration_and_tells_the_admins(
     google.configure(expireTokens=True, invalidGrant=True)
     with pytest.raises(ProviderError) as refused:
         tokens.with_google_token(admin.tenant_id, lambda creds, token: calendar.calendar_summary(token, "primary"))
-    assert refused.value.kind == "refused"
+    assert refused.value.failure is Failure.FATAL
     listed = call(api, "GET", "/integrations", headers=admin.headers()).json_body["items"]
     shown = next(i for i in listed if i["provider"] == "google_calendar")
     assert (shown["connected"], shown["status"]) == (False, "disconnected")

@@ -14,7 +14,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.integrations import jobs, redrive, store
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import Provider
 from tests.support.inbound_hooks import take_messages
 
@@ -89,7 +89,7 @@ def _queue_busy() -> bool:
 
 
 def test_a_provider_outage_is_retried_until_it_passes(registry: None, drain: Any, tenant_id: str) -> None:
-    outage = ProviderError("unavailable", "Billy answered 503", 503)
+    outage = ProviderError("Billy answered 503", failure=Failure.RETRYABLE, status=503)
     runs, handle = _recorder([outage, outage, "invoice 7 created"])
     jobs.register(KIND, handle, provider=Provider.BILLY, operation="create_invoice")
     jobs.enqueue_task("test.echo", tenant_id, {}, key="retried")
@@ -102,7 +102,8 @@ def test_a_provider_outage_is_retried_until_it_passes(registry: None, drain: Any
 
 
 def test_a_refusal_goes_to_the_dlq_at_once_visible_and_redrivable(registry: None, drain: Any, tenant_id: str) -> None:
-    refusal = ProviderError("error", "Billy answered 422: invoice.contactId is not a contact", 422)
+    detail = "Billy answered 422: invoice.contactId is not a contact"
+    refusal = ProviderError(detail, failure=Failure.REJECTED, status=422)
     runs, handle = _recorder([refusal])
     jobs.register(KIND, handle, provider=Provider.BILLY, operation="create_invoice")
     jobs.enqueue_task("test.echo", tenant_id, {}, key="refused")
@@ -122,7 +123,7 @@ def test_a_refusal_goes_to_the_dlq_at_once_visible_and_redrivable(registry: None
 
 
 def test_an_outage_that_lasts_gives_up_after_the_queues_attempts(registry: None, drain: Any, tenant_id: str) -> None:
-    runs, handle = _recorder([ProviderError("unavailable", "Google answered 503", 503)] * 10)
+    runs, handle = _recorder([ProviderError("Google answered 503", failure=Failure.RETRYABLE, status=503)] * 10)
     jobs.register(KIND, handle, provider=Provider.GOOGLE_CALENDAR, operation="create_calendar_event")
     jobs.enqueue_task("test.echo", tenant_id, {}, key="exhausted")
     dead = _dead_letters(tenant_id)

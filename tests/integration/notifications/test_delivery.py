@@ -26,8 +26,8 @@ from chalicelib.core.resources import (
     queue_url,
     secret_name,
 )
+from chalicelib.core.secrets import reset_secrets_cache
 from chalicelib.notifications import delivery, redrive, service
-from chalicelib.notifications.channels import reset_credentials
 from localdev.fakes import FakeProvider
 from tests.support.commerce import create_customer, create_product
 from tests.support.identity import Account, call, signup
@@ -60,7 +60,7 @@ def fakes(stack: Any) -> Iterator[dict[str, FakeProvider]]:
     secrets = aws.secrets_manager()
     for secret, value in _CREDENTIALS.items():
         secrets.create_secret(Name=secret_name(secret), SecretString=json.dumps(value))
-    reset_credentials()
+    reset_secrets_cache()
     try:
         yield started
     finally:
@@ -68,7 +68,7 @@ def fakes(stack: Any) -> Iterator[dict[str, FakeProvider]]:
             secrets.delete_secret(SecretId=secret_name(secret), ForceDeleteWithoutRecovery=True)
         patch.undo()
         get_settings.cache_clear()
-        reset_credentials()
+        reset_secrets_cache()
         for fake in started.values():
             fake.stop()
 

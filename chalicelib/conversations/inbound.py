@@ -1,0 +1,206 @@
+"""WhatsApp → Bitrix24: a received WhatsApp message recorded once in its conversation, its media kept in our
+bucket, and the message relayed to the Open Line of the number's portal (then marked read on WhatsApp).
+
+A message is recorded together with a reference item named by its wamid (``store.record_provider_message``),
+with the conversation's counters and the ``message.received`` event, in one transaction; each later step moves
+the status it checks (``received → relayed | stored``), so a redelivered job redoes only what did not finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.channels import service as channels
+from chalicelib.conversations import formatting, openlines, store
+from chalicelib.conversations.jobs import Unrelayable
+from chalicelib.conversations.metrics import emit
+from chalicelib.conversations.models import ConversationRecord, MessageRecord, StoredFile
+from chalicelib.conversations.timing import moment
+from chalicelib.core import clock
+from chalicelib.core.db.store import change_op, tenant_scope
+from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.observability import MetricUnit, logger
+from chalicelib.integrations.meta import client as meta
+from chalicelib.integrations.meta.client import MetaApiError
+
+if TYPE_CHECKING:
+    from chalicelib.channels.models import WhatsAppChannelRecord
+
+__all__ = ["inbound_message", "open_conversation", "relay_inbound"]
+
+
+def open_conversation(
+    channel: WhatsAppChannelRecord, wa_id: str, last_message_at: str, now: str, contact_name: str | None = None
+) -> ConversationRecord:
+    """The conversation of the number with ``wa_id``: the stored one, or a new one created now."""
+    return store.create_conversation(
+        ConversationRecord(
+            id=store.conversation_id(channel.id, wa_id),
+            tenant_id=channel.tenant_id,
+            channel_id=channel.id,
+            phone_number_id=channel.phone_number_id,
+            wa_id=wa_id,
+            contact_name=contact_name,
+            portal_id=channel.portal_id,
+            last_message_at=last_message_at,
+            created_at=now,
+        )
+    )
+
+
+def inbound_message(body: Mapping[str, Any]) -> MessageRecord | None:
+    """The message recorded for a received WhatsApp message job, or None when none was recorded yet."""
+    conversation = store.conversation_id(str(body["channelId"]), str(body["waId"]))
+    return store.find_provider_message(str(body["tenantId"]), conversation, str(body["message"]["id"]))
+
+
+def _files_of(message: Mapping[str, Any]) -> list[StoredFile]:
+    kind = str(message.get("type") or "")
+    if kind not in formatting.MEDIA_TYPES:
+        return []
+    media = message.get(kind) or {}
+    return [
+        StoredFile(
+            kind=kind,
+            mime_type=media.get("mime_type"),
+            filename=media.get("filename"),
+            caption=media.get("caption"),
+            media_id=media.get("id"),
+        )
+    ]
+
+
+def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[ConversationRecord, MessageRecord]:
+    """The conversation and the message record of a received WhatsApp message, created on first sight together
+    with the conversation's counters and the ``message.received`` event (one transaction)."""
+    message: Mapping[str, Any] = body["message"]
+    wa_id = str(body["waId"])
+    wamid = str(message["id"])
+    # When the customer wrote: the message's own timestamp (or when Meta's webhook was received).
+    sent_at = moment(message.get("timestamp") or body.get("receivedAt"))
+    at = clock.now()
+    now = clock.isoformat(at)
+    conversation = open_conversation(channel, wa_id, clock.isoformat(sent_at), now, body.get("contactName"))
+    record = MessageRecord(
+        id=store.message_id(at, wamid),
+        tenant_id=channel.tenant_id,
+        conversation_id=conversation.id,
+        direction="in",
+        source="whatsapp",
+        type=str(message.get("type") or "text"),
+        text=formatting.inbound_text(message),
+        files=_files_of(message),
+        status="received",
+        wamids=[wamid],
+        external_id=wamid,
+        sent_at=clock.isoformat(sent_at),
+        created_at=now,
+        updated_at=now,
+    )
+    event = new_event(
+        "message.received",
+        channel.tenant_id,
+        {"conversationId": conversation.id, "channelId": channel.id, "messageId": record.id, "type": record.type},
+        subject=conversation.id,
+    )
+    later = max(record.sent_at, conversation.last_inbound_at or "")
+    change = change_op(
+        *store.conversation_key(channel.tenant_id, conversation.id),
+        add={"messagesIn": 1},
+        set_={
+            "lastInboundAt": later,
+            **({"contactName": body["contactName"]} if body.get("contactName") else {}),
+            **store.moved_to(conversation, record.sent_at),
+        },
+    )
+    record, created = store.record_provider_message(record, wamid, [change, event_put_op(event)])
+    _note_inbound(channel, wa_id, sent_at)  # again on a redelivery: a crash may have come between the two
+    if not created:
+        return conversation, record
+    emit("MessagesIn", channel.id)
+    named = {"contact_name": body["contactName"]} if body.get("contactName") else {}
+    return conversation.model_copy(update={"last_inbound_at": later, **named}), record
+
+
+def _note_inbound(channel: WhatsAppChannelRecord, wa_id: str, sent_at: datetime) -> None:
+    """The customer wrote at ``sent_at``: the number's health, and the 24-hour window that the notifications'
+    WhatsApp channel follows too (both idempotent)."""
+    from chalicelib.notifications.service import record_inbound
+
+    record_inbound(channel.tenant_id, f"+{wa_id}", sent_at)
+    channels.record_activity(channel.tenant_id, channel.id, inbound_at=clock.isoformat(sent_at))
+
+
+def _keep_media(record: MessageRecord, number: meta.MetaNumber) -> MessageRecord:
+    """Each media of the message fetched from Meta (its links expire) and kept in our bucket, the object keys noted
+    on the message; files already kept (a retry) are not fetched again."""
+    from chalicelib.conversations.media import store_media
+
+    if all(f.storage_key or not f.media_id for f in record.files):
+        return record
+    files = []
+    for file in record.files:
+        if file.media_id and not file.storage_key:
+            media = meta.fetch_media(number, file.media_id)
+            key = store_media(record.tenant_id, record.conversation_id, record.id, media)
+            file = file.model_copy(
+                update={
+                    "storage_key": key,
+                    "filename": file.filename or media.filename,
+                    "mime_type": file.mime_type or media.mime_type,
+                }
+            )
+        files.append(file)
+    changes = {"files": [f.model_dump() for f in files], "updatedAt": clock.now_iso()}
+    return store.update_message(record, changes) or record.model_copy(update={"files": files})
+
+
+def _file_urls(record: MessageRecord) -> list[dict[str, str]]:
+    """The kept files of the message as Bitrix24 takes them: presigned URLs and names."""
+    from chalicelib.conversations.media import media_url
+
+    return [{"url": media_url(f.storage_key), "name": f.filename or f.kind} for f in record.files if f.storage_key]
+
+
+def relay_inbound(body: Mapping[str, Any]) -> None:
+    """Relay one received WhatsApp message to the Open Line of the number's portal (once), and mark it read."""
+    tenant_id = str(body["tenantId"])
+    with tenant_scope(tenant_id):
+        channel = channels.get_whatsapp_channel(tenant_id, str(body["channelId"]))
+        conversation, record = _received(body, channel)
+        if record.status in ("relayed", "stored"):
+            return
+        number = channels.meta_number(tenant_id, channel.id)
+        record = _keep_media(record, number)
+        if not channel.portal_id or not channel.line:
+            store.update_message(record, {"status": "stored", "updatedAt": clock.now_iso()})
+            return
+        portal = channels.get_portal(tenant_id, channel.portal_id)
+        if portal.status != "connected":
+            raise Unrelayable(f"the Bitrix24 portal {portal.domain} is {portal.status}")
+        contact_id = openlines.contact_of(conversation, portal.id)
+        files = _file_urls(record)
+        text = record.text or ""
+        if files and text in {f"[{f.kind}]" for f in record.files}:
+            text = ""  # a bare media placeholder adds nothing next to the file itself
+        message: dict[str, Any] = {"id": record.id, "date": int(moment(record.sent_at).timestamp()), "text": text}
+        if files:
+            message["files"] = files
+        chat_id = openlines.relay(conversation, portal.id, channel.line, message)
+        now = clock.now()
+        store.update_message(
+            record,
+            {"status": "relayed", "bitrixChatId": chat_id, "updatedAt": clock.isoformat(now), "error": None},
+            from_status=["received", "failed"],
+        )
+        store.update_conversation(
+            conversation, set_={"bitrixChatId": chat_id, "portalId": portal.id, "bitrixContactId": contact_id}
+        )
+        latency = (now - moment(body.get("receivedAt"))).total_seconds() * 1000
+        emit("RelayLatency", channel.id, latency, MetricUnit.Milliseconds)
+        try:
+            meta.mark_read(number, str(body["message"]["id"]))
+        except MetaApiError as exc:  # the customer sees no blue ticks; the message itself is relayed
+            logger.warning("could not mark a message read", extra={"channel_id": channel.id, "error": str(exc)})
