@@ -36,7 +36,7 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, unscoped
+from chalicelib.core.db.store import Table, VersionConflict, unscoped
 from chalicelib.core.errors import Conflict, DependencyUnavailable, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -228,29 +228,25 @@ def _create_number(principal: Principal, body: ConnectWhatsAppRequest, seal: ide
     )
     view = _view(record)
     data = {"kind": "whatsapp", "name": record.name, "phoneNumberId": record.phone_number_id}
+    field = "body.phoneNumberId"
+    connected_here = Conflict(
+        detail=f"the number {record.phone_number_id} is already connected to this account",
+        errors=(FieldError(field, "already connected to this account", "number-connected"),),
+    )
+    taken = Conflict(
+        detail=f"the number {record.phone_number_id} is connected to another account",
+        errors=(FieldError(field, "connected to another account", "number-taken"),),
+    )
     ops = [
-        *store.new_channel_ops(record),
-        routing.whatsapp_route_op(tenant, record.phone_number_id, record.id),
+        store.new_channel_op(record),
+        store.number_claim_op(record).on_conflict(connected_here),
+        routing.whatsapp_route_op(tenant, record.phone_number_id, record.id).on_conflict(taken),
         audit_op(principal, "channel.created", Kind.CHANNEL, record.id, after=view.model_dump()),
         event_put_op(new_event("channel.created", tenant, data, subject=record.id)),
         *seal(view),
     ]
-    try:
-        with unscoped():  # the number's route is global (ROUTE#WAPHONE), outside the tenant's keys
-            Table().transact(ops)
-    except TransactionConflict as exc:
-        field = "body.phoneNumberId"
-        if 1 in exc.failed:
-            raise Conflict(
-                detail=f"the number {record.phone_number_id} is already connected to this account",
-                errors=(FieldError(field, "already connected to this account", "number-connected"),),
-            ) from exc
-        if 2 in exc.failed:
-            raise Conflict(
-                detail=f"the number {record.phone_number_id} is connected to another account",
-                errors=(FieldError(field, "connected to another account", "number-taken"),),
-            ) from exc
-        raise
+    with unscoped():  # the number's route is global (ROUTE#WAPHONE), outside the tenant's keys
+        Table().transact(ops)
     connector.activate(record, portal)
     return view
 
@@ -305,7 +301,7 @@ def _create_portal(principal: Principal, body: ConnectPortalRequest, seal: idemp
     view = _view(record)
     created = _PortalCreated(portal=view, handler_url_encrypted=encrypt_field(tenant, handler_url))
     ops = [
-        *store.new_channel_ops(record),
+        store.new_channel_op(record),
         connect_op,
         audit_op(principal, "channel.created", Kind.CHANNEL, record.id, after=view.model_dump()),
         event_put_op(
@@ -333,17 +329,15 @@ def reconnect_portal(principal: Principal, channel_id: str) -> PortalConnect:
     moment = clock.now()
     expires = clock.isoformat(moment + routing.BITRIX_CONNECT_TTL)
     changes = {"connectExpiresAt": expires, "updatedAt": clock.isoformat(moment)}
-    try:
-        with unscoped():
-            Table().transact(
-                [
-                    store.update_channel_op(portal, changes),
-                    connect_op,
-                    audit_op(principal, "channel.link_created", Kind.CHANNEL, portal.id, after={"expiresAt": expires}),
-                ]
-            )
-    except TransactionConflict as exc:
-        raise VersionConflict(detail="the channel changed meanwhile; retry") from exc
+    moved = VersionConflict(detail="the channel changed meanwhile; retry")
+    with unscoped():
+        Table().transact(
+            [
+                store.update_channel_op(portal, changes).on_conflict(moved),
+                connect_op,
+                audit_op(principal, "channel.link_created", Kind.CHANNEL, portal.id, after={"expiresAt": expires}),
+            ]
+        )
     updated = portal.model_copy(update={"connect_expires_at": expires, "version": portal.version + 1})
     return _with_link(_view(updated), handler_url)
 
@@ -379,25 +373,21 @@ def update_channel(principal: Principal, channel_id: str, body: UpdateChannelReq
     renamed = {to_snake(name): value for name, value in shown.items()}
     after = record.model_validate({**record.model_dump(by_alias=False), **renamed, "version": record.version + 1})
     changed = sorted(k for k in shown if k != "updatedAt")
-    try:
-        Table().transact(
-            [
-                store.update_channel_op(record, changes),
-                audit_op(
-                    principal,
-                    "channel.updated",
-                    Kind.CHANNEL,
-                    record.id,
-                    before=_view(record).model_dump(),
-                    after=_view(after).model_dump(),
-                ),
-                event_put_op(
-                    new_event("channel.updated", principal.tenant_id, {"changed": changed}, subject=record.id)
-                ),
-            ]
-        )
-    except TransactionConflict as exc:
-        raise VersionConflict(detail="the channel changed since you read it; reload and retry") from exc
+    moved = VersionConflict(detail="the channel changed since you read it; reload and retry")
+    Table().transact(
+        [
+            store.update_channel_op(record, changes).on_conflict(moved),
+            audit_op(
+                principal,
+                "channel.updated",
+                Kind.CHANNEL,
+                record.id,
+                before=_view(record).model_dump(),
+                after=_view(after).model_dump(),
+            ),
+            event_put_op(new_event("channel.updated", principal.tenant_id, {"changed": changed}, subject=record.id)),
+        ]
+    )
     if isinstance(record, WhatsAppChannelRecord) and isinstance(after, WhatsAppChannelRecord) and "portal_id" in sent:
         if (record.portal_id, record.line) != (after.portal_id, after.line):
             connector.release_line(record)
@@ -411,9 +401,10 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
     require(principal, Permission.CHANNELS_MANAGE)
     record = _load(principal, channel_id, consistent=True)
     tenant = principal.tenant_id
-    ops = store.delete_channel_ops(record)
+    changed = Conflict(detail="the channel changed while it was being deleted; retry")
+    ops = [op.on_conflict(changed) for op in store.delete_channel_ops(record)]
     if isinstance(record, WhatsAppChannelRecord):
-        ops.append(routing.remove_whatsapp_route_op(tenant, record.phone_number_id))
+        ops.append(routing.remove_whatsapp_route_op(tenant, record.phone_number_id).on_conflict(changed))
         connector.release_line(record)
     else:
         mapped = store.numbers_of_portal(tenant, record.id)
@@ -428,7 +419,7 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
         with unscoped():
             route = routing.find_bitrix_portal(record.member_id) if record.member_id else None
         if route is not None and route.tenant_id == tenant and route.portal_id == record.id:
-            ops.append(routing.remove_bitrix_portal_op(tenant, route.member_id))
+            ops.append(routing.remove_bitrix_portal_op(tenant, route.member_id).on_conflict(changed))
         connector.unregister(record)
     ops += [
         audit_op(principal, "channel.deleted", Kind.CHANNEL, record.id, before=_view(record).model_dump()),
@@ -436,8 +427,5 @@ def delete_channel(principal: Principal, channel_id: str) -> None:
             new_event("channel.deleted", tenant, {"kind": record.kind, "name": record.name}, subject=record.id)
         ),
     ]
-    try:
-        with unscoped():
-            Table().transact(ops)
-    except TransactionConflict as exc:
-        raise Conflict(detail="the channel changed while it was being deleted; retry") from exc
+    with unscoped():
+        Table().transact(ops)

@@ -38,7 +38,8 @@ __all__ = [
     "health_op",
     "list_channels",
     "mapping_changes",
-    "new_channel_ops",
+    "new_channel_op",
+    "number_claim_op",
     "numbers_of_portal",
     "record_activity",
     "record_of",
@@ -95,8 +96,8 @@ def record_of(item: Mapping[str, Any]) -> ChannelRecord:
     return WhatsAppChannelRecord.model_validate(plain)
 
 
-def new_channel_ops(record: ChannelRecord) -> list[WriteOp]:
-    """Create the channel; a number also claims its phone number id in the tenant (write 1 fails if taken)."""
+def new_channel_op(record: ChannelRecord) -> WriteOp:
+    """Create the channel (a number is listed under its portal when it is mapped to one)."""
     pk, sk = channel_key(record.tenant_id, record.id)
     item: dict[str, Any] = {
         PARTITION_KEY: pk,
@@ -106,13 +107,17 @@ def new_channel_ops(record: ChannelRecord) -> list[WriteOp]:
         ENTITY: PORTAL_ENTITY if isinstance(record, PortalRecord) else WHATSAPP_ENTITY,
         **record.model_dump(exclude_none=True),
     }
-    if isinstance(record, PortalRecord):
-        return [put_op(item)]
-    mapped = mapping_changes(record.tenant_id, record.id, record.created_at, record.portal_id)
-    item.update({name: value for name, value in mapped.items() if value is not None})
+    if isinstance(record, WhatsAppChannelRecord):
+        mapped = mapping_changes(record.tenant_id, record.id, record.created_at, record.portal_id)
+        item.update({name: value for name, value in mapped.items() if value is not None})
+    return put_op(item)
+
+
+def number_claim_op(record: WhatsAppChannelRecord) -> WriteOp:
+    """The tenant's claim on the number's phone number id, created with its channel: its condition fails when a
+    channel of the tenant has the number already."""
     claim_pk, claim_sk = _number_claim_key(record.tenant_id, record.phone_number_id)
-    claim = {PARTITION_KEY: claim_pk, SORT_KEY: claim_sk, ENTITY: "Unique", "channelId": record.id}
-    return [put_op(item), put_op(claim)]
+    return put_op({PARTITION_KEY: claim_pk, SORT_KEY: claim_sk, ENTITY: "Unique", "channelId": record.id})
 
 
 def get_channel(tenant_id: str, channel_id: str, *, consistent: bool = False) -> ChannelRecord | None:

@@ -27,7 +27,7 @@ from chalicelib.core import clock
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import RouteKind
-from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, delete_op, put_op
+from chalicelib.core.db.store import Table, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import Unauthorized
 
@@ -188,16 +188,14 @@ def bind_bitrix_portal(connect_token: str, member_id: str, domain: str, applicat
         "portalId": route.portal_id,
         "connectedAt": clock.now_iso(),
     }
-    try:
-        Table().transact(
-            [
-                delete_op(connect_pk, keys.ROUTE_SK, condition=Attr(TTL_ATTRIBUTE).gt(now)),
-                put_op(item, condition=_same_tenant_or_free(route.tenant_id)),
-            ]
-        )
-    except TransactionConflict as exc:
-        raise Unauthorized(
-            detail="the connect token was used meanwhile, or the portal is connected to another tenant",
-            code="invalid-signature",
-        ) from exc
+    refused = Unauthorized(
+        detail="the connect token was used meanwhile, or the portal is connected to another tenant",
+        code="invalid-signature",
+    )
+    Table().transact(
+        [
+            delete_op(connect_pk, keys.ROUTE_SK, condition=Attr(TTL_ATTRIBUTE).gt(now)).on_conflict(refused),
+            put_op(item, condition=_same_tenant_or_free(route.tenant_id)).on_conflict(refused),
+        ]
+    )
     return route

@@ -73,15 +73,8 @@ class VersionConflict(Conflict):
     """Raised when an optimistic update finds a different version (someone else wrote first)."""
 
 
-@dataclass
 class TransactionConflict(Conflict):
-    """Raised when a transaction fails on the condition of a write that names no error of its own.
-
-    ``failed`` (0-based indexes of the failed writes) remains only until the last callers that decide by position
-    name their errors on the writes instead (``WriteOp.on_conflict``).
-    """
-
-    failed: tuple[int, ...] = ()
+    """Raised when a transaction fails on the condition of a write that names no error of its own."""
 
 
 WriteAction = Literal["Put", "Update", "Delete", "ConditionCheck"]
@@ -376,7 +369,7 @@ class Table:
                 raise error from exc
             if failed:
                 raise TransactionConflict(
-                    detail=f"a condition failed on write {failed[0] + 1} of {len(items)}", failed=tuple(failed)
+                    detail=f"a condition failed on write {failed[0] + 1} of {len(items)}"
                 ) from exc
             if any(r.get("Code") == "TransactionConflict" for r in reasons):
                 raise Conflict(detail="a concurrent transaction touched the same items; retry", retry=True) from exc
