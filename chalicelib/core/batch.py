@@ -31,7 +31,7 @@ from chalicelib.core.resources import QUEUES, QueueKind, queue_url
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-__all__ = ["Backoff", "GaveUp", "Job", "RetryLater", "consume", "full_jitter", "hide_record"]
+__all__ = ["Backoff", "GaveUp", "Job", "RetryLater", "consume"]
 
 
 class RetryLater(Exception):
@@ -51,7 +51,7 @@ class Backoff:
 
     def seconds(self, attempt: int) -> int:
         """Seconds to wait after failed ``attempt``."""
-        return full_jitter(attempt, self.base_s, self.cap_s)
+        return _full_jitter(attempt, self.base_s, self.cap_s)
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,10 @@ def consume(
             if job.last_attempt:
                 if give_up is not None:
                     give_up(job, exc)
-                hide_record(record, 0)  # its next receive moves it to the DLQ
+                _hide(record, 0)  # its next receive moves it to the DLQ
                 raise GaveUp(f"{queue.value}: failed after {job.attempt} attempts: {exc}") from exc
             if backoff is not None:
-                hide_record(record, backoff.seconds(job.attempt))
+                _hide(record, backoff.seconds(job.attempt))
             logger.info(
                 "queue job will retry", extra={"queue": queue.value, "attempt": job.attempt, "error": str(exc)[:200]}
             )
@@ -149,7 +149,7 @@ def _in_parallel(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None]
     return {"batchItemFailures": failures}
 
 
-def hide_record(record: SQSRecord, seconds: int) -> None:
+def _hide(record: SQSRecord, seconds: int) -> None:
     """Make ``record``'s message visible again in ``seconds`` (a backoff before its next attempt; 0: at once)."""
     name = record.event_source_arn.rsplit(":", 1)[-1]
     aws.sqs().change_message_visibility(
@@ -157,7 +157,7 @@ def hide_record(record: SQSRecord, seconds: int) -> None:
     )
 
 
-def full_jitter(attempt: int, base_s: float, cap_s: float) -> int:
+def _full_jitter(attempt: int, base_s: float, cap_s: float) -> int:
     """Seconds to wait after failed ``attempt``: uniform in [0, min(cap, base * 2^(attempt-1))] (full jitter)."""
     ceiling = min(cap_s, base_s * 2 ** max(attempt - 1, 0))
     return round(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
