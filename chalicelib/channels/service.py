@@ -5,8 +5,9 @@ webhook), a channel's records, its Meta credentials and its activity.
 A number is routed to its tenant by a global ``ROUTE#WAPHONE`` item written with the channel (one tenant per
 number); a portal is paired when it installs the app from the handler URL the tenant got (``?connect=<token>``,
 ``channels.install``), and its OAuth tokens live on their own item (``channels.tokens``). BTRIX's connector on the
-portal's Open Lines follows the mappings (``channels.connector``). One responsibility, the channels' use cases, a
-little over 400 lines.
+portal's Open Lines follows the mappings (``channels.connector``).
+
+One responsibility: the channels' use cases (the relay's reads are a few lines each).
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ ids of our own where they allow it, and half-done work is looked up before it is
 
 Failures: a retryable one (provider unavailable or throttling, our database or a race, an unexpected error) is a
 ``RetryLater`` for the queue helper (``core.batch.consume``), which hides the message for a full-jitter backoff
-(``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's receive count being the attempt;
-after the queue's ``maxReceiveCount`` SQS moves it to the DLQ. A fatal one (credentials refused, the provider rejecting our data, a handler's ``JobFailed``) and a provider event or task no
-handler takes go to the DLQ at once (a workflow action nothing implements is acknowledged: nothing to do). Either
-way the job record says ``failed`` with the error, the integration's sync log and ``lastError`` show it (when the
-handler names its provider), and ``python -m chalicelib.integrations.redrive`` puts the DLQ back on the queue,
-where a failed job runs again.
+(``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's receive count being the attempt; after
+the queue's ``maxReceiveCount`` SQS moves it to the DLQ. A fatal one (credentials refused, the provider rejecting
+our data, a handler's ``JobFailed``) and a provider event or task no handler takes go to the DLQ at once (a workflow
+action nothing implements is acknowledged: nothing to do). Either way the job record says ``failed`` with the error,
+the integration's sync log and ``lastError`` show it (when the handler names its provider), and ``python -m
+chalicelib.integrations.redrive`` puts the DLQ back on the queue, where a failed job runs again.
 """
 
 from __future__ import annotations

@@ -15,8 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "chalicelib"
 MAX_LINES = 400
 MARK = "One responsibility:"
-# Temporary, for the gateway corner (issue 13, helper gw13 splits these modules and removes the lines).
-PENDING_SPLIT = {"chalicelib/conversations/relay.py", "chalicelib/channels/service.py"}
 
 
 def _line_counts() -> dict[str, int]:
@@ -26,7 +24,7 @@ def _line_counts() -> dict[str, int]:
 
 
 def _long_modules() -> list[str]:
-    return [name for name, lines in _line_counts().items() if lines > MAX_LINES and name not in PENDING_SPLIT]
+    return [name for name, lines in _line_counts().items() if lines > MAX_LINES]
 
 
 @pytest.mark.parametrize("name", _long_modules())
@@ -35,9 +33,3 @@ def test_a_long_module_names_its_one_responsibility(name: str) -> None:
     stated = [line for line in docstring.splitlines() if line.startswith(MARK)]
     assert stated, f"{name} is over {MAX_LINES} lines: split it by job, or say '{MARK} ...' in its docstring"
     assert len(stated[0]) > len(MARK) + 10, f"{name}: say which responsibility after '{MARK}'"
-
-
-def test_the_modules_waiting_for_their_split_are_still_long() -> None:
-    counts = _line_counts()
-    done = sorted(name for name in PENDING_SPLIT if counts.get(name, 0) <= MAX_LINES)
-    assert not done, f"{done} are split (or gone): remove them from PENDING_SPLIT"
