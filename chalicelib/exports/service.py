@@ -29,7 +29,7 @@ from chalicelib.access.principal import Principal, require
 from chalicelib.analytics.service import created_count
 from chalicelib.audit.service import audit_op
 from chalicelib.core import aws, clock, idempotency
-from chalicelib.core.batch import process_sqs_batch
+from chalicelib.core.batch import Job, consume
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, WriteOp, tenant_scope
@@ -337,10 +337,10 @@ def handle_batch(raw_event: dict[str, Any]) -> dict[str, Any]:
     """The exports queue's consumer: one slice per message. Errors are retried by the queue; on the last attempt
     (or at once when no retry can help) the export is marked failed with the reason."""
 
-    def handle(record: Any) -> None:
-        body = json.loads(record.body)
+    def handle(job: Job) -> None:
+        body = json.loads(job.body)
         tenant_id, export_id, slice_no = str(body["tenantId"]), str(body["exportId"]), int(body["slice"])
-        attempt = int(record.attributes.approximate_receive_count)
+        attempt = job.attempt
         with tenant_scope(tenant_id):
             try:
                 run_slice(tenant_id, export_id, slice_no)
@@ -354,4 +354,4 @@ def handle_batch(raw_event: dict[str, Any]) -> dict[str, Any]:
                 logger.exception("export failed on its last attempt", extra={"export_id": export_id})
                 _fail(tenant_id, export_id, f"the export failed after {attempt} attempts: {exc}")
 
-    return process_sqs_batch(raw_event, handle)
+    return consume(raw_event, handle, queue=QueueKind.EXPORTS)
