@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -312,28 +311,11 @@ class FakeBitrix24(LoopbackFake):
             self.received.append(entry)
         return status, answer
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                status, answer = fake._answer(self.command, self.path, body, headers)
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_DELETE = _serve  # noqa: N815 - the names http.server dispatches to
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: tests and make run print what matters themselves."""
-
-        return Handler
+    def _respond(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        status, answer = self._answer(method, target, body, headers)
+        return status, json.dumps(answer).encode(), {"Content-Type": "application/json"}
 
 
 # --- REST methods ---------------------------------------------------------------------------------------------------

@@ -30,10 +30,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Answer", "FakeKind", "FakeProvider", "LoopbackFake", "json_handler"]
+__all__ = ["Answer", "FakeKind", "FakeProvider", "LoopbackFake", "Served", "json_handler", "request_handler"]
 
 FakeKind = Literal["twilio", "meta", "ses", "webpush"]
 Reply = tuple[int, dict[str, Any], str | None]
+# What a fake serves for one request: status, body and response headers.
+Served = tuple[int, bytes, dict[str, str]]
 
 
 def _twilio(path: str, body: bytes, headers: dict[str, str]) -> Reply:
@@ -194,6 +196,38 @@ class LoopbackFake:
         with self._lock:
             return [r for r in self.received if 200 <= int(r["status"]) < 300]
 
+    def _respond(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Served:
+        """(status, body, response headers) of one request (``target``: path and query): each fake answers as its
+        provider does."""
+        raise NotImplementedError
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return request_handler(self._respond)
+
+
+def request_handler(respond: Callable[[str, str, bytes, dict[str, str]], Served]) -> type[BaseHTTPRequestHandler]:
+    """A request handler that passes (method, path with query, body, lower-cased headers) to ``respond`` and writes
+    the (status, body, headers) it returns (``Content-Length`` added)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, payload, sent = respond(self.command, self.path, body, headers)
+            self.send_response(status)
+            for name, value in {**sent, "Content-Length": str(len(payload))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - the names http.server dispatches to
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: tests and make run print what matters themselves."""
+
+    return Handler
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -208,28 +242,15 @@ def json_handler(answer: Callable[[str, str, bytes, dict[str, str]], Answer]) ->
     """A request handler that passes (method, path with query, body, lower-cased headers) to ``answer`` and
     writes its ``Answer`` as JSON (no body for 204 and redirects)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            reply = answer(self.command, self.path, body, headers)
-            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
-            self.send_response(reply.status)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            if payload:
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def respond(method: str, target: str, body: bytes, headers: dict[str, str]) -> Served:
+        reply = answer(method, target, body, headers)
+        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        sent = dict(reply.headers)
+        if payload:
+            sent["Content-Type"] = "application/json; charset=UTF-8"
+        return reply.status, payload, sent
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - the names http.server dispatches to
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: tests and make run print what matters themselves."""
-
-    return Handler
+    return request_handler(respond)
 
 
 class FakeProvider(LoopbackFake):
@@ -384,28 +405,12 @@ class FakeProvider(LoopbackFake):
             self.received.append(entry)
         return status, answer
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                status, answer = fake._answer(self.command, urlsplit(self.path).path, body, headers)
-                raw = answer if isinstance(answer, _Raw) else _Raw(json.dumps(answer).encode(), "application/json")
-                payload = raw.content
-                self.send_response(status)
-                self.send_header("Content-Type", raw.content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                if fake.kind == "ses" and status >= 500:
-                    self.send_header("x-amzn-ErrorType", "ServiceUnavailable")
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_DELETE = _serve  # noqa: N815 - the names http.server dispatches to
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: tests and make run print what matters themselves."""
-
-        return Handler
+    def _respond(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        status, answer = self._answer(method, urlsplit(target).path, body, headers)
+        raw = answer if isinstance(answer, _Raw) else _Raw(json.dumps(answer).encode(), "application/json")
+        sent = {"Content-Type": raw.content_type}
+        if self.kind == "ses" and status >= 500:
+            sent["x-amzn-ErrorType"] = "ServiceUnavailable"
+        return status, raw.content, sent

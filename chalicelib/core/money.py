@@ -196,6 +196,18 @@ class Money(BaseModel):
         self._same(other)
         return self.amount >= other.amount
 
+    @property
+    def minor_units(self) -> int:
+        """The amount in the currency's smallest unit (centavos, cents; yen are already whole): what card
+        processors such as Stripe take."""
+        return int(self.amount.scaleb(get_currency_precision(self.currency)))
+
+    @classmethod
+    def of_minor(cls, units: int, currency: str) -> Money:
+        """Inverse of ``minor_units``: 1250 BRL centavos is R$ 12,50."""
+        code = str(currency).strip().upper()
+        return cls(amount=Decimal(units).scaleb(-get_currency_precision(code)), currency=code)
+
     def is_zero(self) -> bool:
         """True when the amount is zero."""
         return self.amount == 0

@@ -118,14 +118,22 @@ class GoogleCalendarCredentials(Credentials):
 
 
 class StripeCredentials(Credentials):
-    """A Stripe secret or restricted key."""
+    """A Stripe secret or restricted key, and the signing secret of the account's webhook endpoint (the endpoint's
+    URL is BTRIX's stripe webhook with ``?tenant=<your tenant id>``; without a secret of its own, events are
+    verified with BTRIX's platform secret)."""
 
     secret_key: SecretStr
+    webhook_secret: SecretStr | None = None
 
     @field_validator("secret_key")
     @classmethod
     def _key(cls, value: SecretStr) -> SecretStr:
         return _matches(r"(sk|rk)_(test|live)_[A-Za-z0-9]{10,247}", value, "a Stripe secret key (sk_… or rk_…)")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None else _matches(r"whsec_[A-Za-z0-9+/=]{16,200}", value, "a signing secret (whsec_…)")
 
     def summary(self) -> dict[str, str]:
         """Whether the key is a test or a live one."""
@@ -133,9 +141,11 @@ class StripeCredentials(Credentials):
 
 
 class MercadoPagoCredentials(Credentials):
-    """A MercadoPago access token."""
+    """A MercadoPago access token, and the secret MercadoPago signs the application's notifications with
+    (``x-signature``; without one, notifications are verified with BTRIX's platform secret)."""
 
     access_token: SecretStr
+    webhook_secret: SecretStr | None = Field(default=None, min_length=16, max_length=200)
 
     @field_validator("access_token")
     @classmethod

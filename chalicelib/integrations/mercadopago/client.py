@@ -1,17 +1,98 @@
-"""MercadoPago API calls with the tenant's access token."""
+"""MercadoPago API calls with a tenant's access token, over the shared httpx client.
+
+The one MercadoPago client of BTRIX: payment links (Checkout Pro preferences) use it today, subscription billing
+will add its ``/preapproval`` calls here. Calls take and return MercadoPago's own JSON (documented field names);
+amounts are JSON numbers on the wire and ``Decimal`` on our side (parsed with ``parse_float=Decimal``, and a
+``Decimal`` we send becomes a number). Every create carries ``X-Idempotency-Key`` (mandatory for refunds).
+Failures are ``ProviderError`` (``integrations.http.send``). The API base is ``Settings.mercadopago_api_url``.
+"""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from typing import Any
+
 from chalicelib.core.config import get_settings
-from chalicelib.integrations.http import json_object, send
+from chalicelib.integrations.http import ProviderError, send
 from chalicelib.integrations.models import MercadoPagoCredentials
 
-__all__ = ["whoami"]
+__all__ = ["create_preference", "get_payment", "refund_payment", "update_preference", "whoami"]
+
+_WHAT = "MercadoPago"
+
+
+def _url(path: str) -> str:
+    return get_settings().mercadopago_api_url.rstrip("/") + path
+
+
+def _headers(credentials: MercadoPagoCredentials, idempotency_key: str | None = None) -> dict[str, str]:
+    headers = {
+        "Authorization": f"Bearer {credentials.access_token.get_secret_value()}",
+        "Content-Type": "application/json",
+    }
+    if idempotency_key is not None:
+        headers["X-Idempotency-Key"] = idempotency_key
+    return headers
+
+
+def _number(value: Any) -> Any:
+    # MercadoPago's amounts are JSON numbers; ours are Decimals, which become numbers only here, at the wire.
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, default=_number, separators=(",", ":")).encode()
+
+
+def _object(content: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(content, parse_float=Decimal)
+    except ValueError as exc:
+        raise ProviderError("error", f"{_WHAT} did not answer with JSON") from exc
+    if not isinstance(body, dict):
+        raise ProviderError("error", f"{_WHAT} did not answer with a JSON object")
+    return body
+
+
+def create_preference(
+    credentials: MercadoPagoCredentials, preference: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    """``POST /checkout/preferences`` → ``{id, init_point, …}`` (a Checkout Pro payment page)."""
+    url, headers, body = _url("/checkout/preferences"), _headers(credentials, idempotency_key), _encode(preference)
+    return _object(send(_WHAT, lambda http: http.post(url, headers=headers, content=body)).content)
+
+
+def update_preference(
+    credentials: MercadoPagoCredentials, preference_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """``PUT /checkout/preferences/<id>`` (e.g. ``expiration_date_to`` now: nobody can pay it any more)."""
+    url, headers, body = _url(f"/checkout/preferences/{preference_id}"), _headers(credentials), _encode(changes)
+    return _object(send(_WHAT, lambda http: http.put(url, headers=headers, content=body)).content)
+
+
+def get_payment(credentials: MercadoPagoCredentials, payment_id: str) -> dict[str, Any]:
+    """``GET /v1/payments/<id>``: the authoritative state of a payment a notification is about (``status``,
+    ``status_detail``, ``external_reference``, ``transaction_amount``, ``currency_id``, ``fee_details``,
+    ``refunds``)."""
+    url, headers = _url(f"/v1/payments/{payment_id}"), _headers(credentials)
+    return _object(send(_WHAT, lambda http: http.get(url, headers=headers)).content)
+
+
+def refund_payment(
+    credentials: MercadoPagoCredentials, payment_id: str, amount: Decimal | None, *, idempotency_key: str
+) -> dict[str, Any]:
+    """``POST /v1/payments/<id>/refunds``: ``{amount}`` for a partial refund, an empty body for all that is left.
+    Returns the refund (``id``, ``amount``, ``status``)."""
+    url, headers = _url(f"/v1/payments/{payment_id}/refunds"), _headers(credentials, idempotency_key)
+    body = _encode({} if amount is None else {"amount": amount})
+    return _object(send(_WHAT, lambda http: http.post(url, headers=headers, content=body)).content)
 
 
 def whoami(credentials: MercadoPagoCredentials) -> str:
     """The seller the token belongs to (``GET /users/me``)."""
-    url = get_settings().mercadopago_api_url.rstrip("/") + "/users/me"
-    headers = {"Authorization": f"Bearer {credentials.access_token.get_secret_value()}"}
-    user = json_object("MercadoPago", send("MercadoPago", lambda http: http.get(url, headers=headers)))
+    url, headers = _url("/users/me"), _headers(credentials)
+    user = _object(send(_WHAT, lambda http: http.get(url, headers=headers)).content)
     return f"{user.get('nickname') or user.get('email') or 'user'} ({user.get('id')})"

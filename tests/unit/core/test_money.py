@@ -190,3 +190,12 @@ def test_json_amount_is_a_string_and_parses_back() -> None:
 def test_format_follows_the_locale() -> None:
     assert Money.of("1234.5", "BRL").format("pt-BR") == "R$\xa01.234,50"
     assert Money.of("1234.5", "USD").format("en-US") == "$1,234.50"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "units"), [("12.50", "BRL", 1250), ("0.01", "USD", 1), ("500", "JPY", 500)]
+)
+def test_minor_units_round_trip(amount: str, currency: str, units: int) -> None:
+    money = Money.of(amount, currency)
+    assert money.minor_units == units
+    assert Money.of_minor(units, currency.lower()) == money
