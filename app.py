@@ -32,6 +32,7 @@ from chalicelib.live import service as live
 from chalicelib.notifications import delivery as notification_delivery
 from chalicelib.notifications.routes import blueprint as notifications
 from chalicelib.orders.routes import blueprint as orders
+from chalicelib.payments.routes import blueprint as payments
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.sales.routes import blueprint as sales
 from chalicelib.tenants.routes import blueprint as tenants
@@ -58,6 +59,7 @@ for blueprint in (
     inventory,
     customers,
     orders,
+    payments,
     appointments,
     webhooks,
     notifications,

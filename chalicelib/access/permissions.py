@@ -93,6 +93,7 @@ class Permission(StrEnum):
     DATA_EXPORT = "data:export"
     PAYMENTS_READ = "payments:read"
     PAYMENTS_WRITE = "payments:write"
+    PAYMENT_LINKS = "payment_links:manage"
     FINANCE_READ = "finance:read"
     FINANCE_WRITE = "finance:write"
     MARKETPLACE_READ = "marketplace:read"
@@ -142,6 +143,7 @@ _MANAGER = (
         P.DATA_EXPORT,
         P.PAYMENTS_READ,
         P.PAYMENTS_WRITE,
+        P.PAYMENT_LINKS,
         P.FINANCE_READ,
         P.MARKETPLACE_READ,
         P.MARKETPLACE_WRITE,
@@ -166,6 +168,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.APPOINTMENTS_READ,
             P.APPOINTMENTS_WRITE,
             P.PAYMENTS_READ,
+            P.PAYMENT_LINKS,
         }
     ),
     Role.KITCHEN: frozenset(
@@ -183,6 +186,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.CONVERSATIONS_READ,
             P.CONVERSATIONS_WRITE,
             P.APPOINTMENTS_READ,
+            P.PAYMENT_LINKS,
         }
     ),
     Role.SALES_REP: frozenset(

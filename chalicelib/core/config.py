@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     integration_retry_max_s: float = Field(default=1800.0, ge=0, le=43_200)
     mercadopago_api_url: str = "https://api.mercadopago.com"
     stripe_api_url: str = "https://api.stripe.com"
+    # Payment links: the public URL of GET /pay where customers open them (https://pay.example.com/pay; empty:
+    # <app_base_url>/pay), and the mercadopago webhook function's URL that preferences name for notifications.
+    payment_link_base_url: str = ""
+    mercadopago_notification_url: str = ""
     # Inbound email arrives for <tenantId>@<this domain> (functions/email.py); empty: any domain.
     inbound_email_domain: str = ""
     password_min_length: int = Field(default=10, ge=8)

@@ -123,7 +123,7 @@ class RuleDef:
 RULES: tuple[RuleDef, ...] = (
     RuleDef(
         "live-updates",
-        ("order.*", "appointment.*", "notification.sent", "notification.failed", "message.received"),
+        ("order.*", "appointment.*", "payment.*", "notification.sent", "notification.failed", "message.received"),
         QueueKind.LIVE_UPDATES,
     ),
     # Every event: the webhooks' fan-out matches it against each tenant's endpoints and their filters.

@@ -1,9 +1,10 @@
 """MercadoPago notifications: ``x-signature`` (``ts``, ``v1``) over ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;``.
 
 The tenant is in the notification URL we give each preference (``…/hooks/mercadopago?tenant=<id>``;
-MercadoPago adds ``data.id`` and ``type``). That parameter is not signed, so the consumer fetches the payment
-(as MercadoPago asks: the notification only says something changed) and checks that its
-``external_reference`` names the same tenant before acting. Recorded once per notification.
+MercadoPago adds ``data.id`` and ``type``). That parameter is not signed: the notification is verified with the
+secret of that tenant's own MercadoPago application (its integration's ``webhookSecret``; BTRIX's when it has
+none), and the consumer fetches the payment (as MercadoPago asks: the notification only says something changed)
+and checks that its ``external_reference`` names the same tenant before acting. Recorded once per notification.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import Any
 
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
-from chalicelib.core.resources import MERCADOPAGO_WEBHOOK_SECRET, QueueKind, secret_name
-from chalicelib.core.secrets import get_secret
+from chalicelib.core.resources import MERCADOPAGO_WEBHOOK_SECRET, QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_mercadopago
-from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none
+from chalicelib.integrations.models import Provider
 
 __all__ = ["PROVIDER", "handle"]
 
@@ -39,10 +40,10 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     """Verify the signed manifest, route by the URL's tenant, record once, enqueue to integrations."""
     data_id = request.query.get("data.id")
     request_id = request.header("x-request-id")
-    secret = get_secret(secret_name(MERCADOPAGO_WEBHOOK_SECRET))
+    tenant_id = tenant_id_or_none(request.query.get("tenant"))
+    secret = signing_secret(tenant_id, Provider.MERCADOPAGO, MERCADOPAGO_WEBHOOK_SECRET)
     signed_at = verify_mercadopago(secret, request.header("x-signature"), request_id, data_id)
     payload = _body(request)
-    tenant_id = tenant_id_or_none(request.query.get("tenant"))
     if tenant_id is None:
         logger.info("mercadopago notification without a tenant", extra={"dataId": data_id})
         return accepted({"received": True, "recorded": 0})

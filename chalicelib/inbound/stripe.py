@@ -1,8 +1,10 @@
 """Stripe webhooks: ``Stripe-Signature`` verified by the SDK (``stripe.Webhook.construct_event``, 300 s).
 
-The tenant is the one we named when creating the payment link: ``metadata.tenantId`` of the event's object
-(Checkout Sessions, and the PaymentIntent through ``payment_intent_data.metadata``), else the Checkout
-Session's ``client_reference_id``. The event goes to the integrations queue once per event id.
+The tenant is the one the endpoint's URL names (``?tenant=<id>``: a tenant's own Stripe account, whose events
+are verified with its integration's ``webhookSecret``), else the one we named when creating the payment link:
+``metadata.tenantId`` of the event's object (Checkout Sessions, and the PaymentIntent through
+``payment_intent_data.metadata``), else the Checkout Session's ``client_reference_id``; events of no tenant's own
+account are verified with BTRIX's secret. The event goes to the integrations queue once per event id.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from typing import Any
 
 from chalicelib.core.errors import MalformedRequest, Unauthorized
 from chalicelib.core.observability import logger
-from chalicelib.core.resources import STRIPE_WEBHOOK_SECRET, QueueKind, secret_name
-from chalicelib.core.secrets import get_secret
+from chalicelib.core.resources import STRIPE_WEBHOOK_SECRET, QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
-from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none
+from chalicelib.integrations.models import Provider
 
 __all__ = ["PROVIDER", "SIGNATURE_TOLERANCE_S", "handle", "tenant_of"]
 
@@ -33,10 +35,16 @@ def tenant_of(event: Mapping[str, Any]) -> str | None:
 
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
-    """Verify with the SDK, route by metadata, record once per event id, enqueue."""
+    """Verify with the SDK, route by the URL's tenant or the metadata, record once per event id, enqueue."""
     import stripe
 
-    secret = get_secret(secret_name(STRIPE_WEBHOOK_SECRET))
+    claimed = tenant_id_or_none(request.query.get("tenant"))
+    if claimed is None:
+        try:
+            claimed = tenant_of(json.loads(request.body))
+        except (ValueError, AttributeError):
+            claimed = None  # not JSON (or not an event): the signature check below refuses it
+    secret = signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET)
     try:
         stripe.Webhook.construct_event(
             request.body, request.header("stripe-signature"), secret, tolerance=SIGNATURE_TOLERANCE_S
@@ -49,7 +57,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         raise MalformedRequest(detail="the event is not JSON") from exc
     # The SDK checked the signature and the JSON; the plain dict is what the consumer gets.
     payload: dict[str, Any] = json.loads(request.body)
-    tenant_id = tenant_of(payload)
+    tenant_id = claimed or tenant_of(payload)
     if tenant_id is None:
         # Not one of ours (an event of the account that no BTRIX payment link made): nothing to do, no retry.
         logger.info(

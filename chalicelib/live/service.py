@@ -36,6 +36,7 @@ TENANT_ROOM = "tenant"
 LIVE_EVENTS: tuple[tuple[str, str], ...] = (
     ("order.", "order:update"),
     ("appointment.", "appointment:update"),
+    ("payment.", "payment:update"),
     ("notification.", "notification"),
     ("message.received", "message:new"),
 )

@@ -50,6 +50,7 @@ from chalicelib.tenants.service import load_tenant
 __all__ = [
     "apply_status",
     "create_notification",
+    "customer_locale",
     "get_notification",
     "get_preferences",
     "get_settings",
@@ -372,6 +373,14 @@ def _preferences(customer: CustomerRecord, stored: StoredPreferences | None) -> 
         marketing=marketing,
         updated_at=stored.updated_at,
     )
+
+
+def customer_locale(tenant_id: str, customer_id: str) -> str | None:
+    """The language a customer chose for their messages, or None (then the tenant's applies). For capabilities that
+    show the customer something outside a message (the payment pages)."""
+    stored = store.get_preferences(tenant_id, customer_id) or {}
+    locale = stored.get("locale")
+    return str(locale) if locale else None
 
 
 def get_preferences(principal: Principal, customer_id: str) -> NotificationPreferences:

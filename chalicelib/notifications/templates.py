@@ -212,9 +212,37 @@ _CUSTOMER: dict[str, Texts] = {
         "en-US": ("Service scheduled", "{{ customerName }}, your service with {{ tenantName }} is scheduled."),
         "es-ES": ("Servicio programado", "{{ customerName }}, tu servicio con {{ tenantName }} está programado."),
     },
+    "payment.receipt": {
+        "pt-BR": (
+            "Pagamento recebido",
+            "{{ customerName }}, recebemos seu pagamento de {{ amount }} ({{ provider }}) do pedido #{{ orderNumber }} na {{ tenantName }}. Comprovante {{ paymentId }}. Obrigado!",
+        ),
+        "en-US": (
+            "Payment received",
+            "{{ customerName }}, we received your payment of {{ amount }} ({{ provider }}) for order #{{ orderNumber }} at {{ tenantName }}. Receipt {{ paymentId }}. Thank you!",
+        ),
+        "es-ES": (
+            "Pago recibido",
+            "{{ customerName }}, recibimos tu pago de {{ amount }} ({{ provider }}) del pedido #{{ orderNumber }} en {{ tenantName }}. Comprobante {{ paymentId }}. ¡Gracias!",
+        ),
+    },
 }
 
 _STAFF: dict[str, Texts] = {
+    "payment.mismatch": {
+        "pt-BR": (
+            "Pagamento com valor divergente",
+            "O pagamento {{ paymentId }} ({{ provider }}) do pedido {{ orderNumber }} foi de {{ paid }}, mas o pedido é de {{ expected }}. O pedido continua em aberto; reembolse o pagamento (POST /payments/{{ paymentId }}/refunds) e envie um novo link.",
+        ),
+        "en-US": (
+            "Payment with the wrong amount",
+            "Payment {{ paymentId }} ({{ provider }}) of order {{ orderNumber }} was {{ paid }}, but the order is {{ expected }}. The order stays unpaid; refund the payment (POST /payments/{{ paymentId }}/refunds) and send a new link.",
+        ),
+        "es-ES": (
+            "Pago con importe distinto",
+            "El pago {{ paymentId }} ({{ provider }}) del pedido {{ orderNumber }} fue de {{ paid }}, pero el pedido es de {{ expected }}. El pedido sigue sin pagar; reembolsa el pago (POST /payments/{{ paymentId }}/refunds) y envía un nuevo enlace.",
+        ),
+    },
     "order.new": {
         "pt-BR": ("Novo pedido", "Novo pedido #{{ orderNumber }}: {{ total }}."),
         "en-US": ("New order", "New order #{{ orderNumber }}: {{ total }}."),
@@ -323,6 +351,7 @@ _URGENT = frozenset(
         "appointment.reminder_1h",
         "appointment.pet_ready",
         "order.new",
+        "payment.receipt",
         "user.invitation",
         "auth.verification_code",
     }

@@ -21,6 +21,7 @@ __all__ = [
     "OrderLine",
     "OrderLineRequest",
     "OrderListQuery",
+    "OrderPaymentStatus",
     "OrderRecord",
     "OrderTotals",
     "StockState",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 Channel = Literal["web", "whatsapp", "pos"]
+OrderPaymentStatus = Literal["unpaid", "paid", "partially_refunded", "refunded"]
 
 
 class OrderLineRequest(ApiModel):
@@ -101,6 +103,12 @@ class Order(ApiModel):
     created_at: str
     updated_at: str
     status_changed_at: str | None = None
+    payment_status: OrderPaymentStatus = Field(
+        default="unpaid", description="Set by the payments capability as the order's payment goes through"
+    )
+    payment_id: str | None = Field(default=None, description="The payment that paid the order (GET /payments/{id})")
+    paid_at: str | None = None
+    amount_refunded: Money | None = None
     version: int = 1
 
 

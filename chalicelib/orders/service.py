@@ -4,6 +4,12 @@ The status flow belongs to the workflow engine; this module registers orders wit
 change means for an order, in the same transaction: the by-status list entry, and stock: reserved when the
 order is accepted (it leaves its initial status), released when it ends cancelled, consumed when it ends
 completed.
+
+Orders are also what payment links pay: this module registers them with ``payments.payables``. Payments learns
+an order's total, customer and channel (``describe``), and tells the order when it is paid or refunded
+(``record_payment``): ``paymentStatus``, ``paymentId``, ``paidAt`` and ``amountRefunded`` are set on it, and a
+paid order makes the transition its flow declares with ``trigger: payment`` from where it stands (PENDING → PAID
+in the built-in restaurant and retail flows); a flow without one keeps the order where it is, paid.
 """
 
 from __future__ import annotations
@@ -36,11 +42,13 @@ from chalicelib.orders.models import (
     UpdateOrderRequest,
 )
 from chalicelib.orders.totals import Priced, price_line, sum_lines
+from chalicelib.payments import payables
 from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import engine
 from chalicelib.workflows.engine import EntitySpec, TransitionContext, TransitionEffects
 from chalicelib.workflows.models import EntityType, HistoryEntry
+from chalicelib.workflows.service import system_actor, workflow_version
 
 __all__ = ["create_order", "get_order", "list_orders", "order_history", "transition_order", "update_order"]
 
@@ -263,3 +271,74 @@ def order_history(principal: Principal, order_id: str, params: PageParams) -> Pa
     """The order's status changes, oldest first."""
     _may_read(principal, _load(principal, order_id))
     return engine.history(principal.tenant_id, ENTITY_TYPE, order_id, params)
+
+
+_PAYMENT_ATTEMPTS = 3
+
+
+class _OrderPayables:
+    """Orders as ``payments.payables`` see them."""
+
+    def describe(self, tenant_id: str, payable_id: str, reader: Principal | None) -> payables.Payable:
+        """The order's total, customer and channel; ``closed`` when it ended cancelled."""
+        item = store.get_order(tenant_id, payable_id, consistent=True)
+        if item is None:
+            raise NotFound(detail=f"no order {payable_id}")
+        if reader is not None:
+            _may_read(reader, item)
+        order = _order(item)
+        status = workflow_version(tenant_id, EntityType.ORDER, order.workflow_version).definition.status(order.status)
+        closed = f"the order is {order.status}" if status.terminal and status.outcome == "cancelled" else None
+        return payables.Payable(
+            kind=ENTITY_TYPE,
+            id=order.id,
+            label=f"#{order.number}",
+            total=order.totals.total,
+            customer_id=order.customer_id,
+            channel=order.channel,
+            closed=closed,
+        )
+
+    def record_payment(self, tenant_id: str, payable_id: str, state: payables.PaymentState) -> None:
+        """Set the payment fields on the order and, once paid, make its flow's ``payment`` transition."""
+        for _ in range(_PAYMENT_ATTEMPTS):
+            item = store.get_order(tenant_id, payable_id, consistent=True)
+            if item is None:
+                raise NotFound(detail=f"no order {payable_id}")
+            wanted: dict[str, Any] = {"paymentStatus": state.status, "paymentId": state.payment_id}
+            if state.status == "paid":
+                wanted["paidAt"] = item.get("paidAt") or state.at
+            if not state.refunded.is_zero():
+                wanted["amountRefunded"] = state.refunded.model_dump()
+            if any(item.get(name) != value for name, value in wanted.items()):
+                changes = {**wanted, "updatedAt": clock.isoformat(clock.now())}
+                before = {name: item.get(name) for name in wanted}
+                event = new_event("order.updated", tenant_id, {"paymentStatus": state.status}, subject=payable_id)
+                ops = [
+                    update_op(*store.order_key(tenant_id, payable_id), changes, expected_version=int(item["version"])),
+                    audit_op(
+                        system_actor(tenant_id),
+                        "order.payment_recorded",
+                        Kind.ORDER,
+                        payable_id,
+                        before=before,
+                        after=wanted,
+                    ),
+                    event_put_op(event),
+                ]
+                try:
+                    Table().transact(ops)
+                except TransactionConflict:
+                    continue
+            if state.status != "paid":
+                return
+            note = f"paid (payment {state.payment_id})"
+            try:
+                engine.transition_on(tenant_id, ENTITY_TYPE, payable_id, "payment", note)
+            except VersionConflict:
+                continue
+            return
+        raise Conflict(detail=f"the order {payable_id} kept changing while its payment was recorded; retry")
+
+
+payables.register(ENTITY_TYPE, _OrderPayables())

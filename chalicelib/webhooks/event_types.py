@@ -138,10 +138,11 @@ class OrderCreatedData(EventData):
 
 
 class OrderUpdatedData(EventData):
-    """An order was reassigned or its notes changed (only the fields that changed are present)."""
+    """An order was reassigned, its notes changed or its payment status moved (only what changed is present)."""
 
     assigned_to: str | None = None
     notes: str | None = None
+    payment_status: Literal["unpaid", "paid", "partially_refunded", "refunded"] | None = None
 
 
 class AppointmentBookedData(EventData):
@@ -329,6 +330,47 @@ class IntegrationData(EventData):
     )
 
 
+class PaymentSucceededData(EventData):
+    """A customer paid an order (what finance records as income). ``duplicateOf``: the order was paid already by
+    that payment, and BTRIX refunds this one (a ``payment.refunded`` follows)."""
+
+    order_id: str
+    provider: Literal["stripe", "mercadopago"]
+    provider_payment_id: str
+    amount: Money
+    paid_at: str | None = None
+    fee: Money | None = Field(default=None, description="What the provider kept, when it reports it")
+    net: Money | None = None
+    link_id: str | None = None
+    customer_id: str | None = None
+    duplicate_of: str | None = None
+
+
+class PaymentFailedData(EventData):
+    """A payment of an order failed: declined, or not the order's amount (``amount_mismatch``: the order stays
+    unpaid and the tenant's admins are told)."""
+
+    order_id: str
+    provider: Literal["stripe", "mercadopago"]
+    provider_payment_id: str
+    amount: Money
+    reason: str
+
+
+class PaymentRefundedData(EventData):
+    """Money of a payment went back to the customer (asked through the API, made by BTRIX for a second payment,
+    or made in the provider's dashboard); ``full`` when nothing of the payment is left."""
+
+    order_id: str
+    provider: Literal["stripe", "mercadopago"]
+    refund_id: str
+    amount: Money
+    amount_refunded: Money = Field(description="Everything refunded of the payment so far")
+    full: bool
+    requested_by: str = Field(description="A user id, 'system' (BTRIX by itself) or 'provider' (its dashboard)")
+    reason: str | None = None
+
+
 class WorkflowActionData(EventData):
     """An entity entered a status whose flow emits this event (``emit_webhook`` action)."""
 
@@ -401,7 +443,12 @@ _DOMAIN: tuple[EventTypeDef, ...] = (
     EventTypeDef("customer.updated", "A customer changed.", ChangedData),
     EventTypeDef("customer.deleted", "A customer was deleted.", NoData),
     EventTypeDef("order.created", "An order was placed.", OrderCreatedData),
-    EventTypeDef("order.updated", "An order was reassigned or its notes changed.", OrderUpdatedData),
+    EventTypeDef("order.updated", "An order was reassigned, or its notes or payment status changed.", OrderUpdatedData),
+    EventTypeDef("payment.succeeded", "A customer paid an order through a payment link.", PaymentSucceededData),
+    EventTypeDef(
+        "payment.failed", "A payment of an order failed (declined, or not the order's amount).", PaymentFailedData
+    ),
+    EventTypeDef("payment.refunded", "Money of a payment went back to the customer.", PaymentRefundedData),
     EventTypeDef("appointment.booked", "An appointment was booked.", AppointmentBookedData),
     EventTypeDef("appointment.rescheduled", "An appointment moved.", AppointmentRescheduledData),
     EventTypeDef("workflow.updated", "A status flow got a new version.", WorkflowUpdatedData),

@@ -71,6 +71,14 @@ def _moves(*moves: tuple[str, str, tuple[str, ...]]) -> list[Json]:
     return [{"from": source, "to": target, "roles": list(roles)} for source, target, roles in moves]
 
 
+def _on_payment(source: str, target: str = "PAID") -> Json:
+    """The move a payment through a payment link makes by itself (a manager may also make it, for cash)."""
+    return {"from": source, "to": target, "roles": list(_MANAGERS), "trigger": "payment"}
+
+
+_PAID = ("Pago", "Paid", "Pagado")
+
+
 def _flow(entity_type: EntityType, initial: str, statuses: list[Json], transitions: list[Json]) -> WorkflowDefinition:
     return WorkflowDefinition.model_validate(
         {"entityType": entity_type, "initial": initial, "statuses": statuses, "transitions": transitions}
@@ -82,7 +90,8 @@ _COMPLETED = ("Concluído", "Completed", "Completado")
 
 
 def restaurant_order(entity_type: EntityType) -> WorkflowDefinition:
-    """Seed flow: PENDING → CONFIRMED → PREPARING → READY → DELIVERED/COMPLETED; unconfirmed for 15 min: cancelled."""
+    """Seed flow: PENDING → CONFIRMED → PREPARING → READY → DELIVERED/COMPLETED; unconfirmed for 15 min: cancelled.
+    An order paid through its payment link while PENDING moves to PAID by itself, then on as a confirmed one."""
     e = entity_type.value
     return _flow(
         entity_type,
@@ -94,6 +103,7 @@ def restaurant_order(entity_type: EntityType) -> WorkflowDefinition:
                 on_enter=(_notify(f"{e}.received", "customer"), _notify(f"{e}.new", "tenant_admins", "push")),
                 timers=({"afterSeconds": 15 * 60, "transitionTo": "CANCELLED"},),
             ),
+            _status("PAID", _PAID),
             _status(
                 "CONFIRMED",
                 ("Confirmado", "Confirmed", "Confirmado"),
@@ -110,17 +120,23 @@ def restaurant_order(entity_type: EntityType) -> WorkflowDefinition:
             _status("COMPLETED", _COMPLETED, terminal=True, on_enter=(_webhook(f"{e}.completed"),)),
             _status("CANCELLED", _CANCELLED, terminal=True, on_enter=(_notify(f"{e}.cancelled", "customer"),)),
         ],
-        _moves(
-            ("PENDING", "CONFIRMED", _FLOOR),
-            ("CONFIRMED", "PREPARING", _KITCHEN),
-            ("PREPARING", "READY", _KITCHEN),
-            ("READY", "DELIVERED", _FLOOR),
-            ("READY", "COMPLETED", _FLOOR),
-            ("PENDING", "CANCELLED", _FLOOR),
-            ("CONFIRMED", "CANCELLED", _FLOOR),
-            ("PREPARING", "CANCELLED", _MANAGERS),
-            ("READY", "CANCELLED", _MANAGERS),
-        ),
+        [
+            *_moves(
+                ("PENDING", "CONFIRMED", _FLOOR),
+                ("PAID", "CONFIRMED", _FLOOR),
+                ("PAID", "PREPARING", _KITCHEN),
+                ("CONFIRMED", "PREPARING", _KITCHEN),
+                ("PREPARING", "READY", _KITCHEN),
+                ("READY", "DELIVERED", _FLOOR),
+                ("READY", "COMPLETED", _FLOOR),
+                ("PENDING", "CANCELLED", _FLOOR),
+                ("PAID", "CANCELLED", _MANAGERS),
+                ("CONFIRMED", "CANCELLED", _FLOOR),
+                ("PREPARING", "CANCELLED", _MANAGERS),
+                ("READY", "CANCELLED", _MANAGERS),
+            ),
+            _on_payment("PENDING"),
+        ],
     )
 
 
@@ -259,8 +275,8 @@ def appointment(entity_type: EntityType) -> WorkflowDefinition:
 
 
 def retail_order(entity_type: EntityType) -> WorkflowDefinition:
-    """PENDING (payment link; reminder after 48 h) → CONFIRMED → SHIPPED → DELIVERED, or READY_FOR_PICKUP →
-    COMPLETED; CANCELLED before shipping."""
+    """PENDING (payment link; reminder after 48 h) → PAID (by the payment itself) or CONFIRMED (by hand) → SHIPPED →
+    DELIVERED, or READY_FOR_PICKUP → COMPLETED; CANCELLED before shipping."""
     e = entity_type.value
     return _flow(
         entity_type,
@@ -272,6 +288,7 @@ def retail_order(entity_type: EntityType) -> WorkflowDefinition:
                 on_enter=({"kind": "send_payment_link"},),
                 timers=({"afterSeconds": 2 * DAY, "remind": _remind(f"{e}.payment_reminder", "customer")},),
             ),
+            _status("PAID", _PAID),
             _status(
                 "CONFIRMED",
                 ("Confirmado", "Confirmed", "Confirmado"),
@@ -292,15 +309,21 @@ def retail_order(entity_type: EntityType) -> WorkflowDefinition:
             _status("COMPLETED", _COMPLETED, terminal=True, on_enter=(_webhook(f"{e}.completed"),)),
             _status("CANCELLED", _CANCELLED, terminal=True, on_enter=(_notify(f"{e}.cancelled", "customer"),)),
         ],
-        _moves(
-            ("PENDING", "CONFIRMED", _FLOOR),
-            ("CONFIRMED", "SHIPPED", _FLOOR),
-            ("SHIPPED", "DELIVERED", _FLOOR),
-            ("CONFIRMED", "READY_FOR_PICKUP", _FLOOR),
-            ("READY_FOR_PICKUP", "COMPLETED", _FLOOR),
-            ("PENDING", "CANCELLED", _FLOOR),
-            ("CONFIRMED", "CANCELLED", _MANAGERS),
-        ),
+        [
+            *_moves(
+                ("PENDING", "CONFIRMED", _FLOOR),
+                ("CONFIRMED", "SHIPPED", _FLOOR),
+                ("PAID", "SHIPPED", _FLOOR),
+                ("SHIPPED", "DELIVERED", _FLOOR),
+                ("CONFIRMED", "READY_FOR_PICKUP", _FLOOR),
+                ("PAID", "READY_FOR_PICKUP", _FLOOR),
+                ("READY_FOR_PICKUP", "COMPLETED", _FLOOR),
+                ("PENDING", "CANCELLED", _FLOOR),
+                ("CONFIRMED", "CANCELLED", _MANAGERS),
+                ("PAID", "CANCELLED", _MANAGERS),
+            ),
+            _on_payment("PENDING"),
+        ],
     )
 
 

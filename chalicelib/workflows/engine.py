@@ -26,6 +26,7 @@ from chalicelib.workflows.transitions import (
     refresh_timers,
     start,
     transition,
+    transition_on,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "refresh_timers",
     "start",
     "transition",
+    "transition_on",
 ]

@@ -31,7 +31,7 @@ __all__ = [
     "spec_of",
 ]
 
-Trigger = Literal["user", "timer"]
+Trigger = Literal["user", "timer", "payment"]
 # Attributes of the entity item the engine sets and owners must not change themselves.
 STATUS = "status"
 STATUS_CHANGED_AT = "statusChangedAt"

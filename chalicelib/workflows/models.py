@@ -177,11 +177,16 @@ class StatusDef(ApiModel):
 
 
 class TransitionDef(ApiModel):
-    """An allowed move between two statuses and the roles that may make it."""
+    """An allowed move between two statuses and the roles that may make it; a ``trigger`` transition is also
+    made by BTRIX itself when that happens (``payment``: the entity was paid through a payment link)."""
 
     from_: StatusName = Field(alias="from")
     to: StatusName
     roles: list[Role] = Field(min_length=1)
+    trigger: Literal["payment"] | None = Field(
+        default=None,
+        description="Made automatically when this happens to an entity in the from status (payment: it was paid)",
+    )
 
 
 class WorkflowBody(ApiModel):
@@ -211,6 +216,10 @@ class WorkflowDefinition(WorkflowBody):
     def find_transition(self, from_: str, to: str) -> TransitionDef | None:
         """The declared transition from ``from_`` to ``to``, if any."""
         return next((t for t in self.transitions if t.from_ == from_ and t.to == to), None)
+
+    def triggered_transition(self, from_: str, trigger: str) -> TransitionDef | None:
+        """The transition ``trigger`` makes from ``from_``, if the flow declares one."""
+        return next((t for t in self.transitions if t.from_ == from_ and t.trigger == trigger), None)
 
     def label(self, status: str, locale: str) -> str:
         """The status's label in ``locale`` (then its language, then the name itself)."""
@@ -273,8 +282,8 @@ class HistoryEntry(ApiModel):
     id: str
     from_: str = Field(alias="from")
     to: str
-    actor_id: str = Field(description="The user who made it, or 'system' for a timer")
-    trigger: Literal["user", "timer"]
+    actor_id: str = Field(description="The user who made it, or 'system' for a timer or a payment")
+    trigger: Literal["user", "timer", "payment"]
     note: str | None = None
     version: int = Field(description="The entity's version after the change")
     at: str
@@ -309,6 +318,7 @@ def _fields(definition: WorkflowBody, prefix: str) -> list[FieldError]:
         errors.append(FieldError(f"{prefix}.initial", "the initial status cannot be terminal", "terminal"))
 
     seen: set[tuple[str, str]] = set()
+    triggered: set[tuple[str, str]] = set()
     outgoing: dict[str, set[str]] = {}
     for i, transition in enumerate(definition.transitions):
         where = f"{prefix}.transitions[{i}]"
@@ -329,6 +339,11 @@ def _fields(definition: WorkflowBody, prefix: str) -> list[FieldError]:
         if len(set(transition.roles)) != len(transition.roles):
             errors.append(FieldError(f"{where}.roles", "a role is listed twice", "duplicate"))
         outgoing.setdefault(transition.from_, set()).add(transition.to)
+        if transition.trigger is not None:
+            if (transition.from_, transition.trigger) in triggered:
+                message = f"{transition.from_} already has a {transition.trigger} transition: one per status"
+                errors.append(FieldError(f"{where}.trigger", message, "duplicate"))
+            triggered.add((transition.from_, transition.trigger))
 
     for i, status in enumerate(definition.statuses):
         where = f"{prefix}.statuses[{i}]"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,7 +46,7 @@ from chalicelib.workflows.entities import (
     spec_of,
 )
 from chalicelib.workflows.models import EntityType, HistoryEntry, WorkflowDefinition
-from chalicelib.workflows.service import version_for_new_entity, workflow_version
+from chalicelib.workflows.service import system_actor, version_for_new_entity, workflow_version
 
 __all__ = [
     "TransitionResult",
@@ -59,6 +59,7 @@ __all__ = [
     "refresh_timers",
     "start",
     "transition",
+    "transition_on",
 ]
 
 _OWN_ATTRIBUTES = frozenset({STATUS, STATUS_CHANGED_AT, WORKFLOW_VERSION, "version", "PK", "SK"})
@@ -285,6 +286,20 @@ def transition(
     entry and the owner's ``on_transition`` writes in one transaction, then resumes the execution.
     """
     return apply(actor, spec_of(entity_type), entity_id, to, note, expected_version, "user")
+
+
+def transition_on(
+    tenant_id: str, entity_type: EntityType | str, entity_id: str, trigger: Literal["payment"], note: str | None
+) -> TransitionResult | None:
+    """Make the transition the entity's flow declares for ``trigger`` from its current status, as the system
+    actor; None when the flow declares none from there (the entity stays where it is). ``VersionConflict`` when the
+    entity changed meanwhile (the caller tries again, from its new status)."""
+    spec = spec_of(entity_type)
+    item = load_entity(tenant_id, spec, entity_id)
+    declared = definition_of(tenant_id, spec, item).triggered_transition(str(item[STATUS]), trigger)
+    if declared is None:
+        return None
+    return apply(system_actor(tenant_id), spec, entity_id, declared.to, note, int(item["version"]), trigger)
 
 
 def history(tenant_id: str, entity_type: EntityType | str, entity_id: str, params: PageParams) -> Page[HistoryEntry]:

@@ -32,6 +32,7 @@ ENTITY_IDS: dict[str, IdSource] = {
     "sale_id": lambda api, owner: create_sale(api, owner),
     "lead_id": lambda api, owner: create_lead(api, owner),
     "export_id": lambda api, owner: create_export(api, owner),
+    "payment_id": lambda api, owner: create_payment(api, owner),
 }
 
 # A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
@@ -148,3 +149,31 @@ def create_export(api: Any, owner: Account) -> str:
     response = call(api, "POST", "/exports", {"kind": "customers"}, owner.headers())
     assert response.status_code == 202, response.body
     return str(response.json_body["id"])
+
+
+def create_payment(api: Any, owner: Account) -> str:
+    """A succeeded Stripe payment of a new order; its id."""
+    # Written through the ledger's store (as the confirmation of a provider's webhook does).
+    from chalicelib.core import clock
+    from chalicelib.core.db.store import Table, tenant_scope
+    from chalicelib.core.money import Money
+    from chalicelib.payments import store
+    from chalicelib.payments.models import Payment
+
+    at = clock.isoformat(clock.now())
+    payment = Payment(
+        id=new_id(),
+        tenant_id=owner.tenant_id,
+        order_id=create_order(api, owner),
+        provider="stripe",
+        provider_payment_id=f"pi_{new_id().lower()}",
+        status="succeeded",
+        amount=Money.of("10.00", "BRL"),
+        amount_refunded=Money.zero("BRL"),
+        captured=True,
+        created_at=at,
+        updated_at=at,
+    )
+    with tenant_scope(owner.tenant_id):
+        Table().transact(store.new_payment_ops(payment))
+    return payment.id

@@ -114,6 +114,14 @@ open sales and leads by status (by scope)       table  PK=T#<t>#ANALYTICS#<ALL|u
 events applied to the analytics, by hour (set;  table  PK=T#<t>#ANALYTICS#LEDGER      SK=APPLIED#<UTC hour>
   TTL 20 days)
 export jobs of a tenant, newest first           GSI1   GSI1PK=T#<t>#EXPORTS            GSI1SK=<createdAt>#<id>
+payments, newest first                          GSI1   GSI1PK=T#<t>#PAYMENTS           GSI1SK=<createdAt>#<id>
+payments by status                              GSI2   GSI2PK=T#<t>#PAYMENTS#STATUS#<s>    GSI2SK=<createdAt>#<id>
+payments by provider                            GSI3   GSI3PK=T#<t>#PAYMENTS#PROVIDER#<p>  GSI3SK=<createdAt>#<id>
+payments of an order (index items)              table  PK=T#<t>#ORDER#<id>             SK=PAYMENT#<createdAt>_<id>
+payment links of an order, newest first         table  PK=T#<t>#ORDER#<id>             SK begins_with PAYLINK#
+payment state of an order (current link, paid)  table  PK=T#<t>#ORDER#<id>             SK=PAYSTATE
+payment-link token hash → link (TTL)            table  PK=ROUTE#PAYLINK#<sha256 of the token>  SK=ROUTE
+provider's payment id → payment (unique)        table  PK=T#<t>#UNIQUE#PROVIDERPAYMENT#<hash>  SK=UNIQUE
 ==============================================  =====  ==========================================================
 
 One responsibility: the table's key strings. Every key is built and parsed here, next to the access pattern it
@@ -133,6 +141,7 @@ __all__ = [
     "META_SK",
     "NOTIFICATION_PREFERENCES_SK",
     "NOTIFICATION_SETTINGS_SK",
+    "PAYMENT_STATE_SK",
     "PIPELINE_SK",
     "PORTAL_TOKEN_SK",
     "ROUTE_SK",
@@ -220,6 +229,7 @@ _REF = "REF"
 _CONNECTED = "CONNECTED"
 WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
 PIPELINE_SK = "PIPELINE"
+PAYMENT_STATE_SK = "PAYSTATE"
 # The analytics partitions' ids: the tenant's own numbers (a rep's are under its user id) and the event ledger.
 ANALYTICS_ALL = "ALL"
 ANALYTICS_LEDGER = "LEDGER"
@@ -281,6 +291,7 @@ class Collection(StrEnum):
     INTEGRATIONS = "INTEGRATIONS"
     CHANNELS = "CHANNELS"
     EXPORTS = "EXPORTS"
+    PAYMENTS = "PAYMENTS"
 
 
 class RouteKind(StrEnum):

@@ -37,7 +37,10 @@ def test_every_role_of_the_tenant_reads_the_flows_of_its_business_type(api: Any,
             "remind": None,
         }
     ]
-    assert {"from": "CONFIRMED", "to": "PREPARING", "roles": ["ADMIN", "MANAGER", "KITCHEN"]} in order["transitions"]
+    preparing = {"from": "CONFIRMED", "to": "PREPARING", "roles": ["ADMIN", "MANAGER", "KITCHEN"], "trigger": None}
+    assert preparing in order["transitions"]
+    paid = {"from": "PENDING", "to": "PAID", "roles": ["ADMIN", "MANAGER"], "trigger": "payment"}
+    assert paid in order["transitions"]
     one = _get(api, kitchen, "/workflows/order").json_body
     assert one == order
 

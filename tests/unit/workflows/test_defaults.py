@@ -7,9 +7,10 @@ import itertools
 import pytest
 
 from chalicelib.access.permissions import MATRIX, Permission, Role
+from chalicelib.core.errors import InvalidInput
 from chalicelib.tenants.models import BusinessType
 from chalicelib.workflows.defaults import all_defaults, default_definition
-from chalicelib.workflows.models import EntityType, validate_definition
+from chalicelib.workflows.models import EntityType, WorkflowDefinition, validate_definition
 
 
 @pytest.mark.parametrize(("name", "definition"), all_defaults(), ids=lambda v: getattr(v, "entity_type", v))
@@ -27,7 +28,8 @@ def test_every_business_type_has_a_flow_for_every_entity_type(business: Business
 def test_restaurant_orders_follow_the_seed_and_cancel_after_15_minutes() -> None:
     name, flow = default_definition(BusinessType.RESTAURANT, EntityType.ORDER)
     assert name == "restaurant_order"
-    assert [s.name for s in flow.statuses][:4] == ["PENDING", "CONFIRMED", "PREPARING", "READY"]
+    seed = ["PENDING", "CONFIRMED", "PREPARING", "READY"]
+    assert [s.name for s in flow.statuses if s.name != "PAID"][:4] == seed
     assert {t.to for t in flow.transitions if t.from_ == "READY"} == {"DELIVERED", "COMPLETED", "CANCELLED"}
     (timer,) = flow.status("PENDING").timers
     assert (timer.after_seconds, timer.transition_to) == (900, "CANCELLED")
@@ -35,6 +37,30 @@ def test_restaurant_orders_follow_the_seed_and_cancel_after_15_minutes() -> None
     assert preparing is not None
     assert Role.KITCHEN in preparing.roles
     assert Role.KITCHEN not in (flow.find_transition("PENDING", "CONFIRMED") or preparing).roles
+
+
+@pytest.mark.parametrize("business", [BusinessType.RESTAURANT, BusinessType.RETAIL, BusinessType.SERVICES])
+def test_flows_that_sell_move_a_pending_order_to_paid_when_it_is_paid(business: BusinessType) -> None:
+    _, flow = default_definition(business, EntityType.ORDER)
+    paid = flow.triggered_transition("PENDING", "payment")
+    assert paid is not None
+    assert paid.to == "PAID"
+    assert not flow.status("PAID").terminal
+    assert flow.triggered_transition("CONFIRMED", "payment") is None
+    assert flow.find_transition("PAID", "CANCELLED") is not None
+
+
+def test_a_flow_may_not_declare_two_payment_transitions_from_one_status() -> None:
+    _, flow = default_definition(BusinessType.RETAIL, EntityType.ORDER)
+    body = flow.model_dump(by_alias=True)
+    body["transitions"].append({"from": "PENDING", "to": "CONFIRMED", "roles": ["ADMIN"], "trigger": "payment"})
+    body["transitions"] = [
+        t for t in body["transitions"] if (t["from"], t["to"], t["trigger"]) != ("PENDING", "CONFIRMED", None)
+    ]
+    with pytest.raises(InvalidInput) as raised:
+        validate_definition(WorkflowDefinition.model_validate(body))
+    assert raised.value.errors[0].code == "duplicate"
+    assert raised.value.errors[0].loc.endswith(".trigger")
 
 
 def test_bike_shop_quotes_remind_after_48_hours() -> None:

@@ -76,3 +76,14 @@ def test_facets_pk_needs_a_pair_without_the_separator() -> None:
         keys.facets_pk("t1", Collection.SALES, ())
     with pytest.raises(InvalidKey):
         keys.facets_pk("t1", Collection.SALES, (("CUSTOMER", "a#b"),))
+
+
+def test_payment_lists_stay_in_the_tenant_and_the_order_state_is_a_child_of_the_order() -> None:
+    assert keys.collection_pk("t1", Collection.PAYMENTS) == "T#t1#PAYMENTS"
+    by_status = keys.facet_pk("t1", Collection.PAYMENTS, "STATUS", "succeeded")
+    assert keys.parse_facet_pk(by_status) == ("t1", Collection.PAYMENTS, "STATUS", "succeeded")
+    assert keys.PAYMENT_STATE_SK == "PAYSTATE"
+    assert keys.parse_route_pk(keys.route_pk(keys.RouteKind.PAYMENT_LINK, "ab12")) == (
+        keys.RouteKind.PAYMENT_LINK,
+        "ab12",
+    )

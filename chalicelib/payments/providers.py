@@ -1,0 +1,380 @@
+"""The payment providers behind one interface: what the payments service asks of Stripe and MercadoPago.
+
+A ``PaymentGateway`` opens a checkout for a link, closes one, gives money back, and reads what a provider's
+webhook says (``interpret``: Stripe's signed event is authoritative; a MercadoPago notification only says that
+something changed, so its payment is fetched). Each adapter maps BTRIX's terms to the provider's wire format through
+the provider's one client (``integrations/stripe/client.py``, ``integrations/mercadopago/client.py``) with the
+tenant's credentials from the integrations registry. A third provider (Pagar.me) is a third class here, registered
+in ``GATEWAYS``; the service does not change.
+
+Links are named at the provider by a reference ``<tenantId>:<orderId>:<linkId>`` (Stripe metadata ``btrixRef`` on
+the session and its payment intent, MercadoPago ``external_reference``), so every payment finds its link and order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from chalicelib.core import clock
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import Conflict, DependencyUnavailable
+from chalicelib.core.money import Money
+from chalicelib.integrations.models import MercadoPagoCredentials, Provider, StripeCredentials
+from chalicelib.integrations.service import IntegrationNotConnected, load_credentials
+from chalicelib.payments.models import (
+    Checkout,
+    CheckoutClosed,
+    CheckoutRequest,
+    Notice,
+    PaymentNotice,
+    PaymentProvider,
+    ProviderPayment,
+    ProviderRefund,
+    RefundNotice,
+    RefundStatus,
+)
+
+__all__ = [
+    "GATEWAYS",
+    "IntegrationMissing",
+    "MercadoPagoGateway",
+    "PaymentGateway",
+    "StripeGateway",
+    "gateway",
+    "link_reference",
+    "parse_reference",
+]
+
+
+class IntegrationMissing(Conflict):
+    """Raised when a tenant asks for a payment through a provider it has not connected (409 naming it)."""
+
+
+def link_reference(tenant_id: str, order_id: str, link_id: str) -> str:
+    """How a link is named at the provider."""
+    return f"{tenant_id}:{order_id}:{link_id}"
+
+
+def parse_reference(reference: str | None) -> tuple[str, str, str] | None:
+    """(tenant id, order id, link id) of a reference, or None when it is not one of ours."""
+    parts = (reference or "").split(":")
+    if len(parts) != 3 or not all(part and part.replace("-", "").replace("_", "").isalnum() for part in parts):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+class PaymentGateway(Protocol):
+    """What the payments service needs from a provider."""
+
+    provider: PaymentProvider
+
+    def open_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> Checkout:
+        """Open a checkout page for ``request`` (the same key again returns the same checkout)."""
+        ...
+
+    def close_checkout(self, tenant_id: str, checkout_id: str) -> bool:
+        """Stop a checkout from being paid; False when it cannot be closed because it was paid already."""
+        ...
+
+    def refund(self, tenant_id: str, provider_payment_id: str, amount: Money, *, refund_id: str) -> ProviderRefund:
+        """Give ``amount`` of a payment back; ``refund_id`` is the idempotency key (the same refund is made once)."""
+        ...
+
+    def interpret(self, tenant_id: str, message: Mapping[str, Any]) -> list[Notice]:
+        """What a webhook message (as the inbound function queued it) tells about our payments."""
+        ...
+
+
+def _credentials(tenant_id: str, provider: Provider) -> Any:
+    try:
+        return load_credentials(tenant_id, provider)
+    except IntegrationNotConnected as exc:
+        raise IntegrationMissing(
+            detail=f"the {provider.value} integration is not connected: connect it (PUT /integrations/"
+            f"{provider.value}) to take payments through it",
+            title="Integration missing",
+            code="integration-missing",
+        ) from exc
+
+
+def _iso(value: Any) -> str | None:
+    if not value:
+        return None
+    moment = datetime.fromtimestamp(value, UTC) if isinstance(value, int) else datetime.fromisoformat(str(value))
+    return clock.isoformat(moment.astimezone(UTC))
+
+
+# --- Stripe ----------------------------------------------------------------------------------------------------
+
+_STRIPE_LANGUAGES = frozenset({"da", "de", "en", "es", "fi", "fr", "it", "ja", "nb", "nl", "pl", "pt", "sv"})
+
+
+def stripe_locale(locale: str) -> str:
+    """Checkout's locale for a BTRIX locale (``pt-BR`` stays, ``en-US`` is ``en``, unknown languages ``auto``)."""
+    if locale == "pt-BR":
+        return locale
+    language = locale.split("-")[0]
+    return language if language in _STRIPE_LANGUAGES else "auto"
+
+
+def _stripe_refund_status(status: Any) -> RefundStatus:
+    if status == "succeeded":
+        return "succeeded"
+    return "failed" if status in ("failed", "canceled") else "pending"
+
+
+class StripeGateway:
+    """Stripe Checkout (``mode=payment``), refunds, and the events of both."""
+
+    provider: PaymentProvider = "stripe"
+
+    @staticmethod
+    def _credentials(tenant_id: str) -> StripeCredentials:
+        found: StripeCredentials = _credentials(tenant_id, Provider.STRIPE)
+        return found
+
+    def open_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> Checkout:
+        """A Checkout Session in ``mode=payment`` for the link's amount, expiring with the link."""
+        from chalicelib.integrations.stripe.client import create_checkout_session
+
+        metadata = {
+            "tenantId": request.tenant_id,
+            "orderId": request.order_id,
+            "linkId": request.link_id,
+            "btrixRef": request.reference,
+        }
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.amount.currency.lower(),
+                        "unit_amount": request.amount.minor_units,
+                        "product_data": {"name": request.title},
+                    },
+                }
+            ],
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "client_reference_id": request.tenant_id,
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "expires_at": clock.to_epoch(request.expires_at),
+            "locale": stripe_locale(request.locale),
+        }
+        if request.customer_email:
+            params["customer_email"] = request.customer_email
+        session = create_checkout_session(self._credentials(request.tenant_id), params, idempotency_key=idempotency_key)
+        return Checkout(id=str(session["id"]), url=str(session["url"]))
+
+    def close_checkout(self, tenant_id: str, checkout_id: str) -> bool:
+        """``POST /v1/checkout/sessions/<id>/expire``; a completed session cannot be closed (False)."""
+        from chalicelib.integrations.stripe.client import expire_checkout_session
+
+        session = expire_checkout_session(self._credentials(tenant_id), checkout_id)
+        return session.get("status") != "complete"
+
+    def refund(self, tenant_id: str, provider_payment_id: str, amount: Money, *, refund_id: str) -> ProviderRefund:
+        """``POST /v1/refunds`` of the payment intent."""
+        from chalicelib.integrations.stripe.client import create_refund
+
+        refund = create_refund(
+            self._credentials(tenant_id),
+            provider_payment_id,
+            amount.minor_units,
+            idempotency_key=f"btrix-refund-{refund_id}",
+            metadata={"tenantId": tenant_id, "refundId": refund_id},
+        )
+        return self._refund(refund)
+
+    @staticmethod
+    def _refund(refund: Mapping[str, Any]) -> ProviderRefund:
+        metadata = refund.get("metadata") or {}
+        return ProviderRefund(
+            provider_refund_id=str(refund["id"]),
+            amount=Money.of_minor(int(refund["amount"]), str(refund["currency"])),
+            status=_stripe_refund_status(refund.get("status")),
+            reference=metadata.get("refundId"),
+        )
+
+    @staticmethod
+    def _session_payment(session: Mapping[str, Any], event_type: str) -> ProviderPayment | None:
+        intent = session.get("payment_intent")
+        if not intent or session.get("mode", "payment") != "payment":
+            return None
+        if event_type == "checkout.session.async_payment_failed":
+            status, detail = "failed", "the payment failed (asynchronous payment method)"
+        elif session.get("payment_status") == "paid":
+            status, detail = "succeeded", None
+        else:
+            status, detail = "pending", "the payment is being processed"
+        return ProviderPayment(
+            provider="stripe",
+            provider_payment_id=str(intent),
+            status=status,  # type: ignore[arg-type]
+            amount=Money.of_minor(int(session.get("amount_total") or 0), str(session.get("currency") or "usd")),
+            reference=(session.get("metadata") or {}).get("btrixRef"),
+            checkout_id=str(session["id"]),
+            detail=detail,
+            paid_at=clock.isoformat(clock.now()) if status == "succeeded" else None,
+        )
+
+    def interpret(self, tenant_id: str, message: Mapping[str, Any]) -> list[Notice]:
+        """Checkout completed / asynchronous payment succeeded or failed → the payment; session expired → the
+        checkout closed; ``refund.*`` and ``charge.refunded`` → the refunds (also those made in the dashboard)."""
+        event = message.get("event") or {}
+        event_type = str(event.get("type") or "")
+        obj: Mapping[str, Any] = (event.get("data") or {}).get("object") or {}
+        if event_type in (
+            "checkout.session.completed",
+            "checkout.session.async_payment_succeeded",
+            "checkout.session.async_payment_failed",
+        ):
+            payment = self._session_payment(obj, event_type)
+            return [] if payment is None else [PaymentNotice(payment)]
+        if event_type == "checkout.session.expired":
+            return [CheckoutClosed(str(obj["id"]), (obj.get("metadata") or {}).get("btrixRef"))]
+        if event_type.startswith("refund.") and obj.get("payment_intent"):
+            return [RefundNotice(str(obj["payment_intent"]), self._refund(obj))]
+        if event_type == "charge.refunded" and obj.get("payment_intent"):
+            listed = (obj.get("refunds") or {}).get("data") or []
+            return [RefundNotice(str(obj["payment_intent"]), self._refund(r)) for r in listed]
+        return []
+
+
+# --- MercadoPago ------------------------------------------------------------------------------------------------
+
+_MP_SUCCEEDED = frozenset({"approved", "refunded", "charged_back"})
+_MP_FAILED = frozenset({"rejected", "cancelled"})
+
+
+def _mp_time(moment: datetime) -> str:
+    # MercadoPago wants ISO 8601 with milliseconds and an offset.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+class MercadoPagoGateway:
+    """MercadoPago Checkout Pro preferences, refunds, and payment notifications (the payment fetched each time)."""
+
+    provider: PaymentProvider = "mercadopago"
+
+    @staticmethod
+    def _credentials(tenant_id: str) -> MercadoPagoCredentials:
+        found: MercadoPagoCredentials = _credentials(tenant_id, Provider.MERCADOPAGO)
+        return found
+
+    def open_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> Checkout:
+        """A preference for the link's amount that expires with the link and notifies our webhook."""
+        from chalicelib.integrations.mercadopago.client import create_preference
+
+        notify = get_settings().mercadopago_notification_url
+        if not notify:
+            raise DependencyUnavailable(
+                detail="the MercadoPago notification URL is not configured (BTRIX_MERCADOPAGO_NOTIFICATION_URL)"
+            )
+        preference: dict[str, Any] = {
+            "items": [
+                {
+                    "id": request.order_id,
+                    "title": request.title,
+                    "quantity": 1,
+                    "currency_id": request.amount.currency,
+                    "unit_price": request.amount.amount,
+                }
+            ],
+            "back_urls": {
+                "success": request.success_url,
+                "pending": request.success_url,
+                "failure": request.cancel_url,
+            },
+            "auto_return": "approved",
+            "notification_url": f"{notify}?tenant={request.tenant_id}",
+            "external_reference": request.reference,
+            "metadata": {"tenant_id": request.tenant_id, "link_id": request.link_id},
+            "expires": True,
+            "expiration_date_from": _mp_time(clock.now()),
+            "expiration_date_to": _mp_time(request.expires_at),
+        }
+        if request.customer_email:
+            preference["payer"] = {"email": request.customer_email}
+        created = create_preference(self._credentials(request.tenant_id), preference, idempotency_key=idempotency_key)
+        return Checkout(id=str(created["id"]), url=str(created["init_point"]))
+
+    def close_checkout(self, tenant_id: str, checkout_id: str) -> bool:
+        """``PUT /checkout/preferences/<id>`` with ``expiration_date_to`` now. A preference can be paid more than
+        once, so closing it always works (later payments are refunded by the service)."""
+        from chalicelib.integrations.mercadopago.client import update_preference
+
+        update_preference(self._credentials(tenant_id), checkout_id, {"expiration_date_to": _mp_time(clock.now())})
+        return True
+
+    def refund(self, tenant_id: str, provider_payment_id: str, amount: Money, *, refund_id: str) -> ProviderRefund:
+        """``POST /v1/payments/<id>/refunds`` with ``X-Idempotency-Key``."""
+        from chalicelib.integrations.mercadopago.client import refund_payment
+
+        refund = refund_payment(
+            self._credentials(tenant_id),
+            provider_payment_id,
+            amount.amount,
+            idempotency_key=f"btrix-refund-{refund_id}",
+        )
+        return self._refund(refund, amount.currency, reference=refund_id)
+
+    @staticmethod
+    def _refund(refund: Mapping[str, Any], currency: str, reference: str | None = None) -> ProviderRefund:
+        status = str(refund.get("status") or "approved")
+        return ProviderRefund(
+            provider_refund_id=str(refund["id"]),
+            amount=Money.of(Decimal(str(refund["amount"])), currency),
+            status="succeeded" if status == "approved" else "failed" if status in _MP_FAILED else "pending",
+            reference=reference,
+        )
+
+    def fetch_payment(self, tenant_id: str, payment_id: str) -> ProviderPayment:
+        """``GET /v1/payments/<id>`` in BTRIX's terms (refunds and chargebacks included)."""
+        from chalicelib.integrations.mercadopago.client import get_payment
+
+        found = get_payment(self._credentials(tenant_id), payment_id)
+        currency = str(found.get("currency_id") or "BRL")
+        amount = Money.of(Decimal(str(found.get("transaction_amount") or 0)), currency)
+        raw = str(found.get("status") or "")
+        status = "succeeded" if raw in _MP_SUCCEEDED else "failed" if raw in _MP_FAILED else "pending"
+        fees = [
+            Decimal(str(f.get("amount") or 0))
+            for f in found.get("fee_details") or []
+            if f.get("fee_payer", "collector") == "collector"
+        ]
+        refunds = [self._refund(r, currency) for r in found.get("refunds") or []]
+        if raw == "charged_back":
+            refunds.append(ProviderRefund(f"chargeback-{payment_id}", amount, "succeeded", reference=None))
+        return ProviderPayment(
+            provider="mercadopago",
+            provider_payment_id=str(found["id"]),
+            status=status,  # type: ignore[arg-type]
+            amount=amount,
+            reference=found.get("external_reference"),
+            fee=Money.of(sum(fees, Decimal(0)), currency) if fees else None,
+            detail=None if status == "succeeded" else f"{raw}: {found.get('status_detail') or ''}".rstrip(": "),
+            paid_at=_iso(found.get("date_approved")),
+            refunds=tuple(refunds),
+        )
+
+    def interpret(self, tenant_id: str, message: Mapping[str, Any]) -> list[Notice]:
+        """A ``payment`` notification → the payment as MercadoPago has it now (other topics say nothing to us)."""
+        topic = str(message.get("topic") or "")
+        data_id = message.get("dataId")
+        if topic != "payment" or not data_id:
+            return []
+        return [PaymentNotice(self.fetch_payment(tenant_id, str(data_id)))]
+
+
+GATEWAYS: dict[PaymentProvider, PaymentGateway] = {"stripe": StripeGateway(), "mercadopago": MercadoPagoGateway()}
+
+
+def gateway(provider: PaymentProvider) -> PaymentGateway:
+    """The adapter of ``provider``."""
+    return GATEWAYS[provider]

@@ -1,0 +1,445 @@
+"""Payments: single-use payment links to the providers' checkouts, the ledger of what was paid and refunded, and
+the confirmation of payments from the providers' webhooks.
+
+What the capability offers (routes, other capabilities and workers call these):
+
+- ``create_payment_link(principal, body, idempotency_key)`` (``POST /payment-links``) and, for other
+  capabilities, ``create_link_for(tenant_id, order_id, actor=None, provider=None, minutes=60)`` (the ShopMe
+  assistant builds an order, asks for its link and tells the customer ``link.url``; the workflow action
+  ``send_payment_link`` does the same): opens the provider's checkout (Stripe Checkout Session with
+  ``expires_at``, MercadoPago preference with ``expiration_date_to``; idempotency key ``btrix-link-<link id>``),
+  expires the order's previous link at its provider, and stores the link with a route from a hash of its token
+  (``pay_`` + 192 random bits; the token itself only in the answer). A provider that cannot be reached is a 503,
+  one that refuses a 502, and then nothing is stored; a tenant without the provider's integration gets a 409
+  naming it.
+- ``list_payment_links(principal, query)`` (``GET /payment-links?orderId=``).
+- ``open_payment_link(token, source_ip, accept_language, returned)`` (public ``GET /pay/<token>``, rate-limited
+  per IP): a redirect to the checkout while the link is open, else a small page in the customer's language
+  (unknown 404; expired, used or order closed 410; back from paying: 200).
+- ``list_payments(principal, query)`` / ``get_payment(principal, payment_id)`` (``GET /payments``, ``GET
+  /payments/{id}``): the ledger, listed through its indexes (all, by status, by provider, by order; a time range).
+- ``refund_payment(principal, payment_id, body, idempotency_key)`` (``POST /payments/{id}/refunds``, ADMIN and
+  MANAGER): full or partial, the refund's id doubles as the provider's idempotency key.
+- ``handle_provider_message(provider, tenant_id, message)`` (the integrations-queue consumer): what a verified
+  webhook says, applied to the ledger (``payments/ledger.py``).
+
+Events: ``payment.succeeded``, ``payment.failed``, ``payment.refunded`` (outgoing webhooks, live updates, and what
+finance records as income and its reversals). Providers sit behind ``payments/providers.py``; what can be paid
+(orders) behind ``payments/payables.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.audit.service import audit_op
+from chalicelib.core import clock, idempotency, ratelimit
+from chalicelib.core.config import get_settings
+from chalicelib.core.crypto import decrypt_field, encrypt_field
+from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.store import QueryPage, Table, TransactionConflict, tenant_scope, unscoped
+from chalicelib.core.db.table import strip_storage
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, RateLimited
+from chalicelib.core.ids import new_id
+from chalicelib.core.models import ApiModel
+from chalicelib.core.observability import logger
+from chalicelib.core.pagination import Page, paginate
+from chalicelib.customers.service import load_customer
+from chalicelib.integrations.models import Provider
+from chalicelib.integrations.service import find_credentials
+from chalicelib.notifications.service import customer_locale
+from chalicelib.payments import ledger, pages, payables, store
+from chalicelib.payments.ledger import provider_call
+from chalicelib.payments.models import (
+    LINK_MINUTES_DEFAULT,
+    Checkout,
+    CheckoutRequest,
+    CreatePaymentLinkRequest,
+    Payment,
+    PaymentLink,
+    PaymentLinkQuery,
+    PaymentListQuery,
+    PaymentProvider,
+    RefundRequest,
+)
+from chalicelib.payments.providers import IntegrationMissing, gateway, link_reference
+from chalicelib.tenants.service import load_tenant
+
+__all__ = [
+    "LinkAnswer",
+    "create_link_for",
+    "create_payment_link",
+    "get_payment",
+    "handle_provider_message",
+    "list_payment_links",
+    "list_payments",
+    "open_payment_link",
+    "refund_payment",
+]
+
+ORDER = "order"
+TOKEN_PREFIX = "pay_"
+_TOKEN = re.compile(r"^pay_[A-Za-z0-9_-]{32}$")
+# The route outlives the link by a week, so that an expired link still gets its "expired" page (not "unknown").
+_ROUTE_GRACE = timedelta(days=7)
+PAY_PAGE_IP = ratelimit.Limit("pay-page-ip", 120, 15 * 60)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _pay_base() -> str:
+    settings = get_settings()
+    return (settings.payment_link_base_url or f"{settings.app_base_url.rstrip('/')}/pay").rstrip("/")
+
+
+# --- the ledger ----------------------------------------------------------------------------------------------------
+
+
+def _payment(item: dict[str, Any]) -> Payment:
+    return Payment.model_validate(strip_storage(item))
+
+
+def get_payment(principal: Principal, payment_id: str) -> Payment:
+    """One payment with its refunds."""
+    require(principal, Permission.PAYMENTS_READ)
+    found = store.get_payment(principal.tenant_id, payment_id)
+    if found is None:
+        raise NotFound(detail=f"no payment {payment_id}")
+    return found
+
+
+def _bound(moment: datetime | None, default: str) -> str:
+    return clock.isoformat(moment) if moment is not None else default
+
+
+def list_payments(principal: Principal, query: PaymentListQuery) -> Page[Payment]:
+    """One page of payments, newest first: all, or of one status, one provider or one order, in a time range."""
+    require(principal, Permission.PAYMENTS_READ)
+    tenant_id = principal.tenant_id
+    between = (_bound(query.from_, "0"), _bound(query.to, "9") + "~")
+    if query.order_id is not None:
+        order_id = query.order_id
+
+        def by_order(start: dict[str, str] | None) -> QueryPage:
+            refs = store.list_order_payment_ids(tenant_id, order_id, between, query.limit, start)
+            ids = [str(ref["paymentId"]) for ref in refs.items]
+            # An order has a payment or two: read them at once, each inside this request's tenant scope.
+            scope = copy_context()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                found = list(pool.map(lambda i: scope.copy().run(store.get_payment, tenant_id, i), ids))
+            return QueryPage(items=[p.model_dump() for p in found if p is not None], last_key=refs.last_key)
+
+        fetch = by_order
+    else:
+
+        def fetch(start: dict[str, str] | None) -> QueryPage:
+            return store.list_payments(
+                tenant_id,
+                status=query.status,
+                provider=query.provider,
+                between=between,
+                limit=query.limit,
+                start_key=start,
+            )
+
+    narrowing = f"{query.status or ''}:{query.provider or ''}:{query.order_id or ''}"
+    return paginate(
+        Page[Payment],
+        query,
+        tenant_id=tenant_id,
+        scope=f"payments:{narrowing}:{between[0]}:{between[1]}",
+        fetch=fetch,
+        convert=_payment,
+    )
+
+
+def refund_payment(principal: Principal, payment_id: str, body: RefundRequest, idempotency_key: str | None) -> Payment:
+    """Give money back from a payment (all that is left, or ``body.amount``); the ledger, the order and the
+    ``payment.refunded`` event follow. With an ``Idempotency-Key`` the same refund is made once, also at the
+    provider (the refund's id is derived from the key)."""
+    require(principal, Permission.PAYMENTS_WRITE)
+    tenant_id = principal.tenant_id
+    refund_id = (
+        new_id()
+        if idempotency_key is None
+        else hashlib.sha256(f"{tenant_id}\n{payment_id}\n{idempotency_key}".encode()).hexdigest()[:26].upper()
+    )
+    return idempotency.once(
+        tenant_id,
+        idempotency_key,
+        f"payments.refund:{payment_id}",
+        body,
+        Payment,
+        lambda seal: ledger.refund(
+            tenant_id,
+            payment_id,
+            body.amount,
+            body.reason,
+            actor=principal,
+            refund_id=refund_id,
+            extra_ops=seal,
+        ),
+    )
+
+
+# --- links -------------------------------------------------------------------------------------------------------
+
+
+class _CreatedLink(ApiModel):
+    """What an idempotent link create records: the link, and its token encrypted (never in clear in the table)."""
+
+    link: PaymentLink
+    token_encrypted: str
+
+
+def _with_url(tenant_id: str, created: _CreatedLink) -> PaymentLink:
+    token = decrypt_field(tenant_id, created.token_encrypted)
+    return created.link.model_copy(update={"url": f"{_pay_base()}/{token}"})
+
+
+def _default_provider(tenant_id: str) -> PaymentProvider:
+    candidates: tuple[PaymentProvider, ...] = ("stripe", "mercadopago")
+    for provider in candidates:
+        if find_credentials(tenant_id, Provider(provider)) is not None:
+            return provider
+    raise IntegrationMissing(
+        detail="no payment integration is connected: connect stripe or mercadopago (PUT /integrations/{provider})",
+        title="Integration missing",
+        code="integration-missing",
+    )
+
+
+def _describe(tenant_id: str, order_id: str, reader: Principal | None, field: str) -> payables.Payable:
+    try:
+        payable = payables.owner(ORDER).describe(tenant_id, order_id, reader)
+    except NotFound as exc:
+        raise InvalidInput(detail=exc.detail, errors=(FieldError(field, "no such order"),)) from exc
+    if payable.closed is not None:
+        raise Conflict(detail=f"order {payable.label} cannot be paid: {payable.closed}", code="order-closed")
+    return payable
+
+
+def create_payment_link(
+    principal: Principal, body: CreatePaymentLinkRequest, idempotency_key: str | None
+) -> PaymentLink:
+    """Open a payment link for an order the caller may see (its previous link expires); the answer carries the
+    link's ``url``, to send to the customer."""
+    require(principal, Permission.PAYMENT_LINKS)
+    tenant_id = principal.tenant_id
+    created = idempotency.once(
+        tenant_id,
+        idempotency_key,
+        "payments.link",
+        body,
+        _CreatedLink,
+        lambda seal: _create_link(
+            tenant_id, body.order_id, principal, body.provider, body.expires_in_minutes, "body.orderId", seal
+        ),
+    )
+    return _with_url(tenant_id, created)
+
+
+def create_link_for(
+    tenant_id: str,
+    order_id: str,
+    *,
+    actor: Principal | None = None,
+    provider: PaymentProvider | None = None,
+    minutes: int = LINK_MINUTES_DEFAULT,
+) -> PaymentLink:
+    """For other capabilities (the shop assistant, the workflow action ``send_payment_link``): a new link for an
+    order of the tenant, with its ``url``. ``actor`` None: the system (no read check)."""
+    created = _create_link(tenant_id, order_id, actor, provider, minutes, "orderId", lambda response: [])
+    return _with_url(tenant_id, created)
+
+
+def _close_quietly(provider: PaymentProvider, tenant_id: str, checkout: Checkout) -> None:
+    """Best effort: a checkout we opened but could not keep (it expires by itself anyway)."""
+    try:
+        provider_call(lambda: gateway(provider).close_checkout(tenant_id, checkout.id))
+    except Exception:  # noqa: BLE001 - the original failure is the one reported; this is cleanup
+        logger.warning("could not close an unused checkout", extra={"provider": provider, "checkoutId": checkout.id})
+
+
+def _create_link(
+    tenant_id: str,
+    order_id: str,
+    reader: Principal | None,
+    provider: PaymentProvider | None,
+    minutes: int,
+    field: str,
+    seal: idempotency.Seal,
+) -> _CreatedLink:
+    payable = _describe(tenant_id, order_id, reader, field)
+    chosen: PaymentProvider = provider or _default_provider(tenant_id)
+    state = store.get_state(tenant_id, order_id)
+    if state.paid_by is not None:
+        raise Conflict(detail=f"order {payable.label} is paid already (payment {state.paid_by})", code="order-paid")
+    tenant = load_tenant(tenant_id)
+    locale = (customer_locale(tenant_id, payable.customer_id) if payable.customer_id else None) or tenant.locale
+    customer = load_customer(tenant_id, payable.customer_id) if payable.customer_id else None
+    moment = clock.now()
+    link_id = new_id(moment)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(24)
+    expires = moment + timedelta(minutes=minutes)
+    url = f"{_pay_base()}/{token}"
+    request = CheckoutRequest(
+        tenant_id=tenant_id,
+        link_id=link_id,
+        order_id=order_id,
+        title=pages.checkout_title(locale, tenant.name, payable.label),
+        amount=payable.total,
+        locale=locale,
+        expires_at=expires,
+        reference=link_reference(tenant_id, order_id, link_id),
+        success_url=f"{url}?returned=true",
+        cancel_url=url,
+        customer_email=customer.email if customer else None,
+    )
+    checkout = provider_call(lambda: gateway(chosen).open_checkout(request, idempotency_key=f"btrix-link-{link_id}"))
+    previous = (
+        store.get_link(tenant_id, order_id, state.current_link_id, consistent=True) if state.current_link_id else None
+    )
+    at = clock.isoformat(moment)
+    ops: list[dict[str, Any]] = []
+    if previous is not None and previous.status == "open":
+        try:
+            closed = provider_call(
+                lambda: gateway(previous.provider).close_checkout(tenant_id, previous.provider_checkout_id)
+            )
+        except Exception:
+            _close_quietly(chosen, tenant_id, checkout)
+            raise
+        if not closed:
+            _close_quietly(chosen, tenant_id, checkout)
+            raise Conflict(detail="the order's previous link was just paid; it is being confirmed", code="order-paid")
+        ops.append(
+            store.link_change_op(
+                previous,
+                {"status": "expired", "expiredReason": "replaced", "updatedAt": at},
+                while_status="open",
+            )
+        )
+    link = PaymentLink(
+        id=link_id,
+        tenant_id=tenant_id,
+        order_id=order_id,
+        provider=chosen,
+        status="open",
+        amount=payable.total,
+        locale=locale,
+        valid_until=clock.isoformat(expires),
+        provider_checkout_id=checkout.id,
+        checkout_url=checkout.url,
+        created_by=reader.user_id if reader else "system",
+        created_at=at,
+        updated_at=at,
+    )
+    created = _CreatedLink(link=link, token_encrypted=encrypt_field(tenant_id, token))
+    actor = reader or ledger.system(tenant_id)
+    ops += [
+        *store.new_link_ops(link, _hash(token), clock.to_epoch(expires + _ROUTE_GRACE)),
+        store.state_for_new_link_op(tenant_id, order_id, state, link_id),
+        audit_op(
+            actor,
+            "payment_link.created",
+            Kind.ORDER,
+            order_id,
+            after={"linkId": link_id, "provider": chosen, "validUntil": link.valid_until},
+            tenant_id=tenant_id,
+        ),
+        *seal(created),
+    ]
+    try:
+        with unscoped():  # the link's route is the platform's (ROUTE#), written with the link
+            Table().transact(ops)
+    except TransactionConflict as exc:
+        _close_quietly(chosen, tenant_id, checkout)
+        raise Conflict(detail="the order's payment changed meanwhile (another link, or paid); retry") from exc
+    return created
+
+
+def list_payment_links(principal: Principal, query: PaymentLinkQuery) -> Page[PaymentLink]:
+    """One page of an order's links, newest first (their URLs are not kept: a new link replaces a lost one)."""
+    require(principal, Permission.PAYMENT_LINKS)
+    tenant_id = principal.tenant_id
+    payables.owner(ORDER).describe(tenant_id, query.order_id, principal)
+    return paginate(
+        Page[PaymentLink],
+        query,
+        tenant_id=tenant_id,
+        scope=f"payment-links:{query.order_id}",
+        fetch=lambda start: store.list_links(tenant_id, query.order_id, query.limit, start),
+        convert=lambda item: PaymentLink.model_validate(strip_storage(item)),
+    )
+
+
+# --- /pay/<token> -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkAnswer:
+    """What ``GET /pay/<token>`` answers: a redirect (``location``) or a page."""
+
+    status: int
+    html: str
+    location: str | None = None
+    retry_after: int | None = None
+
+
+def _page(status: int, kind: pages.PageKind, locale: str | None, business: str | None = None) -> LinkAnswer:
+    return LinkAnswer(status=status, html=pages.render_page(kind, locale, business))
+
+
+def open_payment_link(token: str, source_ip: str | None, accept_language: str | None, returned: bool) -> LinkAnswer:
+    """Where a customer's click on a payment link goes: the provider's checkout while the link is open (302);
+    else a page saying why not, in the customer's language. ``returned``: the customer is back from paying."""
+    browser = pages.accepted_language(accept_language)
+    try:
+        ratelimit.consume(PAY_PAGE_IP, source_ip or "unknown")
+    except RateLimited as exc:
+        answer = _page(429, "busy", browser)
+        return LinkAnswer(answer.status, answer.html, retry_after=exc.retry_after)
+    found = store.find_route(_hash(token)) if _TOKEN.match(token) else None
+    now = clock.now()
+    if found is None or found[1] <= clock.to_epoch(now):
+        return _page(404, "unknown", browser)
+    route = found[0]
+    with tenant_scope(route.tenant_id):
+        link = store.get_link(route.tenant_id, route.order_id, route.link_id)
+        if link is None:
+            return _page(404, "unknown", browser)
+        business = load_tenant(route.tenant_id).name
+        if link.status == "used":
+            return _page(200 if returned else 410, "paid" if returned else "used", link.locale, business)
+        if returned:
+            return _page(200, "confirming", link.locale, business)
+        if link.status == "expired" or link.valid_until <= clock.isoformat(now):
+            return _page(410, "expired", link.locale, business)
+        if payables.owner(ORDER).describe(route.tenant_id, route.order_id, None).closed is not None:
+            return _page(410, "closed", link.locale, business)
+    if link.checkout_url is None:
+        return _page(410, "expired", link.locale, business)
+    return LinkAnswer(
+        status=302, html=pages.render_page("confirming", link.locale, business), location=link.checkout_url
+    )
+
+
+# --- confirmation ---------------------------------------------------------------------------------------------------
+
+
+def handle_provider_message(provider: PaymentProvider, tenant_id: str, message: dict[str, Any]) -> str | None:
+    """Apply what a verified provider webhook says (as ``chalicelib/inbound`` queued it) to the ledger; returns a
+    line for the integration's sync log, or None when the message concerns nothing of ours."""
+    return ledger.apply_message(provider, tenant_id, message)
