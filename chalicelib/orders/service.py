@@ -311,11 +311,17 @@ class _OrderPayables:
             if not state.refunded.is_zero():
                 wanted["amountRefunded"] = state.refunded.model_dump()
             if any(item.get(name) != value for name, value in wanted.items()):
-                changes = {**wanted, "updatedAt": clock.isoformat(clock.now())}
+                changes = {**wanted, "updatedAt": clock.now_iso()}
                 before = {name: item.get(name) for name in wanted}
                 event = new_event("order.updated", tenant_id, {"paymentStatus": state.status}, subject=payable_id)
+                moved = VersionConflict(detail="the order changed while its payment was recorded")
                 ops = [
-                    update_op(*store.order_key(tenant_id, payable_id), changes, expected_version=int(item["version"])),
+                    update_op(
+                        *store.order_key(tenant_id, payable_id),
+                        changes,
+                        expected_version=int(item["version"]),
+                        conflict=moved,
+                    ),
                     audit_op(
                         system_actor(tenant_id),
                         "order.payment_recorded",
@@ -328,7 +334,7 @@ class _OrderPayables:
                 ]
                 try:
                     Table().transact(ops)
-                except TransactionConflict:
+                except VersionConflict:
                     continue
             if state.status != "paid":
                 return

@@ -27,7 +27,7 @@ from chalicelib.access.principal import Principal
 from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.errors import (
     AppError,
     Conflict,
@@ -66,7 +66,7 @@ ORDER = "order"
 _ATTEMPTS = 4
 _PROVIDER_NAMES = {"stripe": "Stripe", "mercadopago": "Mercado Pago"}
 T = TypeVar("T")
-ExtraOps = Callable[[Payment], list[dict[str, Any]]]
+ExtraOps = Callable[[Payment], list[WriteOp]]
 
 
 class ArrivedEarly(Conflict):
@@ -109,7 +109,7 @@ def _money(value: Money | None) -> dict[str, str] | None:
     return None if value is None else value.model_dump()
 
 
-def _succeeded_event(payment: Payment, customer_id: str | None) -> dict[str, Any]:
+def _succeeded_event(payment: Payment, customer_id: str | None) -> WriteOp:
     data: dict[str, Any] = {
         "orderId": payment.order_id,
         "provider": payment.provider,
@@ -129,7 +129,7 @@ def _succeeded_event(payment: Payment, customer_id: str | None) -> dict[str, Any
     return event_put_op(new_event("payment.succeeded", payment.tenant_id, data, subject=payment.id))
 
 
-def _failed_event(payment: Payment) -> dict[str, Any]:
+def _failed_event(payment: Payment) -> WriteOp:
     data = {
         "orderId": payment.order_id,
         "provider": payment.provider,
@@ -140,7 +140,7 @@ def _failed_event(payment: Payment) -> dict[str, Any]:
     return event_put_op(new_event("payment.failed", payment.tenant_id, data, subject=payment.id))
 
 
-def _refunded_event(payment: Payment, refund_done: Refund) -> dict[str, Any]:
+def _refunded_event(payment: Payment, refund_done: Refund) -> WriteOp:
     data: dict[str, Any] = {
         "orderId": payment.order_id,
         "provider": payment.provider,
@@ -155,7 +155,7 @@ def _refunded_event(payment: Payment, refund_done: Refund) -> dict[str, Any]:
     return event_put_op(new_event("payment.refunded", payment.tenant_id, data, subject=payment.id))
 
 
-def _receipt_ops(tenant_id: str, payable: payables.Payable, payment: Payment, locale: str) -> list[dict[str, Any]]:
+def _receipt_ops(tenant_id: str, payable: payables.Payable, payment: Payment, locale: str) -> list[WriteOp]:
     """The receipt, on the order's channel: WhatsApp for an order made there (the notifications capability sends
     the approved template outside the 24-hour window), else email, else WhatsApp to the customer's phone."""
     if payable.customer_id is None:
@@ -180,7 +180,7 @@ def _receipt_ops(tenant_id: str, payable: payables.Payable, payment: Payment, lo
     return request_message_ops(tenant_id, channel, f"customer:{customer.id}", "payment.receipt", locale, variables)
 
 
-def _mismatch_ops(tenant_id: str, payable: payables.Payable, payment: Payment) -> list[dict[str, Any]]:
+def _mismatch_ops(tenant_id: str, payable: payables.Payable, payment: Payment) -> list[WriteOp]:
     tenant = load_tenant(tenant_id)
     variables = {
         "orderNumber": payable.label,
@@ -217,7 +217,7 @@ def _draft(link: PaymentLink, reported: ProviderPayment) -> Payment:
 
 def _with_report(payment: Payment, reported: ProviderPayment) -> Payment:
     """The payment as the provider reports it now (status, amount, fee); never back from a final status."""
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     fee = reported.fee
     net = None if fee is None or fee.currency != reported.amount.currency else reported.amount - fee
     changes: dict[str, Any] = {"amount": reported.amount, "fee": fee, "net": net, "updated_at": at}
@@ -228,19 +228,24 @@ def _with_report(payment: Payment, reported: ProviderPayment) -> Payment:
     return payment.model_copy(update=changes)
 
 
-def _new_or_change(before: Payment | None, after: Payment) -> list[dict[str, Any]]:
+def _new_or_change(before: Payment | None, after: Payment) -> list[WriteOp]:
     return store.new_payment_ops(after) if before is None else [store.payment_change_op(before, after)]
 
 
-def _audit(payment: Payment, action: str, after: Mapping[str, Any]) -> dict[str, Any]:
+def _audit(payment: Payment, action: str, after: Mapping[str, Any]) -> WriteOp:
     return audit_op(system(payment.tenant_id), action, Kind.PAYMENT, payment.id, after=dict(after))
 
 
-def _commit(ops: Sequence[Mapping[str, Any]]) -> bool:
-    """Write ``ops``; False when a condition failed (someone else recorded or changed the same thing first)."""
+def _commit(ops: Sequence[WriteOp]) -> bool:
+    """Write ``ops``; False when a condition failed or a concurrent transaction held the items (someone else
+    recorded or changed the same thing first: the caller reads again and decides again)."""
     try:
         Table().transact(ops)
     except TransactionConflict:
+        return False
+    except Conflict as exc:
+        if not exc.retry:
+            raise
         return False
     return True
 
@@ -329,7 +334,7 @@ def _settle(payment: Payment, link: PaymentLink, *, fresh: bool) -> None:
         )
         if other is not None and other.status == "open":
             _close_after_payment(other)
-            at = clock.isoformat(clock.now())
+            at = clock.now_iso()
             changes = {"status": "expired", "expiredReason": "order_closed", "updatedAt": at}
             _commit([store.link_change_op(other, changes, while_status="open")])
     _tell_owner(payment)
@@ -405,7 +410,7 @@ def _apply_closed(tenant_id: str, notice: CheckoutClosed) -> str | None:
     link = store.get_link(tenant_id, reference[1], reference[2], consistent=True)
     if link is None or link.status != "open" or link.provider_checkout_id != notice.checkout_id:
         return None
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     changes = {"status": "expired", "expiredReason": "provider", "updatedAt": at}
     return (
         f"link {link.id} expired at the provider"
@@ -450,7 +455,7 @@ def _totals(payment: Payment, refunds: list[Refund]) -> Payment:
             "refunds": refunds,
             "amount_refunded": refunded,
             "status": status,
-            "updated_at": clock.isoformat(clock.now()),
+            "updated_at": clock.now_iso(),
         }
     )
 
@@ -462,7 +467,7 @@ def _progress(current: Refund, reported: ProviderRefund) -> Refund:
         update={
             "provider_refund_id": reported.provider_refund_id,
             "status": status,
-            "updated_at": clock.isoformat(clock.now()),
+            "updated_at": clock.now_iso(),
         }
     )
 
@@ -484,7 +489,7 @@ def _record_refund(
         if payment is None:
             raise NotFound(detail=f"no payment {payment_id}")
         current = _match(payment, reported, our_id)
-        now = clock.isoformat(clock.now())
+        now = clock.now_iso()
         if current is None:
             updated = Refund(
                 id=new_id(),
@@ -577,7 +582,7 @@ def _reserve(
                 detail=f"at most {_shown(left)} can be refunded",
                 errors=(FieldError("body.amount.amount", f"must be more than 0 and at most {left.amount}"),),
             )
-        now = clock.isoformat(clock.now())
+        now = clock.now_iso()
         pending = Refund(
             id=refund_id,
             amount=value,

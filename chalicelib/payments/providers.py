@@ -220,7 +220,7 @@ class StripeGateway:
             reference=(session.get("metadata") or {}).get("btrixRef"),
             checkout_id=str(session["id"]),
             detail=detail,
-            paid_at=clock.isoformat(clock.now()) if status == "succeeded" else None,
+            paid_at=clock.now_iso() if status == "succeeded" else None,
         )
 
     def interpret(self, tenant_id: str, message: Mapping[str, Any]) -> list[Notice]:

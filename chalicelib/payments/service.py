@@ -46,7 +46,7 @@ from chalicelib.core import clock, idempotency, ratelimit
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import QueryPage, Table, TransactionConflict, tenant_scope, unscoped
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, tenant_scope, unscoped
 from chalicelib.core.db.table import strip_storage
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import new_id
@@ -312,7 +312,7 @@ def _create_link(
         store.get_link(tenant_id, order_id, state.current_link_id, consistent=True) if state.current_link_id else None
     )
     at = clock.isoformat(moment)
-    ops: list[dict[str, Any]] = []
+    ops: list[WriteOp] = []
     if previous is not None and previous.status == "open":
         try:
             closed = provider_call(
@@ -364,7 +364,8 @@ def _create_link(
     try:
         with unscoped():  # the link's route is the platform's (ROUTE#), written with the link
             Table().transact(ops)
-    except TransactionConflict as exc:
+    except Conflict as exc:
+        # Another link or a payment came first (or a twin request with the same Idempotency-Key): ours goes.
         _close_quietly(chosen, tenant_id, checkout)
         raise Conflict(detail="the order's payment changed meanwhile (another link, or paid); retry") from exc
     return created

@@ -19,7 +19,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind, RouteKind
-from chalicelib.core.db.store import QueryPage, Table, change_op, put_op, unscoped, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, put_op, unscoped, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.payments.models import Payment, PaymentLink
 
@@ -98,7 +98,7 @@ def _stored(payment: Payment) -> dict[str, Any]:
     return payment.model_dump(exclude_none=True, mode="json")
 
 
-def new_payment_ops(payment: Payment) -> list[dict[str, Any]]:
+def new_payment_ops(payment: Payment) -> list[WriteOp]:
     """Create the payment, its entry under its order, and the claim of its provider id (a second record of the
     same provider payment fails the transaction)."""
     pk, sk = _payment_key(payment.tenant_id, payment.id)
@@ -125,7 +125,7 @@ def new_payment_ops(payment: Payment) -> list[dict[str, Any]]:
     return [put_op(item), put_op(reference), put_op(claim)]
 
 
-def payment_change_op(before: Payment, after: Payment) -> dict[str, Any]:
+def payment_change_op(before: Payment, after: Payment) -> WriteOp:
     """Write ``after`` over ``before`` if nobody changed the payment since (its version); moves it to the list of
     its new status."""
     pk, sk = _payment_key(after.tenant_id, after.id)
@@ -191,7 +191,7 @@ def _route_key(token_hash: str) -> tuple[str, str]:
     return keys.route_pk(RouteKind.PAYMENT_LINK, token_hash), keys.ROUTE_SK
 
 
-def new_link_ops(link: PaymentLink, token_hash: str, route_expires_at: int) -> list[dict[str, Any]]:
+def new_link_ops(link: PaymentLink, token_hash: str, route_expires_at: int) -> list[WriteOp]:
     """Create the link (without its URL: only the token's hash is kept) and its route (TTL ``route_expires_at``)."""
     pk, sk = _link_key(link.tenant_id, link.order_id, link.id)
     item = {
@@ -220,7 +220,7 @@ def get_link(tenant_id: str, order_id: str, link_id: str, *, consistent: bool = 
     return None if item is None else PaymentLink.model_validate(strip_storage(item))
 
 
-def link_change_op(link: PaymentLink, changes: Mapping[str, Any], *, while_status: str) -> dict[str, Any]:
+def link_change_op(link: PaymentLink, changes: Mapping[str, Any], *, while_status: str) -> WriteOp:
     """Set ``changes`` on the link only while it is still ``while_status`` (a link changes state once)."""
     pk, sk = _link_key(link.tenant_id, link.order_id, link.id)
     return change_op(pk, sk, set_=changes, condition=Attr("status").eq(while_status))
@@ -261,7 +261,7 @@ def get_state(tenant_id: str, order_id: str) -> PaymentState:
     )
 
 
-def state_for_new_link_op(tenant_id: str, order_id: str, state: PaymentState, link_id: str) -> dict[str, Any]:
+def state_for_new_link_op(tenant_id: str, order_id: str, state: PaymentState, link_id: str) -> WriteOp:
     """Make ``link_id`` the order's current link, if the state is still the one read and the order is unpaid."""
     pk, sk = _state_key(tenant_id, order_id)
     if state.version == 0:
@@ -271,14 +271,14 @@ def state_for_new_link_op(tenant_id: str, order_id: str, state: PaymentState, li
     return change_op(pk, sk, set_={"currentLinkId": link_id}, add={"version": 1}, condition=condition)
 
 
-def claim_paid_op(tenant_id: str, order_id: str, payment_id: str) -> dict[str, Any]:
+def claim_paid_op(tenant_id: str, order_id: str, payment_id: str) -> WriteOp:
     """Record that ``payment_id`` paid the order, unless another payment did (then the transaction fails)."""
     pk, sk = _state_key(tenant_id, order_id)
     condition = Attr("paidBy").not_exists() | Attr("paidBy").eq(payment_id)
     return change_op(pk, sk, set_={"paidBy": payment_id}, add={"version": 1}, condition=condition)
 
 
-def release_paid_op(tenant_id: str, order_id: str, payment_id: str) -> dict[str, Any]:
+def release_paid_op(tenant_id: str, order_id: str, payment_id: str) -> WriteOp:
     """The order is no longer paid by ``payment_id`` (it was refunded in full): it may be paid again."""
     pk, sk = _state_key(tenant_id, order_id)
     return change_op(pk, sk, remove=("paidBy",), add={"version": 1}, condition=Attr("paidBy").eq(payment_id))
