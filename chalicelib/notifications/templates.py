@@ -212,6 +212,20 @@ _CUSTOMER: dict[str, Texts] = {
         "en-US": ("Service scheduled", "{{ customerName }}, your service with {{ tenantName }} is scheduled."),
         "es-ES": ("Servicio programado", "{{ customerName }}, tu servicio con {{ tenantName }} está programado."),
     },
+    "payment.link": {
+        "pt-BR": (
+            "Link de pagamento",
+            "{{ customerName }}, pague seu pedido #{{ orderNumber }} ({{ total }}) na {{ tenantName }} por este link, válido por {{ minutes }} minutos: {{ link }}",
+        ),
+        "en-US": (
+            "Payment link",
+            "{{ customerName }}, pay for your order #{{ orderNumber }} ({{ total }}) at {{ tenantName }} with this link, valid for {{ minutes }} minutes: {{ link }}",
+        ),
+        "es-ES": (
+            "Enlace de pago",
+            "{{ customerName }}, paga tu pedido #{{ orderNumber }} ({{ total }}) en {{ tenantName }} con este enlace, válido durante {{ minutes }} minutos: {{ link }}",
+        ),
+    },
     "payment.receipt": {
         "pt-BR": (
             "Pagamento recebido",
@@ -352,11 +366,16 @@ _URGENT = frozenset(
         "appointment.pet_ready",
         "order.new",
         "payment.receipt",
+        "payment.link",
         "user.invitation",
         "auth.verification_code",
     }
 )
-_SECRETS = {"user.invitation": frozenset({"link"}), "auth.verification_code": frozenset({"code"})}
+_SECRETS = {
+    "user.invitation": frozenset({"link"}),
+    "auth.verification_code": frozenset({"code"}),
+    "payment.link": frozenset({"link"}),
+}
 
 
 def _used_variables(*sources: str) -> list[str]:

@@ -5,8 +5,9 @@ What the capability offers (routes, other capabilities and workers call these):
 
 - ``create_payment_link(principal, body, idempotency_key)`` (``POST /payment-links``) and, for other
   capabilities, ``create_link_for(tenant_id, order_id, actor=None, provider=None, minutes=60)`` (the ShopMe
-  assistant builds an order, asks for its link and tells the customer ``link.url``; the workflow action
-  ``send_payment_link`` does the same): opens the provider's checkout (Stripe Checkout Session with
+  assistant builds an order, asks for its link and tells the customer ``link.url``) and
+  ``send_payment_link(tenant_id, order_id, channel=, key=)`` (the workflow action: the link and the message that
+  carries it to the customer, once per key): opens the provider's checkout (Stripe Checkout Session with
   ``expires_at``, MercadoPago preference with ``expiration_date_to``; idempotency key ``btrix-link-<link id>``),
   expires the order's previous link at its provider, and stores the link with a route from a hash of its token
   (``pay_`` + 192 random bits; the token itself only in the answer). A provider that cannot be reached is a 503,
@@ -33,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ from chalicelib.core.pagination import Page, paginate
 from chalicelib.customers.service import load_customer
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.service import find_credentials
+from chalicelib.notifications.outbox import Channel, request_message_ops
 from chalicelib.notifications.service import customer_locale
 from chalicelib.payments import ledger, pages, payables, store
 from chalicelib.payments.ledger import provider_call
@@ -84,6 +87,7 @@ __all__ = [
     "list_payments",
     "open_payment_link",
     "refund_payment",
+    "send_payment_link",
 ]
 
 ORDER = "order"
@@ -264,6 +268,44 @@ def create_link_for(
     return _with_url(tenant_id, created)
 
 
+class _WorkflowLink(ApiModel):
+    """A workflow's request for a link (what its idempotency record is checked against)."""
+
+    order_id: str
+    channel: Channel
+
+
+def send_payment_link(tenant_id: str, order_id: str, *, channel: Channel, key: str) -> str:
+    """The workflow action ``send_payment_link``: a new link for the order, sent to its customer on ``channel``
+    (template ``payment.link``, the link a secret variable) in the transaction that stores the link; ``key`` (the
+    job's) makes both once. Returns a line for the sync log (an order without a customer, paid or closed gets no
+    link, and says so)."""
+    payable = payables.owner(ORDER).describe(tenant_id, order_id, None)
+    customer_id = payable.customer_id
+    if customer_id is None:
+        return f"order {payable.label} has no customer: no payment link sent"
+    if payable.closed is not None:
+        return f"order {payable.label} cannot be paid ({payable.closed}): no payment link sent"
+    if store.get_state(tenant_id, order_id).paid_by is not None:
+        return f"order {payable.label} is paid already: no payment link sent"
+
+    def notify(link: PaymentLink) -> list[WriteOp]:
+        variables = {"entityType": ORDER, "entityId": order_id, "link": link.url, "minutes": LINK_MINUTES_DEFAULT}
+        return request_message_ops(
+            tenant_id, channel, f"customer:{customer_id}", "payment.link", link.locale, variables
+        )
+
+    created = idempotency.once(
+        tenant_id,
+        key,
+        "payments.link.workflow",
+        _WorkflowLink(order_id=order_id, channel=channel),
+        _CreatedLink,
+        lambda seal: _create_link(tenant_id, order_id, None, None, LINK_MINUTES_DEFAULT, "orderId", seal, notify),
+    )
+    return f"payment link {created.link.id} of order {payable.label} sent to its customer ({channel})"
+
+
 def _close_quietly(provider: PaymentProvider, tenant_id: str, checkout: Checkout) -> None:
     """Best effort: a checkout we opened but could not keep (it expires by itself anyway)."""
     try:
@@ -280,6 +322,7 @@ def _create_link(
     minutes: int,
     field: str,
     seal: idempotency.Seal,
+    message: Callable[[PaymentLink], list[WriteOp]] | None = None,
 ) -> _CreatedLink:
     payable = _describe(tenant_id, order_id, reader, field)
     chosen: PaymentProvider = provider or _default_provider(tenant_id)
@@ -360,6 +403,7 @@ def _create_link(
             tenant_id=tenant_id,
         ),
         *seal(created),
+        *(message(link.model_copy(update={"url": url})) if message is not None else []),
     ]
     try:
         with unscoped():  # the link's route is the platform's (ROUTE#), written with the link

@@ -221,3 +221,39 @@ def test_an_agent_links_its_own_orders_only_and_a_kitchen_user_none(
     assert create_link(api, agent, mine["id"]).status_code == 201
     assert create_link(api, agent, others["id"]).status_code == 403
     assert create_link(api, kitchen, others["id"]).status_code == 403
+
+
+def test_the_workflow_action_sends_one_link_to_the_customer_however_often_its_job_runs(
+    api: Any, admin: Account, fakes: PaymentFakes
+) -> None:
+    from chalicelib.core.db.store import tenant_scope
+    from chalicelib.notifications.outbox import list_messages
+    from chalicelib.payments.service import send_payment_link
+
+    connect_stripe(api, admin, fakes)
+    order = create_order(api, admin, channel="whatsapp")
+    with tenant_scope(admin.tenant_id):
+        lines = [send_payment_link(admin.tenant_id, order["id"], channel="whatsapp", key="job-123") for _ in range(2)]
+    assert lines[0] == lines[1]
+    listed = call(api, "GET", f"/payment-links?orderId={order['id']}", None, admin.headers()).json_body["items"]
+    assert len(listed) == 1
+    [sent] = [m for m in list_messages(admin.tenant_id) if m.template == "payment.link"]
+    assert (sent.channel, sent.to) == ("whatsapp", f"customer:{order['customerId']}")
+    assert _pay(api, str(sent.variables["link"]).rsplit("/", 1)[1]).status_code == 302
+    shown = call(api, "GET", f"/notifications/{sent.id}", None, admin.headers()).json_body
+    assert str(sent.variables["link"]) not in str(shown)
+    assert "link" in sent.secret_variables
+    with tenant_scope(admin.tenant_id):
+        nobody = send_payment_link(
+            admin.tenant_id, create_order_without_customer(api, admin), channel="email", key="job-9"
+        )
+    assert "has no customer" in nobody
+
+
+def create_order_without_customer(api: Any, admin: Account) -> str:
+    """An order nobody can be told about."""
+    from tests.support.commerce import create_product
+
+    product = create_product(api, admin, kind="service", name="Balcão", price={"amount": "5.00", "currency": "BRL"})
+    body = {"items": [{"productId": product["id"], "quantity": 1}]}
+    return str(call(api, "POST", "/orders", body, admin.headers()).json_body["id"])
