@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.listing import LARGE_ORDERS, SEED_BUDGET_S, measure_list_latency
     from bench.overhead import comparisons, run_comparisons
     from bench.package_size import NotMeasured, measure_package
+    from bench.payments import measure_payments
     from bench.report import (
         machine_facts,
         render_capacity,
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         render_list_latency,
         render_overhead,
         render_package,
+        render_payments,
         render_sales,
     )
     from bench.sales import LARGE_SALES, measure_sales
@@ -119,8 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n## Sales tracking by tenant size\n\n" + sales, flush=True)
 
+        _progress("payments: Stripe function vs bare SendMessage; links and confirmations per second")
+        payments = render_payments(
+            measure_payments(
+                target, iterations=50 if args.quick else 500, links=10 if args.quick else 60, progress=_progress
+            )
+        )
+        print("\n## Payments\n\n" + payments, flush=True)
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render_document(facts, cold_start, overhead, capacity, package, listing, gateway, sales))
+    document = render_document(facts, cold_start, overhead, capacity, package, listing, gateway, sales, payments)
+    args.output.write_text(document)
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench.overhead import OverheadResult, RoundTripTimer, compare
+from bench.queues import QueueConsumers, drain_queue
 from bench.stats import Summary, summarise
 from bench.target import BenchError, Target, shared_clients
 from tests.support.environment import settings_from
@@ -47,6 +48,8 @@ _MEMBER_ID = "b3nch0000000000000000000000000b1"
 _POSTERS = 4
 _DRAIN_EVERY = 25
 _RELAY_TIMEOUT_S = 180.0
+# The queues the relay runs through (its handlers; the others are left to nobody during the bench).
+_GATEWAY_QUEUES = ("whatsapp-inbound", "bitrix24-outbound")
 
 
 @dataclass(frozen=True)
@@ -98,37 +101,6 @@ def _timed_bitrix24() -> FakeBitrix24:
 def _arrivals(fake: FakeBitrix24) -> dict[str, float]:
     found: dict[str, float] = getattr(fake, "arrivals")  # noqa: B009 - set by the subclass above
     return found
-
-
-class _Consumers:
-    """``count`` threads running the app's handlers of the gateway's two queues, as Lambda's event sources would."""
-
-    def __init__(self, app: Chalice, count: int) -> None:
-        from chalicelib.core.resources import QueueKind, queue_name
-        from localdev.worker import QueueWorker
-
-        queues = {queue_name(QueueKind.WHATSAPP_INBOUND), queue_name(QueueKind.BITRIX24_OUTBOUND)}
-        self._stop = threading.Event()
-        self._threads = []
-        for _ in range(count):
-            worker = QueueWorker(app, wait_seconds=0)
-            worker.consumers = [(source, handler) for source, handler in worker.consumers if source.queue in queues]
-            self._threads.append(threading.Thread(target=self._loop, args=(worker,), daemon=True))
-
-    def _loop(self, worker: Any) -> None:
-        while not self._stop.is_set():
-            if not worker.poll_once():
-                self._stop.wait(0.02)
-
-    def __enter__(self) -> _Consumers:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
 
 
 def _notification(wa_id: str, wamid: str, text: str) -> dict[str, Any]:
@@ -219,7 +191,7 @@ def _ingress(target: Target, secret: str, iterations: int, warmup: int) -> Overh
         # queue is emptied every few iterations, outside the timing (PurgeQueue works once a minute). Nothing
         # enqueued here is for the relay runs.
         if i % _DRAIN_EVERY == 0:
-            _drain(target, url)
+            drain_queue(target.bare_sqs, url)
 
     with RoundTripTimer(*shared_clients(), *target.bare_clients) as timer:
         result = compare(
@@ -231,19 +203,8 @@ def _ingress(target: Target, secret: str, iterations: int, warmup: int) -> Overh
             warmup=warmup,
             between=empty_queue,
         )
-    _drain(target, url)
+    drain_queue(target.bare_sqs, url)
     return result
-
-
-def _drain(target: Target, url: str) -> None:
-    """Receive and delete whatever the queue holds."""
-    while True:
-        found = target.bare_sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages = found.get("Messages", [])
-        if not messages:
-            return
-        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-        target.bare_sqs.delete_message_batch(QueueUrl=url, Entries=entries)  # type: ignore[arg-type]
 
 
 def _relay(
@@ -290,7 +251,7 @@ def _relay(
                 if one_at_a_time:
                     wait([texts[i]])
 
-    with _Consumers(app, consumers), ThreadPoolExecutor(_POSTERS) as pool:
+    with QueueConsumers(app, consumers, _GATEWAY_QUEUES), ThreadPoolExecutor(_POSTERS) as pool:
         posters = 1 if one_at_a_time else _POSTERS
         for done in [pool.submit(post, p) for p in range(posters)]:
             done.result()
@@ -348,7 +309,7 @@ def measure_gateway(
     try:
         with settings_from(settings):
             progress("gateway: connecting a number and a portal (install through the hooks server)")
-            with _Consumers(app, 1), contextlib.redirect_stdout(io.StringIO()):
+            with QueueConsumers(app, 1, _GATEWAY_QUEUES), contextlib.redirect_stdout(io.StringIO()):
                 demo_gateway.connect(admin, bitrix, spec)
             progress(f"gateway: Meta function vs bare SendMessage, {iterations} iterations each")
             ingress = _ingress(target, secret, iterations, warmup=max(2, iterations // 50))

@@ -17,6 +17,7 @@ from bench.gateway import GatewayReport
 from bench.listing import ListLatencyReport
 from bench.overhead import OverheadResult
 from bench.package_size import NotMeasured, PackageReport
+from bench.payments import PaymentsReport
 from bench.sales import SalesReport
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "render_list_latency",
     "render_overhead",
     "render_package",
+    "render_payments",
     "table",
 ]
 
@@ -260,46 +262,45 @@ def render_sales(report: SalesReport) -> str:
     return "\n\n".join([lead, seeded + ".", table(headers, rows, "lrrrrrrrrr"), exported])
 
 
+def _ingress(result: OverheadResult, function: str) -> list[str]:
+    """An ingress comparison (a webhook function against a bare SendMessage): its lead line and its table."""
+    p95_ratio = result.full.p95 / result.bare.p95
+    lead = (
+        f"**ingress: {function} function / bare SendMessage = {result.ratio:.2f} (median), {p95_ratio:.2f} (p95)** "
+        f"(medians {_ms(result.full.median)} ms / {_ms(result.bare.median)} ms, p95 {_ms(result.full.p95)} ms / "
+        f"{_ms(result.bare.p95)} ms)"
+    )
+    row = [
+        result.label,
+        result.full.runs,
+        _ms(result.full.median),
+        _ms(result.full.p95),
+        _ms(result.bare.median),
+        _ms(result.bare.p95),
+        f"{result.ratio:.2f}",
+        f"{p95_ratio:.2f}",
+        _ms(result.overhead_ms),
+        _ms(result.outside_overhead_ms),
+    ]
+    headers = [
+        "request",
+        "iterations",
+        "function median ms",
+        "function p95 ms",
+        "bare median ms",
+        "bare p95 ms",
+        "ratio (median)",
+        "ratio (p95)",
+        "overhead ms",
+        "overhead outside round trips ms",
+    ]
+    return [lead, table(headers, [row], "lrrrrrrrrr")]
+
+
 def render_gateway(report: GatewayReport) -> str:
     """The gateway: the Meta function against a bare SendMessage (ratios of medians and of p95s), and the relay
     runs (throughput, latency from webhook POST to arrival in Bitrix24, order per contact)."""
-    ingress = report.ingress
-    p95_ratio = ingress.full.p95 / ingress.bare.p95
-    lead = (
-        f"**ingress: Meta function / bare SendMessage = {ingress.ratio:.2f} (median), {p95_ratio:.2f} (p95)** "
-        f"(medians {_ms(ingress.full.median)} ms / {_ms(ingress.bare.median)} ms, p95 {_ms(ingress.full.p95)} ms / "
-        f"{_ms(ingress.bare.p95)} ms)"
-    )
-    ingress_rows = [
-        [
-            ingress.label,
-            ingress.full.runs,
-            _ms(ingress.full.median),
-            _ms(ingress.full.p95),
-            _ms(ingress.bare.median),
-            _ms(ingress.bare.p95),
-            f"{ingress.ratio:.2f}",
-            f"{p95_ratio:.2f}",
-            _ms(ingress.overhead_ms),
-            _ms(ingress.outside_overhead_ms),
-        ]
-    ]
-    ingress_table = table(
-        [
-            "request",
-            "iterations",
-            "function median ms",
-            "function p95 ms",
-            "bare median ms",
-            "bare p95 ms",
-            "ratio (median)",
-            "ratio (p95)",
-            "overhead ms",
-            "overhead outside round trips ms",
-        ],
-        ingress_rows,
-        "lrrrrrrrrr",
-    )
+    lead, ingress_table = _ingress(report.ingress, "Meta")
     burst = next((r for r in report.relay if r.label.startswith("burst")), report.relay[0])
     relay_lead = (
         f"**relay: {burst.per_second:.1f} messages/s, p95 {_ms(burst.latency.p95)} ms** from webhook POST to "
@@ -562,6 +563,31 @@ not depend on how many sales there are, which the Count / ScannedCount columns s
 process rather than through the queue, so the rate is the job's own: pages of the list read as the requester, CSV
 rows, S3 parts of at least 5 MB."""
 
+_PAYMENTS = """\
+The set-up is the one `make run`'s demo uses (`localdev.demo_payments.connect_demo_accounts`): a fake Stripe on
+loopback as the bench tenant's own Stripe account (its key, and the signing secret of its webhook endpoint at
+`/hooks/stripe?tenant=<id>`), and the webhook functions' local server. The ingress row calls `functions.stripe.handler`
+in this process with a function-URL event (payload 2.0) of a signed `checkout.session.completed`, a new event id each
+time, built before the timing: the function reads the tenant's integration (a GetItem, and KMS decrypting its
+credentials for the endpoint's signing secret), verifies `Stripe-Signature` with the SDK, records the event id once
+(Powertools idempotency: a conditional PutItem, then an UpdateItem completing it) and sends the message to the
+integrations queue. The bare side is that last SendMessage alone, a message of the same size with a plain boto3
+client; the queue is emptied every 25 iterations, outside the timing. What a tenant's own account costs over BTRIX's
+platform secret is the integration's read and the KMS decrypt.
+
+The link rows call `payments.service.create_link_for` for orders of one service: the order and the tenant read, the
+order's payment state read, a Checkout Session created at the fake Stripe (form-encoded, through the SDK), and the
+link, its token route, the order's payment state and an audit entry written in one transaction. Each order gets one
+link (no previous link to expire). The confirmation row pays every one of those links at the fake at once (4 threads;
+the fake posts each signed webhook to the function's local server and waits for its answer) while the app's
+integrations-queue handler (`localdev.worker.QueueWorker`, 2 threads, as `make run` runs it) confirms them: the event
+recorded once, the payment, the order's paid claim, the link used, the receipt requested and the events written in
+one transaction, then the order's `paymentStatus` and its PENDING → PAID transition (two more transactions, and
+Step Functions resuming the order's execution in moto). Its latency is from the first Pay to each order found PAID
+(polled every 50 ms), so it grows with the backlog; per second is the links over the time until the last one was
+PAID. Local numbers: one process and 2 CPUs shared with DynamoDB Local, moto and the fake; in AWS each batch is a
+Lambda invocation, so confirmations scale with the queue's concurrency.
+"""
 
 _NOT_YET = """\
 - Orders by customer (GSI3), and the list of roles that see only their own orders (a Query of the user's
@@ -573,6 +599,34 @@ _NOT_YET = """\
   delivery status back to Bitrix24) and media (download from Meta, S3 put, presigned URL to Bitrix24)."""
 
 
+def render_payments(report: PaymentsReport) -> str:
+    """Payments: the Stripe function against a bare SendMessage, links made per second, payments confirmed per
+    second (from the customer's Pay to the order PAID)."""
+    lead, ingress_table = _ingress(report.ingress, "Stripe")
+    runs = [*report.links, report.confirmation]
+    names = ["payment links", "payment links", "confirmations"]
+    rows = [
+        [
+            f"{name}: {run.label}",
+            run.count,
+            run.threads,
+            f"{run.seconds:.1f}",
+            f"{run.per_second:.1f}",
+            _ms(run.latency.median),
+            _ms(run.latency.p95),
+        ]
+        for name, run in zip(names, runs, strict=True)
+    ]
+    best = max(report.links, key=lambda run: run.per_second)
+    capacity = (
+        f"**capacity: {best.per_second:.1f} links/s ({best.label}), {report.confirmation.per_second:.1f} "
+        f"confirmations/s** ({report.confirmation.count} links paid at once, {report.confirmation.threads} consumer "
+        "threads)"
+    )
+    headers = ["run", "count", "threads", "seconds", "per second", "latency median ms", "latency p95 ms"]
+    return "\n\n".join([lead, ingress_table, capacity, table(headers, rows, "lrrrrrr")])
+
+
 def render_document(
     facts: Sequence[tuple[str, str]],
     cold_start: str,
@@ -582,6 +636,7 @@ def render_document(
     list_latency: str,
     gateway: str,
     sales: str,
+    payments: str,
 ) -> str:
     """The whole ``docs/PERFORMANCE.md``."""
     machine = table(["", ""], [[name, value] for name, value in facts])
@@ -593,6 +648,7 @@ def render_document(
         "## List latency by tenant size (GET /orders)\n\n" + list_latency + "\n\n" + _LIST_LATENCY,
         "## WhatsApp <-> Bitrix24 gateway\n\n" + gateway + "\n\n" + _GATEWAY,
         "## Sales tracking by tenant size (GET /sales, the dashboard, exports)\n\n" + sales + "\n\n" + _SALES,
+        "## Payments\n\n" + payments + "\n\n" + _PAYMENTS,
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
         "## Not measured yet\n\n" + _NOT_YET,

@@ -157,6 +157,8 @@ class PaymentListQuery(PageParams):
         narrowing = [name for name in ("status", "provider", "order_id") if getattr(self, name) is not None]
         if len(narrowing) > 1:
             raise ValueError(f"narrow by one of status, provider, orderId (got {', '.join(narrowing)})")
+        if self.from_ is not None and self.to is not None and self.to < self.from_:
+            raise ValueError("to is before from")
         return self
 
 

@@ -419,7 +419,10 @@ def list_payment_links(principal: Principal, query: PaymentLinkQuery) -> Page[Pa
     """One page of an order's links, newest first (their URLs are not kept: a new link replaces a lost one)."""
     require(principal, Permission.PAYMENT_LINKS)
     tenant_id = principal.tenant_id
-    payables.owner(ORDER).describe(tenant_id, query.order_id, principal)
+    try:
+        payables.owner(ORDER).describe(tenant_id, query.order_id, principal)
+    except NotFound as exc:
+        raise InvalidInput(detail=exc.detail, errors=(FieldError("query.orderId", "no such order"),)) from exc
     return paginate(
         Page[PaymentLink],
         query,

@@ -257,3 +257,19 @@ def create_order_without_customer(api: Any, admin: Account) -> str:
     product = create_product(api, admin, kind="service", name="Balcão", price={"amount": "5.00", "currency": "BRL"})
     body = {"items": [{"productId": product["id"], "quantity": 1}]}
     return str(call(api, "POST", "/orders", body, admin.headers()).json_body["id"])
+
+
+def test_lists_refuse_what_they_cannot_answer_with_a_422_naming_the_parameter(api: Any, admin: Account) -> None:
+    unknown = call(api, "GET", "/payment-links?orderId=01NOSUCHORDER0000000000000", None, admin.headers())
+    assert unknown.status_code == 422
+    assert unknown.json_body["errors"][0]["field"] == "query.orderId"
+    backwards = call(api, "GET", "/payments?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", None, admin.headers())
+    assert backwards.status_code == 422
+    two = call(api, "GET", "/payments?status=failed&provider=stripe", None, admin.headers())
+    assert two.status_code == 422
+    assert call(
+        api, "GET", "/payments?status=succeeded&from=2026-01-01T00:00:00Z", None, admin.headers()
+    ).json_body == {
+        "items": [],
+        "nextCursor": None,
+    }

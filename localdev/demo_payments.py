@@ -1,0 +1,98 @@
+"""Payments in ``make run``: a fake Stripe and a fake MercadoPago, the demo tenants' accounts on them, and a payment
+link for the restaurant's waiting order, with the shell line that pays it end to end.
+
+When the fake providers are on and no real provider is configured (``BTRIX_STRIPE_API_URL`` /
+``BTRIX_MERCADOPAGO_API_URL`` unset), the runner starts the fakes and points the settings at them, and at the local
+webhook and ``/pay`` URLs (``BTRIX_MERCADOPAGO_NOTIFICATION_URL``, ``BTRIX_PAYMENT_LINK_BASE_URL``). After seeding,
+each demo tenant without a payment integration connects the fakes as its own accounts: a Stripe key with a webhook
+endpoint at ``/hooks/stripe?tenant=<id>`` (its signing secret stored with the key) and a MercadoPago token whose
+notification secret the fake signs with. The restaurant's PENDING order gets a Stripe link; the banner prints it and
+a curl that follows ``/pay/<token>`` to the fake checkout and presses its Pay button: the fake then posts the signed
+``checkout.session.completed`` to ``/hooks/stripe``, the worker confirms it, the order moves to PAID and the
+customer's receipt goes out on WhatsApp (the fake Meta).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.access.principal import Principal
+    from localdev.fake_payments import FakeMercadoPago, FakeStripe
+
+__all__ = ["DemoPayments", "connect_demo_accounts", "demo_link", "pay_lines", "start_fakes"]
+
+
+@dataclass(frozen=True)
+class DemoPayments:
+    """The restaurant's waiting order and its payment link."""
+
+    tenant: str
+    order_number: int
+    url: str
+
+
+def start_fakes(
+    enabled: bool, stripe_port: int, mercadopago_port: int, api_url: str, hooks_url: str
+) -> tuple[FakeStripe | None, FakeMercadoPago | None]:
+    """Start the fakes of the providers that are not configured and point the settings at them (before the app
+    reads them); the links' base and MercadoPago's notification URL default to this runner's servers."""
+    os.environ.setdefault("BTRIX_PAYMENT_LINK_BASE_URL", f"{api_url}/pay")
+    os.environ.setdefault("BTRIX_MERCADOPAGO_NOTIFICATION_URL", f"{hooks_url}/mercadopago")
+    if not enabled:
+        return None, None
+    from localdev.fake_payments import FakeMercadoPago, FakeStripe
+
+    stripe = None if os.environ.get("BTRIX_STRIPE_API_URL") else FakeStripe(stripe_port).start()
+    mercadopago = None if os.environ.get("BTRIX_MERCADOPAGO_API_URL") else FakeMercadoPago(mercadopago_port).start()
+    if stripe is not None:
+        os.environ["BTRIX_STRIPE_API_URL"] = stripe.url
+    if mercadopago is not None:
+        os.environ["BTRIX_MERCADOPAGO_API_URL"] = mercadopago.url
+    if stripe is not None or mercadopago is not None:
+        os.environ["BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK"] = "true"  # the fakes speak plain http on 127.0.0.1
+    return stripe, mercadopago
+
+
+def connect_demo_accounts(
+    admins: list[Principal], stripe: FakeStripe | None, mercadopago: FakeMercadoPago | None, hooks_url: str
+) -> None:
+    """Each demo tenant without its own payment accounts gets the fakes' (a tenant's connection is kept)."""
+    from chalicelib.integrations import service as integrations
+    from chalicelib.integrations.models import ConnectIntegrationRequest, Provider
+
+    for admin in admins:
+        tenant = admin.tenant_id
+        if stripe is not None and integrations.find_credentials(tenant, Provider.STRIPE) is None:
+            key = f"sk_test_demo{tenant}"
+            secret = stripe.add_endpoint(key, f"{hooks_url}/stripe?tenant={tenant}")
+            body = ConnectIntegrationRequest(credentials={"secretKey": key, "webhookSecret": secret})
+            integrations.connect_integration(admin, Provider.STRIPE, body)
+        if mercadopago is not None and integrations.find_credentials(tenant, Provider.MERCADOPAGO) is None:
+            token, secret = f"TEST-demo-{tenant}", f"demo-notification-secret-{tenant}"
+            mercadopago.set_secret(token, secret)
+            body = ConnectIntegrationRequest(credentials={"accessToken": token, "webhookSecret": secret})
+            integrations.connect_integration(admin, Provider.MERCADOPAGO, body)
+
+
+def demo_link(admin: Principal, tenant_name: str) -> DemoPayments | None:
+    """A payment link for the tenant's newest PENDING order (None when it has none)."""
+    from chalicelib.orders import service as orders
+    from chalicelib.orders.models import OrderListQuery
+    from chalicelib.payments import service as payments
+
+    waiting = orders.list_orders(admin, OrderListQuery(status="PENDING", limit=1)).items
+    if not waiting:
+        return None
+    link = payments.create_link_for(admin.tenant_id, waiting[0].id, actor=admin)
+    return DemoPayments(tenant=tenant_name, order_number=waiting[0].number, url=str(link.url))
+
+
+def pay_lines(demo: DemoPayments) -> list[str]:
+    """The shell line that opens the link (the redirect to the fake checkout) and presses Pay there."""
+    return [
+        'curl -s -o /dev/null -w "paid at the fake checkout: HTTP %{http_code}\\n" -X POST \\',
+        f'     "$(curl -s -o /dev/null -w "%{{redirect_url}}" {demo.url})"',
+    ]
