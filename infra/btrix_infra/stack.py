@@ -130,6 +130,9 @@ class BtrixStack(Stack):
         if "bitrix24" in hooks.urls:
             # The install link of POST /channels/bitrix24 points portals at the bitrix24 webhook's URL.
             api.add_environment("BTRIX_BITRIX24_HANDLER_URL", hooks.urls["bitrix24"].url)
+        if "mercadopago" in hooks.urls:
+            # Every MercadoPago preference names the mercadopago webhook function's URL for its notifications.
+            api.add_environment("BTRIX_MERCADOPAGO_NOTIFICATION_URL", hooks.urls["mercadopago"].url)
 
         monitoring = Monitoring(self, "Monitoring", names=names, key=key, alarm_email=alarm_email)
         monitoring.watch_api(

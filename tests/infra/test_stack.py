@@ -356,6 +356,7 @@ def test_every_chalice_function_gets_infra_variables_its_log_group_and_real_queu
         assert set(variables) >= {"BTRIX_STAGE", "BTRIX_TABLE_NAME", "BTRIX_TENANT_ROLE_ARN", "BTRIX_MEDIA_BUCKET"}
         # The install link of POST /channels/bitrix24 is the bitrix24 webhook function's own URL.
         assert "Hookbitrix24FunctionUrl" in json.dumps(variables["BTRIX_BITRIX24_HANDLER_URL"]), name
+        assert "HookmercadopagoFunctionUrl" in json.dumps(variables["BTRIX_MERCADOPAGO_NOTIFICATION_URL"]), name
         assert props["LoggingConfig"]["LogGroup"]["Ref"] in log_groups, name
         for event in props.get("Events", {}).values():
             if event["Type"] == "SQS":
