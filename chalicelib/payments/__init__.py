@@ -1,0 +1,1 @@
+"""Payments: single-use payment links to the providers' checkouts, the ledger of payments and refunds."""
