@@ -160,7 +160,7 @@ def create_payment(api: Any, owner: Account) -> str:
     from chalicelib.payments import store
     from chalicelib.payments.models import Payment
 
-    at = clock.isoformat(clock.now())
+    at = clock.now_iso()
     payment = Payment(
         id=new_id(),
         tenant_id=owner.tenant_id,
