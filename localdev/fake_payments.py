@@ -684,8 +684,12 @@ class FakeMercadoPago(_PaymentFake):
 
     def __init__(self, port: int = 0, seed: int | None = None) -> None:
         self.accounts: dict[str, _MercadoPagoAccount] = {}
-        self._ids = itertools.count(1_300_000_001)
-        self._notification_ids = itertools.count(12_000_000_001)
+        # MercadoPago's ids are unique across its accounts, and the webhook function records each notification id
+        # once: a fake started again against the same table (the next test module, make run after a test) must not
+        # hand out the same ids, or its notifications are taken for redeliveries.
+        start = secrets.randbelow(10**6) * 1000
+        self._ids = itertools.count(1_300_000_001 + start)
+        self._notification_ids = itertools.count(12_000_000_001 + start)
         super().__init__(port, "fake-mercadopago", seed)
 
     # --- python helpers for tests and make run ---------------------------------------------------------------
