@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.references import CheckedInService
 
 __all__ = [
     "LINK_MINUTES_DEFAULT",
@@ -130,7 +131,12 @@ class PaymentLink(ApiModel):
 class CreatePaymentLinkRequest(ApiModel):
     """A payment link for an order; it replaces (expires) the order's previous link."""
 
-    order_id: str = Field(max_length=64)
+    order_id: Annotated[
+        str,
+        CheckedInService(
+            "order", "the link reads the order for its total through its owner (payables): 422 naming body.orderId"
+        ),
+    ] = Field(max_length=64)
     provider: PaymentProvider | None = Field(
         default=None, description="Default: the tenant's connected provider (Stripe first, then MercadoPago)"
     )

@@ -151,8 +151,8 @@ def create_export(api: Any, owner: Account) -> str:
     return str(response.json_body["id"])
 
 
-def create_payment(api: Any, owner: Account) -> str:
-    """A succeeded Stripe payment of a new order; its id."""
+def create_payment(api: Any, owner: Account, order_id: str | None = None) -> str:
+    """A succeeded Stripe payment of the order (default: a new one); its id."""
     # Written through the ledger's store (as the confirmation of a provider's webhook does).
     from chalicelib.core import clock
     from chalicelib.core.db.store import Table, tenant_scope
@@ -164,7 +164,7 @@ def create_payment(api: Any, owner: Account) -> str:
     payment = Payment(
         id=new_id(),
         tenant_id=owner.tenant_id,
-        order_id=create_order(api, owner),
+        order_id=order_id or create_order(api, owner),
         provider="stripe",
         provider_payment_id=f"pi_{new_id().lower()}",
         status="succeeded",
@@ -177,3 +177,40 @@ def create_payment(api: Any, owner: Account) -> str:
     with tenant_scope(owner.tenant_id):
         Table().transact(store.new_payment_ops(payment))
     return payment.id
+
+
+def create_paid_link(api: Any, owner: Account) -> str:
+    """An order with a used Stripe payment link and the payment made through it; the order's id."""
+    # Written through the ledger's store (as a link made at the fake and paid there would leave them).
+    import hashlib
+    import time
+
+    from chalicelib.core import clock
+    from chalicelib.core.db.store import Table, tenant_scope
+    from chalicelib.core.money import Money
+    from chalicelib.payments import store
+    from chalicelib.payments.models import PaymentLink
+
+    order_id = create_order(api, owner)
+    payment_id = create_payment(api, owner, order_id)
+    at = clock.now_iso()
+    link = PaymentLink(
+        id=new_id(),
+        tenant_id=owner.tenant_id,
+        order_id=order_id,
+        provider="stripe",
+        status="used",
+        amount=Money.of("10.00", "BRL"),
+        locale="pt-BR",
+        valid_until=at,
+        provider_checkout_id=f"cs_test_{new_id().lower()}",
+        created_by=owner.user_id,
+        created_at=at,
+        updated_at=at,
+        used_at=at,
+        payment_id=payment_id,
+    )
+    token_hash = hashlib.sha256(new_id().encode()).hexdigest()
+    with tenant_scope(owner.tenant_id):
+        Table().transact(store.new_link_ops(link, token_hash, int(time.time()) + 3600))
+    return order_id

@@ -19,7 +19,7 @@ import pytest
 
 from chalicelib.core.ids import new_id
 from tests.support.commerce import create_customer, create_group, create_product
-from tests.support.entities import ENTITY_IDS, create_resource
+from tests.support.entities import ENTITY_IDS, create_paid_link, create_resource
 from tests.support.identity import Account, call, signup
 from tests.support.request_models import declared_operations
 
@@ -96,6 +96,7 @@ PROBES: dict[str, Probe] = {
     "channelId": _channel_with_a_conversation,
     "actorId": _actor_with_entries,
     "entityId": _entity_with_entries,
+    "orderId": lambda api, owner: {"orderId": create_paid_link(api, owner)},
 }
 
 # The other parameters a route needs, for a tenant (its own entities): a probe replaces some of them.
