@@ -32,6 +32,7 @@ from chalicelib.live import service as live
 from chalicelib.notifications import delivery as notification_delivery
 from chalicelib.notifications.routes import blueprint as notifications
 from chalicelib.orders.routes import blueprint as orders
+from chalicelib.payments import jobs as payment_jobs
 from chalicelib.payments.routes import blueprint as payments
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.sales.routes import blueprint as sales
@@ -72,6 +73,9 @@ for blueprint in (
     exports,
 ):
     app.register_blueprint(blueprint)
+
+# What the integrations queue's consumer (below) runs for payments: the providers' webhooks, the payment-link action.
+payment_jobs.register_handlers()
 
 
 @app.on_ws_connect()

@@ -24,19 +24,23 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr
 from pydantic import BaseModel
 
-from chalicelib.core import clock
+from chalicelib.core import aws, clock
 from chalicelib.core.api import IDEMPOTENCY_HEADER
+from chalicelib.core.config import get_settings
 from chalicelib.core.db import keys
 from chalicelib.core.db.store import Table, WriteOp, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput
 
-__all__ = ["IDEMPOTENCY_TTL", "MAX_KEY_LENGTH", "Seal", "once"]
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+__all__ = ["IDEMPOTENCY_TTL", "MAX_KEY_LENGTH", "Seal", "once", "powertools_records"]
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -134,3 +138,19 @@ def once(
         if raced is None:
             raise
         return _replay(raced, fingerprint, response_type)
+
+
+def powertools_records(static_pk: str) -> DynamoDBPersistenceLayer:
+    """Where Powertools' idempotency utility keeps one kind of record on our table: partition ``static_pk`` (a key
+    of ``keys``), Powertools' hashed key as the sort key, expiring through the table's TTL. For work done once per
+    something that is not a create (a provider's delivery, a provider's event applied)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=get_settings().table_name,
+        key_attr=PARTITION_KEY,
+        sort_key_attr=SORT_KEY,
+        static_pk_value=static_pk,
+        expiry_attr=TTL_ATTRIBUTE,
+        boto3_client=aws.dynamodb(),
+    )

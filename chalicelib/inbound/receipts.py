@@ -23,10 +23,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.core import aws
-from chalicelib.core.config import get_settings
 from chalicelib.core.db import keys
-from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.idempotency import powertools_records
 from chalicelib.core.resources import QUEUES, QueueKind, queue_name, queue_url
 
 if TYPE_CHECKING:
@@ -143,20 +142,9 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
 
 @cache
 def _recorder(provider: str, shard: int) -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-    layer = DynamoDBPersistenceLayer(
-        table_name=get_settings().table_name,
-        key_attr=PARTITION_KEY,
-        sort_key_attr=SORT_KEY,
-        static_pk_value=keys.inbound_receipts_pk(provider, shard),
-        expiry_attr=TTL_ATTRIBUTE,
-        boto3_client=aws.dynamodb(),
-    )
+    layer = powertools_records(keys.inbound_receipts_pk(provider, shard))
     config = IdempotencyConfig(
         event_key_jmespath="key",
         raise_on_no_idempotency_key=True,
