@@ -1,9 +1,11 @@
 """``make run``: the whole of BTRIX on this machine, with no AWS account.
 
 Starts the local stack, provisions it, serves the REST API (:8000) and the provider webhook URLs (:8001),
-runs the worker (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24)
-for the channels nothing real is configured for, connects the WhatsApp <-> Bitrix24 gateway's demo number and
-portal (``localdev.demo_gateway``), prints the URLs, and on Ctrl-C stops all it started.
+runs the worker (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24,
+Stripe, MercadoPago) for the providers nothing real is configured for, connects the WhatsApp <-> Bitrix24 gateway's
+demo number and portal (``localdev.demo_gateway``) and the demo tenants' payment accounts, makes a payment link for
+the restaurant's waiting order (``localdev.demo_payments``), prints the URLs and how to try them, and on Ctrl-C stops
+all it started.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from localdev.stack import LocalStack, free_port
 
 if TYPE_CHECKING:
     from localdev.demo_gateway import DemoGateway
+    from localdev.demo_payments import DemoPayments
     from localdev.fake_bitrix24 import FakeBitrix24
+    from localdev.fake_payments import FakeMercadoPago, FakeStripe
     from localdev.seed import DemoLogin
 
 HOST = "127.0.0.1"  # loopback only: nothing here is meant to be reachable from another machine
@@ -47,6 +51,8 @@ class RunSettings(BaseSettings):
     fake_ses_port: int = 0
     fake_webpush_port: int = 0
     fake_bitrix24_port: int = 0
+    fake_stripe_port: int = 0
+    fake_mercadopago_port: int = 0
 
 
 # Each fake stands in for a provider unless the environment points the channel somewhere (this variable set).
@@ -179,6 +185,43 @@ def _sales_lines(api: str, password: str) -> list[str]:
     ]
 
 
+def _connect_demo_payments(
+    stripe: FakeStripe | None, mercadopago: FakeMercadoPago | None, hooks_url: str
+) -> DemoPayments | None:
+    """The demo tenants' accounts on the payment fakes and the restaurant's link; a failure is reported, not fatal."""
+    if stripe is None and mercadopago is None:
+        return None
+    import httpx
+
+    from chalicelib.core.errors import AppError
+    from localdev import demo_payments
+    from localdev.seed import DEMO_TENANTS, demo_admin
+
+    try:
+        demo_payments.connect_demo_accounts([demo_admin(t) for t in DEMO_TENANTS], stripe, mercadopago, hooks_url)
+        return demo_payments.demo_link(demo_admin(DEMO_TENANTS[0]), DEMO_TENANTS[0].name)
+    except (AppError, httpx.HTTPError) as exc:
+        print(f"The payments demo was not connected: {exc}", flush=True)
+        return None
+
+
+def _payment_lines(api: str, payments: DemoPayments, fake: str) -> list[str]:
+    from localdev.demo_payments import pay_lines
+
+    return [
+        f"Payments: {payments.tenant}'s order #{payments.order_number} waits for its payment; its link is "
+        f"{payments.url}",
+        "Paste these lines into bash to pay it at the fake checkout (the fake posts its signed webhook, the worker",
+        "confirms it, the order moves to PAID and the customer gets a receipt):",
+        "",
+        *[f"    {line}" for line in pay_lines(payments)],
+        "",
+        f"  in BTRIX:    GET {api}/payments and GET {api}/orders?status=PAID",
+        f"  at the fake: curl -s {fake}/_received   (the checkout, webhooks sent: GET {fake}/_webhooks)",
+        "",
+    ]
+
+
 def _banner(
     stack: LocalStack,
     api_port: int,
@@ -189,12 +232,15 @@ def _banner(
     fakes: dict[FakeKind, FakeProvider],
     bitrix: FakeBitrix24 | None = None,
     demo: DemoGateway | None = None,
+    paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None),
+    payments: DemoPayments | None = None,
 ) -> str:
     api = f"http://{HOST}:{api_port}"
     hooks = f"http://{HOST}:{hooks_port}/hooks"
     fake_lines = [f"  fake {kind:<10} {fake.url}" for kind, fake in fakes.items()]
     if bitrix is not None:
         fake_lines.append(f"  fake {'bitrix24':<10} {bitrix.url}")
+    fake_lines += [f"  fake {fake.kind:<10} {fake.url}" for fake in paying if fake is not None]
     if fake_lines:
         fake_lines.append(
             '                  (POST /_config {"failRate": 0.3} fails requests; GET /_received lists them)'
@@ -225,6 +271,7 @@ def _banner(
             "",
             *_sales_lines(api, password),
             *([] if bitrix is None or demo is None else _gateway_lines(api, hooks, bitrix, demo, logins[0])),
+            *([] if payments is None or paying[0] is None else _payment_lines(api, payments, paying[0].url)),
         ]
     )
 
@@ -258,14 +305,25 @@ def main() -> int:
     websocket = None
     fakes: dict[FakeKind, FakeProvider] = {}
     bitrix: FakeBitrix24 | None = None
-    # Known before the app reads its settings: the Bitrix24 app's handler URL is this server's /hooks/bitrix24.
+    paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None)
+    # Known before the app reads its settings: the Bitrix24 app's handler URL is this server's /hooks/bitrix24, the
+    # payment links' base is this API's /pay.
     hooks_port = settings.hooks_port or free_port()
+    api_port = settings.api_port or free_port()
     try:
         fakes = _start_fakes(settings)
         from localdev.demo_gateway import start_fake_bitrix24
+        from localdev.demo_payments import start_fakes as start_payment_fakes
 
         bitrix = start_fake_bitrix24(
             settings.fake_providers, settings.fake_bitrix24_port, f"http://{HOST}:{hooks_port}/hooks/bitrix24"
+        )
+        paying = start_payment_fakes(
+            settings.fake_providers,
+            settings.fake_stripe_port,
+            settings.fake_mercadopago_port,
+            f"http://{HOST}:{api_port}",
+            f"http://{HOST}:{hooks_port}/hooks",
         )
         # Imported only now: the app reads its settings and endpoints from the environment set above.
         from app import app
@@ -280,7 +338,7 @@ def main() -> int:
         provision()
         _fake_credentials(fakes)
         logins = seed()
-        api = gateway.make_server(app, HOST, settings.api_port)
+        api = gateway.make_server(app, HOST, api_port)
         hooks = function_urls.make_server(HOST, hooks_port, FUNCTION_URLS)
         servers = [api.server, hooks]
         for server in servers:
@@ -290,9 +348,9 @@ def main() -> int:
         worker = Worker(app, publish)
         worker.start()
         demo = _connect_demo_gateway(fakes, bitrix)
-        api_port = api.server.server_address[1]
+        payments = _connect_demo_payments(*paying, f"http://{HOST}:{hooks_port}/hooks")
         banner = _banner(
-            stack, int(api_port), hooks_port, websocket.ws_port, logins, DEMO_PASSWORD, fakes, bitrix, demo
+            stack, api_port, hooks_port, websocket.ws_port, logins, DEMO_PASSWORD, fakes, bitrix, demo, paying, payments
         )
         print(banner, flush=True)
         stop.wait()
@@ -310,6 +368,9 @@ def main() -> int:
             fake.stop()
         if bitrix is not None:
             bitrix.stop()
+        for payment_fake in paying:
+            if payment_fake is not None:
+                payment_fake.stop()
         stack.stop()
     print("Stopped.", flush=True)
     return 0

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 from typing import Any
 
@@ -17,6 +14,7 @@ from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 from chalicelib.core.resources import QUEUES
 from localdev.seed import DEMO_PASSWORD
 from tests.e2e.conftest import Runner, alive
+from tests.support.browser import NO_CHROMIUM, chromium, rendered_dom
 
 
 def test_health_is_ok_over_http(runner: Runner) -> None:
@@ -42,34 +40,9 @@ def test_unknown_paths_are_404_problems_on_both_servers(runner: Runner) -> None:
         assert response.json()["status"] == 404
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+@pytest.mark.skipif(chromium() is None, reason=NO_CHROMIUM)
 def test_swagger_ui_renders_the_operations_in_headless_chromium(runner: Runner) -> None:
-    with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run(
-            [
-                str(_chromium()),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                "--virtual-time-budget=20000",
-                "--dump-dom",
-                f"{runner.api}/api-docs",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    result = rendered_dom(f"{runner.api}/api-docs")
     dom = result.stdout
     assert "swagger-ui" in dom, result.stderr[-2000:]
     rendered = set(re.findall(r'data-path="([^"]+)"', dom))
