@@ -281,12 +281,11 @@ class _OrderPayables:
 
     def describe(self, tenant_id: str, payable_id: str, reader: Principal | None) -> payables.Payable:
         """The order's total, customer and channel; ``closed`` when it ended cancelled."""
-        item = store.get_order(tenant_id, payable_id, consistent=True)
-        if item is None:
+        order = store.get_order(tenant_id, payable_id, consistent=True)
+        if order is None:
             raise NotFound(detail=f"no order {payable_id}")
         if reader is not None:
-            _may_read(reader, item)
-        order = _order(item)
+            _may_read(reader, order)
         status = workflow_version(tenant_id, EntityType.ORDER, order.workflow_version).definition.status(order.status)
         closed = f"the order is {order.status}" if status.terminal and status.outcome == "cancelled" else None
         return payables.Payable(
@@ -302,24 +301,25 @@ class _OrderPayables:
     def record_payment(self, tenant_id: str, payable_id: str, state: payables.PaymentState) -> None:
         """Set the payment fields on the order and, once paid, make its flow's ``payment`` transition."""
         for _ in range(_PAYMENT_ATTEMPTS):
-            item = store.get_order(tenant_id, payable_id, consistent=True)
-            if item is None:
+            order = store.get_order(tenant_id, payable_id, consistent=True)
+            if order is None:
                 raise NotFound(detail=f"no order {payable_id}")
+            stored = order.model_dump(mode="json", by_alias=True)
             wanted: dict[str, Any] = {"paymentStatus": state.status, "paymentId": state.payment_id}
             if state.status == "paid":
-                wanted["paidAt"] = item.get("paidAt") or state.at
+                wanted["paidAt"] = order.paid_at or state.at
             if not state.refunded.is_zero():
                 wanted["amountRefunded"] = state.refunded.model_dump()
-            if any(item.get(name) != value for name, value in wanted.items()):
+            if any(stored.get(name) != value for name, value in wanted.items()):
                 changes = {**wanted, "updatedAt": clock.now_iso()}
-                before = {name: item.get(name) for name in wanted}
+                before = {name: stored.get(name) for name in wanted}
                 event = new_event("order.updated", tenant_id, {"paymentStatus": state.status}, subject=payable_id)
                 moved = VersionConflict(detail="the order changed while its payment was recorded")
                 ops = [
                     update_op(
                         *store.order_key(tenant_id, payable_id),
                         changes,
-                        expected_version=int(item["version"]),
+                        expected_version=order.version,
                         conflict=moved,
                     ),
                     audit_op(
