@@ -67,6 +67,7 @@ KINDS: dict[str, Maker] = {
     "category": lambda api, owner: create_group(api, owner, "categories", f"Category {new_id()}")["id"],
     "brand": lambda api, owner: create_group(api, owner, "brands", f"Brand {new_id()}")["id"],
     "resource": create_resource,
+    "order": lambda api, owner: ENTITY_IDS["order_id"](api, owner),
 }
 
 _OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -165,6 +166,7 @@ BODIES: dict[tuple[str, str], Bodies] = {
     ("POST", "/conversations/{conversation_id}/lead"): lambda api, me: [
         {"interestServiceId": _own("service")(api, me), "ownerId": me.user_id}
     ],
+    ("POST", "/payment-links"): lambda api, me: [{"orderId": _own("order")(api, me)}],
 }
 ROUTES = sorted({(field.method, field.path) for field in CHECKED})
 
