@@ -378,9 +378,8 @@ def _preferences(customer: CustomerRecord, stored: StoredPreferences | None) -> 
 def customer_locale(tenant_id: str, customer_id: str) -> str | None:
     """The language a customer chose for their messages, or None (then the tenant's applies). For capabilities that
     show the customer something outside a message (the payment pages)."""
-    stored = store.get_preferences(tenant_id, customer_id) or {}
-    locale = stored.get("locale")
-    return str(locale) if locale else None
+    stored = store.get_preferences(tenant_id, customer_id)
+    return stored.locale if stored is not None and stored.locale else None
 
 
 def get_preferences(principal: Principal, customer_id: str) -> NotificationPreferences:

@@ -1,6 +1,8 @@
 """The payments ledger: recording what the providers report, and refunds, each change in one transaction with
 its event (and, for a payment that pays an order, the order's "paid" claim, the link marked used and the receipt).
 
+One responsibility: applying to the ledger what the providers report and the refunds we ask for, each once.
+
 Once and only once:
 - a provider's payment is recorded once: its provider id is claimed in the same transaction as the payment
   (``store.new_payment_ops``); a second report of it (a duplicate webhook, ``payment.created`` then

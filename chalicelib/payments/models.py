@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
@@ -132,11 +133,11 @@ class CreatePaymentLinkRequest(ApiModel):
     """A payment link for an order; it replaces (expires) the order's previous link."""
 
     order_id: Annotated[
-        str,
+        EntityId,
         CheckedInService(
             "order", "the link reads the order for its total through its owner (payables): 422 naming body.orderId"
         ),
-    ] = Field(max_length=64)
+    ]
     provider: PaymentProvider | None = Field(
         default=None, description="Default: the tenant's connected provider (Stripe first, then MercadoPago)"
     )
@@ -146,7 +147,7 @@ class CreatePaymentLinkRequest(ApiModel):
 class PaymentLinkQuery(PageParams):
     """The links of one order, newest first."""
 
-    order_id: str = Field(max_length=64)
+    order_id: EntityId
 
 
 class PaymentListQuery(PageParams):
@@ -154,7 +155,7 @@ class PaymentListQuery(PageParams):
 
     status: PaymentStatus | None = None
     provider: PaymentProvider | None = None
-    order_id: str | None = Field(default=None, max_length=64)
+    order_id: EntityId | None = None
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
 

@@ -1,6 +1,9 @@
 """Payments: single-use payment links to the providers' checkouts, the ledger of what was paid and refunded, and
 the confirmation of payments from the providers' webhooks.
 
+One responsibility: the payments capability's use cases (the routes' and the other capabilities' entry points); the
+ledger's rules are in ``ledger.py``, the providers behind ``providers.py``, the pages in ``pages.py``.
+
 What the capability offers (routes, other capabilities and workers call these):
 
 - ``create_payment_link(principal, body, idempotency_key)`` (``POST /payment-links``) and, for other
