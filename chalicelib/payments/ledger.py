@@ -31,20 +31,17 @@ from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.errors import (
-    AppError,
     Conflict,
-    DependencyUnavailable,
     FieldError,
     InvalidInput,
     NotFound,
-    ProviderRefused,
 )
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.customers.service import load_customer
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import ProviderError, app_error
 from chalicelib.notifications.outbox import Channel, request_message_ops
 from chalicelib.payments import payables, store
 from chalicelib.payments.models import (
@@ -81,18 +78,12 @@ def system(tenant_id: str) -> Principal:
     return Principal(user_id="system", tenant_id=tenant_id, role=Role.ADMIN, email="payments@system.invalid")
 
 
-def _app_error(exc: ProviderError) -> AppError:
-    if exc.kind == "unavailable":
-        return DependencyUnavailable(detail=exc.detail)
-    return ProviderRefused(detail=exc.detail)
-
-
 def provider_call(call: Callable[[], T]) -> T:
     """Run a provider call for a request: an outage becomes a 503, a refusal a 502 (``AppError``s)."""
     try:
         return call()
     except ProviderError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
 
 
 def _shown(value: Money) -> str:
@@ -621,13 +612,13 @@ def refund(
             tenant_id, payment.provider_payment_id, pending.amount, refund_id=refund_id
         )
     except ProviderError as exc:
-        if exc.kind != "unavailable":
+        if not exc.retryable:
             failed = ProviderRefund(
                 provider_refund_id=f"refused-{refund_id}", amount=pending.amount, status="failed", reference=refund_id
             )
             _record_refund(tenant_id, payment_id, failed, our_id=refund_id, actor=actor)
         # An outage leaves the refund pending: the same refund id is asked again when this is retried.
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     after, _ = _record_refund(tenant_id, payment_id, reported, our_id=refund_id, actor=actor, extra_ops=extra_ops)
     return after
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.core.config import get_settings
-from chalicelib.integrations.http import ProviderError, send
+from chalicelib.integrations.http import Failure, ProviderError, send
 from chalicelib.integrations.models import MercadoPagoCredentials
 
 __all__ = ["create_preference", "get_payment", "refund_payment", "update_preference", "whoami"]
@@ -51,9 +51,9 @@ def _object(content: bytes) -> dict[str, Any]:
     try:
         body = json.loads(content, parse_float=Decimal)
     except ValueError as exc:
-        raise ProviderError("error", f"{_WHAT} did not answer with JSON") from exc
+        raise ProviderError(f"{_WHAT} did not answer with JSON", failure=Failure.REJECTED) from exc
     if not isinstance(body, dict):
-        raise ProviderError("error", f"{_WHAT} did not answer with a JSON object")
+        raise ProviderError(f"{_WHAT} did not answer with a JSON object", failure=Failure.REJECTED)
     return body
 
 

@@ -4,8 +4,8 @@ The one Stripe client of BTRIX: payment links (Checkout Sessions in ``mode=payme
 billing will use the same calls with ``mode=subscription``. Calls take and return Stripe's own JSON shapes (the
 documented field names), so a caller builds the parameters it needs and reads what it needs; the client adds the
 key, the ``Idempotency-Key`` of every create, our timeout and no SDK retries (the job queues retry, with backoff),
-and turns the SDK's errors into ``ProviderError``: no answer, 429 and 5xx are ``unavailable`` (try again later),
-401/403 ``refused`` (the key), any other refusal ``error`` (this request will not work).
+and turns the SDK's errors into ``ProviderError``: no answer, 429 and 5xx are ``Failure.RETRYABLE`` (try again
+later), 401/403 ``FATAL`` (the key), any other refusal ``REJECTED`` (this request will not work).
 
 The API base is ``Settings.stripe_api_url`` (the fake in ``localdev/fake_payments.py`` in tests and ``make run``).
 """
@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.core.config import get_settings
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import StripeCredentials
 
 if TYPE_CHECKING:
@@ -63,12 +63,12 @@ def _failure(exc: stripe.StripeError) -> ProviderError:
     status = exc.http_status
     message = exc.user_message or str(exc) or type(exc).__name__
     if isinstance(exc, stripe.APIConnectionError):
-        return ProviderError("unavailable", f"{_WHAT} could not be reached: {message}")
+        return ProviderError(f"{_WHAT} could not be reached: {message}", failure=Failure.RETRYABLE)
     if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
-        return ProviderError("refused", f"{_WHAT} refused the key ({status}): {message}", status)
+        return ProviderError(f"{_WHAT} refused the key ({status}): {message}", failure=Failure.FATAL, status=status)
     if isinstance(exc, stripe.RateLimitError) or (status or 0) >= 500 or status is None:
-        return ProviderError("unavailable", f"{_WHAT} answered {status}: {message}", status)
-    return ProviderError("error", f"{_WHAT} refused the request ({status}): {message}", status)
+        return ProviderError(f"{_WHAT} answered {status}: {message}", failure=Failure.RETRYABLE, status=status)
+    return ProviderError(f"{_WHAT} refused the request ({status}): {message}", failure=Failure.REJECTED, status=status)
 
 
 def _plain(value: Any) -> dict[str, Any]:
