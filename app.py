@@ -35,6 +35,8 @@ from chalicelib.orders.routes import blueprint as orders
 from chalicelib.payments import jobs as payment_jobs
 from chalicelib.payments.routes import blueprint as payments
 from chalicelib.plans.routes import blueprint as plans
+from chalicelib.sales import calendar_events  # noqa: F401 - registers its integration jobs
+from chalicelib.sales import invoicing as sale_invoicing  # registers its integration jobs
 from chalicelib.sales.routes import blueprint as sales
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users
@@ -157,6 +159,12 @@ def analytics_events(event: SQSEvent) -> dict[str, Any]:
 def export_jobs(event: SQSEvent) -> dict[str, Any]:
     """Export jobs: each message one slice (a few seconds of rows into the CSV file), which queues the next."""
     return exports_service.handle_batch(event.to_dict())
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def billy_payment_poll(event: CloudWatchEvent) -> dict[str, int]:
+    """Every tenant connected to Billy.dk gets a payment poll job: sales whose invoice was paid are marked paid."""
+    return {"queued": sale_invoicing.queue_payment_polls()}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -14,7 +14,8 @@ Point the settings at it: ``google_oauth_authorize_url`` = ``<url>/o/oauth2/v2/a
   refresh grants asked for.
 - Calendar: ``GET /calendar/v3/calendars/<id>`` (``primary`` is the account's address), events
   ``POST …/events`` with a client-chosen ``id`` (base32hex ``[a-v0-9]{5,1024}``; a repeated id → 409 ``duplicate``,
-  even for a deleted event), ``GET|PATCH|DELETE …/events/<id>`` (deleting a deleted event → 410 ``deleted``;
+  even for a deleted event), ``GET|PATCH|DELETE …/events/<id>`` (deleting or changing a deleted event → 410
+  ``deleted``, except a PATCH to ``status: confirmed``, which restores it;
   unknown → 404), ``sendUpdates`` recorded. Bearer tokens must be the fake's live access tokens, else 401
   (``{"expireTokens": true}`` expires the current ones). ``{"rateLimitNext": n}``: the next n calls get 403
   ``rateLimitExceeded``; ``failRate`` / ``failStatus`` / ``failNext`` fail calls with a 5xx.
@@ -318,13 +319,15 @@ class FakeGoogle(LoopbackFake):
             return _google_error(404, "notFound", "Not Found")
         if method == "GET":
             return Answer(200, dict(event))
-        if event["status"] == "cancelled":
+        changes = _json(body) if method == "PATCH" else None
+        restore = isinstance(changes, dict) and changes.get("status") == "confirmed"
+        if event["status"] == "cancelled" and not restore:
+            # The organizer's calendar keeps a deleted event, so it can be restored (a PATCH to status confirmed).
             return _google_error(410, "deleted", "Resource has been deleted")
         if method == "DELETE":
             event.update(status="cancelled", sendUpdates=query.get("sendUpdates"))
             return Answer(204)
         if method == "PATCH":
-            changes = _json(body)
             if not isinstance(changes, dict):
                 return _google_error(400, "badRequest", "The body must be a JSON object")
             refused = _event_refusal({**event, **changes})

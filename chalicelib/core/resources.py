@@ -132,6 +132,8 @@ RULES: tuple[RuleDef, ...] = (
     RuleDef("notifications", ("notification.requested",), QueueKind.NOTIFICATIONS),
     # Sales and leads → the dashboard's per-tenant aggregates.
     RuleDef("analytics", ("sale.*", "lead.*"), QueueKind.ANALYTICS),
+    # Sale changes that the tenant's Google Calendar follows (a new date, a cancellation, a deletion).
+    RuleDef("integrations", ("sale.updated", "sale.status_changed", "sale.deleted"), QueueKind.INTEGRATIONS),
 )
 
 

@@ -116,6 +116,7 @@ class CustomerRecord(ApiModel):
     orders_count: int = 0
     total_spent_amount: Decimal = Decimal(0)
     last_order_at: str | None = None
+    billy_contact_id: str | None = None
     created_at: str
     updated_at: str
     version: int = 1
@@ -136,6 +137,9 @@ class Customer(ApiModel):
     consents: Consents
     notes: str | None = None
     stats: CustomerStats
+    billy_contact_id: str | None = Field(
+        default=None, description="The customer's contact in Billy.dk, made when a first sale of theirs was invoiced"
+    )
     created_at: str
     updated_at: str
     version: int
@@ -150,7 +154,7 @@ class Customer(ApiModel):
         )
         fields = record.model_dump(
             by_alias=False,
-            include={"id", "tenant_id", "name", "email", "phone", "document_type", "tags", "notes"},
+            include={"id", "tenant_id", "name", "email", "phone", "document_type", "tags", "notes", "billy_contact_id"},
         )
         fields.update(created_at=record.created_at, updated_at=record.updated_at, version=record.version)
         return cls(

@@ -1,10 +1,11 @@
-"""Customer use cases: create, change, delete, find (email, phone, name prefix), and the order statistics
-the orders capability keeps current through ``record_order_ops``."""
+"""Customer use cases: create, change, delete, find (email, phone, name prefix), the order statistics
+the orders capability keeps current through ``record_order_ops``, and the Billy.dk contact that sales invoicing
+keeps on the customer (``link_billy_contact``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ __all__ = [
     "find_customer",
     "find_customer_id",
     "get_customer",
+    "link_billy_contact",
     "list_customers",
     "load_customer",
     "new_customer",
@@ -135,6 +137,25 @@ def load_customer(tenant_id: str, customer_id: str) -> Customer:
     if record is None:
         raise NotFound(detail=f"no customer {customer_id}")
     return Customer.of(record)
+
+
+def link_billy_contact(tenant_id: str, customer_id: str, create: Callable[[CustomerRecord], str]) -> str:
+    """The customer's Billy.dk contact id: the one kept on the customer, else ``create(customer)``'s, kept (when
+    another run kept one meanwhile, that one stays and is returned). ``NotFound`` for a customer that is gone."""
+    record = store.get_customer(tenant_id, customer_id, consistent=True)
+    if record is None:
+        raise NotFound(detail=f"no customer {customer_id}")
+    if record.billy_contact_id is not None:
+        return record.billy_contact_id
+    contact_id = create(record)
+    try:
+        Table().transact([store.link_billy_contact_op(tenant_id, customer_id, contact_id)])
+    except TransactionConflict:
+        kept = store.get_customer(tenant_id, customer_id, consistent=True)
+        if kept is None or kept.billy_contact_id is None:
+            raise NotFound(detail=f"no customer {customer_id}") from None
+        return kept.billy_contact_id
+    return contact_id
 
 
 def record_order_ops(tenant_id: str, customer_id: str, total: Money, at: str) -> list[WriteOp]:

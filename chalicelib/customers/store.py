@@ -25,6 +25,7 @@ __all__ = [
     "existing_customer_ids",
     "find_by_contact",
     "get_customer",
+    "link_billy_contact_op",
     "list_customers",
     "new_customer_op",
     "order_stats_op",
@@ -104,6 +105,15 @@ def update_customer_op(before: CustomerRecord, after: CustomerRecord, changes: M
         updates[GSI2.sort_key] = _name_sort(after)
     return update_op(
         *customer_key(before.tenant_id, before.id), updates, expected_version=before.version, remove=removed
+    )
+
+
+def link_billy_contact_op(tenant_id: str, customer_id: str, contact_id: str) -> WriteOp:
+    """Keep the customer's Billy.dk contact, once: fails when another run kept one first (or the customer is gone)."""
+    return change_op(
+        *customer_key(tenant_id, customer_id),
+        set_={"billyContactId": contact_id},
+        condition=Attr("billyContactId").not_exists(),
     )
 
 

@@ -37,17 +37,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
 from chalicelib.core import aws, batch, clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import tenant_scope
-from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable
+from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable, NotFound
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.resources import QUEUES, QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.integrations import store
 from chalicelib.integrations.http import ProviderError
-from chalicelib.integrations.models import JobRecord, Provider
-from chalicelib.integrations.service import record_sync
+from chalicelib.integrations.models import JobRecord, Provider, SyncRequested
+from chalicelib.integrations.service import load_credentials, record_sync
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -62,6 +64,7 @@ __all__ = [
     "provider_kind",
     "register",
     "registered",
+    "request_sync",
     "task_kind",
     "workflow_kind",
 ]
@@ -207,6 +210,19 @@ def enqueue_task(name: str, tenant_id: str, data: Mapping[str, Any], *, key: str
     aws.sqs().send_message(
         QueueUrl=queue_url(queue_name(QueueKind.INTEGRATIONS)), MessageBody=json.dumps(body), DelaySeconds=delay_s
     )
+
+
+def request_sync(principal: Principal, provider: Provider) -> SyncRequested:
+    """Queue the provider's ``<provider>.sync`` task for the caller's tenant now (what its schedule does, e.g.
+    Billy's payment poll), at most once a minute; ``NotFound`` when the provider is not connected or has no sync."""
+    require(principal, Permission.INTEGRATIONS_MANAGE)
+    name = f"{provider.value}.sync"
+    if task_kind(name) not in _registry:
+        raise NotFound(detail=f"{provider.value} has nothing to sync")
+    load_credentials(principal.tenant_id, provider)
+    moment = clock.now()
+    enqueue_task(name, principal.tenant_id, {}, key=f"manual-{clock.to_epoch(moment) // 60}")
+    return SyncRequested(provider=provider, task=name, queued_at=clock.isoformat(moment))
 
 
 def _retryable(exc: BaseException) -> bool:

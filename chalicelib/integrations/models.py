@@ -34,6 +34,7 @@ __all__ = [
     "StripeCredentials",
     "SyncLogEntry",
     "SyncLogQuery",
+    "SyncRequested",
     "TwilioCredentials",
 ]
 
@@ -365,3 +366,11 @@ class OAuthCallbackQuery(ApiModel):
     code: str | None = Field(default=None, min_length=1, max_length=2000)
     error: str | None = Field(default=None, max_length=200, description="access_denied when the user said no")
     scope: str | None = Field(default=None, max_length=2000)
+
+
+class SyncRequested(ApiModel):
+    """A sync with the provider, queued (``POST /integrations/{provider}/sync``)."""
+
+    provider: Provider
+    task: str = Field(description="The job queued, e.g. billy.sync (its outcome shows in the sync log)")
+    queued_at: str

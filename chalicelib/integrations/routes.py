@@ -6,7 +6,7 @@ from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page
-from chalicelib.integrations import consent, service
+from chalicelib.integrations import consent, jobs, service
 from chalicelib.integrations.models import (
     ConnectIntegrationRequest,
     ConsentStart,
@@ -16,6 +16,7 @@ from chalicelib.integrations.models import (
     OAuthCallbackQuery,
     SyncLogEntry,
     SyncLogQuery,
+    SyncRequested,
 )
 
 blueprint = protected_blueprint(__name__, tag="integrations")
@@ -122,6 +123,25 @@ def test_integration(provider: str, principal: Principal) -> IntegrationTest:
     the reason, and recorded in the sync log.
     """
     return service.test_integration(principal, service.parse_provider(provider))
+
+
+@blueprint.operation(
+    "/integrations/{provider}/sync",
+    "POST",
+    response=SyncRequested,
+    status=202,
+    problems=(404,),
+    permission=Permission.INTEGRATIONS_MANAGE,
+    module=Module.INTEGRATIONS,
+)
+def sync_integration(provider: str, principal: Principal) -> SyncRequested:
+    """Sync now
+
+    Queues what the provider's schedule does, now (billy: the payment poll, sales whose invoice was paid are marked
+    paid); at most once a minute. Its outcome shows in the sync log. 404 when the provider is not connected or has
+    nothing to sync.
+    """
+    return jobs.request_sync(principal, service.parse_provider(provider))
 
 
 @blueprint.operation(
