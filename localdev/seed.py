@@ -30,6 +30,7 @@ from chalicelib.customers.models import CreateCustomerRequest
 from chalicelib.inventory import service as inventory
 from chalicelib.inventory.models import MovementRequest
 from chalicelib.leads import service as leads
+from chalicelib.leads.conversion import convert_lead
 from chalicelib.leads.models import ConvertLeadRequest, CreateLeadRequest
 from chalicelib.notifications.outbox import list_messages
 from chalicelib.orders import service as orders
@@ -306,7 +307,7 @@ def _seed_leads(rep: Principal, manager: Principal, services: list[Product]) -> 
             lead = leads.transition_lead(rep, lead.id, step, None, lead.version)
         made.append(lead)
     converted = made[3]
-    leads.convert_lead(manager, converted.id, ConvertLeadRequest(version=converted.version), None)
+    convert_lead(manager, converted.id, ConvertLeadRequest(version=converted.version), None)
 
 
 _COMMERCE = {

@@ -8,7 +8,7 @@ from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page, PageParams
-from chalicelib.leads import service
+from chalicelib.leads import conversion, service
 from chalicelib.leads.models import (
     ConversationLeadRequest,
     Conversion,
@@ -141,7 +141,7 @@ def convert_lead(
     number, amounts; source and origin from the lead) and the lead CONVERTED with the sale's id. Send the lead's
     version: of two conversions one wins, the other is a 409.
     """
-    return service.convert_lead(principal, lead_id, body, idempotency_key)
+    return conversion.convert_lead(principal, lead_id, body, idempotency_key)
 
 
 @blueprint.operation(

@@ -1,8 +1,9 @@
 """Lead use cases (Tekup sales tracking): create (duplicates refused or merged), read, list, change, move along
-the status flow, convert into a sale, and the intake of leads from email and WhatsApp conversations.
+the status flow, and the intake of leads from WhatsApp conversations (email: ``intake.py``; the conversion into a
+sale: ``conversion.py``).
 
-One responsibility: a lead's use cases behind the lead routes, which share the duplicate claims and the status
-flow's hook (the conversion is the flow's transition to CONVERTED).
+One responsibility: the lead itself behind the lead routes (its contact claims, its lists, its status flow and
+that flow's hook); converting it into a sale is ``conversion.py``'s.
 
 A lead is someone who may buy: a contact (name, email, phone), the service they are interested in (a catalog
 item of kind ``service``), an estimated value, a source, a follow-up time and an owner (a rep; an inbound lead
@@ -14,11 +15,8 @@ Duplicates: an open lead's email and phone are claimed in the tenant, so a secon
 a 409 naming the open one — or, on request (``onDuplicate: merge``, and always for inbound email), fills that lead
 instead (missing contact, service, value and follow-up; notes appended).
 
-Conversion (``POST /leads/{id}/convert``) is one transaction, made as the lead's transition to CONVERTED: the
-customer (given, the lead's, found by the lead's email then phone, or created), the sale (``sales.service``: its
-number, amounts, events), the lead CONVERTED with ``convertedSaleId`` and ``customerId``, its claims freed, and
-``lead.converted``. Two conversions of one lead: the lead's version lets one win; the other gets 409. The sale
-then moves to ACCEPTED when the flow allows it (the seed's conversion makes an accepted sale).
+Conversion (``conversion.py``) is the lead's transition to CONVERTED: this module's flow hook writes the customer
+and the sale that ``converting`` hands it in the transition's own transaction.
 
 Who sees what: ``leads:read:all`` (ADMIN, MANAGER, VIEWER) reads every lead, ``leads:read:own`` alone (SALES_REP)
 the leads it owns — in lists too (its own partitions); ``leads:write`` changes the leads one may read in full
@@ -47,15 +45,11 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
-from chalicelib.core.observability import logger
 from chalicelib.core.pagination import Page, PageParams, paginate
-from chalicelib.customers.models import CreateCustomerRequest
-from chalicelib.customers.service import NewCustomer, find_customer_id, load_customer, new_customer
+from chalicelib.customers.service import NewCustomer
 from chalicelib.leads import store
 from chalicelib.leads.models import (
     ConversationLeadRequest,
-    Conversion,
-    ConvertLeadRequest,
     CreateLeadRequest,
     Lead,
     LeadListQuery,
@@ -64,25 +58,28 @@ from chalicelib.leads.models import (
 )
 from chalicelib.leads.store import ContactField
 from chalicelib.sales import service as sales
-from chalicelib.sales.models import SaleOrigin
 from chalicelib.tenants.service import load_tenant
 from chalicelib.users.service import find_user
 from chalicelib.workflows import engine
 from chalicelib.workflows.engine import EntitySpec, TransitionContext, TransitionEffects
 from chalicelib.workflows.models import EntityType, HistoryEntry
-from chalicelib.workflows.service import workflow_version
 
 __all__ = [
     "CONVERTED",
     "ENTITY_TYPE",
     "WORKFLOW",
+    "CustomerTaken",
     "LeadResult",
-    "convert_lead",
+    "PendingConversion",
+    "converting",
     "create_lead",
     "get_lead",
+    "invalid",
     "lead_from_conversation",
     "lead_history",
     "list_leads",
+    "load_item",
+    "may_write",
     "snapshot",
     "transition_lead",
     "update_lead",
@@ -90,10 +87,8 @@ __all__ = [
 
 ENTITY_TYPE = "lead"
 CONVERTED = "CONVERTED"
-ACCEPTED = "ACCEPTED"
 DEFAULT_FOLLOW_UP = timedelta(days=1)
 _CONTACTS: dict[ContactField, str] = {"email": "contactEmail", "phone": "contactPhone"}
-_CONVERT_ATTEMPTS = 5
 
 
 class LeadResult(ApiModel):
@@ -121,7 +116,7 @@ def snapshot(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class _Conversion:
+class PendingConversion:
     """What the transition hook writes when a lead converts (set by ``convert_lead`` around the transition)."""
 
     sale: sales.PreparedSale
@@ -130,23 +125,23 @@ class _Conversion:
     seal: list[WriteOp] = field(default_factory=list)
 
 
-_converting: ContextVar[_Conversion | None] = ContextVar("lead_conversion", default=None)
+_pending: ContextVar[PendingConversion | None] = ContextVar("lead_conversion", default=None)
 
 
 @contextmanager
-def _conversion(conversion: _Conversion) -> Iterator[None]:
-    token = _converting.set(conversion)
+def converting(conversion: PendingConversion) -> Iterator[None]:
+    token = _pending.set(conversion)
     try:
         yield
     finally:
-        _converting.reset(token)
+        _pending.reset(token)
 
 
 class _ContactRace(Conflict):
     """Raised when a lead's email or phone was claimed by another open lead meanwhile (read again: refuse or merge)."""
 
 
-class _CustomerTaken(Conflict):
+class CustomerTaken(Conflict):
     """Raised when the customer a conversion was creating got created meanwhile (another conversion): link it."""
 
 
@@ -158,7 +153,7 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     changes: dict[str, Any] = store.by_status_keys(ctx.tenant_id, ctx.to_status, str(item["createdAt"]), ctx.entity_id)
     if target.terminal:
         changes.update({"closedAt": ctx.at, **({"outcome": target.outcome} if target.outcome else {})})
-    conversion = _converting.get()
+    conversion = _pending.get()
     if ctx.to_status == CONVERTED:
         if conversion is None:
             raise InvalidInput(
@@ -171,10 +166,10 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     ops: list[WriteOp] = []
     if conversion is not None and ctx.to_status == CONVERTED:
         # The sale's number claim fails with NumberTaken (take the next number); the new customer's claims with
-        # _CustomerTaken (a customer with the lead's contact appeared: link it).
+        # CustomerTaken (a customer with the lead's contact appeared: link it).
         ops += conversion.sale.ops
         if conversion.created is not None:
-            taken = _CustomerTaken(detail="a customer with the lead's contact was created meanwhile")
+            taken = CustomerTaken(detail="a customer with the lead's contact was created meanwhile")
             ops += [*conversion.created.ops, *(claim.on_conflict(taken) for claim in conversion.created.claims)]
         data = {
             "lead": snapshot(after),
@@ -211,12 +206,12 @@ def _may_read(principal: Principal, item: Mapping[str, Any]) -> None:
         raise Forbidden(detail="this role sees only the leads it owns")
 
 
-def _may_write(principal: Principal, item: Mapping[str, Any]) -> None:
+def may_write(principal: Principal, item: Mapping[str, Any]) -> None:
     require(principal, Permission.LEADS_WRITE)
     _may_read(principal, item)
 
 
-def _load(tenant_id: str, lead_id: str, *, consistent: bool = False) -> dict[str, Any]:
+def load_item(tenant_id: str, lead_id: str, *, consistent: bool = False) -> dict[str, Any]:
     item = store.get_lead(tenant_id, lead_id, consistent=consistent)
     if item is None:
         raise NotFound(detail=f"no lead {lead_id}")
@@ -225,12 +220,12 @@ def _load(tenant_id: str, lead_id: str, *, consistent: bool = False) -> dict[str
 
 def get_lead(principal: Principal, lead_id: str) -> Lead:
     """One lead (a rep: only its own)."""
-    item = _load(principal.tenant_id, lead_id)
+    item = load_item(principal.tenant_id, lead_id)
     _may_read(principal, item)
     return store.lead_of(item)
 
 
-def _invalid(field_name: str, message: str, code: str = "invalid") -> InvalidInput:
+def invalid(field_name: str, message: str, code: str = "invalid") -> InvalidInput:
     return InvalidInput(detail=f"{field_name}: {message}", errors=(FieldError(field_name, message, code),))
 
 
@@ -251,7 +246,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[Lead]:
     if query.follow_up_due is not None:
         for name in ("status", "from_", "to"):
             if getattr(query, name) is not None:
-                raise _invalid(f"query.{name.rstrip('_')}", "not together with followUpDue (open leads only)")
+                raise invalid(f"query.{name.rstrip('_')}", "not together with followUpDue (open leads only)")
         due = clock.isoformat(query.follow_up_due)
         return paginate(
             Page[Lead],
@@ -262,7 +257,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[Lead]:
             convert=store.lead_of,
         )
     if query.from_ is not None and query.to is not None and query.from_ > query.to:
-        raise _invalid("query.from", "must not be after to")
+        raise invalid("query.from", "must not be after to")
     between = (_bound(query.from_, "0"), _bound(query.to, "9") + "~")
     return paginate(
         Page[Lead],
@@ -278,7 +273,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[Lead]:
 
 def lead_history(principal: Principal, lead_id: str, params: PageParams) -> Page[HistoryEntry]:
     """The lead's status changes, oldest first."""
-    _may_read(principal, _load(principal.tenant_id, lead_id))
+    _may_read(principal, load_item(principal.tenant_id, lead_id))
     return engine.history(principal.tenant_id, ENTITY_TYPE, lead_id, params)
 
 
@@ -292,7 +287,7 @@ def _owner(principal: Principal, owner_id: str | None, field_name: str) -> str |
         raise Forbidden(detail="this role may give leads only to itself")
     user = find_user(principal.tenant_id, owner_id)
     if user is None or user.status != "active":
-        raise _invalid(field_name, "no active user with that id", "unknown-user")
+        raise invalid(field_name, "no active user with that id", "unknown-user")
     return owner_id
 
 
@@ -302,15 +297,15 @@ def _service_name(tenant_id: str, service_id: str | None, field_name: str) -> st
     try:
         product = load_product(tenant_id, service_id)
     except NotFound as exc:
-        raise _invalid(field_name, "no such service in the catalog", "unknown-service") from exc
+        raise invalid(field_name, "no such service in the catalog", "unknown-service") from exc
     if product.kind != "service":
-        raise _invalid(field_name, "this catalog item is a product, not a service", "not-a-service")
+        raise invalid(field_name, "this catalog item is a product, not a service", "not-a-service")
     return product.name
 
 
 def _check_value(value: Money | None, currency: str, field_name: str) -> None:
     if value is not None and (value.currency != currency or value.amount < 0):
-        raise _invalid(field_name, f"must be a non-negative amount in {currency}")
+        raise invalid(field_name, f"must be a non-negative amount in {currency}")
 
 
 def _duplicate(field_name: str, lead_id: str) -> Conflict:
@@ -427,7 +422,7 @@ def _merge(
 ) -> Lead:
     """Fill the open lead ``lead_id`` with what ``body`` brings that it lacks; append the notes."""
     tenant_id = principal.tenant_id
-    item = _load(tenant_id, lead_id, consistent=True)
+    item = load_item(tenant_id, lead_id, consistent=True)
     changes: dict[str, Any] = {}
     claim_ops: list[WriteOp] = []
     for contact, attribute in _CONTACTS.items():
@@ -483,8 +478,8 @@ def update_lead(principal: Principal, lead_id: str, body: UpdateLeadRequest) -> 
     """Change a lead (optimistic locking on ``version``); a new email or phone moves its claim (409 when another
     open lead has it); a new follow-up time re-arms the owner's reminder. A closed lead changes only its notes."""
     tenant_id = principal.tenant_id
-    item = _load(tenant_id, lead_id, consistent=True)
-    _may_write(principal, item)
+    item = load_item(tenant_id, lead_id, consistent=True)
+    may_write(principal, item)
     if int(item["version"]) != body.version:
         raise VersionConflict(detail=f"the lead is at version {item['version']}; reload and retry")
     sent = body.model_fields_set - {"version"}
@@ -546,153 +541,9 @@ def update_lead(principal: Principal, lead_id: str, body: UpdateLeadRequest) -> 
 
 def transition_lead(principal: Principal, lead_id: str, to: str, note: str | None, version: int) -> Lead:
     """Move the lead along its flow (to CONVERTED only through ``convert_lead``)."""
-    item = _load(principal.tenant_id, lead_id)
-    _may_write(principal, item)
+    item = load_item(principal.tenant_id, lead_id)
+    may_write(principal, item)
     return store.lead_of(engine.transition(principal, ENTITY_TYPE, lead_id, to, note, version).entity)
-
-
-# --- converting -------------------------------------------------------------------------------------------------
-
-_CONVERT_FIELDS: dict[str, str] = {
-    "customer_id": "body.customerId",
-    "service_id": "body.serviceId",
-    "assigned_to": "body.assignedTo",
-    "base_amount": "body.baseAmount",
-    "discount": "body.discount",
-    "tax_rate": "body.taxRate",
-}
-
-
-def _check_convertible(tenant_id: str, item: Mapping[str, Any]) -> None:
-    definition = workflow_version(tenant_id, EntityType.LEAD, int(item["workflowVersion"])).definition
-    status = str(item["status"])
-    if definition.status(status).terminal:
-        converted = f" into sale {item['convertedSaleId']}" if item.get("convertedSaleId") else ""
-        raise Conflict(detail=f"the lead is already {status}{converted}", code="lead-closed")
-    if definition.find_transition(status, CONVERTED) is None:
-        steps = [t.to for t in definition.transitions if t.from_ == status]
-        raise Conflict(
-            detail=f"a {status} lead cannot be converted yet; from {status} it goes to {', '.join(steps)}",
-            code="not-convertible",
-        )
-
-
-def _customer(
-    principal: Principal, item: Mapping[str, Any], body: ConvertLeadRequest
-) -> tuple[str, NewCustomer | None]:
-    """The sale's customer: given, the lead's, found by the lead's email then phone, else a new one."""
-    tenant_id = principal.tenant_id
-    chosen = body.customer_id or item.get("customerId")
-    if chosen:
-        try:
-            return load_customer(tenant_id, str(chosen)).id, None
-        except NotFound as exc:
-            raise _invalid("body.customerId", "no such customer", "unknown-customer") from exc
-    found = find_customer_id(tenant_id, email=item.get("contactEmail"), phone=item.get("contactPhone"))
-    if found is not None:
-        return found, None
-    request = CreateCustomerRequest.model_validate(
-        {
-            "name": item["contactName"],
-            "email": item.get("contactEmail"),
-            "phone": item.get("contactPhone"),
-            "notes": f"From lead {item['id']}",
-        }
-    )
-    created = new_customer(principal, request)
-    return created.customer.id, created
-
-
-def convert_lead(
-    principal: Principal, lead_id: str, body: ConvertLeadRequest, idempotency_key: str | None
-) -> Conversion:
-    """Convert a lead into a sale in one transaction (see the module docstring)."""
-    require(principal, Permission.LEADS_WRITE)
-    require(principal, Permission.SALES_WRITE_OWN)
-    return idempotency.once(
-        principal.tenant_id,
-        idempotency_key,
-        f"leads.convert:{lead_id}",
-        body,
-        Conversion,
-        lambda seal: _convert(principal, lead_id, body, seal),
-    )
-
-
-def _convert(principal: Principal, lead_id: str, body: ConvertLeadRequest, seal: idempotency.Seal) -> Conversion:
-    for _ in range(_CONVERT_ATTEMPTS):
-        try:
-            conversion = _convert_once(principal, lead_id, body, seal)
-        except _CustomerTaken:
-            continue  # a customer with the lead's contact appeared meanwhile: link it this time
-        accepted = _accept(principal, conversion.sale.id)
-        return conversion.model_copy(update={"sale": accepted or conversion.sale})
-    raise Conflict(detail="the lead's customer keeps changing; retry")
-
-
-def _convert_once(principal: Principal, lead_id: str, body: ConvertLeadRequest, seal: idempotency.Seal) -> Conversion:
-    tenant_id = principal.tenant_id
-    item = _load(tenant_id, lead_id, consistent=True)
-    _may_write(principal, item)
-    if int(item["version"]) != body.version:
-        raise VersionConflict(detail=f"the lead is at version {item['version']}; reload and retry")
-    _check_convertible(tenant_id, item)
-    service_id = body.service_id or item.get("interestServiceId")
-    if service_id is None:
-        raise _invalid("body.serviceId", "the lead names no service: send the one sold", "service-required")
-    customer_id, created = _customer(principal, item, body)
-    estimate = item.get("estimatedValue")
-    origin = item.get("origin") or {}
-    draft = sales.SaleDraft(
-        customer_id=customer_id,
-        service_id=str(service_id),
-        assigned_to=body.assigned_to or item.get("ownerId") or principal.user_id,
-        scheduled_at=body.scheduled_at,
-        source=item["source"],
-        base_amount=body.base_amount or (Money.model_validate(estimate) if estimate else None),
-        discount=body.discount,
-        tax_rate=body.tax_rate,
-        notes=body.notes,
-        origin=SaleOrigin(
-            lead_id=lead_id, conversation_id=origin.get("conversationId"), channel_id=origin.get("channelId")
-        ),
-    )
-    build = sales.prepare_sale(principal, draft, customer_exists=created is None, fields=_CONVERT_FIELDS)
-    outcome: list[Conversion] = []
-
-    def write(prepared: sales.PreparedSale) -> None:
-        converted = {**item, "convertedSaleId": prepared.sale.id, "customerId": customer_id, "status": CONVERTED}
-        answer = Conversion(
-            lead=store.lead_of({**converted, "version": int(item["version"]) + 1}),
-            sale=prepared.sale,
-            customer_id=customer_id,
-            customer_created=created is not None,
-        )
-        conversion = _Conversion(sale=prepared, customer_id=customer_id, created=created, seal=seal(answer))
-        with _conversion(conversion):
-            try:
-                result = engine.transition(principal, ENTITY_TYPE, lead_id, CONVERTED, None, body.version)
-            except sales.NumberTaken:
-                raise
-            except Conflict as exc:
-                if not exc.retry:
-                    raise
-                # Cancelled by a concurrent transaction (another sale taking the year's counter): go again.
-                raise sales.NumberTaken(detail=exc.detail, retry=True) from exc
-        outcome.append(answer.model_copy(update={"lead": store.lead_of(result.entity)}))
-
-    sales.commit_new_sale(build, write)
-    return outcome[-1]
-
-
-def _accept(principal: Principal, sale_id: str) -> Any:
-    """Move the new sale to ACCEPTED when its flow goes there from where it starts (the seed's conversion makes
-    an accepted sale); a flow without that step leaves it where it starts."""
-    try:
-        return sales.transition_sale(principal, sale_id, ACCEPTED, "converted from a lead", 1)
-    except (InvalidInput, Forbidden, Conflict) as exc:
-        logger.info("converted sale left in its first status", extra={"reason": str(exc)})
-        return None
 
 
 # --- intake: WhatsApp conversations -----------------------------------------------------------------------------

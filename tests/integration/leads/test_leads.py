@@ -246,7 +246,7 @@ def test_two_conversions_of_one_lead_at_once_make_one_sale(api: Any, team: Sales
     from chalicelib.access.permissions import Module
     from chalicelib.access.principal import Principal
     from chalicelib.core.db.store import tenant_scope
-    from chalicelib.leads import service
+    from chalicelib.leads import conversion
     from chalicelib.leads.models import ConvertLeadRequest
 
     buyer = customer(api, team.admin, name="Hans Christian Andersen")
@@ -260,7 +260,7 @@ def test_two_conversions_of_one_lead_at_once_make_one_sale(api: Any, team: Sales
         barrier.wait()
         try:
             with tenant_scope(account.tenant_id):
-                outcomes.append(service.convert_lead(principal, lead["id"], body, None).sale.id)
+                outcomes.append(conversion.convert_lead(principal, lead["id"], body, None).sale.id)
         except Exception as exc:  # noqa: BLE001 - the loser's error is what the test looks at
             outcomes.append(type(exc).__name__)
 
