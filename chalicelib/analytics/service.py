@@ -24,8 +24,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.analytics import store
@@ -41,11 +39,13 @@ from chalicelib.analytics.models import (
     SourceRow,
 )
 from chalicelib.core import clock
+from chalicelib.core.batch import Job, consume_grouped
 from chalicelib.core.db.keys import Child
 from chalicelib.core.db.store import Table, tenant_scope
-from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput
 from chalicelib.core.money import Money
-from chalicelib.core.observability import MetricUnit, logger, metrics
+from chalicelib.core.observability import MetricUnit, metrics
+from chalicelib.core.resources import QueueKind
 from chalicelib.tenants.service import load_tenant
 
 __all__ = ["MAX_PERIODS", "apply_events", "created_count", "dashboard", "handle_batch"]
@@ -157,28 +157,16 @@ def _event(body: str) -> tuple[str, AppliedEvent]:
     return str(detail["tenantId"]), event
 
 
-def handle_batch(raw_event: Mapping[str, Any]) -> dict[str, Any]:
-    """The analytics queue's consumer: each record an EventBridge envelope of a sale or lead event. A tenant's
-    events that cannot be applied (database unavailable, aggregates busy) are reported failed and come back."""
-    failed: list[str] = []
-    by_tenant: dict[str, list[tuple[str, AppliedEvent]]] = defaultdict(list)
-    for record in raw_event.get("Records", []):
-        message_id = str(record["messageId"])
-        try:
-            tenant_id, event = _event(str(record["body"]))
-        except (ValueError, KeyError, TypeError):
-            logger.error("analytics message is not a domain event", extra={"message_id": message_id})
-            failed.append(message_id)
-            continue
-        by_tenant[tenant_id].append((message_id, event))
-    for tenant_id, entries in by_tenant.items():
-        try:
-            with tenant_scope(tenant_id):
-                apply_events(tenant_id, [event for _, event in entries])
-        except (AppError, ClientError, BotoCoreError):
-            logger.exception("analytics events not applied", extra={"tenant_id": tenant_id})
-            failed += [message_id for message_id, _ in entries]
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+def handle_batch(raw_event: dict[str, Any]) -> dict[str, Any]:
+    """The analytics queue's consumer: each record an EventBridge envelope of a sale or lead event, a tenant's events
+    applied together. A record that is no domain event fails alone; a tenant's events that cannot be applied
+    (database unavailable, aggregates busy) are reported failed and come back, then go to the DLQ."""
+
+    def apply(tenant_id: str, jobs: list[Job]) -> None:
+        with tenant_scope(tenant_id):
+            apply_events(tenant_id, [_event(job.body)[1] for job in jobs])
+
+    return consume_grouped(raw_event, lambda job: _event(job.body)[0], apply, queue=QueueKind.ANALYTICS)
 
 
 def created_count(tenant_id: str, kind: Literal["sales", "leads"], user_id: str | None = None) -> int:

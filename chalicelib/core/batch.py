@@ -13,6 +13,9 @@ a job that asked for it (``RetryLater``) after a backoff, and after the queue's 
   too, untouched), so a conversation is never handled out of order; other groups go on.
 - ``parallel``: the records run at once on threads (each in a copy of the caller's context), for handlers that
   mostly wait on the network (webhook attempts).
+- ``consume_grouped``: for a consumer that applies a batch's records together, one group at a time (the analytics
+  queue folds a tenant's events into its aggregates in one write): a record whose group cannot be read fails alone,
+  a group that fails fails whole, and SQS brings those back (then to the DLQ) as it does any failed record.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from chalicelib.core.resources import QUEUES, QueueKind, queue_url
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-__all__ = ["Backoff", "GaveUp", "Job", "RetryLater", "consume"]
+__all__ = ["Backoff", "GaveUp", "Job", "RetryLater", "consume", "consume_grouped"]
 
 
 class RetryLater(Exception):
@@ -111,6 +114,42 @@ def consume(
     if parallel:
         return _in_parallel(raw_event, attempt)
     return _in_order(raw_event, attempt, fifo=definition.fifo)
+
+
+def consume_grouped(
+    raw_event: dict[str, Any],
+    group_of: Callable[[Job], str],
+    handle: Callable[[str, list[Job]], object],
+    *,
+    queue: QueueKind,
+) -> dict[str, Any]:
+    """Run ``handle(group, jobs)`` once per group of an SQS Lambda event's records from ``queue`` (``group_of`` names
+    a record's group; it raises ValueError, KeyError or TypeError for a record that belongs nowhere, which then
+    fails alone); returns ``{"batchItemFailures": [...]}`` naming every record of a failed group."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    definition = next(q for q in QUEUES if q.kind is queue)
+    failed: list[str] = []
+    groups: dict[str, list[Job]] = {}
+    for raw in raw_event.get("Records") or []:
+        record = SQSRecord(raw)
+        # A record as Lambda delivers it names its receive count; one built by hand (a redrive tool) may not.
+        received = int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        job = Job(record, record.body, received, definition.max_receive_count)
+        try:
+            groups.setdefault(group_of(job), []).append(job)
+        except (ValueError, KeyError, TypeError):
+            logger.error(
+                "queue message belongs to no group", extra={"queue": queue.value, "message_id": record.message_id}
+            )
+            failed.append(record.message_id)
+    for group, jobs in groups.items():
+        try:
+            handle(group, jobs)
+        except Exception:  # noqa: BLE001 - the batch boundary: the group's records are reported failed and come back
+            logger.exception("queue group failed", extra={"queue": queue.value, "group": group, "records": len(jobs)})
+            failed += [job.record.message_id for job in jobs]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 def _in_order(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None], *, fifo: bool) -> dict[str, Any]:
