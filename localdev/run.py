@@ -2,10 +2,11 @@
 
 Starts the local stack, provisions it, serves the REST API (:8000) and the provider webhook URLs (:8001),
 runs the worker (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24,
-Stripe, MercadoPago) for the providers nothing real is configured for, connects the WhatsApp <-> Bitrix24 gateway's
-demo number and portal (``localdev.demo_gateway``) and the demo tenants' payment accounts, makes a payment link for
-the restaurant's waiting order (``localdev.demo_payments``), prints the URLs and how to try them, and on Ctrl-C stops
-all it started.
+Stripe, MercadoPago, Billy, Google) for the providers nothing real is configured for, connects the WhatsApp <->
+Bitrix24 gateway's demo number and portal (``localdev.demo_gateway``), the demo tenants' payment accounts, makes a
+payment link for the restaurant's waiting order (``localdev.demo_payments``), connects the sales company's Billy and
+Google Calendar (``localdev.demo_sales_integrations``), prints the URLs and how to try them, and on Ctrl-C stops all it
+started.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from localdev.stack import LocalStack, free_port
 if TYPE_CHECKING:
     from localdev.demo_gateway import DemoGateway
     from localdev.demo_payments import DemoPayments
+    from localdev.demo_sales_integrations import SalesFakes
     from localdev.fake_bitrix24 import FakeBitrix24
     from localdev.fake_payments import FakeMercadoPago, FakeStripe
     from localdev.seed import DemoLogin
@@ -53,6 +55,8 @@ class RunSettings(BaseSettings):
     fake_bitrix24_port: int = 0
     fake_stripe_port: int = 0
     fake_mercadopago_port: int = 0
+    fake_billy_port: int = 0
+    fake_google_port: int = 0
 
 
 # Each fake stands in for a provider unless the environment points the channel somewhere (this variable set).
@@ -222,6 +226,23 @@ def _payment_lines(api: str, payments: DemoPayments, fake: str) -> list[str]:
     ]
 
 
+def _sales_integration_lines(api: str, password: str, fakes: SalesFakes) -> list[str]:
+    """How to try Billy.dk invoices and Google Calendar events of the demo sales company."""
+    from localdev import demo_sales_integrations
+    from localdev.seed import SALES_DEMO
+
+    found = demo_sales_integrations.lines(api, fakes)
+    if not found:
+        return []
+    admin = f"admin@{SALES_DEMO.domain}"
+    login = (
+        f"    ADMIN=$(curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' -d "
+        f'\'{{"identifier": "{admin}", "password": "{password}"}}\' | '
+        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')"
+    )
+    return [found[0], login, *found[1:]]
+
+
 def _banner(
     stack: LocalStack,
     api_port: int,
@@ -234,6 +255,7 @@ def _banner(
     demo: DemoGateway | None = None,
     paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None),
     payments: DemoPayments | None = None,
+    sales_fakes: SalesFakes | None = None,
 ) -> str:
     api = f"http://{HOST}:{api_port}"
     hooks = f"http://{HOST}:{hooks_port}/hooks"
@@ -241,6 +263,9 @@ def _banner(
     if bitrix is not None:
         fake_lines.append(f"  fake {'bitrix24':<10} {bitrix.url}")
     fake_lines += [f"  fake {fake.kind:<10} {fake.url}" for fake in paying if fake is not None]
+    for fake in (sales_fakes.billy, sales_fakes.google) if sales_fakes is not None else ():
+        if fake is not None:
+            fake_lines.append(f"  fake {fake.kind:<10} {fake.url}")
     if fake_lines:
         fake_lines.append(
             '                  (POST /_config {"failRate": 0.3} fails requests; GET /_received lists them)'
@@ -270,6 +295,7 @@ def _banner(
             f'       -d \'{{"identifier": "{logins[0].email}", "password": "{password}"}}\'',
             "",
             *_sales_lines(api, password),
+            *([] if sales_fakes is None else _sales_integration_lines(api, password, sales_fakes)),
             *([] if bitrix is None or demo is None else _gateway_lines(api, hooks, bitrix, demo, logins[0])),
             *([] if payments is None or paying[0] is None else _payment_lines(api, payments, paying[0].url)),
         ]
@@ -306,9 +332,11 @@ def main() -> int:
     fakes: dict[FakeKind, FakeProvider] = {}
     bitrix: FakeBitrix24 | None = None
     paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None)
+    sales_fakes: SalesFakes | None = None
     # Known before the app reads its settings: the Bitrix24 app's handler URL is this server's /hooks/bitrix24, the
     # payment links' base is this API's /pay.
     hooks_port = settings.hooks_port or free_port()
+    # Known before too: Google's consent returns to this API's callback.
     api_port = settings.api_port or free_port()
     try:
         fakes = _start_fakes(settings)
@@ -325,6 +353,11 @@ def main() -> int:
             f"http://{HOST}:{api_port}",
             f"http://{HOST}:{hooks_port}/hooks",
         )
+        from localdev import demo_sales_integrations
+
+        sales_fakes = demo_sales_integrations.start_fakes(
+            settings.fake_providers, settings.fake_billy_port, settings.fake_google_port, f"http://{HOST}:{api_port}"
+        )
         # Imported only now: the app reads its settings and endpoints from the environment set above.
         from app import app
         from functions import FUNCTION_URLS
@@ -338,6 +371,8 @@ def main() -> int:
         provision()
         _fake_credentials(fakes)
         logins = seed()
+        # Before the worker starts: the seeded sales' invoice and calendar actions then find the fakes connected.
+        demo_sales_integrations.connect(sales_fakes)
         api = gateway.make_server(app, HOST, api_port)
         hooks = function_urls.make_server(HOST, hooks_port, FUNCTION_URLS)
         servers = [api.server, hooks]
@@ -350,7 +385,18 @@ def main() -> int:
         demo = _connect_demo_gateway(fakes, bitrix)
         payments = _connect_demo_payments(*paying, f"http://{HOST}:{hooks_port}/hooks")
         banner = _banner(
-            stack, api_port, hooks_port, websocket.ws_port, logins, DEMO_PASSWORD, fakes, bitrix, demo, paying, payments
+            stack,
+            api_port,
+            hooks_port,
+            websocket.ws_port,
+            logins,
+            DEMO_PASSWORD,
+            fakes,
+            bitrix,
+            demo,
+            paying,
+            payments,
+            sales_fakes,
         )
         print(banner, flush=True)
         stop.wait()
@@ -371,6 +417,8 @@ def main() -> int:
         for payment_fake in paying:
             if payment_fake is not None:
                 payment_fake.stop()
+        if sales_fakes is not None:
+            sales_fakes.stop()
         stack.stop()
     print("Stopped.", flush=True)
     return 0

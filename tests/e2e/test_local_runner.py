@@ -104,6 +104,34 @@ def test_the_demo_sales_company_has_its_sales_leads_and_dashboard(runner: Runner
     assert "nordisksalg.example.com" in "".join(runner.output)
 
 
+def _fake_url(runner: Runner, kind: str) -> str:
+    line = next(line for line in runner.output if line.strip().startswith(f"fake {kind} "))
+    return line.split()[-1]
+
+
+def test_the_demo_sales_company_invoices_in_billy_and_schedules_in_google_calendar(runner: Runner) -> None:
+    billy, google = _fake_url(runner, "billy"), _fake_url(runner, "google")
+    token = _post(
+        runner, "/auth/login", {"identifier": "manager@nordisksalg.example.com", "password": DEMO_PASSWORD}
+    ).json()["accessToken"]
+    sales = httpx.get(f"{runner.api}/sales?limit=100", headers={"Authorization": f"Bearer {token}"}, timeout=20).json()[
+        "items"
+    ]
+    completed = next(s for s in sales if s["status"] == "COMPLETED")
+    deadline = time.monotonic() + 120
+    while True:
+        invoices = httpx.get(f"{billy}/_invoices", timeout=10).json()["invoices"]
+        calendars = httpx.get(f"{google}/_events", timeout=10).json()["calendars"]
+        events = [event for calendar in calendars.values() for event in calendar.values()]
+        if invoices and events:
+            break
+        assert time.monotonic() < deadline, (invoices, events)  # the worker runs the seeded sales' actions
+        time.sleep(1)
+    assert [completed["number"] in (invoice["contactMessage"] or "") for invoice in invoices] == [True]
+    assert [event["start"]["timeZone"] for event in events] == ["Europe/Copenhagen"]
+    assert "/integrations/billy/sync" in "".join(runner.output)
+
+
 def test_signup_login_me_refresh_reuse_and_lockout_over_http(runner: Runner) -> None:
     ip = {"X-Forwarded-For": "203.0.113.7"}
     email = "e2e-owner@example.com"
