@@ -4,6 +4,11 @@ bucket, and the message relayed to the Open Line of the number's portal (then ma
 A message is recorded together with a reference item named by its wamid (``store.record_provider_message``),
 with the conversation's counters and the ``message.received`` event, in one transaction; each later step moves
 the status it checks (``received → relayed | stored``), so a redelivered job redoes only what did not finish.
+
+A file that cannot be fetched never holds the message back: an outage is retried (``RetryLater`` through the
+queue helper) until the job's last attempt; a refusal (Meta answers 400 for the media id, the file is too big)
+or the last attempt relays the message without the file, the reason noted on the file (``error``), in a line the
+operator reads and in the ``MediaFailures`` metric.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from chalicelib.conversations.models import ConversationRecord, MessageRecord, S
 from chalicelib.conversations.timing import moment
 from chalicelib.core import clock
 from chalicelib.core.db.store import change_op, tenant_scope
+from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.observability import MetricUnit, logger
 from chalicelib.integrations.meta import client as meta
@@ -133,25 +139,37 @@ def _note_inbound(channel: WhatsAppChannelRecord, wa_id: str, sent_at: datetime)
     channels.record_activity(channel.tenant_id, channel.id, inbound_at=clock.isoformat(sent_at))
 
 
-def _keep_media(record: MessageRecord, number: meta.MetaNumber) -> MessageRecord:
+def _keep_media(
+    record: MessageRecord, number: meta.MetaNumber, channel_id: str, *, last_attempt: bool
+) -> MessageRecord:
     """Each media of the message fetched from Meta (its links expire) and kept in our bucket, the object keys noted
-    on the message; files already kept (a retry) are not fetched again."""
+    on the message; files already kept or given up (a retry) are not fetched again. A file Meta refuses, or that
+    still fails at the job's last attempt, is given up: the reason noted on it (the message goes on without it)."""
     from chalicelib.conversations.media import store_media
 
-    if all(f.storage_key or not f.media_id for f in record.files):
+    if all(f.storage_key or f.error or not f.media_id for f in record.files):
         return record
     files = []
     for file in record.files:
-        if file.media_id and not file.storage_key:
-            media = meta.fetch_media(number, file.media_id)
-            key = store_media(record.tenant_id, record.conversation_id, record.id, media)
-            file = file.model_copy(
-                update={
-                    "storage_key": key,
-                    "filename": file.filename or media.filename,
-                    "mime_type": file.mime_type or media.mime_type,
-                }
-            )
+        if file.media_id and not file.storage_key and not file.error:
+            try:
+                media = meta.fetch_media(number, file.media_id)
+                key = store_media(record.tenant_id, record.conversation_id, record.id, media)
+            except (MetaApiError, DependencyUnavailable) as exc:
+                outage = isinstance(exc, DependencyUnavailable) or exc.retryable or exc.expired
+                if outage and not last_attempt:
+                    raise
+                file = file.model_copy(update={"error": str(exc.detail or exc)[:500]})
+                emit("MediaFailures", channel_id)
+                logger.warning("media given up", extra={"message_id": record.id, "error": file.error})
+            else:
+                file = file.model_copy(
+                    update={
+                        "storage_key": key,
+                        "filename": file.filename or media.filename,
+                        "mime_type": file.mime_type or media.mime_type,
+                    }
+                )
         files.append(file)
     changes = {"files": [f.model_dump() for f in files], "updatedAt": clock.now_iso()}
     return store.update_message(record, changes) or record.model_copy(update={"files": files})
@@ -164,8 +182,19 @@ def _file_urls(record: MessageRecord) -> list[dict[str, str]]:
     return [{"url": media_url(f.storage_key), "name": f.filename or f.kind} for f in record.files if f.storage_key]
 
 
-def relay_inbound(body: Mapping[str, Any]) -> None:
-    """Relay one received WhatsApp message to the Open Line of the number's portal (once), and mark it read."""
+def _operator_text(record: MessageRecord, files: list[dict[str, str]]) -> str:
+    """What the operator reads: the message's text (a bare media placeholder adds nothing next to the file
+    itself), and a line for each file that could not be fetched, saying why."""
+    text = record.text or ""
+    if text in {f"[{f.kind}]" for f in record.files} and (files or any(f.error for f in record.files)):
+        text = ""
+    missing = [f"[{f.kind} could not be fetched from WhatsApp: {f.error}]" for f in record.files if f.error]
+    return "\n".join(part for part in (text, *missing) if part)
+
+
+def relay_inbound(body: Mapping[str, Any], *, last_attempt: bool = False) -> None:
+    """Relay one received WhatsApp message to the Open Line of the number's portal (once), and mark it read.
+    ``last_attempt``: the queue gives the job up after this one, so a file still failing is relayed without."""
     tenant_id = str(body["tenantId"])
     with tenant_scope(tenant_id):
         channel = channels.get_whatsapp_channel(tenant_id, str(body["channelId"]))
@@ -173,7 +202,7 @@ def relay_inbound(body: Mapping[str, Any]) -> None:
         if record.status in ("relayed", "stored"):
             return
         number = channels.meta_number(tenant_id, channel.id)
-        record = _keep_media(record, number)
+        record = _keep_media(record, number, channel.id, last_attempt=last_attempt)
         if not channel.portal_id or not channel.line:
             store.update_message(record, {"status": "stored", "updatedAt": clock.now_iso()})
             return
@@ -182,9 +211,7 @@ def relay_inbound(body: Mapping[str, Any]) -> None:
             raise Unrelayable(f"the Bitrix24 portal {portal.domain} is {portal.status}")
         contact_id = openlines.contact_of(conversation, portal.id)
         files = _file_urls(record)
-        text = record.text or ""
-        if files and text in {f"[{f.kind}]" for f in record.files}:
-            text = ""  # a bare media placeholder adds nothing next to the file itself
+        text = _operator_text(record, files)
         message: dict[str, Any] = {"id": record.id, "date": int(moment(record.sent_at).timestamp()), "text": text}
         if files:
             message["files"] = files

@@ -43,6 +43,10 @@ class StoredFile(ApiModel):
     media_id: str | None = Field(default=None, description="Meta's media id (inbound)")
     storage_key: str | None = Field(default=None, description="Object key in the media bucket (inbound)")
     link: str | None = Field(default=None, description="Where the file can be fetched (outbound)")
+    error: str | None = Field(
+        default=None,
+        description="Why the file could not be fetched from WhatsApp (inbound): the message was relayed without it",
+    )
     url: str | None = Field(
         default=None,
         description="A link that downloads a kept file (received media), valid BTRIX_MEDIA_URL_TTL_S from the read;"

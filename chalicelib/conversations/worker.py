@@ -23,7 +23,7 @@ from typing import Any
 
 from chalicelib.channels import service as channels
 from chalicelib.channels.install import handle_portal_event
-from chalicelib.conversations import jobs, store
+from chalicelib.conversations import jobs, openlines, store
 from chalicelib.conversations.inbound import inbound_message, relay_inbound
 from chalicelib.conversations.metrics import emit
 from chalicelib.conversations.mirror import keep_notification
@@ -41,14 +41,16 @@ from chalicelib.integrations.http import ProviderError, app_error
 __all__ = ["handle_bitrix_batch", "handle_bitrix_event", "handle_conversation_batch"]
 
 _JOBS: dict[str, Callable[[Mapping[str, Any]], None]] = {
-    jobs.MESSAGE_JOB: relay_inbound,
     jobs.STATUS_JOB: apply_status,
     jobs.SEND_JOB: send_outbound,
     jobs.NOTIFICATION_JOB: keep_notification,
 }
 
 
-def _conversation_job(body: Mapping[str, Any]) -> None:
+def _conversation_job(body: Mapping[str, Any], last_attempt: bool) -> None:
+    if body.get("type") == jobs.MESSAGE_JOB:  # at its last attempt, a customer's message goes without its file
+        relay_inbound(body, last_attempt=last_attempt)
+        return
     handle = _JOBS.get(str(body.get("type")))
     if handle is None:
         logger.warning("unknown conversation job", extra={"type": body.get("type")})
@@ -85,15 +87,21 @@ def _fail_message(body: Mapping[str, Any], error: str) -> None:
         if conversation is not None:
             channels.record_activity(tenant_id, conversation.channel_id, error=error[:500])
             emit("RelayFailures", conversation.channel_id)
+            if record.direction == "out":  # the operators must not believe their message reached the customer
+                text = f"[b]BTRIX[/b]: this message did not reach the customer on WhatsApp: {error[:500]}"
+                openlines.tell_operator(conversation, conversation.portal_id, text)
     logger.warning("message failed", extra={"message_id": record.id, "error": error[:200]})
 
 
-def _run(job: Job, handle: Callable[[Mapping[str, Any]], None]) -> None:
+Handle = Callable[[Mapping[str, Any], bool], None]
+
+
+def _run(job: Job, handle: Handle) -> None:
     """Run one job: a failure that later may fix is retried (``RetryLater``), one that it cannot fails the message
     at once; anything else is left to the queue's redelivery."""
     body = json.loads(job.body)
     try:
-        handle(body)
+        handle(body, job.last_attempt)
     except jobs.Unrelayable as exc:
         _fail_message(body, str(exc))
     except (ProviderError, DependencyUnavailable, NotFound) as exc:
@@ -107,7 +115,7 @@ def _give_up(job: Job, exc: RetryLater) -> None:
     _fail_message(json.loads(job.body), f"gave up after {job.attempt} attempts: {exc}")
 
 
-def _consume(event: dict[str, Any], queue: QueueKind, handle: Callable[[Mapping[str, Any]], None]) -> dict[str, Any]:
+def _consume(event: dict[str, Any], queue: QueueKind, handle: Handle) -> dict[str, Any]:
     settings = get_settings()
     return consume(
         event,
@@ -125,4 +133,4 @@ def handle_conversation_batch(event: dict[str, Any]) -> dict[str, Any]:
 
 def handle_bitrix_batch(event: dict[str, Any]) -> dict[str, Any]:
     """The bitrix24-outbound queue's consumer (Bitrix24 events)."""
-    return _consume(event, QueueKind.BITRIX24_OUTBOUND, handle_bitrix_event)
+    return _consume(event, QueueKind.BITRIX24_OUTBOUND, lambda body, _: handle_bitrix_event(body))

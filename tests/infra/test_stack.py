@@ -322,6 +322,7 @@ def test_dashboard_shows_api_lambda_queues_table_and_business_metrics(synthesize
         "MessagesIn",
         "MessagesOut",
         "RelayFailures",
+        "MediaFailures",
         "RelayLatency",
         "channelId",
     ):

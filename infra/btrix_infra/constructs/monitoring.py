@@ -34,6 +34,7 @@ GATEWAY_METRICS = (
     ("RelayFailures", "Sum"),
     ("MessagesNotSent", "Sum"),
     ("MessagesFailed", "Sum"),
+    ("MediaFailures", "Sum"),
     ("RelayLatency", "p95"),
 )
 _FIVE_MINUTES = Duration.minutes(5)
