@@ -87,7 +87,7 @@ def _fail_message(body: Mapping[str, Any], error: str) -> None:
         if conversation is not None:
             channels.record_activity(tenant_id, conversation.channel_id, error=error[:500])
             emit("RelayFailures", conversation.channel_id)
-            if record.direction == "out":  # the operators must not believe their message reached the customer
+            if record.direction == "out" and record.status == "queued":  # never sent: the operators must know
                 text = f"[b]BTRIX[/b]: this message did not reach the customer on WhatsApp: {error[:500]}"
                 openlines.tell_operator(conversation, conversation.portal_id, text)
     logger.warning("message failed", extra={"message_id": record.id, "error": error[:200]})
