@@ -100,3 +100,28 @@ def hooks(stack: Any) -> Iterator[Any]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _contracts() -> Iterator[None]:
+    """Checks, all session long, that events match their catalog and answers have documented statuses."""
+    from tests.support import contracts
+
+    stop = contracts.listen()
+    try:
+        yield
+    finally:
+        stop()
+    late = contracts.take_violations()
+    assert late == [], "broken after the last test:\n" + "\n".join(late)
+
+
+@pytest.fixture(autouse=True)
+def _contracts_kept(_contracts: None) -> Iterator[None]:
+    """Fails the test during which (or during whose fixtures) an event broke its catalog schema (the catalog is
+    chalicelib/webhooks/event_types.py) or an operation answered a status its OpenAPI does not document."""
+    from tests.support import contracts
+
+    yield
+    broken = contracts.take_violations()
+    assert broken == [], "\n".join(broken)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime, time
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
@@ -45,12 +46,33 @@ def _aware(value: datetime) -> datetime:
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
+_WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _wall_time(value: Any) -> Any:
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError("a time of day in the resource's time zone has no UTC offset")
+        return value
+    if not isinstance(value, str) or not re.match(_WALL_TIME, value):
+        raise ValueError('must be a time of day as "HH:MM" or "HH:MM:SS", e.g. "09:30"')
+    return value
+
+
+# A time of day on the resource's clock ("09:00"): no offset, the resource's time zone applies. Not JSON Schema's
+# "time" format, which is RFC 3339's full-time and requires an offset.
+WallTime = Annotated[
+    time,
+    BeforeValidator(_wall_time),
+    WithJsonSchema({"type": "string", "pattern": _WALL_TIME, "examples": ["09:00", "18:30:00"]}),
+]
+
 
 class Interval(ApiModel):
     """Opening hours of one stretch of a day, in the resource's time zone (``"09:00"`` to ``"12:30"``)."""
 
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

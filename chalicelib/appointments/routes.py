@@ -108,12 +108,13 @@ def list_appointments(query: AppointmentListQuery, principal: Principal) -> Page
     status=201,
     permission=P.APPOINTMENTS_WRITE,
     module=M,
-    problems=(409,),
+    problems=(404, 409),
 )
 def book_appointment(body: BookAppointmentRequest, principal: Principal) -> Appointment:
     """Book an appointment
 
-    A service with a resource at a time inside its working hours; 409 if that time was just taken.
+    A service with a resource at a time inside its working hours; 404 if the resource, service or customer does
+    not exist, 409 if that time was just taken.
     """
     return service.book(principal, body)
 

@@ -92,12 +92,13 @@ def set_password(body: SetPasswordRequest, meta: RequestMeta) -> TokenPair:
     response=CodeSent,
     permission=Permission.PROFILE_UPDATE,
     allow_suspended=True,
-    problems=(429,),
+    problems=(422, 429),
 )
 def send_whatsapp_code(principal: Principal) -> CodeSent:
     """Send a WhatsApp verification code
 
-    A 6-digit code, valid for 10 minutes and 5 tries, to the caller's WhatsApp number.
+    A 6-digit code, valid for 10 minutes and 5 tries, to the caller's WhatsApp number (422 while the caller has
+    none).
     """
     return service.send_whatsapp_code(principal)
 

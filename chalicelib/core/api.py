@@ -4,24 +4,35 @@ A capability declares its routes with ``ApiBlueprint.operation``: the body, quer
 status and a summary. The wrapper parses and validates the request, calls the view, renders the result
 as camelCase JSON and maps every ``AppError`` to problem+json. The same declarations feed the OpenAPI
 document, so what is served and what is documented cannot drift apart.
+
+Every status an operation can answer follows from its declaration (``Operation.statuses``): a body, a query or
+a path parameter can be invalid (422; a body also malformed, 400, or of another media type, 415), a path
+parameter can name nothing (404),
+the guard refuses (401, 403; plan limits are 403 too), a versioned write or an idempotency key can conflict
+(409); what the service adds (a 409 for a duplicate, 429, 503) the route declares in ``problems``. An answer
+outside that set is logged, counted and reported to the listeners (the tests fail on it).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
+import re
+import typing
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from chalicelib.core.db.keys import InvalidKey
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.errors import AppError, FieldError, InvalidInput, MalformedRequest, NotFound
 from chalicelib.core.ids import is_entity_id
-from chalicelib.core.observability import logger, metrics
+from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.patch import PatchRequest
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
 from chalicelib.core.references import check_references, has_references
@@ -32,12 +43,19 @@ __all__ = [
     "Guard",
     "Operation",
     "RequestMeta",
+    "UndocumentedStatusListener",
     "http_middleware",
+    "listen_to_undocumented_statuses",
     "operation_of",
     "request_meta",
 ]
 
 JSON = "application/json"
+
+
+# Statuses any operation can answer: 400 (API Gateway refuses a request it cannot read) and 500.
+ALWAYS_POSSIBLE = (400, 500)
+VERSION_FIELD = "version"
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,61 @@ class Operation:
     module: str | None = None
     allow_suspended: bool = False
     idempotent: bool = False
+    path: str = ""
+    path_types: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path_params(self) -> list[str]:
+        """The names of the path's parameters (``/orders/{order_id}`` → ``order_id``)."""
+        return re.findall(r"\{(\w+)\}", self.path)
+
+    def path_schema(self, name: str) -> dict[str, Any]:
+        """The JSON Schema of path parameter ``name``: its view's annotation (an enum, a constrained string); a
+        value that does not fit is a 404 naming the parameter."""
+        declared = self.path_types.get(name)
+        if declared is None:
+            return {"type": "string"}
+        schema: dict[str, Any] = TypeAdapter(declared).json_schema()
+        schema.pop("title", None)
+        return schema
+
+    @functools.cached_property
+    def statuses(self) -> frozenset[int]:
+        """Every status this operation can answer: its success, those its declaration implies, its ``problems``."""
+        codes = {self.status, *ALWAYS_POSSIBLE, *self.problems, *self.extra_responses}
+        if not self.public:
+            codes.update((401, 403))  # the guard: no or bad token; role, module, suspended tenant, plan limit
+        if self.path_params:
+            codes.update((404, 422))
+        if self.query is not None:
+            codes.add(422)
+        if self.body is not None:
+            codes.update((415, 422))
+            if VERSION_FIELD in self.body.model_fields:
+                codes.add(409)  # the version sent is not the stored one any more
+        if self.idempotent:
+            codes.add(409)  # the same Idempotency-Key with another body
+        return frozenset(codes)
+
+
+UndocumentedStatusListener = Callable[[Operation, int], None]
+_undocumented_listeners: list[UndocumentedStatusListener] = []
+
+
+def listen_to_undocumented_statuses(listener: UndocumentedStatusListener) -> Callable[[], None]:
+    """Call ``listener`` whenever an operation answers a status it does not document; returns its stop function."""
+    _undocumented_listeners.append(listener)
+    return lambda: _undocumented_listeners.remove(listener)
+
+
+def _undocumented(operation: Operation, status: int) -> None:
+    logger.error(
+        "answered a status its OpenAPI does not document",
+        extra={"operation": f"{operation.method} {operation.path}", "status": status},
+    )
+    metrics.add_metric(name="UndocumentedStatus", unit=MetricUnit.Count, value=1)
+    for listener in tuple(_undocumented_listeners):
+        listener(operation, status)
 
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -130,6 +203,55 @@ def _check_path_ids(params: dict[str, str]) -> None:
             detail=f"No such resource: {', '.join(f'{name} is not an id' for name in wrong)}.",
             errors=tuple(FieldError(f"path.{name}", "not an id", "not-found") for name in wrong),
         )
+
+
+def _path_types(view: Callable[..., Any], path: str) -> dict[str, Any]:
+    # Path parameters annotated with something narrower than str are validated (and documented) as that type.
+    hints = typing.get_type_hints(view)
+    return {name: hints[name] for name in re.findall(r"\{(\w+)\}", path) if hints.get(name, str) is not str}
+
+
+def _parse_path(params: dict[str, str], types: dict[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, Any] = dict(params)
+    errors: list[FieldError] = []
+    for name, declared in types.items():
+        try:
+            parsed[name] = TypeAdapter(declared).validate_python(params[name])
+        except ValidationError as exc:
+            errors += field_errors(exc, f"path.{name}")
+    if errors:
+        # A path that does not fit its parameters' types names no resource.
+        raise NotFound(detail=f"No such resource: {'; '.join(f'{e.loc} {e.message}' for e in errors)}.", errors=errors)
+    return parsed
+
+
+def _where(value: Any, sent: Any, loc: str) -> list[str]:
+    # The places in a parsed JSON body that hold ``value`` (``body.items[0].productId``).
+    if isinstance(sent, dict):
+        return [w for key, item in sent.items() for w in _where(value, item, f"{loc}.{key}")]
+    if isinstance(sent, list):
+        return [w for i, item in enumerate(sent) for w in _where(value, item, f"{loc}[{i}]")]
+    return [loc] if sent == value else []
+
+
+def _unusable_id(error: InvalidKey, request: Request, path_params: dict[str, str]) -> AppError | None:
+    """What to answer when an id the request sent cannot be a key (empty, or with the key separator): nothing has
+    that id, so a path naming it is a 404 and a field holding it a 422 naming the field. Any other key failure is a
+    bug, and stays one."""
+    if error.part is None:
+        return None
+    value = error.part
+    in_path = [f"path.{name}" for name, sent in path_params.items() if sent == value]
+    if in_path:
+        errors = [FieldError(loc, "no such id", "not-found") for loc in in_path]
+        return NotFound(detail=f"Nothing has the id {value!r}.", errors=errors)
+    places = [f"query.{name}" for name, sent in (request.query_params or {}).items() if sent == value]
+    with suppress(ValueError):
+        places += _where(value, json.loads(request.raw_body or b"null"), "body")
+    if not places:
+        return None
+    errors = [FieldError(loc, "not an id: it is empty or contains '#'", "invalid-id") for loc in places]
+    return InvalidInput(detail=f"{value!r} is not an id.", errors=errors)
 
 
 def _instance(request: Request) -> str:
@@ -213,6 +335,8 @@ class ApiBlueprint(Blueprint):
                 module=module,
                 allow_suspended=allow_suspended,
                 idempotent=idempotent,
+                path=path,
+                path_types=_path_types(view, path),
             )
             parameters = inspect.signature(view).parameters
             wants_principal = "principal" in parameters
@@ -224,6 +348,8 @@ class ApiBlueprint(Blueprint):
                 request = self.current_request
                 kwargs: dict[str, Any] = dict(path_params)
                 try:
+                    if declared.path_types:
+                        kwargs = _parse_path(path_params, declared.path_types)
                     if wants_meta:
                         kwargs["meta"] = request_meta(request)
                     if idempotent:
@@ -244,16 +370,25 @@ class ApiBlueprint(Blueprint):
                         kwargs["body"] = _parse_body(request, body)
                     if query is not None:
                         kwargs["query"] = _parse_query(request, query)
-                    with scope:
-                        if references and tenant_id is not None:
-                            # Every id the body names must be one of the caller's tenant (core/references.py).
-                            check_references(tenant_id, kwargs["body"])
-                        return _render(view(**kwargs), declared)
+                    try:
+                        with scope:
+                            if references and tenant_id is not None:
+                                # Every id the body names must be one of the caller's tenant (core/references.py).
+                                check_references(tenant_id, kwargs["body"])
+                            response = _render(view(**kwargs), declared)
+                    except InvalidKey as exc:
+                        answer = _unusable_id(exc, request, path_params)
+                        if answer is None:
+                            raise
+                        raise answer from exc
                 except AppError as exc:
                     problem, headers = problem_from_error(exc)
                     log = logger.error if problem.status >= 500 else logger.info
                     log("request refused", extra={"status": problem.status, "problem": problem.type})
-                    return problem_response(problem, instance=_instance(request), headers=headers)
+                    response = problem_response(problem, instance=_instance(request), headers=headers)
+                if response.status_code not in declared.statuses:
+                    _undocumented(declared, response.status_code)
+                return response
 
             handle.btrix_operation = declared  # type: ignore[attr-defined]
             content_types = [JSON] if body is not None else None

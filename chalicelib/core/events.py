@@ -5,6 +5,7 @@ table stream carries it to the EventBridge bus (``publish_stream_batch``, run by
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,9 +28,12 @@ __all__ = [
     "EVENT_ENTITY",
     "EVENT_SOURCE",
     "DomainEvent",
+    "EventListener",
     "EventPublishFailed",
+    "event_detail",
     "event_item",
     "event_put_op",
+    "listen_to_new_events",
     "new_event",
     "publish_stream_batch",
 ]
@@ -54,10 +58,22 @@ class DomainEvent(ApiModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+# Called with every event ``new_event`` builds, before it is written. Core knows no event type: the test session
+# registers one that checks each event against the webhooks' catalog (tests/support/event_catalog.py).
+EventListener = Callable[[DomainEvent], None]
+_listeners: list[EventListener] = []
+
+
+def listen_to_new_events(listener: EventListener) -> Callable[[], None]:
+    """Call ``listener`` with every new event from now on; returns the function that stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
 def new_event(type_: str, tenant_id: str, data: dict[str, Any], subject: str | None = None) -> DomainEvent:
     """A new event of ``type_`` happening now in ``tenant_id``."""
     moment = clock.now()
-    return DomainEvent(
+    event = DomainEvent(
         id=new_id(moment),
         type=type_,
         tenant_id=tenant_id,
@@ -65,6 +81,9 @@ def new_event(type_: str, tenant_id: str, data: dict[str, Any], subject: str | N
         subject=subject,
         data=data,
     )
+    for listener in tuple(_listeners):
+        listener(event)
+    return event
 
 
 def event_item(event: DomainEvent) -> dict[str, Any]:
@@ -91,6 +110,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def event_detail(event: DomainEvent) -> str:
+    """``event`` as the bus carries it (EventBridge ``detail``): JSON, numbers as the table stream gives them."""
+    return json.dumps(event.model_dump(), default=_json_default)
+
+
 def _publish(record: DynamoDBRecord) -> None:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
@@ -105,7 +129,7 @@ def _publish(record: DynamoDBRecord) -> None:
             {
                 "Source": EVENT_SOURCE,
                 "DetailType": event.type,
-                "Detail": json.dumps(event.model_dump(), default=_json_default),
+                "Detail": event_detail(event),
                 "EventBusName": get_settings().event_bus_name,
                 "Time": datetime.fromisoformat(event.occurred_at),
             }

@@ -9,7 +9,7 @@ from chalice.app import Chalice
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.core.api import IDEMPOTENCY_HEADER, JSON, Operation, operation_of
+from chalicelib.core.api import ALWAYS_POSSIBLE, IDEMPOTENCY_HEADER, JSON, Operation, operation_of
 from chalicelib.core.config import get_settings
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -20,10 +20,12 @@ _PROBLEM_REF = {"$ref": _REF.format(model="Problem")}
 _STANDARD_PROBLEMS = {
     400: "Malformed request (invalid JSON, forged cursor)",
     401: "Missing or invalid credentials",
-    403: "Not allowed",
+    403: "Not allowed: the role lacks the permission, the plan lacks the module or reached a limit, or the"
+    " tenant is suspended",
     404: "Not found",
     405: "Method not allowed",
-    409: "Conflict (lost race, duplicate)",
+    409: "Conflict: the version sent is stale, a duplicate, a lost race, or an Idempotency-Key reused with"
+    " another body",
     415: "Unsupported media type",
     422: "Validation failed: errors[] names each field",
     429: "Too many requests (Retry-After)",
@@ -73,8 +75,16 @@ def _operation(
     operation_id: str,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"operationId": operation_id}
-    codes: set[int] = {400, 500}
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path_params]
+    codes: set[int] = set(ALWAYS_POSSIBLE)
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": operation.path_schema(name) if operation is not None else {"type": "string"},
+        }
+        for name in path_params
+    ]
     responses: dict[str, Any] = {}
     if operation is None:
         result.update(summary=operation_id, tags=["other"])
@@ -82,9 +92,9 @@ def _operation(
     else:
         result.update(summary=operation.summary, tags=[operation.tag])
         notes = [operation.description] if operation.description else []
+        codes = set(operation.statuses) - {operation.status, *operation.extra_responses}
         if not operation.public:
             result["security"] = [{"bearerAuth": []}]
-            codes.update((401, 403))
             notes.append(f"Requires the permission `{operation.permission}`.")
             if operation.module:
                 notes.append(f"Needs the plan module `{operation.module}`.")
@@ -92,7 +102,6 @@ def _operation(
             result["description"] = "\n\n".join(notes)
         if operation.query is not None:
             parameters += _query_parameters(refs[(operation.query, "validation")], components)
-            codes.add(422)
         if operation.idempotent:
             parameters.append(
                 {
@@ -104,14 +113,11 @@ def _operation(
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                 }
             )
-            codes.add(409)
         if operation.body is not None:
             result["requestBody"] = {
                 "required": True,
                 "content": {JSON: {"schema": refs[(operation.body, "validation")]}},
             }
-            codes.update((415, 422))
-        codes.update(operation.problems)
         success: dict[str, Any] = {"description": "OK" if operation.status < 300 else "Done"}
         response = operation.response
         if isinstance(response, type) and issubclass(response, BaseModel):

@@ -14,6 +14,7 @@ from chalicelib.integrations.models import (
     IntegrationList,
     IntegrationTest,
     OAuthCallbackQuery,
+    Provider,
     SyncLogEntry,
     SyncLogQuery,
     SyncRequested,
@@ -79,7 +80,7 @@ def google_calendar_callback(query: OAuthCallbackQuery) -> Integration:
     permission=Permission.INTEGRATIONS_MANAGE,
     module=Module.INTEGRATIONS,
 )
-def connect_integration(provider: str, body: ConnectIntegrationRequest, principal: Principal) -> Integration:
+def connect_integration(provider: Provider, body: ConnectIntegrationRequest, principal: Principal) -> Integration:
     """Connect a provider
 
     Stores the credentials encrypted (replacing earlier ones; send the version you read to avoid overwriting a
@@ -100,7 +101,7 @@ def connect_integration(provider: str, body: ConnectIntegrationRequest, principa
     permission=Permission.INTEGRATIONS_MANAGE,
     module=Module.INTEGRATIONS,
 )
-def disconnect_integration(provider: str, principal: Principal) -> None:
+def disconnect_integration(provider: Provider, principal: Principal) -> None:
     """Disconnect a provider
 
     Forgets the credentials; the sync log stays until it expires.
@@ -116,7 +117,7 @@ def disconnect_integration(provider: str, principal: Principal) -> None:
     permission=Permission.INTEGRATIONS_MANAGE,
     module=Module.INTEGRATIONS,
 )
-def test_integration(provider: str, principal: Principal) -> IntegrationTest:
+def test_integration(provider: Provider, principal: Principal) -> IntegrationTest:
     """Test a connection
 
     Asks the provider who the stored credentials belong to. A refusal or an outage is reported as ok=false with
@@ -152,7 +153,7 @@ def sync_integration(provider: str, principal: Principal) -> SyncRequested:
     permission=Permission.INTEGRATIONS_MANAGE,
     module=Module.INTEGRATIONS,
 )
-def list_sync_logs(provider: str, query: SyncLogQuery, principal: Principal) -> Page[SyncLogEntry]:
+def list_sync_logs(provider: Provider, query: SyncLogQuery, principal: Principal) -> Page[SyncLogEntry]:
     """List an integration's sync log
 
     Syncs and tests with the provider, newest first.

@@ -289,7 +289,7 @@ class NotificationRequestedData(EventData):
 
     notification_id: str
     channel: Literal["email", "sms", "whatsapp", "push"]
-    template: str
+    template: str | None = Field(description="The template's key; null for a message with its own text")
 
 
 class NotificationStatusData(EventData):

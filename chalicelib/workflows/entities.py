@@ -62,7 +62,7 @@ class TransitionEffects:
     ``changes``: more attributes set on the entity item (e.g. the GSI key of a by-status list, ``completedAt``);
     ``ops``: more transaction writes (inventory reserve/release/consume…), each naming the error its failed
     condition means (``WriteOp.conflict``, e.g. a stock shortage); ``event_data``: more fields in the
-    ``<entity_type>.status_changed`` event.
+    ``<entity_type>.status_changed`` event (declared in the catalog's ``StatusChangedData``).
     """
 
     changes: Mapping[str, Any] = field(default_factory=dict)

@@ -6,7 +6,7 @@ from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.workflows import service
-from chalicelib.workflows.models import Workflow, WorkflowBody, WorkflowList, WorkflowQuery
+from chalicelib.workflows.models import EntityType, Workflow, WorkflowBody, WorkflowList, WorkflowQuery
 
 blueprint = protected_blueprint(__name__, tag="workflows")
 
@@ -29,7 +29,7 @@ def list_workflows(principal: Principal) -> WorkflowList:
     permission=Permission.TENANT_READ,
     problems=(404,),
 )
-def get_workflow(entity_type: str, query: WorkflowQuery, principal: Principal) -> Workflow:
+def get_workflow(entity_type: EntityType, query: WorkflowQuery, principal: Principal) -> Workflow:
     """Get a workflow
 
     The tenant's status flow for an entity type; `?version=` reads an older version (entities keep the version
@@ -46,7 +46,7 @@ def get_workflow(entity_type: str, query: WorkflowQuery, principal: Principal) -
     permission=Permission.WORKFLOWS_MANAGE,
     problems=(404, 409),
 )
-def put_workflow(entity_type: str, body: WorkflowBody, principal: Principal) -> Workflow:
+def put_workflow(entity_type: EntityType, body: WorkflowBody, principal: Principal) -> Workflow:
     """Write the tenant's own workflow
 
     Stored as a new version: new entities start with it, existing ones keep theirs. Statuses are UPPER_SNAKE;
@@ -63,7 +63,7 @@ def put_workflow(entity_type: str, body: WorkflowBody, principal: Principal) -> 
     permission=Permission.WORKFLOWS_MANAGE,
     problems=(404, 409),
 )
-def reset_workflow(entity_type: str, principal: Principal) -> Workflow:
+def reset_workflow(entity_type: EntityType, principal: Principal) -> Workflow:
     """Go back to the built-in workflow
 
     Drops the tenant's own flow for new entities: they start with the built-in flow of the business type again

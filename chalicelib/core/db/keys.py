@@ -237,7 +237,14 @@ _WHATSAPP_WINDOW = "WAWINDOW"
 
 
 class InvalidKey(ValueError):
-    """Raised when a key string does not have the shape its parser expects, or a part contains ``#``."""
+    """Raised when a key string does not have the shape its parser expects, or a part contains ``#``.
+
+    ``part`` is the offending value when a part was refused (an id from a request that cannot name anything).
+    """
+
+    def __init__(self, message: str, part: str | None = None) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 class Kind(StrEnum):
@@ -387,7 +394,7 @@ class EntityRef:
 
 def _part(value: str, what: str) -> str:
     if not value or _SEP in value:
-        raise InvalidKey(f"{what} must be non-empty and must not contain '{_SEP}': {value!r}")
+        raise InvalidKey(f"{what} must be non-empty and must not contain '{_SEP}': {value!r}", part=value)
     return value
 
 

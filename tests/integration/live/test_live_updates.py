@@ -23,6 +23,7 @@ from chalicelib.live import service as live
 from functions.outbox_publisher import handler as publish
 from localdev.websocket import LocalWebsocketApi
 from localdev.worker import QueueWorker, StreamWorker
+from tests.support.contracts import status_changed
 from tests.support.identity import Account, add_user, signup
 
 
@@ -113,12 +114,8 @@ def test_order_updates_reach_the_tenant_once_and_no_other_tenant(api: Any, gatew
     stranger, _ = signup(api)
     with _open(gateway, admin) as boss, _open(gateway, kitchen) as cook, _open(gateway, stranger) as other:
         order_id = new_id()
-        _emit(
-            "order.status_changed",
-            admin.tenant_id,
-            {"from": "CONFIRMED", "to": "PREPARING", "assignedTo": kitchen.user_id},
-            order_id,
-        )
+        changed = {**status_changed("order", "CONFIRMED", "PREPARING"), "assignedTo": kitchen.user_id}
+        _emit("order.status_changed", admin.tenant_id, changed, order_id)
         boss_frames = _frames(boss, 1, event="order:update")
         cook_frames = _frames(cook, 1, event="order:update")
         assert len(boss_frames) == 1
@@ -127,13 +124,7 @@ def test_order_updates_reach_the_tenant_once_and_no_other_tenant(api: Any, gatew
             {
                 "event": "order:update",
                 "id": boss_frames[0]["id"],
-                "data": {
-                    "type": "order.status_changed",
-                    "id": order_id,
-                    "from": "CONFIRMED",
-                    "to": "PREPARING",
-                    "assignedTo": kitchen.user_id,
-                },
+                "data": {"type": "order.status_changed", "id": order_id, **changed},
             }
         ]
         assert cook_frames == boss_frames  # once, though the cook is in both the tenant's and their own room
@@ -149,8 +140,14 @@ def test_subscribe_narrows_the_events_a_connection_gets(api: Any, gateway: Local
             "event": "subscribed",
             "data": {"events": ["appointment:update"]},
         }
-        _emit("order.created", admin.tenant_id, {}, new_id())
-        _emit("appointment.status_changed", admin.tenant_id, {"to": "CONFIRMED"}, "apt-1")
+        order_created = {"number": 1, "total": {"amount": "10.00", "currency": "BRL"}, "channel": "web"}
+        _emit("order.created", admin.tenant_id, order_created, new_id())
+        _emit(
+            "appointment.status_changed",
+            admin.tenant_id,
+            status_changed("appointment", "BOOKED", "CONFIRMED"),
+            "apt-1",
+        )
         frames = _frames(client, 1)
         assert [f["event"] for f in frames] == ["appointment:update"]
         client.send("hello")

@@ -263,7 +263,7 @@ def test_the_owners_writes_share_the_transaction(api: Any, admin: Account, regis
         return TransitionEffects(
             changes={"activatedAt": context.at},
             ops=[put_op({"PK": pk, "SK": "RESERVATION#1", "entity": "TestReservation"})],
-            event_data={"total": "12.50"},
+            event_data={"note": "activated by its owner"},
         )
 
     registered(hook)

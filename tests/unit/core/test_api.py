@@ -43,7 +43,7 @@ def make_app() -> Chalice:
     """
     blueprint = ApiBlueprint(__name__, tag="orders")
 
-    @blueprint.operation("/orders", "POST", body=OrderIn, response=OrderOut, status=201)
+    @blueprint.operation("/orders", "POST", body=OrderIn, response=OrderOut, status=201, problems=(409,))
     def create_order(body: OrderIn) -> OrderOut:
         """Create an order"""
         if body.customer_id == "taken":

@@ -7,14 +7,17 @@ import importlib
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chalicelib.catalog.store import BRANDS, CATEGORIES
 from chalicelib.core.errors import InvalidInput
+from chalicelib.core.events import DomainEvent
 from chalicelib.webhooks.event_types import event_type, event_types, matches, normalize, validate_filters
 from chalicelib.workflows.defaults import all_defaults
 from chalicelib.workflows.models import EntityType
+from tests.support.contracts import event_violations
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = sorted((ROOT / "chalicelib").rglob("*.py"))
@@ -204,3 +207,23 @@ def test_data_is_normalised_by_its_model_or_left_alone_when_it_does_not_fit() ->
         "channel": "web",
     }
     assert normalize(declared.data, {"number": 7}) is None
+
+
+def _event(type_: str, data: dict[str, Any]) -> DomainEvent:
+    # Built directly, not with new_event: the session's listener would fail this test for the broken one.
+    return DomainEvent(
+        id="01J0000000000000000000000", type=type_, tenant_id="T1", occurred_at="2026-01-01T00:00:00Z", data=data
+    )
+
+
+def test_events_are_checked_against_the_catalog_as_subscribers_receive_them() -> None:
+    # A message with its own text has no template: the catalog says so (it declared a required string).
+    free_text = _event("notification.requested", {"notificationId": "N1", "channel": "sms", "template": None})
+    assert event_violations(free_text) == []
+    from decimal import Decimal
+
+    stored = {"number": Decimal(7), "total": {"amount": Decimal("12.5"), "currency": "BRL"}, "channel": "web"}
+    assert event_violations(_event("order.created", stored)) == []
+    broken = event_violations(_event("order.created", {"number": 7, "channel": None}))
+    assert [v.split(":")[0] for v in broken] == ["total", "channel"]
+    assert event_violations(_event("order.teleported", {})) != []

@@ -29,6 +29,7 @@ from chalicelib.core.errors import Conflict, LimitExceeded
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import decode_cursor, encode_cursor
+from tests.support.contracts import status_changed
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -155,7 +156,9 @@ def test_transaction_writes_change_and_event_together_or_not_at_all(tenant_id: s
     table = Table()
     existing = _order(tenant_id)
     table.put_new(existing)
-    event = new_event("order.status_changed", tenant_id, {"to": "CONFIRMED"}, subject=existing["id"])
+    event = new_event(
+        "order.status_changed", tenant_id, status_changed("order", "PENDING", "CONFIRMED"), subject=existing["id"]
+    )
     table.transact(
         [update_op(existing["PK"], existing["SK"], {"status": "CONFIRMED"}, expected_version=1), event_put_op(event)]
     )
@@ -164,7 +167,9 @@ def test_transaction_writes_change_and_event_together_or_not_at_all(tenant_id: s
     assert (stored["type"], stored["entity"], stored["tenantId"]) == ("order.status_changed", "Event", tenant_id)
     assert stored["expiresAt"] > clock.to_epoch(clock.now())
 
-    second = new_event("order.status_changed", tenant_id, {"to": "CANCELLED"}, subject=existing["id"])
+    second = new_event(
+        "order.status_changed", tenant_id, status_changed("order", "PENDING", "CANCELLED"), subject=existing["id"]
+    )
     with pytest.raises(Conflict, match="write 1 of 2"):
         table.transact(
             [
