@@ -212,16 +212,19 @@ def _path_types(view: Callable[..., Any], path: str) -> dict[str, Any]:
 
 
 def _parse_path(params: dict[str, str], types: dict[str, Any]) -> dict[str, Any]:
-    parsed: dict[str, Any] = dict(params)
+    parsed: dict[str, Any] = {}
     errors: list[FieldError] = []
+    wrong: list[str] = []
     for name, declared in types.items():
         try:
             parsed[name] = TypeAdapter(declared).validate_python(params[name])
         except ValidationError as exc:
-            errors += field_errors(exc, f"path.{name}")
+            found = field_errors(exc, f"path.{name}")
+            errors += found
+            wrong.append(f"{name} {params[name]!r}: {'; '.join(e.message for e in found)}")
     if errors:
         # A path that does not fit its parameters' types names no resource.
-        raise NotFound(detail=f"No such resource: {'; '.join(f'{e.loc} {e.message}' for e in errors)}.", errors=errors)
+        raise NotFound(detail=f"No such resource: {'; '.join(wrong)}.", errors=errors)
     return parsed
 
 
@@ -348,8 +351,6 @@ class ApiBlueprint(Blueprint):
                 request = self.current_request
                 kwargs: dict[str, Any] = dict(path_params)
                 try:
-                    if declared.path_types:
-                        kwargs = _parse_path(path_params, declared.path_types)
                     if wants_meta:
                         kwargs["meta"] = request_meta(request)
                     if idempotent:
@@ -366,6 +367,8 @@ class ApiBlueprint(Blueprint):
                         scope = tenant_scope(tenant_id)
                     # After the guard: who may not call the operation learns nothing from its path.
                     _check_path_ids(path_params)
+                    if declared.path_types:
+                        kwargs.update(_parse_path(path_params, declared.path_types))
                     if body is not None:
                         kwargs["body"] = _parse_body(request, body)
                     if query is not None:

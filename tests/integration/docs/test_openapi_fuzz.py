@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -92,10 +93,28 @@ def server(stack: Any, hooks: httpx.Client) -> Iterator[str]:
             thread.start()
             host, port = local.server.server_address[:2]
             yield f"http://{host!s}:{port}"
+            _leave_no_jobs()
     finally:
         local.server.shutdown()
         local.server.server_close()
         bitrix.stop()
+
+
+def _leave_no_jobs() -> None:
+    # The fuzzed requests queued jobs (messages to send, webhook attempts with backoffs...) that the tests after
+    # this module would otherwise find in the shared queues (and dead-letter queues): they run now, for a while,
+    # and the rest is dropped.
+    from chalicelib.core import aws
+    from chalicelib.core.resources import QUEUES, dlq_name, queue_name, queue_url
+    from localdev.worker import QueueWorker
+
+    worker = QueueWorker(app, wait_seconds=0)
+    deadline = time.monotonic() + 30
+    while worker.poll_once() and time.monotonic() < deadline:
+        pass
+    for queue in QUEUES:
+        for name in (queue_name(queue.kind), dlq_name(queue.kind)):
+            aws.sqs().purge_queue(QueueUrl=queue_url(name))
 
 
 @pytest.fixture(scope="module")
