@@ -103,7 +103,7 @@ def server(stack: Any, hooks: httpx.Client) -> Iterator[str]:
 def _leave_no_jobs() -> None:
     # The fuzzed requests queued jobs (messages to send, webhook attempts with backoffs...) that the tests after
     # this module would otherwise find in the shared queues (and dead-letter queues): they run now, for a while,
-    # and the rest is dropped.
+    # and what is left and visible is dropped.
     from chalicelib.core import aws
     from chalicelib.core.resources import QUEUES, dlq_name, queue_name, queue_url
     from localdev.worker import QueueWorker
@@ -112,9 +112,14 @@ def _leave_no_jobs() -> None:
     deadline = time.monotonic() + 30
     while worker.poll_once() and time.monotonic() < deadline:
         pass
+    client = aws.sqs()
     for queue in QUEUES:
         for name in (queue_name(queue.kind), dlq_name(queue.kind)):
-            aws.sqs().purge_queue(QueueUrl=queue_url(name))
+            # Received and deleted rather than purged: SQS refuses a second purge within 60 s (a test may purge).
+            url = queue_url(name)
+            while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                for message in messages:
+                    client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture(scope="module")
