@@ -61,7 +61,7 @@ def _app() -> Chalice:
             keys.entity_pk("T1", keys.Kind.PRODUCT, line.product_id)
         return Out(id="t1")
 
-    @blueprint.operation("/things/{thing_id}", "PATCH", body=Rename, response=Out, public=True)
+    @blueprint.operation("/things/{thing_id}", "PUT", body=Rename, response=Out, public=True)
     def rename(thing_id: str, body: Rename) -> Out:
         """Rename a thing"""
         keys.entity_pk("T1", keys.Kind.PRODUCT, thing_id)
@@ -120,7 +120,7 @@ def test_statuses_follow_from_the_declaration() -> None:
     # A guarded body: 401/403 from the guard, 415/422 from the body, 400 and 500 always.
     assert _operation("/things", "POST").statuses == {201, 400, 401, 403, 415, 422, 500}
     # A path id (404, 422) and a versioned body (409: the version sent is stale).
-    assert _operation("/things/{thing_id}", "PATCH").statuses == {200, 400, 404, 409, 415, 422, 500}
+    assert _operation("/things/{thing_id}", "PUT").statuses == {200, 400, 404, 409, 415, 422, 500}
     assert _operation("/colors/{color}", "GET").statuses == {200, 400, 404, 422, 500}
 
 
