@@ -78,13 +78,18 @@ def update_resource(resource_id: str, body: UpdateResourceRequest, principal: Pr
 
 
 @blueprint.operation(
-    "/availability", query=AvailabilityQuery, response=Availability, permission=P.APPOINTMENTS_READ, module=M
+    "/availability",
+    query=AvailabilityQuery,
+    response=Availability,
+    permission=P.APPOINTMENTS_READ,
+    module=M,
+    problems=(404,),
 )
 def get_availability(query: AvailabilityQuery, principal: Principal) -> Availability:
     """Free slots
 
     Start times (every 15 minutes) at which the service fits the resource's hours and bookings, between from
-    and to (at most 31 days).
+    and to (at most 31 days); 404 if the resource or the service does not exist.
     """
     return service.availability(principal, query)
 
