@@ -2,10 +2,10 @@
 
 Each operation of ``build_openapi(app)`` is one test (its id is the operation, ``POST /appointments``): a few
 requests generated from the document's schemas (seeded, so a run is reproducible) are sent over HTTP to the local
-REST server (the app on DynamoDB Local + moto, with the fake Bitrix24), as the ADMIN of a fresh tenant with every
-module, or without credentials for public operations. A path parameter is, half of the time, the id of something
-that exists in that tenant (created through the API as the route matrix does, ``FOREIGN_IDS``), so updates
-and deletes reach real records. Each answer must be no server error, have a status and a content type the
+REST server (the app on DynamoDB Local + moto, with the fake Bitrix24 and Google), as the ADMIN of a fresh tenant
+with every module, or without credentials for public operations. A path parameter is, half of the time, the id of
+something that exists in that tenant (created through the API as the route matrix does, ``FOREIGN_IDS``), so
+updates and deletes reach real records. Each answer must be no server error, have a status and a content type the
 operation documents, and a body valid against the documented schema.
 
 Nothing here lists operations: a new route is fuzzed as soon as it is declared. A failure names the operation and
@@ -16,6 +16,7 @@ reproduce it, e.g. ``.venv/bin/python -m pytest "tests/integration/docs/test_ope
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -76,28 +77,37 @@ def _params() -> list[Any]:
 
 @pytest.fixture(scope="module")
 def server(stack: Any, hooks: httpx.Client) -> Iterator[str]:
-    """The local REST server (``make run``'s) on a free port, with a fake Bitrix24 behind the app."""
+    """The local REST server (``make run``'s) on a free port, with the fake providers behind the app that
+    ``make run`` starts for the operations that call one (Bitrix24, Google's OAuth and Calendar)."""
     from localdev.fake_bitrix24 import FakeBitrix24
+    from localdev.fake_google import FakeGoogle
     from localdev.gateway import make_server
+    from localdev.provision import local_webhook_secrets
 
+    local = make_server(app, "127.0.0.1", 0)
+    host, port = local.server.server_address[:2]
+    url = f"http://{host!s}:{port}"
     bitrix = FakeBitrix24().start()
+    google_app = json.loads(local_webhook_secrets()["google-oauth-app"])
+    google = FakeGoogle(client_id=google_app["clientId"], client_secret=google_app["clientSecret"]).start()
     values = {
         "BTRIX_BITRIX24_REST_URL": bitrix.rest_url,
         "BTRIX_BITRIX24_OAUTH_URL": bitrix.oauth_url,
         "BTRIX_BITRIX24_HANDLER_URL": f"{hooks.base_url}/bitrix24",
+        **google.settings_env(),
+        "BTRIX_GOOGLE_OAUTH_REDIRECT_URL": f"{url}/integrations/google-calendar/callback",
     }
-    local = make_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=local.server.serve_forever, daemon=True)
     try:
         with settings_from(values):
             thread.start()
-            host, port = local.server.server_address[:2]
-            yield f"http://{host!s}:{port}"
+            yield url
             _leave_no_jobs()
     finally:
         local.server.shutdown()
         local.server.server_close()
         bitrix.stop()
+        google.stop()
 
 
 def _leave_no_jobs() -> None:
