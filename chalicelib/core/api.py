@@ -7,21 +7,19 @@ document, so what is served and what is documented cannot drift apart.
 
 Every status an operation can answer follows from its declaration (``Operation.statuses``): a body, a query or
 a path parameter can be invalid (422; a body also malformed, 400, or of another media type, 415), a path
-parameter can name nothing (404),
-the guard refuses (401, 403; plan limits are 403 too), a versioned write or an idempotency key can conflict
-(409); what the service adds (a 409 for a duplicate, 429, 503) the route declares in ``problems``. An answer
-outside that set is logged, counted and reported to the listeners (the tests fail on it).
+parameter can name nothing (404; ``core/paths.py``), the guard refuses (401, 403; plan limits are 403 too), a
+versioned write or an idempotency key can conflict (409); what the service adds (a 409 for a duplicate, 429, 503)
+the route declares in ``problems``. An answer outside that set is logged, counted and reported to the listeners
+(the tests fail on it).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
-import typing
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +28,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chalicelib.core.db.keys import InvalidKey
 from chalicelib.core.db.store import tenant_scope
-from chalicelib.core.errors import AppError, FieldError, InvalidInput, MalformedRequest, NotFound
-from chalicelib.core.ids import is_entity_id
+from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.patch import PatchRequest
+from chalicelib.core.paths import check_path_ids, parse_path, path_types, unusable_id
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
 from chalicelib.core.references import check_references, has_references
 
@@ -194,69 +192,6 @@ def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         raise _invalid(exc, "query") from exc
 
 
-def _check_path_ids(params: dict[str, str]) -> None:
-    # A path parameter that names an entity (``{order_id}``) holding an id of another shape than ours names nothing,
-    # and could not even be part of a key (DynamoDB refuses a key part over 2 KB; "#" would bend it): a 404.
-    wrong = [name for name, value in params.items() if name.endswith("_id") and not is_entity_id(value)]
-    if wrong:
-        raise NotFound(
-            detail=f"No such resource: {', '.join(f'{name} is not an id' for name in wrong)}.",
-            errors=tuple(FieldError(f"path.{name}", "not an id", "not-found") for name in wrong),
-        )
-
-
-def _path_types(view: Callable[..., Any], path: str) -> dict[str, Any]:
-    # Path parameters annotated with something narrower than str are validated (and documented) as that type.
-    hints = typing.get_type_hints(view)
-    return {name: hints[name] for name in re.findall(r"\{(\w+)\}", path) if hints.get(name, str) is not str}
-
-
-def _parse_path(params: dict[str, str], types: dict[str, Any]) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    wrong: list[str] = []
-    for name, declared in types.items():
-        try:
-            parsed[name] = TypeAdapter(declared).validate_python(params[name])
-        except ValidationError as exc:
-            found = field_errors(exc, f"path.{name}")
-            errors += found
-            wrong.append(f"{name} {params[name]!r}: {'; '.join(e.message for e in found)}")
-    if errors:
-        # A path that does not fit its parameters' types names no resource.
-        raise NotFound(detail=f"No such resource: {'; '.join(wrong)}.", errors=errors)
-    return parsed
-
-
-def _where(value: Any, sent: Any, loc: str) -> list[str]:
-    # The places in a parsed JSON body that hold ``value`` (``body.items[0].productId``).
-    if isinstance(sent, dict):
-        return [w for key, item in sent.items() for w in _where(value, item, f"{loc}.{key}")]
-    if isinstance(sent, list):
-        return [w for i, item in enumerate(sent) for w in _where(value, item, f"{loc}[{i}]")]
-    return [loc] if sent == value else []
-
-
-def _unusable_id(error: InvalidKey, request: Request, path_params: dict[str, str]) -> AppError | None:
-    """What to answer when an id the request sent cannot be a key (empty, or with the key separator): nothing has
-    that id, so a path naming it is a 404 and a field holding it a 422 naming the field. Any other key failure is a
-    bug, and stays one."""
-    if error.part is None:
-        return None
-    value = error.part
-    in_path = [f"path.{name}" for name, sent in path_params.items() if sent == value]
-    if in_path:
-        errors = [FieldError(loc, "no such id", "not-found") for loc in in_path]
-        return NotFound(detail=f"Nothing has the id {value!r}.", errors=errors)
-    places = [f"query.{name}" for name, sent in (request.query_params or {}).items() if sent == value]
-    with suppress(ValueError):
-        places += _where(value, json.loads(request.raw_body or b"null"), "body")
-    if not places:
-        return None
-    errors = [FieldError(loc, "not an id: it is empty or contains '#'", "invalid-id") for loc in places]
-    return InvalidInput(detail=f"{value!r} is not an id.", errors=errors)
-
-
 def _instance(request: Request) -> str:
     # Request.path is the route template (/orders/{id}); the problem names the path actually asked for
     # (requestContext.path, which in API Gateway includes the stage prefix the client used).
@@ -339,7 +274,7 @@ class ApiBlueprint(Blueprint):
                 allow_suspended=allow_suspended,
                 idempotent=idempotent,
                 path=path,
-                path_types=_path_types(view, path),
+                path_types=path_types(view, path),
             )
             parameters = inspect.signature(view).parameters
             wants_principal = "principal" in parameters
@@ -366,9 +301,9 @@ class ApiBlueprint(Blueprint):
                         tenant_id = principal.tenant_id
                         scope = tenant_scope(tenant_id)
                     # After the guard: who may not call the operation learns nothing from its path.
-                    _check_path_ids(path_params)
+                    check_path_ids(path_params)
                     if declared.path_types:
-                        kwargs.update(_parse_path(path_params, declared.path_types))
+                        kwargs.update(parse_path(path_params, declared.path_types))
                     if body is not None:
                         kwargs["body"] = _parse_body(request, body)
                     if query is not None:
@@ -380,7 +315,7 @@ class ApiBlueprint(Blueprint):
                                 check_references(tenant_id, kwargs["body"])
                             response = _render(view(**kwargs), declared)
                     except InvalidKey as exc:
-                        answer = _unusable_id(exc, request, path_params)
+                        answer = unusable_id(exc, request.query_params, request.raw_body, path_params)
                         if answer is None:
                             raise
                         raise answer from exc
