@@ -169,13 +169,13 @@ class WorkflowUpdatedData(EventData):
 
 
 class StatusChangedData(EventData):
-    """An entity moved from one status to another (by a user, or by a timer)."""
+    """An entity moved from one status to another (by a user, by a timer, or by a confirmed payment)."""
 
     entity_type: EntityType
     from_: str = Field(alias="from")
     to: str
-    actor_id: str = Field(description="The user who made the change, or 'system' for a timer")
-    trigger: Literal["user", "timer"]
+    actor_id: str = Field(description="The user who made the change, or 'system' for a timer or a payment")
+    trigger: Literal["user", "timer", "payment"]
     note: str | None = None
     version: int = Field(description="The entity's version after the change")
     at: str
