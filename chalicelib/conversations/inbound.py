@@ -215,11 +215,18 @@ def relay_inbound(body: Mapping[str, Any], *, last_attempt: bool = False) -> Non
         message: dict[str, Any] = {"id": record.id, "date": int(moment(record.sent_at).timestamp()), "text": text}
         if files:
             message["files"] = files
-        chat_id = openlines.relay(conversation, portal.id, channel.line, message)
+        relayed = openlines.relay(conversation, portal.id, channel.line, message)
+        chat_id = relayed.chat_id
         now = clock.now()
         store.update_message(
             record,
-            {"status": "relayed", "bitrixChatId": chat_id, "updatedAt": clock.isoformat(now), "error": None},
+            {
+                "status": "relayed",
+                "bitrixChatId": chat_id,
+                "bitrixMessageId": relayed.message_id,  # shown with the message: the operator matches it in Bitrix24
+                "updatedAt": clock.isoformat(now),
+                "error": None,
+            },
             from_status=["received", "failed"],
         )
         store.update_conversation(

@@ -137,6 +137,17 @@ class Message(ApiModel):
     error: str | None = None
     attempts: int
     author_id: str | None = None
+    wamids: list[str] = Field(
+        default_factory=list,
+        description="WhatsApp's ids (wamid) of this message: the one received, or one per part sent (text, each"
+        " file); what Meta's webhooks and the WhatsApp Business Manager show",
+    )
+    bitrix_chat_id: str | None = Field(default=None, description="The Bitrix24 Open Lines chat the message is in")
+    bitrix_message_id: str | None = Field(
+        default=None,
+        description="Bitrix24's id of the message: the operator's message (source bitrix24), or the message the"
+        " relay created in the Open Line (received from WhatsApp)",
+    )
     sent_at: datetime = Field(description="When it was written (the provider's time for received messages)")
     created_at: datetime
     updated_at: datetime

@@ -30,9 +30,9 @@ def contact_of(conversation: ConversationRecord, portal_id: str) -> str:
     return contact_id
 
 
-def relay(conversation: ConversationRecord, portal_id: str, line: str, message: dict[str, Any]) -> str | None:
+def relay(conversation: ConversationRecord, portal_id: str, line: str, message: dict[str, Any]) -> bitrix24.Relayed:
     """The customer's ``message`` into the conversation's Open Lines chat (named by the conversation's id, which
-    operator replies name back); returns the Open Lines chat id."""
+    operator replies name back); returns the Open Lines chat id and the Bitrix24 message created there."""
     user = bitrix24.OpenLinesUser(
         id=conversation.wa_id,
         name=conversation.contact_name or f"+{conversation.wa_id}",

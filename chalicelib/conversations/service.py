@@ -77,7 +77,8 @@ def message_view(record: MessageRecord) -> Message:
     fields = record.model_dump(
         by_alias=False,
         include={"id", "conversation_id", "direction", "source", "type", "text", "files", "status", "template"}
-        | {"error", "attempts", "author_id", "sent_at", "created_at", "updated_at", "delivered_at", "read_at"},
+        | {"error", "attempts", "author_id", "sent_at", "created_at", "updated_at", "delivered_at", "read_at"}
+        | {"wamids", "bitrix_chat_id", "bitrix_message_id"},
     )
     if any(f.storage_key for f in record.files):
         from chalicelib.conversations.media import media_url

@@ -44,6 +44,7 @@ __all__ = [
     "Bitrix24Error",
     "OpenLinesUser",
     "PortalCall",
+    "Relayed",
     "TokenSet",
     "activate_line",
     "add_contact",
@@ -144,6 +145,15 @@ class OpenLinesUser:
     id: str
     name: str
     phone: str
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """Where a customer's message landed in Bitrix24: the Open Lines chat and the message created there (either
+    None when the answer lacks it)."""
+
+    chat_id: str | None
+    message_id: str | None
 
 
 # --- the wire -----------------------------------------------------------------------------------------------------
@@ -279,11 +289,10 @@ def unregister_connector(portal: PortalCall) -> None:
     portal("imconnector.unregister", {"ID": CONNECTOR_ID})
 
 
-def send_messages(
-    portal: PortalCall, line: str, user: OpenLinesUser, message: dict[str, Any], chat_id: str
-) -> str | None:
+def send_messages(portal: PortalCall, line: str, user: OpenLinesUser, message: dict[str, Any], chat_id: str) -> Relayed:
     """``imconnector.send.messages``: one customer message into the Open Lines chat named ``chat_id`` (our
-    conversation id, which operator replies name back); returns the Open Lines chat id when the answer has it."""
+    conversation id, which operator replies name back); returns the Open Lines chat id and the id of the message
+    created there, when the answer has them."""
     result = portal(
         "imconnector.send.messages",
         {
@@ -301,11 +310,13 @@ def send_messages(
     try:
         first = result["DATA"]["RESULT"][0]
     except (KeyError, IndexError, TypeError):
-        return None
+        return Relayed(None, None)
     session = first.get("session") or {}
     chat = first.get("chat") or {}
     found = session.get("CHAT_ID") or chat.get("id")
-    return None if found is None else str(found)
+    created = first.get("message")
+    message_id = created[0] if isinstance(created, list) and created else None
+    return Relayed(None if found is None else str(found), None if message_id is None else str(message_id))
 
 
 def report_delivery(

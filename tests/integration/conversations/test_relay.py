@@ -78,6 +78,9 @@ def test_a_text_reaches_the_open_line_once_with_a_crm_contact_and_is_marked_read
     [message] = _messages(api, gateway, conversation["id"])
     assert message["status"] == "relayed"
     assert message["direction"] == "in"
+    # The provider ids match the message across WhatsApp, Bitrix24 and BTRIX.
+    assert message["wamids"] == [wamid]
+    assert (message["bitrixChatId"], message["bitrixMessageId"]) == (str(relayed["chatId"]), str(relayed["messageId"]))
 
 
 def _all_meta(fakes: Fakes) -> list[dict[str, Any]]:
@@ -205,6 +208,7 @@ def test_an_operator_reply_goes_to_whatsapp_formatted_and_its_statuses_come_back
     reply, question = _messages(api, gateway, conversation["id"])  # newest first
     assert (question["direction"], question["text"]) == ("in", "oi")
     assert (reply["direction"], reply["status"]) == ("out", "read")
+    assert (reply["bitrixMessageId"], reply["wamids"]) == ("5001", [wamid])
 
 
 def test_outside_the_24_hour_window_the_operator_is_told_why_nothing_was_sent(
@@ -291,7 +295,9 @@ def test_an_agent_writes_from_btrix_and_the_operators_see_it_in_bitrix24(
     work(lambda: len(portal.system_messages) == 1)
     assert [m["text"]["body"] for m in _meta_sent(fakes, wa_id)] == ["Seu pedido saiu"]
     assert "Seu pedido saiu" in portal.system_messages[0]["MESSAGE"]
-    assert _messages(api, gateway, conversation["id"])[0]["status"] == "sent"
+    sent = _messages(api, gateway, conversation["id"])[0]
+    assert sent["status"] == "sent"
+    assert sent["wamids"] == [r["messageId"] for r in fakes.meta.accepted() if r["body"].get("to") == wa_id]
 
 
 def test_conversations_are_listed_by_channel_and_contact_and_stay_in_their_tenant(
