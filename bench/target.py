@@ -127,17 +127,34 @@ def send(api: TestHTTPClient, method: str, path: str, body: object, *, token: st
     return response
 
 
+_OPERATOR: dict[str, str] = {}
+
+
+def _operator_token(api: TestHTTPClient) -> str:
+    """An access token of a platform operator (made once through the bootstrap's service), who grants plans."""
+    if "email" not in _OPERATOR:
+        from chalicelib.auth.service import create_platform_admin
+        from chalicelib.core.ids import new_id
+
+        _OPERATOR["email"] = f"bench-operator-{new_id().lower()}@example.com"
+        create_platform_admin(_OPERATOR["email"], "Bench Operator", PASSWORD)
+    login = {"identifier": _OPERATOR["email"], "password": PASSWORD}
+    return str(json.loads(send(api, "POST", "/auth/login", login, token=None, expect=200).body)["accessToken"])
+
+
 def _signup(api: TestHTTPClient) -> BenchUser:
+    """A restaurant signed up over HTTP (the default plan) and moved to corporativo by the platform operator."""
     from chalicelib.core.ids import new_id
 
     email = f"bench-admin-{new_id().lower()}@example.com"
     body = {
         "companyName": "Bench Company",
         "businessType": "restaurant",
-        "planId": "corporativo",
         "admin": {"name": "Bea Bench", "email": email, "password": PASSWORD},
     }
     answer = json.loads(send(api, "POST", "/auth/signup", body, token=None, expect=201).body)
+    plan = {"planId": "corporativo"}
+    send(api, "PUT", f"/platform/tenants/{answer['tenant']['id']}/plan", plan, token=_operator_token(api), expect=200)
     return BenchUser(
         tenant_id=answer["tenant"]["id"],
         user_id=answer["user"]["id"],

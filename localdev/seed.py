@@ -2,8 +2,8 @@
 a menu and orders in several statuses, the bike shop services, two mechanics and appointments, the Danish sales
 company (Tekup sales tracking, da-DK) services, customers, sales in every status and leads (idempotent).
 
-Everything goes through the same services the API uses (signup, invitation, acceptance), so the demo
-tenants are exactly what a real signup produces.
+Everything goes through the same services the API uses (signup, the operator's plan change, invitation,
+acceptance), so the demo tenants are exactly what a real signup produces.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from chalicelib.orders.models import CreateOrderRequest, TransitionRequest
 from chalicelib.sales import service as sales
 from chalicelib.sales.models import CreateSaleRequest
 from chalicelib.tenants import service as tenants
-from chalicelib.tenants.models import BusinessType
+from chalicelib.tenants.models import BusinessType, ChangePlanRequest
 from chalicelib.users import service as users
 from chalicelib.users import store as users_store
 from chalicelib.users.models import InviteUserRequest
@@ -110,11 +110,12 @@ def _seed_tenant(demo: DemoTenant) -> None:
             time_zone=demo.time_zone,
             currency=demo.currency,
             country=demo.country,
-            plan_id="corporativo",
             admin=SignupAdmin(name=f"{demo.name} Admin", email=admin_email, password=DEMO_PASSWORD),
         ),
         _META,
     )
+    # A signup gets the default plan; the platform operator grants the demo every module, as in production.
+    tenants.change_plan(_operator(), created.tenant.id, ChangePlanRequest(plan_id="corporativo"))
     admin = Principal(
         user_id=created.user.id,
         tenant_id=created.tenant.id,
@@ -131,6 +132,15 @@ def _seed_tenant(demo: DemoTenant) -> None:
         link = next(m for m in list_messages(admin.tenant_id) if m.to == email).variables["link"]
         token = parse_qs(urlsplit(str(link)).query)["token"][0]
         auth.accept_invitation(SetPasswordRequest(token=token, password=DEMO_PASSWORD), _META)
+
+
+def _operator() -> Principal:
+    """The demo's platform operator (created the first time), as a principal to call the services with."""
+    found = users_store.find_login(users_store.email_route_key(OPERATOR_EMAIL))
+    user = users_store.get_user(*found) if found else None
+    if user is None:
+        user = auth.create_platform_admin(OPERATOR_EMAIL, "Demo Operator", DEMO_PASSWORD)
+    return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role, email=user.email, request_id="seed")
 
 
 def demo_admin(demo: DemoTenant) -> Principal:
@@ -332,7 +342,5 @@ def seed() -> list[DemoLogin]:
     for demo in DEMO_TENANTS:
         _seed_tenant(demo)
         _seed_commerce(demo)
-    if users_store.find_login(users_store.email_route_key(OPERATOR_EMAIL)) is None:
-        auth.create_platform_admin(OPERATOR_EMAIL, "Demo Operator", DEMO_PASSWORD)
     logins = [DemoLogin(d.name, r.value, _email(r, d.domain)) for d in DEMO_TENANTS for r in TENANT_ROLES]
     return [*logins, DemoLogin("(platform)", Role.PLATFORM_ADMIN.value, OPERATOR_EMAIL)]

@@ -1,8 +1,8 @@
 """The guard of every protected route: who is calling, is their tenant active, may they do this.
 
 Tokens are verified inside the application (not by an API Gateway authorizer) so that the same code runs
-in AWS, locally and in tests, and a deactivated user or a suspended tenant is refused on the very next
-request rather than when a cached authorizer decision expires.
+in AWS, locally and in tests, and a deactivated user, a suspended tenant or an ended session is refused on the
+very next request rather than when a cached authorizer decision expires (or the token does).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from chalice.app import Request
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal
+from chalicelib.auth.sessions import session_ended
 from chalicelib.auth.tokens import verify_access_token
 from chalicelib.core.api import ApiBlueprint, Operation, request_meta
 from chalicelib.core.errors import Forbidden, Unauthorized
@@ -35,6 +36,9 @@ def authorize(request: Request, operation: Operation) -> Principal:
     tenant = tenants.find_tenant(claims.tenant_id)
     if user is None or tenant is None or user.status != "active":
         raise Unauthorized(detail="this account is not active")
+    # The session's end is on the user item just read (logout, refresh reuse, deactivation, password change).
+    if session_ended(claims.session_id, claims.session_epoch, user.session_epoch, user.revoked_sessions):
+        raise Unauthorized(detail="this session has ended; log in again")
     meta = request_meta(request)
     principal = Principal(
         user_id=user.id,

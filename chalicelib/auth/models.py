@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
 from chalicelib.access.permissions import Module, Permission
 from chalicelib.core.models import ApiModel
-from chalicelib.core.references import NotAReference
 from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
-from chalicelib.plans.catalog import DEFAULT_PLAN_ID
 from chalicelib.tenants.models import BusinessType, Tenant
 from chalicelib.users.models import User
 
 __all__ = [
+    "ChangePasswordRequest",
     "CodeSent",
     "JwkSet",
     "LoginRequest",
@@ -40,7 +39,8 @@ class SignupAdmin(ApiModel):
 
 
 class SignupRequest(ApiModel):
-    """Create a tenant and its first ADMIN."""
+    """Create a tenant and its first ADMIN. The tenant starts on the default plan (see ``GET /plans``); a signup
+    names no plan (``planId`` is refused, 422): only the platform operator changes a tenant's plan."""
 
     company_name: str = Field(min_length=2, max_length=120)
     business_type: BusinessType
@@ -50,9 +50,6 @@ class SignupRequest(ApiModel):
     country: CountryCode = "BR"
     document: str | None = Field(default=None, description="CNPJ when the country is BR")
     whatsapp_number: E164Phone | None = None
-    plan_id: Annotated[
-        str, NotAReference("a plan of the platform's catalog (GET /plans), not a record of a tenant")
-    ] = DEFAULT_PLAN_ID
     admin: SignupAdmin
 
 
@@ -92,6 +89,13 @@ class SetPasswordRequest(ApiModel):
 
     token: str = Field(min_length=1, max_length=512)
     password: str = Field(min_length=1, max_length=256)
+
+
+class ChangePasswordRequest(ApiModel):
+    """Change one's own password: the current one, and the new one (same policy as at signup)."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
 
 
 class VerifyCodeRequest(ApiModel):

@@ -9,6 +9,7 @@ from chalicelib.access.principal import Principal
 from chalicelib.auth import service
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.auth.models import (
+    ChangePasswordRequest,
     CodeSent,
     JwkSet,
     LoginRequest,
@@ -73,6 +74,25 @@ def me(principal: Principal) -> Me:
     The user, the tenant, the permissions and the modules of the caller.
     """
     return service.me(principal)
+
+
+@blueprint.operation(
+    "/auth/password",
+    "POST",
+    body=ChangePasswordRequest,
+    response=TokenPair,
+    permission=Permission.PROFILE_UPDATE,
+    allow_suspended=True,
+    problems=(422, 429),
+)
+def change_password(body: ChangePasswordRequest, principal: Principal) -> TokenPair:
+    """Change the password
+
+    Every session of the caller ends, this one included (its access tokens stop working at once), and the answer
+    carries a new session. A wrong current password is a 422 naming body.currentPassword and counts against the
+    account's login limit (429 beyond it).
+    """
+    return service.change_password(principal, body)
 
 
 @blueprint.operation(

@@ -12,6 +12,7 @@ from chalicelib.access.principal import Principal
 from chalicelib.audit.service import audit_op
 from chalicelib.auth import sessions, store
 from chalicelib.auth.models import (
+    ChangePasswordRequest,
     CodeSent,
     LoginRequest,
     Me,
@@ -29,8 +30,8 @@ from chalicelib.core.api import RequestMeta
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, unscoped
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, Unauthorized
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.notifications.outbox import request_message_ops
@@ -43,8 +44,8 @@ from chalicelib.users.models import User, UserRecord
 
 __all__ = [
     "accept_invitation",
+    "change_password",
     "create_platform_admin",
-    "end_sessions_ops",
     "invitation_ops",
     "login",
     "logout",
@@ -73,9 +74,14 @@ def _actor(user: UserRecord, meta: RequestMeta | None, session_id: str | None = 
     )
 
 
-def _token_pair(user: UserRecord, tenant: TenantRecord, session_id: str, refresh_token: str) -> TokenPair:
+def _token_pair(user: UserRecord, tenant: TenantRecord, session: sessions.Session, refresh_token: str) -> TokenPair:
     access, lifetime = issue_access_token(
-        user_id=user.id, tenant_id=tenant.id, role=user.role, modules=tenant.modules, session_id=session_id
+        user_id=user.id,
+        tenant_id=tenant.id,
+        role=user.role,
+        modules=tenant.modules,
+        session_id=session.family_id,
+        session_epoch=session.epoch,
     )
     return TokenPair(
         access_token=access,
@@ -94,10 +100,7 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
     ratelimit.consume(ratelimit.SIGNUP_IP, _ip(meta))
     admin = body.admin
     check_policy(admin.password, field="body.admin.password", personal=(admin.email.split("@")[0], admin.name))
-    try:
-        plan = get_plan(body.plan_id)
-    except NotFound as exc:
-        raise InvalidInput(detail=exc.detail, errors=(FieldError("body.planId", "unknown plan"),)) from exc
+    plan = get_plan(DEFAULT_PLAN_ID)  # paid plans are the platform operator's to grant (until billing exists)
     tenant_id, user_id = new_id(), new_id()
     tenant = new_tenant_record(
         tenant_id,
@@ -127,7 +130,7 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
             **users.cpf_fields(tenant_id, admin.cpf, field="body.admin.cpf"),
         }
     )
-    refresh_token, session, session_ops = sessions.start_session_ops(tenant_id, user_id)
+    refresh_token, session, session_ops = sessions.start_session_ops(tenant_id, user_id, user.session_epoch)
     actor = _actor(user, meta, session.family_id)
     ops = [
         tenants.new_tenant_op(tenant),
@@ -145,7 +148,7 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
             errors=(FieldError("body", "already registered", "taken"),),
         ) from exc
     return SignupResponse(
-        tenant=Tenant.of(tenant), user=User.of(user), tokens=_token_pair(user, tenant, session.family_id, refresh_token)
+        tenant=Tenant.of(tenant), user=User.of(user), tokens=_token_pair(user, tenant, session, refresh_token)
     )
 
 
@@ -161,13 +164,23 @@ def login(body: LoginRequest, meta: RequestMeta) -> TokenPair:
         ratelimit.hit(ratelimit.LOGIN_IP, _ip(meta))
         raise Unauthorized(detail=_BAD_LOGIN)
     tenant = load_tenant(user.tenant_id)
-    refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id)
+    refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id, user.session_epoch)
     if needs_rehash:
         changes = {"passwordHash": hash_password(body.password), "updatedAt": clock.now_iso()}
         ops.append(users.update_user_op(user, changes))
     ops.append(audit_op(_actor(user, meta, session.family_id), "auth.login", Kind.USER, user.id))
     Table().transact(ops)
-    return _token_pair(user, tenant, session.family_id, refresh_token)
+    return _token_pair(user, tenant, session, refresh_token)
+
+
+def _end_session_ops(user: UserRecord, session: sessions.Session) -> list[WriteOp]:
+    """End one session: its refresh tokens (the family) and, at once, its access tokens (a marker on the user)."""
+    marker = sessions.revoked_marker(session.family_id)
+    return [sessions.revoke_family_op(session), users.revoke_session_op(user.tenant_id, user.id, marker)]
+
+
+def _prune_revoked(user: UserRecord) -> None:
+    users.prune_revoked_sessions(user.tenant_id, user.id, sessions.stale_markers(user.revoked_sessions))
 
 
 def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
@@ -178,6 +191,8 @@ def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
     user = users.find_user(session.tenant_id, session.user_id, consistent=True)
     if user is None or user.status != "active":
         raise Unauthorized(detail="the user is not active")
+    if session.epoch != user.session_epoch:
+        raise Unauthorized(detail="the session has ended; log in again")  # every session of the user ended since
     if not outcome.reused:
         following, ops = sessions.rotate_ops(body.refresh_token, outcome)
         try:
@@ -185,13 +200,14 @@ def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
         except Conflict:
             pass  # another request used this token at the same moment: that is a reuse too
         else:
-            return _token_pair(user, load_tenant(user.tenant_id), session.family_id, following)
+            return _token_pair(user, load_tenant(user.tenant_id), session, following)
     Table().transact(
         [
-            sessions.revoke_family_op(session),
+            *_end_session_ops(user, session),
             audit_op(_actor(user, meta, session.family_id), "auth.refresh_reused", Kind.USER, user.id),
         ]
     )
+    _prune_revoked(user)
     raise Unauthorized(detail="this refresh token was already used; the session has been revoked, log in again")
 
 
@@ -204,10 +220,43 @@ def logout(body: RefreshRequest, meta: RequestMeta) -> None:
         raise Unauthorized(detail="the refresh token is not valid")
     Table().transact(
         [
-            sessions.revoke_family_op(session),
+            *_end_session_ops(user, session),
             audit_op(_actor(user, meta, session.family_id), "auth.logout", Kind.USER, user.id),
         ]
     )
+    _prune_revoked(user)
+
+
+def change_password(principal: Principal, body: ChangePasswordRequest) -> TokenPair:
+    """Change the caller's password: every session of theirs ends (this one too; its access tokens at once) and a
+    new session starts. Wrong current passwords count against the login limit of the account."""
+    user = users.find_user(principal.tenant_id, principal.user_id, consistent=True)
+    if user is None:
+        raise Unauthorized(detail="the user no longer exists")
+    ratelimit.check(ratelimit.LOGIN_IDENTIFIER, user.email)
+    matches, _ = verify_password(user.password_hash, body.current_password)
+    if not matches:
+        ratelimit.hit(ratelimit.LOGIN_IDENTIFIER, user.email)
+        raise InvalidInput(
+            detail="the current password is wrong",
+            errors=(FieldError("body.currentPassword", "wrong password", "wrong-password"),),
+        )
+    check_policy(body.new_password, field="body.newPassword", personal=(user.email.split("@")[0], user.name))
+    epoch = user.session_epoch + 1
+    changes = {
+        "passwordHash": hash_password(body.new_password),
+        "sessionEpoch": epoch,
+        "updatedAt": clock.now_iso(),
+    }
+    refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id, epoch)
+    ops += [
+        users.update_user_op(user, changes),
+        audit_op(principal, "auth.password_changed", Kind.USER, user.id),
+    ]
+    with unscoped():  # refresh tokens are global routes (ROUTE#REFRESH#<hash>): no tenant owns that key space
+        Table().transact(ops)
+    changed = user.model_copy(update={"session_epoch": epoch, "version": user.version + 1})
+    return _token_pair(changed, load_tenant(user.tenant_id), session, refresh_token)
 
 
 def me(principal: Principal) -> Me:
@@ -226,11 +275,6 @@ def me(principal: Principal) -> Me:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def end_sessions_ops(tenant_id: str, user_id: str) -> list[WriteOp]:
-    """The writes that end every live session of a user (a deactivation): their refresh tokens stop working."""
-    return sessions.revoke_all_ops(tenant_id, user_id)
 
 
 def invitation_ops(user: UserRecord, tenant: TenantRecord) -> list[WriteOp]:
@@ -265,7 +309,7 @@ def accept_invitation(body: SetPasswordRequest, meta: RequestMeta) -> TokenPair:
         raise InvalidInput(detail="the invitation was already used", errors=(FieldError("body.token", "used"),))
     check_policy(body.password, personal=(user.email.split("@")[0], user.name))
     tenant = load_tenant(user.tenant_id)
-    refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id)
+    refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id, user.session_epoch)
     changes = {
         "status": "active",
         "passwordHash": hash_password(body.password),
@@ -280,7 +324,7 @@ def accept_invitation(body: SetPasswordRequest, meta: RequestMeta) -> TokenPair:
         ),
     ]
     Table().transact(ops)
-    return _token_pair(user.model_copy(update={"status": "active"}), tenant, session.family_id, refresh_token)
+    return _token_pair(user.model_copy(update={"status": "active"}), tenant, session, refresh_token)
 
 
 def _code_hash(principal: Principal, code: str) -> str:

@@ -7,7 +7,6 @@ a WhatsApp verification code sits in its user's partition (``OTP#WHATSAPP``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +29,7 @@ __all__ = [
     "get_code",
     "get_invitation",
     "get_refresh_token",
-    "is_family_live",
-    "live_family_ids",
+    "live_family_epoch",
     "new_family_op",
     "new_invitation_op",
     "new_refresh_token_op",
@@ -84,8 +82,8 @@ def _family_key(tenant_id: str, user_id: str, family_id: str) -> tuple[str, str]
     return keys.entity_pk(tenant_id, Kind.USER, user_id), keys.child_sk(Child.SESSION, family_id)
 
 
-def new_family_op(tenant_id: str, user_id: str, family_id: str, *, expires_at: int) -> WriteOp:
-    """Start a family (a login): live until revoked, kept until ``expires_at``."""
+def new_family_op(tenant_id: str, user_id: str, family_id: str, *, epoch: int, expires_at: int) -> WriteOp:
+    """Start a family (a login) in the user's session ``epoch``: live until revoked, kept until ``expires_at``."""
     pk, sk = _family_key(tenant_id, user_id, family_id)
     return put_op(
         {
@@ -93,6 +91,7 @@ def new_family_op(tenant_id: str, user_id: str, family_id: str, *, expires_at: i
             SORT_KEY: sk,
             ENTITY: SESSION_ENTITY,
             "familyId": family_id,
+            "sessionEpoch": epoch,
             "revoked": False,
             "createdAt": clock.now_iso(),
             TTL_ATTRIBUTE: expires_at,
@@ -131,10 +130,12 @@ def get_refresh_token(token_hash: str) -> RefreshToken | None:
     )
 
 
-def is_family_live(tenant_id: str, user_id: str, family_id: str) -> bool:
-    """Whether the family exists and is not revoked."""
+def live_family_epoch(tenant_id: str, user_id: str, family_id: str) -> int | None:
+    """The session epoch the family started in, or None when it does not exist or was revoked."""
     item = Table().get(*_family_key(tenant_id, user_id, family_id), consistent=True)
-    return item is not None and not item.get("revoked")
+    if item is None or item.get("revoked"):
+        return None
+    return int(item.get("sessionEpoch", 0))
 
 
 def use_refresh_token_op(token_hash: str, version: int) -> WriteOp:
@@ -150,18 +151,6 @@ def family_alive_op(tenant_id: str, user_id: str, family_id: str) -> WriteOp:
 def revoke_family_op(tenant_id: str, user_id: str, family_id: str) -> WriteOp:
     """End a family: none of its refresh tokens works any more."""
     return set_op(*_family_key(tenant_id, user_id, family_id), {"revoked": True, "revokedAt": clock.now_iso()})
-
-
-def live_family_ids(tenant_id: str, user_id: str) -> Iterator[str]:
-    """The ids of the user's families that are not revoked."""
-    pk = keys.entity_pk(tenant_id, Kind.USER, user_id)
-    start: dict[str, str] | None = None
-    while True:
-        page = Table().query_page(pk, sort_prefix=keys.child_prefix(Child.SESSION), limit=100, start_key=start)
-        yield from (str(item["familyId"]) for item in page.items if not item.get("revoked"))
-        if page.last_key is None:
-            return
-        start = page.last_key
 
 
 def _invitation_key(token_hash: str) -> tuple[str, str]:

@@ -28,10 +28,11 @@ class AccessClaims:
     modules: tuple[Module, ...]
     session_id: str
     token_id: str
+    session_epoch: int = 0
 
 
 def issue_access_token(
-    *, user_id: str, tenant_id: str, role: Role, modules: list[Module], session_id: str
+    *, user_id: str, tenant_id: str, role: Role, modules: list[Module], session_id: str, session_epoch: int
 ) -> tuple[str, int]:
     """A signed access token for the user and its lifetime in seconds."""
     import jwt
@@ -48,6 +49,7 @@ def issue_access_token(
         "role": role.value,
         "modules": sorted(m.value for m in modules),
         "sid": session_id,
+        "sep": session_epoch,
         "jti": new_id(issued),
         "iat": clock.to_epoch(issued),
         "exp": clock.to_epoch(issued + timedelta(seconds=lifetime)),
@@ -90,8 +92,9 @@ def verify_access_token(token: str) -> AccessClaims:
             modules=tuple(Module(m) for m in claims.get("modules", [])),
             session_id=str(claims.get("sid", "")),
             token_id=str(claims["jti"]),
+            session_epoch=int(claims.get("sep", 0)),
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise Unauthorized(detail="the access token lacks required claims") from exc
 
 

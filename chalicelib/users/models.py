@@ -41,6 +41,12 @@ class UserRecord(ApiModel):
     created_at: str
     updated_at: str
     version: int = 1
+    # Session revocation, read by the guard with the user (no extra read; see docs/SECURITY.md). Kept out of
+    # dumps (audit entries, the stored item on creation): written only by their own operations.
+    session_epoch: int = Field(default=0, exclude=True, description="Bumped to end every session at once")
+    revoked_sessions: frozenset[str] = Field(
+        default=frozenset(), exclude=True, description="'<session id>@<epoch until its tokens expire>' entries"
+    )
 
 
 class User(ApiModel):

@@ -36,7 +36,9 @@ __all__ = [
     "invite_user",
     "list_users",
     "new_user_ops",
+    "prune_revoked_sessions",
     "reactivate_user",
+    "revoke_session_op",
     "update_user",
     "update_user_op",
 ]
@@ -103,6 +105,16 @@ def new_user_ops(record: UserRecord, *, field: str) -> list[WriteOp]:
 def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> WriteOp:
     """The write applying ``changes`` (stored names) to the version of ``record`` that was read."""
     return store.update_user_op(record, changes)
+
+
+def revoke_session_op(tenant_id: str, user_id: str, marker: str) -> WriteOp:
+    """The write that adds an ended session's ``marker`` to the user's revoked sessions (auth.sessions)."""
+    return store.revoke_session_op(tenant_id, user_id, marker)
+
+
+def prune_revoked_sessions(tenant_id: str, user_id: str, stale: set[str]) -> None:
+    """Remove revoked-session entries that no longer matter (their access tokens have expired)."""
+    store.prune_revoked_sessions(tenant_id, user_id, stale)
 
 
 def _load(principal: Principal, user_id: str, *, consistent: bool = False) -> UserRecord:
@@ -197,13 +209,17 @@ def deactivate_user(principal: Principal, user_id: str) -> User:
     record = _load(principal, user_id, consistent=True)
     if record.status == "inactive":
         return User.of(record)
-    changes = {"status": "inactive", "updatedAt": clock.now_iso()}
+    # A new session epoch ends every session of the user: refresh tokens and access tokens alike (docs/SECURITY.md).
+    changes = {
+        "status": "inactive",
+        "sessionEpoch": record.session_epoch + 1,
+        "updatedAt": clock.now_iso(),
+    }
     after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
     Table().transact(
         [
             store.update_user_op(record, changes),
             tenants.release_seat_op(principal.tenant_id),
-            *auth.end_sessions_ops(principal.tenant_id, user_id),
             audit_op(
                 principal,
                 "user.deactivated",

@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind, RouteKind
-from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.core.errors import Conflict, FieldError
 from chalicelib.users.models import UserRecord, UserStatus
@@ -22,7 +22,9 @@ __all__ = [
     "get_user",
     "list_users",
     "new_user_ops",
+    "prune_revoked_sessions",
     "release_login_ops",
+    "revoke_session_op",
     "update_user_op",
     "user_key",
 ]
@@ -113,6 +115,17 @@ def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> WriteOp:
     if "status" in updates:
         updates[GSI2.partition_key] = _status_list(record.tenant_id, updates["status"])
     return update_op(*user_key(record.tenant_id, record.id), updates, expected_version=record.version)
+
+
+def revoke_session_op(tenant_id: str, user_id: str, marker: str) -> WriteOp:
+    """Add ``marker`` to the user's revoked sessions (a set: concurrent revocations add up, nothing is read)."""
+    return change_op(*user_key(tenant_id, user_id), add={"revokedSessions": {marker}})
+
+
+def prune_revoked_sessions(tenant_id: str, user_id: str, stale: set[str]) -> None:
+    """Remove entries of the user's revoked sessions that no longer matter (idempotent)."""
+    if stale:
+        Table().transact([change_op(*user_key(tenant_id, user_id), delete={"revokedSessions": stale})])
 
 
 def _user(item: Mapping[str, Any]) -> UserRecord:

@@ -33,6 +33,22 @@ class Runner:
     drain: threading.Thread | None = None
     urls: dict[str, str] = field(default_factory=dict)
 
+    def change_plan(self, tenant_id: str, plan: str = "corporativo") -> None:
+        """Move a tenant to ``plan`` as the demo's platform operator (a signup always gets the default plan)."""
+        import httpx
+
+        from localdev.seed import DEMO_PASSWORD, OPERATOR_EMAIL
+
+        login = {"identifier": OPERATOR_EMAIL, "password": DEMO_PASSWORD}
+        token = httpx.post(f"{self.api}/auth/login", json=login, timeout=30).json()["accessToken"]
+        answer = httpx.put(
+            f"{self.api}/platform/tenants/{tenant_id}/plan",
+            json={"planId": plan},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+
     def stop(self) -> int:
         """Ctrl-C, as a person would; returns the exit status."""
         if self.process.poll() is None:

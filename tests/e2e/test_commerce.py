@@ -54,12 +54,12 @@ def _fresh_restaurant(runner: Runner, name: str) -> Api:
     body = {
         "companyName": f"E2E {name}",
         "businessType": "restaurant",
-        "planId": "corporativo",
         "admin": {"name": "E2E Owner", "email": email, "password": "e2e-long-password-1"},
     }
     ip = f"10.78.{time.time_ns() % 250}.{time.time_ns() % 250}"
     response = httpx.post(f"{runner.api}/auth/signup", json=body, headers={"X-Forwarded-For": ip}, timeout=30)
     assert response.status_code == 201, response.text
+    runner.change_plan(response.json()["tenant"]["id"])
     return Api(runner, response.json()["tokens"]["accessToken"], ip)
 
 

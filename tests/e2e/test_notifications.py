@@ -98,11 +98,11 @@ def _fresh_restaurant(runner: Runner) -> Api:
     body = {
         "companyName": "E2E Paella",
         "businessType": "restaurant",
-        "planId": "corporativo",
         "admin": {"name": "E2E Owner", "email": f"paella-{time.time_ns()}@example.com", "password": "e2e-long-pass-1"},
     }
     response = httpx.post(f"{runner.api}/auth/signup", json=body, headers={"X-Forwarded-For": ip}, timeout=30)
     assert response.status_code == 201, response.text
+    runner.change_plan(response.json()["tenant"]["id"])
     return Api(runner, response.json()["tokens"]["accessToken"], ip)
 
 

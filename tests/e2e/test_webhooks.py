@@ -37,7 +37,6 @@ class Api:
         body = {
             "companyName": "E2E Webhooks",
             "businessType": "restaurant",
-            "planId": "corporativo",
             "admin": {
                 "name": "E2E Owner",
                 "email": f"hooks-{time.time_ns()}@example.com",
@@ -46,6 +45,7 @@ class Api:
         }
         response = httpx.post(f"{self.base}/auth/signup", json=body, headers={"X-Forwarded-For": ip}, timeout=30)
         assert response.status_code == 201, response.text
+        runner.change_plan(response.json()["tenant"]["id"])
         self.headers = {"Authorization": f"Bearer {response.json()['tokens']['accessToken']}", "X-Forwarded-For": ip}
 
     def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:

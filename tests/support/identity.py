@@ -52,19 +52,57 @@ def call(api: Any, method: str, path: str, body: Any = None, headers: dict[str, 
     return api.request(method, path, headers=sent, body=json.dumps(body) if body is not None else b"")
 
 
+_OPERATORS: dict[int, Account] = {}
+
+
+def _log_in(api: Any, email: str) -> dict[str, Any]:
+    answer = call(api, "POST", "/auth/login", {"identifier": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.body
+    return dict(answer.json_body)
+
+
+def platform_operator(api: Any) -> Account:
+    """A platform operator (role PLATFORM_ADMIN), made once per client through the bootstrap's service (there is
+    deliberately no API for it) and logged in over the API."""
+    if id(api) not in _OPERATORS:
+        from chalicelib.auth.service import create_platform_admin
+
+        email = f"ops-{new_id().lower()}@btrix.example"
+        user = create_platform_admin(email, "Test Operator", PASSWORD)
+        tokens = _log_in(api, email)
+        _OPERATORS[id(api)] = Account(
+            user.tenant_id, user.id, email, Role.PLATFORM_ADMIN, tokens["accessToken"], tokens["refreshToken"]
+        )
+    return _OPERATORS[id(api)]
+
+
+def change_plan(api: Any, tenant_id: str, plan: str) -> dict[str, Any]:
+    """Move a tenant to ``plan`` as the platform operator (the only one who may: signup gets the default plan)."""
+    operator = platform_operator(api)
+    path = f"/platform/tenants/{tenant_id}/plan"
+    answer = call(api, "PUT", path, {"planId": plan}, operator.headers())
+    if answer.status_code == 401:  # the operator's access token expired (or a test moved the clock): log in again
+        operator.access_token = _log_in(api, operator.email)["accessToken"]
+        answer = call(api, "PUT", path, {"planId": plan}, operator.headers())
+    assert answer.status_code == 200, answer.body
+    return dict(answer.json_body)
+
+
 def signup(api: Any, *, plan: str = "corporativo", **overrides: Any) -> tuple[Account, dict[str, Any]]:
-    """A new tenant and its ADMIN; returns the ADMIN and the whole signup answer."""
+    """A new tenant and its ADMIN, on ``plan`` (set by the platform operator after the signup unless it is the
+    default); returns the ADMIN and the whole signup answer (with the tenant as it is on ``plan``)."""
     email = f"admin-{new_id().lower()}@example.com"
     body: dict[str, Any] = {
         "companyName": "Test Company",
         "businessType": "restaurant",
-        "planId": plan,
         "admin": {"name": "Ana Admin", "email": email, "password": PASSWORD},
         **overrides,
     }
     response = call(api, "POST", "/auth/signup", body)
     assert response.status_code == 201, response.body
     answer = response.json_body
+    if plan != answer["tenant"]["planId"]:
+        answer = {**answer, "tenant": change_plan(api, answer["tenant"]["id"], plan)}
     account = Account(
         tenant_id=answer["tenant"]["id"],
         user_id=answer["user"]["id"],

@@ -9,9 +9,9 @@ from tests.support.identity import add_user, call, signup
 
 
 def test_changes_are_logged_with_actor_request_and_masked_secrets(api: Any) -> None:
-    admin, _ = signup(api, document="11.222.333/0001-81")
+    admin, answer = signup(api, document="11.222.333/0001-81")
     staff = add_user(api, admin, Role.STAFF)
-    call(api, "PATCH", "/tenant", {"version": 1, "name": "Renamed Co"}, admin.headers())
+    call(api, "PATCH", "/tenant", {"version": answer["tenant"]["version"], "name": "Renamed Co"}, admin.headers())
     entries = call(api, "GET", "/audit-log?limit=100", headers=admin.headers()).json_body["items"]
     actions = [e["action"] for e in entries]
     for expected in ("tenant.created", "user.created", "user.invited", "user.activated", "tenant.updated"):

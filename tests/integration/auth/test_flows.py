@@ -159,3 +159,18 @@ def test_me_needs_a_token(api: Any) -> None:
         response = call(api, "GET", "/auth/me", headers=headers)
         assert response.status_code == 401
         assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_signup_gets_the_default_plan_and_cannot_name_one(api: Any) -> None:
+    body = {
+        "companyName": "Free Rider Ltda",
+        "businessType": "retail",
+        "admin": {"name": "Rita Rider", "email": f"rider-{client_ip()}@example.com", "password": PASSWORD},
+    }
+    refused = call(api, "POST", "/auth/signup", {**body, "planId": "corporativo"})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json_body["errors"]] == ["body.planId"]
+    created = call(api, "POST", "/auth/signup", body)
+    assert created.status_code == 201, created.body
+    assert created.json_body["tenant"]["planId"] == "lojista"
+    assert "appointments" not in created.json_body["tenant"]["modules"]
