@@ -187,8 +187,9 @@ class LoopbackFake:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
+        """Stop serving (if it started: ``shutdown`` would wait forever otherwise) and close the socket."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def accepted(self) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from chalice.local import LambdaContext
 
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, gateway_problem
+from localdev.logs import invoke, request_line
 
 __all__ = ["function_context", "function_url_event", "make_server"]
 
@@ -72,6 +73,7 @@ def make_server(host: str, port: int, routes: Mapping[str, str]) -> ThreadingHTT
         protocol_version = "HTTP/1.1"
 
         def _handle(self) -> None:
+            self._started = time.monotonic()
             path = urlsplit(self.path).path
             prefix, _, provider = path.strip("/").partition("/")
             handler = handlers.get(provider) if prefix == "hooks" else None
@@ -81,7 +83,7 @@ def make_server(host: str, port: int, routes: Mapping[str, str]) -> ThreadingHTT
                 self._send(404, {"content-type": PROBLEM_CONTENT_TYPE}, problem.model_dump_json().encode())
                 return
             event = function_url_event(self.command, self.path, dict(self.headers), body)
-            result = handler(event, function_context(provider))
+            result = invoke(handler, event, function_context(provider))
             if not isinstance(result, dict) or "statusCode" not in result:
                 # A function URL treats any other return value as a 200 JSON body.
                 self._send(200, {"content-type": "application/json"}, json.dumps(result).encode())
@@ -99,5 +101,13 @@ def make_server(host: str, port: int, routes: Mapping[str, str]) -> ThreadingHTT
             self.wfile.write(body)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815 - http.server names
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """One short line per request on ``make run``'s terminal (nothing in tests)."""
+            provider = urlsplit(self.path).path.strip("/").partition("/")[2] or "?"
+            request_line(f"hook-{provider}", self.command, urlsplit(self.path).path, code, self._started)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: requests are logged by ``log_request`` above, errors by the function."""
 
     return ThreadingHTTPServer((host, port), FunctionUrlHandler)

@@ -7,6 +7,7 @@ Token"); in AWS, Gateway Responses rewrite those as problem+json. Locally the sa
 
 from __future__ import annotations
 
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -24,6 +25,7 @@ from chalice.local import (
 )
 
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, gateway_problem
+from localdev.logs import request_line, serving
 
 __all__ = ["ProblemGateway", "local_config", "make_server"]
 
@@ -63,7 +65,8 @@ class ProblemGateway(LocalGateway):
 
     def handle_request(self, method: str, path: str, headers: dict[str, Any], body: bytes | None) -> dict[str, Any]:
         try:
-            return super().handle_request(method, path, headers, body)
+            with serving("api"):  # the REST API's log lines name it (one local process hosts every function)
+                return super().handle_request(method, path, headers, body)
         except LocalGatewayException as error:
             problem = gateway_problem(_response_type(error)).model_copy(update={"instance": path.split("?")[0]})
             return {
@@ -85,7 +88,19 @@ class _ProblemRequestHandler(ChaliceRequestHandler):
     ) -> None:
         # The parent's __init__ builds a plain LocalGateway and then serves at once; we need ours first.
         self.local_gateway = ProblemGateway(app_object, config)
+        self._started = time.monotonic()
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
+
+    def parse_request(self) -> bool:
+        self._started = time.monotonic()  # each request of a kept-alive connection is timed from its start
+        return bool(super().parse_request())
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One short line per request on ``make run``'s terminal."""
+        request_line("api", self.command, self.path, code, self._started)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: requests are logged by ``log_request`` above, errors by the application."""
 
 
 def local_config(stage: str = "local") -> Config:

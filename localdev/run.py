@@ -1,28 +1,44 @@
 """``make run``: the whole of BTRIX on this machine, with no AWS account.
 
-Starts the local stack, provisions it, serves the REST API (:8000) and the provider webhook URLs (:8001),
-runs the worker (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24,
-Stripe, MercadoPago, Billy, Google) for the providers nothing real is configured for, connects the WhatsApp <->
-Bitrix24 gateway's demo number and portal (``localdev.demo_gateway``), the demo tenants' payment accounts, makes a
-payment link for the restaurant's waiting order (``localdev.demo_payments``), connects the sales company's Billy and
-Google Calendar (``localdev.demo_sales_integrations``), prints the URLs and how to try them, and on Ctrl-C stops all it
-started.
+Starts the local stack, provisions it, seeds the demo, serves the provider webhook URLs (:8001), runs the worker
+(queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24, Stripe,
+MercadoPago, Billy, Google; :8010-8018) for the providers nothing real is configured for, connects the sales
+company's Billy and Google Calendar (``localdev.demo_sales_integrations``), the WhatsApp <-> Bitrix24 gateway's demo
+number and portal (``localdev.demo_gateway``) and the demo tenants' payment accounts, makes a payment link for the
+restaurant's waiting order (``localdev.demo_payments``), waits until the demo's own events are handled,
+and only then serves the REST API
+(:8000, bound at once so a taken port fails early) and prints the banner: when ``/health`` answers, the demo is
+ready. It also writes the ready file (``BTRIX_READY_FILE``, default ``.cache/make-run.ready.json``) with the URLs,
+for scripts; it is removed on stop.
+
+Output: every log line in full (JSON) goes to ``.cache/logs/run-<time>-<pid>.log``; the terminal gets the progress,
+the banner, one short line per request and the warnings and errors (``localdev.logs``).
+
+Ctrl-C (or SIGTERM) stops everything it started at any moment, during start-up too; a second one exits at once
+(DynamoDB Local and moto die with this process).
+
+The banner is made of sections (``banner_section``): a capability that adds something to try registers one.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from localdev.fakes import FakeKind, FakeProvider
-from localdev.stack import LocalStack, free_port
+from localdev.logs import RunLogs, say
+from localdev.stack import CACHE, LocalStack, free_port
 
 if TYPE_CHECKING:
     from localdev.demo_gateway import DemoGateway
@@ -32,11 +48,19 @@ if TYPE_CHECKING:
     from localdev.fake_payments import FakeMercadoPago, FakeStripe
     from localdev.seed import DemoLogin
 
+__all__ = ["BANNER", "RunSettings", "Running", "banner", "banner_section", "main"]
+
 HOST = "127.0.0.1"  # loopback only: nothing here is meant to be reachable from another machine
+_SETTLE_TIMEOUT_S = 90.0
+T = TypeVar("T")
 
 
 class RunSettings(BaseSettings):
-    """Ports of the local runner (``BTRIX_API_PORT`` …); 0 means any free port."""
+    """Ports of the local runner (``BTRIX_API_PORT`` …; 0 means any free port) and its ready file.
+
+    The fakes' ports are fixed so that the banner's ``curl …/_received`` lines stay the same from run to run; a
+    fake whose port another program holds gets a free one (the terminal says so).
+    """
 
     model_config = SettingsConfigDict(env_prefix="BTRIX_", extra="ignore")
 
@@ -48,15 +72,16 @@ class RunSettings(BaseSettings):
     moto_port: int = 0
     # Fake providers for the channels with no provider configured (BTRIX_FAKE_PROVIDERS=false: outbox mode).
     fake_providers: bool = True
-    fake_twilio_port: int = 0
-    fake_meta_port: int = 0
-    fake_ses_port: int = 0
-    fake_webpush_port: int = 0
-    fake_bitrix24_port: int = 0
-    fake_stripe_port: int = 0
-    fake_mercadopago_port: int = 0
-    fake_billy_port: int = 0
-    fake_google_port: int = 0
+    fake_twilio_port: int = 8010
+    fake_meta_port: int = 8011
+    fake_ses_port: int = 8012
+    fake_webpush_port: int = 8013
+    fake_bitrix24_port: int = 8014
+    fake_stripe_port: int = 8015
+    fake_mercadopago_port: int = 8016
+    fake_billy_port: int = 8017
+    fake_google_port: int = 8018
+    ready_file: Path = CACHE / "make-run.ready.json"
 
 
 # Each fake stands in for a provider unless the environment points the channel somewhere (this variable set).
@@ -66,6 +91,40 @@ _CONFIGURED_BY: dict[FakeKind, str] = {
     "ses": "BTRIX_EMAIL_FROM",
 }
 _FAKE_SENDER = "notifications@btrix.localhost"
+
+
+def _on_port(start: Callable[[int], T], port: int, what: str) -> T:
+    """``start(port)``; when another program holds that port, ``start(0)`` (a free one), said on the terminal."""
+    try:
+        return start(port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE or port == 0:
+            raise
+        say(f"  port {port} is taken: {what} listens on a free port instead")
+        return start(0)
+
+
+def _port_or_free(port: int, what: str) -> int:
+    """``port`` when nothing listens there now, else 0 (a free one), said on the terminal (for a fake that binds as
+    it is made, among others)."""
+    import socket
+
+    if port == 0:
+        return 0
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the fakes' servers bind
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            say(f"  port {port} is taken: {what} listens on a free port instead")
+            return 0
+    return port
+
+
+def _fake(kind: FakeKind) -> Callable[[int], FakeProvider]:
+    return lambda port: FakeProvider(kind, port)
 
 
 def _start_fakes(settings: RunSettings) -> dict[FakeKind, FakeProvider]:
@@ -85,7 +144,7 @@ def _start_fakes(settings: RunSettings) -> dict[FakeKind, FakeProvider]:
         variable = _CONFIGURED_BY.get(kind)
         if variable is not None and os.environ.get(variable):
             continue
-        started[kind] = FakeProvider(kind, port).start()
+        started[kind] = _on_port(_fake(kind), port, f"the fake {kind}").start()
     urls = {
         "twilio": {"BTRIX_TWILIO_BASE_URL": ""},
         "meta": {"BTRIX_META_GRAPH_URL": ""},
@@ -142,51 +201,8 @@ def _connect_demo_gateway(fakes: dict[FakeKind, FakeProvider], bitrix: FakeBitri
     try:
         return demo_gateway.connect(demo_admin(DEMO_TENANTS[0]), bitrix)
     except (AppError, TimeoutError, httpx.HTTPError) as exc:
-        print(f"The gateway demo was not connected: {exc}", flush=True)
+        say(f"The gateway demo was not connected: {exc}")
         return None
-
-
-def _gateway_lines(api: str, hooks: str, bitrix: FakeBitrix24, demo: DemoGateway, admin: DemoLogin) -> list[str]:
-    from localdev.demo_gateway import play_lines
-    from localdev.provision import local_webhook_secrets
-
-    play = play_lines(hooks, local_webhook_secrets()["meta-app-secret"], demo.phone_number_id)
-    return [
-        f"WhatsApp <-> Bitrix24 gateway: {admin.tenant}'s number {demo.phone_number_id} relays to "
-        f"Open Line {demo.line} of the fake portal {demo.domain}.",
-        "Paste these lines into bash to play a signed inbound WhatsApp message end to end:",
-        "",
-        *[f"    {line}" for line in play],
-        "",
-        f"  in Bitrix24: curl -s {bitrix.url}/_received   (imconnector.send.messages)",
-        f"  in BTRIX:    GET {api}/conversations, logged in as {admin.email}",
-        "",
-    ]
-
-
-def _sales_lines(api: str, password: str) -> list[str]:
-    """How to try the sales tracking demo (the Danish company's sales, leads, dashboard and exports)."""
-    from localdev.seed import SALES_DEMO
-
-    rep, manager = (f"{role}@{SALES_DEMO.domain}" for role in ("sales-rep", "manager"))
-    login = (
-        f"TOKEN=$(curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' -d "
-        f'\'{{"identifier": "{manager}", "password": "{password}"}}\' | '
-        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')"
-    )
-    auth = '-H "Authorization: Bearer $TOKEN"'
-    return [
-        f"Sales tracking: {SALES_DEMO.name} (da-DK, DKK) has services, customers, sales in every status and leads.",
-        f"{rep} sees its own sales, leads and numbers; {manager} sees everything and exports:",
-        "",
-        f"    {login}",
-        f"    curl -s '{api}/sales?limit=10' {auth}",
-        f"    curl -s '{api}/analytics/dashboard?groupBy=week' {auth}",
-        f"    curl -s '{api}/leads?status=QUALIFIED' {auth}     # then POST /leads/<id>/convert {{\"version\": <v>}}",
-        f"    curl -s -X POST {api}/exports {auth} -H 'Content-Type: application/json' -d '{{\"kind\": \"sales\"}}'",
-        "                                                    # then GET /exports/<id>: progress, then a download url",
-        "",
-    ]
 
 
 def _connect_demo_payments(
@@ -205,14 +221,170 @@ def _connect_demo_payments(
         demo_payments.connect_demo_accounts([demo_admin(t) for t in DEMO_TENANTS], stripe, mercadopago, hooks_url)
         return demo_payments.demo_link(demo_admin(DEMO_TENANTS[0]), DEMO_TENANTS[0].name)
     except (AppError, httpx.HTTPError) as exc:
-        print(f"The payments demo was not connected: {exc}", flush=True)
+        say(f"The payments demo was not connected: {exc}")
         return None
 
 
-def _payment_lines(api: str, payments: DemoPayments, fake: str) -> list[str]:
+# --- the banner --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    """What ``make run`` started: what the banner sections print from."""
+
+    api: str
+    hooks: str
+    websocket: str
+    stack: LocalStack
+    logins: list[DemoLogin]
+    password: str
+    log_file: Path
+    fakes: dict[str, str] = field(default_factory=dict)  # kind → base URL (bitrix24 included)
+    bitrix: FakeBitrix24 | None = None
+    demo: DemoGateway | None = None
+    payments: DemoPayments | None = None
+    sales_fakes: SalesFakes | None = None
+
+    def admin(self, index: int = 0) -> DemoLogin:
+        """The ADMIN login of the ``index``-th demo tenant."""
+        return [login for login in self.logins if login.role == "ADMIN"][index]
+
+    def login_lines(self, email: str) -> list[str]:
+        """Bash lines that log ``email`` in and keep the access token in ``$token``."""
+        body = json.dumps({"identifier": email, "password": self.password})
+        return [
+            f"token=$(curl -s -X POST {self.api}/auth/login -H 'Content-Type: application/json' \\",
+            f"      -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')",
+        ]
+
+
+BannerSection = Callable[[Running], list[str]]
+BANNER: list[BannerSection] = []
+
+
+def banner_section(section: BannerSection) -> BannerSection:
+    """Add ``section`` to the banner (after those registered before it); it returns its lines, or none."""
+    BANNER.append(section)
+    return section
+
+
+@banner_section
+def _urls(run: Running) -> list[str]:
+    fake_lines = [f"  fake {kind:<10} {url}" for kind, url in run.fakes.items()]
+    if fake_lines:
+        fake_lines.append(
+            '                  (POST /_config {"failRate": 0.3} fails requests; GET /_received lists them)'
+        )
+    return [
+        "",
+        "BTRIX is running locally (Ctrl-C stops everything)",
+        f"  REST API        {run.api}",
+        f"  health          {run.api}/health",
+        f"  API docs        {run.api}/api-docs   (OpenAPI: {run.api}/api-docs.json)",
+        f"  webhook URLs    {run.hooks}/<provider>",
+        f"  live updates    {run.websocket}/?token=<access token>",
+        f"  DynamoDB Local  {run.stack.dynamodb_url}",
+        f"  moto server     {run.stack.moto_url}",
+        *fake_lines,
+        f"  logs            {run.log_file}   (every line, JSON; services: {run.stack.log_dir})",
+        f"  service PIDs    {' '.join(str(pid) for pid in run.stack.pids)}",
+    ]
+
+
+@banner_section
+def _logins(run: Running) -> list[str]:
+    admins = [
+        f"    {login.email:<38} {login.role:<15} {login.tenant}" for login in run.logins if login.role.endswith("ADMIN")
+    ]
+    return [
+        "",
+        f"Demo logins (password {run.password}); each tenant also has <role>@<its domain> for every role:",
+        *admins,
+        "",
+        "Log in and ask who you are (paste into bash):",
+        "",
+        *[f"    {line}" for line in run.login_lines(run.admin().email)],
+        f'    curl -s {run.api}/auth/me -H "Authorization: Bearer $token"',
+    ]
+
+
+@banner_section
+def _sales(run: Running) -> list[str]:
+    """How to try the sales tracking demo (the Danish company's sales, leads, dashboard and exports)."""
+    from localdev.seed import SALES_DEMO
+
+    rep, manager = (f"{role}@{SALES_DEMO.domain}" for role in ("sales-rep", "manager"))
+    auth = '-H "Authorization: Bearer $token"'
+    convert = '# then POST /leads/<id>/convert {"version": <v>}'
+    export = json.dumps({"kind": "sales"})
+    return [
+        "",
+        f"Sales tracking: {SALES_DEMO.name} (da-DK, DKK) has services, customers, sales in every status and leads.",
+        f"{rep} sees its own sales, leads and numbers; {manager} sees everything and exports:",
+        "",
+        *[f"    {line}" for line in run.login_lines(manager)],
+        f"    curl -s '{run.api}/sales?limit=10' {auth}",
+        f"    curl -s '{run.api}/analytics/dashboard?groupBy=week' {auth}",
+        f"    curl -s '{run.api}/leads?status=QUALIFIED' {auth}     {convert}",
+        f"    curl -s -X POST {run.api}/exports {auth} -H 'Content-Type: application/json' -d '{export}'",
+        "                                                    # then GET /exports/<id>: progress, then a download url",
+    ]
+
+
+@banner_section
+def _sales_integrations(run: Running) -> list[str]:
+    """How to try Billy.dk invoices and Google Calendar events of the demo sales company."""
+    if run.sales_fakes is None:
+        return []
+    from localdev import demo_sales_integrations
+    from localdev.seed import SALES_DEMO
+
+    found = demo_sales_integrations.lines(run.api, run.sales_fakes)
+    if not found:
+        return []
+    body = json.dumps({"identifier": f"admin@{SALES_DEMO.domain}", "password": run.password})
+    login = [
+        f"    ADMIN=$(curl -s -X POST {run.api}/auth/login -H 'Content-Type: application/json' \\",
+        f"      -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')",
+    ]
+    return ["", found[0], *login, *found[1:-1]]
+
+
+@banner_section
+def _gateway(run: Running) -> list[str]:
+    if run.bitrix is None or run.demo is None:
+        return []
+    from localdev.demo_gateway import play_lines
+    from localdev.provision import local_webhook_secrets
+
+    admin = run.admin()
+    play = play_lines(run.hooks, local_webhook_secrets()["meta-app-secret"], run.demo.phone_number_id)
+    return [
+        "",
+        f"WhatsApp <-> Bitrix24 gateway: {admin.tenant}'s number {run.demo.phone_number_id} relays to "
+        f"Open Line {run.demo.line} of the fake portal {run.demo.domain}.",
+        "Paste these lines into bash to play a signed inbound WhatsApp message end to end:",
+        "",
+        *[f"    {line}" for line in play],
+        "",
+        f"then see it in Bitrix24 (imconnector.send.messages): curl -s {run.bitrix.url}/_received",
+        f"and in BTRIX, as {admin.email}:",
+        "",
+        *[f"    {line}" for line in run.login_lines(admin.email)],
+        f'    curl -s {run.api}/conversations -H "Authorization: Bearer $token"',
+    ]
+
+
+@banner_section
+def _payments(run: Running) -> list[str]:
+    stripe = run.fakes.get("stripe")
+    if run.payments is None or stripe is None:
+        return []
     from localdev.demo_payments import pay_lines
 
+    payments = run.payments
     return [
+        "",
         f"Payments: {payments.tenant}'s order #{payments.order_number} waits for its payment; its link is "
         f"{payments.url}",
         "Paste these lines into bash to pay it at the fake checkout (the fake posts its signed webhook, the worker",
@@ -220,209 +392,233 @@ def _payment_lines(api: str, payments: DemoPayments, fake: str) -> list[str]:
         "",
         *[f"    {line}" for line in pay_lines(payments)],
         "",
-        f"  in BTRIX:    GET {api}/payments and GET {api}/orders?status=PAID",
-        f"  at the fake: curl -s {fake}/_received   (the checkout, webhooks sent: GET {fake}/_webhooks)",
-        "",
+        f"  in BTRIX:    GET {run.api}/payments and GET {run.api}/orders?status=PAID",
+        f"  at the fake: curl -s {stripe}/_received   (the checkout, webhooks sent: GET {stripe}/_webhooks)",
     ]
 
 
-def _sales_integration_lines(api: str, password: str, fakes: SalesFakes) -> list[str]:
-    """How to try Billy.dk invoices and Google Calendar events of the demo sales company."""
-    from localdev import demo_sales_integrations
-    from localdev.seed import SALES_DEMO
-
-    found = demo_sales_integrations.lines(api, fakes)
-    if not found:
-        return []
-    admin = f"admin@{SALES_DEMO.domain}"
-    login = (
-        f"    ADMIN=$(curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' -d "
-        f'\'{{"identifier": "{admin}", "password": "{password}"}}\' | '
-        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')"
-    )
-    return [found[0], login, *found[1:]]
+def banner(run: Running) -> str:
+    """The banner: every registered section, in order."""
+    return "\n".join(line for section in BANNER for line in section(run)) + "\n"
 
 
-def _banner(
-    stack: LocalStack,
-    api_port: int,
-    hooks_port: int,
-    ws_port: int,
-    logins: list[DemoLogin],
-    password: str,
-    fakes: dict[FakeKind, FakeProvider],
-    bitrix: FakeBitrix24 | None = None,
-    demo: DemoGateway | None = None,
-    paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None),
-    payments: DemoPayments | None = None,
-    sales_fakes: SalesFakes | None = None,
-) -> str:
-    api = f"http://{HOST}:{api_port}"
-    hooks = f"http://{HOST}:{hooks_port}/hooks"
-    fake_lines = [f"  fake {kind:<10} {fake.url}" for kind, fake in fakes.items()]
-    if bitrix is not None:
-        fake_lines.append(f"  fake {'bitrix24':<10} {bitrix.url}")
-    fake_lines += [f"  fake {fake.kind:<10} {fake.url}" for fake in paying if fake is not None]
-    for fake in (sales_fakes.billy, sales_fakes.google) if sales_fakes is not None else ():
-        if fake is not None:
-            fake_lines.append(f"  fake {fake.kind:<10} {fake.url}")
-    if fake_lines:
-        fake_lines.append(
-            '                  (POST /_config {"failRate": 0.3} fails requests; GET /_received lists them)'
-        )
-    admins = [
-        f"    {login.email:<38} {login.role:<15} {login.tenant}" for login in logins if login.role.endswith("ADMIN")
-    ]
-    return "\n".join(
-        [
-            "",
-            "BTRIX is running locally (Ctrl-C stops everything)",
-            f"  REST API        {api}",
-            f"  health          {api}/health",
-            f"  API docs        {api}/api-docs   (OpenAPI: {api}/api-docs.json)",
-            f"  webhook URLs    {hooks}/<provider>",
-            f"  live updates    ws://{HOST}:{ws_port}/?token=<access token>",
-            f"  DynamoDB Local  {stack.dynamodb_url}",
-            f"  moto server     {stack.moto_url}",
-            *fake_lines,
-            f"  service logs    {stack.log_dir}",
-            f"  service PIDs    {' '.join(str(pid) for pid in stack.pids)}",
-            "",
-            f"Demo logins (password {password}); each tenant also has <role>@<its domain> for every role:",
-            *admins,
-            "",
-            f"  curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' \\",
-            f'       -d \'{{"identifier": "{logins[0].email}", "password": "{password}"}}\'',
-            "",
-            *_sales_lines(api, password),
-            *([] if sales_fakes is None else _sales_integration_lines(api, password, sales_fakes)),
-            *([] if bitrix is None or demo is None else _gateway_lines(api, hooks, bitrix, demo, logins[0])),
-            *([] if payments is None or paying[0] is None else _payment_lines(api, payments, paying[0].url)),
-        ]
-    )
+# --- start, wait, stop -------------------------------------------------------------------------------------------
+
+
+def _write_ready(path: Path, run: Running) -> None:
+    """The ready file, written whole (a reader never sees half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ready = {
+        "pid": os.getpid(),
+        "api": run.api,
+        "hooks": run.hooks,
+        "websocket": run.websocket,
+        "dynamodb": run.stack.dynamodb_url,
+        "moto": run.stack.moto_url,
+        "servicePids": run.stack.pids,
+        "fakes": run.fakes,
+        "logFile": str(run.log_file),
+    }
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(ready, indent=2))
+    partial.replace(path)
+
+
+def _remove_ready(path: Path) -> None:
+    """Remove the ready file if this process wrote it (another run's is left alone)."""
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # wherever start-up is (a wait, a request, the seed), unwind to the clean-up
+
+
+def _hurry(signum: int, frame: FrameType | None) -> None:
+    say("Stopping now.")
+    os._exit(130)  # a second Ctrl-C during the clean-up: DynamoDB Local and moto die with this process
+
+
+class _Started:
+    """What has been started so far, stopped in reverse order whatever the moment."""
+
+    def __init__(self) -> None:
+        self.stack: LocalStack | None = None
+        self.fakes: dict[FakeKind, FakeProvider] = {}
+        self.bitrix: FakeBitrix24 | None = None
+        self.paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None)
+        self.sales_fakes: SalesFakes | None = None
+        self.bound: list[Any] = []  # servers with a socket (closed at the end)
+        self.serving: list[Any] = []  # servers whose loop runs (shut down first)
+        self.websocket: Any = None
+        self.worker: Any = None
+
+    def serve(self, server: Any) -> None:
+        self.serving.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def _stop_worker(self) -> None:
+        self.worker.stop()
+        self.worker.join(timeout=10)  # the step under way finishes
+
+    def stop(self) -> None:
+        """Everything at once: DynamoDB Local and moto are signalled first, the servers' loops (each polls for
+        its shutdown every half second) and the worker are stopped side by side, then the stack is waited for."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self.stack is not None:
+            self.stack.terminate()
+        stops: list[Callable[[], None]] = [server.shutdown for server in self.serving]
+        stops += [fake.stop for fake in self.fakes.values()]
+        stops += [self.bitrix.stop] if self.bitrix is not None else []
+        stops += [fake.stop for fake in self.paying if fake is not None]
+        stops += [self.sales_fakes.stop] if self.sales_fakes is not None else []
+        stops += [self.websocket.stop] if self.websocket is not None else []
+        if self.worker is not None:
+            stops.append(self._stop_worker)
+        with ThreadPoolExecutor(max_workers=max(1, len(stops))) as pool:
+            for _ in pool.map(lambda stop: stop(), stops):
+                pass
+        for server in self.bound:
+            server.server_close()
+        if self.stack is not None:
+            self.stack.stop()
 
 
 def main() -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     settings = RunSettings()
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
-    stack = LocalStack(settings.dynamodb_port or None, settings.moto_port or None)
-    print("Starting DynamoDB Local and moto server ...", flush=True)
-    stack.start()
-    stack.apply_env()
-    # Serve the local stage as chalice local would: with that stage's environment from .chalice/config.json.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    # Serve the local stage as chalice local would: with that stage's environment from .chalice/config.json, set
+    # before anything reads the settings (the log level too).
     from localdev.gateway import local_config
 
     for name, value in local_config("local").environment_variables.items():
         os.environ.setdefault(name, value)
     # Webhooks to a receiver on this machine (the local stage alone honours it; the tests set it too).
     os.environ.setdefault("BTRIX_WEBHOOK_ALLOW_LOOPBACK", "true")
-    management_port = settings.ws_management_port or free_port()
-    os.environ["BTRIX_WEBSOCKET_MANAGEMENT_URL"] = f"http://{HOST}:{management_port}"
-    servers: list[object] = []
-    worker = None
-    websocket = None
-    fakes: dict[FakeKind, FakeProvider] = {}
-    bitrix: FakeBitrix24 | None = None
-    paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None)
-    sales_fakes: SalesFakes | None = None
-    # Known before the app reads its settings: the Bitrix24 app's handler URL is this server's /hooks/bitrix24, the
-    # payment links' base is this API's /pay.
-    hooks_port = settings.hooks_port or free_port()
-    # Known before too: Google's consent returns to this API's callback.
-    api_port = settings.api_port or free_port()
+    logs = RunLogs(CACHE / "logs")
+    logs.install()
+    started = _Started()
     try:
-        fakes = _start_fakes(settings)
+        say("Starting DynamoDB Local and moto server ...")
+        started.stack = LocalStack(settings.dynamodb_port or None, settings.moto_port or None)
+        started.stack.start()
+        started.stack.apply_env()
+        management_port = settings.ws_management_port or free_port()
+        os.environ["BTRIX_WEBSOCKET_MANAGEMENT_URL"] = f"http://{HOST}:{management_port}"
+        # Known before the app reads its settings: the Bitrix24 app's handler URL is this server's /hooks/bitrix24,
+        # the payment links' base is this API's /pay, Google's consent returns to this API's callback.
+        hooks_port = settings.hooks_port or free_port()
+        api_port = settings.api_port or free_port()
+        started.fakes = _start_fakes(settings)
+        from localdev import function_urls, gateway
         from localdev.demo_gateway import start_fake_bitrix24
         from localdev.demo_payments import start_fakes as start_payment_fakes
 
-        bitrix = start_fake_bitrix24(
-            settings.fake_providers, settings.fake_bitrix24_port, f"http://{HOST}:{hooks_port}/hooks/bitrix24"
+        started.bitrix = _on_port(
+            lambda p: start_fake_bitrix24(settings.fake_providers, p, f"http://{HOST}:{hooks_port}/hooks/bitrix24"),
+            settings.fake_bitrix24_port,
+            "the fake bitrix24",
         )
-        paying = start_payment_fakes(
+        started.paying = start_payment_fakes(
             settings.fake_providers,
-            settings.fake_stripe_port,
-            settings.fake_mercadopago_port,
+            _port_or_free(settings.fake_stripe_port, "the fake stripe"),
+            _port_or_free(settings.fake_mercadopago_port, "the fake mercadopago"),
             f"http://{HOST}:{api_port}",
             f"http://{HOST}:{hooks_port}/hooks",
         )
         from localdev import demo_sales_integrations
 
-        sales_fakes = demo_sales_integrations.start_fakes(
-            settings.fake_providers, settings.fake_billy_port, settings.fake_google_port, f"http://{HOST}:{api_port}"
+        sales_fakes = started.sales_fakes = demo_sales_integrations.start_fakes(
+            settings.fake_providers,
+            _port_or_free(settings.fake_billy_port, "the fake billy"),
+            _port_or_free(settings.fake_google_port, "the fake google"),
+            f"http://{HOST}:{api_port}",
         )
         # Imported only now: the app reads its settings and endpoints from the environment set above.
         from app import app
         from functions import FUNCTION_URLS
         from functions.outbox_publisher import handler as publish
-        from localdev import function_urls, gateway
         from localdev.provision import provision
         from localdev.seed import DEMO_PASSWORD, seed
         from localdev.websocket import LocalWebsocketApi
         from localdev.worker import Worker
 
+        # Bound now, so that a taken port fails before the long part; the API is served last, once the demo is
+        # ready (what /health answering means).
+        api = gateway.make_server(app, HOST, api_port)
+        started.bound.append(api.server)
+        hooks_server = function_urls.make_server(HOST, hooks_port, FUNCTION_URLS)
+        started.bound.append(hooks_server)
+        say("Provisioning the table, queues, event bus and secrets ...")
         provision()
-        _fake_credentials(fakes)
-        logins = seed()
+        _fake_credentials(started.fakes)
+        say("Seeding the demo tenants ...")
+        webpush = started.fakes.get("webpush")
+        logins = seed(push_service=webpush.url if webpush is not None else None)
         # Before the worker starts: the seeded sales' invoice and calendar actions then find the fakes connected.
         demo_sales_integrations.connect(sales_fakes)
-        api = gateway.make_server(app, HOST, api_port)
-        hooks = function_urls.make_server(HOST, hooks_port, FUNCTION_URLS)
-        servers = [api.server, hooks]
-        for server in servers:
-            threading.Thread(target=server.serve_forever, daemon=True).start()  # type: ignore[attr-defined]
-        websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
-        websocket.start()
-        worker = Worker(app, publish)
-        worker.start()
-        demo = _connect_demo_gateway(fakes, bitrix)
-        payments = _connect_demo_payments(*paying, f"http://{HOST}:{hooks_port}/hooks")
-        banner = _banner(
-            stack,
-            api_port,
-            hooks_port,
-            websocket.ws_port,
-            logins,
-            DEMO_PASSWORD,
-            fakes,
-            bitrix,
-            demo,
-            paying,
-            payments,
-            sales_fakes,
+        started.serve(hooks_server)
+        started.websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
+        started.websocket.start()
+        started.worker = Worker(app, publish)
+        started.worker.start()
+        demo = None
+        if started.bitrix is not None:
+            say("Connecting the WhatsApp <-> Bitrix24 demo ...")
+            demo = _connect_demo_gateway(started.fakes, started.bitrix)
+        payments = None
+        if any(fake is not None for fake in started.paying):
+            say("Connecting the payments demo ...")
+            payments = _connect_demo_payments(*started.paying, f"http://{HOST}:{hooks_port}/hooks")
+        say("Handling the demo's events ...")
+        if not started.worker.wait_idle(_SETTLE_TIMEOUT_S):
+            say(f"  the worker was still busy after {_SETTLE_TIMEOUT_S:.0f}s; starting anyway")
+        started.serve(api.server)
+        fakes = {str(kind): fake.url for kind, fake in started.fakes.items()}
+        if started.bitrix is not None:
+            fakes["bitrix24"] = started.bitrix.url
+        fakes.update({fake.kind: fake.url for fake in started.paying if fake is not None})
+        fakes.update({fake.kind: fake.url for fake in (sales_fakes.billy, sales_fakes.google) if fake is not None})
+        running = Running(
+            api=f"http://{HOST}:{api.server.server_address[1]}",
+            hooks=f"http://{HOST}:{hooks_port}/hooks",
+            websocket=f"ws://{HOST}:{started.websocket.ws_port}",
+            stack=started.stack,
+            logins=logins,
+            password=DEMO_PASSWORD,
+            log_file=logs.path,
+            fakes=fakes,
+            bitrix=started.bitrix,
+            demo=demo,
+            payments=payments,
+            sales_fakes=started.sales_fakes,
         )
-        print(banner, flush=True)
-        stop.wait()
-        print("Stopping ...", flush=True)
+        say(banner(running))
+        _write_ready(settings.ready_file, running)
+        threading.Event().wait()  # until Ctrl-C or SIGTERM raises KeyboardInterrupt here
+    except KeyboardInterrupt:
+        pass
     finally:
-        for server in servers:
-            server.shutdown()  # type: ignore[attr-defined]
-            server.server_close()  # type: ignore[attr-defined]
-        if websocket is not None:
-            websocket.stop()
-        if worker is not None:
-            worker.stop()
-            worker.join(timeout=10)
-        for fake in fakes.values():
-            fake.stop()
-        if bitrix is not None:
-            bitrix.stop()
-        for payment_fake in paying:
-            if payment_fake is not None:
-                payment_fake.stop()
-        if sales_fakes is not None:
-            sales_fakes.stop()
-        stack.stop()
-    print("Stopped.", flush=True)
+        signal.signal(signal.SIGINT, _hurry)
+        signal.signal(signal.SIGTERM, _hurry)
+        say("Stopping ...")
+        _remove_ready(settings.ready_file)
+        started.stop()
+        logs.uninstall()
+    say("Stopped.")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything started was stopped above; the interpreter's own teardown (collecting the whole application's
+    # objects) takes seconds more on a busy machine, for nothing.
+    os._exit(status)

@@ -1,6 +1,7 @@
-"""Demo data for ``make run``: three tenants with a user per role, and a platform operator; the restaurant gets
-a menu and orders in several statuses, the bike shop services, two mechanics and appointments, the Danish sales
-company (Tekup sales tracking, da-DK) services, customers, sales in every status and leads (idempotent).
+"""Demo data for ``make run``: three tenants with a user per role (each with a browser subscribed to push on the
+fake Web Push service, when there is one), and a platform operator; the restaurant gets a menu and orders in several
+statuses, the bike shop services, two mechanics and appointments, the Danish sales company (Tekup sales tracking,
+da-DK) services, customers, sales in every status and leads (idempotent).
 
 Everything goes through the same services the API uses (signup, the operator's plan change, invitation,
 acceptance), so the demo tenants are exactly what a real signup produces.
@@ -32,6 +33,8 @@ from chalicelib.inventory.models import MovementRequest
 from chalicelib.leads import service as leads
 from chalicelib.leads.conversion import convert_lead
 from chalicelib.leads.models import ConvertLeadRequest, CreateLeadRequest
+from chalicelib.notifications import service as notifications
+from chalicelib.notifications.models import PushSubscriptionRequest
 from chalicelib.notifications.outbox import list_messages
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import CreateOrderRequest, TransitionRequest
@@ -40,7 +43,6 @@ from chalicelib.sales.models import CreateSaleRequest
 from chalicelib.tenants import service as tenants
 from chalicelib.tenants.models import BusinessType, ChangePlanRequest
 from chalicelib.users import service as users
-from chalicelib.users import store as users_store
 from chalicelib.users.models import InviteUserRequest
 
 __all__ = ["DEMO_PASSWORD", "DEMO_TENANTS", "SALES_DEMO", "DemoLogin", "DemoTenant", "demo_admin", "seed"]
@@ -98,9 +100,42 @@ def _email(role: Role, domain: str) -> str:
     return f"{role.value.lower().replace('_', '-')}@{domain}"
 
 
-def _seed_tenant(demo: DemoTenant) -> None:
+def _browser_keys() -> dict[str, str]:
+    """The keys a browser's push subscription carries (``p256dh``: its P-256 public key; ``auth``: 16 bytes)."""
+    import base64
+    import secrets
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    point = (
+        ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return {"p256dh": b64(point), "auth": b64(secrets.token_bytes(16))}
+
+
+def _subscribe_push(principal: Principal, push_service: str) -> None:
+    """The user's browser subscribed to push on ``push_service`` (the fake Web Push service of ``make run``), so the
+    demo's push notifications (a new order to the admins …) are delivered there, not failed for want of one."""
+    endpoint = f"{push_service}/push/{principal.user_id}"
+    subscription = PushSubscriptionRequest.model_validate({"endpoint": endpoint, "keys": _browser_keys()})
+    notifications.subscribe_push(principal, subscription)
+
+
+def _principal(email: str) -> Principal:
+    user = users.find_login(email, field="email")
+    if user is None:
+        raise LookupError(f"no demo user {email}")
+    return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role, email=user.email, request_id="seed")
+
+
+def _seed_tenant(demo: DemoTenant, push_service: str | None) -> None:
     admin_email = _email(Role.ADMIN, demo.domain)
-    if users_store.find_login(users_store.email_route_key(admin_email)) is not None:
+    if users.find_login(admin_email, field="email") is not None:
         return
     created = auth.signup(
         SignupRequest(
@@ -132,12 +167,14 @@ def _seed_tenant(demo: DemoTenant) -> None:
         link = next(m for m in list_messages(admin.tenant_id) if m.to == email).variables["link"]
         token = parse_qs(urlsplit(str(link)).query)["token"][0]
         auth.accept_invitation(SetPasswordRequest(token=token, password=DEMO_PASSWORD), _META)
+    if push_service is not None:
+        for role in TENANT_ROLES:
+            _subscribe_push(_principal(_email(role, demo.domain)), push_service)
 
 
 def _operator() -> Principal:
     """The demo's platform operator (created the first time), as a principal to call the services with."""
-    found = users_store.find_login(users_store.email_route_key(OPERATOR_EMAIL))
-    user = users_store.get_user(*found) if found else None
+    user = users.find_login(OPERATOR_EMAIL, field="email")
     if user is None:
         user = auth.create_platform_admin(OPERATOR_EMAIL, "Demo Operator", DEMO_PASSWORD)
     return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role, email=user.email, request_id="seed")
@@ -145,11 +182,7 @@ def _operator() -> Principal:
 
 def demo_admin(demo: DemoTenant) -> Principal:
     """The ADMIN of a seeded demo tenant, as a principal to call the services with."""
-    found = users_store.find_login(users_store.email_route_key(_email(Role.ADMIN, demo.domain)))
-    user = users_store.get_user(*found) if found else None
-    if user is None:
-        raise LookupError(f"the demo tenant {demo.name} has no ADMIN")
-    return Principal(user_id=user.id, tenant_id=user.tenant_id, role=Role.ADMIN, email=user.email, request_id="seed")
+    return _principal(_email(Role.ADMIN, demo.domain))
 
 
 def _money(amount: str, demo: DemoTenant) -> Money:
@@ -233,8 +266,7 @@ def _seed_bike_shop(demo: DemoTenant) -> None:
 
 def _member(demo: DemoTenant, role: Role) -> Principal:
     """The demo user of ``role`` in a seeded tenant, as a principal (the sales rep sells as itself)."""
-    found = users_store.find_login(users_store.email_route_key(_email(role, demo.domain)))
-    user = users_store.get_user(*found) if found else None
+    user = users.find_login(_email(role, demo.domain), field="email")
     if user is None:
         raise LookupError(f"the demo tenant {demo.name} has no {role.value}")
     tenant = tenants.load_tenant(user.tenant_id)
@@ -337,10 +369,11 @@ def _seed_commerce(demo: DemoTenant) -> None:
     seeder(demo)
 
 
-def seed() -> list[DemoLogin]:
-    """Create whatever demo data is missing; returns the logins to print."""
+def seed(push_service: str | None = None) -> list[DemoLogin]:
+    """Create whatever demo data is missing; returns the logins to print. With ``push_service`` (the base URL of a
+    Web Push service), every demo user's browser is subscribed to push there."""
     for demo in DEMO_TENANTS:
-        _seed_tenant(demo)
+        _seed_tenant(demo, push_service)
         _seed_commerce(demo)
     logins = [DemoLogin(d.name, r.value, _email(r, d.domain)) for d in DEMO_TENANTS for r in TENANT_ROLES]
     return [*logins, DemoLogin("(platform)", Role.PLATFORM_ADMIN.value, OPERATOR_EMAIL)]

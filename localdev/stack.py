@@ -192,11 +192,15 @@ class LocalStack:
             os.environ.pop(name, None)
         os.environ.update(self.env)
 
-    def stop(self) -> None:
-        """Stop what this object started, by PID: TERM, then KILL after a grace period."""
+    def terminate(self) -> None:
+        """Ask the services to stop (TERM), without waiting (``stop`` waits)."""
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
+
+    def stop(self) -> None:
+        """Stop what this object started, by PID: TERM, then KILL after a grace period."""
+        self.terminate()
         deadline = time.monotonic() + _STOP_TIMEOUT_S
         for process in self.processes:
             try:

@@ -22,6 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from localdev.logs import invoke
+
 __all__ = ["LocalWebsocketApi"]
 
 _STAGE = "local"
@@ -71,7 +73,7 @@ class LocalWebsocketApi:
         if handler is None:
             return {"statusCode": 200}
         context = LambdaContext(function_name=f"websocket-{route_key}", memory_size=512, max_runtime_ms=29_000)
-        result = handler(event, context)
+        result = invoke(handler, event, context)
         return result if isinstance(result, dict) else {"statusCode": 200}
 
     def _connect(self, connection: ServerConnection, request: Request) -> Response | None:

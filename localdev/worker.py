@@ -20,6 +20,7 @@ from chalice.local import LambdaContext
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.observability import logger
+from localdev.logs import invoke
 
 __all__ = ["QueueWorker", "Scheduler", "StreamWorker", "Worker", "rate_seconds", "restore_empty_maps"]
 
@@ -75,7 +76,7 @@ class QueueWorker:
                 continue
             event = {"Records": [self._record(m, arn) for m in messages]}
             try:
-                failed = set(_failed_ids(handler(event, _context(source.name))))
+                failed = set(_failed_ids(invoke(handler, event, _context(source.name))))
             except Exception:  # noqa: BLE001 - as Lambda does: log, leave the batch for redelivery / DLQ
                 logger.exception("queue handler failed", extra={"queue": source.queue})
                 continue
@@ -162,7 +163,8 @@ class StreamWorker:
             records = response.get("Records", [])
             if records:
                 try:
-                    result = self.handler({"Records": [self._record(r) for r in records]}, _context("outbox-publisher"))
+                    batch = {"Records": [self._record(r) for r in records]}
+                    result = invoke(self.handler, batch, _context("outbox-publisher"))
                 except Exception:  # noqa: BLE001 - as Lambda does: the whole batch is retried on the next poll
                     logger.exception("stream handler failed", extra={"shard": shard_id})
                     continue
@@ -223,7 +225,7 @@ class Scheduler:
         for name, every, handler in self.jobs:
             if moment >= self._due[name]:
                 self._due[name] = moment + every
-                handler(self._event(name), _context(name))
+                invoke(handler, self._event(name), _context(name))
                 fired.append(name)
         return fired
 
@@ -252,6 +254,9 @@ class Worker(threading.Thread):
         self.stream = StreamWorker(stream_handler)
         self.scheduler = Scheduler(app)
         self._stop_event = threading.Event()
+        self._rounds = threading.Condition()
+        self._round = 0  # rounds done
+        self._idle_since = 0  # the first round of the current run of rounds that found nothing to do (0: busy)
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -261,8 +266,21 @@ class Worker(threading.Thread):
                     busy = bool(step()) or busy
                 except Exception:  # noqa: BLE001 - keep the local worker alive, as Lambda retries would
                     logger.exception("worker step failed", extra={"step": step.__qualname__})
+            with self._rounds:
+                self._round += 1
+                self._idle_since = 0 if busy else (self._idle_since or self._round)
+                self._rounds.notify_all()
             if not busy:
                 self._stop_event.wait(0.25)  # idle: poll again soon; while busy, go straight on
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until two whole rounds begun after this call found nothing to do (the stream read, every queue
+        empty, no schedule due): what was written before the call has been handled. False on timeout."""
+        with self._rounds:
+            after = self._round + 2  # the round under way may have begun before the call
+            return self._rounds.wait_for(
+                lambda: self._idle_since != 0 and self._round >= max(self._idle_since, after) + 1, timeout_s
+            )
 
     def stop(self) -> None:
         """Ask the loops to end (the thread finishes its current step)."""

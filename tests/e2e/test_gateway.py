@@ -5,7 +5,7 @@ fake Bitrix24 portal both ways, a photo arrives as a link to BTRIX's copy, an op
 from __future__ import annotations
 
 import base64
-import re
+import json
 import secrets
 import subprocess
 import time
@@ -40,6 +40,7 @@ class Demo:
     bitrix: str
     play: str
     token: str
+    banner: list[str]
 
     def api(self, path: str, **params: Any) -> Any:
         """GET ``path`` from the REST API as the restaurant's ADMIN."""
@@ -127,30 +128,31 @@ def _until(condition: Callable[[], bool], what: str, timeout_s: float = _TIMEOUT
 
 
 def _banner_section(runner: Runner) -> list[str]:
-    """The banner's lines from the gateway demo on (printed once the demo portal is connected)."""
-
-    def printed() -> bool:
-        return any(line.startswith("  in BTRIX:") for line in list(runner.output))
-
-    _until(printed, "the gateway demo in the banner")
-    lines = list(runner.output)
+    """The banner's lines from the gateway demo on (the banner is printed before the ready file is written)."""
+    lines = "".join(runner.output).splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("WhatsApp <-> Bitrix24 gateway"))
     return lines[start:]
+
+
+def _commands(section: list[str], after: str) -> str:
+    """The indented shell lines that follow the line starting with ``after``, as one script."""
+    start = next(i for i, line in enumerate(section) if line.startswith(after)) + 1
+    while not section[start].startswith("    "):
+        start += 1
+    end = start
+    while end < len(section) and section[end].startswith("    "):
+        end += 1
+    return "\n".join(line[4:] for line in section[start:end])
 
 
 @pytest.fixture(scope="module")
 def demo(runner: Runner) -> Demo:
     """The gateway demo of the running server, and a session of the restaurant's ADMIN."""
-    fakes = {}
-    for line in runner.output:
-        match = re.match(r"^\s+fake (\w+)\s+(http://\S+)\s*$", line)
-        if match:
-            fakes[match.group(1)] = match.group(2)
+    fakes = runner.ready["fakes"]
     assert {"meta", "bitrix24"} <= set(fakes), "".join(runner.output)
     section = _banner_section(runner)
     assert DEMO_PHONE_NUMBER_ID in section[0], section[0]
     assert DEMO_DOMAIN in section[0], section[0]
-    play = [line[4:] for line in section if line.startswith("    ")]
     login = httpx.post(
         f"{runner.api}/auth/login",
         json={"identifier": "admin@cantina.example.com", "password": DEMO_PASSWORD},
@@ -158,7 +160,8 @@ def demo(runner: Runner) -> Demo:
         timeout=30,
     )
     assert login.status_code == 200, login.text
-    return Demo(runner, fakes["meta"], fakes["bitrix24"], "".join(play), login.json()["accessToken"])
+    play = _commands(section, "Paste these lines")
+    return Demo(runner, fakes["meta"], fakes["bitrix24"], play, login.json()["accessToken"], section)
 
 
 def _wa_id() -> str:
@@ -182,6 +185,21 @@ def test_the_banner_lines_play_a_signed_whatsapp_message_into_the_open_line(demo
     assert relayed["message"]["text"] == "Oi! Tem mesa para 4 hoje?"
     assert relayed["user"] == {"id": wa_id, "name": name, "phone": f"+{wa_id}"}
     assert demo.conversation(wa_id)["messagesIn"] >= 1
+
+
+def test_the_banner_lines_log_in_and_list_the_conversations(demo: Demo) -> None:
+    wa_id, _ = DEMO_CUSTOMER
+    demo.post_meta(meta_notification(DEMO_PHONE_NUMBER_ID, messages=[meta_message(wa_id, _wamid(), "olá")]))
+    _until(lambda: bool(demo.api("/conversations", contact=f"+{wa_id}")["items"]), "the demo customer's conversation")
+    bitrix = next(line for line in demo.banner if "/_received" in line)
+    assert f"curl -s {demo.bitrix}/_received" in bitrix
+    listing = _commands(demo.banner, "and in BTRIX")
+
+    listed = subprocess.run(["bash", "-c", listing], capture_output=True, text=True, timeout=60, check=False)
+
+    assert listed.returncode == 0, listed.stderr
+    phones = [c["phone"] for c in json.loads(listed.stdout)["items"]]
+    assert f"+{wa_id}" in phones
 
 
 def test_a_customer_message_and_the_operator_reply_cross_both_ways(demo: Demo) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +16,8 @@ from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
 from chalicelib.core.resources import QUEUES
 from localdev.seed import DEMO_PASSWORD
-from tests.e2e.conftest import Runner, alive
+from localdev.stack import free_port
+from tests.e2e.conftest import Runner, alive, start_runner
 from tests.support.browser import NO_CHROMIUM, chromium, rendered_dom
 
 
@@ -56,6 +60,33 @@ def test_banner_lists_the_urls_and_the_demo_logins(runner: Runner) -> None:
     assert f"{runner.hooks}/hooks/<provider>" in banner
     assert "admin@cantina.example.com" in banner
     assert "operator@btrix.example.com" in banner
+
+
+def test_once_ready_the_demo_is_clean_and_the_terminal_quiet(runner: Runner) -> None:
+    # Ready (the ready file written) means seeded, connected and every event of the demo handled.
+    health = httpx.get(f"{runner.api}/health", timeout=10).json()
+    assert [
+        (q["name"], q["messages"], q["deadLetters"]) for q in health["queues"] if q["messages"] or q["deadLetters"]
+    ] == []
+    terminal = "".join(runner.output)
+    assert "WARNING" not in terminal
+    assert "ERROR" not in terminal
+    assert [line for line in terminal.splitlines() if line.startswith("{")] == []  # JSON lines are in the log file
+
+    refused = httpx.get(f"{runner.api}/auth/me", timeout=10)
+    assert refused.status_code == 401
+    deadline = time.monotonic() + 10
+    while " GET /auth/me 401 " not in "".join(runner.output):
+        assert time.monotonic() < deadline, "".join(runner.output)[-2000:]
+        time.sleep(0.1)
+    lines = [
+        json.loads(line)
+        for line in Path(runner.ready["logFile"]).read_text().splitlines()
+        if line.startswith('{"level"')
+    ]
+    refusals = [line for line in lines if line["message"] == "request refused" and line.get("status") == 401]
+    assert refusals
+    assert {line["function_name"] for line in refusals} == {"api"}
 
 
 def _post(runner: Runner, path: str, body: dict[str, object], **headers: str) -> httpx.Response:
@@ -174,3 +205,50 @@ def test_ctrl_c_stops_everything_it_started(runner: Runner) -> None:
     assert "Stopped." in "".join(runner.output)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{runner.api}/health", timeout=2)
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("moment", ["Starting DynamoDB Local", "Seeding the demo"])
+def test_ctrl_c_during_start_up_stops_everything_at_once(tmp_path: Path, moment: str) -> None:
+    names = ("API", "HOOKS", "WS", "WS_MANAGEMENT", "FAKE_TWILIO", "FAKE_META", "FAKE_SES", "FAKE_WEBPUSH")
+    fakes = ("FAKE_BITRIX24", "FAKE_STRIPE", "FAKE_MERCADOPAGO", "FAKE_BILLY", "FAKE_GOOGLE")
+    ports = {f"BTRIX_{name}_PORT": str(free_port()) for name in (*names, *fakes)}
+    ready_file = tmp_path / "ready.json"
+    process, output, drain = start_runner(ready_file, **ports)
+    deadline = time.monotonic() + 240
+    while not any(line.startswith(moment) for line in list(output)):
+        assert process.poll() is None, "".join(output)
+        assert time.monotonic() < deadline, "".join(output)
+        time.sleep(0.05)
+    started = _children(process.pid)
+    if moment.startswith("Seeding"):
+        assert len(started) >= 2, "DynamoDB Local and moto run by now"
+
+    process.send_signal(signal.SIGINT)
+    while process.poll() is None:  # a service spawned right then is counted too
+        started |= _children(process.pid)
+        assert time.monotonic() < deadline + 60, "".join(output)
+        time.sleep(0.1)
+
+    assert process.returncode == 0
+    drain.join(timeout=10)
+    text = "".join(output)
+    assert "Stopped." in text
+    assert "BTRIX is running" not in text
+    assert not ready_file.exists()
+    gone_by = time.monotonic() + 15
+    while any(alive(pid) for pid in started) and time.monotonic() < gone_by:
+        time.sleep(0.2)
+    assert not [pid for pid in started if alive(pid)]
