@@ -92,8 +92,13 @@ class _Short(logging.Formatter):
         if detail:
             line += f" ({detail})"
         line = line if len(line) <= 300 else line[:297] + "..."
-        if record.exc_info and record.exc_info[1] is not None:
-            line += f"\n    {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            # The first line only: some messages carry whole tracebacks (Powertools' BatchProcessingError); the
+            # file has the full one.
+            said = next(iter(str(error).strip().splitlines()), "")
+            said = said if len(said) <= 200 else said[:197] + "..."
+            line += f"\n    {type(error).__name__}: {said}"
         return line
 
 
@@ -142,6 +147,12 @@ class RunLogs:
         short.addFilter(keys)
         logger.addHandler(short)
         self._handlers.append((full, short, before))
+
+    def quiet(self) -> None:
+        """From now on errors go to the file only: while everything stops, the services going away make the last
+        polls fail, which is no news to the person who pressed Ctrl-C."""
+        for _, short, _ in self._handlers:
+            short.setLevel(logging.CRITICAL + 1)
 
     def uninstall(self) -> None:
         """Back to standard output (the runner's last lines go to the terminal as before)."""

@@ -12,7 +12,8 @@ ready. It also writes the ready file (``BTRIX_READY_FILE``, default ``.cache/mak
 for scripts; it is removed on stop.
 
 Output: every log line in full (JSON) goes to ``.cache/logs/run-<time>-<pid>.log``; the terminal gets the progress,
-the banner, one short line per request and the warnings and errors (``localdev.logs``).
+the banner, one short line per request and the warnings and errors (``localdev.logs``; once stopping, errors go to the
+file only: the services going away are no news).
 
 Ctrl-C (or SIGTERM) stops everything it started at any moment, during start-up too; a second one exits at once
 (DynamoDB Local and moto die with this process).
@@ -608,6 +609,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, _hurry)
         signal.signal(signal.SIGTERM, _hurry)
         say("Stopping ...")
+        logs.quiet()
         _remove_ready(settings.ready_file)
         started.stop()
         logs.uninstall()

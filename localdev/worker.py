@@ -20,7 +20,7 @@ from chalice.local import LambdaContext
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.observability import logger
-from localdev.logs import invoke
+from localdev.logs import invocation
 
 __all__ = ["QueueWorker", "Scheduler", "StreamWorker", "Worker", "rate_seconds", "restore_empty_maps"]
 
@@ -75,11 +75,13 @@ class QueueWorker:
             if not messages:
                 continue
             event = {"Records": [self._record(m, arn) for m in messages]}
-            try:
-                failed = set(_failed_ids(invoke(handler, event, _context(source.name))))
-            except Exception:  # noqa: BLE001 - as Lambda does: log, leave the batch for redelivery / DLQ
-                logger.exception("queue handler failed", extra={"queue": source.queue})
-                continue
+            context = _context(source.name)
+            with invocation(context):  # the failure's line names the function too, as in AWS
+                try:
+                    failed = set(_failed_ids(handler(event, context)))
+                except Exception:  # noqa: BLE001 - as Lambda does: log, leave the batch for redelivery / DLQ
+                    logger.exception("queue handler failed", extra={"queue": source.queue})
+                    continue
             done = [m for m in messages if m["MessageId"] not in failed]
             for message in done:
                 client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -162,12 +164,14 @@ class StreamWorker:
             response = client.get_records(ShardIterator=iterator, Limit=100)
             records = response.get("Records", [])
             if records:
-                try:
-                    batch = {"Records": [self._record(r) for r in records]}
-                    result = invoke(self.handler, batch, _context("outbox-publisher"))
-                except Exception:  # noqa: BLE001 - as Lambda does: the whole batch is retried on the next poll
-                    logger.exception("stream handler failed", extra={"shard": shard_id})
-                    continue
+                context = _context("outbox-publisher")
+                with invocation(context):
+                    try:
+                        batch = {"Records": [self._record(r) for r in records]}
+                        result = self.handler(batch, context)
+                    except Exception:  # noqa: BLE001 - as Lambda does: the whole batch is retried on the next poll
+                        logger.exception("stream handler failed", extra={"shard": shard_id})
+                        continue
                 failed = _failed_ids(result)
                 if failed:
                     # As Lambda does with ReportBatchItemFailures: retry from the first failed record.
@@ -225,7 +229,12 @@ class Scheduler:
         for name, every, handler in self.jobs:
             if moment >= self._due[name]:
                 self._due[name] = moment + every
-                invoke(handler, self._event(name), _context(name))
+                context = _context(name)
+                with invocation(context):  # one job failing stops no other, as separate rules would not
+                    try:
+                        handler(self._event(name), context)
+                    except Exception:  # noqa: BLE001 - as Lambda does: logged; the schedule fires again
+                        logger.exception("scheduled function failed", extra={"schedule": name})
                 fired.append(name)
         return fired
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,3 +90,28 @@ def test_scheduler_fires_rate_schedules_when_due_and_skips_cron() -> None:
     assert scheduler.tick(now=1800.0) == ["poll_invoices"]
     assert [e["detail-type"] for e in fired] == ["Scheduled Event", "Scheduled Event"]
     assert scheduler.skipped == ["nightly: cron(0 3 * * ? *)"]
+
+
+def test_a_queue_handler_that_raises_is_logged_naming_its_function(queue_with_dlq: Any, tmp_path: Path) -> None:
+    from localdev.logs import RunLogs
+
+    name, url, _ = queue_with_dlq
+    app = Chalice(app_name="worker-test")
+
+    @app.on_sqs_message(queue=name, batch_size=10)
+    def relay_messages(event: SQSEvent) -> None:
+        raise RuntimeError("the provider is down")
+
+    aws.sqs().send_message(QueueUrl=url, MessageBody="hello")
+    run_logs = RunLogs(tmp_path)
+    run_logs.install()
+    try:
+        deadline = time.monotonic() + 20
+        while "queue handler failed" not in run_logs.path.read_text() and time.monotonic() < deadline:
+            assert QueueWorker(app, wait_seconds=1).poll_once() == 0
+    finally:
+        run_logs.uninstall()
+    lines = [json.loads(line) for line in run_logs.path.read_text().splitlines() if line.startswith('{"level"')]
+    failed = [line for line in lines if line["message"] == "queue handler failed"]
+    assert failed, lines
+    assert {line["function_name"] for line in failed} == {"relay_messages"}

@@ -134,3 +134,45 @@ def test_the_banner_is_its_sections_and_a_capability_adds_one(tmp_path: Path) ->
     assert "curl -s -X POST http://127.0.0.1:8000/auth/login" in text
     assert 'curl -s http://127.0.0.1:8000/auth/me -H "Authorization: Bearer $token"' in text
     assert "WhatsApp" not in text  # no gateway demo connected: no gateway section
+
+
+def test_a_failing_function_is_named_on_its_line_and_the_terminal_gets_one_line_of_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalice.app import Chalice, Rate
+
+    from localdev.worker import Scheduler
+
+    app = Chalice(app_name="failing-schedule")
+    fired: list[str] = []
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    def sweep_carts(event: Any) -> None:
+        # As Powertools' BatchProcessingError does: the message carries the tracebacks of the failures.
+        raise RuntimeError("All records failed processing.\n\nTraceback (most recent call last):\n  File ...")
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    def expire_codes(event: Any) -> None:
+        fired.append("expire_codes")
+
+    with _installed(tmp_path) as run_logs:
+        assert Scheduler(app, started=0.0).tick(now=60.0) == ["sweep_carts", "expire_codes"]
+
+    assert fired == ["expire_codes"]  # one job failing stops no other
+    [line] = [line for line in _lines(run_logs.path) if line["message"] == "scheduled function failed"]
+    assert line["function_name"] == "sweep_carts"
+    assert "Traceback" in line["exception"]
+    terminal = capsys.readouterr().out.splitlines()
+    assert len(terminal) == 2, terminal
+    assert terminal[0].endswith("ERROR sweep_carts: scheduled function failed (schedule=sweep_carts)"), terminal
+    assert terminal[1] == "    RuntimeError: All records failed processing."
+
+
+def test_while_stopping_errors_go_to_the_file_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with _installed(tmp_path) as run_logs:
+        logs.say("Stopping ...")
+        run_logs.quiet()
+        logger.error("worker step failed", extra={"step": "QueueWorker.poll_once"})
+
+    assert capsys.readouterr().out.splitlines() == ["Stopping ..."]
+    assert [line["message"] for line in _lines(run_logs.path)] == ["worker step failed"]
