@@ -6,7 +6,7 @@ from chalice.app import Response
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal
-from chalicelib.auth import service
+from chalicelib.auth import phone, service
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.auth.models import (
     ChangePasswordRequest,
@@ -120,7 +120,7 @@ def send_whatsapp_code(principal: Principal) -> CodeSent:
     A 6-digit code, valid for 10 minutes and 5 tries, to the caller's WhatsApp number (422 while the caller has
     none).
     """
-    return service.send_whatsapp_code(principal)
+    return phone.send_whatsapp_code(principal)
 
 
 @blueprint.operation(
@@ -136,7 +136,7 @@ def verify_whatsapp_code(body: VerifyCodeRequest, principal: Principal) -> User:
 
     Check the code sent by WhatsApp; marks the number verified.
     """
-    return service.verify_whatsapp_code(principal, body)
+    return phone.verify_whatsapp_code(principal, body)
 
 
 @blueprint.operation("/.well-known/jwks.json", response=JwkSet, public=True)
