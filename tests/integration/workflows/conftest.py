@@ -21,9 +21,10 @@ from chalicelib.workflows.entities import entity_specs
 from chalicelib.workflows.models import EntityType
 from tests.support.identity import Account, call, signup
 
-# The engine's own tests run a made-up flow on the "sale" entity type (nothing else registers it yet); an
-# entity is a bare item written by the test, as its owner capability would write it.
-TEST_TYPE = EntityType.SALE
+# The engine's own tests run a made-up flow on the "marketplace_transaction" entity type (no capability registers
+# it yet, and its status events carry the engine's generic data); an entity is a bare item written by the test, as
+# its owner capability would write it.
+TEST_TYPE = EntityType.MARKETPLACE_TRANSACTION
 TEST_KIND = Kind.SALE
 
 

@@ -276,7 +276,7 @@ def test_the_owners_writes_share_the_transaction(api: Any, admin: Account, regis
     pk = keys.entity_pk(admin.tenant_id, TEST_KIND, entity_id)
     assert Table().get(pk, "RESERVATION#1") is not None
     events = Table().query_page(keys.entity_pk(admin.tenant_id, TEST_KIND, entity_id), sort_prefix="AUDIT#").items
-    assert [(e["action"], e["after"]["status"]) for e in events] == [("sale.status_changed", "ACTIVE")]
+    assert [(e["action"], e["after"]["status"]) for e in events] == [(f"{TEST_TYPE.value}.status_changed", "ACTIVE")]
 
     with pytest.raises(AppError) as refused:
         engine.transition(actor(admin, Role.MANAGER), TEST_TYPE, entity_id, "CANCELLED", None, 2)
