@@ -27,7 +27,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.core import aws
+from chalicelib.core.errors import AppError
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import QUEUES, QueueKind, queue_url
 
@@ -146,7 +149,7 @@ def consume_grouped(
     for group, jobs in groups.items():
         try:
             handle(group, jobs)
-        except Exception:  # noqa: BLE001 - the batch boundary: the group's records are reported failed and come back
+        except (AppError, ClientError, BotoCoreError):  # the group's records are reported failed and come back
             logger.exception("queue group failed", extra={"queue": queue.value, "group": group, "records": len(jobs)})
             failed += [job.record.message_id for job in jobs]
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -53,7 +53,7 @@ from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, tenant_scope, unscoped
 from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, RateLimited
+from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
 from chalicelib.core.observability import logger
@@ -313,7 +313,7 @@ def _close_quietly(provider: PaymentProvider, tenant_id: str, checkout: Checkout
     """Best effort: a checkout we opened but could not keep (it expires by itself anyway)."""
     try:
         provider_call(lambda: gateway(provider).close_checkout(tenant_id, checkout.id))
-    except Exception:  # noqa: BLE001 - the original failure is the one reported; this is cleanup
+    except AppError:  # the provider's failure, mapped by provider_call: the original failure is the one reported
         logger.warning("could not close an unused checkout", extra={"provider": provider, "checkoutId": checkout.id})
 
 

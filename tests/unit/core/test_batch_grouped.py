@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from chalicelib.core.batch import Job, consume_grouped
+from chalicelib.core.errors import Conflict
 from chalicelib.core.resources import QueueKind
 
 
@@ -30,7 +31,7 @@ def test_a_failed_group_fails_whole_and_alone_and_a_record_of_no_group_fails_alo
 
     def apply(group: str, jobs: list[Job]) -> None:
         if group == "t-broken":
-            raise RuntimeError("aggregates busy")
+            raise Conflict(detail="aggregates busy")
         applied[group] = [job.record.message_id for job in jobs]
 
     event = {
