@@ -107,8 +107,8 @@ def test_the_default_is_stored_when_first_used_and_follows_the_business_type(
     fields = engine.initial_fields(admin.tenant_id, TEST_TYPE)
     assert (fields["status"], fields["workflowVersion"]) == ("PENDING", 1)
     assert engine.initial_fields(admin.tenant_id, TEST_TYPE)["workflowVersion"] == 1
-    stored = _get(api, admin, "/workflows/sale").json_body
-    assert (stored["version"], stored["customized"], stored["basedOn"]) == (1, False, "sale")
+    stored = _get(api, admin, f"/workflows/{TEST_TYPE.value}").json_body
+    assert (stored["version"], stored["customized"], stored["basedOn"]) == (1, False, TEST_TYPE.value)
 
     tenant = _get(api, admin, "/tenant").json_body
     moved = call(api, "PATCH", "/tenant", {"version": tenant["version"], "businessType": "bike_shop"}, admin.headers())
