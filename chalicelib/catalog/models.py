@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, field_validator
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
@@ -15,6 +15,7 @@ from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.references import CheckedInService
 from chalicelib.core.text import fold
+from chalicelib.core.validation import HTTPS_URL_PATTERN
 
 __all__ = [
     "Brand",
@@ -53,7 +54,12 @@ def _named(name: str) -> str:
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), AfterValidator(_named)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-ImageUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_https)]
+ImageUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2048),
+    AfterValidator(_https),
+    WithJsonSchema({"type": "string", "maxLength": 2048, "pattern": HTTPS_URL_PATTERN}),
+]
 SpecName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 SpecValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 TaxRate = Annotated[

@@ -32,6 +32,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from chalicelib.core.models import invalid_at
+from chalicelib.core.validation import Documented, currency_schema
 
 __all__ = ["MAX_INTEGER_DIGITS", "CurrencyMismatch", "Money", "MoneyBelow"]
 
@@ -61,7 +62,8 @@ def _amount_schema(integer_digits: int, *, negative: bool) -> dict[str, Any]:
     }
 
 
-_CURRENCY_SCHEMA: dict[str, Any] = {"type": "string", "description": "ISO 4217 code, e.g. BRL", "examples": ["BRL"]}
+def _currency_schema() -> dict[str, Any]:
+    return {"description": "ISO 4217 code, e.g. BRL", **currency_schema()}
 
 
 class CurrencyMismatch(ValueError):
@@ -98,7 +100,7 @@ class Money(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: Annotated[Decimal, WithJsonSchema(_amount_schema(MAX_INTEGER_DIGITS, negative=True))]
-    currency: Annotated[str, WithJsonSchema(_CURRENCY_SCHEMA)]
+    currency: Annotated[str, Documented(_currency_schema)]
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -246,7 +248,7 @@ class MoneyBelow:
             "description": Money.__doc__,
             "properties": {
                 "amount": _amount_schema(self.integer_digits, negative=False),
-                "currency": _CURRENCY_SCHEMA,
+                "currency": {"type": "string", **_currency_schema()},
             },
             "required": ["amount", "currency"],
             "additionalProperties": False,

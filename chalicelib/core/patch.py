@@ -3,8 +3,9 @@
 Every PATCH route's body is a ``PatchRequest`` (``ApiBlueprint.operation`` refuses one that is not). A field left
 out stays as it is; null clears a field declared ``Clearable`` and is a 422 naming any other field, so a change
 never reaches the stored model with a null it cannot hold. The OpenAPI document allows null exactly for the
-clearable fields. Services apply a change with ``merge_patch``, which answers a value the stored model still
-refuses with a 422 naming the sent field instead of an error out of the service.
+clearable fields, and says that a body changes something (``minProperties``: ``version`` and one field more).
+Services apply a change with ``merge_patch``, which answers a value the stored model still refuses with a 422
+naming the sent field instead of an error out of the service.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class Clearable:
 def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
     # Optional in Python means "may be omitted"; the document allows null only where null clears the field.
     clearable: frozenset[str] = getattr(model, "clearable_fields", frozenset())
+    # A change besides what is required and not a change (version): nothing else is "nothing to change" (422).
+    not_changes: frozenset[str] = getattr(model, "not_changes", frozenset())
+    required = [name for name, info in model.model_fields.items() if info.is_required() and name in not_changes]
+    schema["minProperties"] = len(required) + 1
     for name, info in model.model_fields.items():
         prop = schema.get("properties", {}).get(info.alias or name)
         if prop is None or "anyOf" not in prop:

@@ -1,25 +1,42 @@
-"""Field types that validate and normalise what people type: phones, documents, time zones, locales, codes."""
+"""Field types that validate and normalise what people type: phones, documents, time zones, locales, codes.
+
+Each type's JSON Schema says what its validator takes (the OpenAPI document is exact: a value it allows is
+accepted): the time zones, currencies, countries and locales as enums, a phone as E.164. The lists are computed
+when a schema is asked for, not when a model validates, so a cold start does not load them.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 __all__ = [
+    "HTTPS_URL_PATTERN",
     "CountryCode",
     "CurrencyCode",
+    "Documented",
     "E164Phone",
     "LocaleTag",
     "TimeZoneName",
+    "currency_schema",
+    "locale_tags",
     "normalize_cnpj",
     "normalize_cpf",
     "normalize_phone",
 ]
 
 _DIGITS = re.compile(r"\D")
+
+# How the document describes an https URL a field takes (a host and an optional path; the validators may take more
+# and also check where the host resolves to).
+HTTPS_URL_PATTERN = r"^https://[A-Za-z0-9.-]+(/\S*)?$"
 
 
 def normalize_phone(value: str) -> str:
@@ -106,12 +123,53 @@ def _country(value: str) -> str:
     return code
 
 
+@cache
+def locale_tags() -> tuple[str, ...]:
+    """Every locale tag the validator accepts in its normal form (``pt``, ``pt-BR``), as the document lists them."""
+    from babel.localedata import locale_identifiers
+
+    tags = set()
+    for identifier in locale_identifiers():
+        try:
+            tag = _locale(identifier.replace("_", "-"))
+            if _locale(tag) == tag:  # az_Latn_TR reads as az-TR, which is no locale of its own
+                tags.add(tag)
+        except ValueError:
+            continue
+    return tuple(sorted(tags))
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-E164Phone = Annotated[str, BeforeValidator(_strip), AfterValidator(normalize_phone)]
-TimeZoneName = Annotated[str, BeforeValidator(_strip), AfterValidator(_time_zone)]
-LocaleTag = Annotated[str, BeforeValidator(_strip), AfterValidator(_locale)]
-CurrencyCode = Annotated[str, AfterValidator(_currency)]
-CountryCode = Annotated[str, AfterValidator(_country)]
+@dataclass(frozen=True)
+class Documented:
+    """Adds to a type's JSON Schema what its validator enforces: ``Annotated[str, ..., Documented(lambda: {...})]``.
+    The addition is computed when a schema is asked for (the OpenAPI document), never on a request path."""
+
+    extra: Callable[[], dict[str, Any]]
+
+    def __get_pydantic_json_schema__(self, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema.update(self.extra())
+        return schema
+
+
+def _one_of(values: Callable[[], frozenset[str] | tuple[str, ...]], example: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {"enum": sorted(values()), "examples": [example]}
+
+
+def _phone_schema() -> dict[str, Any]:
+    return {"pattern": r"^\+[1-9][0-9]{6,14}$", "examples": ["+5511999990000"]}
+
+
+currency_schema = _one_of(_currencies, "BRL")
+
+E164Phone = Annotated[str, BeforeValidator(_strip), AfterValidator(normalize_phone), Documented(_phone_schema)]
+TimeZoneName = Annotated[
+    str, BeforeValidator(_strip), AfterValidator(_time_zone), Documented(_one_of(_time_zones, "America/Sao_Paulo"))
+]
+LocaleTag = Annotated[str, BeforeValidator(_strip), AfterValidator(_locale), Documented(_one_of(locale_tags, "pt-BR"))]
+CurrencyCode = Annotated[str, AfterValidator(_currency), Documented(currency_schema)]
+CountryCode = Annotated[str, AfterValidator(_country), Documented(_one_of(_countries, "BR"))]

@@ -17,6 +17,9 @@ __all__ = ["build_openapi"]
 
 _REF = "#/components/schemas/{model}"
 _PROBLEM_REF = {"$ref": _REF.format(model="Problem")}
+# 1 to 255 printable ASCII characters (core/idempotency.py), neither starting nor ending with a space (HTTP drops it).
+_IDEMPOTENCY_KEY = r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$"
+
 _STANDARD_PROBLEMS = {
     400: "Malformed request (invalid JSON, forged cursor)",
     401: "Missing or invalid credentials",
@@ -110,7 +113,7 @@ def _operation(
                     "required": False,
                     "description": "Repeat the create safely for 24 h: the same key and body get the same answer and"
                     " nothing is created twice; the same key with another body is a 409.",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "schema": {"type": "string", "pattern": _IDEMPOTENCY_KEY},
                 }
             )
         if operation.body is not None:

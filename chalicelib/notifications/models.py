@@ -11,7 +11,7 @@ from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.references import Ref
-from chalicelib.core.validation import E164Phone, LocaleTag
+from chalicelib.core.validation import HTTPS_URL_PATTERN, E164Phone, LocaleTag
 
 __all__ = [
     "CHANNELS",
@@ -315,8 +315,12 @@ PushKeyName = Literal["p256dh", "auth"]
 class PushSubscriptionRequest(ApiModel):
     """A browser's Web Push subscription (``PushSubscription.toJSON()``)."""
 
-    endpoint: str = Field(max_length=1000)
-    keys: dict[PushKeyName, str]
+    endpoint: str = Field(
+        max_length=1000,
+        description="The push service's https URL (it must resolve to public addresses)",
+        json_schema_extra={"pattern": HTTPS_URL_PATTERN},
+    )
+    keys: dict[PushKeyName, str] = Field(json_schema_extra={"required": ["p256dh", "auth"]})
 
     @field_validator("endpoint")
     @classmethod

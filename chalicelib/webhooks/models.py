@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.validation import HTTPS_URL_PATTERN
 from chalicelib.webhooks.event_types import Origin
 
 __all__ = [
@@ -51,6 +52,7 @@ class CreateEndpointRequest(ApiModel):
         max_length=2048,
         description="https URL the messages are POSTed to; it must resolve to public addresses only",
         examples=["https://example.com/webhooks/btrix"],
+        json_schema_extra={"pattern": HTTPS_URL_PATTERN},
     )
     description: str = Field(default="", max_length=500)
     event_types: list[EventFilter] = Field(
@@ -66,7 +68,7 @@ class UpdateEndpointRequest(PatchRequest):
     """Changes to an endpoint; ``version`` is the one the client read. Enabling clears the disabled reason."""
 
     version: int = Field(ge=1)
-    url: str | None = Field(default=None, max_length=2048)
+    url: str | None = Field(default=None, max_length=2048, json_schema_extra={"pattern": HTTPS_URL_PATTERN})
     description: str | None = Field(default=None, max_length=500)
     event_types: list[EventFilter] | None = Field(default=None, max_length=50, description=_FILTERS_DOC)
     enabled: bool | None = None

@@ -46,6 +46,7 @@ def test_null_clears_a_clearable_field_and_a_left_out_field_is_no_change() -> No
     assert change.changes() == {"notes": None}
     assert Change.model_validate_json('{"version": 3, "name": "Ana"}').changes() == {"name": "Ana"}
     assert _errors('{"version": 3}') == [()]  # nothing to change
+    assert Change.model_json_schema()["minProperties"] == 2  # the document says so: version and a change
 
 
 def test_the_schema_allows_null_only_for_clearable_fields() -> None:
