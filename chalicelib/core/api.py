@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from chalicelib.core.db.keys import InvalidKey
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
+from chalicelib.core.ids import EntityId
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.patch import PatchRequest
 from chalicelib.core.paths import check_path_ids, parse_path, path_types, unusable_id
@@ -85,9 +86,11 @@ class Operation:
         return re.findall(r"\{(\w+)\}", self.path)
 
     def path_schema(self, name: str) -> dict[str, Any]:
-        """The JSON Schema of path parameter ``name``: its view's annotation (an enum, a constrained string); a
-        value that does not fit is a 404 naming the parameter."""
+        """The JSON Schema of path parameter ``name``: its view's annotation (an enum, a constrained string), or an
+        id's shape for a ``{…_id}``; a value that does not fit is a 404 naming the parameter."""
         declared = self.path_types.get(name)
+        if declared is None and name.endswith("_id"):
+            declared = EntityId
         if declared is None:
             return {"type": "string"}
         schema: dict[str, Any] = TypeAdapter(declared).json_schema()

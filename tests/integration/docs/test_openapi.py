@@ -8,6 +8,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
 from app import app
+from chalicelib.core.ids import ID_PATTERN
 from chalicelib.docs.openapi import build_openapi
 from tests.unit.core.test_api import make_app
 
@@ -46,7 +47,7 @@ def test_declared_models_and_problems_are_documented() -> None:
         "name": "order_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "pattern": ID_PATTERN},  # an id's shape: another is a 404 naming it
     }
     assert "404" in get_one["responses"]
 

@@ -22,6 +22,7 @@ from chalicelib.core.api import (
 )
 from chalicelib.core.db import keys
 from chalicelib.core.errors import Conflict
+from chalicelib.core.ids import ID_PATTERN
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.docs.openapi import build_openapi
@@ -132,6 +133,9 @@ def test_the_document_lists_exactly_those_statuses_and_types_path_parameters() -
             assert documented == _operation(path, method.upper()).statuses, f"{method} {path}"
     (parameter,) = [p for p in document["paths"]["/colors/{color}"]["get"]["parameters"] if p["in"] == "path"]
     assert parameter["schema"]["enum"] == ["red", "blue"]
+    # An id in the path has an id's shape (another shape is a 404 naming it).
+    (thing,) = [p for p in document["paths"]["/things/{thing_id}"]["put"]["parameters"] if p["in"] == "path"]
+    assert thing["schema"] == {"type": "string", "pattern": ID_PATTERN}
 
 
 def test_a_typed_path_parameter_is_parsed_and_an_unknown_value_is_a_404_naming_it(http: Any) -> None:
