@@ -15,6 +15,10 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 # Webhook tests deliver to receivers on 127.0.0.1 (a local-stage-only setting); other targets stay refused.
 os.environ.setdefault("BTRIX_WEBHOOK_ALLOW_LOOPBACK", "true")
+# Every test module ends by purging the queues (below); real SQS (and moto by default) refuses a purge within 60 s.
+os.environ.setdefault("MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR", "false")
+
+_STARTED: list[Any] = []  # the session's local stack, once a test asked for it
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +37,27 @@ def stack() -> Iterator[Any]:
     secrets.reset_secrets_cache()
     try:
         provision()
+        _STARTED.append(local)
         yield local
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_jobs_between_modules() -> Iterator[None]:
+    """Each test module leaves the queues (and their dead-letter queues) empty for the next one: what it queued
+    with a delay (a webhook retry 5 minutes later, a backoff) would otherwise come due in a later module, ahead of
+    that module's own messages, in the same queues (the full suite's webhook tests waited behind hundreds)."""
+    yield
+    if not _STARTED:
+        return
+    from chalicelib.core import aws
+    from chalicelib.core.resources import QUEUES, dlq_name, queue_name, queue_url
+
+    client = aws.sqs()
+    for queue in QUEUES:
+        for name in (queue_name(queue.kind), dlq_name(queue.kind)):
+            client.purge_queue(QueueUrl=queue_url(name))
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -101,35 +100,12 @@ def server(stack: Any, hooks: httpx.Client) -> Iterator[str]:
     try:
         with settings_from(values):
             thread.start()
-            yield url
-            _leave_no_jobs()
+            yield url  # the jobs the fuzzed requests queued are purged with every module's (tests/conftest.py)
     finally:
         local.server.shutdown()
         local.server.server_close()
         bitrix.stop()
         google.stop()
-
-
-def _leave_no_jobs() -> None:
-    # The fuzzed requests queued jobs (messages to send, webhook attempts with backoffs...) that the tests after
-    # this module would otherwise find in the shared queues (and dead-letter queues): they run now, for a while,
-    # and what is left and visible is dropped.
-    from chalicelib.core import aws
-    from chalicelib.core.resources import QUEUES, dlq_name, queue_name, queue_url
-    from localdev.worker import QueueWorker
-
-    worker = QueueWorker(app, wait_seconds=0)
-    deadline = time.monotonic() + 30
-    while worker.poll_once() and time.monotonic() < deadline:
-        pass
-    client = aws.sqs()
-    for queue in QUEUES:
-        for name in (queue_name(queue.kind), dlq_name(queue.kind)):
-            # Received and deleted rather than purged: SQS refuses a second purge within 60 s (a test may purge).
-            url = queue_url(name)
-            while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-                for message in messages:
-                    client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture(scope="module")
