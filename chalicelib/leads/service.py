@@ -557,8 +557,8 @@ def lead_from_conversation(
     which its sale and the analytics keep too. The conversation's number already on an open lead: that lead is
     filled instead (``merged``). Needs ``conversations:read`` besides ``leads:write``."""
     require(principal, Permission.LEADS_WRITE)
+    require(principal, Permission.CONVERSATIONS_READ)  # before the read: a 404 would tell who may not read it
     conversation = load_conversation(principal.tenant_id, conversation_id)
-    require(principal, Permission.CONVERSATIONS_READ)
     request = CreateLeadRequest.model_validate(
         {
             **body.model_dump(exclude_unset=True),

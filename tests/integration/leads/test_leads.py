@@ -303,3 +303,5 @@ def test_a_whatsapp_conversation_becomes_a_lead_and_its_sale_keeps_that_origin(
         lead["id"],
     )
     assert call(api, "POST", "/conversations/01NOSUCH/lead", {}, team.manager.headers()).status_code == 404
+    # Who may not read conversations learns nothing of an id: 403 whether it exists or not.
+    assert call(api, "POST", "/conversations/01NOSUCH/lead", {}, team.rep.headers()).status_code == 403
