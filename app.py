@@ -29,6 +29,7 @@ from chalicelib.integrations.routes import blueprint as integrations
 from chalicelib.inventory.routes import blueprint as inventory
 from chalicelib.leads.routes import blueprint as leads
 from chalicelib.live import service as live
+from chalicelib.marketplace.routes import blueprint as marketplace
 from chalicelib.notifications import delivery as notification_delivery
 from chalicelib.notifications.routes import blueprint as notifications
 from chalicelib.orders.routes import blueprint as orders
@@ -73,6 +74,7 @@ for blueprint in (
     leads,
     analytics,
     exports,
+    marketplace,
 ):
     app.register_blueprint(blueprint)
 

@@ -101,6 +101,7 @@ class Permission(StrEnum):
     PRIVACY_MANAGE = "privacy:manage"
     TRANSLATIONS_MANAGE = "translations:manage"
     PLATFORM_TENANTS = "platform:tenants"
+    PLATFORM_MARKETPLACE = "platform:marketplace"
 
 
 P = Permission
@@ -151,7 +152,7 @@ _MANAGER = (
 )
 
 MATRIX: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(p for p in Permission if p is not P.PLATFORM_TENANTS),
+    Role.ADMIN: frozenset(p for p in Permission if not p.value.startswith("platform:")),
     Role.MANAGER: frozenset(_MANAGER),
     Role.STAFF: frozenset(
         _EVERY_TENANT_ROLE
@@ -206,7 +207,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.VIEWER: frozenset(_EVERY_TENANT_ROLE | _READ_OPERATIONS),
-    Role.PLATFORM_ADMIN: frozenset(_OWN_PROFILE | {P.PLATFORM_TENANTS}),
+    Role.PLATFORM_ADMIN: frozenset(_OWN_PROFILE | {P.PLATFORM_TENANTS, P.PLATFORM_MARKETPLACE}),
 }
 
 

@@ -287,6 +287,48 @@ _STAFF: dict[str, Texts] = {
         "en-US": ("New appointment", "New appointment requested for {{ startsAt }}."),
         "es-ES": ("Nueva cita", "Nueva cita solicitada para {{ startsAt }}."),
     },
+    "marketplace.sale_received": {
+        "pt-BR": (
+            "Nova venda no marketplace",
+            "{{ buyerName }} comprou {{ quantity }} x {{ productName }} ({{ code }}) no marketplace: {{ total }}. Confirme a venda (unidades reservadas).",
+        ),
+        "en-US": (
+            "New marketplace sale",
+            "{{ buyerName }} bought {{ quantity }} x {{ productName }} ({{ code }}) on the marketplace: {{ total }}. Confirm the sale (units reserved).",
+        ),
+        "es-ES": (
+            "Nueva venta en el marketplace",
+            "{{ buyerName }} compró {{ quantity }} x {{ productName }} ({{ code }}) en el marketplace: {{ total }}. Confirma la venta (unidades reservadas).",
+        ),
+    },
+    "marketplace.purchase_placed": {
+        "pt-BR": (
+            "Compra no marketplace",
+            "Pedido de {{ quantity }} x {{ productName }} ({{ code }}) enviado a {{ sellerName }}: {{ total }}. Fale com o vendedor no WhatsApp: {{ waLink }}",
+        ),
+        "en-US": (
+            "Marketplace purchase",
+            "Order of {{ quantity }} x {{ productName }} ({{ code }}) sent to {{ sellerName }}: {{ total }}. Talk to the seller on WhatsApp: {{ waLink }}",
+        ),
+        "es-ES": (
+            "Compra en el marketplace",
+            "Pedido de {{ quantity }} x {{ productName }} ({{ code }}) enviado a {{ sellerName }}: {{ total }}. Habla con el vendedor por WhatsApp: {{ waLink }}",
+        ),
+    },
+    "marketplace.purchase_status": {
+        "pt-BR": (
+            "Compra no marketplace: {{ status }}",
+            "Sua compra de {{ quantity }} x {{ productName }} ({{ code }}) está agora {{ status }}.",
+        ),
+        "en-US": (
+            "Marketplace purchase: {{ status }}",
+            "Your purchase of {{ quantity }} x {{ productName }} ({{ code }}) is now {{ status }}.",
+        ),
+        "es-ES": (
+            "Compra en el marketplace: {{ status }}",
+            "Tu compra de {{ quantity }} x {{ productName }} ({{ code }}) está ahora {{ status }}.",
+        ),
+    },
     "lead.follow_up": {
         "pt-BR": ("Lead para retomar", "Chegou a hora de retomar o contato com um lead ({{ statusLabel }})."),
         "en-US": ("Lead to follow up", "It is time to follow up a lead ({{ statusLabel }})."),

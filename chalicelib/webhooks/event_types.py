@@ -371,6 +371,26 @@ class PaymentRefundedData(EventData):
     reason: str | None = None
 
 
+class ListingPublishedData(EventData):
+    """A seller published a product of its catalog on the marketplace."""
+
+    listing_id: str
+    product_id: str
+    price: Money
+    min_quantity: int
+    visible: bool
+
+
+class MarketOrderData(EventData):
+    """A marketplace order: the listing, the units, the total, and the other company's name (the seller for the
+    buyer's event, the buyer for the seller's)."""
+
+    listing_id: str
+    quantity: int
+    total: Money
+    counterpart: str
+
+
 class WorkflowActionData(EventData):
     """An entity entered a status whose flow emits this event (``emit_webhook`` action)."""
 
@@ -467,6 +487,14 @@ _DOMAIN: tuple[EventTypeDef, ...] = (
     EventTypeDef("lead.updated", "A lead changed, or a lead with its contact was merged into it.", LeadUpdatedData),
     EventTypeDef("lead.status_changed", "A lead changed status.", LeadStatusChangedData),
     EventTypeDef("lead.converted", "A lead became a sale.", LeadConvertedData),
+    EventTypeDef("marketplace.listing_published", "A product was published on the marketplace.", ListingPublishedData),
+    EventTypeDef("marketplace.listing_updated", "A marketplace listing changed (price, visibility…).", ChangedData),
+    EventTypeDef(
+        "marketplace.purchase_created",
+        "The company bought on the marketplace (stock reserved at the seller).",
+        MarketOrderData,
+    ),
+    EventTypeDef("marketplace.sale_received", "A buyer ordered from one of the company's listings.", MarketOrderData),
     EventTypeDef("export.completed", "An export's file is ready (GET /exports/{id} gives its URL).", ExportData),
     EventTypeDef("export.failed", "An export could not be made.", ExportData),
     EventTypeDef("notification.requested", "A message was requested.", NotificationRequestedData),

@@ -401,7 +401,8 @@ def lead(entity_type: EntityType) -> WorkflowDefinition:
 
 
 def marketplace_transaction(entity_type: EntityType) -> WorkflowDefinition:
-    """StockTech: PENDING (payment link; unpaid for 72 h → CANCELLED) → CONFIRMED → COMPLETED."""
+    """StockTech: PENDING (not confirmed by the seller in 72 h → CANCELLED) → CONFIRMED → COMPLETED. Buyer and
+    seller settle payment between them (the purchase's WhatsApp link); the marketplace service notifies both."""
     e = entity_type.value
     return _flow(
         entity_type,
@@ -410,7 +411,6 @@ def marketplace_transaction(entity_type: EntityType) -> WorkflowDefinition:
             _status(
                 "PENDING",
                 ("Pendente", "Pending", "Pendiente"),
-                on_enter=({"kind": "send_payment_link", "channel": "email"},),
                 timers=({"afterSeconds": 3 * DAY, "transitionTo": "CANCELLED"},),
             ),
             _status("CONFIRMED", ("Confirmada", "Confirmed", "Confirmada")),

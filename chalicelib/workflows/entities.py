@@ -94,11 +94,12 @@ def entity_specs() -> dict[EntityType, EntitySpec]:
     # Imported here rather than at the top: each owner imports the engine to declare its spec.
     from chalicelib.appointments import service as appointments
     from chalicelib.leads import service as leads
+    from chalicelib.marketplace import service as marketplace
     from chalicelib.orders import service as orders
     from chalicelib.sales import service as sales
 
     specs: dict[EntityType, EntitySpec] = {}
-    for spec in (orders.WORKFLOW, appointments.WORKFLOW, sales.WORKFLOW, leads.WORKFLOW):
+    for spec in (orders.WORKFLOW, appointments.WORKFLOW, sales.WORKFLOW, leads.WORKFLOW, marketplace.WORKFLOW):
         if spec.entity_type in specs:
             raise ValueError(f"{spec.entity_type.value} has two owners")
         specs[spec.entity_type] = spec

@@ -33,6 +33,9 @@ ENTITY_IDS: dict[str, IdSource] = {
     "lead_id": lambda api, owner: create_lead(api, owner),
     "export_id": lambda api, owner: create_export(api, owner),
     "payment_id": lambda api, owner: create_payment(api, owner),
+    "listing_id": lambda api, owner: create_listing(api, owner),
+    "purchase_id": lambda api, owner: create_market_order(api, buyer=owner)["id"],
+    "market_sale_id": lambda api, owner: create_market_order(api, seller=owner)["id"],
 }
 
 # A webhook target nobody listens on (loopback is allowed in tests): its test messages fail and are retried.
@@ -214,3 +217,23 @@ def create_paid_link(api: Any, owner: Account) -> str:
     with unscoped():  # the link's route is the platform's (ROUTE#), written with the link
         Table().transact(store.new_link_ops(link, token_hash, int(time.time()) + 3600))
     return order_id
+
+
+def create_listing(api: Any, owner: Account) -> str:
+    """A visible marketplace listing of a new product with 10 units; its id."""
+    from tests.support.commerce import stocked_product
+    from tests.support.marketplace import publish
+
+    return str(publish(api, owner, stocked_product(api, owner, 10, name=f"Probe {new_id()}")["id"], "9.90")["id"])
+
+
+def create_market_order(api: Any, *, buyer: Account | None = None, seller: Account | None = None) -> dict[str, Any]:
+    """A marketplace order of one unit (a new tenant on the side not given); the buyer's purchase."""
+    from tests.support.identity import signup
+
+    seller = seller or signup(api)[0]
+    buyer = buyer or signup(api)[0]
+    body = {"listingId": create_listing(api, seller), "quantity": 1}
+    response = call(api, "POST", "/marketplace/orders", body, buyer.headers())
+    assert response.status_code == 201, response.body
+    return dict(response.json_body)

@@ -122,6 +122,26 @@ payment links of an order, newest first         table  PK=T#<t>#ORDER#<id>      
 payment state of an order (current link, paid)  table  PK=T#<t>#ORDER#<id>             SK=PAYSTATE
 payment-link token hash → link (TTL)            table  PK=ROUTE#PAYLINK#<sha256 of the token>  SK=ROUTE
 provider's payment id → payment (unique)        table  PK=T#<t>#UNIQUE#PROVIDERPAYMENT#<hash>  SK=UNIQUE
+marketplace listing (global, not tenant data)   table  PK=MARKET#LISTING#<id>           SK=META
+visible listings by name (+ ?q=)                GSI1   GSI1PK=MARKET#LISTINGS           GSI1SK=<folded name>#<id>
+visible listings of a category (+ ?q=)          GSI2   GSI2PK=MARKET#LISTINGS#CATEGORY#<id>  GSI2SK=as GSI1SK
+visible listings of a brand (+ ?q=)             GSI3   GSI3PK=MARKET#LISTINGS#BRAND#<id>     GSI3SK=as GSI1SK
+visible listings by product code (index items)  table  PK=MARKET#LISTINGCODE#<code>    SK=<listingId>
+marketplace categories / brands (global)        table  PK=MARKET#CATEGORY|BRAND#<id>   SK=META
+marketplace categories / brands, by name        GSI1   GSI1PK=MARKET#CATEGORIES|BRANDS  GSI1SK=<folded name>#<id>
+global unique name (marketplace category/brand) table  PK=MARKET#UNIQUE#<FIELD>#<value>  SK=UNIQUE
+a seller's listing of a product (one, claim)    table  PK=T#<t>#UNIQUE#MKTPRODUCT#<productId>  SK=UNIQUE
+a seller's listings, newest first (the claims)  GSI1   GSI1PK=T#<t>#MKTLISTINGS         GSI1SK=<createdAt>#<id>
+marketplace purchases (buyer's half), newest    GSI1   GSI1PK=T#<t>#MKTPURCHASES        GSI1SK=<createdAt>#<id>
+marketplace sales (seller's half), newest       GSI1   GSI1PK=T#<t>#MKTSALES            GSI1SK=<createdAt>#<id>
+marketplace sales by status                     GSI2   GSI2PK=T#<t>#MKTSALES#<status>   GSI2SK=<createdAt>#<id>
+bank accounts of a tenant, newest first         GSI1   GSI1PK=T#<t>#FINACCOUNTS         GSI1SK=<createdAt>#<id>
+finance transactions, by date                   GSI1   GSI1PK=T#<t>#FINTXS              GSI1SK=<date>#<id>
+finance transactions of an account, by date     GSI2   GSI2PK=T#<t>#FINTXS#ACCOUNT#<id> GSI2SK=<date>#<id>
+finance transaction code, income of a source    table  PK=T#<t>#UNIQUE#FINCODE|FINSOURCE#<value>  SK=UNIQUE
+recurring items of a tenant                     GSI1   GSI1PK=T#<t>#FINRECURRING        GSI1SK=<createdAt>#<id>
+payouts of a tenant, newest first               GSI1   GSI1PK=T#<t>#PAYOUTS             GSI1SK=<createdAt>#<id>
+cash flow of a month by category (kept)         table  PK=T#<t>#FINANCE#<t>             SK=CASHFLOW#<yyyy-mm>#<category>
 ==============================================  =====  ==========================================================
 
 One responsibility: the table's key strings. Every key is built and parsed here, next to the access pattern it
@@ -154,6 +174,7 @@ __all__ = [
     "EntityRef",
     "InvalidKey",
     "Kind",
+    "MarketSegment",
     "PlatformCollection",
     "RouteKind",
     "UniqueField",
@@ -169,6 +190,7 @@ __all__ = [
     "idempotency_pk",
     "inbound_receipt_sk",
     "inbound_receipts_pk",
+    "market_pk",
     "name_prefix",
     "name_sk",
     "parse_child_sk",
@@ -181,6 +203,7 @@ __all__ = [
     "parse_facets_pk",
     "parse_idempotency_pk",
     "parse_inbound_receipts_pk",
+    "parse_market_pk",
     "parse_name_sk",
     "parse_platform_collection_pk",
     "parse_rate_limit_pk",
@@ -213,6 +236,7 @@ _PLATFORM = "PLATFORM"
 _RATE = "RATE"
 _IDEMPOTENCY = "IDEMPOTENCY"
 _INBOUND = "INBOUND"
+_MARKET = "MARKET"
 
 META_SK = "META"
 EVENT_SK = "EVENT"
@@ -273,6 +297,13 @@ class Kind(StrEnum):
     PAYMENT = "PAYMENT"
     ANALYTICS = "ANALYTICS"
     EXPORT = "EXPORT"
+    MARKET_PURCHASE = "MKTPURCHASE"
+    MARKETPLACE_TRANSACTION = "MKTSALE"
+    BANK_ACCOUNT = "FINACCOUNT"
+    FINANCE_TRANSACTION = "FINTX"
+    RECURRING_ITEM = "FINRECURRING"
+    PAYOUT = "PAYOUT"
+    FINANCE = "FINANCE"
 
 
 class Collection(StrEnum):
@@ -299,6 +330,13 @@ class Collection(StrEnum):
     CHANNELS = "CHANNELS"
     EXPORTS = "EXPORTS"
     PAYMENTS = "PAYMENTS"
+    MARKET_LISTINGS = "MKTLISTINGS"
+    MARKET_PURCHASES = "MKTPURCHASES"
+    MARKET_SALES = "MKTSALES"
+    FINANCE_ACCOUNTS = "FINACCOUNTS"
+    FINANCE_TRANSACTIONS = "FINTXS"
+    RECURRING_ITEMS = "FINRECURRING"
+    PAYOUTS = "PAYOUTS"
 
 
 class RouteKind(StrEnum):
@@ -341,6 +379,7 @@ class Child(StrEnum):
     DAY = "DAY"
     WEEK = "WEEK"
     MONTH = "MONTH"
+    CASH_FLOW = "CASHFLOW"
 
 
 class Facet(StrEnum):
@@ -361,6 +400,7 @@ class Facet(StrEnum):
     OWNER = "OWNER"
     PAYMENT = "PAYMENT"
     FOLLOW_UP = "FOLLOWUP"
+    ACCOUNT = "ACCOUNT"
 
 
 class UniqueField(StrEnum):
@@ -374,6 +414,24 @@ class UniqueField(StrEnum):
     WHATSAPP_NUMBER = "WAPHONE"
     LEAD_EMAIL = "LEADEMAIL"
     LEAD_PHONE = "LEADPHONE"
+    MARKET_PRODUCT = "MKTPRODUCT"
+    FINANCE_CODE = "FINCODE"
+    FINANCE_SOURCE = "FINSOURCE"
+    MARKET_CATEGORY_NAME = "MKTCATEGORYNAME"
+    MARKET_BRAND_NAME = "MKTBRANDNAME"
+
+
+class MarketSegment(StrEnum):
+    """What a key of the global marketplace index names (``MARKET#<SEGMENT>#…``)."""
+
+    LISTING = "LISTING"
+    LISTINGS = "LISTINGS"
+    LISTING_CODE = "LISTINGCODE"
+    CATEGORY = "CATEGORY"
+    CATEGORIES = "CATEGORIES"
+    BRAND = "BRAND"
+    BRANDS = "BRANDS"
+    UNIQUE = "UNIQUE"
 
 
 class PlatformCollection(StrEnum):
@@ -717,3 +775,21 @@ def parse_connected_tenants_pk(key: str) -> str:
     if parts[0] != _PLATFORM or parts[1] != _CONNECTED:
         raise InvalidKey(f"not a connected-tenants key: {key!r}")
     return parts[2]
+
+
+def market_pk(segment: MarketSegment, *values: str) -> str:
+    """``MARKET#<SEGMENT>[#<value>…]``: the global marketplace index (listings, their facets, the operator's
+    categories and brands), outside every tenant by design: buyers of any tenant read it."""
+    tail = "".join(f"{_SEP}{_part(value, 'market key part')}" for value in values)
+    return f"{_MARKET}{_SEP}{segment.value}{tail}"
+
+
+def parse_market_pk(key: str) -> tuple[MarketSegment, tuple[str, ...]]:
+    """Inverse of ``market_pk``: (segment, the values after it)."""
+    parts = key.split(_SEP)
+    if len(parts) < 2 or parts[0] != _MARKET or not all(parts):
+        raise InvalidKey(f"not a marketplace key: {key!r}")
+    try:
+        return MarketSegment(parts[1]), tuple(parts[2:])
+    except ValueError as exc:
+        raise InvalidKey(f"unknown marketplace segment in {key!r}") from exc

@@ -127,6 +127,10 @@ def _routes() -> list[tuple[str, str, str]]:
 
 
 ROUTES = _routes()
+# Ids of the global marketplace index (the platform operator's categories and brands, not a tenant's): the same id
+# selects the same published listings for every tenant, by design. Their malformed-id probe still runs.
+GLOBAL_BY_DESIGN = {("GET", "/marketplace/listings", "categoryId"), ("GET", "/marketplace/listings", "brandId")}
+TENANT_ROUTES = [route for route in ROUTES if route not in GLOBAL_BY_DESIGN]
 
 
 def test_every_id_parameter_has_a_probe() -> None:
@@ -146,7 +150,7 @@ def _get(api: Any, method: str, path: str, params: Params, account: Account) -> 
     return call(api, method, f"{path}?{urlencode(params)}", None, account.headers())
 
 
-@pytest.mark.parametrize(("method", "path", "param"), ROUTES, ids=[f"{m} {p} {q}" for m, p, q in ROUTES])
+@pytest.mark.parametrize(("method", "path", "param"), TENANT_ROUTES, ids=[f"{m} {p} {q}" for m, p, q in TENANT_ROUTES])
 def test_an_id_of_another_tenant_in_the_query_selects_nothing(
     api: Any, tenants: tuple[Account, Account], method: str, path: str, param: str
 ) -> None:

@@ -167,6 +167,9 @@ BODIES: dict[tuple[str, str], Bodies] = {
         {"interestServiceId": _own("service")(api, me), "ownerId": me.user_id}
     ],
     ("POST", "/payment-links"): lambda api, me: [{"orderId": _own("order")(api, me)}],
+    ("POST", "/marketplace/listings"): lambda api, me: [
+        {"productId": ENTITY_IDS["product_id"](api, me), "price": {"amount": "5.00", "currency": "BRL"}}
+    ],
 }
 ROUTES = sorted({(field.method, field.path) for field in CHECKED})
 
