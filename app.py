@@ -12,6 +12,9 @@ from chalicelib.analytics.routes import blueprint as analytics
 from chalicelib.appointments.routes import blueprint as appointments
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
+from chalicelib.billing import jobs as billing_jobs
+from chalicelib.billing import lifecycle as billing_lifecycle
+from chalicelib.billing.routes import blueprint as billing
 from chalicelib.catalog.routes import blueprint as catalog
 from chalicelib.channels import tokens as channel_tokens
 from chalicelib.channels.routes import blueprint as channels
@@ -56,6 +59,7 @@ for blueprint in (
     access,
     plans,
     tenants,
+    billing,
     users,
     audit,
     workflows,
@@ -80,6 +84,8 @@ for blueprint in (
 
 # What the integrations queue's consumer (below) runs for payments: the providers' webhooks, the payment-link action.
 payment_jobs.register_handlers()
+# ... and for BTRIX's own subscription billing: the webhooks of its Stripe and MercadoPago billing accounts.
+billing_jobs.register_handlers()
 
 
 @app.on_ws_connect()
@@ -173,3 +179,10 @@ def billy_payment_poll(event: CloudWatchEvent) -> dict[str, int]:
 def bitrix24_token_refresh(event: CloudWatchEvent) -> dict[str, int]:
     """Bitrix24 portals whose access token expires within 15 minutes get a new one (idle portals stay connected)."""
     return {"refreshed": channel_tokens.refresh_due_tokens()}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def billing_grace_expiry(event: CloudWatchEvent) -> dict[str, int]:
+    """Tenants whose subscription stayed unpaid past its grace period are suspended (read from the sparse list of
+    past-due subscriptions that are due, never the whole table)."""
+    return {"suspended": billing_lifecycle.suspend_overdue()}

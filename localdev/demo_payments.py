@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
     from localdev.fake_payments import FakeMercadoPago, FakeStripe
 
-__all__ = ["DemoPayments", "connect_demo_accounts", "demo_link", "pay_lines", "start_fakes"]
+__all__ = [
+    "DemoPayments",
+    "connect_billing_accounts",
+    "connect_demo_accounts",
+    "demo_link",
+    "pay_lines",
+    "start_fakes",
+    "subscribe_lines",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,45 @@ def connect_demo_accounts(
             mercadopago.set_secret(token, secret)
             body = ConnectIntegrationRequest(credentials={"accessToken": token, "webhookSecret": secret})
             integrations.connect_integration(admin, Provider.MERCADOPAGO, body)
+
+
+def connect_billing_accounts(stripe: FakeStripe | None, mercadopago: FakeMercadoPago | None, hooks_url: str) -> None:
+    """BTRIX's own billing accounts on the fakes (``stripe-billing``, ``mercadopago-billing`` in the local Secrets
+    Manager, as an operator sets them), their webhooks at ``/hooks/<provider>?scope=billing``."""
+    import json
+
+    from chalicelib.core import aws, secrets
+    from chalicelib.core.resources import MERCADOPAGO_BILLING_CREDENTIALS, STRIPE_BILLING_CREDENTIALS, secret_name
+
+    values: dict[str, dict[str, str]] = {}
+    if stripe is not None:
+        key = "sk_test_btrixbilling0001"
+        secret = stripe.add_endpoint(key, f"{hooks_url}/stripe?scope=billing")
+        values[secret_name(STRIPE_BILLING_CREDENTIALS)] = {"secretKey": key, "webhookSecret": secret}
+    if mercadopago is not None:
+        token, secret = "TEST-btrix-billing-0001", "btrix-billing-notification-secret"
+        mercadopago.set_secret(token, secret)
+        mercadopago.set_notification_url(token, f"{hooks_url}/mercadopago?scope=billing")
+        values[secret_name(MERCADOPAGO_BILLING_CREDENTIALS)] = {"accessToken": token, "webhookSecret": secret}
+    client = aws.secrets_manager()
+    for name, value in values.items():
+        try:
+            client.create_secret(Name=name, SecretString=json.dumps(value))
+        except client.exceptions.ResourceExistsException:
+            client.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+    secrets.reset_secrets_cache()
+
+
+def subscribe_lines(api: str, stripe: str) -> list[str]:
+    """Shell lines (after the ADMIN's login lines) that subscribe the tenant to Empresa and pay at the fake Stripe."""
+    body = '{"planId": "empresa", "cycle": "monthly", "provider": "stripe"}'
+    return [
+        f'url=$(curl -s -X POST {api}/billing/subscription -H "Authorization: Bearer $token" \\',
+        f"      -H 'Content-Type: application/json' -d '{body}' \\",
+        "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"checkoutUrl\"])')",
+        'curl -s -o /dev/null -w "paid at the fake Stripe: HTTP %{http_code}\\n" -X POST "$url"',
+        f'curl -s {api}/billing -H "Authorization: Bearer $token"',
+    ]
 
 
 def demo_link(admin: Principal, tenant_name: str) -> DemoPayments | None:

@@ -41,7 +41,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
@@ -306,6 +306,10 @@ class _StripeAccount:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class FakeStripe(_PaymentFake):
@@ -419,6 +423,17 @@ class FakeStripe(_PaymentFake):
         total, currency = 0, None
         for i, item in enumerate(items):
             price = item.get("price_data") or {}
+            if item.get("price"):
+                known = account.prices.get(str(item["price"]))
+                if known is None:
+                    return _stripe_error(400, f"No such price: '{item['price']}'", f"line_items[{i}][price]")
+                if (form["mode"] == "subscription") != bool(known.get("recurring")):
+                    return _stripe_error(400, "Subscription mode needs recurring prices", f"line_items[{i}][price]")
+                price = {
+                    "unit_amount": known["unit_amount"],
+                    "currency": known["currency"],
+                    "product_data": {"name": "p"},
+                }
             try:
                 unit, quantity = int(price["unit_amount"]), int(item.get("quantity") or 0)
             except (KeyError, ValueError):
@@ -453,6 +468,10 @@ class FakeStripe(_PaymentFake):
             "client_reference_id": form.get("client_reference_id"),
             "metadata": dict(form.get("metadata") or {}),
             "payment_intent_data": dict(form.get("payment_intent_data") or {}),
+            "subscription_data": dict(form.get("subscription_data") or {}),
+            "line_items": items,
+            "subscription": None,
+            "customer": None,
             "expires_at": expires_at,
             "created": now,
             "locale": locale,
@@ -468,7 +487,8 @@ class FakeStripe(_PaymentFake):
 
     @staticmethod
     def _shown_session(session: dict[str, Any]) -> dict[str, Any]:
-        shown = {k: v for k, v in session.items() if k != "payment_intent_data"}
+        hidden = ("payment_intent_data", "subscription_data", "line_items")
+        shown = {k: v for k, v in session.items() if k not in hidden}
         if session["status"] == "open" and session["expires_at"] < time.time():
             shown["status"] = "expired"
         return shown
@@ -503,6 +523,10 @@ class FakeStripe(_PaymentFake):
                     intent["status"] = "requires_payment_method"
                     event = "checkout.session.async_payment_failed"
                 hooks = self._event(account, event, self._shown_session(session))
+            elif session["mode"] == "subscription":
+                if state != "open":
+                    return _stripe_error(400, f"This Checkout Session is {state}: it cannot be paid.")
+                hooks = self._start_subscription(account, session)
             else:
                 if state != "open":
                     return _stripe_error(400, f"This Checkout Session is {state}: it cannot be paid.")
@@ -585,6 +609,16 @@ class FakeStripe(_PaymentFake):
             return self._pay(parts[1], json.loads(body or b"{}")), False
         if parts[0] == "_refund" and len(parts) == 2 and method == "POST":
             return self._dashboard_refund(parts[1], json.loads(body or b"{}")), False
+        if parts[0] in ("_renew", "_settle", "_cancel") and len(parts) == 2 and method == "POST":
+            options = json.loads(body or b"{}")
+            if parts[0] == "_cancel":
+                return self._cancel(parts[1]), False
+            return (self._renew if parts[0] == "_renew" else self._settle)(parts[1], options), False
+        if parts[0] == "p" and len(parts) == 3:
+            return (
+                200,
+                _Html("<!doctype html><title>Customer portal (fake)</title><p>Stripe customer portal</p>"),
+            ), False
         if parts[0] != "v1":
             return _stripe_error(404, f"Unrecognized request URL ({method}: {path})."), True
         scheme, _, key = headers.get("authorization", "").partition(" ")
@@ -610,6 +644,21 @@ class FakeStripe(_PaymentFake):
                     return (200, self._shown_session(session)), True
                 if method == "POST" and len(parts) == 5 and parts[4] == "expire":
                     return self._expire(account, session), True
+            if resource == "prices" and method == "GET":
+                return self._list_prices(account, query), True
+            if resource == "prices" and method == "POST":
+                return self._replayed(key, idempotency, fingerprint, lambda: self._create_price(account, form)), True
+            if resource.startswith("subscriptions/") and len(parts) == 3:
+                subscription = account.subscriptions.get(parts[2])
+                if subscription is None:
+                    return _stripe_error(404, f"No such subscription: '{parts[2]}'", "id"), True
+                if method == "GET":
+                    return (200, subscription), True
+                return self._replayed(
+                    key, idempotency, fingerprint, lambda: self._update_subscription(account, subscription, form)
+                ), True
+            if method == "POST" and resource == "billing_portal/sessions":
+                return self._portal_session(account, form), True
             if method == "GET" and resource.startswith("payment_intents/") and len(parts) == 3:
                 intent = account.intents.get(parts[2])
                 if intent is None:
@@ -635,6 +684,231 @@ class FakeStripe(_PaymentFake):
         if reply[0] != 200:
             return reply
         return 200, {"refund": reply[1], "webhooks": self._queue(hooks, int(options.get("duplicates") or 1))}
+
+    # --- subscriptions (Stripe Billing) ----------------------------------------------------------------------
+
+    def renew(self, subscription_id: str, outcome: str = "paid", duplicates: int = 1) -> dict[str, Any]:
+        """The next period of a subscription begins: its invoice is paid, or (``failed``) declined, which makes the
+        subscription ``past_due`` (Stripe's Smart Retries then try the invoice again: ``settle``)."""
+        status, answer = self._renew(subscription_id, {"outcome": outcome, "duplicates": duplicates})
+        if status != 200:
+            raise ValueError(answer)
+        return dict(answer)
+
+    def settle(self, invoice_id: str, outcome: str = "paid", duplicates: int = 1) -> dict[str, Any]:
+        """A retry of an open invoice (the card was updated, or Stripe's retry): paid, or failed again."""
+        status, answer = self._settle(invoice_id, {"outcome": outcome, "duplicates": duplicates})
+        if status != 200:
+            raise ValueError(answer)
+        return dict(answer)
+
+    def cancel(self, subscription_id: str) -> dict[str, Any]:
+        """The subscription ends (cancelled in the portal, or after the last failed retry)."""
+        status, answer = self._cancel(subscription_id)
+        if status != 200:
+            raise ValueError(answer)
+        return dict(answer)
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        """A subscription as the fake holds it."""
+        with self._lock:
+            found: dict[str, Any] = json.loads(json.dumps(self._find("subscriptions", subscription_id)[1]))
+            return found
+
+    def _create_price(self, account: _StripeAccount, form: dict[str, Any]) -> Reply:
+        try:
+            unit = int(form["unit_amount"])
+        except (KeyError, ValueError):
+            return _stripe_error(400, "Missing required param: unit_amount.", "unit_amount")
+        if not form.get("currency"):
+            return _stripe_error(400, "Missing required param: currency.", "currency")
+        lookup = form.get("lookup_key")
+        if lookup and any(p.get("lookup_key") == lookup for p in account.prices.values()):
+            return _stripe_error(400, f"A price (`{lookup}`) already uses that lookup key.", "lookup_key")
+        recurring = form.get("recurring") or None
+        if recurring is not None and recurring.get("interval") not in ("day", "week", "month", "year"):
+            return _stripe_error(400, "Invalid recurring[interval]", "recurring[interval]")
+        price = {
+            "id": "price_" + secrets.token_hex(12),
+            "object": "price",
+            "active": True,
+            "unit_amount": unit,
+            "currency": str(form["currency"]).lower(),
+            "recurring": recurring,
+            "lookup_key": lookup,
+            "product": "prod_" + secrets.token_hex(8),
+            "nickname": (form.get("product_data") or {}).get("name"),
+        }
+        account.prices[str(price["id"])] = price
+        return 200, price
+
+    def _list_prices(self, account: _StripeAccount, query: dict[str, str]) -> Reply:
+        wanted = {v for k, v in query.items() if k.startswith("lookup_keys")}
+        found = [p for p in account.prices.values() if not wanted or p.get("lookup_key") in wanted]
+        return 200, {"object": "list", "url": "/v1/prices", "has_more": False, "data": found}
+
+    def _period(self, subscription: dict[str, Any]) -> tuple[int, int]:
+        item = subscription["items"]["data"][0]
+        interval = (item["price"].get("recurring") or {}).get("interval", "month")
+        start = int(item["current_period_end"]) if item.get("current_period_end") else int(time.time())
+        return start, start + (365 if interval == "year" else 30) * 86400
+
+    def _invoice(
+        self, account: _StripeAccount, subscription: dict[str, Any], amount: int, start: int, end: int, reason: str
+    ) -> dict[str, Any]:
+        invoice_id = "in_" + secrets.token_hex(12)
+        invoice = {
+            "id": invoice_id,
+            "object": "invoice",
+            "customer": subscription["customer"],
+            "currency": subscription["items"]["data"][0]["price"]["currency"],
+            "amount_due": amount,
+            "amount_paid": 0,
+            "status": "open",
+            "billing_reason": reason,
+            "attempt_count": 0,
+            "status_transitions": {"paid_at": None, "finalized_at": int(time.time())},
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {
+                    "subscription": subscription["id"],
+                    "metadata": dict(subscription["metadata"]),
+                },
+            },
+            "lines": {"object": "list", "data": [{"amount": amount, "period": {"start": start, "end": end}}]},
+            "created": int(time.time()),
+        }
+        account.invoices[invoice_id] = invoice
+        return invoice
+
+    def _charge_invoice(self, account: _StripeAccount, invoice: dict[str, Any], outcome: str) -> list[_Webhook]:
+        subscription = account.subscriptions[invoice["parent"]["subscription_details"]["subscription"]]
+        invoice["attempt_count"] += 1
+        hooks: list[_Webhook] = []
+        if outcome == "paid":
+            invoice.update(status="paid", amount_paid=invoice["amount_due"])
+            invoice["status_transitions"]["paid_at"] = int(time.time())
+            was = subscription["status"]
+            subscription["status"] = "active"
+            hooks += self._event(account, "invoice.paid", invoice)
+            if was != "active":
+                hooks += self._event(account, "customer.subscription.updated", subscription)
+        else:
+            subscription["status"] = "past_due"
+            hooks += self._event(account, "invoice.payment_failed", invoice)
+            hooks += self._event(account, "customer.subscription.updated", subscription)
+        return hooks
+
+    def _start_subscription(self, account: _StripeAccount, session: dict[str, Any]) -> list[_Webhook]:
+        customer_id = "cus_" + secrets.token_hex(7)
+        account.customers[customer_id] = {"id": customer_id, "object": "customer", "email": session["customer_email"]}
+        item = session["line_items"][0]
+        price = account.prices[str(item["price"])]
+        now = int(time.time())
+        subscription_id = "sub_" + secrets.token_hex(12)
+        subscription: dict[str, Any] = {
+            "id": subscription_id,
+            "object": "subscription",
+            "customer": customer_id,
+            "status": "incomplete",
+            "metadata": dict(session["subscription_data"].get("metadata") or {}),
+            "items": {"object": "list", "data": [{"id": "si_" + secrets.token_hex(7), "price": dict(price)}]},
+            "cancel_at_period_end": False,
+            "created": now,
+        }
+        account.subscriptions[subscription_id] = subscription
+        start, end = self._period(subscription)
+        subscription["items"]["data"][0].update(current_period_start=start, current_period_end=end)
+        session.update(status="complete", payment_status="paid", subscription=subscription_id, customer=customer_id)
+        hooks = self._event(account, "checkout.session.completed", self._shown_session(session))
+        invoice = self._invoice(account, subscription, int(price["unit_amount"]), start, end, "subscription_create")
+        subscription["status"] = "active"
+        hooks += self._event(account, "customer.subscription.created", subscription)
+        invoice.update(status="paid", amount_paid=invoice["amount_due"])
+        invoice["status_transitions"]["paid_at"] = now
+        invoice["attempt_count"] = 1
+        return hooks + self._event(account, "invoice.paid", invoice)
+
+    def _renew(self, subscription_id: str, options: dict[str, Any]) -> Reply:
+        try:
+            account, subscription = self._find("subscriptions", subscription_id)
+        except KeyError:
+            return _stripe_error(404, f"No such subscription: '{subscription_id}'")
+        with self._lock:
+            if subscription["status"] == "canceled":
+                return _stripe_error(400, "This subscription is canceled")
+            start, end = self._period(subscription)
+            item = subscription["items"]["data"][0]
+            item.update(current_period_start=start, current_period_end=end)
+            amount = int(item["price"]["unit_amount"])
+            invoice = self._invoice(account, subscription, amount, start, end, "subscription_cycle")
+            hooks = self._charge_invoice(account, invoice, str(options.get("outcome") or "paid"))
+        sent = self._queue(hooks, int(options.get("duplicates") or 1))
+        return 200, {"invoice": invoice, "subscription": subscription, "webhooks": sent}
+
+    def _settle(self, invoice_id: str, options: dict[str, Any]) -> Reply:
+        try:
+            account, invoice = self._find("invoices", invoice_id)
+        except KeyError:
+            return _stripe_error(404, f"No such invoice: '{invoice_id}'")
+        with self._lock:
+            if invoice["status"] != "open":
+                return _stripe_error(400, f"Invoice is {invoice['status']}: nothing to pay")
+            hooks = self._charge_invoice(account, invoice, str(options.get("outcome") or "paid"))
+        return 200, {"invoice": invoice, "webhooks": self._queue(hooks, int(options.get("duplicates") or 1))}
+
+    def _cancel(self, subscription_id: str) -> Reply:
+        try:
+            account, subscription = self._find("subscriptions", subscription_id)
+        except KeyError:
+            return _stripe_error(404, f"No such subscription: '{subscription_id}'")
+        with self._lock:
+            subscription["status"] = "canceled"
+            hooks = self._event(account, "customer.subscription.deleted", subscription)
+        return 200, {"subscription": subscription, "webhooks": self._queue(hooks)}
+
+    def _update_subscription(
+        self, account: _StripeAccount, subscription: dict[str, Any], form: dict[str, Any]
+    ) -> Reply:
+        items = form.get("items") or {}
+        items = list(items.values()) if isinstance(items, dict) else items
+        hooks: list[_Webhook] = []
+        if items:
+            wanted = items[0]
+            current = subscription["items"]["data"][0]
+            if wanted.get("id") != current["id"]:
+                return _stripe_error(400, f"No such subscription item: '{wanted.get('id')}'", "items[0][id]")
+            price = account.prices.get(str(wanted.get("price") or ""))
+            if price is None:
+                return _stripe_error(400, f"No such price: '{wanted.get('price')}'", "items[0][price]")
+            old = int(current["price"]["unit_amount"])
+            current["price"] = dict(price)
+            if form.get("proration_behavior") == "always_invoice" and int(price["unit_amount"]) > old:
+                now = int(time.time())
+                difference = int(price["unit_amount"]) - old
+                invoice = self._invoice(
+                    account, subscription, difference, now, int(current["current_period_end"]), "subscription_update"
+                )
+                hooks += self._charge_invoice(account, invoice, "paid")
+        if form.get("metadata"):
+            subscription["metadata"].update(form["metadata"])
+        hooks += self._event(account, "customer.subscription.updated", subscription)
+        self._queue(hooks, wait=False)
+        return 200, subscription
+
+    def _portal_session(self, account: _StripeAccount, form: dict[str, Any]) -> Reply:
+        customer = str(form.get("customer") or "")
+        if customer not in account.customers:
+            return _stripe_error(400, f"No such customer: '{customer}'", "customer")
+        session_id = "bps_" + secrets.token_hex(12)
+        url = f"{self.url}/p/session/{session_id}"
+        return 200, {
+            "id": session_id,
+            "object": "billing_portal.session",
+            "customer": customer,
+            "url": url,
+            "return_url": form.get("return_url"),
+        }
 
     def _checkout_page(self, method: str, session_id: str) -> Reply:
         try:
@@ -675,6 +949,10 @@ class _MercadoPagoAccount:
     secret: str = DEFAULT_MERCADOPAGO_SECRET
     preferences: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The application's webhook URL (set in MercadoPago's panel): where subscription notifications go.
+    notification_url: str | None = None
+    preapprovals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    authorized_payments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class FakeMercadoPago(_PaymentFake):
@@ -697,6 +975,10 @@ class FakeMercadoPago(_PaymentFake):
     def set_secret(self, access_token: str, webhook_secret: str) -> None:
         """The secret the account of ``access_token`` signs its notifications with."""
         self._account(access_token).secret = webhook_secret
+
+    def set_notification_url(self, access_token: str, url: str) -> None:
+        """The application's webhook URL (MercadoPago's panel): where its subscription notifications go."""
+        self._account(access_token).notification_url = url
 
     def pay(self, preference_id: str, **options: Any) -> dict[str, Any]:
         """Pay a preference as a customer would (see ``_pay`` in the module docstring)."""
@@ -742,21 +1024,23 @@ class FakeMercadoPago(_PaymentFake):
 
     def _notify(self, account: _MercadoPagoAccount, payment: dict[str, Any], action: str) -> list[_Webhook]:
         url = payment.get("notification_url")
-        if not url:
-            return []
-        data_id = str(payment["id"])
+        return self._notification(account, str(url), "payment", str(payment["id"]), action) if url else []
+
+    def _notification(
+        self, account: _MercadoPagoAccount, url: str, topic: str, data_id: str, action: str
+    ) -> list[_Webhook]:
         notification = {
             "id": next(self._notification_ids),
             "live_mode": False,
-            "type": "payment",
+            "type": topic,
             "date_created": _mp_now(),
             "user_id": account.user_id,
             "api_version": "v1",
             "action": action,
             "data": {"id": data_id},
         }
-        separator = "&" if "?" in str(url) else "?"
-        target = f"{url}{separator}{urlencode({'data.id': data_id, 'type': 'payment'})}"
+        separator = "&" if "?" in url else "?"
+        target = f"{url}{separator}{urlencode({'data.id': data_id, 'type': topic})}"
         body = json.dumps(notification).encode()
         secret = account.secret
 
@@ -888,13 +1172,21 @@ class FakeMercadoPago(_PaymentFake):
         if path == "/checkout/v1/redirect":
             return self._checkout_page(method, query.get("pref_id") or ""), False
         if parts[0] == "_pay" and len(parts) == 2 and method == "POST":
+            if self._find_preapproval(parts[1]) is not None:
+                return self._authorize(parts[1], json.loads(body or b"{}")), False
             return self._pay(parts[1], json.loads(body or b"{}")), False
         if parts[0] == "_refund" and len(parts) == 2 and method == "POST":
             return self._dashboard_refund(parts[1], json.loads(body or b"{}")), False
         if path == "/_accounts" and method == "POST":
             given = json.loads(body or b"{}")
             self.set_secret(str(given["accessToken"]), str(given["webhookSecret"]))
+            if given.get("notificationUrl"):
+                self._account(str(given["accessToken"])).notification_url = str(given["notificationUrl"])
             return (200, {"ok": True}), False
+        if path == "/subscriptions/checkout":
+            return self._preapproval_page(method, query.get("preapproval_id") or ""), False
+        if parts[0] == "_charge" and len(parts) == 2 and method == "POST":
+            return self._charge(parts[1], json.loads(body or b"{}")), False
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme != "Bearer" or not token.startswith(("APP_USR-", "TEST-")) or not self._key_accepted(token):
             return _mp_error(401, "invalid access token", "unauthorized"), True
@@ -922,6 +1214,22 @@ class FakeMercadoPago(_PaymentFake):
                 if method == "PUT":
                     preference.update({k: v for k, v in sent.items() if k not in ("id", "init_point", "collector_id")})
                 return (200, preference), True
+            if method == "POST" and path == "/preapproval":
+                return self._replayed(
+                    token, idempotency, fingerprint, lambda: self._create_preapproval(account, sent)
+                ), True
+            if parts[0] == "preapproval" and len(parts) == 2:
+                preapproval = account.preapprovals.get(parts[1])
+                if preapproval is None:
+                    return _mp_error(404, "preapproval not found", "not_found"), True
+                if method == "PUT":
+                    self._update_preapproval(preapproval, sent)
+                return (200, preapproval), True
+            if parts[0] == "authorized_payments" and len(parts) == 2 and method == "GET":
+                authorized = account.authorized_payments.get(parts[1])
+                if authorized is None:
+                    return _mp_error(404, "authorized payment not found", "not_found"), True
+                return (200, authorized), True
             if parts[:2] == ["v1", "payments"] and len(parts) == 3 and method == "GET":
                 payment = account.payments.get(parts[2])
                 if payment is None:
@@ -948,6 +1256,156 @@ class FakeMercadoPago(_PaymentFake):
         if reply[0] >= 300:
             return reply
         return 201, {"refund": reply[1], "webhooks": self._queue(hooks, int(options.get("duplicates") or 1))}
+
+    # --- subscriptions (preapproval) -----------------------------------------------------------------------
+
+    def authorize(self, preapproval_id: str, **options: Any) -> dict[str, Any]:
+        """The payer authorizes a preapproval at its ``init_point`` (its first charge is made at once)."""
+        status, answer = self._authorize(preapproval_id, options)
+        if status >= 300:
+            raise ValueError(answer)
+        return dict(answer)
+
+    def charge(self, preapproval_id: str, status: str = "approved", **options: Any) -> dict[str, Any]:
+        """The next charge of an authorized preapproval (a renewal, or MercadoPago's retry): ``approved`` or
+        ``rejected``."""
+        code, answer = self._charge(preapproval_id, {"status": status, **options})
+        if code >= 300:
+            raise ValueError(answer)
+        return dict(answer)
+
+    def preapproval(self, preapproval_id: str) -> dict[str, Any]:
+        """A preapproval as the fake holds it."""
+        found = self._find_preapproval(preapproval_id)
+        if found is None:
+            raise KeyError(preapproval_id)
+        shown: dict[str, Any] = json.loads(json.dumps(found[1], default=_json_number))
+        return shown
+
+    def _find_preapproval(self, preapproval_id: str) -> tuple[_MercadoPagoAccount, dict[str, Any]] | None:
+        with self._lock:
+            for account in self.accounts.values():
+                if preapproval_id in account.preapprovals:
+                    return account, account.preapprovals[preapproval_id]
+        return None
+
+    def _create_preapproval(self, account: _MercadoPagoAccount, sent: dict[str, Any]) -> Reply:
+        recurring = sent.get("auto_recurring") or {}
+        amount = recurring.get("transaction_amount")
+        if not isinstance(amount, Decimal | int) or amount <= 0 or not recurring.get("currency_id"):
+            return _mp_error(400, "auto_recurring.transaction_amount and currency_id are required")
+        if recurring.get("frequency_type") not in ("days", "months") or int(recurring.get("frequency") or 0) < 1:
+            return _mp_error(400, "auto_recurring.frequency and frequency_type (days|months) are required")
+        if not sent.get("back_url") or not sent.get("payer_email") or not sent.get("reason"):
+            return _mp_error(400, "reason, payer_email and back_url are required")
+        preapproval_id = secrets.token_hex(16)
+        preapproval = {
+            "id": preapproval_id,
+            "payer_id": None,
+            "payer_email": sent["payer_email"],
+            "back_url": sent["back_url"],
+            "collector_id": account.user_id,
+            "application_id": account.user_id,
+            "status": "pending",
+            "reason": sent["reason"],
+            "external_reference": sent.get("external_reference"),
+            "date_created": _mp_now(),
+            "last_modified": _mp_now(),
+            "init_point": f"{self.url}/subscriptions/checkout?preapproval_id={preapproval_id}",
+            "auto_recurring": dict(recurring),
+            "next_payment_date": None,
+        }
+        with self._lock:
+            account.preapprovals[preapproval_id] = preapproval
+        return 201, preapproval
+
+    def _update_preapproval(self, preapproval: dict[str, Any], sent: dict[str, Any]) -> None:
+        if isinstance(sent.get("auto_recurring"), dict):
+            preapproval["auto_recurring"].update(sent["auto_recurring"])
+        if sent.get("status") in ("paused", "cancelled", "authorized"):
+            preapproval["status"] = sent["status"]
+        preapproval["last_modified"] = _mp_now()
+
+    def _topic(self, account: _MercadoPagoAccount, topic: str, data_id: str, action: str) -> list[_Webhook]:
+        url = account.notification_url
+        return self._notification(account, url, topic, data_id, action) if url else []
+
+    def _next_date(self, preapproval: dict[str, Any]) -> str:
+        months = int(preapproval["auto_recurring"].get("frequency") or 1)
+        return (datetime.now(UTC) + timedelta(days=30 * months)).astimezone().isoformat(timespec="milliseconds")
+
+    def _new_charge(self, account: _MercadoPagoAccount, preapproval: dict[str, Any], status: str) -> dict[str, Any]:
+        authorized_id = str(next(self._ids))
+        authorized = {
+            "id": int(authorized_id),
+            "preapproval_id": preapproval["id"],
+            "type": "scheduled",
+            "status": "processed" if status == "approved" else "recycling",
+            "date_created": _mp_now(),
+            "last_modified": _mp_now(),
+            "transaction_amount": preapproval["auto_recurring"]["transaction_amount"],
+            "currency_id": preapproval["auto_recurring"]["currency_id"],
+            "reason": preapproval["reason"],
+            "external_reference": preapproval.get("external_reference"),
+            "payment": {
+                "id": next(self._ids),
+                "status": status,
+                "status_detail": "accredited" if status == "approved" else "cc_rejected_insufficient_amount",
+            },
+            "debit_date": _mp_now(),
+        }
+        account.authorized_payments[authorized_id] = authorized
+        return authorized
+
+    def _authorize(self, preapproval_id: str, options: dict[str, Any]) -> Reply:
+        found = self._find_preapproval(preapproval_id)
+        if found is None:
+            return _mp_error(404, "preapproval not found", "not_found")
+        account, preapproval = found
+        with self._lock:
+            if preapproval["status"] != "pending":
+                return _mp_error(400, f"the preapproval is {preapproval['status']}")
+            preapproval.update(
+                status="authorized", payer_id=account.user_id + 7, next_payment_date=self._next_date(preapproval)
+            )
+            authorized = self._new_charge(account, preapproval, "approved")
+        hooks = self._topic(account, "subscription_preapproval", preapproval_id, "updated")
+        hooks += self._topic(account, "subscription_authorized_payment", str(authorized["id"]), "created")
+        if options.get("reverse"):
+            hooks.reverse()
+        sent = self._queue(hooks, int(options.get("duplicates") or 1))
+        return 201, {"preapproval": preapproval, "authorizedPayment": authorized, "webhooks": sent}
+
+    def _charge(self, preapproval_id: str, options: dict[str, Any]) -> Reply:
+        found = self._find_preapproval(preapproval_id)
+        if found is None:
+            return _mp_error(404, "preapproval not found", "not_found")
+        account, preapproval = found
+        status = str(options.get("status") or "approved")
+        with self._lock:
+            if preapproval["status"] not in ("authorized", "paused"):
+                return _mp_error(400, f"the preapproval is {preapproval['status']}")
+            authorized = self._new_charge(account, preapproval, status)
+            if status == "approved":
+                preapproval["next_payment_date"] = self._next_date(preapproval)
+        hooks = self._topic(account, "subscription_authorized_payment", str(authorized["id"]), "created")
+        sent = self._queue(hooks, int(options.get("duplicates") or 1))
+        return 201, {"authorizedPayment": authorized, "webhooks": sent}
+
+    def _preapproval_page(self, method: str, preapproval_id: str) -> Reply:
+        found = self._find_preapproval(preapproval_id)
+        if found is None:
+            return 404, _Html("<!doctype html><p>No such subscription</p>")
+        if method == "POST":
+            code, answer = self._authorize(preapproval_id, {})
+            if code >= 300:
+                return code, _Html(f"<!doctype html><p id='error'>{answer['message']}</p>")
+        preapproval = found[1]
+        recurring = preapproval["auto_recurring"]
+        amount = f"{Decimal(str(recurring['transaction_amount'])):.2f} {recurring['currency_id']}"
+        state = "open" if preapproval["status"] == "pending" else preapproval["status"]
+        action = f"/subscriptions/checkout?preapproval_id={preapproval_id}"
+        return 200, _checkout_page("Mercado Pago assinatura (fake)", amount, action, state)
 
     def _checkout_page(self, method: str, preference_id: str) -> Reply:
         try:

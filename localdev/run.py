@@ -219,6 +219,7 @@ def _connect_demo_payments(
     from localdev.seed import DEMO_TENANTS, demo_admin
 
     try:
+        demo_payments.connect_billing_accounts(stripe, mercadopago, hooks_url)
         demo_payments.connect_demo_accounts([demo_admin(t) for t in DEMO_TENANTS], stripe, mercadopago, hooks_url)
         return demo_payments.demo_link(demo_admin(DEMO_TENANTS[0]), DEMO_TENANTS[0].name)
     except (AppError, httpx.HTTPError) as exc:
@@ -395,6 +396,30 @@ def _payments(run: Running) -> list[str]:
         "",
         f"  in BTRIX:    GET {run.api}/payments and GET {run.api}/orders?status=PAID",
         f"  at the fake: curl -s {stripe}/_received   (the checkout, webhooks sent: GET {stripe}/_webhooks)",
+    ]
+
+
+@banner_section
+def _billing(run: Running) -> list[str]:
+    stripe = run.fakes.get("stripe")
+    if run.payments is None or stripe is None:
+        return []
+    from localdev.demo_payments import subscribe_lines
+
+    admin = run.admin()
+    return [
+        "",
+        f"Billing: {admin.tenant} starts on the Lojista plan. Paste these lines to subscribe it to Empresa and pay at",
+        "the fake Stripe (its signed invoice.paid moves the plan at once; GET /billing shows the invoice):",
+        "",
+        *[f"    {line}" for line in run.login_lines(admin.email)],
+        *[f"    {line}" for line in subscribe_lines(run.api, stripe)],
+        "",
+        f"  a failed renewal: curl -s -X POST {stripe}/_renew/<subscription.providerSubscriptionId> "
+        '-d \'{"outcome": "failed"}\'',
+        "    (past due, the ADMINs are emailed; after BTRIX_BILLING_GRACE_DAYS the tenant is suspended;",
+        f"     POST {stripe}/_settle/<invoice providerId> pays it and reactivates the tenant)",
+        "  the operator: GET /platform/subscriptions?status=past_due, GET /platform/billing/events",
     ]
 
 

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # <app_base_url>/pay), and the mercadopago webhook function's URL that preferences name for notifications.
     payment_link_base_url: str = ""
     mercadopago_notification_url: str = ""
+    # BTRIX's subscription billing (chalicelib/billing): after a failed charge the tenant keeps working this many
+    # days (the providers retry meanwhile), then it is suspended until a payment arrives; where the providers send
+    # the ADMIN back after the checkout or the customer portal (empty: <app_base_url>/billing).
+    billing_grace_days: int = Field(default=7, ge=0, le=60)
+    billing_return_url: str = ""
     # Inbound email arrives for <tenantId>@<this domain> (functions/email.py); empty: any domain.
     inbound_email_domain: str = ""
     password_min_length: int = Field(default=10, ge=8)

@@ -21,6 +21,7 @@ __all__ = [
     "INBOUND_EMAIL_SECRET",
     "JWT_SIGNING_KEYS",
     "LOOKUP_HASH_KEY",
+    "MERCADOPAGO_BILLING_CREDENTIALS",
     "MERCADOPAGO_WEBHOOK_SECRET",
     "META_APP_SECRET",
     "META_VERIFY_TOKEN",
@@ -30,6 +31,7 @@ __all__ = [
     "RULES",
     "SECRETS",
     "SMTP_CREDENTIALS",
+    "STRIPE_BILLING_CREDENTIALS",
     "STRIPE_WEBHOOK_SECRET",
     "TWILIO_CREDENTIALS",
     "WEBHOOK_SECRETS",
@@ -183,6 +185,16 @@ MERCADOPAGO_WEBHOOK_SECRET = SecretDef("mercadopago-webhook-secret", "Secret sig
 INBOUND_EMAIL_SECRET = SecretDef(
     "inbound-email-secret", "Standard Webhooks secret (whsec_...) of the relay that posts inbound email"
 )
+# BTRIX's own accounts that bill the tenants for their plans (chalicelib/billing): operator-set like the provider
+# apps above, never a tenant's integration. Their webhook endpoints are the stripe / mercadopago functions' URLs
+# with ``?scope=billing``, verified with the ``webhookSecret`` here.
+STRIPE_BILLING_CREDENTIALS = SecretDef(
+    "stripe-billing", 'Stripe account that bills BTRIX plans: {"secretKey", "webhookSecret"} (?scope=billing)'
+)
+MERCADOPAGO_BILLING_CREDENTIALS = SecretDef(
+    "mercadopago-billing",
+    'MercadoPago application that bills BTRIX plans: {"accessToken", "webhookSecret"} (?scope=billing)',
+)
 WEBHOOK_SECRETS: tuple[SecretDef, ...] = (
     META_APP_SECRET,
     META_VERIFY_TOKEN,
@@ -202,6 +214,8 @@ SECRETS: tuple[SecretDef, ...] = (
     OAUTH_STATE_KEY,
     SMTP_CREDENTIALS,
     WEB_PUSH_KEY,
+    STRIPE_BILLING_CREDENTIALS,
+    MERCADOPAGO_BILLING_CREDENTIALS,
 )
 
 

@@ -5,6 +5,7 @@ MercadoPago adds ``data.id`` and ``type``). That parameter is not signed: the no
 secret of that tenant's own MercadoPago application (its integration's ``webhookSecret``; BTRIX's when it has
 none), and the consumer fetches the payment (as MercadoPago asks: the notification only says something changed)
 and checks that its ``external_reference`` names the same tenant before acting. Recorded once per notification.
+Notifications of BTRIX's own billing application arrive with ``?scope=billing`` (``inbound.billing``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
-from chalicelib.core.resources import MERCADOPAGO_WEBHOOK_SECRET, QueueKind
+from chalicelib.core.resources import MERCADOPAGO_BILLING_CREDENTIALS, MERCADOPAGO_WEBHOOK_SECRET, QueueKind
+from chalicelib.inbound import billing
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_mercadopago
@@ -40,10 +42,16 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     """Verify the signed manifest, route by the URL's tenant, record once, enqueue to integrations."""
     data_id = request.query.get("data.id")
     request_id = request.header("x-request-id")
-    tenant_id = tenant_id_or_none(request.query.get("tenant"))
-    secret = signing_secret(tenant_id, Provider.MERCADOPAGO, MERCADOPAGO_WEBHOOK_SECRET)
+    scoped = billing.is_billing(request.query)
+    tenant_id = billing.PLATFORM_TENANT_ID if scoped else tenant_id_or_none(request.query.get("tenant"))
+    secret = (
+        billing.webhook_secret(MERCADOPAGO_BILLING_CREDENTIALS)
+        if scoped
+        else signing_secret(tenant_id, Provider.MERCADOPAGO, MERCADOPAGO_WEBHOOK_SECRET)
+    )
     signed_at = verify_mercadopago(secret, request.header("x-signature"), request_id, data_id)
     payload = _body(request)
+    provider = billing.billing_provider(PROVIDER) if scoped else PROVIDER
     if tenant_id is None:
         logger.info("mercadopago notification without a tenant", extra={"dataId": data_id})
         return accepted({"received": True, "recorded": 0})
@@ -52,12 +60,12 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     key = str(payload.get("id") or f"{topic}:{data_id}:{payload.get('action') or ''}:{signed_at}")
     body = {
         "type": "mercadopago.notification",
-        "provider": PROVIDER,
+        "provider": provider,
         "tenantId": tenant_id,
         "topic": topic,
         "action": payload.get("action"),
         "dataId": data_id,
         "notification": payload,
     }
-    receipt = deliver_once(PROVIDER, Delivery(key=key, queue=QueueKind.INTEGRATIONS, body=body), context)
+    receipt = deliver_once(provider, Delivery(key=key, queue=QueueKind.INTEGRATIONS, body=body), context)
     return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

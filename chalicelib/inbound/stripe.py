@@ -5,6 +5,7 @@ are verified with its integration's ``webhookSecret``), else the one we named wh
 ``metadata.tenantId`` of the event's object (Checkout Sessions, and the PaymentIntent through
 ``payment_intent_data.metadata``), else the Checkout Session's ``client_reference_id``; events of no tenant's own
 account are verified with BTRIX's secret. The event goes to the integrations queue once per event id.
+Events of BTRIX's own billing account arrive with ``?scope=billing`` (``inbound.billing``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from chalicelib.core.errors import MalformedRequest, Unauthorized
 from chalicelib.core.observability import logger
-from chalicelib.core.resources import STRIPE_WEBHOOK_SECRET, QueueKind
+from chalicelib.core.resources import STRIPE_BILLING_CREDENTIALS, STRIPE_WEBHOOK_SECRET, QueueKind
+from chalicelib.inbound import billing
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none
@@ -34,17 +36,9 @@ def tenant_of(event: Mapping[str, Any]) -> str | None:
     return tenant_id_or_none(metadata.get("tenantId")) or tenant_id_or_none(obj.get("client_reference_id"))
 
 
-def handle(request: HookRequest, context: Any) -> HookResponse:
-    """Verify with the SDK, route by the URL's tenant or the metadata, record once per event id, enqueue."""
+def _verified(request: HookRequest, secret: str) -> dict[str, Any]:
     import stripe
 
-    claimed = tenant_id_or_none(request.query.get("tenant"))
-    if claimed is None:
-        try:
-            claimed = tenant_of(json.loads(request.body))
-        except (ValueError, AttributeError):
-            claimed = None  # not JSON (or not an event): the signature check below refuses it
-    secret = signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET)
     try:
         stripe.Webhook.construct_event(
             request.body, request.header("stripe-signature"), secret, tolerance=SIGNATURE_TOLERANCE_S
@@ -57,6 +51,28 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         raise MalformedRequest(detail="the event is not JSON") from exc
     # The SDK checked the signature and the JSON; the plain dict is what the consumer gets.
     payload: dict[str, Any] = json.loads(request.body)
+    return payload
+
+
+def _billing(request: HookRequest, context: Any) -> HookResponse:
+    payload = _verified(request, billing.webhook_secret(STRIPE_BILLING_CREDENTIALS))
+    provider = billing.billing_provider(PROVIDER)
+    body = {"type": "stripe.event", "provider": provider, "tenantId": billing.PLATFORM_TENANT_ID, "event": payload}
+    receipt = deliver_once(provider, Delivery(key=str(payload["id"]), queue=QueueKind.INTEGRATIONS, body=body), context)
+    return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
+
+
+def handle(request: HookRequest, context: Any) -> HookResponse:
+    """Verify with the SDK, route by the URL's tenant or the metadata, record once per event id, enqueue."""
+    if billing.is_billing(request.query):
+        return _billing(request, context)
+    claimed = tenant_id_or_none(request.query.get("tenant"))
+    if claimed is None:
+        try:
+            claimed = tenant_of(json.loads(request.body))
+        except (ValueError, AttributeError):
+            claimed = None  # not JSON (or not an event): the signature check below refuses it
+    payload = _verified(request, signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET))
     tenant_id = claimed or tenant_of(payload)
     if tenant_id is None:
         # Not one of ours (an event of the account that no BTRIX payment link made): nothing to do, no retry.

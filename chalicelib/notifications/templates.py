@@ -395,6 +395,45 @@ _INTEGRATION_DISCONNECTED: Texts = {
     ),
 }
 
+_BILLING: dict[str, Texts] = {
+    "billing.payment_failed": {
+        "pt-BR": (
+            "Pagamento do plano {{ planName }} recusado",
+            "A cobrança de {{ amount }} do seu plano {{ planName }} no BTRIX foi recusada. Tentaremos de novo; atualize o meio de pagamento (Cobrança) até {{ graceUntil }} para a conta não ser suspensa.",
+        ),
+        "en-US": (
+            "Payment for the {{ planName }} plan failed",
+            "The {{ amount }} charge for your BTRIX {{ planName }} plan was declined. It will be retried; update the payment method (Billing) by {{ graceUntil }} or the account will be suspended.",
+        ),
+        "es-ES": (
+            "Pago del plan {{ planName }} rechazado",
+            "El cobro de {{ amount }} de su plan {{ planName }} en BTRIX fue rechazado. Se reintentará; actualice el medio de pago (Facturación) antes del {{ graceUntil }} o la cuenta será suspendida.",
+        ),
+        "da-DK": (
+            "Betaling for {{ planName }}-planen mislykkedes",
+            "Opkrævningen på {{ amount }} for jeres BTRIX {{ planName }}-plan blev afvist. Den forsøges igen; opdater betalingsmetoden (Fakturering) senest {{ graceUntil }}, ellers suspenderes kontoen.",
+        ),
+    },
+    "billing.suspended": {
+        "pt-BR": (
+            "Conta suspensa: plano {{ planName }} sem pagamento",
+            "O período de carência do plano {{ planName }} ({{ amount }}) terminou sem pagamento e a conta foi suspensa. Só a Cobrança continua disponível; um pagamento reativa a conta na hora.",
+        ),
+        "en-US": (
+            "Account suspended: {{ planName }} plan unpaid",
+            "The grace period of the {{ planName }} plan ({{ amount }}) ended unpaid and the account was suspended. Only Billing stays available; a payment reactivates the account at once.",
+        ),
+        "es-ES": (
+            "Cuenta suspendida: plan {{ planName }} impago",
+            "El período de gracia del plan {{ planName }} ({{ amount }}) terminó sin pago y la cuenta fue suspendida. Solo Facturación sigue disponible; un pago reactiva la cuenta al instante.",
+        ),
+        "da-DK": (
+            "Konto suspenderet: {{ planName }}-planen er ikke betalt",
+            "Henstandsperioden for {{ planName }}-planen ({{ amount }}) udløb uden betaling, og kontoen er suspenderet. Kun Fakturering er tilgængelig; en betaling genaktiverer kontoen med det samme.",
+        ),
+    },
+}
+
 # Templates whose messages a customer is waiting for right now: they go out during quiet hours too.
 _URGENT = frozenset(
     {
@@ -470,6 +509,7 @@ def _defaults() -> dict[str, tuple[TemplateVariant, ...]]:
         ({"auth.verification_code": _CODE}, ("whatsapp", "sms")),
         ({"channel.disconnected": _CHANNEL_DISCONNECTED}, ("email",)),
         ({"integration.disconnected": _INTEGRATION_DISCONNECTED}, ("email",)),
+        (_BILLING, ("email",)),
     ]
     for texts_by_key, channels in groups:
         for key, texts in texts_by_key.items():

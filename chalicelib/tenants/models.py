@@ -18,6 +18,7 @@ __all__ = [
     "PLATFORM_TENANT_ID",
     "BusinessType",
     "ChangePlanRequest",
+    "SuspendedBy",
     "Tenant",
     "TenantListQuery",
     "TenantRecord",
@@ -41,6 +42,9 @@ class BusinessType(StrEnum):
 
 
 TenantStatus = Literal["active", "suspended"]
+# Who suspended a tenant: the platform operator, or billing (the grace period after a failed charge ended). A
+# payment lifts only billing's suspension.
+SuspendedBy = Literal["operator", "billing"]
 
 
 class TenantRecord(ApiModel):
@@ -58,6 +62,7 @@ class TenantRecord(ApiModel):
     document_last4: str | None = None
     whatsapp_number: str | None = None
     status: TenantStatus = "active"
+    suspended_by: SuspendedBy | None = None
     plan_id: str
     modules: list[Module]
     user_count: int = 0
@@ -80,6 +85,9 @@ class Tenant(ApiModel):
     document_masked: str | None = Field(default=None, description="Last digits of the CNPJ/tax id")
     whatsapp_number: str | None = None
     status: TenantStatus
+    suspended_by: SuspendedBy | None = Field(
+        default=None, description="While suspended: the platform operator, or billing (a payment reactivates it)"
+    )
     plan_id: str
     modules: list[Module]
     user_count: int

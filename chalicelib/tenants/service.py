@@ -30,6 +30,8 @@ from chalicelib.tenants.models import (
 )
 
 __all__ = [
+    "apply_billing_plan",
+    "apply_billing_status",
     "change_plan",
     "document_fields",
     "find_tenant",
@@ -231,12 +233,48 @@ def _platform_change(principal: Principal, tenant_id: str, changes: dict[str, An
 def set_status(principal: Principal, tenant_id: str, status: TenantStatus) -> Tenant:
     """Suspend or reactivate a tenant (platform operator)."""
     action = "tenant.suspended" if status == "suspended" else "tenant.reactivated"
-    return _platform_change(principal, tenant_id, {"status": status}, action)
+    by = "operator" if status == "suspended" else None
+    return _platform_change(principal, tenant_id, {"status": status, "suspendedBy": by}, action)
+
+
+def _plan_changes(plan_id: str) -> dict[str, Any]:
+    plan = get_plan(plan_id)
+    return {"planId": plan.id, "modules": [m.value for m in plan.modules]}
 
 
 def change_plan(principal: Principal, tenant_id: str, body: ChangePlanRequest) -> Tenant:
     """Move a tenant to another plan; its modules become the plan's (platform operator)."""
-    plan = get_plan(body.plan_id)
-    return _platform_change(
-        principal, tenant_id, {"planId": plan.id, "modules": [m.value for m in plan.modules]}, "tenant.plan_changed"
-    )
+    return _platform_change(principal, tenant_id, _plan_changes(body.plan_id), "tenant.plan_changed")
+
+
+def _billing_record(tenant_id: str) -> TenantRecord:
+    record = store.get_tenant(tenant_id, consistent=True)
+    if record is None:
+        raise NotFound(detail="no such tenant")
+    return record
+
+
+def _billing_change(actor: Principal, record: TenantRecord, changes: dict[str, Any], action: str) -> Tenant | None:
+    # Billing acts on the tenant its event is about with a versioned write of what it read: a concurrent change
+    # makes the write fail (VersionConflict, and the job runs again).
+    stored = record.model_dump(by_alias=True)
+    if all(stored.get(name) == value for name, value in changes.items()):
+        return None
+    return _apply(actor, record, changes, action)
+
+
+def apply_billing_plan(actor: Principal, tenant_id: str, plan_id: str) -> Tenant | None:
+    """Move the tenant to ``plan_id`` because its subscription says so (a paid upgrade, a downgrade at the period's
+    end); its modules become the plan's. None when it is on that plan already."""
+    return _billing_change(actor, _billing_record(tenant_id), _plan_changes(plan_id), "tenant.plan_changed")
+
+
+def apply_billing_status(actor: Principal, tenant_id: str, status: TenantStatus) -> Tenant | None:
+    """Suspend the tenant for an unpaid subscription (its grace period ended), or lift that suspension (a payment
+    arrived). A suspension by the platform operator is left alone either way. None when nothing changed."""
+    record = _billing_record(tenant_id)
+    if record.suspended_by == "operator" or record.status == status:
+        return None
+    if status == "suspended":
+        return _billing_change(actor, record, {"status": "suspended", "suspendedBy": "billing"}, "tenant.suspended")
+    return _billing_change(actor, record, {"status": "active", "suspendedBy": None}, "tenant.reactivated")

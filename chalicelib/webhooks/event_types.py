@@ -357,6 +357,23 @@ class PaymentFailedData(EventData):
     reason: str
 
 
+class SubscriptionStatusData(EventData):
+    """The company's BTRIX subscription changed status (pending, active, past_due, canceled) or plan."""
+
+    subscription_id: str
+    status: Literal["pending", "active", "past_due", "canceled"]
+    plan_id: str
+    provider: Literal["stripe", "mercadopago"]
+
+
+class SubscriptionPaymentData(EventData):
+    """A charge of the company's BTRIX subscription (an invoice) was paid, or failed."""
+
+    transaction_id: str
+    amount: Money
+    provider_id: str
+
+
 class PaymentRefundedData(EventData):
     """Money of a payment went back to the customer (asked through the API, made by BTRIX for a second payment,
     or made in the provider's dashboard); ``full`` when nothing of the payment is left."""
@@ -442,9 +459,22 @@ _OWN_STATUS_EVENTS = frozenset({EntityType.SALE, EntityType.LEAD})
 _DOMAIN: tuple[EventTypeDef, ...] = (
     EventTypeDef("tenant.created", "A company signed up.", TenantCreatedData),
     EventTypeDef("tenant.updated", "The company's settings changed.", ChangedData),
-    EventTypeDef("tenant.suspended", "The platform suspended the company.", ChangedData),
-    EventTypeDef("tenant.reactivated", "The platform reactivated the company.", ChangedData),
+    EventTypeDef(
+        "tenant.suspended",
+        "The platform (or billing, after an unpaid grace period) suspended the company.",
+        ChangedData,
+    ),
+    EventTypeDef("tenant.reactivated", "The platform (or a payment) reactivated the company.", ChangedData),
     EventTypeDef("tenant.plan_changed", "The company moved to another plan.", ChangedData),
+    EventTypeDef(
+        "subscription.status_changed",
+        "The company's BTRIX subscription changed status or plan.",
+        SubscriptionStatusData,
+    ),
+    EventTypeDef(
+        "subscription.payment_succeeded", "A charge of the BTRIX subscription was paid.", SubscriptionPaymentData
+    ),
+    EventTypeDef("subscription.payment_failed", "A charge of the BTRIX subscription failed.", SubscriptionPaymentData),
     EventTypeDef("user.invited", "A user was invited.", UserInvitedData),
     EventTypeDef("user.deactivated", "A user was deactivated.", NoData),
     EventTypeDef("product.created", "A product or service was added to the catalog.", ProductCreatedData),

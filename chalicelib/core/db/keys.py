@@ -142,6 +142,14 @@ finance transaction code, income of a source    table  PK=T#<t>#UNIQUE#FINCODE|F
 recurring items of a tenant                     GSI1   GSI1PK=T#<t>#FINRECURRING        GSI1SK=<createdAt>#<id>
 payouts of a tenant, newest first               GSI1   GSI1PK=T#<t>#PAYOUTS             GSI1SK=<createdAt>#<id>
 cash flow of a month by category (kept)         table  PK=T#<t>#FINANCE#<t>             SK=CASHFLOW#<yyyy-mm>#<category>
+BTRIX subscription of a tenant (its plan's)     table  PK=T#<t>#TENANT#<t>             SK=SUBSCRIPTION
+all subscriptions (platform operator)           GSI1   GSI1PK=PLATFORM#SUBSCRIPTIONS  GSI1SK=<createdAt>#<t>
+subscriptions by status (platform operator)     GSI3   GSI3PK=PLATFORM#SUBSCRIPTIONS-<STATUS>  GSI3SK=<createdAt>#<t>
+past-due subscriptions by grace end (sparse)    GSI2   GSI2PK=PLATFORM#BILLINGPASTDUE  GSI2SK=<graceUntil>#<t>#<subId>
+billing transaction (one per provider charge)   table  PK=T#<t>#BILLINGTX#<hash of provider charge> SK=META
+billing transactions of a tenant, newest first  GSI1   GSI1PK=T#<t>#BILLINGTXS         GSI1SK=<createdAt>#<id>
+billing event parked for the operator           table  PK=T#platform#BILLINGEVENT#<job key>  SK=META
+billing events parked, newest first             GSI1   GSI1PK=T#platform#BILLINGEVENTS  GSI1SK=<updatedAt>#<key>
 ==============================================  =====  ==========================================================
 
 One responsibility: the table's key strings. Every key is built and parsed here, next to the access pattern it
@@ -166,6 +174,7 @@ __all__ = [
     "PORTAL_TOKEN_SK",
     "ROUTE_SK",
     "STOCK_SK",
+    "SUBSCRIPTION_SK",
     "UNIQUE_SK",
     "WHATSAPP_WINDOW_SK",
     "WORKFLOW_RUNTIME_SK",
@@ -254,6 +263,7 @@ _CONNECTED = "CONNECTED"
 WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
 PIPELINE_SK = "PIPELINE"
 PAYMENT_STATE_SK = "PAYSTATE"
+SUBSCRIPTION_SK = "SUBSCRIPTION"
 # The analytics partitions' ids: the tenant's own numbers (a rep's are under its user id) and the event ledger.
 ANALYTICS_ALL = "ALL"
 ANALYTICS_LEDGER = "LEDGER"
@@ -304,6 +314,8 @@ class Kind(StrEnum):
     RECURRING_ITEM = "FINRECURRING"
     PAYOUT = "PAYOUT"
     FINANCE = "FINANCE"
+    BILLING_TRANSACTION = "BILLINGTX"
+    BILLING_EVENT = "BILLINGEVENT"
 
 
 class Collection(StrEnum):
@@ -337,6 +349,8 @@ class Collection(StrEnum):
     FINANCE_TRANSACTIONS = "FINTXS"
     RECURRING_ITEMS = "FINRECURRING"
     PAYOUTS = "PAYOUTS"
+    BILLING_TRANSACTIONS = "BILLINGTXS"
+    BILLING_EVENTS = "BILLINGEVENTS"
 
 
 class RouteKind(StrEnum):
@@ -439,6 +453,8 @@ class PlatformCollection(StrEnum):
 
     TENANTS = "TENANTS"
     BITRIX24_TOKENS = "B24TOKENS"
+    SUBSCRIPTIONS = "SUBSCRIPTIONS"
+    BILLING_PAST_DUE = "BILLINGPASTDUE"
 
 
 @dataclass(frozen=True)

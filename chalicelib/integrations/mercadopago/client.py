@@ -1,11 +1,11 @@
-"""MercadoPago API calls with a tenant's access token, over the shared httpx client.
+"""MercadoPago API calls with an access token, over the shared httpx client.
 
-The one MercadoPago client of BTRIX: payment links (Checkout Pro preferences) use it today, subscription billing
-will add its ``/preapproval`` calls here. Calls take and return MercadoPago's own JSON (documented field names);
-amounts are JSON numbers on the wire and ``Decimal`` on our side (parsed with ``parse_float=Decimal``, and a
-``Decimal`` we send becomes a number). Every create carries ``X-Idempotency-Key`` (mandatory for refunds).
-Failures are ``ProviderError`` (``integrations.http.send``). The API base is ``Settings.mercadopago_api_url``.
-"""
+The one MercadoPago client of BTRIX: payment links (Checkout Pro preferences, a tenant's token) and BTRIX's own
+subscription billing (``/preapproval`` and its authorized payments, BTRIX's token). Calls take and return
+MercadoPago's own JSON (documented field names); amounts are JSON numbers on the wire and ``Decimal`` on our side
+(parsed with ``parse_float=Decimal``, and a ``Decimal`` we send becomes a number). Every create carries
+``X-Idempotency-Key`` (mandatory for refunds). Failures are ``ProviderError`` (``integrations.http.send``). The API
+base is ``Settings.mercadopago_api_url``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,17 @@ from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import Failure, ProviderError, send
 from chalicelib.integrations.models import MercadoPagoCredentials
 
-__all__ = ["create_preference", "get_payment", "refund_payment", "update_preference", "whoami"]
+__all__ = [
+    "create_preapproval",
+    "create_preference",
+    "get_authorized_payment",
+    "get_payment",
+    "get_preapproval",
+    "refund_payment",
+    "update_preapproval",
+    "update_preference",
+    "whoami",
+]
 
 _WHAT = "MercadoPago"
 
@@ -96,3 +106,36 @@ def whoami(credentials: MercadoPagoCredentials) -> str:
     url, headers = _url("/users/me"), _headers(credentials)
     user = _object(send(_WHAT, lambda http: http.get(url, headers=headers)).content)
     return f"{user.get('nickname') or user.get('email') or 'user'} ({user.get('id')})"
+
+
+def create_preapproval(
+    credentials: MercadoPagoCredentials, preapproval: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    """``POST /preapproval {reason, external_reference, payer_email, back_url, auto_recurring, status: pending}`` →
+    ``{id, init_point, status, next_payment_date}``: a subscription the payer authorizes at ``init_point``."""
+    url, headers, body = _url("/preapproval"), _headers(credentials, idempotency_key), _encode(preapproval)
+    return _object(send(_WHAT, lambda http: http.post(url, headers=headers, content=body)).content)
+
+
+def get_preapproval(credentials: MercadoPagoCredentials, preapproval_id: str) -> dict[str, Any]:
+    """``GET /preapproval/<id>``: ``status`` pending|authorized|paused|cancelled, ``external_reference``,
+    ``next_payment_date``, ``auto_recurring``."""
+    url, headers = _url(f"/preapproval/{preapproval_id}"), _headers(credentials)
+    return _object(send(_WHAT, lambda http: http.get(url, headers=headers)).content)
+
+
+def update_preapproval(
+    credentials: MercadoPagoCredentials, preapproval_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """``PUT /preapproval/<id>`` (``auto_recurring.transaction_amount`` for a new price, ``status: cancelled``)."""
+    url, headers, body = _url(f"/preapproval/{preapproval_id}"), _headers(credentials), _encode(changes)
+    return _object(send(_WHAT, lambda http: http.put(url, headers=headers, content=body)).content)
+
+
+def get_authorized_payment(credentials: MercadoPagoCredentials, authorized_payment_id: str) -> dict[str, Any]:
+    """``GET /authorized_payments/<id>``: one charge of a preapproval (``preapproval_id``, ``status``
+    scheduled|processed|recycling|cancelled, ``payment {id, status}``, ``transaction_amount``, ``currency_id``,
+    ``debit_date``). Not in PROVIDERS.md: from MercadoPago's subscriptions reference (topic
+    ``subscription_authorized_payment``)."""
+    url, headers = _url(f"/authorized_payments/{authorized_payment_id}"), _headers(credentials)
+    return _object(send(_WHAT, lambda http: http.get(url, headers=headers)).content)

@@ -1,11 +1,12 @@
-"""Stripe API calls with a tenant's secret key, through the official SDK (imported when first used).
+"""Stripe API calls with a secret key, through the official SDK (imported when first used).
 
-The one Stripe client of BTRIX: payment links (Checkout Sessions in ``mode=payment``) use it today, subscription
-billing will use the same calls with ``mode=subscription``. Calls take and return Stripe's own JSON shapes (the
-documented field names), so a caller builds the parameters it needs and reads what it needs; the client adds the
-key, the ``Idempotency-Key`` of every create, our timeout and no SDK retries (the job queues retry, with backoff),
-and turns the SDK's errors into ``ProviderError``: no answer, 429 and 5xx are ``Failure.RETRYABLE`` (try again
-later), 401/403 ``FATAL`` (the key), any other refusal ``REJECTED`` (this request will not work).
+The one Stripe client of BTRIX: payment links (Checkout Sessions in ``mode=payment``, a tenant's key) and BTRIX's
+own subscription billing (``mode=subscription``, prices, subscriptions, the customer portal, BTRIX's key). Calls
+take and return Stripe's own JSON shapes (the documented field names), so a caller builds the parameters it needs
+and reads what it needs; the client adds the key, the ``Idempotency-Key`` of every create, our timeout and no SDK
+retries (the job queues retry, with backoff), and turns the SDK's errors into ``ProviderError``: no answer, 429 and
+5xx are ``Failure.RETRYABLE`` (try again later), 401/403 ``FATAL`` (the key), any other refusal ``REJECTED`` (this
+request will not work).
 
 The API base is ``Settings.stripe_api_url`` (the fake in ``localdev/fake_payments.py`` in tests and ``make run``).
 """
@@ -24,10 +25,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "create_checkout_session",
+    "create_portal_session",
+    "create_price",
     "create_refund",
     "expire_checkout_session",
+    "find_price",
     "retrieve_checkout_session",
     "retrieve_payment_intent",
+    "retrieve_subscription",
+    "update_subscription",
     "whoami",
 ]
 
@@ -148,3 +154,41 @@ def whoami(credentials: StripeCredentials) -> str:
     profile = account.get("business_profile")
     name = profile.get("name") if isinstance(profile, dict) else None
     return f"{name} ({account.get('id')})" if name else str(account.get("id"))
+
+
+def find_price(credentials: StripeCredentials, lookup_key: str) -> dict[str, Any] | None:
+    """The active price with ``lookup_key`` (``GET /v1/prices?lookup_keys[]=…&active=true``), or None."""
+    prices = _stripe(credentials).v1.prices
+    found = _call(lambda: prices.list({"lookup_keys": [lookup_key], "active": True, "limit": 1}))
+    data = found.get("data") or []
+    return dict(data[0]) if data else None
+
+
+def create_price(credentials: StripeCredentials, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+    """``POST /v1/prices`` (``unit_amount``, ``currency``, ``recurring[interval]``, ``product_data[name]``,
+    ``lookup_key``)."""
+    prices = _stripe(credentials).v1.prices
+    return _call(lambda: prices.create(cast("Any", params), {"idempotency_key": idempotency_key}))
+
+
+def retrieve_subscription(credentials: StripeCredentials, subscription_id: str) -> dict[str, Any]:
+    """``GET /v1/subscriptions/<id>`` (``status``, ``items``, ``metadata``, ``customer``)."""
+    subscriptions = _stripe(credentials).v1.subscriptions
+    return _call(lambda: subscriptions.retrieve(subscription_id))
+
+
+def update_subscription(
+    credentials: StripeCredentials, subscription_id: str, params: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    """``POST /v1/subscriptions/<id>`` (``items[0][id|price]``, ``proration_behavior``, ``metadata``…)."""
+    subscriptions = _stripe(credentials).v1.subscriptions
+    return _call(
+        lambda: subscriptions.update(subscription_id, cast("Any", params), {"idempotency_key": idempotency_key})
+    )
+
+
+def create_portal_session(credentials: StripeCredentials, customer_id: str, return_url: str) -> dict[str, Any]:
+    """``POST /v1/billing_portal/sessions {customer, return_url}`` → ``{id, url}``: the customer portal, where the
+    payer changes the card, sees invoices or cancels."""
+    sessions = _stripe(credentials).v1.billing_portal.sessions
+    return _call(lambda: sessions.create({"customer": customer_id, "return_url": return_url}))

@@ -1,0 +1,1 @@
+"""Billing: BTRIX's own subscriptions (a tenant paying for its plan through Stripe or MercadoPago)."""
