@@ -834,6 +834,8 @@ class FakeStripe(_PaymentFake):
             account, subscription = self._find("subscriptions", subscription_id)
         except KeyError:
             return _stripe_error(404, f"No such subscription: '{subscription_id}'")
+        if subscription.get("cancel_at_period_end"):
+            return self._cancel(subscription_id)  # the period ended: a subscription set to cancel ends now
         with self._lock:
             if subscription["status"] == "canceled":
                 return _stripe_error(400, "This subscription is canceled")
@@ -892,6 +894,8 @@ class FakeStripe(_PaymentFake):
                 hooks += self._charge_invoice(account, invoice, "paid")
         if form.get("metadata"):
             subscription["metadata"].update(form["metadata"])
+        if "cancel_at_period_end" in form:
+            subscription["cancel_at_period_end"] = str(form["cancel_at_period_end"]).lower() == "true"
         hooks += self._event(account, "customer.subscription.updated", subscription)
         self._queue(hooks, wait=False)
         return 200, subscription
@@ -1223,7 +1227,7 @@ class FakeMercadoPago(_PaymentFake):
                 if preapproval is None:
                     return _mp_error(404, "preapproval not found", "not_found"), True
                 if method == "PUT":
-                    self._update_preapproval(preapproval, sent)
+                    self._update_preapproval(account, preapproval, sent)
                 return (200, preapproval), True
             if parts[0] == "authorized_payments" and len(parts) == 2 and method == "GET":
                 authorized = account.authorized_payments.get(parts[1])
@@ -1319,12 +1323,15 @@ class FakeMercadoPago(_PaymentFake):
             account.preapprovals[preapproval_id] = preapproval
         return 201, preapproval
 
-    def _update_preapproval(self, preapproval: dict[str, Any], sent: dict[str, Any]) -> None:
+    def _update_preapproval(
+        self, account: _MercadoPagoAccount, preapproval: dict[str, Any], sent: dict[str, Any]
+    ) -> None:
         if isinstance(sent.get("auto_recurring"), dict):
             preapproval["auto_recurring"].update(sent["auto_recurring"])
-        if sent.get("status") in ("paused", "cancelled", "authorized"):
-            preapproval["status"] = sent["status"]
         preapproval["last_modified"] = _mp_now()
+        if sent.get("status") in ("paused", "cancelled", "authorized") and sent["status"] != preapproval["status"]:
+            preapproval["status"] = sent["status"]
+            self._queue(self._topic(account, "subscription_preapproval", preapproval["id"], "updated"), wait=False)
 
     def _topic(self, account: _MercadoPagoAccount, topic: str, data_id: str, action: str) -> list[_Webhook]:
         url = account.notification_url

@@ -93,6 +93,9 @@ def apply_notice(notice: Notice) -> str:
         raise UnknownSubscription(f"{notice.event_type} {notice.event_id} names no tenant of BTRIX")
     current = store.get_subscription(notice.tenant_id, consistent=True)
     if current is None or not _matches(current, notice):
+        if notice.status == "canceled" and notice.charge is None and current is not None:
+            # The checkout of a subscription a newer one replaced (closed by us): nothing left to act on.
+            return f"{notice.event_type}: a replaced subscription ended, nothing to do"
         raise UnknownSubscription(
             f"{notice.event_type} {notice.event_id}: tenant {notice.tenant_id} has no subscription "
             f"{notice.subscription_ref or notice.provider_subscription_id}"

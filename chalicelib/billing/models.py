@@ -61,6 +61,7 @@ class SubscriptionSummary(ApiModel):
     past_due_since: str | None = None
     grace_until: str | None = None
     suspended_at: str | None = Field(default=None, description="When the grace ended and the tenant was suspended")
+    cancel_at: str | None = Field(default=None, description="Cancelled by the ADMIN: the subscription ends then")
     created_at: str
     updated_at: str
 

@@ -39,6 +39,7 @@ __all__ = [
     "Charge",
     "Checkout",
     "Notice",
+    "cancel",
     "change_price",
     "close_checkout",
     "interpret",
@@ -240,6 +241,23 @@ def change_price(subscription: SubscriptionRecord, plan: Plan, cycle: Cycle, *, 
         return
     amount = price_of(plan, cycle)
     changes = {"auto_recurring": {"transaction_amount": amount.amount, "currency_id": amount.currency}}
+    mercadopago.update_preapproval(_mercadopago_credentials(), subscription.provider_subscription_id, changes)
+
+
+def cancel(subscription: SubscriptionRecord) -> None:
+    """End a live subscription: Stripe at the end of the paid period (``cancel_at_period_end``; its
+    ``customer.subscription.deleted`` comes then), MercadoPago at once (``status: cancelled``: a preapproval has no
+    end-of-period cancellation)."""
+    if subscription.provider_subscription_id is None:
+        raise Conflict(detail="the subscription is not confirmed by its provider yet; try again in a minute")
+    if subscription.provider == "stripe":
+        params = {"cancel_at_period_end": True, "metadata": _metadata(subscription)}
+        key = f"billing-{subscription.id}-cancel"
+        stripe.update_subscription(
+            _stripe_credentials(), subscription.provider_subscription_id, params, idempotency_key=key
+        )
+        return
+    changes = {"status": "cancelled"}
     mercadopago.update_preapproval(_mercadopago_credentials(), subscription.provider_subscription_id, changes)
 
 

@@ -51,6 +51,23 @@ def subscribe(body: SubscribeRequest, principal: Principal) -> SubscriptionResul
 
 
 @blueprint.operation(
+    "/billing/subscription",
+    "DELETE",
+    response=SubscriptionSummary,
+    permission=Permission.BILLING_MANAGE,
+    allow_suspended=True,
+    problems=(409, 502, 503),
+)
+def cancel_subscription(principal: Principal) -> SubscriptionSummary:
+    """Cancel the subscription
+
+    An open checkout is closed at once; a paid Stripe subscription ends at the end of its paid period (``cancelAt``),
+    a MercadoPago one at once. Then the company goes back to the plan a signup starts with.
+    """
+    return service.cancel(principal)
+
+
+@blueprint.operation(
     "/billing/portal",
     "POST",
     response=PortalLink,

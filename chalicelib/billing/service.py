@@ -34,7 +34,7 @@ from chalicelib.plans.models import Plan
 from chalicelib.tenants import service as tenants
 from chalicelib.tenants.models import PLATFORM_TENANT_ID, TenantRecord
 
-__all__ = ["get_overview", "list_parked", "list_subscriptions", "portal_link", "subscribe"]
+__all__ = ["cancel", "get_overview", "list_parked", "list_subscriptions", "portal_link", "subscribe"]
 
 _INVOICES_SHOWN = 12
 
@@ -139,6 +139,8 @@ def _result(record: SubscriptionRecord, effective: str, effective_at: str | None
 def _change(
     tenant: TenantRecord, current: SubscriptionRecord, plan: Plan, body: SubscribeRequest
 ) -> SubscriptionResult:
+    if current.cancel_at is not None:
+        raise Conflict(detail=f"the subscription is cancelled and ends {current.cancel_at}; subscribe again after")
     if body.provider != current.provider:
         raise Conflict(
             detail=f"the subscription is paid through {current.provider}; change the plan there (or cancel first)",
@@ -209,6 +211,29 @@ def portal_link(principal: Principal) -> PortalLink:
         raise Conflict(detail="the customer portal is Stripe's: subscribe through Stripe first")
     customer = current.provider_customer_id
     return PortalLink(url=_call(lambda: providers.portal_url(customer, _return_url())))
+
+
+def cancel(principal: Principal) -> SubscriptionSummary:
+    """Cancel the caller's subscription: an open checkout at once; a paid one at the end of its period (Stripe),
+    or at once (MercadoPago, whose preapprovals end when cancelled). The provider's event then ends it here and the
+    tenant goes back to the default plan."""
+    require(principal, Permission.BILLING_MANAGE)
+    current = store.get_subscription(principal.tenant_id, consistent=True)
+    if current is None or current.status == "canceled":
+        raise Conflict(detail="there is no subscription to cancel")
+    if current.status == "pending":
+        if not _call(lambda: providers.close_checkout(current)):
+            raise Conflict(detail="the open checkout was just paid: its subscription is being confirmed; retry shortly")
+        ended = lifecycle.changed(current, status="canceled")
+        lifecycle.save(ended, current, [lifecycle.status_event(ended)])
+        return SubscriptionSummary.of(ended)
+    if current.cancel_at is None:
+        _call(lambda: providers.cancel(current))
+        at = current.current_period_end if current.provider == "stripe" else clock.now_iso()
+        ending = lifecycle.changed(current, cancel_at=at or clock.now_iso(), pending_plan_id=None, pending_cycle=None)
+        lifecycle.save(ending, current)
+        current = ending
+    return SubscriptionSummary.of(current)
 
 
 def list_subscriptions(principal: Principal, query: SubscriptionListQuery) -> Page[SubscriptionSummary]:

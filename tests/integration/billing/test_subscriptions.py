@@ -225,11 +225,13 @@ def test_a_mercadopago_preapproval_is_authorized_charged_declined_and_paid_again
     assert created["auto_recurring"]["frequency"] == 12
     assert created["auto_recurring"]["transaction_amount"] == 1499.0  # a year is ten months
 
-    fakes.mercadopago.authorize(preapproval_id, duplicates=2)
+    page = httpx.post(checkout, timeout=30)  # the payer authorizes at the init_point (its first charge is made)
+    assert page.status_code == 200
+    assert "authorized" in page.text
     drain(lambda: billing(api, admin)["status"] == "active" and len(billing(api, admin)["invoices"]) == 1)
     assert billing(api, admin)["planId"] == "empresa"
 
-    fakes.mercadopago.charge(preapproval_id, "rejected")
+    fakes.mercadopago.charge(preapproval_id, "rejected", duplicates=2)
     drain(lambda: billing(api, admin)["status"] == "past_due")
     assert _admin_messages(admin.tenant_id, "billing.payment_failed")
     fakes.mercadopago.charge(preapproval_id, "approved")
@@ -368,3 +370,52 @@ def test_a_new_checkout_closes_the_open_one_and_the_same_request_gets_the_same_c
     preapproval = by_mercadopago.json_body["checkoutUrl"].rsplit("=", 1)[1]
     assert subscribe(api, admin, "empresa", provider="stripe").status_code == 200
     assert fakes.mercadopago.preapproval(preapproval)["status"] == "cancelled"
+
+
+def test_mercadopago_notifications_reversed_and_repeated_end_in_one_paid_charge(
+    api: Any, admin: Account, fakes: PaymentFakes, drain: Any
+) -> None:
+    answer = subscribe(api, admin, "corporativo", provider="mercadopago")
+    preapproval_id = answer.json_body["checkoutUrl"].rsplit("=", 1)[1]
+    fakes.mercadopago.authorize(preapproval_id, reverse=True, duplicates=3)  # the charge before the authorization
+    drain(lambda: billing(api, admin)["status"] == "active")
+    state = billing(api, admin)
+    assert state["planId"] == "corporativo"
+    assert [(i["status"], i["amount"]["amount"]) for i in state["invoices"]] == [("paid", "499.90")]
+    assert state["subscription"]["providerSubscriptionId"] == preapproval_id
+
+
+def test_a_cancelled_stripe_subscription_ends_with_its_period_and_the_plan_goes_back_to_the_default(
+    api: Any, admin: Account, fakes: PaymentFakes, drain: Any
+) -> None:
+    subscription_id = _subscribed_stripe(api, admin, fakes, drain, plan="empresa")
+    cancelled = call(api, "DELETE", "/billing/subscription", None, admin.headers())
+    assert cancelled.status_code == 200, cancelled.body
+    assert cancelled.json_body["status"] == "active"
+    assert cancelled.json_body["cancelAt"]
+    assert fakes.stripe.subscription(subscription_id)["cancel_at_period_end"] is True
+    assert subscribe(api, admin, "corporativo").status_code == 409  # it is ending
+    assert billing(api, admin)["planId"] == "empresa"  # paid until the period's end
+    fakes.stripe.renew(subscription_id)  # the period ends: Stripe deletes the subscription
+    drain(lambda: billing(api, admin)["status"] == "canceled")
+    assert billing(api, admin)["planId"] == "lojista"
+    assert call(api, "DELETE", "/billing/subscription", None, admin.headers()).status_code == 409
+
+
+def test_a_cancelled_mercadopago_subscription_ends_at_once(
+    api: Any, admin: Account, fakes: PaymentFakes, drain: Any
+) -> None:
+    answer = subscribe(api, admin, "empresa", provider="mercadopago")
+    fakes.mercadopago.authorize(answer.json_body["checkoutUrl"].rsplit("=", 1)[1])
+    drain(lambda: billing(api, admin)["status"] == "active")
+    assert call(api, "DELETE", "/billing/subscription", None, admin.headers()).status_code == 200
+    drain(lambda: billing(api, admin)["status"] == "canceled")
+    assert billing(api, admin)["planId"] == "lojista"
+
+
+def test_cancelling_an_open_checkout_closes_it(api: Any, admin: Account, fakes: PaymentFakes) -> None:
+    answer = subscribe(api, admin, "empresa").json_body
+    cancelled = call(api, "DELETE", "/billing/subscription", None, admin.headers())
+    assert cancelled.status_code == 200
+    assert cancelled.json_body["status"] == "canceled"
+    assert fakes.stripe.session(answer["checkoutUrl"].rsplit("/", 1)[1])["status"] == "expired"
