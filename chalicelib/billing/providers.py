@@ -10,6 +10,8 @@ on the preapproval (its authorized payments point at it). A ``Notice`` is what o
 Stripe prices are made from the plan catalog on first use and found again by ``lookup_key``
 (``btrix_<plan>_<cycle>_<minor units>_<currency>``): changing a price in the catalog makes a new Stripe price.
 A yearly cycle costs ten months.
+
+One responsibility: BTRIX's billing accounts at the providers (the calls billing makes, and what their events say).
 """
 
 from __future__ import annotations
