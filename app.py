@@ -10,6 +10,7 @@ from chalicelib.access.routes import blueprint as access
 from chalicelib.analytics import service as analytics_service
 from chalicelib.analytics.routes import blueprint as analytics
 from chalicelib.appointments.routes import blueprint as appointments
+from chalicelib.assistant.routes import blueprint as assistant
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
 from chalicelib.billing import jobs as billing_jobs
@@ -74,6 +75,7 @@ for blueprint in (
     integrations,
     channels,
     conversations,
+    assistant,
     sales,
     leads,
     analytics,

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.assistant import service as assistant
 from chalicelib.channels import service as channels
 from chalicelib.conversations import formatting, openlines, store
 from chalicelib.conversations.jobs import Unrelayable
@@ -199,7 +200,12 @@ def relay_inbound(body: Mapping[str, Any], *, last_attempt: bool = False) -> Non
     with tenant_scope(tenant_id):
         channel = channels.get_whatsapp_channel(tenant_id, str(body["channelId"]))
         conversation, record = _received(body, channel)
-        if record.status in ("relayed", "stored"):
+        if record.status in ("relayed", "stored", "answered"):
+            return
+        # The seam of the shop assistant: it answers, keeps silent for a BTRIX agent, or leaves the relay to go on.
+        verdict = assistant.take_inbound(conversation, record, body["message"])
+        if verdict.status != "relay":
+            store.update_message(record, {"status": verdict.status, "updatedAt": clock.now_iso()})
             return
         number = channels.meta_number(tenant_id, channel.id)
         record = _keep_media(record, number, channel.id, last_attempt=last_attempt)
@@ -232,6 +238,10 @@ def relay_inbound(body: Mapping[str, Any], *, last_attempt: bool = False) -> Non
         store.update_conversation(
             conversation, set_={"bitrixChatId": chat_id, "portalId": portal.id, "bitrixContactId": contact_id}
         )
+        if verdict.note:  # the assistant handed the chat over: the operator reads the summary and the cart
+            openlines.tell_operator(
+                conversation.model_copy(update={"bitrix_chat_id": chat_id}), portal.id, verdict.note
+            )
         latency = (now - moment(body.get("receivedAt"))).total_seconds() * 1000
         emit("RelayLatency", channel.id, latency, MetricUnit.Milliseconds)
         try:

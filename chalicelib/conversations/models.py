@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 
 __all__ = [
+    "AssistantState",
     "Conversation",
     "ConversationListQuery",
     "ConversationRecord",
@@ -26,11 +27,18 @@ __all__ = [
 
 Direction = Literal["in", "out"]
 # whatsapp: the customer wrote; bitrix24: an operator answered in the Open Line; btrix: an agent wrote in BTRIX;
-# notification: a BTRIX notification (order confirmed, reminder…) went out from the number.
-MessageSource = Literal["whatsapp", "bitrix24", "btrix", "notification"]
-# in:  received → relayed (in Bitrix24) | stored (the number is not mapped to a portal) | failed
+# notification: a BTRIX notification (order confirmed, reminder…) went out from the number;
+# assistant: the number's shop assistant answered (chalicelib.assistant).
+MessageSource = Literal["whatsapp", "bitrix24", "btrix", "notification", "assistant"]
+# in:  received → relayed (in Bitrix24) | stored (the number is not mapped to a portal, or a BTRIX agent holds the
+#      chat) | answered (the shop assistant answered it) | failed
 # out: queued → sent → delivered → read | not_sent (outside the 24-hour window, no template) | failed
-MessageStatus = Literal["received", "relayed", "stored", "queued", "sent", "delivered", "read", "not_sent", "failed"]
+MessageStatus = Literal[
+    "received", "relayed", "stored", "answered", "queued", "sent", "delivered", "read", "not_sent", "failed"
+]
+# Who answers the customer on a number with a shop assistant: the assistant, or a human (asked for: needs_human;
+# an operator or agent wrote: human) until the chat is closed and handed back. None: a number without assistant.
+AssistantState = Literal["assistant", "needs_human", "human"]
 
 
 class StoredFile(ApiModel):
@@ -70,6 +78,7 @@ class ConversationRecord(ApiModel):
     last_inbound_at: str | None = None
     messages_in: int = 0
     messages_out: int = 0
+    assistant_state: AssistantState | None = None
     created_at: str
     version: int = 1
 
@@ -89,6 +98,12 @@ class Conversation(ApiModel):
     window_expires_at: datetime | None = None
     messages_in: int
     messages_out: int
+    assistant_state: AssistantState | None = Field(
+        default=None,
+        description="On a number with a shop assistant: who answers — the assistant, or a human (needs_human: handed"
+        " over and waiting for one; human: an operator or agent wrote) until the chat is closed"
+        " (POST /conversations/{id}/close); absent on a number without assistant",
+    )
     created_at: datetime
 
 
@@ -110,6 +125,9 @@ class MessageRecord(ApiModel):
     bitrix_message_id: str | None = None
     author_id: str | None = None
     template: str | None = None
+    # A WhatsApp interactive message (list or reply buttons, Meta's ``interactive`` object) the assistant sends;
+    # ``text`` is its body.
+    interactive: dict[str, Any] | None = None
     error: str | None = None
     attempts: int = 0
     # Whether the Open Line was told (delivery status of an operator's message; mirror of an agent's message).

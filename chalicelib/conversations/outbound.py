@@ -100,6 +100,8 @@ def record_operator_messages(body: Mapping[str, Any]) -> None:
             )
             if record.status == "queued":
                 jobs.queue_send(conversation, record)
+            if conversation.assistant_state in ("assistant", "needs_human"):  # an operator wrote: a human holds it
+                store.update_conversation(conversation, set_={"assistantState": "human"})
 
 
 # --- sending -------------------------------------------------------------------------------------------------------
@@ -118,6 +120,8 @@ def pace(tenant_id: str, channel_id: str) -> int:
 
 
 def _payloads(record: MessageRecord, to: str) -> list[dict[str, Any]]:
+    if record.interactive:  # the shop assistant's list or buttons: the text is its body
+        return [meta.interactive_payload(to, record.interactive)]
     text = formatting.bbcode_to_whatsapp(record.text or "").strip()
     payloads = [meta.text_payload(to, text)] if text else []
     for file in record.files:

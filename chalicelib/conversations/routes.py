@@ -105,3 +105,20 @@ def retry_message(conversation_id: str, message_id: str, principal: Principal) -
     message still queued 10 minutes after its last change (its job was lost).
     """
     return service.retry_message(principal, conversation_id, message_id)
+
+
+@blueprint.operation(
+    "/conversations/{conversation_id}/close",
+    "POST",
+    response=Conversation,
+    problems=(404, 409),
+    permission=Permission.CONVERSATIONS_WRITE,
+    module=Module.WHATSAPP,
+)
+def close_conversation(conversation_id: str, principal: Principal) -> Conversation:
+    """Hand a chat back to the assistant
+
+    On a number with a shop assistant, a human (needs_human, or an agent who wrote) closes the chat: the assistant
+    answers the customer's next messages again, with the cart it kept. 409 on a number without assistant.
+    """
+    return service.close_conversation(principal, conversation_id)

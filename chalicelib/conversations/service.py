@@ -10,6 +10,7 @@ from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.conversations import jobs, store
 from chalicelib.conversations.models import (
+    AssistantState,
     Conversation,
     ConversationListQuery,
     ConversationRecord,
@@ -28,6 +29,8 @@ from chalicelib.core.pagination import Page, paginate
 
 __all__ = [
     "STALE_QUEUED",
+    "assistant_reply",
+    "close_conversation",
     "conversation_view",
     "get_conversation",
     "keep_notification",
@@ -38,6 +41,7 @@ __all__ = [
     "requeue",
     "retry_message",
     "send_message",
+    "set_assistant_state",
 ]
 
 # A message still ``queued`` this long after its last change has lost its job (a crash between the write and the
@@ -68,6 +72,7 @@ def conversation_view(record: ConversationRecord, now: datetime | None = None) -
         window_expires_at=expires,
         messages_in=record.messages_in,
         messages_out=record.messages_out,
+        assistant_state=record.assistant_state,
         created_at=_time(record.created_at) or moment,
     )
 
@@ -182,6 +187,8 @@ def send_message(
     mirrored into the Bitrix24 chat. Answers at once with the queued message; its status follows."""
     require(principal, Permission.CONVERSATIONS_WRITE)
     conversation = _conversation(principal, conversation_id)
+    if conversation.assistant_state in ("assistant", "needs_human"):  # an agent wrote: a human holds the chat
+        set_assistant_state(conversation, "human")
 
     def create(seal: Any) -> Message:
         now = clock.now()
@@ -260,3 +267,47 @@ def keep_notification(tenant_id: str, channel_id: str, phone_number_id: str, wa_
     when the queue cannot be reached."""
     sent_at = clock.now_iso()
     jobs.queue_notification(tenant_id, channel_id, phone_number_id, wa_id, text, wamid, sent_at)
+
+
+def assistant_reply(
+    conversation: ConversationRecord, key: str, text: str, interactive: dict[str, Any] | None = None
+) -> MessageRecord:
+    """For the shop assistant: its reply ``key`` (unique in the conversation, e.g. the customer message's id and
+    the reply's position) recorded once as an outbound message and queued in the conversation's group (after the
+    customer's message being answered). A redelivered turn finds the recorded reply and queues nothing new."""
+    now = clock.now()
+    at = clock.isoformat(now)
+    record = MessageRecord(
+        id=store.message_id(now, f"assistant:{key}"),
+        tenant_id=conversation.tenant_id,
+        conversation_id=conversation.id,
+        direction="out",
+        source="assistant",
+        type="interactive" if interactive else "text",
+        text=text,
+        interactive=interactive,
+        status="queued",
+        sent_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    record, _ = store.record_provider_message(record, f"assistant:{key}")
+    if record.status == "queued":
+        jobs.queue_send(conversation, record)
+    return record
+
+
+def set_assistant_state(conversation: ConversationRecord, state: AssistantState) -> None:
+    """Who answers the customer now (the assistant, or a human), on a number with a shop assistant."""
+    if conversation.assistant_state != state:
+        store.update_conversation(conversation, set_={"assistantState": state})
+
+
+def close_conversation(principal: Principal, conversation_id: str) -> Conversation:
+    """A human is done with the chat: the number's shop assistant answers the customer again (it kept the cart)."""
+    require(principal, Permission.CONVERSATIONS_WRITE)
+    conversation = _conversation(principal, conversation_id)
+    if conversation.assistant_state is None:
+        raise Conflict(detail="this conversation's number has no shop assistant: there is nothing to hand back")
+    set_assistant_state(conversation, "assistant")
+    return conversation_view(conversation.model_copy(update={"assistant_state": "assistant"}))

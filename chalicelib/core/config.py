@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     media_bucket: str = ""
     media_url_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
     whatsapp_sends_per_second: int = Field(default=80, ge=1, le=1000)
+    # The WhatsApp shop assistant: how long one LLM completion may take before the deterministic brain answers the
+    # turn instead, and how many messages of one conversation a minute it answers (more: one "slow down", then none).
+    assistant_llm_timeout_s: float = Field(default=8.0, gt=0, le=30)
+    assistant_turns_per_minute: int = Field(default=20, ge=1, le=600)
     relay_retry_base_s: float = Field(default=5.0, ge=0)
     relay_retry_max_s: float = Field(default=900.0, ge=0, le=43_200)
     # Exports run as slices of at most this many seconds (under the functions' 29 s), and their download URLs are

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.logging.types import LogRecord
 
-__all__ = ["REDACTED", "MetricUnit", "RedactingFormatter", "logger", "metrics", "redact", "tracer"]
+__all__ = ["REDACTED", "MetricUnit", "RedactingFormatter", "emit_metric", "logger", "metrics", "redact", "tracer"]
 
 REDACTED = "***"
 
@@ -174,3 +174,20 @@ def tracer() -> Tracer | None:
     from aws_lambda_powertools import Tracer
 
     return Tracer(service="btrix")
+
+
+def emit_metric(name: str, dimension: str, key: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    """One metric with its own dimension ``dimension=key`` (a channel, a tenant: what a dashboard ``SEARCH`` finds
+    without a deploy); none while ``POWERTOOLS_METRICS_DISABLED`` is true, as for the app's other metrics
+    (``single_metric`` ignores it)."""
+    import os
+
+    from aws_lambda_powertools.metrics import single_metric
+    from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
+
+    if resolve_truthy_env_var_choice(env=os.getenv("POWERTOOLS_METRICS_DISABLED", "false")):
+        return
+    with single_metric(
+        name=name, unit=unit, value=value, namespace="BTRIX", default_dimensions={"service": "btrix"}
+    ) as metric:
+        metric.add_dimension(name=dimension, value=key)

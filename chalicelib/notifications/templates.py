@@ -376,6 +376,21 @@ _CHANNEL_DISCONNECTED: Texts = {
     ),
 }
 
+_ASSISTANT_BUDGET: Texts = {
+    "pt-BR": (
+        "Assistente do WhatsApp: limite de tokens do mês atingido",
+        "O assistente com IA usou os {{ budget }} tokens do plano em {{ month }}. Até o fim do mês ele responde no modo sem IA (menus e botões); compras e atendimento continuam.",
+    ),
+    "en-US": (
+        "WhatsApp assistant: the month's token budget is spent",
+        "The AI assistant used the plan's {{ budget }} tokens for {{ month }}. Until the month ends it answers in its mode without AI (menus and buttons); purchases and handovers go on.",
+    ),
+    "es-ES": (
+        "Asistente de WhatsApp: límite de tokens del mes alcanzado",
+        "El asistente con IA usó los {{ budget }} tokens del plan en {{ month }}. Hasta fin de mes responde en modo sin IA (menús y botones); las compras y la atención siguen.",
+    ),
+}
+
 _INTEGRATION_DISCONNECTED: Texts = {
     "pt-BR": (
         "Integração desconectada: {{ providerName }}",
@@ -510,6 +525,7 @@ def _defaults() -> dict[str, tuple[TemplateVariant, ...]]:
         ({"channel.disconnected": _CHANNEL_DISCONNECTED}, ("email",)),
         ({"integration.disconnected": _INTEGRATION_DISCONNECTED}, ("email",)),
         (_BILLING, ("email",)),
+        ({"assistant.budget_exhausted": _ASSISTANT_BUDGET}, ("email",)),
     ]
     for texts_by_key, channels in groups:
         for key, texts in texts_by_key.items():

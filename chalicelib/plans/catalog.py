@@ -55,6 +55,7 @@ PLANS: tuple[Plan, ...] = (
         max_products=10_000,
         max_transactions=50_000,
         max_requests_per_day=500_000,
+        assistant_tokens_per_month=2_000_000,
         modules=list(Module),
         features=["whatsapp", "api_access", "priority_support", "audit_export"],
     ),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from chalicelib.access.permissions import Module
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
@@ -22,6 +24,9 @@ class Plan(ApiModel):
     max_products: int
     max_transactions: int
     max_requests_per_day: int
+    assistant_tokens_per_month: int = Field(
+        default=0, description="LLM tokens the WhatsApp shop assistant may use a month (then it runs without LLM)"
+    )
     modules: list[Module]
     features: list[str]
 

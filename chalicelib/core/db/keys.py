@@ -150,6 +150,12 @@ billing transaction (one per provider charge)   table  PK=T#<t>#BILLINGTX#<hash 
 billing transactions of a tenant, newest first  GSI1   GSI1PK=T#<t>#BILLINGTXS         GSI1SK=<createdAt>#<id>
 billing event parked for the operator           table  PK=T#platform#BILLINGEVENT#<job key>  SK=META
 billing events parked, newest first             GSI1   GSI1PK=T#platform#BILLINGEVENTS  GSI1SK=<updatedAt>#<key>
+shop assistant of a WhatsApp number (config)    table  PK=T#<t>#CHANNEL#<channelId>    SK=ASSISTANT
+assistant's cart of a conversation (TTL)        table  PK=T#<t>#CONVERSATION#<id>      SK=CART
+assistant's memory of a conversation (TTL)      table  PK=T#<t>#CONVERSATION#<id>      SK=MEMORY
+assistant turns of a conversation per minute    table  PK=T#<t>#CONVERSATION#<id>      SK=RATE#<epoch minute>
+  (TTL 2 min)
+LLM tokens of a tenant in a month (budget)      table  PK=T#<t>#TENANT#<t>             SK=COUNTER#LLMTOKENS-<yyyy-mm>
 ==============================================  =====  ==========================================================
 
 One responsibility: the table's key strings. Every key is built and parsed here, next to the access pattern it
@@ -164,8 +170,11 @@ from enum import StrEnum
 
 __all__ = [
     "ACCESS_TOKEN_SK",
+    "ASSISTANT_SK",
+    "CART_SK",
     "EVENT_SK",
     "IDEMPOTENCY_SK",
+    "MEMORY_SK",
     "META_SK",
     "NOTIFICATION_PREFERENCES_SK",
     "NOTIFICATION_SETTINGS_SK",
@@ -264,6 +273,10 @@ WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
 PIPELINE_SK = "PIPELINE"
 PAYMENT_STATE_SK = "PAYSTATE"
 SUBSCRIPTION_SK = "SUBSCRIPTION"
+# The shop assistant: its configuration on a number's partition, a customer's cart and memory on the conversation's.
+ASSISTANT_SK = "ASSISTANT"
+CART_SK = "CART"
+MEMORY_SK = "MEMORY"
 # The analytics partitions' ids: the tenant's own numbers (a rep's are under its user id) and the event ledger.
 ANALYTICS_ALL = "ALL"
 ANALYTICS_LEDGER = "LEDGER"

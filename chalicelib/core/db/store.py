@@ -286,10 +286,10 @@ class Table:
             raise
         return _deserialize(response["Attributes"])
 
-    def increment(self, pk: str, sk: str, counter: str, *, expires_at: int | None = None) -> int:
-        """Atomically add 1 to ``counter`` (created at 0) and return the new value; sets the TTL once."""
+    def increment(self, pk: str, sk: str, counter: str, *, expires_at: int | None = None, by: int = 1) -> int:
+        """Atomically add ``by`` (1) to ``counter`` (created at 0) and return the new value; sets the TTL once."""
         names = {"#c": counter}
-        values: dict[str, Any] = {":one": 1}
+        values: dict[str, Any] = {":one": by}
         expression = "ADD #c :one"
         if expires_at is not None:
             names["#ttl"] = TTL_ATTRIBUTE

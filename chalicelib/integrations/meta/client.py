@@ -35,6 +35,7 @@ __all__ = [
     "default_filename",
     "error_from_status",
     "fetch_media",
+    "interactive_payload",
     "mark_read",
     "media_payload",
     "safe_filename",
@@ -138,6 +139,11 @@ def media_payload(
     if filename and kind == "document":
         media["filename"] = filename
     return {"to": _recipient(to), "type": kind, kind: media}
+
+
+def interactive_payload(to: str, interactive: dict[str, Any]) -> dict[str, Any]:
+    """An interactive message (a list, reply buttons: Meta's ``interactive`` object), inside the 24-hour window."""
+    return {"to": _recipient(to), "type": "interactive", "interactive": interactive}
 
 
 def template_payload(to: str, name: str, language: str, components: list[Any] | None = None) -> dict[str, Any]:

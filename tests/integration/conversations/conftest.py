@@ -37,6 +37,11 @@ class Fakes:
 @pytest.fixture(scope="module")
 def fakes(stack: Any) -> Iterator[Fakes]:
     """Fake Meta and Bitrix24 servers, with the settings pointing the gateway's clients at them."""
+    yield from gateway_fakes()
+
+
+def gateway_fakes() -> Iterator[Fakes]:
+    """Start fake Meta and Bitrix24 servers and point the settings at them (for a module's fixture)."""
     from localdev.fake_bitrix24 import FakeBitrix24
     from localdev.fakes import FakeProvider
 

@@ -87,3 +87,17 @@ def test_payment_lists_stay_in_the_tenant_and_the_order_state_is_a_child_of_the_
         keys.RouteKind.PAYMENT_LINK,
         "ab12",
     )
+
+
+def test_the_shop_assistant_keeps_its_items_beside_the_number_and_the_conversation() -> None:
+    from chalicelib.core.db.keys import Kind
+
+    number = keys.entity_pk("t1", Kind.CHANNEL, "c1")
+    assert (number, keys.ASSISTANT_SK) == ("T#t1#CHANNEL#c1", "ASSISTANT")
+    assert keys.parse_entity_pk(number).entity_id == "c1"
+    conversation = keys.entity_pk("t1", Kind.CONVERSATION, "v1")
+    assert {keys.CART_SK, keys.MEMORY_SK} == {"CART", "MEMORY"}
+    assert keys.parse_child_sk(keys.child_sk(keys.Child.RATE, "29000000")) == ("RATE", "29000000")
+    assert keys.parse_entity_pk(conversation).kind is Kind.CONVERSATION
+    tokens = keys.child_sk(keys.Child.COUNTER, "LLMTOKENS-2026-12")
+    assert keys.parse_child_sk(tokens) == ("COUNTER", "LLMTOKENS-2026-12")

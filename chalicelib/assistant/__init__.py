@@ -1,0 +1,1 @@
+"""The shop assistant (ShopMe): WhatsApp customers buy from the catalog in the chat, with or without an LLM."""

@@ -1,0 +1,182 @@
+"""What the assistant says, in the tenant's language (pt-BR, en-US, es-ES), and the words it understands.
+
+The deterministic brain speaks only these sentences (products, prices and links come from the tools); the LLM brain
+falls back on them when its own answer cannot be trusted or it cannot be reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.assistant.models import Language
+
+__all__ = ["COMMANDS", "DEFAULT_HANDOVER", "cart_text", "link_text", "product_lines", "say", "status_text"]
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "greeting": {
+        "pt-BR": "Olá! Sou o assistente da loja. Veja nossos produtos ou escreva o que procura.",
+        "en-US": "Hi! I am the shop's assistant. See our products or write what you are looking for.",
+        "es-ES": "¡Hola! Soy el asistente de la tienda. Mira nuestros productos o escribe lo que buscas.",
+    },
+    "products": {"pt-BR": "Produtos", "en-US": "Products", "es-ES": "Productos"},
+    "see_products": {"pt-BR": "Ver produtos", "en-US": "See products", "es-ES": "Ver productos"},
+    "pick_one": {
+        "pt-BR": "Escolha um produto:",
+        "en-US": "Pick a product:",
+        "es-ES": "Elige un producto:",
+    },
+    "none_found": {
+        "pt-BR": "Não encontrei produtos para “{query}”. Escreva *menu* para ver o catálogo.",
+        "en-US": "I found no products for “{query}”. Write *menu* to see the catalog.",
+        "es-ES": "No encontré productos para “{query}”. Escribe *menu* para ver el catálogo.",
+    },
+    "empty_catalog": {
+        "pt-BR": "Ainda não há produtos disponíveis.",
+        "en-US": "There are no products available yet.",
+        "es-ES": "Todavía no hay productos disponibles.",
+    },
+    "product": {
+        "pt-BR": "*{name}* ({code})\n{price}{description}",
+        "en-US": "*{name}* ({code})\n{price}{description}",
+        "es-ES": "*{name}* ({code})\n{price}{description}",
+    },
+    "add": {"pt-BR": "Adicionar", "en-US": "Add", "es-ES": "Añadir"},
+    "checkout": {"pt-BR": "Finalizar", "en-US": "Checkout", "es-ES": "Finalizar"},
+    "human": {"pt-BR": "Atendente", "en-US": "Talk to a person", "es-ES": "Agente"},
+    "added": {
+        "pt-BR": "Adicionado: {quantity} x {name}.",
+        "en-US": "Added: {quantity} x {name}.",
+        "es-ES": "Añadido: {quantity} x {name}.",
+    },
+    "removed": {
+        "pt-BR": "Removido: {name}.",
+        "en-US": "Removed: {name}.",
+        "es-ES": "Eliminado: {name}.",
+    },
+    "cart": {"pt-BR": "Seu carrinho:", "en-US": "Your cart:", "es-ES": "Tu carrito:"},
+    "cart_total": {"pt-BR": "Total: {total}", "en-US": "Total: {total}", "es-ES": "Total: {total}"},
+    "cart_empty": {
+        "pt-BR": "Seu carrinho está vazio. Escreva *menu* para ver os produtos.",
+        "en-US": "Your cart is empty. Write *menu* to see the products.",
+        "es-ES": "Tu carrito está vacío. Escribe *menu* para ver los productos.",
+    },
+    "link": {
+        "pt-BR": "Pedido #{number} criado, total {total}. Pague por este link (válido até {expires}): {url}",
+        "en-US": "Order #{number} placed, total {total}. Pay with this link (valid until {expires}): {url}",
+        "es-ES": "Pedido #{number} creado, total {total}. Paga con este enlace (válido hasta {expires}): {url}",
+    },
+    "status": {
+        "pt-BR": "Pedido #{number}: {status}, pagamento {payment}, total {total}.",
+        "en-US": "Order #{number}: {status}, payment {payment}, total {total}.",
+        "es-ES": "Pedido #{number}: {status}, pago {payment}, total {total}.",
+    },
+    "no_order": {
+        "pt-BR": "Você ainda não tem pedidos aqui.",
+        "en-US": "You have no orders here yet.",
+        "es-ES": "Todavía no tienes pedidos aquí.",
+    },
+    "handover": {
+        "pt-BR": "Vou chamar uma pessoa da equipe para continuar o atendimento. Seu carrinho fica guardado.",
+        "en-US": "I am calling a person from the team to take over. Your cart is kept.",
+        "es-ES": "Llamo a una persona del equipo para continuar. Tu carrito queda guardado.",
+    },
+    "handover_closed": {
+        "pt-BR": "Nossa equipe atende {hours}. Uma pessoa responde assim que voltar; seu carrinho fica guardado.",
+        "en-US": "Our team answers {hours}. A person replies as soon as they are back; your cart is kept.",
+        "es-ES": "Nuestro equipo atiende {hours}. Una persona responde en cuanto vuelva; tu carrito queda guardado.",
+    },
+    "not_understood": {
+        "pt-BR": "Não entendi. Escreva *menu*, *carrinho*, *finalizar* ou *atendente*.",
+        "en-US": "I did not understand. Write *menu*, *cart*, *checkout* or *human*.",
+        "es-ES": "No entendí. Escribe *menu*, *carrito*, *finalizar* o *agente*.",
+    },
+    "unavailable": {
+        "pt-BR": "{name} não está disponível nessa quantidade agora.",
+        "en-US": "{name} is not available in that quantity right now.",
+        "es-ES": "{name} no está disponible en esa cantidad ahora.",
+    },
+    "unknown_product": {
+        "pt-BR": "Não encontrei esse produto.",
+        "en-US": "I could not find that product.",
+        "es-ES": "No encontré ese producto.",
+    },
+    "tool_failed": {
+        "pt-BR": "Não consegui fazer isso agora. Tente de novo em instantes ou escreva *atendente*.",
+        "en-US": "I could not do that right now. Try again shortly or write *human*.",
+        "es-ES": "No pude hacerlo ahora. Inténtalo de nuevo en un momento o escribe *agente*.",
+    },
+    "slow_down": {
+        "pt-BR": "Recebi muitas mensagens seguidas; vou responder em um minuto.",
+        "en-US": "I got many messages in a row; I will answer in a minute.",
+        "es-ES": "Recibí muchos mensajes seguidos; respondo en un minuto.",
+    },
+    "media": {
+        "pt-BR": "Por enquanto entendo só texto e os botões. Escreva *menu* ou *atendente*.",
+        "en-US": "For now I understand only text and the buttons. Write *menu* or *human*.",
+        "es-ES": "Por ahora entiendo solo texto y los botones. Escribe *menu* o *agente*.",
+    },
+    "reminder": {
+        "pt-BR": "Seu pedido #{number} ({total}) ainda aguarda o pagamento. O link vale até {expires}: {url}",
+        "en-US": "Your order #{number} ({total}) still awaits payment. The link is valid until {expires}: {url}",
+        "es-ES": "Tu pedido #{number} ({total}) aún espera el pago. El enlace vale hasta {expires}: {url}",
+    },
+}
+
+# Words each command is known by, in any of the languages (folded: lower case, no accents).
+COMMANDS: dict[str, frozenset[str]] = {
+    "menu": frozenset(
+        {
+            "menu",
+            "catalogo",
+            "catalog",
+            "produtos",
+            "products",
+            "productos",
+            "oi",
+            "ola",
+            "hi",
+            "hello",
+            "hola",
+            "inicio",
+            "start",
+        }
+    ),
+    "cart": frozenset({"carrinho", "cart", "carrito", "sacola"}),
+    "checkout": frozenset({"finalizar", "checkout", "pagar", "pay", "comprar", "fechar pedido"}),
+    "status": frozenset({"status", "pedido", "meu pedido", "order", "my order", "mi pedido", "estado"}),
+}
+# Words that hand the chat to a human in every assistant (a number adds its own).
+DEFAULT_HANDOVER = frozenset({"atendente", "humano", "pessoa", "human", "agent", "person", "agente", "persona"})
+
+
+def say(language: Language, key: str, **values: object) -> str:
+    """The sentence ``key`` in ``language``, with ``values`` filled in."""
+    return _TEXTS[key][language].format(**values)
+
+
+def product_lines(products: list[dict[str, Any]]) -> str:
+    """Products as the tools returned them, one line each: name, code, price."""
+    return "\n".join(f"• {p['name']} ({p['code']}): {p['priceText']}" for p in products)
+
+
+def cart_text(language: Language, cart: dict[str, Any], prefix: str | None = None) -> str:
+    """A cart as the tools returned it (``view_cart``): its lines and total, or that it is empty."""
+    if not cart["lines"]:
+        return say(language, "cart_empty")
+    lines = "\n".join(f"• {line['quantity']} x {line['name']}: {line['unitPriceText']}" for line in cart["lines"])
+    total = say(language, "cart_total", total=cart["totalText"])
+    return "\n".join(part for part in (prefix, say(language, "cart"), lines, total) if part)
+
+
+def link_text(language: Language, placed: dict[str, Any]) -> str:
+    """The order a checkout placed (``checkout``'s result): its number, total and payment link with its expiry."""
+    expires = str(placed["validUntil"])[11:16] + " UTC"
+    return say(
+        language, "link", number=placed["number"], total=placed["totalText"], url=placed["paymentUrl"], expires=expires
+    )
+
+
+def status_text(language: Language, order: dict[str, Any]) -> str:
+    """An order as ``order_status`` returned it."""
+    values = {"status": order["status"], "payment": order["paymentStatus"], "total": order["totalText"]}
+    return say(language, "status", number=order["number"], **values)
