@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.assistant import deterministic, store
-from chalicelib.audit.service import audit_op
 from chalicelib.assistant.metrics import emit
 from chalicelib.assistant.models import (
     LANGUAGES,
@@ -39,6 +38,7 @@ from chalicelib.assistant.models import (
 )
 from chalicelib.assistant.texts import say
 from chalicelib.assistant.tools import Toolbox, load_cart, save_cart
+from chalicelib.audit.service import audit_op
 from chalicelib.channels import service as channels
 from chalicelib.conversations import service as conversations
 from chalicelib.core import clock
