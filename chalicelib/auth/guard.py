@@ -58,8 +58,9 @@ def authorize(request: Request, operation: Operation) -> Principal:
             detail=f"the plan {tenant.plan_id} does not include the module {operation.module}",
             code="module-not-enabled",
         )
-    if operation.permission is not None and not principal.can(Permission(operation.permission)):
-        raise Forbidden(detail=f"role {user.role.value} lacks permission {operation.permission}")
+    for needed in (operation.permission, *operation.also_requires):
+        if needed is not None and not principal.can(Permission(needed)):
+            raise Forbidden(detail=f"role {user.role.value} lacks permission {needed}")
     return principal
 
 

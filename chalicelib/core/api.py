@@ -74,6 +74,7 @@ class Operation:
     extra_responses: dict[int, str] = field(default_factory=dict)
     public: bool = True
     permission: str | None = None
+    also_requires: tuple[str, ...] = ()
     module: str | None = None
     allow_suspended: bool = False
     idempotent: bool = False
@@ -234,6 +235,7 @@ class ApiBlueprint(Blueprint):
         problems: tuple[int, ...] = (),
         extra_responses: dict[int, str] | None = None,
         permission: str | None = None,
+        also_requires: tuple[str, ...] = (),
         module: str | None = None,
         public: bool = False,
         allow_suspended: bool = False,
@@ -242,7 +244,8 @@ class ApiBlueprint(Blueprint):
         """Declare and register a route; the view receives path params and ``body=``/``query=`` models.
 
         On a guarded blueprint every operation is protected unless ``public``: the guard authenticates the
-        caller and checks ``permission`` and ``module``; the view gets the result as ``principal=`` if it
+        caller and checks ``permission`` (and ``also_requires``: an operation that reads another capability's data,
+        checked before anything is read) and ``module``; the view gets the result as ``principal=`` if it
         declares that parameter. An ``idempotent`` operation (a create) documents the ``Idempotency-Key``
         header and passes its value (or None) to the view as ``idempotency_key=``.
         """
@@ -273,6 +276,7 @@ class ApiBlueprint(Blueprint):
                 extra_responses=extra_responses or {},
                 public=not protected,
                 permission=permission,
+                also_requires=also_requires,
                 module=module,
                 allow_suspended=allow_suspended,
                 idempotent=idempotent,

@@ -98,7 +98,9 @@ def _operation(
         codes = set(operation.statuses) - {operation.status, *operation.extra_responses}
         if not operation.public:
             result["security"] = [{"bearerAuth": []}]
-            notes.append(f"Requires the permission `{operation.permission}`.")
+            needed = [operation.permission, *operation.also_requires]
+            shown = " and ".join(f"`{p}`" for p in needed)
+            notes.append(f"Requires the permission{'s' if len(needed) > 1 else ''} {shown}.")
             if operation.module:
                 notes.append(f"Needs the plan module `{operation.module}`.")
         if notes:

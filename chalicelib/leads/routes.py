@@ -152,6 +152,7 @@ def convert_lead(
     status=201,
     extra_responses=_MERGED,
     permission=Permission.LEADS_WRITE,
+    also_requires=(Permission.CONVERSATIONS_READ,),
     module=Module.SALES,
     idempotent=True,
     problems=(404,),

@@ -56,7 +56,8 @@ def test_public_routes_are_exactly_the_intended_ones() -> None:
 
 def test_every_protected_route_names_a_permission_of_the_matrix() -> None:
     for method, path, operation in PROTECTED:
-        assert operation.permission in {p.value for p in Permission}, f"{method} {path}"
+        for needed in (operation.permission, *operation.also_requires):
+            assert needed in {p.value for p in Permission}, f"{method} {path}"
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,8 @@ def test_each_role_gets_exactly_its_permissions_on_every_route(api: Any, team: d
     caller = team[role]
     wrong: list[str] = []
     for method, path, operation in PROTECTED:
-        allowed = Permission(str(operation.permission)) in MATRIX[role]
+        needed = (operation.permission, *operation.also_requires)
+        allowed = all(Permission(str(p)) in MATRIX[role] for p in needed)
         body: dict[str, Any] | None = {} if operation.body is not None else None
         response = call(api, method, _fill(api, path, OWN_IDS, caller, fresh_default=True), body, caller.headers())
         if response.status_code == 401 or (response.status_code == 403) == allowed:
