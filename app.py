@@ -27,6 +27,8 @@ from chalicelib.customers.routes import blueprint as customers
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.exports import service as exports_service
 from chalicelib.exports.routes import blueprint as exports
+from chalicelib.finance import jobs as finance_jobs
+from chalicelib.finance.routes import blueprint as finance
 from chalicelib.health.routes import blueprint as health
 from chalicelib.integrations import jobs as integration_jobs
 from chalicelib.integrations.routes import blueprint as integrations
@@ -81,6 +83,7 @@ for blueprint in (
     analytics,
     exports,
     marketplace,
+    finance,
 ):
     app.register_blueprint(blueprint)
 
@@ -88,6 +91,8 @@ for blueprint in (
 payment_jobs.register_handlers()
 # ... and for BTRIX's own subscription billing: the webhooks of its Stripe and MercadoPago billing accounts.
 billing_jobs.register_handlers()
+# Income finance records from payments and paid sales (events the finance bus rule routes to that queue).
+finance_jobs.register_handlers()
 
 
 @app.on_ws_connect()

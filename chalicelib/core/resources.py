@@ -136,6 +136,8 @@ RULES: tuple[RuleDef, ...] = (
     RuleDef("analytics", ("sale.*", "lead.*"), QueueKind.ANALYTICS),
     # Sale changes that the tenant's Google Calendar follows (a new date, a cancellation, a deletion).
     RuleDef("integrations", ("sale.updated", "sale.status_changed", "sale.deleted"), QueueKind.INTEGRATIONS),
+    # Payments and paid sales that finance records as income (its handlers on the integrations queue).
+    RuleDef("finance", ("payment.succeeded", "sale.paid"), QueueKind.INTEGRATIONS),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field
@@ -16,12 +17,13 @@ __all__ = [
     "ExportKind",
     "ExportRecord",
     "ExportStatus",
+    "FinanceTransactionFilters",
     "LeadFilters",
     "SaleFilters",
     "UploadedPart",
 ]
 
-ExportKind = Literal["sales", "leads", "customers"]
+ExportKind = Literal["sales", "leads", "customers", "finance_transactions"]
 ExportStatus = Literal["queued", "running", "completed", "failed"]
 Status = Annotated[str, Field(max_length=40, pattern=r"^[A-Z][A-Z0-9_]*$")]
 
@@ -45,9 +47,17 @@ class LeadFilters(ApiModel):
     to: AwareDatetime | None = None
 
 
+class FinanceTransactionFilters(ApiModel):
+    """Which finance transactions: as ``GET /finance/transactions`` narrows them (dates)."""
+
+    account_id: EntityId | None = None
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
 class CreateExportRequest(ApiModel):
     """What to export. ``filters`` are those of the kind's list (sales: status, assignedTo, customerId, from, to;
-    leads: status, ownerId, from, to; customers: none)."""
+    leads: status, ownerId, from, to; customers: none; finance_transactions: accountId, from, to as dates)."""
 
     kind: ExportKind
     filters: dict[str, Any] = Field(default_factory=dict, max_length=10)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from chalicelib.customers.models import Customer
 from chalicelib.exports.models import ExportKind
+from chalicelib.finance.models import FinanceTransaction
 from chalicelib.leads.models import Lead
 from chalicelib.sales.models import Sale
 
@@ -97,6 +98,27 @@ def _customer(customer: Customer) -> list[Any]:
     ]
 
 
+def _finance_transaction(transaction: FinanceTransaction) -> list[Any]:
+    return [
+        transaction.code,
+        transaction.id,
+        transaction.date,
+        transaction.type,
+        format(transaction.amount.amount, "f"),
+        transaction.amount.currency,
+        _text(transaction.category),
+        transaction.account_id,
+        transaction.source,
+        _text(transaction.description),
+        transaction.transfer_id or "",
+        transaction.order_id or "",
+        transaction.sale_id or "",
+        transaction.payment_id or "",
+        transaction.payout_id or "",
+        transaction.created_at,
+    ]
+
+
 COLUMNS: dict[ExportKind, tuple[str, ...]] = {
     "sales": (
         "number", "id", "status", "createdAt", "customerId", "serviceId", "serviceName", "assignedTo", "source",
@@ -111,9 +133,18 @@ COLUMNS: dict[ExportKind, tuple[str, ...]] = {
     "customers": (
         "id", "name", "email", "phone", "tags", "ordersCount", "totalSpent", "currency", "createdAt",
     ),
+    "finance_transactions": (
+        "code", "id", "date", "type", "amount", "currency", "category", "accountId", "source", "description",
+        "transferId", "orderId", "saleId", "paymentId", "payoutId", "createdAt",
+    ),
 }  # fmt: skip
 
-_ROWS: dict[ExportKind, Callable[[Any], list[Any]]] = {"sales": _sale, "leads": _lead, "customers": _customer}
+_ROWS: dict[ExportKind, Callable[[Any], list[Any]]] = {
+    "sales": _sale,
+    "leads": _lead,
+    "customers": _customer,
+    "finance_transactions": _finance_transaction,
+}
 
 
 def row_of(kind: ExportKind, item: BaseModel) -> list[Any]:

@@ -57,10 +57,13 @@ from chalicelib.exports.models import (
     ExportKind,
     ExportListQuery,
     ExportRecord,
+    FinanceTransactionFilters,
     LeadFilters,
     SaleFilters,
 )
 from chalicelib.exports.rows import COLUMNS, csv_lines, row_of
+from chalicelib.finance import service as finance
+from chalicelib.finance.models import TransactionListQuery
 from chalicelib.leads import service as leads
 from chalicelib.leads.models import LeadListQuery
 from chalicelib.sales import service as sales
@@ -73,12 +76,18 @@ __all__ = ["create_export", "get_export", "handle_batch", "list_exports", "run_s
 
 PAGE_SIZE = 100
 MAX_ATTEMPTS = next(q.max_receive_count for q in QUEUES if q.kind is QueueKind.EXPORTS)
-_FILTERS: dict[ExportKind, type[BaseModel] | None] = {"sales": SaleFilters, "leads": LeadFilters, "customers": None}
+_FILTERS: dict[ExportKind, type[BaseModel] | None] = {
+    "sales": SaleFilters,
+    "leads": LeadFilters,
+    "customers": None,
+    "finance_transactions": FinanceTransactionFilters,
+}
 # What the requester must be able to read, and the plan module, per kind.
 _READS: dict[ExportKind, tuple[Permission, Module | None]] = {
     "sales": (Permission.SALES_READ_OWN, Module.SALES),
     "leads": (Permission.LEADS_READ_OWN, Module.SALES),
     "customers": (Permission.CUSTOMERS_READ, None),
+    "finance_transactions": (Permission.FINANCE_READ, Module.FINANCE),
 }
 
 
@@ -128,7 +137,7 @@ def _view(record: ExportRecord) -> Export:
 
 
 def _estimate(principal: Principal, kind: ExportKind) -> int | None:
-    if kind == "customers":
+    if kind in ("customers", "finance_transactions"):
         return None
     scope = None if principal.can(Permission.SALES_READ_ALL) else principal.user_id
     # From the dashboard's aggregates (they may lag a moment behind): nothing counted yet reads as unknown.
@@ -231,6 +240,9 @@ def _page(record: ExportRecord, principal: Principal, cursor: str | None) -> Pag
         return sales.list_sales(principal, SaleListQuery.model_validate({**record.filters, **paging}))
     if record.kind == "leads":
         return leads.list_leads(principal, LeadListQuery.model_validate({**record.filters, **paging}))
+    if record.kind == "finance_transactions":
+        query = TransactionListQuery.model_validate({**record.filters, **paging})
+        return finance.list_transactions(principal, query)
     return customers.list_customers(principal, CustomerListQuery.model_validate(paging))
 
 

@@ -26,6 +26,7 @@ from chalicelib.access.permissions import Role
 from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
+from chalicelib.exports.models import ExportKind
 from chalicelib.tenants.models import BusinessType
 from chalicelib.workflows.models import EntityType
 
@@ -278,7 +279,7 @@ class LeadConvertedData(EventData):
 class ExportData(EventData):
     """An export finished: its kind, its rows and file size, or why it failed."""
 
-    kind: Literal["sales", "leads", "customers"]
+    kind: ExportKind
     rows: int
     file_bytes: int
     error: str | None = None
@@ -408,6 +409,17 @@ class MarketOrderData(EventData):
     counterpart: str
 
 
+class TransactionRecordedData(EventData):
+    """An income or expense was recorded (by hand, a transfer, a payout, or from a payment or a paid sale)."""
+
+    code: str
+    type: Literal["income", "expense"]
+    amount: Money
+    category: str
+    account_id: str
+    source: Literal["manual", "transfer", "payment", "sale", "payout"]
+
+
 class WorkflowActionData(EventData):
     """An entity entered a status whose flow emits this event (``emit_webhook`` action)."""
 
@@ -525,6 +537,12 @@ _DOMAIN: tuple[EventTypeDef, ...] = (
         MarketOrderData,
     ),
     EventTypeDef("marketplace.sale_received", "A buyer ordered from one of the company's listings.", MarketOrderData),
+    EventTypeDef("finance.account_created", "A bank account was added (finance).", NoData),
+    EventTypeDef(
+        "finance.transaction_recorded",
+        "An income or expense was recorded; its account's balance changed.",
+        TransactionRecordedData,
+    ),
     EventTypeDef("export.completed", "An export's file is ready (GET /exports/{id} gives its URL).", ExportData),
     EventTypeDef("export.failed", "An export could not be made.", ExportData),
     EventTypeDef("notification.requested", "A message was requested.", NotificationRequestedData),

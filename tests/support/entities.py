@@ -34,6 +34,8 @@ ENTITY_IDS: dict[str, IdSource] = {
     "export_id": lambda api, owner: create_export(api, owner),
     "payment_id": lambda api, owner: create_payment(api, owner),
     "listing_id": lambda api, owner: create_listing(api, owner),
+    "account_id": lambda api, owner: create_bank_account(api, owner),
+    "payout_id": lambda api, owner: create_payout(api, owner),
     "purchase_id": lambda api, owner: create_market_order(api, buyer=owner)["id"],
     "market_sale_id": lambda api, owner: create_market_order(api, seller=owner)["id"],
 }
@@ -237,3 +239,25 @@ def create_market_order(api: Any, *, buyer: Account | None = None, seller: Accou
     response = call(api, "POST", "/marketplace/orders", body, buyer.headers())
     assert response.status_code == 201, response.body
     return dict(response.json_body)
+
+
+def create_bank_account(api: Any, owner: Account) -> str:
+    """A bank account in BRL with 1000.00; its id."""
+    body = {"name": "Probe bank", "number": "12345-6", "openingBalance": {"amount": "1000.00", "currency": "BRL"}}
+    response = call(api, "POST", "/finance/accounts", body, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def create_payout(api: Any, owner: Account) -> str:
+    """A pending payout of 10.00 from a new account; its id."""
+    body = {
+        "accountId": create_bank_account(api, owner),
+        "amount": {"amount": "10.00", "currency": "BRL"},
+        "date": "2026-01-05",
+        "beneficiary": "Probe",
+        "number": "777-1",
+    }
+    response = call(api, "POST", "/finance/payouts", body, owner.headers())
+    assert response.status_code == 201, response.body
+    return str(response.json_body["id"])

@@ -196,6 +196,8 @@ __all__ = [
     "PlatformCollection",
     "RouteKind",
     "UniqueField",
+    "cash_flow_prefix",
+    "cash_flow_sk",
     "child_prefix",
     "child_sk",
     "collection_pk",
@@ -211,6 +213,7 @@ __all__ = [
     "market_pk",
     "name_prefix",
     "name_sk",
+    "parse_cash_flow_sk",
     "parse_child_sk",
     "parse_collection_pk",
     "parse_connected_tenants_pk",
@@ -822,3 +825,23 @@ def parse_market_pk(key: str) -> tuple[MarketSegment, tuple[str, ...]]:
         return MarketSegment(parts[1]), tuple(parts[2:])
     except ValueError as exc:
         raise InvalidKey(f"unknown marketplace segment in {key!r}") from exc
+
+
+def cash_flow_sk(month: str, currency: str, category_key: str) -> str:
+    """``CASHFLOW#<yyyy-mm>#<currency>#<category key>``: a month's income and expense of one category (kept by every
+    transaction's write), sorted by month so a report reads a range of months."""
+    parts = (_part(month, "month"), _part(currency, "currency"), _part(category_key, "category"))
+    return f"{Child.CASH_FLOW.value}{_SEP}" + _SEP.join(parts)
+
+
+def cash_flow_prefix(month: str) -> str:
+    """``CASHFLOW#<yyyy-mm>``: the start of a month's range (append ``~`` for its end)."""
+    return f"{Child.CASH_FLOW.value}{_SEP}{_part(month, 'month')}"
+
+
+def parse_cash_flow_sk(key: str) -> tuple[str, str, str]:
+    """Inverse of ``cash_flow_sk``: (month, currency, category key)."""
+    parts = _split(key, 4, "cash flow")
+    if parts[0] != Child.CASH_FLOW.value:
+        raise InvalidKey(f"not a cash flow key: {key!r}")
+    return parts[1], parts[2], parts[3]

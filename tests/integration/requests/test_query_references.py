@@ -84,6 +84,19 @@ def _entity_with_entries(api: Any, owner: Account) -> Params:
     return {"entityType": "product", "entityId": create_product(api, owner)["id"]}
 
 
+def _account_with_a_transaction(api: Any, owner: Account) -> Params:
+    account = ENTITY_IDS["account_id"](api, owner)
+    body = {
+        "type": "income",
+        "amount": {"amount": "5.00", "currency": "BRL"},
+        "category": "vendas",
+        "date": "2026-01-02",
+        "accountId": account,
+    }
+    assert call(api, "POST", "/finance/transactions", body, owner.headers()).status_code == 201
+    return {"accountId": account}
+
+
 # For each id parameter: create, as ``owner``, an entity that its filter selects records of; the parameters that
 # select them. A route whose query gains an id parameter adds its probe here (the test says so).
 PROBES: dict[str, Probe] = {
@@ -97,6 +110,7 @@ PROBES: dict[str, Probe] = {
     "actorId": _actor_with_entries,
     "entityId": _entity_with_entries,
     "orderId": lambda api, owner: {"orderId": create_paid_link(api, owner)},
+    "accountId": _account_with_a_transaction,
 }
 
 # The other parameters a route needs, for a tenant (its own entities): a probe replaces some of them.

@@ -68,6 +68,8 @@ KINDS: dict[str, Maker] = {
     "brand": lambda api, owner: create_group(api, owner, "brands", f"Brand {new_id()}")["id"],
     "resource": create_resource,
     "order": lambda api, owner: ENTITY_IDS["order_id"](api, owner),
+    "bank_account": lambda api, owner: ENTITY_IDS["account_id"](api, owner),
+    "sale": lambda api, owner: ENTITY_IDS["sale_id"](api, owner),
 }
 
 _OPEN = {day: [{"start": "00:00", "end": "23:55"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -167,6 +169,44 @@ BODIES: dict[tuple[str, str], Bodies] = {
         {"interestServiceId": _own("service")(api, me), "ownerId": me.user_id}
     ],
     ("POST", "/payment-links"): lambda api, me: [{"orderId": _own("order")(api, me)}],
+    ("POST", "/finance/transactions"): lambda api, me: [
+        {
+            "type": "income",
+            "amount": {"amount": "5.00", "currency": "BRL"},
+            "category": "vendas",
+            "date": "2026-01-02",
+            "accountId": ENTITY_IDS["account_id"](api, me),
+            "orderId": _own("order")(api, me),
+            "saleId": ENTITY_IDS["sale_id"](api, me),
+        }
+    ],
+    ("POST", "/finance/transfers"): lambda api, me: [
+        {
+            "fromAccountId": ENTITY_IDS["account_id"](api, me),
+            "toAccountId": ENTITY_IDS["account_id"](api, me),
+            "amount": {"amount": "5.00", "currency": "BRL"},
+            "date": "2026-01-02",
+        }
+    ],
+    ("POST", "/finance/recurring"): lambda api, me: [
+        {
+            "name": "Aluguel",
+            "type": "expense",
+            "amount": {"amount": "5.00", "currency": "BRL"},
+            "category": "aluguel",
+            "dayOfMonth": 5,
+            "accountId": ENTITY_IDS["account_id"](api, me),
+        }
+    ],
+    ("POST", "/finance/payouts"): lambda api, me: [
+        {
+            "accountId": ENTITY_IDS["account_id"](api, me),
+            "amount": {"amount": "5.00", "currency": "BRL"},
+            "date": "2026-01-02",
+            "beneficiary": "Probe",
+            "number": "777-1",
+        }
+    ],
     ("POST", "/marketplace/listings"): lambda api, me: [
         {"productId": ENTITY_IDS["product_id"](api, me), "price": {"amount": "5.00", "currency": "BRL"}}
     ],

@@ -1,4 +1,4 @@
-"""Keys of the marketplace's global index (outside every tenant) and of each tenant's half of a transaction."""
+"""Keys of the marketplace's global index (outside every tenant), each tenant's half of a transaction, and finance."""
 
 from __future__ import annotations
 
@@ -36,3 +36,14 @@ def test_each_half_of_a_transaction_is_its_own_tenants_partition() -> None:
     assert buyer.startswith(keys.tenant_prefix("B"))
     assert seller.startswith(keys.tenant_prefix("S"))
     assert keys.parse_entity_pk(seller) == keys.EntityRef("S", keys.Kind.MARKETPLACE_TRANSACTION, "tx1")
+
+
+def test_cash_flow_sk_round_trips_and_sorts_by_month() -> None:
+    key = keys.cash_flow_sk("2026-03", "BRL", "aluguel")
+    assert keys.parse_cash_flow_sk(key) == ("2026-03", "BRL", "aluguel")
+    assert key.startswith(keys.cash_flow_prefix("2026-03"))
+    assert keys.cash_flow_sk("2026-02", "USD", "z") < key < keys.cash_flow_prefix("2026-03") + "~"
+    with pytest.raises(keys.InvalidKey):
+        keys.cash_flow_sk("2026-03", "BRL", "a#b")
+    with pytest.raises(keys.InvalidKey):
+        keys.parse_cash_flow_sk("HISTORY#1#2#3")

@@ -1,0 +1,1 @@
+"""Lucrum: the tenant's finance (bank accounts, income and expense, balances, cash flow, payouts)."""
