@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
 
+    from bench.assistant import measure_assistant
     from bench.capacity import measure_capacity
     from bench.cold_start import measure_cold_start
     from bench.gateway import measure_gateway
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n## WhatsApp <-> Bitrix24 gateway\n\n" + gateway, flush=True)
 
+        _progress("shop assistant: one turn (deterministic, LLM on a zero-latency fake) vs the relay path alone")
+        assistant = render_overhead(measure_assistant(target, iterations=30 if args.quick else 300, progress=_progress))
+        print("\n## WhatsApp shop assistant\n\n" + assistant, flush=True)
+
         _progress(
             "sales tracking: seeding two companies' sales through the analytics consumer, timing lists and dashboard"
         )
@@ -130,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## Payments\n\n" + payments, flush=True)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    document = render_document(facts, cold_start, overhead, capacity, package, listing, gateway, sales, payments)
+    document = render_document(
+        facts, cold_start, overhead, capacity, package, listing, gateway, sales, payments, assistant=assistant
+    )
     args.output.write_text(document)
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
     return 0

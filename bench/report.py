@@ -589,6 +589,21 @@ PAID. Local numbers: one process and 2 CPUs shared with DynamoDB Local, moto and
 Lambda invocation, so confirmations scale with the queue's concurrency.
 """
 
+_ASSISTANT = """\
+`bench/assistant.py` (also `python -m bench.assistant [--quick]` alone): three WhatsApp numbers of the bench tenant
+mapped to no Bitrix24 portal, one without assistant, one with the deterministic assistant, one with the LLM
+assistant on the fake OpenAI-compatible server (`localdev/fake_llm.py`, zero latency, its shopper model). Each
+iteration is a new customer writing `oi`, handed to the relay's job handler (`conversations.inbound.relay_inbound`)
+as the conversation queue's consumer would. Bare, the relay path alone: the message recorded once with its
+conversation, counters and event, the 24-hour window noted, stored (no Bitrix24 call on either side). Full,
+deterministic: the same, then the assistant's turn: its configuration, the rate counter, memory and cart read,
+`search_products` on the catalog, the reply (a WhatsApp list) recorded and its send job queued, the memory written.
+Full, LLM: two chat completions over loopback HTTP (`search_products`, then the answer written from its result), the
+answer checked against the tool's prices, the tokens counted against the plan's budget. The send jobs are drained
+every 25 iterations, outside the timing. The turn is about ten more DynamoDB round trips on DynamoDB Local; what it
+adds outside the round trips (our code, the fake LLM's HTTP) is the last column. A real LLM adds its own latency
+per completion (up to `BTRIX_ASSISTANT_LLM_TIMEOUT_S`, then the deterministic brain answers)."""
+
 _NOT_YET = """\
 - Orders by customer (GSI3), and the list of roles that see only their own orders (a Query of the user's
   own-orders index, then a GetItem per order).
@@ -640,8 +655,9 @@ def render_document(
     gateway: str,
     sales: str,
     payments: str,
+    assistant: str = "",
 ) -> str:
-    """The whole ``docs/PERFORMANCE.md``."""
+    """The whole ``docs/PERFORMANCE.md`` (the assistant's section when measured)."""
     machine = table(["", ""], [[name, value] for name, value in facts])
     sections = [
         _PREAMBLE,
@@ -650,6 +666,11 @@ def render_document(
         "## Request overhead\n\n" + overhead + "\n\n" + _OVERHEAD,
         "## List latency by tenant size (GET /orders)\n\n" + list_latency + "\n\n" + _LIST_LATENCY,
         "## WhatsApp <-> Bitrix24 gateway\n\n" + gateway + "\n\n" + _GATEWAY,
+        *(
+            ["## WhatsApp shop assistant (one turn against the relay path)\n\n" + assistant + "\n\n" + _ASSISTANT]
+            if assistant
+            else []
+        ),
         "## Sales tracking by tenant size (GET /sales, the dashboard, exports)\n\n" + sales + "\n\n" + _SALES,
         "## Payments\n\n" + payments + "\n\n" + _PAYMENTS,
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,

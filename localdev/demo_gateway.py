@@ -227,10 +227,17 @@ def connect(admin: Principal, fake: FakeBitrix24, spec: DemoSpec | None = None, 
     return DemoGateway(tenant, number.id, portal_id, spec.phone_number_id, spec.domain, spec.member_id, spec.line)
 
 
-def play_lines(hooks_url: str, app_secret: str, phone_number_id: str = DEMO_PHONE_NUMBER_ID) -> list[str]:
-    """Shell lines (bash) that post a signed WhatsApp text from the demo customer to the Meta function, with a
-    fresh wamid and the current timestamp each time, signed with ``openssl dgst -sha256 -hmac``."""
+def play_lines(
+    hooks_url: str,
+    app_secret: str,
+    phone_number_id: str = DEMO_PHONE_NUMBER_ID,
+    text: str = "Oi! Tem mesa para 4 hoje?",
+) -> list[str]:
+    """Shell lines (bash) that post a signed WhatsApp ``text`` from the demo customer to the Meta function, with a
+    fresh wamid and the current timestamp each time, signed with ``openssl dgst -sha256 -hmac``. ``text`` goes
+    into the JSON as is (no quotes in it); a shell expression such as ``$1`` is expanded when the lines run."""
     wa_id, name = DEMO_CUSTOMER
+    body = f"'\"{text}\"'" if text.startswith("$") else text
     return [
         "id=wamid.demo$(date +%s%N); ts=$(date +%s)",
         'body=\'{"object":"whatsapp_business_account","entry":[{"id":"' + DEMO_WABA_ID + '","changes":'
@@ -245,7 +252,7 @@ def play_lines(hooks_url: str, app_secret: str, phone_number_id: str = DEMO_PHON
         + wa_id
         + "\"}],'",
         'body+=\'"messages":[{"from":"' + wa_id + '","id":"\'$id\'","timestamp":"\'$ts\'","type":"text",'
-        '"text":{"body":"Oi! Tem mesa para 4 hoje?"}}]}}]}]}\'',
+        '"text":{"body":"' + body + "\"}}]}}]}]}'",
         f"sig=$(printf %s \"$body\" | openssl dgst -sha256 -hmac {app_secret} | awk '{{print $NF}}')",
         f"curl -s -w ' HTTP %{{http_code}}\\n' {hooks_url}/meta -H 'Content-Type: application/json' \\",
         '     -H "X-Hub-Signature-256: sha256=$sig" --data-binary "$body"',

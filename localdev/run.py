@@ -82,6 +82,7 @@ class RunSettings(BaseSettings):
     fake_mercadopago_port: int = 8016
     fake_billy_port: int = 8017
     fake_google_port: int = 8018
+    fake_llm_port: int = 8019
     ready_file: Path = CACHE / "make-run.ready.json"
 
 
@@ -246,6 +247,7 @@ class Running:
     demo: DemoGateway | None = None
     payments: DemoPayments | None = None
     sales_fakes: SalesFakes | None = None
+    shop_product_code: str | None = None  # the restaurant's pizza, bought in the assistant's demo
 
     def admin(self, index: int = 0) -> DemoLogin:
         """The ADMIN login of the ``index``-th demo tenant."""
@@ -378,6 +380,43 @@ def _gateway(run: Running) -> list[str]:
 
 
 @banner_section
+def _assistant(run: Running) -> list[str]:
+    meta = run.fakes.get("meta")
+    if run.demo is None or meta is None or run.shop_product_code is None or run.payments is None:
+        return []
+    from localdev.demo_assistant import assistant_lines
+    from localdev.demo_gateway import DEMO_CUSTOMER, play_lines
+    from localdev.provision import local_webhook_secrets
+
+    admin = run.admin()
+    play = play_lines(run.hooks, local_webhook_secrets()["meta-app-secret"], run.demo.phone_number_id, "$1")
+    lines = assistant_lines(
+        api=run.api,
+        channel_id=run.demo.channel_id,
+        llm_url=run.fakes.get("llm"),
+        meta_url=meta,
+        product_code=run.shop_product_code,
+        play=play,
+        customer=DEMO_CUSTOMER[0],
+    )
+    return [
+        "",
+        f"WhatsApp shop assistant: switch {admin.tenant}'s number to the assistant and buy two pizzas in WhatsApp;",
+        "paste these lines into bash (the last ones print what the customer got: the menu, the cart, the payment link;",
+        'PUT {"mode": "gateway"} switches the number back to Bitrix24):',
+        "",
+        *[f"    {line}" for line in [*run.login_lines(admin.email), *lines]],
+    ]
+
+
+def _shop_product_code() -> str | None:
+    from localdev.demo_assistant import demo_product_code
+    from localdev.seed import DEMO_TENANTS, demo_admin
+
+    return demo_product_code(demo_admin(DEMO_TENANTS[0]))
+
+
+@banner_section
 def _payments(run: Running) -> list[str]:
     stripe = run.fakes.get("stripe")
     if run.payments is None or stripe is None:
@@ -477,6 +516,7 @@ class _Started:
         self.bitrix: FakeBitrix24 | None = None
         self.paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None)
         self.sales_fakes: SalesFakes | None = None
+        self.llm: Any = None
         self.bound: list[Any] = []  # servers with a socket (closed at the end)
         self.serving: list[Any] = []  # servers whose loop runs (shut down first)
         self.websocket: Any = None
@@ -502,6 +542,7 @@ class _Started:
         stops += [self.bitrix.stop] if self.bitrix is not None else []
         stops += [fake.stop for fake in self.paying if fake is not None]
         stops += [self.sales_fakes.stop] if self.sales_fakes is not None else []
+        stops += [self.llm.stop] if self.llm is not None else []
         stops += [self.websocket.stop] if self.websocket is not None else []
         if self.worker is not None:
             stops.append(self._stop_worker)
@@ -566,6 +607,11 @@ def main() -> int:
             _port_or_free(settings.fake_google_port, "the fake google"),
             f"http://{HOST}:{api_port}",
         )
+        from localdev.demo_assistant import start_fake_llm
+
+        started.llm = _on_port(
+            lambda p: start_fake_llm(settings.fake_providers, p), settings.fake_llm_port, "the fake llm"
+        )
         # Imported only now: the app reads its settings and endpoints from the environment set above.
         from app import app
         from functions import FUNCTION_URLS
@@ -611,6 +657,8 @@ def main() -> int:
             fakes["bitrix24"] = started.bitrix.url
         fakes.update({fake.kind: fake.url for fake in started.paying if fake is not None})
         fakes.update({fake.kind: fake.url for fake in (sales_fakes.billy, sales_fakes.google) if fake is not None})
+        if started.llm is not None:
+            fakes["llm"] = started.llm.url
         running = Running(
             api=f"http://{HOST}:{api.server.server_address[1]}",
             hooks=f"http://{HOST}:{hooks_port}/hooks",
@@ -624,6 +672,7 @@ def main() -> int:
             demo=demo,
             payments=payments,
             sales_fakes=started.sales_fakes,
+            shop_product_code=_shop_product_code() if demo is not None else None,
         )
         say(banner(running))
         _write_ready(settings.ready_file, running)

@@ -112,9 +112,6 @@ class AssistantConfigRequest(ApiModel):
         default_factory=list, max_length=20, description="Words that hand the chat to a human (besides the defaults)"
     )
     llm: LlmSettingsRequest | None = None
-    reminder_minutes: int | None = Field(
-        default=None, ge=5, le=1380, description="Remind an unpaid checkout after this many minutes (null: never)"
-    )
 
     @field_validator("handover_keywords")
     @classmethod
@@ -133,7 +130,6 @@ class AssistantConfig(ApiModel):
     greeting: str | None = None
     handover_keywords: list[str]
     llm: LlmSettings | None = None
-    reminder_minutes: int | None = None
     updated_at: str
     version: int
 
@@ -152,7 +148,6 @@ class AssistantConfigRecord(ApiModel):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key_encrypted: str | None = None
-    reminder_minutes: int | None = None
     updated_at: str
     updated_by: str | None = None
     version: int = 1
@@ -173,7 +168,6 @@ class AssistantConfigRecord(ApiModel):
             greeting=self.greeting,
             handover_keywords=self.handover_keywords,
             llm=llm,
-            reminder_minutes=self.reminder_minutes,
             updated_at=self.updated_at,
             version=self.version,
         )

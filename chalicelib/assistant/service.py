@@ -144,7 +144,6 @@ def put_assistant(principal: Principal, channel_id: str, body: AssistantConfigRe
         llm_base_url=body.llm.base_url.rstrip("/") if body.llm else None,
         llm_model=body.llm.model if body.llm else None,
         llm_api_key_encrypted=key,
-        reminder_minutes=body.reminder_minutes,
         updated_at=clock.now_iso(),
         updated_by=principal.user_id,
         version=version + 1,

@@ -115,11 +115,6 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en-US": "For now I understand only text and the buttons. Write *menu* or *human*.",
         "es-ES": "Por ahora entiendo solo texto y los botones. Escribe *menu* o *agente*.",
     },
-    "reminder": {
-        "pt-BR": "Seu pedido #{number} ({total}) ainda aguarda o pagamento. O link vale até {expires}: {url}",
-        "en-US": "Your order #{number} ({total}) still awaits payment. The link is valid until {expires}: {url}",
-        "es-ES": "Tu pedido #{number} ({total}) aún espera el pago. El enlace vale hasta {expires}: {url}",
-    },
 }
 
 # Words each command is known by, in any of the languages (folded: lower case, no accents).

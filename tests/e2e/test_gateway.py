@@ -282,3 +282,26 @@ def test_outside_the_24_hour_window_the_operator_is_told_and_nothing_goes_to_wha
     reply = demo.messages(conversation["id"])[0]
     assert reply["direction"] == "out"
     assert "template" in reply["error"]
+
+
+def test_the_banner_lines_switch_the_number_to_the_shop_assistant_and_buy_with_a_payment_link(demo: Demo) -> None:
+    # Last in the module: the demo number answers with the assistant until it is switched back (finally).
+    assert "llm" in demo.runner.ready["fakes"]
+    shop = _commands(demo.banner, "paste these lines into bash (the last ones print")
+    [channel_id] = [c["id"] for c in demo.api("/channels")["items"] if c.get("phoneNumberId") == DEMO_PHONE_NUMBER_ID]
+    try:
+        bought = subprocess.run(["bash", "-c", shop], capture_output=True, text=True, timeout=120, check=False)
+        assert bought.returncode == 0, bought.stderr
+        received = [line for line in bought.stdout.splitlines() if line.startswith("<- ")]
+        assert received, bought.stdout
+        assert received[-1].startswith("<- Pedido #"), received
+        assert f"{demo.runner.api}/pay/pay_" in received[-1], received[-1]
+        assert any("2 x Pizza Margherita" in line for line in received), received
+    finally:
+        back = httpx.put(
+            f"{demo.runner.api}/channels/{channel_id}/assistant",
+            json={"mode": "gateway"},
+            headers={"Authorization": f"Bearer {demo.token}"},
+            timeout=30,
+        )
+        assert back.status_code == 200, back.text

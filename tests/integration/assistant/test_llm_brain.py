@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from chalicelib.assistant.tools import TOOLS
 from chalicelib.core import clock
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.notifications.outbox import list_messages
@@ -83,16 +84,7 @@ def test_a_model_that_uses_the_tools_sells_and_sends_the_payment_link(
     assert said == "No carrinho: 2 x Camiseta Azul. Total R$ 79,80. Escreva finalizar para pagar."
     request = llm.requests()[-1]
     assert request["model"] == "fake-shop"
-    assert {t["function"]["name"] for t in request["tools"]} == {
-        "search_products",
-        "get_product",
-        "add_to_cart",
-        "remove_from_cart",
-        "view_cart",
-        "checkout",
-        "order_status",
-        "handoff_to_human",
-    }
+    assert {t["function"]["name"] for t in request["tools"]} == set(TOOLS)  # every tool, each with its schema
     said = _turn(hooks, shop, work, customer, "finalizar")
     assert said.startswith("Pedido #1 criado, total R$ 79,80. Pague aqui: https://pay.btrix.test/pay/pay_")
     [order] = call(api, "GET", "/orders", None, shop.admin.headers()).json_body["items"]
