@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     from bench.cold_start import measure_cold_start
     from bench.gateway import measure_gateway
     from bench.listing import LARGE_ORDERS, SEED_BUDGET_S, measure_list_latency
+    from bench.marketplace import LARGE as LARGE_MARKET
+    from bench.marketplace import measure_marketplace, render_marketplace
     from bench.overhead import comparisons, run_comparisons
     from bench.package_size import NotMeasured, measure_package
     from bench.payments import measure_payments
@@ -134,9 +136,31 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n## Payments\n\n" + payments, flush=True)
 
+        _progress("marketplace and finance: seeding listings and transactions, timing a search page and a balance read")
+        market = render_marketplace(
+            measure_marketplace(
+                target,
+                large=10_000 if args.quick else LARGE_MARKET,
+                runs=5 if args.quick else 50,
+                budget_s=30.0 if args.quick else 150.0,
+                progress=_progress,
+            )
+        )
+        print("\n## Marketplace and finance by data size\n\n" + market, flush=True)
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
     document = render_document(
-        facts, cold_start, overhead, capacity, package, listing, gateway, sales, payments, assistant=assistant
+        facts,
+        cold_start,
+        overhead,
+        capacity,
+        package,
+        listing,
+        gateway,
+        sales,
+        payments,
+        assistant=assistant,
+        marketplace=market,
     )
     args.output.write_text(document)
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")

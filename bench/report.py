@@ -645,6 +645,14 @@ def render_payments(report: PaymentsReport) -> str:
     return "\n\n".join([lead, ingress_table, capacity, table(headers, rows, "lrrrrrr")])
 
 
+_MARKETPLACE = """\
+What it shows: the marketplace search reads one page of a category's index partition (a key range on GSI2, with
+`q` a prefix of the sort key), so a category of 100 000 listings answers like one of 1 000; the balance is an
+attribute of the account item kept by each transaction's own write, so reading it is one GetItem whatever the
+number of transactions (`bench/marketplace.py`: both sides seeded by the real item builders, the balance checked
+against the transactions first)."""
+
+
 def render_document(
     facts: Sequence[tuple[str, str]],
     cold_start: str,
@@ -656,6 +664,8 @@ def render_document(
     sales: str,
     payments: str,
     assistant: str = "",
+    *,
+    marketplace: str = "",
 ) -> str:
     """The whole ``docs/PERFORMANCE.md`` (the assistant's section when measured)."""
     machine = table(["", ""], [[name, value] for name, value in facts])
@@ -673,6 +683,7 @@ def render_document(
         ),
         "## Sales tracking by tenant size (GET /sales, the dashboard, exports)\n\n" + sales + "\n\n" + _SALES,
         "## Payments\n\n" + payments + "\n\n" + _PAYMENTS,
+        *(["## Marketplace and finance by data size\n\n" + marketplace + "\n\n" + _MARKETPLACE] if marketplace else []),
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
         "## Not measured yet\n\n" + _NOT_YET,

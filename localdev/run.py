@@ -336,6 +336,33 @@ def _sales(run: Running) -> list[str]:
 
 
 @banner_section
+def _marketplace(run: Running) -> list[str]:
+    """How to try the StockTech marketplace and Lucrum finance (the reseller sells, the bike shop buys)."""
+    from localdev.seed import BIKE_SHOP, RESELLER_DEMO
+
+    seller, buyer = f"admin@{RESELLER_DEMO.domain}", f"admin@{BIKE_SHOP.domain}"
+    auth = '-H "Authorization: Bearer $token"'
+    json_header = "-H 'Content-Type: application/json'"
+    order = json.dumps({"listingId": "<id from the search>", "quantity": 2})
+    return [
+        "",
+        f"Marketplace (StockTech): {RESELLER_DEMO.name} (pt-BR, CNPJ) sells parts; {BIKE_SHOP.name} buys from it.",
+        f"As {buyer}: search, buy (the seller's stock is reserved; waLink opens a chat with the seller):",
+        "",
+        *[f"    {line}" for line in run.login_lines(buyer)],
+        f"    curl -s '{run.api}/marketplace/listings?q=corrente' {auth}",
+        f"    curl -s -X POST {run.api}/marketplace/orders {auth} {json_header} -d '{order}'",
+        f"    curl -s '{run.api}/marketplace/purchases' {auth}",
+        f"As {seller}: /marketplace/sales (POST …/transitions {{to: CONFIRMED|COMPLETED|CANCELLED, version}}),",
+        "and its books (Lucrum): /finance/accounts (balances), /finance/transactions, and the cash flow:",
+        "",
+        *[f"    {line}" for line in run.login_lines(seller)],
+        f"    curl -s '{run.api}/finance/accounts' {auth}",
+        f"    curl -s '{run.api}/finance/cash-flow?from=$(date +%Y-%m)&to=$(date -d +2month +%Y-%m)' {auth}",
+    ]
+
+
+@banner_section
 def _sales_integrations(run: Running) -> list[str]:
     """How to try Billy.dk invoices and Google Calendar events of the demo sales company."""
     if run.sales_fakes is None:

@@ -1,7 +1,8 @@
 """Demo data for ``make run``: three tenants with a user per role (each with a browser subscribed to push on the
 fake Web Push service, when there is one), and a platform operator; the restaurant gets a menu and orders in several
 statuses, the bike shop services, two mechanics and appointments, the Danish sales company (Tekup sales tracking,
-da-DK) services, customers, sales in every status and leads (idempotent).
+da-DK) services, customers, sales in every status and leads, and the B2B reseller (StockTech marketplace and
+Lucrum finance, pt-BR, CNPJ) whose listings the bike shop buys from; both keep their books in Lucrum (idempotent).
 
 Everything goes through the same services the API uses (signup, the operator's plan change, invitation,
 acceptance), so the demo tenants are exactly what a real signup produces.
@@ -28,11 +29,26 @@ from chalicelib.core.api import RequestMeta
 from chalicelib.core.money import Money
 from chalicelib.customers import service as customers
 from chalicelib.customers.models import CreateCustomerRequest
+from chalicelib.finance import service as finance
+from chalicelib.finance.models import (
+    BankAccount,
+    CreateAccountRequest,
+    CreateRecurringRequest,
+    CreateTransactionRequest,
+)
 from chalicelib.inventory import service as inventory
 from chalicelib.inventory.models import MovementRequest
 from chalicelib.leads import service as leads
 from chalicelib.leads.conversion import convert_lead
 from chalicelib.leads.models import ConvertLeadRequest, CreateLeadRequest
+from chalicelib.marketplace import service as marketplace
+from chalicelib.marketplace.models import (
+    CreateListingRequest,
+    CreateMarketGroupRequest,
+    MarketGroup,
+    MarketGroupKind,
+    MarketOrderRequest,
+)
 from chalicelib.notifications import service as notifications
 from chalicelib.notifications.models import PushSubscriptionRequest
 from chalicelib.notifications.outbox import list_messages
@@ -45,7 +61,17 @@ from chalicelib.tenants.models import BusinessType, ChangePlanRequest
 from chalicelib.users import service as users
 from chalicelib.users.models import InviteUserRequest
 
-__all__ = ["DEMO_PASSWORD", "DEMO_TENANTS", "SALES_DEMO", "DemoLogin", "DemoTenant", "demo_admin", "seed"]
+__all__ = [
+    "BIKE_SHOP",
+    "DEMO_PASSWORD",
+    "DEMO_TENANTS",
+    "RESELLER_DEMO",
+    "SALES_DEMO",
+    "DemoLogin",
+    "DemoTenant",
+    "demo_admin",
+    "seed",
+]
 
 DEMO_PASSWORD = "btrix-demo-2026"
 OPERATOR_EMAIL = "operator@btrix.example.com"
@@ -63,6 +89,8 @@ class DemoTenant:
     country: str
     time_zone: str
     domain: str
+    document: str | None = None
+    whatsapp_number: str | None = None
 
 
 DEMO_TENANTS = (
@@ -81,10 +109,23 @@ DEMO_TENANTS = (
     DemoTenant(
         "Nordisk Salg ApS", BusinessType.SERVICES, "da-DK", "DKK", "DK", "Europe/Copenhagen", "nordisksalg.example.com"
     ),
+    DemoTenant(
+        "Avelar Distribuidora de Peças Ltda",
+        BusinessType.B2B_RESELLER,
+        "pt-BR",
+        "BRL",
+        "BR",
+        "America/Sao_Paulo",
+        "avelar.example.com",
+        document="11.222.333/0001-81",
+        whatsapp_number="+5511940028922",
+    ),
 )
 
 
 SALES_DEMO = DEMO_TENANTS[2]
+BIKE_SHOP = DEMO_TENANTS[1]
+RESELLER_DEMO = DEMO_TENANTS[3]
 
 
 @dataclass(frozen=True)
@@ -145,6 +186,8 @@ def _seed_tenant(demo: DemoTenant, push_service: str | None) -> None:
             time_zone=demo.time_zone,
             currency=demo.currency,
             country=demo.country,
+            document=demo.document,
+            whatsapp_number=demo.whatsapp_number,
             admin=SignupAdmin(name=f"{demo.name} Admin", email=admin_email, password=DEMO_PASSWORD),
         ),
         _META,
@@ -262,6 +305,7 @@ def _seed_bike_shop(demo: DemoTenant) -> None:
             resource_id=mechanic.id, service_id=service.id, starts_at=start, customer_id=rider.id
         )
         appointments.book(admin, body)
+    _seed_bike_shop_finance(admin)
 
 
 def _member(demo: DemoTenant, role: Role) -> Principal:
@@ -352,10 +396,138 @@ def _seed_leads(rep: Principal, manager: Principal, services: list[Product]) -> 
     convert_lead(manager, converted.id, ConvertLeadRequest(version=converted.version), None)
 
 
+def _account(admin: Principal, name: str, opening: Money, **fields: Any) -> BankAccount:
+    body = CreateAccountRequest.model_validate({"name": name, "openingBalance": opening, **fields})
+    return finance.create_account(admin, body)
+
+
+def _entries(admin: Principal, account: BankAccount, entries: list[tuple[str, str, str, int, str]]) -> None:
+    """(type, amount, category, days ago, description) recorded in ``account``."""
+    today = datetime.now(ZoneInfo("UTC")).date()
+    for type_, amount, category, days_ago, description in entries:
+        body = CreateTransactionRequest.model_validate(
+            {
+                "type": type_,
+                "amount": Money.of(amount, account.currency),
+                "category": category,
+                "date": (today - timedelta(days=days_ago)).isoformat(),
+                "description": description,
+                "accountId": account.id,
+            }
+        )
+        finance.create_transaction(admin, body, None)
+
+
+def _recurring(
+    admin: Principal, account: BankAccount, name: str, type_: str, amount: str, category: str, day: int
+) -> None:
+    body = CreateRecurringRequest.model_validate(
+        {
+            "name": name,
+            "type": type_,
+            "amount": Money.of(amount, account.currency),
+            "category": category,
+            "dayOfMonth": day,
+            "accountId": account.id,
+        }
+    )
+    finance.create_recurring(admin, body)
+
+
+def _seed_bike_shop_finance(admin: Principal) -> None:
+    """The bike shop's books: a business checking account (receives payments), a month of entries, rent and wages."""
+    bank = _account(
+        admin,
+        "Chase Business Checking",
+        Money.of("8000.00", "USD"),
+        bankCode="021",
+        number="000123456789",
+        receivesPayments=True,
+    )
+    _entries(
+        admin,
+        bank,
+        [
+            ("income", "1240.00", "services", 20, "Tune-ups, week 1"),
+            ("income", "980.50", "parts", 13, "Counter sales"),
+            ("expense", "310.00", "parts", 9, "Tubes and chains"),
+            ("expense", "95.20", "utilities", 4, "Electricity"),
+        ],
+    )
+    _recurring(admin, bank, "Shop rent", "expense", "2200.00", "rent", 1)
+    _recurring(admin, bank, "Mechanics' wages", "expense", "5400.00", "wages", 28)
+
+
+def _market_group(kind: MarketGroupKind, name: str) -> MarketGroup:
+    """The operator's marketplace category or brand ``name`` (made the first time)."""
+    found = marketplace.find_group(kind, name)
+    return found or marketplace.create_group(_operator(), kind, CreateMarketGroupRequest(name=name))
+
+
+def _seed_reseller(demo: DemoTenant) -> None:
+    """The B2B reseller (StockTech + Lucrum): parts in stock published on the marketplace in the operator's
+    categories and brands, its books; and the bike shop buying from it (its purchase confirmed by the seller)."""
+    admin = demo_admin(demo)
+    parts = _market_group("category", "Peças de bicicleta")
+    tools = _market_group("category", "Ferramentas")
+    shimano, avelar = _market_group("brand", "Shimano"), _market_group("brand", "Avelar")
+    offer = [
+        ("Câmara de ar aro 29", "18.90", 400, 10, parts, avelar),
+        ("Corrente Shimano 12v", "219.00", 60, 2, parts, shimano),
+        ("Pedal plataforma alumínio", "89.90", 120, 4, parts, avelar),
+        ("Chave de raio profissional", "45.00", 35, 1, tools, avelar),
+    ]
+    listings = []
+    for name, price, units, minimum, category, brand in offer:
+        product = _product(admin, demo, name, price, kind="product", taxRate="12", description=f"{name} — atacado")
+        _stock(admin, product, units)
+        body = CreateListingRequest.model_validate(
+            {
+                "productId": product.id,
+                "price": _money(price, demo),
+                "minQuantity": minimum,
+                "categoryId": category.id,
+                "brandId": brand.id,
+            }
+        )
+        listings.append(marketplace.create_listing(admin, body, None))
+    bank = _account(
+        admin,
+        "Itaú PJ",
+        _money("25000.00", demo),
+        bankCode="341",
+        agency="0912",
+        number="45871-3",
+        receivesPayments=True,
+    )
+    cash = _account(admin, "Caixa da loja", _money("1500.00", demo), type="cash")
+    _entries(
+        admin,
+        bank,
+        [
+            ("income", "12480.00", "vendas", 25, "Pedido atacado Loja Pedal Forte"),
+            ("income", "8320.50", "vendas", 11, "Pedido atacado Ciclo Sul"),
+            ("expense", "9800.00", "fornecedores", 18, "Reposição Shimano"),
+            ("expense", "1250.00", "frete", 7, "Transportadora"),
+        ],
+    )
+    _entries(admin, cash, [("expense", "180.00", "material de escritório", 3, "Papelaria")])
+    _recurring(admin, bank, "Aluguel do galpão", "expense", "4500.00", "aluguel", 5)
+    _recurring(admin, bank, "Folha de pagamento", "expense", "12000.00", "salários", 28)
+    _recurring(admin, bank, "Contrato Ciclo Sul", "income", "6000.00", "vendas", 15)
+    # The bike shop buys tubes from the reseller; the reseller confirms.
+    buyer = demo_admin(BIKE_SHOP)
+    purchase = marketplace.place_order(buyer, MarketOrderRequest(listing_id=listings[0].id, quantity=20), None)
+    sale = marketplace.get_sale(admin, purchase.id)
+    marketplace.transition_sale(admin, sale.id, "CONFIRMED", "Separado para envio", sale.version)
+    marketplace.place_order(buyer, MarketOrderRequest(listing_id=listings[1].id, quantity=2), None)
+
+
 _COMMERCE = {
     BusinessType.RESTAURANT: _seed_restaurant,
     BusinessType.BIKE_SHOP: _seed_bike_shop,
     BusinessType.SERVICES: _seed_sales,
+    BusinessType.B2B_RESELLER: _seed_reseller,
 }
 
 

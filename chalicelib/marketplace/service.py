@@ -75,6 +75,7 @@ __all__ = [
     "cancel_purchase",
     "create_group",
     "create_listing",
+    "find_group",
     "get_listing",
     "get_purchase",
     "get_sale",
@@ -157,6 +158,12 @@ def create_group(principal: Principal, kind: MarketGroupKind, body: CreateMarket
     with unscoped():  # the marketplace's categories and brands are global, the platform operator's
         Table().transact([store.group_claim_op(kind, body.name, group.id).on_conflict(taken), *store.group_ops(group)])
     return group
+
+
+def find_group(kind: MarketGroupKind, name: str) -> MarketGroup | None:
+    """The marketplace category or brand called ``name`` (case and accents ignored), or None."""
+    with unscoped():
+        return store.group_named(kind, name)
 
 
 def list_groups(principal: Principal, kind: MarketGroupKind, params: PageParams) -> Page[MarketGroup]:

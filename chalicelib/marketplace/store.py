@@ -34,6 +34,7 @@ __all__ = [
     "get_purchase",
     "get_sale",
     "group_claim_op",
+    "group_named",
     "group_ops",
     "groups_exist",
     "list_groups",
@@ -120,6 +121,13 @@ def get_group(kind: MarketGroupKind, group_id: str) -> MarketGroup | None:
     """A category or brand, or None."""
     item = Table().get(*_group_key(kind, group_id))
     return MarketGroup.model_validate({k: v for k, v in item.items() if k in _GROUP_FIELDS}) if item else None
+
+
+def group_named(kind: MarketGroupKind, name: str) -> MarketGroup | None:
+    """The category or brand whose folded name is ``name``'s (its unique claim), or None."""
+    pk = keys.market_pk(MarketSegment.UNIQUE, _GROUP_UNIQUE[kind].value, fold(name))
+    claim = Table().get(pk, keys.UNIQUE_SK)
+    return get_group(kind, str(claim["groupId"])) if claim else None
 
 
 def groups_exist(kind: MarketGroupKind, group_id: str) -> bool:
