@@ -91,7 +91,8 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
     now = clock.isoformat(at)
     conversation = open_conversation(channel, wa_id, clock.isoformat(sent_at), now, body.get("contactName"))
     record = MessageRecord(
-        id=store.message_id(at, wamid),
+        # Its place in the conversation: when the webhook took it (a job kept in order), else when recorded.
+        id=str(body.get("pending") or store.message_id(at, wamid)),
         tenant_id=channel.tenant_id,
         conversation_id=conversation.id,
         direction="in",

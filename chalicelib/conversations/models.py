@@ -21,6 +21,7 @@ __all__ = [
     "MessageRecord",
     "MessageSource",
     "MessageStatus",
+    "PendingJob",
     "SendMessageRequest",
     "StoredFile",
 ]
@@ -138,6 +139,18 @@ class MessageRecord(ApiModel):
     delivered_at: str | None = None
     read_at: str | None = None
     version: int = 1
+
+
+class PendingJob(ApiModel):
+    """A job of a conversation not done yet (a received message to relay, a message to send), kept in the table in
+    the conversation's order from the moment it reached BTRIX; the queue's messages only trigger them."""
+
+    id: str = Field(description="Its place in the conversation's order (the id its message gets)")
+    tenant_id: str
+    conversation_id: str
+    group: str = Field(description="The conversation's queue group")
+    job: str = Field(description="The job, as JSON (what the queue message would carry)")
+    attempts: int = Field(default=0, description="Attempts that failed and may be retried (not queue receives)")
 
 
 class Message(ApiModel):

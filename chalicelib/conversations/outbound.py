@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
@@ -67,8 +68,10 @@ def record_operator_messages(body: Mapping[str, Any]) -> None:
     if str(data.get("CONNECTOR") or "") != CONNECTOR_ID:
         return
     sent_at = moment(body.get("ts"))
+    # Their place in the conversation: when the webhook took them (in the event's order), whatever the queue did.
+    received = moment(body["receivedAt"]) if body.get("receivedAt") else clock.now()
     with tenant_scope(tenant_id):
-        for item in data.get("MESSAGES") or []:
+        for index, item in enumerate(data.get("MESSAGES") or []):
             chat = item.get("chat") or {}
             im = item.get("im") or {}
             message = item.get("message") or {}
@@ -77,29 +80,26 @@ def record_operator_messages(body: Mapping[str, Any]) -> None:
                 logger.warning("operator message for an unknown chat", extra={"chat": chat.get("id")})
                 continue
             external = f"b24:{body.get('memberId')}:{im.get('message_id')}"
-            at = clock.now()
-            now = clock.isoformat(at)
-            record, _ = store.record_provider_message(
-                MessageRecord(
-                    id=store.message_id(at, external),
-                    tenant_id=tenant_id,
-                    conversation_id=conversation.id,
-                    direction="out",
-                    source="bitrix24",
-                    text=str(message.get("text") or ""),
-                    files=_operator_files(message),
-                    status="queued",
-                    external_id=external,
-                    bitrix_chat_id=str(im.get("chat_id") or "") or None,
-                    bitrix_message_id=str(im.get("message_id") or "") or None,
-                    sent_at=clock.isoformat(sent_at),
-                    created_at=now,
-                    updated_at=now,
-                ),
-                external,
+            now = clock.now_iso()
+            record = MessageRecord(
+                id=store.message_id(received + timedelta(milliseconds=index), external),
+                tenant_id=tenant_id,
+                conversation_id=conversation.id,
+                direction="out",
+                source="bitrix24",
+                text=str(message.get("text") or ""),
+                files=_operator_files(message),
+                status="queued",
+                external_id=external,
+                bitrix_chat_id=str(im.get("chat_id") or "") or None,
+                bitrix_message_id=str(im.get("message_id") or "") or None,
+                sent_at=clock.isoformat(sent_at),
+                created_at=now,
+                updated_at=now,
             )
+            record, _ = store.record_provider_message(record, external, [jobs.pending_send_op(conversation, record)])
             if record.status == "queued":
-                jobs.queue_send(conversation, record)
+                jobs.queue_send(conversation, record, kept=True)
             if conversation.assistant_state in ("assistant", "needs_human"):  # an operator wrote: a human holds it
                 store.update_conversation(conversation, set_={"assistantState": "human"})
 

@@ -21,7 +21,9 @@ from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
 __all__ = ["main", "redrive"]
 
 
-def _restart(body: str) -> None:
+def _restart(body: str) -> str:
+    """Reset the failed message of a dead job; returns the job to put back: the job itself, also for the trigger
+    of a pending job (which may be done or given up by now), so that it redoes its own message."""
     job = json.loads(body)
     tenant_id = str(job.get("tenantId") or "")
     with tenant_scope(tenant_id):
@@ -31,10 +33,11 @@ def _restart(body: str) -> None:
         elif job.get("type") == MESSAGE_JOB:
             record, restart = inbound_message(job), "received"
         else:
-            return
+            return body
         if record is not None and record.status == "failed":
             changes = {"status": restart, "error": None, "attempts": record.attempts + 1}
             store.update_message(record, changes, from_status=["failed"])
+    return json.dumps({k: v for k, v in job.items() if k != "pending"}, separators=(",", ":"), sort_keys=True)
 
 
 def redrive(kind: QueueKind, limit: int | None = None) -> int:
@@ -50,12 +53,12 @@ def redrive(kind: QueueKind, limit: int | None = None) -> int:
         if not messages:
             break
         for message in messages:
-            _restart(message["Body"])
+            body = _restart(message["Body"])
             group = message.get("Attributes", {}).get("MessageGroupId") or "redrive"
             # A new deduplication id: the original one may still be inside SQS's 5-minute window.
             sqs.send_message(
                 QueueUrl=target,
-                MessageBody=message["Body"],
+                MessageBody=body,
                 MessageGroupId=group,
                 MessageDeduplicationId=f"redrive-{uuid.uuid4().hex}",
             )

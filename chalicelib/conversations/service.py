@@ -208,11 +208,10 @@ def send_message(
         )
         view = message_view(record)
         pk, sk = store.message_key(principal.tenant_id, conversation.id, record.id)
-        Table().transact(
-            [put_op({"PK": pk, "SK": sk, "entity": store.MESSAGE_ENTITY, **record.model_dump()}), *seal(view)]
-        )
+        message = put_op({"PK": pk, "SK": sk, "entity": store.MESSAGE_ENTITY, **record.model_dump()})
+        Table().transact([message, jobs.pending_send_op(conversation, record), *seal(view)])
         try:
-            jobs.queue_send(conversation, record)
+            jobs.queue_send(conversation, record, kept=True)
         except AppError as exc:  # recorded but not queued: failed and retryable, not silently stuck as queued
             failed = store.update_message(
                 record,

@@ -11,6 +11,7 @@ message instead of making a new one. Phones never appear in keys: the contact fa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -19,11 +20,20 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from ulid import ULID
 
-from chalicelib.conversations.models import ConversationRecord, MessageRecord
+from chalicelib.conversations.models import ConversationRecord, MessageRecord, PendingJob
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind
-from chalicelib.core.db.store import AlreadyExists, QueryPage, Table, TransactionConflict, WriteOp, change_op, put_op
+from chalicelib.core.db.store import (
+    AlreadyExists,
+    QueryPage,
+    Table,
+    TransactionConflict,
+    WriteOp,
+    change_op,
+    delete_op,
+    put_op,
+)
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, strip_storage
 
 __all__ = [
@@ -34,6 +44,7 @@ __all__ = [
     "count_send",
     "create_conversation",
     "create_message",
+    "drop_pending",
     "find_provider_message",
     "find_wamid",
     "get_conversation",
@@ -44,6 +55,10 @@ __all__ = [
     "message_key",
     "message_of",
     "moved_to",
+    "note_pending_attempt",
+    "pending_item",
+    "pending_jobs",
+    "pending_op",
     "record_provider_message",
     "update_conversation",
     "update_message",
@@ -55,6 +70,8 @@ MESSAGE_ENTITY = "ConversationMessage"
 MESSAGE_CHILD = keys.Child.MESSAGE
 _WAMID_CHILD = keys.Child.PROVIDER_MESSAGE
 _RATE_CHILD = keys.Child.RATE
+_PENDING_CHILD = keys.Child.PENDING_JOB
+PENDING_ENTITY = "ConversationPendingJob"
 _CHANNEL_FACET = keys.Facet.CHANNEL
 _CONTACT_FACET = keys.Facet.CONTACT
 _RATE_TTL_S = 120
@@ -295,3 +312,38 @@ def count_send(tenant_id: str, channel_id: str, second: int) -> int:
         "count",
         expires_at=second + _RATE_TTL_S,
     )
+
+
+def _pending_key(tenant_id: str, conversation: str, pending_id: str) -> tuple[str, str]:
+    return keys.entity_pk(tenant_id, Kind.CONVERSATION, conversation), keys.child_sk(_PENDING_CHILD, pending_id)
+
+
+def pending_item(job: PendingJob) -> dict[str, Any]:
+    """The item that keeps ``job`` in its conversation's partition, after the jobs that reached BTRIX before it."""
+    pk, sk = _pending_key(job.tenant_id, job.conversation_id, job.id)
+    return {"PK": pk, "SK": sk, ENTITY: PENDING_ENTITY, **job.model_dump()}
+
+
+def pending_op(job: PendingJob) -> WriteOp:
+    """The write of ``pending_item(job)`` (in the transaction that records its message)."""
+    return put_op(pending_item(job), must_not_exist=False)
+
+
+def pending_jobs(tenant_id: str, conversation: str, *, limit: int = 25) -> list[PendingJob]:
+    """The conversation's first ``limit`` pending jobs, in its order (read consistently: one was just dropped)."""
+    pk = keys.entity_pk(tenant_id, Kind.CONVERSATION, conversation)
+    page = Table().query_page(pk, sort_prefix=keys.child_prefix(_PENDING_CHILD), limit=limit, consistent=True)
+    return [PendingJob.model_validate(strip_storage(item)) for item in page.items]
+
+
+def note_pending_attempt(job: PendingJob) -> int:
+    """Count a failed attempt of ``job``; returns its attempts now (it is left alone when already dropped)."""
+    pk, sk = _pending_key(job.tenant_id, job.conversation_id, job.id)
+    with contextlib.suppress(TransactionConflict):
+        Table().transact([change_op(pk, sk, add={"attempts": 1}, condition=Attr("PK").exists())])
+    return job.attempts + 1
+
+
+def drop_pending(job: PendingJob) -> None:
+    """``job`` is done (or given up): the conversation's next one comes first now."""
+    Table().transact([delete_op(*_pending_key(job.tenant_id, job.conversation_id, job.id))])

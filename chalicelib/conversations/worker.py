@@ -8,11 +8,16 @@ queue handed to its module, and what a failure does to the message it is about.
   capability (``channels.install``); operators' messages are recorded and become send jobs in their
   conversation's group.
 
-Provider outages (5xx, 429, ``QUERY_LIMIT_EXCEEDED``, Meta 130429, timeouts) and unreachable dependencies are
-retried by the queue helper (``core.batch``) with exponential backoff; after the queue's last attempt the message
-is marked ``failed`` with the reason (``GET /conversations/{id}/messages`` shows it, the channel's ``lastError``
-too) and SQS moves the job to the DLQ; ``POST /conversations/{id}/messages/{messageId}/retry`` or the redrive
-command sends it again. Errors a retry cannot fix fail the message at once.
+A received message or a message to send is kept among its conversation's pending jobs (``jobs``); its queue
+message is a trigger: ``_drain`` does the conversation's pending jobs oldest first, whichever trigger comes, so the
+order holds whatever the queue does. Provider outages (5xx, 429, ``QUERY_LIMIT_EXCEEDED``, Meta 130429, timeouts)
+and unreachable dependencies are retried by the queue helper (``core.batch``) with exponential backoff (the
+conversation's held-back triggers wait as long, no longer); the attempts are counted on the pending job (queue
+receives count held-back triggers too). After ``relay_max_attempts`` the message is marked ``failed`` with the
+reason (``GET /conversations/{id}/messages`` shows it, the channel's ``lastError`` too, the operators read it in
+the chat), the job goes to the DLQ and the conversation's next message goes on; ``POST
+/conversations/{id}/messages/{messageId}/retry`` or the redrive command sends it again. Errors a retry cannot fix
+fail the message at once. The queue's own ``maxReceiveCount`` is a safety net behind that (``_queue_gave_up``).
 """
 
 from __future__ import annotations
@@ -70,7 +75,9 @@ def handle_bitrix_event(body: Mapping[str, Any]) -> None:
 
 
 def _fail_message(body: Mapping[str, Any], error: str) -> None:
-    """Mark the message a job was about as failed, with the reason (visible in its conversation)."""
+    """Mark the message a job was about as failed, with the reason (visible in its conversation), and tell the
+    operators in the Open Lines chat (best effort: Bitrix24 may be what failed). A message that already reached the
+    other side (sent, relayed) keeps its status: the reason is noted on it."""
     tenant_id = str(body.get("tenantId") or "")
     with tenant_scope(tenant_id):
         if body.get("type") == jobs.SEND_JOB:
@@ -82,6 +89,11 @@ def _fail_message(body: Mapping[str, Any], error: str) -> None:
         if record is None:
             return
         at = clock.now_iso()
+        if record.status not in ("received", "queued", "failed"):
+            # It reached the other side; what failed came after (a delivery report): noted, not a failed message.
+            store.update_message(record, {"error": error[:1000], "updatedAt": at})
+            logger.warning("message step failed", extra={"message_id": record.id, "error": error[:200]})
+            return
         store.update_message(record, {"status": "failed", "error": error[:1000], "updatedAt": at})
         conversation = store.get_conversation(tenant_id, record.conversation_id)
         if conversation is not None:
@@ -90,18 +102,20 @@ def _fail_message(body: Mapping[str, Any], error: str) -> None:
             if record.direction == "out" and record.status == "queued":  # never sent: the operators must know
                 text = f"[b]BTRIX[/b]: this message did not reach the customer on WhatsApp: {error[:500]}"
                 openlines.tell_operator(conversation, conversation.portal_id, text)
+            elif record.direction == "in":
+                text = f"[b]BTRIX[/b]: a message of the customer could not be relayed here: {error[:500]}"
+                openlines.tell_operator(conversation, conversation.portal_id, text)
     logger.warning("message failed", extra={"message_id": record.id, "error": error[:200]})
 
 
 Handle = Callable[[Mapping[str, Any], bool], None]
 
 
-def _run(job: Job, handle: Handle) -> None:
-    """Run one job: a failure that later may fix is retried (``RetryLater``), one that it cannot fails the message
-    at once; anything else is left to the queue's redelivery."""
-    body = json.loads(job.body)
+def _attempt(body: Mapping[str, Any], handle: Handle, last_attempt: bool) -> None:
+    """One attempt of one job: a failure that later may fix is retried (``RetryLater``), one that it cannot fails
+    the message at once; anything else is left to the queue's redelivery."""
     try:
-        handle(body, job.last_attempt)
+        handle(body, last_attempt)
     except jobs.Unrelayable as exc:
         _fail_message(body, str(exc))
     except (ProviderError, DependencyUnavailable, NotFound) as exc:
@@ -111,18 +125,73 @@ def _run(job: Job, handle: Handle) -> None:
         _fail_message(body, str(exc))
 
 
-def _give_up(job: Job, exc: RetryLater) -> None:
-    _fail_message(json.loads(job.body), f"gave up after {job.attempt} attempts: {exc}")
+def _give_up(queue: QueueKind, group_id: str, body: Mapping[str, Any], attempts: int, exc: RetryLater) -> None:
+    """A job failed its last attempt: its message failed (the operators told) and the job in the queue's DLQ."""
+    _fail_message(body, f"gave up after {attempts} attempts: {exc}")
+    jobs.dead_letter(queue, group_id, body)
+
+
+def _drain(tenant_id: str, conversation_id: str, handle: Handle) -> None:
+    """Do the conversation's pending jobs, oldest first, until none is left; a job that may work later stops the
+    conversation for its backoff (``RetryLater`` with its own attempts), and one that failed all its attempts is
+    given up and the next one goes on."""
+    limit = get_settings().relay_max_attempts
+    with tenant_scope(tenant_id):
+        while pending := store.pending_jobs(tenant_id, conversation_id):
+            for job in pending:
+                body = json.loads(job.job)
+                try:
+                    _attempt(body, handle, job.attempts + 1 >= limit)
+                except RetryLater as exc:
+                    attempts = store.note_pending_attempt(job)
+                    if attempts < limit:
+                        raise RetryLater(str(exc), attempt=attempts) from exc
+                    _give_up(QueueKind.WHATSAPP_INBOUND, job.group, body, attempts, exc)
+                store.drop_pending(job)
+
+
+def _run(job: Job, queue: QueueKind, handle: Handle) -> None:
+    """Run one queue message: the trigger of its conversation's pending jobs, or a job of its own (a retry, a
+    redriven job, a status, a notification to keep), given up after the relay's attempts (queue receives)."""
+    body = json.loads(job.body)
+    if body.get("pending") and body.get("conversationId"):
+        _drain(str(body["tenantId"]), str(body["conversationId"]), handle)
+        return
+    limit = get_settings().relay_max_attempts
+    try:
+        _attempt(body, handle, job.attempt >= limit)
+    except RetryLater as exc:
+        group_id = job.record.attributes.message_group_id
+        if job.attempt < limit or group_id is None:
+            raise
+        _give_up(queue, group_id, body, job.attempt, exc)
+
+
+def _queue_gave_up(job: Job, exc: RetryLater) -> None:
+    """The queue's own last attempt (a safety net behind the relay's attempts): the message the job is about is
+    marked failed, or, for a trigger, the conversation's first pending job, and the rest is triggered again."""
+    body = json.loads(job.body)
+    if not (body.get("pending") and body.get("conversationId")):
+        _fail_message(body, f"gave up after {job.attempt} attempts: {exc}")
+        return
+    tenant_id = str(body["tenantId"])
+    with tenant_scope(tenant_id):
+        pending = store.pending_jobs(tenant_id, str(body["conversationId"]), limit=2)
+        if pending:
+            _give_up(QueueKind.WHATSAPP_INBOUND, pending[0].group, json.loads(pending[0].job), job.attempt, exc)
+            store.drop_pending(pending[0])
+        if len(pending) > 1:
+            jobs.queue_trigger(pending[1])
 
 
 def _consume(event: dict[str, Any], queue: QueueKind, handle: Handle) -> dict[str, Any]:
     settings = get_settings()
     return consume(
         event,
-        lambda job: _run(job, handle),
+        lambda job: _run(job, queue, handle),
         queue=queue,
         backoff=Backoff(settings.relay_retry_base_s, settings.relay_retry_max_s),
-        give_up=_give_up,
+        give_up=_queue_gave_up,
     )
 
 

@@ -10,7 +10,9 @@ a job that asked for it (``RetryLater``) after a backoff, and after the queue's 
 - Any other exception is a failure of that record alone: SQS delivers it again after the visibility timeout, and
   to the DLQ after the last attempt.
 - On a FIFO queue a failure also holds back the rest of its message group in the batch (they are reported failed
-  too, untouched), so a conversation is never handled out of order; other groups go on.
+  too, untouched, and hidden as long as the failed one: a backoff delays its group by the backoff only, not by the
+  visibility timeout), so a conversation is never handled out of order; other groups go on. A batch where every
+  record failed is a partial failure like any other (reported, not raised).
 - ``parallel``: the records run at once on threads (each in a copy of the caller's context), for handlers that
   mostly wait on the network (webhook attempts).
 - ``consume_grouped``: for a consumer that applies a batch's records together, one group at a time (the analytics
@@ -41,7 +43,15 @@ __all__ = ["Backoff", "GaveUp", "Job", "RetryLater", "consume", "consume_grouped
 
 
 class RetryLater(Exception):
-    """Raised by a job handler when the job may succeed later (a provider outage, a busy resource)."""
+    """Raised by a job handler when the job may succeed later (a provider outage, a busy resource).
+
+    ``attempt``: the attempts the handler counted itself, when they are not the queue's receives (a job held back
+    behind others is received without being tried); its backoff grows with them.
+    """
+
+    def __init__(self, message: str, *, attempt: int | None = None) -> None:
+        super().__init__(message)
+        self.attempt = attempt
 
 
 class GaveUp(Exception):
@@ -94,6 +104,7 @@ def consume(
     job and its last ``RetryLater`` before the message goes to the DLQ.
     """
     definition = next(q for q in QUEUES if q.kind is queue)
+    hidden: dict[str, tuple[str, int]] = {}  # FIFO group → its failed record and how long it is hidden
 
     def attempt(record: SQSRecord) -> None:
         job = Job(
@@ -105,10 +116,10 @@ def consume(
             if job.last_attempt:
                 if give_up is not None:
                     give_up(job, exc)
-                _hide(record, 0)  # its next receive moves it to the DLQ
+                _hide(record, 0, hidden)  # its next receive moves it to the DLQ
                 raise GaveUp(f"{queue.value}: failed after {job.attempt} attempts: {exc}") from exc
             if backoff is not None:
-                _hide(record, backoff.seconds(job.attempt))
+                _hide(record, backoff.seconds(exc.attempt or job.attempt), hidden)
             logger.info(
                 "queue job will retry", extra={"queue": queue.value, "attempt": job.attempt, "error": str(exc)[:200]}
             )
@@ -116,7 +127,11 @@ def consume(
 
     if parallel:
         return _in_parallel(raw_event, attempt)
-    return _in_order(raw_event, attempt, fifo=definition.fifo)
+    if not definition.fifo:
+        return _in_order(raw_event, attempt)
+    result = _in_groups(raw_event, attempt)
+    _hold_back(raw_event, result, hidden)
+    return result
 
 
 def consume_grouped(
@@ -155,20 +170,35 @@ def consume_grouped(
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
-def _in_order(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None], *, fifo: bool) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import (
-        BatchProcessor,
-        EventType,
-        SqsFifoPartialProcessor,
-        process_partial_response,
-    )
+def _in_order(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None]) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    processor: BatchProcessor = (
-        SqsFifoPartialProcessor(skip_group_on_error=True)
-        if fifo
-        else BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    )
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(process_partial_response(event=raw_event, record_handler=attempt, processor=processor))
+
+
+def _in_groups(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None]) -> dict[str, Any]:
+    """A FIFO batch: each group's records in order; a failure fails the rest of its group untried."""
+    from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    # A batch where everything failed is reported like any partial failure (Powertools would raise, and the
+    # records would come back only after the visibility timeout, whatever backoff they were given).
+    processor.raise_on_entire_batch_failure = False
+    return dict(process_partial_response(event=raw_event, record_handler=attempt, processor=processor))
+
+
+def _hold_back(raw_event: dict[str, Any], result: dict[str, Any], hidden: dict[str, tuple[str, int]]) -> None:
+    """The records held back behind a failed record of their group are hidden as long as it is: its group goes on
+    after its backoff (or at once, when it goes to the DLQ), not after the visibility timeout."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+    for raw in raw_event.get("Records") or []:
+        record = SQSRecord(raw)
+        group = record.attributes.message_group_id
+        if record.message_id in failed and group in hidden and hidden[group][0] != record.message_id:
+            _hide(record, hidden[group][1])
 
 
 def _in_parallel(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None]) -> dict[str, Any]:
@@ -191,8 +221,11 @@ def _in_parallel(raw_event: dict[str, Any], attempt: Callable[[SQSRecord], None]
     return {"batchItemFailures": failures}
 
 
-def _hide(record: SQSRecord, seconds: int) -> None:
-    """Make ``record``'s message visible again in ``seconds`` (a backoff before its next attempt; 0: at once)."""
+def _hide(record: SQSRecord, seconds: int, hidden: dict[str, tuple[str, int]] | None = None) -> None:
+    """Make ``record``'s message visible again in ``seconds`` (a backoff before its next attempt; 0: at once);
+    noted in ``hidden`` by its FIFO group, for the records held back behind it."""
+    if hidden is not None and record.attributes.message_group_id:
+        hidden[record.attributes.message_group_id] = (record.message_id, seconds)
     name = record.event_source_arn.rsplit(":", 1)[-1]
     aws.sqs().change_message_visibility(
         QueueUrl=queue_url(name), ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     assistant_turns_per_minute: int = Field(default=20, ge=1, le=600)
     relay_retry_base_s: float = Field(default=5.0, ge=0)
     relay_retry_max_s: float = Field(default=900.0, ge=0, le=43_200)
+    # Attempts of one gateway job (a message to relay or send) before its message is failed and the job dead-lettered.
+    relay_max_attempts: int = Field(default=8, ge=1, le=50)
     # Exports run as slices of at most this many seconds (under the functions' 29 s), and their download URLs are
     # valid this long.
     export_slice_seconds: float = Field(default=15.0, ge=0, le=25)

@@ -92,9 +92,10 @@ QUEUES: tuple[QueueDef, ...] = (
     QueueDef(QueueKind.WORKFLOW_TASKS),
     # The gateway's conversation queue: WhatsApp messages and statuses and the send jobs of operators and agents.
     # FIFO: group = conversation, dedup = message id, so one chat is relayed in order, once, in both directions.
-    QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120),
+    # The relay counts a message's attempts itself (BTRIX_RELAY_MAX_ATTEMPTS): the receive count is a safety net.
+    QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120, max_receive_count=20),
     # Bitrix24 events, FIFO per portal chat: an operator's messages keep their order.
-    QueueDef(QueueKind.BITRIX24_OUTBOUND, fifo=True, visibility_timeout_s=120),
+    QueueDef(QueueKind.BITRIX24_OUTBOUND, fifo=True, visibility_timeout_s=120, max_receive_count=20),
     # Pushes are worth little once stale: kept one hour, retried twice.
     QueueDef(QueueKind.LIVE_UPDATES, visibility_timeout_s=30, max_receive_count=3, retention_s=3600),
     # Sale and lead events → the dashboard's aggregates (each event applied once, a batch in a few transactions).

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from chalicelib.core import clock
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
@@ -113,6 +114,8 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         # The OAuth tokens of the install (and of each event) for the consumer; the application token stays here.
         "auth": {k: v for k, v in auth.items() if k != "application_token"},
         "ts": form.get("ts"),
+        # When BTRIX took it (to the millisecond; ``ts`` has whole seconds): an operator's messages keep this order.
+        "receivedAt": clock.now_iso(),
     }
     key = event_key(route, event, form)
     delivery = Delivery(

@@ -6,13 +6,13 @@ signed with a tenant's secret must only carry numbers routed to channels with th
 speak for another app's numbers (numbers nobody routes are skipped anyway). The GET challenge compares
 ``hub.verify_token`` with BTRIX's verify token, or, when the callback URL names a channel
 (``?channel=<tenantId>.<channelId>``, for a tenant's own app), with that channel's verify token; an unknown
-channel is refused like a wrong token. Ids in the URL are not secrets: the verify token is. Then every
-message of every change of every entry is routed by its ``phone_number_id`` and enqueued on its own to the
-WhatsApp inbound FIFO queue (group = ``<phone number id>:<wa_id>``, so one conversation stays in order;
-deduplication = the ``wamid``). Every status is applied to the notification that sent the message
-(``notifications.service.apply_status``), or, when no notification did, enqueued to the same FIFO queue for the
-gateway. Each is recorded once under its ``wamid`` (statuses: ``wamid:status``). Numbers nobody connected are
-skipped.
+channel is refused like a wrong token. Ids in the URL are not secrets: the verify token is. Then every message of
+every change of every entry is routed by its ``phone_number_id``, kept among its conversation's pending jobs in the
+order it arrived (``conversations.jobs.inbound_delivery``) and enqueued on its own to the WhatsApp inbound FIFO
+queue (group = ``<phone number id>:<wa_id>``; deduplication = the ``wamid``) as the trigger of it. Every status is
+applied to the notification that sent the message (``notifications.service.apply_status``), or, when no notification
+did, enqueued to the same FIFO queue for the gateway. Each is recorded once under its ``wamid`` (statuses:
+``wamid:status``). Numbers nobody connected are skipped.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from chalicelib.conversations.jobs import inbound_delivery
 from chalicelib.core import clock
 from chalicelib.core.errors import DependencyUnavailable, Forbidden, MalformedRequest, Unauthorized
 from chalicelib.core.observability import logger
@@ -117,7 +118,6 @@ def _message_delivery(
     metadata = value.get("metadata") or {}
     wa_id = str(message.get("from") or "")
     contact = next((c for c in value.get("contacts") or [] if c.get("wa_id") == wa_id), None)
-    wamid = str(message["id"])
     body = {
         "type": "whatsapp.message",
         "provider": PROVIDER,
@@ -131,13 +131,8 @@ def _message_delivery(
         "message": message,
         "receivedAt": clock.now_iso(),
     }
-    return Delivery(
-        key=wamid,
-        queue=QueueKind.WHATSAPP_INBOUND,
-        body=body,
-        group_id=f"{route.phone_number_id}:{wa_id}",
-        dedup_id=wamid,
-    )
+    # Kept among the conversation's pending jobs, in the order it reached us; the queue message triggers it.
+    return inbound_delivery(body, clock.now())
 
 
 def _status_report(route: WhatsAppRoute, status: Mapping[str, Any]) -> StatusReport:

@@ -50,13 +50,15 @@ RECEIPT_SHARDS = 8
 
 @dataclass(frozen=True)
 class Delivery:
-    """What to enqueue for one incoming event; ``key`` is the provider's id that makes it unique."""
+    """What to enqueue for one incoming event; ``key`` is the provider's id that makes it unique. ``keep``: an item
+    written to the table first (the job kept where its consumer finds it in order; the queue message triggers it)."""
 
     key: str
     queue: QueueKind
     body: Mapping[str, Any]
     group_id: str | None = None
     dedup_id: str | None = None
+    keep: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,17 @@ def _is_fifo(kind: QueueKind) -> bool:
 
 
 def enqueue(delivery: Delivery) -> str:
-    """Send ``delivery`` to its queue (group and deduplication ids on FIFO queues); returns the message id."""
+    """Send ``delivery`` to its queue (group and deduplication ids on FIFO queues), after writing the item it keeps;
+    returns the message id."""
     from botocore.exceptions import BotoCoreError, ClientError
+
+    if delivery.keep is not None:
+        from chalicelib.core.db.store import Table
+
+        try:
+            Table().put(delivery.keep)
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable(detail="the job could not be kept in the table") from exc
 
     request: dict[str, Any] = {
         "QueueUrl": queue_url(queue_name(delivery.queue)),
@@ -123,6 +134,7 @@ def _payload(delivery: Delivery) -> dict[str, Any]:
         "body": dict(delivery.body),
         "groupId": delivery.group_id,
         "dedupId": delivery.dedup_id,
+        "keep": dict(delivery.keep) if delivery.keep is not None else None,
     }
 
 
@@ -133,6 +145,7 @@ def _delivery_of(payload: dict[str, Any]) -> Delivery:
         body=payload["body"],
         group_id=payload.get("groupId"),
         dedup_id=payload.get("dedupId"),
+        keep=payload.get("keep"),
     )
 
 

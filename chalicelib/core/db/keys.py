@@ -404,6 +404,7 @@ class Child(StrEnum):
     USER_ORDER = "ORDER"
     MESSAGE = "MSG"
     PROVIDER_MESSAGE = "WAMID"
+    PENDING_JOB = "PENDING"
     CONSENT = "CONSENT"
     APPLIED = "APPLIED"
     DAY = "DAY"

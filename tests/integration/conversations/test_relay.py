@@ -382,7 +382,7 @@ def test_an_agent_message_that_could_not_be_queued_is_failed_visibly_and_retried
     gateway = connect(api, hooks, fakes, work)
     wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
 
-    def queue_down(*_: Any) -> None:
+    def queue_down(*_: Any, **__: Any) -> None:
         raise DependencyUnavailable(detail="the whatsapp-inbound queue is not reachable")
 
     monkeypatch.setattr(jobs, "queue_send", queue_down)
@@ -409,7 +409,7 @@ def test_a_queued_message_whose_job_was_lost_is_retried_once_it_is_stale(
 
     gateway = connect(api, hooks, fakes, work)
     wa_id, conversation = _open_conversation(api, hooks, fakes, work, gateway)
-    monkeypatch.setattr(jobs, "queue_send", lambda *_: None)  # the function died between the write and the send
+    monkeypatch.setattr(jobs, "queue_send", lambda *_, **__: None)  # the function died between the write and the send
     path = f"/conversations/{conversation['id']}/messages"
     answer = call(api, "POST", path, {"text": "Pedido pronto"}, gateway.admin.headers())
     monkeypatch.undo()

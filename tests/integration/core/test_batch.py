@@ -29,10 +29,10 @@ def _send(marker: str) -> None:
     aws.sqs().send_message(QueueUrl=queue_url(queue_name(QUEUE)), MessageBody=body)
 
 
-def _receive_all(*markers: str, timeout_s: float = 10.0) -> dict[str, dict[str, Any]]:
+def _receive_all(*markers: str, queue: QueueKind = QUEUE, timeout_s: float = 10.0) -> dict[str, dict[str, Any]]:
     """The queue's messages carrying ``markers`` as Lambda event records (hidden for 60 s), by marker: those that
     came in time."""
-    sqs, url = aws.sqs(), queue_url(queue_name(QUEUE))
+    sqs, url = aws.sqs(), queue_url(queue_name(queue))
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     found: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout_s
@@ -123,3 +123,44 @@ def test_an_unexpected_failure_waits_for_the_queues_redelivery_and_only_failed_r
         assert _failed(result) == [records[1]["messageId"]]
         assert handled == [good]
     assert _receive(bad, timeout_s=3) is None  # no backoff asked: still hidden for the visibility timeout
+
+
+FIFO = QueueKind.BITRIX24_OUTBOUND  # no consumer runs in this module: its messages stay the test's
+
+
+def _send_fifo(group: str, *markers: str) -> None:
+    url = queue_url(queue_name(FIFO))
+    for marker in markers:
+        body = json.dumps({"marker": marker})
+        aws.sqs().send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=marker)
+
+
+def test_a_fifo_failure_holds_its_group_back_for_its_backoff_only_and_an_all_failed_batch_is_reported() -> None:
+    group, other = secrets.token_hex(8), secrets.token_hex(8)
+    first, second, third, alone = (secrets.token_hex(8) for _ in range(4))
+    _send_fifo(group, first, second, third)
+    _send_fifo(other, alone)
+    received = _receive_all(first, second, third, alone, queue=FIFO)
+    records = [received[m] for m in (first, second, third)]
+    handled: list[str] = []
+
+    def handle(job: Job) -> None:
+        marker = json.loads(job.body)["marker"]
+        if marker == first:
+            raise RetryLater("the provider is busy")
+        handled.append(marker)
+
+    # Every record of the batch fails (the first, and the two held back behind it): reported, not raised.
+    result = consume({"Records": records}, handle, queue=FIFO, backoff=NO_WAIT)
+    assert _failed(result) == [r["messageId"] for r in records]
+    assert handled == []
+
+    # The group comes back after the first one's backoff (0 s), all of it, not after the 60 s visibility timeout.
+    again = _receive_all(first, second, third, queue=FIFO, timeout_s=5)
+    assert sorted(again) == sorted([first, second, third])
+    result = consume({"Records": [again[m] for m in (first, second, third)]}, lambda job: None, queue=FIFO)
+    assert _failed(result) == []
+    done = consume({"Records": [received[alone]]}, lambda job: None, queue=FIFO)
+    assert _failed(done) == []
+    for record in [*again.values(), received[alone]]:  # leave the queue as it was
+        aws.sqs().delete_message(QueueUrl=queue_url(queue_name(FIFO)), ReceiptHandle=record["receiptHandle"])
