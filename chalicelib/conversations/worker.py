@@ -26,6 +26,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.channels import service as channels
 from chalicelib.channels.install import handle_portal_event
 from chalicelib.conversations import jobs, openlines, store
@@ -38,7 +40,7 @@ from chalicelib.core import clock
 from chalicelib.core.batch import Backoff, Job, RetryLater, consume
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import tenant_scope
-from chalicelib.core.errors import DependencyUnavailable, NotFound
+from chalicelib.core.errors import AppError, DependencyUnavailable, NotFound
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import QueueKind
 from chalicelib.integrations.http import ProviderError, app_error
@@ -142,11 +144,15 @@ def _drain(tenant_id: str, conversation_id: str, handle: Handle) -> None:
                 body = json.loads(job.job)
                 try:
                     _attempt(body, handle, job.attempts + 1 >= limit)
-                except RetryLater as exc:
+                except (RetryLater, AppError, ClientError, BotoCoreError) as exc:
+                    # An unexpected refusal or table error counts too: a job that keeps failing must not hold its
+                    # conversation back for good (it is logged with its traceback, then given up like an outage).
+                    if not isinstance(exc, RetryLater):
+                        logger.exception("conversation job failed", extra={"pending_id": job.id})
                     attempts = store.note_pending_attempt(job)
                     if attempts < limit:
                         raise RetryLater(str(exc), attempt=attempts) from exc
-                    _give_up(QueueKind.WHATSAPP_INBOUND, job.group, body, attempts, exc)
+                    _give_up(QueueKind.WHATSAPP_INBOUND, job.group, body, attempts, RetryLater(str(exc)))
                 store.drop_pending(job)
 
 

@@ -222,3 +222,31 @@ def test_a_message_failing_all_its_attempts_is_failed_dead_lettered_and_its_conv
     )
     assert retried.status_code == 202, retried.body
     work(lambda: _texts(fakes, gateway, wa_id) == ["segunda", "primeira"])
+
+
+def test_a_message_whose_relay_keeps_raising_an_unexpected_error_does_not_hold_its_conversation_for_good(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.conversations import openlines
+    from chalicelib.core.errors import Conflict
+
+    gateway = connect(api, hooks, fakes, work)
+    wa_id, broken = _wa_id(), _wamid()
+    relay = openlines.relay
+
+    def refuse_one(conversation: Any, portal_id: str, line: str, message: dict[str, Any]) -> Any:
+        if message["text"] == "quebrada":
+            raise Conflict(detail="a refusal nobody expected")
+        return relay(conversation, portal_id, line, message)
+
+    monkeypatch.setattr(openlines, "relay", refuse_one)
+    with settings_from({"BTRIX_RELAY_MAX_ATTEMPTS": "2"}):
+        for wamid, text in ((broken, "quebrada"), (_wamid(), "inteira")):
+            message = meta_message(wa_id, wamid, text)
+            assert post_meta(hooks, meta_notification(gateway.phone_number_id, messages=[message])).status_code == 200
+        work(lambda: _texts(fakes, gateway, wa_id) == ["inteira"])
+    [conversation] = _conversations(api, gateway)
+    newest, oldest = _messages(api, gateway, conversation["id"])
+    assert (oldest["status"], newest["status"]) == ("failed", "relayed")
+    assert "a refusal nobody expected" in oldest["error"]
+    _forget_dead_letters(broken)
