@@ -290,9 +290,10 @@ def assistant_reply(
         created_at=at,
         updated_at=at,
     )
-    record, _ = store.record_provider_message(record, f"assistant:{key}")
+    # Kept among the conversation's pending jobs like any message to send: sent in the conversation's order.
+    record, _ = store.record_provider_message(record, f"assistant:{key}", [jobs.pending_send_op(conversation, record)])
     if record.status == "queued":
-        jobs.queue_send(conversation, record)
+        jobs.queue_send(conversation, record, kept=True)
     return record
 
 
