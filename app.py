@@ -44,6 +44,7 @@ from chalicelib.payments.routes import blueprint as payments
 from chalicelib.plans.routes import blueprint as plans
 from chalicelib.sales import calendar_events  # noqa: F401 - registers its integration jobs
 from chalicelib.sales import invoicing as sale_invoicing  # registers its integration jobs
+from chalicelib.sales import paying as sale_paying  # noqa: F401 - makes sales payable (payments.payables)
 from chalicelib.sales.routes import blueprint as sales
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.users.routes import blueprint as users

@@ -1,5 +1,6 @@
 """The payments ledger: recording what the providers report, and refunds, each change in one transaction with
-its event (and, for a payment that pays an order, the order's "paid" claim, the link marked used and the receipt).
+its event (and, for a payment that pays an order or a sale — the payable —, its "paid" claim, the link marked used
+and the receipt).
 
 One responsibility: applying to the ledger what the providers report and the refunds we ask for, each once.
 
@@ -7,7 +8,7 @@ Once and only once:
 - a provider's payment is recorded once: its provider id is claimed in the same transaction as the payment
   (``store.new_payment_ops``); a second report of it (a duplicate webhook, ``payment.created`` then
   ``payment.updated``, three workers at once) finds it and only moves it forward (pending → succeeded | failed);
-- an order is paid once: the payment that pays it claims the order's ``PAYSTATE`` (``claim_paid_op``); another
+- an order (or a sale) is paid once: the payment that pays it claims its ``PAYSTATE`` (``claim_paid_op``); another
   approved payment of the same order (a MercadoPago preference paid twice, an old link paid after a new one) is
   recorded as ``duplicateOf`` and refunded in full automatically, and the sync log says so;
 - a refund is recorded once: by its provider id, or by our id (Stripe ``metadata.refundId``), or, for a provider
@@ -55,13 +56,13 @@ from chalicelib.payments.models import (
     ProviderRefund,
     Refund,
     RefundNotice,
+    paid_ids,
 )
 from chalicelib.payments.providers import gateway, parse_reference
 from chalicelib.tenants.service import load_tenant
 
 __all__ = ["ArrivedEarly", "apply_message", "provider_call", "refund", "system"]
 
-ORDER = "order"
 _ATTEMPTS = 4
 _PROVIDER_NAMES = {"stripe": "Stripe", "mercadopago": "Mercado Pago"}
 T = TypeVar("T")
@@ -102,9 +103,15 @@ def _money(value: Money | None) -> dict[str, str] | None:
     return None if value is None else value.model_dump()
 
 
+def _paid_thing(payment: Payment) -> dict[str, str]:
+    """``orderId`` or ``saleId``: what the payment pays, in its events."""
+    kind, payable_id = payment.payable
+    return {f"{kind}Id": payable_id}
+
+
 def _succeeded_event(payment: Payment, customer_id: str | None) -> WriteOp:
     data: dict[str, Any] = {
-        "orderId": payment.order_id,
+        **_paid_thing(payment),
         "provider": payment.provider,
         "providerPaymentId": payment.provider_payment_id,
         "amount": payment.amount.model_dump(),
@@ -124,7 +131,7 @@ def _succeeded_event(payment: Payment, customer_id: str | None) -> WriteOp:
 
 def _failed_event(payment: Payment) -> WriteOp:
     data = {
-        "orderId": payment.order_id,
+        **_paid_thing(payment),
         "provider": payment.provider,
         "providerPaymentId": payment.provider_payment_id,
         "amount": payment.amount.model_dump(),
@@ -135,7 +142,7 @@ def _failed_event(payment: Payment) -> WriteOp:
 
 def _refunded_event(payment: Payment, refund_done: Refund) -> WriteOp:
     data: dict[str, Any] = {
-        "orderId": payment.order_id,
+        **_paid_thing(payment),
         "provider": payment.provider,
         "refundId": refund_done.id,
         "amount": refund_done.amount.model_dump(),
@@ -195,7 +202,8 @@ def _draft(link: PaymentLink, reported: ProviderPayment) -> Payment:
     return Payment(
         id=new_id(moment),
         tenant_id=link.tenant_id,
-        order_id=link.order_id,
+        order_id=paid_ids(link.payable)[0],
+        sale_id=paid_ids(link.payable)[1],
         link_id=link.id,
         provider=reported.provider,
         provider_payment_id=reported.provider_payment_id,
@@ -250,7 +258,7 @@ def _conclude(
     another writer got there first (the caller reads again and decides again)."""
     tenant_id = link.tenant_id
     after = _with_report(before or _draft(link, reported), reported)
-    label = f"payment {after.id} of order {payable.label}"
+    label = f"payment {after.id} of {payable.kind} {payable.label}"
     if after.status == "pending":
         ok = _commit(_new_or_change(before, after))
         return f"{label} is pending at {after.provider}" if ok else None
@@ -258,19 +266,19 @@ def _conclude(
         ok = _commit([*_new_or_change(before, after), _failed_event(after), _audit(after, "payment.failed", {})])
         return f"{label} failed: {after.failure_reason}" if ok else None
     if after.amount != payable.total:
-        reason = f"amount_mismatch: paid {_shown(after.amount)}, the order is {_shown(payable.total)}"
+        reason = f"amount_mismatch: paid {_shown(after.amount)}, the {payable.kind} is {_shown(payable.total)}"
         after = after.model_copy(update={"status": "failed", "failure_reason": reason})
         ops = [*_new_or_change(before, after), _failed_event(after), *_mismatch_ops(tenant_id, payable, after)]
         if not _commit([*ops, _audit(after, "payment.failed", {"reason": after.failure_reason})]):
             return None
         _metric("PaymentsMismatched")
         return f"{label} failed: {after.failure_reason} (admins told)"
-    state = store.get_state(tenant_id, link.order_id)
+    state = store.get_state(tenant_id, link.payable)
     if payable.closed is not None or (state.paid_by is not None and state.paid_by != after.id):
         return _refund_unwanted(before, after, payable, state.paid_by)
     ops = [
         *_new_or_change(before, after),
-        store.claim_paid_op(tenant_id, link.order_id, after.id),
+        store.claim_paid_op(tenant_id, link.payable, after.id),
         _succeeded_event(after, payable.customer_id),
         _audit(after, "payment.succeeded", {"amount": after.amount.model_dump(), "provider": after.provider}),
         *_receipt_ops(tenant_id, payable, after, link.locale),
@@ -291,9 +299,9 @@ def _refund_unwanted(
     """A payment nobody should have made (the order was paid already, or closed): recorded, then refunded."""
     if payable.closed is None:
         after = after.model_copy(update={"duplicate_of": paid_by})
-        reason = f"duplicate: order {payable.label} was already paid by payment {paid_by}"
+        reason = f"duplicate: {payable.kind} {payable.label} was already paid by payment {paid_by}"
     else:
-        reason = f"order {payable.label} cannot be paid: {payable.closed}"
+        reason = f"{payable.kind} {payable.label} cannot be paid: {payable.closed}"
     ops = [
         *_new_or_change(before, after),
         _succeeded_event(after, payable.customer_id),
@@ -318,10 +326,10 @@ def _settle(payment: Payment, link: PaymentLink, *, fresh: bool) -> None:
     tenant_id = payment.tenant_id
     if fresh:
         _close_after_payment(link)
-        state = store.get_state(tenant_id, link.order_id)
+        state = store.get_state(tenant_id, link.payable)
         current = state.current_link_id
         other = (
-            store.get_link(tenant_id, link.order_id, current, consistent=True)
+            store.get_link(tenant_id, link.payable, current, consistent=True)
             if current and current != link.id
             else None
         )
@@ -354,27 +362,29 @@ def _tell_owner(payment: Payment) -> None:
         refunded=payment.amount_refunded,
         at=payment.paid_at or payment.updated_at,
     )
-    payables.owner(ORDER).record_payment(payment.tenant_id, payment.order_id, state)
+    kind, payable_id = payment.payable
+    payables.owner(kind).record_payment(payment.tenant_id, payable_id, state)
 
 
 def _payer(payment: Payment) -> bool:
-    return store.get_state(payment.tenant_id, payment.order_id).paid_by == payment.id
+    return store.get_state(payment.tenant_id, payment.payable).paid_by == payment.id
 
 
 def _apply_payment(tenant_id: str, reported: ProviderPayment) -> str | None:
     reference = parse_reference(reported.reference)
-    if reference is None or reference[0] != tenant_id:
+    if reference is None or reference.tenant_id != tenant_id:
         logger.info("a payment of no BTRIX link", extra={"providerPaymentId": reported.provider_payment_id})
         return None
-    _, order_id, link_id = reference
+    kind, payable_id = reference.payable
+    link_id = reference.link_id
     for _ in range(_ATTEMPTS):
-        link = store.get_link(tenant_id, order_id, link_id, consistent=True)
+        link = store.get_link(tenant_id, reference.payable, link_id, consistent=True)
         if link is None:
             raise ArrivedEarly(detail=f"the link {link_id} of payment {reported.provider_payment_id} is not stored yet")
         try:
-            payable = payables.owner(ORDER).describe(tenant_id, order_id, None)
+            payable = payables.owner(kind).describe(tenant_id, payable_id, None)
         except NotFound as exc:
-            raise ArrivedEarly(detail=f"the order {order_id} of a payment is not stored yet") from exc
+            raise ArrivedEarly(detail=f"the {kind} {payable_id} of a payment is not stored yet") from exc
         existing_id = store.find_payment_id(tenant_id, reported.provider, reported.provider_payment_id)
         before = store.get_payment(tenant_id, existing_id, consistent=True) if existing_id else None
         if before is not None and before.status != "pending":
@@ -383,7 +393,7 @@ def _apply_payment(tenant_id: str, reported: ProviderPayment) -> str | None:
             if before.status in ("succeeded", "partially_refunded", "refunded") and _payer(before):
                 _settle(before, link, fresh=False)
             elif before.status == "succeeded" and before.failure_reason is None:
-                reason = f"order {payable.label} was already paid" if payable.closed is None else payable.closed
+                reason = f"{kind} {payable.label} was already paid" if payable.closed is None else payable.closed
                 refund(tenant_id, before.id, None, reason, actor=None, refund_id=_auto_refund_id(before))
             lines = [_apply_refund(tenant_id, before.provider, before.provider_payment_id, r) for r in reported.refunds]
             return "; ".join(line for line in lines if line) or None
@@ -398,9 +408,9 @@ def _apply_payment(tenant_id: str, reported: ProviderPayment) -> str | None:
 
 def _apply_closed(tenant_id: str, notice: CheckoutClosed) -> str | None:
     reference = parse_reference(notice.reference)
-    if reference is None or reference[0] != tenant_id:
+    if reference is None or reference.tenant_id != tenant_id:
         return None
-    link = store.get_link(tenant_id, reference[1], reference[2], consistent=True)
+    link = store.get_link(tenant_id, reference.payable, reference.link_id, consistent=True)
     if link is None or link.status != "open" or link.provider_checkout_id != notice.checkout_id:
         return None
     at = clock.now_iso()
@@ -520,7 +530,7 @@ def _record_refund(
                 )
             )
             if after.status == "refunded" and payer:
-                ops.append(store.release_paid_op(tenant_id, payment.order_id, payment.id))
+                ops.append(store.release_paid_op(tenant_id, payment.payable, payment.id))
         if extra_ops is not None:
             ops.extend(extra_ops(after))
         if not _commit(ops):

@@ -25,6 +25,7 @@ __all__ = [
     "CreatePaymentLinkRequest",
     "LinkStatus",
     "Notice",
+    "PayableKind",
     "Payment",
     "PaymentLink",
     "PaymentLinkQuery",
@@ -38,6 +39,8 @@ __all__ = [
     "RefundNotice",
     "RefundRequest",
     "RefundStatus",
+    "paid_ids",
+    "payable_of",
 ]
 
 # Providers behind the one interface of ``payments/providers.py`` (Pagar.me joins here).
@@ -45,6 +48,8 @@ PaymentProvider = Literal["stripe", "mercadopago"]
 PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "partially_refunded"]
 RefundStatus = Literal["pending", "succeeded", "failed"]
 LinkStatus = Literal["open", "used", "expired"]
+# What a payment or a link pays: an order, or a sale (``payments/payables.py``); exactly one of the two ids is set.
+PayableKind = Literal["order", "sale"]
 
 # Stripe Checkout accepts 30 minutes to 24 hours; MercadoPago any expiry: the API keeps to Stripe's window.
 LINK_MINUTES_MIN = 30
@@ -69,12 +74,34 @@ class Refund(ApiModel):
     updated_at: str
 
 
-class Payment(ApiModel):
-    """One payment of an order at a provider, and what happened to it since."""
+class _Pays(ApiModel):
+    """What a payment or a link pays: ``order_id`` or ``sale_id``."""
+
+    order_id: str | None = Field(default=None, description="The order it pays (null when it pays a sale)")
+    sale_id: str | None = Field(default=None, description="The sale it pays (null when it pays an order)")
+
+    @property
+    def payable(self) -> tuple[PayableKind, str]:
+        """(kind, id) of what it pays."""
+        return payable_of(self.order_id, self.sale_id)
+
+
+def payable_of(order_id: str | None, sale_id: str | None) -> tuple[PayableKind, str]:
+    """(kind, id) of what ``order_id`` or ``sale_id`` (one is set) names."""
+    return ("order", order_id) if order_id is not None else ("sale", str(sale_id))
+
+
+def paid_ids(payable: tuple[PayableKind, str]) -> tuple[str | None, str | None]:
+    """(order id, sale id) of what a payment or a link pays: one of the two is None."""
+    kind, payable_id = payable
+    return (payable_id, None) if kind == "order" else (None, payable_id)
+
+
+class Payment(_Pays):
+    """One payment of an order or a sale at a provider, and what happened to it since."""
 
     id: str
     tenant_id: str
-    order_id: str
     link_id: str | None = None
     provider: PaymentProvider
     provider_payment_id: str = Field(description="Stripe payment intent (pi_…) or MercadoPago payment id")
@@ -103,12 +130,11 @@ class Payment(ApiModel):
         return self.amount - given if self.captured else Money.zero(self.amount.currency)
 
 
-class PaymentLink(ApiModel):
-    """A single-use link a customer opens to pay an order (``/pay/<token>`` → the provider's checkout)."""
+class PaymentLink(_Pays):
+    """A single-use link a customer opens to pay an order or a sale (``/pay/<token>`` → the provider's checkout)."""
 
     id: str
     tenant_id: str
-    order_id: str
     provider: PaymentProvider
     status: LinkStatus
     amount: Money
@@ -130,43 +156,85 @@ class PaymentLink(ApiModel):
 
 
 class CreatePaymentLinkRequest(ApiModel):
-    """A payment link for an order; it replaces (expires) the order's previous link."""
+    """A payment link for an order or a sale (one of ``orderId``, ``saleId``); it replaces (expires) the previous
+    link of the same order or sale."""
 
     order_id: Annotated[
-        EntityId,
+        EntityId | None,
         CheckedInService(
             "order", "the link reads the order for its total through its owner (payables): 422 naming body.orderId"
         ),
-    ]
+    ] = None
+    sale_id: Annotated[
+        EntityId | None,
+        CheckedInService(
+            "sale", "the link reads the sale for its total through its owner (payables): 422 naming body.saleId"
+        ),
+    ] = None
     provider: PaymentProvider | None = Field(
         default=None, description="Default: the tenant's connected provider (Stripe first, then MercadoPago)"
     )
     expires_in_minutes: int = Field(default=LINK_MINUTES_DEFAULT, ge=LINK_MINUTES_MIN, le=LINK_MINUTES_MAX)
 
+    @model_validator(mode="after")
+    def _one_payable(self) -> Self:
+        _exactly_one(self.order_id, self.sale_id)
+        return self
+
+    @property
+    def payable(self) -> tuple[PayableKind, str]:
+        """(kind, id) of what the link is to pay."""
+        return payable_of(self.order_id, self.sale_id)
+
+
+def _exactly_one(order_id: str | None, sale_id: str | None) -> None:
+    if (order_id is None) == (sale_id is None):
+        raise ValueError("give one of orderId and saleId")
+
 
 class PaymentLinkQuery(PageParams):
-    """The links of one order, newest first."""
+    """The links of one order or one sale (one of ``orderId``, ``saleId``), newest first."""
 
-    order_id: EntityId
+    order_id: EntityId | None = None
+    sale_id: EntityId | None = None
+
+    @model_validator(mode="after")
+    def _one_payable(self) -> Self:
+        _exactly_one(self.order_id, self.sale_id)
+        return self
+
+    @property
+    def payable(self) -> tuple[PayableKind, str]:
+        """(kind, id) of whose links are listed."""
+        return payable_of(self.order_id, self.sale_id)
 
 
 class PaymentListQuery(PageParams):
-    """Payments newest first; narrow by ONE of status, provider or order, and by creation time."""
+    """Payments newest first; narrow by ONE of status, provider, order or sale, and by creation time."""
 
     status: PaymentStatus | None = None
     provider: PaymentProvider | None = None
     order_id: EntityId | None = None
+    sale_id: EntityId | None = None
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _one_narrowing(self) -> Self:
-        narrowing = [name for name in ("status", "provider", "order_id") if getattr(self, name) is not None]
+        names = {"status": "status", "provider": "provider", "order_id": "orderId", "sale_id": "saleId"}
+        narrowing = [shown for name, shown in names.items() if getattr(self, name) is not None]
         if len(narrowing) > 1:
-            raise ValueError(f"narrow by one of status, provider, orderId (got {', '.join(narrowing)})")
+            raise ValueError(f"narrow by one of status, provider, orderId, saleId (got {', '.join(narrowing)})")
         if self.from_ is not None and self.to is not None and self.to < self.from_:
             raise ValueError("to is before from")
         return self
+
+    @property
+    def payable(self) -> tuple[PayableKind, str] | None:
+        """(kind, id) when the list is of one order's or one sale's payments."""
+        if self.order_id is not None:
+            return "order", self.order_id
+        return None if self.sale_id is None else ("sale", self.sale_id)
 
 
 class RefundRequest(ApiModel):
@@ -186,7 +254,8 @@ class CheckoutRequest:
 
     tenant_id: str
     link_id: str
-    order_id: str
+    payable_kind: PayableKind
+    payable_id: str
     title: str
     amount: Money
     locale: str

@@ -7,13 +7,15 @@ the provider's one client (``integrations/stripe/client.py``, ``integrations/mer
 tenant's credentials from the integrations registry. A third provider (Pagar.me) is a third class here, registered
 in ``GATEWAYS``; the service does not change.
 
-Links are named at the provider by a reference ``<tenantId>:<orderId>:<linkId>`` (Stripe metadata ``btrixRef`` on
-the session and its payment intent, MercadoPago ``external_reference``), so every payment finds its link and order.
+Links are named at the provider by a reference ``<tenantId>:<orderId>:<linkId>`` (a sale's:
+``<tenantId>:sale:<saleId>:<linkId>``; Stripe metadata ``btrixRef`` on the session and its payment intent,
+MercadoPago ``external_reference``), so every payment finds its link and what it pays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -29,6 +31,7 @@ from chalicelib.payments.models import (
     CheckoutClosed,
     CheckoutRequest,
     Notice,
+    PayableKind,
     PaymentNotice,
     PaymentProvider,
     ProviderPayment,
@@ -40,6 +43,7 @@ from chalicelib.payments.models import (
 __all__ = [
     "GATEWAYS",
     "IntegrationMissing",
+    "LinkReference",
     "MercadoPagoGateway",
     "PaymentGateway",
     "StripeGateway",
@@ -53,17 +57,32 @@ class IntegrationMissing(Conflict):
     """Raised when a tenant asks for a payment through a provider it has not connected (409 naming it)."""
 
 
-def link_reference(tenant_id: str, order_id: str, link_id: str) -> str:
-    """How a link is named at the provider."""
-    return f"{tenant_id}:{order_id}:{link_id}"
+def link_reference(tenant_id: str, payable: tuple[PayableKind, str], link_id: str) -> str:
+    """How a link is named at the provider: ``<tenant>:<order>:<link>`` for an order's (as before sales could be
+    paid), ``<tenant>:sale:<sale>:<link>`` for a sale's."""
+    kind, payable_id = payable
+    return f"{tenant_id}:{payable_id}:{link_id}" if kind == "order" else f"{tenant_id}:{kind}:{payable_id}:{link_id}"
 
 
-def parse_reference(reference: str | None) -> tuple[str, str, str] | None:
-    """(tenant id, order id, link id) of a reference, or None when it is not one of ours."""
+@dataclass(frozen=True)
+class LinkReference:
+    """What a provider's reference names: the tenant, what the link pays, the link."""
+
+    tenant_id: str
+    payable: tuple[PayableKind, str]
+    link_id: str
+
+
+def parse_reference(reference: str | None) -> LinkReference | None:
+    """What a reference names, or None when it is not one of ours."""
     parts = (reference or "").split(":")
-    if len(parts) != 3 or not all(part and part.replace("-", "").replace("_", "").isalnum() for part in parts):
+    if not all(part and part.replace("-", "").replace("_", "").isalnum() for part in parts):
         return None
-    return parts[0], parts[1], parts[2]
+    if len(parts) == 3:
+        return LinkReference(parts[0], ("order", parts[1]), parts[2])
+    if len(parts) == 4 and parts[1] == "sale":
+        return LinkReference(parts[0], ("sale", parts[2]), parts[3])
+    return None
 
 
 class PaymentGateway(Protocol):
@@ -142,7 +161,7 @@ class StripeGateway:
 
         metadata = {
             "tenantId": request.tenant_id,
-            "orderId": request.order_id,
+            f"{request.payable_kind}Id": request.payable_id,
             "linkId": request.link_id,
             "btrixRef": request.reference,
         }
@@ -279,7 +298,7 @@ class MercadoPagoGateway:
         preference: dict[str, Any] = {
             "items": [
                 {
-                    "id": request.order_id,
+                    "id": request.payable_id,
                     "title": request.title,
                     "quantity": 1,
                     "currency_id": request.amount.currency,

@@ -6,8 +6,9 @@ ledger's rules are in ``ledger.py``, the providers behind ``providers.py``, the 
 
 What the capability offers (routes, other capabilities and workers call these):
 
-- ``create_payment_link(principal, body, idempotency_key)`` (``POST /payment-links``) and, for other
-  capabilities, ``create_link_for(tenant_id, order_id, actor=None, provider=None, minutes=60)`` (the ShopMe
+- ``create_payment_link(principal, body, idempotency_key)`` (``POST /payment-links``, for an order or a sale) and,
+  for other capabilities, ``create_link_for(tenant_id, order_id, actor=None, provider=None, minutes=60,
+  kind="order")`` (the ShopMe
   assistant builds an order, asks for its link and tells the customer ``link.url``) and
   ``send_payment_link(tenant_id, order_id, channel=, key=)`` (the workflow action: the link and the message that
   carries it to the customer, once per key): opens the provider's checkout (Stripe Checkout Session with
@@ -16,12 +17,13 @@ What the capability offers (routes, other capabilities and workers call these):
   (``pay_`` + 192 random bits; the token itself only in the answer). A provider that cannot be reached is a 503,
   one that refuses a 502, and then nothing is stored; a tenant without the provider's integration gets a 409
   naming it.
-- ``list_payment_links(principal, query)`` (``GET /payment-links?orderId=``).
+- ``list_payment_links(principal, query)`` (``GET /payment-links?orderId=`` or ``?saleId=``).
 - ``open_payment_link(token, source_ip, accept_language, returned)`` (public ``GET /pay/<token>``, rate-limited
   per IP): a redirect to the checkout while the link is open, else a small page in the customer's language
   (unknown 404; expired, used or order closed 410; back from paying: 200).
 - ``list_payments(principal, query)`` / ``get_payment(principal, payment_id)`` (``GET /payments``, ``GET
-  /payments/{id}``): the ledger, listed through its indexes (all, by status, by provider, by order; a time range).
+  /payments/{id}``): the ledger, listed through its indexes (all, by status, by provider, by order or sale; a time
+  range).
 - ``refund_payment(principal, payment_id, body, idempotency_key)`` (``POST /payments/{id}/refunds``, ADMIN and
   MANAGER): full or partial, the refund's id doubles as the provider's idempotency key.
 - ``handle_provider_message(provider, tenant_id, message)`` (the integrations-queue consumer): what a verified
@@ -29,7 +31,7 @@ What the capability offers (routes, other capabilities and workers call these):
 
 Events: ``payment.succeeded``, ``payment.failed``, ``payment.refunded`` (outgoing webhooks, live updates, and what
 finance records as income and its reversals). Providers sit behind ``payments/providers.py``; what can be paid
-(orders) behind ``payments/payables.py``.
+(orders, sales) behind ``payments/payables.py``.
 """
 
 from __future__ import annotations
@@ -70,12 +72,14 @@ from chalicelib.payments.models import (
     Checkout,
     CheckoutRequest,
     CreatePaymentLinkRequest,
+    PayableKind,
     Payment,
     PaymentLink,
     PaymentLinkQuery,
     PaymentListQuery,
     PaymentProvider,
     RefundRequest,
+    paid_ids,
 )
 from chalicelib.payments.providers import IntegrationMissing, gateway, link_reference
 from chalicelib.tenants.service import load_tenant
@@ -93,7 +97,7 @@ __all__ = [
     "send_payment_link",
 ]
 
-ORDER = "order"
+ORDER: PayableKind = "order"
 TOKEN_PREFIX = "pay_"
 _TOKEN = re.compile(r"^pay_[A-Za-z0-9_-]{32}$")
 # The route outlives the link by a week, so that an expired link still gets its "expired" page (not "unknown").
@@ -131,23 +135,24 @@ def _bound(moment: datetime | None, default: str) -> str:
 
 
 def list_payments(principal: Principal, query: PaymentListQuery) -> Page[Payment]:
-    """One page of payments, newest first: all, or of one status, one provider or one order, in a time range."""
+    """One page of payments, newest first: all, or of one status, one provider, one order or one sale, in a time
+    range."""
     require(principal, Permission.PAYMENTS_READ)
     tenant_id = principal.tenant_id
     between = (_bound(query.from_, "0"), _bound(query.to, "9") + "~")
-    if query.order_id is not None:
-        order_id = query.order_id
+    payable = query.payable
+    if payable is not None:
 
-        def by_order(start: dict[str, str] | None) -> QueryPage:
-            refs = store.list_order_payment_ids(tenant_id, order_id, between, query.limit, start)
+        def by_payable(start: dict[str, str] | None) -> QueryPage:
+            refs = store.list_payable_payment_ids(tenant_id, payable, between, query.limit, start)
             ids = [str(ref["paymentId"]) for ref in refs.items]
-            # An order has a payment or two: read them at once, each inside this request's tenant scope.
+            # An order or a sale has a payment or two: read them at once, each inside this request's tenant scope.
             scope = copy_context()
             with ThreadPoolExecutor(max_workers=8) as pool:
                 found = list(pool.map(lambda i: scope.copy().run(store.get_payment, tenant_id, i), ids))
             return QueryPage(items=[p.model_dump() for p in found if p is not None], last_key=refs.last_key)
 
-        fetch = by_order
+        fetch = by_payable
     else:
 
         def fetch(start: dict[str, str] | None) -> QueryPage:
@@ -160,7 +165,7 @@ def list_payments(principal: Principal, query: PaymentListQuery) -> Page[Payment
                 start_key=start,
             )
 
-    narrowing = f"{query.status or ''}:{query.provider or ''}:{query.order_id or ''}"
+    narrowing = f"{query.status or ''}:{query.provider or ''}:{':'.join(payable) if payable else ''}"
     return paginate(
         Page[Payment],
         query,
@@ -227,21 +232,28 @@ def _default_provider(tenant_id: str) -> PaymentProvider:
     )
 
 
-def _describe(tenant_id: str, order_id: str, reader: Principal | None, field: str) -> payables.Payable:
+def _describe(
+    tenant_id: str, payable: tuple[PayableKind, str], reader: Principal | None, field: str
+) -> payables.Payable:
+    kind, payable_id = payable
     try:
-        payable = payables.owner(ORDER).describe(tenant_id, order_id, reader)
+        found = payables.owner(kind).describe(tenant_id, payable_id, reader)
     except NotFound as exc:
-        raise InvalidInput(detail=exc.detail, errors=(FieldError(field, "no such order"),)) from exc
-    if payable.closed is not None:
-        raise Conflict(detail=f"order {payable.label} cannot be paid: {payable.closed}", code="order-closed")
-    return payable
+        raise InvalidInput(detail=exc.detail, errors=(FieldError(field, f"no such {kind}"),)) from exc
+    if found.closed is not None:
+        raise Conflict(detail=f"{kind} {found.label} cannot be paid: {found.closed}", code=f"{kind}-closed")
+    return found
+
+
+def _field(location: str, kind: PayableKind) -> str:
+    return f"{location}.{kind}Id"
 
 
 def create_payment_link(
     principal: Principal, body: CreatePaymentLinkRequest, idempotency_key: str | None
 ) -> PaymentLink:
-    """Open a payment link for an order the caller may see (its previous link expires); the answer carries the
-    link's ``url``, to send to the customer."""
+    """Open a payment link for an order or a sale the caller may see (its previous link expires); the answer
+    carries the link's ``url``, to send to the customer."""
     require(principal, Permission.PAYMENT_LINKS)
     tenant_id = principal.tenant_id
     created = idempotency.once(
@@ -251,7 +263,13 @@ def create_payment_link(
         body,
         _CreatedLink,
         lambda seal: _create_link(
-            tenant_id, body.order_id, principal, body.provider, body.expires_in_minutes, "body.orderId", seal
+            tenant_id,
+            body.payable,
+            principal,
+            body.provider,
+            body.expires_in_minutes,
+            _field("body", body.payable[0]),
+            seal,
         ),
     )
     return _with_url(tenant_id, created)
@@ -264,10 +282,12 @@ def create_link_for(
     actor: Principal | None = None,
     provider: PaymentProvider | None = None,
     minutes: int = LINK_MINUTES_DEFAULT,
+    kind: PayableKind = "order",
 ) -> PaymentLink:
     """For other capabilities (the shop assistant, the workflow action ``send_payment_link``): a new link for an
-    order of the tenant, with its ``url``. ``actor`` None: the system (no read check)."""
-    created = _create_link(tenant_id, order_id, actor, provider, minutes, "orderId", lambda response: [])
+    order (or, with ``kind="sale"``, a sale) of the tenant, with its ``url``. ``actor`` None: the system (no read
+    check)."""
+    created = _create_link(tenant_id, (kind, order_id), actor, provider, minutes, f"{kind}Id", lambda response: [])
     return _with_url(tenant_id, created)
 
 
@@ -289,7 +309,7 @@ def send_payment_link(tenant_id: str, order_id: str, *, channel: Channel, key: s
         return f"order {payable.label} has no customer: no payment link sent"
     if payable.closed is not None:
         return f"order {payable.label} cannot be paid ({payable.closed}): no payment link sent"
-    if store.get_state(tenant_id, order_id).paid_by is not None:
+    if store.get_state(tenant_id, (ORDER, order_id)).paid_by is not None:
         return f"order {payable.label} is paid already: no payment link sent"
 
     def notify(link: PaymentLink) -> list[WriteOp]:
@@ -304,7 +324,9 @@ def send_payment_link(tenant_id: str, order_id: str, *, channel: Channel, key: s
         "payments.link.workflow",
         _WorkflowLink(order_id=order_id, channel=channel),
         _CreatedLink,
-        lambda seal: _create_link(tenant_id, order_id, None, None, LINK_MINUTES_DEFAULT, "orderId", seal, notify),
+        lambda seal: _create_link(
+            tenant_id, (ORDER, order_id), None, None, LINK_MINUTES_DEFAULT, "orderId", seal, notify
+        ),
     )
     return f"payment link {created.link.id} of order {payable.label} sent to its customer ({channel})"
 
@@ -319,7 +341,7 @@ def _close_quietly(provider: PaymentProvider, tenant_id: str, checkout: Checkout
 
 def _create_link(
     tenant_id: str,
-    order_id: str,
+    payable_ref: tuple[PayableKind, str],
     reader: Principal | None,
     provider: PaymentProvider | None,
     minutes: int,
@@ -327,11 +349,12 @@ def _create_link(
     seal: idempotency.Seal,
     message: Callable[[PaymentLink], list[WriteOp]] | None = None,
 ) -> _CreatedLink:
-    payable = _describe(tenant_id, order_id, reader, field)
+    kind = payable_ref[0]
+    payable = _describe(tenant_id, payable_ref, reader, field)
     chosen: PaymentProvider = provider or _default_provider(tenant_id)
-    state = store.get_state(tenant_id, order_id)
+    state = store.get_state(tenant_id, payable_ref)
     if state.paid_by is not None:
-        raise Conflict(detail=f"order {payable.label} is paid already (payment {state.paid_by})", code="order-paid")
+        raise Conflict(detail=f"{kind} {payable.label} is paid already (payment {state.paid_by})", code=f"{kind}-paid")
     tenant = load_tenant(tenant_id)
     locale = (customer_locale(tenant_id, payable.customer_id) if payable.customer_id else None) or tenant.locale
     customer = load_customer(tenant_id, payable.customer_id) if payable.customer_id else None
@@ -343,19 +366,22 @@ def _create_link(
     request = CheckoutRequest(
         tenant_id=tenant_id,
         link_id=link_id,
-        order_id=order_id,
+        payable_kind=kind,
+        payable_id=payable_ref[1],
         title=pages.checkout_title(locale, tenant.name, payable.label),
         amount=payable.total,
         locale=locale,
         expires_at=expires,
-        reference=link_reference(tenant_id, order_id, link_id),
+        reference=link_reference(tenant_id, payable_ref, link_id),
         success_url=f"{url}?returned=true",
         cancel_url=url,
         customer_email=customer.email if customer else None,
     )
     checkout = provider_call(lambda: gateway(chosen).open_checkout(request, idempotency_key=f"btrix-link-{link_id}"))
     previous = (
-        store.get_link(tenant_id, order_id, state.current_link_id, consistent=True) if state.current_link_id else None
+        store.get_link(tenant_id, payable_ref, state.current_link_id, consistent=True)
+        if state.current_link_id
+        else None
     )
     at = clock.isoformat(moment)
     ops: list[WriteOp] = []
@@ -369,7 +395,8 @@ def _create_link(
             raise
         if not closed:
             _close_quietly(chosen, tenant_id, checkout)
-            raise Conflict(detail="the order's previous link was just paid; it is being confirmed", code="order-paid")
+            paid = f"the {kind}'s previous link was just paid; it is being confirmed"
+            raise Conflict(detail=paid, code=f"{kind}-paid")
         ops.append(
             store.link_change_op(
                 previous,
@@ -380,7 +407,8 @@ def _create_link(
     link = PaymentLink(
         id=link_id,
         tenant_id=tenant_id,
-        order_id=order_id,
+        order_id=paid_ids(payable_ref)[0],
+        sale_id=paid_ids(payable_ref)[1],
         provider=chosen,
         status="open",
         amount=payable.total,
@@ -396,12 +424,12 @@ def _create_link(
     actor = reader or ledger.system(tenant_id)
     ops += [
         *store.new_link_ops(link, _hash(token), clock.to_epoch(expires + _ROUTE_GRACE)),
-        store.state_for_new_link_op(tenant_id, order_id, state, link_id),
+        store.state_for_new_link_op(tenant_id, payable_ref, state, link_id),
         audit_op(
             actor,
             "payment_link.created",
-            Kind.ORDER,
-            order_id,
+            Kind.ORDER if kind == ORDER else Kind.SALE,
+            payable_ref[1],
             after={"linkId": link_id, "provider": chosen, "validUntil": link.valid_until},
             tenant_id=tenant_id,
         ),
@@ -414,24 +442,26 @@ def _create_link(
     except Conflict as exc:
         # Another link or a payment came first (or a twin request with the same Idempotency-Key): ours goes.
         _close_quietly(chosen, tenant_id, checkout)
-        raise Conflict(detail="the order's payment changed meanwhile (another link, or paid); retry") from exc
+        raise Conflict(detail=f"the {kind}'s payment changed meanwhile (another link, or paid); retry") from exc
     return created
 
 
 def list_payment_links(principal: Principal, query: PaymentLinkQuery) -> Page[PaymentLink]:
-    """One page of an order's links, newest first (their URLs are not kept: a new link replaces a lost one)."""
+    """One page of an order's or a sale's links, newest first (their URLs are not kept: a new link replaces a lost
+    one)."""
     require(principal, Permission.PAYMENT_LINKS)
     tenant_id = principal.tenant_id
+    kind, payable_id = payable = query.payable
     try:
-        payables.owner(ORDER).describe(tenant_id, query.order_id, principal)
+        payables.owner(kind).describe(tenant_id, payable_id, principal)
     except NotFound as exc:
-        raise InvalidInput(detail=exc.detail, errors=(FieldError("query.orderId", "no such order"),)) from exc
+        raise InvalidInput(detail=exc.detail, errors=(FieldError(_field("query", kind), f"no such {kind}"),)) from exc
     return paginate(
         Page[PaymentLink],
         query,
         tenant_id=tenant_id,
-        scope=f"payment-links:{query.order_id}",
-        fetch=lambda start: store.list_links(tenant_id, query.order_id, query.limit, start),
+        scope=f"payment-links:{payable_id}",
+        fetch=lambda start: store.list_links(tenant_id, payable, query.limit, start),
         convert=lambda item: PaymentLink.model_validate(strip_storage(item)),
     )
 
@@ -468,7 +498,7 @@ def open_payment_link(token: str, source_ip: str | None, accept_language: str | 
         return _page(404, "unknown", browser)
     route = found[0]
     with tenant_scope(route.tenant_id):
-        link = store.get_link(route.tenant_id, route.order_id, route.link_id)
+        link = store.get_link(route.tenant_id, (route.kind, route.payable_id), route.link_id)
         if link is None:
             return _page(404, "unknown", browser)
         business = load_tenant(route.tenant_id).name
@@ -478,7 +508,7 @@ def open_payment_link(token: str, source_ip: str | None, accept_language: str | 
             return _page(200, "confirming", link.locale, business)
         if link.status == "expired" or link.valid_until <= clock.isoformat(now):
             return _page(410, "expired", link.locale, business)
-        if payables.owner(ORDER).describe(route.tenant_id, route.order_id, None).closed is not None:
+        if payables.owner(route.kind).describe(route.tenant_id, route.payable_id, None).closed is not None:
             return _page(410, "closed", link.locale, business)
     if link.checkout_url is None:
         return _page(410, "expired", link.locale, business)

@@ -1,11 +1,12 @@
-"""Payments in the table: the ledger (lists by time, status, provider and order), payment links (children of the
-order they pay), the order's payment state, the link routes (token hash → link) and the provider-payment claims.
+"""Payments in the table: the ledger (lists by time, status, provider and payable), payment links (children of the
+order or sale they pay: the payable), the payable's payment state, the link routes (token hash → link) and the
+provider-payment claims.
 
 Access patterns (``core/db/keys.py``): a payment is its own partition, listed on GSI1 (all), GSI2 (by status,
-moved by every status change) and GSI3 (by provider); an order's payments are index items under the order
-(``PAYMENT#<createdAt>_<id>``). Links live under the order (``PAYLINK#<id>``) with the order's ``PAYSTATE`` (the
-current link, the payment that paid it, a version): creating a link and claiming "paid" are conditional writes on
-it, so two links cannot both become current and two payments cannot both pay the order.
+moved by every status change) and GSI3 (by provider); a payable's payments are index items under the order or sale
+(``PAYMENT#<createdAt>_<id>``). Links live under the payable (``PAYLINK#<id>``) with its ``PAYSTATE`` (the current
+link, the payment that paid it, a version): creating a link and claiming "paid" are conditional writes on it, so
+two links cannot both become current and two payments cannot both pay the same order or sale.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind, RouteKind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, put_op, unscoped, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
-from chalicelib.payments.models import Payment, PaymentLink
+from chalicelib.payments.models import PayableKind, Payment, PaymentLink
 
 __all__ = [
     "LinkRoute",
@@ -34,7 +35,7 @@ __all__ = [
     "get_state",
     "link_change_op",
     "list_links",
-    "list_order_payment_ids",
+    "list_payable_payment_ids",
     "list_payments",
     "new_link_ops",
     "new_payment_ops",
@@ -54,16 +55,17 @@ _PROVIDER_PAYMENT = "PROVIDERPAYMENT"
 
 @dataclass(frozen=True)
 class LinkRoute:
-    """Where a link token leads: the tenant, the order and the link."""
+    """Where a link token leads: the tenant, what the link pays and the link."""
 
     tenant_id: str
-    order_id: str
+    kind: PayableKind
+    payable_id: str
     link_id: str
 
 
 @dataclass(frozen=True)
 class PaymentState:
-    """An order's payment state: its current link, the payment that paid it, and the version guarding both."""
+    """An order's or a sale's payment state: its current link, the payment that paid it, the version guarding both."""
 
     current_link_id: str | None = None
     paid_by: str | None = None
@@ -77,8 +79,11 @@ def _payment_key(tenant_id: str, payment_id: str) -> tuple[str, str]:
     return keys.entity_pk(tenant_id, Kind.PAYMENT, payment_id), keys.META_SK
 
 
-def _order_pk(tenant_id: str, order_id: str) -> str:
-    return keys.entity_pk(tenant_id, Kind.ORDER, order_id)
+_PAYABLE_KINDS: dict[PayableKind, Kind] = {"order": Kind.ORDER, "sale": Kind.SALE}
+
+
+def _payable_pk(tenant_id: str, kind: PayableKind, payable_id: str) -> str:
+    return keys.entity_pk(tenant_id, _PAYABLE_KINDS[kind], payable_id)
 
 
 def _status_keys(tenant_id: str, status: str, created_at: str, payment_id: str) -> dict[str, str]:
@@ -99,7 +104,7 @@ def _stored(payment: Payment) -> dict[str, Any]:
 
 
 def new_payment_ops(payment: Payment) -> list[WriteOp]:
-    """Create the payment, its entry under its order, and the claim of its provider id (a second record of the
+    """Create the payment, its entry under its order or sale, and the claim of its provider id (a second record of the
     same provider payment fails the transaction)."""
     pk, sk = _payment_key(payment.tenant_id, payment.id)
     sort = keys.time_sk(payment.created_at, payment.id)
@@ -115,9 +120,9 @@ def new_payment_ops(payment: Payment) -> list[WriteOp]:
         **_stored(payment),
     }
     reference = {
-        PARTITION_KEY: _order_pk(payment.tenant_id, payment.order_id),
+        PARTITION_KEY: _payable_pk(payment.tenant_id, *payment.payable),
         SORT_KEY: keys.child_sk(_PAYMENT_CHILD, f"{payment.created_at}_{payment.id}"),
-        ENTITY: "OrderPayment",
+        ENTITY: "OrderPayment" if payment.order_id is not None else "SalePayment",
         "paymentId": payment.id,
     }
     claim_pk, claim_sk = _claim_key(payment.tenant_id, payment.provider, payment.provider_payment_id)
@@ -167,12 +172,17 @@ def list_payments(
     )
 
 
-def list_order_payment_ids(
-    tenant_id: str, order_id: str, between: tuple[str, str], limit: int, start_key: Mapping[str, str] | None
+def list_payable_payment_ids(
+    tenant_id: str,
+    payable: tuple[PayableKind, str],
+    between: tuple[str, str],
+    limit: int,
+    start_key: Mapping[str, str] | None,
 ) -> QueryPage:
-    """One page of the index items of an order's payments (``paymentId`` each), newest first, in a time range."""
+    """One page of the index items of an order's or a sale's payments (``paymentId`` each), newest first, in a time
+    range."""
     return Table().query_page(
-        _order_pk(tenant_id, order_id),
+        _payable_pk(tenant_id, *payable),
         sort_between=(keys.child_sk(_PAYMENT_CHILD, between[0]), keys.child_sk(_PAYMENT_CHILD, between[1])),
         limit=limit,
         start_key=start_key,
@@ -180,11 +190,11 @@ def list_order_payment_ids(
     )
 
 
-# --- links, routes and the order's payment state ---------------------------------------------------------------
+# --- links, routes and the payable's payment state ---------------------------------------------------------------
 
 
-def _link_key(tenant_id: str, order_id: str, link_id: str) -> tuple[str, str]:
-    return _order_pk(tenant_id, order_id), keys.child_sk(_LINK_CHILD, link_id)
+def _link_key(tenant_id: str, payable: tuple[PayableKind, str], link_id: str) -> tuple[str, str]:
+    return _payable_pk(tenant_id, *payable), keys.child_sk(_LINK_CHILD, link_id)
 
 
 def _route_key(token_hash: str) -> tuple[str, str]:
@@ -193,7 +203,7 @@ def _route_key(token_hash: str) -> tuple[str, str]:
 
 def new_link_ops(link: PaymentLink, token_hash: str, route_expires_at: int) -> list[WriteOp]:
     """Create the link (without its URL: only the token's hash is kept) and its route (TTL ``route_expires_at``)."""
-    pk, sk = _link_key(link.tenant_id, link.order_id, link.id)
+    pk, sk = _link_key(link.tenant_id, link.payable, link.id)
     item = {
         PARTITION_KEY: pk,
         SORT_KEY: sk,
@@ -208,28 +218,32 @@ def new_link_ops(link: PaymentLink, token_hash: str, route_expires_at: int) -> l
         ENTITY: "PaymentLinkRoute",
         TTL_ATTRIBUTE: route_expires_at,
         "tenantId": link.tenant_id,
-        "orderId": link.order_id,
+        **{f"{link.payable[0]}Id": link.payable[1]},
         "linkId": link.id,
     }
     return [put_op(item), put_op(route)]
 
 
-def get_link(tenant_id: str, order_id: str, link_id: str, *, consistent: bool = False) -> PaymentLink | None:
-    """The link, or None."""
-    item = Table().get(*_link_key(tenant_id, order_id, link_id), consistent=consistent)
+def get_link(
+    tenant_id: str, payable: tuple[PayableKind, str], link_id: str, *, consistent: bool = False
+) -> PaymentLink | None:
+    """The link of the order or sale, or None."""
+    item = Table().get(*_link_key(tenant_id, payable, link_id), consistent=consistent)
     return None if item is None else PaymentLink.model_validate(strip_storage(item))
 
 
 def link_change_op(link: PaymentLink, changes: Mapping[str, Any], *, while_status: str) -> WriteOp:
     """Set ``changes`` on the link only while it is still ``while_status`` (a link changes state once)."""
-    pk, sk = _link_key(link.tenant_id, link.order_id, link.id)
+    pk, sk = _link_key(link.tenant_id, link.payable, link.id)
     return change_op(pk, sk, set_=changes, condition=Attr("status").eq(while_status))
 
 
-def list_links(tenant_id: str, order_id: str, limit: int, start_key: Mapping[str, str] | None) -> QueryPage:
-    """One page of an order's links, newest first."""
+def list_links(
+    tenant_id: str, payable: tuple[PayableKind, str], limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage:
+    """One page of an order's or a sale's links, newest first."""
     return Table().query_page(
-        _order_pk(tenant_id, order_id),
+        _payable_pk(tenant_id, *payable),
         sort_prefix=keys.child_prefix(_LINK_CHILD),
         limit=limit,
         start_key=start_key,
@@ -243,17 +257,21 @@ def find_route(token_hash: str) -> tuple[LinkRoute, int] | None:
         item = Table().get(*_route_key(token_hash))
     if item is None:
         return None
-    route = LinkRoute(tenant_id=str(item["tenantId"]), order_id=str(item["orderId"]), link_id=str(item["linkId"]))
+    # Routes of a sale's link name its saleId; an order's its orderId.
+    kind: PayableKind = "sale" if "saleId" in item else "order"
+    route = LinkRoute(
+        tenant_id=str(item["tenantId"]), kind=kind, payable_id=str(item[f"{kind}Id"]), link_id=str(item["linkId"])
+    )
     return route, int(item.get(TTL_ATTRIBUTE, 0))
 
 
-def _state_key(tenant_id: str, order_id: str) -> tuple[str, str]:
-    return _order_pk(tenant_id, order_id), keys.PAYMENT_STATE_SK
+def _state_key(tenant_id: str, payable: tuple[PayableKind, str]) -> tuple[str, str]:
+    return _payable_pk(tenant_id, *payable), keys.PAYMENT_STATE_SK
 
 
-def get_state(tenant_id: str, order_id: str) -> PaymentState:
-    """The order's payment state (consistent read; an order that never had a link has the empty state)."""
-    item = Table().get(*_state_key(tenant_id, order_id), consistent=True)
+def get_state(tenant_id: str, payable: tuple[PayableKind, str]) -> PaymentState:
+    """The order's or sale's payment state (consistent read; one that never had a link has the empty state)."""
+    item = Table().get(*_state_key(tenant_id, payable), consistent=True)
     if item is None:
         return PaymentState()
     return PaymentState(
@@ -261,9 +279,11 @@ def get_state(tenant_id: str, order_id: str) -> PaymentState:
     )
 
 
-def state_for_new_link_op(tenant_id: str, order_id: str, state: PaymentState, link_id: str) -> WriteOp:
-    """Make ``link_id`` the order's current link, if the state is still the one read and the order is unpaid."""
-    pk, sk = _state_key(tenant_id, order_id)
+def state_for_new_link_op(
+    tenant_id: str, payable: tuple[PayableKind, str], state: PaymentState, link_id: str
+) -> WriteOp:
+    """Make ``link_id`` the payable's current link, if the state is still the one read and it is unpaid."""
+    pk, sk = _state_key(tenant_id, payable)
     if state.version == 0:
         item = {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "PaymentState", "currentLinkId": link_id, "version": 1}
         return put_op(item)
@@ -271,14 +291,14 @@ def state_for_new_link_op(tenant_id: str, order_id: str, state: PaymentState, li
     return change_op(pk, sk, set_={"currentLinkId": link_id}, add={"version": 1}, condition=condition)
 
 
-def claim_paid_op(tenant_id: str, order_id: str, payment_id: str) -> WriteOp:
-    """Record that ``payment_id`` paid the order, unless another payment did (then the transaction fails)."""
-    pk, sk = _state_key(tenant_id, order_id)
+def claim_paid_op(tenant_id: str, payable: tuple[PayableKind, str], payment_id: str) -> WriteOp:
+    """Record that ``payment_id`` paid the order or sale, unless another payment did (then the transaction fails)."""
+    pk, sk = _state_key(tenant_id, payable)
     condition = Attr("paidBy").not_exists() | Attr("paidBy").eq(payment_id)
     return change_op(pk, sk, set_={"paidBy": payment_id}, add={"version": 1}, condition=condition)
 
 
-def release_paid_op(tenant_id: str, order_id: str, payment_id: str) -> WriteOp:
-    """The order is no longer paid by ``payment_id`` (it was refunded in full): it may be paid again."""
-    pk, sk = _state_key(tenant_id, order_id)
+def release_paid_op(tenant_id: str, payable: tuple[PayableKind, str], payment_id: str) -> WriteOp:
+    """The order or sale is no longer paid by ``payment_id`` (it was refunded in full): it may be paid again."""
+    pk, sk = _state_key(tenant_id, payable)
     return change_op(pk, sk, remove=("paidBy",), add={"version": 1}, condition=Attr("paidBy").eq(payment_id))

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 SaleSource = Literal["web", "email", "whatsapp", "phone", "referral", "lead"]
-PaymentStatus = Literal["none", "pending", "paid"]
+PaymentStatus = Literal["none", "pending", "paid", "partially_refunded", "refunded"]
 TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3, description="Percent, e.g. 25")]
 Notes = Annotated[str, Field(max_length=2000)]
 # Ids the sale service loads itself (for a sale from a request or from a lead conversion alike), answering one that
@@ -72,6 +72,9 @@ class Sale(ApiModel):
     payment_status: PaymentStatus = "none"
     billy_invoice_id: str | None = None
     paid_at: str | None = None
+    payment_id: str | None = Field(
+        default=None, description="The payment (GET /payments/{id}) that paid it through a payment link"
+    )
     calendar_event_id: str | None = None
     notes: str | None = None
     status: str

@@ -27,6 +27,8 @@ For other capabilities (Billy.dk invoices, Google Calendar, leads), without a pr
 - ``record_invoice(tenant_id, sale_id, invoice_id)``: keeps ``billyInvoiceId`` and sets ``paymentStatus:
   pending`` (idempotent for the same invoice id; ``sale.invoiced``);
 - ``mark_paid(tenant_id, sale_id, paid_at)``: ``paymentStatus: paid``, ``paidAt`` (idempotent; ``sale.paid``);
+- ``record_payment(tenant_id, sale_id, status=, payment_id=, at=)``: what a payment link's payment did to the sale
+  (``sales/paying.py`` makes sales payable through ``payments.payables``);
 - ``set_calendar_event(tenant_id, sale_id, event_id | None)``: keeps (or clears) ``calendarEventId``;
 - ``list_pending_payments(tenant_id, params) -> Page[Sale]``: invoiced sales awaiting payment, oldest first;
 - ``SaleDraft`` + ``prepare_sale`` / ``commit_new_sale``: a sale's writes for another capability's transaction
@@ -61,6 +63,7 @@ from chalicelib.sales import store
 from chalicelib.sales.amounts import AmountError, compute_amounts
 from chalicelib.sales.models import (
     CreateSaleRequest,
+    PaymentStatus,
     Sale,
     SaleAmounts,
     SaleListQuery,
@@ -91,6 +94,7 @@ __all__ = [
     "mark_paid",
     "prepare_sale",
     "record_invoice",
+    "record_payment",
     "sale_history",
     "set_calendar_event",
     "snapshot",
@@ -601,7 +605,8 @@ def _system_event_data(
     if event == "sale.updated":
         changed = sorted(name for name in changes if name != "updatedAt")
         return {"changed": changed, "before": snapshot(before), "sale": snapshot(after)}
-    return {"sale": snapshot(after), "billyInvoiceId": after.get("billyInvoiceId")}
+    data = {"sale": snapshot(after), "billyInvoiceId": after.get("billyInvoiceId")}
+    return data | ({"paymentId": changes["paymentId"]} if changes.get("paymentId") else {})
 
 
 def record_invoice(tenant_id: str, sale_id: str, invoice_id: str) -> Sale:
@@ -624,6 +629,19 @@ def mark_paid(tenant_id: str, sale_id: str, paid_at: str) -> Sale:
         return {"paymentStatus": "paid", "paidAt": paid_at}
 
     return _system_change(tenant_id, sale_id, build, "sale.paid")
+
+
+def record_payment(tenant_id: str, sale_id: str, *, status: PaymentStatus, payment_id: str, at: str) -> Sale:
+    """A payment link's payment of the sale (``payments``): ``paid`` (``sale.paid`` with ``paymentId``), then
+    ``partially_refunded`` or ``refunded`` (``sale.updated``); the same state twice changes nothing."""
+
+    def build(item: dict[str, Any]) -> dict[str, Any] | None:
+        wanted: dict[str, Any] = {"paymentStatus": status, "paymentId": payment_id}
+        if status == "paid":
+            wanted["paidAt"] = item.get("paidAt") or at
+        return None if all(item.get(name) == value for name, value in wanted.items()) else wanted
+
+    return _system_change(tenant_id, sale_id, build, "sale.paid" if status == "paid" else "sale.updated")
 
 
 def set_calendar_event(tenant_id: str, sale_id: str, event_id: str | None) -> Sale:

@@ -223,10 +223,12 @@ class SaleStatusChangedData(StatusChangedData):
 
 
 class SaleInvoiceData(EventData):
-    """A sale was invoiced (Billy.dk), or its invoice was paid."""
+    """A sale was invoiced (Billy.dk), or it was paid: its invoice, or through a payment link (``paymentId``: that
+    payment's own ``payment.succeeded`` carries the money)."""
 
     sale: SaleSnapshot
     billy_invoice_id: str | None = None
+    payment_id: str | None = None
 
 
 class LeadSnapshot(EventData):
@@ -331,11 +333,17 @@ class IntegrationData(EventData):
     )
 
 
-class PaymentSucceededData(EventData):
-    """A customer paid an order (what finance records as income). ``duplicateOf``: the order was paid already by
-    that payment, and BTRIX refunds this one (a ``payment.refunded`` follows)."""
+class _PaidThing(EventData):
+    """What a payment pays: ``orderId`` or ``saleId`` (the other is absent)."""
 
-    order_id: str
+    order_id: str | None = Field(default=None, description="The order paid (absent when a sale is)")
+    sale_id: str | None = Field(default=None, description="The sale paid (absent when an order is)")
+
+
+class PaymentSucceededData(_PaidThing):
+    """A customer paid an order or a sale (what finance records as income). ``duplicateOf``: it was paid already
+    by that payment, and BTRIX refunds this one (a ``payment.refunded`` follows)."""
+
     provider: Literal["stripe", "mercadopago"]
     provider_payment_id: str
     amount: Money
@@ -347,11 +355,10 @@ class PaymentSucceededData(EventData):
     duplicate_of: str | None = None
 
 
-class PaymentFailedData(EventData):
-    """A payment of an order failed: declined, or not the order's amount (``amount_mismatch``: the order stays
-    unpaid and the tenant's admins are told)."""
+class PaymentFailedData(_PaidThing):
+    """A payment of an order or a sale failed: declined, or not its amount (``amount_mismatch``: it stays unpaid
+    and the tenant's admins are told)."""
 
-    order_id: str
     provider: Literal["stripe", "mercadopago"]
     provider_payment_id: str
     amount: Money
@@ -375,11 +382,10 @@ class SubscriptionPaymentData(EventData):
     provider_id: str
 
 
-class PaymentRefundedData(EventData):
+class PaymentRefundedData(_PaidThing):
     """Money of a payment went back to the customer (asked through the API, made by BTRIX for a second payment,
     or made in the provider's dashboard); ``full`` when nothing of the payment is left."""
 
-    order_id: str
     provider: Literal["stripe", "mercadopago"]
     refund_id: str
     amount: Money

@@ -4,7 +4,7 @@ for tests generated over the routes (isolation probes, PATCH nulls, references).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.core.ids import new_id
 from tests.support.commerce import create_customer, create_group, create_product
@@ -156,8 +156,8 @@ def create_export(api: Any, owner: Account) -> str:
     return str(response.json_body["id"])
 
 
-def create_payment(api: Any, owner: Account, order_id: str | None = None) -> str:
-    """A succeeded Stripe payment of the order (default: a new one); its id."""
+def create_payment(api: Any, owner: Account, order_id: str | None = None, *, sale_id: str | None = None) -> str:
+    """A succeeded Stripe payment of the order (default: a new one), or of the sale; its id."""
     # Written through the ledger's store (as the confirmation of a provider's webhook does).
     from chalicelib.core import clock
     from chalicelib.core.db.store import Table, tenant_scope
@@ -169,7 +169,8 @@ def create_payment(api: Any, owner: Account, order_id: str | None = None) -> str
     payment = Payment(
         id=new_id(),
         tenant_id=owner.tenant_id,
-        order_id=order_id or create_order(api, owner),
+        order_id=None if sale_id else (order_id or create_order(api, owner)),
+        sale_id=sale_id,
         provider="stripe",
         provider_payment_id=f"pi_{new_id().lower()}",
         status="succeeded",
@@ -184,8 +185,8 @@ def create_payment(api: Any, owner: Account, order_id: str | None = None) -> str
     return payment.id
 
 
-def create_paid_link(api: Any, owner: Account) -> str:
-    """An order with a used Stripe payment link and the payment made through it; the order's id."""
+def create_paid_link(api: Any, owner: Account, kind: Literal["order", "sale"] = "order") -> str:
+    """An order (or a sale) with a used Stripe payment link and the payment made through it; the order's id."""
     # Written through the ledger's store (as a link made at the fake and paid there would leave them).
     import hashlib
     import time
@@ -194,15 +195,17 @@ def create_paid_link(api: Any, owner: Account) -> str:
     from chalicelib.core.db.store import Table, unscoped
     from chalicelib.core.money import Money
     from chalicelib.payments import store
-    from chalicelib.payments.models import PaymentLink
+    from chalicelib.payments.models import PaymentLink, paid_ids
 
-    order_id = create_order(api, owner)
-    payment_id = create_payment(api, owner, order_id)
+    paid_id = create_order(api, owner) if kind == "order" else create_sale(api, owner)
+    order_id, sale_id = paid_ids((kind, paid_id))
+    payment_id = create_payment(api, owner, order_id, sale_id=sale_id)
     at = clock.now_iso()
     link = PaymentLink(
         id=new_id(),
         tenant_id=owner.tenant_id,
         order_id=order_id,
+        sale_id=sale_id,
         provider="stripe",
         status="used",
         amount=Money.of("10.00", "BRL"),
@@ -218,7 +221,7 @@ def create_paid_link(api: Any, owner: Account) -> str:
     token_hash = hashlib.sha256(new_id().encode()).hexdigest()
     with unscoped():  # the link's route is the platform's (ROUTE#), written with the link
         Table().transact(store.new_link_ops(link, token_hash, int(time.time()) + 3600))
-    return order_id
+    return paid_id
 
 
 def create_listing(api: Any, owner: Account) -> str:

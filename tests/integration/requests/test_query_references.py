@@ -111,6 +111,7 @@ PROBES: dict[str, Probe] = {
     "entityId": _entity_with_entries,
     "orderId": lambda api, owner: {"orderId": create_paid_link(api, owner)},
     "accountId": _account_with_a_transaction,
+    "saleId": lambda api, owner: {"saleId": create_paid_link(api, owner, "sale")},
 }
 
 # The other parameters a route needs, for a tenant (its own entities): a probe replaces some of them.

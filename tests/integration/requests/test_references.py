@@ -168,7 +168,10 @@ BODIES: dict[tuple[str, str], Bodies] = {
     ("POST", "/conversations/{conversation_id}/lead"): lambda api, me: [
         {"interestServiceId": _own("service")(api, me), "ownerId": me.user_id}
     ],
-    ("POST", "/payment-links"): lambda api, me: [{"orderId": _own("order")(api, me)}],
+    ("POST", "/payment-links"): lambda api, me: [
+        {"orderId": _own("order")(api, me)},
+        {"saleId": _own("sale")(api, me)},
+    ],
     ("POST", "/finance/transactions"): lambda api, me: [
         {
             "type": "income",

@@ -6,13 +6,22 @@ from typing import Any
 
 from chalicelib.core.money import Money
 from chalicelib.payments.models import CheckoutClosed, PaymentNotice, RefundNotice
-from chalicelib.payments.providers import StripeGateway, link_reference, parse_reference, stripe_locale
+from chalicelib.payments.providers import (
+    LinkReference,
+    StripeGateway,
+    link_reference,
+    parse_reference,
+    stripe_locale,
+)
 
 
 def test_a_link_reference_round_trips_and_foreign_references_are_none() -> None:
-    reference = link_reference("01TENANT", "01ORDER", "01LINK")
-    assert parse_reference(reference) == ("01TENANT", "01ORDER", "01LINK")
-    for foreign in (None, "", "order-123", "a:b", "a:b:c:d", "a#b:c:d", "t:o:l l"):
+    reference = link_reference("01TENANT", ("order", "01ORDER"), "01LINK")
+    assert reference == "01TENANT:01ORDER:01LINK"  # as links made before sales could be paid
+    assert parse_reference(reference) == LinkReference("01TENANT", ("order", "01ORDER"), "01LINK")
+    of_a_sale = link_reference("01TENANT", ("sale", "01SALE"), "01LINK")
+    assert parse_reference(of_a_sale) == LinkReference("01TENANT", ("sale", "01SALE"), "01LINK")
+    for foreign in (None, "", "order-123", "a:b", "a:b:c:d", "a:b:c:d:e", "a#b:c:d", "t:o:l l", "t:sale::l"):
         assert parse_reference(foreign) is None, foreign
 
 
