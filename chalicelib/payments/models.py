@@ -155,7 +155,25 @@ class PaymentLink(_Pays):
     )
 
 
-class CreatePaymentLinkRequest(ApiModel):
+class _OnePayable(ApiModel):
+    """A request naming one order or one sale (one of ``orderId``, ``saleId``)."""
+
+    order_id: EntityId | None = None
+    sale_id: EntityId | None = None
+
+    @model_validator(mode="after")
+    def _one_payable(self) -> Self:
+        if (self.order_id is None) == (self.sale_id is None):
+            raise ValueError("give one of orderId and saleId")
+        return self
+
+    @property
+    def payable(self) -> tuple[PayableKind, str]:
+        """(kind, id) of the order or sale named."""
+        return payable_of(self.order_id, self.sale_id)
+
+
+class CreatePaymentLinkRequest(_OnePayable):
     """A payment link for an order or a sale (one of ``orderId``, ``saleId``); it replaces (expires) the previous
     link of the same order or sale."""
 
@@ -176,37 +194,9 @@ class CreatePaymentLinkRequest(ApiModel):
     )
     expires_in_minutes: int = Field(default=LINK_MINUTES_DEFAULT, ge=LINK_MINUTES_MIN, le=LINK_MINUTES_MAX)
 
-    @model_validator(mode="after")
-    def _one_payable(self) -> Self:
-        _exactly_one(self.order_id, self.sale_id)
-        return self
 
-    @property
-    def payable(self) -> tuple[PayableKind, str]:
-        """(kind, id) of what the link is to pay."""
-        return payable_of(self.order_id, self.sale_id)
-
-
-def _exactly_one(order_id: str | None, sale_id: str | None) -> None:
-    if (order_id is None) == (sale_id is None):
-        raise ValueError("give one of orderId and saleId")
-
-
-class PaymentLinkQuery(PageParams):
+class PaymentLinkQuery(PageParams, _OnePayable):
     """The links of one order or one sale (one of ``orderId``, ``saleId``), newest first."""
-
-    order_id: EntityId | None = None
-    sale_id: EntityId | None = None
-
-    @model_validator(mode="after")
-    def _one_payable(self) -> Self:
-        _exactly_one(self.order_id, self.sale_id)
-        return self
-
-    @property
-    def payable(self) -> tuple[PayableKind, str]:
-        """(kind, id) of whose links are listed."""
-        return payable_of(self.order_id, self.sale_id)
 
 
 class PaymentListQuery(PageParams):
