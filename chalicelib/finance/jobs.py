@@ -1,7 +1,8 @@
-"""Income that finance records by itself: ``payment.succeeded`` (a customer paid an order through a payment link)
-and ``sale.paid`` (a sale's invoice was paid), routed to the integrations queue by the ``finance`` bus rule and run
-here once per event (the queue's job claim), each recorded once per payment or sale (``service.record_income``'s
-unique claim), so a redelivered or replayed event adds nothing."""
+"""Income that finance records by itself: ``payment.succeeded`` (a customer paid an order or a sale through a
+payment link) and ``sale.paid`` (a sale's invoice was paid; a sale paid through a link is its payment's income),
+routed to the integrations queue by the ``finance`` bus rule and run here once per event (the queue's job claim),
+each recorded once per payment or sale (``service.record_income``'s unique claim), so a redelivered or replayed
+event adds nothing."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ def _day(moment: object) -> str:
 
 
 def income_from_payment(job: jobs.Job) -> str | None:
-    """A payment of an order → an income of the account that receives payments (not for a duplicate payment,
-    which BTRIX refunds)."""
+    """A payment of an order or a sale → an income of the account that receives payments (not for a duplicate
+    payment, which BTRIX refunds)."""
     data = job.data
     if data.get("duplicateOf"):
         return None
@@ -31,14 +32,19 @@ def income_from_payment(job: jobs.Job) -> str | None:
         key,
         Money.model_validate(data["amount"]),
         _day(data.get("paidAt")),
-        f"Pagamento {data['provider']} do pedido {data['orderId']}",
-        {"orderId": str(data["orderId"]), "paymentId": str(subject) if subject else None},
+        f"Pagamento {data['provider']} do pedido {data['orderId']}"
+        if data.get("orderId")
+        else f"Pagamento {data['provider']} da venda {data.get('saleId')}",
+        {"orderId": data.get("orderId"), "saleId": data.get("saleId"), "paymentId": str(subject) if subject else None},
     )
     return f"income {recorded.code} recorded" if recorded else None
 
 
 def income_from_sale(job: jobs.Job) -> str | None:
-    """A paid sale → an income of the account that receives payments, once per sale."""
+    """A paid sale → an income of the account that receives payments, once per sale; a sale paid through a payment
+    link (``paymentId``) was recorded from its ``payment.succeeded``."""
+    if job.data.get("paymentId"):
+        return None
     sale = job.data["sale"]
     sale_id = str((job.body.get("detail") or {}).get("subject") or "")
     if not sale_id:

@@ -229,13 +229,18 @@ def test_a_payment_and_a_paid_sale_are_recorded_as_income_once_each(api: Any) ->
         finance_jobs.income_from_sale(_event_job(admin.tenant_id, "sale.paid", "sale-1", sale))
     duplicate = {**payment, "providerPaymentId": "pi_456", "duplicateOf": "pay-1"}
     finance_jobs.income_from_payment(_event_job(admin.tenant_id, "payment.succeeded", "pay-2", duplicate))
+    # A sale paid through a payment link: its payment is the income, its sale.paid (naming the payment) adds none.
+    of_a_sale = {k: v for k, v in payment.items() if k != "orderId"} | {"saleId": "sale-2", "providerPaymentId": "pi_7"}
+    finance_jobs.income_from_payment(_event_job(admin.tenant_id, "payment.succeeded", "pay-3", of_a_sale))
+    finance_jobs.income_from_sale(_event_job(admin.tenant_id, "sale.paid", "sale-2", sale | {"paymentId": "pay-3"}))
 
-    assert _balance(api, admin, receiving["id"]) == "100.00"
+    assert _balance(api, admin, receiving["id"]) == "159.90"
     listed = call(api, "GET", f"/finance/transactions?accountId={receiving['id']}", headers=admin.headers()).json_body[
         "items"
     ]
     assert sorted((t["source"], t.get("paymentId"), t.get("saleId")) for t in listed) == [
         ("payment", "pay-1", None),
+        ("payment", "pay-3", "sale-2"),
         ("sale", None, "sale-1"),
     ]
 
