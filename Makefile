@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 DDB_STAMP := .cache/dynamodb-local/.ready-11.1.0
 INFRA_STAMP := $(VENV)/.infra-$(shell cat infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test test-unit test-integration test-e2e lint fmt bench deps clean synth deploy
+.PHONY: run test test-unit test-integration test-e2e lint fmt bench deps clean synth deploy i18n
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,17 @@ fmt: $(STAMP)
 
 bench: deps
 	$(PY) -m bench
+
+# The message catalogues (chalicelib/core/i18n.py): the ids marked N_(...) extracted into btrix.pot, merged into
+# each locale's .po (translate the new empty entries there), compiled to the .mo files that are committed with
+# them (so every bundle carries them); tests/unit/core/test_i18n.py fails while any of this is stale.
+LOCALES := chalicelib/core/locales
+i18n: $(STAMP)
+	$(VENV)/bin/pybabel extract -k N_ --no-default-keywords --no-location --omit-header --sort-output \
+		-o $(LOCALES)/btrix.pot chalicelib
+	$(VENV)/bin/pybabel update -i $(LOCALES)/btrix.pot -d $(LOCALES) -D btrix --no-fuzzy-matching \
+		--ignore-obsolete -w 120
+	$(VENV)/bin/pybabel compile -d $(LOCALES) -D btrix --statistics
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -23,6 +23,7 @@ class Principal:
     session_id: str | None = None
     request_id: str | None = None
     source_ip: str | None = None
+    locale: str | None = None  # the tenant's locale: what the caller reads when the request names no language
 
     @property
     def permissions(self) -> frozenset[Permission]:

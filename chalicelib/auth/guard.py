@@ -50,6 +50,7 @@ def authorize(request: Request, operation: Operation) -> Principal:
         session_id=claims.session_id,
         request_id=meta.request_id,
         source_ip=meta.source_ip,
+        locale=tenant.locale,
     )
     if not principal.tenant_active and not operation.allow_suspended:
         raise Forbidden(detail="this account is suspended; only billing is available", code="tenant-suspended")

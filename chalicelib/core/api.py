@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from chalicelib.core.db.keys import InvalidKey
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
+from chalicelib.core.i18n import N_, resolve_locale
 from chalicelib.core.ids import EntityId
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.patch import PatchRequest
@@ -173,9 +174,10 @@ def operation_of(view: Callable[..., Any]) -> Operation | None:
 def _invalid(exc: ValidationError, part: str) -> InvalidInput:
     fields = field_errors(exc, part)
     return InvalidInput(
-        detail=f"{len(fields)} invalid field(s) in the request {part}.",
+        detail=N_("{count} invalid field(s) in the request {part}."),
+        params={"count": len(fields), "part": part},
         errors=fields,
-        title="Validation failed",
+        title=N_("Validation failed"),
         code="validation-failed",
     )
 
@@ -185,7 +187,7 @@ def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate_json(request.raw_body or b"")
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise MalformedRequest(detail="The request body is not valid JSON.") from exc
+            raise MalformedRequest(detail=N_("The request body is not valid JSON.")) from exc
         raise _invalid(exc, "body") from exc
 
 
@@ -200,6 +202,10 @@ def _instance(request: Request) -> str:
     # Request.path is the route template (/orders/{id}); the problem names the path actually asked for
     # (requestContext.path, which in API Gateway includes the stage prefix the client used).
     return str((request.context or {}).get("path") or request.path)
+
+
+def _accept_language(request: Request) -> str | None:
+    return request.headers.get("accept-language") if request.headers else None
 
 
 def _render(result: Any, operation: Operation) -> Response:
@@ -292,6 +298,7 @@ class ApiBlueprint(Blueprint):
             def handle(**path_params: str) -> Response:
                 request = self.current_request
                 kwargs: dict[str, Any] = dict(path_params)
+                preferred: str | None = None  # the caller's own locale, once the guard knows who calls
                 try:
                     if wants_meta:
                         kwargs["meta"] = request_meta(request)
@@ -302,6 +309,7 @@ class ApiBlueprint(Blueprint):
                     tenant_id: str | None = None
                     if guard is not None:
                         principal = guard(request, declared)
+                        preferred = getattr(principal, "locale", None)
                         if wants_principal:
                             kwargs["principal"] = principal
                         # From here on the request acts as its tenant: its credentials, its keys only.
@@ -327,10 +335,11 @@ class ApiBlueprint(Blueprint):
                             raise
                         raise answer from exc
                 except AppError as exc:
-                    problem, headers = problem_from_error(exc)
+                    locale = resolve_locale(_accept_language(request), preferred)
+                    problem, headers = problem_from_error(exc, locale)
                     log = logger.error if problem.status >= 500 else logger.info
                     log("request refused", extra={"status": problem.status, "problem": problem.type})
-                    response = problem_response(problem, instance=_instance(request), headers=headers)
+                    response = problem_response(problem, instance=_instance(request), headers=headers, locale=locale)
                 if response.status_code not in declared.statuses:
                     _undocumented(declared, response.status_code)
                 return response
@@ -361,8 +370,12 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
             # which it has already logged with its traceback): same shape as every other error.
             detail = str(response.body["Message"]) if response.status_code < 500 else None
             headers = {k: str(v) for k, v in response.headers.items() if k.lower() == "allow"}
+            locale = resolve_locale(_accept_language(event))
             response = problem_response(
-                problem_for_status(response.status_code, detail), instance=_instance(event), headers=headers
+                problem_for_status(response.status_code, detail, locale),
+                instance=_instance(event),
+                headers=headers,
+                locale=locale,
             )
         if request_id:
             response.headers["X-Request-Id"] = request_id

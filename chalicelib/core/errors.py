@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.core.i18n import N_
 
 __all__ = [
     "AppError",
@@ -29,6 +32,10 @@ class FieldError:
     loc: str
     message: str
     code: str = "invalid"
+    # A message made from a template (pydantic's ``String should have at least {min_length} characters``): the
+    # template is what is translated, then filled in with ``params``.
+    template: str | None = None
+    params: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass
@@ -37,18 +44,26 @@ class AppError(Exception):
 
     detail: str = ""
     errors: Sequence[FieldError] = field(default_factory=tuple)
-    title: str = "Application error"
+    title: str = N_("Application error")
     code: str = "app-error"
+    # When set, ``detail`` is a message template (``{count} invalid field(s)…``) filled in with these: the
+    # template is what core.problems translates.
+    params: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        super().__init__(self.detail or self.title)
+        super().__init__(self.detail_text or self.title)
+
+    @property
+    def detail_text(self) -> str:
+        """The detail in English, filled in."""
+        return self.detail.format(**self.params) if self.params else self.detail
 
 
 @dataclass
 class InvalidInput(AppError):
     """Raised when input is well-formed but breaks a rule (a field value, a combination of fields)."""
 
-    title: str = "Invalid input"
+    title: str = N_("Invalid input")
     code: str = "invalid-input"
 
 
@@ -56,7 +71,7 @@ class InvalidInput(AppError):
 class MalformedRequest(AppError):
     """Raised when the request cannot be read at all (malformed JSON, a forged cursor)."""
 
-    title: str = "Malformed request"
+    title: str = N_("Malformed request")
     code: str = "malformed-request"
 
 
@@ -64,7 +79,7 @@ class MalformedRequest(AppError):
 class NotFound(AppError):
     """Raised when the addressed resource does not exist for this tenant."""
 
-    title: str = "Not found"
+    title: str = N_("Not found")
     code: str = "not-found"
 
 
@@ -73,7 +88,7 @@ class Conflict(AppError):
     """Raised when a write loses a race or would duplicate something unique; ``retry``: the same write, built
     again from a fresh read, may succeed (a concurrent writer held or changed the items)."""
 
-    title: str = "Conflict"
+    title: str = N_("Conflict")
     code: str = "conflict"
     retry: bool = False
 
@@ -82,7 +97,7 @@ class Conflict(AppError):
 class Unauthorized(AppError):
     """Raised when the caller is not authenticated (missing, expired or invalid credentials)."""
 
-    title: str = "Unauthorized"
+    title: str = N_("Unauthorized")
     code: str = "unauthorized"
 
 
@@ -90,7 +105,7 @@ class Unauthorized(AppError):
 class Forbidden(AppError):
     """Raised when the caller is authenticated but not allowed to do this."""
 
-    title: str = "Forbidden"
+    title: str = N_("Forbidden")
     code: str = "forbidden"
 
 
@@ -98,7 +113,7 @@ class Forbidden(AppError):
 class LimitExceeded(AppError):
     """Raised when a plan limit or a rate limit is reached; ``retry_after`` in seconds for rate limits."""
 
-    title: str = "Limit exceeded"
+    title: str = N_("Limit exceeded")
     code: str = "limit-exceeded"
     limit: str = ""
     retry_after: int | None = None
@@ -108,7 +123,7 @@ class LimitExceeded(AppError):
 class RateLimited(LimitExceeded):
     """Raised when a caller makes too many attempts in a window (429 with ``Retry-After``)."""
 
-    title: str = "Too many requests"
+    title: str = N_("Too many requests")
     code: str = "rate-limited"
 
 
@@ -116,7 +131,7 @@ class RateLimited(LimitExceeded):
 class DependencyUnavailable(AppError):
     """Raised when a backing service (table, queue, provider) cannot be reached."""
 
-    title: str = "Service unavailable"
+    title: str = N_("Service unavailable")
     code: str = "dependency-unavailable"
 
 
@@ -125,7 +140,7 @@ class ProviderRefused(AppError):
     """Raised when a provider refuses what BTRIX asked and trying again will not help (credentials refused, the
     account unpaid, the request itself refused)."""
 
-    title: str = "Provider refused"
+    title: str = N_("Provider refused")
     code: str = "provider-refused"
 
 
@@ -133,5 +148,5 @@ class ProviderRefused(AppError):
 class DecryptionFailed(AppError):
     """Raised when an encrypted field cannot be decrypted: malformed, tampered, or bound to another tenant."""
 
-    title: str = "Decryption failed"
+    title: str = N_("Decryption failed")
     code: str = "decryption-failed"

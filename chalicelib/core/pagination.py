@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from pydantic import Field
 
 from chalicelib.core.errors import FieldError, MalformedRequest
+from chalicelib.core.i18n import N_
 from chalicelib.core.models import ApiModel
 from chalicelib.core.resources import CURSOR_SIGNING_KEY, secret_name
 from chalicelib.core.secrets import get_secret
@@ -74,8 +75,8 @@ def encode_cursor(last_key: dict[str, str], *, tenant_id: str, scope: str, key: 
 def decode_cursor(cursor: str, *, tenant_id: str, scope: str, key: KeySource = _signing_key) -> dict[str, str]:
     """The LastEvaluatedKey inside ``cursor``; raises ``MalformedRequest`` (400) if it was not ours."""
     invalid = MalformedRequest(
-        detail="The cursor is not valid for this list.",
-        errors=(FieldError("query.cursor", "invalid or foreign cursor", "invalid-cursor"),),
+        detail=N_("The cursor is not valid for this list."),
+        errors=(FieldError("query.cursor", N_("invalid or foreign cursor"), "invalid-cursor"),),
     )
     payload, _, signature = cursor.partition(".")
     try:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator, model_validator
 
 from chalicelib.core.errors import InvalidInput
+from chalicelib.core.i18n import N_
 from chalicelib.core.models import ApiModel
 from chalicelib.core.problems import field_errors
 
@@ -106,4 +107,8 @@ def merge_patch(before: M, changes: Mapping[str, Any], **fields: Any) -> M:
         if not all(e["loc"] and e["loc"][0] in changes for e in exc.errors()):
             raise  # the stored item or the service's own fields are wrong: a bug, not the client's input
         errors = field_errors(exc, "body")
-        raise InvalidInput(detail=f"{len(errors)} invalid field(s) in the request body.", errors=errors) from exc
+        raise InvalidInput(
+            detail=N_("{count} invalid field(s) in the request {part}."),
+            params={"count": len(errors), "part": "body"},
+            errors=errors,
+        ) from exc

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib.core.errors import FieldError, InvalidInput
+from chalicelib.core.i18n import N_
 from chalicelib.core.ids import is_entity_id
 
 __all__ = [
@@ -140,15 +141,16 @@ def check_references(tenant_id: str, body: BaseModel) -> None:
             wanted[kind].add(entity_id)
     existing = {kind: _resolver(kind)(tenant_id, sorted(ids)) for kind, ids in wanted.items()}
     errors = tuple(
-        FieldError(field, f"no {kind} with this id", "unknown-reference")
+        FieldError(field, f"no {kind} with this id", "unknown-reference", N_("no {kind} with this id"), {"kind": kind})
         for field, kind, entity_id in found
         if entity_id not in existing.get(kind, ())
     )
     if errors:
         raise InvalidInput(
-            detail=f"{len(errors)} id(s) in the request body name nothing in this account.",
+            detail=N_("{count} id(s) in the request body name nothing in this account."),
+            params={"count": len(errors)},
             errors=errors,
-            title="Unknown reference",
+            title=N_("Unknown reference"),
             code="unknown-reference",
         )
 
