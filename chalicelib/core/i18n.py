@@ -14,6 +14,7 @@ and, when no catalogue has it, is the English text itself. Catalogues are read w
 from __future__ import annotations
 
 import functools
+import string
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "fallback_chain",
     "match_locale",
     "parse_accept_language",
+    "placeholders",
     "resolve_locale",
     "translate",
 ]
@@ -119,15 +121,26 @@ def _translations(locale: str) -> NullTranslations:
     return head if head is not None else found
 
 
+def placeholders(message: str) -> set[str]:
+    """The names ``message`` has in braces (``{count} invalid…`` → ``{"count"}``); none when it is no template."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(message) if name}
+    except ValueError:
+        return set()
+
+
 def translate(message: str, locale: str | None, params: Mapping[str, Any] | None = None) -> str:
     """``message`` in ``locale`` (English when no catalogue has it), with ``params`` filled in (``{name}``).
 
-    A translation whose placeholders do not fit ``params`` falls back to the English text filled in.
+    A translation whose placeholders do not fit ``params`` falls back to the English text filled in, and that to
+    the text as it is: rendering an error never fails.
     """
     text = _translations(locale or DEFAULT_LOCALE).gettext(message)
     if params is None:
         return text
-    try:
-        return text.format(**params)
-    except (KeyError, IndexError, ValueError):
-        return message.format(**params)
+    for candidate in (text, message):
+        try:
+            return candidate.format(**params)
+        except (KeyError, IndexError, ValueError, AttributeError):
+            continue
+    return message

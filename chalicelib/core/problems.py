@@ -35,7 +35,7 @@ from chalicelib.core.errors import (
     RateLimited,
     Unauthorized,
 )
-from chalicelib.core.i18n import DEFAULT_LOCALE, N_, translate
+from chalicelib.core.i18n import DEFAULT_LOCALE, N_, placeholders, translate
 from chalicelib.core.models import ApiModel
 
 __all__ = [
@@ -189,9 +189,9 @@ _PYDANTIC_TEMPLATES: dict[str, str] = {
 def _field_error(prefix: str, error: Any) -> FieldError:
     template = _PYDANTIC_TEMPLATES.get(error["type"])
     params = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
-    if template is not None:
-        # the template's placeholders are filled from ctx; one it lacks (a pydantic change) keeps the message
-        params.setdefault("expected_plural", "" if params.get("min_length", params.get("max_length")) == "1" else "s")
+    params.setdefault("expected_plural", "" if params.get("min_length", params.get("max_length")) == "1" else "s")
+    if template is not None and not placeholders(template) <= params.keys():
+        template = None  # the error lacks what its template names (a validator's own error): its message as is
     return FieldError(_loc(prefix, error["loc"]), error["msg"], error["type"], template, params)
 
 

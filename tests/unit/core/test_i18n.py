@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import string
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,8 +18,15 @@ from babel.messages.pofile import read_po
 from chalice.test import Client
 
 from chalicelib.core import i18n
-from chalicelib.core.errors import NotFound
-from chalicelib.core.i18n import SUPPORTED_LOCALES, fallback_chain, parse_accept_language, resolve_locale, translate
+from chalicelib.core.errors import InvalidInput, NotFound
+from chalicelib.core.i18n import (
+    SUPPORTED_LOCALES,
+    fallback_chain,
+    parse_accept_language,
+    placeholders,
+    resolve_locale,
+    translate,
+)
 from chalicelib.core.problems import problem_from_error
 from localdev.gateway import ProblemGateway
 from tests.unit.core.test_api import make_app
@@ -41,10 +47,6 @@ def _catalogue(locale: str) -> dict[str, str]:
     path = i18n.CATALOGUE_DIR / locale.replace("-", "_") / "LC_MESSAGES" / "btrix.po"
     with path.open("rb") as handle:
         return {m.id: str(m.string) for m in read_po(handle) if m.id and isinstance(m.id, str)}
-
-
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 # --- resolution -------------------------------------------------------------------------------------------------
@@ -93,7 +95,7 @@ def test_every_id_is_translated_in_every_locale(locale: str) -> None:
     untranslated = [m for m in SOURCE_IDS if not catalogue.get(m)]
     assert untranslated == [], f"translate these in {locale} (make i18n adds them)"
     # A translation may drop a placeholder (a plural ending) but never invent one the code does not fill in.
-    invented = {m: t for m, t in catalogue.items() if not _placeholders(t) <= _placeholders(m)}
+    invented = {m: t for m, t in catalogue.items() if not placeholders(t) <= placeholders(m)}
     assert invented == {}
 
 
@@ -109,7 +111,7 @@ def test_compiled_catalogues_are_those_of_the_po_files(locale: str) -> None:
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 @pytest.mark.parametrize("message", SOURCE_IDS)
 def test_every_locale_renders_every_id(locale: str, message: str) -> None:
-    params = {name: "7" for name in _placeholders(message)}
+    params = {name: "7" for name in placeholders(message)}
     rendered = translate(message, locale, params)
     assert rendered == _catalogue(locale)[message].format(**params)
     assert rendered.strip()
@@ -182,3 +184,27 @@ def test_chalice_own_errors_are_translated_too(http: Any) -> None:
     assert response.json_body["title"] == "Tipo de mídia não suportado"
     failed = http.get("/boom", headers={"Accept-Language": "es"})
     assert failed.json_body["detail"] == "Algo salió mal por nuestra parte; el error quedó registrado."
+
+
+def test_a_validator_error_without_its_template_values_keeps_its_message() -> None:
+    from pydantic import ValidationError, model_validator
+
+    from chalicelib.core.models import ApiModel
+    from chalicelib.core.problems import field_errors
+
+    class Pair(ApiModel):
+        a: int | None = None
+        b: int | None = None
+
+        @model_validator(mode="after")
+        def together(self) -> Pair:
+            if (self.a is None) != (self.b is None):
+                raise ValueError("a and b go together")
+            return self
+
+    with pytest.raises(ValidationError) as caught:
+        Pair.model_validate({"a": 1})
+    problem, _ = problem_from_error(InvalidInput(errors=field_errors(caught.value, "body")), "da-DK")
+    assert problem.errors is not None
+    assert "a and b go together" in problem.errors[0].message
+    assert problem.errors[0].field == "body"
