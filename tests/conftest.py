@@ -45,15 +45,26 @@ def stack() -> Iterator[Any]:
 
 @pytest.fixture(scope="module", autouse=True)
 def _no_jobs_between_modules() -> Iterator[None]:
-    """Each test module leaves the queues (and their dead-letter queues) empty for the next one: what it queued
-    with a delay (a webhook retry 5 minutes later, a backoff) would otherwise come due in a later module, ahead of
-    that module's own messages, in the same queues (the full suite's webhook tests waited behind hundreds)."""
+    """Each test module leaves nothing running or queued for the next one: its entities' status-flow executions
+    are stopped (moto runs them: a 15-minute timer of an order would fire in whatever module runs 15 minutes later,
+    and its transition's events fan out to the endpoints of that old tenant), and the queues and their dead-letter
+    queues are purged (what a module queued with a delay, a webhook retry or a backoff, would come due ahead of
+    the next module's own messages; the full suite's webhook tests waited behind hundreds)."""
     yield
     if not _STARTED:
         return
     from chalicelib.core import aws
     from chalicelib.core.resources import QUEUES, dlq_name, queue_name, queue_url
 
+    machines = aws.stepfunctions()
+    for page in machines.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            running = machines.get_paginator("list_executions").paginate(
+                stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+            )
+            for executions in running:
+                for execution in executions["executions"]:
+                    machines.stop_execution(executionArn=execution["executionArn"], cause="the test module ended")
     client = aws.sqs()
     for queue in QUEUES:
         for name in (queue_name(queue.kind), dlq_name(queue.kind)):
