@@ -1,6 +1,7 @@
 """The assistant's per-tenant EMF metrics (namespace ``BTRIX``, dimensions ``service`` and ``tenantId``):
 ``AssistantTurns``, ``AssistantToolCalls``, ``AssistantHandovers``, ``AssistantOrders`` (checkouts that made an
-order and its payment link), ``AssistantFallbacks`` (the LLM failed: the deterministic brain answered), ``LlmTokens``
+order and its payment link; ``AssistantPayments``, those orders paid, comes from the orders capability),
+``AssistantFallbacks`` (the LLM failed: the deterministic brain answered), ``LlmTokens``
 and ``LlmLatency`` (ms)."""
 
 from __future__ import annotations

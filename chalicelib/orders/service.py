@@ -29,6 +29,7 @@ from chalicelib.core.db.store import QueryPage, Table, VersionConflict, WriteOp,
 from chalicelib.core.errors import Conflict, FieldError, Forbidden, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
+from chalicelib.core.observability import emit_metric
 from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.customers.service import record_order_ops
 from chalicelib.inventory import service as inventory
@@ -274,6 +275,8 @@ def order_history(principal: Principal, order_id: str, params: PageParams) -> Pa
 
 
 _PAYMENT_ATTEMPTS = 3
+# The shop assistant's service principal (chalicelib.assistant.tools): its paid orders are its conversions.
+_ASSISTANT = "assistant"
 
 
 class _OrderPayables:
@@ -336,6 +339,8 @@ class _OrderPayables:
                     Table().transact(ops)
                 except VersionConflict:
                     continue
+                if state.status == "paid" and order.payment_status != "paid" and order.created_by == _ASSISTANT:
+                    emit_metric("AssistantPayments", "tenantId", tenant_id)  # a WhatsApp sale of the assistant, paid
             if state.status != "paid":
                 return
             note = f"paid (payment {state.payment_id})"

@@ -5,9 +5,11 @@ out of stock never added, a catalog cart (Meta ``order`` message) parsed into ca
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
+import pytest
 
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.notifications.outbox import list_messages
@@ -34,9 +36,33 @@ def _conversation(api: Any, shop: Shop, customer: str) -> dict[str, Any]:
     return dict(found[0])
 
 
+def _metrics(out: str, tenant_id: str) -> dict[str, float]:
+    """The EMF metrics with ``tenant_id`` as their dimension, summed by name."""
+    found: dict[str, float] = {}
+    for line in out.splitlines():
+        if not line.startswith("{"):
+            continue
+        emf = json.loads(line)
+        if "_aws" not in emf or emf.get("tenantId") != tenant_id:
+            continue
+        for directive in emf["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = emf[metric["Name"]]
+                found[metric["Name"]] = found.get(metric["Name"], 0) + sum(
+                    value if isinstance(value, list) else [value]
+                )
+    return found
+
+
 def test_a_customer_buys_in_whatsapp_pays_the_link_and_gets_the_receipt(
-    api: Any, hooks: httpx.Client, providers: Any, work: Any
+    api: Any,
+    hooks: httpx.Client,
+    providers: Any,
+    work: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # the EMF lines are what this test reads at the end
     shop = open_shop(api, providers)
     config = configure(api, shop, greeting="Bem-vinda à Loja!")
     assert (config["mode"], config["language"], config["llm"]) == ("assistant", "pt-BR", None)
@@ -106,6 +132,10 @@ def test_a_customer_buys_in_whatsapp_pays_the_link_and_gets_the_receipt(
         ("in", "whatsapp", "answered"),
         ("out", "assistant", "sent"),
     ]
+    emitted = _metrics(capsys.readouterr().out, shop.admin.tenant_id)
+    assert (emitted["AssistantTurns"], emitted["AssistantOrders"], emitted["AssistantPayments"]) == (5, 1, 1)
+    assert emitted["AssistantToolCalls"] >= 5
+    assert "AssistantHandovers" not in emitted
     # The assistant's last word is the link (the tenant's own order notifications may come in between).
     assert [m["text"] for m in items if m["source"] == "assistant"][-1] == link_text
 
