@@ -358,7 +358,7 @@ def _marketplace(run: Running) -> list[str]:
         "",
         *[f"    {line}" for line in run.login_lines(seller)],
         f"    curl -s '{run.api}/finance/accounts' {auth}",
-        f"    curl -s '{run.api}/finance/cash-flow?from=$(date +%Y-%m)&to=$(date -d +2month +%Y-%m)' {auth}",
+        f'    curl -s "{run.api}/finance/cash-flow?from=$(date +%Y-%m)&to=$(date -d +2month +%Y-%m)" {auth}',
     ]
 
 

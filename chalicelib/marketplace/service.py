@@ -156,7 +156,20 @@ def create_group(principal: Principal, kind: MarketGroupKind, body: CreateMarket
         errors=(FieldError("body.name", "already taken", "duplicate"),),
     )
     with unscoped():  # the marketplace's categories and brands are global, the platform operator's
-        Table().transact([store.group_claim_op(kind, body.name, group.id).on_conflict(taken), *store.group_ops(group)])
+        Table().transact(
+            [
+                store.group_claim_op(kind, body.name, group.id).on_conflict(taken),
+                *store.group_ops(group),
+                # Audited in the operator's own (platform) partition, as the operator's other actions.
+                audit_op(
+                    principal,
+                    f"marketplace.{kind}_created",
+                    Kind.CATEGORY if kind == "category" else Kind.BRAND,
+                    group.id,
+                    after=group.model_dump(exclude_none=True),
+                ),
+            ]
+        )
     return group
 
 

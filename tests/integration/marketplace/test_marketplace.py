@@ -229,3 +229,30 @@ def test_the_operator_manages_global_categories_and_tenants_only_read_them(api: 
     assert duplicate.status_code == 409
     refused = call(api, "POST", "/platform/marketplace/categories", {"name": "Mine"}, buyer.headers())
     assert refused.status_code == 403
+
+
+def test_a_sale_the_seller_never_confirms_is_cancelled_by_its_timer_for_both_sides(
+    api: Any, buyer: Account, drain: Any
+) -> None:
+    seller, _ = signup(api, businessType="b2b_reseller")
+    flow = call(api, "GET", "/workflows/marketplace_transaction", headers=seller.headers()).json_body
+    statuses = [
+        {**s, "timers": [{"afterSeconds": 2, "transitionTo": "CANCELLED"}]} if s["name"] == "PENDING" else s
+        for s in flow["statuses"]
+    ]
+    body = {"initial": flow["initial"], "statuses": statuses, "transitions": flow["transitions"]}
+    assert call(api, "PUT", "/workflows/marketplace_transaction", body, seller.headers()).status_code == 200
+    product = stocked_product(api, seller, 6, name=f"Cubo {new_id()}")
+    listing = publish(api, seller, product["id"], "70.00")
+    purchase = _order(api, buyer, listing["id"], 6).json_body
+    assert _stock(api, seller, product["id"])["available"] == 0
+
+    def cancelled() -> bool:
+        answer = call(api, "GET", f"/marketplace/purchases/{purchase['id']}", headers=buyer.headers())
+        return bool(answer.json_body["status"] == "CANCELLED")
+
+    drain(cancelled)
+    sale = call(api, "GET", f"/marketplace/sales/{purchase['id']}", headers=seller.headers()).json_body
+    assert (sale["status"], sale["outcome"]) == ("CANCELLED", "cancelled")
+    assert _stock(api, seller, product["id"])["available"] == 6
+    assert "marketplace.purchase_status" in {m.template for m in list_messages(buyer.tenant_id, limit=50)}
