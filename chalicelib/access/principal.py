@@ -23,7 +23,8 @@ class Principal:
     session_id: str | None = None
     request_id: str | None = None
     source_ip: str | None = None
-    locale: str | None = None  # the tenant's locale: what the caller reads when the request names no language
+    # The language the caller reads: the request's Accept-Language, else the tenant's locale (resolved by the guard).
+    locale: str | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -15,6 +15,7 @@ from chalicelib.auth.sessions import session_ended
 from chalicelib.auth.tokens import verify_access_token
 from chalicelib.core.api import ApiBlueprint, Operation, request_meta
 from chalicelib.core.errors import Forbidden, Unauthorized
+from chalicelib.core.i18n import resolve_locale
 from chalicelib.tenants import service as tenants
 from chalicelib.users import service as users
 
@@ -50,7 +51,7 @@ def authorize(request: Request, operation: Operation) -> Principal:
         session_id=claims.session_id,
         request_id=meta.request_id,
         source_ip=meta.source_ip,
-        locale=tenant.locale,
+        locale=resolve_locale(request.headers.get("accept-language") if request.headers else None, tenant.locale),
     )
     if not principal.tenant_active and not operation.allow_suspended:
         raise Forbidden(detail="this account is suspended; only billing is available", code="tenant-suspended")

@@ -34,6 +34,38 @@ Json = dict[str, Any]
 _CANCELLING = frozenset({"CANCELLED", "QUOTE_REJECTED", "NO_SHOW", "LOST"})
 
 
+# da-DK (Tekup) labels of the built-in statuses, by their en-US label.
+_DANISH = {
+    "Accepted": "Accepteret",
+    "Cancelled": "Annulleret",
+    "Checked in": "Tjekket ind",
+    "Completed": "Afsluttet",
+    "Confirmed": "Bekræftet",
+    "Contacted": "Kontaktet",
+    "Converted": "Konverteret",
+    "Delivered": "Leveret",
+    "In consultation": "I konsultation",
+    "In progress": "I gang",
+    "In service": "Under service",
+    "Lost": "Tabt",
+    "New": "Ny",
+    "No show": "Udeblevet",
+    "Paid": "Betalt",
+    "Pending": "Afventer",
+    "Preparing": "Tilberedes",
+    "Qualified": "Kvalificeret",
+    "Quote approved": "Tilbud godkendt",
+    "Quote rejected": "Tilbud afvist",
+    "Quote requested": "Tilbud ønsket",
+    "Quote sent": "Tilbud sendt",
+    "Ready": "Klar",
+    "Ready for pickup": "Klar til afhentning",
+    "Requested": "Anmodet",
+    "Scheduled": "Planlagt",
+    "Shipped": "Afsendt",
+}
+
+
 def _status(
     name: str,
     labels: tuple[str, str, str],
@@ -47,7 +79,7 @@ def _status(
     cancelled = terminal and name in _CANCELLING
     return {
         "name": name,
-        "labels": {"pt-BR": pt, "en-US": en, "es-ES": es},
+        "labels": {"pt-BR": pt, "en-US": en, "es-ES": es, "da-DK": _DANISH[en]},
         "terminal": terminal,
         **({"outcome": "cancelled"} if cancelled else {"outcome": "completed"} if terminal else {}),
         "onEnter": list(on_enter),

@@ -19,6 +19,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from chalicelib.access.permissions import Role
 from chalicelib.core.errors import FieldError, InvalidInput
+from chalicelib.core.i18n import fallback_chain
 from chalicelib.core.models import ApiModel
 from chalicelib.core.validation import LocaleTag
 
@@ -222,11 +223,18 @@ class WorkflowDefinition(WorkflowBody):
         return next((t for t in self.transitions if t.from_ == from_ and t.trigger == trigger), None)
 
     def label(self, status: str, locale: str) -> str:
-        """The status's label in ``locale`` (then its language, then the name itself)."""
+        """The status's label in ``locale``, along its fallback chain (``da-DK`` → any ``da`` → ``en-US``), else
+        the status's name itself."""
         labels = self.status(status).labels
-        language = locale.split("-")[0]
-        fallback = next((v for k, v in labels.items() if k.split("-")[0] == language), status)
-        return labels.get(locale, fallback)
+        for link in fallback_chain(locale):
+            found = labels.get(link) or next((v for k, v in labels.items() if k.split("-")[0] == link), None)
+            if found:
+                return found
+        return status
+
+    def labelled(self, locale: str) -> dict[str, str]:
+        """Every status's label in ``locale`` (``label``), by status name."""
+        return {s.name: self.label(s.name, locale) for s in self.statuses}
 
 
 class Workflow(WorkflowDefinition):
@@ -238,6 +246,11 @@ class Workflow(WorkflowDefinition):
     customized: bool = Field(description="Whether the tenant wrote it (else a built-in default)")
     based_on: str | None = Field(default=None, description="The built-in default it is (or was) taken from")
     updated_at: str | None = None
+    status_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each status's label in the caller's language (Accept-Language, else the tenant's locale)",
+        examples=[{"PENDING": "Pendente"}],
+    )
 
 
 class WorkflowRecord(ApiModel):

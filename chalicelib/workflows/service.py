@@ -18,6 +18,7 @@ from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.errors import Conflict, FieldError, NotFound
 from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.i18n import DEFAULT_LOCALE
 from chalicelib.tenants.models import BusinessType
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import store
@@ -86,6 +87,11 @@ def _view(business_type: BusinessType, entity_type: EntityType, current: Workflo
     return Workflow.model_validate(
         {**default.model_dump(), "version": None, "customized": False, "basedOn": name, "updatedAt": None}
     )
+
+
+def _shown(principal: Principal, view: Workflow) -> Workflow:
+    """``view`` with each status's label in the caller's language (the guard resolved it)."""
+    return view.model_copy(update={"status_labels": view.labelled(principal.locale or DEFAULT_LOCALE)})
 
 
 def _store(actor: Principal, record: WorkflowRecord, previous: int, action: str) -> None:
@@ -171,7 +177,7 @@ def list_workflows(principal: Principal) -> WorkflowList:
     require(principal, Permission.TENANT_READ)
     current = {record.entity_type: record for record in store.list_current(principal.tenant_id)}
     business_type = load_tenant(principal.tenant_id).business_type
-    return WorkflowList(items=[_view(business_type, t, current.get(t)) for t in EntityType])
+    return WorkflowList(items=[_shown(principal, _view(business_type, t, current.get(t))) for t in EntityType])
 
 
 def get_workflow(principal: Principal, entity_type: str, version: int | None = None) -> Workflow:
@@ -180,9 +186,9 @@ def get_workflow(principal: Principal, entity_type: str, version: int | None = N
     kind = parse_entity_type(entity_type)
     if version is None:
         current = store.get_current(principal.tenant_id, kind)
-        return _view(load_tenant(principal.tenant_id).business_type, kind, current)
+        return _shown(principal, _view(load_tenant(principal.tenant_id).business_type, kind, current))
     try:
-        return workflow_version(principal.tenant_id, kind, version).view()
+        return _shown(principal, workflow_version(principal.tenant_id, kind, version).view())
     except LookupError as exc:
         raise NotFound(
             detail=f"the {kind.value} workflow has no version {version}",
@@ -197,7 +203,7 @@ def put_workflow(principal: Principal, entity_type: str, body: WorkflowBody) -> 
     kind = parse_entity_type(entity_type)
     validate_definition(body)
     definition = WorkflowDefinition.model_validate({**body.model_dump(), "entityType": kind})
-    return _write_version(principal, kind, definition, customized=True, based_on=None).view()
+    return _shown(principal, _write_version(principal, kind, definition, customized=True, based_on=None).view())
 
 
 def reset_workflow(principal: Principal, entity_type: str) -> Workflow:
@@ -207,6 +213,6 @@ def reset_workflow(principal: Principal, entity_type: str) -> Workflow:
     current = store.get_current(principal.tenant_id, kind, consistent=True)
     business_type = load_tenant(principal.tenant_id).business_type
     if current is None or not current.customized:
-        return _view(business_type, kind, current)
+        return _shown(principal, _view(business_type, kind, current))
     name, default = default_definition(business_type, kind)
-    return _write_version(principal, kind, default, customized=False, based_on=name).view()
+    return _shown(principal, _write_version(principal, kind, default, customized=False, based_on=name).view())

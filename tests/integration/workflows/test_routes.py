@@ -115,3 +115,18 @@ def test_the_default_is_stored_when_first_used_and_follows_the_business_type(
     assert moved.status_code == 200
     order = _get(api, admin, "/workflows/order").json_body
     assert (order["basedOn"], order["initial"]) == ("quote_service", "QUOTE_REQUESTED")
+
+
+def test_status_labels_are_in_the_callers_language(api: Any) -> None:
+    owner, _ = signup(api, businessType="restaurant")
+    tenant_language = _get(api, owner, "/workflows/order").json_body["statusLabels"]
+    danish = call(api, "GET", "/workflows/order", headers=owner.headers(**{"Accept-Language": "da-DK"}))
+    listed = call(api, "GET", "/workflows", headers=owner.headers(**{"Accept-Language": "es-AR"})).json_body
+    assert (tenant_language["PENDING"], tenant_language["PREPARING"]) == ("Pendente", "Em preparo")
+    assert (danish.json_body["statusLabels"]["PENDING"], danish.json_body["statusLabels"]["PREPARING"]) == (
+        "Afventer",
+        "Tilberedes",
+    )
+    spanish = next(w for w in listed["items"] if w["entityType"] == "order")["statusLabels"]
+    assert spanish["PREPARING"] == "En preparación"
+    assert set(tenant_language) == {s["name"] for s in danish.json_body["statuses"]}

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.access.permissions import MATRIX, Permission, Role
 from chalicelib.core.errors import InvalidInput
+from chalicelib.core.i18n import SUPPORTED_LOCALES
 from chalicelib.tenants.models import BusinessType
 from chalicelib.workflows.defaults import all_defaults, default_definition
 from chalicelib.workflows.models import EntityType, WorkflowDefinition, validate_definition
@@ -96,4 +97,20 @@ def test_labels_are_given_in_the_platform_locales() -> None:
     _, flow = default_definition(BusinessType.RESTAURANT, EntityType.ORDER)
     assert flow.label("PREPARING", "pt-BR") == "Em preparo"
     assert flow.label("PREPARING", "es-AR") == "En preparación"
-    assert flow.label("PREPARING", "da-DK") == "PREPARING"
+    assert flow.label("PREPARING", "da-DK") == "Tilberedes"
+    assert flow.label("PREPARING", "da") == "Tilberedes"
+    assert flow.label("PREPARING", "fr-FR") == "Preparing"  # fr-FR → fr → en-US
+
+
+def test_every_built_in_status_has_a_label_in_every_supported_locale() -> None:
+    for name, flow in all_defaults():
+        for status in flow.statuses:
+            assert set(status.labels) == set(SUPPORTED_LOCALES), (name, status.name)
+
+
+def test_a_custom_flow_without_the_locale_falls_back_along_the_chain() -> None:
+    _, flow = default_definition(BusinessType.RESTAURANT, EntityType.ORDER)
+    custom = flow.model_copy(deep=True)
+    custom.statuses[0].labels = {"pt-BR": "Aguardando"}
+    assert custom.label(custom.statuses[0].name, "da-DK") == custom.statuses[0].name  # no da, no en-US: the name
+    assert custom.labelled("pt-PT")[custom.statuses[0].name] == "Aguardando"  # pt-PT → pt
