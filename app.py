@@ -47,6 +47,7 @@ from chalicelib.sales import invoicing as sale_invoicing  # registers its integr
 from chalicelib.sales import paying as sale_paying  # noqa: F401 - makes sales payable (payments.payables)
 from chalicelib.sales.routes import blueprint as sales
 from chalicelib.tenants.routes import blueprint as tenants
+from chalicelib.translations.routes import blueprint as translations
 from chalicelib.users.routes import blueprint as users
 from chalicelib.webhooks import delivery as webhook_delivery
 from chalicelib.webhooks.routes import blueprint as webhooks
@@ -67,6 +68,7 @@ for blueprint in (
     users,
     audit,
     workflows,
+    translations,
     catalog,
     inventory,
     customers,

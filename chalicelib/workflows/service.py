@@ -16,7 +16,7 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict
-from chalicelib.core.errors import Conflict, FieldError, NotFound
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.i18n import DEFAULT_LOCALE
 from chalicelib.tenants.models import BusinessType
@@ -36,8 +36,10 @@ from chalicelib.workflows.models import (
 __all__ = [
     "SYSTEM_ACTOR_ID",
     "get_workflow",
+    "label_overrides",
     "list_workflows",
     "parse_entity_type",
+    "put_label_overrides",
     "put_workflow",
     "reset_workflow",
     "system_actor",
@@ -89,9 +91,39 @@ def _view(business_type: BusinessType, entity_type: EntityType, current: Workflo
     )
 
 
-def _shown(principal: Principal, view: Workflow) -> Workflow:
-    """``view`` with each status's label in the caller's language (the guard resolved it)."""
-    return view.model_copy(update={"status_labels": view.labelled(principal.locale or DEFAULT_LOCALE)})
+def _shown(principal: Principal, view: Workflow, overrides: dict[EntityType, dict[str, str]] | None = None) -> Workflow:
+    """``view`` with each status's label in the caller's language (the guard resolved it): the tenant's own label
+    in that language (``PUT /translations/{locale}``) over the definition's."""
+    locale = principal.locale or DEFAULT_LOCALE
+    if overrides is None:
+        overrides = store.get_label_overrides(principal.tenant_id, locale)
+    labels = {**view.labelled(locale), **overrides.get(view.entity_type, {})}
+    return view.model_copy(update={"status_labels": {s.name: labels[s.name] for s in view.statuses}})
+
+
+def label_overrides(principal: Principal, locale: str) -> dict[EntityType, dict[str, str]]:
+    """The tenant's own status labels in ``locale``, by entity type."""
+    require(principal, Permission.TENANT_READ)
+    return store.get_label_overrides(principal.tenant_id, locale)
+
+
+def put_label_overrides(principal: Principal, locale: str, overrides: dict[EntityType, dict[str, str]]) -> None:
+    """Replace the tenant's own status labels in ``locale``; each status named must be one of the tenant's flow of
+    that entity type (the one new entities start with), else a 422 naming it."""
+    require(principal, Permission.WORKFLOWS_MANAGE)
+    tenant = load_tenant(principal.tenant_id)
+    current = {record.entity_type: record for record in store.list_current(principal.tenant_id)}
+    errors = []
+    for entity_type, labels in overrides.items():
+        statuses = {s.name for s in _view(tenant.business_type, entity_type, current.get(entity_type)).statuses}
+        errors += [
+            FieldError(f"body.statusLabels.{entity_type.value}.{name}", "no such status in this workflow", "unknown")
+            for name in labels
+            if name not in statuses
+        ]
+    if errors:
+        raise InvalidInput(detail="Some statuses are not in the tenant's workflows.", errors=errors)
+    store.put_label_overrides(principal.tenant_id, locale, overrides)
 
 
 def _store(actor: Principal, record: WorkflowRecord, previous: int, action: str) -> None:
@@ -177,7 +209,10 @@ def list_workflows(principal: Principal) -> WorkflowList:
     require(principal, Permission.TENANT_READ)
     current = {record.entity_type: record for record in store.list_current(principal.tenant_id)}
     business_type = load_tenant(principal.tenant_id).business_type
-    return WorkflowList(items=[_shown(principal, _view(business_type, t, current.get(t))) for t in EntityType])
+    overrides = store.get_label_overrides(principal.tenant_id, principal.locale or DEFAULT_LOCALE)
+    return WorkflowList(
+        items=[_shown(principal, _view(business_type, t, current.get(t)), overrides) for t in EntityType]
+    )
 
 
 def get_workflow(principal: Principal, entity_type: str, version: int | None = None) -> Workflow:

@@ -18,7 +18,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from chalicelib.core import clock
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Child, Collection, Kind
-from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, condition_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, condition_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, VERSION, strip_storage
 from chalicelib.core.errors import AppError
 from chalicelib.workflows.models import EntityType, HistoryEntry, WorkflowRecord
@@ -46,6 +46,7 @@ VERSION_ENTITY = "WorkflowVersion"
 HISTORY_ENTITY = "StatusChange"
 RUNTIME_ENTITY = "WorkflowRuntime"
 REMINDER_ENTITY = "WorkflowReminder"
+LABELS_ENTITY = "StatusLabels"
 _REMINDER_TTL = timedelta(days=30)
 _STATUS = "status"
 _TOKEN = "taskToken"
@@ -98,6 +99,30 @@ def list_current(tenant_id: str) -> list[WorkflowRecord]:
         keys.collection_pk(tenant_id, Collection.WORKFLOWS), index=GSI1, limit=len(EntityType) + 1
     )
     return [_record(item) for item in page.items]
+
+
+def _labels_key(tenant_id: str, entity_type: EntityType, locale: str) -> tuple[str, str]:
+    return _workflow_pk(tenant_id, entity_type), keys.child_sk(Child.LABELS, locale)
+
+
+def get_label_overrides(tenant_id: str, locale: str) -> dict[EntityType, dict[str, str]]:
+    """The tenant's own status labels in ``locale``, by entity type (one batch read of at most one item per type)."""
+    items = Table().batch_get([_labels_key(tenant_id, t, locale) for t in EntityType])
+    return {EntityType(str(item["entityType"])): {str(k): str(v) for k, v in item["labels"].items()} for item in items}
+
+
+def put_label_overrides(tenant_id: str, locale: str, overrides: Mapping[EntityType, Mapping[str, str]]) -> None:
+    """Replace the tenant's status labels in ``locale``: one item per entity type named, the others removed."""
+    ops = []
+    for entity_type in EntityType:
+        pk, sk = _labels_key(tenant_id, entity_type, locale)
+        labels = dict(overrides.get(entity_type) or {})
+        if labels:
+            item = {PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: LABELS_ENTITY, "entityType": entity_type.value}
+            ops.append(put_op({**item, "labels": labels}, must_not_exist=False))
+        else:
+            ops.append(delete_op(pk, sk))
+    Table().transact(ops)
 
 
 def new_version_ops(tenant_id: str, record: WorkflowRecord) -> list[WriteOp]:

@@ -118,7 +118,11 @@ def _remind(message: TaskMessage, spec: EntitySpec, item: Mapping[str, Any], tim
         "entityType": spec.entity_type.value,
         "entityId": message.entity_id,
         "status": message.status,
-        "statusLabel": definition.label(message.status, tenant.locale),
+        # the tenant's own label in its locale (PUT /translations/{locale}) over the definition's
+        "statusLabel": store.get_label_overrides(message.tenant_id, tenant.locale)
+        .get(spec.entity_type, {})
+        .get(message.status)
+        or definition.label(message.status, tenant.locale),
     }
     if timer.before_field:
         variables[timer.before_field] = item.get(timer.before_field)

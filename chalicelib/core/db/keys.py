@@ -55,6 +55,7 @@ WhatsApp verification code of a user (TTL)     table  PK=T#<t>#USER#<id>        
 audit trail of an entity                        table  PK=<the entity's PK>            SK begins_with AUDIT#
 workflow of an entity type (current version)    table  PK=T#<t>#WORKFLOW#<entityType>  SK=META
 workflow versions (immutable)                   table  PK=T#<t>#WORKFLOW#<entityType>  SK=VERSION#<n, 10 digits>
+tenant's status labels of one locale            table  PK=T#<t>#WORKFLOW#<entityType>  SK=LABELS#<locale>
 current workflows of a tenant                   GSI1   GSI1PK=T#<t>#WORKFLOWS         GSI1SK=<entityType>
 status history of an entity, oldest first       table  PK=<the entity's PK>            SK begins_with HISTORY#
 workflow runtime of an entity (task token)      table  PK=<the entity's PK>            SK=WORKFLOW#RUNTIME
@@ -411,6 +412,7 @@ class Child(StrEnum):
     WEEK = "WEEK"
     MONTH = "MONTH"
     CASH_FLOW = "CASHFLOW"
+    LABELS = "LABELS"
 
 
 class Facet(StrEnum):

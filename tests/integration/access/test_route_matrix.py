@@ -134,7 +134,8 @@ FOREIGN_IDS: dict[str, IdSource] = ENTITY_IDS
 # own (GET /workflows/order is the caller's order workflow), so there is no other tenant's id to probe with.
 # Isolation of those routes is tested by their capability (tests/integration/workflows/test_routes.py; for
 # /integrations/{provider}, a provider name: tests/integration/integrations/test_integrations.py).
-NOT_TENANT_IDS = {"entity_type", "template_key", "provider"}
+# /translations/{locale} is the caller's own texts in a language (tests/integration/translations).
+NOT_TENANT_IDS = {"entity_type", "template_key", "provider", "locale"}
 
 # Reads of the global marketplace index: a published listing is every buyer's to read, whichever tenant sells it
 # (global by design; changing it stays the seller's: PATCH with another tenant's listing id is probed like any

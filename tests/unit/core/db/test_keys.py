@@ -64,6 +64,10 @@ def test_the_workflow_runtime_item_is_a_child_of_its_entity() -> None:
     assert keys.parse_child_sk(keys.WORKFLOW_RUNTIME_SK) == (Child.WORKFLOW, "RUNTIME")
 
 
+def test_status_labels_of_a_locale_are_a_child_of_the_workflow() -> None:
+    assert keys.parse_child_sk(keys.child_sk(Child.LABELS, "da-DK")) == (Child.LABELS, "da-DK")
+
+
 def test_time_sk_round_trips_and_sorts_by_time() -> None:
     early = keys.time_sk("2026-01-01T10:00:00.000Z", "B")
     late = keys.time_sk("2026-01-01T10:00:01.000Z", "A")

@@ -1,0 +1,1 @@
+"""Per-tenant translations: a tenant's own texts in each supported locale, over the system's catalogues."""
