@@ -111,6 +111,8 @@ def _fail_message(body: Mapping[str, Any], error: str) -> None:
 
 
 Handle = Callable[[Mapping[str, Any], bool], None]
+# Pending jobs read at a time by a trigger.
+_PAGE = 25
 
 
 def _attempt(body: Mapping[str, Any], handle: Handle, last_attempt: bool) -> None:
@@ -139,7 +141,11 @@ def _drain(tenant_id: str, conversation_id: str, handle: Handle) -> None:
     given up and the next one goes on."""
     limit = get_settings().relay_max_attempts
     with tenant_scope(tenant_id):
-        while pending := store.pending_jobs(tenant_id, conversation_id):
+        more = True
+        while more:
+            pending = store.pending_jobs(tenant_id, conversation_id, limit=_PAGE)
+            # A job kept after this read has a trigger of its own: a short page is the whole backlog.
+            more = len(pending) == _PAGE
             for job in pending:
                 body = json.loads(job.job)
                 try:
