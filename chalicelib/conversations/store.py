@@ -31,7 +31,6 @@ from chalicelib.core.db.store import (
     TransactionConflict,
     WriteOp,
     change_op,
-    delete_op,
     put_op,
 )
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, strip_storage
@@ -346,4 +345,4 @@ def note_pending_attempt(job: PendingJob) -> int:
 
 def drop_pending(job: PendingJob) -> None:
     """``job`` is done (or given up): the conversation's next one comes first now."""
-    Table().transact([delete_op(*_pending_key(job.tenant_id, job.conversation_id, job.id))])
+    Table().delete(*_pending_key(job.tenant_id, job.conversation_id, job.id))

@@ -253,6 +253,10 @@ class Table:
         """Write ``item``, replacing whatever is there."""
         self._call("put_item", Item=_serialize(item))
 
+    def delete(self, pk: str, sk: str) -> None:
+        """Delete the item (pk, sk), if there is one."""
+        self._call("delete_item", Key=_serialize({PARTITION_KEY: pk, SORT_KEY: sk}))
+
     def put_new(self, item: Mapping[str, Any]) -> None:
         """Create ``item``; raises ``AlreadyExists`` if an item with its key exists."""
         try:
