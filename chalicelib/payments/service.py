@@ -390,7 +390,7 @@ def _create_link(
             closed = provider_call(
                 lambda: gateway(previous.provider).close_checkout(tenant_id, previous.provider_checkout_id)
             )
-        except Exception:
+        except AppError:  # the previous checkout's provider failed (provider_call maps it): ours goes too
             _close_quietly(chosen, tenant_id, checkout)
             raise
         if not closed:
