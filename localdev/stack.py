@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -36,11 +37,50 @@ class StackError(RuntimeError):
     """Raised when a local service cannot be fetched or does not come up."""
 
 
+_PORT_FLOOR = 20000  # the picks stay between this and the kernel's ephemeral range
+_handed_out: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel gives outgoing connections and ``bind(0)`` (Linux; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _named_ports() -> set[int]:
+    """Ports already promised through ``BTRIX_*_PORT`` (a test gives the runner its ports this way)."""
+    return {int(v) for k, v in os.environ.items() if k.startswith("BTRIX_") and k.endswith("_PORT") and v.isdigit()}
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port free on 127.0.0.1 right now, for a server started a moment later.
+
+    Not ``bind(0)``: that port comes from the ephemeral range, where any outgoing connection (this suite makes
+    thousands) or the next ``bind(0)`` may take it before the server binds. The pick is random below that range,
+    never one this process already handed out or one named in a ``BTRIX_*_PORT`` variable.
+    """
+    ceiling = _ephemeral_floor()
+    if ceiling - _PORT_FLOOR < 1000:  # an unusual range: fall back to the kernel's pick
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    taken = _handed_out | _named_ports()
+    start = random.randrange(_PORT_FLOOR, ceiling)  # noqa: S311 - a random start (not a secret), then every port once
+    span = ceiling - _PORT_FLOOR
+    for offset in range(span):
+        port = _PORT_FLOOR + (start - _PORT_FLOOR + offset) % span
+        if port in taken:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise StackError(f"no free TCP port between {_PORT_FLOOR} and {ceiling} on 127.0.0.1")
 
 
 def ensure_dynamodb_local(version: str = DYNAMODB_LOCAL_VERSION) -> Path:
