@@ -14,6 +14,7 @@ customer's receipt goes out on WhatsApp (the fake Meta).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -112,9 +113,10 @@ def connect_billing_accounts(stripe: FakeStripe | None, mercadopago: FakeMercado
     secrets.reset_secrets_cache()
 
 
-def subscribe_lines(api: str, stripe: str) -> list[str]:
-    """Shell lines (after the ADMIN's login lines) that subscribe the tenant to Empresa and pay at the fake Stripe."""
-    body = '{"planId": "empresa", "cycle": "monthly", "provider": "stripe"}'
+def subscribe_lines(api: str, plan_id: str) -> list[str]:
+    """Shell lines (after the ADMIN's login lines) that subscribe the tenant to ``plan_id`` and pay at the fake
+    Stripe."""
+    body = json.dumps({"planId": plan_id, "cycle": "monthly", "provider": "stripe"})
     return [
         f'url=$(curl -s -X POST {api}/billing/subscription -H "Authorization: Bearer $token" \\',
         f"      -H 'Content-Type: application/json' -d '{body}' \\",

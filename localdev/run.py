@@ -475,11 +475,12 @@ def _billing(run: Running) -> list[str]:
     admin = run.admin()
     return [
         "",
-        f"Billing: {admin.tenant} starts on the Lojista plan. Paste these lines to subscribe it to Empresa and pay at",
-        "the fake Stripe (its signed invoice.paid moves the plan at once; GET /billing shows the invoice):",
+        f"Billing: {admin.tenant} uses the Corporativo plan, granted by the platform operator (nothing subscribed:",
+        "GET /billing says status none). Paste these lines to subscribe to it and pay at the fake Stripe (its signed",
+        "invoice.paid makes the subscription active; GET /billing shows it and the paid invoice):",
         "",
         *[f"    {line}" for line in run.login_lines(admin.email)],
-        *[f"    {line}" for line in subscribe_lines(run.api, stripe)],
+        *[f"    {line}" for line in subscribe_lines(run.api, "corporativo")],
         "",
         f"  a failed renewal: curl -s -X POST {stripe}/_renew/<subscription.providerSubscriptionId> "
         '-d \'{"outcome": "failed"}\'',

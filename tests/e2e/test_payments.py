@@ -141,3 +141,30 @@ def _render_in_chromium(url: str) -> None:
     assert 'data-state="expired"' in dom, result.stderr[-2000:]
     assert "Link expirado" in dom
     assert "Cantina da Nonna" in dom
+
+
+def _section_lines(banner: str, first: str, until: str) -> str:
+    """The indented shell lines of the banner section that starts with ``first``, up to the line holding ``until``."""
+    section = banner[banner.index(first) :]
+    section = section[: section.index(until)]
+    return "\n".join(line[4:] for line in section.splitlines() if line.startswith("    "))
+
+
+def test_the_banners_billing_lines_subscribe_the_tenant_and_the_paid_invoice_activates_it(runner: Runner) -> None:
+    script = _section_lines(_banner(runner), "Billing:", "a failed renewal")
+    assert "/billing/subscription" in script, script
+
+    pasted = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=90, check=False)
+
+    assert pasted.returncode == 0, pasted.stderr
+    assert "paid at the fake Stripe: HTTP 200" in pasted.stdout, pasted.stdout + pasted.stderr
+    headers = _login(runner)
+
+    def subscribed() -> dict[str, Any] | None:
+        billing = httpx.get(f"{runner.api}/billing", headers=headers, timeout=20).json()
+        return billing if billing["status"] == "active" else None
+
+    billing = _until(subscribed, "the paid invoice making the subscription active")
+    assert billing["planId"] == "corporativo"
+    assert billing["subscription"]["provider"] == "stripe"
+    assert [(i["status"], i["amount"]["amount"]) for i in billing["invoices"]] == [("paid", "499.90")]
