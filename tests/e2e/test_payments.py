@@ -5,6 +5,7 @@ rendered in headless Chromium, says so in the customer's language."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -168,3 +169,34 @@ def test_the_banners_billing_lines_subscribe_the_tenant_and_the_paid_invoice_act
     assert billing["planId"] == "corporativo"
     assert billing["subscription"]["provider"] == "stripe"
     assert [(i["status"], i["amount"]["amount"]) for i in billing["invoices"]] == [("paid", "499.90")]
+
+
+def test_the_banners_marketplace_lines_find_a_part_buy_it_and_show_the_sellers_books(runner: Runner) -> None:
+    lines = _section_lines(_banner(runner), "Marketplace (StockTech)", "and its books (Lucrum)").splitlines()
+    [search] = [line for line in lines if "/marketplace/listings?q=" in line]
+    found = subprocess.run(
+        ["bash", "-c", "\n".join([*lines[:2], search])], capture_output=True, text=True, timeout=60, check=False
+    )
+    listings = json.loads(found.stdout)["items"]
+    assert listings, found.stdout + found.stderr
+    assert all("corrente" in item["name"].lower() for item in listings)
+    [order_line] = [line for line in lines if "/marketplace/orders" in line]
+    buy = order_line.replace("<id from the search>", listings[0]["id"])
+    bought = subprocess.run(
+        ["bash", "-c", "\n".join([*lines[:2], buy])], capture_output=True, text=True, timeout=60, check=False
+    )
+    order = json.loads(bought.stdout)
+    assert order["status"] == "PENDING", bought.stdout
+    assert order["waLink"].startswith("https://wa.me/")
+    after = _banner(runner).split("and its books (Lucrum)", 1)[1].splitlines()[1:]
+    books = []
+    for line in after:
+        if line.startswith("    "):
+            books.append(line[4:])
+        elif line.strip() and books:
+            break
+    [accounts_line] = [line for line in books if "/finance/accounts'" in line]
+    accounts = subprocess.run(
+        ["bash", "-c", "\n".join([*books[:2], accounts_line])], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert json.loads(accounts.stdout)["items"], accounts.stdout + accounts.stderr
