@@ -215,7 +215,26 @@ def measure_marketplace(
         large_path = pattern.format(c=large_category, a=large_account)
         small_summary, large_summary = _time(target, token, [small_path, large_path], runs)
         rows.append(MarketRow(label, small_summary, large_summary, items))
+    small_bare, large_bare = _time_bare_prefix([small_category, large_category], "pedal", runs)
+    rows.insert(2, MarketRow("bare Query of that page (GSI2, begins_with)", small_bare, large_bare, listings))
     return MarketReport(SMALL, listings, transactions, seed_s, rows)
+
+
+def _time_bare_prefix(categories: Sequence[str], prefix: str, runs: int) -> list[Summary]:
+    """The search's own Query (no HTTP, no app): one page of a category's listings whose name starts with ``prefix``.
+    Shows how much of the prefix search's time is the database's key-range read itself."""
+    from chalicelib.marketplace import store
+
+    def query(category: str) -> Callable[[], object]:
+        return lambda: store.search_listings(
+            category_id=category, brand_id=None, prefix=prefix, limit=25, start_key=None
+        )
+
+    samples: list[list[float]] = [[] for _ in categories]
+    for _ in range(runs):
+        for i, category in enumerate(categories):
+            samples[i].append(timed_ms(query(category)))
+    return [summarise(s) for s in samples]
 
 
 def render_marketplace(report: MarketReport) -> str:
