@@ -16,18 +16,21 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, cast, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from chalicelib.core.db import keys
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.idempotency import powertools_records
 from chalicelib.core.observability import logger
-from chalicelib.integrations.jobs import Job, JobFailed, RetryJob, provider_kind, register, workflow_kind
+from chalicelib.integrations.jobs import LEASE_S, Job, JobFailed, RetryJob, provider_kind, register, workflow_kind
 from chalicelib.integrations.models import Provider
 from chalicelib.notifications.outbox import Channel
 from chalicelib.payments import service
 from chalicelib.payments.models import PaymentProvider
 from chalicelib.payments.providers import IntegrationMissing
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = ["EVENT_RECORD_TTL_S", "event_id", "register_handlers"]
 
@@ -43,6 +46,16 @@ def event_id(provider: PaymentProvider, message: Mapping[str, Any]) -> str:
     return str(notification.get("id") or f"{message.get('topic')}:{message.get('dataId')}:{message.get('action')}")
 
 
+class _JobLease:
+    """Stands in for the Lambda context Powertools asks how long this run may last: the integration job's lease.
+    An in-progress record of a worker that died mid-way then blocks a redelivery only until the lease ends (when the
+    dispatcher lets another worker claim the job), not for the record's whole TTL."""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return LEASE_S * 1000
+
+
 @cache
 def _once(provider: PaymentProvider, shard: int) -> Callable[..., Any]:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -52,6 +65,7 @@ def _once(provider: PaymentProvider, shard: int) -> Callable[..., Any]:
     config = IdempotencyConfig(
         event_key_jmespath="key", raise_on_no_idempotency_key=True, expires_after_seconds=EVENT_RECORD_TTL_S
     )
+    config.register_lambda_context(cast("LambdaContext", _JobLease()))
 
     def apply(job: dict[str, Any]) -> dict[str, Any]:
         return {"line": service.handle_provider_message(provider, job["tenantId"], job["message"])}

@@ -58,6 +58,53 @@ def test_one_provider_event_is_applied_once_even_in_two_messages(
     assert jobs.event_id("stripe", body) == body["event"]["id"]
 
 
+class _Killed(BaseException):
+    """A worker killed mid-way (Lambda's timeout, an out-of-memory kill): nothing of the run's own cleanup happens."""
+
+
+def test_a_worker_killed_while_applying_an_event_holds_it_only_for_the_jobs_lease(
+    api: Any, admin: Account, fakes: PaymentFakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from chalicelib.core import aws
+    from chalicelib.core.config import get_settings
+    from chalicelib.core.db import keys
+    from chalicelib.integrations.jobs import LEASE_S, RetryJob, job_of
+    from chalicelib.payments import service
+
+    connect_stripe(api, admin, fakes)
+    order = create_order(api, admin)
+    link = create_link(api, admin, order["id"]).json_body
+    fakes.stripe.pay(link["providerCheckoutId"])
+    [body] = queued_webhooks(admin.tenant_id)
+
+    def killed(provider: Any, tenant_id: str, message: dict[str, Any]) -> str | None:
+        raise _Killed
+
+    monkeypatch.setattr(service, "handle_provider_message", killed)
+    job, registration = job_of(body)
+    assert registration is not None
+    with tenant_scope(admin.tenant_id), pytest.raises(_Killed):
+        registration.handler(job)
+    killed_at_ms = time.time() * 1000
+
+    with tenant_scope(admin.tenant_id), pytest.raises(RetryJob):  # a redelivery inside the lease waits
+        registration.handler(job)
+    [record] = [  # the killed run's record of the event (every other event of the module was applied)
+        item
+        for shard in range(8)
+        for item in aws.dynamodb().query(
+            TableName=get_settings().table_name,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": keys.inbound_receipts_pk("stripe-applied", shard)}},
+        )["Items"]
+        if item["status"]["S"] == "INPROGRESS"
+    ]
+    held_until_ms = int(record["in_progress_expiration"]["N"])
+    assert killed_at_ms - 5_000 < held_until_ms <= killed_at_ms + LEASE_S * 1000
+
+
 def test_a_retail_orders_flow_sends_its_link_through_the_consumer_and_its_payment_makes_it_paid(
     api: Any, fakes: PaymentFakes, drain: Any
 ) -> None:
