@@ -29,6 +29,7 @@ from chalicelib.core.api import RequestMeta
 from chalicelib.core.money import Money
 from chalicelib.customers import service as customers
 from chalicelib.customers.models import CreateCustomerRequest
+from chalicelib.finance import planning as finance_planning
 from chalicelib.finance import service as finance
 from chalicelib.finance.models import (
     BankAccount,
@@ -431,7 +432,7 @@ def _recurring(
             "accountId": account.id,
         }
     )
-    finance.create_recurring(admin, body)
+    finance_planning.create_recurring(admin, body)
 
 
 def _seed_bike_shop_finance(admin: Principal) -> None:

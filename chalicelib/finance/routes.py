@@ -6,7 +6,7 @@ from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page, PageParams
-from chalicelib.finance import service
+from chalicelib.finance import payouts, planning, service
 from chalicelib.finance.models import (
     BankAccount,
     CashFlowQuery,
@@ -120,13 +120,13 @@ def finance_create_recurring(body: CreateRecurringRequest, principal: Principal)
 
     A monthly income or expense (rent, salaries) on a day of the month, counted by the cash-flow forecast.
     """
-    return service.create_recurring(principal, body)
+    return planning.create_recurring(principal, body)
 
 
 @blueprint.operation("/finance/recurring", query=PageParams, response=Page[RecurringItem], permission=READ, module=M)
 def finance_list_recurring(query: PageParams, principal: Principal) -> Page[RecurringItem]:
     """List recurring items"""
-    return service.list_recurring(principal, query)
+    return planning.list_recurring(principal, query)
 
 
 @blueprint.operation("/finance/cash-flow", query=CashFlowQuery, response=CashFlowReport, permission=READ, module=M)
@@ -136,7 +136,7 @@ def finance_cash_flow(query: CashFlowQuery, principal: Principal) -> CashFlowRep
     Income, expense and net per month (at most 24) and category, in one currency; from today on, the forecast of
     the recurring items still to come.
     """
-    return service.cash_flow(principal, query)
+    return planning.cash_flow(principal, query)
 
 
 @blueprint.operation(
@@ -155,13 +155,13 @@ def finance_create_payout(body: CreatePayoutRequest, principal: Principal, idemp
     A transfer to an external account (its number stored encrypted): an expense of the account now, pending until
     reconciled by hand.
     """
-    return service.create_payout(principal, body, idempotency_key)
+    return payouts.create_payout(principal, body, idempotency_key)
 
 
 @blueprint.operation("/finance/payouts", query=PageParams, response=Page[Payout], permission=READ, module=M)
 def finance_list_payouts(query: PageParams, principal: Principal) -> Page[Payout]:
     """List payouts"""
-    return service.list_payouts(principal, query)
+    return payouts.list_payouts(principal, query)
 
 
 @blueprint.operation(
@@ -177,4 +177,4 @@ def finance_reconcile_payout(payout_id: str, principal: Principal) -> Payout:
 
     Seen on the bank statement; a second time is a 409.
     """
-    return service.reconcile_payout(principal, payout_id)
+    return payouts.reconcile_payout(principal, payout_id)

@@ -1,6 +1,6 @@
 """Lucrum finance use cases: bank accounts, income and expense transactions (with their LC codes), transfers,
-recurring items and the cash-flow report with its forecast, payouts, and the income recorded from payments and
-paid sales.
+and the income recorded from payments and paid sales (recurring items and the cash flow: ``planning``; payouts:
+``payouts``).
 
 Balances are exact without ever being recomputed: every transaction ADDs its amount to its account's ``balance``
 in the same DynamoDB transaction that writes it (conditioned on the account being active), together with its code
@@ -17,16 +17,12 @@ the same writes: balances, cash-flow totals), for people and for the events that
 
 from __future__ import annotations
 
-import calendar
 import random
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Any
-
-from boto3.dynamodb.conditions import Attr
 
 from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal, require
@@ -35,7 +31,7 @@ from chalicelib.catalog.codes import check_letter
 from chalicelib.core import clock, idempotency
 from chalicelib.core.crypto import encrypt_field
 from chalicelib.core.db.keys import Kind, UniqueField
-from chalicelib.core.db.store import Table, WriteOp, change_op
+from chalicelib.core.db.store import Table, WriteOp
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -46,17 +42,9 @@ from chalicelib.core.text import fold
 from chalicelib.finance import store
 from chalicelib.finance.models import (
     BankAccount,
-    CashFlowCategory,
-    CashFlowMonth,
-    CashFlowQuery,
-    CashFlowReport,
     CreateAccountRequest,
-    CreatePayoutRequest,
-    CreateRecurringRequest,
     CreateTransactionRequest,
     FinanceTransaction,
-    Payout,
-    RecurringItem,
     TransactionListQuery,
     TransactionSource,
     TransactionType,
@@ -69,29 +57,26 @@ from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows.service import system_actor
 
 __all__ = [
-    "cash_flow",
+    "account_item",
+    "check_amount",
+    "commit",
     "create_account",
-    "create_payout",
-    "create_recurring",
     "create_transaction",
     "get_account",
+    "invalid",
     "list_accounts",
-    "list_payouts",
-    "list_recurring",
     "list_transactions",
     "new_code",
-    "reconcile_payout",
     "record_income",
+    "transaction_ops",
     "transfer",
 ]
 
 TRANSFER_CATEGORY = "transfer"
-MAX_MONTHS = 24
 _ATTEMPTS = 60
-_RECURRING_CAP = 500
 
 
-def _invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
+def invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
     return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message, code),))
 
 
@@ -105,7 +90,7 @@ class _CodeTaken(Conflict):
     """The code drawn was taken meanwhile (draw again)."""
 
 
-def _commit(build: Callable[[], tuple[list[WriteOp], Any]]) -> Any:
+def commit(build: Callable[[], tuple[list[WriteOp], Any]]) -> Any:
     """Write what ``build`` returns, building again when the code drawn was taken or a concurrent transaction held
     one of the items (jittered backoff): the balance ADDs of concurrent writers all land, each once."""
     for attempt in range(_ATTEMPTS):
@@ -125,10 +110,10 @@ def _commit(build: Callable[[], tuple[list[WriteOp], Any]]) -> Any:
 # --- accounts ---------------------------------------------------------------------------------------------------
 
 
-def _account(tenant_id: str, account_id: str, field: str) -> dict[str, Any]:
+def account_item(tenant_id: str, account_id: str, field: str) -> dict[str, Any]:
     item = store.get_account(tenant_id, account_id, consistent=True)
     if item is None or not item.get("active", True):
-        raise _invalid(field, "no active account with that id", "unknown-account")
+        raise invalid(field, "no active account with that id", "unknown-account")
     return item
 
 
@@ -139,7 +124,7 @@ def create_account(principal: Principal, body: CreateAccountRequest) -> BankAcco
     currency = body.currency or tenant.currency
     opening = body.opening_balance or Money.zero(currency)
     if opening.currency != currency:
-        raise _invalid("body.openingBalance.currency", f"must be the account's currency, {currency}", "currency")
+        raise invalid("body.openingBalance.currency", f"must be the account's currency, {currency}", "currency")
     at = clock.now_iso()
     item: dict[str, Any] = {
         "id": new_id(),
@@ -197,10 +182,10 @@ def list_accounts(principal: Principal, params: PageParams) -> Page[BankAccount]
 
 
 def _missing_account(field: str) -> InvalidInput:
-    return _invalid(field, "no active account with that id", "unknown-account")
+    return invalid(field, "no active account with that id", "unknown-account")
 
 
-def _transaction_ops(
+def transaction_ops(
     tenant_id: str,
     actor: Principal,
     *,
@@ -267,11 +252,11 @@ def _transaction_ops(
     return transaction, ops
 
 
-def _check_amount(amount: Money, account: Mapping[str, Any], field: str) -> None:
+def check_amount(amount: Money, account: Mapping[str, Any], field: str) -> None:
     if amount.currency != account["currency"]:
-        raise _invalid(f"{field}.currency", f"must be the account's currency, {account['currency']}", "currency")
+        raise invalid(f"{field}.currency", f"must be the account's currency, {account['currency']}", "currency")
     if amount.amount <= 0:
-        raise _invalid(f"{field}.amount", "must be above 0", "not-positive")
+        raise invalid(f"{field}.amount", "must be above 0", "not-positive")
 
 
 def _check_links(principal: Principal, body: CreateTransactionRequest) -> None:
@@ -279,12 +264,12 @@ def _check_links(principal: Principal, body: CreateTransactionRequest) -> None:
         try:
             orders.get_order(principal, body.order_id)
         except NotFound as exc:
-            raise _invalid("body.orderId", "no such order", "unknown-order") from exc
+            raise invalid("body.orderId", "no such order", "unknown-order") from exc
     if body.sale_id is not None:
         try:
             sales.load_sale(principal.tenant_id, body.sale_id)
         except NotFound as exc:
-            raise _invalid("body.saleId", "no such sale", "unknown-sale") from exc
+            raise invalid("body.saleId", "no such sale", "unknown-sale") from exc
 
 
 def create_transaction(
@@ -292,13 +277,13 @@ def create_transaction(
 ) -> FinanceTransaction:
     """Record an income or expense; its account's balance changes in the same write."""
     require(principal, Permission.FINANCE_WRITE)
-    account = _account(principal.tenant_id, body.account_id, "body.accountId")
-    _check_amount(body.amount, account, "body.amount")
+    account = account_item(principal.tenant_id, body.account_id, "body.accountId")
+    check_amount(body.amount, account, "body.amount")
     _check_links(principal, body)
 
     def create(seal: idempotency.Seal) -> FinanceTransaction:
         def build() -> tuple[list[WriteOp], FinanceTransaction]:
-            transaction, ops = _transaction_ops(
+            transaction, ops = transaction_ops(
                 principal.tenant_id,
                 principal,
                 type_=body.type,
@@ -312,7 +297,7 @@ def create_transaction(
             )
             return [*ops, *seal(transaction)], transaction
 
-        result: FinanceTransaction = _commit(build)
+        result: FinanceTransaction = commit(build)
         return result
 
     return idempotency.once(
@@ -324,12 +309,12 @@ def transfer(principal: Principal, body: TransferRequest, idempotency_key: str |
     """Move money between two accounts of the same currency: an expense and an income, written together."""
     require(principal, Permission.FINANCE_WRITE)
     if body.from_account_id == body.to_account_id:
-        raise _invalid("body.toAccountId", "must be another account than fromAccountId", "same-account")
-    source = _account(principal.tenant_id, body.from_account_id, "body.fromAccountId")
-    target = _account(principal.tenant_id, body.to_account_id, "body.toAccountId")
-    _check_amount(body.amount, source, "body.amount")
+        raise invalid("body.toAccountId", "must be another account than fromAccountId", "same-account")
+    source = account_item(principal.tenant_id, body.from_account_id, "body.fromAccountId")
+    target = account_item(principal.tenant_id, body.to_account_id, "body.toAccountId")
+    check_amount(body.amount, source, "body.amount")
     if target["currency"] != source["currency"]:
-        raise _invalid("body.toAccountId", "must hold the same currency as fromAccountId", "currency")
+        raise invalid("body.toAccountId", "must hold the same currency as fromAccountId", "currency")
     day = body.date.isoformat()
 
     def create(seal: idempotency.Seal) -> TransferResult:
@@ -343,7 +328,7 @@ def transfer(principal: Principal, body: TransferRequest, idempotency_key: str |
                 "description": body.description,
                 "links": {"transferId": transfer_id},
             }
-            out, out_ops = _transaction_ops(
+            out, out_ops = transaction_ops(
                 principal.tenant_id,
                 principal,
                 type_="expense",
@@ -351,7 +336,7 @@ def transfer(principal: Principal, body: TransferRequest, idempotency_key: str |
                 field="body.fromAccountId",
                 **common,
             )
-            in_, in_ops = _transaction_ops(
+            in_, in_ops = transaction_ops(
                 principal.tenant_id,
                 principal,
                 type_="income",
@@ -362,7 +347,7 @@ def transfer(principal: Principal, body: TransferRequest, idempotency_key: str |
             result = TransferResult.model_validate({"transferId": transfer_id, "out": out, "in": in_})
             return [*out_ops, *in_ops, *seal(result)], result
 
-        done: TransferResult = _commit(build)
+        done: TransferResult = commit(build)
         return done
 
     return idempotency.once(principal.tenant_id, idempotency_key, "finance-transfers", body, TransferResult, create)
@@ -372,7 +357,7 @@ def list_transactions(principal: Principal, query: TransactionListQuery) -> Page
     """Transactions by date, newest first: all, or of one account, within from/to."""
     require(principal, Permission.FINANCE_READ)
     if query.from_ is not None and query.to is not None and query.from_ > query.to:
-        raise _invalid("query.from", "must not be after to")
+        raise invalid("query.from", "must not be after to")
     between = (query.from_.isoformat() if query.from_ else "0", (query.to.isoformat() if query.to else "9") + "~")
     scope = f"finance-transactions:{query.account_id or ''}:{between[0]}:{between[1]}"
     return paginate(
@@ -426,7 +411,7 @@ def record_income(
     claimed = Conflict(detail=f"income of {source_key} is recorded already")
 
     def build() -> tuple[list[WriteOp], FinanceTransaction]:
-        transaction, ops = _transaction_ops(
+        transaction, ops = transaction_ops(
             tenant_id,
             system_actor(tenant_id),
             type_="income",
@@ -442,225 +427,9 @@ def record_income(
         return [claim, *ops], transaction
 
     try:
-        result: FinanceTransaction = _commit(build)
+        result: FinanceTransaction = commit(build)
     except Conflict as exc:
         if exc is claimed:
             return None
         raise
     return result
-
-
-# --- recurring items and the cash flow ------------------------------------------------------------------------
-
-
-def create_recurring(principal: Principal, body: CreateRecurringRequest) -> RecurringItem:
-    """A monthly income or expense the forecast counts (not posted by itself)."""
-    require(principal, Permission.FINANCE_WRITE)
-    if body.account_id is not None:
-        account = _account(principal.tenant_id, body.account_id, "body.accountId")
-        if body.amount.currency != account["currency"]:
-            raise _invalid("body.amount.currency", f"must be the account's currency, {account['currency']}")
-    if body.amount.amount <= 0:
-        raise _invalid("body.amount.amount", "must be above 0", "not-positive")
-    starts = body.starts_on or clock.now().date()
-    if body.ends_on is not None and body.ends_on < starts:
-        raise _invalid("body.endsOn", "must not be before startsOn")
-    item = RecurringItem(
-        id=new_id(),
-        name=body.name,
-        type=body.type,
-        amount=body.amount,
-        category=body.category,
-        day_of_month=body.day_of_month,
-        account_id=body.account_id,
-        starts_on=starts.isoformat(),
-        ends_on=body.ends_on.isoformat() if body.ends_on else None,
-        created_at=clock.now_iso(),
-    )
-    after = item.model_dump(exclude_none=True)
-    Table().transact(
-        [
-            store.new_recurring_op(principal.tenant_id, item),
-            audit_op(principal, "finance.recurring_created", Kind.RECURRING_ITEM, item.id, after=after),
-        ]
-    )
-    return item
-
-
-def list_recurring(principal: Principal, params: PageParams) -> Page[RecurringItem]:
-    """The tenant's recurring items, oldest first."""
-    require(principal, Permission.FINANCE_READ)
-    return paginate(
-        Page[RecurringItem],
-        params,
-        tenant_id=principal.tenant_id,
-        scope="finance-recurring",
-        fetch=lambda start: store.list_recurring(principal.tenant_id, params.limit, start),
-        convert=store.recurring_of,
-    )
-
-
-def _months(first: str, last: str) -> list[str]:
-    year, month = int(first[:4]), int(first[5:])
-    found = []
-    while f"{year:04d}-{month:02d}" <= last:
-        found.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return found
-
-
-def _all_recurring(tenant_id: str) -> list[RecurringItem]:
-    found: list[RecurringItem] = []
-    start: Mapping[str, str] | None = None
-    while len(found) < _RECURRING_CAP:
-        page = store.list_recurring(tenant_id, 100, start)
-        found += [store.recurring_of(i) for i in page.items]
-        if page.last_key is None:
-            break
-        start = page.last_key
-    return found
-
-
-def _due(item: RecurringItem, month: str, today: date) -> bool:
-    """Whether the recurring item still comes in ``month`` (counted from today on, within its start and end)."""
-    year, number = int(month[:4]), int(month[5:])
-    due = date(year, number, min(item.day_of_month, calendar.monthrange(year, number)[1]))
-    if due <= today or not item.active:
-        return False
-    return date.fromisoformat(item.starts_on) <= due and (
-        item.ends_on is None or due <= date.fromisoformat(item.ends_on)
-    )
-
-
-def _categories(totals: Mapping[str, tuple[Decimal, Decimal]], currency: str) -> list[CashFlowCategory]:
-    return [
-        CashFlowCategory(category=name, income=Money.of(i, currency), expense=Money.of(e, currency))
-        for name, (i, e) in sorted(totals.items())
-    ]
-
-
-def cash_flow(principal: Principal, query: CashFlowQuery) -> CashFlowReport:
-    """Income and expense per month and category (kept totals: one range read), and the forecast of the recurring
-    items still to come in each month."""
-    require(principal, Permission.FINANCE_READ)
-    if query.from_ > query.to:
-        raise _invalid("query.from", "must not be after to")
-    months = _months(query.from_, query.to)
-    if len(months) > MAX_MONTHS:
-        raise _invalid("query.to", f"at most {MAX_MONTHS} months")
-    currency = query.currency or load_tenant(principal.tenant_id).currency
-    actual: dict[str, dict[str, tuple[Decimal, Decimal]]] = {m: {} for m in months}
-    for row in store.list_cash_flow(principal.tenant_id, months[0], months[-1]):
-        if row.get("currency") != currency or row.get("month") not in actual:
-            continue
-        actual[str(row["month"])][str(row["category"])] = (Decimal(str(row["income"])), Decimal(str(row["expense"])))
-    today = clock.now().date()
-    recurring = [r for r in _all_recurring(principal.tenant_id) if r.amount.currency == currency]
-    result = []
-    for month in months:
-        forecast: dict[str, tuple[Decimal, Decimal]] = {}
-        for item in recurring:
-            if _due(item, month, today):
-                i, e = forecast.get(item.category, (Decimal(0), Decimal(0)))
-                add = item.amount.amount
-                forecast[item.category] = (i + add, e) if item.type == "income" else (i, e + add)
-        income = sum((v[0] for v in actual[month].values()), Decimal(0))
-        expense = sum((v[1] for v in actual[month].values()), Decimal(0))
-        result.append(
-            CashFlowMonth(
-                month=month,
-                income=Money.of(income, currency),
-                expense=Money.of(expense, currency),
-                net=Money.of(income - expense, currency),
-                categories=_categories(actual[month], currency),
-                forecast_income=Money.of(sum((v[0] for v in forecast.values()), Decimal(0)), currency),
-                forecast_expense=Money.of(sum((v[1] for v in forecast.values()), Decimal(0)), currency),
-                forecast_categories=_categories(forecast, currency),
-            )
-        )
-    return CashFlowReport(currency=currency, months=result)
-
-
-# --- payouts ---------------------------------------------------------------------------------------------------
-
-
-def create_payout(principal: Principal, body: CreatePayoutRequest, idempotency_key: str | None) -> Payout:
-    """Money sent to an external account: an expense of the account (balance down at once), pending until it is
-    reconciled by hand against the bank statement."""
-    require(principal, Permission.FINANCE_WRITE)
-    account = _account(principal.tenant_id, body.account_id, "body.accountId")
-    _check_amount(body.amount, account, "body.amount")
-    encrypted = encrypt_field(principal.tenant_id, body.number)
-    destination = f"{body.beneficiary} ({body.bank_code or '-'} {body.agency or '-'} ••••{body.number[-4:]})"
-
-    def create(seal: idempotency.Seal) -> Payout:
-        payout_id = new_id()
-
-        def build() -> tuple[list[WriteOp], Payout]:
-            transaction, ops = _transaction_ops(
-                principal.tenant_id,
-                principal,
-                type_="expense",
-                amount=body.amount,
-                category="payout",
-                day=body.date.isoformat(),
-                account_id=body.account_id,
-                source="payout",
-                description=body.description or destination,
-                links={"payoutId": payout_id},
-            )
-            payout = Payout(
-                id=payout_id,
-                account_id=body.account_id,
-                amount=body.amount,
-                destination=destination,
-                date=body.date.isoformat(),
-                status="pending",
-                transaction_id=transaction.id,
-                created_at=clock.now_iso(),
-            )
-            return [*ops, store.new_payout_op(principal.tenant_id, payout, encrypted), *seal(payout)], payout
-
-        done: Payout = _commit(build)
-        return done
-
-    return idempotency.once(principal.tenant_id, idempotency_key, "finance-payouts", body, Payout, create)
-
-
-def list_payouts(principal: Principal, params: PageParams) -> Page[Payout]:
-    """Payouts, newest first."""
-    require(principal, Permission.FINANCE_READ)
-    return paginate(
-        Page[Payout],
-        params,
-        tenant_id=principal.tenant_id,
-        scope="finance-payouts",
-        fetch=lambda start: store.list_payouts(principal.tenant_id, params.limit, start),
-        convert=store.payout_of,
-    )
-
-
-def reconcile_payout(principal: Principal, payout_id: str) -> Payout:
-    """Mark a payout reconciled (seen on the bank statement); a second time is a 409."""
-    require(principal, Permission.FINANCE_WRITE)
-    item = store.get_payout(principal.tenant_id, payout_id)
-    if item is None:
-        raise NotFound(detail=f"no payout {payout_id}")
-    if item["status"] != "pending":
-        raise Conflict(detail="the payout is reconciled already")
-    at = clock.now_iso()
-    pk, sk = store.payout_key(principal.tenant_id, payout_id)
-    Table().transact(
-        [
-            change_op(
-                pk,
-                sk,
-                set_={"status": "reconciled", "reconciledAt": at},
-                add={"version": 1},
-                condition=Attr("status").eq("pending"),
-                conflict=Conflict(detail="the payout is reconciled already"),
-            ),
-            audit_op(principal, "finance.payout_reconciled", Kind.PAYOUT, payout_id),
-        ]
-    )
-    return store.payout_of({**item, "status": "reconciled", "reconciledAt": at, "version": int(item["version"]) + 1})

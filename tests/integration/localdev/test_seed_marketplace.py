@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import PageParams
+from chalicelib.finance import planning as finance_planning
 from chalicelib.finance import service as finance
 from chalicelib.finance.models import TransactionListQuery
 from chalicelib.marketplace import service as marketplace
@@ -51,4 +52,4 @@ def test_the_reseller_sells_on_the_marketplace_and_the_bike_shop_buys(
     assert [a.name for a in accounts] == ["Itaú PJ", "Caixa da loja"]
     assert accounts[0].balance.amount == Decimal("34750.50")  # 25000 + 12480 + 8320.50 - 9800 - 1250
     assert finance.list_transactions(buyer, TransactionListQuery(limit=10)).items
-    assert finance.list_recurring(buyer, PageParams(limit=10)).items
+    assert finance_planning.list_recurring(buyer, PageParams(limit=10)).items
