@@ -12,7 +12,9 @@ for), ``DELETE /_received`` and ``POST /_config``.
   401 ``expired_token`` / ``invalid_token`` / ``NO_AUTH_FOUND``, 400 for bad arguments.
 - OAuth at ``/oauth/token/`` (``settings.bitrix24_oauth_url``), GET or POST, ``grant_type=refresh_token``: each
   refresh token works once (a second use is ``invalid_grant``, as a refresh race would get from Bitrix24).
-- ``install(domain, member_id)`` creates a portal and returns the ``auth`` fields of its ``ONAPPINSTALL``.
+- ``install(domain, member_id)`` creates a portal and returns the ``auth`` fields of its ``ONAPPINSTALL``;
+  ``finish_dialog(domain, connector, line, chat_id)`` closes a chat as an operator does and returns the ``data`` of
+  its ``ONIMCONNECTORDIALOGFINISH``.
 - ``POST /_config``: ``{"expireTokens": true}`` (the current access tokens answer ``expired_token``),
   ``{"invalidGrant": true}`` (refreshes answer ``invalid_grant``), ``failRate`` / ``failStatus`` / ``failError``
   (a share of REST calls fail, e.g. 503 ``QUERY_LIMIT_EXCEEDED``), ``failNext`` (the next N REST calls fail).
@@ -57,6 +59,7 @@ class _Portal:
     messages: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     system_messages: list[dict[str, Any]] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -189,6 +192,25 @@ class FakeBitrix24(LoopbackFake):
             "refresh_token": refresh,
             "application_token": application_token,
         }
+
+    def finish_dialog(self, domain: str, connector: str, line: str, chat_id: str) -> dict[str, Any]:
+        """An operator closes the Open Lines dialog of the connector's chat ``chat_id``: the ``data`` of the
+        ``ONIMCONNECTORDIALOGFINISH`` the portal posts (``connector.chat_id`` the connector's chat, ``chat.id`` the
+        portal's own), for the app's event handler."""
+        with self._lock:
+            portal = self.portals[domain]
+            internal = portal.chats.get((connector, line, chat_id))
+            if internal is None:
+                raise KeyError(f"no chat {chat_id} on line {line} of {domain}")
+            portal.finished.append(chat_id)
+            session = self._new_id()
+        dialog = {
+            "connector": {"connector_id": connector, "line_id": line, "chat_id": chat_id, "user_id": "0"},
+            "session": {"id": str(session), "closed": "Y", "parent_id": "0", "close_term": "10"},
+            "chat": {"id": str(internal)},
+            "user": {"id": "0"},
+        }
+        return {"CONNECTOR": connector, "LINE": line, "DATA": [dialog]}
 
     def portal(self, domain: str) -> _Portal:
         """The state of portal ``domain`` (contacts, connectors, chats, messages)."""

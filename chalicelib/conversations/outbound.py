@@ -35,7 +35,7 @@ from chalicelib.integrations.meta.client import MetaApiError
 if TYPE_CHECKING:
     from chalicelib.channels.models import WhatsAppChannelRecord
 
-__all__ = ["pace", "record_operator_messages", "send_outbound"]
+__all__ = ["hand_back_finished_dialogs", "pace", "record_operator_messages", "send_outbound"]
 
 _MEDIA_KINDS = {"image": "image", "video": "video", "audio": "audio"}
 _PACE_TRIES = 20
@@ -102,6 +102,45 @@ def record_operator_messages(body: Mapping[str, Any]) -> None:
                 jobs.queue_send(conversation, record, kept=True)
             if conversation.assistant_state in ("assistant", "needs_human"):  # an operator wrote: a human holds it
                 store.update_conversation(conversation, set_={"assistantState": "human"})
+
+
+def hand_back_finished_dialogs(body: Mapping[str, Any]) -> None:
+    """An ``ONIMCONNECTORDIALOGFINISH`` of BTRIX's connector: the operator closed (finished) the Open Lines dialog of
+    each dialog it names. A dialog names the connector's chat (the conversation's id, as BTRIX sent it in
+    ``imconnector.send.messages``) in ``data[DATA][i][connector][chat_id]`` (the session's user code) and the portal's
+    own chat in ``[chat][id]``; either that names a conversation is taken. On a number with a shop assistant whose
+    chat a human holds, the assistant answers the customer again (it kept the cart); elsewhere nothing changes. A
+    redelivery finds it done."""
+    tenant_id = str(body["tenantId"])
+    data = body.get("data") or {}
+    if str(data.get("CONNECTOR") or "") != CONNECTOR_ID:
+        return
+    with tenant_scope(tenant_id):
+        for item in data.get("DATA") or []:
+            conversation = _finished_conversation(tenant_id, item)
+            if conversation is None:
+                logger.warning("dialog finished for an unknown chat")
+                continue
+            if conversation.assistant_state in ("needs_human", "human"):  # closing hands it back
+                store.update_conversation(conversation, set_={"assistantState": "assistant"})
+                logger.info(
+                    "dialog finished: the assistant takes the chat back", extra={"conversation_id": conversation.id}
+                )
+
+
+def _finished_conversation(tenant_id: str, item: Any) -> ConversationRecord | None:
+    if not isinstance(item, Mapping):
+        return None
+    for part, field in (("connector", "chat_id"), ("chat", "id")):
+        named = item.get(part)
+        chat_id = str(named.get(field) or "") if isinstance(named, Mapping) else ""
+        try:
+            found = store.get_conversation(tenant_id, chat_id, consistent=True) if chat_id else None
+        except ValueError:  # a chat id that cannot be a key names no conversation
+            continue
+        if found is not None:
+            return found
+    return None
 
 
 # --- sending -------------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from chalicelib.conversations import jobs, openlines, store
 from chalicelib.conversations.inbound import inbound_message, relay_inbound
 from chalicelib.conversations.metrics import emit
 from chalicelib.conversations.mirror import keep_notification
-from chalicelib.conversations.outbound import record_operator_messages, send_outbound
+from chalicelib.conversations.outbound import hand_back_finished_dialogs, record_operator_messages, send_outbound
 from chalicelib.conversations.statuses import apply_status
 from chalicelib.core import clock
 from chalicelib.core.batch import Backoff, Job, RetryLater, consume
@@ -72,6 +72,8 @@ def handle_bitrix_event(body: Mapping[str, Any]) -> None:
         handle_portal_event(dict(body))
     elif event == "ONIMCONNECTORMESSAGEADD":
         record_operator_messages(body)
+    elif event == "ONIMCONNECTORDIALOGFINISH":  # the operator closed the chat: a shop assistant takes it back
+        hand_back_finished_dialogs(body)
     else:
         logger.info("bitrix24 event ignored", extra={"event": event})
 

@@ -87,8 +87,9 @@ def _group(route: BitrixPortalRoute, form: dict[str, Any]) -> str:
     """The FIFO group of an event: the Open Lines chat its messages belong to (an operator's replies keep their
     order), else the portal (install and uninstall stay in order)."""
     data = form.get("data")
-    messages = data.get("MESSAGES") if isinstance(data, dict) else None
-    first = messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
+    # An operator's messages (``MESSAGES``) and a finished dialog (``DATA``) name their chat the same way.
+    items = (data.get("MESSAGES") or data.get("DATA")) if isinstance(data, dict) else None
+    first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
     chat = first.get("chat")
     chat_id = str(chat.get("id") or "") if isinstance(chat, dict) else ""
     return f"{route.member_id}:{chat_id}"[:128] if chat_id else route.member_id[:128]

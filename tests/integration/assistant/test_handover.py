@@ -4,7 +4,8 @@ silent while a human holds it, and closing the chat hands it back with the cart 
 - ``assistant``: the conversation shows ``needs_human`` in ``GET /conversations``; an Agent answers through the
   conversations API (then a human holds it: ``human``); ``POST /conversations/{id}/close`` hands it back.
 - ``assistant_then_gateway``: the message goes to the Bitrix24 Open Lines chat with a system message carrying the
-  summary and the cart; an operator's reply there holds the chat; later messages are relayed, not answered.
+  summary and the cart; an operator's reply there holds the chat; later messages are relayed, not answered; the
+  operator finishing the Open Lines dialog (``ONIMCONNECTORDIALOGFINISH``) hands it back.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import httpx
 
 from chalicelib.access.permissions import Role
 from chalicelib.core import clock
+from chalicelib.integrations.bitrix24.client import CONNECTOR_ID
 from tests.integration.assistant.conftest import Shop, configure, open_shop, wa_id, write
-from tests.integration.conversations.conftest import connect, post_bitrix
+from tests.integration.conversations.conftest import connect, post_bitrix, post_meta
 from tests.support.commerce import stocked_product
+from tests.support.gateway import meta_message, meta_notification
 from tests.support.identity import add_user, call
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -119,3 +122,28 @@ def test_assistant_then_gateway_opens_the_open_lines_chat_with_the_summary_and_t
     work(lambda: len([m for m in portal.messages if m["user"]["id"] == customer]) == 2)
     settle()
     assert len(shop.said(customer)) == 3  # relayed to the operator, not answered by the assistant
+
+    # The operator closes the Open Lines dialog: the assistant takes the chat back, with the cart it kept.
+    finished = fakes.bitrix.finish_dialog(gateway.domain, CONNECTOR_ID, gateway.line, conversation["id"])
+    assert post_bitrix(hooks, gateway, "ONIMCONNECTORDIALOGFINISH", finished).status_code == 200
+    work(lambda: _conversation(api, gateway.admin, customer)["assistantState"] == "assistant")
+    write(hooks, shop, customer, "carrinho")
+    work(lambda: len(shop.said(customer)) == 4)
+    assert "2 x Camiseta Azul: R$ 39,90\nTotal: R$ 79,80" in _texts(shop, customer)[-1]
+    assert len([m for m in portal.messages if m["user"]["id"] == customer]) == 2  # answered here, not relayed
+
+
+def test_a_finished_dialog_leaves_a_chat_the_assistant_holds_and_a_number_without_assistant_alone(
+    api: Any, hooks: httpx.Client, providers: Any, work: Any, settle: Any
+) -> None:
+    fakes, _ = providers
+    gateway = connect(api, hooks, fakes, work)
+    customer = wa_id()
+    post_meta(hooks, meta_notification(gateway.phone_number_id, messages=[meta_message(customer, "wamid.g1", "oi")]))
+    portal = fakes.bitrix.portal(gateway.domain)
+    work(lambda: any(m["user"]["id"] == customer for m in portal.messages))
+    conversation = _conversation(api, gateway.admin, customer)
+    finished = fakes.bitrix.finish_dialog(gateway.domain, CONNECTOR_ID, gateway.line, conversation["id"])
+    assert post_bitrix(hooks, gateway, "ONIMCONNECTORDIALOGFINISH", finished).status_code == 200
+    settle()
+    assert _conversation(api, gateway.admin, customer).get("assistantState") is None  # a relay-only number
