@@ -19,6 +19,7 @@ from chalicelib.billing.routes import blueprint as billing
 from chalicelib.catalog.routes import blueprint as catalog
 from chalicelib.channels import tokens as channel_tokens
 from chalicelib.channels.routes import blueprint as channels
+from chalicelib.conversations import redrive as conversations_redrive
 from chalicelib.conversations import worker as conversation_worker
 from chalicelib.conversations.routes import blueprint as conversations
 from chalicelib.core.api import http_middleware
@@ -37,7 +38,9 @@ from chalicelib.leads.routes import blueprint as leads
 from chalicelib.live import service as live
 from chalicelib.marketplace.routes import blueprint as marketplace
 from chalicelib.notifications import delivery as notification_delivery
+from chalicelib.notifications import redrive as notifications_redrive
 from chalicelib.notifications.routes import blueprint as notifications
+from chalicelib.operations.routes import blueprint as operations
 from chalicelib.orders.routes import blueprint as orders
 from chalicelib.payments import jobs as payment_jobs
 from chalicelib.payments.routes import blueprint as payments
@@ -87,6 +90,7 @@ for blueprint in (
     exports,
     marketplace,
     finance,
+    operations,
 ):
     app.register_blueprint(blueprint)
 
@@ -96,6 +100,10 @@ payment_jobs.register_handlers()
 billing_jobs.register_handlers()
 # Income finance records from payments and paid sales (events the finance bus rule routes to that queue).
 finance_jobs.register_handlers()
+# A redrive (the commands, POST /platform/queues/{queue}/redrive) puts failed notifications and relay messages back
+# to be tried again before their dead messages go back to the queue.
+notifications_redrive.register()
+conversations_redrive.register()
 
 
 @app.on_ws_connect()

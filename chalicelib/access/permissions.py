@@ -102,6 +102,7 @@ class Permission(StrEnum):
     TRANSLATIONS_MANAGE = "translations:manage"
     PLATFORM_TENANTS = "platform:tenants"
     PLATFORM_MARKETPLACE = "platform:marketplace"
+    PLATFORM_QUEUES = "platform:queues"
 
 
 P = Permission
@@ -207,7 +208,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.VIEWER: frozenset(_EVERY_TENANT_ROLE | _READ_OPERATIONS),
-    Role.PLATFORM_ADMIN: frozenset(_OWN_PROFILE | {P.PLATFORM_TENANTS, P.PLATFORM_MARKETPLACE}),
+    Role.PLATFORM_ADMIN: frozenset(_OWN_PROFILE | {P.PLATFORM_TENANTS, P.PLATFORM_MARKETPLACE, P.PLATFORM_QUEUES}),
 }
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import uuid
 
 from chalicelib.conversations import store
 from chalicelib.conversations.inbound import inbound_message
 from chalicelib.conversations.jobs import MESSAGE_JOB, SEND_JOB
-from chalicelib.core import aws
+from chalicelib.core import redrive as dead_letters
 from chalicelib.core.db.store import tenant_scope
-from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
+from chalicelib.core.redrive import register_restart
+from chalicelib.core.resources import QueueKind, queue_name
 
-__all__ = ["main", "redrive"]
+__all__ = ["main", "redrive", "register"]
 
 
 def _restart(body: str) -> str:
@@ -40,31 +40,18 @@ def _restart(body: str) -> str:
     return json.dumps({k: v for k, v in job.items() if k != "pending"}, separators=(",", ":"), sort_keys=True)
 
 
+def register() -> None:
+    """Have every redrive of the gateway's DLQs (this command, the platform operator's route) restart the job's
+    message first."""
+    for kind in (QueueKind.WHATSAPP_INBOUND, QueueKind.BITRIX24_OUTBOUND):
+        register_restart(kind, _restart)
+
+
 def redrive(kind: QueueKind, limit: int | None = None) -> int:
-    """Move up to ``limit`` messages (all by default) from ``kind``'s DLQ back to ``kind``; returns how many."""
-    sqs = aws.sqs()
-    source, target = queue_url(dlq_name(kind)), queue_url(queue_name(kind))
-    moved = 0
-    while limit is None or moved < limit:
-        wanted = 10 if limit is None else min(10, limit - moved)
-        messages = sqs.receive_message(
-            QueueUrl=source, MaxNumberOfMessages=wanted, VisibilityTimeout=60, MessageSystemAttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            body = _restart(message["Body"])
-            group = message.get("Attributes", {}).get("MessageGroupId") or "redrive"
-            # A new deduplication id: the original one may still be inside SQS's 5-minute window.
-            sqs.send_message(
-                QueueUrl=target,
-                MessageBody=body,
-                MessageGroupId=group,
-                MessageDeduplicationId=f"redrive-{uuid.uuid4().hex}",
-            )
-            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
-        moved += len(messages)
-    return moved
+    """Move up to ``limit`` messages (all by default) from ``kind``'s DLQ back to ``kind`` (same message groups,
+    new deduplication ids); returns how many."""
+    register()
+    return dead_letters.redrive(kind, limit)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from chalicelib.core import aws
-from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
+from chalicelib.core import redrive as dead_letters
+from chalicelib.core.resources import QueueKind, queue_name
 
 __all__ = ["main", "redrive"]
 
@@ -19,24 +19,7 @@ __all__ = ["main", "redrive"]
 def redrive(limit: int | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Move up to ``limit`` messages (all by default) from the integrations DLQ back to its queue; returns how
     many moved. ``progress(n)`` is called after each batch with the number just moved."""
-    sqs = aws.sqs()
-    source = queue_url(dlq_name(QueueKind.INTEGRATIONS))
-    target = queue_url(queue_name(QueueKind.INTEGRATIONS))
-    moved = 0
-    while limit is None or moved < limit:
-        wanted = 10 if limit is None else min(10, limit - moved)
-        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=wanted, VisibilityTimeout=60).get(
-            "Messages", []
-        )
-        if not messages:
-            break
-        for message in messages:
-            sqs.send_message(QueueUrl=target, MessageBody=message["Body"])
-            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
-        moved += len(messages)
-        if progress is not None:
-            progress(len(messages))
-    return moved
+    return dead_letters.redrive(QueueKind.INTEGRATIONS, limit, progress)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,11 +13,14 @@ import sys
 from collections.abc import Callable
 
 from chalicelib.core import aws
+from chalicelib.core import redrive as dead_letters
+from chalicelib.core.db.store import tenant_scope
+from chalicelib.core.redrive import register_restart
 from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.notifications import service
 from chalicelib.notifications.delivery import workflow_notification_id
 
-__all__ = ["main", "redrive"]
+__all__ = ["main", "redrive", "register", "restart"]
 
 
 def _notification_ref(body: str) -> tuple[str, str] | None:
@@ -31,30 +34,26 @@ def _notification_ref(body: str) -> tuple[str, str] | None:
     return None
 
 
+def restart(body: str) -> str:
+    """Put the dead message's failed notification back to ``queued``; the message goes back as it is."""
+    ref = _notification_ref(body)
+    if ref is not None:
+        with tenant_scope(ref[0]):  # the dead message's tenant, also inside the platform operator's request
+            service.requeue_failed(*ref)
+    return body
+
+
+def register() -> None:
+    """Have every redrive of the notifications DLQ (this command, the platform operator's route) restart the
+    notification first."""
+    register_restart(QueueKind.NOTIFICATIONS, restart)
+
+
 def redrive(limit: int | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Move up to ``limit`` messages (all by default) from the DLQ back to the notifications queue; returns how
     many moved. ``progress(n)`` is called after each batch with the number just moved."""
-    sqs = aws.sqs()
-    source = queue_url(dlq_name(QueueKind.NOTIFICATIONS))
-    target = queue_url(queue_name(QueueKind.NOTIFICATIONS))
-    moved = 0
-    while limit is None or moved < limit:
-        wanted = 10 if limit is None else min(10, limit - moved)
-        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=wanted, VisibilityTimeout=60).get(
-            "Messages", []
-        )
-        if not messages:
-            break
-        for message in messages:
-            ref = _notification_ref(message["Body"])
-            if ref is not None:
-                service.requeue_failed(*ref)
-            sqs.send_message(QueueUrl=target, MessageBody=message["Body"])
-            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
-        moved += len(messages)
-        if progress is not None:
-            progress(len(messages))
-    return moved
+    register()
+    return dead_letters.redrive(QueueKind.NOTIFICATIONS, limit, progress)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ from chalicelib.core.secrets import reset_secrets_cache
 from chalicelib.notifications import delivery, redrive, service
 from localdev.fakes import FakeProvider
 from tests.support.commerce import create_customer, create_product
-from tests.support.identity import Account, call, signup
+from tests.support.identity import Account, call, platform_operator, signup
 
 Until = Callable[..., None]
 _CREDENTIALS = {
@@ -251,16 +251,18 @@ def _dlq_notification_ids() -> set[str]:
     return found
 
 
+@pytest.mark.parametrize("redriven_by", ["command", "operator"])
 def test_a_message_failing_every_attempt_lands_in_the_dlq_and_the_redrive_sends_it(
-    api: Any, shop: Account, fakes: dict[str, FakeProvider], until: Until
+    api: Any, shop: Account, fakes: dict[str, FakeProvider], until: Until, redriven_by: str
 ) -> None:
     ses = fakes["ses"]
+    address = f"ana-{redriven_by}@example.com"
     _configure(ses, 1.0)
     try:
         created = _send(
             api,
             shop,
-            {"channel": "email", "address": "ana@example.com", "subject": "Oi", "text": "Seu pedido", "urgent": True},
+            {"channel": "email", "address": address, "subject": "Oi", "text": "Seu pedido", "urgent": True},
         )
         until(_settled(api, shop, [created["id"]]))
         until(lambda: created["id"] in _dlq_notification_ids())
@@ -270,9 +272,17 @@ def test_a_message_failing_every_attempt_lands_in_the_dlq_and_the_redrive_sends_
     assert failed["status"] == "failed"
     assert failed["attempts"] == delivery.MAX_ATTEMPTS
     assert "SES" in failed["lastError"]
-    assert not [r for r in ses.accepted() if r["body"]["Destination"]["ToAddresses"] == ["ana@example.com"]]
+    assert not [r for r in ses.accepted() if r["body"]["Destination"]["ToAddresses"] == [address]]
 
-    assert redrive.redrive() >= 1
+    if redriven_by == "command":
+        assert redrive.redrive() >= 1
+    else:  # the platform operator's route, through the restart app.py registers
+        operator = platform_operator(api)
+        listed = call(api, "GET", "/platform/queues", None, operator.headers()).json_body["items"]
+        assert next(q for q in listed if q["queue"] == "notifications")["dead"] >= 1
+        moved = call(api, "POST", "/platform/queues/notifications/redrive", {"limit": 1000}, operator.headers())
+        assert moved.status_code == 200, moved.json_body
+        assert moved.json_body["moved"] >= 1
     until(lambda: _notification(api, shop, created["id"])["status"] == "sent")
     sent = _notification(api, shop, created["id"])
     [email] = [r for r in ses.accepted() if r["messageId"] == sent["providerMessageId"]]
