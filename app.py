@@ -49,6 +49,8 @@ from chalicelib.sales import calendar_events  # noqa: F401 - registers its integ
 from chalicelib.sales import invoicing as sale_invoicing  # registers its integration jobs
 from chalicelib.sales import paying as sale_paying  # noqa: F401 - makes sales payable (payments.payables)
 from chalicelib.sales.routes import blueprint as sales
+from chalicelib.shipping import service as shipping_service
+from chalicelib.shipping.routes import blueprint as shipping
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.translations.routes import blueprint as translations
 from chalicelib.users.routes import blueprint as users
@@ -77,6 +79,7 @@ for blueprint in (
     customers,
     orders,
     payments,
+    shipping,
     appointments,
     webhooks,
     notifications,
@@ -191,6 +194,13 @@ def export_jobs(event: SQSEvent) -> dict[str, Any]:
 def billy_payment_poll(event: CloudWatchEvent) -> dict[str, int]:
     """Every tenant connected to Billy.dk gets a payment poll job: sales whose invoice was paid are marked paid."""
     return {"queued": sale_invoicing.queue_payment_polls()}
+
+
+@app.schedule(Rate(30, unit=Rate.MINUTES))
+def shipping_tracking(event: CloudWatchEvent) -> dict[str, int]:
+    """Every tenant with a connected shipping provider gets a tracking job: labels posted or delivered move their
+    orders (shipped, delivered) and the customer is told."""
+    return {"queued": shipping_service.queue_tracking()}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

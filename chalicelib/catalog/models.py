@@ -22,6 +22,7 @@ __all__ = [
     "Category",
     "CreateGroupRequest",
     "CreateProductRequest",
+    "Dimensions",
     "GroupListQuery",
     "Product",
     "ProductKind",
@@ -73,6 +74,21 @@ Specifications = Annotated[
 ]
 
 
+MAX_SIDE_CM = 300
+MAX_WEIGHT_GRAMS = 1_000_000  # one tonne: beyond what any parcel carrier takes
+WeightGrams = Annotated[
+    int, Field(ge=1, le=MAX_WEIGHT_GRAMS, description="The packed product's weight in grams (shipping quotes)")
+]
+
+
+class Dimensions(ApiModel):
+    """The packed product's box in whole centimetres (shipping quotes)."""
+
+    length_cm: int = Field(ge=1, le=MAX_SIDE_CM)
+    width_cm: int = Field(ge=1, le=MAX_SIDE_CM)
+    height_cm: int = Field(ge=1, le=MAX_SIDE_CM)
+
+
 Price = Annotated[Money, MoneyBelow(PRICE_DIGITS)]
 # A product's category and brand: its transaction counts it there only while the group exists (a 422 naming the
 # field otherwise), which a check beforehand could not promise against a concurrent delete.
@@ -98,6 +114,8 @@ class Product(ApiModel):
     brand_id: str | None = None
     image_urls: list[str] = Field(default_factory=list)
     specifications: dict[str, str] = Field(default_factory=dict)
+    weight_grams: int | None = None
+    dimensions: Dimensions | None = None
     active: bool
     created_at: str
     updated_at: str
@@ -117,6 +135,8 @@ class CreateProductRequest(ApiModel):
     brand_id: Annotated[EntityId | None, IN_BRAND] = None
     image_urls: Images = Field(default_factory=list)
     specifications: Specifications = Field(default_factory=dict)
+    weight_grams: WeightGrams | None = None
+    dimensions: Dimensions | None = None
     active: bool = True
 
 
@@ -134,6 +154,8 @@ class UpdateProductRequest(PatchRequest):
     brand_id: Annotated[EntityId | None, Clearable(), IN_BRAND] = None
     image_urls: Images | None = None
     specifications: Specifications | None = None
+    weight_grams: Annotated[WeightGrams | None, Clearable()] = None
+    dimensions: Annotated[Dimensions | None, Clearable()] = None
     active: bool | None = None
 
 

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     integration_retry_base_s: float = Field(default=30.0, ge=0)
     integration_retry_max_s: float = Field(default=1800.0, ge=0, le=43_200)
     mercadopago_api_url: str = "https://api.mercadopago.com"
+    # MelhorEnvio: production and sandbox (an integration's ``sandbox`` credential picks one); quotes are kept
+    # this long (s) for POST /orders/{id}/shipments.
+    melhorenvio_api_url: str = "https://melhorenvio.com.br"
+    melhorenvio_sandbox_url: str = "https://sandbox.melhorenvio.com.br"
+    shipping_quote_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     stripe_api_url: str = "https://api.stripe.com"
     # Payment links: the public URL of GET /pay where customers open them (https://pay.example.com/pay; empty:
     # <app_base_url>/pay), and the mercadopago webhook function's URL that preferences name for notifications.

@@ -12,11 +12,14 @@ someone reconnects it) or ``rejected`` (this call is refused; retrying it will n
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import AppError, DependencyUnavailable, ProviderRefused
 
@@ -25,11 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Failure",
+    "OAuthClient",
     "ProviderError",
+    "TokenGrant",
     "app_error",
     "check_provider_url",
     "client",
     "json_object",
+    "oauth_token_call",
     "send",
 ]
 
@@ -77,6 +83,24 @@ class ProviderError(Exception):
     def fatal(self) -> bool:
         """The provider refuses our credentials or the account: it must be reconnected."""
         return self.failure is Failure.FATAL
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """An OAuth client registered with a provider: BTRIX's, or a tenant's own."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What an OAuth token endpoint answered: an access token until ``expires_at``, and a refresh token when the
+    provider gives one (on a consent; on every refresh where refresh tokens rotate)."""
+
+    access_token: str = field(repr=False)
+    expires_at: datetime
+    refresh_token: str | None = field(default=None, repr=False)
 
 
 def app_error(exc: ProviderError) -> AppError:
@@ -142,3 +166,44 @@ def json_object(what: str, response: httpx.Response) -> dict[str, object]:
     if not isinstance(body, dict):
         raise ProviderError(f"{what} did not answer with a JSON object", failure=Failure.REJECTED)
     return body
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def oauth_token_call(
+    what: str, url: str, form: dict[str, str], *, default_lifetime_s: int = 3600, headers: dict[str, str] | None = None
+) -> TokenGrant:
+    """POST an RFC 6749 token request (``form``: the grant) to ``url``. A 400/401 (``invalid_grant``: the code or
+    refresh token is dead, used, revoked; ``invalid_client``) is ``fatal``: retrying cannot help, the integration
+    must be reconnected. Lifetime from ``expires_in`` (seconds), else ``default_lifetime_s``."""
+    answered: list[httpx.Response] = []
+    sent = {"Accept": "application/json", **(headers or {})}
+
+    def post(http: httpx.Client) -> httpx.Response:
+        answered.append(http.post(url, data=form, headers=sent))
+        return answered[-1]
+
+    try:
+        response = send(what, post)
+    except ProviderError as exc:
+        if exc.status in (400, 401):
+            code = _error_code(answered[-1]) if answered else None
+            detail = f"{what} refused the grant ({code or exc.status})"
+            raise ProviderError(detail, failure=Failure.FATAL, status=exc.status, code=code) from exc
+        raise
+    body = json_object(what, response)
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ProviderError(f"{what} answered without an access token", failure=Failure.REJECTED)
+    lifetime = body.get("expires_in")
+    seconds = int(lifetime) if isinstance(lifetime, int) and lifetime > 0 else default_lifetime_s
+    refresh = body.get("refresh_token")
+    expires = clock.now() + timedelta(seconds=seconds)
+    return TokenGrant(token, expires, refresh if isinstance(refresh, str) and refresh else None)

@@ -27,6 +27,7 @@ __all__ = [
     "IntegrationRef",
     "IntegrationTest",
     "JobRecord",
+    "MelhorEnvioCredentials",
     "MercadoPagoCredentials",
     "MetaCredentials",
     "OAuthCallbackQuery",
@@ -49,6 +50,7 @@ class Provider(StrEnum):
     MERCADOPAGO = "mercadopago"
     TWILIO = "twilio"
     META = "meta"
+    MELHORENVIO = "melhorenvio"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -187,6 +189,28 @@ class MetaCredentials(Credentials):
         return {"phoneNumberId": self.phone_number_id, **({"wabaId": self.waba_id} if self.waba_id else {})}
 
 
+class MelhorEnvioCredentials(Credentials):
+    """A MelhorEnvio account connected to an OAuth app (``clientId``/``clientSecret``): its tokens (the access token
+    lives 30 days, the refresh token 45 and is replaced on every refresh), the contact email MelhorEnvio requires in
+    the ``User-Agent``, and whether it is a sandbox account (``sandbox.melhorenvio.com.br``)."""
+
+    client_id: str = Field(min_length=1, max_length=100)
+    client_secret: SecretStr = Field(min_length=1, max_length=500)
+    refresh_token: SecretStr = Field(min_length=1, max_length=4000)
+    access_token: SecretStr | None = Field(default=None, min_length=1, max_length=4000)
+    email: str = Field(
+        pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$",
+        description="The technical contact MelhorEnvio asks for in the User-Agent",
+    )
+    sandbox: bool = False
+    account: str | None = Field(default=None, max_length=320, description="The MelhorEnvio account that gave consent")
+
+    def summary(self) -> dict[str, str]:
+        """Sandbox or production, and the account."""
+        mode = {"mode": "sandbox" if self.sandbox else "production"}
+        return {**mode, **({"account": self.account} if self.account else {})}
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -195,6 +219,7 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.MERCADOPAGO: MercadoPagoCredentials,
     Provider.TWILIO: TwilioCredentials,
     Provider.META: MetaCredentials,
+    Provider.MELHORENVIO: MelhorEnvioCredentials,
 }
 
 
@@ -335,6 +360,9 @@ class AccessTokenRecord(ApiModel):
     refreshed_at: str
     lease_id: str | None = None
     lease_until: int | None = None
+    refresh_token_encrypted: str | None = Field(
+        default=None, description="The latest refresh token, for providers whose refresh tokens rotate on every use"
+    )
 
 
 class JobRecord(ApiModel):

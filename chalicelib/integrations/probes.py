@@ -8,12 +8,25 @@ from typing import Any
 
 from chalicelib.integrations.models import Credentials, Provider
 
-__all__ = ["whoami"]
+__all__ = ["register", "whoami"]
+
+TenantProbe = Callable[[str, Any], str]
+# Probes that need the tenant (an OAuth access token kept next to the integration, refreshed single flight), which
+# the capability using the provider registers; the others are the client's ``whoami(credentials)``.
+_tenant_probes: dict[Provider, TenantProbe] = {}
 
 
-def whoami(provider: Provider, credentials: Credentials) -> str:
+def register(provider: Provider, probe: TenantProbe) -> None:
+    """Test ``provider`` with ``probe(tenant id, credentials)`` instead of its client's ``whoami``."""
+    _tenant_probes[provider] = probe
+
+
+def whoami(provider: Provider, credentials: Credentials, tenant_id: str | None = None) -> str:
     """Who the provider says ``credentials`` belong to; raises ``ProviderError`` when it cannot tell."""
+    probe = _tenant_probes.get(provider)
+    if probe is not None and tenant_id is not None:
+        return probe(tenant_id, credentials)
     # Each adapter is imported only when its provider is tested: a Lambda loads what it uses.
     module = importlib.import_module(f"chalicelib.integrations.{provider.value}.client")
-    probe: Callable[[Any], str] = module.whoami
-    return probe(credentials)
+    client_probe: Callable[[Any], str] = module.whoami
+    return client_probe(credentials)

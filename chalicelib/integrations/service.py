@@ -75,6 +75,7 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.MERCADOPAGO: "Mercado Pago",
     Provider.TWILIO: "Twilio",
     Provider.META: "WhatsApp (Meta)",
+    Provider.MELHORENVIO: "Melhor Envio",
 }
 
 
@@ -180,6 +181,8 @@ def store_credentials(
     changed = VersionConflict(detail="the integration changed meanwhile; reload and retry")
     ops = [
         store.put_integration_op(record, expected_version=current.version if current else None).on_conflict(changed),
+        # New credentials: an access token (and a rotated refresh token) of the old ones must not outlive them.
+        store.delete_access_token_op(principal.tenant_id, provider),
         audit_op(
             principal,
             action,
@@ -349,7 +352,7 @@ def test_integration(principal: Principal, provider: Provider) -> IntegrationTes
     credentials = load_credentials(principal.tenant_id, provider)
     started = time.monotonic()
     try:
-        account: str | None = probes.whoami(provider, credentials)
+        account: str | None = probes.whoami(provider, credentials, principal.tenant_id)
         ok, detail = True, f"connected as {account}"
     except ProviderError as exc:
         account, ok, detail = None, False, exc.detail

@@ -236,6 +236,11 @@ def put_access_token_op(record: AccessTokenRecord, *, create: bool = False) -> W
     return put_op(item, must_not_exist=create)
 
 
+def delete_access_token_op(tenant_id: str, provider: Provider) -> WriteOp:
+    """Forget the integration's access token (new credentials: the next call gets a token from them)."""
+    return delete_op(*access_token_key(tenant_id, provider))
+
+
 def access_token_change_op(
     tenant_id: str,
     provider: Provider,

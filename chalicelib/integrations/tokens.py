@@ -1,13 +1,19 @@
-"""OAuth access tokens of the integrations (Google Calendar): kept encrypted next to the integration, refreshed by
-one worker for everyone, and the integration disconnected (its ADMINs told) when the refresh token is dead.
+"""OAuth access tokens of the integrations (Google Calendar, MelhorEnvio): kept encrypted next to the integration,
+refreshed by one worker for everyone, and the integration disconnected (its ADMINs told) when the refresh token is
+dead.
 
 Single flight, as the Bitrix24 portals do it (``channels/tokens.py``): a worker that finds no token, or one within
 ``REFRESH_AHEAD`` of its expiry, or one the provider just refused (401), takes a lease on the token item with a
 conditional write (same ``tokenVersion``, no live lease), refreshes, and stores the new token with ``tokenVersion
 + 1``. The others poll the item with consistent reads until the version moves (or the lease of a crashed worker
-lapses and one of them takes over). Google keeps the refresh token across refreshes, so a second refresh would
-not break anything; what single flight saves is a burst of refreshes (and Google's per-user token limits) when a
-hundred sales are scheduled at once.
+lapses and one of them takes over).
+
+Each provider is a ``TokenSource``: how to refresh, and whether its refresh tokens rotate. Google keeps the refresh
+token across refreshes (a second refresh would not break anything; single flight saves a burst of refreshes when a
+hundred sales are scheduled at once). Providers whose refresh token rotates on every use (MelhorEnvio, Bling) would
+break on a second concurrent refresh (the first one used the token up: ``invalid_grant``), so single flight is what
+keeps them connected; the rotated refresh token is kept, encrypted, on the token item and wins over the one in the
+credentials until the credentials are replaced (``service.store_credentials`` forgets the token item).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr
 
@@ -26,11 +33,21 @@ from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
 from chalicelib.integrations import service, store
-from chalicelib.integrations.google_calendar.oauth import TokenGrant, app_client, refresh_access_token
-from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import AccessTokenRecord, GoogleCalendarCredentials, Provider
+from chalicelib.integrations.google_calendar.oauth import app_client, refresh_access_token
+from chalicelib.integrations.http import Failure, ProviderError, TokenGrant
+from chalicelib.integrations.models import AccessTokenRecord, Credentials, GoogleCalendarCredentials, Provider
 
-__all__ = ["LEASE_S", "REFRESH_AHEAD", "google_access_token", "keep_grant", "with_google_token"]
+__all__ = [
+    "GOOGLE",
+    "LEASE_S",
+    "REFRESH_AHEAD",
+    "TokenSource",
+    "access_token",
+    "google_access_token",
+    "keep_grant",
+    "with_access_token",
+    "with_google_token",
+]
 
 T = TypeVar("T")
 
@@ -43,13 +60,38 @@ _LEASE_FIELDS = ("leaseId", "leaseUntil")
 REFRESH_AHEAD = timedelta(minutes=2)
 
 
+@dataclass(frozen=True)
+class TokenSource:
+    """How one provider's access tokens are refreshed: ``refresh(credentials, refresh token)`` → a grant (a
+    ``fatal`` ``ProviderError`` when the refresh token is dead); ``refresh_token(credentials)`` is the one the
+    credentials hold; ``rotates``: a grant's new refresh token replaces the old one (kept on the token item);
+    ``initial(credentials)``: an access token the credentials came with, used before any refresh (a refresh would
+    spend a rotating refresh token for nothing)."""
+
+    provider: Provider
+    name: str
+    refresh: Callable[[Any, str], TokenGrant]
+    refresh_token: Callable[[Any], str]
+    rotates: bool = False
+    initial: Callable[[Any], TokenGrant | None] | None = None
+
+
+GOOGLE = TokenSource(
+    Provider.GOOGLE_CALENDAR,
+    "Google",
+    lambda credentials, token: refresh_access_token(app_client(credentials), token),
+    lambda credentials: credentials.refresh_token.get_secret_value(),
+)
+
+
 def _fresh(record: AccessTokenRecord | None) -> bool:
     return record is not None and record.token_expires_at > clock.isoformat(clock.now() + REFRESH_AHEAD)
 
 
 def keep_grant(tenant_id: str, provider: Provider, grant: TokenGrant, after: AccessTokenRecord | None) -> None:
-    """Store ``grant``'s access token as the integration's current one (a new connection: whatever was there
-    goes; its version moves on, so a refresh in flight for the old credentials cannot overwrite it)."""
+    """Store ``grant``'s access token (and its refresh token, for a provider whose tokens rotate) as the
+    integration's current one (a new connection: whatever was there goes; its version moves on, so a refresh in
+    flight for the old credentials cannot overwrite it)."""
     now = clock.now_iso()
     record = AccessTokenRecord(
         tenant_id=tenant_id,
@@ -58,18 +100,19 @@ def keep_grant(tenant_id: str, provider: Provider, grant: TokenGrant, after: Acc
         token_expires_at=clock.isoformat(grant.expires_at),
         token_version=(after.token_version + 1) if after else 1,
         refreshed_at=now,
+        refresh_token_encrypted=encrypt_field(tenant_id, grant.refresh_token) if grant.refresh_token else None,
     )
     Table().transact([store.put_access_token_op(record)])
 
 
-def _take_lease(tenant_id: str, seen: AccessTokenRecord | None) -> str | None:
+def _take_lease(tenant_id: str, provider: Provider, seen: AccessTokenRecord | None) -> str | None:
     lease = new_id()
     now = clock.to_epoch(clock.now())
     if seen is None:
         # No token yet (connected by PUT, or the item expired away): the first worker creates it, leased.
         placeholder = AccessTokenRecord(
             tenant_id=tenant_id,
-            provider=Provider.GOOGLE_CALENDAR,
+            provider=provider,
             access_token_encrypted="",
             token_expires_at=clock.now_iso(),
             token_version=0,
@@ -85,7 +128,7 @@ def _take_lease(tenant_id: str, seen: AccessTokenRecord | None) -> str | None:
     free = Attr("leaseUntil").not_exists() | Attr("leaseUntil").lt(now)
     op = store.access_token_change_op(
         tenant_id,
-        Provider.GOOGLE_CALENDAR,
+        provider,
         set_={"leaseId": lease, "leaseUntil": now + LEASE_S},
         condition=Attr("tokenVersion").eq(seen.token_version) & free,
     )
@@ -96,93 +139,134 @@ def _take_lease(tenant_id: str, seen: AccessTokenRecord | None) -> str | None:
     return lease
 
 
+def _refresh_token(
+    tenant_id: str, source: TokenSource, credentials: Credentials, seen: AccessTokenRecord | None
+) -> str:
+    if source.rotates and seen is not None and seen.refresh_token_encrypted:
+        return decrypt_field(tenant_id, seen.refresh_token_encrypted)
+    return source.refresh_token(credentials)
+
+
 def _refresh_as_leader(
-    tenant_id: str, credentials: GoogleCalendarCredentials, seen: AccessTokenRecord | None, lease: str
+    tenant_id: str, source: TokenSource, credentials: Credentials, seen: AccessTokenRecord | None, lease: str
 ) -> AccessTokenRecord:
+    provider = source.provider
     try:
-        grant = refresh_access_token(app_client(credentials), credentials.refresh_token.get_secret_value())
+        grant = source.refresh(credentials, _refresh_token(tenant_id, source, credentials, seen))
     except ProviderError as exc:
-        _release(tenant_id, lease)  # the next worker to need a token may try again
+        _release(tenant_id, provider, lease)  # the next worker to need a token may try again
         if exc.fatal:
-            service.mark_disconnected(tenant_id, Provider.GOOGLE_CALENDAR, f"Google refused the refresh token: {exc}")
+            service.mark_disconnected(tenant_id, provider, f"{source.name} refused the refresh token: {exc}")
         raise
     version = (seen.token_version if seen else 0) + 1
     moment = clock.now()
+    rotated = encrypt_field(tenant_id, grant.refresh_token) if source.rotates and grant.refresh_token else None
     fresh = AccessTokenRecord(
         tenant_id=tenant_id,
-        provider=Provider.GOOGLE_CALENDAR,
+        provider=provider,
         access_token_encrypted=encrypt_field(tenant_id, grant.access_token),
         token_expires_at=clock.isoformat(grant.expires_at),
         token_version=version,
         refreshed_at=clock.isoformat(moment),
+        refresh_token_encrypted=rotated or (seen.refresh_token_encrypted if seen else None),
     )
+    changes: dict[str, Any] = {
+        "accessTokenEncrypted": fresh.access_token_encrypted,
+        "tokenExpiresAt": fresh.token_expires_at,
+        "tokenVersion": version,
+        "refreshedAt": fresh.refreshed_at,
+    }
+    if rotated:
+        changes["refreshTokenEncrypted"] = rotated
     op = store.access_token_change_op(
-        tenant_id,
-        Provider.GOOGLE_CALENDAR,
-        set_={
-            "accessTokenEncrypted": fresh.access_token_encrypted,
-            "tokenExpiresAt": fresh.token_expires_at,
-            "tokenVersion": version,
-            "refreshedAt": fresh.refreshed_at,
-        },
-        remove=_LEASE_FIELDS,
-        condition=Attr("leaseId").eq(lease),
+        tenant_id, provider, set_=changes, remove=_LEASE_FIELDS, condition=Attr("leaseId").eq(lease)
     )
     try:
         Table().transact([op])
     except TransactionConflict:
         # Reconnected meanwhile (the item was replaced): this token still works for this call.
-        logger.info("refreshed google token not kept: the integration was reconnected", extra={"tenant": tenant_id})
-    service.record_sync(tenant_id, Provider.GOOGLE_CALENDAR, "refresh_token", ok=True, detail="access token refreshed")
+        logger.info("refreshed token not kept: the integration was reconnected", extra={"provider": provider.value})
+    service.record_sync(tenant_id, provider, "refresh_token", ok=True, detail="access token refreshed")
     return fresh
 
 
-def _release(tenant_id: str, lease: str) -> None:
-    op = store.access_token_change_op(
-        tenant_id, Provider.GOOGLE_CALENDAR, remove=_LEASE_FIELDS, condition=Attr("leaseId").eq(lease)
-    )
+def _release(tenant_id: str, provider: Provider, lease: str) -> None:
+    op = store.access_token_change_op(tenant_id, provider, remove=_LEASE_FIELDS, condition=Attr("leaseId").eq(lease))
     try:
         Table().transact([op])
     except TransactionConflict:
-        logger.info("google token lease was gone on release", extra={"tenant": tenant_id})
+        logger.info("token lease was gone on release", extra={"provider": provider.value})
 
 
 def _token(
-    tenant_id: str, credentials: GoogleCalendarCredentials, refused: AccessTokenRecord | None
+    tenant_id: str, source: TokenSource, credentials: Credentials, refused: AccessTokenRecord | None
 ) -> AccessTokenRecord:
     """A usable token: the stored one if fresh (and not the one just ``refused``), else one refreshed by us or by
     another worker meanwhile."""
     deadline = time.monotonic() + _WAIT_S
     while True:
-        current = store.get_access_token(tenant_id, Provider.GOOGLE_CALENDAR)
+        current = store.get_access_token(tenant_id, source.provider)
         stale = refused is not None and current is not None and current.token_version == refused.token_version
         if current is not None and current.access_token_encrypted and _fresh(current) and not stale:
             return current
-        lease = _take_lease(tenant_id, current)
+        lease = _take_lease(tenant_id, source.provider, current)
         if lease is not None:
-            return _refresh_as_leader(tenant_id, credentials, current, lease)
+            return _refresh_as_leader(tenant_id, source, credentials, current, lease)
         if time.monotonic() > deadline:
-            detail = "another worker's Google token refresh did not finish in time"
+            detail = f"another worker's {source.name} token refresh did not finish in time"
             raise ProviderError(detail, failure=Failure.RETRYABLE)
         time.sleep(_POLL_S * (0.5 + random.random()))  # noqa: S311 - jitter, not security
+
+
+def access_token(tenant_id: str, source: TokenSource) -> tuple[Credentials, AccessTokenRecord]:
+    """The tenant's credentials for ``source``'s provider and a usable access token (``IntegrationNotConnected``
+    without a connected integration)."""
+    credentials = service.load_credentials(tenant_id, source.provider)
+    if source.initial is not None and store.get_access_token(tenant_id, source.provider) is None:
+        grant = source.initial(credentials)
+        if grant is not None:
+            _keep_initial(tenant_id, source.provider, grant)
+    return credentials, _token(tenant_id, source, credentials, None)
+
+
+def _keep_initial(tenant_id: str, provider: Provider, grant: TokenGrant) -> None:
+    now = clock.now_iso()
+    record = AccessTokenRecord(
+        tenant_id=tenant_id,
+        provider=provider,
+        access_token_encrypted=encrypt_field(tenant_id, grant.access_token),
+        token_expires_at=clock.isoformat(grant.expires_at),
+        token_version=1,
+        refreshed_at=now,
+    )
+    try:
+        Table().transact([store.put_access_token_op(record, create=True)])
+    except TransactionConflict:
+        return  # another worker kept one first
+
+
+def with_access_token(tenant_id: str, source: TokenSource, call: Callable[[Any, str], T]) -> T:
+    """Run ``call(credentials, access token)``; if the provider refuses the token (401, or an ``expired``
+    failure), refresh it once (single flight) and call again. A refresh the provider refuses disconnects the
+    integration (a ``fatal`` ``ProviderError``)."""
+    credentials, record = access_token(tenant_id, source)
+    try:
+        return call(credentials, decrypt_field(tenant_id, record.access_token_encrypted))
+    except ProviderError as exc:
+        if exc.status != 401 and not exc.expired:
+            raise
+    fresh = _token(tenant_id, source, credentials, record)
+    return call(credentials, decrypt_field(tenant_id, fresh.access_token_encrypted))
 
 
 def google_access_token(tenant_id: str) -> tuple[GoogleCalendarCredentials, AccessTokenRecord]:
     """The tenant's Google Calendar credentials and a usable access token (``IntegrationNotConnected`` without a
     connected integration)."""
-    credentials = service.load_credentials(tenant_id, Provider.GOOGLE_CALENDAR)
+    credentials, record = access_token(tenant_id, GOOGLE)
     assert isinstance(credentials, GoogleCalendarCredentials)
-    return credentials, _token(tenant_id, credentials, None)
+    return credentials, record
 
 
 def with_google_token(tenant_id: str, call: Callable[[GoogleCalendarCredentials, str], T]) -> T:
-    """Run ``call(credentials, access token)``; if Google refuses the token (401), refresh it once (single flight)
-    and call again. A refresh Google refuses disconnects the integration (a ``fatal`` ``ProviderError``)."""
-    credentials, record = google_access_token(tenant_id)
-    try:
-        return call(credentials, decrypt_field(tenant_id, record.access_token_encrypted))
-    except ProviderError as exc:
-        if exc.status != 401:
-            raise
-    fresh = _token(tenant_id, credentials, record)
-    return call(credentials, decrypt_field(tenant_id, fresh.access_token_encrypted))
+    """``with_access_token`` for Google Calendar."""
+    return with_access_token(tenant_id, GOOGLE, call)

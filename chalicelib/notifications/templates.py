@@ -112,6 +112,11 @@ _CUSTOMER: dict[str, Texts] = {
         "en-US": ("Order shipped", "{{ customerName }}, your order #{{ orderNumber }} has shipped."),
         "es-ES": ("Pedido enviado", "{{ customerName }}, tu pedido #{{ orderNumber }} fue enviado."),
     },
+    "order.delivered": {
+        "pt-BR": ("Pedido entregue", "{{ customerName }}, seu pedido #{{ orderNumber }} foi entregue."),
+        "en-US": ("Order delivered", "{{ customerName }}, your order #{{ orderNumber }} was delivered."),
+        "es-ES": ("Pedido entregado", "{{ customerName }}, tu pedido #{{ orderNumber }} fue entregado."),
+    },
     "order.ready_for_pickup": {
         "pt-BR": (
             "Pronto para retirada",

@@ -23,6 +23,7 @@ __all__ = [
     "OrderListQuery",
     "OrderPaymentStatus",
     "OrderRecord",
+    "OrderShipment",
     "OrderTotals",
     "StockState",
     "TransitionRequest",
@@ -85,6 +86,24 @@ class OrderTotals(ApiModel):
     total: Money
 
 
+class OrderShipment(ApiModel):
+    """The label bought for the order (``POST /orders/{id}/shipments``) and where the carrier says it is."""
+
+    provider: str = Field(description="Who sold the label: melhorenvio")
+    carrier: str = Field(description="The carrier, e.g. Correios, Jadlog")
+    service: str = Field(description="The carrier's service, e.g. SEDEX")
+    price: Money
+    delivery_days: int | None = Field(default=None, description="Working days the carrier quoted")
+    quote_id: str
+    label_id: str = Field(description="The provider's id of the label")
+    label_url: str | None = Field(default=None, description="The label's PDF, to print")
+    tracking_code: str | None = Field(default=None, description="The carrier's tracking code, once posted")
+    status: str = Field(description="purchased, posted, delivered, undelivered, cancelled")
+    purchased_at: str
+    updated_at: str
+    delivered_at: str | None = None
+
+
 class Order(ApiModel):
     """An order and where it stands in its status flow."""
 
@@ -109,6 +128,7 @@ class Order(ApiModel):
     payment_id: str | None = Field(default=None, description="The payment that paid the order (GET /payments/{id})")
     paid_at: str | None = None
     amount_refunded: Money | None = None
+    shipment: OrderShipment | None = Field(default=None, description="The shipping label bought for the order")
     version: int = 1
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
@@ -39,6 +39,7 @@ from chalicelib.orders.models import (
     Order,
     OrderListQuery,
     OrderRecord,
+    OrderShipment,
     TransitionRequest,
     UpdateOrderRequest,
 )
@@ -51,10 +52,66 @@ from chalicelib.workflows.engine import EntitySpec, TransitionContext, Transitio
 from chalicelib.workflows.models import EntityType, HistoryEntry
 from chalicelib.workflows.service import system_actor, workflow_version
 
-__all__ = ["create_order", "get_order", "list_orders", "order_history", "transition_order", "update_order"]
+__all__ = [
+    "create_order",
+    "find_order",
+    "get_order",
+    "list_orders",
+    "order_history",
+    "readable_order",
+    "shipment_ops",
+    "transition_on_carrier",
+    "transition_order",
+    "update_order",
+]
 
 ENTITY_TYPE = EntityType.ORDER
 _STOCK = "stockState"  # none → reserved → released | consumed (OrderRecord.stock_state)
+
+
+def readable_order(principal: Principal, order_id: str) -> Order:
+    """The order, for another capability acting for ``principal`` (a consistent read; 404 when there is none, 403
+    when the caller's role may not see it)."""
+    order = _load(principal, order_id, consistent=True)
+    _may_read(principal, order)
+    return order.view()
+
+
+def find_order(tenant_id: str, order_id: str) -> Order | None:
+    """The order (a consistent read), for BTRIX's own jobs; None when there is none."""
+    order = store.get_order(tenant_id, order_id, consistent=True)
+    return None if order is None else order.view()
+
+
+def shipment_ops(actor: Principal, order: Order, shipment: OrderShipment) -> list[WriteOp]:
+    """Set ``shipment`` on the order (if it is still at the version read): the write, its audit and an
+    ``order.updated`` event with the shipment's status and tracking code."""
+    changes = {
+        "shipment": shipment.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "updatedAt": clock.now_iso(),
+    }
+    before = order.shipment.model_dump(mode="json", by_alias=True, exclude_none=True) if order.shipment else None
+    data = {
+        "shipmentStatus": shipment.status,
+        **({"trackingCode": shipment.tracking_code} if shipment.tracking_code else {}),
+    }
+    moved = VersionConflict(detail="the order changed while its shipment was recorded; retry")
+    return [
+        update_op(*store.order_key(order.tenant_id, order.id), changes, expected_version=order.version, conflict=moved),
+        audit_op(actor, "order.shipment_recorded", Kind.ORDER, order.id, before={"shipment": before}, after=changes),
+        event_put_op(new_event("order.updated", order.tenant_id, data, subject=order.id)),
+    ]
+
+
+def transition_on_carrier(tenant_id: str, order_id: str, trigger: Literal["shipped", "delivered"], note: str) -> bool:
+    """Make the move the order's flow declares for the carrier's ``trigger`` from where the order stands (a retail
+    order: → SHIPPED when posted, → DELIVERED when delivered); False when the flow declares none from there."""
+    for _ in range(_PAYMENT_ATTEMPTS):
+        try:
+            return engine.transition_on(tenant_id, ENTITY_TYPE, order_id, trigger, note) is not None
+        except VersionConflict:
+            continue
+    raise Conflict(detail=f"the order {order_id} kept changing while its shipment moved it; retry")
 
 
 def _stock_conflict() -> Conflict:

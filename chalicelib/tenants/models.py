@@ -13,6 +13,7 @@ from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.references import NotAReference
 from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
+from chalicelib.customers.models import Address
 
 __all__ = [
     "PLATFORM_TENANT_ID",
@@ -61,6 +62,7 @@ class TenantRecord(ApiModel):
     document_hash: str | None = None
     document_last4: str | None = None
     whatsapp_number: str | None = None
+    address: Address | None = None
     status: TenantStatus = "active"
     suspended_by: SuspendedBy | None = None
     plan_id: str
@@ -84,6 +86,7 @@ class Tenant(ApiModel):
     country: str
     document_masked: str | None = Field(default=None, description="Last digits of the CNPJ/tax id")
     whatsapp_number: str | None = None
+    address: Address | None = Field(default=None, description="Where the business ships from (shipping quotes)")
     status: TenantStatus
     suspended_by: SuspendedBy | None = Field(
         default=None, description="While suspended: the platform operator, or billing (a payment reactivates it)"
@@ -106,7 +109,7 @@ class Tenant(ApiModel):
 
 class UpdateTenantRequest(PatchRequest):
     """Changes to the tenant's settings; ``version`` is the one the client read (optimistic locking). Null clears
-    the document or the WhatsApp number."""
+    the document, the WhatsApp number or the address."""
 
     version: int = Field(ge=1)
     name: str | None = Field(default=None, min_length=2, max_length=120)
@@ -119,6 +122,9 @@ class UpdateTenantRequest(PatchRequest):
         default=None, description="CNPJ when the country is BR, else a tax id"
     )
     whatsapp_number: Annotated[E164Phone | None, Clearable()] = None
+    address: Annotated[Address | None, Clearable()] = Field(
+        default=None, description="Where the business ships from (its postal code is the origin of shipping quotes)"
+    )
 
 
 class ChangePlanRequest(ApiModel):

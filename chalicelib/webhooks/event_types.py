@@ -144,6 +144,8 @@ class OrderUpdatedData(EventData):
     assigned_to: str | None = None
     notes: str | None = None
     payment_status: Literal["unpaid", "paid", "partially_refunded", "refunded"] | None = None
+    shipment_status: str | None = Field(default=None, description="Its label's status at the carrier")
+    tracking_code: str | None = None
 
 
 class AppointmentBookedData(EventData):
@@ -170,13 +172,14 @@ class WorkflowUpdatedData(EventData):
 
 
 class StatusChangedData(EventData):
-    """An entity moved from one status to another (by a user, by a timer, or by a confirmed payment)."""
+    """An entity moved from one status to another (by a user, by a timer, by a confirmed payment, or by the carrier's
+    tracking of its shipping label)."""
 
     entity_type: EntityType
     from_: str = Field(alias="from")
     to: str
     actor_id: str = Field(description="The user who made the change, or 'system' for a timer or a payment")
-    trigger: Literal["user", "timer", "payment"]
+    trigger: Literal["user", "timer", "payment", "shipped", "delivered"]
     note: str | None = None
     version: int = Field(description="The entity's version after the change")
     at: str
@@ -511,7 +514,11 @@ _DOMAIN: tuple[EventTypeDef, ...] = (
     EventTypeDef("customer.updated", "A customer changed.", ChangedData),
     EventTypeDef("customer.deleted", "A customer was deleted.", NoData),
     EventTypeDef("order.created", "An order was placed.", OrderCreatedData),
-    EventTypeDef("order.updated", "An order was reassigned, or its notes or payment status changed.", OrderUpdatedData),
+    EventTypeDef(
+        "order.updated",
+        "An order was reassigned, or its notes, payment status or shipment changed.",
+        OrderUpdatedData,
+    ),
     EventTypeDef("payment.succeeded", "A customer paid an order through a payment link.", PaymentSucceededData),
     EventTypeDef(
         "payment.failed", "A payment of an order failed (declined, or not the order's amount).", PaymentFailedData

@@ -108,6 +108,12 @@ def _on_payment(source: str, target: str = "PAID") -> Json:
     return {"from": source, "to": target, "roles": list(_MANAGERS), "trigger": "payment"}
 
 
+def _on_carrier(source: str, target: str, trigger: str) -> Json:
+    """A move the carrier's tracking makes by itself (``shipped``: the package was posted; ``delivered``), which the
+    floor may also make by hand."""
+    return {"from": source, "to": target, "roles": list(_FLOOR), "trigger": trigger}
+
+
 _PAID = ("Pago", "Paid", "Pagado")
 
 
@@ -308,7 +314,8 @@ def appointment(entity_type: EntityType) -> WorkflowDefinition:
 
 def retail_order(entity_type: EntityType) -> WorkflowDefinition:
     """PENDING (payment link; reminder after 48 h) → PAID (by the payment itself) or CONFIRMED (by hand) → SHIPPED →
-    DELIVERED, or READY_FOR_PICKUP → COMPLETED; CANCELLED before shipping."""
+    DELIVERED (both also by the carrier's tracking of a label bought for the order), or READY_FOR_PICKUP →
+    COMPLETED; CANCELLED before shipping."""
     e = entity_type.value
     return _flow(
         entity_type,
@@ -336,17 +343,17 @@ def retail_order(entity_type: EntityType) -> WorkflowDefinition:
                 "DELIVERED",
                 ("Entregue", "Delivered", "Entregado"),
                 terminal=True,
-                on_enter=(_webhook(f"{e}.delivered"),),
+                on_enter=(_webhook(f"{e}.delivered"), _notify(f"{e}.delivered", "customer")),
             ),
             _status("COMPLETED", _COMPLETED, terminal=True, on_enter=(_webhook(f"{e}.completed"),)),
             _status("CANCELLED", _CANCELLED, terminal=True, on_enter=(_notify(f"{e}.cancelled", "customer"),)),
         ],
         [
+            _on_carrier("CONFIRMED", "SHIPPED", "shipped"),
+            _on_carrier("PAID", "SHIPPED", "shipped"),
+            _on_carrier("SHIPPED", "DELIVERED", "delivered"),
             *_moves(
                 ("PENDING", "CONFIRMED", _FLOOR),
-                ("CONFIRMED", "SHIPPED", _FLOOR),
-                ("PAID", "SHIPPED", _FLOOR),
-                ("SHIPPED", "DELIVERED", _FLOOR),
                 ("CONFIRMED", "READY_FOR_PICKUP", _FLOOR),
                 ("PAID", "READY_FOR_PICKUP", _FLOOR),
                 ("READY_FOR_PICKUP", "COMPLETED", _FLOOR),

@@ -23,6 +23,7 @@ __all__ = [
     "WORKFLOW_VERSION",
     "EntitySpec",
     "OnTransition",
+    "SystemTrigger",
     "TransitionContext",
     "TransitionEffects",
     "Trigger",
@@ -31,7 +32,10 @@ __all__ = [
     "spec_of",
 ]
 
-Trigger = Literal["user", "timer", "payment"]
+# What made a status change: a user, a timer, or BTRIX itself when something happened to the entity (``payment``:
+# paid through a payment link; ``shipped`` / ``delivered``: the carrier's tracking said so).
+SystemTrigger = Literal["payment", "shipped", "delivered"]
+Trigger = Literal["user", "timer", "payment", "shipped", "delivered"]
 # Attributes of the entity item the engine sets and owners must not change themselves.
 STATUS = "status"
 STATUS_CHANGED_AT = "statusChangedAt"

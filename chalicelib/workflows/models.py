@@ -184,9 +184,10 @@ class TransitionDef(ApiModel):
     from_: StatusName = Field(alias="from")
     to: StatusName
     roles: list[Role] = Field(min_length=1)
-    trigger: Literal["payment"] | None = Field(
+    trigger: Literal["payment", "shipped", "delivered"] | None = Field(
         default=None,
-        description="Made automatically when this happens to an entity in the from status (payment: it was paid)",
+        description="Made automatically when this happens to an entity in the from status (payment: it was paid; "
+        "shipped / delivered: the carrier's tracking says the package was posted / delivered)",
     )
 
 
@@ -296,7 +297,7 @@ class HistoryEntry(ApiModel):
     from_: str = Field(alias="from")
     to: str
     actor_id: str = Field(description="The user who made it, or 'system' for a timer or a payment")
-    trigger: Literal["user", "timer", "payment"]
+    trigger: Literal["user", "timer", "payment", "shipped", "delivered"]
     note: str | None = None
     version: int = Field(description="The entity's version after the change")
     at: str

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -40,6 +40,7 @@ from chalicelib.workflows.entities import (
     STATUS_CHANGED_AT,
     WORKFLOW_VERSION,
     EntitySpec,
+    SystemTrigger,
     TransitionContext,
     TransitionEffects,
     Trigger,
@@ -289,7 +290,7 @@ def transition(
 
 
 def transition_on(
-    tenant_id: str, entity_type: EntityType | str, entity_id: str, trigger: Literal["payment"], note: str | None
+    tenant_id: str, entity_type: EntityType | str, entity_id: str, trigger: SystemTrigger, note: str | None
 ) -> TransitionResult | None:
     """Make the transition the entity's flow declares for ``trigger`` from its current status, as the system
     actor; None when the flow declares none from there (the entity stays where it is). ``VersionConflict`` when the

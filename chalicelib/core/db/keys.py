@@ -58,6 +58,9 @@ workflow versions (immutable)                   table  PK=T#<t>#WORKFLOW#<entity
 tenant's status labels of one locale            table  PK=T#<t>#WORKFLOW#<entityType>  SK=LABELS#<locale>
 current workflows of a tenant                   GSI1   GSI1PK=T#<t>#WORKFLOWS         GSI1SK=<entityType>
 status history of an entity, oldest first       table  PK=<the entity's PK>            SK begins_with HISTORY#
+shipping quote of an order (TTL: its expiry)    table  PK=T#<t>#ORDER#<id>             SK=SHIPQUOTE#<quoteId>
+the label bought for an order (one)             table  PK=T#<t>#ORDER#<id>             SK=SHIPMENT
+labels still travelling (sparse), tracked       GSI1   GSI1PK=T#<t>#OPENSHIPMENTS      GSI1SK=<purchasedAt>#<orderId>
 workflow runtime of an entity (task token)      table  PK=<the entity's PK>            SK=WORKFLOW#RUNTIME
 reminder sent, once per timer (TTL 30 days)     table  PK=<the entity's PK>            SK=REMINDER#<token hash>
 audit log of a tenant, by time / by actor       GSI1   GSI1PK=T#<t>#AUDIT  GSI2PK=T#<t>#AUDIT#<actorId>
@@ -183,6 +186,7 @@ __all__ = [
     "PIPELINE_SK",
     "PORTAL_TOKEN_SK",
     "ROUTE_SK",
+    "SHIPMENT_SK",
     "STOCK_SK",
     "SUBSCRIPTION_SK",
     "UNIQUE_SK",
@@ -271,6 +275,7 @@ NOTIFICATION_PREFERENCES_SK = "NOTIFYPREFS"
 WHATSAPP_WINDOW_SK = "WAWINDOW"
 PORTAL_TOKEN_SK = "TOKEN"
 ACCESS_TOKEN_SK = "ACCESSTOKEN"
+SHIPMENT_SK = "SHIPMENT"
 _REF = "REF"
 _CONNECTED = "CONNECTED"
 WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
@@ -369,6 +374,7 @@ class Collection(StrEnum):
     PAYOUTS = "PAYOUTS"
     BILLING_TRANSACTIONS = "BILLINGTXS"
     BILLING_EVENTS = "BILLINGEVENTS"
+    OPEN_SHIPMENTS = "OPENSHIPMENTS"
 
 
 class RouteKind(StrEnum):
@@ -414,6 +420,7 @@ class Child(StrEnum):
     MONTH = "MONTH"
     CASH_FLOW = "CASHFLOW"
     LABELS = "LABELS"
+    SHIPPING_QUOTE = "SHIPQUOTE"
 
 
 class Facet(StrEnum):

@@ -9,21 +9,14 @@ after which the integration is disconnected rather than retried.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.resources import GOOGLE_OAUTH_APP, secret_name
 from chalicelib.core.secrets import get_secret
-from chalicelib.integrations.http import Failure, ProviderError, json_object, send
+from chalicelib.integrations.http import OAuthClient, TokenGrant, oauth_token_call
 from chalicelib.integrations.models import GoogleCalendarCredentials
-
-if TYPE_CHECKING:
-    import httpx
 
 __all__ = [
     "SCOPES",
@@ -38,23 +31,6 @@ __all__ = [
 
 SCOPES = ("https://www.googleapis.com/auth/calendar.events", "openid", "email")
 _WHAT = "Google OAuth"
-
-
-@dataclass(frozen=True)
-class OAuthClient:
-    """An OAuth client of Google Cloud: BTRIX's, or a tenant's own."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class TokenGrant:
-    """What the token endpoint answered: an access token until ``expires_at``, and a refresh token on a consent."""
-
-    access_token: str = field(repr=False)
-    expires_at: datetime
-    refresh_token: str | None = field(default=None, repr=False)
 
 
 def btrix_client() -> OAuthClient:
@@ -92,40 +68,7 @@ def consent_url(client: OAuthClient, redirect_uri: str, state: str, login_hint: 
 
 
 def _token_call(form: dict[str, str]) -> TokenGrant:
-    url = get_settings().google_oauth_token_url
-    answered: list[httpx.Response] = []
-
-    def post(http: httpx.Client) -> httpx.Response:
-        answered.append(http.post(url, data=form, headers={"Accept": "application/json"}))
-        return answered[-1]
-
-    try:
-        response = send(_WHAT, post)
-    except ProviderError as exc:
-        # 400 invalid_grant: the code or refresh token is dead (used, revoked, expired); 401 invalid_client: our
-        # client is wrong. Neither gets better by retrying.
-        if exc.status in (400, 401):
-            code = _error_code(answered[-1]) if answered else None
-            detail = f"Google refused the grant ({code or exc.status})"
-            raise ProviderError(detail, failure=Failure.FATAL, status=exc.status, code=code) from exc
-        raise
-    body = json_object(_WHAT, response)
-    token = body.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise ProviderError("Google OAuth answered without an access token", failure=Failure.REJECTED)
-    lifetime = body.get("expires_in")
-    seconds = int(lifetime) if isinstance(lifetime, int) and lifetime > 0 else 3600
-    refresh = body.get("refresh_token")
-    return TokenGrant(token, clock.now() + timedelta(seconds=seconds), refresh if isinstance(refresh, str) else None)
-
-
-def _error_code(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    code = body.get("error") if isinstance(body, dict) else None
-    return code if isinstance(code, str) else None
+    return oauth_token_call(_WHAT, get_settings().google_oauth_token_url, form)
 
 
 def exchange_code(client: OAuthClient, code: str, redirect_uri: str) -> TokenGrant:

@@ -1,0 +1,1 @@
+"""MelhorEnvio (shipping quotes, labels and tracking)."""

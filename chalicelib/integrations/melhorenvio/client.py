@@ -1,0 +1,398 @@
+"""MelhorEnvio API v2 (``/api/v2/me``): quotes, the label purchase (cart → checkout → generate → print), tracking,
+the OAuth token refresh and the "who am I".
+
+Wire facts (docs.melhorenvio.com.br; those not confirmed there are marked): every call sends ``Accept:
+application/json`` and a ``User-Agent`` naming the app and a contact email (MelhorEnvio refuses calls without
+one); the base URL is ``https://melhorenvio.com.br`` or, for a sandbox account, ``https://sandbox.melhorenvio.com.br``.
+Tokens come from ``POST /oauth/token`` (authorization code or refresh token; the access token lives 30 days, the
+refresh token 45 and is replaced by every refresh). A quote is ``POST /shipment/calculate`` → one entry per service,
+with ``price`` and ``delivery_time`` (working days) or an ``error`` when the service cannot carry the package. A
+label is inserted in the cart (``POST /cart``, one shipment per request; answers its ``id``), bought (``POST
+/shipment/checkout {orders}``, paid from the account's balance), generated (``POST /shipment/generate``) and printed
+(``POST /shipment/print`` → ``{url}``); ``POST /shipment/tracking {orders}`` answers each one's ``status``
+(``pending``, ``released``, ``posted``, ``delivered``, ``canceled``, ``undelivered``) and carrier ``tracking``
+code. Validation errors are 422 ``{"message": "The given data was invalid.", "errors": {field: [messages]}}``;
+throttling (250 requests a minute per account) is 429.
+
+Errors are ``ProviderError``: a 401 is ``expired`` (the caller refreshes the token once, single flight), 429 and 5xx
+``retryable`` (after this client's own short backoff on 429 honouring ``Retry-After``), 422 and other 4xx
+``rejected`` with the fields MelhorEnvio named.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.config import get_settings
+from chalicelib.integrations.http import (
+    Failure,
+    OAuthClient,
+    ProviderError,
+    TokenGrant,
+    check_provider_url,
+    oauth_token_call,
+    send,
+)
+from chalicelib.integrations.models import MelhorEnvioCredentials
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "CartAddress",
+    "Package",
+    "ServiceQuote",
+    "Tracking",
+    "add_to_cart",
+    "base_url",
+    "calculate",
+    "checkout",
+    "exchange_code",
+    "generate",
+    "print_labels",
+    "refresh_access_token",
+    "track",
+    "whoami",
+]
+
+_WHAT = "MelhorEnvio"
+# 250 requests a minute per account: a 429 says "in a moment". Waiting here a little (Retry-After, capped) keeps a
+# person's quote working through a short burst; beyond that the caller's queue backs off.
+_MAX_429_RETRIES = 2
+_MAX_WAIT_S = 2.0
+_ACCESS_LIFETIME_S = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Package:
+    """One product line as MelhorEnvio quotes it: centimetres, kilograms, the declared (insured) unit value."""
+
+    id: str
+    width_cm: int
+    height_cm: int
+    length_cm: int
+    weight_kg: Decimal
+    unit_value: Decimal
+    quantity: int
+
+    def body(self) -> dict[str, Any]:
+        """The ``products[]`` entry of a quote."""
+        return {
+            "id": self.id,
+            "width": self.width_cm,
+            "height": self.height_cm,
+            "length": self.length_cm,
+            "weight": float(self.weight_kg),
+            "insurance_value": float(self.unit_value),
+            "quantity": self.quantity,
+        }
+
+
+@dataclass(frozen=True)
+class ServiceQuote:
+    """One service's answer to a quote: its price and days, or why it cannot carry the package."""
+
+    service_id: int
+    name: str
+    company: str
+    price: Decimal | None
+    delivery_days: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class CartAddress:
+    """A sender or recipient of a label (``from`` / ``to`` of ``POST /cart``)."""
+
+    name: str
+    postal_code: str
+    address: str
+    city: str
+    number: str | None = None
+    complement: str | None = None
+    district: str | None = None
+    state_abbr: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    document: str | None = None
+    company_document: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The address object, without empty fields."""
+        fields = {
+            "name": self.name,
+            "postal_code": self.postal_code,
+            "address": self.address,
+            "city": self.city,
+            "number": self.number,
+            "complement": self.complement,
+            "district": self.district,
+            "state_abbr": self.state_abbr,
+            "phone": self.phone,
+            "email": self.email,
+            "document": self.document,
+            "company_document": self.company_document,
+            "country_id": "BR",
+        }
+        return {name: value for name, value in fields.items() if value}
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Where a label stands: MelhorEnvio's status and the carrier's tracking code once posted."""
+
+    order_id: str
+    status: str
+    tracking_code: str | None
+
+
+def base_url(credentials: MelhorEnvioCredentials) -> str:
+    """The API's base URL for the account: the sandbox one for a sandbox account."""
+    settings = get_settings()
+    return (settings.melhorenvio_sandbox_url if credentials.sandbox else settings.melhorenvio_api_url).rstrip("/")
+
+
+def _user_agent(credentials: MelhorEnvioCredentials) -> str:
+    return f"BTRIX ({credentials.email})"
+
+
+def _errors(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    errors = body.get("errors")
+    if isinstance(errors, dict) and errors:
+        named = (
+            f"{field}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+            for field, msgs in errors.items()
+        )
+        return "; ".join(named)[:400]
+    message = body.get("message") or body.get("error")
+    return str(message)[:400] if message else ""
+
+
+def _retry_after(response: httpx.Response | None, attempt: int) -> float:
+    header = response.headers.get("retry-after") if response is not None else None
+    try:
+        wanted = float(header) if header else 0.5 * 2**attempt
+    except ValueError:
+        wanted = 0.5 * 2**attempt
+    return min(max(wanted, 0.0), _MAX_WAIT_S)
+
+
+def _call(credentials: MelhorEnvioCredentials, token: str, method: str, path: str, body: Any = None) -> Any:
+    url = check_provider_url(f"{base_url(credentials)}/api/v2/me{path}")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        "User-Agent": _user_agent(credentials),
+    }
+    answered: list[httpx.Response] = []
+
+    def run(http: httpx.Client) -> httpx.Response:
+        answered.append(http.request(method, url, json=body, headers=headers))
+        return answered[-1]
+
+    for attempt in range(_MAX_429_RETRIES + 1):
+        answered.clear()
+        try:
+            response = send(_WHAT, run)
+        except ProviderError as exc:
+            last = answered[-1] if answered else None
+            if exc.status == 429 and attempt < _MAX_429_RETRIES:
+                time.sleep(_retry_after(last, attempt))
+                continue
+            if exc.status == 401:
+                raise ProviderError(f"{_WHAT} refused the access token", failure=Failure.EXPIRED, status=401) from exc
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (403, 429):
+                named = _errors(last) if last is not None else ""
+                detail = f"{_WHAT} refused the request ({exc.status}{': ' + named if named else ''})"
+                raise ProviderError(detail, failure=Failure.REJECTED, status=exc.status) from exc
+            raise
+        try:
+            return response.json() if response.content else None
+        except ValueError as exc:
+            raise ProviderError(f"{_WHAT} did not answer with JSON", failure=Failure.REJECTED) from exc
+    raise ProviderError(f"{_WHAT} kept answering 429", failure=Failure.RETRYABLE, status=429)  # pragma: no cover
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def calculate(
+    credentials: MelhorEnvioCredentials,
+    token: str,
+    from_postal_code: str,
+    to_postal_code: str,
+    packages: Sequence[Package],
+) -> list[ServiceQuote]:
+    """Every service's price and days for ``packages`` between two CEPs (``POST /shipment/calculate``)."""
+    body = {
+        "from": {"postal_code": from_postal_code},
+        "to": {"postal_code": to_postal_code},
+        "products": [package.body() for package in packages],
+    }
+    answer = _call(credentials, token, "POST", "/shipment/calculate", body)
+    if not isinstance(answer, list):
+        raise ProviderError(f"{_WHAT} answered a quote that is not a list", failure=Failure.REJECTED)
+    quotes = []
+    for entry in answer:
+        if not isinstance(entry, dict) or "id" not in entry:
+            continue
+        company = entry.get("company") if isinstance(entry.get("company"), dict) else {}
+        days = entry.get("delivery_time")
+        error = entry.get("error")
+        price = _decimal(entry.get("custom_price") or entry.get("price"))
+        quotes.append(
+            ServiceQuote(
+                service_id=int(entry["id"]),
+                name=str(entry.get("name") or entry["id"]),
+                company=str((company or {}).get("name") or ""),
+                price=None if error else price,
+                delivery_days=int(days) if isinstance(days, int) and not error else None,
+                error=str(error) if error else (None if price is not None else "no price"),
+            )
+        )
+    return quotes
+
+
+def add_to_cart(
+    credentials: MelhorEnvioCredentials,
+    token: str,
+    *,
+    service_id: int,
+    sender: CartAddress,
+    recipient: CartAddress,
+    products: Sequence[Mapping[str, Any]],
+    volumes: Sequence[Mapping[str, Any]],
+    insurance_value: Decimal,
+    tag: str,
+) -> str:
+    """Put one label in the account's cart (``POST /cart``); answers its id. ``tag`` (our order) shows in
+    MelhorEnvio's panel. A non-commercial shipment (content declaration): no invoice key is sent."""
+    body = {
+        "service": service_id,
+        "from": sender.body(),
+        "to": recipient.body(),
+        "products": list(products),
+        "volumes": list(volumes),
+        "options": {
+            "insurance_value": float(insurance_value),
+            "receipt": False,
+            "own_hand": False,
+            "reverse": False,
+            "non_commercial": True,
+            "tags": [{"tag": tag}],
+        },
+    }
+    answer = _call(credentials, token, "POST", "/cart", body)
+    if not isinstance(answer, dict) or not answer.get("id"):
+        raise ProviderError(f"{_WHAT} answered a cart insert without an id", failure=Failure.REJECTED)
+    return str(answer["id"])
+
+
+def checkout(credentials: MelhorEnvioCredentials, token: str, order_ids: Sequence[str]) -> None:
+    """Buy the labels in the cart (``POST /shipment/checkout``; paid from the account's balance)."""
+    _call(credentials, token, "POST", "/shipment/checkout", {"orders": list(order_ids)})
+
+
+def generate(credentials: MelhorEnvioCredentials, token: str, order_ids: Sequence[str]) -> None:
+    """Generate the bought labels (``POST /shipment/generate``)."""
+    _call(credentials, token, "POST", "/shipment/generate", {"orders": list(order_ids)})
+
+
+def print_labels(credentials: MelhorEnvioCredentials, token: str, order_ids: Sequence[str]) -> str:
+    """The URL of the labels' PDF (``POST /shipment/print`` → ``{url}``)."""
+    answer = _call(credentials, token, "POST", "/shipment/print", {"mode": "private", "orders": list(order_ids)})
+    url = answer.get("url") if isinstance(answer, dict) else None
+    if not isinstance(url, str) or not url:
+        raise ProviderError(f"{_WHAT} answered a print without a url", failure=Failure.REJECTED)
+    return url
+
+
+def track(credentials: MelhorEnvioCredentials, token: str, order_ids: Sequence[str]) -> list[Tracking]:
+    """Where each label stands (``POST /shipment/tracking`` → ``{<id>: {status, tracking, …}}``)."""
+    answer = _call(credentials, token, "POST", "/shipment/tracking", {"orders": list(order_ids)})
+    if not isinstance(answer, dict):
+        raise ProviderError(f"{_WHAT} answered tracking that is not an object", failure=Failure.REJECTED)
+    found = []
+    for order_id, entry in answer.items():
+        if isinstance(entry, dict) and entry.get("status"):
+            code = entry.get("tracking")
+            found.append(Tracking(str(order_id), str(entry["status"]), str(code) if code else None))
+    return found
+
+
+def _client(credentials: MelhorEnvioCredentials) -> OAuthClient:
+    return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
+
+
+def _token_url(credentials: MelhorEnvioCredentials) -> str:
+    return check_provider_url(f"{base_url(credentials)}/oauth/token")
+
+
+def refresh_access_token(credentials: MelhorEnvioCredentials, refresh_token: str) -> TokenGrant:
+    """A new access token and a new refresh token (the old one is then dead): ``grant_type=refresh_token``."""
+    client = _client(credentials)
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "refresh_token": refresh_token,
+    }
+    headers = {"User-Agent": _user_agent(credentials)}
+    return oauth_token_call(
+        f"{_WHAT} OAuth", _token_url(credentials), form, default_lifetime_s=_ACCESS_LIFETIME_S, headers=headers
+    )
+
+
+def exchange_code(credentials: MelhorEnvioCredentials, code: str, redirect_uri: str) -> TokenGrant:
+    """Trade an authorization code for tokens (``grant_type=authorization_code``)."""
+    client = _client(credentials)
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "redirect_uri": redirect_uri,
+        "code": code,
+    }
+    headers = {"User-Agent": _user_agent(credentials)}
+    return oauth_token_call(
+        f"{_WHAT} OAuth", _token_url(credentials), form, default_lifetime_s=_ACCESS_LIFETIME_S, headers=headers
+    )
+
+
+def account(credentials: MelhorEnvioCredentials, token: str) -> str:
+    """Who the token belongs to (``GET /api/v2/me`` → the account's email, else its name)."""
+    answer = _call(credentials, token, "GET", "")
+    if not isinstance(answer, dict):
+        raise ProviderError(f"{_WHAT} answered /me without an object", failure=Failure.REJECTED)
+    name = " ".join(str(answer.get(part) or "") for part in ("firstname", "lastname")).strip()
+    return str(answer.get("email") or name or answer.get("id") or "?")
+
+
+def whoami(credentials: MelhorEnvioCredentials) -> str:
+    """The account of the stored access token (without one, a refresh; a rotated refresh token is not kept here,
+    so the connection test uses the access token whenever there is one)."""
+    if credentials.access_token is not None:
+        try:
+            return account(credentials, credentials.access_token.get_secret_value())
+        except ProviderError as exc:
+            if not exc.expired:
+                raise
+    raise ProviderError(
+        f"{_WHAT}: the stored access token is missing or expired; shipping calls refresh it", failure=Failure.EXPIRED
+    )

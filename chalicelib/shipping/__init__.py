@@ -1,0 +1,1 @@
+"""Shipping: carrier quotes for an order, the label bought with one, and its tracking moving the order."""

@@ -1,0 +1,495 @@
+"""Shipping use cases: quote an order with every connected carrier, buy the label of a quote, and track labels on a
+schedule, moving their orders through the workflow engine.
+
+Quotes (``POST /orders/{id}/shipping-quotes``): the origin is the tenant's address, the destination the order's
+customer's, the package the order's product lines (each product's catalog weight and box; services are not
+shipped). Each service a carrier can sell is kept as a quote with an id, valid ``shipping_quote_ttl_s``.
+
+A label (``POST /orders/{id}/shipments {quoteId}``) is bought in four provider calls (MelhorEnvio: cart → checkout
+→ generate → print). The order's one label item records each step as it is done, under a lease, so a retry after a
+crash or an outage resumes where it stopped instead of buying twice; a second purchase for the order is a 409. The
+label's id, PDF URL and status go on the order (``shipment``), and the label joins the tenant's open list.
+
+Tracking (every 30 minutes, one ``shipping.track`` job per connected tenant on the integrations queue): the open
+labels are asked where they stand; ``posted`` moves the order by its flow's ``shipped`` trigger (a retail order:
+PAID/CONFIRMED → SHIPPED, the customer told), ``delivered`` by its ``delivered`` trigger (→ DELIVERED, the customer
+told); a delivered or cancelled label leaves the open list.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from chalicelib.access.permissions import Permission
+from chalicelib.access.principal import Principal, require
+from chalicelib.catalog.service import load_products
+from chalicelib.core import clock, idempotency
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput
+from chalicelib.core.ids import new_id
+from chalicelib.core.money import Money
+from chalicelib.core.observability import logger
+from chalicelib.customers.models import Address
+from chalicelib.customers.service import find_customer
+from chalicelib.integrations import jobs, probes
+from chalicelib.integrations.http import ProviderError, app_error
+from chalicelib.integrations.models import Provider
+from chalicelib.integrations.service import (
+    IntegrationNotConnected,
+    connected_tenants,
+    find_credentials,
+    record_sync,
+    system_actor,
+)
+from chalicelib.orders.models import Order, OrderShipment
+from chalicelib.orders.service import find_order, readable_order, shipment_ops, transition_on_carrier
+from chalicelib.shipping import carriers, store
+from chalicelib.shipping.models import (
+    CarrierFailure,
+    CreateShipmentRequest,
+    LabelRecord,
+    ShippingQuote,
+    ShippingQuoteList,
+    UnavailableService,
+)
+from chalicelib.tenants.service import load_tenant
+
+__all__ = ["TRACK_TASK", "buy_label", "queue_tracking", "quote_order", "track_labels"]
+
+TRACK_TASK = "shipping.track"
+_TRACK_SLOT_S = 30 * 60
+_MAX_QUOTES = 20
+_LEASE_S = 120
+_TRACK_PAGE = 50
+_CEP = re.compile(r"^[0-9]{8}$")
+_FINAL = {"delivered", "canceled", "cancelled", "expired"}
+
+
+# --- quotes ---------------------------------------------------------------------------------------------------------
+
+
+def _cep(address: Address | None, field: str, whose: str) -> str:
+    postal = "".join(ch for ch in (address.postal_code or "") if ch.isdigit()) if address else ""
+    if not _CEP.match(postal):
+        detail = f"{whose} has no Brazilian postal code (CEP, 8 digits)"
+        raise InvalidInput(detail=detail, errors=(FieldError(field, detail, "missing-postal-code"),))
+    return postal
+
+
+def _packages(order: Order) -> tuple[list[carriers.Package], int]:
+    products = load_products(order.tenant_id, [line.product_id for line in order.items], field="order.items")
+    packages, grams, missing = [], 0, []
+    for i, (line, product) in enumerate(zip(order.items, products, strict=True)):
+        if product.kind != "product":
+            continue  # a service travels with nobody
+        if product.weight_grams is None or product.dimensions is None:
+            missing.append(
+                FieldError(
+                    f"order.items[{i}].productId",
+                    f"{product.name} has no weight or dimensions: set weightGrams and dimensions in the catalog",
+                    "missing-dimensions",
+                )
+            )
+            continue
+        box = product.dimensions
+        packages.append(
+            carriers.Package(
+                id=product.id,
+                width_cm=box.width_cm,
+                height_cm=box.height_cm,
+                length_cm=box.length_cm,
+                weight_kg=Decimal(product.weight_grams) / 1000,
+                unit_value=line.unit_price.amount,
+                quantity=line.quantity,
+            )
+        )
+        grams += product.weight_grams * line.quantity
+    if missing:
+        raise InvalidInput(detail=f"{len(missing)} product(s) cannot be quoted", errors=tuple(missing))
+    if not packages:
+        detail = "the order has no products to ship (only services)"
+        raise InvalidInput(detail=detail, errors=(FieldError("order.items", detail, "nothing-to-ship"),))
+    return packages, grams
+
+
+def quote_order(principal: Principal, order_id: str) -> ShippingQuoteList:
+    """Every connected carrier's quotes for the order's package, stored (each with an id, valid a while)."""
+    require(principal, Permission.ORDERS_WRITE)
+    order = readable_order(principal, order_id)
+    tenant_id = principal.tenant_id
+    origin = _cep(load_tenant(tenant_id).address, "tenant.address.postalCode", "the business's address")
+    customer = find_customer(tenant_id, order.customer_id) if order.customer_id else None
+    if customer is None:
+        detail = "the order has no customer to ship to"
+        raise InvalidInput(detail=detail, errors=(FieldError("order.customerId", detail, "missing-customer"),))
+    destination = _cep(customer.address, "customer.address.postalCode", "the customer's address")
+    packages, grams = _packages(order)
+    providers = [p for p in carriers.SHIPPING_PROVIDERS if find_credentials(tenant_id, p) is not None]
+    if not providers:
+        raise Conflict(detail="no shipping integration is connected (PUT /integrations/melhorenvio)", code="no-carrier")
+    moment = clock.now()
+    valid_until = moment + timedelta(seconds=_ttl())
+    quotes: list[ShippingQuote] = []
+    unavailable: list[UnavailableService] = []
+    failures: list[CarrierFailure] = []
+    errors: list[ProviderError] = []
+    for provider in providers:
+        try:
+            answered = carriers.quote(tenant_id, origin, destination, packages)
+        except IntegrationNotConnected:
+            continue  # disconnected just now (its refresh token refused)
+        except ProviderError as exc:
+            record_sync(tenant_id, provider, "quote", ok=False, error=exc.detail)
+            failures.append(CarrierFailure(provider=provider.value, detail=exc.detail))
+            errors.append(exc)
+            continue
+        for service in answered:
+            if service.price is None:
+                reason = service.error or "unavailable"
+                unavailable.append(
+                    UnavailableService(
+                        provider=provider.value, carrier=service.company, service=service.name, reason=reason
+                    )
+                )
+                continue
+            quotes.append(
+                ShippingQuote(
+                    id=new_id(moment),
+                    order_id=order.id,
+                    provider=provider.value,
+                    carrier=service.company,
+                    service=service.name,
+                    service_id=str(service.service_id),
+                    price=Money(amount=service.price, currency="BRL"),
+                    delivery_days=service.delivery_days,
+                    created_at=clock.isoformat(moment),
+                    valid_until=clock.isoformat(valid_until),
+                )
+            )
+    if not quotes and errors and len(errors) == len(providers):
+        # Every carrier failed: the request fails as the most hopeful of their failures (503 when a retry may work).
+        raise app_error(min(errors, key=lambda exc: not exc.retryable))
+    quotes = sorted(quotes, key=lambda q: (q.price.amount, q.delivery_days or 0))[:_MAX_QUOTES]
+    if quotes:
+        epoch = clock.to_epoch(valid_until)
+        Table().transact([store.quote_op(tenant_id, quote, epoch) for quote in quotes])
+    return ShippingQuoteList(
+        items=quotes,
+        unavailable=unavailable,
+        failures=failures,
+        origin_postal_code=origin,
+        destination_postal_code=destination,
+        weight_grams=grams,
+    )
+
+
+def _ttl() -> int:
+    from chalicelib.core.config import get_settings
+
+    return get_settings().shipping_quote_ttl_s
+
+
+# --- label purchase -------------------------------------------------------------------------------------------------
+
+
+def _bad_quote(detail: str) -> InvalidInput:
+    return InvalidInput(detail=detail, errors=(FieldError("body.quoteId", detail, "invalid-quote"),))
+
+
+def _label_exists(order: Order) -> Conflict:
+    shipment = order.shipment
+    label = f" ({shipment.carrier} {shipment.service}, label {shipment.label_id})" if shipment else ""
+    return Conflict(detail=f"the order already has a shipping label{label}", code="label-exists")
+
+
+def buy_label(principal: Principal, order_id: str, body: CreateShipmentRequest, idempotency_key: str | None) -> Order:
+    """Buy the label of one of the order's quotes and keep it on the order (once per order)."""
+    require(principal, Permission.ORDERS_WRITE)
+    return idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        "shipments.create",
+        body,
+        Order,
+        lambda seal: _buy(principal, order_id, body.quote_id, seal),
+    )
+
+
+def _claim(principal: Principal, order: Order, quote: ShippingQuote) -> LabelRecord:
+    """The order's label item, leased to this request: a new one, or one a crashed request left unfinished."""
+    now = clock.now()
+    lease, until = new_id(now), clock.to_epoch(now) + _LEASE_S
+    record = LabelRecord(
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        provider=quote.provider,
+        quote_id=quote.id,
+        state="claimed",
+        lease_id=lease,
+        lease_until=until,
+        claimed_at=clock.isoformat(now),
+        updated_at=clock.isoformat(now),
+    )
+    try:
+        Table().transact([store.claim_label_op(record)])
+    except TransactionConflict:
+        pass
+    else:
+        return record
+    existing = store.get_label(order.tenant_id, order.id)
+    if existing is None:
+        raise Conflict(detail="the order's label changed meanwhile; retry", code="label-busy")
+    if existing.state == "done":
+        raise _label_exists(order)
+    if existing.quote_id != quote.id:
+        detail = f"a purchase with quote {existing.quote_id} is unfinished: retry it with that quoteId"
+        raise Conflict(detail=detail, code="label-unfinished", errors=(FieldError("body.quoteId", detail, "other"),))
+    try:
+        Table().transact([store.take_lease_op(order.tenant_id, order.id, lease, until, clock.to_epoch(now))])
+    except TransactionConflict as exc:
+        raise Conflict(
+            detail="a label purchase for this order is in progress; retry shortly", code="label-busy"
+        ) from exc
+    return existing.model_copy(update={"lease_id": lease, "lease_until": until})
+
+
+def _step(record: LabelRecord, **changes: str) -> LabelRecord:
+    now = clock.now_iso()
+    fields = {**changes, "updatedAt": now}
+    Table().transact([store.label_change_op(record.tenant_id, record.order_id, set_=fields, lease_id=record.lease_id)])
+    snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(): value for name, value in changes.items()}
+    return record.model_copy(update={**snake, "updated_at": now})
+
+
+def _release(record: LabelRecord) -> None:
+    op = store.label_change_op(
+        record.tenant_id, record.order_id, remove=("leaseId", "leaseUntil"), lease_id=record.lease_id
+    )
+    try:
+        Table().transact([op])
+    except TransactionConflict:
+        logger.info("label lease gone on release", extra={"orderId": record.order_id})
+
+
+def _parties(order: Order) -> tuple[carriers.CartAddress, carriers.CartAddress]:
+    tenant = load_tenant(order.tenant_id)
+    customer = find_customer(order.tenant_id, order.customer_id) if order.customer_id else None
+    sender_address, recipient_address = tenant.address, customer.address if customer else None
+    if sender_address is None or customer is None or recipient_address is None:
+        raise _bad_quote("the order's addresses changed since the quote: ask for new quotes")
+    # Unconfirmed: MelhorEnvio asks for the sender's CNPJ/CPF and the recipient's CPF on a label; BTRIX keeps both
+    # only encrypted, and the fake does not require them. Sent when a later change decrypts them for this call.
+    sender = carriers.CartAddress(
+        name=tenant.name,
+        postal_code=_cep(sender_address, "tenant.address.postalCode", "the business's address"),
+        address=sender_address.street,
+        number=sender_address.number,
+        complement=sender_address.complement,
+        district=sender_address.district,
+        city=sender_address.city,
+        state_abbr=sender_address.state,
+        phone=tenant.whatsapp_number,
+    )
+    recipient = carriers.CartAddress(
+        name=customer.name,
+        postal_code=_cep(recipient_address, "customer.address.postalCode", "the customer's address"),
+        address=recipient_address.street,
+        number=recipient_address.number,
+        complement=recipient_address.complement,
+        district=recipient_address.district,
+        city=recipient_address.city,
+        state_abbr=recipient_address.state,
+        phone=customer.phone,
+        email=customer.email,
+    )
+    return sender, recipient
+
+
+def _cart(order: Order, quote: ShippingQuote) -> str:
+    packages, _ = _packages(order)
+    sender, recipient = _parties(order)
+    names = {line.product_id: line.name for line in order.items}
+    products = [
+        {"name": names.get(p.id, p.id), "quantity": p.quantity, "unitary_value": float(p.unit_value)} for p in packages
+    ]
+    volumes = [
+        {
+            "height": max(p.height_cm for p in packages),
+            "width": max(p.width_cm for p in packages),
+            "length": sum(p.length_cm * p.quantity for p in packages),
+            "weight": float(sum((p.weight_kg * p.quantity for p in packages), Decimal(0))),
+        }
+    ]
+    insured = sum((p.unit_value * p.quantity for p in packages), Decimal(0))
+    return carriers.add_to_cart(
+        order.tenant_id,
+        service_id=int(quote.service_id),
+        sender=sender,
+        recipient=recipient,
+        products=products,
+        volumes=volumes,
+        insurance_value=insured,
+        tag=f"BTRIX #{order.number}",
+    )
+
+
+def _purchase(order: Order, quote: ShippingQuote, record: LabelRecord) -> LabelRecord:
+    """Run the provider steps the label item has not recorded yet."""
+    tenant_id = order.tenant_id
+    if record.label_id is None:
+        record = _step(record, labelId=_cart(order, quote), state="carted")
+    label_id = record.label_id
+    assert label_id is not None
+    if record.state == "carted":
+        try:
+            carriers.checkout(tenant_id, label_id)
+        except ProviderError as exc:
+            # A checkout whose answer was lost: the provider says it was paid already. Ask where it stands.
+            if exc.retryable or exc.fatal:
+                raise
+            status = next((t.status for t in carriers.track(tenant_id, [label_id])), "pending")
+            if status == "pending":
+                raise
+        record = _step(record, state="bought")
+    carriers.generate(tenant_id, label_id)
+    return _step(record, labelUrl=carriers.print_label(tenant_id, label_id), state="printed")
+
+
+def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.Seal) -> Order:
+    order = readable_order(principal, order_id)
+    if order.shipment is not None:
+        raise _label_exists(order)
+    quote = store.get_quote(principal.tenant_id, order_id, quote_id)
+    if quote is None:
+        raise _bad_quote(f"no quote {quote_id} of this order")
+    if quote.valid_until <= clock.now_iso():
+        raise _bad_quote("the quote expired: ask for new quotes")
+    provider = Provider(quote.provider)
+    record = _claim(principal, order, quote)
+    started = clock.now()
+    try:
+        record = _purchase(order, quote, record)
+    except ProviderError as exc:
+        _release(record)
+        record_sync(principal.tenant_id, provider, "buy_label", ok=False, error=exc.detail)
+        raise app_error(exc) from exc
+    except AppError:
+        _release(record)
+        raise
+    assert record.label_id is not None
+    now = clock.now_iso()
+    shipment = OrderShipment(
+        provider=quote.provider,
+        carrier=quote.carrier,
+        service=quote.service,
+        price=quote.price,
+        delivery_days=quote.delivery_days,
+        quote_id=quote.id,
+        label_id=record.label_id,
+        label_url=record.label_url,
+        status="purchased",
+        purchased_at=now,
+        updated_at=now,
+    )
+    after = order.model_copy(update={"shipment": shipment, "updated_at": now, "version": order.version + 1})
+    finish = store.label_change_op(
+        principal.tenant_id,
+        order_id,
+        set_={"state": "done", "open": True, "updatedAt": now, **store.open_keys(principal.tenant_id, now, order_id)},
+        remove=("leaseId", "leaseUntil"),
+        lease_id=record.lease_id,
+    )
+    try:
+        Table().transact([*shipment_ops(principal, order, shipment), finish, *seal(after)])
+    except VersionConflict:
+        # The order moved meanwhile (a status change): the label is bought, so record it on the order as it is now.
+        current = readable_order(principal, order_id)
+        after = current.model_copy(update={"shipment": shipment, "updated_at": now, "version": current.version + 1})
+        Table().transact([*shipment_ops(principal, current, shipment), finish, *seal(after)])
+    elapsed = int((clock.now() - started).total_seconds() * 1000)
+    detail = f"label {record.label_id} for order #{order.number}: cart, checkout, generate, print"
+    record_sync(principal.tenant_id, provider, "buy_label", ok=True, detail=detail, duration_ms=elapsed)
+    return after
+
+
+# --- tracking -------------------------------------------------------------------------------------------------------
+
+
+def queue_tracking() -> int:
+    """The 30-minute schedule: one ``shipping.track`` task per tenant with a connected shipping provider (once per
+    slot); how many were queued."""
+    epoch = clock.to_epoch(clock.now())
+    slot = epoch - epoch % _TRACK_SLOT_S
+    queued = 0
+    for provider in carriers.SHIPPING_PROVIDERS:
+        for tenant_id in connected_tenants(provider):
+            jobs.enqueue_task(TRACK_TASK, tenant_id, {}, key=f"track-{slot}")
+            queued += 1
+    return queued
+
+
+def _shipment_status(carrier_status: str) -> str:
+    return {"canceled": "cancelled", "expired": "cancelled", "posted": "posted", "delivered": "delivered"}.get(
+        carrier_status, carrier_status
+    )
+
+
+def _apply_tracking(tenant_id: str, label: LabelRecord, status: str, code: str | None) -> bool:
+    """Record a label's new status on the order and the label item; move the order. True when something changed."""
+    order = find_order(tenant_id, label.order_id)
+    if order is None or order.shipment is None:
+        return False
+    final = status in _FINAL
+    if status == label.carrier_status and code == label.tracking_code and not final:
+        return False
+    now = clock.now_iso()
+    shipment = order.shipment.model_copy(
+        update={
+            "status": _shipment_status(status),
+            "tracking_code": code or order.shipment.tracking_code,
+            "updated_at": now,
+            "delivered_at": now if status == "delivered" else order.shipment.delivered_at,
+        }
+    )
+    changes: dict[str, object] = {"carrierStatus": status, "updatedAt": now, **({"trackingCode": code} if code else {})}
+    label_op = store.label_change_op(
+        tenant_id, label.order_id, set_=changes, remove=("GSI1PK", "GSI1SK") if final else ()
+    )
+    Table().transact([*shipment_ops(system_actor(tenant_id), order, shipment), label_op])
+    if status in ("posted", "delivered"):
+        transition_on_carrier(tenant_id, order.id, "shipped", f"posted: {code or label.label_id}")
+    if status == "delivered":
+        transition_on_carrier(tenant_id, order.id, "delivered", f"delivered: {code or label.label_id}")
+    return True
+
+
+def track_labels(job: jobs.Job) -> str | None:
+    """``task:shipping.track``: ask the provider where the tenant's open labels are; move their orders."""
+    tenant_id = job.tenant_id
+    if find_credentials(tenant_id, Provider.MELHORENVIO) is None:
+        return None  # disconnected since the task was queued
+    changed = seen = 0
+    start = None
+    while True:
+        page = store.list_open_labels(tenant_id, _TRACK_PAGE, start)
+        labels = {label.label_id: label for label in page.items if label.label_id}
+        if labels:
+            for tracked in carriers.track(tenant_id, list(labels)):
+                label = labels.get(tracked.order_id)
+                if label is None:
+                    continue
+                seen += 1
+                try:
+                    changed += _apply_tracking(tenant_id, label, tracked.status, tracked.tracking_code)
+                except VersionConflict:
+                    continue  # the order moved meanwhile: the next run sees it again
+        if page.last_key is None:
+            break
+        start = page.last_key
+    return f"tracked {seen} label(s), {changed} changed" if seen else None
+
+
+jobs.register(jobs.task_kind(TRACK_TASK), track_labels, provider=Provider.MELHORENVIO, operation="track")
+probes.register(Provider.MELHORENVIO, carriers.whoami)

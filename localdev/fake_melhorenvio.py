@@ -1,0 +1,468 @@
+"""A fake MelhorEnvio (API v2 and its OAuth server) on loopback, for tests and for ``make run`` without an account.
+
+Point ``settings.melhorenvio_api_url`` (and ``melhorenvio_sandbox_url``) at ``url``. It speaks MelhorEnvio's wire
+format and keeps its traps:
+
+- OAuth2 authorization code: ``GET /oauth/authorize?client_id&redirect_uri&response_type=code&state`` sends the
+  browser back to ``redirect_uri?code=…&state=…`` (the account's user allows it); ``POST /oauth/token`` (form)
+  trades the code (once) or a refresh token for ``{token_type, expires_in, access_token, refresh_token}``. **A
+  refresh token works once**: the refresh answers a new one and the old one is then ``invalid_grant`` (400), as is
+  a used code or another client's. ``expire_tokens()`` makes every access token answer 401 ``Unauthenticated.``.
+- Every API call needs ``Authorization: Bearer``, ``Accept: application/json`` and a ``User-Agent`` with a contact
+  email (``App (email@…)``); without one → 400.
+- ``POST /api/v2/me/shipment/calculate {from:{postal_code}, to:{postal_code}, products:[{id, width, height, length,
+  weight, insurance_value, quantity}]}`` → four services (Correios PAC and SEDEX, Jadlog .Package and .Com), each
+  with ``price`` (a string, two decimals) and ``delivery_time``, or ``error`` (over 30 kg for Correios, a side over
+  100 cm). Invalid data → 422 ``{"message": "The given data was invalid.", "errors": {"from.postal_code": […]}}``.
+- Labels: ``POST /api/v2/me/cart`` (one shipment; 422 without the sender's and recipient's name, address, city and
+  postal code) → ``{id, protocol, status: "pending"}``; ``POST /shipment/checkout {orders}`` pays them from the
+  balance (an order already paid → 422, the trap of a retried purchase); ``/shipment/generate``; ``/shipment/print``
+  → ``{url}``; ``/shipment/tracking`` → ``{<id>: {status, tracking, …}}``.
+- Throttling: 250 requests a minute per token, then 429 with ``Retry-After``; ``throttleNext`` forces the next few.
+- Control: ``POST /_config {"failRate", "failStatus", "failNext", "throttleNext", "latencyMs"}``; ``GET|DELETE
+  /_received`` (each entry has the time the fake itself took, ``elapsedMs``); ``POST /_shipments/<id>/post`` (the
+  carrier took it: ``posted``, a tracking code) and ``/_shipments/<id>/deliver``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from localdev.fakes import Answer, LoopbackFake, json_handler
+
+__all__ = ["SERVICES", "FakeMelhorEnvio"]
+
+_INVALID = "The given data was invalid."
+_PER_MINUTE = 250
+_MAX_KG_CORREIOS = Decimal(30)
+_MAX_SIDE_CM = 100
+_USER_AGENT = re.compile(r"\(([^@\s()]+@[^@\s()]+)\)")
+# (id, name, company, base price, price per kg, days)
+SERVICES = (
+    (1, "PAC", "Correios", Decimal("18.50"), Decimal("3.20"), 8),
+    (2, "SEDEX", "Correios", Decimal("29.90"), Decimal("5.10"), 3),
+    (3, ".Package", "Jadlog", Decimal("16.40"), Decimal("2.90"), 6),
+    (4, ".Com", "Jadlog", Decimal("24.00"), Decimal("4.00"), 4),
+)
+
+
+@dataclass
+class _Account:
+    """One MelhorEnvio account and its labels."""
+
+    id: str
+    email: str
+    balance: Decimal
+    shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class FakeMelhorEnvio(LoopbackFake):
+    """A fake MelhorEnvio on 127.0.0.1 (a free port unless ``port`` is given), with one OAuth app."""
+
+    kind = "melhorenvio"
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        client_id: str = "me-client",
+        client_secret: str = "me-secret",  # noqa: S107 - the fake app's made-up secret
+        seed: int | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.fail_rate = 0.0
+        self.fail_status = 503
+        self.fail_next = 0
+        self.throttle_next = 0
+        self.latency_ms = 0
+        self.refreshes = 0
+        self.received: list[dict[str, Any]] = []
+        self.accounts: dict[str, _Account] = {}
+        self._access: dict[str, str] = {}  # access token → account id
+        self._refresh: dict[str, str] = {}  # live refresh token → account id
+        self._codes: dict[str, tuple[str, str]] = {}  # code → (account id, redirect uri)
+        self._window: dict[str, list[float]] = {}
+        self._protocols = itertools.count(1)
+        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._lock = threading.RLock()
+        self._listen(port, json_handler(self._answer), "fake-melhorenvio")
+
+    # --- python helpers for tests and make run ----------------------------------------------------------------------
+
+    def add_account(self, email: str = "loja@example.com", *, balance: Decimal = Decimal(1000)) -> dict[str, str]:
+        """A new account, authorized for the app: its ``accessToken`` and ``refreshToken``."""
+        with self._lock:
+            account = _Account(str(uuid.uuid4()), email, balance)
+            self.accounts[account.id] = account
+            return self._grant(account.id)
+
+    def settings_env(self) -> dict[str, str]:
+        """The environment that points BTRIX at this fake."""
+        return {
+            "BTRIX_MELHORENVIO_API_URL": self.url,
+            "BTRIX_MELHORENVIO_SANDBOX_URL": self.url,
+            "BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK": "true",
+        }
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far answers 401 from now on (refresh tokens stay good)."""
+        with self._lock:
+            self._access.clear()
+
+    def shipments(self) -> list[dict[str, Any]]:
+        """Every label of every account."""
+        with self._lock:
+            return [dict(s) for account in self.accounts.values() for s in account.shipments.values()]
+
+    def post(self, shipment_id: str) -> dict[str, Any]:
+        """The carrier took the package: ``posted`` with a tracking code."""
+        return self._move(shipment_id, "posted")
+
+    def deliver(self, shipment_id: str) -> dict[str, Any]:
+        """The carrier delivered it."""
+        return self._move(shipment_id, "delivered")
+
+    def configure(self, **config: Any) -> dict[str, Any]:
+        """What ``POST /_config`` does, from Python."""
+        with self._lock:
+            self.fail_rate = float(config.get("failRate", self.fail_rate))
+            self.fail_status = int(config.get("failStatus", self.fail_status))
+            self.fail_next = int(config.get("failNext", self.fail_next))
+            self.throttle_next = int(config.get("throttleNext", self.throttle_next))
+            self.latency_ms = int(config.get("latencyMs", self.latency_ms))
+            return {
+                "failRate": self.fail_rate,
+                "failStatus": self.fail_status,
+                "failNext": self.fail_next,
+                "throttleNext": self.throttle_next,
+                "latencyMs": self.latency_ms,
+            }
+
+    def _grant(self, account_id: str) -> dict[str, str]:
+        access, refresh = "me_at_" + secrets.token_urlsafe(24), "me_rt_" + secrets.token_urlsafe(24)
+        self._access[access] = account_id
+        self._refresh[refresh] = account_id
+        return {"accessToken": access, "refreshToken": refresh}
+
+    def _move(self, shipment_id: str, status: str) -> dict[str, Any]:
+        with self._lock:
+            for account in self.accounts.values():
+                shipment = account.shipments.get(shipment_id)
+                if shipment is not None:
+                    if shipment["status"] not in ("released", "posted"):
+                        raise ValueError(f"shipment {shipment_id} is {shipment['status']}")
+                    shipment["status"] = status
+                    shipment["tracking"] = shipment["tracking"] or f"BR{secrets.randbelow(10**9):09d}BR"
+                    shipment[f"{status}_at"] = _now()
+                    return dict(shipment)
+        raise KeyError(shipment_id)
+
+    def _failing(self) -> bool:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return True
+        return self._random.random() < self.fail_rate
+
+    def _throttled(self, token: str) -> bool:
+        if self.throttle_next > 0:
+            self.throttle_next -= 1
+            return True
+        now = time.monotonic()
+        window = [t for t in self._window.get(token, []) if t > now - 60]
+        window.append(now)
+        self._window[token] = window
+        return len(window) > _PER_MINUTE
+
+    # --- serving ----------------------------------------------------------------------------------------------------
+
+    def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
+        started = time.perf_counter()
+        parts = urlsplit(target)
+        path = parts.path.rstrip("/")
+        query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+        if path.startswith("/_"):
+            return self._control(method, path, body)
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        sent: Any = None
+        with self._lock:
+            if path.startswith("/oauth/"):
+                form = {name: values[0] for name, values in parse_qs(body.decode()).items()}
+                sent = {k: ("***" if "secret" in k or "token" in k or k == "code" else v) for k, v in form.items()}
+                reply = self._oauth(method, path, query, form)
+            else:
+                try:
+                    sent = json.loads(body) if body else None
+                except ValueError:
+                    reply = Answer(400, {"message": "The request body is not valid JSON"})
+                else:
+                    reply = self._api(method, path, sent, headers)
+            entry = {
+                "method": method,
+                "path": path,
+                "status": reply.status,
+                "body": sent,
+                "userAgent": headers.get("user-agent"),
+                "elapsedMs": (time.perf_counter() - started) * 1000,
+            }
+            self.received.append(entry)
+        return reply
+
+    def _control(self, method: str, path: str, body: bytes) -> Answer:
+        if path == "/_received":
+            with self._lock:
+                if method == "DELETE":
+                    self.received.clear()
+                return Answer(200, {"received": list(self.received)})
+        if path == "/_config" and method == "POST":
+            return Answer(200, self.configure(**json.loads(body or b"{}")))
+        moved = re.fullmatch(r"/_shipments/([^/]+)/(post|deliver)", path)
+        if moved and method == "POST":
+            try:
+                shipment = self.post(moved.group(1)) if moved.group(2) == "post" else self.deliver(moved.group(1))
+            except KeyError:
+                return Answer(404, {"message": f"no shipment {moved.group(1)}"})
+            except ValueError as exc:
+                return Answer(422, {"message": str(exc)})
+            return Answer(200, shipment)
+        return Answer(404, {"message": f"no control endpoint {path}"})
+
+    def _oauth(self, method: str, path: str, query: dict[str, str], form: dict[str, str]) -> Answer:
+        if path == "/oauth/authorize" and method == "GET":
+            if query.get("client_id") != self.client_id or not query.get("redirect_uri"):
+                return Answer(400, {"error": "invalid_client"})
+            account_id = next(iter(self.accounts), None)
+            if account_id is None:
+                account_id = str(uuid.uuid4())
+                self.accounts[account_id] = _Account(account_id, "loja@example.com", Decimal(1000))
+            code = secrets.token_urlsafe(16)
+            self._codes[code] = (account_id, query["redirect_uri"])
+            back = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+            return Answer(302, None, (("Location", back),))
+        if path != "/oauth/token" or method != "POST":
+            return Answer(404, {"message": "Not Found"})
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return Answer(401, {"error": "invalid_client", "message": "Client authentication failed"})
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            found = self._codes.pop(form.get("code", ""), None)
+            if found is None or found[1] != form.get("redirect_uri"):
+                return Answer(400, {"error": "invalid_grant", "message": "The authorization code is invalid"})
+            account_id = found[0]
+        elif grant == "refresh_token":
+            account_id_or_none = self._refresh.pop(form.get("refresh_token", ""), None)
+            if account_id_or_none is None:
+                return Answer(400, {"error": "invalid_grant", "message": "The refresh token is invalid."})
+            account_id = account_id_or_none
+            self.refreshes += 1
+        else:
+            return Answer(400, {"error": "unsupported_grant_type"})
+        tokens = self._grant(account_id)
+        return Answer(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": 30 * 24 * 3600,
+                "access_token": tokens["accessToken"],
+                "refresh_token": tokens["refreshToken"],
+            },
+        )
+
+    def _api(self, method: str, path: str, sent: Any, headers: dict[str, str]) -> Answer:
+        auth = headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        account = self.accounts.get(self._access.get(token, ""))
+        if account is None:
+            return Answer(401, {"message": "Unauthenticated."})
+        if not _USER_AGENT.search(headers.get("user-agent", "")):
+            # Unconfirmed status: MelhorEnvio documents the User-Agent as required, not what it answers without one.
+            return Answer(400, {"message": "User-Agent header with a contact email is required"})
+        if self._throttled(token):
+            return Answer(429, {"message": "Too Many Attempts."}, (("Retry-After", "1"),))
+        if self._failing():
+            return Answer(self.fail_status, {"message": "Server Error"})
+        route = path.removeprefix("/api/v2/me")
+        if not path.startswith("/api/v2/me"):
+            return Answer(404, {"message": "Not Found"})
+        if route == "" and method == "GET":
+            return Answer(200, {"id": account.id, "firstname": "Loja", "lastname": "Demo", "email": account.email})
+        if method != "POST":
+            return Answer(405, {"message": "Method Not Allowed"})
+        handlers = {
+            "/shipment/calculate": self._calculate,
+            "/cart": self._cart,
+            "/shipment/checkout": self._checkout,
+            "/shipment/generate": self._generate,
+            "/shipment/print": self._print,
+            "/shipment/tracking": self._tracking,
+        }
+        handler = handlers.get(route)
+        if handler is None:
+            return Answer(404, {"message": "Not Found"})
+        return handler(account, sent if isinstance(sent, dict) else {})
+
+    def _calculate(self, account: _Account, sent: dict[str, Any]) -> Answer:
+        errors: dict[str, list[str]] = {}
+        for side in ("from", "to"):
+            if not _cep(((sent.get(side) or {}) if isinstance(sent.get(side), dict) else {}).get("postal_code")):
+                errors[f"{side}.postal_code"] = [f"O campo {side}.postal_code é obrigatório."]
+        products = sent.get("products")
+        if not isinstance(products, list) or not products:
+            errors["products"] = ["O campo products é obrigatório."]
+            products = []
+        weight, biggest, insured = Decimal(0), 0, Decimal(0)
+        for index, product in enumerate(products):
+            for name in ("width", "height", "length", "weight", "quantity"):
+                value = product.get(name) if isinstance(product, dict) else None
+                if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                    errors[f"products.{index}.{name}"] = [f"O campo products.{index}.{name} é obrigatório."]
+            if f"products.{index}.weight" not in errors and f"products.{index}.quantity" not in errors:
+                weight += Decimal(str(product["weight"])) * int(product["quantity"])
+                insured += Decimal(str(product.get("insurance_value") or 0)) * int(product["quantity"])
+            sides = [product.get(n) for n in ("width", "height", "length")]
+            biggest = max([biggest, *[int(s) for s in sides if isinstance(s, int | float) and not isinstance(s, bool)]])
+        if errors:
+            return Answer(422, {"message": _INVALID, "errors": errors})
+        distance = abs(int(sent["from"]["postal_code"][:2]) - int(sent["to"]["postal_code"][:2]))
+        quotes = []
+        for service_id, name, company, base, per_kg, days in SERVICES:
+            entry: dict[str, Any] = {"id": service_id, "name": name, "company": {"id": service_id, "name": company}}
+            if company == "Correios" and weight > _MAX_KG_CORREIOS:
+                entry["error"] = "Peso excede o limite do serviço."
+            elif biggest > _MAX_SIDE_CM:
+                entry["error"] = "Dimensões excedem o limite do serviço."
+            else:
+                price = base + per_kg * weight + Decimal(distance) * Decimal("0.35") + insured * Decimal("0.01")
+                entry.update(
+                    price=f"{price.quantize(Decimal('0.01'))}",
+                    custom_price=f"{price.quantize(Decimal('0.01'))}",
+                    currency="R$",
+                    delivery_time=days + distance // 20,
+                    custom_delivery_time=days + distance // 20,
+                )
+            quotes.append(entry)
+        return Answer(200, quotes)
+
+    def _cart(self, account: _Account, sent: dict[str, Any]) -> Answer:
+        errors: dict[str, list[str]] = {}
+        if sent.get("service") not in {s[0] for s in SERVICES}:
+            errors["service"] = ["O serviço selecionado é inválido."]
+        for side in ("from", "to"):
+            given = sent.get(side)
+            who: dict[str, Any] = given if isinstance(given, dict) else {}
+            for name in ("name", "address", "city", "postal_code"):
+                if not who.get(name):
+                    errors[f"{side}.{name}"] = [f"O campo {side}.{name} é obrigatório."]
+            if who.get("postal_code") and not _cep(who.get("postal_code")):
+                errors[f"{side}.postal_code"] = ["O CEP informado é inválido."]
+        given_volumes = sent.get("volumes")
+        volumes: list[Any] = given_volumes if isinstance(given_volumes, list) else []
+        if not volumes:
+            errors["volumes"] = ["O campo volumes é obrigatório."]
+        if errors:
+            return Answer(422, {"message": _INVALID, "errors": errors})
+        service = next(s for s in SERVICES if s[0] == sent["service"])
+        weight = sum((Decimal(str(v.get("weight") or 0)) for v in volumes if isinstance(v, dict)), Decimal(0))
+        shipment = {
+            "id": str(uuid.uuid4()),
+            "protocol": f"ORD-{next(self._protocols):08d}",
+            "service_id": service[0],
+            "price": f"{(service[3] + service[4] * weight).quantize(Decimal('0.01'))}",
+            "status": "pending",
+            "tracking": None,
+            "tags": (sent.get("options") or {}).get("tags") or [],
+            "to": sent["to"],
+            "created_at": _now(),
+        }
+        account.shipments[shipment["id"]] = shipment
+        return Answer(201, {k: v for k, v in shipment.items() if k != "to"})
+
+    def _orders(self, account: _Account, sent: dict[str, Any]) -> tuple[list[dict[str, Any]], Answer | None]:
+        ids = sent.get("orders")
+        if not isinstance(ids, list) or not ids:
+            return [], Answer(422, {"message": _INVALID, "errors": {"orders": ["O campo orders é obrigatório."]}})
+        found = []
+        for index, shipment_id in enumerate(ids):
+            shipment = account.shipments.get(str(shipment_id))
+            if shipment is None:
+                errors = {f"orders.{index}": ["O envio selecionado é inválido."]}
+                return [], Answer(422, {"message": _INVALID, "errors": errors})
+            found.append(shipment)
+        return found, None
+
+    def _checkout(self, account: _Account, sent: dict[str, Any]) -> Answer:
+        found, problem = self._orders(account, sent)
+        if problem is not None:
+            return problem
+        if any(s["status"] != "pending" for s in found):
+            return Answer(422, {"message": "Envio já foi pago.", "errors": {"orders": ["Envio já foi pago."]}})
+        total = sum((Decimal(s["price"]) for s in found), Decimal(0))
+        if total > account.balance:
+            return Answer(422, {"message": "Saldo insuficiente.", "errors": {"orders": ["Saldo insuficiente."]}})
+        account.balance -= total
+        for shipment in found:
+            shipment.update(status="released", paid_at=_now())
+        purchase = {"id": str(uuid.uuid4()), "status": "paid", "total": float(total), "orders": found}
+        return Answer(200, {"purchase": purchase})
+
+    def _generate(self, account: _Account, sent: dict[str, Any]) -> Answer:
+        found, problem = self._orders(account, sent)
+        if problem is not None:
+            return problem
+        answer = {}
+        for shipment in found:
+            ok = shipment["status"] in ("released", "posted", "delivered")
+            if ok:
+                shipment.setdefault("generated_at", _now())
+            answer[shipment["id"]] = {"status": ok, "message": "Envio gerado" if ok else "Envio não foi pago"}
+        return Answer(200, answer)
+
+    def _print(self, account: _Account, sent: dict[str, Any]) -> Answer:
+        found, problem = self._orders(account, sent)
+        if problem is not None:
+            return problem
+        if any("generated_at" not in s for s in found):
+            return Answer(422, {"message": "Etiqueta não gerada.", "errors": {"orders": ["Etiqueta não gerada."]}})
+        return Answer(200, {"url": f"{self.url}/imprimir/{secrets.token_urlsafe(12)}"})
+
+    def _tracking(self, account: _Account, sent: dict[str, Any]) -> Answer:
+        found, problem = self._orders(account, sent)
+        if problem is not None:
+            return problem
+        answer = {}
+        for shipment in found:
+            answer[shipment["id"]] = {
+                "id": shipment["id"],
+                "protocol": shipment["protocol"],
+                "status": shipment["status"],
+                "tracking": shipment["tracking"],
+                "melhorenvio_tracking": f"ME{shipment['protocol'][-8:]}",
+                "created_at": shipment["created_at"],
+                "paid_at": shipment.get("paid_at"),
+                "generated_at": shipment.get("generated_at"),
+                "posted_at": shipment.get("posted_at"),
+                "delivered_at": shipment.get("delivered_at"),
+                "canceled_at": None,
+                "expired_at": None,
+            }
+        return Answer(200, answer)
+
+
+def _cep(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9]{8}", value) is not None
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())

@@ -1,0 +1,116 @@
+"""Fixtures of the shipping tests: the fake MelhorEnvio with BTRIX pointed at it, and a shop ready to ship (its
+address, a customer with hers, a product with weight and box, an order of it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from localdev.fake_melhorenvio import FakeMelhorEnvio
+from tests.support.commerce import create_customer, stocked_product
+from tests.support.environment import settings_from
+from tests.support.identity import Account, call, signup
+
+SHOP_ADDRESS = {
+    "street": "Rua Augusta",
+    "number": "1500",
+    "district": "Consolação",
+    "city": "São Paulo",
+    "state": "SP",
+    "postalCode": "01304-001",
+    "country": "BR",
+}
+CUSTOMER_ADDRESS = {
+    "street": "Avenida Atlântica",
+    "number": "200",
+    "district": "Copacabana",
+    "city": "Rio de Janeiro",
+    "state": "RJ",
+    "postalCode": "22010-000",
+    "country": "BR",
+}
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A retail tenant ready to ship: its ADMIN, a customer and a product, and the fake account it connected."""
+
+    admin: Account
+    customer: dict[str, Any]
+    product: dict[str, Any]
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def melhorenvio(stack: Any) -> Iterator[FakeMelhorEnvio]:
+    """The fake MelhorEnvio, with BTRIX's MelhorEnvio URLs pointed at it."""
+    fake = FakeMelhorEnvio(seed=5).start()
+    try:
+        with settings_from(fake.settings_env()):
+            yield fake
+    finally:
+        fake.stop()
+
+
+def connect(api: Any, admin: Account, fake: FakeMelhorEnvio, tokens: dict[str, str]) -> Any:
+    """PUT the MelhorEnvio credentials of ``tokens`` (the fake's app, a sandbox account)."""
+    credentials = {
+        "clientId": fake.client_id,
+        "clientSecret": fake.client_secret,
+        "accessToken": tokens["accessToken"],
+        "refreshToken": tokens["refreshToken"],
+        "email": "tech@loja.example",
+        "sandbox": True,
+    }
+    return call(api, "PUT", "/integrations/melhorenvio", {"credentials": credentials}, admin.headers())
+
+
+def ready_shop(api: Any, fake: FakeMelhorEnvio, *, connected: bool = True) -> Shop:
+    """A new retail tenant with its address, a customer with hers and a boxed product; connected unless told."""
+    admin, answer = signup(api, businessType="retail")
+    tenant = answer["tenant"]
+    patched = call(api, "PATCH", "/tenant", {"version": tenant["version"], "address": SHOP_ADDRESS}, admin.headers())
+    assert patched.status_code == 200, patched.body
+    customer = create_customer(api, admin, email="maria@example.com", address=CUSTOMER_ADDRESS)
+    product = stocked_product(
+        api,
+        admin,
+        50,
+        name="Cafeteira",
+        price={"amount": "120.00", "currency": "BRL"},
+        weightGrams=1500,
+        dimensions={"lengthCm": 30, "widthCm": 20, "heightCm": 25},
+    )
+    tokens = fake.add_account("loja@example.com")
+    if connected:
+        assert connect(api, admin, fake, tokens).status_code == 200
+    return Shop(admin, customer, product, tokens)
+
+
+def new_order(api: Any, shop: Shop, quantity: int = 2, **fields: Any) -> dict[str, Any]:
+    """An order of the shop's product for its customer, confirmed (ready to ship)."""
+    body = {"customerId": shop.customer["id"], "items": [{"productId": shop.product["id"], "quantity": quantity}]}
+    order = call(api, "POST", "/orders", {**body, **fields}, shop.admin.headers())
+    assert order.status_code == 201, order.body
+    moved = call(
+        api,
+        "POST",
+        f"/orders/{order.json_body['id']}/transitions",
+        {"to": "CONFIRMED", "version": order.json_body["version"]},
+        shop.admin.headers(),
+    )
+    assert moved.status_code == 200, moved.body
+    return dict(moved.json_body)
+
+
+def quote(api: Any, shop: Shop, order_id: str) -> Any:
+    """POST /orders/{id}/shipping-quotes as the shop's ADMIN."""
+    return call(api, "POST", f"/orders/{order_id}/shipping-quotes", None, shop.admin.headers())
+
+
+def buy(api: Any, shop: Shop, order_id: str, quote_id: str, **headers: str) -> Any:
+    """POST /orders/{id}/shipments as the shop's ADMIN."""
+    return call(api, "POST", f"/orders/{order_id}/shipments", {"quoteId": quote_id}, shop.admin.headers(**headers))
