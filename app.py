@@ -49,7 +49,7 @@ from chalicelib.sales import calendar_events  # noqa: F401 - registers its integ
 from chalicelib.sales import invoicing as sale_invoicing  # registers its integration jobs
 from chalicelib.sales import paying as sale_paying  # noqa: F401 - makes sales payable (payments.payables)
 from chalicelib.sales.routes import blueprint as sales
-from chalicelib.shipping import service as shipping_service
+from chalicelib.shipping import tracking as shipping_tracking_jobs
 from chalicelib.shipping.routes import blueprint as shipping
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.translations.routes import blueprint as translations
@@ -200,7 +200,7 @@ def billy_payment_poll(event: CloudWatchEvent) -> dict[str, int]:
 def shipping_tracking(event: CloudWatchEvent) -> dict[str, int]:
     """Every tenant with a connected shipping provider gets a tracking job: labels posted or delivered move their
     orders (shipped, delivered) and the customer is told."""
-    return {"queued": shipping_service.queue_tracking()}
+    return {"queued": shipping_tracking_jobs.queue_tracking()}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

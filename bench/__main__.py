@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         render_sales,
     )
     from bench.sales import LARGE_SALES, measure_sales
+    from bench.shipping import measure_shipping, render_shipping
     from bench.target import running_target
 
     started = time.monotonic()
@@ -136,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n## Payments\n\n" + payments, flush=True)
 
+        _progress("shipping: a quote through the app vs the same calculate call straight to the fake MelhorEnvio")
+        shipping = render_shipping(measure_shipping(target, iterations=20 if args.quick else 200, progress=_progress))
+        print("\n## Shipping quotes\n\n" + shipping, flush=True)
+
         _progress("marketplace and finance: seeding listings and transactions, timing a search page and a balance read")
         market = render_marketplace(
             measure_marketplace(
@@ -161,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         payments,
         assistant=assistant,
         marketplace=market,
+        shipping=shipping,
     )
     args.output.write_text(document)
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")

@@ -666,6 +666,7 @@ def render_document(
     assistant: str = "",
     *,
     marketplace: str = "",
+    shipping: str = "",
 ) -> str:
     """The whole ``docs/PERFORMANCE.md`` (the assistant's section when measured)."""
     machine = table(["", ""], [[name, value] for name, value in facts])
@@ -683,6 +684,7 @@ def render_document(
         ),
         "## Sales tracking by tenant size (GET /sales, the dashboard, exports)\n\n" + sales + "\n\n" + _SALES,
         "## Payments\n\n" + payments + "\n\n" + _PAYMENTS,
+        *(["## Shipping quotes (MelhorEnvio)\n\n" + shipping] if shipping else []),
         *(["## Marketplace and finance by data size\n\n" + marketplace + "\n\n" + _MARKETPLACE] if marketplace else []),
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,

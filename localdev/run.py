@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from localdev.demo_gateway import DemoGateway
     from localdev.demo_payments import DemoPayments
     from localdev.demo_sales_integrations import SalesFakes
+    from localdev.demo_shipping import ShippingDemo
     from localdev.fake_bitrix24 import FakeBitrix24
     from localdev.fake_payments import FakeMercadoPago, FakeStripe
     from localdev.seed import DemoLogin
@@ -83,6 +84,7 @@ class RunSettings(BaseSettings):
     fake_billy_port: int = 8017
     fake_google_port: int = 8018
     fake_llm_port: int = 8019
+    fake_melhorenvio_port: int = 8026
     ready_file: Path = CACHE / "make-run.ready.json"
 
 
@@ -247,6 +249,7 @@ class Running:
     demo: DemoGateway | None = None
     payments: DemoPayments | None = None
     sales_fakes: SalesFakes | None = None
+    shipping: ShippingDemo | None = None
     shop_product_code: str | None = None  # the restaurant's pizza, bought in the assistant's demo
 
     def admin(self, index: int = 0) -> DemoLogin:
@@ -379,6 +382,14 @@ def _sales_integrations(run: Running) -> list[str]:
         f"      -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')",
     ]
     return ["", found[0], *login, *found[1:-1]]
+
+
+@banner_section
+def _shipping(run: Running) -> list[str]:
+    """How to quote the demo shop's order with the fake MelhorEnvio and buy its label."""
+    from localdev import demo_shipping
+
+    return demo_shipping.lines(run.api, run.shipping, run.password)
 
 
 @banner_section
@@ -544,6 +555,7 @@ class _Started:
         self.bitrix: FakeBitrix24 | None = None
         self.paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None)
         self.sales_fakes: SalesFakes | None = None
+        self.shipping: ShippingDemo | None = None
         self.llm: Any = None
         self.bound: list[Any] = []  # servers with a socket (closed at the end)
         self.serving: list[Any] = []  # servers whose loop runs (shut down first)
@@ -570,6 +582,7 @@ class _Started:
         stops += [self.bitrix.stop] if self.bitrix is not None else []
         stops += [fake.stop for fake in self.paying if fake is not None]
         stops += [self.sales_fakes.stop] if self.sales_fakes is not None else []
+        stops += [self.shipping.fake.stop] if self.shipping is not None else []
         stops += [self.llm.stop] if self.llm is not None else []
         stops += [self.websocket.stop] if self.websocket is not None else []
         if self.worker is not None:
@@ -635,6 +648,13 @@ def main() -> int:
             _port_or_free(settings.fake_google_port, "the fake google"),
             f"http://{HOST}:{api_port}",
         )
+        from localdev import demo_shipping
+
+        started.shipping = demo_shipping.start_fake(
+            settings.fake_providers,
+            _port_or_free(settings.fake_melhorenvio_port, "the fake melhorenvio"),
+            f"http://{HOST}:{api_port}",
+        )
         from localdev.demo_assistant import start_fake_llm
 
         started.llm = _on_port(
@@ -663,6 +683,7 @@ def main() -> int:
         logins = seed(push_service=webpush.url if webpush is not None else None)
         # Before the worker starts: the seeded sales' invoice and calendar actions then find the fakes connected.
         demo_sales_integrations.connect(sales_fakes)
+        demo_shipping.connect(started.shipping)
         started.serve(hooks_server)
         started.websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
         started.websocket.start()
@@ -687,6 +708,8 @@ def main() -> int:
         fakes.update({fake.kind: fake.url for fake in (sales_fakes.billy, sales_fakes.google) if fake is not None})
         if started.llm is not None:
             fakes["llm"] = started.llm.url
+        if started.shipping is not None:
+            fakes["melhorenvio"] = started.shipping.fake.url
         running = Running(
             api=f"http://{HOST}:{api.server.server_address[1]}",
             hooks=f"http://{HOST}:{hooks_port}/hooks",
@@ -700,6 +723,7 @@ def main() -> int:
             demo=demo,
             payments=payments,
             sales_fakes=started.sales_fakes,
+            shipping=started.shipping,
             shop_product_code=_shop_product_code() if demo is not None else None,
         )
         say(banner(running))

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # this long (s) for POST /orders/{id}/shipments.
     melhorenvio_api_url: str = "https://melhorenvio.com.br"
     melhorenvio_sandbox_url: str = "https://sandbox.melhorenvio.com.br"
+    # Where MelhorEnvio sends the browser back after consent: this API's GET /integrations/melhorenvio/callback,
+    # registered as the redirect URI of BTRIX's MelhorEnvio app. Empty: consent not offered.
+    melhorenvio_oauth_redirect_url: str = ""
     shipping_quote_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     stripe_api_url: str = "https://api.stripe.com"
     # Payment links: the public URL of GET /pay where customers open them (https://pay.example.com/pay; empty:

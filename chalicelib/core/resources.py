@@ -21,6 +21,7 @@ __all__ = [
     "INBOUND_EMAIL_SECRET",
     "JWT_SIGNING_KEYS",
     "LOOKUP_HASH_KEY",
+    "MELHORENVIO_OAUTH_APP",
     "MERCADOPAGO_BILLING_CREDENTIALS",
     "MERCADOPAGO_WEBHOOK_SECRET",
     "META_APP_SECRET",
@@ -171,6 +172,9 @@ BITRIX24_APP_CREDENTIALS = SecretDef("bitrix24-app", 'Bitrix24 app of BTRIX: {"c
 # BTRIX's Google OAuth client: tenants connect their calendar by consenting to it (the redirect URI is the API's
 # GET /integrations/google-calendar/callback). Operator-set, like the other provider apps.
 GOOGLE_OAUTH_APP = SecretDef("google-oauth-app", 'Google OAuth client of BTRIX: {"clientId", "clientSecret"}')
+# BTRIX's MelhorEnvio app: tenants connect their account by consenting to it (redirect URI: the API's GET
+# /integrations/melhorenvio/callback). Operator-set.
+MELHORENVIO_OAUTH_APP = SecretDef("melhorenvio-oauth-app", 'MelhorEnvio app of BTRIX: {"clientId", "clientSecret"}')
 OAUTH_STATE_KEY = SecretDef("oauth-state-key", "HMAC key that signs the state of OAuth consents (tenant, user)", 32)
 SMTP_CREDENTIALS = SecretDef("smtp", 'SMTP login when email goes through SMTP: {"username", "password"}')
 WEB_PUSH_KEY = SecretDef(
@@ -214,6 +218,7 @@ SECRETS: tuple[SecretDef, ...] = (
     META_WHATSAPP_CREDENTIALS,
     BITRIX24_APP_CREDENTIALS,
     GOOGLE_OAUTH_APP,
+    MELHORENVIO_OAUTH_APP,
     OAUTH_STATE_KEY,
     SMTP_CREDENTIALS,
     WEB_PUSH_KEY,

@@ -1,15 +1,21 @@
-"""Connecting a provider by OAuth consent (Google Calendar): the consent URL, and the callback that keeps the refresh
-token.
+"""Connecting a provider by OAuth consent (Google Calendar, MelhorEnvio): the consent URL, and the callback that
+keeps the tokens.
 
 ``POST /integrations/google-calendar/connect`` (an ADMIN) answers the URL of Google's consent screen for BTRIX's
 OAuth client, asking for offline access with the consent prompt (Google gives a refresh token only then), with a
 ``state`` that binds the answer to the tenant and the user who asked: ``<payload>.<signature>``, the payload
-(base64url JSON: tenant, user, provider, nonce, expiry in 10 minutes) signed with HMAC-SHA256 under the
-``oauth-state-key`` secret. Google sends the browser back to ``GET /integrations/google-calendar/callback?code=…&
-state=…``, a public route (the browser carries no token of ours): the state must verify, be unexpired and unused
-(its nonce is claimed once), and its user must still be an active user allowed to manage integrations. The code is
-then exchanged for tokens; the refresh token is stored encrypted as the tenant's ``google_calendar`` credentials
-(replacing earlier ones, clearing a disconnection) and the access token as the integration's current one.
+(base64url JSON: tenant, user, provider, nonce, expiry in 10 minutes, the consent's options) signed with
+HMAC-SHA256 under the ``oauth-state-key`` secret. Google sends the browser back to ``GET
+/integrations/google-calendar/callback?code=…&state=…``, a public route (the browser carries no token of ours): the
+state must verify, be for that provider, unexpired and unused (its nonce is claimed once), and its user must still
+be an active user allowed to manage integrations. The code is then exchanged for tokens; the refresh token is
+stored encrypted as the tenant's credentials (replacing earlier ones, clearing a disconnection) and the access
+token as the integration's current one. MelhorEnvio (``POST /integrations/melhorenvio/connect {sandbox?,
+email?}``, ``GET /integrations/melhorenvio/callback``) is the same flow with its own consent screen and BTRIX's
+MelhorEnvio app; its refresh token rotates, so the grant's is also kept on the token item.
+
+Each provider is a ``ConsentFlow``: its redirect URI, its consent URL, and what its code becomes (credentials, the
+grant, who consented).
 """
 
 from __future__ import annotations
@@ -18,7 +24,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+
+from pydantic import Field
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
@@ -33,19 +43,44 @@ from chalicelib.core.secrets import get_secret
 from chalicelib.integrations import service, store, tokens
 from chalicelib.integrations.google_calendar import client as calendar
 from chalicelib.integrations.google_calendar import oauth
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import ProviderError, TokenGrant
+from chalicelib.integrations.melhorenvio import client as melhorenvio
 from chalicelib.integrations.models import (
     ConsentStart,
+    Credentials,
     GoogleCalendarCredentials,
     Integration,
+    MelhorEnvioConsentRequest,
+    MelhorEnvioCredentials,
     OAuthCallbackQuery,
     Provider,
 )
 
-__all__ = ["STATE_TTL", "finish_google_consent", "start_google_consent"]
+__all__ = [
+    "GOOGLE",
+    "MELHORENVIO",
+    "STATE_TTL",
+    "ConsentFlow",
+    "finish_consent",
+    "finish_google_consent",
+    "start_consent",
+    "start_google_consent",
+    "start_melhorenvio_consent",
+]
 
 STATE_TTL = timedelta(minutes=10)
-_PROVIDER = Provider.GOOGLE_CALENDAR
+
+
+@dataclass(frozen=True)
+class ConsentFlow:
+    """One provider's OAuth consent: ``redirect_uri()`` (DependencyUnavailable when not set up), ``url(redirect,
+    state, principal, options)``, and ``connect(code, redirect, options)`` → (credentials, grant, who consented)."""
+
+    provider: Provider
+    name: str
+    redirect_uri: Callable[[], str]
+    url: Callable[[str, str, Principal, Mapping[str, str]], str]
+    connect: Callable[[str, str, Mapping[str, str]], tuple[Credentials, TokenGrant, str | None]]
 
 
 class _State(ApiModel):
@@ -56,6 +91,7 @@ class _State(ApiModel):
     provider: Provider
     nonce: str
     expires_at: int
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 def _b64(data: bytes) -> str:
@@ -98,27 +134,99 @@ def _verify(text: str) -> _State:
     return state
 
 
-def _redirect_uri() -> str:
+def _google_redirect_uri() -> str:
     uri = get_settings().google_oauth_redirect_url
     if not uri:
         raise DependencyUnavailable(detail="Google Calendar consent is not set up (BTRIX_GOOGLE_OAUTH_REDIRECT_URL)")
     return uri
 
 
-def start_google_consent(principal: Principal) -> ConsentStart:
-    """The URL of Google's consent screen for this tenant and user (valid 10 minutes)."""
+def _google_connect(code: str, redirect: str, options: Mapping[str, str]) -> tuple[Credentials, TokenGrant, str | None]:
+    grant = oauth.exchange_code(oauth.btrix_client(), code, redirect)
+    if grant.refresh_token is None:
+        raise DependencyUnavailable(detail="Google gave no refresh token (offline consent); connect again")
+    try:
+        account: str | None = calendar.calendar_summary(grant.access_token, "primary")
+    except ProviderError:
+        account = None  # only shown in the summary: the connection works without it
+    credentials = GoogleCalendarCredentials.model_validate(
+        {"refreshToken": grant.refresh_token, "calendarId": "primary", "account": account}
+    )
+    return credentials, grant, account
+
+
+GOOGLE = ConsentFlow(
+    Provider.GOOGLE_CALENDAR,
+    "Google",
+    _google_redirect_uri,
+    lambda redirect, state, principal, options: oauth.consent_url(
+        oauth.btrix_client(), redirect, state, login_hint=principal.email
+    ),
+    _google_connect,
+)
+
+
+def _melhorenvio_redirect_uri() -> str:
+    uri = get_settings().melhorenvio_oauth_redirect_url
+    if not uri:
+        raise DependencyUnavailable(detail="MelhorEnvio consent is not set up (BTRIX_MELHORENVIO_OAUTH_REDIRECT_URL)")
+    return uri
+
+
+def _melhorenvio_connect(
+    code: str, redirect: str, options: Mapping[str, str]
+) -> tuple[Credentials, TokenGrant, str | None]:
+    sandbox, email = options.get("sandbox") == "true", options["email"]
+    grant = melhorenvio.exchange_code(sandbox, email, code, redirect)
+    if grant.refresh_token is None:
+        raise DependencyUnavailable(detail="MelhorEnvio gave no refresh token; connect again")
+    fields = {"refreshToken": grant.refresh_token, "accessToken": grant.access_token, "email": email}
+    credentials = MelhorEnvioCredentials.model_validate({**fields, "sandbox": sandbox})
+    try:
+        account: str | None = melhorenvio.account(credentials, grant.access_token)
+    except ProviderError:
+        account = None  # only shown in the summary: the connection works without it
+    return credentials.model_copy(update={"account": account}), grant, account
+
+
+MELHORENVIO = ConsentFlow(
+    Provider.MELHORENVIO,
+    "MelhorEnvio",
+    _melhorenvio_redirect_uri,
+    lambda redirect, state, principal, options: melhorenvio.consent_url(
+        options.get("sandbox") == "true", redirect, state
+    ),
+    _melhorenvio_connect,
+)
+
+
+def start_consent(principal: Principal, flow: ConsentFlow, options: Mapping[str, str] | None = None) -> ConsentStart:
+    """The URL of the provider's consent screen for this tenant and user (valid 10 minutes)."""
     require(principal, Permission.INTEGRATIONS_MANAGE)
-    redirect = _redirect_uri()
+    redirect = flow.redirect_uri()
     expires = clock.now() + STATE_TTL
     state = _State(
         tenant_id=principal.tenant_id,
         user_id=principal.user_id,
-        provider=_PROVIDER,
+        provider=flow.provider,
         nonce=new_id(),
         expires_at=clock.to_epoch(expires),
+        options=dict(options or {}),
     )
-    url = oauth.consent_url(oauth.btrix_client(), redirect, _sign(state), login_hint=principal.email)
+    url = flow.url(redirect, _sign(state), principal, state.options)
     return ConsentStart(url=url, redirect_uri=redirect, expires_at=clock.isoformat(expires))
+
+
+def start_google_consent(principal: Principal) -> ConsentStart:
+    """The URL of Google's consent screen for this tenant and user (valid 10 minutes)."""
+    return start_consent(principal, GOOGLE)
+
+
+def start_melhorenvio_consent(principal: Principal, body: MelhorEnvioConsentRequest) -> ConsentStart:
+    """The URL of MelhorEnvio's consent screen (a sandbox account or not; the contact email defaults to the
+    ADMIN's)."""
+    options = {"sandbox": "true" if body.sandbox else "false", "email": body.email or principal.email}
+    return start_consent(principal, MELHORENVIO, options)
 
 
 def _principal(state: _State) -> Principal:
@@ -139,39 +247,36 @@ def _claim_nonce(state: _State) -> None:
         raise _bad_state("this consent was used already; connect again") from exc
 
 
-def finish_google_consent(query: OAuthCallbackQuery) -> Integration:
-    """Google's redirect after consent: verify the state, exchange the code, keep the refresh token encrypted."""
+def finish_consent(flow: ConsentFlow, query: OAuthCallbackQuery) -> Integration:
+    """The provider's redirect after consent: verify the state, exchange the code, keep the tokens encrypted."""
     state = _verify(query.state)
+    if state.provider is not flow.provider:
+        raise _bad_state(f"the state was issued for {state.provider.value}, not {flow.provider.value}")
     if query.error:
-        raise Forbidden(detail=f"Google consent was not given ({query.error})", code="consent-refused")
+        raise Forbidden(detail=f"{flow.name} consent was not given ({query.error})", code="consent-refused")
     if not query.code:
         raise InvalidInput(
-            detail="Google sent no code",
+            detail=f"{flow.name} sent no code",
             errors=[FieldError(loc="query.code", message="required", code="missing")],
         )
     with tenant_scope(state.tenant_id):
         principal = _principal(state)
         _claim_nonce(state)
-        client = oauth.btrix_client()
         try:
-            grant = oauth.exchange_code(client, query.code, _redirect_uri())
+            credentials, grant, account = flow.connect(query.code, flow.redirect_uri(), state.options)
         except ProviderError as exc:
             if exc.retryable:
                 raise DependencyUnavailable(detail=exc.detail) from exc
             raise InvalidInput(
-                detail=f"Google did not accept the code: {exc.detail}; connect again",
-                errors=[FieldError(loc="query.code", message="refused by Google", code="code-refused")],
+                detail=f"{flow.name} did not accept the code: {exc.detail}; connect again",
+                errors=[FieldError(loc="query.code", message=f"refused by {flow.name}", code="code-refused")],
             ) from exc
-        if grant.refresh_token is None:
-            raise DependencyUnavailable(detail="Google gave no refresh token (offline consent); connect again")
-        try:
-            account: str | None = calendar.calendar_summary(grant.access_token, "primary")
-        except ProviderError:
-            account = None  # only shown in the summary: the connection works without it
-        credentials = GoogleCalendarCredentials.model_validate(
-            {"refreshToken": grant.refresh_token, "calendarId": "primary", "account": account}
-        )
-        integration = service.store_credentials(principal, _PROVIDER, credentials)
-        tokens.keep_grant(state.tenant_id, _PROVIDER, grant, store.get_access_token(state.tenant_id, _PROVIDER))
-        service.record_sync(state.tenant_id, _PROVIDER, "connect", ok=True, detail=f"connected as {account or '?'}")
+        integration = service.store_credentials(principal, flow.provider, credentials)
+        tokens.keep_grant(state.tenant_id, flow.provider, grant, store.get_access_token(state.tenant_id, flow.provider))
+        service.record_sync(state.tenant_id, flow.provider, "connect", ok=True, detail=f"connected as {account or '?'}")
     return integration
+
+
+def finish_google_consent(query: OAuthCallbackQuery) -> Integration:
+    """Google's redirect after consent."""
+    return finish_consent(GOOGLE, query)

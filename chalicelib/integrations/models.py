@@ -1,4 +1,7 @@
-"""Integration models: the providers, the credential schema of each, and what the API shows (never a secret)."""
+"""Integration models: the providers, the credential schema of each, and what the API shows (never a secret).
+
+One responsibility: the integrations capability's models (one credential schema per provider, the stored records).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ __all__ = [
     "IntegrationRef",
     "IntegrationTest",
     "JobRecord",
+    "MelhorEnvioConsentRequest",
     "MelhorEnvioCredentials",
     "MercadoPagoCredentials",
     "MetaCredentials",
@@ -190,12 +194,13 @@ class MetaCredentials(Credentials):
 
 
 class MelhorEnvioCredentials(Credentials):
-    """A MelhorEnvio account connected to an OAuth app (``clientId``/``clientSecret``): its tokens (the access token
-    lives 30 days, the refresh token 45 and is replaced on every refresh), the contact email MelhorEnvio requires in
-    the ``User-Agent``, and whether it is a sandbox account (``sandbox.melhorenvio.com.br``)."""
+    """A MelhorEnvio account connected to an OAuth app: the tenant's own (``clientId``/``clientSecret``) or, without
+    them, BTRIX's (``POST /integrations/melhorenvio/connect``); its tokens (the access token lives 30 days, the
+    refresh token 45 and is replaced on every refresh), the contact email MelhorEnvio requires in the
+    ``User-Agent``, and whether it is a sandbox account (``sandbox.melhorenvio.com.br``)."""
 
-    client_id: str = Field(min_length=1, max_length=100)
-    client_secret: SecretStr = Field(min_length=1, max_length=500)
+    client_id: str | None = Field(default=None, min_length=1, max_length=100)
+    client_secret: SecretStr | None = Field(default=None, min_length=1, max_length=500)
     refresh_token: SecretStr = Field(min_length=1, max_length=4000)
     access_token: SecretStr | None = Field(default=None, min_length=1, max_length=4000)
     email: str = Field(
@@ -204,6 +209,12 @@ class MelhorEnvioCredentials(Credentials):
     )
     sandbox: bool = False
     account: str | None = Field(default=None, max_length=320, description="The MelhorEnvio account that gave consent")
+
+    @model_validator(mode="after")
+    def _client_pair(self) -> Self:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("clientId and clientSecret go together (or neither, for BTRIX's MelhorEnvio app)")
+        return self
 
     def summary(self) -> dict[str, str]:
         """Sandbox or production, and the account."""
@@ -380,15 +391,23 @@ class JobRecord(ApiModel):
 
 
 class ConsentStart(ApiModel):
-    """Where to send the ADMIN to consent (``POST /integrations/google-calendar/connect``)."""
+    """Where to send the ADMIN to consent (``POST /integrations/google-calendar/connect``, ``…/melhorenvio/…``)."""
 
-    url: str = Field(description="Google's consent screen; open it in the browser within 10 minutes")
-    redirect_uri: str = Field(description="Where Google sends the browser back (this API's callback)")
+    url: str = Field(description="The provider's consent screen; open it in the browser within 10 minutes")
+    redirect_uri: str = Field(description="Where the provider sends the browser back (this API's callback)")
     expires_at: str
 
 
+class MelhorEnvioConsentRequest(ApiModel):
+    """Which MelhorEnvio account to consent with: a sandbox one or not, and the technical contact email MelhorEnvio
+    requires in every request (default: the ADMIN's)."""
+
+    sandbox: bool = False
+    email: str | None = Field(default=None, pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
 class OAuthCallbackQuery(ApiModel):
-    """What Google adds to the callback URL: the code (or an error) and our state."""
+    """What the provider (Google, MelhorEnvio) adds to the callback URL: the code (or an error) and our state."""
 
     state: str = Field(min_length=1, max_length=2000)
     code: str | None = Field(default=None, min_length=1, max_length=2000)

@@ -13,6 +13,7 @@ from chalicelib.integrations.models import (
     Integration,
     IntegrationList,
     IntegrationTest,
+    MelhorEnvioConsentRequest,
     OAuthCallbackQuery,
     Provider,
     SyncLogEntry,
@@ -29,8 +30,9 @@ blueprint = protected_blueprint(__name__, tag="integrations")
 def list_integrations(principal: Principal) -> IntegrationList:
     """List integrations
 
-    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta): connected or not, what
-    identifies the account, the last sync, the last error and the last test. Credentials are never returned.
+    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio): connected or
+    not, what identifies the account, the last sync, the last error and the last test. Credentials are never
+    returned.
     """
     return service.list_integrations(principal)
 
@@ -72,6 +74,44 @@ def google_calendar_callback(query: OAuthCallbackQuery) -> Integration:
 
 
 @blueprint.operation(
+    "/integrations/melhorenvio/connect",
+    "POST",
+    body=MelhorEnvioConsentRequest,
+    response=ConsentStart,
+    problems=(503,),
+    permission=Permission.INTEGRATIONS_MANAGE,
+    module=Module.INTEGRATIONS,
+)
+def connect_melhorenvio(body: MelhorEnvioConsentRequest, principal: Principal) -> ConsentStart:
+    """Start connecting MelhorEnvio
+
+    Answers the URL of MelhorEnvio's consent screen for BTRIX's app (quotes, labels, tracking), of the sandbox when
+    sandbox is true, valid 10 minutes. email is the technical contact MelhorEnvio requires (default: yours). After
+    consent MelhorEnvio returns to the callback, which connects the tenant's melhorenvio integration. 503 when
+    BTRIX's MelhorEnvio app is not set up.
+    """
+    return consent.start_melhorenvio_consent(principal, body)
+
+
+@blueprint.operation(
+    "/integrations/melhorenvio/callback",
+    query=OAuthCallbackQuery,
+    response=Integration,
+    problems=(403, 503),
+    public=True,
+)
+def melhorenvio_callback(query: OAuthCallbackQuery) -> Integration:
+    """Finish connecting MelhorEnvio
+
+    Where MelhorEnvio sends the browser back after consent (the signed state says which tenant and user asked,
+    once, within 10 minutes). Stores the tokens encrypted and answers the integration. 422 naming query.state for a
+    state BTRIX did not issue, expired or used; 403 when the consent was refused or the user may no longer manage
+    integrations.
+    """
+    return consent.finish_consent(consent.MELHORENVIO, query)
+
+
+@blueprint.operation(
     "/integrations/{provider}",
     "PUT",
     body=ConnectIntegrationRequest,
@@ -88,7 +128,8 @@ def connect_integration(provider: Provider, body: ConnectIntegrationRequest, pri
     memberId?}; billy {accessToken}; google_calendar {refreshToken, calendarId?, clientId?, clientSecret?} (or
     connect it by consent: POST /integrations/google-calendar/connect); stripe
     {secretKey}; mercadopago {accessToken}; twilio {accountSid, authToken, smsFrom?, whatsappFrom?}; meta
-    {phoneNumberId, wabaId?, accessToken}. The answer never contains them.
+    {phoneNumberId, wabaId?, accessToken}; melhorenvio {refreshToken, accessToken?, email, sandbox?, clientId?,
+    clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect). The answer never contains them.
     """
     return service.connect_integration(principal, service.parse_provider(provider), body)
 

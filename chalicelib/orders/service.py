@@ -10,6 +10,13 @@ an order's total, customer and channel (``describe``), and tells the order when 
 (``record_payment``): ``paymentStatus``, ``paymentId``, ``paidAt`` and ``amountRefunded`` are set on it, and a
 paid order makes the transition its flow declares with ``trigger: payment`` from where it stands (PENDING → PAID
 in the built-in restaurant and retail flows); a flow without one keeps the order where it is, paid.
+
+Shipping reads an order for its caller (``readable_order``) or for its jobs (``find_order``), keeps the label it
+bought on the order (``shipment_ops``) and moves it when the carrier posts or delivers it (``transition_on_carrier``:
+the flow's ``shipped`` / ``delivered`` triggers).
+
+One responsibility: an order's use cases, those of the order routes and those other capabilities call on an order
+(a payment, a shipment), under one set of rules (who may read it, its version, its status flow and its stock).
 """
 
 from __future__ import annotations

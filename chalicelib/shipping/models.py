@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
+from chalicelib.core.references import CheckedInService
 
 __all__ = [
     "CarrierFailure",
@@ -64,7 +67,13 @@ class ShippingQuoteList(ApiModel):
 class CreateShipmentRequest(ApiModel):
     """Buy the label of a quote of this order (send ``Idempotency-Key`` to retry safely)."""
 
-    quote_id: EntityId = Field(description="A quote of this order (POST /orders/{id}/shipping-quotes), not expired")
+    quote_id: Annotated[
+        EntityId,
+        CheckedInService(
+            "shipping quote",
+            "the purchase reads the quote in the order's partition (the caller's tenant): 422 naming body.quoteId",
+        ),
+    ] = Field(description="A quote of this order (POST /orders/{id}/shipping-quotes), not expired")
 
 
 class LabelRecord(ApiModel):

@@ -28,6 +28,13 @@ GOOD: dict[str, dict[str, str]] = {
     "mercadopago": {"accessToken": "APP_USR-good-0123456789"},
     "twilio": {"accountSid": TWILIO_SID, "authToken": "fedcba9876543210" * 2, "smsFrom": "+15550001111"},
     "meta": {"phoneNumberId": "1029384756", "accessToken": "EAAG-meta-token-good-0123"},
+    "melhorenvio": {
+        "clientId": "me-client",
+        "clientSecret": "me-client-secret",
+        "refreshToken": "me-refresh-good",
+        "accessToken": "me-access-good",
+        "email": "tech@loja.example",
+    },
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -37,6 +44,7 @@ ACCOUNTS = {
     "mercadopago": "RESTAURANTE (123456)",
     "twilio": "BTRIX tenant (active)",
     "meta": "Pizzaria Boa (+55 11 4000-0000)",
+    "melhorenvio": "loja@example.com",
 }
 
 
@@ -122,6 +130,9 @@ class FakeProviderApi:
             ok = self._bearer(headers) == GOOD["meta"]["accessToken"] and query.get("fields") is not None
             number = {"id": GOOD["meta"]["phoneNumberId"], "verified_name": "Pizzaria Boa"}
             return (200, {**number, "display_phone_number": "+55 11 4000-0000"}) if ok else refused
+        if path == "/melhorenvio/api/v2/me":
+            ok = self._bearer(headers) == GOOD["melhorenvio"]["accessToken"]
+            return (200, {"id": "me-1", "firstname": "Loja", "email": "loja@example.com"}) if ok else refused
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -145,4 +156,5 @@ class FakeProviderApi:
             "BTRIX_MERCADOPAGO_API_URL": f"{self.url}/mp",
             "BTRIX_TWILIO_BASE_URL": f"{self.url}/twilio",
             "BTRIX_META_GRAPH_URL": f"{self.url}/meta",
+            "BTRIX_MELHORENVIO_API_URL": f"{self.url}/melhorenvio",
         }

@@ -17,17 +17,24 @@ throttling (250 requests a minute per account) is 429.
 Errors are ``ProviderError``: a 401 is ``expired`` (the caller refreshes the token once, single flight), 429 and 5xx
 ``retryable`` (after this client's own short backoff on 429 honouring ``Retry-After``), 422 and other 4xx
 ``rejected`` with the fields MelhorEnvio named.
+
+One responsibility: MelhorEnvio's wire format (its OAuth token requests and the API calls shipping makes).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.resources import MELHORENVIO_OAUTH_APP, secret_name
+from chalicelib.core.secrets import get_secret
 from chalicelib.integrations.http import (
     Failure,
     OAuthClient,
@@ -43,14 +50,17 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "SCOPES",
     "CartAddress",
     "Package",
     "ServiceQuote",
     "Tracking",
     "add_to_cart",
     "base_url",
+    "btrix_app",
     "calculate",
     "checkout",
+    "consent_url",
     "exchange_code",
     "generate",
     "print_labels",
@@ -150,10 +160,14 @@ class Tracking:
     tracking_code: str | None
 
 
+def _base(sandbox: bool) -> str:
+    settings = get_settings()
+    return (settings.melhorenvio_sandbox_url if sandbox else settings.melhorenvio_api_url).rstrip("/")
+
+
 def base_url(credentials: MelhorEnvioCredentials) -> str:
     """The API's base URL for the account: the sandbox one for a sandbox account."""
-    settings = get_settings()
-    return (settings.melhorenvio_sandbox_url if credentials.sandbox else settings.melhorenvio_api_url).rstrip("/")
+    return _base(credentials.sandbox)
 
 
 def _user_agent(credentials: MelhorEnvioCredentials) -> str:
@@ -336,8 +350,47 @@ def track(credentials: MelhorEnvioCredentials, token: str, order_ids: Sequence[s
     return found
 
 
+def btrix_app() -> OAuthClient:
+    """BTRIX's own MelhorEnvio app (secret ``melhorenvio-oauth-app``), the one tenants consent to."""
+    try:
+        app = json.loads(get_secret(secret_name(MELHORENVIO_OAUTH_APP)))
+    except ValueError as exc:
+        raise DependencyUnavailable(detail="the MelhorEnvio app secret is not JSON") from exc
+    if not isinstance(app, dict) or not app.get("clientId") or not app.get("clientSecret"):
+        raise DependencyUnavailable(detail="the MelhorEnvio app secret needs clientId and clientSecret")
+    return OAuthClient(str(app["clientId"]), str(app["clientSecret"]))
+
+
 def _client(credentials: MelhorEnvioCredentials) -> OAuthClient:
-    return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
+    if credentials.client_id and credentials.client_secret:
+        return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
+    return btrix_app()
+
+
+SCOPES = (
+    "cart-read",
+    "cart-write",
+    "orders-read",
+    "shipping-calculate",
+    "shipping-checkout",
+    "shipping-generate",
+    "shipping-print",
+    "shipping-tracking",
+    "users-read",
+)
+
+
+def consent_url(sandbox: bool, redirect_uri: str, state: str) -> str:
+    """MelhorEnvio's consent screen for BTRIX's app (``/oauth/authorize``, authorization code)."""
+    base = _base(sandbox)
+    query = {
+        "client_id": btrix_app().client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "state": state,
+        "scope": " ".join(SCOPES),
+    }
+    return f"{base}/oauth/authorize?{urlencode(query)}"
 
 
 def _token_url(credentials: MelhorEnvioCredentials) -> str:
@@ -359,9 +412,9 @@ def refresh_access_token(credentials: MelhorEnvioCredentials, refresh_token: str
     )
 
 
-def exchange_code(credentials: MelhorEnvioCredentials, code: str, redirect_uri: str) -> TokenGrant:
-    """Trade an authorization code for tokens (``grant_type=authorization_code``)."""
-    client = _client(credentials)
+def exchange_code(sandbox: bool, email: str, code: str, redirect_uri: str) -> TokenGrant:
+    """Trade the consent's authorization code for tokens of BTRIX's app (``grant_type=authorization_code``)."""
+    client = btrix_app()
     form = {
         "grant_type": "authorization_code",
         "client_id": client.client_id,
@@ -369,10 +422,9 @@ def exchange_code(credentials: MelhorEnvioCredentials, code: str, redirect_uri: 
         "redirect_uri": redirect_uri,
         "code": code,
     }
-    headers = {"User-Agent": _user_agent(credentials)}
-    return oauth_token_call(
-        f"{_WHAT} OAuth", _token_url(credentials), form, default_lifetime_s=_ACCESS_LIFETIME_S, headers=headers
-    )
+    headers = {"User-Agent": f"BTRIX ({email})"}
+    url = check_provider_url(f"{_base(sandbox)}/oauth/token")
+    return oauth_token_call(f"{_WHAT} OAuth", url, form, default_lifetime_s=_ACCESS_LIFETIME_S, headers=headers)
 
 
 def account(credentials: MelhorEnvioCredentials, token: str) -> str:

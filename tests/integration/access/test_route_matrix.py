@@ -32,6 +32,7 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/logout"),
     ("POST", "/auth/set-password"),
     ("GET", "/integrations/google-calendar/callback"),
+    ("GET", "/integrations/melhorenvio/callback"),
     ("GET", "/pay/{token}"),
 }
 

@@ -128,6 +128,8 @@ BODIES: dict[tuple[str, str], Bodies] = {
         }
     ],
     ("PATCH", "/orders/{order_id}"): lambda api, me: [{"version": 1, "assignedTo": me.user_id}],
+    # A quote lives in its order's partition: any id that is not one of this order's quotes is a 422.
+    ("POST", "/orders/{order_id}/shipments"): lambda api, me: [{"quoteId": new_id()}],
     ("POST", "/products"): lambda api, me: [
         {
             "kind": "product",

@@ -3,6 +3,7 @@ address, a customer with hers, a product with weight and box, an order of it).""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from localdev.fake_melhorenvio import FakeMelhorEnvio
+from localdev.provision import local_webhook_secrets
 from tests.support.commerce import create_customer, stocked_product
 from tests.support.environment import settings_from
 from tests.support.identity import Account, call, signup
@@ -44,12 +46,16 @@ class Shop:
     tokens: dict[str, str]
 
 
+CALLBACK = "http://127.0.0.1:8000/integrations/melhorenvio/callback"
+
+
 @pytest.fixture
 def melhorenvio(stack: Any) -> Iterator[FakeMelhorEnvio]:
-    """The fake MelhorEnvio, with BTRIX's MelhorEnvio URLs pointed at it."""
-    fake = FakeMelhorEnvio(seed=5).start()
+    """The fake MelhorEnvio, whose app is BTRIX's local one, with BTRIX's MelhorEnvio URLs pointed at it."""
+    app = json.loads(local_webhook_secrets()["melhorenvio-oauth-app"])
+    fake = FakeMelhorEnvio(client_id=app["clientId"], client_secret=app["clientSecret"], seed=5).start()
     try:
-        with settings_from(fake.settings_env()):
+        with settings_from({**fake.settings_env(), "BTRIX_MELHORENVIO_OAUTH_REDIRECT_URL": CALLBACK}):
             yield fake
     finally:
         fake.stop()

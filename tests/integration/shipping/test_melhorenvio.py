@@ -11,7 +11,7 @@ from chalicelib.integrations import jobs
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import integration_key
 from chalicelib.notifications.outbox import list_messages
-from chalicelib.shipping.service import TRACK_TASK
+from chalicelib.shipping.tracking import TRACK_TASK
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from tests.integration.shipping.conftest import Shop, buy, connect, new_order, quote, ready_shop
 from tests.support.commerce import stocked_product

@@ -1,0 +1,105 @@
+"""Shipping labels tracked on a schedule, moving their orders through the workflow engine.
+
+Every 30 minutes (``shipping_tracking`` in ``app.py``; ``POST /integrations/melhorenvio/sync`` for now) one
+``shipping.track`` job per connected tenant runs on the integrations queue: the tenant's open labels are asked where
+they stand; ``posted`` records the carrier's tracking code and moves the order by its flow's ``shipped`` trigger (a
+retail order: PAID/CONFIRMED → SHIPPED, the customer told), ``delivered`` by its ``delivered`` trigger (→ DELIVERED,
+the customer told); a delivered or cancelled label leaves the open list.
+"""
+
+from __future__ import annotations
+
+from chalicelib.core import clock
+from chalicelib.core.db.store import Table, VersionConflict
+from chalicelib.integrations import jobs
+from chalicelib.integrations.models import Provider
+from chalicelib.integrations.service import connected_tenants, find_credentials, system_actor
+from chalicelib.orders.service import find_order, shipment_ops, transition_on_carrier
+from chalicelib.shipping import carriers, store
+from chalicelib.shipping.models import LabelRecord
+
+__all__ = ["TRACK_TASK", "queue_tracking", "track_labels"]
+
+TRACK_TASK = "shipping.track"
+_TRACK_SLOT_S = 30 * 60
+_TRACK_PAGE = 50
+_FINAL = {"delivered", "canceled", "cancelled", "expired"}
+
+
+def queue_tracking() -> int:
+    """The 30-minute schedule: one ``shipping.track`` task per tenant with a connected shipping provider (once per
+    slot); how many were queued."""
+    epoch = clock.to_epoch(clock.now())
+    slot = epoch - epoch % _TRACK_SLOT_S
+    queued = 0
+    for provider in carriers.SHIPPING_PROVIDERS:
+        for tenant_id in connected_tenants(provider):
+            jobs.enqueue_task(TRACK_TASK, tenant_id, {}, key=f"track-{slot}")
+            queued += 1
+    return queued
+
+
+def _shipment_status(carrier_status: str) -> str:
+    return {"canceled": "cancelled", "expired": "cancelled", "posted": "posted", "delivered": "delivered"}.get(
+        carrier_status, carrier_status
+    )
+
+
+def _apply_tracking(tenant_id: str, label: LabelRecord, status: str, code: str | None) -> bool:
+    """Record a label's new status on the order and the label item; move the order. True when something changed."""
+    order = find_order(tenant_id, label.order_id)
+    if order is None or order.shipment is None:
+        return False
+    final = status in _FINAL
+    if status == label.carrier_status and code == label.tracking_code and not final:
+        return False
+    now = clock.now_iso()
+    shipment = order.shipment.model_copy(
+        update={
+            "status": _shipment_status(status),
+            "tracking_code": code or order.shipment.tracking_code,
+            "updated_at": now,
+            "delivered_at": now if status == "delivered" else order.shipment.delivered_at,
+        }
+    )
+    changes: dict[str, object] = {"carrierStatus": status, "updatedAt": now, **({"trackingCode": code} if code else {})}
+    label_op = store.label_change_op(
+        tenant_id, label.order_id, set_=changes, remove=("GSI1PK", "GSI1SK") if final else ()
+    )
+    Table().transact([*shipment_ops(system_actor(tenant_id), order, shipment), label_op])
+    if status in ("posted", "delivered"):
+        transition_on_carrier(tenant_id, order.id, "shipped", f"posted: {code or label.label_id}")
+    if status == "delivered":
+        transition_on_carrier(tenant_id, order.id, "delivered", f"delivered: {code or label.label_id}")
+    return True
+
+
+def track_labels(job: jobs.Job) -> str | None:
+    """``task:shipping.track``: ask the provider where the tenant's open labels are; move their orders."""
+    tenant_id = job.tenant_id
+    if find_credentials(tenant_id, Provider.MELHORENVIO) is None:
+        return None  # disconnected since the task was queued
+    changed = seen = 0
+    start = None
+    while True:
+        page = store.list_open_labels(tenant_id, _TRACK_PAGE, start)
+        labels = {label.label_id: label for label in page.items if label.label_id}
+        if labels:
+            for tracked in carriers.track(tenant_id, list(labels)):
+                label = labels.get(tracked.order_id)
+                if label is None:
+                    continue
+                seen += 1
+                try:
+                    changed += _apply_tracking(tenant_id, label, tracked.status, tracked.tracking_code)
+                except VersionConflict:
+                    continue  # the order moved meanwhile: the next run sees it again
+        if page.last_key is None:
+            break
+        start = page.last_key
+    return f"tracked {seen} label(s), {changed} changed" if seen else None
+
+
+jobs.register(jobs.task_kind(TRACK_TASK), track_labels, provider=Provider.MELHORENVIO, operation="track")
+# POST /integrations/melhorenvio/sync: the tracking, now.
+jobs.register(jobs.task_kind("melhorenvio.sync"), track_labels, provider=Provider.MELHORENVIO, operation="track")
