@@ -97,7 +97,19 @@ def start_runner(ready_file: Path, **env: str) -> tuple[subprocess.Popen[str], l
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     """``make run`` on free ports for this module, waited for through its ready file; stopped (Ctrl-C) at the end."""
     ports = {name: free_port() for name in ("API", "HOOKS", "WS", "WS_MANAGEMENT")}
-    fakes = ("TWILIO", "META", "SES", "WEBPUSH", "BITRIX24", "STRIPE", "MERCADOPAGO", "BILLY", "GOOGLE", "LLM")
+    fakes = (
+        "TWILIO",
+        "META",
+        "SES",
+        "WEBPUSH",
+        "BITRIX24",
+        "STRIPE",
+        "MERCADOPAGO",
+        "BILLY",
+        "GOOGLE",
+        "LLM",
+        "MELHORENVIO",
+    )
     ports.update({f"FAKE_{name}": free_port() for name in fakes})  # modules may run while a person's make run does
     ready_file = tmp_path_factory.mktemp("make-run") / "ready.json"
     process, output, drain = start_runner(ready_file, **{f"BTRIX_{k}_PORT": str(v) for k, v in ports.items()})

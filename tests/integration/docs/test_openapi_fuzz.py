@@ -95,6 +95,7 @@ def server(stack: Any, hooks: httpx.Client) -> Iterator[str]:
         "BTRIX_BITRIX24_HANDLER_URL": f"{hooks.base_url}/bitrix24",
         **google.settings_env(),
         "BTRIX_GOOGLE_OAUTH_REDIRECT_URL": f"{url}/integrations/google-calendar/callback",
+        "BTRIX_MELHORENVIO_OAUTH_REDIRECT_URL": f"{url}/integrations/melhorenvio/callback",
     }
     thread = threading.Thread(target=local.server.serve_forever, daemon=True)
     try:
