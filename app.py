@@ -10,6 +10,7 @@ from chalicelib.access.routes import blueprint as access
 from chalicelib.analytics import service as analytics_service
 from chalicelib.analytics.routes import blueprint as analytics
 from chalicelib.appointments.routes import blueprint as appointments
+from chalicelib.assistant import followups as assistant_followups
 from chalicelib.assistant.routes import blueprint as assistant
 from chalicelib.audit.routes import blueprint as audit
 from chalicelib.auth.routes import blueprint as auth
@@ -107,6 +108,8 @@ finance_jobs.register_handlers()
 # to be tried again before their dead messages go back to the queue.
 notifications_redrive.register()
 conversations_redrive.register()
+# The shop assistant's follow-ups: the reminder task its Step Functions timers queue.
+assistant_followups.register_handlers()
 
 
 @app.on_ws_connect()

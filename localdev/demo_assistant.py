@@ -6,7 +6,8 @@ checks out with the tools, and writes its answers from their results). The banne
 ADMIN, ``PUT /channels/<demo number>/assistant`` (deterministic; the line after it uses the fake LLM instead),
 define ``wa``, a shell function that posts a signed WhatsApp text from the demo customer to the Meta function, write
 ``oi``, ``2 <pizza code>`` and ``finalizar``, and print what the customer received on the fake Meta: the menu, the
-cart and the order with its payment link (``/pay/…``, payable as the payments section shows).
+cart and the order with its payment link (``/pay/…``, payable as the payments section shows). A commented line
+shows the configuration whose timer reminds the customer of an unpaid link 20 seconds after the checkout.
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ def assistant_lines(
         model = {"baseUrl": llm_url, "model": "fake-shop", "apiKey": DEMO_LLM_KEY}
         llm = {"mode": "assistant", "language": "pt-BR", "llm": model}
         lines.append(f"# with the fake LLM instead: {put} -d '{json.dumps(llm)}'")
+    reminder = {"mode": "assistant", "language": "pt-BR", "followUps": {"checkoutReminderSeconds": 20}}
+    lines.append(
+        f"# an unpaid link reminded 20 s after the checkout (a Step Functions timer): {put} -d '{json.dumps(reminder)}'"
+        " before the purchase, then print again after 25 s"
+    )
     show = [
         f'curl -s {meta_url}/_received | python3 -c "import json, sys',
         "for m in json.load(sys.stdin)['received']:",

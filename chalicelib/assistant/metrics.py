@@ -1,7 +1,8 @@
 """The assistant's per-tenant EMF metrics (namespace ``BTRIX``, dimensions ``service`` and ``tenantId``):
 ``AssistantTurns``, ``AssistantToolCalls``, ``AssistantHandovers``, ``AssistantOrders`` (checkouts that made an
 order and its payment link; ``AssistantPayments``, those orders paid, comes from the orders capability),
-``AssistantFallbacks`` (the LLM failed: the deterministic brain answered), ``LlmTokens``
+``AssistantFallbacks`` (the LLM failed: the deterministic brain answered), ``AssistantFollowUps`` (reminders sent),
+``LlmTokens``
 and ``LlmLatency`` (ms)."""
 
 from __future__ import annotations

@@ -3,14 +3,17 @@ and what a brain answers (texts and WhatsApp interactive messages)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 
+from chalicelib.channels.models import TemplateRef
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
+from chalicelib.payments.models import LINK_MINUTES_DEFAULT
 
 __all__ = [
     "LANGUAGES",
@@ -24,6 +27,9 @@ __all__ = [
     "CartLine",
     "CartRecord",
     "CheckoutArgs",
+    "FollowUpKind",
+    "FollowUpRecord",
+    "FollowUps",
     "GetProductArgs",
     "HandoffArgs",
     "Language",
@@ -32,6 +38,7 @@ __all__ = [
     "MemoryRecord",
     "NoArgs",
     "OrderStatusArgs",
+    "ReminderTemplate",
     "RemoveFromCartArgs",
     "Reply",
     "SearchProductsArgs",
@@ -100,6 +107,60 @@ class LlmSettings(ApiModel):
     api_key_set: bool
 
 
+# What a follow-up template's parameters may name: filled in when the reminder is sent.
+TEMPLATE_FIELDS = ("customer", "orderNumber", "total", "link", "expiresAt", "items")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A checkout's payment link lives this long (``payments``): its reminder must come before.
+LINK_LIFETIME_S = LINK_MINUTES_DEFAULT * 60
+DEFAULT_CHECKOUT_REMINDER_S = 1800
+DEFAULT_ABANDONED_CART_S = 3600
+
+
+class ReminderTemplate(TemplateRef):
+    """An approved WhatsApp template a follow-up sends when the customer's 24-hour window is closed."""
+
+    params: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="The body's parameters in order; each may name {customer}, {orderNumber}, {total}, {link},"
+        " {expiresAt} (a checkout's) or {items} (the cart's lines)",
+    )
+
+    @field_validator("params")
+    @classmethod
+    def _known_fields(cls, params: list[str]) -> list[str]:
+        for param in params:
+            unknown = [name for name in _PLACEHOLDER.findall(param) if name not in TEMPLATE_FIELDS]
+            if unknown:
+                raise ValueError(f"unknown field {{{unknown[0]}}}; use one of {', '.join(TEMPLATE_FIELDS)}")
+        return params
+
+
+class FollowUps(ApiModel):
+    """The assistant's reminders. Inside the customer's 24-hour window it writes; outside it only its template goes
+    (none: nothing is sent). A customer's message, a payment, a handover or the link expiring calls one off."""
+
+    checkout_reminder_seconds: int | None = Field(
+        default=DEFAULT_CHECKOUT_REMINDER_S,
+        ge=1,
+        lt=LINK_LIFETIME_S,
+        description="After a checkout whose link is not paid, remind the customer (telling when the link expires)"
+        " this long after it was sent; under the link's hour; null: never",
+    )
+    abandoned_cart_seconds: int | None = Field(
+        default=DEFAULT_ABANDONED_CART_S,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="A customer silent this long with a cart that is not empty gets one reminder; null: never",
+    )
+    checkout_template: ReminderTemplate | None = Field(
+        default=None, description="The checkout reminder outside the 24-hour window (none: not sent there)"
+    )
+    cart_template: ReminderTemplate | None = Field(
+        default=None, description="The abandoned-cart reminder outside the 24-hour window (none: not sent there)"
+    )
+
+
 class AssistantConfigRequest(ApiModel):
     """The assistant of a number. ``llm`` null: the deterministic assistant (menus, buttons and commands)."""
 
@@ -112,6 +173,7 @@ class AssistantConfigRequest(ApiModel):
         default_factory=list, max_length=20, description="Words that hand the chat to a human (besides the defaults)"
     )
     llm: LlmSettingsRequest | None = None
+    follow_ups: FollowUps = Field(default_factory=FollowUps)
 
     @field_validator("handover_keywords")
     @classmethod
@@ -130,6 +192,7 @@ class AssistantConfig(ApiModel):
     greeting: str | None = None
     handover_keywords: list[str]
     llm: LlmSettings | None = None
+    follow_ups: FollowUps
     updated_at: str
     version: int
 
@@ -148,6 +211,7 @@ class AssistantConfigRecord(ApiModel):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key_encrypted: str | None = None
+    follow_ups: FollowUps = Field(default_factory=FollowUps)
     updated_at: str
     updated_by: str | None = None
     version: int = 1
@@ -168,6 +232,7 @@ class AssistantConfigRecord(ApiModel):
             greeting=self.greeting,
             handover_keywords=self.handover_keywords,
             llm=llm,
+            follow_ups=self.follow_ups,
             updated_at=self.updated_at,
             version=self.version,
         )
@@ -194,8 +259,28 @@ class CartRecord(ApiModel):
     payment_url: str | None = None
     link_expires_at: str | None = None
     checked_out_at: str | None = None
+    # The last customer messages whose tool effects the cart holds: a redelivered turn does not apply them again.
+    applied: list[str] = Field(default_factory=list)
     updated_at: str
     version: int = 0
+
+
+# checkout: a payment link sent and not paid; cart: a customer silent with a cart that is not empty.
+FollowUpKind = Literal["checkout", "cart"]
+
+
+class FollowUpRecord(ApiModel):
+    """The conversation's pending reminder: ``token`` names the timer that may send it (a timer with another token
+    is obsolete); ``due_at`` when (a later message moves it, the timer waits again); ``sent_at`` once sent."""
+
+    tenant_id: str
+    conversation_id: str
+    kind: FollowUpKind
+    token: str
+    due_at: str
+    order_id: str | None = None
+    sent_at: str | None = None
+    armed_at: str
 
 
 class Turn(ApiModel):

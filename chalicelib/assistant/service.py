@@ -12,7 +12,8 @@ One turn: rate-limited per conversation; a handover keyword, the ``handoff_to_hu
 hand the chat to a human (the cart is kept and shown); else a brain answers — the LLM brain when the number has an
 LLM and the tenant's monthly token budget is not spent, falling back on the deterministic brain when the LLM fails;
 else the deterministic brain. Replies are recorded in the conversation (source ``assistant``) and sent through the
-gateway's send path (window, pacing, retries).
+gateway's send path (window, pacing, retries). What the turn leaves (a checkout, a cart) arms the conversation's
+follow-up (``followups``); a handover calls it off.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
-from chalicelib.assistant import deterministic, store
+from chalicelib.assistant import deterministic, followups, store
 from chalicelib.assistant.metrics import emit
 from chalicelib.assistant.models import (
     LANGUAGES,
@@ -45,7 +48,7 @@ from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.errors import FieldError, InvalidInput
+from chalicelib.core.errors import AppError, FieldError, InvalidInput
 from chalicelib.core.observability import logger
 
 if TYPE_CHECKING:
@@ -58,6 +61,8 @@ __all__ = ["Verdict", "get_assistant", "put_assistant", "take_inbound"]
 MEMORY_TTL = timedelta(days=30)
 MAX_FAILURES = 3
 _KEEP_TURNS = 20
+# Customer messages whose cart effects the cart remembers (a redelivery comes soon after its first run).
+_KEEP_APPLIED = 20
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,7 @@ def put_assistant(principal: Principal, channel_id: str, body: AssistantConfigRe
         llm_base_url=body.llm.base_url.rstrip("/") if body.llm else None,
         llm_model=body.llm.model if body.llm else None,
         llm_api_key_encrypted=key,
+        follow_ups=body.follow_ups,
         updated_at=clock.now_iso(),
         updated_by=principal.user_id,
         version=version + 1,
@@ -253,6 +259,7 @@ def take_inbound(conversation: ConversationRecord, record: MessageRecord, messag
         language=config.language,
         cart=load_cart(conversation.tenant_id, conversation.id),
     )
+    tools.replay = record.id in tools.cart.applied  # its job ran before, up to the cart: apply nothing twice
     customer = deterministic.customer_text(message) or f"[{message.get('type')}]"
     had_order = tools.cart.order_id
     result = _brain(config, message, tools, memory, first)
@@ -260,18 +267,33 @@ def take_inbound(conversation: ConversationRecord, record: MessageRecord, messag
     if result.tools:
         emit("AssistantToolCalls", conversation.tenant_id, len(result.tools))
     if tools.cart_changed:
-        tools.cart = save_cart(tools.cart)
+        applied = [*tools.cart.applied, record.id][-_KEEP_APPLIED:]
+        tools.cart = save_cart(tools.cart.model_copy(update={"applied": applied}))
         if tools.cart.order_id and tools.cart.order_id != had_order:
             emit("AssistantOrders", conversation.tenant_id)
-    memory = _remember(memory, customer, result.replies, result.failed)
+    if not tools.replay:  # a redelivered turn is in the memory already
+        memory = _remember(memory, customer, result.replies, result.failed)
     reason = tools.handover or result.handover
     if reason is None and memory.failures >= MAX_FAILURES:
         reason = f"{memory.failures} failed turns in a row"
     if reason is None:
         store.put_memory(memory, int((clock.now() + MEMORY_TTL).timestamp()))
         _send(conversation, record, result.replies)
+        if not tools.replay:  # the first run armed what the turn left
+            _follow_up(config, conversation, tools, checked_out=tools.cart.order_id != had_order)
         return Verdict("answered")
     return _hand_over(config, conversation, record, tools, memory, result.replies, reason)
+
+
+def _follow_up(
+    config: AssistantConfigRecord, conversation: ConversationRecord, tools: Toolbox, *, checked_out: bool
+) -> None:
+    """The reminder this turn leaves (the customer's message called off the one pending). Best effort: a failure
+    costs the reminder, never the answered turn."""
+    try:
+        followups.arm(config, conversation, tools.cart, checked_out)
+    except (AppError, ClientError, BotoCoreError) as exc:
+        logger.warning("follow-up not armed", extra={"conversation_id": conversation.id, "error": str(exc)[:200]})
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -306,6 +328,7 @@ def _hand_over(
     in ``assistant_then_gateway`` the message goes to the Open Lines chat with the summary and the cart."""
     memory = memory.model_copy(update={"failures": 0})
     store.put_memory(memory, int((clock.now() + MEMORY_TTL).timestamp()))
+    followups.drop(conversation)  # a human has the chat: no reminder from the assistant
     conversations.set_assistant_state(conversation, "needs_human")
     emit("AssistantHandovers", conversation.tenant_id)
     logger.info("assistant handed over", extra={"conversation_id": conversation.id, "reason": reason[:200]})

@@ -1,5 +1,6 @@
-"""Assistant items: a number's configuration (on the channel's partition), a customer's cart and memory (on the
-conversation's partition, with a TTL), the turns of a conversation per minute and the tenant's LLM tokens per month.
+"""Assistant items: a number's configuration (on the channel's partition), a customer's cart, memory and pending
+follow-up (on the conversation's partition, with a TTL), the turns of a conversation per minute and the tenant's LLM
+tokens per month.
 
 A conversation's messages are handled one at a time (its FIFO group), so its cart and memory are written whole; a
 configuration is written under its version.
@@ -12,20 +13,24 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.assistant.models import AssistantConfigRecord, CartRecord, MemoryRecord
+from chalicelib.assistant.models import AssistantConfigRecord, CartRecord, FollowUpRecord, MemoryRecord
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, VersionConflict, WriteOp, put_op
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp, change_op, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 
 __all__ = [
     "add_tokens",
     "count_turn",
+    "drop_follow_up",
     "get_cart",
     "get_config",
+    "get_follow_up",
     "get_memory",
+    "mark_follow_up_sent",
     "put_cart",
     "put_config",
+    "put_follow_up",
     "put_memory",
     "tokens_used",
 ]
@@ -33,6 +38,7 @@ __all__ = [
 CONFIG_ENTITY = "AssistantConfig"
 CART_ENTITY = "AssistantCart"
 MEMORY_ENTITY = "AssistantMemory"
+FOLLOW_UP_ENTITY = "AssistantFollowUp"
 _RATE_TTL_S = 120
 
 
@@ -113,3 +119,31 @@ def tokens_used(tenant_id: str, month: str) -> int:
     """The tenant's LLM tokens of ``month`` so far."""
     item = Table().get(*_tokens_key(tenant_id, month))
     return int(item.get("count", 0)) if item else 0
+
+
+def get_follow_up(tenant_id: str, conversation_id: str) -> FollowUpRecord | None:
+    """The conversation's pending (or sent) reminder, or None."""
+    item = _get(tenant_id, conversation_id, keys.FOLLOW_UP_SK)
+    return None if item is None else FollowUpRecord.model_validate(strip_storage(item))
+
+
+def put_follow_up(record: FollowUpRecord, expires_at: int) -> None:
+    """Write the reminder whole (kept until ``expires_at``, epoch seconds): a new token obsoletes the old timer."""
+    fields = record.model_dump(exclude_none=True)
+    _put(record.tenant_id, record.conversation_id, keys.FOLLOW_UP_SK, FOLLOW_UP_ENTITY, fields, expires_at)
+
+
+def drop_follow_up(tenant_id: str, conversation_id: str) -> None:
+    """Call the conversation's reminder off (its timer, when it fires, finds nothing)."""
+    Table().delete(*_conversation_key(tenant_id, conversation_id, keys.FOLLOW_UP_SK))
+
+
+def mark_follow_up_sent(record: FollowUpRecord, at: str) -> bool:
+    """Note the reminder ``record`` sent at ``at``, unless another token replaced it or it was noted already."""
+    pk, sk = _conversation_key(record.tenant_id, record.conversation_id, keys.FOLLOW_UP_SK)
+    guard = Attr("token").eq(record.token) & Attr("sentAt").not_exists()
+    try:
+        Table().transact([change_op(pk, sk, set_={"sentAt": at}, condition=guard)])
+    except TransactionConflict:
+        return False
+    return True

@@ -10,7 +10,16 @@ from typing import Any
 
 from chalicelib.assistant.models import Language
 
-__all__ = ["COMMANDS", "DEFAULT_HANDOVER", "cart_text", "link_text", "product_lines", "say", "status_text"]
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_HANDOVER",
+    "cart_text",
+    "expiry_text",
+    "link_text",
+    "product_lines",
+    "say",
+    "status_text",
+]
 
 _TEXTS: dict[str, dict[str, str]] = {
     "greeting": {
@@ -70,6 +79,14 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en-US": "Order #{number}: {status}, payment {payment}, total {total}.",
         "es-ES": "Pedido #{number}: {status}, pago {payment}, total {total}.",
     },
+    "payment_unpaid": {"pt-BR": "pendente", "en-US": "pending", "es-ES": "pendiente"},
+    "payment_paid": {"pt-BR": "pago", "en-US": "paid", "es-ES": "pagado"},
+    "payment_partially_refunded": {
+        "pt-BR": "reembolsado em parte",
+        "en-US": "partly refunded",
+        "es-ES": "reembolsado en parte",
+    },
+    "payment_refunded": {"pt-BR": "reembolsado", "en-US": "refunded", "es-ES": "reembolsado"},
     "no_order": {
         "pt-BR": "Você ainda não tem pedidos aqui.",
         "en-US": "You have no orders here yet.",
@@ -109,6 +126,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "pt-BR": "Recebi muitas mensagens seguidas; vou responder em um minuto.",
         "en-US": "I got many messages in a row; I will answer in a minute.",
         "es-ES": "Recibí muchos mensajes seguidos; respondo en un minuto.",
+    },
+    "remind_checkout": {
+        "pt-BR": "Seu pedido #{number} ({total}) ainda aguarda o pagamento. O link vale até {expires}: {url}",
+        "en-US": "Your order #{number} ({total}) is still waiting for payment. The link works until {expires}: {url}",
+        "es-ES": "Tu pedido #{number} ({total}) sigue esperando el pago. El enlace vale hasta {expires}: {url}",
+    },
+    "remind_cart": {
+        "pt-BR": "Você deixou itens no carrinho. Escreva *finalizar* para fechar o pedido.",
+        "en-US": "You left items in your cart. Write *checkout* to place the order.",
+        "es-ES": "Dejaste artículos en tu carrito. Escribe *finalizar* para hacer el pedido.",
     },
     "media": {
         "pt-BR": "Por enquanto entendo só texto e os botões. Escreva *menu* ou *atendente*.",
@@ -163,9 +190,14 @@ def cart_text(language: Language, cart: dict[str, Any], prefix: str | None = Non
     return "\n".join(part for part in (prefix, say(language, "cart"), lines, total) if part)
 
 
+def expiry_text(valid_until: str) -> str:
+    """When a payment link stops working, as the customer reads it (``14:05 UTC``)."""
+    return valid_until[11:16] + " UTC"
+
+
 def link_text(language: Language, placed: dict[str, Any]) -> str:
     """The order a checkout placed (``checkout``'s result): its number, total and payment link with its expiry."""
-    expires = str(placed["validUntil"])[11:16] + " UTC"
+    expires = expiry_text(str(placed["validUntil"]))
     return say(
         language, "link", number=placed["number"], total=placed["totalText"], url=placed["paymentUrl"], expires=expires
     )
@@ -173,5 +205,5 @@ def link_text(language: Language, placed: dict[str, Any]) -> str:
 
 def status_text(language: Language, order: dict[str, Any]) -> str:
     """An order as ``order_status`` returned it."""
-    values = {"status": order["status"], "payment": order["paymentStatus"], "total": order["totalText"]}
+    values = {"status": order["statusText"], "payment": order["paymentStatusText"], "total": order["totalText"]}
     return say(language, "status", number=order["number"], **values)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -93,6 +93,9 @@ class Toolbox:
     last_results: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     handover: str | None = None
     cart_changed: bool = False
+    # A turn run again for a customer message whose effects the cart already holds (its job was redelivered after
+    # the cart was saved): the cart tools answer with the cart as it is and change nothing.
+    replay: bool = False
 
     def __post_init__(self) -> None:
         self.principal = service_principal(self.tenant_id)
@@ -190,6 +193,9 @@ class Toolbox:
     def add_to_cart(self, args: AddToCartArgs) -> dict[str, Any]:
         """Add a quantity of an active product that has it in stock (the cart's lines of it counted too)."""
         product = self._product(args.product_id)
+        if self.replay:
+            self._saw(product)
+            return {"added": {"name": product.name, "quantity": args.quantity}, "cart": self.cart_view()}
         already = sum(line.quantity for line in self.cart.lines if line.product_id == product.id)
         if not self._available(product, already + args.quantity):
             raise ToolError(say(self.language, "unavailable", name=product.name), f"{product.name}: not in stock")
@@ -210,6 +216,8 @@ class Toolbox:
 
     def remove_from_cart(self, args: RemoveFromCartArgs) -> dict[str, Any]:
         """Take a quantity (or all) of a product out of the cart."""
+        if self.replay:
+            return {"removed": {"name": self._product(args.product_id).name}, "cart": self.cart_view()}
         lines = []
         removed = None
         for line in self.cart.lines:
@@ -248,6 +256,8 @@ class Toolbox:
         from chalicelib.orders.models import CreateOrderRequest
         from chalicelib.payments import service as payments
 
+        if self.replay and self.cart.order_id and self.cart.payment_url:
+            return self._placed_again()
         if not self.cart.lines:
             raise ToolError(say(self.language, "cart_empty"), "the cart is empty")
         for line in self.cart.lines:
@@ -286,6 +296,21 @@ class Toolbox:
             "validUntil": link.valid_until,
         }
 
+    def _placed_again(self) -> dict[str, Any]:
+        """What the checkout of a redelivered turn placed already: the cart's last order and its link."""
+        from chalicelib.orders import service as orders
+
+        order = orders.get_order(self.principal, str(self.cart.order_id))
+        self.seen_prices.add(order.totals.total.amount)
+        return {
+            "orderId": order.id,
+            "number": order.number,
+            "total": _money(order.totals.total),
+            "totalText": self.price(order.totals.total),
+            "paymentUrl": self.cart.payment_url,
+            "validUntil": self.cart.link_expires_at,
+        }
+
     def order_status(self, args: OrderStatusArgs) -> dict[str, Any]:
         """An order the assistant made for this customer (the last one when none is named)."""
         from chalicelib.orders import service as orders
@@ -299,10 +324,23 @@ class Toolbox:
             "orderId": order.id,
             "number": order.number,
             "status": order.status,
+            "statusText": self._status_label(order.status),
             "paymentStatus": order.payment_status,
+            "paymentStatusText": say(self.language, f"payment_{order.payment_status}"),
             "total": _money(order.totals.total),
             "totalText": self.price(order.totals.total),
         }
+
+    def _status_label(self, status: str) -> str:
+        """An order status as the customer reads it: the tenant's own label in the assistant's language
+        (``PUT /translations/{locale}``) over its order workflow's, by the workflows' fallback chain."""
+        from chalicelib.workflows import service as workflows
+
+        reader = replace(self.principal, locale=self.language)
+        try:
+            return workflows.get_workflow(reader, "order").status_labels.get(status, status)
+        except AppError:  # the labels are a nicety: the code itself is still true
+            return status
 
     def handoff_to_human(self, args: HandoffArgs) -> dict[str, Any]:
         """A person takes the chat (after this turn)."""

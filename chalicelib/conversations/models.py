@@ -21,6 +21,7 @@ __all__ = [
     "MessageRecord",
     "MessageSource",
     "MessageStatus",
+    "OutsideWindowTemplate",
     "PendingJob",
     "SendMessageRequest",
     "StoredFile",
@@ -108,6 +109,14 @@ class Conversation(ApiModel):
     created_at: datetime
 
 
+class OutsideWindowTemplate(ApiModel):
+    """An approved WhatsApp template with the values of its body's parameters."""
+
+    name: str
+    language: str
+    params: list[str] = Field(default_factory=list)
+
+
 class MessageRecord(ApiModel):
     """A message as stored (the conversation's log)."""
 
@@ -129,6 +138,9 @@ class MessageRecord(ApiModel):
     # A WhatsApp interactive message (list or reply buttons, Meta's ``interactive`` object) the assistant sends;
     # ``text`` is its body.
     interactive: dict[str, Any] | None = None
+    # The message's own approved template, sent instead of the text outside the 24-hour window (the assistant's
+    # follow-ups), ahead of the number's: ``name``, ``language`` and the body's ``params`` in order.
+    outside_window: OutsideWindowTemplate | None = None
     error: str | None = None
     attempts: int = 0
     # Whether the Open Line was told (delivery status of an operator's message; mirror of an agent's message).

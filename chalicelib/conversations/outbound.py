@@ -208,6 +208,11 @@ def _send(conversation: ConversationRecord, record: MessageRecord, channel: What
     template = None
     if window_open(conversation, clock.now()):
         payloads = _payloads(record, to)
+    elif record.outside_window is not None:  # the message's own template (an assistant's follow-up)
+        own = record.outside_window
+        template = own.name
+        body = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in own.params]}]
+        payloads = [meta.template_payload(to, own.name, own.language, body if own.params else None)]
     elif channel.template is not None:
         template = channel.template.name
         payloads = [meta.template_payload(to, channel.template.name, channel.template.language)]

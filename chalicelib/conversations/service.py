@@ -17,6 +17,7 @@ from chalicelib.conversations.models import (
     Message,
     MessageListQuery,
     MessageRecord,
+    OutsideWindowTemplate,
     SendMessageRequest,
 )
 from chalicelib.conversations.timing import WINDOW
@@ -31,6 +32,7 @@ __all__ = [
     "STALE_QUEUED",
     "assistant_reply",
     "close_conversation",
+    "conversation_record",
     "conversation_view",
     "get_conversation",
     "keep_notification",
@@ -155,6 +157,11 @@ def get_conversation(principal: Principal, conversation_id: str) -> Conversation
     return conversation_view(_conversation(principal, conversation_id))
 
 
+def conversation_record(tenant_id: str, conversation_id: str) -> ConversationRecord | None:
+    """For the shop assistant's follow-ups (a timer, no caller): the conversation as stored, or None."""
+    return store.get_conversation(tenant_id, conversation_id, consistent=True)
+
+
 def load_conversation(tenant_id: str, conversation_id: str) -> Conversation:
     """One conversation of the tenant, for another capability that checks its own permissions (a lead made from
     a conversation); ``NotFound`` when there is none."""
@@ -269,11 +276,16 @@ def keep_notification(tenant_id: str, channel_id: str, phone_number_id: str, wa_
 
 
 def assistant_reply(
-    conversation: ConversationRecord, key: str, text: str, interactive: dict[str, Any] | None = None
+    conversation: ConversationRecord,
+    key: str,
+    text: str,
+    interactive: dict[str, Any] | None = None,
+    outside_window: OutsideWindowTemplate | None = None,
 ) -> MessageRecord:
     """For the shop assistant: its reply ``key`` (unique in the conversation, e.g. the customer message's id and
     the reply's position) recorded once as an outbound message and queued in the conversation's group (after the
-    customer's message being answered). A redelivered turn finds the recorded reply and queues nothing new."""
+    customer's message being answered). A redelivered turn finds the recorded reply and queues nothing new.
+    ``outside_window``: the template sent instead when the customer's 24-hour window is closed (a follow-up)."""
     now = clock.now()
     at = clock.isoformat(now)
     record = MessageRecord(
@@ -285,6 +297,7 @@ def assistant_reply(
         type="interactive" if interactive else "text",
         text=text,
         interactive=interactive,
+        outside_window=outside_window,
         status="queued",
         sent_at=at,
         created_at=at,

@@ -177,6 +177,7 @@ __all__ = [
     "ASSISTANT_SK",
     "CART_SK",
     "EVENT_SK",
+    "FOLLOW_UP_SK",
     "IDEMPOTENCY_SK",
     "MEMORY_SK",
     "META_SK",
@@ -282,10 +283,12 @@ WORKFLOW_RUNTIME_SK = "WORKFLOW#RUNTIME"
 PIPELINE_SK = "PIPELINE"
 PAYMENT_STATE_SK = "PAYSTATE"
 SUBSCRIPTION_SK = "SUBSCRIPTION"
-# The shop assistant: its configuration on a number's partition, a customer's cart and memory on the conversation's.
+# The shop assistant: its configuration on a number's partition, a customer's cart, memory and pending follow-up
+# (a reminder) on the conversation's.
 ASSISTANT_SK = "ASSISTANT"
 CART_SK = "CART"
 MEMORY_SK = "MEMORY"
+FOLLOW_UP_SK = "FOLLOWUP"
 # The analytics partitions' ids: the tenant's own numbers (a rep's are under its user id) and the event ledger.
 ANALYTICS_ALL = "ALL"
 ANALYTICS_LEDGER = "LEDGER"

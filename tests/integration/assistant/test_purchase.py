@@ -166,3 +166,40 @@ def test_out_of_stock_is_never_added_and_a_catalog_cart_becomes_cart_lines(
         cart_record = get_cart(shop.admin.tenant_id, conversation["id"])
     assert cart_record is not None
     assert [(line.code, line.quantity) for line in cart_record.lines] == [(shop.product["code"], 2)]
+
+
+def test_a_redelivered_turn_adds_nothing_twice_and_sends_nothing_twice(
+    api: Any, hooks: httpx.Client, providers: Any, work: Any, settle: Any
+) -> None:
+    from chalicelib.assistant.service import take_inbound
+    from chalicelib.assistant.store import get_cart
+    from chalicelib.conversations import service as conversations
+    from chalicelib.conversations import store as messages
+    from tests.support.gateway import meta_message
+
+    shop = open_shop(api, providers)
+    configure(api, shop)
+    customer = wa_id()
+    wamid = write(hooks, shop, customer, f"2 {shop.product['code']}")
+    work(lambda: len(shop.said(customer)) == 1)
+    conversation_id = _conversation(api, shop, customer)["id"]
+    log = call(api, "GET", f"/conversations/{conversation_id}/messages", None, shop.admin.headers()).json_body
+    [received] = [m for m in log["items"] if m["direction"] == "in"]
+
+    # The turn's job runs again (a redelivery after the cart was saved, before the queue heard it was done).
+    with tenant_scope(shop.admin.tenant_id):
+        conversation = conversations.conversation_record(shop.admin.tenant_id, conversation_id)
+        record = messages.get_message(shop.admin.tenant_id, conversation_id, received["id"], consistent=True)
+        assert conversation is not None
+        assert record is not None
+        verdict = take_inbound(conversation, record, meta_message(customer, wamid, f"2 {shop.product['code']}"))
+        cart = get_cart(shop.admin.tenant_id, conversation_id)
+    assert verdict.status == "answered"
+    assert cart is not None
+    assert [(line.code, line.quantity) for line in cart.lines] == [(shop.product["code"], 2)]
+    settle()
+    assert len(shop.said(customer)) == 1  # its reply was recorded once: nothing sent again
+
+    write(hooks, shop, customer, f"1 {shop.product['code']}")  # a new message still adds
+    work(lambda: len(shop.said(customer)) == 2)
+    assert "3 x Camiseta Azul" in _body(_last(shop, customer))

@@ -96,7 +96,7 @@ def test_the_shop_assistant_keeps_its_items_beside_the_number_and_the_conversati
     assert (number, keys.ASSISTANT_SK) == ("T#t1#CHANNEL#c1", "ASSISTANT")
     assert keys.parse_entity_pk(number).entity_id == "c1"
     conversation = keys.entity_pk("t1", Kind.CONVERSATION, "v1")
-    assert {keys.CART_SK, keys.MEMORY_SK} == {"CART", "MEMORY"}
+    assert {keys.CART_SK, keys.MEMORY_SK, keys.FOLLOW_UP_SK} == {"CART", "MEMORY", "FOLLOWUP"}
     assert keys.parse_child_sk(keys.child_sk(keys.Child.RATE, "29000000")) == ("RATE", "29000000")
     assert keys.parse_entity_pk(conversation).kind is Kind.CONVERSATION
     tokens = keys.child_sk(keys.Child.COUNTER, "LLMTOKENS-2026-12")
