@@ -3,7 +3,8 @@
 One customer message is at most ``MAX_ROUNDS`` completions and ``TURN_TOKENS`` tokens. Every tool call is
 validated by the toolbox (invalid JSON arguments or a tool that does not exist are told to the model as the tool's
 result, never executed). The model's final text is checked: every price it states (a number next to a currency)
-must be one a tool returned this turn, and every product code one a tool returned; a checkout's link must be in it.
+must be one a tool returned this turn, stated with the name of the product the tool returned it for (or as a
+total), and every product code one a tool returned; a checkout's link must be in it.
 Otherwise the customer gets the answer built from the last tool result instead. A model that never calls tools
 cannot state prices. The LLM failing (timeout, 5xx, nonsense) returns None: the deterministic brain answers that
 turn. Tokens count against the tenant's monthly budget (``plans``): once it is spent the number runs
@@ -30,7 +31,7 @@ from chalicelib.core.crypto import decrypt_field
 from chalicelib.core.observability import MetricUnit, logger
 from chalicelib.integrations.http import ProviderError
 
-__all__ = ["MAX_ROUNDS", "TURN_TOKENS", "answer_with_llm", "stated_prices", "tool_schemas"]
+__all__ = ["MAX_ROUNDS", "TURN_TOKENS", "answer_with_llm", "named_offers_trusted", "stated_prices", "tool_schemas"]
 
 BUDGET_TEMPLATE = "assistant.budget_exhausted"
 MAX_ROUNDS = 4
@@ -40,6 +41,9 @@ _PRICE = re.compile(
     r"(?:R\$|US\$|\$|€|BRL|USD|EUR)\s?(\d[\d.,]*\d|\d)|(\d[\d.,]*\d|\d)\s?(?:BRL|USD|EUR|€|reais)", re.IGNORECASE
 )
 _CODE = re.compile(r"\b[A-Z]{1,3}[PS]\d{6}[A-Z]\b")
+# The parts of an answer a price belongs to: its lines, list items and sentences.
+_PARTS = re.compile(r"\n|;|•|\.\s")
+_TOTAL = re.compile(r"\b(sub)?total\b")
 _RULES = (
     "You are a shop assistant in a WhatsApp chat. Answer in {language}, briefly. Every product, price and link "
     "you mention must come from a tool result of this conversation turn: call search_products or get_product "
@@ -85,9 +89,30 @@ def stated_prices(text: str) -> set[Decimal]:
     return found
 
 
+def _cents(amounts: set[Decimal]) -> set[Decimal]:
+    return {a.quantize(Decimal("0.01")) for a in amounts}
+
+
+def named_offers_trusted(text: str, tools: Toolbox) -> bool:
+    """Whether each part of ``text`` that states a price names the product a tool returned with that price (a price
+    on a product the tools never returned, or on another product, is not), or is a total the tools returned."""
+    offers = {name: _cents(amounts) for name, amounts in tools.seen_offers.items()}
+    for part in _PARTS.split(text):
+        prices = stated_prices(part)
+        if not prices:
+            continue
+        folded = part.casefold()
+        named = [name for name in offers if name in folded]
+        allowed = set().union(*(offers[name] for name in named)) if named else set()
+        if _TOTAL.search(folded):
+            allowed |= _cents(tools.seen_prices)
+        if not prices <= allowed:
+            return False
+    return True
+
+
 def _trusted(text: str, tools: Toolbox) -> bool:
-    seen = {p.quantize(Decimal("0.01")) for p in tools.seen_prices}
-    if not stated_prices(text) <= seen:
+    if not stated_prices(text) <= _cents(tools.seen_prices) or not named_offers_trusted(text, tools):
         return False
     codes = set(_CODE.findall(text))
     known = {c.upper() for c in re.findall(r"\"code\": \"([A-Z0-9]+)\"", json.dumps(tools.last_results))}

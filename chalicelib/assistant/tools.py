@@ -6,7 +6,8 @@ customer, never executed), runs as the tenant through the owning capabilities' s
 service principal (role AGENT: reads the catalog, creates customers, orders and payment links, reads the orders it
 made), and returns only catalog data: names, codes, prices, the cart, the order's number, total, status and link.
 A failure inside a service becomes a ``ToolError`` with a sentence for the customer; its detail goes to the log only.
-Every product and price a tool returned is noted in ``Toolbox.seen`` (what the LLM brain may state this turn).
+Every product and price a tool returned is noted in ``Toolbox.seen_*`` (what the LLM brain may state this turn, and
+which price goes with which product).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class Toolbox:
     principal: Principal = field(init=False)
     seen_prices: set[Decimal] = field(default_factory=set)
     seen_products: set[str] = field(default_factory=set)
+    # Each product a tool returned (its name folded) and the amounts it was shown with: its price, a line's total.
+    seen_offers: dict[str, set[Decimal]] = field(default_factory=dict)
     last_results: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     handover: str | None = None
     cart_changed: bool = False
@@ -109,9 +112,13 @@ class Toolbox:
         """A price as the customer reads it (``R$ 12,50``, a plain space: WhatsApp shows it as typed)."""
         return value.format(self._locale()).replace("\xa0", " ")
 
+    def _offer(self, name: str, *amounts: Decimal) -> None:
+        self.seen_prices.update(amounts)
+        self.seen_products.add(name.casefold())
+        self.seen_offers.setdefault(name.casefold(), set()).update(amounts)
+
     def _saw(self, product: Product) -> dict[str, Any]:
-        self.seen_prices.add(product.price.amount)
-        self.seen_products.add(product.name.casefold())
+        self._offer(product.name, product.price.amount)
         return {
             "productId": product.id,
             "code": product.code,
@@ -152,8 +159,7 @@ class Toolbox:
         """The cart as the tools show it."""
         total = self.total()
         for line in self.cart.lines:
-            self.seen_prices.update({line.unit_price.amount, (line.unit_price * line.quantity).amount})
-            self.seen_products.add(line.name.casefold())
+            self._offer(line.name, line.unit_price.amount, (line.unit_price * line.quantity).amount)
         if total is not None:
             self.seen_prices.add(total.amount)
         return {

@@ -1,8 +1,8 @@
 """The LLM brain against the fake OpenAI-compatible server: a well-behaved model buys with the tools, and every
 misbehaviour is caught — invalid JSON arguments and an unknown tool are told to the model and never run, a price the
-catalog does not have is replaced by the tool's result, a model that never calls tools cannot state prices, an
-outage or a timeout lets the deterministic brain answer the turn, and a spent monthly token budget turns the number
-deterministic (its ADMINs told once)."""
+catalog does not have, or a real price on a product no tool returned, is replaced by the tool's result, a model that
+never calls tools cannot state prices, an outage or a timeout lets the deterministic brain answer the turn, and a
+spent monthly token budget turns the number deterministic (its ADMINs told once)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_invalid_json_arguments_and_an_unknown_tool_are_told_to_the_model_and_ne
     assert call(api, "GET", "/orders", None, shop.admin.headers()).json_body["items"] == []
 
 
-def test_a_price_the_catalog_does_not_have_is_answered_from_the_tool_result(
+def test_a_price_the_catalog_does_not_have_or_on_another_product_is_answered_from_the_tool_result(
     hooks: httpx.Client, work: Any, shop: Shop, llm: FakeLLM
 ) -> None:
     customer = wa_id()
@@ -126,6 +126,12 @@ def test_a_price_the_catalog_does_not_have_is_answered_from_the_tool_result(
         {"text": "A Camiseta Azul custa só R$ 9,99 hoje!"},
     )
     said = _turn(hooks, shop, work, customer, "quanto custa a camiseta?")
+    assert said == f"Escolha um produto:\n• Camiseta Azul ({shop.product['code']}): R$ 39,90"
+    llm.script(  # the catalog's price, on a product the tools never returned
+        {"tools": [("search_products", {"query": "Camiseta"})]},
+        {"text": "A Camiseta Vermelha custa R$ 39,90."},
+    )
+    said = _turn(hooks, shop, work, customer, "tem camiseta vermelha?")
     assert said == f"Escolha um produto:\n• Camiseta Azul ({shop.product['code']}): R$ 39,90"
 
 

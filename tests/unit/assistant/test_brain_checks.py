@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chalicelib.assistant.brain import stated_prices, tool_schemas
+from chalicelib.assistant.brain import named_offers_trusted, stated_prices, tool_schemas
 from chalicelib.assistant.deterministic import interactive_list, reply_buttons, wants_human
+from chalicelib.assistant.models import CartRecord
+from chalicelib.assistant.tools import Toolbox
 
 
 def test_prices_next_to_a_currency_are_found_in_every_notation() -> None:
@@ -50,3 +52,17 @@ def test_the_llm_gets_every_tool_with_its_arguments_schema() -> None:
     assert add["required"] == ["productId"]
     assert add["properties"]["quantity"]["maximum"] == 50
     assert add["additionalProperties"] is False
+
+
+def test_a_stated_price_goes_with_the_name_of_the_product_a_tool_returned_it_for() -> None:
+    cart = CartRecord(tenant_id="t1", conversation_id="c1", updated_at="2026-12-06T10:00:00.000Z")
+    tools = Toolbox(tenant_id="t1", conversation_id="c1", wa_id="5511", contact_name=None, language="pt-BR", cart=cart)
+    tools._offer("Camiseta Azul", Decimal("39.90"))
+    tools._offer("Boné Preto", Decimal("19.90"))
+    tools.seen_prices.add(Decimal("59.80"))
+    assert named_offers_trusted("Temos: Camiseta Azul por R$ 39,90; Boné Preto por R$ 19,90", tools)
+    assert named_offers_trusted("No carrinho: Camiseta Azul e Boné Preto. Total R$ 59,80. Finalize!", tools)
+    assert named_offers_trusted("Quer a camiseta azul? Posso separar uma.", tools)  # no price: nothing to pair
+    assert not named_offers_trusted("A Camiseta Vermelha sai por R$ 39,90.", tools)  # a name no tool returned
+    assert not named_offers_trusted("Camiseta Azul por R$ 19,90", tools)  # the cap's price on the shirt
+    assert not named_offers_trusted("Temos: Camiseta Azul por R$ 39,90; Regata Azul por R$ 19,90", tools)
