@@ -169,13 +169,15 @@ def arm(config: AssistantConfigRecord, conversation: ConversationRecord, cart: C
         order_id=cart.order_id if kind == "checkout" else None,
         armed_at=clock.isoformat(now),
     )
+    if not keep:  # the timer first: an item names only a timer that runs
+        try:
+            _start_timer(conversation.tenant_id, conversation.id, token, due - now)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("follow-up timer not started", extra={"conversation_id": conversation.id, "error": str(exc)})
+            if pending is not None:
+                store.drop_follow_up(conversation.tenant_id, conversation.id)
+            return
     store.put_follow_up(record, _expiry(due))
-    if keep:
-        return
-    try:
-        _start_timer(conversation.tenant_id, conversation.id, token, due - now)
-    except (ClientError, BotoCoreError) as exc:
-        logger.warning("follow-up timer not started", extra={"conversation_id": conversation.id, "error": str(exc)})
 
 
 def drop(conversation: ConversationRecord) -> None:
@@ -240,8 +242,8 @@ def fire(tenant_id: str, conversation_id: str, token: str) -> str:
     due = datetime.fromisoformat(follow_up.due_at.replace("Z", "+00:00"))
     if due - now > _EARLY_TOLERANCE:  # the customer wrote since: wait for the rest under a new token
         renewed = follow_up.model_copy(update={"token": secrets.token_hex(16)})
+        _start_timer(tenant_id, conversation_id, renewed.token, due - now)  # failing: this task is retried
         store.put_follow_up(renewed, _expiry(due))
-        _start_timer(tenant_id, conversation_id, renewed.token, due - now)
         return "waits again"
     conversation = conversations.conversation_record(tenant_id, conversation_id)
     config = store.get_config(tenant_id, conversation.channel_id) if conversation else None
