@@ -102,3 +102,25 @@ def test_open_lines_and_crm_keep_state(fake: FakeBitrix24) -> None:
     assert len(fake.calls("imconnector.send.messages")) == 2
     httpx.delete(f"{fake.url}/_received")
     assert fake.received == []
+
+
+def test_an_operator_finishing_a_dialog_names_the_connectors_chat_and_the_portals_own(fake: FakeBitrix24) -> None:
+    token = fake.install(DOMAIN, "m1")["access_token"]
+    icon = {"DATA_IMAGE": "data:image/svg+xml,x"}
+    _rest(fake, "imconnector.register", token, ID="wa", NAME="WA", ICON=icon, PLACEMENT_HANDLER="https://h")
+    _rest(fake, "imconnector.activate", token, CONNECTOR="wa", LINE="3", ACTIVE=1)
+    message = {"user": {"id": "55"}, "message": {"id": "w1", "date": 1, "text": "Oi"}, "chat": {"id": "c1"}}
+    sent = _rest(fake, "imconnector.send.messages", token, CONNECTOR="wa", LINE="3", MESSAGES=[message])
+    portal_chat = sent.json()["result"]["DATA"]["RESULT"][0]["chat"]["id"]
+
+    finished = fake.finish_dialog(DOMAIN, "wa", "3", "c1")
+    [dialog] = finished["DATA"]
+    assert (finished["CONNECTOR"], finished["LINE"]) == ("wa", "3")
+    assert (dialog["connector"]["chat_id"], dialog["chat"]["id"], dialog["session"]["closed"]) == (
+        "c1",
+        portal_chat,
+        "Y",
+    )
+    assert fake.portal(DOMAIN).finished == ["c1"]
+    with pytest.raises(KeyError):
+        fake.finish_dialog(DOMAIN, "wa", "3", "never-opened")
