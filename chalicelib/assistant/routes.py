@@ -44,6 +44,8 @@ def put_assistant(channel_id: str, body: AssistantConfigRequest, principal: Prin
     conversation as needs_human and a BTRIX agent answers), assistant_then_gateway (the assistant answers; a
     handover opens the Bitrix24 Open Lines chat with a summary and the cart). `llm` null: the deterministic
     assistant (menus, buttons, commands); else an OpenAI-compatible endpoint whose key is stored encrypted (left
-    out: the stored key is kept). 409 when another change was written meanwhile.
+    out: the stored key is kept). `followUps`: the reminder of an unpaid checkout (`checkoutReminderSeconds`, under
+    the payment link's hour) and of an abandoned cart (`abandonedCartSeconds`), and the templates they use outside
+    the customer's 24-hour window (none: nothing is sent there). 409 when another change was written meanwhile.
     """
     return service.put_assistant(principal, channel_id, body)
