@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.assistant import store
+from chalicelib.assistant.carts import load_cart
 from chalicelib.assistant.metrics import emit
 from chalicelib.assistant.models import (
     AssistantConfigRecord,
@@ -41,7 +42,7 @@ from chalicelib.assistant.models import (
     ReminderTemplate,
 )
 from chalicelib.assistant.texts import cart_text, expiry_text, say
-from chalicelib.assistant.tools import Toolbox, ToolError, load_cart
+from chalicelib.assistant.tools import Toolbox, ToolError
 from chalicelib.conversations import service as conversations
 from chalicelib.conversations.models import OutsideWindowTemplate
 from chalicelib.core import aws, clock

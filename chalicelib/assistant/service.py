@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.assistant import deterministic, followups, store
+from chalicelib.assistant.carts import load_cart, save_cart
 from chalicelib.assistant.metrics import emit
 from chalicelib.assistant.models import (
     LANGUAGES,
@@ -40,7 +41,7 @@ from chalicelib.assistant.models import (
     Turn,
 )
 from chalicelib.assistant.texts import say
-from chalicelib.assistant.tools import Toolbox, load_cart, save_cart
+from chalicelib.assistant.tools import Toolbox
 from chalicelib.audit.service import audit_op
 from chalicelib.channels import service as channels
 from chalicelib.conversations import service as conversations

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +22,6 @@ from pydantic import ValidationError
 
 from chalicelib.access.permissions import Module, Role
 from chalicelib.access.principal import Principal
-from chalicelib.assistant import store
 from chalicelib.assistant.models import (
     AddToCartArgs,
     CartLine,
@@ -49,7 +47,6 @@ from chalicelib.core.observability import logger
 __all__ = ["ASSISTANT_ACTOR_ID", "TOOLS", "ToolError", "Toolbox", "service_principal"]
 
 ASSISTANT_ACTOR_ID = "assistant"
-CART_TTL = timedelta(days=7)
 
 
 class ToolError(Exception):
@@ -399,20 +396,3 @@ TOOLS: dict[str, tuple[type[ApiModel], Callable[[Toolbox, Any], dict[str, Any]]]
     "order_status": _tool(OrderStatusArgs, Toolbox.order_status),
     "handoff_to_human": _tool(HandoffArgs, Toolbox.handoff_to_human),
 }
-
-
-def new_cart(tenant_id: str, conversation_id: str) -> CartRecord:
-    """An empty cart."""
-    return CartRecord(tenant_id=tenant_id, conversation_id=conversation_id, updated_at=clock.now_iso())
-
-
-def load_cart(tenant_id: str, conversation_id: str) -> CartRecord:
-    """The conversation's cart, or an empty one."""
-    return store.get_cart(tenant_id, conversation_id) or new_cart(tenant_id, conversation_id)
-
-
-def save_cart(cart: CartRecord) -> CartRecord:
-    """Keep the cart (a week from now)."""
-    saved = cart.model_copy(update={"updated_at": clock.now_iso(), "version": cart.version + 1})
-    store.put_cart(saved, int((clock.now() + CART_TTL).timestamp()))
-    return saved
