@@ -11,6 +11,7 @@ FUNCTION_URLS: dict[str, str] = {
     "bitrix24": "functions.bitrix24:handler",
     "stripe": "functions.stripe:handler",
     "mercadopago": "functions.mercadopago:handler",
+    "pagarme": "functions.pagarme:handler",
     "twilio": "functions.twilio:handler",
     "email": "functions.email:handler",
 }

@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     melhorenvio_oauth_redirect_url: str = ""
     shipping_quote_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     stripe_api_url: str = "https://api.stripe.com"
+    pagarme_api_url: str = "https://api.pagar.me/core/v5"
     # Payment links: the public URL of GET /pay where customers open them (https://pay.example.com/pay; empty:
     # <app_base_url>/pay), and the mercadopago webhook function's URL that preferences name for notifications.
     payment_link_base_url: str = ""

@@ -28,6 +28,7 @@ __all__ = [
     "META_VERIFY_TOKEN",
     "META_WHATSAPP_CREDENTIALS",
     "OAUTH_STATE_KEY",
+    "PAGARME_WEBHOOK_SECRET",
     "QUEUES",
     "RULES",
     "SECRETS",
@@ -189,6 +190,9 @@ META_APP_SECRET = SecretDef("meta-app-secret", "App secret of BTRIX's Meta app (
 META_VERIFY_TOKEN = SecretDef("meta-verify-token", "Verify token of BTRIX's Meta webhook subscription")
 STRIPE_WEBHOOK_SECRET = SecretDef("stripe-webhook-secret", "Signing secret (whsec_...) of BTRIX's Stripe endpoint")
 MERCADOPAGO_WEBHOOK_SECRET = SecretDef("mercadopago-webhook-secret", "Secret signing MercadoPago notifications")
+PAGARME_WEBHOOK_SECRET = SecretDef(
+    "pagarme-webhook-secret", "Basic password (user btrix) of Pagar.me webhooks of tenants without one of their own"
+)
 INBOUND_EMAIL_SECRET = SecretDef(
     "inbound-email-secret", "Standard Webhooks secret (whsec_...) of the relay that posts inbound email"
 )
@@ -207,6 +211,7 @@ WEBHOOK_SECRETS: tuple[SecretDef, ...] = (
     META_VERIFY_TOKEN,
     STRIPE_WEBHOOK_SECRET,
     MERCADOPAGO_WEBHOOK_SECRET,
+    PAGARME_WEBHOOK_SECRET,
     INBOUND_EMAIL_SECRET,
 )
 SECRETS: tuple[SecretDef, ...] = (

@@ -16,6 +16,7 @@ from chalicelib.core.errors import Unauthorized
 __all__ = [
     "STANDARD_WEBHOOKS_TOLERANCE_S",
     "equal_secrets",
+    "verify_basic",
     "verify_mercadopago",
     "verify_meta",
     "verify_standard_webhook",
@@ -31,6 +32,22 @@ def _refuse(detail: str) -> Unauthorized:
 def equal_secrets(given: str, expected: str) -> bool:
     """Whether two secrets are equal, in time independent of where they differ."""
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def verify_basic(user: str, password: str, header: str | None) -> None:
+    """Check ``Authorization: Basic base64(<user>:<password>)`` (Pagar.me's webhook authentication), in constant
+    time."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise _refuse("Authorization: Basic is missing")
+    try:
+        given = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise _refuse("Authorization: Basic is not base64 of user:password") from exc
+    given_user, separator, given_password = given.partition(":")
+    user_ok = equal_secrets(given_user, user)
+    if not separator or not (equal_secrets(given_password, password) and user_ok):
+        raise _refuse("the webhook's Basic login does not match")
 
 
 def verify_meta(app_secret: str, body: bytes, header: str | None) -> None:

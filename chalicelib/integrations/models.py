@@ -35,6 +35,7 @@ __all__ = [
     "MercadoPagoCredentials",
     "MetaCredentials",
     "OAuthCallbackQuery",
+    "PagarmeCredentials",
     "Provider",
     "StripeCredentials",
     "SyncLogEntry",
@@ -55,6 +56,7 @@ class Provider(StrEnum):
     TWILIO = "twilio"
     META = "meta"
     MELHORENVIO = "melhorenvio"
+    PAGARME = "pagarme"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -222,6 +224,28 @@ class MelhorEnvioCredentials(Credentials):
         return {**mode, **({"account": self.account} if self.account else {})}
 
 
+class PagarmeCredentials(Credentials):
+    """A Pagar.me (API v5) secret key, and the HTTP Basic login the account's webhook was set up with in Pagar.me's
+    dashboard (the endpoint's URL is BTRIX's pagarme webhook with ``?tenant=<your tenant id>``; without a password
+    of its own, webhooks are checked against user ``btrix`` and BTRIX's platform secret)."""
+
+    secret_key: SecretStr
+    webhook_user: str = Field(default="btrix", min_length=1, max_length=100, pattern=r"^[^:]+$")
+    webhook_secret: SecretStr | None = Field(
+        default=None, min_length=16, max_length=200, description="The webhook's Basic password"
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _key(cls, value: SecretStr) -> SecretStr:
+        return _matches(r"sk_(test_)?[A-Za-z0-9]{16,120}", value, "a Pagar.me secret key (sk_… or sk_test_…)")
+
+    def summary(self) -> dict[str, str]:
+        """Whether the key is a test or a live one, and the webhook's user."""
+        mode = "test" if self.secret_key.get_secret_value().startswith("sk_test_") else "live"
+        return {"mode": mode, "webhookUser": self.webhook_user}
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -231,6 +255,7 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.TWILIO: TwilioCredentials,
     Provider.META: MetaCredentials,
     Provider.MELHORENVIO: MelhorEnvioCredentials,
+    Provider.PAGARME: PagarmeCredentials,
 }
 
 

@@ -76,6 +76,7 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.TWILIO: "Twilio",
     Provider.META: "WhatsApp (Meta)",
     Provider.MELHORENVIO: "Melhor Envio",
+    Provider.PAGARME: "Pagar.me",
 }
 
 

@@ -1,8 +1,9 @@
 """Payment work on the integrations queue, registered with its dispatcher (``integrations/jobs.py``).
 
-- ``stripe:*`` and ``mercadopago:*``: the providers' verified webhooks (``chalicelib/inbound`` queued them) applied
-  to the ledger (``service.handle_provider_message``), once per provider event: Powertools idempotency keyed by the
-  provider's event id (Stripe's ``evt_…``, MercadoPago's notification id) on our table, and behind it the ledger's
+- ``stripe:*``, ``mercadopago:*`` and ``pagarme:*``: the providers' verified webhooks (``chalicelib/inbound`` queued
+  them) applied to the ledger (``service.handle_provider_message``), once per provider event: Powertools idempotency
+  keyed by the provider's event id (Stripe's ``evt_…``, MercadoPago's notification id, Pagar.me's ``hook_…``) on our
+  table, and behind it the ledger's
   own once-only rules (one payment per provider payment, one payer per order, one record per refund). A report that
   arrived before what it is about (``ArrivedEarly``) and provider outages are retried with backoff, then DLQ.
 - ``workflow:send_payment_link:order``: the on-enter action of the retail flow's PENDING (and of any tenant's flow):
@@ -40,7 +41,7 @@ _SHARDS = 8
 
 def event_id(provider: PaymentProvider, message: Mapping[str, Any]) -> str:
     """The provider's id of the event a message carries (what makes it once-only)."""
-    if provider == "stripe":
+    if provider in ("stripe", "pagarme"):
         return str((message.get("event") or {}).get("id") or "")
     notification = message.get("notification") or {}
     return str(notification.get("id") or f"{message.get('topic')}:{message.get('dataId')}:{message.get('action')}")
@@ -121,4 +122,5 @@ def register_handlers() -> None:
         provider=Provider.MERCADOPAGO,
         operation="payment_webhook",
     )
+    register(provider_kind("pagarme"), _confirm("pagarme"), provider=Provider.PAGARME, operation="payment_webhook")
     register(workflow_kind("send_payment_link", "order"), _send_link, operation="send_payment_link")

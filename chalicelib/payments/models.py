@@ -43,8 +43,8 @@ __all__ = [
     "payable_of",
 ]
 
-# Providers behind the one interface of ``payments/providers.py`` (Pagar.me joins here).
-PaymentProvider = Literal["stripe", "mercadopago"]
+# Providers behind the one interface of ``payments/providers.py``.
+PaymentProvider = Literal["stripe", "mercadopago", "pagarme"]
 PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "partially_refunded"]
 RefundStatus = Literal["pending", "succeeded", "failed"]
 LinkStatus = Literal["open", "used", "expired"]
@@ -104,8 +104,12 @@ class Payment(_Pays):
     tenant_id: str
     link_id: str | None = None
     provider: PaymentProvider
-    provider_payment_id: str = Field(description="Stripe payment intent (pi_…) or MercadoPago payment id")
-    provider_checkout_id: str | None = Field(default=None, description="Checkout Session (cs_…) or preference id")
+    provider_payment_id: str = Field(
+        description="Stripe payment intent (pi_…), MercadoPago payment id or Pagar.me charge (ch_…)"
+    )
+    provider_checkout_id: str | None = Field(
+        default=None, description="Checkout Session (cs_…), preference id or Pagar.me order (or_…)"
+    )
     status: PaymentStatus
     amount: Money
     amount_refunded: Money
@@ -190,7 +194,8 @@ class CreatePaymentLinkRequest(_OnePayable):
         ),
     ] = None
     provider: PaymentProvider | None = Field(
-        default=None, description="Default: the tenant's connected provider (Stripe first, then MercadoPago)"
+        default=None,
+        description="Default: the tenant's connected provider (Stripe first, then MercadoPago, then Pagar.me)",
     )
     expires_in_minutes: int = Field(default=LINK_MINUTES_DEFAULT, ge=LINK_MINUTES_MIN, le=LINK_MINUTES_MAX)
 

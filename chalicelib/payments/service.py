@@ -221,12 +221,13 @@ def _with_url(tenant_id: str, created: _CreatedLink) -> PaymentLink:
 
 
 def _default_provider(tenant_id: str) -> PaymentProvider:
-    candidates: tuple[PaymentProvider, ...] = ("stripe", "mercadopago")
+    candidates: tuple[PaymentProvider, ...] = ("stripe", "mercadopago", "pagarme")
     for provider in candidates:
         if find_credentials(tenant_id, Provider(provider)) is not None:
             return provider
     raise IntegrationMissing(
-        detail="no payment integration is connected: connect stripe or mercadopago (PUT /integrations/{provider})",
+        detail="no payment integration is connected: connect stripe, mercadopago or pagarme (PUT /integrations/"
+        "{provider})",
         title="Integration missing",
         code="integration-missing",
     )

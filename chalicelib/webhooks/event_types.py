@@ -347,7 +347,7 @@ class PaymentSucceededData(_PaidThing):
     """A customer paid an order or a sale (what finance records as income). ``duplicateOf``: it was paid already
     by that payment, and BTRIX refunds this one (a ``payment.refunded`` follows)."""
 
-    provider: Literal["stripe", "mercadopago"]
+    provider: Literal["stripe", "mercadopago", "pagarme"]
     provider_payment_id: str
     amount: Money
     paid_at: str | None = None
@@ -362,7 +362,7 @@ class PaymentFailedData(_PaidThing):
     """A payment of an order or a sale failed: declined, or not its amount (``amount_mismatch``: it stays unpaid
     and the tenant's admins are told)."""
 
-    provider: Literal["stripe", "mercadopago"]
+    provider: Literal["stripe", "mercadopago", "pagarme"]
     provider_payment_id: str
     amount: Money
     reason: str
@@ -389,7 +389,7 @@ class PaymentRefundedData(_PaidThing):
     """Money of a payment went back to the customer (asked through the API, made by BTRIX for a second payment,
     or made in the provider's dashboard); ``full`` when nothing of the payment is left."""
 
-    provider: Literal["stripe", "mercadopago"]
+    provider: Literal["stripe", "mercadopago", "pagarme"]
     refund_id: str
     amount: Money
     amount_refunded: Money = Field(description="Everything refunded of the payment so far")

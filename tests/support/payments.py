@@ -1,5 +1,5 @@
-"""Payments against the fake Stripe and MercadoPago: the settings pointing BTRIX at them, tenants connecting their
-accounts (webhook endpoints and secrets included) as an ADMIN would, and orders to pay."""
+"""Payments against the fake Stripe, MercadoPago and Pagar.me: the settings pointing BTRIX at them, tenants
+connecting their accounts (webhook endpoints and secrets included) as an ADMIN would, and orders to pay."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.ids import new_id
+from localdev.fake_pagarme import FakePagarme
 from localdev.fake_payments import FakeMercadoPago, FakeStripe
 from tests.support.commerce import create_customer, create_product
 from tests.support.environment import settings_from
@@ -65,6 +66,34 @@ def connect_mercadopago(api: Any, admin: Account, fakes: PaymentFakes) -> str:
     return token
 
 
+def running_pagarme() -> Iterator[FakePagarme]:
+    """The fake Pagar.me, the settings pointing at it (inside ``running_fakes``' settings)."""
+    from localdev.stack import free_port
+
+    fake = FakePagarme(free_port()).start()
+    try:
+        with settings_from({"BTRIX_PAGARME_API_URL": fake.api_url}):
+            yield fake
+    finally:
+        fake.stop()
+
+
+def connect_pagarme(api: Any, admin: Account, fake: FakePagarme, hooks: str, *, own_login: bool = True) -> str:
+    """The tenant connects its Pagar.me account: a secret key, and the webhook it set up in Pagar.me's dashboard for
+    BTRIX's URL (``?tenant=``) with a Basic login of its own (``own_login``) or BTRIX's (user ``btrix``, the platform
+    secret). Returns the key."""
+    from tests.support.inbound_hooks import SECRETS
+
+    key = f"sk_test_{new_id()}"
+    password = f"pagarme-hook-{new_id()}" if own_login else SECRETS["pagarme-webhook-secret"]
+    user = "loja" if own_login else "btrix"
+    fake.add_webhook(key, f"{hooks}/pagarme?tenant={admin.tenant_id}", user, password)
+    credentials = {"secretKey": key, **({"webhookUser": user, "webhookSecret": password} if own_login else {})}
+    response = call(api, "PUT", "/integrations/pagarme", {"credentials": credentials}, admin.headers())
+    assert response.status_code == 200, response.body
+    return key
+
+
 def create_order(
     api: Any,
     admin: Account,
@@ -82,6 +111,18 @@ def create_order(
     response = call(api, "POST", "/orders", body, (by or admin).headers())
     assert response.status_code == 201, response.body
     return dict(response.json_body)
+
+
+def payments_of(api: Any, admin: Account, order_id: str) -> list[dict[str, Any]]:
+    """``GET /payments?orderId=``: the order's payments, newest first."""
+    answer = call(api, "GET", f"/payments?orderId={order_id}", None, admin.headers())
+    assert answer.status_code == 200, answer.body
+    return list(answer.json_body["items"])
+
+
+def order_of(api: Any, admin: Account, order_id: str) -> dict[str, Any]:
+    """``GET /orders/{id}``."""
+    return dict(call(api, "GET", f"/orders/{order_id}", None, admin.headers()).json_body)
 
 
 def create_link(api: Any, account: Account, order_id: str, **fields: Any) -> Any:
@@ -103,7 +144,7 @@ def queued_webhooks(tenant_id: str) -> list[dict[str, Any]]:
 
     found = take_messages(
         QueueKind.INTEGRATIONS,
-        lambda body: body.get("tenantId") == tenant_id and body.get("provider") in ("stripe", "mercadopago"),
+        lambda body: body.get("tenantId") == tenant_id and body.get("provider") in ("stripe", "mercadopago", "pagarme"),
     )
     return [body for body, _ in found]
 

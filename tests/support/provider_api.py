@@ -35,6 +35,7 @@ GOOD: dict[str, dict[str, str]] = {
         "accessToken": "me-access-good",
         "email": "tech@loja.example",
     },
+    "pagarme": {"secretKey": "sk_test_GoodPagarmeKey0123", "webhookSecret": "pagarme-hook-password-01"},
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -45,6 +46,7 @@ ACCOUNTS = {
     "twilio": "BTRIX tenant (active)",
     "meta": "Pizzaria Boa (+55 11 4000-0000)",
     "melhorenvio": "loja@example.com",
+    "pagarme": "Pagar.me account (test key)",
 }
 
 
@@ -133,6 +135,10 @@ class FakeProviderApi:
         if path == "/melhorenvio/api/v2/me":
             ok = self._bearer(headers) == GOOD["melhorenvio"]["accessToken"]
             return (200, {"id": "me-1", "firstname": "Loja", "email": "loja@example.com"}) if ok else refused
+        if path == "/pagarme/orders" and method == "GET":
+            expected = base64.b64encode(f"{GOOD['pagarme']['secretKey']}:".encode()).decode()
+            ok = headers.get("authorization") == f"Basic {expected}"
+            return (200, {"data": [], "paging": {"total": 0}}) if ok else refused
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -157,4 +163,5 @@ class FakeProviderApi:
             "BTRIX_TWILIO_BASE_URL": f"{self.url}/twilio",
             "BTRIX_META_GRAPH_URL": f"{self.url}/meta",
             "BTRIX_MELHORENVIO_API_URL": f"{self.url}/melhorenvio",
+            "BTRIX_PAGARME_API_URL": f"{self.url}/pagarme",
         }

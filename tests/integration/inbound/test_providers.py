@@ -122,6 +122,36 @@ def _mercadopago(api: Any, hooks: httpx.Client) -> Case:
     )
 
 
+def _pagarme(api: Any, hooks: httpx.Client) -> Case:
+    import base64
+
+    from tests.support.inbound_hooks import SECRETS
+
+    tenant_id, hook_id = new_id(), f"hook_{new_id()}"
+    body = json.dumps({"id": hook_id, "type": "order.paid", "data": {"id": f"or_{new_id()}"}}).encode()
+
+    def post(login: str | None, content: bytes = body, tenant: str = tenant_id) -> Request:
+        auth = {"Authorization": "Basic " + base64.b64encode(login.encode()).decode()} if login else {}
+        headers = {"Content-Type": "application/json", **auth}
+        return {"method": "POST", "url": f"/pagarme?tenant={tenant}", "content": content, "headers": headers}
+
+    platform = f"btrix:{SECRETS['pagarme-webhook-secret']}"
+    return Case(
+        "pagarme",
+        post(platform),
+        [
+            post(None),
+            post("btrix:not-the-password"),
+            post(f"loja:{SECRETS['pagarme-webhook-secret']}"),
+            post(f"btrix{SECRETS['pagarme-webhook-secret']}"),
+        ],
+        hook_id,
+        QueueKind.INTEGRATIONS,
+        lambda found: found.get("tenantId") == tenant_id,
+        lambda found: None if found["event"]["type"] == "order.paid" else pytest.fail(str(found)),
+    )
+
+
 def _form(event: str, member_id: str, token: str, **extra: str) -> bytes:
     fields = {
         "event": event,
@@ -275,8 +305,8 @@ def _email(api: Any, hooks: httpx.Client) -> Case:
     )
 
 
-CASES = [_stripe, _mercadopago, _bitrix24, _twilio, _email]
-IDS = ["stripe", "mercadopago", "bitrix24", "twilio", "email"]
+CASES = [_stripe, _mercadopago, _pagarme, _bitrix24, _twilio, _email]
+IDS = ["stripe", "mercadopago", "pagarme", "bitrix24", "twilio", "email"]
 
 
 @pytest.mark.parametrize("make", CASES, ids=IDS)

@@ -23,19 +23,11 @@ from tests.support.payments import (
     connect_stripe,
     create_link,
     create_order,
+    order_of,
+    payments_of,
     queued_webhooks,
     token_of,
 )
-
-
-def _payments(api: Any, admin: Account, order_id: str) -> list[dict[str, Any]]:
-    answer = call(api, "GET", f"/payments?orderId={order_id}", None, admin.headers())
-    assert answer.status_code == 200, answer.body
-    return list(answer.json_body["items"])
-
-
-def _order(api: Any, admin: Account, order_id: str) -> dict[str, Any]:
-    return dict(call(api, "GET", f"/orders/{order_id}", None, admin.headers()).json_body)
 
 
 def _types(events: list[WrittenEvent], prefix: str) -> list[str]:
@@ -51,7 +43,7 @@ def test_a_paid_stripe_checkout_records_the_payment_uses_the_link_pays_the_order
     paid = fakes.stripe.pay(link["providerCheckoutId"])
     assert [d["status"] for d in paid["webhooks"][0]["deliveries"]] == [200]
     lines = confirm(admin.tenant_id)
-    [payment] = _payments(api, admin, order["id"])
+    [payment] = payments_of(api, admin, order["id"])
     assert (payment["status"], payment["provider"], payment["amount"]) == (
         "succeeded",
         "stripe",
@@ -60,7 +52,7 @@ def test_a_paid_stripe_checkout_records_the_payment_uses_the_link_pays_the_order
     assert payment["providerPaymentId"] == paid["session"]["payment_intent"]
     assert payment["linkId"] == link["id"]
     assert lines == [f"payment {payment['id']} of order #{order['number']} succeeded (52.30 BRL)"]
-    after = _order(api, admin, order["id"])
+    after = order_of(api, admin, order["id"])
     assert (after["status"], after["paymentStatus"], after["paymentId"]) == ("PAID", "paid", payment["id"])
     history = call(api, "GET", f"/orders/{order['id']}/history", None, admin.headers()).json_body["items"]
     assert (history[-1]["to"], history[-1]["trigger"], history[-1]["actorId"]) == ("PAID", "payment", "system")
@@ -95,10 +87,10 @@ def test_three_concurrent_deliveries_of_each_report_record_one_payment(
     assert statuses == [200] * 6
     lines = confirm(admin.tenant_id, times=3)
     assert len(lines) == 1
-    [payment] = _payments(api, admin, order["id"])
+    [payment] = payments_of(api, admin, order["id"])
     assert payment["status"] == "succeeded"
     assert payment["fee"] is not None
-    assert _order(api, admin, order["id"])["paymentStatus"] == "paid"
+    assert order_of(api, admin, order["id"])["paymentStatus"] == "paid"
     assert _types(written_events, "payment.") == ["payment.succeeded"]
     receipts = [m for m in list_messages(admin.tenant_id) if m.template == "payment.receipt"]
     assert [m.channel for m in receipts] == ["email"]
@@ -113,7 +105,7 @@ def test_a_mercadopago_preference_paid_twice_keeps_one_payment_and_refunds_the_o
     first = fakes.mercadopago.pay(link["providerCheckoutId"])["payment"]
     second = fakes.mercadopago.pay(link["providerCheckoutId"])["payment"]
     lines = confirm(admin.tenant_id)
-    payments = {p["providerPaymentId"]: p for p in _payments(api, admin, order["id"])}
+    payments = {p["providerPaymentId"]: p for p in payments_of(api, admin, order["id"])}
     kept, refunded = payments[str(first["id"])], payments[str(second["id"])]
     assert kept["status"] == "succeeded"
     assert (refunded["status"], refunded["duplicateOf"]) == ("refunded", kept["id"])
@@ -125,7 +117,7 @@ def test_a_mercadopago_preference_paid_twice_keeps_one_payment_and_refunds_the_o
     refund_calls = [r for r in fakes.mercadopago.received if r["path"].endswith("/refunds")]
     assert [r["headers"]["x-idempotency-key"] for r in refund_calls] == [f"btrix-refund-AUTO{refunded['id']}"]
     assert any("refunded automatically" in line for line in lines)
-    assert _order(api, admin, order["id"])["paymentId"] == kept["id"]
+    assert order_of(api, admin, order["id"])["paymentId"] == kept["id"]
     preference = fakes.mercadopago.preference(link["providerCheckoutId"])
     with pytest.raises(ValueError, match="expired"):
         fakes.mercadopago.pay(preference["id"])
@@ -141,11 +133,11 @@ def test_a_payment_of_another_amount_fails_and_leaves_the_order_unpaid_and_tells
     link = create_link(api, admin, order["id"]).json_body
     fakes.stripe.pay(link["providerCheckoutId"], amount=1000)
     confirm(admin.tenant_id)
-    [payment] = _payments(api, admin, order["id"])
+    [payment] = payments_of(api, admin, order["id"])
     assert payment["status"] == "failed"
     assert payment["failureReason"].startswith("amount_mismatch: paid 10.00 BRL, the order is 52.30 BRL")
     assert payment["captured"] is True
-    after = _order(api, admin, order["id"])
+    after = order_of(api, admin, order["id"])
     assert (after["status"], after["paymentStatus"]) == ("PENDING", "unpaid")
     [told] = [m for m in list_messages(admin.tenant_id) if m.template == "payment.mismatch"]
     assert (told.channel, told.to) == ("email", "role:ADMIN")
@@ -160,12 +152,12 @@ def test_an_asynchronous_payment_is_pending_until_stripe_says_it_succeeded(
     link = create_link(api, admin, order["id"]).json_body
     fakes.stripe.pay(link["providerCheckoutId"], outcome="processing")
     confirm(admin.tenant_id)
-    assert [p["status"] for p in _payments(api, admin, order["id"])] == ["pending"]
-    assert _order(api, admin, order["id"])["paymentStatus"] == "unpaid"
+    assert [p["status"] for p in payments_of(api, admin, order["id"])] == ["pending"]
+    assert order_of(api, admin, order["id"])["paymentStatus"] == "unpaid"
     fakes.stripe.pay(link["providerCheckoutId"], outcome="async_succeeded")
     confirm(admin.tenant_id)
-    assert [p["status"] for p in _payments(api, admin, order["id"])] == ["succeeded"]
-    assert _order(api, admin, order["id"])["status"] == "PAID"
+    assert [p["status"] for p in payments_of(api, admin, order["id"])] == ["succeeded"]
+    assert order_of(api, admin, order["id"])["status"] == "PAID"
 
 
 def test_a_dashboard_refund_delivered_before_its_payment_is_retried_then_recorded(
@@ -187,13 +179,13 @@ def test_a_dashboard_refund_delivered_before_its_payment_is_retried_then_recorde
     with tenant_scope(admin.tenant_id), pytest.raises(ArrivedEarly):
         handle_provider_message("stripe", admin.tenant_id, queued[0])
     confirm(admin.tenant_id, bodies=queued)
-    [payment] = _payments(api, admin, order["id"])
+    [payment] = payments_of(api, admin, order["id"])
     assert (payment["status"], payment["amountRefunded"]) == (
         "partially_refunded",
         {"amount": "20.00", "currency": "BRL"},
     )
     assert [(r["requestedBy"], r["status"]) for r in payment["refunds"]] == [("provider", "succeeded")]
-    assert _order(api, admin, order["id"])["paymentStatus"] == "partially_refunded"
+    assert order_of(api, admin, order["id"])["paymentStatus"] == "partially_refunded"
     assert _types(written_events, "payment.") == ["payment.succeeded", "payment.refunded"]
 
 
@@ -220,10 +212,10 @@ def test_a_payment_of_a_cancelled_order_is_refunded_automatically(
     assert call(api, "GET", f"/pay/{token_of(link)}", None, {}).status_code == 410
     fakes.stripe.pay(link["providerCheckoutId"])
     lines = confirm(admin.tenant_id)
-    [payment] = _payments(api, admin, order["id"])
+    [payment] = payments_of(api, admin, order["id"])
     assert payment["status"] == "refunded"
     assert any("cannot be paid: the order is CANCELLED" in line for line in lines)
-    assert _order(api, admin, order["id"])["paymentStatus"] == "unpaid"
+    assert order_of(api, admin, order["id"])["paymentStatus"] == "unpaid"
 
 
 def test_a_webhook_signed_with_another_secret_than_the_tenants_is_refused_and_not_queued(

@@ -12,7 +12,7 @@ from chalicelib.core.db import keys
 from chalicelib.core.errors import Unauthorized
 from chalicelib.inbound.bitrix24 import nest_form
 from chalicelib.inbound.request import HookRequest
-from chalicelib.inbound.signatures import verify_mercadopago, verify_meta, verify_standard_webhook
+from chalicelib.inbound.signatures import verify_basic, verify_mercadopago, verify_meta, verify_standard_webhook
 
 BODY = b'{"object":"whatsapp_business_account","entry":[]}'
 
@@ -29,6 +29,27 @@ def test_meta_accepts_its_own_hmac_and_refuses_any_change() -> None:
             verify_meta("app-secret", BODY, header)
     with pytest.raises(Unauthorized):
         verify_meta("app-secret", BODY + b" ", "sha256=" + _hex("app-secret", BODY))
+
+
+def test_pagarme_webhooks_carry_the_basic_login_of_the_account() -> None:
+    def basic(login: bytes) -> str:
+        return "Basic " + base64.b64encode(login).decode()
+
+    verify_basic("loja", "s3cret:with-colon", basic(b"loja:s3cret:with-colon"))
+    verify_basic("loja", "s3cret", "basic " + base64.b64encode(b"loja:s3cret").decode())
+    for header in (
+        None,
+        "",
+        "Basic",
+        "Bearer " + base64.b64encode(b"loja:s3cret").decode(),
+        basic(b"loja:other"),
+        basic(b"other:s3cret"),
+        basic(b"lojas3cret"),
+        "Basic not-base64!",
+        basic(b"loja:s3cret "),
+    ):
+        with pytest.raises(Unauthorized):
+            verify_basic("loja", "s3cret", header)
 
 
 def test_mercadopago_signs_the_manifest_of_id_request_and_time() -> None:
