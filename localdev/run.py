@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from localdev.demo_sales_integrations import SalesFakes
     from localdev.demo_shipping import ShippingDemo
     from localdev.fake_bitrix24 import FakeBitrix24
+    from localdev.fake_pagarme import FakePagarme
     from localdev.fake_payments import FakeMercadoPago, FakeStripe
     from localdev.seed import DemoLogin
 
@@ -85,6 +86,7 @@ class RunSettings(BaseSettings):
     fake_google_port: int = 8018
     fake_llm_port: int = 8019
     fake_melhorenvio_port: int = 8026
+    fake_pagarme_port: int = 8028
     ready_file: Path = CACHE / "make-run.ready.json"
 
 
@@ -210,10 +212,10 @@ def _connect_demo_gateway(fakes: dict[FakeKind, FakeProvider], bitrix: FakeBitri
 
 
 def _connect_demo_payments(
-    stripe: FakeStripe | None, mercadopago: FakeMercadoPago | None, hooks_url: str
+    stripe: FakeStripe | None, mercadopago: FakeMercadoPago | None, pagarme: FakePagarme | None, hooks_url: str
 ) -> DemoPayments | None:
     """The demo tenants' accounts on the payment fakes and the restaurant's link; a failure is reported, not fatal."""
-    if stripe is None and mercadopago is None:
+    if stripe is None and mercadopago is None and pagarme is None:
         return None
     import httpx
 
@@ -223,7 +225,8 @@ def _connect_demo_payments(
 
     try:
         demo_payments.connect_billing_accounts(stripe, mercadopago, hooks_url)
-        demo_payments.connect_demo_accounts([demo_admin(t) for t in DEMO_TENANTS], stripe, mercadopago, hooks_url)
+        admins = [demo_admin(t) for t in DEMO_TENANTS]
+        demo_payments.connect_demo_accounts(admins, stripe, mercadopago, hooks_url, pagarme)
         return demo_payments.demo_link(demo_admin(DEMO_TENANTS[0]), DEMO_TENANTS[0].name)
     except (AppError, httpx.HTTPError) as exc:
         say(f"The payments demo was not connected: {exc}")
@@ -477,6 +480,28 @@ def _payments(run: Running) -> list[str]:
 
 
 @banner_section
+def _pagarme(run: Running) -> list[str]:
+    pagarme = run.fakes.get("pagarme")
+    if run.payments is None or pagarme is None:
+        return []
+    from localdev.demo_payments import pagarme_lines
+
+    admin = run.admin()
+    return [
+        "",
+        f"Pagar.me: every demo tenant is connected to the fake Pagar.me ({pagarme}, API under /core/v5). Paste these",
+        f"lines to place an order at {admin.tenant}, make its Pagar.me link and pay it at the fake's hosted checkout",
+        "(the fake posts charge.paid and order.paid with the tenant's Basic login; the worker fetches the order):",
+        "",
+        *[f"    {line}" for line in run.login_lines(admin.email)],
+        *[f"    {line}" for line in pagarme_lines(run.api, pagarme)],
+        "",
+        f"  a refund in Pagar.me's dashboard: curl -s -X POST {pagarme}/_refund/<payment providerPaymentId (ch_…)>",
+        f'  Pagar.me\'s rate limit: curl -s -X POST {pagarme}/_config -d \'{{"failNext": 3, "failStatus": 429}}\'',
+    ]
+
+
+@banner_section
 def _billing(run: Running) -> list[str]:
     stripe = run.fakes.get("stripe")
     if run.payments is None or stripe is None:
@@ -553,7 +578,7 @@ class _Started:
         self.stack: LocalStack | None = None
         self.fakes: dict[FakeKind, FakeProvider] = {}
         self.bitrix: FakeBitrix24 | None = None
-        self.paying: tuple[FakeStripe | None, FakeMercadoPago | None] = (None, None)
+        self.paying: tuple[FakeStripe | None, FakeMercadoPago | None, FakePagarme | None] = (None, None, None)
         self.sales_fakes: SalesFakes | None = None
         self.shipping: ShippingDemo | None = None
         self.llm: Any = None
@@ -637,6 +662,7 @@ def main() -> int:
             settings.fake_providers,
             _port_or_free(settings.fake_stripe_port, "the fake stripe"),
             _port_or_free(settings.fake_mercadopago_port, "the fake mercadopago"),
+            _port_or_free(settings.fake_pagarme_port, "the fake pagarme"),
             f"http://{HOST}:{api_port}",
             f"http://{HOST}:{hooks_port}/hooks",
         )

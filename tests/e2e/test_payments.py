@@ -200,3 +200,26 @@ def test_the_banners_marketplace_lines_find_a_part_buy_it_and_show_the_sellers_b
         ["bash", "-c", "\n".join([*books[:2], accounts_line])], capture_output=True, text=True, timeout=60, check=False
     )
     assert json.loads(accounts.stdout)["items"], accounts.stdout + accounts.stderr
+
+
+def test_the_banners_pagarme_lines_pay_a_new_order_through_pagarmes_hosted_checkout(runner: Runner) -> None:
+    script = _section_lines(_banner(runner), "Pagar.me:", "a refund in Pagar.me's dashboard")
+    assert '"provider": "pagarme"' in script, script
+
+    pasted = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, check=False)
+
+    assert pasted.returncode == 0, pasted.stderr
+    assert "paid at the fake Pagar.me: HTTP 200" in pasted.stdout, pasted.stdout + pasted.stderr
+    headers = _login(runner)
+
+    def confirmed() -> list[dict[str, Any]]:
+        found = httpx.get(f"{runner.api}/payments?provider=pagarme", headers=headers, timeout=20).json()["items"]
+        return [p for p in found if p["status"] == "succeeded"]
+
+    [payment] = _until(confirmed, "the Pagar.me payment being confirmed")
+    assert payment["providerPaymentId"].startswith("ch_")
+    order = httpx.get(f"{runner.api}/orders/{payment['orderId']}", headers=headers, timeout=20).json()
+    assert (order["paymentStatus"], order["paymentId"]) == ("paid", payment["id"])
+    sent = httpx.get(f"{_fake(runner, 'pagarme')}/_webhooks", timeout=20).json()["webhooks"]
+    assert sorted(hook["body"]["type"] for hook in sent) == ["charge.paid", "order.paid"]
+    assert all(d["status"] == 200 for hook in sent for d in hook["deliveries"])
