@@ -52,6 +52,7 @@ __all__ = [
     "drop_ref",
     "find_credentials",
     "find_ref",
+    "is_connected",
     "keep_ref",
     "list_integrations",
     "list_sync_logs",
@@ -131,6 +132,12 @@ def find_credentials(tenant_id: str, provider: Provider) -> Credentials | None:
     by the provider's refusal)."""
     record = store.get_integration(tenant_id, provider)
     return None if record is None or not record.connected else _decrypt(record)
+
+
+def is_connected(tenant_id: str, provider: Provider) -> bool:
+    """Whether the tenant's integration with ``provider`` is connected (one read, nothing decrypted)."""
+    record = store.get_integration(tenant_id, provider)
+    return record is not None and record.connected
 
 
 def load_credentials(tenant_id: str, provider: Provider) -> Credentials:

@@ -35,7 +35,7 @@ from chalicelib.integrations.http import ProviderError, app_error
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.service import (
     IntegrationNotConnected,
-    find_credentials,
+    is_connected,
     record_sync,
 )
 from chalicelib.orders.models import Order, OrderShipment
@@ -117,7 +117,7 @@ def quote_order(principal: Principal, order_id: str) -> ShippingQuoteList:
         raise InvalidInput(detail=detail, errors=(FieldError("order.customerId", detail, "missing-customer"),))
     destination = _cep(customer.address, "customer.address.postalCode", "the customer's address")
     packages, grams = _packages(order)
-    providers = [p for p in carriers.SHIPPING_PROVIDERS if find_credentials(tenant_id, p) is not None]
+    providers = [p for p in carriers.SHIPPING_PROVIDERS if is_connected(tenant_id, p)]
     if not providers:
         raise Conflict(detail="no shipping integration is connected (PUT /integrations/melhorenvio)", code="no-carrier")
     moment = clock.now()

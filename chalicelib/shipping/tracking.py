@@ -13,7 +13,7 @@ from chalicelib.core import clock
 from chalicelib.core.db.store import Table, VersionConflict
 from chalicelib.integrations import jobs
 from chalicelib.integrations.models import Provider
-from chalicelib.integrations.service import connected_tenants, find_credentials, system_actor
+from chalicelib.integrations.service import connected_tenants, is_connected, system_actor
 from chalicelib.orders.service import find_order, shipment_ops, transition_on_carrier
 from chalicelib.shipping import carriers, store
 from chalicelib.shipping.models import LabelRecord
@@ -77,7 +77,7 @@ def _apply_tracking(tenant_id: str, label: LabelRecord, status: str, code: str |
 def track_labels(job: jobs.Job) -> str | None:
     """``task:shipping.track``: ask the provider where the tenant's open labels are; move their orders."""
     tenant_id = job.tenant_id
-    if find_credentials(tenant_id, Provider.MELHORENVIO) is None:
+    if not is_connected(tenant_id, Provider.MELHORENVIO):
         return None  # disconnected since the task was queued
     changed = seen = 0
     start = None
