@@ -73,7 +73,13 @@ class QueueKind(StrEnum):
 
 @dataclass(frozen=True)
 class QueueDef:
-    """A job queue and its dead-letter queue."""
+    """A job queue and its dead-letter queue.
+
+    ``max_concurrency`` is the most Lambda invocations its SQS event source runs at once (``ScalingConfig``,
+    2 to 1 000): what it may take of the account's concurrency and of the table's and providers' capacity.
+    ``reserved_concurrency`` (None: none) also reserves that much for its consumer, where a provider's rate limit
+    rather than our capacity bounds it (infra applies it in stages that reserve, ``StageConfig``).
+    """
 
     kind: QueueKind
     fifo: bool = False
@@ -81,29 +87,39 @@ class QueueDef:
     max_receive_count: int = 5
     retention_s: int = 4 * 24 * 3600
     dlq_retention_s: int = 14 * 24 * 3600
+    max_concurrency: int = 50
+    reserved_concurrency: int | None = None
 
 
 QUEUES: tuple[QueueDef, ...] = (
-    QueueDef(QueueKind.NOTIFICATIONS),
+    # SES sends at the account's rate (14 emails/s until raised): five concurrent senders keep under it, and the
+    # reservation keeps them from being starved by a burst elsewhere.
+    QueueDef(QueueKind.NOTIFICATIONS, max_concurrency=5, reserved_concurrency=5),
     QueueDef(QueueKind.INTEGRATIONS, visibility_timeout_s=120),
     # Events to fan out to the tenants' webhook endpoints (the bus rule below, and workflow emit_webhook actions).
-    QueueDef(QueueKind.WEBHOOK_DELIVERIES, visibility_timeout_s=60, max_receive_count=8),
+    QueueDef(QueueKind.WEBHOOK_DELIVERIES, visibility_timeout_s=60, max_receive_count=8, max_concurrency=100),
     # One message per attempt of one delivery, delayed until it is due; receivers' failures are retried by the
     # webhooks' own schedule (not by SQS), so only infrastructure failures ever reach the DLQ.
-    QueueDef(QueueKind.WEBHOOK_ATTEMPTS, visibility_timeout_s=60, max_receive_count=5),
-    QueueDef(QueueKind.WORKFLOW_TASKS),
+    QueueDef(QueueKind.WEBHOOK_ATTEMPTS, visibility_timeout_s=60, max_receive_count=5, max_concurrency=100),
+    QueueDef(QueueKind.WORKFLOW_TASKS, max_concurrency=100),
     # The gateway's conversation queue: WhatsApp messages and statuses and the send jobs of operators and agents.
     # FIFO: group = conversation, dedup = message id, so one chat is relayed in order, once, in both directions.
     # The relay counts a message's attempts itself (BTRIX_RELAY_MAX_ATTEMPTS): the receive count is a safety net.
-    QueueDef(QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120, max_receive_count=20),
+    # In high-throughput mode (infra): one invocation per active conversation, up to max_concurrency.
+    QueueDef(
+        QueueKind.WHATSAPP_INBOUND, fifo=True, visibility_timeout_s=120, max_receive_count=20, max_concurrency=1000
+    ),
     # Bitrix24 events, FIFO per portal chat: an operator's messages keep their order.
-    QueueDef(QueueKind.BITRIX24_OUTBOUND, fifo=True, visibility_timeout_s=120, max_receive_count=20),
+    QueueDef(
+        QueueKind.BITRIX24_OUTBOUND, fifo=True, visibility_timeout_s=120, max_receive_count=20, max_concurrency=200
+    ),
     # Pushes are worth little once stale: kept one hour, retried twice.
     QueueDef(QueueKind.LIVE_UPDATES, visibility_timeout_s=30, max_receive_count=3, retention_s=3600),
-    # Sale and lead events → the dashboard's aggregates (each event applied once, a batch in a few transactions).
-    QueueDef(QueueKind.ANALYTICS, visibility_timeout_s=60, max_receive_count=8),
+    # Sale and lead events → the dashboard's aggregates (each event applied once, a batch in a few transactions):
+    # few consumers, big batches, so fewer of them conflict on a tenant's period items.
+    QueueDef(QueueKind.ANALYTICS, visibility_timeout_s=60, max_receive_count=8, max_concurrency=10),
     # Export jobs, one slice per message (each slice queues the next).
-    QueueDef(QueueKind.EXPORTS, visibility_timeout_s=120, max_receive_count=5),
+    QueueDef(QueueKind.EXPORTS, visibility_timeout_s=120, max_receive_count=5, max_concurrency=10),
 )
 
 

@@ -31,11 +31,14 @@ class StageConfig:
     throttle_burst: int = 400
     # Alarm thresholds: share of API requests answered 5xx, over 5 minutes.
     api_5xx_rate_threshold: float = 0.01
+    # Whether queue consumers get their QueueDef.reserved_concurrency: a new account's concurrency quota (10)
+    # cannot reserve any (Lambda keeps 100 unreserved), so only stages in an account with its quota raised do.
+    reserve_concurrency: bool = False
 
 
 STAGES: dict[str, StageConfig] = {
     "dev": StageConfig("dev", retain_data=False, log_retention_days=14, throttle_rate=100.0, throttle_burst=200),
-    "prod": StageConfig("prod", retain_data=True, log_retention_days=90),
+    "prod": StageConfig("prod", retain_data=True, log_retention_days=90, reserve_concurrency=True),
 }
 
 

@@ -87,6 +87,35 @@ def test_every_queue_has_its_dlq_with_redrive_and_fifo_where_defined(synthesized
         assert dlq.get("FifoQueue", False) is definition.fifo
         assert dlq["MessageRetentionPeriod"] == definition.dlq_retention_s
         assert queue["SqsManagedSseEnabled"] is True
+        # FIFO queues in high-throughput mode: a default-mode FIFO queue takes 300 sends/s in all.
+        high_throughput = {"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+        assert {k: queue.get(k) for k in high_throughput} == (
+            high_throughput if definition.fifo else dict.fromkeys(high_throughput)
+        )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_queue_consumer_runs_at_most_its_queues_concurrency_and_reserves_it_where_asked(
+    synthesized: Synthesized, stage: str
+) -> None:
+    document = synthesized.documents[stage]
+    queue_ids = {
+        name: r["Properties"]["QueueName"].removeprefix(f"btrix-{stage}-").removesuffix(".fifo")
+        for name, r in resources(document, "AWS::SQS::Queue").items()
+    }
+    by_kind = {definition.kind.value: definition for definition in QUEUES}
+    consumed = set()
+    for name, function in resources(document, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            definition = by_kind[queue_ids[event["Properties"]["Queue"]["Fn::GetAtt"][0]]]
+            consumed.add(definition.kind)
+            assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": definition.max_concurrency}, name
+            reserved = definition.reserved_concurrency if stage == "prod" else None
+            assert function["Properties"].get("ReservedConcurrentExecutions") == reserved, name
+    assert consumed == {definition.kind for definition in QUEUES}
+    assert any(definition.reserved_concurrency for definition in QUEUES)
 
 
 def test_every_dead_letter_queue_has_an_alarm_to_the_topic(synthesized: Synthesized) -> None:

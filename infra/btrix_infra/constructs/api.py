@@ -28,6 +28,7 @@ from btrix_infra.nag import accept
 from btrix_infra.stage import StageConfig, StageNames, chalice_stage_config
 from btrix_infra.usage_plans import USAGE_PLANS, UsagePlanDef
 from chalicelib.core.problems import GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE, gateway_problem, problem_for_status
+from chalicelib.core.resources import QUEUES
 
 __all__ = ["API_FUNCTION", "API_RESOURCE", "ChaliceApi", "gateway_responses", "sqs_event_queues"]
 
@@ -164,7 +165,7 @@ class ChaliceApi(Construct):
                 self.functions.append(
                     self._function(logical_id, names=names, config=config, role=role, environment=environment)
                 )
-                self._wire_queues(logical_id, resource, role=role, queues=queues)
+                self._wire_queues(logical_id, resource, role=role, queues=queues, names=names, config=config)
         if _WEBSOCKET_API in sam["Resources"]:
             self._websocket_api(sam, config=config, role=role, stage_name=stage["api_gateway_stage"])
 
@@ -232,17 +233,30 @@ class ChaliceApi(Construct):
         return WatchedFunction(label, function.ref, log_group.log_group_name)
 
     def _wire_queues(
-        self, logical_id: str, resource: Mapping[str, Any], *, role: FunctionRole, queues: Mapping[str, sqs.IQueue]
+        self,
+        logical_id: str,
+        resource: Mapping[str, Any],
+        *,
+        role: FunctionRole,
+        queues: Mapping[str, sqs.IQueue],
+        names: StageNames,
+        config: StageConfig,
     ) -> None:
         """Point each SQS event source at the stack's queue (Chalice writes an ARN built from the name, which
-        CloudFormation would not order after the queue) and let the role consume it."""
+        CloudFormation would not order after the queue) with its queue's maximum concurrency, reserve the
+        consumer's concurrency where its queue asks for it, and let the role consume it."""
+        definitions = {names.queue(definition): definition for definition in QUEUES}
+        function = self.chalice.get_resource(logical_id)
         for event_id, name in sqs_event_queues(resource):
             if name not in queues:
                 raise KeyError(f"{logical_id} consumes {name!r}, which is not a queue of chalicelib.core.resources")
-            queue = queues[name]
-            self.chalice.get_resource(logical_id).add_property_override(
-                f"Events.{event_id}.Properties.Queue", queue.queue_arn
+            queue, definition = queues[name], definitions[name]
+            function.add_property_override(f"Events.{event_id}.Properties.Queue", queue.queue_arn)
+            function.add_property_override(
+                f"Events.{event_id}.Properties.ScalingConfig", {"MaximumConcurrency": definition.max_concurrency}
             )
+            if config.reserve_concurrency and definition.reserved_concurrency is not None:
+                function.add_property_override("ReservedConcurrentExecutions", definition.reserved_concurrency)
             role.allow(
                 f"Consume{logical_id}{event_id}",
                 ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],

@@ -40,7 +40,13 @@ def dead_letter_queue(scope: Construct, id: str, *, name: str, retention: Durati
 
 
 class Messaging(Construct):
-    """Every job queue of ``QUEUES`` (FIFO where defined) with its DLQ and redrive, and the event bus."""
+    """Every job queue of ``QUEUES`` (FIFO where defined) with its DLQ and redrive, and the event bus.
+
+    FIFO queues run in high-throughput mode (deduplication per message group, throughput per message group id):
+    a queue in default mode takes 300 sends/s (3 000 in batches), below the gateway's 1 000+ messages/s, while in
+    high-throughput mode each message group has its own limit. Our deduplication ids never span groups (a
+    message id belongs to one conversation), so deduplicating per group loses nothing.
+    """
 
     def __init__(self, scope: Construct, id: str, *, names: StageNames) -> None:
         super().__init__(scope, id)
@@ -59,6 +65,8 @@ class Messaging(Construct):
                 kind,
                 queue_name=names.queue(definition),
                 fifo=definition.fifo or None,
+                deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP if definition.fifo else None,
+                fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID if definition.fifo else None,
                 visibility_timeout=Duration.seconds(definition.visibility_timeout_s),
                 retention_period=Duration.seconds(definition.retention_s),
                 dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=definition.max_receive_count, queue=dlq),
