@@ -27,7 +27,7 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chalicelib.core.db.keys import InvalidKey
-from chalicelib.core.db.store import tenant_scope
+from chalicelib.core.db.store import read_ahead, tenant_scope
 from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
 from chalicelib.core.i18n import N_, resolve_locale
 from chalicelib.core.ids import EntityId
@@ -360,11 +360,13 @@ def _is_chalice_error(response: Response) -> bool:
 
 
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Around every REST request: correlation id, problem+json for Chalice's own errors, metrics flush."""
+    """Around every REST request: correlation id, the request's read-ahead (``core.db.store.read_ahead``),
+    problem+json for Chalice's own errors, metrics flush."""
     request_id = str((event.context or {}).get("requestId", ""))
     logger.set_correlation_id(request_id or None)
     try:
-        response = get_response(event)
+        with read_ahead():  # the guard's reads of the caller's user and tenant serve the handler's too
+            response = get_response(event)
         if _is_chalice_error(response):
             # Chalice answered by itself (405 wrong method, 415, or 500 for an unexpected exception,
             # which it has already logged with its traceback): same shape as every other error.

@@ -40,6 +40,7 @@ __all__ = [
     "load_tenant",
     "new_tenant_op",
     "new_tenant_record",
+    "record_key",
     "release_product_op",
     "release_seat_op",
     "set_status",
@@ -107,6 +108,11 @@ def new_tenant_record(
 def find_tenant(tenant_id: str, *, consistent: bool = False) -> TenantRecord | None:
     """The stored tenant, or None."""
     return store.get_tenant(tenant_id, consistent=consistent)
+
+
+def record_key(tenant_id: str) -> tuple[str, str]:
+    """(PK, SK) of the tenant's record: what the guard reads ahead with the user's (``Table.prefetch``)."""
+    return store.tenant_key(tenant_id)
 
 
 def load_tenant(tenant_id: str) -> TenantRecord:

@@ -38,6 +38,7 @@ __all__ = [
     "new_user_ops",
     "prune_revoked_sessions",
     "reactivate_user",
+    "record_key",
     "revoke_session_op",
     "update_user",
     "update_user_op",
@@ -47,6 +48,11 @@ __all__ = [
 def find_user(tenant_id: str, user_id: str, *, consistent: bool = False) -> UserRecord | None:
     """The stored user, or None."""
     return store.get_user(tenant_id, user_id, consistent=consistent)
+
+
+def record_key(tenant_id: str, user_id: str) -> tuple[str, str]:
+    """(PK, SK) of the user's record: what the guard reads ahead with the tenant's (``Table.prefetch``)."""
+    return store.user_key(tenant_id, user_id)
 
 
 def active_users(tenant_id: str, user_ids: Sequence[str]) -> set[str]:

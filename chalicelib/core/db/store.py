@@ -48,6 +48,7 @@ __all__ = [
     "delete_op",
     "put_new_condition",
     "put_op",
+    "read_ahead",
     "revise_op",
     "set_op",
     "tenant_scope",
@@ -170,11 +171,34 @@ def unscoped() -> Iterator[None]:
         _tenant_scope.reset(token)
 
 
+# Items one request read ahead (``Table.prefetch``) by (table, PK, SK), as DynamoDB returned them; None: no item.
+_ReadAhead = dict[tuple[str, str, str], dict[str, Any] | None]
+_read_ahead: ContextVar[_ReadAhead | None] = ContextVar("read_ahead", default=None)
+
+
+@contextmanager
+def read_ahead() -> Iterator[None]:
+    """One request's read-ahead (the API layer runs every request in one): inside it ``Table.prefetch`` reads
+    several items in one BatchGetItem and later eventually consistent ``Table.get``s of them answer from what it
+    read, until any write through ``Table`` (which forgets everything read ahead). Nothing outlives the block."""
+    token = _read_ahead.set({})
+    try:
+        yield
+    finally:
+        _read_ahead.reset(token)
+
+
 def _partition_of(body: Mapping[str, Any]) -> str | None:
     for part in ("Key", "Item"):
         if part in body:
             return str(body[part][PARTITION_KEY]["S"])
     return None
+
+
+def _forget_read_ahead() -> None:
+    kept = _read_ahead.get()
+    if kept:
+        kept.clear()
 
 
 class Table:
@@ -212,13 +236,20 @@ class Table:
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         self._check_scope(_partition_of(kwargs))
+        if operation not in ("get_item", "query"):
+            _forget_read_ahead()
         try:
             return getattr(self.client, operation)(TableName=self.name, **kwargs)
         except EndpointConnectionError as exc:
             raise DependencyUnavailable(detail="the database is not reachable") from exc
 
     def get(self, pk: str, sk: str, *, consistent: bool = False) -> Item | None:
-        """The item at (pk, sk), or None."""
+        """The item at (pk, sk), or None (eventually consistent: from the request's read-ahead when it has it)."""
+        kept = _read_ahead.get()
+        if not consistent and kept is not None and (self.name, pk, sk) in kept:
+            self._check_scope(pk)
+            image = kept[(self.name, pk, sk)]
+            return _deserialize(image) if image else None
         response = self._call("get_item", Key=_serialize({PARTITION_KEY: pk, SORT_KEY: sk}), ConsistentRead=consistent)
         image = response.get("Item")
         return _deserialize(image) if image else None
@@ -234,20 +265,39 @@ class Table:
             chunk = [
                 _serialize({PARTITION_KEY: pk, SORT_KEY: sk}) for pk, sk in wanted[start : start + _BATCH_GET_KEYS]
             ]
-            request: dict[str, Any] = {self.name: {"Keys": chunk, "ConsistentRead": consistent}}
-            for attempt in range(_BATCH_GET_ATTEMPTS):
-                try:
-                    response = self.client.batch_get_item(RequestItems=request)
-                except EndpointConnectionError as exc:
-                    raise DependencyUnavailable(detail="the database is not reachable") from exc
-                found += [_deserialize(image) for image in response.get("Responses", {}).get(self.name, [])]
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            else:
-                raise DependencyUnavailable(detail="the database did not return every item asked for; retry")
+            found += [_deserialize(image) for image in self._batch_images(chunk, consistent)]
         return found
+
+    def prefetch(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Read the items at ``keys`` (at most 100) in one BatchGetItem (eventually consistent) into the request's
+        read-ahead, for the ``get``s that follow; outside ``read_ahead()`` it does nothing."""
+        kept = _read_ahead.get()
+        wanted = [(self.name, pk, sk) for pk, sk in dict.fromkeys(keys)]
+        wanted = [key for key in wanted if kept is not None and key not in kept]
+        if kept is None or not wanted:
+            return
+        for _, pk, _ in wanted:
+            self._check_scope(pk)
+        images = self._batch_images([_serialize({PARTITION_KEY: pk, SORT_KEY: sk}) for _, pk, sk in wanted])
+        found = {(self.name, image[PARTITION_KEY]["S"], image[SORT_KEY]["S"]): image for image in images}
+        kept.update({key: found.get(key) for key in wanted})
+
+    def _batch_images(self, keys: list[dict[str, Any]], consistent: bool = False) -> list[dict[str, Any]]:
+        """BatchGetItem of at most 100 ``keys`` (serialized); keys DynamoDB leaves unprocessed (throttling) are
+        asked again a few times, then ``DependencyUnavailable``."""
+        request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": consistent}}
+        found: list[dict[str, Any]] = []
+        for attempt in range(_BATCH_GET_ATTEMPTS):
+            try:
+                response = self.client.batch_get_item(RequestItems=request)
+            except EndpointConnectionError as exc:
+                raise DependencyUnavailable(detail="the database is not reachable") from exc
+            found += response.get("Responses", {}).get(self.name, [])
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                return found
+            time.sleep(0.05 * 2**attempt)
+        raise DependencyUnavailable(detail="the database did not return every item asked for; retry")
 
     def put(self, item: Mapping[str, Any]) -> None:
         """Write ``item``, replacing whatever is there."""
@@ -357,6 +407,7 @@ class Table:
         """
         for op in operations:
             self._check_scope(_partition_of(op.body))
+        _forget_read_ahead()
         items: list[Any] = [op.request(self.name) for op in operations]
         try:
             self.client.transact_write_items(TransactItems=items)
