@@ -19,6 +19,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from time import monotonic
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -33,6 +34,7 @@ from chalicelib.core.errors import Unauthorized
 
 __all__ = [
     "BITRIX_CONNECT_TTL",
+    "WHATSAPP_ROUTE_TTL_S",
     "BitrixPortalRoute",
     "WhatsAppRoute",
     "bind_bitrix_portal",
@@ -48,6 +50,12 @@ __all__ = [
 
 ROUTE_ENTITY = "Route"
 BITRIX_CONNECT_TTL = timedelta(hours=24)
+# How long a container trusts a WhatsApp number's route it read (the Meta webhook looks one up per notification):
+# a number connected, moved or disconnected elsewhere is seen by every container within this many seconds; in the
+# process that wrote it, at once.
+WHATSAPP_ROUTE_TTL_S = 30.0
+_MAX_CACHED_ROUTES = 10_000
+_whatsapp_routes: dict[str, tuple[float, WhatsAppRoute | None]] = {}
 _TOKEN_HASH_KIND = "b24_application_token"
 
 
@@ -79,6 +87,7 @@ def _same_tenant_or_free(tenant_id: str) -> Any:
 
 def whatsapp_route_op(tenant_id: str, phone_number_id: str, channel_id: str | None = None) -> WriteOp:
     """The write that routes ``phone_number_id`` to the tenant; fails if another tenant has the number."""
+    _whatsapp_routes.pop(phone_number_id, None)
     item = {
         PARTITION_KEY: keys.route_pk(RouteKind.WHATSAPP_PHONE_ID, phone_number_id),
         SORT_KEY: keys.ROUTE_SK,
@@ -93,16 +102,23 @@ def whatsapp_route_op(tenant_id: str, phone_number_id: str, channel_id: str | No
 
 def remove_whatsapp_route_op(tenant_id: str, phone_number_id: str) -> WriteOp:
     """The write that stops routing ``phone_number_id`` (only the tenant that has it may remove it)."""
+    _whatsapp_routes.pop(phone_number_id, None)
     pk = keys.route_pk(RouteKind.WHATSAPP_PHONE_ID, phone_number_id)
     return delete_op(pk, keys.ROUTE_SK, condition=Attr("tenantId").eq(tenant_id))
 
 
 def find_whatsapp_route(phone_number_id: str) -> WhatsAppRoute | None:
-    """The tenant a phone-number id is routed to, or None."""
+    """The tenant a phone-number id is routed to, or None (as read at most ``WHATSAPP_ROUTE_TTL_S`` ago)."""
+    now = monotonic()
+    cached = _whatsapp_routes.get(phone_number_id)
+    if cached is not None and now - cached[0] < WHATSAPP_ROUTE_TTL_S:
+        return cached[1]
     item = Table().get(keys.route_pk(RouteKind.WHATSAPP_PHONE_ID, phone_number_id), keys.ROUTE_SK)
-    if item is None:
-        return None
-    return WhatsAppRoute(phone_number_id, str(item["tenantId"]), item.get("channelId"))
+    route = None if item is None else WhatsAppRoute(phone_number_id, str(item["tenantId"]), item.get("channelId"))
+    if len(_whatsapp_routes) >= _MAX_CACHED_ROUTES:  # numbers of unverified payloads are looked up too
+        _whatsapp_routes.clear()
+    _whatsapp_routes[phone_number_id] = (now, route)
+    return route
 
 
 def _token_hash(application_token: str) -> str:
