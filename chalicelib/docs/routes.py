@@ -1,10 +1,10 @@
-"""Documentation routes: ``/api-docs.json`` (OpenAPI 3.1) and ``/api-docs`` (Swagger UI, assets from a package)."""
+"""Documentation routes: ``/api-docs.json`` (OpenAPI 3.1) and ``/api-docs`` (Swagger UI, its assets vendored in
+``chalicelib/docs/swagger_ui/``)."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from importlib.util import find_spec
 from pathlib import Path
 
 from chalice.app import Response
@@ -15,7 +15,8 @@ from chalicelib.docs.openapi import build_openapi
 
 blueprint = ApiBlueprint(__name__, tag="docs")
 
-# Only what the page loads; the package also carries Swagger Editor, which we do not serve.
+# What the page loads: the only files of Swagger UI's distribution that ship (swagger_ui/README.md).
+_STATIC = Path(__file__).resolve().parent / "swagger_ui"
 _ASSETS = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
@@ -46,15 +47,6 @@ _PAGE = """<!doctype html>
 </body>
 </html>
 """
-
-
-@cache
-def _static_dir() -> Path:
-    # Located without importing swagger_ui: its __init__ pulls in web-framework adapters we do not use.
-    spec = find_spec("swagger_ui")
-    if spec is None or not spec.submodule_search_locations:
-        raise NotFound(detail="Swagger UI assets are not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 @cache
@@ -89,5 +81,5 @@ def get_swagger_asset(asset: str) -> Response:
     content_type = _ASSETS.get(asset)
     if content_type is None:
         raise NotFound(detail=f"no documentation asset named {asset!r}")
-    body = (_static_dir() / asset).read_text(encoding="utf-8")
+    body = (_STATIC / asset).read_text(encoding="utf-8")
     return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=86400"})
