@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chalice.app import Chalice
@@ -14,35 +13,22 @@ __all__ = ["QueueConsumers", "drain_queue"]
 
 
 class QueueConsumers:
-    """``count`` threads running the app's handlers of ``queues`` (their kinds: ``integrations``…), as Lambda's
-    event sources would."""
+    """``count`` consumers running the app's handlers of ``queues`` (their kinds: ``integrations``…), as Lambda's
+    event sources would: ``localdev.worker.PartitionedQueueWorker``, one partition per consumer (a FIFO message
+    group always to the same one, so a conversation keeps its order however many run)."""
 
     def __init__(self, app: Chalice, count: int, queues: Iterable[str]) -> None:
         from chalicelib.core.resources import QueueKind, queue_name
-        from localdev.worker import QueueWorker
+        from localdev.worker import PartitionedQueueWorker
 
-        names = {queue_name(QueueKind(kind)) for kind in queues}
-        self._stop = threading.Event()
-        self._threads = []
-        for _ in range(count):
-            worker = QueueWorker(app, wait_seconds=0)
-            worker.consumers = [(source, handler) for source, handler in worker.consumers if source.queue in names]
-            self._threads.append(threading.Thread(target=self._loop, args=(worker,), daemon=True))
-
-    def _loop(self, worker: Any) -> None:
-        while not self._stop.is_set():
-            if not worker.poll_once():
-                self._stop.wait(0.02)
+        self._worker = PartitionedQueueWorker(app, count, {queue_name(QueueKind(kind)) for kind in queues})
 
     def __enter__(self) -> QueueConsumers:
-        for thread in self._threads:
-            thread.start()
+        self._worker.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
+        self._worker.__exit__(*exc)
 
 
 def drain_queue(sqs: SQSClient, url: str) -> None:

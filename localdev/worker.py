@@ -6,10 +6,12 @@ The handlers called are the very ones Lambda would call, with events of the same
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,11 +24,20 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.observability import logger
 from localdev.logs import invocation
 
-__all__ = ["QueueWorker", "Scheduler", "StreamWorker", "Worker", "rate_seconds", "restore_empty_maps"]
+__all__ = [
+    "PartitionedQueueWorker",
+    "QueueWorker",
+    "Scheduler",
+    "StreamWorker",
+    "Worker",
+    "rate_seconds",
+    "restore_empty_maps",
+]
 
 Handler = Callable[[dict[str, Any], Any], Any]
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+_BACKLOG_PER_PARTITION = 2
 
 
 def _context(function_name: str) -> LambdaContext:
@@ -62,31 +73,41 @@ class QueueWorker:
     def poll_once(self) -> int:
         """One receive per queue; returns how many messages were handled successfully."""
         handled = 0
-        client = aws.sqs()
         for source, handler in self.consumers:
-            url, arn = self._queue(str(source.queue))
-            messages = client.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=min(source.batch_size, 10),
-                WaitTimeSeconds=self.wait_seconds,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                continue
-            event = {"Records": [self._record(m, arn) for m in messages]}
-            context = _context(source.name)
-            with invocation(context):  # the failure's line names the function too, as in AWS
-                try:
-                    failed = set(_failed_ids(handler(event, context)))
-                except Exception:  # noqa: BLE001 - as Lambda does: log, leave the batch for redelivery / DLQ
-                    logger.exception("queue handler failed", extra={"queue": source.queue})
-                    continue
-            done = [m for m in messages if m["MessageId"] not in failed]
-            for message in done:
-                client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            handled += len(done)
+            messages = self.receive(source)
+            if messages:
+                handled += self.handle(source, handler, messages)
         return handled
+
+    def receive(self, source: SQSEventConfig) -> list[dict[str, Any]]:
+        """One receive from the queue of ``source`` (up to its batch size, at most 10)."""
+        url, _ = self._queue(str(source.queue))
+        found = aws.sqs().receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(source.batch_size, 10),
+            WaitTimeSeconds=self.wait_seconds,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return [dict(message) for message in found.get("Messages", [])]
+
+    def handle(self, source: SQSEventConfig, handler: Handler, messages: list[dict[str, Any]]) -> int:
+        """Call ``handler`` with ``messages`` as one batch and delete those it did not report failed (all of them
+        stay when it raises, as Lambda leaves them); returns how many were deleted."""
+        url, arn = self._queue(str(source.queue))
+        event = {"Records": [self._record(m, arn) for m in messages]}
+        context = _context(source.name)
+        with invocation(context):  # the failure's line names the function too, as in AWS
+            try:
+                failed = set(_failed_ids(handler(event, context)))
+            except Exception:  # noqa: BLE001 - as Lambda does: log, leave the batch for redelivery / DLQ
+                logger.exception("queue handler failed", extra={"queue": source.queue})
+                return 0
+        done = [m for m in messages if m["MessageId"] not in failed]
+        client = aws.sqs()
+        for message in done:
+            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(done)
 
     @staticmethod
     def _record(message: Mapping[str, Any], arn: str) -> dict[str, Any]:
@@ -101,6 +122,81 @@ class QueueWorker:
             "eventSourceARN": arn,
             "awsRegion": get_settings().region,
         }
+
+
+class PartitionedQueueWorker:
+    """The app's queue handlers run by ``partitions`` consumer threads behind one receiver: each received message
+    goes to the partition of its message group (CRC-32 of ``MessageGroupId``; of the message id on a standard
+    queue) and each partition handles its messages one batch at a time, in the order they were received.
+
+    So a conversation (one FIFO group) is handled by one consumer at a time and in its order, however many run,
+    while different conversations go on in parallel, as Lambda runs one batch per message group in AWS. Receiving
+    once and partitioning here is what keeps that promise locally: moto's SQS can hand one FIFO group to two
+    receivers at once (SQS never does). The receiver stops taking messages while the partitions hold
+    ``_BACKLOG_PER_PARTITION`` batches each, so nothing waits long enough for its visibility timeout to pass.
+    """
+
+    def __init__(self, app: Chalice, partitions: int, queues: set[str] | None = None) -> None:
+        self.partitions = max(1, partitions)
+        self._worker = QueueWorker(app, wait_seconds=0)
+        if queues is not None:
+            self._worker.consumers = [(s, h) for s, h in self._worker.consumers if str(s.queue) in queues]
+        self._inboxes: list[queue.Queue[tuple[SQSEventConfig, Handler, list[dict[str, Any]]] | None]] = [
+            queue.Queue() for _ in range(self.partitions)
+        ]
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._consume, args=(inbox,), name=f"btrix-partition-{i}", daemon=True)
+            for i, inbox in enumerate(self._inboxes)
+        ]
+        self._threads.append(threading.Thread(target=self._receive, name="btrix-receiver", daemon=True))
+        self.handled = 0
+        self._lock = threading.Lock()
+
+    def partition_of(self, message: Mapping[str, Any]) -> int:
+        """The partition that handles ``message``: the same for every message of a FIFO group."""
+        group = (message.get("Attributes") or {}).get("MessageGroupId") or message["MessageId"]
+        return zlib.crc32(str(group).encode()) % self.partitions
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            if sum(inbox.qsize() for inbox in self._inboxes) >= _BACKLOG_PER_PARTITION * self.partitions:
+                self._stop.wait(0.005)
+                continue
+            received = 0
+            for source, handler in self._worker.consumers:
+                try:
+                    messages = self._worker.receive(source)
+                except Exception:  # noqa: BLE001 - keep receiving, as Lambda's poller would
+                    logger.exception("queue receive failed", extra={"queue": source.queue})
+                    continue
+                received += len(messages)
+                batches: dict[int, list[dict[str, Any]]] = {}
+                for message in messages:
+                    batches.setdefault(self.partition_of(message), []).append(message)
+                for partition, batch in batches.items():
+                    self._inboxes[partition].put((source, handler, batch))
+            if not received:
+                self._stop.wait(0.02)
+
+    def _consume(self, inbox: queue.Queue[tuple[SQSEventConfig, Handler, list[dict[str, Any]]] | None]) -> None:
+        while (work := inbox.get()) is not None:
+            source, handler, messages = work
+            done = self._worker.handle(source, handler, messages)
+            with self._lock:
+                self.handled += done
+
+    def __enter__(self) -> PartitionedQueueWorker:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for inbox in self._inboxes:
+            inbox.put(None)
+        for thread in self._threads:
+            thread.join(timeout=60)
 
 
 def restore_empty_maps(image: Mapping[str, Any]) -> dict[str, Any]:

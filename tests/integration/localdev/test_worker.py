@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from chalice.app import Chalice, Rate, SQSEvent
 
 from chalicelib.core import aws
 from chalicelib.core.ids import new_id
-from localdev.worker import QueueWorker, Scheduler
+from localdev.worker import PartitionedQueueWorker, QueueWorker, Scheduler
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -115,3 +116,42 @@ def test_a_queue_handler_that_raises_is_logged_naming_its_function(queue_with_dl
     failed = [line for line in lines if line["message"] == "queue handler failed"]
     assert failed, lines
     assert {line["function_name"] for line in failed} == {"relay_messages"}
+
+
+def test_partitioned_consumers_keep_each_groups_order_on_one_consumer_and_share_the_groups() -> None:
+    client = aws.sqs()
+    name = f"worker-test-{new_id().lower()}.fifo"
+    url = client.create_queue(QueueName=name, Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})[
+        "QueueUrl"
+    ]
+    app = Chalice(app_name="worker-test")
+    handled: list[tuple[str, int, str]] = []
+    lock = threading.Lock()
+
+    @app.on_sqs_message(queue=name, batch_size=10)
+    def consume(event: SQSEvent) -> None:
+        for record in event:
+            group, number = record.body.split(":")
+            time.sleep(0.002)  # long enough for the partitions to overlap
+            with lock:
+                handled.append((group, int(number), threading.current_thread().name))
+
+    groups, per_group = [f"g{i}" for i in range(8)], 6
+    for number in range(per_group):
+        for group in groups:
+            client.send_message(QueueUrl=url, MessageBody=f"{group}:{number}", MessageGroupId=group)
+    try:
+        worker = PartitionedQueueWorker(app, 3, {name})
+        with worker:
+            deadline = time.monotonic() + 60
+            while len(handled) < len(groups) * per_group and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert worker.handled == len(groups) * per_group
+        for group in groups:
+            mine = [(number, thread) for g, number, thread in handled if g == group]
+            assert [number for number, _ in mine] == list(range(per_group)), group  # in order, once each
+            assert len({thread for _, thread in mine}) == 1, group  # one consumer per group
+        assert len({thread for _, _, thread in handled}) > 1  # the groups are shared out
+        assert client.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+    finally:
+        client.delete_queue(QueueUrl=url)
