@@ -133,6 +133,7 @@ class Order(ApiModel):
 
 
 StockState = Literal["none", "reserved", "released", "consumed"]
+_ORDER_FIELDS = frozenset(Order.model_fields)
 
 
 class OrderRecord(Order):
@@ -143,8 +144,9 @@ class OrderRecord(Order):
     closed_at: str | None = None
 
     def view(self) -> Order:
-        """The API view of the stored order."""
-        return Order.model_validate(self.model_dump(include=set(Order.model_fields)))
+        """The API view of the stored order: its fields as they are (the lines and amounts, already validated,
+        are taken as they are rather than dumped and parsed again, which a page of 25 orders felt)."""
+        return Order.model_validate({name: value for name, value in self.__dict__.items() if name in _ORDER_FIELDS})
 
 
 class OrderListQuery(PageParams):
