@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
 
     from bench.assistant import measure_assistant
+    from bench.budget import baseline, budget_targets, render_budget, render_import_costs
     from bench.capacity import measure_capacity
+    from bench.charts import write_charts
     from bench.cold_start import measure_cold_start
     from bench.gateway import measure_gateway
     from bench.listing import LARGE_ORDERS, SEED_BUDGET_S, measure_list_latency
@@ -60,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         render_payments,
         render_sales,
     )
+    from bench.report_charts import key_charts
     from bench.sales import LARGE_SALES, measure_sales
+    from bench.scale import render_scale, scale_loads
     from bench.shipping import measure_shipping, render_shipping
     from bench.target import running_target
 
@@ -69,21 +73,25 @@ def main(argv: list[str] | None = None) -> int:
 
     # Subprocess timings first, before the JVM and moto share the CPUs.
     _progress("Lambda init: fresh interpreters, interleaved")
-    cold_start = render_cold_start(measure_cold_start(ROOT, runs=5 if args.quick else 15))
+    cold = measure_cold_start(ROOT, runs=5 if args.quick else 15)
+    cold_start = render_cold_start(cold)
     print("\n## Lambda init (cold start)\n\n" + cold_start, flush=True)
 
     _progress("Lambda package size: pip install --target")
-    package = render_package(NotMeasured("skipped (--no-package)") if args.no_package else measure_package(ROOT))
+    package_report = NotMeasured("skipped (--no-package)") if args.no_package else measure_package(ROOT)
+    package = render_package(package_report)
     print("\n## Lambda package size\n\n" + package, flush=True)
 
     _progress("starting DynamoDB Local + moto, provisioning, seeding")
     with running_target() as target:
         _progress("consumed capacity per operation")
-        capacity = render_capacity(measure_capacity(target, runs=1 if args.quick else 3))
+        capacity_rows = measure_capacity(target, runs=1 if args.quick else 3)
+        capacity = render_capacity(capacity_rows)
         print("\n## Consumed capacity per operation\n\n" + capacity, flush=True)
 
         _progress("request overhead: full path against bare calls")
-        overhead = render_overhead(run_comparisons(target, comparisons(target), scale=0.1 if args.quick else 1.0))
+        overhead_results = run_comparisons(target, comparisons(target), scale=0.1 if args.quick else 1.0)
+        overhead = render_overhead(overhead_results)
         print("\n## Request overhead\n\n" + overhead, flush=True)
 
         # Last: the seeded orders would otherwise sit in the table (and DynamoDB Local's memory) under the rest.
@@ -100,16 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## List latency\n\n" + listing, flush=True)
 
         _progress("gateway: Meta function vs bare SendMessage; relay throughput and latency")
-        gateway = render_gateway(
-            measure_gateway(
-                target,
-                iterations=50 if args.quick else 500,
-                messages=60 if args.quick else 200,
-                contacts=6 if args.quick else 20,
-                single=12 if args.quick else 40,
-                progress=_progress,
-            )
+        gateway_report = measure_gateway(
+            target,
+            iterations=50 if args.quick else 500,
+            messages=60 if args.quick else 200,
+            contacts=6 if args.quick else 20,
+            single=12 if args.quick else 40,
+            progress=_progress,
         )
+        gateway = render_gateway(gateway_report)
         print("\n## WhatsApp <-> Bitrix24 gateway\n\n" + gateway, flush=True)
 
         _progress("shop assistant: one turn (deterministic, LLM on a zero-latency fake) vs the relay path alone")
@@ -130,11 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## Sales tracking by tenant size\n\n" + sales, flush=True)
 
         _progress("payments: Stripe function vs bare SendMessage; links and confirmations per second")
-        payments = render_payments(
-            measure_payments(
-                target, iterations=50 if args.quick else 500, links=10 if args.quick else 60, progress=_progress
-            )
+        payments_report = measure_payments(
+            target, iterations=50 if args.quick else 500, links=10 if args.quick else 60, progress=_progress
         )
+        payments = render_payments(payments_report)
         print("\n## Payments\n\n" + payments, flush=True)
 
         _progress("shipping: a quote through the app vs the same calculate call straight to the fake MelhorEnvio")
@@ -154,6 +160,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## Marketplace and finance by data size\n\n" + market, flush=True)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    before = baseline(ROOT / "docs" / "perf" / "baseline.json")
+    targets = render_budget(
+        budget_targets(before, cold, overhead_results, gateway_report, payments_report, package_report), before
+    )
+    scale = render_scale(scale_loads(gateway_report, overhead_results, capacity_rows))
+    charts = write_charts(
+        key_charts(cold, latency, gateway_report), args.output.parent / "perf", relative_to=args.output.parent
+    )
+    print("\n## Performance budget (issue 20)\n\n" + targets + "\n\n## Scale\n\n" + scale, flush=True)
     document = render_document(
         facts,
         cold_start,
@@ -167,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         assistant=assistant,
         marketplace=market,
         shipping=shipping,
+        budget=targets,
+        imports=render_import_costs(cold, before),
+        scale=scale,
+        charts=charts,
     )
     args.output.write_text(document)
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")

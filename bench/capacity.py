@@ -263,7 +263,7 @@ def _auth_operations(target: Target) -> list[_Operation]:
         _Operation(
             "GET /auth/me (HTTP, bearer token)",
             me,
-            f"{sizes}, each read twice (guard, handler)",
+            f"{sizes}, read once by the guard's BatchGetItem (the handler reuses them)",
         ),
     ]
 

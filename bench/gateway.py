@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bench.capacity import CapacityMeter
 from bench.overhead import OverheadResult, RoundTripTimer, compare
 from bench.queues import QueueConsumers, drain_queue
 from bench.stats import Summary, summarise
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
     from localdev.fake_bitrix24 import FakeBitrix24
 
-__all__ = ["GatewayReport", "RelayRun", "measure_gateway"]
+__all__ = ["CONSUMERS", "GatewayReport", "MessageCost", "RelayRun", "measure_gateway"]
 
 _PHONE_NUMBER_ID = "100000000000077"
 _DOMAIN = "bench.bitrix24.com.br"
@@ -50,6 +51,8 @@ _DRAIN_EVERY = 25
 _RELAY_TIMEOUT_S = 180.0
 # The queues the relay runs through (its handlers; the others are left to nobody during the bench).
 _GATEWAY_QUEUES = ("whatsapp-inbound", "bitrix24-outbound")
+# Consumer partitions of the burst runs (localdev.worker.PartitionedQueueWorker: a conversation on one of them).
+CONSUMERS = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,28 @@ class RelayRun:
 
 
 @dataclass(frozen=True)
+class MessageCost:
+    """What relaying one message cost, averaged over a burst: AWS calls by service and operation, DynamoDB units,
+    and this process's CPU time (the webhook function, the consumers, and the fakes, which run here too)."""
+
+    messages: int
+    calls: dict[str, float]
+    read_units: float
+    write_units: float
+    cpu_ms: float
+
+
+@dataclass(frozen=True)
 class GatewayReport:
-    """The ingress comparison and the relay runs."""
+    """The ingress comparison, the relay runs and what one relayed message cost."""
 
     ingress: OverheadResult
     relay: list[RelayRun]
+    cost: MessageCost | None = None
+
+    def burst(self, consumers: int) -> RelayRun | None:
+        """The burst run with ``consumers`` consumers, if there was one."""
+        return next((r for r in self.relay if r.label.startswith("burst") and r.consumers == consumers), None)
 
 
 def _timed_bitrix24() -> FakeBitrix24:
@@ -266,6 +286,19 @@ def _relay(
     return RelayRun(label, messages, contacts, consumers, seconds, summarise(latencies), in_order)
 
 
+def _cost(meter: CapacityMeter, messages: int, cpu_ms: float) -> MessageCost:
+    usage = meter.usage["relay"]
+    calls = {name: count / messages for name, count in usage.calls.items()}
+    calls.update({f"dynamodb {op}": count / messages for op, count in usage.dynamodb_calls.items()})
+    return MessageCost(
+        messages=messages,
+        calls=calls,
+        read_units=usage.read_units / messages,
+        write_units=usage.write_units / messages,
+        cpu_ms=cpu_ms / messages,
+    )
+
+
 def measure_gateway(
     target: Target,
     *,
@@ -314,15 +347,17 @@ def measure_gateway(
             progress(f"gateway: Meta function vs bare SendMessage, {iterations} iterations each")
             ingress = _ingress(target, secret, iterations, warmup=max(2, iterations // 50))
             runs = []
-            # One consumer thread: moto's SQS can hand one FIFO group to two receivers at once (SQS never does),
-            # so more threads here would measure moto's ordering, and share one GIL anyway.
             plan = [
-                (f"burst ({_POSTERS} posting threads)", messages, contacts, False),
-                ("one at a time (each posted once the one before arrived)", single, max(1, single // 6), True),
+                *[(f"burst ({_POSTERS} posting threads)", messages, contacts, False, n) for n in CONSUMERS],
+                ("one at a time (each posted once the one before arrived)", single, max(1, single // 6), True, 1),
             ]
-            for label, count, people, one_at_a_time in plan:
-                progress(f"gateway relay: {label}: {count} messages over {people} contacts")
-                with contextlib.redirect_stdout(io.StringIO()):  # the relay's EMF metrics, one line each
+            cost = None
+            for label, count, people, one_at_a_time, consumers in plan:
+                progress(f"gateway relay: {label}: {count} messages over {people} contacts, {consumers} consumers")
+                metered = consumers == 1 and not one_at_a_time
+                meter = CapacityMeter(*shared_clients())
+                cpu = time.process_time()
+                with meter, meter.operation("relay"), contextlib.redirect_stdout(io.StringIO()):
                     run = _relay(
                         app,
                         hooks_url,
@@ -331,11 +366,13 @@ def measure_gateway(
                         label=label,
                         messages=count,
                         contacts=people,
-                        consumers=1,
+                        consumers=consumers,
                         one_at_a_time=one_at_a_time,
                     )
+                if metered:
+                    cost = _cost(meter, count, (time.process_time() - cpu) * 1000)
                 runs.append(run)
-            return GatewayReport(ingress, runs)
+            return GatewayReport(ingress, runs, cost)
     finally:
         server.shutdown()
         server.server_close()

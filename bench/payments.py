@@ -13,9 +13,9 @@ Set-up: a fake Stripe on loopback, the webhook functions' local server (``/hooks
   Session created at the fake Stripe, the link, its route and the order's payment state written in one
   transaction), one at a time, then from 4 threads: links per second and latency per link.
 - Confirmation: N links paid at the fake at once (it posts each signed ``checkout.session.completed`` to the
-  function's local server), consumed by the app's integrations-queue handler (``localdev.worker.QueueWorker``, as
-  ``make run`` runs it, limited to that queue, 2 threads): payments per second, and latency from the customer's Pay
-  to the order being PAID.
+  function's local server), consumed by the app's integrations-queue handler
+  (``localdev.worker.PartitionedQueueWorker``, limited to that queue, 2 consumers): payments per second, and latency
+  from the customer's Pay to the order being PAID.
 """
 
 from __future__ import annotations

@@ -301,10 +301,12 @@ def render_gateway(report: GatewayReport) -> str:
     """The gateway: the Meta function against a bare SendMessage (ratios of medians and of p95s), and the relay
     runs (throughput, latency from webhook POST to arrival in Bitrix24, order per contact)."""
     lead, ingress_table = _ingress(report.ingress, "Meta")
-    burst = next((r for r in report.relay if r.label.startswith("burst")), report.relay[0])
+    bursts = [r for r in report.relay if r.label.startswith("burst")] or report.relay[:1]
+    burst = bursts[0]
+    by_consumers = ", ".join(f"{r.per_second:.1f} with {r.consumers}" for r in bursts)
     relay_lead = (
-        f"**relay: {burst.per_second:.1f} messages/s, p95 {_ms(burst.latency.p95)} ms** from webhook POST to "
-        f"Bitrix24 ({burst.messages} messages over {burst.contacts} contacts at once, 1 consumer thread)"
+        f"**relay: messages/s by consumers: {by_consumers}** from webhook POST to Bitrix24 ({burst.messages} "
+        f"messages over {burst.contacts} contacts at once; p95 with {burst.consumers}: {_ms(burst.latency.p95)} ms)"
     )
     relay_rows = [
         [
@@ -326,7 +328,7 @@ def render_gateway(report: GatewayReport) -> str:
             "run",
             "messages",
             "contacts",
-            "consumer threads",
+            "consumers",
             "seconds",
             "messages/s",
             "latency median ms",
@@ -422,12 +424,11 @@ CPU time, which a Lambda with less than one vCPU pays more slowly. The target is
 The `/auth` rows run as the ADMIN that the set-up signed up through `POST /auth/signup`, each request from a
 new documentation-range address in `X-Forwarded-For` so the per-IP brute-force limits do not refuse it.
 `GET /auth/me vs 1 bare GetItem (user)` sets a whole authenticated request (bearer header, ES256 signature check,
-the guard's user and tenant reads, the handler's same two reads, the `Me` model) against the one read a
-hand-written handler could get away with: its ratio is what authentication and the layers cost all together.
-`GET /auth/me vs 4 bare GetItems` gives the bare path the same four eventually consistent GetItems (user,
-tenant, user, tenant) the request makes, so its ratio and overhead are the plumbing alone: routing, JWT
-verification, models and serialisation; the handler reading what the guard just read is two GetItems that
-could be saved. `POST /auth/login vs 1 bare GetItem + 1 argon2id verify` sets a login against a consistent
+the guard's read of the user and the tenant, one BatchGetItem the handler's own reads of them answer from, the `Me`
+model) against the one read a hand-written handler could get away with: its ratio is what authentication and the
+layers cost all together. `GET /auth/me vs 2 bare GetItems` gives the bare path the user and the tenant as two
+eventually consistent GetItems, so its ratio and overhead are the plumbing alone: routing, JWT verification, models
+and serialisation. `POST /auth/login vs 1 bare GetItem + 1 argon2id verify` sets a login against a consistent
 read of the user and one `verify_password` of its stored hash. argon2id is slow by design (19 MiB, 2 passes,
 set for about 40 ms per hash on one core; the bare median shows what it took here), and both sides pay it.
 The login also makes four more GetItems (two rate-limit counters, the email route, the tenant) and one
@@ -439,8 +440,9 @@ The `/orders` rows run as the same ADMIN on the orders its restaurant created th
 set-up. `vs 1 bare GetItem (the order)` and `vs 1 bare Query of GSI1` set a whole request against the one call
 a hand-written handler would make (the bare Query has the list's key condition: sort key between "0" and "9~",
 newest first, 25); the `vs 3 bare GetItems` and `vs 2 bare GetItems + the Query` rows give the bare path the
-guard's user and tenant reads too, so their ratio is the plumbing alone: routing, JWT verification, and for the
-list 25 `Order` models validated and serialised and the next cursor signed."""
+guard's user and tenant reads too (as plain GetItems; the request reads both in one BatchGetItem), so their ratio is
+the plumbing alone: routing, JWT verification, and for the list 25 `Order` models validated and serialised and the
+next cursor signed. These two are issue 20's request-overhead targets (at most 1.3)."""
 
 _CAPACITY = """\
 Each operation runs through the real code (`Table` methods of `chalicelib.core.db.store`, the outbox's
@@ -461,7 +463,8 @@ brute-force counters (1 RCU each even when, as here, there is none: only failure
 route, the user (consistent) and the tenant, then one transaction that starts a session (session, refresh token,
 audit entry). `POST /auth/refresh` uses up the previous run's refresh token: it counts the IP (an UpdateItem),
 reads the token, its session and the user consistently, and the tenant, and rotates the token in one transaction.
-`GET /auth/me` is the guard's user and tenant reads plus the handler's same two again, eventually consistent.
+`GET /auth/me` is the guard's BatchGetItem of the user and the tenant (eventually consistent), which the handler's
+own reads of them answer from.
 DynamoDB Local under-counts transactions of several items: in our checks one to four small Puts in one
 TransactWriteItems all report 2 table units, where AWS bills 2 WCU per KB for every item. In AWS the login's
 transaction should be about 10 WCU (3 items at 2 each on the table, 2 each on GSI1 and GSI2 for the audit entry)
@@ -470,12 +473,13 @@ ConditionCheck is billed like a write) rather than 2.
 
 The `/orders` rows measure what each order endpoint costs, as the same ADMIN in its restaurant (corporativo plan,
 restaurant flow), which the set-up gave one product with stock and a page of orders, all through the API.
-`POST /orders` (one line, 2 units): the guard's user and tenant, the tenant again, the product, its stock
-(consistent), the order workflow's current version (consistent) and the tenant a third time; the order number
+`POST /orders` (one line, 2 units): the guard's user and tenant (one BatchGetItem), the tenant again, the product,
+its stock (consistent), the order workflow's current version (consistent) and the tenant a third time; the order number
 (an UpdateItem); one transaction of five writes (the month's order counter, the order on GSI1 and GSI2, the
 creator's own-orders entry, an audit entry, the outbox event); then it starts the order's execution: its runtime
 and the order (consistent), StartExecution, and a transaction recording the execution. `GET /orders/{id}` is the
-guard's two reads and the order; `GET /orders?limit=25` the guard's two reads and one Query of GSI1. The
+guard's BatchGetItem of the user and the tenant and the order; `GET /orders?limit=25` the guard's BatchGetItem and one
+Query of GSI1. The
 transition takes a fresh order every run, created and left until its execution parked on PENDING (the queue
 consumers run outside the count, as Lambda would run them): the guard's reads, the order twice (the service's
 read, then the engine's, consistent), the stock and the runtime (consistent); one transaction of seven writes
@@ -518,31 +522,33 @@ loopback, the webhook functions' local server, and the bench restaurant with a W
 of a portal that installed the app through that server. The ingress row calls `functions.meta.handler` in this
 process with a function-URL event (payload 2.0) of a signed notification carrying one text message, a new wamid each
 time, built before the timing: the function verifies `X-Hub-Signature-256` (HMAC-SHA256 with the app secret from
-Secrets Manager, cached), looks the number's route up (a GetItem), records the wamid once (Powertools idempotency: a
-conditional PutItem, then an UpdateItem completing it) and sends the message to the whatsapp-inbound FIFO queue
-(group = number + customer, deduplication = wamid): four AWS calls. The bare side is the last of them alone: a
-SendMessage of a message of the same size to the same FIFO queue with a plain boto3 client. `compare` alternates the
-two as in the request overhead table; the last column takes the AWS round trips out. The ratio is what receiving
-through our function costs over the one SendMessage any webhook receiver would make. moto's SendMessage to a FIFO
-queue gets slower as the queue fills (a separate check on this machine, with a standalone moto server: about 6 ms
-empty, 60 ms at 500 messages, 240 ms at 2 000), so the queue is emptied every 25 iterations, outside the timing;
-without that both sides slow down together and the ratio drifts towards 1.
+Secrets Manager, cached), looks the number's route up (a GetItem, then kept 30 s per container: none after the
+first), records the wamid once (Powertools idempotency: a conditional PutItem, then an UpdateItem completing it),
+keeps the message among its conversation's pending jobs (a PutItem) and sends its trigger to the whatsapp-inbound
+FIFO queue (group = number + customer, deduplication = wamid): four AWS calls. The bare side is the last of them
+alone: a SendMessage of a message of the same size to the same FIFO queue with a plain boto3 client. `compare`
+alternates the two as in the request overhead table; the last column takes the AWS round trips out. The ratio is
+what receiving through our function costs over the one SendMessage any webhook receiver would make. moto's
+SendMessage to a FIFO queue gets slower as the queue fills (a separate check on this machine, with a standalone moto
+server: about 6 ms empty, 60 ms at 500 messages, 240 ms at 2 000), so the queue is emptied every 25 iterations,
+outside the timing; without that both sides slow down together and the ratio drifts towards 1.
 
 The relay rows POST signed notifications (one message each) over HTTP to the Meta function, as Meta would, and let
-the app's queue handlers (`localdev.worker.QueueWorker`, as `make run` runs them, limited to the gateway's two
-queues, one thread) relay them: find or create the conversation, the CRM contact on a customer's first message
+the app's queue handlers relay them: find or create the conversation, the CRM contact on a customer's first message
 (`crm.duplicate.findbycomm`, `crm.contact.add`), `imconnector.send.messages`, the message log, and the read receipt
-to Meta. Latency is from just before a message's POST to the moment the fake Bitrix24 answered the
+to Meta. The handlers run in `localdev.worker.PartitionedQueueWorker`, limited to the gateway's two queues: one
+receiver hands each message to the consumer partition of its message group (a conversation always to the same
+one, in the order received), as Lambda runs one batch per message group at a time in AWS; moto's SQS alone can hand
+one FIFO group to two receivers at once (SQS never does), which the partitioning keeps from reordering anything.
+Latency is from just before a message's POST to the moment the fake Bitrix24 answered the
 `imconnector.send.messages` that carried it; throughput is the messages over the time from the first POST to the
 last arrival. In a burst, 4 threads post as fast as the function answers (each contact's messages from one thread,
 in order), so later messages wait behind earlier ones: the latency is mostly queueing, and the backlog also slows
-moto's SendMessage (above). The one-at-a-time row posts each message once the one before it arrived: the latency of
-a message on an idle gateway (its messages/s is one over that). Order kept per contact checks that each contact's
-messages reached Bitrix24 in the order they were posted. One consumer thread only: moto's SQS can hand one FIFO
-message group to two concurrent receivers (seen with 4 receivers: 8 overlaps in 300 messages), which real SQS never
-does, so several threads would measure moto's ordering rather than ours; and threads of one Python process share one
-GIL and, here, 2 CPUs with DynamoDB Local, moto and the fakes. In AWS, Lambda runs a batch per message group
-concurrently, so throughput grows with the number of conversations; the local number is one consumer's."""
+moto's SendMessage (above). The burst runs with 1, 2 and 4 consumers; the consumers are threads of one Python
+process (one GIL) on a machine whose 2 CPUs also run DynamoDB Local, moto and the fakes, so more consumers gain
+only while the relay waits on I/O. The one-at-a-time row posts each message once the one before it arrived: the
+latency of a message on an idle gateway (its messages/s is one over that). Order kept per contact checks that each
+contact's messages reached Bitrix24 in the order they were posted."""
 
 _SALES = """\
 This measures whether the sales list and the sales dashboard cost more when the company has more sales, and how
@@ -580,7 +586,7 @@ order's payment state read, a Checkout Session created at the fake Stripe (form-
 link, its token route, the order's payment state and an audit entry written in one transaction. Each order gets one
 link (no previous link to expire). The confirmation row pays every one of those links at the fake at once (4 threads;
 the fake posts each signed webhook to the function's local server and waits for its answer) while the app's
-integrations-queue handler (`localdev.worker.QueueWorker`, 2 threads, as `make run` runs it) confirms them: the event
+integrations-queue handler (`localdev.worker.PartitionedQueueWorker`, 2 consumers) confirms them: the event
 recorded once, the payment, the order's paid claim, the link used, the receipt requested and the events written in
 one transaction, then the order's `paymentStatus` and its PENDING → PAID transition (two more transactions, and
 Step Functions resuming the order's execution in moto). Its latency is from the first Pay to each order found PAID
@@ -604,6 +610,22 @@ every 25 iterations, outside the timing. The turn is about ten more DynamoDB rou
 adds outside the round trips (our code, the fake LLM's HTTP) is the last column. A real LLM adds its own latency
 per completion (up to `BTRIX_ASSISTANT_LLM_TIMEOUT_S`, then the deterministic brain answers)."""
 
+_BUDGET = """\
+Each bounded row is a target of issue 20, measured in this run (ratios as in the sections below: cold start against
+the floor, requests against their bare calls including the guard's reads, webhook functions against a bare
+SendMessage); before is the last run before the issue's work. The relay rows have no bound: they show what more
+consumer partitions give locally (see the gateway section)."""
+
+_SCALE = """\
+What the loads of issue 20 would need in AWS, computed from this run's per-message and per-request costs (the
+metered 1-consumer burst for WhatsApp: its AWS calls, DynamoDB units and CPU time per message; `GET /orders/{id}`'s
+latency and read units for the API), against AWS's default quotas (linked; most are adjustable). Times in AWS are
+assumptions: an in-region DynamoDB or SQS call 8 ms, a provider's HTTPS call (Bitrix24, Meta) 250 ms. The first quota
+hit is the one with the largest share: raise it (or change the design around it) before that load. The FIFO queues
+are in high-throughput mode in infra (a default-mode FIFO queue takes 300 transactions/s per API action), and the
+queue consumers' maximum concurrency is `QueueDef.max_concurrency` (the conversation queue's 1 000 is also the
+default account quota, so at 10 000 messages/s both must grow)."""
+
 _NOT_YET = """\
 - Orders by customer (GSI3), and the list of roles that see only their own orders (a Query of the user's
   own-orders index, then a GetItem per order).
@@ -611,7 +633,10 @@ _NOT_YET = """\
   workflow's queue consumers (park, timers), and the other capabilities' endpoints: each adds its `Comparison` in
   `bench/overhead.py` and its operations in `bench/capacity.py`.
 - The gateway's other direction (an operator's message → WhatsApp, paced to 80 messages/s per number, with its
-  delivery status back to Bitrix24) and media (download from Meta, S3 put, presigned URL to Bitrix24)."""
+  delivery status back to Bitrix24) and media (download from Meta, S3 put, presigned URL to Bitrix24).
+- Issue 20's cold path with a request: a new container's first authenticated `GET /orders/{id}` (import, first
+  clients and the request, in a fresh interpreter against the running stack) beside the floor plus one GetItem.
+- Each webhook function's own package (an asset with only what it imports): all functions share one asset today."""
 
 
 def render_payments(report: PaymentsReport) -> str:
@@ -667,13 +692,20 @@ def render_document(
     *,
     marketplace: str = "",
     shipping: str = "",
+    budget: str = "",
+    imports: str = "",
+    scale: str = "",
+    charts: str = "",
 ) -> str:
     """The whole ``docs/PERFORMANCE.md`` (the assistant's section when measured)."""
     machine = table(["", ""], [[name, value] for name, value in facts])
+    cold_imports = "\n\n`-X importtime` of `import app` per package, before and after:\n\n" + imports if imports else ""
     sections = [
         _PREAMBLE,
+        *(["## Performance budget (issue 20)\n\n" + budget + "\n\n" + _BUDGET] if budget else []),
+        *(["## Key figures\n\n" + charts] if charts else []),
         "## Machine\n\n" + machine,
-        "## Lambda init (cold start)\n\n" + cold_start + "\n\n" + _COLD_START,
+        "## Lambda init (cold start)\n\n" + cold_start + cold_imports + "\n\n" + _COLD_START,
         "## Request overhead\n\n" + overhead + "\n\n" + _OVERHEAD,
         "## List latency by tenant size (GET /orders)\n\n" + list_latency + "\n\n" + _LIST_LATENCY,
         "## WhatsApp <-> Bitrix24 gateway\n\n" + gateway + "\n\n" + _GATEWAY,
@@ -688,6 +720,7 @@ def render_document(
         *(["## Marketplace and finance by data size\n\n" + marketplace + "\n\n" + _MARKETPLACE] if marketplace else []),
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
+        *(["## Scale on paper\n\n" + scale + "\n\n" + _SCALE] if scale else []),
         "## Not measured yet\n\n" + _NOT_YET,
     ]
     return "\n\n".join(sections) + "\n"

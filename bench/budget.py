@@ -1,0 +1,129 @@
+"""Issue 20's performance budget: each target, what this run measured, and the baseline before the issue's work
+(``docs/perf/baseline.json``, the figures of the last run before it), in one table at the top of the report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.cold_start import ColdStartReport
+from bench.gateway import CONSUMERS, GatewayReport
+from bench.overhead import OverheadResult
+from bench.package_size import NotMeasured, PackageReport
+from bench.payments import PaymentsReport
+
+__all__ = ["Target", "budget_targets", "render_budget", "render_import_costs"]
+
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: what is measured, its bound (``None``: reported, no bound), the baseline and this run."""
+
+    label: str
+    bound: float | None
+    baseline: float | None
+    measured: float | None
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool | None:
+        """Whether this run meets the bound (None when there is no bound or nothing was measured)."""
+        if self.bound is None or self.measured is None:
+            return None
+        return self.measured <= self.bound
+
+
+def _ratio(results: Sequence[OverheadResult], label: str) -> float | None:
+    return next((r.ratio for r in results if r.label.startswith(label)), None)
+
+
+def baseline(path: Path) -> dict[str, Any]:
+    """The recorded figures of the run before (empty when there is no file)."""
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def budget_targets(
+    before: dict[str, Any],
+    cold: ColdStartReport,
+    overhead: Sequence[OverheadResult],
+    gateway: GatewayReport,
+    payments: PaymentsReport,
+    package: PackageReport | NotMeasured,
+) -> list[Target]:
+    """The targets of issue 20 that ``make bench`` measures, in the issue's order."""
+    relay_before = before.get("relay_per_second", {})
+    targets = [
+        Target("import app / floor", 1.6, before.get("import_app_over_floor"), cold.ratio),
+        Target(
+            "GET /orders/{id} / its bare calls with the guard's reads",
+            1.3,
+            before.get("get_order_over_bare_with_guard"),
+            _ratio(overhead, "GET /orders/{id} vs 3 bare"),
+        ),
+        Target(
+            "GET /orders?limit=25 / its bare calls with the guard's reads",
+            1.3,
+            before.get("list_orders_over_bare_with_guard"),
+            _ratio(overhead, "GET /orders?limit=25 vs 2 bare"),
+        ),
+        Target(
+            "Meta webhook function / bare SendMessage", 1.3, before.get("meta_ingress_over_send"), gateway.ingress.ratio
+        ),
+        Target(
+            "Stripe webhook function / bare SendMessage",
+            1.3,
+            before.get("stripe_ingress_over_send"),
+            payments.ingress.ratio,
+        ),
+        Target(
+            "Lambda zip",
+            30.0,
+            before.get("zip_mib"),
+            package.zipped / _MIB if isinstance(package, PackageReport) else None,
+            "MiB",
+        ),
+    ]
+    for consumers in CONSUMERS:
+        run = gateway.burst(consumers)
+        targets.append(
+            Target(
+                f"relay burst, {consumers} consumer{'s' if consumers > 1 else ''}",
+                None,
+                relay_before.get(str(consumers)),
+                run.per_second if run else None,
+                "msg/s",
+            )
+        )
+    return targets
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}" if unit == "x" else f"{value:.1f} {unit}"
+
+
+def render_budget(targets: Sequence[Target], before: dict[str, Any]) -> str:
+    """The targets as a table: bound, baseline, this run, met."""
+    rows = []
+    for t in targets:
+        met = {True: "yes", False: "**no**", None: ""}[t.met]
+        bound = "" if t.bound is None else (f"≤ {t.bound:g}" if t.unit == "x" else f"≤ {t.bound:g} {t.unit}")
+        rows.append(f"| {t.label} | {bound} | {_value(t.baseline, t.unit)} | {_value(t.measured, t.unit)} | {met} |")
+    head = ["| target | bound | before | this run | met |", "| --- | ---: | ---: | ---: | --- |"]
+    source = f"Before: {before['run']}." if "run" in before else "No baseline recorded."
+    return "\n".join([*head, *rows]) + "\n\n" + source
+
+
+def render_import_costs(cold: ColdStartReport, before: dict[str, Any]) -> str:
+    """``-X importtime`` per top-level package, this run beside the baseline's."""
+    was: dict[str, float] = before.get("import_ms", {})
+    now = {cost.package: cost.milliseconds for cost in cold.import_costs}
+    names = sorted(set(was) | set(now), key=lambda name: -max(was.get(name, 0.0), now.get(name, 0.0)))
+    rows = [f"| {name} | {_value(was.get(name), 'ms')} | {_value(now.get(name), 'ms')} |" for name in names]
+    return "\n".join(["| package | before | this run |", "| --- | ---: | ---: |", *rows])
