@@ -15,16 +15,25 @@ from chalicelib.core.text import fold
 from chalicelib.core.validation import CountryCode, E164Phone
 
 __all__ = [
+    "CHANNEL_PURPOSES",
+    "PURPOSES",
     "Address",
+    "ChannelPurpose",
     "Consent",
     "ConsentChanges",
+    "ConsentHistoryQuery",
+    "ConsentMethod",
+    "ConsentRecord",
     "Consents",
     "CreateCustomerRequest",
     "Customer",
+    "CustomerConsents",
     "CustomerListQuery",
     "CustomerRecord",
     "CustomerStats",
     "DocumentType",
+    "Purpose",
+    "RecordConsentRequest",
     "UpdateCustomerRequest",
 ]
 
@@ -65,27 +74,83 @@ class Address(ApiModel):
     country: CountryCode
 
 
+Purpose = Literal["marketing", "transactional", "email", "sms", "whatsapp"]
+ConsentMethod = Literal["form", "whatsapp_keyword", "api"]
+PURPOSES: tuple[Purpose, ...] = ("marketing", "transactional", "email", "sms", "whatsapp")
+ChannelPurpose = Literal["email", "sms", "whatsapp"]
+CHANNEL_PURPOSES: tuple[ChannelPurpose, ...] = ("email", "sms", "whatsapp")
+PolicyVersion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class Consent(ApiModel):
-    """Whether the customer agreed to marketing on a channel, and when that was last set."""
+    """The customer's current answer for one purpose: given or withdrawn, when, how and under which policy."""
 
     granted: bool
     updated_at: str
+    method: ConsentMethod | None = Field(default=None, description="How it was given or withdrawn (older: absent)")
+    policy_version: str | None = Field(default=None, description="The privacy policy the customer answered")
 
 
 class Consents(ApiModel):
-    """Marketing consents per channel (absent: never asked)."""
+    """The customer's consents per purpose (absent: never asked). ``email``/``sms``/``whatsapp``: marketing on that
+    channel; ``marketing``: marketing as a whole (ads and analytics; withdrawn, it stops marketing on every channel);
+    ``transactional``: service messages about their own orders and bookings (only a withdrawal counts)."""
 
+    marketing: Consent | None = None
+    transactional: Consent | None = None
     email: Consent | None = None
     sms: Consent | None = None
     whatsapp: Consent | None = None
 
 
 class ConsentChanges(ApiModel):
-    """Consents to record; each one sent is stamped with the time it changed."""
+    """Consents to record (method ``api``); each one whose answer changes is stamped with the time and kept in the
+    customer's consent history."""
 
+    marketing: bool | None = None
+    transactional: bool | None = None
     email: bool | None = None
     sms: bool | None = None
     whatsapp: bool | None = None
+
+
+class RecordConsentRequest(ApiModel):
+    """A consent given or withdrawn, with how it was collected and the policy version the customer saw."""
+
+    purpose: Purpose
+    granted: bool
+    method: ConsentMethod = "api"
+    policy_version: PolicyVersion | None = None
+    evidence: Evidence | None = Field(
+        default=None, description="What proves it: the form's URL, the keyword the customer sent, a note"
+    )
+
+
+class ConsentRecord(ApiModel):
+    """One entry of a customer's consent history (kept when the answer changes, never rewritten)."""
+
+    id: str
+    customer_id: str
+    purpose: Purpose
+    granted: bool
+    method: ConsentMethod
+    policy_version: str | None = None
+    evidence: str | None = None
+    recorded_by: str = Field(description="The user who recorded it, or system (a WhatsApp keyword)")
+    at: str
+
+
+class CustomerConsents(ApiModel):
+    """A customer's current consents, and for each purpose whether it may be used now."""
+
+    customer_id: str
+    consents: Consents
+    allowed: dict[Purpose, bool] = Field(description="Whether BTRIX may use each purpose now (the rules applied)")
+
+
+class ConsentHistoryQuery(PageParams):
+    """The consent history, newest first."""
 
 
 class CustomerStats(ApiModel):

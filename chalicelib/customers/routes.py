@@ -7,7 +7,16 @@ from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page
 from chalicelib.customers import service
-from chalicelib.customers.models import CreateCustomerRequest, Customer, CustomerListQuery, UpdateCustomerRequest
+from chalicelib.customers.models import (
+    ConsentHistoryQuery,
+    ConsentRecord,
+    CreateCustomerRequest,
+    Customer,
+    CustomerConsents,
+    CustomerListQuery,
+    RecordConsentRequest,
+    UpdateCustomerRequest,
+)
 
 blueprint = protected_blueprint(__name__, tag="customers")
 
@@ -77,3 +86,48 @@ def delete_customer(customer_id: str, principal: Principal) -> None:
     from every record is a privacy request, handled separately.)
     """
     service.delete_customer(principal, customer_id)
+
+
+@blueprint.operation("/customers/{customer_id}/consents", response=CustomerConsents, permission=READ, problems=(404,))
+def get_consents(customer_id: str, principal: Principal) -> CustomerConsents:
+    """Get a customer's consents
+
+    The current answer per purpose (marketing, transactional, email, sms, whatsapp): granted or withdrawn, when,
+    how (form, WhatsApp keyword, API) and under which policy version; and, per purpose, whether BTRIX may use it
+    now (marketing on a channel needs that channel granted and marketing not withdrawn; transactional messages
+    are allowed unless withdrawn).
+    """
+    return service.get_consents(principal, customer_id)
+
+
+@blueprint.operation(
+    "/customers/{customer_id}/consents",
+    "POST",
+    body=RecordConsentRequest,
+    response=CustomerConsents,
+    permission=WRITE,
+    problems=(404, 409),
+)
+def record_consent(customer_id: str, body: RecordConsentRequest, principal: Principal) -> CustomerConsents:
+    """Record a consent
+
+    A consent given or withdrawn for one purpose, with how it was collected, the policy version and evidence. It
+    joins the history (an answer that repeats the current one under the same policy changes nothing) and
+    notifications and analytics follow it from the next message.
+    """
+    return service.record_consent(principal, customer_id, body)
+
+
+@blueprint.operation(
+    "/customers/{customer_id}/consents/history",
+    query=ConsentHistoryQuery,
+    response=Page[ConsentRecord],
+    permission=READ,
+    problems=(404,),
+)
+def consent_history(customer_id: str, query: ConsentHistoryQuery, principal: Principal) -> Page[ConsentRecord]:
+    """List a customer's consent history
+
+    Every change of a consent, newest first: purpose, answer, when, how, policy version, evidence, who recorded it.
+    """
+    return service.consent_history(principal, customer_id, query)

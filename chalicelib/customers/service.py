@@ -26,10 +26,17 @@ from chalicelib.core.references import register_reference
 from chalicelib.core.text import fold
 from chalicelib.core.validation import normalize_cnpj, normalize_cpf
 from chalicelib.customers import store
+from chalicelib.customers.consents import (
+    allows,
+    changed_consents,
+    consent_history,
+    get_consents,
+    may_use,
+    record_consent,
+    record_consent_as,
+)
 from chalicelib.customers.models import (
     Address,
-    Consent,
-    ConsentChanges,
     Consents,
     CreateCustomerRequest,
     Customer,
@@ -42,16 +49,22 @@ from chalicelib.tenants.service import load_tenant
 
 __all__ = [
     "NewCustomer",
+    "allows",
+    "consent_history",
     "create_customer",
     "delete_customer",
     "existing_customers",
     "find_customer",
     "find_customer_id",
+    "get_consents",
     "get_customer",
     "link_billy_contact",
     "list_customers",
     "load_customer",
+    "may_use",
     "new_customer",
+    "record_consent",
+    "record_consent_as",
     "record_order_ops",
     "update_customer",
 ]
@@ -96,19 +109,6 @@ def _address(address: Address | None) -> Address | None:
     if len(digits) != 8:
         raise _invalid("body.address.postalCode", "a CEP has 8 digits, e.g. 01310-100")
     return address.model_copy(update={"postal_code": f"{digits[:5]}-{digits[5:]}"})
-
-
-def _consents(current: Consents, changes: ConsentChanges | None, at: str) -> Consents:
-    """``current`` with the channels in ``changes`` set; a channel's time moves only when its answer changes."""
-    if changes is None:
-        return current
-    updated = {}
-    for channel in ("email", "sms", "whatsapp"):
-        granted: bool | None = getattr(changes, channel)
-        before: Consent | None = getattr(current, channel)
-        if granted is not None and (before is None or before.granted != granted):
-            updated[channel] = Consent(granted=granted, updated_at=at)
-    return current.model_copy(update=updated)
 
 
 def _taken(field: ContactField) -> Conflict:
@@ -245,20 +245,22 @@ def new_customer(principal: Principal, body: CreateCustomerRequest) -> NewCustom
     transaction of the caller's own (a lead conversion creates the customer with the sale)."""
     tenant = load_tenant(principal.tenant_id)
     now = clock.now_iso()
+    customer_id = new_id()
+    consents, consent_entries = changed_consents(principal, customer_id, Consents(), body.consents, now)
     record = CustomerRecord.model_validate(
         {
             **body.model_dump(by_alias=False, include={"name", "email", "phone", "tags", "notes"}),
-            "id": new_id(),
+            "id": customer_id,
             "tenant_id": tenant.id,
             "address": _address(body.address),
-            "consents": _consents(Consents(), body.consents, now),
+            "consents": consents,
             "currency": tenant.currency,
             "created_at": now,
             "updated_at": now,
             **_document_fields(tenant.id, tenant.country, body.document),
         }
     )
-    ops = [store.new_customer_op(record)]
+    ops = [store.new_customer_op(record), *consent_entries]
     claims = []
     for field in _CONTACTS:
         value: str | None = getattr(record, field)
@@ -305,12 +307,14 @@ def update_customer(principal: Principal, customer_id: str, body: UpdateCustomer
         changes["address"] = address.model_dump() if address is not None else None
     if "document" in sent:
         changes.update(_document_fields(tenant_id, load_tenant(tenant_id).country, body.document))
+    consent_entries: list[WriteOp] = []
     if "consents" in sent:
-        changes["consents"] = _consents(before.consents, body.consents, now).model_dump()
+        consents, consent_entries = changed_consents(principal, customer_id, before.consents, body.consents, now)
+        changes["consents"] = consents.model_dump()
     changes["updatedAt"] = now
     after = merge_patch(before, changes, version=before.version + 1)
     moved = VersionConflict(detail="the customer changed since you read it; reload and retry")
-    ops = [store.update_customer_op(before, after, changes).on_conflict(moved)]
+    ops = [store.update_customer_op(before, after, changes).on_conflict(moved), *consent_entries]
     for field in _CONTACTS:
         old, new = getattr(before, field), getattr(after, field)
         if old == new:

@@ -11,21 +11,23 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Collection, Facet, Kind, UniqueField
+from chalicelib.core.db.keys import Child, Collection, Facet, Kind, UniqueField
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.core.text import fold
-from chalicelib.customers.models import CustomerRecord
+from chalicelib.customers.models import ConsentRecord, CustomerRecord
 
 __all__ = [
     "ContactField",
     "claim_op",
+    "consent_entry_op",
     "customer_key",
     "delete_customer_op",
     "existing_customer_ids",
     "find_by_contact",
     "get_customer",
     "link_billy_contact_op",
+    "list_consent_history",
     "list_customers",
     "new_customer_op",
     "order_stats_op",
@@ -36,6 +38,7 @@ __all__ = [
 
 CUSTOMER_ENTITY = "Customer"
 CLAIM_ENTITY = "UniqueClaim"
+CONSENT_ENTITY = "ConsentRecord"
 ContactField = Literal["email", "phone"]
 _CLAIM_FIELDS: dict[ContactField, UniqueField] = {
     "email": UniqueField.CUSTOMER_EMAIL,
@@ -171,3 +174,29 @@ def search_customers(
 def existing_customer_ids(tenant_id: str, customer_ids: Iterable[str]) -> set[str]:
     """The ids among ``customer_ids`` that name customers of the tenant (one batch read)."""
     return {str(item["id"]) for item in Table().batch_get(customer_key(tenant_id, c) for c in customer_ids)}
+
+
+def consent_entry_op(tenant_id: str, entry: ConsentRecord) -> WriteOp:
+    """Keep one entry of the customer's consent history (under the customer; ids sort by time)."""
+    pk, _ = customer_key(tenant_id, entry.customer_id)
+    return put_op(
+        {PARTITION_KEY: pk, SORT_KEY: keys.child_sk(Child.CONSENT, entry.id), ENTITY: CONSENT_ENTITY}
+        | entry.model_dump()
+    )
+
+
+def list_consent_history(
+    tenant_id: str, customer_id: str, limit: int, start_key: Mapping[str, str] | None
+) -> QueryPage[ConsentRecord]:
+    """One page of the customer's consent history, newest first."""
+    return (
+        Table()
+        .query_page(
+            customer_key(tenant_id, customer_id)[0],
+            sort_prefix=keys.child_prefix(Child.CONSENT),
+            limit=limit,
+            start_key=start_key,
+            newest_first=True,
+        )
+        .map(lambda item: ConsentRecord.model_validate(strip_storage(item)))
+    )

@@ -198,7 +198,6 @@ def _content(
 
 
 def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) -> _Plan:
-    from chalicelib.notifications import service
 
     channel: Channel = record.channel
     locale = record.locale
@@ -214,8 +213,8 @@ def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) ->
         locale = preferences.locale or locale
         if channel in preferences.opt_out:
             raise Undeliverable(f"opted out: the customer does not want {channel} messages")
-        if record.category == "marketing" and not service.marketing_consent(customer, channel):
-            raise Undeliverable(f"opted out: no marketing consent for {channel}")
+        if not customers.allows(customer.consents, record.category, channel):
+            raise Undeliverable(f"opted out: no {record.category} consent for {channel}")
         variables.setdefault("customerName", customer.name)
         address = {"email": customer.email, "sms": customer.phone, "whatsapp": customer.phone}.get(channel)
         if channel == "push":

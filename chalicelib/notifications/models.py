@@ -273,7 +273,7 @@ class NotificationSettings(PutSettingsRequest):
 
 
 class MarketingConsents(ApiModel):
-    """Marketing consents, read from the customer record (changed through PATCH /customers/{id})."""
+    """Whether marketing may be sent on each channel now: the customer's consents (``/customers/{id}/consents``)."""
 
     email: bool = False
     sms: bool = False

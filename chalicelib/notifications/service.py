@@ -21,7 +21,7 @@ from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.customers import service as customers
-from chalicelib.customers.models import CustomerRecord
+from chalicelib.customers.models import CHANNEL_PURPOSES, CustomerRecord
 from chalicelib.notifications import store, templates
 from chalicelib.notifications.models import (
     AddressCheck,
@@ -56,7 +56,6 @@ __all__ = [
     "get_settings",
     "list_notifications",
     "list_templates",
-    "marketing_consent",
     "push_key",
     "put_preferences",
     "put_settings",
@@ -350,12 +349,6 @@ def put_settings(principal: Principal, body: PutSettingsRequest) -> Notification
     return settings
 
 
-def marketing_consent(customer: CustomerRecord, channel: str) -> bool:
-    """Whether the customer granted marketing on ``channel`` (their consents; absent means never asked: no)."""
-    consent = getattr(customer.consents, channel, None)
-    return bool(consent is not None and consent.granted)
-
-
 def _customer(principal: Principal, customer_id: str) -> CustomerRecord:
     customer = customers.find_customer(principal.tenant_id, customer_id)
     if customer is None:
@@ -364,7 +357,7 @@ def _customer(principal: Principal, customer_id: str) -> CustomerRecord:
 
 
 def _preferences(customer: CustomerRecord, stored: StoredPreferences | None) -> NotificationPreferences:
-    marketing = MarketingConsents(**{c: marketing_consent(customer, c) for c in ("email", "sms", "whatsapp")})
+    marketing = MarketingConsents(**{c: customers.allows(customer.consents, "marketing", c) for c in CHANNEL_PURPOSES})
     stored = stored or StoredPreferences()
     return NotificationPreferences(
         customer_id=customer.id,

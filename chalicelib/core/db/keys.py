@@ -80,6 +80,7 @@ notification templates of a tenant, by key      GSI1   GSI1PK=T#<t>#NOTIFTEMPLAT
 one template variant                            table  PK=T#<t>#NOTIFTEMPLATE#<key>    SK=<channel>#<locale>
 notification settings of a tenant               table  PK=T#<t>#TENANT#<t>             SK=NOTIFYSETTINGS
 notification preferences of a customer          table  PK=T#<t>#CUSTOMER#<id>          SK=NOTIFYPREFS
+consent history of a customer, newest first     table  PK=T#<t>#CUSTOMER#<id>          SK begins_with CONSENT#
 web push subscriptions of a user                table  PK=T#<t>#USER#<id>              SK begins_with PUSHSUB#
 provider message id → notification (callbacks)  table  PK=ROUTE#PROVIDERMSG#<hash of provider:id>  SK=ROUTE
 last inbound WhatsApp message of a number       table  PK=T#<t>#WAWINDOW#<phone hash>  SK=WAWINDOW

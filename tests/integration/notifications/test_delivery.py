@@ -324,6 +324,30 @@ def test_marketing_needs_the_customers_consent(api: Any, shop: Account, until: U
     assert _notification(api, shop, created["id"])["lastError"] == "opted out: no marketing consent for email"
 
 
+def test_consents_recorded_for_the_customer_decide_marketing_and_transactional_messages(
+    api: Any, shop: Account, fakes: dict[str, FakeProvider], until: Until
+) -> None:
+    email = f"eva-{new_id().lower()}@example.com"
+    customer = create_customer(api, shop, name="Eva", email=email, consents={"email": True})
+    consents = f"/customers/{customer['id']}/consents"
+    body = {"channel": "email", "customerId": customer["id"], "subject": "Hi", "text": "Hello", "urgent": True}
+    sent = _send(api, shop, {**body, "category": "marketing"})
+    withdrawn = {"purpose": "marketing", "granted": False, "method": "whatsapp_keyword", "evidence": "PARAR"}
+    until(_settled(api, shop, [sent["id"]]))
+    assert call(api, "POST", consents, withdrawn, shop.headers()).status_code == 200
+    stopped = _send(api, shop, {**body, "category": "marketing"})
+    assert (
+        call(api, "POST", consents, {"purpose": "transactional", "granted": False}, shop.headers()).status_code == 200
+    )
+    refused = _send(api, shop, {**body, "category": "transactional"})
+    until(_settled(api, shop, [stopped["id"], refused["id"]]))
+    assert _notification(api, shop, sent["id"])["status"] == "sent"
+    assert _notification(api, shop, stopped["id"])["lastError"] == "opted out: no marketing consent for email"
+    assert _notification(api, shop, refused["id"])["lastError"] == "opted out: no transactional consent for email"
+    preferences = call(api, "GET", f"/customers/{customer['id']}/notification-preferences", None, shop.headers())
+    assert preferences.json_body["marketing"] == {"email": False, "sms": False, "whatsapp": False}
+
+
 def test_quiet_hours_delay_non_urgent_messages_and_let_urgent_ones_through(
     api: Any, fakes: dict[str, FakeProvider], until: Until
 ) -> None:
