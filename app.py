@@ -46,6 +46,7 @@ from chalicelib.orders.routes import blueprint as orders
 from chalicelib.payments import jobs as payment_jobs
 from chalicelib.payments.routes import blueprint as payments
 from chalicelib.plans.routes import blueprint as plans
+from chalicelib.privacy.routes import blueprint as privacy  # its jobs run on the integrations queue
 from chalicelib.sales import calendar_events  # noqa: F401 - registers its integration jobs
 from chalicelib.sales import invoicing as sale_invoicing  # registers its integration jobs
 from chalicelib.sales import paying as sale_paying  # noqa: F401 - makes sales payable (payments.payables)
@@ -95,6 +96,7 @@ for blueprint in (
     marketplace,
     finance,
     operations,
+    privacy,
 ):
     app.register_blueprint(blueprint)
 

@@ -401,6 +401,13 @@ def _contact_get(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) ->
     return 200, {"result": contact}
 
 
+def _contact_delete(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
+    contact = portal.contacts.pop(int(_digits(params.get("id") or params.get("ID")) or 0), None)
+    if contact is None:
+        return _error(400, "NOT_FOUND", "Not found")
+    return 200, {"result": True}
+
+
 def _register(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
     for name in ("ID", "NAME", "PLACEMENT_HANDLER"):
         if not params.get(name):
@@ -528,6 +535,7 @@ _METHODS: dict[str, Method] = {
     "crm.contact.add": _contact_add,
     "crm.contact.list": _contact_list,
     "crm.contact.get": _contact_get,
+    "crm.contact.delete": _contact_delete,
     "crm.duplicate.findbycomm": _duplicate_findbycomm,
     "imconnector.register": _register,
     "imconnector.unregister": _unregister,

@@ -323,6 +323,15 @@ class FakeStripe(_PaymentFake):
 
     # --- python helpers for tests and make run ---------------------------------------------------------------
 
+    def add_customer(self, secret_key: str, email: str, name: str) -> str:
+        """A customer in ``secret_key``'s account (one made in Stripe's dashboard, or by an earlier integration);
+        returns its id."""
+        with self._lock:
+            account = self._account(secret_key)
+            customer_id = f"cus_{secrets.token_hex(7)}"
+            account.customers[customer_id] = {"id": customer_id, "object": "customer", "email": email, "name": name}
+        return customer_id
+
     def add_endpoint(self, secret_key: str, url: str) -> str:
         """Register a webhook endpoint for ``secret_key``'s account (as ``POST /v1/webhook_endpoints``); returns
         its signing secret."""
@@ -657,6 +666,15 @@ class FakeStripe(_PaymentFake):
                 return self._replayed(
                     key, idempotency, fingerprint, lambda: self._update_subscription(account, subscription, form)
                 ), True
+            if method == "GET" and resource == "customers":
+                wanted = query.get("email")
+                found = [c for c in account.customers.values() if wanted is None or c.get("email") == wanted]
+                return (200, {"object": "list", "data": found, "has_more": False, "url": "/v1/customers"}), True
+            if method == "DELETE" and resource.startswith("customers/") and len(parts) == 3:
+                if account.customers.pop(parts[2], None) is None:
+                    missing = {"type": "invalid_request_error", "code": "resource_missing", "param": "id"}
+                    return (404, {"error": {**missing, "message": f"No such customer: '{parts[2]}'"}}), True
+                return (200, {"id": parts[2], "object": "customer", "deleted": True}), True
             if method == "POST" and resource == "billing_portal/sessions":
                 return self._portal_session(account, form), True
             if method == "GET" and resource.startswith("payment_intents/") and len(parts) == 3:

@@ -13,6 +13,7 @@ from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import PatchRequest
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import Ref
 from chalicelib.core.validation import TimeZoneName
 
@@ -157,7 +158,7 @@ class Appointment(ApiModel):
     tenant_id: str
     resource_id: str
     service_id: str
-    customer_id: str | None = None
+    customer_id: Annotated[str | None, PERSONAL] = None
     starts_at: str
     ends_at: str
     status: str

@@ -11,12 +11,15 @@ from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.core.errors import AppError
+from chalicelib.core.personal_data import all_pages
 from chalicelib.core.text import fold
 
 __all__ = [
     "appointment_key",
     "appointment_of",
+    "appointment_pk",
     "claim_ops",
+    "customer_appointment_ids",
     "existing_resource_ids",
     "get_appointment",
     "get_resource",
@@ -175,3 +178,18 @@ def list_appointments(
 def existing_resource_ids(tenant_id: str, resource_ids: Iterable[str]) -> set[str]:
     """The ids among ``resource_ids`` that name resources of the tenant (one batch read)."""
     return {str(item["id"]) for item in Table().batch_get(resource_key(tenant_id, r) for r in resource_ids)}
+
+
+def appointment_pk(tenant_id: str, appointment_id: str) -> str:
+    """The appointment's partition (the appointment, its status history, audit trail)."""
+    return appointment_key(tenant_id, appointment_id)[0]
+
+
+def customer_appointment_ids(tenant_id: str, customer_id: str) -> list[str]:
+    """Every appointment of the customer. Appointments are listed by time only, so this reads the tenant's list
+    page by page: for the privacy job (a background job), never a request."""
+    return [
+        record.id
+        for record in all_pages(lambda start: list_appointments(tenant_id, None, ("0", "~"), 100, start))
+        if record.customer_id == customer_id
+    ]

@@ -13,6 +13,7 @@ from chalicelib.channels.models import TemplateRef
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.payments.models import LINK_MINUTES_DEFAULT
 
 __all__ = [
@@ -295,8 +296,8 @@ class MemoryRecord(ApiModel):
 
     tenant_id: str
     conversation_id: str
-    turns: list[Turn] = Field(default_factory=list)
-    summary: str | None = None
+    turns: Annotated[list[Turn], PERSONAL] = Field(default_factory=list)
+    summary: Annotated[str | None, PERSONAL] = None
     failures: int = 0
     updated_at: str
     version: int = 0

@@ -23,6 +23,7 @@ __all__ = [
     "add_tokens",
     "count_turn",
     "drop_follow_up",
+    "forget_customer",
     "get_cart",
     "get_config",
     "get_follow_up",
@@ -147,3 +148,15 @@ def mark_follow_up_sent(record: FollowUpRecord, at: str) -> bool:
     except TransactionConflict:
         return False
     return True
+
+
+def forget_customer(tenant_id: str, conversation_id: str) -> int:
+    """Delete the customer's cart, the assistant's memory and pending reminder of the conversation; answers how many
+    there were."""
+    table = Table()
+    forgotten = 0
+    for sk in (keys.CART_SK, keys.MEMORY_SK, keys.FOLLOW_UP_SK):
+        if _get(tenant_id, conversation_id, sk) is not None:
+            table.delete(*_conversation_key(tenant_id, conversation_id, sk))
+            forgotten += 1
+    return forgotten

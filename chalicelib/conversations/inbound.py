@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.assistant import service as assistant
 from chalicelib.channels import service as channels
+from chalicelib.channels.tokens import system_actor
 from chalicelib.conversations import formatting, openlines, store
 from chalicelib.conversations.jobs import Unrelayable
 from chalicelib.conversations.metrics import emit
@@ -29,6 +30,8 @@ from chalicelib.core.db.store import change_op, tenant_scope
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.observability import MetricUnit, logger
+from chalicelib.customers import service as customers
+from chalicelib.customers.models import RecordConsentRequest
 from chalicelib.integrations.meta import client as meta
 from chalicelib.integrations.meta.client import MetaApiError
 
@@ -128,8 +131,32 @@ def _received(body: Mapping[str, Any], channel: WhatsAppChannelRecord) -> tuple[
     if not created:
         return conversation, record
     emit("MessagesIn", channel.id)
+    _consent_keyword(channel.tenant_id, wa_id, record.text, wamid)
     named = {"contact_name": body["contactName"]} if body.get("contactName") else {}
     return conversation.model_copy(update={"last_inbound_at": later, **named}), record
+
+
+# A message that is only one of these words withdraws (or gives back) the customer's consent to marketing on
+# WhatsApp, as Meta asks businesses to honour (pt-BR, es, en, da).
+_STOP_WORDS = frozenset({"stop", "parar", "pare", "sair", "cancelar", "descadastrar", "baja", "unsubscribe", "afmeld"})
+_START_WORDS = frozenset({"start", "voltar", "alta", "subscribe", "tilmeld"})
+
+
+def _consent_keyword(tenant_id: str, wa_id: str, text: str | None, wamid: str) -> None:
+    """Record a STOP/START keyword of a known customer as their WhatsApp consent (method ``whatsapp_keyword``)."""
+    word = (text or "").strip().strip(".!").casefold()
+    if word not in _STOP_WORDS | _START_WORDS:
+        return
+    customer_id = customers.find_customer_id(tenant_id, phone=f"+{wa_id}")
+    if customer_id is None:
+        return
+    answer = RecordConsentRequest(
+        purpose="whatsapp",
+        granted=word in _START_WORDS,
+        method="whatsapp_keyword",
+        evidence=f"{word.upper()} (WhatsApp message {wamid})",
+    )
+    customers.record_consent_as(system_actor(tenant_id), customer_id, answer)
 
 
 def _note_inbound(channel: WhatsAppChannelRecord, wa_id: str, sent_at: datetime) -> None:

@@ -11,7 +11,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.integrations.meta.client import Media, default_filename, safe_filename
 
-__all__ = ["media_key", "media_url", "store_media"]
+__all__ = ["conversation_media", "delete_conversation_media", "media_key", "media_url", "read_media", "store_media"]
 
 
 def media_key(tenant_id: str, conversation_id: str, message_id: str, filename: str) -> str:
@@ -49,3 +49,44 @@ def media_url(key: str) -> str:
     settings = get_settings()
     params = {"Bucket": settings.media_bucket, "Key": key}
     return str(aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=settings.media_url_ttl_s))
+
+
+def _prefix(tenant_id: str, conversation_id: str) -> str:
+    return f"T/{tenant_id}/conversations/{conversation_id}/"
+
+
+def conversation_media(tenant_id: str, conversation_id: str) -> list[str]:
+    """The object keys of every file kept for a conversation."""
+    settings = get_settings()
+    found: list[str] = []
+    try:
+        pages = (
+            aws.s3()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=settings.media_bucket, Prefix=_prefix(tenant_id, conversation_id))
+        )
+        for page in pages:
+            found += [str(item["Key"]) for item in page.get("Contents", [])]
+    except (ClientError, BotoCoreError) as exc:
+        raise DependencyUnavailable(detail="the media bucket did not list a conversation's files") from exc
+    return found
+
+
+def read_media(key: str) -> bytes:
+    """The bytes of a kept file."""
+    try:
+        return bytes(aws.s3().get_object(Bucket=get_settings().media_bucket, Key=key)["Body"].read())
+    except (ClientError, BotoCoreError) as exc:
+        raise DependencyUnavailable(detail=f"the media bucket did not give {key}") from exc
+
+
+def delete_conversation_media(tenant_id: str, conversation_id: str) -> int:
+    """Delete every file kept for a conversation (a person's erasure); answers how many."""
+    keys = conversation_media(tenant_id, conversation_id)
+    bucket = get_settings().media_bucket
+    try:
+        for key in keys:
+            aws.s3().delete_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as exc:
+        raise DependencyUnavailable(detail="the media bucket did not delete a conversation's files") from exc
+    return len(keys)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.personal_data import PERSONAL
 
 __all__ = [
     "AssistantState",
@@ -71,8 +72,8 @@ class ConversationRecord(ApiModel):
     tenant_id: str
     channel_id: str
     phone_number_id: str
-    wa_id: str
-    contact_name: str | None = None
+    wa_id: Annotated[str, PERSONAL]
+    contact_name: Annotated[str | None, PERSONAL] = None
     portal_id: str | None = None
     bitrix_contact_id: str | None = None
     bitrix_chat_id: str | None = None
@@ -126,7 +127,7 @@ class MessageRecord(ApiModel):
     direction: Direction
     source: MessageSource
     type: str = "text"
-    text: str | None = None
+    text: Annotated[str | None, PERSONAL] = None
     files: list[StoredFile] = Field(default_factory=list)
     status: MessageStatus
     wamids: list[str] = Field(default_factory=list)

@@ -32,6 +32,7 @@ __all__ = [
     "STALE_QUEUED",
     "assistant_reply",
     "close_conversation",
+    "contact_conversation_ids",
     "conversation_record",
     "conversation_view",
     "get_conversation",
@@ -324,3 +325,8 @@ def close_conversation(principal: Principal, conversation_id: str) -> Conversati
         raise Conflict(detail="this conversation's number has no shop assistant: there is nothing to hand back")
     set_assistant_state(conversation, "assistant")
     return conversation_view(conversation.model_copy(update={"assistant_state": "assistant"}))
+
+
+def contact_conversation_ids(tenant_id: str, phone: str) -> list[str]:
+    """The ids of the conversations with this number (E.164) on any of the tenant's numbers (privacy requests)."""
+    return [record.id for record in store.contact_conversations(tenant_id, phone.lstrip("+"))]

@@ -37,9 +37,11 @@ from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, strip_storage
 
 __all__ = [
     "MESSAGE_CHILD",
+    "contact_conversations",
     "contact_hash",
     "conversation_id",
     "conversation_key",
+    "conversation_pk",
     "count_send",
     "create_conversation",
     "create_message",
@@ -346,3 +348,22 @@ def note_pending_attempt(job: PendingJob) -> int:
 def drop_pending(job: PendingJob) -> None:
     """``job`` is done (or given up): the conversation's next one comes first now."""
     Table().delete(*_pending_key(job.tenant_id, job.conversation_id, job.id))
+
+
+def conversation_pk(tenant_id: str, conversation: str) -> str:
+    """The conversation's partition (the conversation, its messages, provider-id references, pending jobs, and the
+    shop assistant's cart and memory of the customer)."""
+    return conversation_key(tenant_id, conversation)[0]
+
+
+def contact_conversations(tenant_id: str, wa_id: str) -> list[ConversationRecord]:
+    """Every conversation with this WhatsApp number, on any of the tenant's numbers (for privacy requests)."""
+    found: list[ConversationRecord] = []
+    start: Mapping[str, str] | None = None
+    while True:
+        records, start = list_conversations(
+            tenant_id, channel_id=None, contact_wa_id=wa_id, between=None, limit=100, start_key=start
+        )
+        found += records
+        if start is None:
+            return found

@@ -11,6 +11,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.text import fold
 from chalicelib.core.validation import CountryCode, E164Phone
 
@@ -131,12 +132,12 @@ class ConsentRecord(ApiModel):
     """One entry of a customer's consent history (kept when the answer changes, never rewritten)."""
 
     id: str
-    customer_id: str
+    customer_id: Annotated[str, PERSONAL]
     purpose: Purpose
     granted: bool
     method: ConsentMethod
     policy_version: str | None = None
-    evidence: str | None = None
+    evidence: Annotated[str | None, PERSONAL] = None
     recorded_by: str = Field(description="The user who recorded it, or system (a WhatsApp keyword)")
     at: str
 
@@ -166,17 +167,17 @@ class CustomerRecord(ApiModel):
 
     id: str
     tenant_id: str
-    name: str
-    email: str | None = None
-    phone: str | None = None
+    name: Annotated[str, PERSONAL]
+    email: Annotated[str | None, PERSONAL] = None
+    phone: Annotated[str | None, PERSONAL] = None
     document_type: DocumentType | None = None
-    document_encrypted: str | None = None
+    document_encrypted: Annotated[str | None, PERSONAL] = None
     document_hash: str | None = None
     document_last4: str | None = None
-    address: Address | None = None
+    address: Annotated[Address | None, PERSONAL] = None
     tags: list[str] = Field(default_factory=list)
     consents: Consents = Field(default_factory=Consents)
-    notes: str | None = None
+    notes: Annotated[str | None, PERSONAL] = None
     currency: str
     orders_count: int = 0
     total_spent_amount: Decimal = Decimal(0)

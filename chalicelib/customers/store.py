@@ -22,6 +22,7 @@ __all__ = [
     "claim_op",
     "consent_entry_op",
     "customer_key",
+    "customer_pk",
     "delete_customer_op",
     "existing_customer_ids",
     "find_by_contact",
@@ -31,6 +32,7 @@ __all__ = [
     "list_customers",
     "new_customer_op",
     "order_stats_op",
+    "pseudonymise_customer_op",
     "release_op",
     "search_customers",
     "update_customer_op",
@@ -199,4 +201,24 @@ def list_consent_history(
             newest_first=True,
         )
         .map(lambda item: ConsentRecord.model_validate(strip_storage(item)))
+    )
+
+
+def customer_pk(tenant_id: str, customer_id: str) -> str:
+    """The customer's partition (the record, its consent history, preferences and audit trail)."""
+    return customer_key(tenant_id, customer_id)[0]
+
+
+def pseudonymise_customer_op(record: CustomerRecord, pseudonym: str, at: str) -> WriteOp:
+    """The customer as erased: named ``pseudonym``, contacts, document, address, notes and tags removed (statistics,
+    consents and currency stay), on the version read."""
+    changes: dict[str, Any] = {
+        "name": pseudonym,
+        "tags": [],
+        "updatedAt": at,
+        GSI2.sort_key: keys.name_sk(fold(pseudonym), record.id),
+    }
+    removed = ["email", "phone", "documentType", "documentEncrypted", "documentHash", "documentLast4", "address"]
+    return update_op(
+        *customer_key(record.tenant_id, record.id), changes, expected_version=record.version, remove=[*removed, "notes"]
     )

@@ -11,6 +11,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService, Ref
 from chalicelib.core.validation import E164Phone
 from chalicelib.sales.models import Sale, TaxRate
@@ -53,9 +54,9 @@ class Lead(ApiModel):
 
     id: str
     tenant_id: str
-    contact_name: str
-    contact_email: str | None = None
-    contact_phone: str | None = None
+    contact_name: Annotated[str, PERSONAL]
+    contact_email: Annotated[str | None, PERSONAL] = None
+    contact_phone: Annotated[str | None, PERSONAL] = None
     interest_service_id: str | None = None
     interest_service_name: str | None = None
     estimated_value: Money | None = None

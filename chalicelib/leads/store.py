@@ -10,8 +10,10 @@ final status frees them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
+
+from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import index_items, keys
@@ -19,6 +21,7 @@ from chalicelib.core.db.index_items import Facets
 from chalicelib.core.db.keys import Collection, Facet, Kind, UniqueField
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.core.personal_data import all_pages
 from chalicelib.leads.models import Lead
 
 __all__ = [
@@ -29,11 +32,14 @@ __all__ = [
     "get_lead",
     "lead_key",
     "lead_of",
+    "lead_pk",
+    "leads_of_person",
     "list_follow_ups",
     "list_leads",
     "new_lead_op",
     "owner_keys",
     "ref_ops",
+    "release_claim_if_held_op",
     "release_op",
 ]
 
@@ -198,3 +204,34 @@ def list_follow_ups(
         limit=limit,
         start_key=start_key,
     )
+
+
+def lead_pk(tenant_id: str, lead_id: str) -> str:
+    """The lead's partition (the lead, its status history, audit trail)."""
+    return lead_key(tenant_id, lead_id)[0]
+
+
+def leads_of_person(
+    tenant_id: str, customer_id: str, emails: Iterable[str], phones: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The leads of a person: converted into the customer, or with one of their emails or phones. Leads have no
+    index by contact once closed, so this reads the tenant's lead list page by page: for the privacy job only (a
+    background job), never a request."""
+    emails, phones = {e.lower() for e in emails}, set(phones)
+    return [
+        item
+        for item in all_pages(
+            lambda start: list_leads(
+                tenant_id, status=None, owner_id=None, between=("0", "~"), limit=100, start_key=start
+            )
+        )
+        if item.get("customerId") == customer_id
+        or str(item.get("contactEmail") or "").lower() in emails
+        or item.get("contactPhone") in phones
+    ]
+
+
+def release_claim_if_held_op(tenant_id: str, field: ContactField, value: str, lead_id: str) -> WriteOp:
+    """Free an email or phone the lead holds (nothing if another lead holds it)."""
+    pk, sk = _claim_key(tenant_id, field, value)
+    return delete_op(pk, sk, Attr("leadId").eq(lead_id) | Attr(PARTITION_KEY).not_exists())

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, EmailStr, Field, StringConstraints, field_va
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import Ref
 from chalicelib.core.validation import HTTPS_URL_PATTERN, E164Phone, LocaleTag
 
@@ -66,13 +67,13 @@ class NotificationRecord(ApiModel):
     to: str = Field(description="As requested: customer:<id>, user:<id>, role:ADMIN, or an address")
     recipient_kind: Literal["customer", "user", "role", "address"]
     recipient_id: str | None = None
-    address: str | None = Field(default=None, description="Email, phone or push endpoint, once resolved")
+    address: Annotated[str | None, PERSONAL] = Field(default=None, description="Email, phone or push endpoint")
     template: str | None = None
     locale: str
     variables: dict[str, Any] = Field(default_factory=dict)
     subject: str | None = None
     text: str | None = Field(default=None, description="Plain text of an ad hoc message (no template)")
-    body: str | None = Field(default=None, description="What was sent, rendered")
+    body: Annotated[str | None, PERSONAL] = Field(default=None, description="What was sent, rendered")
     whatsapp_template: dict[str, Any] | None = None
     category: Category = "transactional"
     urgent: bool = False
@@ -273,7 +274,7 @@ class NotificationSettings(PutSettingsRequest):
 
 
 class MarketingConsents(ApiModel):
-    """Whether marketing may be sent on each channel now: the customer's consents (``/customers/{id}/consents``)."""
+    """Whether marketing may be sent on each channel now (``/customers/{id}/consents``)."""
 
     email: bool = False
     sms: bool = False

@@ -8,7 +8,7 @@ A notification moves through its statuses with conditional updates on the status
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -18,6 +18,7 @@ from chalicelib.core.db.keys import Child, Collection, Facet, Kind, RouteKind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.errors import Conflict
+from chalicelib.core.personal_data import all_pages
 from chalicelib.core.text import fold
 from chalicelib.notifications.models import (
     NotificationPreferences,
@@ -35,6 +36,7 @@ __all__ = [
     "address_hash",
     "delete_push_subscription",
     "find_by_provider_message",
+    "forget_whatsapp_inbound",
     "get_notification",
     "get_preferences",
     "get_settings_item",
@@ -44,6 +46,7 @@ __all__ = [
     "list_template_variants",
     "list_tenant_templates",
     "new_notification_ops",
+    "notification_pk",
     "provider_route_op",
     "put_preferences_op",
     "put_push_subscription",
@@ -51,6 +54,7 @@ __all__ = [
     "put_template_op",
     "put_whatsapp_inbound",
     "recipient_key",
+    "recipient_notification_ids",
     "status_change_op",
 ]
 
@@ -326,3 +330,30 @@ def list_push_subscriptions(tenant_id: str, user_id: str) -> list[PushSubscripti
 def delete_push_subscription(tenant_id: str, user_id: str, endpoint: str) -> None:
     """Forget a subscription the push service says is gone."""
     Table().transact([delete_op(*_push_key(tenant_id, user_id, endpoint))])
+
+
+def notification_pk(tenant_id: str, notification_id: str) -> str:
+    """The notification's partition."""
+    return notification_key(tenant_id, notification_id)[0]
+
+
+def recipient_notification_ids(tenant_id: str, recipients: Iterable[str]) -> list[str]:
+    """Every notification sent to one of ``recipients`` (``customer:<id>`` or an address), for privacy requests."""
+    found: list[str] = []
+    for recipient in recipients:
+        partition = keys.facet_pk(tenant_id, Collection.NOTIFICATIONS, Facet.RECIPIENT, recipient_key(recipient))
+        found += [str(entry["notificationId"]) for entry in all_pages(_pages_of(partition))]
+    return list(dict.fromkeys(found))
+
+
+def _pages_of(partition: str) -> Callable[[Mapping[str, str] | None], QueryPage]:
+    return lambda start: Table().query_page(partition, limit=100, start_key=start)
+
+
+def forget_whatsapp_inbound(tenant_id: str, phone: str) -> int:
+    """Delete the number's last-inbound item (a person's erasure); answers 1 if there was one."""
+    key = _window_key(tenant_id, phone)
+    if Table().get(*key) is None:
+        return 0
+    Table().delete(*key)
+    return 1

@@ -12,6 +12,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import MAX_INTEGER_DIGITS, Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService, Ref
 
 __all__ = [
@@ -110,14 +111,14 @@ class Order(ApiModel):
     id: str
     tenant_id: str
     number: int = Field(description="Sequential per tenant, for people")
-    customer_id: str | None = None
+    customer_id: Annotated[str | None, PERSONAL] = None
     channel: Channel
     items: list[OrderLine]
     totals: OrderTotals
     status: str
     workflow_version: int
     assigned_to: str | None = None
-    notes: str | None = None
+    notes: Annotated[str | None, PERSONAL] = None
     created_by: str
     created_at: str
     updated_at: str

@@ -61,6 +61,7 @@ from chalicelib.workflows.service import system_actor, workflow_version
 
 __all__ = [
     "create_order",
+    "customer_order_ids",
     "find_order",
     "get_order",
     "list_orders",
@@ -417,3 +418,8 @@ class _OrderPayables:
 
 
 payables.register(ENTITY_TYPE, _OrderPayables())
+
+
+def customer_order_ids(tenant_id: str, customer_id: str) -> list[str]:
+    """The ids of every order of the customer (for privacy requests, in a background job)."""
+    return store.customer_order_ids(tenant_id, customer_id)

@@ -11,10 +11,12 @@ from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY
+from chalicelib.core.personal_data import all_pages
 from chalicelib.orders.models import Order, OrderRecord
 
 __all__ = [
     "by_status_keys",
+    "customer_order_ids",
     "get_order",
     "list_orders",
     "list_user_order_ids",
@@ -23,6 +25,7 @@ __all__ = [
     "next_order_number",
     "order_key",
     "order_of",
+    "order_pk",
 ]
 
 ORDER_ENTITY = "Order"
@@ -130,3 +133,21 @@ def list_user_order_ids(
         newest_first=True,
     )
     return page.map(lambda ref: str(ref["orderId"]))
+
+
+def order_pk(tenant_id: str, order_id: str) -> str:
+    """The order's partition (the order, its status history, payment links and state, audit trail)."""
+    return order_key(tenant_id, order_id)[0]
+
+
+def customer_order_ids(tenant_id: str, customer_id: str) -> list[str]:
+    """Every order of the customer (for privacy requests: page after page, in a background job)."""
+    everything = ("0", "~")
+    return [
+        order.id
+        for order in all_pages(
+            lambda start: list_orders(
+                tenant_id, status=None, customer_id=customer_id, between=everything, limit=100, start_key=start
+            )
+        )
+    ]

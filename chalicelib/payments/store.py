@@ -22,11 +22,13 @@ from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind, RouteKind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, put_op, unscoped, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
+from chalicelib.core.personal_data import all_pages
 from chalicelib.payments.models import PayableKind, Payment, PaymentLink
 
 __all__ = [
     "LinkRoute",
     "PaymentState",
+    "all_payment_ids",
     "claim_paid_op",
     "find_payment_id",
     "find_route",
@@ -40,6 +42,7 @@ __all__ = [
     "new_link_ops",
     "new_payment_ops",
     "payment_change_op",
+    "payment_pk",
     "release_paid_op",
     "state_for_new_link_op",
 ]
@@ -302,3 +305,18 @@ def release_paid_op(tenant_id: str, payable: tuple[PayableKind, str], payment_id
     """The order or sale is no longer paid by ``payment_id`` (it was refunded in full): it may be paid again."""
     pk, sk = _state_key(tenant_id, payable)
     return change_op(pk, sk, remove=("paidBy",), add={"version": 1}, condition=Attr("paidBy").eq(payment_id))
+
+
+def payment_pk(tenant_id: str, payment_id: str) -> str:
+    """The payment's partition."""
+    return _payment_key(tenant_id, payment_id)[0]
+
+
+def all_payment_ids(tenant_id: str, payable: tuple[PayableKind, str]) -> list[str]:
+    """Every payment of an order or a sale (for privacy requests)."""
+    return [
+        str(entry["paymentId"])
+        for entry in all_pages(
+            lambda start: list_payable_payment_ids(tenant_id, payable, ("0", "~"), limit=100, start_key=start)
+        )
+    ]

@@ -12,6 +12,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService
 
 __all__ = [
@@ -61,7 +62,7 @@ class Sale(ApiModel):
     id: str
     tenant_id: str
     number: str = Field(description="Per tenant and year, gapless: S-2026-000123", examples=["S-2026-000123"])
-    customer_id: str
+    customer_id: Annotated[str, PERSONAL]
     service_id: str
     service_name: str = Field(description="The service's name when the sale was made")
     assigned_to: str = Field(description="The sales rep (user id) who owns the sale")

@@ -86,6 +86,7 @@ __all__ = [
     "SaleDraft",
     "commit_new_sale",
     "create_sale",
+    "customer_sale_ids",
     "delete_sale",
     "get_sale",
     "list_pending_payments",
@@ -653,3 +654,8 @@ def set_calendar_event(tenant_id: str, sale_id: str, event_id: str | None) -> Sa
         return {"calendarEventId": event_id}
 
     return _system_change(tenant_id, sale_id, build, "sale.updated")
+
+
+def customer_sale_ids(tenant_id: str, customer_id: str) -> list[str]:
+    """The ids of every sale of the customer (for privacy requests, in a background job)."""
+    return [str(item["id"]) for item in store.customer_sales(tenant_id, customer_id)]

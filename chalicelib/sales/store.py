@@ -18,12 +18,14 @@ from chalicelib.core.db.index_items import Facets
 from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.core.personal_data import all_pages
 from chalicelib.sales.models import Sale
 
 __all__ = [
     "assignee_keys",
     "by_status_keys",
     "current_number",
+    "customer_sales",
     "delete_sale_ops",
     "get_sale",
     "list_pending_payments",
@@ -33,6 +35,7 @@ __all__ = [
     "ref_ops",
     "sale_key",
     "sale_of",
+    "sale_pk",
 ]
 
 SALE_ENTITY = "Sale"
@@ -195,4 +198,27 @@ def list_pending_payments(tenant_id: str, limit: int, start_key: Mapping[str, st
     """One page of the sales invoiced and not yet paid (``paymentStatus: pending``), oldest first."""
     return index_items.query_page(
         tenant_id, Collection.SALES, _PENDING, _target(tenant_id), limit=limit, start_key=start_key
+    )
+
+
+def sale_pk(tenant_id: str, sale_id: str) -> str:
+    """The sale's partition (the sale, its status history, payment links and state, audit trail)."""
+    return sale_key(tenant_id, sale_id)[0]
+
+
+def customer_sales(tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
+    """Every sale of the customer as stored (for privacy requests: page after page, in a background job)."""
+    everything = ("0", "~")
+    return list(
+        all_pages(
+            lambda start: list_sales(
+                tenant_id,
+                status=None,
+                assigned_to=None,
+                customer_id=customer_id,
+                between=everything,
+                limit=100,
+                start_key=start,
+            )
+        )
     )

@@ -10,6 +10,7 @@ from chalicelib.access.permissions import Role
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.validation import E164Phone
 
 __all__ = [
@@ -29,14 +30,14 @@ class UserRecord(ApiModel):
 
     id: str
     tenant_id: str
-    email: str
-    name: str
+    email: Annotated[str, PERSONAL]
+    name: Annotated[str, PERSONAL]
     role: Role
     status: UserStatus
     password_hash: str | None = None
     cpf_encrypted: str | None = None
     cpf_hash: str | None = None
-    whatsapp_number: str | None = None
+    whatsapp_number: Annotated[str | None, PERSONAL] = None
     whatsapp_verified: bool = False
     created_at: str
     updated_at: str

@@ -32,6 +32,10 @@ ENTITY_IDS: dict[str, IdSource] = {
     "sale_id": lambda api, owner: create_sale(api, owner),
     "lead_id": lambda api, owner: create_lead(api, owner),
     "export_id": lambda api, owner: create_export(api, owner),
+    "privacy_export_id": lambda api, owner: _privacy_request(api, owner, "/privacy/exports", "user", owner.user_id),
+    "erasure_id": lambda api, owner: _privacy_request(
+        api, owner, "/privacy/erasures", "customer", create_customer(api, owner)["id"]
+    ),
     "payment_id": lambda api, owner: create_payment(api, owner),
     "listing_id": lambda api, owner: create_listing(api, owner),
     "account_id": lambda api, owner: create_bank_account(api, owner),
@@ -263,4 +267,11 @@ def create_payout(api: Any, owner: Account) -> str:
     }
     response = call(api, "POST", "/finance/payouts", body, owner.headers())
     assert response.status_code == 201, response.body
+    return str(response.json_body["id"])
+
+
+def _privacy_request(api: Any, owner: Account, path: str, subject: str, subject_id: str) -> str:
+    """A data export or an erasure of a person of the owner's tenant (queued); its id."""
+    response = call(api, "POST", path, {"subject": subject, "id": subject_id}, owner.headers())
+    assert response.status_code == 202, response.body
     return str(response.json_body["id"])

@@ -119,6 +119,9 @@ open sales and leads by status (by scope)       table  PK=T#<t>#ANALYTICS#<ALL|u
 events applied to the analytics, by hour (set;  table  PK=T#<t>#ANALYTICS#LEDGER      SK=APPLIED#<UTC hour>
   TTL 20 days)
 export jobs of a tenant, newest first           GSI1   GSI1PK=T#<t>#EXPORTS            GSI1SK=<createdAt>#<id>
+privacy export of a person / an erasure         table  PK=T#<t>#PRIVACYEXPORT|ERASURE#<id>  SK=META
+one export in flight per person (claim)         table  PK=T#<t>#UNIQUE#PRIVACYEXPORT#<subject>-<id>  SK=UNIQUE
+one erasure per customer, kept (claim)          table  PK=T#<t>#UNIQUE#ERASURE#customer-<id>  SK=UNIQUE
 payments, newest first                          GSI1   GSI1PK=T#<t>#PAYMENTS           GSI1SK=<createdAt>#<id>
 payments by status                              GSI2   GSI2PK=T#<t>#PAYMENTS#STATUS#<s>    GSI2SK=<createdAt>#<id>
 payments by provider                            GSI3   GSI3PK=T#<t>#PAYMENTS#PROVIDER#<p>  GSI3SK=<createdAt>#<id>
@@ -343,6 +346,8 @@ class Kind(StrEnum):
     FINANCE = "FINANCE"
     BILLING_TRANSACTION = "BILLINGTX"
     BILLING_EVENT = "BILLINGEVENT"
+    PRIVACY_EXPORT = "PRIVACYEXPORT"
+    ERASURE = "ERASURE"
 
 
 class Collection(StrEnum):
@@ -464,6 +469,8 @@ class UniqueField(StrEnum):
     FINANCE_SOURCE = "FINSOURCE"
     MARKET_CATEGORY_NAME = "MKTCATEGORYNAME"
     MARKET_BRAND_NAME = "MKTBRANDNAME"
+    PRIVACY_EXPORT = "PRIVACYEXPORT"
+    ERASURE = "ERASURE"
 
 
 class MarketSegment(StrEnum):

@@ -29,6 +29,7 @@ __all__ = [
     "Billy",
     "Invoice",
     "InvoiceLine",
+    "anonymise_contact",
     "connect",
     "create_contact",
     "create_invoice",
@@ -119,7 +120,7 @@ def _message(response: httpx.Response) -> str | None:
 
 def _call(
     token: str,
-    method: Literal["GET", "POST"],
+    method: Literal["GET", "POST", "PUT"],
     path: str,
     *,
     params: Mapping[str, str] | None = None,
@@ -196,6 +197,21 @@ def create_contact(
     if email:
         contact["contactPersons"] = [{"name": name, "email": email, "isPrimary": True}]
     return str(_first(_call(billy.token, "POST", "/contacts", body={"contact": contact}), "contacts")["id"])
+
+
+def anonymise_contact(billy: Billy, contact_id: str, pseudonym: str) -> None:
+    """``PUT /contacts/<id>``: the contact renamed to ``pseudonym``, its phone, address, email and contact persons
+    removed (its invoices stay: accounting law keeps them, under the pseudonym)."""
+    contact: dict[str, Any] = {
+        "organizationId": billy.organization_id,
+        "name": pseudonym,
+        "phone": None,
+        "street": None,
+        "zipcodeText": None,
+        "cityText": None,
+        "contactPersons": [],
+    }
+    _call(billy.token, "PUT", f"/contacts/{contact_id}", body={"contact": contact})
 
 
 def create_product(billy: Billy, *, name: str, product_no: str, unit_price: Decimal, currency: str) -> str:

@@ -1,6 +1,7 @@
 """The Bitrix24 client, BTRIX's one client for Bitrix24: REST calls and OAuth token refresh, Bitrix24's errors
 classified, and every REST method BTRIX calls (the Open Lines connector, its chats and statuses, the CRM contact
-lookup, the profile). No Bitrix24 method name is spelled anywhere else.
+lookup and its deletion for a privacy erasure, the profile). No Bitrix24 method name is spelled anywhere else.
+One responsibility: speaking Bitrix24 (over 400 lines because it holds every method BTRIX calls).
 
 A REST call is ``POST <portal>/rest/<method>`` with a JSON body that carries the parameters and ``auth`` (the
 portal's access token); the answer is ``{"result": …}`` or ``{"error", "error_description"}`` with a 400, 401,
@@ -50,6 +51,7 @@ __all__ = [
     "add_contact",
     "call",
     "checked_domain",
+    "delete_contact",
     "find_contact",
     "portal_endpoint",
     "refresh_tokens",
@@ -383,6 +385,17 @@ def add_contact(portal: PortalCall, name: str, phone: str) -> str:
         "OPENED": "Y",
     }
     return str(portal("crm.contact.add", {"fields": fields}))
+
+
+def delete_contact(portal: PortalCall, contact_id: str) -> bool:
+    """``crm.contact.delete``: the CRM contact removed; False when it was not there any more (``Not found``)."""
+    try:
+        portal("crm.contact.delete", {"id": contact_id})
+    except Bitrix24Error as exc:
+        if "not found" in f"{exc.code} {exc.description}".lower():
+            return False
+        raise
+    return True
 
 
 # --- the integrations' connection test --------------------------------------------------------------------------

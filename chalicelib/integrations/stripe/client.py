@@ -28,6 +28,8 @@ __all__ = [
     "create_portal_session",
     "create_price",
     "create_refund",
+    "customers_with_email",
+    "delete_customer",
     "expire_checkout_session",
     "find_price",
     "retrieve_checkout_session",
@@ -117,6 +119,30 @@ def expire_checkout_session(credentials: StripeCredentials, session_id: str) -> 
         current = retrieve_checkout_session(credentials, session_id)
         if current.get("status") != "open":
             return current
+        raise _failure(exc) from exc
+    except stripe.StripeError as exc:
+        raise _failure(exc) from exc
+
+
+def customers_with_email(credentials: StripeCredentials, email: str) -> list[str]:
+    """``GET /v1/customers?email=``: the ids of the account's customers with this email (case-sensitive at Stripe:
+    BTRIX sends the lowercase form it stores), first 100."""
+    customers = _stripe(credentials).v1.customers
+    listed = _call(lambda: customers.list({"email": email, "limit": 100}))
+    return [str(c["id"]) for c in listed.get("data") or [] if isinstance(c, dict) and c.get("id")]
+
+
+def delete_customer(credentials: StripeCredentials, customer_id: str) -> bool:
+    """``DELETE /v1/customers/<id>``: Stripe deletes the customer and its payment methods (payments stay, as the law
+    keeps them). False when there is no such customer any more (deleted before: nothing left to do)."""
+    import stripe
+
+    customers = _stripe(credentials).v1.customers
+    try:
+        return bool(_plain(customers.delete(customer_id)).get("deleted"))
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            return False
         raise _failure(exc) from exc
     except stripe.StripeError as exc:
         raise _failure(exc) from exc

@@ -1,0 +1,323 @@
+"""A person's data export and erasure on the local stack: a customer who exists in every capability (customer,
+consents, order with a payment link, sale, lead, a WhatsApp conversation relayed to Bitrix24 with a file they sent,
+a notification) is exported as a ZIP, then erased; afterwards a Scan of the whole table finds their name, email and
+phone nowhere (only the pseudonym), and each connected processor's fake was asked to erase."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import zipfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from chalicelib.conversations import media
+from chalicelib.core.db.store import Table
+from chalicelib.core.ids import new_id
+from chalicelib.customers import service as customers
+from chalicelib.integrations.billy import client as billy_client
+from chalicelib.integrations.google_calendar import client as google_client
+from chalicelib.integrations.meta.client import Media
+from chalicelib.integrations.models import BillyCredentials
+from chalicelib.integrations.tokens import with_google_token
+from localdev.fake_billy import FakeBilly
+from localdev.fake_google import FakeGoogle
+from tests.integration.conversations.conftest import Fakes, connect, gateway_fakes, post_meta
+from tests.support.commerce import create_customer, create_product
+from tests.support.environment import settings_from
+from tests.support.gateway import meta_message, meta_notification
+from tests.support.identity import Account, call, signup
+from tests.support.payments import PaymentFakes, connect_mercadopago, connect_stripe, create_link, running_fakes
+
+Work = Callable[..., None]
+
+
+@pytest.fixture(scope="module")
+def fakes(stack: Any) -> Iterator[Fakes]:
+    """Fake Meta and Bitrix24 (the gateway's)."""
+    yield from gateway_fakes()
+
+
+@pytest.fixture(scope="module")
+def payments(stack: Any, hooks: httpx.Client) -> Iterator[PaymentFakes]:
+    """Fake Stripe and MercadoPago."""
+    yield from running_fakes(str(hooks.base_url).rstrip("/"))
+
+
+@pytest.fixture(scope="module")
+def billy(stack: Any) -> Iterator[FakeBilly]:
+    """Fake Billy.dk."""
+    fake = FakeBilly(seed=5).start()
+    try:
+        with settings_from({"BTRIX_BILLY_API_URL": fake.api_url}):
+            yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="module")
+def google(stack: Any) -> Iterator[FakeGoogle]:
+    """Fake Google Calendar (a tenant's own OAuth client)."""
+    fake = FakeGoogle(client_id="gc-client", client_secret="gc-secret", seed=5).start()
+    try:
+        with settings_from(fake.settings_env()):
+            yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def work(stack: Any) -> Work:
+    """Runs the app's queue consumers until ``condition()`` holds."""
+    import time
+
+    from app import app
+    from localdev.worker import QueueWorker
+
+    worker = QueueWorker(app, wait_seconds=0)
+
+    def until(condition: Callable[[], bool], timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline, "the privacy job did not get there in time"
+            if not worker.poll_once():
+                time.sleep(0.1)
+
+    return until
+
+
+def _ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.body
+    return dict(response.json_body)
+
+
+def _everything_in_the_table() -> Iterator[dict[str, Any]]:
+    client = Table().client
+    pages = client.get_paginator("scan").paginate(TableName=Table().name)
+    for page in pages:
+        yield from page.get("Items", [])
+
+
+def test_a_customer_in_every_capability_is_exported_then_erased_everywhere_and_at_the_processors(
+    api: Any,
+    hooks: httpx.Client,
+    fakes: Fakes,
+    payments: PaymentFakes,
+    billy: FakeBilly,
+    google: FakeGoogle,
+    work: Work,
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    admin = gateway.admin
+    tenant = admin.tenant_id
+    token = new_id()[-8:].lower()
+    name = f"Zuleica Privatus {token.capitalize()}"
+    email = f"zuleica.{token}@example.com"
+    wa_id = "551198" + str(random.randint(10**6, 10**7 - 1))  # noqa: S311 - a test number
+    phone = f"+{wa_id}"
+
+    # The customer, in every capability.
+    person = create_customer(
+        api, admin, name=name, email=email, phone=phone, document="529.982.247-25", consents={"email": True}
+    )
+    consents = f"/customers/{person['id']}/consents"
+    keyword = {"purpose": "whatsapp", "granted": False, "method": "whatsapp_keyword", "evidence": f"PARAR from {phone}"}
+    _ok(call(api, "POST", consents, keyword, admin.headers()))
+    product = create_product(api, admin, kind="service", name="Rodízio", price={"amount": "52.30", "currency": "BRL"})
+    order = _ok(
+        call(
+            api,
+            "POST",
+            "/orders",
+            {
+                "items": [{"productId": product["id"], "quantity": 1}],
+                "customerId": person["id"],
+                "notes": f"ligar {phone}",
+            },
+            admin.headers(),
+        ),
+        201,
+    )
+    stripe_key = connect_stripe(api, admin, payments)
+    connect_mercadopago(api, admin, payments)
+    _ok(create_link(api, admin, order["id"]), 201)
+    sale = _ok(
+        call(api, "POST", "/sales", {"serviceId": product["id"], "customerId": person["id"]}, admin.headers()), 201
+    )
+    lead = {"contactName": name, "contactEmail": email, "contactPhone": phone, "source": "whatsapp"}
+    _ok(call(api, "POST", "/leads", lead, admin.headers()), 201)
+    message = {"channel": "email", "customerId": person["id"], "subject": "Oi", "text": f"Olá {name}!", "urgent": True}
+    _ok(call(api, "POST", "/notifications", message, admin.headers()), 201)
+    wamid = f"wamid.{new_id()}"
+    hello = meta_message(wa_id, wamid, f"Oi, aqui é {name}, meu email é {email}")
+    assert post_meta(hooks, meta_notification(gateway.phone_number_id, messages=[hello], name=name)).status_code == 200
+
+    def relayed() -> bool:
+        found = call(api, "GET", f"/conversations?contact={wa_id}", headers=admin.headers()).json_body["items"]
+        return bool(found) and bool(found[0].get("bitrixChatId"))
+
+    work(relayed)
+    [conversation] = call(api, "GET", f"/conversations?contact={wa_id}", headers=admin.headers()).json_body["items"]
+    media.store_media(
+        tenant, conversation["id"], "01JFILE", Media(b"%PDF-1.4 receipt", "application/pdf", "recibo.pdf")
+    )
+
+    # ... and at the processors: a Stripe customer, a Billy.dk contact, a Google Calendar event of the sale.
+    stripe_customer = payments.stripe.add_customer(stripe_key, email, name)
+    billy_token = billy.add_company("Privacy ApS")
+    _ok(call(api, "PUT", "/integrations/billy", {"credentials": {"accessToken": billy_token}}, admin.headers()))
+    company = billy_client.connect(BillyCredentials.model_validate({"accessToken": billy_token}))
+
+    def make_contact(record: Any) -> str:
+        return billy_client.create_contact(
+            company, name=record.name, contact_no=record.id, country="BR", email=record.email, phone=record.phone
+        )
+
+    contact_id = customers.link_billy_contact(tenant, person["id"], make_contact)
+    refresh = google.issue_refresh_token(client_id="gc-client")
+    credentials = {"clientId": "gc-client", "clientSecret": "gc-secret", "refreshToken": refresh}
+    _ok(call(api, "PUT", "/integrations/google_calendar", {"credentials": credentials}, admin.headers()))
+    event_id = google_client.event_id(tenant, "sale", sale["id"])
+    event = google_client.CalendarEvent(
+        id=event_id,
+        summary=f"Visita {name}",
+        description=email,
+        start=datetime(2026, 12, 24, 10, tzinfo=UTC),
+        end=datetime(2026, 12, 24, 11, tzinfo=UTC),
+        time_zone="America/Sao_Paulo",
+    )
+    with_google_token(tenant, lambda c, t: google_client.insert_event(t, c.calendar_id, event))
+
+    # The export: one in flight per person, then a ZIP with everything and the file they sent.
+    subject = {"subject": "customer", "id": person["id"]}
+    export = _ok(call(api, "POST", "/privacy/exports", subject, admin.headers()), 202)
+    again = call(api, "POST", "/privacy/exports", subject, admin.headers())
+    assert (again.status_code, again.json_body["errors"][0]["field"]) == (409, "body.id")
+
+    def exported() -> bool:
+        shown = call(api, "GET", f"/privacy/exports/{export['id']}", headers=admin.headers()).json_body
+        return bool(shown["status"] in ("completed", "failed"))
+
+    work(exported)
+    done = _ok(call(api, "GET", f"/privacy/exports/{export['id']}", headers=admin.headers()))
+    assert done["status"] == "completed", done
+    assert done["progress"]["done"] == done["progress"]["total"] >= 9
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(done["url"]).content))
+    data = json.loads(archive.read("data.json"))["data"]
+    assert data["customers"][0]["email"] == email
+    assert [e["purpose"] for e in data["customers"][0]["related"] if e["kind"] == "CONSENT"] == ["email", "whatsapp"]
+    assert data["orders"][0]["id"] == order["id"]
+    assert data["sales"][0]["id"] == sale["id"]
+    assert data["leads"][0]["contactEmail"] == email
+    assert data["notifications"][0]["text"] == f"Olá {name}!"
+    assert name in json.dumps(data["conversations"], ensure_ascii=False)
+    assert archive.read(f"files/conversations/{conversation['id']}/01JFILE/recibo.pdf") == b"%PDF-1.4 receipt"
+    assert "documentEncrypted" not in data["customers"][0]
+    assert data["customers"][0]["documentLast4"] == "4725"
+    assert "52998224725" not in json.dumps(data)
+    assert call(api, "POST", "/privacy/exports", subject, admin.headers()).status_code == 202  # free again
+
+    # The erasure.
+    erasure = _ok(
+        call(api, "POST", "/privacy/erasures", {**subject, "reason": "art. 17 request"}, admin.headers()), 202
+    )
+    twice = call(api, "POST", "/privacy/erasures", subject, admin.headers())
+    assert (twice.status_code, twice.json_body["errors"][0]["field"]) == (409, "body.id")
+
+    def erased() -> bool:
+        shown = call(api, "GET", f"/privacy/erasures/{erasure['id']}", headers=admin.headers()).json_body
+        settled = all(p["status"] in ("done", "manual", "failed") for p in shown["processors"])
+        return bool(shown["status"] in ("completed", "failed") and settled)
+
+    work(erased)
+    result = _ok(call(api, "GET", f"/privacy/erasures/{erasure['id']}", headers=admin.headers()))
+    assert result["status"] == "completed", result
+    assert {p["processor"]: p["status"] for p in result["processors"]} == {
+        "stripe": "done",
+        "billy": "done",
+        "bitrix24": "done",
+        "google_calendar": "done",
+        "mercadopago": "manual",
+    }
+    assert result["erased"]["conversations"] >= 3
+    assert result["erased"]["orders"] >= 1
+
+    # What the law keeps stays, under the pseudonym.
+    pseudonym = result["pseudonym"]
+    kept = _ok(call(api, "GET", f"/customers/{person['id']}", headers=admin.headers()))
+    assert (kept["name"], kept["email"], kept["phone"]) == (pseudonym, None, None)
+    assert kept["stats"]["ordersCount"] == 1
+    still = _ok(call(api, "GET", f"/orders/{order['id']}", headers=admin.headers()))
+    assert still["totals"] == order["totals"]
+    assert call(api, "GET", f"/conversations/{conversation['id']}", headers=admin.headers()).status_code == 404
+    assert media.conversation_media(tenant, conversation["id"]) == []
+    assert call(api, "GET", f"/customers?email={email}", headers=admin.headers()).json_body["items"] == []
+
+    # The processors were asked: their fakes no longer hold the person.
+    assert stripe_customer not in payments.stripe.accounts[stripe_key].customers
+    [contact] = [c for c in billy.contacts(billy_token) if c["id"] == contact_id]
+    assert contact["name"] == pseudonym
+    assert not contact.get("phone")
+    portal = fakes.bitrix.portal(gateway.domain)
+    assert [c for c in portal.contacts.values() if phone in json.dumps(c)] == []
+    assert google.events()[event_id]["status"] == "cancelled"
+
+    # A search over the whole table finds them nowhere.
+    needles = [name.lower(), email.lower(), phone, wa_id]
+    found = [
+        (item["PK"]["S"], item["SK"]["S"])
+        for item in _everything_in_the_table()
+        if any(needle in json.dumps(item, ensure_ascii=False).lower() for needle in needles)
+    ]
+    assert found == []
+
+
+def test_privacy_requests_name_unknown_people_and_stay_in_their_tenant(api: Any) -> None:
+    admin, _ = signup(api)
+    other, _ = signup(api)
+    stranger = create_customer(api, other, name="Outro Tenant")
+    for path in ("/privacy/exports", "/privacy/erasures"):
+        refused = call(api, "POST", path, {"subject": "customer", "id": stranger["id"]}, admin.headers())
+        assert (refused.status_code, refused.json_body["errors"][0]["field"]) == (422, "body.id"), path
+    export = _ok(call(api, "POST", "/privacy/exports", {"subject": "user", "id": admin.user_id}, admin.headers()), 202)
+    assert call(api, "GET", f"/privacy/exports/{export['id']}", headers=other.headers()).status_code == 404
+    mine = create_customer(api, admin, name="Cliente Daqui")
+    erasure = _ok(
+        call(api, "POST", "/privacy/erasures", {"subject": "customer", "id": mine["id"]}, admin.headers()), 202
+    )
+    assert call(api, "GET", f"/privacy/erasures/{erasure['id']}", headers=other.headers()).status_code == 404
+    manager = call(api, "GET", f"/privacy/erasures/{erasure['id']}", headers=_manager(api, admin).headers())
+    assert manager.status_code == 403
+
+
+def _manager(api: Any, admin: Account) -> Account:
+    from chalicelib.access.permissions import Role
+    from tests.support.identity import add_user
+
+    return add_user(api, admin, Role.MANAGER)
+
+
+def test_a_whatsapp_stop_keyword_withdraws_the_customers_whatsapp_consent(
+    api: Any, hooks: httpx.Client, fakes: Fakes, work: Work
+) -> None:
+    gateway = connect(api, hooks, fakes, work)
+    wa_id = "551197" + str(random.randint(10**6, 10**7 - 1))  # noqa: S311 - a test number
+    person = create_customer(api, gateway.admin, name="Rita Stop", phone=f"+{wa_id}", consents={"whatsapp": True})
+    path = f"/customers/{person['id']}/consents"
+    stop = meta_message(wa_id, f"wamid.{new_id()}", "PARAR")
+    assert post_meta(hooks, meta_notification(gateway.phone_number_id, messages=[stop])).status_code == 200
+
+    def withdrawn() -> bool:
+        return bool(call(api, "GET", path, headers=gateway.admin.headers()).json_body["allowed"]["whatsapp"] is False)
+
+    work(withdrawn)
+    [latest, first] = call(api, "GET", f"{path}/history", headers=gateway.admin.headers()).json_body["items"]
+    assert (latest["purpose"], latest["granted"], latest["method"]) == ("whatsapp", False, "whatsapp_keyword")
+    assert latest["evidence"].startswith("PARAR")
+    assert latest["recordedBy"] == "system"
+    assert (first["granted"], first["method"]) == (True, "api")

@@ -1,0 +1,100 @@
+"""The personal-data registry is complete: every capability whose models mark personal data declared an exporter
+and an eraser, and no stored record holds a field named like personal data without the mark."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Iterator
+
+from pydantic import BaseModel
+
+import chalicelib
+from chalicelib.core.personal_data import PERSONAL, DataSubject, pseudonymise
+from chalicelib.privacy.service import load_declarations
+
+# Field names that always hold a person's data in a stored record (a ``…Record`` model).
+PERSONAL_NAMES = {
+    "email",
+    "phone",
+    "wa_id",
+    "whatsapp_number",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "customer_id",
+    "document_encrypted",
+    "address",
+}
+# Capabilities whose records name the tenant's business or its own accounts, not a person it serves or employs.
+NOT_PEOPLE = {
+    "tenants": "the business itself (its name, CNPJ, contact)",
+    "channels": "the business's own WhatsApp numbers and portals",
+    "billing": "the tenant's account at BTRIX's payment providers",
+    "marketplace": "businesses trading with each other",
+}
+
+
+def _models() -> Iterator[tuple[str, type[BaseModel]]]:
+    for module in pkgutil.iter_modules(chalicelib.__path__):
+        if not module.ispkg or module.name == "core":
+            continue
+        try:
+            models = importlib.import_module(f"chalicelib.{module.name}.models")
+        except ModuleNotFoundError:
+            continue
+        for _, cls in inspect.getmembers(models, inspect.isclass):
+            if issubclass(cls, BaseModel) and cls.__module__ == models.__name__:
+                yield module.name, cls
+
+
+def _marked(cls: type[BaseModel]) -> set[str]:
+    return {name for name, info in cls.model_fields.items() if PERSONAL in info.metadata}
+
+
+def test_every_capability_that_marks_personal_data_declares_an_exporter_and_an_eraser() -> None:
+    storing = {capability for capability, cls in _models() if _marked(cls)}
+    declared = {declaration.capability for declaration in load_declarations()}
+    assert storing, "no model marks personal data: the detection is broken"
+    assert storing - declared == set(), "declare_personal_data(...) in <capability>/privacy.py"
+    for declaration in load_declarations():
+        assert callable(declaration.exporter)
+        assert callable(declaration.eraser)
+
+
+def test_stored_records_mark_every_field_named_like_personal_data() -> None:
+    unmarked = [
+        f"{capability}.{cls.__name__}.{name}"
+        for capability, cls in _models()
+        if cls.__name__.endswith("Record") and capability not in NOT_PEOPLE
+        for name in set(cls.model_fields) & PERSONAL_NAMES
+        if name not in _marked(cls)
+    ]
+    assert unmarked == [], "mark them Annotated[..., PERSONAL] (chalicelib/core/personal_data.py)"
+
+
+def test_customers_are_erased_last_because_the_others_find_the_person_through_them() -> None:
+    assert load_declarations()[-1].capability == "customers"
+
+
+def test_pseudonymise_replaces_every_spelling_of_the_person_anywhere_in_a_value() -> None:
+    subject = DataSubject(
+        "t1",
+        "customer",
+        "c1",
+        "Erased customer 1",
+        names=("João Silva", "joao silva"),
+        emails=("joao@example.com",),
+        phones=("+5511987654321",),
+    )
+    value = {
+        "text": "Olá JOÃO SILVA, confirmamos",
+        "nested": [{"to": "Joao@Example.com"}, "wa 5511987654321", 3],
+        "sort": "joao silva#01J",
+    }
+    assert pseudonymise(value, subject) == {
+        "text": "Olá Erased customer 1, confirmamos",
+        "nested": [{"to": "Erased customer 1"}, "wa Erased customer 1", 3],
+        "sort": "Erased customer 1#01J",
+    }
