@@ -321,3 +321,37 @@ def test_a_whatsapp_stop_keyword_withdraws_the_customers_whatsapp_consent(
     assert latest["evidence"].startswith("PARAR")
     assert latest["recordedBy"] == "system"
     assert (first["granted"], first["method"]) == (True, "api")
+
+
+def test_a_processor_that_fails_is_retried_and_each_attempt_is_recorded(
+    api: Any, google: FakeGoogle, work: Work
+) -> None:
+    with settings_from({"BTRIX_INTEGRATION_RETRY_BASE_S": "0", "BTRIX_INTEGRATION_RETRY_MAX_S": "0"}):
+        admin, _ = signup(api)
+        refresh = google.issue_refresh_token(client_id="gc-client")
+        credentials = {"clientId": "gc-client", "clientSecret": "gc-secret", "refreshToken": refresh}
+        _ok(call(api, "PUT", "/integrations/google_calendar", {"credentials": credentials}, admin.headers()))
+        person = create_customer(api, admin, name="Greta Retry")
+        product = create_product(
+            api, admin, kind="service", name="Visita", price={"amount": "10.00", "currency": "BRL"}
+        )
+        sold = {"serviceId": product["id"], "customerId": person["id"]}
+        sale = _ok(call(api, "POST", "/sales", sold, admin.headers()), 201)
+        event_id = google_client.event_id(admin.tenant_id, "sale", sale["id"])
+        start = datetime(2026, 12, 28, 9, tzinfo=UTC)
+        event = google_client.CalendarEvent(event_id, "Visita", start, start.replace(hour=10), "UTC")
+        with_google_token(admin.tenant_id, lambda c, t: google_client.insert_event(t, c.calendar_id, event))
+        google.configure(failNext=2, failStatus=503)
+        asked = {"subject": "customer", "id": person["id"]}
+        erasure = _ok(call(api, "POST", "/privacy/erasures", asked, admin.headers()), 202)
+
+        def outcome() -> dict[str, Any]:
+            shown = call(api, "GET", f"/privacy/erasures/{erasure['id']}", headers=admin.headers()).json_body
+            return next((p for p in shown["processors"] if p["processor"] == "google_calendar"), {})
+
+        work(lambda: outcome().get("status") == "done")
+    done = outcome()
+    assert done["attempts"] == 3
+    assert "503" in done["lastError"]
+    assert done["targets"] == [event_id]
+    assert google.events()[event_id]["status"] == "cancelled"
