@@ -526,6 +526,29 @@ def _billing(run: Running) -> list[str]:
     ]
 
 
+@banner_section
+def _privacy(run: Running) -> list[str]:
+    """How to try consents, a customer's data export and their erasure (an ADMIN of the first demo tenant)."""
+    admin = run.admin()
+    auth = '-H "Authorization: Bearer $token"'
+    json_header = "-H 'Content-Type: application/json'"
+    first = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])\''
+    person = '{"subject": "customer", "id": "\'$customer\'"}'
+    withdraw = '{"purpose": "marketing", "granted": false, "method": "form", "policyVersion": "2026-12"}'
+    return [
+        "",
+        f"Privacy: {admin.tenant}'s customers' consents, a customer's data as a ZIP, their erasure (ADMIN):",
+        "",
+        *[f"    {line}" for line in run.login_lines(admin.email)],
+        f"    customer=$(curl -s '{run.api}/customers?limit=1' {auth} | {first})",
+        f"    curl -s -X POST {run.api}/customers/$customer/consents {auth} {json_header} -d '{withdraw}'",
+        f"    curl -s -X POST {run.api}/privacy/exports {auth} {json_header} -d '{person}'",
+        "                                        # then GET /privacy/exports/<id>: progress, then a download url",
+        f"    curl -s -X POST {run.api}/privacy/erasures {auth} {json_header} -d '{person}'",
+        "                                        # then GET /privacy/erasures/<id>: what was erased, each processor",
+    ]
+
+
 def banner(run: Running) -> str:
     """The banner: every registered section, in order."""
     return "\n".join(line for section in BANNER for line in section(run)) + "\n"
