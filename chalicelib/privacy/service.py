@@ -324,15 +324,17 @@ def run_erasure(job: jobs.Job) -> str | None:
     for declaration in declarations:
         erased[declaration.capability] = erased.get(declaration.capability, 0) + declaration.eraser(subject)
         record = _save_erasure(record, {"erased": erased})
-    summary = {"erased": erased, "processors": [(p.processor, p.status) for p in record.processors]}
-    _save_erasure(
-        record,
-        {"status": "completed", "completedAt": clock.now_iso()},
-        audit_op(system_actor(record.tenant_id), "privacy.erasure_completed", Kind.ERASURE, record.id, after=summary),
-    )
+    # Queued before the erasure says completed: a retry after a failure in between queues them again (each job
+    # runs once by its key), while a completed erasure is never run again.
     for outcome in record.processors:
         if outcome.status == "pending":
             processors.enqueue(record.tenant_id, record.id, outcome.processor)
+    summary = {"erased": erased, "processors": [(p.processor, p.status) for p in record.processors]}
+    _save_erasure(
+        store.get_erasure(record.tenant_id, record.id) or record,  # the processors' jobs may have written already
+        {"status": "completed", "completedAt": clock.now_iso()},
+        audit_op(system_actor(record.tenant_id), "privacy.erasure_completed", Kind.ERASURE, record.id, after=summary),
+    )
     return f"erasure {record.id}: {sum(erased.values())} records in BTRIX"
 
 
