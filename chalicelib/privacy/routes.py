@@ -22,7 +22,7 @@ MANAGE = Permission.PRIVACY_MANAGE
     permission=MANAGE,
     problems=(409,),
 )
-def create_export(body: CreatePrivacyExportRequest, principal: Principal) -> PrivacyExport:
+def create_privacy_export(body: CreatePrivacyExportRequest, principal: Principal) -> PrivacyExport:
     """Export a person's data
 
     Everything BTRIX holds about a customer or a user (the customer, orders, sales, leads, conversations and media,
@@ -35,7 +35,7 @@ def create_export(body: CreatePrivacyExportRequest, principal: Principal) -> Pri
 
 
 @blueprint.operation("/privacy/exports/{privacy_export_id}", response=PrivacyExport, permission=MANAGE, problems=(404,))
-def get_export(privacy_export_id: str, principal: Principal) -> PrivacyExport:
+def get_privacy_export(privacy_export_id: str, principal: Principal) -> PrivacyExport:
     """Get a data export
 
     Its progress (capabilities collected of those that hold personal data) and, once completed, a presigned download
