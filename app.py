@@ -23,6 +23,7 @@ from chalicelib.channels.routes import blueprint as channels
 from chalicelib.conversations import redrive as conversations_redrive
 from chalicelib.conversations import worker as conversation_worker
 from chalicelib.conversations.routes import blueprint as conversations
+from chalicelib.core import cors
 from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
@@ -53,6 +54,7 @@ from chalicelib.sales import paying as sale_paying  # noqa: F401 - makes sales p
 from chalicelib.sales.routes import blueprint as sales
 from chalicelib.shipping import tracking as shipping_tracking_jobs
 from chalicelib.shipping.routes import blueprint as shipping
+from chalicelib.tenants import service as tenants_service
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.translations.routes import blueprint as translations
 from chalicelib.users.routes import blueprint as users
@@ -64,6 +66,8 @@ from chalicelib.workflows.routes import blueprint as workflows
 app = Chalice(app_name="btrix")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
+# CORS preflights and public routes name no tenant: an origin is allowed when some tenant lists it (allowedOrigins).
+cors.use_origin_lookup(tenants_service.origin_allowed)
 for blueprint in (
     health,
     docs,

@@ -63,6 +63,11 @@ class ProblemGateway(LocalGateway):
             context["identity"]["sourceIp"] = str(forwarded).split(",")[0].strip()
         return event
 
+    def _has_user_defined_options_method(self, lambda_event: dict[str, Any]) -> bool:
+        # Preflights reach the application (core/cors.py answers them per tenant origins), as the deployed API's
+        # OPTIONS methods hand them to the function: chalice local would answer them itself.
+        return True
+
     def handle_request(self, method: str, path: str, headers: dict[str, Any], body: bytes | None) -> dict[str, Any]:
         try:
             with serving("api"):  # the REST API's log lines name it (one local process hosts every function)

@@ -318,6 +318,35 @@ def _logins(run: Running) -> list[str]:
     ]
 
 
+BROWSER_ORIGIN = "http://127.0.0.1:5173"  # a frontend's dev server, as the banner's browser-session lines assume
+
+
+@banner_section
+def _browser_sessions(run: Running) -> list[str]:
+    """How to try a browser session (cookie mode): the tenant allows the frontend's origin, curl keeps the cookies."""
+    admin = run.admin().email
+    auth = '-H "Authorization: Bearer $token"'
+    json_type = "-H 'Content-Type: application/json'"
+    version = """python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])'"""
+    allow = """'{"version": '$v', "allowedOrigins": ["%s"]}'""" % BROWSER_ORIGIN  # noqa: UP031 - braces of JSON
+    login = json.dumps({"identifier": admin, "password": run.password, "session": "cookie"})
+    origin = f"-H 'Origin: {BROWSER_ORIGIN}'"
+    csrf = """-H "X-CSRF-Token: $(awk '/btrix_csrf/ {print $7}' jar)\""""
+    return [
+        "",
+        "Browser sessions (tokens in HttpOnly cookies; on 127.0.0.1 without Secure, see docs/SECURITY.md):",
+        f"allow the frontend's origin ({BROWSER_ORIGIN}), log in with session=cookie, call with the CSRF token:",
+        "",
+        *[f"    {line}" for line in run.login_lines(admin)],
+        f"    v=$(curl -s {run.api}/tenant {auth} | {version})",
+        f"    curl -s -X PATCH {run.api}/tenant {auth} {json_type} -d {allow}",
+        f"    curl -s -c jar -X POST {run.api}/auth/login {origin} {json_type} -d '{login}'",
+        f"    curl -s -b jar {run.api}/auth/me {origin}",
+        f"    curl -s -b jar -c jar -X POST {run.api}/auth/logout {origin} {json_type} -d '{{}}' \\",
+        f"      {csrf} -w '%{{http_code}}\\n'",
+    ]
+
+
 @banner_section
 def _sales(run: Running) -> list[str]:
     """How to try the sales tracking demo (the Danish company's sales, leads, dashboard and exports)."""

@@ -181,7 +181,9 @@ def _tell_admins(config: AssistantConfigRecord, budget: int, month: str) -> None
     from chalicelib.notifications.outbox import request_message_ops
 
     logger.warning("assistant token budget spent", extra={"tenant_id": config.tenant_id, "month": month})
-    variables = {"budget": budget, "month": month}
+    from chalicelib.core.formatting import month_value
+
+    variables = {"budget": budget, "month": month_value(month)}
     ops = request_message_ops(config.tenant_id, "email", "role:ADMIN", BUDGET_TEMPLATE, config.language, variables)
     Table().transact(ops)
 

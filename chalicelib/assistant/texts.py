@@ -197,7 +197,7 @@ def expiry_text(valid_until: str) -> str:
 
 def link_text(language: Language, placed: dict[str, Any]) -> str:
     """The order a checkout placed (``checkout``'s result): its number, total and payment link with its expiry."""
-    expires = expiry_text(str(placed["validUntil"]))
+    expires = placed.get("validUntilText") or expiry_text(str(placed["validUntil"]))
     return say(
         language, "link", number=placed["number"], total=placed["totalText"], url=placed["paymentUrl"], expires=expires
     )

@@ -5,6 +5,8 @@ in AWS, locally and in tests, and a deactivated user, a suspended tenant or an e
 very next request rather than when a cached authorizer decision expires (or the token does). The user and the
 tenant are read fresh on every request, together (one BatchGetItem, eventually consistent like the GetItems it
 replaces), nothing is cached between requests.
+The token comes in the ``Authorization`` header, or in a browser session's access cookie (``auth/cookies.py``:
+then a state change also needs the CSRF token, and the ``Origin`` must be one the tenant allows).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from chalice.app import Request
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal
+from chalicelib.auth import cookies
 from chalicelib.auth.sessions import session_ended
 from chalicelib.auth.tokens import verify_access_token
-from chalicelib.core.api import ApiBlueprint, Operation, request_meta
+from chalicelib.core import cors
+from chalicelib.core.api import ApiBlueprint, Operation, RequestMeta, request_meta
 from chalicelib.core.db.store import Table
 from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.core.i18n import resolve_locale
@@ -25,17 +29,24 @@ from chalicelib.users import service as users
 __all__ = ["authorize", "protected_blueprint"]
 
 
-def _bearer(request: Request) -> str:
+def _access_token(request: Request, meta: RequestMeta) -> tuple[str, bool]:
+    """The access token and whether it came in a browser session's cookie (the Authorization header wins)."""
     header = request.headers.get("authorization", "") if request.headers else ""
+    if not header:
+        cookie = meta.cookies.get(cookies.cookie_names(meta).access)
+        if cookie:
+            return cookie, True
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(detail="send an access token: Authorization: Bearer <token>")
-    return token.strip()
+    return token.strip(), False
 
 
 def authorize(request: Request, operation: Operation) -> Principal:
     """The principal of a request to ``operation``, or ``Unauthorized`` / ``Forbidden``."""
-    claims = verify_access_token(_bearer(request))
+    meta = request_meta(request)
+    token, by_cookie = _access_token(request, meta)
+    claims = verify_access_token(token)
     # One BatchGetItem for both; the handler's own reads of them (GET /auth/me) answer from it too.
     Table().prefetch([users.record_key(claims.tenant_id, claims.user_id), tenants.record_key(claims.tenant_id)])
     user = users.find_user(claims.tenant_id, claims.user_id)
@@ -45,7 +56,9 @@ def authorize(request: Request, operation: Operation) -> Principal:
     # The session's end is on the user item just read (logout, refresh reuse, deactivation, password change).
     if session_ended(claims.session_id, claims.session_epoch, user.session_epoch, user.revoked_sessions):
         raise Unauthorized(detail="this session has ended; log in again")
-    meta = request_meta(request)
+    cors.allow_origins(tenant.allowed_origins)  # this answer's CORS headers: the caller's tenant's origins only
+    if by_cookie:
+        cookies.check_browser_request(tenant.allowed_origins, meta)
     principal = Principal(
         user_id=user.id,
         tenant_id=tenant.id,

@@ -13,12 +13,14 @@ from chalicelib.tenants.models import BusinessType, Tenant
 from chalicelib.users.models import User
 
 __all__ = [
+    "BrowserSession",
     "ChangePasswordRequest",
     "CodeSent",
     "JwkSet",
     "LoginRequest",
     "Me",
     "RefreshRequest",
+    "SessionMode",
     "SetPasswordRequest",
     "SignupAdmin",
     "SignupRequest",
@@ -63,6 +65,19 @@ class TokenPair(ApiModel):
     refresh_expires_in: int
 
 
+class BrowserSession(ApiModel):
+    """A browser session (cookie mode): the tokens are in HttpOnly cookies, not here. ``csrfToken`` goes in the
+    ``X-CSRF-Token`` header of every state-changing request (and equals the CSRF cookie)."""
+
+    token_type: Literal["Cookie"] = "Cookie"
+    expires_in: int = Field(description="Seconds the access cookie's token is valid")
+    refresh_expires_in: int
+    csrf_token: str
+
+
+SessionMode = Literal["bearer", "cookie"]
+
+
 class SignupResponse(ApiModel):
     """The new tenant, its ADMIN, and a session for them."""
 
@@ -76,12 +91,18 @@ class LoginRequest(ApiModel):
 
     identifier: str = Field(min_length=3, max_length=254, description="Email address or CPF")
     password: str = Field(min_length=1, max_length=256)
+    session: SessionMode = Field(
+        default="bearer",
+        description="bearer: the tokens in the answer (Authorization header). cookie: a browser session, the tokens "
+        "in HttpOnly cookies and a CSRF token in the answer; needs an Origin the tenant allows (docs/SECURITY.md)",
+    )
 
 
 class RefreshRequest(ApiModel):
-    """The refresh token to use (it is used up; the answer carries the next one)."""
+    """The refresh token to use (it is used up; the answer carries the next one). A browser session sends ``{}``:
+    its refresh token is in the refresh cookie."""
 
-    refresh_token: str = Field(min_length=1, max_length=512)
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=512)
 
 
 class SetPasswordRequest(ApiModel):

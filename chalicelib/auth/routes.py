@@ -6,9 +6,10 @@ from chalice.app import Response
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal
-from chalicelib.auth import phone, service
+from chalicelib.auth import browser, phone, service
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.auth.models import (
+    BrowserSession,
     ChangePasswordRequest,
     CodeSent,
     JwkSet,
@@ -40,31 +41,50 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
     return service.signup(body, meta)
 
 
-@blueprint.operation("/auth/login", "POST", body=LoginRequest, response=TokenPair, public=True, problems=(401, 429))
-def login(body: LoginRequest, meta: RequestMeta) -> TokenPair:
+@blueprint.operation(
+    "/auth/login",
+    "POST",
+    body=LoginRequest,
+    response=TokenPair | BrowserSession,
+    public=True,
+    problems=(401, 403, 429),
+)
+def login(body: LoginRequest, meta: RequestMeta) -> TokenPair | Response:
     """Log in
 
-    With email or CPF and password. Five failures per identifier or IP in 15 minutes answer 429.
+    With email or CPF and password. Five failures per identifier or IP in 15 minutes answer 429. With
+    `"session": "cookie"` a browser session starts instead: the tokens go in HttpOnly cookies and the answer carries
+    the CSRF token; only from an origin the tenant allows (`Origin`, else 403).
     """
-    return service.login(body, meta)
+    return browser.login(body, meta)
 
 
-@blueprint.operation("/auth/refresh", "POST", body=RefreshRequest, response=TokenPair, public=True, problems=(401, 429))
-def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
+@blueprint.operation(
+    "/auth/refresh",
+    "POST",
+    body=RefreshRequest,
+    response=TokenPair | BrowserSession,
+    public=True,
+    problems=(401, 403, 429),
+)
+def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair | Response:
     """Refresh tokens
 
-    Use up a refresh token for a new pair. Presenting a used one revokes its whole session.
+    Use up a refresh token for a new pair. Presenting a used one revokes its whole session. A browser session sends
+    `{}`: the refresh cookie is used and renewed with the other cookies and a new CSRF token (from an allowed origin;
+    an `X-CSRF-Token`, when sent, must match the CSRF cookie).
     """
-    return service.refresh(body, meta)
+    return browser.refresh(body, meta)
 
 
-@blueprint.operation("/auth/logout", "POST", body=RefreshRequest, status=204, public=True, problems=(401,))
-def logout(body: RefreshRequest, meta: RequestMeta) -> None:
+@blueprint.operation("/auth/logout", "POST", body=RefreshRequest, status=204, public=True, problems=(401, 403))
+def logout(body: RefreshRequest, meta: RequestMeta) -> Response | None:
     """Log out
 
-    End the session of the given refresh token.
+    End the session of the given refresh token. A browser session sends `{}` with its `X-CSRF-Token` from an allowed
+    origin: the session of its access cookie ends and the cookies are removed.
     """
-    service.logout(body, meta)
+    return browser.logout(body, meta)
 
 
 @blueprint.operation("/auth/me", response=Me, **_PROFILE)  # type: ignore[arg-type]

@@ -10,19 +10,18 @@ from datetime import timedelta
 from chalicelib.access.permissions import Role
 from chalicelib.access.principal import Principal
 from chalicelib.audit.service import audit_op
-from chalicelib.auth import sessions, store
+from chalicelib.auth import cookies, sessions, store
 from chalicelib.auth.models import (
     ChangePasswordRequest,
     LoginRequest,
     Me,
-    RefreshRequest,
     SetPasswordRequest,
     SignupRequest,
     SignupResponse,
     TokenPair,
 )
 from chalicelib.auth.passwords import check_policy, hash_password, verify_password
-from chalicelib.auth.tokens import issue_access_token
+from chalicelib.auth.tokens import AccessClaims, issue_access_token
 from chalicelib.core import clock, ratelimit
 from chalicelib.core.api import RequestMeta
 from chalicelib.core.config import get_settings
@@ -30,6 +29,7 @@ from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, unscoped
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, Unauthorized
 from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.formatting import moment_value
 from chalicelib.core.ids import new_id
 from chalicelib.notifications.outbox import request_message_ops
 from chalicelib.plans.catalog import DEFAULT_PLAN_ID, get_plan
@@ -46,6 +46,7 @@ __all__ = [
     "invitation_ops",
     "login",
     "logout",
+    "logout_browser",
     "me",
     "refresh",
     "signup",
@@ -157,6 +158,8 @@ def login(body: LoginRequest, meta: RequestMeta) -> TokenPair:
         ratelimit.hit(ratelimit.LOGIN_IP, _ip(meta))
         raise Unauthorized(detail=_BAD_LOGIN)
     tenant = load_tenant(user.tenant_id)
+    if body.session == "cookie":
+        cookies.check_origin(tenant.allowed_origins, meta, required=True)  # a browser session: only where allowed
     refresh_token, session, ops = sessions.start_session_ops(user.tenant_id, user.id, user.session_epoch)
     if needs_rehash:
         changes = {"passwordHash": hash_password(body.password), "updatedAt": clock.now_iso()}
@@ -176,24 +179,28 @@ def _prune_revoked(user: UserRecord) -> None:
     users.prune_revoked_sessions(user.tenant_id, user.id, sessions.stale_markers(user.revoked_sessions))
 
 
-def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
-    """Trade a refresh token for new tokens; a token used twice revokes its whole session."""
+def refresh(token: str, meta: RequestMeta, *, browser: bool = False) -> TokenPair:
+    """Trade a refresh token for new tokens; a token used twice revokes its whole session. A ``browser`` session's
+    token is used only from an origin its tenant allows (checked before the token is used up)."""
     ratelimit.consume(ratelimit.REFRESH_IP, _ip(meta))
-    outcome = sessions.find_session(body.refresh_token)
+    outcome = sessions.find_session(token)
     session = outcome.session
     user = users.find_user(session.tenant_id, session.user_id, consistent=True)
     if user is None or user.status != "active":
         raise Unauthorized(detail="the user is not active")
     if session.epoch != user.session_epoch:
         raise Unauthorized(detail="the session has ended; log in again")  # every session of the user ended since
+    tenant = load_tenant(user.tenant_id)
+    if browser:
+        cookies.check_origin(tenant.allowed_origins, meta, required=True)
     if not outcome.reused:
-        following, ops = sessions.rotate_ops(body.refresh_token, outcome)
+        following, ops = sessions.rotate_ops(token, outcome)
         try:
             Table().transact(ops)
         except Conflict:
             pass  # another request used this token at the same moment: that is a reuse too
         else:
-            return _token_pair(user, load_tenant(user.tenant_id), session, following)
+            return _token_pair(user, tenant, session, following)
     Table().transact(
         [
             *_end_session_ops(user, session),
@@ -204,13 +211,29 @@ def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair:
     raise Unauthorized(detail="this refresh token was already used; the session has been revoked, log in again")
 
 
-def logout(body: RefreshRequest, meta: RequestMeta) -> None:
+def logout(token: str, meta: RequestMeta) -> None:
     """End the session the refresh token belongs to."""
-    outcome = sessions.find_session(body.refresh_token)
-    session = outcome.session
+    session = sessions.find_session(token).session
     user = users.find_user(session.tenant_id, session.user_id)
     if user is None:
         raise Unauthorized(detail="the refresh token is not valid")
+    _end_session(user, session, meta)
+
+
+def logout_browser(claims: AccessClaims, meta: RequestMeta) -> None:
+    """End the browser session of an access token (its cookie; it may have expired, its signature may not): the
+    session's refresh tokens and access tokens stop working. The request comes from an origin the tenant allows."""
+    user = users.find_user(claims.tenant_id, claims.user_id)
+    tenant = tenants.find_tenant(claims.tenant_id)
+    if user is None or tenant is None:
+        raise Unauthorized(detail="this account is not active")
+    cookies.check_origin(tenant.allowed_origins, meta, required=True)
+    if sessions.session_ended(claims.session_id, claims.session_epoch, user.session_epoch, user.revoked_sessions):
+        return  # ended already (a second logout, a reuse, a password change): only the cookies go
+    _end_session(user, sessions.Session(user.tenant_id, user.id, claims.session_id, claims.session_epoch), meta)
+
+
+def _end_session(user: UserRecord, session: sessions.Session, meta: RequestMeta) -> None:
     Table().transact(
         [
             *_end_session_ops(user, session),
@@ -284,7 +307,7 @@ def invitation_ops(user: UserRecord, tenant: TenantRecord) -> list[WriteOp]:
         user.email,
         "user.invitation",
         tenant.locale,
-        {"name": user.name, "tenantName": tenant.name, "link": link, "expiresAt": clock.isoformat(expires)},
+        {"name": user.name, "tenantName": tenant.name, "link": link, "expiresAt": moment_value(expires)},
     )
     return [invitation, *message]
 

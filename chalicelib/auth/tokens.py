@@ -57,8 +57,9 @@ def issue_access_token(
     return jwt.encode(claims, key.private_key, algorithm=_ALGORITHM, headers={"kid": key.kid}), lifetime
 
 
-def verify_access_token(token: str) -> AccessClaims:
-    """The claims of a valid token; ``Unauthorized`` when it is expired, tampered, of an unknown key or alg."""
+def verify_access_token(token: str, *, allow_expired: bool = False) -> AccessClaims:
+    """The claims of a valid token; ``Unauthorized`` when it is expired (unless ``allow_expired``: ending a session
+    needs only proof of which one), tampered, of an unknown key or alg."""
     import jwt
 
     settings = get_settings()
@@ -82,7 +83,7 @@ def verify_access_token(token: str) -> AccessClaims:
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(detail="the access token is not valid") from exc
     now = clock.to_epoch(clock.now())
-    if not isinstance(claims["exp"], int) or claims["exp"] <= now:
+    if not isinstance(claims["exp"], int) or (claims["exp"] <= now and not allow_expired):
         raise Unauthorized(detail="the access token has expired; refresh it")
     try:
         return AccessClaims(

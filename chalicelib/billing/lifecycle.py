@@ -27,6 +27,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table, WriteOp, tenant_scope, unscoped
 from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.formatting import moment_value, money_value
 from chalicelib.core.observability import logger
 from chalicelib.notifications.outbox import request_message_ops
 from chalicelib.plans.catalog import DEFAULT_PLAN_ID, get_plan
@@ -121,7 +122,7 @@ def apply_notice(notice: Notice) -> str:
         if after.status != record.status:
             extra.append(status_event(after))
             if after.status == "past_due":
-                extra += _tell_admins(after, PAYMENT_FAILED_TEMPLATE, {"graceUntil": after.grace_until or "-"})
+                extra += _tell_admins(after, PAYMENT_FAILED_TEMPLATE, _grace(after))
         save(after, record, extra)
         record = after
     elif extra:
@@ -198,7 +199,7 @@ def _apply_charge(record: SubscriptionRecord, notice: Notice) -> tuple[str, dict
                 event_put_op(new_event("subscription.payment_failed", record.tenant_id, data, subject=record.id))
             )
             if record.status == "past_due":  # already past due: this retry failed too; tell the ADMINs again
-                extra += _tell_admins(record, PAYMENT_FAILED_TEMPLATE, {"graceUntil": record.grace_until or "-"})
+                extra += _tell_admins(record, PAYMENT_FAILED_TEMPLATE, _grace(record))
     return f"{notice.event_type}: charge {charge.provider_id} {charge.status}", changes, extra
 
 
@@ -211,13 +212,17 @@ def _renewal(record: SubscriptionRecord, period_start: int | None) -> bool:
     return started >= record.pending_effective_at
 
 
+def _grace(record: SubscriptionRecord) -> dict[str, Any]:
+    return {"graceUntil": moment_value(record.grace_until) if record.grace_until else "-"}
+
+
 def _tell_admins(record: SubscriptionRecord, template: str, variables: dict[str, Any]) -> list[WriteOp]:
     try:
         locale = tenants.load_tenant(record.tenant_id).locale
     except NotFound:
         locale = "pt-BR"
     plan = get_plan(record.plan_id)
-    values = {"planName": plan.name, "amount": f"{record.amount.amount} {record.amount.currency}", **variables}
+    values = {"planName": plan.name, "amount": money_value(record.amount), **variables}
     return request_message_ops(record.tenant_id, "email", "role:ADMIN", template, locale, values)
 
 

@@ -26,18 +26,21 @@ from typing import Any
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from chalicelib.core import cors
 from chalicelib.core.db.keys import InvalidKey
 from chalicelib.core.db.store import read_ahead, tenant_scope
 from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
-from chalicelib.core.i18n import N_, resolve_locale
+from chalicelib.core.i18n import N_, answered_in, end_answer, resolve_locale, start_answer
 from chalicelib.core.ids import EntityId
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.patch import PatchRequest
 from chalicelib.core.paths import check_path_ids, parse_path, path_types, unusable_id
 from chalicelib.core.problems import field_errors, problem_for_status, problem_from_error, problem_response
 from chalicelib.core.references import check_references, has_references
+from chalicelib.core.request_info import CSRF_HEADER, RequestMeta, request_meta
 
 __all__ = [
+    "CSRF_HEADER",
     "IDEMPOTENCY_HEADER",
     "ApiBlueprint",
     "Guard",
@@ -139,28 +142,6 @@ def _undocumented(operation: Operation, status: int) -> None:
 
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-@dataclass(frozen=True)
-class RequestMeta:
-    """Where a request came from (for rate limits and the audit log); views get it as ``meta=``."""
-
-    request_id: str | None
-    source_ip: str | None
-    user_agent: str | None
-
-
-def request_meta(request: Request) -> RequestMeta:
-    """The request id and source IP API Gateway recorded, and the user agent."""
-    context: dict[str, Any] = dict(request.context or {})
-    identity: dict[str, Any] = dict(context.get("identity") or {})
-    return RequestMeta(
-        request_id=context.get("requestId"),
-        source_ip=identity.get("sourceIp"),
-        user_agent=request.headers.get("user-agent") if request.headers else None,
-    )
-
-
 # Resolves who is calling (or raises Unauthorized/Forbidden) for a protected operation. Supplied by the
 # access-control capability, so that core stays free of identity code.
 Guard = Callable[[Request, Operation], Any]
@@ -218,6 +199,14 @@ def _render(result: Any, operation: Operation) -> Response:
     else:
         body = TypeAdapter(type(result)).dump_json(result).decode()
     return Response(body=body, status_code=operation.status, headers={"Content-Type": operation.produces})
+
+
+def _say_language(response: Response) -> None:
+    """A body a service wrote in the caller's language (``i18n.answer_in``) says which, and that it varies by it."""
+    language = answered_in()
+    if language is not None and response.status_code < 300:
+        response.headers.setdefault("Content-Language", language)
+        cors.add_vary(response.headers, "Accept-Language")
 
 
 class ApiBlueprint(Blueprint):
@@ -297,6 +286,13 @@ class ApiBlueprint(Blueprint):
             @functools.wraps(view)
             def handle(**path_params: str) -> Response:
                 request = self.current_request
+                language = start_answer()
+                try:
+                    return _answer(request, path_params)
+                finally:
+                    end_answer(language)
+
+            def _answer(request: Request, path_params: dict[str, str]) -> Response:
                 kwargs: dict[str, Any] = dict(path_params)
                 preferred: str | None = None  # the caller's own locale, once the guard knows who calls
                 try:
@@ -329,6 +325,7 @@ class ApiBlueprint(Blueprint):
                                 # Every id the body names must be one of the caller's tenant (core/references.py).
                                 check_references(tenant_id, kwargs["body"])
                             response = _render(view(**kwargs), declared)
+                            _say_language(response)
                     except InvalidKey as exc:
                         answer = unusable_id(exc, request.query_params, request.raw_body, path_params)
                         if answer is None:
@@ -360,14 +357,18 @@ def _is_chalice_error(response: Response) -> bool:
 
 
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Around every REST request: correlation id, the request's read-ahead (``core.db.store.read_ahead``),
-    problem+json for Chalice's own errors, metrics flush."""
+    """Around every REST request: correlation id, the request's read-ahead (``core.db.store.read_ahead``), CORS
+    (preflights too), problem+json for Chalice's own errors, metrics flush."""
     request_id = str((event.context or {}).get("requestId", ""))
     logger.set_correlation_id(request_id or None)
+    caller = cors.start_request()
     try:
         with read_ahead():  # the guard's reads of the caller's user and tenant serve the handler's too
             response = get_response(event)
-        if _is_chalice_error(response):
+        if cors.is_preflight(event):
+            locale = resolve_locale(_accept_language(event))
+            response = cors.preflight(event, response, instance=_instance(event), locale=locale)
+        elif _is_chalice_error(response):
             # Chalice answered by itself (405 wrong method, 415, or 500 for an unexpected exception,
             # which it has already logged with its traceback): same shape as every other error.
             detail = str(response.body["Message"]) if response.status_code < 500 else None
@@ -379,9 +380,11 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
                 headers=headers,
                 locale=locale,
             )
+        cors.decorate(event, response)
         if request_id:
             response.headers["X-Request-Id"] = request_id
         return response
     finally:
+        cors.end_request(caller)
         if metrics.metric_set:
             metrics.flush_metrics()

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=180)
     invite_ttl_hours: int = Field(default=72, ge=1, le=720)
+    # Browser sessions (cookie mode): the cookies' SameSite. Strict when the frontends are on the API's site
+    # (app.example.com → api.example.com); None when they are on other sites (then the CSRF token and the Origin check
+    # are what refuse a forged request). See docs/SECURITY.md "Browser sessions".
+    session_cookie_samesite: Literal["Strict", "Lax", "None"] = "Strict"
     audit_retention_days: int = Field(default=365, ge=1)
     app_base_url: str = "http://localhost:3000"
     # The API Gateway management endpoint of the websocket API (https://<id>.execute-api.<region>.amazonaws.com/<stage>);

@@ -9,12 +9,17 @@ by ``make i18n`` with Babel; both are committed, so every bundle carries them). 
 marked in the code with ``N_``; a message is looked up along ``fallback_chain`` (``da-DK`` → ``da`` → ``en-US``)
 and, when no catalogue has it, is the English text itself. Catalogues are read with the standard library's
 ``gettext`` on first use, one per locale and process: nothing is loaded at import (cold start).
+
+An answer whose body a service wrote in the caller's language (status labels, a page) says so: the service calls
+``answer_in(locale)`` and the operation wrapper adds ``Content-Language`` and ``Vary: Accept-Language`` (caches
+keep one copy per language). Problem answers always carry both.
 """
 
 from __future__ import annotations
 
 import functools
 import string
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +33,15 @@ __all__ = [
     "DOMAIN",
     "N_",
     "SUPPORTED_LOCALES",
+    "answer_in",
+    "answered_in",
+    "end_answer",
     "fallback_chain",
     "match_locale",
     "parse_accept_language",
     "placeholders",
     "resolve_locale",
+    "start_answer",
     "translate",
 ]
 
@@ -42,6 +51,29 @@ DEFAULT_LOCALE = "en-US"
 DOMAIN = "btrix"
 CATALOGUE_DIR = Path(__file__).parent / "locales"
 _MAX_TAGS = 20  # an Accept-Language header longer than this is read up to here
+_answer_language: ContextVar[str | None] = ContextVar("btrix_answer_language", default=None)
+
+
+def start_answer() -> Token[str | None]:
+    """A new answer, in no particular language yet (the operation wrapper, around each request)."""
+    return _answer_language.set(None)
+
+
+def end_answer(token: Token[str | None]) -> None:
+    """Forget the finished answer's language."""
+    _answer_language.reset(token)
+
+
+def answer_in(locale: str) -> str:
+    """Mark this request's answer as written in ``locale`` (``Content-Language``, ``Vary: Accept-Language``);
+    returns ``locale``."""
+    _answer_language.set(locale)
+    return locale
+
+
+def answered_in() -> str | None:
+    """The language this request's answer was marked as written in, if any."""
+    return _answer_language.get()
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "marked for translation, not translated here"

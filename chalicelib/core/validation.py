@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -24,11 +24,14 @@ __all__ = [
     "Documented",
     "E164Phone",
     "LocaleTag",
+    "OriginUrl",
     "TimeZoneName",
     "currency_schema",
+    "is_loopback_host",
     "locale_tags",
     "normalize_cnpj",
     "normalize_cpf",
+    "normalize_origin",
     "normalize_phone",
 ]
 
@@ -139,6 +142,37 @@ def locale_tags() -> tuple[str, ...]:
     return tuple(sorted(tags))
 
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_ORIGIN = re.compile(
+    r"^(https?)://(\[[0-9a-f:]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:(\d{1,5}))?$"
+)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a Host header's name, port left off) names this machine: 127.0.0.1, localhost, [::1]."""
+    return host.lower() in _LOOPBACK_HOSTS
+
+
+def normalize_origin(value: str) -> str:
+    """A browser origin as browsers send it: ``https://app.example.com`` (lower case, no default port, no path).
+
+    Plain ``http`` only for a loopback host (a developer's frontend) and only in the local stage.
+    """
+    from chalicelib.core.config import get_settings
+
+    found = _ORIGIN.match(value.strip().lower().removesuffix("/"))
+    if found is None:
+        raise ValueError("must be an origin: https://host[:port], no path, no wildcard")
+    scheme, host, port = found.group(1), found.group(2), found.group(7)
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValueError("the port must be 1-65535")
+    if scheme == "http" and not (is_loopback_host(host) and get_settings().stage == "local"):
+        raise ValueError("must be https (plain http only for 127.0.0.1/localhost in the local stage)")
+    if port is not None and int(port) == {"https": 443, "http": 80}[scheme]:
+        port = None
+    return f"{scheme}://{host}" + (f":{int(port)}" if port else "")
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -173,3 +207,9 @@ TimeZoneName = Annotated[
 LocaleTag = Annotated[str, BeforeValidator(_strip), AfterValidator(_locale), Documented(_one_of(locale_tags, "pt-BR"))]
 CurrencyCode = Annotated[str, AfterValidator(_currency), Documented(currency_schema)]
 CountryCode = Annotated[str, AfterValidator(_country), Documented(_one_of(_countries, "BR"))]
+OriginUrl = Annotated[
+    str,
+    StringConstraints(max_length=262),
+    AfterValidator(normalize_origin),
+    Documented(lambda: {"format": "uri", "maxLength": 262, "examples": ["https://app.example.com"]}),
+]

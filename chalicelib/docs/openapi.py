@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -9,7 +11,7 @@ from chalice.app import Chalice
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.core.api import ALWAYS_POSSIBLE, IDEMPOTENCY_HEADER, JSON, Operation, operation_of
+from chalicelib.core.api import ALWAYS_POSSIBLE, CSRF_HEADER, IDEMPOTENCY_HEADER, JSON, Operation, operation_of
 from chalicelib.core.config import get_settings
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -23,8 +25,8 @@ _IDEMPOTENCY_KEY = r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$"
 _STANDARD_PROBLEMS = {
     400: "Malformed request (invalid JSON, forged cursor)",
     401: "Missing or invalid credentials",
-    403: "Not allowed: the role lacks the permission, the plan lacks the module or reached a limit, or the"
-    " tenant is suspended",
+    403: "Not allowed: the role lacks the permission, the plan lacks the module or reached a limit, the"
+    " tenant is suspended, or a browser session's CSRF token or Origin is missing or wrong",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict: the version sent is stale, a duplicate, a lost race, or an Idempotency-Key reused with"
@@ -48,9 +50,19 @@ def _models(app: Chalice) -> list[tuple[type[BaseModel], Mode]]:
             for model, mode in ((operation.body, "validation"), (operation.query, "validation")):
                 if model is not None:
                     wanted.append((model, mode))  # type: ignore[arg-type]
-            if isinstance(operation.response, type) and issubclass(operation.response, BaseModel):
-                wanted.append((operation.response, "serialization"))
+            wanted += [(model, "serialization") for model in _response_models(operation.response)]
     return list(dict.fromkeys(wanted))
+
+
+def _response_models(response: Any) -> list[type[BaseModel]]:
+    """The models of an operation's response: one, or each of a union (``TokenPair | BrowserSession``)."""
+    if isinstance(response, type) and issubclass(response, BaseModel):
+        return [response]
+    if isinstance(response, types.UnionType):
+        members = typing.get_args(response)
+        if all(isinstance(m, type) and issubclass(m, BaseModel) for m in members):
+            return list(members)
+    return []
 
 
 def _query_parameters(schema: dict[str, Any], components: dict[str, Any]) -> list[dict[str, Any]]:
@@ -97,7 +109,9 @@ def _operation(
         notes = [operation.description] if operation.description else []
         codes = set(operation.statuses) - {operation.status, *operation.extra_responses}
         if not operation.public:
-            result["security"] = [{"bearerAuth": []}]
+            # Either an access token in the Authorization header, or a browser session's access cookie with (on a
+            # state change) the CSRF header.
+            result["security"] = [{"bearerAuth": []}, {"cookieAuth": [], "csrfHeader": []}]
             needed = [operation.permission, *operation.also_requires]
             shown = " and ".join(f"`{p}`" for p in needed)
             notes.append(f"Requires the permission{'s' if len(needed) > 1 else ''} {shown}.")
@@ -124,9 +138,12 @@ def _operation(
                 "content": {JSON: {"schema": refs[(operation.body, "validation")]}},
             }
         success: dict[str, Any] = {"description": "OK" if operation.status < 300 else "Done"}
-        response = operation.response
-        if isinstance(response, type) and issubclass(response, BaseModel):
-            success["content"] = {operation.produces: {"schema": refs[(response, "serialization")]}}
+        models = _response_models(operation.response)
+        if len(models) == 1:
+            success["content"] = {operation.produces: {"schema": refs[(models[0], "serialization")]}}
+        elif models:
+            schemas = [refs[(model, "serialization")] for model in models]
+            success["content"] = {operation.produces: {"schema": {"oneOf": schemas}}}
         elif operation.produces != JSON:
             success["content"] = {operation.produces: {"schema": {"type": "string"}}}
         responses[str(operation.status)] = success
@@ -182,6 +199,23 @@ def build_openapi(app: Chalice) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components.items())),
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "__Host-btrix_access",
+                    "description": "A browser session (POST /auth/login with session=cookie): the access token in an "
+                    "HttpOnly; Secure; SameSite cookie (btrix_access without Secure on the local stage's loopback "
+                    "host). Only from an origin the tenant allows (allowedOrigins); see docs/SECURITY.md.",
+                },
+                "csrfHeader": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": CSRF_HEADER,
+                    "description": "With the access cookie, every state-changing request (not GET/HEAD) sends the "
+                    "csrfToken of the login or refresh answer, equal to the CSRF cookie (double submit); else 403.",
+                },
+            },
         },
     }

@@ -40,6 +40,7 @@ from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import AlreadyExists, Table, VersionConflict, WriteOp, put_op, set_op, unscoped
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.formatting import money_value
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import Page, PageParams, paginate
@@ -481,7 +482,7 @@ def _place_order(principal: Principal, body: MarketOrderRequest, seal: idempoten
             "code": listing["code"],
             "productName": listing["name"],
             "quantity": body.quantity,
-            "total": total.format(seller.locale.replace("-", "_")),
+            "total": money_value(total),  # in each recipient's locale
         }
         order_data = {"listingId": body.listing_id, "quantity": body.quantity, "total": total}
         reference = f"marketplace:{transaction_id}"

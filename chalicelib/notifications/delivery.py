@@ -31,6 +31,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.formatting import format_moment, format_money, render_values
 from chalicelib.core.money import Money
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.resources import QUEUES, QueueKind, queue_name, queue_url
@@ -133,14 +134,9 @@ def _entity_variables(tenant: TenantRecord, variables: dict[str, Any], locale: s
         found["orderNumber"] = int(item["number"])
     total = (item.get("totals") or {}).get("total")
     if total:
-        found["total"] = Money.model_validate(total).format(locale)
+        found["total"] = format_money(Money.model_validate(total), locale)
     if item.get("startsAt"):
-        from babel.dates import format_datetime
-
-        moment = datetime.fromisoformat(str(item["startsAt"]).replace("Z", "+00:00"))
-        found["startsAt"] = format_datetime(
-            moment, "short", tzinfo=ZoneInfo(tenant.time_zone), locale=locale.replace("-", "_")
-        )
+        found["startsAt"] = format_moment(str(item["startsAt"]), locale, tenant.time_zone, length="short")
     customer_id = item.get(spec.customer_field)
     if customer_id:
         customer = customers.find_customer(tenant.id, str(customer_id))
@@ -233,6 +229,8 @@ def _prepare(record: NotificationRecord, tenant: TenantRecord, now: datetime) ->
         raise Undeliverable(f"the recipient has no address for {channel}")
     variables.setdefault("tenantName", tenant.name)
     variables.update(_entity_variables(tenant, variables, locale))
+    # Money and moments the requester passed as values: in the locale the message goes out in, the tenant's zone.
+    variables = render_values(variables, locale, tenant.time_zone)
     if not record.urgent and settings.quiet_hours is not None:
         until = quiet_until(now, tenant.time_zone, settings.quiet_hours.start, settings.quiet_hours.end)
         if until is not None:

@@ -38,6 +38,7 @@ from chalicelib.core.errors import (
     NotFound,
 )
 from chalicelib.core.events import event_put_op, new_event
+from chalicelib.core.formatting import money_value
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.observability import MetricUnit, logger, metrics
@@ -173,7 +174,7 @@ def _receipt_ops(tenant_id: str, payable: payables.Payable, payment: Payment, lo
     variables = {
         "entityType": payable.kind,
         "entityId": payable.id,
-        "amount": payment.amount.format(locale),
+        "amount": money_value(payment.amount),
         "provider": _PROVIDER_NAMES.get(payment.provider, payment.provider),
         "paymentId": payment.id,
     }
@@ -184,8 +185,8 @@ def _mismatch_ops(tenant_id: str, payable: payables.Payable, payment: Payment) -
     tenant = load_tenant(tenant_id)
     variables = {
         "orderNumber": payable.label,
-        "paid": payment.amount.format(tenant.locale),
-        "expected": payable.total.format(tenant.locale),
+        "paid": money_value(payment.amount),
+        "expected": money_value(payable.total),
         "provider": _PROVIDER_NAMES.get(payment.provider, payment.provider),
         "paymentId": payment.id,
     }

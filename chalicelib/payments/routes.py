@@ -152,4 +152,7 @@ def open_payment_link(token: str, query: PayQuery, meta: RequestMeta) -> Respons
         sent["Location"] = answer.location
     if answer.retry_after is not None:
         sent["Retry-After"] = str(answer.retry_after)
+    if answer.language is not None:  # a page: in the link's language, or the browser's for an unknown link
+        sent["Content-Language"] = answer.language
+        sent["Vary"] = "Accept-Language"
     return Response(body=answer.html, status_code=answer.status, headers=sent)

@@ -478,10 +478,12 @@ class LinkAnswer:
     html: str
     location: str | None = None
     retry_after: int | None = None
+    language: str | None = None  # the page's (Content-Language); it may follow the browser's Accept-Language
 
 
 def _page(status: int, kind: pages.PageKind, locale: str | None, business: str | None = None) -> LinkAnswer:
-    return LinkAnswer(status=status, html=pages.render_page(kind, locale, business))
+    html = pages.render_page(kind, locale, business)
+    return LinkAnswer(status=status, html=html, language=pages.language_of(locale))
 
 
 def open_payment_link(token: str, source_ip: str | None, accept_language: str | None, returned: bool) -> LinkAnswer:
@@ -492,7 +494,7 @@ def open_payment_link(token: str, source_ip: str | None, accept_language: str | 
         ratelimit.consume(PAY_PAGE_IP, source_ip or "unknown")
     except RateLimited as exc:
         answer = _page(429, "busy", browser)
-        return LinkAnswer(answer.status, answer.html, retry_after=exc.retry_after)
+        return LinkAnswer(answer.status, answer.html, retry_after=exc.retry_after, language=answer.language)
     found = store.find_route(_hash(token)) if _TOKEN.match(token) else None
     now = clock.now()
     if found is None or found[1] <= clock.to_epoch(now):

@@ -12,7 +12,7 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.references import NotAReference
-from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, TimeZoneName
+from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, OriginUrl, TimeZoneName
 from chalicelib.customers.models import Address
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 PLATFORM_TENANT_ID = "platform"
+MAX_ALLOWED_ORIGINS = 10
 
 
 class BusinessType(StrEnum):
@@ -63,6 +64,7 @@ class TenantRecord(ApiModel):
     document_last4: str | None = None
     whatsapp_number: str | None = None
     address: Address | None = None
+    allowed_origins: list[str] = Field(default_factory=list)
     status: TenantStatus = "active"
     suspended_by: SuspendedBy | None = None
     plan_id: str
@@ -87,6 +89,11 @@ class Tenant(ApiModel):
     document_masked: str | None = Field(default=None, description="Last digits of the CNPJ/tax id")
     whatsapp_number: str | None = None
     address: Address | None = Field(default=None, description="Where the business ships from (shipping quotes)")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins of the tenant's frontends: CORS (with credentials) and browser sessions are "
+        "allowed for these only",
+    )
     status: TenantStatus
     suspended_by: SuspendedBy | None = Field(
         default=None, description="While suspended: the platform operator, or billing (a payment reactivates it)"
@@ -124,6 +131,13 @@ class UpdateTenantRequest(PatchRequest):
     whatsapp_number: Annotated[E164Phone | None, Clearable()] = None
     address: Annotated[Address | None, Clearable()] = Field(
         default=None, description="Where the business ships from (its postal code is the origin of shipping quotes)"
+    )
+    allowed_origins: list[OriginUrl] | None = Field(
+        default=None,
+        max_length=MAX_ALLOWED_ORIGINS,
+        description="Replaces the browser origins of the tenant's frontends (https://host[:port]; [] removes them): "
+        "CORS with credentials and cookie sessions are allowed for these only (docs/SECURITY.md)",
+        examples=[["https://app.example.com"]],
     )
 
 

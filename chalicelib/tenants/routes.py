@@ -27,7 +27,8 @@ def get_tenant(principal: Principal) -> Tenant:
 def update_tenant(body: UpdateTenantRequest, principal: Principal) -> Tenant:
     """Change the tenant
 
-    Name, business type, locale, time zone, currency, country, document (CNPJ for BR), WhatsApp number.
+    Name, business type, locale, time zone, currency, country, document (CNPJ for BR), WhatsApp number, and the
+    browser origins of the tenant's frontends (`allowedOrigins`, up to 10: CORS and cookie sessions).
     """
     return service.update_tenant(principal, body)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.access.permissions import Permission
@@ -9,7 +10,7 @@ from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.crypto import encrypt_field, lookup_hash
-from chalicelib.core.db.keys import Kind
+from chalicelib.core.db.keys import InvalidKey, Kind
 from chalicelib.core.db.store import Table, VersionConflict, WriteOp, unscoped
 from chalicelib.core.errors import FieldError, InvalidInput, LimitExceeded, NotFound
 from chalicelib.core.events import event_put_op, new_event
@@ -40,6 +41,7 @@ __all__ = [
     "load_tenant",
     "new_tenant_op",
     "new_tenant_record",
+    "origin_allowed",
     "record_key",
     "release_product_op",
     "release_seat_op",
@@ -180,16 +182,36 @@ def update_tenant(principal: Principal, body: UpdateTenantRequest) -> Tenant:
             detail="changing the country needs the document again",
             errors=(FieldError("body.document", "required when the country changes"),),
         )
-    return _apply(principal, record, changes, "tenant.updated")
+    extra: list[WriteOp] = []
+    if "allowedOrigins" in changes:
+        wanted = list(dict.fromkeys(changes["allowedOrigins"]))  # normalised by the model; duplicates once
+        changes["allowedOrigins"] = wanted
+        extra = store.allowed_origin_ops(
+            record.id, set(wanted) - set(record.allowed_origins), set(record.allowed_origins) - set(wanted)
+        )
+    with unscoped():  # the origin routing items are global (ROUTE#ORIGIN#…): a preflight names no tenant
+        return _apply(principal, record, changes, "tenant.updated", extra)
 
 
-def _apply(principal: Principal, record: TenantRecord, changes: dict[str, Any], action: str) -> Tenant:
+def origin_allowed(origin: str) -> bool:
+    """Whether some tenant allows browsers at ``origin`` (CORS preflights and public routes, before any tenant is
+    known; a caller's own requests are checked against its tenant's ``allowedOrigins``)."""
+    try:
+        return store.origin_allowed(origin)
+    except InvalidKey:
+        return False  # an Origin header with a '#' is no origin of ours
+
+
+def _apply(
+    principal: Principal, record: TenantRecord, changes: dict[str, Any], action: str, extra: Sequence[WriteOp] = ()
+) -> Tenant:
     changes = {**changes, "updatedAt": clock.now_iso()}
     after = merge_patch(record, changes, version=record.version + 1)
     changed = sorted(k for k in changes if k != "updatedAt")
     Table().transact(
         [
             store.update_tenant_op(record, changes),
+            *extra,
             audit_op(
                 principal,
                 action,

@@ -7,14 +7,16 @@ from typing import Any
 
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Kind, PlatformCollection
-from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
 from chalicelib.tenants.models import TenantRecord, TenantStatus
 
 __all__ = [
+    "allowed_origin_ops",
     "get_tenant",
     "list_tenants",
     "new_tenant_op",
+    "origin_allowed",
     "release_product_op",
     "release_seat_op",
     "take_product_op",
@@ -65,6 +67,23 @@ def update_tenant_op(record: TenantRecord, changes: Mapping[str, Any]) -> WriteO
     if "status" in updates:
         updates[GSI2.partition_key] = _status_list(updates["status"])
     return update_op(*tenant_key(record.id), updates, expected_version=record.version)
+
+
+def allowed_origin_ops(tenant_id: str, added: set[str], removed: set[str]) -> list[WriteOp]:
+    """The routing items saying which tenants allow a browser origin (read by CORS preflights, which name no
+    tenant): one per origin the tenant adds, and the deletes of those it removes."""
+    ops = []
+    for origin in sorted(added):
+        pk, sk = keys.allowed_origin_key(origin, tenant_id)
+        ops.append(put_op({PARTITION_KEY: pk, SORT_KEY: sk, ENTITY: "AllowedOrigin"}, must_not_exist=False))
+    ops += [delete_op(*keys.allowed_origin_key(origin, tenant_id)) for origin in sorted(removed)]
+    return ops
+
+
+def origin_allowed(origin: str) -> bool:
+    """Whether some tenant allows browsers at ``origin`` (one key read of at most one item)."""
+    pk, _ = keys.allowed_origin_key(origin, "any")
+    return bool(Table().query_page(pk, limit=1).items)
 
 
 def take_seat_op(tenant_id: str, max_users: int) -> WriteOp:

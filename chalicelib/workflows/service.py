@@ -18,7 +18,7 @@ from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
-from chalicelib.core.i18n import DEFAULT_LOCALE
+from chalicelib.core.i18n import DEFAULT_LOCALE, answer_in
 from chalicelib.tenants.models import BusinessType
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import store
@@ -94,7 +94,7 @@ def _view(business_type: BusinessType, entity_type: EntityType, current: Workflo
 def _shown(principal: Principal, view: Workflow, overrides: dict[EntityType, dict[str, str]] | None = None) -> Workflow:
     """``view`` with each status's label in the caller's language (the guard resolved it): the tenant's own label
     in that language (``PUT /translations/{locale}``) over the definition's."""
-    locale = principal.locale or DEFAULT_LOCALE
+    locale = answer_in(principal.locale or DEFAULT_LOCALE)  # the answer's labels: Content-Language, Vary
     if overrides is None:
         overrides = store.get_label_overrides(principal.tenant_id, locale)
     labels = {**view.labelled(locale), **overrides.get(view.entity_type, {})}

@@ -20,6 +20,7 @@ from chalicelib.core import clock
 from chalicelib.core.batch import Job, consume
 from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.errors import Conflict
+from chalicelib.core.formatting import moment_value
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import QueueKind
 from chalicelib.notifications.outbox import request_message_ops
@@ -125,7 +126,8 @@ def _remind(message: TaskMessage, spec: EntitySpec, item: Mapping[str, Any], tim
         or definition.label(message.status, tenant.locale),
     }
     if timer.before_field:
-        variables[timer.before_field] = item.get(timer.before_field)
+        moment = item.get(timer.before_field)  # the moment the reminder is about: shown in the tenant's zone
+        variables[timer.before_field] = moment_value(moment) if isinstance(moment, str) and moment else moment
     marker = hashlib.sha256(message.task_token.encode()).hexdigest()[:40]
     try:
         Table().transact(

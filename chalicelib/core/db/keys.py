@@ -51,6 +51,7 @@ tenants connected to a provider (platform)      GSI2   GSI2PK=PLATFORM#CONNECTED
 integrations queue job, done once (TTL)         table  PK=T#<t>#INTEGRATIONJOB#<key hash>  SK=META
 sessions of a user (refresh-token families)     table  PK=T#<t>#USER#<id>              SK begins_with SESSION#
 a refresh token, an invitation (hashed)         table  PK=ROUTE#REFRESH|INVITE#<sha256> SK=ROUTE
+tenants allowing a browser origin (CORS)        table  PK=ROUTE#ORIGIN#<origin>        SK=TENANT#<t>
 WhatsApp verification code of a user (TTL)     table  PK=T#<t>#USER#<id>              SK=OTP#WHATSAPP
 audit trail of an entity                        table  PK=<the entity's PK>            SK begins_with AUDIT#
 workflow of an entity type (current version)    table  PK=T#<t>#WORKFLOW#<entityType>  SK=META
@@ -206,6 +207,7 @@ __all__ = [
     "PlatformCollection",
     "RouteKind",
     "UniqueField",
+    "allowed_origin_key",
     "cash_flow_prefix",
     "cash_flow_sk",
     "child_prefix",
@@ -223,6 +225,7 @@ __all__ = [
     "market_pk",
     "name_prefix",
     "name_sk",
+    "parse_allowed_origin_key",
     "parse_cash_flow_sk",
     "parse_child_sk",
     "parse_collection_pk",
@@ -399,6 +402,7 @@ class RouteKind(StrEnum):
     WS_CONNECTION = "WSCONN"
     BITRIX_CONNECT = "B24CONNECT"
     PROVIDER_MESSAGE = "PROVIDERMSG"
+    ALLOWED_ORIGIN = "ORIGIN"
 
 
 class Child(StrEnum):
@@ -628,6 +632,20 @@ def parse_route_pk(key: str) -> tuple[RouteKind, str]:
         return RouteKind(parts[1]), parts[2]
     except ValueError as exc:
         raise InvalidKey(f"unknown route kind in {key!r}") from exc
+
+
+def allowed_origin_key(origin: str, tenant_id: str) -> tuple[str, str]:
+    """(``ROUTE#ORIGIN#<origin>``, ``TENANT#<t>``): one tenant allows browsers at ``origin`` (several may)."""
+    return route_pk(RouteKind.ALLOWED_ORIGIN, origin), f"{Kind.TENANT.value}{_SEP}{_part(tenant_id, 'tenant id')}"
+
+
+def parse_allowed_origin_key(pk: str, sk: str) -> tuple[str, str]:
+    """Inverse of ``allowed_origin_key``: (origin, tenant id)."""
+    kind, origin = parse_route_pk(pk)
+    parts = _split(sk, 2, "allowed origin")
+    if kind is not RouteKind.ALLOWED_ORIGIN or parts[0] != Kind.TENANT.value:
+        raise InvalidKey(f"not an allowed-origin key: {pk!r}, {sk!r}")
+    return origin, parts[1]
 
 
 def platform_collection_pk(collection: str) -> str:

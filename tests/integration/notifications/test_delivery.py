@@ -592,3 +592,46 @@ def test_a_user_gets_a_push_on_the_browser_they_subscribed(
     assert _notification(api, shop, created["id"])["status"] == "sent"
     [pushed] = [r for r in fakes["webpush"].accepted() if r["path"] == path]
     assert pushed["body"]["bytes"] > len("Mesa 4 pronta")  # encrypted for the subscription's keys (aes128gcm)
+
+
+_LOCALES = [
+    ("pt-BR", "BRL", "America/Sao_Paulo", "R$ 1.234,56", "6 de dez. de 2026 10:30"),
+    ("en-US", "USD", "America/New_York", "$1,234.56", "Dec 6, 2026, 8:30 AM"),
+    ("es-ES", "EUR", "Europe/Madrid", "1.234,56 €", "6 dic 2026, 14:30"),
+    ("da-DK", "DKK", "Europe/Copenhagen", "1.234,56 kr.", "6. dec. 2026 14.30"),
+]
+
+
+def test_money_and_moments_in_messages_read_in_the_locale_and_the_tenants_time_zone(api: Any, until: Until) -> None:
+    from decimal import Decimal
+
+    from chalicelib.core.db.store import Table
+    from chalicelib.core.formatting import moment_value, money_value
+    from chalicelib.core.money import Money
+    from chalicelib.notifications.outbox import request_message_ops
+
+    expected: dict[str, tuple[Account, str, str]] = {}
+    for locale, currency, zone, amount, moment in _LOCALES:
+        tenant, _ = signup(api, locale=locale, currency=currency, timeZone=zone)
+        variables = {
+            "planName": "Corporativo",
+            "amount": money_value(Money(amount=Decimal("1234.56"), currency=currency)),
+            "graceUntil": moment_value("2026-12-06T13:30:00Z"),
+        }
+        Table().transact(
+            request_message_ops(tenant.tenant_id, "email", "role:ADMIN", "billing.payment_failed", locale, variables)
+        )
+        expected[locale] = (tenant, amount, moment)
+
+    def sent(account: Account) -> list[dict[str, Any]]:
+        found = call(api, "GET", "/notifications?limit=10", headers=account.headers()).json_body["items"]
+        mine = [n for n in found if n["template"] == "billing.payment_failed" and n["recipientKind"] == "user"]
+        return [n for n in mine if n["status"] == "sent"]
+
+    until(lambda: all(sent(account) for account, _, _ in expected.values()))
+    for locale, (account, amount, moment) in expected.items():
+        [listed] = sent(account)
+        message = _notification(api, account, listed["id"])
+        body = message["body"].replace("\xa0", " ").replace("\u202f", " ")
+        assert amount in body, (locale, body)
+        assert moment in body, (locale, body)

@@ -131,6 +131,7 @@ def test_an_unknown_token_gets_a_404_page_in_the_browsers_language(api: Any, fak
         assert page.status_code == 404, token
         assert '<html lang="es-ES">' in page.body.decode()
         assert "Enlace no encontrado" in page.body.decode()
+        assert (page.headers["Content-Language"], page.headers["Vary"]) == ("es-ES", "Accept-Language")
 
 
 def test_too_many_opens_from_one_address_get_a_429_page(api: Any, fakes: PaymentFakes) -> None:

@@ -130,3 +130,6 @@ def test_status_labels_are_in_the_callers_language(api: Any) -> None:
     spanish = next(w for w in listed["items"] if w["entityType"] == "order")["statusLabels"]
     assert spanish["PREPARING"] == "En preparación"
     assert set(tenant_language) == {s["name"] for s in danish.json_body["statuses"]}
+    # The body depends on Accept-Language: caches keep one copy per language.
+    assert danish.headers["Content-Language"] == "da-DK"
+    assert "Accept-Language" in danish.headers["Vary"]

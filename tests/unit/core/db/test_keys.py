@@ -92,6 +92,15 @@ def test_route_pk_round_trips_and_is_outside_every_tenant(kind: RouteKind) -> No
     assert keys.parse_route_pk(key) == (kind, "5511999990000")
 
 
+def test_allowed_origin_key_round_trips_and_refuses_other_shapes() -> None:
+    pk, sk = keys.allowed_origin_key("https://app.example.com:8443", "t1")
+    assert (pk, sk) == ("ROUTE#ORIGIN#https://app.example.com:8443", "TENANT#t1")
+    assert keys.parse_allowed_origin_key(pk, sk) == ("https://app.example.com:8443", "t1")
+    for bad in ((pk, "ROUTE"), (keys.route_pk(RouteKind.LOGIN_EMAIL, "a@b.c"), sk)):
+        with pytest.raises(InvalidKey):
+            keys.parse_allowed_origin_key(*bad)
+
+
 @pytest.mark.parametrize(
     ("builder", "args"),
     [
