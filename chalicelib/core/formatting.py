@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from chalicelib.core.money import Money
@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _MONEY, _MOMENT, _MONTH = "$money", "$moment", "$month"
+DateLength = Literal["full", "long", "medium", "short"]
 
 
 def _babel(locale: str) -> str:
@@ -44,7 +45,7 @@ def _moment(value: datetime | str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def format_moment(value: datetime | str, locale: str, time_zone: str, *, length: str = "medium") -> str:
+def format_moment(value: datetime | str, locale: str, time_zone: str, *, length: DateLength = "medium") -> str:
     """A moment (a datetime, or ISO 8601) as a person of ``locale`` reads it, on the clock of ``time_zone``: the
     date at ``length`` (``short``: 06/12/2026, ``medium``: 6 de dez. de 2026) and the time to the minute."""
     from babel.dates import format_date, format_time, get_datetime_format
