@@ -25,6 +25,8 @@ class Principal:
     source_ip: str | None = None
     # The language the caller reads: the request's Accept-Language, else the tenant's locale (resolved by the guard).
     locale: str | None = None
+    # Authenticated by a browser session's access cookie (auth/cookies.py), not an Authorization header.
+    browser_session: bool = False
 
     @property
     def permissions(self) -> frozenset[Permission]:

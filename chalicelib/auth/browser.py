@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from chalice.app import Response
 
+from chalicelib.access.principal import Principal
 from chalicelib.auth import cookies, service
-from chalicelib.auth.models import BrowserSession, LoginRequest, RefreshRequest, SessionMode, TokenPair
+from chalicelib.auth.models import (
+    BrowserSession,
+    ChangePasswordRequest,
+    LoginRequest,
+    RefreshRequest,
+    SessionMode,
+    TokenPair,
+)
 from chalicelib.auth.tokens import verify_access_token
 from chalicelib.core.api import RequestMeta
 from chalicelib.core.errors import FieldError, InvalidInput, Unauthorized
 
-__all__ = ["login", "logout", "refresh"]
+__all__ = ["change_password", "login", "logout", "refresh"]
 
 JSON = "application/json"
 
@@ -62,6 +70,13 @@ def refresh(body: RefreshRequest, meta: RequestMeta) -> TokenPair | Response:
         raise _missing_token()
     cookies.check_csrf(meta, required=False)
     return _answer(service.refresh(token, meta, browser=True), "cookie", meta)
+
+
+def change_password(body: ChangePasswordRequest, principal: Principal, meta: RequestMeta) -> TokenPair | Response:
+    """Change the password: every session ends and a new one starts, in the mode the caller used (a browser
+    session gets new cookies, not tokens its scripts could read)."""
+    mode: SessionMode = "cookie" if principal.browser_session else "bearer"
+    return _answer(service.change_password(principal, body), mode, meta)
 
 
 def logout(body: RefreshRequest, meta: RequestMeta) -> Response | None:

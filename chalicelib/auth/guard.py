@@ -70,6 +70,7 @@ def authorize(request: Request, operation: Operation) -> Principal:
         request_id=meta.request_id,
         source_ip=meta.source_ip,
         locale=resolve_locale(request.headers.get("accept-language") if request.headers else None, tenant.locale),
+        browser_session=by_cookie,
     )
     if not principal.tenant_active and not operation.allow_suspended:
         raise Forbidden(detail="this account is suspended; only billing is available", code="tenant-suspended")

@@ -100,19 +100,19 @@ def me(principal: Principal) -> Me:
     "/auth/password",
     "POST",
     body=ChangePasswordRequest,
-    response=TokenPair,
+    response=TokenPair | BrowserSession,
     permission=Permission.PROFILE_UPDATE,
     allow_suspended=True,
     problems=(422, 429),
 )
-def change_password(body: ChangePasswordRequest, principal: Principal) -> TokenPair:
+def change_password(body: ChangePasswordRequest, principal: Principal, meta: RequestMeta) -> TokenPair | Response:
     """Change the password
 
     Every session of the caller ends, this one included (its access tokens stop working at once), and the answer
-    carries a new session. A wrong current password is a 422 naming body.currentPassword and counts against the
-    account's login limit (429 beyond it).
+    carries a new session (a browser session: new cookies and a CSRF token). A wrong current password is a 422
+    naming body.currentPassword and counts against the account's login limit (429 beyond it).
     """
-    return service.change_password(principal, body)
+    return browser.change_password(body, principal, meta)
 
 
 @blueprint.operation(

@@ -510,3 +510,13 @@ def test_every_built_in_workflow_is_deployed_with_the_workflow_role_and_alarmed(
         assert f"btrix-prod-failures-{props['StateMachineName'].removeprefix('btrix-prod-')}" in alarms
     run = [s for s in statements(document) if s.get("Sid") == "RunWorkflows"]
     assert [sorted(s["Action"]) for s in run] == [["states:CreateStateMachine", "states:StartExecution"]]
+
+
+def test_every_rest_path_hands_cors_preflights_to_the_function(synthesized: Synthesized) -> None:
+    paths = synthesized.documents["dev"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert "/.well-known/jwks.json" in paths  # a path with dots keeps its name
+    for path, item in paths.items():
+        others = [m for name, m in item.items() if name != "options"]
+        assert "options" in item, path
+        assert item["options"]["x-amazon-apigateway-integration"] == others[0]["x-amazon-apigateway-integration"]
+        assert item["options"]["x-amazon-apigateway-integration"]["type"] == "aws_proxy"

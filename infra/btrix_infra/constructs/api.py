@@ -30,7 +30,7 @@ from btrix_infra.usage_plans import USAGE_PLANS, UsagePlanDef
 from chalicelib.core.problems import GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE, gateway_problem, problem_for_status
 from chalicelib.core.resources import QUEUES
 
-__all__ = ["API_FUNCTION", "API_RESOURCE", "ChaliceApi", "gateway_responses", "sqs_event_queues"]
+__all__ = ["API_FUNCTION", "API_RESOURCE", "ChaliceApi", "gateway_responses", "preflight_methods", "sqs_event_queues"]
 
 # Logical ids `chalice package` gives the REST API and its handler.
 API_RESOURCE = "RestAPI"
@@ -84,6 +84,23 @@ def gateway_responses() -> dict[str, dict[str, Any]]:
             "responseTemplates": {"application/json": body},
         }
     return responses
+
+
+def preflight_methods(definition: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """An ``options`` method for every path of the REST API that has none: the same proxy to the function as the
+    path's other methods, so that browsers' CORS preflights reach the app, which answers them for the origins the
+    tenants allow (``core/cors.py``). Chalice declares no OPTIONS routes (its own CORS is static)."""
+    found: dict[str, dict[str, Any]] = {}
+    for path, item in definition.get("paths", {}).items():
+        if "options" in item:
+            continue
+        methods = [m for m in item.values() if isinstance(m, dict) and "x-amazon-apigateway-integration" in m]
+        if not methods:
+            continue
+        kept = ("responses", "x-amazon-apigateway-integration", "parameters")
+        options = {key: methods[0][key] for key in kept if key in methods[0]}
+        found[path] = {"consumes": ["application/json"], "produces": ["application/json"], **options}
+    return found
 
 
 def sqs_event_queues(function: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -176,6 +193,10 @@ class ChaliceApi(Construct):
         )
         self.api.add_property_override("Name", self.api_name)
         self.api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses())
+        definition = sam["Resources"][API_RESOURCE]["Properties"]["DefinitionBody"]
+        for path, options in preflight_methods(definition).items():
+            escaped = path.replace(".", "\\.")  # a literal dot in an override's path (/.well-known/jwks.json)
+            self.api.add_property_override(f"DefinitionBody.paths.{escaped}.options", options)
         self.api.add_property_override(
             "MethodSettings",
             [

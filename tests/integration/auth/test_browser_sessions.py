@@ -305,3 +305,17 @@ def test_over_real_http_on_loopback_a_browser_session_works_end_to_end(api: Any,
     finally:
         local.server.shutdown()
         local.server.server_close()
+
+
+def test_a_password_change_in_a_browser_session_answers_new_cookies_not_tokens(api: Any, tenant: Account) -> None:
+    new_password = "a-different-horse-staple-77"
+    browser = Browser(api)
+    browser.login(tenant.email)
+    old_cookies = dict(browser.jar)
+    changed = browser.request("POST", "/auth/password", {"currentPassword": PASSWORD, "newPassword": new_password})
+    assert changed.status_code == 200, changed.body
+    assert changed.json_body["tokenType"] == "Cookie"
+    assert "accessToken" not in changed.json_body
+    assert browser.request("GET", "/auth/me").status_code == 200  # the new session's cookies
+    browser.jar = old_cookies
+    assert browser.request("GET", "/auth/me").status_code == 401  # every earlier session ended
