@@ -16,6 +16,7 @@ __all__ = [
     "cart_text",
     "expiry_text",
     "link_text",
+    "local_expiry",
     "product_lines",
     "say",
     "status_text",
@@ -188,6 +189,15 @@ def cart_text(language: Language, cart: dict[str, Any], prefix: str | None = Non
     lines = "\n".join(f"• {line['quantity']} x {line['name']}: {line['unitPriceText']}" for line in cart["lines"])
     total = say(language, "cart_total", total=cart["totalText"])
     return "\n".join(part for part in (prefix, say(language, "cart"), lines, total) if part)
+
+
+def local_expiry(valid_until: str, language: str, tenant_id: str) -> str:
+    """When a payment link stops working, in the customer's language on the shop's clock (``06/12/2026 14:05``)."""
+    from chalicelib.core.formatting import format_moment
+    from chalicelib.tenants.service import load_tenant
+
+    zone = load_tenant(tenant_id).time_zone
+    return format_moment(valid_until, language, zone, length="short").replace("\u202f", " ")
 
 
 def expiry_text(valid_until: str) -> str:

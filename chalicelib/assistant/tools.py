@@ -35,12 +35,11 @@ from chalicelib.assistant.models import (
     RemoveFromCartArgs,
     SearchProductsArgs,
 )
-from chalicelib.assistant.texts import say
+from chalicelib.assistant.texts import local_expiry, say
 from chalicelib.catalog import service as catalog
 from chalicelib.catalog.models import Product, ProductListQuery
 from chalicelib.core import clock
 from chalicelib.core.errors import AppError, InvalidInput, NotFound
-from chalicelib.core.formatting import format_moment
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.observability import logger
@@ -114,13 +113,6 @@ class Toolbox:
         self.seen_prices.update(amounts)
         self.seen_products.add(name.casefold())
         self.seen_offers.setdefault(name.casefold(), set()).update(amounts)
-
-    def moment(self, value: str) -> str:
-        """A moment as the customer reads it: in their language, on the shop's clock (the tenant's time zone)."""
-        from chalicelib.tenants.service import load_tenant
-
-        zone = load_tenant(self.tenant_id).time_zone
-        return format_moment(value, self.language, zone, length="short").replace("\u202f", " ")
 
     def _saw(self, product: Product) -> dict[str, Any]:
         self._offer(product.name, product.price.amount)
@@ -305,7 +297,7 @@ class Toolbox:
             "totalText": self.price(order.totals.total),
             "paymentUrl": link.url,
             "validUntil": link.valid_until,
-            "validUntilText": self.moment(link.valid_until),
+            "validUntilText": local_expiry(link.valid_until, self.language, self.tenant_id),
         }
 
     def _placed_again(self) -> dict[str, Any]:
