@@ -27,6 +27,7 @@ from chalicelib.core import cors
 from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
+from chalicelib.delivery import ifood as delivery_ifood  # registers its integration jobs (polls, status calls)
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.exports import service as exports_service
 from chalicelib.exports.routes import blueprint as exports
@@ -210,6 +211,13 @@ def shipping_tracking(event: CloudWatchEvent) -> dict[str, int]:
     """Every tenant with a connected shipping provider gets a tracking job: labels posted or delivered move their
     orders (shipped, delivered) and the customer is told."""
     return {"queued": shipping_tracking_jobs.queue_tracking()}
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def ifood_poll(event: CloudWatchEvent) -> dict[str, int]:
+    """Every tenant connected to iFood gets two event polls a minute (iFood asks for one every 30 s): its orders
+    arrive, its cancellations cancel them."""
+    return {"queued": delivery_ifood.queue_polls()}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.capacity import measure_capacity
     from bench.charts import write_charts
     from bench.cold_start import measure_cold_start
+    from bench.delivery import measure_delivery, render_delivery
     from bench.gateway import measure_gateway
     from bench.listing import LARGE_ORDERS, SEED_BUDGET_S, measure_list_latency
     from bench.marketplace import LARGE as LARGE_MARKET
@@ -159,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n## Marketplace and finance by data size\n\n" + market, flush=True)
 
+        _progress("delivery platforms: iFood events polled into orders")
+        delivery = render_delivery(measure_delivery(target, orders=20 if args.quick else 200, progress=_progress))
+        print("\n## Delivery platforms\n\n" + delivery, flush=True)
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
     before = baseline(ROOT / "docs" / "perf" / "baseline.json")
     targets = render_budget(
@@ -186,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         imports=render_import_costs(cold, before),
         scale=scale,
         charts=charts,
+        delivery=delivery,
     )
     args.output.write_text(document)
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")

@@ -678,6 +678,14 @@ number of transactions (`bench/marketplace.py`: both sides seeded by the real it
 against the transactions first)."""
 
 
+_DELIVERY = """The fake iFood holds N PLACED events (two lines per order: one matched to the catalog by its code, one
+kept as text); the ``ifood.sync`` handler runs in this process poll after poll until every event is acknowledged.
+Each new order costs one order read at the fake and one DynamoDB transaction (the platform id's claim, the order, its
+lists, audit and event), then its status flow's start (Step Functions, moto here). In AWS the two polls a minute run
+as queue jobs; a burst bigger than one poll's share waits for the next poll, never lost (unacknowledged events come
+back)."""
+
+
 def render_document(
     facts: Sequence[tuple[str, str]],
     cold_start: str,
@@ -696,6 +704,7 @@ def render_document(
     imports: str = "",
     scale: str = "",
     charts: str = "",
+    delivery: str = "",
 ) -> str:
     """The whole ``docs/PERFORMANCE.md`` (the assistant's section when measured)."""
     machine = table(["", ""], [[name, value] for name, value in facts])
@@ -718,6 +727,11 @@ def render_document(
         "## Payments\n\n" + payments + "\n\n" + _PAYMENTS,
         *(["## Shipping quotes (MelhorEnvio)\n\n" + shipping] if shipping else []),
         *(["## Marketplace and finance by data size\n\n" + marketplace + "\n\n" + _MARKETPLACE] if marketplace else []),
+        *(
+            ["## Delivery platforms (iFood events polled into orders)\n\n" + delivery + "\n\n" + _DELIVERY]
+            if delivery
+            else []
+        ),
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
         *(["## Scale on paper\n\n" + scale + "\n\n" + _SCALE] if scale else []),

@@ -2,8 +2,9 @@
 
 Starts the local stack, provisions it, seeds the demo, serves the provider webhook URLs (:8001), runs the worker
 (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24, Stripe,
-MercadoPago, Billy, Google; :8010-8018) for the providers nothing real is configured for, connects the sales
-company's Billy and Google Calendar (``localdev.demo_sales_integrations``), the WhatsApp <-> Bitrix24 gateway's demo
+MercadoPago, Billy, Google; :8010-8018; iFood :8030) for the providers nothing real is configured for, connects
+the sales company's Billy and Google Calendar (``localdev.demo_sales_integrations``), the restaurant's iFood store
+(``localdev.demo_delivery``), the WhatsApp <-> Bitrix24 gateway's demo
 number and portal (``localdev.demo_gateway``) and the demo tenants' payment accounts, makes a payment link for the
 restaurant's waiting order (``localdev.demo_payments``), waits until the demo's own events are handled,
 and only then serves the REST API
@@ -42,6 +43,7 @@ from localdev.logs import RunLogs, say
 from localdev.stack import CACHE, LocalStack, free_port
 
 if TYPE_CHECKING:
+    from localdev.demo_delivery import DeliveryDemo
     from localdev.demo_gateway import DemoGateway
     from localdev.demo_payments import DemoPayments
     from localdev.demo_sales_integrations import SalesFakes
@@ -84,6 +86,7 @@ class RunSettings(BaseSettings):
     fake_mercadopago_port: int = 8016
     fake_billy_port: int = 8017
     fake_google_port: int = 8018
+    fake_ifood_port: int = 8030
     fake_llm_port: int = 8019
     fake_melhorenvio_port: int = 8026
     fake_pagarme_port: int = 8028
@@ -253,6 +256,7 @@ class Running:
     payments: DemoPayments | None = None
     sales_fakes: SalesFakes | None = None
     shipping: ShippingDemo | None = None
+    delivery: DeliveryDemo | None = None
     shop_product_code: str | None = None  # the restaurant's pizza, bought in the assistant's demo
 
     def admin(self, index: int = 0) -> DemoLogin:
@@ -422,6 +426,16 @@ def _shipping(run: Running) -> list[str]:
     from localdev import demo_shipping
 
     return demo_shipping.lines(run.api, run.shipping, run.password)
+
+
+@banner_section
+def _delivery(run: Running) -> list[str]:
+    """How to drop an iFood order into the demo restaurant."""
+    if run.delivery is None:
+        return []
+    from localdev import demo_delivery
+
+    return demo_delivery.lines(run.api, run.delivery)
 
 
 @banner_section
@@ -633,6 +647,7 @@ class _Started:
         self.paying: tuple[FakeStripe | None, FakeMercadoPago | None, FakePagarme | None] = (None, None, None)
         self.sales_fakes: SalesFakes | None = None
         self.shipping: ShippingDemo | None = None
+        self.delivery: DeliveryDemo | None = None
         self.llm: Any = None
         self.bound: list[Any] = []  # servers with a socket (closed at the end)
         self.serving: list[Any] = []  # servers whose loop runs (shut down first)
@@ -660,6 +675,7 @@ class _Started:
         stops += [fake.stop for fake in self.paying if fake is not None]
         stops += [self.sales_fakes.stop] if self.sales_fakes is not None else []
         stops += [self.shipping.fake.stop] if self.shipping is not None else []
+        stops += [self.delivery.stop] if self.delivery is not None else []
         stops += [self.llm.stop] if self.llm is not None else []
         stops += [self.websocket.stop] if self.websocket is not None else []
         if self.worker is not None:
@@ -733,6 +749,11 @@ def main() -> int:
             _port_or_free(settings.fake_melhorenvio_port, "the fake melhorenvio"),
             f"http://{HOST}:{api_port}",
         )
+        from localdev import demo_delivery
+
+        delivery = started.delivery = demo_delivery.start_fake(
+            settings.fake_providers, _port_or_free(settings.fake_ifood_port, "the fake ifood")
+        )
         from localdev.demo_assistant import start_fake_llm
 
         started.llm = _on_port(
@@ -762,6 +783,7 @@ def main() -> int:
         # Before the worker starts: the seeded sales' invoice and calendar actions then find the fakes connected.
         demo_sales_integrations.connect(sales_fakes)
         demo_shipping.connect(started.shipping)
+        demo_delivery.connect(delivery)
         started.serve(hooks_server)
         started.websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
         started.websocket.start()
@@ -788,6 +810,8 @@ def main() -> int:
             fakes["llm"] = started.llm.url
         if started.shipping is not None:
             fakes["melhorenvio"] = started.shipping.fake.url
+        if delivery.ifood is not None:
+            fakes["ifood"] = delivery.ifood.url
         running = Running(
             api=f"http://{HOST}:{api.server.server_address[1]}",
             hooks=f"http://{HOST}:{hooks_port}/hooks",
@@ -802,6 +826,7 @@ def main() -> int:
             payments=payments,
             sales_fakes=started.sales_fakes,
             shipping=started.shipping,
+            delivery=delivery,
             shop_product_code=_shop_product_code() if demo is not None else None,
         )
         say(banner(running))

@@ -47,6 +47,7 @@ __all__ = [
     "deactivate_product",
     "delete_group",
     "existing_services",
+    "find_by_code",
     "find_product",
     "get_group",
     "get_product",
@@ -105,6 +106,16 @@ def _group_counts(tenant_id: str, before: Product | None, after: Product) -> lis
 def find_product(tenant_id: str, product_id: str) -> Product | None:
     """The product or service ``product_id`` of the tenant (active or not), or None."""
     return store.get_product(tenant_id, product_id)
+
+
+def find_by_code(tenant_id: str, code: str) -> Product | None:
+    """The product or service whose code is ``code`` (case-insensitive; a delivery platform's external code), or
+    None (no such product, or not a code at all)."""
+    code = code.strip().upper()
+    if not is_valid_code(code):
+        return None
+    product_id = store.find_code(tenant_id, code)
+    return store.get_product(tenant_id, product_id) if product_id else None
 
 
 def existing_services(tenant_id: str, product_ids: Sequence[str]) -> set[str]:

@@ -130,15 +130,20 @@ class RuleDef:
     name: str
     detail_types: tuple[str, ...]
     target: QueueKind
+    # Fields of the event's data and the values they must have (each: one of them), e.g. an order's channel.
+    data: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def pattern(self) -> dict[str, object]:
         """The rule's event pattern (source btrix, one of the detail types; a trailing ``*`` is a prefix; no
-        detail types: every event of the source)."""
+        detail types: every event of the source; ``data``: the event's data fields must hold one of the values)."""
         if not self.detail_types:
             return {"source": ["btrix"]}
         exact = [t for t in self.detail_types if not t.endswith("*")]
         prefixes = [{"prefix": t[:-1]} for t in self.detail_types if t.endswith("*")]
-        return {"source": ["btrix"], "detail-type": [*exact, *prefixes]}
+        pattern: dict[str, object] = {"source": ["btrix"], "detail-type": [*exact, *prefixes]}
+        if self.data:
+            pattern["detail"] = {"data": {name: list(values) for name, values in self.data}}
+        return pattern
 
 
 RULES: tuple[RuleDef, ...] = (
@@ -157,6 +162,11 @@ RULES: tuple[RuleDef, ...] = (
     RuleDef("integrations", ("sale.updated", "sale.status_changed", "sale.deleted"), QueueKind.INTEGRATIONS),
     # Payments and paid sales that finance records as income (its handlers on the integrations queue).
     RuleDef("finance", ("payment.succeeded", "sale.paid"), QueueKind.INTEGRATIONS),
+    # Status changes of delivery platforms' orders, which the platform must hear of (chalicelib/delivery); the
+    # channels are orders.models.PLATFORMS.
+    RuleDef(
+        "delivery-platforms", ("order.status_changed",), QueueKind.INTEGRATIONS, data=(("channel", ("ifood", "rappi")),)
+    ),
 )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalicelib.core import clock
@@ -34,6 +34,7 @@ __all__ = [
     "app_error",
     "check_provider_url",
     "client",
+    "json_list",
     "json_object",
     "oauth_token_call",
     "send",
@@ -157,14 +158,25 @@ def send(what: str, request: Callable[[httpx.Client], httpx.Response]) -> httpx.
     return response
 
 
-def json_object(what: str, response: httpx.Response) -> dict[str, object]:
-    """The response's JSON object, or a ``rejected`` ``ProviderError`` if it is not one."""
+def _json(what: str, response: httpx.Response, kind: type, named: str) -> Any:
     try:
         body = response.json()
     except ValueError as exc:
         raise ProviderError(f"{what} did not answer with JSON", failure=Failure.REJECTED) from exc
-    if not isinstance(body, dict):
-        raise ProviderError(f"{what} did not answer with a JSON object", failure=Failure.REJECTED)
+    if not isinstance(body, kind):
+        raise ProviderError(f"{what} did not answer with a JSON {named}", failure=Failure.REJECTED)
+    return body
+
+
+def json_object(what: str, response: httpx.Response) -> dict[str, object]:
+    """The response's JSON object, or a ``rejected`` ``ProviderError`` if it is not one."""
+    body: dict[str, object] = _json(what, response, dict, "object")
+    return body
+
+
+def json_list(what: str, response: httpx.Response) -> list[Any]:
+    """The response's JSON array, or a ``rejected`` ``ProviderError`` if it is not one."""
+    body: list[Any] = _json(what, response, list, "array")
     return body
 
 

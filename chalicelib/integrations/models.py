@@ -23,6 +23,7 @@ __all__ = [
     "ConsentStart",
     "Credentials",
     "GoogleCalendarCredentials",
+    "IFoodCredentials",
     "Integration",
     "IntegrationError",
     "IntegrationList",
@@ -57,6 +58,7 @@ class Provider(StrEnum):
     META = "meta"
     MELHORENVIO = "melhorenvio"
     PAGARME = "pagarme"
+    IFOOD = "ifood"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -246,6 +248,19 @@ class PagarmeCredentials(Credentials):
         return {"mode": mode, "webhookUser": self.webhook_user}
 
 
+class IFoodCredentials(Credentials):
+    """An iFood Merchant API application (client credentials) and the merchant (store) it polls for. The same
+    client secret signs iFood's webhook calls (``X-IFood-Signature``), when the application has a webhook."""
+
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr = Field(min_length=1, max_length=500)
+    merchant_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$", description="The iFood merchant (store) id")
+
+    def summary(self) -> dict[str, str]:
+        """The application and the merchant."""
+        return {"clientId": self.client_id, "merchantId": self.merchant_id}
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -256,6 +271,7 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.META: MetaCredentials,
     Provider.MELHORENVIO: MelhorEnvioCredentials,
     Provider.PAGARME: PagarmeCredentials,
+    Provider.IFOOD: IFoodCredentials,
 }
 
 

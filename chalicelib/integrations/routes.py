@@ -30,9 +30,9 @@ blueprint = protected_blueprint(__name__, tag="integrations")
 def list_integrations(principal: Principal) -> IntegrationList:
     """List integrations
 
-    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio): connected or
-    not, what identifies the account, the last sync, the last error and the last test. Credentials are never
-    returned.
+    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio, ifood):
+    connected or not, what identifies the account, the last sync, the last error and the last test. Credentials are
+    never returned.
     """
     return service.list_integrations(principal)
 
@@ -129,7 +129,8 @@ def connect_integration(provider: Provider, body: ConnectIntegrationRequest, pri
     connect it by consent: POST /integrations/google-calendar/connect); stripe
     {secretKey}; mercadopago {accessToken}; twilio {accountSid, authToken, smsFrom?, whatsappFrom?}; meta
     {phoneNumberId, wabaId?, accessToken}; melhorenvio {refreshToken, accessToken?, email, sandbox?, clientId?,
-    clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect). The answer never contains them.
+    clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect); ifood {clientId, clientSecret,
+    merchantId} (its orders arrive by the event polls). The answer never contains them.
     """
     return service.connect_integration(principal, service.parse_provider(provider), body)
 
@@ -180,8 +181,8 @@ def sync_integration(provider: str, principal: Principal) -> SyncRequested:
     """Sync now
 
     Queues what the provider's schedule does, now (billy: the payment poll, sales whose invoice was paid are marked
-    paid); at most once a minute. Its outcome shows in the sync log. 404 when the provider is not connected or has
-    nothing to sync.
+    paid; ifood: the event poll, new orders arrive); at most once a minute. Its outcome shows in the sync log. 404
+    when the provider is not connected or has nothing to sync.
     """
     return jobs.request_sync(principal, service.parse_provider(provider))
 

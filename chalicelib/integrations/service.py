@@ -1,7 +1,10 @@
 """Integration use cases: list, connect (credentials validated per provider, encrypted), disconnect, test, logs;
 and, for adapters and the capabilities that use them: ``load_credentials``, ``record_sync``, ``mark_disconnected``
 (the provider refuses the credentials for good: ADMINs told), ``connected_tenants`` (a schedule's fan-out) and the
-references that map our ids to the provider's (``find_ref`` / ``keep_ref`` / ``drop_ref``)."""
+references that map our ids to the provider's (``find_ref`` / ``keep_ref`` / ``ref_claim_op`` / ``drop_ref``).
+
+One responsibility: the integrations registry (a tenant's credentials per provider, their health, sync log and
+references), for the routes and for every adapter; the providers' own calls live in ``integrations/<provider>``."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
 from chalicelib.core.errors import InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
@@ -60,6 +63,7 @@ __all__ = [
     "mark_disconnected",
     "parse_provider",
     "record_sync",
+    "ref_claim_op",
     "store_credentials",
     "system_actor",
     "test_integration",
@@ -78,6 +82,7 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.META: "WhatsApp (Meta)",
     Provider.MELHORENVIO: "Melhor Envio",
     Provider.PAGARME: "Pagar.me",
+    Provider.IFOOD: "iFood",
 }
 
 
@@ -293,15 +298,21 @@ def find_ref(tenant_id: str, provider: Provider, kind: str, local_id: str) -> st
 
 def keep_ref(tenant_id: str, provider: Provider, kind: str, local_id: str, remote_id: str) -> str:
     """Remember the provider's id for ours; when another worker kept one first, that one stays and is returned."""
-    ref = IntegrationRef(kind=kind, local_id=local_id, remote_id=remote_id, created_at=clock.now_iso())
     try:
-        Table().transact([store.put_ref_op(tenant_id, provider, ref)])
+        Table().transact([ref_claim_op(tenant_id, provider, kind, local_id, remote_id)])
     except TransactionConflict:
         kept = find_ref(tenant_id, provider, kind, local_id)
         if kept is not None:
             return kept
         raise
     return remote_id
+
+
+def ref_claim_op(tenant_id: str, provider: Provider, kind: str, local_id: str, remote_id: str) -> WriteOp:
+    """The write that keeps a reference only if there is none yet, for a capability's own transaction (a second
+    writer's transaction fails with ``TransactionConflict``: e.g. a platform's order id, claimed once)."""
+    ref = IntegrationRef(kind=kind, local_id=local_id, remote_id=remote_id, created_at=clock.now_iso())
+    return store.put_ref_op(tenant_id, provider, ref)
 
 
 def drop_ref(tenant_id: str, provider: Provider, kind: str, local_id: str) -> None:

@@ -16,6 +16,7 @@ from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService, Ref
 
 __all__ = [
+    "PLATFORMS",
     "Channel",
     "CreateOrderRequest",
     "Order",
@@ -26,12 +27,20 @@ __all__ = [
     "OrderRecord",
     "OrderShipment",
     "OrderTotals",
+    "Platform",
+    "PlatformFee",
+    "PlatformLine",
+    "PlatformOrder",
+    "PlatformOrderDraft",
     "StockState",
     "TransitionRequest",
     "UpdateOrderRequest",
 ]
 
 Channel = Literal["web", "whatsapp", "pos"]
+# The delivery platforms whose orders arrive by themselves (chalicelib/delivery): an order's channel names one.
+Platform = Literal["ifood", "rappi"]
+PLATFORMS: tuple[Platform, ...] = ("ifood", "rappi")
 OrderPaymentStatus = Literal["unpaid", "paid", "partially_refunded", "refunded"]
 
 
@@ -63,9 +72,13 @@ class CreateOrderRequest(ApiModel):
 
 
 class OrderLine(ApiModel):
-    """A line as ordered: the price, name and tax rate of the product at that moment."""
+    """A line as ordered: the price, name and tax rate of the product at that moment. A delivery platform's line
+    that matches no product of the catalog (by its external code) has no ``productId``: its text is kept and the
+    order is flagged ``needsReview``."""
 
-    product_id: str
+    product_id: str | None = None
+    external_code: str | None = Field(default=None, description="The platform's code of the item (platform orders)")
+    note: str | None = Field(default=None, description="The customer's note on the item (platform orders)")
     code: str
     name: str
     kind: str
@@ -105,6 +118,33 @@ class OrderShipment(ApiModel):
     delivered_at: str | None = None
 
 
+class PlatformFee(ApiModel):
+    """A fee the platform charged on the order (service fee, small-order fee…)."""
+
+    kind: str
+    amount: Money
+
+
+class PlatformOrder(ApiModel):
+    """What a delivery platform said of an order placed there: its ids, the customer and address, its totals and
+    fees as the platform computed them (BTRIX's ``totals`` are the lines at the platform's prices)."""
+
+    platform: Platform
+    order_id: str = Field(description="The platform's id of the order")
+    display_id: str | None = Field(default=None, description="The short id the platform shows the store")
+    order_type: str | None = Field(default=None, description="DELIVERY, TAKEOUT…")
+    delivered_by: str | None = Field(default=None, description="Who delivers: the platform or the merchant")
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    address: str | None = None
+    total: Money = Field(description="What the customer pays on the platform (items, delivery, fees, less benefits)")
+    delivery_fee: Money
+    discounts: Money
+    fees: list[PlatformFee] = Field(default_factory=list)
+    placed_at: str
+    cancel_reason: str | None = Field(default=None, description="Why the platform cancelled it")
+
+
 class Order(ApiModel):
     """An order and where it stands in its status flow."""
 
@@ -112,7 +152,7 @@ class Order(ApiModel):
     tenant_id: str
     number: int = Field(description="Sequential per tenant, for people")
     customer_id: Annotated[str | None, PERSONAL] = None
-    channel: Channel
+    channel: Channel | Platform
     items: list[OrderLine]
     totals: OrderTotals
     status: str
@@ -130,6 +170,10 @@ class Order(ApiModel):
     paid_at: str | None = None
     amount_refunded: Money | None = None
     shipment: OrderShipment | None = Field(default=None, description="The shipping label bought for the order")
+    platform: PlatformOrder | None = Field(default=None, description="Orders placed on a delivery platform")
+    needs_review: bool = Field(
+        default=False, description="Some lines match no product of the catalog (kept as text): check them"
+    )
     version: int = 1
 
 
@@ -174,3 +218,21 @@ class TransitionRequest(ApiModel):
     to: str = Field(min_length=1, max_length=40)
     note: str | None = Field(default=None, max_length=1000)
     version: int = Field(ge=1)
+
+
+class PlatformLine(ApiModel):
+    """One line of a platform order as the platform sent it."""
+
+    external_code: str | None = None
+    name: str
+    quantity: int = Field(ge=1)
+    unit_price: Money
+    note: str | None = None
+
+
+class PlatformOrderDraft(ApiModel):
+    """A platform order, read from the platform, to become a BTRIX order (``orders.service.create_platform_order``)."""
+
+    platform: PlatformOrder
+    lines: list[PlatformLine] = Field(min_length=1)
+    notes: str | None = None

@@ -15,21 +15,28 @@ Shipping reads an order for its caller (``readable_order``) or for its jobs (``f
 bought on the order (``shipment_ops``) and moves it when the carrier posts or delivers it (``transition_on_carrier``:
 the flow's ``shipped`` / ``delivered`` triggers).
 
+Delivery platforms place and cancel theirs (``create_platform_order``, ``cancel_platform_order``: lines matched to
+the catalog by the platform's external code, the unmatched ones kept for review) and follow them (``find_order``,
+``outcome_of``).
+
 One responsibility: an order's use cases, those of the order routes and those other capabilities call on an order
-(a payment, a shipment), under one set of rules (who may read it, its version, its status flow and its stock).
+(a payment, a shipment, a delivery platform's order), under one set of rules (who may read it, its version, its
+status flow and its stock).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
-from chalicelib.catalog.service import load_products
+from chalicelib.catalog.service import find_by_code, load_products
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import QueryPage, Table, VersionConflict, WriteOp, update_op
@@ -42,11 +49,17 @@ from chalicelib.customers.service import record_order_ops
 from chalicelib.inventory import service as inventory
 from chalicelib.orders import store
 from chalicelib.orders.models import (
+    Channel,
     CreateOrderRequest,
     Order,
+    OrderLine,
     OrderListQuery,
     OrderRecord,
     OrderShipment,
+    OrderTotals,
+    Platform,
+    PlatformLine,
+    PlatformOrderDraft,
     TransitionRequest,
     UpdateOrderRequest,
 )
@@ -60,12 +73,16 @@ from chalicelib.workflows.models import EntityType, HistoryEntry
 from chalicelib.workflows.service import system_actor, workflow_version
 
 __all__ = [
+    "PLATFORM_ACTOR",
+    "cancel_platform_order",
     "create_order",
+    "create_platform_order",
     "customer_order_ids",
     "find_order",
     "get_order",
     "list_orders",
     "order_history",
+    "outcome_of",
     "readable_order",
     "shipment_ops",
     "transition_on_carrier",
@@ -133,7 +150,8 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     ops: list[WriteOp] = []
     state = order.stock_state
     target = ctx.definition.status(ctx.to_status)
-    lines = [(line.product_id, line.quantity) for line in order.items]
+    # A platform line that matched no product has no stock to move (it is kept as text, for review).
+    lines = [(line.product_id, line.quantity) for line in order.items if line.product_id is not None]
     actor, reference = ctx.actor.user_id, f"order:{ctx.entity_id}"
     if target.terminal:
         changes["closedAt"] = ctx.at
@@ -153,7 +171,12 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects:
     # The stock writes' own error, said in the order's words.
     stock_changed = _stock_conflict()
     ops = [op.on_conflict(stock_changed) if op.conflict is not None else op for op in ops]
-    return TransitionEffects(changes=changes, ops=ops)
+    # The channel (and an end's outcome) ride on the status_changed event: the bus routes platform orders' changes
+    # to their platform, which needs to tell a cancellation from a delivery.
+    event_data: dict[str, Any] = {"channel": order.channel}
+    if target.terminal and target.outcome:
+        event_data["outcome"] = target.outcome
+    return TransitionEffects(changes=changes, ops=ops, event_data=event_data)
 
 
 # The order entity as the workflow engine runs it (listed in workflows.entities).
@@ -173,6 +196,36 @@ def _load(principal: Principal, order_id: str, *, consistent: bool = False) -> O
     if order is None:
         raise NotFound(detail=f"no order {order_id}")
     return order
+
+
+def _new_order(
+    tenant_id: str,
+    moment: datetime,
+    channel: Channel | Platform,
+    lines: list[OrderLine],
+    totals: OrderTotals,
+    created_by: str,
+    **fields: Any,
+) -> tuple[Order, dict[str, Any]]:
+    """A new order (its number taken) at the start of the tenant's order flow, and the flow's fields."""
+    at = clock.isoformat(moment)
+    workflow = engine.initial_fields(tenant_id, ENTITY_TYPE)
+    order = Order(
+        id=new_id(moment),
+        tenant_id=tenant_id,
+        number=store.next_order_number(tenant_id),
+        channel=channel,
+        items=lines,
+        totals=totals,
+        status=str(workflow[engine.STATUS]),
+        workflow_version=int(workflow[engine.WORKFLOW_VERSION]),
+        created_by=created_by,
+        created_at=at,
+        updated_at=at,
+        status_changed_at=str(workflow[engine.STATUS_CHANGED_AT]),
+        **fields,
+    )
+    return order, workflow
 
 
 def create_order(principal: Principal, body: CreateOrderRequest, idempotency_key: str | None) -> Order:
@@ -197,27 +250,20 @@ def _create(principal: Principal, body: CreateOrderRequest, seal: idempotency.Se
         except ValueError as exc:
             raise InvalidInput(detail=str(exc), errors=(FieldError(f"body.items[{i}].discount", str(exc)),)) from exc
     # customerId and assignedTo are references (models.py): checked in the caller's tenant before this runs.
-    inventory.check_available(principal.tenant_id, [(line.product_id, line.quantity) for line in lines])
+    inventory.check_available(principal.tenant_id, [(request.product_id, request.quantity) for request in body.items])
     totals = sum_lines(lines, tenant.currency)
     moment = clock.now()
     at = clock.isoformat(moment)
-    workflow = engine.initial_fields(principal.tenant_id, ENTITY_TYPE)
-    order = Order(
-        id=new_id(moment),
-        tenant_id=principal.tenant_id,
-        number=store.next_order_number(principal.tenant_id),
+    order, workflow = _new_order(
+        principal.tenant_id,
+        moment,
+        body.channel,
+        lines,
+        totals,
+        principal.user_id,
         customer_id=body.customer_id,
-        channel=body.channel,
-        items=lines,
-        totals=totals,
-        status=str(workflow[engine.STATUS]),
-        workflow_version=int(workflow[engine.WORKFLOW_VERSION]),
         assigned_to=body.assigned_to,
         notes=body.notes,
-        created_by=principal.user_id,
-        created_at=at,
-        updated_at=at,
-        status_changed_at=str(workflow[engine.STATUS_CHANGED_AT]),
     )
     plan = get_plan(tenant.plan_id)
     event_data = {"number": order.number, "total": totals.total.model_dump(), "channel": order.channel}
@@ -240,6 +286,120 @@ def _create(principal: Principal, body: CreateOrderRequest, seal: idempotency.Se
     Table().transact(ops)
     engine.start(principal.tenant_id, ENTITY_TYPE, order.id)
     return order
+
+
+# Who the audit log and the order name for what a delivery platform did (placed, cancelled).
+PLATFORM_ACTOR = "platform"
+
+
+def _platform_line(tenant_id: str, line: PlatformLine) -> OrderLine:
+    product = find_by_code(tenant_id, line.external_code) if line.external_code else None
+    unit = line.unit_price
+    matched = product is not None and product.active
+    priced = Priced(
+        product.id if product is not None and matched else "",
+        product.code if product is not None and matched else (line.external_code or ""),
+        product.name if product is not None and matched else line.name,
+        product.kind if product is not None and matched else "product",
+        unit,
+        # The platform's prices are what the customer paid, taxes included: kept as they are.
+        Decimal(0),
+    )
+    priced_line = price_line(priced, line.quantity, None)
+    return priced_line.model_copy(
+        update={"product_id": priced.product_id or None, "external_code": line.external_code, "note": line.note}
+    )
+
+
+def create_platform_order(tenant_id: str, draft: PlatformOrderDraft, claim: Callable[[str], WriteOp]) -> Order:
+    """A delivery platform's order as a BTRIX order (channel ``ifood`` / ``rappi``), created by the platform.
+
+    Lines are matched to the catalog by the platform's external code (= the product's code); a line that matches
+    nothing keeps its text and price and flags the order ``needsReview`` (never dropped). Prices are the
+    platform's; its totals, fees, customer and address are kept in ``platform``. The plan's monthly order limit
+    does not refuse it (the order exists on the platform already) and stock is not checked: it is reserved when the
+    order is accepted, like any other. ``claim(order id)`` (the caller's once-only write for the platform's order
+    id) is in the same transaction: a duplicate fails the whole create with ``TransactionConflict``.
+    """
+    # In the platform's currency (the tenant's, for a platform of the tenant's country), as the customer paid.
+    lines = [_platform_line(tenant_id, line) for line in draft.lines]
+    totals = sum_lines(lines, draft.platform.total.currency)
+    order, workflow = _new_order(
+        tenant_id,
+        clock.now(),
+        draft.platform.platform,
+        lines,
+        totals,
+        PLATFORM_ACTOR,
+        notes=draft.notes,
+        platform=draft.platform,
+        needs_review=any(line.product_id is None for line in lines),
+    )
+    event_data = {"number": order.number, "total": totals.total.model_dump(), "channel": order.channel}
+    actor = Principal(
+        user_id=PLATFORM_ACTOR, tenant_id=tenant_id, role=system_actor(tenant_id).role, email="platform@system.invalid"
+    )
+    ops = [
+        claim(order.id),
+        *store.new_order_ops(order, workflow),
+        audit_op(actor, "order.created", Kind.ORDER, order.id, after=order.model_dump()),
+        event_put_op(new_event("order.created", tenant_id, event_data, subject=order.id)),
+    ]
+    Table().transact(ops)
+    engine.start(tenant_id, ENTITY_TYPE, order.id)
+    return order
+
+
+def outcome_of(tenant_id: str, order: Order) -> str | None:
+    """How the order ended (``completed`` / ``cancelled``), or None while its status is not a terminal one."""
+    status = workflow_version(tenant_id, ENTITY_TYPE, order.workflow_version).definition.status(order.status)
+    return status.outcome if status.terminal else None
+
+
+def cancel_platform_order(tenant_id: str, order_id: str, reason: str) -> Order:
+    """The platform cancelled the order: move it to its flow's cancelled end (from wherever it stands, as the system
+    actor); an order that already ended stays as it is. The platform's reason is kept on the order."""
+    for _ in range(_PAYMENT_ATTEMPTS):
+        order = store.get_order(tenant_id, order_id, consistent=True)
+        if order is None:
+            raise NotFound(detail=f"no order {order_id}")
+        definition = workflow_version(tenant_id, ENTITY_TYPE, order.workflow_version).definition
+        if definition.status(order.status).terminal:
+            return order.view()
+        target = next(
+            (
+                t.to
+                for t in definition.transitions
+                if t.from_ == order.status
+                and definition.status(t.to).terminal
+                and definition.status(t.to).outcome == "cancelled"
+            ),
+            None,
+        )
+        if target is None:
+            raise Conflict(detail=f"the order's flow declares no cancellation from {order.status}")
+        if order.platform is not None and order.platform.cancel_reason != reason:
+            platform = order.platform.model_copy(update={"cancel_reason": reason})
+            try:
+                Table().transact(
+                    [
+                        update_op(
+                            *store.order_key(tenant_id, order_id),
+                            {"platform": platform.model_dump(mode="json", by_alias=True), "updatedAt": clock.now_iso()},
+                            expected_version=order.version,
+                        )
+                    ]
+                )
+            except VersionConflict:
+                continue
+            order = order.model_copy(update={"version": order.version + 1})
+        try:
+            note = f"cancelled on the platform: {reason}"
+            result = engine.transition(system_actor(tenant_id), ENTITY_TYPE, order_id, target, note, order.version)
+        except VersionConflict:
+            continue
+        return store.order_of(result.entity).view()
+    raise Conflict(detail=f"the order {order_id} kept changing while it was cancelled; retry")
 
 
 def get_order(principal: Principal, order_id: str) -> Order:

@@ -70,9 +70,11 @@ def _cep(address: Address | None, field: str, whose: str) -> str:
 
 
 def _packages(order: Order) -> tuple[list[carriers.Package], int]:
-    products = load_products(order.tenant_id, [line.product_id for line in order.items], field="order.items")
+    # A delivery platform's line that matched no product of the catalog has nothing to weigh: it is not packed.
+    lines = [(i, line, line.product_id) for i, line in enumerate(order.items) if line.product_id is not None]
+    products = load_products(order.tenant_id, [product_id for _, _, product_id in lines], field="order.items")
     packages, grams, missing = [], 0, []
-    for i, (line, product) in enumerate(zip(order.items, products, strict=True)):
+    for (i, line, _), product in zip(lines, products, strict=True):
         if product.kind != "product":
             continue  # a service travels with nobody
         if product.weight_grams is None or product.dimensions is None:

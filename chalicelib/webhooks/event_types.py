@@ -185,6 +185,10 @@ class StatusChangedData(EventData):
     at: str
     customer_id: str | None = None
     assigned_to: str | None = None
+    channel: str | None = Field(default=None, description="Orders: where the order came from (web, ifood, rappi…)")
+    outcome: Literal["completed", "cancelled"] | None = Field(
+        default=None, description="Orders: how the order ended, when the new status is a terminal one"
+    )
 
 
 class SaleSnapshot(EventData):

@@ -36,6 +36,7 @@ GOOD: dict[str, dict[str, str]] = {
         "email": "tech@loja.example",
     },
     "pagarme": {"secretKey": "sk_test_GoodPagarmeKey0123", "webhookSecret": "pagarme-hook-password-01"},
+    "ifood": {"clientId": "ifood-app-1", "clientSecret": "ifood-secret-good", "merchantId": "a1b2c3d4-0001"},
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -47,6 +48,7 @@ ACCOUNTS = {
     "meta": "Pizzaria Boa (+55 11 4000-0000)",
     "melhorenvio": "loja@example.com",
     "pagarme": "Pagar.me account (test key)",
+    "ifood": "Pizzaria Boa - Centro",
 }
 
 
@@ -139,6 +141,14 @@ class FakeProviderApi:
             expected = base64.b64encode(f"{GOOD['pagarme']['secretKey']}:".encode()).decode()
             ok = headers.get("authorization") == f"Basic {expected}"
             return (200, {"data": [], "paging": {"total": 0}}) if ok else refused
+        if path == "/ifood/authentication/v1.0/oauth/token" and method == "POST":
+            good = GOOD["ifood"]
+            if (form.get("clientId"), form.get("clientSecret")) != (good["clientId"], good["clientSecret"]):
+                return refused
+            return 200, {"accessToken": "ifood-token-fresh", "type": "bearer", "expiresIn": 21600}
+        if path == f"/ifood/merchant/v1.0/merchants/{GOOD['ifood']['merchantId']}":
+            ok = self._bearer(headers) == "ifood-token-fresh"
+            return (200, {"id": GOOD["ifood"]["merchantId"], "name": "Pizzaria Boa - Centro"}) if ok else refused
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -164,4 +174,5 @@ class FakeProviderApi:
             "BTRIX_META_GRAPH_URL": f"{self.url}/meta",
             "BTRIX_MELHORENVIO_API_URL": f"{self.url}/melhorenvio",
             "BTRIX_PAGARME_API_URL": f"{self.url}/pagarme",
+            "BTRIX_IFOOD_API_URL": f"{self.url}/ifood",
         }

@@ -30,7 +30,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviderApi]:
 
 
 def _secrets(provider: str) -> list[str]:
-    identifiers = {"domain", "clientId", "accountSid", "smsFrom", "phoneNumberId", "calendarId", "email"}
+    identifiers = {"domain", "clientId", "accountSid", "smsFrom", "phoneNumberId", "calendarId", "email", "merchantId"}
     return [value for name, value in GOOD[provider].items() if name not in identifiers]
 
 

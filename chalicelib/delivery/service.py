@@ -1,0 +1,135 @@
+"""What every delivery platform shares: its orders become BTRIX orders once, its cancellations cancel them, and the
+tenant's status changes of its orders reach it.
+
+Once: the platform's order id is claimed (an integration reference ``order#<platform order id>`` → the BTRIX
+order) in the same transaction as the order, so a duplicate event, a second poller or a webhook racing the poll
+all end with the one order. Events of one order may come in any order (a cancellation before the placement):
+every event first makes sure the order exists (reading it from the platform), then applies what it says; the
+placement that comes after finds the order there and does nothing.
+
+Status: the ``delivery-platforms`` bus rule routes ``order.status_changed`` of platform orders to the integrations
+queue; ``follow_status`` hands each to its platform's ``Follower``, which maps the status to the platform's call
+(each call made once per order: a reference ``call#<order id>-<action>`` records it). A cancellation the platform
+made itself is not echoed back to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.db.store import Table, TransactionConflict
+from chalicelib.integrations import jobs
+from chalicelib.integrations import service as integrations
+from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.models import Provider
+from chalicelib.orders import service as orders
+from chalicelib.orders.models import Order, PlatformOrderDraft
+
+__all__ = [
+    "ORDER_REF",
+    "Follower",
+    "cancelled_by_platform",
+    "follow_status",
+    "ingest",
+    "order_of",
+    "register_follower",
+    "sent_once",
+]
+
+ORDER_REF = "order"
+_CALL_REF = "call"
+
+
+def order_of(tenant_id: str, provider: Provider, external_id: str) -> str | None:
+    """The BTRIX order of the platform's order ``external_id``, or None when it has not arrived yet."""
+    return integrations.find_ref(tenant_id, provider, ORDER_REF, external_id)
+
+
+def ingest(tenant_id: str, provider: Provider, draft: PlatformOrderDraft) -> tuple[str, bool]:
+    """The BTRIX order of a platform order, created now if it is the first time (True) or the one made before."""
+    external_id = draft.platform.order_id
+    found = order_of(tenant_id, provider, external_id)
+    if found is not None:
+        return found, False
+    try:
+        order = orders.create_platform_order(
+            tenant_id,
+            draft,
+            lambda order_id: integrations.ref_claim_op(tenant_id, provider, ORDER_REF, external_id, order_id),
+        )
+    except TransactionConflict:
+        found = order_of(tenant_id, provider, external_id)
+        if found is None:
+            raise  # something else collided: the job runs again
+        return found, False
+    return order.id, True
+
+
+def cancelled_by_platform(tenant_id: str, order_id: str, reason: str) -> Order:
+    """The platform cancelled the order: so is the BTRIX order (an order that already ended stays as it is)."""
+    return orders.cancel_platform_order(tenant_id, order_id, reason)
+
+
+def sent_once(tenant_id: str, provider: Provider, order_id: str, action: str, call: Callable[[], None]) -> bool:
+    """Make the platform call ``action`` for the order unless it was made already (or another worker is making it);
+    True when it was made now. The call is claimed first; a call that fails gives its claim back, for the retry."""
+    local = f"{order_id}-{action}"
+    if integrations.find_ref(tenant_id, provider, _CALL_REF, local) is not None:
+        return False
+    try:
+        Table().transact([integrations.ref_claim_op(tenant_id, provider, _CALL_REF, local, action)])
+    except TransactionConflict:
+        return False
+    try:
+        call()
+    except BaseException:
+        integrations.drop_ref(tenant_id, provider, _CALL_REF, local)
+        raise
+    return True
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A platform's side of the tenant's status changes: ``follow(order, outcome)`` makes the calls the platform
+    should have had by the order's current status (its ``outcome`` when it ended) and returns what it did (None:
+    nothing new). From the current status, not the event's: the jobs of one order's changes may run in any order,
+    and each one brings the platform up to date, in the platform's order of calls."""
+
+    provider: Provider
+    follow: Callable[[Order, str | None], str | None]
+
+
+_followers: dict[str, Follower] = {}
+
+
+def register_follower(channel: str, follower: Follower) -> None:
+    """Orders of ``channel`` (``ifood``, ``rappi``) have their status changes followed by ``follower``."""
+    _followers[channel] = follower
+
+
+def follow_status(job: jobs.Job) -> str | None:
+    """``event:order.status_changed`` of a platform order: the platform hears of it (confirm, preparing, ready,
+    dispatched, cancelled). A failure is in the platform's sync log; retryable ones run again."""
+    data: Mapping[str, Any] = job.data
+    follower = _followers.get(str(data.get("channel") or ""))
+    if follower is None:
+        return None
+    order_id = str((job.body.get("detail") or {}).get("subject") or "")
+    order = orders.find_order(job.tenant_id, order_id)
+    if order is None or order.platform is None:
+        return None
+    if integrations.find_credentials(job.tenant_id, follower.provider) is None:
+        return None  # disconnected since: the platform is not told (nothing can be)
+    try:
+        done = follower.follow(order, orders.outcome_of(job.tenant_id, order))
+    except ProviderError as exc:
+        integrations.record_sync(job.tenant_id, follower.provider, "order_status", ok=False, error=str(exc))
+        raise
+    if done:
+        integrations.record_sync(job.tenant_id, follower.provider, "order_status", ok=True, detail=done)
+    return None
+
+
+jobs.register(jobs.event_kind("order.status_changed"), follow_status, operation="order_status")

@@ -1,0 +1,1 @@
+"""iFood Merchant API adapter."""

@@ -1,0 +1,386 @@
+"""A fake iFood Merchant API on loopback, for tests, ``make run`` and the bench.
+
+Point ``settings.ifood_api_url`` at ``url``. It speaks iFood's wire format and keeps its traps:
+
+- ``POST /authentication/v1.0/oauth/token`` (form, camelCase: ``grantType=client_credentials``, ``clientId``,
+  ``clientSecret``) → ``{accessToken, type: "bearer", expiresIn}`` (seconds); unknown credentials → 401. A token past
+  its life (``expire_tokens()``, or ``tokenTtl``) → 401 on every call.
+- ``GET /events/v1.0/events:polling`` with ``x-polling-merchants`` (≤ 100 ids, else 400) → 200 and the events not
+  acknowledged yet, or 204. **An event not acknowledged comes back** on every later poll; ``POST /_config
+  {"shuffle": true}`` answers them out of order and ``{"duplicates": true}`` sends each twice in one answer.
+- ``POST /events/v1.0/events/acknowledgment [{"id"}]`` → 202 (more than 2000 ids → 400).
+- ``GET /order/v1.0/orders/{id}`` → the order (``{"notReadyReads": n}``: 404 for the first n reads of each new order,
+  as iFood does just after PLACED); ``POST …/{id}/confirm|startPreparation|readyToPickup|dispatch`` → 202 and the
+  event it causes (CFM, PRS, RTP, DSP); ``POST …/{id}/requestCancellation {reason, cancellationCode}`` → 202 and CAN.
+  An action on an order that is cancelled or not of the token's application → 400/404.
+- ``GET /merchant/v1.0/merchants/{id}`` → ``{id, name, corporateName}``.
+- Failures: ``POST /_config {"failRate", "failStatus", "failNext"}`` (429 answers carry ``Retry-After: 1``).
+- Control: ``POST /_orders {merchantId, items: [{name, externalCode, quantity, unitPrice}], deliveredBy?,
+  customerName?}`` places an order (its PLC event queued) and answers ``{id}``; ``POST /_orders/{id}/cancel
+  {reason}`` cancels it as iFood would (CAN); ``GET /_orders/{id}`` shows it with the ``actions`` it received;
+  ``GET|DELETE /_received``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from localdev.fakes import Answer, LoopbackFake, json_handler
+
+__all__ = ["FakeIFood"]
+
+_MAX_MERCHANTS = 100
+_MAX_ACK = 2000
+_ACTION_EVENTS = {
+    "confirm": ("CFM", "CONFIRMED"),
+    "startPreparation": ("PRS", "PREPARATION_STARTED"),
+    "readyToPickup": ("RTP", "READY_TO_PICKUP"),
+    "dispatch": ("DSP", "DISPATCHED"),
+}
+
+
+@dataclass
+class _App:
+    """An iFood application (client credentials) and the merchants it may act for."""
+
+    client_id: str
+    client_secret: str
+    merchants: set[str] = field(default_factory=set)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _error(status: int, code: str, message: str) -> Answer:
+    return Answer(status, {"error": {"code": code, "message": message}})
+
+
+class FakeIFood(LoopbackFake):
+    """A fake iFood Merchant API on 127.0.0.1 (a free port unless ``port`` is given)."""
+
+    kind = "ifood"
+
+    def __init__(self, port: int = 0, seed: int | None = None) -> None:
+        self.fail_rate = 0.0
+        self.fail_status = 503
+        self.fail_next = 0
+        self.shuffle = False
+        self.duplicates = False
+        self.not_ready_reads = 0
+        self.token_ttl_s = 21_600
+        self.received: list[dict[str, Any]] = []
+        self.apps: dict[str, _App] = {}
+        self.merchant_names: dict[str, str] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, dict[str, Any]] = {}  # not acknowledged yet, by id
+        self.acknowledged: list[str] = []
+        self.polls = 0
+        self._tokens: dict[str, tuple[str, float]] = {}  # token → (client id, expires at)
+        self._reads: dict[str, int] = {}
+        self._seq = itertools.count(1)
+        self._random = random.Random(seed)  # noqa: S311 - failure injection and shuffles, not security
+        self._lock = threading.RLock()
+        self._listen(port, json_handler(self._answer), "fake-ifood")
+
+    # --- python helpers for tests, make run and the bench -----------------------------------------------------------
+
+    def add_merchant(
+        self, name: str, *, client_id: str | None = None, client_secret: str | None = None
+    ) -> dict[str, str]:
+        """A merchant (store) and an application that may act for it: ``{merchantId, clientId, clientSecret}``."""
+        with self._lock:
+            merchant_id = str(uuid.uuid4())
+            client_id = client_id or str(uuid.uuid4())
+            app = self.apps.get(client_id) or _App(client_id, client_secret or secrets.token_urlsafe(24))
+            app.merchants.add(merchant_id)
+            self.apps[client_id] = app
+            self.merchant_names[merchant_id] = name
+            return {"merchantId": merchant_id, "clientId": client_id, "clientSecret": app.client_secret}
+
+    def place_order(
+        self,
+        merchant_id: str,
+        items: list[dict[str, Any]],
+        *,
+        delivered_by: str = "IFOOD",
+        order_type: str = "DELIVERY",
+        customer_name: str = "Cliente iFood",
+        delivery_fee: float = 5.0,
+    ) -> str:
+        """Place an order at the merchant (its PLC event queued); returns its id."""
+        with self._lock:
+            order_id = str(uuid.uuid4())
+            subtotal = round(sum(float(i["unitPrice"]) * int(i.get("quantity", 1)) for i in items), 2)
+            self.orders[order_id] = {
+                "id": order_id,
+                "displayId": f"{next(self._seq) % 10_000:04d}",
+                "orderType": order_type,
+                "orderTiming": "IMMEDIATE",
+                "salesChannel": "IFOOD",
+                "createdAt": _now(),
+                "merchant": {"id": merchant_id, "name": self.merchant_names[merchant_id]},
+                "customer": {
+                    "id": str(uuid.uuid4()),
+                    "name": customer_name,
+                    "phone": {"number": "0800 705 0500", "localizer": "12345678"},
+                },
+                "items": [
+                    {
+                        "index": n,
+                        "id": str(uuid.uuid4()),
+                        "name": item["name"],
+                        "externalCode": item.get("externalCode"),
+                        "quantity": int(item.get("quantity", 1)),
+                        "unitPrice": float(item["unitPrice"]),
+                        "price": round(float(item["unitPrice"]) * int(item.get("quantity", 1)), 2),
+                        "optionsPrice": 0,
+                        "totalPrice": round(float(item["unitPrice"]) * int(item.get("quantity", 1)), 2),
+                        "observations": item.get("observations"),
+                        "options": item.get("options") or [],
+                    }
+                    for n, item in enumerate(items, start=1)
+                ],
+                "total": {
+                    "subTotal": subtotal,
+                    "deliveryFee": delivery_fee,
+                    "benefits": 0,
+                    "additionalFees": 0.99,
+                    "orderAmount": round(subtotal + delivery_fee + 0.99, 2),
+                },
+                "additionalFees": [{"type": "SMALL_ORDER_FEE", "value": 0.99}],
+                "payments": {"prepaid": round(subtotal + delivery_fee + 0.99, 2), "pending": 0, "methods": []},
+                "delivery": {
+                    "mode": "DEFAULT",
+                    "deliveredBy": delivered_by,
+                    "deliveryAddress": {
+                        "formattedAddress": "Rua das Flores, 100 - Centro, São Paulo - SP",
+                        "postalCode": "01001000",
+                        "city": "São Paulo",
+                        "state": "SP",
+                        "country": "BR",
+                    },
+                },
+                "status": "PLACED",
+                "actions": [],
+            }
+            self._event(merchant_id, order_id, "PLC", "PLACED")
+            return order_id
+
+    def cancel_order(self, order_id: str, reason: str = "Cliente desistiu") -> None:
+        """iFood cancels the order (the customer gave up, or the store did not confirm in time): CAN."""
+        with self._lock:
+            order = self.orders[order_id]
+            order["status"] = "CANCELLED"
+            self._event(order["merchant"]["id"], order_id, "CAN", "CANCELLED", {"reason": reason})
+
+    def actions(self, order_id: str) -> list[str]:
+        """The status calls the order received, in order."""
+        with self._lock:
+            return list(self.orders[order_id]["actions"])
+
+    def pending_events(self) -> list[dict[str, Any]]:
+        """The events nobody acknowledged yet."""
+        with self._lock:
+            return [dict(event) for event in self.events.values()]
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far stops working (401), as one past its ``expiresIn`` does."""
+        with self._lock:
+            self._tokens = {token: (client, 0.0) for token, (client, _) in self._tokens.items()}
+
+    def revoke(self, client_id: str) -> None:
+        """The application's credentials stop working (the merchant unlinked it): tokens 401, new grants 401."""
+        with self._lock:
+            self.apps.pop(client_id, None)
+            self._tokens = {t: v for t, v in self._tokens.items() if v[0] != client_id}
+
+    def configure(self, **values: Any) -> None:
+        """Set failure injection and traps (the same names as ``POST /_config``)."""
+        with self._lock:
+            self._configure(values)
+
+    # --- the wire ---------------------------------------------------------------------------------------------------
+
+    def _event(
+        self, merchant_id: str, order_id: str, code: str, full: str, metadata: dict[str, Any] | None = None
+    ) -> None:
+        event_id = str(uuid.uuid4())
+        self.events[event_id] = {
+            "id": event_id,
+            "code": code,
+            "fullCode": full,
+            "orderId": order_id,
+            "merchantId": merchant_id,
+            "createdAt": _now(),
+            "salesChannel": "IFOOD",
+            **({"metadata": metadata} if metadata else {}),
+        }
+        time.sleep(0.001)  # distinct createdAt, as iFood's are
+
+    def _configure(self, values: dict[str, Any]) -> None:
+        names = {
+            "failRate": "fail_rate",
+            "failStatus": "fail_status",
+            "failNext": "fail_next",
+            "shuffle": "shuffle",
+            "duplicates": "duplicates",
+            "notReadyReads": "not_ready_reads",
+            "tokenTtl": "token_ttl_s",
+        }
+        for name, attribute in names.items():
+            if name in values:
+                setattr(self, attribute, values[name])
+
+    def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
+        path = urlsplit(target).path
+        with self._lock:
+            if path.startswith("/_"):
+                return self._control(method, path, body)
+            answer = self._inject() or self._serve(method, path, body, headers)
+            # What was asked and answered; never a secret (no token form, no authorization header).
+            self.received.append({"method": method, "path": path, "status": answer.status})
+            return answer
+
+    def _inject(self) -> Answer | None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+        elif not (self.fail_rate and self._random.random() < self.fail_rate):
+            return None
+        if self.fail_status == 429:
+            return Answer(429, {"error": {"code": "TooManyRequests", "message": "rate limit"}}, (("Retry-After", "1"),))
+        return _error(self.fail_status, "ServiceUnavailable", "injected failure")
+
+    def _client(self, headers: dict[str, str]) -> _App | None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        found = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        if found is None or found[1] < time.time():
+            return None
+        return self.apps.get(found[0])
+
+    def _serve(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        if method == "POST" and path == "/authentication/v1.0/oauth/token":
+            return self._token(body)
+        app = self._client(headers)
+        if app is None:
+            return _error(401, "Unauthorized", "token expired or invalid")
+        if method == "GET" and path == "/events/v1.0/events:polling":
+            return self._poll(app, headers)
+        if method == "POST" and path == "/events/v1.0/events/acknowledgment":
+            return self._ack(body)
+        parts = path.strip("/").split("/")
+        if parts[:3] == ["merchant", "v1.0", "merchants"] and len(parts) == 4 and method == "GET":
+            if parts[3] not in app.merchants:
+                return _error(404, "NotFound", "merchant not found")
+            return Answer(200, {"id": parts[3], "name": self.merchant_names[parts[3]], "corporateName": "Demo LTDA"})
+        if parts[:3] == ["order", "v1.0", "orders"] and len(parts) in (4, 5):
+            order = self.orders.get(parts[3])
+            if order is None or order["merchant"]["id"] not in app.merchants:
+                return _error(404, "NotFound", "order not found")
+            if len(parts) == 4 and method == "GET":
+                return self._read(order)
+            if len(parts) == 5 and method == "POST":
+                return self._act(order, parts[4], body)
+        return _error(404, "NotFound", f"no route {method} {path}")
+
+    def _token(self, body: bytes) -> Answer:
+        form = {name: values[0] for name, values in parse_qs(body.decode()).items()}
+        if form.get("grantType") != "client_credentials":
+            return _error(400, "BadRequest", "grantType must be client_credentials")
+        app = self.apps.get(form.get("clientId", ""))
+        if app is None or not secrets.compare_digest(app.client_secret, form.get("clientSecret", "")):
+            return _error(401, "Unauthorized", "invalid client credentials")
+        token = secrets.token_urlsafe(32)
+        self._tokens[token] = (app.client_id, time.time() + float(self.token_ttl_s))
+        return Answer(200, {"accessToken": token, "type": "bearer", "expiresIn": int(self.token_ttl_s)})
+
+    def _poll(self, app: _App, headers: dict[str, str]) -> Answer:
+        self.polls += 1
+        wanted = [m.strip() for m in headers.get("x-polling-merchants", "").split(",") if m.strip()]
+        if len(wanted) > _MAX_MERCHANTS:
+            return _error(400, "BadRequest", f"at most {_MAX_MERCHANTS} merchants")
+        merchants = set(wanted) & app.merchants if wanted else app.merchants
+        events = [dict(e) for e in self.events.values() if e["merchantId"] in merchants]
+        if not events:
+            return Answer(204)
+        if self.duplicates:
+            events = events + [dict(e) for e in events]
+        if self.shuffle:
+            self._random.shuffle(events)
+        return Answer(200, events)
+
+    def _ack(self, body: bytes) -> Answer:
+        try:
+            ids = [str(item["id"]) for item in json.loads(body or b"[]")]
+        except (ValueError, TypeError, KeyError):
+            return _error(400, "BadRequest", "a list of {id}")
+        if len(ids) > _MAX_ACK:
+            return _error(400, "BadRequest", f"at most {_MAX_ACK} ids")
+        for event_id in ids:
+            if self.events.pop(event_id, None) is not None:
+                self.acknowledged.append(event_id)
+        return Answer(202)
+
+    def _read(self, order: dict[str, Any]) -> Answer:
+        reads = self._reads.get(order["id"], 0) + 1
+        self._reads[order["id"]] = reads
+        if reads <= self.not_ready_reads:
+            return _error(404, "NotFound", "order not found")
+        return Answer(200, {k: v for k, v in order.items() if k not in ("status", "actions")})
+
+    def _act(self, order: dict[str, Any], action: str, body: bytes) -> Answer:
+        merchant = order["merchant"]["id"]
+        if action == "requestCancellation":
+            fields = json.loads(body or b"{}")
+            if not fields.get("reason") or not fields.get("cancellationCode"):
+                return _error(400, "BadRequest", "reason and cancellationCode are required")
+            order["actions"].append(action)
+            if order["status"] != "CANCELLED":
+                order["status"] = "CANCELLED"
+                self._event(merchant, order["id"], "CAN", "CANCELLED", {"reason": fields["reason"]})
+            return Answer(202)
+        if action not in _ACTION_EVENTS:
+            return _error(404, "NotFound", f"no action {action}")
+        if order["status"] == "CANCELLED":
+            return _error(400, "BadRequest", "the order is cancelled")
+        order["actions"].append(action)
+        code, full = _ACTION_EVENTS[action]
+        order["status"] = full
+        self._event(merchant, order["id"], code, full)
+        return Answer(202)
+
+    def _control(self, method: str, path: str, body: bytes) -> Answer:
+        fields = json.loads(body or b"{}") if method == "POST" else {}
+        if path == "/_config" and method == "POST":
+            self._configure(fields)
+            return Answer(200, {"ok": True})
+        if path == "/_received":
+            if method == "DELETE":
+                self.received.clear()
+            return Answer(200, {"received": list(self.received)})
+        if path == "/_orders" and method == "POST":
+            order_id = self.place_order(
+                str(fields["merchantId"]),
+                list(fields["items"]),
+                delivered_by=str(fields.get("deliveredBy") or "IFOOD"),
+                customer_name=str(fields.get("customerName") or "Cliente iFood"),
+            )
+            return Answer(201, {"id": order_id})
+        parts = path.strip("/").split("/")
+        if parts[0] == "_orders" and len(parts) >= 2 and parts[1] in self.orders:
+            if len(parts) == 3 and parts[2] == "cancel" and method == "POST":
+                self.cancel_order(parts[1], str(fields.get("reason") or "Cliente desistiu"))
+                return Answer(202)
+            if len(parts) == 2 and method == "GET":
+                return Answer(200, self.orders[parts[1]])
+        return _error(404, "NotFound", f"no control route {method} {path}")

@@ -1,0 +1,89 @@
+"""Fixtures of the delivery platforms' tests: the fakes with BTRIX's settings pointed at them, a restaurant, its
+catalog, and the local stack's event sources pumped by the test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from localdev.fake_ifood import FakeIFood
+from localdev.stack import free_port
+from tests.support.commerce import stocked_product
+from tests.support.environment import settings_from
+from tests.support.identity import Account, call, signup
+from tests.support.webhooks import Pump
+
+
+class Deliver:
+    """What Lambda's event sources do: stream → bus → queues → the app's consumers, until a condition holds
+    (``deliver(condition)``) or nothing moves any more (``settle()``)."""
+
+    def __init__(self) -> None:
+        self.pump = Pump()
+
+    def __call__(self, condition: Callable[[], bool], timeout_s: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline, "iFood's orders did not get there in time"
+            if not self.pump():
+                time.sleep(0.1)
+
+    def settle(self, quiet_rounds: int = 5) -> None:
+        """Pump until ``quiet_rounds`` rounds in a row moved nothing (what was on its way has arrived)."""
+        quiet = 0
+        deadline = time.monotonic() + 90.0
+        while quiet < quiet_rounds:
+            assert time.monotonic() < deadline, "the queues did not settle"
+            if self.pump():
+                quiet = 0
+            else:
+                quiet += 1
+                time.sleep(0.2)
+
+
+@pytest.fixture
+def ifood(stack: Any) -> Iterator[FakeIFood]:
+    """The fake iFood, with ``ifood_api_url`` pointed at it, and retries without backoff."""
+    fake = FakeIFood(port=free_port(), seed=11).start()
+    env = {
+        "BTRIX_IFOOD_API_URL": fake.url,
+        "BTRIX_INTEGRATION_RETRY_BASE_S": "0",
+        "BTRIX_INTEGRATION_RETRY_MAX_S": "0",
+    }
+    try:
+        with settings_from(env):
+            yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def deliver(stack: Any) -> Deliver:
+    """The event sources of the local stack, pumped by the test."""
+    return Deliver()
+
+
+@pytest.fixture
+def admin(api: Any) -> Account:
+    """The ADMIN of a fresh restaurant (the seed's restaurant flow)."""
+    account, _ = signup(api, plan="corporativo", companyName="Cantina da Nona")
+    return account
+
+
+@pytest.fixture
+def store(api: Any, admin: Account, ifood: FakeIFood) -> dict[str, str]:
+    """The restaurant's iFood store, connected."""
+    merchant = ifood.add_merchant("Cantina da Nona - Centro")
+    body = {"credentials": {k: merchant[k] for k in ("clientId", "clientSecret", "merchantId")}}
+    response = call(api, "PUT", "/integrations/ifood", body, admin.headers())
+    assert response.status_code == 200, response.body
+    return merchant
+
+
+@pytest.fixture
+def pizza(api: Any, admin: Account) -> dict[str, Any]:
+    """A pizza of the catalog, 20 on hand; its code is the external code of the iFood menu item."""
+    return stocked_product(api, admin, 20, name="Pizza margherita", price={"amount": "45.00", "currency": "BRL"})
