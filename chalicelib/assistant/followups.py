@@ -41,7 +41,7 @@ from chalicelib.assistant.models import (
     OrderStatusArgs,
     ReminderTemplate,
 )
-from chalicelib.assistant.texts import cart_text, expiry_text, say
+from chalicelib.assistant.texts import cart_text, local_expiry, say
 from chalicelib.assistant.tools import Toolbox, ToolError
 from chalicelib.conversations import service as conversations
 from chalicelib.conversations.models import OutsideWindowTemplate
@@ -207,7 +207,7 @@ def _checkout_reminder(tools: Toolbox, follow_up: FollowUpRecord) -> tuple[str, 
         return None
     if order["paymentStatus"] != "unpaid":
         return None  # paid meanwhile
-    expires = expiry_text(cart.link_expires_at)
+    expires = local_expiry(cart.link_expires_at, tools.language, tools.tenant_id)  # as the checkout said it
     values = {
         "orderNumber": str(order["number"]),
         "total": str(order["totalText"]),
