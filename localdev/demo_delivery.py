@@ -67,8 +67,8 @@ def connect(demo: DeliveryDemo) -> None:
     demo.pizza_code = demo_product_code(admin)
 
 
-def lines(api: str, demo: DeliveryDemo) -> list[str]:
-    """How to drop an iFood order in (for the banner)."""
+def lines(api: str, demo: DeliveryDemo, login: list[str]) -> list[str]:
+    """How to drop an iFood order in (for the banner); ``login`` keeps the restaurant ADMIN's token in ``$token``."""
     if demo.ifood is None or demo.merchant_id is None:
         return []
     order = {
@@ -81,13 +81,14 @@ def lines(api: str, demo: DeliveryDemo) -> list[str]:
         ],
     }
     url = demo.ifood.url
-    auth = '-H "Authorization: Bearer $ADMIN"'
+    auth = '-H "Authorization: Bearer $token"'
     return [
+        "",
         "iFood (the restaurant's store is connected to the fake iFood; polled every 30 s):",
+        *[f"    {line}" for line in login],
         f"    curl -s -X POST {url}/_orders -d '{json.dumps(order, ensure_ascii=False)}'",
         f"    curl -s -X POST {api}/integrations/ifood/sync {auth}   # poll now: the order is in GET /orders",
         "    # the pizza matches the catalog by its code; the unknown 'Borda recheada' is kept as text (needsReview)",
         f"    curl -s {url}/_orders/<id>          # move the order (CONFIRMED, PREPARING, READY, DELIVERED): 'actions'",
         f"    curl -s -X POST {url}/_orders/<id>/cancel   # iFood cancels it: the BTRIX order is cancelled",
-        "",
     ]

@@ -98,7 +98,12 @@ def connect(demo: ShippingDemo | None) -> None:
     customer = create_customer(
         admin,
         CreateCustomerRequest.model_validate(
-            {"name": "Oficina Mineira", "email": "compras@oficina.example", "address": _CUSTOMER_ADDRESS}
+            {
+                "name": "Oficina Mineira",
+                "email": "compras@oficina.example",
+                "phone": "+5531987650101",
+                "address": _CUSTOMER_ADDRESS,
+            }
         ),
         None,
     )

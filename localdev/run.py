@@ -434,8 +434,9 @@ def _delivery(run: Running) -> list[str]:
     if run.delivery is None:
         return []
     from localdev import demo_delivery
+    from localdev.seed import DEMO_TENANTS
 
-    return demo_delivery.lines(run.api, run.delivery)
+    return demo_delivery.lines(run.api, run.delivery, run.login_lines(f"admin@{DEMO_TENANTS[0].domain}"))
 
 
 @banner_section
