@@ -82,11 +82,13 @@ def sent_once(tenant_id: str, provider: Provider, order_id: str, action: str, ca
         Table().transact([integrations.ref_claim_op(tenant_id, provider, _CALL_REF, local, action)])
     except TransactionConflict:
         return False
+    made = False
     try:
         call()
-    except BaseException:
-        integrations.drop_ref(tenant_id, provider, _CALL_REF, local)
-        raise
+        made = True
+    finally:
+        if not made:  # whatever stopped the call, the retry must be able to claim it again
+            integrations.drop_ref(tenant_id, provider, _CALL_REF, local)
     return True
 
 
