@@ -12,7 +12,7 @@ INFRA_STAMP := $(VENV)/.infra-$(shell cat infra/requirements.txt | sha1sum | cut
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade 'pip<26.3'  # chalice requires pip<26.3: no upgrade-then-downgrade
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
