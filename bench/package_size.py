@@ -13,7 +13,7 @@ from pathlib import Path
 
 __all__ = ["NotMeasured", "PackageReport", "measure_package"]
 
-APP_CODE = ("app.py", "chalicelib", "functions")
+APP_CODE = ("app.py", "chalicelib", "functions", "vendor")
 _PIP_TIMEOUT_S = 240
 
 

@@ -373,7 +373,7 @@ def render_package(result: PackageReport | NotMeasured) -> str:
         return f"Not measured: {result.reason}."
     rows = [
         ["dependencies (`pip install --target -r requirements.txt`)", _mib(result.dependencies)],
-        ["application code (app.py, chalicelib, functions)", f"{result.app_code / 1024:.0f} KiB"],
+        ["application code (app.py, chalicelib, functions, vendor)", f"{result.app_code / 1024:.0f} KiB"],
         ["Chalice runtime (chalice/app.py, chalice/__init__.py)", f"{result.chalice_runtime / 1024:.0f} KiB"],
         ["**total unzipped** (Lambda limit 250 MB with layers)", f"**{_mib(result.unzipped)}**"],
         ["**total zipped** (deflate; direct-upload limit 50 MB)", f"**{_mib(result.zipped)}**"],
@@ -512,9 +512,10 @@ consistent, 25 orders of one to three lines)."""
 _PACKAGE = """\
 `pip install --no-compile --target <temp> -r requirements.txt` (from the configured index and the local pip
 cache), then the sizes of the files it installed, of the application code (`app.py`, `chalicelib/`, `functions/`,
-without bytecode) and of the two Chalice files `chalice package` adds; the zipped size deflates all of them into
-one archive, as `chalice package` does. boto3 and botocore are not counted: the Lambda runtime provides them.
-Size matters for cold start (the archive is fetched and unpacked before init) and against Lambda's limits."""
+without bytecode; `vendor/`, the Swagger UI files `chalice package` puts at the zip's root) and of the two Chalice
+files `chalice package` adds; the zipped size deflates all of them into one archive, as `chalice package` does.
+boto3 and botocore are not counted: the Lambda runtime provides them. Size matters for cold start (the archive is
+fetched and unpacked before init) and against Lambda's limits."""
 
 _GATEWAY = """\
 The set-up is the one `make run`'s demo uses (`localdev.demo_gateway.connect`): a fake Meta and a fake Bitrix24 on

@@ -1,5 +1,5 @@
-"""Documentation routes: ``/api-docs.json`` (OpenAPI 3.1) and ``/api-docs`` (Swagger UI, its assets vendored in
-``chalicelib/docs/swagger_ui/``)."""
+"""Documentation routes: ``/api-docs.json`` (OpenAPI 3.1) and ``/api-docs`` (Swagger UI, its third-party assets
+vendored in ``vendor/swagger_ui/``, outside our code)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from chalicelib.docs.openapi import build_openapi
 
 blueprint = ApiBlueprint(__name__, tag="docs")
 
-# What the page loads: the only files of Swagger UI's distribution that ship (swagger_ui/README.md).
-_STATIC = Path(__file__).resolve().parent / "swagger_ui"
+# What the page loads: the only files of Swagger UI's distribution that ship (vendor/swagger_ui/README.md). `chalice
+# package` puts what is in vendor/ at the root of the Lambda zip, beside chalicelib/; a checkout keeps it in vendor/.
+_PROJECT = Path(__file__).resolve().parents[2]
+_STATIC_DIRS = (_PROJECT / "swagger_ui", _PROJECT / "vendor" / "swagger_ui")
 _ASSETS = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
@@ -47,6 +49,11 @@ _PAGE = """<!doctype html>
 </body>
 </html>
 """
+
+
+@cache
+def _static_dir() -> Path:
+    return next((d for d in _STATIC_DIRS if d.is_dir()), _STATIC_DIRS[-1])
 
 
 @cache
@@ -81,5 +88,5 @@ def get_swagger_asset(asset: str) -> Response:
     content_type = _ASSETS.get(asset)
     if content_type is None:
         raise NotFound(detail=f"no documentation asset named {asset!r}")
-    body = (_STATIC / asset).read_text(encoding="utf-8")
+    body = (_static_dir() / asset).read_text(encoding="utf-8")
     return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=86400"})

@@ -134,6 +134,7 @@ def chalice_project(root: Path, bundling: Bundling) -> Path:
     (project / ".chalice").mkdir(parents=True)
     shutil.copyfile(root / "app.py", project / "app.py")
     shutil.copytree(root / "chalicelib", project / "chalicelib", ignore=_IGNORED)
+    shutil.copytree(root / "vendor", project / "vendor", ignore=_IGNORED)  # third-party files for the zip's root
     shutil.copyfile(root / ".chalice" / "config.json", project / ".chalice" / "config.json")
     (project / "requirements.txt").write_text("")
     return project

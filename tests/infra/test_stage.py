@@ -51,4 +51,5 @@ def test_code_only_chalice_project_has_no_requirements(tmp_path: Path) -> None:
     assert (project / "requirements.txt").read_text() == ""
     assert (project / "app.py").is_file()
     assert (project / ".chalice" / "config.json").is_file()
+    assert (project / "vendor" / "swagger_ui" / "swagger-ui-bundle.js").is_file()  # the /api-docs page's assets
     assert chalice_project(ROOT, Bundling(build_dir=tmp_path, with_dependencies=True)) == ROOT

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
+from pathlib import Path
 from typing import Any
 
 from openapi_spec_validator import validate
@@ -11,6 +14,9 @@ from app import app
 from chalicelib.core.ids import ID_PATTERN
 from chalicelib.docs.openapi import build_openapi
 from tests.unit.core.test_api import make_app
+
+ROOT = Path(__file__).resolve().parents[3]
+ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js")
 
 
 def test_openapi_document_is_valid_3_1_and_lists_every_route(api: Any) -> None:
@@ -58,10 +64,24 @@ def test_swagger_ui_page_and_its_assets_are_served_locally(api: Any) -> None:
     assert page.headers["Content-Type"].startswith("text/html")
     html = page.body.decode()
     assert "cdn" not in html.lower()
-    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"):
+    for asset in ASSETS:
         assert f"api-docs/{asset}" in html
         response = api.get(f"/api-docs/{asset}")
         assert response.status_code == 200
-        assert len(response.body) > 10_000
+        assert response.body == (ROOT / "vendor" / "swagger_ui" / asset).read_bytes()
     assert api.get("/api-docs/..%2F..%2Fapp.py").status_code == 404
     assert api.get("/api-docs/swagger-editor.js").status_code == 404
+
+
+def test_swagger_ui_is_found_at_the_lambda_zips_root_and_chalicelib_holds_no_vendored_files(tmp_path: Path) -> None:
+    # `chalice package` puts vendor/'s content at the zip's root, beside chalicelib/: the route must find it there.
+    (tmp_path / "chalicelib" / "docs").mkdir(parents=True)
+    shutil.copyfile(ROOT / "chalicelib" / "docs" / "routes.py", tmp_path / "chalicelib" / "docs" / "routes.py")
+    shutil.copytree(ROOT / "vendor" / "swagger_ui", tmp_path / "swagger_ui")
+    spec = importlib.util.spec_from_file_location("zipped_docs_routes", tmp_path / "chalicelib" / "docs" / "routes.py")
+    assert spec is not None
+    assert spec.loader is not None
+    zipped = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zipped)
+    assert zipped._static_dir() == tmp_path / "swagger_ui"
+    assert not [p for p in (ROOT / "chalicelib").rglob("*") if p.suffix in (".js", ".css", ".map")]
