@@ -1,4 +1,5 @@
-"""The integrations queue's consumer: one dispatcher keyed by message kind, where capabilities register handlers.
+"""The integrations queue's consumer: one dispatcher keyed by message kind, where capabilities register handlers
+(several may take one kind: each message fans out to all of them, each handler's work its own job).
 
 What arrives on the queue, and the kinds it is dispatched by (most specific first):
 
@@ -12,20 +13,24 @@ What arrives on the queue, and the kinds it is dispatched by (most specific firs
 
 A capability registers with ``register(kind, handler, provider=…, operation=…)`` when its module is imported (app.py
 imports the modules that register). ``handler(job)`` does the work and may return a line for the integration's sync
-log. Each message is one job, run once: its key (execution + state + enteredAt for an action, the event id for an
-event, the task's key, else a hash of the body) names a job record claimed with a lease before the handler runs; a
-redelivered message whose job is done does nothing, one whose job another worker holds waits. The handler must
-still tolerate a second run after a crash in its middle (``job.previous_attempts``): providers are called with
-ids of our own where they allow it, and half-done work is looked up before it is redone.
+log. Each message is one job per handler of its kind, each run once: the message's key (execution + state +
+enteredAt for an action, the event id for an event, the task's key, else a hash of the body) with the handler's name
+names a job record claimed with a lease before the handler runs; a redelivered message skips the handlers whose job
+is done, and waits for one whose job another worker holds. A handler must still tolerate a second run after a crash
+in its middle (``job.previous_attempts``): providers are called with ids of our own where they allow it, and
+half-done work is looked up before it is redone.
 
-Failures: a retryable one (provider unavailable or throttling, our database or a race, an unexpected error) is a
-``RetryLater`` for the queue helper (``core.batch.consume``), which hides the message for a full-jitter backoff
-(``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's receive count being the attempt; after
-the queue's ``maxReceiveCount`` SQS moves it to the DLQ. A fatal one (credentials refused, the provider rejecting
-our data, a handler's ``JobFailed``) and a provider event or task no handler takes go to the DLQ at once (a workflow
-action nothing implements is acknowledged: nothing to do). Either way the job record says ``failed`` with the error,
-the integration's sync log and ``lastError`` show it (when the handler names its provider), and ``python -m
-chalicelib.integrations.redrive`` puts the DLQ back on the queue, where a failed job runs again.
+Failures are each handler's own: its job record, its provider's sync log and ``lastError``. A retryable one
+(provider unavailable or throttling, our database or a race, an unexpected error) makes the message a ``RetryLater``
+for the queue helper (``core.batch.consume``), which hides it for a full-jitter backoff
+(``BTRIX_INTEGRATION_RETRY_BASE_S`` doubling up to ``…_MAX_S``), the queue's receive count being the attempt; it
+comes back for the handlers not done yet only. A fatal one (credentials refused, the provider rejecting our data, a
+handler's ``JobFailed``), or a retryable one at the queue's last attempt, sends a dead letter to the DLQ naming that
+handler alone (``btrixHandler``): the others' work stays done, a redelivery of the message skips it, and ``python -m
+chalicelib.integrations.redrive`` puts it back on the queue, where that one job runs again. A provider event or task
+no handler takes goes to the DLQ whole (a workflow action nothing implements is acknowledged: nothing to do).
+
+One responsibility: the integrations queue's dispatcher (kinds, fan-out to handlers, job claims, retries, dead letters).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from chalicelib.integrations.models import JobRecord, Provider, SyncRequested
 from chalicelib.integrations.service import load_credentials, record_sync
 
 __all__ = [
+    "HANDLER_FIELD",
     "MAX_ATTEMPTS",
     "Job",
     "JobFailed",
@@ -60,7 +66,9 @@ __all__ = [
     "enqueue_task",
     "event_kind",
     "handle_batch",
+    "handlers_of",
     "job_of",
+    "jobs_of",
     "provider_kind",
     "register",
     "registered",
@@ -75,6 +83,8 @@ MAX_ATTEMPTS = next(q.max_receive_count for q in QUEUES if q.kind is QueueKind.I
 LEASE_S = next(q.visibility_timeout_s for q in QUEUES if q.kind is QueueKind.INTEGRATIONS)
 _KIND = re.compile(r"^[a-z0-9_]+:[A-Za-z0-9_.*:-]+$")
 _MAX_ERROR = 1000
+# A dead letter names the one handler it is for: redriven, it runs that handler's job and no other.
+HANDLER_FIELD = "btrixHandler"
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class Job:
     key: str
     attempt: int
     previous_attempts: int = 0
+    handler: str = ""
 
     @property
     def data(self) -> Mapping[str, Any]:
@@ -113,11 +124,13 @@ class RetryJob(Exception):
 class _Registration:
     kind: str
     handler: JobHandler
+    name: str
     provider: Provider | None
     operation: str
 
 
-_registry: dict[str, _Registration] = {}
+# Tuples, never changed in place: a test's shallow copy of the registry cannot leak into the real one.
+_registry: dict[str, tuple[_Registration, ...]] = {}
 
 
 def workflow_kind(action: str, entity_type: str | None = None) -> str:
@@ -140,21 +153,39 @@ def task_kind(name: str) -> str:
     return f"task:{name}"
 
 
-def register(kind: str, handler: JobHandler, *, provider: Provider | None = None, operation: str | None = None) -> None:
+def register(
+    kind: str,
+    handler: JobHandler,
+    *,
+    provider: Provider | None = None,
+    operation: str | None = None,
+    name: str | None = None,
+) -> None:
     """Run ``handler`` for messages of ``kind``; its failures (and the lines it returns) go to ``provider``'s sync
-    log as ``operation`` (default: the kind). One handler per kind: registering another one is a programming
-    error."""
+    log as ``operation`` (default: the kind). Several handlers may take one kind: each runs once per message as its
+    own job, keyed by ``name`` (default: the handler's module and qualified name; keep it stable, a renamed handler
+    would run again for a message it already handled). Registering the same handler again does nothing (a module
+    imported twice); another handler under a name the kind already has is a programming error."""
     if not _KIND.match(kind):
         raise ValueError(f"not a job kind: {kind!r} (workflow:…, <provider>:…, event:…, task:…)")
-    current = _registry.get(kind)
-    if current is not None and current.handler is not handler:
-        raise ValueError(f"{kind} already has a handler ({current.handler.__module__}.{current.handler.__qualname__})")
-    _registry[kind] = _Registration(kind, handler, provider, operation or kind)
+    name = name or f"{handler.__module__}.{handler.__qualname__}"
+    current = _registry.get(kind, ())
+    for existing in current:
+        if existing.handler is handler:
+            return
+        if existing.name == name:
+            raise ValueError(f"{kind} already has a handler named {name}")
+    _registry[kind] = (*current, _Registration(kind, handler, name, provider, operation or kind))
 
 
 def registered() -> list[str]:
     """The kinds that have a handler."""
     return sorted(_registry)
+
+
+def handlers_of(kind: str) -> list[str]:
+    """The names of the handlers ``kind`` fans out to, in the order they run."""
+    return [registration.name for registration in _registry.get(kind, ())]
 
 
 def _digest(*parts: str) -> str:
@@ -195,12 +226,26 @@ def _tenant_of(body: Mapping[str, Any]) -> str:
     return tenant
 
 
+def jobs_of(body: Mapping[str, Any], attempt: int = 1) -> tuple[Job, list[tuple[Job, _Registration]]]:
+    """The message as a job (its kind: the most specific one with handlers; its key), and its job for each handler
+    of that kind (none: nobody handles it). A dead letter naming its handler is that handler's job alone."""
+    target = body.get(HANDLER_FIELD)
+    message = {k: v for k, v in body.items() if k != HANDLER_FIELD}
+    kinds, key = _kinds_and_key(message)
+    kind = next((k for k in kinds if k in _registry), kinds[0])
+    whole = Job(kind=kind, tenant_id=_tenant_of(message), body=message, key=key, attempt=attempt)
+    return whole, [
+        (replace(whole, key=_digest(key, registration.name), handler=registration.name), registration)
+        for registration in _registry.get(kind, ())
+        if target is None or registration.name == target
+    ]
+
+
 def job_of(body: Mapping[str, Any], attempt: int = 1) -> tuple[Job, _Registration | None]:
-    """The job a message is, and the registration that handles it (None: no handler for any of its kinds)."""
-    kinds, key = _kinds_and_key(body)
-    registration = next((_registry[k] for k in kinds if k in _registry), None)
-    kind = registration.kind if registration else kinds[0]
-    return Job(kind=kind, tenant_id=_tenant_of(body), body=body, key=key, attempt=attempt), registration
+    """The job of a message's first handler and its registration; the message's own job and None when no handler
+    takes it (what a kind with one handler needs: ``jobs_of`` gives every handler's)."""
+    whole, jobs = jobs_of(body, attempt)
+    return jobs[0] if jobs else (whole, None)
 
 
 def enqueue_task(name: str, tenant_id: str, data: Mapping[str, Any], *, key: str, delay_s: int = 0) -> None:
@@ -238,13 +283,16 @@ def _metric(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def _to_dlq(queued: batch.Job) -> None:
-    aws.sqs().send_message(QueueUrl=queue_url(dlq_name(QueueKind.INTEGRATIONS)), MessageBody=queued.body)
+def _to_dlq(body: str) -> None:
+    aws.sqs().send_message(QueueUrl=queue_url(dlq_name(QueueKind.INTEGRATIONS)), MessageBody=body)
 
 
 def _record_failure(job: Job, registration: _Registration, error: str) -> None:
     _metric("IntegrationJobsFailed")
-    logger.warning("integration job failed", extra={"kind": job.kind, "jobKey": job.key, "error": error[:200]})
+    logger.warning(
+        "integration job failed",
+        extra={"kind": job.kind, "handler": job.handler, "jobKey": job.key, "error": error[:200]},
+    )
     if registration.provider is not None:
         record_sync(job.tenant_id, registration.provider, registration.operation, ok=False, error=error)
 
@@ -253,10 +301,13 @@ class _Retry(Exception):
     """Reports the record as a batch item failure (SQS delivers it again after the visibility it was given)."""
 
 
-def _claim(job: Job) -> tuple[Job, str] | None:
-    """Claim the job; returns it (with its earlier attempts) and our lease, or None when it is done already."""
+def _claim(job: Job, message_id: str) -> tuple[Job, str] | None:
+    """Claim the job; returns it (with its earlier attempts) and our lease, or None when there is nothing to run: it
+    is done, or this very message sent it to the DLQ already (its dead letter will run it)."""
     found = store.get_job(job.tenant_id, job.key)
-    if found is not None and found.status == "done":
+    if found is not None and (
+        found.status == "done" or (found.status == "failed" and found.dead_letter_of == message_id)
+    ):
         return None
     now = clock.now()
     lease = new_id(now)
@@ -265,6 +316,7 @@ def _claim(job: Job) -> tuple[Job, str] | None:
         key=job.key,
         kind=job.kind,
         status="running",
+        handler=job.handler or None,
         attempts=(found.attempts + 1) if found else 1,
         lease_id=lease,
         lease_until=clock.to_epoch(now) + LEASE_S,
@@ -280,66 +332,88 @@ def _claim(job: Job) -> tuple[Job, str] | None:
     raise _Retry(f"job {job.key} is being run by another worker")
 
 
-def _finish(job: Job, lease: str, status: str, error: str | None = None) -> None:
+def _finish(job: Job, lease: str, status: str, error: str | None = None, *, dead_letter_of: str | None = None) -> None:
     changes: dict[str, Any] = {"status": status, "updatedAt": clock.now_iso()}
     if error is not None:
         changes["error"] = error[:_MAX_ERROR]
+    if dead_letter_of is not None:
+        changes["deadLetterOf"] = dead_letter_of
     if not store.finish_job(job.tenant_id, job.key, lease, changes):
         logger.warning("integration job lease lost before it finished", extra={"kind": job.kind, "jobKey": job.key})
 
 
-def _run(job: Job, registration: _Registration, queued: batch.Job) -> None:
-    claimed = _claim(job)
+def _dead_letter(job: Job, registration: _Registration, lease: str, queued: batch.Job, error: str) -> None:
+    """The handler's job failed for good: recorded, and the message sent to the DLQ naming that handler alone."""
+    _finish(job, lease, "failed", error, dead_letter_of=queued.record.message_id)
+    _record_failure(job, registration, error)
+    _to_dlq(json.dumps({**job.body, HANDLER_FIELD: job.handler}))
+
+
+def _run(job: Job, registration: _Registration, queued: batch.Job) -> str | None:
+    """Run one handler's job of the message; returns the error when it is to be tried again later."""
+    claimed = _claim(job, queued.record.message_id)
     if claimed is None:
-        logger.info("integration job already done", extra={"kind": job.kind, "jobKey": job.key})
-        return
+        logger.info("integration job already run", extra={"kind": job.kind, "handler": job.handler})
+        return None
     job, lease = claimed
     try:
         detail = registration.handler(job)
-    except Exception as exc:
+    # Not hidden: every failure is recorded, and retried or dead-lettered; caught so the message's other handlers run.
+    except Exception as exc:  # noqa: BLE001
         error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, (ProviderError, AppError)) else str(exc)
         if not _retryable(exc):
-            _finish(job, lease, "failed", error)
-            _record_failure(job, registration, error)
-            _to_dlq(queued)
-            return
+            _dead_letter(job, registration, lease, queued, error)
+            return None
         if not isinstance(exc, (ProviderError, AppError, RetryJob)):
-            logger.exception("integration job raised", extra={"kind": job.kind, "jobKey": job.key})
-        if queued.last_attempt:  # the queue helper hands the message on to the DLQ
-            _finish(job, lease, "failed", f"gave up after {job.attempt} attempts: {error}")
-            _record_failure(job, registration, f"gave up after {job.attempt} attempts: {error}")
-        else:  # the queue helper hides the message for the backoff
-            _finish(job, lease, "retrying", error)
-            _metric("IntegrationJobsRetried")
-        raise batch.RetryLater(error) from exc
+            logger.exception("integration job raised", extra={"kind": job.kind, "handler": job.handler})
+        if queued.last_attempt:
+            _dead_letter(job, registration, lease, queued, f"gave up after {job.attempt} attempts: {error}")
+            return None
+        _finish(job, lease, "retrying", error)
+        _metric("IntegrationJobsRetried")
+        return error
     _finish(job, lease, "done")
     _metric("IntegrationJobsDone")
     if detail and registration.provider is not None:
         record_sync(job.tenant_id, registration.provider, registration.operation, ok=True, detail=detail)
+    return None
 
 
 def _handle(queued: batch.Job) -> None:
     try:
         body = json.loads(queued.body)
-        job, registration = job_of(body, queued.attempt)
-    except (ValueError, KeyError, TypeError) as exc:
+        whole, runs = jobs_of(body, queued.attempt)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         logger.error("integration job unreadable: moved to the DLQ", extra={"error": str(exc)[:200]})
         _metric("IntegrationJobsUnreadable")
-        _to_dlq(queued)
+        _to_dlq(queued.body)
         return
-    if registration is None:
+    if not runs:
         _metric("IntegrationJobsUnhandled")
-        if job.kind.startswith("workflow:"):
+        if whole.kind.startswith("workflow:"):
             # An action no capability implements (yet) for this entity type: like a tenant without the
             # integration it needs, there is nothing to do. The entity and its status change are recorded anyway.
-            logger.info("no handler for workflow action: nothing to do", extra={"kind": job.kind})
+            logger.info("no handler for workflow action: nothing to do", extra={"kind": whole.kind})
             return
         # A provider's event or a task is data: kept, not dropped; once a capability handles it, a redrive runs it.
-        logger.warning("no handler for integration job: moved to the DLQ", extra={"kind": job.kind})
-        _to_dlq(queued)
+        logger.warning("no handler for integration job: moved to the DLQ", extra={"kind": whole.kind})
+        _to_dlq(queued.body)
         return
-    with tenant_scope(job.tenant_id):
-        _run(job, registration, queued)
+    retry: list[str] = []
+    held: list[str] = []
+    with tenant_scope(whole.tenant_id):
+        for job, registration in runs:
+            try:
+                error = _run(job, registration, queued)
+            except _Retry as exc:  # another worker runs this one: the others go on
+                held.append(str(exc))
+                continue
+            if error is not None:
+                retry.append(error)
+    if retry:  # the queue helper hides the message for the backoff; it comes back for these handlers only
+        raise batch.RetryLater("; ".join(retry))
+    if held:
+        raise _Retry("; ".join(held))
 
 
 def handle_batch(event: dict[str, Any]) -> dict[str, Any]:

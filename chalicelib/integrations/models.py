@@ -418,15 +418,19 @@ class AccessTokenRecord(ApiModel):
 
 
 class JobRecord(ApiModel):
-    """One job of the integrations queue: run once (``done``), or how its last run ended."""
+    """One handler's job for one message of the integrations queue: run once (``done``), or how its last run ended."""
 
     key: str
     kind: str
     status: Literal["running", "retrying", "done", "failed"]
+    handler: str | None = None
     attempts: int = 1
     lease_id: str | None = None
     lease_until: int | None = None
     error: str | None = None
+    dead_letter_of: str | None = Field(
+        default=None, description="The queue message whose run sent this job to the DLQ (its redelivery skips it)"
+    )
     started_at: str
     updated_at: str
 

@@ -1,8 +1,9 @@
 """Move the integrations DLQ back to its queue: ``python -m chalicelib.integrations.redrive [--limit N]``.
 
 A job that failed is ``failed`` in its record, which does not stop it from running again: the redriven message gets
-a fresh set of attempts. Jobs that are done meanwhile (the same action redelivered and succeeded) do nothing; a
-message no handler took runs if a capability handles its kind now.
+a fresh set of attempts. A dead letter names the handler that failed (``btrixHandler``) and runs that one only; jobs
+that are done meanwhile (the same action redelivered and succeeded) do nothing; a message no handler took runs if a
+capability handles its kind now.
 """
 
 from __future__ import annotations

@@ -158,3 +158,55 @@ def test_a_workflow_action_nothing_implements_is_acknowledged(registry: None, dr
     sqs.send_message(QueueUrl=queue_url(queue_name(QueueKind.INTEGRATIONS)), MessageBody=json.dumps(action))
     drain(lambda: not _queue_busy())
     assert _dlq_bodies(tenant_id) == []
+
+
+def _sync_log(tenant_id: str, provider: Provider) -> list[tuple[str, bool]]:
+    with tenant_scope(tenant_id):
+        logs, _ = store.list_sync_logs(tenant_id, provider, 10, None)
+    return [(entry.operation, entry.ok) for entry in logs]
+
+
+def test_a_failing_handler_is_retried_alone_while_the_other_ran_once(
+    registry: None, drain: Any, tenant_id: str
+) -> None:
+    outage = ProviderError("Google answered 503", failure=Failure.RETRYABLE, status=503)
+    steady_runs, steady = _recorder(["invoice 7 created"])
+    flaky_runs, flaky = _recorder([outage, outage, "event created"])
+    jobs.register(KIND, steady, provider=Provider.BILLY, operation="create_invoice", name="steady")
+    jobs.register(KIND, flaky, provider=Provider.GOOGLE_CALENDAR, operation="create_calendar_event", name="flaky")
+    jobs.enqueue_task("test.echo", tenant_id, {"n": 2}, key="fan-out")
+    drain(lambda: _job_status(tenant_id, flaky_runs[-1].key if flaky_runs else "-") == "done")
+    assert len(steady_runs) == 1  # the redelivered message skipped the handler already done
+    assert [job.attempt for job in flaky_runs] == [1, 2, 3]
+    assert steady_runs[0].key != flaky_runs[0].key
+    assert _job_status(tenant_id, steady_runs[0].key) == "done"
+    assert _sync_log(tenant_id, Provider.BILLY) == [("create_invoice", True)]
+    assert _sync_log(tenant_id, Provider.GOOGLE_CALENDAR) == [("create_calendar_event", True)]
+
+
+def test_a_poison_handler_goes_to_the_dlq_alone_and_its_redrive_runs_only_it(
+    registry: None, drain: Any, tenant_id: str
+) -> None:
+    refusal = ProviderError("Billy answered 422: contact is archived", failure=Failure.REJECTED, status=422)
+    outage = ProviderError("Google answered 503", failure=Failure.RETRYABLE, status=503)
+    poison_runs, poison = _recorder([refusal])
+    flaky_runs, flaky = _recorder([outage, "event created"])
+    jobs.register(KIND, poison, provider=Provider.BILLY, operation="create_invoice", name="poison")
+    jobs.register(KIND, flaky, provider=Provider.GOOGLE_CALENDAR, operation="create_calendar_event", name="flaky")
+    jobs.enqueue_task("test.echo", tenant_id, {}, key="poisoned")
+    dead = _dead_letters(tenant_id)
+    drain(lambda: _job_status(tenant_id, flaky_runs[-1].key if flaky_runs else "-") == "done" and bool(dead()))
+    drain(lambda: not _queue_busy())
+    # The refusal was dead-lettered once, naming its handler; the retry of the other one did not run it again.
+    assert len(poison_runs) == 1
+    assert len(flaky_runs) == 2
+    assert [(body["key"], body[jobs.HANDLER_FIELD]) for body in dead()] == [("poisoned", "poison")]
+    assert _job_status(tenant_id, poison_runs[0].key) == "failed"
+    assert _sync_log(tenant_id, Provider.BILLY) == [("create_invoice", False)]
+    # Redriven (the cause fixed): only the poisoned handler runs, and succeeds.
+    aws.sqs().send_message(QueueUrl=queue_url(dlq_name(QueueKind.INTEGRATIONS)), MessageBody=json.dumps(dead()[0]))
+    assert redrive.redrive() >= 1
+    drain(lambda: _job_status(tenant_id, poison_runs[0].key) == "done")
+    drain(lambda: not _queue_busy())
+    assert (len(poison_runs), len(flaky_runs)) == (2, 2)
+    assert poison_runs[1].previous_attempts == 1

@@ -59,15 +59,46 @@ def test_provider_events_go_by_event_type_then_to_the_providers_catch_all() -> N
     assert jobs.job_of(mercadopago)[0].kind == "mercadopago:payment"
 
 
-def test_a_kind_without_a_handler_is_reported_and_a_second_handler_is_refused() -> None:
+def _other(job: jobs.Job) -> None:
+    return None
+
+
+def test_a_kind_without_a_handler_is_reported_and_a_name_taken_twice_is_refused() -> None:
     job, found = jobs.job_of({"type": "task", "task": "billy.poll", "tenantId": "T1", "key": "k"})
     assert (job.kind, found) == ("task:billy.poll", None)
     jobs.register("task:billy.poll", _handler)
     jobs.register("task:billy.poll", _handler)  # the same one again (a module imported twice) is fine
-    with pytest.raises(ValueError, match="already has a handler"):
-        jobs.register("task:billy.poll", lambda job: None)
+    assert jobs.handlers_of("task:billy.poll") == [f"{__name__}._handler"]
+    with pytest.raises(ValueError, match="already has a handler named"):
+        jobs.register("task:billy.poll", lambda job: None, name=f"{__name__}._handler")
     with pytest.raises(ValueError, match="not a job kind"):
         jobs.register("no kind", _handler)
+
+
+def test_a_message_fans_out_to_every_handler_of_its_kind_each_its_own_job() -> None:
+    jobs.register("task:billy.poll", _handler)
+    jobs.register("task:billy.poll", _other, name="other")
+    body = {"type": "task", "task": "billy.poll", "tenantId": "T1", "key": "k"}
+    whole, runs = jobs.jobs_of(body)
+    assert [(job.kind, job.handler) for job, _ in runs] == [
+        ("task:billy.poll", f"{__name__}._handler"),
+        ("task:billy.poll", "other"),
+    ]
+    keys = {job.key for job, _ in runs}
+    assert len(keys) == 2
+    assert whole.key not in keys
+    again = {job.key for job, _ in jobs.jobs_of(dict(body))[1]}
+    assert again == keys  # the same message again: the same two jobs
+
+
+def test_a_dead_letter_naming_its_handler_is_that_handlers_job_alone() -> None:
+    jobs.register("task:billy.poll", _handler)
+    jobs.register("task:billy.poll", _other, name="other")
+    body = {"type": "task", "task": "billy.poll", "tenantId": "T1", "key": "k"}
+    _, runs = jobs.jobs_of(body)
+    _, letter = jobs.jobs_of({**body, jobs.HANDLER_FIELD: "other"})
+    assert [(job.handler, job.key) for job, _ in letter] == [("other", runs[1][0].key)]
+    assert jobs.HANDLER_FIELD not in letter[0][0].body
 
 
 def test_an_event_job_reads_its_data_and_is_keyed_by_the_event_id() -> None:
