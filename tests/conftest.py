@@ -15,6 +15,9 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 # Webhook tests deliver to receivers on 127.0.0.1 (a local-stage-only setting); other targets stay refused.
 os.environ.setdefault("BTRIX_WEBHOOK_ALLOW_LOOPBACK", "true")
+# A test's tenant makes its setup requests in bursts its plan's throttle would refuse; tests/integration/throttling
+# turns the throttle on for the tenants it drives.
+os.environ.setdefault("BTRIX_TENANT_THROTTLE", "false")
 # Every test module ends by purging the queues (below); real SQS (and moto by default) refuses a purge within 60 s.
 os.environ.setdefault("MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR", "false")
 

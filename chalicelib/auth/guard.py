@@ -5,6 +5,8 @@ in AWS, locally and in tests, and a deactivated user, a suspended tenant or an e
 very next request rather than when a cached authorizer decision expires (or the token does). The user and the
 tenant are read fresh on every request, together (one BatchGetItem, eventually consistent like the GetItems it
 replaces), nothing is cached between requests.
+Each tenant's requests are throttled at its plan's rate and burst (``core/throttle.py``; in AWS API Gateway does it
+first, the authorizer naming the tenant's usage-plan key), right after the caller is known and before anything else.
 The token comes in the ``Authorization`` header, or in a browser session's access cookie (``auth/cookies.py``:
 then a state change also needs the CSRF token, and the ``Origin`` must be one the tenant allows).
 """
@@ -20,9 +22,12 @@ from chalicelib.auth.sessions import session_ended
 from chalicelib.auth.tokens import verify_access_token
 from chalicelib.core import cors
 from chalicelib.core.api import ApiBlueprint, Operation, RequestMeta, request_meta
+from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table
 from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.core.i18n import resolve_locale
+from chalicelib.core.throttle import Allowance, tenant_throttle
+from chalicelib.plans.catalog import get_plan
 from chalicelib.tenants import service as tenants
 from chalicelib.users import service as users
 
@@ -59,6 +64,9 @@ def authorize(request: Request, operation: Operation) -> Principal:
     cors.allow_origins(tenant.allowed_origins)  # this answer's CORS headers: the caller's tenant's origins only
     if by_cookie:
         cookies.check_browser_request(tenant.allowed_origins, meta)
+    if get_settings().tenant_throttle:
+        plan = get_plan(tenant.plan_id)  # the plan just read: a plan change applies at the next request
+        tenant_throttle.take(tenant.id, Allowance(plan.requests_per_second, plan.request_burst))
     principal = Principal(
         user_id=user.id,
         tenant_id=tenant.id,

@@ -7,7 +7,8 @@ document, so what is served and what is documented cannot drift apart.
 
 Every status an operation can answer follows from its declaration (``Operation.statuses``): a body, a query or
 a path parameter can be invalid (422; a body also malformed, 400, or of another media type, 415), a path
-parameter can name nothing (404; ``core/paths.py``), the guard refuses (401, 403; plan limits are 403 too), a
+parameter can name nothing (404; ``core/paths.py``), the guard refuses (401, 403; plan limits are 403 too; 429 over
+the tenant's plan rate, which every route can answer as the stage's throttle does), a
 versioned write or an idempotency key can conflict (409); what the service adds (a 409 for a duplicate, 429, 503)
 the route declares in ``problems``. An answer outside that set is logged, counted and reported to the listeners
 (the tests fail on it).
@@ -56,8 +57,9 @@ __all__ = [
 JSON = "application/json"
 
 
-# Statuses any operation can answer: 400 (API Gateway refuses a request it cannot read) and 500.
-ALWAYS_POSSIBLE = (400, 500)
+# Statuses any operation can answer: 400 (API Gateway refuses a request it cannot read), 429 (the stage's throttle
+# on every route; on an authenticated one also the tenant's plan rate and burst, core/throttle.py) and 500.
+ALWAYS_POSSIBLE = (400, 429, 500)
 VERSION_FIELD = "version"
 
 

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # Inbound email arrives for <tenantId>@<this domain> (functions/email.py); empty: any domain.
     inbound_email_domain: str = ""
     password_min_length: int = Field(default=10, ge=8)
+    # Each tenant's requests are throttled in the process at its plan's rate and burst (core/throttle.py), besides
+    # API Gateway's usage plans in AWS. The test suite turns it off (its tenants make bursts of setup requests).
+    tenant_throttle: bool = True
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~40 ms per hash on one core.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8_192)

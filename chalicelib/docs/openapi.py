@@ -33,9 +33,14 @@ _STANDARD_PROBLEMS = {
     " another body",
     415: "Unsupported media type",
     422: "Validation failed: errors[] names each field",
-    429: "Too many requests (Retry-After)",
+    429: "Too many requests: over the tenant's plan rate or burst, the API's overall throttle or the operation's own"
+    " limit; Retry-After says in how many seconds to try again",
     500: "Internal error (logged, no details)",
     503: "A dependency is unavailable",
+}
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 1},
 }
 Mode = Literal["validation", "serialization"]
 
@@ -155,13 +160,13 @@ def _operation(
     if parameters:
         result["parameters"] = parameters
     for status in sorted(codes):
-        responses.setdefault(
-            str(status),
-            {
-                "description": _STANDARD_PROBLEMS.get(status, "Problem"),
-                "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}},
-            },
-        )
+        problem: dict[str, Any] = {
+            "description": _STANDARD_PROBLEMS.get(status, "Problem"),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}},
+        }
+        if status == 429:
+            problem["headers"] = {"Retry-After": _RETRY_AFTER}
+        responses.setdefault(str(status), problem)
     result["responses"] = dict(sorted(responses.items()))
     return result
 

@@ -1,4 +1,9 @@
-"""The plans on offer. They live in code, versioned and reviewed with it: changing a price is a deploy."""
+"""The plans on offer. They live in code, versioned and reviewed with it: changing a price is a deploy.
+
+A plan's request allowance (``requests_per_second``, ``request_burst``, ``max_requests_per_day``) is enforced per
+tenant by API Gateway (infra makes one usage plan of each plan) and, the same rate and burst, by the application
+itself (``core/throttle.py``).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ PLANS: tuple[Plan, ...] = (
         max_products=100,
         max_transactions=500,
         max_requests_per_day=10_000,
+        requests_per_second=5.0,
+        request_burst=10,
         modules=_ESSENTIALS,
         features=["whatsapp"],
     ),
@@ -34,6 +41,8 @@ PLANS: tuple[Plan, ...] = (
         max_products=500,
         max_transactions=2_000,
         max_requests_per_day=50_000,
+        requests_per_second=20.0,
+        request_burst=40,
         modules=[
             *_ESSENTIALS,
             M.APPOINTMENTS,
@@ -55,6 +64,8 @@ PLANS: tuple[Plan, ...] = (
         max_products=10_000,
         max_transactions=50_000,
         max_requests_per_day=500_000,
+        requests_per_second=100.0,
+        request_burst=200,
         assistant_tokens_per_month=2_000_000,
         modules=list(Module),
         features=["whatsapp", "api_access", "priority_support", "audit_export"],

@@ -24,6 +24,10 @@ class Plan(ApiModel):
     max_products: int
     max_transactions: int
     max_requests_per_day: int
+    requests_per_second: float = Field(
+        gt=0, description="The steady request rate the API allows the tenant (a token bucket's refill, per second)"
+    )
+    request_burst: int = Field(gt=0, description="Requests the API allows the tenant at once above its steady rate")
     assistant_tokens_per_month: int = Field(
         default=0, description="LLM tokens the WhatsApp shop assistant may use a month (then it runs without LLM)"
     )

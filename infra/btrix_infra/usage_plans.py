@@ -1,13 +1,16 @@
-"""API Gateway usage plans, one per commercial plan: a steady rate, a burst and a daily request quota.
+"""API Gateway usage plans, one per commercial plan: its steady rate, burst and daily request quota.
 
-A tenant's API key is attached to its plan's usage plan (by the billing capability, from the stack output
-``UsagePlanId<Plan>``); methods that set ``api_key_required`` are then throttled per tenant. Add a plan with one
-line here. The stage-wide throttle (``StageConfig.throttle_rate``) caps all plans together.
+The allowances are the plans' own (``chalicelib.plans.catalog``: ``requestsPerSecond``, ``requestBurst``,
+``maxRequestsPerDay``), so the gateway and the application's own throttle (``chalicelib/core/throttle.py``) cannot
+disagree. Each tenant has an API key in its plan's usage plan (``chalicelib/tenants/api_keys.py``); the authorizer
+names it, so a client sends no key. The stage-wide throttle (``StageConfig.throttle_rate``) caps all plans together.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from chalicelib.plans.catalog import PLANS
 
 __all__ = ["USAGE_PLANS", "UsagePlanDef"]
 
@@ -23,8 +26,7 @@ class UsagePlanDef:
     quota_per_day: int
 
 
-USAGE_PLANS: tuple[UsagePlanDef, ...] = (
-    UsagePlanDef("lojista", "Lojista", rate=5.0, burst=10, quota_per_day=10_000),
-    UsagePlanDef("empresa", "Empresa", rate=20.0, burst=40, quota_per_day=50_000),
-    UsagePlanDef("corporativo", "Corporativo", rate=100.0, burst=200, quota_per_day=500_000),
+USAGE_PLANS: tuple[UsagePlanDef, ...] = tuple(
+    UsagePlanDef(plan.id, plan.name, plan.requests_per_second, plan.request_burst, plan.max_requests_per_day)
+    for plan in PLANS
 )

@@ -85,3 +85,12 @@ def test_swagger_ui_is_found_at_the_lambda_zips_root_and_chalicelib_holds_no_ven
     spec.loader.exec_module(zipped)
     assert zipped._static_dir() == tmp_path / "swagger_ui"
     assert not [p for p in (ROOT / "chalicelib").rglob("*") if p.suffix in (".js", ".css", ".map")]
+
+
+def test_every_route_documents_429_with_retry_after(api: Any) -> None:
+    document = api.get("/api-docs.json").json_body
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            refused = operation["responses"].get("429")
+            assert refused is not None, f"{method.upper()} {path} does not document 429"
+            assert refused["headers"]["Retry-After"]["schema"]["type"] == "integer"

@@ -118,11 +118,11 @@ def undocumented() -> Iterator[list[tuple[str, int]]]:
 
 
 def test_statuses_follow_from_the_declaration() -> None:
-    # A guarded body: 401/403 from the guard, 415/422 from the body, 400 and 500 always.
-    assert _operation("/things", "POST").statuses == {201, 400, 401, 403, 415, 422, 500}
+    # A guarded body: 401/403 from the guard, 415/422 from the body, 400, 429 (throttled) and 500 always.
+    assert _operation("/things", "POST").statuses == {201, 400, 401, 403, 415, 422, 429, 500}
     # A path id (404, 422) and a versioned body (409: the version sent is stale).
-    assert _operation("/things/{thing_id}", "PUT").statuses == {200, 400, 404, 409, 415, 422, 500}
-    assert _operation("/colors/{color}", "GET").statuses == {200, 400, 404, 422, 500}
+    assert _operation("/things/{thing_id}", "PUT").statuses == {200, 400, 404, 409, 415, 422, 429, 500}
+    assert _operation("/colors/{color}", "GET").statuses == {200, 400, 404, 422, 429, 500}
 
 
 def test_the_document_lists_exactly_those_statuses_and_types_path_parameters() -> None:
