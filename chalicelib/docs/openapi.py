@@ -160,13 +160,15 @@ def _operation(
     if parameters:
         result["parameters"] = parameters
     for status in sorted(codes):
-        problem: dict[str, Any] = {
-            "description": _STANDARD_PROBLEMS.get(status, "Problem"),
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}},
-        }
-        if status == 429:
-            problem["headers"] = {"Retry-After": _RETRY_AFTER}
-        responses.setdefault(str(status), problem)
+        responses.setdefault(
+            str(status),
+            {
+                "description": _STANDARD_PROBLEMS.get(status, "Problem"),
+                "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}},
+            },
+        )
+    # Every route can be throttled (the stage's throttle; the tenant's plan on an authenticated one): say when to retry.
+    responses["429"].setdefault("headers", {"Retry-After": _RETRY_AFTER})
     result["responses"] = dict(sorted(responses.items()))
     return result
 
