@@ -3,7 +3,7 @@ actor on GSI2; each expires after the tenant-wide retention (``audit_retention_d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +14,9 @@ from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Child, Collection, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
+from chalicelib.core.personal_data import all_pages
 
-__all__ = ["entry_op", "list_entries"]
+__all__ = ["actor_entries", "entry_key", "entry_op", "list_entries"]
 
 AUDIT_ENTITY = "AuditEntry"
 
@@ -37,6 +38,21 @@ def entry_op(entry: AuditEntry, kind: Kind) -> WriteOp:
             **entry.model_dump(exclude_none=True),
         }
     )
+
+
+def entry_key(entry: AuditEntry) -> tuple[str, str]:
+    """(PK, SK) of an entry: in the partition of the entity it is about."""
+    return keys.entity_pk(entry.tenant_id, Kind(entry.entity_type.upper()), entry.entity_id), keys.child_sk(
+        Child.AUDIT, entry.id
+    )
+
+
+def actor_entries(tenant_id: str, actor_id: str) -> Iterator[AuditEntry]:
+    """Every entry by ``actor_id``, oldest first, read page by page (privacy requests: a background job)."""
+    partition = keys.collection_pk(tenant_id, Collection.AUDIT, actor_id)
+    table = Table()
+    for item in all_pages(lambda start: table.query_page(partition, index=GSI2, limit=100, start_key=start)):
+        yield _entry(item)
 
 
 def _entry(item: Mapping[str, Any]) -> AuditEntry:

@@ -18,7 +18,7 @@ keeps (amounts, taxes, invoice numbers) and replace the person's name, email and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -39,6 +39,7 @@ __all__ = [
     "delete_partition",
     "export_partition",
     "pseudonymise",
+    "scrub_items",
     "scrub_partition",
 ]
 
@@ -112,11 +113,12 @@ def declared() -> list[Declaration]:
 
 def pseudonymise(value: Any, subject: DataSubject) -> Any:
     """``value`` (a string, or dicts and lists of them) with each of the subject's identifiers replaced by the
-    pseudonym, case-insensitively; anything else as it is."""
+    pseudonym, case-insensitively and only as whole words (a user named "Ana" leaves the role ``MANAGER`` alone);
+    anything else as it is."""
     identifiers = subject.identifiers()
     if not identifiers:
         return value
-    pattern = re.compile("|".join(re.escape(i) for i in identifiers), re.IGNORECASE)
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(i) for i in identifiers)})(?!\w)", re.IGNORECASE)
 
     def walk(item: Any) -> Any:
         if isinstance(item, str):
@@ -161,20 +163,32 @@ def export_partition(pk: str, *, leave_out: frozenset[str] = frozenset()) -> dic
     return {**entity, "related": related} if entity or related else {}
 
 
+def _scrub(table: Table, item: Mapping[str, Any], subject: DataSubject, drop: frozenset[str]) -> bool:
+    keys = {PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}
+    kept = {k: v for k, v in item.items() if k not in keys and k not in drop}
+    scrubbed = {**pseudonymise(kept, subject), **keys}
+    if scrubbed == item:
+        return False
+    condition = Attr(VERSION).eq(item[VERSION]) if VERSION in item else Attr(PARTITION_KEY).exists()
+    table.transact([put_op(scrubbed, condition=condition)])
+    return True
+
+
 def scrub_partition(pk: str, subject: DataSubject) -> int:
     """Pseudonymise the subject's identifiers in every item of an entity's partition (keys stay; a versioned item is
     written only if it did not change meanwhile: the job is retried); answers how many items changed."""
-    changed = 0
     table = Table()
-    for item in _partition(pk):
-        keys = {PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}
-        scrubbed = {**pseudonymise({k: v for k, v in item.items() if k not in keys}, subject), **keys}
-        if scrubbed == item:
-            continue
-        condition = Attr(VERSION).eq(item[VERSION]) if VERSION in item else Attr(PARTITION_KEY).exists()
-        table.transact([put_op(scrubbed, condition=condition)])
-        changed += 1
-    return changed
+    return sum(_scrub(table, item, subject, frozenset()) for item in _partition(pk))
+
+
+def scrub_items(
+    item_keys: Iterable[tuple[str, str]], subject: DataSubject, *, drop: frozenset[str] = frozenset()
+) -> int:
+    """Pseudonymise the subject's identifiers in the items at ``item_keys`` (PK, SK) and remove their attributes in
+    ``drop`` (the IP address an audit entry kept, say); answers how many items changed."""
+    table = Table()
+    found = (table.get(pk, sk, consistent=True) for pk, sk in item_keys)
+    return sum(_scrub(table, item, subject, drop) for item in found if item is not None)
 
 
 def delete_partition(pk: str) -> int:

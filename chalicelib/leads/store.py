@@ -38,6 +38,7 @@ __all__ = [
     "list_leads",
     "new_lead_op",
     "owner_keys",
+    "owner_leads",
     "ref_ops",
     "release_claim_if_held_op",
     "release_op",
@@ -212,7 +213,7 @@ def lead_pk(tenant_id: str, lead_id: str) -> str:
 
 
 def leads_of_person(
-    tenant_id: str, customer_id: str, emails: Iterable[str], phones: Iterable[str]
+    tenant_id: str, customer_id: str | None, emails: Iterable[str], phones: Iterable[str]
 ) -> list[dict[str, Any]]:
     """The leads of a person: converted into the customer, or with one of their emails or phones. Leads have no
     index by contact once closed, so this reads the tenant's lead list page by page: for the privacy job only (a
@@ -225,10 +226,21 @@ def leads_of_person(
                 tenant_id, status=None, owner_id=None, between=("0", "~"), limit=100, start_key=start
             )
         )
-        if item.get("customerId") == customer_id
+        if (customer_id is not None and item.get("customerId") == customer_id)
         or str(item.get("contactEmail") or "").lower() in emails
         or item.get("contactPhone") in phones
     ]
+
+
+def owner_leads(tenant_id: str, owner_id: str) -> list[dict[str, Any]]:
+    """Every lead the user owns, as stored (for privacy requests: page after page, in a background job)."""
+    return list(
+        all_pages(
+            lambda start: list_leads(
+                tenant_id, status=None, owner_id=owner_id, between=("0", "~"), limit=100, start_key=start
+            )
+        )
+    )
 
 
 def release_claim_if_held_op(tenant_id: str, field: ContactField, value: str, lead_id: str) -> WriteOp:

@@ -1,6 +1,7 @@
 """What notifications hold about a person, for privacy requests: the messages sent to them (as the customer, or to
 one of their addresses), each with its address, variables and text, and the time of their last WhatsApp message.
-Erasure pseudonymises the messages (the log of what was sent stays, without the person) and forgets that time."""
+Erasure pseudonymises the messages (the log of what was sent stays, without the person) and forgets that time; a
+user's Web Push subscriptions (in their user record's partition, exported with it) are deleted."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def erase_notifications(subject: DataSubject) -> int:
     changed = sum(scrub_partition(store.notification_pk(subject.tenant_id, i), subject) for i in _ids(subject))
     if subject.kind == "customer":
         changed += sum(store.forget_whatsapp_inbound(subject.tenant_id, phone) for phone in subject.phones)
+    else:
+        for subscription in store.list_push_subscriptions(subject.tenant_id, subject.id):
+            store.delete_push_subscription(subject.tenant_id, subject.id, subscription.endpoint)
+            changed += 1
     return changed
 
 

@@ -86,9 +86,10 @@ class PrivacyExport(ApiModel):
 
 
 class CreateErasureRequest(ApiModel):
-    """Whom to erase: a customer of the tenant (everywhere in BTRIX and at the connected processors)."""
+    """Whom to erase: a customer of the tenant (everywhere in BTRIX and at the connected processors), or a user (a
+    staff member: never the caller, never the tenant's last active ADMIN)."""
 
-    subject: Literal["customer"]
+    subject: SubjectKind
     id: EntityId
     reason: str | None = Field(default=None, max_length=500, description="Why (kept in the audit log)")
 
@@ -110,7 +111,7 @@ class ErasureRecord(ApiModel):
 
     id: str
     tenant_id: str
-    subject: Literal["customer"]
+    subject: SubjectKind
     subject_id: str
     pseudonym: str
     status: RequestStatus
@@ -129,9 +130,12 @@ class Erasure(ApiModel):
     """An erasure: its progress in BTRIX (records changed per capability) and at each connected processor."""
 
     id: str
-    subject: Literal["customer"]
+    subject: SubjectKind
     subject_id: str
-    pseudonym: str = Field(description="What replaces the person's name in what the law keeps (orders, invoices)")
+    pseudonym: str = Field(
+        description="What replaces the person's name in what is kept (orders, invoices; a user's sales, leads and "
+        "audit entries)"
+    )
     status: RequestStatus
     erased: dict[str, int] = Field(description="Records erased or pseudonymised, per capability")
     processors: list[ProcessorOutcome]

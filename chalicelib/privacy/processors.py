@@ -1,11 +1,12 @@
 """Erasure at the processors: the providers that hold a customer's data for the tenant are asked to erase it too.
 
-Before anything is erased in BTRIX, ``plan`` reads what each connected processor holds from the capabilities'
-exports (ids only: the Billy contact, the Bitrix24 CRM contacts of the customer's conversations, the Google Calendar
-events of their sales; Stripe's customers are looked up by email then, while BTRIX still has it) and records one
-outcome per processor on the erasure. After BTRIX's own erasure, each pending processor gets a job on the
-integrations queue (``task:privacy.erase_<processor>``): it calls the provider, records ``done`` (or, on its last
-attempt, ``failed`` with the error; the queue's retries and DLQ redrive run it again) on the erasure.
+Before anything is erased in BTRIX, ``plan`` reads what each connected processor holds from the capabilities' exports
+(ids only: the Billy contact, the Bitrix24 CRM contacts of the customer's conversations, the Google Calendar events of
+their sales; Stripe's customers are looked up by email then, while BTRIX still has it; a user's erasure asks only
+Bitrix24, for conversations with their number) and records one outcome per processor on the erasure. After BTRIX's
+own erasure, each pending processor gets a job on the integrations queue (``task:privacy.erase_<processor>``): it
+calls the provider, records ``done`` (or, on its last attempt, ``failed`` with the error; the queue's retries and DLQ
+redrive run it again) on the erasure.
 
 - Stripe: ``DELETE /v1/customers/<id>`` for each customer with the email (payments stay at Stripe, as the law keeps).
 - Billy.dk: the contact renamed to the pseudonym, its contact details removed (invoices stay).
@@ -22,6 +23,7 @@ from typing import Any
 from chalicelib.channels.tokens import caller
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, VersionConflict
+from chalicelib.core.personal_data import DataSubject
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy
 from chalicelib.integrations.bitrix24 import client as bitrix24
@@ -58,11 +60,18 @@ def _outcome(processor: ProcessorName, targets: list[str], *, manual: bool = Fal
     )
 
 
-def plan(tenant_id: str, found: Mapping[str, list[dict[str, Any]]]) -> list[ProcessorOutcome]:
+def plan(subject: DataSubject, found: Mapping[str, list[dict[str, Any]]]) -> list[ProcessorOutcome]:
     """One outcome per processor that holds something of the person (provider failures propagate: the job retries
-    before anything is erased)."""
-    customer = next(iter(found.get("customers") or []), {})
+    before anything is erased). A user (staff member) is at no payment or accounting processor for the tenant: only
+    the Bitrix24 contacts of conversations with their number."""
+    tenant_id = subject.tenant_id
     planned: list[ProcessorOutcome] = []
+    chats = [c for c in found.get("conversations") or [] if c.get("portalId") and c.get("bitrixContactId")]
+    if chats:
+        planned.append(_outcome("bitrix24", sorted({f"{c['portalId']}:{c['bitrixContactId']}" for c in chats})))
+    if subject.kind != "customer":
+        return planned
+    customer = next(iter(found.get("customers") or []), {})
     stripe_credentials = find_credentials(tenant_id, Provider.STRIPE)
     email = customer.get("email")
     if isinstance(stripe_credentials, StripeCredentials) and isinstance(email, str):
@@ -70,9 +79,6 @@ def plan(tenant_id: str, found: Mapping[str, list[dict[str, Any]]]) -> list[Proc
     contact = customer.get("billyContactId")
     if contact and find_credentials(tenant_id, Provider.BILLY) is not None:
         planned.append(_outcome("billy", [str(contact)]))
-    chats = [c for c in found.get("conversations") or [] if c.get("portalId") and c.get("bitrixContactId")]
-    if chats:
-        planned.append(_outcome("bitrix24", sorted({f"{c['portalId']}:{c['bitrixContactId']}" for c in chats})))
     sales = [s for s in found.get("sales") or [] if s.get("id") and s.get("entity", "Sale") == "Sale"]
     if sales and find_credentials(tenant_id, Provider.GOOGLE_CALENDAR) is not None:
         planned.append(_outcome("google_calendar", [google.event_id(tenant_id, "sale", str(s["id"])) for s in sales]))

@@ -54,12 +54,15 @@ def get_privacy_export(privacy_export_id: str, principal: Principal) -> PrivacyE
     problems=(409,),
 )
 def create_erasure(body: CreateErasureRequest, principal: Principal) -> Erasure:
-    """Erase a customer
+    """Erase a customer or a user
 
     A background job anonymises the customer everywhere in BTRIX, keeping what the law keeps (order and sale totals,
     taxes, invoices: their name becomes a pseudonym), deletes their conversations and media, frees their email and
     phone, and asks each connected processor to erase too (Stripe, Billy.dk, Bitrix24, Google Calendar; MercadoPago
-    is recorded as manual). Follow it with GET /privacy/erasures/{id}. Once per customer (409 naming body.id).
+    is recorded as manual). A user (staff member) is deactivated at once (every session ends), then pseudonymised:
+    their record, the audit entries they made (which keep them as actor, under the pseudonym), their sales and leads,
+    the messages sent to them. Follow it with GET /privacy/erasures/{id}. Once per person (409 naming body.id); never
+    yourself (422 naming body.id) nor the tenant's last active ADMIN (409 naming body.id).
     """
     return service.create_erasure(principal, body)
 

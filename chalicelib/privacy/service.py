@@ -9,7 +9,9 @@ capability that stores personal data declared its exporter and eraser (in its ``
 - Erasure: ``POST /privacy/erasures`` (once per customer: the claim stays and a second request is a 409 naming the
   first) → the job plans what each connected processor must erase (ids only, read before anything is erased), runs
   every eraser (the customer record last: the others find the person through it), then queues one job per
-  processor (``processors.py``), whose outcome is recorded on the erasure and retried by the queue.
+  processor (``processors.py``), whose outcome is recorded on the erasure and retried by the queue. A user (staff
+  member) may be erased too: never the caller, never the tenant's last active ADMIN; the request deactivates them in
+  its transaction (``users.service.erasure_hold_ops``), the job pseudonymises them like a customer (their record last).
 """
 
 from __future__ import annotations
@@ -73,9 +75,9 @@ def load_declarations() -> list[Declaration]:
     return declared()
 
 
-def pseudonym_of(tenant_id: str, customer_id: str) -> str:
-    """The pseudonym of an erased customer: the same on every retry, nothing of the person in it."""
-    return f"Erased customer {hashlib.sha256(f'{tenant_id}:{customer_id}'.encode()).hexdigest()[:10]}"
+def pseudonym_of(tenant_id: str, subject_id: str, kind: SubjectKind = "customer") -> str:
+    """The pseudonym of an erased customer or user: the same on every retry, nothing of the person in it."""
+    return f"Erased {kind} {hashlib.sha256(f'{tenant_id}:{subject_id}'.encode()).hexdigest()[:10]}"
 
 
 def _names(name: str) -> tuple[str, ...]:
@@ -84,7 +86,7 @@ def _names(name: str) -> tuple[str, ...]:
 
 def _subject(tenant_id: str, kind: SubjectKind, subject_id: str, *, field: str | None = None) -> DataSubject:
     """The person, as the tenant knows them; ``InvalidInput`` naming ``field`` (else ``NotFound``) if unknown."""
-    pseudonym = pseudonym_of(tenant_id, subject_id)
+    pseudonym = pseudonym_of(tenant_id, subject_id, kind)
     if kind == "customer":
         customer = customers.find_customer(tenant_id, subject_id)
         if customer is not None:
@@ -244,21 +246,24 @@ def _erasure_view(record: ErasureRecord) -> Erasure:
 
 
 def create_erasure(principal: Principal, body: CreateErasureRequest) -> Erasure:
-    """Queue the erasure of a customer everywhere in BTRIX and at the connected processors (202); 409 naming
-    ``body.id`` when the customer has an erasure already (its id in the detail)."""
+    """Queue the erasure of a customer or a user everywhere in BTRIX (and, for a customer, at the connected
+    processors) (202); 409 naming ``body.id`` when the person has an erasure already (its id in the detail). A user
+    is deactivated at once (their sessions end); erasing yourself is a 422 and the tenant's last active ADMIN a 409,
+    both naming ``body.id``."""
     require(principal, Permission.PRIVACY_MANAGE)
     tenant = principal.tenant_id
     earlier = store.find_claim(tenant, "erasure", body.subject, body.id)
     if earlier is not None:
-        raise _erased(earlier)
+        raise _erased(body.subject, earlier)
     _subject(tenant, body.subject, body.id, field="body.id")
+    hold = users.erasure_hold_ops(principal, body.id, field="body.id") if body.subject == "user" else []
     at = clock.now_iso()
     record = ErasureRecord(
         id=new_id(),
         tenant_id=tenant,
         subject=body.subject,
         subject_id=body.id,
-        pseudonym=pseudonym_of(tenant, body.id),
+        pseudonym=pseudonym_of(tenant, body.id, body.subject),
         status="queued",
         reason=body.reason,
         requested_by=principal.user_id,
@@ -268,7 +273,8 @@ def create_erasure(principal: Principal, body: CreateErasureRequest) -> Erasure:
     Table().transact(
         [
             store.new_erasure_op(record),
-            store.claim_op(tenant, "erasure", body.subject, body.id, record.id, _erased(record.id)),
+            store.claim_op(tenant, "erasure", body.subject, body.id, record.id, _erased(body.subject, record.id)),
+            *hold,
             audit_op(
                 principal,
                 "privacy.erasure_requested",
@@ -282,9 +288,9 @@ def create_erasure(principal: Principal, body: CreateErasureRequest) -> Erasure:
     return _erasure_view(record)
 
 
-def _erased(erasure_id: str) -> Conflict:
+def _erased(kind: SubjectKind, erasure_id: str) -> Conflict:
     return Conflict(
-        detail=f"this customer's erasure was already requested (erasure {erasure_id})",
+        detail=f"this {kind}'s erasure was already requested (erasure {erasure_id})",
         errors=(FieldError("body.id", f"already erased or being erased: {erasure_id}", "erased"),),
     )
 
@@ -305,20 +311,20 @@ def _save_erasure(record: ErasureRecord, changes: dict[str, Any], *extra: WriteO
 
 
 def run_erasure(job: jobs.Job) -> str | None:
-    """The erasure job (see the module docstring); a retry finds the customer record still there (erased last) and
-    runs the erasers again, which change only what is left."""
+    """The erasure job (see the module docstring); a retry finds the customer's or user's record still there (erased
+    last) and runs the erasers again, which change only what is left."""
     record = store.get_erasure(job.tenant_id, str(job.data["erasureId"]))
     if record is None or record.status in ("completed", "failed"):
         return None
-    customer = customers.find_customer(record.tenant_id, record.subject_id)
-    if customer is None:
-        _save_erasure(record, {"status": "failed", "error": "the customer was deleted before the erasure ran"})
+    try:
+        subject = _subject(record.tenant_id, record.subject, record.subject_id)
+    except NotFound:
+        _save_erasure(record, {"status": "failed", "error": f"the {record.subject} was deleted before the erasure ran"})
         return None
     declarations = load_declarations()
-    subject = _subject(record.tenant_id, "customer", record.subject_id)
     if record.status == "queued":
         found = {d.capability: d.exporter(subject) for d in declarations if d.capability in processors.SOURCES}
-        planned = processors.plan(record.tenant_id, found)
+        planned = processors.plan(subject, found)
         record = _save_erasure(record, {"status": "running", "processors": [p.model_dump() for p in planned]})
     erased = dict(record.erased)
     for declaration in declarations:

@@ -23,6 +23,7 @@ from chalicelib.sales.models import Sale
 
 __all__ = [
     "assignee_keys",
+    "assignee_sales",
     "by_status_keys",
     "current_number",
     "customer_sales",
@@ -208,13 +209,22 @@ def sale_pk(tenant_id: str, sale_id: str) -> str:
 
 def customer_sales(tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
     """Every sale of the customer as stored (for privacy requests: page after page, in a background job)."""
+    return _every_sale(tenant_id, assigned_to=None, customer_id=customer_id)
+
+
+def assignee_sales(tenant_id: str, user_id: str) -> list[dict[str, Any]]:
+    """Every sale of the rep as stored (for privacy requests: page after page, in a background job)."""
+    return _every_sale(tenant_id, assigned_to=user_id, customer_id=None)
+
+
+def _every_sale(tenant_id: str, *, assigned_to: str | None, customer_id: str | None) -> list[dict[str, Any]]:
     everything = ("0", "~")
     return list(
         all_pages(
             lambda start: list_sales(
                 tenant_id,
                 status=None,
-                assigned_to=None,
+                assigned_to=assigned_to,
                 customer_id=customer_id,
                 between=everything,
                 limit=100,

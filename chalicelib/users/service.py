@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from chalicelib.access.permissions import Permission
+from chalicelib.access.permissions import Permission, Role
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
 from chalicelib.auth import service as auth
@@ -13,7 +13,7 @@ from chalicelib.core import clock
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, VersionConflict, WriteOp, unscoped
-from chalicelib.core.errors import FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, paginate
@@ -30,6 +30,7 @@ __all__ = [
     "all_users",
     "cpf_fields",
     "deactivate_user",
+    "erasure_hold_ops",
     "find_login",
     "find_user",
     "get_user",
@@ -207,6 +208,18 @@ def update_user(principal: Principal, user_id: str, body: UpdateUserRequest) -> 
     return User.of(after)
 
 
+def _deactivation_ops(principal: Principal, record: UserRecord, at: str, reason: str | None = None) -> list[WriteOp]:
+    # A new session epoch ends every session of the user: refresh tokens and access tokens alike (docs/SECURITY.md).
+    changes = {"status": "inactive", "sessionEpoch": record.session_epoch + 1, "updatedAt": at}
+    after: dict[str, Any] = {"status": "inactive", **({"reason": reason} if reason else {})}
+    return [
+        store.update_user_op(record, changes),
+        tenants.release_seat_op(principal.tenant_id),
+        audit_op(principal, "user.deactivated", Kind.USER, record.id, before={"status": record.status}, after=after),
+        event_put_op(new_event("user.deactivated", principal.tenant_id, {}, subject=record.id)),
+    ]
+
+
 def deactivate_user(principal: Principal, user_id: str) -> User:
     """Deactivate a user: their sessions end, their access tokens stop working, their seat is freed."""
     require(principal, Permission.USERS_MANAGE)
@@ -215,29 +228,37 @@ def deactivate_user(principal: Principal, user_id: str) -> User:
     record = _load(principal, user_id, consistent=True)
     if record.status == "inactive":
         return User.of(record)
-    # A new session epoch ends every session of the user: refresh tokens and access tokens alike (docs/SECURITY.md).
-    changes = {
-        "status": "inactive",
-        "sessionEpoch": record.session_epoch + 1,
-        "updatedAt": clock.now_iso(),
-    }
-    after = UserRecord.model_validate({**record.model_dump(), **changes, "version": record.version + 1})
-    Table().transact(
-        [
-            store.update_user_op(record, changes),
-            tenants.release_seat_op(principal.tenant_id),
-            audit_op(
-                principal,
-                "user.deactivated",
-                Kind.USER,
-                user_id,
-                before={"status": record.status},
-                after={"status": "inactive"},
-            ),
-            event_put_op(new_event("user.deactivated", principal.tenant_id, {}, subject=user_id)),
-        ]
-    )
-    return User.of(after)
+    at = clock.now_iso()
+    Table().transact(_deactivation_ops(principal, record, at))
+    return User.of(record.model_copy(update={"status": "inactive", "updated_at": at, "version": record.version + 1}))
+
+
+def erasure_hold_ops(principal: Principal, user_id: str, *, field: str) -> list[WriteOp]:
+    """The writes that stop a user the moment their erasure is requested (deactivated: their sessions end, their
+    seat is freed), to go in the request's transaction. Refused with an ``InvalidInput`` for the caller themselves
+    and with a ``Conflict`` for the tenant's last active ADMIN, both naming ``field``; the other ADMIN is checked in
+    the same transaction (two ADMINs erasing each other at once: one of them is refused)."""
+    if user_id == principal.user_id:
+        raise InvalidInput(
+            detail="you cannot erase yourself: another ADMIN of the tenant can",
+            errors=(FieldError(field, "you cannot erase yourself", "self"),),
+        )
+    record = _load(principal, user_id, consistent=True)
+    ops: list[WriteOp] = []
+    if record.role is Role.ADMIN:
+        last = Conflict(
+            detail="this user is the tenant's last active ADMIN: make another user ADMIN before erasing them",
+            errors=(FieldError(field, "the tenant's last active ADMIN", "last-admin"),),
+        )
+        # A tenant's active users are its plan's seats (a few dozen): read through, not a filtered table read.
+        admins = (u.id for u in all_users(principal.tenant_id, "active") if u.role is Role.ADMIN and u.id != user_id)
+        other = next(admins, None)
+        if other is None:
+            raise last
+        ops.append(store.active_admin_op(principal.tenant_id, other, last))
+    if record.status != "inactive":
+        ops += _deactivation_ops(principal, record, clock.now_iso(), reason="erasure")
+    return ops
 
 
 def reactivate_user(principal: Principal, user_id: str) -> User:

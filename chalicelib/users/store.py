@@ -5,19 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
+
+from chalicelib.access.permissions import Role
 from chalicelib.core.crypto import lookup_hash
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Collection, Kind, RouteKind
-from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op, update_op
+from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, condition_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
-from chalicelib.core.errors import Conflict, FieldError
+from chalicelib.core.errors import AppError, Conflict, FieldError
 from chalicelib.users.models import UserRecord, UserStatus
 
 __all__ = [
     "LoginRoute",
+    "active_admin_op",
     "active_user_ids",
     "cpf_route_key",
     "email_route_key",
+    "erase_user_op",
     "find_login",
     "get_user",
     "list_users",
@@ -115,6 +120,30 @@ def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> WriteOp:
     if "status" in updates:
         updates[GSI2.partition_key] = _status_list(record.tenant_id, updates["status"])
     return update_op(*user_key(record.tenant_id, record.id), updates, expected_version=record.version)
+
+
+def erase_user_op(record: UserRecord, pseudonym: str, email: str, at: str) -> WriteOp:
+    """The user as erased, on the version read: named ``pseudonym`` with the placeholder ``email``, inactive, every
+    session ended (a new epoch), password, CPF and WhatsApp number removed (the id and role stay: what they did keeps
+    its actor)."""
+    changes: dict[str, Any] = {
+        "name": pseudonym,
+        "email": email,
+        "status": "inactive",
+        "whatsappVerified": False,
+        "sessionEpoch": record.session_epoch + 1,
+        "updatedAt": at,
+        GSI2.partition_key: _status_list(record.tenant_id, "inactive"),
+    }
+    removed = ["passwordHash", "cpfEncrypted", "cpfHash", "whatsappNumber", "revokedSessions"]
+    return update_op(*user_key(record.tenant_id, record.id), changes, expected_version=record.version, remove=removed)
+
+
+def active_admin_op(tenant_id: str, user_id: str, gone: AppError) -> WriteOp:
+    """The condition that the user is still an active ADMIN of the tenant (else the transaction fails with
+    ``gone``)."""
+    condition = Attr("status").eq("active") & Attr("role").eq(Role.ADMIN.value)
+    return condition_op(*user_key(tenant_id, user_id), condition, conflict=gone)
 
 
 def revoke_session_op(tenant_id: str, user_id: str, marker: str) -> WriteOp:

@@ -282,8 +282,10 @@ def test_privacy_requests_name_unknown_people_and_stay_in_their_tenant(api: Any)
     other, _ = signup(api)
     stranger = create_customer(api, other, name="Outro Tenant")
     for path in ("/privacy/exports", "/privacy/erasures"):
-        refused = call(api, "POST", path, {"subject": "customer", "id": stranger["id"]}, admin.headers())
-        assert (refused.status_code, refused.json_body["errors"][0]["field"]) == (422, "body.id"), path
+        for kind, stranger_id in (("customer", stranger["id"]), ("user", other.user_id)):
+            refused = call(api, "POST", path, {"subject": kind, "id": stranger_id}, admin.headers())
+            assert (refused.status_code, refused.json_body["errors"][0]["field"]) == (422, "body.id"), path
+    assert call(api, "GET", f"/users/{other.user_id}", headers=other.headers()).json_body["status"] == "active"
     export = _ok(call(api, "POST", "/privacy/exports", {"subject": "user", "id": admin.user_id}, admin.headers()), 202)
     assert call(api, "GET", f"/privacy/exports/{export['id']}", headers=other.headers()).status_code == 404
     mine = create_customer(api, admin, name="Cliente Daqui")
@@ -355,3 +357,116 @@ def test_a_processor_that_fails_is_retried_and_each_attempt_is_recorded(
     assert "503" in done["lastError"]
     assert done["targets"] == [event_id]
     assert google.events()[event_id]["status"] == "cancelled"
+
+
+def test_a_user_is_exported_then_erased_their_sessions_end_and_what_they_did_keeps_the_pseudonym(
+    api: Any, work: Work
+) -> None:
+    from chalicelib.access.permissions import Role
+    from tests.support.identity import PASSWORD, add_user
+
+    admin, _ = signup(api)
+    token = new_id()[-8:].lower()
+    name = f"Valdemar Vendorius {token.capitalize()}"
+    phone = "+55119" + str(random.randint(10**7, 10**8 - 1))  # noqa: S311 - a test number
+    rep = add_user(api, admin, Role.SALES_REP, name=name, whatsappNumber=phone)
+    # What the rep does and what is kept about them: a sale and a lead of theirs, a message to them.
+    client = create_customer(api, admin, name="Clotilde Terceira", email=f"clotilde.{token}@example.com")
+    product = create_product(api, admin, kind="service", name="Revisão", price={"amount": "80.00", "currency": "BRL"})
+    sale = _ok(
+        call(api, "POST", "/sales", {"serviceId": product["id"], "customerId": client["id"]}, rep.headers()), 201
+    )
+    lead_body = {"contactName": "Osvaldo Contato", "source": "referral", "notes": f"{name} ligou, {phone}"}
+    lead = _ok(call(api, "POST", "/leads", lead_body, rep.headers()), 201)
+    note = {"channel": "email", "userId": rep.user_id, "subject": "Meta", "text": f"Parabéns {name}!", "urgent": True}
+    _ok(call(api, "POST", "/notifications", note, admin.headers()), 201)
+
+    # The export: their record, what they did (no one else's data), their sales and leads as references.
+    subject = {"subject": "user", "id": rep.user_id}
+    export = _ok(call(api, "POST", "/privacy/exports", subject, admin.headers()), 202)
+    work(
+        lambda: (
+            call(api, "GET", f"/privacy/exports/{export['id']}", headers=admin.headers()).json_body["status"]
+            in ("completed", "failed")
+        )
+    )
+    done = _ok(call(api, "GET", f"/privacy/exports/{export['id']}", headers=admin.headers()))
+    assert done["status"] == "completed", done
+    data = json.loads(zipfile.ZipFile(io.BytesIO(httpx.get(done["url"]).content)).read("data.json"))["data"]
+    [user] = data["users"]
+    assert (user["email"], user["name"], user["whatsappNumber"]) == (rep.email, name, phone)
+    assert "passwordHash" not in user
+    assert not [r for r in user["related"] if r["kind"] in ("SESSION", "OTP")]
+    actions = {entry["action"] for entry in data["audit"]}
+    assert {"sale.created", "lead.created"} <= actions
+    assert all("after" not in entry and "before" not in entry for entry in data["audit"])
+    assert [s["id"] for s in data["sales"]] == [sale["id"]]
+    assert [entry["id"] for entry in data["leads"]] == [lead["id"]]
+    assert "Clotilde" not in json.dumps(data, ensure_ascii=False)  # their customers' data is not theirs
+    assert f"Parabéns {name}!" in [n.get("text") for n in data["notifications"]]
+
+    # Refused: erasing yourself (422), the rep erasing anyone (403).
+    own = call(api, "POST", "/privacy/erasures", {"subject": "user", "id": admin.user_id}, admin.headers())
+    assert (own.status_code, own.json_body["errors"][0]["field"]) == (422, "body.id")
+    assert call(api, "POST", "/privacy/erasures", subject, rep.headers()).status_code == 403
+
+    # The erasure: the rep is out at once, then pseudonymised everywhere.
+    erasure = _ok(call(api, "POST", "/privacy/erasures", subject, admin.headers()), 202)
+    assert erasure["pseudonym"].startswith("Erased user ")
+    assert call(api, "GET", "/auth/me", headers=rep.headers()).status_code == 401
+    assert call(api, "POST", "/auth/refresh", {"refreshToken": rep.refresh_token}).status_code == 401
+    twice = call(api, "POST", "/privacy/erasures", subject, admin.headers())
+    assert (twice.status_code, twice.json_body["errors"][0]["field"]) == (409, "body.id")
+
+    def erased() -> bool:
+        shown = call(api, "GET", f"/privacy/erasures/{erasure['id']}", headers=admin.headers()).json_body
+        return bool(shown["status"] in ("completed", "failed"))
+
+    work(erased)
+    result = _ok(call(api, "GET", f"/privacy/erasures/{erasure['id']}", headers=admin.headers()))
+    assert (result["status"], result["processors"]) == ("completed", []), result
+    pseudonym = result["pseudonym"]
+    kept = _ok(call(api, "GET", f"/users/{rep.user_id}", headers=admin.headers()))
+    assert (kept["name"], kept["status"], kept["whatsappNumber"], kept["hasCpf"]) == (
+        pseudonym,
+        "inactive",
+        None,
+        False,
+    )
+    assert kept["email"].endswith("@erased.invalid")
+    assert call(api, "POST", "/auth/login", {"identifier": rep.email, "password": PASSWORD}).status_code == 401
+    assert _ok(call(api, "GET", f"/sales/{sale['id']}", headers=admin.headers()))["assignedTo"] == rep.user_id
+    kept_lead = _ok(call(api, "GET", f"/leads/{lead['id']}", headers=admin.headers()))
+    assert kept_lead["notes"] == f"{pseudonym} ligou, {pseudonym}"
+    trail = _ok(call(api, "GET", f"/audit-log?actorId={rep.user_id}", headers=admin.headers()))["items"]
+    assert {"sale.created", "lead.created"} <= {entry["action"] for entry in trail}
+    assert all(entry.get("sourceIp") is None for entry in trail)
+
+    # A search over the whole table finds them nowhere.
+    needles = [name.lower(), rep.email.lower(), phone, phone.lstrip("+")]
+    found = [
+        (item["PK"]["S"], item["SK"]["S"])
+        for item in _everything_in_the_table()
+        if any(needle in json.dumps(item, ensure_ascii=False).lower() for needle in needles)
+    ]
+    assert found == []
+
+
+def test_the_tenants_last_active_admin_is_never_erased(api: Any) -> None:
+    from chalicelib.access.permissions import Role
+    from chalicelib.access.principal import Principal
+    from chalicelib.core.errors import Conflict
+    from chalicelib.privacy import service
+    from chalicelib.privacy.models import CreateErasureRequest
+    from tests.support.identity import add_user
+
+    first, _ = signup(api)
+    second = add_user(api, first, Role.ADMIN)
+    # The second ADMIN erases the first; the first's request, already past the guard, finds no other ADMIN left.
+    _ok(call(api, "POST", "/privacy/erasures", {"subject": "user", "id": first.user_id}, second.headers()), 202)
+    assert call(api, "GET", "/auth/me", headers=first.headers()).status_code == 401
+    stale = Principal(user_id=first.user_id, tenant_id=first.tenant_id, role=Role.ADMIN, email=first.email)
+    with pytest.raises(Conflict) as refused:
+        service.create_erasure(stale, CreateErasureRequest(subject="user", id=second.user_id))
+    assert [(e.loc, e.code) for e in refused.value.errors] == [("body.id", "last-admin")]
+    assert _ok(call(api, "GET", f"/users/{second.user_id}", headers=second.headers()))["status"] == "active"

@@ -74,8 +74,9 @@ def test_stored_records_mark_every_field_named_like_personal_data() -> None:
     assert unmarked == [], "mark them Annotated[..., PERSONAL] (chalicelib/core/personal_data.py)"
 
 
-def test_customers_are_erased_last_because_the_others_find_the_person_through_them() -> None:
-    assert load_declarations()[-1].capability == "customers"
+def test_customers_and_users_are_erased_last_because_the_others_find_the_person_through_them() -> None:
+    assert {d.capability for d in load_declarations()[-2:]} == {"customers", "users"}
+    assert not any(d.last for d in load_declarations()[:-2])
 
 
 def test_pseudonymise_replaces_every_spelling_of_the_person_anywhere_in_a_value() -> None:
@@ -97,4 +98,15 @@ def test_pseudonymise_replaces_every_spelling_of_the_person_anywhere_in_a_value(
         "text": "Olá Erased customer 1, confirmamos",
         "nested": [{"to": "Erased customer 1"}, "wa Erased customer 1", 3],
         "sort": "Erased customer 1#01J",
+    }
+
+
+def test_pseudonymise_replaces_whole_words_only_so_a_short_name_leaves_other_values_alone() -> None:
+    subject = DataSubject("t1", "user", "u1", "Erased user 1", names=("Ana",), emails=("ana@example.com",))
+    value = {"name": "Ana", "role": "MANAGER", "note": "ask ana, she knows", "email": "ANA@example.com"}
+    assert pseudonymise(value, subject) == {
+        "name": "Erased user 1",
+        "role": "MANAGER",
+        "note": "ask Erased user 1, she knows",
+        "email": "Erased user 1",
     }
