@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent, WebsocketEvent
 
 from chalicelib.access.routes import blueprint as access
+from chalicelib.analytics import conversions as analytics_conversions
 from chalicelib.analytics import service as analytics_service
 from chalicelib.analytics.routes import blueprint as analytics
 from chalicelib.appointments.routes import blueprint as appointments
@@ -111,6 +112,8 @@ payment_jobs.register_handlers()
 billing_jobs.register_handlers()
 # Income finance records from payments and paid sales (events the finance bus rule routes to that queue).
 finance_jobs.register_handlers()
+# Conversions sent to the tenants' GA4 streams and Meta Pixels (orders, payments, completed sales, leads).
+analytics_conversions.register_handlers()
 # A redrive (the commands, POST /platform/queues/{queue}/redrive) puts failed notifications and relay messages back
 # to be tried again before their dead messages go back to the queue.
 notifications_redrive.register()

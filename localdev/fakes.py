@@ -13,7 +13,9 @@ id>`` → ``{"url": "<fake>/_media/<id>", "mime_type", "sha256", "file_size", "i
 mime_type)`` or ``POST /_media {"id", "mimeType", "base64"}``. ``_config`` also takes ``failCode`` (the Meta
 error code in failure bodies: 130429 with status 429, 131047 with 400 …), ``acceptTokens`` (only these bearer
 tokens are good, others get 401 code 190; ``null``: any) and ``closedWindows`` (recipients whose 24-hour window is
-closed: free-form messages to them get 400 code 131047, templates go through).
+closed: free-form messages to them get 400 code 131047, templates go through). It serves Meta's Conversions API
+too (``GET /<version>/<pixel id>``, ``POST /<version>/<pixel id>/events``: ``localdev/fake_meta_capi.py``; pixels
+are declared with ``capi.add_pixel`` or ``POST /_pixels {"id", "token", "name"}``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
+
+from localdev.fake_meta_capi import ConversionsApi
 
 __all__ = ["Answer", "FakeKind", "FakeProvider", "LoopbackFake", "Served", "json_handler", "request_handler"]
 
@@ -163,6 +167,13 @@ def _meta_message_error(sent: dict[str, Any], closed_windows: set[str]) -> str |
     return "Param type is invalid"
 
 
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return None
+
+
 class LoopbackFake:
     """What every fake server shares: it serves on 127.0.0.1 in a daemon thread and keeps what it received."""
 
@@ -269,6 +280,7 @@ class FakeProvider(LoopbackFake):
         self.closed_windows: set[str] = set()
         self.received: list[dict[str, Any]] = []
         self._media: dict[str, tuple[bytes, str]] = {}
+        self.capi = ConversionsApi()
         self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
         self._lock = threading.Lock()
         self._listen(port, self._handler(), f"fake-{kind}")
@@ -289,6 +301,8 @@ class FakeProvider(LoopbackFake):
             if "acceptTokens" in config:
                 tokens = config["acceptTokens"]
                 self.accept_tokens = None if tokens is None else {str(t) for t in tokens}
+            if "capiThrottleNext" in config:
+                self.capi.throttle(int(config["capiThrottleNext"]))
             if "closedWindows" in config:
                 self.closed_windows = {str(to).lstrip("+") for to in config["closedWindows"] or []}
             return {
@@ -320,6 +334,12 @@ class FakeProvider(LoopbackFake):
 
     def _meta(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any, str | None]:
         parts = path.strip("/").split("/")
+        if len(parts) in (2, 3) and self.capi.knows(parts[1]):
+            token = headers.get("authorization", "").removeprefix("Bearer ")
+            status, answer = self.capi.answer(
+                method, parts[1], parts[2] if len(parts) == 3 else None, token, _json(body)
+            )
+            return status, answer, None
         known = (method == "POST" and len(parts) == 3 and parts[2] == "messages") or (
             method == "GET" and len(parts) == 2
         )
@@ -383,6 +403,13 @@ class FakeProvider(LoopbackFake):
                 if method == "DELETE":
                     self.received.clear()
                 return 200, {"received": list(self.received)}
+        if path.startswith("/_pixels/") and path.endswith("/events") and self.kind == "meta":
+            pixel_id = path.split("/")[2]
+            return 200, {"events": self.capi.events(pixel_id), "testEvents": self.capi.events(pixel_id, test=True)}
+        if path == "/_pixels" and method == "POST" and self.kind == "meta":
+            given = json.loads(body or b"{}")
+            self.capi.add_pixel(str(given["id"]), str(given["token"]), str(given.get("name") or "Demo Pixel"))
+            return 200, {"id": str(given["id"])}
         if path == "/_media" and method == "POST" and self.kind == "meta":
             given = json.loads(body or b"{}")
             media_id = str(given.get("id") or secrets.randbelow(10**15))

@@ -20,6 +20,7 @@ Ctrl-C (or SIGTERM) stops everything it started at any moment, during start-up t
 (DynamoDB Local and moto die with this process).
 
 The banner is made of sections (``banner_section``): a capability that adds something to try registers one.
+The restaurant's GA4 stream (a fake on :8041) and Meta Pixel: ``localdev.demo_conversions``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from localdev.logs import RunLogs, say
 from localdev.stack import CACHE, LocalStack, free_port
 
 if TYPE_CHECKING:
+    from localdev.demo_conversions import ConversionsDemo
     from localdev.demo_delivery import DeliveryDemo
     from localdev.demo_gateway import DemoGateway
     from localdev.demo_payments import DemoPayments
@@ -90,6 +92,7 @@ class RunSettings(BaseSettings):
     fake_llm_port: int = 8019
     fake_melhorenvio_port: int = 8026
     fake_pagarme_port: int = 8028
+    fake_ga4_port: int = 8041
     ready_file: Path = CACHE / "make-run.ready.json"
 
 
@@ -257,6 +260,7 @@ class Running:
     sales_fakes: SalesFakes | None = None
     shipping: ShippingDemo | None = None
     delivery: DeliveryDemo | None = None
+    conversions: ConversionsDemo | None = None
     shop_product_code: str | None = None  # the restaurant's pizza, bought in the assistant's demo
 
     def admin(self, index: int = 0) -> DemoLogin:
@@ -437,6 +441,18 @@ def _delivery(run: Running) -> list[str]:
     from localdev.seed import DEMO_TENANTS
 
     return demo_delivery.lines(run.api, run.delivery, run.login_lines(f"admin@{DEMO_TENANTS[0].domain}"))
+
+
+@banner_section
+def _conversions(run: Running) -> list[str]:
+    """How to see an order of a consenting customer reach the restaurant's GA4 stream and Meta Pixel."""
+    if run.conversions is None:
+        return []
+    from localdev import demo_conversions
+    from localdev.seed import DEMO_TENANTS
+
+    login = run.login_lines(f"admin@{DEMO_TENANTS[0].domain}")
+    return demo_conversions.lines(run.api, run.conversions, login)
 
 
 @banner_section
@@ -649,6 +665,7 @@ class _Started:
         self.sales_fakes: SalesFakes | None = None
         self.shipping: ShippingDemo | None = None
         self.delivery: DeliveryDemo | None = None
+        self.conversions: ConversionsDemo | None = None
         self.llm: Any = None
         self.bound: list[Any] = []  # servers with a socket (closed at the end)
         self.serving: list[Any] = []  # servers whose loop runs (shut down first)
@@ -677,6 +694,7 @@ class _Started:
         stops += [self.sales_fakes.stop] if self.sales_fakes is not None else []
         stops += [self.shipping.fake.stop] if self.shipping is not None else []
         stops += [self.delivery.stop] if self.delivery is not None else []
+        stops += [self.conversions.stop] if self.conversions is not None else []
         stops += [self.llm.stop] if self.llm is not None else []
         stops += [self.websocket.stop] if self.websocket is not None else []
         if self.worker is not None:
@@ -755,6 +773,11 @@ def main() -> int:
         delivery = started.delivery = demo_delivery.start_fake(
             settings.fake_providers, _port_or_free(settings.fake_ifood_port, "the fake ifood")
         )
+        from localdev import demo_conversions
+
+        conversions = started.conversions = demo_conversions.start_fake(
+            settings.fake_providers, _port_or_free(settings.fake_ga4_port, "the fake ga4")
+        )
         from localdev.demo_assistant import start_fake_llm
 
         started.llm = _on_port(
@@ -785,6 +808,7 @@ def main() -> int:
         demo_sales_integrations.connect(sales_fakes)
         demo_shipping.connect(started.shipping)
         demo_delivery.connect(delivery)
+        demo_conversions.connect(conversions, started.fakes.get("meta"))
         started.serve(hooks_server)
         started.websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
         started.websocket.start()
@@ -813,6 +837,8 @@ def main() -> int:
             fakes["melhorenvio"] = started.shipping.fake.url
         if delivery.ifood is not None:
             fakes["ifood"] = delivery.ifood.url
+        if conversions.ga4 is not None:
+            fakes["ga4"] = conversions.ga4.url
         running = Running(
             api=f"http://{HOST}:{api.server.server_address[1]}",
             hooks=f"http://{HOST}:{hooks_port}/hooks",
@@ -828,6 +854,7 @@ def main() -> int:
             sales_fakes=started.sales_fakes,
             shipping=started.shipping,
             delivery=delivery,
+            conversions=conversions,
             shop_product_code=_shop_product_code() if demo is not None else None,
         )
         say(banner(running))

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     export_slice_seconds: float = Field(default=15.0, ge=0, le=25)
     export_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     billy_api_url: str = "https://api.billysbilling.com/v2"
+    # Google Analytics 4's Measurement Protocol (/mp/collect, and /debug/mp/collect to validate). Meta's Conversions
+    # API is Graph API: meta_graph_url.
+    ga4_api_url: str = "https://www.google-analytics.com"
     ifood_api_url: str = "https://merchant-api.ifood.com.br"
     google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     google_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"

@@ -167,6 +167,10 @@ RULES: tuple[RuleDef, ...] = (
     RuleDef(
         "delivery-platforms", ("order.status_changed",), QueueKind.INTEGRATIONS, data=(("channel", ("ifood", "rappi")),)
     ),
+    # Orders placed and leads created, which the tenant's analytics hear of (GA4, Meta's Conversions API:
+    # chalicelib/analytics/conversions). Its other events (payment.succeeded, sale.status_changed) reach the
+    # integrations queue through the rules above: a second rule would deliver each of them twice.
+    RuleDef("conversions", ("order.created", "lead.created"), QueueKind.INTEGRATIONS),
 )
 
 

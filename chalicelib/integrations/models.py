@@ -22,6 +22,7 @@ __all__ = [
     "ConnectIntegrationRequest",
     "ConsentStart",
     "Credentials",
+    "Ga4Credentials",
     "GoogleCalendarCredentials",
     "IFoodCredentials",
     "Integration",
@@ -34,6 +35,7 @@ __all__ = [
     "MelhorEnvioConsentRequest",
     "MelhorEnvioCredentials",
     "MercadoPagoCredentials",
+    "MetaCapiCredentials",
     "MetaCredentials",
     "OAuthCallbackQuery",
     "PagarmeCredentials",
@@ -59,6 +61,8 @@ class Provider(StrEnum):
     MELHORENVIO = "melhorenvio"
     PAGARME = "pagarme"
     IFOOD = "ifood"
+    GA4 = "ga4"
+    META_CAPI = "meta_capi"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -261,6 +265,32 @@ class IFoodCredentials(Credentials):
         return {"clientId": self.client_id, "merchantId": self.merchant_id}
 
 
+class Ga4Credentials(Credentials):
+    """A Google Analytics 4 web data stream: its measurement id and a Measurement Protocol API secret (Admin > Data
+    streams > the stream > Measurement Protocol API secrets)."""
+
+    measurement_id: str = Field(pattern=r"^G-[A-Z0-9]{4,20}$", description="The stream's measurement id, G-XXXXXXX")
+    api_secret: SecretStr = Field(min_length=8, max_length=200)
+
+    def summary(self) -> dict[str, str]:
+        """The measurement id."""
+        return {"measurementId": self.measurement_id}
+
+
+class MetaCapiCredentials(Credentials):
+    """A Meta Pixel (dataset) and an access token that may send its Conversions API events (Events Manager >
+    the pixel > Settings > Generate access token). While ``testEventCode`` is set, events go to Events Manager's Test
+    Events tab only (the connection test always uses it); remove it to send real events."""
+
+    pixel_id: str = Field(pattern=r"^[0-9]{5,30}$")
+    access_token: SecretStr = Field(min_length=20, max_length=1000)
+    test_event_code: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,50}$")
+
+    def summary(self) -> dict[str, str]:
+        """The pixel, and the test event code while events go to the Test Events tab."""
+        return {"pixelId": self.pixel_id, **({"testEventCode": self.test_event_code} if self.test_event_code else {})}
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -272,6 +302,8 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.MELHORENVIO: MelhorEnvioCredentials,
     Provider.PAGARME: PagarmeCredentials,
     Provider.IFOOD: IFoodCredentials,
+    Provider.GA4: Ga4Credentials,
+    Provider.META_CAPI: MetaCapiCredentials,
 }
 
 

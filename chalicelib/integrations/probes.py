@@ -14,6 +14,8 @@ TenantProbe = Callable[[str, Any], str]
 # Probes that need the tenant (an OAuth access token kept next to the integration, refreshed single flight), which
 # the capability using the provider registers; the others are the client's ``whoami(credentials)``.
 _tenant_probes: dict[Provider, TenantProbe] = {}
+# Providers whose client is not ``integrations/<provider>/client.py``: the Conversions API is Graph API, Meta's client.
+_CLIENT_MODULES = {Provider.META_CAPI: "chalicelib.integrations.meta.conversions"}
 
 
 def register(provider: Provider, probe: TenantProbe) -> None:
@@ -27,6 +29,6 @@ def whoami(provider: Provider, credentials: Credentials, tenant_id: str | None =
     if probe is not None and tenant_id is not None:
         return probe(tenant_id, credentials)
     # Each adapter is imported only when its provider is tested: a Lambda loads what it uses.
-    module = importlib.import_module(f"chalicelib.integrations.{provider.value}.client")
+    module = importlib.import_module(_CLIENT_MODULES.get(provider, f"chalicelib.integrations.{provider.value}.client"))
     client_probe: Callable[[Any], str] = module.whoami
     return client_probe(credentials)

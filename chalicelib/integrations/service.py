@@ -83,6 +83,8 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.MELHORENVIO: "Melhor Envio",
     Provider.PAGARME: "Pagar.me",
     Provider.IFOOD: "iFood",
+    Provider.GA4: "Google Analytics 4",
+    Provider.META_CAPI: "Meta Conversions API",
 }
 
 

@@ -111,6 +111,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
         "MELHORENVIO",
         "PAGARME",
         "IFOOD",
+        "GA4",
     )
     ports.update({f"FAKE_{name}": free_port() for name in fakes})  # modules may run while a person's make run does
     ready_file = tmp_path_factory.mktemp("make-run") / "ready.json"

@@ -37,6 +37,8 @@ GOOD: dict[str, dict[str, str]] = {
     },
     "pagarme": {"secretKey": "sk_test_GoodPagarmeKey0123", "webhookSecret": "pagarme-hook-password-01"},
     "ifood": {"clientId": "ifood-app-1", "clientSecret": "ifood-secret-good", "merchantId": "a1b2c3d4-0001"},
+    "ga4": {"measurementId": "G-GOOD1234", "apiSecret": "ga4-api-secret-good"},
+    "meta_capi": {"pixelId": "5550001111", "accessToken": "EAAB-pixel-token-good-0123"},
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -49,6 +51,8 @@ ACCOUNTS = {
     "melhorenvio": "loja@example.com",
     "pagarme": "Pagar.me account (test key)",
     "ifood": "Pizzaria Boa - Centro",
+    "ga4": "G-GOOD1234 (sample event valid; the API secret is not checked by Google's validation)",
+    "meta_capi": "Pizzaria Pixel (5550001111)",
 }
 
 
@@ -149,6 +153,12 @@ class FakeProviderApi:
         if path == f"/ifood/merchant/v1.0/merchants/{GOOD['ifood']['merchantId']}":
             ok = self._bearer(headers) == "ifood-token-fresh"
             return (200, {"id": GOOD["ifood"]["merchantId"], "name": "Pizzaria Boa - Centro"}) if ok else refused
+        if path == "/ga4/debug/mp/collect" and method == "POST":
+            # Google's validation server never checks the API secret: only the events' shape.
+            return 200, {"validationMessages": []}
+        if path == f"/meta/v21.0/{GOOD['meta_capi']['pixelId']}":
+            ok = self._bearer(headers) == GOOD["meta_capi"]["accessToken"]
+            return (200, {"id": GOOD["meta_capi"]["pixelId"], "name": "Pizzaria Pixel"}) if ok else refused
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -175,4 +185,5 @@ class FakeProviderApi:
             "BTRIX_MELHORENVIO_API_URL": f"{self.url}/melhorenvio",
             "BTRIX_PAGARME_API_URL": f"{self.url}/pagarme",
             "BTRIX_IFOOD_API_URL": f"{self.url}/ifood",
+            "BTRIX_GA4_API_URL": f"{self.url}/ga4",
         }

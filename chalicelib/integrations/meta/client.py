@@ -1,5 +1,6 @@
 """The WhatsApp Cloud API (Graph API) client, BTRIX's one client for Meta: send messages (the gateway's relay and
-the notifications' WhatsApp sender), mark them read, download media, and "who am I" for the integrations' test.
+the notifications' WhatsApp sender), mark them read, download media, and "who am I" for the integrations' test;
+``graph_call`` for the other Graph products (the Conversions API, ``meta/conversions.py``).
 
 Every call goes to ``settings.meta_graph_url`` (https, or plain-http loopback for the fakes when
 ``notifications_allow_loopback``) with the number's bearer token, through the shared provider client. Meta's
@@ -35,6 +36,7 @@ __all__ = [
     "default_filename",
     "error_from_status",
     "fetch_media",
+    "graph_call",
     "interactive_payload",
     "mark_read",
     "media_payload",
@@ -47,8 +49,11 @@ __all__ = [
 
 OUTSIDE_WINDOW = "131047"
 # Meta error codes that mean "later": temporary outages, throughput and per-user pacing limits.
-RETRYABLE_CODES = frozenset({"1", "2", "4", "80007", "130429", "131000", "131016", "131056", "133004"})
-RATE_LIMIT_CODES = frozenset({"4", "80007", "130429", "131056"})
+# 17, 32, 613: Graph API's user, page and per-endpoint call limits (the Conversions API answers them too).
+RETRYABLE_CODES = frozenset(
+    {"1", "2", "4", "17", "32", "613", "80007", "130429", "131000", "131016", "131056", "133004"}
+)
+RATE_LIMIT_CODES = frozenset({"4", "17", "32", "613", "80007", "130429", "131056"})
 # Codes that mean the token is not (or no longer) good for this number: nothing goes out until it is replaced.
 _REFUSED_CODES = frozenset({"0", "10", "190", "200"})
 MEDIA_KINDS = frozenset({"image", "audio", "video", "document", "sticker"})
@@ -177,7 +182,7 @@ def fetch_media(number: MetaNumber, media_id: str, filename: str | None = None) 
     ``filename`` is the one the message carried (documents have one); without it a name is made from the media
     id and the type. Files over ``MAX_MEDIA_BYTES`` are refused (not retryable).
     """
-    info = _request(number, "GET", _graph_url(media_id))
+    info = _request(number.access_token, "GET", _graph_url(media_id))
     url = info.get("url")
     if not isinstance(url, str) or not url:
         raise MetaApiError(f"Meta gave no download URL for media {media_id}", status=200)
@@ -195,7 +200,7 @@ def whoami(credentials: MetaCredentials) -> str:
     """The number the token may send from (``GET /<phone number id>``), for the integrations' connection test."""
     number = MetaNumber(credentials.phone_number_id, credentials.access_token.get_secret_value())
     params = "?fields=display_phone_number,verified_name"
-    found = _request(number, "GET", _graph_url(f"{number.phone_number_id}{params}"))
+    found = _request(number.access_token, "GET", _graph_url(f"{number.phone_number_id}{params}"))
     return f"{found.get('verified_name') or 'WhatsApp number'} ({found.get('display_phone_number') or found.get('id')})"
 
 
@@ -233,14 +238,20 @@ def _checked(url: str) -> str:
         raise MetaApiError(str(exc)) from exc
 
 
+def graph_call(access_token: str, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One Graph API call (``path`` under the configured version, e.g. ``<pixel id>/events``) with ``access_token``
+    as the bearer token (never in the URL): the answer's JSON object, or a ``MetaApiError``."""
+    return _request(access_token, method, _graph_url(path), body)
+
+
 def _post(number: MetaNumber, body: dict[str, Any]) -> dict[str, Any]:
-    return _request(number, "POST", _graph_url(f"{number.phone_number_id}/messages"), body)
+    return _request(number.access_token, "POST", _graph_url(f"{number.phone_number_id}/messages"), body)
 
 
-def _request(number: MetaNumber, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _request(access_token: str, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     import httpx
 
-    headers = {"Authorization": f"Bearer {number.access_token}"}
+    headers = {"Authorization": f"Bearer {access_token}"}
     try:
         response = client().request(method, url, json=body, headers=headers)
     except httpx.TimeoutException as exc:

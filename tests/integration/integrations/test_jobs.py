@@ -12,7 +12,7 @@ import pytest
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import tenant_scope
-from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
+from chalicelib.core.resources import RULES, QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.integrations import jobs, redrive, store
 from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import Provider
@@ -210,3 +210,18 @@ def test_a_poison_handler_goes_to_the_dlq_alone_and_its_redrive_runs_only_it(
     drain(lambda: not _queue_busy())
     assert (len(poison_runs), len(flaky_runs)) == (2, 2)
     assert poison_runs[1].previous_attempts == 1
+
+
+def _routes(event_type: str, patterns: tuple[str, ...]) -> bool:
+    return any(p == event_type or (p.endswith("*") and event_type.startswith(p[:-1])) for p in patterns)
+
+
+def test_every_domain_event_a_handler_takes_reaches_the_integrations_queue_by_one_rule() -> None:
+    import app  # noqa: F401 - registers every capability's handlers
+
+    rules = [rule for rule in RULES if rule.target is QueueKind.INTEGRATIONS]
+    followed = [kind.removeprefix("event:") for kind in jobs.registered() if kind.startswith("event:")]
+    assert {"order.created", "payment.succeeded", "sale.status_changed", "lead.created"} <= set(followed)
+    for event_type in followed:
+        # None: its handlers would never run; two: every event would arrive twice (the jobs would dedupe, at a cost).
+        assert len([r.name for r in rules if _routes(event_type, r.detail_types)]) == 1, event_type
