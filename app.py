@@ -57,6 +57,7 @@ from chalicelib.sales.routes import blueprint as sales
 from chalicelib.shipping import tracking as shipping_tracking_jobs
 from chalicelib.shipping.routes import blueprint as shipping
 from chalicelib.tenants import service as tenants_service
+from chalicelib.tenants import usage_keys as tenant_usage_keys
 from chalicelib.tenants.routes import blueprint as tenants
 from chalicelib.translations.routes import blueprint as translations
 from chalicelib.users.routes import blueprint as users
@@ -114,6 +115,8 @@ billing_jobs.register_handlers()
 finance_jobs.register_handlers()
 # Conversions sent to the tenants' GA4 streams and Meta Pixels (orders, payments, completed sales, leads).
 analytics_conversions.register_handlers()
+# Each tenant's API key in its plan's API Gateway usage plan, moved when the plan changes (the usage-keys bus rule).
+tenant_usage_keys.register_handlers()
 # A redrive (the commands, POST /platform/queues/{queue}/redrive) puts failed notifications and relay messages back
 # to be tried again before their dead messages go back to the queue.
 notifications_redrive.register()

@@ -27,13 +27,15 @@ from chalicelib.core.api import RequestMeta
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp, unscoped
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, Unauthorized
+from chalicelib.core.errors import Conflict, DependencyUnavailable, FieldError, InvalidInput, Unauthorized
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.formatting import moment_value
 from chalicelib.core.ids import new_id
+from chalicelib.core.observability import logger
 from chalicelib.notifications.outbox import request_message_ops
 from chalicelib.plans.catalog import DEFAULT_PLAN_ID, get_plan
 from chalicelib.tenants import service as tenants
+from chalicelib.tenants import usage_keys
 from chalicelib.tenants.models import PLATFORM_TENANT_ID, BusinessType, Tenant, TenantRecord
 from chalicelib.tenants.service import load_tenant, new_tenant_record
 from chalicelib.users import service as users
@@ -89,6 +91,16 @@ def _ip(meta: RequestMeta) -> str:
     return meta.source_ip or "unknown"
 
 
+def _give_usage_key(tenant_id: str) -> None:
+    """The tenant's API key in its plan's usage plan, at once: in AWS its first requests need it. If API Gateway fails
+    now, the ``tenant.created`` job (or ``python -m chalicelib.tenants.usage_keys``) makes the key; until then the
+    gateway refuses the tenant's requests."""
+    try:
+        usage_keys.sync_usage_key(tenant_id)
+    except DependencyUnavailable as exc:
+        logger.warning("the new tenant's usage-plan key is left to its job", extra={"error": exc.detail_text})
+
+
 def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
     """Create a tenant with its first ADMIN in one transaction, and log the ADMIN in."""
     ratelimit.consume(ratelimit.SIGNUP_IP, _ip(meta))
@@ -141,6 +153,7 @@ def signup(body: SignupRequest, meta: RequestMeta) -> SignupResponse:
             detail="this account is already registered",
             errors=(FieldError("body", "already registered", "taken"),),
         ) from exc
+    _give_usage_key(tenant_id)
     return SignupResponse(
         tenant=Tenant.of(tenant), user=User.of(user), tokens=_token_pair(user, tenant, session, refresh_token)
     )
@@ -383,4 +396,5 @@ def create_platform_admin(email: str, name: str, password: str) -> UserRecord:
         audit_op(actor, "user.created", Kind.USER, user.id, after=user.model_dump()),
     ]
     Table().transact(ops)
+    _give_usage_key(PLATFORM_TENANT_ID)  # operators' requests are counted under the platform's key
     return user

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 __all__ = [
+    "apigateway",
     "dynamodb",
     "dynamodb_streams",
     "eventbridge",
@@ -67,6 +68,11 @@ def reset_clients() -> None:
     """Forget the cached clients (after endpoints or credentials change, e.g. a new local stack)."""
     _client.cache_clear()
     websocket_management.cache_clear()
+
+
+def apigateway() -> Any:
+    """The API Gateway (REST APIs) client: the tenants' usage-plan keys (``chalicelib/tenants/usage_keys.py``)."""
+    return _client("apigateway")
 
 
 def dynamodb() -> DynamoDBClient:

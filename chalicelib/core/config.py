@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     # Each tenant's requests are throttled in the process at its plan's rate and burst (core/throttle.py), besides
     # API Gateway's usage plans in AWS. The test suite turns it off (its tenants make bursts of setup requests).
     tenant_throttle: bool = True
+    # Each tenant's API key is kept in its plan's API Gateway usage plan, "<resource prefix>-<plan id>"
+    # (chalicelib/tenants/usage_keys.py): infra turns it on where it makes the usage plans.
+    usage_keys: bool = False
     # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~40 ms per hash on one core.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8_192)

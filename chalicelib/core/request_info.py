@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice.app import Request
 
-__all__ = ["CSRF_HEADER", "RequestMeta", "request_meta"]
+__all__ = ["CSRF_HEADER", "RequestMeta", "parse_cookies", "request_meta"]
 
 # The double-submit CSRF token of a browser session (auth/cookies.py): the same value as the CSRF cookie.
 CSRF_HEADER = "X-CSRF-Token"
@@ -32,7 +32,8 @@ class RequestMeta:
     base_path: str = ""
 
 
-def _cookies(header: str | None) -> dict[str, str]:
+def parse_cookies(header: str | None) -> dict[str, str]:
+    """The cookies of a ``Cookie`` header by name (the first of a repeated name; at most 50 read)."""
     found: dict[str, str] = {}
     for part in (header or "").split(";")[:50]:
         name, sep, value = part.strip().partition("=")
@@ -55,7 +56,7 @@ def request_meta(request: Request) -> RequestMeta:
         method=str(request.method or "GET").upper(),
         origin=headers.get("origin"),
         host=headers.get("host"),
-        cookies=_cookies(headers.get("cookie")),
+        cookies=parse_cookies(headers.get("cookie")),
         csrf_token=headers.get(CSRF_HEADER.lower()),
         base_path=asked.removesuffix(route) if route and asked.endswith(route) else "",
     )

@@ -162,6 +162,8 @@ RULES: tuple[RuleDef, ...] = (
     RuleDef("integrations", ("sale.updated", "sale.status_changed", "sale.deleted"), QueueKind.INTEGRATIONS),
     # Payments and paid sales that finance records as income (its handlers on the integrations queue).
     RuleDef("finance", ("payment.succeeded", "sale.paid"), QueueKind.INTEGRATIONS),
+    # A tenant's API key follows its plan into the plan's usage plan (chalicelib/tenants/usage_keys.py).
+    RuleDef("usage-keys", ("tenant.created", "tenant.plan_changed"), QueueKind.INTEGRATIONS),
     # Status changes of delivery platforms' orders, which the platform must hear of (chalicelib/delivery); the
     # channels are orders.models.PLATFORMS.
     RuleDef(

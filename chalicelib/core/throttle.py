@@ -19,9 +19,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from chalicelib.core import clock
+from chalicelib.core.config import get_settings
 from chalicelib.core.errors import RateLimited
 
-__all__ = ["Allowance", "TenantThrottle", "tenant_throttle"]
+__all__ = ["Allowance", "TenantThrottle", "tenant_throttle", "usage_key_value"]
 
 # Buckets kept at most (least recently used dropped first): a bucket unused for burst/rate seconds is full again,
 # so dropping an old one changes nothing but memory.
@@ -76,3 +77,11 @@ class TenantThrottle:
 
 tenant_throttle = TenantThrottle()
 """The process's buckets (one per container in AWS, one per server locally)."""
+
+
+def usage_key_value(tenant_id: str | None, *, prefix: str | None = None) -> str:
+    """The value of the API Gateway key that stands for ``tenant_id`` in its plan's usage plan (None: the key shared
+    by callers no valid access token identifies). The authorizer names it; it is no credential (clients never send
+    keys: API Gateway takes them from the authorizer only). Unique in the account and region, as API Gateway
+    requires, through the deployment's prefix (``prefix``, default this deployment's)."""
+    return f"{prefix or get_settings().resource_prefix}-usage-{tenant_id or 'unidentified'}"

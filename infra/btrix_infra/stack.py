@@ -29,6 +29,7 @@ from btrix_infra.constructs.workflows import WorkflowMachine, Workflows
 from btrix_infra.nag import accept
 from btrix_infra.packaging import Bundling, chalice_project, function_bundle
 from btrix_infra.stage import ROOT, StageConfig, StageNames, chalice_stage_config
+from chalicelib.core.resources import JWT_SIGNING_KEYS
 from chalicelib.core.tenant_access import TENANT_ACTIONS
 from chalicelib.workflows.compiler import default_machines
 from functions import FUNCTION_URLS
@@ -125,6 +126,23 @@ class BtrixStack(Stack):
             config=config,
         )
         secrets.seed(functions, key)
+        # The REST API's authorizer: verifies the access token only to name its tenant's usage-plan key.
+        authorizer_role = FunctionRole(self, "AuthorizerRole", description=f"{names.prefix}: the API's authorizer")
+        authorizer_role.allow(
+            "ReadSigningKeys",
+            ["secretsmanager:GetSecretValue"],
+            secrets.arn_patterns(authorizer_role, (JWT_SIGNING_KEYS,)),
+        )
+        authorizer_role.allow("DecryptSigningKeys", ["kms:Decrypt"], [key.key_arn])
+        api.use_tenant_authorizer(
+            functions.add(
+                "Authorizer",
+                handler="functions.authorizer.handler",
+                role=authorizer_role,
+                description="Names the caller's tenant's usage-plan key for API Gateway's per-tenant throttling",
+                timeout_s=10,
+            )
+        )
         outbox = OutboxPublisher(self, "Outbox", names=names, functions=functions, table=data.table, bus=messaging.bus)
         hooks = FunctionUrls(self, "Hooks", routes=function_urls, functions=functions, role=app_role)
         if "bitrix24" in hooks.urls:
@@ -223,17 +241,28 @@ class BtrixStack(Stack):
         identities = stack.format_arn(service="ses", resource="identity", resource_name="*")
         role.allow("SendEmail", ["ses:SendEmail"], [identities])
         role.allow("ReportTransitions", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"])
+        # Each tenant's API key in its plan's usage plan (chalicelib/tenants/usage_keys.py): keys are made at run time.
+        gateway = f"arn:{stack.partition}:apigateway:{stack.region}::"
+        role.allow(
+            "TenantUsageKeys",
+            ["apigateway:GET", "apigateway:POST", "apigateway:DELETE"],
+            [f"{gateway}/apikeys", f"{gateway}/apikeys/*", f"{gateway}/usageplans", f"{gateway}/usageplans/*"],
+        )
         accept(
             role.policy,
             "AwsSolutions-IAM5",
             "Workflow machines are created at run time under the stage's name prefix (<prefix>-wf-*); task-token"
             " calls (SendTaskSuccess/Failure) name a token, not a resource; media objects are written at run time"
             " under the tenants' prefix (T/*) of the media bucket; the email sender is an SES identity of the"
-            " account chosen by configuration (BTRIX_EMAIL_FROM)",
+            " account chosen by configuration (BTRIX_EMAIL_FROM); tenants' API keys are created at run time (their"
+            " ids unknown here) and put in the stage's usage plans",
             applies_to=[
                 "Resource::*",
                 RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:states:.*:stateMachine:btrix-[a-z]+-wf-\\*$/g"),
                 RegexAppliesTo(regex="/^Resource::<MediaBucket[A-Za-z0-9]+\\.Arn>\\/T\\/\\*$/g"),
                 RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:ses:.*:identity\\/\\*$/g"),
+                RegexAppliesTo(
+                    regex="/^Resource::arn:<AWS::Partition>:apigateway:.*::\\/(apikeys|usageplans)\\/\\*$/g"
+                ),
             ],
         )

@@ -17,13 +17,13 @@ __all__ = ["USAGE_PLANS", "UsagePlanDef"]
 
 @dataclass(frozen=True)
 class UsagePlanDef:
-    """A plan's API allowance: requests per second, burst size, requests per day."""
+    """A plan's API allowance: requests per second, burst size, requests per day (None: no daily quota)."""
 
     id: str
     name: str
     rate: float
     burst: int
-    quota_per_day: int
+    quota_per_day: int | None
 
 
 USAGE_PLANS: tuple[UsagePlanDef, ...] = tuple(

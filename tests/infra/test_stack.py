@@ -12,6 +12,7 @@ from chalicelib.core.db.table import INDEXES, PARTITION_KEY, SORT_KEY, STREAM_VI
 from chalicelib.core.problems import GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE
 from chalicelib.core.resources import QUEUES, RULES, SECRETS
 from chalicelib.core.tenant_access import TENANT_ACTIONS
+from chalicelib.plans.catalog import PLANS
 from tests.infra.conftest import Synthesized
 
 
@@ -279,7 +280,10 @@ def test_gateway_responses_are_problem_json_for_every_mapped_type(synthesized: S
     responses = api["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
     assert set(GATEWAY_RESPONSES) <= set(responses)
     for kind, response in responses.items():
-        assert response["responseParameters"] == {"gatewayresponse.header.Content-Type": f"'{PROBLEM_CONTENT_TYPE}'"}
+        headers = response["responseParameters"]
+        assert headers["gatewayresponse.header.Content-Type"] == f"'{PROBLEM_CONTENT_TYPE}'"
+        # API Gateway's own 429s (a tenant's usage plan, the stage) say when to try again, as the application's do.
+        assert ("gatewayresponse.header.Retry-After" in headers) == (response["statusCode"] == "429"), kind
         body = json.loads(response["responseTemplates"]["application/json"])
         assert body["status"] == int(response["statusCode"]), kind
         assert body["type"].startswith("urn:btrix:problem:")
@@ -299,13 +303,50 @@ def test_stage_throttling_access_logs_and_usage_plans(synthesized: Synthesized) 
     assert settings["ThrottlingBurstLimit"] > 0
     assert "DestinationArn" in api["AccessLogSetting"]
     plans = resources(synthesized.documents["dev"], "AWS::ApiGateway::UsagePlan")
-    names = {p["Properties"]["UsagePlanName"] for p in plans.values()}
-    assert names == {"btrix-dev-lojista", "btrix-dev-empresa", "btrix-dev-corporativo"}
-    for plan in plans.values():
-        props = plan["Properties"]
+    by_name = {p["Properties"]["UsagePlanName"]: p["Properties"] for p in plans.values()}
+    assert set(by_name) == {f"btrix-dev-{plan.id}" for plan in PLANS} | {"btrix-dev-unidentified"}
+    for plan in PLANS:  # the plans' own allowances, which the application's buckets apply too
+        props = by_name[f"btrix-dev-{plan.id}"]
+        assert props["Throttle"] == {"RateLimit": plan.requests_per_second, "BurstLimit": plan.request_burst}
+        assert props["Quota"] == {"Limit": plan.max_requests_per_day, "Period": "DAY"}
+    for props in by_name.values():
         assert props["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
         assert props["Throttle"]["RateLimit"] <= settings["ThrottlingRateLimit"]
-        assert props["Quota"]["Period"] == "DAY"
+
+
+def test_authenticated_methods_are_counted_against_the_key_the_authorizer_names(synthesized: Synthesized) -> None:
+    from app import app
+    from btrix_infra.constructs.api import TENANT_AUTHORIZER, protected_methods
+
+    document = synthesized.documents["dev"]
+    body = document["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert body["x-amazon-apigateway-api-key-source"] == "AUTHORIZER"
+    authorizer = body["securityDefinitions"][TENANT_AUTHORIZER]["x-amazon-apigateway-authorizer"]
+    # Not cached: a browser session's token is in a cookie, so there is no header to cache by.
+    assert authorizer["type"] == "request"
+    assert authorizer["authorizerResultTtlInSeconds"] == 0
+    function_id = authorizer["authorizerUri"]["Fn::Sub"][1]["Arn"]["Fn::GetAtt"][0]
+    function = document["Resources"][function_id]["Properties"]
+    assert function["Handler"] == "functions.authorizer.handler"
+    protected = protected_methods(app)
+    assert ("/orders", "get") in protected
+    assert ("/auth/login", "post") not in protected
+    for path, item in body["paths"].items():
+        for method, operation in item.items():
+            if (path, method) in protected:
+                assert operation["security"] == [{TENANT_AUTHORIZER: [], "api_key": []}], f"{method} {path}"
+            else:  # no caller: no key to name (login, signup, docs, health); the stage throttle applies
+                assert "security" not in operation, f"{method} {path}"
+    # Requests no token identifies share one key, in a usage plan of their own.
+    [key] = resources(document, "AWS::ApiGateway::ApiKey").values()
+    assert key["Properties"]["Value"] == "btrix-dev-usage-unidentified"
+    [member] = resources(document, "AWS::ApiGateway::UsagePlanKey").values()
+    assert member["Properties"]["KeyType"] == "API_KEY"
+    # The application keeps the tenants' keys in their plans' usage plans, which it finds by name.
+    api_function = document["Resources"]["APIHandler"]["Properties"]
+    assert api_function["Environment"]["Variables"]["BTRIX_USAGE_KEYS"] == "true"
+    [allowed] = [s for s in statements(document) if s.get("Sid") == "TenantUsageKeys"]
+    assert set(allowed["Action"]) == {"apigateway:GET", "apigateway:POST", "apigateway:DELETE"}
 
 
 def test_one_public_function_url_per_provider_webhook(synthesized: Synthesized) -> None:

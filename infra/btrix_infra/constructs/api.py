@@ -1,5 +1,10 @@
 """The Chalice app (``chalice.cdk.Chalice``): REST API with Gateway Responses, throttling and usage plans; websocket
-API and SQS consumers when app.py declares them; every Chalice function's logs, variables and permissions."""
+API and SQS consumers when app.py declares them; every Chalice function's logs, variables and permissions.
+
+Per-tenant throttling: the REST API takes its API keys from an authorizer (key source ``AUTHORIZER``) and every
+authenticated route requires one, so API Gateway counts each request against the usage plan of the caller's
+tenant's plan (``use_tenant_authorizer``; the keys are the application's, ``chalicelib/tenants/usage_keys.py``).
+Routes without a caller (login, signup, docs, health) have neither: the stage throttle alone applies to them."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, CfnOutput, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import RegexAppliesTo
@@ -27,15 +33,31 @@ from btrix_infra.constructs.roles import FunctionRole
 from btrix_infra.nag import accept
 from btrix_infra.stage import StageConfig, StageNames, chalice_stage_config
 from btrix_infra.usage_plans import USAGE_PLANS, UsagePlanDef
+from chalicelib.core.api import operation_of
 from chalicelib.core.problems import GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE, gateway_problem, problem_for_status
 from chalicelib.core.resources import QUEUES
+from chalicelib.core.throttle import usage_key_value
 
-__all__ = ["API_FUNCTION", "API_RESOURCE", "ChaliceApi", "gateway_responses", "preflight_methods", "sqs_event_queues"]
+__all__ = [
+    "API_FUNCTION",
+    "API_RESOURCE",
+    "TENANT_AUTHORIZER",
+    "ChaliceApi",
+    "gateway_responses",
+    "preflight_methods",
+    "protected_methods",
+    "sqs_event_queues",
+]
 
 # Logical ids `chalice package` gives the REST API and its handler.
 API_RESOURCE = "RestAPI"
 API_FUNCTION = "APIHandler"
 _WEBSOCKET_API = "WebsocketAPI"
+# The security schemes of authenticated methods: the authorizer that names the tenant's key, and the key itself.
+TENANT_AUTHORIZER = "btrix-tenant"
+_API_KEY = "api_key"
+# The usage plan of requests no valid access token identifies (the guard refuses them): one shared key.
+_UNIDENTIFIED = UsagePlanDef("unidentified", "Unidentified callers", rate=50.0, burst=100, quota_per_day=None)
 # API Gateway would answer these with DEFAULT_4XX/5XX, i.e. with that mapping's status (a throttled request as 400):
 # each keeps its own status, with the problem core.problems gives that status.
 _OWN_STATUS: dict[str, int] = {
@@ -47,6 +69,9 @@ _OWN_STATUS: dict[str, int] = {
     "INTEGRATION_FAILURE": 502,
     "INTEGRATION_TIMEOUT": 504,
 }
+# The Retry-After of API Gateway's own 429s (a template holds no computed value): a throttled tenant's bucket has a
+# token again within a second; a daily quota resets at midnight UTC, so asking again hourly is enough.
+_RETRY_AFTER_S = {"THROTTLED": 1, "QUOTA_EXCEEDED": 3600}
 _WEBSOCKET_ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
     "ip": "$context.identity.sourceIp",
@@ -78,9 +103,12 @@ def gateway_responses() -> dict[str, dict[str, Any]]:
     for kind, problem in problems.items():
         # "$context.path" is filled in by API Gateway's template engine, as the local gateway fills in the path.
         body = problem.model_copy(update={"instance": "$context.path"}).model_dump_json(exclude_none=True)
+        headers = {"gatewayresponse.header.Content-Type": f"'{PROBLEM_CONTENT_TYPE}'"}
+        if kind in _RETRY_AFTER_S:
+            headers["gatewayresponse.header.Retry-After"] = f"'{_RETRY_AFTER_S[kind]}'"
         responses[kind] = {
             "statusCode": str(problem.status),
-            "responseParameters": {"gatewayresponse.header.Content-Type": f"'{PROBLEM_CONTENT_TYPE}'"},
+            "responseParameters": headers,
             "responseTemplates": {"application/json": body},
         }
     return responses
@@ -100,6 +128,17 @@ def preflight_methods(definition: Mapping[str, Any]) -> dict[str, dict[str, Any]
         kept = ("responses", "x-amazon-apigateway-integration", "parameters")
         options = {key: methods[0][key] for key in kept if key in methods[0]}
         found[path] = {"consumes": ["application/json"], "produces": ["application/json"], **options}
+    return found
+
+
+def protected_methods(app: Any) -> set[tuple[str, str]]:
+    """(path, lowercase method) of every route of the Chalice ``app`` whose operation has a caller (not public)."""
+    found = set()
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            operation = operation_of(entry.view_function)
+            if operation is not None and not operation.public:
+                found.add((path, method.lower()))
     return found
 
 
@@ -170,6 +209,8 @@ class ChaliceApi(Construct):
         with _packaging_sandbox(build_dir):
             # Chalice names its stage after its scope; under the stack that is the stack name (btrix-<stage>).
             self.chalice = Chalice(Stack.of(self), "ChaliceApp", source_dir=str(project_dir), stage_config=stage)
+            # The app chalice.cdk has just imported (this stage's): which of its routes have a caller.
+            self._protected = protected_methods(sys.modules["app"].app)
         self.api = self.chalice.get_resource(API_RESOURCE)
         self._account = self._cloudwatch_account()
         # chalice.cdk keeps no public handle on the template it generated; its package folder holds it.
@@ -216,7 +257,67 @@ class ChaliceApi(Construct):
             {"DestinationArn": self.access_logs.log_group_arn, "Format": json.dumps(_ACCESS_LOG_FORMAT)},
         )
         self.api.node.add_dependency(self._account)
-        self.usage_plans = {plan.id: self._usage_plan(plan) for plan in USAGE_PLANS}
+        self.usage_plans = {plan.id: self._usage_plan(plan) for plan in (*USAGE_PLANS, _UNIDENTIFIED)}
+        # The app keeps each tenant's key in its plan's usage plan, found by name (<prefix>-<plan>): an id passed
+        # here would make a cycle (usage plan → stage → API → function → usage plan).
+        self.add_environment("BTRIX_USAGE_KEYS", "true")
+        unidentified = apigateway.CfnApiKey(
+            self,
+            "UnidentifiedKey",
+            name=f"{names.prefix}-unidentified",
+            value=usage_key_value(None, prefix=names.prefix),
+            enabled=True,
+            description="Counts requests no valid access token identifies (named by the authorizer)",
+        )
+        apigateway.CfnUsagePlanKey(
+            self,
+            "UnidentifiedPlanKey",
+            key_id=unidentified.ref,
+            key_type="API_KEY",
+            usage_plan_id=self.usage_plans[_UNIDENTIFIED.id].ref,
+        )
+
+    def use_tenant_authorizer(self, function: lambda_.IFunction) -> None:
+        """Make ``function`` the REST API's REQUEST authorizer and its API key source, on every authenticated method:
+        API Gateway then counts each request against the usage plan of the key the authorizer names. Not cached
+        (TTL 0): a browser session's request carries its token in a cookie, so no header is there to cache by."""
+        uri = Fn.sub(
+            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Arn}/invocations",
+            {"Arn": function.function_arn},
+        )
+        self.api.add_property_override("DefinitionBody.x-amazon-apigateway-api-key-source", "AUTHORIZER")
+        self.api.add_property_override(
+            f"DefinitionBody.securityDefinitions.{TENANT_AUTHORIZER}",
+            {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "x-amazon-apigateway-authtype": "custom",
+                "x-amazon-apigateway-authorizer": {
+                    "type": "request",
+                    "authorizerUri": uri,
+                    "authorizerResultTtlInSeconds": 0,
+                },
+            },
+        )
+        self.api.add_property_override(
+            f"DefinitionBody.securityDefinitions.{_API_KEY}", {"type": "apiKey", "name": "x-api-key", "in": "header"}
+        )
+        for path, method in sorted(self._protected):
+            escaped = path.replace(".", "\\.")
+            self.api.add_property_override(
+                f"DefinitionBody.paths.{escaped}.{method}.security", [{TENANT_AUTHORIZER: [], _API_KEY: []}]
+            )
+        lambda_.CfnPermission(
+            self,
+            "AuthorizerInvoke",
+            action="lambda:InvokeFunction",
+            function_name=function.function_arn,
+            principal="apigateway.amazonaws.com",
+            source_arn=Stack.of(self).format_arn(
+                service="execute-api", resource=self.api.ref, resource_name="authorizers/*"
+            ),
+        )
 
     def add_environment(self, name: str, value: str) -> None:
         """Set ``name`` on every function of the app (a value known only once other resources exist)."""
@@ -363,13 +464,16 @@ class ChaliceApi(Construct):
         return account
 
     def _usage_plan(self, plan: UsagePlanDef) -> apigateway.CfnUsagePlan:
+        daily = f"{plan.quota_per_day} req/day" if plan.quota_per_day else "no daily quota"
         usage_plan = apigateway.CfnUsagePlan(
             self,
             f"UsagePlan-{plan.id}",
             usage_plan_name=f"{self.api_name}-{plan.id}",
-            description=f"{plan.name}: {plan.rate:g} req/s, burst {plan.burst}, {plan.quota_per_day} req/day",
+            description=f"{plan.name}: {plan.rate:g} req/s, burst {plan.burst}, {daily}",
             throttle=apigateway.CfnUsagePlan.ThrottleSettingsProperty(rate_limit=plan.rate, burst_limit=plan.burst),
-            quota=apigateway.CfnUsagePlan.QuotaSettingsProperty(limit=plan.quota_per_day, period="DAY"),
+            quota=apigateway.CfnUsagePlan.QuotaSettingsProperty(limit=plan.quota_per_day, period="DAY")
+            if plan.quota_per_day
+            else None,
             # "<api>.Stage" is the stage SAM creates for the API; referring to it orders the plan after it.
             api_stages=[
                 apigateway.CfnUsagePlan.ApiStageProperty(api_id=self.api.ref, stage=Fn.ref(f"{API_RESOURCE}.Stage"))
