@@ -326,6 +326,29 @@ def _logins(run: Running) -> list[str]:
     ]
 
 
+@banner_section
+def _throttling(run: Running) -> list[str]:
+    """How to see a tenant's plan throttle it: a new signup (Lojista) makes more requests than its burst."""
+    from chalicelib.plans.catalog import DEFAULT_PLAN_ID, get_plan
+
+    plan = get_plan(DEFAULT_PLAN_ID)
+    admin = {"name": "Tina Throttle", "email": "throttle-$RANDOM@example.com", "password": run.password}
+    body = json.dumps({"companyName": "Throttle demo", "businessType": "retail", "admin": admin}).replace('"', '\\"')
+    token = """python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["accessToken"])'"""
+    status = "-o /dev/null -w '%{http_code} ' "
+    return [
+        "",
+        f"Throttling per tenant (each plan's rate and burst, GET /plans): a new signup is on {plan.name},"
+        f" {plan.requests_per_second:g}/s in bursts of {plan.request_burst}:",
+        "",
+        f"    token=$(curl -s -X POST {run.api}/auth/signup -H 'Content-Type: application/json' \\",
+        f'      -d "{body}" | {token})',
+        f"    for i in $(seq {plan.request_burst + 2}); do curl -s {status}{run.api}/auth/me"
+        ' -H "Authorization: Bearer $token"; done; echo',
+        f"    # {plan.request_burst} times 200, then 429 problem+json with Retry-After (curl -i shows it)",
+    ]
+
+
 BROWSER_ORIGIN = "http://127.0.0.1:5173"  # a frontend's dev server, as the banner's browser-session lines assume
 
 
