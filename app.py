@@ -29,6 +29,7 @@ from chalicelib.core.api import http_middleware
 from chalicelib.core.resources import QueueKind, queue_name
 from chalicelib.customers.routes import blueprint as customers
 from chalicelib.delivery import ifood as delivery_ifood  # registers its integration jobs (polls, status calls)
+from chalicelib.delivery import rappi as delivery_rappi  # noqa: F401 - registers its webhook jobs and status calls
 from chalicelib.docs.routes import blueprint as docs
 from chalicelib.exports import service as exports_service
 from chalicelib.exports.routes import blueprint as exports

@@ -14,4 +14,5 @@ FUNCTION_URLS: dict[str, str] = {
     "pagarme": "functions.pagarme:handler",
     "twilio": "functions.twilio:handler",
     "email": "functions.email:handler",
+    "rappi": "functions.rappi:handler",
 }

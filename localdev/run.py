@@ -2,9 +2,9 @@
 
 Starts the local stack, provisions it, seeds the demo, serves the provider webhook URLs (:8001), runs the worker
 (queues, table stream, schedules), starts fake providers (Twilio, Meta, SES, Web Push, Bitrix24, Stripe,
-MercadoPago, Billy, Google; :8010-8018; iFood :8030) for the providers nothing real is configured for, connects
-the sales company's Billy and Google Calendar (``localdev.demo_sales_integrations``), the restaurant's iFood store
-(``localdev.demo_delivery``), the WhatsApp <-> Bitrix24 gateway's demo
+MercadoPago, Billy, Google; :8010-8018; iFood :8030; Rappi :8031) for the providers nothing real is configured
+for, connects the sales company's Billy and Google Calendar (``localdev.demo_sales_integrations``), the restaurant's
+iFood and Rappi stores (``localdev.demo_delivery``), the WhatsApp <-> Bitrix24 gateway's demo
 number and portal (``localdev.demo_gateway``) and the demo tenants' payment accounts, makes a payment link for the
 restaurant's waiting order (``localdev.demo_payments``), waits until the demo's own events are handled,
 and only then serves the REST API
@@ -89,6 +89,7 @@ class RunSettings(BaseSettings):
     fake_billy_port: int = 8017
     fake_google_port: int = 8018
     fake_ifood_port: int = 8030
+    fake_rappi_port: int = 8031
     fake_llm_port: int = 8019
     fake_melhorenvio_port: int = 8026
     fake_pagarme_port: int = 8028
@@ -457,7 +458,7 @@ def _shipping(run: Running) -> list[str]:
 
 @banner_section
 def _delivery(run: Running) -> list[str]:
-    """How to drop an iFood order into the demo restaurant."""
+    """How to drop an iFood or a Rappi order into the demo restaurant."""
     if run.delivery is None:
         return []
     from localdev import demo_delivery
@@ -794,7 +795,9 @@ def main() -> int:
         from localdev import demo_delivery
 
         delivery = started.delivery = demo_delivery.start_fake(
-            settings.fake_providers, _port_or_free(settings.fake_ifood_port, "the fake ifood")
+            settings.fake_providers,
+            _port_or_free(settings.fake_ifood_port, "the fake ifood"),
+            _port_or_free(settings.fake_rappi_port, "the fake rappi"),
         )
         from localdev import demo_conversions
 
@@ -830,7 +833,7 @@ def main() -> int:
         # Before the worker starts: the seeded sales' invoice and calendar actions then find the fakes connected.
         demo_sales_integrations.connect(sales_fakes)
         demo_shipping.connect(started.shipping)
-        demo_delivery.connect(delivery)
+        demo_delivery.connect(delivery, f"http://{HOST}:{hooks_port}/hooks")
         demo_conversions.connect(conversions, started.fakes.get("meta"))
         started.serve(hooks_server)
         started.websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
@@ -858,8 +861,7 @@ def main() -> int:
             fakes["llm"] = started.llm.url
         if started.shipping is not None:
             fakes["melhorenvio"] = started.shipping.fake.url
-        if delivery.ifood is not None:
-            fakes["ifood"] = delivery.ifood.url
+        fakes.update({fake.kind: fake.url for fake in (delivery.ifood, delivery.rappi) if fake is not None})
         if conversions.ga4 is not None:
             fakes["ga4"] = conversions.ga4.url
         running = Running(

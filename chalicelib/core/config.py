@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     # API is Graph API: meta_graph_url.
     ga4_api_url: str = "https://www.google-analytics.com"
     ifood_api_url: str = "https://merchant-api.ifood.com.br"
+    # Rappi's restaurants integrations API (not confirmed: the public host; the partner docs give it per country).
+    rappi_api_url: str = "https://services.rappi.com.br/api/v2/restaurants-integrations-public-api"
     google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     google_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"

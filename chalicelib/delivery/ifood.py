@@ -19,11 +19,10 @@ status needed and did not get are made first, in iFood's order, each once per or
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.money import Money
 from chalicelib.core.observability import logger
 from chalicelib.delivery import service as delivery
 from chalicelib.integrations import jobs
@@ -39,9 +38,7 @@ __all__ = ["SYNC_TASK", "TOKENS", "PollResult", "apply_events", "draft_of", "fol
 
 SYNC_TASK = "ifood.sync"
 _POLL_EVERY_S = 30
-_CURRENCY = "BRL"
 _CANCELLED = frozenset({"CAN", "CANCELLED"})
-_CENT = Decimal("0.01")
 # The calls iFood should have had by each status of the order, in iFood's order (each made once per order).
 _LADDER: dict[str, tuple[str, ...]] = {
     "CONFIRMED": ("confirm",),
@@ -70,16 +67,8 @@ def queue_polls() -> int:
     return queued
 
 
-def _amount(value: Any) -> Money:
-    try:
-        amount = Decimal(str(value if value is not None else 0)).quantize(_CENT)
-    except InvalidOperation as exc:
-        raise ProviderError(f"iFood sent an amount that is not a number: {value!r}", failure=Failure.REJECTED) from exc
-    return Money(amount=amount, currency=_CURRENCY)
-
-
-def _text(value: Any, limit: int = 500) -> str | None:
-    return str(value)[:limit] if value not in (None, "") else None
+_amount = partial(delivery.amount_of, "iFood")
+_text = delivery.text_of
 
 
 def _lines(items: Sequence[Mapping[str, Any]]) -> list[PlatformLine]:
@@ -237,31 +226,18 @@ def _calls(order: Order, outcome: str | None) -> tuple[str, ...]:
     return tuple(a for a in ladder if not (by_merchant and a == "readyToPickup"))
 
 
-def follow(order: Order, outcome: str | None) -> str | None:
-    """Bring iFood up to the order's status (see the module's notes); the calls made now, for the sync log."""
+def _make(order: Order, token: str, action: str) -> None:
     platform = order.platform
     assert platform is not None
-    calls = _calls(order, outcome)
-    if not calls:
-        return None
-    reason = f"the store cancelled the order (#{order.number})"
+    if action == "requestCancellation":
+        ifood.request_cancellation(token, platform.order_id, delivery.store_cancel_reason(order))
+    else:
+        ifood.order_action(token, platform.order_id, action)  # type: ignore[arg-type]
 
-    def run(credentials: IFoodCredentials, token: str) -> list[str]:
-        made = []
-        for action in calls:
 
-            def call(action: str = action) -> None:
-                if action == "requestCancellation":
-                    ifood.request_cancellation(token, platform.order_id, reason)
-                else:
-                    ifood.order_action(token, platform.order_id, action)  # type: ignore[arg-type]
-
-            if delivery.sent_once(order.tenant_id, PROVIDER, order.id, action, call):
-                made.append(action)
-        return made
-
-    made = with_access_token(order.tenant_id, TOKENS, run)
-    return f"order {platform.order_id}: {', '.join(made)}" if made else None
+def follow(order: Order, outcome: str | None) -> str | None:
+    """Bring iFood up to the order's status (see the module's notes); the calls made now, for the sync log."""
+    return delivery.make_calls(order, TOKENS, _calls(order, outcome), partial(_make, order))
 
 
 jobs.register(jobs.task_kind(SYNC_TASK), poll, provider=PROVIDER, operation="poll")

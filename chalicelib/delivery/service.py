@@ -15,31 +15,57 @@ made itself is not echoed back to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from chalicelib.core.db.store import Table, TransactionConflict
+from chalicelib.core.money import Money
 from chalicelib.integrations import jobs
 from chalicelib.integrations import service as integrations
-from chalicelib.integrations.http import ProviderError
+from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import Provider
+from chalicelib.integrations.tokens import TokenSource, with_access_token
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import Order, PlatformOrderDraft
 
 __all__ = [
     "ORDER_REF",
     "Follower",
+    "amount_of",
     "cancelled_by_platform",
     "follow_status",
     "ingest",
+    "make_calls",
     "order_of",
     "register_follower",
     "sent_once",
+    "store_cancel_reason",
+    "text_of",
 ]
 
 ORDER_REF = "order"
 _CALL_REF = "call"
+_CURRENCY = "BRL"  # iFood and Rappi Brazil price in reais
+_CENT = Decimal("0.01")
+
+
+def amount_of(platform: str, value: Any) -> Money:
+    """A platform's amount (a number or a numeric string; none is zero) as BRL; anything else is the platform's
+    data we cannot take (``rejected``)."""
+    try:
+        amount = Decimal(str(value if value is not None else 0)).quantize(_CENT)
+    except InvalidOperation as exc:
+        detail = f"{platform} sent an amount that is not a number: {value!r}"
+        raise ProviderError(detail, failure=Failure.REJECTED) from exc
+    return Money(amount=amount, currency=_CURRENCY)
+
+
+def text_of(value: Any, limit: int = 500) -> str | None:
+    """A platform's text, cut to ``limit`` (None when absent or empty)."""
+    return str(value)[:limit] if value not in (None, "") else None
 
 
 def order_of(tenant_id: str, provider: Provider, external_id: str) -> str | None:
@@ -90,6 +116,30 @@ def sent_once(tenant_id: str, provider: Provider, order_id: str, action: str, ca
         if not made:  # whatever stopped the call, the retry must be able to claim it again
             integrations.drop_ref(tenant_id, provider, _CALL_REF, local)
     return True
+
+
+def store_cancel_reason(order: Order) -> str:
+    """The reason a platform is given when the store cancels the order."""
+    return f"the store cancelled the order (#{order.number})"
+
+
+def make_calls(order: Order, source: TokenSource, calls: Sequence[str], make: Callable[[str, str], None]) -> str | None:
+    """Make the platform calls ``calls`` for the order, in their order, each unless made before (``sent_once``):
+    ``make(access token, action)`` with the tenant's token of ``source`` (renewed once if refused). The sync-log
+    line of the calls made now (None: none)."""
+    platform = order.platform
+    if not calls or platform is None:
+        return None
+
+    def run(_credentials: Any, token: str) -> list[str]:
+        return [
+            action
+            for action in calls
+            if sent_once(order.tenant_id, source.provider, order.id, action, partial(make, token, action))
+        ]
+
+    made = with_access_token(order.tenant_id, source, run)
+    return f"order {platform.order_id}: {', '.join(made)}" if made else None
 
 
 @dataclass(frozen=True)

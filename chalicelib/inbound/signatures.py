@@ -19,10 +19,12 @@ __all__ = [
     "verify_basic",
     "verify_mercadopago",
     "verify_meta",
+    "verify_rappi",
     "verify_standard_webhook",
 ]
 
 STANDARD_WEBHOOKS_TOLERANCE_S = 300
+RAPPI_TOLERANCE_S = 300
 
 
 def _refuse(detail: str) -> Unauthorized:
@@ -90,6 +92,22 @@ def verify_mercadopago(secret: str, header: str | None, request_id: str | None, 
     if not equal_secrets(given.lower(), expected):
         raise _refuse("x-signature does not match the notification")
     return ts
+
+
+def verify_rappi(secret: str, header: str | None, body: bytes, now: float) -> None:
+    """Check ``Rappi-Signature: t=<ts>,sign=<hex HMAC-SHA256 of "<ts>.<body>", key = webhook secret>``, the
+    timestamp within five minutes of ``now`` (a captured call cannot be replayed later)."""
+    if not header:
+        raise _refuse("Rappi-Signature is missing")
+    parts = _signature_parts(header)
+    stamp, given = parts.get("t", ""), parts.get("sign", "")
+    if not stamp.isdigit() or not given:
+        raise _refuse("Rappi-Signature must be t=<ts>,sign=<hex>")
+    if abs(now - int(stamp)) > RAPPI_TOLERANCE_S:
+        raise _refuse("Rappi-Signature's t is not within five minutes of now")
+    expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    if not equal_secrets(given.lower(), expected):
+        raise _refuse("Rappi-Signature does not match the body")
 
 
 def _whsec_key(secret: str) -> bytes:

@@ -40,6 +40,7 @@ __all__ = [
     "OAuthCallbackQuery",
     "PagarmeCredentials",
     "Provider",
+    "RappiCredentials",
     "StripeCredentials",
     "SyncLogEntry",
     "SyncLogQuery",
@@ -63,6 +64,7 @@ class Provider(StrEnum):
     IFOOD = "ifood"
     GA4 = "ga4"
     META_CAPI = "meta_capi"
+    RAPPI = "rappi"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -291,6 +293,20 @@ class MetaCapiCredentials(Credentials):
         return {"pixelId": self.pixel_id, **({"testEventCode": self.test_event_code} if self.test_event_code else {})}
 
 
+class RappiCredentials(Credentials):
+    """A Rappi store's integration (client credentials) and the secret Rappi signs its webhooks with
+    (``Rappi-Signature``; the webhook's URL is BTRIX's rappi webhook with ``?tenant=<your tenant id>``)."""
+
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr = Field(min_length=1, max_length=500)
+    store_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$", description="The Rappi store id")
+    webhook_secret: SecretStr = Field(min_length=16, max_length=200)
+
+    def summary(self) -> dict[str, str]:
+        """The integration and the store."""
+        return {"clientId": self.client_id, "storeId": self.store_id}
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -304,6 +320,7 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.IFOOD: IFoodCredentials,
     Provider.GA4: Ga4Credentials,
     Provider.META_CAPI: MetaCapiCredentials,
+    Provider.RAPPI: RappiCredentials,
 }
 
 

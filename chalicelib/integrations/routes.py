@@ -30,7 +30,7 @@ blueprint = protected_blueprint(__name__, tag="integrations")
 def list_integrations(principal: Principal) -> IntegrationList:
     """List integrations
 
-    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio, ifood):
+    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio, ifood, rappi):
     connected or not, what identifies the account, the last sync, the last error and the last test. Credentials are
     never returned.
     """
@@ -130,7 +130,9 @@ def connect_integration(provider: Provider, body: ConnectIntegrationRequest, pri
     {secretKey}; mercadopago {accessToken}; twilio {accountSid, authToken, smsFrom?, whatsappFrom?}; meta
     {phoneNumberId, wabaId?, accessToken}; melhorenvio {refreshToken, accessToken?, email, sandbox?, clientId?,
     clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect); ifood {clientId, clientSecret,
-    merchantId} (its orders arrive by the event polls). The answer never contains them.
+    merchantId} (its orders arrive by the event polls); rappi {clientId, clientSecret, storeId, webhookSecret} (its
+    orders arrive by its webhook, at BTRIX's rappi webhook URL with ?tenant=<tenant id>). The answer never contains
+    them.
     """
     return service.connect_integration(principal, service.parse_provider(provider), body)
 

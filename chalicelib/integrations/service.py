@@ -85,6 +85,7 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.IFOOD: "iFood",
     Provider.GA4: "Google Analytics 4",
     Provider.META_CAPI: "Meta Conversions API",
+    Provider.RAPPI: "Rappi",
 }
 
 

@@ -39,6 +39,12 @@ GOOD: dict[str, dict[str, str]] = {
     "ifood": {"clientId": "ifood-app-1", "clientSecret": "ifood-secret-good", "merchantId": "a1b2c3d4-0001"},
     "ga4": {"measurementId": "G-GOOD1234", "apiSecret": "ga4-api-secret-good"},
     "meta_capi": {"pixelId": "5550001111", "accessToken": "EAAB-pixel-token-good-0123"},
+    "rappi": {
+        "clientId": "rappi-app-1",
+        "clientSecret": "rappi-secret-good",
+        "storeId": "900123",
+        "webhookSecret": "rappi-webhook-secret-0123456789",
+    },
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -53,6 +59,7 @@ ACCOUNTS = {
     "ifood": "Pizzaria Boa - Centro",
     "ga4": "G-GOOD1234 (sample event valid; the API secret is not checked by Google's validation)",
     "meta_capi": "Pizzaria Pixel (5550001111)",
+    "rappi": "store 900123",
 }
 
 
@@ -159,6 +166,11 @@ class FakeProviderApi:
         if path == f"/meta/v21.0/{GOOD['meta_capi']['pixelId']}":
             ok = self._bearer(headers) == GOOD["meta_capi"]["accessToken"]
             return (200, {"id": GOOD["meta_capi"]["pixelId"], "name": "Pizzaria Pixel"}) if ok else refused
+        if path == "/rappi/restaurants/auth/v1/token/login/integrations" and method == "POST":
+            good = GOOD["rappi"]
+            if (form.get("client_id"), form.get("client_secret")) != (good["clientId"], good["clientSecret"]):
+                return refused
+            return 200, {"access_token": "rappi-token-fresh", "token_type": "Bearer", "expires_in": 604800}
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -186,4 +198,5 @@ class FakeProviderApi:
             "BTRIX_PAGARME_API_URL": f"{self.url}/pagarme",
             "BTRIX_IFOOD_API_URL": f"{self.url}/ifood",
             "BTRIX_GA4_API_URL": f"{self.url}/ga4",
+            "BTRIX_RAPPI_API_URL": f"{self.url}/rappi",
         }

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from localdev.fake_ifood import FakeIFood
+from localdev.fake_rappi import FakeRappi
 from localdev.stack import free_port
 from tests.support.commerce import stocked_product
 from tests.support.environment import settings_from
@@ -27,7 +28,7 @@ class Deliver:
     def __call__(self, condition: Callable[[], bool], timeout_s: float = 90.0) -> None:
         deadline = time.monotonic() + timeout_s
         while not condition():
-            assert time.monotonic() < deadline, "iFood's orders did not get there in time"
+            assert time.monotonic() < deadline, "the platform's orders did not get there in time"
             if not self.pump():
                 time.sleep(0.1)
 
@@ -44,20 +45,30 @@ class Deliver:
                 time.sleep(0.2)
 
 
-@pytest.fixture
-def ifood(stack: Any) -> Iterator[FakeIFood]:
-    """The fake iFood, with ``ifood_api_url`` pointed at it, and retries without backoff."""
-    fake = FakeIFood(port=free_port(), seed=11).start()
-    env = {
-        "BTRIX_IFOOD_API_URL": fake.url,
-        "BTRIX_INTEGRATION_RETRY_BASE_S": "0",
-        "BTRIX_INTEGRATION_RETRY_MAX_S": "0",
-    }
+F = TypeVar("F", FakeIFood, FakeRappi)
+
+
+def pointed_at(fake: F, variable: str) -> Iterator[F]:
+    """``fake`` started, the setting ``variable`` pointed at it and retries without backoff; stopped after."""
+    fake.start()
+    env = {variable: fake.url, "BTRIX_INTEGRATION_RETRY_BASE_S": "0", "BTRIX_INTEGRATION_RETRY_MAX_S": "0"}
     try:
         with settings_from(env):
             yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture
+def ifood(stack: Any) -> Iterator[FakeIFood]:
+    """The fake iFood, with ``ifood_api_url`` pointed at it, and retries without backoff."""
+    yield from pointed_at(FakeIFood(port=free_port(), seed=11), "BTRIX_IFOOD_API_URL")
+
+
+@pytest.fixture
+def rappi(stack: Any) -> Iterator[FakeRappi]:
+    """The fake Rappi, with ``rappi_api_url`` pointed at it, and retries without backoff."""
+    yield from pointed_at(FakeRappi(port=free_port(), seed=5), "BTRIX_RAPPI_API_URL")
 
 
 @pytest.fixture

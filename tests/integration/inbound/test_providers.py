@@ -20,6 +20,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.bitrix24 import event_key, nest_form
 from chalicelib.inbound.routing import find_bitrix_portal, new_bitrix_connect_token
+from chalicelib.integrations.rappi.client import sign as rappi_sign
 from tests.support.identity import call, signup
 from tests.support.inbound_hooks import (
     mercadopago_signature,
@@ -305,8 +306,43 @@ def _email(api: Any, hooks: httpx.Client) -> Case:
     )
 
 
-CASES = [_stripe, _mercadopago, _pagarme, _bitrix24, _twilio, _email]
-IDS = ["stripe", "mercadopago", "pagarme", "bitrix24", "twilio", "email"]
+def _rappi(api: Any, hooks: httpx.Client) -> Case:
+    admin, _ = signup(api)
+    secret = f"rappi-webhook-{new_id()}"
+    credentials = {
+        "clientId": "rappi-app",
+        "clientSecret": "rappi-secret",
+        "storeId": "900777",
+        "webhookSecret": secret,
+    }
+    assert call(api, "PUT", "/integrations/rappi", {"credentials": credentials}, admin.headers()).status_code == 200
+    order_id = str(time.time_ns())
+    event = {"event": "ORDER_EVENT_CANCEL", "store_id": "900777", "order_id": order_id, "reason": "Cliente cancelou"}
+    body = json.dumps(event).encode()
+
+    def post(headers: dict[str, str], tenant_id: str = admin.tenant_id) -> Request:
+        sent = {"Content-Type": "application/json"} | headers
+        return {"method": "POST", "url": f"/rappi?tenant={tenant_id}", "content": body, "headers": sent}
+
+    valid = rappi_sign(secret, body)
+    return Case(
+        "rappi",
+        post({"Rappi-Signature": valid}),
+        [
+            post({}),
+            post({"Rappi-Signature": rappi_sign("not-the-tenant-secret", body)}),
+            post({"Rappi-Signature": valid}, new_id()),  # a tenant that did not connect Rappi
+            post({"Rappi-Signature": rappi_sign(secret, body, at=1_600_000_000)}),  # too old
+        ],
+        f"{admin.tenant_id}:ORDER_EVENT_CANCEL:{order_id}",
+        QueueKind.INTEGRATIONS,
+        lambda found: found.get("tenantId") == admin.tenant_id,
+        lambda found: None if found["topic"] == "ORDER_EVENT_CANCEL" else pytest.fail(str(found)),
+    )
+
+
+CASES = [_stripe, _mercadopago, _pagarme, _bitrix24, _twilio, _email, _rappi]
+IDS = ["stripe", "mercadopago", "pagarme", "bitrix24", "twilio", "email", "rappi"]
 
 
 @pytest.mark.parametrize("make", CASES, ids=IDS)

@@ -31,7 +31,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviderApi]:
 
 def _secrets(provider: str) -> list[str]:
     identifiers = {"domain", "clientId", "accountSid", "smsFrom", "phoneNumberId", "calendarId", "email", "merchantId"}
-    identifiers |= {"measurementId", "pixelId"}
+    identifiers |= {"measurementId", "pixelId", "storeId"}
     return [value for name, value in GOOD[provider].items() if name not in identifiers]
 
 

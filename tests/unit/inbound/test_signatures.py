@@ -12,7 +12,14 @@ from chalicelib.core.db import keys
 from chalicelib.core.errors import Unauthorized
 from chalicelib.inbound.bitrix24 import nest_form
 from chalicelib.inbound.request import HookRequest
-from chalicelib.inbound.signatures import verify_basic, verify_mercadopago, verify_meta, verify_standard_webhook
+from chalicelib.inbound.signatures import (
+    verify_basic,
+    verify_mercadopago,
+    verify_meta,
+    verify_rappi,
+    verify_standard_webhook,
+)
+from chalicelib.integrations.rappi.client import sign as rappi_sign
 
 BODY = b'{"object":"whatsapp_business_account","entry":[]}'
 
@@ -50,6 +57,26 @@ def test_pagarme_webhooks_carry_the_basic_login_of_the_account() -> None:
     ):
         with pytest.raises(Unauthorized):
             verify_basic("loja", "s3cret", header)
+
+
+def test_rappi_signs_the_time_and_the_body_and_refuses_old_or_changed_calls() -> None:
+    now = 1_790_000_000
+    header = f"t={now},sign={_hex('rappi-secret', f'{now}.'.encode() + BODY)}"
+    assert header == rappi_sign("rappi-secret", BODY, at=now)  # what the fake sends is what Rappi sends
+    verify_rappi("rappi-secret", header, BODY, now + 299)
+    verify_rappi("rappi-secret", header.upper().replace("T=", "t=").replace("SIGN=", "sign="), BODY, now)
+    for given, body, at in (
+        (None, BODY, now),
+        ("", BODY, now),
+        (f"sign={_hex('rappi-secret', BODY)}", BODY, now),  # no time
+        (f"t={now}", BODY, now),
+        (header, BODY + b" ", now),
+        (header, BODY, now + 301),  # replayed later
+        (header, BODY, now - 301),
+        (rappi_sign("other-secret", BODY, at=now), BODY, now),
+    ):
+        with pytest.raises(Unauthorized):
+            verify_rappi("rappi-secret", given, body, at)
 
 
 def test_mercadopago_signs_the_manifest_of_id_request_and_time() -> None:

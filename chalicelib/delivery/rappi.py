@@ -1,0 +1,163 @@
+"""Rappi orders: its webhooks become BTRIX orders, the tenant's status changes become Rappi's order calls.
+
+Orders in: ``rappi:NEW_ORDER`` (the order in the webhook's body) creates the BTRIX order once
+(``delivery.service.ingest``); ``rappi:ORDER_EVENT_CANCEL`` cancels it. A cancellation that arrives before its order
+(webhooks come in any order) is remembered (an integration reference ``cancelled#<Rappi order id>`` with the
+reason), and the order that comes after is created and cancelled at once: one order, in its right final state.
+
+Status out: CONFIRMED (or any later status) → ``take`` (cooking time 20 min; Rappi wants it within 4 minutes);
+READY and the ends that are a delivery → ``ready-for-pickup`` (Rappi's courier takes it); a cancelled end → ``reject``
+with the reason (not when Rappi cancelled it). Each call once per order, in Rappi's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.delivery import service as delivery
+from chalicelib.integrations import jobs
+from chalicelib.integrations import service as integrations
+from chalicelib.integrations.http import Failure, ProviderError
+from chalicelib.integrations.models import Provider
+from chalicelib.integrations.rappi import client as rappi
+from chalicelib.integrations.tokens import TokenSource
+from chalicelib.orders.models import Order, PlatformFee, PlatformLine, PlatformOrder, PlatformOrderDraft
+
+__all__ = ["PROVIDER", "TOKENS", "cancel_order", "draft_of", "follow", "new_order"]
+
+PROVIDER = Provider.RAPPI
+# A login with the client credentials is the only refresh Rappi has (no refresh token).
+TOKENS = TokenSource(PROVIDER, "Rappi", lambda credentials, _: rappi.grant(credentials), lambda _: "")
+_CANCELLED_REF = "cancelled"
+_LADDER: dict[str, tuple[str, ...]] = {
+    "CONFIRMED": ("take",),
+    "ACCEPTED": ("take",),
+    "PREPARING": ("take",),
+    "IN_PROGRESS": ("take",),
+    "READY": ("take", "ready-for-pickup"),
+    "READY_FOR_PICKUP": ("take", "ready-for-pickup"),
+}
+
+
+_amount = partial(delivery.amount_of, "Rappi")
+_text = delivery.text_of
+
+
+def _lines(items: Sequence[Mapping[str, Any]]) -> list[PlatformLine]:
+    return [
+        PlatformLine(
+            external_code=_text(item.get("sku"), 40),
+            name=_text(item.get("name"), 200) or "Rappi item",
+            quantity=max(1, int(item.get("quantity") or 1)),
+            unit_price=_amount(item.get("price")),
+            note=_text(item.get("comments")),
+        )
+        for item in items
+        if isinstance(item, Mapping)
+    ]
+
+
+def draft_of(order: Mapping[str, Any]) -> PlatformOrderDraft:
+    """The BTRIX order a Rappi order (the ``NEW_ORDER`` webhook's ``order``) is to become."""
+    detail: Mapping[str, Any] = order.get("order_detail") or {}
+    totals: Mapping[str, Any] = detail.get("totals") or {}
+    charges: Mapping[str, Any] = totals.get("charges") or {}
+    customer: Mapping[str, Any] = detail.get("customer") or {}
+    address: Mapping[str, Any] = detail.get("delivery_information") or {}
+    lines = _lines(detail.get("items") or ())
+    if not lines:
+        raise ProviderError(f"Rappi order {detail.get('order_id')} has no items", failure=Failure.REJECTED)
+    name = " ".join(p for p in (_text(customer.get("first_name"), 100), _text(customer.get("last_name"), 100)) if p)
+    platform = PlatformOrder(
+        platform="rappi",
+        order_id=str(detail["order_id"]),
+        display_id=_text(detail.get("order_id"), 40),
+        order_type=_text(detail.get("delivery_method"), 40),
+        delivered_by="RAPPI",
+        customer_name=name or None,
+        customer_phone=_text(customer.get("phone_number"), 40),
+        address=_text(address.get("complete_address")),
+        total=_amount(totals.get("total_order")),
+        delivery_fee=_amount(charges.get("shipping")),
+        discounts=_amount(totals.get("total_discounts")),
+        fees=[PlatformFee(kind="service_fee", amount=_amount(charges["service_fee"]))]
+        if charges.get("service_fee")
+        else [],
+        placed_at=str(detail.get("created_at") or clock.now_iso()),
+    )
+    return PlatformOrderDraft(platform=platform, lines=lines)
+
+
+def _payload(job: jobs.Job) -> Mapping[str, Any]:
+    event = job.body.get("event")
+    if not isinstance(event, Mapping):
+        raise jobs.JobFailed("a Rappi event without its body")
+    return event
+
+
+def new_order(job: jobs.Job) -> str | None:
+    """``rappi:NEW_ORDER``: the order, once; cancelled at once if Rappi's cancellation came first."""
+    if integrations.find_credentials(job.tenant_id, PROVIDER) is None:
+        return None
+    draft = draft_of(_payload(job).get("order") or {})
+    order_id, created = delivery.ingest(job.tenant_id, PROVIDER, draft)
+    reason = integrations.find_ref(job.tenant_id, PROVIDER, _CANCELLED_REF, draft.platform.order_id)
+    if reason is not None:
+        delivery.cancelled_by_platform(job.tenant_id, order_id, reason)
+    return (
+        f"order {draft.platform.order_id} received" + (" (cancelled before it arrived)" if reason else "")
+        if created
+        else None
+    )
+
+
+def cancel_order(job: jobs.Job) -> str | None:
+    """``rappi:ORDER_EVENT_CANCEL``: the BTRIX order is cancelled (or will be, when its order arrives)."""
+    if integrations.find_credentials(job.tenant_id, PROVIDER) is None:
+        return None
+    payload = _payload(job)
+    rappi_order = str(payload.get("order_id") or "")
+    reason = str(payload.get("reason") or "cancelled on Rappi")[:500]
+    order_id = delivery.order_of(job.tenant_id, PROVIDER, rappi_order)
+    if order_id is None:
+        integrations.keep_ref(job.tenant_id, PROVIDER, _CANCELLED_REF, rappi_order, reason)
+        # The order may have arrived between the read and the note: look again.
+        order_id = delivery.order_of(job.tenant_id, PROVIDER, rappi_order)
+        if order_id is None:
+            return f"order {rappi_order} cancelled before it arrived"
+    delivery.cancelled_by_platform(job.tenant_id, order_id, reason)
+    return f"order {rappi_order} cancelled on Rappi"
+
+
+def _calls(order: Order, outcome: str | None) -> tuple[str, ...]:
+    platform = order.platform
+    assert platform is not None
+    if outcome == "cancelled":
+        return () if platform.cancel_reason is not None else ("reject",)
+    if outcome == "completed":
+        return ("take", "ready-for-pickup")
+    return _LADDER.get(order.status, ())
+
+
+def _make(order: Order, token: str, action: str) -> None:
+    platform = order.platform
+    assert platform is not None
+    if action == "take":
+        rappi.take(token, platform.order_id)
+    elif action == "reject":
+        rappi.reject(token, platform.order_id, delivery.store_cancel_reason(order))
+    else:
+        rappi.ready_for_pickup(token, platform.order_id)
+
+
+def follow(order: Order, outcome: str | None) -> str | None:
+    """Bring Rappi up to the order's status (see the module's notes); the calls made now, for the sync log."""
+    return delivery.make_calls(order, TOKENS, _calls(order, outcome), partial(_make, order))
+
+
+jobs.register(jobs.provider_kind("rappi", "NEW_ORDER"), new_order, provider=PROVIDER, operation="new_order")
+jobs.register(jobs.provider_kind("rappi", "ORDER_EVENT_CANCEL"), cancel_order, provider=PROVIDER, operation="cancel")
+delivery.register_follower("rappi", delivery.Follower(PROVIDER, follow))

@@ -1,0 +1,1 @@
+"""Rappi restaurants API adapter (orders arrive by its webhook)."""

@@ -1,0 +1,283 @@
+"""A fake Rappi restaurants API on loopback, for tests and ``make run``: it takes the store's calls and posts Rappi's
+signed webhooks to BTRIX.
+
+Point ``settings.rappi_api_url`` at ``url``. Its wire format and traps (``chalicelib/integrations/rappi/client.py``
+says which facts are confirmed):
+
+- ``POST /restaurants/auth/v1/token/login/integrations {client_id, client_secret}`` → ``{access_token, token_type,
+  expires_in}`` (a week); unknown credentials → 401. A token past its life (``expire_tokens()``) → 401.
+- ``PUT /orders/{id}/take/{cookingTime}``, ``PUT /orders/{id}/reject {reason}``, ``POST
+  /orders/{id}/ready-for-pickup`` with ``x-authorization: Bearer <token>`` → 200; an order of another store, or a
+  cancelled one → 404/409.
+- Webhooks: ``place_order`` and ``cancel_order`` post ``{"event": "NEW_ORDER", "store_id", "order": {…}}`` and
+  ``{"event": "ORDER_EVENT_CANCEL", "store_id", "order_id", "reason"}`` to the store's webhook URL, signed
+  ``Rappi-Signature: t=<ts>,sign=<hex HMAC-SHA256(secret, "<t>.<body>")>``. ``POST /_config {"duplicates": true}``
+  posts each webhook twice; ``hold()`` keeps webhooks back and ``release(reverse=True)`` posts them out of order.
+- Failures: ``POST /_config {"failRate", "failStatus", "failNext"}`` (429 answers carry ``Retry-After: 1``).
+- Control: ``POST /_orders {storeId, items: [{sku, name, quantity, price}], customerName?}`` places an order
+  (answers ``{id}``); ``POST /_orders/{id}/cancel {reason}``; ``GET /_orders/{id}`` with its ``actions``;
+  ``GET|DELETE /_received``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from chalicelib.integrations.rappi.client import sign
+from localdev.fakes import Answer, LoopbackFake, json_handler
+
+__all__ = ["FakeRappi"]
+
+_WEEK_S = 7 * 24 * 3600
+
+
+@dataclass
+class _Store:
+    """A Rappi store: its integration's credentials and where its webhooks go."""
+
+    store_id: str
+    client_id: str
+    client_secret: str
+    webhook_secret: str
+    webhook_url: str | None = None
+
+
+class FakeRappi(LoopbackFake):
+    """A fake Rappi on 127.0.0.1 (a free port unless ``port`` is given)."""
+
+    kind = "rappi"
+
+    def __init__(self, port: int = 0, seed: int | None = None) -> None:
+        self.fail_rate = 0.0
+        self.fail_status = 503
+        self.fail_next = 0
+        self.duplicates = False
+        self.received: list[dict[str, Any]] = []
+        self.stores: dict[str, _Store] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.deliveries: list[dict[str, Any]] = []  # webhook posts: event, status
+        self._held: list[tuple[_Store, dict[str, Any]]] | None = None
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._ids = itertools.count(4_000_001)
+        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._lock = threading.RLock()
+        self._listen(port, json_handler(self._answer), "fake-rappi")
+
+    # --- python helpers ---------------------------------------------------------------------------------------------
+
+    def add_store(self, name: str, webhook_url: str | None = None) -> dict[str, str]:
+        """A store and its integration: ``{storeId, clientId, clientSecret, webhookSecret}``."""
+        with self._lock:
+            store = _Store(
+                store_id=str(900_000 + len(self.stores) + 1),
+                client_id=f"rappi-{secrets.token_hex(6)}",
+                client_secret=secrets.token_urlsafe(24),
+                webhook_secret=secrets.token_urlsafe(24),
+                webhook_url=webhook_url,
+            )
+            self.stores[store.store_id] = store
+            return {
+                "storeId": store.store_id,
+                "clientId": store.client_id,
+                "clientSecret": store.client_secret,
+                "webhookSecret": store.webhook_secret,
+                "name": name,
+            }
+
+    def set_webhook(self, store_id: str, url: str) -> None:
+        """Where the store's webhooks go (BTRIX's ``/hooks/rappi?tenant=<id>``)."""
+        with self._lock:
+            self.stores[store_id].webhook_url = url
+
+    def place_order(self, store_id: str, items: list[dict[str, Any]], *, customer_name: str = "Cliente Rappi") -> str:
+        """A customer orders at the store: its ``NEW_ORDER`` webhook is posted; returns the order id."""
+        with self._lock:
+            order_id = str(next(self._ids))
+            products = round(sum(float(i["price"]) * int(i.get("quantity", 1)) for i in items), 2)
+            order = {
+                "order_detail": {
+                    "order_id": order_id,
+                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "delivery_method": "delivery",
+                    "items": [
+                        {
+                            "sku": item.get("sku"),
+                            "id": str(n),
+                            "name": item["name"],
+                            "type": "PRODUCT",
+                            "price": float(item["price"]),
+                            "quantity": int(item.get("quantity", 1)),
+                            "comments": item.get("comments"),
+                        }
+                        for n, item in enumerate(items, start=1)
+                    ],
+                    "totals": {
+                        "total_products": products,
+                        "total_discounts": 0,
+                        "charges": {"shipping": 4.5, "service_fee": 1.0},
+                        "total_order": round(products + 5.5, 2),
+                    },
+                    "customer": {
+                        "first_name": customer_name.split()[0],
+                        "last_name": " ".join(customer_name.split()[1:]),
+                    },
+                    "delivery_information": {"complete_address": "Av. Paulista, 1000 - Bela Vista, São Paulo"},
+                },
+                "store": {"internal_id": store_id, "name": "Loja"},
+            }
+            self.orders[order_id] = {"order": order, "store_id": store_id, "status": "SENT", "actions": []}
+            self._post(self.stores[store_id], {"event": "NEW_ORDER", "store_id": store_id, "order": order})
+            return order_id
+
+    def cancel_order(self, order_id: str, reason: str = "Cliente cancelou") -> None:
+        """Rappi cancels the order: its ``ORDER_EVENT_CANCEL`` webhook is posted."""
+        with self._lock:
+            found = self.orders[order_id]
+            found["status"] = "CANCELLED"
+            body = {
+                "event": "ORDER_EVENT_CANCEL",
+                "store_id": found["store_id"],
+                "order_id": order_id,
+                "reason": reason,
+            }
+            self._post(self.stores[found["store_id"]], body)
+
+    def actions(self, order_id: str) -> list[str]:
+        """The store's calls on the order, in order."""
+        with self._lock:
+            return list(self.orders[order_id]["actions"])
+
+    def hold(self) -> None:
+        """Keep the next webhooks back (``release`` posts them)."""
+        with self._lock:
+            self._held = []
+
+    def release(self, *, reverse: bool = False) -> None:
+        """Post the held webhooks (``reverse``: newest first, out of order)."""
+        with self._lock:
+            held, self._held = self._held or [], None
+        for store, body in reversed(held) if reverse else held:
+            self._post(store, body)
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far answers 401."""
+        with self._lock:
+            self._tokens = {token: (client, 0.0) for token, (client, _) in self._tokens.items()}
+
+    def configure(self, **values: Any) -> None:
+        """Failure injection and traps (the names of ``POST /_config``)."""
+        with self._lock:
+            self._configure(values)
+
+    # --- webhooks ---------------------------------------------------------------------------------------------------
+
+    def _post(self, store: _Store, body: dict[str, Any]) -> None:
+        if self._held is not None:
+            self._held.append((store, body))
+            return
+        if store.webhook_url is None:
+            return
+        raw = json.dumps(body).encode()
+        for _ in range(2 if self.duplicates else 1):
+            headers = {"Content-Type": "application/json", "Rappi-Signature": sign(store.webhook_secret, raw)}
+            try:
+                status = httpx.post(store.webhook_url, content=raw, headers=headers, timeout=30).status_code
+            except httpx.HTTPError:
+                status = 0
+            self.deliveries.append({"event": body["event"], "status": status})
+
+    # --- the wire ---------------------------------------------------------------------------------------------------
+
+    def _configure(self, values: dict[str, Any]) -> None:
+        names = {
+            "failRate": "fail_rate",
+            "failStatus": "fail_status",
+            "failNext": "fail_next",
+            "duplicates": "duplicates",
+        }
+        for name, attribute in names.items():
+            if name in values:
+                setattr(self, attribute, values[name])
+
+    def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
+        path = urlsplit(target).path
+        with self._lock:
+            if path.startswith("/_"):
+                return self._control(method, path, body)
+            answer = self._inject() or self._serve(method, path, body, headers)
+            self.received.append({"method": method, "path": path, "status": answer.status})
+            return answer
+
+    def _inject(self) -> Answer | None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+        elif not (self.fail_rate and self._random.random() < self.fail_rate):
+            return None
+        extra = (("Retry-After", "1"),) if self.fail_status == 429 else ()
+        return Answer(self.fail_status, {"message": "injected failure"}, extra)
+
+    def _serve(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        if method == "POST" and path == "/restaurants/auth/v1/token/login/integrations":
+            fields = json.loads(body or b"{}")
+            store = next((s for s in self.stores.values() if s.client_id == fields.get("client_id")), None)
+            if store is None or not secrets.compare_digest(store.client_secret, str(fields.get("client_secret", ""))):
+                return Answer(401, {"message": "invalid credentials"})
+            token = secrets.token_urlsafe(32)
+            self._tokens[token] = (store.client_id, time.time() + _WEEK_S)
+            return Answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": _WEEK_S})
+        scheme, _, token = headers.get("x-authorization", "").partition(" ")
+        found = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        if found is None or found[1] < time.time():
+            return Answer(401, {"message": "invalid token"})
+        parts = path.strip("/").split("/")
+        if parts[0] != "orders" or len(parts) < 3 or parts[1] not in self.orders:
+            return Answer(404, {"message": f"no route {method} {path}"})
+        order = self.orders[parts[1]]
+        if self.stores[order["store_id"]].client_id != found[0]:
+            return Answer(404, {"message": "order not found"})
+        action = parts[2]
+        if (method, action) not in {("PUT", "take"), ("PUT", "reject"), ("POST", "ready-for-pickup")}:
+            return Answer(404, {"message": f"no route {method} {path}"})
+        if order["status"] == "CANCELLED" and action != "reject":
+            return Answer(409, {"message": "the order is cancelled"})
+        if action == "reject" and not json.loads(body or b"{}").get("reason"):
+            return Answer(400, {"message": "reason is required"})
+        order["actions"].append(action)
+        order["status"] = {"take": "TAKEN", "reject": "CANCELLED", "ready-for-pickup": "READY"}[action]
+        return Answer(200, {"message": "ok"})
+
+    def _control(self, method: str, path: str, body: bytes) -> Answer:
+        fields = json.loads(body or b"{}") if method == "POST" else {}
+        if path == "/_config" and method == "POST":
+            self._configure(fields)
+            return Answer(200, {"ok": True})
+        if path == "/_received":
+            if method == "DELETE":
+                self.received.clear()
+            return Answer(200, {"received": list(self.received), "webhooks": list(self.deliveries)})
+        if path == "/_orders" and method == "POST":
+            order_id = self.place_order(
+                str(fields["storeId"]),
+                list(fields["items"]),
+                customer_name=str(fields.get("customerName") or "Cliente"),
+            )
+            return Answer(201, {"id": order_id})
+        parts = path.strip("/").split("/")
+        if parts[0] == "_orders" and len(parts) >= 2 and parts[1] in self.orders:
+            if len(parts) == 3 and parts[2] == "cancel" and method == "POST":
+                self.cancel_order(parts[1], str(fields.get("reason") or "Cliente cancelou"))
+                return Answer(202)
+            if len(parts) == 2 and method == "GET":
+                return Answer(200, self.orders[parts[1]])
+        return Answer(404, {"message": f"no control route {method} {path}"})
