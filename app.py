@@ -31,6 +31,7 @@ from chalicelib.customers.routes import blueprint as customers
 from chalicelib.delivery import ifood as delivery_ifood  # registers its integration jobs (polls, status calls)
 from chalicelib.delivery import rappi as delivery_rappi  # noqa: F401 - registers its webhook jobs and status calls
 from chalicelib.docs.routes import blueprint as docs
+from chalicelib.erp import sync as erp_sync  # registers its integration jobs
 from chalicelib.exports import service as exports_service
 from chalicelib.exports.routes import blueprint as exports
 from chalicelib.finance import jobs as finance_jobs
@@ -225,6 +226,13 @@ def ifood_poll(event: CloudWatchEvent) -> dict[str, int]:
     """Every tenant connected to iFood gets two event polls a minute (iFood asks for one every 30 s): its orders
     arrive, its cancellations cancel them."""
     return {"queued": delivery_ifood.queue_polls()}
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def erp_stock_pull(event: CloudWatchEvent) -> dict[str, int]:
+    """Every tenant connected to an ERP (Bling, Tiny) gets a stock pull job: its stock against BTRIX's, per the source of
+    truth."""
+    return {"queued": erp_sync.queue_stock_pulls()}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -46,6 +46,7 @@ from localdev.stack import CACHE, LocalStack, free_port
 if TYPE_CHECKING:
     from localdev.demo_conversions import ConversionsDemo
     from localdev.demo_delivery import DeliveryDemo
+    from localdev.demo_erp import ErpFakes
     from localdev.demo_gateway import DemoGateway
     from localdev.demo_payments import DemoPayments
     from localdev.demo_sales_integrations import SalesFakes
@@ -94,6 +95,8 @@ class RunSettings(BaseSettings):
     fake_melhorenvio_port: int = 8026
     fake_pagarme_port: int = 8028
     fake_ga4_port: int = 8041
+    fake_bling_port: int = 8024
+    fake_tiny_port: int = 8025
     ready_file: Path = CACHE / "make-run.ready.json"
 
 
@@ -262,6 +265,7 @@ class Running:
     shipping: ShippingDemo | None = None
     delivery: DeliveryDemo | None = None
     conversions: ConversionsDemo | None = None
+    erp: ErpFakes | None = None
     shop_product_code: str | None = None  # the restaurant's pizza, bought in the assistant's demo
 
     def admin(self, index: int = 0) -> DemoLogin:
@@ -480,6 +484,18 @@ def _conversions(run: Running) -> list[str]:
 
 
 @banner_section
+def _erp(run: Running) -> list[str]:
+    """How to try the demo tenants' ERP sync (Bling, Tiny)."""
+    from localdev import demo_erp
+    from localdev.seed import RESELLER_DEMO
+
+    if run.erp is None:
+        return []
+    found = demo_erp.lines(run.api, run.erp, run.login_lines(f"admin@{RESELLER_DEMO.domain}"))
+    return ["", *found] if found else []
+
+
+@banner_section
 def _gateway(run: Running) -> list[str]:
     if run.bitrix is None or run.demo is None:
         return []
@@ -690,6 +706,7 @@ class _Started:
         self.shipping: ShippingDemo | None = None
         self.delivery: DeliveryDemo | None = None
         self.conversions: ConversionsDemo | None = None
+        self.erp: ErpFakes | None = None
         self.llm: Any = None
         self.bound: list[Any] = []  # servers with a socket (closed at the end)
         self.serving: list[Any] = []  # servers whose loop runs (shut down first)
@@ -719,6 +736,7 @@ class _Started:
         stops += [self.shipping.fake.stop] if self.shipping is not None else []
         stops += [self.delivery.stop] if self.delivery is not None else []
         stops += [self.conversions.stop] if self.conversions is not None else []
+        stops += [self.erp.stop] if self.erp is not None else []
         stops += [self.llm.stop] if self.llm is not None else []
         stops += [self.websocket.stop] if self.websocket is not None else []
         if self.worker is not None:
@@ -804,6 +822,14 @@ def main() -> int:
         conversions = started.conversions = demo_conversions.start_fake(
             settings.fake_providers, _port_or_free(settings.fake_ga4_port, "the fake ga4")
         )
+        from localdev import demo_erp
+
+        started.erp = demo_erp.start_fakes(
+            settings.fake_providers,
+            _port_or_free(settings.fake_bling_port, "the fake bling"),
+            _port_or_free(settings.fake_tiny_port, "the fake tiny"),
+            f"http://{HOST}:{api_port}",
+        )
         from localdev.demo_assistant import start_fake_llm
 
         started.llm = _on_port(
@@ -835,6 +861,7 @@ def main() -> int:
         demo_shipping.connect(started.shipping)
         demo_delivery.connect(delivery, f"http://{HOST}:{hooks_port}/hooks")
         demo_conversions.connect(conversions, started.fakes.get("meta"))
+        demo_erp.connect(started.erp)
         started.serve(hooks_server)
         started.websocket = LocalWebsocketApi(app, HOST, settings.ws_port, management_port)
         started.websocket.start()
@@ -864,6 +891,7 @@ def main() -> int:
         fakes.update({fake.kind: fake.url for fake in (delivery.ifood, delivery.rappi) if fake is not None})
         if conversions.ga4 is not None:
             fakes["ga4"] = conversions.ga4.url
+        fakes.update(started.erp.urls())
         running = Running(
             api=f"http://{HOST}:{api.server.server_address[1]}",
             hooks=f"http://{HOST}:{hooks_port}/hooks",
@@ -880,6 +908,7 @@ def main() -> int:
             shipping=started.shipping,
             delivery=delivery,
             conversions=conversions,
+            erp=started.erp,
             shop_product_code=_shop_product_code() if demo is not None else None,
         )
         say(banner(running))

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     # Where Google sends the browser back after consent: this API's GET /integrations/google-calendar/callback,
     # registered as a redirect URI of BTRIX's OAuth client. Empty: the API's own URL of the request.
     google_oauth_redirect_url: str = ""
+    # Bling (ERP) API v3 and its OAuth endpoints; where Bling sends the browser back after consent (this API's GET
+    # /integrations/bling/callback, the redirect URI of BTRIX's Bling app); calls per second to one Bling account
+    # (Bling allows 3 and answers 429 beyond).
+    bling_api_url: str = "https://api.bling.com.br/Api/v3"
+    bling_oauth_authorize_url: str = "https://www.bling.com.br/Api/v3/oauth/authorize"
+    bling_oauth_token_url: str = "https://api.bling.com.br/Api/v3/oauth/token"
+    bling_oauth_redirect_url: str = ""
+    bling_requests_per_second: float = Field(default=3.0, gt=0, le=100)
+    tiny_api_url: str = "https://api.tiny.com.br/api2"
     # Jobs of the integrations queue (workflow actions, provider events) that fail for a reason that may pass are
     # retried after a full-jitter exponential backoff from this base (s) up to the cap; then the DLQ.
     integration_retry_base_s: float = Field(default=30.0, ge=0)

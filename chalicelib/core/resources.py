@@ -14,6 +14,7 @@ from chalicelib.core.config import get_settings
 
 __all__ = [
     "BITRIX24_APP_CREDENTIALS",
+    "BLING_OAUTH_APP",
     "CURSOR_SIGNING_KEY",
     "EXPORT_DAYS",
     "EXPORT_TAG",
@@ -173,6 +174,12 @@ RULES: tuple[RuleDef, ...] = (
     # chalicelib/analytics/conversions). Its other events (payment.succeeded, sale.status_changed) reach the
     # integrations queue through the rules above: a second rule would deliver each of them twice.
     RuleDef("conversions", ("order.created", "lead.created"), QueueKind.INTEGRATIONS),
+    # Catalog products, stock movements and paid orders that a connected ERP (Bling) gets (chalicelib/erp).
+    RuleDef(
+        "erp",
+        ("product.created", "product.updated", "product.deactivated", "inventory.movement_recorded", "order.updated"),
+        QueueKind.INTEGRATIONS,
+    ),
 )
 
 
@@ -208,6 +215,9 @@ GOOGLE_OAUTH_APP = SecretDef("google-oauth-app", 'Google OAuth client of BTRIX: 
 # BTRIX's MelhorEnvio app: tenants connect their account by consenting to it (redirect URI: the API's GET
 # /integrations/melhorenvio/callback). Operator-set.
 MELHORENVIO_OAUTH_APP = SecretDef("melhorenvio-oauth-app", 'MelhorEnvio app of BTRIX: {"clientId", "clientSecret"}')
+# BTRIX's Bling app (OAuth 2.0 authorization code): tenants connect their Bling account by consenting to it (the
+# redirect URI is the API's GET /integrations/bling/callback); its client secret also signs Bling's webhooks.
+BLING_OAUTH_APP = SecretDef("bling-oauth-app", 'Bling app of BTRIX: {"clientId", "clientSecret"}')
 OAUTH_STATE_KEY = SecretDef("oauth-state-key", "HMAC key that signs the state of OAuth consents (tenant, user)", 32)
 SMTP_CREDENTIALS = SecretDef("smtp", 'SMTP login when email goes through SMTP: {"username", "password"}')
 WEB_PUSH_KEY = SecretDef(
@@ -256,6 +266,7 @@ SECRETS: tuple[SecretDef, ...] = (
     BITRIX24_APP_CREDENTIALS,
     GOOGLE_OAUTH_APP,
     MELHORENVIO_OAUTH_APP,
+    BLING_OAUTH_APP,
     OAUTH_STATE_KEY,
     SMTP_CREDENTIALS,
     WEB_PUSH_KEY,

@@ -41,11 +41,15 @@ from chalicelib.core.models import ApiModel
 from chalicelib.core.resources import OAUTH_STATE_KEY, secret_name
 from chalicelib.core.secrets import get_secret
 from chalicelib.integrations import service, store, tokens
+from chalicelib.integrations.bling import oauth as bling_oauth
+from chalicelib.integrations.bling.client import Bling
 from chalicelib.integrations.google_calendar import client as calendar
 from chalicelib.integrations.google_calendar import oauth
 from chalicelib.integrations.http import ProviderError, TokenGrant
 from chalicelib.integrations.melhorenvio import client as melhorenvio
 from chalicelib.integrations.models import (
+    BlingConsentRequest,
+    BlingCredentials,
     ConsentStart,
     Credentials,
     GoogleCalendarCredentials,
@@ -57,12 +61,15 @@ from chalicelib.integrations.models import (
 )
 
 __all__ = [
+    "BLING",
     "GOOGLE",
     "MELHORENVIO",
     "STATE_TTL",
     "ConsentFlow",
+    "finish_bling_consent",
     "finish_consent",
     "finish_google_consent",
+    "start_bling_consent",
     "start_consent",
     "start_google_consent",
     "start_melhorenvio_consent",
@@ -200,6 +207,43 @@ MELHORENVIO = ConsentFlow(
 )
 
 
+def _bling_redirect_uri() -> str:
+    uri = get_settings().bling_oauth_redirect_url
+    if not uri:
+        raise DependencyUnavailable(detail="Bling consent is not set up (BTRIX_BLING_OAUTH_REDIRECT_URL)")
+    return uri
+
+
+def _bling_connect(code: str, redirect: str, options: Mapping[str, str]) -> tuple[Credentials, TokenGrant, str | None]:
+    # Bling sends the browser back to the redirect registered with its app: the code needs no redirect_uri.
+    grant = bling_oauth.exchange_code(bling_oauth.btrix_client(), code)
+    if grant.refresh_token is None:
+        raise DependencyUnavailable(detail="Bling gave no refresh token; connect again")
+    try:
+        account: str | None = Bling("consent", grant.access_token).company()
+    except ProviderError:
+        account = None  # only shown in the summary: the connection works without it
+    settings = {"sourceOfTruth": options.get("sourceOfTruth", "btrix"), "issueNfe": options.get("issueNfe") == "true"}
+    fields = {**settings, **({"depositId": options["depositId"]} if options.get("depositId") else {})}
+    credentials = BlingCredentials.model_validate({**fields, "refreshToken": grant.refresh_token, "account": account})
+    return credentials, grant, account
+
+
+BLING = ConsentFlow(
+    Provider.BLING,
+    "Bling",
+    _bling_redirect_uri,
+    lambda redirect, state, principal, options: bling_oauth.consent_url(bling_oauth.btrix_client(), state),
+    _bling_connect,
+)
+
+
+def start_bling_consent(principal: Principal, body: BlingConsentRequest) -> ConsentStart:
+    """The URL of Bling's authorization screen, the ERP settings carried (signed) in the state."""
+    options = {"sourceOfTruth": body.source_of_truth, "issueNfe": "true" if body.issue_nfe else "false"}
+    return start_consent(principal, BLING, {**options, **({"depositId": body.deposit_id} if body.deposit_id else {})})
+
+
 def start_consent(principal: Principal, flow: ConsentFlow, options: Mapping[str, str] | None = None) -> ConsentStart:
     """The URL of the provider's consent screen for this tenant and user (valid 10 minutes)."""
     require(principal, Permission.INTEGRATIONS_MANAGE)
@@ -275,6 +319,11 @@ def finish_consent(flow: ConsentFlow, query: OAuthCallbackQuery) -> Integration:
         tokens.keep_grant(state.tenant_id, flow.provider, grant, store.get_access_token(state.tenant_id, flow.provider))
         service.record_sync(state.tenant_id, flow.provider, "connect", ok=True, detail=f"connected as {account or '?'}")
     return integration
+
+
+def finish_bling_consent(query: OAuthCallbackQuery) -> Integration:
+    """Bling's redirect after consent."""
+    return finish_consent(BLING, query)
 
 
 def finish_google_consent(query: OAuthCallbackQuery) -> Integration:

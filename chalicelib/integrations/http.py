@@ -186,6 +186,8 @@ def _error_code(response: httpx.Response) -> str | None:
     except ValueError:
         return None
     code = body.get("error") if isinstance(body, dict) else None
+    if isinstance(code, dict):  # Bling: {"error": {"type": "invalid_grant", "message", "description"}}
+        code = code.get("type")
     return code if isinstance(code, str) else None
 
 

@@ -7,22 +7,26 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.references import NotAReference
 
 __all__ = [
     "CREDENTIALS",
     "AccessTokenRecord",
     "BillyCredentials",
     "Bitrix24Credentials",
+    "BlingConsentRequest",
+    "BlingCredentials",
     "ConnectIntegrationRequest",
     "ConsentStart",
     "Credentials",
     "Ga4Credentials",
+    "ErpSettings",
     "GoogleCalendarCredentials",
     "IFoodCredentials",
     "Integration",
@@ -45,6 +49,7 @@ __all__ = [
     "SyncLogEntry",
     "SyncLogQuery",
     "SyncRequested",
+    "TinyCredentials",
     "TwilioCredentials",
 ]
 
@@ -65,6 +70,8 @@ class Provider(StrEnum):
     GA4 = "ga4"
     META_CAPI = "meta_capi"
     RAPPI = "rappi"
+    BLING = "bling"
+    TINY = "tiny"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -307,6 +314,59 @@ class RappiCredentials(Credentials):
         return {"clientId": self.client_id, "storeId": self.store_id}
 
 
+class ErpSettings(ApiModel):
+    """How BTRIX and an ERP share the work: which side owns products and stock, and whether the ERP issues the NF-e
+    of paid orders."""
+
+    source_of_truth: Literal["btrix", "erp"] = Field(
+        default="btrix",
+        description="btrix: BTRIX's products and stock are pushed to the ERP (an ERP balance that differs is "
+        "logged as a conflict); erp: the ERP's stock is pulled into BTRIX and BTRIX changes are logged as conflicts, "
+        "not pushed",
+    )
+    issue_nfe: bool = Field(default=False, description="Ask the ERP for the NF-e of every paid order")
+    deposit_id: Annotated[str | None, NotAReference("the ERP's own id of one of its stock deposits")] = Field(
+        default=None, pattern=r"^[0-9]{1,20}$", description="The ERP's stock deposit (default: its default deposit)"
+    )
+
+    def erp_summary(self) -> dict[str, str]:
+        """What may be shown of these settings."""
+        shown = {"sourceOfTruth": self.source_of_truth, "issueNfe": str(self.issue_nfe).lower()}
+        return {**shown, **({"depositId": self.deposit_id} if self.deposit_id else {})}
+
+
+class BlingCredentials(Credentials, ErpSettings):
+    """A Bling account (API v3): the refresh token of its OAuth consent (Bling rotates it on every refresh: the current
+    one is kept with the access token), for BTRIX's Bling app or the tenant's own (``clientId`` and
+    ``clientSecret``), and the ERP settings (``POST /integrations/bling/connect``)."""
+
+    client_id: str | None = Field(default=None, min_length=1, max_length=300)
+    client_secret: SecretStr | None = Field(default=None, min_length=1, max_length=300)
+    refresh_token: SecretStr = Field(min_length=1, max_length=2000)
+    account: str | None = Field(default=None, max_length=300, description="The Bling company that gave consent")
+
+    @model_validator(mode="after")
+    def _client_pair(self) -> Self:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("clientId and clientSecret go together (or neither, for BTRIX's Bling app)")
+        return self
+
+    def summary(self) -> dict[str, str]:
+        """The company and the ERP settings."""
+        return {**self.erp_summary(), **({"account": self.account} if self.account else {})}
+
+
+class TinyCredentials(Credentials, ErpSettings):
+    """A Tiny ERP company (API 2.0): its API token (Tiny's "Configurações > API"), and the ERP settings. Tiny keeps
+    stock in its default deposit here (``depositId`` is Bling's)."""
+
+    api_token: SecretStr = Field(min_length=20, max_length=200)
+
+    def summary(self) -> dict[str, str]:
+        """The ERP settings."""
+        return self.erp_summary()
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -321,6 +381,8 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.GA4: Ga4Credentials,
     Provider.META_CAPI: MetaCapiCredentials,
     Provider.RAPPI: RappiCredentials,
+    Provider.BLING: BlingCredentials,
+    Provider.TINY: TinyCredentials,
 }
 
 
@@ -485,7 +547,8 @@ class JobRecord(ApiModel):
 
 
 class ConsentStart(ApiModel):
-    """Where to send the ADMIN to consent (``POST /integrations/google-calendar/connect``, ``…/melhorenvio/…``)."""
+    """Where to send the ADMIN to consent (``POST /integrations/google-calendar/connect``, ``…/melhorenvio/…``,
+    ``…/bling/…``)."""
 
     url: str = Field(description="The provider's consent screen; open it in the browser within 10 minutes")
     redirect_uri: str = Field(description="Where the provider sends the browser back (this API's callback)")
@@ -500,8 +563,13 @@ class MelhorEnvioConsentRequest(ApiModel):
     email: str | None = Field(default=None, pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
+class BlingConsentRequest(ErpSettings):
+    """The ERP settings the Bling account is connected with (``POST /integrations/bling/connect``)."""
+
+
 class OAuthCallbackQuery(ApiModel):
-    """What the provider (Google, MelhorEnvio) adds to the callback URL: the code (or an error) and our state."""
+    """What the provider (Google, MelhorEnvio, Bling) adds to the callback URL: the code (or an error) and our
+    state."""
 
     state: str = Field(min_length=1, max_length=2000)
     code: str | None = Field(default=None, min_length=1, max_length=2000)

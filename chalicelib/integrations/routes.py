@@ -8,6 +8,7 @@ from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page
 from chalicelib.integrations import consent, jobs, service
 from chalicelib.integrations.models import (
+    BlingConsentRequest,
     ConnectIntegrationRequest,
     ConsentStart,
     Integration,
@@ -30,9 +31,9 @@ blueprint = protected_blueprint(__name__, tag="integrations")
 def list_integrations(principal: Principal) -> IntegrationList:
     """List integrations
 
-    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio, ifood, rappi):
-    connected or not, what identifies the account, the last sync, the last error and the last test. Credentials are
-    never returned.
+    Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio, pagarme, ifood,
+    rappi, bling, tiny): connected or not, what identifies the account, the last sync, the last error and the last
+    test. Credentials are never returned.
     """
     return service.list_integrations(principal)
 
@@ -112,6 +113,45 @@ def melhorenvio_callback(query: OAuthCallbackQuery) -> Integration:
 
 
 @blueprint.operation(
+    "/integrations/bling/connect",
+    "POST",
+    body=BlingConsentRequest,
+    response=ConsentStart,
+    problems=(422, 503),
+    permission=Permission.INTEGRATIONS_MANAGE,
+    module=Module.INTEGRATIONS,
+)
+def connect_bling(body: BlingConsentRequest, principal: Principal) -> ConsentStart:
+    """Start connecting Bling (ERP)
+
+    Answers the URL of Bling's authorization screen for BTRIX's Bling app, valid 10 minutes, with the ERP settings
+    the account is connected with: sourceOfTruth (btrix: BTRIX's products and stock are pushed to Bling; erp: Bling's
+    stock is pulled into BTRIX), issueNfe (Bling issues the NF-e of paid orders), depositId (default: Bling's default
+    deposit). After the ADMIN authorizes it, Bling returns to the callback, which connects the tenant's bling
+    integration. 503 when BTRIX's Bling app is not set up.
+    """
+    return consent.start_bling_consent(principal, body)
+
+
+@blueprint.operation(
+    "/integrations/bling/callback",
+    query=OAuthCallbackQuery,
+    response=Integration,
+    problems=(403, 503),
+    public=True,
+)
+def bling_callback(query: OAuthCallbackQuery) -> Integration:
+    """Finish connecting Bling
+
+    Where Bling sends the browser back after authorization (no bearer token: the signed state says which tenant and
+    user asked, once, within 10 minutes). Stores the refresh token encrypted with the ERP settings and answers the
+    integration. 422 naming query.state for a state BTRIX did not issue for Bling, expired or used, or query.code for
+    a code Bling refused; 403 when the authorization was refused or the user may no longer manage integrations.
+    """
+    return consent.finish_bling_consent(query)
+
+
+@blueprint.operation(
     "/integrations/{provider}",
     "PUT",
     body=ConnectIntegrationRequest,
@@ -131,8 +171,9 @@ def connect_integration(provider: Provider, body: ConnectIntegrationRequest, pri
     {phoneNumberId, wabaId?, accessToken}; melhorenvio {refreshToken, accessToken?, email, sandbox?, clientId?,
     clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect); ifood {clientId, clientSecret,
     merchantId} (its orders arrive by the event polls); rappi {clientId, clientSecret, storeId, webhookSecret} (its
-    orders arrive by its webhook, at BTRIX's rappi webhook URL with ?tenant=<tenant id>). The answer never contains
-    them.
+    orders arrive by its webhook, at BTRIX's rappi webhook URL with ?tenant=<tenant id>); bling {refreshToken,
+    sourceOfTruth?, issueNfe?, depositId?, clientId?, clientSecret?} (or by consent: POST /integrations/bling/connect);
+    tiny {apiToken, sourceOfTruth?, issueNfe?}. The answer never contains them.
     """
     return service.connect_integration(principal, service.parse_provider(provider), body)
 
@@ -183,8 +224,8 @@ def sync_integration(provider: str, principal: Principal) -> SyncRequested:
     """Sync now
 
     Queues what the provider's schedule does, now (billy: the payment poll, sales whose invoice was paid are marked
-    paid; ifood: the event poll, new orders arrive); at most once a minute. Its outcome shows in the sync log. 404
-    when the provider is not connected or has nothing to sync.
+    paid; ifood: the event poll, new orders arrive; bling and tiny: the stock pull, per the source of truth); at most
+    once a minute. Its outcome shows in the sync log. 404 when the provider is not connected or has nothing to sync.
     """
     return jobs.request_sync(principal, service.parse_provider(provider))
 

@@ -1,7 +1,8 @@
 """Integration use cases: list, connect (credentials validated per provider, encrypted), disconnect, test, logs;
 and, for adapters and the capabilities that use them: ``load_credentials``, ``record_sync``, ``mark_disconnected``
 (the provider refuses the credentials for good: ADMINs told), ``connected_tenants`` (a schedule's fan-out) and the
-references that map our ids to the provider's (``find_ref`` / ``keep_ref`` / ``ref_claim_op`` / ``drop_ref``).
+references that map our ids to the provider's (``find_ref`` / ``keep_ref`` / ``ref_claim_op`` / ``drop_ref`` /
+``list_refs``).
 
 One responsibility: the integrations registry (a tenant's credentials per provider, their health, sync log and
 references), for the routes and for every adapter; the providers' own calls live in ``integrations/<provider>``."""
@@ -58,6 +59,7 @@ __all__ = [
     "is_connected",
     "keep_ref",
     "list_integrations",
+    "list_refs",
     "list_sync_logs",
     "load_credentials",
     "mark_disconnected",
@@ -86,6 +88,8 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.GA4: "Google Analytics 4",
     Provider.META_CAPI: "Meta Conversions API",
     Provider.RAPPI: "Rappi",
+    Provider.BLING: "Bling",
+    Provider.TINY: "Tiny ERP",
 }
 
 
@@ -316,6 +320,17 @@ def ref_claim_op(tenant_id: str, provider: Provider, kind: str, local_id: str, r
     writer's transaction fails with ``TransactionConflict``: e.g. a platform's order id, claimed once)."""
     ref = IntegrationRef(kind=kind, local_id=local_id, remote_id=remote_id, created_at=clock.now_iso())
     return store.put_ref_op(tenant_id, provider, ref)
+
+
+def list_refs(tenant_id: str, provider: Provider, kind: str) -> Iterator[IntegrationRef]:
+    """Every reference of ``kind`` the integration keeps (e.g. the products linked to the ERP), page by page."""
+    start: dict[str, str] | None = None
+    while True:
+        refs, page = store.list_refs(tenant_id, provider, kind, 100, start)
+        yield from refs
+        if page.last_key is None:
+            return
+        start = dict(page.last_key)
 
 
 def drop_ref(tenant_id: str, provider: Provider, kind: str, local_id: str) -> None:

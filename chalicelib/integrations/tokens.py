@@ -45,6 +45,7 @@ __all__ = [
     "access_token",
     "google_access_token",
     "keep_grant",
+    "renew",
     "with_access_token",
     "with_google_token",
 ]
@@ -243,6 +244,14 @@ def _keep_initial(tenant_id: str, provider: Provider, grant: TokenGrant) -> None
         Table().transact([store.put_access_token_op(record, create=True)])
     except TransactionConflict:
         return  # another worker kept one first
+
+
+def renew(
+    tenant_id: str, source: TokenSource, credentials: Credentials, refused: AccessTokenRecord
+) -> AccessTokenRecord:
+    """A token other than ``refused`` (which the provider just answered 401 to): refreshed by us, single flight, or
+    by another worker meanwhile (a client that holds a token across several calls: Bling)."""
+    return _token(tenant_id, source, credentials, refused)
 
 
 def with_access_token(tenant_id: str, source: TokenSource, call: Callable[[Any, str], T]) -> T:

@@ -19,6 +19,7 @@ __all__ = [
     "PLATFORMS",
     "Channel",
     "CreateOrderRequest",
+    "FiscalDocument",
     "Order",
     "OrderLine",
     "OrderLineRequest",
@@ -145,6 +146,16 @@ class PlatformOrder(ApiModel):
     cancel_reason: str | None = Field(default=None, description="Why the platform cancelled it")
 
 
+class FiscalDocument(ApiModel):
+    """The NF-e an ERP issued for the order (once SEFAZ authorized it)."""
+
+    provider: str = Field(description="The ERP that issued it, e.g. bling")
+    number: str = Field(description="The NF-e number")
+    key: str = Field(description="The 44-digit access key (chave de acesso)")
+    pdf_url: str | None = Field(default=None, description="The DANFE (PDF) at the ERP")
+    issued_at: str
+
+
 class Order(ApiModel):
     """An order and where it stands in its status flow."""
 
@@ -173,6 +184,9 @@ class Order(ApiModel):
     platform: PlatformOrder | None = Field(default=None, description="Orders placed on a delivery platform")
     needs_review: bool = Field(
         default=False, description="Some lines match no product of the catalog (kept as text): check them"
+    )
+    fiscal_document: FiscalDocument | None = Field(
+        default=None, description="The NF-e of the paid order, when the tenant's ERP issues it"
     )
     version: int = 1
 

@@ -51,6 +51,7 @@ from chalicelib.orders import store
 from chalicelib.orders.models import (
     Channel,
     CreateOrderRequest,
+    FiscalDocument,
     Order,
     OrderLine,
     OrderListQuery,
@@ -84,6 +85,7 @@ __all__ = [
     "order_history",
     "outcome_of",
     "readable_order",
+    "record_fiscal_document",
     "shipment_ops",
     "transition_on_carrier",
     "transition_order",
@@ -497,6 +499,27 @@ def order_history(principal: Principal, order_id: str, params: PageParams) -> Pa
     """The order's status changes, oldest first."""
     _may_read(principal, _load(principal, order_id))
     return engine.history(principal.tenant_id, ENTITY_TYPE, order_id, params)
+
+
+def record_fiscal_document(tenant_id: str, order_id: str, document: FiscalDocument) -> bool:
+    """Keep the NF-e an ERP issued for the order (once: False when it has one already, or the order is gone)."""
+    for _ in range(_PAYMENT_ATTEMPTS):
+        order = store.get_order(tenant_id, order_id, consistent=True)
+        if order is None or order.fiscal_document is not None:
+            return False
+        shown = document.model_dump(mode="json", by_alias=True)
+        changes = {"fiscalDocument": shown, "updatedAt": clock.now_iso()}
+        moved = VersionConflict(detail="the order changed while its NF-e was recorded")
+        ops = [
+            update_op(*store.order_key(tenant_id, order_id), changes, expected_version=order.version, conflict=moved),
+            audit_op(system_actor(tenant_id), "order.nfe_recorded", Kind.ORDER, order_id, after=shown),
+        ]
+        try:
+            Table().transact(ops)
+        except VersionConflict:
+            continue
+        return True
+    raise Conflict(detail=f"the order {order_id} kept changing while its NF-e was recorded; retry")
 
 
 _PAYMENT_ATTEMPTS = 3

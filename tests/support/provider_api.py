@@ -45,6 +45,8 @@ GOOD: dict[str, dict[str, str]] = {
         "storeId": "900123",
         "webhookSecret": "rappi-webhook-secret-0123456789",
     },
+    "bling": {"refreshToken": "bling-refresh-token-good-0001"},
+    "tiny": {"apiToken": "tiny-api-token-good-0123456789"},
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -60,6 +62,8 @@ ACCOUNTS = {
     "ga4": "G-GOOD1234 (sample event valid; the API secret is not checked by Google's validation)",
     "meta_capi": "Pizzaria Pixel (5550001111)",
     "rappi": "store 900123",
+    "bling": "Empório Bling Ltda",
+    "tiny": "Mercearia Tiny Ltda",
 }
 
 
@@ -171,6 +175,22 @@ class FakeProviderApi:
             if (form.get("client_id"), form.get("client_secret")) != (good["clientId"], good["clientSecret"]):
                 return refused
             return 200, {"access_token": "rappi-token-fresh", "token_type": "Bearer", "expires_in": 604800}
+        if path == "/bling/oauth/token" and method == "POST":
+            # Bling rotates the refresh token: the good one is answered with the next one.
+            if not headers.get("authorization", "").startswith("Basic "):
+                return 401, {"error": {"type": "invalid_client", "message": "invalid_client"}}
+            if form.get("refresh_token") != GOOD["bling"]["refreshToken"]:
+                return 400, {"error": {"type": "invalid_grant", "message": "Invalid refresh token"}}
+            grant = {"access_token": "bling-access-fresh", "expires_in": 21600, "refresh_token": "bling-refresh-next"}
+            return 200, grant
+        if path == "/bling/api/empresas/me/dados-basicos":
+            ok = self._bearer(headers) == "bling-access-fresh"
+            return (200, {"data": {"nome": ACCOUNTS["bling"]}}) if ok else refused
+        if path == "/tiny/info.php" and method == "POST":
+            # Tiny answers HTTP 200 whatever happened: a refused token is an error code in the body.
+            if form.get("token") != GOOD["tiny"]["apiToken"]:
+                return 200, {"retorno": {"status": "Erro", "codigo_erro": 2, "erros": [{"erro": "Token inválido"}]}}
+            return 200, {"retorno": {"status": "OK", "conta": {"razao_social": ACCOUNTS["tiny"]}}}
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -199,4 +219,7 @@ class FakeProviderApi:
             "BTRIX_IFOOD_API_URL": f"{self.url}/ifood",
             "BTRIX_GA4_API_URL": f"{self.url}/ga4",
             "BTRIX_RAPPI_API_URL": f"{self.url}/rappi",
+            "BTRIX_BLING_API_URL": f"{self.url}/bling/api",
+            "BTRIX_BLING_OAUTH_TOKEN_URL": f"{self.url}/bling/oauth/token",
+            "BTRIX_TINY_API_URL": f"{self.url}/tiny",
         }

@@ -33,6 +33,7 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/set-password"),
     ("GET", "/integrations/google-calendar/callback"),
     ("GET", "/integrations/melhorenvio/callback"),
+    ("GET", "/integrations/bling/callback"),
     ("GET", "/pay/{token}"),
 }
 

@@ -96,6 +96,7 @@ def server(stack: Any, hooks: httpx.Client) -> Iterator[str]:
         **google.settings_env(),
         "BTRIX_GOOGLE_OAUTH_REDIRECT_URL": f"{url}/integrations/google-calendar/callback",
         "BTRIX_MELHORENVIO_OAUTH_REDIRECT_URL": f"{url}/integrations/melhorenvio/callback",
+        "BTRIX_BLING_OAUTH_REDIRECT_URL": f"{url}/integrations/bling/callback",
     }
     thread = threading.Thread(target=local.server.serve_forever, daemon=True)
     try:
