@@ -230,8 +230,8 @@ def ifood_poll(event: CloudWatchEvent) -> dict[str, int]:
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def erp_stock_pull(event: CloudWatchEvent) -> dict[str, int]:
-    """Every tenant connected to an ERP (Bling, Tiny) gets a stock pull job: its stock against BTRIX's, per the source of
-    truth."""
+    """Every tenant connected to an ERP (Bling, Tiny) gets a stock pull job: its stock against BTRIX's, per the source
+    of truth."""
     return {"queued": erp_sync.queue_stock_pulls()}
 
 

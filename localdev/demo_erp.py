@@ -1,12 +1,14 @@
 """The ERPs in ``make run``: a fake Bling and a fake Tiny, the demo reseller (``RESELLER_DEMO``, a Brazilian parts
-distributor) connected to Bling with BTRIX as the source of truth and the NF-e issued by Bling, and the demo
-restaurant (Cantina da Nonna) connected to Tiny with Tiny as the source of truth for stock.
+distributor) connected to Bling with the NF-e issued by Bling, and the demo restaurant (Cantina da Nonna) connected
+to Tiny; both with BTRIX as the source of truth for products and stock (the seed's products and counts are pushed
+as the demo's events are handled, so a pull finds the ERPs in step and ``make run`` starts without a conflict).
 
 When the fake providers are on and no real ERP is configured (``BTRIX_BLING_API_URL``, ``BTRIX_TINY_API_URL``), the
 runner starts the fakes and points the settings at them (before the app reads its settings); Bling's consent
 redirect is this API's ``/integrations/bling/callback``. After seeding, the tenants are connected: the reseller by a
 refresh token of BTRIX's local Bling app (what a consent would have left), the restaurant by the fake Tiny company's
-API token, so catalog changes, stock movements and paid orders reach the fakes.
+API token, so catalog changes, stock movements and paid orders reach the fakes. The banner's lines push a count,
+show it at the fake, count differently there (``POST /_stock``) and pull: the difference is logged as a conflict.
 """
 
 from __future__ import annotations
@@ -78,31 +80,57 @@ def connect(fakes: ErpFakes) -> None:
         )
         service.store_credentials(demo_admin(RESELLER_DEMO), Provider.BLING, credentials)
     if fakes.tiny is not None:
-        tiny = TinyCredentials(api_token=SecretStr(fakes.tiny.token), source_of_truth="erp")
+        tiny = TinyCredentials(api_token=SecretStr(fakes.tiny.token), source_of_truth="btrix")
         service.store_credentials(demo_admin(DEMO_TENANTS[0]), Provider.TINY, tiny)
 
 
-def lines(api: str, fakes: ErpFakes, login: list[str]) -> list[str]:
-    """How to try the ERP sync (for the banner; ``login``: the lines that put the reseller ADMIN's token in
-    ``$token``)."""
+def _field(name: str) -> str:
+    """A shell filter printing ``name`` of a JSON answer (of its first item, for a page)."""
+    return f'python3 -c \'import json,sys; d=json.load(sys.stdin); print(d.get("items", [d])[0]["{name}"])\''
+
+
+def _try_lines(api: str, fake_url: str, provider: str, name: str, product: str, id_field: str) -> list[str]:
+    """Shell lines that push a stock count to the ERP (``product``: the line that keeps a product's JSON in ``$p``),
+    show it at the fake, count differently there and pull: the difference is logged as a conflict."""
+    auth = '-H "Authorization: Bearer $token"'
+    movement = '{"type": "in", "quantity": 12}'  # 12 units arrive
+    counted = '{"code": "\'$code\'", "units": 7}'
+    return [
+        product,
+        f'id=$(echo "$p" | {_field(id_field)}); code=$(echo "$p" | {_field("code")})',
+        f"curl -s -X POST {api}/inventory/$id/movements {auth} -H 'Content-Type: application/json' -d '{movement}'",
+        f"sleep 3; curl -s {fake_url}/_received   # the push: {name}'s count of $code set to BTRIX's",
+        f"curl -s -X POST {fake_url}/_stock -d '{counted}'   # someone counts 7 in {name}",
+        f"curl -s -X POST {api}/integrations/{provider}/sync {auth}   # the pull now (every 15 min by itself)",
+        f"sleep 3; curl -s {api}/integrations/{provider}/logs {auth}   # the conflict: BTRIX's count kept, not 7",
+    ]
+
+
+def lines(api: str, fakes: ErpFakes, reseller_login: list[str], restaurant_login: list[str]) -> list[str]:
+    """How to see a push reach each fake ERP and trigger a pull (for the banner; each login puts that tenant's
+    ADMIN's token in ``$token``)."""
+    from localdev.seed import DEMO_TENANTS, RESELLER_DEMO
+
     found: list[str] = []
     auth = '-H "Authorization: Bearer $token"'
     if fakes.bling is not None:
-        from localdev.seed import RESELLER_DEMO
-
         body = '{"kind": "product", "name": "Filtro de óleo", "price": {"amount": "39.90", "currency": "BRL"}}'
+        create = f"p=$(curl -s -X POST {api}/products {auth} -H 'Content-Type: application/json' -d '{body}')"
+        tried = _try_lines(api, fakes.bling.url, "bling", "Bling", create, "id")
         found += [
-            f"Bling (ERP): {RESELLER_DEMO.name} is connected to the fake Bling (BTRIX owns products and stock, Bling",
-            "issues the NF-e of paid orders); as its ADMIN:",
-            *(f"    {line}" for line in login),
-            f"    curl -s -X POST {api}/products {auth} -H 'Content-Type: application/json' -d '{body}'",
-            f"    curl -s {fakes.bling.url}/_received                    # what the fake Bling received",
-            f"    curl -s -X POST {api}/integrations/bling/sync {auth}   # the stock pull (every 15 min by itself)",
-            f"    curl -s {api}/integrations/bling/logs {auth}           # what went to Bling, conflicts included",
+            "",
+            f"Bling (ERP): {RESELLER_DEMO.name} is connected to the fake Bling (BTRIX owns products and stock; Bling "
+            "issues the NF-e of paid orders). A new product and its stock reach Bling; a pull logs Bling's different "
+            "count as a conflict:",
+            *(f"    {line}" for line in [*reseller_login, *tried]),
         ]
     if fakes.tiny is not None:
+        first = f'p=$(curl -s "{api}/inventory?limit=1" {auth})'
+        tried = _try_lines(api, fakes.tiny.url, "tiny", "Tiny", first, "productId")
         found += [
-            "Tiny ERP: Cantina da Nonna is connected to the fake Tiny (Tiny owns stock: the 15-minute pull sets",
-            f"BTRIX's counts to Tiny's); what it received: curl -s {fakes.tiny.url}/_received",
+            "",
+            f"Tiny ERP: {DEMO_TENANTS[0].name} is connected to the fake Tiny (BTRIX owns products and stock). A stock "
+            "movement reaches Tiny; a pull logs Tiny's different count as a conflict:",
+            *(f"    {line}" for line in [*restaurant_login, *tried]),
         ]
     return found

@@ -14,16 +14,17 @@ endpoints ``<url>/Api/v3/oauth/authorize`` and ``…/oauth/token``.
   ``GET /empresas/me/dados-basicos``; ``GET /depositos``; ``GET /produtos`` (``codigos[]``, ``pagina``, ``limite``),
   ``POST /produtos`` (``nome`` and ``codigo`` required; a ``codigo`` already there → 400 ``VALIDATION_ERROR``),
   ``PUT /produtos/{id}``; ``POST /estoques`` (operations ``B`` balance, ``E`` in, ``S`` out, per deposit), ``GET
-  /estoques/saldos?idsProdutos[]=``; ``POST /contatos``; ``GET /pedidos/vendas?numerosLojas[]=``, ``POST
-  /pedidos/vendas`` (a known contact and items required; **a repeated ``numeroLoja`` is accepted**, as Bling does,
-  so a client that does not look first makes a duplicate); ``POST /pedidos/vendas/{id}/gerar-nfe`` (an NF-e,
-  situation 1 pending; a second one for the same order → 400), ``POST /nfe/{id}/enviar`` and ``GET /nfe/{id}``:
-  authorization takes ``nfeAuthorizeAfterReads`` reads (default 1) after sending, then situation 5 with number,
-  access key and DANFE link (``{"rejectNfe": true}``: situation 4).
+  /estoques/saldos?idsProdutos[]=``; ``POST /contatos``, ``PUT /contatos/{id}`` (replaces it); ``GET
+  /pedidos/vendas?numerosLojas[]=``, ``POST /pedidos/vendas`` (a known contact and items required; **a repeated
+  ``numeroLoja`` is accepted**, as Bling does, so a client that does not look first makes a duplicate); ``POST
+  /pedidos/vendas/{id}/gerar-nfe`` (an NF-e, situation 1 pending; a second one for the same order → 400), ``POST
+  /nfe/{id}/enviar`` and ``GET /nfe/{id}``: authorization takes ``nfeAuthorizeAfterReads`` reads (default 1) after
+  sending, then situation 5 with number, access key and DANFE link (``{"rejectNfe": true}``: situation 4).
 - **Rate limit**: more than 3 requests in one second → 429 ``{"error": {"type": "TOO_MANY_REQUESTS"}}``;
   ``{"rateLimitNext": n}`` forces the next n. ``failNext`` / ``failRate`` / ``failStatus`` fail API calls with a 5xx.
 - Errors are Bling's: ``{"error": {"type", "message", "description", "fields": [{"code", "msg", "element"}]}}``.
-- ``GET|DELETE /_received``; ``set_stock()``, ``add_product()``, ``sales_orders()``, ``products()`` for tests.
+- ``GET|DELETE /_received``; ``POST /_stock {"code", "units"}`` (a person counts a product in Bling, as
+  ``set_stock()``); ``set_stock()``, ``add_product()``, ``sales_orders()``, ``products()`` for tests.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fakes import Answer, LoopbackFake, json_handler, stock_count
 
 __all__ = ["FakeBling"]
 
@@ -184,6 +185,11 @@ class FakeBling(LoopbackFake):
             product_id = next(i for i, p in self._state.products.items() if p["codigo"] == code)
             self._state.stock[(product_id, _DEPOSIT)] = Decimal(units)
 
+    def contacts(self) -> list[dict[str, Any]]:
+        """Every contact, as it is now."""
+        with self._lock:
+            return [dict(c) for c in self._state.contacts.values()]
+
     def sales_orders(self) -> list[dict[str, Any]]:
         """Every sales order made, in order."""
         with self._lock:
@@ -233,6 +239,8 @@ class FakeBling(LoopbackFake):
         query = parse_qs(parts.query)
         if path == "/_config" and method == "POST":
             return Answer(200, self.configure(**json.loads(body or b"{}")))
+        if path == "/_stock" and method == "POST":
+            return stock_count(self.set_stock, body)
         if path == "/_received":
             with self._lock:
                 if method == "DELETE":
@@ -363,6 +371,14 @@ class FakeBling(LoopbackFake):
             contact_id = next(self._ids)
             self._state.contacts[contact_id] = {**sent, "id": contact_id}
             return Answer(201, {"data": {"id": contact_id}})
+        if method == "PUT" and segments[0] == "contatos" and len(segments) == 2:
+            known = int(segments[1]) if segments[1].isdigit() else 0
+            if known not in self._state.contacts:
+                return _error(404, "RESOURCE_NOT_FOUND", "O contato não foi encontrado")
+            if not isinstance(sent, dict) or not sent.get("nome"):
+                return _invalid("nome", "O nome do contato é obrigatório")
+            self._state.contacts[known] = {**sent, "id": known}  # a PUT replaces the contact
+            return Answer(204, None)
         if segments[0] == "pedidos" and len(segments) >= 2 and segments[1] == "vendas":
             return self._orders(method, segments[2:], query, sent)
         if segments[0] == "nfe" and len(segments) >= 2:

@@ -14,11 +14,13 @@ Methods: ``info``; ``produtos.pesquisa`` (``pesquisa`` in name or code; nothing 
 unidade, origem, situacao, tipo}}]}``; a ``codigo`` already there → the record's ``status: Erro``, code 30),
 ``produto.obter.estoque``, ``produto.atualizar.estoque`` (``estoque = {"estoque": {idProduto, tipo B|E|S,
 quantidade}}``); ``pedido.incluir`` (``pedido = {"pedido": {…, numero_ecommerce}}``; **a repeated
-``numero_ecommerce`` is accepted**), ``pedidos.pesquisa`` (``numeroEcommerce``); ``gerar.nota.fiscal.pedido``
-(once per order), ``nota.fiscal.emitir`` (situation 5, sent; authorized after ``nfeAuthorizeAfterReads`` reads of
-``nota.fiscal.obter``, default 1: situation 6 with number and ``chave_acesso``; ``{"rejectNfe": true}``: 4),
-``nota.fiscal.obter.link``. ``GET|DELETE /_received``; ``set_stock()``, ``stock_of()``, ``products()``,
-``sales_orders()`` for tests.
+``numero_ecommerce`` is accepted**; its ``cliente`` becomes a contact, one per ``codigo``), ``pedidos.pesquisa``
+(``numeroEcommerce``); ``contatos.pesquisa`` (``pesquisa`` in name or code), ``contato.alterar``;
+``gerar.nota.fiscal.pedido`` (once per order), ``nota.fiscal.emitir`` (situation 5, sent; authorized after
+``nfeAuthorizeAfterReads`` reads of ``nota.fiscal.obter``, default 1: situation 6 with number and ``chave_acesso``;
+``{"rejectNfe": true}``: 4), ``nota.fiscal.obter.link``. ``GET|DELETE /_received``; ``POST /_stock {"code",
+"units"}`` (a person counts a product in Tiny, as ``set_stock()``); ``set_stock()``, ``stock_of()``, ``products()``,
+``sales_orders()``, ``contacts()`` for tests.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fakes import Answer, LoopbackFake, json_handler, stock_count
 
 __all__ = ["FakeTiny"]
 
@@ -90,6 +92,7 @@ class FakeTiny(LoopbackFake):
         self._products: dict[int, dict[str, Any]] = {}
         self._stock: dict[int, Decimal] = {}
         self._orders: dict[int, dict[str, Any]] = {}
+        self._contacts: dict[int, dict[str, Any]] = {}  # made from the orders' clients, by their code
         self._nfes: dict[int, _Nfe] = {}
         self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
         self._lock = threading.RLock()
@@ -125,6 +128,11 @@ class FakeTiny(LoopbackFake):
         """A person counted the product in Tiny."""
         with self._lock:
             self._stock[self._id_of(code)] = Decimal(units)
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Every contact (made from the sales orders' clients), as it is now."""
+        with self._lock:
+            return [dict(c) for c in self._contacts.values()]
 
     def sales_orders(self) -> list[dict[str, Any]]:
         """Every sales order made, in order."""
@@ -163,6 +171,8 @@ class FakeTiny(LoopbackFake):
         path = urlsplit(target).path
         if path == "/_config" and method == "POST":
             return Answer(200, self.configure(**json.loads(body or b"{}")))
+        if path == "/_stock" and method == "POST":
+            return stock_count(self.set_stock, body)
         if path == "/_received":
             with self._lock:
                 if method == "DELETE":
@@ -217,6 +227,8 @@ class FakeTiny(LoopbackFake):
             "produto.obter.estoque": self._get_stock,
             "produto.atualizar.estoque": self._update_stock,
             "pedido.incluir": self._order,
+            "contatos.pesquisa": self._find_contacts,
+            "contato.alterar": self._alter_contact,
             "pedidos.pesquisa": self._find_order,
             "gerar.nota.fiscal.pedido": self._generate_nfe,
             "nota.fiscal.emitir": self._emit_nfe,
@@ -289,9 +301,28 @@ class FakeTiny(LoopbackFake):
             return _error(31, "Cliente e itens são obrigatórios")
         order_id = next(self._ids)
         self._orders[order_id] = {**order, "id": order_id, "numero": len(self._orders) + 1}
+        client = order["cliente"]
+        same = [i for i, c in self._contacts.items() if client.get("codigo") and c.get("codigo") == client["codigo"]]
+        contact_id = same[0] if same else next(self._ids)
+        self._contacts[contact_id] = {**client, "id": contact_id}
         return _ok(
             registros={"registro": {"sequencia": 1, "status": "OK", "id": order_id, "numero": len(self._orders)}}
         )
+
+    def _find_contacts(self, name: str, form: dict[str, str]) -> Answer:
+        text = form.get("pesquisa", "")
+        found = [c for c in self._contacts.values() if text in str(c.get("codigo")) or text in str(c.get("nome"))]
+        if not found:
+            return _error(20, "A consulta não retornou registros")
+        return _ok(pagina=1, numero_paginas=1, contatos=[{"contato": dict(c)} for c in found])
+
+    def _alter_contact(self, name: str, form: dict[str, str]) -> Answer:
+        contact = json.loads(form["contato"])["contatos"][0]["contato"]
+        contact_id = int(contact["id"])
+        if contact_id not in self._contacts or not contact.get("nome"):
+            return _error(32, "Contato não encontrado")
+        self._contacts[contact_id] = {**self._contacts[contact_id], **contact, "id": contact_id}
+        return _ok(registros=[_record(contact_id)])
 
     def _find_order(self, name: str, form: dict[str, str]) -> Answer:
         number = form.get("numeroEcommerce")

@@ -34,7 +34,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from localdev.fake_meta_capi import ConversionsApi
 
-__all__ = ["Answer", "FakeKind", "FakeProvider", "LoopbackFake", "Served", "json_handler", "request_handler"]
+__all__ = [
+    "Answer",
+    "FakeKind",
+    "FakeProvider",
+    "LoopbackFake",
+    "Served",
+    "json_handler",
+    "request_handler",
+    "stock_count",
+]
 
 FakeKind = Literal["twilio", "meta", "ses", "webpush"]
 Reply = tuple[int, dict[str, Any], str | None]
@@ -248,6 +257,16 @@ class Answer:
     status: int
     body: Any = None
     headers: tuple[tuple[str, str], ...] = ()
+
+
+def stock_count(set_stock: Callable[[str, int], None], body: bytes) -> Answer:
+    """An ERP fake's ``POST /_stock {"code", "units"}``: a person counts a product in the ERP (``set_stock``)."""
+    try:
+        sent = json.loads(body or b"{}")
+        set_stock(str(sent["code"]), int(sent["units"]))
+    except (KeyError, TypeError, ValueError, StopIteration):
+        return Answer(404, {"error": "send the code of a product the fake has and the units counted"})
+    return Answer(200, {"code": sent["code"], "units": int(sent["units"])})
 
 
 def json_handler(answer: Callable[[str, str, bytes, dict[str, str]], Answer]) -> type[BaseHTTPRequestHandler]:

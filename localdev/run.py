@@ -485,14 +485,14 @@ def _conversions(run: Running) -> list[str]:
 
 @banner_section
 def _erp(run: Running) -> list[str]:
-    """How to try the demo tenants' ERP sync (Bling, Tiny)."""
+    """How to see a push reach the fake Bling and Tiny, and to pull their stock (a conflict logged)."""
     from localdev import demo_erp
-    from localdev.seed import RESELLER_DEMO
+    from localdev.seed import DEMO_TENANTS, RESELLER_DEMO
 
     if run.erp is None:
         return []
-    found = demo_erp.lines(run.api, run.erp, run.login_lines(f"admin@{RESELLER_DEMO.domain}"))
-    return ["", *found] if found else []
+    logins = (run.login_lines(f"admin@{RESELLER_DEMO.domain}"), run.login_lines(f"admin@{DEMO_TENANTS[0].domain}"))
+    return demo_erp.lines(run.api, run.erp, *logins)
 
 
 @banner_section

@@ -113,6 +113,8 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
         "IFOOD",
         "GA4",
         "RAPPI",
+        "BLING",
+        "TINY",
     )
     ports.update({f"FAKE_{name}": free_port() for name in fakes})  # modules may run while a person's make run does
     ready_file = tmp_path_factory.mktemp("make-run") / "ready.json"
