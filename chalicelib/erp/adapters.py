@@ -26,6 +26,7 @@ from chalicelib.orders.models import Order, OrderLine
 
 __all__ = [
     "BLING_TOKENS",
+    "CONTACT",
     "ERP_PROVIDERS",
     "BlingAccount",
     "ErpAccount",
@@ -39,6 +40,7 @@ __all__ = [
 
 ERP_PROVIDERS: tuple[Provider, ...] = (Provider.BLING, Provider.TINY)
 _DEPOSIT = "deposit"
+CONTACT = "contact"  # the reference kind of an ERP's contact made for our customer
 
 
 def store_number(order: Order) -> str:
@@ -104,6 +106,10 @@ class ErpAccount(Protocol):
     def nfe(self, nfe_id: str) -> ErpNfe:
         """The NF-e as the ERP has it now; a pending one is sent for authorization again."""
 
+    def erase_contact(self, customer_id: str, pseudonym: str) -> int:
+        """The ERP's contact of our customer (if the ERP got one) renamed to ``pseudonym``, its document and contact
+        details removed; answers how many contacts changed (a privacy erasure)."""
+
 
 def _money(value: Decimal) -> float:
     # Bling's JSON numbers: the wire is the only place a price leaves Decimal.
@@ -166,7 +172,7 @@ class BlingAccount:
 
     def _contact(self, customer: CustomerRecord | None) -> str:
         local = customer.id if customer is not None else "anonymous"
-        kept = find_ref(self.tenant_id, Provider.BLING, "contact", local)
+        kept = find_ref(self.tenant_id, Provider.BLING, CONTACT, local)
         if kept is not None:
             return kept
         fields: dict[str, Any] = {"nome": "Consumidor final", "tipo": "F", "situacao": "A"}
@@ -177,7 +183,7 @@ class BlingAccount:
                 fields["numeroDocumento"] = document
                 fields["tipo"] = "J" if len(document) == 14 else "F"  # CNPJ 14 digits, CPF 11
             fields.update({k: v for k, v in (("email", customer.email), ("celular", customer.phone)) if v})
-        return keep_ref(self.tenant_id, Provider.BLING, "contact", local, self.bling.create_contact(fields))
+        return keep_ref(self.tenant_id, Provider.BLING, CONTACT, local, self.bling.create_contact(fields))
 
     def create_sales_order(
         self, order: Order, lines: Sequence[tuple[OrderLine, str | None]], customer: CustomerRecord | None
@@ -209,6 +215,14 @@ class BlingAccount:
         """Bling drafts the NF-e from the sales order; ``nfe`` sends it to SEFAZ."""
         return self.bling.generate_nfe(sales_order_id)
 
+    def erase_contact(self, customer_id: str, pseudonym: str) -> int:
+        """The Bling contact made for the customer, anonymised."""
+        contact = find_ref(self.tenant_id, Provider.BLING, CONTACT, customer_id)
+        if contact is None:
+            return 0
+        self.bling.anonymise_contact(contact, pseudonym)
+        return 1
+
     def nfe(self, nfe_id: str) -> ErpNfe:
         """Bling's NF-e; a pending one (situation 1) is sent to SEFAZ, then read again."""
         found: BlingNfe = self.bling.nfe(nfe_id)
@@ -237,7 +251,8 @@ class TinyAccount:
 
     provider = Provider.TINY
 
-    def __init__(self, tiny: Tiny, credentials: TinyCredentials) -> None:
+    def __init__(self, tenant_id: str, tiny: Tiny, credentials: TinyCredentials) -> None:
+        self.tenant_id = tenant_id
         self.tiny = tiny
         self.settings: ErpSettings = credentials
 
@@ -281,6 +296,8 @@ class TinyAccount:
         client: dict[str, Any] = {"nome": "Consumidor final"}
         if customer is not None:
             client = {"nome": customer.name, "codigo": customer.id[-15:]}
+            # Tiny makes (or updates) a contact of the client by its code: kept, so an erasure finds it there.
+            keep_ref(self.tenant_id, Provider.TINY, CONTACT, customer.id, client["codigo"])
             if customer.document_encrypted:
                 document = decrypt_field(customer.tenant_id, customer.document_encrypted)
                 client.update(cpf_cnpj=document, tipo_pessoa="J" if len(document) == 14 else "F")
@@ -314,6 +331,14 @@ class TinyAccount:
     def request_nfe(self, sales_order_id: str) -> str:
         """Tiny drafts the NF-e from the sales order; ``nfe`` sends it to SEFAZ."""
         return self.tiny.generate_nfe(sales_order_id)
+
+    def erase_contact(self, customer_id: str, pseudonym: str) -> int:
+        """The Tiny contacts with the code the customer's orders carried, anonymised."""
+        code = find_ref(self.tenant_id, Provider.TINY, CONTACT, customer_id)
+        found = self.tiny.find_contacts(code) if code is not None else []
+        for contact in found:
+            self.tiny.anonymise_contact(contact, str(code), pseudonym)
+        return len(found)
 
     def nfe(self, nfe_id: str) -> ErpNfe:
         """Tiny's NF-e; a pending one (situation 1) is sent to SEFAZ, then read again."""
@@ -375,5 +400,5 @@ def open_account(tenant_id: str, provider: Provider) -> ErpAccount | None:
         tiny = find_credentials(tenant_id, provider)
         if not isinstance(tiny, TinyCredentials):
             return None
-        return TinyAccount(Tiny(tiny.api_token.get_secret_value()), tiny)
+        return TinyAccount(tenant_id, Tiny(tiny.api_token.get_secret_value()), tiny)
     return None

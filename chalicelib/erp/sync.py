@@ -41,7 +41,7 @@ from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import AppError, InvalidInput, NotFound
 from chalicelib.customers.service import find_customer
-from chalicelib.erp.adapters import ERP_PROVIDERS, ErpAccount, open_account
+from chalicelib.erp.adapters import CONTACT, ERP_PROVIDERS, ErpAccount, open_account
 from chalicelib.integrations import jobs
 from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import Provider
@@ -65,6 +65,8 @@ from chalicelib.orders.service import find_order, record_fiscal_document
 __all__ = [
     "CONFLICT",
     "PULL_SLOT_S",
+    "erase_contact",
+    "erps_holding",
     "pull_stock",
     "push_order",
     "push_product",
@@ -309,7 +311,8 @@ def queue_stock_pulls() -> int:
 def _lines(account: ErpAccount, tenant_id: str, order: Order) -> list[tuple[OrderLine, str | None]]:
     lines: list[tuple[OrderLine, str | None]] = []
     for line in order.items:
-        product = catalog.find_product(tenant_id, line.product_id)
+        # A platform's line that matched no product (kept as text) goes to the ERP by its name alone.
+        product = catalog.find_product(tenant_id, line.product_id) if line.product_id else None
         remote = None
         if product is not None:
             remote = _link(account, tenant_id, product)
@@ -377,6 +380,23 @@ def wait_for_nfe(job: jobs.Job) -> str | None:
     )
     record_fiscal_document(job.tenant_id, order_id, document)
     return f"NF-e {state.number} of order #{order.number} authorized ({state.key})"
+
+
+# --- privacy ----------------------------------------------------------------------------------------------------------
+
+
+def erps_holding(tenant_id: str, customer_id: str) -> list[Provider]:
+    """The connected ERPs that got the customer as a contact (with a paid order of theirs)."""
+    return [p for p in _connected(tenant_id) if find_ref(tenant_id, p, CONTACT, customer_id) is not None]
+
+
+def erase_contact(tenant_id: str, provider: Provider, customer_id: str, pseudonym: str) -> int:
+    """The customer's contact at the ERP anonymised (a privacy erasure; the sales orders and NF-e stay, as the law
+    keeps them); how many contacts changed. ``JobFailed`` when the ERP is no longer connected."""
+    account = open_account(tenant_id, provider)
+    if account is None:
+        raise jobs.JobFailed(f"{_name(provider)} is no longer connected")
+    return account.erase_contact(customer_id, pseudonym)
 
 
 def _disconnecting(handler: jobs.JobHandler) -> jobs.JobHandler:

@@ -27,7 +27,7 @@ __all__ = [
 
 SubjectKind = Literal["customer", "user"]
 RequestStatus = Literal["queued", "running", "completed", "failed"]
-ProcessorName = Literal["bitrix24", "stripe", "billy", "google_calendar", "mercadopago"]
+ProcessorName = Literal["bitrix24", "stripe", "billy", "google_calendar", "mercadopago", "bling", "tiny"]
 ProcessorStatus = Literal["pending", "done", "failed", "manual"]
 
 

@@ -13,6 +13,8 @@ redrive run it again) on the erasure.
 - Bitrix24: ``crm.contact.delete`` of the contact the gateway made for each conversation.
 - Google Calendar: each sale's event deleted.
 - MercadoPago: no erasure API for a payer: recorded as ``manual`` (the tenant asks MercadoPago's support).
+- Bling and Tiny (ERPs): the contact made for the customer's paid orders renamed to the pseudonym, its document,
+  email and phones removed (sales orders and NF-e stay, as the law keeps them); planned when the ERP got one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from chalicelib.channels.tokens import caller
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, VersionConflict
 from chalicelib.core.personal_data import DataSubject
+from chalicelib.erp import sync as erp
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy
 from chalicelib.integrations.bitrix24 import client as bitrix24
@@ -46,6 +49,8 @@ _ACTIONS: dict[ProcessorName, str] = {
     "bitrix24": "delete the Bitrix24 CRM contact of each conversation",
     "google_calendar": "delete the Google Calendar event of each sale",
     "mercadopago": "manual: MercadoPago has no API to erase a payer; ask its support to erase the payer's data",
+    "bling": "rename the Bling contact of the customer to the pseudonym and remove its document and contact details",
+    "tiny": "rename the Tiny ERP contact of the customer to the pseudonym and remove its document and contact details",
 }
 _SAVE_ATTEMPTS = 5
 
@@ -84,6 +89,8 @@ def plan(subject: DataSubject, found: Mapping[str, list[dict[str, Any]]]) -> lis
         planned.append(_outcome("google_calendar", [google.event_id(tenant_id, "sale", str(s["id"])) for s in sales]))
     if find_credentials(tenant_id, Provider.MERCADOPAGO) is not None:
         planned.append(_outcome("mercadopago", [], manual=True))
+    for provider in erp.erps_holding(tenant_id, subject.id):
+        planned.append(_outcome("bling" if provider is Provider.BLING else "tiny", [subject.id]))
     return [p for p in planned if p.targets or p.status == "manual"]
 
 
@@ -152,11 +159,20 @@ def _erase_google(tenant_id: str, targets: list[str], pseudonym: str) -> int:
     return deleted
 
 
+def _erase_at_erp(provider: Provider) -> Callable[[str, list[str], str], int]:
+    def erase(tenant_id: str, targets: list[str], pseudonym: str) -> int:
+        return sum(erp.erase_contact(tenant_id, provider, customer_id, pseudonym) for customer_id in targets)
+
+    return erase
+
+
 _ERASERS: dict[ProcessorName, tuple[Provider, Callable[[str, list[str], str], int]]] = {
     "stripe": (Provider.STRIPE, _erase_stripe),
     "billy": (Provider.BILLY, _erase_billy),
     "bitrix24": (Provider.BITRIX24, _erase_bitrix24),
     "google_calendar": (Provider.GOOGLE_CALENDAR, _erase_google),
+    "bling": (Provider.BLING, _erase_at_erp(Provider.BLING)),
+    "tiny": (Provider.TINY, _erase_at_erp(Provider.TINY)),
 }
 
 

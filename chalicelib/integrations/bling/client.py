@@ -270,6 +270,13 @@ class Bling:
         """A contact (the order's customer); its id."""
         return _id(self.call("POST", "/contatos", body=dict(fields)))
 
+    def anonymise_contact(self, contact_id: str, name: str) -> None:
+        """The contact renamed to ``name``, inactive, its document, email and phones removed (``PUT /contatos/{id}``
+        replaces the contact; not confirmed whether Bling refuses it for a contact on an authorized NF-e). Its sales
+        orders and NF-e stay, as the law keeps them."""
+        fields = {"nome": name, "tipo": "F", "situacao": "I", "numeroDocumento": "", "email": "", "celular": ""}
+        self.call("PUT", f"/contatos/{contact_id}", body={**fields, "telefone": ""})
+
     def find_sales_order(self, store_number: str) -> str | None:
         """Our order's sales order, by the store number we gave it (filter ``numerosLojas[]``, not confirmed)."""
         found = self.call("GET", "/pedidos/vendas", params={"numerosLojas[]": store_number}) or []

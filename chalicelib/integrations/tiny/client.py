@@ -158,6 +158,21 @@ class Tiny:
         product = answer.get("produto")
         return _decimal(product.get("saldo")) if isinstance(product, dict) else Decimal(0)
 
+    # --- contacts -------------------------------------------------------------------------------------------------
+
+    def find_contacts(self, code: str) -> list[str]:
+        """The ids of the contacts with our code (``contatos.pesquisa``: the search matches names too)."""
+        answer = self.call("contatos.pesquisa", {"pesquisa": code})
+        found = [item.get("contato") for item in answer.get("contatos") or [] if isinstance(item, dict)]
+        return [str(c["id"]) for c in found if isinstance(c, dict) and str(c.get("codigo")) == code and c.get("id")]
+
+    def anonymise_contact(self, contact_id: str, code: str, name: str) -> None:
+        """The contact renamed to ``name``, its document, email and phones removed (``contato.alterar``, not
+        confirmed: the fields sent empty are cleared); its sales orders and NF-e stay, as the law keeps them."""
+        contact = {"sequencia": 1, "id": int(contact_id), "codigo": code, "nome": name, "tipo_pessoa": "F"}
+        contact.update(cpf_cnpj="", email="", fone="", celular="", endereco="", situacao="I")
+        _registered_id(self.call("contato.alterar", {"contato": {"contatos": [{"contato": contact}]}}))
+
     # --- sales orders and NF-e -----------------------------------------------------------------------------------
 
     def find_sales_order(self, ecommerce_number: str) -> str | None:

@@ -88,3 +88,21 @@ def get_json(api: Any, admin: Account, path: str) -> dict[str, Any]:
     answer = call(api, "GET", path, headers=admin.headers())
     assert answer.status_code == 200, answer.body
     return dict(answer.json_body)
+
+
+PERSON = {"name": "Joana Prado", "document": "52998224725", "email": "joana@example.com", "phone": "+5511987650000"}
+
+
+def erase(api: Any, admin: Account, deliver: Deliver, customer_id: str, processor: str) -> str:
+    """Erase the customer (``POST /privacy/erasures``) until ``processor``'s outcome is done; the pseudonym."""
+    erasure = call(api, "POST", "/privacy/erasures", {"subject": "customer", "id": customer_id}, admin.headers())
+    assert erasure.status_code == 202, erasure.body
+    path = f"/privacy/erasures/{erasure.json_body['id']}"
+
+    def outcomes() -> dict[str, str]:
+        return {p["processor"]: p["status"] for p in get_json(api, admin, path)["processors"]}
+
+    deliver(lambda: outcomes() == {processor: "done"})
+    result = get_json(api, admin, path)
+    assert result["status"] == "completed", result
+    return str(result["pseudonym"])

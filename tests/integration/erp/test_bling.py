@@ -4,6 +4,7 @@ single flight), a dead refresh token, Bling's rate limit, and an outage followed
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -19,7 +20,7 @@ from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import access_token_key, integration_key
 from chalicelib.notifications.outbox import list_messages
 from localdev.fake_bling import FakeBling
-from tests.integration.erp.conftest import Deliver, get_json, order_for, pay
+from tests.integration.erp.conftest import PERSON, Deliver, erase, get_json, order_for, pay
 from tests.support.commerce import create_product, move_stock
 from tests.support.identity import Account, call
 
@@ -236,3 +237,20 @@ def test_the_stock_pull_follows_the_source_of_truth_and_logs_conflicts(
     latest = next(e for e in _logs(api, admin) if e["operation"] == "conflict")
     assert f"stock of {product['code']} moved in BTRIX" in latest["error"]
     assert bling.stock_of(product["code"]) == 9  # nothing pushed
+
+
+def test_an_erased_customer_is_anonymised_at_bling_and_its_sales_order_kept(
+    api: Any, admin: Account, bling: FakeBling, deliver: Deliver
+) -> None:
+    _connect(api, admin, sourceOfTruth="btrix")
+    product = create_product(api, admin, name="Azeite extravirgem")
+    assert move_stock(api, admin, product["id"], "in", 3).status_code == 201
+    order = order_for(api, admin, product["id"], 1, **PERSON)
+    pay(admin.tenant_id, order)
+    deliver(lambda: len(bling.sales_orders()) == 1)
+    pseudonym = erase(api, admin, deliver, order["customerId"], "bling")
+    [contact] = bling.contacts()
+    assert (contact["nome"], contact["situacao"]) == (pseudonym, "I")
+    held = json.dumps(bling.contacts(), ensure_ascii=False)
+    assert [value for value in PERSON.values() if value in held] == []
+    assert len(bling.sales_orders()) == 1  # the sale stays, as the law keeps it

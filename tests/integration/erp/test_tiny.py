@@ -4,6 +4,7 @@ in an HTTP 200 answer), and an outage followed by recovery."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.tiny.client import Tiny
 from chalicelib.notifications.outbox import list_messages
 from localdev.fake_tiny import FakeTiny
-from tests.integration.erp.conftest import Deliver, get_json, order_for, pay
+from tests.integration.erp.conftest import PERSON, Deliver, erase, get_json, order_for, pay
 from tests.support.commerce import create_product, move_stock
 from tests.support.environment import settings_from
 from tests.support.identity import Account, call
@@ -127,3 +128,18 @@ def test_a_revoked_token_disconnects_tiny_and_tells_the_admins(
     told = [m for m in list_messages(admin.tenant_id) if m.template == "integration.disconnected"]
     assert [(m.to, m.channel) for m in told] == [("role:ADMIN", "email")]
     assert len(tiny.received) == 1  # one refused call, nothing retried against it
+
+
+def test_an_erased_customer_is_anonymised_at_tiny(api: Any, admin: Account, tiny: FakeTiny, deliver: Deliver) -> None:
+    _connect(api, admin, tiny)
+    product = create_product(api, admin, name="Farinha de mandioca")
+    assert move_stock(api, admin, product["id"], "in", 3).status_code == 201
+    order = order_for(api, admin, product["id"], 1, **PERSON)
+    pay(admin.tenant_id, order)
+    deliver(lambda: len(tiny.sales_orders()) == 1)
+    assert tiny.contacts()[0]["cpf_cnpj"] == PERSON["document"]
+    pseudonym = erase(api, admin, deliver, order["customerId"], "tiny")
+    [contact] = tiny.contacts()
+    assert contact["nome"] == pseudonym
+    held = json.dumps(tiny.contacts(), ensure_ascii=False)
+    assert [value for value in PERSON.values() if value in held] == []
