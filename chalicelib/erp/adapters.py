@@ -4,6 +4,9 @@
 ``ErpAccount`` is the port: ``chalicelib/erp/sync.py`` speaks only to it, so each ERP is one adapter here, over its
 client in ``chalicelib/integrations/<provider>/``. ``open_account(tenant_id, provider)`` answers the tenant's account,
 or None when the tenant has not connected that ERP.
+
+One responsibility: BTRIX's products, stock, orders and customers in each ERP's words (the port and its two
+adapters side by side, so that they answer alike).
 """
 
 from __future__ import annotations
