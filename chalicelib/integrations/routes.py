@@ -32,8 +32,8 @@ def list_integrations(principal: Principal) -> IntegrationList:
     """List integrations
 
     Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio, pagarme, ifood,
-    rappi, bling, tiny): connected or not, what identifies the account, the last sync, the last error and the last
-    test. Credentials are never returned.
+    rappi, bling, tiny, ga4, meta_capi): connected or not, what identifies the account, the last sync, the last error
+    and the last test. Credentials are never returned.
     """
     return service.list_integrations(principal)
 
@@ -169,11 +169,14 @@ def connect_integration(provider: Provider, body: ConnectIntegrationRequest, pri
     connect it by consent: POST /integrations/google-calendar/connect); stripe
     {secretKey}; mercadopago {accessToken}; twilio {accountSid, authToken, smsFrom?, whatsappFrom?}; meta
     {phoneNumberId, wabaId?, accessToken}; melhorenvio {refreshToken, accessToken?, email, sandbox?, clientId?,
-    clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect); ifood {clientId, clientSecret,
-    merchantId} (its orders arrive by the event polls); rappi {clientId, clientSecret, storeId, webhookSecret} (its
-    orders arrive by its webhook, at BTRIX's rappi webhook URL with ?tenant=<tenant id>); bling {refreshToken,
-    sourceOfTruth?, issueNfe?, depositId?, clientId?, clientSecret?} (or by consent: POST /integrations/bling/connect);
-    tiny {apiToken, sourceOfTruth?, issueNfe?}. The answer never contains them.
+    clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect); pagarme {secretKey,
+    webhookUser?, webhookSecret?}; ifood {clientId, clientSecret, merchantId} (its orders arrive by the event
+    polls); rappi {clientId, clientSecret, storeId, webhookSecret} (its orders arrive by its webhook, at BTRIX's rappi
+    webhook URL with ?tenant=<tenant id>); bling {refreshToken, sourceOfTruth?, issueNfe?, depositId?, clientId?,
+    clientSecret?} (or by consent: POST /integrations/bling/connect); tiny {apiToken, sourceOfTruth?, issueNfe?};
+    ga4 {measurementId, apiSecret} (a web stream's Measurement Protocol secret); meta_capi {pixelId, accessToken,
+    testEventCode?} (while testEventCode is set, conversions go to Events Manager's Test Events tab). The answer
+    never contains them.
     """
     return service.connect_integration(principal, service.parse_provider(provider), body)
 
@@ -206,7 +209,9 @@ def test_integration(provider: Provider, principal: Principal) -> IntegrationTes
     """Test a connection
 
     Asks the provider who the stored credentials belong to. A refusal or an outage is reported as ok=false with
-    the reason, and recorded in the sync log.
+    the reason, and recorded in the sync log. ga4 and meta_capi validate through the providers' debug tools: a
+    sample purchase at GA4's /debug/mp/collect (its validation messages; Google does not check the API secret there),
+    the pixel read with the token and, with a testEventCode, one test event Meta must receive.
     """
     return service.test_integration(principal, service.parse_provider(provider))
 
