@@ -16,7 +16,9 @@ Point ``settings.ifood_api_url`` at ``url``. It speaks iFood's wire format and k
 - ``GET /merchant/v1.0/merchants/{id}`` → ``{id, name, corporateName}``.
 - Failures: ``POST /_config {"failRate", "failStatus", "failNext"}`` (429 answers carry ``Retry-After: 1``).
 - Control: ``POST /_orders {merchantId, items: [{name, externalCode, quantity, unitPrice}], deliveredBy?,
-  customerName?}`` places an order (its PLC event queued) and answers ``{id}``; ``POST /_orders/{id}/cancel
+  customerName?}`` places an order (its PLC event queued) and answers ``{id}``; the customer keeps one iFood id
+  across their orders (by name, in the fake) and, as at iFood, their phone is iFood's own line with a localizer,
+  never their number; ``POST /_orders/{id}/cancel
   {reason}`` cancels it as iFood would (CAN); ``GET /_orders/{id}`` shows it with the ``actions`` it received;
   ``GET|DELETE /_received``.
 """
@@ -131,7 +133,7 @@ class FakeIFood(LoopbackFake):
                 "createdAt": _now(),
                 "merchant": {"id": merchant_id, "name": self.merchant_names[merchant_id]},
                 "customer": {
-                    "id": str(uuid.uuid4()),
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ifood-customer:{customer_name}")),
                     "name": customer_name,
                     "phone": {"number": "0800 705 0500", "localizer": "12345678"},
                 },

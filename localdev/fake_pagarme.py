@@ -10,13 +10,17 @@ key outside ``acceptKeys``, is a 401). ``POST /orders`` with one ``checkout`` pa
 checkouts: [{id: chk_…, payment_url}]}``; ``GET /orders`` (``page``, ``size``), ``GET /orders/{id}``, ``PATCH
 /orders/{id}/closed {status}``, ``GET /charges/{id}``, ``DELETE /charges/{id} {amount}`` (a refund: the charge's
 ``last_transaction`` is it, ``canceled_amount`` grows). ``Idempotency-Key`` replays the first answer (another body
-with it is a 409).
+with it is a 409). Customers: an order's ``customer`` becomes a customer of the account (``cus_…``; a new one for each
+order: the same email gives several); ``GET /customers`` (``email``, ``page``, ``size``), ``GET /customers/{id}``,
+``PUT /customers/{id}`` (replaces the customer: what is not sent is gone; ``name`` required, ``email`` must be an
+address, ``type`` individual|company: else a 422). There is no ``DELETE /customers/{id}`` (a 404, as at Pagar.me).
 
 **Paying.** The checkout page is ``/c/<checkout id>``; ``POST`` to it (its Pay button) pays, as ``POST
 /_pay/<order id>`` does with a JSON body: ``status`` (``paid``, default, or ``failed``), ``amount`` (cents: pay
-another amount than asked), ``events`` (the webhooks to send, default ``["charge.paid", "order.paid"]`` — Pagar.me
-sends both), ``duplicates`` (deliver each that many times at once). A dashboard refund: ``POST /_refund/<charge id>
-{"amount"?}``.
+another amount than asked), ``customer`` (what the payer typed on the checkout page: ``name``, ``document``,
+``phones``… merged into the order's customer), ``events`` (the webhooks to send, default ``["charge.paid",
+"order.paid"]`` — Pagar.me sends both), ``duplicates`` (deliver each that many times at once). A dashboard refund:
+``POST /_refund/<charge id> {"amount"?}``.
 
 **Webhooks** go to each URL registered for the account (``add_webhook`` or ``POST /_accounts {secretKey, url, user,
 password}``) as ``{id: hook_…, account, type, created_at, data}`` with ``Authorization: Basic <user:password>`` (the
@@ -32,6 +36,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -64,6 +69,7 @@ class _Account:
     webhooks: list[dict[str, str]] = field(default_factory=list)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class FakePagarme(_PaymentFake):
@@ -93,6 +99,12 @@ class FakePagarme(_PaymentFake):
         if status >= 300:
             raise ValueError(answer)
         return dict(answer)
+
+    def customers(self, secret_key: str) -> list[dict[str, Any]]:
+        """The account's customers as the fake holds them."""
+        with self._lock:
+            copied: list[dict[str, Any]] = json.loads(json.dumps(list(self._account(secret_key).customers.values())))
+            return copied
 
     def order(self, order_id: str) -> dict[str, Any]:
         """An order as the fake holds it."""
@@ -184,7 +196,7 @@ class FakePagarme(_PaymentFake):
             "closed": False,
             "status": "pending",
             "items": [{**item, "id": _id("oi"), "status": "active"} for item in items],
-            "customer": sent.get("customer"),
+            "customer": self._new_customer(account, sent.get("customer")),
             "metadata": dict(sent.get("metadata") or {}),
             "created_at": _now(),
             "updated_at": _now(),
@@ -206,6 +218,31 @@ class FakePagarme(_PaymentFake):
         return 200, order
 
     @staticmethod
+    def _new_customer(account: _Account, given: Any) -> dict[str, Any] | None:
+        if not isinstance(given, dict):
+            return None
+        customer = {**given, "id": _id("cus"), "created_at": _now(), "updated_at": _now()}
+        account.customers[customer["id"]] = customer
+        return customer
+
+    @staticmethod
+    def _replace_customer(customer: dict[str, Any], sent: dict[str, Any]) -> Reply:
+        errors: dict[str, list[str]] = {}
+        if not str(sent.get("name") or "").strip():
+            errors["customer.name"] = ["The name field is required."]
+        email = str(sent.get("email") or "")
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            errors["customer.email"] = ["The field email must be a valid email address."]
+        if sent.get("type") not in ("individual", "company"):
+            errors["customer.type"] = ["The type field must be individual or company."]
+        if errors:
+            return _error(422, "The request is invalid.", errors)
+        kept = {"id": customer["id"], "created_at": customer["created_at"]}
+        customer.clear()
+        customer.update({**sent, **kept, "updated_at": _now()})
+        return 200, dict(customer)
+
+    @staticmethod
     def _expired(order: dict[str, Any]) -> bool:
         checkout = order["checkouts"][0]
         return datetime.fromisoformat(checkout["expires_at"].replace("Z", "+00:00")) <= datetime.now(UTC)
@@ -222,6 +259,11 @@ class FakePagarme(_PaymentFake):
                 return _error(400, f"The checkout of order {order_id} expired")
             paid = str(options.get("status") or "paid") == "paid"
             cents = int(options.get("amount") or order["amount"])
+            if isinstance(options.get("customer"), dict) and order.get("customer"):
+                customer = account.customers.get(str(order["customer"]["id"]))
+                if customer is not None:
+                    customer.update({**options["customer"], "updated_at": _now()})
+                    order["customer"] = dict(customer)
             charge_id = _id("ch")
             transaction = {
                 "id": _id("tran"),
@@ -374,6 +416,21 @@ class FakePagarme(_PaymentFake):
                     reply, hooks = self._close(account, order, str(sent.get("status") or ""))
                     self._queue(hooks, wait=False)
                     return reply, True
+            if api == ["customers"] and method == "GET":
+                email = query.get("email")
+                size = max(1, min(30, int(query.get("size") or 10)))
+                page = max(1, int(query.get("page") or 1))
+                matching = [c for c in account.customers.values() if email is None or c.get("email") == email]
+                shown = matching[(page - 1) * size : page * size]
+                return (200, {"data": shown, "paging": {"total": len(matching)}}), True
+            if len(api) == 2 and api[0] == "customers":
+                customer = account.customers.get(api[1])
+                if customer is None:
+                    return _error(404, f"Customer {api[1]} not found"), True
+                if method == "GET":
+                    return (200, dict(customer)), True
+                if method == "PUT":
+                    return self._replace_customer(customer, sent), True
             if len(api) == 2 and api[0] == "charges":
                 charge = account.charges.get(api[1])
                 if charge is None:

@@ -38,6 +38,7 @@ __all__ = [
     "declared",
     "delete_partition",
     "export_partition",
+    "placeholder_email",
     "pseudonymise",
     "scrub_items",
     "scrub_partition",
@@ -109,6 +110,12 @@ def declare_personal_data(
 def declared() -> list[Declaration]:
     """Every declaration, in erasure order (the ``last`` ones at the end)."""
     return sorted(_DECLARED.values(), key=lambda d: (d.last, d.capability))
+
+
+def placeholder_email(pseudonym: str) -> str:
+    """The address that stands for an erased person where one is required (a user record, a customer at a payment
+    provider): the pseudonym's, at a domain that never delivers (RFC 2606 ``.invalid``)."""
+    return f"{re.sub(r'[^a-z0-9]+', '-', pseudonym.lower()).strip('-')}@erased.invalid"
 
 
 def pseudonymise(value: Any, subject: DataSubject) -> Any:

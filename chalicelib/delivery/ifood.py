@@ -120,6 +120,7 @@ def draft_of(order: Mapping[str, Any]) -> PlatformOrderDraft:
         display_id=_text(order.get("displayId"), 40),
         order_type=_text(order.get("orderType"), 40),
         delivered_by=_text(delivery_info.get("deliveredBy"), 40),
+        customer_id=_text(customer.get("id"), 80),
         customer_name=_text(customer.get("name"), 200),
         # iFood hides the customer's number behind its own and a localizer the store dials after it.
         customer_phone=" ".join(p for p in (_text(phone.get("number"), 40), _text(phone.get("localizer"), 20)) if p)

@@ -7,6 +7,13 @@ all end with the one order. Events of one order may come in any order (a cancell
 every event first makes sure the order exists (reading it from the platform), then applies what it says; the
 placement that comes after finds the order there and does nothing.
 
+Customer: the platform's customer becomes a BTRIX customer, so that the person's data export and erasure find their
+platform orders (and the tenant sees who orders): the one linked before to the platform's customer id (a reference
+``customer#<platform customer id>``), else the tenant's customer with that phone when the platform gives a real number
+(iFood gives its own line with a localizer: never matched, or every iFood customer would be one), else a new customer
+named as the platform names them, linked for their next order. The platform talks to its customers: the order's
+notifications to the customer are not sent (``notifications.delivery``).
+
 Status: the ``delivery-platforms`` bus rule routes ``order.status_changed`` of platform orders to the integrations
 queue; ``follow_status`` hands each to its platform's ``Follower``, which maps the status to the platform's call
 (each call made once per order: a reference ``call#<order id>-<action>`` records it). A cancellation the platform
@@ -21,21 +28,27 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from chalicelib.core.db.store import Table, TransactionConflict
+from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
+from chalicelib.core.errors import Conflict
 from chalicelib.core.money import Money
+from chalicelib.core.validation import normalize_phone
+from chalicelib.customers import service as customers
+from chalicelib.customers.models import CreateCustomerRequest
 from chalicelib.integrations import jobs
 from chalicelib.integrations import service as integrations
 from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.tokens import TokenSource, with_access_token
 from chalicelib.orders import service as orders
-from chalicelib.orders.models import Order, PlatformOrderDraft
+from chalicelib.orders.models import Order, PlatformOrder, PlatformOrderDraft
 
 __all__ = [
+    "CUSTOMER_REF",
     "ORDER_REF",
     "Follower",
     "amount_of",
     "cancelled_by_platform",
+    "customer_of",
     "follow_status",
     "ingest",
     "make_calls",
@@ -47,6 +60,8 @@ __all__ = [
 ]
 
 ORDER_REF = "order"
+CUSTOMER_REF = "customer"
+_NAME_CHARS = 120
 _CALL_REF = "call"
 _CURRENCY = "BRL"  # iFood and Rappi Brazil price in reais
 _CENT = Decimal("0.01")
@@ -73,17 +88,63 @@ def order_of(tenant_id: str, provider: Provider, external_id: str) -> str | None
     return integrations.find_ref(tenant_id, provider, ORDER_REF, external_id)
 
 
+def _reachable(phone: str | None) -> str | None:
+    try:
+        return normalize_phone(phone) if phone else None
+    except ValueError:
+        return None  # a platform's own line (iFood's 0800 and a localizer): not the customer's number
+
+
+def _linked(tenant_id: str, provider: Provider, platform_customer: str | None, phone: str | None) -> str | None:
+    found = integrations.find_ref(tenant_id, provider, CUSTOMER_REF, platform_customer) if platform_customer else None
+    return found or (customers.find_customer_id(tenant_id, phone=phone) if phone else None)
+
+
+def customer_of(tenant_id: str, provider: Provider, platform: PlatformOrder) -> str | None:
+    """The BTRIX customer of the platform order's customer (see the module docstring), created and linked now when
+    there is none; None when the platform names nobody."""
+    if not platform.customer_name:
+        return None
+    if platform.customer_id is not None:
+        linked = integrations.find_ref(tenant_id, provider, CUSTOMER_REF, platform.customer_id)
+        if linked is not None:
+            return linked
+    phone = _reachable(platform.customer_phone)
+    found = customers.find_customer_id(tenant_id, phone=phone) if phone else None
+    ops: list[WriteOp] = []
+    if found is None:
+        name = platform.customer_name[:_NAME_CHARS].strip()
+        if not any(ch.isalnum() for ch in name):
+            name = f"{provider.value} customer"
+        new = customers.new_customer(orders.platform_actor(tenant_id), CreateCustomerRequest(name=name, phone=phone))
+        found, ops = new.customer.id, [*new.ops, *new.claims]
+    if platform.customer_id is not None:
+        ops.append(integrations.ref_claim_op(tenant_id, provider, CUSTOMER_REF, platform.customer_id, found))
+    try:
+        if ops:
+            Table().transact(ops)
+    except Conflict:
+        # Another order of the same person linked or made their customer first (the link or the phone is taken).
+        again = _linked(tenant_id, provider, platform.customer_id, phone)
+        if again is None:
+            raise
+        return again
+    return found
+
+
 def ingest(tenant_id: str, provider: Provider, draft: PlatformOrderDraft) -> tuple[str, bool]:
     """The BTRIX order of a platform order, created now if it is the first time (True) or the one made before."""
     external_id = draft.platform.order_id
     found = order_of(tenant_id, provider, external_id)
     if found is not None:
         return found, False
+    customer_id = customer_of(tenant_id, provider, draft.platform)
     try:
         order = orders.create_platform_order(
             tenant_id,
             draft,
             lambda order_id: integrations.ref_claim_op(tenant_id, provider, ORDER_REF, external_id, order_id),
+            customer_id,
         )
     except TransactionConflict:
         found = order_of(tenant_id, provider, external_id)

@@ -443,7 +443,8 @@ def _workflow_notification(job: WorkflowNotifyJob) -> str | None:
         logger.info("notify action for an entity that is gone", extra={"entity_id": job.entity_id})
         return None
     if job.to == "customer":
-        target = item.get(spec.customer_field)
+        # A delivery platform's order: the platform talks to its customer (and keeps the store from doing it).
+        target = None if item.get("platform") else item.get(spec.customer_field)
         to = f"customer:{target}" if target else None
     elif job.to == "assigned_user":
         target = item.get(spec.assignee_field)

@@ -111,7 +111,7 @@ class OrderShipment(ApiModel):
     delivery_days: int | None = Field(default=None, description="Working days the carrier quoted")
     quote_id: str
     label_id: str = Field(description="The provider's id of the label")
-    label_url: str | None = Field(default=None, description="The label's PDF, to print")
+    label_url: Annotated[str | None, PERSONAL] = Field(default=None, description="The label's PDF, to print")
     tracking_code: str | None = Field(default=None, description="The carrier's tracking code, once posted")
     status: str = Field(description="purchased, posted, delivered, undelivered, cancelled")
     purchased_at: str
@@ -135,9 +135,14 @@ class PlatformOrder(ApiModel):
     display_id: str | None = Field(default=None, description="The short id the platform shows the store")
     order_type: str | None = Field(default=None, description="DELIVERY, TAKEOUT…")
     delivered_by: str | None = Field(default=None, description="Who delivers: the platform or the merchant")
-    customer_name: str | None = None
-    customer_phone: str | None = None
-    address: str | None = None
+    customer_id: Annotated[str | None, PERSONAL] = Field(
+        default=None, description="The platform's id of its customer (the order's customerId is BTRIX's)"
+    )
+    customer_name: Annotated[str | None, PERSONAL] = None
+    customer_phone: Annotated[str | None, PERSONAL] = Field(
+        default=None, description="As the platform gives it (iFood: its own line and a localizer, not the customer's)"
+    )
+    address: Annotated[str | None, PERSONAL] = None
     total: Money = Field(description="What the customer pays on the platform (items, delivery, fees, less benefits)")
     delivery_fee: Money
     discounts: Money

@@ -84,6 +84,7 @@ __all__ = [
     "list_orders",
     "order_history",
     "outcome_of",
+    "platform_actor",
     "readable_order",
     "record_fiscal_document",
     "shipment_ops",
@@ -294,6 +295,13 @@ def _create(principal: Principal, body: CreateOrderRequest, seal: idempotency.Se
 PLATFORM_ACTOR = "platform"
 
 
+def platform_actor(tenant_id: str) -> Principal:
+    """The delivery platform as the actor of what it did in the tenant (an order placed, its customer added)."""
+    return Principal(
+        user_id=PLATFORM_ACTOR, tenant_id=tenant_id, role=system_actor(tenant_id).role, email="platform@system.invalid"
+    )
+
+
 def _platform_line(tenant_id: str, line: PlatformLine) -> OrderLine:
     product = find_by_code(tenant_id, line.external_code) if line.external_code else None
     unit = line.unit_price
@@ -313,8 +321,11 @@ def _platform_line(tenant_id: str, line: PlatformLine) -> OrderLine:
     )
 
 
-def create_platform_order(tenant_id: str, draft: PlatformOrderDraft, claim: Callable[[str], WriteOp]) -> Order:
-    """A delivery platform's order as a BTRIX order (channel ``ifood`` / ``rappi``), created by the platform.
+def create_platform_order(
+    tenant_id: str, draft: PlatformOrderDraft, claim: Callable[[str], WriteOp], customer_id: str | None = None
+) -> Order:
+    """A delivery platform's order as a BTRIX order (channel ``ifood`` / ``rappi``), created by the platform, of
+    ``customer_id`` (the BTRIX customer the platform's customer is linked to: counted in their statistics).
 
     Lines are matched to the catalog by the platform's external code (= the product's code); a line that matches
     nothing keeps its text and price and flags the order ``needsReview`` (never dropped). Prices are the
@@ -336,15 +347,14 @@ def create_platform_order(tenant_id: str, draft: PlatformOrderDraft, claim: Call
         notes=draft.notes,
         platform=draft.platform,
         needs_review=any(line.product_id is None for line in lines),
+        customer_id=customer_id,
     )
     event_data = {"number": order.number, "total": totals.total.model_dump(), "channel": order.channel}
-    actor = Principal(
-        user_id=PLATFORM_ACTOR, tenant_id=tenant_id, role=system_actor(tenant_id).role, email="platform@system.invalid"
-    )
     ops = [
         claim(order.id),
         *store.new_order_ops(order, workflow),
-        audit_op(actor, "order.created", Kind.ORDER, order.id, after=order.model_dump()),
+        *(record_order_ops(tenant_id, customer_id, totals.total, order.created_at) if customer_id else []),
+        audit_op(platform_actor(tenant_id), "order.created", Kind.ORDER, order.id, after=order.model_dump()),
         event_put_op(new_event("order.created", tenant_id, event_data, subject=order.id)),
     ]
     Table().transact(ops)

@@ -27,7 +27,19 @@ __all__ = [
 
 SubjectKind = Literal["customer", "user"]
 RequestStatus = Literal["queued", "running", "completed", "failed"]
-ProcessorName = Literal["bitrix24", "stripe", "billy", "google_calendar", "mercadopago", "bling", "tiny"]
+ProcessorName = Literal[
+    "bitrix24",
+    "stripe",
+    "billy",
+    "google_calendar",
+    "mercadopago",
+    "bling",
+    "tiny",
+    "pagarme",
+    "melhorenvio",
+    "ifood",
+    "rappi",
+]
 ProcessorStatus = Literal["pending", "done", "failed", "manual"]
 
 

@@ -15,6 +15,12 @@ redrive run it again) on the erasure.
 - MercadoPago: no erasure API for a payer: recorded as ``manual`` (the tenant asks MercadoPago's support).
 - Bling and Tiny (ERPs): the contact made for the customer's paid orders renamed to the pseudonym, its document,
   email and phones removed (sales orders and NF-e stay, as the law keeps them); planned when the ERP got one.
+- Pagar.me: no way to delete a customer: each customer with the email (an order makes a new one) is replaced by one
+  with only the pseudonym and a placeholder address (``PUT /customers/<id>``; charges stay).
+- MelhorEnvio: a bought label's recipient is the shipment's document, with no API to erase it: ``manual``, naming the
+  labels (the tenant asks MelhorEnvio's support).
+- iFood (and Rappi): the platform is its customers' controller and has no merchant API to erase one: ``manual``,
+  naming the platform's orders (the person asks the platform).
 """
 
 from __future__ import annotations
@@ -25,14 +31,21 @@ from typing import Any
 from chalicelib.channels.tokens import caller
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, VersionConflict
-from chalicelib.core.personal_data import DataSubject
+from chalicelib.core.personal_data import DataSubject, placeholder_email
 from chalicelib.erp import sync as erp
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy
 from chalicelib.integrations.bitrix24 import client as bitrix24
 from chalicelib.integrations.google_calendar import client as google
 from chalicelib.integrations.http import ProviderError
-from chalicelib.integrations.models import BillyCredentials, GoogleCalendarCredentials, Provider, StripeCredentials
+from chalicelib.integrations.models import (
+    BillyCredentials,
+    GoogleCalendarCredentials,
+    PagarmeCredentials,
+    Provider,
+    StripeCredentials,
+)
+from chalicelib.integrations.pagarme import client as pagarme
 from chalicelib.integrations.service import find_credentials
 from chalicelib.integrations.stripe import client as stripe
 from chalicelib.integrations.tokens import with_google_token
@@ -42,7 +55,7 @@ from chalicelib.privacy.models import ErasureRecord, ProcessorName, ProcessorOut
 __all__ = ["SOURCES", "enqueue", "plan"]
 
 # The capabilities whose exports say what the processors hold.
-SOURCES = frozenset({"customers", "sales", "conversations"})
+SOURCES = frozenset({"customers", "sales", "conversations", "shipping", "delivery"})
 _ACTIONS: dict[ProcessorName, str] = {
     "stripe": "DELETE the Stripe customers with the customer's email",
     "billy": "rename the Billy.dk contact to the pseudonym and remove its contact details",
@@ -51,7 +64,16 @@ _ACTIONS: dict[ProcessorName, str] = {
     "mercadopago": "manual: MercadoPago has no API to erase a payer; ask its support to erase the payer's data",
     "bling": "rename the Bling contact of the customer to the pseudonym and remove its document and contact details",
     "tiny": "rename the Tiny ERP contact of the customer to the pseudonym and remove its document and contact details",
+    "pagarme": "replace each Pagar.me customer with the customer's email by the pseudonym (no contacts, no document)",
+    "melhorenvio": "manual: MelhorEnvio keeps a bought label's recipient (name, address, phone, document) as the "
+    "shipment's record and has no API to erase it; ask its support to erase these labels' recipient",
+    "ifood": "manual: iFood is its customers' controller and has no merchant API to erase one; the person asks iFood "
+    "to erase their data (these are iFood's ids of their orders)",
+    "rappi": "manual: Rappi is its customers' controller and has no merchant API to erase one; the person asks Rappi "
+    "to erase their data (these are Rappi's ids of their orders)",
 }
+# The delivery platforms whose customers are theirs (``delivery/privacy.py`` exports their orders).
+_PLATFORMS: tuple[ProcessorName, ...] = ("ifood", "rappi")
 _SAVE_ATTEMPTS = 5
 
 
@@ -91,6 +113,16 @@ def plan(subject: DataSubject, found: Mapping[str, list[dict[str, Any]]]) -> lis
         planned.append(_outcome("mercadopago", [], manual=True))
     for provider in erp.erps_holding(tenant_id, subject.id):
         planned.append(_outcome("bling" if provider is Provider.BLING else "tiny", [subject.id]))
+    pagarme_credentials = find_credentials(tenant_id, Provider.PAGARME)
+    if isinstance(pagarme_credentials, PagarmeCredentials) and isinstance(email, str):
+        planned.append(_outcome("pagarme", pagarme.customers_with_email(pagarme_credentials, email)))
+    labels = sorted({str(x["labelId"]) for x in found.get("shipping") or [] if x.get("provider") == "melhorenvio"})
+    if labels:
+        planned.append(_outcome("melhorenvio", labels, manual=True))
+    for platform in _PLATFORMS:
+        ids = sorted({str(x["orderId"]) for x in found.get("delivery") or [] if x.get("platform") == platform})
+        if ids:
+            planned.append(_outcome(platform, ids, manual=True))
     return [p for p in planned if p.targets or p.status == "manual"]
 
 
@@ -166,6 +198,15 @@ def _erase_at_erp(provider: Provider) -> Callable[[str, list[str], str], int]:
     return erase
 
 
+def _erase_pagarme(tenant_id: str, targets: list[str], pseudonym: str) -> int:
+    credentials = find_credentials(tenant_id, Provider.PAGARME)
+    if not isinstance(credentials, PagarmeCredentials):
+        raise jobs.JobFailed("Pagar.me is no longer connected")
+    for target in targets:
+        pagarme.anonymise_customer(credentials, target, pseudonym, placeholder_email(pseudonym))
+    return len(targets)
+
+
 _ERASERS: dict[ProcessorName, tuple[Provider, Callable[[str, list[str], str], int]]] = {
     "stripe": (Provider.STRIPE, _erase_stripe),
     "billy": (Provider.BILLY, _erase_billy),
@@ -173,6 +214,7 @@ _ERASERS: dict[ProcessorName, tuple[Provider, Callable[[str, list[str], str], in
     "google_calendar": (Provider.GOOGLE_CALENDAR, _erase_google),
     "bling": (Provider.BLING, _erase_at_erp(Provider.BLING)),
     "tiny": (Provider.TINY, _erase_at_erp(Provider.TINY)),
+    "pagarme": (Provider.PAGARME, _erase_pagarme),
 }
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
+from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService
 
 __all__ = [
@@ -86,7 +87,8 @@ class LabelRecord(ApiModel):
     quote_id: str
     state: str = Field(description="claimed, carted, bought, done")
     label_id: str | None = None
-    label_url: str | None = None
+    # The label's PDF prints the recipient (name, address, phone): its URL is theirs too.
+    label_url: Annotated[str | None, PERSONAL] = None
     tracking_code: str | None = None
     carrier_status: str | None = None
     lease_id: str | None = None

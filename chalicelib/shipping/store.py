@@ -21,6 +21,7 @@ __all__ = [
     "label_change_op",
     "list_open_labels",
     "open_keys",
+    "order_partition",
     "quote_op",
     "take_lease_op",
 ]
@@ -31,7 +32,8 @@ LABEL_ENTITY = "ShippingLabel"
 _QUOTE_GRACE_S = 24 * 3600
 
 
-def _order_pk(tenant_id: str, order_id: str) -> str:
+def order_partition(tenant_id: str, order_id: str) -> str:
+    """The order's partition, where its quotes and label live."""
     return keys.entity_pk(tenant_id, Kind.ORDER, order_id)
 
 
@@ -39,7 +41,7 @@ def quote_op(tenant_id: str, quote: ShippingQuote, valid_until_epoch: int) -> Wr
     """Keep a quote until a while after it expires."""
     expires = valid_until_epoch + _QUOTE_GRACE_S
     item = {
-        PARTITION_KEY: _order_pk(tenant_id, quote.order_id),
+        PARTITION_KEY: order_partition(tenant_id, quote.order_id),
         SORT_KEY: keys.child_sk(Child.SHIPPING_QUOTE, quote.id),
         ENTITY: QUOTE_ENTITY,
         TTL_ATTRIBUTE: expires,
@@ -50,12 +52,14 @@ def quote_op(tenant_id: str, quote: ShippingQuote, valid_until_epoch: int) -> Wr
 
 def get_quote(tenant_id: str, order_id: str, quote_id: str) -> ShippingQuote | None:
     """A quote of the order (expired or not), or None."""
-    item = Table().get(_order_pk(tenant_id, order_id), keys.child_sk(Child.SHIPPING_QUOTE, quote_id), consistent=True)
+    item = Table().get(
+        order_partition(tenant_id, order_id), keys.child_sk(Child.SHIPPING_QUOTE, quote_id), consistent=True
+    )
     return None if item is None else ShippingQuote.model_validate(strip_storage(item))
 
 
 def _label_key(tenant_id: str, order_id: str) -> tuple[str, str]:
-    return _order_pk(tenant_id, order_id), keys.SHIPMENT_SK
+    return order_partition(tenant_id, order_id), keys.SHIPMENT_SK
 
 
 def get_label(tenant_id: str, order_id: str) -> LabelRecord | None:

@@ -8,26 +8,26 @@ Runs last with the customers': the other capabilities find the person through th
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, unscoped
-from chalicelib.core.personal_data import DataSubject, declare_personal_data, export_partition, scrub_partition
+from chalicelib.core.personal_data import (
+    DataSubject,
+    declare_personal_data,
+    export_partition,
+    placeholder_email,
+    scrub_partition,
+)
 from chalicelib.users import store
 
-__all__ = ["erase_user_data", "export_user", "placeholder_email"]
+__all__ = ["erase_user_data", "export_user"]
 
 # ``keys``: a Web Push subscription's encryption keys (the browser's secret; its endpoint is exported).
 _SECRET = frozenset(
     {"passwordHash", "cpfEncrypted", "cpfHash", "revokedSessions", "sessionEpoch", "tokenHash", "codeHash", "keys"}
 )
 _SECRET_CHILDREN = frozenset({"SESSION", "OTP"})
-
-
-def placeholder_email(pseudonym: str) -> str:
-    """The address an erased user keeps (the record needs one): the pseudonym's, at a domain that never delivers."""
-    return f"{re.sub(r'[^a-z0-9]+', '-', pseudonym.lower()).strip('-')}@erased.invalid"
 
 
 def export_user(subject: DataSubject) -> list[dict[str, Any]]:

@@ -100,6 +100,8 @@ def handle_park(message: TaskMessage) -> None:
 def _recipient(spec: EntitySpec, item: Mapping[str, Any], to: Recipient) -> str | None:
     if to is Recipient.TENANT_ADMINS:
         return "role:ADMIN"
+    if to is Recipient.CUSTOMER and item.get("platform"):
+        return None  # a delivery platform's order: the platform talks to its customer
     value = item.get(spec.customer_field if to is Recipient.CUSTOMER else spec.assignee_field)
     prefix = "customer" if to is Recipient.CUSTOMER else "user"
     return f"{prefix}:{value}" if value else None

@@ -18,9 +18,19 @@ from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import check_provider_url, json_object, send
 from chalicelib.integrations.models import PagarmeCredentials
 
-__all__ = ["cancel_charge", "close_order", "create_order", "get_charge", "get_order", "whoami"]
+__all__ = [
+    "anonymise_customer",
+    "cancel_charge",
+    "close_order",
+    "create_order",
+    "customers_with_email",
+    "get_charge",
+    "get_order",
+    "whoami",
+]
 
 _WHAT = "Pagar.me"
+_PAGE = 30
 
 
 def _url(path: str) -> str:
@@ -73,6 +83,36 @@ def cancel_charge(
     url, headers = _url(f"/charges/{charge_id}"), _headers(credentials, idempotency_key)
     body = _encode({"amount": amount_cents})
     return json_object(_WHAT, send(_WHAT, lambda http: http.request("DELETE", url, headers=headers, content=body)))
+
+
+def _customers_page(credentials: PagarmeCredentials, email: str, page: int) -> dict[str, Any]:
+    url, headers = _url("/customers"), _headers(credentials)
+    params: dict[str, str | int] = {"email": email, "page": page, "size": _PAGE}
+    return json_object(_WHAT, send(_WHAT, lambda http: http.get(url, headers=headers, params=params)))
+
+
+def customers_with_email(credentials: PagarmeCredentials, email: str) -> list[str]:
+    """``GET /customers?email=``: the ids of the account's customers with this email, every page (an order that
+    carries a customer makes a new one, so a payer may be several)."""
+    found: list[str] = []
+    page = 1
+    while True:
+        listed = _customers_page(credentials, email, page)
+        data = [c for c in listed.get("data") or [] if isinstance(c, dict) and c.get("id")]
+        found += [str(c["id"]) for c in data]
+        total = int((listed.get("paging") or {}).get("total") or 0)
+        if len(data) < _PAGE or len(found) >= total:
+            return found
+        page += 1
+
+
+def anonymise_customer(credentials: PagarmeCredentials, customer_id: str, pseudonym: str, email: str) -> None:
+    """``PUT /customers/<id>`` with only the pseudonym, a placeholder ``email`` and the type: Pagar.me has no way to
+    delete a customer (its charges stay, as the law keeps them), and a PUT replaces the customer, so its document,
+    phones and address go."""
+    url, headers = _url(f"/customers/{customer_id}"), _headers(credentials)
+    body = _encode({"name": pseudonym, "email": email, "type": "individual"})
+    json_object(_WHAT, send(_WHAT, lambda http: http.put(url, headers=headers, content=body)))
 
 
 def whoami(credentials: PagarmeCredentials) -> str:

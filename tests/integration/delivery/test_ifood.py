@@ -261,3 +261,30 @@ def test_a_rate_limit_or_an_outage_is_retried_and_nothing_is_lost(
     assert any("does not have order" in (e["error"] or "") for e in held)
     assert len(_get(api, admin, "/orders?limit=50")["items"]) == 1
     assert _ifood(api, admin)["status"] == "connected"
+
+
+def test_an_ifood_customer_is_one_btrix_customer_across_their_orders_and_the_store_does_not_message_them(
+    api: Any, admin: Account, ifood: FakeIFood, store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
+) -> None:
+    name = f"Benedita Ifoodiana {new_id()[-6:].lower()}"
+    item = {"name": "Pizza", "externalCode": pizza["code"], "quantity": 1, "unitPrice": 45.0}
+    first = _arrived(api, admin, ifood, deliver, ifood.place_order(store["merchantId"], [item], customer_name=name))
+    second = _arrived(api, admin, ifood, deliver, ifood.place_order(store["merchantId"], [item], customer_name=name))
+    other = _arrived(
+        api, admin, ifood, deliver, ifood.place_order(store["merchantId"], [item], customer_name=f"Outro {name}")
+    )
+    assert first["customerId"] is not None
+    assert first["customerId"] == second["customerId"] != other["customerId"]
+    customer = _get(api, admin, f"/customers/{first['customerId']}")
+    # iFood's number is its own line and a localizer: not theirs, and never what makes two people one.
+    assert (customer["name"], customer["phone"], customer["stats"]["ordersCount"]) == (name, None, 2)
+    assert first["platform"]["customerPhone"] == other["platform"]["customerPhone"]
+    listed = _get(api, admin, f"/orders?customerId={first['customerId']}")["items"]
+    assert {o["id"] for o in listed} == {first["id"], second["id"]}
+
+    # iFood talks to its customers: the restaurant flow's messages to the customer are not sent.
+    _move(api, admin, first["id"], "CONFIRMED")
+    deliver(lambda: ifood.actions(first["platform"]["orderId"]) == ["confirm"])
+    deliver.settle()
+    sent = _get(api, admin, f"/notifications?recipient=customer:{first['customerId']}")["items"]
+    assert sent == []

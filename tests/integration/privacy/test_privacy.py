@@ -1,7 +1,9 @@
 """A person's data export and erasure on the local stack: a customer who exists in every capability (customer,
 consents, order with a payment link, sale, lead, a WhatsApp conversation relayed to Bitrix24 with a file they sent,
-a notification) is exported as a ZIP, then erased; afterwards a Scan of the whole table finds their name, email and
-phone nowhere (only the pseudonym), and each connected processor's fake was asked to erase."""
+a notification; and, at the providers that came later, a MelhorEnvio label, a Pagar.me checkout, iFood orders) is
+exported as a ZIP, then erased; afterwards a Scan of the whole table finds their name, email and phone nowhere (only
+the pseudonym), and each connected processor's fake was asked to erase (or the erasure says it is manual, and why).
+A user (staff member) likewise: exported, erased, their sessions ended, what they did kept under the pseudonym."""
 
 from __future__ import annotations
 
@@ -20,19 +22,36 @@ from chalicelib.conversations import media
 from chalicelib.core.db.store import Table
 from chalicelib.core.ids import new_id
 from chalicelib.customers import service as customers
+from chalicelib.delivery import ifood as delivery_ifood
+from chalicelib.delivery import service as delivery
+from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy_client
 from chalicelib.integrations.google_calendar import client as google_client
 from chalicelib.integrations.meta.client import Media
-from chalicelib.integrations.models import BillyCredentials
+from chalicelib.integrations.models import BillyCredentials, Provider
 from chalicelib.integrations.tokens import with_google_token
 from localdev.fake_billy import FakeBilly
 from localdev.fake_google import FakeGoogle
+from localdev.fake_ifood import FakeIFood
+from localdev.fake_melhorenvio import FakeMelhorEnvio
+from localdev.fake_pagarme import FakePagarme
+from localdev.stack import free_port
 from tests.integration.conversations.conftest import Fakes, connect, gateway_fakes, post_meta
+from tests.integration.shipping.conftest import CUSTOMER_ADDRESS, buy, ready_shop, running_melhorenvio
 from tests.support.commerce import create_customer, create_product
 from tests.support.environment import settings_from
 from tests.support.gateway import meta_message, meta_notification
 from tests.support.identity import Account, call, signup
-from tests.support.payments import PaymentFakes, connect_mercadopago, connect_stripe, create_link, running_fakes
+from tests.support.payments import (
+    PaymentFakes,
+    connect_mercadopago,
+    connect_pagarme,
+    connect_stripe,
+    create_link,
+    payments_of,
+    running_fakes,
+    running_pagarme,
+)
 
 Work = Callable[..., None]
 
@@ -470,3 +489,145 @@ def test_the_tenants_last_active_admin_is_never_erased(api: Any) -> None:
         service.create_erasure(stale, CreateErasureRequest(subject="user", id=second.user_id))
     assert [(e.loc, e.code) for e in refused.value.errors] == [("body.id", "last-admin")]
     assert _ok(call(api, "GET", f"/users/{second.user_id}", headers=second.headers()))["status"] == "active"
+
+
+@pytest.fixture(scope="module")
+def melhorenvio(stack: Any) -> Iterator[FakeMelhorEnvio]:
+    """Fake MelhorEnvio (BTRIX's local app)."""
+    yield from running_melhorenvio()
+
+
+@pytest.fixture(scope="module")
+def pagarme(payments: PaymentFakes) -> Iterator[FakePagarme]:
+    """Fake Pagar.me."""
+    yield from running_pagarme()
+
+
+@pytest.fixture(scope="module")
+def ifood(stack: Any) -> Iterator[FakeIFood]:
+    """Fake iFood."""
+    fake = FakeIFood(port=free_port(), seed=11).start()
+    try:
+        with settings_from({"BTRIX_IFOOD_API_URL": fake.url}):
+            yield fake
+    finally:
+        fake.stop()
+
+
+def test_a_customer_of_the_shipping_payment_and_delivery_providers_is_exported_then_erased_there_too(
+    api: Any,
+    payments: PaymentFakes,
+    melhorenvio: FakeMelhorEnvio,
+    pagarme: FakePagarme,
+    ifood: FakeIFood,
+    work: Work,
+) -> None:
+    shop = ready_shop(api, melhorenvio)
+    admin, tenant = shop.admin, shop.admin.tenant_id
+    token = new_id()[-8:].lower()
+    name, ifood_name = f"Genoveva Enviada {token.capitalize()}", f"Teodoro Ifoodiano {token.capitalize()}"
+    email = f"genoveva.{token}@example.com"
+    phone = "+55219" + str(random.randint(10**7, 10**8 - 1))  # noqa: S311 - a test number
+    person = create_customer(api, admin, name=name, email=email, phone=phone, address=CUSTOMER_ADDRESS)
+
+    # A label bought at MelhorEnvio for their order (its PDF prints them), a Pagar.me checkout they paid.
+    placed = {"customerId": person["id"], "items": [{"productId": shop.product["id"], "quantity": 1}]}
+    order = _ok(call(api, "POST", "/orders", placed, admin.headers()), 201)
+    moved = {"to": "CONFIRMED", "version": order["version"]}
+    _ok(call(api, "POST", f"/orders/{order['id']}/transitions", moved, admin.headers()))
+    quotes = _ok(call(api, "POST", f"/orders/{order['id']}/shipping-quotes", None, admin.headers()))["items"]
+    shipment = _ok(buy(api, shop, order["id"], quotes[0]["id"]), 201)["shipment"]
+    key = connect_pagarme(api, admin, pagarme, payments.hooks)
+    link = _ok(create_link(api, admin, order["id"], provider="pagarme"), 201)
+    typed = {"name": name, "document": "52998224725", "phones": {"mobile_phone": {"number": phone[-9:]}}}
+    pagarme.pay(link["providerCheckoutId"], customer=typed)
+    work(lambda: bool(payments_of(api, admin, order["id"])))
+    # Two iFood orders of someone iFood knows by name only: one BTRIX customer, linked to iFood's customer.
+    merchant = ifood.add_merchant("Loja Genoveva")
+    store = {"credentials": {k: merchant[k] for k in ("clientId", "clientSecret", "merchantId")}}
+    _ok(call(api, "PUT", "/integrations/ifood", store, admin.headers()))
+    line = {"name": "Cafeteira", "externalCode": shop.product["code"], "quantity": 1, "unitPrice": 120.0}
+    ifood_orders = [ifood.place_order(merchant["merchantId"], [line], customer_name=ifood_name) for _ in range(2)]
+
+    ours = _polled(tenant, ifood, work, ifood_orders)
+    [diner] = {_ok(call(api, "GET", f"/orders/{i}", headers=admin.headers()))["customerId"] for i in ours}
+
+    # The exports: the label, the Pagar.me payment; what iFood said of its customer on each order.
+    data = _exported(api, admin, work, {"subject": "customer", "id": person["id"]})
+    assert [(x["provider"], x["labelId"]) for x in data["shipping"]] == [("melhorenvio", shipment["labelId"])]
+    assert data["shipping"][0]["labelUrl"] == shipment["labelUrl"]
+    assert [p["provider"] for p in data["payments"]] == ["pagarme"]
+    diner_data = _exported(api, admin, work, {"subject": "customer", "id": diner})
+    assert sorted(x["orderId"] for x in diner_data["delivery"]) == sorted(ifood_orders)
+    assert {x["customerName"] for x in diner_data["delivery"]} == {ifood_name}
+    assert sorted(o["id"] for o in diner_data["orders"]) == sorted(ours)
+
+    # The erasures: Pagar.me's customers replaced; MelhorEnvio and iFood recorded as manual, naming what they hold.
+    erased = _erased(api, admin, work, person["id"])
+    assert {p["processor"]: (p["status"], p["targets"]) for p in erased["processors"] if p["status"] == "manual"} == {
+        "melhorenvio": ("manual", [shipment["labelId"]])
+    }
+    assert {p["processor"]: p["status"] for p in erased["processors"]} == {"melhorenvio": "manual", "pagarme": "done"}
+    [asked] = [p["targets"] for p in erased["processors"] if p["processor"] == "pagarme"]
+    at_pagarme = pagarme.customers(key)
+    assert sorted(c["id"] for c in at_pagarme) == sorted(asked)
+    for customer in at_pagarme:
+        assert (customer["name"], customer["type"]) == (erased["pseudonym"], "individual")
+        assert customer["email"].endswith("@erased.invalid")
+        assert "document" not in customer
+        assert "phones" not in customer
+    kept = _ok(call(api, "GET", f"/orders/{order['id']}", headers=admin.headers()))
+    assert (kept["shipment"]["labelId"], kept["shipment"]["labelUrl"]) == (shipment["labelId"], erased["pseudonym"])
+    gone = _erased(api, admin, work, diner)
+    [(status, targets)] = [(p["status"], p["targets"]) for p in gone["processors"] if p["processor"] == "ifood"]
+    assert (status, targets) == ("manual", sorted(ifood_orders))
+    platform = _ok(call(api, "GET", f"/orders/{ours[0]}", headers=admin.headers()))["platform"]
+    assert {platform[f] for f in ("customerId", "customerName", "customerPhone", "address")} == {gone["pseudonym"]}
+    # A search over the whole table finds neither of them, nor the label's URL.
+    needles = [name.lower(), email.lower(), phone, phone.lstrip("+"), shipment["labelUrl"].lower(), ifood_name.lower()]
+    found = [
+        (item["PK"]["S"], item["SK"]["S"])
+        for item in _everything_in_the_table()
+        if any(needle in json.dumps(item, ensure_ascii=False).lower() for needle in needles)
+    ]
+    assert found == []
+    # Their next iFood order makes a new customer: the link to the erased one was dropped.
+    [later] = _polled(
+        tenant, ifood, work, [ifood.place_order(merchant["merchantId"], [line], customer_name=ifood_name)]
+    )
+    assert _ok(call(api, "GET", f"/orders/{later}", headers=admin.headers()))["customerId"] not in (None, diner)
+
+
+def _polled(tenant_id: str, ifood: FakeIFood, work: Work, ifood_orders: list[str]) -> list[str]:
+    """The BTRIX orders of iFood's orders, once a poll brought them in."""
+    jobs.enqueue_task(delivery_ifood.SYNC_TASK, tenant_id, {}, key=new_id())
+    work(lambda: all(delivery.order_of(tenant_id, Provider.IFOOD, i) for i in ifood_orders))
+    return [str(delivery.order_of(tenant_id, Provider.IFOOD, i)) for i in ifood_orders]
+
+
+def _exported(api: Any, admin: Account, work: Work, subject: dict[str, str]) -> dict[str, Any]:
+    export = _ok(call(api, "POST", "/privacy/exports", subject, admin.headers()), 202)
+    path = f"/privacy/exports/{export['id']}"
+    work(lambda: call(api, "GET", path, headers=admin.headers()).json_body["status"] in ("completed", "failed"))
+    done = _ok(call(api, "GET", path, headers=admin.headers()))
+    assert done["status"] == "completed", done
+    data: dict[str, Any] = json.loads(zipfile.ZipFile(io.BytesIO(httpx.get(done["url"]).content)).read("data.json"))
+    return dict(data["data"])
+
+
+def _erased(api: Any, admin: Account, work: Work, customer_id: str) -> dict[str, Any]:
+    erasure = _ok(
+        call(api, "POST", "/privacy/erasures", {"subject": "customer", "id": customer_id}, admin.headers()), 202
+    )
+    path = f"/privacy/erasures/{erasure['id']}"
+
+    def settled() -> bool:
+        shown = call(api, "GET", path, headers=admin.headers()).json_body
+        return bool(shown["status"] in ("completed", "failed")) and all(
+            p["status"] in ("done", "manual", "failed") for p in shown["processors"]
+        )
+
+    work(settled)
+    result = _ok(call(api, "GET", path, headers=admin.headers()))
+    assert result["status"] == "completed", result
+    return result

@@ -52,6 +52,12 @@ CALLBACK = "http://127.0.0.1:8000/integrations/melhorenvio/callback"
 @pytest.fixture
 def melhorenvio(stack: Any) -> Iterator[FakeMelhorEnvio]:
     """The fake MelhorEnvio, whose app is BTRIX's local one, with BTRIX's MelhorEnvio URLs pointed at it."""
+    yield from running_melhorenvio()
+
+
+def running_melhorenvio() -> Iterator[FakeMelhorEnvio]:
+    """The fake MelhorEnvio started with BTRIX's local app, the settings pointing at it (for another package's
+    fixture too)."""
     app = json.loads(local_webhook_secrets()["melhorenvio-oauth-app"])
     fake = FakeMelhorEnvio(client_id=app["clientId"], client_secret=app["clientSecret"], seed=5).start()
     try:
