@@ -51,8 +51,8 @@ __all__ = [
 # (GET /conversations shows needs_human); assistant_then_gateway: the assistant answers and a handover opens the
 # Bitrix24 Open Lines chat with the summary and the cart.
 AssistantMode = Literal["gateway", "assistant", "assistant_then_gateway"]
-Language = Literal["pt-BR", "en-US", "es-ES"]
-LANGUAGES: tuple[Language, ...] = ("pt-BR", "en-US", "es-ES")
+Language = Literal["pt-BR", "en-US", "es-ES", "da-DK"]
+LANGUAGES: tuple[Language, ...] = ("pt-BR", "en-US", "es-ES", "da-DK")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Clock = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Keyword = Annotated[str, StringConstraints(min_length=2, max_length=40, strip_whitespace=True)]

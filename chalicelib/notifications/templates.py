@@ -1,4 +1,4 @@
-"""Message templates: the shipped defaults (pt-BR, en-US, es-ES), validation of declared variables, rendering.
+"""Message templates: the shipped defaults (pt-BR, en-US, es-ES, da-DK), validation of declared variables, rendering.
 
 Templates are jinja2 run in a ``SandboxedEnvironment`` with ``StrictUndefined``: a tenant's template cannot reach
 Python internals, and a variable that is not there fails the render instead of printing nothing. Every variable a
@@ -6,7 +6,7 @@ template uses must be declared (checked when it is saved); a declared, required 
 rendered fails that message visibly (status ``failed``, the variable named in ``lastError``).
 
 WhatsApp variants carry the approved template sent outside the 24-hour window. The shipped ones are named after
-the key (``order.confirmed`` → ``order_confirmed``) with the locale as language (``pt_BR``): a tenant creates
+the key (``order.confirmed`` → ``order_confirmed``) with the locale as language (``pt_BR``; Danish is ``da``): a tenant creates
 templates with those names in its WhatsApp Business account, or points its own variant at another name.
 
 One responsibility: message templates (the shipped defaults, validation and rendering of one template language).
@@ -48,7 +48,9 @@ __all__ = [
     "validate_template",
 ]
 
-DEFAULT_LOCALES = ("pt-BR", "en-US", "es-ES")
+DEFAULT_LOCALES = ("pt-BR", "en-US", "es-ES", "da-DK")
+# WhatsApp's template languages: Meta names Danish ``da`` (no region); the others as ``pt_BR``.
+_META_LANGUAGES = {"da-DK": "da"}
 TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _FALLBACK_LOCALE = "en-US"
 
@@ -82,6 +84,10 @@ _CUSTOMER: dict[str, Texts] = {
             "Pedido recibido",
             "Hola {{ customerName }}, recibimos tu pedido #{{ orderNumber }} en {{ tenantName }}.",
         ),
+        "da-DK": (
+            "Ordre modtaget",
+            "Hej {{ customerName }}, vi har modtaget din ordre #{{ orderNumber }} hos {{ tenantName }}.",
+        ),
     },
     "order.confirmed": {
         "pt-BR": (
@@ -96,26 +102,46 @@ _CUSTOMER: dict[str, Texts] = {
             "Pedido confirmado",
             "Hola {{ customerName }}, tu pedido #{{ orderNumber }} en {{ tenantName }} está confirmado. Total: {{ total }}.",
         ),
+        "da-DK": (
+            "Ordre bekræftet",
+            "Hej {{ customerName }}, din ordre #{{ orderNumber }} hos {{ tenantName }} er bekræftet. I alt: {{ total }}.",
+        ),
     },
     "order.ready": {
         "pt-BR": ("Pedido pronto", "{{ customerName }}, seu pedido #{{ orderNumber }} está pronto!"),
         "en-US": ("Order ready", "{{ customerName }}, your order #{{ orderNumber }} is ready!"),
         "es-ES": ("Pedido listo", "{{ customerName }}, ¡tu pedido #{{ orderNumber }} está listo!"),
+        "da-DK": (
+            "Ordre klar",
+            "{{ customerName }}, din ordre #{{ orderNumber }} er klar!",
+        ),
     },
     "order.cancelled": {
         "pt-BR": ("Pedido cancelado", "{{ customerName }}, seu pedido #{{ orderNumber }} foi cancelado."),
         "en-US": ("Order cancelled", "{{ customerName }}, your order #{{ orderNumber }} was cancelled."),
         "es-ES": ("Pedido cancelado", "{{ customerName }}, tu pedido #{{ orderNumber }} fue cancelado."),
+        "da-DK": (
+            "Ordre annulleret",
+            "{{ customerName }}, din ordre #{{ orderNumber }} er blevet annulleret.",
+        ),
     },
     "order.shipped": {
         "pt-BR": ("Pedido enviado", "{{ customerName }}, seu pedido #{{ orderNumber }} foi enviado."),
         "en-US": ("Order shipped", "{{ customerName }}, your order #{{ orderNumber }} has shipped."),
         "es-ES": ("Pedido enviado", "{{ customerName }}, tu pedido #{{ orderNumber }} fue enviado."),
+        "da-DK": (
+            "Ordre afsendt",
+            "{{ customerName }}, din ordre #{{ orderNumber }} er afsendt.",
+        ),
     },
     "order.delivered": {
         "pt-BR": ("Pedido entregue", "{{ customerName }}, seu pedido #{{ orderNumber }} foi entregue."),
         "en-US": ("Order delivered", "{{ customerName }}, your order #{{ orderNumber }} was delivered."),
         "es-ES": ("Pedido entregado", "{{ customerName }}, tu pedido #{{ orderNumber }} fue entregado."),
+        "da-DK": (
+            "Ordre leveret",
+            "{{ customerName }}, din ordre #{{ orderNumber }} er leveret.",
+        ),
     },
     "order.ready_for_pickup": {
         "pt-BR": (
@@ -124,11 +150,19 @@ _CUSTOMER: dict[str, Texts] = {
         ),
         "en-US": ("Ready for pickup", "{{ customerName }}, your order #{{ orderNumber }} is ready for pickup."),
         "es-ES": ("Listo para recoger", "{{ customerName }}, tu pedido #{{ orderNumber }} está listo para recoger."),
+        "da-DK": (
+            "Klar til afhentning",
+            "{{ customerName }}, din ordre #{{ orderNumber }} er klar til afhentning.",
+        ),
     },
     "order.quote_sent": {
         "pt-BR": ("Orçamento", "{{ customerName }}, seu orçamento #{{ orderNumber }} está pronto: {{ total }}."),
         "en-US": ("Your quote", "{{ customerName }}, your quote #{{ orderNumber }} is ready: {{ total }}."),
         "es-ES": ("Tu presupuesto", "{{ customerName }}, tu presupuesto #{{ orderNumber }} está listo: {{ total }}."),
+        "da-DK": (
+            "Dit tilbud",
+            "{{ customerName }}, dit tilbud #{{ orderNumber }} er klar: {{ total }}.",
+        ),
     },
     "order.quote_reminder": {
         "pt-BR": ("Orçamento aguardando", "{{ customerName }}, seu orçamento #{{ orderNumber }} aguarda aprovação."),
@@ -137,11 +171,19 @@ _CUSTOMER: dict[str, Texts] = {
             "Presupuesto pendiente",
             "{{ customerName }}, tu presupuesto #{{ orderNumber }} espera tu aprobación.",
         ),
+        "da-DK": (
+            "Tilbud afventer",
+            "{{ customerName }}, dit tilbud #{{ orderNumber }} venter på din godkendelse.",
+        ),
     },
     "order.payment_reminder": {
         "pt-BR": ("Pagamento pendente", "{{ customerName }}, o pagamento do pedido #{{ orderNumber }} está pendente."),
         "en-US": ("Payment pending", "{{ customerName }}, the payment of order #{{ orderNumber }} is still pending."),
         "es-ES": ("Pago pendiente", "{{ customerName }}, el pago del pedido #{{ orderNumber }} está pendiente."),
+        "da-DK": (
+            "Betaling mangler",
+            "{{ customerName }}, betalingen for ordre #{{ orderNumber }} mangler stadig.",
+        ),
     },
     "service_job.quote_sent": {
         "pt-BR": ("Orçamento", "{{ customerName }}, o orçamento do seu serviço na {{ tenantName }} está pronto."),
@@ -150,11 +192,19 @@ _CUSTOMER: dict[str, Texts] = {
             "Tu presupuesto",
             "{{ customerName }}, el presupuesto de tu servicio en {{ tenantName }} está listo.",
         ),
+        "da-DK": (
+            "Dit tilbud",
+            "{{ customerName }}, tilbuddet på din opgave hos {{ tenantName }} er klar.",
+        ),
     },
     "service_job.quote_reminder": {
         "pt-BR": ("Orçamento aguardando", "{{ customerName }}, o orçamento do seu serviço aguarda aprovação."),
         "en-US": ("Quote waiting", "{{ customerName }}, the quote for your service is waiting for your approval."),
         "es-ES": ("Presupuesto pendiente", "{{ customerName }}, el presupuesto de tu servicio espera tu aprobación."),
+        "da-DK": (
+            "Tilbud afventer",
+            "{{ customerName }}, tilbuddet på din opgave venter på din godkendelse.",
+        ),
     },
     "service_job.ready_for_pickup": {
         "pt-BR": (
@@ -163,11 +213,19 @@ _CUSTOMER: dict[str, Texts] = {
         ),
         "en-US": ("Ready for pickup", "{{ customerName }}, your service at {{ tenantName }} is ready for pickup."),
         "es-ES": ("Listo para recoger", "{{ customerName }}, tu servicio en {{ tenantName }} está listo para recoger."),
+        "da-DK": (
+            "Klar til afhentning",
+            "{{ customerName }}, din opgave hos {{ tenantName }} er klar til afhentning.",
+        ),
     },
     "service_job.cancelled": {
         "pt-BR": ("Serviço cancelado", "{{ customerName }}, seu serviço na {{ tenantName }} foi cancelado."),
         "en-US": ("Service cancelled", "{{ customerName }}, your service at {{ tenantName }} was cancelled."),
         "es-ES": ("Servicio cancelado", "{{ customerName }}, tu servicio en {{ tenantName }} fue cancelado."),
+        "da-DK": (
+            "Opgave annulleret",
+            "{{ customerName }}, din opgave hos {{ tenantName }} er blevet annulleret.",
+        ),
     },
     "appointment.confirmed": {
         "pt-BR": (
@@ -182,16 +240,28 @@ _CUSTOMER: dict[str, Texts] = {
             "Cita confirmada",
             "{{ customerName }}, tu cita en {{ tenantName }} está confirmada: {{ startsAt }}.",
         ),
+        "da-DK": (
+            "Aftale bekræftet",
+            "{{ customerName }}, din aftale hos {{ tenantName }} er bekræftet: {{ startsAt }}.",
+        ),
     },
     "appointment.cancelled": {
         "pt-BR": ("Agendamento cancelado", "{{ customerName }}, seu horário de {{ startsAt }} foi cancelado."),
         "en-US": ("Appointment cancelled", "{{ customerName }}, your appointment on {{ startsAt }} was cancelled."),
         "es-ES": ("Cita cancelada", "{{ customerName }}, tu cita del {{ startsAt }} fue cancelada."),
+        "da-DK": (
+            "Aftale aflyst",
+            "{{ customerName }}, din aftale {{ startsAt }} er blevet aflyst.",
+        ),
     },
     "appointment.reminder_24h": {
         "pt-BR": ("Lembrete", "{{ customerName }}, lembrete: amanhã, {{ startsAt }}, na {{ tenantName }}."),
         "en-US": ("Reminder", "{{ customerName }}, a reminder: tomorrow, {{ startsAt }}, at {{ tenantName }}."),
         "es-ES": ("Recordatorio", "{{ customerName }}, recordatorio: mañana, {{ startsAt }}, en {{ tenantName }}."),
+        "da-DK": (
+            "Påmindelse",
+            "{{ customerName }}, en påmindelse: i morgen, {{ startsAt }}, hos {{ tenantName }}.",
+        ),
     },
     "appointment.reminder_1h": {
         "pt-BR": (
@@ -203,6 +273,10 @@ _CUSTOMER: dict[str, Texts] = {
             "{{ customerName }}, your appointment at {{ tenantName }} is in one hour ({{ startsAt }}).",
         ),
         "es-ES": ("Recordatorio", "{{ customerName }}, tu cita en {{ tenantName }} es en una hora ({{ startsAt }})."),
+        "da-DK": (
+            "Påmindelse",
+            "{{ customerName }}, din aftale hos {{ tenantName }} er om en time ({{ startsAt }}).",
+        ),
     },
     "appointment.pet_ready": {
         "pt-BR": ("Seu pet está pronto", "{{ customerName }}, seu pet está pronto para buscar na {{ tenantName }}."),
@@ -211,11 +285,19 @@ _CUSTOMER: dict[str, Texts] = {
             "Tu mascota está lista",
             "{{ customerName }}, tu mascota está lista para recoger en {{ tenantName }}.",
         ),
+        "da-DK": (
+            "Dit kæledyr er klar",
+            "{{ customerName }}, dit kæledyr er klar til at blive hentet hos {{ tenantName }}.",
+        ),
     },
     "sale.scheduled": {
         "pt-BR": ("Serviço agendado", "{{ customerName }}, seu serviço com a {{ tenantName }} foi agendado."),
         "en-US": ("Service scheduled", "{{ customerName }}, your service with {{ tenantName }} is scheduled."),
         "es-ES": ("Servicio programado", "{{ customerName }}, tu servicio con {{ tenantName }} está programado."),
+        "da-DK": (
+            "Opgave planlagt",
+            "{{ customerName }}, din opgave hos {{ tenantName }} er planlagt.",
+        ),
     },
     "payment.link": {
         "pt-BR": (
@@ -230,6 +312,10 @@ _CUSTOMER: dict[str, Texts] = {
             "Enlace de pago",
             "{{ customerName }}, paga tu pedido #{{ orderNumber }} ({{ total }}) en {{ tenantName }} con este enlace, válido durante {{ minutes }} minutos: {{ link }}",
         ),
+        "da-DK": (
+            "Betalingslink",
+            "{{ customerName }}, betal din ordre #{{ orderNumber }} ({{ total }}) hos {{ tenantName }} via dette link, som gælder i {{ minutes }} minutter: {{ link }}",
+        ),
     },
     "payment.receipt": {
         "pt-BR": (
@@ -243,6 +329,10 @@ _CUSTOMER: dict[str, Texts] = {
         "es-ES": (
             "Pago recibido",
             "{{ customerName }}, recibimos tu pago de {{ amount }} ({{ provider }}) del pedido #{{ orderNumber }} en {{ tenantName }}. Comprobante {{ paymentId }}. ¡Gracias!",
+        ),
+        "da-DK": (
+            "Betaling modtaget",
+            "{{ customerName }}, vi har modtaget din betaling på {{ amount }} ({{ provider }}) for ordre #{{ orderNumber }} hos {{ tenantName }}. Kvittering {{ paymentId }}. Tak!",
         ),
     },
 }
@@ -261,36 +351,64 @@ _STAFF: dict[str, Texts] = {
             "Pago con importe distinto",
             "El pago {{ paymentId }} ({{ provider }}) del pedido {{ orderNumber }} fue de {{ paid }}, pero el pedido es de {{ expected }}. El pedido sigue sin pagar; reembolsa el pago (POST /payments/{{ paymentId }}/refunds) y envía un nuevo enlace.",
         ),
+        "da-DK": (
+            "Betaling med forkert beløb",
+            "Betalingen {{ paymentId }} ({{ provider }}) for ordre {{ orderNumber }} var på {{ paid }}, men ordren er på {{ expected }}. Ordren er stadig ubetalt; refundér betalingen (POST /payments/{{ paymentId }}/refunds) og send et nyt link.",
+        ),
     },
     "order.new": {
         "pt-BR": ("Novo pedido", "Novo pedido #{{ orderNumber }}: {{ total }}."),
         "en-US": ("New order", "New order #{{ orderNumber }}: {{ total }}."),
         "es-ES": ("Nuevo pedido", "Nuevo pedido #{{ orderNumber }}: {{ total }}."),
+        "da-DK": (
+            "Ny ordre",
+            "Ny ordre #{{ orderNumber }}: {{ total }}.",
+        ),
     },
     "order.quote_requested": {
         "pt-BR": ("Orçamento solicitado", "Orçamento solicitado: pedido #{{ orderNumber }}."),
         "en-US": ("Quote requested", "Quote requested: order #{{ orderNumber }}."),
         "es-ES": ("Presupuesto solicitado", "Presupuesto solicitado: pedido #{{ orderNumber }}."),
+        "da-DK": (
+            "Tilbud ønsket",
+            "Tilbud ønsket: ordre #{{ orderNumber }}.",
+        ),
     },
     "order.quote_approved": {
         "pt-BR": ("Orçamento aprovado", "O orçamento do pedido #{{ orderNumber }} foi aprovado."),
         "en-US": ("Quote approved", "The quote of order #{{ orderNumber }} was approved."),
         "es-ES": ("Presupuesto aprobado", "El presupuesto del pedido #{{ orderNumber }} fue aprobado."),
+        "da-DK": (
+            "Tilbud godkendt",
+            "Tilbuddet på ordre #{{ orderNumber }} er godkendt.",
+        ),
     },
     "service_job.quote_requested": {
         "pt-BR": ("Orçamento solicitado", "Um cliente pediu um orçamento de serviço."),
         "en-US": ("Quote requested", "A customer asked for a service quote."),
         "es-ES": ("Presupuesto solicitado", "Un cliente pidió un presupuesto de servicio."),
+        "da-DK": (
+            "Tilbud ønsket",
+            "En kunde har bedt om et tilbud på en opgave.",
+        ),
     },
     "service_job.quote_approved": {
         "pt-BR": ("Orçamento aprovado", "Um orçamento de serviço foi aprovado."),
         "en-US": ("Quote approved", "A service quote was approved."),
         "es-ES": ("Presupuesto aprobado", "Un presupuesto de servicio fue aprobado."),
+        "da-DK": (
+            "Tilbud godkendt",
+            "Et tilbud på en opgave er godkendt.",
+        ),
     },
     "appointment.requested": {
         "pt-BR": ("Novo agendamento", "Novo agendamento solicitado para {{ startsAt }}."),
         "en-US": ("New appointment", "New appointment requested for {{ startsAt }}."),
         "es-ES": ("Nueva cita", "Nueva cita solicitada para {{ startsAt }}."),
+        "da-DK": (
+            "Ny aftale",
+            "Ny aftale ønsket til {{ startsAt }}.",
+        ),
     },
     "marketplace.sale_received": {
         "pt-BR": (
@@ -304,6 +422,10 @@ _STAFF: dict[str, Texts] = {
         "es-ES": (
             "Nueva venta en el marketplace",
             "{{ buyerName }} compró {{ quantity }} x {{ productName }} ({{ code }}) en el marketplace: {{ total }}. Confirma la venta (unidades reservadas).",
+        ),
+        "da-DK": (
+            "Nyt salg på markedspladsen",
+            "{{ buyerName }} har købt {{ quantity }} x {{ productName }} ({{ code }}) på markedspladsen: {{ total }}. Bekræft salget (enhederne er reserveret).",
         ),
     },
     "marketplace.purchase_placed": {
@@ -319,6 +441,10 @@ _STAFF: dict[str, Texts] = {
             "Compra en el marketplace",
             "Pedido de {{ quantity }} x {{ productName }} ({{ code }}) enviado a {{ sellerName }}: {{ total }}. Habla con el vendedor por WhatsApp: {{ waLink }}",
         ),
+        "da-DK": (
+            "Køb på markedspladsen",
+            "Ordre på {{ quantity }} x {{ productName }} ({{ code }}) sendt til {{ sellerName }}: {{ total }}. Skriv til sælgeren på WhatsApp: {{ waLink }}",
+        ),
     },
     "marketplace.purchase_status": {
         "pt-BR": (
@@ -333,11 +459,19 @@ _STAFF: dict[str, Texts] = {
             "Compra en el marketplace: {{ status }}",
             "Tu compra de {{ quantity }} x {{ productName }} ({{ code }}) está ahora {{ status }}.",
         ),
+        "da-DK": (
+            "Køb på markedspladsen: {{ status }}",
+            "Dit køb af {{ quantity }} x {{ productName }} ({{ code }}) er nu {{ status }}.",
+        ),
     },
     "lead.follow_up": {
         "pt-BR": ("Lead para retomar", "Chegou a hora de retomar o contato com um lead ({{ statusLabel }})."),
         "en-US": ("Lead to follow up", "It is time to follow up a lead ({{ statusLabel }})."),
         "es-ES": ("Lead para retomar", "Es hora de retomar el contacto con un lead ({{ statusLabel }})."),
+        "da-DK": (
+            "Lead til opfølgning",
+            "Det er tid til at følge op på et lead ({{ statusLabel }}).",
+        ),
     },
 }
 
@@ -357,12 +491,20 @@ _INVITATION: Texts = {
         "Hola {{ name }}, te invitaron a {{ tenantName }} en BTRIX. Define tu contraseña: {{ link }} "
         "(válido hasta {{ expiresAt }}).",
     ),
+    "da-DK": (
+        "Din invitation til {{ tenantName }}",
+        "Hej {{ name }}, du er inviteret til {{ tenantName }} på BTRIX. Vælg din adgangskode: {{ link }} (gyldig indtil {{ expiresAt }}).",
+    ),
 }
 
 _CODE: Texts = {
     "pt-BR": ("Código de verificação", "Seu código de verificação BTRIX é {{ code }}. Não o compartilhe."),
     "en-US": ("Verification code", "Your BTRIX verification code is {{ code }}. Do not share it."),
     "es-ES": ("Código de verificación", "Tu código de verificación de BTRIX es {{ code }}. No lo compartas."),
+    "da-DK": (
+        "Bekræftelseskode",
+        "Din BTRIX-bekræftelseskode er {{ code }}. Del den ikke med nogen.",
+    ),
 }
 
 # To the tenant's ADMINs when a Bitrix24 portal of the WhatsApp gateway stops letting BTRIX in (channels.tokens).
@@ -379,6 +521,10 @@ _CHANNEL_DISCONNECTED: Texts = {
         "Bitrix24 desconectado: {{ channelName }}",
         "El portal Bitrix24 {{ portalDomain }} ({{ channelName }}) se desconectó de BTRIX: {{ reason }}. Los mensajes de WhatsApp se siguen guardando, pero no llegan a Bitrix24 hasta que un administrador reconecte el portal (Canales → nuevo enlace de instalación).",
     ),
+    "da-DK": (
+        "Bitrix24 afbrudt: {{ channelName }}",
+        "Bitrix24-portalen {{ portalDomain }} ({{ channelName }}) blev afbrudt fra BTRIX: {{ reason }}. WhatsApp-beskeder gemmes stadig, men de når ikke frem til Bitrix24, før en administrator forbinder portalen igen (Kanaler → nyt installationslink).",
+    ),
 }
 
 _ASSISTANT_BUDGET: Texts = {
@@ -393,6 +539,10 @@ _ASSISTANT_BUDGET: Texts = {
     "es-ES": (
         "Asistente de WhatsApp: límite de tokens del mes alcanzado",
         "El asistente con IA usó los {{ budget }} tokens del plan en {{ month }}. Hasta fin de mes responde en modo sin IA (menús y botones); las compras y la atención siguen.",
+    ),
+    "da-DK": (
+        "WhatsApp-assistent: månedens tokenbudget er brugt",
+        "AI-assistenten har brugt planens {{ budget }} tokens for {{ month }}. Indtil måneden er omme, svarer den uden AI (menuer og knapper); køb og overdragelse til en medarbejder fortsætter.",
     ),
 }
 
@@ -487,7 +637,7 @@ def _used_variables(*sources: str) -> list[str]:
 
 
 def _meta_language(locale: str) -> str:
-    return locale.replace("-", "_")
+    return _META_LANGUAGES.get(locale, locale.replace("-", "_"))
 
 
 def _whatsapp_template(key: str, locale: str, names: list[str]) -> WhatsAppTemplate:

@@ -208,3 +208,51 @@ def test_a_validator_error_without_its_template_values_keeps_its_message() -> No
     assert problem.errors is not None
     assert "a and b go together" in problem.errors[0].message
     assert problem.errors[0].field == "body"
+
+
+# --- shipped texts outside the catalogues -----------------------------------------------------------------------
+
+
+def _shipped_texts() -> Iterator[tuple[str, frozenset[str]]]:
+    """(what, the locales it ships in) for every text BTRIX ships outside the catalogues: each template on each of
+    its channels, each assistant sentence (and the languages an assistant may speak), the payment pages, the labels
+    of every built-in workflow's statuses."""
+    from chalicelib.assistant.models import LANGUAGES
+    from chalicelib.assistant.texts import shipped_sentences
+    from chalicelib.notifications.templates import default_keys, default_variants
+    from chalicelib.payments.pages import PAGE_LANGUAGES
+    from chalicelib.workflows.defaults import all_defaults
+
+    for key in default_keys():
+        variants = default_variants(key)
+        for channel in sorted({v.channel for v in variants}):
+            yield f"template {key} ({channel})", frozenset(v.locale for v in variants if v.channel == channel)
+    for key, sentences in shipped_sentences().items():
+        yield f"assistant sentence {key}", frozenset(sentences)
+    yield "assistant languages", frozenset(LANGUAGES)
+    yield "payment pages", frozenset(PAGE_LANGUAGES)
+    for name, definition in all_defaults():
+        for status in definition.statuses:
+            yield f"workflow {name} status {status.name}", frozenset(status.labels)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_every_shipped_template_and_text_has_its_own_text_in_every_locale(locale: str) -> None:
+    shipped = list(_shipped_texts())
+    assert len(shipped) > 100, "the texts were not found: the check is broken"
+    missing = [what for what, locales in shipped if locale not in locales]
+    assert missing == [], f"write these in {locale} (a fallback to another language is not a translation)"
+
+
+def test_a_text_missing_in_a_locale_is_reported() -> None:
+    from chalicelib.notifications import templates
+
+    texts = templates._CODE  # a gap made for a moment in one shipped template (put back below)
+    danish = texts.pop("da-DK")
+    templates._defaults.cache_clear()
+    try:
+        missing = [what for what, locales in _shipped_texts() if "da-DK" not in locales]
+    finally:
+        texts["da-DK"] = danish
+        templates._defaults.cache_clear()
+    assert missing == ["template auth.verification_code (sms)", "template auth.verification_code (whatsapp)"]

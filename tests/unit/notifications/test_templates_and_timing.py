@@ -16,7 +16,7 @@ def _request(**fields: object) -> PutTemplateRequest:
     return PutTemplateRequest.model_validate({"channel": "whatsapp", "locale": "pt-BR", "body": "Oi", **fields})
 
 
-def test_every_workflow_template_ships_in_the_three_locales() -> None:
+def test_every_workflow_template_ships_in_the_four_locales() -> None:
     from chalicelib.workflows.defaults import all_defaults
 
     used = set()
@@ -26,7 +26,7 @@ def test_every_workflow_template_ships_in_the_three_locales() -> None:
             used |= {(t.remind.template, t.remind.channel) for t in status.timers if t.remind}
     for key, channel in used:
         locales = {v.locale for v in templates.default_variants(key) if v.channel == channel}
-        assert locales == {"pt-BR", "en-US", "es-ES"}, (key, channel)
+        assert locales == {"pt-BR", "en-US", "es-ES", "da-DK"}, (key, channel)
 
 
 def test_an_unknown_variable_is_refused_naming_the_field_and_the_variable() -> None:
@@ -64,7 +64,8 @@ def test_locale_falls_back_to_the_language_then_en_us() -> None:
     variants = templates.default_variants("order.ready")
     assert templates.pick_variant(variants, "sms", "pt-PT") is not None
     assert templates.pick_variant(variants, "sms", "pt-PT").locale == "pt-BR"  # type: ignore[union-attr]
-    assert templates.pick_variant(variants, "sms", "da-DK").locale == "en-US"  # type: ignore[union-attr]
+    assert templates.pick_variant(variants, "sms", "da").locale == "da-DK"  # type: ignore[union-attr]
+    assert templates.pick_variant(variants, "sms", "fr-FR").locale == "en-US"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
