@@ -35,6 +35,9 @@ PERSONAL_NAMES = {
 NOT_ASKED = {
     "twilio": "a transport of SMS/WhatsApp messages: its message logs follow the account's retention, no person record",
     "meta": "WhatsApp Cloud API: a transport; the Graph API deletes no delivered message (media expire at Meta)",
+    "ga4": "pseudonymous ids only (a client id derived from the customer, the customer id as user_id), no contact; "
+    "GA4's User Deletion API needs OAuth the stream's credentials (measurement id, API secret) do not give",
+    "meta_capi": "email and phone only SHA-256-hashed, as Meta requires; the Conversions API deletes no event",
 }
 # Capabilities whose records name the tenant's business or its own accounts, not a person it serves or employs.
 NOT_PEOPLE = {
