@@ -24,14 +24,15 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench.capacity import CapacityMeter
-from bench.overhead import OverheadResult, RoundTripTimer, compare
-from bench.queues import QueueConsumers, drain_queue
+from bench.ingress import FunctionCase, time_function
+from bench.overhead import OverheadResult
+from bench.queues import QueueConsumers
 from bench.stats import Summary, summarise
 from bench.target import BenchError, Target, shared_clients
 from tests.support.environment import settings_from
@@ -41,9 +42,19 @@ if TYPE_CHECKING:
 
     from localdev.fake_bitrix24 import FakeBitrix24
 
-__all__ = ["CONSUMERS", "GatewayReport", "MessageCost", "RelayRun", "measure_gateway"]
+__all__ = [
+    "CONSUMERS",
+    "PHONE_NUMBER_ID",
+    "GatewayReport",
+    "GatewayStage",
+    "MessageCost",
+    "RelayRun",
+    "gateway_stage",
+    "measure_gateway",
+    "meta_case",
+]
 
-_PHONE_NUMBER_ID = "100000000000077"
+PHONE_NUMBER_ID = "100000000000077"
 _DOMAIN = "bench.bitrix24.com.br"
 _MEMBER_ID = "b3nch0000000000000000000000000b1"
 _POSTERS = 4
@@ -135,7 +146,7 @@ def _notification(wa_id: str, wamid: str, text: str) -> dict[str, Any]:
                         "field": "messages",
                         "value": {
                             "messaging_product": "whatsapp",
-                            "metadata": {"display_phone_number": "15550000077", "phone_number_id": _PHONE_NUMBER_ID},
+                            "metadata": {"display_phone_number": "15550000077", "phone_number_id": PHONE_NUMBER_ID},
                             "contacts": [{"profile": {"name": "Bench Cliente"}, "wa_id": wa_id}],
                             "messages": [
                                 {
@@ -175,56 +186,18 @@ def _wamid() -> str:
     return "wamid.bench" + secrets.token_urlsafe(18)
 
 
-def _ingress(target: Target, secret: str, iterations: int, warmup: int) -> OverheadResult:
-    """The Meta function on a signed one-message notification against a bare SendMessage to the same queue."""
-    from chalicelib.core.resources import QueueKind, queue_name
-    from functions.meta import handler
-    from localdev.function_urls import function_context, function_url_event
+def meta_case(secret: str) -> FunctionCase:
+    """The Meta function on a signed notification of one text message (a new wamid each) from one customer."""
+    from chalicelib.core.resources import QueueKind
+    from localdev.function_urls import function_url_event
 
-    count = iterations + warmup
     wa_id = _wa_id()
-    events = [
-        function_url_event("POST", "/hooks/meta", headers, body)
-        for body, headers in (_signed(_notification(wa_id, _wamid(), "Oi, tudo bem?"), secret) for _ in range(count))
-    ]
-    context = function_context("meta")
-    url = target.bare_sqs.get_queue_url(QueueName=queue_name(QueueKind.WHATSAPP_INBOUND))["QueueUrl"]
-    bodies = [json.dumps(_notification(wa_id, _wamid(), "Oi, tudo bem?")) for _ in range(count)]
-    full_events, bare_bodies = iter(events), iter(bodies)
 
-    def full() -> None:
-        answer = handler(next(full_events), context)
-        if answer.get("statusCode") != 200:
-            raise BenchError(f"the Meta function answered {answer!r}")
+    def event(_: int) -> dict[str, Any]:
+        body, headers = _signed(_notification(wa_id, _wamid(), "Oi, tudo bem?"), secret)
+        return function_url_event("POST", "/hooks/meta", headers, body)
 
-    def bare() -> None:
-        body = next(bare_bodies)
-        target.bare_sqs.send_message(
-            QueueUrl=url,
-            MessageBody=body,
-            MessageGroupId=f"{_PHONE_NUMBER_ID}:{wa_id}",
-            MessageDeduplicationId=secrets.token_hex(16),
-        )
-
-    def empty_queue(i: int) -> None:
-        # moto's SendMessage to a FIFO queue slows down as the queue grows, which would blur both sides alike: the
-        # queue is emptied every few iterations, outside the timing (PurgeQueue works once a minute). Nothing
-        # enqueued here is for the relay runs.
-        if i % _DRAIN_EVERY == 0:
-            drain_queue(target.bare_sqs, url)
-
-    with RoundTripTimer(*shared_clients(), *target.bare_clients) as timer:
-        result = compare(
-            "Meta function (1 message) vs 1 bare SendMessage",
-            full,
-            bare,
-            timer=timer,
-            iterations=iterations,
-            warmup=warmup,
-            between=empty_queue,
-        )
-    drain_queue(target.bare_sqs, url)
-    return result
+    return FunctionCase("meta", "Meta function (1 message) vs 1 bare SendMessage", event, QueueKind.WHATSAPP_INBOUND)
 
 
 def _relay(
@@ -299,16 +272,21 @@ def _cost(meter: CapacityMeter, messages: int, cpu_ms: float) -> MessageCost:
     )
 
 
-def measure_gateway(
-    target: Target,
-    *,
-    iterations: int = 500,
-    messages: int = 200,
-    contacts: int = 20,
-    single: int = 30,
-    progress: Callable[[str], None] = lambda _: None,
-) -> GatewayReport:
-    """Set the gateway up for the bench tenant on fakes, then time the ingress and the relay runs."""
+@dataclass(frozen=True)
+class GatewayStage:
+    """The gateway connected for the bench tenant: the Meta app secret, the hooks server, the fake Bitrix24 and
+    the ``auth`` fields its portal signs events with."""
+
+    secret: str
+    hooks_url: str
+    bitrix: FakeBitrix24
+    auth: dict[str, str]
+
+
+@contextlib.contextmanager
+def gateway_stage(target: Target, progress: Callable[[str], None] = lambda _: None) -> Iterator[GatewayStage]:
+    """Fakes, the hooks server and the bench tenant's number mapped to a portal's Open Line (as ``make run``'s demo
+    connects them), with the settings pointing at the fakes; everything stopped on exit."""
     from app import app
     from chalicelib.access.permissions import Role
     from chalicelib.access.principal import Principal
@@ -338,43 +316,66 @@ def measure_gateway(
     admin = Principal(
         user_id=user.user_id, tenant_id=user.tenant_id, role=Role.ADMIN, email=user.email, request_id="bench"
     )
-    spec = demo_gateway.DemoSpec(phone_number_id=_PHONE_NUMBER_ID, domain=_DOMAIN, member_id=_MEMBER_ID)
+    spec = demo_gateway.DemoSpec(phone_number_id=PHONE_NUMBER_ID, domain=_DOMAIN, member_id=_MEMBER_ID)
     try:
         with settings_from(settings):
             progress("gateway: connecting a number and a portal (install through the hooks server)")
             with QueueConsumers(app, 1, _GATEWAY_QUEUES), contextlib.redirect_stdout(io.StringIO()):
                 demo_gateway.connect(admin, bitrix, spec)
-            progress(f"gateway: Meta function vs bare SendMessage, {iterations} iterations each")
-            ingress = _ingress(target, secret, iterations, warmup=max(2, iterations // 50))
-            runs = []
-            plan = [
-                *[(f"burst ({_POSTERS} posting threads)", messages, contacts, False, n) for n in CONSUMERS],
-                ("one at a time (each posted once the one before arrived)", single, max(1, single // 6), True, 1),
-            ]
-            cost = None
-            for label, count, people, one_at_a_time, consumers in plan:
-                progress(f"gateway relay: {label}: {count} messages over {people} contacts, {consumers} consumers")
-                metered = consumers == 1 and not one_at_a_time
-                meter = CapacityMeter(*shared_clients())
-                cpu = time.process_time()
-                with meter, meter.operation("relay"), contextlib.redirect_stdout(io.StringIO()):
-                    run = _relay(
-                        app,
-                        hooks_url,
-                        bitrix,
-                        secret,
-                        label=label,
-                        messages=count,
-                        contacts=people,
-                        consumers=consumers,
-                        one_at_a_time=one_at_a_time,
-                    )
-                if metered:
-                    cost = _cost(meter, count, (time.process_time() - cpu) * 1000)
-                runs.append(run)
-            return GatewayReport(ingress, runs, cost)
+            auth = {
+                "domain": _DOMAIN,
+                "member_id": _MEMBER_ID,
+                "application_token": spec.application_token,  # what the demo's install posted
+                "access_token": "bench-access",
+            }
+            yield GatewayStage(secret, hooks_url, bitrix, auth)
     finally:
         server.shutdown()
         server.server_close()
         bitrix.stop()
         meta.stop()
+
+
+def measure_gateway(
+    target: Target,
+    *,
+    iterations: int = 500,
+    messages: int = 200,
+    contacts: int = 20,
+    single: int = 30,
+    progress: Callable[[str], None] = lambda _: None,
+) -> GatewayReport:
+    """Set the gateway up for the bench tenant on fakes, then time the ingress and the relay runs."""
+    from app import app
+
+    with gateway_stage(target, progress) as stage:
+        progress(f"gateway: Meta function vs bare SendMessage, {iterations} iterations each")
+        warmup = max(2, iterations // 50)
+        ingress = time_function(target, meta_case(stage.secret), iterations, warmup, group=f"{PHONE_NUMBER_ID}:bench")
+        runs = []
+        plan = [
+            *[(f"burst ({_POSTERS} posting threads)", messages, contacts, False, n) for n in CONSUMERS],
+            ("one at a time (each posted once the one before arrived)", single, max(1, single // 6), True, 1),
+        ]
+        cost = None
+        for label, count, people, one_at_a_time, consumers in plan:
+            progress(f"gateway relay: {label}: {count} messages over {people} contacts, {consumers} consumers")
+            metered = consumers == 1 and not one_at_a_time
+            meter = CapacityMeter(*shared_clients())
+            cpu = time.process_time()
+            with meter, meter.operation("relay"), contextlib.redirect_stdout(io.StringIO()):
+                run = _relay(
+                    app,
+                    stage.hooks_url,
+                    stage.bitrix,
+                    stage.secret,
+                    label=label,
+                    messages=count,
+                    contacts=people,
+                    consumers=consumers,
+                    one_at_a_time=one_at_a_time,
+                )
+            if metered:
+                cost = _cost(meter, count, (time.process_time() - cpu) * 1000)
+            runs.append(run)
+        return GatewayReport(ingress, runs, cost)

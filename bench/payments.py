@@ -26,15 +26,16 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.overhead import OverheadResult, RoundTripTimer, compare
-from bench.queues import QueueConsumers, drain_queue
+from bench.ingress import FunctionCase, time_function
+from bench.overhead import OverheadResult
+from bench.queues import QueueConsumers
 from bench.stats import Summary, summarise
-from bench.target import BenchError, Target, shared_clients
+from bench.target import BenchError, Target
 from tests.support.environment import settings_from
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
     from localdev.fake_payments import FakeStripe
 
-__all__ = ["PaymentsReport", "Throughput", "measure_payments"]
+__all__ = ["PaymentsReport", "PaymentsStage", "Throughput", "measure_payments", "payments_stage", "stripe_case"]
 
 _THREADS = 4
 _CONSUMERS = 2
@@ -97,52 +98,19 @@ def _session_event(tenant_id: str) -> dict[str, Any]:
     }
 
 
-def _ingress(target: Target, tenant_id: str, secret: str, iterations: int, warmup: int) -> OverheadResult:
-    """The Stripe function on a signed event against a bare SendMessage of the same size to the same queue."""
-    from chalicelib.core.resources import QueueKind, queue_name
-    from functions.stripe import handler
+def stripe_case(tenant_id: str, secret: str) -> FunctionCase:
+    """The Stripe function on a signed ``checkout.session.completed`` of the tenant's own account (a new event id
+    each)."""
+    from chalicelib.core.resources import QueueKind
     from localdev.fake_payments import stripe_signature
-    from localdev.function_urls import function_context, function_url_event
+    from localdev.function_urls import function_url_event
 
-    count = iterations + warmup
-    bodies = [json.dumps(_session_event(tenant_id)).encode() for _ in range(count)]
-    events = [
-        function_url_event(
-            "POST",
-            f"/hooks/stripe?tenant={tenant_id}",
-            {"content-type": "application/json", "stripe-signature": stripe_signature(secret, body)},
-            body,
-        )
-        for body in bodies
-    ]
-    context = function_context("stripe")
-    url = target.bare_sqs.get_queue_url(QueueName=queue_name(QueueKind.INTEGRATIONS))["QueueUrl"]
-    full_events, bare_bodies = iter(events), iter([body.decode() for body in bodies])
+    def event(_: int) -> dict[str, Any]:
+        body = json.dumps(_session_event(tenant_id)).encode()
+        headers = {"content-type": "application/json", "stripe-signature": stripe_signature(secret, body)}
+        return function_url_event("POST", f"/hooks/stripe?tenant={tenant_id}", headers, body)
 
-    def full() -> None:
-        answer = handler(next(full_events), context)
-        if answer.get("statusCode") != 200:
-            raise BenchError(f"the Stripe function answered {answer!r}")
-
-    def bare() -> None:
-        target.bare_sqs.send_message(QueueUrl=url, MessageBody=next(bare_bodies))
-
-    def empty_queue(i: int) -> None:
-        if i % _DRAIN_EVERY == 0:
-            drain_queue(target.bare_sqs, url)
-
-    with RoundTripTimer(*shared_clients(), *target.bare_clients) as timer:
-        result = compare(
-            "Stripe function (1 event) vs 1 bare SendMessage",
-            full,
-            bare,
-            timer=timer,
-            iterations=iterations,
-            warmup=warmup,
-            between=empty_queue,
-        )
-    drain_queue(target.bare_sqs, url)
-    return result
+    return FunctionCase("stripe", "Stripe function (1 event) vs 1 bare SendMessage", event, QueueKind.INTEGRATIONS)
 
 
 def _orders(admin: Principal, count: int) -> list[str]:
@@ -258,15 +226,21 @@ def _consumes_integrations(app: Chalice) -> bool:
     return any(isinstance(s, SQSEventConfig) and s.queue == wanted for s in app.event_sources)
 
 
-def measure_payments(
-    target: Target,
-    *,
-    iterations: int = 500,
-    links: int = 60,
-    progress: Callable[[str], None] = lambda _: None,
-) -> PaymentsReport:
-    """Connect the bench tenant to a fake Stripe, then time the ingress, link creation and confirmation."""
-    from app import app
+@dataclass(frozen=True)
+class PaymentsStage:
+    """The bench tenant connected to a fake Stripe as its own account: the fake, the hooks server, the signing
+    secret of its webhook endpoint, and the tenant's ADMIN."""
+
+    stripe: FakeStripe
+    hooks_url: str
+    secret: str
+    admin: Principal
+
+
+@contextlib.contextmanager
+def payments_stage(target: Target) -> Iterator[PaymentsStage]:
+    """A fake Stripe and the hooks server, the bench tenant connected to the fake as ``make run``'s demo connects it,
+    with the settings pointing at them; everything stopped on exit."""
     from chalicelib.access.permissions import Role
     from chalicelib.access.principal import Principal
     from functions import FUNCTION_URLS
@@ -295,17 +269,33 @@ def measure_payments(
         with settings_from(settings), contextlib.redirect_stdout(io.StringIO()):
             connect_demo_accounts([admin], stripe, None, hooks_url)
             secret = next(iter(stripe.accounts.values())).endpoints[0]["secret"]
-            progress(f"payments: Stripe function vs bare SendMessage, {iterations} iterations each")
-            ingress = _ingress(target, user.tenant_id, str(secret), iterations, warmup=max(2, iterations // 50))
-            progress(f"payments: {2 * links} links, one at a time then from {_THREADS} threads")
-            single, checkouts = _links(admin, _orders(admin, links), 1, "one at a time")
-            parallel, more = _links(admin, _orders(admin, links), _THREADS, f"{_THREADS} threads")
-            if not _consumes_integrations(app):
-                return PaymentsReport(ingress, [single, parallel], None)
-            progress(f"payments: {len(checkouts) + len(more)} links paid at once, confirmed by {_CONSUMERS} consumers")
-            confirmation = _confirmation(app, admin, stripe, [*checkouts, *more])
-            return PaymentsReport(ingress, [single, parallel], confirmation)
+            yield PaymentsStage(stripe, hooks_url, str(secret), admin)
     finally:
         server.shutdown()
         server.server_close()
         stripe.stop()
+
+
+def measure_payments(
+    target: Target,
+    *,
+    iterations: int = 500,
+    links: int = 60,
+    progress: Callable[[str], None] = lambda _: None,
+) -> PaymentsReport:
+    """Connect the bench tenant to a fake Stripe, then time the ingress, link creation and confirmation."""
+    from app import app
+
+    with payments_stage(target) as stage:
+        progress(f"payments: Stripe function vs bare SendMessage, {iterations} iterations each")
+        case = stripe_case(target.user.tenant_id, stage.secret)
+        ingress = time_function(target, case, iterations, warmup=max(2, iterations // 50))
+        admin = stage.admin
+        progress(f"payments: {2 * links} links, one at a time then from {_THREADS} threads")
+        single, checkouts = _links(admin, _orders(admin, links), 1, "one at a time")
+        parallel, more = _links(admin, _orders(admin, links), _THREADS, f"{_THREADS} threads")
+        if not _consumes_integrations(app):
+            return PaymentsReport(ingress, [single, parallel], None)
+        progress(f"payments: {len(checkouts) + len(more)} links paid at once, confirmed by {_CONSUMERS} consumers")
+        confirmation = _confirmation(app, admin, stage.stripe, [*checkouts, *more])
+        return PaymentsReport(ingress, [single, parallel], confirmation)

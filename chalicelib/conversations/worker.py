@@ -137,11 +137,12 @@ def _give_up(queue: QueueKind, group_id: str, body: Mapping[str, Any], attempts:
     jobs.dead_letter(queue, group_id, body)
 
 
-def _drain(tenant_id: str, conversation_id: str, handle: Handle) -> None:
+def _drain(tenant_id: str, conversation_id: str, handle: Handle) -> set[str]:
     """Do the conversation's pending jobs, oldest first, until none is left; a job that may work later stops the
     conversation for its backoff (``RetryLater`` with its own attempts), and one that failed all its attempts is
-    given up and the next one goes on."""
+    given up and the next one goes on. Returns the ids of the pending jobs it did (or gave up)."""
     limit = get_settings().relay_max_attempts
+    drained: set[str] = set()
     with tenant_scope(tenant_id):
         more = True
         while more:
@@ -162,6 +163,18 @@ def _drain(tenant_id: str, conversation_id: str, handle: Handle) -> None:
                         raise RetryLater(str(exc), attempt=attempts) from exc
                     _give_up(QueueKind.WHATSAPP_INBOUND, job.group, body, attempts, RetryLater(str(exc)))
                 store.drop_pending(job)
+                drained.add(job.id)
+    return drained
+
+
+def _outran_its_job(body: Mapping[str, Any], drained: set[str]) -> bool:
+    """Whether a received message's trigger came before the job the webhook kept for it (the webhook writes the job
+    and sends the trigger at once, ``inbound.receipts``), or without it (that write failed): not done here, and its
+    message not recorded by an earlier trigger."""
+    if body.get("type") != jobs.MESSAGE_JOB or str(body["pending"]) in drained:
+        return False
+    with tenant_scope(str(body["tenantId"])):
+        return inbound_message(body) is None
 
 
 def _run(job: Job, queue: QueueKind, handle: Handle) -> None:
@@ -169,8 +182,11 @@ def _run(job: Job, queue: QueueKind, handle: Handle) -> None:
     redriven job, a status, a notification to keep), given up after the relay's attempts (queue receives)."""
     body = json.loads(job.body)
     if body.get("pending") and body.get("conversationId"):
-        _drain(str(body["tenantId"]), str(body["conversationId"]), handle)
-        return
+        drained = _drain(str(body["tenantId"]), str(body["conversationId"]), handle)
+        if not _outran_its_job(body, drained):
+            return
+        # The trigger carries the whole job: done from it, after everything kept before it (recorded once by its
+        # wamid, so the kept job, when it lands, finds it done).
     limit = get_settings().relay_max_attempts
     try:
         _attempt(body, handle, job.attempt >= limit)

@@ -67,9 +67,10 @@ def _portal(request: HookRequest, event: str, auth: dict[str, Any]) -> BitrixPor
     member_id = str(auth.get("member_id") or "")
     if not token or not member_id:
         raise _refuse("auth[application_token] and auth[member_id] are required")
-    route = find_bitrix_portal(member_id)
-    if route is not None and bitrix_token_matches(route, token):
-        return route
+    for kept in (True, False):  # the kept route, then (its token may have changed elsewhere) a fresh read
+        route = find_bitrix_portal(member_id, kept=kept)
+        if route is not None and bitrix_token_matches(route, token):
+            return route
     connect = request.query.get("connect")
     if event == INSTALL_EVENT and connect:
         return bind_bitrix_portal(connect, member_id, str(auth.get("domain") or ""), token)

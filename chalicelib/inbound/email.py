@@ -19,14 +19,14 @@ from pydantic.alias_generators import to_camel
 
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
-from chalicelib.core.errors import MalformedRequest, NotFound
+from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import INBOUND_EMAIL_SECRET, QueueKind, secret_name
 from chalicelib.core.secrets import get_secret
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_standard_webhook
-from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.inbound.tenants import existing_tenant, tenant_id_or_none
 
 __all__ = ["MAX_PART_CHARS", "PROVIDER", "InboundEmail", "handle", "tenant_of"]
 
@@ -73,14 +73,10 @@ def _tenant_candidates(address: str) -> list[str]:
 
 def tenant_of(email: InboundEmail) -> str | None:
     """The tenant the email was sent to (the first recipient that names an existing tenant), or None."""
-    from chalicelib.tenants.service import load_tenant
-
     for address in [*email.to, *email.cc]:
         for candidate in _tenant_candidates(address):
-            try:
-                return load_tenant(candidate).id
-            except NotFound:
-                continue
+            if existing_tenant(candidate):
+                return candidate
     return None
 
 

@@ -20,7 +20,7 @@ from chalicelib.inbound import billing
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_mercadopago
-from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none
+from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider
 
 __all__ = ["PROVIDER", "handle"]
@@ -44,12 +44,16 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     request_id = request.header("x-request-id")
     scoped = billing.is_billing(request.query)
     tenant_id = billing.PLATFORM_TENANT_ID if scoped else tenant_id_or_none(request.query.get("tenant"))
-    secret = (
-        billing.webhook_secret(MERCADOPAGO_BILLING_CREDENTIALS)
-        if scoped
-        else signing_secret(tenant_id, Provider.MERCADOPAGO, MERCADOPAGO_WEBHOOK_SECRET)
-    )
-    signed_at = verify_mercadopago(secret, request.header("x-signature"), request_id, data_id)
+
+    def verify(fresh: bool) -> str:
+        secret = (
+            billing.webhook_secret(MERCADOPAGO_BILLING_CREDENTIALS)
+            if scoped
+            else signing_secret(tenant_id, Provider.MERCADOPAGO, MERCADOPAGO_WEBHOOK_SECRET, fresh=fresh)
+        )
+        return verify_mercadopago(secret, request.header("x-signature"), request_id, data_id)
+
+    signed_at = verified_with(verify)
     payload = _body(request)
     provider = billing.billing_provider(PROVIDER) if scoped else PROVIDER
     if tenant_id is None:

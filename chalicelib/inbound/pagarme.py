@@ -19,9 +19,8 @@ from chalicelib.core.resources import PAGARME_WEBHOOK_SECRET, QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_basic
-from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none
+from chalicelib.inbound.tenants import signing_secret, tenant_credentials, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider
-from chalicelib.integrations.service import find_credentials
 
 __all__ = ["DEFAULT_USER", "PROVIDER", "handle"]
 
@@ -29,16 +28,17 @@ PROVIDER = "pagarme"
 DEFAULT_USER = "btrix"
 
 
-def _user(tenant_id: str | None) -> str:
-    credentials = find_credentials(tenant_id, Provider.PAGARME) if tenant_id is not None else None
-    return str(getattr(credentials, "webhook_user", None) or DEFAULT_USER)
+def _check(request: HookRequest, tenant_id: str | None, fresh: bool) -> None:
+    credentials = tenant_credentials(tenant_id, Provider.PAGARME, fresh=fresh) if tenant_id is not None else None
+    user = str(getattr(credentials, "webhook_user", None) or DEFAULT_USER)
+    password = signing_secret(tenant_id, Provider.PAGARME, PAGARME_WEBHOOK_SECRET)
+    verify_basic(user, password, request.header("authorization"))
 
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
     """Check the Basic login of the URL's tenant, record once per hook id, enqueue to integrations."""
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
-    password = signing_secret(tenant_id, Provider.PAGARME, PAGARME_WEBHOOK_SECRET)
-    verify_basic(_user(tenant_id), password, request.header("authorization"))
+    verified_with(lambda fresh: _check(request, tenant_id, fresh))
     try:
         payload = json.loads(request.body or b"{}")
     except ValueError as exc:

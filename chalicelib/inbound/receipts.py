@@ -1,36 +1,56 @@
-"""Each incoming event is recorded and handed on once: Powertools idempotency on our table, keyed by the
-provider's own id (a ``wamid``, a Stripe event id, …), then an SQS message to the capability that handles it
-(``Delivery``), or, for a delivery report, the notifications' ``apply_status`` (``StatusReport``).
+"""Each incoming event is recorded and handed on once: a receipt on our table, keyed by the provider's own id (a
+``wamid``, a Stripe event id, …), and an SQS message to the capability that handles it (``Delivery``), or, for a
+delivery report, the notifications' ``apply_status`` (``StatusReport``).
 
-Providers redeliver (Meta for hours, after any non-200) and may deliver the same event several times at once.
-The idempotency record is written (conditionally) before the message is sent: of concurrent deliveries one
-sends, the others find the record and answer 200 without sending. If sending fails, Powertools deletes the
-record and the error becomes a 5xx, so the provider's retry gets another chance.
+Providers redeliver (Meta for hours, after any non-200) and may deliver the same event several times at once. The
+receipt is one conditional write (``attribute_not_exists``, or a receipt whose ``inFlightUntil`` has passed): of
+concurrent deliveries one wins and answers ``recorded``, the others ``duplicates``. On the webhook's path (issue 20:
+each provider function within 1.3 times a bare SendMessage) the receipt (with the job a ``Delivery`` keeps in the
+table, in one transaction) and the SendMessage go at once, in two threads, and the 200 comes only after both:
 
-Records live under ``INBOUND#<provider>#<shard>`` (``core.db.keys.inbound_receipts_pk``), outside every
-tenant, with Powertools' ``<provider>#<sha256>`` as sort key and our TTL attribute (7 days: longer than any
-provider keeps retrying).
+- A twin's send changes nothing: SQS drops a second FIFO message with the same deduplication id within five minutes,
+  and every consumer does its work once whatever the queue hands it (below).
+- A trigger that outruns the job it keeps (or comes without it, when the write failed) carries the job in its own
+  body: the conversation's worker does it from there (``conversations.worker``).
+- If either fails, the receipt (and the kept job) is taken back and the error becomes a 5xx, so the provider's
+  retry gets another chance. If even that fails, or the function dies mid-way, the receipt stops counting once
+  ``inFlightUntil`` (the invocation's deadline) has passed: a later retry hands the event on again.
+
+Before any of that, each container remembers the keys it handed on for five minutes (SQS FIFO's deduplication
+interval): a twin or quick retry that reaches the same container is answered at once, with no AWS call (the key is
+forgotten if its hand-on failed).
+
+So the receipt covers twins and quick retries, not every later redelivery: the durable once is each consumer's own
+conditional write of the provider's id (a WhatsApp message recorded once by its ``wamid``, a Bitrix24 operator
+message by its id, a payment event applied once by its event id, a delivery report moving a status forward only).
+
+Receipts live under ``INBOUND#<provider>#<shard>`` (``core.db.keys.inbound_receipts_pk``), outside every tenant,
+with ``<provider>#<sha256 of the key>`` as sort key and our TTL attribute (7 days).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core import aws
 from chalicelib.core.db import keys
-from chalicelib.core.errors import DependencyUnavailable
-from chalicelib.core.idempotency import powertools_records
+from chalicelib.core.db.store import Table, delete_op, put_op
+from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from chalicelib.core.errors import Conflict, DependencyUnavailable
+from chalicelib.core.observability import logger
 from chalicelib.core.resources import QUEUES, QueueKind, queue_name, queue_url
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 __all__ = [
     "RECEIPT_SHARDS",
@@ -46,6 +66,16 @@ __all__ = [
 RECEIPT_TTL_S = 7 * 24 * 3600
 # Records of one provider are spread over this many partitions, so a busy provider is not one hot partition.
 RECEIPT_SHARDS = 8
+RECEIPT_ENTITY = "InboundReceipt"
+# How long a receipt holds twins off when the function has no Lambda context to tell its deadline (a function's
+# timeout, infra's BundleFunctions.add).
+DEFAULT_IN_FLIGHT_MS = 30_000
+_IN_FLIGHT = "inFlightUntil"
+# How long a container remembers a key it handed on (SQS FIFO's deduplication interval), and how many at most.
+RECENT_TTL_S = 300.0
+_MAX_RECENT = 10_000
+_recent: dict[str, float] = {}
+_recent_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -91,19 +121,7 @@ def _is_fifo(kind: QueueKind) -> bool:
     return next(q for q in QUEUES if q.kind == kind).fifo
 
 
-def enqueue(delivery: Delivery) -> str:
-    """Send ``delivery`` to its queue (group and deduplication ids on FIFO queues), after writing the item it keeps;
-    returns the message id."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if delivery.keep is not None:
-        from chalicelib.core.db.store import Table
-
-        try:
-            Table().put(delivery.keep)
-        except (BotoCoreError, ClientError) as exc:
-            raise DependencyUnavailable(detail="the job could not be kept in the table") from exc
-
+def _send(delivery: Delivery) -> str:
     request: dict[str, Any] = {
         "QueueUrl": queue_url(queue_name(delivery.queue)),
         "MessageBody": json.dumps(delivery.body, separators=(",", ":"), sort_keys=True),
@@ -117,110 +135,156 @@ def enqueue(delivery: Delivery) -> str:
         raise DependencyUnavailable(detail=f"the {delivery.queue.value} queue is not reachable") from exc
 
 
+def enqueue(delivery: Delivery) -> str:
+    """Send ``delivery`` to its queue (group and deduplication ids on FIFO queues), after writing the item it keeps;
+    returns the message id."""
+    if delivery.keep is not None:
+        try:
+            Table().put(delivery.keep)
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable(detail="the job could not be kept in the table") from exc
+    return _send(delivery)
+
+
 def _shard(key: str) -> int:
     return zlib.crc32(key.encode()) % RECEIPT_SHARDS
 
 
 def receipt_item_key(provider: str, key: str) -> tuple[str, str]:
-    """(PK, SK) of the record of ``key`` (as Powertools builds it: ``<provider>#<sha256 of the JSON key>``)."""
+    """(PK, SK) of the receipt of ``key``: ``<provider>#<sha256 of the JSON key>`` in one of the provider's shards."""
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     return keys.inbound_receipts_pk(provider, _shard(key)), keys.inbound_receipt_sk(provider, digest)
 
 
-def _payload(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "key": delivery.key,
-        "queue": delivery.queue.value,
-        "body": dict(delivery.body),
-        "groupId": delivery.group_id,
-        "dedupId": delivery.dedup_id,
-        "keep": dict(delivery.keep) if delivery.keep is not None else None,
-    }
+def _in_flight_ms(context: Any) -> int:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return int(remaining()) if callable(remaining) else DEFAULT_IN_FLIGHT_MS
 
 
-def _delivery_of(payload: dict[str, Any]) -> Delivery:
-    return Delivery(
-        key=payload["key"],
-        queue=QueueKind(payload["queue"]),
-        body=payload["body"],
-        group_id=payload.get("groupId"),
-        dedup_id=payload.get("dedupId"),
-        keep=payload.get("keep"),
-    )
+class _Claim:
+    """The receipt of one event (with the job its delivery keeps): written if no live receipt holds the key, and
+    taken back if handing the event on failed."""
 
+    def __init__(self, provider: str, key: str, keep: Mapping[str, Any] | None, context: Any) -> None:
+        now_ms = int(time.time() * 1000)
+        self.pk, self.sk = receipt_item_key(provider, key)
+        self.receipt = {
+            PARTITION_KEY: self.pk,
+            SORT_KEY: self.sk,
+            ENTITY: RECEIPT_ENTITY,
+            "status": "COMPLETED",
+            _IN_FLIGHT: now_ms + _in_flight_ms(context),
+            TTL_ATTRIBUTE: now_ms // 1000 + RECEIPT_TTL_S,
+        }
+        self.now_ms = now_ms
+        self.keep = keep
 
-def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
-    return {**response, "duplicate": True} if isinstance(response, dict) else response
+    def write(self) -> bool:
+        """Write the receipt (and the kept job, in one transaction); False when a live receipt holds the key."""
+        expired = Attr(_IN_FLIGHT).lt(self.now_ms)
+        table = Table()
+        try:
+            if self.keep is None:
+                table.put_new(self.receipt, unless=expired)
+            else:
+                free = Attr(PARTITION_KEY).not_exists() | expired
+                table.transact([put_op(self.receipt, condition=free), put_op(self.keep, must_not_exist=False)])
+        except Conflict:  # a live receipt, or a twin's transaction writing it right now
+            return False
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailable(detail="the webhook record could not be written") from exc
+        return True
+
+    def take_back(self) -> None:
+        """Delete the receipt (and the kept job): the provider's retry will hand the event on again. If this fails
+        too, the receipt stops counting once its ``inFlightUntil`` has passed."""
+        ops = [delete_op(self.pk, self.sk)]
+        if self.keep is not None:
+            ops.append(delete_op(str(self.keep[PARTITION_KEY]), str(self.keep[SORT_KEY])))
+        try:
+            Table().transact(ops)
+        except (BotoCoreError, ClientError, DependencyUnavailable):
+            logger.warning("webhook record not taken back", extra={"receipt": self.sk})
 
 
 @cache
-def _recorder(provider: str, shard: int) -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+def _sender() -> ThreadPoolExecutor:
+    """The threads SendMessage runs in beside the receipt's write (kept: starting one per call costs more)."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="inbound-send")
 
-    layer = powertools_records(keys.inbound_receipts_pk(provider, shard))
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=RECEIPT_TTL_S,
-        hash_function="sha256",
-        response_hook=_mark_replayed,
-    )
 
-    def send(delivery: dict[str, Any]) -> dict[str, Any]:
-        if delivery.get("report") is None:
-            return {"messageId": enqueue(_delivery_of(delivery))}
-        # Imported here: only status callbacks need the notifications capability.
-        from chalicelib.notifications.service import apply_status
+def _hand_on(claim: _Claim, delivery: Delivery) -> Receipt:
+    # The receipt and the send need not wait for each other (see the module's docstring): both at once.
+    sending = _sender().submit(_send, delivery)
+    try:
+        written = claim.write()
+    finally:
+        failed = sending.exception()  # waits for the send: the answer comes after both
+    if failed is not None:
+        if written:
+            claim.take_back()
+        raise failed
+    return Receipt(duplicate=not written, message_id=sending.result() if written else None)
 
-        report = delivery["report"]
-        if apply_status(report["provider"], report["providerMessageId"], report["status"], report.get("error")):
-            return {"applied": True}
-        otherwise = report.get("otherwise")
-        return {"applied": False, "messageId": enqueue(_delivery_of(otherwise)) if otherwise else None}
 
-    decorate = idempotent_function(
-        data_keyword_argument="delivery", persistence_store=layer, config=config, key_prefix=provider
-    )
-    record_and_send = cast("Callable[..., dict[str, Any]]", decorate(send))
-    return record_and_send, config
+def _report(claim: _Claim, report: StatusReport) -> Receipt:
+    if not claim.write():
+        return Receipt(duplicate=True)
+    # Imported here: only status callbacks need the notifications capability.
+    from chalicelib.notifications.service import apply_status
+
+    done = False
+    try:
+        if apply_status(report.provider, report.provider_message_id, report.status, report.error):
+            receipt = Receipt(duplicate=False, applied=True)
+        else:
+            otherwise = report.otherwise
+            receipt = Receipt(duplicate=False, message_id=_send(otherwise) if otherwise is not None else None)
+        done = True
+    finally:
+        if not done:
+            claim.take_back()
+    return receipt
+
+
+def _remember(name: str) -> bool:
+    """Note that this container is handing ``name`` on; False when it already did within ``RECENT_TTL_S``."""
+    now = time.monotonic()
+    with _recent_lock:
+        until = _recent.get(name)
+        if until is not None and until > now:
+            return False
+        if len(_recent) >= _MAX_RECENT:
+            for stale in [k for k, v in _recent.items() if v <= now] or list(_recent)[: _MAX_RECENT // 2]:
+                del _recent[stale]
+        _recent[name] = now + RECENT_TTL_S
+        return True
+
+
+def _forget(name: str) -> None:
+    with _recent_lock:
+        _recent.pop(name, None)
 
 
 def deliver_once(provider: str, delivery: Delivery | StatusReport, context: Any = None) -> Receipt:
-    """Record ``delivery.key`` for ``provider`` and hand it on (enqueue it, or apply the status report), unless
-    it was recorded before.
+    """Record ``delivery.key`` for ``provider`` and hand it on (enqueue it, or apply the status report), unless a
+    live receipt of it exists.
 
-    ``context`` (the Lambda context) bounds how long an in-flight record blocks redeliveries if the function
-    dies mid-way. Raises ``DependencyUnavailable`` when the table or the queue cannot be reached (nothing is
-    left recorded then).
+    ``context`` (the Lambda context) sets how long the receipt holds twins off if the function dies mid-way (its
+    deadline). Raises ``DependencyUnavailable`` when the table or the queue cannot be reached (the receipt is taken
+    back then).
     """
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyPersistenceLayerError,
-    )
-
-    record_and_send, config = _recorder(provider, _shard(delivery.key))
-    if context is not None:
-        config.register_lambda_context(context)
-    if isinstance(delivery, StatusReport):
-        report = {
-            "provider": delivery.provider,
-            "providerMessageId": delivery.provider_message_id,
-            "status": delivery.status,
-            "error": delivery.error,
-            "otherwise": _payload(delivery.otherwise) if delivery.otherwise else None,
-        }
-        payload: dict[str, Any] = {"key": delivery.key, "report": report}
-    else:
-        payload = _payload(delivery)
-    try:
-        result = record_and_send(delivery=payload)
-    except IdempotencyAlreadyInProgressError:
-        # A twin delivery is sending it right now; if that one fails, it answers 5xx and the provider retries.
+    name = f"{provider}\n{delivery.key}"
+    if not _remember(name):
         return Receipt(duplicate=True)
-    except IdempotencyPersistenceLayerError as exc:
-        raise DependencyUnavailable(detail="the webhook record could not be written") from exc
-    return Receipt(
-        duplicate=bool(result.get("duplicate")),
-        message_id=result.get("messageId"),
-        applied=bool(result.get("applied")),
-    )
+    done = False
+    try:
+        if isinstance(delivery, StatusReport):
+            receipt = _report(_Claim(provider, delivery.key, None, context), delivery)
+        else:
+            receipt = _hand_on(_Claim(provider, delivery.key, delivery.keep, context), delivery)
+        done = True
+    finally:
+        if not done:
+            _forget(name)
+    return receipt

@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from time import monotonic
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr
 
@@ -34,6 +35,7 @@ from chalicelib.core.errors import Unauthorized
 
 __all__ = [
     "BITRIX_CONNECT_TTL",
+    "ROUTE_TTL_S",
     "WHATSAPP_ROUTE_TTL_S",
     "BitrixPortalRoute",
     "WhatsAppRoute",
@@ -50,12 +52,14 @@ __all__ = [
 
 ROUTE_ENTITY = "Route"
 BITRIX_CONNECT_TTL = timedelta(hours=24)
-# How long a container trusts a WhatsApp number's route it read (the Meta webhook looks one up per notification):
-# a number connected, moved or disconnected elsewhere is seen by every container within this many seconds; in the
-# process that wrote it, at once.
-WHATSAPP_ROUTE_TTL_S = 30.0
+# How long a container trusts a route it read (the Meta and Bitrix24 webhooks look one up per delivery): a number
+# or portal connected, moved or disconnected elsewhere is seen by every container within this many seconds; in the
+# process that wrote it, at once. A Bitrix24 event whose token does not match the kept route reads it again.
+ROUTE_TTL_S = WHATSAPP_ROUTE_TTL_S = 30.0
 _MAX_CACHED_ROUTES = 10_000
 _whatsapp_routes: dict[str, tuple[float, WhatsAppRoute | None]] = {}
+_bitrix_portals: dict[str, tuple[float, BitrixPortalRoute | None]] = {}
+R = TypeVar("R")
 _TOKEN_HASH_KIND = "b24_application_token"
 
 
@@ -107,18 +111,27 @@ def remove_whatsapp_route_op(tenant_id: str, phone_number_id: str) -> WriteOp:
     return delete_op(pk, keys.ROUTE_SK, condition=Attr("tenantId").eq(tenant_id))
 
 
+def _kept(kept: dict[str, tuple[float, R | None]], key: str, read: Callable[[], R | None], fresh: bool) -> R | None:
+    """``kept[key]`` if read at most ``ROUTE_TTL_S`` ago (and not ``fresh``), else ``read()``, kept."""
+    now = monotonic()
+    cached = None if fresh else kept.get(key)
+    if cached is not None and now - cached[0] < ROUTE_TTL_S:
+        return cached[1]
+    found = read()
+    if len(kept) >= _MAX_CACHED_ROUTES:  # ids of unverified payloads are looked up too
+        kept.clear()
+    kept[key] = (now, found)
+    return found
+
+
 def find_whatsapp_route(phone_number_id: str) -> WhatsAppRoute | None:
     """The tenant a phone-number id is routed to, or None (as read at most ``WHATSAPP_ROUTE_TTL_S`` ago)."""
-    now = monotonic()
-    cached = _whatsapp_routes.get(phone_number_id)
-    if cached is not None and now - cached[0] < WHATSAPP_ROUTE_TTL_S:
-        return cached[1]
-    item = Table().get(keys.route_pk(RouteKind.WHATSAPP_PHONE_ID, phone_number_id), keys.ROUTE_SK)
-    route = None if item is None else WhatsAppRoute(phone_number_id, str(item["tenantId"]), item.get("channelId"))
-    if len(_whatsapp_routes) >= _MAX_CACHED_ROUTES:  # numbers of unverified payloads are looked up too
-        _whatsapp_routes.clear()
-    _whatsapp_routes[phone_number_id] = (now, route)
-    return route
+
+    def read() -> WhatsAppRoute | None:
+        item = Table().get(keys.route_pk(RouteKind.WHATSAPP_PHONE_ID, phone_number_id), keys.ROUTE_SK)
+        return None if item is None else WhatsAppRoute(phone_number_id, str(item["tenantId"]), item.get("channelId"))
+
+    return _kept(_whatsapp_routes, phone_number_id, read, fresh=False)
 
 
 def _token_hash(application_token: str) -> str:
@@ -130,18 +143,25 @@ def bitrix_token_matches(route: BitrixPortalRoute, application_token: str) -> bo
     return hmac.compare_digest(_token_hash(application_token), route.token_hash)
 
 
-def find_bitrix_portal(member_id: str) -> BitrixPortalRoute | None:
-    """The connected portal with ``member_id``, or None."""
-    item = Table().get(keys.route_pk(RouteKind.BITRIX_MEMBER, member_id), keys.ROUTE_SK)
-    if item is None:
-        return None
-    return BitrixPortalRoute(
-        member_id, str(item["tenantId"]), str(item["domain"]), str(item["tokenHash"]), item.get("portalId")
-    )
+def find_bitrix_portal(member_id: str, *, kept: bool = False) -> BitrixPortalRoute | None:
+    """The connected portal with ``member_id``, or None; with ``kept``, as this container read it at most
+    ``ROUTE_TTL_S`` ago (the webhook's per-event lookup: a portal that reinstalled elsewhere has a new application
+    token, so a mismatch is read again)."""
+
+    def read() -> BitrixPortalRoute | None:
+        item = Table().get(keys.route_pk(RouteKind.BITRIX_MEMBER, member_id), keys.ROUTE_SK)
+        if item is None:
+            return None
+        return BitrixPortalRoute(
+            member_id, str(item["tenantId"]), str(item["domain"]), str(item["tokenHash"]), item.get("portalId")
+        )
+
+    return _kept(_bitrix_portals, member_id, read, fresh=not kept)
 
 
 def remove_bitrix_portal_op(tenant_id: str, member_id: str) -> WriteOp:
     """The write that disconnects portal ``member_id`` (only its tenant may)."""
+    _bitrix_portals.pop(member_id, None)
     pk = keys.route_pk(RouteKind.BITRIX_MEMBER, member_id)
     return delete_op(pk, keys.ROUTE_SK, condition=Attr("tenantId").eq(tenant_id))
 
@@ -214,4 +234,5 @@ def bind_bitrix_portal(connect_token: str, member_id: str, domain: str, applicat
             put_op(item, condition=_same_tenant_or_free(route.tenant_id)).on_conflict(refused),
         ]
     )
+    _bitrix_portals.pop(member_id, None)
     return route

@@ -20,7 +20,7 @@ from chalicelib.core.resources import STRIPE_BILLING_CREDENTIALS, STRIPE_WEBHOOK
 from chalicelib.inbound import billing
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
-from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none
+from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider
 
 __all__ = ["PROVIDER", "SIGNATURE_TOLERANCE_S", "handle", "tenant_of"]
@@ -72,7 +72,9 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
             claimed = tenant_of(json.loads(request.body))
         except (ValueError, AttributeError):
             claimed = None  # not JSON (or not an event): the signature check below refuses it
-    payload = _verified(request, signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET))
+    payload = verified_with(
+        lambda fresh: _verified(request, signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET, fresh=fresh))
+    )
     tenant_id = claimed or tenant_of(payload)
     if tenant_id is None:
         # Not one of ours (an event of the account that no BTRIX payment link made): nothing to do, no retry.

@@ -1,20 +1,44 @@
 """Tenant ids that arrive from outside (a provider's metadata, a callback URL): checked before they are used; and
-the secret a tenant's own provider account signs its webhooks with."""
+the secrets a tenant's own provider account signs its webhooks with.
+
+A webhook function reads the tenant's credentials (a GetItem and a KMS decrypt) for every delivery it verifies, so
+each container keeps what it read for ``CREDENTIALS_TTL_S``. A secret the tenant changed meanwhile is not waited
+for: ``verified_with`` checks the signature with the kept credentials and, if that fails, once more with a fresh
+read, so a rotated secret works at once and a forged request costs one read more.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
+from time import monotonic
+from typing import TypeVar
 
+from chalicelib.core.errors import NotFound, Unauthorized
 from chalicelib.core.resources import SecretDef, secret_name
 from chalicelib.core.secrets import get_secret
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.models import Credentials, Provider
 from chalicelib.integrations.service import find_credentials
 
-__all__ = ["signing_secret", "tenant_id_or_none"]
+__all__ = [
+    "CREDENTIALS_TTL_S",
+    "existing_tenant",
+    "signing_secret",
+    "tenant_credentials",
+    "tenant_id_or_none",
+    "verified_with",
+]
 
 # The shape of the ids we hand out (ULIDs and the reserved "platform"): letters, digits, "_" and "-". Anything
 # else (a "#" that would bend a key, a wildcard) is not one of ours.
 _TENANT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CREDENTIALS_TTL_S = 30.0
+_MAX_KEPT = 10_000
+_kept: dict[tuple[str, Provider], tuple[float, Credentials | None]] = {}
+_kept_lock = threading.Lock()
+_tenants: dict[str, tuple[float, bool]] = {}
+T = TypeVar("T")
 
 
 def tenant_id_or_none(value: object) -> str | None:
@@ -24,10 +48,53 @@ def tenant_id_or_none(value: object) -> str | None:
     return None
 
 
-def signing_secret(tenant_id: str | None, provider: Provider, platform: SecretDef) -> str:
+def existing_tenant(tenant_id: str) -> bool:
+    """Whether a tenant with this id exists (as read at most ``CREDENTIALS_TTL_S`` ago in this container)."""
+    from chalicelib.tenants.service import load_tenant
+
+    now = monotonic()
+    kept = _tenants.get(tenant_id)
+    if kept is not None and now - kept[0] < CREDENTIALS_TTL_S:
+        return kept[1]
+    try:
+        found = load_tenant(tenant_id).id == tenant_id
+    except NotFound:
+        found = False
+    with _kept_lock:
+        if len(_tenants) >= _MAX_KEPT:  # addresses of unverified mail name tenants too
+            _tenants.clear()
+        _tenants[tenant_id] = (now, found)
+    return found
+
+
+def tenant_credentials(tenant_id: str, provider: Provider, *, fresh: bool = False) -> Credentials | None:
+    """The tenant's decrypted credentials for ``provider`` (None: not connected), as read at most
+    ``CREDENTIALS_TTL_S`` ago in this container, or read now when ``fresh``."""
+    now = monotonic()
+    kept = None if fresh else _kept.get((tenant_id, provider))
+    if kept is not None and now - kept[0] < CREDENTIALS_TTL_S:
+        return kept[1]
+    credentials = find_credentials(tenant_id, provider)
+    with _kept_lock:
+        if len(_kept) >= _MAX_KEPT:  # tenants named by unverified URLs are looked up too
+            _kept.clear()
+        _kept[(tenant_id, provider)] = (now, credentials)
+    return credentials
+
+
+def signing_secret(tenant_id: str | None, provider: Provider, platform: SecretDef, *, fresh: bool = False) -> str:
     """The webhook signing secret of the tenant's own ``provider`` account (its integration's ``webhookSecret``),
     else BTRIX's platform secret. A tenant named by an unsigned part of the request (the URL) is only trusted once
     the signature checks with its own secret."""
-    credentials = find_credentials(tenant_id, provider) if tenant_id is not None else None
+    credentials = tenant_credentials(tenant_id, provider, fresh=fresh) if tenant_id is not None else None
     own = getattr(credentials, "webhook_secret", None)
     return str(own.get_secret_value()) if own is not None else get_secret(secret_name(platform))
+
+
+def verified_with(check: Callable[[bool], T]) -> T:
+    """``check(False)`` (verify with the credentials this container kept); if it refuses the signature,
+    ``check(True)`` (with the tenant's credentials read again: they may have changed since)."""
+    try:
+        return check(False)
+    except Unauthorized:
+        return check(True)

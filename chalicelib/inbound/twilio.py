@@ -19,9 +19,8 @@ from chalicelib.core.resources import TWILIO_CREDENTIALS, secret_name
 from chalicelib.core.secrets import get_secret
 from chalicelib.inbound.receipts import StatusReport, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
-from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.inbound.tenants import tenant_credentials, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider, TwilioCredentials
-from chalicelib.integrations.service import find_credentials
 
 __all__ = ["PROVIDER", "handle"]
 
@@ -41,8 +40,8 @@ def _platform_auth_token() -> str | None:
     return str(token) if token else None
 
 
-def _auth_token(tenant_id: str | None, account_sid: str | None) -> str | None:
-    own = find_credentials(tenant_id, Provider.TWILIO) if tenant_id else None
+def _auth_token(tenant_id: str | None, account_sid: str | None, fresh: bool) -> str | None:
+    own = tenant_credentials(tenant_id, Provider.TWILIO, fresh=fresh) if tenant_id else None
     if isinstance(own, TwilioCredentials) and own.account_sid == account_sid:
         return own.auth_token.get_secret_value()
     return _platform_auth_token()
@@ -64,9 +63,13 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     # Only messages sent through a tenant's own account name the tenant (to pick its auth token).
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
     params = dict(parse_qsl(request.text, keep_blank_values=True))
-    token = _auth_token(tenant_id, params.get("AccountSid"))
-    if token is None or not RequestValidator(token).validate(request.url, params, signature):
-        raise _refuse("X-Twilio-Signature does not match the callback")
+
+    def check(fresh: bool) -> None:
+        token = _auth_token(tenant_id, params.get("AccountSid"), fresh)
+        if token is None or not RequestValidator(token).validate(request.url, params, signature):
+            raise _refuse("X-Twilio-Signature does not match the callback")
+
+    verified_with(check)
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
     if not message_sid or not status:

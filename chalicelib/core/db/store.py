@@ -307,10 +307,14 @@ class Table:
         """Delete the item (pk, sk), if there is one."""
         self._call("delete_item", Key=_serialize({PARTITION_KEY: pk, SORT_KEY: sk}))
 
-    def put_new(self, item: Mapping[str, Any]) -> None:
-        """Create ``item``; raises ``AlreadyExists`` if an item with its key exists."""
+    def put_new(self, item: Mapping[str, Any], *, unless: ConditionBase | None = None) -> None:
+        """Create ``item``; raises ``AlreadyExists`` if an item with its key exists (or, with ``unless``, one that
+        the condition does not let it replace)."""
+        condition = (
+            _expression(Attr(PARTITION_KEY).not_exists() | unless) if unless is not None else put_new_condition()
+        )
         try:
-            self._call("put_item", Item=_serialize(item), **put_new_condition())
+            self._call("put_item", Item=_serialize(item), **condition)
         except ClientError as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":
                 raise AlreadyExists(detail="an item with this key already exists") from exc
