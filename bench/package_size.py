@@ -8,7 +8,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["NotMeasured", "PackageReport", "measure_package"]
@@ -27,6 +27,8 @@ class PackageReport:
     zipped: int
     largest: list[tuple[str, int]]
     pip_seconds: float
+    # Each webhook function's own asset (only what its handler imports): (provider, unzipped, zipped).
+    assets: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def unzipped(self) -> int:
@@ -93,6 +95,27 @@ def _zip_size(sources: list[tuple[Path, Path]], into: Path) -> int:
     return archive.stat().st_size
 
 
+def _function_assets(root: Path, site: Path, runtime: list[Path], into: Path) -> list[tuple[str, int, int]]:
+    """Each webhook function's asset as infra builds it (``btrix_infra.packaging``): what its handler reaches by
+    imports in our code, the distributions those import with their requirements, and Chalice's two files."""
+    infra = str(root / "infra")
+    if infra not in sys.path:
+        sys.path.insert(0, infra)
+    from btrix_infra.packaging import code_closure, distribution_closure
+    from functions import FUNCTION_URLS
+
+    assets = []
+    for provider, spec in FUNCTION_URLS.items():
+        files, imported = code_closure(root, spec.partition(":")[0])
+        sources = [(root, f) for f in sorted(files)]
+        for dist in distribution_closure(site, imported):
+            sources += [(site, site / f) for f in dist.files or [] if ".." not in f.parts and (site / f).is_file()]
+        sources += [(runtime[0].parent.parent, path) for path in runtime]
+        unzipped = sum(file.stat().st_size for _, path in sources for file in _files(path))
+        assets.append((provider, unzipped, _zip_size(sources, into)))
+    return assets
+
+
 def measure_package(root: Path, top: int = 5) -> PackageReport | NotMeasured:
     """``pip install --target`` the requirements into a temporary folder, then add up and zip what ships."""
     with tempfile.TemporaryDirectory(prefix="btrix-package-") as scratch:
@@ -126,4 +149,5 @@ def measure_package(root: Path, top: int = 5) -> PackageReport | NotMeasured:
             zipped=_zip_size(sources, Path(scratch)),
             largest=largest,
             pip_seconds=pip_seconds,
+            assets=_function_assets(root, target, runtime, Path(scratch)),
         )

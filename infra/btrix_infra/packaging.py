@@ -8,18 +8,39 @@ Two modes (``Bundling.with_dependencies``):
   (its packager also picks manylinux wheels, no Docker).
 - code only (tests): the same folders without the third-party packages, so the infra tests synthesize offline
   in seconds. The templates are the same: Chalice derives them from ``app.py``, not from the dependencies.
+
+Each webhook function (``functions.FUNCTION_URLS``) is its own asset with only what it imports
+(``function_bundle(..., handler=...)``): the modules of ``functions/`` and ``chalicelib/`` its module reaches through
+import statements (those inside functions too: a lazily imported module is needed when that code runs; those under
+``if TYPE_CHECKING:`` are not), the data files of their packages, and the third-party distributions they import with
+everything those require (``Requires-Dist``, extras left out). The outbox publisher and the secret seeder share the
+asset of every handler.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 
-__all__ = ["FUNCTION_CODE", "LAMBDA_PLATFORM", "LAMBDA_PYTHON", "Bundling", "chalice_project", "function_bundle"]
+__all__ = [
+    "FUNCTION_CODE",
+    "LAMBDA_PLATFORM",
+    "LAMBDA_PYTHON",
+    "Bundling",
+    "chalice_project",
+    "code_closure",
+    "distribution_closure",
+    "function_bundle",
+]
 
 LAMBDA_PYTHON = "3.11"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
@@ -27,6 +48,8 @@ LAMBDA_PLATFORM = "manylinux2014_x86_64"
 FUNCTION_CODE = ("functions", "chalicelib")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 _COMPLETE = ".complete"
+# What the Lambda runtime provides: never copied into a function's asset.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
 
 
 @dataclass(frozen=True)
@@ -107,8 +130,148 @@ def _chalice_runtime(into: Path) -> None:
     shutil.copyfile(chalice.app.__file__, into / "chalice" / "app.py")
 
 
-def function_bundle(root: Path, bundling: Bundling) -> Path:
-    """The folder one asset is made of, for every handler in ``functions/`` (rebuilt on each synth)."""
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imported(tree: ast.Module, package: str) -> Iterator[str]:
+    """The module names a module's import statements name (``from a import b`` gives ``a`` and ``a.b``), except
+    those under ``if TYPE_CHECKING:``."""
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, *([base] if base else [])])
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+        # Imports are statements: only statements (and the blocks that hold them) are walked into.
+        pending.extend(
+            child
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, _BLOCKS) and not (isinstance(child, ast.If) and _type_checking(child))
+        )
+
+
+def _module_file(root: Path, name: str) -> Path | None:
+    path = root.joinpath(*name.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def code_closure(root: Path, entry: str, ours: tuple[str, ...] = FUNCTION_CODE) -> tuple[set[Path], set[str]]:
+    """The files of our packages (``ours``) that module ``entry`` reaches through import statements, with their
+    packages' ``__init__.py``, and the top-level names of the other (non-standard-library) modules they import."""
+    files, others = _closure(root, entry, ours)  # each stage's synthesis asks again: parsed once per process
+    return set(files), set(others)
+
+
+@cache
+def _closure(root: Path, entry: str, ours: tuple[str, ...]) -> tuple[frozenset[Path], frozenset[str]]:
+    files: set[Path] = set()
+    others: set[str] = set()
+    seen: set[str] = set()
+    pending = [entry]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        top = name.split(".")[0]
+        if top not in ours:
+            if top and top != "__future__" and top not in sys.stdlib_module_names:
+                others.add(top)
+            continue
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            found = _module_file(root, ".".join(parts[:depth]))
+            if found is None or found in files:
+                continue
+            files.add(found)
+            package = ".".join(parts[:depth] if found.name == "__init__.py" else parts[: depth - 1])
+            pending.extend(_imported(ast.parse(found.read_text(encoding="utf-8")), package))
+    return frozenset(files), frozenset(others)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distribution_closure(site: Path, imported: set[str]) -> list[metadata.Distribution]:
+    """The distributions installed in ``site`` that provide the ``imported`` top-level modules, with everything they
+    require (no extras), except what the Lambda runtime provides."""
+    from packaging.requirements import Requirement
+
+    installed = {_canonical(d.metadata["Name"]): d for d in metadata.distributions(path=[str(site)])}
+    provider: dict[str, str] = {}
+    for name, dist in installed.items():
+        tops = (dist.read_text("top_level.txt") or "").split()
+        tops += [f.parts[0].removesuffix(".py") for f in dist.files or [] if f.parts and ".." not in f.parts[0]]
+        for top in tops:
+            provider.setdefault(top.split(".")[0], name)
+    wanted = [provider[top] for top in sorted(imported) if top in provider]
+    chosen: dict[str, metadata.Distribution] = {}
+    while wanted:
+        name = wanted.pop()
+        if name in chosen or name in RUNTIME_PROVIDED or name not in installed:
+            continue
+        chosen[name] = installed[name]
+        for line in installed[name].requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                wanted.append(_canonical(requirement.name))
+    return [chosen[name] for name in sorted(chosen)]
+
+
+def _package_data(package_dir: Path) -> Iterator[Path]:
+    """A package's files that are not modules, and what its folders that are not packages hold (e.g. locales)."""
+    for entry in package_dir.iterdir():
+        if entry.is_file() and entry.suffix not in (".py", ".pyc"):
+            yield entry
+        elif entry.is_dir() and entry.name != "__pycache__" and not (entry / "__init__.py").exists():
+            yield from (f for f in entry.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+
+
+def _lean_bundle(root: Path, bundling: Bundling, module: str) -> Path:
+    bundle = bundling.build_dir / f"function-{module.rpartition('.')[2]}"
+    shutil.rmtree(bundle, ignore_errors=True)
+    bundle.mkdir(parents=True)
+    files, imported = code_closure(root, module)
+    for package_dir in {f.parent for f in files if f.name == "__init__.py"}:
+        files.update(_package_data(package_dir))
+    for file in files:
+        (bundle / file.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, bundle / file.relative_to(root))
+    if bundling.with_dependencies:
+        site = _dependencies(root, bundling.build_dir)
+        for dist in distribution_closure(site, imported):
+            for path in dist.files or []:
+                source = site / path
+                if ".." in path.parts or "__pycache__" in path.parts or not source.is_file():
+                    continue
+                (bundle / path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, bundle / path)
+    _chalice_runtime(bundle)
+    return bundle
+
+
+def function_bundle(root: Path, bundling: Bundling, module: str | None = None) -> Path:
+    """The folder an asset is made of (rebuilt on each synth): for handler ``module`` (``functions.meta``), only what
+    it imports; without one, every handler in ``functions/`` with all the requirements."""
+    if module is not None:
+        return _lean_bundle(root, bundling, module)
     bundle = bundling.build_dir / "functions"
     shutil.rmtree(bundle, ignore_errors=True)
     bundle.mkdir(parents=True)

@@ -144,7 +144,9 @@ class BtrixStack(Stack):
             )
         )
         outbox = OutboxPublisher(self, "Outbox", names=names, functions=functions, table=data.table, bus=messaging.bus)
-        hooks = FunctionUrls(self, "Hooks", routes=function_urls, functions=functions, role=app_role)
+        # Each webhook function from its own asset, with only what its handler imports (issue 20: lean packages).
+        bundles = {p: function_bundle(root, bundling, spec.partition(":")[0]) for p, spec in function_urls.items()}
+        hooks = FunctionUrls(self, "Hooks", routes=function_urls, functions=functions, role=app_role, bundles=bundles)
         if "bitrix24" in hooks.urls:
             # The install link of POST /channels/bitrix24 points portals at the bitrix24 webhook's URL.
             api.add_environment("BTRIX_BITRIX24_HANDLER_URL", hooks.urls["bitrix24"].url)

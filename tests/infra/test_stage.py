@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-from btrix_infra.packaging import Bundling, chalice_project, function_bundle
+from btrix_infra.packaging import Bundling, chalice_project, distribution_closure, function_bundle
 from btrix_infra.stage import ROOT, StageNames, chalice_stage_config, stage_config
 from chalicelib.core import resources
 from chalicelib.core.config import get_settings
@@ -44,6 +47,35 @@ def test_function_bundle_has_handlers_library_and_chalice_runtime(tmp_path: Path
     assert sorted(p.name for p in (bundle / "chalice").iterdir()) == ["__init__.py", "app.py"]
     assert not list(bundle.rglob("__pycache__"))
     assert not (bundle / "tests").exists()
+
+
+def test_a_webhook_functions_bundle_has_only_what_its_handler_imports_and_imports_from_it(tmp_path: Path) -> None:
+    bundle = function_bundle(ROOT, Bundling(build_dir=tmp_path, with_dependencies=False), "functions.meta")
+    assert sorted(p.name for p in (bundle / "functions").iterdir()) == ["__init__.py", "meta.py"]
+    assert (bundle / "chalicelib" / "inbound" / "meta.py").is_file()
+    assert (bundle / "chalicelib" / "notifications" / "service.py").is_file()  # imported inside a function
+    assert (bundle / "chalicelib" / "core" / "locales").is_dir()  # its packages' data files come along
+    assert not (bundle / "chalicelib" / "orders").exists()  # a capability the webhook never reaches
+    assert not (bundle / "app.py").exists()
+    assert not (bundle / "vendor").exists()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    imported = subprocess.run(
+        [sys.executable, "-c", "import functions.meta, chalicelib; print(chalicelib.__file__)"],
+        cwd=bundle,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert imported.stdout.strip() == str(bundle / "chalicelib" / "__init__.py")
+
+
+def test_a_functions_distributions_are_what_it_imports_and_their_requirements() -> None:
+    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    names = {d.metadata["Name"].lower().replace("_", "-") for d in distribution_closure(site, {"pydantic", "boto3"})}
+    assert {"pydantic", "pydantic-core", "typing-extensions", "annotated-types"} <= names
+    assert not names & {"boto3", "botocore", "stripe", "twilio"}  # the runtime's own, and nothing not asked for
 
 
 def test_code_only_chalice_project_has_no_requirements(tmp_path: Path) -> None:

@@ -65,8 +65,10 @@ class BundleFunctions(Construct):
         description: str,
         timeout_s: int = 30,
         memory_mb: int = 256,
+        code: lambda_.Code | None = None,
     ) -> lambda_.Function:
-        """A function running ``handler`` (``module.function``) with its own log group, logging through ``role``."""
+        """A function running ``handler`` (``module.function``) with its own log group, logging through ``role``;
+        from ``code`` (its own asset) if given, else from the asset of every handler."""
         log_group = logs.LogGroup(
             self,
             f"{id}Logs",
@@ -79,7 +81,7 @@ class BundleFunctions(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=handler,
-            code=self.code,
+            code=code or self.code,
             role=role.role,
             environment=self._environment,
             log_group=log_group,
@@ -164,7 +166,8 @@ class OutboxPublisher(Construct):
 
 
 class FunctionUrls(Construct):
-    """One function URL per entry of ``functions.FUNCTION_URLS`` (provider → ``module:function``).
+    """One function URL per entry of ``functions.FUNCTION_URLS`` (provider → ``module:function``), each function
+    from its own asset (``bundles``: provider → the folder with only what its handler imports).
 
     Providers cannot sign AWS requests, so the URLs are public (auth type NONE); each handler verifies the
     provider's signature on the raw body before it stores or enqueues anything.
@@ -178,6 +181,7 @@ class FunctionUrls(Construct):
         routes: Mapping[str, str],
         functions: BundleFunctions,
         role: FunctionRole,
+        bundles: Mapping[str, Path] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.urls: dict[str, lambda_.FunctionUrl] = {}
@@ -189,6 +193,7 @@ class FunctionUrls(Construct):
                 handler=f"{module}.{handler}",
                 role=role,
                 description=f"Webhook of {provider} (function URL)",
+                code=lambda_.Code.from_asset(str(bundles[provider])) if bundles and provider in bundles else None,
             )
             url = function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
             CfnOutput(self, f"Url-{provider}", value=url.url, description=f"Webhook URL for {provider}")
