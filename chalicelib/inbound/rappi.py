@@ -17,9 +17,8 @@ from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_rappi
-from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.inbound.tenants import tenant_credentials, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider, RappiCredentials
-from chalicelib.integrations.service import find_credentials
 
 __all__ = ["PROVIDER", "handle"]
 
@@ -35,14 +34,18 @@ def _order_id(payload: dict[str, Any]) -> str:
 def handle(request: HookRequest, context: Any) -> HookResponse:
     """Verify with the tenant's secret, record once per event and order, enqueue to integrations."""
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
-    credentials = find_credentials(tenant_id, Provider.RAPPI) if tenant_id is not None else None
-    if tenant_id is None or not isinstance(credentials, RappiCredentials):
-        # Nothing to verify with (no platform secret for Rappi): refused as a bad signature is.
-        raise Unauthorized(
-            detail="no Rappi store is connected for this URL", title="Invalid signature", code="invalid-signature"
-        )
-    secret = credentials.webhook_secret.get_secret_value()
-    verify_rappi(secret, request.header("rappi-signature"), request.body, clock.to_epoch(clock.now()))
+
+    def check(fresh: bool) -> None:
+        credentials = tenant_credentials(tenant_id, Provider.RAPPI, fresh=fresh) if tenant_id is not None else None
+        if not isinstance(credentials, RappiCredentials):
+            # Nothing to verify with (no platform secret for Rappi): refused as a bad signature is.
+            raise Unauthorized(
+                detail="no Rappi store is connected for this URL", title="Invalid signature", code="invalid-signature"
+            )
+        secret = credentials.webhook_secret.get_secret_value()
+        verify_rappi(secret, request.header("rappi-signature"), request.body, clock.to_epoch(clock.now()))
+
+    verified_with(check)  # the credentials this container kept, then (if refused) a fresh read
     try:
         payload = json.loads(request.body)
     except ValueError as exc:
