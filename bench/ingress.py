@@ -264,6 +264,29 @@ def write_section(document: str, section: str, heading: str = SECTION, before: s
     return "".join((body + text) if found == before else text for found, text in parts)
 
 
+# The budget table's rows of the webhook functions (bench/budget.py), by the provider whose function they measure.
+_BUDGET_ROWS = {
+    "meta": "Meta webhook function / bare SendMessage",
+    "stripe": "Stripe webhook function / bare SendMessage",
+}
+
+
+def update_budget(document: str, results: list[OverheadResult]) -> tuple[str, dict[str, str]]:
+    """``document`` with the budget table's webhook rows showing ``results`` as this run (met or not against
+    ``INGRESS_BOUND``), and the values those rows showed before, by provider."""
+    ratios = {r.label.split(" ")[0].lower(): r.ratio for r in results}
+    before: dict[str, str] = {}
+    lines = document.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        for provider, label in _BUDGET_ROWS.items():
+            cells = line.split(" | ")
+            if line.startswith(f"| {label} |") and provider in ratios and len(cells) == 5:
+                before[provider] = cells[3]
+                met = "yes" if ratios[provider] <= INGRESS_BOUND else "**no**"
+                lines[i] = " | ".join([*cells[:3], f"{ratios[provider]:.2f}", f"{met} |\n"])
+    return "".join(lines), before
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run this section alone (its own local stack) and write it into docs/PERFORMANCE.md."""
     import argparse
@@ -283,9 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     before = _load()
     with running_target() as target:
         results = measure_ingress(target, iterations=30 if args.quick else 300, progress=_progress)
+    document, previous = update_budget(args.output.read_text(), results)
     section = render_section(results, f"{before} before, {_load()} after (1, 5, 15 min)")
+    if previous:
+        named = ", ".join(f"{provider} {ratio}" for provider, ratio in sorted(previous.items()))
+        section += f"\n\nBefore (the budget table's previous run of these rows): {named}; the others were not measured."
     print(f"\n{SECTION}\n\n{section}", flush=True)
-    document = write_section(args.output.read_text(), section)
+    document = write_section(document, section)
     if args.package:
         from bench.package_size import measure_package
         from bench.report import _PACKAGE, render_package

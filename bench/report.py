@@ -666,8 +666,7 @@ _NOT_YET = """\
 - The gateway's other direction (an operator's message → WhatsApp, paced to 80 messages/s per number, with its
   delivery status back to Bitrix24) and media (download from Meta, S3 put, presigned URL to Bitrix24).
 - Issue 20's cold path with a request: a new container's first authenticated `GET /orders/{id}` (import, first
-  clients and the request, in a fresh interpreter against the running stack) beside the floor plus one GetItem.
-- Each webhook function's own package (an asset with only what it imports): all functions share one asset today."""
+  clients and the request, in a fresh interpreter against the running stack) beside the floor plus one GetItem."""
 
 
 def render_payments(report: PaymentsReport) -> str:

@@ -109,8 +109,9 @@ class StatusReport:
 
 @dataclass(frozen=True)
 class Receipt:
-    """The outcome: ``duplicate`` when this event had already been recorded (nothing was done this time);
-    ``applied`` when a status report changed a notification."""
+    """The outcome: ``duplicate`` when a live receipt of this event existed (a twin or a quick retry: the first
+    delivery does the work, this one's send, if any, changes nothing); ``applied`` when a status report changed a
+    notification."""
 
     duplicate: bool
     message_id: str | None = None
