@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     from bench.__main__ import ROOT, _progress, _quiet_local_env
+    from bench.report import machine_facts
     from bench.target import running_target
 
     parser = argparse.ArgumentParser(prog="python -m bench.ingress", description=__doc__)
@@ -311,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     if previous:
         named = ", ".join(f"{provider} {ratio}" for provider, ratio in sorted(previous.items()))
         section += f"\n\nBefore (the budget table's previous run of these rows): {named}; the others were not measured."
+    facts = dict(machine_facts(ROOT))
+    section += f"\n\nThis section was run alone (`python -m bench.ingress`): {facts['date']} at {facts['commit']}."
     print(f"\n{SECTION}\n\n{section}", flush=True)
     document = write_section(document, section)
     if args.package:
