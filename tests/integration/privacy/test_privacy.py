@@ -388,13 +388,19 @@ def test_a_user_is_exported_then_erased_their_sessions_end_and_what_they_did_kee
     token = new_id()[-8:].lower()
     name = f"Valdemar Vendorius {token.capitalize()}"
     phone = "+55119" + str(random.randint(10**7, 10**8 - 1))  # noqa: S311 - a test number
-    rep = add_user(api, admin, Role.SALES_REP, name=name, whatsappNumber=phone)
-    # What the rep does and what is kept about them: a sale and a lead of theirs, a message to them.
+    rep = add_user(api, admin, Role.MANAGER, name=name, whatsappNumber=phone)
+    # What the user does and what is kept about them: an order they placed, a sale and a lead of theirs, a message.
     client = create_customer(api, admin, name="Clotilde Terceira", email=f"clotilde.{token}@example.com")
     product = create_product(api, admin, kind="service", name="Revisão", price={"amount": "80.00", "currency": "BRL"})
     sale = _ok(
         call(api, "POST", "/sales", {"serviceId": product["id"], "customerId": client["id"]}, rep.headers()), 201
     )
+    placed = {
+        "items": [{"productId": product["id"], "quantity": 1}],
+        "customerId": client["id"],
+        "notes": f"com {name}",
+    }
+    order = _ok(call(api, "POST", "/orders", placed, rep.headers()), 201)
     lead_body = {"contactName": "Osvaldo Contato", "source": "referral", "notes": f"{name} ligou, {phone}"}
     lead = _ok(call(api, "POST", "/leads", lead_body, rep.headers()), 201)
     note = {"channel": "email", "userId": rep.user_id, "subject": "Meta", "text": f"Parabéns {name}!", "urgent": True}
@@ -417,10 +423,12 @@ def test_a_user_is_exported_then_erased_their_sessions_end_and_what_they_did_kee
     assert "passwordHash" not in user
     assert not [r for r in user["related"] if r["kind"] in ("SESSION", "OTP")]
     actions = {entry["action"] for entry in data["audit"]}
-    assert {"sale.created", "lead.created"} <= actions
+    assert {"order.created", "sale.created", "lead.created"} <= actions
     assert all("after" not in entry and "before" not in entry for entry in data["audit"])
     assert [s["id"] for s in data["sales"]] == [sale["id"]]
     assert [entry["id"] for entry in data["leads"]] == [lead["id"]]
+    assert [(o["id"], o["createdBy"]) for o in data["orders"]] == [(order["id"], rep.user_id)]
+    assert "notes" not in data["orders"][0]
     assert "Clotilde" not in json.dumps(data, ensure_ascii=False)  # their customers' data is not theirs
     assert f"Parabéns {name}!" in [n.get("text") for n in data["notifications"]]
 
@@ -455,6 +463,8 @@ def test_a_user_is_exported_then_erased_their_sessions_end_and_what_they_did_kee
     assert kept["email"].endswith("@erased.invalid")
     assert call(api, "POST", "/auth/login", {"identifier": rep.email, "password": PASSWORD}).status_code == 401
     assert _ok(call(api, "GET", f"/sales/{sale['id']}", headers=admin.headers()))["assignedTo"] == rep.user_id
+    kept_order = _ok(call(api, "GET", f"/orders/{order['id']}", headers=admin.headers()))
+    assert (kept_order["createdBy"], kept_order["notes"]) == (rep.user_id, f"com {pseudonym}")
     kept_lead = _ok(call(api, "GET", f"/leads/{lead['id']}", headers=admin.headers()))
     assert kept_lead["notes"] == f"{pseudonym} ligou, {pseudonym}"
     trail = _ok(call(api, "GET", f"/audit-log?actorId={rep.user_id}", headers=admin.headers()))["items"]
