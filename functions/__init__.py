@@ -12,6 +12,7 @@ FUNCTION_URLS: dict[str, str] = {
     "stripe": "functions.stripe:handler",
     "mercadopago": "functions.mercadopago:handler",
     "pagarme": "functions.pagarme:handler",
+    "bling": "functions.bling:handler",
     "twilio": "functions.twilio:handler",
     "email": "functions.email:handler",
     "rappi": "functions.rappi:handler",

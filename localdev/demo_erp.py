@@ -7,7 +7,8 @@ When the fake providers are on and no real ERP is configured (``BTRIX_BLING_API_
 runner starts the fakes and points the settings at them (before the app reads its settings); Bling's consent
 redirect is this API's ``/integrations/bling/callback``. After seeding, the tenants are connected: the reseller by a
 refresh token of BTRIX's local Bling app (what a consent would have left), the restaurant by the fake Tiny company's
-API token, so catalog changes, stock movements and paid orders reach the fakes. The banner's lines push a count,
+API token, so catalog changes, stock movements and paid orders reach the fakes; once the demo's events are handled,
+the fake Bling's stock webhooks go to the reseller's ``/hooks/bling``. The banner's lines push a count,
 show it at the fake, count differently there (``POST /_stock``) and pull: the difference is logged as a conflict.
 """
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from localdev.fake_bling import FakeBling
 from localdev.fake_tiny import FakeTiny
 
-__all__ = ["ErpFakes", "connect", "lines", "start_fakes"]
+__all__ = ["ErpFakes", "connect", "lines", "listen", "start_fakes"]
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,23 @@ def connect(fakes: ErpFakes) -> None:
         service.store_credentials(demo_admin(DEMO_TENANTS[0]), Provider.TINY, tiny)
 
 
+def listen(fakes: ErpFakes, hooks: str) -> None:
+    """Point the fake Bling's stock webhooks at the demo reseller's ``/hooks/bling`` (after the seed's own pushes:
+    they need no second look)."""
+    from localdev.seed import RESELLER_DEMO, demo_admin
+
+    if fakes.bling is not None:
+        fakes.bling.configure(webhookUrl=f"{hooks}/bling?tenant={demo_admin(RESELLER_DEMO).tenant_id}")
+
+
 def _field(name: str) -> str:
     """A shell filter printing ``name`` of a JSON answer (of its first item, for a page)."""
     return f'python3 -c \'import json,sys; d=json.load(sys.stdin); print(d.get("items", [d])[0]["{name}"])\''
 
 
-def _try_lines(api: str, fake_url: str, provider: str, name: str, product: str, id_field: str) -> list[str]:
+def _try_lines(
+    api: str, fake_url: str, provider: str, name: str, product: str, id_field: str, told: str = ""
+) -> list[str]:
     """Shell lines that push a stock count to the ERP (``product``: the line that keeps a product's JSON in ``$p``),
     show it at the fake, count differently there and pull: the difference is logged as a conflict."""
     auth = '-H "Authorization: Bearer $token"'
@@ -100,7 +112,7 @@ def _try_lines(api: str, fake_url: str, provider: str, name: str, product: str, 
         f'id=$(echo "$p" | {_field(id_field)}); code=$(echo "$p" | {_field("code")})',
         f"curl -s -X POST {api}/inventory/$id/movements {auth} -H 'Content-Type: application/json' -d '{movement}'",
         f"sleep 3; curl -s {fake_url}/_received   # the push: {name}'s count of $code set to BTRIX's",
-        f"curl -s -X POST {fake_url}/_stock -d '{counted}'   # someone counts 7 in {name}",
+        f"curl -s -X POST {fake_url}/_stock -d '{counted}'   # someone counts 7 in {name}{told}",
         f"curl -s -X POST {api}/integrations/{provider}/sync {auth}   # the pull now (every 15 min by itself)",
         f"sleep 3; curl -s {api}/integrations/{provider}/logs {auth}   # the conflict: BTRIX's count kept, not 7",
     ]
@@ -116,7 +128,8 @@ def lines(api: str, fakes: ErpFakes, reseller_login: list[str], restaurant_login
     if fakes.bling is not None:
         body = '{"kind": "product", "name": "Filtro de óleo", "price": {"amount": "39.90", "currency": "BRL"}}'
         create = f"p=$(curl -s -X POST {api}/products {auth} -H 'Content-Type: application/json' -d '{body}')"
-        tried = _try_lines(api, fakes.bling.url, "bling", "Bling", create, "id")
+        told = " (its webhook tells BTRIX)"
+        tried = _try_lines(api, fakes.bling.url, "bling", "Bling", create, "id", told)
         found += [
             "",
             f"Bling (ERP): {RESELLER_DEMO.name} is connected to the fake Bling (BTRIX owns products and stock; Bling "

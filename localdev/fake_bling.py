@@ -23,19 +23,28 @@ endpoints ``<url>/Api/v3/oauth/authorize`` and ``…/oauth/token``.
 - **Rate limit**: more than 3 requests in one second → 429 ``{"error": {"type": "TOO_MANY_REQUESTS"}}``;
   ``{"rateLimitNext": n}`` forces the next n. ``failNext`` / ``failRate`` / ``failStatus`` fail API calls with a 5xx.
 - Errors are Bling's: ``{"error": {"type", "message", "description", "fields": [{"code", "msg", "element"}]}}``.
-- ``GET|DELETE /_received``; ``POST /_stock {"code", "units"}`` (a person counts a product in Bling, as
-  ``set_stock()``); ``set_stock()``, ``add_product()``, ``sales_orders()``, ``products()`` for tests.
+- **Webhooks** (``{"webhookUrl": url}``): every stock change (BTRIX's own ``POST /estoques`` included, and a
+  person's count) posts ``{eventId, date, version, event: "stock.updated", companyId, data: {produto: {id}, deposito,
+  operacao, quantidade, saldoFisicoTotal, saldoVirtualTotal}}`` signed ``X-Bling-Signature-256: sha256=<hex
+  HMAC-SHA256(client secret, body)>``, in the background; ``{"webhookTwice": true}`` posts each twice with the same
+  ``eventId`` (Bling retries). ``webhooks`` lists what was posted and the status answered.
+- ``GET /produtos/{id}``. ``GET|DELETE /_received``; ``POST /_stock {"code", "units"}`` (a person counts a product
+  in Bling, as ``set_stock()``); ``set_stock()``, ``add_product()``, ``sales_orders()``, ``products()``,
+  ``contacts()`` for tests.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
 import json
 import random
 import secrets
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +58,7 @@ __all__ = ["FakeBling"]
 ACCESS_TOKEN_LIFETIME_S = 21600
 _API = "/Api/v3"
 _DEPOSIT = 14886653000
+_COMPANY_ID = "d4475854366a36c86a37e792f9634a51"  # the company's id in Bling's webhooks (a hash of it)
 _AUTHORIZED = 5
 _PENDING = 1
 _SENT = 10  # waiting for SEFAZ (not confirmed: Bling's code for it)
@@ -123,7 +133,10 @@ class FakeBling(LoopbackFake):
         self.fail_rate = 0.0
         self.fail_status = 503
         self.fail_next = 0
+        self.webhook_url: str | None = None
+        self.webhook_twice = False
         self.received: list[dict[str, Any]] = []
+        self.webhooks: list[dict[str, Any]] = []  # what the fake posted to webhook_url, with the status answered
         self._codes: set[str] = set()
         self._refresh_tokens: set[str] = set()
         self._tokens: dict[str, _Token] = {}
@@ -180,10 +193,11 @@ class FakeBling(LoopbackFake):
             return self._state.stock.get((product_id, _DEPOSIT), Decimal(0))
 
     def set_stock(self, code: str, units: int) -> None:
-        """A person counted the product in Bling."""
+        """A person counted the product in Bling (its webhook tells the app)."""
         with self._lock:
             product_id = next(i for i, p in self._state.products.items() if p["codigo"] == code)
             self._state.stock[(product_id, _DEPOSIT)] = Decimal(units)
+            self._notify_stock(product_id, "B", Decimal(units))
 
     def contacts(self) -> list[dict[str, Any]]:
         """Every contact, as it is now."""
@@ -216,10 +230,15 @@ class FakeBling(LoopbackFake):
                 ("failRate", "fail_rate", float),
                 ("failStatus", "fail_status", int),
                 ("failNext", "fail_next", int),
+                ("webhookTwice", "webhook_twice", bool),
             ):
                 if name in config:
                     setattr(self, attribute, kind(config[name]))
+            if "webhookUrl" in config:
+                self.webhook_url = str(config["webhookUrl"]) or None
             return {
+                "webhookUrl": self.webhook_url,
+                "webhookTwice": self.webhook_twice,
                 "denyConsent": self.deny_consent,
                 "invalidGrant": self.invalid_grant,
                 "rejectNfe": self.reject_nfe,
@@ -413,6 +432,11 @@ class FakeBling(LoopbackFake):
             product_id = next(self._ids)
             products[product_id] = self._product(product_id, sent)
             return Answer(201, {"data": {"id": product_id, "variations": {"saved": [], "deleted": []}}})
+        if method == "GET" and len(segments) == 2 and segments[1].isdigit():
+            found = products.get(int(segments[1]))
+            if found is None:
+                return _error(404, "RESOURCE_NOT_FOUND", "Produto não encontrado")
+            return Answer(200, {"data": found})
         if method == "PUT" and len(segments) == 2 and segments[1].isdigit():
             product_id = int(segments[1])
             if product_id not in products:
@@ -465,8 +489,47 @@ class FakeBling(LoopbackFake):
                 return _invalid("operacao", "Operação inválida (B, E ou S)")
             movement_id = next(self._ids)
             self._state.movements.append({**sent, "id": movement_id})
+            self._notify_stock(product_id, str(operation), units)
             return Answer(201, {"data": {"id": movement_id}})
         return _error(404, "RESOURCE_NOT_FOUND", "O recurso requisitado não foi encontrado")
+
+    def _notify_stock(self, product_id: int, operation: str, units: Decimal) -> None:
+        """Bling's ``stock.updated`` webhook to ``webhook_url`` (in the background, as Bling sends it), signed with
+        the app's client secret; twice with the same ``eventId`` when ``webhookTwice`` (Bling retries)."""
+        if not self.webhook_url:
+            return
+        total = float(self._state.stock.get((product_id, _DEPOSIT), Decimal(0)))
+        event = {
+            "eventId": str(uuid.uuid4()),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "version": "v1",
+            "event": "stock.updated",
+            "companyId": _COMPANY_ID,
+            "data": {
+                "produto": {"id": product_id},
+                "deposito": {"id": _DEPOSIT, "saldoFisico": total, "saldoVirtual": total},
+                "operacao": operation,
+                "quantidade": float(units),
+                "saldoFisicoTotal": total,
+                "saldoVirtualTotal": total,
+            },
+        }
+        body = json.dumps(event).encode()
+        signature = hmac.new((self.client_secret or "").encode(), body, hashlib.sha256).hexdigest()
+        url, times = self.webhook_url, 2 if self.webhook_twice else 1
+        threading.Thread(target=self._post_webhook, args=(url, body, signature, times), daemon=True).start()
+
+    def _post_webhook(self, url: str, body: bytes, signature: str, times: int) -> None:
+        import httpx
+
+        headers = {"Content-Type": "application/json", "X-Bling-Signature-256": f"sha256={signature}"}
+        for _ in range(times):
+            try:
+                status = httpx.post(url, content=body, headers=headers, timeout=30).status_code
+            except httpx.HTTPError:
+                status = 0  # not delivered: shown as such in ``webhooks``
+            with self._lock:
+                self.webhooks.append({"event": json.loads(body), "status": status})
 
     def _orders(self, method: str, rest: list[str], query: dict[str, list[str]], sent: Any) -> Answer:
         orders = self._state.orders

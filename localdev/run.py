@@ -878,6 +878,7 @@ def main() -> int:
         say("Handling the demo's events ...")
         if not started.worker.wait_idle(_SETTLE_TIMEOUT_S):
             say(f"  the worker was still busy after {_SETTLE_TIMEOUT_S:.0f}s; starting anyway")
+        demo_erp.listen(started.erp, f"http://{HOST}:{hooks_port}/hooks")  # once the seed's pushes are in
         started.serve(api.server)
         fakes = {str(kind): fake.url for kind, fake in started.fakes.items()}
         if started.bitrix is not None:

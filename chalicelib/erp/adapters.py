@@ -156,6 +156,11 @@ class BlingAccount:
         }
         return self.bling.save_product(remote_id, fields)
 
+    def product(self, remote_id: str) -> ErpProduct | None:
+        """Bling's product with that id (None: Bling has none)."""
+        found = self.bling.product(remote_id)
+        return None if found is None else ErpProduct(found.id, found.code, found.name, found.price)
+
     def products(self, page: int) -> list[ErpProduct]:
         """A page of Bling's products."""
         return [ErpProduct(p.id, p.code, p.name, p.price) for p in self.bling.products(page)]

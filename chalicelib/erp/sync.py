@@ -25,6 +25,10 @@ with backoff and then dead-lettered, visible and redrivable):
   the ERP's physical units against BTRIX's on hand. ERP the source of truth: BTRIX's count is adjusted to the ERP's
   (a stock take of the integrations actor), or, when fewer units than BTRIX has reserved for orders, a conflict is
   logged. BTRIX the source of truth: a difference is logged as a conflict, never overwritten either way.
+- Bling's stock webhook (``bling:stock.*``, verified and recorded once by ``inbound/bling.py``): the same comparison
+  for the one product, its count read back from Bling; a difference BTRIX owns gets a second look after the queue's
+  backoff (Bling also tells of our own pushes, and a later one may be on its way) before it is logged.
+- A privacy erasure asks each ERP that got the customer as a contact to anonymise it (``erase_contact``).
 
 One responsibility: what travels between BTRIX and a tenant's ERP, and when (each ERP's words are its adapter's).
 """
@@ -32,6 +36,8 @@ One responsibility: what travels between BTRIX and a tenant's ERP, and when (eac
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -41,7 +47,7 @@ from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import AppError, InvalidInput, NotFound
 from chalicelib.customers.service import find_customer
-from chalicelib.erp.adapters import CONTACT, ERP_PROVIDERS, ErpAccount, open_account
+from chalicelib.erp.adapters import CONTACT, ERP_PROVIDERS, BlingAccount, ErpAccount, open_account
 from chalicelib.integrations import jobs
 from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.models import Provider
@@ -65,6 +71,7 @@ from chalicelib.orders.service import find_order, record_fiscal_document
 __all__ = [
     "CONFLICT",
     "PULL_SLOT_S",
+    "bling_stock_changed",
     "erase_contact",
     "erps_holding",
     "pull_stock",
@@ -90,7 +97,8 @@ def _task(provider: Provider, what: str) -> str:
 
 
 def _provider(job: jobs.Job) -> Provider:
-    return Provider(job.kind.removeprefix("task:").partition(".")[0])
+    # task:<erp>.<what>, or <erp>:<event> (a provider's webhook)
+    return Provider(job.kind.removeprefix("task:").partition(".")[0].partition(":")[0])
 
 
 def _name(provider: Provider) -> str:
@@ -255,6 +263,40 @@ def _apply_count(tenant_id: str, product_id: str, code: str, units: int, provide
     return None
 
 
+@dataclass(frozen=True)
+class _Count:
+    """One linked product's ERP count against BTRIX's: whether it was compared, the adjustment made, the conflict."""
+
+    checked: bool = False
+    adjusted: str | None = None
+    conflict: str | None = None
+
+
+def _reconcile(account: ErpAccount, tenant_id: str, product_id: str, units: Decimal | None) -> _Count:
+    """The ERP's ``units`` of a linked product against BTRIX's on hand: BTRIX adjusted (the ERP the source of truth)
+    or the difference a conflict (BTRIX the source of truth, or fewer units than BTRIX has reserved)."""
+    provider = account.provider
+    try:
+        level = inventory.get_stock(system_actor(tenant_id), product_id)
+    except AppError:
+        return _Count()  # a service (no stock) or a product deleted since
+    if units is None or units == level.on_hand:
+        return _Count(checked=True)
+    erp_units = int(units.to_integral_value()) if units >= 0 else 0
+    if account.settings.source_of_truth != "erp":
+        return _Count(True, conflict=f"{level.code}: BTRIX {level.on_hand}, {_name(provider)} {units}")
+    refused = _apply_count(tenant_id, product_id, level.code, erp_units, provider)
+    if refused is not None:
+        return _Count(True, conflict=refused)
+    return _Count(True, adjusted=f"{level.code} {level.on_hand}→{erp_units}")
+
+
+def _log_conflicts(tenant_id: str, provider: Provider, conflicts: Sequence[str]) -> None:
+    if conflicts:
+        shown = "; ".join(conflicts[:_SHOWN_CONFLICTS]) + (" …" if len(conflicts) > _SHOWN_CONFLICTS else "")
+        _conflict(tenant_id, provider, f"stock differs for {len(conflicts)} products (not overwritten): {shown}")
+
+
 def pull_stock(job: jobs.Job) -> str | None:
     """``task:<erp>.sync``: the ERP's stock of every linked product against BTRIX's: adjusted (the ERP the source of
     truth) or logged as a conflict (BTRIX the source of truth)."""
@@ -262,35 +304,58 @@ def pull_stock(job: jobs.Job) -> str | None:
     if account is None:
         return None
     tenant_id, provider = job.tenant_id, account.provider
-    erp_wins = account.settings.source_of_truth == "erp"
-    linked = _link_by_code(account, tenant_id) if erp_wins else 0
-    actor = system_actor(tenant_id)
-    checked, adjusted, conflicts = 0, [], []
+    linked = _link_by_code(account, tenant_id) if account.settings.source_of_truth == "erp" else 0
+    counted: list[_Count] = []
     for refs in _chunks(list_refs(tenant_id, provider, _PRODUCT), _BATCH):
         counts = account.stock([ref.remote_id for ref in refs])
-        for ref in refs:
-            units = counts.get(ref.remote_id)
-            try:
-                level = inventory.get_stock(actor, ref.local_id)
-            except AppError:
-                continue  # a service (no stock) or a product deleted since
-            checked += 1
-            if units is None or units == level.on_hand:
-                continue
-            erp_units = int(units.to_integral_value()) if units >= 0 else 0
-            if not erp_wins:
-                conflicts.append(f"{level.code}: BTRIX {level.on_hand}, {_name(provider)} {units}")
-                continue
-            refused = _apply_count(tenant_id, ref.local_id, level.code, erp_units, provider)
-            if refused is None:
-                adjusted.append(f"{level.code} {level.on_hand}→{erp_units}")
-            else:
-                conflicts.append(refused)
-    if conflicts:
-        shown = "; ".join(conflicts[:_SHOWN_CONFLICTS]) + (" …" if len(conflicts) > _SHOWN_CONFLICTS else "")
-        _conflict(tenant_id, provider, f"stock differs for {len(conflicts)} products (not overwritten): {shown}")
-    summary = f"{checked} products checked, {len(adjusted)} adjusted" + (f", {linked} linked by code" if linked else "")
+        counted += [_reconcile(account, tenant_id, ref.local_id, counts.get(ref.remote_id)) for ref in refs]
+    _log_conflicts(tenant_id, provider, [c.conflict for c in counted if c.conflict])
+    adjusted = [c.adjusted for c in counted if c.adjusted]
+    summary = f"{sum(c.checked for c in counted)} products checked, {len(adjusted)} adjusted"
+    summary += f", {linked} linked by code" if linked else ""
     return summary + (f": {', '.join(adjusted[:_SHOWN_CONFLICTS])}" if adjusted else "")
+
+
+def _linked_product(account: BlingAccount, tenant_id: str, remote_id: str) -> str | None:
+    """BTRIX's product linked to Bling's ``remote_id`` (by the code Bling keeps; linked now when Bling is the source
+    of truth and the product was not yet), else None."""
+    remote = account.product(remote_id)
+    if remote is None or not remote.code:
+        return None
+    try:
+        matches = catalog.list_products(system_actor(tenant_id), ProductListQuery(code=remote.code)).items
+    except InvalidInput:
+        return None  # not a BTRIX code
+    if not matches:
+        return None
+    kept = find_ref(tenant_id, account.provider, _PRODUCT, matches[0].id)
+    if kept is None and account.settings.source_of_truth == "erp":
+        kept = keep_ref(tenant_id, account.provider, _PRODUCT, matches[0].id, remote_id)
+    return matches[0].id if kept == remote_id else None
+
+
+def bling_stock_changed(job: jobs.Job) -> str | None:
+    """``bling:stock.*`` (a verified Bling webhook, once per ``eventId``): the product's count read back from Bling
+    (the event's figures are not taken for true: events arrive late and out of order) and reconciled as the pull
+    does; a difference BTRIX owns is logged as a conflict (after a second look)."""
+    account = open_account(job.tenant_id, Provider.BLING)
+    event = job.body.get("event") or {}
+    product = ((event.get("data") or {}).get("produto") or {}).get("id")
+    if not isinstance(account, BlingAccount) or product is None:
+        return None  # disconnected meanwhile, or not a product's stock
+    remote = str(product)
+    local = _linked_product(account, job.tenant_id, remote)
+    if local is None:
+        return f"Bling product {remote} is linked to no BTRIX product: nothing to compare"
+    count = _reconcile(account, job.tenant_id, local, account.stock([remote]).get(remote))
+    if count.conflict and job.attempt == 1:
+        # Bling also tells of our own pushes: a push of a later movement may still be on its way. Looked at again
+        # after the queue's backoff before a difference is logged.
+        raise jobs.RetryJob(f"Bling product {remote} differs from BTRIX: looked at again before it is logged")
+    _log_conflicts(job.tenant_id, account.provider, [count.conflict] if count.conflict else [])
+    if count.adjusted:
+        return f"stock webhook: {count.adjusted}"
+    return f"stock webhook: Bling product {remote} " + ("differs (conflict logged)" if count.conflict else "in step")
 
 
 def queue_stock_pulls() -> int:
@@ -433,6 +498,13 @@ def _register(providers: Sequence[Provider]) -> None:
         for what, handler, operation in tasks:
             kind = jobs.task_kind(_task(provider, what))
             jobs.register(kind, _disconnecting(handler), provider=provider, operation=operation)
+    # Bling's webhooks (recorded once by ``inbound/bling.py``): only its stock events are enqueued.
+    jobs.register(
+        jobs.provider_kind(Provider.BLING.value),
+        _disconnecting(bling_stock_changed),
+        provider=Provider.BLING,
+        operation="stock_webhook",
+    )
 
 
 _register(ERP_PROVIDERS)

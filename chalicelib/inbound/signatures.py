@@ -17,6 +17,7 @@ __all__ = [
     "STANDARD_WEBHOOKS_TOLERANCE_S",
     "equal_secrets",
     "verify_basic",
+    "verify_bling",
     "verify_mercadopago",
     "verify_meta",
     "verify_rappi",
@@ -52,16 +53,25 @@ def verify_basic(user: str, password: str, header: str | None) -> None:
         raise _refuse("the webhook's Basic login does not match")
 
 
-def verify_meta(app_secret: str, body: bytes, header: str | None) -> None:
-    """Check ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body, key = app secret>``."""
+def _verify_sha256_hex(name: str, secret: str, body: bytes, header: str | None) -> None:
     if not header:
-        raise _refuse("X-Hub-Signature-256 is missing")
+        raise _refuse(f"{name} is missing")
     scheme, _, given = header.partition("=")
     if scheme != "sha256" or not given:
-        raise _refuse("X-Hub-Signature-256 must be sha256=<hex>")
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+        raise _refuse(f"{name} must be sha256=<hex>")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not equal_secrets(given.lower(), expected):
-        raise _refuse("X-Hub-Signature-256 does not match the body")
+        raise _refuse(f"{name} does not match the body")
+
+
+def verify_meta(app_secret: str, body: bytes, header: str | None) -> None:
+    """Check ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body, key = app secret>``."""
+    _verify_sha256_hex("X-Hub-Signature-256", app_secret, body, header)
+
+
+def verify_bling(client_secret: str, body: bytes, header: str | None) -> None:
+    """Check ``X-Bling-Signature-256: sha256=<hex HMAC-SHA256 of the body, key = the app's client secret>``."""
+    _verify_sha256_hex("X-Bling-Signature-256", client_secret, body, header)
 
 
 def _signature_parts(header: str) -> dict[str, str]:

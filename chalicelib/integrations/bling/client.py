@@ -224,6 +224,16 @@ class Bling:
         match = [p for p in found if isinstance(p, dict) and p.get("codigo") == code]
         return self._product(match[0]) if match else None
 
+    def product(self, product_id: str) -> BlingProduct | None:
+        """The product with Bling's id, None when Bling has none."""
+        try:
+            found = self.call("GET", f"/produtos/{product_id}")
+        except ProviderError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._product(found) if isinstance(found, dict) and found.get("id") is not None else None
+
     def products(self, page: int, limit: int = 100) -> list[BlingProduct]:
         """One page of the account's products (``pagina`` from 1)."""
         found = self.call("GET", "/produtos", params={"pagina": page, "limite": limit}) or []

@@ -254,3 +254,54 @@ def test_an_erased_customer_is_anonymised_at_bling_and_its_sales_order_kept(
     held = json.dumps(bling.contacts(), ensure_ascii=False)
     assert [value for value in PERSON.values() if value in held] == []
     assert len(bling.sales_orders()) == 1  # the sale stays, as the law keeps it
+
+
+def _hooks_url(hooks: httpx.Client, tenant_id: str) -> str:
+    return f"{str(hooks.base_url).rstrip('/')}/bling?tenant={tenant_id}"
+
+
+def test_blings_signed_stock_webhook_is_taken_once_and_its_count_compared_when_btrix_owns_stock(
+    api: Any, admin: Account, bling: FakeBling, deliver: Deliver, hooks: httpx.Client
+) -> None:
+    _connect(api, admin, sourceOfTruth="btrix")
+    product = create_product(api, admin, name="Mel de laranjeira")
+    assert move_stock(api, admin, product["id"], "in", 5).status_code == 201
+    deliver(lambda: product["code"] in bling.products() and bling.stock_of(product["code"]) == 5)
+    bling.configure(webhookUrl=_hooks_url(hooks, admin.tenant_id), webhookTwice=True)  # Bling retries: twice
+    bling.set_stock(product["code"], 2)  # a person counts 2 in Bling: its webhook tells BTRIX at once
+
+    def conflicts() -> list[dict[str, Any]]:
+        return [e for e in _logs(api, admin) if e["operation"] == "conflict" and product["code"] in e["error"]]
+
+    deliver(lambda: len(bling.webhooks) == 2 and bool(conflicts()))
+    assert [w["status"] for w in bling.webhooks] == [200, 200]
+    assert bling.webhooks[0]["event"]["eventId"] == bling.webhooks[1]["event"]["eventId"]
+    [conflict] = conflicts()  # the second delivery of the same event was recorded once
+    assert f"{product['code']}: BTRIX 5, Bling 2" in conflict["error"]
+    assert get_json(api, admin, f"/inventory/{product['id']}")["onHand"] == 5  # not overwritten
+
+    # Anything not signed with the tenant's Bling app's client secret is refused, and nothing is recorded.
+    body = json.dumps({**bling.webhooks[0]["event"], "eventId": "forged-1"}).encode()
+    path = f"/bling?tenant={admin.tenant_id}"
+    for signature in (None, "sha256=" + "0" * 64, "md5=abc"):
+        headers = {"X-Bling-Signature-256": signature} if signature else {}
+        refused = hooks.post(path, content=body, headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    deliver(lambda: True)
+    assert len(conflicts()) == 1
+
+
+def test_blings_stock_webhook_links_and_sets_btrix_count_when_bling_owns_stock(
+    api: Any, admin: Account, bling: FakeBling, deliver: Deliver, hooks: httpx.Client
+) -> None:
+    product = create_product(api, admin, name="Goiabada cascão")
+    assert move_stock(api, admin, product["id"], "in", 4).status_code == 201
+    bling.add_product(product["code"], "Goiabada (Bling)")
+    _connect(api, admin, sourceOfTruth="erp")
+    bling.configure(webhookUrl=_hooks_url(hooks, admin.tenant_id))
+    bling.set_stock(product["code"], 11)
+    deliver(lambda: get_json(api, admin, f"/inventory/{product['id']}")["onHand"] == 11)
+    taken = next(e for e in _logs(api, admin) if e["operation"] == "stock_webhook")
+    assert f"{product['code']} 4→11" in taken["detail"]
+    assert not [e for e in _logs(api, admin) if e["operation"] == "conflict"]

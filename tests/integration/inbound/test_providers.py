@@ -153,6 +153,40 @@ def _pagarme(api: Any, hooks: httpx.Client) -> Case:
     )
 
 
+def _bling(api: Any, hooks: httpx.Client) -> Case:
+    import hashlib
+    import hmac
+
+    from tests.support.inbound_hooks import SECRETS
+
+    tenant_id, event_id = new_id(), f"0194{new_id().lower()}"
+    event = {"eventId": event_id, "event": "stock.updated", "companyId": "c0ffee", "data": {"produto": {"id": 16}}}
+    body = json.dumps(event).encode()
+    app_secret = json.loads(SECRETS["bling-oauth-app"])["clientSecret"]  # a tenant on BTRIX's Bling app
+
+    def signed(content: bytes, secret: str = app_secret, scheme: str = "sha256") -> str:
+        return f"{scheme}=" + hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
+
+    def post(signature: str | None, content: bytes = body) -> Request:
+        headers = {"Content-Type": "application/json"} | ({"X-Bling-Signature-256": signature} if signature else {})
+        return {"method": "POST", "url": f"/bling?tenant={tenant_id}", "content": content, "headers": headers}
+
+    return Case(
+        "bling",
+        post(signed(body)),
+        [
+            post(None),
+            post(signed(body, secret="not-the-client-secret")),
+            post(signed(body), body.replace(b'"id": 16', b'"id": 17')),
+            post(signed(body, scheme="sha1")),
+        ],
+        event_id,
+        QueueKind.INTEGRATIONS,
+        lambda found: found.get("tenantId") == tenant_id,
+        lambda found: None if found["event"]["data"]["produto"]["id"] == 16 else pytest.fail(str(found)),
+    )
+
+
 def _form(event: str, member_id: str, token: str, **extra: str) -> bytes:
     fields = {
         "event": event,
@@ -341,8 +375,8 @@ def _rappi(api: Any, hooks: httpx.Client) -> Case:
     )
 
 
-CASES = [_stripe, _mercadopago, _pagarme, _bitrix24, _twilio, _email, _rappi]
-IDS = ["stripe", "mercadopago", "pagarme", "bitrix24", "twilio", "email", "rappi"]
+CASES = [_stripe, _mercadopago, _pagarme, _bling, _bitrix24, _twilio, _email, _rappi]
+IDS = ["stripe", "mercadopago", "pagarme", "bling", "bitrix24", "twilio", "email", "rappi"]
 
 
 @pytest.mark.parametrize("make", CASES, ids=IDS)

@@ -1,0 +1,63 @@
+"""Bling (ERP) webhooks: signed by the tenant's Bling app, routed by the URL's tenant, recorded once per event id.
+
+Bling posts the events of the resources an app subscribes to (``{eventId, date, version, event: "<resource>.<action>",
+companyId, data}``) to the app's server URL, signed ``X-Bling-Signature-256: sha256=<hex HMAC-SHA256 of the raw
+body, key = the app's client secret>``. BTRIX takes the stock events (``stock.created|updated|deleted``): the
+server URL is ``…/hooks/bling?tenant=<tenantId>`` and the signature is checked with the client secret of that
+tenant's Bling app (its own ``clientId``/``clientSecret``, else BTRIX's app): a tenant named by the unsigned URL is
+trusted only once its app's secret verifies the body. Each event goes to the integrations queue once (Bling retries
+and may deliver twice: ``eventId``); the consumer does not take the event's balance for true: it reads the
+product's stock from Bling (``erp/sync.py``, ``bling_stock_changed``). Other events are answered 200 and dropped.
+
+BTRIX's shared Bling app has one server URL for every company it serves: its events would have to be routed by
+``companyId``, which BTRIX does not learn at consent (not confirmed where Bling tells it); its tenants rely on the
+15-minute stock pull.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.core.errors import MalformedRequest
+from chalicelib.core.observability import logger
+from chalicelib.core.resources import QueueKind
+from chalicelib.inbound.receipts import Delivery, deliver_once
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.signatures import verify_bling
+from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.integrations.bling.oauth import app_client, btrix_client
+from chalicelib.integrations.models import BlingCredentials, Provider
+from chalicelib.integrations.service import find_credentials
+
+__all__ = ["PROVIDER", "STOCK_EVENTS", "handle"]
+
+PROVIDER = "bling"
+STOCK_EVENTS = frozenset({"stock.created", "stock.updated", "stock.deleted"})
+
+
+def _client_secret(tenant_id: str | None) -> str:
+    credentials = find_credentials(tenant_id, Provider.BLING) if tenant_id is not None else None
+    app = app_client(credentials) if isinstance(credentials, BlingCredentials) else btrix_client()
+    return app.client_secret
+
+
+def handle(request: HookRequest, context: Any) -> HookResponse:
+    """Check the signature with the URL's tenant's Bling app, record a stock event once per ``eventId``, enqueue it
+    to the integrations queue."""
+    tenant_id = tenant_id_or_none(request.query.get("tenant"))
+    verify_bling(_client_secret(tenant_id), request.body, request.header("x-bling-signature-256"))
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError as exc:
+        raise MalformedRequest(detail="the webhook is not JSON") from exc
+    if not isinstance(payload, dict) or not payload.get("eventId") or not isinstance(payload.get("event"), str):
+        raise MalformedRequest(detail="a Bling webhook has an eventId and an event")
+    if tenant_id is None or payload["event"] not in STOCK_EVENTS:
+        logger.info("bling webhook not taken", extra={"event": payload["event"], "routed": tenant_id is not None})
+        return accepted({"received": True, "recorded": 0})
+    event = {"id": str(payload["eventId"]), "type": payload["event"], "data": payload.get("data") or {}}
+    body = {"type": "bling.webhook", "provider": PROVIDER, "tenantId": tenant_id, "event": event}
+    delivery = Delivery(key=str(payload["eventId"]), queue=QueueKind.INTEGRATIONS, body=body)
+    receipt = deliver_once(PROVIDER, delivery, context)
+    return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
