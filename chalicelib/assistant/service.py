@@ -50,6 +50,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.crypto import encrypt_field
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.errors import AppError, FieldError, InvalidInput
+from chalicelib.core.formatting import format_weekday
 from chalicelib.core.observability import logger
 
 if TYPE_CHECKING:
@@ -312,7 +313,9 @@ def _handover_text(config: AssistantConfigRecord) -> str:
     if any(h.day == day and h.opens <= at < h.closes for h in hours.weekly):
         return say(config.language, "handover")
     ordered = sorted(hours.weekly, key=lambda h: (_DAYS.index(h.day), h.opens))
-    described = ", ".join(f"{h.day} {h.opens}-{h.closes}" for h in ordered)
+    described = ", ".join(
+        f"{format_weekday(_DAYS.index(h.day), config.language)} {h.opens}-{h.closes}" for h in ordered
+    )
     return say(config.language, "handover_closed", hours=f"{described} ({hours.time_zone})")
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "format_moment",
     "format_money",
     "format_month",
+    "format_weekday",
     "moment_value",
     "money_value",
     "month_value",
@@ -62,6 +63,13 @@ def format_month(value: str, locale: str) -> str:
 
     year, month = (int(part) for part in value.split("-")[:2])
     return str(format_skeleton("yMMMM", datetime(year, month, 1, tzinfo=UTC), locale=_babel(locale)))
+
+
+def format_weekday(day: int, locale: str) -> str:
+    """Day ``day`` of the week (0 is Monday) as ``locale`` abbreviates it (``seg.``, ``Mon``, ``lun``, ``man.``)."""
+    from babel.dates import get_day_names
+
+    return str(get_day_names("abbreviated", locale=_babel(locale))[day])
 
 
 def money_value(value: Money) -> dict[str, Any]:

@@ -53,7 +53,8 @@ def test_assistant_mode_hands_over_to_an_agent_stays_silent_and_takes_the_chat_b
     write(hooks, shop, customer, "quero falar com o gerente")  # the number's own keyword
     work(lambda: len(shop.said(customer)) == 2)
     told = _texts(shop, customer)[-1]
-    assert told.startswith(f"Nossa equipe atende {tomorrow} 00:00-23:59 (UTC).")
+    day_name = ("seg.", "ter.", "qua.", "qui.", "sex.", "sáb.", "dom.")[_DAYS.index(tomorrow)]  # in the shop's pt-BR
+    assert told.startswith(f"Nossa equipe atende {day_name} 00:00-23:59 (UTC).")
     conversation = _conversation(api, shop.admin, customer)
     assert conversation["assistantState"] == "needs_human"
 

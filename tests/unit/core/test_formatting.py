@@ -10,6 +10,7 @@ from chalicelib.core.formatting import (
     format_moment,
     format_money,
     format_month,
+    format_weekday,
     moment_value,
     money_value,
     month_value,
@@ -57,6 +58,14 @@ def test_a_month_reads_as_a_month_name() -> None:
         "diciembre de 2026",
         "december 2026",
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "monday", "saturday"),
+    [("pt-BR", "seg.", "sáb."), ("en-US", "Mon", "Sat"), ("es-ES", "lun", "sáb"), ("da-DK", "man.", "lør.")],
+)
+def test_a_weekday_reads_as_its_locale_abbreviates_it(locale: str, monday: str, saturday: str) -> None:
+    assert (format_weekday(0, locale), format_weekday(5, locale)) == (monday, saturday)
 
 
 def test_marked_variables_are_formatted_and_the_rest_kept_as_they_are() -> None:
