@@ -1,9 +1,11 @@
-"""MelhorEnvio in ``make run``: a fake MelhorEnvio, and the demo shop (the Brazilian reseller) connected to it with an
-address, a boxed product, a customer with an address and a confirmed order ready to ship.
+"""Shipping in ``make run``: a fake MelhorEnvio and a fake Correios, and the demo shop (the Brazilian reseller)
+connected to both with an address, a boxed product, a customer with an address and two confirmed orders ready to
+ship (one label per order: one for each carrier).
 
-When the fake providers are on and no real MelhorEnvio (``BTRIX_MELHORENVIO_API_URL``) is configured, the runner
-starts the fake and points the settings at it (before the app reads them); after seeding, the shop is connected and
-the order made. The banner then shows how to quote it, buy its label, and let the carrier post and deliver it.
+When the fake providers are on, each carrier not configured for real (``BTRIX_MELHORENVIO_API_URL``,
+``BTRIX_CORREIOS_API_URL``) gets its fake, and the settings point at it (before the app reads them); after seeding,
+the shop is connected and the orders made. The banner then shows how to quote them (every carrier's services), buy
+a label from each carrier, and let the carrier post and deliver it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal
 
+from localdev.fake_correios import FakeCorreios
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 
 __all__ = ["ShippingDemo", "connect", "lines", "start_fake"]
@@ -39,29 +42,48 @@ _CUSTOMER_ADDRESS = {
 
 @dataclass
 class ShippingDemo:
-    """The fake MelhorEnvio and, once connected, the demo order to ship."""
+    """The fake carriers and, once connected, the demo orders to ship (one per carrier)."""
 
-    fake: FakeMelhorEnvio
+    fake: FakeMelhorEnvio | None
+    correios: FakeCorreios | None = None
     order_id: str | None = None
     order_number: int | None = None
+    correios_order_id: str | None = None
+    correios_order_number: int | None = None
+
+    def urls(self) -> dict[str, str]:
+        """Each started fake's kind and URL."""
+        return {fake.kind: fake.url for fake in (self.fake, self.correios) if fake is not None}
+
+    def stop(self) -> None:
+        """Stop the fakes."""
+        for fake in (self.fake, self.correios):
+            if fake is not None:
+                fake.stop()
 
 
-def start_fake(enabled: bool, port: int, api_url: str) -> ShippingDemo | None:
-    """Start the fake MelhorEnvio (its app: BTRIX's local one) unless disabled or a real one is configured; point the
-    settings at it, and the consent's callback at this API's."""
-    if not enabled or os.environ.get("BTRIX_MELHORENVIO_API_URL"):
+def start_fake(enabled: bool, port: int, api_url: str, correios_port: int = 0) -> ShippingDemo | None:
+    """Start the fake MelhorEnvio (its app: BTRIX's local one) and the fake Correios, each unless disabled or a real
+    one is configured; point the settings at them, and MelhorEnvio's consent callback at this API's."""
+    if not enabled:
         return None
-    from localdev.provision import local_webhook_secrets
+    fake = correios = None
+    if not os.environ.get("BTRIX_MELHORENVIO_API_URL"):
+        from localdev.provision import local_webhook_secrets
 
-    app = json.loads(local_webhook_secrets()["melhorenvio-oauth-app"])
-    fake = FakeMelhorEnvio(port, client_id=app["clientId"], client_secret=app["clientSecret"]).start()
-    os.environ.update(fake.settings_env())
-    os.environ.setdefault("BTRIX_MELHORENVIO_OAUTH_REDIRECT_URL", f"{api_url}/integrations/melhorenvio/callback")
-    return ShippingDemo(fake)
+        app = json.loads(local_webhook_secrets()["melhorenvio-oauth-app"])
+        fake = FakeMelhorEnvio(port, client_id=app["clientId"], client_secret=app["clientSecret"]).start()
+        os.environ.update(fake.settings_env())
+        os.environ.setdefault("BTRIX_MELHORENVIO_OAUTH_REDIRECT_URL", f"{api_url}/integrations/melhorenvio/callback")
+    if not os.environ.get("BTRIX_CORREIOS_API_URL"):
+        correios = FakeCorreios(correios_port).start()
+        os.environ.update(correios.settings_env())
+    return ShippingDemo(fake, correios) if fake is not None or correios is not None else None
 
 
 def connect(demo: ShippingDemo | None) -> None:
-    """Give the demo shop an address, a boxed product and a customer; connect it to the fake; make a confirmed order."""
+    """Give the demo shop an address, a boxed product and a customer; connect it to the fakes; make a confirmed order
+    for each carrier."""
     if demo is None:
         return
     from chalicelib.catalog.models import CreateProductRequest
@@ -69,7 +91,7 @@ def connect(demo: ShippingDemo | None) -> None:
     from chalicelib.customers.models import CreateCustomerRequest
     from chalicelib.customers.service import create_customer
     from chalicelib.integrations import service
-    from chalicelib.integrations.models import MelhorEnvioCredentials, Provider
+    from chalicelib.integrations.models import CorreiosCredentials, MelhorEnvioCredentials, Provider
     from chalicelib.inventory.models import MovementRequest
     from chalicelib.inventory.service import record_movement
     from chalicelib.orders.models import CreateOrderRequest, TransitionRequest
@@ -107,33 +129,43 @@ def connect(demo: ShippingDemo | None) -> None:
         ),
         None,
     )
-    tokens = demo.fake.add_account("expedicao@avelar.example")
-    credentials = MelhorEnvioCredentials.model_validate(
-        {
-            "clientId": demo.fake.client_id,
-            "clientSecret": demo.fake.client_secret,
-            "accessToken": tokens["accessToken"],
-            "refreshToken": tokens["refreshToken"],
-            "email": "ti@avelar.example",
-            "sandbox": True,
-        }
-    )
-    service.store_credentials(admin, Provider.MELHORENVIO, credentials)
-    order = create_order(
-        admin,
-        CreateOrderRequest.model_validate(
-            {"customerId": customer.id, "items": [{"productId": product.id, "quantity": 2}]}
-        ),
-        None,
-    )
-    moved = transition_order(
-        admin, order.id, TransitionRequest.model_validate({"to": "CONFIRMED", "version": order.version})
-    )
-    demo.order_id, demo.order_number = moved.id, moved.number
+    if demo.fake is not None:
+        tokens = demo.fake.add_account("expedicao@avelar.example")
+        credentials = MelhorEnvioCredentials.model_validate(
+            {
+                "clientId": demo.fake.client_id,
+                "clientSecret": demo.fake.client_secret,
+                "accessToken": tokens["accessToken"],
+                "refreshToken": tokens["refreshToken"],
+                "email": "ti@avelar.example",
+                "sandbox": True,
+            }
+        )
+        service.store_credentials(admin, Provider.MELHORENVIO, credentials)
+    if demo.correios is not None:
+        contract = demo.correios.add_contract("avelar.expedicao")
+        service.store_credentials(admin, Provider.CORREIOS, CorreiosCredentials.model_validate(contract))
+
+    def confirmed(quantity: int) -> tuple[str, int]:
+        body = {"customerId": customer.id, "items": [{"productId": product.id, "quantity": quantity}]}
+        order = create_order(admin, CreateOrderRequest.model_validate(body), None)
+        moved = transition_order(
+            admin, order.id, TransitionRequest.model_validate({"to": "CONFIRMED", "version": order.version})
+        )
+        return moved.id, moved.number
+
+    demo.order_id, demo.order_number = confirmed(2)
+    demo.correios_order_id, demo.correios_order_number = confirmed(1)
+
+
+def _pick(provider: str, field: str) -> str:
+    """A python3 one-liner printing ``field`` of the first quote of ``provider`` read from stdin."""
+    found = f'next(q for q in json.load(sys.stdin)["items"] if q["provider"] == "{provider}")["{field}"]'
+    return f"python3 -c 'import json,sys; print({found})'"
 
 
 def lines(api: str, demo: ShippingDemo | None, password: str) -> list[str]:
-    """How to quote the demo order, buy its label and let the carrier move it (for the banner)."""
+    """How to quote the demo orders, buy a label from each carrier and let the carrier move it (for the banner)."""
     if demo is None or demo.order_id is None:
         return []
     from localdev.seed import RESELLER_DEMO
@@ -142,19 +174,35 @@ def lines(api: str, demo: ShippingDemo | None, password: str) -> list[str]:
     auth = '-H "Authorization: Bearer $SHOP"'
     json_h = "-H 'Content-Type: application/json'"
     order = f"{api}/orders/{demo.order_id}"
-    pick = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])\''
-    label = 'python3 -c \'import json,sys; s=json.load(sys.stdin)["shipment"]; print(s["labelId"], s["labelUrl"])\''
-    return [
+    carriers = " and ".join(name for name, fake in (("MelhorEnvio", demo.fake), ("Correios", demo.correios)) if fake)
+    shown = [
         "",
-        f"Shipping (MelhorEnvio): {RESELLER_DEMO.name} is connected to the fake MelhorEnvio; its order "
-        f"#{demo.order_number} is confirmed and ready to ship. Paste into bash:",
+        f"Shipping ({carriers}): {RESELLER_DEMO.name} is connected to the fake {carriers}; its orders "
+        f"#{demo.order_number} and #{demo.correios_order_number} are confirmed and ready to ship. Paste into bash:",
         f"    SHOP=$(curl -s -X POST {api}/auth/login {json_h} \\",
         f"      -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')",
-        f"    curl -s -X POST {order}/shipping-quotes {auth} | python3 -m json.tool   # every service's price and days",
-        f"    QUOTE=$(curl -s -X POST {order}/shipping-quotes {auth} | {pick})",
-        f"    read LABEL URL < <(curl -s -X POST {order}/shipments {auth} {json_h} \\",
-        f'      -d "{{\\"quoteId\\": \\"$QUOTE\\"}}" | {label}); echo "label $LABEL: $URL"',
-        f"    curl -s -X POST {demo.fake.url}/_shipments/$LABEL/post      # the carrier takes it (then /deliver)",
-        f"    curl -s -X POST {api}/integrations/melhorenvio/sync {auth}   # tracking now (by itself: every 30 min)",
-        f"    curl -s {order} {auth} | python3 -m json.tool                 # SHIPPED, with its tracking code",
+        f"    curl -s -X POST {order}/shipping-quotes {auth} | python3 -m json.tool   # every carrier's price and days",
     ]
+    if demo.fake is not None:
+        label = 'python3 -c \'import json,sys; s=json.load(sys.stdin)["shipment"]; print(s["labelId"], s["labelUrl"])\''
+        shown += [
+            f"    QUOTE=$(curl -s -X POST {order}/shipping-quotes {auth} | {_pick('melhorenvio', 'id')})",
+            f"    read LABEL URL < <(curl -s -X POST {order}/shipments {auth} {json_h} \\",
+            f'      -d "{{\\"quoteId\\": \\"$QUOTE\\"}}" | {label}); echo "label $LABEL: $URL"',
+            f"    curl -s -X POST {demo.fake.url}/_shipments/$LABEL/post      # the carrier takes it (then /deliver)",
+            f"    curl -s -X POST {api}/integrations/melhorenvio/sync {auth}   # tracking now (else every 30 min)",
+            f"    curl -s {order} {auth} | python3 -m json.tool                 # SHIPPED, with its tracking code",
+        ]
+    if demo.correios is not None and demo.correios_order_id is not None:
+        other = f"{api}/orders/{demo.correios_order_id}"
+        code = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["shipment"]["trackingCode"])\''
+        shown += [
+            f"  Correios' own contract API, on order #{demo.correios_order_number} (a pre-posting: its tracking code "
+            "at once):",
+            f"    QUOTE=$(curl -s -X POST {other}/shipping-quotes {auth} | {_pick('correios', 'id')})",
+            f"    CODE=$(curl -s -X POST {other}/shipments {auth} {json_h} \\",
+            f'      -d "{{\\"quoteId\\": \\"$QUOTE\\"}}" | {code}); echo "tracking code $CODE"',
+            f"    curl -s -X POST {demo.correios.url}/_objects/$CODE/post     # posted at the agency (then /deliver)",
+            f"    curl -s -X POST {api}/integrations/correios/sync {auth}      # tracking now; the order is SHIPPED",
+        ]
+    return shown

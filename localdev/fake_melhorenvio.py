@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 import re
 import secrets
 import threading
@@ -39,7 +38,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fakes import Answer, FaultyFake, json_handler
 
 __all__ = ["SERVICES", "FakeMelhorEnvio"]
 
@@ -67,7 +66,7 @@ class _Account:
     shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class FakeMelhorEnvio(LoopbackFake):
+class FakeMelhorEnvio(FaultyFake):
     """A fake MelhorEnvio on 127.0.0.1 (a free port unless ``port`` is given), with one OAuth app."""
 
     kind = "melhorenvio"
@@ -82,20 +81,14 @@ class FakeMelhorEnvio(LoopbackFake):
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
-        self.throttle_next = 0
-        self.latency_ms = 0
+        self._init_faults(seed, _PER_MINUTE)
         self.refreshes = 0
         self.received: list[dict[str, Any]] = []
         self.accounts: dict[str, _Account] = {}
         self._access: dict[str, str] = {}  # access token → account id
         self._refresh: dict[str, str] = {}  # live refresh token → account id
         self._codes: dict[str, tuple[str, str]] = {}  # code → (account id, redirect uri)
-        self._window: dict[str, list[float]] = {}
         self._protocols = itertools.count(1)
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
         self._lock = threading.RLock()
         self._listen(port, json_handler(self._answer), "fake-melhorenvio")
 
@@ -134,22 +127,6 @@ class FakeMelhorEnvio(LoopbackFake):
         """The carrier delivered it."""
         return self._move(shipment_id, "delivered")
 
-    def configure(self, **config: Any) -> dict[str, Any]:
-        """What ``POST /_config`` does, from Python."""
-        with self._lock:
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
-            self.fail_next = int(config.get("failNext", self.fail_next))
-            self.throttle_next = int(config.get("throttleNext", self.throttle_next))
-            self.latency_ms = int(config.get("latencyMs", self.latency_ms))
-            return {
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
-                "failNext": self.fail_next,
-                "throttleNext": self.throttle_next,
-                "latencyMs": self.latency_ms,
-            }
-
     def _grant(self, account_id: str) -> dict[str, str]:
         access, refresh = "me_at_" + secrets.token_urlsafe(24), "me_rt_" + secrets.token_urlsafe(24)
         self._access[access] = account_id
@@ -169,22 +146,6 @@ class FakeMelhorEnvio(LoopbackFake):
                     return dict(shipment)
         raise KeyError(shipment_id)
 
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
-
-    def _throttled(self, token: str) -> bool:
-        if self.throttle_next > 0:
-            self.throttle_next -= 1
-            return True
-        now = time.monotonic()
-        window = [t for t in self._window.get(token, []) if t > now - 60]
-        window.append(now)
-        self._window[token] = window
-        return len(window) > _PER_MINUTE
-
     # --- serving ----------------------------------------------------------------------------------------------------
 
     def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
@@ -194,8 +155,7 @@ class FakeMelhorEnvio(LoopbackFake):
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         if path.startswith("/_"):
             return self._control(method, path, body)
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000)
+        self._delay()
         sent: Any = None
         with self._lock:
             if path.startswith("/oauth/"):
@@ -221,13 +181,9 @@ class FakeMelhorEnvio(LoopbackFake):
         return reply
 
     def _control(self, method: str, path: str, body: bytes) -> Answer:
-        if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return Answer(200, {"received": list(self.received)})
-        if path == "/_config" and method == "POST":
-            return Answer(200, self.configure(**json.loads(body or b"{}")))
+        shared = self._shared_control(method, path, body)
+        if shared is not None:
+            return shared
         moved = re.fullmatch(r"/_shipments/([^/]+)/(post|deliver)", path)
         if moved and method == "POST":
             try:

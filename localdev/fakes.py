@@ -26,6 +26,7 @@ import json
 import random
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,7 @@ __all__ = [
     "Answer",
     "FakeKind",
     "FakeProvider",
+    "FaultyFake",
     "LoopbackFake",
     "Served",
     "json_handler",
@@ -267,6 +269,74 @@ def stock_count(set_stock: Callable[[str, int], None], body: bytes) -> Answer:
     except (KeyError, TypeError, ValueError, StopIteration):
         return Answer(404, {"error": "send the code of a product the fake has and the units counted"})
     return Answer(200, {"code": sent["code"], "units": int(sent["units"])})
+
+
+class FaultyFake(LoopbackFake):
+    """A fake told how to fail (``POST /_config`` or ``configure``): a share of requests (``failRate``) or the next
+    few (``failNext``) answer ``failStatus``; the next few are throttled (``throttleNext``), as is any caller past
+    ``per_minute`` requests a minute; each request first waits ``latencyMs``."""
+
+    fail_rate: float
+    fail_status: int
+    fail_next: int
+    throttle_next: int
+    latency_ms: int
+    per_minute: int
+    _random: random.Random
+    _window: dict[str, list[float]]
+
+    def _init_faults(self, seed: int | None, per_minute: int) -> None:
+        self.fail_rate, self.fail_status, self.fail_next = 0.0, 503, 0
+        self.throttle_next, self.latency_ms, self.per_minute = 0, 0, per_minute
+        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._window = {}
+
+    def configure(self, **config: Any) -> dict[str, Any]:
+        """What ``POST /_config`` does, from Python; the faults now in force."""
+        with self._lock:
+            self.fail_rate = float(config.get("failRate", self.fail_rate))
+            self.fail_status = int(config.get("failStatus", self.fail_status))
+            self.fail_next = int(config.get("failNext", self.fail_next))
+            self.throttle_next = int(config.get("throttleNext", self.throttle_next))
+            self.latency_ms = int(config.get("latencyMs", self.latency_ms))
+            return {
+                "failRate": self.fail_rate,
+                "failStatus": self.fail_status,
+                "failNext": self.fail_next,
+                "throttleNext": self.throttle_next,
+                "latencyMs": self.latency_ms,
+            }
+
+    def _failing(self) -> bool:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return True
+        return self._random.random() < self.fail_rate
+
+    def _throttled(self, caller: str) -> bool:
+        if self.throttle_next > 0:
+            self.throttle_next -= 1
+            return True
+        now = time.monotonic()
+        window = [t for t in self._window.get(caller, []) if t > now - 60]
+        window.append(now)
+        self._window[caller] = window
+        return len(window) > self.per_minute
+
+    def _delay(self) -> None:
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+
+    def _shared_control(self, method: str, path: str, body: bytes) -> Answer | None:
+        """``GET|DELETE /_received`` and ``POST /_config``; None for the fake's own control paths."""
+        if path == "/_received":
+            with self._lock:
+                if method == "DELETE":
+                    self.received.clear()
+                return Answer(200, {"received": list(self.received)})
+        if path == "/_config" and method == "POST":
+            return Answer(200, self.configure(**json.loads(body or b"{}")))
+        return None
 
 
 def json_handler(answer: Callable[[str, str, bytes, dict[str, str]], Answer]) -> type[BaseHTTPRequestHandler]:

@@ -93,6 +93,7 @@ class RunSettings(BaseSettings):
     fake_rappi_port: int = 8031
     fake_llm_port: int = 8019
     fake_melhorenvio_port: int = 8026
+    fake_correios_port: int = 8036
     fake_pagarme_port: int = 8028
     fake_ga4_port: int = 8041
     fake_bling_port: int = 8024
@@ -454,7 +455,7 @@ def _sales_integrations(run: Running) -> list[str]:
 
 @banner_section
 def _shipping(run: Running) -> list[str]:
-    """How to quote the demo shop's order with the fake MelhorEnvio and buy its label."""
+    """How to quote the demo shop's orders with the fake carriers and buy their labels."""
     from localdev import demo_shipping
 
     return demo_shipping.lines(run.api, run.shipping, run.password)
@@ -733,7 +734,7 @@ class _Started:
         stops += [self.bitrix.stop] if self.bitrix is not None else []
         stops += [fake.stop for fake in self.paying if fake is not None]
         stops += [self.sales_fakes.stop] if self.sales_fakes is not None else []
-        stops += [self.shipping.fake.stop] if self.shipping is not None else []
+        stops += [self.shipping.stop] if self.shipping is not None else []
         stops += [self.delivery.stop] if self.delivery is not None else []
         stops += [self.conversions.stop] if self.conversions is not None else []
         stops += [self.erp.stop] if self.erp is not None else []
@@ -809,6 +810,7 @@ def main() -> int:
             settings.fake_providers,
             _port_or_free(settings.fake_melhorenvio_port, "the fake melhorenvio"),
             f"http://{HOST}:{api_port}",
+            _port_or_free(settings.fake_correios_port, "the fake correios"),
         )
         from localdev import demo_delivery
 
@@ -888,7 +890,7 @@ def main() -> int:
         if started.llm is not None:
             fakes["llm"] = started.llm.url
         if started.shipping is not None:
-            fakes["melhorenvio"] = started.shipping.fake.url
+            fakes.update(started.shipping.urls())
         fakes.update({fake.kind: fake.url for fake in (delivery.ifood, delivery.rappi) if fake is not None})
         if conversions.ga4 is not None:
             fakes["ga4"] = conversions.ga4.url

@@ -11,6 +11,7 @@ someone reconnects it) or ``rejected`` (this call is refused; retrying it will n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,9 +39,14 @@ __all__ = [
     "json_object",
     "oauth_token_call",
     "send",
+    "send_with_backoff",
 ]
 
 _CONNECT_TIMEOUT_S = 3.0
+# A 429 says "in a moment": waiting a little here (Retry-After, capped) keeps a person's request working through a
+# short burst; beyond that the failure is retryable and the caller's queue backs off.
+_MAX_429_RETRIES = 2
+_MAX_429_WAIT_S = 2.0
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -54,7 +60,10 @@ class Failure(StrEnum):
 
 
 class ProviderError(Exception):
-    """Raised when a provider refuses a call or cannot be reached; ``failure`` says what trying again can do."""
+    """Raised when a provider refuses a call or cannot be reached; ``failure`` says what trying again can do
+    (``response``: the provider's answer, when ``send_with_backoff`` got one, for the caller to read its body)."""
+
+    response: httpx.Response | None = None
 
     def __init__(
         self,
@@ -156,6 +165,44 @@ def send(what: str, request: Callable[[httpx.Client], httpx.Response]) -> httpx.
     if status >= 300:
         raise ProviderError(f"{what} answered {status}", failure=Failure.REJECTED, status=status)
     return response
+
+
+def _retry_after(response: httpx.Response | None, attempt: int, cap: float) -> float:
+    header = response.headers.get("retry-after") if response is not None else None
+    try:
+        wanted = float(header) if header else 0.5 * 2**attempt
+    except ValueError:
+        wanted = 0.5 * 2**attempt
+    return min(max(wanted, 0.0), cap)
+
+
+def send_with_backoff(
+    what: str,
+    request: Callable[[httpx.Client], httpx.Response],
+    *,
+    retries: int = _MAX_429_RETRIES,
+    max_wait_s: float = _MAX_429_WAIT_S,
+) -> httpx.Response:
+    """``send``, waiting out a 429 up to ``retries`` times (its ``Retry-After``, at most ``max_wait_s``; without one
+    0.5 s doubling); then the 429 is raised (retryable). A raised ``ProviderError`` carries the provider's answer in
+    ``response`` when there was one."""
+    answered: list[httpx.Response] = []
+
+    def run(http: httpx.Client) -> httpx.Response:
+        answered.append(request(http))
+        return answered[-1]
+
+    for attempt in range(retries + 1):
+        answered.clear()
+        try:
+            return send(what, run)
+        except ProviderError as exc:
+            exc.response = answered[-1] if answered else None
+            if exc.status == 429 and attempt < retries:
+                time.sleep(_retry_after(exc.response, attempt, max_wait_s))
+                continue
+            raise
+    raise ProviderError(f"{what} kept answering 429", failure=Failure.RETRYABLE, status=429)  # pragma: no cover
 
 
 def _json(what: str, response: httpx.Response, kind: type, named: str) -> Any:

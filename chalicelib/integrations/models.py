@@ -24,6 +24,7 @@ __all__ = [
     "BlingCredentials",
     "ConnectIntegrationRequest",
     "ConsentStart",
+    "CorreiosCredentials",
     "Credentials",
     "ErpSettings",
     "Ga4Credentials",
@@ -72,6 +73,7 @@ class Provider(StrEnum):
     RAPPI = "rappi"
     BLING = "bling"
     TINY = "tiny"
+    CORREIOS = "correios"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -367,6 +369,36 @@ class TinyCredentials(Credentials, ErpSettings):
         return self.erp_summary()
 
 
+class CorreiosCredentials(Credentials):
+    """A Correios contract (CWS, ``api.correios.com.br``): the user (the idCorreios login or the contract's CNPJ), the
+    access code generated in CWS, the posting card (cartão de postagem) and contract numbers, the services (product
+    codes) to quote, and whether it is the homologation environment (``apihom.correios.com.br``)."""
+
+    user: str = Field(min_length=1, max_length=100, description="The CWS user (idCorreios login or CNPJ)")
+    access_code: SecretStr = Field(min_length=1, max_length=200, description="The access code generated in CWS")
+    posting_card: str = Field(pattern=r"^[0-9]{8,12}$", description="The cartão de postagem number")
+    contract: str = Field(pattern=r"^[0-9]{8,12}$", description="The contract number")
+    services: list[str] = Field(
+        default_factory=lambda: ["03298", "03220"],
+        min_length=1,
+        max_length=10,
+        description="Product codes to quote (contract PAC 03298 and SEDEX 03220 by default)",
+    )
+    sandbox: bool = False
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[str]) -> list[str]:
+        if not all(re.fullmatch(r"[0-9]{5}", code) for code in value):
+            raise ValueError("product codes of five digits, e.g. 03298")
+        return value
+
+    def summary(self) -> dict[str, str]:
+        """The contract, the posting card and the environment."""
+        mode = "homologation" if self.sandbox else "production"
+        return {"contract": self.contract, "postingCard": self.posting_card, "mode": mode}
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -383,6 +415,7 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.RAPPI: RappiCredentials,
     Provider.BLING: BlingCredentials,
     Provider.TINY: TinyCredentials,
+    Provider.CORREIOS: CorreiosCredentials,
 }
 
 

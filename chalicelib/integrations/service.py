@@ -90,6 +90,7 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.RAPPI: "Rappi",
     Provider.BLING: "Bling",
     Provider.TINY: "Tiny ERP",
+    Provider.CORREIOS: "Correios",
 }
 
 

@@ -1,44 +1,108 @@
-"""The shipping providers a tenant can connect, behind one shape: quote, buy a label (cart → checkout → generate →
-print), track. Each call runs with the tenant's access token (refreshed single flight, ``integrations.tokens``).
+"""The shipping providers a tenant can connect, behind one shape (``Carrier``): quote a package between two CEPs,
+buy or register an order's label step by step (each step saved, so a retry resumes), say where labels stand, and
+the connection test.
 
-MelhorEnvio sells the labels of several carriers (Correios, Jadlog, …) from one account; Correios' and JadLog's own
-contract APIs are separate providers (not built yet: see docs/ARCHITECTURE.md, "Shipping").
+- MelhorEnvio sells the labels of several carriers (Correios, Jadlog, …) from one prepaid account: cart → checkout
+  → generate → print, with the tenant's OAuth access token (rotating refresh token, single flight:
+  ``integrations.tokens``).
+- Correios' own contract API (CWS): a price and a delivery time per contract service; the label is a pre-posting
+  (billed when the object is posted) whose tracking code is known at once; its token comes from the user and access
+  code (no refresh token: a new authentication, single flight through the same ``TokenSource``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from chalicelib.core import clock
 from chalicelib.integrations import tokens
-from chalicelib.integrations.http import TokenGrant
+from chalicelib.integrations.correios import client as correios
+from chalicelib.integrations.http import ProviderError, TokenGrant
 from chalicelib.integrations.melhorenvio import client as melhorenvio
-from chalicelib.integrations.models import MelhorEnvioCredentials, Provider
+from chalicelib.integrations.models import CorreiosCredentials, MelhorEnvioCredentials, Provider
+from chalicelib.integrations.parcels import Package, ServiceQuote, ShippingAddress, Tracking, parcel
 
 __all__ = [
-    "MELHORENVIO",
+    "CARRIERS",
     "SHIPPING_PROVIDERS",
-    "CartAddress",
+    "Carrier",
+    "LabelOrder",
+    "LabelProgress",
     "Package",
     "ServiceQuote",
+    "ShippingAddress",
     "Tracking",
-    "add_to_cart",
-    "checkout",
-    "generate",
-    "print_label",
-    "quote",
-    "track",
-    "whoami",
+    "carrier",
 ]
 
 T = TypeVar("T")
-CartAddress = melhorenvio.CartAddress
-Package = melhorenvio.Package
-ServiceQuote = melhorenvio.ServiceQuote
-Tracking = melhorenvio.Tracking
+
+
+@dataclass(frozen=True)
+class LabelOrder:
+    """What a carrier needs to register an order's label: the quoted service, who sends and who receives, the
+    order's package lines (``names``: product id → the line's name)."""
+
+    order_id: str
+    number: int
+    service_id: str
+    sender: ShippingAddress
+    recipient: ShippingAddress
+    packages: Sequence[Package]
+    names: Mapping[str, str]
+
+    @property
+    def reference(self) -> str:
+        """How the order is named at the carrier."""
+        return f"BTRIX #{self.number}"
+
+    def contents(self) -> list[tuple[str, int, Decimal]]:
+        """(name, quantity, unit value) of each line: the content declaration."""
+        return [(self.names.get(p.id, p.id), p.quantity, p.unit_value) for p in self.packages]
+
+
+@dataclass(frozen=True)
+class LabelProgress:
+    """How far an order's label went: ``state`` (``claimed``, then the carrier's steps, ``printed`` when done) and
+    what the carrier answered so far."""
+
+    state: str
+    label_id: str | None = None
+    label_url: str | None = None
+    tracking_code: str | None = None
+
+
+Save = Callable[[LabelProgress], LabelProgress]
+
+
+class Carrier(Protocol):
+    """One shipping provider, as the shipping capability uses it."""
+
+    provider: Provider
+
+    def quote(self, tenant_id: str, origin: str, destination: str, packages: Sequence[Package]) -> list[ServiceQuote]:
+        """Every service's price and days for the packages between two CEPs (or why a service cannot)."""
+        ...
+
+    def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
+        """Run the label's steps ``progress`` has not recorded yet, ``save``-ing each; ends ``printed``."""
+        ...
+
+    def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
+        """Where each label stands (``labels``: label id → tracking code when known)."""
+        ...
+
+    def whoami(self, tenant_id: str, credentials: Any) -> str:
+        """The connection test: who the provider says the credentials belong to."""
+        ...
+
+
+# --- MelhorEnvio ----------------------------------------------------------------------------------------------------
+
 # An access token that came with the credentials: its real expiry is unknown (MelhorEnvio's live 30 days); it is
 # used until it answers 401, then refreshed.
 _INITIAL_LIFETIME = timedelta(days=1)
@@ -50,76 +114,124 @@ def _initial(credentials: MelhorEnvioCredentials) -> TokenGrant | None:
     return TokenGrant(credentials.access_token.get_secret_value(), clock.now() + _INITIAL_LIFETIME)
 
 
-MELHORENVIO = tokens.TokenSource(
-    Provider.MELHORENVIO,
-    "MelhorEnvio",
-    melhorenvio.refresh_access_token,
-    lambda credentials: credentials.refresh_token.get_secret_value(),
-    rotates=True,
-    initial=_initial,
-)
-SHIPPING_PROVIDERS: tuple[Provider, ...] = (Provider.MELHORENVIO,)
-
-
-def _with_token(tenant_id: str, call: Callable[[MelhorEnvioCredentials, str], T]) -> T:
-    return tokens.with_access_token(tenant_id, MELHORENVIO, call)
-
-
-def quote(tenant_id: str, origin: str, destination: str, packages: Sequence[Package]) -> list[ServiceQuote]:
-    """Every service's price and days for the packages between two CEPs."""
-    return _with_token(
-        tenant_id, lambda creds, token: melhorenvio.calculate(creds, token, origin, destination, packages)
+class _MelhorEnvio:
+    provider = Provider.MELHORENVIO
+    tokens = tokens.TokenSource(
+        Provider.MELHORENVIO,
+        "MelhorEnvio",
+        melhorenvio.refresh_access_token,
+        lambda credentials: credentials.refresh_token.get_secret_value(),
+        rotates=True,
+        initial=_initial,
     )
 
+    def _with_token(self, tenant_id: str, call: Callable[[MelhorEnvioCredentials, str], T]) -> T:
+        return tokens.with_access_token(tenant_id, self.tokens, call)
 
-def add_to_cart(
-    tenant_id: str,
-    *,
-    service_id: int,
-    sender: CartAddress,
-    recipient: CartAddress,
-    products: Sequence[Mapping[str, Any]],
-    volumes: Sequence[Mapping[str, Any]],
-    insurance_value: Decimal,
-    tag: str,
-) -> str:
-    """Put the label in the provider's cart; its id."""
-    return _with_token(
-        tenant_id,
-        lambda creds, token: melhorenvio.add_to_cart(
-            creds,
-            token,
-            service_id=service_id,
-            sender=sender,
-            recipient=recipient,
-            products=products,
-            volumes=volumes,
-            insurance_value=insurance_value,
-            tag=tag,
-        ),
+    def quote(self, tenant_id: str, origin: str, destination: str, packages: Sequence[Package]) -> list[ServiceQuote]:
+        return self._with_token(
+            tenant_id, lambda creds, token: melhorenvio.calculate(creds, token, origin, destination, packages)
+        )
+
+    def _cart(self, tenant_id: str, order: LabelOrder) -> str:
+        box = parcel(order.packages)
+        products = [
+            {"name": name, "quantity": quantity, "unitary_value": float(value)}
+            for name, quantity, value in order.contents()
+        ]
+        volume = {"height": box.height_cm, "width": box.width_cm, "length": box.length_cm}
+        return self._with_token(
+            tenant_id,
+            lambda creds, token: melhorenvio.add_to_cart(
+                creds,
+                token,
+                service_id=int(order.service_id),
+                sender=order.sender,
+                recipient=order.recipient,
+                products=products,
+                volumes=[{**volume, "weight": float(box.weight_kg)}],
+                insurance_value=box.declared_value,
+                tag=order.reference,
+            ),
+        )
+
+    def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
+        """Cart → checkout (paid from the balance) → generate → print. A checkout whose answer was lost is
+        recognised: MelhorEnvio refuses to pay it twice, and the tracking says it was paid."""
+        if progress.label_id is None:
+            progress = save(replace(progress, label_id=self._cart(tenant_id, order), state="carted"))
+        label_id = progress.label_id
+        assert label_id is not None
+        if progress.state == "carted":
+            try:
+                self._with_token(tenant_id, lambda creds, token: melhorenvio.checkout(creds, token, [label_id]))
+            except ProviderError as exc:
+                if exc.retryable or exc.fatal:
+                    raise
+                status = next((t.status for t in self.track(tenant_id, {label_id: None})), "pending")
+                if status == "pending":
+                    raise
+            progress = save(replace(progress, state="bought"))
+        self._with_token(tenant_id, lambda creds, token: melhorenvio.generate(creds, token, [label_id]))
+        url = self._with_token(tenant_id, lambda creds, token: melhorenvio.print_labels(creds, token, [label_id]))
+        return save(replace(progress, label_url=url, state="printed"))
+
+    def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
+        return self._with_token(tenant_id, lambda creds, token: melhorenvio.track(creds, token, list(labels)))
+
+    def whoami(self, tenant_id: str, credentials: Any) -> str:
+        return self._with_token(tenant_id, melhorenvio.account)
+
+
+# --- Correios -------------------------------------------------------------------------------------------------------
+
+
+class _Correios:
+    provider = Provider.CORREIOS
+    tokens = tokens.TokenSource(
+        Provider.CORREIOS, "Correios", lambda credentials, _: correios.authenticate(credentials), lambda _: ""
     )
 
+    def _with_token(self, tenant_id: str, call: Callable[[CorreiosCredentials, str], T]) -> T:
+        return tokens.with_access_token(tenant_id, self.tokens, call)
 
-def checkout(tenant_id: str, label_id: str) -> None:
-    """Buy the label."""
-    _with_token(tenant_id, lambda creds, token: melhorenvio.checkout(creds, token, [label_id]))
+    def quote(self, tenant_id: str, origin: str, destination: str, packages: Sequence[Package]) -> list[ServiceQuote]:
+        box = parcel(packages)
+        return self._with_token(tenant_id, lambda creds, token: correios.quote(creds, token, origin, destination, box))
+
+    def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
+        """One pre-posting: its id is the label's, its object code the tracking code."""
+        if progress.label_id is not None:
+            return save(replace(progress, state="printed"))
+        pre_id, code = self._with_token(
+            tenant_id,
+            lambda creds, token: correios.preregister(
+                creds,
+                token,
+                product=order.service_id,
+                sender=order.sender,
+                recipient=order.recipient,
+                box=parcel(order.packages),
+                contents=order.contents(),
+                reference=order.reference,
+            ),
+        )
+        return save(replace(progress, label_id=pre_id, tracking_code=code, state="printed"))
+
+    def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
+        codes = {code: label_id for label_id, code in labels.items() if code}
+        if not codes:
+            return []
+        return self._with_token(tenant_id, lambda creds, token: correios.track(creds, token, codes))
+
+    def whoami(self, tenant_id: str, credentials: Any) -> str:
+        return correios.whoami(credentials)
 
 
-def generate(tenant_id: str, label_id: str) -> None:
-    """Generate the bought label."""
-    _with_token(tenant_id, lambda creds, token: melhorenvio.generate(creds, token, [label_id]))
+CARRIERS: dict[Provider, Carrier] = {carrier.provider: carrier for carrier in (_MelhorEnvio(), _Correios())}
+SHIPPING_PROVIDERS: tuple[Provider, ...] = tuple(CARRIERS)
 
 
-def print_label(tenant_id: str, label_id: str) -> str:
-    """The label's PDF URL."""
-    return _with_token(tenant_id, lambda creds, token: melhorenvio.print_labels(creds, token, [label_id]))
-
-
-def track(tenant_id: str, label_ids: Sequence[str]) -> list[Tracking]:
-    """Where each label stands."""
-    return _with_token(tenant_id, lambda creds, token: melhorenvio.track(creds, token, label_ids))
-
-
-def whoami(tenant_id: str, credentials: MelhorEnvioCredentials) -> str:
-    """The connection test: the account of the tenant's current access token (refreshed when refused)."""
-    return _with_token(tenant_id, melhorenvio.account)
+def carrier(provider: Provider) -> Carrier:
+    """The carrier of a shipping provider."""
+    return CARRIERS[provider]

@@ -5,10 +5,11 @@ Quotes (``POST /orders/{id}/shipping-quotes``): the origin is the tenant's addre
 customer's, the package the order's product lines (each product's catalog weight and box; services are not
 shipped). Each service a carrier can sell is kept as a quote with an id, valid ``shipping_quote_ttl_s``.
 
-A label (``POST /orders/{id}/shipments {quoteId}``) is bought in four provider calls (MelhorEnvio: cart → checkout
-→ generate → print). The order's one label item records each step as it is done, under a lease, so a retry after a
-crash or an outage resumes where it stopped instead of buying twice; a second purchase for the order is a 409. The
-label's id, PDF URL and status go on the order (``shipment``), and the label joins the tenant's open list.
+A label (``POST /orders/{id}/shipments {quoteId}``) is bought from the carrier that quoted, in its steps
+(``carriers.Carrier.buy``: MelhorEnvio cart → checkout → generate → print; Correios one pre-posting). The order's
+one label item records each step as it is done, under a lease, so a retry after a crash or an outage resumes where
+it stopped instead of buying twice; a second purchase for the order is a 409. The label's id, PDF URL, tracking code
+and status go on the order (``shipment``), and the label joins the tenant's open list.
 
 One responsibility: the shipping routes' use cases (an order's quotes, and the purchase of its label).
 """
@@ -16,6 +17,7 @@ One responsibility: the shipping routes' use cases (an order's quotes, and the p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -121,7 +123,10 @@ def quote_order(principal: Principal, order_id: str) -> ShippingQuoteList:
     packages, grams = _packages(order)
     providers = [p for p in carriers.SHIPPING_PROVIDERS if is_connected(tenant_id, p)]
     if not providers:
-        raise Conflict(detail="no shipping integration is connected (PUT /integrations/melhorenvio)", code="no-carrier")
+        names = ", ".join(p.value for p in carriers.SHIPPING_PROVIDERS)
+        raise Conflict(
+            detail=f"no shipping integration is connected (PUT /integrations/{{{names}}})", code="no-carrier"
+        )
     moment = clock.now()
     valid_until = moment + timedelta(seconds=_ttl())
     quotes: list[ShippingQuote] = []
@@ -130,7 +135,7 @@ def quote_order(principal: Principal, order_id: str) -> ShippingQuoteList:
     errors: list[ProviderError] = []
     for provider in providers:
         try:
-            answered = carriers.quote(tenant_id, origin, destination, packages)
+            answered = carriers.carrier(provider).quote(tenant_id, origin, destination, packages)
         except IntegrationNotConnected:
             continue  # disconnected just now (its refresh token refused)
         except ProviderError as exc:
@@ -154,7 +159,7 @@ def quote_order(principal: Principal, order_id: str) -> ShippingQuoteList:
                     provider=provider.value,
                     carrier=service.company,
                     service=service.name,
-                    service_id=str(service.service_id),
+                    service_id=service.service_id,
                     price=Money(amount=service.price, currency="BRL"),
                     delivery_days=service.delivery_days,
                     created_at=clock.isoformat(moment),
@@ -248,12 +253,24 @@ def _claim(principal: Principal, order: Order, quote: ShippingQuote) -> LabelRec
     return existing.model_copy(update={"lease_id": lease, "lease_until": until})
 
 
-def _step(record: LabelRecord, **changes: str) -> LabelRecord:
-    now = clock.now_iso()
-    fields = {**changes, "updatedAt": now}
-    Table().transact([store.label_change_op(record.tenant_id, record.order_id, set_=fields, lease_id=record.lease_id)])
-    snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(): value for name, value in changes.items()}
-    return record.model_copy(update={**snake, "updated_at": now})
+def _saver(record: LabelRecord) -> Callable[[carriers.LabelProgress], carriers.LabelProgress]:
+    """Keep each step of the label on its item, while this request holds the lease."""
+
+    def save(progress: carriers.LabelProgress) -> carriers.LabelProgress:
+        fields = {
+            "state": progress.state,
+            "labelId": progress.label_id,
+            "labelUrl": progress.label_url,
+            "trackingCode": progress.tracking_code,
+            "updatedAt": clock.now_iso(),
+        }
+        changes = {name: value for name, value in fields.items() if value is not None}
+        Table().transact(
+            [store.label_change_op(record.tenant_id, record.order_id, set_=changes, lease_id=record.lease_id)]
+        )
+        return progress
+
+    return save
 
 
 def _release(record: LabelRecord) -> None:
@@ -266,15 +283,15 @@ def _release(record: LabelRecord) -> None:
         logger.info("label lease gone on release", extra={"orderId": record.order_id})
 
 
-def _parties(order: Order) -> tuple[carriers.CartAddress, carriers.CartAddress]:
+def _label_order(order: Order, quote: ShippingQuote) -> carriers.LabelOrder:
     tenant = load_tenant(order.tenant_id)
     customer = find_customer(order.tenant_id, order.customer_id) if order.customer_id else None
     sender_address, recipient_address = tenant.address, customer.address if customer else None
     if sender_address is None or customer is None or recipient_address is None:
         raise _bad_quote("the order's addresses changed since the quote: ask for new quotes")
-    # Unconfirmed: MelhorEnvio asks for the sender's CNPJ/CPF and the recipient's CPF on a label; BTRIX keeps both
-    # only encrypted, and the fake does not require them. Sent when a later change decrypts them for this call.
-    sender = carriers.CartAddress(
+    # Unconfirmed: MelhorEnvio and Correios ask for the sender's CNPJ/CPF and the recipient's CPF on a label; BTRIX
+    # keeps both only encrypted, and the fakes do not require them. Sent when a later change decrypts them here.
+    sender = carriers.ShippingAddress(
         name=tenant.name,
         postal_code=_cep(sender_address, "tenant.address.postalCode", "the business's address"),
         address=sender_address.street,
@@ -285,7 +302,7 @@ def _parties(order: Order) -> tuple[carriers.CartAddress, carriers.CartAddress]:
         state_abbr=sender_address.state,
         phone=tenant.whatsapp_number,
     )
-    recipient = carriers.CartAddress(
+    recipient = carriers.ShippingAddress(
         name=customer.name,
         postal_code=_cep(recipient_address, "customer.address.postalCode", "the customer's address"),
         address=recipient_address.street,
@@ -297,57 +314,16 @@ def _parties(order: Order) -> tuple[carriers.CartAddress, carriers.CartAddress]:
         phone=customer.phone,
         email=customer.email,
     )
-    return sender, recipient
-
-
-def _cart(order: Order, quote: ShippingQuote) -> str:
     packages, _ = _packages(order)
-    sender, recipient = _parties(order)
-    names = {line.product_id: line.name for line in order.items}
-    products = [
-        {"name": names.get(p.id, p.id), "quantity": p.quantity, "unitary_value": float(p.unit_value)} for p in packages
-    ]
-    volumes = [
-        {
-            "height": max(p.height_cm for p in packages),
-            "width": max(p.width_cm for p in packages),
-            "length": sum(p.length_cm * p.quantity for p in packages),
-            "weight": float(sum((p.weight_kg * p.quantity for p in packages), Decimal(0))),
-        }
-    ]
-    insured = sum((p.unit_value * p.quantity for p in packages), Decimal(0))
-    return carriers.add_to_cart(
-        order.tenant_id,
-        service_id=int(quote.service_id),
+    return carriers.LabelOrder(
+        order_id=order.id,
+        number=order.number,
+        service_id=quote.service_id,
         sender=sender,
         recipient=recipient,
-        products=products,
-        volumes=volumes,
-        insurance_value=insured,
-        tag=f"BTRIX #{order.number}",
+        packages=packages,
+        names={line.product_id: line.name for line in order.items if line.product_id is not None},
     )
-
-
-def _purchase(order: Order, quote: ShippingQuote, record: LabelRecord) -> LabelRecord:
-    """Run the provider steps the label item has not recorded yet."""
-    tenant_id = order.tenant_id
-    if record.label_id is None:
-        record = _step(record, labelId=_cart(order, quote), state="carted")
-    label_id = record.label_id
-    assert label_id is not None
-    if record.state == "carted":
-        try:
-            carriers.checkout(tenant_id, label_id)
-        except ProviderError as exc:
-            # A checkout whose answer was lost: the provider says it was paid already. Ask where it stands.
-            if exc.retryable or exc.fatal:
-                raise
-            status = next((t.status for t in carriers.track(tenant_id, [label_id])), "pending")
-            if status == "pending":
-                raise
-        record = _step(record, state="bought")
-    carriers.generate(tenant_id, label_id)
-    return _step(record, labelUrl=carriers.print_label(tenant_id, label_id), state="printed")
 
 
 def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.Seal) -> Order:
@@ -362,8 +338,10 @@ def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.S
     provider = Provider(quote.provider)
     record = _claim(principal, order, quote)
     started = clock.now()
+    progress = carriers.LabelProgress(record.state, record.label_id, record.label_url, record.tracking_code)
     try:
-        record = _purchase(order, quote, record)
+        label_order = _label_order(order, quote)
+        progress = carriers.carrier(provider).buy(principal.tenant_id, label_order, progress, _saver(record))
     except ProviderError as exc:
         _release(record)
         record_sync(principal.tenant_id, provider, "buy_label", ok=False, error=exc.detail)
@@ -371,7 +349,7 @@ def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.S
     except AppError:
         _release(record)
         raise
-    assert record.label_id is not None
+    assert progress.label_id is not None
     now = clock.now_iso()
     shipment = OrderShipment(
         provider=quote.provider,
@@ -380,8 +358,9 @@ def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.S
         price=quote.price,
         delivery_days=quote.delivery_days,
         quote_id=quote.id,
-        label_id=record.label_id,
-        label_url=record.label_url,
+        label_id=progress.label_id,
+        label_url=progress.label_url,
+        tracking_code=progress.tracking_code,
         status="purchased",
         purchased_at=now,
         updated_at=now,
@@ -402,10 +381,11 @@ def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.S
         after = current.model_copy(update={"shipment": shipment, "updated_at": now, "version": current.version + 1})
         Table().transact([*shipment_ops(principal, current, shipment), finish, *seal(after)])
     elapsed = int((clock.now() - started).total_seconds() * 1000)
-    detail = f"label {record.label_id} for order #{order.number}: cart, checkout, generate, print"
+    detail = f"label {progress.label_id} for order #{order.number} ({quote.carrier} {quote.service})"
     record_sync(principal.tenant_id, provider, "buy_label", ok=True, detail=detail, duration_ms=elapsed)
     return after
 
 
-# POST /integrations/melhorenvio/test: the account of the tenant's current access token.
-probes.register(Provider.MELHORENVIO, carriers.whoami)
+# POST /integrations/<carrier>/test: who the carrier says the tenant's credentials (or current token) belong to.
+for _carrier in carriers.CARRIERS.values():
+    probes.register(_carrier.provider, _carrier.whoami)

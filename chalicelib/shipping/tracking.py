@@ -1,10 +1,11 @@
 """Shipping labels tracked on a schedule, moving their orders through the workflow engine.
 
-Every 30 minutes (``shipping_tracking`` in ``app.py``; ``POST /integrations/melhorenvio/sync`` for now) one
-``shipping.track`` job per connected tenant runs on the integrations queue: the tenant's open labels are asked where
-they stand; ``posted`` records the carrier's tracking code and moves the order by its flow's ``shipped`` trigger (a
-retail order: PAID/CONFIRMED → SHIPPED, the customer told), ``delivered`` by its ``delivered`` trigger (→ DELIVERED,
-the customer told); a delivered or cancelled label leaves the open list.
+Every 30 minutes (``shipping_tracking`` in ``app.py``; ``POST /integrations/<carrier>/sync`` now) one
+``<carrier>.sync`` job per tenant and connected carrier runs on the integrations queue: the tenant's open labels of
+that carrier are asked where they stand (one carrier's outage fails only its own job, retried by the queue);
+``posted`` records the carrier's tracking code and moves the order by its flow's ``shipped`` trigger (a retail
+order: PAID/CONFIRMED → SHIPPED, the customer told), ``delivered`` by its ``delivered`` trigger (→ DELIVERED, the
+customer told); a delivered or cancelled label leaves the open list.
 """
 
 from __future__ import annotations
@@ -18,23 +19,29 @@ from chalicelib.orders.service import find_order, shipment_ops, transition_on_ca
 from chalicelib.shipping import carriers, store
 from chalicelib.shipping.models import LabelRecord
 
-__all__ = ["TRACK_TASK", "queue_tracking", "track_labels"]
+__all__ = ["TRACK_TASK", "queue_tracking", "track_labels", "track_task"]
 
+# MelhorEnvio's tracking as it was queued before every carrier had its own task (still taken).
 TRACK_TASK = "shipping.track"
 _TRACK_SLOT_S = 30 * 60
 _TRACK_PAGE = 50
 _FINAL = {"delivered", "canceled", "cancelled", "expired"}
 
 
+def track_task(provider: Provider) -> str:
+    """The task that tracks a carrier's labels (also what ``POST /integrations/<carrier>/sync`` queues)."""
+    return f"{provider.value}.sync"
+
+
 def queue_tracking() -> int:
-    """The 30-minute schedule: one ``shipping.track`` task per tenant with a connected shipping provider (once per
-    slot); how many were queued."""
+    """The 30-minute schedule: one ``<carrier>.sync`` task per tenant and connected carrier (once per slot); how
+    many were queued."""
     epoch = clock.to_epoch(clock.now())
     slot = epoch - epoch % _TRACK_SLOT_S
     queued = 0
     for provider in carriers.SHIPPING_PROVIDERS:
         for tenant_id in connected_tenants(provider):
-            jobs.enqueue_task(TRACK_TASK, tenant_id, {}, key=f"track-{slot}")
+            jobs.enqueue_task(track_task(provider), tenant_id, {}, key=f"track-{slot}")
             queued += 1
     return queued
 
@@ -74,19 +81,22 @@ def _apply_tracking(tenant_id: str, label: LabelRecord, status: str, code: str |
     return True
 
 
-def track_labels(job: jobs.Job) -> str | None:
-    """``task:shipping.track``: ask the provider where the tenant's open labels are; move their orders."""
-    tenant_id = job.tenant_id
-    if not is_connected(tenant_id, Provider.MELHORENVIO):
+def track_labels(tenant_id: str, provider: Provider) -> str | None:
+    """Ask ``provider`` where the tenant's open labels it sold are; move their orders."""
+    if not is_connected(tenant_id, provider):
         return None  # disconnected since the task was queued
+    carrier = carriers.carrier(provider)
     changed = seen = 0
     start = None
     while True:
         page = store.list_open_labels(tenant_id, _TRACK_PAGE, start)
-        labels = {label.label_id: label for label in page.items if label.label_id}
+        # The open list holds every carrier's labels (a handful per tenant): this carrier's are picked here.
+        labels = {label.label_id: label for label in page.items if label.label_id and label.provider == provider.value}
         if labels:
-            for tracked in carriers.track(tenant_id, list(labels)):
-                label = labels.get(tracked.order_id)
+            for tracked in carrier.track(
+                tenant_id, {label_id: label.tracking_code for label_id, label in labels.items()}
+            ):
+                label = labels.get(tracked.label_id)
                 if label is None:
                     continue
                 seen += 1
@@ -100,6 +110,12 @@ def track_labels(job: jobs.Job) -> str | None:
     return f"tracked {seen} label(s), {changed} changed" if seen else None
 
 
-jobs.register(jobs.task_kind(TRACK_TASK), track_labels, provider=Provider.MELHORENVIO, operation="track")
-# POST /integrations/melhorenvio/sync: the tracking, now.
-jobs.register(jobs.task_kind("melhorenvio.sync"), track_labels, provider=Provider.MELHORENVIO, operation="track")
+def _handler(provider: Provider) -> jobs.JobHandler:
+    return lambda job: track_labels(job.tenant_id, provider)
+
+
+for _provider in carriers.SHIPPING_PROVIDERS:
+    jobs.register(jobs.task_kind(track_task(_provider)), _handler(_provider), provider=_provider, operation="track")
+jobs.register(
+    jobs.task_kind(TRACK_TASK), _handler(Provider.MELHORENVIO), provider=Provider.MELHORENVIO, operation="track"
+)

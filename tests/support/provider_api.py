@@ -47,6 +47,12 @@ GOOD: dict[str, dict[str, str]] = {
     },
     "bling": {"refreshToken": "bling-refresh-token-good-0001"},
     "tiny": {"apiToken": "tiny-api-token-good-0123456789"},
+    "correios": {
+        "user": "loja.correios",
+        "accessCode": "correios-access-code-good",
+        "postingCard": "0067599079",
+        "contract": "9912345678",
+    },
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -64,6 +70,7 @@ ACCOUNTS = {
     "rappi": "store 900123",
     "bling": "Empório Bling Ltda",
     "tiny": "Mercearia Tiny Ltda",
+    "correios": "contract 9912345678, posting card 0067599079",
 }
 
 
@@ -191,6 +198,12 @@ class FakeProviderApi:
             if form.get("token") != GOOD["tiny"]["apiToken"]:
                 return 200, {"retorno": {"status": "Erro", "codigo_erro": 2, "erros": [{"erro": "Token inválido"}]}}
             return 200, {"retorno": {"status": "OK", "conta": {"razao_social": ACCOUNTS["tiny"]}}}
+        if path == "/correios/token/v1/autentica/cartaopostagem" and method == "POST":
+            good = GOOD["correios"]
+            basic = base64.b64encode(f"{good['user']}:{good['accessCode']}".encode()).decode()
+            if headers.get("authorization") != f"Basic {basic}" or form.get("numero") != good["postingCard"]:
+                return 401, {"msgs": ["Usuário ou código de acesso inválido."]}
+            return 201, {"token": "correios-token-fresh", "expiraEm": "2099-01-01T00:00:00"}
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -222,4 +235,5 @@ class FakeProviderApi:
             "BTRIX_BLING_API_URL": f"{self.url}/bling/api",
             "BTRIX_BLING_OAUTH_TOKEN_URL": f"{self.url}/bling/oauth/token",
             "BTRIX_TINY_API_URL": f"{self.url}/tiny",
+            "BTRIX_CORREIOS_API_URL": f"{self.url}/correios",
         }

@@ -15,7 +15,7 @@ code. Validation errors are 422 ``{"message": "The given data was invalid.", "er
 throttling (250 requests a minute per account) is 429.
 
 Errors are ``ProviderError``: a 401 is ``expired`` (the caller refreshes the token once, single flight), 429 and 5xx
-``retryable`` (after this client's own short backoff on 429 honouring ``Retry-After``), 422 and other 4xx
+``retryable`` (after ``http.send_with_backoff``'s short wait on 429, honouring ``Retry-After``), 422 and other 4xx
 ``rejected`` with the fields MelhorEnvio named.
 
 One responsibility: MelhorEnvio's wire format (its OAuth token requests and the API calls shipping makes).
@@ -24,9 +24,7 @@ One responsibility: MelhorEnvio's wire format (its OAuth token requests and the 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -42,19 +40,16 @@ from chalicelib.integrations.http import (
     TokenGrant,
     check_provider_url,
     oauth_token_call,
-    send,
+    send_with_backoff,
 )
 from chalicelib.integrations.models import MelhorEnvioCredentials
+from chalicelib.integrations.parcels import Package, ServiceQuote, ShippingAddress, Tracking
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = [
     "SCOPES",
-    "CartAddress",
-    "Package",
-    "ServiceQuote",
-    "Tracking",
     "add_to_cart",
     "base_url",
     "btrix_app",
@@ -70,94 +65,40 @@ __all__ = [
 ]
 
 _WHAT = "MelhorEnvio"
-# 250 requests a minute per account: a 429 says "in a moment". Waiting here a little (Retry-After, capped) keeps a
-# person's quote working through a short burst; beyond that the caller's queue backs off.
-_MAX_429_RETRIES = 2
-_MAX_WAIT_S = 2.0
 _ACCESS_LIFETIME_S = 30 * 24 * 3600
 
 
-@dataclass(frozen=True)
-class Package:
-    """One product line as MelhorEnvio quotes it: centimetres, kilograms, the declared (insured) unit value."""
-
-    id: str
-    width_cm: int
-    height_cm: int
-    length_cm: int
-    weight_kg: Decimal
-    unit_value: Decimal
-    quantity: int
-
-    def body(self) -> dict[str, Any]:
-        """The ``products[]`` entry of a quote."""
-        return {
-            "id": self.id,
-            "width": self.width_cm,
-            "height": self.height_cm,
-            "length": self.length_cm,
-            "weight": float(self.weight_kg),
-            "insurance_value": float(self.unit_value),
-            "quantity": self.quantity,
-        }
+def _package_body(package: Package) -> dict[str, Any]:
+    """The ``products[]`` entry of a quote."""
+    return {
+        "id": package.id,
+        "width": package.width_cm,
+        "height": package.height_cm,
+        "length": package.length_cm,
+        "weight": float(package.weight_kg),
+        "insurance_value": float(package.unit_value),
+        "quantity": package.quantity,
+    }
 
 
-@dataclass(frozen=True)
-class ServiceQuote:
-    """One service's answer to a quote: its price and days, or why it cannot carry the package."""
-
-    service_id: int
-    name: str
-    company: str
-    price: Decimal | None
-    delivery_days: int | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class CartAddress:
-    """A sender or recipient of a label (``from`` / ``to`` of ``POST /cart``)."""
-
-    name: str
-    postal_code: str
-    address: str
-    city: str
-    number: str | None = None
-    complement: str | None = None
-    district: str | None = None
-    state_abbr: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    document: str | None = None
-    company_document: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        """The address object, without empty fields."""
-        fields = {
-            "name": self.name,
-            "postal_code": self.postal_code,
-            "address": self.address,
-            "city": self.city,
-            "number": self.number,
-            "complement": self.complement,
-            "district": self.district,
-            "state_abbr": self.state_abbr,
-            "phone": self.phone,
-            "email": self.email,
-            "document": self.document,
-            "company_document": self.company_document,
-            "country_id": "BR",
-        }
-        return {name: value for name, value in fields.items() if value}
-
-
-@dataclass(frozen=True)
-class Tracking:
-    """Where a label stands: MelhorEnvio's status and the carrier's tracking code once posted."""
-
-    order_id: str
-    status: str
-    tracking_code: str | None
+def _address_body(address: ShippingAddress) -> dict[str, Any]:
+    """A ``from`` / ``to`` object of ``POST /cart``, without empty fields."""
+    fields = {
+        "name": address.name,
+        "postal_code": address.postal_code,
+        "address": address.address,
+        "city": address.city,
+        "number": address.number,
+        "complement": address.complement,
+        "district": address.district,
+        "state_abbr": address.state_abbr,
+        "phone": address.phone,
+        "email": address.email,
+        "document": address.document,
+        "company_document": address.company_document,
+        "country_id": "BR",
+    }
+    return {name: value for name, value in fields.items() if value}
 
 
 def _base(sandbox: bool) -> str:
@@ -192,15 +133,6 @@ def _errors(response: httpx.Response) -> str:
     return str(message)[:400] if message else ""
 
 
-def _retry_after(response: httpx.Response | None, attempt: int) -> float:
-    header = response.headers.get("retry-after") if response is not None else None
-    try:
-        wanted = float(header) if header else 0.5 * 2**attempt
-    except ValueError:
-        wanted = 0.5 * 2**attempt
-    return min(max(wanted, 0.0), _MAX_WAIT_S)
-
-
 def _call(credentials: MelhorEnvioCredentials, token: str, method: str, path: str, body: Any = None) -> Any:
     url = check_provider_url(f"{base_url(credentials)}/api/v2/me{path}")
     headers = {
@@ -208,33 +140,20 @@ def _call(credentials: MelhorEnvioCredentials, token: str, method: str, path: st
         "Accept": "application/json",
         "User-Agent": _user_agent(credentials),
     }
-    answered: list[httpx.Response] = []
-
-    def run(http: httpx.Client) -> httpx.Response:
-        answered.append(http.request(method, url, json=body, headers=headers))
-        return answered[-1]
-
-    for attempt in range(_MAX_429_RETRIES + 1):
-        answered.clear()
-        try:
-            response = send(_WHAT, run)
-        except ProviderError as exc:
-            last = answered[-1] if answered else None
-            if exc.status == 429 and attempt < _MAX_429_RETRIES:
-                time.sleep(_retry_after(last, attempt))
-                continue
-            if exc.status == 401:
-                raise ProviderError(f"{_WHAT} refused the access token", failure=Failure.EXPIRED, status=401) from exc
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (403, 429):
-                named = _errors(last) if last is not None else ""
-                detail = f"{_WHAT} refused the request ({exc.status}{': ' + named if named else ''})"
-                raise ProviderError(detail, failure=Failure.REJECTED, status=exc.status) from exc
-            raise
-        try:
-            return response.json() if response.content else None
-        except ValueError as exc:
-            raise ProviderError(f"{_WHAT} did not answer with JSON", failure=Failure.REJECTED) from exc
-    raise ProviderError(f"{_WHAT} kept answering 429", failure=Failure.RETRYABLE, status=429)  # pragma: no cover
+    try:
+        response = send_with_backoff(_WHAT, lambda http: http.request(method, url, json=body, headers=headers))
+    except ProviderError as exc:
+        if exc.status == 401:
+            raise ProviderError(f"{_WHAT} refused the access token", failure=Failure.EXPIRED, status=401) from exc
+        if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (403, 429):
+            named = _errors(exc.response) if exc.response is not None else ""
+            detail = f"{_WHAT} refused the request ({exc.status}{': ' + named if named else ''})"
+            raise ProviderError(detail, failure=Failure.REJECTED, status=exc.status) from exc
+        raise
+    try:
+        return response.json() if response.content else None
+    except ValueError as exc:
+        raise ProviderError(f"{_WHAT} did not answer with JSON", failure=Failure.REJECTED) from exc
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -257,7 +176,7 @@ def calculate(
     body = {
         "from": {"postal_code": from_postal_code},
         "to": {"postal_code": to_postal_code},
-        "products": [package.body() for package in packages],
+        "products": [_package_body(package) for package in packages],
     }
     answer = _call(credentials, token, "POST", "/shipment/calculate", body)
     if not isinstance(answer, list):
@@ -272,7 +191,7 @@ def calculate(
         price = _decimal(entry.get("custom_price") or entry.get("price"))
         quotes.append(
             ServiceQuote(
-                service_id=int(entry["id"]),
+                service_id=str(entry["id"]),
                 name=str(entry.get("name") or entry["id"]),
                 company=str((company or {}).get("name") or ""),
                 price=None if error else price,
@@ -288,8 +207,8 @@ def add_to_cart(
     token: str,
     *,
     service_id: int,
-    sender: CartAddress,
-    recipient: CartAddress,
+    sender: ShippingAddress,
+    recipient: ShippingAddress,
     products: Sequence[Mapping[str, Any]],
     volumes: Sequence[Mapping[str, Any]],
     insurance_value: Decimal,
@@ -299,8 +218,8 @@ def add_to_cart(
     MelhorEnvio's panel. A non-commercial shipment (content declaration): no invoice key is sent."""
     body = {
         "service": service_id,
-        "from": sender.body(),
-        "to": recipient.body(),
+        "from": _address_body(sender),
+        "to": _address_body(recipient),
         "products": list(products),
         "volumes": list(volumes),
         "options": {

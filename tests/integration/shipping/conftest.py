@@ -1,15 +1,17 @@
-"""Fixtures of the shipping tests: the fake MelhorEnvio with BTRIX pointed at it, and a shop ready to ship (its
-address, a customer with hers, a product with weight and box, an order of it)."""
+"""Fixtures of the shipping tests: the fake carriers (MelhorEnvio, Correios) with BTRIX pointed at them, and a shop
+ready to ship (its address, a customer with hers, a product with weight and box, an order of it)."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from localdev.fake_correios import FakeCorreios
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from localdev.provision import local_webhook_secrets
 from tests.support.commerce import create_customer, stocked_product
@@ -67,6 +69,22 @@ def running_melhorenvio() -> Iterator[FakeMelhorEnvio]:
         fake.stop()
 
 
+@pytest.fixture
+def correios(stack: Any) -> Iterator[FakeCorreios]:
+    """The fake Correios (CWS), with BTRIX's Correios URLs pointed at it."""
+    fake = FakeCorreios(seed=7).start()
+    try:
+        with settings_from(fake.settings_env()):
+            yield fake
+    finally:
+        fake.stop()
+
+
+def connect_correios(api: Any, admin: Account, contract: dict[str, str], **fields: Any) -> Any:
+    """PUT the Correios credentials of ``contract`` (from ``FakeCorreios.add_contract``)."""
+    return call(api, "PUT", "/integrations/correios", {"credentials": {**contract, **fields}}, admin.headers())
+
+
 def connect(api: Any, admin: Account, fake: FakeMelhorEnvio, tokens: dict[str, str]) -> Any:
     """PUT the MelhorEnvio credentials of ``tokens`` (the fake's app, a sandbox account)."""
     credentials = {
@@ -80,8 +98,9 @@ def connect(api: Any, admin: Account, fake: FakeMelhorEnvio, tokens: dict[str, s
     return call(api, "PUT", "/integrations/melhorenvio", {"credentials": credentials}, admin.headers())
 
 
-def ready_shop(api: Any, fake: FakeMelhorEnvio, *, connected: bool = True) -> Shop:
-    """A new retail tenant with its address, a customer with hers and a boxed product; connected unless told."""
+def ready_shop(api: Any, fake: FakeMelhorEnvio | None, *, connected: bool = True) -> Shop:
+    """A new retail tenant with its address, a customer with hers and a boxed product; connected to the fake
+    MelhorEnvio unless told (or without one)."""
     admin, answer = signup(api, businessType="retail")
     tenant = answer["tenant"]
     patched = call(api, "PATCH", "/tenant", {"version": tenant["version"], "address": SHOP_ADDRESS}, admin.headers())
@@ -96,6 +115,8 @@ def ready_shop(api: Any, fake: FakeMelhorEnvio, *, connected: bool = True) -> Sh
         weightGrams=1500,
         dimensions={"lengthCm": 30, "widthCm": 20, "heightCm": 25},
     )
+    if fake is None:
+        return Shop(admin, customer, product, {})
     tokens = fake.add_account("loja@example.com")
     if connected:
         assert connect(api, admin, fake, tokens).status_code == 200
@@ -126,3 +147,26 @@ def quote(api: Any, shop: Shop, order_id: str) -> Any:
 def buy(api: Any, shop: Shop, order_id: str, quote_id: str, **headers: str) -> Any:
     """POST /orders/{id}/shipments as the shop's ADMIN."""
     return call(api, "POST", f"/orders/{order_id}/shipments", {"quoteId": quote_id}, shop.admin.headers(**headers))
+
+
+def concurrent_quotes(api: Any, shop: Shop, order_id: str, count: int = 4) -> list[int]:
+    """The statuses of ``count`` quotes of the order asked at the same time."""
+    answers: list[int] = []
+
+    def ask() -> None:
+        answers.append(quote(api, shop, order_id).status_code)
+
+    threads = [threading.Thread(target=ask) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def customer_told_shipped_and_delivered(tenant_id: str) -> bool:
+    """The customer got the order's ``order.shipped`` and ``order.delivered`` messages."""
+    from chalicelib.notifications.outbox import list_messages
+
+    templates = {m.template for m in list_messages(tenant_id, limit=50)}
+    return {"order.shipped", "order.delivered"} <= templates

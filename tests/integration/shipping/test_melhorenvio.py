@@ -3,7 +3,6 @@ refresh of a rotating refresh token), throttling, an outage then recovery, and t
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from chalicelib.core.db.store import Table
@@ -13,7 +12,16 @@ from chalicelib.integrations.store import integration_key
 from chalicelib.notifications.outbox import list_messages
 from chalicelib.shipping.tracking import TRACK_TASK
 from localdev.fake_melhorenvio import FakeMelhorEnvio
-from tests.integration.shipping.conftest import Shop, buy, connect, new_order, quote, ready_shop
+from tests.integration.shipping.conftest import (
+    Shop,
+    buy,
+    concurrent_quotes,
+    connect,
+    customer_told_shipped_and_delivered,
+    new_order,
+    quote,
+    ready_shop,
+)
 from tests.support.commerce import stocked_product
 from tests.support.identity import call, signup
 
@@ -172,17 +180,7 @@ def test_an_expired_token_is_refreshed_once_for_concurrent_calls(api: Any, melho
     order = new_order(api, shop)
     assert quote(api, shop, order["id"]).status_code == 200
     melhorenvio.expire_tokens()
-    answers: list[int] = []
-
-    def ask() -> None:
-        answers.append(quote(api, shop, order["id"]).status_code)
-
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert answers == [200, 200, 200, 200]
+    assert concurrent_quotes(api, shop, order["id"]) == [200, 200, 200, 200]
     # The refresh token rotates: a second concurrent refresh would have found it used up (invalid_grant).
     assert melhorenvio.refreshes == 1
     melhorenvio.expire_tokens()
@@ -279,11 +277,7 @@ def test_tracking_moves_the_order_to_shipped_then_delivered_and_tells_the_custom
     assert final["shipment"]["status"] == "delivered"
     assert final["shipment"]["deliveredAt"]
 
-    def told() -> bool:
-        templates = {m.template for m in list_messages(shop.admin.tenant_id, limit=50)}
-        return {"order.shipped", "order.delivered"} <= templates
-
-    drain(told, timeout_s=60)
+    drain(lambda: customer_told_shipped_and_delivered(shop.admin.tenant_id), timeout_s=60)
     # Delivered labels leave the open list: another run asks the carrier about nothing.
     before = len(_paths(melhorenvio))
     _track(shop, drain, "t-3", lambda: True)

@@ -1,0 +1,1 @@
+"""Correios (contract API): the client shipping uses."""

@@ -1,0 +1,315 @@
+"""A fake Correios contract API (CWS) on loopback, for tests and for ``make run`` without a contract.
+
+Point ``settings.correios_api_url`` (and ``correios_sandbox_url``) at ``url``. It speaks Correios' wire format and
+keeps its traps:
+
+- Token: ``POST /token/v1/autentica/cartaopostagem`` with HTTP Basic ``user:access code`` and ``{"numero": <posting
+  card>}`` → 201 ``{token, expiraEm, emissao, ambiente, cartaoPostagem: {numero, contrato, dr}}``; ``expiraEm`` is
+  Brasília local time without an offset. Anything else → 401 ``{"msgs": [...]}``. **Tokens expire**: after
+  ``token_lifetime_s`` (24 h unless told), or at once with ``expire_tokens()``; an expired token answers 401 on every
+  call. There is no refresh token: authenticate again.
+- ``GET /preco/v1/nacional/{product}?cepOrigem&cepDestino&psObjeto&tpObjeto&comprimento&largura&altura&vlDeclarado``
+  → ``{coProduto, pcBase, pcFinal, …}`` with money as a string with a decimal comma (``"24,84"``); over 30 kg, a
+  side over 100 cm or an unknown product → 400 ``{"msgs": [...]}`` (that service cannot carry it).
+  ``GET /prazo/v1/nacional/{product}?cepOrigem&cepDestino`` → ``{coProduto, prazoEntrega, dataMaxima}``.
+- ``POST /prepostagem/v1/prepostagens`` (remetente/destinatario with ``endereco.cep``, ``codigoServico``,
+  ``pesoInformado``…) → ``{id, codigoObjeto, …}``; missing fields → 400 ``{"msgs": [...]}``.
+- ``GET /srorastro/v1/objetos?codigosObjetos=…`` → ``{objetos: [...]}``: an object not posted is ``{codObjeto,
+  mensagem: "SRO-020: …"}``; a posted one has event ``PO``, a delivered one ``BDE`` type ``01`` too.
+- Throttling: 429 with ``Retry-After`` past ``per_minute`` requests a minute per token; ``throttleNext`` forces it.
+- Control: ``POST /_config {"failRate", "failStatus", "failNext", "throttleNext", "latencyMs"}``; ``GET|DELETE
+  /_received``; ``POST /_objects/<code>/post`` (handed over at the agency) and ``/_objects/<code>/deliver``.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from localdev.fakes import Answer, FaultyFake, json_handler
+
+__all__ = ["PRODUCTS", "FakeCorreios"]
+
+_BRASILIA = timezone(timedelta(hours=-3))
+_MAX_GRAMS = 30_000
+_MAX_SIDE_CM = 100
+# product code → (name, base price, price per kg, days)
+PRODUCTS = {
+    "03298": ("PAC CONTRATO AG", Decimal("17.90"), Decimal("3.10"), 7),
+    "03220": ("SEDEX CONTRATO AG", Decimal("27.40"), Decimal("4.80"), 2),
+}
+
+
+@dataclass
+class _Contract:
+    """One contract's posting card, its login and its objects."""
+
+    user: str
+    access_code: str
+    posting_card: str
+    contract: str
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class FakeCorreios(FaultyFake):
+    """A fake Correios CWS on 127.0.0.1 (a free port unless ``port`` is given)."""
+
+    kind = "correios"
+
+    def __init__(self, port: int = 0, *, seed: int | None = None, per_minute: int = 300) -> None:
+        self._init_faults(seed, per_minute)
+        self.token_lifetime_s = 24 * 3600
+        self.authentications = 0
+        self.received: list[dict[str, Any]] = []
+        self.contracts: dict[str, _Contract] = {}  # posting card → contract
+        self._tokens: dict[str, tuple[str, float]] = {}  # token → (posting card, expiry epoch)
+        self._serial = itertools.count(10_000_001)
+        self._lock = threading.RLock()
+        self._listen(port, json_handler(self._answer), "fake-correios")
+
+    # --- python helpers for tests and make run ----------------------------------------------------------------------
+
+    def add_contract(self, user: str = "loja.correios") -> dict[str, str]:
+        """A new contract with its posting card: the credentials BTRIX connects with (``user``, ``accessCode``,
+        ``postingCard``, ``contract``)."""
+        with self._lock:
+            card = f"{secrets.randbelow(10**10):010d}"
+            contract = _Contract(user, secrets.token_urlsafe(18), card, f"99{secrets.randbelow(10**8):08d}")
+            self.contracts[card] = contract
+            return {
+                "user": user,
+                "accessCode": contract.access_code,
+                "postingCard": card,
+                "contract": contract.contract,
+            }
+
+    def settings_env(self) -> dict[str, str]:
+        """The environment that points BTRIX at this fake."""
+        return {
+            "BTRIX_CORREIOS_API_URL": self.url,
+            "BTRIX_CORREIOS_SANDBOX_URL": self.url,
+            "BTRIX_NOTIFICATIONS_ALLOW_LOOPBACK": "true",
+        }
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far answers 401 from now on (as when ``expiraEm`` passes)."""
+        with self._lock:
+            self._tokens.clear()
+
+    def objects(self) -> list[dict[str, Any]]:
+        """Every pre-posted object of every contract."""
+        with self._lock:
+            return [dict(o) for contract in self.contracts.values() for o in contract.objects.values()]
+
+    def post(self, code: str) -> dict[str, Any]:
+        """The object was handed over at an agency: event ``PO``."""
+        return self._event(code, "PO", "01", "Objeto postado")
+
+    def deliver(self, code: str) -> dict[str, Any]:
+        """The object was delivered: event ``BDE`` type ``01``."""
+        return self._event(code, "BDE", "01", "Objeto entregue ao destinatário")
+
+    def _event(self, code: str, kind: str, type_: str, description: str) -> dict[str, Any]:
+        with self._lock:
+            for contract in self.contracts.values():
+                found = contract.objects.get(code)
+                if found is not None:
+                    event = {"codigo": kind, "tipo": type_, "descricao": description, "dtHrCriado": _local_now()}
+                    found["eventos"].insert(0, event)
+                    return dict(found)
+        raise KeyError(code)
+
+    # --- serving ----------------------------------------------------------------------------------------------------
+
+    def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
+        started = time.perf_counter()
+        parts = urlsplit(target)
+        path = parts.path.rstrip("/")
+        query = parse_qs(parts.query)
+        if path.startswith("/_"):
+            return self._control(method, path, body)
+        self._delay()
+        sent: Any = None
+        with self._lock:
+            try:
+                sent = json.loads(body) if body else None
+            except ValueError:
+                reply = Answer(400, {"msgs": ["Corpo da requisição inválido"]})
+            else:
+                if path == "/token/v1/autentica/cartaopostagem" and method == "POST":
+                    reply = self._authenticate(sent, headers)
+                else:
+                    reply = self._api(method, path, query, sent, headers)
+            self.received.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "query": {k: v if len(v) > 1 else v[0] for k, v in query.items()},
+                    "status": reply.status,
+                    "body": sent if "autentica" not in path else None,
+                    "elapsedMs": (time.perf_counter() - started) * 1000,
+                }
+            )
+        return reply
+
+    def _control(self, method: str, path: str, body: bytes) -> Answer:
+        shared = self._shared_control(method, path, body)
+        if shared is not None:
+            return shared
+        moved = re.fullmatch(r"/_objects/([^/]+)/(post|deliver)", path)
+        if moved and method == "POST":
+            try:
+                found = self.post(moved.group(1)) if moved.group(2) == "post" else self.deliver(moved.group(1))
+            except KeyError:
+                return Answer(404, {"msgs": [f"no object {moved.group(1)}"]})
+            return Answer(200, found)
+        return Answer(404, {"msgs": [f"no control endpoint {path}"]})
+
+    def _authenticate(self, sent: Any, headers: dict[str, str]) -> Answer:
+        refused = Answer(401, {"msgs": ["Usuário ou código de acesso inválido."]})
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Basic "):
+            return refused
+        try:
+            user, _, code = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+        except ValueError:
+            return refused
+        card = str((sent or {}).get("numero") or "") if isinstance(sent, dict) else ""
+        contract = self.contracts.get(card)
+        if contract is None or (contract.user, contract.access_code) != (user, code):
+            return refused
+        if self._failing():
+            return Answer(self.fail_status, {"msgs": ["Serviço indisponível"]})
+        self.authentications += 1
+        token = "eyJ" + secrets.token_urlsafe(32)
+        expires = time.time() + self.token_lifetime_s
+        self._tokens[token] = (card, expires)
+        issued = datetime.now(UTC).astimezone(_BRASILIA).replace(tzinfo=None, microsecond=0)
+        until = datetime.fromtimestamp(expires, UTC).astimezone(_BRASILIA).replace(tzinfo=None, microsecond=0)
+        return Answer(
+            201,
+            {
+                "ambiente": "PRODUCAO",
+                "id": user,
+                "perfil": "PJ",
+                "cartaoPostagem": {"numero": card, "contrato": contract.contract, "dr": 72},
+                "emissao": issued.isoformat(),
+                "expiraEm": until.isoformat(),
+                "token": token,
+            },
+        )
+
+    def _api(self, method: str, path: str, query: dict[str, list[str]], sent: Any, headers: dict[str, str]) -> Answer:
+        auth = headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        held = self._tokens.get(token)
+        if held is None or held[1] <= time.time():
+            return Answer(401, {"msgs": ["Token inválido ou expirado."]})
+        contract = self.contracts[held[0]]
+        if self._throttled(token):
+            return Answer(429, {"msgs": ["Limite de requisições excedido."]}, (("Retry-After", "1"),))
+        if self._failing():
+            return Answer(self.fail_status, {"msgs": ["Serviço indisponível"]})
+        one = {name: values[0] for name, values in query.items()}
+        priced = re.fullmatch(r"/(preco|prazo)/v1/nacional/([0-9]{5})", path)
+        if priced and method == "GET":
+            return self._price(priced.group(2), one) if priced.group(1) == "preco" else self._days(priced.group(2), one)
+        if path == "/prepostagem/v1/prepostagens" and method == "POST":
+            return self._preregister(contract, sent if isinstance(sent, dict) else {})
+        if path == "/srorastro/v1/objetos" and method == "GET":
+            return self._track(query.get("codigosObjetos", []))
+        return Answer(404, {"msgs": [f"Recurso não encontrado: {method} {path}"]})
+
+    def _price(self, product: str, query: dict[str, str]) -> Answer:
+        problems = [f"{name} é obrigatório" for name in ("cepOrigem", "cepDestino", "psObjeto") if not query.get(name)]
+        problems += [
+            f"{name} inválido" for name in ("cepOrigem", "cepDestino") if query.get(name) and not _cep(query[name])
+        ]
+        if problems:
+            return Answer(400, {"msgs": problems})
+        if product not in PRODUCTS:
+            return Answer(400, {"msgs": [f"PRC-101: Produto {product} não encontrado no contrato"]})
+        grams = int(query["psObjeto"])
+        sides = [int(query.get(n) or 0) for n in ("comprimento", "largura", "altura")]
+        if grams > _MAX_GRAMS:
+            return Answer(400, {"msgs": [f"PRC-113: Peso excede o limite de {_MAX_GRAMS} g para o produto {product}"]})
+        if max(sides) > _MAX_SIDE_CM:
+            return Answer(400, {"msgs": ["PRC-114: Dimensões excedem o limite do produto"]})
+        _, base, per_kg, _ = PRODUCTS[product]
+        distance = abs(int(query["cepOrigem"][:2]) - int(query["cepDestino"][:2]))
+        declared = Decimal(query.get("vlDeclarado") or "0")
+        amount = base + per_kg * Decimal(grams) / 1000 + Decimal(distance) * Decimal("0.30") + declared / 100
+        shown = f"{amount.quantize(Decimal('0.01'))}".replace(".", ",")
+        return Answer(200, {"coProduto": product, "pcBase": f"{base}".replace(".", ","), "pcFinal": shown})
+
+    def _days(self, product: str, query: dict[str, str]) -> Answer:
+        if not _cep(query.get("cepOrigem")) or not _cep(query.get("cepDestino")):
+            return Answer(400, {"msgs": ["cepOrigem e cepDestino são obrigatórios"]})
+        if product not in PRODUCTS:
+            return Answer(400, {"msgs": [f"PRZ-101: Produto {product} não encontrado"]})
+        distance = abs(int(query["cepOrigem"][:2]) - int(query["cepDestino"][:2]))
+        days = PRODUCTS[product][3] + distance // 25
+        latest = (datetime.now(_BRASILIA) + timedelta(days=days)).replace(tzinfo=None, microsecond=0)
+        return Answer(200, {"coProduto": product, "prazoEntrega": days, "dataMaxima": latest.isoformat()})
+
+    def _preregister(self, contract: _Contract, sent: dict[str, Any]) -> Answer:
+        problems = []
+        for side in ("remetente", "destinatario"):
+            given = sent.get(side)
+            who: dict[str, Any] = given if isinstance(given, dict) else {}
+            where = who.get("endereco")
+            address: dict[str, Any] = where if isinstance(where, dict) else {}
+            if not who.get("nome"):
+                problems.append(f"{side}.nome é obrigatório")
+            for name in ("cep", "logradouro", "cidade", "uf"):
+                if not address.get(name):
+                    problems.append(f"{side}.endereco.{name} é obrigatório")
+        if sent.get("codigoServico") not in PRODUCTS:
+            problems.append("codigoServico inválido")
+        if not str(sent.get("pesoInformado") or "").isdigit():
+            problems.append("pesoInformado é obrigatório")
+        if problems:
+            return Answer(400, {"msgs": problems})
+        code = f"{'SX' if sent['codigoServico'] == '03220' else 'PC'}{next(self._serial):09d}BR"[-13:]
+        found = {
+            "id": str(uuid.uuid4()).replace("-", "")[:24],
+            "codigoObjeto": code,
+            "codigoServico": sent["codigoServico"],
+            "destinatario": sent["destinatario"],
+            "observacao": sent.get("observacao"),
+            "pesoInformado": sent["pesoInformado"],
+            "statusAtual": 1,
+            "eventos": [],
+        }
+        contract.objects[code] = found
+        return Answer(200, {k: v for k, v in found.items() if k != "eventos"})
+
+    def _track(self, codes: list[str]) -> Answer:
+        known = {code: o for contract in self.contracts.values() for code, o in contract.objects.items()}
+        objects: list[dict[str, Any]] = []
+        for code in codes:
+            found = known.get(code)
+            if found is None or not found["eventos"]:
+                objects.append({"codObjeto": code, "mensagem": "SRO-020: Objeto não encontrado na base de dados."})
+                continue
+            objects.append({"codObjeto": code, "eventos": list(found["eventos"]), "tipoPostal": {"sigla": code[:2]}})
+        return Answer(200, {"versao": "1.0.0", "quantidade": len(objects), "objetos": objects})
+
+
+def _cep(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9]{8}", value) is not None
+
+
+def _local_now() -> str:
+    return datetime.now(_BRASILIA).replace(tzinfo=None, microsecond=0).isoformat()
