@@ -1,24 +1,27 @@
-"""Shipping in ``make run``: a fake MelhorEnvio and a fake Correios, and the demo shop (the Brazilian reseller)
-connected to both with an address, a boxed product, a customer with an address and two confirmed orders ready to
-ship (one label per order: one for each carrier).
+"""Shipping in ``make run``: a fake MelhorEnvio, a fake Correios and a fake JadLog, and the demo shop (the Brazilian
+reseller) connected to them with an address, a boxed product, a customer with an address and a confirmed order ready
+to ship for each carrier (one label per order).
 
 When the fake providers are on, each carrier not configured for real (``BTRIX_MELHORENVIO_API_URL``,
-``BTRIX_CORREIOS_API_URL``) gets its fake, and the settings point at it (before the app reads them); after seeding,
-the shop is connected and the orders made. The banner then shows how to quote them (every carrier's services), buy
-a label from each carrier, and let the carrier post and deliver it.
+``BTRIX_CORREIOS_API_URL``, ``BTRIX_JADLOG_API_URL``) gets its fake, and the settings point at it (before the app
+reads them); after seeding, the shop is connected and the orders made. The banner then shows how to quote them
+(every carrier's services), buy a label from each carrier, and let the carrier post and deliver it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from localdev.fake_correios import FakeCorreios
+from localdev.fake_jadlog import FakeJadLog
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 
 __all__ = ["ShippingDemo", "connect", "lines", "start_fake"]
+
+NAMES = {"melhorenvio": "MelhorEnvio", "correios": "Correios", "jadlog": "JadLog"}
 
 _ADDRESS = {
     "street": "Rua Vergueiro",
@@ -42,43 +45,49 @@ _CUSTOMER_ADDRESS = {
 
 @dataclass
 class ShippingDemo:
-    """The fake carriers and, once connected, the demo orders to ship (one per carrier)."""
+    """The fake carriers and, once connected, the demo orders to ship (one per carrier: one label per order)."""
 
     fake: FakeMelhorEnvio | None
     correios: FakeCorreios | None = None
-    order_id: str | None = None
-    order_number: int | None = None
-    correios_order_id: str | None = None
-    correios_order_number: int | None = None
+    jadlog: FakeJadLog | None = None
+    orders: dict[str, tuple[str, int]] = field(default_factory=dict)  # carrier → (order id, number)
+
+    def fakes(self) -> list[FakeMelhorEnvio | FakeCorreios | FakeJadLog]:
+        """The started fakes."""
+        return [fake for fake in (self.fake, self.correios, self.jadlog) if fake is not None]
 
     def urls(self) -> dict[str, str]:
         """Each started fake's kind and URL."""
-        return {fake.kind: fake.url for fake in (self.fake, self.correios) if fake is not None}
+        return {fake.kind: fake.url for fake in self.fakes()}
 
     def stop(self) -> None:
         """Stop the fakes."""
-        for fake in (self.fake, self.correios):
-            if fake is not None:
-                fake.stop()
+        for fake in self.fakes():
+            fake.stop()
 
 
-def start_fake(enabled: bool, port: int, api_url: str, correios_port: int = 0) -> ShippingDemo | None:
-    """Start the fake MelhorEnvio (its app: BTRIX's local one) and the fake Correios, each unless disabled or a real
-    one is configured; point the settings at them, and MelhorEnvio's consent callback at this API's."""
+def start_fake(
+    enabled: bool, port: int, api_url: str, correios_port: int = 0, jadlog_port: int = 0
+) -> ShippingDemo | None:
+    """Start the fake MelhorEnvio (its app: BTRIX's local one), the fake Correios and the fake JadLog, each unless
+    disabled or a real one is configured; point the settings at them, and MelhorEnvio's consent callback at this
+    API's."""
     if not enabled:
         return None
-    fake = correios = None
+    demo = ShippingDemo(None)
     if not os.environ.get("BTRIX_MELHORENVIO_API_URL"):
         from localdev.provision import local_webhook_secrets
 
         app = json.loads(local_webhook_secrets()["melhorenvio-oauth-app"])
-        fake = FakeMelhorEnvio(port, client_id=app["clientId"], client_secret=app["clientSecret"]).start()
-        os.environ.update(fake.settings_env())
+        demo.fake = FakeMelhorEnvio(port, client_id=app["clientId"], client_secret=app["clientSecret"]).start()
         os.environ.setdefault("BTRIX_MELHORENVIO_OAUTH_REDIRECT_URL", f"{api_url}/integrations/melhorenvio/callback")
     if not os.environ.get("BTRIX_CORREIOS_API_URL"):
-        correios = FakeCorreios(correios_port).start()
-        os.environ.update(correios.settings_env())
-    return ShippingDemo(fake, correios) if fake is not None or correios is not None else None
+        demo.correios = FakeCorreios(correios_port).start()
+    if not os.environ.get("BTRIX_JADLOG_API_URL"):
+        demo.jadlog = FakeJadLog(jadlog_port).start()
+    for fake in demo.fakes():
+        os.environ.update(fake.settings_env())
+    return demo if demo.fakes() else None
 
 
 def connect(demo: ShippingDemo | None) -> None:
@@ -91,7 +100,12 @@ def connect(demo: ShippingDemo | None) -> None:
     from chalicelib.customers.models import CreateCustomerRequest
     from chalicelib.customers.service import create_customer
     from chalicelib.integrations import service
-    from chalicelib.integrations.models import CorreiosCredentials, MelhorEnvioCredentials, Provider
+    from chalicelib.integrations.models import (
+        CorreiosCredentials,
+        JadLogCredentials,
+        MelhorEnvioCredentials,
+        Provider,
+    )
     from chalicelib.inventory.models import MovementRequest
     from chalicelib.inventory.service import record_movement
     from chalicelib.orders.models import CreateOrderRequest, TransitionRequest
@@ -145,6 +159,9 @@ def connect(demo: ShippingDemo | None) -> None:
     if demo.correios is not None:
         contract = demo.correios.add_contract("avelar.expedicao")
         service.store_credentials(admin, Provider.CORREIOS, CorreiosCredentials.model_validate(contract))
+    if demo.jadlog is not None:
+        shipper = demo.jadlog.add_shipper("11222333000181")
+        service.store_credentials(admin, Provider.JADLOG, JadLogCredentials.model_validate(shipper))
 
     def confirmed(quantity: int) -> tuple[str, int]:
         body = {"customerId": customer.id, "items": [{"productId": product.id, "quantity": quantity}]}
@@ -154,8 +171,8 @@ def connect(demo: ShippingDemo | None) -> None:
         )
         return moved.id, moved.number
 
-    demo.order_id, demo.order_number = confirmed(2)
-    demo.correios_order_id, demo.correios_order_number = confirmed(1)
+    for fake in demo.fakes():
+        demo.orders[fake.kind] = confirmed(2 if fake.kind == "melhorenvio" else 1)
 
 
 def _pick(provider: str, field: str) -> str:
@@ -164,45 +181,59 @@ def _pick(provider: str, field: str) -> str:
     return f"python3 -c 'import json,sys; print({found})'"
 
 
+# How each direct carrier's fake is told the package left the shop (then delivered), and what it calls the label.
+_HANDED_OVER = {
+    "correios": ("Correios' own contract API", "/_objects/$CODE/post", "posted at the agency (then /deliver)"),
+    "jadlog": ("JadLog's Embarcador API", "/_shipments/$CODE/collect", "JadLog collects it (then /deliver)"),
+}
+
+
 def lines(api: str, demo: ShippingDemo | None, password: str) -> list[str]:
     """How to quote the demo orders, buy a label from each carrier and let the carrier move it (for the banner)."""
-    if demo is None or demo.order_id is None:
+    if demo is None or not demo.orders:
         return []
     from localdev.seed import RESELLER_DEMO
 
     body = json.dumps({"identifier": f"admin@{RESELLER_DEMO.domain}", "password": password})
     auth = '-H "Authorization: Bearer $SHOP"'
     json_h = "-H 'Content-Type: application/json'"
-    order = f"{api}/orders/{demo.order_id}"
-    carriers = " and ".join(name for name, fake in (("MelhorEnvio", demo.fake), ("Correios", demo.correios)) if fake)
+    first = f"{api}/orders/{next(iter(demo.orders.values()))[0]}"
+    names = ", ".join(NAMES[fake.kind] for fake in demo.fakes())
+    numbers = ", ".join(f"#{number}" for _, number in demo.orders.values())
     shown = [
         "",
-        f"Shipping ({carriers}): {RESELLER_DEMO.name} is connected to the fake {carriers}; its orders "
-        f"#{demo.order_number} and #{demo.correios_order_number} are confirmed and ready to ship. Paste into bash:",
+        f"Shipping ({names}): {RESELLER_DEMO.name} is connected to the fake {names}; its orders {numbers} are "
+        "confirmed and ready to ship (one label each). Paste into bash:",
         f"    SHOP=$(curl -s -X POST {api}/auth/login {json_h} \\",
         f"      -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')",
-        f"    curl -s -X POST {order}/shipping-quotes {auth} | python3 -m json.tool   # every carrier's price and days",
+        f"    curl -s -X POST {first}/shipping-quotes {auth} | python3 -m json.tool   # every carrier's price and days",
     ]
+    quote_body = '-d "{\\"quoteId\\": \\"$QUOTE\\"}"'
     if demo.fake is not None:
+        order = f"{api}/orders/{demo.orders['melhorenvio'][0]}"
         label = 'python3 -c \'import json,sys; s=json.load(sys.stdin)["shipment"]; print(s["labelId"], s["labelUrl"])\''
         shown += [
+            f"  MelhorEnvio, on order #{demo.orders['melhorenvio'][1]}:",
             f"    QUOTE=$(curl -s -X POST {order}/shipping-quotes {auth} | {_pick('melhorenvio', 'id')})",
             f"    read LABEL URL < <(curl -s -X POST {order}/shipments {auth} {json_h} \\",
-            f'      -d "{{\\"quoteId\\": \\"$QUOTE\\"}}" | {label}); echo "label $LABEL: $URL"',
+            f'      {quote_body} | {label}); echo "label $LABEL: $URL"',
             f"    curl -s -X POST {demo.fake.url}/_shipments/$LABEL/post      # the carrier takes it (then /deliver)",
             f"    curl -s -X POST {api}/integrations/melhorenvio/sync {auth}   # tracking now (else every 30 min)",
             f"    curl -s {order} {auth} | python3 -m json.tool                 # SHIPPED, with its tracking code",
         ]
-    if demo.correios is not None and demo.correios_order_id is not None:
-        other = f"{api}/orders/{demo.correios_order_id}"
-        code = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["shipment"]["trackingCode"])\''
+    code = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["shipment"]["trackingCode"])\''
+    for fake in (demo.correios, demo.jadlog):
+        if fake is None:
+            continue
+        what, handed_over, comment = _HANDED_OVER[fake.kind]
+        order_id, number = demo.orders[fake.kind]
+        order = f"{api}/orders/{order_id}"
         shown += [
-            f"  Correios' own contract API, on order #{demo.correios_order_number} (a pre-posting: its tracking code "
-            "at once):",
-            f"    QUOTE=$(curl -s -X POST {other}/shipping-quotes {auth} | {_pick('correios', 'id')})",
-            f"    CODE=$(curl -s -X POST {other}/shipments {auth} {json_h} \\",
-            f'      -d "{{\\"quoteId\\": \\"$QUOTE\\"}}" | {code}); echo "tracking code $CODE"',
-            f"    curl -s -X POST {demo.correios.url}/_objects/$CODE/post     # posted at the agency (then /deliver)",
-            f"    curl -s -X POST {api}/integrations/correios/sync {auth}      # tracking now; the order is SHIPPED",
+            f"  {what}, on order #{number} (its tracking code comes with the label):",
+            f"    QUOTE=$(curl -s -X POST {order}/shipping-quotes {auth} | {_pick(fake.kind, 'id')})",
+            f"    CODE=$(curl -s -X POST {order}/shipments {auth} {json_h} \\",
+            f'      {quote_body} | {code}); echo "tracking code $CODE"',
+            f"    curl -s -X POST {fake.url}{handed_over}   # {comment}",
+            f"    curl -s -X POST {api}/integrations/{fake.kind}/sync {auth}   # tracking now; the order is SHIPPED",
         ]
     return shown

@@ -167,14 +167,8 @@ class FakeCorreios(FaultyFake):
         shared = self._shared_control(method, path, body)
         if shared is not None:
             return shared
-        moved = re.fullmatch(r"/_objects/([^/]+)/(post|deliver)", path)
-        if moved and method == "POST":
-            try:
-                found = self.post(moved.group(1)) if moved.group(2) == "post" else self.deliver(moved.group(1))
-            except KeyError:
-                return Answer(404, {"msgs": [f"no object {moved.group(1)}"]})
-            return Answer(200, found)
-        return Answer(404, {"msgs": [f"no control endpoint {path}"]})
+        moved = self._move_control(method, path, "objects", {"post": self.post, "deliver": self.deliver})
+        return moved or Answer(404, {"msgs": [f"no control endpoint {path}"]})
 
     def _authenticate(self, sent: Any, headers: dict[str, str]) -> Answer:
         refused = Answer(401, {"msgs": ["Usuário ou código de acesso inválido."]})

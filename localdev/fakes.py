@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import random
+import re
 import secrets
 import threading
 import time
@@ -326,6 +327,19 @@ class FaultyFake(LoopbackFake):
     def _delay(self) -> None:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
+
+    def _move_control(
+        self, method: str, path: str, collection: str, moves: dict[str, Callable[[str], Any]]
+    ) -> Answer | None:
+        """``POST /_<collection>/<id>/<move>``: what the carrier did with a parcel (its state after), 404 for one it
+        does not have; None for another path."""
+        matched = re.fullmatch(rf"/_{collection}/([^/]+)/([a-z]+)", path)
+        if matched is None or method != "POST" or matched.group(2) not in moves:
+            return None
+        try:
+            return Answer(200, moves[matched.group(2)](matched.group(1)))
+        except KeyError:
+            return Answer(404, {"message": f"no {collection} {matched.group(1)}"})
 
     def _shared_control(self, method: str, path: str, body: bytes) -> Answer | None:
         """``GET|DELETE /_received`` and ``POST /_config``; None for the fake's own control paths."""

@@ -94,6 +94,7 @@ class RunSettings(BaseSettings):
     fake_llm_port: int = 8019
     fake_melhorenvio_port: int = 8026
     fake_correios_port: int = 8036
+    fake_jadlog_port: int = 8037
     fake_pagarme_port: int = 8028
     fake_ga4_port: int = 8041
     fake_bling_port: int = 8024
@@ -811,6 +812,7 @@ def main() -> int:
             _port_or_free(settings.fake_melhorenvio_port, "the fake melhorenvio"),
             f"http://{HOST}:{api_port}",
             _port_or_free(settings.fake_correios_port, "the fake correios"),
+            _port_or_free(settings.fake_jadlog_port, "the fake jadlog"),
         )
         from localdev import demo_delivery
 

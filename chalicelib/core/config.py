@@ -123,9 +123,11 @@ class Settings(BaseSettings):
     integration_retry_base_s: float = Field(default=30.0, ge=0)
     integration_retry_max_s: float = Field(default=1800.0, ge=0, le=43_200)
     mercadopago_api_url: str = "https://api.mercadopago.com"
-    # Correios' contract API (CWS) and its homologation environment (an integration's ``sandbox`` picks one).
+    # Correios' contract API (CWS) and its homologation environment (an integration's ``sandbox`` picks one); JadLog's
+    # Embarcador API.
     correios_api_url: str = "https://api.correios.com.br"
     correios_sandbox_url: str = "https://apihom.correios.com.br"
+    jadlog_api_url: str = "https://www.jadlog.com.br/embarcador/api"
     # MelhorEnvio: production and sandbox (an integration's ``sandbox`` credential picks one); quotes are kept
     # this long (s) for POST /orders/{id}/shipments.
     melhorenvio_api_url: str = "https://melhorenvio.com.br"

@@ -36,6 +36,7 @@ __all__ = [
     "IntegrationRecord",
     "IntegrationRef",
     "IntegrationTest",
+    "JadLogCredentials",
     "JobRecord",
     "MelhorEnvioConsentRequest",
     "MelhorEnvioCredentials",
@@ -74,6 +75,7 @@ class Provider(StrEnum):
     BLING = "bling"
     TINY = "tiny"
     CORREIOS = "correios"
+    JADLOG = "jadlog"
 
 
 _HOST = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -399,6 +401,28 @@ class CorreiosCredentials(Credentials):
         return {"contract": self.contract, "postingCard": self.posting_card, "mode": mode}
 
 
+class JadLogCredentials(Credentials):
+    """A JadLog shipper (Embarcador API): the token JadLog issued, the shipper's CNPJ, its current account (conta
+    corrente) and contract, and the modalities to quote (3 .PACKAGE and 9 .COM by default)."""
+
+    token: SecretStr = Field(min_length=10, max_length=2000, description="The Embarcador API's bearer token")
+    cnpj: str = Field(pattern=r"^[0-9]{14}$", description="The shipper's CNPJ (digits)")
+    account: str = Field(pattern=r"^[0-9A-Za-z-]{1,20}$", description="The conta corrente JadLog gave the shipper")
+    contract: str | None = Field(default=None, pattern=r"^[0-9A-Za-z-]{1,20}$", description="The contract number")
+    modalities: list[int] = Field(default_factory=lambda: [3, 9], min_length=1, max_length=10)
+
+    @field_validator("modalities")
+    @classmethod
+    def _modalities(cls, value: list[int]) -> list[int]:
+        if not all(0 < modality < 100 for modality in value):
+            raise ValueError("JadLog modality codes (3 .PACKAGE, 9 .COM, 40 RODOVIARIO…)")
+        return value
+
+    def summary(self) -> dict[str, str]:
+        """The shipper's account."""
+        return {"account": self.account, **({"contract": self.contract} if self.contract else {})}
+
+
 CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BITRIX24: Bitrix24Credentials,
     Provider.BILLY: BillyCredentials,
@@ -416,6 +440,7 @@ CREDENTIALS: dict[Provider, type[Credentials]] = {
     Provider.BLING: BlingCredentials,
     Provider.TINY: TinyCredentials,
     Provider.CORREIOS: CorreiosCredentials,
+    Provider.JADLOG: JadLogCredentials,
 }
 
 

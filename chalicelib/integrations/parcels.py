@@ -7,11 +7,11 @@ One responsibility: the shipping clients' common vocabulary (MelhorEnvio, Correi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["Package", "Parcel", "ServiceQuote", "ShippingAddress", "Tracking", "parcel"]
+__all__ = ["LabelOrder", "Package", "Parcel", "ServiceQuote", "ShippingAddress", "Tracking", "parcel"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,26 @@ class Tracking:
     label_id: str
     status: str
     tracking_code: str | None
+
+
+@dataclass(frozen=True)
+class LabelOrder:
+    """What a carrier needs to register an order's label: the quoted service, who sends and who receives, the
+    order's package lines (``names``: product id → the line's name)."""
+
+    order_id: str
+    number: int
+    service_id: str
+    sender: ShippingAddress
+    recipient: ShippingAddress
+    packages: Sequence[Package]
+    names: Mapping[str, str]
+
+    @property
+    def reference(self) -> str:
+        """How the order is named at the carrier."""
+        return f"BTRIX #{self.number}"
+
+    def contents(self) -> list[tuple[str, int, Decimal]]:
+        """(name, quantity, unit value) of each line: the content declaration."""
+        return [(self.names.get(p.id, p.id), p.quantity, p.unit_value) for p in self.packages]

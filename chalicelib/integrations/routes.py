@@ -32,8 +32,8 @@ def list_integrations(principal: Principal) -> IntegrationList:
     """List integrations
 
     Every provider (bitrix24, billy, google_calendar, stripe, mercadopago, twilio, meta, melhorenvio, pagarme, ifood,
-    rappi, bling, tiny, ga4, meta_capi, correios): connected or not, what identifies the account, the last sync, the
-    last error and the last test. Credentials are never returned.
+    rappi, bling, tiny, ga4, meta_capi, correios, jadlog): connected or not, what identifies the account, the last
+    sync, the last error and the last test. Credentials are never returned.
     """
     return service.list_integrations(principal)
 
@@ -176,7 +176,8 @@ def connect_integration(provider: Provider, body: ConnectIntegrationRequest, pri
     clientSecret?} (or by consent: POST /integrations/bling/connect); tiny {apiToken, sourceOfTruth?, issueNfe?};
     ga4 {measurementId, apiSecret} (a web stream's Measurement Protocol secret); meta_capi {pixelId, accessToken,
     testEventCode?} (while testEventCode is set, conversions go to Events Manager's Test Events tab); correios {user,
-    accessCode, postingCard, contract, services?, sandbox?} (the CWS contract API). The answer never contains them.
+    accessCode, postingCard, contract, services?, sandbox?} (the CWS contract API); jadlog {token, cnpj, account,
+    contract?, modalities?} (the Embarcador API). The answer never contains them.
     """
     return service.connect_integration(principal, service.parse_provider(provider), body)
 
@@ -230,8 +231,8 @@ def sync_integration(provider: str, principal: Principal) -> SyncRequested:
 
     Queues what the provider's schedule does, now (billy: the payment poll, sales whose invoice was paid are marked
     paid; ifood: the event poll, new orders arrive; bling and tiny: the stock pull, per the source of truth;
-    melhorenvio, correios: the labels' tracking, posted or delivered orders move); at most once a minute. Its outcome
-    shows in the sync log. 404 when the provider is not connected or has nothing to sync.
+    melhorenvio, correios, jadlog: the labels' tracking, posted or delivered orders move); at most once a minute. Its
+    outcome shows in the sync log. 404 when the provider is not connected or has nothing to sync.
     """
     return jobs.request_sync(principal, service.parse_provider(provider))
 

@@ -91,6 +91,7 @@ PROVIDER_NAMES: dict[Provider, str] = {
     Provider.BLING: "Bling",
     Provider.TINY: "Tiny ERP",
     Provider.CORREIOS: "Correios",
+    Provider.JADLOG: "Jadlog",
 }
 
 

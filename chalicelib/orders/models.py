@@ -104,7 +104,7 @@ class OrderTotals(ApiModel):
 class OrderShipment(ApiModel):
     """The label bought for the order (``POST /orders/{id}/shipments``) and where the carrier says it is."""
 
-    provider: str = Field(description="Who sold the label: melhorenvio, correios")
+    provider: str = Field(description="Who sold the label: melhorenvio, correios, jadlog")
     carrier: str = Field(description="The carrier, e.g. Correios, Jadlog")
     service: str = Field(description="The carrier's service, e.g. SEDEX")
     price: Money
@@ -113,7 +113,8 @@ class OrderShipment(ApiModel):
     label_id: str = Field(description="The provider's id of the label")
     label_url: Annotated[str | None, PERSONAL] = Field(default=None, description="The label's PDF, to print")
     tracking_code: str | None = Field(
-        default=None, description="The carrier's tracking code (Correios: from the label on; others: once posted)"
+        default=None,
+        description="The carrier's tracking code (Correios, JadLog: from the label on; MelhorEnvio: once posted)",
     )
     status: str = Field(description="purchased, posted, delivered, undelivered, cancelled")
     purchased_at: str

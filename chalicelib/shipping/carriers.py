@@ -8,6 +8,8 @@ the connection test.
 - Correios' own contract API (CWS): a price and a delivery time per contract service; the label is a pre-posting
   (billed when the object is posted) whose tracking code is known at once; its token comes from the user and access
   code (no refresh token: a new authentication, single flight through the same ``TokenSource``).
+- JadLog's Embarcador API: one freight call for every modality; the label is a shipment order (``pedido/incluir``)
+  whose ``shipmentId`` is tracked; a static bearer token.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from chalicelib.core import clock
 from chalicelib.integrations import tokens
 from chalicelib.integrations.correios import client as correios
 from chalicelib.integrations.http import ProviderError, TokenGrant
+from chalicelib.integrations.jadlog import client as jadlog
 from chalicelib.integrations.melhorenvio import client as melhorenvio
-from chalicelib.integrations.models import CorreiosCredentials, MelhorEnvioCredentials, Provider
-from chalicelib.integrations.parcels import Package, ServiceQuote, ShippingAddress, Tracking, parcel
+from chalicelib.integrations.models import CorreiosCredentials, JadLogCredentials, MelhorEnvioCredentials, Provider
+from chalicelib.integrations.parcels import LabelOrder, Package, ServiceQuote, ShippingAddress, Tracking, parcel
+from chalicelib.integrations.service import load_credentials
 
 __all__ = [
     "CARRIERS",
@@ -40,29 +43,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class LabelOrder:
-    """What a carrier needs to register an order's label: the quoted service, who sends and who receives, the
-    order's package lines (``names``: product id → the line's name)."""
-
-    order_id: str
-    number: int
-    service_id: str
-    sender: ShippingAddress
-    recipient: ShippingAddress
-    packages: Sequence[Package]
-    names: Mapping[str, str]
-
-    @property
-    def reference(self) -> str:
-        """How the order is named at the carrier."""
-        return f"BTRIX #{self.number}"
-
-    def contents(self) -> list[tuple[str, int, Decimal]]:
-        """(name, quantity, unit value) of each line: the content declaration."""
-        return [(self.names.get(p.id, p.id), p.quantity, p.unit_value) for p in self.packages]
 
 
 @dataclass(frozen=True)
@@ -101,6 +81,14 @@ class Carrier(Protocol):
         ...
 
 
+def _one_step(progress: LabelProgress, save: Save, register: Callable[[], tuple[str, str]]) -> LabelProgress:
+    """A label the carrier makes in one call answering (label id, tracking code): made unless already recorded."""
+    if progress.label_id is not None:
+        return save(replace(progress, state="printed"))
+    label_id, code = register()
+    return save(replace(progress, label_id=label_id, tracking_code=code, state="printed"))
+
+
 # --- MelhorEnvio ----------------------------------------------------------------------------------------------------
 
 # An access token that came with the credentials: its real expiry is unknown (MelhorEnvio's live 30 days); it is
@@ -116,7 +104,7 @@ def _initial(credentials: MelhorEnvioCredentials) -> TokenGrant | None:
 
 class _MelhorEnvio:
     provider = Provider.MELHORENVIO
-    tokens = tokens.TokenSource(
+    token_source = tokens.TokenSource(
         Provider.MELHORENVIO,
         "MelhorEnvio",
         melhorenvio.refresh_access_token,
@@ -126,7 +114,7 @@ class _MelhorEnvio:
     )
 
     def _with_token(self, tenant_id: str, call: Callable[[MelhorEnvioCredentials, str], T]) -> T:
-        return tokens.with_access_token(tenant_id, self.tokens, call)
+        return tokens.with_access_token(tenant_id, self.token_source, call)
 
     def quote(self, tenant_id: str, origin: str, destination: str, packages: Sequence[Package]) -> list[ServiceQuote]:
         return self._with_token(
@@ -188,12 +176,12 @@ class _MelhorEnvio:
 
 class _Correios:
     provider = Provider.CORREIOS
-    tokens = tokens.TokenSource(
+    token_source = tokens.TokenSource(
         Provider.CORREIOS, "Correios", lambda credentials, _: correios.authenticate(credentials), lambda _: ""
     )
 
     def _with_token(self, tenant_id: str, call: Callable[[CorreiosCredentials, str], T]) -> T:
-        return tokens.with_access_token(tenant_id, self.tokens, call)
+        return tokens.with_access_token(tenant_id, self.token_source, call)
 
     def quote(self, tenant_id: str, origin: str, destination: str, packages: Sequence[Package]) -> list[ServiceQuote]:
         box = parcel(packages)
@@ -201,22 +189,11 @@ class _Correios:
 
     def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
         """One pre-posting: its id is the label's, its object code the tracking code."""
-        if progress.label_id is not None:
-            return save(replace(progress, state="printed"))
-        pre_id, code = self._with_token(
-            tenant_id,
-            lambda creds, token: correios.preregister(
-                creds,
-                token,
-                product=order.service_id,
-                sender=order.sender,
-                recipient=order.recipient,
-                box=parcel(order.packages),
-                contents=order.contents(),
-                reference=order.reference,
-            ),
+        return _one_step(
+            progress,
+            save,
+            lambda: self._with_token(tenant_id, lambda creds, token: correios.preregister(creds, token, order)),
         )
-        return save(replace(progress, label_id=pre_id, tracking_code=code, state="printed"))
 
     def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
         codes = {code: label_id for label_id, code in labels.items() if code}
@@ -228,7 +205,34 @@ class _Correios:
         return correios.whoami(credentials)
 
 
-CARRIERS: dict[Provider, Carrier] = {carrier.provider: carrier for carrier in (_MelhorEnvio(), _Correios())}
+# --- JadLog ---------------------------------------------------------------------------------------------------------
+
+
+class _JadLog:
+    provider = Provider.JADLOG
+
+    @staticmethod
+    def _credentials(tenant_id: str) -> JadLogCredentials:
+        credentials = load_credentials(tenant_id, Provider.JADLOG)
+        assert isinstance(credentials, JadLogCredentials)
+        return credentials
+
+    def quote(self, tenant_id: str, origin: str, destination: str, packages: Sequence[Package]) -> list[ServiceQuote]:
+        return jadlog.quote(self._credentials(tenant_id), origin, destination, parcel(packages))
+
+    def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
+        """One shipment order: JadLog's order code is the label's id, its ``shipmentId`` the tracking code."""
+        return _one_step(progress, save, lambda: jadlog.include_order(self._credentials(tenant_id), order))
+
+    def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
+        shipments = {code: label_id for label_id, code in labels.items() if code}
+        return jadlog.track(self._credentials(tenant_id), shipments)
+
+    def whoami(self, tenant_id: str, credentials: Any) -> str:
+        return jadlog.whoami(credentials)
+
+
+CARRIERS: dict[Provider, Carrier] = {carrier.provider: carrier for carrier in (_MelhorEnvio(), _Correios(), _JadLog())}
 SHIPPING_PROVIDERS: tuple[Provider, ...] = tuple(CARRIERS)
 
 

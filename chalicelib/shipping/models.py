@@ -28,7 +28,7 @@ class ShippingQuote(ApiModel):
 
     id: str
     order_id: str
-    provider: str = Field(description="Who sells the label: melhorenvio, correios")
+    provider: str = Field(description="Who sells the label: melhorenvio, correios, jadlog")
     carrier: str = Field(description="e.g. Correios, Jadlog")
     service: str = Field(description="e.g. PAC, SEDEX, .Package")
     service_id: str = Field(description="The provider's id of the service")

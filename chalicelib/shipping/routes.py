@@ -23,7 +23,7 @@ blueprint = protected_blueprint(__name__, tag="shipping")
 def quote_shipping(order_id: str, principal: Principal) -> ShippingQuoteList:
     """Quote shipping for an order
 
-    Every connected carrier's (melhorenvio, correios) price and delivery time (working days) for the order's
+    Every connected carrier's (melhorenvio, correios, jadlog) price and delivery time (working days) for the order's
     products, from the business's address to the customer's, cheapest first; each quote has an id to buy its label
     with, valid 30 minutes.
     Services that cannot carry the package are listed with the reason; a carrier that could not answer is listed
@@ -50,9 +50,9 @@ def create_shipment(
     """Buy a shipping label
 
     Buys the label of one of the order's quotes from the carrier that quoted it (MelhorEnvio: cart, checkout from
-    the account's balance, generate, print; Correios: a pre-posting under the contract, billed when posted) and
-    answers the order with its shipment: carrier, service, price, label id, the label's PDF URL (MelhorEnvio) and the
-    tracking code (Correios: at once). Its
+    the account's balance, generate, print; Correios: a pre-posting under the contract, billed when posted; JadLog: a
+    shipment order) and answers the order with its shipment: carrier, service, price, label id, the label's PDF URL
+    (MelhorEnvio) and the tracking code (Correios, JadLog: at once). Its
     tracking then moves the order (posted: shipped; delivered) and the customer is told. One label per order (409);
     a retry after a failure resumes the purchase instead of buying twice. Send Idempotency-Key to retry safely.
     """

@@ -6,10 +6,11 @@ customer's, the package the order's product lines (each product's catalog weight
 shipped). Each service a carrier can sell is kept as a quote with an id, valid ``shipping_quote_ttl_s``.
 
 A label (``POST /orders/{id}/shipments {quoteId}``) is bought from the carrier that quoted, in its steps
-(``carriers.Carrier.buy``: MelhorEnvio cart → checkout → generate → print; Correios one pre-posting). The order's
-one label item records each step as it is done, under a lease, so a retry after a crash or an outage resumes where
-it stopped instead of buying twice; a second purchase for the order is a 409. The label's id, PDF URL, tracking code
-and status go on the order (``shipment``), and the label joins the tenant's open list.
+(``carriers.Carrier.buy``: MelhorEnvio cart → checkout → generate → print; Correios one pre-posting; JadLog one
+shipment order). The order's one label item records each step as it is done, under a lease, so a retry after a
+crash or an outage resumes where it stopped instead of buying twice; a second purchase for the order is a 409. The
+label's id, PDF URL, tracking code and status go on the order (``shipment``), and the label joins the tenant's open
+list.
 
 One responsibility: the shipping routes' use cases (an order's quotes, and the purchase of its label).
 """

@@ -53,6 +53,7 @@ GOOD: dict[str, dict[str, str]] = {
         "postingCard": "0067599079",
         "contract": "9912345678",
     },
+    "jadlog": {"token": "jadlog-bearer-token-good-01", "cnpj": "12345678000199", "account": "004321"},
 }
 ACCOUNTS = {
     "bitrix24": "Ana Admin on acme.bitrix24.com",
@@ -71,6 +72,7 @@ ACCOUNTS = {
     "bling": "Empório Bling Ltda",
     "tiny": "Mercearia Tiny Ltda",
     "correios": "contract 9912345678, posting card 0067599079",
+    "jadlog": "account 004321 (CNPJ 12345678000199)",
 }
 
 
@@ -204,6 +206,10 @@ class FakeProviderApi:
             if headers.get("authorization") != f"Basic {basic}" or form.get("numero") != good["postingCard"]:
                 return 401, {"msgs": ["Usuário ou código de acesso inválido."]}
             return 201, {"token": "correios-token-fresh", "expiraEm": "2099-01-01T00:00:00"}
+        if path == "/jadlog/tracking/consultar" and method == "POST":
+            if self._bearer(headers) != GOOD["jadlog"]["token"]:
+                return refused
+            return 200, {"consulta": [{"shipmentId": "0", "error": {"id": -1, "descricao": "Nao localizado."}}]}
         return 404, {"error": f"no fake for {method} {path}"}
 
     @staticmethod
@@ -236,4 +242,5 @@ class FakeProviderApi:
             "BTRIX_BLING_OAUTH_TOKEN_URL": f"{self.url}/bling/oauth/token",
             "BTRIX_TINY_API_URL": f"{self.url}/tiny",
             "BTRIX_CORREIOS_API_URL": f"{self.url}/correios",
+            "BTRIX_JADLOG_API_URL": f"{self.url}/jadlog",
         }

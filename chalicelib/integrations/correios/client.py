@@ -45,7 +45,7 @@ from chalicelib.integrations.http import (
     send_with_backoff,
 )
 from chalicelib.integrations.models import CorreiosCredentials
-from chalicelib.integrations.parcels import Parcel, ServiceQuote, ShippingAddress, Tracking
+from chalicelib.integrations.parcels import LabelOrder, Parcel, ServiceQuote, ShippingAddress, Tracking, parcel
 
 if TYPE_CHECKING:
     import httpx
@@ -238,35 +238,26 @@ def _party(address: ShippingAddress) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value}
 
 
-def preregister(
-    credentials: CorreiosCredentials,
-    token: str,
-    *,
-    product: str,
-    sender: ShippingAddress,
-    recipient: ShippingAddress,
-    box: Parcel,
-    contents: Sequence[tuple[str, int, Decimal]],
-    reference: str,
-) -> tuple[str, str]:
-    """Pre-post one object (``POST /prepostagem/v1/prepostagens``): its id and its tracking code. ``contents``
-    (name, quantity, value) is the content declaration; ``reference`` (our order) shows on the label."""
+def preregister(credentials: CorreiosCredentials, token: str, order: LabelOrder) -> tuple[str, str]:
+    """Pre-post the order's box with its quoted product (``POST /prepostagem/v1/prepostagens``): its id and its
+    tracking code. The lines are the content declaration; our order's name shows on the label."""
+    box = parcel(order.packages)
     body = {
         "idCorreios": credentials.user,
         "numeroCartaoPostagem": credentials.posting_card,
-        "remetente": _party(sender),
-        "destinatario": _party(recipient),
-        "codigoServico": product,
+        "remetente": _party(order.sender),
+        "destinatario": _party(order.recipient),
+        "codigoServico": order.service_id,
         "codigoFormatoObjetoInformado": "2",
         "pesoInformado": str(box.weight_grams),
         "comprimentoInformado": str(box.length_cm),
         "larguraInformada": str(box.width_cm),
         "alturaInformada": str(box.height_cm),
         "cienteObjetoNaoProibido": 1,
-        "observacao": reference,
+        "observacao": order.reference,
         "itensDeclaracaoConteudo": [
             {"conteudo": name, "quantidade": str(quantity), "valor": f"{value:.2f}"}
-            for name, quantity, value in contents
+            for name, quantity, value in order.contents()
         ],
     }
     answer = _call(credentials, token, "POST", "/prepostagem/v1/prepostagens", body=body)

@@ -32,7 +32,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviderApi]:
 def _secrets(provider: str) -> list[str]:
     identifiers = {
         *("domain", "clientId", "accountSid", "smsFrom", "phoneNumberId", "calendarId", "email", "merchantId"),
-        *("measurementId", "pixelId", "storeId", "postingCard", "contract"),
+        *("measurementId", "pixelId", "storeId", "postingCard", "contract", "cnpj", "account"),
     }
     return [value for name, value in GOOD[provider].items() if name not in identifiers]
 

@@ -1,5 +1,5 @@
-"""Fixtures of the shipping tests: the fake carriers (MelhorEnvio, Correios) with BTRIX pointed at them, and a shop
-ready to ship (its address, a customer with hers, a product with weight and box, an order of it)."""
+"""Fixtures of the shipping tests: the fake carriers (MelhorEnvio, Correios, JadLog) with BTRIX pointed at them,
+and a shop ready to ship (its address, a customer with hers, a product with weight and box, an order of it)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from localdev.fake_correios import FakeCorreios
+from localdev.fake_jadlog import FakeJadLog
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from localdev.provision import local_webhook_secrets
 from tests.support.commerce import create_customer, stocked_product
@@ -78,6 +79,22 @@ def correios(stack: Any) -> Iterator[FakeCorreios]:
             yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture
+def jadlog(stack: Any) -> Iterator[FakeJadLog]:
+    """The fake JadLog Embarcador API, with BTRIX's JadLog URL pointed at it."""
+    fake = FakeJadLog(seed=11).start()
+    try:
+        with settings_from(fake.settings_env()):
+            yield fake
+    finally:
+        fake.stop()
+
+
+def connect_jadlog(api: Any, admin: Account, shipper: dict[str, str], **fields: Any) -> Any:
+    """PUT the JadLog credentials of ``shipper`` (from ``FakeJadLog.add_shipper``)."""
+    return call(api, "PUT", "/integrations/jadlog", {"credentials": {**shipper, **fields}}, admin.headers())
 
 
 def connect_correios(api: Any, admin: Account, contract: dict[str, str], **fields: Any) -> Any:
@@ -170,3 +187,8 @@ def customer_told_shipped_and_delivered(tenant_id: str) -> bool:
 
     templates = {m.template for m in list_messages(tenant_id, limit=50)}
     return {"order.shipped", "order.delivered"} <= templates
+
+
+def sync_logs(api: Any, shop: Shop, provider: str) -> list[dict[str, Any]]:
+    """The shop's sync log of ``provider``, newest first."""
+    return list(call(api, "GET", f"/integrations/{provider}/logs", headers=shop.admin.headers()).json_body["items"])

@@ -22,6 +22,7 @@ from tests.integration.shipping.conftest import (
     new_order,
     quote,
     ready_shop,
+    sync_logs,
 )
 from tests.support.commerce import stocked_product
 from tests.support.identity import call
@@ -35,11 +36,6 @@ def _correios_shop(api: Any, fake: FakeCorreios, melhorenvio: FakeMelhorEnvio | 
 
 def _api_paths(fake: FakeCorreios) -> list[str]:
     return [r["path"] for r in fake.accepted() if "autentica" not in r["path"]]
-
-
-def _logs(api: Any, shop: Shop) -> list[dict[str, Any]]:
-    answer = call(api, "GET", "/integrations/correios/logs", headers=shop.admin.headers())
-    return list(answer.json_body["items"])
 
 
 def test_connect_keeps_the_access_code_encrypted_and_the_test_names_the_contract(
@@ -129,8 +125,8 @@ def test_one_carrier_down_does_not_fail_the_others_and_recovers(
     [failure] = partial.json_body["failures"]
     assert failure["provider"] == "correios"
     assert "503" in failure["detail"]
-    assert _logs(api, shop)[0]["operation"] == "quote"
-    assert _logs(api, shop)[0]["ok"] is False
+    assert sync_logs(api, shop, "correios")[0]["operation"] == "quote"
+    assert sync_logs(api, shop, "correios")[0]["ok"] is False
     recovered = quote(api, shop, order["id"])
     assert {q["provider"] for q in recovered.json_body["items"]} == {"correios", "melhorenvio"}
     assert recovered.json_body["failures"] == []
@@ -164,7 +160,7 @@ def test_the_label_is_a_pre_posting_with_its_tracking_code_registered_once(api: 
     assert other.status_code == 409
     assert other.json_body["type"].endswith("label-exists")
     assert len(correios.objects()) == 1
-    logs = _logs(api, shop)
+    logs = sync_logs(api, shop, "correios")
     assert any(e["operation"] == "buy_label" and e["ok"] and "SEDEX" in e["detail"] for e in logs)
 
 
@@ -176,7 +172,7 @@ def test_an_outage_at_the_pre_posting_is_retried_without_a_second_object(api: An
     failed = buy(api, shop, order["id"], chosen["id"])
     assert failed.status_code == 503, failed.body
     assert correios.objects() == []
-    assert any(e["operation"] == "buy_label" and not e["ok"] for e in _logs(api, shop))
+    assert any(e["operation"] == "buy_label" and not e["ok"] for e in sync_logs(api, shop, "correios"))
     resumed = buy(api, shop, order["id"], chosen["id"])
     assert resumed.status_code == 201, resumed.body
     assert len(correios.objects()) == 1
@@ -250,7 +246,7 @@ def test_tracking_moves_the_order_to_shipped_then_delivered_and_tells_the_custom
     assert final["shipment"]["trackingCode"] == code
 
     drain(lambda: customer_told_shipped_and_delivered(tenant_id), timeout_s=60)
-    assert any(e["operation"] == "track" and e["ok"] for e in _logs(api, shop))
+    assert any(e["operation"] == "track" and e["ok"] for e in sync_logs(api, shop, "correios"))
     # Delivered: off the open list, the next run asks Correios about nothing.
     before = _api_paths(correios).count("/srorastro/v1/objetos")
     assert track_labels(tenant_id, Provider.CORREIOS) is None

@@ -1,0 +1,1 @@
+"""JadLog (Embarcador API): the client shipping uses."""
