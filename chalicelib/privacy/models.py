@@ -37,6 +37,8 @@ ProcessorName = Literal[
     "tiny",
     "pagarme",
     "melhorenvio",
+    "correios",
+    "jadlog",
     "ifood",
     "rappi",
 ]

@@ -17,8 +17,8 @@ redrive run it again) on the erasure.
   email and phones removed (sales orders and NF-e stay, as the law keeps them); planned when the ERP got one.
 - Pagar.me: no way to delete a customer: each customer with the email (an order makes a new one) is replaced by one
   with only the pseudonym and a placeholder address (``PUT /customers/<id>``; charges stay).
-- MelhorEnvio: a bought label's recipient is the shipment's document, with no API to erase it: ``manual``, naming the
-  labels (the tenant asks MelhorEnvio's support).
+- MelhorEnvio, Correios and JadLog: a label's recipient is the shipment's document (a bought label, a pre-posting, a
+  shipment order), with no API to erase it: ``manual``, naming the labels (the tenant asks the carrier's support).
 - iFood (and Rappi): the platform is its customers' controller and has no merchant API to erase one: ``manual``,
   naming the platform's orders (the person asks the platform).
 """
@@ -67,11 +67,17 @@ _ACTIONS: dict[ProcessorName, str] = {
     "pagarme": "replace each Pagar.me customer with the customer's email by the pseudonym (no contacts, no document)",
     "melhorenvio": "manual: MelhorEnvio keeps a bought label's recipient (name, address, phone, document) as the "
     "shipment's record and has no API to erase it; ask its support to erase these labels' recipient",
+    "correios": "manual: Correios keeps a pre-posting's recipient (name, address, phone) as the object's record and "
+    "has no API to erase it; ask Correios (the contract's channel) to erase these pre-postings' recipient",
+    "jadlog": "manual: JadLog keeps a shipment order's recipient (name, address, phone) and has no API to erase it; "
+    "ask JadLog's support to erase these orders' recipient",
     "ifood": "manual: iFood is its customers' controller and has no merchant API to erase one; the person asks iFood "
     "to erase their data (these are iFood's ids of their orders)",
     "rappi": "manual: Rappi is its customers' controller and has no merchant API to erase one; the person asks Rappi "
     "to erase their data (these are Rappi's ids of their orders)",
 }
+# The shipping carriers that keep a label's recipient (``shipping/privacy.py`` exports the labels).
+_CARRIERS: tuple[ProcessorName, ...] = ("melhorenvio", "correios", "jadlog")
 # The delivery platforms whose customers are theirs (``delivery/privacy.py`` exports their orders).
 _PLATFORMS: tuple[ProcessorName, ...] = ("ifood", "rappi")
 _SAVE_ATTEMPTS = 5
@@ -116,9 +122,10 @@ def plan(subject: DataSubject, found: Mapping[str, list[dict[str, Any]]]) -> lis
     pagarme_credentials = find_credentials(tenant_id, Provider.PAGARME)
     if isinstance(pagarme_credentials, PagarmeCredentials) and isinstance(email, str):
         planned.append(_outcome("pagarme", pagarme.customers_with_email(pagarme_credentials, email)))
-    labels = sorted({str(x["labelId"]) for x in found.get("shipping") or [] if x.get("provider") == "melhorenvio"})
-    if labels:
-        planned.append(_outcome("melhorenvio", labels, manual=True))
+    for carrier in _CARRIERS:
+        labels = sorted({str(x["labelId"]) for x in found.get("shipping") or [] if x.get("provider") == carrier})
+        if labels:
+            planned.append(_outcome(carrier, labels, manual=True))
     for platform in _PLATFORMS:
         ids = sorted({str(x["orderId"]) for x in found.get("delivery") or [] if x.get("platform") == platform})
         if ids:

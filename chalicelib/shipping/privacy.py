@@ -2,8 +2,8 @@
 label id, tracking code, the carrier's status, the URL of the label's PDF — which prints their name, address and
 phone). Erasure keeps the labels (what was shipped, for the accounts) and replaces every copy of the PDF's URL in the
 order's partition (the label, the order's shipment, its audit trail) with the pseudonym. The recipient the provider
-keeps (MelhorEnvio has no API to erase a bought label's recipient) is recorded at the processors as manual
-(``privacy/processors.py``)."""
+keeps (MelhorEnvio, Correios and JadLog have no API to erase a label's recipient) is recorded at the processors as
+manual (``privacy/processors.py``)."""
 
 from __future__ import annotations
 
