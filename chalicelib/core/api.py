@@ -24,10 +24,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, Chalice, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chalicelib.core import cors
+from chalicelib.core.capabilities import RouteLine, resolve_view
 from chalicelib.core.db.keys import InvalidKey
 from chalicelib.core.db.store import read_ahead, tenant_scope
 from chalicelib.core.errors import AppError, InvalidInput, MalformedRequest
@@ -150,8 +151,8 @@ Guard = Callable[[Request, Operation], Any]
 
 
 def operation_of(view: Callable[..., Any]) -> Operation | None:
-    """The operation declared for a Chalice view function, if it was declared with ``ApiBlueprint``."""
-    return getattr(view, "btrix_operation", None)
+    """The operation declared for a Chalice view function (or its stand-in) with ``ApiBlueprint``, if any."""
+    return getattr(resolve_view(view), "btrix_operation", None)
 
 
 def _invalid(exc: ValidationError, part: str) -> InvalidInput:
@@ -218,6 +219,11 @@ class ApiBlueprint(Blueprint):
         super().__init__(import_name)
         self.tag = tag
         self.guard = guard
+        self.declared: list[RouteLine] = []  # in order: this capability's lines of chalicelib/route_table.py
+
+    def attach(self, app: Chalice) -> None:
+        """Serve the views from ``app``, which already routes to them (``core/capabilities.py``)."""
+        self._current_app = app
 
     def operation(
         self,
@@ -344,6 +350,7 @@ class ApiBlueprint(Blueprint):
                 return response
 
             handle.btrix_operation = declared  # type: ignore[attr-defined]
+            self.declared.append((method, path, view.__name__))
             content_types = [JSON] if body is not None else None
             if content_types:
                 self.route(path, methods=[method], content_types=content_types)(handle)

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.core import aws
+from chalicelib.core import aws, capabilities
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import QUEUES, QueueKind, dlq_name, queue_name, queue_url
 
@@ -82,6 +82,7 @@ def redrive(kind: QueueKind, limit: int | None = None, progress: Callable[[int],
     sqs = aws.sqs()
     fifo = next(q.fifo for q in QUEUES if q.kind is kind)
     source, target = queue_url(dlq_name(kind)), queue_url(queue_name(kind))
+    capabilities.load_registrations()  # the capability restarting this queue's messages may not be imported yet
     restart = _RESTARTS.get(kind)
     moved = 0
     while limit is None or moved < limit:

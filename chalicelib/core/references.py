@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib.core import capabilities
 from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.core.i18n import N_
 from chalicelib.core.ids import is_entity_id
@@ -77,6 +78,7 @@ def register_reference(kind: str, resolver: Resolver) -> None:
 
 def registered_kinds() -> frozenset[str]:
     """The kinds that have a resolver."""
+    capabilities.load_registrations()
     return frozenset(_RESOLVERS)
 
 
@@ -156,6 +158,8 @@ def check_references(tenant_id: str, body: BaseModel) -> None:
 
 
 def _resolver(kind: str) -> Resolver:
+    if kind not in _RESOLVERS:
+        capabilities.load_registrations()  # its service is not imported yet
     try:
         return _RESOLVERS[kind]
     except KeyError:

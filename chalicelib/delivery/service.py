@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
+from chalicelib.core import capabilities
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
 from chalicelib.core.errors import Conflict
 from chalicelib.core.money import Money
@@ -226,7 +227,10 @@ def follow_status(job: jobs.Job) -> str | None:
     """``event:order.status_changed`` of a platform order: the platform hears of it (confirm, preparing, ready,
     dispatched, cancelled). A failure is in the platform's sync log; retryable ones run again."""
     data: Mapping[str, Any] = job.data
-    follower = _followers.get(str(data.get("channel") or ""))
+    channel = str(data.get("channel") or "")
+    if channel and channel not in _followers:
+        capabilities.load_registrations()  # the platform's module may not be imported yet
+    follower = _followers.get(channel)
     if follower is None:
         return None
     order_id = str((job.body.get("detail") or {}).get("subject") or "")

@@ -44,7 +44,7 @@ from typing import Any
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
-from chalicelib.core import aws, batch, clock
+from chalicelib.core import aws, batch, capabilities, clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.errors import AppError, Conflict, DependencyUnavailable, NotFound
@@ -180,11 +180,13 @@ def register(
 
 def registered() -> list[str]:
     """The kinds that have a handler."""
+    capabilities.load_registrations()
     return sorted(_registry)
 
 
 def handlers_of(kind: str) -> list[str]:
     """The names of the handlers ``kind`` fans out to, in the order they run."""
+    capabilities.load_registrations()
     return [registration.name for registration in _registry.get(kind, ())]
 
 
@@ -229,6 +231,7 @@ def _tenant_of(body: Mapping[str, Any]) -> str:
 def jobs_of(body: Mapping[str, Any], attempt: int = 1) -> tuple[Job, list[tuple[Job, _Registration]]]:
     """The message as a job (its kind: the most specific one with handlers; its key), and its job for each handler
     of that kind (none: nobody handles it). A dead letter naming its handler is that handler's job alone."""
+    capabilities.load_registrations()  # the most specific kind's handlers may live in a capability not imported yet
     target = body.get(HANDLER_FIELD)
     message = {k: v for k, v in body.items() if k != HANDLER_FIELD}
     kinds, key = _kinds_and_key(message)
@@ -262,6 +265,7 @@ def request_sync(principal: Principal, provider: Provider) -> SyncRequested:
     Billy's payment poll), at most once a minute; ``NotFound`` when the provider is not connected or has no sync."""
     require(principal, Permission.INTEGRATIONS_MANAGE)
     name = f"{provider.value}.sync"
+    capabilities.load_registrations()
     if task_kind(name) not in _registry:
         raise NotFound(detail=f"{provider.value} has nothing to sync")
     load_credentials(principal.tenant_id, provider)

@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.core import capabilities
 from chalicelib.integrations.models import Credentials, Provider
 
 __all__ = ["register", "whoami"]
@@ -25,6 +26,8 @@ def register(provider: Provider, probe: TenantProbe) -> None:
 
 def whoami(provider: Provider, credentials: Credentials, tenant_id: str | None = None) -> str:
     """Who the provider says ``credentials`` belong to; raises ``ProviderError`` when it cannot tell."""
+    if provider not in _tenant_probes:
+        capabilities.load_registrations()  # the capability registering its probe may not be imported yet
     probe = _tenant_probes.get(provider)
     if probe is not None and tenant_id is not None:
         return probe(tenant_id, credentials)

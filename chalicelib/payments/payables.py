@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from chalicelib.access.principal import Principal
+from chalicelib.core import capabilities
 from chalicelib.core.money import Money
 
 __all__ = ["Payable", "PayableOwner", "PaymentState", "owner", "register"]
@@ -66,6 +67,8 @@ def register(kind: str, payable_owner: PayableOwner) -> None:
 
 def owner(kind: str) -> PayableOwner:
     """The owner of ``kind``; a programming error when nobody registered it."""
+    if kind not in _owners:
+        capabilities.load_registrations()  # its owner's service may not be imported yet
     found = _owners.get(kind)
     if found is None:
         raise LookupError(f"nothing registered {kind!r} as payable (import its service)")
