@@ -35,15 +35,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few iterations: check that everything runs")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "PERFORMANCE.md", help="report path")
     parser.add_argument("--no-package", action="store_true", help="skip the package size (no pip install)")
+    parser.add_argument(
+        "--only",
+        type=lambda value: [part for part in value.split(",") if part],
+        default=[],
+        metavar="SECTIONS",
+        help="measure only these sections (cold-start, overhead) and update them in the report in place",
+    )
     args = parser.parse_args(argv)
     _quiet_local_env()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    if args.only:
+        return _partial(args.only, args.output, quick=args.quick)
 
     from bench.assistant import measure_assistant
     from bench.budget import baseline, budget_targets, render_budget, render_import_costs
     from bench.capacity import measure_capacity
     from bench.charts import write_charts
+    from bench.cold_request import measure_cold_request, render_cold_request
     from bench.cold_start import measure_cold_start
     from bench.delivery import measure_delivery, render_delivery
     from bench.gateway import measure_gateway
@@ -87,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
 
     _progress("starting DynamoDB Local + moto, provisioning, seeding")
     with running_target() as target:
+        _progress("first request of a new container: fresh interpreters, interleaved")
+        cold_request_report = measure_cold_request(target, runs=5 if args.quick else 15)
+        cold_request = render_cold_request(cold_request_report)
+        print("\n### First request of a new container\n\n" + cold_request, flush=True)
+
         _progress("consumed capacity per operation")
         capacity_rows = measure_capacity(target, runs=1 if args.quick else 3)
         capacity = render_capacity(capacity_rows)
@@ -169,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     before = baseline(ROOT / "docs" / "perf" / "baseline.json")
     targets = render_budget(
-        budget_targets(before, cold, overhead_results, gateway_report, payments_report, package_report), before
+        budget_targets(
+            before, cold, overhead_results, gateway_report, payments_report, package_report, cold_request_report
+        ),
+        before,
     )
     scale = render_scale(scale_loads(gateway_report, overhead_results, capacity_rows))
     charts = write_charts(
@@ -194,9 +212,65 @@ def main(argv: list[str] | None = None) -> int:
         scale=scale,
         charts=charts,
         delivery=delivery,
+        cold_request=cold_request,
     )
     args.output.write_text(document)
     _progress(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
+    """Measure ``sections`` only and update them, and their budget rows, in ``output`` (bench/partial.py)."""
+    from bench.budget import Target, baseline, cold_targets, render_import_costs, request_targets
+    from bench.cold_request import measure_cold_request, render_cold_request
+    from bench.cold_start import measure_cold_start
+    from bench.overhead import comparisons, run_comparisons
+    from bench.partial import SECTIONS, load_average, update_document
+    from bench.report import (
+        COLD_START_HEADING,
+        OVERHEAD_HEADING,
+        cold_start_section,
+        machine_facts,
+        overhead_section,
+        render_cold_start,
+        render_overhead,
+    )
+    from bench.target import running_target
+
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        print(f"unknown sections {unknown}; known: {', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    before = baseline(ROOT / "docs" / "perf" / "baseline.json")
+    loads = [load_average()]
+    replaced: dict[str, str] = {}
+    targets: list[Target] = []
+    runs = 5 if quick else 15
+    if "cold-start" in sections:
+        _progress("Lambda init: fresh interpreters, interleaved")
+        cold = measure_cold_start(ROOT, runs=runs)
+    with running_target() as target:
+        if "cold-start" in sections:
+            _progress("first request of a new container: fresh interpreters, interleaved")
+            first = measure_cold_request(target, runs=runs)
+            targets += cold_targets(before, cold, first)
+            replaced[COLD_START_HEADING] = cold_start_section(
+                render_cold_start(cold), render_import_costs(cold, before), render_cold_request(first)
+            )
+        if "overhead" in sections:
+            _progress("request overhead: full path against bare calls")
+            results = run_comparisons(target, comparisons(target), scale=0.1 if quick else 1.0)
+            replaced[OVERHEAD_HEADING] = overhead_section(render_overhead(results))
+            targets += request_targets(before, results)
+    loads.append(load_average())
+    commit = dict(machine_facts(ROOT))["commit"]
+    document = update_document(
+        output.read_text(), replaced, targets, sections=sections, commit=commit, load=" → ".join(loads)
+    )
+    output.write_text(document)
+    for heading, body in replaced.items():
+        print(f"\n{heading}\n\n{body}", flush=True)
+    _progress(f"updated {', '.join(sections)} in {output}")
     return 0
 
 

@@ -7,13 +7,13 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from bench.stats import Summary, summarise, timed_ms
 
-__all__ = ["VARIANTS", "ColdStartReport", "ImportCost", "Variant", "lambda_env", "measure_cold_start"]
+__all__ = ["VARIANTS", "ColdStartReport", "ImportCost", "Variant", "import_costs", "lambda_env", "measure_cold_start"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class ColdStartReport:
 
     results: dict[str, Summary]
     import_costs: list[ImportCost]
+    capability_costs: list[ImportCost] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -90,13 +91,19 @@ def _run(code: str, env: dict[str, str], root: Path, *extra: str) -> subprocess.
     return result
 
 
-def _import_costs(env: dict[str, str], root: Path, top: int) -> list[ImportCost]:
-    stderr = _run(APP.code, env, root, "-X", "importtime").stderr
+def import_costs(stderr: str, top: int, *, within: str | None = None) -> list[ImportCost]:
+    """The ``top`` costliest packages of a ``-X importtime`` report (self times summed): top-level packages, or the
+    subpackages of ``within`` (``chalicelib`` → ``chalicelib.orders``, ``chalicelib.core``, …)."""
     by_package: dict[str, float] = defaultdict(float)
     for line in stderr.splitlines():
         match = _IMPORTTIME.match(line)
-        if match:
-            by_package[match.group(4).split(".")[0]] += int(match.group(1)) / 1000
+        if not match:
+            continue
+        parts = match.group(4).split(".")
+        if within is None:
+            by_package[parts[0]] += int(match.group(1)) / 1000
+        elif parts[0] == within and len(parts) > 1:
+            by_package[".".join(parts[:2])] += int(match.group(1)) / 1000
     ranked = sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
     return [ImportCost(package, ms) for package, ms in ranked]
 
@@ -115,7 +122,9 @@ def measure_cold_start(root: Path, runs: int = 15, top_imports: int = 8) -> Cold
         shift = round_ % len(VARIANTS)
         for variant in VARIANTS[shift:] + VARIANTS[:shift]:
             samples[variant.label].append(timed_ms(partial(_run, variant.code, env, root)))
+    importtime = _run(APP.code, env, root, "-X", "importtime").stderr
     return ColdStartReport(
         results={label: summarise(times) for label, times in samples.items()},
-        import_costs=_import_costs(env, root, top_imports),
+        import_costs=import_costs(importtime, top_imports),
+        capability_costs=import_costs(importtime, top_imports, within="chalicelib"),
     )

@@ -105,6 +105,7 @@ def render_cold_start(report: ColdStartReport) -> str:
         for label, s in report.results.items()
     ]
     imports = [[cost.package, _ms(cost.milliseconds)] for cost in report.import_costs]
+    capability_imports = [[cost.package, _ms(cost.milliseconds)] for cost in report.capability_costs]
     with_client = report.results[APP_WITH_CLIENT.label]
     return "\n\n".join(
         [
@@ -117,6 +118,11 @@ def render_cold_start(report: ColdStartReport) -> str:
             ),
             "Where `import app` spends its time (`-X importtime`, self time summed per top-level package, one run):",
             table(["package", "ms"], imports, "lr"),
+            *(
+                ["... and per capability of `chalicelib`:", table(["package", "ms"], capability_imports, "lr")]
+                if capability_imports
+                else []
+            ),
         ]
     )
 
@@ -716,6 +722,23 @@ as queue jobs; a burst bigger than one poll's share waits for the next poll, nev
 back)."""
 
 
+COLD_START_HEADING = "## Lambda init (cold start)"
+OVERHEAD_HEADING = "## Request overhead"
+
+
+def cold_start_section(cold_start: str, imports: str, cold_request: str) -> str:
+    """The cold start section's body: ``import app`` against the floor, its imports before and after, the first
+    request of a new container."""
+    cold_imports = "\n\n`-X importtime` of `import app` per package, before and after:\n\n" + imports if imports else ""
+    first = "\n\n### First request of a new container\n\n" + cold_request if cold_request else ""
+    return cold_start + cold_imports + "\n\n" + _COLD_START + first
+
+
+def overhead_section(overhead: str) -> str:
+    """The request overhead section's body."""
+    return overhead + "\n\n" + _OVERHEAD
+
+
 def render_document(
     facts: Sequence[tuple[str, str]],
     cold_start: str,
@@ -735,17 +758,17 @@ def render_document(
     scale: str = "",
     charts: str = "",
     delivery: str = "",
+    cold_request: str = "",
 ) -> str:
     """The whole ``docs/PERFORMANCE.md`` (the assistant's section when measured)."""
     machine = table(["", ""], [[name, value] for name, value in facts])
-    cold_imports = "\n\n`-X importtime` of `import app` per package, before and after:\n\n" + imports if imports else ""
     sections = [
         _PREAMBLE,
         *(["## Performance budget (issue 20)\n\n" + budget + "\n\n" + _BUDGET] if budget else []),
         *(["## Key figures\n\n" + charts] if charts else []),
         "## Machine\n\n" + machine,
-        "## Lambda init (cold start)\n\n" + cold_start + cold_imports + "\n\n" + _COLD_START,
-        "## Request overhead\n\n" + overhead + "\n\n" + _OVERHEAD,
+        COLD_START_HEADING + "\n\n" + cold_start_section(cold_start, imports, cold_request),
+        OVERHEAD_HEADING + "\n\n" + overhead_section(overhead),
         "## List latency by tenant size (GET /orders)\n\n" + list_latency + "\n\n" + _LIST_LATENCY,
         "## WhatsApp <-> Bitrix24 gateway\n\n" + gateway + "\n\n" + _GATEWAY,
         *(

@@ -1,0 +1,168 @@
+"""A new container's first authenticated request: a fresh interpreter imports ``app`` and answers one
+``GET /orders/{id}`` (API Gateway's proxy event handed to the Lambda handler), against the floor plus one bare
+GetItem of the same order, on the running local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.cold_start import ImportCost, Variant, import_costs
+from bench.stats import Summary, summarise, timed_ms
+
+if TYPE_CHECKING:
+    from bench.target import Target
+
+__all__ = ["ColdRequestReport", "measure_cold_request"]
+
+_ROOT = Path(__file__).resolve().parent.parent
+FULL_LABEL = "import app + first GET /orders/{id} (guard, order)"
+BARE_LABEL = "floor + 1 bare GetItem (the order)"
+FLOOR_LABEL = "floor: boto3 + DynamoDB client"
+
+
+@dataclass(frozen=True)
+class ColdRequestReport:
+    """Medians of each variant (fresh interpreters, interleaved) and what the new container spends where."""
+
+    results: dict[str, Summary]
+    import_costs: list[ImportCost]
+    capability_costs: list[ImportCost]
+
+    @property
+    def ratio(self) -> float:
+        """The first request of a new container over the floor plus one bare GetItem (medians)."""
+        return self.results[FULL_LABEL].median / self.results[BARE_LABEL].median
+
+
+def _event(order_id: str, access_token: str) -> dict[str, Any]:
+    """API Gateway's REST proxy event for ``GET /orders/{order_id}`` (what the Lambda handler receives)."""
+    headers = {
+        "Accept": "application/json",
+        "Authorization": f"Bearer {access_token}",
+        "Host": "api.bench.invalid",
+        "X-Forwarded-For": "192.0.2.200",
+    }
+    return {
+        "resource": "/orders/{order_id}",
+        "path": f"/orders/{order_id}",
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"order_id": order_id},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/orders/{order_id}",
+            "httpMethod": "GET",
+            "path": f"/local/orders/{order_id}",
+            "stage": "local",
+            "requestId": "bench-cold-request",
+            "apiId": "bench",
+            "identity": {"sourceIp": "192.0.2.200"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def variants(target: Target) -> tuple[Variant, ...]:
+    """The programs: the full first request, the floor plus the bare GetItem, and the floor alone."""
+    from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY
+    from chalicelib.orders.store import order_key
+
+    user, order_id = target.user, target.commerce.order_ids[0]
+    pk, sk = order_key(user.tenant_id, order_id)
+    key = {PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}}
+    event = json.dumps(_event(order_id, user.access_token))
+    full = (
+        "import json, app\n"
+        f"answer = app.app(json.loads({event!r}), None)\n"
+        "assert answer['statusCode'] == 200, answer\n"
+        f"assert json.loads(answer['body'])['id'] == {order_id!r}\n"
+    )
+    bare = (
+        "import boto3\n"
+        f"item = boto3.client('dynamodb').get_item(TableName={target.table.name!r}, Key={key!r})\n"
+        "assert 'Item' in item\n"
+    )
+    return (
+        Variant(FULL_LABEL, full),
+        Variant(BARE_LABEL, bare),
+        Variant(FLOOR_LABEL, "import boto3; boto3.client('dynamodb')"),
+    )
+
+
+def _run(code: str, env: dict[str, str], *extra: str) -> str:
+    result = subprocess.run(
+        [sys.executable, *extra, "-c", code], cwd=_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cold request variant failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result.stderr
+
+
+def measure_cold_request(target: Target, runs: int = 15, top_imports: int = 8) -> ColdRequestReport:
+    """Each variant ``runs`` times in fresh interpreters (after one discarded warm-up each), the order rotating every
+    round; the environment is this process's (the local stack's endpoints and stage), with no shared AWS files.
+    Then one more run of the first request under ``-X importtime``: what the new container imports, by package."""
+    env = {**os.environ, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    programs = variants(target)
+    for variant in programs:
+        _run(variant.code, env)
+    samples: dict[str, list[float]] = {v.label: [] for v in programs}
+    for round_ in range(runs):
+        shift = round_ % len(programs)
+        for variant in programs[shift:] + programs[:shift]:
+            samples[variant.label].append(timed_ms(partial(_run, variant.code, env)))
+    importtime = _run(programs[0].code, env, "-X", "importtime")
+    return ColdRequestReport(
+        {label: summarise(times) for label, times in samples.items()},
+        import_costs(importtime, top_imports),
+        import_costs(importtime, top_imports, within="chalicelib"),
+    )
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def render_cold_request(report: ColdRequestReport) -> str:
+    """The first request's ratio, the medians per variant, and what its container imports by package."""
+    from bench.report import table
+
+    bare, floor = report.results[BARE_LABEL], report.results[FLOOR_LABEL]
+    rows = [
+        [label, s.runs, _ms(s.median), _ms(s.p95), f"{s.median / floor.median:.2f}", f"{s.median / bare.median:.2f}"]
+        for label, s in report.results.items()
+    ]
+    full = report.results[FULL_LABEL]
+    return "\n\n".join(
+        [
+            f"**first GET /orders/{{id}} of a new container / (floor + 1 bare GetItem) = {report.ratio:.2f}** "
+            f"(medians {_ms(full.median)} ms / {_ms(bare.median)} ms)",
+            table(["fresh `python -c`", "runs", "median ms", "p95 ms", "/ floor", "/ floor + GetItem"], rows, "lrrrrr"),
+            "What that container imports (`-X importtime` of the first request, self time summed per top-level "
+            "package, one run):",
+            table(["package", "ms"], [[c.package, _ms(c.milliseconds)] for c in report.import_costs], "lr"),
+            "... and per capability of `chalicelib`:",
+            table(["package", "ms"], [[c.package, _ms(c.milliseconds)] for c in report.capability_costs], "lr"),
+            _COLD_REQUEST,
+        ]
+    )
+
+
+_COLD_REQUEST = """\
+The first request of a new container, as Lambda runs it: a fresh interpreter imports `app` and hands the Lambda
+handler (`app.app(event, context)`) API Gateway's proxy event of `GET /orders/{id}` as the signed-up ADMIN, on the
+running local stack (the first clients, the signing keys' secret, the guard's BatchGetItem of the user and the
+tenant, the order's GetItem). Its bare counterpart is what any DynamoDB-backed function pays for its first answer:
+`import boto3`, one DynamoDB client and one GetItem of the same order. Both run with this run's environment (the
+local stack's endpoints), interleaved, after a discarded warm-up each (warm bytecode and page caches)."""

@@ -1,0 +1,88 @@
+"""``python -m bench --only SECTIONS``: measure some sections and update them in ``docs/PERFORMANCE.md`` in place.
+
+A whole run takes the machine for many minutes; a change to one part is measured by re-running the sections it
+touches. Each re-run section replaces its own (same heading), the budget rows it measures replace theirs (or are
+added at the top of the table), and the machine table gains a row saying which sections were re-run, when, at which
+commit, under which load; everything else stays as the last whole run wrote it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from bench.budget import Target, budget_row
+
+__all__ = ["SECTIONS", "load_average", "update_document"]
+
+SECTIONS = ("cold-start", "overhead")
+_BUDGET_HEADING = "## Performance budget (issue 20)"
+_MACHINE_HEADING = "## Machine"
+_RERUN = "re-run"
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, and its CPUs."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs"
+
+
+def _split(document: str) -> list[str]:
+    return document.rstrip("\n").split("\n\n## ")
+
+
+def _heading(chunk: str, first: bool) -> str:
+    line = chunk.split("\n", 1)[0]
+    return line if first else "## " + line
+
+
+def _budget(chunk: str, targets: Sequence[Target]) -> str:
+    lines = chunk.split("\n")
+    fresh = {t.label: budget_row(t) for t in targets}
+    rows = [i for i, line in enumerate(lines) if line.startswith("| ") and i > 2]
+    seen: set[str] = set()
+    for i in rows:
+        label = lines[i][2:].split(" | ", 1)[0]
+        if label in fresh:
+            lines[i] = fresh[label]
+            seen.add(label)
+    missing = [row for label, row in fresh.items() if label not in seen]
+    first_row = rows[0] if rows else len(lines)
+    return "\n".join(lines[:first_row] + missing + lines[first_row:])
+
+
+def _machine(chunk: str, sections: Sequence[str], commit: str, load: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    row = f"| {_RERUN} | {', '.join(sections)} at {stamp}, commit {commit}, {load} |"
+    lines = [line for line in chunk.split("\n") if not line.startswith(f"| {_RERUN} |")]
+    last = max(i for i, line in enumerate(lines) if line.startswith("| "))
+    return "\n".join([*lines[: last + 1], row, *lines[last + 1 :]])
+
+
+def update_document(
+    document: str,
+    replaced: Mapping[str, str],
+    targets: Sequence[Target],
+    *,
+    sections: Sequence[str],
+    commit: str,
+    load: str,
+) -> str:
+    """``document`` with the sections of ``replaced`` (heading → body) replaced, the rows of ``targets`` in the
+    budget table, and a machine row naming the re-run ``sections``."""
+    chunks = _split(document)
+    out = []
+    for index, chunk in enumerate(chunks):
+        heading = _heading(chunk, index == 0)
+        if heading in replaced:
+            chunk = heading.removeprefix("## ") + "\n\n" + replaced[heading]
+        elif heading == _BUDGET_HEADING:
+            chunk = _budget(chunk, targets)
+        elif heading == _MACHINE_HEADING:
+            chunk = _machine(chunk, sections, commit, load)
+        out.append(chunk)
+    missing = set(replaced) - {_heading(chunk, i == 0) for i, chunk in enumerate(chunks)}
+    if missing:
+        raise ValueError(f"the report has no section {sorted(missing)}: run the whole bench once")
+    return "\n\n## ".join(out) + "\n"
