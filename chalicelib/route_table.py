@@ -168,6 +168,8 @@ ROUTES: RouteTable = {
         ("GET", "/integrations/google-calendar/callback", "google_calendar_callback"),
         ("POST", "/integrations/melhorenvio/connect", "connect_melhorenvio"),
         ("GET", "/integrations/melhorenvio/callback", "melhorenvio_callback"),
+        ("POST", "/integrations/bling/connect", "connect_bling"),
+        ("GET", "/integrations/bling/callback", "bling_callback"),
         ("PUT", "/integrations/{provider}", "connect_integration"),
         ("DELETE", "/integrations/{provider}", "disconnect_integration"),
         ("POST", "/integrations/{provider}/test", "test_integration"),
