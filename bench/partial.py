@@ -40,7 +40,7 @@ def _heading(chunk: str, first: bool) -> str:
 def _budget(chunk: str, targets: Sequence[Target]) -> str:
     lines = chunk.split("\n")
     fresh = {t.label: budget_row(t) for t in targets}
-    rows = [i for i, line in enumerate(lines) if line.startswith("| ") and i > 2]
+    rows = [i for i, line in enumerate(lines) if line.startswith("| ") and not line.startswith("| ---")][1:]
     seen: set[str] = set()
     for i in rows:
         label = lines[i][2:].split(" | ", 1)[0]
