@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from typing import TYPE_CHECKING
 
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import FieldError, InvalidInput
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 __all__ = ["check_policy", "hash_password", "verify_password"]
 
@@ -18,6 +19,8 @@ _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghj
 
 @cache
 def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher  # when a password is first hashed or checked, not with every guarded route
+
     settings = get_settings()
     return PasswordHasher(
         time_cost=settings.argon2_time_cost,
@@ -39,6 +42,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str | None, password: str) -> tuple[bool, bool]:
     """(matches, needs rehash). A missing or unreadable hash never matches."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     if not stored_hash:
         # Spend the same time as a real check, so that response times do not reveal unknown accounts.
         _hasher().hash(password)

@@ -21,10 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.notifications.models import (
@@ -34,6 +31,9 @@ from chalicelib.notifications.models import (
     TemplateVariant,
     WhatsAppTemplate,
 )
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 __all__ = [
     "DEFAULT_LOCALES",
@@ -61,6 +61,10 @@ class RenderFailed(ValueError):
 
 @cache
 def _environment() -> SandboxedEnvironment:
+    # jinja2 is imported when a template is first parsed or rendered, not with the notifications capability.
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
@@ -630,6 +634,8 @@ _SECRETS = {
 
 
 def _used_variables(*sources: str) -> list[str]:
+    from jinja2 import meta
+
     names: set[str] = set()
     for source in sources:
         names |= meta.find_undeclared_variables(_environment().parse(source))
@@ -740,6 +746,8 @@ def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
 
 def validate_template(request: PutTemplateRequest) -> None:
     """Refuse (422) a template that does not parse or uses a variable it does not declare, naming the field."""
+    from jinja2 import TemplateSyntaxError, meta
+
     declared = {v.name for v in request.variables}
     sources: list[tuple[str, str]] = [("body.body", request.body)]
     if request.subject:
@@ -783,6 +791,8 @@ def _render_value(value: Any, variables: Mapping[str, Any]) -> Any:
 
 def render(variant: TemplateVariant, variables: Mapping[str, Any]) -> Rendered:
     """Render ``variant`` with ``variables``; ``RenderFailed`` names a missing declared variable or the error."""
+    from jinja2 import TemplateError
+
     missing = [v.name for v in variant.variables if v.required and variables.get(v.name) in (None, "")]
     if missing:
         raise RenderFailed(f"missing variable(s): {', '.join(missing)}")
