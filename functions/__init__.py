@@ -16,4 +16,6 @@ FUNCTION_URLS: dict[str, str] = {
     "twilio": "functions.twilio:handler",
     "email": "functions.email:handler",
     "rappi": "functions.rappi:handler",
+    "ifood": "functions.ifood:handler",
+    "melhorenvio": "functions.melhorenvio:handler",
 }

@@ -1,13 +1,14 @@
 """iFood and Rappi in ``make run``: a fake of each, and the demo restaurant's stores connected to them, so that an
-order dropped in on fake iFood becomes a BTRIX order at the next poll (every 30 s, or "sync now"), one dropped in on
-fake Rappi arrives at once by Rappi's signed webhook, and the restaurant's status changes reach the fakes as the
-platforms' order calls.
+order dropped in on fake iFood becomes a BTRIX order at once by its application's signed webhook (and the poll, every
+30 s or "sync now", finds it there), one dropped in on fake Rappi arrives at once by Rappi's signed webhook, and the
+restaurant's status changes reach the fakes as the platforms' order calls.
 
 When the fake providers are on and no real platform (``BTRIX_IFOOD_API_URL``, ``BTRIX_RAPPI_API_URL``) is
 configured, the runner starts the fake and points the settings at it (before the app reads its settings). After
-seeding, the restaurant (the first demo tenant) is connected with a store of its name on each fake (Rappi's webhooks
-pointed at the local webhook URL ``/hooks/rappi?tenant=<id>``); the fakes' menu items carry the restaurant's product
-codes as their external codes, so its pizza matches the catalog and anything else is kept as text for review.
+seeding, the restaurant (the first demo tenant) is connected with a store of its name on each fake (their webhooks
+pointed at the local webhook URLs ``/hooks/ifood?tenant=<id>`` and ``/hooks/rappi?tenant=<id>``); the fakes' menu
+items carry the restaurant's product codes as their external codes, so its pizza matches the catalog and anything
+else is kept as text for review.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def connect(demo: DeliveryDemo, hooks_url: str) -> None:
             merchant_id=merchant["merchantId"],
         )
         service.store_credentials(admin, Provider.IFOOD, credentials)
+        # Its application's webhook too: each event comes at once, and the 30-second poll runs as well.
+        demo.ifood.set_webhook(merchant["clientId"], f"{hooks_url}/ifood?tenant={admin.tenant_id}")
         demo.merchant_id = merchant["merchantId"]
     if demo.rappi is not None:
         store = demo.rappi.add_store(f"{restaurant.name} - Rappi", f"{hooks_url}/rappi?tenant={admin.tenant_id}")
@@ -110,10 +113,11 @@ def _ifood_lines(api: str, demo: DeliveryDemo, login: list[str]) -> list[str]:
     auth = '-H "Authorization: Bearer $token"'
     return [
         "",
-        "iFood (the restaurant's store is connected to the fake iFood; polled every 30 s):",
+        "iFood (the restaurant's store is connected to the fake iFood: its webhook brings each event at once, the poll"
+        " runs every 30 s too):",
         *[f"    {line}" for line in login],
         f"    curl -s -X POST {url}/_orders -d '{json.dumps(order, ensure_ascii=False)}'",
-        f"    curl -s -X POST {api}/integrations/ifood/sync {auth}   # poll now: the order is in GET /orders",
+        f"    curl -s -X POST {api}/integrations/ifood/sync {auth}   # poll now (the webhook already brought it)",
         "    # the pizza matches the catalog by its code; the unknown 'Borda recheada' is kept as text (needsReview)",
         f"    curl -s {url}/_orders/<id>          # move the order (CONFIRMED, PREPARING, READY, DELIVERED): 'actions'",
         f"    curl -s -X POST {url}/_orders/<id>/cancel   # iFood cancels it: the BTRIX order is cancelled",

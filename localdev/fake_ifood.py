@@ -14,13 +14,17 @@ Point ``settings.ifood_api_url`` at ``url``. It speaks iFood's wire format and k
   event it causes (CFM, PRS, RTP, DSP); ``POST …/{id}/requestCancellation {reason, cancellationCode}`` → 202 and CAN.
   An action on an order that is cancelled or not of the token's application → 400/404.
 - ``GET /merchant/v1.0/merchants/{id}`` → ``{id, name, corporateName}``.
+- Webhook (``set_webhook(client id, url)``: the application's webhook, as set in iFood's developer portal): each
+  event is also posted there at once, alone, signed ``X-IFood-Signature`` = hex HMAC-SHA256(client secret, body);
+  it stays on the polling too until acknowledged (the poll and the webhook both deliver it). ``{"forgeNext": n}``
+  signs the next n posts with a wrong secret (iFood does so on purpose during homologation: they must be refused).
 - Failures: ``POST /_config {"failRate", "failStatus", "failNext"}`` (429 answers carry ``Retry-After: 1``).
 - Control: ``POST /_orders {merchantId, items: [{name, externalCode, quantity, unitPrice}], deliveredBy?,
   customerName?}`` places an order (its PLC event queued) and answers ``{id}``; the customer keeps one iFood id
   across their orders (by name, in the fake) and, as at iFood, their phone is iFood's own line with a localizer,
   never their number; ``POST /_orders/{id}/cancel
   {reason}`` cancels it as iFood would (CAN); ``GET /_orders/{id}`` shows it with the ``actions`` it received;
-  ``GET|DELETE /_received``.
+  ``GET|DELETE /_received`` (with the webhook posts and their answers).
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+import httpx
+
+from localdev.fakes import Answer, LoopbackFake, json_handler, sign_hex
 
 __all__ = ["FakeIFood"]
 
@@ -58,6 +64,7 @@ class _App:
     client_id: str
     client_secret: str
     merchants: set[str] = field(default_factory=set)
+    webhook_url: str | None = None
 
 
 def _now() -> str:
@@ -88,6 +95,9 @@ class FakeIFood(LoopbackFake):
         self.events: dict[str, dict[str, Any]] = {}  # not acknowledged yet, by id
         self.acknowledged: list[str] = []
         self.polls = 0
+        self.forge_next = 0
+        self.webhooks: list[dict[str, Any]] = []  # webhook posts: event id, code, status
+        self._outbox: list[tuple[str, str, bytes]] = []  # (url, signing secret, body) to post once the lock is free
         self._tokens: dict[str, tuple[str, float]] = {}  # token → (client id, expires at)
         self._reads: dict[str, int] = {}
         self._seq = itertools.count(1)
@@ -109,6 +119,11 @@ class FakeIFood(LoopbackFake):
             self.apps[client_id] = app
             self.merchant_names[merchant_id] = name
             return {"merchantId": merchant_id, "clientId": client_id, "clientSecret": app.client_secret}
+
+    def set_webhook(self, client_id: str, url: str | None) -> None:
+        """The application's webhook URL (None: polling only)."""
+        with self._lock:
+            self.apps[client_id].webhook_url = url
 
     def place_order(
         self,
@@ -177,7 +192,8 @@ class FakeIFood(LoopbackFake):
                 "actions": [],
             }
             self._event(merchant_id, order_id, "PLC", "PLACED")
-            return order_id
+        self._post_webhooks()
+        return order_id
 
     def cancel_order(self, order_id: str, reason: str = "Cliente desistiu") -> None:
         """iFood cancels the order (the customer gave up, or the store did not confirm in time): CAN."""
@@ -185,6 +201,7 @@ class FakeIFood(LoopbackFake):
             order = self.orders[order_id]
             order["status"] = "CANCELLED"
             self._event(order["merchant"]["id"], order_id, "CAN", "CANCELLED", {"reason": reason})
+        self._post_webhooks()
 
     def actions(self, order_id: str) -> list[str]:
         """The status calls the order received, in order."""
@@ -218,7 +235,7 @@ class FakeIFood(LoopbackFake):
         self, merchant_id: str, order_id: str, code: str, full: str, metadata: dict[str, Any] | None = None
     ) -> None:
         event_id = str(uuid.uuid4())
-        self.events[event_id] = {
+        event = {
             "id": event_id,
             "code": code,
             "fullCode": full,
@@ -228,7 +245,29 @@ class FakeIFood(LoopbackFake):
             "salesChannel": "IFOOD",
             **({"metadata": metadata} if metadata else {}),
         }
+        self.events[event_id] = event
+        app = next((a for a in self.apps.values() if merchant_id in a.merchants and a.webhook_url), None)
+        if app is not None and app.webhook_url is not None:
+            secret = app.client_secret
+            if self.forge_next > 0:
+                self.forge_next -= 1
+                secret = "not-the-client-secret"
+            self._outbox.append((app.webhook_url, secret, json.dumps(event).encode()))
         time.sleep(0.001)  # distinct createdAt, as iFood's are
+
+    def _post_webhooks(self) -> None:
+        """Post the events waiting for the webhook (outside the lock: BTRIX may call back meanwhile)."""
+        with self._lock:
+            outbox, self._outbox = self._outbox, []
+        for url, secret, body in outbox:
+            headers = {"Content-Type": "application/json", "X-IFood-Signature": sign_hex(secret, body)}
+            try:
+                status = httpx.post(url, content=body, headers=headers, timeout=30).status_code
+            except httpx.HTTPError:
+                status = 0
+            event = json.loads(body)
+            with self._lock:
+                self.webhooks.append({"eventId": event["id"], "code": event["code"], "status": status})
 
     def _configure(self, values: dict[str, Any]) -> None:
         names = {
@@ -239,6 +278,7 @@ class FakeIFood(LoopbackFake):
             "duplicates": "duplicates",
             "notReadyReads": "not_ready_reads",
             "tokenTtl": "token_ttl_s",
+            "forgeNext": "forge_next",
         }
         for name, attribute in names.items():
             if name in values:
@@ -248,11 +288,13 @@ class FakeIFood(LoopbackFake):
         path = urlsplit(target).path
         with self._lock:
             if path.startswith("/_"):
-                return self._control(method, path, body)
-            answer = self._inject() or self._serve(method, path, body, headers)
-            # What was asked and answered; never a secret (no token form, no authorization header).
-            self.received.append({"method": method, "path": path, "status": answer.status})
-            return answer
+                answer = self._control(method, path, body)
+            else:
+                answer = self._inject() or self._serve(method, path, body, headers)
+                # What was asked and answered; never a secret (no token form, no authorization header).
+                self.received.append({"method": method, "path": path, "status": answer.status})
+        self._post_webhooks()
+        return answer
 
     def _inject(self) -> Answer | None:
         if self.fail_next > 0:
@@ -369,7 +411,7 @@ class FakeIFood(LoopbackFake):
         if path == "/_received":
             if method == "DELETE":
                 self.received.clear()
-            return Answer(200, {"received": list(self.received)})
+            return Answer(200, {"received": list(self.received), "webhooks": list(self.webhooks)})
         if path == "/_orders" and method == "POST":
             order_id = self.place_order(
                 str(fields["merchantId"]),

@@ -18,6 +18,9 @@ format and keeps its traps:
   postal code) → ``{id, protocol, status: "pending"}``; ``POST /shipment/checkout {orders}`` pays them from the
   balance (an order already paid → 422, the trap of a retried purchase); ``/shipment/generate``; ``/shipment/print``
   → ``{url}``; ``/shipment/tracking`` → ``{<id>: {status, tracking, …}}``.
+- Webhook (``set_webhook(url)``: the app's, as set in MelhorEnvio's panel): each label update (``post``,
+  ``deliver``) is posted there as ``{"event": "order.<status>", "data": <the label>}``, signed ``X-ME-Signature`` =
+  base64 HMAC-SHA256(app secret, body); ``webhooks`` keeps each post's answer.
 - Throttling: 250 requests a minute per token, then 429 with ``Retry-After``; ``throttleNext`` forces the next few.
 - Control: ``POST /_config {"failRate", "failStatus", "failNext", "throttleNext", "latencyMs"}``; ``GET|DELETE
   /_received`` (each entry has the time the fake itself took, ``elapsedMs``); ``POST /_shipments/<id>/post`` (the
@@ -26,6 +29,9 @@ format and keeps its traps:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
 import json
 import re
@@ -37,6 +43,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
 
 from localdev.fakes import Answer, FaultyFake, json_handler
 
@@ -83,6 +91,8 @@ class FakeMelhorEnvio(FaultyFake):
         self.client_secret = client_secret
         self._init_faults(seed, _PER_MINUTE)
         self.refreshes = 0
+        self.webhook_url: str | None = None
+        self.webhooks: list[dict[str, Any]] = []  # webhook posts: event, label id, status
         self.received: list[dict[str, Any]] = []
         self.accounts: dict[str, _Account] = {}
         self._access: dict[str, str] = {}  # access token → account id
@@ -119,13 +129,33 @@ class FakeMelhorEnvio(FaultyFake):
         with self._lock:
             return [dict(s) for account in self.accounts.values() for s in account.shipments.values()]
 
+    def set_webhook(self, url: str | None) -> None:
+        """The app's webhook URL (None: no webhook)."""
+        with self._lock:
+            self.webhook_url = url
+
     def post(self, shipment_id: str) -> dict[str, Any]:
-        """The carrier took the package: ``posted`` with a tracking code."""
-        return self._move(shipment_id, "posted")
+        """The carrier took the package: ``posted`` with a tracking code (the webhook told)."""
+        return self._notify(self._move(shipment_id, "posted"))
 
     def deliver(self, shipment_id: str) -> dict[str, Any]:
-        """The carrier delivered it."""
-        return self._move(shipment_id, "delivered")
+        """The carrier delivered it (the webhook told)."""
+        return self._notify(self._move(shipment_id, "delivered"))
+
+    def _notify(self, shipment: dict[str, Any]) -> dict[str, Any]:
+        url = self.webhook_url
+        if url is None:
+            return shipment
+        body = json.dumps({"event": f"order.{shipment['status']}", "data": shipment}).encode()
+        digest = hmac.new(self.client_secret.encode(), body, hashlib.sha256).digest()
+        headers = {"Content-Type": "application/json", "X-ME-Signature": base64.b64encode(digest).decode()}
+        try:
+            status = httpx.post(url, content=body, headers=headers, timeout=30).status_code
+        except httpx.HTTPError:
+            status = 0
+        with self._lock:
+            self.webhooks.append({"event": f"order.{shipment['status']}", "labelId": shipment["id"], "status": status})
+        return shipment
 
     def _grant(self, account_id: str) -> dict[str, str]:
         access, refresh = "me_at_" + secrets.token_urlsafe(24), "me_rt_" + secrets.token_urlsafe(24)

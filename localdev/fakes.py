@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import random
 import re
@@ -45,6 +46,7 @@ __all__ = [
     "Served",
     "json_handler",
     "request_handler",
+    "sign_hex",
     "stock_count",
 ]
 
@@ -227,6 +229,11 @@ class LoopbackFake:
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         return request_handler(self._respond)
+
+
+def sign_hex(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of ``body`` keyed with ``secret``: how iFood signs its webhooks (``X-IFood-Signature``)."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def request_handler(respond: Callable[[str, str, bytes, dict[str, str]], Served]) -> type[BaseHTTPRequestHandler]:

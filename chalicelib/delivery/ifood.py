@@ -7,7 +7,9 @@ event says (CAN: the BTRIX order is cancelled; the others only confirm what BTRI
 events it handled, only after the order is stored. An event that fails (iFood not having the order details yet, an
 outage) is not acknowledged: it comes back on the next poll, and the later events of the same order wait for it.
 Duplicate, repeated and out-of-order events end in one order in the right final state (``delivery.service``).
-``POST /integrations/ifood/sync`` polls now.
+``POST /integrations/ifood/sync`` polls now. Where the tenant's iFood application has a webhook
+(``chalicelib/inbound/ifood.py``), each event also arrives at once as an ``ifood:event`` job and is applied the same
+way; the poll keeps running and finds its orders there.
 
 Status: CONFIRMED → ``confirm``; PREPARING → ``startPreparation``; READY → ``readyToPickup`` (iFood's rider or
 the customer picks it up; not for an order the merchant delivers); on its way or delivered (DISPATCHED, DELIVERED,
@@ -34,7 +36,17 @@ from chalicelib.integrations.tokens import TokenSource, with_access_token
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import Order, PlatformFee, PlatformLine, PlatformOrder, PlatformOrderDraft
 
-__all__ = ["SYNC_TASK", "TOKENS", "PollResult", "apply_events", "draft_of", "follow", "poll", "queue_polls"]
+__all__ = [
+    "SYNC_TASK",
+    "TOKENS",
+    "PollResult",
+    "apply_events",
+    "draft_of",
+    "follow",
+    "poll",
+    "queue_polls",
+    "webhook_event",
+]
 
 SYNC_TASK = "ifood.sync"
 _POLL_EVERY_S = 30
@@ -212,6 +224,28 @@ def poll(job: jobs.Job) -> str | None:
     return result.line() if result.handled else None
 
 
+def webhook_event(job: jobs.Job) -> str | None:
+    """``ifood:event``: an event iFood's webhook delivered, applied as a polled one (the order made once, a
+    cancellation applied). Not acknowledged: the poll acknowledges what it reads, and finds the order already there."""
+    if integrations.find_credentials(job.tenant_id, PROVIDER) is None:
+        return None
+    payload = job.body.get("event")
+    if not isinstance(payload, Mapping) or not payload.get("id"):
+        raise jobs.JobFailed("an iFood webhook job without its event")
+    event = ifood.event_of(payload)
+
+    def run(credentials: IFoodCredentials, token: str) -> PollResult:
+        return apply_events(job.tenant_id, token, credentials.merchant_id, [event])
+
+    result = with_access_token(job.tenant_id, TOKENS, run)
+    if result.failure is not None:
+        raise result.failure  # the queue tries again (iFood not having the order's details yet, an outage)
+    if not (result.created or result.cancelled):
+        return None
+    what = event.full_code or event.code
+    return f"webhook {what} of order {event.order_id}: {result.created} created, {result.cancelled} cancelled"
+
+
 def _calls(order: Order, outcome: str | None) -> tuple[str, ...]:
     platform = order.platform
     assert platform is not None
@@ -242,4 +276,6 @@ def follow(order: Order, outcome: str | None) -> str | None:
 
 
 jobs.register(jobs.task_kind(SYNC_TASK), poll, provider=PROVIDER, operation="poll")
+# Every iFood webhook job (``ifood:event``; ``ifood:*`` so that a field iFood adds to its events cannot re-route them).
+jobs.register(jobs.provider_kind("ifood"), webhook_event, provider=PROVIDER, operation="webhook")
 delivery.register_follower("ifood", delivery.Follower(PROVIDER, follow))

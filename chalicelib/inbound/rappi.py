@@ -3,7 +3,8 @@ with the webhook secret of the tenant's own Rappi integration (the URL names the
 no platform secret: a tenant that did not connect Rappi has nothing to verify with, and the call is refused).
 
 ``NEW_ORDER`` and ``ORDER_EVENT_CANCEL`` go to the integrations queue once per tenant, event and order
-(``rappi:<event>`` jobs of ``chalicelib.delivery.rappi``); ``PING`` is answered and not recorded.
+(``rappi:<event>`` jobs of ``chalicelib.delivery.rappi``); ``PING`` and events of another store than the connected
+one are answered and not recorded.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import json
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import MalformedRequest, Unauthorized
+from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_rappi
-from chalicelib.inbound.tenants import tenant_credentials, tenant_id_or_none, verified_with
+from chalicelib.inbound.tenants import own_credentials, verified_with
 from chalicelib.integrations.models import Provider, RappiCredentials
 
 __all__ = ["PROVIDER", "handle"]
@@ -33,19 +34,15 @@ def _order_id(payload: dict[str, Any]) -> str:
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
     """Verify with the tenant's secret, record once per event and order, enqueue to integrations."""
-    tenant_id = tenant_id_or_none(request.query.get("tenant"))
 
-    def check(fresh: bool) -> None:
-        credentials = tenant_credentials(tenant_id, Provider.RAPPI, fresh=fresh) if tenant_id is not None else None
-        if not isinstance(credentials, RappiCredentials):
-            # Nothing to verify with (no platform secret for Rappi): refused as a bad signature is.
-            raise Unauthorized(
-                detail="no Rappi store is connected for this URL", title="Invalid signature", code="invalid-signature"
-            )
-        secret = credentials.webhook_secret.get_secret_value()
+    def check(fresh: bool) -> tuple[str, RappiCredentials]:
+        found = own_credentials(request.query.get("tenant"), Provider.RAPPI, RappiCredentials, fresh=fresh)
+        secret = found[1].webhook_secret.get_secret_value()
         verify_rappi(secret, request.header("rappi-signature"), request.body, clock.to_epoch(clock.now()))
+        return found
 
-    verified_with(check)  # the credentials this container kept, then (if refused) a fresh read
+    # The credentials this container kept, then (if refused) a fresh read.
+    tenant_id, credentials = verified_with(check)
     try:
         payload = json.loads(request.body)
     except ValueError as exc:
@@ -53,7 +50,9 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
         raise MalformedRequest(detail="the event names no event type")
     event = str(payload["event"])
-    if event == "PING":
+    store = str(payload.get("store_id") or credentials.store_id)
+    if event == "PING" or store != credentials.store_id:
+        # A ping, or a store the tenant did not connect (its secret signed it: the tenant's own business): not ours.
         return accepted({"received": True, "recorded": 0})
     order_id = _order_id(payload)
     if not order_id:

@@ -18,6 +18,8 @@ __all__ = [
     "equal_secrets",
     "verify_basic",
     "verify_bling",
+    "verify_ifood",
+    "verify_melhorenvio",
     "verify_mercadopago",
     "verify_meta",
     "verify_rappi",
@@ -72,6 +74,27 @@ def verify_meta(app_secret: str, body: bytes, header: str | None) -> None:
 def verify_bling(client_secret: str, body: bytes, header: str | None) -> None:
     """Check ``X-Bling-Signature-256: sha256=<hex HMAC-SHA256 of the body, key = the app's client secret>``."""
     _verify_sha256_hex("X-Bling-Signature-256", client_secret, body, header)
+
+
+def verify_melhorenvio(app_secret: str, body: bytes, header: str | None) -> None:
+    """Check ``X-ME-Signature``: the HMAC-SHA256 of the body keyed with the MelhorEnvio app's secret. Base64 of the
+    digest, as MelhorEnvio's example computes it (not confirmed in its reference: the hex form is taken too)."""
+    if not header:
+        raise _refuse("X-ME-Signature is missing")
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).digest()
+    given = header.strip()
+    if not (equal_secrets(given, base64.b64encode(digest).decode()) or equal_secrets(given.lower(), digest.hex())):
+        raise _refuse("X-ME-Signature does not match the body")
+
+
+def verify_ifood(client_secret: str, body: bytes, header: str | None) -> None:
+    """Check ``X-IFood-Signature: <hex HMAC-SHA256 of the body, key = the application's client secret>`` (no
+    timestamp: replays are caught by the event id, recorded once)."""
+    if not header:
+        raise _refuse("X-IFood-Signature is missing")
+    expected = hmac.new(client_secret.encode(), body, hashlib.sha256).hexdigest()
+    if not equal_secrets(header.strip().lower(), expected):
+        raise _refuse("X-IFood-Signature does not match the body")
 
 
 def _signature_parts(header: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from chalicelib.integrations.service import find_credentials
 __all__ = [
     "CREDENTIALS_TTL_S",
     "existing_tenant",
+    "own_credentials",
     "signing_secret",
     "tenant_credentials",
     "tenant_id_or_none",
@@ -39,6 +40,7 @@ _kept: dict[tuple[str, Provider], tuple[float, Credentials | None]] = {}
 _kept_lock = threading.Lock()
 _tenants: dict[str, tuple[float, bool]] = {}
 T = TypeVar("T")
+C = TypeVar("C", bound=Credentials)
 
 
 def tenant_id_or_none(value: object) -> str | None:
@@ -98,3 +100,16 @@ def verified_with(check: Callable[[bool], T]) -> T:
         return check(False)
     except Unauthorized:
         return check(True)
+
+
+def own_credentials(value: object, provider: Provider, kind: type[C], *, fresh: bool = False) -> tuple[str, C]:
+    """The tenant a webhook URL names (``value``, its ``?tenant=``) and that tenant's own ``provider`` integration
+    (kept per container unless ``fresh``), whose secret the webhook must be signed with. A provider BTRIX has no
+    platform secret for: a URL naming no tenant connected to it is refused as a bad signature is (401), there is
+    nothing to verify with."""
+    tenant_id = tenant_id_or_none(value)
+    credentials = tenant_credentials(tenant_id, provider, fresh=fresh) if tenant_id is not None else None
+    if tenant_id is None or not isinstance(credentials, kind):
+        detail = f"no {provider.value} integration is connected for this URL"
+        raise Unauthorized(detail=detail, title="Invalid signature", code="invalid-signature")
+    return tenant_id, credentials

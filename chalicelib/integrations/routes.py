@@ -171,13 +171,15 @@ def connect_integration(provider: Provider, body: ConnectIntegrationRequest, pri
     {phoneNumberId, wabaId?, accessToken}; melhorenvio {refreshToken, accessToken?, email, sandbox?, clientId?,
     clientSecret?} (or connect it by consent: POST /integrations/melhorenvio/connect); pagarme {secretKey,
     webhookUser?, webhookSecret?}; ifood {clientId, clientSecret, merchantId} (its orders arrive by the event
-    polls); rappi {clientId, clientSecret, storeId, webhookSecret} (its orders arrive by its webhook, at BTRIX's rappi
-    webhook URL with ?tenant=<tenant id>); bling {refreshToken, sourceOfTruth?, issueNfe?, depositId?, clientId?,
-    clientSecret?} (or by consent: POST /integrations/bling/connect); tiny {apiToken, sourceOfTruth?, issueNfe?};
-    ga4 {measurementId, apiSecret} (a web stream's Measurement Protocol secret); meta_capi {pixelId, accessToken,
-    testEventCode?} (while testEventCode is set, conversions go to Events Manager's Test Events tab); correios {user,
-    accessCode, postingCard, contract, services?, sandbox?} (the CWS contract API); jadlog {token, cnpj, account,
-    contract?, modalities?} (the Embarcador API). The answer never contains them.
+    polls, and by the application's webhook where it has one); rappi {clientId, clientSecret, storeId,
+    webhookSecret} (its orders arrive by its webhook); bling {refreshToken, sourceOfTruth?, issueNfe?, depositId?,
+    clientId?, clientSecret?} (or by consent: POST /integrations/bling/connect); tiny {apiToken, sourceOfTruth?,
+    issueNfe?}; ga4 {measurementId, apiSecret} (a web stream's Measurement Protocol secret); meta_capi {pixelId,
+    accessToken, testEventCode?} (while testEventCode is set, conversions go to Events Manager's Test Events tab);
+    correios {user, accessCode, postingCard, contract, services?, sandbox?} (the CWS contract API); jadlog {token,
+    cnpj, account, contract?, modalities?} (the Embarcador API). Webhooks go to BTRIX's <provider> webhook URL with
+    ?tenant=<tenant id> (rappi, ifood, and melhorenvio for an app of the tenant's own). The answer never contains
+    them.
     """
     return service.connect_integration(principal, service.parse_provider(provider), body)
 

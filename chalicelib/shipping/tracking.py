@@ -5,7 +5,8 @@ Every 30 minutes (``shipping_tracking`` in ``app.py``; ``POST /integrations/<car
 that carrier are asked where they stand (one carrier's outage fails only its own job, retried by the queue);
 ``posted`` records the carrier's tracking code and moves the order by its flow's ``shipped`` trigger (a retail
 order: PAID/CONFIRMED → SHIPPED, the customer told), ``delivered`` by its ``delivered`` trigger (→ DELIVERED, the
-customer told); a delivered or cancelled label leaves the open list.
+customer told); a delivered or cancelled label leaves the open list. Where the tenant's MelhorEnvio app has a webhook
+(``chalicelib/inbound/melhorenvio.py``), each label update runs MelhorEnvio's tracking at once.
 """
 
 from __future__ import annotations
@@ -118,4 +119,9 @@ for _provider in carriers.SHIPPING_PROVIDERS:
     jobs.register(jobs.task_kind(track_task(_provider)), _handler(_provider), provider=_provider, operation="track")
 jobs.register(
     jobs.task_kind(TRACK_TASK), _handler(Provider.MELHORENVIO), provider=Provider.MELHORENVIO, operation="track"
+)
+# MelhorEnvio's webhook said a label moved (``melhorenvio:order.posted``…, ``chalicelib/inbound/melhorenvio.py``): its
+# tracking, now (MelhorEnvio asked, not the webhook's body believed).
+jobs.register(
+    jobs.provider_kind("melhorenvio"), _handler(Provider.MELHORENVIO), provider=Provider.MELHORENVIO, operation="track"
 )

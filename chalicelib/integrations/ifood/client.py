@@ -14,6 +14,9 @@ Wire facts (iFood's developer portal; PROVIDERS.md "Brazilian commerce integrati
 - Orders: ``GET /order/v1.0/orders/{id}`` (may 404 for a few seconds after PLACED: retryable here);
   ``POST /order/v1.0/orders/{id}/confirm|startPreparation|readyToPickup|dispatch`` → 202 (the outcome arrives as
   an event); ``POST …/requestCancellation {reason, cancellationCode}`` → 202.
+- Webhook (where the application has one): one event per ``POST``, the polling's shape, signed ``X-IFood-Signature``
+  = hex HMAC-SHA256(client secret, raw body) (verified by ``inbound.signatures.verify_ifood``); iFood retries an
+  event for up to 15 minutes, then drops it (the poll still has it).
 - Merchant: ``GET /merchant/v1.0/merchants/{id}`` → ``{id, name, corporateName…}`` (the connection test).
 - 429 over the rate limits (with ``Retry-After`` where given, not confirmed): ``retryable``, the queue's backoff
   spaces the next try.
@@ -42,6 +45,7 @@ __all__ = [
     "Action",
     "Event",
     "acknowledge",
+    "event_of",
     "get_order",
     "grant",
     "order_action",
@@ -73,6 +77,19 @@ class Event:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def event_of(item: Mapping[str, Any]) -> Event:
+    """An event as iFood sends it (in the polling's list, or alone in a webhook call)."""
+    return Event(
+        id=str(item["id"]),
+        code=str(item.get("code") or ""),
+        full_code=str(item.get("fullCode") or ""),
+        order_id=str(item.get("orderId") or ""),
+        merchant_id=str(item.get("merchantId") or ""),
+        created_at=str(item.get("createdAt") or ""),
+        metadata=_mapping(item.get("metadata")),
+    )
 
 
 def _url(path: str) -> str:
@@ -131,19 +148,7 @@ def poll_events(token: str, merchant_ids: Sequence[str]) -> list[Event]:
     if response.status_code == 204 or not response.content:
         return []
     body = json_list(f"{_WHAT} polling", response)
-    events = [
-        Event(
-            id=str(item["id"]),
-            code=str(item.get("code") or ""),
-            full_code=str(item.get("fullCode") or ""),
-            order_id=str(item.get("orderId") or ""),
-            merchant_id=str(item.get("merchantId") or ""),
-            created_at=str(item.get("createdAt") or ""),
-            metadata=_mapping(item.get("metadata")),
-        )
-        for item in body
-        if isinstance(item, dict) and item.get("id")
-    ]
+    events = [event_of(item) for item in body if isinstance(item, dict) and item.get("id")]
     return sorted(events, key=lambda event: (event.created_at, event.id))
 
 

@@ -14,6 +14,11 @@ label is inserted in the cart (``POST /cart``, one shipment per request; answers
 code. Validation errors are 422 ``{"message": "The given data was invalid.", "errors": {field: [messages]}}``;
 throttling (250 requests a minute per account) is 429.
 
+Webhooks (an app's, for the labels it bought): ``POST`` of ``{"event": "order.<status>", "data": {id, protocol,
+status, tracking, …}}`` (``order.created``, ``.released``, ``.generated``, ``.posted``, ``.delivered``,
+``.cancelled``, ``.undelivered``…), signed ``X-ME-Signature`` = HMAC-SHA256(app secret, raw body) (base64 per
+MelhorEnvio's example; not confirmed: the event list and the body beyond ``event`` and ``data.id``).
+
 Errors are ``ProviderError``: a 401 is ``expired`` (the caller refreshes the token once, single flight), 429 and 5xx
 ``retryable`` (after ``http.send_with_backoff``'s short wait on 429, honouring ``Retry-After``), 422 and other 4xx
 ``rejected`` with the fields MelhorEnvio named.
@@ -284,6 +289,12 @@ def _client(credentials: MelhorEnvioCredentials) -> OAuthClient:
     if credentials.client_id and credentials.client_secret:
         return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
     return btrix_app()
+
+
+def app_secret(credentials: MelhorEnvioCredentials) -> str:
+    """The secret of the app the account is connected through (the tenant's own, or BTRIX's): what MelhorEnvio signs
+    that app's webhooks with (``X-ME-Signature``)."""
+    return _client(credentials).client_secret
 
 
 SCOPES = (

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from chalicelib.delivery import service as delivery
+from chalicelib.integrations.models import Provider
 from localdev.fake_ifood import FakeIFood
 from localdev.fake_rappi import FakeRappi
 from localdev.stack import free_port
@@ -46,6 +48,21 @@ class Deliver:
 
 
 F = TypeVar("F", FakeIFood, FakeRappi)
+
+
+def platform_order(api: Any, admin: Account, provider: Provider, platform_order_id: str) -> dict[str, Any] | None:
+    """The BTRIX order (as ``GET /orders/{id}`` shows it) of the platform's order, None until it arrived."""
+    order_id = delivery.order_of(admin.tenant_id, provider, platform_order_id)
+    if order_id is None:
+        return None
+    response = call(api, "GET", f"/orders/{order_id}", headers=admin.headers())
+    assert response.status_code == 200, response.body
+    return dict(response.json_body)
+
+
+def hook_url(hooks: Any, provider: str, admin: Account) -> str:
+    """BTRIX's webhook URL of ``provider`` for the tenant (what the restaurant sets at the platform)."""
+    return f"{str(hooks.base_url).rstrip('/')}/{provider}?tenant={admin.tenant_id}"
 
 
 def pointed_at(fake: F, variable: str) -> Iterator[F]:

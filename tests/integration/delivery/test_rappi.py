@@ -10,11 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from chalicelib.delivery import service as delivery
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.rappi.client import sign
 from localdev.fake_rappi import FakeRappi
-from tests.integration.delivery.conftest import Deliver
+from tests.integration.delivery.conftest import Deliver, hook_url, platform_order
 from tests.support.identity import Account, call
 
 
@@ -25,17 +24,12 @@ def store(api: Any, admin: Account, rappi: FakeRappi, hooks: httpx.Client) -> di
     fields = ("clientId", "clientSecret", "storeId", "webhookSecret")
     response = call(api, "PUT", "/integrations/rappi", {"credentials": {k: found[k] for k in fields}}, admin.headers())
     assert response.status_code == 200, response.body
-    rappi.set_webhook(found["storeId"], f"{str(hooks.base_url).rstrip('/')}/rappi?tenant={admin.tenant_id}")
+    rappi.set_webhook(found["storeId"], hook_url(hooks, "rappi", admin))
     return found
 
 
 def _order(api: Any, admin: Account, rappi_order: str) -> dict[str, Any] | None:
-    order_id = delivery.order_of(admin.tenant_id, Provider.RAPPI, rappi_order)
-    if order_id is None:
-        return None
-    response = call(api, "GET", f"/orders/{order_id}", headers=admin.headers())
-    assert response.status_code == 200, response.body
-    return dict(response.json_body)
+    return platform_order(api, admin, Provider.RAPPI, rappi_order)
 
 
 def _move(api: Any, admin: Account, order: dict[str, Any], to: str) -> dict[str, Any]:

@@ -3,6 +3,9 @@ three times at once is recorded and queued once. Plus each provider's routing.""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.bitrix24 import event_key, nest_form
 from chalicelib.inbound.routing import find_bitrix_portal, new_bitrix_connect_token
 from chalicelib.integrations.rappi.client import sign as rappi_sign
+from localdev.fakes import sign_hex
 from tests.support.identity import call, signup
 from tests.support.inbound_hooks import (
     mercadopago_signature,
@@ -375,8 +379,82 @@ def _rappi(api: Any, hooks: httpx.Client) -> Case:
     )
 
 
-CASES = [_stripe, _mercadopago, _pagarme, _bling, _bitrix24, _twilio, _email, _rappi]
-IDS = ["stripe", "mercadopago", "pagarme", "bling", "bitrix24", "twilio", "email", "rappi"]
+def _ifood(api: Any, hooks: httpx.Client) -> Case:
+    admin, _ = signup(api)
+    secret = f"ifood-secret-{new_id()}"
+    credentials = {"clientId": "ifood-app", "clientSecret": secret, "merchantId": "a1b2c3d4-0009"}
+    assert call(api, "PUT", "/integrations/ifood", {"credentials": credentials}, admin.headers()).status_code == 200
+    event_id = new_id()
+    event = {
+        "id": event_id,
+        "code": "PLC",
+        "fullCode": "PLACED",
+        "orderId": new_id(),
+        "merchantId": "a1b2c3d4-0009",
+        "createdAt": "2026-12-06T12:00:00.000Z",
+    }
+    body = json.dumps(event).encode()
+
+    def post(headers: dict[str, str], tenant_id: str = admin.tenant_id, content: bytes = body) -> Request:
+        sent = {"Content-Type": "application/json"} | headers
+        return {"method": "POST", "url": f"/ifood?tenant={tenant_id}", "content": content, "headers": sent}
+
+    valid = sign_hex(secret, body)
+    return Case(
+        "ifood",
+        post({"X-IFood-Signature": valid}),
+        [
+            post({}),
+            post({"X-IFood-Signature": sign_hex("not-the-client-secret", body)}),  # iFood's homologation trap
+            post({"X-IFood-Signature": valid}, new_id()),  # a tenant that did not connect iFood
+            post({"X-IFood-Signature": valid}, content=body.replace(b"PLC", b"CAN")),
+        ],
+        f"{admin.tenant_id}:{event_id}",
+        QueueKind.INTEGRATIONS,
+        lambda found: found.get("tenantId") == admin.tenant_id,
+        lambda found: None if found["event"]["id"] == event_id else pytest.fail(str(found)),
+    )
+
+
+def _melhorenvio(api: Any, hooks: httpx.Client) -> Case:
+    admin, _ = signup(api)
+    secret = f"me-app-secret-{new_id()}"
+    credentials = {
+        "clientId": "me-app",
+        "clientSecret": secret,
+        "refreshToken": "me-refresh",
+        "email": "tech@loja.example",
+        "sandbox": True,
+    }
+    connected = call(api, "PUT", "/integrations/melhorenvio", {"credentials": credentials}, admin.headers())
+    assert connected.status_code == 200, connected.body
+    label = new_id()
+    body = json.dumps({"event": "order.posted", "data": {"id": label, "status": "posted", "tracking": "BR1"}}).encode()
+
+    def post(headers: dict[str, str], tenant_id: str = admin.tenant_id) -> Request:
+        sent = {"Content-Type": "application/json"} | headers
+        return {"method": "POST", "url": f"/melhorenvio?tenant={tenant_id}", "content": body, "headers": sent}
+
+    def signed(key: str) -> str:
+        return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+    return Case(
+        "melhorenvio",
+        post({"X-ME-Signature": signed(secret)}),
+        [
+            post({}),
+            post({"X-ME-Signature": signed("not-the-app-secret")}),
+            post({"X-ME-Signature": signed(secret)}, new_id()),  # a tenant without MelhorEnvio
+        ],
+        f"{admin.tenant_id}:{label}:order.posted",
+        QueueKind.INTEGRATIONS,
+        lambda found: found.get("tenantId") == admin.tenant_id and found.get("provider") == "melhorenvio",
+        lambda found: None if found["labelId"] == label else pytest.fail(str(found)),
+    )
+
+
+CASES = [_stripe, _mercadopago, _pagarme, _bling, _bitrix24, _twilio, _email, _rappi, _ifood, _melhorenvio]
+IDS = ["stripe", "mercadopago", "pagarme", "bling", "bitrix24", "twilio", "email", "rappi", "ifood", "melhorenvio"]
 
 
 @pytest.mark.parametrize("make", CASES, ids=IDS)

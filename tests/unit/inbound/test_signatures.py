@@ -14,6 +14,8 @@ from chalicelib.inbound.bitrix24 import nest_form
 from chalicelib.inbound.request import HookRequest
 from chalicelib.inbound.signatures import (
     verify_basic,
+    verify_ifood,
+    verify_melhorenvio,
     verify_mercadopago,
     verify_meta,
     verify_rappi,
@@ -57,6 +59,35 @@ def test_pagarme_webhooks_carry_the_basic_login_of_the_account() -> None:
     ):
         with pytest.raises(Unauthorized):
             verify_basic("loja", "s3cret", header)
+
+
+def test_ifood_signs_the_raw_body_with_the_client_secret_as_its_docs_show() -> None:
+    # iFood's own example (developer portal, "webhook request"): secret "dummysecret", this body, this signature.
+    body = (
+        b'{"code":"PLC","createdAt":"2023-02-20T18:19:03.20162269Z","fullCode":"PLACED",'
+        b'"id":"a38ba215-f949-4b2c-982a-0582a9d0c10e","merchantId":"cad65e8f-6fc6-438a-b159-e64a902a6b9a",'
+        b'"orderId":"2c97e104-35ed-4c18-85d7-854a40b6b9e3"}'
+    )
+    given = "6f9ed23a7b505a3b6907c5f6eb2ad1b056fbf35a643d365a9a072ed7aabca153"
+    verify_ifood("dummysecret", body, given)
+    verify_ifood("dummysecret", body, given.upper())
+    for secret, sent, header in (
+        ("dummysecret", body, None),
+        ("dummysecret", body, ""),
+        ("other", body, given),
+        ("dummysecret", body.replace(b'"code":', b'"code": '), given),  # the same JSON, other bytes
+    ):
+        with pytest.raises(Unauthorized):
+            verify_ifood(secret, sent, header)
+
+
+def test_melhorenvio_signs_the_body_with_the_app_secret() -> None:
+    digest = hmac.new(b"me-secret", BODY, hashlib.sha256).digest()
+    verify_melhorenvio("me-secret", BODY, base64.b64encode(digest).decode())
+    verify_melhorenvio("me-secret", BODY, digest.hex())
+    for secret, header in (("me-secret", None), ("me-secret", ""), ("other", base64.b64encode(digest).decode())):
+        with pytest.raises(Unauthorized):
+            verify_melhorenvio(secret, BODY, header)
 
 
 def test_rappi_signs_the_time_and_the_body_and_refuses_old_or_changed_calls() -> None:
