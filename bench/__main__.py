@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda value: [part for part in value.split(",") if part],
         default=[],
         metavar="SECTIONS",
-        help="measure only these sections (cold-start, overhead) and update them in the report in place",
+        help="measure only these sections (cold-start, overhead, shipping, delivery) and update them in the report",
     )
     args = parser.parse_args(argv)
     _quiet_local_env()
@@ -224,17 +224,22 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
     from bench.budget import Target, baseline, cold_targets, render_import_costs, request_targets
     from bench.cold_request import measure_cold_request, render_cold_request
     from bench.cold_start import measure_cold_start
+    from bench.delivery import measure_delivery, render_delivery
     from bench.overhead import comparisons, run_comparisons
     from bench.partial import SECTIONS, load_average, update_document
     from bench.report import (
         COLD_START_HEADING,
+        DELIVERY_HEADING,
         OVERHEAD_HEADING,
+        SHIPPING_HEADING,
         cold_start_section,
+        delivery_section,
         machine_facts,
         overhead_section,
         render_cold_start,
         render_overhead,
     )
+    from bench.shipping import measure_shipping, render_shipping
     from bench.target import running_target
 
     unknown = sorted(set(sections) - set(SECTIONS))
@@ -262,6 +267,14 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
             results = run_comparisons(target, comparisons(target), scale=0.1 if quick else 1.0)
             replaced[OVERHEAD_HEADING] = overhead_section(render_overhead(results))
             targets += request_targets(before, results)
+        if "shipping" in sections:
+            _progress("shipping: a quote through the app vs the same calculate call straight to the fake MelhorEnvio")
+            quotes = measure_shipping(target, iterations=20 if quick else 200, progress=_progress)
+            replaced[SHIPPING_HEADING] = render_shipping(quotes)
+        if "delivery" in sections:
+            _progress("delivery platforms: iFood events polled into orders")
+            polled = measure_delivery(target, orders=20 if quick else 200, progress=_progress)
+            replaced[DELIVERY_HEADING] = delivery_section(render_delivery(polled))
     loads.append(load_average())
     commit = dict(machine_facts(ROOT))["commit"]
     document = update_document(

@@ -12,6 +12,7 @@ restaurant is (``localdev.demo_delivery``), with a product of its catalog as the
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ def measure_delivery(
                 merchant_id=merchant["merchantId"],
             )
             integrations.store_credentials(admin, Provider.IFOOD, credentials)
-            code = target.json("POST", "/products", _product())["code"]
+            created = target.call("POST", "/products", _product(), token=user.access_token, expect=201)
+            code = json.loads(created.body)["code"]
             for n in range(orders):
                 fake.place_order(
                     merchant["merchantId"],

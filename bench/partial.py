@@ -1,9 +1,10 @@
 """``python -m bench --only SECTIONS``: measure some sections and update them in ``docs/PERFORMANCE.md`` in place.
 
 A whole run takes the machine for many minutes; a change to one part is measured by re-running the sections it
-touches. Each re-run section replaces its own (same heading), the budget rows it measures replace theirs (or are
-added at the top of the table), and the machine table gains a row saying which sections were re-run, when, at which
-commit, under which load; everything else stays as the last whole run wrote it.
+touches. Each re-run section replaces its own (same heading; one the report lacks is added at its end), the budget
+rows it measures replace theirs (or are added at the top of the table), and the machine table gains a row saying
+which sections were re-run, when, at which commit, under which load; everything else stays as the last whole run
+wrote it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bench.budget import Target, budget_row
 
 __all__ = ["SECTIONS", "load_average", "update_document"]
 
-SECTIONS = ("cold-start", "overhead")
+SECTIONS = ("cold-start", "overhead", "shipping", "delivery")
 _BUDGET_HEADING = "## Performance budget (issue 20)"
 _MACHINE_HEADING = "## Machine"
 _RERUN = "re-run"
@@ -55,7 +56,14 @@ def _budget(chunk: str, targets: Sequence[Target]) -> str:
 def _machine(chunk: str, sections: Sequence[str], commit: str, load: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     row = f"| {_RERUN} | {', '.join(sections)} at {stamp}, commit {commit}, {load} |"
-    lines = [line for line in chunk.split("\n") if not line.startswith(f"| {_RERUN} |")]
+
+    def superseded(line: str) -> bool:  # an earlier re-run of no other section than these
+        if not line.startswith(f"| {_RERUN} | "):
+            return False
+        named = line.removeprefix(f"| {_RERUN} | ").split(" at ", 1)[0]
+        return set(named.split(", ")) <= set(sections)
+
+    lines = [line for line in chunk.split("\n") if not superseded(line)]
     last = max(i for i, line in enumerate(lines) if line.startswith("| "))
     return "\n".join([*lines[: last + 1], row, *lines[last + 1 :]])
 
@@ -82,7 +90,7 @@ def update_document(
         elif heading == _MACHINE_HEADING:
             chunk = _machine(chunk, sections, commit, load)
         out.append(chunk)
-    missing = set(replaced) - {_heading(chunk, i == 0) for i, chunk in enumerate(chunks)}
-    if missing:
-        raise ValueError(f"the report has no section {sorted(missing)}: run the whole bench once")
+    present = {_heading(chunk, i == 0) for i, chunk in enumerate(chunks)}
+    # A section the last whole run did not have yet (it came later) goes at the end, until the next whole run.
+    out += [heading.removeprefix("## ") + "\n\n" + body for heading, body in replaced.items() if heading not in present]
     return "\n\n## ".join(out) + "\n"

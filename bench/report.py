@@ -724,6 +724,13 @@ back)."""
 
 COLD_START_HEADING = "## Lambda init (cold start)"
 OVERHEAD_HEADING = "## Request overhead"
+SHIPPING_HEADING = "## Shipping quotes (MelhorEnvio)"
+DELIVERY_HEADING = "## Delivery platforms (iFood events polled into orders)"
+
+
+def delivery_section(delivery: str) -> str:
+    """The delivery platforms section's body: the measured table and how it is measured."""
+    return delivery + "\n\n" + _DELIVERY
 
 
 def cold_start_section(cold_start: str, imports: str, cold_request: str) -> str:
@@ -778,13 +785,9 @@ def render_document(
         ),
         "## Sales tracking by tenant size (GET /sales, the dashboard, exports)\n\n" + sales + "\n\n" + _SALES,
         "## Payments\n\n" + payments + "\n\n" + _PAYMENTS,
-        *(["## Shipping quotes (MelhorEnvio)\n\n" + shipping] if shipping else []),
+        *([SHIPPING_HEADING + "\n\n" + shipping] if shipping else []),
         *(["## Marketplace and finance by data size\n\n" + marketplace + "\n\n" + _MARKETPLACE] if marketplace else []),
-        *(
-            ["## Delivery platforms (iFood events polled into orders)\n\n" + delivery + "\n\n" + _DELIVERY]
-            if delivery
-            else []
-        ),
+        *([DELIVERY_HEADING + "\n\n" + delivery_section(delivery)] if delivery else []),
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
         "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
         *(["## Scale on paper\n\n" + scale + "\n\n" + _SCALE] if scale else []),
