@@ -72,8 +72,8 @@ def measure_delivery(
                 merchant_id=merchant["merchantId"],
             )
             integrations.store_credentials(admin, Provider.IFOOD, credentials)
-            created = target.call("POST", "/products", _product(), token=user.access_token, expect=201)
-            code = json.loads(created.body)["code"]
+            product = target.call("POST", "/products", _product(), token=user.access_token, expect=201)
+            code = json.loads(product.body)["code"]
             for n in range(orders):
                 fake.place_order(
                     merchant["merchantId"],
