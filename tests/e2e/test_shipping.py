@@ -1,6 +1,6 @@
 """Shipping through ``make run``: the banner's lines, pasted into bash, quote the demo shop's order with the fake
-MelhorEnvio, buy its label, let the carrier post it and sync the tracking; the order ends SHIPPED with the carrier's
-tracking code."""
+MelhorEnvio, Correios and JadLog, buy a label from each, let each carrier take its parcel and sync the tracking; each
+order ends SHIPPED with its carrier's tracking code."""
 
 from __future__ import annotations
 
@@ -16,29 +16,38 @@ from tests.e2e.conftest import Runner
 
 
 def _section(banner: str) -> list[str]:
-    start = banner.index("Shipping (MelhorEnvio)")
+    """The shipping section's commands (indented four spaces; its two-space lines name the carrier of the next)."""
+    start = banner.index("Shipping (MelhorEnvio")
     lines = banner[start:].splitlines()[1:]
-    return [line.strip() for line in lines[: next(i for i, line in enumerate(lines) if not line.strip())]]
+    section = lines[: next(i for i, line in enumerate(lines) if not line.strip())]
+    return [line.strip() for line in section if line.startswith("    ")]
 
 
-def test_the_banners_lines_quote_buy_a_label_and_track_the_demo_order(runner: Runner) -> None:
+def test_the_banners_lines_quote_buy_a_label_from_each_carrier_and_track_the_demo_orders(runner: Runner) -> None:
     banner = "".join(runner.output)
-    assert "Shipping (MelhorEnvio)" in banner, banner[-3000:]
-    number = int(re.search(r"its order #(\d+)", banner).group(1))  # type: ignore[union-attr]
+    assert "Shipping (MelhorEnvio, Correios, JadLog)" in banner, banner[-3000:]
+    numbers = {
+        carrier: int(n)
+        for carrier, n in re.findall(r"^  (MelhorEnvio|Correios|JadLog)\b.*? on order #(\d+)", banner, re.M)
+    }
+    assert set(numbers) == {"MelhorEnvio", "Correios", "JadLog"}, banner[-3000:]
     script = "set -e\n" + "\n".join(_section(banner)) + "\n"
     ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, check=False)
     assert ran.returncode == 0, ran.stderr
     assert re.search(r"label [0-9a-f-]{36}: http://127\.0\.0\.1:\d+/imprimir/", ran.stdout), ran.stdout
     assert '"provider": "melhorenvio"' in ran.stdout  # the quotes
+    assert len(re.findall(r"tracking code [A-Z0-9]+\n", ran.stdout)) == 2, ran.stdout  # Correios' and JadLog's
     login = {"identifier": f"admin@{RESELLER_DEMO.domain}", "password": DEMO_PASSWORD}
     token = httpx.post(f"{runner.api}/auth/login", json=login, timeout=20).json()["accessToken"]
     headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + 90
+    shipped: dict[int, dict[str, object]] = {}
     while time.monotonic() < deadline:
         orders = httpx.get(f"{runner.api}/orders?status=SHIPPED", headers=headers, timeout=20).json()["items"]
-        shipped = next((o for o in orders if o["number"] == number), None)
-        if shipped is not None:
-            assert re.fullmatch(r"BR\d{9}BR", shipped["shipment"]["trackingCode"])
+        shipped = {o["number"]: o["shipment"] for o in orders if o["number"] in numbers.values()}
+        if len(shipped) == len(numbers):
+            assert re.fullmatch(r"BR\d{9}BR", str(shipped[numbers["MelhorEnvio"]]["trackingCode"]))
+            assert all(shipment["trackingCode"] for shipment in shipped.values())
             return
         time.sleep(0.5)
-    pytest.fail("the demo order was not SHIPPED within 90 s of the tracking sync")
+    pytest.fail(f"the demo orders {numbers} were not all SHIPPED within 90 s of the tracking syncs: {shipped}")
