@@ -13,7 +13,15 @@ keeps its traps:
   side over 100 cm or an unknown product → 400 ``{"msgs": [...]}`` (that service cannot carry it).
   ``GET /prazo/v1/nacional/{product}?cepOrigem&cepDestino`` → ``{coProduto, prazoEntrega, dataMaxima}``.
 - ``POST /prepostagem/v1/prepostagens`` (remetente/destinatario with ``endereco.cep``, ``codigoServico``,
-  ``pesoInformado``…) → ``{id, codigoObjeto, …}``; missing fields → 400 ``{"msgs": [...]}``.
+  ``pesoInformado``…) → ``{id, codigoObjeto, …}``; missing fields → 400 ``{"msgs": [...]}``. With ``loseNext`` the
+  pre-posting is made and its answer lost (504).
+- ``GET /prepostagem/v1/prepostagens?dataInicio&dataFim&status&page&size`` → ``{itens: [{id, codigoObjeto,
+  observacao, …}], page: {number, size, totalElements, totalPages}}``: the contract's pre-postings made between the
+  two dates (Brasília, ``YYYY-MM-DD``), oldest first.
+- Label: ``POST /prepostagem/v1/prepostagens/rotulo/assincrono/pdf {idsPrePostagem, tipoRotulo, formatoRotulo…}``
+  → ``{idRecibo}``; ``GET /prepostagem/v1/prepostagens/rotulo/download/assincrono/{idRecibo}`` → ``{nome, dados}``
+  (the PDF, base64) once made: the first ``label_pending_polls`` downloads of a receipt answer 400 ``PPN-295`` (still
+  being made).
 - ``GET /srorastro/v1/objetos?codigosObjetos=…`` → ``{objetos: [...]}``: an object not posted is ``{codObjeto,
   mensagem: "SRO-020: …"}``; a posted one has event ``PO``, a delivered one ``BDE`` type ``01`` too.
 - Throttling: 429 with ``Retry-After`` past ``per_minute`` requests a minute per token; ``throttleNext`` forces it.
@@ -26,6 +34,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import re
 import secrets
 import threading
@@ -73,6 +82,8 @@ class FakeCorreios(FaultyFake):
         self.authentications = 0
         self.received: list[dict[str, Any]] = []
         self.contracts: dict[str, _Contract] = {}  # posting card → contract
+        self.label_pending_polls = 0
+        self.receipts: dict[str, dict[str, Any]] = {}  # idRecibo → {ids, polls}
         self._tokens: dict[str, tuple[str, float]] = {}  # token → (posting card, expiry epoch)
         self._serial = itertools.count(10_000_001)
         self._lock = threading.RLock()
@@ -220,7 +231,14 @@ class FakeCorreios(FaultyFake):
         if priced and method == "GET":
             return self._price(priced.group(2), one) if priced.group(1) == "preco" else self._days(priced.group(2), one)
         if path == "/prepostagem/v1/prepostagens" and method == "POST":
-            return self._preregister(contract, sent if isinstance(sent, dict) else {})
+            return self._lost(self._preregister(contract, sent if isinstance(sent, dict) else {}))
+        if path == "/prepostagem/v1/prepostagens" and method == "GET":
+            return self._list(contract, one)
+        if path == "/prepostagem/v1/prepostagens/rotulo/assincrono/pdf" and method == "POST":
+            return self._request_label(contract, sent if isinstance(sent, dict) else {})
+        receipt = re.fullmatch(r"/prepostagem/v1/prepostagens/rotulo/download/assincrono/([^/]+)", path)
+        if receipt and method == "GET":
+            return self._download_label(contract, receipt.group(1))
         if path == "/srorastro/v1/objetos" and method == "GET":
             return self._track(query.get("codigosObjetos", []))
         return Answer(404, {"msgs": [f"Recurso não encontrado: {method} {path}"]})
@@ -284,10 +302,42 @@ class FakeCorreios(FaultyFake):
             "observacao": sent.get("observacao"),
             "pesoInformado": sent["pesoInformado"],
             "statusAtual": 1,
+            "dataHora": _local_now(),
             "eventos": [],
         }
         contract.objects[code] = found
         return Answer(200, {k: v for k, v in found.items() if k != "eventos"})
+
+    def _list(self, contract: _Contract, query: dict[str, str]) -> Answer:
+        since, until = query.get("dataInicio") or "", query.get("dataFim") or "9999-12-31"
+        try:
+            page, size = int(query.get("page") or 0), min(int(query.get("size") or 50), 100)
+        except ValueError:
+            return Answer(400, {"msgs": ["page e size devem ser números"]})
+        made = [o for o in contract.objects.values() if since <= o["dataHora"][:10] <= until]
+        shown = [{k: v for k, v in o.items() if k != "eventos"} for o in made[page * size : (page + 1) * size]]
+        pages = {"number": page, "size": size, "totalElements": len(made), "totalPages": math.ceil(len(made) / size)}
+        return Answer(200, {"itens": shown, "page": pages})
+
+    def _request_label(self, contract: _Contract, sent: dict[str, Any]) -> Answer:
+        ids = sent.get("idsPrePostagem")
+        known = {o["id"] for o in contract.objects.values()}
+        if not isinstance(ids, list) or not ids or any(i not in known for i in ids):
+            return Answer(400, {"msgs": ["PPN-201: idsPrePostagem inválidos para o cartão de postagem"]})
+        receipt = uuid.uuid4().hex
+        self.receipts[receipt] = {"ids": list(ids), "card": contract.posting_card, "polls": 0}
+        return Answer(200, {"idRecibo": receipt})
+
+    def _download_label(self, contract: _Contract, receipt: str) -> Answer:
+        asked = self.receipts.get(receipt)
+        if asked is None or asked["card"] != contract.posting_card:
+            return Answer(404, {"msgs": [f"PPN-294: Recibo {receipt} não encontrado"]})
+        asked["polls"] += 1
+        if asked["polls"] <= self.label_pending_polls:
+            return Answer(400, {"msgs": ["PPN-295: O rótulo ainda está em processamento, tente novamente"]})
+        codes = [o["codigoObjeto"] for o in contract.objects.values() if o["id"] in asked["ids"]]
+        pdf = label_pdf(codes)
+        return Answer(200, {"nome": f"rotulo_{receipt}.pdf", "dados": base64.b64encode(pdf).decode()})
 
     def _track(self, codes: list[str]) -> Answer:
         known = {code: o for contract in self.contracts.values() for code, o in contract.objects.items()}
@@ -299,6 +349,29 @@ class FakeCorreios(FaultyFake):
                 continue
             objects.append({"codObjeto": code, "eventos": list(found["eventos"]), "tipoPostal": {"sigla": code[:2]}})
         return Answer(200, {"versao": "1.0.0", "quantidade": len(objects), "objetos": objects})
+
+
+def label_pdf(codes: list[str]) -> bytes:
+    """A one-page PDF naming the objects: what the fake prints as their label."""
+    text = " ".join(codes).encode()
+    stream = b"BT /F1 18 Tf 40 400 Td (" + text + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 288 432] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    body, offsets = b"%PDF-1.4\n", []
+    for number, content in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += str(number).encode() + b" 0 obj\n" + content + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 " + str(len(objects) + 1).encode() + b"\n0000000000 65535 f \n"
+    body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    body += b"trailer\n<< /Size " + str(len(objects) + 1).encode() + b" /Root 1 0 R >>\nstartxref\n"
+    return body + str(xref).encode() + b"\n%%EOF\n"
 
 
 def _cep(value: object) -> bool:

@@ -11,9 +11,12 @@ Point ``settings.jadlog_api_url`` at ``url``. It speaks JadLog's wire format and
   [{modalidade, vltotal, prazo, peso, …}]}``; an entry over 30 kg for .PACKAGE (3) or over 100 kg for the others →
   its ``error``.
 - ``POST /pedido/incluir`` (``rem``, ``des`` with ``cep``, ``volume``, ``modalidade``, ``pedido``) → ``{codigo,
-  shipmentId, status: "Solicitacao inserida com sucesso."}``.
+  shipmentId, status: "Solicitacao inserida com sucesso."}``. With ``loseNext`` the shipment is made and its answer
+  lost (504).
 - ``POST /tracking/consultar {consulta: [{shipmentId}]}`` → each one's ``tracking {codigo, shipmentId, status,
-  eventos}`` once collected, else ``error {id: -1, descricao: "Nao localizado."}``.
+  eventos}`` once collected, else ``error {id: -1, descricao: "Nao localizado."}``. ``{consulta: [{pedido}]}`` (the
+  shipper's own order reference) → ``{pedido, codigo, shipmentId, tracking?}`` of the shipment made for it, collected
+  or not.
 - Throttling: 429 with ``Retry-After`` past ``per_minute`` requests a minute per token; ``throttleNext`` forces it.
 - Control: ``POST /_config {"failRate", "failStatus", "failNext", "throttleNext", "latencyMs"}``; ``GET|DELETE
   /_received``; ``POST /_shipments/<shipmentId>/collect`` (JadLog picked it up: ``EMISSAO``) and ``/deliver``
@@ -161,7 +164,7 @@ class FakeJadLog(FaultyFake):
             return Answer(405, {"error": "Method Not Allowed"})
         handlers = {
             "/frete/valor": self._quote,
-            "/pedido/incluir": self._include,
+            "/pedido/incluir": lambda shipper, sent: self._lost(self._include(shipper, sent)),
             "/tracking/consultar": self._track,
         }
         handler = handlers.get(path)
@@ -251,6 +254,10 @@ class FakeJadLog(FaultyFake):
             return _refused("Parametro consulta obrigatorio")
         answered = []
         for entry in asked:
+            reference = entry.get("pedido") if isinstance(entry, dict) else None
+            if reference:
+                answered.append(_by_reference(shipper, str(reference)))
+                continue
             shipment_id = str(entry.get("shipmentId") or "") if isinstance(entry, dict) else ""
             found = shipper.shipments.get(shipment_id)
             if found is None or not found["eventos"]:
@@ -264,6 +271,15 @@ class FakeJadLog(FaultyFake):
             }
             answered.append({"shipmentId": shipment_id, "tracking": tracking})
         return Answer(200, {"consulta": answered})
+
+
+def _by_reference(shipper: _Shipper, reference: str) -> dict[str, Any]:
+    for found in shipper.shipments.values():
+        if reference in (found.get("pedido") or []):
+            made = {"pedido": reference, "codigo": found["codigo"], "shipmentId": found["shipmentId"]}
+            tracking = {"status": found["status"], "eventos": list(found["eventos"])} if found["eventos"] else None
+            return {**made, **({"tracking": tracking} if tracking else {})}
+    return {"pedido": reference, "error": {"id": -1, "descricao": "Nao localizado."}}
 
 
 def _cep(value: object) -> bool:

@@ -282,11 +282,14 @@ def stock_count(set_stock: Callable[[str, int], None], body: bytes) -> Answer:
 class FaultyFake(LoopbackFake):
     """A fake told how to fail (``POST /_config`` or ``configure``): a share of requests (``failRate``) or the next
     few (``failNext``) answer ``failStatus``; the next few are throttled (``throttleNext``), as is any caller past
-    ``per_minute`` requests a minute; each request first waits ``latencyMs``."""
+    ``per_minute`` requests a minute; each request first waits ``latencyMs``. ``loseNext``: the next few calls that
+    create something (a label, a shipment) create it, then their answer is lost (504, as a gateway timing out after
+    the carrier did the work): a retry must look it up, not create a second one."""
 
     fail_rate: float
     fail_status: int
     fail_next: int
+    lose_next: int
     throttle_next: int
     latency_ms: int
     per_minute: int
@@ -294,7 +297,7 @@ class FaultyFake(LoopbackFake):
     _window: dict[str, list[float]]
 
     def _init_faults(self, seed: int | None, per_minute: int) -> None:
-        self.fail_rate, self.fail_status, self.fail_next = 0.0, 503, 0
+        self.fail_rate, self.fail_status, self.fail_next, self.lose_next = 0.0, 503, 0, 0
         self.throttle_next, self.latency_ms, self.per_minute = 0, 0, per_minute
         self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
         self._window = {}
@@ -305,12 +308,14 @@ class FaultyFake(LoopbackFake):
             self.fail_rate = float(config.get("failRate", self.fail_rate))
             self.fail_status = int(config.get("failStatus", self.fail_status))
             self.fail_next = int(config.get("failNext", self.fail_next))
+            self.lose_next = int(config.get("loseNext", self.lose_next))
             self.throttle_next = int(config.get("throttleNext", self.throttle_next))
             self.latency_ms = int(config.get("latencyMs", self.latency_ms))
             return {
                 "failRate": self.fail_rate,
                 "failStatus": self.fail_status,
                 "failNext": self.fail_next,
+                "loseNext": self.lose_next,
                 "throttleNext": self.throttle_next,
                 "latencyMs": self.latency_ms,
             }
@@ -320,6 +325,14 @@ class FaultyFake(LoopbackFake):
             self.fail_next -= 1
             return True
         return self._random.random() < self.fail_rate
+
+    def _lost(self, answer: Answer) -> Answer:
+        """What a creating call answers: ``answer``, or a 504 when it succeeded and its answer is to be lost
+        (``loseNext``)."""
+        if answer.status < 300 and self.lose_next > 0:
+            self.lose_next -= 1
+            return Answer(504, {"message": "Gateway Timeout"})
+        return answer
 
     def _throttled(self, caller: str) -> bool:
         if self.throttle_next > 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 __all__ = ["LabelOrder", "Package", "Parcel", "ServiceQuote", "ShippingAddress", "Tracking", "parcel"]
@@ -99,7 +100,8 @@ class Tracking:
 @dataclass(frozen=True)
 class LabelOrder:
     """What a carrier needs to register an order's label: the quoted service, who sends and who receives, the
-    order's package lines (``names``: product id → the line's name)."""
+    order's package lines (``names``: product id → the line's name); ``started_at``: when the purchase began (a
+    search for a label made for it looks no earlier)."""
 
     order_id: str
     number: int
@@ -108,6 +110,7 @@ class LabelOrder:
     recipient: ShippingAddress
     packages: Sequence[Package]
     names: Mapping[str, str]
+    started_at: datetime
 
     @property
     def reference(self) -> str:

@@ -81,12 +81,25 @@ class Carrier(Protocol):
         ...
 
 
-def _one_step(progress: LabelProgress, save: Save, register: Callable[[], tuple[str, str]]) -> LabelProgress:
-    """A label the carrier makes in one call answering (label id, tracking code): made unless already recorded."""
+def _registered(
+    progress: LabelProgress,
+    save: Save,
+    register: Callable[[], tuple[str, str]],
+    find: Callable[[], tuple[str, str] | None],
+) -> LabelProgress:
+    """A label the carrier makes in one call answering (label id, tracking code), made once: ``sent`` is saved
+    before the call, so a retry after an answer that never came (a timeout, a 5xx after the carrier did the work)
+    first ``find``-s the label made for our reference and adopts it instead of making a second one."""
     if progress.label_id is not None:
-        return save(replace(progress, state="printed"))
+        return progress
+    if progress.state == "sent":
+        found = find()
+        if found is not None:
+            return save(replace(progress, label_id=found[0], tracking_code=found[1], state="registered"))
+    else:
+        progress = save(replace(progress, state="sent"))
     label_id, code = register()
-    return save(replace(progress, label_id=label_id, tracking_code=code, state="printed"))
+    return save(replace(progress, label_id=label_id, tracking_code=code, state="registered"))
 
 
 # --- MelhorEnvio ----------------------------------------------------------------------------------------------------
@@ -189,11 +202,16 @@ class _Correios:
 
     def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
         """One pre-posting: its id is the label's, its object code the tracking code."""
-        return _one_step(
+        progress = _registered(
             progress,
             save,
             lambda: self._with_token(tenant_id, lambda creds, token: correios.preregister(creds, token, order)),
+            lambda: self._with_token(
+                tenant_id,
+                lambda creds, token: correios.find_preposting(creds, token, order.reference, order.started_at),
+            ),
         )
+        return save(replace(progress, state="printed"))
 
     def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
         codes = {code: label_id for label_id, code in labels.items() if code}
@@ -222,7 +240,13 @@ class _JadLog:
 
     def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
         """One shipment order: JadLog's order code is the label's id, its ``shipmentId`` the tracking code."""
-        return _one_step(progress, save, lambda: jadlog.include_order(self._credentials(tenant_id), order))
+        progress = _registered(
+            progress,
+            save,
+            lambda: jadlog.include_order(self._credentials(tenant_id), order),
+            lambda: jadlog.find_order(self._credentials(tenant_id), order.reference),
+        )
+        return save(replace(progress, state="printed"))
 
     def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
         shipments = {code: label_id for label_id, code in labels.items() if code}

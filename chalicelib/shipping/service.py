@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from chalicelib.access.permissions import Permission
@@ -284,7 +284,7 @@ def _release(record: LabelRecord) -> None:
         logger.info("label lease gone on release", extra={"orderId": record.order_id})
 
 
-def _label_order(order: Order, quote: ShippingQuote) -> carriers.LabelOrder:
+def _label_order(order: Order, quote: ShippingQuote, started_at: str) -> carriers.LabelOrder:
     tenant = load_tenant(order.tenant_id)
     customer = find_customer(order.tenant_id, order.customer_id) if order.customer_id else None
     sender_address, recipient_address = tenant.address, customer.address if customer else None
@@ -324,6 +324,7 @@ def _label_order(order: Order, quote: ShippingQuote) -> carriers.LabelOrder:
         recipient=recipient,
         packages=packages,
         names={line.product_id: line.name for line in order.items if line.product_id is not None},
+        started_at=datetime.fromisoformat(started_at),
     )
 
 
@@ -341,7 +342,7 @@ def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.S
     started = clock.now()
     progress = carriers.LabelProgress(record.state, record.label_id, record.label_url, record.tracking_code)
     try:
-        label_order = _label_order(order, quote)
+        label_order = _label_order(order, quote, record.claimed_at)
         progress = carriers.carrier(provider).buy(principal.tenant_id, label_order, progress, _saver(record))
     except ProviderError as exc:
         _release(record)

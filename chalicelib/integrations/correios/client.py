@@ -17,8 +17,17 @@ marked):
   unavailable, the others are not.
 - Pre-posting: ``POST /prepostagem/v1/prepostagens`` (sender, recipient, product code, weight and box, content
   declaration) → ``{id, codigoObjeto, …}``: ``codigoObjeto`` is the tracking code from the start; the object is
-  billed when it is posted. The content-declaration fields' names are not confirmed in the public docs. (The
-  label's PDF, ``POST …/rotulo/assincrono/pdf`` then a download by receipt, is not fetched yet.)
+  billed when it is posted. The content-declaration fields' names are not confirmed in the public docs. Our order's
+  reference goes in ``observacao``.
+- Search (a pre-posting whose answer was lost): ``GET /prepostagem/v1/prepostagens?dataInicio&dataFim&status&page&
+  size`` → ``{itens: [{id, codigoObjeto, observacao, …}], page: {totalPages, …}}``; the pre-postings of the day the
+  purchase started are read page by page and the one whose ``observacao`` is our reference is adopted (the filter
+  names and the page shape are not confirmed in the public docs; the match is ours, whatever Correios filters).
+- Label: ``POST /prepostagem/v1/prepostagens/rotulo/assincrono/pdf {idsPrePostagem, numeroCartaoPostagem,
+  tipoRotulo: "P", formatoRotulo: "ET", imprimeRemetente: "S", layoutImpressao: "PADRAO"}`` → ``{idRecibo}``; then
+  ``GET /prepostagem/v1/prepostagens/rotulo/download/assincrono/{idRecibo}`` → ``{nome, dados}`` (the PDF in
+  base64) once Correios made it; before that a 4xx whose message says it is still being processed ("em
+  processamento"; its code is not confirmed).
 - Tracking: ``GET /srorastro/v1/objetos?codigosObjetos=…&resultado=U`` → ``{objetos: [{codObjeto, eventos: [{codigo,
   tipo, descricao, dtHrCriado}]} | {codObjeto, mensagem}]}``: an object not posted yet is a ``mensagem`` ("SRO-020:
   objeto não encontrado"); ``PO`` is posted; ``BDE``/``BDI``/``BDR`` of type ``01`` is delivered.
@@ -54,9 +63,12 @@ __all__ = [
     "SERVICE_NAMES",
     "authenticate",
     "delivery_days",
+    "download_label",
+    "find_preposting",
     "preregister",
     "price",
     "quote",
+    "request_label",
     "track",
     "whoami",
 ]
@@ -65,6 +77,9 @@ _WHAT = "Correios"
 _BRASILIA = timezone(timedelta(hours=-3))
 _DELIVERED = frozenset({"BDE", "BDI", "BDR"})
 _TRACK_BATCH = 50
+_SEARCH_PAGE = 50
+_SEARCH_PAGES = 20
+_PROCESSING = ("processamento", "PPN-295")
 # The contract products most shops quote (their names on the quote); another code is shown as itself.
 SERVICE_NAMES = {
     "03298": "PAC",
@@ -265,6 +280,68 @@ def preregister(credentials: CorreiosCredentials, token: str, order: LabelOrder)
     if not isinstance(pre_id, str) or not pre_id or not isinstance(code, str) or not code:
         raise ProviderError(f"{_WHAT} answered a pre-posting without id or codigoObjeto", failure=Failure.REJECTED)
     return pre_id, code
+
+
+def find_preposting(
+    credentials: CorreiosCredentials, token: str, reference: str, since: datetime
+) -> tuple[str, str] | None:
+    """The pre-posting made for ``reference`` (its ``observacao``) since ``since``: (id, tracking code), or None.
+    What a retry asks before pre-posting again when the first call's answer was lost."""
+    first = since.astimezone(_BRASILIA).date().isoformat()
+    last = datetime.now(_BRASILIA).date().isoformat()
+    for page in range(_SEARCH_PAGES):
+        params = {"dataInicio": first, "dataFim": last, "status": "PREPOSTADO", "page": str(page), "size": "50"}
+        answer = _call(credentials, token, "GET", "/prepostagem/v1/prepostagens", params=params)
+        items = answer.get("itens")
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or item.get("observacao") != reference:
+                continue
+            pre_id, code = item.get("id"), item.get("codigoObjeto")
+            if isinstance(pre_id, str) and pre_id and isinstance(code, str) and code:
+                return pre_id, code
+        shown = answer.get("page")
+        pages = shown.get("totalPages") if isinstance(shown, dict) else None
+        if not isinstance(items, list) or len(items) < _SEARCH_PAGE or not isinstance(pages, int) or page + 1 >= pages:
+            return None
+    raise ProviderError(f"{_WHAT} has too many pre-postings to search for {reference}", failure=Failure.REJECTED)
+
+
+def request_label(credentials: CorreiosCredentials, token: str, preposting_id: str) -> str:
+    """Ask Correios to make the pre-posting's label PDF (``POST …/rotulo/assincrono/pdf``): the receipt to download
+    it with."""
+    body = {
+        "idsPrePostagem": [preposting_id],
+        "numeroCartaoPostagem": credentials.posting_card,
+        "tipoRotulo": "P",
+        "formatoRotulo": "ET",
+        "imprimeRemetente": "S",
+        "layoutImpressao": "PADRAO",
+    }
+    answer = _call(credentials, token, "POST", "/prepostagem/v1/prepostagens/rotulo/assincrono/pdf", body=body)
+    receipt = answer.get("idRecibo")
+    if not isinstance(receipt, str) or not receipt:
+        raise ProviderError(f"{_WHAT} answered the label request without idRecibo", failure=Failure.REJECTED)
+    return receipt
+
+
+def download_label(credentials: CorreiosCredentials, token: str, receipt: str) -> bytes | None:
+    """The label PDF of a receipt (``GET …/rotulo/download/assincrono/{idRecibo}``), or None while Correios is still
+    making it."""
+    path = f"/prepostagem/v1/prepostagens/rotulo/download/assincrono/{receipt}"
+    try:
+        answer = _call(credentials, token, "GET", path)
+    except ProviderError as exc:
+        if exc.failure is Failure.REJECTED and any(word.lower() in exc.detail.lower() for word in _PROCESSING):
+            return None
+        raise
+    data = answer.get("dados")
+    try:
+        pdf = base64.b64decode(data, validate=True) if isinstance(data, str) else b""
+    except ValueError:
+        pdf = b""
+    if not pdf.startswith(b"%PDF"):
+        raise ProviderError(f"{_WHAT} answered the label download without a PDF", failure=Failure.REJECTED)
+    return pdf
 
 
 def _status(events: Sequence[Mapping[str, Any]]) -> str:

@@ -14,8 +14,12 @@ there are marked):
   billable kilograms, the greater of the real and the cubed weight (the cubing factors used here, 6000 cm³/kg by air
   for .COM and 3333 by road, are JadLog's published ones but not confirmed for every contract).
 - Label: ``POST /pedido/incluir`` (sender ``rem``, recipient ``des``, volumes, content declaration ``dfe``, our order
-  in ``pedido``) → ``{codigo, shipmentId, status}``; ``shipmentId`` is what JadLog's tracking takes. (A label PDF is
-  not among the documented endpoints: it is printed from JadLog's panel.)
+  in ``pedido``) → ``{codigo, shipmentId, status}``; ``shipmentId`` is what JadLog's tracking takes. A label PDF is
+  not among the documented endpoints (the etiqueta is printed from JadLog's panel, by the order's ``codigo``), so a
+  JadLog shipment has no label URL, and says why.
+- Search (a shipment whose answer was lost): ``POST /tracking/consultar {consulta: [{pedido: <our reference>}]}`` →
+  the ``codigo`` and ``shipmentId`` made for it (the consultation by ``pedido`` answering a shipment not collected
+  yet is not confirmed in the public docs, which show it by ``codigo``, ``shipmentId``, ``cte`` and ``df``).
 - Tracking: ``POST /tracking/consultar {consulta: [{shipmentId}]}`` → ``{consulta: [{shipmentId, tracking: {codigo,
   status, eventos: [{data, status, unidade}]}} | {shipmentId, error: {id, descricao: "Nao localizado."}}]}``;
   status ``ENTREGUE`` is delivered, ``CANCELADO`` cancelled, the others (``EMISSAO``, ``ENTRADA``,
@@ -42,7 +46,7 @@ from chalicelib.integrations.http import (
 from chalicelib.integrations.models import JadLogCredentials
 from chalicelib.integrations.parcels import LabelOrder, Parcel, ServiceQuote, ShippingAddress, Tracking, parcel
 
-__all__ = ["MODALITY_NAMES", "billable_kg", "include_order", "quote", "track", "whoami"]
+__all__ = ["MODALITY_NAMES", "billable_kg", "find_order", "include_order", "quote", "track", "whoami"]
 
 _WHAT = "JadLog"
 # JadLog's modalities (names on the quote); another code is shown as itself.
@@ -200,6 +204,23 @@ def include_order(credentials: JadLogCredentials, order: LabelOrder) -> tuple[st
     if not code or not shipment:
         raise ProviderError(f"{_WHAT} answered an order without codigo or shipmentId", failure=Failure.REJECTED)
     return str(code), str(shipment)
+
+
+def find_order(credentials: JadLogCredentials, reference: str) -> tuple[str, str] | None:
+    """The shipment JadLog made for our ``reference`` (its ``pedido``): (codigo, shipmentId), or None. What a retry
+    asks before including the order again when the first call's answer was lost."""
+    answer = _call(credentials, "/tracking/consultar", {"consulta": [{"pedido": reference}]})
+    entries = answer.get("consulta")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("pedido") != reference:
+            continue
+        code, shipment = entry.get("codigo"), entry.get("shipmentId")
+        if code and shipment:
+            return str(code), str(shipment)
+        problem = _error(entry) or ""
+        if _NOT_FOUND not in problem.lower():
+            raise ProviderError(f"{_WHAT} answered the search with {problem or 'nothing'}", failure=Failure.REJECTED)
+    return None
 
 
 def _status(tracking: Mapping[str, Any]) -> str:

@@ -178,6 +178,23 @@ def test_an_outage_at_the_pre_posting_is_retried_without_a_second_object(api: An
     assert len(correios.objects()) == 1
 
 
+def test_a_pre_posting_whose_answer_was_lost_is_found_and_adopted_on_retry(api: Any, correios: FakeCorreios) -> None:
+    shop = _correios_shop(api, correios)
+    order = new_order(api, shop)
+    chosen = quote(api, shop, order["id"]).json_body["items"][0]
+    correios.configure(loseNext=1)  # Correios pre-posts the object; its answer never arrives
+    lost = buy(api, shop, order["id"], chosen["id"])
+    assert lost.status_code == 503, lost.body
+    [made] = correios.objects()
+    resumed = buy(api, shop, order["id"], chosen["id"])
+    assert resumed.status_code == 201, resumed.body
+    assert len(correios.objects()) == 1
+    shipment = resumed.json_body["shipment"]
+    assert (shipment["labelId"], shipment["trackingCode"]) == (made["id"], made["codigoObjeto"])
+    searched = [r["query"] for r in correios.accepted() if r["path"] == "/prepostagem/v1/prepostagens"]
+    assert [q.get("dataInicio") for q in searched] == [made["dataHora"][:10]]
+
+
 def test_an_expired_token_is_replaced_once_for_concurrent_calls(api: Any, correios: FakeCorreios) -> None:
     shop = _correios_shop(api, correios)
     order = new_order(api, shop)

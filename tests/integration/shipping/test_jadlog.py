@@ -140,6 +140,22 @@ def test_the_label_is_one_shipment_order_registered_once(api: Any, jadlog: FakeJ
     assert len(jadlog.shipments()) == 1
 
 
+def test_a_shipment_whose_answer_was_lost_is_found_and_adopted_on_retry(api: Any, jadlog: FakeJadLog) -> None:
+    shop = _jadlog_shop(api, jadlog)
+    order = new_order(api, shop)
+    chosen = quote(api, shop, order["id"]).json_body["items"][0]
+    jadlog.configure(loseNext=1)  # JadLog includes the order; its answer never arrives
+    lost = buy(api, shop, order["id"], chosen["id"])
+    assert lost.status_code == 503, lost.body
+    [made] = jadlog.shipments()
+    resumed = buy(api, shop, order["id"], chosen["id"])
+    assert resumed.status_code == 201, resumed.body
+    assert len(jadlog.shipments()) == 1
+    shipment = resumed.json_body["shipment"]
+    assert (shipment["labelId"], shipment["trackingCode"]) == (made["codigo"], made["shipmentId"])
+    assert {"pedido": f"BTRIX #{order['number']}"} in _sent(jadlog, "/tracking/consultar")[-1]["consulta"]
+
+
 def test_throttling_and_an_outage_fail_only_jadlog_and_pass(
     api: Any, jadlog: FakeJadLog, melhorenvio: FakeMelhorEnvio
 ) -> None:
