@@ -85,7 +85,7 @@ class LabelRecord(ApiModel):
     order_id: str
     provider: str
     quote_id: str
-    state: str = Field(description="claimed, then the carrier's steps (carted, bought; sent, registered), printed, done")
+    state: str = Field(description="claimed, the carrier's steps (carted, bought; sent, registered), printed, done")
     label_id: str | None = None
     # The label's PDF prints the recipient (name, address, phone): its URL is theirs too.
     label_url: Annotated[str | None, PERSONAL] = None
