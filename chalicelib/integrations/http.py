@@ -11,6 +11,7 @@ someone reconnects it) or ``rejected`` (this call is refused; retrying it will n
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,11 +135,26 @@ def check_provider_url(url: str) -> str:
     raise ProviderError(f"refusing to call {parts.scheme}://{parts.hostname}: only https", failure=Failure.REJECTED)
 
 
+class _UrlsWithoutQuery(logging.Filter):
+    """httpx logs every request's URL (``HTTP Request: POST <url> ...``, INFO): some providers take a credential in
+    the query string (GA4's ``api_secret``, Bitrix24's refresh parameters), so the line keeps the URL's path only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import httpx
+
+        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) and arg.query else arg for arg in record.args
+            )
+        return True
+
+
 @cache
 def client() -> httpx.Client:
     """The process's provider client (connection reuse across invocations; timeouts from the settings)."""
     import httpx
 
+    logging.getLogger("httpx").addFilter(_UrlsWithoutQuery())
     limit = get_settings().provider_timeout_s
     # A provider that does not even accept the connection within a few seconds is down: fail fast on that part.
     timeout = httpx.Timeout(limit, connect=min(limit, _CONNECT_TIMEOUT_S))

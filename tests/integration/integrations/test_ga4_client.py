@@ -3,6 +3,7 @@ and the trap of a wrong API secret (answered 204 like any hit, counted nowhere).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -60,3 +61,17 @@ def test_the_validation_server_names_what_is_wrong_and_records_nothing(ga4: Fake
     with pytest.raises(ProviderError) as failed:
         client.validate(STREAM, bad)
     assert failed.value.retryable
+
+
+def test_the_api_secret_is_in_no_log_line_and_no_error(ga4: FakeGa4, caplog: pytest.LogCaptureFixture) -> None:
+    secret = STREAM.api_secret.get_secret_value()
+    caplog.set_level(logging.DEBUG)  # every library's lines, httpx's request lines (with their URLs) among them
+    client.collect(STREAM, {"client_id": "1.2", "events": _events(1)})
+    ga4.configure(failNext=1, failStatus=503)
+    with pytest.raises(ProviderError) as failed:
+        client.collect(STREAM, {"client_id": "1.2", "events": _events(1)})
+
+    assert any("/mp/collect" in record.getMessage() for record in caplog.records)  # the request lines are there
+    assert secret not in caplog.text
+    assert secret not in str(failed.value)
+    assert secret not in repr(failed.value.__cause__)
