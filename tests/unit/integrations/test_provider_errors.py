@@ -53,3 +53,32 @@ def test_only_https_provider_urls_are_called() -> None:
     with pytest.raises(ProviderError, match="only https") as refused:
         check_provider_url("http://graph.example.com")
     assert refused.value.failure is Failure.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "failure"),
+    [
+        (400, 4, Failure.RETRYABLE),  # application request limit
+        (400, 17, Failure.RETRYABLE),  # user request limit
+        (400, 32, Failure.RETRYABLE),  # page request limit
+        (400, 613, Failure.RETRYABLE),  # calls within one hour exceeded
+        (400, 80007, Failure.RETRYABLE),  # WhatsApp Business account rate limit
+        (500, 1, Failure.RETRYABLE),  # unknown error: later
+        (503, 2, Failure.RETRYABLE),  # service temporarily unavailable
+        (400, 190, Failure.FATAL),  # the access token expired or was invalidated: nothing works until replaced
+        (400, 100, Failure.REJECTED),  # an invalid parameter: this call only
+    ],
+)
+def test_meta_graph_errors_are_classified_by_their_code(
+    status: int, code: int, failure: Failure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from chalicelib.integrations.meta import client as meta
+
+    body = {"error": {"message": "from Meta", "type": "OAuthException", "code": code, "fbtrace_id": "A1"}}
+    answer = httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+    monkeypatch.setattr(meta, "client", lambda: httpx.Client(transport=answer))
+    with pytest.raises(MetaApiError) as failed:
+        meta.graph_call("token", "POST", "1234/events", {"data": []})
+    assert (failed.value.failure, failed.value.code) == (failure, str(code))
