@@ -2,7 +2,10 @@
 
 A plan's request allowance (``requests_per_second``, ``request_burst``, ``max_requests_per_day``) is enforced per
 tenant by API Gateway (infra makes one usage plan of each plan) and, the same rate and burst, by the application
-itself (``core/throttle.py``).
+itself (``core/throttle.py``). The burst is sized for a dashboard's first page load, which fires its requests at
+once: about 12 on the smallest plan (the shell: me, tenant, billing, workflows, notifications; the home page's lists:
+orders, products, categories, inventory, customers, payments, users), so Lojista's 30 lets both its users
+open the app at the same moment; the steady rate is what a person clicking around needs (docs/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ PLANS: tuple[Plan, ...] = (
         max_transactions=500,
         max_requests_per_day=10_000,
         requests_per_second=5.0,
-        request_burst=10,
+        request_burst=30,
         modules=_ESSENTIALS,
         features=["whatsapp"],
     ),
