@@ -5,7 +5,7 @@ Pagar.me's dashboard (Pagar.me v5 signs no body; Basic authentication is what it
 docs/PAGARME.md). The login is checked against that tenant's integration (``webhookUser`` / ``webhookSecret``; user
 ``btrix`` with BTRIX's ``pagarme-webhook-secret`` when it has no password of its own). The body
 ``{id: hook_…, type, created_at, data}`` then goes to the integrations queue once per hook id; the consumer does
-not take its word for a payment: it fetches the order (``payments/providers.py``, ``PagarmeGateway.interpret``).
+not take its word for a payment: it fetches the order (``payments/providers/pagarme.py``, ``PagarmeGateway.interpret``).
 """
 
 from __future__ import annotations

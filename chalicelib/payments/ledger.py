@@ -2,7 +2,8 @@
 its event (and, for a payment that pays an order or a sale — the payable —, its "paid" claim, the link marked used
 and the receipt).
 
-One responsibility: applying to the ledger what the providers report and the refunds we ask for, each once.
+Payments are applied here; refunds in ``refunds.py``, the events and messages that go with a change in
+``ledger_events.py``, what every ledger write shares (the commit, the system actor) in ``recording.py``.
 
 Once and only once:
 - a provider's payment is recorded once: its provider id is claimed in the same transaction as the payment
@@ -22,30 +23,20 @@ that arrives before its link or payment is stored (out of order) raises ``Arrive
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from chalicelib.access.permissions import Role
-from chalicelib.access.principal import Principal
 from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
-from chalicelib.core.errors import (
-    Conflict,
-    FieldError,
-    InvalidInput,
-    NotFound,
-)
-from chalicelib.core.events import event_put_op, new_event
-from chalicelib.core.formatting import money_value
+from chalicelib.core.db.store import WriteOp
+from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
-from chalicelib.core.observability import MetricUnit, logger, metrics
-from chalicelib.customers.service import load_customer
-from chalicelib.integrations.http import ProviderError, app_error
-from chalicelib.notifications.outbox import Channel, request_message_ops
+from chalicelib.core.observability import logger
+from chalicelib.integrations.http import ProviderError
 from chalicelib.payments import payables, store
+from chalicelib.payments.ledger_events import failed_event, mismatch_ops, receipt_ops, succeeded_event
 from chalicelib.payments.models import (
     CheckoutClosed,
     Notice,
@@ -54,146 +45,23 @@ from chalicelib.payments.models import (
     PaymentNotice,
     PaymentProvider,
     ProviderPayment,
-    ProviderRefund,
-    Refund,
     RefundNotice,
     paid_ids,
 )
 from chalicelib.payments.providers import gateway, parse_reference
-from chalicelib.tenants.service import load_tenant
+from chalicelib.payments.recording import (
+    ATTEMPTS,
+    ArrivedEarly,
+    commit,
+    count,
+    is_payer,
+    shown,
+    system,
+    tell_owner,
+)
+from chalicelib.payments.refunds import apply_refund, refund
 
-__all__ = ["ArrivedEarly", "apply_message", "provider_call", "refund", "system"]
-
-_ATTEMPTS = 4
-_PROVIDER_NAMES = {"stripe": "Stripe", "mercadopago": "Mercado Pago"}
-T = TypeVar("T")
-ExtraOps = Callable[[Payment], list[WriteOp]]
-
-
-class ArrivedEarly(Conflict):
-    """Raised when a provider reports something whose link, order or payment is not stored yet (events out of
-    order): the job runs again later, when it is."""
-
-
-def system(tenant_id: str) -> Principal:
-    """The actor of what payments does by itself (webhooks applied, automatic refunds)."""
-    return Principal(user_id="system", tenant_id=tenant_id, role=Role.ADMIN, email="payments@system.invalid")
-
-
-def provider_call(call: Callable[[], T]) -> T:
-    """Run a provider call for a request: an outage becomes a 503, a refusal a 502 (``AppError``s)."""
-    try:
-        return call()
-    except ProviderError as exc:
-        raise app_error(exc) from exc
-
-
-def _shown(value: Money) -> str:
-    """``52.30 BRL``: money in log lines, reasons and problem details (plain ASCII, any locale reads it)."""
-    return f"{value.amount} {value.currency}"
-
-
-def _metric(name: str) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-
-
-# --- events, notifications --------------------------------------------------------------------------------------
-
-
-def _money(value: Money | None) -> dict[str, str] | None:
-    return None if value is None else value.model_dump()
-
-
-def _paid_thing(payment: Payment) -> dict[str, str]:
-    """``orderId`` or ``saleId``: what the payment pays, in its events."""
-    kind, payable_id = payment.payable
-    return {f"{kind}Id": payable_id}
-
-
-def _succeeded_event(payment: Payment, customer_id: str | None) -> WriteOp:
-    data: dict[str, Any] = {
-        **_paid_thing(payment),
-        "provider": payment.provider,
-        "providerPaymentId": payment.provider_payment_id,
-        "amount": payment.amount.model_dump(),
-        "paidAt": payment.paid_at,
-    }
-    for name, value in (
-        ("fee", _money(payment.fee)),
-        ("net", _money(payment.net)),
-        ("linkId", payment.link_id),
-        ("customerId", customer_id),
-        ("duplicateOf", payment.duplicate_of),
-    ):
-        if value is not None:
-            data[name] = value
-    return event_put_op(new_event("payment.succeeded", payment.tenant_id, data, subject=payment.id))
-
-
-def _failed_event(payment: Payment) -> WriteOp:
-    data = {
-        **_paid_thing(payment),
-        "provider": payment.provider,
-        "providerPaymentId": payment.provider_payment_id,
-        "amount": payment.amount.model_dump(),
-        "reason": payment.failure_reason or "failed",
-    }
-    return event_put_op(new_event("payment.failed", payment.tenant_id, data, subject=payment.id))
-
-
-def _refunded_event(payment: Payment, refund_done: Refund) -> WriteOp:
-    data: dict[str, Any] = {
-        **_paid_thing(payment),
-        "provider": payment.provider,
-        "refundId": refund_done.id,
-        "amount": refund_done.amount.model_dump(),
-        "amountRefunded": payment.amount_refunded.model_dump(),
-        "full": payment.status == "refunded",
-        "requestedBy": refund_done.requested_by,
-    }
-    if refund_done.reason:
-        data["reason"] = refund_done.reason
-    return event_put_op(new_event("payment.refunded", payment.tenant_id, data, subject=payment.id))
-
-
-def _receipt_ops(tenant_id: str, payable: payables.Payable, payment: Payment, locale: str) -> list[WriteOp]:
-    """The receipt, on the order's channel: WhatsApp for an order made there (the notifications capability sends
-    the approved template outside the 24-hour window), else email, else WhatsApp to the customer's phone."""
-    if payable.customer_id is None:
-        return []
-    customer = load_customer(tenant_id, payable.customer_id)
-    channel: Channel
-    if payable.channel == "whatsapp" and customer.phone:
-        channel = "whatsapp"
-    elif customer.email:
-        channel = "email"
-    elif customer.phone:
-        channel = "whatsapp"
-    else:
-        return []
-    variables = {
-        "entityType": payable.kind,
-        "entityId": payable.id,
-        "amount": money_value(payment.amount),
-        "provider": _PROVIDER_NAMES.get(payment.provider, payment.provider),
-        "paymentId": payment.id,
-    }
-    return request_message_ops(tenant_id, channel, f"customer:{customer.id}", "payment.receipt", locale, variables)
-
-
-def _mismatch_ops(tenant_id: str, payable: payables.Payable, payment: Payment) -> list[WriteOp]:
-    tenant = load_tenant(tenant_id)
-    variables = {
-        "orderNumber": payable.label,
-        "paid": money_value(payment.amount),
-        "expected": money_value(payable.total),
-        "provider": _PROVIDER_NAMES.get(payment.provider, payment.provider),
-        "paymentId": payment.id,
-    }
-    return request_message_ops(tenant_id, "email", "role:ADMIN", "payment.mismatch", tenant.locale, variables)
-
-
-# --- payments ---------------------------------------------------------------------------------------------------
+__all__ = ["apply_message"]
 
 
 def _draft(link: PaymentLink, reported: ProviderPayment) -> Payment:
@@ -238,20 +106,6 @@ def _audit(payment: Payment, action: str, after: Mapping[str, Any]) -> WriteOp:
     return audit_op(system(payment.tenant_id), action, Kind.PAYMENT, payment.id, after=dict(after))
 
 
-def _commit(ops: Sequence[WriteOp]) -> bool:
-    """Write ``ops``; False when a condition failed or a concurrent transaction held the items (someone else
-    recorded or changed the same thing first: the caller reads again and decides again)."""
-    try:
-        Table().transact(ops)
-    except TransactionConflict:
-        return False
-    except Conflict as exc:
-        if not exc.retry:
-            raise
-        return False
-    return True
-
-
 def _conclude(
     link: PaymentLink, payable: payables.Payable, before: Payment | None, reported: ProviderPayment
 ) -> str | None:
@@ -261,18 +115,18 @@ def _conclude(
     after = _with_report(before or _draft(link, reported), reported)
     label = f"payment {after.id} of {payable.kind} {payable.label}"
     if after.status == "pending":
-        ok = _commit(_new_or_change(before, after))
+        ok = commit(_new_or_change(before, after))
         return f"{label} is pending at {after.provider}" if ok else None
     if after.status == "failed":
-        ok = _commit([*_new_or_change(before, after), _failed_event(after), _audit(after, "payment.failed", {})])
+        ok = commit([*_new_or_change(before, after), failed_event(after), _audit(after, "payment.failed", {})])
         return f"{label} failed: {after.failure_reason}" if ok else None
     if after.amount != payable.total:
-        reason = f"amount_mismatch: paid {_shown(after.amount)}, the {payable.kind} is {_shown(payable.total)}"
+        reason = f"amount_mismatch: paid {shown(after.amount)}, the {payable.kind} is {shown(payable.total)}"
         after = after.model_copy(update={"status": "failed", "failure_reason": reason})
-        ops = [*_new_or_change(before, after), _failed_event(after), *_mismatch_ops(tenant_id, payable, after)]
-        if not _commit([*ops, _audit(after, "payment.failed", {"reason": after.failure_reason})]):
+        ops = [*_new_or_change(before, after), failed_event(after), *mismatch_ops(tenant_id, payable, after)]
+        if not commit([*ops, _audit(after, "payment.failed", {"reason": after.failure_reason})]):
             return None
-        _metric("PaymentsMismatched")
+        count("PaymentsMismatched")
         return f"{label} failed: {after.failure_reason} (admins told)"
     state = store.get_state(tenant_id, link.payable)
     if payable.closed is not None or (state.paid_by is not None and state.paid_by != after.id):
@@ -280,18 +134,18 @@ def _conclude(
     ops = [
         *_new_or_change(before, after),
         store.claim_paid_op(tenant_id, link.payable, after.id),
-        _succeeded_event(after, payable.customer_id),
+        succeeded_event(after, payable.customer_id),
         _audit(after, "payment.succeeded", {"amount": after.amount.model_dump(), "provider": after.provider}),
-        *_receipt_ops(tenant_id, payable, after, link.locale),
+        *receipt_ops(tenant_id, payable, after, link.locale),
     ]
     if link.status == "open":
         used = {"status": "used", "usedAt": after.updated_at, "paymentId": after.id, "updatedAt": after.updated_at}
         ops.append(store.link_change_op(link, used, while_status="open"))
-    if not _commit(ops):
+    if not commit(ops):
         return None
-    _metric("PaymentsSucceeded")
+    count("PaymentsSucceeded")
     _settle(after, link, fresh=True)
-    return f"{label} succeeded ({_shown(after.amount)})"
+    return f"{label} succeeded ({shown(after.amount)})"
 
 
 def _refund_unwanted(
@@ -305,15 +159,15 @@ def _refund_unwanted(
         reason = f"{payable.kind} {payable.label} cannot be paid: {payable.closed}"
     ops = [
         *_new_or_change(before, after),
-        _succeeded_event(after, payable.customer_id),
+        succeeded_event(after, payable.customer_id),
         _audit(after, "payment.succeeded", {"reason": reason}),
     ]
-    if not _commit(ops):
+    if not commit(ops):
         return None
-    _metric("PaymentsRefundedAutomatically")
+    count("PaymentsRefundedAutomatically")
     logger.warning("payment refunded automatically", extra={"paymentId": after.id, "reason": reason})
     refund(after.tenant_id, after.id, None, reason, actor=None, refund_id=_auto_refund_id(after))
-    return f"payment {after.id} ({_shown(after.amount)}) refunded automatically: {reason}"
+    return f"payment {after.id} ({shown(after.amount)}) refunded automatically: {reason}"
 
 
 def _auto_refund_id(payment: Payment) -> str:
@@ -338,8 +192,8 @@ def _settle(payment: Payment, link: PaymentLink, *, fresh: bool) -> None:
             _close_after_payment(other)
             at = clock.now_iso()
             changes = {"status": "expired", "expiredReason": "order_closed", "updatedAt": at}
-            _commit([store.link_change_op(other, changes, while_status="open")])
-    _tell_owner(payment)
+            commit([store.link_change_op(other, changes, while_status="open")])
+    tell_owner(payment)
 
 
 def _close_after_payment(link: PaymentLink) -> None:
@@ -352,25 +206,6 @@ def _close_after_payment(link: PaymentLink) -> None:
         logger.warning("could not close a paid preference", extra={"linkId": link.id, "error": exc.detail})
 
 
-def _tell_owner(payment: Payment) -> None:
-    if payment.status not in ("succeeded", "partially_refunded", "refunded"):
-        return
-    status = "paid" if payment.status == "succeeded" else payment.status
-    state = payables.PaymentState(
-        status=status,
-        payment_id=payment.id,
-        amount=payment.amount,
-        refunded=payment.amount_refunded,
-        at=payment.paid_at or payment.updated_at,
-    )
-    kind, payable_id = payment.payable
-    payables.owner(kind).record_payment(payment.tenant_id, payable_id, state)
-
-
-def _payer(payment: Payment) -> bool:
-    return store.get_state(payment.tenant_id, payment.payable).paid_by == payment.id
-
-
 def _apply_payment(tenant_id: str, reported: ProviderPayment) -> str | None:
     reference = parse_reference(reported.reference)
     if reference is None or reference.tenant_id != tenant_id:
@@ -378,7 +213,7 @@ def _apply_payment(tenant_id: str, reported: ProviderPayment) -> str | None:
         return None
     kind, payable_id = reference.payable
     link_id = reference.link_id
-    for _ in range(_ATTEMPTS):
+    for _ in range(ATTEMPTS):
         link = store.get_link(tenant_id, reference.payable, link_id, consistent=True)
         if link is None:
             raise ArrivedEarly(detail=f"the link {link_id} of payment {reported.provider_payment_id} is not stored yet")
@@ -391,17 +226,17 @@ def _apply_payment(tenant_id: str, reported: ProviderPayment) -> str | None:
         if before is not None and before.status != "pending":
             # Known and final: nothing moves back. A redelivery re-asserts what follows (idempotent), and finishes
             # the automatic refund of an unwanted payment if a crash or an outage interrupted it.
-            if before.status in ("succeeded", "partially_refunded", "refunded") and _payer(before):
+            if before.status in ("succeeded", "partially_refunded", "refunded") and is_payer(before):
                 _settle(before, link, fresh=False)
             elif before.status == "succeeded" and before.failure_reason is None:
                 reason = f"{kind} {payable.label} was already paid" if payable.closed is None else payable.closed
                 refund(tenant_id, before.id, None, reason, actor=None, refund_id=_auto_refund_id(before))
-            lines = [_apply_refund(tenant_id, before.provider, before.provider_payment_id, r) for r in reported.refunds]
+            lines = [apply_refund(tenant_id, before.provider, before.provider_payment_id, r) for r in reported.refunds]
             return "; ".join(line for line in lines if line) or None
         line = _conclude(link, payable, before, reported)
         if line is not None:
             more = [
-                _apply_refund(tenant_id, reported.provider, reported.provider_payment_id, r) for r in reported.refunds
+                apply_refund(tenant_id, reported.provider, reported.provider_payment_id, r) for r in reported.refunds
             ]
             return "; ".join([line, *(m for m in more if m)])
     raise Conflict(detail=f"the payment {reported.provider_payment_id} kept changing while it was recorded; retry")
@@ -418,220 +253,9 @@ def _apply_closed(tenant_id: str, notice: CheckoutClosed) -> str | None:
     changes = {"status": "expired", "expiredReason": "provider", "updatedAt": at}
     return (
         f"link {link.id} expired at the provider"
-        if _commit([store.link_change_op(link, changes, while_status="open")])
+        if commit([store.link_change_op(link, changes, while_status="open")])
         else None
     )
-
-
-# --- refunds ----------------------------------------------------------------------------------------------------
-
-
-def _match(payment: Payment, reported: ProviderRefund, our_id: str | None) -> Refund | None:
-    by_provider = next((r for r in payment.refunds if r.provider_refund_id == reported.provider_refund_id), None)
-    if by_provider is not None:
-        return by_provider
-    ours = our_id or reported.reference
-    if ours:
-        found = next((r for r in payment.refunds if r.id == ours), None)
-        if found is not None:
-            return found
-    # A provider that keeps no reference on refunds (MercadoPago): the refund we asked for, still waiting for its id.
-    return next(
-        (
-            r
-            for r in payment.refunds
-            if r.provider_refund_id is None and r.status == "pending" and r.amount == reported.amount
-        ),
-        None,
-    )
-
-
-def _totals(payment: Payment, refunds: list[Refund]) -> Payment:
-    currency = payment.amount.currency
-    refunded = sum((r.amount for r in refunds if r.status == "succeeded"), Money.zero(currency))
-    status = payment.status
-    if refunded.amount > 0:
-        status = "refunded" if refunded >= payment.amount else "partially_refunded"
-    elif status in ("refunded", "partially_refunded"):
-        status = "succeeded"
-    return payment.model_copy(
-        update={
-            "refunds": refunds,
-            "amount_refunded": refunded,
-            "status": status,
-            "updated_at": clock.now_iso(),
-        }
-    )
-
-
-def _progress(current: Refund, reported: ProviderRefund) -> Refund:
-    # Succeeded and failed are final: a late "pending" does not undo them.
-    status = current.status if current.status != "pending" else reported.status
-    return current.model_copy(
-        update={
-            "provider_refund_id": reported.provider_refund_id,
-            "status": status,
-            "updated_at": clock.now_iso(),
-        }
-    )
-
-
-def _record_refund(
-    tenant_id: str,
-    payment_id: str,
-    reported: ProviderRefund,
-    *,
-    our_id: str | None = None,
-    actor: Principal | None = None,
-    extra_ops: ExtraOps | None = None,
-) -> tuple[Payment, bool]:
-    """Put what the provider reports about a refund into the ledger (returns the payment and whether anything
-    changed); a refund becoming ``succeeded`` emits ``payment.refunded`` and, when the whole payment is given back,
-    frees the order to be paid again."""
-    for _ in range(_ATTEMPTS):
-        payment = store.get_payment(tenant_id, payment_id, consistent=True)
-        if payment is None:
-            raise NotFound(detail=f"no payment {payment_id}")
-        current = _match(payment, reported, our_id)
-        now = clock.now_iso()
-        if current is None:
-            updated = Refund(
-                id=new_id(),
-                provider_refund_id=reported.provider_refund_id,
-                amount=reported.amount,
-                status=reported.status,
-                reason="made at the provider",
-                requested_by="provider",
-                created_at=now,
-                updated_at=now,
-            )
-            refunds = [*payment.refunds, updated]
-        else:
-            updated = _progress(current, reported)
-            if (
-                updated.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"})
-                and extra_ops is None
-            ):
-                return payment, False
-            refunds = [updated if r.id == current.id else r for r in payment.refunds]
-        after = _totals(payment, refunds)
-        payer = _payer(payment)
-        ops = [store.payment_change_op(payment, after)]
-        done = updated.status == "succeeded" and (current is None or current.status != "succeeded")
-        if done:
-            ops.append(_refunded_event(after, updated))
-            ops.append(
-                audit_op(
-                    actor or system(tenant_id),
-                    "payment.refunded",
-                    Kind.PAYMENT,
-                    payment.id,
-                    after={"refundId": updated.id, "amount": updated.amount.model_dump(), "by": updated.requested_by},
-                    tenant_id=tenant_id,
-                )
-            )
-            if after.status == "refunded" and payer:
-                ops.append(store.release_paid_op(tenant_id, payment.payable, payment.id))
-        if extra_ops is not None:
-            ops.extend(extra_ops(after))
-        if not _commit(ops):
-            continue
-        if done and payer:
-            _tell_owner(after)
-        return after, True
-    raise Conflict(detail=f"the payment {payment_id} kept changing while its refund was recorded; retry")
-
-
-def _apply_refund(
-    tenant_id: str, provider: PaymentProvider, provider_payment_id: str, reported: ProviderRefund
-) -> str | None:
-    payment_id = store.find_payment_id(tenant_id, provider, provider_payment_id)
-    if payment_id is None:
-        raise ArrivedEarly(detail=f"the payment {provider_payment_id} of a refund is not stored yet")
-    _, changed = _record_refund(tenant_id, payment_id, reported)
-    if not changed:
-        return None
-    return (
-        f"refund {reported.provider_refund_id} of payment {payment_id}: {reported.status} ({_shown(reported.amount)})"
-    )
-
-
-def _reserve(
-    tenant_id: str, payment_id: str, amount: Money | None, reason: str, requested_by: str, refund_id: str
-) -> tuple[Payment, Refund] | Payment:
-    """Note the refund as pending before asking the provider, so two refunds cannot both take what is left;
-    returns the payment alone when this refund was finished before (a replay)."""
-    for _ in range(_ATTEMPTS):
-        payment = store.get_payment(tenant_id, payment_id, consistent=True)
-        if payment is None:
-            raise NotFound(detail=f"no payment {payment_id}")
-        known = next((r for r in payment.refunds if r.id == refund_id), None)
-        if known is not None:
-            return payment if known.provider_refund_id or known.status != "pending" else (payment, known)
-        if not payment.captured:
-            raise Conflict(
-                detail=f"the payment is {payment.status}: the provider holds no money of it", code="not-refundable"
-            )
-        left = payment.refundable()
-        if amount is not None and amount.currency != payment.amount.currency:
-            raise InvalidInput(
-                detail=f"the payment is in {payment.amount.currency}",
-                errors=(FieldError("body.amount.currency", f"must be {payment.amount.currency}"),),
-            )
-        value = left if amount is None else amount
-        if left.is_zero():
-            raise Conflict(detail="the payment has been refunded in full already", code="refunded")
-        if value.amount <= 0 or value > left:
-            raise InvalidInput(
-                detail=f"at most {_shown(left)} can be refunded",
-                errors=(FieldError("body.amount.amount", f"must be more than 0 and at most {left.amount}"),),
-            )
-        now = clock.now_iso()
-        pending = Refund(
-            id=refund_id,
-            amount=value,
-            status="pending",
-            reason=reason,
-            requested_by=requested_by,
-            created_at=now,
-            updated_at=now,
-        )
-        after = payment.model_copy(update={"refunds": [*payment.refunds, pending], "updated_at": now})
-        if _commit([store.payment_change_op(payment, after)]):
-            return after, pending
-    raise Conflict(detail=f"the payment {payment_id} kept changing; retry")
-
-
-def refund(
-    tenant_id: str,
-    payment_id: str,
-    amount: Money | None,
-    reason: str,
-    *,
-    actor: Principal | None,
-    refund_id: str,
-    extra_ops: ExtraOps | None = None,
-) -> Payment:
-    """Give ``amount`` (None: all that is left) of a payment back at its provider and record it; ``refund_id``
-    makes it once (it is the provider's idempotency key). ``actor`` None: BTRIX by itself (``system``)."""
-    reserved = _reserve(tenant_id, payment_id, amount, reason, actor.user_id if actor else "system", refund_id)
-    if isinstance(reserved, Payment):
-        return reserved
-    payment, pending = reserved
-    try:
-        reported = gateway(payment.provider).refund(
-            tenant_id, payment.provider_payment_id, pending.amount, refund_id=refund_id
-        )
-    except ProviderError as exc:
-        if not exc.retryable:
-            failed = ProviderRefund(
-                provider_refund_id=f"refused-{refund_id}", amount=pending.amount, status="failed", reference=refund_id
-            )
-            _record_refund(tenant_id, payment_id, failed, our_id=refund_id, actor=actor)
-        # An outage leaves the refund pending: the same refund id is asked again when this is retried.
-        raise app_error(exc) from exc
-    after, _ = _record_refund(tenant_id, payment_id, reported, our_id=refund_id, actor=actor, extra_ops=extra_ops)
-    return after
 
 
 # --- messages ---------------------------------------------------------------------------------------------------
@@ -641,7 +265,7 @@ def _apply(tenant_id: str, provider: PaymentProvider, notice: Notice) -> str | N
     if isinstance(notice, PaymentNotice):
         return _apply_payment(tenant_id, notice.payment)
     if isinstance(notice, RefundNotice):
-        return _apply_refund(tenant_id, provider, notice.provider_payment_id, notice.refund)
+        return apply_refund(tenant_id, provider, notice.provider_payment_id, notice.refund)
     return _apply_closed(tenant_id, notice)
 
 

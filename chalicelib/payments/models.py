@@ -1,5 +1,5 @@
 """Payment models: the ledger (payments and their refunds), payment links, what clients send, and the
-provider-neutral shapes the provider adapters (``payments/providers.py``) exchange with the service."""
+provider-neutral shapes the provider adapters (``payments/providers/``) exchange with the service."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ __all__ = [
     "payable_of",
 ]
 
-# Providers behind the one interface of ``payments/providers.py``.
+# Providers behind the one interface of ``payments/providers/``.
 PaymentProvider = Literal["stripe", "mercadopago", "pagarme"]
 PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "partially_refunded"]
 RefundStatus = Literal["pending", "succeeded", "failed"]

@@ -2,7 +2,8 @@
 the confirmation of payments from the providers' webhooks.
 
 One responsibility: the payments capability's use cases (the routes' and the other capabilities' entry points); the
-ledger's rules are in ``ledger.py``, the providers behind ``providers.py``, the pages in ``pages.py``.
+ledger's rules are in ``ledger.py`` and ``refunds.py``, opening a link in ``links.py``, the providers behind
+``providers/``, the pages in ``pages.py``.
 
 What the capability offers (routes, other capabilities and workers call these):
 
@@ -30,7 +31,7 @@ What the capability offers (routes, other capabilities and workers call these):
   webhook says, applied to the ledger (``payments/ledger.py``).
 
 Events: ``payment.succeeded``, ``payment.failed``, ``payment.refunded`` (outgoing webhooks, live updates, and what
-finance records as income and its reversals). Providers sit behind ``payments/providers.py``; what can be paid
+finance records as income and its reversals). Providers sit behind ``payments/providers/``; what can be paid
 (orders, sales) behind ``payments/payables.py``.
 """
 
@@ -38,39 +39,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
-from chalicelib.audit.service import audit_op
 from chalicelib.core import clock, idempotency, ratelimit
-from chalicelib.core.config import get_settings
-from chalicelib.core.crypto import decrypt_field, encrypt_field
-from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import QueryPage, Table, WriteOp, tenant_scope, unscoped
+from chalicelib.core.db.store import QueryPage, WriteOp, tenant_scope
 from chalicelib.core.db.table import strip_storage
-from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput, NotFound, RateLimited
+from chalicelib.core.errors import FieldError, InvalidInput, NotFound, RateLimited
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
-from chalicelib.core.observability import logger
 from chalicelib.core.pagination import Page, paginate
-from chalicelib.customers.service import load_customer
-from chalicelib.integrations.models import Provider
-from chalicelib.integrations.service import find_credentials
 from chalicelib.notifications.outbox import Channel, request_message_ops
-from chalicelib.notifications.service import customer_locale
-from chalicelib.payments import ledger, pages, payables, store
-from chalicelib.payments.ledger import provider_call
+from chalicelib.payments import ledger, links, pages, payables, refunds, store
+from chalicelib.payments.links import ORDER
 from chalicelib.payments.models import (
     LINK_MINUTES_DEFAULT,
-    Checkout,
-    CheckoutRequest,
     CreatePaymentLinkRequest,
     PayableKind,
     Payment,
@@ -79,9 +67,7 @@ from chalicelib.payments.models import (
     PaymentListQuery,
     PaymentProvider,
     RefundRequest,
-    paid_ids,
 )
-from chalicelib.payments.providers import IntegrationMissing, gateway, link_reference
 from chalicelib.tenants.service import load_tenant
 
 __all__ = [
@@ -97,21 +83,8 @@ __all__ = [
     "send_payment_link",
 ]
 
-ORDER: PayableKind = "order"
-TOKEN_PREFIX = "pay_"
 _TOKEN = re.compile(r"^pay_[A-Za-z0-9_-]{32}$")
-# The route outlives the link by a week, so that an expired link still gets its "expired" page (not "unknown").
-_ROUTE_GRACE = timedelta(days=7)
 PAY_PAGE_IP = ratelimit.Limit("pay-page-ip", 120, 15 * 60)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _pay_base() -> str:
-    settings = get_settings()
-    return (settings.payment_link_base_url or f"{settings.app_base_url.rstrip('/')}/pay").rstrip("/")
 
 
 # --- the ledger ----------------------------------------------------------------------------------------------------
@@ -193,7 +166,7 @@ def refund_payment(principal: Principal, payment_id: str, body: RefundRequest, i
         f"payments.refund:{payment_id}",
         body,
         Payment,
-        lambda seal: ledger.refund(
+        lambda seal: refunds.refund(
             tenant_id,
             payment_id,
             body.amount,
@@ -206,44 +179,6 @@ def refund_payment(principal: Principal, payment_id: str, body: RefundRequest, i
 
 
 # --- links -------------------------------------------------------------------------------------------------------
-
-
-class _CreatedLink(ApiModel):
-    """What an idempotent link create records: the link, and its token encrypted (never in clear in the table)."""
-
-    link: PaymentLink
-    token_encrypted: str
-
-
-def _with_url(tenant_id: str, created: _CreatedLink) -> PaymentLink:
-    token = decrypt_field(tenant_id, created.token_encrypted)
-    return created.link.model_copy(update={"url": f"{_pay_base()}/{token}"})
-
-
-def _default_provider(tenant_id: str) -> PaymentProvider:
-    candidates: tuple[PaymentProvider, ...] = ("stripe", "mercadopago", "pagarme")
-    for provider in candidates:
-        if find_credentials(tenant_id, Provider(provider)) is not None:
-            return provider
-    raise IntegrationMissing(
-        detail="no payment integration is connected: connect stripe, mercadopago or pagarme (PUT /integrations/"
-        "{provider})",
-        title="Integration missing",
-        code="integration-missing",
-    )
-
-
-def _describe(
-    tenant_id: str, payable: tuple[PayableKind, str], reader: Principal | None, field: str
-) -> payables.Payable:
-    kind, payable_id = payable
-    try:
-        found = payables.owner(kind).describe(tenant_id, payable_id, reader)
-    except NotFound as exc:
-        raise InvalidInput(detail=exc.detail, errors=(FieldError(field, f"no such {kind}"),)) from exc
-    if found.closed is not None:
-        raise Conflict(detail=f"{kind} {found.label} cannot be paid: {found.closed}", code=f"{kind}-closed")
-    return found
 
 
 def _field(location: str, kind: PayableKind) -> str:
@@ -262,8 +197,8 @@ def create_payment_link(
         idempotency_key,
         "payments.link",
         body,
-        _CreatedLink,
-        lambda seal: _create_link(
+        links.CreatedLink,
+        lambda seal: links.create_link(
             tenant_id,
             body.payable,
             principal,
@@ -273,7 +208,7 @@ def create_payment_link(
             seal,
         ),
     )
-    return _with_url(tenant_id, created)
+    return links.with_url(tenant_id, created)
 
 
 def create_link_for(
@@ -288,8 +223,8 @@ def create_link_for(
     """For other capabilities (the shop assistant, the workflow action ``send_payment_link``): a new link for an
     order (or, with ``kind="sale"``, a sale) of the tenant, with its ``url``. ``actor`` None: the system (no read
     check)."""
-    created = _create_link(tenant_id, (kind, order_id), actor, provider, minutes, f"{kind}Id", lambda response: [])
-    return _with_url(tenant_id, created)
+    created = links.create_link(tenant_id, (kind, order_id), actor, provider, minutes, f"{kind}Id", lambda response: [])
+    return links.with_url(tenant_id, created)
 
 
 class _WorkflowLink(ApiModel):
@@ -324,127 +259,12 @@ def send_payment_link(tenant_id: str, order_id: str, *, channel: Channel, key: s
         key,
         "payments.link.workflow",
         _WorkflowLink(order_id=order_id, channel=channel),
-        _CreatedLink,
-        lambda seal: _create_link(
+        links.CreatedLink,
+        lambda seal: links.create_link(
             tenant_id, (ORDER, order_id), None, None, LINK_MINUTES_DEFAULT, "orderId", seal, notify
         ),
     )
     return f"payment link {created.link.id} of order {payable.label} sent to its customer ({channel})"
-
-
-def _close_quietly(provider: PaymentProvider, tenant_id: str, checkout: Checkout) -> None:
-    """Best effort: a checkout we opened but could not keep (it expires by itself anyway)."""
-    try:
-        provider_call(lambda: gateway(provider).close_checkout(tenant_id, checkout.id))
-    except AppError:  # the provider's failure, mapped by provider_call: the original failure is the one reported
-        logger.warning("could not close an unused checkout", extra={"provider": provider, "checkoutId": checkout.id})
-
-
-def _create_link(
-    tenant_id: str,
-    payable_ref: tuple[PayableKind, str],
-    reader: Principal | None,
-    provider: PaymentProvider | None,
-    minutes: int,
-    field: str,
-    seal: idempotency.Seal,
-    message: Callable[[PaymentLink], list[WriteOp]] | None = None,
-) -> _CreatedLink:
-    kind = payable_ref[0]
-    payable = _describe(tenant_id, payable_ref, reader, field)
-    chosen: PaymentProvider = provider or _default_provider(tenant_id)
-    state = store.get_state(tenant_id, payable_ref)
-    if state.paid_by is not None:
-        raise Conflict(detail=f"{kind} {payable.label} is paid already (payment {state.paid_by})", code=f"{kind}-paid")
-    tenant = load_tenant(tenant_id)
-    locale = (customer_locale(tenant_id, payable.customer_id) if payable.customer_id else None) or tenant.locale
-    customer = load_customer(tenant_id, payable.customer_id) if payable.customer_id else None
-    moment = clock.now()
-    link_id = new_id(moment)
-    token = TOKEN_PREFIX + secrets.token_urlsafe(24)
-    expires = moment + timedelta(minutes=minutes)
-    url = f"{_pay_base()}/{token}"
-    request = CheckoutRequest(
-        tenant_id=tenant_id,
-        link_id=link_id,
-        payable_kind=kind,
-        payable_id=payable_ref[1],
-        title=pages.checkout_title(locale, tenant.name, payable.label),
-        amount=payable.total,
-        locale=locale,
-        expires_at=expires,
-        reference=link_reference(tenant_id, payable_ref, link_id),
-        success_url=f"{url}?returned=true",
-        cancel_url=url,
-        customer_email=customer.email if customer else None,
-    )
-    checkout = provider_call(lambda: gateway(chosen).open_checkout(request, idempotency_key=f"btrix-link-{link_id}"))
-    previous = (
-        store.get_link(tenant_id, payable_ref, state.current_link_id, consistent=True)
-        if state.current_link_id
-        else None
-    )
-    at = clock.isoformat(moment)
-    ops: list[WriteOp] = []
-    if previous is not None and previous.status == "open":
-        try:
-            closed = provider_call(
-                lambda: gateway(previous.provider).close_checkout(tenant_id, previous.provider_checkout_id)
-            )
-        except AppError:  # the previous checkout's provider failed (provider_call maps it): ours goes too
-            _close_quietly(chosen, tenant_id, checkout)
-            raise
-        if not closed:
-            _close_quietly(chosen, tenant_id, checkout)
-            paid = f"the {kind}'s previous link was just paid; it is being confirmed"
-            raise Conflict(detail=paid, code=f"{kind}-paid")
-        ops.append(
-            store.link_change_op(
-                previous,
-                {"status": "expired", "expiredReason": "replaced", "updatedAt": at},
-                while_status="open",
-            )
-        )
-    link = PaymentLink(
-        id=link_id,
-        tenant_id=tenant_id,
-        order_id=paid_ids(payable_ref)[0],
-        sale_id=paid_ids(payable_ref)[1],
-        provider=chosen,
-        status="open",
-        amount=payable.total,
-        locale=locale,
-        valid_until=clock.isoformat(expires),
-        provider_checkout_id=checkout.id,
-        checkout_url=checkout.url,
-        created_by=reader.user_id if reader else "system",
-        created_at=at,
-        updated_at=at,
-    )
-    created = _CreatedLink(link=link, token_encrypted=encrypt_field(tenant_id, token))
-    actor = reader or ledger.system(tenant_id)
-    ops += [
-        *store.new_link_ops(link, _hash(token), clock.to_epoch(expires + _ROUTE_GRACE)),
-        store.state_for_new_link_op(tenant_id, payable_ref, state, link_id),
-        audit_op(
-            actor,
-            "payment_link.created",
-            Kind.ORDER if kind == ORDER else Kind.SALE,
-            payable_ref[1],
-            after={"linkId": link_id, "provider": chosen, "validUntil": link.valid_until},
-            tenant_id=tenant_id,
-        ),
-        *seal(created),
-        *(message(link.model_copy(update={"url": url})) if message is not None else []),
-    ]
-    try:
-        with unscoped():  # the link's route is the platform's (ROUTE#), written with the link
-            Table().transact(ops)
-    except Conflict as exc:
-        # Another link or a payment came first (or a twin request with the same Idempotency-Key): ours goes.
-        _close_quietly(chosen, tenant_id, checkout)
-        raise Conflict(detail=f"the {kind}'s payment changed meanwhile (another link, or paid); retry") from exc
-    return created
 
 
 def list_payment_links(principal: Principal, query: PaymentLinkQuery) -> Page[PaymentLink]:
@@ -495,7 +315,7 @@ def open_payment_link(token: str, source_ip: str | None, accept_language: str | 
     except RateLimited as exc:
         answer = _page(429, "busy", browser)
         return LinkAnswer(answer.status, answer.html, retry_after=exc.retry_after, language=answer.language)
-    found = store.find_route(_hash(token)) if _TOKEN.match(token) else None
+    found = store.find_route(links.hash_token(token)) if _TOKEN.match(token) else None
     now = clock.now()
     if found is None or found[1] <= clock.to_epoch(now):
         return _page(404, "unknown", browser)

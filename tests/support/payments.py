@@ -156,7 +156,7 @@ def confirm(tenant_id: str, *, times: int = 1, bodies: list[dict[str, Any]] | No
     from concurrent.futures import ThreadPoolExecutor
 
     from chalicelib.core.db.store import tenant_scope
-    from chalicelib.payments.ledger import ArrivedEarly
+    from chalicelib.payments.recording import ArrivedEarly
     from chalicelib.payments.service import handle_provider_message
 
     def run(body: dict[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.notifications.outbox import list_messages
-from chalicelib.payments.ledger import ArrivedEarly
+from chalicelib.payments.recording import ArrivedEarly
 from chalicelib.payments.service import handle_provider_message
 from tests.support.commerce import WrittenEvent
 from tests.support.identity import Account, call
