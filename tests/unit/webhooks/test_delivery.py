@@ -10,7 +10,7 @@ import pytest
 from ulid import ULID
 
 from chalicelib.core.config import get_settings
-from chalicelib.webhooks import delivery
+from chalicelib.webhooks import attempt_queue, delivery
 from chalicelib.webhooks.models import OutgoingMessage, WorkflowEmitMessage
 
 
@@ -39,10 +39,10 @@ def test_the_retry_scale_shortens_every_wait(settings_env: pytest.MonkeyPatch) -
 
 
 def test_sqs_delays_are_whole_seconds_capped_at_15_minutes() -> None:
-    assert delivery._delay_s(-3) == 0
-    assert delivery._delay_s(0.9) == 0  # due within the tolerance: sent now
-    assert delivery._delay_s(4.2) == 5
-    assert delivery._delay_s(36_000) == 900  # a 10-hour wait is chained 15 minutes at a time
+    assert attempt_queue._delay_s(-3) == 0
+    assert attempt_queue._delay_s(0.9) == 0  # due within the tolerance: sent now
+    assert attempt_queue._delay_s(4.2) == 5
+    assert attempt_queue._delay_s(36_000) == 900  # a 10-hour wait is chained 15 minutes at a time
 
 
 def _action(**overrides: str) -> WorkflowEmitMessage:
