@@ -18,7 +18,7 @@ from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.redrive import register_restart
 from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.notifications import service
-from chalicelib.notifications.delivery import workflow_notification_id
+from chalicelib.notifications.queue_messages import workflow_notification_id
 
 __all__ = ["main", "redrive", "register", "restart"]
 

@@ -27,7 +27,7 @@ from chalicelib.core.resources import (
     secret_name,
 )
 from chalicelib.core.secrets import reset_secrets_cache
-from chalicelib.notifications import delivery, redrive, service
+from chalicelib.notifications import delivery, queue_messages, redrive, service
 from localdev.fakes import FakeProvider
 from tests.support.commerce import create_customer, create_product
 from tests.support.identity import Account, call, platform_operator, signup
@@ -493,8 +493,8 @@ def test_a_redelivered_workflow_action_creates_its_notification_once(shop: Accou
     }
     body = json.dumps(action)
     # The entity does not exist: nothing is created, every time.
-    assert delivery.job_notification_ids(body) == (shop.tenant_id, [])
-    assert delivery.job_notification_ids(body) == (shop.tenant_id, [])
+    assert queue_messages.job_notification_ids(body) == (shop.tenant_id, [])
+    assert queue_messages.job_notification_ids(body) == (shop.tenant_id, [])
 
 
 def test_lists_are_narrowed_by_status_channel_and_time(api: Any, fakes: dict[str, FakeProvider], until: Until) -> None:

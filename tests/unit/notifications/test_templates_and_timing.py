@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.core.errors import InvalidInput
 from chalicelib.notifications import templates
-from chalicelib.notifications.delivery import quiet_until
+from chalicelib.notifications.preparation import quiet_until
 from chalicelib.notifications.models import PutTemplateRequest, TemplateVariant
 
 
