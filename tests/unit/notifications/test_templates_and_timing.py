@@ -8,8 +8,8 @@ import pytest
 
 from chalicelib.core.errors import InvalidInput
 from chalicelib.notifications import templates
-from chalicelib.notifications.preparation import quiet_until
 from chalicelib.notifications.models import PutTemplateRequest, TemplateVariant
+from chalicelib.notifications.preparation import quiet_until
 
 
 def _request(**fields: object) -> PutTemplateRequest:
