@@ -213,6 +213,15 @@ def ifood_poll(event: CloudWatchEvent) -> dict[str, int]:
     return {"queued": delivery_ifood.queue_polls()}
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def rappi_recovery_poll(event: CloudWatchEvent) -> dict[str, int]:
+    """Every tenant connected to Rappi gets a recovery poll a minute: orders whose webhook never came (Rappi gave up,
+    our function was down) arrive, in time to take them within Rappi's 4 minutes."""
+    from chalicelib.delivery import rappi as delivery_rappi
+
+    return {"queued": delivery_rappi.queue_polls()}
+
+
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def erp_stock_pull(event: CloudWatchEvent) -> dict[str, int]:
     """Every tenant connected to an ERP (Bling, Tiny) gets a stock pull job: its stock against BTRIX's, per the source

@@ -9,10 +9,14 @@ says which facts are confirmed):
 - ``PUT /orders/{id}/take/{cookingTime}``, ``PUT /orders/{id}/reject {reason}``, ``POST
   /orders/{id}/ready-for-pickup`` with ``x-authorization: Bearer <token>`` → 200; an order of another store, or a
   cancelled one → 404/409.
+- ``GET /orders/status/sent`` → a JSON array of the store's orders the store has not taken or rejected, each as the
+  ``NEW_ORDER`` webhook carries it with ``order_detail.state`` (``SENT``, or ``CANCELED`` with ``cancel_reason`` once
+  Rappi cancelled it).
 - Webhooks: ``place_order`` and ``cancel_order`` post ``{"event": "NEW_ORDER", "store_id", "order": {…}}`` and
   ``{"event": "ORDER_EVENT_CANCEL", "store_id", "order_id", "reason"}`` to the store's webhook URL, signed
   ``Rappi-Signature: t=<ts>,sign=<hex HMAC-SHA256(secret, "<t>.<body>")>``. ``POST /_config {"duplicates": true}``
-  posts each webhook twice; ``hold()`` keeps webhooks back and ``release(reverse=True)`` posts them out of order.
+  posts each webhook twice; ``hold()`` keeps webhooks back and ``release(reverse=True)`` posts them out of order;
+  ``{"loseWebhooks": n}`` (``lose(n)``) loses the next ``n`` webhooks (Rappi gave up on them: the listing has them).
 - Failures: ``POST /_config {"failRate", "failStatus", "failNext"}`` (429 answers carry ``Retry-After: 1``).
 - Control: ``POST /_orders {storeId, items: [{sku, name, quantity, price}], customerName?}`` places an order
   (answers ``{id}``); ``POST /_orders/{id}/cancel {reason}``; ``GET /_orders/{id}`` with its ``actions``;
@@ -21,6 +25,7 @@ says which facts are confirmed):
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import random
@@ -63,6 +68,7 @@ class FakeRappi(LoopbackFake):
         self.fail_status = 503
         self.fail_next = 0
         self.duplicates = False
+        self.lose_webhooks = 0
         self.received: list[dict[str, Any]] = []
         self.stores: dict[str, _Store] = {}
         self.orders: dict[str, dict[str, Any]] = {}
@@ -145,6 +151,7 @@ class FakeRappi(LoopbackFake):
         with self._lock:
             found = self.orders[order_id]
             found["status"] = "CANCELLED"
+            found["reason"] = reason
             body = {
                 "event": "ORDER_EVENT_CANCEL",
                 "store_id": found["store_id"],
@@ -170,6 +177,11 @@ class FakeRappi(LoopbackFake):
         for store, body in reversed(held) if reverse else held:
             self._post(store, body)
 
+    def lose(self, count: int = 1) -> None:
+        """The next ``count`` webhooks never reach BTRIX (recorded as delivered with status 0)."""
+        with self._lock:
+            self.lose_webhooks = count
+
     def expire_tokens(self) -> None:
         """Every token issued so far answers 401."""
         with self._lock:
@@ -188,6 +200,10 @@ class FakeRappi(LoopbackFake):
             return
         if store.webhook_url is None:
             return
+        if self.lose_webhooks > 0:
+            self.lose_webhooks -= 1
+            self.deliveries.append({"event": body["event"], "status": 0})
+            return
         raw = json.dumps(body).encode()
         for _ in range(2 if self.duplicates else 1):
             headers = {"Content-Type": "application/json", "Rappi-Signature": sign(store.webhook_secret, raw)}
@@ -205,6 +221,7 @@ class FakeRappi(LoopbackFake):
             "failStatus": "fail_status",
             "failNext": "fail_next",
             "duplicates": "duplicates",
+            "loseWebhooks": "lose_webhooks",
         }
         for name, attribute in names.items():
             if name in values:
@@ -240,6 +257,8 @@ class FakeRappi(LoopbackFake):
         found = self._tokens.get(token) if scheme.lower() == "bearer" else None
         if found is None or found[1] < time.time():
             return Answer(401, {"message": "invalid token"})
+        if method == "GET" and path == "/orders/status/sent":
+            return Answer(200, self._sent(found[0]))
         parts = path.strip("/").split("/")
         if parts[0] != "orders" or len(parts) < 3 or parts[1] not in self.orders:
             return Answer(404, {"message": f"no route {method} {path}"})
@@ -256,6 +275,19 @@ class FakeRappi(LoopbackFake):
         order["actions"].append(action)
         order["status"] = {"take": "TAKEN", "reject": "CANCELLED", "ready-for-pickup": "READY"}[action]
         return Answer(200, {"message": "ok"})
+
+    def _sent(self, client_id: str) -> list[dict[str, Any]]:
+        listed = []
+        for found in self.orders.values():
+            if self.stores[found["store_id"]].client_id != client_id or found["actions"]:
+                continue  # another store's, or one the store took or rejected
+            order = copy.deepcopy(found["order"])
+            cancelled = found["status"] == "CANCELLED"
+            order["order_detail"]["state"] = "CANCELED" if cancelled else "SENT"
+            if cancelled:
+                order["order_detail"]["cancel_reason"] = found["reason"]
+            listed.append(order)
+        return listed
 
     def _control(self, method: str, path: str, body: bytes) -> Answer:
         fields = json.loads(body or b"{}") if method == "POST" else {}

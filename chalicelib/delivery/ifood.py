@@ -33,7 +33,6 @@ from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.ifood import client as ifood
 from chalicelib.integrations.models import IFoodCredentials, Provider
 from chalicelib.integrations.tokens import TokenSource, with_access_token
-from chalicelib.orders import service as orders
 from chalicelib.orders.models import Order, PlatformFee, PlatformLine, PlatformOrder, PlatformOrderDraft
 
 __all__ = [
@@ -69,14 +68,7 @@ TOKENS = TokenSource(PROVIDER, "iFood", lambda credentials, _: ifood.grant(crede
 def queue_polls() -> int:
     """The one-minute schedule: two ``ifood.sync`` tasks per tenant connected to iFood (now, and in 30 s); returns
     how many tenants."""
-    epoch = clock.to_epoch(clock.now())
-    slot = epoch - epoch % 60
-    queued = 0
-    for tenant_id in integrations.connected_tenants(PROVIDER):
-        jobs.enqueue_task(SYNC_TASK, tenant_id, {}, key=f"poll-{slot}")
-        jobs.enqueue_task(SYNC_TASK, tenant_id, {}, key=f"poll-{slot + _POLL_EVERY_S}", delay_s=_POLL_EVERY_S)
-        queued += 1
-    return queued
+    return jobs.queue_per_tenant(SYNC_TASK, PROVIDER, slot_s=60, delays_s=(0, _POLL_EVERY_S))
 
 
 _amount = partial(delivery.amount_of, "iFood")
@@ -190,9 +182,7 @@ def apply_events(tenant_id: str, token: str, merchant_id: str, events: Sequence[
             if event.code in _CANCELLED or event.full_code in _CANCELLED:
                 said = event.metadata.get("reason") or event.metadata.get("CANCEL_REASON")
                 reason = str(said or "cancelled on iFood")
-                before = orders.find_order(tenant_id, order_id)
-                after = delivery.cancelled_by_platform(tenant_id, order_id, reason[:500])
-                result.cancelled += int(before is not None and before.status != after.status)
+                result.cancelled += int(delivery.cancelled_by_platform(tenant_id, order_id, reason[:500]))
         except ProviderError as exc:
             if exc.expired:
                 raise  # the token: the caller gets a new one and polls again

@@ -1,9 +1,18 @@
-"""Rappi orders: its webhooks become BTRIX orders, the tenant's status changes become Rappi's order calls.
+"""Rappi orders: its webhooks (and the recovery poll) become BTRIX orders, the tenant's status changes become Rappi's
+order calls.
 
 Orders in: ``rappi:NEW_ORDER`` (the order in the webhook's body) creates the BTRIX order once
 (``delivery.service.ingest``); ``rappi:ORDER_EVENT_CANCEL`` cancels it. A cancellation that arrives before its order
 (webhooks come in any order) is remembered (an integration reference ``cancelled#<Rappi order id>`` with the
 reason), and the order that comes after is created and cancelled at once: one order, in its right final state.
+
+Recovery: a webhook Rappi gave up on (our function down, a lost delivery) would lose the order. A one-minute schedule
+queues a ``rappi.sync`` task per connected tenant (``POST /integrations/rappi/sync`` queues one now): it lists the
+orders Rappi sent the store and it has not taken (``GET /orders/status/sent``) and makes each one BTRIX lacks through
+the webhook's path (``receive``: the same order key, so a webhook and a poll of one order, in either order, end in one
+order). An order listed as cancelled is created and cancelled at once, or cancelled if BTRIX has it (its cancellation
+webhook was lost). An order whose data BTRIX cannot take is noted once (reference ``unreadable#<Rappi order id>``) and
+in the sync log, not retried every minute; an outage fails the poll (retried, then the DLQ) after the other orders.
 
 Status out: CONFIRMED (or any later status) → ``take`` (cooking time 20 min; Rappi wants it within 4 minutes);
 READY and the ends that are a delivery → ``ready-for-pickup`` (Rappi's courier takes it); a cancelled end → ``reject``
@@ -21,17 +30,31 @@ from chalicelib.delivery import service as delivery
 from chalicelib.integrations import jobs
 from chalicelib.integrations import service as integrations
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.models import Provider, RappiCredentials
 from chalicelib.integrations.rappi import client as rappi
-from chalicelib.integrations.tokens import TokenSource
+from chalicelib.integrations.tokens import TokenSource, with_access_token
 from chalicelib.orders.models import Order, PlatformFee, PlatformLine, PlatformOrder, PlatformOrderDraft
 
-__all__ = ["PROVIDER", "TOKENS", "cancel_order", "draft_of", "follow", "new_order"]
+__all__ = [
+    "PROVIDER",
+    "SYNC_TASK",
+    "TOKENS",
+    "Recovery",
+    "cancel_order",
+    "draft_of",
+    "follow",
+    "new_order",
+    "poll",
+    "queue_polls",
+    "receive",
+]
 
 PROVIDER = Provider.RAPPI
 # A login with the client credentials is the only refresh Rappi has (no refresh token).
 TOKENS = TokenSource(PROVIDER, "Rappi", lambda credentials, _: rappi.grant(credentials), lambda _: "")
+SYNC_TASK = "rappi.sync"
 _CANCELLED_REF = "cancelled"
+_UNREADABLE_REF = "unreadable"
 _LADDER: dict[str, tuple[str, ...]] = {
     "CONFIRMED": ("take",),
     "ACCEPTED": ("take",),
@@ -98,20 +121,25 @@ def _payload(job: jobs.Job) -> Mapping[str, Any]:
     return event
 
 
+def receive(tenant_id: str, order: Mapping[str, Any], cancelled: str | None = None) -> tuple[bool, bool]:
+    """The BTRIX order of a Rappi order (the webhook's or the listing's), made once, and cancelled at once when Rappi
+    cancelled it (``cancelled``: its reason) or its cancellation came first; (created now, cancelled now)."""
+    draft = draft_of(order)
+    order_id, created = delivery.ingest(tenant_id, PROVIDER, draft)
+    reason = cancelled or integrations.find_ref(tenant_id, PROVIDER, _CANCELLED_REF, draft.platform.order_id)
+    return created, reason is not None and delivery.cancelled_by_platform(tenant_id, order_id, reason)
+
+
 def new_order(job: jobs.Job) -> str | None:
     """``rappi:NEW_ORDER``: the order, once; cancelled at once if Rappi's cancellation came first."""
     if integrations.find_credentials(job.tenant_id, PROVIDER) is None:
         return None
-    draft = draft_of(_payload(job).get("order") or {})
-    order_id, created = delivery.ingest(job.tenant_id, PROVIDER, draft)
-    reason = integrations.find_ref(job.tenant_id, PROVIDER, _CANCELLED_REF, draft.platform.order_id)
-    if reason is not None:
-        delivery.cancelled_by_platform(job.tenant_id, order_id, reason)
-    return (
-        f"order {draft.platform.order_id} received" + (" (cancelled before it arrived)" if reason else "")
-        if created
-        else None
-    )
+    order = _payload(job).get("order") or {}
+    created, cancelled = receive(job.tenant_id, order)
+    if not created:
+        return None
+    what = f"order {draft_of(order).platform.order_id} received"
+    return f"{what} (cancelled before it arrived)" if cancelled else what
 
 
 def cancel_order(job: jobs.Job) -> str | None:
@@ -130,6 +158,81 @@ def cancel_order(job: jobs.Job) -> str | None:
             return f"order {rappi_order} cancelled before it arrived"
     delivery.cancelled_by_platform(job.tenant_id, order_id, reason)
     return f"order {rappi_order} cancelled on Rappi"
+
+
+def queue_polls() -> int:
+    """The one-minute schedule: a ``rappi.sync`` task per tenant connected to Rappi; returns how many tenants."""
+    return jobs.queue_per_tenant(SYNC_TASK, PROVIDER, slot_s=60)
+
+
+class Recovery:
+    """What one recovery poll did: orders recovered and cancelled, orders noted unreadable, the first outage."""
+
+    def __init__(self) -> None:
+        self.recovered = 0
+        self.cancelled = 0
+        self.unreadable: list[str] = []
+        self.failure: ProviderError | None = None
+
+    def line(self) -> str | None:
+        """The poll's sync-log line (None: it changed nothing)."""
+        if not (self.recovered or self.cancelled or self.unreadable):
+            return None
+        line = f"{self.recovered} order(s) recovered, {self.cancelled} cancelled"
+        return line + (f"; unreadable: {', '.join(self.unreadable)}" if self.unreadable else "")
+
+
+def _cancel_reason(detail: Mapping[str, Any]) -> str | None:
+    # Not confirmed (client's notes): whether and how the listing says Rappi cancelled the order.
+    if not str(detail.get("state") or "").upper().startswith("CANCEL"):
+        return None
+    return str(detail.get("cancel_reason") or "cancelled on Rappi")[:500]
+
+
+def _recover(tenant_id: str, order: Mapping[str, Any], result: Recovery) -> None:
+    detail: Mapping[str, Any] = order.get("order_detail") or {}
+    rappi_order = str(detail.get("order_id") or "")
+    cancelled = _cancel_reason(detail)
+    found = delivery.order_of(tenant_id, PROVIDER, rappi_order)
+    if found is not None:  # the webhook (or an earlier poll) brought it
+        if cancelled is not None:  # and Rappi's cancellation webhook was lost
+            result.cancelled += int(delivery.cancelled_by_platform(tenant_id, found, cancelled))
+        return
+    if integrations.find_ref(tenant_id, PROVIDER, _UNREADABLE_REF, rappi_order) is not None:
+        return  # noted already; its webhook job is in the DLQ
+    try:
+        created, cancelled_now = receive(tenant_id, order, cancelled)
+    except ProviderError as exc:
+        if exc.retryable:
+            result.failure = result.failure or exc
+            return
+        integrations.keep_ref(tenant_id, PROVIDER, _UNREADABLE_REF, rappi_order, exc.detail[:500])
+        result.unreadable.append(f"{rappi_order} ({exc.detail})")
+        return
+    result.recovered += int(created)
+    result.cancelled += int(cancelled_now)
+
+
+def poll(job: jobs.Job) -> str | None:
+    """``task:rappi.sync``: the orders Rappi sent the store that BTRIX lacks are made (see the module's notes)."""
+    credentials = integrations.find_credentials(job.tenant_id, PROVIDER)
+    if not isinstance(credentials, RappiCredentials):
+        return None  # disconnected since the task was queued
+    listed = with_access_token(job.tenant_id, TOKENS, lambda _, token: rappi.sent_orders(token))
+    result = Recovery()
+    for order in listed:
+        store: Mapping[str, Any] = order.get("store") or {}
+        detail: Mapping[str, Any] = order.get("order_detail") or {}
+        if not detail.get("order_id") or str(store.get("internal_id") or credentials.store_id) != credentials.store_id:
+            continue  # not an order, or one of a store the tenant did not connect
+        _recover(job.tenant_id, order, result)
+    if result.failure is not None:
+        # What was recovered stays; the rest is tried again by this poll's retry (and the next poll).
+        integrations.record_sync(
+            job.tenant_id, PROVIDER, "recovery", ok=False, detail=result.line(), error=f"held back: {result.failure}"
+        )
+        raise result.failure
+    return result.line()
 
 
 def _calls(order: Order, outcome: str | None) -> tuple[str, ...]:
@@ -160,4 +263,5 @@ def follow(order: Order, outcome: str | None) -> str | None:
 
 jobs.register(jobs.provider_kind("rappi", "NEW_ORDER"), new_order, provider=PROVIDER, operation="new_order")
 jobs.register(jobs.provider_kind("rappi", "ORDER_EVENT_CANCEL"), cancel_order, provider=PROVIDER, operation="cancel")
+jobs.register(jobs.task_kind(SYNC_TASK), poll, provider=PROVIDER, operation="recovery")
 delivery.register_follower("rappi", delivery.Follower(PROVIDER, follow))

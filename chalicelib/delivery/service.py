@@ -155,9 +155,12 @@ def ingest(tenant_id: str, provider: Provider, draft: PlatformOrderDraft) -> tup
     return order.id, True
 
 
-def cancelled_by_platform(tenant_id: str, order_id: str, reason: str) -> Order:
-    """The platform cancelled the order: so is the BTRIX order (an order that already ended stays as it is)."""
-    return orders.cancel_platform_order(tenant_id, order_id, reason)
+def cancelled_by_platform(tenant_id: str, order_id: str, reason: str) -> bool:
+    """The platform cancelled the order: so is the BTRIX order (an order that already ended stays as it is); True
+    when it was cancelled now."""
+    before = orders.find_order(tenant_id, order_id)
+    after = orders.cancel_platform_order(tenant_id, order_id, reason)
+    return before is not None and before.status != after.status
 
 
 def sent_once(tenant_id: str, provider: Provider, order_id: str, action: str, call: Callable[[], None]) -> bool:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,7 +54,7 @@ from chalicelib.core.resources import QUEUES, QueueKind, dlq_name, queue_name, q
 from chalicelib.integrations import store
 from chalicelib.integrations.http import ProviderError
 from chalicelib.integrations.models import JobRecord, Provider, SyncRequested
-from chalicelib.integrations.service import load_credentials, record_sync
+from chalicelib.integrations.service import connected_tenants, load_credentials, record_sync
 
 __all__ = [
     "HANDLER_FIELD",
@@ -70,6 +70,7 @@ __all__ = [
     "job_of",
     "jobs_of",
     "provider_kind",
+    "queue_per_tenant",
     "register",
     "registered",
     "request_sync",
@@ -258,6 +259,20 @@ def enqueue_task(name: str, tenant_id: str, data: Mapping[str, Any], *, key: str
     aws.sqs().send_message(
         QueueUrl=queue_url(queue_name(QueueKind.INTEGRATIONS)), MessageBody=json.dumps(body), DelaySeconds=delay_s
     )
+
+
+def queue_per_tenant(name: str, provider: Provider, *, slot_s: int, delays_s: Sequence[int] = (0,)) -> int:
+    """A schedule's fan-out: a ``task:<name>`` per tenant connected to ``provider`` and per delay of ``delays_s``,
+    once per slot of ``slot_s`` seconds (keyed by the slot: a schedule firing twice in one slot queues nothing new);
+    returns how many tenants."""
+    epoch = clock.to_epoch(clock.now())
+    slot = epoch - epoch % slot_s
+    tenants = 0
+    for tenant_id in connected_tenants(provider):
+        for delay in delays_s:
+            enqueue_task(name, tenant_id, {}, key=f"poll-{slot + delay}", delay_s=delay)
+        tenants += 1
+    return tenants
 
 
 def request_sync(principal: Principal, provider: Provider) -> SyncRequested:

@@ -232,9 +232,10 @@ def sync_integration(provider: str, principal: Principal) -> SyncRequested:
     """Sync now
 
     Queues what the provider's schedule does, now (billy: the payment poll, sales whose invoice was paid are marked
-    paid; ifood: the event poll, new orders arrive; bling and tiny: the stock pull, per the source of truth;
-    melhorenvio, correios, jadlog: the labels' tracking, posted or delivered orders move); at most once a minute. Its
-    outcome shows in the sync log. 404 when the provider is not connected or has nothing to sync.
+    paid; ifood: the event poll, new orders arrive; rappi: the recovery poll, orders whose webhook was lost arrive;
+    bling and tiny: the stock pull, per the source of truth; melhorenvio, correios, jadlog: the labels' tracking,
+    posted or delivered orders move); at most once a minute. Its outcome shows in the sync log. 404 when the provider
+    is not connected or has nothing to sync.
     """
     return jobs.request_sync(principal, service.parse_provider(provider))
 

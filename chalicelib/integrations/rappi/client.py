@@ -7,16 +7,20 @@ is kept to its narrowest use and marked):
   Sent as ``x-authorization: Bearer <token>``. Not confirmed: the login path ``POST
   /restaurants/auth/v1/token/login/integrations`` with ``{client_id, client_secret}`` → ``{access_token,
   token_type, expires_in}`` (seconds); credentials Rappi refuses answer 401.
-- Orders: ``GET /orders`` answers each new order once (recovery: ``GET /orders/status/sent``); BTRIX takes orders
-  by the webhook and uses neither. ``PUT /orders/{id}/take/{cookingTime}`` (minutes) accepts the order, ``PUT
-  /orders/{id}/reject {reason}`` refuses (cancels) it, ``POST /orders/{id}/ready-for-pickup``. Take or reject
-  within 4 minutes, or Rappi cancels it.
+- Orders: ``GET /orders`` answers each new order once (BTRIX takes orders by the webhook and does not use it);
+  ``GET /orders/status/sent`` lists the orders Rappi sent the store that it has not taken yet (the recovery poll's
+  listing, ``sent_orders``). Not confirmed: its answer (taken here as a JSON array of orders shaped as the webhook's
+  ``order``, or an object with them under ``orders``; no paging), whether an order Rappi cancelled stays listed, and
+  the field saying so (taken as ``order_detail.state``, a state starting ``CANCEL``, with ``cancel_reason``).
+  ``PUT /orders/{id}/take/{cookingTime}`` (minutes) accepts the order, ``PUT /orders/{id}/reject {reason}`` refuses
+  (cancels) it, ``POST /orders/{id}/ready-for-pickup``. Take or reject within 4 minutes, or Rappi cancels it.
 - Webhooks ``NEW_ORDER``, ``ORDER_EVENT_CANCEL``, ``PING``, signed ``Rappi-Signature: t=<ts>,sign=<hex
   HMAC-SHA256(secret, "<t>.<raw body>")>`` (``sign``; verified by ``inbound.signatures.verify_rappi``). Not
   confirmed: the body's envelope ``{"event": <type>, "store_id", "order_id"?, "order": {…}?}`` and the order's
   fields (``order_detail`` with ``order_id``, ``items[{sku, name, price, quantity, comments}]``, ``totals``,
   ``customer``, ``delivery_information``).
-- 429 over the rate limits: ``retryable``, the queue's backoff spaces the next try.
+- 429 over the rate limits (``Retry-After`` not confirmed): each call waits a short 429 out
+  (``http.send_with_backoff``), then it is ``retryable`` and the queue's backoff spaces the next try.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
-from chalicelib.integrations.http import Failure, ProviderError, TokenGrant, json_object, send
+from chalicelib.integrations.http import Failure, ProviderError, TokenGrant, json_object, send, send_with_backoff
 from chalicelib.integrations.models import RappiCredentials
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ __all__ = [
     "grant",
     "ready_for_pickup",
     "reject",
+    "sent_orders",
     "sign",
     "take",
     "whoami",
@@ -79,11 +84,27 @@ def grant(credentials: RappiCredentials) -> TokenGrant:
 
 def _call(what: str, request: Any) -> httpx.Response:
     try:
-        return send(f"{_WHAT} {what}", request)
+        return send_with_backoff(f"{_WHAT} {what}", request)
     except ProviderError as exc:
         if exc.status == 401:  # the token (the credentials were good a moment ago): log in again, then call again
             raise ProviderError(f"{_WHAT} refused the access token", failure=Failure.EXPIRED, status=401) from exc
         raise
+
+
+def sent_orders(token: str) -> list[dict[str, Any]]:
+    """The orders Rappi sent the store and it has not taken yet (``GET /orders/status/sent``), as Rappi gives them."""
+    url = _url("/orders/status/sent")
+    response = _call("sent orders", lambda c: c.get(url, headers=_headers(token)))
+    if response.status_code == 204 or not response.content:
+        return []
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ProviderError(f"{_WHAT} sent orders did not answer with JSON", failure=Failure.REJECTED) from exc
+    listed = body.get("orders") if isinstance(body, dict) else body
+    if not isinstance(listed, list):
+        raise ProviderError(f"{_WHAT} sent orders did not answer with a list of orders", failure=Failure.REJECTED)
+    return [order for order in listed if isinstance(order, dict)]
 
 
 def take(token: str, order_id: str, cooking_minutes: int = COOKING_MINUTES) -> None:

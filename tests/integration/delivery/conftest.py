@@ -115,3 +115,14 @@ def store(api: Any, admin: Account, ifood: FakeIFood) -> dict[str, str]:
 def pizza(api: Any, admin: Account) -> dict[str, Any]:
     """A pizza of the catalog, 20 on hand; its code is the external code of the iFood menu item."""
     return stocked_product(api, admin, 20, name="Pizza margherita", price={"amount": "45.00", "currency": "BRL"})
+
+
+@pytest.fixture
+def rappi_store(api: Any, admin: Account, rappi: FakeRappi, hooks: Any) -> dict[str, str]:
+    """The restaurant's Rappi store, connected, its webhooks pointed at BTRIX's function for the tenant."""
+    found = rappi.add_store("Cantina da Nona")
+    fields = ("clientId", "clientSecret", "storeId", "webhookSecret")
+    response = call(api, "PUT", "/integrations/rappi", {"credentials": {k: found[k] for k in fields}}, admin.headers())
+    assert response.status_code == 200, response.body
+    rappi.set_webhook(found["storeId"], hook_url(hooks, "rappi", admin))
+    return found

@@ -8,24 +8,12 @@ import json
 from typing import Any
 
 import httpx
-import pytest
 
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.rappi.client import sign
 from localdev.fake_rappi import FakeRappi
-from tests.integration.delivery.conftest import Deliver, hook_url, platform_order
+from tests.integration.delivery.conftest import Deliver, platform_order
 from tests.support.identity import Account, call
-
-
-@pytest.fixture
-def store(api: Any, admin: Account, rappi: FakeRappi, hooks: httpx.Client) -> dict[str, str]:
-    """The restaurant's Rappi store, connected, its webhooks pointed at BTRIX's function for the tenant."""
-    found = rappi.add_store("Cantina da Nona")
-    fields = ("clientId", "clientSecret", "storeId", "webhookSecret")
-    response = call(api, "PUT", "/integrations/rappi", {"credentials": {k: found[k] for k in fields}}, admin.headers())
-    assert response.status_code == 200, response.body
-    rappi.set_webhook(found["storeId"], hook_url(hooks, "rappi", admin))
-    return found
 
 
 def _order(api: Any, admin: Account, rappi_order: str) -> dict[str, Any] | None:
@@ -48,32 +36,32 @@ def _arrived(api: Any, admin: Account, deliver: Deliver, rappi_order: str) -> di
 
 
 def test_connect_tests_the_login_and_refuses_unsigned_webhooks(
-    api: Any, admin: Account, rappi: FakeRappi, store: dict[str, str], hooks: httpx.Client
+    api: Any, admin: Account, rappi: FakeRappi, rappi_store: dict[str, str], hooks: httpx.Client
 ) -> None:
     tested = call(api, "POST", "/integrations/rappi/test", headers=admin.headers())
     assert tested.status_code == 200, tested.body
     assert tested.json_body["ok"] is True, tested.json_body
     listed = call(api, "GET", "/integrations", headers=admin.headers())
-    for secret in (store["clientSecret"], store["webhookSecret"]):
+    for secret in (rappi_store["clientSecret"], rappi_store["webhookSecret"]):
         assert secret not in listed.body.decode()
-    body = json.dumps({"event": "PING", "store_id": store["storeId"]}).encode()
+    body = json.dumps({"event": "PING", "store_id": rappi_store["storeId"]}).encode()
     url = f"/rappi?tenant={admin.tenant_id}"
     forged = hooks.post(url, content=body, headers={"Rappi-Signature": sign("not-the-secret", body)})
     assert forged.status_code == 401
     assert hooks.post(url, content=body).status_code == 401
     assert (
-        hooks.post(url, content=body, headers={"Rappi-Signature": sign(store["webhookSecret"], body)}).status_code
+        hooks.post(url, content=body, headers={"Rappi-Signature": sign(rappi_store["webhookSecret"], body)}).status_code
         == 200
     )
-    stale = sign(store["webhookSecret"], body, at=1_600_000_000)
+    stale = sign(rappi_store["webhookSecret"], body, at=1_600_000_000)
     assert hooks.post(url, content=body, headers={"Rappi-Signature": stale}).status_code == 401
 
 
 def test_a_rappi_order_arrives_by_webhook_and_the_flow_drives_rappi(
-    api: Any, admin: Account, rappi: FakeRappi, store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
+    api: Any, admin: Account, rappi: FakeRappi, rappi_store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
 ) -> None:
     rappi_order = rappi.place_order(
-        store["storeId"],
+        rappi_store["storeId"],
         [
             {"sku": pizza["code"], "name": "Pizza Margherita", "quantity": 1, "price": 47.5},
             {"sku": "RP-EXTRA-9", "name": "Molho extra", "quantity": 2, "price": 3.0},
@@ -96,11 +84,11 @@ def test_a_rappi_order_arrives_by_webhook_and_the_flow_drives_rappi(
 
 
 def test_duplicate_and_out_of_order_webhooks_end_in_one_cancelled_order(
-    api: Any, admin: Account, rappi: FakeRappi, store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
+    api: Any, admin: Account, rappi: FakeRappi, rappi_store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
 ) -> None:
     rappi.configure(duplicates=True)
     rappi.hold()
-    rappi_order = rappi.place_order(store["storeId"], [{"sku": pizza["code"], "name": "Pizza", "price": 45.0}])
+    rappi_order = rappi.place_order(rappi_store["storeId"], [{"sku": pizza["code"], "name": "Pizza", "price": 45.0}])
     rappi.cancel_order(rappi_order, "Cliente cancelou")
     rappi.release(reverse=True)  # the cancellation first, each webhook twice
     assert [d["status"] for d in rappi.deliveries] == [200, 200, 200, 200]
@@ -115,9 +103,9 @@ def test_duplicate_and_out_of_order_webhooks_end_in_one_cancelled_order(
 
 
 def test_the_store_cancelling_rejects_on_rappi_with_an_expired_token_and_a_rate_limit_on_the_way(
-    api: Any, admin: Account, rappi: FakeRappi, store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
+    api: Any, admin: Account, rappi: FakeRappi, rappi_store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
 ) -> None:
-    rappi_order = rappi.place_order(store["storeId"], [{"sku": pizza["code"], "name": "Pizza", "price": 45.0}])
+    rappi_order = rappi.place_order(rappi_store["storeId"], [{"sku": pizza["code"], "name": "Pizza", "price": 45.0}])
     order = _arrived(api, admin, deliver, rappi_order)
     _move(api, admin, order, "CONFIRMED")
     deliver(lambda: rappi.actions(rappi_order) == ["take"])
