@@ -22,6 +22,7 @@ __all__ = [
     "ProviderRefused",
     "RateLimited",
     "Unauthorized",
+    "invalid_field",
 ]
 
 
@@ -65,6 +66,11 @@ class InvalidInput(AppError):
 
     title: str = N_("Invalid input")
     code: str = "invalid-input"
+
+
+def invalid_field(field: str, message: str, code: str = "invalid") -> InvalidInput:
+    """An ``InvalidInput`` about one field (``body.price``, ``query.from``): its detail and its one error name it."""
+    return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message, code),))
 
 
 @dataclass

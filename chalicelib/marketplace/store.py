@@ -27,6 +27,8 @@ from chalicelib.marketplace.models import (
 )
 
 __all__ = [
+    "BUYER",
+    "SELLER",
     "claim_of_product",
     "code_item_ops",
     "get_group",
@@ -63,6 +65,9 @@ CODE_ENTITY = "MarketListingCode"
 CLAIM_ENTITY = "MarketListingClaim"
 PURCHASE_ENTITY = "MarketPurchase"
 SALE_ENTITY = "MarketSale"
+# The attributes of listings, sales and purchases that name the seller's and the buyer's tenants.
+SELLER = "sellerTenantId"
+BUYER = "buyerTenantId"
 _GROUP_ENTITY: dict[MarketGroupKind, str] = {"category": "MarketCategory", "brand": "MarketBrand"}
 _GROUP_SEGMENT: dict[MarketGroupKind, MarketSegment] = {
     "category": MarketSegment.CATEGORY,

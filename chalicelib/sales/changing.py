@@ -11,14 +11,14 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, VersionConflict, revise_op
-from chalicelib.core.errors import Conflict, FieldError, NotFound
+from chalicelib.core.errors import Conflict, FieldError, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.customers.service import load_customer
 from chalicelib.sales import store
 from chalicelib.sales.creating import BODY_FIELDS, catalog_service, check_assignee, sale_amounts
 from chalicelib.sales.events import snapshot
 from chalicelib.sales.models import Sale, SaleAmounts, UpdateSaleRequest
-from chalicelib.sales.reading import ENTITY_TYPE, invalid, load_item, may_write
+from chalicelib.sales.reading import ENTITY_TYPE, load_item, may_write
 from chalicelib.workflows import engine
 
 __all__ = ["delete_sale", "update_sale"]
@@ -51,7 +51,7 @@ def update_sale(principal: Principal, sale_id: str, body: UpdateSaleRequest) -> 
         try:
             load_customer(tenant_id, str(body.customer_id))
         except NotFound as exc:
-            raise invalid("body.customerId", "no such customer", "unknown-customer") from exc
+            raise invalid_field("body.customerId", "no such customer", "unknown-customer") from exc
         changes["customerId"] = body.customer_id
     if "service_id" in sent and body.service_id != item["serviceId"]:
         changes["serviceName"] = catalog_service(tenant_id, str(body.service_id), "body.serviceId")[0]

@@ -18,7 +18,7 @@ from chalicelib.catalog.service import load_product
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, WriteOp
-from chalicelib.core.errors import Conflict, Forbidden, NotFound
+from chalicelib.core.errors import Conflict, Forbidden, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
@@ -27,7 +27,7 @@ from chalicelib.sales import store
 from chalicelib.sales.amounts import AmountError, compute_amounts
 from chalicelib.sales.events import snapshot
 from chalicelib.sales.models import CreateSaleRequest, Sale, SaleAmounts, SaleOrigin, SaleSource
-from chalicelib.sales.reading import ENTITY_TYPE, invalid
+from chalicelib.sales.reading import ENTITY_TYPE
 from chalicelib.tenants.service import load_tenant
 from chalicelib.users.service import find_user
 from chalicelib.workflows import engine
@@ -96,7 +96,7 @@ def check_assignee(principal: Principal, assigned_to: str, field: str) -> None:
         raise Forbidden(detail="this role may assign sales only to itself")
     user = find_user(principal.tenant_id, assigned_to)
     if user is None or user.status != "active":
-        raise invalid(field, "no active user with that id", "unknown-user")
+        raise invalid_field(field, "no active user with that id", "unknown-user")
 
 
 def catalog_service(tenant_id: str, service_id: str, field: str) -> tuple[str, Money, Decimal]:
@@ -104,11 +104,11 @@ def catalog_service(tenant_id: str, service_id: str, field: str) -> tuple[str, M
     try:
         product = load_product(tenant_id, service_id)
     except NotFound as exc:
-        raise invalid(field, "no such service in the catalog", "unknown-service") from exc
+        raise invalid_field(field, "no such service in the catalog", "unknown-service") from exc
     if product.kind != "service":
-        raise invalid(field, "this catalog item is a product, not a service", "not-a-service")
+        raise invalid_field(field, "this catalog item is a product, not a service", "not-a-service")
     if not product.active:
-        raise invalid(field, "this service is not active", "inactive")
+        raise invalid_field(field, "this service is not active", "inactive")
     return product.name, product.price, product.tax_rate
 
 
@@ -120,7 +120,7 @@ def sale_amounts(
         return compute_amounts(base, discount, rate, currency)
     except AmountError as exc:
         field = fields["base_amount"] if exc.field == "body.baseAmount" else fields["discount"]
-        raise invalid(field, str(exc)) from exc
+        raise invalid_field(field, str(exc)) from exc
 
 
 def _year(moment: datetime, time_zone: str) -> int:
@@ -146,7 +146,7 @@ def prepare_sale(
         try:
             load_customer(principal.tenant_id, draft.customer_id)
         except NotFound as exc:
-            raise invalid(fields["customer_id"], "no such customer", "unknown-customer") from exc
+            raise invalid_field(fields["customer_id"], "no such customer", "unknown-customer") from exc
     service_name, price, service_rate = catalog_service(principal.tenant_id, draft.service_id, fields["service_id"])
     assigned_to = draft.assigned_to or principal.user_id
     check_assignee(principal, assigned_to, fields["assigned_to"])

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.core import clock
-from chalicelib.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from chalicelib.core.errors import Forbidden, NotFound, invalid_field
 from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.sales import store
 from chalicelib.sales.models import Sale, SaleListQuery
@@ -21,7 +21,6 @@ __all__ = [
     "ENTITY_TYPE",
     "customer_sale_ids",
     "get_sale",
-    "invalid",
     "list_pending_payments",
     "list_sales",
     "load_item",
@@ -64,11 +63,6 @@ def load_item(tenant_id: str, sale_id: str, *, consistent: bool = False) -> dict
     return item
 
 
-def invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
-    """A 422 naming ``field``."""
-    return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message, code),))
-
-
 def load_sale(tenant_id: str, sale_id: str) -> Sale:
     """The sale ``sale_id`` of the tenant (for other capabilities); ``NotFound`` if there is none."""
     return store.sale_of(load_item(tenant_id, sale_id))
@@ -89,7 +83,7 @@ def list_sales(principal: Principal, query: SaleListQuery) -> Page[Sale]:
     """One page of sales, newest first: by status, rep or customer (or a rep with a status or a customer), within
     a date range. A rep lists only its own sales."""
     if query.status is not None and query.customer_id is not None:
-        raise invalid("query.customerId", "filter by status or by customer, not both")
+        raise invalid_field("query.customerId", "filter by status or by customer, not both")
     assigned_to = query.assigned_to
     if not principal.can(Permission.SALES_READ_ALL):
         require(principal, Permission.SALES_READ_OWN)
@@ -97,7 +91,7 @@ def list_sales(principal: Principal, query: SaleListQuery) -> Page[Sale]:
             raise Forbidden(detail="this role sees only the sales assigned to it")
         assigned_to = principal.user_id
     if query.from_ is not None and query.to is not None and query.from_ > query.to:
-        raise invalid("query.from", "must not be after to")
+        raise invalid_field("query.from", "must not be after to")
     between = (_bound(query.from_, "0"), _bound(query.to, "9") + "~")
     scope = f"sales:{query.status or ''}:{assigned_to or ''}:{query.customer_id or ''}:{between[0]}:{between[1]}"
     return paginate(
