@@ -18,7 +18,7 @@ from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.core import idempotency
 from chalicelib.core.db.store import VersionConflict
-from chalicelib.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, Forbidden, InvalidInput, NotFound, invalid_field
 from chalicelib.core.money import Money
 from chalicelib.core.observability import logger
 from chalicelib.customers.models import CreateCustomerRequest
@@ -61,7 +61,7 @@ def _customer(
         try:
             return load_customer(tenant_id, str(chosen)).id, None
         except NotFound as exc:
-            raise service.invalid("body.customerId", "no such customer", "unknown-customer") from exc
+            raise invalid_field("body.customerId", "no such customer", "unknown-customer") from exc
     found = find_customer_id(tenant_id, email=item.get("contactEmail"), phone=item.get("contactPhone"))
     if found is not None:
         return found, None
@@ -113,7 +113,7 @@ def _convert_once(principal: Principal, lead_id: str, body: ConvertLeadRequest, 
     _check_convertible(tenant_id, item)
     service_id = body.service_id or item.get("interestServiceId")
     if service_id is None:
-        raise service.invalid("body.serviceId", "the lead names no service: send the one sold", "service-required")
+        raise invalid_field("body.serviceId", "the lead names no service: send the one sold", "service-required")
     customer_id, created = _customer(principal, item, body)
     estimate = item.get("estimatedValue")
     origin = item.get("origin") or {}

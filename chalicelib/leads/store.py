@@ -25,6 +25,7 @@ from chalicelib.core.personal_data import all_pages
 from chalicelib.leads.models import Lead
 
 __all__ = [
+    "CONTACTS",
     "ContactField",
     "by_status_keys",
     "claim_op",
@@ -51,6 +52,8 @@ OWNER = Facet.OWNER
 _STATUS = Facet.STATUS
 _FOLLOW_UP: tuple[str, str] = (Facet.FOLLOW_UP, "DUE")
 ContactField = Literal["email", "phone"]
+# The lead attribute that holds each claimed contact.
+CONTACTS: dict[ContactField, str] = {"email": "contactEmail", "phone": "contactPhone"}
 _CLAIMS: dict[ContactField, str] = {"email": UniqueField.LEAD_EMAIL, "phone": UniqueField.LEAD_PHONE}
 _FIELDS = frozenset(field.alias or name for name, field in Lead.model_fields.items())
 
