@@ -42,7 +42,7 @@ from chalicelib.core import clock
 from chalicelib.core.batch import Job, consume_grouped
 from chalicelib.core.db.keys import Child
 from chalicelib.core.db.store import Table, tenant_scope
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput
+from chalicelib.core.errors import Conflict, invalid_field
 from chalicelib.core.money import Money
 from chalicelib.core.observability import MetricUnit, metrics
 from chalicelib.core.resources import QueueKind
@@ -180,10 +180,6 @@ def created_count(tenant_id: str, kind: Literal["sales", "leads"], user_id: str 
 # --- the dashboard --------------------------------------------------------------------------------------------
 
 
-def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message),))
-
-
 def _period_end(start: date, group_by: str) -> date:
     if group_by == "week":
         return start + timedelta(days=6)
@@ -206,7 +202,7 @@ def _range(query: DashboardQuery, time_zone: str) -> tuple[date, date]:
     last = query.to or today
     first = query.from_ or last - timedelta(days=29)
     if first > last:
-        raise _invalid("query.from", "must not be after to")
+        raise invalid_field("query.from", "must not be after to")
     return period_start(first, _GRANULARITY[query.group_by]), period_start(last, _GRANULARITY[query.group_by])
 
 
@@ -246,7 +242,7 @@ def dashboard(principal: Principal, query: DashboardQuery) -> Dashboard:
     first, last = _range(query, tenant.time_zone)
     starts = _period_starts(first, last, query.group_by)
     if len(starts) > MAX_PERIODS[query.group_by]:
-        raise _invalid("query.from", f"at most {MAX_PERIODS[query.group_by]} {query.group_by}s at a time")
+        raise invalid_field("query.from", f"at most {MAX_PERIODS[query.group_by]} {query.group_by}s at a time")
     granularity = _GRANULARITY[query.group_by]
     found = dict(store.periods(tenant.id, scope, granularity, first.isoformat(), last.isoformat()))
     currency = tenant.currency

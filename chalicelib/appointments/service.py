@@ -34,7 +34,7 @@ from chalicelib.catalog.service import find_product
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, VersionConflict, update_op
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, FieldError, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.pagination import Page, PageParams, paginate
@@ -79,10 +79,6 @@ def _on_transition(ctx: TransitionContext) -> TransitionEffects | None:
 
 # The appointment entity as the workflow engine runs it (listed in workflows.entities).
 WORKFLOW = EntitySpec(ENTITY_TYPE, Kind.APPOINTMENT, _on_transition)
-
-
-def _invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
-    return InvalidInput(detail=message, errors=(FieldError(field, message, code),))
 
 
 # --- resources -------------------------------------------------------------------------------------------------
@@ -179,23 +175,23 @@ def update_resource(principal: Principal, resource_id: str, body: UpdateResource
 def _service(tenant_id: str, service_id: str, resource: Resource, field: str) -> Product:
     service = find_product(tenant_id, service_id)
     if service is None or not service.active or service.kind != "service" or not service.duration_minutes:
-        raise _invalid(field, "no active service with a duration has that id", "unknown-service")
+        raise invalid_field(field, "no active service with a duration has that id", "unknown-service")
     if resource.service_ids and service_id not in resource.service_ids:
-        raise _invalid(field, f"{resource.name} does not perform this service", "not-offered")
+        raise invalid_field(field, f"{resource.name} does not perform this service", "not-offered")
     return service
 
 
 def _bookable(resource: Resource, start: datetime, duration: timedelta, *, field: str) -> None:
     if not resource.active:
-        raise _invalid("body.resourceId", "this resource is not taking bookings", "inactive")
+        raise invalid_field("body.resourceId", "this resource is not taking bookings", "inactive")
     if duration > MAX_DURATION:
-        raise _invalid(field, "a booking lasts at most 8 hours", "too-long")
+        raise invalid_field(field, "a booking lasts at most 8 hours", "too-long")
     if not on_grid(start):
-        raise _invalid(field, "bookings start on 5-minute marks (e.g. 14:00, 14:05)", "off-grid")
+        raise invalid_field(field, "bookings start on 5-minute marks (e.g. 14:00, 14:05)", "off-grid")
     if start <= clock.now():
-        raise _invalid(field, "must be in the future", "past")
+        raise invalid_field(field, "must be in the future", "past")
     if not fits_hours(resource.working_hours, resource.time_zone, start, duration):
-        raise _invalid(field, f"outside the working hours of {resource.name}", "closed")
+        raise invalid_field(field, f"outside the working hours of {resource.name}", "closed")
 
 
 def _slot_taken(resource: Resource) -> Conflict:
@@ -271,7 +267,7 @@ def reschedule(principal: Principal, appointment_id: str, body: RescheduleReques
     before = record.model_dump(exclude_none=True)
     definition = workflow_version(principal.tenant_id, ENTITY_TYPE, int(before["workflowVersion"])).definition
     if definition.status(record.status).terminal:
-        raise _invalid("body.startsAt", f"the appointment is {record.status}; it cannot move", "final")
+        raise invalid_field("body.startsAt", f"the appointment is {record.status}; it cannot move", "final")
     resource = _load_resource(principal.tenant_id, body.resource_id or record.resource_id)
     service = _service(principal.tenant_id, record.service_id, resource, "body.resourceId")
     duration = timedelta(minutes=int(service.duration_minutes or 0))
@@ -358,9 +354,9 @@ def availability(principal: Principal, query: AvailabilityQuery) -> Availability
     require(principal, Permission.APPOINTMENTS_READ)
     start, end = query.from_.astimezone(UTC), query.to.astimezone(UTC)
     if end <= start:
-        raise _invalid("query.to", "must be after from")
+        raise invalid_field("query.to", "must be after from")
     if end - start > MAX_RANGE:
-        raise _invalid("query.to", "at most 31 days after from", "too-long")
+        raise invalid_field("query.to", "at most 31 days after from", "too-long")
     resource = _load_resource(principal.tenant_id, query.resource_id)
     service = _service(principal.tenant_id, query.service_id, resource, "query.serviceId")
     duration = timedelta(minutes=int(service.duration_minutes or 0))

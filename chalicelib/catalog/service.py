@@ -27,7 +27,7 @@ from chalicelib.catalog.store import BRANDS, CATEGORIES, G, Group
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
@@ -64,20 +64,16 @@ __all__ = [
 _CODE_ATTEMPTS = 5
 
 
-def _invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
-    return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message, code),))
-
-
 def _check_price(price: Money | None, currency: str) -> None:
     if price is not None and price.currency != currency:
-        raise _invalid("body.price.currency", f"must be the tenant's currency, {currency}", "currency-mismatch")
+        raise invalid_field("body.price.currency", f"must be the tenant's currency, {currency}", "currency-mismatch")
 
 
 def _check_duration(kind: str, duration: int | None, *, sent: bool) -> None:
     if kind == "service" and duration is None:
-        raise _invalid("body.durationMinutes", "required for a service")
+        raise invalid_field("body.durationMinutes", "required for a service")
     if kind == "product" and sent and duration is not None:
-        raise _invalid("body.durationMinutes", "only a service has a duration")
+        raise invalid_field("body.durationMinutes", "only a service has a duration")
 
 
 class _CodeTaken(Conflict):
@@ -85,7 +81,7 @@ class _CodeTaken(Conflict):
 
 
 def _unknown_group(meaning: str, field: str) -> InvalidInput:
-    return _invalid(field, f"no such {meaning}", "unknown-reference")
+    return invalid_field(field, f"no such {meaning}", "unknown-reference")
 
 
 def _group_counts(tenant_id: str, before: Product | None, after: Product) -> list[WriteOp]:
@@ -149,7 +145,7 @@ def load_products(tenant_id: str, product_ids: Sequence[str], *, field: str = "b
         product = found[product_id]
         if product is None or not product.active:
             reason = "no such product" if product is None else "this product is not active"
-            raise _invalid(f"{field}[{i}].productId", reason, "unknown-product" if product is None else "inactive")
+            raise invalid_field(f"{field}[{i}].productId", reason, "unknown-product" if product is None else "inactive")
         result.append(product)
     return result
 
@@ -171,7 +167,7 @@ def _matches(product: Product, query: ProductListQuery) -> bool:
 
 def _by_code(principal: Principal, query: ProductListQuery, code: str) -> Page[Product]:
     if not is_valid_code(code):
-        raise _invalid("query.code", "not a valid code (its check letter does not match)", "invalid-code")
+        raise invalid_field("query.code", "not a valid code (its check letter does not match)", "invalid-code")
     product_id = store.find_code(principal.tenant_id, code)
     product = store.get_product(principal.tenant_id, product_id) if product_id else None
     return Page[Product](items=[product] if product is not None and _matches(product, query) else [])
@@ -181,12 +177,12 @@ def list_products(principal: Principal, query: ProductListQuery) -> Page[Product
     """One page of the catalog, active items first, then by name; by category or brand, active, name prefix."""
     require(principal, Permission.CATALOG_READ)
     if query.category_id is not None and query.brand_id is not None:
-        raise _invalid("query.brandId", "filter by categoryId or by brandId, not both")
+        raise invalid_field("query.brandId", "filter by categoryId or by brandId, not both")
     if query.code is not None:
         return _by_code(principal, query, query.code)
     prefix = fold(query.q) if query.q is not None else ""
     if query.q is not None and not prefix:
-        raise _invalid("query.q", "must contain a letter or a digit")
+        raise invalid_field("query.q", "must contain a letter or a digit")
     if query.category_id is not None:
         listing, facet = store.product_listing(principal.tenant_id, CATEGORIES, query.category_id), "category"
     elif query.brand_id is not None:
@@ -348,7 +344,7 @@ def list_groups(principal: Principal, group: Group[G], query: GroupListQuery) ->
     require(principal, Permission.CATALOG_READ)
     prefix = fold(query.q) if query.q is not None else ""
     if query.q is not None and not prefix:
-        raise _invalid("query.q", "must contain a letter or a digit")
+        raise invalid_field("query.q", "must contain a letter or a digit")
     scope = f"{group.name}:{prefix}"
     tenant = principal.tenant_id
     start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None

@@ -16,7 +16,7 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.crypto import encrypt_field, lookup_hash
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
@@ -73,10 +73,6 @@ _NON_DIGITS = re.compile(r"\D")
 _CONTACTS: tuple[ContactField, ...] = ("email", "phone")
 
 
-def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message),))
-
-
 def _document_fields(tenant_id: str, country: str, document: str | None) -> dict[str, Any]:
     """The stored form of a document: type, encrypted value, keyed hash, last digits (all None to clear)."""
     if document is None:
@@ -85,15 +81,15 @@ def _document_fields(tenant_id: str, country: str, document: str | None) -> dict
         digits = _NON_DIGITS.sub("", document)
         kind, check = {11: ("cpf", normalize_cpf), 14: ("cnpj", normalize_cnpj)}.get(len(digits), (None, None))
         if kind is None or check is None:
-            raise _invalid("body.document", "must be a CPF (11 digits) or a CNPJ (14 digits)")
+            raise invalid_field("body.document", "must be a CPF (11 digits) or a CNPJ (14 digits)")
         try:
             value = check(digits)
         except ValueError as exc:
-            raise _invalid("body.document", str(exc)) from exc
+            raise invalid_field("body.document", str(exc)) from exc
     else:
         kind, value = "tax_id", "".join(ch for ch in document.upper() if ch.isalnum())
         if len(value) < 4:
-            raise _invalid("body.document", "too short")
+            raise invalid_field("body.document", "too short")
     return {
         "documentType": kind,
         "documentEncrypted": encrypt_field(tenant_id, value),
@@ -107,7 +103,7 @@ def _address(address: Address | None) -> Address | None:
         return address
     digits = _NON_DIGITS.sub("", address.postal_code)
     if len(digits) != 8:
-        raise _invalid("body.address.postalCode", "a CEP has 8 digits, e.g. 01310-100")
+        raise invalid_field("body.address.postalCode", "a CEP has 8 digits, e.g. 01310-100")
     return address.model_copy(update={"postal_code": f"{digits[:5]}-{digits[5:]}"})
 
 
@@ -186,7 +182,7 @@ def get_customer(principal: Principal, customer_id: str) -> Customer:
 def _one_lookup(query: CustomerListQuery) -> None:
     sent = [name for name in ("email", "phone", "q") if getattr(query, name) is not None]
     if len(sent) > 1:
-        raise _invalid(f"query.{sent[1]}", f"use one of email, phone or q (got {', '.join(sent)})")
+        raise invalid_field(f"query.{sent[1]}", f"use one of email, phone or q (got {', '.join(sent)})")
 
 
 def list_customers(principal: Principal, query: CustomerListQuery) -> Page[Customer]:
@@ -203,7 +199,7 @@ def list_customers(principal: Principal, query: CustomerListQuery) -> Page[Custo
     if query.q is not None:
         prefix = fold(query.q)
         if not prefix:
-            raise _invalid("query.q", "must contain a letter or a digit")
+            raise invalid_field("query.q", "must contain a letter or a digit")
         scope = f"customers:name:{prefix}"
         start = decode_cursor(query.cursor, tenant_id=tenant, scope=scope) if query.cursor else None
         page = store.search_customers(tenant, prefix, query.limit, start)

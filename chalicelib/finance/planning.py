@@ -16,6 +16,7 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table
+from chalicelib.core.errors import invalid_field
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import Page, PageParams, paginate
@@ -42,12 +43,12 @@ def create_recurring(principal: Principal, body: CreateRecurringRequest) -> Recu
     if body.account_id is not None:
         account = service.account_item(principal.tenant_id, body.account_id, "body.accountId")
         if body.amount.currency != account["currency"]:
-            raise service.invalid("body.amount.currency", f"must be the account's currency, {account['currency']}")
+            raise invalid_field("body.amount.currency", f"must be the account's currency, {account['currency']}")
     if body.amount.amount <= 0:
-        raise service.invalid("body.amount.amount", "must be above 0", "not-positive")
+        raise invalid_field("body.amount.amount", "must be above 0", "not-positive")
     starts = body.starts_on or clock.now().date()
     if body.ends_on is not None and body.ends_on < starts:
-        raise service.invalid("body.endsOn", "must not be before startsOn")
+        raise invalid_field("body.endsOn", "must not be before startsOn")
     item = RecurringItem(
         id=new_id(),
         name=body.name,
@@ -127,10 +128,10 @@ def cash_flow(principal: Principal, query: CashFlowQuery) -> CashFlowReport:
     items still to come in each month."""
     require(principal, Permission.FINANCE_READ)
     if query.from_ > query.to:
-        raise service.invalid("query.from", "must not be after to")
+        raise invalid_field("query.from", "must not be after to")
     months = _months(query.from_, query.to)
     if len(months) > MAX_MONTHS:
-        raise service.invalid("query.to", f"at most {MAX_MONTHS} months")
+        raise invalid_field("query.to", f"at most {MAX_MONTHS} months")
     currency = query.currency or load_tenant(principal.tenant_id).currency
     actual: dict[str, dict[str, tuple[Decimal, Decimal]]] = {m: {} for m in months}
     for row in store.list_cash_flow(principal.tenant_id, months[0], months[-1]):

@@ -32,7 +32,7 @@ from chalicelib.core import clock, idempotency
 from chalicelib.core.crypto import encrypt_field
 from chalicelib.core.db.keys import Kind, UniqueField
 from chalicelib.core.db.store import Table, WriteOp
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, InvalidInput, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
@@ -63,7 +63,6 @@ __all__ = [
     "create_account",
     "create_transaction",
     "get_account",
-    "invalid",
     "list_accounts",
     "list_transactions",
     "new_code",
@@ -74,10 +73,6 @@ __all__ = [
 
 TRANSFER_CATEGORY = "transfer"
 _ATTEMPTS = 60
-
-
-def invalid(field: str, message: str, code: str = "invalid") -> InvalidInput:
-    return InvalidInput(detail=f"{field}: {message}", errors=(FieldError(field, message, code),))
 
 
 def new_code() -> str:
@@ -113,7 +108,7 @@ def commit(build: Callable[[], tuple[list[WriteOp], Any]]) -> Any:
 def account_item(tenant_id: str, account_id: str, field: str) -> dict[str, Any]:
     item = store.get_account(tenant_id, account_id, consistent=True)
     if item is None or not item.get("active", True):
-        raise invalid(field, "no active account with that id", "unknown-account")
+        raise invalid_field(field, "no active account with that id", "unknown-account")
     return item
 
 
@@ -124,7 +119,7 @@ def create_account(principal: Principal, body: CreateAccountRequest) -> BankAcco
     currency = body.currency or tenant.currency
     opening = body.opening_balance or Money.zero(currency)
     if opening.currency != currency:
-        raise invalid("body.openingBalance.currency", f"must be the account's currency, {currency}", "currency")
+        raise invalid_field("body.openingBalance.currency", f"must be the account's currency, {currency}", "currency")
     at = clock.now_iso()
     item: dict[str, Any] = {
         "id": new_id(),
@@ -182,7 +177,7 @@ def list_accounts(principal: Principal, params: PageParams) -> Page[BankAccount]
 
 
 def _missing_account(field: str) -> InvalidInput:
-    return invalid(field, "no active account with that id", "unknown-account")
+    return invalid_field(field, "no active account with that id", "unknown-account")
 
 
 def transaction_ops(
@@ -254,9 +249,9 @@ def transaction_ops(
 
 def check_amount(amount: Money, account: Mapping[str, Any], field: str) -> None:
     if amount.currency != account["currency"]:
-        raise invalid(f"{field}.currency", f"must be the account's currency, {account['currency']}", "currency")
+        raise invalid_field(f"{field}.currency", f"must be the account's currency, {account['currency']}", "currency")
     if amount.amount <= 0:
-        raise invalid(f"{field}.amount", "must be above 0", "not-positive")
+        raise invalid_field(f"{field}.amount", "must be above 0", "not-positive")
 
 
 def _check_links(principal: Principal, body: CreateTransactionRequest) -> None:
@@ -264,12 +259,12 @@ def _check_links(principal: Principal, body: CreateTransactionRequest) -> None:
         try:
             orders.get_order(principal, body.order_id)
         except NotFound as exc:
-            raise invalid("body.orderId", "no such order", "unknown-order") from exc
+            raise invalid_field("body.orderId", "no such order", "unknown-order") from exc
     if body.sale_id is not None:
         try:
             sales.load_sale(principal.tenant_id, body.sale_id)
         except NotFound as exc:
-            raise invalid("body.saleId", "no such sale", "unknown-sale") from exc
+            raise invalid_field("body.saleId", "no such sale", "unknown-sale") from exc
 
 
 def create_transaction(
@@ -309,12 +304,12 @@ def transfer(principal: Principal, body: TransferRequest, idempotency_key: str |
     """Move money between two accounts of the same currency: an expense and an income, written together."""
     require(principal, Permission.FINANCE_WRITE)
     if body.from_account_id == body.to_account_id:
-        raise invalid("body.toAccountId", "must be another account than fromAccountId", "same-account")
+        raise invalid_field("body.toAccountId", "must be another account than fromAccountId", "same-account")
     source = account_item(principal.tenant_id, body.from_account_id, "body.fromAccountId")
     target = account_item(principal.tenant_id, body.to_account_id, "body.toAccountId")
     check_amount(body.amount, source, "body.amount")
     if target["currency"] != source["currency"]:
-        raise invalid("body.toAccountId", "must hold the same currency as fromAccountId", "currency")
+        raise invalid_field("body.toAccountId", "must hold the same currency as fromAccountId", "currency")
     day = body.date.isoformat()
 
     def create(seal: idempotency.Seal) -> TransferResult:
@@ -357,7 +352,7 @@ def list_transactions(principal: Principal, query: TransactionListQuery) -> Page
     """Transactions by date, newest first: all, or of one account, within from/to."""
     require(principal, Permission.FINANCE_READ)
     if query.from_ is not None and query.to is not None and query.from_ > query.to:
-        raise invalid("query.from", "must not be after to")
+        raise invalid_field("query.from", "must not be after to")
     between = (query.from_.isoformat() if query.from_ else "0", (query.to.isoformat() if query.to else "9") + "~")
     scope = f"finance-transactions:{query.account_id or ''}:{between[0]}:{between[1]}"
     return paginate(

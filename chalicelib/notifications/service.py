@@ -17,7 +17,7 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TransactionConflict, WriteOp
-from chalicelib.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.core.errors import Conflict, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.customers import service as customers
@@ -124,10 +124,6 @@ def get_notification(principal: Principal, notification_id: str) -> Notification
     return Notification.of(_load(principal.tenant_id, notification_id))
 
 
-def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(detail=message, errors=(FieldError(field, message),))
-
-
 def _check_target(principal: Principal, body: CreateNotificationRequest) -> str:
     # customerId and userId are references (models.py): checked in the caller's tenant before this runs.
     if body.customer_id is not None:
@@ -136,14 +132,14 @@ def _check_target(principal: Principal, body: CreateNotificationRequest) -> str:
         return f"user:{body.user_id}"
     address = str(body.address)
     if body.channel == "push":
-        raise _invalid("body.address", "push goes to a user (userId), not to an address")
+        raise invalid_field("body.address", "push goes to a user (userId), not to an address")
     try:
         if body.channel == "email":
             return str(AddressCheck(email=address).email)
         return str(AddressCheck(phone=address).phone)
     except ValueError as exc:
         kind = "an email address" if body.channel == "email" else "an E.164 phone number"
-        raise _invalid("body.address", f"must be {kind} for {body.channel}") from exc
+        raise invalid_field("body.address", f"must be {kind} for {body.channel}") from exc
 
 
 def _check_template(tenant_id: str, body: CreateNotificationRequest) -> None:
@@ -151,11 +147,11 @@ def _check_template(tenant_id: str, body: CreateNotificationRequest) -> None:
     variants = [*store.list_template_variants(tenant_id, key), *templates.default_variants(key)]
     on_channel = [v for v in variants if v.channel == body.channel]
     if not on_channel:
-        raise _invalid("body.template", f"no template {key} for {body.channel}")
+        raise invalid_field("body.template", f"no template {key} for {body.channel}")
     declared = {v.name for variant in on_channel for v in variant.variables}
     unknown = sorted(set(body.variables) - declared)
     if unknown:
-        raise _invalid("body.variables", f"unknown variable(s) for {key}: {', '.join(unknown)}")
+        raise invalid_field("body.variables", f"unknown variable(s) for {key}: {', '.join(unknown)}")
 
 
 def create_notification(
@@ -310,7 +306,7 @@ def put_template(principal: Principal, template_key: str, body: PutTemplateReque
     """Store the tenant's variant of a template for one channel and locale; every variable used must be declared."""
     require(principal, Permission.TEMPLATES_MANAGE)
     if not templates.TEMPLATE_KEY.match(template_key):
-        raise _invalid("path.template_key", "a template key is dotted lower case, like order.confirmed")
+        raise invalid_field("path.template_key", "a template key is dotted lower case, like order.confirmed")
     templates.validate_template(body)
     at = clock.now_iso()
     after = {"channel": body.channel, "locale": body.locale}
@@ -417,7 +413,7 @@ def subscribe_push(principal: Principal, body: PushSubscriptionRequest) -> PushS
     try:
         check_provider_url(body.endpoint)
     except ProviderError as exc:
-        raise _invalid("body.endpoint", "must be an https URL") from exc
+        raise invalid_field("body.endpoint", "must be an https URL") from exc
     at = clock.now_iso()
     stored = store.put_push_subscription(principal.tenant_id, principal.user_id, body.endpoint, body.keys, at)
     return stored.view()
