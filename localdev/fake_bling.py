@@ -28,7 +28,8 @@ endpoints ``<url>/Api/v3/oauth/authorize`` and ``…/oauth/token``.
   operacao, quantidade, saldoFisicoTotal, saldoVirtualTotal}}`` signed ``X-Bling-Signature-256: sha256=<hex
   HMAC-SHA256(client secret, body)>``, in the background; ``{"webhookTwice": true}`` posts each twice with the same
   ``eventId`` (Bling retries). ``webhooks`` lists what was posted and the status answered.
-- ``GET /produtos/{id}``. ``GET|DELETE /_received``; ``POST /_stock {"code", "units"}`` (a person counts a product
+- ``GET /empresas/me/dados-basicos`` answers the company's ``id`` (``company_id``, its webhooks' ``companyId``) and
+  name. ``GET /produtos/{id}``. ``GET|DELETE /_received``; ``POST /_stock {"code", "units"}`` (a person counts a product
   in Bling, as ``set_stock()``); ``set_stock()``, ``add_product()``, ``sales_orders()``, ``products()``,
   ``contacts()`` for tests.
 """
@@ -58,7 +59,6 @@ __all__ = ["FakeBling"]
 ACCESS_TOKEN_LIFETIME_S = 21600
 _API = "/Api/v3"
 _DEPOSIT = 14886653000
-_COMPANY_ID = "d4475854366a36c86a37e792f9634a51"  # the company's id in Bling's webhooks (a hash of it)
 _AUTHORIZED = 5
 _PENDING = 1
 _SENT = 10  # waiting for SEFAZ (not confirmed: Bling's code for it)
@@ -124,6 +124,10 @@ class FakeBling(LoopbackFake):
         self.client_secret = client_secret
         self.redirect_uri = redirect_uri
         self.company = company
+        # The company's id (a hash, like Bling's): ``GET /empresas/me/dados-basicos`` answers it as ``id`` and every
+        # webhook names it as ``companyId`` (what routes a webhook of BTRIX's shared app). One per fake: another
+        # fake is another company.
+        self.company_id = uuid.uuid4().hex
         self.deny_consent = False
         self.invalid_grant = False
         self.reject_nfe = False
@@ -375,7 +379,15 @@ class FakeBling(LoopbackFake):
         route = (method, segments[0], len(segments))
         if route == ("GET", "empresas", 3):
             return Answer(
-                200, {"data": {"nome": self.company, "cnpj": "12345678000195", "email": "fiscal@demo.example"}}
+                200,
+                {
+                    "data": {
+                        "id": self.company_id,
+                        "nome": self.company,
+                        "cnpj": "12345678000195",
+                        "email": "fiscal@demo.example",
+                    }
+                },
             )
         if route == ("GET", "depositos", 1):
             deposit = {"id": _DEPOSIT, "descricao": "Geral", "situacao": 1, "padrao": True, "desconsiderarSaldo": False}
@@ -504,7 +516,7 @@ class FakeBling(LoopbackFake):
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "version": "v1",
             "event": "stock.updated",
-            "companyId": _COMPANY_ID,
+            "companyId": self.company_id,
             "data": {
                 "produto": {"id": product_id},
                 "deposito": {"id": _DEPOSIT, "saldoFisico": total, "saldoVirtual": total},

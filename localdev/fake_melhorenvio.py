@@ -4,7 +4,8 @@ Point ``settings.melhorenvio_api_url`` (and ``melhorenvio_sandbox_url``) at ``ur
 format and keeps its traps:
 
 - OAuth2 authorization code: ``GET /oauth/authorize?client_id&redirect_uri&response_type=code&state`` sends the
-  browser back to ``redirect_uri?code=…&state=…`` (the account's user allows it); ``POST /oauth/token`` (form)
+  browser back to ``redirect_uri?code=…&state=…`` (the user signed in, ``sign_in(account id)``, else the first
+  account's, allows it); ``POST /oauth/token`` (form)
   trades the code (once) or a refresh token for ``{token_type, expires_in, access_token, refresh_token}``. **A
   refresh token works once**: the refresh answers a new one and the old one is then ``invalid_grant`` (400), as is
   a used code or another client's. ``expire_tokens()`` makes every access token answer 401 ``Unauthenticated.``.
@@ -19,8 +20,9 @@ format and keeps its traps:
   balance (an order already paid → 422, the trap of a retried purchase); ``/shipment/generate``; ``/shipment/print``
   → ``{url}``; ``/shipment/tracking`` → ``{<id>: {status, tracking, …}}``.
 - Webhook (``set_webhook(url)``: the app's, as set in MelhorEnvio's panel): each label update (``post``,
-  ``deliver``) is posted there as ``{"event": "order.<status>", "data": <the label>}``, signed ``X-ME-Signature`` =
-  base64 HMAC-SHA256(app secret, body); ``webhooks`` keeps each post's answer.
+  ``deliver``) is posted there as ``{"event": "order.<status>", "data": <the label, with the account's
+  user_id>}``, signed ``X-ME-Signature`` = base64 HMAC-SHA256(app secret, body): one URL for every account of the
+  app, as MelhorEnvio's; ``webhooks`` keeps each post's answer. ``GET /api/v2/me`` answers the account's ``id``.
 - Throttling: 250 requests a minute per token, then 429 with ``Retry-After``; ``throttleNext`` forces the next few.
 - Control: ``POST /_config {"failRate", "failStatus", "failNext", "throttleNext", "latencyMs"}``; ``GET|DELETE
   /_received`` (each entry has the time the fake itself took, ``elapsedMs``); ``POST /_shipments/<id>/post`` (the
@@ -98,6 +100,7 @@ class FakeMelhorEnvio(FaultyFake):
         self._access: dict[str, str] = {}  # access token → account id
         self._refresh: dict[str, str] = {}  # live refresh token → account id
         self._codes: dict[str, tuple[str, str]] = {}  # code → (account id, redirect uri)
+        self.signed_in: str | None = None  # the account whose user authorizes the next consent (None: the first)
         self._protocols = itertools.count(1)
         self._lock = threading.RLock()
         self._listen(port, json_handler(self._answer), "fake-melhorenvio")
@@ -110,6 +113,19 @@ class FakeMelhorEnvio(FaultyFake):
             account = _Account(str(uuid.uuid4()), email, balance)
             self.accounts[account.id] = account
             return self._grant(account.id)
+
+    def sign_in(self, email: str = "loja@example.com") -> str:
+        """A new account whose user is the one signed in at MelhorEnvio: the next consent connects it. Its id."""
+        with self._lock:
+            account = _Account(str(uuid.uuid4()), email, Decimal(1000))
+            self.accounts[account.id] = account
+            self.signed_in = account.id
+            return account.id
+
+    def account_of(self, token: str) -> str | None:
+        """The id of the account an access or refresh token belongs to (None: no live token)."""
+        with self._lock:
+            return self._access.get(token) or self._refresh.get(token)
 
     def settings_env(self) -> dict[str, str]:
         """The environment that points BTRIX at this fake."""
@@ -229,7 +245,7 @@ class FakeMelhorEnvio(FaultyFake):
         if path == "/oauth/authorize" and method == "GET":
             if query.get("client_id") != self.client_id or not query.get("redirect_uri"):
                 return Answer(400, {"error": "invalid_client"})
-            account_id = next(iter(self.accounts), None)
+            account_id = self.signed_in or next(iter(self.accounts), None)
             if account_id is None:
                 account_id = str(uuid.uuid4())
                 self.accounts[account_id] = _Account(account_id, "loja@example.com", Decimal(1000))
@@ -363,6 +379,7 @@ class FakeMelhorEnvio(FaultyFake):
         weight = sum((Decimal(str(v.get("weight") or 0)) for v in volumes if isinstance(v, dict)), Decimal(0))
         shipment = {
             "id": str(uuid.uuid4()),
+            "user_id": account.id,
             "protocol": f"ORD-{next(self._protocols):08d}",
             "service_id": service[0],
             "price": f"{(service[3] + service[4] * weight).quantize(Decimal('0.01'))}",

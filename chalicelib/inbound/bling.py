@@ -1,4 +1,5 @@
-"""Bling (ERP) webhooks: signed by the tenant's Bling app, routed by the URL's tenant, recorded once per event id.
+"""Bling (ERP) webhooks: signed by the tenant's Bling app, routed by the URL's tenant (or, on BTRIX's shared app, by
+the company), recorded once per event id.
 
 Bling posts the events of the resources an app subscribes to (``{eventId, date, version, event: "<resource>.<action>",
 companyId, data}``) to the app's server URL, signed ``X-Bling-Signature-256: sha256=<hex HMAC-SHA256 of the raw
@@ -9,9 +10,11 @@ trusted only once its app's secret verifies the body. Each event goes to the int
 and may deliver twice: ``eventId``); the consumer does not take the event's balance for true: it reads the
 product's stock from Bling (``erp/sync.py``, ``bling_stock_changed``). Other events are answered 200 and dropped.
 
-BTRIX's shared Bling app has one server URL for every company it serves: its events would have to be routed by
-``companyId``, which BTRIX does not learn at consent (not confirmed where Bling tells it); its tenants rely on the
-15-minute stock pull.
+BTRIX's shared Bling app has one server URL for every company it serves, ``…/hooks/bling`` without ``?tenant=``:
+its events are verified with BTRIX's app secret and routed by their ``companyId`` to the tenant that connected that
+company by consent (``integrations/accounts``: the company's id is learnt then from ``GET
+/empresas/me/dados-basicos``). An event of a company no tenant has (any more) is answered 200, logged and counted
+(``InboundWebhooksUnrouted``), so Bling does not retry it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_bling
-from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.inbound.tenants import shared_app_tenant, tenant_id_or_none
 from chalicelib.integrations.bling.oauth import app_client, btrix_client
 from chalicelib.integrations.models import BlingCredentials, Provider
 from chalicelib.integrations.service import find_credentials
@@ -43,8 +46,8 @@ def _client_secret(tenant_id: str | None) -> str:
 
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
-    """Check the signature with the URL's tenant's Bling app, record a stock event once per ``eventId``, enqueue it
-    to the integrations queue."""
+    """Check the signature with the URL's tenant's Bling app (none named: BTRIX's, the tenant then found by the
+    event's ``companyId``), record a stock event once per ``eventId``, enqueue it to the integrations queue."""
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
     verify_bling(_client_secret(tenant_id), request.body, request.header("x-bling-signature-256"))
     try:
@@ -53,6 +56,8 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         raise MalformedRequest(detail="the webhook is not JSON") from exc
     if not isinstance(payload, dict) or not payload.get("eventId") or not isinstance(payload.get("event"), str):
         raise MalformedRequest(detail="a Bling webhook has an eventId and an event")
+    if tenant_id is None and payload["event"] in STOCK_EVENTS:
+        tenant_id = shared_app_tenant(Provider.BLING, payload.get("companyId"))
     if tenant_id is None or payload["event"] not in STOCK_EVENTS:
         logger.info("bling webhook not taken", extra={"event": payload["event"], "routed": tenant_id is not None})
         return accepted({"received": True, "recorded": 0})

@@ -1,10 +1,16 @@
-"""MelhorEnvio webhooks (its labels' status updates), where the tenant's MelhorEnvio app has one set to
-``…/hooks/melhorenvio?tenant=<id>``: ``X-ME-Signature`` (HMAC-SHA256 of the raw body) verified with the secret of
-the app the tenant's account is connected through (its own, or BTRIX's); a tenant without MelhorEnvio is refused.
+"""MelhorEnvio webhooks (its labels' status updates): ``X-ME-Signature`` (HMAC-SHA256 of the raw body) verified
+with the secret of the app that sent them.
 
-Each ``{event: "order.<status>", data: {id, …}}`` goes to the integrations queue once per tenant, label and event
-(``melhorenvio:<event>`` jobs of ``chalicelib.shipping.tracking``). The job does not take the body's word for where a
-label is: it runs the tenant's tracking now (MelhorEnvio is asked, as the 30-minute schedule does).
+- A tenant's own MelhorEnvio app has its webhook set to ``…/hooks/melhorenvio?tenant=<id>``: verified with the secret
+  of the app the tenant's account is connected through (its own, or BTRIX's); a tenant without MelhorEnvio is refused.
+- BTRIX's shared app has one webhook URL for every account that consented to it, ``…/hooks/melhorenvio``: verified
+  with BTRIX's app secret and routed by the label's ``data.user_id`` (the account, learnt at consent from ``GET
+  /api/v2/me``) to the tenant that connected it (``integrations/accounts``). A label of an account no tenant has (any
+  more) is answered 200, logged and counted (``InboundWebhooksUnrouted``), so MelhorEnvio does not retry it.
+
+Each ``{event: "order.<status>", data: {id, user_id, …}}`` goes to the integrations queue once per tenant, label and
+event (``melhorenvio:<event>`` jobs of ``chalicelib.shipping.tracking``). The job does not take the body's word for
+where a label is: it runs the tenant's tracking now (MelhorEnvio is asked, as the 30-minute schedule does).
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_melhorenvio
-from chalicelib.inbound.tenants import own_credentials, verified_with
-from chalicelib.integrations.melhorenvio.client import app_secret
+from chalicelib.inbound.tenants import own_credentials, shared_app_tenant, verified_with
+from chalicelib.integrations.melhorenvio.client import app_secret, btrix_app
 from chalicelib.integrations.models import MelhorEnvioCredentials, Provider
 
 __all__ = ["PROVIDER", "handle"]
@@ -26,8 +32,12 @@ __all__ = ["PROVIDER", "handle"]
 PROVIDER = "melhorenvio"
 
 
-def handle(request: HookRequest, context: Any) -> HookResponse:
-    """Verify with the tenant's app secret, record once per label and event, enqueue to integrations."""
+def _verified_tenant(request: HookRequest) -> str | None:
+    """The URL's tenant once the body verifies with its app's secret; None when the URL names none and the body
+    verifies with BTRIX's shared app's (the tenant is then the account's)."""
+    if "tenant" not in request.query:
+        verify_melhorenvio(btrix_app().client_secret, request.body, request.header("x-me-signature"))
+        return None
 
     def check(fresh: bool) -> str:
         tenant_id, credentials = own_credentials(
@@ -37,7 +47,12 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         return tenant_id
 
     # The credentials this container kept, then (if refused) a fresh read.
-    tenant_id = verified_with(check)
+    return verified_with(check)
+
+
+def handle(request: HookRequest, context: Any) -> HookResponse:
+    """Verify with the app's secret, find the tenant, record once per label and event, enqueue to integrations."""
+    tenant_id = _verified_tenant(request)
     try:
         payload = json.loads(request.body)
     except ValueError as exc:
@@ -46,6 +61,10 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     event = payload.get("event") if isinstance(payload, dict) else None
     if not isinstance(event, str) or not event or not isinstance(data, dict) or not data.get("id"):
         raise MalformedRequest(detail="a MelhorEnvio webhook has an event and data.id")
+    if tenant_id is None:
+        tenant_id = shared_app_tenant(Provider.MELHORENVIO, data.get("user_id"))
+        if tenant_id is None:
+            return accepted({"received": True, "recorded": 0})
     label = str(data["id"])
     body = {
         "type": "melhorenvio.webhook",

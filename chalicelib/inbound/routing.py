@@ -32,6 +32,7 @@ from chalicelib.core.db.keys import RouteKind
 from chalicelib.core.db.store import Table, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from chalicelib.core.errors import Unauthorized
+from chalicelib.core.kept import kept
 
 __all__ = [
     "BITRIX_CONNECT_TTL",
@@ -56,7 +57,6 @@ BITRIX_CONNECT_TTL = timedelta(hours=24)
 # or portal connected, moved or disconnected elsewhere is seen by every container within this many seconds; in the
 # process that wrote it, at once. A Bitrix24 event whose token does not match the kept route reads it again.
 ROUTE_TTL_S = WHATSAPP_ROUTE_TTL_S = 30.0
-_MAX_CACHED_ROUTES = 10_000
 _whatsapp_routes: dict[str, tuple[float, WhatsAppRoute | None]] = {}
 _bitrix_portals: dict[str, tuple[float, BitrixPortalRoute | None]] = {}
 R = TypeVar("R")
@@ -111,17 +111,9 @@ def remove_whatsapp_route_op(tenant_id: str, phone_number_id: str) -> WriteOp:
     return delete_op(pk, keys.ROUTE_SK, condition=Attr("tenantId").eq(tenant_id))
 
 
-def _kept(kept: dict[str, tuple[float, R | None]], key: str, read: Callable[[], R | None], fresh: bool) -> R | None:
-    """``kept[key]`` if read at most ``ROUTE_TTL_S`` ago (and not ``fresh``), else ``read()``, kept."""
-    now = monotonic()
-    cached = None if fresh else kept.get(key)
-    if cached is not None and now - cached[0] < ROUTE_TTL_S:
-        return cached[1]
-    found = read()
-    if len(kept) >= _MAX_CACHED_ROUTES:  # ids of unverified payloads are looked up too
-        kept.clear()
-    kept[key] = (now, found)
-    return found
+def _kept(cache: dict[str, tuple[float, R | None]], key: str, read: Callable[[], R | None], fresh: bool) -> R | None:
+    """``cache[key]`` if read at most ``ROUTE_TTL_S`` ago (and not ``fresh``), else ``read()``, kept."""
+    return kept(cache, key, read, ttl_s=ROUTE_TTL_S, now=monotonic(), fresh=fresh)
 
 
 def find_whatsapp_route(phone_number_id: str) -> WhatsAppRoute | None:

@@ -1,5 +1,6 @@
-"""Tenant ids that arrive from outside (a provider's metadata, a callback URL): checked before they are used; and
-the secrets a tenant's own provider account signs its webhooks with.
+"""Tenant ids that arrive from outside (a provider's metadata, a callback URL): checked before they are used; the
+secrets a tenant's own provider account signs its webhooks with; and the tenant of an account connected through
+BTRIX's shared app (``shared_app_tenant``: Bling, MelhorEnvio), whose webhooks name the account, not the tenant.
 
 A webhook function reads the tenant's credentials (a GetItem and a KMS decrypt) for every delivery it verifies, so
 each container keeps what it read for ``CREDENTIALS_TTL_S``. A secret the tenant changed meanwhile is not waited
@@ -16,8 +17,10 @@ from time import monotonic
 from typing import TypeVar
 
 from chalicelib.core.errors import NotFound, Unauthorized
+from chalicelib.core.observability import emit_metric, logger
 from chalicelib.core.resources import SecretDef, secret_name
 from chalicelib.core.secrets import get_secret
+from chalicelib.integrations import accounts
 from chalicelib.integrations.models import Credentials, Provider
 from chalicelib.integrations.service import find_credentials
 
@@ -25,6 +28,7 @@ __all__ = [
     "CREDENTIALS_TTL_S",
     "existing_tenant",
     "own_credentials",
+    "shared_app_tenant",
     "signing_secret",
     "tenant_credentials",
     "tenant_id_or_none",
@@ -113,3 +117,14 @@ def own_credentials(value: object, provider: Provider, kind: type[C], *, fresh: 
         detail = f"no {provider.value} integration is connected for this URL"
         raise Unauthorized(detail=detail, title="Invalid signature", code="invalid-signature")
     return tenant_id, credentials
+
+
+def shared_app_tenant(provider: Provider, account_id: object) -> str | None:
+    """The tenant that connected ``account_id`` (as a verified webhook of BTRIX's shared ``provider`` app names it)
+    by consent, or None: logged and counted (``InboundWebhooksUnrouted`` per provider), for the function to answer
+    200 so the provider stops retrying an account no tenant has (or has no more)."""
+    found = accounts.tenant_of(provider, str(account_id)) if isinstance(account_id, (str, int)) and account_id else None
+    if found is None:
+        logger.warning("shared-app webhook of an account no tenant connected", extra={"provider": provider.value})
+        emit_metric("InboundWebhooksUnrouted", "provider", provider.value)
+    return found

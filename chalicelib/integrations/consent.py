@@ -14,8 +14,10 @@ token as the integration's current one. MelhorEnvio (``POST /integrations/melhor
 email?}``, ``GET /integrations/melhorenvio/callback``) is the same flow with its own consent screen and BTRIX's
 MelhorEnvio app; its refresh token rotates, so the grant's is also kept on the token item.
 
-Each provider is a ``ConsentFlow``: its redirect URI, its consent URL, and what its code becomes (credentials, the
-grant, who consented).
+Each provider is a ``ConsentFlow``: its redirect URI, its consent URL, and what its code becomes (``Connected``:
+credentials, the grant, who consented and, for an account on BTRIX's shared app whose webhooks name the account, its
+id: Bling's company, MelhorEnvio's user). That id is routed to the tenant with the credentials (``accounts``); an
+account another tenant connected is refused (409).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ __all__ = [
     "GOOGLE",
     "MELHORENVIO",
     "STATE_TTL",
+    "Connected",
     "ConsentFlow",
     "finish_bling_consent",
     "finish_consent",
@@ -79,15 +82,26 @@ STATE_TTL = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
+class Connected:
+    """What a consent's code became: the credentials, the grant, the account as shown, and the provider's id of the
+    account when its webhooks are routed by it (None: not known, or not needed)."""
+
+    credentials: Credentials
+    grant: TokenGrant
+    account: str | None
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ConsentFlow:
     """One provider's OAuth consent: ``redirect_uri()`` (DependencyUnavailable when not set up), ``url(redirect,
-    state, principal, options)``, and ``connect(code, redirect, options)`` → (credentials, grant, who consented)."""
+    state, principal, options)``, and ``connect(code, redirect, options)`` → ``Connected``."""
 
     provider: Provider
     name: str
     redirect_uri: Callable[[], str]
     url: Callable[[str, str, Principal, Mapping[str, str]], str]
-    connect: Callable[[str, str, Mapping[str, str]], tuple[Credentials, TokenGrant, str | None]]
+    connect: Callable[[str, str, Mapping[str, str]], Connected]
 
 
 class _State(ApiModel):
@@ -148,7 +162,7 @@ def _google_redirect_uri() -> str:
     return uri
 
 
-def _google_connect(code: str, redirect: str, options: Mapping[str, str]) -> tuple[Credentials, TokenGrant, str | None]:
+def _google_connect(code: str, redirect: str, options: Mapping[str, str]) -> Connected:
     grant = oauth.exchange_code(oauth.btrix_client(), code, redirect)
     if grant.refresh_token is None:
         raise DependencyUnavailable(detail="Google gave no refresh token (offline consent); connect again")
@@ -159,7 +173,7 @@ def _google_connect(code: str, redirect: str, options: Mapping[str, str]) -> tup
     credentials = GoogleCalendarCredentials.model_validate(
         {"refreshToken": grant.refresh_token, "calendarId": "primary", "account": account}
     )
-    return credentials, grant, account
+    return Connected(credentials, grant, account)
 
 
 GOOGLE = ConsentFlow(
@@ -180,9 +194,7 @@ def _melhorenvio_redirect_uri() -> str:
     return uri
 
 
-def _melhorenvio_connect(
-    code: str, redirect: str, options: Mapping[str, str]
-) -> tuple[Credentials, TokenGrant, str | None]:
+def _melhorenvio_connect(code: str, redirect: str, options: Mapping[str, str]) -> Connected:
     sandbox, email = options.get("sandbox") == "true", options["email"]
     grant = melhorenvio.exchange_code(sandbox, email, code, redirect)
     if grant.refresh_token is None:
@@ -190,10 +202,11 @@ def _melhorenvio_connect(
     fields = {"refreshToken": grant.refresh_token, "accessToken": grant.access_token, "email": email}
     credentials = MelhorEnvioCredentials.model_validate({**fields, "sandbox": sandbox})
     try:
-        account: str | None = melhorenvio.account(credentials, grant.access_token)
+        account_id, account = melhorenvio.identify(credentials, grant.access_token)
     except ProviderError:
-        account = None  # only shown in the summary: the connection works without it
-    return credentials.model_copy(update={"account": account}), grant, account
+        # The connection works without it; its webhooks are not routed (the 30-minute tracking still runs).
+        account_id, account = None, None
+    return Connected(credentials.model_copy(update={"account": account}), grant, account, account_id)
 
 
 MELHORENVIO = ConsentFlow(
@@ -214,19 +227,20 @@ def _bling_redirect_uri() -> str:
     return uri
 
 
-def _bling_connect(code: str, redirect: str, options: Mapping[str, str]) -> tuple[Credentials, TokenGrant, str | None]:
+def _bling_connect(code: str, redirect: str, options: Mapping[str, str]) -> Connected:
     # Bling sends the browser back to the redirect registered with its app: the code needs no redirect_uri.
     grant = bling_oauth.exchange_code(bling_oauth.btrix_client(), code)
     if grant.refresh_token is None:
         raise DependencyUnavailable(detail="Bling gave no refresh token; connect again")
     try:
-        account: str | None = Bling("consent", grant.access_token).company()
+        account_id, account = Bling("consent", grant.access_token).identify()
     except ProviderError:
-        account = None  # only shown in the summary: the connection works without it
+        # The connection works without it; its webhooks are not routed (the 15-minute stock pull still runs).
+        account_id, account = None, None
     settings = {"sourceOfTruth": options.get("sourceOfTruth", "btrix"), "issueNfe": options.get("issueNfe") == "true"}
     fields = {**settings, **({"depositId": options["depositId"]} if options.get("depositId") else {})}
     credentials = BlingCredentials.model_validate({**fields, "refreshToken": grant.refresh_token, "account": account})
-    return credentials, grant, account
+    return Connected(credentials, grant, account, account_id)
 
 
 BLING = ConsentFlow(
@@ -307,7 +321,7 @@ def finish_consent(flow: ConsentFlow, query: OAuthCallbackQuery) -> Integration:
         principal = _principal(state)
         _claim_nonce(state)
         try:
-            credentials, grant, account = flow.connect(query.code, flow.redirect_uri(), state.options)
+            connected = flow.connect(query.code, flow.redirect_uri(), state.options)
         except ProviderError as exc:
             if exc.retryable:
                 raise DependencyUnavailable(detail=exc.detail) from exc
@@ -315,9 +329,13 @@ def finish_consent(flow: ConsentFlow, query: OAuthCallbackQuery) -> Integration:
                 detail=f"{flow.name} did not accept the code: {exc.detail}; connect again",
                 errors=[FieldError(loc="query.code", message=f"refused by {flow.name}", code="code-refused")],
             ) from exc
-        integration = service.store_credentials(principal, flow.provider, credentials)
-        tokens.keep_grant(state.tenant_id, flow.provider, grant, store.get_access_token(state.tenant_id, flow.provider))
-        service.record_sync(state.tenant_id, flow.provider, "connect", ok=True, detail=f"connected as {account or '?'}")
+        integration = service.store_credentials(
+            principal, flow.provider, connected.credentials, shared_account=connected.account_id
+        )
+        current = store.get_access_token(state.tenant_id, flow.provider)
+        tokens.keep_grant(state.tenant_id, flow.provider, connected.grant, current)
+        shown = connected.account or "?"
+        service.record_sync(state.tenant_id, flow.provider, "connect", ok=True, detail=f"connected as {shown}")
     return integration
 
 

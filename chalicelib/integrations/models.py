@@ -487,6 +487,9 @@ class IntegrationRecord(ApiModel):
     last_test: IntegrationTest | None = None
     disconnected_at: str | None = None
     disconnected_reason: str | None = None
+    shared_account: str | None = Field(
+        default=None, description="The provider account connected through BTRIX's shared app (its webhook route)"
+    )
     version: int = 1
 
     @property

@@ -98,16 +98,17 @@ def connect_melhorenvio(body: MelhorEnvioConsentRequest, principal: Principal) -
     "/integrations/melhorenvio/callback",
     query=OAuthCallbackQuery,
     response=Integration,
-    problems=(403, 503),
+    problems=(403, 409, 503),
     public=True,
 )
 def melhorenvio_callback(query: OAuthCallbackQuery) -> Integration:
     """Finish connecting MelhorEnvio
 
     Where MelhorEnvio sends the browser back after consent (the signed state says which tenant and user asked,
-    once, within 10 minutes). Stores the tokens encrypted and answers the integration. 422 naming query.state for a
-    state BTRIX did not issue, expired or used; 403 when the consent was refused or the user may no longer manage
-    integrations.
+    once, within 10 minutes). Stores the tokens encrypted and answers the integration; the account's label updates
+    then reach this tenant through the webhook of BTRIX's app. 422 naming query.state for a state BTRIX did not
+    issue, expired or used; 403 when the consent was refused or the user may no longer manage integrations; 409 when
+    the MelhorEnvio account is connected to another BTRIX account.
     """
     return consent.finish_consent(consent.MELHORENVIO, query)
 
@@ -137,7 +138,7 @@ def connect_bling(body: BlingConsentRequest, principal: Principal) -> ConsentSta
     "/integrations/bling/callback",
     query=OAuthCallbackQuery,
     response=Integration,
-    problems=(403, 503),
+    problems=(403, 409, 503),
     public=True,
 )
 def bling_callback(query: OAuthCallbackQuery) -> Integration:
@@ -145,8 +146,10 @@ def bling_callback(query: OAuthCallbackQuery) -> Integration:
 
     Where Bling sends the browser back after authorization (no bearer token: the signed state says which tenant and
     user asked, once, within 10 minutes). Stores the refresh token encrypted with the ERP settings and answers the
-    integration. 422 naming query.state for a state BTRIX did not issue for Bling, expired or used, or query.code for
-    a code Bling refused; 403 when the authorization was refused or the user may no longer manage integrations.
+    integration; the company's stock webhooks then reach this tenant through BTRIX's app. 422 naming query.state for
+    a state BTRIX did not issue for Bling, expired or used, or query.code for a code Bling refused; 403 when the
+    authorization was refused or the user may no longer manage integrations; 409 when the Bling company is connected
+    to another BTRIX account.
     """
     return consent.finish_bling_consent(query)
 

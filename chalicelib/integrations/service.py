@@ -22,14 +22,14 @@ from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.crypto import decrypt_field, encrypt_field
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp
+from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict, WriteOp, unscoped
 from chalicelib.core.errors import InvalidInput, NotFound
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.core.problems import field_errors
-from chalicelib.integrations import probes, store
+from chalicelib.integrations import accounts, probes, store
 from chalicelib.integrations.http import ProviderError
 from chalicelib.integrations.models import (
     CREDENTIALS,
@@ -180,11 +180,33 @@ def connect_integration(principal: Principal, provider: Provider, body: ConnectI
     return store_credentials(principal, provider, _credentials(provider, body.credentials), body.version)
 
 
+def _account_route_ops(tenant_id: str, provider: Provider, old: str | None, new: str | None) -> list[WriteOp]:
+    # The webhook route of an account connected through BTRIX's shared app (``accounts``): the new one claimed
+    # (409 when another tenant has it), the tenant's previous one released.
+    ops = [] if new is None else [accounts.claim_op(tenant_id, provider, new)]
+    return ops + ([accounts.release_op(tenant_id, provider, old)] if old is not None and old != new else [])
+
+
+def _transact(ops: list[WriteOp], routed: bool) -> None:
+    if not routed:
+        Table().transact(ops)
+        return
+    with unscoped():  # the account route (ROUTE#ACCOUNT#…) is not the tenant's key space
+        Table().transact(ops)
+
+
 def store_credentials(
-    principal: Principal, provider: Provider, credentials: Credentials, version: int | None = None
+    principal: Principal,
+    provider: Provider,
+    credentials: Credentials,
+    version: int | None = None,
+    *,
+    shared_account: str | None = None,
 ) -> Integration:
     """Store (or replace) validated credentials, encrypted, audited, with ``integration.connected|updated``;
-    ``version`` (the one the caller read) guards a replace. A replace also clears a provider's disconnection."""
+    ``version`` (the one the caller read) guards a replace. A replace also clears a provider's disconnection.
+    ``shared_account``: the provider's id of the account, connected through BTRIX's shared app (learnt from the
+    provider at consent, never from the caller): its webhooks are routed to the tenant (``accounts``)."""
     current = store.get_integration(principal.tenant_id, provider, consistent=True)
     if current is not None and version is not None and version != current.version:
         raise VersionConflict(detail=f"the integration is at version {current.version}; reload and retry")
@@ -196,6 +218,7 @@ def store_credentials(
         summary=credentials.summary(),
         connected_at=current.connected_at if current and current.connected else now,
         updated_at=now,
+        shared_account=shared_account,
         version=current.version + 1 if current else 1,
     )
     action = "integration.updated" if current else "integration.connected"
@@ -215,7 +238,10 @@ def store_credentials(
         ),
         event_put_op(new_event(action, principal.tenant_id, {"provider": provider.value}, subject=provider.value)),
     ]
-    Table().transact(ops)
+    routes = _account_route_ops(
+        principal.tenant_id, provider, current.shared_account if current else None, shared_account
+    )
+    _transact(ops + routes, bool(routes))
     return Integration.of(record)
 
 
@@ -226,8 +252,10 @@ def disconnect_integration(principal: Principal, provider: Provider) -> None:
     if current is None:
         raise IntegrationNotConnected(detail=f"the {provider.value} integration is not connected")
     changed = VersionConflict(detail="the integration changed meanwhile; reload and retry")
-    Table().transact(
+    routes = _account_route_ops(principal.tenant_id, provider, current.shared_account, None)
+    _transact(
         [
+            *routes,
             store.delete_integration_op(principal.tenant_id, provider, current.version).on_conflict(changed),
             audit_op(
                 principal,
@@ -244,7 +272,8 @@ def disconnect_integration(principal: Principal, provider: Provider) -> None:
                     subject=provider.value,
                 )
             ),
-        ]
+        ],
+        bool(routes),
     )
 
 

@@ -40,6 +40,7 @@ response of an idempotent create (TTL 24 h)     table  PK=T#<t>#IDEMPOTENCY#<key
 domain event awaiting the outbox (TTL 7 days)   table  PK=T#<t>#EVENT#<eventId>        SK=EVENT
 global routing (phone id, member id, login)     table  PK=ROUTE#<KIND>#<value>         SK=ROUTE
 Bitrix24 connect token → tenant (TTL 24 h)      table  PK=ROUTE#B24CONNECT#<token hash> SK=ROUTE
+provider account on BTRIX's shared app → tenant table  PK=ROUTE#ACCOUNT#<provider>#<account id>  SK=ROUTE
 incoming webhook seen once (TTL 7 days)         table  PK=INBOUND#<provider>#<shard>   SK=<provider>#<key hash>
 integrations of a tenant (one per provider)     table  PK=T#<t>#INTEGRATION#<provider> SK=META
 integrations of a tenant, by provider           GSI1   GSI1PK=T#<t>#INTEGRATIONS       GSI1SK=<provider>
@@ -240,6 +241,7 @@ __all__ = [
     "parse_market_pk",
     "parse_name_sk",
     "parse_platform_collection_pk",
+    "parse_provider_account_pk",
     "parse_rate_limit_pk",
     "parse_ref_sk",
     "parse_room_pk",
@@ -249,6 +251,7 @@ __all__ = [
     "parse_unique_pk",
     "parse_whatsapp_window_pk",
     "platform_collection_pk",
+    "provider_account_pk",
     "rate_limit_pk",
     "ref_prefix",
     "ref_sk",
@@ -403,6 +406,7 @@ class RouteKind(StrEnum):
     BITRIX_CONNECT = "B24CONNECT"
     PROVIDER_MESSAGE = "PROVIDERMSG"
     ALLOWED_ORIGIN = "ORIGIN"
+    PROVIDER_ACCOUNT = "ACCOUNT"
 
 
 class Child(StrEnum):
@@ -632,6 +636,21 @@ def parse_route_pk(key: str) -> tuple[RouteKind, str]:
         return RouteKind(parts[1]), parts[2]
     except ValueError as exc:
         raise InvalidKey(f"unknown route kind in {key!r}") from exc
+
+
+def provider_account_pk(provider: str, account_id: str) -> str:
+    """``ROUTE#ACCOUNT#<provider>#<account id>``: the tenant that connected this provider account (a Bling company,
+    a MelhorEnvio user) through BTRIX's shared app, whose webhooks name the account, not the tenant."""
+    account = _part(account_id, "account id")
+    return f"{_ROUTE}{_SEP}{RouteKind.PROVIDER_ACCOUNT.value}{_SEP}{_part(provider, 'provider')}{_SEP}{account}"
+
+
+def parse_provider_account_pk(key: str) -> tuple[str, str]:
+    """Inverse of ``provider_account_pk``: (provider, account id)."""
+    parts = _split(key, 4, "provider account")
+    if parts[0] != _ROUTE or parts[1] != RouteKind.PROVIDER_ACCOUNT.value:
+        raise InvalidKey(f"not a provider account key: {key!r}")
+    return parts[2], parts[3]
 
 
 def allowed_origin_key(origin: str, tenant_id: str) -> tuple[str, str]:

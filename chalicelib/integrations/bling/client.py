@@ -192,11 +192,18 @@ class Bling:
 
     # --- account ------------------------------------------------------------------------------------------------
 
-    def company(self) -> str:
-        """The company's name (``GET /empresas/me/dados-basicos``, not confirmed)."""
+    def identify(self) -> tuple[str | None, str]:
+        """The company (``GET /empresas/me/dados-basicos``, not confirmed): its id, what its webhooks carry as
+        ``companyId`` (not confirmed in Bling's docs that the two are the same; None when not answered), and its
+        name."""
         data = self.call("GET", "/empresas/me/dados-basicos")
-        name = data.get("nome") if isinstance(data, dict) else None
-        return str(name or "Bling account")
+        found = data if isinstance(data, dict) else {}
+        company_id = str(found["id"]) if found.get("id") not in (None, "") else None
+        return company_id, str(found.get("nome") or "Bling account")
+
+    def company(self) -> str:
+        """The company's name (``identify``)."""
+        return self.identify()[1]
 
     def default_deposit(self) -> str:
         """The id of the account's default stock deposit (``padrao``), else its first active one."""

@@ -63,6 +63,7 @@ __all__ = [
     "consent_url",
     "exchange_code",
     "generate",
+    "identify",
     "print_labels",
     "refresh_access_token",
     "track",
@@ -357,13 +358,20 @@ def exchange_code(sandbox: bool, email: str, code: str, redirect_uri: str) -> To
     return oauth_token_call(f"{_WHAT} OAuth", url, form, default_lifetime_s=_ACCESS_LIFETIME_S, headers=headers)
 
 
-def account(credentials: MelhorEnvioCredentials, token: str) -> str:
-    """Who the token belongs to (``GET /api/v2/me`` → the account's email, else its name)."""
+def identify(credentials: MelhorEnvioCredentials, token: str) -> tuple[str | None, str]:
+    """Who the token belongs to (``GET /api/v2/me``): the account's id (what its webhooks carry as
+    ``data.user_id``), and the account as shown (its email, else its name)."""
     answer = _call(credentials, token, "GET", "")
     if not isinstance(answer, dict):
         raise ProviderError(f"{_WHAT} answered /me without an object", failure=Failure.REJECTED)
     name = " ".join(str(answer.get(part) or "") for part in ("firstname", "lastname")).strip()
-    return str(answer.get("email") or name or answer.get("id") or "?")
+    account_id = str(answer["id"]) if answer.get("id") not in (None, "") else None
+    return account_id, str(answer.get("email") or name or account_id or "?")
+
+
+def account(credentials: MelhorEnvioCredentials, token: str) -> str:
+    """Who the token belongs to, as shown (``identify``)."""
+    return identify(credentials, token)[1]
 
 
 def whoami(credentials: MelhorEnvioCredentials) -> str:

@@ -17,6 +17,7 @@ from chalicelib.payments import payables
 from localdev.fake_bling import FakeBling
 from localdev.provision import local_webhook_secrets
 from tests.support.commerce import create_customer
+from tests.support.consent import allow, callback
 from tests.support.environment import settings_from
 from tests.support.identity import Account, call, signup
 from tests.support.webhooks import Pump
@@ -106,3 +107,20 @@ def erase(api: Any, admin: Account, deliver: Deliver, customer_id: str, processo
     result = get_json(api, admin, path)
     assert result["status"] == "completed", result
     return str(result["pseudonym"])
+
+
+CALLBACK_PATH = "/integrations/bling/callback"
+
+
+def connect_bling(api: Any, admin: Account, **settings: Any) -> dict[str, Any]:
+    """Connect Bling by consent (the fake's user authorizes); returns the integration."""
+    connected = callback(api, "bling", allow(api, admin, "bling", settings))
+    assert connected.status_code == 200, connected.body
+    return dict(connected.json_body)
+
+
+def sync_logs(api: Any, admin: Account, provider: str = "bling") -> list[dict[str, Any]]:
+    """The newest 100 entries of the tenant's sync log of ``provider``."""
+    answer = call(api, "GET", f"/integrations/{provider}/logs?limit=100", headers=admin.headers())
+    assert answer.status_code == 200, answer.body
+    return list(answer.json_body["items"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
@@ -20,37 +20,25 @@ from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import access_token_key, integration_key
 from chalicelib.notifications.outbox import list_messages
 from localdev.fake_bling import FakeBling
-from tests.integration.erp.conftest import PERSON, Deliver, erase, get_json, order_for, pay
+from tests.integration.erp.conftest import (
+    CALLBACK_PATH,
+    PERSON,
+    Deliver,
+    connect_bling,
+    erase,
+    get_json,
+    order_for,
+    pay,
+    sync_logs,
+)
 from tests.support.commerce import create_product, move_stock
 from tests.support.identity import Account, call
-
-CALLBACK_PATH = "/integrations/bling/callback"
-
-
-def _connect(api: Any, admin: Account, **settings: Any) -> dict[str, Any]:
-    """Connect Bling by consent (the fake's user authorizes); returns the integration."""
-    started = call(api, "POST", "/integrations/bling/connect", settings, admin.headers())
-    assert started.status_code == 200, started.body
-    redirected = httpx.get(started.json_body["url"], follow_redirects=False)
-    assert redirected.status_code == 302
-    location = urlsplit(redirected.headers["location"])
-    assert location.path == CALLBACK_PATH
-    query = {name: values[0] for name, values in parse_qs(location.query).items()}
-    connected = call(api, "GET", f"{CALLBACK_PATH}?{urlencode(query)}")
-    assert connected.status_code == 200, connected.body
-    return dict(connected.json_body)
-
-
-def _logs(api: Any, admin: Account) -> list[dict[str, Any]]:
-    answer = call(api, "GET", "/integrations/bling/logs?limit=100", headers=admin.headers())
-    assert answer.status_code == 200, answer.body
-    return list(answer.json_body["items"])
 
 
 def test_consent_connects_bling_with_its_settings_and_no_secret_shows(
     api: Any, admin: Account, bling: FakeBling
 ) -> None:
-    integration = _connect(api, admin, sourceOfTruth="erp", issueNfe=True)
+    integration = connect_bling(api, admin, sourceOfTruth="erp", issueNfe=True)
     assert integration["status"] == "connected"
     assert integration["summary"] == {"sourceOfTruth": "erp", "issueNfe": "true", "account": bling.company}
     tested = call(api, "POST", "/integrations/bling/test", headers=admin.headers())
@@ -79,7 +67,7 @@ def test_consent_connects_bling_with_its_settings_and_no_secret_shows(
 def test_products_stock_and_a_paid_order_reach_bling_with_its_nfe(
     api: Any, admin: Account, bling: FakeBling, deliver: Deliver
 ) -> None:
-    _connect(api, admin, sourceOfTruth="btrix", issueNfe=True)
+    connect_bling(api, admin, sourceOfTruth="btrix", issueNfe=True)
     product = create_product(api, admin, name="Café torrado 500 g", price={"amount": "32.90", "currency": "BRL"})
     deliver(lambda: product["code"] in bling.products())
     assert bling.products()[product["code"]]["preco"] == 32.9
@@ -100,12 +88,12 @@ def test_products_stock_and_a_paid_order_reach_bling_with_its_nfe(
     assert len(document["key"]) == 44
     assert document["number"] == "000001"
     assert document["pdfUrl"].startswith(bling.url)
-    operations = {entry["operation"] for entry in _logs(api, admin) if entry["ok"]}
+    operations = {entry["operation"] for entry in sync_logs(api, admin) if entry["ok"]}
     assert {"connect", "product", "stock_push", "sales_order", "nfe"} <= operations
 
 
 def test_a_repeated_payment_makes_one_sales_order(api: Any, admin: Account, bling: FakeBling, deliver: Deliver) -> None:
-    _connect(api, admin, sourceOfTruth="btrix")
+    connect_bling(api, admin, sourceOfTruth="btrix")
     product = create_product(api, admin, name="Queijo minas")
     assert move_stock(api, admin, product["id"], "in", 3).status_code == 201
     deliver(lambda: product["code"] in bling.products())
@@ -116,7 +104,7 @@ def test_a_repeated_payment_makes_one_sales_order(api: Any, admin: Account, blin
     # The order's task is once per order, whatever events say it was paid: a redelivery does nothing.
     jobs.enqueue_task("bling.order", admin.tenant_id, {"orderId": order["id"]}, key=f"order-{order['id']}")
     jobs.enqueue_task("bling.order", admin.tenant_id, {"orderId": order["id"]}, key="another-key")
-    deliver(lambda: sum(1 for e in _logs(api, admin) if e["operation"] == "sales_order" and e["ok"]) >= 2)
+    deliver(lambda: sum(1 for e in sync_logs(api, admin) if e["operation"] == "sales_order" and e["ok"]) >= 2)
     assert len(bling.sales_orders()) == 1
 
 
@@ -125,7 +113,7 @@ def test_a_product_bling_already_has_is_linked_by_its_code(
 ) -> None:
     product = create_product(api, admin, name="Doce de leite")
     bling_id = bling.add_product(product["code"], "Doce de leite (Bling)")
-    _connect(api, admin, sourceOfTruth="btrix")
+    connect_bling(api, admin, sourceOfTruth="btrix")
     renamed = call(
         api, "PATCH", f"/products/{product['id']}", {"name": "Doce de leite 400 g", "version": 1}, admin.headers()
     )
@@ -138,7 +126,7 @@ def test_a_product_bling_already_has_is_linked_by_its_code(
 def test_an_expired_token_is_refreshed_once_for_everyone_and_the_rotated_refresh_token_kept(
     api: Any, admin: Account, bling: FakeBling
 ) -> None:
-    _connect(api, admin)
+    connect_bling(api, admin)
     names: list[str] = []
     errors: list[BaseException] = []
 
@@ -164,7 +152,7 @@ def test_an_expired_token_is_refreshed_once_for_everyone_and_the_rotated_refresh
 def test_a_dead_refresh_token_disconnects_bling_and_tells_the_admins(
     api: Any, admin: Account, bling: FakeBling
 ) -> None:
-    _connect(api, admin)
+    connect_bling(api, admin)
     bling.configure(expireTokens=True, invalidGrant=True)
     with pytest.raises(ProviderError) as refused:
         bling_of_tenant(admin.tenant_id)[0].company()
@@ -177,7 +165,7 @@ def test_a_dead_refresh_token_disconnects_bling_and_tells_the_admins(
 
 
 def test_blings_rate_limit_is_honoured(api: Any, admin: Account, bling: FakeBling) -> None:
-    _connect(api, admin)
+    connect_bling(api, admin)
     account = bling_of_tenant(admin.tenant_id)[0]
     bling.configure(rateLimitNext=2)
     assert account.company() == bling.company  # two 429s waited out
@@ -194,15 +182,15 @@ def test_blings_rate_limit_is_honoured(api: Any, admin: Account, bling: FakeBlin
 def test_an_outage_is_retried_then_dead_lettered_and_recovers_after_a_redrive(
     api: Any, admin: Account, bling: FakeBling, deliver: Deliver
 ) -> None:
-    _connect(api, admin, sourceOfTruth="btrix")
+    connect_bling(api, admin, sourceOfTruth="btrix")
     bling.configure(failNext=2)
     product = create_product(api, admin, name="Farofa pronta")
     deliver(lambda: product["code"] in bling.products())  # two 503s, retried with backoff
     bling.configure(failRate=1.0)
     second = create_product(api, admin, name="Goiabada")
-    failed = lambda: any(e["operation"] == "product" and not e["ok"] for e in _logs(api, admin))  # noqa: E731
+    failed = lambda: any(e["operation"] == "product" and not e["ok"] for e in sync_logs(api, admin))  # noqa: E731
     deliver(failed)
-    assert "gave up after" in next(e["error"] for e in _logs(api, admin) if e["operation"] == "product")
+    assert "gave up after" in next(e["error"] for e in sync_logs(api, admin) if e["operation"] == "product")
     shown = next(i for i in get_json(api, admin, "/integrations")["items"] if i["provider"] == "bling")
     assert shown["status"] == "failing"
     bling.configure(failRate=0.0)
@@ -214,27 +202,27 @@ def test_an_outage_is_retried_then_dead_lettered_and_recovers_after_a_redrive(
 def test_the_stock_pull_follows_the_source_of_truth_and_logs_conflicts(
     api: Any, admin: Account, bling: FakeBling, deliver: Deliver
 ) -> None:
-    _connect(api, admin, sourceOfTruth="btrix")
+    connect_bling(api, admin, sourceOfTruth="btrix")
     product = create_product(api, admin, name="Pimenta biquinho")
     assert move_stock(api, admin, product["id"], "in", 5).status_code == 201
     deliver(lambda: product["code"] in bling.products() and bling.stock_of(product["code"]) == 5)
     bling.set_stock(product["code"], 9)  # counted differently in Bling
     assert call(api, "POST", "/integrations/bling/sync", headers=admin.headers()).status_code == 202
-    deliver(lambda: any(e["operation"] == "conflict" for e in _logs(api, admin)))
-    conflict = next(e for e in _logs(api, admin) if e["operation"] == "conflict")
+    deliver(lambda: any(e["operation"] == "conflict" for e in sync_logs(api, admin)))
+    conflict = next(e for e in sync_logs(api, admin) if e["operation"] == "conflict")
     assert f"{product['code']}: BTRIX 5, Bling 9" in conflict["error"]
     assert get_json(api, admin, f"/inventory/{product['id']}")["onHand"] == 5  # not overwritten
     assert bling.stock_of(product["code"]) == 9
 
     # Bling becomes the source of truth (reconnected with it): its count wins, a person's movement is a conflict.
-    _connect(api, admin, sourceOfTruth="erp")
+    connect_bling(api, admin, sourceOfTruth="erp")
     jobs.enqueue_task("bling.sync", admin.tenant_id, {}, key="pull-after-reconnect")
     deliver(lambda: get_json(api, admin, f"/inventory/{product['id']}")["onHand"] == 9)
-    pulled = next(e for e in _logs(api, admin) if e["operation"] == "stock_pull" and e["ok"])
+    pulled = next(e for e in sync_logs(api, admin) if e["operation"] == "stock_pull" and e["ok"])
     assert f"{product['code']} 5→9" in pulled["detail"]
     assert move_stock(api, admin, product["id"], "out", 2).status_code == 201
-    deliver(lambda: sum(1 for e in _logs(api, admin) if e["operation"] == "conflict") == 2)
-    latest = next(e for e in _logs(api, admin) if e["operation"] == "conflict")
+    deliver(lambda: sum(1 for e in sync_logs(api, admin) if e["operation"] == "conflict") == 2)
+    latest = next(e for e in sync_logs(api, admin) if e["operation"] == "conflict")
     assert f"stock of {product['code']} moved in BTRIX" in latest["error"]
     assert bling.stock_of(product["code"]) == 9  # nothing pushed
 
@@ -242,7 +230,7 @@ def test_the_stock_pull_follows_the_source_of_truth_and_logs_conflicts(
 def test_an_erased_customer_is_anonymised_at_bling_and_its_sales_order_kept(
     api: Any, admin: Account, bling: FakeBling, deliver: Deliver
 ) -> None:
-    _connect(api, admin, sourceOfTruth="btrix")
+    connect_bling(api, admin, sourceOfTruth="btrix")
     product = create_product(api, admin, name="Azeite extravirgem")
     assert move_stock(api, admin, product["id"], "in", 3).status_code == 201
     order = order_for(api, admin, product["id"], 1, **PERSON)
@@ -263,7 +251,7 @@ def _hooks_url(hooks: httpx.Client, tenant_id: str) -> str:
 def test_blings_signed_stock_webhook_is_taken_once_and_its_count_compared_when_btrix_owns_stock(
     api: Any, admin: Account, bling: FakeBling, deliver: Deliver, hooks: httpx.Client
 ) -> None:
-    _connect(api, admin, sourceOfTruth="btrix")
+    connect_bling(api, admin, sourceOfTruth="btrix")
     product = create_product(api, admin, name="Mel de laranjeira")
     assert move_stock(api, admin, product["id"], "in", 5).status_code == 201
     deliver(lambda: product["code"] in bling.products() and bling.stock_of(product["code"]) == 5)
@@ -271,7 +259,7 @@ def test_blings_signed_stock_webhook_is_taken_once_and_its_count_compared_when_b
     bling.set_stock(product["code"], 2)  # a person counts 2 in Bling: its webhook tells BTRIX at once
 
     def conflicts() -> list[dict[str, Any]]:
-        return [e for e in _logs(api, admin) if e["operation"] == "conflict" and product["code"] in e["error"]]
+        return [e for e in sync_logs(api, admin) if e["operation"] == "conflict" and product["code"] in e["error"]]
 
     deliver(lambda: len(bling.webhooks) == 2 and bool(conflicts()))
     assert [w["status"] for w in bling.webhooks] == [200, 200]
@@ -298,10 +286,10 @@ def test_blings_stock_webhook_links_and_sets_btrix_count_when_bling_owns_stock(
     product = create_product(api, admin, name="Goiabada cascão")
     assert move_stock(api, admin, product["id"], "in", 4).status_code == 201
     bling.add_product(product["code"], "Goiabada (Bling)")
-    _connect(api, admin, sourceOfTruth="erp")
+    connect_bling(api, admin, sourceOfTruth="erp")
     bling.configure(webhookUrl=_hooks_url(hooks, admin.tenant_id))
     bling.set_stock(product["code"], 11)
     deliver(lambda: get_json(api, admin, f"/inventory/{product['id']}")["onHand"] == 11)
-    taken = next(e for e in _logs(api, admin) if e["operation"] == "stock_webhook")
+    taken = next(e for e in sync_logs(api, admin) if e["operation"] == "stock_webhook")
     assert f"{product['code']} 4→11" in taken["detail"]
-    assert not [e for e in _logs(api, admin) if e["operation"] == "conflict"]
+    assert not [e for e in sync_logs(api, admin) if e["operation"] == "conflict"]

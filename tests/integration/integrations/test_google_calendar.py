@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from chalicelib.access.permissions import Role
@@ -19,24 +18,17 @@ from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import integration_key
 from chalicelib.notifications.outbox import list_messages
 from localdev.fake_google import FakeGoogle
+from tests.support.consent import allow, callback
 from tests.support.identity import Account, add_user, call
-
-CALLBACK_PATH = "/integrations/google-calendar/callback"
 
 
 def _consent(api: Any, admin: Account, google: FakeGoogle) -> dict[str, str]:
     """Start the consent as the ADMIN, let the fake Google's user allow it; returns the callback's query."""
-    started = call(api, "POST", "/integrations/google-calendar/connect", None, admin.headers())
-    assert started.status_code == 200, started.body
-    redirected = httpx.get(started.json_body["url"], follow_redirects=False)
-    assert redirected.status_code == 302
-    location = urlsplit(redirected.headers["location"])
-    assert location.path == CALLBACK_PATH
-    return {name: values[0] for name, values in parse_qs(location.query).items()}
+    return allow(api, admin, "google-calendar", None)
 
 
 def _callback(api: Any, query: dict[str, str]) -> Any:
-    return call(api, "GET", f"{CALLBACK_PATH}?{urlencode(query)}")
+    return callback(api, "google-calendar", query)
 
 
 def test_consent_connects_the_calendar_and_keeps_the_refresh_token_encrypted(

@@ -16,6 +16,7 @@ from localdev.fake_jadlog import FakeJadLog
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from localdev.provision import local_webhook_secrets
 from tests.support.commerce import create_customer, stocked_product
+from tests.support.consent import allow, callback
 from tests.support.environment import settings_from
 from tests.support.identity import Account, call, signup
 
@@ -50,6 +51,16 @@ class Shop:
 
 
 CALLBACK = "http://127.0.0.1:8000/integrations/melhorenvio/callback"
+
+
+def consent(api: Any, admin: Account, body: dict[str, Any]) -> dict[str, str]:
+    """Start MelhorEnvio's consent as the ADMIN, let the fake's signed-in user allow it; the callback's query."""
+    return allow(api, admin, "melhorenvio", body)
+
+
+def consent_callback(api: Any, query: dict[str, str]) -> Any:
+    """MelhorEnvio's redirect back to BTRIX after consent."""
+    return callback(api, "melhorenvio", query)
 
 
 @pytest.fixture

@@ -7,31 +7,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
-
 from chalicelib.core.db.store import Table
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import integration_key
 from localdev.fake_melhorenvio import FakeMelhorEnvio
+from tests.integration.shipping.conftest import consent as _consent
+from tests.integration.shipping.conftest import consent_callback as _callback
 from tests.integration.shipping.conftest import new_order, quote, ready_shop
-from tests.support.identity import Account, call
-
-CALLBACK_PATH = "/integrations/melhorenvio/callback"
-
-
-def _consent(api: Any, admin: Account, body: dict[str, Any]) -> dict[str, str]:
-    """Start the consent as the ADMIN, let the fake's user allow it; the callback's query."""
-    started = call(api, "POST", "/integrations/melhorenvio/connect", body, admin.headers())
-    assert started.status_code == 200, started.body
-    redirected = httpx.get(started.json_body["url"], follow_redirects=False)
-    assert redirected.status_code == 302, redirected.text
-    location = urlsplit(redirected.headers["location"])
-    assert location.path == CALLBACK_PATH
-    return {name: values[0] for name, values in parse_qs(location.query).items()}
-
-
-def _callback(api: Any, query: dict[str, str]) -> Any:
-    return call(api, "GET", f"{CALLBACK_PATH}?{urlencode(query)}")
+from tests.support.identity import call
 
 
 def test_consent_connects_melhorenvio_and_its_tokens_work(api: Any, melhorenvio: FakeMelhorEnvio) -> None:

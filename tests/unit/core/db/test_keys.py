@@ -92,6 +92,19 @@ def test_route_pk_round_trips_and_is_outside_every_tenant(kind: RouteKind) -> No
     assert keys.parse_route_pk(key) == (kind, "5511999990000")
 
 
+def test_provider_account_pk_round_trips_outside_every_tenant_and_refuses_other_shapes() -> None:
+    key = keys.provider_account_pk("bling", "d4475854366a36c86a37e792f9634a51")
+    assert key == "ROUTE#ACCOUNT#bling#d4475854366a36c86a37e792f9634a51"
+    assert keys.parse_provider_account_pk(key) == ("bling", "d4475854366a36c86a37e792f9634a51")
+    assert keys.provider_account_pk("melhorenvio", "1") != keys.provider_account_pk("bling", "1")
+    for bad in ("ROUTE#ACCOUNT#bling", "ROUTE#WAPHONE#bling#1", "T#ACCOUNT#bling#1"):
+        with pytest.raises(InvalidKey):
+            keys.parse_provider_account_pk(bad)
+    for provider, account in (("bling", "a#b"), ("", "1"), ("bling", "")):
+        with pytest.raises(InvalidKey):
+            keys.provider_account_pk(provider, account)
+
+
 def test_allowed_origin_key_round_trips_and_refuses_other_shapes() -> None:
     pk, sk = keys.allowed_origin_key("https://app.example.com:8443", "t1")
     assert (pk, sk) == ("ROUTE#ORIGIN#https://app.example.com:8443", "TENANT#t1")
