@@ -16,7 +16,18 @@ PACKAGE = ROOT / "chalicelib"
 FOUNDATION = {"core"}
 # The integrations capability's own modules (tenant credentials, their probes, OAuth consent and access tokens, the
 # integrations queue's consumer and its redrive); the rest of integrations/ are provider clients.
-INTEGRATIONS_CAPABILITY = {"consent", "jobs", "models", "probes", "redrive", "routes", "service", "store", "tokens"}
+INTEGRATIONS_CAPABILITY = {
+    "accounts",
+    "consent",
+    "jobs",
+    "models",
+    "probes",
+    "redrive",
+    "routes",
+    "service",
+    "store",
+    "tokens",
+}
 
 
 def _contracts() -> dict[str, dict[str, Any]]:
