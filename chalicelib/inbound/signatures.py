@@ -1,6 +1,8 @@
-"""Signature checks of the providers that have no SDK verifier, all over the raw body and in constant time.
+"""Signature checks of every provider's webhooks, all over the raw body (or the signed URL) and in constant time.
 
-Stripe and Twilio are verified with their own SDKs (``inbound.stripe``, ``inbound.twilio``).
+Stripe's and Twilio's schemes are checked here too, as their SDKs document them (``stripe.WebhookSignature``,
+``twilio.request_validator``), so the webhook functions load neither SDK (issue 20: lean assets, no SDK import on
+the webhook's path).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Unauthorized
 
@@ -24,10 +27,13 @@ __all__ = [
     "verify_meta",
     "verify_rappi",
     "verify_standard_webhook",
+    "verify_stripe",
+    "verify_twilio",
 ]
 
 STANDARD_WEBHOOKS_TOLERANCE_S = 300
 RAPPI_TOLERANCE_S = 300
+STRIPE_TOLERANCE_S = 300
 
 
 def _refuse(detail: str) -> Unauthorized:
@@ -141,6 +147,49 @@ def verify_rappi(secret: str, header: str | None, body: bytes, now: float) -> No
     expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     if not equal_secrets(given.lower(), expected):
         raise _refuse("Rappi-Signature does not match the body")
+
+
+def verify_stripe(secret: str, header: str | None, body: bytes, now: float) -> None:
+    """Check ``Stripe-Signature: t=<ts>,v1=<hex HMAC-SHA256 of "<ts>.<body>", key = the endpoint's secret>`` (any
+    ``v1`` matching is enough: Stripe signs with two secrets while one is rolled), refused when ``t`` is more than
+    five minutes old."""
+    if not header:
+        raise _refuse("Stripe-Signature is missing")
+    stamp, given = "", []
+    for piece in header.split(","):
+        name, _, value = piece.strip().partition("=")
+        if name == "t":
+            stamp = value
+        elif name == "v1" and value:
+            given.append(value)
+    if not stamp.isdigit() or not given:
+        raise _refuse("Stripe-Signature must be t=<ts>,v1=<hex>")
+    expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    if not any(equal_secrets(candidate, expected) for candidate in given):
+        raise _refuse("Stripe-Signature does not match")
+    if int(stamp) < now - STRIPE_TOLERANCE_S:
+        raise _refuse("Stripe-Signature's t is more than five minutes old")
+
+
+def _with_and_without_port(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts._replace(netloc=f"{host}:{port}").geturl(), parts._replace(netloc=host).geturl()
+
+
+def verify_twilio(auth_token: str, url: str, params: Mapping[str, str], header: str | None) -> None:
+    """Check ``X-Twilio-Signature``: base64 of the HMAC-SHA1 (key = the account's auth token) of the URL Twilio called
+    followed by each form field's name and value, by name; the URL is tried with and without its port, as Twilio's
+    own validator does (the port may or may not have been part of what Twilio signed)."""
+    if not header:
+        raise _refuse("X-Twilio-Signature is required")
+    fields = "".join(name + params[name] for name in sorted(params))
+    for candidate in _with_and_without_port(url):
+        digest = hmac.new(auth_token.encode(), (candidate + fields).encode(), hashlib.sha1).digest()
+        if equal_secrets(header.strip(), base64.b64encode(digest).decode()):
+            return
+    raise _refuse("X-Twilio-Signature does not match the callback")
 
 
 def _whsec_key(secret: str) -> bytes:

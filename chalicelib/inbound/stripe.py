@@ -1,4 +1,5 @@
-"""Stripe webhooks: ``Stripe-Signature`` verified by the SDK (``stripe.Webhook.construct_event``, 300 s).
+"""Stripe webhooks: ``Stripe-Signature`` verified as the SDK's ``construct_event`` does (``signatures.verify_stripe``,
+300 s), without loading the SDK.
 
 The tenant is the one the endpoint's URL names (``?tenant=<id>``: a tenant's own Stripe account, whose events
 are verified with its integration's ``webhookSecret``), else the one we named when creating the payment link:
@@ -11,22 +12,24 @@ Events of BTRIX's own billing account arrive with ``?scope=billing`` (``inbound.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.core.errors import MalformedRequest, Unauthorized
+from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import STRIPE_BILLING_CREDENTIALS, STRIPE_WEBHOOK_SECRET, QueueKind
 from chalicelib.inbound import billing
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.signatures import STRIPE_TOLERANCE_S, verify_stripe
 from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider
 
 __all__ = ["PROVIDER", "SIGNATURE_TOLERANCE_S", "handle", "tenant_of"]
 
 PROVIDER = "stripe"
-SIGNATURE_TOLERANCE_S = 300
+SIGNATURE_TOLERANCE_S = STRIPE_TOLERANCE_S
 
 
 def tenant_of(event: Mapping[str, Any]) -> str | None:
@@ -36,26 +39,26 @@ def tenant_of(event: Mapping[str, Any]) -> str | None:
     return tenant_id_or_none(metadata.get("tenantId")) or tenant_id_or_none(obj.get("client_reference_id"))
 
 
-def _verified(request: HookRequest, secret: str) -> dict[str, Any]:
-    import stripe
-
+def _parsed(body: bytes) -> dict[str, Any] | None:
+    """The event as a dict, parsed once (None: not a JSON object; refused once the signature checks)."""
     try:
-        stripe.Webhook.construct_event(
-            request.body, request.header("stripe-signature"), secret, tolerance=SIGNATURE_TOLERANCE_S
-        )
-    except stripe.SignatureVerificationError as exc:
-        raise Unauthorized(
-            detail="Stripe-Signature does not match", title="Invalid signature", code="invalid-signature"
-        ) from exc
-    except ValueError as exc:
-        raise MalformedRequest(detail="the event is not JSON") from exc
-    # The SDK checked the signature and the JSON; the plain dict is what the consumer gets.
-    payload: dict[str, Any] = json.loads(request.body)
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _verified(request: HookRequest, secret: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+    verify_stripe(secret, request.header("stripe-signature"), request.body, time.time())
+    if payload is None:
+        raise MalformedRequest(detail="the event is not a JSON object")
+    if not isinstance(payload.get("id"), str):
+        raise MalformedRequest(detail="the event has no id (a string)")
     return payload
 
 
 def _billing(request: HookRequest, context: Any) -> HookResponse:
-    payload = _verified(request, billing.webhook_secret(STRIPE_BILLING_CREDENTIALS))
+    payload = _verified(request, billing.webhook_secret(STRIPE_BILLING_CREDENTIALS), _parsed(request.body))
     provider = billing.billing_provider(PROVIDER)
     body = {"type": "stripe.event", "provider": provider, "tenantId": billing.PLATFORM_TENANT_ID, "event": payload}
     receipt = deliver_once(provider, Delivery(key=str(payload["id"]), queue=QueueKind.INTEGRATIONS, body=body), context)
@@ -63,17 +66,20 @@ def _billing(request: HookRequest, context: Any) -> HookResponse:
 
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
-    """Verify with the SDK, route by the URL's tenant or the metadata, record once per event id, enqueue."""
+    """Verify the signature, route by the URL's tenant or the metadata, record once per event id, enqueue."""
     if billing.is_billing(request.query):
         return _billing(request, context)
+    parsed = _parsed(request.body)
     claimed = tenant_id_or_none(request.query.get("tenant"))
-    if claimed is None:
+    if claimed is None and parsed is not None:
         try:
-            claimed = tenant_of(json.loads(request.body))
-        except (ValueError, AttributeError):
-            claimed = None  # not JSON (or not an event): the signature check below refuses it
+            claimed = tenant_of(parsed)
+        except AttributeError:
+            claimed = None  # not an event's shape: the checks below refuse it
     payload = verified_with(
-        lambda fresh: _verified(request, signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET, fresh=fresh))
+        lambda fresh: _verified(
+            request, signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET, fresh=fresh), parsed
+        )
     )
     tenant_id = claimed or tenant_of(payload)
     if tenant_id is None:

@@ -1,4 +1,5 @@
-"""Twilio status callbacks (SMS and WhatsApp): ``X-Twilio-Signature`` verified by the SDK's ``RequestValidator``.
+"""Twilio status callbacks (SMS and WhatsApp): ``X-Twilio-Signature`` verified as Twilio's ``RequestValidator`` does
+(``inbound.signatures.verify_twilio``).
 
 The signing key is the auth token of the account that sent the message: BTRIX's account (``TWILIO_CREDENTIALS``,
 callback URL ``…/hooks/twilio``), or a tenant's own Twilio integration, whose messages carry the tenant in the
@@ -19,6 +20,7 @@ from chalicelib.core.resources import TWILIO_CREDENTIALS, secret_name
 from chalicelib.core.secrets import get_secret
 from chalicelib.inbound.receipts import StatusReport, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.signatures import verify_twilio
 from chalicelib.inbound.tenants import tenant_credentials, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider, TwilioCredentials
 
@@ -55,8 +57,6 @@ def _error(params: Mapping[str, str]) -> str | None:
 
 def handle(request: HookRequest, context: Any) -> HookResponse:
     """Verify the signed URL and form; apply each (message, status) once to its notification."""
-    from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
-
     signature = request.header("x-twilio-signature")
     if not signature:
         raise _refuse("X-Twilio-Signature is required")
@@ -66,8 +66,9 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
 
     def check(fresh: bool) -> None:
         token = _auth_token(tenant_id, params.get("AccountSid"), fresh)
-        if token is None or not RequestValidator(token).validate(request.url, params, signature):
+        if token is None:
             raise _refuse("X-Twilio-Signature does not match the callback")
+        verify_twilio(token, request.url, params, signature)
 
     verified_with(check)
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""

@@ -1,4 +1,5 @@
-"""Signature checks of the providers without an SDK verifier, and the parsing around them."""
+"""Signature checks of every provider (Stripe's and Twilio's against their SDKs' own signers), and the parsing around
+them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from chalicelib.inbound.signatures import (
     verify_meta,
     verify_rappi,
     verify_standard_webhook,
+    verify_stripe,
+    verify_twilio,
 )
 from chalicelib.integrations.rappi.client import sign as rappi_sign
 
@@ -38,6 +41,47 @@ def test_meta_accepts_its_own_hmac_and_refuses_any_change() -> None:
             verify_meta("app-secret", BODY, header)
     with pytest.raises(Unauthorized):
         verify_meta("app-secret", BODY + b" ", "sha256=" + _hex("app-secret", BODY))
+
+
+def test_stripe_signatures_are_checked_as_the_sdk_signs_them() -> None:
+    import stripe
+
+    now = 1_800_000_000
+    signed = stripe.WebhookSignature.generate_signature_header(BODY.decode(), "whsec_abc", timestamp=now)
+    verify_stripe("whsec_abc", signed, BODY, now + 299)
+    rolled = f"{signed},v1={_hex('whsec_old', f'{now}.'.encode() + BODY)}"  # two secrets while rolling one
+    verify_stripe("whsec_old", rolled, BODY, now)
+    for header in (None, "", f"t={now}", signed.replace("v1=", "v0="), signed.replace(f"t={now}", f"t={now + 1}")):
+        with pytest.raises(Unauthorized):
+            verify_stripe("whsec_abc", header, BODY, now)
+    with pytest.raises(Unauthorized):
+        verify_stripe("whsec_other", signed, BODY, now)
+    with pytest.raises(Unauthorized):
+        verify_stripe("whsec_abc", signed, BODY + b" ", now)
+    with pytest.raises(Unauthorized, match="five minutes"):
+        verify_stripe("whsec_abc", signed, BODY, now + 301)
+
+
+def test_twilio_signatures_are_checked_as_its_request_validator_computes_them() -> None:
+    from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered", "AccountSid": "AC1", "To": "+5511988887777"}
+    url = "https://hooks.btrix.test/twilio?tenant=t1"
+    signature = RequestValidator("token").compute_signature(url, params)
+    verify_twilio("token", url, params, signature)
+    # Twilio may have signed the URL with its port, or without the one the request shows.
+    verify_twilio("token", "https://hooks.btrix.test:443/twilio?tenant=t1", params, signature)
+    with_port = RequestValidator("token").compute_signature("https://hooks.btrix.test:443/twilio?tenant=t1", params)
+    verify_twilio("token", url, params, with_port)
+    assert RequestValidator("token").validate(url, params, signature)
+    for token, at, fields, header in (
+        ("token", url, params, None),
+        ("other", url, params, signature),
+        ("token", url.replace("t1", "t2"), params, signature),
+        ("token", url, {**params, "MessageStatus": "failed"}, signature),
+    ):
+        with pytest.raises(Unauthorized):
+            verify_twilio(token, at, fields, header)
 
 
 def test_pagarme_webhooks_carry_the_basic_login_of_the_account() -> None:
