@@ -96,20 +96,18 @@ def _zip_size(sources: list[tuple[Path, Path]], into: Path) -> int:
 
 
 def _function_assets(root: Path, site: Path, runtime: list[Path], into: Path) -> list[tuple[str, int, int]]:
-    """Each webhook function's asset as infra builds it (``btrix_infra.packaging``): what its handler reaches by
-    imports in our code, the distributions those import with their requirements, and Chalice's two files."""
+    """Each webhook function's asset as infra builds it (``btrix_infra.packaging.asset_sources``): what its handler
+    reaches by imports in our code, the distributions those import with their requirements, and Chalice's two
+    files."""
     infra = str(root / "infra")
     if infra not in sys.path:
         sys.path.insert(0, infra)
-    from btrix_infra.packaging import code_closure, distribution_closure
+    from btrix_infra.packaging import asset_sources
     from functions import FUNCTION_URLS
 
     assets = []
     for provider, spec in FUNCTION_URLS.items():
-        files, imported = code_closure(root, spec.partition(":")[0])
-        sources = [(root, f) for f in sorted(files)]
-        for dist in distribution_closure(site, imported):
-            sources += [(site, site / f) for f in dist.files or [] if ".." not in f.parts and (site / f).is_file()]
+        sources = asset_sources(root, spec.partition(":")[0], site)
         sources += [(runtime[0].parent.parent, path) for path in runtime]
         unzipped = sum(file.stat().st_size for _, path in sources for file in _files(path))
         assets.append((provider, unzipped, _zip_size(sources, into)))

@@ -9,7 +9,10 @@ from typing import Annotated
 from pydantic import StringConstraints
 from ulid import ULID
 
-__all__ = ["ID_PATTERN", "EntityId", "is_entity_id", "new_id"]
+__all__ = ["ID_PATTERN", "PLATFORM_TENANT_ID", "EntityId", "is_entity_id", "new_id"]
+
+# The tenant id of BTRIX itself (its own billing accounts' events, platform-wide records).
+PLATFORM_TENANT_ID = "platform"
 
 # The ids BTRIX hands out (ULIDs, and names such as "platform"): letters, digits, "_" and "-", at most 64. An id
 # of another shape names nothing of ours, and could not even be part of a key (a "#" bends it, "" or a long one

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.ids import PLATFORM_TENANT_ID
 from chalicelib.core.resources import SecretDef, secret_name
 from chalicelib.core.secrets import find_json_secret
-from chalicelib.tenants.models import PLATFORM_TENANT_ID
 
 __all__ = ["BILLING_SCOPE", "PLATFORM_TENANT_ID", "billing_provider", "is_billing", "webhook_secret"]
 

@@ -10,7 +10,7 @@ channel is refused like a wrong token. Ids in the URL are not secrets: the verif
 every change of every entry is routed by its ``phone_number_id``, kept among its conversation's pending jobs in the
 order it arrived (``conversations.jobs.inbound_delivery``) and enqueued on its own to the WhatsApp inbound FIFO
 queue (group = ``<phone number id>:<wa_id>``; deduplication = the ``wamid``) as the trigger of it. Every status is
-applied to the notification that sent the message (``notifications.service.apply_status``), or, when no notification
+applied to the notification that sent the message (``notifications.status.apply_status``), or, when no notification
 did, enqueued to the same FIFO queue for the gateway. Each is recorded once under its ``wamid`` (statuses:
 ``wamid:status``). Numbers nobody connected are skipped.
 """

@@ -231,8 +231,8 @@ def _hand_on(claim: _Claim, delivery: Delivery) -> Receipt:
 def _report(claim: _Claim, report: StatusReport) -> Receipt:
     if not claim.write():
         return Receipt(duplicate=True)
-    # Imported here: only status callbacks need the notifications capability.
-    from chalicelib.notifications.service import apply_status
+    # Imported here: only status callbacks need the notifications capability (its status reports alone).
+    from chalicelib.notifications.status import apply_status
 
     done = False
     try:

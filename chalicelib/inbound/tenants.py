@@ -16,7 +16,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import TypeVar
 
-from chalicelib.core.errors import NotFound, Unauthorized
+from chalicelib.core.errors import Unauthorized
 from chalicelib.core.observability import emit_metric, logger
 from chalicelib.core.resources import SecretDef, secret_name
 from chalicelib.core.secrets import get_secret
@@ -56,16 +56,13 @@ def tenant_id_or_none(value: object) -> str | None:
 
 def existing_tenant(tenant_id: str) -> bool:
     """Whether a tenant with this id exists (as read at most ``CREDENTIALS_TTL_S`` ago in this container)."""
-    from chalicelib.tenants.service import load_tenant
+    from chalicelib.tenants.lookup import tenant_exists
 
     now = monotonic()
     kept = _tenants.get(tenant_id)
     if kept is not None and now - kept[0] < CREDENTIALS_TTL_S:
         return kept[1]
-    try:
-        found = load_tenant(tenant_id).id == tenant_id
-    except NotFound:
-        found = False
+    found = tenant_exists(tenant_id)
     with _kept_lock:
         if len(_tenants) >= _MAX_KEPT:  # addresses of unverified mail name tenants too
             _tenants.clear()

@@ -4,7 +4,7 @@
 The signing key is the auth token of the account that sent the message: BTRIX's account (``TWILIO_CREDENTIALS``,
 callback URL ``…/hooks/twilio``), or a tenant's own Twilio integration, whose messages carry the tenant in the
 callback URL (``…/hooks/twilio?tenant=<t>``; Twilio signs the whole URL, so the parameter is covered). Each
-(message, status) is applied once to the notification that sent the message (``notifications.service
+(message, status) is applied once to the notification that sent the message (``notifications.status
 .apply_status``, which finds it by the message SID).
 """
 

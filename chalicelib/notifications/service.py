@@ -9,7 +9,6 @@ about messages; the sending itself is ``delivery``.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
@@ -32,7 +31,6 @@ from chalicelib.notifications.models import (
     NotificationPreferences,
     NotificationRecord,
     NotificationSettings,
-    NotificationStatus,
     NotificationTemplate,
     PushKey,
     PushSubscription,
@@ -45,6 +43,7 @@ from chalicelib.notifications.models import (
     TemplateVariant,
 )
 from chalicelib.notifications.outbox import new_record, requested_ops
+from chalicelib.notifications.status import apply_status
 from chalicelib.tenants.service import load_tenant
 
 __all__ = [
@@ -67,21 +66,6 @@ __all__ = [
 ]
 
 _WINDOW_RECORD_TTL = timedelta(days=7)
-# A provider's word for a status → ours. Twilio: queued/accepted/sending/sent/delivered/read/undelivered/failed;
-# Meta: sent/delivered/read/failed.
-_PROVIDER_STATUSES: dict[str, NotificationStatus] = {
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "read",
-    "undelivered": "failed",
-    "failed": "failed",
-}
-# From which statuses a reported one may be applied: only forward (callbacks arrive out of order).
-_APPLIES_FROM: dict[NotificationStatus, tuple[NotificationStatus, ...]] = {
-    "delivered": ("sent",),
-    "read": ("sent", "delivered"),
-    "failed": ("sent",),
-}
 
 
 def _load(tenant_id: str, notification_id: str) -> NotificationRecord:
@@ -232,42 +216,6 @@ def requeue_failed(tenant_id: str, notification_id: str) -> bool:
 
 
 # --- provider callbacks and the WhatsApp window --------------------------------------------------------------
-
-
-def apply_status(provider: str, provider_message_id: str, status: str, error: str | None = None) -> bool:
-    """Apply a provider's delivery report (Twilio status callback, Meta ``statuses[]``) to its notification.
-
-    ``provider`` is ``twilio`` or ``meta`` (the name the sender recorded); ``status`` the provider's word. Reports
-    only move a notification forward (sent → delivered → read, or sent → failed); a duplicate, late or unknown one
-    changes nothing and returns False.
-    """
-    ours = _PROVIDER_STATUSES.get(status)
-    if ours is None or ours == "sent":
-        return False
-    found = store.find_by_provider_message(provider, provider_message_id)
-    if found is None:
-        return False
-    record = store.get_notification(*found, consistent=True)
-    if record is None or record.status not in _APPLIES_FROM[ours]:
-        return False
-    at = clock.now_iso()
-    stamp = {"delivered": "deliveredAt", "read": "readAt", "failed": "failedAt"}[ours]
-    changes: dict[str, Any] = {"status": ours, stamp: at, "updatedAt": at}
-    if ours == "read" and record.delivered_at is None:
-        changes["deliveredAt"] = at
-    if error:
-        changes["lastError"] = f"{provider}: {error}"[:1000]
-    event = new_event(
-        f"notification.{ours}",
-        record.tenant_id,
-        {"notificationId": record.id, "channel": record.channel, "provider": provider},
-        subject=record.id,
-    )
-    try:
-        Table().transact([store.status_change_op(record, changes, expected=_APPLIES_FROM[ours]), event_put_op(event)])
-    except TransactionConflict:
-        return False
-    return True
 
 
 def record_inbound(tenant_id: str, customer_phone: str, at: datetime | str) -> None:

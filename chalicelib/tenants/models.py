@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from chalicelib.access.permissions import Module
+from chalicelib.core.ids import PLATFORM_TENANT_ID
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
@@ -27,7 +28,6 @@ __all__ = [
     "UpdateTenantRequest",
 ]
 
-PLATFORM_TENANT_ID = "platform"
 MAX_ALLOWED_ORIGINS = 10
 
 

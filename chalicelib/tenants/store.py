@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Kind, PlatformCollection
+from chalicelib.core.db.keys import PlatformCollection
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, counter_op, delete_op, put_op, update_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, PARTITION_KEY, SORT_KEY, strip_storage
+from chalicelib.tenants.lookup import tenant_key
 from chalicelib.tenants.models import TenantRecord, TenantStatus
 
 __all__ = [
@@ -26,11 +27,6 @@ __all__ = [
 ]
 
 TENANT_ENTITY = "Tenant"
-
-
-def tenant_key(tenant_id: str) -> tuple[str, str]:
-    """(PK, SK) of the tenant's record."""
-    return keys.entity_pk(tenant_id, Kind.TENANT, tenant_id), keys.META_SK
 
 
 def _status_list(status: TenantStatus) -> str:

@@ -13,8 +13,11 @@ Each webhook function (``functions.FUNCTION_URLS``) is its own asset with only w
 (``function_bundle(..., handler=...)``): the modules of ``functions/`` and ``chalicelib/`` its module reaches through
 import statements (those inside functions too: a lazily imported module is needed when that code runs; those under
 ``if TYPE_CHECKING:`` are not), the data files of their packages, and the third-party distributions they import with
-everything those require (``Requires-Dist``, extras left out). The outbox publisher and the secret seeder share the
-asset of every handler.
+everything those require (``Requires-Dist``, extras left out), except ``NOT_IN_WEBHOOK_FUNCTIONS``: packages our
+code reaches only through lazy imports on paths no webhook function runs (money formatting, message templates,
+provider SDKs). A test runs every function on real deliveries in a process of its own and checks that it loads none
+of those and nothing its asset lacks (``tests/integration/inbound/test_function_imports.py``). The outbox publisher
+and the secret seeder share the asset of every handler.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ __all__ = [
     "FUNCTION_CODE",
     "LAMBDA_PLATFORM",
     "LAMBDA_PYTHON",
+    "NOT_IN_WEBHOOK_FUNCTIONS",
     "Bundling",
+    "asset_sources",
     "chalice_project",
     "code_closure",
     "distribution_closure",
@@ -50,6 +55,14 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytes
 _COMPLETE = ".complete"
 # What the Lambda runtime provides: never copied into a function's asset.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
+# Top-level packages our code imports lazily where no webhook function goes (the API's money formatting and phone
+# and document validators, notification templates and web push, the HTTP client and SDKs of the API's provider
+# calls, the assistant's LLM client): a webhook function's asset leaves them out (issue 20: lean assets).
+NOT_IN_WEBHOOK_FUNCTIONS = frozenset(
+    {"babel", "http_ece", "httpx", "jinja2", "jwt", "openai", "phonenumbers", "stripe", "twilio", "validate_docbr"}
+)
+# Chalice's two runtime files come with every asset (``_chalice_runtime``), never its distribution.
+_CHALICE = "chalice"
 
 
 @dataclass(frozen=True)
@@ -244,25 +257,30 @@ def _package_data(package_dir: Path) -> Iterator[Path]:
             yield from (f for f in entry.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
 
 
+def asset_sources(root: Path, module: str, site: Path | None) -> list[tuple[Path, Path]]:
+    """(base, file) of what webhook handler ``module``'s asset holds, each to be put at ``file`` relative to
+    ``base``: our modules it reaches and their packages' data files, and, with ``site`` (the installed
+    requirements), the distributions it imports (but ``NOT_IN_WEBHOOK_FUNCTIONS``) with what they require."""
+    files, imported = code_closure(root, module)
+    for package_dir in {f.parent for f in files if f.name == "__init__.py"}:
+        files.update(_package_data(package_dir))
+    sources = [(root, file) for file in sorted(files)]
+    if site is not None:
+        for dist in distribution_closure(site, imported - NOT_IN_WEBHOOK_FUNCTIONS - {_CHALICE}):
+            for path in dist.files or []:
+                if ".." not in path.parts and "__pycache__" not in path.parts and (site / path).is_file():
+                    sources.append((site, site / path))
+    return sources
+
+
 def _lean_bundle(root: Path, bundling: Bundling, module: str) -> Path:
     bundle = bundling.build_dir / f"function-{module.rpartition('.')[2]}"
     shutil.rmtree(bundle, ignore_errors=True)
     bundle.mkdir(parents=True)
-    files, imported = code_closure(root, module)
-    for package_dir in {f.parent for f in files if f.name == "__init__.py"}:
-        files.update(_package_data(package_dir))
-    for file in files:
-        (bundle / file.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, bundle / file.relative_to(root))
-    if bundling.with_dependencies:
-        site = _dependencies(root, bundling.build_dir)
-        for dist in distribution_closure(site, imported):
-            for path in dist.files or []:
-                source = site / path
-                if ".." in path.parts or "__pycache__" in path.parts or not source.is_file():
-                    continue
-                (bundle / path).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, bundle / path)
+    site = _dependencies(root, bundling.build_dir) if bundling.with_dependencies else None
+    for base, file in asset_sources(root, module, site):
+        (bundle / file.relative_to(base)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, bundle / file.relative_to(base))
     _chalice_runtime(bundle)
     return bundle
 

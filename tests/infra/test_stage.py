@@ -7,7 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from btrix_infra.packaging import Bundling, chalice_project, distribution_closure, function_bundle
+from btrix_infra.packaging import (
+    NOT_IN_WEBHOOK_FUNCTIONS,
+    Bundling,
+    asset_sources,
+    chalice_project,
+    distribution_closure,
+    function_bundle,
+)
 from btrix_infra.stage import ROOT, StageNames, chalice_stage_config, stage_config
 from chalicelib.core import resources
 from chalicelib.core.config import get_settings
@@ -53,7 +60,7 @@ def test_a_webhook_functions_bundle_has_only_what_its_handler_imports_and_import
     bundle = function_bundle(ROOT, Bundling(build_dir=tmp_path, with_dependencies=False), "functions.meta")
     assert sorted(p.name for p in (bundle / "functions").iterdir()) == ["__init__.py", "meta.py"]
     assert (bundle / "chalicelib" / "inbound" / "meta.py").is_file()
-    assert (bundle / "chalicelib" / "notifications" / "service.py").is_file()  # imported inside a function
+    assert (bundle / "chalicelib" / "notifications" / "status.py").is_file()  # imported inside a function
     assert (bundle / "chalicelib" / "core" / "locales").is_dir()  # its packages' data files come along
     assert not (bundle / "chalicelib" / "orders").exists()  # a capability the webhook never reaches
     assert not (bundle / "app.py").exists()
@@ -69,6 +76,13 @@ def test_a_webhook_functions_bundle_has_only_what_its_handler_imports_and_import
     )
     assert imported.returncode == 0, imported.stderr[-2000:]
     assert imported.stdout.strip() == str(bundle / "chalicelib" / "__init__.py")
+
+
+def test_a_webhook_functions_asset_leaves_out_the_packages_of_the_apis_other_paths() -> None:
+    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    tops = {file.relative_to(base).parts[0] for base, file in asset_sources(ROOT, "functions.stripe", site)}
+    assert {"functions", "chalicelib", "pydantic", "pydantic_core", "cryptography", "aws_lambda_powertools"} <= tops
+    assert not tops & (NOT_IN_WEBHOOK_FUNCTIONS | {"chalice", "pip", "setuptools"})
 
 
 def test_a_functions_distributions_are_what_it_imports_and_their_requirements() -> None:
