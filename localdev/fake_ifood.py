@@ -18,32 +18,28 @@ Point ``settings.ifood_api_url`` at ``url``. It speaks iFood's wire format and k
   event is also posted there at once, alone, signed ``X-IFood-Signature`` = hex HMAC-SHA256(client secret, body);
   it stays on the polling too until acknowledged (the poll and the webhook both deliver it). ``{"forgeNext": n}``
   signs the next n posts with a wrong secret (iFood does so on purpose during homologation: they must be refused).
-- Failures: ``POST /_config {"failRate", "failStatus", "failNext"}`` (429 answers carry ``Retry-After: 1``).
-- Control: ``POST /_orders {merchantId, items: [{name, externalCode, quantity, unitPrice}], deliveredBy?,
+- Failures and control (``localdev/fake_platform.py``): ``POST /_config {"failRate", "failStatus", "failNext",
+  "throttleNext"}``; ``POST /_orders {merchantId, items: [{name, externalCode, quantity, unitPrice}], deliveredBy?,
   customerName?}`` places an order (its PLC event queued) and answers ``{id}``; the customer keeps one iFood id
   across their orders (by name, in the fake) and, as at iFood, their phone is iFood's own line with a localizer,
-  never their number; ``POST /_orders/{id}/cancel
-  {reason}`` cancels it as iFood would (CAN); ``GET /_orders/{id}`` shows it with the ``actions`` it received;
-  ``GET|DELETE /_received`` (with the webhook posts and their answers).
+  never their number; ``POST /_orders/{id}/cancel {reason}`` cancels it as iFood would (CAN); ``GET /_orders/{id}``
+  shows it with the ``actions`` it received; ``GET|DELETE /_received`` (with the webhook posts and their answers).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import random
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
-import httpx
-
-from localdev.fakes import Answer, LoopbackFake, json_handler, sign_hex
+from localdev.fake_platform import PlatformFake
+from localdev.fakes import Answer, sign_hex
 
 __all__ = ["FakeIFood"]
 
@@ -71,39 +67,36 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _error(status: int, code: str, message: str) -> Answer:
-    return Answer(status, {"error": {"code": code, "message": message}})
+_ERROR_CODES = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 429: "TooManyRequests"}
 
 
-class FakeIFood(LoopbackFake):
+class FakeIFood(PlatformFake):
     """A fake iFood Merchant API on 127.0.0.1 (a free port unless ``port`` is given)."""
 
     kind = "ifood"
+    options: ClassVar[dict[str, str]] = {
+        "shuffle": "shuffle",
+        "duplicates": "duplicates",
+        "notReadyReads": "not_ready_reads",
+        "tokenTtl": "token_ttl_s",
+        "forgeNext": "forge_next",
+    }
 
     def __init__(self, port: int = 0, seed: int | None = None) -> None:
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
         self.shuffle = False
         self.duplicates = False
         self.not_ready_reads = 0
         self.token_ttl_s = 21_600
-        self.received: list[dict[str, Any]] = []
         self.apps: dict[str, _App] = {}
         self.merchant_names: dict[str, str] = {}
-        self.orders: dict[str, dict[str, Any]] = {}
         self.events: dict[str, dict[str, Any]] = {}  # not acknowledged yet, by id
         self.acknowledged: list[str] = []
         self.polls = 0
         self.forge_next = 0
-        self.webhooks: list[dict[str, Any]] = []  # webhook posts: event id, code, status
         self._outbox: list[tuple[str, str, bytes]] = []  # (url, signing secret, body) to post once the lock is free
-        self._tokens: dict[str, tuple[str, float]] = {}  # token → (client id, expires at)
         self._reads: dict[str, int] = {}
         self._seq = itertools.count(1)
-        self._random = random.Random(seed)  # noqa: S311 - failure injection and shuffles, not security
-        self._lock = threading.RLock()
-        self._listen(port, json_handler(self._answer), "fake-ifood")
+        self._open(port, seed, "fake-ifood")  # its random also shuffles the polled events
 
     # --- python helpers for tests, make run and the bench -----------------------------------------------------------
 
@@ -195,7 +188,16 @@ class FakeIFood(LoopbackFake):
         self._post_webhooks()
         return order_id
 
-    def cancel_order(self, order_id: str, reason: str = "Cliente desistiu") -> None:
+    def place(self, fields: dict[str, Any]) -> str:
+        """``POST /_orders {merchantId, items, deliveredBy?, customerName?}``."""
+        return self.place_order(
+            str(fields["merchantId"]),
+            list(fields["items"]),
+            delivered_by=str(fields.get("deliveredBy") or "IFOOD"),
+            customer_name=str(fields.get("customerName") or "Cliente iFood"),
+        )
+
+    def cancel_order(self, order_id: str, reason: str = PlatformFake.default_cancel_reason) -> None:
         """iFood cancels the order (the customer gave up, or the store did not confirm in time): CAN."""
         with self._lock:
             order = self.orders[order_id]
@@ -203,31 +205,16 @@ class FakeIFood(LoopbackFake):
             self._event(order["merchant"]["id"], order_id, "CAN", "CANCELLED", {"reason": reason})
         self._post_webhooks()
 
-    def actions(self, order_id: str) -> list[str]:
-        """The status calls the order received, in order."""
-        with self._lock:
-            return list(self.orders[order_id]["actions"])
-
     def pending_events(self) -> list[dict[str, Any]]:
         """The events nobody acknowledged yet."""
         with self._lock:
             return [dict(event) for event in self.events.values()]
-
-    def expire_tokens(self) -> None:
-        """Every token issued so far stops working (401), as one past its ``expiresIn`` does."""
-        with self._lock:
-            self._tokens = {token: (client, 0.0) for token, (client, _) in self._tokens.items()}
 
     def revoke(self, client_id: str) -> None:
         """The application's credentials stop working (the merchant unlinked it): tokens 401, new grants 401."""
         with self._lock:
             self.apps.pop(client_id, None)
             self._tokens = {t: v for t, v in self._tokens.items() if v[0] != client_id}
-
-    def configure(self, **values: Any) -> None:
-        """Set failure injection and traps (the same names as ``POST /_config``)."""
-        with self._lock:
-            self._configure(values)
 
     # --- the wire ---------------------------------------------------------------------------------------------------
 
@@ -260,64 +247,27 @@ class FakeIFood(LoopbackFake):
         with self._lock:
             outbox, self._outbox = self._outbox, []
         for url, secret, body in outbox:
-            headers = {"Content-Type": "application/json", "X-IFood-Signature": sign_hex(secret, body)}
-            try:
-                status = httpx.post(url, content=body, headers=headers, timeout=30).status_code
-            except httpx.HTTPError:
-                status = 0
             event = json.loads(body)
-            with self._lock:
-                self.webhooks.append({"eventId": event["id"], "code": event["code"], "status": status})
+            signed = {"X-IFood-Signature": sign_hex(secret, body)}
+            self._post_webhook(url, body, signed, {"eventId": event["id"], "code": event["code"]})
 
-    def _configure(self, values: dict[str, Any]) -> None:
-        names = {
-            "failRate": "fail_rate",
-            "failStatus": "fail_status",
-            "failNext": "fail_next",
-            "shuffle": "shuffle",
-            "duplicates": "duplicates",
-            "notReadyReads": "not_ready_reads",
-            "tokenTtl": "token_ttl_s",
-            "forgeNext": "forge_next",
-        }
-        for name, attribute in names.items():
-            if name in values:
-                setattr(self, attribute, values[name])
-
-    def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
-        path = urlsplit(target).path
-        with self._lock:
-            if path.startswith("/_"):
-                answer = self._control(method, path, body)
-            else:
-                answer = self._inject() or self._serve(method, path, body, headers)
-                # What was asked and answered; never a secret (no token form, no authorization header).
-                self.received.append({"method": method, "path": path, "status": answer.status})
+    def _after(self) -> None:
         self._post_webhooks()
-        return answer
 
-    def _inject(self) -> Answer | None:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-        elif not (self.fail_rate and self._random.random() < self.fail_rate):
-            return None
-        if self.fail_status == 429:
-            return Answer(429, {"error": {"code": "TooManyRequests", "message": "rate limit"}}, (("Retry-After", "1"),))
-        return _error(self.fail_status, "ServiceUnavailable", "injected failure")
+    def _error(self, status: int, message: str) -> Answer:
+        code = _ERROR_CODES.get(status, "ServiceUnavailable" if status >= 500 else "Error")
+        return Answer(status, {"error": {"code": code, "message": message}})
 
     def _client(self, headers: dict[str, str]) -> _App | None:
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        found = self._tokens.get(token) if scheme.lower() == "bearer" else None
-        if found is None or found[1] < time.time():
-            return None
-        return self.apps.get(found[0])
+        client_id = self._bearer(headers.get("authorization", ""))
+        return None if client_id is None else self.apps.get(client_id)
 
     def _serve(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         if method == "POST" and path == "/authentication/v1.0/oauth/token":
             return self._token(body)
         app = self._client(headers)
         if app is None:
-            return _error(401, "Unauthorized", "token expired or invalid")
+            return self._error(401, "token expired or invalid")
         if method == "GET" and path == "/events/v1.0/events:polling":
             return self._poll(app, headers)
         if method == "POST" and path == "/events/v1.0/events/acknowledgment":
@@ -325,34 +275,33 @@ class FakeIFood(LoopbackFake):
         parts = path.strip("/").split("/")
         if parts[:3] == ["merchant", "v1.0", "merchants"] and len(parts) == 4 and method == "GET":
             if parts[3] not in app.merchants:
-                return _error(404, "NotFound", "merchant not found")
+                return self._error(404, "merchant not found")
             return Answer(200, {"id": parts[3], "name": self.merchant_names[parts[3]], "corporateName": "Demo LTDA"})
         if parts[:3] == ["order", "v1.0", "orders"] and len(parts) in (4, 5):
             order = self.orders.get(parts[3])
             if order is None or order["merchant"]["id"] not in app.merchants:
-                return _error(404, "NotFound", "order not found")
+                return self._error(404, "order not found")
             if len(parts) == 4 and method == "GET":
                 return self._read(order)
             if len(parts) == 5 and method == "POST":
                 return self._act(order, parts[4], body)
-        return _error(404, "NotFound", f"no route {method} {path}")
+        return self._error(404, f"no route {method} {path}")
 
     def _token(self, body: bytes) -> Answer:
         form = {name: values[0] for name, values in parse_qs(body.decode()).items()}
         if form.get("grantType") != "client_credentials":
-            return _error(400, "BadRequest", "grantType must be client_credentials")
+            return self._error(400, "grantType must be client_credentials")
         app = self.apps.get(form.get("clientId", ""))
         if app is None or not secrets.compare_digest(app.client_secret, form.get("clientSecret", "")):
-            return _error(401, "Unauthorized", "invalid client credentials")
-        token = secrets.token_urlsafe(32)
-        self._tokens[token] = (app.client_id, time.time() + float(self.token_ttl_s))
+            return self._error(401, "invalid client credentials")
+        token = self._issue(app.client_id, float(self.token_ttl_s))
         return Answer(200, {"accessToken": token, "type": "bearer", "expiresIn": int(self.token_ttl_s)})
 
     def _poll(self, app: _App, headers: dict[str, str]) -> Answer:
         self.polls += 1
         wanted = [m.strip() for m in headers.get("x-polling-merchants", "").split(",") if m.strip()]
         if len(wanted) > _MAX_MERCHANTS:
-            return _error(400, "BadRequest", f"at most {_MAX_MERCHANTS} merchants")
+            return self._error(400, f"at most {_MAX_MERCHANTS} merchants")
         merchants = set(wanted) & app.merchants if wanted else app.merchants
         events = [dict(e) for e in self.events.values() if e["merchantId"] in merchants]
         if not events:
@@ -367,9 +316,9 @@ class FakeIFood(LoopbackFake):
         try:
             ids = [str(item["id"]) for item in json.loads(body or b"[]")]
         except (ValueError, TypeError, KeyError):
-            return _error(400, "BadRequest", "a list of {id}")
+            return self._error(400, "a list of {id}")
         if len(ids) > _MAX_ACK:
-            return _error(400, "BadRequest", f"at most {_MAX_ACK} ids")
+            return self._error(400, f"at most {_MAX_ACK} ids")
         for event_id in ids:
             if self.events.pop(event_id, None) is not None:
                 self.acknowledged.append(event_id)
@@ -379,7 +328,7 @@ class FakeIFood(LoopbackFake):
         reads = self._reads.get(order["id"], 0) + 1
         self._reads[order["id"]] = reads
         if reads <= self.not_ready_reads:
-            return _error(404, "NotFound", "order not found")
+            return self._error(404, "order not found")
         return Answer(200, {k: v for k, v in order.items() if k not in ("status", "actions")})
 
     def _act(self, order: dict[str, Any], action: str, body: bytes) -> Answer:
@@ -387,44 +336,18 @@ class FakeIFood(LoopbackFake):
         if action == "requestCancellation":
             fields = json.loads(body or b"{}")
             if not fields.get("reason") or not fields.get("cancellationCode"):
-                return _error(400, "BadRequest", "reason and cancellationCode are required")
+                return self._error(400, "reason and cancellationCode are required")
             order["actions"].append(action)
             if order["status"] != "CANCELLED":
                 order["status"] = "CANCELLED"
                 self._event(merchant, order["id"], "CAN", "CANCELLED", {"reason": fields["reason"]})
             return Answer(202)
         if action not in _ACTION_EVENTS:
-            return _error(404, "NotFound", f"no action {action}")
+            return self._error(404, f"no action {action}")
         if order["status"] == "CANCELLED":
-            return _error(400, "BadRequest", "the order is cancelled")
+            return self._error(400, "the order is cancelled")
         order["actions"].append(action)
         code, full = _ACTION_EVENTS[action]
         order["status"] = full
         self._event(merchant, order["id"], code, full)
         return Answer(202)
-
-    def _control(self, method: str, path: str, body: bytes) -> Answer:
-        fields = json.loads(body or b"{}") if method == "POST" else {}
-        if path == "/_config" and method == "POST":
-            self._configure(fields)
-            return Answer(200, {"ok": True})
-        if path == "/_received":
-            if method == "DELETE":
-                self.received.clear()
-            return Answer(200, {"received": list(self.received), "webhooks": list(self.webhooks)})
-        if path == "/_orders" and method == "POST":
-            order_id = self.place_order(
-                str(fields["merchantId"]),
-                list(fields["items"]),
-                delivered_by=str(fields.get("deliveredBy") or "IFOOD"),
-                customer_name=str(fields.get("customerName") or "Cliente iFood"),
-            )
-            return Answer(201, {"id": order_id})
-        parts = path.strip("/").split("/")
-        if parts[0] == "_orders" and len(parts) >= 2 and parts[1] in self.orders:
-            if len(parts) == 3 and parts[2] == "cancel" and method == "POST":
-                self.cancel_order(parts[1], str(fields.get("reason") or "Cliente desistiu"))
-                return Answer(202)
-            if len(parts) == 2 and method == "GET":
-                return Answer(200, self.orders[parts[1]])
-        return _error(404, "NotFound", f"no control route {method} {path}")

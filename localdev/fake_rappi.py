@@ -17,10 +17,10 @@ says which facts are confirmed):
   ``Rappi-Signature: t=<ts>,sign=<hex HMAC-SHA256(secret, "<t>.<body>")>``. ``POST /_config {"duplicates": true}``
   posts each webhook twice; ``hold()`` keeps webhooks back and ``release(reverse=True)`` posts them out of order;
   ``{"loseWebhooks": n}`` (``lose(n)``) loses the next ``n`` webhooks (Rappi gave up on them: the listing has them).
-- Failures: ``POST /_config {"failRate", "failStatus", "failNext"}`` (429 answers carry ``Retry-After: 1``).
-- Control: ``POST /_orders {storeId, items: [{sku, name, quantity, price}], customerName?}`` places an order
-  (answers ``{id}``); ``POST /_orders/{id}/cancel {reason}``; ``GET /_orders/{id}`` with its ``actions``;
-  ``GET|DELETE /_received``.
+- Failures and control (``localdev/fake_platform.py``): ``POST /_config {"failRate", "failStatus", "failNext",
+  "throttleNext"}``; ``POST /_orders {storeId, items: [{sku, name, quantity, price}], customerName?}`` places an
+  order (answers ``{id}``); ``POST /_orders/{id}/cancel {reason}``; ``GET /_orders/{id}`` with its ``actions``;
+  ``GET|DELETE /_received`` (with the webhook posts: event and BTRIX's status, 0 for a lost one).
 """
 
 from __future__ import annotations
@@ -28,23 +28,19 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import random
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
+from typing import Any, ClassVar
 
 from chalicelib.integrations.rappi.client import sign
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fake_platform import PlatformFake
+from localdev.fakes import Answer
 
 __all__ = ["FakeRappi"]
 
 _WEEK_S = 7 * 24 * 3600
+_ACTIONS = {("PUT", "take"): "TAKEN", ("PUT", "reject"): "CANCELLED", ("POST", "ready-for-pickup"): "READY"}
 
 
 @dataclass
@@ -58,27 +54,20 @@ class _Store:
     webhook_url: str | None = None
 
 
-class FakeRappi(LoopbackFake):
+class FakeRappi(PlatformFake):
     """A fake Rappi on 127.0.0.1 (a free port unless ``port`` is given)."""
 
     kind = "rappi"
+    options: ClassVar[dict[str, str]] = {"duplicates": "duplicates", "loseWebhooks": "lose_webhooks"}
+    default_cancel_reason: ClassVar[str] = "Cliente cancelou"
 
     def __init__(self, port: int = 0, seed: int | None = None) -> None:
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
         self.duplicates = False
         self.lose_webhooks = 0
-        self.received: list[dict[str, Any]] = []
         self.stores: dict[str, _Store] = {}
-        self.orders: dict[str, dict[str, Any]] = {}
-        self.deliveries: list[dict[str, Any]] = []  # webhook posts: event, status
         self._held: list[tuple[_Store, dict[str, Any]]] | None = None
-        self._tokens: dict[str, tuple[str, float]] = {}
         self._ids = itertools.count(4_000_001)
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
-        self._lock = threading.RLock()
-        self._listen(port, json_handler(self._answer), "fake-rappi")
+        self._open(port, seed, "fake-rappi")
 
     # --- python helpers ---------------------------------------------------------------------------------------------
 
@@ -146,7 +135,14 @@ class FakeRappi(LoopbackFake):
             self._post(self.stores[store_id], {"event": "NEW_ORDER", "store_id": store_id, "order": order})
             return order_id
 
-    def cancel_order(self, order_id: str, reason: str = "Cliente cancelou") -> None:
+    def place(self, fields: dict[str, Any]) -> str:
+        """``POST /_orders {storeId, items, customerName?}``."""
+        items = list(fields["items"])
+        return self.place_order(
+            str(fields["storeId"]), items, customer_name=str(fields.get("customerName") or "Cliente")
+        )
+
+    def cancel_order(self, order_id: str, reason: str = default_cancel_reason) -> None:
         """Rappi cancels the order: its ``ORDER_EVENT_CANCEL`` webhook is posted."""
         with self._lock:
             found = self.orders[order_id]
@@ -159,11 +155,6 @@ class FakeRappi(LoopbackFake):
                 "reason": reason,
             }
             self._post(self.stores[found["store_id"]], body)
-
-    def actions(self, order_id: str) -> list[str]:
-        """The store's calls on the order, in order."""
-        with self._lock:
-            return list(self.orders[order_id]["actions"])
 
     def hold(self) -> None:
         """Keep the next webhooks back (``release`` posts them)."""
@@ -182,16 +173,6 @@ class FakeRappi(LoopbackFake):
         with self._lock:
             self.lose_webhooks = count
 
-    def expire_tokens(self) -> None:
-        """Every token issued so far answers 401."""
-        with self._lock:
-            self._tokens = {token: (client, 0.0) for token, (client, _) in self._tokens.items()}
-
-    def configure(self, **values: Any) -> None:
-        """Failure injection and traps (the names of ``POST /_config``)."""
-        with self._lock:
-            self._configure(values)
-
     # --- webhooks ---------------------------------------------------------------------------------------------------
 
     def _post(self, store: _Store, body: dict[str, Any]) -> None:
@@ -202,79 +183,47 @@ class FakeRappi(LoopbackFake):
             return
         if self.lose_webhooks > 0:
             self.lose_webhooks -= 1
-            self.deliveries.append({"event": body["event"], "status": 0})
+            self.webhooks.append({"event": body["event"], "status": 0})
             return
         raw = json.dumps(body).encode()
         for _ in range(2 if self.duplicates else 1):
-            headers = {"Content-Type": "application/json", "Rappi-Signature": sign(store.webhook_secret, raw)}
-            try:
-                status = httpx.post(store.webhook_url, content=raw, headers=headers, timeout=30).status_code
-            except httpx.HTTPError:
-                status = 0
-            self.deliveries.append({"event": body["event"], "status": status})
+            signed = {"Rappi-Signature": sign(store.webhook_secret, raw)}
+            self._post_webhook(store.webhook_url, raw, signed, {"event": body["event"]})
 
     # --- the wire ---------------------------------------------------------------------------------------------------
 
-    def _configure(self, values: dict[str, Any]) -> None:
-        names = {
-            "failRate": "fail_rate",
-            "failStatus": "fail_status",
-            "failNext": "fail_next",
-            "duplicates": "duplicates",
-            "loseWebhooks": "lose_webhooks",
-        }
-        for name, attribute in names.items():
-            if name in values:
-                setattr(self, attribute, values[name])
-
-    def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
-        path = urlsplit(target).path
-        with self._lock:
-            if path.startswith("/_"):
-                return self._control(method, path, body)
-            answer = self._inject() or self._serve(method, path, body, headers)
-            self.received.append({"method": method, "path": path, "status": answer.status})
-            return answer
-
-    def _inject(self) -> Answer | None:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-        elif not (self.fail_rate and self._random.random() < self.fail_rate):
-            return None
-        extra = (("Retry-After", "1"),) if self.fail_status == 429 else ()
-        return Answer(self.fail_status, {"message": "injected failure"}, extra)
-
     def _serve(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         if method == "POST" and path == "/restaurants/auth/v1/token/login/integrations":
-            fields = json.loads(body or b"{}")
-            store = next((s for s in self.stores.values() if s.client_id == fields.get("client_id")), None)
-            if store is None or not secrets.compare_digest(store.client_secret, str(fields.get("client_secret", ""))):
-                return Answer(401, {"message": "invalid credentials"})
-            token = secrets.token_urlsafe(32)
-            self._tokens[token] = (store.client_id, time.time() + _WEEK_S)
-            return Answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": _WEEK_S})
-        scheme, _, token = headers.get("x-authorization", "").partition(" ")
-        found = self._tokens.get(token) if scheme.lower() == "bearer" else None
-        if found is None or found[1] < time.time():
-            return Answer(401, {"message": "invalid token"})
+            return self._login(body)
+        client_id = self._bearer(headers.get("x-authorization", ""))
+        if client_id is None:
+            return self._error(401, "invalid token")
         if method == "GET" and path == "/orders/status/sent":
-            return Answer(200, self._sent(found[0]))
+            return Answer(200, self._sent(client_id))
         parts = path.strip("/").split("/")
         if parts[0] != "orders" or len(parts) < 3 or parts[1] not in self.orders:
-            return Answer(404, {"message": f"no route {method} {path}"})
+            return self._error(404, f"no route {method} {path}")
         order = self.orders[parts[1]]
-        if self.stores[order["store_id"]].client_id != found[0]:
-            return Answer(404, {"message": "order not found"})
+        if self.stores[order["store_id"]].client_id != client_id:
+            return self._error(404, "order not found")
         action = parts[2]
-        if (method, action) not in {("PUT", "take"), ("PUT", "reject"), ("POST", "ready-for-pickup")}:
-            return Answer(404, {"message": f"no route {method} {path}"})
+        if (method, action) not in _ACTIONS:
+            return self._error(404, f"no route {method} {path}")
         if order["status"] == "CANCELLED" and action != "reject":
-            return Answer(409, {"message": "the order is cancelled"})
+            return self._error(409, "the order is cancelled")
         if action == "reject" and not json.loads(body or b"{}").get("reason"):
-            return Answer(400, {"message": "reason is required"})
+            return self._error(400, "reason is required")
         order["actions"].append(action)
-        order["status"] = {"take": "TAKEN", "reject": "CANCELLED", "ready-for-pickup": "READY"}[action]
+        order["status"] = _ACTIONS[(method, action)]
         return Answer(200, {"message": "ok"})
+
+    def _login(self, body: bytes) -> Answer:
+        fields = json.loads(body or b"{}")
+        store = next((s for s in self.stores.values() if s.client_id == fields.get("client_id")), None)
+        if store is None or not secrets.compare_digest(store.client_secret, str(fields.get("client_secret", ""))):
+            return self._error(401, "invalid credentials")
+        token = self._issue(store.client_id, _WEEK_S)
+        return Answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": _WEEK_S})
 
     def _sent(self, client_id: str) -> list[dict[str, Any]]:
         listed = []
@@ -288,28 +237,3 @@ class FakeRappi(LoopbackFake):
                 order["order_detail"]["cancel_reason"] = found["reason"]
             listed.append(order)
         return listed
-
-    def _control(self, method: str, path: str, body: bytes) -> Answer:
-        fields = json.loads(body or b"{}") if method == "POST" else {}
-        if path == "/_config" and method == "POST":
-            self._configure(fields)
-            return Answer(200, {"ok": True})
-        if path == "/_received":
-            if method == "DELETE":
-                self.received.clear()
-            return Answer(200, {"received": list(self.received), "webhooks": list(self.deliveries)})
-        if path == "/_orders" and method == "POST":
-            order_id = self.place_order(
-                str(fields["storeId"]),
-                list(fields["items"]),
-                customer_name=str(fields.get("customerName") or "Cliente"),
-            )
-            return Answer(201, {"id": order_id})
-        parts = path.strip("/").split("/")
-        if parts[0] == "_orders" and len(parts) >= 2 and parts[1] in self.orders:
-            if len(parts) == 3 and parts[2] == "cancel" and method == "POST":
-                self.cancel_order(parts[1], str(fields.get("reason") or "Cliente cancelou"))
-                return Answer(202)
-            if len(parts) == 2 and method == "GET":
-                return Answer(200, self.orders[parts[1]])
-        return Answer(404, {"message": f"no control route {method} {path}"})

@@ -91,7 +91,7 @@ def test_duplicate_and_out_of_order_webhooks_end_in_one_cancelled_order(
     rappi_order = rappi.place_order(rappi_store["storeId"], [{"sku": pizza["code"], "name": "Pizza", "price": 45.0}])
     rappi.cancel_order(rappi_order, "Cliente cancelou")
     rappi.release(reverse=True)  # the cancellation first, each webhook twice
-    assert [d["status"] for d in rappi.deliveries] == [200, 200, 200, 200]
+    assert [d["status"] for d in rappi.webhooks] == [200, 200, 200, 200]
     deliver(lambda: (_order(api, admin, rappi_order) or {}).get("status") == "CANCELLED")
     order = _order(api, admin, rappi_order)
     assert order is not None

@@ -48,7 +48,7 @@ def test_an_order_whose_webhook_was_lost_arrives_by_sync_now_once(
 ) -> None:
     rappi.lose()
     rappi_order = _pizza_order(rappi, rappi_store, pizza)
-    assert rappi.deliveries == [{"event": "NEW_ORDER", "status": 0}]  # Rappi gave up on it
+    assert rappi.webhooks == [{"event": "NEW_ORDER", "status": 0}]  # Rappi gave up on it
     deliver.settle()
     assert _order(api, admin, rappi_order) is None
 
@@ -87,7 +87,7 @@ def test_a_poll_and_a_late_webhook_of_one_order_end_in_one_order_either_way(
     _poll(admin)  # the poll first
     deliver(lambda: _order(api, admin, late) is not None)
     rappi.release()  # then the webhook
-    assert rappi.deliveries == [{"event": "NEW_ORDER", "status": 200}]
+    assert rappi.webhooks == [{"event": "NEW_ORDER", "status": 200}]
     early = _pizza_order(rappi, rappi_store, pizza)  # the webhook first
     deliver(lambda: _order(api, admin, early) is not None)
     _poll(admin)  # then the poll
