@@ -69,60 +69,69 @@ def _money(value: object) -> Mapping[str, str] | None:
     return value if isinstance(value, Mapping) and "amount" in value and "currency" in value else None
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """How one BTRIX event type reads as a conversion: the providers' names, where its fields are (``record``: the
+    data's nested object they are in, None: the data itself; ``transaction``: ``subject`` for the event's subject, a
+    field, or None) and when it counts (``counts(data, record)``)."""
+
+    ga4_name: str
+    meta_name: str
+    record: str | None
+    value: str
+    transaction: str | None
+    source: str | None
+    counts: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] = lambda _data, _record: True
+
+
+_SUBJECT = "subject"
+_READINGS: dict[str, _Reading] = {
+    "order.created": _Reading("begin_checkout", "InitiateCheckout", None, "total", _SUBJECT, "channel"),
+    # An order's payment (a sale's is counted by its completion), not a duplicate.
+    "payment.succeeded": _Reading(
+        "purchase",
+        "Purchase",
+        None,
+        "amount",
+        "orderId",
+        None,
+        counts=lambda data, _record: bool(data.get("orderId")) and not data.get("duplicateOf"),
+    ),
+    "sale.status_changed": _Reading(
+        "purchase",
+        "Purchase",
+        "sale",
+        "amount",
+        _SUBJECT,
+        "source",
+        counts=lambda data, sale: (data.get("outcome") or sale.get("outcome")) == "completed",
+    ),
+    "lead.created": _Reading("generate_lead", "Lead", "lead", "estimatedValue", None, "source"),
+}
+
+
 def conversion_of(detail: Mapping[str, Any]) -> Conversion | None:
     """The conversion a BTRIX event (its ``detail``: id, type, occurredAt, subject, data) is, or None when it is
     none (a sale that did not complete, a duplicate payment, a sale's payment)."""
     data: Mapping[str, Any] = detail.get("data") or {}
-    event_type, subject = str(detail.get("type")), detail.get("subject")
-    names: tuple[str, str]
-    if event_type == "order.created":
-        names, customer, value, transaction, source = (
-            ("begin_checkout", "InitiateCheckout"),
-            data.get("customerId"),
-            _money(data.get("total")),
-            subject,
-            data.get("channel"),
-        )
-    elif event_type == "payment.succeeded":
-        if data.get("duplicateOf") or not data.get("orderId"):
-            return None
-        names, customer, value, transaction, source = (
-            ("purchase", "Purchase"),
-            data.get("customerId"),
-            _money(data.get("amount")),
-            data.get("orderId"),
-            None,
-        )
-    elif event_type == "sale.status_changed":
-        sale: Mapping[str, Any] = data.get("sale") or {}
-        if (data.get("outcome") or sale.get("outcome")) != "completed":
-            return None
-        names, customer, value, transaction, source = (
-            ("purchase", "Purchase"),
-            sale.get("customerId"),
-            _money(sale.get("amount")),
-            subject,
-            sale.get("source"),
-        )
-    elif event_type == "lead.created":
-        lead: Mapping[str, Any] = data.get("lead") or {}
-        names, customer, value, transaction, source = (
-            ("generate_lead", "Lead"),
-            lead.get("customerId"),
-            _money(lead.get("estimatedValue")),
-            None,
-            lead.get("source"),
-        )
-    else:
+    event_type = str(detail.get("type"))
+    reading = _READINGS.get(event_type)
+    if reading is None:
         return None
+    record: Mapping[str, Any] = (data.get(reading.record) or {}) if reading.record else data
+    if not reading.counts(data, record):
+        return None
+    field = reading.transaction
+    transaction = detail.get("subject") if field == _SUBJECT else record.get(field) if field else None
+    customer, source = record.get("customerId"), record.get(reading.source) if reading.source else None
     return Conversion(
         event_id=str(detail["id"]),
         event_type=event_type,
-        ga4_name=names[0],
-        meta_name=names[1],
+        ga4_name=reading.ga4_name,
+        meta_name=reading.meta_name,
         at_s=clock.to_epoch(datetime.fromisoformat(str(detail["occurredAt"]))),
         customer_id=str(customer) if customer else None,
-        value=value,
+        value=_money(record.get(reading.value)),
         transaction_id=str(transaction) if transaction else None,
         source=str(source) if source else None,
     )
@@ -236,7 +245,7 @@ def to_meta(job: jobs.Job) -> str | None:
     return f"{conversion.meta_name} sent for {conversion.event_type} {conversion.event_id}, {received} received{test}"
 
 
-EVENT_TYPES = ("order.created", "payment.succeeded", "sale.status_changed", "lead.created")
+EVENT_TYPES = tuple(_READINGS)
 _HANDLERS: tuple[tuple[Callable[[jobs.Job], str | None], Provider], ...] = (
     (to_ga4, Provider.GA4),
     (to_meta, Provider.META_CAPI),
