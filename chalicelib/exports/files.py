@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.core import aws
+from chalicelib.core import aws, files
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.observability import logger
@@ -128,20 +128,9 @@ def complete(key: str, upload_id: str, parts: Sequence[UploadedPart]) -> None:
 
 def put_whole(key: str, body: bytes) -> None:
     """Write a file small enough for one request."""
-    try:
-        aws.s3().put_object(
-            Bucket=get_settings().media_bucket,
-            Key=key,
-            Body=body,
-            ContentType=_CSV,
-            ContentDisposition=_disposition(key),
-            Tagging=_TAGGING,
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise _failed("take the export") from exc
+    files.put_file(key, body, _CSV, _disposition(key), "the export", tagging=_TAGGING)
 
 
 def download_url(key: str, expires_in: int) -> str:
     """A presigned GET of the file, valid ``expires_in`` seconds."""
-    params = {"Bucket": get_settings().media_bucket, "Key": key}
-    return str(aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
+    return files.presigned_get(key, expires_in)

@@ -10,11 +10,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.core import aws
-from chalicelib.core.config import get_settings
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core import files
 from chalicelib.core.resources import EXPORT_TAG
 
 __all__ = ["download_url", "file_key", "put_zip", "zip_of"]
@@ -37,20 +33,10 @@ def zip_of(data: dict[str, Any], files: Sequence[tuple[str, bytes]]) -> bytes:
 
 def put_zip(key: str, body: bytes) -> None:
     """Write the export's ZIP (again, on a retry: the same key is replaced)."""
-    try:
-        aws.s3().put_object(
-            Bucket=get_settings().media_bucket,
-            Key=key,
-            Body=body,
-            ContentType="application/zip",
-            ContentDisposition=f'attachment; filename="{key.rsplit("/", 1)[-1]}"',
-            Tagging="=".join(EXPORT_TAG),
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise DependencyUnavailable(detail="the file bucket did not take the privacy export") from exc
+    disposition = f'attachment; filename="{key.rsplit("/", 1)[-1]}"'
+    files.put_file(key, body, "application/zip", disposition, "the privacy export", tagging="=".join(EXPORT_TAG))
 
 
 def download_url(key: str, expires_in: int) -> str:
     """A presigned GET of the ZIP, valid ``expires_in`` seconds."""
-    params = {"Bucket": get_settings().media_bucket, "Key": key}
-    return str(aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
+    return files.presigned_get(key, expires_in)
