@@ -121,6 +121,7 @@ ROUTES: RouteTable = {
     "shipping": (
         ("POST", "/orders/{order_id}/shipping-quotes", "quote_shipping"),
         ("POST", "/orders/{order_id}/shipments", "create_shipment"),
+        ("GET", "/orders/{order_id}/shipment/label", "get_shipment_label"),
     ),
     "appointments": (
         ("GET", "/resources", "list_resources"),

@@ -162,24 +162,13 @@ class FakeCorreios(FaultyFake):
                     reply = self._authenticate(sent, headers)
                 else:
                     reply = self._api(method, path, query, sent, headers)
-            self.received.append(
-                {
-                    "method": method,
-                    "path": path,
-                    "query": {k: v if len(v) > 1 else v[0] for k, v in query.items()},
-                    "status": reply.status,
-                    "body": sent if "autentica" not in path else None,
-                    "elapsedMs": (time.perf_counter() - started) * 1000,
-                }
-            )
+            shown = {k: v if len(v) > 1 else v[0] for k, v in query.items()}
+            self._record(method, path, reply, started, query=shown, body=sent if "autentica" not in path else None)
         return reply
 
     def _control(self, method: str, path: str, body: bytes) -> Answer:
-        shared = self._shared_control(method, path, body)
-        if shared is not None:
-            return shared
-        moved = self._move_control(method, path, "objects", {"post": self.post, "deliver": self.deliver})
-        return moved or Answer(404, {"msgs": [f"no control endpoint {path}"]})
+        moves = ("objects", {"post": self.post, "deliver": self.deliver})
+        return self._shared_control(method, path, body, moves) or Answer(404, {"msgs": [f"no control {path}"]})
 
     def _authenticate(self, sent: Any, headers: dict[str, str]) -> Answer:
         refused = Answer(401, {"msgs": ["Usuário ou código de acesso inválido."]})

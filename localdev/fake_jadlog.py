@@ -131,24 +131,13 @@ class FakeJadLog(FaultyFake):
                 reply = _refused("JSON invalido")
             else:
                 reply = self._api(method, path, sent if isinstance(sent, dict) else {}, headers)
-            self.received.append(
-                {
-                    "method": method,
-                    "path": path,
-                    "status": reply.status,
-                    "body": sent,
-                    "refused": isinstance(reply.body, dict) and "erro" in reply.body,
-                    "elapsedMs": (time.perf_counter() - started) * 1000,
-                }
-            )
+            refused = isinstance(reply.body, dict) and "erro" in reply.body
+            self._record(method, path, reply, started, body=sent, refused=refused)
         return reply
 
     def _control(self, method: str, path: str, body: bytes) -> Answer:
-        shared = self._shared_control(method, path, body)
-        if shared is not None:
-            return shared
-        moved = self._move_control(method, path, "shipments", {"collect": self.collect, "deliver": self.deliver})
-        return moved or Answer(404, {"error": f"no control endpoint {path}"})
+        moves = ("shipments", {"collect": self.collect, "deliver": self.deliver})
+        return self._shared_control(method, path, body, moves) or Answer(404, {"error": f"no control {path}"})
 
     def _api(self, method: str, path: str, sent: dict[str, Any], headers: dict[str, str]) -> Answer:
         auth = headers.get("authorization", "")

@@ -29,7 +29,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
@@ -326,6 +326,12 @@ class FaultyFake(LoopbackFake):
             return True
         return self._random.random() < self.fail_rate
 
+    def _record(self, method: str, path: str, reply: Answer, started: float, **fields: Any) -> None:
+        """Keep one served request on ``received`` (the caller holds the lock): its method, path, status, the
+        fake's own ``fields`` and how long it took."""
+        elapsed = (time.perf_counter() - started) * 1000
+        self.received.append({"method": method, "path": path, "status": reply.status, **fields, "elapsedMs": elapsed})
+
     def _lost(self, answer: Answer) -> Answer:
         """What a creating call answers: ``answer``, or a 504 when it succeeded and its answer is to be lost
         (``loseNext``)."""
@@ -349,7 +355,7 @@ class FaultyFake(LoopbackFake):
             time.sleep(self.latency_ms / 1000)
 
     def _move_control(
-        self, method: str, path: str, collection: str, moves: dict[str, Callable[[str], Any]]
+        self, method: str, path: str, collection: str, moves: Mapping[str, Callable[[str], Any]]
     ) -> Answer | None:
         """``POST /_<collection>/<id>/<move>``: what the carrier did with a parcel (its state after), 404 for one it
         does not have; None for another path."""
@@ -361,8 +367,19 @@ class FaultyFake(LoopbackFake):
         except KeyError:
             return Answer(404, {"message": f"no {collection} {matched.group(1)}"})
 
-    def _shared_control(self, method: str, path: str, body: bytes) -> Answer | None:
-        """``GET|DELETE /_received`` and ``POST /_config``; None for the fake's own control paths."""
+    def _shared_control(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        moves: tuple[str, Mapping[str, Callable[[str], Any]]] | None = None,
+    ) -> Answer | None:
+        """``GET|DELETE /_received``, ``POST /_config`` and a carrier's ``POST /_<collection>/<id>/<move>`` (``moves``:
+        the collection and its moves); None for the fake's own control paths."""
+        if moves is not None:
+            moved = self._move_control(method, path, *moves)
+            if moved is not None:
+                return moved
         if path == "/_received":
             with self._lock:
                 if method == "DELETE":

@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     # registered as the redirect URI of BTRIX's MelhorEnvio app. Empty: consent not offered.
     melhorenvio_oauth_redirect_url: str = ""
     shipping_quote_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    # A label PDF BTRIX keeps (Correios') is shared as a presigned GET valid this long (it prints the recipient).
+    shipping_label_url_ttl_s: int = Field(default=900, ge=60, le=24 * 3600)
     stripe_api_url: str = "https://api.stripe.com"
     pagarme_api_url: str = "https://api.pagar.me/core/v5"
     # Payment links: the public URL of GET /pay where customers open them (https://pay.example.com/pay; empty:

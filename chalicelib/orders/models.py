@@ -111,7 +111,11 @@ class OrderShipment(ApiModel):
     delivery_days: int | None = Field(default=None, description="Working days the carrier quoted")
     quote_id: str
     label_id: str = Field(description="The provider's id of the label")
-    label_url: Annotated[str | None, PERSONAL] = Field(default=None, description="The label's PDF, to print")
+    label_url: Annotated[str | None, PERSONAL] = Field(
+        default=None,
+        description="The label's PDF, to print (a kept one's link expires: GET /orders/{id}/shipment/label renews it)",
+    )
+    label_note: str | None = Field(default=None, description="Why there is no labelUrl (JadLog: print it in its panel)")
     tracking_code: str | None = Field(
         default=None,
         description="The carrier's tracking code (Correios, JadLog: from the label on; MelhorEnvio: once posted)",

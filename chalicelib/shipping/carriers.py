@@ -6,14 +6,16 @@ the connection test.
   → generate → print, with the tenant's OAuth access token (rotating refresh token, single flight:
   ``integrations.tokens``).
 - Correios' own contract API (CWS): a price and a delivery time per contract service; the label is a pre-posting
-  (billed when the object is posted) whose tracking code is known at once; its token comes from the user and access
-  code (no refresh token: a new authentication, single flight through the same ``TokenSource``).
+  (billed when the object is posted) whose tracking code is known at once, then its PDF (asked for, then downloaded
+  by receipt, and kept: ``shipping/labels.py``); its token comes from the user and access code (no refresh token: a
+  new authentication, single flight through the same ``TokenSource``).
 - JadLog's Embarcador API: one freight call for every modality; the label is a shipment order (``pedido/incluir``)
-  whose ``shipmentId`` is tracked; a static bearer token.
+  whose ``shipmentId`` is tracked (no PDF: its API has none, the label says so); a static bearer token.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -22,12 +24,13 @@ from typing import Any, Protocol, TypeVar
 from chalicelib.core import clock
 from chalicelib.integrations import tokens
 from chalicelib.integrations.correios import client as correios
-from chalicelib.integrations.http import ProviderError, TokenGrant
+from chalicelib.integrations.http import Failure, ProviderError, TokenGrant
 from chalicelib.integrations.jadlog import client as jadlog
 from chalicelib.integrations.melhorenvio import client as melhorenvio
 from chalicelib.integrations.models import CorreiosCredentials, JadLogCredentials, MelhorEnvioCredentials, Provider
 from chalicelib.integrations.parcels import LabelOrder, Package, ServiceQuote, ShippingAddress, Tracking, parcel
 from chalicelib.integrations.service import load_credentials
+from chalicelib.shipping import labels
 
 __all__ = [
     "CARRIERS",
@@ -48,12 +51,15 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class LabelProgress:
     """How far an order's label went: ``state`` (``claimed``, then the carrier's steps, ``printed`` when done) and
-    what the carrier answered so far."""
+    what the carrier answered so far (``label_file``: the PDF BTRIX keeps; ``label_note``: why there is no PDF)."""
 
     state: str
     label_id: str | None = None
     label_url: str | None = None
     tracking_code: str | None = None
+    label_receipt: str | None = None
+    label_file: str | None = None
+    label_note: str | None = None
 
 
 Save = Callable[[LabelProgress], LabelProgress]
@@ -186,6 +192,10 @@ class _MelhorEnvio:
 
 # --- Correios -------------------------------------------------------------------------------------------------------
 
+# Correios makes a label PDF in a few seconds: the download is tried at once, then after these waits; still not made,
+# the purchase fails retryable and its retry resumes at the download.
+_LABEL_WAITS_S = (0.5, 1.0, 1.5)
+
 
 class _Correios:
     provider = Provider.CORREIOS
@@ -201,7 +211,8 @@ class _Correios:
         return self._with_token(tenant_id, lambda creds, token: correios.quote(creds, token, origin, destination, box))
 
     def buy(self, tenant_id: str, order: LabelOrder, progress: LabelProgress, save: Save) -> LabelProgress:
-        """One pre-posting: its id is the label's, its object code the tracking code."""
+        """A pre-posting (its id is the label's, its object code the tracking code), then its PDF: asked for (the
+        receipt saved), downloaded and kept; a retry resumes at the step that failed."""
         progress = _registered(
             progress,
             save,
@@ -211,7 +222,24 @@ class _Correios:
                 lambda creds, token: correios.find_preposting(creds, token, order.reference, order.started_at),
             ),
         )
+        if progress.label_file is None:
+            receipt, pre_id = progress.label_receipt, progress.label_id
+            assert pre_id is not None
+            if receipt is None:
+                receipt = self._with_token(tenant_id, lambda creds, token: correios.request_label(creds, token, pre_id))
+                progress = save(replace(progress, label_receipt=receipt, state="pdf-requested"))
+            pdf = self._download(tenant_id, receipt)
+            progress = save(replace(progress, label_file=labels.store_label(tenant_id, order.order_id, pdf)))
         return save(replace(progress, state="printed"))
+
+    def _download(self, tenant_id: str, receipt: str) -> bytes:
+        for wait in (0.0, *_LABEL_WAITS_S):
+            time.sleep(wait)
+            pdf = self._with_token(tenant_id, lambda creds, token: correios.download_label(creds, token, receipt))
+            if pdf is not None:
+                return pdf
+        detail = "Correios is still making the label PDF: retry the purchase in a moment"
+        raise ProviderError(detail, failure=Failure.RETRYABLE)
 
     def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
         codes = {code: label_id for label_id, code in labels.items() if code}
@@ -246,7 +274,8 @@ class _JadLog:
             lambda: jadlog.include_order(self._credentials(tenant_id), order),
             lambda: jadlog.find_order(self._credentials(tenant_id), order.reference),
         )
-        return save(replace(progress, state="printed"))
+        note = f"JadLog's API gives no label PDF: print the label of order {progress.label_id} in JadLog's panel"
+        return save(replace(progress, label_note=note, state="printed"))
 
     def track(self, tenant_id: str, labels: Mapping[str, str | None]) -> list[Tracking]:
         shipments = {code: label_id for label_id, code in labels.items() if code}

@@ -16,6 +16,7 @@ __all__ = [
     "CarrierFailure",
     "CreateShipmentRequest",
     "LabelRecord",
+    "ShipmentLabel",
     "ShippingQuote",
     "ShippingQuoteList",
     "UnavailableService",
@@ -89,6 +90,9 @@ class LabelRecord(ApiModel):
     label_id: str | None = None
     # The label's PDF prints the recipient (name, address, phone): its URL is theirs too.
     label_url: Annotated[str | None, PERSONAL] = None
+    label_receipt: str | None = Field(default=None, description="Correios: the receipt its label PDF is fetched with")
+    label_file: str | None = Field(default=None, description="The object key of the label PDF BTRIX keeps")
+    label_note: str | None = None
     tracking_code: str | None = None
     carrier_status: str | None = None
     lease_id: str | None = None
@@ -96,3 +100,12 @@ class LabelRecord(ApiModel):
     claimed_at: str
     updated_at: str
     open: bool = False
+
+
+class ShipmentLabel(ApiModel):
+    """Where to download the order's label PDF now."""
+
+    provider: str
+    # The PDF prints the recipient (name, address, phone).
+    url: Annotated[str, PERSONAL] = Field(description="The label's PDF: a presigned GET when BTRIX keeps the file")
+    expires_at: str | None = Field(default=None, description="When url stops working (none: the provider's link)")

@@ -1,7 +1,8 @@
 """What shipping holds about a person, for privacy requests: the labels bought for the customer's orders (provider,
 label id, tracking code, the carrier's status, the URL of the label's PDF — which prints their name, address and
-phone). Erasure keeps the labels (what was shipped, for the accounts) and replaces every copy of the PDF's URL in the
-order's partition (the label, the order's shipment, its audit trail) with the pseudonym. The recipient the provider
+phone). Erasure keeps the labels (what was shipped, for the accounts), replaces every copy of the PDF's URL in the
+order's partition (the label, the order's shipment, its audit trail) with the pseudonym and deletes the PDF BTRIX
+keeps (Correios'). The recipient the provider
 keeps (MelhorEnvio, Correios and JadLog have no API to erase a label's recipient) is recorded at the processors as
 manual (``privacy/processors.py``)."""
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from chalicelib.core.personal_data import DataSubject, declare_personal_data, scrub_partition
 from chalicelib.orders import service as orders
-from chalicelib.shipping import store
+from chalicelib.shipping import labels, store
 from chalicelib.shipping.models import LabelRecord
 
 __all__ = ["erase_labels", "export_labels"]
@@ -33,9 +34,11 @@ def export_labels(subject: DataSubject) -> list[dict[str, Any]]:
 
 
 def erase_labels(subject: DataSubject) -> int:
-    """Pseudonymise every copy of the labels' PDF URLs; answers how many items changed."""
+    """Pseudonymise every copy of the labels' PDF URLs and delete the PDFs kept; answers how many items changed."""
     changed = 0
     for label in _labels(subject):
+        if label.label_file:
+            labels.delete_label(label.label_file)
         if label.label_url:
             copies = replace(subject, names=(*subject.names, label.label_url))
             changed += scrub_partition(store.order_partition(subject.tenant_id, label.order_id), copies)

@@ -43,7 +43,7 @@ from chalicelib.integrations.service import (
 )
 from chalicelib.orders.models import Order, OrderShipment
 from chalicelib.orders.service import readable_order, shipment_ops
-from chalicelib.shipping import carriers, store
+from chalicelib.shipping import carriers, labels, store
 from chalicelib.shipping.models import (
     CarrierFailure,
     CreateShipmentRequest,
@@ -263,6 +263,9 @@ def _saver(record: LabelRecord) -> Callable[[carriers.LabelProgress], carriers.L
             "labelId": progress.label_id,
             "labelUrl": progress.label_url,
             "trackingCode": progress.tracking_code,
+            "labelReceipt": progress.label_receipt,
+            "labelFile": progress.label_file,
+            "labelNote": progress.label_note,
             "updatedAt": clock.now_iso(),
         }
         changes = {name: value for name, value in fields.items() if value is not None}
@@ -340,7 +343,15 @@ def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.S
     provider = Provider(quote.provider)
     record = _claim(principal, order, quote)
     started = clock.now()
-    progress = carriers.LabelProgress(record.state, record.label_id, record.label_url, record.tracking_code)
+    progress = carriers.LabelProgress(
+        record.state,
+        record.label_id,
+        record.label_url,
+        record.tracking_code,
+        record.label_receipt,
+        record.label_file,
+        record.label_note,
+    )
     try:
         label_order = _label_order(order, quote, record.claimed_at)
         progress = carriers.carrier(provider).buy(principal.tenant_id, label_order, progress, _saver(record))
@@ -361,7 +372,8 @@ def _buy(principal: Principal, order_id: str, quote_id: str, seal: idempotency.S
         delivery_days=quote.delivery_days,
         quote_id=quote.id,
         label_id=progress.label_id,
-        label_url=progress.label_url,
+        label_url=labels.label_url(progress.label_file)[0] if progress.label_file else progress.label_url,
+        label_note=progress.label_note,
         tracking_code=progress.tracking_code,
         status="purchased",
         purchased_at=now,

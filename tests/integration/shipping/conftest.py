@@ -113,6 +113,38 @@ def connect_correios(api: Any, admin: Account, contract: dict[str, str], **field
     return call(api, "PUT", "/integrations/correios", {"credentials": {**contract, **fields}}, admin.headers())
 
 
+@pytest.fixture(params=["correios", "jadlog"])
+def carrier(request: pytest.FixtureRequest) -> FakeCorreios | FakeJadLog:
+    """Each carrier BTRIX reaches directly (not through MelhorEnvio): the fake Correios, then the fake JadLog."""
+    fake: FakeCorreios | FakeJadLog = request.getfixturevalue(request.param)
+    return fake
+
+
+def carrier_shop(api: Any, fake: FakeCorreios | FakeJadLog, melhorenvio: FakeMelhorEnvio | None = None) -> Shop:
+    """A shop ready to ship connected to the fake Correios or JadLog (a new contract or shipper), and to the fake
+    MelhorEnvio when given."""
+    shop = ready_shop(api, melhorenvio)
+    if isinstance(fake, FakeCorreios):
+        connected = connect_correios(api, shop.admin, fake.add_contract())
+    else:
+        connected = connect_jadlog(api, shop.admin, fake.add_shipper())
+    assert connected.status_code == 200, connected.body
+    return shop
+
+
+def carrier_labels(fake: FakeCorreios | FakeJadLog) -> list[tuple[str, str]]:
+    """(label id, tracking code) of every label the fake carrier made: Correios' pre-postings (id, object code),
+    JadLog's shipment orders (codigo, shipmentId)."""
+    if isinstance(fake, FakeCorreios):
+        return [(o["id"], o["codigoObjeto"]) for o in fake.objects()]
+    return [(s["codigo"], s["shipmentId"]) for s in fake.shipments()]
+
+
+def seen_order(api: Any, shop: Shop, order_id: str) -> dict[str, Any]:
+    """The order as the shop's ADMIN reads it."""
+    return dict(call(api, "GET", f"/orders/{order_id}", headers=shop.admin.headers()).json_body)
+
+
 def connect(api: Any, admin: Account, fake: FakeMelhorEnvio, tokens: dict[str, str]) -> Any:
     """PUT the MelhorEnvio credentials of ``tokens`` (the fake's app, a sandbox account)."""
     credentials = {

@@ -1,24 +1,26 @@
 """Shipping with Correios' contract API against its fake: connect, quote (next to MelhorEnvio, one carrier's outage
-not failing the other), register the label once, token expiry (a new authentication, single flight), throttling,
-an outage then recovery, and tracking moving the order."""
+not failing the other), register the label once with its PDF (kept, linked, resumed at its step), token expiry (a
+new authentication, single flight), throttling, an outage then recovery (what Correios and JadLog share, a lost
+answer and tracking, is ``test_direct_carriers.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from chalicelib.core.db.store import Table
-from chalicelib.integrations import jobs
+from chalicelib.core.personal_data import DataSubject
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import integration_key
-from chalicelib.shipping.tracking import track_labels, track_task
+from chalicelib.shipping.privacy import erase_labels
 from localdev.fake_correios import FakeCorreios
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from tests.integration.shipping.conftest import (
-    Shop,
     buy,
+    carrier_shop,
     concurrent_quotes,
     connect_correios,
-    customer_told_shipped_and_delivered,
     new_order,
     quote,
     ready_shop,
@@ -26,12 +28,6 @@ from tests.integration.shipping.conftest import (
 )
 from tests.support.commerce import stocked_product
 from tests.support.identity import call
-
-
-def _correios_shop(api: Any, fake: FakeCorreios, melhorenvio: FakeMelhorEnvio | None = None) -> Shop:
-    shop = ready_shop(api, melhorenvio)
-    assert connect_correios(api, shop.admin, fake.add_contract()).status_code == 200
-    return shop
 
 
 def _api_paths(fake: FakeCorreios) -> list[str]:
@@ -72,7 +68,7 @@ def test_connect_keeps_the_access_code_encrypted_and_the_test_names_the_contract
 def test_quote_lists_correios_services_next_to_melhorenvio_cheapest_first(
     api: Any, correios: FakeCorreios, melhorenvio: FakeMelhorEnvio
 ) -> None:
-    shop = _correios_shop(api, correios, melhorenvio)
+    shop = carrier_shop(api, correios, melhorenvio)
     order = new_order(api, shop, quantity=2)
     quoted = quote(api, shop, order["id"])
     assert quoted.status_code == 200, quoted.body
@@ -93,7 +89,7 @@ def test_quote_lists_correios_services_next_to_melhorenvio_cheapest_first(
 
 
 def test_a_service_that_cannot_carry_the_package_is_listed_with_the_reason(api: Any, correios: FakeCorreios) -> None:
-    shop = _correios_shop(api, correios)
+    shop = carrier_shop(api, correios)
     heavy = stocked_product(
         api,
         shop.admin,
@@ -116,7 +112,7 @@ def test_a_service_that_cannot_carry_the_package_is_listed_with_the_reason(api: 
 def test_one_carrier_down_does_not_fail_the_others_and_recovers(
     api: Any, correios: FakeCorreios, melhorenvio: FakeMelhorEnvio
 ) -> None:
-    shop = _correios_shop(api, correios, melhorenvio)
+    shop = carrier_shop(api, correios, melhorenvio)
     order = new_order(api, shop)
     correios.configure(failNext=1, failStatus=503)
     partial = quote(api, shop, order["id"])
@@ -131,7 +127,7 @@ def test_one_carrier_down_does_not_fail_the_others_and_recovers(
     assert {q["provider"] for q in recovered.json_body["items"]} == {"correios", "melhorenvio"}
     assert recovered.json_body["failures"] == []
     # Only Correios connected and down: the request fails as the outage it is.
-    alone = _correios_shop(api, correios)
+    alone = carrier_shop(api, correios)
     their_order = new_order(api, alone)
     correios.configure(failNext=1, failStatus=503)
     down = quote(api, alone, their_order["id"])
@@ -139,7 +135,7 @@ def test_one_carrier_down_does_not_fail_the_others_and_recovers(
 
 
 def test_the_label_is_a_pre_posting_with_its_tracking_code_registered_once(api: Any, correios: FakeCorreios) -> None:
-    shop = _correios_shop(api, correios)
+    shop = carrier_shop(api, correios)
     order = new_order(api, shop)
     sedex = next(q for q in quote(api, shop, order["id"]).json_body["items"] if q["service"] == "SEDEX")
     bought = buy(api, shop, order["id"], sedex["id"], **{"Idempotency-Key": "label-c1"})
@@ -153,6 +149,14 @@ def test_the_label_is_a_pre_posting_with_its_tracking_code_registered_once(api: 
     assert registered["codigoServico"] == "03220"
     assert registered["destinatario"]["endereco"]["cep"] == "22010000"
     assert registered["observacao"] == f"BTRIX #{order['number']}"
+    # The label's PDF: asked of Correios for the pre-posting, downloaded, kept; the order links it for a while.
+    [asked] = [r["body"] for r in correios.accepted() if r["path"].endswith("/rotulo/assincrono/pdf")]
+    assert asked["idsPrePostagem"] == [registered["id"]]
+    pdf = httpx.get(shipment["labelUrl"], timeout=30)
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert registered["codigoObjeto"].encode() in pdf.content
+    assert shipment.get("labelNote") is None
     replay = buy(api, shop, order["id"], sedex["id"], **{"Idempotency-Key": "label-c1"})
     assert replay.status_code == 201
     assert replay.json_body["shipment"]["labelId"] == shipment["labelId"]
@@ -165,7 +169,7 @@ def test_the_label_is_a_pre_posting_with_its_tracking_code_registered_once(api: 
 
 
 def test_an_outage_at_the_pre_posting_is_retried_without_a_second_object(api: Any, correios: FakeCorreios) -> None:
-    shop = _correios_shop(api, correios)
+    shop = carrier_shop(api, correios)
     order = new_order(api, shop)
     chosen = quote(api, shop, order["id"]).json_body["items"][0]
     correios.configure(failNext=1, failStatus=502)
@@ -178,25 +182,54 @@ def test_an_outage_at_the_pre_posting_is_retried_without_a_second_object(api: An
     assert len(correios.objects()) == 1
 
 
-def test_a_pre_posting_whose_answer_was_lost_is_found_and_adopted_on_retry(api: Any, correios: FakeCorreios) -> None:
-    shop = _correios_shop(api, correios)
+def _label_requests(fake: FakeCorreios) -> int:
+    return len([r for r in fake.accepted() if r["path"].endswith("/rotulo/assincrono/pdf")])
+
+
+def test_a_label_pdf_not_made_yet_or_not_downloaded_resumes_at_its_step(api: Any, correios: FakeCorreios) -> None:
+    shop = carrier_shop(api, correios)
     order = new_order(api, shop)
     chosen = quote(api, shop, order["id"]).json_body["items"][0]
-    correios.configure(loseNext=1)  # Correios pre-posts the object; its answer never arrives
-    lost = buy(api, shop, order["id"], chosen["id"])
-    assert lost.status_code == 503, lost.body
-    [made] = correios.objects()
-    resumed = buy(api, shop, order["id"], chosen["id"])
-    assert resumed.status_code == 201, resumed.body
+    correios.label_pending_polls = 10  # Correios takes longer than the purchase waits
+    slow = buy(api, shop, order["id"], chosen["id"])
+    assert slow.status_code == 503, slow.body
+    assert "still making the label PDF" in slow.json_body["detail"]
+    correios.label_pending_polls = 0
+    downloads = len([r for r in correios.received if "/rotulo/download/" in r["path"]])
+    correios.configure(failNext=1, failStatus=502)  # the download itself fails once
+    failed = buy(api, shop, order["id"], chosen["id"])
+    assert failed.status_code == 503, failed.body
+    done = buy(api, shop, order["id"], chosen["id"])
+    assert done.status_code == 201, done.body
+    # One pre-posting, one label asked for: each retry went on with the same receipt.
     assert len(correios.objects()) == 1
-    shipment = resumed.json_body["shipment"]
-    assert (shipment["labelId"], shipment["trackingCode"]) == (made["id"], made["codigoObjeto"])
-    searched = [r["query"] for r in correios.accepted() if r["path"] == "/prepostagem/v1/prepostagens"]
-    assert [q.get("dataInicio") for q in searched] == [made["dataHora"][:10]]
+    assert _label_requests(correios) == 1
+    assert len([r for r in correios.received if "/rotulo/download/" in r["path"]]) == downloads + 2
+    assert httpx.get(done.json_body["shipment"]["labelUrl"], timeout=30).content.startswith(b"%PDF")
+
+
+def test_the_label_link_is_renewed_for_the_tenant_only(api: Any, correios: FakeCorreios) -> None:
+    shop = carrier_shop(api, correios)
+    order = new_order(api, shop)
+    path = f"/orders/{order['id']}/shipment/label"
+    none_yet = call(api, "GET", path, headers=shop.admin.headers())
+    assert none_yet.status_code == 404
+    chosen = quote(api, shop, order["id"]).json_body["items"][0]
+    assert buy(api, shop, order["id"], chosen["id"]).status_code == 201
+    link = call(api, "GET", path, headers=shop.admin.headers())
+    assert link.status_code == 200, link.body
+    assert (link.json_body["provider"], link.json_body["expiresAt"] > order["createdAt"]) == ("correios", True)
+    assert httpx.get(link.json_body["url"], timeout=30).content.startswith(b"%PDF")
+    other = ready_shop(api, None)
+    assert call(api, "GET", path, headers=other.admin.headers()).status_code == 404
+    # Erasing the customer deletes the PDF BTRIX kept: the link stops working.
+    subject = DataSubject(shop.admin.tenant_id, "customer", shop.customer["id"], "Cliente removido")
+    erase_labels(subject)
+    assert httpx.get(link.json_body["url"], timeout=30).status_code == 404
 
 
 def test_an_expired_token_is_replaced_once_for_concurrent_calls(api: Any, correios: FakeCorreios) -> None:
-    shop = _correios_shop(api, correios)
+    shop = carrier_shop(api, correios)
     order = new_order(api, shop)
     assert quote(api, shop, order["id"]).status_code == 200
     assert correios.authentications == 1  # the token is kept and reused
@@ -211,7 +244,7 @@ def test_an_expired_token_is_replaced_once_for_concurrent_calls(api: Any, correi
 
 def test_a_token_near_its_expiry_is_replaced_before_a_call_is_refused(api: Any, correios: FakeCorreios) -> None:
     correios.token_lifetime_s = 60  # expiraEm within the refresh margin: not used again
-    shop = _correios_shop(api, correios)
+    shop = carrier_shop(api, correios)
     order = new_order(api, shop)
     assert quote(api, shop, order["id"]).status_code == 200
     assert quote(api, shop, order["id"]).status_code == 200
@@ -220,7 +253,7 @@ def test_a_token_near_its_expiry_is_replaced_before_a_call_is_refused(api: Any, 
 
 
 def test_throttling_is_waited_out_then_reported(api: Any, correios: FakeCorreios) -> None:
-    shop = _correios_shop(api, correios)
+    shop = carrier_shop(api, correios)
     order = new_order(api, shop)
     correios.configure(throttleNext=1)
     assert quote(api, shop, order["id"]).status_code == 200
@@ -231,40 +264,3 @@ def test_throttling_is_waited_out_then_reported(api: Any, correios: FakeCorreios
     assert "429" in busy.json_body["detail"]
     correios.configure(throttleNext=0)
     assert quote(api, shop, order["id"]).status_code == 200
-
-
-def test_tracking_moves_the_order_to_shipped_then_delivered_and_tells_the_customer(
-    api: Any, correios: FakeCorreios, drain: Any
-) -> None:
-    shop = _correios_shop(api, correios)
-    order = new_order(api, shop)
-    chosen = quote(api, shop, order["id"]).json_body["items"][0]
-    code = buy(api, shop, order["id"], chosen["id"]).json_body["shipment"]["trackingCode"]
-    tenant_id = shop.admin.tenant_id
-
-    def seen() -> dict[str, Any]:
-        return dict(call(api, "GET", f"/orders/{order['id']}", headers=shop.admin.headers()).json_body)
-
-    # Pre-posted, not handed over yet: Correios does not know the object; the order stays where it is.
-    assert track_labels(tenant_id, Provider.CORREIOS) == "tracked 1 label(s), 1 changed"
-    assert seen()["status"] == "CONFIRMED"
-    correios.post(code)
-    # What the schedule does every 30 minutes, now.
-    synced = call(api, "POST", "/integrations/correios/sync", None, shop.admin.headers())
-    assert synced.status_code == 202, synced.body
-    assert synced.json_body["task"] == track_task(Provider.CORREIOS)
-    drain(lambda: seen()["status"] == "SHIPPED", timeout_s=60)
-    assert seen()["shipment"]["status"] == "posted"
-    correios.deliver(code)
-    jobs.enqueue_task(track_task(Provider.CORREIOS), tenant_id, {}, key="c-2")
-    drain(lambda: seen()["status"] == "DELIVERED", timeout_s=60)
-    final = seen()
-    assert final["shipment"]["status"] == "delivered"
-    assert final["shipment"]["trackingCode"] == code
-
-    drain(lambda: customer_told_shipped_and_delivered(tenant_id), timeout_s=60)
-    assert any(e["operation"] == "track" and e["ok"] for e in sync_logs(api, shop, "correios"))
-    # Delivered: off the open list, the next run asks Correios about nothing.
-    before = _api_paths(correios).count("/srorastro/v1/objetos")
-    assert track_labels(tenant_id, Provider.CORREIOS) is None
-    assert _api_paths(correios).count("/srorastro/v1/objetos") == before

@@ -1,25 +1,22 @@
 """Shipping with JadLog's Embarcador API against its fake: connect, quote (errors in 200 bodies, next to the other
-carriers), register the shipment once, a revoked token, throttling, an outage then recovery, and tracking moving
-the order."""
+carriers), register the shipment once (no label PDF, and why), a revoked token, throttling, an outage then recovery
+(a lost answer and tracking: ``test_direct_carriers.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.core.db.store import Table
-from chalicelib.integrations import jobs
 from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import integration_key
-from chalicelib.shipping.tracking import track_labels, track_task
 from localdev.fake_correios import FakeCorreios
 from localdev.fake_jadlog import FakeJadLog
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from tests.integration.shipping.conftest import (
-    Shop,
     buy,
+    carrier_shop,
     connect_correios,
     connect_jadlog,
-    customer_told_shipped_and_delivered,
     new_order,
     quote,
     ready_shop,
@@ -27,12 +24,6 @@ from tests.integration.shipping.conftest import (
 )
 from tests.support.commerce import stocked_product
 from tests.support.identity import call
-
-
-def _jadlog_shop(api: Any, fake: FakeJadLog, melhorenvio: FakeMelhorEnvio | None = None) -> Shop:
-    shop = ready_shop(api, melhorenvio)
-    assert connect_jadlog(api, shop.admin, fake.add_shipper()).status_code == 200
-    return shop
 
 
 def _sent(fake: FakeJadLog, path: str) -> list[dict[str, Any]]:
@@ -68,7 +59,7 @@ def test_connect_keeps_the_token_encrypted_and_the_test_says_whether_jadlog_take
 def test_every_connected_carrier_quotes_and_jadlog_is_asked_for_the_billable_weight(
     api: Any, jadlog: FakeJadLog, correios: FakeCorreios, melhorenvio: FakeMelhorEnvio
 ) -> None:
-    shop = _jadlog_shop(api, jadlog, melhorenvio)
+    shop = carrier_shop(api, jadlog, melhorenvio)
     assert connect_correios(api, shop.admin, correios.add_contract()).status_code == 200
     order = new_order(api, shop, quantity=2)
     quoted = quote(api, shop, order["id"])
@@ -121,7 +112,7 @@ def test_errors_in_200_bodies_are_failures_and_unavailable_services(api: Any, ja
 
 
 def test_the_label_is_one_shipment_order_registered_once(api: Any, jadlog: FakeJadLog) -> None:
-    shop = _jadlog_shop(api, jadlog)
+    shop = carrier_shop(api, jadlog)
     order = new_order(api, shop)
     chosen = next(q for q in quote(api, shop, order["id"]).json_body["items"] if q["service"] == ".PACKAGE")
     bought = buy(api, shop, order["id"], chosen["id"], **{"Idempotency-Key": "label-j1"})
@@ -133,6 +124,12 @@ def test_the_label_is_one_shipment_order_registered_once(api: Any, jadlog: FakeJ
     assert registered["modalidade"] == 3
     assert registered["pedido"] == [f"BTRIX #{order['number']}"]
     assert registered["des"]["cep"] == "22010000"
+    # JadLog's API has no label PDF: none is linked, and the order says why.
+    assert shipment.get("labelUrl") is None
+    assert f"order {registered['codigo']} in JadLog's panel" in shipment["labelNote"]
+    link = call(api, "GET", f"/orders/{order['id']}/shipment/label", headers=shop.admin.headers())
+    assert link.status_code == 409
+    assert link.json_body["detail"] == shipment["labelNote"]
     replay = buy(api, shop, order["id"], chosen["id"], **{"Idempotency-Key": "label-j1"})
     assert replay.json_body["shipment"]["labelId"] == shipment["labelId"]
     again = buy(api, shop, order["id"], chosen["id"])
@@ -140,26 +137,10 @@ def test_the_label_is_one_shipment_order_registered_once(api: Any, jadlog: FakeJ
     assert len(jadlog.shipments()) == 1
 
 
-def test_a_shipment_whose_answer_was_lost_is_found_and_adopted_on_retry(api: Any, jadlog: FakeJadLog) -> None:
-    shop = _jadlog_shop(api, jadlog)
-    order = new_order(api, shop)
-    chosen = quote(api, shop, order["id"]).json_body["items"][0]
-    jadlog.configure(loseNext=1)  # JadLog includes the order; its answer never arrives
-    lost = buy(api, shop, order["id"], chosen["id"])
-    assert lost.status_code == 503, lost.body
-    [made] = jadlog.shipments()
-    resumed = buy(api, shop, order["id"], chosen["id"])
-    assert resumed.status_code == 201, resumed.body
-    assert len(jadlog.shipments()) == 1
-    shipment = resumed.json_body["shipment"]
-    assert (shipment["labelId"], shipment["trackingCode"]) == (made["codigo"], made["shipmentId"])
-    assert {"pedido": f"BTRIX #{order['number']}"} in _sent(jadlog, "/tracking/consultar")[-1]["consulta"]
-
-
 def test_throttling_and_an_outage_fail_only_jadlog_and_pass(
     api: Any, jadlog: FakeJadLog, melhorenvio: FakeMelhorEnvio
 ) -> None:
-    shop = _jadlog_shop(api, jadlog, melhorenvio)
+    shop = carrier_shop(api, jadlog, melhorenvio)
     order = new_order(api, shop)
     jadlog.configure(throttleNext=1)
     waited = quote(api, shop, order["id"])
@@ -179,29 +160,3 @@ def test_throttling_and_an_outage_fail_only_jadlog_and_pass(
     assert jadlog.shipments() == []
     assert buy(api, shop, order["id"], chosen["id"]).status_code == 201
     assert len(jadlog.shipments()) == 1
-
-
-def test_tracking_moves_the_order_to_shipped_then_delivered(api: Any, jadlog: FakeJadLog, drain: Any) -> None:
-    shop = _jadlog_shop(api, jadlog)
-    order = new_order(api, shop)
-    chosen = quote(api, shop, order["id"]).json_body["items"][0]
-    shipment_id = buy(api, shop, order["id"], chosen["id"]).json_body["shipment"]["trackingCode"]
-    tenant_id = shop.admin.tenant_id
-
-    def seen() -> dict[str, Any]:
-        return dict(call(api, "GET", f"/orders/{order['id']}", headers=shop.admin.headers()).json_body)
-
-    # Not collected yet: JadLog does not know it ("Nao localizado" in a 200); the order stays.
-    assert track_labels(tenant_id, Provider.JADLOG) == "tracked 1 label(s), 1 changed"
-    assert seen()["status"] == "CONFIRMED"
-    jadlog.collect(shipment_id)
-    jobs.enqueue_task(track_task(Provider.JADLOG), tenant_id, {}, key="j-1")
-    drain(lambda: seen()["status"] == "SHIPPED", timeout_s=60)
-    jadlog.deliver(shipment_id)
-    jobs.enqueue_task(track_task(Provider.JADLOG), tenant_id, {}, key="j-2")
-    drain(lambda: seen()["status"] == "DELIVERED", timeout_s=60)
-    assert seen()["shipment"]["status"] == "delivered"
-    drain(lambda: customer_told_shipped_and_delivered(tenant_id), timeout_s=60)
-    asked = len(_sent(jadlog, "/tracking/consultar"))
-    assert track_labels(tenant_id, Provider.JADLOG) is None
-    assert len(_sent(jadlog, "/tracking/consultar")) == asked
