@@ -4,8 +4,11 @@ to ship for each carrier (one label per order).
 
 When the fake providers are on, each carrier not configured for real (``BTRIX_MELHORENVIO_API_URL``,
 ``BTRIX_CORREIOS_API_URL``, ``BTRIX_JADLOG_API_URL``) gets its fake, and the settings point at it (before the app
-reads them); after seeding, the shop is connected and the orders made. The banner then shows how to quote them
-(every carrier's services), buy a label from each carrier, and let the carrier post and deliver it.
+reads them); after seeding, the shop is connected and the orders made. The shop's MelhorEnvio account is connected
+through BTRIX's (local) MelhorEnvio app, as a consent connects it: its id (``GET /api/v2/me``) routes the app's one
+webhook URL, ``/hooks/melhorenvio``, set at the fake, to the shop. The banner then shows how to quote the orders
+(every carrier's services), buy a label from each carrier, and let the carrier post and deliver it: MelhorEnvio's
+label moves its order through that webhook (no sync), Correios' and JadLog's by a tracking sync.
 """
 
 from __future__ import annotations
@@ -90,9 +93,10 @@ def start_fake(
     return demo if demo.fakes() else None
 
 
-def connect(demo: ShippingDemo | None) -> None:
-    """Give the demo shop an address, a boxed product and a customer; connect it to the fakes; make a confirmed order
-    for each carrier."""
+def connect(demo: ShippingDemo | None, hooks: str) -> None:
+    """Give the demo shop an address, a boxed product and a customer; connect it to the fakes (MelhorEnvio through
+    BTRIX's app, whose webhook, ``<hooks>/melhorenvio``, the fake then calls); make a confirmed order for each
+    carrier."""
     if demo is None:
         return
     from chalicelib.catalog.models import CreateProductRequest
@@ -100,6 +104,7 @@ def connect(demo: ShippingDemo | None) -> None:
     from chalicelib.customers.models import CreateCustomerRequest
     from chalicelib.customers.service import create_customer
     from chalicelib.integrations import service
+    from chalicelib.integrations.melhorenvio.client import identify
     from chalicelib.integrations.models import (
         CorreiosCredentials,
         JadLogCredentials,
@@ -147,15 +152,16 @@ def connect(demo: ShippingDemo | None) -> None:
         tokens = demo.fake.add_account("expedicao@avelar.example")
         credentials = MelhorEnvioCredentials.model_validate(
             {
-                "clientId": demo.fake.client_id,
-                "clientSecret": demo.fake.client_secret,
                 "accessToken": tokens["accessToken"],
                 "refreshToken": tokens["refreshToken"],
                 "email": "ti@avelar.example",
                 "sandbox": True,
             }
         )
-        service.store_credentials(admin, Provider.MELHORENVIO, credentials)
+        account_id, shown = identify(credentials, tokens["accessToken"])  # what the consent asks MelhorEnvio
+        connected = credentials.model_copy(update={"account": shown})
+        service.store_credentials(admin, Provider.MELHORENVIO, connected, shared_account=account_id)
+        demo.fake.set_webhook(f"{hooks}/melhorenvio")  # BTRIX's app: one URL for every account
     if demo.correios is not None:
         contract = demo.correios.add_contract("avelar.expedicao")
         service.store_credentials(admin, Provider.CORREIOS, CorreiosCredentials.model_validate(contract))
@@ -212,14 +218,16 @@ def lines(api: str, demo: ShippingDemo | None, password: str) -> list[str]:
     if demo.fake is not None:
         order = f"{api}/orders/{demo.orders['melhorenvio'][0]}"
         label = 'python3 -c \'import json,sys; s=json.load(sys.stdin)["shipment"]; print(s["labelId"], s["labelUrl"])\''
+        shipped = 'python3 -c \'import json,sys; sys.exit(json.load(sys.stdin)["status"] != "SHIPPED")\''
         shown += [
-            f"  MelhorEnvio, on order #{demo.orders['melhorenvio'][1]}:",
+            f"  MelhorEnvio, on order #{demo.orders['melhorenvio'][1]} (its webhook to BTRIX's app moves it, no sync):",
             f"    QUOTE=$(curl -s -X POST {order}/shipping-quotes {auth} | {_pick('melhorenvio', 'id')})",
             f"    read LABEL URL < <(curl -s -X POST {order}/shipments {auth} {json_h} \\",
             f'      {quote_body} | {label}); echo "label $LABEL: $URL"',
-            f"    curl -s -X POST {demo.fake.url}/_shipments/$LABEL/post      # the carrier takes it (then /deliver)",
-            f"    curl -s -X POST {api}/integrations/melhorenvio/sync {auth}   # tracking now (else every 30 min)",
-            f"    curl -s {order} {auth} | python3 -m json.tool                 # SHIPPED, with its tracking code",
+            f"    curl -s -X POST {demo.fake.url}/_shipments/$LABEL/post   # the carrier takes it: MelhorEnvio posts "
+            "its webhook to /hooks/melhorenvio (then /deliver)",
+            f"    for i in $(seq 30); do curl -s {order} {auth} | {shipped} && break; sleep 1; done",
+            f"    curl -s {order} {auth} | python3 -m json.tool   # SHIPPED with its tracking code, by the webhook",
         ]
     code = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["shipment"]["trackingCode"])\''
     for fake in (demo.correios, demo.jadlog):

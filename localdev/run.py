@@ -863,7 +863,7 @@ def main() -> int:
         logins = seed(push_service=webpush.url if webpush is not None else None)
         # Before the worker starts: the seeded sales' invoice and calendar actions then find the fakes connected.
         demo_sales_integrations.connect(sales_fakes)
-        demo_shipping.connect(started.shipping)
+        demo_shipping.connect(started.shipping, f"http://{HOST}:{hooks_port}/hooks")
         demo_delivery.connect(delivery, f"http://{HOST}:{hooks_port}/hooks")
         demo_conversions.connect(conversions, started.fakes.get("meta"))
         demo_erp.connect(started.erp)

@@ -1,6 +1,8 @@
 """Shipping through ``make run``: the banner's lines, pasted into bash, quote the demo shop's order with the fake
-MelhorEnvio, Correios and JadLog, buy a label from each, let each carrier take its parcel and sync the tracking; each
-order ends SHIPPED with its carrier's tracking code."""
+MelhorEnvio, Correios and JadLog, buy a label from each and let each carrier take its parcel; MelhorEnvio's order
+moves by the webhook of BTRIX's MelhorEnvio app (the fake posts it to ``/hooks/melhorenvio``, routed by the account:
+no sync is asked), Correios' and JadLog's by a tracking sync; each order ends SHIPPED with its carrier's tracking
+code."""
 
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ def test_the_banners_lines_quote_buy_a_label_from_each_carrier_and_track_the_dem
     }
     assert set(numbers) == {"MelhorEnvio", "Correios", "JadLog"}, banner[-3000:]
     script = "set -e\n" + "\n".join(_section(banner)) + "\n"
+    assert "/hooks/melhorenvio" in banner, banner[-3000:]  # the banner says the carrier's webhook does it
+    assert "/integrations/melhorenvio/sync" not in script  # and nothing asks MelhorEnvio's tracking by hand
     ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, check=False)
     assert ran.returncode == 0, ran.stderr
     assert re.search(r"label [0-9a-f-]{36}: http://127\.0\.0\.1:\d+/imprimir/", ran.stdout), ran.stdout
