@@ -21,6 +21,7 @@ from localdev.fake_ifood import FakeIFood
 from localdev.fake_rappi import FakeRappi
 
 __all__ = ["DeliveryDemo", "connect", "lines", "start_fake"]
+_AUTH = '-H "Authorization: Bearer $token"'  # the restaurant ADMIN's token, kept by the banner's login lines
 
 
 @dataclass
@@ -94,7 +95,7 @@ def connect(demo: DeliveryDemo, hooks_url: str) -> None:
 def lines(api: str, demo: DeliveryDemo, login: list[str]) -> list[str]:
     """How to drop an iFood or a Rappi order in (for the banner); ``login`` keeps the restaurant ADMIN's token in
     ``$token``."""
-    return _ifood_lines(api, demo, login) + _rappi_lines(demo, login)
+    return _ifood_lines(api, demo, login) + _rappi_lines(api, demo, login)
 
 
 def _ifood_lines(api: str, demo: DeliveryDemo, login: list[str]) -> list[str]:
@@ -110,21 +111,20 @@ def _ifood_lines(api: str, demo: DeliveryDemo, login: list[str]) -> list[str]:
         ],
     }
     url = demo.ifood.url
-    auth = '-H "Authorization: Bearer $token"'
     return [
         "",
         "iFood (the restaurant's store is connected to the fake iFood: its webhook brings each event at once, the poll"
         " runs every 30 s too):",
         *[f"    {line}" for line in login],
         f"    curl -s -X POST {url}/_orders -d '{json.dumps(order, ensure_ascii=False)}'",
-        f"    curl -s -X POST {api}/integrations/ifood/sync {auth}   # poll now (the webhook already brought it)",
+        f"    curl -s -X POST {api}/integrations/ifood/sync {_AUTH}   # poll now (the webhook already brought it)",
         "    # the pizza matches the catalog by its code; the unknown 'Borda recheada' is kept as text (needsReview)",
         f"    curl -s {url}/_orders/<id>          # move the order (CONFIRMED, PREPARING, READY, DELIVERED): 'actions'",
         f"    curl -s -X POST {url}/_orders/<id>/cancel   # iFood cancels it: the BTRIX order is cancelled",
     ]
 
 
-def _rappi_lines(demo: DeliveryDemo, login: list[str]) -> list[str]:
+def _rappi_lines(api: str, demo: DeliveryDemo, login: list[str]) -> list[str]:
     if demo.rappi is None or demo.rappi_store_id is None:
         return []
     order = {
@@ -144,4 +144,6 @@ def _rappi_lines(demo: DeliveryDemo, login: list[str]) -> list[str]:
         "    # at once in GET /orders (channel rappi); the unknown 'Refrigerante lata' is kept as text (needsReview)",
         f"    curl -s {url}/_orders/<id>          # move the order (CONFIRMED, READY, DELIVERED): 'actions' take, ...",
         f"    curl -s -X POST {url}/_orders/<id>/cancel   # Rappi cancels it: the BTRIX order is cancelled",
+        f"    curl -s -X POST {url}/_config -d '{{\"loseWebhooks\": 1}}'   # Rappi loses the next order's webhook:",
+        f"    curl -s -X POST {api}/integrations/rappi/sync {_AUTH}   # the recovery poll (every minute) brings it",
     ]

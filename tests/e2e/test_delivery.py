@@ -106,3 +106,19 @@ def test_a_rappi_order_reaches_the_demo_restaurant_by_webhook_and_goes_to_delive
     assert [line["productId"] is not None for line in order["items"]] == [True, False]
     _to_delivered(runner, headers, order)
     assert _told(fake, rappi_order, 2) == ["take", "ready-for-pickup"]
+
+
+def test_a_rappi_order_whose_webhook_is_lost_arrives_by_the_recovery_poll_as_the_banner_says(runner: Runner) -> None:
+    fake = _fake_url(runner, "rappi")
+    lose = next(line.strip() for line in runner.output if f"{fake}/_config -d" in line)
+    config = lose.split(" -d ", 1)[1].split("'")[1]
+    assert httpx.post(f"{fake}/_config", content=config, timeout=10).status_code == 200
+    rappi_order = _drop(runner, fake)
+    webhooks = httpx.get(f"{fake}/_received", timeout=10).json()["webhooks"]
+    assert webhooks[-1] == {"event": "NEW_ORDER", "status": 0}  # lost: BTRIX never heard of it
+    headers = _restaurant_admin(runner)
+    assert "/integrations/rappi/sync" in "".join(runner.output)
+    synced = httpx.post(f"{runner.api}/integrations/rappi/sync", headers=headers, timeout=30)
+    assert synced.status_code == 202, synced.text
+    order = _arrived(runner, headers, rappi_order)
+    assert (order["channel"], order["status"]) == ("rappi", "PENDING")
