@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from chalice.app import Chalice
 
     from chalicelib.access.principal import Principal
-    from localdev.fake_payments import FakeStripe
+    from localdev.fake_stripe import FakeStripe
 
 __all__ = ["PaymentsReport", "PaymentsStage", "Throughput", "measure_payments", "payments_stage", "stripe_case"]
 
@@ -102,7 +102,7 @@ def stripe_case(tenant_id: str, secret: str) -> FunctionCase:
     """The Stripe function on a signed ``checkout.session.completed`` of the tenant's own account (a new event id
     each)."""
     from chalicelib.core.resources import QueueKind
-    from localdev.fake_payments import stripe_signature
+    from localdev.fake_stripe import stripe_signature
     from localdev.function_urls import function_url_event
 
     def event(_: int) -> dict[str, Any]:
@@ -245,7 +245,7 @@ def payments_stage(target: Target) -> Iterator[PaymentsStage]:
     from chalicelib.access.principal import Principal
     from functions import FUNCTION_URLS
     from localdev.demo_payments import connect_demo_accounts
-    from localdev.fake_payments import FakeStripe
+    from localdev.fake_stripe import FakeStripe
     from localdev.function_urls import make_server
 
     stripe = FakeStripe().start()

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
+    from localdev.fake_mercadopago import FakeMercadoPago
     from localdev.fake_pagarme import FakePagarme
-    from localdev.fake_payments import FakeMercadoPago, FakeStripe
+    from localdev.fake_stripe import FakeStripe
 
 __all__ = [
     "DemoPayments",
@@ -56,8 +57,9 @@ def start_fakes(
     os.environ.setdefault("BTRIX_MERCADOPAGO_NOTIFICATION_URL", f"{hooks_url}/mercadopago")
     if not enabled:
         return None, None, None
+    from localdev.fake_mercadopago import FakeMercadoPago
     from localdev.fake_pagarme import FakePagarme
-    from localdev.fake_payments import FakeMercadoPago, FakeStripe
+    from localdev.fake_stripe import FakeStripe
 
     stripe = None if os.environ.get("BTRIX_STRIPE_API_URL") else FakeStripe(stripe_port).start()
     mercadopago = None if os.environ.get("BTRIX_MERCADOPAGO_API_URL") else FakeMercadoPago(mercadopago_port).start()

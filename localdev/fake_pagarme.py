@@ -1,9 +1,10 @@
 """Fake Pagar.me (API v5) on loopback, speaking its wire format (and its traps), for tests and ``make run``.
 
-Same surface as the fake Stripe and MercadoPago (``localdev/fake_payments.py``): ``url``, ``start()``, ``stop()``,
-``received`` / ``accepted()``, ``GET /_received``, ``DELETE /_received``, ``POST /_config`` (``failRate``,
-``failStatus`` — 429 for Pagar.me's rate limit —, ``failNext``, ``hold``, ``acceptKeys``), ``GET /_webhooks``,
-``POST /_deliver {"reverse"}``. The API lives under ``/core/v5`` (``Settings.pagarme_api_url = <url>/core/v5``).
+Same surface as the fake Stripe and MercadoPago (their shared base: ``localdev/fake_payments.py``): ``url``,
+``start()``, ``stop()``, ``received`` / ``accepted()``, ``GET /_received``, ``DELETE /_received``, ``POST /_config``
+(``failRate``, ``failStatus`` — 429 for Pagar.me's rate limit —, ``failNext``, ``hold``, ``acceptKeys``), ``GET
+/_webhooks``, ``POST /_deliver {"reverse"}``. The API lives under ``/core/v5`` (``Settings.pagarme_api_url =
+<url>/core/v5``).
 
 **API.** HTTP Basic with the secret key as user and an empty password (``sk_test_…`` / ``sk_…``; anything else, or a
 key outside ``acceptKeys``, is a 401). ``POST /orders`` with one ``checkout`` payment → ``{id: or_…, status: pending,
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localdev.fake_payments import Reply, _checkout_page, _Html, _PaymentFake, _Webhook
+from localdev.fake_payments import Html, PaymentFake, Reply, Webhook, checkout_page
 
 __all__ = ["FakePagarme"]
 
@@ -72,7 +73,7 @@ class _Account:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class FakePagarme(_PaymentFake):
+class FakePagarme(PaymentFake):
     """Pagar.me v5's orders with a hosted checkout, charges, refunds, and its Basic-authenticated webhooks."""
 
     kind = "pagarme"
@@ -142,7 +143,7 @@ class FakePagarme(_PaymentFake):
     def _outage(self) -> Any:
         return {"message": "An error has occurred. Please try again later."}
 
-    def _events(self, account: _Account, event_type: str, data: dict[str, Any]) -> list[_Webhook]:
+    def _events(self, account: _Account, event_type: str, data: dict[str, Any]) -> list[Webhook]:
         hook_id = _id("hook")
         body = json.dumps(
             {
@@ -160,7 +161,7 @@ class FakePagarme(_PaymentFake):
             def headers(login: str = login) -> dict[str, str]:
                 return {"Content-Type": "application/json", "Authorization": f"Basic {login}"}
 
-            hooks.append(_Webhook(hook_id, webhook["url"], body, headers))
+            hooks.append(Webhook(hook_id, webhook["url"], body, headers))
         return hooks
 
     @staticmethod
@@ -302,7 +303,7 @@ class FakePagarme(_PaymentFake):
         sent = self._queue(hooks, int(options.get("duplicates") or 1))
         return 200, {"order": self.order(order_id), "charge": dict(charge), "webhooks": sent}
 
-    def _refund(self, account: _Account, charge_id: str, amount: Any) -> tuple[Reply, list[_Webhook]]:
+    def _refund(self, account: _Account, charge_id: str, amount: Any) -> tuple[Reply, list[Webhook]]:
         charge = account.charges.get(charge_id)
         if charge is None:
             return _error(404, f"Charge {charge_id} not found"), []
@@ -346,7 +347,7 @@ class FakePagarme(_PaymentFake):
             return reply
         return 200, {"charge": reply[1], "webhooks": self._queue(hooks, int(options.get("duplicates") or 1))}
 
-    def _close(self, account: _Account, order: dict[str, Any], status: str) -> tuple[Reply, list[_Webhook]]:
+    def _close(self, account: _Account, order: dict[str, Any], status: str) -> tuple[Reply, list[Webhook]]:
         if status not in ("canceled", "failed", "paid"):
             return _error(422, "The request is invalid.", {"status": ["canceled, failed or paid"]}), []
         if order["status"] == "paid":
@@ -447,18 +448,18 @@ class FakePagarme(_PaymentFake):
                     return self._replayed(key, idempotency, fingerprint, create), True
         return _error(404, f"No HTTP resource was found that matches {method} {path}"), True
 
-    def _checkout_page(self, method: str, checkout_id: str) -> Reply:
+    def checkout_page(self, method: str, checkout_id: str) -> Reply:
         with self._lock:
             orders = [o for a in self.accounts.values() for o in a.orders.values()]
             found = next((o for o in orders if o["checkouts"][0]["id"] == checkout_id), None)
         if found is None:
-            return 404, _Html("<!doctype html><p>No such checkout</p>")
+            return 404, Html("<!doctype html><p>No such checkout</p>")
         if method == "POST":
             status, answer = self._pay(str(found["id"]), {})
             if status >= 300:
-                return status, _Html(f"<!doctype html><p id='error'>{answer['message']}</p>")
+                return status, Html(f"<!doctype html><p id='error'>{answer['message']}</p>")
         order = self.order(str(found["id"]))
         state = order["checkouts"][0]["status"]
         state = "expired" if state == "open" and self._expired(order) else state
         amount = f"{order['amount'] / 100:.2f} BRL"
-        return 200, _checkout_page("Pagar.me (fake)", amount, f"/c/{checkout_id}", state)
+        return 200, checkout_page("Pagar.me (fake)", amount, f"/c/{checkout_id}", state)

@@ -52,8 +52,9 @@ if TYPE_CHECKING:
     from localdev.demo_sales_integrations import SalesFakes
     from localdev.demo_shipping import ShippingDemo
     from localdev.fake_bitrix24 import FakeBitrix24
+    from localdev.fake_mercadopago import FakeMercadoPago
     from localdev.fake_pagarme import FakePagarme
-    from localdev.fake_payments import FakeMercadoPago, FakeStripe
+    from localdev.fake_stripe import FakeStripe
     from localdev.seed import DemoLogin
 
 __all__ = ["BANNER", "RunSettings", "Running", "banner", "banner_section", "main"]

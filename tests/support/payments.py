@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.ids import new_id
+from localdev.fake_mercadopago import FakeMercadoPago
 from localdev.fake_pagarme import FakePagarme
-from localdev.fake_payments import FakeMercadoPago, FakeStripe
+from localdev.fake_stripe import FakeStripe
 from tests.support.commerce import create_customer, create_product
 from tests.support.environment import settings_from
 from tests.support.identity import Account, call

@@ -8,7 +8,7 @@ retries (the job queues retry, with backoff), and turns the SDK's errors into ``
 5xx are ``Failure.RETRYABLE`` (try again later), 401/403 ``FATAL`` (the key), any other refusal ``REJECTED`` (this
 request will not work).
 
-The API base is ``Settings.stripe_api_url`` (the fake in ``localdev/fake_payments.py`` in tests and ``make run``).
+The API base is ``Settings.stripe_api_url`` (the fake in ``localdev/fake_stripe.py`` in tests and ``make run``).
 """
 
 from __future__ import annotations
