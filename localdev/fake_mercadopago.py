@@ -266,7 +266,7 @@ class FakeMercadoPago(MercadoPagoSubscriptionsFake):
             return reply
         return 201, {"refund": reply[1], "webhooks": self._queue(hooks, int(options.get("duplicates") or 1))}
 
-    def checkout_page(self, method: str, preference_id: str) -> Reply:
+    def _checkout_page(self, method: str, preference_id: str) -> Reply:
         try:
             _, preference = self._find_preference(preference_id)
         except KeyError:

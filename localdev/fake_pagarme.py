@@ -448,7 +448,7 @@ class FakePagarme(PaymentFake):
                     return self._replayed(key, idempotency, fingerprint, create), True
         return _error(404, f"No HTTP resource was found that matches {method} {path}"), True
 
-    def checkout_page(self, method: str, checkout_id: str) -> Reply:
+    def _checkout_page(self, method: str, checkout_id: str) -> Reply:
         with self._lock:
             orders = [o for a in self.accounts.values() for o in a.orders.values()]
             found = next((o for o in orders if o["checkouts"][0]["id"] == checkout_id), None)

@@ -365,7 +365,7 @@ class FakeStripe(StripeBillingFake):
             return reply
         return 200, {"refund": reply[1], "webhooks": self._queue(hooks, int(options.get("duplicates") or 1))}
 
-    def checkout_page(self, method: str, session_id: str) -> Reply:
+    def _checkout_page(self, method: str, session_id: str) -> Reply:
         try:
             _, session = self._find("sessions", session_id)
         except KeyError:
