@@ -16,8 +16,10 @@ from chalice.local import LambdaContext
 
 from chalicelib.core.observability import logger
 from localdev import logs
+from localdev.banner import BANNER, Running, banner, banner_section
 from localdev.logs import RunLogs, invoke, serving
-from localdev.run import BANNER, Running, RunSettings, _on_port, banner, banner_section
+from localdev.run import RunSettings
+from localdev.run_fakes import on_port
 from localdev.seed import DemoLogin
 from localdev.stack import LocalStack
 
@@ -97,7 +99,7 @@ def test_fakes_have_fixed_default_ports_and_a_taken_one_falls_back_to_a_free_por
 
     with bind(0) as holder:
         taken = holder.getsockname()[1]
-        with _on_port(bind, taken, "the fake meta") as moved:
+        with on_port(bind, taken, "the fake meta") as moved:
             assert moved.getsockname()[1] not in (taken, 0)
     assert f"port {taken} is taken: the fake meta listens on a free port instead" in capsys.readouterr().out
 
