@@ -162,8 +162,10 @@ def test_the_banners_billing_lines_subscribe_the_tenant_and_the_paid_invoice_act
     headers = _login(runner)
 
     def subscribed() -> dict[str, Any] | None:
+        # customer.subscription.created (active) and invoice.paid are two webhooks, applied one after the other: the
+        # subscription can be active a moment before its paid invoice is recorded.
         billing = httpx.get(f"{runner.api}/billing", headers=headers, timeout=20).json()
-        return billing if billing["status"] == "active" else None
+        return billing if billing["status"] == "active" and billing["invoices"] else None
 
     billing = _until(subscribed, "the paid invoice making the subscription active")
     assert billing["planId"] == "corporativo"
