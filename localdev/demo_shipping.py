@@ -192,6 +192,11 @@ _HANDED_OVER = {
     "correios": ("Correios' own contract API", "/_objects/$CODE/post", "posted at the agency (then /deliver)"),
     "jadlog": ("JadLog's Embarcador API", "/_shipments/$CODE/collect", "JadLog collects it (then /deliver)"),
 }
+# What GET /orders/{id}/shipment/label shows for each carrier.
+_LABEL = {
+    "correios": "its label PDF (kept by BTRIX): a link valid 15 min",
+    "jadlog": "409: JadLog's API has no label PDF, and says where to print it",
+}
 
 
 def lines(api: str, demo: ShippingDemo | None, password: str) -> list[str]:
@@ -241,6 +246,7 @@ def lines(api: str, demo: ShippingDemo | None, password: str) -> list[str]:
             f"    QUOTE=$(curl -s -X POST {order}/shipping-quotes {auth} | {_pick(fake.kind, 'id')})",
             f"    CODE=$(curl -s -X POST {order}/shipments {auth} {json_h} \\",
             f'      {quote_body} | {code}); echo "tracking code $CODE"',
+            f"    curl -s {order}/shipment/label {auth}; echo   # {_LABEL[fake.kind]}",
             f"    curl -s -X POST {fake.url}{handed_over}   # {comment}",
             f"    curl -s -X POST {api}/integrations/{fake.kind}/sync {auth}   # tracking now; the order is SHIPPED",
         ]

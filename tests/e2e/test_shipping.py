@@ -1,8 +1,8 @@
 """Shipping through ``make run``: the banner's lines, pasted into bash, quote the demo shop's order with the fake
-MelhorEnvio, Correios and JadLog, buy a label from each and let each carrier take its parcel; MelhorEnvio's order
-moves by the webhook of BTRIX's MelhorEnvio app (the fake posts it to ``/hooks/melhorenvio``, routed by the account:
-no sync is asked), Correios' and JadLog's by a tracking sync; each order ends SHIPPED with its carrier's tracking
-code."""
+MelhorEnvio, Correios and JadLog, buy a label from each (Correios' PDF linked, JadLog's reason for none) and let
+each carrier take its parcel; MelhorEnvio's order moves by the webhook of BTRIX's MelhorEnvio app (the fake posts it
+to ``/hooks/melhorenvio``, routed by the account: no sync is asked), Correios' and JadLog's by a tracking sync; each
+order ends SHIPPED with its carrier's tracking code."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ def test_the_banners_lines_quote_buy_a_label_from_each_carrier_and_track_the_dem
     assert re.search(r"label [0-9a-f-]{36}: http://127\.0\.0\.1:\d+/imprimir/", ran.stdout), ran.stdout
     assert '"provider": "melhorenvio"' in ran.stdout  # the quotes
     assert len(re.findall(r"tracking code [A-Z0-9]+\n", ran.stdout)) == 2, ran.stdout  # Correios' and JadLog's
+    # Correios' label PDF, kept by BTRIX, linked for a while; JadLog's API has none, and the answer says so.
+    assert re.search(r'"provider":"correios","url":"http://[^"]+/shipping/labels/[^"]+\.pdf', ran.stdout), ran.stdout
+    assert "JadLog's API gives no label PDF" in ran.stdout, ran.stdout
     login = {"identifier": f"admin@{RESELLER_DEMO.domain}", "password": DEMO_PASSWORD}
     token = httpx.post(f"{runner.api}/auth/login", json=login, timeout=20).json()["accessToken"]
     headers = {"Authorization": f"Bearer {token}"}
