@@ -1,7 +1,15 @@
-"""AWS clients: created lazily once per process and shared; endpoints come from the standard env vars."""
+"""AWS clients: created lazily once per process and shared; endpoints come from the standard env vars.
+
+Every client comes from one boto3 session: a new session loads botocore's endpoint and retry data and resolves the
+credentials again, which made a container's second client (the signing keys' Secrets Manager, on the first
+authenticated request) cost as much as its first; from the shared session it costs a tenth of that. A session is
+not safe to build clients from in several threads at once, so building one holds a lock.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "apigateway",
     "dynamodb",
+    "dynamodb_signed_by",
     "dynamodb_streams",
     "eventbridge",
     "kms",
@@ -28,6 +37,7 @@ __all__ = [
     "secrets_manager",
     "sqs",
     "stepfunctions",
+    "sts",
     "websocket_management",
 ]
 
@@ -45,29 +55,52 @@ def _config(**options: Any) -> Any:
     )
 
 
+_building = threading.Lock()
+
+
 @cache
-def _client(service: str) -> Any:
+def _session() -> Any:
     # boto3 is imported here, not at module import: building clients is the costly part of a cold start
     # and not every invocation needs every client.
     import boto3
 
+    return boto3.session.Session()
+
+
+@cache
+def _client(service: str) -> Any:
     # S3 presigns with SigV4: objects encrypted with a KMS key refuse the legacy signature botocore would pick.
     options = {"signature_version": "s3v4"} if service == "s3" else {}
-    return boto3.session.Session().client(service, config=_config(**options))  # type: ignore[call-overload]
+    with _building:
+        return _session().client(service, config=_config(**options))
 
 
 @cache
 def websocket_management(endpoint_url: str) -> Any:
     """The API Gateway management client of a websocket API (its endpoint is per API and stage)."""
-    import boto3
+    with _building:
+        return _session().client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_config())
 
-    return boto3.session.Session().client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_config())
+
+def dynamodb_signed_by(credentials: Mapping[str, Any]) -> DynamoDBClient:
+    """A new DynamoDB client that signs with ``credentials`` (a tenant's scoped session, ``core/tenant_access.py``),
+    built from the shared session: a tenant's first request in a container pays for a client, not a session."""
+    with _building:
+        client: DynamoDBClient = _session().client(
+            "dynamodb",
+            config=_config(),
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+    return client
 
 
 def reset_clients() -> None:
-    """Forget the cached clients (after endpoints or credentials change, e.g. a new local stack)."""
+    """Forget the cached clients and their session (after endpoints or credentials change, e.g. a new local stack)."""
     _client.cache_clear()
     websocket_management.cache_clear()
+    _session.cache_clear()
 
 
 def apigateway() -> Any:
@@ -103,6 +136,11 @@ def stepfunctions() -> SFNClient:
 def kms() -> KMSClient:
     """The KMS client."""
     return _client("kms")  # type: ignore[no-any-return]
+
+
+def sts() -> Any:
+    """The STS client (the tenant-access role's sessions)."""
+    return _client("sts")
 
 
 def secrets_manager() -> SecretsManagerClient:

@@ -98,28 +98,8 @@ def tenant_table_arn(settings: Settings) -> str:
     return f"arn:{partition}:dynamodb:{settings.region}:{account}:table/{settings.table_name}"
 
 
-def _client_config() -> Any:
-    from botocore.config import Config
-
-    settings = get_settings()
-    return Config(
-        region_name=settings.region,
-        connect_timeout=settings.aws_connect_timeout,
-        read_timeout=settings.aws_read_timeout,
-        retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
-    )
-
-
 def _dynamodb_from(credentials: Mapping[str, Any]) -> DynamoDBClient:
-    # boto3 is imported here, as in core.aws: building clients is the costly part of a cold start.
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-    return session.client("dynamodb", config=_client_config())
+    return aws.dynamodb_signed_by(credentials)
 
 
 @dataclass(frozen=True)
@@ -181,11 +161,8 @@ class TenantClients:
         return _Session(client=self._client_factory(credentials), expires_at=credentials["Expiration"])
 
 
-@cache
 def _sts() -> _AssumesRoles:
-    import boto3
-
-    client: _AssumesRoles = boto3.session.Session().client("sts", config=_client_config())
+    client: _AssumesRoles = aws.sts()
     return client
 
 
@@ -211,6 +188,5 @@ def tenant_dynamodb(tenant_id: str) -> DynamoDBClient:
 
 
 def reset_tenant_clients() -> None:
-    """Forget cached tenant sessions and the STS client (after settings or endpoints change)."""
+    """Forget cached tenant sessions (after settings or endpoints change; ``aws.reset_clients`` forgets STS's)."""
     _tenant_clients.cache_clear()
-    _sts.cache_clear()
