@@ -28,8 +28,8 @@ from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.core.i18n import resolve_locale
 from chalicelib.core.throttle import Allowance, tenant_throttle
 from chalicelib.plans.catalog import get_plan
-from chalicelib.tenants import service as tenants
-from chalicelib.users import service as users
+from chalicelib.tenants import reading as tenants
+from chalicelib.users import reading as users
 
 __all__ = ["authorize", "protected_blueprint"]
 

@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, EmailStr, Field, StringConstraints, field_validator
 
+from chalicelib.core.address import Address
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.text import fold
-from chalicelib.core.validation import CountryCode, E164Phone
+from chalicelib.core.validation import E164Phone
 
 __all__ = [
     "CHANNEL_PURPOSES",
@@ -60,19 +61,6 @@ def _lower(value: object) -> object:
 
 
 Email = Annotated[EmailStr, BeforeValidator(_lower)]
-
-
-class Address(ApiModel):
-    """A postal address; for BR the postal code (CEP) is 8 digits, shown as 01310-100."""
-
-    street: str = Field(min_length=1, max_length=200)
-    number: str | None = Field(default=None, max_length=20)
-    complement: str | None = Field(default=None, max_length=100)
-    district: str | None = Field(default=None, max_length=100)
-    city: str = Field(min_length=1, max_length=100)
-    state: str | None = Field(default=None, max_length=60)
-    postal_code: str | None = Field(default=None, max_length=20)
-    country: CountryCode
 
 
 Purpose = Literal["marketing", "transactional", "email", "sms", "whatsapp"]

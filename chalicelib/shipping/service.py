@@ -26,12 +26,12 @@ from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.catalog.service import load_products
 from chalicelib.core import clock, idempotency
+from chalicelib.core.address import Address
 from chalicelib.core.db.store import Table, TransactionConflict, VersionConflict
 from chalicelib.core.errors import AppError, Conflict, FieldError, InvalidInput
 from chalicelib.core.ids import new_id
 from chalicelib.core.money import Money
 from chalicelib.core.observability import logger
-from chalicelib.customers.models import Address
 from chalicelib.customers.service import find_customer
 from chalicelib.integrations import probes
 from chalicelib.integrations.http import ProviderError, app_error

@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from chalicelib.access.permissions import Module
+from chalicelib.core.address import Address
 from chalicelib.core.ids import PLATFORM_TENANT_ID
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.references import NotAReference
 from chalicelib.core.validation import CountryCode, CurrencyCode, E164Phone, LocaleTag, OriginUrl, TimeZoneName
-from chalicelib.customers.models import Address
 
 __all__ = [
     "PLATFORM_TENANT_ID",

@@ -29,6 +29,7 @@ from chalicelib.tenants.models import (
     TenantStatus,
     UpdateTenantRequest,
 )
+from chalicelib.tenants.reading import find_tenant, record_key
 
 __all__ = [
     "apply_billing_plan",
@@ -105,16 +106,6 @@ def new_tenant_record(
         updated_at=now,
         **document_fields(tenant_id, document, country, field="body.document"),
     )
-
-
-def find_tenant(tenant_id: str, *, consistent: bool = False) -> TenantRecord | None:
-    """The stored tenant, or None."""
-    return store.get_tenant(tenant_id, consistent=consistent)
-
-
-def record_key(tenant_id: str) -> tuple[str, str]:
-    """(PK, SK) of the tenant's record: what the guard reads ahead with the user's (``Table.prefetch``)."""
-    return store.tenant_key(tenant_id)
 
 
 def load_tenant(tenant_id: str) -> TenantRecord:

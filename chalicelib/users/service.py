@@ -24,6 +24,7 @@ from chalicelib.tenants import service as tenants
 from chalicelib.tenants.service import load_tenant
 from chalicelib.users import store
 from chalicelib.users.models import InviteUserRequest, UpdateUserRequest, User, UserListQuery, UserRecord, UserStatus
+from chalicelib.users.reading import find_user, record_key
 
 __all__ = [
     "active_users",
@@ -44,16 +45,6 @@ __all__ = [
     "update_user",
     "update_user_op",
 ]
-
-
-def find_user(tenant_id: str, user_id: str, *, consistent: bool = False) -> UserRecord | None:
-    """The stored user, or None."""
-    return store.get_user(tenant_id, user_id, consistent=consistent)
-
-
-def record_key(tenant_id: str, user_id: str) -> tuple[str, str]:
-    """(PK, SK) of the user's record: what the guard reads ahead with the tenant's (``Table.prefetch``)."""
-    return store.user_key(tenant_id, user_id)
 
 
 def active_users(tenant_id: str, user_ids: Sequence[str]) -> set[str]:
