@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Annotated, Any, Self
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,6 +30,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
+from chalicelib.core.currencies import CURRENCIES, minor_digits
 from chalicelib.core.models import invalid_at
 from chalicelib.core.validation import Documented, currency_schema
 
@@ -70,20 +70,15 @@ class CurrencyMismatch(ValueError):
     """Raised when amounts in two different currencies are combined."""
 
 
-@lru_cache(maxsize=1)
-def _known_currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
-
-
 @lru_cache(maxsize=512)
 def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-get_currency_precision(currency))
+    return Decimal(1).scaleb(-minor_digits(currency))
 
 
 def _rounded(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded half-up to ``currency``'s minor unit (left as it is when it cannot be: the validator
     then refuses it with a message)."""
-    if not amount.is_finite() or abs(amount) >= _LIMIT or currency.upper() not in _known_currencies():
+    if not amount.is_finite() or abs(amount) >= _LIMIT or currency.upper() not in CURRENCIES:
         return amount
     return amount.quantize(_quantum(currency.upper()), rounding=ROUND_HALF_UP)
 
@@ -106,7 +101,7 @@ class Money(BaseModel):
     @classmethod
     def _known_currency(cls, value: Any) -> str:
         code = str(value).strip().upper()
-        if code not in _known_currencies():
+        if code not in CURRENCIES:
             raise ValueError(f"'{value}' is not an ISO 4217 currency code")
         return code
 
@@ -136,7 +131,7 @@ class Money(BaseModel):
             raise _amount_error(f"amount must be below 10^{MAX_INTEGER_DIGITS} in absolute value", amount)
         exact = amount.quantize(_quantum(self.currency))
         if exact != amount:
-            places = get_currency_precision(self.currency)
+            places = minor_digits(self.currency)
             raise _amount_error(f"amount has more decimals than {self.currency} allows ({places})", amount)
         # One representation per value: 12.5 is stored and shown as 12.50, -0 as 0.00.
         object.__setattr__(self, "amount", exact.copy_abs() if exact.is_zero() else exact)
@@ -202,13 +197,13 @@ class Money(BaseModel):
     def minor_units(self) -> int:
         """The amount in the currency's smallest unit (centavos, cents; yen are already whole): what card
         processors such as Stripe take."""
-        return int(self.amount.scaleb(get_currency_precision(self.currency)))
+        return int(self.amount.scaleb(minor_digits(self.currency)))
 
     @classmethod
     def of_minor(cls, units: int, currency: str) -> Money:
         """Inverse of ``minor_units``: 1250 BRL centavos is R$ 12,50."""
         code = str(currency).strip().upper()
-        return cls(amount=Decimal(units).scaleb(-get_currency_precision(code)), currency=code)
+        return cls(amount=Decimal(units).scaleb(-minor_digits(code)), currency=code)
 
     def is_zero(self) -> bool:
         """True when the amount is zero."""
@@ -216,6 +211,8 @@ class Money(BaseModel):
 
     def format(self, locale: str = "pt_BR") -> str:
         """The amount as a person reads it in ``locale`` (``R$ 12,50``)."""
+        from babel.numbers import format_currency
+
         return str(format_currency(self.amount, self.currency, locale=locale.replace("-", "_")))
 
 
