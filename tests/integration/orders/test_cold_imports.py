@@ -1,0 +1,99 @@
+"""A new container's first ``GET /orders/{id}`` imports what that request needs, not what other requests need (issue
+20's cold path: every module imported there is paid by the first request of every new container). A test on what a
+fresh interpreter has imported after answering, never on a time: ``python -m bench --only cold-start`` measures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.commerce import stocked_product
+from tests.support.identity import Account, call, signup
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# Not on the path of an order read: provider SDKs, templates, password hashing, PyJWT (an ES256 token is verified
+# by auth.jws), X.509, and the capabilities and use cases other requests need.
+NOT_NEEDED = (
+    "argon2",
+    "chalicelib.auth.service",
+    "chalicelib.integrations",
+    "chalicelib.notifications",
+    "chalicelib.tenants.service",
+    "chalicelib.tenants.usage_keys",
+    "chalicelib.users.service",
+    "cryptography.x509",
+    "jinja2",
+    "jwt",
+    "openai",
+    "phonenumbers",
+    "stripe",
+    "twilio",
+)
+
+_PROBE = """
+import json, sys
+import app
+answer = app.app(json.loads(sys.argv[1]), None)
+print(json.dumps({"status": answer["statusCode"], "body": answer["body"], "modules": sorted(sys.modules)}))
+"""
+
+
+def _event(order_id: str, token: str) -> dict[str, Any]:
+    """API Gateway's REST proxy event of ``GET /orders/{order_id}``: what the Lambda handler of a new container gets."""
+    headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", "Host": "api.test.invalid"}
+    return {
+        "resource": "/orders/{order_id}",
+        "path": f"/orders/{order_id}",
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"order_id": order_id},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/orders/{order_id}",
+            "httpMethod": "GET",
+            "path": f"/local/orders/{order_id}",
+            "stage": "local",
+            "requestId": "cold-imports",
+            "identity": {"sourceIp": "192.0.2.10"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def _order(api: Any, account: Account) -> str:
+    product = stocked_product(api, account, 5, name="Pão de queijo", price={"amount": "4.50", "currency": "BRL"})
+    created = call(api, "POST", "/orders", {"items": [{"productId": product["id"], "quantity": 2}]}, account.headers())
+    assert created.status_code == 201, created.body
+    return str(created.json_body["id"])
+
+
+def _not_needed(modules: list[str]) -> list[str]:
+    return [m for m in modules if any(m == heavy or m.startswith(f"{heavy}.") for heavy in NOT_NEEDED)]
+
+
+def test_a_new_containers_first_order_read_answers_without_importing_what_it_does_not_need(api: Any) -> None:
+    admin, _ = signup(api, businessType="restaurant")
+    order_id = _order(api, admin)
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(_event(order_id, admin.access_token))],
+        cwd=ROOT,
+        env=dict(os.environ),  # the local stack's endpoints and this stage's settings
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert seen["status"] == 200, seen["body"]
+    assert json.loads(seen["body"])["id"] == order_id
+    assert _not_needed(seen["modules"]) == []
