@@ -14,7 +14,6 @@ from chalicelib.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.orders import store
 from chalicelib.orders.models import Order, OrderListQuery, OrderRecord
-from chalicelib.workflows import engine
 from chalicelib.workflows.models import EntityType, HistoryEntry
 
 __all__ = [
@@ -126,6 +125,9 @@ def _list_own(principal: Principal, query: PageParams) -> Page[Order]:
 
 def order_history(principal: Principal, order_id: str, params: PageParams) -> Page[HistoryEntry]:
     """The order's status changes, oldest first."""
+    # The engine is imported here: it brings the status flows, which reading one order or a list does not need.
+    from chalicelib.workflows import engine
+
     may_read(principal, load(principal, order_id))
     return engine.history(principal.tenant_id, ENTITY_TYPE, order_id, params)
 

@@ -1,4 +1,10 @@
-"""Order routes."""
+"""Order routes.
+
+The reads call ``orders.reading``; the writes import ``orders.service`` when they first run. The service imports what
+creating and moving an order needs (the catalog, stock, customers, the status flow), which a new container whose
+first request reads an order would otherwise import before answering it (issue 20's cold path,
+``tests/integration/orders/test_cold_imports.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page, PageParams
-from chalicelib.orders import service
+from chalicelib.orders import reading
 from chalicelib.orders.models import CreateOrderRequest, Order, OrderListQuery, TransitionRequest, UpdateOrderRequest
 from chalicelib.workflows.models import HistoryEntry
 
@@ -30,6 +36,8 @@ def create_order(body: CreateOrderRequest, principal: Principal, idempotency_key
     Prices, names and tax rates are copied from the catalog; stock is checked; the status flow of the tenant's
     business type starts. Send Idempotency-Key to retry safely. Counts against maxTransactions (a month).
     """
+    from chalicelib.orders import service
+
     return service.create_order(principal, body, idempotency_key)
 
 
@@ -42,7 +50,7 @@ def list_orders(query: OrderListQuery, principal: Principal) -> Page[Order]:
     Newest first; by status or by customer, within from/to. Roles that see only their own orders get the ones
     they created.
     """
-    return service.list_orders(principal, query)
+    return reading.list_orders(principal, query)
 
 
 @blueprint.operation(
@@ -50,7 +58,7 @@ def list_orders(query: OrderListQuery, principal: Principal) -> Page[Order]:
 )
 def get_order(order_id: str, principal: Principal) -> Order:
     """Get an order"""
-    return service.get_order(principal, order_id)
+    return reading.get_order(principal, order_id)
 
 
 @blueprint.operation(
@@ -67,6 +75,8 @@ def update_order(order_id: str, body: UpdateOrderRequest, principal: Principal) 
 
     Reassign it or change its notes; send the version you read.
     """
+    from chalicelib.orders import service
+
     return service.update_order(principal, order_id, body)
 
 
@@ -85,6 +95,8 @@ def transition_order(order_id: str, body: TransitionRequest, principal: Principa
     Allowed by the order's status flow for the caller's role; send the version you read (409 if it changed).
     Stock is reserved when the order is accepted, consumed when it completes, released when it is cancelled.
     """
+    from chalicelib.orders import service
+
     return service.transition_order(principal, order_id, body)
 
 
@@ -101,4 +113,4 @@ def order_history(order_id: str, query: PageParams, principal: Principal) -> Pag
 
     Every status change, oldest first: from, to, who, when, note.
     """
-    return service.order_history(principal, order_id, query)
+    return reading.order_history(principal, order_id, query)
