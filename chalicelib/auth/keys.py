@@ -3,7 +3,9 @@
 The set lists keys newest first. A new key is published (JWKS, verification) at once but signs only after
 ``ACTIVATION_DELAY``, longer than any instance caches the secret: by the time a token carries the new
 ``kid``, every instance can verify it. The previous key stays until the next rotation, well past the
-lifetime of the tokens it signed.
+lifetime of the tokens it signed. Each key carries its public point (x, y) beside its private PEM, so verifying a token
+builds the public key from two numbers instead of parsing the PEM (keys written before carry none: their public half is
+derived from the private key).
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ _KEEP = 2
 
 @dataclass(frozen=True)
 class SigningKey:
-    """One key of the set."""
+    """One key of the set; ``public_point`` is the public key's (x, y), kept beside the private key since the set's
+    keys carry it (older ones do not: their public half is derived from the private key)."""
 
     kid: str
     created_at: datetime
     private_pem: str
+    public_point: tuple[int, int] | None = None
 
     @property
     def private_key(self) -> EllipticCurvePrivateKey:
@@ -44,8 +48,18 @@ class SigningKey:
 
     @property
     def public_key(self) -> EllipticCurvePublicKey:
-        """The public half (for verification and the JWKS)."""
-        return self.private_key.public_key()
+        """The public half (for verification and the JWKS). From its point when the set has it: parsing the private
+        key's PEM imports cryptography's serialization (every key format), which verifying a token does not need."""
+        if self.public_point is None:
+            return self.private_key.public_key()
+        return _public_from_point(*self.public_point)
+
+
+@lru_cache(maxsize=8)
+def _public_from_point(x: int, y: int) -> EllipticCurvePublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicNumbers
+
+    return EllipticCurvePublicNumbers(x, y, SECP256R1()).public_key()
 
 
 @lru_cache(maxsize=8)
@@ -59,13 +73,19 @@ def _parse_private(pem: str) -> EllipticCurvePrivateKey:
     return key
 
 
-def _new_key(created_at: datetime) -> dict[str, str]:
+def _new_key(created_at: datetime) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
-    return {"kid": new_id(created_at), "createdAt": clock.isoformat(created_at), "privateKey": pem}
+    point = key.public_key().public_numbers()
+    return {
+        "kid": new_id(created_at),
+        "createdAt": clock.isoformat(created_at),
+        "privateKey": pem,
+        "publicPoint": {"x": str(point.x), "y": str(point.y)},
+    }
 
 
 def new_key_set() -> str:
@@ -77,7 +97,12 @@ def new_key_set() -> str:
 def _parse(raw: str) -> list[SigningKey]:
     data: dict[str, Any] = json.loads(raw)
     return [
-        SigningKey(k["kid"], datetime.fromisoformat(k["createdAt"].replace("Z", "+00:00")), k["privateKey"])
+        SigningKey(
+            k["kid"],
+            datetime.fromisoformat(k["createdAt"].replace("Z", "+00:00")),
+            k["privateKey"],
+            (int(k["publicPoint"]["x"]), int(k["publicPoint"]["y"])) if "publicPoint" in k else None,
+        )
         for k in data["keys"]
     ]
 
@@ -101,4 +126,4 @@ def rotate() -> str:
     current = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
     fresh = _new_key(clock.now())
     client.put_secret_value(SecretId=name, SecretString=json.dumps({"keys": [fresh, *current["keys"]][:_KEEP]}))
-    return fresh["kid"]
+    return str(fresh["kid"])
