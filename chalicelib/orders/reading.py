@@ -14,7 +14,7 @@ from chalicelib.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from chalicelib.core.pagination import Page, PageParams, paginate
 from chalicelib.orders import store
 from chalicelib.orders.models import Order, OrderListQuery, OrderRecord
-from chalicelib.workflows.models import EntityType, HistoryEntry
+from chalicelib.workflows.history import EntityType, HistoryEntry
 
 __all__ = [
     "ENTITY_TYPE",

@@ -14,7 +14,7 @@ from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page, PageParams
 from chalicelib.orders import reading
 from chalicelib.orders.models import CreateOrderRequest, Order, OrderListQuery, TransitionRequest, UpdateOrderRequest
-from chalicelib.workflows.models import HistoryEntry
+from chalicelib.workflows.history import HistoryEntry
 
 blueprint = protected_blueprint(__name__, tag="orders")
 

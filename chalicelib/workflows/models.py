@@ -1,5 +1,6 @@
 """Workflow models: a status flow as validated data (statuses, transitions, on-enter actions, timers), the API
-views of a tenant's workflows, and the history of an entity's transitions.
+views of a tenant's workflows, and the history of an entity's transitions (``EntityType`` and ``HistoryEntry`` live
+in ``workflows/history.py``, which an order read imports without this module's models; re-exported here).
 
 Pydantic checks the shape of a definition (names, types, ranges); ``validate_definition`` checks that it
 holds together (every transition endpoint exists, terminal statuses are final, timers can fire) and names the
@@ -22,6 +23,7 @@ from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.core.i18n import fallback_chain
 from chalicelib.core.models import ApiModel
 from chalicelib.core.validation import LocaleTag
+from chalicelib.workflows.history import EntityType, HistoryEntry
 
 __all__ = [
     "MAX_TIMER_SECONDS",
@@ -59,17 +61,6 @@ TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=80)]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][A-Za-z0-9]{0,39}$")]
 Channel = Literal["email", "sms", "whatsapp", "push"]
-
-
-class EntityType(StrEnum):
-    """The kinds of entity whose status runs through a workflow."""
-
-    ORDER = "order"
-    APPOINTMENT = "appointment"
-    SERVICE_JOB = "service_job"
-    SALE = "sale"
-    LEAD = "lead"
-    MARKETPLACE_TRANSACTION = "marketplace_transaction"
 
 
 class Recipient(StrEnum):
@@ -288,19 +279,6 @@ class WorkflowQuery(ApiModel):
     """Which version of a workflow to read."""
 
     version: int | None = Field(default=None, ge=1, description="A stored version (default: the current one)")
-
-
-class HistoryEntry(ApiModel):
-    """One status change of an entity."""
-
-    id: str
-    from_: str = Field(alias="from")
-    to: str
-    actor_id: str = Field(description="The user who made it, or 'system' for a timer or a payment")
-    trigger: Literal["user", "timer", "payment", "shipped", "delivered"]
-    note: str | None = None
-    version: int = Field(description="The entity's version after the change")
-    at: str
 
 
 class TaskMessage(ApiModel):
