@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["Settings", "Stage", "get_settings"]
 
 Stage = Literal["local", "dev", "prod"]
 
 
-class Settings(BaseSettings):
-    """Everything configurable about BTRIX; the only reader of ``os.environ``."""
+# A setting ``name`` is read from ``BTRIX_<NAME>`` (any case), one with a validation alias from that variable.
+_PREFIX = "btrix_"
 
-    model_config = SettingsConfigDict(env_prefix="BTRIX_", extra="ignore", frozen=True)
+
+class Settings(BaseModel):
+    """Everything configurable about BTRIX; the only reader of ``os.environ``.
+
+    A plain pydantic model reading the environment itself, as pydantic-settings did (values given to the constructor
+    win over the environment's): pydantic-settings imports asyncio, dotenv and its CLI and cloud sources, a tenth of
+    ``import app`` in a new container, for what is a dictionary lookup per field.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, given: Any) -> Any:
+        environ = {name.lower(): value for name, value in os.environ.items()}
+        read: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias if isinstance(field.validation_alias, str) else None
+            variable = alias.lower() if alias else _PREFIX + name
+            if variable in environ:
+                read[alias or name] = environ[variable]
+        return {**read, **given} if isinstance(given, dict) else given
 
     stage: Stage = "local"
     version: str = "0.1.0"
