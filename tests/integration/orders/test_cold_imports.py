@@ -17,8 +17,9 @@ from tests.support.identity import Account, call, signup
 ROOT = Path(__file__).resolve().parents[3]
 
 # Not on the path of an order read: provider SDKs, templates, Babel, password hashing, PyJWT (an ES256 token is
-# verified by auth.jws), X.509; the use cases of other requests (creating or moving an order, the status flows, the
-# catalog and stock) and the capabilities an order read does not touch.
+# verified by auth.jws) and cryptography's key formats and X.509 (the key set carries each key's public point),
+# pydantic-settings; the use cases of other requests (creating or moving an order, the status flows and their
+# definitions, the catalog and stock) and the capabilities an order read does not touch.
 NOT_NEEDED = (
     "argon2",
     "babel",
@@ -35,11 +36,14 @@ NOT_NEEDED = (
     "chalicelib.tenants.usage_keys",
     "chalicelib.users.service",
     "chalicelib.workflows.engine",
+    "chalicelib.workflows.models",
+    "cryptography.hazmat.primitives.serialization",
     "cryptography.x509",
     "jinja2",
     "jwt",
     "openai",
     "phonenumbers",
+    "pydantic_settings",
     "stripe",
     "twilio",
 )
