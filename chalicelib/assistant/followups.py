@@ -96,8 +96,8 @@ def machine_definition(integrations_queue_url: str) -> dict[str, Any]:
 
 
 def _machine_name() -> str:
-    placeholder = json.dumps(machine_definition("${integrations}"), sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(placeholder.encode()).hexdigest()[:16]
+    template = json.dumps(machine_definition("${integrations}"), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(template.encode()).hexdigest()[:16]
     # Under the workflow machines' prefix: the same role and grants (infra: constructs/workflows.py).
     return f"{get_settings().resource_prefix}-wf-assistant-follow-up-{digest}"
 

@@ -110,7 +110,7 @@ class LlmSettings(ApiModel):
 
 # What a follow-up template's parameters may name: filled in when the reminder is sent.
 TEMPLATE_FIELDS = ("customer", "orderNumber", "total", "link", "expiresAt", "items")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_FIELD_REFERENCE = re.compile(r"\{([^{}]*)\}")
 # A checkout's payment link lives this long (``payments``): its reminder must come before.
 LINK_LIFETIME_S = LINK_MINUTES_DEFAULT * 60
 DEFAULT_CHECKOUT_REMINDER_S = 1800
@@ -131,7 +131,7 @@ class ReminderTemplate(TemplateRef):
     @classmethod
     def _known_fields(cls, params: list[str]) -> list[str]:
         for param in params:
-            unknown = [name for name in _PLACEHOLDER.findall(param) if name not in TEMPLATE_FIELDS]
+            unknown = [name for name in _FIELD_REFERENCE.findall(param) if name not in TEMPLATE_FIELDS]
             if unknown:
                 raise ValueError(f"unknown field {{{unknown[0]}}}; use one of {', '.join(TEMPLATE_FIELDS)}")
         return params

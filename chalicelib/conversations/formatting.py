@@ -120,7 +120,7 @@ _MENTION = re.compile(r"\[(user|chat)=[^\]]*\](.*?)\[/\1\]", re.IGNORECASE | re.
 _BREAK = re.compile(r"\[br\s*/?\]", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"\s*\[\*\]\s*")
 _TAG = re.compile(r"\[/?([a-z]+)(?:[ =][^\[\]]*)?\]", re.IGNORECASE)
-_PLACEHOLDER = "\x00{}\x00"
+_SLOT = "\x00{}\x00"
 
 
 def bbcode_to_whatsapp(text: str) -> str:
@@ -131,7 +131,7 @@ def bbcode_to_whatsapp(text: str) -> str:
 
     def keep_code(match: re.Match[str]) -> str:
         blocks.append(f"```{match.group(1)}```")
-        return _PLACEHOLDER.format(len(blocks) - 1)
+        return _SLOT.format(len(blocks) - 1)
 
     text = _CODE.sub(keep_code, text)
     text = _BREAK.sub("\n", text)
@@ -144,7 +144,7 @@ def bbcode_to_whatsapp(text: str) -> str:
     text = _replace_nested(_QUOTE, text, None)
     text = _TAG.sub(lambda m: "" if _droppable(m.group(1), text) else m.group(0), text)
     for index, block in enumerate(blocks):
-        text = text.replace(_PLACEHOLDER.format(index), block)
+        text = text.replace(_SLOT.format(index), block)
     return html.unescape(text).strip()
 
 

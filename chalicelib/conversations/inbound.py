@@ -212,7 +212,7 @@ def _file_urls(record: MessageRecord) -> list[dict[str, str]]:
 
 
 def _operator_text(record: MessageRecord, files: list[dict[str, str]]) -> str:
-    """What the operator reads: the message's text (a bare media placeholder adds nothing next to the file
+    """What the operator reads: the message's text (a bare media label such as "[image]" adds nothing next to the file
     itself), and a line for each file that could not be fetched, saying why."""
     text = record.text or ""
     if text in {f"[{f.kind}]" for f in record.files} and (files or any(f.error for f in record.files)):

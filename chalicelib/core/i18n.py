@@ -37,9 +37,9 @@ __all__ = [
     "answered_in",
     "end_answer",
     "fallback_chain",
+    "fields_of",
     "match_locale",
     "parse_accept_language",
-    "placeholders",
     "resolve_locale",
     "start_answer",
     "translate",
@@ -153,7 +153,7 @@ def _translations(locale: str) -> NullTranslations:
     return head if head is not None else found
 
 
-def placeholders(message: str) -> set[str]:
+def fields_of(message: str) -> set[str]:
     """The names ``message`` has in braces (``{count} invalid…`` → ``{"count"}``); none when it is no template."""
     try:
         return {name for _, name, _, _ in string.Formatter().parse(message) if name}
@@ -164,7 +164,7 @@ def placeholders(message: str) -> set[str]:
 def translate(message: str, locale: str | None, params: Mapping[str, Any] | None = None) -> str:
     """``message`` in ``locale`` (English when no catalogue has it), with ``params`` filled in (``{name}``).
 
-    A translation whose placeholders do not fit ``params`` falls back to the English text filled in, and that to
+    A translation whose fields do not fit ``params`` falls back to the English text filled in, and that to
     the text as it is: rendering an error never fails.
     """
     text = _translations(locale or DEFAULT_LOCALE).gettext(message)

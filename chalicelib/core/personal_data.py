@@ -37,8 +37,8 @@ __all__ = [
     "declare_personal_data",
     "declared",
     "delete_partition",
+    "erased_email",
     "export_partition",
-    "placeholder_email",
     "pseudonymise",
     "scrub_items",
     "scrub_partition",
@@ -112,7 +112,7 @@ def declared() -> list[Declaration]:
     return sorted(_DECLARED.values(), key=lambda d: (d.last, d.capability))
 
 
-def placeholder_email(pseudonym: str) -> str:
+def erased_email(pseudonym: str) -> str:
     """The address that stands for an erased person where one is required (a user record, a customer at a payment
     provider): the pseudonym's, at a domain that never delivers (RFC 2606 ``.invalid``)."""
     return f"{re.sub(r'[^a-z0-9]+', '-', pseudonym.lower()).strip('-')}@erased.invalid"

@@ -35,7 +35,7 @@ from chalicelib.core.errors import (
     RateLimited,
     Unauthorized,
 )
-from chalicelib.core.i18n import DEFAULT_LOCALE, N_, placeholders, translate
+from chalicelib.core.i18n import DEFAULT_LOCALE, N_, fields_of, translate
 from chalicelib.core.models import ApiModel
 
 __all__ = [
@@ -190,7 +190,7 @@ def _field_error(prefix: str, error: Any) -> FieldError:
     template = _PYDANTIC_TEMPLATES.get(error["type"])
     params = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
     params.setdefault("expected_plural", "" if params.get("min_length", params.get("max_length")) == "1" else "s")
-    if template is not None and not placeholders(template) <= params.keys():
+    if template is not None and not fields_of(template) <= params.keys():
         template = None  # the error lacks what its template names (a validator's own error): its message as is
     return FieldError(_loc(prefix, error["loc"]), error["msg"], error["type"], template, params)
 

@@ -111,7 +111,7 @@ def _take_lease(tenant_id: str, provider: Provider, seen: AccessTokenRecord | No
     now = clock.to_epoch(clock.now())
     if seen is None:
         # No token yet (connected by PUT, or the item expired away): the first worker creates it, leased.
-        placeholder = AccessTokenRecord(
+        unrefreshed = AccessTokenRecord(
             tenant_id=tenant_id,
             provider=provider,
             access_token_encrypted="",
@@ -122,7 +122,7 @@ def _take_lease(tenant_id: str, provider: Provider, seen: AccessTokenRecord | No
             lease_until=now + LEASE_S,
         )
         try:
-            Table().transact([store.put_access_token_op(placeholder, create=True)])
+            Table().transact([store.put_access_token_op(unrefreshed, create=True)])
         except TransactionConflict:
             return None
         return lease

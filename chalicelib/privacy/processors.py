@@ -16,7 +16,7 @@ redrive run it again) on the erasure.
 - Bling and Tiny (ERPs): the contact made for the customer's paid orders renamed to the pseudonym, its document,
   email and phones removed (sales orders and NF-e stay, as the law keeps them); planned when the ERP got one.
 - Pagar.me: no way to delete a customer: each customer with the email (an order makes a new one) is replaced by one
-  with only the pseudonym and a placeholder address (``PUT /customers/<id>``; charges stay).
+  with only the pseudonym and a stand-in address (``PUT /customers/<id>``; charges stay).
 - MelhorEnvio, Correios and JadLog: a label's recipient is the shipment's document (a bought label, a pre-posting, a
   shipment order), with no API to erase it: ``manual``, naming the labels (the tenant asks the carrier's support).
 - iFood (and Rappi): the platform is its customers' controller and has no merchant API to erase one: ``manual``,
@@ -31,7 +31,7 @@ from typing import Any
 from chalicelib.channels.tokens import caller
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, VersionConflict
-from chalicelib.core.personal_data import DataSubject, placeholder_email
+from chalicelib.core.personal_data import DataSubject, erased_email
 from chalicelib.erp import sync as erp
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy
@@ -210,7 +210,7 @@ def _erase_pagarme(tenant_id: str, targets: list[str], pseudonym: str) -> int:
     if not isinstance(credentials, PagarmeCredentials):
         raise jobs.JobFailed("Pagar.me is no longer connected")
     for target in targets:
-        pagarme.anonymise_customer(credentials, target, pseudonym, placeholder_email(pseudonym))
+        pagarme.anonymise_customer(credentials, target, pseudonym, erased_email(pseudonym))
     return len(targets)
 
 

@@ -2,7 +2,7 @@
 record (no password hash, CPF ciphertext or session secrets) and its audit trail. Customers are never users, so a
 customer's erasure changes nothing here. A user's erasure (the request already deactivated them: see
 ``users.service.erasure_hold_ops``) keeps the record, its id and role (what they did keeps its actor), under the
-pseudonym with a placeholder email: password, CPF and WhatsApp number removed, every session ended, their login
+pseudonym with a stand-in email: password, CPF and WhatsApp number removed, every session ended, their login
 email and CPF freed; the rest of its partition (audit trail, sessions, a pending WhatsApp code) is pseudonymised.
 Runs last with the customers': the other capabilities find the person through this record."""
 
@@ -15,8 +15,8 @@ from chalicelib.core.db.store import Table, unscoped
 from chalicelib.core.personal_data import (
     DataSubject,
     declare_personal_data,
+    erased_email,
     export_partition,
-    placeholder_email,
     scrub_partition,
 )
 from chalicelib.users import store
@@ -49,7 +49,7 @@ def erase_user_data(subject: DataSubject) -> int:
     changed = 0
     if record is not None and record.name != subject.pseudonym:
         ops = [
-            store.erase_user_op(record, subject.pseudonym, placeholder_email(subject.pseudonym), clock.now_iso()),
+            store.erase_user_op(record, subject.pseudonym, erased_email(subject.pseudonym), clock.now_iso()),
             *store.release_login_ops(record),
         ]
         with unscoped():  # the login routes are global (ROUTE#LOGIN#<hash>): no tenant owns that key space

@@ -123,7 +123,7 @@ def update_user_op(record: UserRecord, changes: Mapping[str, Any]) -> WriteOp:
 
 
 def erase_user_op(record: UserRecord, pseudonym: str, email: str, at: str) -> WriteOp:
-    """The user as erased, on the version read: named ``pseudonym`` with the placeholder ``email``, inactive, every
+    """The user as erased, on the version read: named ``pseudonym`` with the stand-in ``email``, inactive, every
     session ended (a new epoch), password, CPF and WhatsApp number removed (the id and role stay: what they did keeps
     its actor)."""
     changes: dict[str, Any] = {

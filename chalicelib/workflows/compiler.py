@@ -33,7 +33,7 @@ from chalicelib.workflows.models import Action, StatusDef, Timer, WorkflowDefini
 
 __all__ = [
     "ACTION_QUEUES",
-    "PLACEHOLDER_QUEUES",
+    "TEMPLATE_QUEUES",
     "CompiledMachine",
     "compile_definition",
     "default_machines",
@@ -61,7 +61,7 @@ ACTION_QUEUES: dict[str, QueueKind] = {
 _USED_QUEUES = (QueueKind.WORKFLOW_TASKS, QueueKind.NOTIFICATIONS, QueueKind.WEBHOOK_DELIVERIES, QueueKind.INTEGRATIONS)
 # Stand-ins for queue URLs: a machine's name hashes its ASL with these, so that it is the same in every
 # environment and infra (CDK tokens) and the runtime (real URLs) agree on it.
-PLACEHOLDER_QUEUES: dict[QueueKind, str] = {kind: f"${{{kind.value}}}" for kind in _USED_QUEUES}
+TEMPLATE_QUEUES: dict[QueueKind, str] = {kind: f"${{{kind.value}}}" for kind in _USED_QUEUES}
 
 _IDENTITY = {"tenantId.$": "$.tenantId", "entityType.$": "$.entityType", "entityId.$": "$.entityId"}
 _ANSWER = ("status", "enter", "timer", "timerSeconds")
@@ -237,7 +237,7 @@ def machine_name(definition: WorkflowDefinition, prefix: str) -> str:
     Named by content, so that every tenant and version whose flow compiles to the same machine (the built-in
     defaults, a change of roles or labels only) shares one state machine: executions carry the tenant.
     """
-    asl = json.dumps(compile_definition(definition, PLACEHOLDER_QUEUES), sort_keys=True, separators=(",", ":"))
+    asl = json.dumps(compile_definition(definition, TEMPLATE_QUEUES), sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(asl.encode()).hexdigest()[:16]
     return f"{prefix}-wf-{definition.entity_type.value.replace('_', '-')}-{digest}"
 

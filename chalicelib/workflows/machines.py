@@ -25,7 +25,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.resources import QueueKind, queue_name, queue_url
 from chalicelib.workflows.compiler import (
     ENTITY_GONE,
-    PLACEHOLDER_QUEUES,
+    TEMPLATE_QUEUES,
     compile_definition,
     machine_input,
     machine_name,
@@ -45,7 +45,7 @@ def _error_code(exc: ClientError) -> str:
 
 
 def _queue_urls() -> dict[QueueKind, str]:
-    return {kind: queue_url(queue_name(kind)) for kind in PLACEHOLDER_QUEUES}
+    return {kind: queue_url(queue_name(kind)) for kind in TEMPLATE_QUEUES}
 
 
 def _machine_arn(name: str) -> str:

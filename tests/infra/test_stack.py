@@ -535,10 +535,10 @@ def test_synthesis_leaves_the_test_process_as_it_found_it(synthesized: Synthesiz
 
 
 def test_every_built_in_workflow_is_deployed_with_the_workflow_role_and_alarmed(synthesized: Synthesized) -> None:
-    from chalicelib.workflows.compiler import PLACEHOLDER_QUEUES, default_machines
+    from chalicelib.workflows.compiler import TEMPLATE_QUEUES, default_machines
 
     document = synthesized.documents["prod"]
-    expected = {m.name for m in default_machines(PLACEHOLDER_QUEUES, "btrix-prod")}
+    expected = {m.name for m in default_machines(TEMPLATE_QUEUES, "btrix-prod")}
     assert expected, "the engine ships built-in workflows"
     machines = resources(document, "AWS::StepFunctions::StateMachine")
     assert {m["Properties"]["StateMachineName"] for m in machines.values()} == expected

@@ -107,7 +107,7 @@ def customers_with_email(credentials: PagarmeCredentials, email: str) -> list[st
 
 
 def anonymise_customer(credentials: PagarmeCredentials, customer_id: str, pseudonym: str, email: str) -> None:
-    """``PUT /customers/<id>`` with only the pseudonym, a placeholder ``email`` and the type: Pagar.me has no way to
+    """``PUT /customers/<id>`` with only the pseudonym, a stand-in ``email`` and the type: Pagar.me has no way to
     delete a customer (its charges stay, as the law keeps them), and a PUT replaces the customer, so its document,
     phones and address go."""
     url, headers = _url(f"/customers/{customer_id}"), _headers(credentials)

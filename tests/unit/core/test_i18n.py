@@ -22,8 +22,8 @@ from chalicelib.core.errors import InvalidInput, NotFound
 from chalicelib.core.i18n import (
     SUPPORTED_LOCALES,
     fallback_chain,
+    fields_of,
     parse_accept_language,
-    placeholders,
     resolve_locale,
     translate,
 )
@@ -95,7 +95,7 @@ def test_every_id_is_translated_in_every_locale(locale: str) -> None:
     untranslated = [m for m in SOURCE_IDS if not catalogue.get(m)]
     assert untranslated == [], f"translate these in {locale} (make i18n adds them)"
     # A translation may drop a placeholder (a plural ending) but never invent one the code does not fill in.
-    invented = {m: t for m, t in catalogue.items() if not placeholders(t) <= placeholders(m)}
+    invented = {m: t for m, t in catalogue.items() if not fields_of(t) <= fields_of(m)}
     assert invented == {}
 
 
@@ -111,7 +111,7 @@ def test_compiled_catalogues_are_those_of_the_po_files(locale: str) -> None:
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 @pytest.mark.parametrize("message", SOURCE_IDS)
 def test_every_locale_renders_every_id(locale: str, message: str) -> None:
-    params = {name: "7" for name in placeholders(message)}
+    params = {name: "7" for name in fields_of(message)}
     rendered = translate(message, locale, params)
     assert rendered == _catalogue(locale)[message].format(**params)
     assert rendered.strip()

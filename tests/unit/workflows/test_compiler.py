@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.core.resources import QueueKind
 from chalicelib.tenants.models import BusinessType
 from chalicelib.workflows.compiler import (
-    PLACEHOLDER_QUEUES,
+    TEMPLATE_QUEUES,
     compile_definition,
     default_machines,
     machine_name,
@@ -16,9 +16,7 @@ from chalicelib.workflows.compiler import (
 from chalicelib.workflows.defaults import all_defaults, default_definition
 from chalicelib.workflows.models import EntityType, WorkflowDefinition
 
-QUEUES = {
-    kind: f"https://sqs.us-east-1.amazonaws.com/123456789012/btrix-dev-{kind.value}" for kind in PLACEHOLDER_QUEUES
-}
+QUEUES = {kind: f"https://sqs.us-east-1.amazonaws.com/123456789012/btrix-dev-{kind.value}" for kind in TEMPLATE_QUEUES}
 
 
 def _restaurant() -> tuple[WorkflowDefinition, dict[str, Any]]:
