@@ -65,6 +65,7 @@ __all__ = [
     "RetryJob",
     "enqueue_task",
     "event_kind",
+    "gives_up",
     "handle_batch",
     "handlers_of",
     "job_of",
@@ -296,6 +297,12 @@ def _retryable(exc: BaseException) -> bool:
         return True
     # Any other application error is a decision (not found, invalid, forbidden): the same run would get it again.
     return not isinstance(exc, (AppError, JobFailed))
+
+
+def gives_up(job: Job, exc: BaseException) -> bool:
+    """Whether ``exc`` ends ``job`` (dead-lettered: only a redrive runs it again): a failure that trying later cannot
+    fix, or one at its last attempt. For a handler that must show the end on its own record."""
+    return not _retryable(exc) or job.attempt >= MAX_ATTEMPTS
 
 
 def _metric(name: str) -> None:

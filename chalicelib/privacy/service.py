@@ -338,7 +338,7 @@ def run_erasure(job: jobs.Job) -> str | None:
     summary = {"erased": erased, "processors": [(p.processor, p.status) for p in record.processors]}
     _save_erasure(
         store.get_erasure(record.tenant_id, record.id) or record,  # the processors' jobs may have written already
-        {"status": "completed", "completedAt": clock.now_iso()},
+        {"status": "completed", "completedAt": clock.now_iso(), "error": None},
         audit_op(system_actor(record.tenant_id), "privacy.erasure_completed", Kind.ERASURE, record.id, after=summary),
     )
     return f"erasure {record.id}: {sum(erased.values())} records in BTRIX"
@@ -347,11 +347,33 @@ def run_erasure(job: jobs.Job) -> str | None:
 def _export_job(job: jobs.Job) -> str | None:
     try:
         return run_export(job)
+    # Not hidden: re-raised for the dispatcher to retry or dead-letter; the export says so when that is the end.
     except Exception as exc:
-        if job.attempt >= jobs.MAX_ATTEMPTS:
-            fail_export(job.tenant_id, str(job.data["exportId"]), f"gave up after {job.attempt} attempts: {exc}")
+        if jobs.gives_up(job, exc):
+            fail_export(job.tenant_id, str(job.data["exportId"]), f"stopped after {job.attempt} attempts: {exc}")
         raise
 
 
+def _erasure_job(job: jobs.Job) -> str | None:
+    try:
+        return run_erasure(job)
+    # Not hidden: re-raised for the dispatcher to retry or dead-letter; the erasure shows why it stopped.
+    except Exception as exc:
+        if jobs.gives_up(job, exc):
+            _erasure_stopped(job.tenant_id, str(job.data["erasureId"]), f"stopped after {job.attempt} attempts: {exc}")
+        raise
+
+
+def _erasure_stopped(tenant_id: str, erasure_id: str, reason: str) -> None:
+    """An erasure whose job gave up stays ``running`` with the reason in ``error``: the person stays claimed (no second
+    erasure) and the integrations DLQ's redrive finishes it from where it stopped."""
+    record = store.get_erasure(tenant_id, erasure_id)
+    if record is not None and record.status in ("queued", "running"):
+        _save_erasure(record, {"error": reason[:1000]})
+
+
 jobs.register(jobs.task_kind(EXPORT_TASK), _export_job, operation="privacy_export")
-jobs.register(jobs.task_kind(ERASE_TASK), run_erasure, operation="privacy_erasure")
+# Named as when run_erasure was registered itself: a job's key holds its handler's name.
+jobs.register(
+    jobs.task_kind(ERASE_TASK), _erasure_job, operation="privacy_erasure", name=f"{__name__}.{run_erasure.__qualname__}"
+)
