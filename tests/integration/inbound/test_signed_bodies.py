@@ -1,0 +1,127 @@
+"""A delivery whose signature is right but whose body is not what the provider sends (a wrong type where an object
+is, an empty or huge id, unicode, a JSON array) is a 400 problem+json or is acknowledged and dropped: never a 500,
+which the provider would retry for days."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from chalicelib.core.ids import new_id
+from chalicelib.core.resources import QueueKind
+from chalicelib.integrations.rappi.client import sign as rappi_sign
+from localdev.fakes import sign_hex
+from tests.support.identity import call, signup
+from tests.support.inbound_hooks import take_messages
+
+Signed = tuple[str, Callable[[bytes], dict[str, str]]]  # the URL and how a body is signed for it
+STORE = "900777"
+MERCHANT = "a1b2c3d4-0009"
+
+
+def _rappi(api: Any) -> Signed:
+    admin, _ = signup(api)
+    secret = f"rappi-webhook-{new_id()}"
+    credentials = {"clientId": "app", "clientSecret": "s", "storeId": STORE, "webhookSecret": secret}
+    assert call(api, "PUT", "/integrations/rappi", {"credentials": credentials}, admin.headers()).status_code == 200
+    return f"/rappi?tenant={admin.tenant_id}", lambda body: {"Rappi-Signature": rappi_sign(secret, body)}
+
+
+def _ifood(api: Any) -> Signed:
+    admin, _ = signup(api)
+    secret = f"ifood-secret-{new_id()}"
+    credentials = {"clientId": "ifood-app", "clientSecret": secret, "merchantId": MERCHANT}
+    assert call(api, "PUT", "/integrations/ifood", {"credentials": credentials}, admin.headers()).status_code == 200
+    return f"/ifood?tenant={admin.tenant_id}", lambda body: {"X-IFood-Signature": sign_hex(secret, body)}
+
+
+def _melhorenvio(api: Any) -> Signed:
+    admin, _ = signup(api)
+    secret = f"me-app-secret-{new_id()}"
+    credentials = {"clientId": "me", "clientSecret": secret, "refreshToken": "r", "email": "t@loja.example"}
+    assert (
+        call(api, "PUT", "/integrations/melhorenvio", {"credentials": credentials}, admin.headers()).status_code == 200
+    )
+
+    def sign(body: bytes) -> dict[str, str]:
+        return {"X-ME-Signature": base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()}
+
+    return f"/melhorenvio?tenant={admin.tenant_id}", sign
+
+
+def _bling(api: Any) -> Signed:
+    from tests.support.inbound_hooks import SECRETS
+
+    secret = json.loads(SECRETS["bling-oauth-app"])["clientSecret"]  # a tenant on BTRIX's Bling app
+
+    def sign(body: bytes) -> dict[str, str]:
+        return {"X-Bling-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+    return f"/bling?tenant={new_id()}", sign
+
+
+HUGE = "9" * 400
+BODIES: dict[str, list[Any]] = {
+    "rappi": [
+        {"event": "NEW_ORDER", "store_id": STORE, "order": "not an object"},
+        {"event": "NEW_ORDER", "store_id": STORE, "order": {"order_detail": ["not", "an", "object"]}},
+        {"event": "NEW_ORDER", "store_id": STORE, "order_id": ""},
+        {"event": "ORDER_EVENT_CANCEL", "store_id": STORE, "order_id": "ç" * 3000},
+        {"event": "é" * 3000, "store_id": STORE, "order_id": "1"},
+        {"event": ["NEW_ORDER"]},
+        [],
+    ],
+    "ifood": [
+        {"id": "", "code": "PLC", "merchantId": MERCHANT, "orderId": "x"},
+        {"id": "ç" * 3000, "code": "PLC", "merchantId": MERCHANT, "orderId": "x"},
+        {"id": new_id(), "code": ["PLC"], "merchantId": MERCHANT, "orderId": {"a": 1}},
+        {"id": new_id(), "code": "PLC", "merchantId": {"x": 1}},
+        {"id": int(HUGE), "code": "KEEPALIVE"},
+        [{"id": 1}],
+        [],
+    ],
+    "melhorenvio": [
+        {"event": "order.posted", "data": {"id": "ç" * 3000}},
+        {"event": "é" * 3000, "data": {"id": "1"}},
+        {"event": "order.posted", "data": "not an object"},
+        {"event": {"x": 1}, "data": {"id": 1}},
+        [],
+    ],
+    "bling": [
+        {"eventId": "ç" * 3000, "event": "stock.updated", "data": {}},
+        {"eventId": new_id(), "event": "stock.updated", "data": "not an object"},
+        {"eventId": {"x": 1}, "event": "stock.updated"},
+        {"eventId": int(HUGE), "event": "stock.deleted", "data": []},
+        [],
+    ],
+}
+SETUPS: dict[str, Callable[[Any], Signed]] = {
+    "rappi": _rappi,
+    "ifood": _ifood,
+    "melhorenvio": _melhorenvio,
+    "bling": _bling,
+}
+
+
+@pytest.mark.parametrize("provider", sorted(SETUPS))
+def test_a_signed_body_of_the_wrong_shape_is_refused_or_dropped_never_a_500(
+    api: Any, hooks: httpx.Client, provider: str
+) -> None:
+    url, sign = SETUPS[provider](api)
+    answers = []
+    for payload in BODIES[provider]:
+        body = json.dumps(payload).encode()
+        answer = hooks.post(url, content=body, headers={"Content-Type": "application/json", **sign(body)})
+        answers.append((payload if len(str(payload)) < 80 else str(payload)[:80], answer.status_code))
+        if answer.status_code >= 400:
+            assert answer.headers["content-type"] == "application/problem+json", answer.text
+    assert [a for a in answers if a[1] >= 500] == []
+    tenant = url.partition("tenant=")[2]
+    take_messages(QueueKind.INTEGRATIONS, lambda found: found.get("tenantId") == tenant)  # what was queued: gone
