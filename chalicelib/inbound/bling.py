@@ -56,6 +56,8 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         raise MalformedRequest(detail="the webhook is not JSON") from exc
     if not isinstance(payload, dict) or not payload.get("eventId") or not isinstance(payload.get("event"), str):
         raise MalformedRequest(detail="a Bling webhook has an eventId and an event")
+    if not isinstance(payload.get("data") or {}, dict):
+        raise MalformedRequest(detail="a Bling webhook's data is an object")
     if tenant_id is None and payload["event"] in STOCK_EVENTS:
         tenant_id = shared_app_tenant(Provider.BLING, payload.get("companyId"))
     if tenant_id is None or payload["event"] not in STOCK_EVENTS:

@@ -125,3 +125,14 @@ def test_a_signed_body_of_the_wrong_shape_is_refused_or_dropped_never_a_500(
     assert [a for a in answers if a[1] >= 500] == []
     tenant = url.partition("tenant=")[2]
     take_messages(QueueKind.INTEGRATIONS, lambda found: found.get("tenantId") == tenant)  # what was queued: gone
+
+
+def test_a_bling_event_whose_data_is_not_an_object_is_a_400_not_a_job_that_crashes(
+    api: Any, hooks: httpx.Client
+) -> None:
+    url, sign = _bling(api)
+    for data in ("not an object", ["produto"], 7):
+        body = json.dumps({"eventId": new_id(), "event": "stock.updated", "data": data}).encode()
+        answer = hooks.post(url, content=body, headers={"Content-Type": "application/json", **sign(body)})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["detail"] == "a Bling webhook's data is an object"
