@@ -185,6 +185,7 @@ __all__ = [
     "EVENT_SK",
     "FOLLOW_UP_SK",
     "IDEMPOTENCY_SK",
+    "MAX_PART_BYTES",
     "MEMORY_SK",
     "META_SK",
     "NOTIFICATION_PREFERENCES_SK",
@@ -305,8 +306,14 @@ ANALYTICS_LEDGER = "LEDGER"
 _WHATSAPP_WINDOW = "WAWINDOW"
 
 
+# The longest id a key takes: DynamoDB refuses a partition key over 2048 bytes and a sort key over 1024 (a
+# ValidationException, a 500 to the caller), so a longer id from a request names nothing (a 404 or 422, as a "#").
+MAX_PART_BYTES = 512
+
+
 class InvalidKey(ValueError):
-    """Raised when a key string does not have the shape its parser expects, or a part contains ``#``.
+    """Raised when a key string does not have the shape its parser expects, or a part contains ``#`` or is longer
+    than ``MAX_PART_BYTES``.
 
     ``part`` is the offending value when a part was refused (an id from a request that cannot name anything).
     """
@@ -515,6 +522,8 @@ class EntityRef:
 def _part(value: str, what: str) -> str:
     if not value or _SEP in value:
         raise InvalidKey(f"{what} must be non-empty and must not contain '{_SEP}': {value!r}", part=value)
+    if len(value.encode()) > MAX_PART_BYTES:
+        raise InvalidKey(f"{what} is over {MAX_PART_BYTES} bytes: {value[:40]!r}…", part=value)
     return value
 
 

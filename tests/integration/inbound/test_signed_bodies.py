@@ -67,6 +67,18 @@ def _bling(api: Any) -> Signed:
     return f"/bling?tenant={new_id()}", sign
 
 
+def _shared(provider: str, header: str, encode: Callable[[bytes], str]) -> Callable[[Any], Signed]:
+    """BTRIX's shared app of ``provider``: no tenant in the URL, the account in the body names it."""
+
+    def setup(api: Any) -> Signed:
+        from tests.support.inbound_hooks import SECRETS
+
+        secret = json.loads(SECRETS[f"{provider}-oauth-app"])["clientSecret"].encode()
+        return f"/{provider}", lambda body: {header: encode(hmac.new(secret, body, hashlib.sha256).digest())}
+
+    return setup
+
+
 HUGE = "9" * 400
 BODIES: dict[str, list[Any]] = {
     "rappi": [
@@ -102,7 +114,16 @@ BODIES: dict[str, list[Any]] = {
         [],
     ],
 }
+for account in ("ç" * 3000, "a#b", {"x": 1}, int(HUGE), ""):
+    BODIES.setdefault("bling-shared", []).append(
+        {"eventId": new_id(), "event": "stock.updated", "companyId": account, "data": {"produto": {"id": 1}}}
+    )
+    BODIES.setdefault("melhorenvio-shared", []).append(
+        {"event": "order.posted", "data": {"id": new_id(), "status": "posted", "user_id": account}}
+    )
 SETUPS: dict[str, Callable[[Any], Signed]] = {
+    "bling-shared": _shared("bling", "X-Bling-Signature-256", lambda digest: "sha256=" + digest.hex()),
+    "melhorenvio-shared": _shared("melhorenvio", "X-ME-Signature", lambda digest: base64.b64encode(digest).decode()),
     "rappi": _rappi,
     "ifood": _ifood,
     "melhorenvio": _melhorenvio,

@@ -123,6 +123,10 @@ def test_allowed_origin_key_round_trips_and_refuses_other_shapes() -> None:
         (keys.collection_pk, ("t1", Collection.ORDERS, "A#B")),
         (keys.route_pk, (RouteKind.LOGIN_EMAIL, "")),
         (keys.child_sk, ("ITEM", "1#2")),
+        # Longer than DynamoDB takes in a key (a ValidationException would be a 500): 513 bytes, 3000 in UTF-8.
+        (keys.entity_pk, ("t1", Kind.ORDER, "x" * (keys.MAX_PART_BYTES + 1))),
+        (keys.provider_account_pk, ("bling", "ç" * 1500)),
+        (keys.child_sk, ("ITEM", "9" * 600)),
     ],
 )
 def test_builders_refuse_parts_that_would_break_the_key(builder, args) -> None:
