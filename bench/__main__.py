@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda value: [part for part in value.split(",") if part],
         default=[],
         metavar="SECTIONS",
-        help="measure only these sections (cold-start, overhead, shipping, delivery) and update them in the report",
+        help="measure only these sections (cold-start, overhead, shipping, delivery, ingress, package) and update them "
+        "in the report",
     )
     args = parser.parse_args(argv)
     _quiet_local_env()
@@ -221,16 +222,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
     """Measure ``sections`` only and update them, and their budget rows, in ``output`` (bench/partial.py)."""
-    from bench.budget import Target, baseline, cold_targets, render_import_costs, request_targets
+    from bench.budget import (
+        Target,
+        baseline,
+        cold_targets,
+        ingress_targets,
+        package_targets,
+        render_import_costs,
+        request_targets,
+    )
     from bench.cold_request import measure_cold_request, render_cold_request
     from bench.cold_start import measure_cold_start
     from bench.delivery import measure_delivery, render_delivery
+    from bench.ingress import SECTION as INGRESS_HEADING
+    from bench.ingress import measure_ingress, render_section
     from bench.overhead import comparisons, run_comparisons
+    from bench.package_size import measure_package
     from bench.partial import SECTIONS, load_average, update_document
     from bench.report import (
         COLD_START_HEADING,
         DELIVERY_HEADING,
         OVERHEAD_HEADING,
+        PACKAGE_NOTES,
         SHIPPING_HEADING,
         cold_start_section,
         delivery_section,
@@ -238,6 +251,7 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
         overhead_section,
         render_cold_start,
         render_overhead,
+        render_package,
     )
     from bench.shipping import measure_shipping, render_shipping
     from bench.target import running_target
@@ -275,6 +289,16 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
             _progress("delivery platforms: iFood events polled into orders")
             polled = measure_delivery(target, orders=20 if quick else 200, progress=_progress)
             replaced[DELIVERY_HEADING] = delivery_section(render_delivery(polled))
+        if "ingress" in sections:
+            _progress("webhook ingress: every provider function against a bare SendMessage, interleaved")
+            ingress = measure_ingress(target, iterations=30 if quick else 300, progress=_progress)
+            replaced[INGRESS_HEADING] = render_section(ingress, load_average())
+            targets += ingress_targets(before, ingress)
+    if "package" in sections:
+        _progress("Lambda package size: pip install --target, then each webhook function's asset")
+        package = measure_package(ROOT)
+        replaced["## Lambda package size"] = render_package(package) + "\n\n" + PACKAGE_NOTES
+        targets += package_targets(before, package)
     loads.append(load_average())
     commit = dict(machine_facts(ROOT))["commit"]
     document = update_document(

@@ -22,6 +22,8 @@ __all__ = [
     "budget_row",
     "budget_targets",
     "cold_targets",
+    "ingress_targets",
+    "package_targets",
     "render_budget",
     "render_import_costs",
     "request_targets",
@@ -84,6 +86,50 @@ def request_targets(before: dict[str, Any], overhead: Sequence[OverheadResult]) 
     ]
 
 
+INGRESS_BOUND = 1.3
+SLOWEST_FUNCTION = "slowest webhook function / bare SendMessage"
+LARGEST_ASSET = "largest webhook function asset (zipped)"
+
+
+def ingress_targets(before: dict[str, Any], ingress: Sequence[OverheadResult]) -> list[Target]:
+    """Issue 20's webhook ingress target, for the Meta and Stripe functions and the slowest of all."""
+    slowest = max(ingress, key=lambda r: r.ratio, default=None)
+    return [
+        Target(
+            "Meta webhook function / bare SendMessage",
+            INGRESS_BOUND,
+            before.get("meta_ingress_over_send"),
+            _ratio(ingress, "Meta function"),
+        ),
+        Target(
+            "Stripe webhook function / bare SendMessage",
+            INGRESS_BOUND,
+            before.get("stripe_ingress_over_send"),
+            _ratio(ingress, "Stripe function"),
+        ),
+        Target(
+            SLOWEST_FUNCTION, INGRESS_BOUND, before.get("slowest_ingress_over_send"), slowest.ratio if slowest else None
+        ),
+    ]
+
+
+def package_targets(before: dict[str, Any], package: PackageReport | NotMeasured) -> list[Target]:
+    """Issue 20's package targets: the API's zip, and the largest webhook function's asset."""
+    zipped = package.zipped / _MIB if isinstance(package, PackageReport) else None
+    assets = package.assets if isinstance(package, PackageReport) else []
+    largest = max((size for _, _, size in assets), default=None)
+    return [
+        Target("Lambda zip", 30.0, before.get("zip_mib"), zipped, "MiB"),
+        Target(
+            LARGEST_ASSET,
+            10.0,
+            before.get("largest_asset_mib"),
+            largest / _MIB if largest is not None else None,
+            "MiB",
+        ),
+    ]
+
+
 def budget_targets(
     before: dict[str, Any],
     cold: ColdStartReport,
@@ -107,13 +153,7 @@ def budget_targets(
             before.get("stripe_ingress_over_send"),
             payments.ingress.ratio,
         ),
-        Target(
-            "Lambda zip",
-            30.0,
-            before.get("zip_mib"),
-            package.zipped / _MIB if isinstance(package, PackageReport) else None,
-            "MiB",
-        ),
+        *package_targets(before, package),
     ]
     for consumers in CONSUMERS:
         run = gateway.burst(consumers)

@@ -18,7 +18,15 @@ from bench.target import BenchError, Target, shared_clients
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-__all__ = ["Comparison", "OverheadResult", "RoundTripTimer", "compare", "comparisons", "run_comparisons"]
+__all__ = [
+    "Comparison",
+    "OverheadResult",
+    "RoundTripTimer",
+    "compare",
+    "compare_interleaved",
+    "comparisons",
+    "run_comparisons",
+]
 
 
 @dataclass(frozen=True)
@@ -114,24 +122,45 @@ def compare(
     without one that column equals the plain difference. ``between(i)``, untimed, runs before iteration ``i``
     (e.g. to empty a queue both paths fill).
     """
+    pair = Comparison(label, full, bare, iterations)
     timer = timer or RoundTripTimer()
-    for _ in range(warmup):
-        full()
-        bare()
-    samples: dict[str, list[tuple[float, float]]] = {"full": [], "bare": []}
+    return compare_interleaved([pair], timer=timer, iterations=iterations, warmup=warmup, between=between)[0]
+
+
+def compare_interleaved(
+    pairs: list[Comparison],
+    *,
+    timer: RoundTripTimer,
+    iterations: int,
+    warmup: int = 10,
+    between: Callable[[int], object] | None = None,
+) -> list[OverheadResult]:
+    """``compare`` of every pair at once: each iteration times each pair's ``full`` and ``bare`` (alternating who
+    goes first), the pairs in a rotating order, so a change of the machine's load falls on all of them alike."""
+    for pair in pairs:
+        for _ in range(warmup):
+            pair.full()
+            pair.bare()
+    samples = [{"full": list[tuple[float, float]](), "bare": list[tuple[float, float]]()} for _ in pairs]
     for i in range(iterations):
         if between is not None:
             between(i)
-        order = (("full", full), ("bare", bare)) if i % 2 else (("bare", bare), ("full", full))
-        for name, action in order:
-            samples[name].append(timer.outside_ms(action))
-    return OverheadResult(
-        label=label,
-        full=summarise([wall for wall, _ in samples["full"]]),
-        bare=summarise([wall for wall, _ in samples["bare"]]),
-        full_outside=summarise([outside for _, outside in samples["full"]]),
-        bare_outside=summarise([outside for _, outside in samples["bare"]]),
-    )
+        for k in range(len(pairs)):
+            index = (i + k) % len(pairs)
+            pair = pairs[index]
+            order = (("full", pair.full), ("bare", pair.bare)) if i % 2 else (("bare", pair.bare), ("full", pair.full))
+            for name, action in order:
+                samples[index][name].append(timer.outside_ms(action))
+    return [
+        OverheadResult(
+            label=pair.label,
+            full=summarise([wall for wall, _ in taken["full"]]),
+            bare=summarise([wall for wall, _ in taken["bare"]]),
+            full_outside=summarise([outside for _, outside in taken["full"]]),
+            bare_outside=summarise([outside for _, outside in taken["bare"]]),
+        )
+        for pair, taken in zip(pairs, samples, strict=True)
+    ]
 
 
 def run_comparisons(target: Target, measured: list[Comparison], scale: float = 1.0) -> list[OverheadResult]:

@@ -17,7 +17,7 @@ from bench.budget import Target, budget_row
 
 __all__ = ["SECTIONS", "load_average", "update_document"]
 
-SECTIONS = ("cold-start", "overhead", "shipping", "delivery")
+SECTIONS = ("cold-start", "overhead", "shipping", "delivery", "ingress", "package")
 _BUDGET_HEADING = "## Performance budget (issue 20)"
 _MACHINE_HEADING = "## Machine"
 _RERUN = "re-run"

@@ -541,17 +541,19 @@ BETWEEN; a status reads its own GSI2 partition. Count / ScannedCount are the pag
 page and no filter reads items to throw them away. RCU is what DynamoDB Local counted for that Query (eventually
 consistent, 25 orders of one to three lines)."""
 
-_PACKAGE = """\
+PACKAGE_NOTES = """\
 `pip install --no-compile --target <temp> -r requirements.txt` (from the configured index and the local pip
 cache), then the sizes of the files it installed, of the application code (`app.py`, `chalicelib/`, `functions/`,
 without bytecode; `vendor/`, the Swagger UI files `chalice package` puts at the zip's root) and of the two Chalice
 files `chalice package` adds; the zipped size deflates all of them into one archive, as `chalice package` does.
 boto3 and botocore are not counted: the Lambda runtime provides them. Size matters for cold start (the archive is
 fetched and unpacked before init) and against Lambda's limits. The API's zip is the one above; each webhook function
-ships its own asset (`infra/btrix_infra/packaging.py`, `function_bundle(..., module)`): the modules of `functions/`
-and `chalicelib/` its handler reaches through import statements (lazy ones included, `TYPE_CHECKING` ones not), their
-packages' data files, the distributions they import with what those require (from the same `pip install`), and
-Chalice's two files, zipped the same way."""
+ships its own asset (`infra/btrix_infra/packaging.py`, `asset_sources`): the modules of `functions/` and `chalicelib/`
+its handler reaches through import statements (lazy ones included, `TYPE_CHECKING` ones not), their packages' data
+files, the distributions they import with what those require (from the same `pip install`) except
+`NOT_IN_WEBHOOK_FUNCTIONS` (babel, Jinja2, phonenumbers, httpx, the provider SDKs, …: imported lazily only on the
+API's paths; a test runs every function's real deliveries in a process of its own and checks it loads none of them
+and nothing its asset lacks), and Chalice's two files, zipped the same way."""
 
 _GATEWAY = """\
 The set-up is the one `make run`'s demo uses (`localdev.demo_gateway.connect`): a fake Meta and a fake Bitrix24 on
@@ -789,7 +791,7 @@ def render_document(
         *(["## Marketplace and finance by data size\n\n" + marketplace + "\n\n" + _MARKETPLACE] if marketplace else []),
         *([DELIVERY_HEADING + "\n\n" + delivery_section(delivery)] if delivery else []),
         "## Consumed capacity per operation\n\n" + capacity + "\n\n" + _CAPACITY,
-        "## Lambda package size\n\n" + package + "\n\n" + _PACKAGE,
+        "## Lambda package size\n\n" + package + "\n\n" + PACKAGE_NOTES,
         *(["## Scale on paper\n\n" + scale + "\n\n" + _SCALE] if scale else []),
         "## Not measured yet\n\n" + _NOT_YET,
     ]

@@ -36,7 +36,7 @@ import threading
 import time
 import zlib
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -209,23 +209,32 @@ class _Claim:
 
 
 @cache
-def _sender() -> ThreadPoolExecutor:
-    """The threads SendMessage runs in beside the receipt's write (kept: starting one per call costs more)."""
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="inbound-send")
+def _recorder() -> ThreadPoolExecutor:
+    """The threads the receipt's write runs in beside SendMessage (kept: starting one per call costs more)."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="inbound-receipt")
 
 
 def _hand_on(claim: _Claim, delivery: Delivery) -> Receipt:
-    # The receipt and the send need not wait for each other (see the module's docstring): both at once.
-    sending = _sender().submit(_send, delivery)
+    # The receipt and the send need not wait for each other (see the module's docstring): both at once. The write
+    # goes to a kept thread and the send runs here at once: the send, usually the slower call, is not held up by
+    # waking a thread.
+    writing = _recorder().submit(claim.write)
     try:
-        written = claim.write()
-    finally:
-        failed = sending.exception()  # waits for the send: the answer comes after both
-    if failed is not None:
-        if written:
+        message_id = _send(delivery)
+    except Exception:  # re-raised: whatever stopped the send, the receipt must not claim the event
+        if _written(writing):
             claim.take_back()
-        raise failed
-    return Receipt(duplicate=not written, message_id=sending.result() if written else None)
+        raise
+    if not writing.result():  # waits for the write: the answer comes after both
+        return Receipt(duplicate=True)
+    return Receipt(duplicate=False, message_id=message_id)
+
+
+def _written(writing: Future[bool]) -> bool:
+    try:
+        return writing.result()
+    except DependencyUnavailable:
+        return False
 
 
 def _report(claim: _Claim, report: StatusReport) -> Receipt:
