@@ -238,11 +238,12 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
     from bench.ingress import measure_ingress, render_section
     from bench.overhead import comparisons, run_comparisons
     from bench.package_size import measure_package
-    from bench.partial import SECTIONS, load_average, update_document
+    from bench.partial import SECTIONS, before_line, load_average, previous_rows, update_document
     from bench.report import (
         COLD_START_HEADING,
         DELIVERY_HEADING,
         OVERHEAD_HEADING,
+        PACKAGE_HEADING,
         PACKAGE_NOTES,
         SHIPPING_HEADING,
         cold_start_section,
@@ -292,12 +293,16 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
         if "ingress" in sections:
             _progress("webhook ingress: every provider function against a bare SendMessage, interleaved")
             ingress = measure_ingress(target, iterations=30 if quick else 300, progress=_progress)
-            replaced[INGRESS_HEADING] = render_section(ingress, load_average())
+            replaced[INGRESS_HEADING] = render_section(ingress, load_average(), output.read_text())
             targets += ingress_targets(before, ingress)
     if "package" in sections:
         _progress("Lambda package size: pip install --target, then each webhook function's asset")
         package = measure_package(ROOT)
-        replaced["## Lambda package size"] = render_package(package) + "\n\n" + PACKAGE_NOTES
+        rows = previous_rows(output.read_text(), PACKAGE_HEADING)
+        sizes = [(r[0].removeprefix("webhook function "), r[2]) for r in rows if r[0].startswith("webhook function")]
+        sizes += [("the API's zip", r[1].strip("*")) for r in rows if r[0].startswith("**total zipped**")]
+        before_sizes = before_line(sizes, "zipped")
+        replaced[PACKAGE_HEADING] = render_package(package) + "\n\n" + PACKAGE_NOTES + before_sizes
         targets += package_targets(before, package)
     loads.append(load_average())
     commit = dict(machine_facts(ROOT))["commit"]

@@ -303,12 +303,16 @@ at once it can go below zero. Not in the table: Twilio's status callbacks update
 each (their path is the same verify, receipt and send as Pagar.me's or Bling's)."""
 
 
-def render_section(results: list[OverheadResult], load: str) -> str:
-    """The section's text: the table (``report.render_ingress``) and what it measures."""
+def render_section(results: list[OverheadResult], load: str, previous: str = "") -> str:
+    """The section's text: the table (``report.render_ingress``), what it measures, and the ratios of the section's
+    previous run in ``previous`` (the report before this run)."""
     from bench.budget import INGRESS_BOUND
+    from bench.partial import before_line, previous_rows
     from bench.report import render_ingress
 
-    return render_ingress(results, INGRESS_BOUND, load) + "\n\n" + INGRESS_NOTES
+    ratios = [(row[0].split(" function")[0], row[6]) for row in previous_rows(previous, SECTION) if len(row) == 10]
+    before = before_line(ratios, "function / bare SendMessage, median")
+    return render_ingress(results, INGRESS_BOUND, load) + "\n\n" + INGRESS_NOTES + before
 
 
 SECTION = "## Webhook ingress (every provider function)"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from bench.budget import Target, budget_row
 
-__all__ = ["SECTIONS", "load_average", "update_document"]
+__all__ = ["SECTIONS", "before_line", "load_average", "previous_rows", "update_document"]
 
 SECTIONS = ("cold-start", "overhead", "shipping", "delivery", "ingress", "package")
 _BUDGET_HEADING = "## Performance budget (issue 20)"
@@ -27,6 +27,27 @@ def load_average() -> str:
     """The machine's 1, 5 and 15 minute load averages, and its CPUs."""
     one, five, fifteen = os.getloadavg()
     return f"load {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs"
+
+
+def previous_rows(document: str, heading: str) -> list[list[str]]:
+    """The cells of every table row (headers and rules left out) of section ``heading`` in ``document``."""
+    rows: list[list[str]] = []
+    for index, chunk in enumerate(_split(document)):
+        if _heading(chunk, index == 0) != heading:
+            continue
+        lines = chunk.split("\n")
+        for i, line in enumerate(lines):
+            next_line = lines[i + 1] if i + 1 < len(lines) else ""
+            if line.startswith("| ") and not line.startswith("| ---") and not next_line.startswith("| ---"):
+                rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
+    return rows
+
+
+def before_line(values: Sequence[tuple[str, str]], what: str) -> str:
+    """A sentence giving the previous run's ``values`` (name, value) of ``what`` ('' when there were none)."""
+    if not values:
+        return ""
+    return f"\n\nBefore (this section's previous run, {what}): " + ", ".join(f"{n} {v}" for n, v in values) + "."
 
 
 def _split(document: str) -> list[str]:

@@ -728,6 +728,7 @@ COLD_START_HEADING = "## Lambda init (cold start)"
 OVERHEAD_HEADING = "## Request overhead"
 SHIPPING_HEADING = "## Shipping quotes (MelhorEnvio)"
 DELIVERY_HEADING = "## Delivery platforms (iFood events polled into orders)"
+PACKAGE_HEADING = "## Lambda package size"
 
 
 def delivery_section(delivery: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.partial import update_document
+from bench.partial import before_line, previous_rows, update_document
 
 REPORT = """# Performance
 
@@ -55,3 +55,14 @@ def test_an_earlier_rerun_of_other_sections_keeps_its_row() -> None:
     assert [row.split(" at ")[0] for row in rows] == ["| re-run | cold-start, overhead", "| re-run | delivery"]
     again = update_document(document, {}, [], sections=["overhead", "cold-start"], commit="f00d", load="load 2")
     assert sum("c0ffee" in line for line in again.split("\n")) == 0
+
+
+def test_a_rerun_can_quote_the_rows_of_its_sections_previous_run() -> None:
+    document = REPORT.replace("zip\n", "| asset | zipped |\n| --- | ---: |\n| webhook function `meta` | 25.3 MiB |\n")
+    rows = previous_rows(document, "## Lambda package size")
+    assert rows == [["webhook function `meta`", "25.3 MiB"]]
+    assert previous_rows(document, "## Request overhead") == []
+    assert before_line([(rows[0][0], rows[0][1])], "zipped") == (
+        "\n\nBefore (this section's previous run, zipped): webhook function `meta` 25.3 MiB."
+    )
+    assert before_line([], "zipped") == ""
