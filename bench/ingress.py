@@ -65,50 +65,64 @@ class FunctionCase:
     queue: QueueKind
 
 
-def _pair(target: Target, case: FunctionCase, count: int, group: str | None) -> tuple[Comparison, str]:
+def _pair(target: Target, case: FunctionCase, group: str | None) -> tuple[Comparison, str, Callable[[int], None]]:
     """``case``'s function and a bare SendMessage of the same size to the same queue (``group``: its FIFO message
-    group), each on ``count`` events built now; and that queue's URL."""
+    group); that queue's URL; and ``build(n)``, which builds the next ``n`` events outside the timing (built shortly
+    before they are sent: signed timestamps stay within the providers' five minutes however long the run)."""
     import importlib
+    import itertools
+    from collections import deque
 
     from chalicelib.core.resources import QUEUES, queue_name
     from localdev.function_urls import function_context
 
     handler = importlib.import_module(f"functions.{case.provider}").handler
-    events = [case.event(i) for i in range(count)]
     context = function_context(case.provider)
     url = target.bare_sqs.get_queue_url(QueueName=queue_name(case.queue))["QueueUrl"]
     fifo = next(q for q in QUEUES if q.kind == case.queue).fifo
-    bodies = [str(event.get("body") or "") for event in events]
-    full_events, bare_bodies = iter(events), iter(bodies)
+    full_events: deque[dict[str, Any]] = deque()
+    bare_bodies: deque[str] = deque()
+    numbers = itertools.count()
+
+    def build(n: int) -> None:
+        for _ in range(n):
+            event = case.event(next(numbers))
+            full_events.append(event)
+            bare_bodies.append(str(event.get("body") or ""))
 
     def full() -> None:
-        answer = handler(next(full_events), context)
+        answer = handler(full_events.popleft(), context)
         if answer.get("statusCode") != 200 or '"recorded": 1' not in str(answer.get("body")):
             raise BenchError(f"the {case.provider} function answered {answer!r}")
 
     def bare() -> None:
         extra = {"MessageGroupId": group or "bench", "MessageDeduplicationId": secrets.token_hex(16)} if fifo else {}
-        target.bare_sqs.send_message(QueueUrl=url, MessageBody=next(bare_bodies), **extra)  # type: ignore[arg-type]
+        target.bare_sqs.send_message(QueueUrl=url, MessageBody=bare_bodies.popleft(), **extra)  # type: ignore[arg-type]
 
-    return Comparison(case.label, full, bare, count), url
+    return Comparison(case.label, full, bare), url, build
 
 
 def time_functions(
     target: Target, cases: list[tuple[FunctionCase, str | None]], iterations: int, warmup: int
 ) -> list[OverheadResult]:
     """Each case's function (with its FIFO group) against a bare SendMessage of the same size to the same queue,
-    all interleaved (``bench.overhead.compare_interleaved``); the queues are emptied every 25 iterations."""
-    pairs = [_pair(target, case, iterations + warmup, group) for case, group in cases]
-    urls = sorted({url for _, url in pairs})
+    all interleaved (``bench.overhead.compare_interleaved``); every 25 iterations, outside the timing, the queues
+    are emptied and the next 25 events of each function built."""
+    pairs = [_pair(target, case, group) for case, group in cases]
+    urls = sorted({url for _, url, _ in pairs})
+    for _, _, build in pairs:
+        build(warmup)
 
-    def empty_queues(i: int) -> None:
+    def between(i: int) -> None:
         if i % _DRAIN_EVERY == 0:
             for url in urls:
                 drain_queue(target.bare_sqs, url)
+            for _, _, build in pairs:
+                build(_DRAIN_EVERY)
 
     with RoundTripTimer(*shared_clients(), *target.bare_clients) as timer:
         results = compare_interleaved(
-            [pair for pair, _ in pairs], timer=timer, iterations=iterations, warmup=warmup, between=empty_queues
+            [pair for pair, _, _ in pairs], timer=timer, iterations=iterations, warmup=warmup, between=between
         )
     for url in urls:
         drain_queue(target.bare_sqs, url)
