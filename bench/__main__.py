@@ -293,7 +293,9 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
         if "ingress" in sections:
             _progress("webhook ingress: every provider function against a bare SendMessage, interleaved")
             ingress = measure_ingress(target, iterations=30 if quick else 300, progress=_progress)
-            replaced[INGRESS_HEADING] = render_section(ingress, load_average(), output.read_text())
+            replaced[INGRESS_HEADING] = render_section(
+                ingress, load_average().removeprefix("load "), output.read_text()
+            )
             targets += ingress_targets(before, ingress)
     if "package" in sections:
         _progress("Lambda package size: pip install --target, then each webhook function's asset")

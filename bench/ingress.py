@@ -295,15 +295,16 @@ def measure_ingress(
 
 INGRESS_NOTES = """\
 Each row times one provider's webhook function (`functions.<provider>.handler`, called in this process on function-URL
-events built before the timing, a new provider id each) against a bare `SendMessage` of a body of the same size to the
-queue that function sends to, alternating (`bench.overhead.compare_interleaved`); the queues are emptied every 25
-iterations, outside the timing. Meta: a signed notification of one text message to the bench restaurant's number
-(connected as `make run`'s demo does), to the whatsapp-inbound FIFO queue; Bitrix24: an operator's message of the demo
-portal, to the bitrix24-outbound FIFO queue; Stripe: a signed `checkout.session.completed` of the bench tenant's own
-Stripe account; Mercado Pago and Pagar.me: a notification for a tenant without its own account (BTRIX's platform
-secrets); Bling: a signed stock event for a tenant on BTRIX's Bling app; Email: a Standard Webhooks POST to the bench
-tenant's inbound address; those five to the integrations queue. The functions are interleaved: each iteration times
-every function and its bare send, in a rotating order, so a change of the machine's load falls on all of them alike.
+events built 25 at a time just before, outside the timing, a new provider id each) against a bare `SendMessage` of a
+body of the same size to the queue that function sends to, alternating (`bench.overhead.compare_interleaved`); the
+queues are emptied every 25 iterations, outside the timing. Meta: a signed notification of one text message to the bench
+restaurant's number (connected as `make run`'s demo does), to the whatsapp-inbound FIFO queue; Bitrix24: an operator's
+message of the demo portal, to the bitrix24-outbound FIFO queue; Stripe: a signed `checkout.session.completed` of the
+bench tenant's own Stripe account; Mercado Pago and Pagar.me: a notification for a tenant without its own account
+(BTRIX's platform secrets); Bling: a signed stock event for a tenant on BTRIX's Bling app; Email: a Standard Webhooks
+POST to the bench tenant's inbound address; those five to the integrations queue. The functions are interleaved: each
+iteration times every function and its bare send, in a rotating order, so a change of the machine's load falls on all of
+them alike.
 
 What a function does per call on top of the SendMessage: the signature check (secrets cached per container; a
 tenant's own credentials kept 30 s, read again at once when a signature fails with them), the route lookup (a
