@@ -11,6 +11,7 @@ someone reconnects it) or ``rejected`` (this call is refused; retrying it will n
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,9 +25,12 @@ from urllib.parse import urlsplit
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import AppError, DependencyUnavailable, ProviderRefused
+from chalicelib.core.resources import SecretDef, secret_name
+from chalicelib.core.secrets import get_secret
 
 if TYPE_CHECKING:
     import httpx
+    from pydantic import SecretStr
 
 __all__ = [
     "Failure",
@@ -34,6 +38,7 @@ __all__ = [
     "ProviderError",
     "TokenGrant",
     "app_error",
+    "app_of",
     "check_provider_url",
     "client",
     "json_list",
@@ -41,6 +46,7 @@ __all__ = [
     "oauth_token_call",
     "send",
     "send_with_backoff",
+    "shared_app",
 ]
 
 _CONNECT_TIMEOUT_S = 3.0
@@ -102,6 +108,26 @@ class OAuthClient:
 
     client_id: str
     client_secret: str = field(repr=False)
+
+
+def shared_app(secret: SecretDef, what: str) -> OAuthClient:
+    """BTRIX's own OAuth app with a provider (the one tenants consent to), kept as the operator-set JSON secret
+    ``{"clientId", "clientSecret"}``; ``DependencyUnavailable`` (503) when it is not JSON or lacks either."""
+    try:
+        app = json.loads(get_secret(secret_name(secret)))
+    except ValueError as exc:
+        raise DependencyUnavailable(detail=f"the {what} app secret is not JSON") from exc
+    if not isinstance(app, dict) or not app.get("clientId") or not app.get("clientSecret"):
+        raise DependencyUnavailable(detail=f"the {what} app secret needs clientId and clientSecret")
+    return OAuthClient(str(app["clientId"]), str(app["clientSecret"]))
+
+
+def app_of(client_id: str | None, client_secret: SecretStr | None, shared: Callable[[], OAuthClient]) -> OAuthClient:
+    """The app a tenant's credentials belong to: its own when they name one (id and secret), else BTRIX's
+    (``shared()``)."""
+    if client_id and client_secret:
+        return OAuthClient(client_id, client_secret.get_secret_value())
+    return shared()
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,11 @@ accepts one).
 from __future__ import annotations
 
 import base64
-import json
 from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
-from chalicelib.core.errors import DependencyUnavailable
-from chalicelib.core.resources import BLING_OAUTH_APP, secret_name
-from chalicelib.core.secrets import get_secret
-from chalicelib.integrations.http import OAuthClient, TokenGrant, oauth_token_call
+from chalicelib.core.resources import BLING_OAUTH_APP
+from chalicelib.integrations.http import OAuthClient, TokenGrant, app_of, oauth_token_call, shared_app
 from chalicelib.integrations.models import BlingCredentials
 
 __all__ = ["app_client", "btrix_client", "consent_url", "exchange_code", "refresh_grant"]
@@ -29,13 +26,7 @@ _WHAT = "Bling"
 
 def btrix_client() -> OAuthClient:
     """BTRIX's Bling app (secret ``bling-oauth-app``), the one tenants consent to."""
-    try:
-        app = json.loads(get_secret(secret_name(BLING_OAUTH_APP)))
-    except ValueError as exc:
-        raise DependencyUnavailable(detail="the Bling app secret is not JSON") from exc
-    if not isinstance(app, dict) or not app.get("clientId") or not app.get("clientSecret"):
-        raise DependencyUnavailable(detail="the Bling app secret needs clientId and clientSecret")
-    return OAuthClient(str(app["clientId"]), str(app["clientSecret"]))
+    return shared_app(BLING_OAUTH_APP, _WHAT)
 
 
 def _token_call(client: OAuthClient, form: dict[str, str]) -> TokenGrant:
@@ -46,9 +37,7 @@ def _token_call(client: OAuthClient, form: dict[str, str]) -> TokenGrant:
 
 def app_client(credentials: BlingCredentials) -> OAuthClient:
     """The app the credentials' refresh token belongs to: the tenant's own, else BTRIX's."""
-    if credentials.client_id and credentials.client_secret:
-        return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
-    return btrix_client()
+    return app_of(credentials.client_id, credentials.client_secret, btrix_client)
 
 
 def consent_url(client: OAuthClient, state: str) -> str:

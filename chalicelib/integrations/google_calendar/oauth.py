@@ -8,14 +8,11 @@ after which the integration is disconnected rather than retried.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
-from chalicelib.core.errors import DependencyUnavailable
-from chalicelib.core.resources import GOOGLE_OAUTH_APP, secret_name
-from chalicelib.core.secrets import get_secret
-from chalicelib.integrations.http import OAuthClient, TokenGrant, oauth_token_call
+from chalicelib.core.resources import GOOGLE_OAUTH_APP
+from chalicelib.integrations.http import OAuthClient, TokenGrant, app_of, oauth_token_call, shared_app
 from chalicelib.integrations.models import GoogleCalendarCredentials
 
 __all__ = [
@@ -35,20 +32,12 @@ _WHAT = "Google OAuth"
 
 def btrix_client() -> OAuthClient:
     """BTRIX's own OAuth client (secret ``google-oauth-app``), the one tenants consent to."""
-    try:
-        app = json.loads(get_secret(secret_name(GOOGLE_OAUTH_APP)))
-    except ValueError as exc:
-        raise DependencyUnavailable(detail="the Google OAuth app secret is not JSON") from exc
-    if not isinstance(app, dict) or not app.get("clientId") or not app.get("clientSecret"):
-        raise DependencyUnavailable(detail="the Google OAuth app secret needs clientId and clientSecret")
-    return OAuthClient(str(app["clientId"]), str(app["clientSecret"]))
+    return shared_app(GOOGLE_OAUTH_APP, _WHAT)
 
 
 def app_client(credentials: GoogleCalendarCredentials) -> OAuthClient:
     """The client the credentials' refresh token belongs to: the tenant's own, else BTRIX's."""
-    if credentials.client_id and credentials.client_secret:
-        return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
-    return btrix_client()
+    return app_of(credentials.client_id, credentials.client_secret, btrix_client)
 
 
 def consent_url(client: OAuthClient, redirect_uri: str, state: str, login_hint: str | None = None) -> str:

@@ -28,24 +28,23 @@ One responsibility: MelhorEnvio's wire format (its OAuth token requests and the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
-from chalicelib.core.errors import DependencyUnavailable
-from chalicelib.core.resources import MELHORENVIO_OAUTH_APP, secret_name
-from chalicelib.core.secrets import get_secret
+from chalicelib.core.resources import MELHORENVIO_OAUTH_APP
 from chalicelib.integrations.http import (
     Failure,
     OAuthClient,
     ProviderError,
     TokenGrant,
+    app_of,
     check_provider_url,
     oauth_token_call,
     send_with_backoff,
+    shared_app,
 )
 from chalicelib.integrations.models import MelhorEnvioCredentials
 from chalicelib.integrations.parcels import Package, ServiceQuote, ShippingAddress, Tracking
@@ -277,19 +276,11 @@ def track(credentials: MelhorEnvioCredentials, token: str, order_ids: Sequence[s
 
 def btrix_app() -> OAuthClient:
     """BTRIX's own MelhorEnvio app (secret ``melhorenvio-oauth-app``), the one tenants consent to."""
-    try:
-        app = json.loads(get_secret(secret_name(MELHORENVIO_OAUTH_APP)))
-    except ValueError as exc:
-        raise DependencyUnavailable(detail="the MelhorEnvio app secret is not JSON") from exc
-    if not isinstance(app, dict) or not app.get("clientId") or not app.get("clientSecret"):
-        raise DependencyUnavailable(detail="the MelhorEnvio app secret needs clientId and clientSecret")
-    return OAuthClient(str(app["clientId"]), str(app["clientSecret"]))
+    return shared_app(MELHORENVIO_OAUTH_APP, _WHAT)
 
 
 def _client(credentials: MelhorEnvioCredentials) -> OAuthClient:
-    if credentials.client_id and credentials.client_secret:
-        return OAuthClient(credentials.client_id, credentials.client_secret.get_secret_value())
-    return btrix_app()
+    return app_of(credentials.client_id, credentials.client_secret, btrix_app)
 
 
 def app_secret(credentials: MelhorEnvioCredentials) -> str:
