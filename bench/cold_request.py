@@ -11,10 +11,11 @@ import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bench.cold_start import ImportCost, Variant, import_costs
 from bench.stats import Summary, summarise, timed_ms
+from localdev.proxy_events import get_order_event
 
 if TYPE_CHECKING:
     from bench.target import Target
@@ -41,38 +42,6 @@ class ColdRequestReport:
         return self.results[FULL_LABEL].median / self.results[BARE_LABEL].median
 
 
-def _event(order_id: str, access_token: str) -> dict[str, Any]:
-    """API Gateway's REST proxy event for ``GET /orders/{order_id}`` (what the Lambda handler receives)."""
-    headers = {
-        "Accept": "application/json",
-        "Authorization": f"Bearer {access_token}",
-        "Host": "api.bench.invalid",
-        "X-Forwarded-For": "192.0.2.200",
-    }
-    return {
-        "resource": "/orders/{order_id}",
-        "path": f"/orders/{order_id}",
-        "httpMethod": "GET",
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"order_id": order_id},
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/orders/{order_id}",
-            "httpMethod": "GET",
-            "path": f"/local/orders/{order_id}",
-            "stage": "local",
-            "requestId": "bench-cold-request",
-            "apiId": "bench",
-            "identity": {"sourceIp": "192.0.2.200"},
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
 def variants(target: Target) -> tuple[Variant, ...]:
     """The programs: the full first request, the floor plus the bare GetItem, and the floor alone."""
     from chalicelib.core.db.table import PARTITION_KEY, SORT_KEY
@@ -81,7 +50,9 @@ def variants(target: Target) -> tuple[Variant, ...]:
     user, order_id = target.user, target.commerce.order_ids[0]
     pk, sk = order_key(user.tenant_id, order_id)
     key = {PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}}
-    event = json.dumps(_event(order_id, user.access_token))
+    event = json.dumps(
+        get_order_event(order_id, user.access_token, request_id="bench-cold-request", source_ip="192.0.2.200")
+    )
     full = (
         "import json, app\n"
         f"answer = app.app(json.loads({event!r}), None)\n"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from localdev.proxy_events import get_order_event
 from tests.support.commerce import stocked_product
 from tests.support.identity import Account, call, signup
 
@@ -56,32 +57,6 @@ print(json.dumps({"status": answer["statusCode"], "body": answer["body"], "modul
 """
 
 
-def _event(order_id: str, token: str) -> dict[str, Any]:
-    """API Gateway's REST proxy event of ``GET /orders/{order_id}``: what the Lambda handler of a new container gets."""
-    headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", "Host": "api.test.invalid"}
-    return {
-        "resource": "/orders/{order_id}",
-        "path": f"/orders/{order_id}",
-        "httpMethod": "GET",
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"order_id": order_id},
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/orders/{order_id}",
-            "httpMethod": "GET",
-            "path": f"/local/orders/{order_id}",
-            "stage": "local",
-            "requestId": "cold-imports",
-            "identity": {"sourceIp": "192.0.2.10"},
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
 def _order(api: Any, account: Account) -> str:
     product = stocked_product(api, account, 5, name="Pão de queijo", price={"amount": "4.50", "currency": "BRL"})
     created = call(api, "POST", "/orders", {"items": [{"productId": product["id"], "quantity": 2}]}, account.headers())
@@ -98,7 +73,14 @@ def test_a_new_containers_first_order_read_answers_without_importing_what_it_doe
     order_id = _order(api, admin)
 
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(_event(order_id, admin.access_token))],
+        [
+            sys.executable,
+            "-c",
+            _PROBE,
+            json.dumps(
+                get_order_event(order_id, admin.access_token, request_id="cold-imports", source_ip="192.0.2.10")
+            ),
+        ],
         cwd=ROOT,
         env=dict(os.environ),  # the local stack's endpoints and this stage's settings
         capture_output=True,
