@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any, Protocol
@@ -61,6 +62,10 @@ class _Attachable(Protocol):
 
 
 _loaders: list[Callable[[], None]] = []
+# Held while a loader runs: a second thread (the local worker's consumers, the bench's) that looks a handler up then
+# waits for the registrations instead of finding the list already emptied and the handler not registered yet.
+# Re-entrant: a loader's imports may look a registration up in the same thread (the loader is popped by then).
+_loading = threading.RLock()
 
 
 @functools.cache
@@ -113,9 +118,11 @@ def load_later(loader: Callable[[], None]) -> None:
 
 
 def load_registrations() -> None:
-    """Run the loaders not run yet (each once): every capability's registrations are in place afterwards."""
-    while _loaders:
-        _loaders.pop(0)()
+    """Run the loaders not run yet (each once): every capability's registrations are in place afterwards, in every
+    thread (one that calls while another thread's loader runs waits for it)."""
+    with _loading:
+        while _loaders:
+            _loaders.pop(0)()
 
 
 def _declared(table: RouteTable) -> Iterator[tuple[str, RouteLine]]:
