@@ -62,16 +62,26 @@ def _no_jobs_between_modules() -> Iterator[None]:
     machines = aws.stepfunctions()
     for page in machines.get_paginator("list_state_machines").paginate():
         for machine in page["stateMachines"]:
-            running = machines.get_paginator("list_executions").paginate(
-                stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
-            )
-            for executions in running:
-                for execution in executions["executions"]:
-                    machines.stop_execution(executionArn=execution["executionArn"], cause="the test module ended")
+            _stop_running(machines, machine["stateMachineArn"])
     client = aws.sqs()
     for queue in QUEUES:
         for name in (queue_name(queue.kind), dlq_name(queue.kind)):
             client.purge_queue(QueueUrl=queue_url(name))
+
+
+def _stop_running(machines: Any, machine_arn: str) -> None:
+    """Stops a machine's running executions by asking for the first page again after each round, never with a
+    next-page token: a token names the last execution of its page, and once that execution is stopped here (or
+    ends by itself in between) moto answers the next page with InvalidToken."""
+    stopped: set[str] = set()
+    while True:
+        page = machines.list_executions(stateMachineArn=machine_arn, statusFilter="RUNNING", maxResults=100)
+        arns = {execution["executionArn"] for execution in page["executions"]} - stopped
+        if not arns:
+            return
+        for arn in arns:
+            machines.stop_execution(executionArn=arn, cause="the test module ended")
+        stopped |= arns
 
 
 @pytest.fixture
