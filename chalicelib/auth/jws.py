@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
 __all__ = ["BadSignature", "MalformedToken", "header_of", "verified_payload"]
 
 _HALF = 32  # bytes of R and of S for P-256
+# Our tokens are under 2 KiB; API Gateway refuses headers over 10 KiB. A bound before any decoding keeps a hostile
+# one from costing more than a real one.
+MAX_TOKEN_CHARS = 8192
+# RFC 7515 §2: base64url without padding, nothing else (no '+', '/', '=' or whitespace: one token, one spelling).
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class MalformedToken(ValueError):
@@ -30,6 +36,8 @@ class BadSignature(ValueError):
 
 
 def _decode(segment: str) -> bytes:
+    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+        raise MalformedToken("a segment is not base64url")
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as exc:
@@ -39,7 +47,7 @@ def _decode(segment: str) -> bytes:
 def _object(segment: str) -> dict[str, Any]:
     try:
         value = json.loads(_decode(segment))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested deeper than the parser goes
         raise MalformedToken("a segment is not JSON") from exc
     if not isinstance(value, dict):
         raise MalformedToken("a segment is not a JSON object")
@@ -47,6 +55,8 @@ def _object(segment: str) -> dict[str, Any]:
 
 
 def _segments(token: str) -> tuple[str, str, str]:
+    if len(token) > MAX_TOKEN_CHARS:
+        raise MalformedToken(f"a token is at most {MAX_TOKEN_CHARS} characters")
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken("a compact JWS has three segments")

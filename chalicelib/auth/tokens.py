@@ -79,6 +79,9 @@ def verify_access_token(token: str, *, allow_expired: bool = False) -> AccessCla
     now = clock.to_epoch(clock.now())
     if not isinstance(claims["exp"], int) or (claims["exp"] <= now and not allow_expired):
         raise Unauthorized(detail="the access token has expired; refresh it")
+    # We never sign one with "nbf"; a token that has one is honoured as PyJWT did (an integer, not in the future).
+    if "nbf" in claims and (not isinstance(claims["nbf"], int) or claims["nbf"] > now):
+        raise Unauthorized(detail="the access token is not valid yet")
     try:
         return AccessClaims(
             user_id=str(claims["sub"]),

@@ -79,6 +79,28 @@ def test_alg_none_is_401(api: Any) -> None:
     assert _me(api, hs256).status_code == 401
 
 
+def test_a_header_nested_deeper_than_json_parsing_goes_is_401_not_a_crash(api: Any) -> None:
+    admin, _ = signup(api)
+    _, payload, signature = admin.access_token.split(".")
+    nested = base64.urlsafe_b64encode(b"[" * 3000).rstrip(b"=").decode()
+    response = _me(api, f"{nested}.{payload}.{signature}")
+    assert response.status_code == 401
+    assert response.json_body["detail"] == "the access token is malformed"
+
+
+def test_a_token_of_ours_not_valid_before_a_later_time_is_401_until_then(api: Any) -> None:
+    admin, _ = signup(api)
+    claims = jwt.decode(admin.access_token, options={"verify_signature": False})
+    key = keys.signing_key()
+    later = jwt.encode(
+        {**claims, "nbf": claims["iat"] + 120}, key.private_key, algorithm="ES256", headers={"kid": key.kid}
+    )
+    refused = _me(api, later)
+    assert (refused.status_code, refused.json_body["detail"]) == (401, "the access token is not valid yet")
+    with clock.frozen_clock(clock.now() + timedelta(seconds=180)):
+        assert _me(api, later).status_code == 200
+
+
 def test_token_of_a_deactivated_user_is_401_at_once(api: Any) -> None:
     admin, _ = signup(api)
     staff = add_user(api, admin, Role.STAFF)

@@ -56,3 +56,39 @@ def test_an_empty_short_long_or_wrong_signature_is_refused(signature: str) -> No
 def test_what_is_not_a_compact_jws_of_json_objects_is_malformed(token: str) -> None:
     with pytest.raises(jws.MalformedToken):
         jws.header_of(token)
+
+
+@pytest.mark.parametrize("nested", [b"[" * 5000, b'{"a":' * 5000])
+def test_json_nested_deeper_than_the_parser_goes_is_malformed_not_a_crash(nested: bytes) -> None:
+    with pytest.raises(jws.MalformedToken):
+        jws.header_of(f"{_b64(nested)}.e30.AA")
+
+
+def test_a_token_over_the_size_bound_is_malformed_before_it_is_decoded() -> None:
+    header, payload, signature = _signed().split(".")
+    with pytest.raises(jws.MalformedToken):
+        jws.header_of(f"{header}.{payload}{'A' * jws.MAX_TOKEN_CHARS}.{signature}")
+
+
+def test_only_one_spelling_of_a_token_verifies() -> None:
+    """PyJWT's base64url decoding skipped padding, '+', '/' and stray characters: the same token had many
+    spellings. RFC 7515's base64url has no padding and no other alphabet."""
+    header, payload, signature = _signed().split(".")
+    assert jws.verified_payload(f"{header}.{payload}.{signature}", _KEY.public_key()) == _CLAIMS
+    for spelled in (
+        f"{header}.{payload}.{signature}==",
+        f"{header}.{payload}.{signature}==AA",
+        f"{header}.{payload}.{signature[:40]}${signature[40:]}$$",
+        f"{header}.{payload}.{signature[:10]} {signature[10:]}",
+        f"{header}.{payload}.{signature}A",
+    ):
+        with pytest.raises((jws.MalformedToken, jws.BadSignature)):
+            jws.verified_payload(spelled, _KEY.public_key())
+
+
+def test_the_standard_base64_alphabet_is_not_base64url() -> None:
+    standard = base64.b64encode(b'{"alg":"ES256","kid":">>>?"}').decode().rstrip("=")
+    assert "+" in standard or "/" in standard
+    assert jws.header_of(f"{standard.replace('+', '-').replace('/', '_')}.e30.AA")["kid"] == ">>>?"
+    with pytest.raises(jws.MalformedToken):
+        jws.header_of(f"{standard}.e30.AA")
