@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Unauthorized
@@ -38,6 +38,12 @@ STRIPE_TOLERANCE_S = 300
 
 def _refuse(detail: str) -> Unauthorized:
     return Unauthorized(detail=detail, title="Invalid signature", code="invalid-signature")
+
+
+def _epoch(stamp: str) -> int | None:
+    """A signed time's seconds; None unless it is 1 to 12 ASCII digits (``str.isdigit`` takes '²', which ``int``
+    refuses, and ``int`` refuses more than 4300 digits: either was a crash before any signature was checked)."""
+    return int(stamp) if 0 < len(stamp) <= 12 and stamp.isascii() and stamp.isdigit() else None
 
 
 def equal_secrets(given: str, expected: str) -> bool:
@@ -140,9 +146,10 @@ def verify_rappi(secret: str, header: str | None, body: bytes, now: float) -> No
         raise _refuse("Rappi-Signature is missing")
     parts = _signature_parts(header)
     stamp, given = parts.get("t", ""), parts.get("sign", "")
-    if not stamp.isdigit() or not given:
+    at = _epoch(stamp)
+    if at is None or not given:
         raise _refuse("Rappi-Signature must be t=<ts>,sign=<hex>")
-    if abs(now - int(stamp)) > RAPPI_TOLERANCE_S:
+    if abs(now - at) > RAPPI_TOLERANCE_S:
         raise _refuse("Rappi-Signature's t is not within five minutes of now")
     expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     if not equal_secrets(given.lower(), expected):
@@ -162,29 +169,41 @@ def verify_stripe(secret: str, header: str | None, body: bytes, now: float) -> N
             stamp = value
         elif name == "v1" and value:
             given.append(value)
-    if not stamp.isdigit() or not given:
+    at = _epoch(stamp)
+    if at is None or not given:
         raise _refuse("Stripe-Signature must be t=<ts>,v1=<hex>")
     expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     if not any(equal_secrets(candidate, expected) for candidate in given):
         raise _refuse("Stripe-Signature does not match")
-    if int(stamp) < now - STRIPE_TOLERANCE_S:
+    if at < now - STRIPE_TOLERANCE_S:
         raise _refuse("Stripe-Signature's t is more than five minutes old")
 
 
 def _with_and_without_port(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
-    host = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        given_port = parts.port
+    except ValueError as exc:  # the Host header is the caller's: "host:x" or "host:99999" is no URL Twilio signed
+        raise _refuse("X-Twilio-Signature does not match the callback") from exc
+    host = parts.netloc.rsplit(":", 1)[0] if given_port else parts.netloc
+    port = given_port or (443 if parts.scheme == "https" else 80)
     return parts._replace(netloc=f"{host}:{port}").geturl(), parts._replace(netloc=host).geturl()
 
 
-def verify_twilio(auth_token: str, url: str, params: Mapping[str, str], header: str | None) -> None:
+def verify_twilio(
+    auth_token: str, url: str, params: Mapping[str, str] | Iterable[tuple[str, str]], header: str | None
+) -> None:
     """Check ``X-Twilio-Signature``: base64 of the HMAC-SHA1 (key = the account's auth token) of the URL Twilio called
     followed by each form field's name and value, by name; the URL is tried with and without its port, as Twilio's
-    own validator does (the port may or may not have been part of what Twilio signed)."""
+    own validator does (the port may or may not have been part of what Twilio signed). ``params`` may be the form's
+    (name, value) pairs: a name sent more than once signs each of its distinct values, in order, as the validator
+    does given a multi-valued form."""
     if not header:
         raise _refuse("X-Twilio-Signature is required")
-    fields = "".join(name + params[name] for name in sorted(params))
+    values: dict[str, set[str]] = {}
+    for name, value in params.items() if isinstance(params, Mapping) else params:
+        values.setdefault(name, set()).add(value)
+    fields = "".join(name + value for name in sorted(values) for value in sorted(values[name]))
     for candidate in _with_and_without_port(url):
         digest = hmac.new(auth_token.encode(), (candidate + fields).encode(), hashlib.sha1).digest()
         if equal_secrets(header.strip(), base64.b64encode(digest).decode()):
@@ -212,7 +231,8 @@ def verify_standard_webhook(secret: str, headers: Mapping[str, str], body: bytes
     signatures = headers.get("webhook-signature")
     if not message_id or not timestamp or not signatures:
         raise _refuse("webhook-id, webhook-timestamp and webhook-signature are required")
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > STANDARD_WEBHOOKS_TOLERANCE_S:
+    at = _epoch(timestamp)
+    if at is None or abs(now - at) > STANDARD_WEBHOOKS_TOLERANCE_S:
         raise _refuse("webhook-timestamp is not within five minutes of now")
     signed = message_id.encode() + b"." + timestamp.encode() + b"." + body
     expected = base64.b64encode(hmac.new(_whsec_key(secret), signed, hashlib.sha256).digest()).decode()

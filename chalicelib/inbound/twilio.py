@@ -62,13 +62,14 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         raise _refuse("X-Twilio-Signature is required")
     # Only messages sent through a tenant's own account name the tenant (to pick its auth token).
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
-    params = dict(parse_qsl(request.text, keep_blank_values=True))
+    form = parse_qsl(request.text, keep_blank_values=True)
+    params = dict(form)
 
     def check(fresh: bool) -> None:
         token = _auth_token(tenant_id, params.get("AccountSid"), fresh)
         if token is None:
             raise _refuse("X-Twilio-Signature does not match the callback")
-        verify_twilio(token, request.url, params, signature)
+        verify_twilio(token, request.url, form, signature)
 
     verified_with(check)
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
