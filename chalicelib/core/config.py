@@ -6,15 +6,20 @@ import os
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["Settings", "Stage", "get_settings"]
+__all__ = ["InvalidSettings", "Settings", "Stage", "get_settings"]
 
 Stage = Literal["local", "dev", "prod"]
 
 
 # A setting ``name`` is read from ``BTRIX_<NAME>`` (any case), one with a validation alias from that variable.
 _PREFIX = "btrix_"
+
+
+class InvalidSettings(ValueError):
+    """Raised when a setting's value (from its environment variable or the constructor) is not valid: the message
+    names the variable, the field and what is wrong with each."""
 
 
 class Settings(BaseModel):
@@ -26,6 +31,21 @@ class Settings(BaseModel):
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def __init__(self, **given: Any) -> None:
+        try:
+            super().__init__(**given)
+        except ValidationError as exc:
+            raise InvalidSettings(_explained(exc, given)) from exc
+
+    @classmethod
+    def _variable_of(cls, key: str) -> tuple[str, str]:
+        """The environment variable and the field a validation error's first location names."""
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias if isinstance(field.validation_alias, str) else None
+            if key in (name, alias):
+                return (alias or _PREFIX + name).upper(), name
+        return key.upper(), key
 
     @model_validator(mode="before")
     @classmethod
@@ -199,6 +219,17 @@ class Settings(BaseModel):
             object.__setattr__(self, "event_bus_name", prefix)
         if not self.media_bucket:
             object.__setattr__(self, "media_bucket", f"{prefix}-media")
+
+
+def _explained(error: ValidationError, given: dict[str, Any]) -> str:
+    """Each invalid setting: where its value came from, the value (cut short) and what is wrong with it."""
+    lines = []
+    for problem in error.errors():
+        key = str(problem["loc"][0]) if problem["loc"] else ""
+        variable, name = Settings._variable_of(key)
+        source = f"the constructor's {name}" if key in given else f"{variable} (setting {name})"
+        lines.append(f"{source}={str(problem.get('input'))[:80]!r}: {problem['msg']}")
+    return "invalid settings: " + "; ".join(lines)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.core import clock
-from chalicelib.core.config import Settings
+from chalicelib.core.config import InvalidSettings, Settings
 from chalicelib.core.ids import is_entity_id, new_id
 
 
@@ -47,3 +47,23 @@ def test_unknown_stage_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BTRIX_STAGE", "staging")
     with pytest.raises(ValueError, match="stage"):
         Settings()
+
+
+def test_a_bad_environment_value_is_refused_naming_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTRIX_ACCESS_TOKEN_TTL_S", "fifteen minutes")
+    monkeypatch.setenv("btrix_tracing", "maybe")
+    with pytest.raises(InvalidSettings) as refused:
+        Settings()
+    message = str(refused.value)
+    assert "BTRIX_ACCESS_TOKEN_TTL_S (setting access_token_ttl_s)='fifteen minutes'" in message
+    assert "BTRIX_TRACING (setting tracing)='maybe'" in message
+    assert "AWS_DEFAULT_REGION" not in message
+
+
+def test_an_out_of_range_or_constructor_value_names_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTRIX_SMTP_PORT", "70000")
+    with pytest.raises(InvalidSettings, match=r"BTRIX_SMTP_PORT \(setting smtp_port\)='70000': Input should be less"):
+        Settings()
+    monkeypatch.delenv("BTRIX_SMTP_PORT")
+    with pytest.raises(InvalidSettings, match="the constructor's stage='qa'"):
+        Settings(stage="qa")
