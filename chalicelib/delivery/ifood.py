@@ -103,8 +103,13 @@ def _lines(items: Sequence[Mapping[str, Any]]) -> list[PlatformLine]:
     return lines
 
 
-def draft_of(order: Mapping[str, Any]) -> PlatformOrderDraft:
-    """The BTRIX order an iFood order (``GET /order/v1.0/orders/{id}``) is to become."""
+def draft_of(order: Any) -> PlatformOrderDraft:
+    """The BTRIX order an iFood order (``GET /order/v1.0/orders/{id}``) is to become (``rejected`` when it is not an
+    order's shape)."""
+    return delivery.read_draft("iFood", _draft, order)
+
+
+def _draft(order: Mapping[str, Any]) -> PlatformOrderDraft:
     total: Mapping[str, Any] = order.get("total") or {}
     customer: Mapping[str, Any] = order.get("customer") or {}
     phone: Mapping[str, Any] = customer.get("phone") or {}

@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from chalicelib.core import clock
+from chalicelib.core.db.keys import InvalidKey
 from chalicelib.delivery import service as delivery
 from chalicelib.integrations import jobs
 from chalicelib.integrations import service as integrations
@@ -83,8 +84,13 @@ def _lines(items: Sequence[Mapping[str, Any]]) -> list[PlatformLine]:
     ]
 
 
-def draft_of(order: Mapping[str, Any]) -> PlatformOrderDraft:
-    """The BTRIX order a Rappi order (the ``NEW_ORDER`` webhook's ``order``) is to become."""
+def draft_of(order: Any) -> PlatformOrderDraft:
+    """The BTRIX order a Rappi order (the ``NEW_ORDER`` webhook's ``order``) is to become (``rejected`` when it is not
+    an order's shape)."""
+    return delivery.read_draft("Rappi", _draft, order)
+
+
+def _draft(order: Mapping[str, Any]) -> PlatformOrderDraft:
     detail: Mapping[str, Any] = order.get("order_detail") or {}
     totals: Mapping[str, Any] = detail.get("totals") or {}
     charges: Mapping[str, Any] = totals.get("charges") or {}
@@ -193,7 +199,10 @@ def _recover(tenant_id: str, order: Mapping[str, Any], result: Recovery) -> None
     detail: Mapping[str, Any] = order.get("order_detail") or {}
     rappi_order = str(detail.get("order_id") or "")
     cancelled = _cancel_reason(detail)
-    found = delivery.order_of(tenant_id, PROVIDER, rappi_order)
+    try:
+        found = delivery.order_of(tenant_id, PROVIDER, rappi_order)
+    except InvalidKey:
+        return  # an id no key can hold ('#', over 512 bytes): none Rappi sent, and none BTRIX could record
     if found is not None:  # the webhook (or an earlier poll) brought it
         if cancelled is not None:  # and Rappi's cancellation webhook was lost
             result.cancelled += int(delivery.cancelled_by_platform(tenant_id, found, cancelled))
@@ -221,10 +230,12 @@ def poll(job: jobs.Job) -> str | None:
     listed = with_access_token(job.tenant_id, TOKENS, lambda _, token: rappi.sent_orders(token))
     result = Recovery()
     for order in listed:
-        store: Mapping[str, Any] = order.get("store") or {}
-        detail: Mapping[str, Any] = order.get("order_detail") or {}
-        if not detail.get("order_id") or str(store.get("internal_id") or credentials.store_id) != credentials.store_id:
-            continue  # not an order, or one of a store the tenant did not connect
+        store, detail = order.get("store"), order.get("order_detail")
+        internal_id = store.get("internal_id") if isinstance(store, Mapping) else None
+        if not isinstance(detail, Mapping) or not detail.get("order_id"):
+            continue  # not an order
+        if str(internal_id or credentials.store_id) != credentials.store_id:
+            continue  # one of a store the tenant did not connect
         _recover(job.tenant_id, order, result)
     if result.failure is not None:
         # What was recovered stays; the rest is tried again by this poll's retry (and the next poll).

@@ -54,6 +54,7 @@ __all__ = [
     "ingest",
     "make_calls",
     "order_of",
+    "read_draft",
     "register_follower",
     "sent_once",
     "store_cancel_reason",
@@ -71,12 +72,27 @@ _CENT = Decimal("0.01")
 def amount_of(platform: str, value: Any) -> Money:
     """A platform's amount (a number or a numeric string; none is zero) as BRL; anything else is the platform's
     data we cannot take (``rejected``)."""
+    detail = f"{platform} sent an amount that is not a number: {str(value)[:60]!r}"
     try:
         amount = Decimal(str(value if value is not None else 0)).quantize(_CENT)
     except InvalidOperation as exc:
-        detail = f"{platform} sent an amount that is not a number: {value!r}"
         raise ProviderError(detail, failure=Failure.REJECTED) from exc
+    if not amount.is_finite():  # 'NaN' quantizes to itself
+        raise ProviderError(detail, failure=Failure.REJECTED)
     return Money(amount=amount, currency=_CURRENCY)
+
+
+def read_draft(
+    platform: str, build: Callable[[Mapping[str, Any]], PlatformOrderDraft], order: Any
+) -> PlatformOrderDraft:
+    """``build``'s draft of a platform's order; an order not of the shape it reads (an object where a list was, a
+    quantity that is no integer) is the platform's data BTRIX cannot take (``rejected``, noted by the pollers), not a
+    crash that fails every poll after it."""
+    try:
+        return build(order)
+    except (AttributeError, TypeError, ValueError, OverflowError) as exc:
+        detail = f"{platform} sent an order BTRIX cannot read ({type(exc).__name__}: {str(exc)[:200]})"
+        raise ProviderError(detail, failure=Failure.REJECTED) from exc
 
 
 def text_of(value: Any, limit: int = 500) -> str | None:

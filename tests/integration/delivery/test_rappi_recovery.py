@@ -177,3 +177,31 @@ def test_an_outage_fails_the_poll_visibly_and_the_orders_arrive_once_rappi_is_ba
     deliver(lambda: redrive.redrive() >= 1)  # an operator redrives the DLQ (or the next scheduled poll finds it)
     deliver(lambda: _order(api, admin, lost) is not None)
     assert _orders(api, admin) == [lost]
+
+
+def test_an_order_btrix_cannot_read_is_noted_once_and_the_orders_listed_after_it_still_arrive(
+    api: Any, admin: Account, rappi: FakeRappi, rappi_store: dict[str, str], pizza: dict[str, Any], deliver: Deliver
+) -> None:
+    rappi.lose(4)
+    unreadable = _pizza_order(rappi, rappi_store, pizza)
+    rappi.orders[unreadable]["order"]["order_detail"]["items"][0]["quantity"] = "two"
+    unkeyable = _pizza_order(rappi, rappi_store, pizza)
+    rappi.orders[unkeyable]["order"]["order_detail"]["order_id"] = "7#7"
+    storeless = _pizza_order(rappi, rappi_store, pizza)
+    rappi.orders[storeless]["order"]["store"] = "Loja"  # not the object Rappi documents: taken as the store's own
+    fine = _pizza_order(rappi, rappi_store, pizza)
+    deliver.settle()
+
+    _poll(admin)
+    deliver(lambda: _order(api, admin, fine) is not None and _order(api, admin, storeless) is not None)
+    deliver.settle()
+    assert _orders(api, admin) == sorted([storeless, fine])
+    recovered = [(e["ok"], e["detail"]) for e in _logs(api, admin) if e["operation"] == "recovery"]
+    assert len(recovered) == 1
+    ok, detail = recovered[0]
+    assert ok
+    assert detail.startswith(f"2 order(s) recovered, 0 cancelled; unreadable: {unreadable} (Rappi sent an order")
+    assert "ValueError" in detail
+    _poll(admin)  # noted once: the next polls pass it by
+    deliver.settle()
+    assert len([e for e in _logs(api, admin) if e["operation"] == "recovery"]) == 1
