@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 import re
 import secrets
 import threading
@@ -74,13 +73,10 @@ class FakeBilly(LoopbackFake):
     kind = "billy"
 
     def __init__(self, port: int = 0, seed: int | None = None) -> None:
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
         self.received: list[dict[str, Any]] = []
         self.companies: dict[str, _Company] = {}
         self._ids = itertools.count(1)
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
         self._lock = threading.RLock()
         self._listen(port, json_handler(self._answer), "fake-billy")
 
@@ -138,20 +134,12 @@ class FakeBilly(LoopbackFake):
     def configure(self, **config: Any) -> dict[str, Any]:
         """What ``POST /_config`` does, from Python."""
         with self._lock:
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
-            self.fail_next = int(config.get("failNext", self.fail_next))
-            return {"failRate": self.fail_rate, "failStatus": self.fail_status, "failNext": self.fail_next}
+            failures = self._configure_failures(config)
+            return failures
 
     def _new_id(self, prefix: str) -> str:
         # Billy's ids are opaque strings (22 characters, base62-like): keep them opaque here too.
         return f"{prefix}{next(self._ids):04d}{secrets.token_hex(6)}"
-
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
 
     # --- serving ----------------------------------------------------------------------------------------------------
 
@@ -175,13 +163,9 @@ class FakeBilly(LoopbackFake):
         return reply
 
     def _control(self, method: str, path: str, body: bytes) -> Answer:
-        if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return Answer(200, {"received": list(self.received)})
-        if path == "/_config" and method == "POST":
-            return Answer(200, self.configure(**json.loads(body or b"{}")))
+        common = self._common_control(method, path, body)
+        if common is not None:
+            return common
         if path == "/_invoices" and method == "GET":
             return Answer(200, {"invoices": self.invoices()})
         paid = re.fullmatch(r"/_invoices/([^/]+)/pay", path)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 import secrets
 import threading
 import time
@@ -95,10 +94,7 @@ class FakeBitrix24(LoopbackFake):
     kind = "bitrix24"
 
     def __init__(self, port: int = 0, seed: int | None = None) -> None:
-        self.fail_rate = 0.0
-        self.fail_status = 503
         self.fail_error = "QUERY_LIMIT_EXCEEDED"
-        self.fail_next = 0
         self.invalid_grant = False
         self.received: list[dict[str, Any]] = []
         self.portals: dict[str, _Portal] = {}
@@ -106,7 +102,7 @@ class FakeBitrix24(LoopbackFake):
         self._refresh_tokens: dict[str, str] = {}
         self._refreshes = 0
         self._ids = itertools.count(1001)
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
         self._lock = threading.RLock()
         self._listen(port, self._handler(), "fake-bitrix24")
 
@@ -144,15 +140,11 @@ class FakeBitrix24(LoopbackFake):
                     token.expired = True
             if "invalidGrant" in config:
                 self.invalid_grant = bool(config["invalidGrant"])
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
+            failures = self._configure_failures(config)
             self.fail_error = str(config.get("failError", self.fail_error))
-            self.fail_next = int(config.get("failNext", self.fail_next))
             return {
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
+                **failures,
                 "failError": self.fail_error,
-                "failNext": self.fail_next,
                 "invalidGrant": self.invalid_grant,
             }
 
@@ -268,12 +260,6 @@ class FakeBitrix24(LoopbackFake):
             return _error(401, "expired_token", "The access token provided has expired.")
         return None
 
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
-
     def _rest(self, domain: str, method: str, params: dict[str, Any]) -> Reply:
         with self._lock:
             portal = self.portals.get(domain)
@@ -303,10 +289,7 @@ class FakeBitrix24(LoopbackFake):
         if path == "/_config" and command == "POST":
             return 200, self.configure(**json.loads(body or b"{}"))
         if path == "/_received":
-            with self._lock:
-                if command == "DELETE":
-                    self.received.clear()
-                return 200, {"received": list(self.received), "refreshes": self._refreshes}
+            return 200, self._received_log(command, refreshes=self._refreshes)
         content_type = headers.get("content-type", "")
         if "json" in content_type:
             loaded = json.loads(body or b"{}")

@@ -41,7 +41,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import random
 import secrets
 import threading
 import time
@@ -52,7 +51,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler, stock_count
+from localdev.fakes import Answer, LoopbackFake, json_handler, stock_count, window_full
 
 __all__ = ["FakeBling"]
 
@@ -134,9 +133,6 @@ class FakeBling(LoopbackFake):
         self.nfe_authorize_after_reads = 1
         self.requests_per_second = 3
         self.rate_limit_next = 0
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
         self.webhook_url: str | None = None
         self.webhook_twice = False
         self.received: list[dict[str, Any]] = []
@@ -148,7 +144,7 @@ class FakeBling(LoopbackFake):
         self._refreshes = 0
         self._ids = itertools.count(16_000_000_001)
         self._state = _State()
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
         self._lock = threading.RLock()
         self._listen(port, json_handler(self._answer), "fake-bling")
 
@@ -221,6 +217,7 @@ class FakeBling(LoopbackFake):
     def configure(self, **config: Any) -> dict[str, Any]:
         """What ``POST /_config`` does, from Python."""
         with self._lock:
+            failures = self._configure_failures(config)
             if config.get("expireTokens"):
                 for token in self._tokens.values():
                     token.expired = True
@@ -231,9 +228,6 @@ class FakeBling(LoopbackFake):
                 ("nfeAuthorizeAfterReads", "nfe_authorize_after_reads", int),
                 ("requestsPerSecond", "requests_per_second", int),
                 ("rateLimitNext", "rate_limit_next", int),
-                ("failRate", "fail_rate", float),
-                ("failStatus", "fail_status", int),
-                ("failNext", "fail_next", int),
                 ("webhookTwice", "webhook_twice", bool),
             ):
                 if name in config:
@@ -249,9 +243,7 @@ class FakeBling(LoopbackFake):
                 "nfeAuthorizeAfterReads": self.nfe_authorize_after_reads,
                 "requestsPerSecond": self.requests_per_second,
                 "rateLimitNext": self.rate_limit_next,
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
-                "failNext": self.fail_next,
+                **failures,
             }
 
     # --- serving ----------------------------------------------------------------------------------------------------
@@ -260,15 +252,11 @@ class FakeBling(LoopbackFake):
         parts = urlsplit(target)
         path = parts.path
         query = parse_qs(parts.query)
-        if path == "/_config" and method == "POST":
-            return Answer(200, self.configure(**json.loads(body or b"{}")))
         if path == "/_stock" and method == "POST":
             return stock_count(self.set_stock, body)
-        if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return Answer(200, {"received": list(self.received), "refreshes": self._refreshes})
+        common = self._common_control(method, path, body, refreshes=self._refreshes)
+        if common is not None:
+            return common
         entry: dict[str, Any] = {"method": method, "path": path, "query": query}
         with self._lock:
             if path == f"{_API}/oauth/authorize" and method == "GET":
@@ -352,19 +340,7 @@ class FakeBling(LoopbackFake):
         if self.rate_limit_next > 0:
             self.rate_limit_next -= 1
             return True
-        now = time.monotonic()
-        while self._recent and self._recent[0] <= now - 1.0:
-            self._recent.popleft()
-        if len(self._recent) >= self.requests_per_second:
-            return True
-        self._recent.append(now)
-        return False
-
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
+        return window_full(self._recent, self.requests_per_second, 1.0)
 
     def _api(self, method: str, path: str, query: dict[str, list[str]], sent: Any, headers: dict[str, str]) -> Answer:
         scheme, _, token = headers.get("authorization", "").partition(" ")

@@ -19,7 +19,6 @@ Point ``settings.ga4_api_url`` at ``url``. It speaks the Measurement Protocol's 
 from __future__ import annotations
 
 import json
-import random
 import re
 import threading
 import time
@@ -126,12 +125,9 @@ class FakeGa4(LoopbackFake):
     kind = "ga4"
 
     def __init__(self, port: int = 0, *, seed: int | None = None) -> None:
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
         self.received: list[dict[str, Any]] = []
         self.streams: dict[str, str] = {}  # measurement id → its API secret
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
         self._lock = threading.RLock()
         self._listen(port, json_handler(self._answer), "fake-ga4")
 
@@ -158,25 +154,15 @@ class FakeGa4(LoopbackFake):
     def configure(self, **config: Any) -> dict[str, Any]:
         """What ``POST /_config`` does, from Python."""
         with self._lock:
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
-            self.fail_next = int(config.get("failNext", self.fail_next))
-            return {"failRate": self.fail_rate, "failStatus": self.fail_status, "failNext": self.fail_next}
-
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
+            failures = self._configure_failures(config)
+            return failures
 
     def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
         parts = urlsplit(target)
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         with self._lock:
             if parts.path == "/_received":
-                if method == "DELETE":
-                    self.received.clear()
-                return Answer(200, {"received": list(self.received)})
+                return Answer(200, self._received_log(method))
             if parts.path == "/_hits":
                 return Answer(200, {"hits": self.hits()})
             if parts.path == "/_config" and method == "POST":

@@ -25,7 +25,6 @@ Point the settings at it: ``google_oauth_authorize_url`` = ``<url>/o/oauth2/v2/a
 from __future__ import annotations
 
 import json
-import random
 import re
 import secrets
 import threading
@@ -109,16 +108,13 @@ class FakeGoogle(LoopbackFake):
         self.deny_consent = False
         self.invalid_grant = False
         self.rate_limit_next = 0
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
         self.received: list[dict[str, Any]] = []
         self._codes: dict[str, _Code] = {}
         self._grants: dict[str, _Grant] = {}
         self._tokens: dict[str, _Token] = {}
         self._calendars: dict[tuple[str, str], _Calendar] = {}
         self._refreshes = 0
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
         self._lock = threading.RLock()
         self._listen(port, json_handler(self._answer), "fake-google")
 
@@ -166,18 +162,14 @@ class FakeGoogle(LoopbackFake):
             self.deny_consent = bool(config.get("denyConsent", self.deny_consent))
             self.invalid_grant = bool(config.get("invalidGrant", self.invalid_grant))
             self.rate_limit_next = int(config.get("rateLimitNext", self.rate_limit_next))
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
-            self.fail_next = int(config.get("failNext", self.fail_next))
+            failures = self._configure_failures(config)
             if "account" in config:
                 self.account = str(config["account"])
             return {
                 "denyConsent": self.deny_consent,
                 "invalidGrant": self.invalid_grant,
                 "rateLimitNext": self.rate_limit_next,
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
-                "failNext": self.fail_next,
+                **failures,
                 "account": self.account,
             }
 
@@ -187,13 +179,9 @@ class FakeGoogle(LoopbackFake):
         parts = urlsplit(target)
         path = parts.path
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
-        if path == "/_config" and method == "POST":
-            return Answer(200, self.configure(**json.loads(body or b"{}")))
-        if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return Answer(200, {"received": list(self.received), "refreshes": self._refreshes})
+        common = self._common_control(method, path, body, refreshes=self._refreshes)
+        if common is not None:
+            return common
         if path == "/_events":
             with self._lock:
                 every = {f"{a}/{c}": dict(cal.events) for (a, c), cal in self._calendars.items()}
@@ -287,12 +275,6 @@ class FakeGoogle(LoopbackFake):
     def _calendar_of(self, account: str, calendar_id: str) -> _Calendar:
         name = self._calendar_name(account, calendar_id)
         return self._calendars.setdefault((account, name), _Calendar(name))
-
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
 
     def _calendar(self, method: str, path: str, query: dict[str, str], body: bytes, headers: dict[str, str]) -> Answer:
         scheme, _, token = headers.get("authorization", "").partition(" ")

@@ -75,12 +75,13 @@ class FakeLLM(LoopbackFake):
         with self._lock:
             return [dict(r["body"]) for r in self.received if r["path"] == "/v1/chat/completions"]
 
-    def configure(self, **config: Any) -> None:
-        """What ``POST /_config`` does, from Python."""
+    def configure(self, **config: Any) -> dict[str, Any]:
+        """What ``POST /_config`` does, from Python; the settings now in force."""
         with self._lock:
             self.fail_next = int(config.get("failNext", self.fail_next))
             self.fail_status = int(config.get("failStatus", self.fail_status))
             self.delay_s = float(config.get("delayS", self.delay_s))
+            return {"failNext": self.fail_next, "failStatus": self.fail_status, "delayS": self.delay_s}
 
     # --- the server ---------------------------------------------------------------------------------------------
 

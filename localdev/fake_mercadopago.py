@@ -58,11 +58,7 @@ class FakeMercadoPago(MercadoPagoSubscriptionsFake):
         raise KeyError(payment_id)
 
     def _find_preference(self, preference_id: str) -> tuple[MercadoPagoAccount, dict[str, Any]]:
-        with self._lock:
-            for account in self.accounts.values():
-                if preference_id in account.preferences:
-                    return account, account.preferences[preference_id]
-        raise KeyError(preference_id)
+        return self._find("preferences", preference_id)
 
     def _create_preference(self, account: MercadoPagoAccount, sent: dict[str, Any]) -> Reply:
         items = sent.get("items")

@@ -74,20 +74,19 @@ class MercadoPagoAccount:
     authorized_payments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class MercadoPagoSubscriptionsFake(PaymentFake):
+class MercadoPagoSubscriptionsFake(PaymentFake[MercadoPagoAccount]):
     """MercadoPago's accounts (by access token), their signed notifications, and subscriptions (preapprovals)."""
 
     kind = "mercadopago"
 
     def __init__(self, port: int = 0, seed: int | None = None) -> None:
-        self.accounts: dict[str, MercadoPagoAccount] = {}
         # MercadoPago's ids are unique across its accounts, and the webhook function records each notification id
         # once: a fake started again against the same table (the next test module, make run after a test) must not
         # hand out the same ids, or its notifications are taken for redeliveries.
         start = secrets.randbelow(10**6) * 1000
         self._ids = itertools.count(1_300_000_001 + start)
         self._notification_ids = itertools.count(12_000_000_001 + start)
-        super().__init__(port, "fake-mercadopago", seed)
+        super().__init__(port, seed)
 
     # --- python helpers for tests and make run ---------------------------------------------------------------
 
@@ -99,12 +98,8 @@ class MercadoPagoSubscriptionsFake(PaymentFake):
         """The application's webhook URL (MercadoPago's panel): where its subscription notifications go."""
         self._account(access_token).notification_url = url
 
-    def _account(self, token: str) -> MercadoPagoAccount:
-        with self._lock:
-            account = self.accounts.get(token)
-            if account is None:
-                account = self.accounts[token] = MercadoPagoAccount(token, 100_000 + len(self.accounts))
-            return account
+    def _new_account(self, key: str) -> MercadoPagoAccount:
+        return MercadoPagoAccount(key, 100_000 + len(self.accounts))
 
     def _idempotency_refusal(self) -> Reply:
         return mp_error(409, "the idempotency key was used with another request", "conflict")
@@ -171,11 +166,10 @@ class MercadoPagoSubscriptionsFake(PaymentFake):
         return shown
 
     def _find_preapproval(self, preapproval_id: str) -> tuple[MercadoPagoAccount, dict[str, Any]] | None:
-        with self._lock:
-            for account in self.accounts.values():
-                if preapproval_id in account.preapprovals:
-                    return account, account.preapprovals[preapproval_id]
-        return None
+        try:
+            return self._find("preapprovals", preapproval_id)
+        except KeyError:
+            return None
 
     def _create_preapproval(self, account: MercadoPagoAccount, sent: dict[str, Any]) -> Reply:
         recurring = sent.get("auto_recurring") or {}

@@ -73,14 +73,10 @@ class _Account:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class FakePagarme(PaymentFake):
+class FakePagarme(PaymentFake[_Account]):
     """Pagar.me v5's orders with a hosted checkout, charges, refunds, and its Basic-authenticated webhooks."""
 
     kind = "pagarme"
-
-    def __init__(self, port: int = 0, seed: int | None = None) -> None:
-        self.accounts: dict[str, _Account] = {}
-        super().__init__(port, "fake-pagarme", seed)
 
     @property
     def api_url(self) -> str:
@@ -122,20 +118,8 @@ class FakePagarme(PaymentFake):
 
     # --- internals ---------------------------------------------------------------------------------------------
 
-    def _account(self, key: str) -> _Account:
-        with self._lock:
-            account = self.accounts.get(key)
-            if account is None:
-                account = self.accounts[key] = _Account(key, _id("acc"))
-            return account
-
-    def _find(self, kind: str, object_id: str) -> tuple[_Account, dict[str, Any]]:
-        with self._lock:
-            for account in self.accounts.values():
-                found = getattr(account, kind).get(object_id)
-                if found is not None:
-                    return account, found
-        raise KeyError(object_id)
+    def _new_account(self, key: str) -> _Account:
+        return _Account(key, _id("acc"))
 
     def _idempotency_refusal(self) -> Reply:
         return _error(409, "The Idempotency-Key was used with another request")

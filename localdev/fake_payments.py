@@ -15,12 +15,11 @@ its subscriptions in ``fake_mercadopago_preapprovals.py``), ``fake_pagarme.py``.
 from __future__ import annotations
 
 import json
-import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
@@ -31,6 +30,8 @@ from localdev.fakes import LoopbackFake
 __all__ = ["Html", "PaymentFake", "Reply", "Webhook", "checkout_page", "json_number"]
 
 Reply = tuple[int, Any]
+# One provider account of a fake (its key or token, and what it holds: sessions, orders, preferences…).
+AccountT = TypeVar("AccountT")
 _HTML = "text/html; charset=utf-8"
 
 
@@ -52,57 +53,69 @@ class Html:
     text: str
 
 
-class PaymentFake(LoopbackFake):
-    """What the payment fakes share: failure injection, idempotency replays, webhooks sent at once, held or
-    duplicated."""
+class PaymentFake(LoopbackFake, Generic[AccountT]):
+    """What the payment fakes share: accounts by key, failure injection, idempotency replays, webhooks sent at once,
+    held or duplicated."""
 
     kind = "payments"
 
-    def __init__(self, port: int, name: str, seed: int | None) -> None:
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
+    def __init__(self, port: int = 0, seed: int | None = None) -> None:
+        self.accounts: dict[str, AccountT] = {}
         self.hold = False
         self.accept_keys: set[str] | None = None
         self.received: list[dict[str, Any]] = []
         self.webhooks: list[Webhook] = []
         self._held: list[Webhook] = []
         self._replays: dict[tuple[str, str], tuple[str, Reply]] = {}
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
         self._lock = threading.RLock()
         self._http = httpx.Client(timeout=30)
-        self._listen(port, self._handler(), name)
+        self._listen(port, self._handler(), f"fake-{self.kind}")
 
     def stop(self) -> None:
         """Stop serving and close the webhook client."""
         super().stop()
         self._http.close()
 
+    # --- accounts ------------------------------------------------------------------------------------------------
+
+    def _new_account(self, key: str) -> AccountT:
+        """A fresh account for ``key`` (the caller holds the lock)."""
+        raise NotImplementedError
+
+    def _account(self, key: str) -> AccountT:
+        """The account of ``key`` (a secret key, an access token), made on first use as the providers' test
+        accounts are."""
+        with self._lock:
+            account = self.accounts.get(key)
+            if account is None:
+                account = self.accounts[key] = self._new_account(key)
+            return account
+
+    def _find(self, kind: str, object_id: str) -> tuple[AccountT, dict[str, Any]]:
+        """The account holding ``object_id`` in its ``kind`` collection (``sessions``, ``orders``…), and the object;
+        KeyError when no account has it."""
+        with self._lock:
+            for account in self.accounts.values():
+                found = getattr(account, kind).get(object_id)
+                if found is not None:
+                    return account, found
+        raise KeyError(object_id)
+
     # --- configuration and failures ------------------------------------------------------------------------------
 
     def _configure(self, config: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
-            self.fail_next = int(config.get("failNext", self.fail_next))
+            failures = self._configure_failures(config)
             self.hold = bool(config.get("hold", self.hold))
             if "acceptKeys" in config:
                 keys = config["acceptKeys"]
                 self.accept_keys = None if keys is None else {str(k) for k in keys}
             return {
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
-                "failNext": self.fail_next,
+                **failures,
                 "hold": self.hold,
                 "acceptKeys": None if self.accept_keys is None else sorted(self.accept_keys),
             }
-
-    def _failing(self) -> bool:
-        with self._lock:
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                return True
-            return self._random.random() < self.fail_rate
 
     def _key_accepted(self, key: str) -> bool:
         with self._lock:
@@ -186,10 +199,7 @@ class PaymentFake(LoopbackFake):
         if path == "/_config" and method == "POST":
             return 200, self._configure(json.loads(body or b"{}"))
         if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return 200, {"received": list(self.received)}
+            return 200, self._received_log(method)
         if path == "/_webhooks":
             return 200, {"webhooks": self._webhook_log()}
         if path == "/_deliver" and method == "POST":

@@ -141,9 +141,7 @@ class PlatformFake(FaultyFake):
         if path == "/_config" and method == "POST":
             return Answer(200, self.configure(**fields))
         if path == "/_received":
-            if method == "DELETE":
-                self.received.clear()
-            return Answer(200, {"received": list(self.received), "webhooks": list(self.webhooks)})
+            return Answer(200, self._received_log(method, webhooks=list(self.webhooks)))
         if path == "/_orders" and method == "POST":
             return Answer(201, {"id": self.place(fields)})
         parts = path.strip("/").split("/")

@@ -51,29 +51,13 @@ class StripeAccount:
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class StripeBillingFake(PaymentFake):
+class StripeBillingFake(PaymentFake[StripeAccount]):
     """Stripe's accounts (by secret key), their signed events, and Stripe Billing."""
 
     kind = "stripe"
 
-    def __init__(self, port: int = 0, seed: int | None = None) -> None:
-        self.accounts: dict[str, StripeAccount] = {}
-        super().__init__(port, "fake-stripe", seed)
-
-    def _account(self, key: str) -> StripeAccount:
-        with self._lock:
-            account = self.accounts.get(key)
-            if account is None:
-                account = self.accounts[key] = StripeAccount(key, "acct_" + secrets.token_hex(8))
-            return account
-
-    def _find(self, kind: str, object_id: str) -> tuple[StripeAccount, dict[str, Any]]:
-        with self._lock:
-            for account in self.accounts.values():
-                found = getattr(account, kind).get(object_id)
-                if found is not None:
-                    return account, found
-        raise KeyError(object_id)
+    def _new_account(self, key: str) -> StripeAccount:
+        return StripeAccount(key, "acct_" + secrets.token_hex(8))
 
     def _idempotency_refusal(self) -> Reply:
         message = "Keys for idempotent requests can only be used with the same parameters they were first used with."

@@ -27,17 +27,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 import secrets
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler, stock_count
+from localdev.fakes import Answer, LoopbackFake, json_handler, stock_count, window_full
 
 __all__ = ["FakeTiny"]
 
@@ -83,9 +81,6 @@ class FakeTiny(LoopbackFake):
         self.quota_next = 0
         self.reject_nfe = False
         self.nfe_authorize_after_reads = 1
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
         self.received: list[dict[str, Any]] = []
         self._recent: deque[float] = deque()
         self._ids = itertools.count(700_000_001)
@@ -94,7 +89,7 @@ class FakeTiny(LoopbackFake):
         self._orders: dict[int, dict[str, Any]] = {}
         self._contacts: dict[int, dict[str, Any]] = {}  # made from the orders' clients, by their code
         self._nfes: dict[int, _Nfe] = {}
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
         self._lock = threading.RLock()
         self._listen(port, json_handler(self._answer), "fake-tiny")
 
@@ -142,6 +137,7 @@ class FakeTiny(LoopbackFake):
     def configure(self, **config: Any) -> dict[str, Any]:
         """What ``POST /_config`` does, from Python."""
         with self._lock:
+            failures = self._configure_failures(config)
             if config.get("revokeToken"):
                 self.token = secrets.token_hex(32)
             for name, attribute, kind in (
@@ -149,9 +145,6 @@ class FakeTiny(LoopbackFake):
                 ("quotaNext", "quota_next", int),
                 ("rejectNfe", "reject_nfe", bool),
                 ("nfeAuthorizeAfterReads", "nfe_authorize_after_reads", int),
-                ("failRate", "fail_rate", float),
-                ("failStatus", "fail_status", int),
-                ("failNext", "fail_next", int),
             ):
                 if name in config:
                     setattr(self, attribute, kind(config[name]))
@@ -160,24 +153,18 @@ class FakeTiny(LoopbackFake):
                 "quotaNext": self.quota_next,
                 "rejectNfe": self.reject_nfe,
                 "nfeAuthorizeAfterReads": self.nfe_authorize_after_reads,
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
-                "failNext": self.fail_next,
+                **failures,
             }
 
     # --- serving ----------------------------------------------------------------------------------------------------
 
     def _answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Answer:
         path = urlsplit(target).path
-        if path == "/_config" and method == "POST":
-            return Answer(200, self.configure(**json.loads(body or b"{}")))
         if path == "/_stock" and method == "POST":
             return stock_count(self.set_stock, body)
-        if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return Answer(200, {"received": list(self.received)})
+        common = self._common_control(method, path, body)
+        if common is not None:
+            return common
         form = {name: values[0] for name, values in parse_qs(body.decode()).items()}
         name = path.removeprefix("/api2/").removesuffix(".php")
         with self._lock:
@@ -194,19 +181,7 @@ class FakeTiny(LoopbackFake):
         if self.quota_next > 0:
             self.quota_next -= 1
             return True
-        now = time.monotonic()
-        while self._recent and self._recent[0] <= now - 60:
-            self._recent.popleft()
-        if len(self._recent) >= self.calls_per_minute:
-            return True
-        self._recent.append(now)
-        return False
-
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
+        return window_full(self._recent, self.calls_per_minute, 60)
 
     def _method(self, method: str, path: str, name: str, form: dict[str, str]) -> Answer:
         if method != "POST" or not path.startswith("/api2/") or not path.endswith(".php"):

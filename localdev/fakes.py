@@ -29,6 +29,7 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +49,7 @@ __all__ = [
     "request_handler",
     "sign_hex",
     "stock_count",
+    "window_full",
 ]
 
 FakeKind = Literal["twilio", "meta", "ses", "webpush"]
@@ -189,12 +191,58 @@ def _json(body: bytes) -> Any:
 
 
 class LoopbackFake:
-    """What every fake server shares: it serves on 127.0.0.1 in a daemon thread and keeps what it received."""
+    """What every fake server shares: it serves on 127.0.0.1 in a daemon thread, keeps what it received and can be
+    told to fail (``failRate``: a share of requests, ``failNext``: the next few, answering ``failStatus``)."""
 
     received: list[dict[str, Any]]
-    _lock: threading.Lock | threading.RLock
+    fail_rate: float
+    fail_status: int
+    fail_next: int
+    _random: random.Random
+    _lock: threading.RLock
     _server: ThreadingHTTPServer
     _thread: threading.Thread
+
+    def _init_failures(self, seed: int | None) -> None:
+        """No failures yet; ``seed`` makes ``failRate``'s draws repeatable."""
+        self.fail_rate, self.fail_status, self.fail_next = 0.0, 503, 0
+        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+
+    def _configure_failures(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Take ``failRate``, ``failStatus`` and ``failNext`` from a ``POST /_config`` body (the caller holds the
+        lock); the three now in force."""
+        self.fail_rate = float(config.get("failRate", self.fail_rate))
+        self.fail_status = int(config.get("failStatus", self.fail_status))
+        self.fail_next = int(config.get("failNext", self.fail_next))
+        return {"failRate": self.fail_rate, "failStatus": self.fail_status, "failNext": self.fail_next}
+
+    def _failing(self) -> bool:
+        """Whether this request fails on purpose: one of the next ``failNext``, or drawn at ``failRate``."""
+        with self._lock:
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return True
+            return self._random.random() < self.fail_rate
+
+    def configure(self, **config: Any) -> dict[str, Any]:
+        """What ``POST /_config`` does, from Python; the settings now in force."""
+        raise NotImplementedError
+
+    def _received_log(self, method: str, **beside: Any) -> dict[str, Any]:
+        """``GET /_received``: what the fake received (and ``beside`` it what this fake adds); ``DELETE`` forgets
+        it first."""
+        with self._lock:
+            if method == "DELETE":
+                self.received.clear()
+            return {"received": list(self.received), **beside}
+
+    def _common_control(self, method: str, path: str, body: bytes, **beside: Any) -> Answer | None:
+        """``POST /_config`` (``configure``) and ``GET|DELETE /_received``; None for another path."""
+        if path == "/_config" and method == "POST":
+            return Answer(200, self.configure(**json.loads(body or b"{}")))
+        if path == "/_received":
+            return Answer(200, self._received_log(method, **beside))
+        return None
 
     def _listen(self, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -229,6 +277,18 @@ class LoopbackFake:
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         return request_handler(self._respond)
+
+
+def window_full(recent: deque[float], limit: int, seconds: float) -> bool:
+    """Whether ``limit`` requests already came within the last ``seconds`` (``recent``: their ``time.monotonic()``
+    times, oldest first; pruned here); when not, this request joins them. A provider's rate limit or quota."""
+    now = time.monotonic()
+    while recent and recent[0] <= now - seconds:
+        recent.popleft()
+    if len(recent) >= limit:
+        return True
+    recent.append(now)
+    return False
 
 
 def sign_hex(secret: str, body: bytes) -> str:
@@ -286,45 +346,30 @@ class FaultyFake(LoopbackFake):
     create something (a label, a shipment) create it, then their answer is lost (504, as a gateway timing out after
     the carrier did the work): a retry must look it up, not create a second one."""
 
-    fail_rate: float
-    fail_status: int
-    fail_next: int
     lose_next: int
     throttle_next: int
     latency_ms: int
     per_minute: int
-    _random: random.Random
     _window: dict[str, list[float]]
 
     def _init_faults(self, seed: int | None, per_minute: int) -> None:
-        self.fail_rate, self.fail_status, self.fail_next, self.lose_next = 0.0, 503, 0, 0
-        self.throttle_next, self.latency_ms, self.per_minute = 0, 0, per_minute
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
+        self._init_failures(seed)
+        self.lose_next, self.throttle_next, self.latency_ms, self.per_minute = 0, 0, 0, per_minute
         self._window = {}
 
     def configure(self, **config: Any) -> dict[str, Any]:
         """What ``POST /_config`` does, from Python; the faults now in force."""
         with self._lock:
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
-            self.fail_next = int(config.get("failNext", self.fail_next))
+            failures = self._configure_failures(config)
             self.lose_next = int(config.get("loseNext", self.lose_next))
             self.throttle_next = int(config.get("throttleNext", self.throttle_next))
             self.latency_ms = int(config.get("latencyMs", self.latency_ms))
             return {
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
-                "failNext": self.fail_next,
+                **failures,
                 "loseNext": self.lose_next,
                 "throttleNext": self.throttle_next,
                 "latencyMs": self.latency_ms,
             }
-
-    def _failing(self) -> bool:
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return True
-        return self._random.random() < self.fail_rate
 
     def _record(self, method: str, path: str, reply: Answer, started: float, **fields: Any) -> None:
         """Keep one served request on ``received`` (the caller holds the lock): its method, path, status, the
@@ -380,14 +425,7 @@ class FaultyFake(LoopbackFake):
             moved = self._move_control(method, path, *moves)
             if moved is not None:
                 return moved
-        if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return Answer(200, {"received": list(self.received)})
-        if path == "/_config" and method == "POST":
-            return Answer(200, self.configure(**json.loads(body or b"{}")))
-        return None
+        return self._common_control(method, path, body)
 
 
 def json_handler(answer: Callable[[str, str, bytes, dict[str, str]], Answer]) -> type[BaseHTTPRequestHandler]:
@@ -410,9 +448,7 @@ class FakeProvider(LoopbackFake):
 
     def __init__(self, kind: FakeKind, port: int = 0, seed: int | None = None) -> None:
         self.kind = kind
-        self.fail_rate = 0.0
-        self.fail_status = 503
-        self.fail_next = 0
+        self._init_failures(seed)
         # Meta: the error code failures carry (None: the fake's default), the only good tokens (None: any bearer),
         # recipients outside their 24-hour window.
         self.fail_code: int | None = None
@@ -421,8 +457,7 @@ class FakeProvider(LoopbackFake):
         self.received: list[dict[str, Any]] = []
         self._media: dict[str, tuple[bytes, str]] = {}
         self.capi = ConversionsApi()
-        self._random = random.Random(seed)  # noqa: S311 - failure injection, not security
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._listen(port, self._handler(), f"fake-{kind}")
 
     def add_media(self, media_id: str, content: bytes, mime_type: str) -> str:
@@ -433,9 +468,7 @@ class FakeProvider(LoopbackFake):
 
     def _configure(self, config: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            self.fail_rate = float(config.get("failRate", self.fail_rate))
-            self.fail_status = int(config.get("failStatus", self.fail_status))
-            self.fail_next = int(config.get("failNext", self.fail_next))
+            failures = self._configure_failures(config)
             if "failCode" in config:
                 self.fail_code = None if config["failCode"] is None else int(config["failCode"])
             if "acceptTokens" in config:
@@ -446,20 +479,11 @@ class FakeProvider(LoopbackFake):
             if "closedWindows" in config:
                 self.closed_windows = {str(to).lstrip("+") for to in config["closedWindows"] or []}
             return {
-                "failRate": self.fail_rate,
-                "failStatus": self.fail_status,
-                "failNext": self.fail_next,
+                **failures,
                 "failCode": self.fail_code,
                 "acceptTokens": None if self.accept_tokens is None else sorted(self.accept_tokens),
                 "closedWindows": sorted(self.closed_windows),
             }
-
-    def _failing(self) -> bool:
-        with self._lock:
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                return True
-            return self._random.random() < self.fail_rate
 
     def _failure(self) -> dict[str, Any]:
         if self.kind == "meta" and self.fail_code is not None:
@@ -539,10 +563,7 @@ class FakeProvider(LoopbackFake):
         if path == "/_config" and method == "POST":
             return 200, self._configure(json.loads(body or b"{}"))
         if path == "/_received":
-            with self._lock:
-                if method == "DELETE":
-                    self.received.clear()
-                return 200, {"received": list(self.received)}
+            return 200, self._received_log(method)
         if path.startswith("/_pixels/") and path.endswith("/events") and self.kind == "meta":
             pixel_id = path.split("/")[2]
             return 200, {"events": self.capi.events(pixel_id), "testEvents": self.capi.events(pixel_id, test=True)}
