@@ -64,6 +64,13 @@ class Running:
         ]
 
 
+def admin_section(run: Running, intro: list[str], lines: list[str], notes: list[str] | None = None) -> list[str]:
+    """A section that says what to try (``intro``), then the bash lines to paste (the first demo tenant's ADMIN
+    logs in first) and ``notes`` after them."""
+    pasted = [f"    {line}" for line in [*run.login_lines(run.admin().email), *lines]]
+    return ["", *intro, "", *pasted, *(["", *notes] if notes else [])]
+
+
 BannerSection = Callable[[Running], list[str]]
 BANNER: list[BannerSection] = []
 
@@ -324,14 +331,12 @@ def _assistant(run: Running) -> list[str]:
         play=play,
         customer=DEMO_CUSTOMER[0],
     )
-    return [
-        "",
+    intro = [
         f"WhatsApp shop assistant: switch {admin.tenant}'s number to the assistant and buy two pizzas in WhatsApp;",
         "paste these lines into bash (the last ones print what the customer got: the menu, the cart, the payment link;",
         'PUT {"mode": "gateway"} switches the number back to Bitrix24):',
-        "",
-        *[f"    {line}" for line in [*run.login_lines(admin.email), *lines]],
     ]
+    return admin_section(run, intro, lines)
 
 
 def shop_product_code() -> str | None:
@@ -371,19 +376,17 @@ def _pagarme(run: Running) -> list[str]:
         return []
     from localdev.demo_payments import pagarme_lines
 
-    admin = run.admin()
-    return [
-        "",
+    tenant = run.admin().tenant
+    intro = [
         f"Pagar.me: every demo tenant is connected to the fake Pagar.me ({pagarme}, API under /core/v5). Paste these",
-        f"lines to place an order at {admin.tenant}, make its Pagar.me link and pay it at the fake's hosted checkout",
+        f"lines to place an order at {tenant}, make its Pagar.me link and pay it at the fake's hosted checkout",
         "(the fake posts charge.paid and order.paid with the tenant's Basic login; the worker fetches the order):",
-        "",
-        *[f"    {line}" for line in run.login_lines(admin.email)],
-        *[f"    {line}" for line in pagarme_lines(run.api, pagarme)],
-        "",
+    ]
+    notes = [
         f"  a refund in Pagar.me's dashboard: curl -s -X POST {pagarme}/_refund/<payment providerPaymentId (ch_…)>",
         f'  Pagar.me\'s rate limit: curl -s -X POST {pagarme}/_config -d \'{{"failNext": 3, "failStatus": 429}}\'',
     ]
+    return admin_section(run, intro, pagarme_lines(run.api, pagarme), notes)
 
 
 @banner_section
@@ -393,22 +396,20 @@ def _billing(run: Running) -> list[str]:
         return []
     from localdev.demo_payments import subscribe_lines
 
-    admin = run.admin()
-    return [
-        "",
-        f"Billing: {admin.tenant} uses the Corporativo plan, granted by the platform operator (nothing subscribed:",
+    tenant = run.admin().tenant
+    intro = [
+        f"Billing: {tenant} uses the Corporativo plan, granted by the platform operator (nothing subscribed:",
         "GET /billing says status none). Paste these lines to subscribe to it and pay at the fake Stripe (its signed",
         "invoice.paid makes the subscription active; GET /billing shows it and the paid invoice):",
-        "",
-        *[f"    {line}" for line in run.login_lines(admin.email)],
-        *[f"    {line}" for line in subscribe_lines(run.api, "corporativo")],
-        "",
+    ]
+    notes = [
         f"  a failed renewal: curl -s -X POST {stripe}/_renew/<subscription.providerSubscriptionId> "
         '-d \'{"outcome": "failed"}\'',
         "    (past due, the ADMINs are emailed; after BTRIX_BILLING_GRACE_DAYS the tenant is suspended;",
         f"     POST {stripe}/_settle/<invoice providerId> pays it and reactivates the tenant)",
         "  the operator: GET /platform/subscriptions?status=past_due, GET /platform/billing/events",
     ]
+    return admin_section(run, intro, subscribe_lines(run.api, "corporativo"), notes)
 
 
 @banner_section
@@ -420,18 +421,16 @@ def _privacy(run: Running) -> list[str]:
     first = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])\''
     person = '{"subject": "customer", "id": "\'$customer\'"}'
     withdraw = '{"purpose": "marketing", "granted": false, "method": "form", "policyVersion": "2026-12"}'
-    return [
-        "",
-        f"Privacy: {admin.tenant}'s customers' consents, a customer's data as a ZIP, their erasure (ADMIN):",
-        "",
-        *[f"    {line}" for line in run.login_lines(admin.email)],
-        f"    customer=$(curl -s '{run.api}/customers?limit=1' {auth} | {first})",
-        f"    curl -s -X POST {run.api}/customers/$customer/consents {auth} {json_header} -d '{withdraw}'",
-        f"    curl -s -X POST {run.api}/privacy/exports {auth} {json_header} -d '{person}'",
-        "                                        # then GET /privacy/exports/<id>: progress, then a download url",
-        f"    curl -s -X POST {run.api}/privacy/erasures {auth} {json_header} -d '{person}'",
-        "                                        # then GET /privacy/erasures/<id>: what was erased, each processor",
+    intro = [f"Privacy: {admin.tenant}'s customers' consents, a customer's data as a ZIP, their erasure (ADMIN):"]
+    lines = [
+        f"customer=$(curl -s '{run.api}/customers?limit=1' {auth} | {first})",
+        f"curl -s -X POST {run.api}/customers/$customer/consents {auth} {json_header} -d '{withdraw}'",
+        f"curl -s -X POST {run.api}/privacy/exports {auth} {json_header} -d '{person}'",
+        "                                    # then GET /privacy/exports/<id>: progress, then a download url",
+        f"curl -s -X POST {run.api}/privacy/erasures {auth} {json_header} -d '{person}'",
+        "                                    # then GET /privacy/erasures/<id>: what was erased, each processor",
     ]
+    return admin_section(run, intro, lines)
 
 
 def banner(run: Running) -> str:
