@@ -69,9 +69,7 @@ __all__ = [
     "STATE_TTL",
     "Connected",
     "ConsentFlow",
-    "finish_bling_consent",
     "finish_consent",
-    "finish_google_consent",
     "start_bling_consent",
     "start_consent",
     "start_google_consent",
@@ -337,13 +335,3 @@ def finish_consent(flow: ConsentFlow, query: OAuthCallbackQuery) -> Integration:
         shown = connected.account or "?"
         service.record_sync(state.tenant_id, flow.provider, "connect", ok=True, detail=f"connected as {shown}")
     return integration
-
-
-def finish_bling_consent(query: OAuthCallbackQuery) -> Integration:
-    """Bling's redirect after consent."""
-    return finish_consent(BLING, query)
-
-
-def finish_google_consent(query: OAuthCallbackQuery) -> Integration:
-    """Google's redirect after consent."""
-    return finish_consent(GOOGLE, query)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
@@ -23,6 +26,32 @@ from chalicelib.integrations.models import (
 )
 
 blueprint = protected_blueprint(__name__, tag="integrations")
+View = Callable[..., Any]
+
+
+def _consent_callback(slug: str, flow: consent.ConsentFlow, title: str, kept: str, conflict: str | None = None) -> View:
+    """The public route ``GET /integrations/<slug>/callback`` where the provider sends the browser back after its
+    consent: one shape for every authorization-code provider (``consent.finish_consent``); ``kept`` says what is
+    stored, ``conflict`` what a 409 means (None: it cannot happen)."""
+
+    def callback(query: OAuthCallbackQuery) -> Integration:
+        return consent.finish_consent(flow, query)
+
+    refused = (
+        f"422 naming query.state for a state BTRIX did not issue for {flow.name}, expired or used, or query.code for a"
+        f" code {flow.name} refused; 403 when the consent was refused or the user may no longer manage integrations"
+    )
+    callback.__name__ = callback.__qualname__ = f"{slug.replace('-', '_')}_callback"
+    callback.__doc__ = (
+        f"Finish connecting {title}\n\nWhere {flow.name} sends the browser back after consent (no bearer token: the"
+        f" signed state says which tenant and user asked, once, within 10 minutes). {kept} {refused}"
+        + (f"; 409 when {conflict}." if conflict else ".")
+    )
+    problems = (403, 409, 503) if conflict else (403, 503)
+    declare = blueprint.operation(
+        f"/integrations/{slug}/callback", query=OAuthCallbackQuery, response=Integration, problems=problems, public=True
+    )
+    return declare(callback)
 
 
 @blueprint.operation(
@@ -56,22 +85,12 @@ def connect_google_calendar(principal: Principal) -> ConsentStart:
     return consent.start_google_consent(principal)
 
 
-@blueprint.operation(
-    "/integrations/google-calendar/callback",
-    query=OAuthCallbackQuery,
-    response=Integration,
-    problems=(403, 503),
-    public=True,
+google_calendar_callback = _consent_callback(
+    "google-calendar",
+    consent.GOOGLE,
+    "Google Calendar",
+    "Stores the refresh token encrypted and answers the integration.",
 )
-def google_calendar_callback(query: OAuthCallbackQuery) -> Integration:
-    """Finish connecting Google Calendar
-
-    Where Google sends the browser back after consent (no bearer token: the signed state says which tenant and
-    user asked, once, within 10 minutes). Stores the refresh token encrypted and answers the integration. 422
-    naming query.state for a state BTRIX did not issue, expired or used; 403 when the consent was refused or the
-    user may no longer manage integrations.
-    """
-    return consent.finish_google_consent(query)
 
 
 @blueprint.operation(
@@ -94,23 +113,14 @@ def connect_melhorenvio(body: MelhorEnvioConsentRequest, principal: Principal) -
     return consent.start_melhorenvio_consent(principal, body)
 
 
-@blueprint.operation(
-    "/integrations/melhorenvio/callback",
-    query=OAuthCallbackQuery,
-    response=Integration,
-    problems=(403, 409, 503),
-    public=True,
+melhorenvio_callback = _consent_callback(
+    "melhorenvio",
+    consent.MELHORENVIO,
+    "MelhorEnvio",
+    "Stores the tokens encrypted and answers the integration; the account's label updates then reach this tenant"
+    " through the webhook of BTRIX's app.",
+    "the MelhorEnvio account is connected to another BTRIX account",
 )
-def melhorenvio_callback(query: OAuthCallbackQuery) -> Integration:
-    """Finish connecting MelhorEnvio
-
-    Where MelhorEnvio sends the browser back after consent (the signed state says which tenant and user asked,
-    once, within 10 minutes). Stores the tokens encrypted and answers the integration; the account's label updates
-    then reach this tenant through the webhook of BTRIX's app. 422 naming query.state for a state BTRIX did not
-    issue, expired or used; 403 when the consent was refused or the user may no longer manage integrations; 409 when
-    the MelhorEnvio account is connected to another BTRIX account.
-    """
-    return consent.finish_consent(consent.MELHORENVIO, query)
 
 
 @blueprint.operation(
@@ -134,24 +144,14 @@ def connect_bling(body: BlingConsentRequest, principal: Principal) -> ConsentSta
     return consent.start_bling_consent(principal, body)
 
 
-@blueprint.operation(
-    "/integrations/bling/callback",
-    query=OAuthCallbackQuery,
-    response=Integration,
-    problems=(403, 409, 503),
-    public=True,
+bling_callback = _consent_callback(
+    "bling",
+    consent.BLING,
+    "Bling",
+    "Stores the refresh token encrypted with the ERP settings and answers the integration; the company's stock"
+    " webhooks then reach this tenant through BTRIX's app.",
+    "the Bling company is connected to another BTRIX account",
 )
-def bling_callback(query: OAuthCallbackQuery) -> Integration:
-    """Finish connecting Bling
-
-    Where Bling sends the browser back after authorization (no bearer token: the signed state says which tenant and
-    user asked, once, within 10 minutes). Stores the refresh token encrypted with the ERP settings and answers the
-    integration; the company's stock webhooks then reach this tenant through BTRIX's app. 422 naming query.state for
-    a state BTRIX did not issue for Bling, expired or used, or query.code for a code Bling refused; 403 when the
-    authorization was refused or the user may no longer manage integrations; 409 when the Bling company is connected
-    to another BTRIX account.
-    """
-    return consent.finish_bling_consent(query)
 
 
 @blueprint.operation(
