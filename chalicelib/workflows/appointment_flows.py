@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from chalicelib.workflows.flow_parts import (
     BOOKERS,
-    CANCELLED,
-    COMPLETED,
     DAY,
     FLOOR,
     HOUR,
+    NO_SHOW,
+    REQUESTED,
     Json,
+    cancelled,
+    completed,
     flow,
     moves,
     notify,
     remind,
     status,
-    webhook,
 )
 from chalicelib.workflows.models import EntityType, WorkflowDefinition
 
@@ -39,7 +40,7 @@ def _care_appointment(
         [
             status(
                 "REQUESTED",
-                ("Solicitado", "Requested", "Solicitada"),
+                REQUESTED,
                 on_enter=(notify("appointment.requested", "tenant_admins", "push"),),
             ),
             status(
@@ -50,9 +51,9 @@ def _care_appointment(
             ),
             status("CHECKED_IN", ("Check-in feito", "Checked in", "Registrada")),
             status("IN_SERVICE", in_service),
-            status("COMPLETED", COMPLETED, terminal=True, on_enter=(*done, webhook("appointment.completed"))),
-            status("NO_SHOW", ("Não compareceu", "No show", "No asistió"), terminal=True),
-            status("CANCELLED", CANCELLED, terminal=True, on_enter=(notify("appointment.cancelled", "customer"),)),
+            completed("appointment", *done),
+            status("NO_SHOW", NO_SHOW, terminal=True),
+            cancelled("appointment"),
         ],
         moves(
             ("REQUESTED", "CONFIRMED", FLOOR),
@@ -87,16 +88,16 @@ def appointment(entity_type: EntityType) -> WorkflowDefinition:
         entity_type,
         "REQUESTED",
         [
-            status("REQUESTED", ("Solicitado", "Requested", "Solicitada")),
+            status("REQUESTED", REQUESTED),
             status(
                 "CONFIRMED",
                 ("Confirmado", "Confirmed", "Confirmada"),
                 on_enter=(notify("appointment.confirmed", "customer"),),
                 timers=(_reminders()[0],),
             ),
-            status("COMPLETED", COMPLETED, terminal=True, on_enter=(webhook("appointment.completed"),)),
-            status("NO_SHOW", ("Não compareceu", "No show", "No asistió"), terminal=True),
-            status("CANCELLED", CANCELLED, terminal=True, on_enter=(notify("appointment.cancelled", "customer"),)),
+            completed("appointment"),
+            status("NO_SHOW", NO_SHOW, terminal=True),
+            cancelled("appointment"),
         ],
         moves(
             ("REQUESTED", "CONFIRMED", BOOKERS),

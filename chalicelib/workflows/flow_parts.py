@@ -1,5 +1,6 @@
 """The building blocks of the built-in flows: who may move (role groups), a status with its labels in every locale
-(da-DK from the en-US label), its actions and timers, a move, a payment's and a carrier's move, a flow validated."""
+(da-DK from the en-US label), its actions and timers, the ends most flows share (completed, cancelled), a move, a
+payment's and a carrier's move, a flow validated."""
 
 from __future__ import annotations
 
@@ -11,14 +12,23 @@ __all__ = [
     "BOOKERS",
     "CANCELLED",
     "COMPLETED",
+    "CONFIRMED",
     "DAY",
+    "DELIVERED",
     "FLOOR",
     "HOUR",
+    "IN_PROGRESS",
     "KITCHEN",
     "MANAGERS",
+    "NO_SHOW",
     "PAID",
+    "PENDING",
+    "READY_FOR_PICKUP",
+    "REQUESTED",
     "SELLERS",
     "Json",
+    "cancelled",
+    "completed",
     "flow",
     "moves",
     "notify",
@@ -44,6 +54,13 @@ Json = dict[str, Any]
 PAID = ("Pago", "Paid", "Pagado")
 CANCELLED = ("Cancelado", "Cancelled", "Cancelado")
 COMPLETED = ("Concluído", "Completed", "Completado")
+PENDING = ("Pendente", "Pending", "Pendiente")
+CONFIRMED = ("Confirmado", "Confirmed", "Confirmado")
+IN_PROGRESS = ("Em andamento", "In progress", "En curso")
+READY_FOR_PICKUP = ("Pronto para retirada", "Ready for pickup", "Listo para recoger")
+DELIVERED = ("Entregue", "Delivered", "Entregado")
+REQUESTED = ("Solicitado", "Requested", "Solicitada")
+NO_SHOW = ("Não compareceu", "No show", "No asistió")
 
 
 _CANCELLING = frozenset({"CANCELLED", "QUOTE_REJECTED", "NO_SHOW", "LOST"})
@@ -117,6 +134,18 @@ def webhook(event: str) -> Json:
 def remind(template: str, to: str, channel: str = "whatsapp") -> Json:
     """A timer's reminder: ``template`` to ``to`` on ``channel``."""
     return {"template": template, "channel": channel, "to": to}
+
+
+def completed(entity: str, *first: Json) -> Json:
+    """COMPLETED, terminal: its ``first`` actions, then the ``<entity>.completed`` webhook."""
+    return status("COMPLETED", COMPLETED, terminal=True, on_enter=(*first, webhook(f"{entity}.completed")))
+
+
+def cancelled(entity: str | None = None) -> Json:
+    """CANCELLED, terminal; the customer hears of it (``<entity>.cancelled``) unless ``entity`` is None."""
+    return status(
+        "CANCELLED", CANCELLED, terminal=True, on_enter=(notify(f"{entity}.cancelled", "customer"),) if entity else ()
+    )
 
 
 def moves(*moves: tuple[str, str, tuple[str, ...]]) -> list[Json]:

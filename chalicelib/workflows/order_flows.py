@@ -4,13 +4,18 @@ order (paid by link, shipped and delivered by the carrier)."""
 from __future__ import annotations
 
 from chalicelib.workflows.flow_parts import (
-    CANCELLED,
-    COMPLETED,
+    CONFIRMED,
     DAY,
+    DELIVERED,
     FLOOR,
+    IN_PROGRESS,
     KITCHEN,
     MANAGERS,
     PAID,
+    PENDING,
+    READY_FOR_PICKUP,
+    cancelled,
+    completed,
     flow,
     moves,
     notify,
@@ -35,26 +40,22 @@ def restaurant_order(entity_type: EntityType) -> WorkflowDefinition:
         [
             status(
                 "PENDING",
-                ("Pendente", "Pending", "Pendiente"),
+                PENDING,
                 on_enter=(notify(f"{e}.received", "customer"), notify(f"{e}.new", "tenant_admins", "push")),
                 timers=({"afterSeconds": 15 * 60, "transitionTo": "CANCELLED"},),
             ),
             status("PAID", PAID),
-            status(
-                "CONFIRMED",
-                ("Confirmado", "Confirmed", "Confirmado"),
-                on_enter=(notify(f"{e}.confirmed", "customer"),),
-            ),
+            status("CONFIRMED", CONFIRMED, on_enter=(notify(f"{e}.confirmed", "customer"),)),
             status("PREPARING", ("Em preparo", "Preparing", "En preparación")),
             status("READY", ("Pronto", "Ready", "Listo"), on_enter=(notify(f"{e}.ready", "customer"),)),
             status(
                 "DELIVERED",
-                ("Entregue", "Delivered", "Entregado"),
+                DELIVERED,
                 terminal=True,
                 on_enter=(webhook(f"{e}.delivered"),),
             ),
-            status("COMPLETED", COMPLETED, terminal=True, on_enter=(webhook(f"{e}.completed"),)),
-            status("CANCELLED", CANCELLED, terminal=True, on_enter=(notify(f"{e}.cancelled", "customer"),)),
+            completed(e),
+            cancelled(e),
         ],
         [
             *moves(
@@ -101,14 +102,14 @@ def quote_service(entity_type: EntityType) -> WorkflowDefinition:
                 on_enter=(notify(f"{e}.quote_approved", "assigned_user", "push"),),
             ),
             status("QUOTE_REJECTED", ("Orçamento recusado", "Quote rejected", "Presupuesto rechazado"), terminal=True),
-            status("IN_PROGRESS", ("Em andamento", "In progress", "En curso")),
+            status("IN_PROGRESS", IN_PROGRESS),
             status(
                 "READY_FOR_PICKUP",
-                ("Pronto para retirada", "Ready for pickup", "Listo para recoger"),
+                READY_FOR_PICKUP,
                 on_enter=(notify(f"{e}.ready_for_pickup", "customer"), {"kind": "send_payment_link"}),
             ),
-            status("COMPLETED", COMPLETED, terminal=True, on_enter=(webhook(f"{e}.completed"),)),
-            status("CANCELLED", CANCELLED, terminal=True, on_enter=(notify(f"{e}.cancelled", "customer"),)),
+            completed(e),
+            cancelled(e),
         ],
         moves(
             ("QUOTE_REQUESTED", "QUOTE_SENT", FLOOR),
@@ -136,30 +137,26 @@ def retail_order(entity_type: EntityType) -> WorkflowDefinition:
         [
             status(
                 "PENDING",
-                ("Pendente", "Pending", "Pendiente"),
+                PENDING,
                 on_enter=({"kind": "send_payment_link"},),
                 timers=({"afterSeconds": 2 * DAY, "remind": remind(f"{e}.payment_reminder", "customer")},),
             ),
             status("PAID", PAID),
-            status(
-                "CONFIRMED",
-                ("Confirmado", "Confirmed", "Confirmado"),
-                on_enter=(notify(f"{e}.confirmed", "customer"),),
-            ),
+            status("CONFIRMED", CONFIRMED, on_enter=(notify(f"{e}.confirmed", "customer"),)),
             status("SHIPPED", ("Enviado", "Shipped", "Enviado"), on_enter=(notify(f"{e}.shipped", "customer"),)),
             status(
                 "READY_FOR_PICKUP",
-                ("Pronto para retirada", "Ready for pickup", "Listo para recoger"),
+                READY_FOR_PICKUP,
                 on_enter=(notify(f"{e}.ready_for_pickup", "customer"),),
             ),
             status(
                 "DELIVERED",
-                ("Entregue", "Delivered", "Entregado"),
+                DELIVERED,
                 terminal=True,
                 on_enter=(webhook(f"{e}.delivered"), notify(f"{e}.delivered", "customer")),
             ),
-            status("COMPLETED", COMPLETED, terminal=True, on_enter=(webhook(f"{e}.completed"),)),
-            status("CANCELLED", CANCELLED, terminal=True, on_enter=(notify(f"{e}.cancelled", "customer"),)),
+            completed(e),
+            cancelled(e),
         ],
         [
             on_carrier("CONFIRMED", "SHIPPED", "shipped"),

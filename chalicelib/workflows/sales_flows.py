@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from chalicelib.workflows.flow_parts import (
-    CANCELLED,
-    COMPLETED,
     DAY,
     FLOOR,
+    IN_PROGRESS,
     MANAGERS,
+    PENDING,
     SELLERS,
+    cancelled,
+    completed,
     flow,
     moves,
     notify,
     remind,
     status,
-    webhook,
 )
 from chalicelib.workflows.models import EntityType, WorkflowDefinition
 
@@ -28,7 +29,7 @@ def sale(entity_type: EntityType) -> WorkflowDefinition:
         entity_type,
         "PENDING",
         [
-            status("PENDING", ("Pendente", "Pending", "Pendiente")),
+            status("PENDING", PENDING),
             status("ACCEPTED", ("Aceita", "Accepted", "Aceptada")),
             status(
                 "SCHEDULED",
@@ -38,14 +39,9 @@ def sale(entity_type: EntityType) -> WorkflowDefinition:
                     notify(f"{e}.scheduled", "customer", "email"),
                 ),
             ),
-            status("IN_PROGRESS", ("Em andamento", "In progress", "En curso")),
-            status(
-                "COMPLETED",
-                COMPLETED,
-                terminal=True,
-                on_enter=({"kind": "create_invoice"}, webhook(f"{e}.completed")),
-            ),
-            status("CANCELLED", CANCELLED, terminal=True),
+            status("IN_PROGRESS", IN_PROGRESS),
+            completed(e, {"kind": "create_invoice"}),
+            cancelled(),
         ],
         moves(
             ("PENDING", "ACCEPTED", SELLERS),
@@ -104,12 +100,12 @@ def marketplace_transaction(entity_type: EntityType) -> WorkflowDefinition:
         [
             status(
                 "PENDING",
-                ("Pendente", "Pending", "Pendiente"),
+                PENDING,
                 timers=({"afterSeconds": 3 * DAY, "transitionTo": "CANCELLED"},),
             ),
             status("CONFIRMED", ("Confirmada", "Confirmed", "Confirmada")),
-            status("COMPLETED", COMPLETED, terminal=True, on_enter=(webhook(f"{e}.completed"),)),
-            status("CANCELLED", CANCELLED, terminal=True),
+            completed(e),
+            cancelled(),
         ],
         moves(
             ("PENDING", "CONFIRMED", FLOOR),
