@@ -7,21 +7,22 @@ from typing import Any
 
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal
-from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
-from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, VersionConflict, WriteOp, revise_op
+from chalicelib.core.db.store import VersionConflict, WriteOp
 from chalicelib.core.errors import Conflict, Forbidden
-from chalicelib.core.events import event_put_op, new_event
 from chalicelib.leads import store
 from chalicelib.leads.creating import catalog_service_name, check_owner, check_value, duplicate_contact
 from chalicelib.leads.events import snapshot
+from chalicelib.leads.flow import WORKFLOW
 from chalicelib.leads.models import Lead, UpdateLeadRequest
-from chalicelib.leads.reading import ENTITY_TYPE, load_item, may_write
+from chalicelib.leads.reading import load_item, may_write
 from chalicelib.tenants.service import load_tenant
 from chalicelib.workflows import engine
 
 __all__ = ["update_lead"]
+
+# A new follow-up time re-arms the owner's reminder.
+_CHANGES = engine.EntityChanges(WORKFLOW, store.lead_key, store.ref_ops, snapshot, frozenset({"followUpAt"}))
 
 
 def update_lead(principal: Principal, lead_id: str, body: UpdateLeadRequest) -> Lead:
@@ -71,20 +72,4 @@ def update_lead(principal: Principal, lead_id: str, body: UpdateLeadRequest) -> 
         changes.update(store.owner_keys(tenant_id, str(item["createdAt"]), lead_id, changes["ownerId"]))
     if "follow_up_at" in sent:
         changes["followUpAt"] = clock.isoformat(body.follow_up_at) if body.follow_up_at else None
-    changed = sorted(name for name in changes if not name.startswith("GSI"))
-    changes["updatedAt"] = clock.now_iso()
-    stale = VersionConflict(detail="the lead changed since you read it; reload and retry")
-    write, after = revise_op(*store.lead_key(tenant_id, lead_id), item, changes, conflict=stale)
-    data = {"changed": changed, "before": snapshot(item), "lead": snapshot(after)}
-    Table().transact(
-        [
-            write,
-            audit_op(principal, "lead.updated", Kind.LEAD, lead_id, before=dict(item), after=after),
-            *store.ref_ops(tenant_id, item, after),
-            *claim_ops,
-            event_put_op(new_event("lead.updated", tenant_id, data, subject=lead_id)),
-        ]
-    )
-    if "followUpAt" in changes:
-        engine.refresh_timers(tenant_id, ENTITY_TYPE, lead_id)
-    return store.lead_of(after)
+    return store.lead_of(_CHANGES.save(principal, lead_id, item, changes, also=claim_ops))

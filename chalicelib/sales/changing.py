@@ -10,20 +10,23 @@ from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
 from chalicelib.core import clock
 from chalicelib.core.db.keys import Kind
-from chalicelib.core.db.store import Table, VersionConflict, revise_op
+from chalicelib.core.db.store import Table, VersionConflict
 from chalicelib.core.errors import Conflict, FieldError, NotFound, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.customers.service import load_customer
 from chalicelib.sales import store
 from chalicelib.sales.creating import BODY_FIELDS, catalog_service, check_assignee, sale_amounts
 from chalicelib.sales.events import snapshot
+from chalicelib.sales.flow import WORKFLOW
 from chalicelib.sales.models import Sale, SaleAmounts, UpdateSaleRequest
-from chalicelib.sales.reading import ENTITY_TYPE, load_item, may_write
+from chalicelib.sales.reading import load_item, may_write
 from chalicelib.workflows import engine
 
 __all__ = ["delete_sale", "update_sale"]
 
 _CLOSED_CHANGES = frozenset({"notes"})
+# A new date re-arms the timers that count from it.
+_CHANGES = engine.EntityChanges(WORKFLOW, store.sale_key, store.ref_ops, snapshot, frozenset({"scheduledAt"}))
 
 
 def update_sale(principal: Principal, sale_id: str, body: UpdateSaleRequest) -> Sale:
@@ -71,24 +74,9 @@ def update_sale(principal: Principal, sale_id: str, body: UpdateSaleRequest) -> 
         rate = body.tax_rate if "tax_rate" in sent and body.tax_rate is not None else current.tax_rate
         currency = current.final.currency
         changes["amounts"] = sale_amounts(base, discount, rate, currency, BODY_FIELDS).model_dump()
-    changed = sorted(name for name in changes if not name.startswith("GSI"))
-    if not changed:
+    if not changes:
         return store.sale_of(item)
-    changes["updatedAt"] = clock.now_iso()
-    stale = VersionConflict(detail="the sale changed since you read it; reload and retry")
-    write, after = revise_op(*store.sale_key(tenant_id, sale_id), item, changes, conflict=stale)
-    data = {"changed": changed, "before": snapshot(item), "sale": snapshot(after)}
-    Table().transact(
-        [
-            write,
-            *store.ref_ops(tenant_id, item, after),
-            audit_op(principal, "sale.updated", Kind.SALE, sale_id, before=dict(item), after=after),
-            event_put_op(new_event("sale.updated", tenant_id, data, subject=sale_id)),
-        ]
-    )
-    if "scheduledAt" in changes:
-        engine.refresh_timers(tenant_id, ENTITY_TYPE, sale_id)
-    return store.sale_of(after)
+    return store.sale_of(_CHANGES.save(principal, sale_id, item, changes))
 
 
 def _camel(name: str) -> str:

@@ -2,12 +2,14 @@
 
 An owner declares its ``EntitySpec`` (listed in ``entities.entity_specs``), puts ``initial_fields`` on each new
 entity item, calls ``start`` once the item exists, and routes status changes through ``transition``. The work is
-split by job: ``transitions`` (status changes, history, timers re-armed), ``machines`` (Step Functions: machines,
-executions, task answers) and ``tasks`` (the park and timer tasks the machines send back).
+split by job: ``transitions`` (status changes, history, timers re-armed), ``changes`` (an entity's own fields
+changed: ``EntityChanges``), ``machines`` (Step Functions: machines, executions, task answers) and ``tasks`` (the park
+and timer tasks the machines send back).
 """
 
 from __future__ import annotations
 
+from chalicelib.workflows.changes import EntityChanges
 from chalicelib.workflows.entities import (
     STATUS,
     STATUS_CHANGED_AT,
@@ -33,6 +35,7 @@ __all__ = [
     "STATUS",
     "STATUS_CHANGED_AT",
     "WORKFLOW_VERSION",
+    "EntityChanges",
     "EntitySpec",
     "OnTransition",
     "TransitionContext",

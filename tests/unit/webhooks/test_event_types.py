@@ -15,6 +15,7 @@ from chalicelib.catalog.store import BRANDS, CATEGORIES
 from chalicelib.core.errors import InvalidInput
 from chalicelib.core.events import DomainEvent
 from chalicelib.webhooks.event_types import event_type, event_types, matches, normalize, validate_filters
+from chalicelib.workflows.changes import CHANGED_ENTITIES
 from chalicelib.workflows.defaults import all_defaults
 from chalicelib.workflows.models import EntityType
 from tests.support.contracts import event_violations
@@ -28,6 +29,7 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "group.name": {CATEGORIES.name, BRANDS.name},
     "spec.entity_type.value": {e.value for e in EntityType},
     "ours": {"delivered", "read", "failed"},  # notifications.service.apply_status (a "sent" report is skipped)
+    "changed_entity": {e.value for e in CHANGED_ENTITIES},  # workflows.changes.EntityChanges.save
 }
 
 
