@@ -165,7 +165,7 @@ def _contracts() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _contracts_kept(_contracts: None) -> Iterator[None]:
     """Fails the test during which (or during whose fixtures) an event broke its catalog schema (the catalog is
-    chalicelib/webhooks/event_types.py) or an operation answered a status its OpenAPI does not document."""
+    chalicelib/webhooks/event_types/) or an operation answered a status its OpenAPI does not document."""
     from tests.support import contracts
 
     yield

@@ -40,7 +40,7 @@ def event_violations(event: DomainEvent) -> list[str]:
     """What is wrong with ``event`` against the catalog (empty: it fits)."""
     declared = event_type(event.type)
     if declared is None:
-        return ["its type is not in the catalog (chalicelib/webhooks/event_types.py)"]
+        return ["its type is not in the catalog (chalicelib/webhooks/event_types/)"]
     try:
         published: dict[str, Any] = json.loads(event_detail(event))["data"]
     except TypeError as exc:

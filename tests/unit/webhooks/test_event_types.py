@@ -150,7 +150,7 @@ def test_every_event_the_code_emits_is_declared_in_the_catalog() -> None:
     sites = _emitted()
     assert len(sites) >= 20  # the scan really finds the call sites
     undeclared = sorted(f"{where}: {name}" for where, names in sites.items() for name in names if not event_type(name))
-    assert undeclared == [], "declare these in chalicelib/webhooks/event_types.py (with the model of their data)"
+    assert undeclared == [], "declare these in chalicelib/webhooks/event_types/ (with the model of their data)"
 
 
 def test_every_declared_domain_event_is_emitted_somewhere() -> None:
