@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.core import clock
-from chalicelib.core.errors import Unauthorized
+from chalicelib.core.errors import MalformedRequest, Unauthorized
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
@@ -29,6 +29,10 @@ __all__ = ["INSTALL_EVENT", "PROVIDER", "event_key", "handle", "nest_form"]
 PROVIDER = "bitrix24"
 INSTALL_EVENT = "ONAPPINSTALL"
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
+# Bitrix24's deepest fields are about six levels (data[MESSAGES][0][message][params][...]); a form read before the
+# application token is checked must not cost a recursion per bracket.
+_MAX_DEPTH = 16
+_INDEX = re.compile(r"[0-9]{1,9}")
 
 
 def _listify(value: Any) -> Any:
@@ -36,7 +40,7 @@ def _listify(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     items = {k: _listify(v) for k, v in value.items()}
-    if items and all(k.isdigit() for k in items):
+    if items and all(_INDEX.fullmatch(k) for k in items):
         return [items[k] for k in sorted(items, key=int)]
     return items
 
@@ -47,6 +51,8 @@ def nest_form(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     for name, value in pairs:
         head, _, rest = name.partition("[")
         path = [head, *_BRACKETS.findall("[" + rest)] if rest else [head]
+        if len(path) > _MAX_DEPTH:
+            raise MalformedRequest(detail=f"the form field {name[:60]!r}… nests deeper than {_MAX_DEPTH} levels")
         node = root
         for part in path[:-1]:
             child = node.get(part)

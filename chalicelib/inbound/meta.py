@@ -77,7 +77,7 @@ def _tenant_app_secret(body: bytes) -> str | None:
     there is none, or more than one, or a routed number has no channel to vouch for it."""
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # read before the signature: nesting deeper than the parser goes is no event
         return None
     if not isinstance(payload, dict):
         return None

@@ -43,7 +43,7 @@ def _parsed(body: bytes) -> dict[str, Any] | None:
     """The event as a dict, parsed once (None: not a JSON object; refused once the signature checks)."""
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # read before the signature: nesting deeper than the parser goes is no event
         return None
     return payload if isinstance(payload, dict) else None
 
