@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -30,8 +31,14 @@ class ApiModel(BaseModel):
     def from_attributes_of(cls, item: Mapping[str, Any]) -> Self:
         """The model of the attributes of ``item`` it declares (stored names), the others left out: a stored item
         that carries more than this model shows (storage keys, another capability's or the engine's fields)."""
-        names = {field.alias or name for name, field in cls.model_fields.items()}
+        names = _stored_names(cls)
         return cls.model_validate({name: value for name, value in item.items() if name in names})
+
+
+@cache
+def _stored_names(model: type[BaseModel]) -> frozenset[str]:
+    # Once per model (a page of a list reads as many items as it shows): its fields' names as they are stored.
+    return frozenset(field.alias or name for name, field in model.model_fields.items())
 
 
 def invalid_at(loc: tuple[str | int, ...], message: str, value: object = None, *, title: str = "") -> ValidationError:

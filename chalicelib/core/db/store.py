@@ -3,8 +3,9 @@
 Items are plain dicts whose attribute names are the stored names. Stores build them from pydantic models
 and turn them back; this layer only talks to DynamoDB and maps its failures to ``AppError``s.
 
-We use the low-level client with boto3's own (de)serializers rather than PynamoDB: pydantic models are the
-one schema of every entity (API and storage), and PynamoDB would need a second, parallel model per entity.
+We use the low-level client with boto3's serializer (and ``core/db/codec.py``'s faster reader) rather than
+PynamoDB: pydantic models are the one schema of every entity (API and storage), and PynamoDB would need a second,
+parallel model per entity.
 
 The writes a transaction is made of live in ``core/db/writes.py`` and the request's tenant scope and read-ahead in
 ``core/db/scope.py``; this module re-exports both, so a store imports its table access from one place. No store
@@ -19,12 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError, EndpointConnectionError
 from typing_extensions import TypeVar
 
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
+from chalicelib.core.db.codec import deserialize, plain_key
 from chalicelib.core.db.scope import (
     TenantScopeViolation,
     check_scope,
@@ -85,7 +86,6 @@ __all__ = [
 Item = dict[str, Any]
 T = TypeVar("T", default=Item)
 U = TypeVar("U")
-_deserializer = TypeDeserializer()
 _BATCH_GET_KEYS = 100  # BatchGetItem's limit
 _BATCH_GET_ATTEMPTS = 5
 
@@ -113,14 +113,6 @@ class QueryPage(Generic[T]):
     def map(self, convert: Callable[[T], U]) -> QueryPage[U]:
         """The same page with each item converted (a store turning stored items into its models)."""
         return QueryPage([convert(item) for item in self.items], self.last_key)
-
-
-def _deserialize(image: Mapping[str, Any]) -> Item:
-    return {name: _deserializer.deserialize(value) for name, value in image.items()}
-
-
-def _plain_key(key: Mapping[str, Any]) -> dict[str, str]:
-    return {name: str(_deserializer.deserialize(value)) for name, value in key.items()}
 
 
 def _error_code(error: ClientError) -> str:
@@ -162,10 +154,10 @@ class Table:
         if not consistent and kept is not None and (self.name, pk, sk) in kept:
             check_scope(pk)
             image = kept[(self.name, pk, sk)]
-            return _deserialize(image) if image else None
+            return deserialize(image) if image else None
         response = self._call("get_item", Key=serialize({PARTITION_KEY: pk, SORT_KEY: sk}), ConsistentRead=consistent)
         image = response.get("Item")
-        return _deserialize(image) if image else None
+        return deserialize(image) if image else None
 
     def batch_get(self, keys: Iterable[tuple[str, str]], *, consistent: bool = False) -> list[Item]:
         """The items that exist at ``keys`` (pk, sk), in no particular order: BatchGetItem, 100 keys a call; keys
@@ -176,7 +168,7 @@ class Table:
         found: list[Item] = []
         for start in range(0, len(wanted), _BATCH_GET_KEYS):
             chunk = [serialize({PARTITION_KEY: pk, SORT_KEY: sk}) for pk, sk in wanted[start : start + _BATCH_GET_KEYS]]
-            found += [_deserialize(image) for image in self._batch_images(chunk, consistent)]
+            found += [deserialize(image) for image in self._batch_images(chunk, consistent)]
         return found
 
     def prefetch(self, keys: Sequence[tuple[str, str]]) -> None:
@@ -254,7 +246,7 @@ class Table:
                     detail=f"the item changed since version {expected_version}; reload and retry"
                 ) from exc
             raise
-        return _deserialize(response["Attributes"])
+        return deserialize(response["Attributes"])
 
     def increment(self, pk: str, sk: str, counter: str, *, expires_at: int | None = None, by: int = 1) -> int:
         """Atomically add ``by`` (1) to ``counter`` (created at 0) and return the new value; sets the TTL once."""
@@ -273,7 +265,7 @@ class Table:
             ExpressionAttributeValues=serialize(values),
             ReturnValues="UPDATED_NEW",
         )
-        return int(_deserialize(response["Attributes"])[counter])
+        return int(deserialize(response["Attributes"])[counter])
 
     def query_page(
         self,
@@ -310,8 +302,8 @@ class Table:
         response = self._call("query", **request)
         last = response.get("LastEvaluatedKey")
         return QueryPage(
-            items=[_deserialize(image) for image in response.get("Items", [])],
-            last_key=_plain_key(last) if last else None,
+            items=[deserialize(image) for image in response.get("Items", [])],
+            last_key=plain_key(last) if last else None,
         )
 
     def transact(self, operations: Sequence[WriteOp]) -> None:

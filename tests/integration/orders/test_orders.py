@@ -247,6 +247,20 @@ def test_lists_by_status_customer_and_own(api: Any, restaurant: Account) -> None
     assert later == []
 
 
+def test_a_listed_order_is_the_same_bytes_as_the_order_read_alone(api: Any, restaurant: Account) -> None:
+    pizza = stocked_product(api, restaurant, 10, price={"amount": "39.90", "currency": "BRL"}, taxRate="10")
+    customer = create_customer(api, restaurant, email="bytes@example.com")
+    line = {"productId": pizza["id"], "quantity": 3, "discount": {"amount": "5", "currency": "BRL"}}
+    order = _order(api, restaurant, [line], customerId=customer["id"], notes="  ring twice ").json_body
+    confirmed = _move(api, restaurant, order, "CONFIRMED")
+    alone = call(api, "GET", f"/orders/{order['id']}", headers=restaurant.headers())
+    listed = call(api, "GET", "/orders?limit=5", headers=restaurant.headers())
+    assert alone.json_body == confirmed
+    assert listed.json_body["items"] == [confirmed]
+    # The list reads its rows straight into the API's view: the same JSON, to the byte, as the order's own answer.
+    assert alone.body.decode() in listed.body.decode()
+
+
 def test_the_monthly_order_limit_of_the_plan(api: Any) -> None:
     admin, _ = signup(api, plan="lojista", businessType="restaurant")
     pizza = stocked_product(api, admin, 5)
