@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -49,6 +50,8 @@ def _amount_pattern(integer_digits: int, *, negative: bool) -> str:
 
 _AMOUNT = re.compile(_amount_pattern(MAX_INTEGER_DIGITS, negative=True))
 _LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+# How many validated amounts a process keeps (see ``Money._once_per_text``): a few hundred KiB at most.
+_KEPT_AMOUNTS = 4096
 
 
 def _amount_schema(integer_digits: int, *, negative: bool) -> dict[str, Any]:
@@ -137,6 +140,27 @@ class Money(BaseModel):
         object.__setattr__(self, "amount", exact.copy_abs() if exact.is_zero() else exact)
         return self
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _once_per_text(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        # Defined after the other validators, so that it runs around all of them. A Money is immutable and a
+        # function of its two texts, and a page of 25 orders validates some 225 of them, mostly the same few (the
+        # catalog's prices, 0.00): each was a nested model through three Python validators, most of what reading
+        # the page cost. So a text already validated gives the Money it gave then. Anything else (another shape,
+        # a refused amount) goes through the validators every time.
+        if cls is not Money or type(value) is not dict or len(value) != 2:
+            return handler(value)
+        amount, currency = value.get("amount"), value.get("currency")
+        if type(amount) is not str or type(currency) is not str:
+            return handler(value)
+        known = _validated.get((amount, currency))
+        if known is None:
+            known = handler(value)
+            if len(_validated) >= _KEPT_AMOUNTS:
+                _validated.clear()
+            _validated[(amount, currency)] = known
+        return known  # type: ignore[return-value]
+
     @field_serializer("amount")
     def _amount_as_string(self, amount: Decimal) -> str:
         return format(amount, "f")
@@ -214,6 +238,9 @@ class Money(BaseModel):
         from babel.numbers import format_currency
 
         return str(format_currency(self.amount, self.currency, locale=locale.replace("-", "_")))
+
+
+_validated: dict[tuple[str, str], Money] = {}
 
 
 @dataclass(frozen=True)

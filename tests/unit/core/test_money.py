@@ -199,3 +199,38 @@ def test_minor_units_round_trip(amount: str, currency: str, units: int) -> None:
     money = Money.of(amount, currency)
     assert money.minor_units == units
     assert Money.of_minor(units, currency.lower()) == money
+
+
+class _Line(BaseModel):
+    price: Money
+    discount: Annotated[Money, MoneyBelow(9)] | None = None
+
+
+def test_an_amount_read_again_gives_the_same_money_and_a_refused_one_stays_refused() -> None:
+    rows = [{"price": {"amount": "12.5", "currency": " brl"}, "discount": {"amount": "0", "currency": "BRL"}}] * 3
+    rows += [{"price": {"amount": "-0", "currency": "BRL"}}] * 2
+    shown = [_Line.model_validate(row).model_dump_json() for row in rows]
+    assert (
+        shown
+        == [
+            '{"price":{"amount":"12.50","currency":"BRL"},"discount":{"amount":"0.00","currency":"BRL"}}',
+        ]
+        * 3
+        + ['{"price":{"amount":"0.00","currency":"BRL"},"discount":null}'] * 2
+    )
+    negative = {"price": {"amount": "1", "currency": "BRL"}, "discount": {"amount": "-1.00", "currency": "BRL"}}
+    for _ in range(2):
+        with pytest.raises(ValidationError) as too_precise:
+            _Line.model_validate({"price": {"amount": "12.505", "currency": "BRL"}})
+        assert [error["loc"] for error in too_precise.value.errors()] == [("price", "amount")]
+        with pytest.raises(ValidationError) as below_zero:
+            _Line.model_validate(negative)
+        assert [error["loc"] for error in below_zero.value.errors()] == [("discount", "amount")]
+
+
+def test_the_amounts_kept_are_bounded() -> None:
+    from chalicelib.core import money
+
+    for cents in range(money._KEPT_AMOUNTS + 10):
+        assert Money.model_validate({"amount": f"{cents / 100:.2f}", "currency": "EUR"}).minor_units == cents
+    assert len(money._validated) <= money._KEPT_AMOUNTS
