@@ -672,9 +672,7 @@ _NOT_YET = """\
   workflow's queue consumers (park, timers), and the other capabilities' endpoints: each adds its `Comparison` in
   `bench/overhead.py` and its operations in `bench/capacity.py`.
 - The gateway's other direction (an operator's message → WhatsApp, paced to 80 messages/s per number, with its
-  delivery status back to Bitrix24) and media (download from Meta, S3 put, presigned URL to Bitrix24).
-- Issue 20's cold path with a request: a new container's first authenticated `GET /orders/{id}` (import, first
-  clients and the request, in a fresh interpreter against the running stack) beside the floor plus one GetItem."""
+  delivery status back to Bitrix24) and media (download from Meta, S3 put, presigned URL to Bitrix24)."""
 
 
 def render_payments(report: PaymentsReport) -> str:
