@@ -25,6 +25,10 @@ def _quiet_local_env() -> None:
     os.environ["BTRIX_TRACING"] = "false"
     # One bench tenant makes thousands of requests a second: its plan's throttle would refuse most of them.
     os.environ["BTRIX_TENANT_THROTTLE"] = "false"
+    # The sections share the bench tenant's first session, and a whole run outlasts the default 15-minute access
+    # token (on a loaded machine the shipping section started 23 minutes in and was answered 401): the longest
+    # lifetime Settings allows.
+    os.environ["BTRIX_ACCESS_TOKEN_TTL_S"] = "3600"
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 
@@ -58,11 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     from bench.cold_start import measure_cold_start
     from bench.delivery import measure_delivery, render_delivery
     from bench.gateway import measure_gateway
+    from bench.ingress import measure_ingress
+    from bench.ingress import render_section as render_ingress_section
     from bench.listing import LARGE_ORDERS, SEED_BUDGET_S, measure_list_latency
     from bench.marketplace import LARGE as LARGE_MARKET
     from bench.marketplace import measure_marketplace, render_marketplace
     from bench.overhead import comparisons, run_comparisons
     from bench.package_size import NotMeasured, measure_package
+    from bench.partial import load_average
     from bench.payments import measure_payments
     from bench.report import (
         machine_facts,
@@ -155,6 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n## Sales tracking by tenant size\n\n" + sales, flush=True)
 
+        _progress("webhook ingress: every provider function against a bare SendMessage, interleaved")
+        ingress_results = measure_ingress(target, iterations=30 if args.quick else 300, progress=_progress)
+        ingress = render_ingress_section(
+            ingress_results,
+            load_average().removeprefix("load "),
+            args.output.read_text() if args.output.exists() else "",
+        )
+        print("\n## Webhook ingress\n\n" + ingress, flush=True)
+
         _progress("payments: Stripe function vs bare SendMessage; links and confirmations per second")
         payments_report = measure_payments(
             target, iterations=50 if args.quick else 500, links=10 if args.quick else 60, progress=_progress
@@ -186,7 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     before = baseline(ROOT / "docs" / "perf" / "baseline.json")
     targets = render_budget(
         budget_targets(
-            before, cold, overhead_results, gateway_report, payments_report, package_report, cold_request_report
+            before,
+            cold,
+            overhead_results,
+            gateway_report,
+            payments_report,
+            package_report,
+            cold_request_report,
+            ingress_results,
         ),
         before,
     )
@@ -206,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         sales,
         payments,
         assistant=assistant,
+        ingress=ingress,
         marketplace=market,
         shipping=shipping,
         budget=targets,

@@ -243,6 +243,8 @@ def payments_stage(target: Target) -> Iterator[PaymentsStage]:
     with the settings pointing at them; everything stopped on exit."""
     from chalicelib.access.permissions import Role
     from chalicelib.access.principal import Principal
+    from chalicelib.integrations.models import Provider
+    from chalicelib.integrations.service import disconnect_integration, find_credentials
     from functions import FUNCTION_URLS
     from localdev.demo_payments import connect_demo_accounts
     from localdev.fake_stripe import FakeStripe
@@ -267,6 +269,9 @@ def payments_stage(target: Target) -> Iterator[PaymentsStage]:
     )
     try:
         with settings_from(settings), contextlib.redirect_stdout(io.StringIO()):
+            if find_credentials(user.tenant_id, Provider.STRIPE) is not None:
+                # An earlier section's stage (the ingress one) connected the tenant to its own fake, stopped since.
+                disconnect_integration(admin, Provider.STRIPE)
             connect_demo_accounts([admin], stripe, None, hooks_url)
             secret = next(iter(stripe.accounts.values())).endpoints[0]["secret"]
             yield PaymentsStage(stripe, hooks_url, str(secret), admin)

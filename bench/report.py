@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.capacity import CapacityRow
 from bench.cold_start import APP, APP_WITH_CLIENT, FLOOR, INTERPRETER, ColdStartReport
 from bench.gateway import GatewayReport
+from bench.ingress import SECTION as INGRESS_HEADING
 from bench.listing import ListLatencyReport
 from bench.overhead import OverheadResult
 from bench.package_size import NotMeasured, PackageReport
@@ -759,6 +760,7 @@ def render_document(
     payments: str,
     assistant: str = "",
     *,
+    ingress: str = "",
     marketplace: str = "",
     shipping: str = "",
     budget: str = "",
@@ -785,6 +787,7 @@ def render_document(
             else []
         ),
         "## Sales tracking by tenant size (GET /sales, the dashboard, exports)\n\n" + sales + "\n\n" + _SALES,
+        *([INGRESS_HEADING + "\n\n" + ingress] if ingress else []),
         "## Payments\n\n" + payments + "\n\n" + _PAYMENTS,
         *([SHIPPING_HEADING + "\n\n" + shipping] if shipping else []),
         *(["## Marketplace and finance by data size\n\n" + marketplace + "\n\n" + _MARKETPLACE] if marketplace else []),
