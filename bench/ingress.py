@@ -17,6 +17,10 @@ a queue fills).
   the bitrix24-outbound FIFO queue.
 - Bling: a signed ``stock.updated`` event for a tenant on BTRIX's Bling app, to the integrations queue.
 - Email: a Standard Webhooks POST of an email to the bench tenant's inbound address, to the integrations queue.
+- Rappi, iFood, MelhorEnvio: a signed new order / order event / label update of the bench tenant's own store,
+  merchant or app (``bench.ingress_own``), to the integrations queue.
+- Twilio: a signed ``delivered`` status callback of an SMS the bench tenant's own account sent, applied to its
+  notification in the function (no queue: its bare SendMessage goes to the integrations queue).
 
 ``python -m bench --only ingress`` (or ``python -m bench.ingress [--quick] [--package]``) runs only this section
 against its own local stack and writes it into docs/PERFORMANCE.md (with the budget table's webhook rows);
@@ -229,6 +233,7 @@ def measure_ingress(
 ) -> list[OverheadResult]:
     """Connect what each function needs for the bench tenant, then time every provider function, interleaved."""
     from bench.gateway import PHONE_NUMBER_ID, gateway_stage, meta_case
+    from bench.ingress_own import OWN_CASES, own_accounts
     from bench.payments import payments_stage, stripe_case
     from chalicelib.core.config import get_settings
     from chalicelib.core.ids import new_id
@@ -239,7 +244,11 @@ def measure_ingress(
     other = new_id()  # a tenant without its own accounts: BTRIX's platform secrets
     domain = get_settings().inbound_email_domain or "inbound.btrix.test"
     integrations = QueueKind.INTEGRATIONS
-    with gateway_stage(target, progress) as gateway, payments_stage(target) as payments:
+    with (
+        gateway_stage(target, progress) as gateway,
+        payments_stage(target) as payments,
+        own_accounts(payments.admin) as own,
+    ):
         cases: list[tuple[FunctionCase, str | None]] = [
             (meta_case(gateway.secret), f"{PHONE_NUMBER_ID}:bench"),
             (
@@ -288,6 +297,7 @@ def measure_ingress(
                 ),
                 None,
             ),
+            *((case(own), None) for case in OWN_CASES),
         ]
         progress(f"ingress: {len(cases)} webhook functions interleaved, {iterations} iterations each")
         return time_functions(target, cases, iterations, max(2, iterations // 50))
@@ -302,9 +312,12 @@ restaurant's number (connected as `make run`'s demo does), to the whatsapp-inbou
 message of the demo portal, to the bitrix24-outbound FIFO queue; Stripe: a signed `checkout.session.completed` of the
 bench tenant's own Stripe account; Mercado Pago and Pagar.me: a notification for a tenant without its own account
 (BTRIX's platform secrets); Bling: a signed stock event for a tenant on BTRIX's Bling app; Email: a Standard Webhooks
-POST to the bench tenant's inbound address; those five to the integrations queue. The functions are interleaved: each
-iteration times every function and its bare send, in a rotating order, so a change of the machine's load falls on all of
-them alike.
+POST to the bench tenant's inbound address; Rappi, iFood and MelhorEnvio: a new order, an order event and a label update
+signed by the bench tenant's own store, merchant and app (`bench/ingress_own.py`); those eight to the integrations
+queue. Twilio: a `delivered` status callback (signed by Twilio's own `RequestValidator`) of an SMS the bench tenant's
+own account sent, its notification written when the event is built; its bare SendMessage goes to the integrations
+queue. The functions are interleaved: each iteration times every function and its bare send, in a rotating order, so a
+change of the machine's load falls on all of them alike.
 
 What a function does per call on top of the SendMessage: the signature check (secrets cached per container; a
 tenant's own credentials kept 30 s, read again at once when a signature fails with them), the route lookup (a
@@ -313,9 +326,8 @@ transaction with the job it keeps for the conversation), made at the same time a
 calling thread, the write in a kept second thread: `chalicelib/inbound/receipts.py`). Signatures are checked without
 any SDK (Stripe's and Twilio's too), and the event is parsed once. So a function costs about the slower of its two
 calls plus its own CPU; the last column takes the AWS round trips out of each sample, and with two calls in flight
-at once it can go below zero. Not in the table: Twilio's status callbacks update the notification in the function
-(no queue, a tenant's own Twilio account); Rappi's, iFood's and MelhorEnvio's need the tenant's own integration of
-each (their path is the same verify, receipt and send as Pagar.me's or Bling's)."""
+at once it can go below zero. Twilio's status callback sends nothing: it writes its receipt, finds the notification by
+the message SID, reads it and moves its status forward, one call after the other (`notifications/status.py`)."""
 
 
 def render_section(results: list[OverheadResult], load: str, previous: str = "") -> str:
