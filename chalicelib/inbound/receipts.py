@@ -6,7 +6,8 @@ Providers redeliver (Meta for hours, after any non-200) and may deliver the same
 receipt is one conditional write (``attribute_not_exists``, or a receipt whose ``inFlightUntil`` has passed): of
 concurrent deliveries one wins and answers ``recorded``, the others ``duplicates``. On the webhook's path (issue 20:
 each provider function within 1.3 times a bare SendMessage) the receipt (with the job a ``Delivery`` keeps in the
-table, in one transaction) and the SendMessage go at once, in two threads, and the 200 comes only after both:
+table, in one transaction) and the SendMessage (for a ``StatusReport``: applying it, which only moves a notification
+forward, so a twin's apply changes nothing) go at once, in two threads, and the 200 comes only after both:
 
 - A twin's send changes nothing: SQS drops a second FIFO message with the same deduplication id within five minutes,
   and every consumer does its work once whatever the queue hands it (below).
@@ -35,11 +36,11 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
@@ -76,6 +77,7 @@ RECENT_TTL_S = 300.0
 _MAX_RECENT = 10_000
 _recent: dict[str, float] = {}
 _recent_lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -214,20 +216,24 @@ def _recorder() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="inbound-receipt")
 
 
-def _hand_on(claim: _Claim, delivery: Delivery) -> Receipt:
-    # The receipt and the send need not wait for each other (see the module's docstring): both at once. The write
-    # goes to a kept thread and the send runs here at once: the send, usually the slower call, is not held up by
-    # waking a thread.
+def _beside_write(claim: _Claim, call: Callable[[], T]) -> tuple[bool, T]:
+    """``call()`` in this thread while the receipt is written in a kept one; (whether the receipt was written, what
+    ``call`` returned), once both are done. The receipt is taken back if ``call`` fails."""
+    # The call runs here at once, not held up by waking a thread: it is usually the slower of the two.
     writing = _recorder().submit(claim.write)
     try:
-        message_id = _send(delivery)
-    except Exception:  # re-raised: whatever stopped the send, the receipt must not claim the event
+        result = call()
+    except Exception:  # re-raised: whatever stopped the call, the receipt must not claim the event
         if _written(writing):
             claim.take_back()
         raise
-    if not writing.result():  # waits for the write: the answer comes after both
-        return Receipt(duplicate=True)
-    return Receipt(duplicate=False, message_id=message_id)
+    return writing.result(), result  # waits for the write: the answer comes after both
+
+
+def _hand_on(claim: _Claim, delivery: Delivery) -> Receipt:
+    # The receipt and the send need not wait for each other (see the module's docstring): both at once.
+    written, message_id = _beside_write(claim, lambda: _send(delivery))
+    return Receipt(duplicate=False, message_id=message_id) if written else Receipt(duplicate=True)
 
 
 def _written(writing: Future[bool]) -> bool:
@@ -238,18 +244,22 @@ def _written(writing: Future[bool]) -> bool:
 
 
 def _report(claim: _Claim, report: StatusReport) -> Receipt:
-    if not claim.write():
-        return Receipt(duplicate=True)
     # Imported here: only status callbacks need the notifications capability (its status reports alone).
     from chalicelib.notifications.status import apply_status
 
+    # The receipt and the report at once too: a report only moves its notification forward, under a condition, so
+    # applying it twice (a twin, or a delivery whose receipt is taken back) changes nothing the second time.
+    written, applied = _beside_write(
+        claim, lambda: apply_status(report.provider, report.provider_message_id, report.status, report.error)
+    )
+    otherwise = report.otherwise
+    if not written:
+        return Receipt(duplicate=True)
+    if applied or otherwise is None:
+        return Receipt(duplicate=False, applied=applied)
     done = False
     try:
-        if apply_status(report.provider, report.provider_message_id, report.status, report.error):
-            receipt = Receipt(duplicate=False, applied=True)
-        else:
-            otherwise = report.otherwise
-            receipt = Receipt(duplicate=False, message_id=_send(otherwise) if otherwise is not None else None)
+        receipt = Receipt(duplicate=False, message_id=_send(otherwise))
         done = True
     finally:
         if not done:
