@@ -53,7 +53,8 @@ class OwnAccounts:
 
 @contextlib.contextmanager
 def own_accounts(admin: Principal) -> Iterator[OwnAccounts]:
-    """Connect the tenant's own Rappi store, iFood merchant, MelhorEnvio app and Twilio account (fresh secrets)."""
+    """Connect the tenant's own Rappi store, iFood merchant, MelhorEnvio app and Twilio account (fresh secrets); on
+    exit the tenant's integrations are as they were (the sections after this one connect their own fakes)."""
     from chalicelib.integrations import service as integrations
     from chalicelib.integrations.models import ConnectIntegrationRequest, Provider
 
@@ -80,9 +81,17 @@ def own_accounts(admin: Principal) -> Iterator[OwnAccounts]:
         },
         Provider.TWILIO: {"accountSid": ACCOUNT_SID, "authToken": accounts.twilio_token, "smsFrom": "+15557770000"},
     }
-    for provider, fields in credentials.items():
-        integrations.connect_integration(admin, provider, ConnectIntegrationRequest(credentials=fields))
-    yield accounts
+    before = {provider: integrations.find_credentials(admin.tenant_id, provider) for provider in credentials}
+    try:
+        for provider, fields in credentials.items():
+            integrations.connect_integration(admin, provider, ConnectIntegrationRequest(credentials=fields))
+        yield accounts
+    finally:
+        for provider, previous in before.items():
+            if previous is not None:
+                integrations.store_credentials(admin, provider, previous)
+            elif integrations.find_credentials(admin.tenant_id, provider) is not None:
+                integrations.disconnect_integration(admin, provider)
 
 
 def _event(path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
