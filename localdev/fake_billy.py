@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fake_base import Answer, LoopbackFake, json_handler
 
 __all__ = ["FakeBilly"]
 

@@ -1,7 +1,7 @@
 """A fake Bitrix24 on loopback: portals with their REST API (CRM contacts, Open Lines connector, chat) and the OAuth
-server that refreshes their tokens, for tests and for ``make run`` without a real portal. One responsibility, over
-400 lines because it speaks every method the gateway calls (``integrations.bitrix24.client``) with Bitrix24's
-answers and traps.
+server that refreshes their tokens, for tests and for ``make run`` without a real portal. It speaks every method the
+gateway calls (``integrations.bitrix24.client``) with Bitrix24's answers and traps; the methods themselves are in
+``localdev/fake_bitrix24_rest.py``.
 
 Same surface as ``localdev.fakes.FakeProvider``: ``url``, ``start()``, ``stop()``, ``received``, ``accepted()``,
 ``GET /_received`` (every request, with the status it got, and ``refreshes``: how many token refreshes were asked
@@ -27,38 +27,18 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from chalicelib.inbound.bitrix24 import nest_form
-from localdev.fakes import LoopbackFake
+from localdev.fake_base import LoopbackFake
+from localdev.fake_bitrix24_rest import METHODS, Portal, Refused, Reply, error
 
 __all__ = ["FakeBitrix24"]
 
-Reply = tuple[int, Any]
 TOKEN_LIFETIME_S = 3600
 OAUTH_PATH = "/oauth/token/"
-
-
-@dataclass
-class _Portal:
-    """One portal's state."""
-
-    domain: str
-    member_id: str
-    application_token: str
-    client_id: str | None
-    client_secret: str | None
-    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
-    connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lines: dict[tuple[str, str], bool] = field(default_factory=dict)
-    chats: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[dict[str, Any]] = field(default_factory=list)
-    system_messages: list[dict[str, Any]] = field(default_factory=list)
-    finished: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,26 +46,6 @@ class _Token:
     domain: str
     expires_at: float
     expired: bool = False
-
-
-def _error(status: int, code: str, description: str) -> Reply:
-    return status, {"error": code, "error_description": description}
-
-
-class _Refused(Exception):
-    """A REST method's error answer (raised by the method, answered by ``_rest``)."""
-
-    def __init__(self, status: int, code: str, description: str) -> None:
-        super().__init__(code)
-        self.reply = _error(status, code, description)
-
-
-def _argument(name: str) -> _Refused:
-    return _Refused(400, "ERROR_ARGUMENT", f"Argument '{name}' is null or empty")
-
-
-def _digits(value: Any) -> str:
-    return "".join(c for c in str(value or "") if c.isdigit())
 
 
 class FakeBitrix24(LoopbackFake):
@@ -97,7 +57,7 @@ class FakeBitrix24(LoopbackFake):
         self.fail_error = "QUERY_LIMIT_EXCEEDED"
         self.invalid_grant = False
         self.received: list[dict[str, Any]] = []
-        self.portals: dict[str, _Portal] = {}
+        self.portals: dict[str, Portal] = {}
         self._tokens: dict[str, _Token] = {}
         self._refresh_tokens: dict[str, str] = {}
         self._refreshes = 0
@@ -164,7 +124,7 @@ class FakeBitrix24(LoopbackFake):
             portal = self.portals.get(domain)
             application_token = secrets.token_hex(16)
             if portal is None:
-                portal = _Portal(domain, member_id, application_token, client_id, client_secret)
+                portal = Portal(domain, member_id, application_token, client_id, client_secret)
                 self.portals[domain] = portal
             else:
                 portal.member_id, portal.application_token = member_id, application_token
@@ -204,7 +164,7 @@ class FakeBitrix24(LoopbackFake):
         }
         return {"CONNECTOR": connector, "LINE": line, "DATA": [dialog]}
 
-    def portal(self, domain: str) -> _Portal:
+    def portal(self, domain: str) -> Portal:
         """The state of portal ``domain`` (contacts, connectors, chats, messages)."""
         with self._lock:
             return self.portals[domain]
@@ -221,17 +181,17 @@ class FakeBitrix24(LoopbackFake):
         with self._lock:
             self._refreshes += 1
             if fields.get("grant_type") != "refresh_token":
-                return _error(400, "unsupported_grant_type", "grant_type must be refresh_token")
+                return error(400, "unsupported_grant_type", "grant_type must be refresh_token")
             if not fields.get("client_id") or not fields.get("client_secret"):
-                return _error(401, "invalid_client", "client_id and client_secret are required")
+                return error(401, "invalid_client", "client_id and client_secret are required")
             domain = self._refresh_tokens.get(fields.get("refresh_token", ""))
             if self.invalid_grant or domain is None:
-                return _error(400, "invalid_grant", "Invalid grant")
+                return error(400, "invalid_grant", "Invalid grant")
             portal = self.portals[domain]
             if portal.client_id is not None and (
                 fields["client_id"] != portal.client_id or fields["client_secret"] != portal.client_secret
             ):
-                return _error(401, "invalid_client", "Wrong client")
+                return error(401, "invalid_client", "Wrong client")
             del self._refresh_tokens[fields["refresh_token"]]  # each refresh token works once
             access, refresh = self._issue(domain)
         return 200, {
@@ -252,30 +212,30 @@ class FakeBitrix24(LoopbackFake):
 
     def _authorize(self, domain: str, token: str) -> Reply | None:
         if not token:
-            return _error(401, "NO_AUTH_FOUND", "Wrong authorization data")
+            return error(401, "NO_AUTH_FOUND", "Wrong authorization data")
         found = self._tokens.get(token)
         if found is None or found.domain != domain:
-            return _error(401, "invalid_token", "Unable to authenticate user")
+            return error(401, "invalid_token", "Unable to authenticate user")
         if found.expired or found.expires_at <= time.time():
-            return _error(401, "expired_token", "The access token provided has expired.")
+            return error(401, "expired_token", "The access token provided has expired.")
         return None
 
     def _rest(self, domain: str, method: str, params: dict[str, Any]) -> Reply:
         with self._lock:
             portal = self.portals.get(domain)
             if portal is None:
-                return _error(404, "PORTAL_DELETED", f"Portal {domain} was deleted")
+                return error(404, "PORTAL_DELETED", f"Portal {domain} was deleted")
             refused = self._authorize(domain, str(params.get("auth") or ""))
             if refused is not None:
                 return refused
             if self._failing():
-                return _error(self.fail_status, self.fail_error, "Failing on purpose (fake Bitrix24)")
-            handler = _METHODS.get(method)
+                return error(self.fail_status, self.fail_error, "Failing on purpose (fake Bitrix24)")
+            handler = METHODS.get(method)
             if handler is None:
-                return _error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+                return error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
             try:
-                return handler(self, portal, params)
-            except _Refused as refused_call:
+                return handler(self._new_id, portal, params)
+            except Refused as refused_call:
                 return refused_call.reply
 
     def _new_id(self) -> int:
@@ -305,7 +265,7 @@ class FakeBitrix24(LoopbackFake):
         else:
             segments = path.strip("/").split("/")
             if len(segments) != 3 or segments[1] != "rest":
-                status, answer = _error(404, "NOT_FOUND", f"no fake for {path}")
+                status, answer = error(404, "NOT_FOUND", f"no fake for {path}")
             else:
                 domain, method = segments[0], segments[2].removesuffix(".json")
                 status, answer = self._rest(domain, method, params)
@@ -321,211 +281,3 @@ class FakeBitrix24(LoopbackFake):
     ) -> tuple[int, bytes, dict[str, str]]:
         status, answer = self._answer(method, target, body, headers)
         return status, json.dumps(answer).encode(), {"Content-Type": "application/json"}
-
-
-# --- REST methods ---------------------------------------------------------------------------------------------------
-
-Method = Callable[[FakeBitrix24, _Portal, dict[str, Any]], Reply]
-
-
-def _profile(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    return 200, {"result": {"ID": "1", "ADMIN": True, "NAME": "Ana", "LAST_NAME": "Admin", "PERSONAL_GENDER": ""}}
-
-
-def _contact_add(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    fields = params.get("fields") or params.get("FIELDS")
-    if not isinstance(fields, dict):
-        raise _argument("fields")
-    contact_id = fake._new_id()
-    phones = fields.get("PHONE") or []
-    if isinstance(phones, dict):
-        phones = list(phones.values())
-    portal.contacts[contact_id] = {
-        "ID": str(contact_id),
-        "NAME": fields.get("NAME"),
-        "LAST_NAME": fields.get("LAST_NAME"),
-        "PHONE": [{"VALUE": p.get("VALUE"), "VALUE_TYPE": p.get("VALUE_TYPE", "WORK")} for p in phones],
-        "SOURCE_ID": fields.get("SOURCE_ID"),
-    }
-    return 200, {"result": contact_id}
-
-
-def _matching_contacts(portal: _Portal, phones: list[Any]) -> list[int]:
-    wanted = {_digits(p) for p in phones if _digits(p)}
-    return [
-        contact_id
-        for contact_id, contact in portal.contacts.items()
-        if any(_digits(p.get("VALUE")) in wanted for p in contact["PHONE"])
-    ]
-
-
-def _duplicate_findbycomm(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    if str(params.get("type") or params.get("TYPE") or "").upper() != "PHONE":
-        return _error(400, "ERROR_ARGUMENT", "Only PHONE is supported by the fake")
-    values = params.get("values") or params.get("VALUES") or []
-    values = list(values.values()) if isinstance(values, dict) else list(values)
-    found = _matching_contacts(portal, values)
-    # Bitrix24 answers an empty array when nothing matches, else the ids per entity type.
-    return 200, {"result": {"CONTACT": found} if found else []}
-
-
-def _contact_list(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    filters = params.get("filter") or params.get("FILTER") or {}
-    phone = filters.get("PHONE") if isinstance(filters, dict) else None
-    ids = _matching_contacts(portal, [phone]) if phone else list(portal.contacts)
-    contacts = [portal.contacts[i] for i in ids]
-    return 200, {"result": contacts, "total": len(contacts)}
-
-
-def _contact_get(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    contact = portal.contacts.get(int(_digits(params.get("id") or params.get("ID")) or 0))
-    if contact is None:
-        return _error(400, "NOT_FOUND", "Not found")
-    return 200, {"result": contact}
-
-
-def _contact_delete(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    contact = portal.contacts.pop(int(_digits(params.get("id") or params.get("ID")) or 0), None)
-    if contact is None:
-        return _error(400, "NOT_FOUND", "Not found")
-    return 200, {"result": True}
-
-
-def _register(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    for name in ("ID", "NAME", "PLACEMENT_HANDLER"):
-        if not params.get(name):
-            raise _argument(name)
-    icon = params.get("ICON")
-    if not isinstance(icon, dict) or not icon.get("DATA_IMAGE"):
-        raise _argument("ICON")
-    connector_id = str(params["ID"])
-    if connector_id != connector_id.lower():
-        return _error(400, "ERROR_ARGUMENT", "The connector ID must be lower case")
-    portal.connectors[connector_id] = {"NAME": params["NAME"], "ICON": icon, "HANDLER": params["PLACEMENT_HANDLER"]}
-    return 200, {"result": True}
-
-
-def _unregister(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    portal.connectors.pop(str(params.get("ID") or ""), None)
-    return 200, {"result": True}
-
-
-def _activate(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    connector, line = str(params.get("CONNECTOR") or ""), str(params.get("LINE") or "")
-    if not connector:
-        raise _argument("CONNECTOR")
-    if not line:
-        raise _argument("LINE")
-    if connector not in portal.connectors:
-        return _error(400, "IMCONNECTOR_NOT_SPECIFIED_CORRECT_CONNECTOR", "Connector not specified")
-    active = str(params.get("ACTIVE", "1")) in ("1", "Y", "True", "true")
-    portal.lines[(connector, line)] = active
-    return 200, {"result": True}
-
-
-def _status(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    connector, line = str(params.get("CONNECTOR") or ""), str(params.get("LINE") or "")
-    active = portal.lines.get((connector, line), False)
-    answer = {"LINE": line, "CONNECTOR": connector, "ERROR": False, "CONFIGURED": active, "STATUS": active}
-    return 200, {"result": answer}
-
-
-def _line_of(portal: _Portal, params: dict[str, Any]) -> tuple[str, str]:
-    connector, line = str(params.get("CONNECTOR") or ""), str(params.get("LINE") or "")
-    if not connector:
-        raise _argument("CONNECTOR")
-    if not line:
-        raise _argument("LINE")
-    if connector not in portal.connectors:
-        raise _Refused(400, "IMCONNECTOR_NO_CORRECT_PROVIDER", "Could not find a suitable provider for the connector")
-    if not portal.lines.get((connector, line)):
-        raise _Refused(400, "NOT_ACTIVE_LINE", "Line with this ID is inactive or does not exist")
-    return connector, line
-
-
-def _messages_of(params: dict[str, Any]) -> list[Any] | None:
-    messages = params.get("MESSAGES")
-    if isinstance(messages, dict):
-        messages = [messages[k] for k in sorted(messages, key=lambda k: int(k) if str(k).isdigit() else 0)]
-    return messages if isinstance(messages, list) and messages else None
-
-
-def _send_messages(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    connector, line = _line_of(portal, params)
-    messages = _messages_of(params)
-    if messages is None:
-        raise _argument("MESSAGES")
-    for item in messages:
-        user, message, chat = item.get("user") or {}, item.get("message") or {}, item.get("chat") or {}
-        if not user.get("id") or not chat.get("id") or not (message.get("text") or message.get("files")):
-            return _error(400, "IMCONNECTOR_NOT_ALL_THE_REQUIRED_DATA", "Not all required data has been provided")
-    results = []
-    for item in messages:
-        user, message, chat = item["user"], item["message"], item["chat"]
-        key = (connector, line, str(chat["id"]))
-        if key not in portal.chats:
-            portal.chats[key] = fake._new_id()
-        chat_id = portal.chats[key]
-        message_id = fake._new_id()
-        portal.messages.append(
-            {
-                "connector": connector,
-                "line": line,
-                "chatId": chat_id,
-                "messageId": message_id,
-                "user": user,
-                "message": message,
-                "chat": chat,
-            }
-        )
-        results.append(
-            {
-                "SUCCESS": True,
-                "user": str(user["id"]),
-                "chat": {"id": str(chat_id)},
-                "message": [str(message_id)],
-                "session": {"ID": str(chat_id), "CHAT_ID": str(chat_id)},
-            }
-        )
-    return 200, {"result": {"SUCCESS": True, "DATA": {"RESULT": results}}}
-
-
-def _send_status(kind: str) -> Method:
-    def handle(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-        connector, line = _line_of(portal, params)
-        messages = _messages_of(params)
-        if messages is None:
-            raise _argument("MESSAGES")
-        for item in messages:
-            portal.statuses.append({"kind": kind, "connector": connector, "line": line, **item})
-        return 200, {"result": {"SUCCESS": True, "DATA": {"RESULT": [{"SUCCESS": True} for _ in messages]}}}
-
-    return handle
-
-
-def _im_message_add(fake: FakeBitrix24, portal: _Portal, params: dict[str, Any]) -> Reply:
-    if not params.get("DIALOG_ID") and not params.get("CHAT_ID"):
-        raise _argument("DIALOG_ID")
-    if not params.get("MESSAGE"):
-        raise _argument("MESSAGE")
-    message_id = fake._new_id()
-    portal.system_messages.append({**params, "ID": message_id})
-    return 200, {"result": message_id}
-
-
-_METHODS: dict[str, Method] = {
-    "profile": _profile,
-    "crm.contact.add": _contact_add,
-    "crm.contact.list": _contact_list,
-    "crm.contact.get": _contact_get,
-    "crm.contact.delete": _contact_delete,
-    "crm.duplicate.findbycomm": _duplicate_findbycomm,
-    "imconnector.register": _register,
-    "imconnector.unregister": _unregister,
-    "imconnector.activate": _activate,
-    "imconnector.status": _status,
-    "imconnector.send.messages": _send_messages,
-    "imconnector.send.status.delivery": _send_status("delivery"),
-    "imconnector.send.status.reading": _send_status("reading"),
-    "im.message.add": _im_message_add,
-}

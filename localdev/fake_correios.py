@@ -46,7 +46,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fakes import Answer, FaultyFake, json_handler
+from localdev.fake_base import Answer, FaultyFake, json_handler
 
 __all__ = ["PRODUCTS", "FakeCorreios"]
 

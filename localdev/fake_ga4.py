@@ -25,7 +25,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fake_base import Answer, LoopbackFake, json_handler
 
 __all__ = ["FakeGa4"]
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fake_base import Answer, LoopbackFake, json_handler
 
 __all__ = ["FakeGoogle"]
 

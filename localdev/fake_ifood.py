@@ -38,8 +38,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
+from localdev.fake_base import Answer, sign_hex
 from localdev.fake_platform import PlatformFake
-from localdev.fakes import Answer, sign_hex
 
 __all__ = ["FakeIFood"]
 

@@ -28,7 +28,7 @@ import time
 from collections import deque
 from typing import Any
 
-from localdev.fakes import Answer, LoopbackFake, json_handler
+from localdev.fake_base import Answer, LoopbackFake, json_handler
 
 __all__ = ["FakeLLM"]
 

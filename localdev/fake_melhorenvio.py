@@ -41,42 +41,22 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from localdev.fakes import Answer, FaultyFake, json_handler
+from localdev.fake_base import Answer, json_handler
+from localdev.fake_melhorenvio_shipments import SERVICES, Account, MelhorEnvioShipments, now
 
 __all__ = ["SERVICES", "FakeMelhorEnvio"]
 
-_INVALID = "The given data was invalid."
 _PER_MINUTE = 250
-_MAX_KG_CORREIOS = Decimal(30)
-_MAX_SIDE_CM = 100
 _USER_AGENT = re.compile(r"\(([^@\s()]+@[^@\s()]+)\)")
-# (id, name, company, base price, price per kg, days)
-SERVICES = (
-    (1, "PAC", "Correios", Decimal("18.50"), Decimal("3.20"), 8),
-    (2, "SEDEX", "Correios", Decimal("29.90"), Decimal("5.10"), 3),
-    (3, ".Package", "Jadlog", Decimal("16.40"), Decimal("2.90"), 6),
-    (4, ".Com", "Jadlog", Decimal("24.00"), Decimal("4.00"), 4),
-)
 
 
-@dataclass
-class _Account:
-    """One MelhorEnvio account and its labels."""
-
-    id: str
-    email: str
-    balance: Decimal
-    shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-class FakeMelhorEnvio(FaultyFake):
+class FakeMelhorEnvio(MelhorEnvioShipments):
     """A fake MelhorEnvio on 127.0.0.1 (a free port unless ``port`` is given), with one OAuth app."""
 
     kind = "melhorenvio"
@@ -96,7 +76,7 @@ class FakeMelhorEnvio(FaultyFake):
         self.webhook_url: str | None = None
         self.webhooks: list[dict[str, Any]] = []  # webhook posts: event, label id, status
         self.received: list[dict[str, Any]] = []
-        self.accounts: dict[str, _Account] = {}
+        self.accounts: dict[str, Account] = {}
         self._access: dict[str, str] = {}  # access token → account id
         self._refresh: dict[str, str] = {}  # live refresh token → account id
         self._codes: dict[str, tuple[str, str]] = {}  # code → (account id, redirect uri)
@@ -110,14 +90,14 @@ class FakeMelhorEnvio(FaultyFake):
     def add_account(self, email: str = "loja@example.com", *, balance: Decimal = Decimal(1000)) -> dict[str, str]:
         """A new account, authorized for the app: its ``accessToken`` and ``refreshToken``."""
         with self._lock:
-            account = _Account(str(uuid.uuid4()), email, balance)
+            account = Account(str(uuid.uuid4()), email, balance)
             self.accounts[account.id] = account
             return self._grant(account.id)
 
     def sign_in(self, email: str = "loja@example.com") -> str:
         """A new account whose user is the one signed in at MelhorEnvio: the next consent connects it. Its id."""
         with self._lock:
-            account = _Account(str(uuid.uuid4()), email, Decimal(1000))
+            account = Account(str(uuid.uuid4()), email, Decimal(1000))
             self.accounts[account.id] = account
             self.signed_in = account.id
             return account.id
@@ -188,7 +168,7 @@ class FakeMelhorEnvio(FaultyFake):
                         raise ValueError(f"shipment {shipment_id} is {shipment['status']}")
                     shipment["status"] = status
                     shipment["tracking"] = shipment["tracking"] or f"BR{secrets.randbelow(10**9):09d}BR"
-                    shipment[f"{status}_at"] = _now()
+                    shipment[f"{status}_at"] = now()
                     return dict(shipment)
         raise KeyError(shipment_id)
 
@@ -248,7 +228,7 @@ class FakeMelhorEnvio(FaultyFake):
             account_id = self.signed_in or next(iter(self.accounts), None)
             if account_id is None:
                 account_id = str(uuid.uuid4())
-                self.accounts[account_id] = _Account(account_id, "loja@example.com", Decimal(1000))
+                self.accounts[account_id] = Account(account_id, "loja@example.com", Decimal(1000))
             code = secrets.token_urlsafe(16)
             self._codes[code] = (account_id, query["redirect_uri"])
             back = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}"
@@ -314,158 +294,3 @@ class FakeMelhorEnvio(FaultyFake):
         if handler is None:
             return Answer(404, {"message": "Not Found"})
         return handler(account, sent if isinstance(sent, dict) else {})
-
-    def _calculate(self, account: _Account, sent: dict[str, Any]) -> Answer:
-        errors: dict[str, list[str]] = {}
-        for side in ("from", "to"):
-            if not _cep(((sent.get(side) or {}) if isinstance(sent.get(side), dict) else {}).get("postal_code")):
-                errors[f"{side}.postal_code"] = [f"O campo {side}.postal_code é obrigatório."]
-        products = sent.get("products")
-        if not isinstance(products, list) or not products:
-            errors["products"] = ["O campo products é obrigatório."]
-            products = []
-        weight, biggest, insured = Decimal(0), 0, Decimal(0)
-        for index, product in enumerate(products):
-            for name in ("width", "height", "length", "weight", "quantity"):
-                value = product.get(name) if isinstance(product, dict) else None
-                if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                    errors[f"products.{index}.{name}"] = [f"O campo products.{index}.{name} é obrigatório."]
-            if f"products.{index}.weight" not in errors and f"products.{index}.quantity" not in errors:
-                weight += Decimal(str(product["weight"])) * int(product["quantity"])
-                insured += Decimal(str(product.get("insurance_value") or 0)) * int(product["quantity"])
-            sides = [product.get(n) for n in ("width", "height", "length")]
-            biggest = max([biggest, *[int(s) for s in sides if isinstance(s, int | float) and not isinstance(s, bool)]])
-        if errors:
-            return Answer(422, {"message": _INVALID, "errors": errors})
-        distance = abs(int(sent["from"]["postal_code"][:2]) - int(sent["to"]["postal_code"][:2]))
-        quotes = []
-        for service_id, name, company, base, per_kg, days in SERVICES:
-            entry: dict[str, Any] = {"id": service_id, "name": name, "company": {"id": service_id, "name": company}}
-            if company == "Correios" and weight > _MAX_KG_CORREIOS:
-                entry["error"] = "Peso excede o limite do serviço."
-            elif biggest > _MAX_SIDE_CM:
-                entry["error"] = "Dimensões excedem o limite do serviço."
-            else:
-                price = base + per_kg * weight + Decimal(distance) * Decimal("0.35") + insured * Decimal("0.01")
-                entry.update(
-                    price=f"{price.quantize(Decimal('0.01'))}",
-                    custom_price=f"{price.quantize(Decimal('0.01'))}",
-                    currency="R$",
-                    delivery_time=days + distance // 20,
-                    custom_delivery_time=days + distance // 20,
-                )
-            quotes.append(entry)
-        return Answer(200, quotes)
-
-    def _cart(self, account: _Account, sent: dict[str, Any]) -> Answer:
-        errors: dict[str, list[str]] = {}
-        if sent.get("service") not in {s[0] for s in SERVICES}:
-            errors["service"] = ["O serviço selecionado é inválido."]
-        for side in ("from", "to"):
-            given = sent.get(side)
-            who: dict[str, Any] = given if isinstance(given, dict) else {}
-            for name in ("name", "address", "city", "postal_code"):
-                if not who.get(name):
-                    errors[f"{side}.{name}"] = [f"O campo {side}.{name} é obrigatório."]
-            if who.get("postal_code") and not _cep(who.get("postal_code")):
-                errors[f"{side}.postal_code"] = ["O CEP informado é inválido."]
-        given_volumes = sent.get("volumes")
-        volumes: list[Any] = given_volumes if isinstance(given_volumes, list) else []
-        if not volumes:
-            errors["volumes"] = ["O campo volumes é obrigatório."]
-        if errors:
-            return Answer(422, {"message": _INVALID, "errors": errors})
-        service = next(s for s in SERVICES if s[0] == sent["service"])
-        weight = sum((Decimal(str(v.get("weight") or 0)) for v in volumes if isinstance(v, dict)), Decimal(0))
-        shipment = {
-            "id": str(uuid.uuid4()),
-            "user_id": account.id,
-            "protocol": f"ORD-{next(self._protocols):08d}",
-            "service_id": service[0],
-            "price": f"{(service[3] + service[4] * weight).quantize(Decimal('0.01'))}",
-            "status": "pending",
-            "tracking": None,
-            "tags": (sent.get("options") or {}).get("tags") or [],
-            "to": sent["to"],
-            "created_at": _now(),
-        }
-        account.shipments[shipment["id"]] = shipment
-        return Answer(201, {k: v for k, v in shipment.items() if k != "to"})
-
-    def _orders(self, account: _Account, sent: dict[str, Any]) -> tuple[list[dict[str, Any]], Answer | None]:
-        ids = sent.get("orders")
-        if not isinstance(ids, list) or not ids:
-            return [], Answer(422, {"message": _INVALID, "errors": {"orders": ["O campo orders é obrigatório."]}})
-        found = []
-        for index, shipment_id in enumerate(ids):
-            shipment = account.shipments.get(str(shipment_id))
-            if shipment is None:
-                errors = {f"orders.{index}": ["O envio selecionado é inválido."]}
-                return [], Answer(422, {"message": _INVALID, "errors": errors})
-            found.append(shipment)
-        return found, None
-
-    def _checkout(self, account: _Account, sent: dict[str, Any]) -> Answer:
-        found, problem = self._orders(account, sent)
-        if problem is not None:
-            return problem
-        if any(s["status"] != "pending" for s in found):
-            return Answer(422, {"message": "Envio já foi pago.", "errors": {"orders": ["Envio já foi pago."]}})
-        total = sum((Decimal(s["price"]) for s in found), Decimal(0))
-        if total > account.balance:
-            return Answer(422, {"message": "Saldo insuficiente.", "errors": {"orders": ["Saldo insuficiente."]}})
-        account.balance -= total
-        for shipment in found:
-            shipment.update(status="released", paid_at=_now())
-        purchase = {"id": str(uuid.uuid4()), "status": "paid", "total": float(total), "orders": found}
-        return Answer(200, {"purchase": purchase})
-
-    def _generate(self, account: _Account, sent: dict[str, Any]) -> Answer:
-        found, problem = self._orders(account, sent)
-        if problem is not None:
-            return problem
-        answer = {}
-        for shipment in found:
-            ok = shipment["status"] in ("released", "posted", "delivered")
-            if ok:
-                shipment.setdefault("generated_at", _now())
-            answer[shipment["id"]] = {"status": ok, "message": "Envio gerado" if ok else "Envio não foi pago"}
-        return Answer(200, answer)
-
-    def _print(self, account: _Account, sent: dict[str, Any]) -> Answer:
-        found, problem = self._orders(account, sent)
-        if problem is not None:
-            return problem
-        if any("generated_at" not in s for s in found):
-            return Answer(422, {"message": "Etiqueta não gerada.", "errors": {"orders": ["Etiqueta não gerada."]}})
-        return Answer(200, {"url": f"{self.url}/imprimir/{secrets.token_urlsafe(12)}"})
-
-    def _tracking(self, account: _Account, sent: dict[str, Any]) -> Answer:
-        found, problem = self._orders(account, sent)
-        if problem is not None:
-            return problem
-        answer = {}
-        for shipment in found:
-            answer[shipment["id"]] = {
-                "id": shipment["id"],
-                "protocol": shipment["protocol"],
-                "status": shipment["status"],
-                "tracking": shipment["tracking"],
-                "melhorenvio_tracking": f"ME{shipment['protocol'][-8:]}",
-                "created_at": shipment["created_at"],
-                "paid_at": shipment.get("paid_at"),
-                "generated_at": shipment.get("generated_at"),
-                "posted_at": shipment.get("posted_at"),
-                "delivered_at": shipment.get("delivered_at"),
-                "canceled_at": None,
-                "expired_at": None,
-            }
-        return Answer(200, answer)
-
-
-def _cep(value: object) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"[0-9]{8}", value) is not None
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())

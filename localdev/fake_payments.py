@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import httpx
 
 from chalicelib.inbound.bitrix24 import nest_form
-from localdev.fakes import LoopbackFake
+from localdev.fake_base import LoopbackFake
 
 __all__ = ["Html", "PaymentFake", "Reply", "Webhook", "checkout_page", "json_number"]
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from localdev.fakes import Answer, FaultyFake, json_handler
+from localdev.fake_base import Answer, FaultyFake, json_handler
 
 __all__ = ["PlatformFake"]
 

@@ -34,8 +34,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from chalicelib.integrations.rappi.client import sign
+from localdev.fake_base import Answer
 from localdev.fake_platform import PlatformFake
-from localdev.fakes import Answer
 
 __all__ = ["FakeRappi"]
 

@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fakes import Answer, LoopbackFake, json_handler, stock_count, window_full
+from localdev.fake_base import Answer, LoopbackFake, json_handler, stock_count, window_full
 
 __all__ = ["FakeTiny"]
 

@@ -24,7 +24,7 @@ from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.bitrix24 import event_key, nest_form
 from chalicelib.inbound.routing import find_bitrix_portal, new_bitrix_connect_token
 from chalicelib.integrations.rappi.client import sign as rappi_sign
-from localdev.fakes import sign_hex
+from localdev.fake_base import sign_hex
 from tests.support.identity import call, signup
 from tests.support.inbound_hooks import (
     mercadopago_signature,

@@ -17,7 +17,7 @@ import pytest
 from chalicelib.core.ids import new_id
 from chalicelib.core.resources import QueueKind
 from chalicelib.integrations.rappi.client import sign as rappi_sign
-from localdev.fakes import sign_hex
+from localdev.fake_base import sign_hex
 from tests.support.identity import call, signup
 from tests.support.inbound_hooks import take_messages
 
