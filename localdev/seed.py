@@ -29,14 +29,6 @@ from chalicelib.core.api import RequestMeta
 from chalicelib.core.money import Money
 from chalicelib.customers import service as customers
 from chalicelib.customers.models import CreateCustomerRequest
-from chalicelib.finance import planning as finance_planning
-from chalicelib.finance import service as finance
-from chalicelib.finance.models import (
-    BankAccount,
-    CreateAccountRequest,
-    CreateRecurringRequest,
-    CreateTransactionRequest,
-)
 from chalicelib.inventory import service as inventory
 from chalicelib.inventory.models import MovementRequest
 from chalicelib.leads import service as leads
@@ -61,6 +53,7 @@ from chalicelib.tenants import service as tenants
 from chalicelib.tenants.models import BusinessType, ChangePlanRequest
 from chalicelib.users import service as users
 from chalicelib.users.models import InviteUserRequest
+from localdev.seed_books import BIKE_SHOP_BOOKS, RESELLER_BOOKS, seed_books
 
 __all__ = [
     "BIKE_SHOP",
@@ -306,7 +299,7 @@ def _seed_bike_shop(demo: DemoTenant) -> None:
             resource_id=mechanic.id, service_id=service.id, starts_at=start, customer_id=rider.id
         )
         appointments.book(admin, body)
-    _seed_bike_shop_finance(admin)
+    seed_books(admin, BIKE_SHOP_BOOKS)
 
 
 def _member(demo: DemoTenant, role: Role) -> Principal:
@@ -397,68 +390,6 @@ def _seed_leads(rep: Principal, manager: Principal, services: list[Product]) -> 
     convert_lead(manager, converted.id, ConvertLeadRequest(version=converted.version), None)
 
 
-def _account(admin: Principal, name: str, opening: Money, **fields: Any) -> BankAccount:
-    body = CreateAccountRequest.model_validate({"name": name, "openingBalance": opening, **fields})
-    return finance.create_account(admin, body)
-
-
-def _entries(admin: Principal, account: BankAccount, entries: list[tuple[str, str, str, int, str]]) -> None:
-    """(type, amount, category, days ago, description) recorded in ``account``."""
-    today = datetime.now(ZoneInfo("UTC")).date()
-    for type_, amount, category, days_ago, description in entries:
-        body = CreateTransactionRequest.model_validate(
-            {
-                "type": type_,
-                "amount": Money.of(amount, account.currency),
-                "category": category,
-                "date": (today - timedelta(days=days_ago)).isoformat(),
-                "description": description,
-                "accountId": account.id,
-            }
-        )
-        finance.create_transaction(admin, body, None)
-
-
-def _recurring(
-    admin: Principal, account: BankAccount, name: str, type_: str, amount: str, category: str, day: int
-) -> None:
-    body = CreateRecurringRequest.model_validate(
-        {
-            "name": name,
-            "type": type_,
-            "amount": Money.of(amount, account.currency),
-            "category": category,
-            "dayOfMonth": day,
-            "accountId": account.id,
-        }
-    )
-    finance_planning.create_recurring(admin, body)
-
-
-def _seed_bike_shop_finance(admin: Principal) -> None:
-    """The bike shop's books: a business checking account (receives payments), a month of entries, rent and wages."""
-    bank = _account(
-        admin,
-        "Chase Business Checking",
-        Money.of("8000.00", "USD"),
-        bankCode="021",
-        number="000123456789",
-        receivesPayments=True,
-    )
-    _entries(
-        admin,
-        bank,
-        [
-            ("income", "1240.00", "services", 20, "Tune-ups, week 1"),
-            ("income", "980.50", "parts", 13, "Counter sales"),
-            ("expense", "310.00", "parts", 9, "Tubes and chains"),
-            ("expense", "95.20", "utilities", 4, "Electricity"),
-        ],
-    )
-    _recurring(admin, bank, "Shop rent", "expense", "2200.00", "rent", 1)
-    _recurring(admin, bank, "Mechanics' wages", "expense", "5400.00", "wages", 28)
-
-
 def _market_group(kind: MarketGroupKind, name: str) -> MarketGroup:
     """The operator's marketplace category or brand ``name`` (made the first time)."""
     found = marketplace.find_group(kind, name)
@@ -492,30 +423,7 @@ def _seed_reseller(demo: DemoTenant) -> None:
             }
         )
         listings.append(marketplace.create_listing(admin, body, None))
-    bank = _account(
-        admin,
-        "Itaú PJ",
-        _money("25000.00", demo),
-        bankCode="341",
-        agency="0912",
-        number="45871-3",
-        receivesPayments=True,
-    )
-    cash = _account(admin, "Caixa da loja", _money("1500.00", demo), type="cash")
-    _entries(
-        admin,
-        bank,
-        [
-            ("income", "12480.00", "vendas", 25, "Pedido atacado Loja Pedal Forte"),
-            ("income", "8320.50", "vendas", 11, "Pedido atacado Ciclo Sul"),
-            ("expense", "9800.00", "fornecedores", 18, "Reposição Shimano"),
-            ("expense", "1250.00", "frete", 7, "Transportadora"),
-        ],
-    )
-    _entries(admin, cash, [("expense", "180.00", "material de escritório", 3, "Papelaria")])
-    _recurring(admin, bank, "Aluguel do galpão", "expense", "4500.00", "aluguel", 5)
-    _recurring(admin, bank, "Folha de pagamento", "expense", "12000.00", "salários", 28)
-    _recurring(admin, bank, "Contrato Ciclo Sul", "income", "6000.00", "vendas", 15)
+    seed_books(admin, RESELLER_BOOKS)
     # The bike shop buys tubes from the reseller; the reseller confirms.
     buyer = demo_admin(BIKE_SHOP)
     purchase = marketplace.place_order(buyer, MarketOrderRequest(listing_id=listings[0].id, quantity=20), None)
