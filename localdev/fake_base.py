@@ -6,6 +6,7 @@ request window (``window_full``); an ERP's stock count; and the faults of the ca
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ __all__ = [
     "FaultyFake",
     "LoopbackFake",
     "Served",
+    "basic_credentials",
     "json_handler",
     "request_handler",
     "sign_hex",
@@ -134,6 +136,19 @@ def window_full(recent: deque[float], limit: int, seconds: float) -> bool:
         return True
     recent.append(now)
     return False
+
+
+def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """The (user, password) of an ``Authorization: Basic`` header (lower-cased names); None without one, or when it
+    does not decode."""
+    scheme, _, encoded = headers.get("authorization", "").partition(" ")
+    if scheme != "Basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+    except ValueError:
+        return None
+    return user, password
 
 
 def sign_hex(secret: str, body: bytes) -> str:

@@ -36,7 +36,6 @@ endpoints ``<url>/Api/v3/oauth/authorize`` and ``…/oauth/token``.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import secrets
@@ -49,7 +48,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from localdev.fake_base import Answer, json_handler, stock_count, window_full
+from localdev.fake_base import Answer, basic_credentials, json_handler, stock_count, window_full
 from localdev.fake_bling_records import DEPOSIT, BlingRecords, State, error, invalid
 
 __all__ = ["FakeBling"]
@@ -256,13 +255,7 @@ class FakeBling(BlingRecords):
         return Answer(302, None, (("Location", f"{self.redirect_uri}{separator}{urlencode(answer)}"),))
 
     def _client_ok(self, headers: dict[str, str]) -> bool:
-        scheme, _, encoded = headers.get("authorization", "").partition(" ")
-        if scheme != "Basic":
-            return False
-        try:
-            client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
-        except ValueError:
-            return False
+        client_id, client_secret = basic_credentials(headers) or ("", "")
         if not client_id or not client_secret:
             return False
         return self.client_id is None or (client_id, client_secret) == (self.client_id, self.client_secret)

@@ -46,7 +46,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fake_base import Answer, FaultyFake, json_handler
+from localdev.fake_base import Answer, FaultyFake, basic_credentials, json_handler
 
 __all__ = ["PRODUCTS", "FakeCorreios"]
 
@@ -172,16 +172,12 @@ class FakeCorreios(FaultyFake):
 
     def _authenticate(self, sent: Any, headers: dict[str, str]) -> Answer:
         refused = Answer(401, {"msgs": ["Usuário ou código de acesso inválido."]})
-        auth = headers.get("authorization", "")
-        if not auth.startswith("Basic "):
-            return refused
-        try:
-            user, _, code = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
-        except ValueError:
+        login = basic_credentials(headers)
+        if login is None:
             return refused
         card = str((sent or {}).get("numero") or "") if isinstance(sent, dict) else ""
         contract = self.contracts.get(card)
-        if contract is None or (contract.user, contract.access_code) != (user, code):
+        if contract is None or (contract.user, contract.access_code) != login:
             return refused
         if self._failing():
             return Answer(self.fail_status, {"msgs": ["Serviço indisponível"]})
@@ -195,7 +191,7 @@ class FakeCorreios(FaultyFake):
             201,
             {
                 "ambiente": "PRODUCAO",
-                "id": user,
+                "id": login[0],
                 "perfil": "PJ",
                 "cartaoPostagem": {"numero": card, "contrato": contract.contract, "dr": 72},
                 "emissao": issued.isoformat(),

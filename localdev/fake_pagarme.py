@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from localdev.fake_base import basic_credentials
 from localdev.fake_payments import Html, PaymentFake, Reply, Webhook, checkout_page
 
 __all__ = ["FakePagarme"]
@@ -343,13 +344,7 @@ class FakePagarme(PaymentFake[_Account]):
         return (200, order), self._events(account, f"order.{status}", order)
 
     def _authorized(self, headers: dict[str, str]) -> str | None:
-        scheme, _, encoded = headers.get("authorization", "").partition(" ")
-        if scheme != "Basic":
-            return None
-        try:
-            key, _, _password = base64.b64decode(encoded).decode().partition(":")
-        except ValueError:
-            return None
+        key = (basic_credentials(headers) or ("", ""))[0]
         if not key.startswith("sk_") or len(key) < 20 or not self._key_accepted(key):
             return None
         return key
