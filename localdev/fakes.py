@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.fake_base import LoopbackFake
+from localdev.fake_base import LoopbackFake, sign_hex
 from localdev.fake_meta_capi import ConversionsApi
 
-__all__ = ["FakeKind", "FakeProvider"]
+# sign_hex (localdev.fake_base) is also named here, where the bench has imported it from.
+__all__ = ["FakeKind", "FakeProvider", "sign_hex"]
 
 FakeKind = Literal["twilio", "meta", "ses", "webpush"]
 Reply = tuple[int, dict[str, Any], str | None]
