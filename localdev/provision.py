@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.auth.keys import publish_key_set
 from chalicelib.core import aws
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.table import TTL_ATTRIBUTE, create_table_request
@@ -154,7 +155,7 @@ def _secrets() -> None:
 
 def provision() -> None:
     """Create the table (GSIs, TTL, stream), the queues with their DLQs, the bus and its rules, the KMS key,
-    the media bucket, the secrets."""
+    the media bucket, the secrets, and the signing keys' public half (the guard verifies tokens with it)."""
     _table()
     for definition in QUEUES:
         _queue(definition)
@@ -163,3 +164,4 @@ def provision() -> None:
     _kms_key()
     _media_bucket()
     _secrets()
+    publish_key_set()

@@ -4,7 +4,9 @@ Tokens are verified inside the application (not by an API Gateway authorizer) so
 in AWS, locally and in tests, and a deactivated user, a suspended tenant or an ended session is refused on the
 very next request rather than when a cached authorizer decision expires (or the token does). The user and the
 tenant are read fresh on every request, together (one BatchGetItem, eventually consistent like the GetItems it
-replaces), nothing is cached between requests.
+replaces), nothing of them is cached between requests. The published signing keys that verify the token are kept per
+container (``auth/keys.py``); when they must be read (a new container, every few minutes, an unknown ``kid``) they join
+that BatchGetItem, read for the user and the tenant the token names and believed only once it verifies.
 Each tenant's requests are throttled at its plan's rate and burst (``core/throttle.py``; in AWS API Gateway does it
 first, the authorizer naming the tenant's usage-plan key), right after the caller is known and before anything else.
 The token comes in the ``Authorization`` header, or in a browser session's access cookie (``auth/cookies.py``:
@@ -19,10 +21,11 @@ from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal
 from chalicelib.auth import cookies
 from chalicelib.auth.sessions import session_ended
-from chalicelib.auth.tokens import verify_access_token
+from chalicelib.auth.tokens import claimed_principal, reads_to_verify, verify_access_token
 from chalicelib.core import cors
 from chalicelib.core.api import ApiBlueprint, Operation, RequestMeta, request_meta
 from chalicelib.core.config import get_settings
+from chalicelib.core.db.keys import InvalidKey
 from chalicelib.core.db.store import Table
 from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.core.i18n import resolve_locale
@@ -47,13 +50,29 @@ def _access_token(request: Request, meta: RequestMeta) -> tuple[str, bool]:
     return token.strip(), False
 
 
+def _records(principal: tuple[str, str] | None) -> list[tuple[str, str]]:
+    """The keys of a principal's user and tenant records (none when the ids cannot name any)."""
+    if principal is None:
+        return []
+    tenant_id, user_id = principal
+    try:
+        return [users.record_key(tenant_id, user_id), tenants.record_key(tenant_id)]
+    except InvalidKey:
+        return []
+
+
 def authorize(request: Request, operation: Operation) -> Principal:
     """The principal of a request to ``operation``, or ``Unauthorized`` / ``Forbidden``."""
     meta = request_meta(request)
     token, by_cookie = _access_token(request, meta)
+    key_reads = reads_to_verify(token)
+    if key_reads:
+        # This container must (re)read the published signing keys: in one BatchGetItem with the user and the tenant
+        # the token names (believed only once it verifies; a forged token's read is wasted, not trusted).
+        Table().prefetch([*key_reads, *_records(claimed_principal(token))])
     claims = verify_access_token(token)
-    # One BatchGetItem for both; the handler's own reads of them (GET /auth/me) answer from it too.
-    Table().prefetch([users.record_key(claims.tenant_id, claims.user_id), tenants.record_key(claims.tenant_id)])
+    # One BatchGetItem for both (none when read above); the handler's own reads of them (GET /auth/me) answer from it.
+    Table().prefetch(_records((claims.tenant_id, claims.user_id)))
     user = users.find_user(claims.tenant_id, claims.user_id)
     tenant = tenants.find_tenant(claims.tenant_id)
     if user is None or tenant is None or user.status != "active":

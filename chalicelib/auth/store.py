@@ -1,8 +1,9 @@
-"""Auth items: refresh-token families and their tokens, invitations, and one-time codes.
+"""Auth items: refresh-token families and their tokens, invitations, one-time codes, the published signing keys.
 
 Tokens and codes are stored only as hashes. A family lives in its user's partition (``SESSION#<family id>``);
 a refresh token and an invitation are global routes (the token is presented before anyone knows the tenant);
-a WhatsApp verification code sits in its user's partition (``OTP#WHATSAPP``).
+a WhatsApp verification code sits in its user's partition (``OTP#WHATSAPP``). The public half of the access-token
+signing keys (kid and point, nothing secret) is one platform item, ``PLATFORM#SIGNINGKEYS``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,23 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core import clock
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Child, Kind, RouteKind
-from chalicelib.core.db.store import Table, WriteOp, condition_op, delete_op, put_op, set_op, update_op
+from chalicelib.core.db.keys import Child, Kind, PlatformItem, RouteKind
+from chalicelib.core.db.store import (
+    AlreadyExists,
+    Table,
+    WriteOp,
+    condition_op,
+    delete_op,
+    put_op,
+    set_op,
+    update_op,
+)
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 __all__ = [
     "Invitation",
     "OneTimeCode",
+    "PublishedKey",
     "RefreshToken",
     "count_code_attempt",
     "delete_code_op",
@@ -28,11 +39,14 @@ __all__ = [
     "family_alive_op",
     "get_code",
     "get_invitation",
+    "get_published_keys",
     "get_refresh_token",
     "live_family_epoch",
     "new_family_op",
     "new_invitation_op",
     "new_refresh_token_op",
+    "publish_keys",
+    "published_keys_key",
     "put_code_op",
     "revoke_family_op",
     "use_refresh_token_op",
@@ -42,6 +56,7 @@ SESSION_ENTITY = "Session"
 TOKEN_ENTITY = "RefreshToken"
 INVITATION_ENTITY = "Invitation"
 CODE_ENTITY = "OneTimeCode"
+PUBLISHED_KEYS_ENTITY = "SigningKeys"
 _WHATSAPP_CODE = "WHATSAPP"
 
 
@@ -72,6 +87,17 @@ class OneTimeCode:
     code_hash: str
     number: str
     expires_at: int
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """The public half of a signing key: its ``kid``, when it was made (ISO 8601) and its P-256 point (x, y: the
+    JWK's base64url coordinates)."""
+
+    kid: str
+    created_at: str
+    x: str
+    y: str
 
 
 def _token_key(token_hash: str) -> tuple[str, str]:
@@ -220,3 +246,38 @@ def count_code_attempt(tenant_id: str, user_id: str) -> int:
 def delete_code_op(tenant_id: str, user_id: str) -> WriteOp:
     """Use the user's code up."""
     return delete_op(*_code_key(tenant_id, user_id))
+
+
+def published_keys_key() -> tuple[str, str]:
+    """The key of the published signing keys' item (for a read ahead with the caller's user and tenant)."""
+    return keys.platform_item_key(PlatformItem.SIGNING_KEYS)
+
+
+def get_published_keys() -> list[PublishedKey] | None:
+    """The published public keys, newest first (from the request's read-ahead when it has them), or None while
+    nothing has been published."""
+    item = Table().get(*published_keys_key())
+    if item is None:
+        return None
+    return [PublishedKey(str(k["kid"]), str(k["createdAt"]), str(k["x"]), str(k["y"])) for k in item["keys"]]
+
+
+def publish_keys(published: list[PublishedKey], *, replace: bool = True) -> bool:
+    """Write the public keys (newest first); with ``replace=False`` only while none are published (a set derived
+    from a possibly stale copy of the secret never overwrites a newer one). Returns whether it wrote."""
+    pk, sk = published_keys_key()
+    item = {
+        PARTITION_KEY: pk,
+        SORT_KEY: sk,
+        ENTITY: PUBLISHED_KEYS_ENTITY,
+        "keys": [{"kid": k.kid, "createdAt": k.created_at, "x": k.x, "y": k.y} for k in published],
+        "publishedAt": clock.now_iso(),
+    }
+    if replace:
+        Table().put(item)
+        return True
+    try:
+        Table().put_new(item)
+    except AlreadyExists:
+        return False
+    return True

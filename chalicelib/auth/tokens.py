@@ -13,7 +13,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.ids import new_id
 
-__all__ = ["AccessClaims", "issue_access_token", "jwks", "verify_access_token"]
+__all__ = ["AccessClaims", "claimed_principal", "issue_access_token", "jwks", "reads_to_verify", "verify_access_token"]
 
 _ALGORITHM = "ES256"
 _REQUIRED = ("exp", "iat", "sub", "jti", "iss", "aud")
@@ -58,6 +58,27 @@ def issue_access_token(
     return jwt.encode(claims, key.private_key, algorithm=_ALGORITHM, headers={"kid": key.kid}), lifetime
 
 
+def reads_to_verify(token: str) -> list[tuple[str, str]]:
+    """The items verifying ``token`` needs read first (the published keys, when this container must read them),
+    so that a caller can read them in one BatchGetItem with others; nothing when the token is malformed."""
+    try:
+        kid = jws.header_of(token).get("kid")
+    except jws.MalformedToken:
+        return []
+    return keys.reads_to_verify(kid if isinstance(kid, str) else None)
+
+
+def claimed_principal(token: str) -> tuple[str, str] | None:
+    """The (tenant id, user id) a token names, NOT verified: only to read them ahead with its keys, before
+    ``verify_access_token`` says whether to believe it; None when it names none."""
+    try:
+        claims = jws.unverified_payload(token)
+    except jws.MalformedToken:
+        return None
+    tenant_id, user_id = claims.get("tenantId"), claims.get("sub")
+    return (tenant_id, user_id) if isinstance(tenant_id, str) and isinstance(user_id, str) else None
+
+
 def verify_access_token(token: str, *, allow_expired: bool = False) -> AccessClaims:
     """The claims of a valid token; ``Unauthorized`` when it is expired (unless ``allow_expired``: ending a session
     needs only proof of which one), tampered, of an unknown key or alg. Verified by ``auth.jws`` (not PyJWT: every
@@ -67,11 +88,12 @@ def verify_access_token(token: str, *, allow_expired: bool = False) -> AccessCla
         header = jws.header_of(token)
     except jws.MalformedToken as exc:
         raise Unauthorized(detail="the access token is malformed") from exc
-    key = next((k for k in keys.key_set() if k.kid == header.get("kid")), None)
-    if key is None or header.get("alg") != _ALGORITHM:
+    kid = header.get("kid")
+    key = keys.verification_key(kid) if isinstance(kid, str) and header.get("alg") == _ALGORITHM else None
+    if key is None:
         raise Unauthorized(detail="the access token was not signed by this service")
     try:
-        claims = jws.verified_payload(token, key.public_key)
+        claims = jws.verified_payload(token, key)
     except (jws.MalformedToken, jws.BadSignature) as exc:
         raise Unauthorized(detail="the access token is not valid") from exc
     if not _meant_for_us(claims, issuer=settings.jwt_issuer, audience=settings.jwt_audience):
@@ -112,11 +134,10 @@ def _meant_for_us(claims: dict[str, Any], *, issuer: str, audience: str) -> bool
 
 
 def jwks() -> dict[str, Any]:
-    """The public keys (RFC 7517 key set) that verify our access tokens."""
-    from jwt.algorithms import ECAlgorithm
-
-    published = []
-    for key in keys.key_set():
-        jwk: dict[str, Any] = ECAlgorithm.to_jwk(key.public_key, as_dict=True)
-        published.append({**jwk, "kid": key.kid, "use": "sig", "alg": _ALGORITHM})
-    return {"keys": published}
+    """The public keys (RFC 7517 key set) that verify our access tokens: the published ones."""
+    return {
+        "keys": [
+            {"kty": "EC", "crv": "P-256", "x": k.x, "y": k.y, "kid": k.kid, "use": "sig", "alg": _ALGORITHM}
+            for k in keys.published_keys()
+        ]
+    }

@@ -114,7 +114,7 @@ def test_token_of_a_deactivated_user_is_401_at_once(api: Any) -> None:
 
 @pytest.fixture
 def rotated_keys(stack: Any) -> Any:
-    """Rotate the signing keys for a test, and put the original set back afterwards."""
+    """Rotate the signing keys for a test, and put the original set (and its published half) back afterwards."""
     from chalicelib.core import aws
     from chalicelib.core.resources import JWT_SIGNING_KEYS, secret_name
 
@@ -123,6 +123,7 @@ def rotated_keys(stack: Any) -> Any:
     yield keys.rotate
     aws.secrets_manager().put_secret_value(SecretId=name, SecretString=original)
     reset_secrets_cache()
+    keys.publish_key_set()
 
 
 def test_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key_after_the_delay(

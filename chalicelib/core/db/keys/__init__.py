@@ -67,6 +67,7 @@ workflow runtime of an entity (task token)      table  PK=<the entity's PK>     
 reminder sent, once per timer (TTL 30 days)     table  PK=<the entity's PK>            SK=REMINDER#<token hash>
 audit log of a tenant, by time / by actor       GSI1   GSI1PK=T#<t>#AUDIT  GSI2PK=T#<t>#AUDIT#<actorId>
 all tenants (platform operator only)            GSI1   GSI1PK=PLATFORM#TENANTS        GSI1SK=<createdAt>#<id>
+public half of the token signing keys (guard)   table  PK=PLATFORM#SIGNINGKEYS         SK=META
 brute-force counter, per window (TTL)           table  PK=RATE#<scope>#<subject hash>  SK=<window start>
 bookable resources, by name                     GSI1   GSI1PK=T#<t>#RESOURCES          GSI1SK=<folded name>#<id>
 time blocks a resource is booked (no overlap)   table  PK=T#<t>#RESOURCE#<id>          SK=SLOT#<UTC block start>
@@ -207,6 +208,7 @@ from chalicelib.core.db.keys.names import (
     Kind,
     MarketSegment,
     PlatformCollection,
+    PlatformItem,
     RouteKind,
     UniqueField,
 )
@@ -220,10 +222,12 @@ from chalicelib.core.db.keys.platform import (
     parse_inbound_receipts_pk,
     parse_market_pk,
     parse_platform_collection_pk,
+    parse_platform_item_key,
     parse_provider_account_pk,
     parse_rate_limit_pk,
     parse_route_pk,
     platform_collection_pk,
+    platform_item_key,
     provider_account_pk,
     rate_limit_pk,
     route_pk,
@@ -304,6 +308,7 @@ __all__ = [
     "Kind",
     "MarketSegment",
     "PlatformCollection",
+    "PlatformItem",
     "RouteKind",
     "UniqueField",
     "allowed_origin_key",
@@ -339,6 +344,7 @@ __all__ = [
     "parse_market_pk",
     "parse_name_sk",
     "parse_platform_collection_pk",
+    "parse_platform_item_key",
     "parse_provider_account_pk",
     "parse_rate_limit_pk",
     "parse_ref_sk",
@@ -349,6 +355,7 @@ __all__ = [
     "parse_unique_pk",
     "parse_whatsapp_window_pk",
     "platform_collection_pk",
+    "platform_item_key",
     "provider_account_pk",
     "rate_limit_pk",
     "ref_prefix",

@@ -239,6 +239,12 @@ class PlatformCollection(StrEnum):
     BILLING_PAST_DUE = "BILLINGPASTDUE"
 
 
+class PlatformItem(StrEnum):
+    """Single items of the platform, outside every tenant: ``PLATFORM#<ITEM>`` / ``META``."""
+
+    SIGNING_KEYS = "SIGNINGKEYS"
+
+
 def part(value: str, what: str) -> str:
     """``value`` as one part of a key: refused (``InvalidKey``) when empty, holding ``#`` or too long."""
     if not value or SEP in value:

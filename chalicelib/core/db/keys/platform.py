@@ -1,11 +1,21 @@
 """Keys outside every tenant, read with the platform's own credentials: global lookups (``ROUTE#…``: a phone-number
-id, a login, a provider account → tenant), the platform's lists across tenants, brute-force counters, inbound
-webhook receipts and the global marketplace index.
+id, a login, a provider account → tenant), the platform's lists across tenants and single items (the published
+signing keys), brute-force counters, inbound webhook receipts and the global marketplace index.
 """
 
 from __future__ import annotations
 
-from chalicelib.core.db.keys.names import SEP, InvalidKey, Kind, MarketSegment, RouteKind, part, split
+from chalicelib.core.db.keys.names import (
+    META_SK,
+    SEP,
+    InvalidKey,
+    Kind,
+    MarketSegment,
+    PlatformItem,
+    RouteKind,
+    part,
+    split,
+)
 
 __all__ = [
     "allowed_origin_key",
@@ -17,10 +27,12 @@ __all__ = [
     "parse_inbound_receipts_pk",
     "parse_market_pk",
     "parse_platform_collection_pk",
+    "parse_platform_item_key",
     "parse_provider_account_pk",
     "parse_rate_limit_pk",
     "parse_route_pk",
     "platform_collection_pk",
+    "platform_item_key",
     "provider_account_pk",
     "rate_limit_pk",
     "route_pk",
@@ -90,6 +102,20 @@ def parse_platform_collection_pk(key: str) -> str:
     if parts[0] != _PLATFORM:
         raise InvalidKey(f"not a platform key: {key!r}")
     return parts[1]
+
+
+def platform_item_key(item: PlatformItem) -> tuple[str, str]:
+    """``PLATFORM#<ITEM>`` / ``META``: one item of the platform (the published signing keys), read with the
+    platform's own credentials."""
+    return f"{_PLATFORM}{SEP}{part(item, 'platform item')}", META_SK
+
+
+def parse_platform_item_key(pk: str, sk: str) -> PlatformItem:
+    """Inverse of ``platform_item_key``: which item."""
+    parts = split(pk, 2, "platform item")
+    if parts[0] != _PLATFORM or sk != META_SK or parts[1] not in {i.value for i in PlatformItem}:
+        raise InvalidKey(f"not a platform item key: {pk!r}, {sk!r}")
+    return PlatformItem(parts[1])
 
 
 def rate_limit_pk(scope: str, subject_hash: str) -> str:
