@@ -12,6 +12,7 @@ from chalicelib.core.db.keys import (
     InvalidKey,
     Kind,
     PlatformCollection,
+    PlatformItem,
     RouteKind,
     UniqueField,
 )
@@ -58,6 +59,16 @@ def test_unique_pk_round_trips_for_every_field(field: UniqueField) -> None:
 @pytest.mark.parametrize("collection", list(PlatformCollection))
 def test_platform_collection_pk_round_trips_for_every_list(collection: PlatformCollection) -> None:
     assert keys.parse_platform_collection_pk(keys.platform_collection_pk(collection)) == collection
+
+
+@pytest.mark.parametrize("item", list(PlatformItem))
+def test_platform_item_key_round_trips_and_is_outside_every_tenant(item: PlatformItem) -> None:
+    pk, sk = keys.platform_item_key(item)
+    assert not pk.startswith("T#")
+    assert keys.parse_platform_item_key(pk, sk) == item
+    for other in ((pk, "ROUTE"), ("PLATFORM#NOSUCHITEM", sk), (f"ROUTE#{item}", sk)):
+        with pytest.raises(InvalidKey):
+            keys.parse_platform_item_key(*other)
 
 
 def test_the_workflow_runtime_item_is_a_child_of_its_entity() -> None:
