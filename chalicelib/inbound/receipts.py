@@ -221,12 +221,14 @@ def _beside_write(claim: _Claim, call: Callable[[], T]) -> tuple[bool, T]:
     ``call`` returned), once both are done. The receipt is taken back if ``call`` fails."""
     # The call runs here at once, not held up by waking a thread: it is usually the slower of the two.
     writing = _recorder().submit(claim.write)
+    done = False
     try:
         result = call()
-    except Exception:  # re-raised: whatever stopped the call, the receipt must not claim the event
-        if _written(writing):
+        done = True
+    finally:
+        # Whatever stopped the call (it propagates), the receipt must not claim the event.
+        if not done and _written(writing):
             claim.take_back()
-        raise
     return writing.result(), result  # waits for the write: the answer comes after both
 
 
