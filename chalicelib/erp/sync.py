@@ -54,7 +54,6 @@ from chalicelib.integrations.models import Provider
 from chalicelib.integrations.service import (
     PROVIDER_NAMES,
     SYSTEM_ACTOR_ID,
-    connected_tenants,
     find_credentials,
     find_ref,
     keep_ref,
@@ -360,14 +359,9 @@ def bling_stock_changed(job: jobs.Job) -> str | None:
 
 def queue_stock_pulls() -> int:
     """The 15-minute schedule: one ``<erp>.sync`` task per tenant connected to each ERP (once per slot)."""
-    epoch = clock.to_epoch(clock.now())
-    slot = epoch - epoch % PULL_SLOT_S
-    queued = 0
-    for provider in ERP_PROVIDERS:
-        for tenant_id in connected_tenants(provider):
-            jobs.enqueue_task(_task(provider, "sync"), tenant_id, {}, key=f"pull-{slot}")
-            queued += 1
-    return queued
+    return sum(
+        jobs.queue_per_tenant(_task(provider, "sync"), provider, slot_s=PULL_SLOT_S) for provider in ERP_PROVIDERS
+    )
 
 
 # --- paid orders and their NF-e -------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from chalicelib.customers.service import link_billy_contact
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy
 from chalicelib.integrations.models import BillyCredentials, Provider
-from chalicelib.integrations.service import connected_tenants, find_credentials, find_ref, keep_ref
+from chalicelib.integrations.service import find_credentials, find_ref, keep_ref
 from chalicelib.sales.models import Sale
 from chalicelib.sales.service import ENTITY_TYPE, list_pending_payments, load_sale, mark_paid, record_invoice
 from chalicelib.tenants.service import load_tenant
@@ -131,13 +131,7 @@ def create_invoice(job: jobs.Job) -> str | None:
 def queue_payment_polls() -> int:
     """The 15-minute schedule: one ``billy.sync`` task per tenant connected to Billy (once per slot); returns how
     many were queued."""
-    epoch = clock.to_epoch(clock.now())
-    slot = epoch - epoch % _POLL_SLOT_S
-    queued = 0
-    for tenant_id in connected_tenants(Provider.BILLY):
-        jobs.enqueue_task(SYNC_TASK, tenant_id, {}, key=f"poll-{slot}")
-        queued += 1
-    return queued
+    return jobs.queue_per_tenant(SYNC_TASK, Provider.BILLY, slot_s=_POLL_SLOT_S)
 
 
 def _paid_at(paid_date: str | None) -> str:

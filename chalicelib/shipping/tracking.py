@@ -15,7 +15,7 @@ from chalicelib.core import clock
 from chalicelib.core.db.store import Table, VersionConflict
 from chalicelib.integrations import jobs
 from chalicelib.integrations.models import Provider
-from chalicelib.integrations.service import connected_tenants, is_connected, system_actor
+from chalicelib.integrations.service import is_connected, system_actor
 from chalicelib.orders.service import find_order, shipment_ops, transition_on_carrier
 from chalicelib.shipping import carriers, store
 from chalicelib.shipping.models import LabelRecord
@@ -37,14 +37,10 @@ def track_task(provider: Provider) -> str:
 def queue_tracking() -> int:
     """The 30-minute schedule: one ``<carrier>.sync`` task per tenant and connected carrier (once per slot); how
     many were queued."""
-    epoch = clock.to_epoch(clock.now())
-    slot = epoch - epoch % _TRACK_SLOT_S
-    queued = 0
-    for provider in carriers.SHIPPING_PROVIDERS:
-        for tenant_id in connected_tenants(provider):
-            jobs.enqueue_task(track_task(provider), tenant_id, {}, key=f"track-{slot}")
-            queued += 1
-    return queued
+    return sum(
+        jobs.queue_per_tenant(track_task(provider), provider, slot_s=_TRACK_SLOT_S)
+        for provider in carriers.SHIPPING_PROVIDERS
+    )
 
 
 def _shipment_status(carrier_status: str) -> str:
