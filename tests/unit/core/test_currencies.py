@@ -9,14 +9,18 @@ from chalicelib.core.currencies import CURRENCIES, minor_digits
 
 
 def test_the_table_lists_exactly_babels_currencies() -> None:
-    assert sorted(CURRENCIES ^ set(list_currencies())) == [], "add to or remove from CURRENCIES in core/currencies.py"
+    assert sorted(CURRENCIES ^ set(list_currencies())) == [], (
+        "add to or remove from CURRENCIES in core/currencies.py (under its first letter)"
+    )
 
 
 def test_every_currency_has_babels_number_of_decimals() -> None:
     differ = {
         code: get_currency_precision(code) for code in CURRENCIES if minor_digits(code) != get_currency_precision(code)
     }
-    assert differ == {}, "put each code under its number of decimals in _DIGITS (core/currencies.py)"
+    assert differ == {}, (
+        "put each code under its number of decimals in _DIGITS (core/currencies.py, under its first letter)"
+    )
 
 
 def test_a_code_babel_does_not_know_has_two_decimals_as_in_babel() -> None:
