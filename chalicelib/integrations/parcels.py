@@ -7,12 +7,32 @@ One responsibility: the shipping clients' common vocabulary (MelhorEnvio, Correi
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-__all__ = ["LabelOrder", "Package", "Parcel", "ServiceQuote", "ShippingAddress", "Tracking", "parcel"]
+__all__ = [
+    "LabelOrder",
+    "Package",
+    "Parcel",
+    "ServiceQuote",
+    "ShippingAddress",
+    "Tracking",
+    "carrier_reference",
+    "parcel",
+]
+
+
+def carrier_reference(tenant_id: str, number: int) -> str:
+    """How a tenant's order is named at a carrier, ``BTRIX <tenant tag> #<number>`` (27 characters up to order 10^11): what a
+    retry searches for a label whose answer was lost. Order numbers are per tenant and tenants of a franchise may
+    share one carrier contract, so the reference carries a tag of the tenant (8 base32 characters of a hash of its
+    id: 40 bits) and one tenant never adopts another's label."""
+    tag = base64.b32encode(hashlib.blake2b(tenant_id.encode(), digest_size=5).digest()).decode()
+    return f"BTRIX {tag} #{number}"
 
 
 @dataclass(frozen=True)
@@ -103,6 +123,7 @@ class LabelOrder:
     order's package lines (``names``: product id → the line's name); ``started_at``: when the purchase began (a
     search for a label made for it looks no earlier)."""
 
+    tenant_id: str
     order_id: str
     number: int
     service_id: str
@@ -114,8 +135,8 @@ class LabelOrder:
 
     @property
     def reference(self) -> str:
-        """How the order is named at the carrier."""
-        return f"BTRIX #{self.number}"
+        """How the order is named at the carrier (``carrier_reference``)."""
+        return carrier_reference(self.tenant_id, self.number)
 
     def contents(self) -> list[tuple[str, int, Decimal]]:
         """(name, quantity, unit value) of each line: the content declaration."""

@@ -320,6 +320,7 @@ def _label_order(order: Order, quote: ShippingQuote, started_at: str) -> carrier
     )
     packages, _ = _packages(order)
     return carriers.LabelOrder(
+        tenant_id=order.tenant_id,
         order_id=order.id,
         number=order.number,
         service_id=quote.service_id,

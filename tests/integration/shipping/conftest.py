@@ -120,14 +120,19 @@ def carrier(request: pytest.FixtureRequest) -> FakeCorreios | FakeJadLog:
     return fake
 
 
-def carrier_shop(api: Any, fake: FakeCorreios | FakeJadLog, melhorenvio: FakeMelhorEnvio | None = None) -> Shop:
-    """A shop ready to ship connected to the fake Correios or JadLog (a new contract or shipper), and to the fake
-    MelhorEnvio when given."""
+def carrier_shop(
+    api: Any,
+    fake: FakeCorreios | FakeJadLog,
+    melhorenvio: FakeMelhorEnvio | None = None,
+    account: dict[str, str] | None = None,
+) -> Shop:
+    """A shop ready to ship connected to the fake Correios or JadLog (a new contract or shipper, or ``account``: one
+    the fake made before), and to the fake MelhorEnvio when given."""
     shop = ready_shop(api, melhorenvio)
     if isinstance(fake, FakeCorreios):
-        connected = connect_correios(api, shop.admin, fake.add_contract())
+        connected = connect_correios(api, shop.admin, account or fake.add_contract())
     else:
-        connected = connect_jadlog(api, shop.admin, fake.add_shipper())
+        connected = connect_jadlog(api, shop.admin, account or fake.add_shipper())
     assert connected.status_code == 200, connected.body
     return shop
 

@@ -12,6 +12,7 @@ import httpx
 from chalicelib.core.db.store import Table
 from chalicelib.core.personal_data import DataSubject
 from chalicelib.integrations.models import Provider
+from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.integrations.store import integration_key
 from chalicelib.shipping.privacy import erase_labels
 from localdev.fake_correios import FakeCorreios
@@ -148,7 +149,7 @@ def test_the_label_is_a_pre_posting_with_its_tracking_code_registered_once(api: 
     assert shipment["price"] == sedex["price"]
     assert registered["codigoServico"] == "03220"
     assert registered["destinatario"]["endereco"]["cep"] == "22010000"
-    assert registered["observacao"] == f"BTRIX #{order['number']}"
+    assert registered["observacao"] == carrier_reference(shop.admin.tenant_id, order["number"])
     # The label's PDF: asked of Correios for the pre-posting, downloaded, kept; the order links it for a while.
     [asked] = [r["body"] for r in correios.accepted() if r["path"].endswith("/rotulo/assincrono/pdf")]
     assert asked["idsPrePostagem"] == [registered["id"]]

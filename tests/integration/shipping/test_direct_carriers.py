@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.integrations import jobs
 from chalicelib.integrations.models import Provider
+from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.shipping.tracking import track_labels, track_task
 from localdev.fake_correios import FakeCorreios
 from localdev.fake_jadlog import FakeJadLog
@@ -53,7 +54,7 @@ def test_a_label_whose_answer_was_lost_is_found_and_adopted_on_retry(
     assert carrier_labels(carrier) == [made]
     shipment = resumed.json_body["shipment"]
     assert (shipment["labelId"], shipment["trackingCode"]) == made
-    reference = f"BTRIX #{order['number']}"
+    reference = carrier_reference(shop.admin.tenant_id, order["number"])
     if isinstance(carrier, FakeCorreios):
         # Its pre-postings since the purchase began, matched on the observacao we sent.
         [searched] = [r["query"] for r in carrier.accepted() if r["path"] == "/prepostagem/v1/prepostagens"]
@@ -62,6 +63,27 @@ def test_a_label_whose_answer_was_lost_is_found_and_adopted_on_retry(
     else:
         asked = [r["body"] for r in carrier.accepted() if r["path"] == "/tracking/consultar"]
         assert asked[-1] == {"consulta": [{"pedido": reference}]}
+
+
+def test_a_lost_label_is_never_adopted_from_another_tenant_on_the_same_contract(
+    api: Any, carrier: FakeCorreios | FakeJadLog
+) -> None:
+    # A franchise: two tenants ship on one carrier contract, and their order numbers are alike.
+    shared = carrier.add_contract() if isinstance(carrier, FakeCorreios) else carrier.add_shipper()
+    first, second = carrier_shop(api, carrier, account=shared), carrier_shop(api, carrier, account=shared)
+    theirs, ours = new_order(api, first), new_order(api, second)
+    assert theirs["number"] == ours["number"]
+    made = buy(api, first, theirs["id"], quote(api, first, theirs["id"]).json_body["items"][0]["id"])
+    assert made.status_code == 201, made.body
+    chosen = quote(api, second, ours["id"]).json_body["items"][0]
+    carrier.configure(loseNext=1)
+    assert buy(api, second, ours["id"], chosen["id"]).status_code == 503
+    resumed = buy(api, second, ours["id"], chosen["id"])
+    assert resumed.status_code == 201, resumed.body
+    # The second tenant adopted its own label (made when the answer was lost), not the first tenant's.
+    [first_label, second_label] = carrier_labels(carrier)
+    assert made.json_body["shipment"]["labelId"] == first_label[0]
+    assert resumed.json_body["shipment"]["labelId"] == second_label[0]
 
 
 def test_tracking_moves_the_order_to_shipped_then_delivered_and_tells_the_customer(

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.core.db.store import Table
 from chalicelib.integrations.models import Provider
+from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.integrations.store import integration_key
 from localdev.fake_correios import FakeCorreios
 from localdev.fake_jadlog import FakeJadLog
@@ -122,7 +123,7 @@ def test_the_label_is_one_shipment_order_registered_once(api: Any, jadlog: FakeJ
     assert (shipment["provider"], shipment["carrier"], shipment["service"]) == ("jadlog", "Jadlog", ".PACKAGE")
     assert (shipment["labelId"], shipment["trackingCode"]) == (registered["codigo"], registered["shipmentId"])
     assert registered["modalidade"] == 3
-    assert registered["pedido"] == [f"BTRIX #{order['number']}"]
+    assert registered["pedido"] == [carrier_reference(shop.admin.tenant_id, order["number"])]
     assert registered["des"]["cep"] == "22010000"
     # JadLog's API has no label PDF: none is linked, and the order says why.
     assert shipment.get("labelUrl") is None

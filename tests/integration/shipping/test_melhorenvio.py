@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.core.db.store import Table
 from chalicelib.integrations import jobs
 from chalicelib.integrations.models import Provider
+from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.integrations.store import integration_key
 from chalicelib.notifications.outbox import list_messages
 from chalicelib.shipping.tracking import TRACK_TASK
@@ -100,7 +101,7 @@ def test_quote_then_buy_the_label_keeps_tracking_code_and_label_on_the_order(
     assert label["status"] == "released"
     assert label["to"]["postal_code"] == "22010000"
     assert label["to"]["name"] == "Maria Souza"
-    assert label["tags"] == [{"tag": f"BTRIX #{order['number']}"}]
+    assert label["tags"] == [{"tag": carrier_reference(shop.admin.tenant_id, order["number"])}]
     again = call(api, "GET", f"/orders/{order['id']}", headers=shop.admin.headers()).json_body
     assert again["shipment"]["labelId"] == shipment["labelId"]
     logs = call(api, "GET", "/integrations/melhorenvio/logs", headers=shop.admin.headers()).json_body["items"]
