@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.core import clock
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import MERCADOPAGO_BILLING_CREDENTIALS, MERCADOPAGO_WEBHOOK_SECRET, QueueKind
@@ -51,7 +52,8 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
             if scoped
             else signing_secret(tenant_id, Provider.MERCADOPAGO, MERCADOPAGO_WEBHOOK_SECRET, fresh=fresh)
         )
-        return verify_mercadopago(secret, request.header("x-signature"), request_id, data_id)
+        now = clock.to_epoch(clock.now())
+        return verify_mercadopago(secret, request.header("x-signature"), request_id, data_id, now)
 
     signed_at = verified_with(verify)
     payload = _body(request)

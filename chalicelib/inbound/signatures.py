@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from chalicelib.core.errors import Unauthorized
 
 __all__ = [
+    "MERCADOPAGO_TOLERANCE_S",
     "STANDARD_WEBHOOKS_TOLERANCE_S",
     "equal_secrets",
     "verify_basic",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 STANDARD_WEBHOOKS_TOLERANCE_S = 300
+MERCADOPAGO_TOLERANCE_S = 300
 RAPPI_TOLERANCE_S = 300
 STRIPE_TOLERANCE_S = 300
 
@@ -118,8 +120,19 @@ def _signature_parts(header: str) -> dict[str, str]:
     return parts
 
 
-def verify_mercadopago(secret: str, header: str | None, request_id: str | None, data_id: str | None) -> str:
-    """Check ``x-signature: ts=<ts>,v1=<hex HMAC-SHA256>`` over ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;``.
+def _epoch_s(ts: str) -> float | None:
+    """A MercadoPago ``ts`` in seconds. Its documentation's examples show seconds, its Java SDK's guide (and our
+    fake) milliseconds: both are taken, a 13-digit stamp as milliseconds (seconds reach 13 digits in the year
+    33658)."""
+    if not ts.isdigit():
+        return None
+    return int(ts) / 1000 if len(ts) >= 13 else float(ts)
+
+
+def verify_mercadopago(secret: str, header: str | None, request_id: str | None, data_id: str | None, now: float) -> str:
+    """Check ``x-signature: ts=<ts>,v1=<hex HMAC-SHA256>`` over ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;``,
+    ``ts`` within five minutes of ``now`` (a captured notification cannot be replayed later: each delivery, a retry
+    too, is signed anew with its own ``x-request-id`` and time).
 
     Returns the signed ``ts``. MercadoPago lowercases an alphanumeric ``data.id`` before signing.
     """
@@ -136,6 +149,9 @@ def verify_mercadopago(secret: str, header: str | None, request_id: str | None, 
     expected = hmac.new(secret.encode(), manifest.encode(), hashlib.sha256).hexdigest()
     if not equal_secrets(given.lower(), expected):
         raise _refuse("x-signature does not match the notification")
+    signed_at = _epoch_s(ts)
+    if signed_at is None or abs(now - signed_at) > MERCADOPAGO_TOLERANCE_S:
+        raise _refuse("x-signature's ts is not within five minutes of now")
     return ts
 
 

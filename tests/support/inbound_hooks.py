@@ -14,6 +14,7 @@ from chalicelib.core import aws
 from chalicelib.core.db.store import Table
 from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.inbound.receipts import receipt_item_key
+from localdev.fake_mercadopago_preapprovals import mercadopago_signature as fake_mercadopago_signature
 from localdev.provision import local_webhook_secrets
 
 SECRETS = local_webhook_secrets()
@@ -33,11 +34,9 @@ def stripe_signature(body: bytes, secret: str | None = None, at: int | None = No
     return f"t={timestamp},v1={digest}"
 
 
-def mercadopago_signature(data_id: str, request_id: str, secret: str | None = None, ts: str = "1704908010") -> str:
-    """``x-signature`` for a notification about ``data_id``."""
-    manifest = f"id:{data_id.lower()};request-id:{request_id};ts:{ts};"
-    key = (secret or SECRETS["mercadopago-webhook-secret"]).encode()
-    return f"ts={ts},v1={hmac.new(key, manifest.encode(), hashlib.sha256).hexdigest()}"
+def mercadopago_signature(data_id: str, request_id: str, secret: str | None = None, at: int | None = None) -> str:
+    """``x-signature`` for a notification about ``data_id``, signed as the fake signs (now, or at ``at`` ms)."""
+    return fake_mercadopago_signature(secret or SECRETS["mercadopago-webhook-secret"], data_id, request_id, at)
 
 
 def standard_webhook_headers(

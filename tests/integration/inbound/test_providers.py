@@ -118,6 +118,9 @@ def _mercadopago(api: Any, hooks: httpx.Client) -> Case:
             post({}),
             post({"x-signature": mercadopago_signature(payment_id, request_id, secret="wrong")}),
             post({"x-signature": mercadopago_signature(payment_id, "req-other")}),
+            # Captured and replayed six minutes later (or signed with a clock six minutes ahead).
+            post({"x-signature": mercadopago_signature(payment_id, request_id, at=time.time_ns() // 10**6 - 360_000)}),
+            post({"x-signature": mercadopago_signature(payment_id, request_id, at=time.time_ns() // 10**6 + 360_000)}),
             post({"x-signature": valid}, query.replace(f"data.id={payment_id}", "data.id=999")),
         ],
         str(notification["id"]),

@@ -25,6 +25,7 @@ from chalicelib.inbound.signatures import (
     verify_twilio,
 )
 from chalicelib.integrations.rappi.client import sign as rappi_sign
+from localdev.fake_mercadopago_preapprovals import mercadopago_signature as fake_mercadopago_signature
 
 BODY = b'{"object":"whatsapp_business_account","entry":[]}'
 
@@ -155,9 +156,11 @@ def test_rappi_signs_the_time_and_the_body_and_refuses_old_or_changed_calls() ->
 
 
 def test_mercadopago_signs_the_manifest_of_id_request_and_time() -> None:
+    now = 1704908010
     manifest = b"id:abc123;request-id:req-1;ts:1704908010;"
     header = f"ts=1704908010, v1={_hex('mp-secret', manifest)}"
-    assert verify_mercadopago("mp-secret", header, "req-1", "ABC123") == "1704908010"  # alphanumeric ids are lowercased
+    # Alphanumeric ids are lowercased.
+    assert verify_mercadopago("mp-secret", header, "req-1", "ABC123", now) == "1704908010"
     for args in (
         (None, "req-1", "abc123"),
         (header, "req-2", "abc123"),
@@ -167,7 +170,24 @@ def test_mercadopago_signs_the_manifest_of_id_request_and_time() -> None:
         (header.replace("1704908010,", "1704908011,"), "req-1", "abc123"),
     ):
         with pytest.raises(Unauthorized):
-            verify_mercadopago("mp-secret", *args)
+            verify_mercadopago("mp-secret", *args, now)
+
+
+def test_mercadopago_refuses_a_notification_signed_more_than_five_minutes_from_now() -> None:
+    now = 1_790_000_000
+    for at_ms in (now * 1000, (now - 299) * 1000, (now + 299) * 1000):  # the fake signs milliseconds
+        header = fake_mercadopago_signature("mp-secret", "1319", "req-1", at_ms)
+        assert verify_mercadopago("mp-secret", header, "req-1", "1319", now) == str(at_ms)
+    seconds = f"ts={now - 299},v1={_hex('mp-secret', f'id:1319;request-id:req-1;ts:{now - 299};'.encode())}"
+    assert verify_mercadopago("mp-secret", seconds, "req-1", "1319", now) == str(now - 299)  # its examples: seconds
+    for at_ms in ((now - 301) * 1000, (now + 301) * 1000):
+        header = fake_mercadopago_signature("mp-secret", "1319", "req-1", at_ms)
+        with pytest.raises(Unauthorized, match="within five minutes") as refused:
+            verify_mercadopago("mp-secret", header, "req-1", "1319", now)
+        assert refused.value.code == "invalid-signature"  # the problem type of every stale signature
+    stale = f"ts={now - 301},v1={_hex('mp-secret', f'id:1319;request-id:req-1;ts:{now - 301};'.encode())}"
+    with pytest.raises(Unauthorized):
+        verify_mercadopago("mp-secret", stale, "req-1", "1319", now)
 
 
 def _standard(secret_bytes: bytes, message_id: str, ts: int, body: bytes) -> str:
