@@ -124,9 +124,9 @@ def _epoch_s(ts: str) -> float | None:
     """A MercadoPago ``ts`` in seconds. Its documentation's examples show seconds, its Java SDK's guide (and our
     fake) milliseconds: both are taken, a 13-digit stamp as milliseconds (seconds reach 13 digits in the year
     33658)."""
-    if not ts.isdigit():
-        return None
-    return int(ts) / 1000 if len(ts) >= 13 else float(ts)
+    if len(ts) == 13 and ts.isascii() and ts.isdigit():
+        return int(ts) / 1000
+    return _epoch(ts)
 
 
 def verify_mercadopago(secret: str, header: str | None, request_id: str | None, data_id: str | None, now: float) -> str:
