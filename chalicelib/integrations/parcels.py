@@ -27,10 +27,10 @@ __all__ = [
 
 
 def carrier_reference(tenant_id: str, number: int) -> str:
-    """How a tenant's order is named at a carrier, ``BTRIX <tenant tag> #<number>`` (27 characters up to order 10^11): what a
-    retry searches for a label whose answer was lost. Order numbers are per tenant and tenants of a franchise may
-    share one carrier contract, so the reference carries a tag of the tenant (8 base32 characters of a hash of its
-    id: 40 bits) and one tenant never adopts another's label."""
+    """How a tenant's order is named at a carrier, ``BTRIX <tenant tag> #<number>`` (27 characters up to order
+    10^11): what a retry searches for a label whose answer was lost. Order numbers are per tenant and tenants of a
+    franchise may share one carrier contract, so the reference carries a tag of the tenant (8 base32 characters of a
+    hash of its id: 40 bits) and one tenant never adopts another's label."""
     tag = base64.b32encode(hashlib.blake2b(tenant_id.encode(), digest_size=5).digest()).decode()
     return f"BTRIX {tag} #{number}"
 
