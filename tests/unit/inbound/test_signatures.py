@@ -161,7 +161,7 @@ def test_mercadopago_signs_the_manifest_of_id_request_and_time() -> None:
     header = f"ts=1704908010, v1={_hex('mp-secret', manifest)}"
     # Alphanumeric ids are lowercased.
     assert verify_mercadopago("mp-secret", header, "req-1", "ABC123", now) == "1704908010"
-    for args in (
+    for given, request_id, data_id in (
         (None, "req-1", "abc123"),
         (header, "req-2", "abc123"),
         (header, "req-1", "abc124"),
@@ -170,7 +170,7 @@ def test_mercadopago_signs_the_manifest_of_id_request_and_time() -> None:
         (header.replace("1704908010,", "1704908011,"), "req-1", "abc123"),
     ):
         with pytest.raises(Unauthorized):
-            verify_mercadopago("mp-secret", *args, now)
+            verify_mercadopago("mp-secret", given, request_id, data_id, now)
 
 
 def test_mercadopago_refuses_a_notification_signed_more_than_five_minutes_from_now() -> None:
