@@ -1,6 +1,12 @@
 """BTRIX: the Chalice application. Wiring only: blueprints, middleware and event handlers that delegate."""
 
+# ruff: noqa: E402
+# (imports follow gc.disable(): the collector is paused for the whole import)
 from __future__ import annotations
+
+import gc
+
+gc.disable()  # while app is imported: see core/capabilities.py (importing); imported() at the end resumes it
 
 import importlib
 from typing import Any
@@ -246,3 +252,6 @@ def billing_grace_expiry(event: CloudWatchEvent) -> dict[str, int]:
     from chalicelib.billing import lifecycle as billing_lifecycle
 
     return {"suspended": billing_lifecycle.suspend_overdue()}
+
+
+capabilities.imported()  # app is imported: freeze what that made, resume the collector
