@@ -5,7 +5,9 @@ webhooks name the provider's account (Bling's ``companyId``, MelhorEnvio's ``dat
 tenant connects by consent, the provider is asked who the account is and a route is written with the integration,
 in its transaction: ``ROUTE#ACCOUNT#<provider>#<account id>`` → the tenant. An account belongs to one tenant: another
 tenant's consent to the same account is refused (409, ``AccountTaken``) until the first disconnects. Replacing the
-credentials (another consent, a ``PUT``) or disconnecting removes the tenant's old route in the same transaction.
+credentials (another consent, a ``PUT``) or disconnecting removes the tenant's old route in the same transaction; the
+provider disconnecting the integration (``invalid_grant``) does not: the account stays its tenant's, whose reconnect
+finds it so (docs/SECURITY.md).
 
 The webhook functions look the route up per delivery (``tenant_of``), kept ``ACCOUNT_ROUTE_TTL_S`` per container; the
 process that writes or removes a route forgets it at once. The ops join the integration's transaction, run inside
@@ -14,6 +16,7 @@ process that writes or removes a route forgets it at once. The ops join the inte
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from time import monotonic
 
 from boto3.dynamodb.conditions import Attr
@@ -33,8 +36,9 @@ ROUTE_ENTITY = "Route"
 _routes: dict[tuple[Provider, str], tuple[float, str | None]] = {}
 
 
+@dataclass
 class AccountTaken(Conflict):
-    """The provider account is connected to another tenant (409, naming the account)."""
+    """The provider account is connected to another tenant (409 ``account-taken``, naming the account)."""
 
     code: str = "account-taken"
 

@@ -15,6 +15,7 @@ import httpx
 
 from chalicelib.integrations import accounts
 from chalicelib.integrations.models import Provider
+from chalicelib.integrations.service import mark_disconnected
 from localdev.fake_bling import FakeBling
 from tests.integration.erp.conftest import Deliver, connect_bling, get_json, sync_logs
 from tests.support.commerce import create_product, move_stock
@@ -88,5 +89,26 @@ def test_two_tenants_cannot_connect_one_company_and_a_disconnect_frees_it(
     assert accounts.tenant_of(Provider.BLING, bling.company_id) is None
     gone = _post(hooks, bling.client_secret or "", bling.company_id, "evt-after-disconnect")
     assert (gone.status_code, gone.json()["recorded"]) == (200, 0)
+    connect_bling(api, other)
+    assert accounts.tenant_of(Provider.BLING, bling.company_id) == other.tenant_id
+
+
+def test_a_company_bling_disconnected_stays_its_tenants_until_they_disconnect_it(
+    api: Any, admin: Account, bling: FakeBling
+) -> None:
+    # Bling refuses the tenant's grant for good (invalid_grant): the integration is disconnected, not the company.
+    connect_bling(api, admin)
+    assert mark_disconnected(admin.tenant_id, Provider.BLING, "invalid_grant")
+    other, _ = signup(api, plan="corporativo")
+    taken = callback(api, "bling", allow(api, other, "bling", {}))
+    assert taken.status_code == 409, taken.body
+    assert taken.json_body["type"] == "urn:btrix:problem:account-taken"
+    assert bling.company_id in taken.json_body["detail"]
+    assert accounts.tenant_of(Provider.BLING, bling.company_id) == admin.tenant_id
+    # Its tenant consents again and has it back; once it disconnects, the company is free.
+    connect_bling(api, admin)
+    listed = call(api, "GET", "/integrations", headers=admin.headers()).json_body["items"]
+    assert next(i for i in listed if i["provider"] == "bling")["connected"] is True
+    assert call(api, "DELETE", "/integrations/bling", headers=admin.headers()).status_code == 204
     connect_bling(api, other)
     assert accounts.tenant_of(Provider.BLING, bling.company_id) == other.tenant_id
