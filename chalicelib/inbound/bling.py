@@ -19,14 +19,13 @@ company by consent (``integrations/accounts``: the company's id is learnt then f
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_bling
 from chalicelib.inbound.tenants import shared_app_tenant, tenant_credentials, tenant_id_or_none, verified_with
 from chalicelib.integrations.bling.oauth import app_client, btrix_client
@@ -52,10 +51,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     signature = request.header("x-bling-signature-256")
     # The credentials this container kept, then (if refused) a fresh read: a tenant's new app secret works at once.
     verified_with(lambda fresh: verify_bling(_client_secret(tenant_id, fresh), request.body, signature))
-    try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError as exc:
-        raise MalformedRequest(detail="the webhook is not JSON") from exc
+    payload = json_body(request.body or b"{}", "the webhook is not JSON")
     if not isinstance(payload, dict) or not payload.get("eventId") or not isinstance(payload.get("event"), str):
         raise MalformedRequest(detail="a Bling webhook has an eventId and an event")
     if not isinstance(payload.get("data") or {}, dict):

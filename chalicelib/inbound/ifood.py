@@ -12,14 +12,13 @@ comes both ways ends in the one order.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_ifood
 from chalicelib.inbound.tenants import own_credentials, verified_with
 from chalicelib.integrations.models import IFoodCredentials, Provider
@@ -39,10 +38,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
 
     # The credentials this container kept, then (if refused) a fresh read.
     tenant_id, credentials = verified_with(check)
-    try:
-        payload = json.loads(request.body)
-    except ValueError as exc:
-        raise MalformedRequest(detail="the event is not JSON") from exc
+    payload = json_body(request.body, "the event is not JSON")
     if not isinstance(payload, dict) or not payload.get("id"):
         raise MalformedRequest(detail="an iFood event has an id")
     merchant = payload.get("merchantId")

@@ -15,13 +15,12 @@ where a label is: it runs the tenant's tracking now (MelhorEnvio is asked, as th
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_melhorenvio
 from chalicelib.inbound.tenants import own_credentials, shared_app_tenant, verified_with
 from chalicelib.integrations.melhorenvio.client import app_secret, btrix_app
@@ -53,10 +52,7 @@ def _verified_tenant(request: HookRequest) -> str | None:
 def handle(request: HookRequest, context: Any) -> HookResponse:
     """Verify with the app's secret, find the tenant, record once per label and event, enqueue to integrations."""
     tenant_id = _verified_tenant(request)
-    try:
-        payload = json.loads(request.body)
-    except ValueError as exc:
-        raise MalformedRequest(detail="the webhook is not JSON") from exc
+    payload = json_body(request.body, "the webhook is not JSON")
     data = payload.get("data") if isinstance(payload, dict) else None
     event = payload.get("event") if isinstance(payload, dict) else None
     if not isinstance(event, str) or not event or not isinstance(data, dict) or not data.get("id"):

@@ -10,16 +10,14 @@ Notifications of BTRIX's own billing application arrive with ``?scope=billing`` 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import MERCADOPAGO_BILLING_CREDENTIALS, MERCADOPAGO_WEBHOOK_SECRET, QueueKind
 from chalicelib.inbound import billing
 from chalicelib.inbound.receipts import Delivery, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_mercadopago
 from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider
@@ -32,10 +30,7 @@ PROVIDER = "mercadopago"
 def _body(request: HookRequest) -> dict[str, Any]:
     if not request.body:
         return {}
-    try:
-        payload = json.loads(request.body)
-    except ValueError as exc:
-        raise MalformedRequest(detail="the notification is not JSON") from exc
+    payload = json_body(request.body, "the notification is not JSON")
     return payload if isinstance(payload, dict) else {}
 
 

@@ -17,7 +17,6 @@ did, enqueued to the same FIFO queue for the gateway. Each is recorded once unde
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -29,7 +28,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.resources import META_APP_SECRET, META_VERIFY_TOKEN, QueueKind, secret_name
 from chalicelib.core.secrets import get_secret
 from chalicelib.inbound.receipts import Delivery, StatusReport, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted, text
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body, text
 from chalicelib.inbound.routing import WhatsAppRoute, find_whatsapp_route
 from chalicelib.inbound.signatures import equal_secrets, verify_meta
 from chalicelib.inbound.tenants import tenant_id_or_none
@@ -76,8 +75,8 @@ def _tenant_app_secret(body: bytes) -> str | None:
     """The one app secret of the channels every number of the (unverified) payload is routed to, or None when
     there is none, or more than one, or a routed number has no channel to vouch for it."""
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # read before the signature: nesting deeper than the parser goes is no event
+        payload = json_body(body, "not JSON")
+    except MalformedRequest:  # read before the signature: what does not parse (or nests too deep) is no event
         return None
     if not isinstance(payload, dict):
         return None
@@ -193,10 +192,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     if request.method == "GET":
         return _challenge(request)
     _verify(request)
-    try:
-        payload = json.loads(request.body)
-    except ValueError as exc:
-        raise MalformedRequest(detail="the notification is not JSON") from exc
+    payload = json_body(request.body, "the notification is not JSON")
     if not isinstance(payload, dict):
         raise MalformedRequest(detail="the notification is not a JSON object")
     recorded = duplicates = 0

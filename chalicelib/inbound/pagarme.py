@@ -10,14 +10,13 @@ not take its word for a payment: it fetches the order (``payments/providers/paga
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import PAGARME_WEBHOOK_SECRET, QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_basic
 from chalicelib.inbound.tenants import signing_secret, tenant_credentials, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider
@@ -39,10 +38,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     """Check the Basic login of the URL's tenant, record once per hook id, enqueue to integrations."""
     tenant_id = tenant_id_or_none(request.query.get("tenant"))
     verified_with(lambda fresh: _check(request, tenant_id, fresh))
-    try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError as exc:
-        raise MalformedRequest(detail="the webhook is not JSON") from exc
+    payload = json_body(request.body or b"{}", "the webhook is not JSON")
     if not isinstance(payload, dict) or not payload.get("id") or not payload.get("type"):
         raise MalformedRequest(detail="a Pagar.me webhook has an id and a type")
     if tenant_id is None:

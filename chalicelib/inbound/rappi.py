@@ -9,14 +9,13 @@ one are answered and not recorded.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.errors import MalformedRequest
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.receipts import Delivery, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_rappi
 from chalicelib.inbound.tenants import own_credentials, verified_with
 from chalicelib.integrations.models import Provider, RappiCredentials
@@ -43,10 +42,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
 
     # The credentials this container kept, then (if refused) a fresh read.
     tenant_id, credentials = verified_with(check)
-    try:
-        payload = json.loads(request.body)
-    except ValueError as exc:
-        raise MalformedRequest(detail="the event is not JSON") from exc
+    payload = json_body(request.body, "the event is not JSON")
     if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
         raise MalformedRequest(detail="the event names no event type")
     event = str(payload["event"])

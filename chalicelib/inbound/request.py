@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chalicelib.core.errors import AppError
+from chalicelib.core.errors import AppError, MalformedRequest
 from chalicelib.core.observability import logger
 from chalicelib.core.problems import PROBLEM_CONTENT_TYPE, problem_for_status, problem_from_error
 
-__all__ = ["HookRequest", "HookResponse", "accepted", "problem", "run", "text"]
+__all__ = ["HookRequest", "HookResponse", "accepted", "json_body", "problem", "run", "text"]
 
 HookResponse = dict[str, Any]
 
@@ -70,6 +70,15 @@ class HookRequest:
         scheme = self.headers.get("x-forwarded-proto", "https")
         host = self.headers.get("host", "")
         return f"{scheme}://{host}{self.path}" + (f"?{self.raw_query}" if self.raw_query else "")
+
+
+def json_body(body: bytes, detail: str) -> Any:
+    """A provider's body parsed as JSON; ``MalformedRequest(detail)`` (400) when it is not JSON or nests deeper than
+    the parser goes (``RecursionError``: a 500 anyone holding a signing secret could cause at will)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedRequest(detail=detail) from exc
 
 
 def accepted(body: Mapping[str, Any] | None = None) -> HookResponse:

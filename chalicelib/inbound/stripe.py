@@ -11,7 +11,6 @@ Events of BTRIX's own billing account arrive with ``?scope=billing`` (``inbound.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +20,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.resources import STRIPE_BILLING_CREDENTIALS, STRIPE_WEBHOOK_SECRET, QueueKind
 from chalicelib.inbound import billing
 from chalicelib.inbound.receipts import Delivery, deliver_once
-from chalicelib.inbound.request import HookRequest, HookResponse, accepted
+from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import STRIPE_TOLERANCE_S, verify_stripe
 from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none, verified_with
 from chalicelib.integrations.models import Provider
@@ -42,8 +41,8 @@ def tenant_of(event: Mapping[str, Any]) -> str | None:
 def _parsed(body: bytes) -> dict[str, Any] | None:
     """The event as a dict, parsed once (None: not a JSON object; refused once the signature checks)."""
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # read before the signature: nesting deeper than the parser goes is no event
+        payload = json_body(body, "not JSON")
+    except MalformedRequest:  # read before the signature: what does not parse (or nests too deep) is no event
         return None
     return payload if isinstance(payload, dict) else None
 

@@ -67,6 +67,19 @@ def _bling(api: Any) -> Signed:
     return f"/bling?tenant={new_id()}", sign
 
 
+def _pagarme(api: Any) -> Signed:
+    from tests.support.inbound_hooks import SECRETS
+
+    login = base64.b64encode(f"btrix:{SECRETS['pagarme-webhook-secret']}".encode()).decode()  # no password of its own
+    return f"/pagarme?tenant={new_id()}", lambda body: {"Authorization": f"Basic {login}"}
+
+
+def _meta(api: Any) -> Signed:
+    from tests.support.inbound_hooks import meta_signature
+
+    return "/meta", lambda body: {"X-Hub-Signature-256": meta_signature(body)}
+
+
 def _shared(provider: str, header: str, encode: Callable[[bytes], str]) -> Callable[[Any], Signed]:
     """BTRIX's shared app of ``provider``: no tenant in the URL, the account in the body names it."""
 
@@ -157,3 +170,18 @@ def test_a_bling_event_whose_data_is_not_an_object_is_a_400_not_a_job_that_crash
         answer = hooks.post(url, content=body, headers={"Content-Type": "application/json", **sign(body)})
         assert answer.status_code == 400, answer.text
         assert answer.json()["detail"] == "a Bling webhook's data is an object"
+
+
+NESTED = b"[" * 3000 + b"]" * 3000
+
+
+@pytest.mark.parametrize("setup", [_ifood, _melhorenvio, _pagarme, _rappi, _bling, _meta], ids=lambda s: s.__name__[1:])
+def test_a_signed_body_nested_beyond_the_parser_is_a_400_not_a_500(
+    api: Any, hooks: httpx.Client, setup: Callable[[Any], Signed]
+) -> None:
+    url, sign = setup(api)
+    for body in (NESTED, b"[" * 3000):
+        answer = hooks.post(url, content=body, headers={"Content-Type": "application/json", **sign(body)})
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "not JSON" in answer.json()["detail"]
