@@ -63,6 +63,6 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         return accepted({"received": True, "recorded": 0})
     event = {"id": str(payload["eventId"]), "type": payload["event"], "data": payload.get("data") or {}}
     body = {"type": "bling.webhook", "provider": PROVIDER, "tenantId": tenant_id, "event": event}
-    delivery = Delivery(key=str(payload["eventId"]), queue=QueueKind.INTEGRATIONS, body=body)
+    delivery = Delivery(key=f"{tenant_id}:{payload['eventId']}", queue=QueueKind.INTEGRATIONS, body=body)
     receipt = deliver_once(PROVIDER, delivery, context)
     return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

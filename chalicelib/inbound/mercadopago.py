@@ -58,7 +58,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         return accepted({"received": True, "recorded": 0})
     topic = request.query.get("type") or payload.get("type") or request.query.get("topic") or ""
     # The notification's own id when the body has one (retries repeat it); else what it is about and when.
-    key = str(payload.get("id") or f"{topic}:{data_id}:{payload.get('action') or ''}:{signed_at}")
+    key = f"{tenant_id}:" + str(payload.get("id") or f"{topic}:{data_id}:{payload.get('action') or ''}:{signed_at}")
     body = {
         "type": "mercadopago.notification",
         "provider": provider,

@@ -46,5 +46,6 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         return accepted({"received": True, "recorded": 0})
     event = {"id": str(payload["id"]), "type": str(payload["type"]), "data": payload.get("data") or {}}
     body = {"type": "pagarme.webhook", "provider": PROVIDER, "tenantId": tenant_id, "event": event}
-    receipt = deliver_once(PROVIDER, Delivery(key=str(payload["id"]), queue=QueueKind.INTEGRATIONS, body=body), context)
+    delivery = Delivery(key=f"{tenant_id}:{payload['id']}", queue=QueueKind.INTEGRATIONS, body=body)
+    receipt = deliver_once(PROVIDER, delivery, context)
     return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

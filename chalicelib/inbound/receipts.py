@@ -1,5 +1,6 @@
 """Each incoming event is recorded and handed on once: a receipt on our table, keyed by the provider's own id (a
-``wamid``, a Stripe event id, …), and an SQS message to the capability that handles it (``Delivery``), or, for a
+``wamid``, a Stripe event id, …; prefixed with the tenant where a tenant may sign with a secret of its own, so one
+cannot claim another's event id first), and an SQS message to the capability that handles it (``Delivery``), or, for a
 delivery report, the notifications' ``apply_status`` (``StatusReport``).
 
 Providers redeliver (Meta for hours, after any non-200) and may deliver the same event several times at once. The

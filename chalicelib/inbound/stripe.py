@@ -88,5 +88,7 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         )
         return accepted({"received": True, "recorded": 0})
     body = {"type": "stripe.event", "provider": PROVIDER, "tenantId": tenant_id, "event": payload}
-    receipt = deliver_once(PROVIDER, Delivery(key=str(payload["id"]), queue=QueueKind.INTEGRATIONS, body=body), context)
+    # Once per tenant and event: a tenant signing with its own secret cannot claim another tenant's event id first.
+    delivery = Delivery(key=f"{tenant_id}:{payload['id']}", queue=QueueKind.INTEGRATIONS, body=body)
+    receipt = deliver_once(PROVIDER, delivery, context)
     return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})
