@@ -56,7 +56,8 @@ def measure_delivery(
     from chalicelib.delivery import ifood as delivery_ifood
     from chalicelib.integrations import jobs
     from chalicelib.integrations import service as integrations
-    from chalicelib.integrations.models import IFoodCredentials, Provider
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.ifood.credentials import IFoodCredentials
     from localdev.fake_ifood import FakeIFood
     from localdev.stack import free_port
 

@@ -56,7 +56,8 @@ def own_accounts(admin: Principal) -> Iterator[OwnAccounts]:
     """Connect the tenant's own Rappi store, iFood merchant, MelhorEnvio app and Twilio account (fresh secrets); on
     exit the tenant's integrations are as they were (the sections after this one connect their own fakes)."""
     from chalicelib.integrations import service as integrations
-    from chalicelib.integrations.models import ConnectIntegrationRequest, Provider
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.models import ConnectIntegrationRequest
 
     accounts = OwnAccounts(
         admin.tenant_id,

@@ -243,7 +243,7 @@ def payments_stage(target: Target) -> Iterator[PaymentsStage]:
     with the settings pointing at them; everything stopped on exit."""
     from chalicelib.access.permissions import Role
     from chalicelib.access.principal import Principal
-    from chalicelib.integrations.models import Provider
+    from chalicelib.integrations.credentials import Provider
     from chalicelib.integrations.service import disconnect_integration, find_credentials
     from functions import FUNCTION_URLS
     from localdev.demo_payments import connect_demo_accounts

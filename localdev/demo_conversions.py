@@ -59,7 +59,9 @@ def connect(demo: ConversionsDemo, meta: FakeProvider | None) -> None:
     from chalicelib.customers.models import CreateCustomerRequest
     from chalicelib.customers.service import create_customer
     from chalicelib.integrations import service
-    from chalicelib.integrations.models import Ga4Credentials, MetaCapiCredentials, Provider
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.ga4.credentials import Ga4Credentials
+    from chalicelib.integrations.meta.credentials import MetaCapiCredentials
     from localdev.demo_assistant import DEMO_PRODUCT
     from localdev.seed import DEMO_TENANTS, demo_admin
 

@@ -60,7 +60,9 @@ def connect(demo: DeliveryDemo, hooks_url: str) -> None:
     from pydantic import SecretStr
 
     from chalicelib.integrations import service
-    from chalicelib.integrations.models import IFoodCredentials, Provider, RappiCredentials
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.ifood.credentials import IFoodCredentials
+    from chalicelib.integrations.rappi.credentials import RappiCredentials
     from localdev.demo_assistant import demo_product_code
     from localdev.seed import DEMO_TENANTS, demo_admin
 

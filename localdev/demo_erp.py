@@ -69,7 +69,9 @@ def connect(fakes: ErpFakes) -> None:
     from pydantic import SecretStr
 
     from chalicelib.integrations import service
-    from chalicelib.integrations.models import BlingCredentials, Provider, TinyCredentials
+    from chalicelib.integrations.bling.credentials import BlingCredentials
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.tiny.credentials import TinyCredentials
     from localdev.seed import DEMO_TENANTS, RESELLER_DEMO, demo_admin
 
     if fakes.bling is not None:

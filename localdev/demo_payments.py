@@ -84,7 +84,8 @@ def connect_demo_accounts(
 ) -> None:
     """Each demo tenant without its own payment accounts gets the fakes' (a tenant's connection is kept)."""
     from chalicelib.integrations import service as integrations
-    from chalicelib.integrations.models import ConnectIntegrationRequest, Provider
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.models import ConnectIntegrationRequest
 
     for admin in admins:
         tenant = admin.tenant_id

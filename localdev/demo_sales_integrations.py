@@ -57,7 +57,9 @@ def connect(fakes: SalesFakes) -> None:
     from pydantic import SecretStr
 
     from chalicelib.integrations import service
-    from chalicelib.integrations.models import BillyCredentials, GoogleCalendarCredentials, Provider
+    from chalicelib.integrations.billy.credentials import BillyCredentials
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.google_calendar.credentials import GoogleCalendarCredentials
     from localdev.seed import SALES_DEMO, demo_admin
 
     admin = demo_admin(SALES_DEMO)

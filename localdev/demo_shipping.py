@@ -104,13 +104,11 @@ def connect(demo: ShippingDemo | None, hooks: str) -> None:
     from chalicelib.customers.models import CreateCustomerRequest
     from chalicelib.customers.service import create_customer
     from chalicelib.integrations import service
+    from chalicelib.integrations.correios.credentials import CorreiosCredentials
+    from chalicelib.integrations.credentials import Provider
+    from chalicelib.integrations.jadlog.credentials import JadLogCredentials
     from chalicelib.integrations.melhorenvio.client import identify
-    from chalicelib.integrations.models import (
-        CorreiosCredentials,
-        JadLogCredentials,
-        MelhorEnvioCredentials,
-        Provider,
-    )
+    from chalicelib.integrations.melhorenvio.credentials import MelhorEnvioCredentials
     from chalicelib.inventory.models import MovementRequest
     from chalicelib.inventory.service import record_movement
     from chalicelib.orders.models import CreateOrderRequest, TransitionRequest

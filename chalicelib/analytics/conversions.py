@@ -31,9 +31,11 @@ from chalicelib.core import clock
 from chalicelib.customers import service as customers
 from chalicelib.customers.models import CustomerRecord
 from chalicelib.integrations import jobs
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.ga4 import client as ga4
+from chalicelib.integrations.ga4.credentials import Ga4Credentials
 from chalicelib.integrations.meta import conversions as capi
-from chalicelib.integrations.models import Ga4Credentials, MetaCapiCredentials, Provider
+from chalicelib.integrations.meta.credentials import MetaCapiCredentials
 from chalicelib.integrations.service import find_credentials
 
 __all__ = ["Conversion", "conversion_of", "register_handlers", "to_ga4", "to_meta"]

@@ -32,8 +32,9 @@ from chalicelib.core.money import Money
 from chalicelib.core.resources import MERCADOPAGO_BILLING_CREDENTIALS, STRIPE_BILLING_CREDENTIALS, secret_name
 from chalicelib.core.secrets import find_json_secret
 from chalicelib.integrations.mercadopago import client as mercadopago
-from chalicelib.integrations.models import MercadoPagoCredentials, StripeCredentials
+from chalicelib.integrations.mercadopago.credentials import MercadoPagoCredentials
 from chalicelib.integrations.stripe import client as stripe
+from chalicelib.integrations.stripe.credentials import StripeCredentials
 from chalicelib.plans.models import Plan
 
 __all__ = [

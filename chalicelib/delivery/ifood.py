@@ -29,9 +29,10 @@ from chalicelib.core.observability import logger
 from chalicelib.delivery import service as delivery
 from chalicelib.integrations import jobs
 from chalicelib.integrations import service as integrations
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import Failure, ProviderError
 from chalicelib.integrations.ifood import client as ifood
-from chalicelib.integrations.models import IFoodCredentials, Provider
+from chalicelib.integrations.ifood.credentials import IFoodCredentials
 from chalicelib.integrations.tokens import TokenSource, with_access_token
 from chalicelib.orders.models import Order, PlatformFee, PlatformLine, PlatformOrder, PlatformOrderDraft
 

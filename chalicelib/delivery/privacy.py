@@ -15,7 +15,7 @@ from chalicelib.core.db.keys import Kind
 from chalicelib.core.personal_data import DataSubject, declare_personal_data, scrub_partition
 from chalicelib.delivery.service import CUSTOMER_REF
 from chalicelib.integrations import service as integrations
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import Order, PlatformOrder
 

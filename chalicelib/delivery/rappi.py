@@ -30,9 +30,10 @@ from chalicelib.core.db.keys import InvalidKey
 from chalicelib.delivery import service as delivery
 from chalicelib.integrations import jobs
 from chalicelib.integrations import service as integrations
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import Provider, RappiCredentials
 from chalicelib.integrations.rappi import client as rappi
+from chalicelib.integrations.rappi.credentials import RappiCredentials
 from chalicelib.integrations.tokens import TokenSource, with_access_token
 from chalicelib.orders.models import Order, PlatformFee, PlatformLine, PlatformOrder, PlatformOrderDraft
 

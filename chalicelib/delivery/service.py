@@ -37,8 +37,8 @@ from chalicelib.customers import service as customers
 from chalicelib.customers.models import CreateCustomerRequest
 from chalicelib.integrations import jobs
 from chalicelib.integrations import service as integrations
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import Provider
 from chalicelib.integrations.tokens import TokenSource, with_access_token
 from chalicelib.orders import service as orders
 from chalicelib.orders.models import Order, PlatformOrder, PlatformOrderDraft

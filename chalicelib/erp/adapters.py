@@ -21,10 +21,12 @@ from chalicelib.core.crypto import decrypt_field
 from chalicelib.customers.models import CustomerRecord
 from chalicelib.integrations import probes, tokens
 from chalicelib.integrations.bling.client import Bling, BlingNfe
+from chalicelib.integrations.bling.credentials import BlingCredentials
 from chalicelib.integrations.bling.oauth import refresh_grant
-from chalicelib.integrations.models import BlingCredentials, ErpSettings, Provider, TinyCredentials
+from chalicelib.integrations.credentials import ErpSettings, Provider
 from chalicelib.integrations.service import IntegrationNotConnected, find_credentials, find_ref, keep_ref
 from chalicelib.integrations.tiny.client import Tiny, TinyNfe
+from chalicelib.integrations.tiny.credentials import TinyCredentials
 from chalicelib.orders.models import Order, OrderLine
 
 __all__ = [

@@ -49,8 +49,8 @@ from chalicelib.core.errors import AppError, InvalidInput, NotFound
 from chalicelib.customers.service import find_customer
 from chalicelib.erp.adapters import CONTACT, ERP_PROVIDERS, BlingAccount, ErpAccount, open_account
 from chalicelib.integrations import jobs
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import Provider
 from chalicelib.integrations.service import (
     PROVIDER_NAMES,
     SYSTEM_ACTOR_ID,

@@ -28,8 +28,9 @@ from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_bling
 from chalicelib.inbound.tenants import shared_app_tenant, tenant_credentials, tenant_id_or_none, verified_with
+from chalicelib.integrations.bling.credentials import BlingCredentials
 from chalicelib.integrations.bling.oauth import app_client, btrix_client
-from chalicelib.integrations.models import BlingCredentials, Provider
+from chalicelib.integrations.credentials import Provider
 
 __all__ = ["PROVIDER", "STOCK_EVENTS", "handle"]
 

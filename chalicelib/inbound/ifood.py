@@ -21,7 +21,8 @@ from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_ifood
 from chalicelib.inbound.tenants import own_credentials, verified_with
-from chalicelib.integrations.models import IFoodCredentials, Provider
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.ifood.credentials import IFoodCredentials
 
 __all__ = ["PROVIDER", "handle"]
 

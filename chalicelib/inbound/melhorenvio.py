@@ -23,8 +23,9 @@ from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_melhorenvio
 from chalicelib.inbound.tenants import own_credentials, shared_app_tenant, verified_with
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.melhorenvio.client import app_secret, btrix_app
-from chalicelib.integrations.models import MelhorEnvioCredentials, Provider
+from chalicelib.integrations.melhorenvio.credentials import MelhorEnvioCredentials
 
 __all__ = ["PROVIDER", "handle"]
 

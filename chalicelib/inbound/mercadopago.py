@@ -20,7 +20,8 @@ from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_mercadopago
 from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none, verified_with
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.mercadopago.credentials import MercadoPagoCredentials
 
 __all__ = ["PROVIDER", "handle"]
 
@@ -45,7 +46,9 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         secret = (
             billing.webhook_secret(MERCADOPAGO_BILLING_CREDENTIALS)
             if scoped
-            else signing_secret(tenant_id, Provider.MERCADOPAGO, MERCADOPAGO_WEBHOOK_SECRET, fresh=fresh)
+            else signing_secret(
+                tenant_id, Provider.MERCADOPAGO, MercadoPagoCredentials, MERCADOPAGO_WEBHOOK_SECRET, fresh=fresh
+            )
         )
         now = clock.to_epoch(clock.now())
         return verify_mercadopago(secret, request.header("x-signature"), request_id, data_id, now)

@@ -19,7 +19,8 @@ from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_basic
 from chalicelib.inbound.tenants import signing_secret, tenant_credentials, tenant_id_or_none, verified_with
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.pagarme.credentials import PagarmeCredentials
 
 __all__ = ["DEFAULT_USER", "PROVIDER", "handle"]
 
@@ -29,8 +30,8 @@ DEFAULT_USER = "btrix"
 
 def _check(request: HookRequest, tenant_id: str | None, fresh: bool) -> None:
     credentials = tenant_credentials(tenant_id, Provider.PAGARME, fresh=fresh) if tenant_id is not None else None
-    user = str(getattr(credentials, "webhook_user", None) or DEFAULT_USER)
-    password = signing_secret(tenant_id, Provider.PAGARME, PAGARME_WEBHOOK_SECRET)
+    user = credentials.webhook_user if isinstance(credentials, PagarmeCredentials) else DEFAULT_USER
+    password = signing_secret(tenant_id, Provider.PAGARME, PagarmeCredentials, PAGARME_WEBHOOK_SECRET)
     verify_basic(user, password, request.header("authorization"))
 
 

@@ -18,7 +18,8 @@ from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import verify_rappi
 from chalicelib.inbound.tenants import own_credentials, verified_with
-from chalicelib.integrations.models import Provider, RappiCredentials
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.rappi.credentials import RappiCredentials
 
 __all__ = ["PROVIDER", "handle"]
 

@@ -23,7 +23,8 @@ from chalicelib.inbound.receipts import Delivery, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body
 from chalicelib.inbound.signatures import STRIPE_TOLERANCE_S, verify_stripe
 from chalicelib.inbound.tenants import signing_secret, tenant_id_or_none, verified_with
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.stripe.credentials import StripeCredentials
 
 __all__ = ["PROVIDER", "SIGNATURE_TOLERANCE_S", "handle", "tenant_of"]
 
@@ -77,7 +78,9 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
             claimed = None  # not an event's shape: the checks below refuse it
     payload = verified_with(
         lambda fresh: _verified(
-            request, signing_secret(claimed, Provider.STRIPE, STRIPE_WEBHOOK_SECRET, fresh=fresh), parsed
+            request,
+            signing_secret(claimed, Provider.STRIPE, StripeCredentials, STRIPE_WEBHOOK_SECRET, fresh=fresh),
+            parsed,
         )
     )
     tenant_id = claimed or tenant_of(payload)

@@ -21,7 +21,7 @@ from chalicelib.core.observability import emit_metric, logger
 from chalicelib.core.resources import SecretDef, secret_name
 from chalicelib.core.secrets import get_secret
 from chalicelib.integrations import accounts
-from chalicelib.integrations.models import Credentials, Provider
+from chalicelib.integrations.credentials import Credentials, Provider
 from chalicelib.integrations.service import find_credentials
 
 __all__ = [
@@ -85,12 +85,15 @@ def tenant_credentials(tenant_id: str, provider: Provider, *, fresh: bool = Fals
     return credentials
 
 
-def signing_secret(tenant_id: str | None, provider: Provider, platform: SecretDef, *, fresh: bool = False) -> str:
-    """The webhook signing secret of the tenant's own ``provider`` account (its integration's ``webhookSecret``),
-    else BTRIX's platform secret. A tenant named by an unsigned part of the request (the URL) is only trusted once
-    the signature checks with its own secret."""
+def signing_secret(
+    tenant_id: str | None, provider: Provider, kind: type[Credentials], platform: SecretDef, *, fresh: bool = False
+) -> str:
+    """The webhook signing secret of the tenant's own ``provider`` account (its integration's ``webhookSecret``, in
+    the provider's schema ``kind``), else BTRIX's platform secret. A tenant named by an unsigned part of the request
+    (the URL) is only trusted once the signature checks with its own secret. Passing ``kind`` makes the caller import
+    its provider's credentials module: a webhook function's asset holds no other provider's."""
     credentials = tenant_credentials(tenant_id, provider, fresh=fresh) if tenant_id is not None else None
-    own = getattr(credentials, "webhook_secret", None)
+    own = getattr(credentials, "webhook_secret", None) if isinstance(credentials, kind) else None
     return str(own.get_secret_value()) if own is not None else get_secret(secret_name(platform))
 
 

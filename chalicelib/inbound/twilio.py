@@ -22,7 +22,8 @@ from chalicelib.inbound.receipts import StatusReport, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted
 from chalicelib.inbound.signatures import verify_twilio
 from chalicelib.inbound.tenants import tenant_credentials, tenant_id_or_none, verified_with
-from chalicelib.integrations.models import Provider, TwilioCredentials
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.twilio.credentials import TwilioCredentials
 
 __all__ = ["PROVIDER", "handle"]
 

@@ -27,7 +27,7 @@ from chalicelib.core.db.store import Table, WriteOp, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY
 from chalicelib.core.errors import Conflict
 from chalicelib.core.kept import kept
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 
 __all__ = ["ACCOUNT_ROUTE_TTL_S", "AccountTaken", "claim_op", "release_op", "tenant_of"]
 

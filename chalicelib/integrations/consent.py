@@ -45,21 +45,20 @@ from chalicelib.core.secrets import get_secret
 from chalicelib.integrations import service, store, tokens
 from chalicelib.integrations.bling import oauth as bling_oauth
 from chalicelib.integrations.bling.client import Bling
+from chalicelib.integrations.bling.credentials import BlingCredentials
+from chalicelib.integrations.credentials import Credentials, Provider
 from chalicelib.integrations.google_calendar import client as calendar
 from chalicelib.integrations.google_calendar import oauth
+from chalicelib.integrations.google_calendar.credentials import GoogleCalendarCredentials
 from chalicelib.integrations.http import ProviderError, TokenGrant
 from chalicelib.integrations.melhorenvio import client as melhorenvio
+from chalicelib.integrations.melhorenvio.credentials import MelhorEnvioCredentials
 from chalicelib.integrations.models import (
     BlingConsentRequest,
-    BlingCredentials,
     ConsentStart,
-    Credentials,
-    GoogleCalendarCredentials,
     Integration,
     MelhorEnvioConsentRequest,
-    MelhorEnvioCredentials,
     OAuthCallbackQuery,
-    Provider,
 )
 
 __all__ = [

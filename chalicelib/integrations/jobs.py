@@ -52,8 +52,9 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.resources import QUEUES, QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.integrations import store
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import ProviderError
-from chalicelib.integrations.models import JobRecord, Provider, SyncRequested
+from chalicelib.integrations.models import JobRecord, SyncRequested
 from chalicelib.integrations.service import connected_tenants, load_credentials, record_sync
 
 __all__ = [

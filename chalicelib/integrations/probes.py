@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.core import capabilities
-from chalicelib.integrations.models import Credentials, Provider
+from chalicelib.integrations.credentials import Credentials, Provider
 
 __all__ = ["register", "whoami"]
 

@@ -10,6 +10,7 @@ from chalicelib.access.principal import Principal
 from chalicelib.auth.guard import protected_blueprint
 from chalicelib.core.pagination import Page
 from chalicelib.integrations import consent, jobs, service
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.models import (
     BlingConsentRequest,
     ConnectIntegrationRequest,
@@ -19,7 +20,6 @@ from chalicelib.integrations.models import (
     IntegrationTest,
     MelhorEnvioConsentRequest,
     OAuthCallbackQuery,
-    Provider,
     SyncLogEntry,
     SyncLogQuery,
     SyncRequested,

@@ -30,18 +30,16 @@ from chalicelib.core.observability import logger
 from chalicelib.core.pagination import Page, decode_cursor, encode_cursor
 from chalicelib.core.problems import field_errors
 from chalicelib.integrations import accounts, probes, store
+from chalicelib.integrations.credentials import Credentials, Provider, credentials_model
 from chalicelib.integrations.http import ProviderError
 from chalicelib.integrations.models import (
-    CREDENTIALS,
     ConnectIntegrationRequest,
-    Credentials,
     Integration,
     IntegrationError,
     IntegrationList,
     IntegrationRecord,
     IntegrationRef,
     IntegrationTest,
-    Provider,
     SyncLogEntry,
     SyncLogQuery,
 )
@@ -111,7 +109,7 @@ def parse_provider(value: str) -> Provider:
 
 def _credentials(provider: Provider, fields: dict[str, Any]) -> Credentials:
     try:
-        return CREDENTIALS[provider].model_validate(fields)
+        return credentials_model(provider).model_validate(fields)
     except ValidationError as exc:
         errors = field_errors(exc, "body.credentials")
         raise InvalidInput(
@@ -133,7 +131,8 @@ def _plain(credentials: Credentials) -> str:
 
 
 def _decrypt(record: IntegrationRecord) -> Credentials:
-    return CREDENTIALS[record.provider].model_validate(json.loads(decrypt_field(record.tenant_id, record.credentials)))
+    fields = json.loads(decrypt_field(record.tenant_id, record.credentials))
+    return credentials_model(record.provider).model_validate(fields)
 
 
 def system_actor(tenant_id: str) -> Principal:

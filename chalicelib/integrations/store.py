@@ -23,14 +23,8 @@ from chalicelib.core.db.table import (
     VERSION,
     strip_storage,
 )
-from chalicelib.integrations.models import (
-    AccessTokenRecord,
-    IntegrationRecord,
-    IntegrationRef,
-    JobRecord,
-    Provider,
-    SyncLogEntry,
-)
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.models import AccessTokenRecord, IntegrationRecord, IntegrationRef, JobRecord, SyncLogEntry
 
 __all__ = [
     "JOB_RETENTION",

@@ -33,9 +33,11 @@ from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
 from chalicelib.integrations import service, store
+from chalicelib.integrations.credentials import Credentials, Provider
+from chalicelib.integrations.google_calendar.credentials import GoogleCalendarCredentials
 from chalicelib.integrations.google_calendar.oauth import app_client, refresh_access_token
 from chalicelib.integrations.http import Failure, ProviderError, TokenGrant
-from chalicelib.integrations.models import AccessTokenRecord, Credentials, GoogleCalendarCredentials, Provider
+from chalicelib.integrations.models import AccessTokenRecord
 
 __all__ = [
     "GOOGLE",

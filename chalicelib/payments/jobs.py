@@ -23,8 +23,8 @@ from chalicelib.core.db import keys
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.idempotency import powertools_records
 from chalicelib.core.observability import logger
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.jobs import LEASE_S, Job, JobFailed, RetryJob, provider_kind, register, workflow_kind
-from chalicelib.integrations.models import Provider
 from chalicelib.notifications.outbox import Channel
 from chalicelib.payments import service
 from chalicelib.payments.models import PaymentProvider

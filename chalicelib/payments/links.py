@@ -21,7 +21,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.models import ApiModel
 from chalicelib.core.observability import logger
 from chalicelib.customers.service import load_customer
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.service import find_credentials
 from chalicelib.notifications.service import customer_locale
 from chalicelib.payments import pages, payables, store

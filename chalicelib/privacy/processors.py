@@ -35,19 +35,17 @@ from chalicelib.core.personal_data import DataSubject, erased_email
 from chalicelib.erp import sync as erp
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy
+from chalicelib.integrations.billy.credentials import BillyCredentials
 from chalicelib.integrations.bitrix24 import client as bitrix24
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.google_calendar import client as google
+from chalicelib.integrations.google_calendar.credentials import GoogleCalendarCredentials
 from chalicelib.integrations.http import ProviderError
-from chalicelib.integrations.models import (
-    BillyCredentials,
-    GoogleCalendarCredentials,
-    PagarmeCredentials,
-    Provider,
-    StripeCredentials,
-)
 from chalicelib.integrations.pagarme import client as pagarme
+from chalicelib.integrations.pagarme.credentials import PagarmeCredentials
 from chalicelib.integrations.service import find_credentials
 from chalicelib.integrations.stripe import client as stripe
+from chalicelib.integrations.stripe.credentials import StripeCredentials
 from chalicelib.integrations.tokens import with_google_token
 from chalicelib.privacy import store
 from chalicelib.privacy.models import ErasureRecord, ProcessorName, ProcessorOutcome

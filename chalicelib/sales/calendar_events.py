@@ -31,8 +31,9 @@ from chalicelib.catalog.service import find_product
 from chalicelib.core.errors import NotFound
 from chalicelib.customers.service import find_customer
 from chalicelib.integrations import jobs
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.google_calendar import client as calendar
-from chalicelib.integrations.models import GoogleCalendarCredentials, Provider
+from chalicelib.integrations.google_calendar.credentials import GoogleCalendarCredentials
 from chalicelib.integrations.service import drop_ref, find_credentials, find_ref, keep_ref
 from chalicelib.integrations.tokens import with_google_token
 from chalicelib.sales.models import Sale

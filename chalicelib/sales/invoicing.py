@@ -34,7 +34,8 @@ from chalicelib.customers.models import CustomerRecord
 from chalicelib.customers.service import link_billy_contact
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy
-from chalicelib.integrations.models import BillyCredentials, Provider
+from chalicelib.integrations.billy.credentials import BillyCredentials
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.service import find_credentials, find_ref, keep_ref
 from chalicelib.sales.models import Sale
 from chalicelib.sales.service import ENTITY_TYPE, list_pending_payments, load_sale, mark_paid, record_invoice

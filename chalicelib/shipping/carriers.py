@@ -24,10 +24,13 @@ from typing import Any, Protocol, TypeVar
 from chalicelib.core import clock
 from chalicelib.integrations import tokens
 from chalicelib.integrations.correios import client as correios
+from chalicelib.integrations.correios.credentials import CorreiosCredentials
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import Failure, ProviderError, TokenGrant
 from chalicelib.integrations.jadlog import client as jadlog
+from chalicelib.integrations.jadlog.credentials import JadLogCredentials
 from chalicelib.integrations.melhorenvio import client as melhorenvio
-from chalicelib.integrations.models import CorreiosCredentials, JadLogCredentials, MelhorEnvioCredentials, Provider
+from chalicelib.integrations.melhorenvio.credentials import MelhorEnvioCredentials
 from chalicelib.integrations.parcels import LabelOrder, Package, ServiceQuote, ShippingAddress, Tracking, parcel
 from chalicelib.integrations.service import load_credentials
 from chalicelib.shipping import labels

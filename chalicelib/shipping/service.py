@@ -34,8 +34,8 @@ from chalicelib.core.money import Money
 from chalicelib.core.observability import logger
 from chalicelib.customers.service import find_customer
 from chalicelib.integrations import probes
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import ProviderError, app_error
-from chalicelib.integrations.models import Provider
 from chalicelib.integrations.service import (
     IntegrationNotConnected,
     is_connected,

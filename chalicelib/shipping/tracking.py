@@ -14,7 +14,7 @@ from __future__ import annotations
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, VersionConflict
 from chalicelib.integrations import jobs
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.service import is_connected, system_actor
 from chalicelib.orders.service import find_order, shipment_ops, transition_on_carrier
 from chalicelib.shipping import carriers, store

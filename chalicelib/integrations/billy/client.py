@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.core.config import get_settings
+from chalicelib.integrations.billy.credentials import BillyCredentials
 from chalicelib.integrations.http import Failure, ProviderError, json_object, send
-from chalicelib.integrations.models import BillyCredentials
 
 if TYPE_CHECKING:
     import httpx

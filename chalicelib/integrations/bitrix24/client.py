@@ -33,7 +33,7 @@ from chalicelib.integrations.http import Failure, ProviderError, check_provider_
 if TYPE_CHECKING:
     import httpx
 
-    from chalicelib.integrations.models import Bitrix24Credentials
+    from chalicelib.integrations.bitrix24.credentials import Bitrix24Credentials
 
 __all__ = [
     "CONNECTOR_ID",

@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
 from chalicelib.core.resources import BLING_OAUTH_APP
+from chalicelib.integrations.bling.credentials import BlingCredentials
 from chalicelib.integrations.http import OAuthClient, TokenGrant, app_of, oauth_token_call, shared_app
-from chalicelib.integrations.models import BlingCredentials
 
 __all__ = ["app_client", "btrix_client", "consent_url", "exchange_code", "refresh_grant"]
 

@@ -45,6 +45,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import get_settings
+from chalicelib.integrations.correios.credentials import CorreiosCredentials
 from chalicelib.integrations.http import (
     Failure,
     ProviderError,
@@ -53,7 +54,6 @@ from chalicelib.integrations.http import (
     json_object,
     send_with_backoff,
 )
-from chalicelib.integrations.models import CorreiosCredentials
 from chalicelib.integrations.parcels import LabelOrder, Parcel, ServiceQuote, ShippingAddress, Tracking, parcel
 
 if TYPE_CHECKING:

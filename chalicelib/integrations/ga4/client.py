@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.core.config import get_settings
+from chalicelib.integrations.ga4.credentials import Ga4Credentials
 from chalicelib.integrations.http import Failure, ProviderError, check_provider_url, json_object, send
-from chalicelib.integrations.models import Ga4Credentials
 
 __all__ = ["MAX_AGE_S", "MAX_EVENTS", "collect", "validate", "whoami"]
 

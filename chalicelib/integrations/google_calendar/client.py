@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from chalicelib.core.config import get_settings
+from chalicelib.integrations.google_calendar.credentials import GoogleCalendarCredentials
 from chalicelib.integrations.google_calendar.oauth import app_client, refresh_access_token
 from chalicelib.integrations.http import Failure, ProviderError, json_object, send
-from chalicelib.integrations.models import GoogleCalendarCredentials
 
 if TYPE_CHECKING:
     import httpx

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from chalicelib.core.config import get_settings
 from chalicelib.core.resources import GOOGLE_OAUTH_APP
+from chalicelib.integrations.google_calendar.credentials import GoogleCalendarCredentials
 from chalicelib.integrations.http import OAuthClient, TokenGrant, app_of, oauth_token_call, shared_app
-from chalicelib.integrations.models import GoogleCalendarCredentials
 
 __all__ = [
     "SCOPES",

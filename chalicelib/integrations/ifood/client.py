@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import Failure, ProviderError, TokenGrant, json_list, json_object, send
-from chalicelib.integrations.models import IFoodCredentials
+from chalicelib.integrations.ifood.credentials import IFoodCredentials
 
 if TYPE_CHECKING:
     import httpx

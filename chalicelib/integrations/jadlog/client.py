@@ -43,7 +43,7 @@ from chalicelib.integrations.http import (
     json_object,
     send_with_backoff,
 )
-from chalicelib.integrations.models import JadLogCredentials
+from chalicelib.integrations.jadlog.credentials import JadLogCredentials
 from chalicelib.integrations.parcels import LabelOrder, Parcel, ServiceQuote, ShippingAddress, Tracking, parcel
 
 __all__ = ["MODALITY_NAMES", "billable_kg", "find_order", "include_order", "quote", "track", "whoami"]

@@ -46,7 +46,7 @@ from chalicelib.integrations.http import (
     send_with_backoff,
     shared_app,
 )
-from chalicelib.integrations.models import MelhorEnvioCredentials
+from chalicelib.integrations.melhorenvio.credentials import MelhorEnvioCredentials
 from chalicelib.integrations.parcels import Package, ServiceQuote, ShippingAddress, Tracking
 
 if TYPE_CHECKING:

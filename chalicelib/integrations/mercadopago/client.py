@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import Failure, ProviderError, send
-from chalicelib.integrations.models import MercadoPagoCredentials
+from chalicelib.integrations.mercadopago.credentials import MercadoPagoCredentials
 
 __all__ = [
     "create_preapproval",

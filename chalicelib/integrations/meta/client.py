@@ -22,7 +22,7 @@ from chalicelib.integrations.http import Failure, ProviderError, check_provider_
 if TYPE_CHECKING:
     import httpx
 
-    from chalicelib.integrations.models import MetaCredentials
+    from chalicelib.integrations.meta.credentials import MetaCredentials
 
 __all__ = [
     "MAX_MEDIA_BYTES",

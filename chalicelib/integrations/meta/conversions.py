@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from chalicelib.core import clock
 from chalicelib.integrations.meta.client import MetaApiError, graph_call
-from chalicelib.integrations.models import MetaCapiCredentials
+from chalicelib.integrations.meta.credentials import MetaCapiCredentials
 
 __all__ = [
     "MAX_AGE_S",

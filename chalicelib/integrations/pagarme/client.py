@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import check_provider_url, json_object, send
-from chalicelib.integrations.models import PagarmeCredentials
+from chalicelib.integrations.pagarme.credentials import PagarmeCredentials
 
 __all__ = [
     "anonymise_customer",

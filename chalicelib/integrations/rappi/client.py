@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import Failure, ProviderError, TokenGrant, json_object, send, send_with_backoff
-from chalicelib.integrations.models import RappiCredentials
+from chalicelib.integrations.rappi.credentials import RappiCredentials
 
 if TYPE_CHECKING:
     import httpx

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import StripeCredentials
+from chalicelib.integrations.stripe.credentials import StripeCredentials
 
 if TYPE_CHECKING:
     import stripe

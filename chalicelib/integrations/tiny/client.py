@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import Failure, ProviderError, check_provider_url, json_object, send
-from chalicelib.integrations.models import TinyCredentials
+from chalicelib.integrations.tiny.credentials import TinyCredentials
 
 if TYPE_CHECKING:
     import httpx

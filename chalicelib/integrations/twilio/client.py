@@ -11,7 +11,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.integrations.http import Failure, ProviderError, check_provider_url, json_object, send
 
 if TYPE_CHECKING:
-    from chalicelib.integrations.models import TwilioCredentials
+    from chalicelib.integrations.twilio.credentials import TwilioCredentials
 
 __all__ = ["TWILIO_API_URL", "TwilioAccount", "send_message", "whoami"]
 

@@ -65,8 +65,9 @@ def sender_for(channel: str, tenant_id: str | None = None) -> Sender:
 
 def _tenant_sender(channel: str, tenant_id: str) -> Sender | None:
     """The tenant's own account for ``channel`` (see the module's description), or None."""
-    from chalicelib.integrations.models import Provider, TwilioCredentials
+    from chalicelib.integrations.credentials import Provider
     from chalicelib.integrations.service import find_credentials
+    from chalicelib.integrations.twilio.credentials import TwilioCredentials
 
     if channel not in ("whatsapp", "sms"):
         return None

@@ -12,7 +12,8 @@ from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.money import Money
-from chalicelib.integrations.models import MercadoPagoCredentials, Provider
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.mercadopago.credentials import MercadoPagoCredentials
 from chalicelib.payments.models import (
     Checkout,
     CheckoutRequest,

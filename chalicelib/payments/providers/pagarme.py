@@ -9,7 +9,8 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.money import Money
 from chalicelib.core.observability import logger
-from chalicelib.integrations.models import PagarmeCredentials, Provider
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.pagarme.credentials import PagarmeCredentials
 from chalicelib.payments.models import (
     Checkout,
     CheckoutClosed,

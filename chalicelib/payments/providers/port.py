@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict
 from chalicelib.core.money import Money
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.service import IntegrationNotConnected, load_credentials
 from chalicelib.payments.models import (
     Checkout,

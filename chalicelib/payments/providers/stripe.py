@@ -7,7 +7,8 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.money import Money
-from chalicelib.integrations.models import Provider, StripeCredentials
+from chalicelib.integrations.credentials import Provider
+from chalicelib.integrations.stripe.credentials import StripeCredentials
 from chalicelib.payments.models import (
     Checkout,
     CheckoutClosed,

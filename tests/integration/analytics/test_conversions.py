@@ -18,7 +18,7 @@ from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.ids import new_id
 from chalicelib.core.resources import QueueKind, queue_name, queue_url
 from chalicelib.integrations import jobs, store
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from functions.outbox_publisher import handler as publish
 from localdev.fake_ga4 import FakeGa4
 from localdev.fakes import FakeProvider

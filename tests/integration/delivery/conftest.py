@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from chalicelib.delivery import service as delivery
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from localdev.fake_ifood import FakeIFood
 from localdev.fake_rappi import FakeRappi
 from localdev.stack import free_port

@@ -13,7 +13,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.delivery import ifood as delivery_ifood
 from chalicelib.delivery import service as delivery
 from chalicelib.integrations import jobs
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.notifications.outbox import list_messages
 from localdev.fake_ifood import FakeIFood
 from tests.integration.delivery.conftest import Deliver

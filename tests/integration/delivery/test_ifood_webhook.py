@@ -12,7 +12,7 @@ import pytest
 from chalicelib.core.ids import new_id
 from chalicelib.delivery import ifood as delivery_ifood
 from chalicelib.integrations import jobs
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from localdev.fake_ifood import FakeIFood
 from tests.integration.delivery.conftest import Deliver, hook_url, platform_order
 from tests.support.identity import Account, call

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.rappi.client import sign
 from localdev.fake_rappi import FakeRappi
 from tests.integration.delivery.conftest import Deliver, platform_order

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.core.ids import new_id
 from chalicelib.delivery import rappi as delivery_rappi
 from chalicelib.integrations import jobs, redrive
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from localdev.fake_rappi import FakeRappi
 from tests.integration.delivery.conftest import Deliver, platform_order
 from tests.support.identity import Account, call

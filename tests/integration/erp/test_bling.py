@@ -15,8 +15,8 @@ import pytest
 from chalicelib.core.db.store import Table
 from chalicelib.erp.adapters import bling_of_tenant
 from chalicelib.integrations import jobs, redrive
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import access_token_key, integration_key
 from chalicelib.notifications.outbox import list_messages
 from localdev.fake_bling import FakeBling

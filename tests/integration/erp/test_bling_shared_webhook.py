@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from chalicelib.integrations import accounts
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.service import mark_disconnected
 from localdev.fake_bling import FakeBling
 from tests.integration.erp.conftest import Deliver, connect_bling, get_json, sync_logs

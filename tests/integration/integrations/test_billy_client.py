@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from chalicelib.integrations.billy import client
+from chalicelib.integrations.billy.credentials import BillyCredentials
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import BillyCredentials
 from localdev.fake_billy import FakeBilly
 
 

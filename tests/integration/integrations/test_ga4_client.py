@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from chalicelib.integrations.ga4 import client
+from chalicelib.integrations.ga4.credentials import Ga4Credentials
 from chalicelib.integrations.http import ProviderError
-from chalicelib.integrations.models import Ga4Credentials
 from localdev.fake_ga4 import FakeGa4
 from localdev.stack import free_port
 from tests.support.environment import settings_from

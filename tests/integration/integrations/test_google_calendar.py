@@ -12,9 +12,9 @@ import pytest
 from chalicelib.access.permissions import Role
 from chalicelib.core.db.store import Table
 from chalicelib.integrations import service, tokens
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.google_calendar import client as calendar
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import Provider
 from chalicelib.integrations.store import integration_key
 from chalicelib.notifications.outbox import list_messages
 from localdev.fake_google import FakeGoogle

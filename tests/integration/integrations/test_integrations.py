@@ -11,8 +11,10 @@ import pytest
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table
 from chalicelib.integrations import service
-from chalicelib.integrations.models import BillyCredentials, Provider, StripeCredentials
+from chalicelib.integrations.billy.credentials import BillyCredentials
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.store import integration_key
+from chalicelib.integrations.stripe.credentials import StripeCredentials
 from tests.support.identity import Account, call, signup
 from tests.support.provider_api import ACCOUNTS, GOOD, FakeProviderApi
 

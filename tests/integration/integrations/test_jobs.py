@@ -14,8 +14,8 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import tenant_scope
 from chalicelib.core.resources import RULES, QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.integrations import jobs, redrive, store
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.http import Failure, ProviderError
-from chalicelib.integrations.models import Provider
 from tests.support.inbound_hooks import take_messages
 
 KIND = "task:test.echo"

@@ -26,9 +26,10 @@ from chalicelib.delivery import ifood as delivery_ifood
 from chalicelib.delivery import service as delivery
 from chalicelib.integrations import jobs
 from chalicelib.integrations.billy import client as billy_client
+from chalicelib.integrations.billy.credentials import BillyCredentials
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.google_calendar import client as google_client
 from chalicelib.integrations.meta.client import Media
-from chalicelib.integrations.models import BillyCredentials, Provider
 from chalicelib.integrations.tokens import with_google_token
 from localdev.fake_billy import FakeBilly
 from localdev.fake_google import FakeGoogle

@@ -11,7 +11,7 @@ import httpx
 
 from chalicelib.core.db.store import Table
 from chalicelib.core.personal_data import DataSubject
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.integrations.store import integration_key
 from chalicelib.shipping.privacy import erase_labels

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.integrations import jobs
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.shipping.tracking import track_labels, track_task
 from localdev.fake_correios import FakeCorreios

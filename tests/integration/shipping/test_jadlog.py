@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.db.store import Table
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.integrations.store import integration_key
 from localdev.fake_correios import FakeCorreios

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.core.db.store import Table
 from chalicelib.integrations import jobs
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.parcels import carrier_reference
 from chalicelib.integrations.store import integration_key
 from chalicelib.notifications.outbox import list_messages

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from chalicelib.core.db.store import Table
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.integrations.store import integration_key
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from tests.integration.shipping.conftest import consent as _consent

@@ -17,7 +17,7 @@ import httpx
 from chalicelib.core.db import keys
 from chalicelib.core.db.store import Table
 from chalicelib.integrations import accounts
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from localdev.fake_melhorenvio import FakeMelhorEnvio
 from tests.integration.shipping.conftest import Shop, buy, consent, consent_callback, new_order, quote, ready_shop
 from tests.support.identity import call

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 import chalicelib
 from chalicelib.core.personal_data import PERSONAL, DataSubject, Declaration, pseudonymise
-from chalicelib.integrations.models import Provider
+from chalicelib.integrations.credentials import Provider
 from chalicelib.privacy.models import ProcessorName
 from chalicelib.privacy.processors import _ACTIONS
 from chalicelib.privacy.service import load_declarations
