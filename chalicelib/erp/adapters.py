@@ -1,9 +1,9 @@
 """What the ERP sync asks of an ERP, and the answers of Bling (``BlingAccount``, API v3) and Tiny (``TinyAccount``, API
 2.0): BTRIX's products, stock, orders and customers in each ERP's words.
 
-``ErpAccount`` is the port: ``chalicelib/erp/sync.py`` speaks only to it, so each ERP is one adapter here, over its
-client in ``chalicelib/integrations/<provider>/``. ``open_account(tenant_id, provider)`` answers the tenant's account,
-or None when the tenant has not connected that ERP.
+``ErpAccount`` is the port: the ERP tasks (``erp/products.py``, ``erp/orders.py``) speak only to it, so each ERP
+is one adapter here, over its client in ``chalicelib/integrations/<provider>/``. ``open_account(tenant_id,
+provider)`` answers the tenant's account, or None when the tenant has not connected that ERP.
 
 One responsibility: BTRIX's products, stock, orders and customers in each ERP's words (the port and its two
 adapters side by side, so that they answer alike).
