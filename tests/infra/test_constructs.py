@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
-from btrix_infra.constructs.api import sqs_event_queues
+from btrix_infra.constructs.api_definition import sqs_event_queues
 from btrix_infra.constructs.functions import BundleFunctions, FunctionUrls
 from btrix_infra.constructs.monitoring import Monitoring
 from btrix_infra.constructs.roles import FunctionRole

@@ -316,7 +316,8 @@ def test_stage_throttling_access_logs_and_usage_plans(synthesized: Synthesized) 
 
 def test_authenticated_methods_are_counted_against_the_key_the_authorizer_names(synthesized: Synthesized) -> None:
     from app import app
-    from btrix_infra.constructs.api import TENANT_AUTHORIZER, protected_methods
+    from btrix_infra.constructs.api import TENANT_AUTHORIZER
+    from btrix_infra.constructs.api_definition import protected_methods
 
     document = synthesized.documents["dev"]
     body = document["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
