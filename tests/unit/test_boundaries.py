@@ -15,14 +15,16 @@ PACKAGE = ROOT / "chalicelib"
 # Not a capability: the shared foundation every capability builds on (its own contract forbids the reverse).
 FOUNDATION = {"core"}
 # The integrations capability's own modules (tenant credentials, their probes, OAuth consent and access tokens, the
-# integrations queue's consumer and its redrive); the rest of integrations/ are provider clients.
+# integrations queue's consumer and its redrive, the references kept); the rest of integrations/ are provider clients.
 INTEGRATIONS_CAPABILITY = {
     "accounts",
     "consent",
+    "credentials",
     "jobs",
     "models",
     "probes",
     "redrive",
+    "references",
     "routes",
     "service",
     "store",
@@ -61,6 +63,8 @@ def test_every_capability_is_layered_routes_service_store() -> None:
 def test_every_provider_client_is_forbidden_every_capability() -> None:
     providers = _contracts()["providers"]
     assert set(providers["source_modules"]) == _provider_clients()
-    capability_modules = {f"chalicelib.integrations.{name}" for name in INTEGRATIONS_CAPABILITY - {"models"}}
+    # Provider clients may import the credential schemas' base and the models, nothing else of the capability.
+    allowed = {"models", "credentials"}
+    capability_modules = {f"chalicelib.integrations.{name}" for name in INTEGRATIONS_CAPABILITY - allowed}
     expected = (_capabilities() - {"chalicelib.integrations"}) | capability_modules
     assert set(providers["forbidden_modules"]) == expected
