@@ -108,6 +108,9 @@ class StatusReport:
     status: str
     error: str | None = None
     otherwise: Delivery | None = None
+    # The tenant whose own provider account verified the report: it may change that tenant's notifications alone
+    # (None: BTRIX's own account, or an app only BTRIX holds the secret of, verified it).
+    tenant_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,10 @@ def _report(claim: _Claim, report: StatusReport) -> Receipt:
     # The receipt and the report at once too: a report only moves its notification forward, under a condition, so
     # applying it twice (a twin, or a delivery whose receipt is taken back) changes nothing the second time.
     written, applied = _beside_write(
-        claim, lambda: apply_status(report.provider, report.provider_message_id, report.status, report.error)
+        claim,
+        lambda: apply_status(
+            report.provider, report.provider_message_id, report.status, report.error, report.tenant_id
+        ),
     )
     otherwise = report.otherwise
     if not written:

@@ -5,7 +5,8 @@ The signing key is the auth token of the account that sent the message: BTRIX's 
 callback URL ``…/hooks/twilio``), or a tenant's own Twilio integration, whose messages carry the tenant in the
 callback URL (``…/hooks/twilio?tenant=<t>``; Twilio signs the whole URL, so the parameter is covered). Each
 (message, status) is applied once to the notification that sent the message (``notifications.status
-.apply_status``, which finds it by the message SID).
+.apply_status``, which finds it by the message SID); a callback verified with a tenant's own auth token changes
+that tenant's notifications alone.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ def _platform_auth_token() -> str | None:
     return str(token) if token else None
 
 
-def _auth_token(tenant_id: str | None, account_sid: str | None, fresh: bool) -> str | None:
+def _auth_token(tenant_id: str | None, account_sid: str | None, fresh: bool) -> tuple[str | None, str | None]:
+    """The auth token to verify with, and whose account it is: the tenant's own (its id), else BTRIX's (None)."""
     own = tenant_credentials(tenant_id, Provider.TWILIO, fresh=fresh) if tenant_id else None
     if isinstance(own, TwilioCredentials) and own.account_sid == account_sid:
-        return own.auth_token.get_secret_value()
-    return _platform_auth_token()
+        return own.auth_token.get_secret_value(), tenant_id
+    return _platform_auth_token(), None
 
 
 def _error(params: Mapping[str, str]) -> str | None:
@@ -66,23 +68,27 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     form = parse_qsl(request.text, keep_blank_values=True)
     params = dict(form)
 
-    def check(fresh: bool) -> None:
-        token = _auth_token(tenant_id, params.get("AccountSid"), fresh)
+    def check(fresh: bool) -> str | None:
+        token, account_of = _auth_token(tenant_id, params.get("AccountSid"), fresh)
         if token is None:
             raise _refuse("X-Twilio-Signature does not match the callback")
         verify_twilio(token, request.url, form, signature)
+        return account_of
 
-    verified_with(check)
+    # A tenant's own account vouches for that tenant's messages alone (apply_status checks the message's tenant).
+    vouching = verified_with(check)
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
     if not message_sid or not status:
         return accepted({"received": True, "recorded": 0})
     report = StatusReport(
-        key=f"{message_sid}:{status}",
+        # The vouching account in the key too: a tenant's report on another's message cannot hold the real one off.
+        key=f"{vouching or ''}:{message_sid}:{status}",
         provider=PROVIDER,
         provider_message_id=message_sid,
         status=status,
         error=_error(params),
+        tenant_id=vouching,
     )
     receipt = deliver_once(PROVIDER, report, context)
     return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

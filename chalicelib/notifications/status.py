@@ -35,18 +35,22 @@ _APPLIES_FROM: dict[NotificationStatus, tuple[NotificationStatus, ...]] = {
 }
 
 
-def apply_status(provider: str, provider_message_id: str, status: str, error: str | None = None) -> bool:
+def apply_status(
+    provider: str, provider_message_id: str, status: str, error: str | None = None, tenant_id: str | None = None
+) -> bool:
     """Apply a provider's delivery report (Twilio status callback, Meta ``statuses[]``) to its notification.
 
     ``provider`` is ``twilio`` or ``meta`` (the name the sender recorded); ``status`` the provider's word. Reports
     only move a notification forward (sent → delivered → read, or sent → failed); a duplicate, late or unknown one
-    changes nothing and returns False.
+    changes nothing and returns False. ``tenant_id``: the tenant whose own provider account vouched for the report
+    (its signature verified with that tenant's credentials): only that tenant's notification may change, so a tenant
+    cannot sign a report about another tenant's message; None when BTRIX's own account (or app) vouched for it.
     """
     ours = _PROVIDER_STATUSES.get(status)
     if ours is None or ours == "sent":
         return False
     found = store.find_by_provider_message(provider, provider_message_id)
-    if found is None:
+    if found is None or (tenant_id is not None and found[0] != tenant_id):
         return False
     record = store.get_notification(*found, consistent=True)
     if record is None or record.status not in _APPLIES_FROM[ours]:

@@ -301,7 +301,7 @@ def _twilio(api: Any, hooks: httpx.Client) -> Case:
             post(params, RequestValidator("0" * 32).compute_signature(url, params)),
             post(params, validator.compute_signature(other_tenant_url, params), other_tenant_url),
         ],
-        f"{sid}:delivered",
+        f"{admin.tenant_id}:{sid}:delivered",
         None,
         lambda found: False,
         notification=lambda: notification_status(admin.tenant_id, notification_id),
