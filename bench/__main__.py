@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.cold_request import measure_cold_request, render_cold_request
     from bench.cold_start import measure_cold_start
     from bench.delivery import measure_delivery, render_delivery
+    from bench.document import render_document
     from bench.gateway import measure_gateway
     from bench.ingress import measure_ingress
     from bench.ingress import render_section as render_ingress_section
@@ -75,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         machine_facts,
         render_capacity,
         render_cold_start,
-        render_document,
         render_gateway,
         render_list_latency,
         render_overhead,
@@ -258,26 +258,23 @@ def _partial(sections: list[str], output: Path, *, quick: bool) -> int:
     from bench.cold_request import measure_cold_request, render_cold_request
     from bench.cold_start import measure_cold_start
     from bench.delivery import measure_delivery, render_delivery
+    from bench.document import (
+        COLD_START_HEADING,
+        DELIVERY_HEADING,
+        OVERHEAD_HEADING,
+        PACKAGE_HEADING,
+        SHIPPING_HEADING,
+        cold_start_section,
+        delivery_section,
+        overhead_section,
+    )
     from bench.ingress import SECTION as INGRESS_HEADING
     from bench.ingress import measure_ingress, render_section
     from bench.overhead import comparisons, run_comparisons
     from bench.package_size import measure_package
     from bench.partial import SECTIONS, before_line, load_average, previous_rows, update_document
-    from bench.report import (
-        COLD_START_HEADING,
-        DELIVERY_HEADING,
-        OVERHEAD_HEADING,
-        PACKAGE_HEADING,
-        PACKAGE_NOTES,
-        SHIPPING_HEADING,
-        cold_start_section,
-        delivery_section,
-        machine_facts,
-        overhead_section,
-        render_cold_start,
-        render_overhead,
-        render_package,
-    )
+    from bench.report import machine_facts, render_cold_start, render_overhead, render_package
+    from bench.report_notes import PACKAGE_NOTES
     from bench.shipping import measure_shipping, render_shipping
     from bench.target import running_target
 
