@@ -30,7 +30,7 @@ def test_media_shows_its_caption(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(MEDIA_TYPES))
-def test_media_without_caption_is_a_placeholder_of_its_kind(kind: str) -> None:
+def test_media_without_caption_reads_as_its_kind_in_brackets(kind: str) -> None:
     assert inbound_text(_message(kind, {"id": "1234", "mime_type": "audio/ogg; codecs=opus"})) == f"[{kind}]"
 
 

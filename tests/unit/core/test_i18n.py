@@ -94,7 +94,7 @@ def test_every_id_is_translated_in_every_locale(locale: str) -> None:
     catalogue = _catalogue(locale)
     untranslated = [m for m in SOURCE_IDS if not catalogue.get(m)]
     assert untranslated == [], f"translate these in {locale} (make i18n adds them)"
-    # A translation may drop a placeholder (a plural ending) but never invent one the code does not fill in.
+    # A translation may drop a replacement field (a plural ending) but never invent one the code does not fill in.
     invented = {m: t for m, t in catalogue.items() if not fields_of(t) <= fields_of(m)}
     assert invented == {}
 

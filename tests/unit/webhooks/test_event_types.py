@@ -23,9 +23,9 @@ from tests.support.contracts import event_violations
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = sorted((ROOT / "chalicelib").rglob("*.py"))
 
-# What the placeholders of f-string event types can be (``f"{group.name}.created"``). A new dynamic call site adds
-# its placeholder here, so that the types it can emit are known and checked against the catalog.
-PLACEHOLDERS: dict[str, set[str]] = {
+# What the replacement fields of f-string event types can be (``f"{group.name}.created"``). A new dynamic call site adds
+# its field here, so that the types it can emit are known and checked against the catalog.
+FSTRING_FIELDS: dict[str, set[str]] = {
     "group.name": {CATEGORIES.name, BRANDS.name},
     "spec.entity_type.value": {e.value for e in EntityType},
     "ours": {"delivered", "read", "failed"},  # notifications.service.apply_status (a "sent" report is skipped)
@@ -75,10 +75,10 @@ class Module:
             for value in expr.values:
                 if isinstance(value, ast.Constant):
                     parts.append({str(value.value)})
-                elif isinstance(value, ast.FormattedValue) and ast.unparse(value.value) in PLACEHOLDERS:
-                    parts.append(PLACEHOLDERS[ast.unparse(value.value)])
+                elif isinstance(value, ast.FormattedValue) and ast.unparse(value.value) in FSTRING_FIELDS:
+                    parts.append(FSTRING_FIELDS[ast.unparse(value.value)])
                 else:
-                    raise Unresolvable(f"{ast.unparse(expr)}: add its placeholder to PLACEHOLDERS")
+                    raise Unresolvable(f"{ast.unparse(expr)}: add its field to FSTRING_FIELDS")
             return {"".join(combination) for combination in itertools.product(*parts)}
         if isinstance(expr, ast.Name):
             return self._resolve_name(expr.id, scope, depth)
