@@ -12,6 +12,7 @@ from chalicelib.core.db.keys.names import SEP, Collection, InvalidKey, Kind, par
 
 __all__ = [
     "EntityRef",
+    "SingleIdKey",
     "collection_pk",
     "entity_pk",
     "event_pk",
@@ -34,10 +35,7 @@ __all__ = [
 ]
 
 _TENANT = "T"
-_EVENT = "EVENT"
 _UNIQUE = "UNIQUE"
-_IDEMPOTENCY = "IDEMPOTENCY"
-_WHATSAPP_WINDOW = "WAWINDOW"
 
 
 @dataclass(frozen=True)
@@ -58,6 +56,47 @@ def _tenant_of(parts: list[str], key: str) -> str:
     if parts[0] != _TENANT:
         raise InvalidKey(f"not a tenant key: {key!r}")
     return parts[1]
+
+
+@dataclass(frozen=True)
+class SingleIdKey:
+    """``T#<t>#<SEGMENT>#<id>``: a tenant's partition named by a fixed segment and one id. ``label`` names the id
+    when a builder refuses it, ``what`` names the key when a parser refuses one of another shape."""
+
+    segment: str
+    label: str
+    what: str
+
+    def pk(self, tenant_id: str, value: str) -> str:
+        """The partition key of ``value`` in the tenant."""
+        return f"{tenant_prefix(tenant_id)}{self.segment}{SEP}{part(value, self.label)}"
+
+    def parse(self, key: str) -> tuple[str, str]:
+        """Inverse of ``pk``: (tenant id, the id)."""
+        parts = split(key, 4, self.what)
+        if parts[2] != self.segment:
+            article = "an" if self.what[0] in "aeiou" else "a"
+            raise InvalidKey(f"not {article} {self.what} key: {key!r}")
+        return _tenant_of(parts, key), parts[3]
+
+
+# A domain event waiting for the outbox publisher.
+_EVENT = SingleIdKey("EVENT", "event id", "event")
+# The live-update connections listening to a room (the tenant's, a user's).
+_ROOM = SingleIdKey("ROOM", "room", "room")
+# The recorded response of a create sent with an Idempotency-Key, by the key's hash.
+_IDEMPOTENCY = SingleIdKey("IDEMPOTENCY", "key hash", "idempotency")
+# When a WhatsApp number, by its hash, last wrote to the tenant (the 24-hour window).
+_WHATSAPP_WINDOW = SingleIdKey("WAWINDOW", "phone hash", "whatsapp window")
+
+event_pk = _EVENT.pk
+parse_event_pk = _EVENT.parse
+room_pk = _ROOM.pk
+parse_room_pk = _ROOM.parse
+idempotency_pk = _IDEMPOTENCY.pk
+parse_idempotency_pk = _IDEMPOTENCY.parse
+whatsapp_window_pk = _WHATSAPP_WINDOW.pk
+parse_whatsapp_window_pk = _WHATSAPP_WINDOW.parse
 
 
 def entity_pk(tenant_id: str, kind: Kind, entity_id: str) -> str:
@@ -106,32 +145,6 @@ def parse_unique_pk(key: str) -> tuple[str, str, str]:
     return _tenant_of(parts, key), parts[3], parts[4]
 
 
-def event_pk(tenant_id: str, event_id: str) -> str:
-    """``T#<t>#EVENT#<eventId>``: a domain event waiting for the outbox publisher."""
-    return f"{tenant_prefix(tenant_id)}{_EVENT}{SEP}{part(event_id, 'event id')}"
-
-
-def parse_event_pk(key: str) -> tuple[str, str]:
-    """Inverse of ``event_pk``: (tenant id, event id)."""
-    parts = split(key, 4, "event")
-    if parts[2] != _EVENT:
-        raise InvalidKey(f"not an event key: {key!r}")
-    return _tenant_of(parts, key), parts[3]
-
-
-def room_pk(tenant_id: str, room: str) -> str:
-    """``T#<t>#ROOM#<room>``: the live-update connections listening to a room (the tenant's, a user's)."""
-    return f"{tenant_prefix(tenant_id)}ROOM{SEP}{part(room, 'room')}"
-
-
-def parse_room_pk(key: str) -> tuple[str, str]:
-    """Inverse of ``room_pk``: (tenant id, room)."""
-    parts = split(key, 4, "room")
-    if parts[2] != "ROOM":
-        raise InvalidKey(f"not a room key: {key!r}")
-    return _tenant_of(parts, key), parts[3]
-
-
 def facet_pk(tenant_id: str, collection: Collection, facet: str, value: str) -> str:
     """``T#<t>#<COLLECTION>#<FACET>#<value>``: a collection narrowed by a reference (the products of a category)."""
     return f"{collection_pk(tenant_id, collection, part(facet, 'facet'))}{SEP}{part(value, 'facet value')}"
@@ -167,29 +180,3 @@ def parse_facets_pk(key: str) -> tuple[str, Collection, tuple[tuple[str, str], .
         raise InvalidKey(f"unknown collection in {key!r}") from exc
     pairs = tuple((parts[i], parts[i + 1]) for i in range(3, len(parts), 2))
     return _tenant_of(parts, key), collection, pairs
-
-
-def idempotency_pk(tenant_id: str, key_hash: str) -> str:
-    """``T#<t>#IDEMPOTENCY#<key hash>``: the recorded response of a create sent with an Idempotency-Key."""
-    return f"{tenant_prefix(tenant_id)}{_IDEMPOTENCY}{SEP}{part(key_hash, 'key hash')}"
-
-
-def parse_idempotency_pk(key: str) -> tuple[str, str]:
-    """Inverse of ``idempotency_pk``: (tenant id, key hash)."""
-    parts = split(key, 4, "idempotency")
-    if parts[2] != _IDEMPOTENCY:
-        raise InvalidKey(f"not an idempotency key: {key!r}")
-    return _tenant_of(parts, key), parts[3]
-
-
-def whatsapp_window_pk(tenant_id: str, phone_hash: str) -> str:
-    """``T#<t>#WAWINDOW#<phone hash>``: when a WhatsApp number last wrote to the tenant (the 24-hour window)."""
-    return f"{tenant_prefix(tenant_id)}{_WHATSAPP_WINDOW}{SEP}{part(phone_hash, 'phone hash')}"
-
-
-def parse_whatsapp_window_pk(key: str) -> tuple[str, str]:
-    """Inverse of ``whatsapp_window_pk``: (tenant id, phone hash)."""
-    parts = split(key, 4, "whatsapp window")
-    if parts[2] != _WHATSAPP_WINDOW:
-        raise InvalidKey(f"not a whatsapp window key: {key!r}")
-    return _tenant_of(parts, key), parts[3]

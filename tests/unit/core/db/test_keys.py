@@ -15,7 +15,11 @@ from chalicelib.core.db.keys import (
     PlatformItem,
     RouteKind,
     UniqueField,
+    tenant,
 )
+from chalicelib.core.db.keys.tenant import SingleIdKey
+
+_SINGLE_ID_KEYS = [value for value in vars(tenant).values() if isinstance(value, SingleIdKey)]
 
 
 @pytest.mark.parametrize("kind", list(Kind))
@@ -90,10 +94,6 @@ def test_unique_pk_round_trips() -> None:
     key = keys.unique_pk("t1", "EMAIL", "ana@example.com")
     assert key.startswith(keys.tenant_prefix("t1"))
     assert keys.parse_unique_pk(key) == ("t1", "EMAIL", "ana@example.com")
-
-
-def test_event_pk_round_trips() -> None:
-    assert keys.parse_event_pk(keys.event_pk("t1", "01EV")) == ("t1", "01EV")
 
 
 @pytest.mark.parametrize("kind", list(RouteKind))
@@ -179,9 +179,45 @@ def test_rate_limit_pk_round_trips() -> None:
         keys.parse_rate_limit_pk("ROUTE#login-id#ab12")
 
 
-def test_room_pk_round_trips() -> None:
-    key = keys.room_pk("t1", "user-01ABC")
-    assert key.startswith(keys.tenant_prefix("t1"))
-    assert keys.parse_room_pk(key) == ("t1", "user-01ABC")
-    with pytest.raises(InvalidKey):
-        keys.parse_room_pk(keys.event_pk("t1", "x"))
+@pytest.mark.parametrize(
+    ("builder", "parser", "key"),
+    [
+        (keys.event_pk, keys.parse_event_pk, "T#t1#EVENT#01EV"),
+        (keys.room_pk, keys.parse_room_pk, "T#t1#ROOM#user-01EV"),
+        (keys.idempotency_pk, keys.parse_idempotency_pk, "T#t1#IDEMPOTENCY#ab12"),
+        (keys.whatsapp_window_pk, keys.parse_whatsapp_window_pk, "T#t1#WAWINDOW#ab12"),
+    ],
+)
+def test_single_id_keys_are_a_segment_and_one_id_under_the_tenant(builder, parser, key: str) -> None:
+    tenant_id, entity_id = key.split("#")[1], key.split("#")[3]
+    assert builder(tenant_id, entity_id) == key
+    assert parser(key) == (tenant_id, entity_id)
+
+
+@pytest.mark.parametrize("declared", _SINGLE_ID_KEYS, ids=lambda declared: declared.segment)
+def test_every_declared_single_id_key_round_trips_and_refuses_the_others(declared: SingleIdKey) -> None:
+    key = declared.pk("t1", "01X")
+    assert key == f"T#t1#{declared.segment}#01X"
+    assert declared.parse(key) == ("t1", "01X")
+    for other in _SINGLE_ID_KEYS:
+        if other is not declared:
+            with pytest.raises(InvalidKey, match=f"^not an? {declared.what} key: "):
+                declared.parse(other.pk("t1", "01X"))
+    with pytest.raises(InvalidKey, match=f"^{declared.label} must be non-empty") as refused:
+        declared.pk("t1", "a#b")
+    assert refused.value.part == "a#b"
+
+
+def test_single_id_key_errors_name_the_key_and_the_id() -> None:
+    with pytest.raises(InvalidKey) as other_kind:
+        keys.parse_event_pk("T#t1#ORDER#1")
+    assert str(other_kind.value) == "not an event key: 'T#t1#ORDER#1'"
+    with pytest.raises(InvalidKey) as other_shape:
+        keys.parse_room_pk("T#t1#ROOM")
+    assert str(other_shape.value) == "not a room key: 'T#t1#ROOM'"
+    with pytest.raises(InvalidKey) as other_tenant:
+        keys.parse_whatsapp_window_pk("X#t1#WAWINDOW#ab12")
+    assert str(other_tenant.value) == "not a tenant key: 'X#t1#WAWINDOW#ab12'"
+    with pytest.raises(InvalidKey) as bad_id:
+        keys.idempotency_pk("t1", "")
+    assert str(bad_id.value) == "key hash must be non-empty and must not contain '#': ''"
