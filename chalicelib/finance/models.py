@@ -45,7 +45,10 @@ Amount = Annotated[Money, MoneyBelow(15)]
 AccountNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[0-9Xx-]+$")
 ]
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+# Years 0001-9999 (a Python date's): the forecast builds each month's due date.
+Month = Annotated[
+    str, StringConstraints(pattern=r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$")
+]
 
 IN_ACCOUNT = CheckedInService("bank_account", "the service loads the account of the caller's tenant (its currency)")
 A_SALE = CheckedInService("sale", "the service loads the sale of the caller's tenant (sales.service.load_sale)")

@@ -150,6 +150,9 @@ def test_the_cash_flow_sums_months_by_category_and_forecasts_recurring_items(api
     wide = call(api, "GET", "/finance/cash-flow?from=2020-01&to=2026-01", headers=admin.headers())
     assert wide.status_code == 422
     assert _field(wide) == ["query.to"]
+    year_zero = call(api, "GET", "/finance/cash-flow?from=0000-11&to=0001-02", headers=admin.headers())
+    assert year_zero.status_code == 422, year_zero.body
+    assert _field(year_zero) == ["query.from"]
 
 
 def test_bad_transactions_are_refused_naming_the_field(api: Any, admin: Account) -> None:
