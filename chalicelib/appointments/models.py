@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, time
+from datetime import time
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
@@ -15,7 +15,7 @@ from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import PatchRequest
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import Ref
-from chalicelib.core.validation import TimeZoneName
+from chalicelib.core.validation import Instant, TimeZoneName
 
 __all__ = [
     "WEEKDAYS",
@@ -38,14 +38,6 @@ __all__ = [
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ResourceKind = Literal["staff", "room", "equipment"]
 
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("must include a UTC offset or Z, e.g. 2026-03-02T14:00:00-03:00")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 _WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
@@ -187,7 +179,7 @@ class BookAppointmentRequest(ApiModel):
 
     resource_id: Annotated[EntityId, Ref("resource")]
     service_id: Annotated[EntityId, Ref("service")]
-    starts_at: AwareDatetime
+    starts_at: Instant
     customer_id: Annotated[EntityId | None, Ref("customer")] = None
     notes: str | None = Field(default=None, max_length=2000)
 
@@ -196,7 +188,7 @@ class RescheduleRequest(ApiModel):
     """Move an appointment; ``version`` is the one the client read."""
 
     version: int = Field(ge=1)
-    starts_at: AwareDatetime
+    starts_at: Instant
     resource_id: Annotated[EntityId | None, Ref("resource")] = Field(
         default=None, description="Another resource, if it moves"
     )
@@ -206,8 +198,8 @@ class AppointmentListQuery(PageParams):
     """Filters of the appointment list (by start time)."""
 
     resource_id: EntityId | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
 
 class AvailabilityQuery(ApiModel):
@@ -215,8 +207,8 @@ class AvailabilityQuery(ApiModel):
 
     resource_id: EntityId
     service_id: EntityId
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: Instant = Field(alias="from")
+    to: Instant
 
 
 class Slot(ApiModel):

@@ -10,6 +10,7 @@ from pydantic import Field
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.personal_data import PERSONAL
+from chalicelib.core.validation import Instant
 
 __all__ = [
     "AssistantState",
@@ -204,8 +205,8 @@ class ConversationListQuery(PageParams):
 
     channel_id: str | None = Field(default=None, min_length=26, max_length=26)
     contact: str | None = Field(default=None, description="The customer's number, E.164 (+5511…) or digits only")
-    since: datetime | None = Field(default=None, description="Last message at or after (ISO 8601)")
-    until: datetime | None = Field(default=None, description="Last message before (ISO 8601)")
+    since: Instant | None = Field(default=None, description="Last message at or after (ISO 8601)")
+    until: Instant | None = Field(default=None, description="Last message before (ISO 8601)")
 
 
 class MessageListQuery(PageParams):

@@ -3,7 +3,7 @@ for the notifications capability, a notification sent from a number queued to be
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.access.permissions import Permission
@@ -108,10 +108,6 @@ def _contact(value: str) -> str:
     return digits
 
 
-def _iso(value: datetime) -> str:
-    return clock.isoformat(value if value.tzinfo else value.replace(tzinfo=UTC))
-
-
 def list_conversations(principal: Principal, query: ConversationListQuery) -> Page[Conversation]:
     """One page of conversations, the most recently active first, optionally of one channel or one customer and
     with a last message in [since, until)."""
@@ -121,7 +117,10 @@ def list_conversations(principal: Principal, query: ConversationListQuery) -> Pa
         raise InvalidInput(detail="since must be before until", errors=[FieldError("query.until", "after since")])
     between = None
     if query.since or query.until:
-        between = (_iso(query.since) if query.since else "0", _iso(query.until) if query.until else "9")
+        between = (
+            clock.isoformat(query.since) if query.since else "0",
+            clock.isoformat(query.until) if query.until else "9",
+        )
 
     def fetch(start: dict[str, str] | None) -> QueryPage:
         records, last = store.list_conversations(

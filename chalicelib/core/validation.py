@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "CurrencyCode",
     "Documented",
     "E164Phone",
+    "Instant",
     "LocaleTag",
     "OriginUrl",
     "TimeZoneName",
@@ -213,3 +215,24 @@ OriginUrl = Annotated[
     AfterValidator(normalize_origin),
     Documented(lambda: {"format": "uri", "maxLength": 262, "examples": ["https://app.example.com"]}),
 ]
+
+
+# An instant a request names (a booking, a follow-up, a filter's bound), kept a year inside what Python's datetime
+# holds once in UTC: 0001-01-01T00:30+01:00 is year 0 in UTC, and the services add durations and days to it.
+_FIRST_INSTANT = datetime(2, 1, 1, tzinfo=UTC)
+_LAST_INSTANT = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def _instant(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a UTC offset or Z, e.g. 2026-03-02T14:00:00-03:00")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not _FIRST_INSTANT <= in_utc <= _LAST_INSTANT:
+        raise ValueError("must be between 0002-01-01T00:00:00Z and 9998-12-31T23:59:59Z")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_instant)]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
+from chalicelib.core.validation import Instant
 
 __all__ = [
     "CreateExportRequest",
@@ -34,8 +35,8 @@ class SaleFilters(ApiModel):
     status: Status | None = None
     assigned_to: EntityId | None = None
     customer_id: EntityId | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
 
 class LeadFilters(ApiModel):
@@ -43,8 +44,8 @@ class LeadFilters(ApiModel):
 
     status: Status | None = None
     owner_id: EntityId | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
 
 class FinanceTransactionFilters(ApiModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, field_validator
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
@@ -13,7 +13,7 @@ from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService, Ref
-from chalicelib.core.validation import E164Phone
+from chalicelib.core.validation import E164Phone, Instant
 from chalicelib.sales.models import Sale, TaxRate
 
 __all__ = [
@@ -92,7 +92,7 @@ class CreateLeadRequest(ApiModel):
     owner_id: Annotated[EntityId | None, _OWNER] = Field(
         default=None, description="The rep who owns it; default: the caller"
     )
-    follow_up_at: AwareDatetime | None = Field(default=None, description="Default: a day after creation")
+    follow_up_at: Instant | None = Field(default=None, description="Default: a day after creation")
     notes: Notes | None = None
     on_duplicate: Literal["reject", "merge"] = Field(
         default="reject", description="merge: fill the open lead with the same email or phone instead (200)"
@@ -113,7 +113,7 @@ class UpdateLeadRequest(PatchRequest):
     estimated_value: Annotated[Money | None, Clearable()] = None
     source: LeadSource | None = None
     owner_id: Annotated[EntityId | None, Clearable(), _OWNER] = None
-    follow_up_at: Annotated[AwareDatetime | None, Clearable()] = None
+    follow_up_at: Annotated[Instant | None, Clearable()] = None
     notes: Annotated[Notes | None, Clearable()] = None
 
     _email = field_validator("contact_email", mode="before")(_lower)
@@ -125,9 +125,9 @@ class LeadListQuery(PageParams):
 
     status: str | None = Field(default=None, max_length=40, pattern=r"^[A-Z][A-Z0-9_]*$")
     owner_id: EntityId | None = None
-    follow_up_due: AwareDatetime | None = Field(default=None, description="Open leads due at or before this time")
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    follow_up_due: Instant | None = Field(default=None, description="Open leads due at or before this time")
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
 
 class ConvertLeadRequest(ApiModel):
@@ -141,7 +141,7 @@ class ConvertLeadRequest(ApiModel):
     assigned_to: Annotated[EntityId | None, Ref("user")] = Field(
         default=None, description="The sale's rep; default: the lead's owner, else you"
     )
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: Instant | None = None
     base_amount: Money | None = None
     discount: Money | None = None
     tax_rate: TaxRate | None = None
@@ -163,5 +163,5 @@ class ConversationLeadRequest(ApiModel):
     interest_service_id: Annotated[EntityId | None, _SERVICE] = None
     estimated_value: Money | None = None
     owner_id: Annotated[EntityId | None, _OWNER] = None
-    follow_up_at: AwareDatetime | None = None
+    follow_up_at: Instant | None = None
     notes: Notes | None = None

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import Ref
-from chalicelib.core.validation import HTTPS_URL_PATTERN, E164Phone, LocaleTag
+from chalicelib.core.validation import HTTPS_URL_PATTERN, E164Phone, Instant, LocaleTag
 
 __all__ = [
     "CHANNELS",
@@ -148,8 +148,8 @@ class NotificationListQuery(PageParams):
         description="customer:<id>, user:<id>, or an email/phone address",
         examples=["customer:01J9Z7Q8M4"],
     )
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
     @model_validator(mode="after")
     def _one_narrowing(self) -> Self:

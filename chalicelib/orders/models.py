@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
@@ -14,6 +14,7 @@ from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService, Ref
+from chalicelib.core.validation import Instant
 
 __all__ = [
     "PLATFORMS",
@@ -225,8 +226,8 @@ class OrderListQuery(PageParams):
 
     status: str | None = Field(default=None, max_length=40)
     customer_id: EntityId | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
 
 class UpdateOrderRequest(PatchRequest):

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.references import CheckedInService
+from chalicelib.core.validation import Instant
 
 __all__ = [
     "LINK_MINUTES_DEFAULT",
@@ -211,8 +212,8 @@ class PaymentListQuery(PageParams):
     provider: PaymentProvider | None = None
     order_id: EntityId | None = None
     sale_id: EntityId | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
 
     @model_validator(mode="after")
     def _one_narrowing(self) -> Self:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from chalicelib.core.ids import EntityId
 from chalicelib.core.models import ApiModel
@@ -14,6 +14,7 @@ from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService
+from chalicelib.core.validation import Instant
 
 __all__ = [
     "CreateSaleRequest",
@@ -95,7 +96,7 @@ class CreateSaleRequest(ApiModel):
     customer_id: Annotated[EntityId, _CUSTOMER]
     service_id: Annotated[EntityId, _SERVICE] = Field(description="A catalog item of kind service")
     assigned_to: Annotated[EntityId | None, _REP] = Field(default=None, description="The rep; default: the caller")
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: Instant | None = None
     source: SaleSource = "web"
     base_amount: Money | None = Field(default=None, description="Default: the service's price")
     discount: Money | None = None
@@ -110,7 +111,7 @@ class UpdateSaleRequest(PatchRequest):
     customer_id: Annotated[EntityId | None, _CUSTOMER] = None
     service_id: Annotated[EntityId | None, _SERVICE] = None
     assigned_to: Annotated[EntityId | None, _REP] = None
-    scheduled_at: Annotated[AwareDatetime | None, Clearable()] = None
+    scheduled_at: Annotated[Instant | None, Clearable()] = None
     base_amount: Money | None = None
     discount: Annotated[Money | None, Clearable()] = None
     tax_rate: TaxRate | None = None
@@ -124,5 +125,5 @@ class SaleListQuery(PageParams):
     status: str | None = Field(default=None, max_length=40, pattern=r"^[A-Z][A-Z0-9_]*$")
     assigned_to: EntityId | None = None
     customer_id: EntityId | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
