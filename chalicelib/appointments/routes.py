@@ -43,13 +43,14 @@ def list_resources(query: PageParams, principal: Principal) -> Page[Resource]:
     status=201,
     permission=P.RESOURCES_MANAGE,
     module=M,
+    idempotent=True,
 )
-def create_resource(body: CreateResourceRequest, principal: Principal) -> Resource:
+def create_resource(body: CreateResourceRequest, principal: Principal, idempotency_key: str | None) -> Resource:
     """Add a resource
 
     With its weekly working hours, in its time zone (the tenant's by default).
     """
-    return service.create_resource(principal, body)
+    return service.create_resource(principal, body, idempotency_key)
 
 
 @blueprint.operation(
@@ -114,14 +115,15 @@ def list_appointments(query: AppointmentListQuery, principal: Principal) -> Page
     permission=P.APPOINTMENTS_WRITE,
     module=M,
     problems=(404, 409),
+    idempotent=True,
 )
-def book_appointment(body: BookAppointmentRequest, principal: Principal) -> Appointment:
+def book_appointment(body: BookAppointmentRequest, principal: Principal, idempotency_key: str | None) -> Appointment:
     """Book an appointment
 
     A service with a resource at a time inside its working hours; 404 if the resource, service or customer does
     not exist, 409 if that time was just taken.
     """
-    return service.book(principal, body)
+    return service.book(principal, body, idempotency_key)
 
 
 @blueprint.operation(

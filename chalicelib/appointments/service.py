@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.access.permissions import Permission
@@ -31,7 +32,7 @@ from chalicelib.appointments.slots import block_keys, fits_hours, free_slots, on
 from chalicelib.audit.service import audit_op
 from chalicelib.catalog.models import Product
 from chalicelib.catalog.service import find_product
-from chalicelib.core import clock
+from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, VersionConflict, update_op
 from chalicelib.core.errors import Conflict, FieldError, NotFound, invalid_field
@@ -99,9 +100,20 @@ def existing_resources(tenant_id: str, resource_ids: Sequence[str]) -> set[str]:
 register_reference("resource", existing_resources)
 
 
-def create_resource(principal: Principal, body: CreateResourceRequest) -> Resource:
+def create_resource(principal: Principal, body: CreateResourceRequest, idempotency_key: str | None = None) -> Resource:
     """Add a bookable resource (staff, room, equipment) with its weekly hours."""
     require(principal, Permission.RESOURCES_MANAGE)
+    return idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        "resources.create",
+        body,
+        Resource,
+        partial(_create_resource, principal, body),
+    )
+
+
+def _create_resource(principal: Principal, body: CreateResourceRequest, seal: idempotency.Seal) -> Resource:
     tenant = load_tenant(principal.tenant_id)
     now = clock.now_iso()
     resource = Resource(
@@ -120,6 +132,7 @@ def create_resource(principal: Principal, body: CreateResourceRequest) -> Resour
         [
             store.new_resource_op(resource),
             audit_op(principal, "resource.created", Kind.RESOURCE, resource.id, after=resource.model_dump(mode="json")),
+            *seal(resource),
         ]
     )
     return resource
@@ -202,9 +215,15 @@ def _slot_taken(resource: Resource) -> Conflict:
     )
 
 
-def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
+def book(principal: Principal, body: BookAppointmentRequest, idempotency_key: str | None = None) -> Appointment:
     """Book a service with a resource at a time; 409 when someone booked an overlapping time first."""
     require(principal, Permission.APPOINTMENTS_WRITE)
+    return idempotency.once(
+        principal.tenant_id, idempotency_key, "appointments.book", body, Appointment, partial(_book, principal, body)
+    )
+
+
+def _book(principal: Principal, body: BookAppointmentRequest, seal: idempotency.Seal) -> Appointment:
     resource = _load_resource(principal.tenant_id, body.resource_id)
     service = _service(principal.tenant_id, body.service_id, resource, "body.serviceId")
     duration = timedelta(minutes=int(service.duration_minutes or 0))
@@ -240,7 +259,7 @@ def book(principal: Principal, body: BookAppointmentRequest) -> Appointment:
         event_put_op(new_event("appointment.booked", principal.tenant_id, event_data, subject=appointment_id)),
     ]
     claims = store.claim_ops(principal.tenant_id, resource.id, blocks, appointment_id, taken=_slot_taken(resource))
-    Table().transact([*ops, *claims])
+    Table().transact([*ops, *claims, *seal(appointment)])
     engine.start(principal.tenant_id, ENTITY_TYPE, appointment_id)
     return appointment
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from chalicelib.access.permissions import Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
-from chalicelib.core import clock
+from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table
 from chalicelib.core.errors import invalid_field
@@ -37,9 +37,22 @@ MAX_MONTHS = 24
 _RECURRING_CAP = 500
 
 
-def create_recurring(principal: Principal, body: CreateRecurringRequest) -> RecurringItem:
+def create_recurring(
+    principal: Principal, body: CreateRecurringRequest, idempotency_key: str | None = None
+) -> RecurringItem:
     """A monthly income or expense the forecast counts (not posted by itself)."""
     require(principal, Permission.FINANCE_WRITE)
+    return idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        "finance-recurring",
+        body,
+        RecurringItem,
+        lambda seal: _create_recurring(principal, body, seal),
+    )
+
+
+def _create_recurring(principal: Principal, body: CreateRecurringRequest, seal: idempotency.Seal) -> RecurringItem:
     if body.account_id is not None:
         account = service.account_item(principal.tenant_id, body.account_id, "body.accountId")
         if body.amount.currency != account["currency"]:
@@ -66,6 +79,7 @@ def create_recurring(principal: Principal, body: CreateRecurringRequest) -> Recu
         [
             store.new_recurring_op(principal.tenant_id, item),
             audit_op(principal, "finance.recurring_created", Kind.RECURRING_ITEM, item.id, after=after),
+            *seal(item),
         ]
     )
     return item

@@ -30,15 +30,24 @@ WRITE = Permission.FINANCE_WRITE
 
 
 @blueprint.operation(
-    "/finance/accounts", "POST", body=CreateAccountRequest, response=BankAccount, status=201, permission=WRITE, module=M
+    "/finance/accounts",
+    "POST",
+    body=CreateAccountRequest,
+    response=BankAccount,
+    status=201,
+    permission=WRITE,
+    module=M,
+    idempotent=True,
 )
-def finance_create_account(body: CreateAccountRequest, principal: Principal) -> BankAccount:
+def finance_create_account(
+    body: CreateAccountRequest, principal: Principal, idempotency_key: str | None
+) -> BankAccount:
     """Add a bank account
 
     Bank, agency, number (stored encrypted, shown masked), type, currency (the tenant's by default) and opening
     balance. receivesPayments: payments and paid sales are recorded as income here.
     """
-    return service.create_account(principal, body)
+    return service.create_account(principal, body, idempotency_key)
 
 
 @blueprint.operation("/finance/accounts", query=PageParams, response=Page[BankAccount], permission=READ, module=M)
@@ -114,13 +123,16 @@ def finance_transfer(body: TransferRequest, principal: Principal, idempotency_ke
     status=201,
     permission=WRITE,
     module=M,
+    idempotent=True,
 )
-def finance_create_recurring(body: CreateRecurringRequest, principal: Principal) -> RecurringItem:
+def finance_create_recurring(
+    body: CreateRecurringRequest, principal: Principal, idempotency_key: str | None
+) -> RecurringItem:
     """Add a recurring item
 
     A monthly income or expense (rent, salaries) on a day of the month, counted by the cash-flow forecast.
     """
-    return planning.create_recurring(principal, body)
+    return planning.create_recurring(principal, body, idempotency_key)
 
 
 @blueprint.operation("/finance/recurring", query=PageParams, response=Page[RecurringItem], permission=READ, module=M)

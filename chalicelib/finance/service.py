@@ -112,9 +112,20 @@ def account_item(tenant_id: str, account_id: str, field: str) -> dict[str, Any]:
     return item
 
 
-def create_account(principal: Principal, body: CreateAccountRequest) -> BankAccount:
+def create_account(principal: Principal, body: CreateAccountRequest, idempotency_key: str | None = None) -> BankAccount:
     """A bank account (or cash box) with its opening balance; the number is stored encrypted."""
     require(principal, Permission.FINANCE_WRITE)
+    return idempotency.once(
+        principal.tenant_id,
+        idempotency_key,
+        "finance-accounts",
+        body,
+        BankAccount,
+        lambda seal: _account(principal, body, seal),
+    )
+
+
+def _account(principal: Principal, body: CreateAccountRequest, seal: idempotency.Seal) -> BankAccount:
     tenant = load_tenant(principal.tenant_id)
     currency = body.currency or tenant.currency
     opening = body.opening_balance or Money.zero(currency)
@@ -146,6 +157,7 @@ def create_account(principal: Principal, body: CreateAccountRequest) -> BankAcco
             store.new_account_op(principal.tenant_id, item),
             audit_op(principal, "finance.account_created", Kind.BANK_ACCOUNT, account.id, after=item),
             event_put_op(new_event("finance.account_created", principal.tenant_id, {}, subject=account.id)),
+            *seal(account),
         ]
     )
     return account
