@@ -24,6 +24,7 @@ from typing import Any
 from chalicelib.conversations.jobs import inbound_delivery
 from chalicelib.core import clock
 from chalicelib.core.errors import DependencyUnavailable, Forbidden, MalformedRequest, Unauthorized
+from chalicelib.core.kept import kept
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import META_APP_SECRET, META_VERIFY_TOKEN, QueueKind, secret_name
 from chalicelib.core.secrets import get_secret
@@ -31,23 +32,31 @@ from chalicelib.inbound.receipts import Delivery, StatusReport, deliver_once
 from chalicelib.inbound.request import HookRequest, HookResponse, accepted, json_body, text
 from chalicelib.inbound.routing import WhatsAppRoute, find_whatsapp_route
 from chalicelib.inbound.signatures import equal_secrets, verify_meta
-from chalicelib.inbound.tenants import tenant_id_or_none
+from chalicelib.inbound.tenants import CREDENTIALS_TTL_S, tenant_id_or_none, verified_with
 
 __all__ = ["PROVIDER", "handle", "inbound_deliveries"]
 
 PROVIDER = "meta"
 _CHANNEL_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+# A tenant's own app secret and verify token by (tenant, channel), as this container read them (``_channel_secrets``).
+_kept_secrets: dict[tuple[str, str], tuple[float, tuple[str, str] | None]] = {}
 
 
 def _mismatch() -> Forbidden:
     return Forbidden(detail="hub.verify_token does not match", code="verify-token-mismatch")
 
 
-def _channel_secrets(tenant_id: str, channel_id: str) -> tuple[str, str] | None:
+def _channel_secrets(tenant_id: str, channel_id: str, *, fresh: bool = True) -> tuple[str, str] | None:
+    """The channel's app secret and verify token: as read at most ``CREDENTIALS_TTL_S`` ago in this container
+    (a GetItem and two decrypts saved on every delivery of the tenant's app), or read now when ``fresh``."""
     # Imported here: only numbers of tenants' own Meta apps need the channels capability on this path.
     from chalicelib.channels.service import whatsapp_secrets
 
-    return whatsapp_secrets(tenant_id, channel_id)
+    def read() -> tuple[str, str] | None:
+        return whatsapp_secrets(tenant_id, channel_id)
+
+    now = clock.now().timestamp()
+    return kept(_kept_secrets, (tenant_id, channel_id), read, ttl_s=CREDENTIALS_TTL_S, now=now, fresh=fresh)
 
 
 def _expected_verify_token(channel: str | None) -> str:
@@ -71,37 +80,53 @@ def _challenge(request: HookRequest) -> HookResponse:
     return text(200, challenge)
 
 
-def _tenant_app_secret(body: bytes) -> str | None:
-    """The one app secret of the channels every number of the (unverified) payload is routed to, or None when
-    there is none, or more than one, or a routed number has no channel to vouch for it."""
+def _unverified_payload(body: bytes) -> dict[str, Any] | None:
     try:
         payload = json_body(body, "not JSON")
     except MalformedRequest:  # read before the signature: what does not parse (or nests too deep) is no event
         return None
-    if not isinstance(payload, dict):
-        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _tenant_app_secret(payload: Mapping[str, Any], fresh: bool) -> str | None:
+    """The one app secret of the channels every number of the (unverified) payload is routed to, or None when
+    there is none, or more than one, or a routed number has no channel to vouch for it."""
     numbers = {str((value.get("metadata") or {}).get("phone_number_id") or "") for _, value in _changes(payload)}
     found: set[str] = set()
     for phone_number_id in numbers - {""}:
         route = find_whatsapp_route(phone_number_id)
         if route is None:
             continue  # nobody's number: skipped when delivering
-        secrets = _channel_secrets(route.tenant_id, route.channel_id) if route.channel_id else None
+        secrets = _channel_secrets(route.tenant_id, route.channel_id, fresh=fresh) if route.channel_id else None
         if secrets is None:
             return None
         found.add(secrets[0])
     return found.pop() if len(found) == 1 else None
 
 
-def _verify(request: HookRequest) -> None:
+def _verify(request: HookRequest) -> dict[str, Any] | None:
+    """Check the signature with BTRIX's app secret, else with the tenant's app the payload's numbers belong to;
+    returns the payload when it had to be parsed for that (it is parsed once)."""
     signature = request.header("x-hub-signature-256")
     try:
         verify_meta(get_secret(secret_name(META_APP_SECRET)), request.body, signature)
-    except (Unauthorized, DependencyUnavailable):
-        secret = _tenant_app_secret(request.body) if signature else None
+        return None
+    except (Unauthorized, DependencyUnavailable) as exc:
+        refused = exc
+    payload = _unverified_payload(request.body) if signature else None
+    if payload is None:
+        raise refused
+    unverified = payload
+
+    def check(fresh: bool) -> None:
+        secret = _tenant_app_secret(unverified, fresh)
         if secret is None:
-            raise
+            raise refused
         verify_meta(secret, request.body, signature)
+
+    # The secrets this container kept, then (if refused) read again: a tenant's new app secret works at once.
+    verified_with(check)
+    return payload
 
 
 def _changes(payload: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -191,8 +216,8 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     """GET: answer the subscription challenge. POST: verify, split, record once, enqueue."""
     if request.method == "GET":
         return _challenge(request)
-    _verify(request)
-    payload = json_body(request.body, "the notification is not JSON")
+    parsed = _verify(request)
+    payload = json_body(request.body, "the notification is not JSON") if parsed is None else parsed
     if not isinstance(payload, dict):
         raise MalformedRequest(detail="the notification is not a JSON object")
     recorded = duplicates = 0
