@@ -12,10 +12,11 @@ import base64
 import binascii
 import json
 import re
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+    from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePublicKey
 
 __all__ = ["BadSignature", "MalformedToken", "header_of", "unverified_payload", "verified_payload"]
 
@@ -73,12 +74,26 @@ def unverified_payload(token: str) -> dict[str, Any]:
     return _object(_segments(token)[1])
 
 
+@cache
+def _es256() -> ECDSA:
+    """ECDSA over SHA-256, made without ``ECDSA.__init__``: it imports cryptography's OpenSSL backend and its cipher
+    modules (on a new container's first request) only to check that deterministic signing is supported, which
+    verifying never asks for. The key's ``verify`` reads the hash from ``algorithm``, as it does ``ECDSA``'s."""
+    from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    class ES256(ECDSA):
+        def __init__(self) -> None:  # ECDSA.__init__ not called: see above
+            self._algorithm = SHA256()
+            self._deterministic_signing = False
+
+    return ES256()
+
+
 def verified_payload(token: str, key: EllipticCurvePublicKey) -> dict[str, Any]:
     """The token's claims once its ES256 signature verifies with ``key``; ``BadSignature`` otherwise."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-    from cryptography.hazmat.primitives.hashes import SHA256
 
     header, payload, signature = _segments(token)
     raw = _decode(signature)
@@ -86,7 +101,7 @@ def verified_payload(token: str, key: EllipticCurvePublicKey) -> dict[str, Any]:
         raise BadSignature("an ES256 signature is 64 bytes")
     der = encode_dss_signature(int.from_bytes(raw[:_HALF], "big"), int.from_bytes(raw[_HALF:], "big"))
     try:
-        key.verify(der, f"{header}.{payload}".encode("ascii"), ECDSA(SHA256()))
+        key.verify(der, f"{header}.{payload}".encode("ascii"), _es256())
     except (InvalidSignature, UnicodeEncodeError) as exc:
         raise BadSignature("the signature does not verify") from exc
     return _object(payload)
