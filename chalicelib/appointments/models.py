@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import PatchRequest
 from chalicelib.core.personal_data import PERSONAL
@@ -77,13 +77,13 @@ class Interval(ApiModel):
 class WeeklyHours(ApiModel):
     """Working hours per weekday; a missing day is closed."""
 
-    mon: list[Interval] = Field(default_factory=list, max_length=6)
-    tue: list[Interval] = Field(default_factory=list, max_length=6)
-    wed: list[Interval] = Field(default_factory=list, max_length=6)
-    thu: list[Interval] = Field(default_factory=list, max_length=6)
-    fri: list[Interval] = Field(default_factory=list, max_length=6)
-    sat: list[Interval] = Field(default_factory=list, max_length=6)
-    sun: list[Interval] = Field(default_factory=list, max_length=6)
+    mon: list[Interval] = Field(default_factory=empty_list, max_length=6)
+    tue: list[Interval] = Field(default_factory=empty_list, max_length=6)
+    wed: list[Interval] = Field(default_factory=empty_list, max_length=6)
+    thu: list[Interval] = Field(default_factory=empty_list, max_length=6)
+    fri: list[Interval] = Field(default_factory=empty_list, max_length=6)
+    sat: list[Interval] = Field(default_factory=empty_list, max_length=6)
+    sun: list[Interval] = Field(default_factory=empty_list, max_length=6)
 
     @model_validator(mode="after")
     def _no_overlap(self) -> Self:
@@ -110,7 +110,7 @@ class Resource(ApiModel):
     user_id: str | None = Field(default=None, description="The staff member's user, for their own calendar")
     time_zone: str
     working_hours: WeeklyHours
-    service_ids: list[str] = Field(default_factory=list, description="Services it performs; empty = any")
+    service_ids: list[str] = Field(default_factory=empty_list, description="Services it performs; empty = any")
     active: bool = True
     created_at: str
     updated_at: str
@@ -128,7 +128,7 @@ class CreateResourceRequest(ApiModel):
     time_zone: TimeZoneName | None = None
     working_hours: WeeklyHours
     service_ids: Annotated[list[EntityId], Ref("service")] = Field(
-        default_factory=list, max_length=100, description="Services it performs; empty = any"
+        default_factory=empty_list, max_length=100, description="Services it performs; empty = any"
     )
 
 
@@ -167,7 +167,7 @@ class Appointment(ApiModel):
 class AppointmentRecord(Appointment):
     """An appointment as stored: what the API shows, plus the time blocks of its resource it holds."""
 
-    slot_keys: list[str] = Field(default_factory=list)
+    slot_keys: list[str] = Field(default_factory=empty_list)
 
     def view(self) -> Appointment:
         """The API view of the stored appointment."""

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, StringConstraints, field_validator, model
 
 from chalicelib.channels.models import TemplateRef
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.money import Money
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.payments.models import LINK_MINUTES_DEFAULT
@@ -76,7 +76,7 @@ class BusinessHours(ApiModel):
     """When humans answer: outside these hours a handover tells the customer when someone will be back."""
 
     time_zone: str = Field(min_length=1, max_length=64, description="IANA time zone, e.g. America/Sao_Paulo")
-    weekly: list[WeeklyHours] = Field(default_factory=list, max_length=21)
+    weekly: list[WeeklyHours] = Field(default_factory=empty_list, max_length=21)
 
     @field_validator("time_zone")
     @classmethod
@@ -121,7 +121,7 @@ class ReminderTemplate(TemplateRef):
     """An approved WhatsApp template a follow-up sends when the customer's 24-hour window is closed."""
 
     params: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=10,
         description="The body's parameters in order; each may name {customer}, {orderNumber}, {total}, {link},"
         " {expiresAt} (a checkout's) or {items} (the cart's lines)",
@@ -171,7 +171,9 @@ class AssistantConfigRequest(ApiModel):
     business_hours: BusinessHours | None = None
     greeting: str | None = Field(default=None, max_length=1000)
     handover_keywords: list[Keyword] = Field(
-        default_factory=list, max_length=20, description="Words that hand the chat to a human (besides the defaults)"
+        default_factory=empty_list,
+        max_length=20,
+        description="Words that hand the chat to a human (besides the defaults)",
     )
     llm: LlmSettingsRequest | None = None
     follow_ups: FollowUps = Field(default_factory=FollowUps)
@@ -208,7 +210,7 @@ class AssistantConfigRecord(ApiModel):
     language: Language = "pt-BR"
     business_hours: BusinessHours | None = None
     greeting: str | None = None
-    handover_keywords: list[str] = Field(default_factory=list)
+    handover_keywords: list[str] = Field(default_factory=empty_list)
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key_encrypted: str | None = None
@@ -254,14 +256,14 @@ class CartRecord(ApiModel):
 
     tenant_id: str
     conversation_id: str
-    lines: list[CartLine] = Field(default_factory=list)
+    lines: list[CartLine] = Field(default_factory=empty_list)
     order_id: str | None = None
     order_number: int | None = None
     payment_url: str | None = None
     link_expires_at: str | None = None
     checked_out_at: str | None = None
     # The last customer messages whose tool effects the cart holds: a redelivered turn does not apply them again.
-    applied: list[str] = Field(default_factory=list)
+    applied: list[str] = Field(default_factory=empty_list)
     updated_at: str
     version: int = 0
 
@@ -296,7 +298,7 @@ class MemoryRecord(ApiModel):
 
     tenant_id: str
     conversation_id: str
-    turns: Annotated[list[Turn], PERSONAL] = Field(default_factory=list)
+    turns: Annotated[list[Turn], PERSONAL] = Field(default_factory=empty_list)
     summary: Annotated[str | None, PERSONAL] = None
     failures: int = 0
     updated_at: str

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, field_validator
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.money import Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
@@ -112,7 +112,7 @@ class Product(ApiModel):
     duration_minutes: int | None = None
     category_id: str | None = None
     brand_id: str | None = None
-    image_urls: list[str] = Field(default_factory=list)
+    image_urls: list[str] = Field(default_factory=empty_list)
     specifications: dict[str, str] = Field(default_factory=dict)
     weight_grams: int | None = None
     dimensions: Dimensions | None = None
@@ -133,7 +133,7 @@ class CreateProductRequest(ApiModel):
     duration_minutes: Duration | None = None
     category_id: Annotated[EntityId | None, IN_CATEGORY] = None
     brand_id: Annotated[EntityId | None, IN_BRAND] = None
-    image_urls: Images = Field(default_factory=list)
+    image_urls: Images = Field(default_factory=empty_list)
     specifications: Specifications = Field(default_factory=dict)
     weight_grams: WeightGrams | None = None
     dimensions: Dimensions | None = None

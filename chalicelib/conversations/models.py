@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.validation import Instant
@@ -116,7 +116,7 @@ class OutsideWindowTemplate(ApiModel):
 
     name: str
     language: str
-    params: list[str] = Field(default_factory=list)
+    params: list[str] = Field(default_factory=empty_list)
 
 
 class MessageRecord(ApiModel):
@@ -129,9 +129,9 @@ class MessageRecord(ApiModel):
     source: MessageSource
     type: str = "text"
     text: Annotated[str | None, PERSONAL] = None
-    files: list[StoredFile] = Field(default_factory=list)
+    files: list[StoredFile] = Field(default_factory=empty_list)
     status: MessageStatus
-    wamids: list[str] = Field(default_factory=list)
+    wamids: list[str] = Field(default_factory=empty_list)
     external_id: str | None = None
     bitrix_chat_id: str | None = None
     bitrix_message_id: str | None = None
@@ -176,14 +176,14 @@ class Message(ApiModel):
     source: MessageSource
     type: str
     text: str | None = None
-    files: list[StoredFile] = Field(default_factory=list)
+    files: list[StoredFile] = Field(default_factory=empty_list)
     status: MessageStatus
     template: str | None = Field(default=None, description="The template sent instead of the text (outside the window)")
     error: str | None = None
     attempts: int
     author_id: str | None = None
     wamids: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="WhatsApp's ids (wamid) of this message: the one received, or one per part sent (text, each"
         " file); what Meta's webhooks and the WhatsApp Business Manager show",
     )

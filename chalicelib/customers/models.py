@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, EmailStr, Field, StringConstraints, field_validator
 
 from chalicelib.core.address import Address
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
@@ -163,7 +163,7 @@ class CustomerRecord(ApiModel):
     document_hash: str | None = None
     document_last4: str | None = None
     address: Annotated[Address | None, PERSONAL] = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=empty_list)
     consents: Consents = Field(default_factory=Consents)
     notes: Annotated[str | None, PERSONAL] = None
     currency: str
@@ -241,7 +241,7 @@ class CreateCustomerRequest(ApiModel):
     phone: E164Phone | None = None
     document: Document | None = None
     address: Address | None = None
-    tags: Tags = Field(default_factory=list)
+    tags: Tags = Field(default_factory=empty_list)
     consents: ConsentChanges | None = None
     notes: Notes | None = None
 

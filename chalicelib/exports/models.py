@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.validation import Instant
 
@@ -87,7 +87,7 @@ class ExportRecord(ApiModel):
     cursor: str | None = None
     carry_bytes: int = Field(default=0, description="Bytes written but not yet uploaded as a part")
     upload_id: str | None = None
-    parts: list[UploadedPart] = Field(default_factory=list)
+    parts: list[UploadedPart] = Field(default_factory=empty_list)
     file_key: str
     file_bytes: int = 0
     error: str | None = None

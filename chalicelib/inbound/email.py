@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import MalformedRequest
+from chalicelib.core.models import empty_list
 from chalicelib.core.observability import logger
 from chalicelib.core.resources import INBOUND_EMAIL_SECRET, QueueKind, secret_name
 from chalicelib.core.secrets import get_secret
@@ -53,12 +54,12 @@ class InboundEmail(BaseModel):
     message_id: str = Field(min_length=1)
     from_: str = Field(alias="from", min_length=3)
     to: list[str] = Field(min_length=1)
-    cc: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=empty_list)
     subject: str = ""
     text: str | None = None
     html: str | None = None
     received_at: str | None = None
-    attachments: list[Attachment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=empty_list)
 
 
 def _tenant_candidates(address: str) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.money import Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
@@ -105,7 +105,7 @@ class Listing(ApiModel):
     code: str
     name: str
     description: str | None = None
-    image_urls: list[str] = Field(default_factory=list)
+    image_urls: list[str] = Field(default_factory=empty_list)
     specifications: dict[str, str] = Field(default_factory=dict)
     price: Money
     min_quantity: int

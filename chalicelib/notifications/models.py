@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import Ref
@@ -77,7 +77,7 @@ class NotificationRecord(ApiModel):
     whatsapp_template: dict[str, Any] | None = None
     category: Category = "transactional"
     urgent: bool = False
-    secret_variables: list[str] = Field(default_factory=list)
+    secret_variables: list[str] = Field(default_factory=empty_list)
     fallback_from: Channel | None = None
     status: NotificationStatus = "queued"
     attempts: int = 0
@@ -192,7 +192,7 @@ class WhatsAppTemplate(ApiModel):
 
     name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
     language: str = Field(min_length=2, max_length=10, pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", examples=["pt_BR"])
-    components: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    components: list[dict[str, Any]] = Field(default_factory=empty_list, max_length=10)
     twilio_content_sid: str | None = Field(default=None, pattern=r"^HX[0-9a-fA-F]{32}$")
 
 
@@ -212,7 +212,7 @@ class PutTemplateRequest(ApiModel):
     locale: LocaleTag
     subject: str | None = Field(default=None, max_length=200, description="Email subject (may use variables)")
     body: str = Field(min_length=1, max_length=4096)
-    variables: list[TemplateVariable] = Field(default_factory=list, max_length=30)
+    variables: list[TemplateVariable] = Field(default_factory=empty_list, max_length=30)
     whatsapp_template: WhatsAppTemplate | None = Field(
         default=None, description="Sent outside the 24-hour window (WhatsApp only)"
     )
@@ -285,7 +285,7 @@ class PutPreferencesRequest(ApiModel):
     """A customer's choices: channels they opted out of (transactional too) and the language of their messages."""
 
     locale: LocaleTag | None = None
-    opt_out: list[Channel] = Field(default_factory=list, max_length=4)
+    opt_out: list[Channel] = Field(default_factory=empty_list, max_length=4)
 
     @field_validator("opt_out")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.money import MAX_INTEGER_DIGITS, Money, MoneyBelow
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
@@ -154,7 +154,7 @@ class PlatformOrder(ApiModel):
     total: Money = Field(description="What the customer pays on the platform (items, delivery, fees, less benefits)")
     delivery_fee: Money
     discounts: Money
-    fees: list[PlatformFee] = Field(default_factory=list)
+    fees: list[PlatformFee] = Field(default_factory=empty_list)
     placed_at: str
     cancel_reason: str | None = Field(default=None, description="Why the platform cancelled it")
 

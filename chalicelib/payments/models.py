@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, model_validator
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.money import Money
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.references import CheckedInService
@@ -123,7 +123,7 @@ class Payment(_Pays):
     duplicate_of: str | None = Field(
         default=None, description="The payment that had already paid the order (this one was refunded by BTRIX)"
     )
-    refunds: list[Refund] = Field(default_factory=list)
+    refunds: list[Refund] = Field(default_factory=empty_list)
     paid_at: str | None = None
     created_at: str
     updated_at: str

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 
 __all__ = [
     "CreateErasureRequest",
@@ -114,7 +114,7 @@ class ProcessorOutcome(ApiModel):
     processor: ProcessorName
     status: ProcessorStatus
     action: str = Field(description="What BTRIX asks of it, e.g. DELETE the Stripe customer")
-    targets: list[str] = Field(default_factory=list, description="The provider's ids of the person's records")
+    targets: list[str] = Field(default_factory=empty_list, description="The provider's ids of the person's records")
     attempts: int = 0
     last_error: str | None = None
     updated_at: str
@@ -130,7 +130,7 @@ class ErasureRecord(ApiModel):
     pseudonym: str
     status: RequestStatus
     erased: dict[str, int] = Field(default_factory=dict)
-    processors: list[ProcessorOutcome] = Field(default_factory=list)
+    processors: list[ProcessorOutcome] = Field(default_factory=empty_list)
     reason: str | None = None
     error: str | None = None
     requested_by: str

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from chalicelib.core.ids import EntityId
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.money import Money
 from chalicelib.core.personal_data import PERSONAL
 from chalicelib.core.references import CheckedInService
@@ -59,8 +59,8 @@ class ShippingQuoteList(ApiModel):
     """Every connected carrier's quotes for the order, cheapest first."""
 
     items: list[ShippingQuote]
-    unavailable: list[UnavailableService] = Field(default_factory=list)
-    failures: list[CarrierFailure] = Field(default_factory=list)
+    unavailable: list[UnavailableService] = Field(default_factory=empty_list)
+    failures: list[CarrierFailure] = Field(default_factory=empty_list)
     origin_postal_code: str
     destination_postal_code: str
     weight_grams: int = Field(description="The package's weight: the sum of the lines' products")

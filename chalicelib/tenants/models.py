@@ -10,7 +10,7 @@ from pydantic import Field
 from chalicelib.access.permissions import Module
 from chalicelib.core.address import Address
 from chalicelib.core.ids import PLATFORM_TENANT_ID
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.references import NotAReference
@@ -64,7 +64,7 @@ class TenantRecord(ApiModel):
     document_last4: str | None = None
     whatsapp_number: str | None = None
     address: Address | None = None
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=empty_list)
     status: TenantStatus = "active"
     suspended_by: SuspendedBy | None = None
     plan_id: str
@@ -90,7 +90,7 @@ class Tenant(ApiModel):
     whatsapp_number: str | None = None
     address: Address | None = Field(default=None, description="Where the business ships from (shipping quotes)")
     allowed_origins: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Browser origins of the tenant's frontends: CORS (with credentials) and browser sessions are "
         "allowed for these only",
     )

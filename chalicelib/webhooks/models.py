@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.pagination import PageParams
 from chalicelib.core.patch import Clearable, PatchRequest
 from chalicelib.core.validation import HTTPS_URL_PATTERN
@@ -56,7 +56,7 @@ class CreateEndpointRequest(ApiModel):
     )
     description: str = Field(default="", max_length=500)
     event_types: list[EventFilter] = Field(
-        default_factory=list, max_length=50, description=_FILTERS_DOC, examples=[["order.*", "customer.created"]]
+        default_factory=empty_list, max_length=50, description=_FILTERS_DOC, examples=[["order.*", "customer.created"]]
     )
     enabled: bool = True
     rate_limit: int | None = Field(
@@ -178,7 +178,7 @@ class DeliveryRecord(ApiModel):
     final_attempt: int
     next_trigger: AttemptTrigger = "scheduled"
     failure_reason: str | None = None
-    attempts: list[AttemptRecord] = Field(default_factory=list)
+    attempts: list[AttemptRecord] = Field(default_factory=empty_list)
     lease_id: str | None = None
     lease_until: int | None = None
     created_at: str

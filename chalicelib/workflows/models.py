@@ -21,7 +21,7 @@ from pydantic import Field, StringConstraints, model_validator
 from chalicelib.access.permissions import Role
 from chalicelib.core.errors import FieldError, InvalidInput
 from chalicelib.core.i18n import fallback_chain
-from chalicelib.core.models import ApiModel
+from chalicelib.core.models import ApiModel, empty_list
 from chalicelib.core.validation import LocaleTag
 from chalicelib.workflows.history import EntityType, HistoryEntry
 
@@ -164,8 +164,8 @@ class StatusDef(ApiModel):
         description="Terminal statuses only: how the entity ended (default completed). An order ending cancelled "
         "gives its reserved stock back; one ending completed consumes it.",
     )
-    on_enter: list[Action] = Field(default_factory=list, max_length=10)
-    timers: list[Timer] = Field(default_factory=list, max_length=5, description="In the order they fire")
+    on_enter: list[Action] = Field(default_factory=empty_list, max_length=10)
+    timers: list[Timer] = Field(default_factory=empty_list, max_length=5, description="In the order they fire")
 
 
 class TransitionDef(ApiModel):
