@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import StringConstraints
-from ulid import ULID
 
 __all__ = ["ID_PATTERN", "PLATFORM_TENANT_ID", "EntityId", "is_entity_id", "new_id"]
 
@@ -25,6 +24,8 @@ EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
 def new_id(at: datetime | None = None) -> str:
     """A new ULID string; ``at`` fixes its time part (for ids that must sort with an injected clock)."""
+    from ulid import ULID  # imported by the first write, not by a new container whose first request only reads
+
     return str(ULID.from_datetime(at) if at is not None else ULID())
 
 

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[3]
 # Not on the path of an order read: provider SDKs, templates, Babel, password hashing, PyJWT (an ES256 token is
 # verified by auth.jws), cryptography's key formats and X.509 (the key set carries each key's public point) and its
 # OpenSSL backend with its ciphers (auth.jws verifies without ECDSA's check of deterministic signing),
-# pydantic-settings; the use cases of other requests (creating or moving an order, the status flows and their
-# definitions, the catalog and stock) and the capabilities an order read does not touch.
+# pydantic-settings, the ULID library (a read makes no new id); the use cases of other requests (creating or moving
+# an order, the status flows and their definitions, the catalog and stock) and the capabilities an order read does
+# not touch.
 NOT_NEEDED = (
     "argon2",
     "babel",
@@ -50,6 +51,7 @@ NOT_NEEDED = (
     "pydantic_settings",
     "stripe",
     "twilio",
+    "ulid",
 )
 
 _PROBE = """
