@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.capacity import CapacityRow
-from bench.cold_start import APP, APP_WITH_CLIENT, FLOOR, INTERPRETER, ColdStartReport
+from bench.cold_start import APP, APP_WITH_CLIENT, FLOOR, INTERPRETER, ColdStartReport, render_no_bytecode
 from bench.gateway import GatewayReport
 from bench.listing import ListLatencyReport
 from bench.overhead import OverheadResult
@@ -115,6 +115,7 @@ def render_cold_start(report: ColdStartReport) -> str:
                 rows,
                 "lrrrrr",
             ),
+            *render_no_bytecode(report),
             "Where `import app` spends its time (`-X importtime`, self time summed per top-level package, one run):",
             table(["package", "ms"], imports, "lr"),
             *(

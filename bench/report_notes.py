@@ -16,7 +16,11 @@ Each variant runs in a fresh interpreter (`python -c …` as a subprocess, from 
 same environment: dummy credentials and region, AWS config and credential files pointed at /dev/null,
 the `prod` stage's variables from `.chalice/config.json`, and no network call. The variants are interleaved
 (the order rotates every round) after one discarded warm-up each, so all are timed with warm bytecode and
-page caches; a real cold start also compiles the shipped sources, which is not measured here. The floor is
+page caches. A new Lambda container also compiles every shipped module it imports (the package ships sources only
+and /var/task is read-only): the no-bytecode rows run `import app` so, with a bytecode cache of their own
+(`PYTHONPYCACHEPREFIX`, `PYTHONDONTWRITEBYTECODE`) that keeps the standard library's and boto3's and botocore's (the
+runtime has them compiled) but none of `app.py`, `chalicelib/`, `functions/`, Chalice's two files or the
+distributions `requirements.txt` installs, interleaved with the floor run as above. The floor is
 the least any DynamoDB-backed Python function pays: `import boto3` plus one DynamoDB client. `import app`
 builds no client (clients are created lazily), so the last row adds the first client, which the first request
 of a new container pays. Cold start is latency users feel: it lands on the first request of every new
