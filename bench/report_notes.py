@@ -20,7 +20,7 @@ page caches. A new Lambda container also compiles every shipped module it import
 and /var/task is read-only): the no-bytecode rows run `import app` so, with a bytecode cache of their own
 (`PYTHONPYCACHEPREFIX`, `PYTHONDONTWRITEBYTECODE`) that keeps the standard library's and boto3's and botocore's (the
 runtime has them compiled) but none of `app.py`, `chalicelib/`, `functions/`, Chalice's two files or the
-distributions `requirements.txt` installs, interleaved with the floor run as above. The floor is
+distributions `requirements.txt` installs, interleaved with the floor and the warm `import app`. The floor is
 the least any DynamoDB-backed Python function pays: `import boto3` plus one DynamoDB client. `import app`
 builds no client (clients are created lazily), so the last row adds the first client, which the first request
 of a new container pays. Cold start is latency users feel: it lands on the first request of every new
