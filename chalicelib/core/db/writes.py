@@ -229,22 +229,29 @@ def change_op(
     condition: ConditionBase | None = None,
     must_exist: bool = True,
     conflict: AppError | None = None,
+    set_once: Mapping[str, Any] | None = None,
 ) -> WriteOp:
     """A transaction Update that ADDs numbers (or elements to a set), SETs and REMOVEs attributes and DELETEs
     elements from sets of an existing item (or, without ``must_exist``, of an item made on first use), only if
     ``condition`` holds (counters and balances changed atomically, without reading them first); else the
-    transaction fails with ``conflict``."""
+    transaction fails with ``conflict``. ``set_once`` attributes are SET only where absent (``if_not_exists``)."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     clauses: list[str] = []
-    for action, changes in (("ADD", add or {}), ("SET", set_ or {}), ("DELETE", delete or {})):
+    once = dict(set_once or {})
+    for action, changes in (("ADD", add or {}), ("SET", {**(set_ or {}), **once}), ("DELETE", delete or {})):
         parts = []
         for name, value in changes.items():
             if name in (PARTITION_KEY, SORT_KEY) or value is None or (isinstance(value, set) and not value):
                 raise ValueError(f"{name}: keys cannot be changed, a None is a REMOVE, a set is never empty")
             i = len(names)
             names[f"#u{i}"], values[f":u{i}"] = name, value
-            parts.append(f"#u{i} = :u{i}" if action == "SET" else f"#u{i} :u{i}")
+            if action != "SET":
+                parts.append(f"#u{i} :u{i}")
+            elif name in once:
+                parts.append(f"#u{i} = if_not_exists(#u{i}, :u{i})")
+            else:
+                parts.append(f"#u{i} = :u{i}")
         if parts:
             clauses.append(f"{action} " + ", ".join(parts))
     removed = []
