@@ -10,9 +10,10 @@ channel is refused like a wrong token. Ids in the URL are not secrets: the verif
 every change of every entry is routed by its ``phone_number_id``, kept among its conversation's pending jobs in the
 order it arrived (``conversations.jobs.inbound_delivery``) and enqueued on its own to the WhatsApp inbound FIFO
 queue (group = ``<phone number id>:<wa_id>``; deduplication = the ``wamid``) as the trigger of it. Every status is
-applied to the notification that sent the message (``notifications.status.apply_status``), or, when no notification
-did, enqueued to the same FIFO queue for the gateway. Each is recorded once under its ``wamid`` (statuses:
-``wamid:status``). Numbers nobody connected are skipped.
+applied to the notification that sent the message (``notifications.status.apply_status``: only when that number
+sent it, so an app cannot report on another number's messages), or, when no notification did, enqueued to the same
+FIFO queue for the gateway. Each is recorded once under its ``wamid`` (statuses: ``<number>:wamid:status``).
+Numbers nobody connected are skipped.
 """
 
 from __future__ import annotations
@@ -177,11 +178,15 @@ def _status_report(route: WhatsAppRoute, status: Mapping[str, Any]) -> StatusRep
     }
     key = f"{wamid}:{state}"
     return StatusReport(
-        key=key,
+        # The number in the receipt's key: a report another app signs about this wamid cannot hold the real one off.
+        key=f"{route.phone_number_id}:{key}",
         provider=PROVIDER,
         provider_message_id=wamid,
         status=state,
         error=None if error is None else f"{error.get('code')} {error.get('title') or ''}".strip(),
+        # The number the report came for (its app's signature covers it) changes only the messages it sent.
+        sent_by=route.phone_number_id,
+        tenant_id=route.tenant_id,
         otherwise=Delivery(
             key=key,
             queue=QueueKind.WHATSAPP_INBOUND,

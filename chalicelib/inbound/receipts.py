@@ -108,8 +108,10 @@ class StatusReport:
     status: str
     error: str | None = None
     otherwise: Delivery | None = None
-    # The tenant whose own provider account verified the report: it may change that tenant's notifications alone
-    # (None: BTRIX's own account, or an app only BTRIX holds the secret of, verified it).
+    # The provider account that vouched for the report (a Twilio AccountSid, a Meta phone number id): it may change
+    # only the messages it sent.
+    sent_by: str | None = None
+    # The tenant that account belongs to: it may change that tenant's notifications alone (None: BTRIX's own account).
     tenant_id: str | None = None
 
 
@@ -258,7 +260,12 @@ def _report(claim: _Claim, report: StatusReport) -> Receipt:
     written, applied = _beside_write(
         claim,
         lambda: apply_status(
-            report.provider, report.provider_message_id, report.status, report.error, report.tenant_id
+            report.provider,
+            report.provider_message_id,
+            report.status,
+            report.error,
+            sent_by=report.sent_by,
+            tenant_id=report.tenant_id,
         ),
     )
     otherwise = report.otherwise

@@ -5,14 +5,16 @@ The signing key is the auth token of the account that sent the message: BTRIX's 
 callback URL ``…/hooks/twilio``), or a tenant's own Twilio integration, whose messages carry the tenant in the
 callback URL (``…/hooks/twilio?tenant=<t>``; Twilio signs the whole URL, so the parameter is covered). Each
 (message, status) is applied once to the notification that sent the message (``notifications.status
-.apply_status``, which finds it by the message SID); a callback verified with a tenant's own auth token changes
-that tenant's notifications alone.
+.apply_status``, which finds it by the message SID) when the account whose auth token verified the callback is the
+one that sent it: a tenant's own account changes that tenant's messages sent through it alone, BTRIX's account the
+messages it sent (its AccountSid is the one in BTRIX's credentials, not the one the form names).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,21 +37,33 @@ def _refuse(detail: str) -> Unauthorized:
     return Unauthorized(detail=detail, title="Invalid signature", code="invalid-signature")
 
 
-def _platform_auth_token() -> str | None:
+def _platform_account() -> tuple[str, str] | None:
+    """BTRIX's own Twilio account: (AccountSid, auth token), or None when it has none in this stage."""
     try:
         credentials = json.loads(get_secret(secret_name(TWILIO_CREDENTIALS)))
     except DependencyUnavailable:
-        return None  # BTRIX has no Twilio account of its own in this stage
-    token = credentials.get("authToken") if isinstance(credentials, dict) else None
-    return str(token) if token else None
+        return None
+    if not isinstance(credentials, dict) or not credentials.get("accountSid") or not credentials.get("authToken"):
+        return None
+    return str(credentials["accountSid"]), str(credentials["authToken"])
 
 
-def _auth_token(tenant_id: str | None, account_sid: str | None, fresh: bool) -> tuple[str | None, str | None]:
-    """The auth token to verify with, and whose account it is: the tenant's own (its id), else BTRIX's (None)."""
+@dataclass(frozen=True)
+class _Voucher:
+    """The account whose auth token verifies the callback: its AccountSid, and its tenant (None: BTRIX's own)."""
+
+    auth_token: str = field(repr=False)
+    account_sid: str
+    tenant_id: str | None
+
+
+def _voucher(tenant_id: str | None, account_sid: str | None, fresh: bool) -> _Voucher | None:
+    """The account to verify with: the tenant's own when the form names its AccountSid, else BTRIX's (or None)."""
     own = tenant_credentials(tenant_id, Provider.TWILIO, fresh=fresh) if tenant_id else None
     if isinstance(own, TwilioCredentials) and own.account_sid == account_sid:
-        return own.auth_token.get_secret_value(), tenant_id
-    return _platform_auth_token(), None
+        return _Voucher(own.auth_token.get_secret_value(), own.account_sid, tenant_id)
+    platform = _platform_account()
+    return None if platform is None else _Voucher(platform[1], platform[0], None)
 
 
 def _error(params: Mapping[str, str]) -> str | None:
@@ -68,14 +82,14 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
     form = parse_qsl(request.text, keep_blank_values=True)
     params = dict(form)
 
-    def check(fresh: bool) -> str | None:
-        token, account_of = _auth_token(tenant_id, params.get("AccountSid"), fresh)
-        if token is None:
+    def check(fresh: bool) -> _Voucher:
+        voucher = _voucher(tenant_id, params.get("AccountSid"), fresh)
+        if voucher is None:
             raise _refuse("X-Twilio-Signature does not match the callback")
-        verify_twilio(token, request.url, form, signature)
-        return account_of
+        verify_twilio(voucher.auth_token, request.url, form, signature)
+        return voucher
 
-    # A tenant's own account vouches for that tenant's messages alone (apply_status checks the message's tenant).
+    # The verifying account vouches for the messages it sent alone (apply_status checks the message's account).
     vouching = verified_with(check)
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
@@ -83,12 +97,13 @@ def handle(request: HookRequest, context: Any) -> HookResponse:
         return accepted({"received": True, "recorded": 0})
     report = StatusReport(
         # The vouching account in the key too: a tenant's report on another's message cannot hold the real one off.
-        key=f"{vouching or ''}:{message_sid}:{status}",
+        key=f"{vouching.tenant_id or ''}:{message_sid}:{status}",
         provider=PROVIDER,
         provider_message_id=message_sid,
         status=status,
         error=_error(params),
-        tenant_id=vouching,
+        sent_by=vouching.account_sid,
+        tenant_id=vouching.tenant_id,
     )
     receipt = deliver_once(PROVIDER, report, context)
     return accepted({"received": True, "recorded": int(not receipt.duplicate), "duplicates": int(receipt.duplicate)})

@@ -178,7 +178,7 @@ def _mark_sent(record: NotificationRecord, result: SendResult) -> None:
     Table().transact(
         [
             store.status_change_op(record, changes, expected=("sending",), remove=("sendingSince",)),
-            store.provider_route_op(record, result.provider, result.provider_message_id),
+            store.provider_route_op(record, result.provider, result.provider_message_id, result.sent_by),
             *_event_ops(record, "notification.sent", provider=result.provider),
         ]
     )

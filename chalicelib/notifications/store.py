@@ -2,13 +2,16 @@
 
 A notification moves through its statuses with conditional updates on the status it was read in
 (``status_change_op``): two workers racing for the same message cannot both take it from ``queued`` to
-``sending``, which is what makes a redelivered queue message send nothing twice.
+``sending``, which is what makes a redelivered queue message send nothing twice. A provider's report changes its
+notification the same way without reading it first (``reported_status_op``): what it needs is on the lookup of the
+provider's message id (``SentMessage``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -33,9 +36,10 @@ from chalicelib.notifications.models import (
 )
 
 __all__ = [
+    "SentMessage",
     "address_hash",
     "delete_push_subscription",
-    "find_by_provider_message",
+    "find_sent_message",
     "forget_whatsapp_inbound",
     "get_notification",
     "get_preferences",
@@ -47,6 +51,7 @@ __all__ = [
     "list_tenant_templates",
     "new_notification_ops",
     "notification_pk",
+    "provider_message_key",
     "provider_route_op",
     "put_preferences_op",
     "put_push_subscription",
@@ -55,6 +60,7 @@ __all__ = [
     "put_whatsapp_inbound",
     "recipient_key",
     "recipient_notification_ids",
+    "reported_status_op",
     "status_change_op",
 ]
 
@@ -126,41 +132,93 @@ def status_change_op(
 ) -> WriteOp:
     """Update ``record`` only while its status is one of ``expected`` (the one it was read in); keeps the status
     list (GSI2) right and bumps ``version``."""
+    return _status_op(record.tenant_id, record.id, changes, expected=expected, remove=remove)
+
+
+def reported_status_op(
+    sent: SentMessage,
+    changes: Mapping[str, Any],
+    *,
+    expected: tuple[NotificationStatus, ...],
+    set_once: Mapping[str, Any] | None = None,
+) -> WriteOp:
+    """A provider's report about the message ``sent`` applied without reading its notification first: only while
+    its status is one of ``expected`` (the condition does what the read did); ``set_once`` only where absent."""
+    return _status_op(sent.tenant_id, sent.notification_id, changes, expected=expected, set_once=set_once)
+
+
+def _status_op(
+    tenant_id: str,
+    notification_id: str,
+    changes: Mapping[str, Any],
+    *,
+    expected: tuple[NotificationStatus, ...],
+    remove: tuple[str, ...] = (),
+    set_once: Mapping[str, Any] | None = None,
+) -> WriteOp:
     updates = {key: value for key, value in changes.items() if value is not None}
     if "status" in updates:
-        updates[GSI2.partition_key] = _status_pk(record.tenant_id, str(updates["status"]))
-    condition = Attr("status").is_in(list(expected))
+        updates[GSI2.partition_key] = _status_pk(tenant_id, str(updates["status"]))
     return change_op(
-        *notification_key(record.tenant_id, record.id),
+        *notification_key(tenant_id, notification_id),
         set_=updates,
+        set_once=set_once,
         add={"version": 1},
         remove=remove,
-        condition=condition,
+        condition=Attr("status").is_in(list(expected)),
     )
 
 
-def _provider_route(provider: str, provider_message_id: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class SentMessage:
+    """What the lookup of a provider's message id holds: the notification that sent it, its channel, and the
+    provider account that sent it (``sent_by``: a Twilio AccountSid, a Meta phone number id). ``channel`` and
+    ``sent_by`` are None on items written before they were recorded (2026-12-07); ``sent_by`` also where the
+    provider has no account to name (email, push)."""
+
+    tenant_id: str
+    notification_id: str
+    channel: str | None = None
+    sent_by: str | None = None
+
+
+def provider_message_key(provider: str, provider_message_id: str) -> tuple[str, str]:
+    """(PK, SK) of the global lookup of ``provider``'s message id (a digest: no provider id in the key string)."""
     digest = hashlib.sha256(f"{provider}:{provider_message_id}".encode()).hexdigest()
     return keys.route_pk(RouteKind.PROVIDER_MESSAGE, digest), keys.ROUTE_SK
 
 
-def provider_route_op(record: NotificationRecord, provider: str, provider_message_id: str) -> WriteOp:
-    """The global lookup a provider's status callback (which names only its message id) finds the message by."""
-    pk, sk = _provider_route(provider, provider_message_id)
+def provider_route_op(
+    record: NotificationRecord, provider: str, provider_message_id: str, sent_by: str | None
+) -> WriteOp:
+    """The global lookup a provider's status report (which names only its message id) finds the message by, with
+    what applying the report needs (no read of the notification) and the account that sent it (``sent_by``: only a
+    report that account vouched for may change the message)."""
+    pk, sk = provider_message_key(provider, provider_message_id)
     item = {
         PARTITION_KEY: pk,
         SORT_KEY: sk,
         ENTITY: "ProviderMessageRoute",
         "tenantId": record.tenant_id,
         "notificationId": record.id,
+        "channel": record.channel,
+        "sentBy": sent_by,
     }
     return put_op(item, must_not_exist=False)
 
 
-def find_by_provider_message(provider: str, provider_message_id: str) -> tuple[str, str] | None:
-    """(tenant id, notification id) of the message a provider knows as ``provider_message_id``."""
-    item = Table().get(*_provider_route(provider, provider_message_id))
-    return (str(item["tenantId"]), str(item["notificationId"])) if item else None
+def find_sent_message(provider: str, provider_message_id: str) -> SentMessage | None:
+    """The message a provider knows as ``provider_message_id`` (see ``SentMessage``), or None."""
+    item = Table().get(*provider_message_key(provider, provider_message_id))
+    if item is None:
+        return None
+    channel, sent_by = item.get("channel"), item.get("sentBy")
+    return SentMessage(
+        tenant_id=str(item["tenantId"]),
+        notification_id=str(item["notificationId"]),
+        channel=None if channel is None else str(channel),
+        sent_by=None if sent_by is None else str(sent_by),
+    )
 
 
 def list_notifications(

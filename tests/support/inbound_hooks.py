@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.core import aws
-from chalicelib.core.db.store import Table
+from chalicelib.core.db.store import Table, put_op
 from chalicelib.core.resources import QueueKind, dlq_name, queue_name, queue_url
 from chalicelib.inbound.receipts import receipt_item_key
 from localdev.fake_mercadopago_preapprovals import mercadopago_signature as fake_mercadopago_signature
@@ -86,16 +86,24 @@ def receipt(provider: str, key: str) -> dict[str, Any] | None:
     return Table().get(*receipt_item_key(provider, key), consistent=True)
 
 
-def sent_notification(tenant_id: str, channel: str, to: str, provider: str, provider_message_id: str) -> str:
-    """A notification the provider accepted as ``provider_message_id`` (status ``sent``); returns its id."""
+def sent_notification(
+    tenant_id: str, channel: str, to: str, provider: str, provider_message_id: str, *, sent_by: str | None
+) -> str:
+    """A notification the provider accepted as ``provider_message_id`` from the account ``sent_by`` (a Twilio
+    AccountSid, a Meta phone number id), now ``sent``; returns its id. ``sent_by`` None: its lookup as written before
+    the sending account (and the channel) were recorded on it."""
+    from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY
     from chalicelib.notifications import store
     from chalicelib.notifications.outbox import new_record
 
     record = new_record(tenant_id, channel, to, template=None, locale="pt-BR", variables={}, text="Pedido pronto")  # type: ignore[arg-type]
     record = record.model_copy(update={"status": "sent"})
-    Table().transact(
-        [*store.new_notification_ops(record), store.provider_route_op(record, provider, provider_message_id)]
-    )
+    lookup = store.provider_route_op(record, provider, provider_message_id, sent_by)
+    if sent_by is None:
+        pk, sk = store.provider_message_key(provider, provider_message_id)
+        older = {"tenantId": tenant_id, "notificationId": record.id, ENTITY: "ProviderMessageRoute"}
+        lookup = put_op({PARTITION_KEY: pk, SORT_KEY: sk, **older}, must_not_exist=False)
+    Table().transact([*store.new_notification_ops(record), lookup])
     return record.id
 
 

@@ -41,6 +41,9 @@ class SendResult:
 
     provider: str
     provider_message_id: str
+    # The provider account that sent it (a Twilio AccountSid, a Meta phone number id): only a status report that
+    # account vouches for may change the message (notifications.status). None where there is no such account.
+    sent_by: str | None = None
     # Push endpoints the push service reported gone (410/404): the caller forgets them.
     gone_endpoints: tuple[str, ...] = ()
 

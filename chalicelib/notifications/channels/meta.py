@@ -28,7 +28,7 @@ class MetaSender:
         else:
             components = template.get("components") or None
             payload = meta.template_payload(message.to, template["name"], template["language"], components)
-        return SendResult(self.name, meta.send_message(self.number, payload))
+        return SendResult(self.name, meta.send_message(self.number, payload), sent_by=self.number.phone_number_id)
 
 
 class OwnNumberSender(MetaSender):

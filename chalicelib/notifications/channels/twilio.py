@@ -57,4 +57,4 @@ class TwilioSender:
                 callback = f"{callback}{'&' if '?' in callback else '?'}{urlencode({'tenant': self.tenant_id})}"
             fields["status_callback"] = callback
         account = TwilioAccount(str(self.credentials["accountSid"]), str(self.credentials["authToken"]))
-        return SendResult(self.name, send_message(account, fields))
+        return SendResult(self.name, send_message(account, fields), sent_by=account.account_sid)

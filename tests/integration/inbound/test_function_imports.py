@@ -47,7 +47,7 @@ def _meta(hooks: httpx.Client) -> None:
     tenant_id, phone_number_id = new_id(), str(random.randint(10**14, 10**15 - 1))  # noqa: S311 - an id
     Table().transact([whatsapp_route_op(tenant_id, phone_number_id, channel_id="CH1")])
     wamid = f"wamid.{new_id()}"
-    sent_notification(tenant_id, "whatsapp", "+5531999990000", "meta", wamid)
+    sent_notification(tenant_id, "whatsapp", "+5531999990000", "meta", wamid, sent_by=phone_number_id)
     message = meta_message("5531999990000", f"wamid.{new_id()}", "Oi")
     for payload in (
         meta_notification(phone_number_id, messages=[message]),

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from chalicelib.core.db.store import Table
+from chalicelib.core.ids import new_id
 from chalicelib.core.resources import QueueKind
 from chalicelib.inbound.routing import whatsapp_route_op
 from tests.support.inbound_hooks import (
@@ -145,7 +146,7 @@ def test_the_same_message_delivered_three_times_at_once_is_queued_once(hooks: ht
 def test_statuses_update_the_notification_that_sent_the_message_once(hooks: httpx.Client, tenant_id: str) -> None:
     phone_number_id = _connect(tenant_id)
     wamid = f"wamid.{tenant_id}.out"
-    notification_id = sent_notification(tenant_id, "whatsapp", "+5511955554444", "meta", wamid)
+    notification_id = sent_notification(tenant_id, "whatsapp", "+5511955554444", "meta", wamid, sent_by=phone_number_id)
     delivered = {"id": wamid, "status": "delivered", "timestamp": "1718000001", "recipient_id": "5511955554444"}
     body = _payload(_value(phone_number_id, [], [delivered]))
     assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1
@@ -157,6 +158,39 @@ def test_statuses_update_the_notification_that_sent_the_message_once(hooks: http
     assert notification_status(tenant_id, notification_id) == "read"
     # Applied, so not handed to the gateway as well.
     assert take_messages(QueueKind.WHATSAPP_INBOUND, _ours(phone_number_id)) == []
+
+
+def test_a_status_changes_only_a_message_its_number_sent(hooks: httpx.Client, tenant_id: str) -> None:
+    victim_number, other_number = _connect(tenant_id), _connect(new_id())
+    wamid = f"wamid.{tenant_id}.theirs"
+    notification_id = sent_notification(tenant_id, "whatsapp", "+5511955553333", "meta", wamid, sent_by=victim_number)
+    failed = {"id": wamid, "status": "failed", "timestamp": "1718000003", "recipient_id": "5511955553333"}
+    for number in (other_number, _connect(tenant_id)):  # another tenant's number, another number of the same tenant
+        body = _payload(_value(number, [], [failed]))
+        assert _post(hooks, body, meta_signature(body)).status_code == 200
+        assert notification_status(tenant_id, notification_id) == "sent"
+        take_messages(QueueKind.WHATSAPP_INBOUND, _ours(number))  # handed to that number's gateway instead
+    body = _payload(_value(victim_number, [], [failed]))
+    assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1  # not held off as a duplicate
+    assert notification_status(tenant_id, notification_id) == "failed"
+
+
+def test_a_message_looked_up_without_its_number_changes_only_on_a_number_of_its_tenant(
+    hooks: httpx.Client, tenant_id: str
+) -> None:
+    number = _connect(tenant_id)
+    wamid = f"wamid.{tenant_id}.older"
+    # A lookup as written before the sending number was recorded on it.
+    notification_id = sent_notification(tenant_id, "whatsapp", "+5511955552222", "meta", wamid, sent_by=None)
+    read = {"id": wamid, "status": "read", "timestamp": "1718000004", "recipient_id": "5511955552222"}
+    stranger = _connect(new_id())
+    body = _payload(_value(stranger, [], [read]))
+    assert _post(hooks, body, meta_signature(body)).status_code == 200
+    assert notification_status(tenant_id, notification_id) == "sent"
+    take_messages(QueueKind.WHATSAPP_INBOUND, _ours(stranger))
+    body = _payload(_value(number, [], [read]))
+    assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1
+    assert notification_status(tenant_id, notification_id) == "read"
 
 
 def test_statuses_of_messages_no_notification_sent_go_to_the_gateway_in_order(

@@ -268,9 +268,10 @@ def _twilio(api: Any, hooks: httpx.Client) -> Case:
     base = str(hooks.base_url).rstrip("/")
     url = f"{base}/twilio?{query}"
     sid = f"SM{new_id().lower()}"
-    notification_id = sent_notification(admin.tenant_id, "sms", "+5511988887777", "twilio", sid)
+    account = GOOD["twilio"]["accountSid"]
+    notification_id = sent_notification(admin.tenant_id, "sms", "+5511988887777", "twilio", sid, sent_by=account)
     params = {
-        "AccountSid": GOOD["twilio"]["accountSid"],
+        "AccountSid": account,
         "MessageSid": sid,
         "MessageStatus": "delivered",
         "To": "+5511988887777",
@@ -550,12 +551,12 @@ def test_a_callback_for_btrix_own_twilio_account_is_verified_with_its_token(
 
     from chalicelib.inbound import twilio
 
-    platform_token = "0123456789abcdef" * 2
+    platform_sid, platform_token = "AC" + "f" * 32, "0123456789abcdef" * 2
     # BTRIX's own account (the notifications' twilio secret): not provisioned locally, where SMS runs in outbox mode.
-    monkeypatch.setattr(twilio, "_platform_auth_token", lambda: platform_token)
+    monkeypatch.setattr(twilio, "_platform_account", lambda: (platform_sid, platform_token))
     sid = f"SM{new_id().lower()}"
-    notification_id = sent_notification(tenant_id, "sms", "+5511988887777", "twilio", sid)
-    params = {"AccountSid": "AC" + "f" * 32, "MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
+    notification_id = sent_notification(tenant_id, "sms", "+5511988887777", "twilio", sid, sent_by=platform_sid)
+    params = {"AccountSid": platform_sid, "MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
     url = str(hooks.base_url).rstrip("/") + "/twilio"
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     forged = RequestValidator("f" * 32).compute_signature(url, params)

@@ -1,7 +1,8 @@
-"""A Twilio status callback changes only a notification of the account that signed it: a tenant's own account (its
-auth token verified the signature) reaches that tenant's messages alone, BTRIX's account the messages it sent. A
-tenant signing a callback for another tenant's message SID changes nothing, and does not take the real callback's
-place as a duplicate."""
+"""A Twilio status callback changes only a message the account that signed it sent: a tenant's own account (its
+auth token verified the signature) reaches that tenant's messages sent through it, BTRIX's account the messages it
+sent. A tenant signing a callback for another tenant's message SID, or BTRIX's account one for a message of a
+tenant's own account, changes nothing, and does not take the real callback's place as a duplicate. Messages whose
+lookup predates the sending account's record change only on a callback of their tenant's own account."""
 
 from __future__ import annotations
 
@@ -11,11 +12,21 @@ import httpx
 import pytest
 
 from chalicelib.core.ids import new_id
-from tests.support.identity import call, signup
+from tests.support.identity import Account, call, signup
 from tests.support.inbound_hooks import notification_status, sent_notification
 from tests.support.provider_api import GOOD
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+PLATFORM_SID, PLATFORM_TOKEN = "AC" + "f" * 32, "0123456789abcdef" * 2
+OWN_SID, OWN_TOKEN = GOOD["twilio"]["accountSid"], GOOD["twilio"]["authToken"]
+
+
+@pytest.fixture
+def btrix_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BTRIX's own Twilio account (the notifications' twilio secret: not provisioned locally)."""
+    from chalicelib.inbound import twilio
+
+    monkeypatch.setattr(twilio, "_platform_account", lambda: (PLATFORM_SID, PLATFORM_TOKEN))
 
 
 def _post(hooks: httpx.Client, path: str, params: dict[str, str], token: str) -> httpx.Response:
@@ -26,32 +37,73 @@ def _post(hooks: httpx.Client, path: str, params: dict[str, str], token: str) ->
     return hooks.post(path, content=urlencode(params), headers={**FORM, "X-Twilio-Signature": signature})
 
 
+def _own_account(api: object) -> tuple[Account, str]:
+    """A tenant with a Twilio account of its own, and the callback path of the messages sent through it."""
+    owner, _ = signup(api, plan="corporativo")
+    assert call(api, "PUT", "/integrations/twilio", {"credentials": GOOD["twilio"]}, owner.headers()).status_code == 200
+    return owner, f"/twilio?{urlencode({'tenant': owner.tenant_id})}"
+
+
+def _sid() -> str:
+    return f"SM{new_id().lower()}"
+
+
+@pytest.mark.usefixtures("btrix_account")
 def test_a_tenant_own_account_reaches_its_messages_alone_and_btrix_account_the_ones_it_sent(
-    api: object, hooks: httpx.Client, monkeypatch: pytest.MonkeyPatch
+    api: object, hooks: httpx.Client
 ) -> None:
-    from chalicelib.inbound import twilio
-
-    platform_token = "0123456789abcdef" * 2
-    monkeypatch.setattr(twilio, "_platform_auth_token", lambda: platform_token)
-    owner, _ = signup(api, plan="corporativo")  # a tenant with a Twilio account of its own
-    credentials = {"credentials": GOOD["twilio"]}
-    assert call(api, "PUT", "/integrations/twilio", credentials, owner.headers()).status_code == 200
+    owner, path = _own_account(api)
     victim, _ = signup(api)  # a tenant whose messages BTRIX's account sent
-    theirs_sid, own_sid = f"SM{new_id().lower()}", f"SM{new_id().lower()}"
-    theirs = sent_notification(victim.tenant_id, "sms", "+5511988887777", "twilio", theirs_sid)
-    own = sent_notification(owner.tenant_id, "sms", "+5511988886666", "twilio", own_sid)
-    path = f"/twilio?{urlencode({'tenant': owner.tenant_id})}"
-    account = GOOD["twilio"]["accountSid"]
+    theirs_sid, own_sid = _sid(), _sid()
+    theirs = sent_notification(victim.tenant_id, "sms", "+5511988887777", "twilio", theirs_sid, sent_by=PLATFORM_SID)
+    own = sent_notification(owner.tenant_id, "sms", "+5511988886666", "twilio", own_sid, sent_by=OWN_SID)
 
-    forged = {"AccountSid": account, "MessageSid": theirs_sid, "MessageStatus": "failed", "ErrorCode": "30005"}
-    answer = _post(hooks, path, forged, GOOD["twilio"]["authToken"])
+    forged = {"AccountSid": OWN_SID, "MessageSid": theirs_sid, "MessageStatus": "failed", "ErrorCode": "30005"}
+    answer = _post(hooks, path, forged, OWN_TOKEN)
     assert answer.status_code == 200, answer.text  # signed by the tenant's own token: acknowledged, applied to nothing
     assert notification_status(victim.tenant_id, theirs) == "sent"
 
-    mine = {"AccountSid": account, "MessageSid": own_sid, "MessageStatus": "delivered"}
-    assert _post(hooks, path, mine, GOOD["twilio"]["authToken"]).json()["recorded"] == 1
+    mine = {"AccountSid": OWN_SID, "MessageSid": own_sid, "MessageStatus": "delivered"}
+    assert _post(hooks, path, mine, OWN_TOKEN).json()["recorded"] == 1
     assert notification_status(owner.tenant_id, own) == "delivered"
 
-    real = {"AccountSid": "AC" + "f" * 32, "MessageSid": theirs_sid, "MessageStatus": "failed", "ErrorCode": "30005"}
-    assert _post(hooks, "/twilio", real, platform_token).json()["recorded"] == 1  # not held off as a duplicate
+    real = {"AccountSid": PLATFORM_SID, "MessageSid": theirs_sid, "MessageStatus": "failed", "ErrorCode": "30005"}
+    assert _post(hooks, "/twilio", real, PLATFORM_TOKEN).json()["recorded"] == 1  # not held off as a duplicate
     assert notification_status(victim.tenant_id, theirs) == "failed"
+
+
+@pytest.mark.usefixtures("btrix_account")
+def test_btrix_account_cannot_change_a_message_a_tenant_sent_through_its_own_account(
+    api: object, hooks: httpx.Client
+) -> None:
+    owner, path = _own_account(api)
+    sid = _sid()
+    own = sent_notification(owner.tenant_id, "sms", "+5511988885555", "twilio", sid, sent_by=OWN_SID)
+    for account in (PLATFORM_SID, OWN_SID):  # whatever AccountSid its form names, BTRIX's token vouches for BTRIX's
+        forged = {"AccountSid": account, "MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
+        answer = _post(hooks, "/twilio", forged, PLATFORM_TOKEN)
+        assert answer.status_code == 200, answer.text
+        assert notification_status(owner.tenant_id, own) == "sent"
+
+    real = {"AccountSid": OWN_SID, "MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
+    assert _post(hooks, path, real, OWN_TOKEN).json()["recorded"] == 1
+    assert notification_status(owner.tenant_id, own) == "failed"
+
+
+@pytest.mark.usefixtures("btrix_account")
+def test_a_message_looked_up_without_its_account_changes_only_on_its_tenant_own_callback(
+    api: object, hooks: httpx.Client
+) -> None:
+    owner, path = _own_account(api)
+    platform_sent, own_sent = _sid(), _sid()
+    # Lookups as written before the sending account was recorded on them.
+    older = sent_notification(owner.tenant_id, "sms", "+5511988884444", "twilio", platform_sent, sent_by=None)
+    own = sent_notification(owner.tenant_id, "sms", "+5511988883333", "twilio", own_sent, sent_by=None)
+
+    btrix = {"AccountSid": PLATFORM_SID, "MessageSid": platform_sent, "MessageStatus": "delivered"}
+    assert _post(hooks, "/twilio", btrix, PLATFORM_TOKEN).status_code == 200
+    assert notification_status(owner.tenant_id, older) == "sent"  # no account to match: BTRIX's does not vouch
+
+    mine = {"AccountSid": OWN_SID, "MessageSid": own_sent, "MessageStatus": "read"}
+    assert _post(hooks, path, mine, OWN_TOKEN).json()["recorded"] == 1
+    assert notification_status(owner.tenant_id, own) == "read"

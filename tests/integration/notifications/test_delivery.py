@@ -33,10 +33,11 @@ from tests.support.commerce import create_customer, create_product
 from tests.support.identity import Account, call, platform_operator, signup
 
 Until = Callable[..., None]
+_PLATFORM_NUMBER, _PLATFORM_TWILIO = "1098765432", "AC" + "0" * 32
 _CREDENTIALS = {
-    META_WHATSAPP_CREDENTIALS: {"accessToken": "meta-test-token", "phoneNumberId": "1098765432"},
+    META_WHATSAPP_CREDENTIALS: {"accessToken": "meta-test-token", "phoneNumberId": _PLATFORM_NUMBER},
     TWILIO_CREDENTIALS: {
-        "accountSid": "AC" + "0" * 32,
+        "accountSid": _PLATFORM_TWILIO,
         "authToken": "twilio-test-token",
         "smsFrom": "+15005550006",
         "whatsappFrom": "+15005550006",
@@ -450,16 +451,17 @@ def test_provider_status_reports_move_a_message_forward_only(
     created = _send(api, shop, {"channel": "whatsapp", "address": phone, "text": "Chegou!", "urgent": True})
     until(_settled(api, shop, [created["id"]]))
     wamid = _notification(api, shop, created["id"])["providerMessageId"]
-    assert service.apply_status("meta", wamid, "delivered") is True
+    number = _PLATFORM_NUMBER  # the report comes for the number that sent the message
+    assert service.apply_status("meta", wamid, "delivered", sent_by=number) is True
     assert _notification(api, shop, created["id"])["status"] == "delivered"
-    assert service.apply_status("meta", wamid, "delivered") is False  # a duplicate report changes nothing
-    assert service.apply_status("meta", wamid, "read") is True
-    assert service.apply_status("meta", wamid, "delivered") is False  # late: read is further along
+    assert service.apply_status("meta", wamid, "delivered", sent_by=number) is False  # a duplicate changes nothing
+    assert service.apply_status("meta", wamid, "read", sent_by=number) is True
+    assert service.apply_status("meta", wamid, "delivered", sent_by=number) is False  # late: read is further along
     read = _notification(api, shop, created["id"])
     assert read["status"] == "read"
     assert read["readAt"]
     assert read["deliveredAt"]
-    assert service.apply_status("meta", "wamid.unknown", "read") is False
+    assert service.apply_status("meta", "wamid.unknown", "read", sent_by=number) is False
 
 
 def test_a_failed_notification_can_be_retried_and_others_cannot(
@@ -565,6 +567,32 @@ def test_a_tenant_with_its_own_twilio_account_texts_from_it_and_hears_its_status
     assert f"/Accounts/{own['accountSid']}/" in request["path"]
     assert request["body"]["From"] == own["smsFrom"]
     assert request["body"]["StatusCallback"] == f"https://hooks.btrix.test/hooks/twilio?tenant={tenant.tenant_id}"
+
+
+def test_a_status_report_counts_only_from_the_account_that_sent_the_message(
+    api: Any, shop: Account, fakes: dict[str, FakeProvider], until: Until
+) -> None:
+    own = {"accountSid": "AC" + "8" * 32, "authToken": "fedcba9876543210" * 2, "smsFrom": "+15557770001"}
+    tenant, _ = signup(api, plan="corporativo")
+    connected = call(api, "PUT", "/integrations/twilio", {"credentials": own}, tenant.headers())
+    assert connected.status_code == 200, connected.body
+    theirs = _send(api, tenant, {"channel": "sms", "address": "+5511933335555", "text": "Oi", "urgent": True})
+    ours = _send(api, shop, {"channel": "sms", "address": "+5511933336666", "text": "Oi", "urgent": True})
+    until(_settled(api, tenant, [theirs["id"]]))
+    until(_settled(api, shop, [ours["id"]]))
+    their_sid = _notification(api, tenant, theirs["id"])["providerMessageId"]
+    our_sid = _notification(api, shop, ours["id"])["providerMessageId"]
+
+    # BTRIX's account did not send the tenant's message, nor the tenant's account BTRIX's.
+    assert service.apply_status("twilio", their_sid, "failed", "30005", sent_by=_PLATFORM_TWILIO) is False
+    assert service.apply_status("twilio", our_sid, "failed", "30005", sent_by=own["accountSid"]) is False
+    assert _notification(api, tenant, theirs["id"])["status"] == "sent"
+    assert _notification(api, shop, ours["id"])["status"] == "sent"
+    owner = {"sent_by": own["accountSid"], "tenant_id": tenant.tenant_id}
+    assert service.apply_status("twilio", their_sid, "delivered", **owner) is True
+    assert service.apply_status("twilio", our_sid, "delivered", sent_by=_PLATFORM_TWILIO) is True
+    assert _notification(api, tenant, theirs["id"])["status"] == "delivered"
+    assert _notification(api, shop, ours["id"])["status"] == "delivered"
 
 
 def test_a_user_gets_a_push_on_the_browser_they_subscribed(

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from chalicelib.access.permissions import Role
-from chalicelib.core import aws
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TenantScopeViolation, read_ahead, tenant_scope
 from chalicelib.core.ids import new_id
+from tests.support.aws_calls import dynamodb_calls as made_calls
 from tests.support.identity import add_user, call, platform_operator, signup
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -23,17 +23,8 @@ pytestmark = pytest.mark.usefixtures("stack")
 @pytest.fixture
 def dynamodb_calls() -> Iterator[list[str]]:
     """The DynamoDB operations the shared client makes meanwhile, in order."""
-    calls: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    events = aws.dynamodb().meta.events
-    events.register("after-call.dynamodb.*", record, unique_id="test-read-ahead-calls")
-    try:
+    with made_calls() as calls:
         yield calls
-    finally:
-        events.unregister("after-call.dynamodb.*", unique_id="test-read-ahead-calls")
 
 
 def _item(tenant_id: str, **fields: Any) -> dict[str, Any]:
