@@ -326,8 +326,9 @@ transaction with the job it keeps for the conversation), made at the same time a
 calling thread, the write in a kept second thread: `chalicelib/inbound/receipts.py`). Signatures are checked without
 any SDK (Stripe's and Twilio's too), and the event is parsed once. So a function costs about the slower of its two
 calls plus its own CPU; the last column takes the AWS round trips out of each sample, and with two calls in flight
-at once it can go below zero. Twilio's status callback sends nothing: beside its receipt it finds the notification by
-the message SID, reads it and moves its status forward, one call after the other (`notifications/status.py`)."""
+at once it can go below zero. Twilio's status callback sends nothing: beside its receipt it finds the message by its
+SID (the lookup holds the tenant, notification, channel and sending account) and moves its status forward in one
+conditional transaction, two calls one after the other (`notifications/status.py`)."""
 
 
 def render_section(results: list[OverheadResult], load: str, previous: str = "") -> str:

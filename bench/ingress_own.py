@@ -188,14 +188,17 @@ def melhorenvio_case(accounts: OwnAccounts) -> FunctionCase:
 
 
 def _sent_sms(tenant_id: str, message_sid: str) -> None:
-    """An SMS the tenant's Twilio account accepted as ``message_sid`` (status ``sent``, routed by its SID)."""
+    """An SMS the tenant's Twilio account accepted as ``message_sid`` (status ``sent``, routed by its SID and
+    recorded as sent by that account)."""
     from chalicelib.core.db.store import Table
     from chalicelib.notifications import store
     from chalicelib.notifications.outbox import new_record
 
     record = new_record(tenant_id, "sms", "+5511988887777", template=None, locale="pt-BR", variables={}, text="Saiu")
     record = record.model_copy(update={"status": "sent"})
-    Table().transact([*store.new_notification_ops(record), store.provider_route_op(record, "twilio", message_sid)])
+    Table().transact(
+        [*store.new_notification_ops(record), store.provider_route_op(record, "twilio", message_sid, ACCOUNT_SID)]
+    )
 
 
 def twilio_case(accounts: OwnAccounts) -> FunctionCase:
