@@ -22,15 +22,18 @@ def _sms(tenant_id: str, sent_by: str | None = ACCOUNT) -> tuple[str, str]:
     return sid, sent_notification(tenant_id, "sms", "+5511977776666", "twilio", sid, sent_by=sent_by)
 
 
-def test_a_report_takes_one_lookup_and_one_transaction(tenant_id: str) -> None:
+@pytest.mark.parametrize("first", ["delivered", "read"])
+def test_a_report_takes_one_lookup_and_one_transaction(tenant_id: str, first: str) -> None:
     sid, notification_id = _sms(tenant_id)
     with dynamodb_calls() as calls:
-        assert apply_status("twilio", sid, "delivered", sent_by=ACCOUNT) is True
+        assert apply_status("twilio", sid, first, sent_by=ACCOUNT) is True
     assert calls == ["GetItem", "TransactWriteItems"]
     record = store.get_notification(tenant_id, notification_id, consistent=True)
     assert record is not None
-    assert (record.status, record.version) == ("delivered", 2)
+    assert (record.status, record.version) == (first, 2)
     assert record.delivered_at is not None
+    if first == "read":  # read with no delivered report before it: it says when the message was delivered too
+        assert record.delivered_at == record.read_at
 
 
 def test_a_stale_or_repeated_report_changes_nothing(tenant_id: str) -> None:
@@ -50,15 +53,6 @@ def test_a_stale_or_repeated_report_changes_nothing(tenant_id: str) -> None:
     assert read.read_at is not None
 
 
-def test_a_read_report_first_also_says_when_the_message_was_delivered(tenant_id: str) -> None:
-    sid, notification_id = _sms(tenant_id)
-    assert apply_status("twilio", sid, "read", sent_by=ACCOUNT) is True
-    record = store.get_notification(tenant_id, notification_id, consistent=True)
-    assert record is not None
-    assert record.status == "read"
-    assert record.delivered_at == record.read_at
-
-
 def test_an_older_lookup_is_applied_after_a_read_of_its_notification(tenant_id: str) -> None:
     sid, notification_id = _sms(tenant_id, sent_by=None)
     assert apply_status("twilio", sid, "failed", "30005", sent_by=ACCOUNT) is False  # BTRIX's account: not its own
@@ -71,8 +65,12 @@ def test_an_older_lookup_is_applied_after_a_read_of_its_notification(tenant_id: 
 
 
 def test_a_report_of_a_message_nobody_sent_or_a_deleted_one_changes_nothing(tenant_id: str) -> None:
-    assert apply_status("twilio", f"SM{new_id().lower()}", "delivered", sent_by=ACCOUNT) is False
+    with dynamodb_calls() as calls:
+        assert apply_status("twilio", f"SM{new_id().lower()}", "delivered", sent_by=ACCOUNT) is False
+    assert calls == ["GetItem"]
     sid, notification_id = _sms(tenant_id)
     Table().delete(*store.notification_key(tenant_id, notification_id))
-    assert apply_status("twilio", sid, "delivered", sent_by=ACCOUNT) is False
+    with dynamodb_calls() as calls:
+        assert apply_status("twilio", sid, "delivered", sent_by=ACCOUNT) is False
+    assert calls == ["GetItem", "TransactWriteItems"]  # the transaction's condition finds no notification
     assert store.get_notification(tenant_id, notification_id, consistent=True) is None
