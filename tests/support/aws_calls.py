@@ -1,4 +1,4 @@
-"""The AWS calls a block of code makes, as the shared clients see them."""
+"""The AWS calls a block of code makes, as one of the shared clients (``core.aws``) sees them."""
 
 from __future__ import annotations
 
@@ -6,23 +6,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["dynamodb_calls"]
+__all__ = ["calls_of"]
 
 
 @contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """The DynamoDB operations the shared client makes during the block (``GetItem``, ``TransactWriteItems``, …),
-    in order."""
-    from chalicelib.core import aws
-
+def calls_of(client: Any) -> Iterator[list[str]]:
+    """The operations ``client`` makes during the block (``GetItem``, ``TransactWriteItems``, ``Decrypt``, …), in
+    order."""
     calls: list[str] = []
 
     def record(model: Any, **_: Any) -> None:
         calls.append(model.name)
 
-    events = aws.dynamodb().meta.events
-    events.register("after-call.dynamodb.*", record, unique_id="tests-dynamodb-calls")
+    event = f"after-call.{client.meta.service_model.service_id.hyphenize()}.*"
+    client.meta.events.register(event, record, unique_id="tests-aws-calls")
     try:
         yield calls
     finally:
-        events.unregister("after-call.dynamodb.*", unique_id="tests-dynamodb-calls")
+        client.meta.events.unregister(event, unique_id="tests-aws-calls")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
@@ -13,6 +12,7 @@ from chalicelib.core import aws, crypto
 from chalicelib.core.crypto import clear_key_cache, decrypt_field, encrypt_field, lookup_hash
 from chalicelib.core.errors import DecryptionFailed, DependencyUnavailable
 from chalicelib.core.ids import new_id
+from tests.support.aws_calls import calls_of
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -20,17 +20,8 @@ pytestmark = pytest.mark.usefixtures("stack")
 @pytest.fixture
 def kms_calls() -> Iterator[list[str]]:
     """The names of the KMS operations the process calls during the test, in order."""
-    calls: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    events = aws.kms().meta.events
-    events.register("after-call.kms.*", record, unique_id="test-crypto-kms-calls")
-    try:
+    with calls_of(aws.kms()) as calls:
         yield calls
-    finally:
-        events.unregister("after-call.kms.*", unique_id="test-crypto-kms-calls")
 
 
 def _unb64(text: str) -> bytes:

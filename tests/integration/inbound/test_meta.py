@@ -160,36 +160,37 @@ def test_statuses_update_the_notification_that_sent_the_message_once(hooks: http
     assert take_messages(QueueKind.WHATSAPP_INBOUND, _ours(phone_number_id)) == []
 
 
+def _report(hooks: httpx.Client, number: str, wamid: str, status: str) -> httpx.Response:
+    """A signed status of ``wamid`` for ``number``; what was not applied goes to that number's gateway, taken off."""
+    sent = {"id": wamid, "status": status, "timestamp": "1718000003", "recipient_id": "5511955553333"}
+    body = _payload(_value(number, [], [sent]))
+    answer = _post(hooks, body, meta_signature(body))
+    assert answer.status_code == 200, answer.text
+    take_messages(QueueKind.WHATSAPP_INBOUND, _ours(number))
+    return answer
+
+
 def test_a_status_changes_only_a_message_its_number_sent(hooks: httpx.Client, tenant_id: str) -> None:
     victim_number, other_number = _connect(tenant_id), _connect(new_id())
     wamid = f"wamid.{tenant_id}.theirs"
     notification_id = sent_notification(tenant_id, "whatsapp", "+5511955553333", "meta", wamid, sent_by=victim_number)
-    failed = {"id": wamid, "status": "failed", "timestamp": "1718000003", "recipient_id": "5511955553333"}
     for number in (other_number, _connect(tenant_id)):  # another tenant's number, another number of the same tenant
-        body = _payload(_value(number, [], [failed]))
-        assert _post(hooks, body, meta_signature(body)).status_code == 200
+        _report(hooks, number, wamid, "failed")
         assert notification_status(tenant_id, notification_id) == "sent"
-        take_messages(QueueKind.WHATSAPP_INBOUND, _ours(number))  # handed to that number's gateway instead
-    body = _payload(_value(victim_number, [], [failed]))
-    assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1  # not held off as a duplicate
+    assert _report(hooks, victim_number, wamid, "failed").json()["recorded"] == 1  # not held off as a duplicate
     assert notification_status(tenant_id, notification_id) == "failed"
 
 
 def test_a_message_looked_up_without_its_number_changes_only_on_a_number_of_its_tenant(
     hooks: httpx.Client, tenant_id: str
 ) -> None:
-    number = _connect(tenant_id)
+    number, stranger = _connect(tenant_id), _connect(new_id())
     wamid = f"wamid.{tenant_id}.older"
     # A lookup as written before the sending number was recorded on it.
-    notification_id = sent_notification(tenant_id, "whatsapp", "+5511955552222", "meta", wamid, sent_by=None)
-    read = {"id": wamid, "status": "read", "timestamp": "1718000004", "recipient_id": "5511955552222"}
-    stranger = _connect(new_id())
-    body = _payload(_value(stranger, [], [read]))
-    assert _post(hooks, body, meta_signature(body)).status_code == 200
+    notification_id = sent_notification(tenant_id, "whatsapp", "+5511955553333", "meta", wamid, sent_by=None)
+    _report(hooks, stranger, wamid, "read")
     assert notification_status(tenant_id, notification_id) == "sent"
-    take_messages(QueueKind.WHATSAPP_INBOUND, _ours(stranger))
-    body = _payload(_value(number, [], [read]))
-    assert _post(hooks, body, meta_signature(body)).json()["recorded"] == 1
+    assert _report(hooks, number, wamid, "read").json()["recorded"] == 1
     assert notification_status(tenant_id, notification_id) == "read"
 
 

@@ -29,12 +29,18 @@ def btrix_account(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(twilio, "_platform_account", lambda: (PLATFORM_SID, PLATFORM_TOKEN))
 
 
-def _post(hooks: httpx.Client, path: str, params: dict[str, str], token: str) -> httpx.Response:
+def _report(hooks: httpx.Client, path: str, token: str, account: str, sid: str, status: str) -> httpx.Response:
+    """A status callback of message ``sid`` naming ``account``, signed with ``token`` for ``path``."""
     from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
+    params = {"AccountSid": account, "MessageSid": sid, "MessageStatus": status}
+    if status in ("failed", "undelivered"):
+        params["ErrorCode"] = "30005"
     url = str(hooks.base_url).rstrip("/") + path
     signature = RequestValidator(token).compute_signature(url, params)
-    return hooks.post(path, content=urlencode(params), headers={**FORM, "X-Twilio-Signature": signature})
+    answer = hooks.post(path, content=urlencode(params), headers={**FORM, "X-Twilio-Signature": signature})
+    assert answer.status_code == 200, answer.text  # signed: acknowledged, whether applied or not
+    return answer
 
 
 def _own_account(api: object) -> tuple[Account, str]:
@@ -58,17 +64,12 @@ def test_a_tenant_own_account_reaches_its_messages_alone_and_btrix_account_the_o
     theirs = sent_notification(victim.tenant_id, "sms", "+5511988887777", "twilio", theirs_sid, sent_by=PLATFORM_SID)
     own = sent_notification(owner.tenant_id, "sms", "+5511988886666", "twilio", own_sid, sent_by=OWN_SID)
 
-    forged = {"AccountSid": OWN_SID, "MessageSid": theirs_sid, "MessageStatus": "failed", "ErrorCode": "30005"}
-    answer = _post(hooks, path, forged, OWN_TOKEN)
-    assert answer.status_code == 200, answer.text  # signed by the tenant's own token: acknowledged, applied to nothing
+    _report(hooks, path, OWN_TOKEN, OWN_SID, theirs_sid, "failed")  # the tenant's own token: applied to nothing
     assert notification_status(victim.tenant_id, theirs) == "sent"
-
-    mine = {"AccountSid": OWN_SID, "MessageSid": own_sid, "MessageStatus": "delivered"}
-    assert _post(hooks, path, mine, OWN_TOKEN).json()["recorded"] == 1
+    assert _report(hooks, path, OWN_TOKEN, OWN_SID, own_sid, "delivered").json()["recorded"] == 1
     assert notification_status(owner.tenant_id, own) == "delivered"
-
-    real = {"AccountSid": PLATFORM_SID, "MessageSid": theirs_sid, "MessageStatus": "failed", "ErrorCode": "30005"}
-    assert _post(hooks, "/twilio", real, PLATFORM_TOKEN).json()["recorded"] == 1  # not held off as a duplicate
+    real = _report(hooks, "/twilio", PLATFORM_TOKEN, PLATFORM_SID, theirs_sid, "failed")
+    assert real.json()["recorded"] == 1  # not held off as a duplicate
     assert notification_status(victim.tenant_id, theirs) == "failed"
 
 
@@ -80,13 +81,9 @@ def test_btrix_account_cannot_change_a_message_a_tenant_sent_through_its_own_acc
     sid = _sid()
     own = sent_notification(owner.tenant_id, "sms", "+5511988885555", "twilio", sid, sent_by=OWN_SID)
     for account in (PLATFORM_SID, OWN_SID):  # whatever AccountSid its form names, BTRIX's token vouches for BTRIX's
-        forged = {"AccountSid": account, "MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
-        answer = _post(hooks, "/twilio", forged, PLATFORM_TOKEN)
-        assert answer.status_code == 200, answer.text
+        _report(hooks, "/twilio", PLATFORM_TOKEN, account, sid, "undelivered")
         assert notification_status(owner.tenant_id, own) == "sent"
-
-    real = {"AccountSid": OWN_SID, "MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
-    assert _post(hooks, path, real, OWN_TOKEN).json()["recorded"] == 1
+    assert _report(hooks, path, OWN_TOKEN, OWN_SID, sid, "undelivered").json()["recorded"] == 1
     assert notification_status(owner.tenant_id, own) == "failed"
 
 
@@ -99,11 +96,7 @@ def test_a_message_looked_up_without_its_account_changes_only_on_its_tenant_own_
     # Lookups as written before the sending account was recorded on them.
     older = sent_notification(owner.tenant_id, "sms", "+5511988884444", "twilio", platform_sent, sent_by=None)
     own = sent_notification(owner.tenant_id, "sms", "+5511988883333", "twilio", own_sent, sent_by=None)
-
-    btrix = {"AccountSid": PLATFORM_SID, "MessageSid": platform_sent, "MessageStatus": "delivered"}
-    assert _post(hooks, "/twilio", btrix, PLATFORM_TOKEN).status_code == 200
+    _report(hooks, "/twilio", PLATFORM_TOKEN, PLATFORM_SID, platform_sent, "delivered")
     assert notification_status(owner.tenant_id, older) == "sent"  # no account to match: BTRIX's does not vouch
-
-    mine = {"AccountSid": OWN_SID, "MessageSid": own_sent, "MessageStatus": "read"}
-    assert _post(hooks, path, mine, OWN_TOKEN).json()["recorded"] == 1
+    assert _report(hooks, path, OWN_TOKEN, OWN_SID, own_sent, "read").json()["recorded"] == 1
     assert notification_status(owner.tenant_id, own) == "read"

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from chalicelib.access.permissions import Role
+from chalicelib.core import aws
 from chalicelib.core.db import keys
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import Table, TenantScopeViolation, read_ahead, tenant_scope
 from chalicelib.core.ids import new_id
-from tests.support.aws_calls import dynamodb_calls as made_calls
+from tests.support.aws_calls import calls_of
 from tests.support.identity import add_user, call, platform_operator, signup
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("stack")
 @pytest.fixture
 def dynamodb_calls() -> Iterator[list[str]]:
     """The DynamoDB operations the shared client makes meanwhile, in order."""
-    with made_calls() as calls:
+    with calls_of(aws.dynamodb()) as calls:
         yield calls
 
 
