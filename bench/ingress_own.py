@@ -191,14 +191,13 @@ def _sent_sms(tenant_id: str, message_sid: str) -> None:
     """An SMS the tenant's Twilio account accepted as ``message_sid`` (status ``sent``, routed by its SID and
     recorded as sent by that account)."""
     from chalicelib.core.db.store import Table
-    from chalicelib.notifications import store
+    from chalicelib.notifications import sent_messages, store
     from chalicelib.notifications.outbox import new_record
 
     record = new_record(tenant_id, "sms", "+5511988887777", template=None, locale="pt-BR", variables={}, text="Saiu")
     record = record.model_copy(update={"status": "sent"})
-    Table().transact(
-        [*store.new_notification_ops(record), store.provider_route_op(record, "twilio", message_sid, ACCOUNT_SID)]
-    )
+    lookup = sent_messages.provider_route_op(record, "twilio", message_sid, ACCOUNT_SID)
+    Table().transact([*store.new_notification_ops(record), lookup])
 
 
 def twilio_case(accounts: OwnAccounts) -> FunctionCase:

@@ -27,7 +27,7 @@ from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.observability import MetricUnit, logger, metrics
 from chalicelib.core.resources import QUEUES, QueueKind, queue_name, queue_url
 from chalicelib.integrations.http import ProviderError
-from chalicelib.notifications import store
+from chalicelib.notifications import sent_messages, store
 from chalicelib.notifications.channels import OutgoingMessage, Sender, SendResult, sender_for
 from chalicelib.notifications.models import NotificationRecord, SendJob
 from chalicelib.notifications.outbox import new_record, requested_ops
@@ -178,7 +178,7 @@ def _mark_sent(record: NotificationRecord, result: SendResult) -> None:
     Table().transact(
         [
             store.status_change_op(record, changes, expected=("sending",), remove=("sendingSince",)),
-            store.provider_route_op(record, result.provider, result.provider_message_id, result.sent_by),
+            sent_messages.provider_route_op(record, result.provider, result.provider_message_id, result.sent_by),
             *_event_ops(record, "notification.sent", provider=result.provider),
         ]
     )

@@ -1,11 +1,11 @@
 """What providers report back about the messages we sent (Twilio status callbacks, Meta ``statuses[]``): each report
 moves its notification forward once, when the account that vouched for it is the one that sent the message.
 
-A report is applied in two calls: the lookup of the provider's message id (``store.find_sent_message``: the tenant,
-notification, channel and sending account, recorded when the message was sent) and one transaction (the change,
-conditional on the status it may move from, and its event). Lookup items written before the channel and the
-sending account were recorded (2026-12-07) are changed only by a report of the tenant's own account (its tenant
-matches), after a read of the notification for its channel.
+A report is applied in two calls: the lookup of the provider's message id (``sent_messages``: the tenant, notification,
+channel and sending account, recorded when the message was sent) and one transaction (the change, conditional on the
+status it may move from, and its event). Lookup items written before the channel and the sending account were
+recorded (2026-12-07) are changed only by a report of the tenant's own account (its tenant matches), after a read of
+the notification for its channel.
 
 A module of its own, apart from ``notifications.service``: the webhook functions apply these reports
 (``inbound.receipts``), and this is all of the notifications capability they load (no templates, no channels: their
@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.db.store import Table, TransactionConflict
 from chalicelib.core.events import event_put_op, new_event
-from chalicelib.notifications import store
+from chalicelib.notifications import sent_messages, store
 from chalicelib.notifications.models import NotificationStatus
 
 __all__ = ["apply_status"]
@@ -68,7 +68,7 @@ def apply_status(
     ours = _PROVIDER_STATUSES.get(status)
     if ours is None or ours == "sent":
         return False
-    sent = store.find_sent_message(provider, provider_message_id)
+    sent = sent_messages.find_sent_message(provider, provider_message_id)
     if sent is None or not _vouched(sent, sent_by, tenant_id):
         return False
     channel = sent.channel
@@ -98,7 +98,7 @@ def apply_status(
     return True
 
 
-def _vouched(sent: store.SentMessage, sent_by: str | None, tenant_id: str | None) -> bool:
+def _vouched(sent: sent_messages.SentMessage, sent_by: str | None, tenant_id: str | None) -> bool:
     """Whether the voucher of a report may change the message ``sent`` (see ``apply_status``)."""
     if tenant_id is not None and sent.tenant_id != tenant_id:
         return False

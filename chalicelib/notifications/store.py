@@ -4,20 +4,19 @@ A notification moves through its statuses with conditional updates on the status
 (``status_change_op``): two workers racing for the same message cannot both take it from ``queued`` to
 ``sending``, which is what makes a redelivered queue message send nothing twice. A provider's report changes its
 notification the same way without reading it first (``reported_status_op``): what it needs is on the lookup of the
-provider's message id (``SentMessage``).
+provider's message id (``notifications.sent_messages``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.db import keys
-from chalicelib.core.db.keys import Child, Collection, Facet, Kind, RouteKind
+from chalicelib.core.db.keys import Child, Collection, Facet, Kind
 from chalicelib.core.db.store import QueryPage, Table, WriteOp, change_op, delete_op, put_op
 from chalicelib.core.db.table import ENTITY, GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, strip_storage
 from chalicelib.core.errors import Conflict
@@ -34,12 +33,11 @@ from chalicelib.notifications.models import (
     StoredPreferences,
     TemplateVariant,
 )
+from chalicelib.notifications.sent_messages import SentMessage
 
 __all__ = [
-    "SentMessage",
     "address_hash",
     "delete_push_subscription",
-    "find_sent_message",
     "forget_whatsapp_inbound",
     "get_notification",
     "get_preferences",
@@ -51,8 +49,6 @@ __all__ = [
     "list_tenant_templates",
     "new_notification_ops",
     "notification_pk",
-    "provider_message_key",
-    "provider_route_op",
     "put_preferences_op",
     "put_push_subscription",
     "put_settings_op",
@@ -166,58 +162,6 @@ def _status_op(
         add={"version": 1},
         remove=remove,
         condition=Attr("status").is_in(list(expected)),
-    )
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    """What the lookup of a provider's message id holds: the notification that sent it, its channel, and the
-    provider account that sent it (``sent_by``: a Twilio AccountSid, a Meta phone number id). ``channel`` and
-    ``sent_by`` are None on items written before they were recorded (2026-12-07); ``sent_by`` also where the
-    provider has no account to name (email, push)."""
-
-    tenant_id: str
-    notification_id: str
-    channel: str | None = None
-    sent_by: str | None = None
-
-
-def provider_message_key(provider: str, provider_message_id: str) -> tuple[str, str]:
-    """(PK, SK) of the global lookup of ``provider``'s message id (a digest: no provider id in the key string)."""
-    digest = hashlib.sha256(f"{provider}:{provider_message_id}".encode()).hexdigest()
-    return keys.route_pk(RouteKind.PROVIDER_MESSAGE, digest), keys.ROUTE_SK
-
-
-def provider_route_op(
-    record: NotificationRecord, provider: str, provider_message_id: str, sent_by: str | None
-) -> WriteOp:
-    """The global lookup a provider's status report (which names only its message id) finds the message by, with
-    what applying the report needs (no read of the notification) and the account that sent it (``sent_by``: only a
-    report that account vouched for may change the message)."""
-    pk, sk = provider_message_key(provider, provider_message_id)
-    item = {
-        PARTITION_KEY: pk,
-        SORT_KEY: sk,
-        ENTITY: "ProviderMessageRoute",
-        "tenantId": record.tenant_id,
-        "notificationId": record.id,
-        "channel": record.channel,
-        "sentBy": sent_by,
-    }
-    return put_op(item, must_not_exist=False)
-
-
-def find_sent_message(provider: str, provider_message_id: str) -> SentMessage | None:
-    """The message a provider knows as ``provider_message_id`` (see ``SentMessage``), or None."""
-    item = Table().get(*provider_message_key(provider, provider_message_id))
-    if item is None:
-        return None
-    channel, sent_by = item.get("channel"), item.get("sentBy")
-    return SentMessage(
-        tenant_id=str(item["tenantId"]),
-        notification_id=str(item["notificationId"]),
-        channel=None if channel is None else str(channel),
-        sent_by=None if sent_by is None else str(sent_by),
     )
 
 

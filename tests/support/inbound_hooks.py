@@ -93,14 +93,14 @@ def sent_notification(
     AccountSid, a Meta phone number id), now ``sent``; returns its id. ``sent_by`` None: its lookup as written before
     the sending account (and the channel) were recorded on it."""
     from chalicelib.core.db.table import ENTITY, PARTITION_KEY, SORT_KEY
-    from chalicelib.notifications import store
+    from chalicelib.notifications import sent_messages, store
     from chalicelib.notifications.outbox import new_record
 
     record = new_record(tenant_id, channel, to, template=None, locale="pt-BR", variables={}, text="Pedido pronto")  # type: ignore[arg-type]
     record = record.model_copy(update={"status": "sent"})
-    lookup = store.provider_route_op(record, provider, provider_message_id, sent_by)
+    lookup = sent_messages.provider_route_op(record, provider, provider_message_id, sent_by)
     if sent_by is None:
-        pk, sk = store.provider_message_key(provider, provider_message_id)
+        pk, sk = sent_messages.provider_message_key(provider, provider_message_id)
         older = {"tenantId": tenant_id, "notificationId": record.id, ENTITY: "ProviderMessageRoute"}
         lookup = put_op({PARTITION_KEY: pk, SORT_KEY: sk, **older}, must_not_exist=False)
     Table().transact([*store.new_notification_ops(record), lookup])
