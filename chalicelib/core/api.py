@@ -366,7 +366,7 @@ def _is_chalice_error(response: Response) -> bool:
 
 
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Around every REST request: correlation id, the request's read-ahead (``core.db.store.read_ahead``), CORS
+    """Around every REST request: correlation id, the request's read-ahead (``core.db.scope.read_ahead``), CORS
     (preflights too), problem+json for Chalice's own errors, metrics flush."""
     request_id = str((event.context or {}).get("requestId", ""))
     logger.set_correlation_id(request_id or None)

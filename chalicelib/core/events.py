@@ -59,7 +59,7 @@ class DomainEvent(ApiModel):
 
 
 # Called with every event ``new_event`` builds, before it is written. Core knows no event type: the test session
-# registers one that checks each event against the webhooks' catalog (tests/support/event_catalog.py).
+# registers one that checks each event against the webhooks' catalog (tests/support/contracts.py).
 EventListener = Callable[[DomainEvent], None]
 _listeners: list[EventListener] = []
 

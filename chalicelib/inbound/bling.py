@@ -8,7 +8,7 @@ server URL is ``…/hooks/bling?tenant=<tenantId>`` and the signature is checked
 tenant's Bling app (its own ``clientId``/``clientSecret``, else BTRIX's app): a tenant named by the unsigned URL is
 trusted only once its app's secret verifies the body. Each event goes to the integrations queue once (Bling retries
 and may deliver twice: ``eventId``); the consumer does not take the event's balance for true: it reads the
-product's stock from Bling (``erp/sync.py``, ``bling_stock_changed``). Other events are answered 200 and dropped.
+product's stock from Bling (``erp/products.py``, ``bling_stock_changed``). Other events are answered 200 and dropped.
 
 BTRIX's shared Bling app has one server URL for every company it serves, ``…/hooks/bling`` without ``?tenant=``:
 its events are verified with BTRIX's app secret and routed by their ``companyId`` to the tenant that connected that

@@ -9,7 +9,7 @@
 
 The ``*_op`` functions return transaction writes for the capability that owns the connection (the channel of
 a number), so the route and the channel are written together. Called from a request, run them inside
-``core.db.store.unscoped()``: these keys are not the tenant's.
+``core.db.scope.unscoped()``: these keys are not the tenant's.
 """
 
 from __future__ import annotations

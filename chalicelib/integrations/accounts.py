@@ -11,7 +11,7 @@ finds it so (docs/SECURITY.md).
 
 The webhook functions look the route up per delivery (``tenant_of``), kept ``ACCOUNT_ROUTE_TTL_S`` per container; the
 process that writes or removes a route forgets it at once. The ops join the integration's transaction, run inside
-``core.db.store.unscoped()``: the route keys are not the tenant's.
+``core.db.scope.unscoped()``: the route keys are not the tenant's.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 order or sale they pay: the payable), the payable's payment state, the link routes (token hash → link) and the
 provider-payment claims.
 
-Access patterns (``core/db/keys.py``): a payment is its own partition, listed on GSI1 (all), GSI2 (by status,
+Access patterns (``core/db/keys/``): a payment is its own partition, listed on GSI1 (all), GSI2 (by status,
 moved by every status change) and GSI3 (by provider); a payable's payments are index items under the order or sale
 (``PAYMENT#<createdAt>_<id>``). Links live under the payable (``PAYLINK#<id>``) with its ``PAYSTATE`` (the current
 link, the payment that paid it, a version): creating a link and claiming "paid" are conditional writes on it, so

@@ -2,7 +2,7 @@
 
 The allowances are the plans' own (``chalicelib.plans.catalog``: ``requestsPerSecond``, ``requestBurst``,
 ``maxRequestsPerDay``), so the gateway and the application's own throttle (``chalicelib/core/throttle.py``) cannot
-disagree. Each tenant has an API key in its plan's usage plan (``chalicelib/tenants/api_keys.py``); the authorizer
+disagree. Each tenant has an API key in its plan's usage plan (``chalicelib/tenants/usage_keys.py``); the authorizer
 names it, so a client sends no key. The stage-wide throttle (``StageConfig.throttle_rate``) caps all plans together.
 """
 

@@ -43,7 +43,7 @@ class Index:
 GSI1 = Index("GSI1", "GSI1PK", "GSI1SK")
 GSI2 = Index("GSI2", "GSI2PK", "GSI2SK")
 # GSI3 serves one named pattern that GSI1/GSI2 cannot: the products of a brand (a product is listed in the whole
-# catalog on GSI1 and in its category on GSI2 at the same time). See the access-pattern table in keys.py.
+# catalog on GSI1 and in its category on GSI2 at the same time). See the access-pattern table in core/db/keys/.
 GSI3 = Index("GSI3", "GSI3PK", "GSI3SK")
 INDEXES: tuple[Index, ...] = (GSI1, GSI2, GSI3)
 STORAGE_ATTRIBUTES = frozenset(

@@ -141,7 +141,7 @@ NOT_TENANT_IDS = {"entity_type", "template_key", "provider", "locale"}
 
 # Reads of the global marketplace index: a published listing is every buyer's to read, whichever tenant sells it
 # (global by design; changing it stays the seller's: PATCH with another tenant's listing id is probed like any
-# other). tests/integration/marketplace/test_isolation.py probes each side's half.
+# other). tests/integration/marketplace/test_marketplace.py probes each side's half.
 GLOBAL_BY_DESIGN = {("GET", "/marketplace/listings/{listing_id}")}
 
 
