@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -149,17 +150,17 @@ class MelhorEnvioShipments(FaultyFake):
         purchase = {"id": str(uuid.uuid4()), "status": "paid", "total": float(total), "orders": found}
         return Answer(200, {"purchase": purchase})
 
-    def _generate(self, account: Account, sent: dict[str, Any]) -> Answer:
+    def _each_order(
+        self, account: Account, sent: dict[str, Any], answer: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Answer:
+        """MelhorEnvio's answer about each of the ``orders`` sent, by its id (or the validation answer)."""
         found, problem = self._orders(account, sent)
         if problem is not None:
             return problem
-        answer = {}
-        for shipment in found:
-            ok = shipment["status"] in ("released", "posted", "delivered")
-            if ok:
-                shipment.setdefault("generated_at", now())
-            answer[shipment["id"]] = {"status": ok, "message": "Envio gerado" if ok else "Envio não foi pago"}
-        return Answer(200, answer)
+        return Answer(200, {shipment["id"]: answer(shipment) for shipment in found})
+
+    def _generate(self, account: Account, sent: dict[str, Any]) -> Answer:
+        return self._each_order(account, sent, _generated)
 
     def _print(self, account: Account, sent: dict[str, Any]) -> Answer:
         found, problem = self._orders(account, sent)
@@ -170,26 +171,33 @@ class MelhorEnvioShipments(FaultyFake):
         return Answer(200, {"url": f"{self.url}/imprimir/{secrets.token_urlsafe(12)}"})
 
     def _tracking(self, account: Account, sent: dict[str, Any]) -> Answer:
-        found, problem = self._orders(account, sent)
-        if problem is not None:
-            return problem
-        answer = {}
-        for shipment in found:
-            answer[shipment["id"]] = {
-                "id": shipment["id"],
-                "protocol": shipment["protocol"],
-                "status": shipment["status"],
-                "tracking": shipment["tracking"],
-                "melhorenvio_tracking": f"ME{shipment['protocol'][-8:]}",
-                "created_at": shipment["created_at"],
-                "paid_at": shipment.get("paid_at"),
-                "generated_at": shipment.get("generated_at"),
-                "posted_at": shipment.get("posted_at"),
-                "delivered_at": shipment.get("delivered_at"),
-                "canceled_at": None,
-                "expired_at": None,
-            }
-        return Answer(200, answer)
+        return self._each_order(account, sent, _tracked)
+
+
+def _generated(shipment: dict[str, Any]) -> dict[str, Any]:
+    """A label generated, once it was paid for."""
+    ok = shipment["status"] in ("released", "posted", "delivered")
+    if ok:
+        shipment.setdefault("generated_at", now())
+    return {"status": ok, "message": "Envio gerado" if ok else "Envio não foi pago"}
+
+
+def _tracked(shipment: dict[str, Any]) -> dict[str, Any]:
+    """A label's tracking, as MelhorEnvio shows it."""
+    return {
+        "id": shipment["id"],
+        "protocol": shipment["protocol"],
+        "status": shipment["status"],
+        "tracking": shipment["tracking"],
+        "melhorenvio_tracking": f"ME{shipment['protocol'][-8:]}",
+        "created_at": shipment["created_at"],
+        "paid_at": shipment.get("paid_at"),
+        "generated_at": shipment.get("generated_at"),
+        "posted_at": shipment.get("posted_at"),
+        "delivered_at": shipment.get("delivered_at"),
+        "canceled_at": None,
+        "expired_at": None,
+    }
 
 
 def _cep(value: object) -> bool:
