@@ -259,6 +259,15 @@ class FaultyFake(LoopbackFake):
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
 
+    def _serve_json(self, body: bytes, invalid: Answer, serve: Callable[[Any], Answer]) -> tuple[Any, Answer]:
+        """One API request with a JSON body (the caller holds the lock): the body (None when empty) and ``serve``'s
+        answer to it, or None and ``invalid`` (the provider's own words) when the body is not JSON."""
+        try:
+            sent = json.loads(body) if body else None
+        except ValueError:
+            return None, invalid
+        return sent, serve(sent)
+
     def _move_control(
         self, method: str, path: str, collection: str, moves: Mapping[str, Callable[[str], Any]]
     ) -> Answer | None:

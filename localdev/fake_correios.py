@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import math
 import re
 import secrets
@@ -151,17 +150,9 @@ class FakeCorreios(FaultyFake):
         if path.startswith("/_"):
             return self._control(method, path, body)
         self._delay()
-        sent: Any = None
         with self._lock:
-            try:
-                sent = json.loads(body) if body else None
-            except ValueError:
-                reply = Answer(400, {"msgs": ["Corpo da requisição inválido"]})
-            else:
-                if path == "/token/v1/autentica/cartaopostagem" and method == "POST":
-                    reply = self._authenticate(sent, headers)
-                else:
-                    reply = self._api(method, path, query, sent, headers)
+            invalid = Answer(400, {"msgs": ["Corpo da requisição inválido"]})
+            sent, reply = self._serve_json(body, invalid, lambda sent: self._api(method, path, query, sent, headers))
             shown = {k: v if len(v) > 1 else v[0] for k, v in query.items()}
             self._record(method, path, reply, started, query=shown, body=sent if "autentica" not in path else None)
         return reply
@@ -201,6 +192,8 @@ class FakeCorreios(FaultyFake):
         )
 
     def _api(self, method: str, path: str, query: dict[str, list[str]], sent: Any, headers: dict[str, str]) -> Answer:
+        if path == "/token/v1/autentica/cartaopostagem" and method == "POST":
+            return self._authenticate(sent, headers)
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
         held = self._tokens.get(token)

@@ -26,7 +26,6 @@ Point ``settings.jadlog_api_url`` at ``url``. It speaks JadLog's wire format and
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import secrets
 import threading
@@ -123,14 +122,10 @@ class FakeJadLog(FaultyFake):
         if path.startswith("/_"):
             return self._control(method, path, body)
         self._delay()
-        sent: Any = None
         with self._lock:
-            try:
-                sent = json.loads(body) if body else None
-            except ValueError:
-                reply = _refused("JSON invalido")
-            else:
-                reply = self._api(method, path, sent if isinstance(sent, dict) else {}, headers)
+            sent, reply = self._serve_json(
+                body, _refused("JSON invalido"), lambda sent: self._api(method, path, sent, headers)
+            )
             refused = isinstance(reply.body, dict) and "erro" in reply.body
             self._record(method, path, reply, started, body=sent, refused=refused)
         return reply
@@ -139,7 +134,8 @@ class FakeJadLog(FaultyFake):
         moves = ("shipments", {"collect": self.collect, "deliver": self.deliver})
         return self._shared_control(method, path, body, moves) or Answer(404, {"error": f"no control {path}"})
 
-    def _api(self, method: str, path: str, sent: dict[str, Any], headers: dict[str, str]) -> Answer:
+    def _api(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Answer:
+        sent: dict[str, Any] = body if isinstance(body, dict) else {}
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
         shipper = self.shippers.get(token)

@@ -189,12 +189,8 @@ class FakeMelhorEnvio(MelhorEnvioShipments):
                 sent = {k: ("***" if "secret" in k or "token" in k or k == "code" else v) for k, v in form.items()}
                 reply = self._oauth(method, path, query, form)
             else:
-                try:
-                    sent = json.loads(body) if body else None
-                except ValueError:
-                    reply = Answer(400, {"message": "The request body is not valid JSON"})
-                else:
-                    reply = self._api(method, path, sent, headers)
+                invalid = Answer(400, {"message": "The request body is not valid JSON"})
+                sent, reply = self._serve_json(body, invalid, lambda sent: self._api(method, path, sent, headers))
             entry = {
                 "method": method,
                 "path": path,
