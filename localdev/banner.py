@@ -369,17 +369,29 @@ def _payments(run: Running) -> list[str]:
     ]
 
 
+def _on_payment_fake(fake: str) -> Callable[[Callable[[Running, str], list[str]]], BannerSection]:
+    """A section of the payments demo on the fake provider ``fake``: printed (given the fake's URL) only when the
+    payments demo runs with that fake."""
+
+    def gated(section: Callable[[Running, str], list[str]]) -> BannerSection:
+        def lines(run: Running) -> list[str]:
+            url = run.fakes.get(fake)
+            return [] if run.payments is None or url is None else section(run, url)
+
+        return lines
+
+    return gated
+
+
 @banner_section
-def _pagarme(run: Running) -> list[str]:
-    pagarme = run.fakes.get("pagarme")
-    if run.payments is None or pagarme is None:
-        return []
+@_on_payment_fake("pagarme")
+def _pagarme(run: Running, pagarme: str) -> list[str]:
     from localdev.demo_payments import pagarme_lines
 
-    tenant = run.admin().tenant
     intro = [
         f"Pagar.me: every demo tenant is connected to the fake Pagar.me ({pagarme}, API under /core/v5). Paste these",
-        f"lines to place an order at {tenant}, make its Pagar.me link and pay it at the fake's hosted checkout",
+        f"lines to place an order at {run.admin().tenant}, make its Pagar.me link and pay it at the fake's hosted "
+        "checkout",
         "(the fake posts charge.paid and order.paid with the tenant's Basic login; the worker fetches the order):",
     ]
     notes = [
@@ -390,15 +402,13 @@ def _pagarme(run: Running) -> list[str]:
 
 
 @banner_section
-def _billing(run: Running) -> list[str]:
-    stripe = run.fakes.get("stripe")
-    if run.payments is None or stripe is None:
-        return []
+@_on_payment_fake("stripe")
+def _billing(run: Running, stripe: str) -> list[str]:
     from localdev.demo_payments import subscribe_lines
 
-    tenant = run.admin().tenant
     intro = [
-        f"Billing: {tenant} uses the Corporativo plan, granted by the platform operator (nothing subscribed:",
+        f"Billing: {run.admin().tenant} uses the Corporativo plan, granted by the platform operator (nothing "
+        "subscribed:",
         "GET /billing says status none). Paste these lines to subscribe to it and pay at the fake Stripe (its signed",
         "invoice.paid makes the subscription active; GET /billing shows it and the paid invoice):",
     ]
