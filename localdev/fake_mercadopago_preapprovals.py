@@ -215,11 +215,15 @@ class MercadoPagoSubscriptionsFake(PaymentFake[MercadoPagoAccount]):
         url = account.notification_url
         return self._notification(account, url, topic, data_id, action) if url else []
 
-    def _next_date(self, preapproval: dict[str, Any]) -> str:
+    def _next_date(self, preapproval: dict[str, Any], debit_date: str) -> str:
         months = int(preapproval["auto_recurring"].get("frequency") or 1)
-        return (datetime.now(UTC) + timedelta(days=30 * months)).astimezone().isoformat(timespec="milliseconds")
+        due = datetime.fromisoformat(debit_date) + timedelta(days=30 * months)
+        return due.astimezone().isoformat(timespec="milliseconds")
 
     def _new_charge(self, account: MercadoPagoAccount, preapproval: dict[str, Any], status: str) -> dict[str, Any]:
+        """The charge of the period due (the first one now): a rejected one leaves that period due, to be tried
+        again; an approved one makes the next period due."""
+        debit_date = preapproval.get("next_payment_date") or mp_now()
         authorized_id = str(next(self._ids))
         authorized = {
             "id": int(authorized_id),
@@ -237,9 +241,11 @@ class MercadoPagoSubscriptionsFake(PaymentFake[MercadoPagoAccount]):
                 "status": status,
                 "status_detail": "accredited" if status == "approved" else "cc_rejected_insufficient_amount",
             },
-            "debit_date": mp_now(),
+            "debit_date": debit_date,
         }
         account.authorized_payments[authorized_id] = authorized
+        if status == "approved":
+            preapproval["next_payment_date"] = self._next_date(preapproval, debit_date)
         return authorized
 
     def _authorize(self, preapproval_id: str, options: dict[str, Any]) -> Reply:
@@ -250,9 +256,7 @@ class MercadoPagoSubscriptionsFake(PaymentFake[MercadoPagoAccount]):
         with self._lock:
             if preapproval["status"] != "pending":
                 return mp_error(400, f"the preapproval is {preapproval['status']}")
-            preapproval.update(
-                status="authorized", payer_id=account.user_id + 7, next_payment_date=self._next_date(preapproval)
-            )
+            preapproval.update(status="authorized", payer_id=account.user_id + 7)
             authorized = self._new_charge(account, preapproval, "approved")
         hooks = self._topic(account, "subscription_preapproval", preapproval_id, "updated")
         hooks += self._topic(account, "subscription_authorized_payment", str(authorized["id"]), "created")
@@ -271,8 +275,6 @@ class MercadoPagoSubscriptionsFake(PaymentFake[MercadoPagoAccount]):
             if preapproval["status"] not in ("authorized", "paused"):
                 return mp_error(400, f"the preapproval is {preapproval['status']}")
             authorized = self._new_charge(account, preapproval, status)
-            if status == "approved":
-                preapproval["next_payment_date"] = self._next_date(preapproval)
         hooks = self._topic(account, "subscription_authorized_payment", str(authorized["id"]), "created")
         sent = self._queue(hooks, int(options.get("duplicates") or 1))
         return 201, {"authorizedPayment": authorized, "webhooks": sent}

@@ -7,8 +7,10 @@ paid, or, once the grace ends, the tenant is suspended (``suspend_overdue``, rea
 subscriptions that are due) until a payment reactivates it; ``canceled`` at the provider's word (the tenant goes
 back to the default plan). The tenant follows its subscription (``reconcile``: plan, modules, billing's
 suspension) on every run, so a job retried after a crash converges. Reports arrive twice and out of order: a paid
-charge is final, a failed one never pending again, and a subscription status older than the last one applied is
-ignored. A downgrade waiting for the period's end applies with the charge that opens the next period.
+charge is final, a failed one never pending again, a subscription status older than the last one applied is
+ignored, and a charge's outcome moves the subscription only when its invoice is not older than the newest one
+applied (``last_charge_at``: a late "paid" of an older invoice is recorded, the state stays with the newer one's).
+A downgrade waiting for the period's end applies with the charge that opens the next period.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from chalicelib.access.permissions import Role
 from chalicelib.access.principal import Principal
 from chalicelib.billing import providers, store
 from chalicelib.billing.models import BillingTransaction, ParkedEvent, SubscriptionRecord, SubscriptionStatus
-from chalicelib.billing.providers import Notice
+from chalicelib.billing.providers import Charge, Notice
 from chalicelib.core import clock
 from chalicelib.core.config import get_settings
 from chalicelib.core.db.store import Table, WriteOp, tenant_scope, unscoped
@@ -173,34 +175,45 @@ def _apply_charge(record: SubscriptionRecord, notice: Notice) -> tuple[str, dict
         return f"{notice.event_type}: charge {charge.provider_id} is {before.status if before else '?'} already", {}, []
     changes: dict[str, Any] = {}
     extra: list[WriteOp] = []
+    # An outcome for an invoice older than the newest one applied is recorded, but moves the state nowhere: a late
+    # "paid" of last month does not undo this month's failure (a pending invoice decides nothing either way).
+    newest = not (charge.issued_at and record.last_charge_at and charge.issued_at < record.last_charge_at)
+    if newest and charge.issued_at and charge.status != "pending":
+        changes["last_charge_at"] = charge.issued_at
+    data = {"transactionId": tx_id, "amount": charge.amount.model_dump(), "providerId": charge.provider_id}
     if charge.status == "paid":
-        changes.update(_status_changes(record, "active", notice.period_end))
-        if record.pending_plan_id is not None and _renewal(record, charge.period_start):
-            plan = get_plan(record.pending_plan_id)
-            cycle = record.pending_cycle or record.cycle
-            changes.update(
-                plan_id=plan.id,
-                cycle=cycle,
-                amount=providers.price_of(plan, cycle),
-                pending_plan_id=None,
-                pending_cycle=None,
-                pending_effective_at=None,
-            )
-        data = {"transactionId": tx_id, "amount": charge.amount.model_dump(), "providerId": charge.provider_id}
+        if newest:
+            changes.update(_paid_changes(record, charge, notice.period_end))
         extra.append(
             event_put_op(new_event("subscription.payment_succeeded", record.tenant_id, data, subject=record.id))
         )
     elif charge.status == "failed":
-        if record.status in ("active", "pending"):
+        if newest and record.status in ("active", "pending"):
             changes.update(_status_changes(record, "past_due", None))
         if before is None or before.status != "failed":
-            data = {"transactionId": tx_id, "amount": charge.amount.model_dump(), "providerId": charge.provider_id}
             extra.append(
                 event_put_op(new_event("subscription.payment_failed", record.tenant_id, data, subject=record.id))
             )
-            if record.status == "past_due":  # already past due: this retry failed too; tell the ADMINs again
+            if newest and record.status == "past_due":  # already past due: this retry failed too; tell them again
                 extra += _tell_admins(record, PAYMENT_FAILED_TEMPLATE, _grace(record))
-    return f"{notice.event_type}: charge {charge.provider_id} {charge.status}", changes, extra
+    line = f"{notice.event_type}: charge {charge.provider_id} {charge.status}"
+    return line if newest else f"{line} (an older invoice: recorded only)", changes, extra
+
+
+def _paid_changes(record: SubscriptionRecord, charge: Charge, period_end: str | None) -> dict[str, Any]:
+    changes = _status_changes(record, "active", period_end)
+    if record.pending_plan_id is not None and _renewal(record, charge.period_start):
+        plan = get_plan(record.pending_plan_id)
+        cycle = record.pending_cycle or record.cycle
+        changes.update(
+            plan_id=plan.id,
+            cycle=cycle,
+            amount=providers.price_of(plan, cycle),
+            pending_plan_id=None,
+            pending_cycle=None,
+            pending_effective_at=None,
+        )
+    return changes
 
 
 def _renewal(record: SubscriptionRecord, period_start: int | None) -> bool:

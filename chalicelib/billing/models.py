@@ -73,13 +73,15 @@ class SubscriptionSummary(ApiModel):
 
 class SubscriptionRecord(SubscriptionSummary):
     """A tenant's subscription as stored (one per tenant: the current one): what the API shows, and the checkout,
-    the provider's customer, the downgrade's cycle and the last event applied."""
+    the provider's customer, the downgrade's cycle, the last status event applied and where the newest charge
+    applied stands (``last_charge_at``: an older invoice's charge is recorded but moves nothing)."""
 
     checkout_id: str | None = None
     checkout_url: str | None = None
     provider_customer_id: str | None = None
     pending_cycle: Cycle | None = None
     last_event_at: int = 0
+    last_charge_at: str | None = None
     version: int = 1
 
 

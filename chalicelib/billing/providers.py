@@ -65,13 +65,16 @@ class Checkout:
 
 @dataclass(frozen=True)
 class Charge:
-    """One charge of a subscription: a Stripe invoice, a MercadoPago authorized payment."""
+    """One charge of a subscription: a Stripe invoice, a MercadoPago authorized payment. ``issued_at`` places it
+    among the subscription's charges (the start of the period a Stripe invoice bills, a MercadoPago charge's debit
+    date): the newest one decides the subscription's state."""
 
     provider_id: str
     amount: Money
     status: TransactionStatus
     at: str
     period_start: int | None = None
+    issued_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -334,7 +337,8 @@ def _stripe_notice(event: Mapping[str, Any]) -> Notice | None:
         minor = obj.get("amount_paid") if state == "paid" else obj.get("amount_due")
         amount = Money.of(Decimal(int(minor or 0)) / 100, str(obj.get("currency") or "brl").upper())
         paid_at = _iso((obj.get("status_transitions") or {}).get("paid_at")) or clock.now_iso()
-        charge = Charge(str(obj["id"]), amount, state, paid_at, period.get("start"))
+        issued_at = _iso(period.get("start")) or _iso(obj.get("created"))
+        charge = Charge(str(obj["id"]), amount, state, paid_at, period.get("start"), issued_at)
         return Notice(**base, charge=charge, period_end=_iso(period.get("end")))
     return None
 
@@ -355,8 +359,7 @@ _PAYMENT_STATUS: dict[str, TransactionStatus] = {
 }
 
 
-def _mp_period_end(preapproval: Mapping[str, Any]) -> str | None:
-    value = preapproval.get("next_payment_date")
+def _mp_moment(value: Any) -> str | None:
     try:
         return clock.isoformat(datetime.fromisoformat(str(value))) if value else None
     except ValueError:
@@ -377,7 +380,8 @@ def _mercadopago_notice(message: Mapping[str, Any]) -> Notice | None:
         payment = authorized.get("payment") or {}
         status: TransactionStatus = _PAYMENT_STATUS.get(str(payment.get("status")), "pending")
         amount = Money.of(Decimal(str(authorized.get("transaction_amount") or 0)), str(authorized["currency_id"]))
-        charge = Charge(str(authorized["id"]), amount, status, clock.now_iso())
+        issued_at = _mp_moment(authorized.get("debit_date") or authorized.get("date_created"))
+        charge = Charge(str(authorized["id"]), amount, status, clock.now_iso(), issued_at=issued_at)
         preapproval_id = str(authorized.get("preapproval_id") or "")
     else:
         preapproval_id = data_id
@@ -393,7 +397,7 @@ def _mercadopago_notice(message: Mapping[str, Any]) -> Notice | None:
         provider_customer_id=str(preapproval["payer_id"]) if preapproval.get("payer_id") else None,
         # The preapproval as fetched now is the latest word, whatever order its notifications came in.
         status=None if charge else _PREAPPROVAL_STATUS.get(str(preapproval.get("status"))),
-        period_end=_mp_period_end(preapproval),
+        period_end=_mp_moment(preapproval.get("next_payment_date")),
         charge=charge,
         event_at=clock.to_epoch(clock.now()),
     )

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from chalicelib.access.permissions import Role
-from chalicelib.core import clock
+from chalicelib.core import aws, clock
 from chalicelib.core.db.store import tenant_scope
-from chalicelib.core.resources import QueueKind
+from chalicelib.core.resources import QueueKind, queue_name, queue_url
 from chalicelib.integrations.jobs import MAX_ATTEMPTS, RetryJob, job_of
 from chalicelib.notifications.outbox import list_messages
 from tests.support.billing import BillingAccounts, billing, billing_accounts, subscribe
@@ -160,6 +160,87 @@ def test_duplicate_and_reversed_webhooks_end_in_the_same_state(
     assert [i["status"] for i in state["invoices"]] == ["paid"]  # one transaction per invoice
     changes = [m for m in list_messages(admin.tenant_id, limit=50) if m.template == "billing.payment_failed"]
     assert changes == []
+
+
+def _held_in(order: str, held: list[Any]) -> list[tuple[Any, int]]:
+    """The held webhooks as one delivery order sends them: each once in order, reversed, or reversed with every
+    one sent three times at once and all of them once more in order."""
+    if order == "in_order":
+        return [(hook, 1) for hook in held]
+    if order == "reversed":
+        return [(hook, 1) for hook in reversed(held)]
+    return [(hook, 3) for hook in reversed(held)] + [(hook, 1) for hook in held]
+
+
+def _settled() -> bool:
+    """Whether the integrations queue holds nothing more (visible, in flight or delayed): every copy handled."""
+    url = queue_url(queue_name(QueueKind.INTEGRATIONS))
+    counts = aws.sqs().get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return all(int(value) == 0 for value in counts.values())
+
+
+@pytest.mark.parametrize("order", ["in_order", "reversed", "duplicated"])
+def test_a_late_payment_of_an_older_invoice_does_not_undo_a_newer_invoices_failure(
+    api: Any, admin: Account, fakes: PaymentFakes, drain: Any, order: str
+) -> None:
+    subscription_id = _subscribed_stripe(api, admin, fakes, drain)
+    fakes.stripe._configure({"hold": True})
+    try:
+        older = fakes.stripe.renew(subscription_id, outcome="paid")["invoice"]["id"]
+        newer = fakes.stripe.renew(subscription_id, outcome="failed")["invoice"]["id"]
+    finally:
+        fakes.stripe._configure({"hold": False})
+    held, fakes.stripe._held = fakes.stripe._held[:], []
+    assert [json.loads(h.body)["type"] for h in held] == [
+        "invoice.paid",
+        "invoice.payment_failed",
+        "customer.subscription.updated",
+    ]
+    for hook, times in _held_in(order, held):
+        fakes.stripe._send(hook, times=times)
+        drain(_settled)  # each one handled before the next arrives: the order is the one sent
+    state = billing(api, admin)
+    assert state["status"] == "past_due"  # the newest invoice's word, whatever the order
+    assert state["graceUntil"] is not None
+    statuses = {i["providerId"]: i["status"] for i in state["invoices"]}
+    assert (statuses[older], statuses[newer]) == ("paid", "failed")  # the older payment is recorded all the same
+    assert _admin_messages(admin.tenant_id, "billing.payment_failed")  # the ADMINs are told
+
+    fakes.stripe.settle(newer, outcome="paid")  # the newer invoice paid: active again
+    drain(lambda: billing(api, admin)["status"] == "active")
+    assert billing(api, admin)["graceUntil"] is None
+
+
+@pytest.mark.parametrize("order", ["in_order", "reversed", "duplicated"])
+def test_a_late_approval_of_an_older_mercadopago_charge_does_not_undo_a_newer_rejection(
+    api: Any, admin: Account, fakes: PaymentFakes, drain: Any, order: str
+) -> None:
+    answer = subscribe(api, admin, "empresa", provider="mercadopago")
+    preapproval_id = answer.json_body["checkoutUrl"].rsplit("=", 1)[1]
+    fakes.mercadopago.authorize(preapproval_id)
+    drain(lambda: billing(api, admin)["status"] == "active")
+    fakes.mercadopago._configure({"hold": True})
+    try:
+        older = fakes.mercadopago.charge(preapproval_id, "approved")["authorizedPayment"]["id"]
+        newer = fakes.mercadopago.charge(preapproval_id, "rejected")["authorizedPayment"]["id"]
+    finally:
+        fakes.mercadopago._configure({"hold": False})
+    held, fakes.mercadopago._held = fakes.mercadopago._held[:], []
+    assert len(held) == 2
+    for hook, times in _held_in(order, held):
+        fakes.mercadopago._send(hook, times=times)
+        drain(_settled)
+    state = billing(api, admin)
+    assert state["status"] == "past_due"
+    statuses = {i["providerId"]: i["status"] for i in state["invoices"]}
+    assert (statuses[str(older)], statuses[str(newer)]) == ("paid", "failed")
 
 
 def test_an_upgrade_applies_at_once_and_a_downgrade_at_the_period_end(

@@ -39,6 +39,7 @@ def test_an_invoice_of_the_current_api_names_the_tenant_and_the_subscription() -
         "BRL",
     )
     assert notice.charge.period_start == 1_700_000_000
+    assert notice.charge.issued_at == "2023-11-14T22:13:20.000Z"  # where it stands: the period it bills
     assert notice.period_end is not None
     assert notice.period_end.startswith("2023-12-14")
 
