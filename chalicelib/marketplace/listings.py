@@ -7,7 +7,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.access.permissions import Permission
+from chalicelib.access.permissions import Module, Permission
 from chalicelib.access.principal import Principal, require
 from chalicelib.audit.service import audit_op
 from chalicelib.catalog import service as catalog
@@ -30,9 +30,16 @@ from chalicelib.marketplace.models import (
     SellerListing,
     UpdateListingRequest,
 )
-from chalicelib.tenants.service import load_tenant
+from chalicelib.tenants.models import TenantRecord
+from chalicelib.tenants.service import find_tenant, load_tenant
 
-__all__ = ["create_listing", "get_listing", "list_seller_listings", "search_listings", "update_listing"]
+__all__ = ["create_listing", "get_listing", "list_seller_listings", "search_listings", "selling", "update_listing"]
+
+
+def selling(seller: TenantRecord | None) -> bool:
+    """Whether buyers may see and buy a seller's listings: its tenant is active (not suspended, by the operator or
+    by billing) and its plan still has the marketplace module."""
+    return seller is not None and seller.status == "active" and Module.MARKETPLACE in seller.modules
 
 
 def _check_price(price: Money, currency: str, field: str = "body.price") -> None:
@@ -173,12 +180,14 @@ def update_listing(principal: Principal, listing_id: str, body: UpdateListingReq
 
 
 def get_listing(principal: Principal, listing_id: str) -> Listing:
-    """A published listing (any seller's: the marketplace is global), or one of the caller's own, hidden or not."""
+    """A published listing (any seller's: the marketplace is global) of a seller still selling, or one of the
+    caller's own, hidden or not."""
     require(principal, Permission.MARKETPLACE_READ)
     with unscoped():
         item = store.get_listing(listing_id)
-    if item is None or not (item.get("visible") or item[store.SELLER] == principal.tenant_id):
-        raise NotFound(detail=f"no listing {listing_id}")
+        own = item is not None and item[store.SELLER] == principal.tenant_id
+        if item is None or not (own or (item.get("visible") and selling(find_tenant(str(item[store.SELLER]))))):
+            raise NotFound(detail=f"no listing {listing_id}")
     return store.listing_of(item)
 
 

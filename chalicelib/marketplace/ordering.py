@@ -13,7 +13,7 @@ from chalicelib.catalog import service as catalog
 from chalicelib.core import clock, idempotency
 from chalicelib.core.db.keys import Kind
 from chalicelib.core.db.store import AlreadyExists, WriteOp, put_op, unscoped
-from chalicelib.core.errors import Conflict, InvalidInput, invalid_field
+from chalicelib.core.errors import Conflict, FieldError, Forbidden, InvalidInput, invalid_field
 from chalicelib.core.events import event_put_op, new_event
 from chalicelib.core.formatting import money_value
 from chalicelib.core.ids import new_id
@@ -21,10 +21,11 @@ from chalicelib.core.money import Money
 from chalicelib.inventory import service as inventory
 from chalicelib.marketplace import store
 from chalicelib.marketplace.flow import ENTITY_TYPE, stock_line
+from chalicelib.marketplace.listings import selling
 from chalicelib.marketplace.models import MarketOrderRequest, MarketPurchase
 from chalicelib.notifications.outbox import request_message_ops
 from chalicelib.tenants.models import TenantRecord
-from chalicelib.tenants.service import load_tenant
+from chalicelib.tenants.service import find_tenant, load_tenant
 from chalicelib.workflows import engine
 
 __all__ = ["place_order", "wa_link"]
@@ -60,12 +61,21 @@ def _place_order(principal: Principal, body: MarketOrderRequest, seal: idempoten
         seller_id = str(listing[store.SELLER])
         if seller_id == buyer_id:
             raise invalid_field("body.listingId", "this is your own listing", "own-listing")
+        seller = find_tenant(seller_id, consistent=True)
+        if seller is None or not selling(seller):
+            # As the guard answers a suspended tenant or a missing module (403), without saying which of the two.
+            message = "the seller is not selling on the marketplace now"
+            raise Forbidden(
+                detail=f"body.listingId: {message}",
+                code="seller-unavailable",
+                errors=(FieldError("body.listingId", message, "seller-unavailable"),),
+            )
         if body.quantity < int(listing["minQuantity"]):
             raise invalid_field("body.quantity", f"the listing's minimum is {listing['minQuantity']}", "below-minimum")
         product = catalog.find_product(seller_id, str(listing["productId"]))
         if product is None or not product.active:
             raise invalid_field("body.listingId", "the seller no longer sells this product", "unavailable")
-        seller, buyer = load_tenant(seller_id), load_tenant(buyer_id)
+        buyer = load_tenant(buyer_id)
         price = Money.model_validate(listing["price"])
         total = price * body.quantity
         transaction_id = new_id()

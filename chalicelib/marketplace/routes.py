@@ -91,7 +91,8 @@ def market_list_my_listings(query: PageParams, principal: Principal) -> Page[Sel
 def market_get_listing(listing_id: str, principal: Principal) -> Listing:
     """Get a listing
 
-    Any seller's published listing (the marketplace is global), or one of yours even when hidden.
+    Any seller's published listing (the marketplace is global), or one of yours even when hidden; 404 for a
+    listing whose seller is suspended or no longer has the marketplace module.
     """
     return service.get_listing(principal, listing_id)
 
@@ -119,7 +120,7 @@ def market_update_listing(listing_id: str, body: UpdateListingRequest, principal
     body=MarketOrderRequest,
     response=MarketPurchase,
     status=201,
-    problems=(409,),
+    problems=(403, 409),
     permission=Permission.MARKETPLACE_WRITE,
     module=M,
     idempotent=True,
@@ -130,7 +131,9 @@ def market_place_order(body: MarketOrderRequest, principal: Principal, idempoten
     Creates your purchase and the seller's sale order with the units reserved from the seller's stock, in one
     transaction; both companies' admins are notified; waLink opens a WhatsApp chat with the seller. The quantity
     must be at least the listing's minimum and at most the seller's stock (422 naming body.quantity); your own
-    listing cannot be bought (422 naming body.listingId). Send Idempotency-Key to retry safely.
+    listing cannot be bought (422 naming body.listingId), nor one whose seller is suspended or no longer has the
+    marketplace module (403 urn:btrix:problem:seller-unavailable naming body.listingId). Send Idempotency-Key to
+    retry safely.
     """
     return service.place_order(principal, body, idempotency_key)
 

@@ -7,8 +7,9 @@ product's public fields; never its stock, tax rate, internal category, customers
 written inside ``unscoped()``, in this capability only.
 
 The cross-tenant write: ``place_order`` is the one place where a request of one tenant (the buyer) writes into
-another (the seller). Its explicit checks: the listing exists and is visible, it is not the buyer's own, the
-quantity is at least the listing's minimum, the seller's product is still active, and the seller's stock holds it
+another (the seller). Its explicit checks: the listing exists and is visible, it is not the buyer's own, its seller
+is still selling (active, its plan with the marketplace module; else a 403 ``seller-unavailable``), the quantity is
+at least the listing's minimum, the seller's product is still active, and the seller's stock holds it
 (a conditional reservation in the same transaction: two buyers of the last units → one wins, the other gets a 422
 naming ``body.quantity``). It writes, in one transaction, the seller's sale (the workflow entity, with its stock
 reserved), the buyer's purchase, an audit entry and an event in each tenant, and a notification to each tenant's

@@ -198,6 +198,33 @@ def test_bad_listings_and_orders_are_refused_naming_the_field(api: Any, seller: 
     assert _stock(api, seller, product["id"])["reserved"] == 0
 
 
+def test_a_suspended_seller_or_one_without_the_module_is_not_bought_from_and_its_listing_is_hidden(
+    api: Any, buyer: Account
+) -> None:
+    seller, _ = signup(api, businessType="b2b_reseller", companyName="Atacado Parado")
+    product = stocked_product(api, seller, 5, name=f"Pedal {new_id()}")
+    listing = publish(api, seller, product["id"], "30.00")
+    operator = platform_operator(api).headers()
+    path = f"/platform/tenants/{seller.tenant_id}"
+
+    def refused() -> None:
+        answer = _order(api, buyer, listing["id"], 1)
+        assert answer.status_code == 403, answer.body
+        assert answer.json_body["type"] == "urn:btrix:problem:seller-unavailable"
+        assert _field(answer) == ["body.listingId"]
+        assert call(api, "GET", f"/marketplace/listings/{listing['id']}", headers=buyer.headers()).status_code == 404
+
+    assert call(api, "POST", f"{path}/suspend", None, operator).status_code == 200
+    refused()
+    assert call(api, "POST", f"{path}/reactivate", None, operator).status_code == 200
+    assert call(api, "PUT", f"{path}/plan", {"planId": "empresa"}, operator).status_code == 200  # no marketplace
+    refused()
+    assert call(api, "PUT", f"{path}/plan", {"planId": "corporativo"}, operator).status_code == 200
+    assert call(api, "GET", f"/marketplace/listings/{listing['id']}", headers=buyer.headers()).status_code == 200
+    assert _order(api, buyer, listing["id"], 2).status_code == 201
+    assert _stock(api, seller, product["id"])["reserved"] == 2  # only the order placed while it was selling
+
+
 def test_concurrent_purchases_of_the_last_units_one_wins(api: Any, seller: Account) -> None:
     product = stocked_product(api, seller, 3, name=f"Freio {new_id()}")
     listing = publish(api, seller, product["id"], "80.00")
