@@ -195,9 +195,11 @@ def test_rescheduling_frees_the_old_time_and_takes_the_new(api: Any, clinic: Acc
 
 
 def test_a_confirmed_appointment_sends_its_reminder_before_it_starts(api: Any, clinic: Account, drain: Any) -> None:
-    resource, service = _resource(api, clinic), _service(api, clinic)
-    customer = create_customer(api, clinic, email="paciente@example.com")
     now = datetime.now(UTC)
+    # The resource works where it is midday now: in the clinic's zone, a run near midnight would book past 23:55.
+    midday = f"Etc/GMT{now.hour - 12:+d}" if now.hour != 12 else "Etc/GMT"
+    resource, service = _resource(api, clinic, timeZone=midday), _service(api, clinic)
+    customer = create_customer(api, clinic, email="paciente@example.com")
     start = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)
     start += timedelta(minutes=(5 - start.minute % 5) % 5)
     flow = call(api, "GET", "/workflows/appointment", headers=clinic.headers()).json_body
